@@ -1,0 +1,49 @@
+import type { CloseReason } from '../grant/grant.js';
+
+// Audit records: one JSON object per line, the same field names as `replay --json`.
+interface Base {
+  /** ISO-8601 UTC with milliseconds. */
+  readonly at: string;
+  readonly door: string;
+  readonly src: string;
+}
+
+export interface OpenRecord extends Base {
+  readonly event: 'open' | 'refresh';
+  readonly ports: readonly string[];
+  /** ISO time, or null for until-closed. */
+  readonly until: string | null;
+  /** 'knock' or 'manual' (knocktail grant). */
+  readonly by?: 'knock' | 'manual';
+}
+
+export interface CloseRecord extends Base {
+  readonly event: 'close';
+  readonly reason: CloseReason;
+  readonly ports?: readonly string[];
+}
+
+export interface RejectRecord extends Base {
+  readonly event: 'reject';
+  /** not-allowed (allowFrom), banned (abuse limit), one-time-reused, ... */
+  readonly reason: string;
+}
+
+export interface FirewallRecord extends Base {
+  readonly event: 'firewall-error' | 'firewall-repair';
+  readonly action: string;
+  readonly command?: readonly string[];
+  readonly error?: string;
+  readonly attempt?: number;
+}
+
+export type AuditRecord = OpenRecord | CloseRecord | RejectRecord | FirewallRecord;
+
+export interface AuditSink {
+  write(record: AuditRecord): Promise<void>;
+  close(): Promise<void>;
+}
+
+export function isoTime(epochMs: number): string {
+  return new Date(epochMs).toISOString();
+}

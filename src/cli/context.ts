@@ -1,0 +1,27 @@
+import type { Writable } from 'node:stream';
+
+// Everything a command may take from the process, handed in by main.ts (the only file
+// that touches process.*), so commands are testable with fake streams and env.
+export interface CliContext {
+  readonly argv: readonly string[];
+  readonly env: Readonly<Record<string, string | undefined>>;
+  readonly cwd: string;
+  readonly stdout: Writable & { isTTY?: boolean; columns?: number };
+  readonly stderr: Writable & { isTTY?: boolean };
+  /** Resolves when SIGINT/SIGTERM arrives; SIGHUP calls the reload hooks. */
+  readonly signals: {
+    onStop(fn: () => void): void;
+    onReload(fn: () => void): void;
+  };
+}
+
+export const DEFAULT_CONFIG_PATH = '/etc/knocktail/config.json';
+
+/** --config, else KNOCKTAIL_CONFIG, else /etc/knocktail/config.json. */
+export function configPath(ctx: CliContext, option: string | undefined): string {
+  return option ?? ctx.env['KNOCKTAIL_CONFIG'] ?? DEFAULT_CONFIG_PATH;
+}
+
+export function writeLine(stream: Writable, text = ''): void {
+  stream.write(`${text}\n`);
+}

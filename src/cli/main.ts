@@ -1,0 +1,18 @@
+#!/usr/bin/env node
+// The CLI entry: the one place that touches process.argv, process.env and process.exit.
+import { runCli } from './program.js';
+
+const stopHooks: (() => void)[] = [];
+const reloadHooks: (() => void)[] = [];
+for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => stopHooks.forEach((fn) => fn()));
+process.on('SIGHUP', () => reloadHooks.forEach((fn) => fn()));
+
+const code = await runCli({
+  argv: process.argv.slice(2),
+  env: process.env,
+  cwd: process.cwd(),
+  stdout: process.stdout,
+  stderr: process.stderr,
+  signals: { onStop: (fn) => stopHooks.push(fn), onReload: (fn) => reloadHooks.push(fn) },
+});
+process.exitCode = code;

@@ -1,0 +1,47 @@
+import type { Door } from '../knock/door.js';
+
+// The validated, typed configuration every stage receives (durations already in ms).
+export type BackendName = 'iptables' | 'ipset' | 'nftables' | 'dry-run';
+export const BACKEND_NAMES: readonly BackendName[] = ['iptables', 'ipset', 'nftables', 'dry-run'];
+
+export interface FirewallConfig {
+  readonly backend: BackendName;
+  /** Position of the jump to KNOCKTAIL-GUARD in INPUT (1 = first). */
+  readonly inputPosition: number;
+  /** Per-source rate limit of LOG lines for knock ports, e.g. "20/second" (hashlimit syntax). */
+  readonly logRateLimit: string;
+  /** Seconds between drift checks (re-add missing rules, remove orphans). */
+  readonly checkInterval: number;
+  /** Retries of a failing firewall command before it is reported failed (closes keep retrying). */
+  readonly retries: number;
+}
+
+export interface Limits {
+  /** Cap on sources tracked mid-sequence; the least recently seen is evicted past it. */
+  readonly maxTrackedSources: number;
+  /** Failed attempts (resets) per source within `failWindow` before the source is ignored for `banFor`. */
+  readonly maxFailures: number;
+  readonly failWindow: number;
+  readonly banFor: number;
+  /** Longest grant `knocktail grant --for` may give, ms. */
+  readonly maxOpenFor: number;
+  /** A TCP SYN with the same source, source port and destination port seen within this many ms of the previous is a retransmit. */
+  readonly retransmitWindow: number;
+}
+
+export interface MetricsConfig {
+  readonly listen?: string;
+  readonly textfile?: string;
+}
+
+export interface Config {
+  readonly source: 'file' | 'kmsg';
+  readonly logFile: string;
+  readonly logPrefix: string;
+  readonly stateDir: string;
+  readonly auditLog: string;
+  readonly firewall: FirewallConfig;
+  readonly limits: Limits;
+  readonly metrics: MetricsConfig;
+  readonly doors: readonly Door[];
+}

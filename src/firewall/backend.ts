@@ -1,0 +1,31 @@
+import type { Door } from '../knock/door.js';
+import type { Grant } from '../grant/grant.js';
+
+// The seam between grants and a real firewall. Every backend is idempotent:
+// opening a held grant refreshes it in place, closing an absent one is a no-op.
+export interface FirewallBackend {
+  readonly name: string;
+  /** Make the firewall admit `grant.src` to `grant.ports` (refresh in place if present). */
+  open(grant: Grant): Promise<void>;
+  /** Remove the grant's rules/elements; no-op if absent. */
+  close(grant: Grant): Promise<void>;
+  /** Grants the firewall currently holds (door, src, family, ports, until), for reconcile. */
+  list(): Promise<Grant[]>;
+  /** Create/refresh knocktail's chains, sets, LOG and guard rules for these doors (idempotent). */
+  setup(doors: readonly Door[]): Promise<void>;
+  /** Remove everything knocktail added, and nothing else. */
+  teardown(): Promise<void>;
+  /** The commands `setup` would run, one argv per line, for `knocktail rules`. */
+  describeSetup(doors: readonly Door[]): string[][];
+}
+
+export interface CommandResult {
+  readonly exitCode: number;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+// Runs one argv (never a shell). A non-zero exit is returned, not thrown; a missing binary throws.
+export interface CommandRunner {
+  run(argv: readonly string[], options?: { input?: string }): Promise<CommandResult>;
+}

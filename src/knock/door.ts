@@ -1,0 +1,54 @@
+import type { Cidr } from '../address.js';
+
+// A door, as the knock engine and the firewall see it after config validation.
+export type StepProto = 'tcp' | 'udp' | 'icmp';
+
+/** One knock: a TCP SYN or UDP datagram to a port, or an ICMP/ICMPv6 echo request. */
+export interface Step {
+  readonly proto: StepProto;
+  /** Absent for icmp. */
+  readonly port?: number;
+}
+
+/** A port the door opens. */
+export interface PortSpec {
+  readonly proto: 'tcp' | 'udp';
+  readonly port: number;
+}
+
+export interface TimeBasedSequence {
+  /** Shared secret (from the config or a file); both ends derive the same ports from it. */
+  readonly secret: string;
+  /** How many knocks a derived sequence has. */
+  readonly length: number;
+  /** Time window in ms; the sequence changes every window (the previous window is accepted too). */
+  readonly period: number;
+  /** Port range the derived knocks fall into, inclusive. */
+  readonly portRange: readonly [number, number];
+  readonly proto: 'tcp' | 'udp';
+}
+
+export interface Door {
+  readonly name: string;
+  /** Fixed open sequence (empty when the door uses one-time or time-based sequences only). */
+  readonly sequence: readonly Step[];
+  /** Each usable once; used ones are remembered in the state directory. */
+  readonly oneTimeSequences: readonly (readonly Step[])[];
+  readonly timeBased?: TimeBasedSequence;
+  /** Allowed time from the first to the last knock, ms. */
+  readonly timeout: number;
+  readonly open: readonly PortSpec[];
+  /** Grant lifetime in ms, or null for until-closed. */
+  readonly openFor: number | null;
+  readonly closeSequence: readonly Step[];
+  /** Sources allowed to knock; empty = everyone. */
+  readonly allowFrom: readonly Cidr[];
+}
+
+export function formatStep(step: Step): string {
+  return step.proto === 'icmp' ? 'icmp' : `${step.proto}:${step.port}`;
+}
+
+export function formatPort(port: PortSpec): string {
+  return `${port.proto}:${port.port}`;
+}

@@ -1,0 +1,20 @@
+import type { Family } from '../address.js';
+
+// What the knock engine tells the grant stage (and verbose replay) about one packet or timer.
+export type ResetReason = 'timeout' | 'out-of-order' | 'other-door' | 'evicted' | 'stale';
+export type RejectReason = 'not-allowed' | 'banned' | 'one-time-reused';
+
+interface Base {
+  readonly door: string;
+  readonly src: string;
+  readonly family: Family;
+  /** Epoch ms (packet time, or the clock's time for timer-driven events). */
+  readonly at: number;
+}
+
+export type KnockEvent =
+  | (Base & { readonly kind: 'advanced'; readonly sequence: 'open' | 'close'; readonly step: number; readonly of: number })
+  | (Base & { readonly kind: 'reset'; readonly sequence: 'open' | 'close'; readonly reason: ResetReason })
+  | (Base & { readonly kind: 'completed'; readonly sequence: 'open' })
+  | (Base & { readonly kind: 'closed'; readonly sequence: 'close' })
+  | (Base & { readonly kind: 'rejected'; readonly reason: RejectReason });

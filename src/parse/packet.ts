@@ -1,0 +1,42 @@
+import type { Family } from '../address.js';
+
+// One packet as the kernel's LOG target described it: the outer header only.
+export type TcpFlag = 'CWR' | 'ECE' | 'URG' | 'ACK' | 'PSH' | 'RST' | 'SYN' | 'FIN';
+
+export interface Packet {
+  /** Epoch ms from the line's own timestamp (syslog header, or boot time + kernel uptime). */
+  readonly at: number;
+  /** The log prefix that tagged the packet, e.g. "knocktail: ". */
+  readonly prefix: string;
+  /** Interface the packet came in on ("" when absent). */
+  readonly in: string;
+  readonly family: Family;
+  /** Normalised source and destination (IPv6 in RFC 5952 short form). */
+  readonly src: string;
+  readonly dst: string;
+  /** Lower-case protocol: "tcp", "udp", "icmp", "icmpv6", or the kernel's PROTO= text / number. */
+  readonly proto: string;
+  readonly sport?: number;
+  readonly dport?: number;
+  /** TCP flags that were set (the bare flag words, never ACK=/SEQ= numbers). */
+  readonly flags: ReadonlySet<TcpFlag>;
+  readonly icmpType?: number;
+  readonly icmpCode?: number;
+  /** Packet length (IP LEN=), when present. */
+  readonly len?: number;
+  readonly ttl?: number;
+}
+
+/** Why a line that carried the prefix gave no packet (for counters and verbose replay). */
+export type RejectReason = 'not-kernel' | 'no-timestamp' | 'bad-field' | 'truncated' | 'too-long' | 'binary';
+
+export interface ParseContext {
+  /** The configured LOG prefix; it must start the kernel message. */
+  readonly prefix: string;
+  /** Reference epoch ms for formats without a year (traditional syslog): the year is chosen so the time is not far in the future of this. */
+  readonly referenceTime: number;
+  /** Epoch ms at boot, to turn a kernel uptime ([  103.854386], /dev/kmsg) into wall time. */
+  readonly bootTime: number;
+  /** Offset of the local time zone from UTC in minutes at a given epoch ms, for traditional syslog (defaults to the process zone). */
+  readonly zoneOffsetMinutes?: (epochMs: number) => number;
+}
