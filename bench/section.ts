@@ -1,0 +1,16 @@
+// One benchmark section: a named table of rows (numbers and short strings) plus notes.
+// bench/run.ts prints every section as a table and writes them all to bench/out/results.json.
+export interface BenchSection {
+  readonly name: string;
+  readonly rows: readonly Record<string, string | number>[];
+  readonly notes?: readonly string[];
+}
+
+export interface BenchOptions {
+  /** Smaller inputs for a smoke run (`npm run bench -- --quick`). */
+  readonly quick: boolean;
+  /** Scratch directory for generated inputs. */
+  readonly workDir: string;
+}
+
+export type BenchFunction = (options: BenchOptions) => Promise<BenchSection>;
