@@ -1,0 +1,132 @@
+import { constants } from 'node:fs';
+import { mkdir, open, stat, type FileHandle } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import winston from 'winston';
+import type TransportStream from 'winston-transport';
+import { KnocktailError } from '../errors.js';
+import type { AuditRecord, AuditSink } from './record.js';
+import { formatAuditLine } from './audit-line.js';
+
+// The audit trail on disk: winston carries records in order to a transport that appends
+// each one as a single write(2) on an O_APPEND descriptor and settles the caller's promise
+// only once the kernel has the bytes, so an intent record is in the file before the
+// firewall changes.
+
+const RECORD = Symbol('knocktail.audit.record');
+const SETTLE = Symbol('knocktail.audit.settle');
+
+interface AuditInfo {
+  level: string;
+  message: string;
+  [RECORD]: AuditRecord;
+  [SETTLE]: (error?: Error) => void;
+}
+
+// winston exports its transport base class as `Transport`; its typings only know a lower-case alias.
+const Transport = (winston as unknown as { Transport: typeof TransportStream }).Transport;
+
+const FILE_MODE = 0o640;
+const DIR_MODE = 0o750;
+
+// Appends lines to `path`, reopening it when logrotate has moved it away (rename rotation).
+class AppendTransport extends Transport {
+  private handle: FileHandle | undefined;
+  private identity: { dev: number; ino: number } | undefined;
+  // winston-transport hands over buffered records without waiting for each callback; the chain keeps call order.
+  private tail: Promise<void> = Promise.resolve();
+
+  constructor(private readonly path: string, private readonly backend: string | undefined) {
+    super({ level: 'info' });
+  }
+
+  override log(info: AuditInfo, next: () => void): void {
+    const settle = info[SETTLE];
+    const line = formatAuditLine(info[RECORD], this.backend);
+    this.tail = this.tail
+      .then(() => this.append(line))
+      .then(
+        () => settle(),
+        (error: unknown) => settle(error instanceof Error ? error : new Error(String(error))),
+      )
+      .finally(next);
+  }
+
+  private async append(line: string): Promise<void> {
+    const handle = await this.currentHandle();
+    const bytes = Buffer.from(line, 'utf8');
+    let written = 0;
+    // One write call per record; the loop only matters if the kernel takes less (disk full).
+    while (written < bytes.length) {
+      const { bytesWritten } = await handle.write(bytes, written, bytes.length - written);
+      written += bytesWritten;
+    }
+  }
+
+  private async currentHandle(): Promise<FileHandle> {
+    if (this.handle && this.identity) {
+      const moved = await stat(this.path).then(
+        (info) => info.ino !== this.identity?.ino || info.dev !== this.identity?.dev,
+        () => true,
+      );
+      if (!moved) return this.handle;
+      await this.closeFile();
+    }
+    await mkdir(dirname(this.path), { recursive: true, mode: DIR_MODE });
+    const existed = await stat(this.path).then(() => true, () => false);
+    const handle = await open(this.path, constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT, FILE_MODE);
+    // The umask may have taken bits off; a file we created gets exactly 0640.
+    if (!existed) await handle.chmod(FILE_MODE);
+    const info = await handle.stat();
+    this.handle = handle;
+    this.identity = { dev: info.dev, ino: info.ino };
+    return handle;
+  }
+
+  async closeFile(): Promise<void> {
+    const handle = this.handle;
+    this.handle = undefined;
+    this.identity = undefined;
+    await handle?.close();
+  }
+}
+
+/** The daemon's audit sink: JSON lines appended to `path` (0640; its directory 0750 if created). */
+export function createAuditLog(path: string, options: { backend?: string } = {}): AuditSink {
+  const transport = new AppendTransport(path, options.backend);
+  const logger = winston.createLogger({ level: 'info', transports: [transport], exitOnError: false });
+  let closing: Promise<void> | undefined;
+
+  return {
+    write(record: AuditRecord): Promise<void> {
+      if (closing) return Promise.reject(new KnocktailError('SOURCE_IO', `audit log ${path} is closed; cannot write a ${record.event} record`));
+      return new Promise<void>((resolve, reject) => {
+        const info: AuditInfo = {
+          level: 'info',
+          message: '',
+          [RECORD]: record,
+          [SETTLE]: (error) => (error ? reject(new KnocktailError('SOURCE_IO', `cannot append to audit log ${path}: ${error.message}`, { cause: error })) : resolve()),
+        };
+        logger.log(info as unknown as winston.LogEntry);
+      });
+    },
+    close(): Promise<void> {
+      closing ??= new Promise<void>((resolve) => {
+        transport.once('finish', resolve);
+        logger.end();
+      }).then(() => transport.closeFile());
+      return closing;
+    },
+  };
+}
+
+/** An in-memory sink for tests and replay; records are kept in write order. */
+export function createMemoryAuditSink(): AuditSink & { records: AuditRecord[] } {
+  const records: AuditRecord[] = [];
+  return {
+    records,
+    async write(record: AuditRecord): Promise<void> {
+      records.push(record);
+    },
+    async close(): Promise<void> {},
+  };
+}
