@@ -1,7 +1,99 @@
+import { uptime } from 'node:os';
+import { performance } from 'node:perf_hooks';
+import type { AuditRecord } from '../audit/record.js';
+import { loadConfig } from '../config/load-config.js';
+import { KnocktailError } from '../errors.js';
+import { runReplay } from '../replay.js';
+import { readLogFiles } from '../source/file-reader.js';
+import { configPath, writeLine } from './context.js';
 import type { Registration } from './program.js';
-import { notYet } from './stub.js';
+import { DoorTallies, knockEventJson, renderReport, replayJson, summaryJson } from './replay-report.js';
 
-export function registerReplay({ program, setCode }: Registration): void {
-  program.command('replay').description('(not built yet)').action(async () => setCode(await notYet('replay')));
+interface ReplayFlags {
+  config?: string;
+  json?: boolean;
+  verbose?: boolean;
+  audit?: boolean;
+  bootTime?: string;
 }
 
+// `knocktail replay FILE...`: dry-run the daemon's pipeline over recorded logs.
+export function registerReplay({ program, ctx, setCode }: Registration): void {
+  program
+    .command('replay')
+    .description('run recorded logs through the pipeline with a dry-run firewall and the log\'s own clock')
+    .argument('<files...>', 'log files (plain or .gz), in order')
+    .option('-c, --config <file>', 'config file')
+    .option('--json', 'one JSON record per line (open, close, summary)')
+    .option('-v, --verbose', 'also progress, reset, refresh and rejected records, and every bad line')
+    .option('--audit', 'after the report, print the audit trail the daemon would have written')
+    .option('--boot-time <iso>', 'boot time for kernel-uptime timestamps (dmesg, /dev/kmsg); default: this machine\'s')
+    .action(async (files: string[], flags: ReplayFlags) => {
+      const path = configPath(ctx, flags.config);
+      const config = await loadConfig(path);
+      const bootTime = flags.bootTime === undefined ? Date.now() - uptime() * 1000 : Date.parse(flags.bootTime);
+      if (Number.isNaN(bootTime)) throw new KnocktailError('USAGE', `Expected --boot-time to be an ISO time like "2026-11-24T08:00:00Z", got "${flags.bootTime}"`);
+      const json = flags.json === true;
+      const verbose = flags.verbose === true;
+      const tallies = new DoorTallies(config.doors.map((door) => door.name));
+      const records: AuditRecord[] = [];
+      const progress = createProgress(ctx.stderr, !json);
+      const started = performance.now();
+      const result = await runReplay({
+        config,
+        source: readLogFiles(files, { onProgress: progress.update }),
+        bootTime,
+        referenceTime: Date.now(),
+        onRecord: (record) => {
+          tallies.addRecord(record);
+          if (record.event !== 'firewall-error' && record.event !== 'firewall-repair') records.push(record);
+          if (json) {
+            const line = replayJson(record, verbose);
+            if (line) writeLine(ctx.stdout, line);
+          }
+        },
+        onKnockEvent: (event) => {
+          tallies.addEvent(event);
+          if (json && verbose) {
+            const line = knockEventJson(event);
+            if (line) writeLine(ctx.stdout, line);
+          }
+        },
+        onBadLine: (line, problem) => {
+          if (verbose) writeLine(ctx.stderr, `${problem}: ${JSON.stringify(line.slice(0, 300))}`);
+        },
+      });
+      progress.done();
+      if (json) {
+        writeLine(ctx.stdout, summaryJson(result.counters));
+      } else {
+        const grantRecords = records.filter((record) => record.event !== 'reject' || verbose);
+        writeLine(ctx.stdout, renderReport({ files, configPath: path, counters: result.counters, doors: tallies, grantRecords, openAtEnd: result.openAtEnd, seconds: (performance.now() - started) / 1000 }));
+        if (flags.audit) {
+          writeLine(ctx.stdout);
+          writeLine(ctx.stdout, `Audit trail (${config.auditLog} in a live run):`);
+          for (const record of records) writeLine(ctx.stdout, JSON.stringify(record));
+        }
+      }
+      setCode(0);
+    });
+}
+
+// A one-line progress indicator on a TTY for inputs large enough to wait for.
+function createProgress(stream: NodeJS.WritableStream & { isTTY?: boolean }, enabled: boolean): { update: (read: number, total: number) => void; done: () => void } {
+  let shown = false;
+  let last = 0;
+  return {
+    update: (read, total) => {
+      if (!enabled || !stream.isTTY || total < 50 * 1024 * 1024) return;
+      const now = Date.now();
+      if (now - last < 200) return;
+      last = now;
+      shown = true;
+      stream.write(`\rreplaying… ${((100 * read) / total).toFixed(0)} % (${(read / 1048576).toFixed(0)} of ${(total / 1048576).toFixed(0)} MiB)`);
+    },
+    done: () => {
+      if (shown) stream.write('\r\x1b[K');
+    },
+  };
+}

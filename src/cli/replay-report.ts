@@ -1,0 +1,135 @@
+import type { AuditRecord } from '../audit/record.js';
+import type { Counters } from '../counters.js';
+import type { Grant } from '../grant/grant.js';
+import { formatPort } from '../knock/door.js';
+import type { KnockEvent } from '../knock/events.js';
+
+// Pure renderers for `knocktail replay`: the JSON-lines contract of DESIGN.md and a
+// human report in the spirit of fail2ban-regex.
+
+/** The replay --json record for an audit record, or undefined when it is not printed. */
+export function replayJson(record: AuditRecord, verbose: boolean): string | undefined {
+  switch (record.event) {
+    case 'open':
+      return JSON.stringify({ event: 'open', door: record.door, src: record.src, ports: record.ports, at: record.at, until: record.until });
+    case 'close':
+      return JSON.stringify({ event: 'close', door: record.door, src: record.src, reason: record.reason, at: record.at });
+    case 'refresh':
+      return verbose ? JSON.stringify({ event: 'refresh', door: record.door, src: record.src, ports: record.ports, at: record.at, until: record.until }) : undefined;
+    case 'reject':
+      return verbose ? JSON.stringify({ event: 'rejected', door: record.door, src: record.src, reason: record.reason, at: record.at }) : undefined;
+    default:
+      return undefined;
+  }
+}
+
+/** Verbose replay: progress and resets as JSON lines. */
+export function knockEventJson(event: KnockEvent): string | undefined {
+  const at = new Date(event.at).toISOString();
+  if (event.kind === 'advanced') return JSON.stringify({ event: 'progress', door: event.door, src: event.src, sequence: event.sequence, step: event.step, of: event.of, at });
+  if (event.kind === 'reset') return JSON.stringify({ event: 'reset', door: event.door, src: event.src, sequence: event.sequence, reason: event.reason, at });
+  return undefined;
+}
+
+export function summaryJson(counters: Counters): string {
+  const { lines, packets, knocks, opens, closes, malformed, ignored } = counters;
+  return JSON.stringify({ event: 'summary', lines, packets, knocks, opens, closes, malformed, ignored });
+}
+
+export interface DoorTally {
+  knocks: number;
+  opens: number;
+  refreshes: number;
+  closes: number;
+  resets: number;
+  rejected: number;
+}
+
+/** Per-door tallies, fed with every knock event and audit record of the replay. */
+export class DoorTallies {
+  private readonly tallies = new Map<string, DoorTally>();
+
+  constructor(doorNames: readonly string[]) {
+    for (const name of doorNames) this.get(name);
+  }
+
+  addEvent(event: KnockEvent): void {
+    const tally = this.get(event.door);
+    if (event.kind === 'advanced' || event.kind === 'completed' || event.kind === 'closed') tally.knocks += 1;
+    if (event.kind === 'reset') tally.resets += 1;
+  }
+
+  addRecord(record: AuditRecord): void {
+    if (!record.door) return;
+    const tally = this.get(record.door);
+    if (record.event === 'open') tally.opens += 1;
+    if (record.event === 'refresh') tally.refreshes += 1;
+    if (record.event === 'close') tally.closes += 1;
+    if (record.event === 'reject') tally.rejected += 1;
+  }
+
+  entries(): [string, DoorTally][] {
+    return [...this.tallies.entries()];
+  }
+
+  private get(name: string): DoorTally {
+    let tally = this.tallies.get(name);
+    if (!tally) {
+      tally = { knocks: 0, opens: 0, refreshes: 0, closes: 0, resets: 0, rejected: 0 };
+      this.tallies.set(name, tally);
+    }
+    return tally;
+  }
+}
+
+/** Left-aligned text table with a header row. */
+export function renderTable(header: readonly string[], rows: readonly (readonly (string | number)[])[]): string {
+  const cells = [header, ...rows].map((row) => row.map(String));
+  const widths = header.map((_, column) => Math.max(...cells.map((row) => (row[column] ?? '').length)));
+  return cells.map((row) => row.map((cell, column) => cell.padEnd(widths[column] ?? 0)).join('  ').trimEnd()).join('\n');
+}
+
+export interface ReportInput {
+  readonly files: readonly string[];
+  readonly configPath: string;
+  readonly counters: Counters;
+  readonly doors: DoorTallies;
+  readonly grantRecords: readonly AuditRecord[];
+  readonly openAtEnd: readonly Grant[];
+  readonly seconds: number;
+}
+
+export function renderReport(input: ReportInput): string {
+  const { counters: c } = input;
+  const out: string[] = [];
+  out.push(`Replay of ${input.files.join(', ')} with ${input.configPath} (dry-run firewall, clock from the log)`);
+  out.push('');
+  out.push(`Lines:   ${c.lines} read, ${c.packets} packets, ${c.malformed} malformed, ${c.ignored} ignored${c.forged ? ` (${c.forged} forged userspace line${c.forged === 1 ? '' : 's'})` : ''}${c.errors ? `, ${c.errors} failed` : ''}`);
+  out.push(`Knocks:  ${c.knocks} knocks, ${c.opens} opens, ${c.refreshes} refreshes, ${c.closes} closes, ${c.rejected} rejected`);
+  out.push('');
+  out.push(renderTable(['door', 'knocks', 'opens', 'refreshes', 'closes', 'resets', 'rejected'], input.doors.entries().map(([name, t]) => [name, t.knocks, t.opens, t.refreshes, t.closes, t.resets, t.rejected])));
+  out.push('');
+  if (input.grantRecords.length === 0) {
+    out.push('No door was opened.');
+  } else {
+    out.push('Opens and closes:');
+    out.push(renderTable(['time (UTC)', 'event', 'door', 'source', 'ports / reason', 'until'], input.grantRecords.map(describeGrantRecord)));
+  }
+  if (input.openAtEnd.length > 0) {
+    out.push('');
+    out.push(`Still open when the log ended: ${input.openAtEnd.map((g) => `${g.door} for ${g.src} (${g.ports.map(formatPort).join(' ')})`).join(', ')}`);
+  }
+  out.push('');
+  out.push(`Replayed in ${input.seconds.toFixed(3)} s (${Math.round(c.lines / Math.max(input.seconds, 1e-6)).toLocaleString('en-US')} lines/s).`);
+  return out.join('\n');
+}
+
+function describeGrantRecord(record: AuditRecord): string[] {
+  const time = record.at.replace('T', ' ').replace('Z', '');
+  if (record.event === 'open' || record.event === 'refresh') {
+    return [time, record.event, record.door, record.src, record.ports.join(' '), record.until === null ? 'until closed' : record.until.replace('T', ' ').replace('Z', '')];
+  }
+  if (record.event === 'close') return [time, 'close', record.door, record.src, record.reason, ''];
+  if (record.event === 'reject') return [time, 'reject', record.door, record.src, record.reason, ''];
+  return [time, record.event, record.door, record.src, '', ''];
+}

@@ -1,0 +1,74 @@
+import { normaliseAddress } from '../address.js';
+import type { Limits } from '../config/types.js';
+import { formatDuration, parseDuration } from '../duration.js';
+import { KnocktailError, describeValue } from '../errors.js';
+import type { GrantManager } from '../grant/grant-manager.js';
+import type { Door } from '../knock/door.js';
+import type { ControlHandler, ControlRequest } from './protocol.js';
+
+// Answers grant/revoke/status, for the daemon (over the socket) and for the CLI when
+// no daemon runs (on the state file and firewall directly): the same code either way.
+export interface ControllerDeps {
+  readonly grants: GrantManager;
+  readonly doors: () => readonly Door[];
+  readonly limits: () => Limits;
+  readonly status: () => unknown;
+}
+
+export class GrantController implements ControlHandler {
+  private readonly deps: ControllerDeps;
+
+  constructor(deps: ControllerDeps) {
+    this.deps = deps;
+  }
+
+  async handle(request: ControlRequest): Promise<unknown> {
+    switch (request.op) {
+      case 'status':
+        return this.deps.status();
+      case 'grant':
+        return this.grant(request.src, request.door, request.for);
+      case 'revoke':
+        return this.revoke(request.src, request.door);
+    }
+  }
+
+  private async grant(srcText: string, doorName: string, forText: string | undefined): Promise<unknown> {
+    const src = this.address(srcText);
+    const door = this.door(doorName);
+    const { maxOpenFor } = this.deps.limits();
+    let openFor: number | null = door.openFor;
+    if (forText !== undefined) {
+      const parsed = forText === 'until-closed' ? null : parseDuration(forText);
+      if (parsed === undefined) throw new KnocktailError('USAGE', `Expected --for to be a duration like "30m" or "until-closed", got ${describeValue(forText)}`);
+      openFor = parsed;
+    }
+    if (openFor === null ? forText !== undefined : openFor > maxOpenFor) {
+      throw new KnocktailError('USAGE', `A manual grant may last at most ${formatDuration(maxOpenFor)} (limits.maxOpenFor), asked for ${forText ?? formatDuration(openFor ?? 0)}`);
+    }
+    const grant = await this.deps.grants.open(door, src.text, src.family, 'manual', openFor);
+    return grant;
+  }
+
+  private async revoke(srcText: string, doorName: string | undefined): Promise<{ closed: string[] }> {
+    const src = this.address(srcText);
+    const doors = doorName === undefined ? this.deps.doors().map((door) => door.name) : [this.door(doorName).name];
+    const closed: string[] = [];
+    for (const name of doors) {
+      if (await this.deps.grants.close(name, src.text, 'revoked')) closed.push(name);
+    }
+    return { closed };
+  }
+
+  private address(text: string): NonNullable<ReturnType<typeof normaliseAddress>> {
+    const address = normaliseAddress(text);
+    if (!address) throw new KnocktailError('USAGE', `Expected an IPv4 or IPv6 address, got ${describeValue(text)}`);
+    return address;
+  }
+
+  private door(name: string): Door {
+    const door = this.deps.doors().find((candidate) => candidate.name === name);
+    if (!door) throw new KnocktailError('NOT_FOUND', `No door named ${describeValue(name)}; the config has: ${this.deps.doors().map((d) => d.name).join(', ')}`);
+    return door;
+  }
+}

@@ -1,0 +1,46 @@
+import type { AuditRecord } from './audit/record.js';
+
+// What the daemon and replay count; the replay summary and `status` print these.
+export interface Counters {
+  lines: number;
+  packets: number;
+  knocks: number;
+  opens: number;
+  refreshes: number;
+  closes: number;
+  rejected: number;
+  malformed: number;
+  ignored: number;
+  /** Lines with the prefix from a userspace program (never packets). */
+  forged: number;
+  /** Lines whose processing threw (a bug): counted, logged, skipped. */
+  errors: number;
+  firewallFailures: number;
+}
+
+export function createCounters(): Counters {
+  return { lines: 0, packets: 0, knocks: 0, opens: 0, refreshes: 0, closes: 0, rejected: 0, malformed: 0, ignored: 0, forged: 0, errors: 0, firewallFailures: 0 };
+}
+
+/** Count one audit record (the grant manager reports every record it writes). */
+export function countRecord(counters: Counters, record: AuditRecord): void {
+  switch (record.event) {
+    case 'open':
+      counters.opens += 1;
+      break;
+    case 'refresh':
+      counters.refreshes += 1;
+      break;
+    case 'close':
+      counters.closes += 1;
+      break;
+    case 'reject':
+      counters.rejected += 1;
+      break;
+    case 'firewall-error':
+      counters.firewallFailures += 1;
+      break;
+    default:
+      break;
+  }
+}

@@ -1,0 +1,116 @@
+import type { Clock, TimerHandle } from './clock.js';
+import type { Counters } from './counters.js';
+import type { GrantManager } from './grant/grant-manager.js';
+import type { KnockEvent } from './knock/events.js';
+import type { KnockTracker } from './knock/tracker.js';
+import type { Packet, ParseContext } from './parse/packet.js';
+import { parseKernelLine } from './parse/parse-kernel-line.js';
+import { scanLines } from './parse/line-scanner.js';
+
+// source → parse → knock → grant, shared by the daemon and replay. Replay passes
+// `advanceClock` so the clock follows the log's own timestamps; the daemon does not.
+export interface PipelineOptions {
+  readonly parseContext: ParseContext;
+  readonly tracker: KnockTracker;
+  readonly grants: GrantManager;
+  readonly clock: Clock;
+  readonly counters: Counters;
+  /** Replay: move the (manual) clock to each packet's time before it is observed. */
+  readonly advanceClock?: (at: number) => void;
+  /** Every knock event, for verbose replay and debug logs. */
+  readonly onKnockEvent?: (event: KnockEvent) => void;
+  /** A line that could not be used (malformed, forged) or whose processing threw. */
+  readonly onBadLine?: (line: string, problem: string) => void;
+}
+
+export class Pipeline {
+  private readonly options: PipelineOptions;
+  private readonly prefix: Buffer;
+  private trackerTimer: TimerHandle | undefined;
+  private stopped = false;
+
+  constructor(options: PipelineOptions) {
+    this.options = options;
+    this.prefix = Buffer.from(options.parseContext.prefix, 'utf8');
+  }
+
+  /** Process one chunk of whole lines; resolves when every effect of those lines is done. */
+  async processChunk(chunk: Buffer): Promise<void> {
+    const candidates: string[] = [];
+    const lines = scanLines(chunk, this.prefix, (line) => candidates.push(line));
+    const { counters } = this.options;
+    counters.lines += lines;
+    counters.ignored += lines - candidates.length;
+    for (const line of candidates) {
+      try {
+        await this.processCandidate(line);
+      } catch (error) {
+        counters.errors += 1;
+        this.options.onBadLine?.(line, `processing failed: ${error instanceof Error ? error.message : String(error)}`);
+      }
+    }
+    await this.options.grants.idle();
+  }
+
+  /** Stop the partial-sequence expiry timer. */
+  stop(): void {
+    this.stopped = true;
+    if (this.trackerTimer) this.options.clock.clearTimer(this.trackerTimer);
+    this.trackerTimer = undefined;
+  }
+
+  private async processCandidate(line: string): Promise<void> {
+    const { counters } = this.options;
+    const result = parseKernelLine(line, this.options.parseContext);
+    if (result.kind === 'ignored') {
+      if (result.reason === 'not-kernel') {
+        counters.forged += 1;
+        this.options.onBadLine?.(line, 'prefix from a userspace program (not the kernel): ignored');
+      }
+      counters.ignored += 1;
+      return;
+    }
+    if (result.kind === 'malformed') {
+      counters.malformed += 1;
+      this.options.onBadLine?.(line, `malformed (${result.reason})`);
+      return;
+    }
+    await this.processPacket(result.packet);
+  }
+
+  private async processPacket(packet: Packet): Promise<void> {
+    const { counters, clock, tracker } = this.options;
+    counters.packets += 1;
+    if (this.options.advanceClock) {
+      this.options.advanceClock(packet.at);
+      await this.options.grants.idle();
+    }
+    const events = tracker.observe(packet, clock.now());
+    if (events.some((event) => event.kind === 'advanced' || event.kind === 'completed' || event.kind === 'closed')) counters.knocks += 1;
+    await this.dispatch(events);
+    this.scheduleTrackerExpiry();
+  }
+
+  private async dispatch(events: readonly KnockEvent[]): Promise<void> {
+    for (const event of events) {
+      this.options.onKnockEvent?.(event);
+      await this.options.grants.handle(event);
+    }
+  }
+
+  // Partial sequences also expire on the clock, not only when the next packet comes.
+  private scheduleTrackerExpiry(): void {
+    if (this.stopped) return;
+    const { clock, tracker } = this.options;
+    const next = tracker.nextExpiry();
+    if (this.trackerTimer?.at === next) return;
+    if (this.trackerTimer) clock.clearTimer(this.trackerTimer);
+    this.trackerTimer = undefined;
+    if (next === undefined) return;
+    this.trackerTimer = clock.setTimer(next, () => {
+      this.trackerTimer = undefined;
+      for (const event of tracker.expire(clock.now())) this.options.onKnockEvent?.(event);
+      this.scheduleTrackerExpiry();
+    });
+  }
+}
