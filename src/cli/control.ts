@@ -1,15 +1,124 @@
+import { createAuditLog } from '../audit/audit-log.js';
+import { renderStatus, type StatusSnapshot } from '../audit/status-view.js';
+import { loadConfig } from '../config/load-config.js';
+import type { Config } from '../config/types.js';
+import { requestDaemon } from '../control/control-client.js';
+import { GrantController } from '../control/controller.js';
+import type { ControlRequest } from '../control/protocol.js';
+import { controlSocketPath, stateFilePath } from '../daemon.js';
+import { GrantManager } from '../grant/grant-manager.js';
+import { GrantTable } from '../grant/grant-table.js';
+import type { Grant } from '../grant/grant.js';
+import { loadState, saveState } from '../grant/state-file.js';
+import { formatPort } from '../knock/door.js';
+import { configPath, writeLine } from './context.js';
 import type { Registration } from './program.js';
-import { notYet } from './stub.js';
+import { createFirewall, createSystemClock } from './wiring.js';
 
-export function registerGrant({ program, setCode }: Registration): void {
-  program.command('grant').description('(not built yet)').action(async () => setCode(await notYet('grant')));
+// grant / revoke / status: ask the running daemon over its control socket; when none
+// runs, do the same work on the state file and the firewall directly.
+async function ask(config: Config, request: ControlRequest): Promise<{ result: unknown; daemon: boolean }> {
+  const answer = await requestDaemon(controlSocketPath(config), request);
+  if (answer !== undefined) return { result: answer, daemon: true };
+  return { result: await offline(config, request), daemon: false };
 }
 
-export function registerRevoke({ program, setCode }: Registration): void {
-  program.command('revoke').description('(not built yet)').action(async () => setCode(await notYet('revoke')));
+async function offline(config: Config, request: ControlRequest): Promise<unknown> {
+  const state = await loadState(stateFilePath(config));
+  if (request.op === 'status') return offlineStatus(config, state.grants);
+  const clock = createSystemClock();
+  const backend = createFirewall(config, clock);
+  const audit = createAuditLog(config.auditLog, { backend: backend.name });
+  const grants = new GrantManager({
+    doors: config.doors,
+    backend,
+    audit,
+    clock,
+    table: new GrantTable(state.grants),
+    persist: (all) => saveState(stateFilePath(config), { version: 1, grants: [...all], usedOneTime: state.usedOneTime }),
+  });
+  try {
+    const controller = new GrantController({ grants, doors: () => config.doors, limits: () => config.limits, status: () => undefined });
+    const result = await controller.handle(request);
+    await grants.idle();
+    return result;
+  } finally {
+    grants.stop();
+    await audit.close();
+  }
 }
 
-export function registerStatus({ program, setCode }: Registration): void {
-  program.command('status').description('(not built yet)').action(async () => setCode(await notYet('status')));
+function offlineStatus(config: Config, grants: readonly Grant[]): StatusSnapshot {
+  const iso = (ms: number): string => new Date(ms).toISOString();
+  return {
+    startedAt: '',
+    backend: config.firewall.backend,
+    backendHealthy: true,
+    grants: grants.map((grant) => ({ door: grant.door, src: grant.src, ports: grant.ports.map(formatPort), openedAt: iso(grant.openedAt), until: grant.until === null ? null : iso(grant.until) })),
+    trackedSources: 0,
+    counters: {},
+    pendingCloses: [],
+  };
 }
 
+function describeGrant(grant: Grant): string {
+  const until = grant.until === null ? 'until closed' : `until ${new Date(grant.until).toISOString()}`;
+  return `${grant.door} open for ${grant.src}: ${grant.ports.map(formatPort).join(' ')} ${until}`;
+}
+
+export function registerGrant({ program, ctx, setCode }: Registration): void {
+  program
+    .command('grant')
+    .description('open a door for an address by hand (audited as a manual grant)')
+    .argument('<src>', 'IPv4 or IPv6 address')
+    .requiredOption('-d, --door <name>', 'door to open')
+    .option('--for <duration>', 'how long (e.g. 30m, 2h, until-closed); default: the door\'s openFor, capped by limits.maxOpenFor')
+    .option('-c, --config <file>', 'config file')
+    .action(async (src: string, flags: { door: string; for?: string; config?: string }) => {
+      const config = await loadConfig(configPath(ctx, flags.config));
+      const { result, daemon } = await ask(config, { op: 'grant', src, door: flags.door, ...(flags.for ? { for: flags.for } : {}) });
+      writeLine(ctx.stdout, `${describeGrant(result as Grant)}${daemon ? '' : ' (no daemon running: applied directly)'}`);
+      setCode(0);
+    });
+}
+
+export function registerRevoke({ program, ctx, setCode }: Registration): void {
+  program
+    .command('revoke')
+    .description('close a grant now (every door of the address unless --door)')
+    .argument('<src>', 'IPv4 or IPv6 address')
+    .option('-d, --door <name>', 'only this door')
+    .option('-c, --config <file>', 'config file')
+    .action(async (src: string, flags: { door?: string; config?: string }) => {
+      const config = await loadConfig(configPath(ctx, flags.config));
+      const { result } = await ask(config, { op: 'revoke', src, ...(flags.door ? { door: flags.door } : {}) });
+      const closed = (result as { closed: string[] }).closed;
+      if (closed.length === 0) {
+        writeLine(ctx.stderr, `knocktail: ${src} holds no grant${flags.door ? ` on door ${flags.door}` : ''}`);
+        setCode(1);
+        return;
+      }
+      writeLine(ctx.stdout, `closed ${closed.join(', ')} for ${src}`);
+      setCode(0);
+    });
+}
+
+export function registerStatus({ program, ctx, setCode }: Registration): void {
+  program
+    .command('status')
+    .description('open grants, tracked sources, counters, backend health')
+    .option('--json', 'print the status as JSON')
+    .option('-c, --config <file>', 'config file')
+    .action(async (flags: { json?: boolean; config?: string }) => {
+      const config = await loadConfig(configPath(ctx, flags.config));
+      const { result, daemon } = await ask(config, { op: 'status' });
+      const snapshot = result as StatusSnapshot;
+      if (flags.json) {
+        writeLine(ctx.stdout, JSON.stringify({ daemon, ...snapshot }));
+      } else {
+        if (!daemon) writeLine(ctx.stdout, 'daemon: not running (grants from the state file)');
+        writeLine(ctx.stdout, renderStatus(snapshot, { color: ctx.stdout.isTTY === true, now: Date.now() }));
+      }
+      setCode(0);
+    });
+}

@@ -1,0 +1,35 @@
+import { uptime } from 'node:os';
+import winston from 'winston';
+import { SystemClock, type Clock } from '../clock.js';
+import type { Config } from '../config/types.js';
+import type { Logger } from '../daemon.js';
+import { ExecaRunner } from '../firewall/command-runner.js';
+import type { FirewallBackend } from '../firewall/backend.js';
+import { selectBackend } from '../firewall/select-backend.js';
+import type { CliContext } from './context.js';
+
+// The parts every firewall-touching command builds the same way.
+export function createFirewall(config: Config, clock: Clock): FirewallBackend {
+  return selectBackend({ ...config.firewall, logPrefix: config.logPrefix }, { runner: new ExecaRunner(), now: () => clock.now() });
+}
+
+export function createSystemClock(): SystemClock {
+  return new SystemClock();
+}
+
+/** Epoch ms at boot, for kernel-uptime timestamps. */
+export function bootTime(): number {
+  return Date.now() - uptime() * 1000;
+}
+
+/** Operational log for journald: one line per message on stderr, metadata as JSON. */
+export function createLogger(ctx: CliContext): Logger {
+  return winston.createLogger({
+    level: ctx.env['KNOCKTAIL_LOG_LEVEL'] ?? 'info',
+    format: winston.format.printf(({ level, message, ...meta }) => {
+      const extra = Object.keys(meta).length > 0 ? ` ${JSON.stringify(meta)}` : '';
+      return `${level}: ${String(message)}${extra}`;
+    }),
+    transports: [new winston.transports.Stream({ stream: ctx.stderr })],
+  });
+}
