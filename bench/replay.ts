@@ -1,0 +1,40 @@
+// Replay throughput end to end: the daemon's pipeline (scan, parse, knock, grant, dry-run
+// firewall) over a generated 1,000,000-line kernel log, next to `grep -c` on the same file.
+import { execFileSync } from 'node:child_process';
+import { stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { loadConfig } from '../src/config/load-config.js';
+import { runReplay } from '../src/replay.js';
+import { readLogFiles } from '../src/source/file-reader.js';
+import { generateKernelLog } from './parse.js';
+import type { BenchFunction } from './section.js';
+
+export const bench: BenchFunction = async ({ quick, workDir }) => {
+  const lines = quick ? 100_000 : 1_000_000;
+  const path = join(workDir, `kernel-${lines}.log`);
+  await generateKernelLog(path, lines);
+  const size = (await stat(path)).size;
+  const config = await loadConfig(join(process.cwd(), 'examples', 'config.json'));
+  const rows: Record<string, string | number>[] = [];
+  let peakRss = process.memoryUsage().rss;
+  const sampler = setInterval(() => {
+    peakRss = Math.max(peakRss, process.memoryUsage().rss);
+  }, 20);
+  for (let run = 1; run <= 3; run += 1) {
+    const started = performance.now();
+    const result = await runReplay({ config, source: readLogFiles([path]), bootTime: 0, referenceTime: Date.now() });
+    const seconds = (performance.now() - started) / 1000;
+    rows.push({ run: `replay #${run}`, lines: result.counters.lines, packets: result.counters.packets, opens: result.counters.opens, seconds, 'lines/s': Math.round(result.counters.lines / seconds) });
+  }
+  clearInterval(sampler);
+  const grepStarted = performance.now();
+  const count = execFileSync('grep', ['-c', 'knocktail: ', path], { encoding: 'utf8' }).trim();
+  const grepSeconds = (performance.now() - grepStarted) / 1000;
+  rows.push({ run: 'grep -c (reference)', lines, packets: Number(count), opens: '', seconds: grepSeconds, 'lines/s': Math.round(lines / grepSeconds) });
+  return {
+    name: 'replay (end to end, dry-run firewall)',
+    rows,
+    notes: [`input ${lines.toLocaleString('en-US')} lines, ${(size / 2 ** 20).toFixed(1)} MiB; peak RSS ${(peakRss / 2 ** 20).toFixed(0)} MiB; target ≥ 2,000,000 lines/s`],
+  };
+};

@@ -1,0 +1,64 @@
+// `npm run bench [-- --quick] [-- --only replay,firewall]`: every benchmark section, printed
+// as tables and written to bench/out/results.json. Numbers live here, never in tests.
+import { mkdir, writeFile } from 'node:fs/promises';
+import { cpus, totalmem } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import type { BenchFunction, BenchSection } from './section.js';
+
+const SECTIONS: readonly { name: string; module: string; needsRoot: boolean }[] = [
+  { name: 'parse', module: './parse.js', needsRoot: false },
+  { name: 'replay', module: './replay.js', needsRoot: false },
+  { name: 'follower', module: './follower.js', needsRoot: false },
+  { name: 'audit', module: './audit.js', needsRoot: false },
+  { name: 'firewall', module: './firewall.js', needsRoot: true },
+  { name: 'live', module: './live.js', needsRoot: true },
+];
+
+function printSection(section: BenchSection): void {
+  process.stdout.write(`\n## ${section.name}\n`);
+  const rows = section.rows;
+  if (rows.length > 0) {
+    const columns = [...new Set(rows.flatMap((row) => Object.keys(row)))];
+    const cell = (value: string | number | undefined): string => (typeof value === 'number' ? (Number.isInteger(value) ? value.toLocaleString('en-US') : value.toFixed(2)) : (value ?? ''));
+    const table = [columns, ...rows.map((row) => columns.map((column) => cell(row[column])))];
+    const widths = columns.map((_, i) => Math.max(...table.map((line) => (line[i] ?? '').length)));
+    for (const [index, line] of table.entries()) {
+      process.stdout.write(`| ${line.map((text, i) => text.padEnd(widths[i] ?? 0)).join(' | ')} |\n`);
+      if (index === 0) process.stdout.write(`|${widths.map((width) => '-'.repeat(width + 2)).join('|')}|\n`);
+    }
+  }
+  for (const note of section.notes ?? []) process.stdout.write(`- ${note}\n`);
+}
+
+const { values } = parseArgs({ options: { quick: { type: 'boolean', default: false }, only: { type: 'string' } } });
+const only = values.only ? new Set(values.only.split(',')) : undefined;
+const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const outDir = join(root, 'bench', 'out');
+const workDir = join(outDir, 'work');
+await mkdir(workDir, { recursive: true });
+const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
+const results: BenchSection[] = [];
+process.stdout.write(`knocktail bench — node ${process.version}, ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB${values.quick ? ', quick' : ''}\n`);
+for (const section of SECTIONS) {
+  if (only && !only.has(section.name)) continue;
+  if (section.needsRoot && !isRoot) {
+    results.push({ name: section.name, rows: [], notes: ['skipped: needs root (network namespaces)'] });
+    printSection(results[results.length - 1]!);
+    continue;
+  }
+  try {
+    const { bench } = (await import(section.module)) as { bench: BenchFunction };
+    const result = await bench({ quick: values.quick === true, workDir });
+    results.push(result);
+    printSection(result);
+  } catch (error) {
+    const failed = { name: section.name, rows: [], notes: [`failed: ${error instanceof Error ? error.message : String(error)}`] };
+    results.push(failed);
+    printSection(failed);
+    process.exitCode = 1;
+  }
+}
+await writeFile(join(outDir, 'results.json'), `${JSON.stringify({ at: new Date().toISOString(), node: process.version, quick: values.quick, sections: results }, null, 2)}\n`);
+process.stdout.write(`\nwrote ${join(outDir, 'results.json')}\n`);
