@@ -1,0 +1,51 @@
+import type { ChunkSource } from '../source/chunk-source.js';
+import type { AuditRecord } from './record.js';
+
+// Turns chunks of audit-log lines into records; a line that is not a JSON object with
+// string event/at/door/src is counted as malformed and skipped, never fatal.
+export interface ReadStats {
+  lines: number;
+  records: number;
+  malformed: number;
+}
+
+export function createReadStats(): ReadStats {
+  return { lines: 0, records: 0, malformed: 0 };
+}
+
+export async function* readAuditRecords(source: ChunkSource, stats: ReadStats, signal?: AbortSignal): AsyncGenerator<AuditRecord> {
+  for await (const chunk of source.chunks(signal)) {
+    const text = chunk.toString('utf8');
+    let start = 0;
+    for (;;) {
+      const end = text.indexOf('\n', start);
+      if (end === -1) break;
+      const line = text.slice(start, end);
+      start = end + 1;
+      if (line.trim() === '') continue;
+      stats.lines++;
+      const record = parseAuditLine(line);
+      if (record) {
+        stats.records++;
+        yield record;
+      } else {
+        stats.malformed++;
+      }
+    }
+  }
+}
+
+export function parseAuditLine(line: string): AuditRecord | undefined {
+  let value: unknown;
+  try {
+    value = JSON.parse(line);
+  } catch {
+    return undefined;
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return undefined;
+  const record = value as Record<string, unknown>;
+  if (typeof record['event'] !== 'string' || typeof record['at'] !== 'string' || typeof record['door'] !== 'string' || typeof record['src'] !== 'string') {
+    return undefined;
+  }
+  return value as AuditRecord;
+}

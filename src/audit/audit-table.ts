@@ -1,0 +1,131 @@
+import { grantLength, type GrantOutcome, type GrantRow } from './grant-pairing.js';
+import type { AuditSummary, SummaryLine } from './audit-summary.js';
+import type { AuditRecord } from './record.js';
+import { paint, renderColumns, type Cell, type Tone } from './text-table.js';
+
+// What `knocktail audit` prints for people: grants one per line, records one per line,
+// or the summary. All times are UTC, as in the log, and the header says so.
+export interface TableOptions {
+  readonly color: boolean;
+  readonly now: number;
+}
+
+const OUTCOME: Record<GrantOutcome, { text: string; tone?: Tone }> = {
+  expired: { text: 'expired' },
+  'close-sequence': { text: 'close sequence' },
+  revoked: { text: 'revoked', tone: 'yellow' },
+  'expired-while-down': { text: 'expired while down', tone: 'yellow' },
+  'still-open': { text: 'still open', tone: 'green' },
+  reopened: { text: 'no close record', tone: 'red' },
+};
+
+export function renderGrantTable(rows: readonly GrantRow[], options: TableOptions): string {
+  if (rows.length === 0) return 'No grants match.\n';
+  const lines = renderColumns(
+    [{ header: 'SOURCE' }, { header: 'DOOR' }, { header: 'PORTS' }, { header: 'OPENED (UTC)' }, { header: 'CLOSED (UTC)' }, { header: 'OPEN FOR', align: 'right' }, { header: 'WHY CLOSED' }],
+    rows.map((row): Cell[] => {
+      const length = grantLength(row, options.now);
+      const outcome = OUTCOME[row.outcome] ?? { text: String(row.outcome) };
+      return [
+        { text: row.src },
+        { text: row.door },
+        { text: row.ports.join(',') || '-' },
+        row.opened === null ? { text: 'before log', tone: 'dim' } : { text: formatTime(row.opened) },
+        row.closed === null ? { text: '-', tone: 'dim' } : { text: formatTime(row.closed) },
+        { text: length === undefined ? '?' : formatLength(length) },
+        { text: outcome.text, ...(outcome.tone ? { tone: outcome.tone } : {}) },
+      ];
+    }),
+    options.color,
+  );
+  const open = rows.filter((row) => row.outcome === 'still-open').length;
+  lines.push('', `${rows.length} grant${rows.length === 1 ? '' : 's'}, ${open} still open`);
+  return `${lines.join('\n')}\n`;
+}
+
+export function renderRecordTable(records: readonly AuditRecord[], options: Pick<TableOptions, 'color'>): string {
+  if (records.length === 0) return 'No records match.\n';
+  const lines = renderColumns(
+    [{ header: 'AT (UTC)' }, { header: 'EVENT' }, { header: 'DOOR' }, { header: 'SOURCE' }, { header: 'DETAIL' }],
+    records.map((record): Cell[] => [{ text: formatTime(record.at) }, { text: record.event, ...toneOf(record) }, { text: record.door }, { text: record.src }, { text: detailOf(record) }]),
+    options.color,
+  );
+  lines.push('', `${records.length} record${records.length === 1 ? '' : 's'}`);
+  return `${lines.join('\n')}\n`;
+}
+
+function toneOf(record: AuditRecord): { tone?: Tone } {
+  if (record.event === 'open') return { tone: 'green' };
+  if (record.event === 'reject' || record.event === 'firewall-error') return { tone: 'red' };
+  return {};
+}
+
+function detailOf(record: AuditRecord): string {
+  switch (record.event) {
+    case 'open':
+    case 'refresh':
+      return `${(record.ports ?? []).join(',')} until ${record.until === null ? 'closed' : formatTime(record.until)}${record.by === 'manual' ? ' (by hand)' : ''}`;
+    case 'close':
+    case 'reject':
+      return String(record.reason);
+    default:
+      return [record.action, record.error, record.attempt === undefined ? undefined : `attempt ${record.attempt}`].filter(Boolean).join(': ');
+  }
+}
+
+export function renderSummary(summary: AuditSummary, options: Pick<TableOptions, 'color'>): string {
+  const out: string[] = [];
+  out.push(paint('Doors', 'bold', options.color));
+  out.push(...summaryColumns('DOOR', 'SOURCES', summary.doors, options.color), '');
+  out.push(paint('Sources', 'bold', options.color));
+  out.push(...summaryColumns('SOURCE', 'DOORS', summary.sources, options.color));
+  if (summary.moreSources > 0) out.push(`… and ${summary.moreSources} more source${summary.moreSources === 1 ? '' : 's'}`);
+  out.push('', paint('Opens per day (UTC)', 'bold', options.color));
+  out.push(...renderHistogram(summary.days));
+  out.push('', `${summary.stillOpen} grant${summary.stillOpen === 1 ? '' : 's'} still open`);
+  return `${out.join('\n')}\n`;
+}
+
+function summaryColumns(name: string, distinct: string, lines: readonly SummaryLine[], color: boolean): string[] {
+  if (lines.length === 0) return ['(none)'];
+  return renderColumns(
+    [{ header: name }, { header: 'OPENS', align: 'right' }, { header: distinct, align: 'right' }, { header: 'LONGEST', align: 'right' }, { header: 'REJECTED', align: 'right' }],
+    lines.map((line): Cell[] => [
+      { text: line.name },
+      { text: String(line.opens) },
+      { text: String(line.distinct) },
+      { text: line.longest === undefined ? '-' : formatLength(line.longest) },
+      { text: String(line.rejected), ...(line.rejected > 0 ? { tone: 'yellow' as const } : {}) },
+    ]),
+    color,
+  );
+}
+
+const EIGHTHS = ['', '▏', '▎', '▍', '▌', '▋', '▊', '▉'];
+
+/** One line per day: a bar of block characters (eighths for the remainder) and the count. */
+export function renderHistogram(days: readonly { day: string; opens: number }[], width = 40): string[] {
+  if (days.length === 0) return ['(no opens)'];
+  const max = Math.max(1, ...days.map((day) => day.opens));
+  return days.map(({ day, opens }) => {
+    const eighths = Math.round((opens / max) * width * 8);
+    const bar = '█'.repeat(Math.floor(eighths / 8)) + EIGHTHS[eighths % 8];
+    return `${day}  ${bar}${bar ? ' ' : ''}${opens}`;
+  });
+}
+
+/** "2026-11-24 10:00:05" from an ISO time; anything else is shown as it came. */
+export function formatTime(iso: string): string {
+  return /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$/.test(iso) ? `${iso.slice(0, 10)} ${iso.slice(11, 19)}` : iso;
+}
+
+/** "42s", "5m 30s", "1h 05m", "2d 03h": two units at most, enough to read at a glance. */
+export function formatLength(ms: number): string {
+  const s = Math.floor(ms / 1000);
+  if (s < 60) return `${s}s`;
+  const m = Math.floor(s / 60);
+  if (m < 60) return `${m}m ${String(s % 60).padStart(2, '0')}s`;
+  const h = Math.floor(m / 60);
+  if (h < 24) return `${h}h ${String(m % 60).padStart(2, '0')}m`;
+  return `${Math.floor(h / 24)}d ${String(h % 24).padStart(2, '0')}h`;
+}

@@ -1,0 +1,95 @@
+import type { CloseReason } from '../grant/grant.js';
+import type { AuditRecord } from './record.js';
+
+// Open, refresh and close records of one door × source folded into grant rows.
+// Only grants still open are held, so memory follows concurrent grants, not log size.
+export type GrantOutcome = CloseReason | 'still-open' | 'reopened';
+
+export interface GrantRow {
+  readonly door: string;
+  readonly src: string;
+  readonly ports: readonly string[];
+  /** ISO time, or null when the open record is older than the oldest log kept. */
+  readonly opened: string | null;
+  /** ISO time of the close, or null while still open. */
+  readonly closed: string | null;
+  /** The last promised end (null for until-closed or unknown). */
+  readonly until: string | null;
+  readonly refreshes: number;
+  /** How it ended; `reopened` when a new open came without a close record in between. */
+  readonly outcome: GrantOutcome;
+  readonly by?: 'knock' | 'manual';
+}
+
+interface Pending {
+  door: string;
+  src: string;
+  ports: readonly string[];
+  opened: string | null;
+  until: string | null;
+  refreshes: number;
+  by?: 'knock' | 'manual';
+}
+
+export class GrantPairer {
+  private readonly open = new Map<string, Pending>();
+
+  /** Feeds one record; returns the rows it completed (zero, one, or two). */
+  add(record: AuditRecord): GrantRow[] {
+    const key = `${record.door}\u0000${record.src}`;
+    const held = this.open.get(key);
+    switch (record.event) {
+      case 'open': {
+        const done: GrantRow[] = held ? [finish(held, record.at, 'reopened')] : [];
+        this.open.set(key, { door: record.door, src: record.src, ports: record.ports, opened: record.at, until: record.until, refreshes: 0, ...(record.by ? { by: record.by } : {}) });
+        return done;
+      }
+      case 'refresh': {
+        if (held) {
+          held.until = record.until;
+          held.refreshes++;
+        } else {
+          // The open is in a log that is gone; the grant is known from here on.
+          this.open.set(key, { door: record.door, src: record.src, ports: record.ports, opened: null, until: record.until, refreshes: 1 });
+        }
+        return [];
+      }
+      case 'close': {
+        this.open.delete(key);
+        const pending = held ?? { door: record.door, src: record.src, ports: record.ports ?? [], opened: null, until: null, refreshes: 0 };
+        return [finish(pending, record.at, record.reason)];
+      }
+      default:
+        return [];
+    }
+  }
+
+  /** The grants with no close record yet, oldest open first. */
+  finish(): GrantRow[] {
+    const rows = [...this.open.values()].map((pending) => finish(pending, null, 'still-open'));
+    this.open.clear();
+    return rows;
+  }
+}
+
+function finish(pending: Pending, closed: string | null, outcome: GrantOutcome): GrantRow {
+  return {
+    door: pending.door,
+    src: pending.src,
+    ports: pending.ports,
+    opened: pending.opened,
+    closed,
+    until: pending.until,
+    refreshes: pending.refreshes,
+    outcome,
+    ...(pending.by ? { by: pending.by } : {}),
+  };
+}
+
+/** Milliseconds a grant was (or, while open, has been) open; undefined when its start is unknown. */
+export function grantLength(row: GrantRow, now: number): number | undefined {
+  if (row.opened === null) return undefined;
+  const end = row.closed === null ? now : Date.parse(row.closed);
+  const length = end - Date.parse(row.opened);
+  return Number.isFinite(length) ? Math.max(0, length) : undefined;
+}
