@@ -8,6 +8,7 @@ export type KnocktailErrorCode =
   | 'BINARY_MISSING'
   | 'FIREWALL_COMMAND'
   | 'STATE_CORRUPT'
+  | 'STATE_IO'
   | 'SOURCE_IO'
   | 'CONTROL_SOCKET'
   | 'NOT_FOUND';
