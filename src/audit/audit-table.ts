@@ -69,7 +69,7 @@ function detailOf(record: AuditRecord): string {
     case 'reject':
       return String(record.reason);
     default:
-      return [record.action, record.error, record.attempt === undefined ? undefined : `attempt ${record.attempt}`].filter(Boolean).join(': ');
+      return `${record.action}${record.event === 'firewall-error' ? ' failed' : ' repaired'}${record.attempt === undefined ? '' : ` (attempt ${record.attempt})`}${record.error ? `: ${record.error}` : ''}`;
   }
 }
 

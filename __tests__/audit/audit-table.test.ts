@@ -1,0 +1,71 @@
+import { describe, expect, test } from '@jest/globals';
+import { readFileSync } from 'node:fs';
+import { SummaryBuilder } from '../../src/audit/audit-summary.js';
+import { formatLength, renderGrantTable, renderHistogram, renderRecordTable, renderSummary } from '../../src/audit/audit-table.js';
+import { GrantPairer, type GrantRow } from '../../src/audit/grant-pairing.js';
+import { FIXTURE_RECORDS, NOW } from './fixture-records.js';
+
+// Golden outputs live next to this file; a change in layout is a change in these files.
+const golden = (name: string): string => readFileSync(new URL(`./golden/${name}`, import.meta.url), 'utf8');
+
+function fixtureRows(): GrantRow[] {
+  const pairer = new GrantPairer();
+  const rows = FIXTURE_RECORDS.flatMap((record) => pairer.add(record));
+  return [...rows, ...pairer.finish()];
+}
+
+function fixtureSummary(maxSources = 10) {
+  const builder = new SummaryBuilder(NOW);
+  for (const record of FIXTURE_RECORDS) builder.addRecord(record);
+  for (const row of fixtureRows()) builder.addRow(row);
+  return builder.result({ maxSources, maxDays: 30 });
+}
+
+describe('audit tables', () => {
+  test('grant rows render as aligned columns with how long and why closed', () => {
+    expect(renderGrantTable(fixtureRows(), { color: false, now: NOW })).toBe(golden('grants.txt'));
+  });
+
+  test('records render one per line with a readable detail', () => {
+    expect(renderRecordTable(FIXTURE_RECORDS, { color: false })).toBe(golden('records.txt'));
+  });
+
+  test('the summary lists doors, busiest sources and a per-day histogram of opens', () => {
+    expect(renderSummary(fixtureSummary(), { color: false })).toBe(golden('summary.txt'));
+  });
+
+  test('only the busiest sources are listed, the rest counted', () => {
+    expect(renderSummary(fixtureSummary(2), { color: false })).toContain('… and 3 more sources');
+  });
+
+  test('colour appears only when asked for, and never shifts the columns', () => {
+    const plain = renderGrantTable(fixtureRows(), { color: false, now: NOW });
+    const colored = renderGrantTable(fixtureRows(), { color: true, now: NOW });
+    expect(plain).not.toContain('\u001b[');
+    expect(colored).toContain('\u001b[32mstill open\u001b[39m');
+    // eslint-disable-next-line no-control-regex
+    expect(colored.replace(/\u001b\[\d+m/g, '')).toBe(plain);
+  });
+
+  test('control characters from a hostile record are escaped, keeping one line per row', () => {
+    const rows = fixtureRows().slice(0, 1).map((row) => ({ ...row, door: 'a\nb\u001b[2J' }));
+    const text = renderGrantTable(rows, { color: false, now: NOW });
+    expect(text).toContain('a\\x0ab\\x1b[2J');
+    expect(text.split('\n')).toHaveLength(5);
+  });
+
+  test('empty results say so', () => {
+    expect(renderGrantTable([], { color: false, now: NOW })).toBe('No grants match.\n');
+    expect(renderRecordTable([], { color: false })).toBe('No records match.\n');
+  });
+});
+
+describe('helpers', () => {
+  test('lengths read at a glance with two units at most', () => {
+    expect([5_000, 330_000, 3_900_000, 2 * 86_400_000 + 3 * 3_600_000].map(formatLength)).toEqual(['5s', '5m 30s', '1h 05m', '2d 03h']);
+  });
+
+  test('histogram bars scale to the busiest day and use eighth blocks', () => {
+    expect(renderHistogram([{ day: '2026-11-23', opens: 1 }, { day: '2026-11-24', opens: 0 }, { day: '2026-11-25', opens: 8 }], 1)).toEqual(['2026-11-23  ▏ 1', '2026-11-24  0', '2026-11-25  █ 8']);
+  });
+});
