@@ -1,0 +1,68 @@
+import { formatStep, type Door, type Step } from './door.js';
+import type { Candidate } from './sequence-track.js';
+import { deriveSequence, windowAt } from './time-based.js';
+
+// What the tracker needs to know about one door, worked out once: its candidate sequences and
+// which knocks belong to it.
+
+/** The key under which a used one-time sequence is remembered (and persisted). */
+export function oneTimeKey(door: string, steps: readonly Step[]): string {
+  return `${door}:${steps.map(formatStep).join(',')}`;
+}
+
+export interface DoorPlan {
+  readonly door: Door;
+  /** Open candidates for a first knock at packet time `at`. */
+  openCandidates(at: number): readonly Candidate[];
+  readonly closeCandidates: readonly Candidate[];
+  /** Whether `key` is a knock on this door at `at` (any step of any sequence an attempt might be following). */
+  knocks(key: string, at: number): boolean;
+}
+
+const keysOf = (steps: readonly Step[]): string[] => steps.map(formatStep);
+
+// Enough windows for attempts that started up to one timeout ago in the previous window.
+const CACHED_WINDOWS = 6;
+
+export function planDoor(door: Door): DoorPlan {
+  const fixed: Candidate[] = [];
+  if (door.sequence.length > 0) fixed.push({ keys: keysOf(door.sequence), origin: { kind: 'fixed' } });
+  for (const steps of door.oneTimeSequences) {
+    if (steps.length > 0) fixed.push({ keys: keysOf(steps), origin: { kind: 'one-time', key: oneTimeKey(door.name, steps) } });
+  }
+  const closeCandidates: Candidate[] = door.closeSequence.length > 0 ? [{ keys: keysOf(door.closeSequence), origin: { kind: 'close' } }] : [];
+  const fixedKeys = new Set([...fixed, ...closeCandidates].flatMap((candidate) => candidate.keys));
+
+  const derived = new Map<number, Candidate>();
+  const timeBased = (window: number): Candidate | undefined => {
+    const spec = door.timeBased;
+    if (!spec) return undefined;
+    let candidate = derived.get(window);
+    if (!candidate) {
+      candidate = { keys: keysOf(deriveSequence(spec, window)), origin: { kind: 'time-based', window } };
+      derived.set(window, candidate);
+      if (derived.size > CACHED_WINDOWS) derived.delete(derived.keys().next().value as number);
+    }
+    return candidate;
+  };
+
+  return {
+    door,
+    closeCandidates,
+    openCandidates(at) {
+      if (!door.timeBased) return fixed;
+      const window = windowAt(door.timeBased, at);
+      // The current and the previous window: a knock started just before a window change still works.
+      return [...fixed, timeBased(window)!, timeBased(window - 1)!];
+    },
+    knocks(key, at) {
+      if (fixedKeys.has(key)) return true;
+      if (!door.timeBased) return false;
+      const last = windowAt(door.timeBased, at);
+      for (let window = windowAt(door.timeBased, at - door.timeout) - 1; window <= last; window++) {
+        if (timeBased(window)!.keys.includes(key)) return true;
+      }
+      return false;
+    },
+  };
+}
