@@ -8,9 +8,9 @@ import { buildAuditFilter, type AuditFilterOptions } from '../../src/audit/audit
 import { queryAudit, sortGrantRows } from '../../src/audit/audit-query.js';
 import { createReadStats } from '../../src/audit/audit-records.js';
 import type { GrantRow } from '../../src/audit/grant-pairing.js';
-import { readLineFiles } from '../../src/audit/line-reader.js';
 import type { AuditRecord } from '../../src/audit/record.js';
 import type { ChunkSource } from '../../src/source/chunk-source.js';
+import { readLogFiles } from '../../src/source/file-reader.js';
 import { FIXTURE_RECORDS, NOW } from './fixture-records.js';
 
 function sourceOf(lines: readonly string[]): ChunkSource {
@@ -139,7 +139,7 @@ describe('reading rotated audit logs', () => {
     const stats = createReadStats();
     const records: AuditRecord[] = [];
     const rows: GrantRow[] = [];
-    const source = readLineFiles(await listAuditFiles(join(dir, 'audit.log')));
+    const source = readLogFiles(await listAuditFiles(join(dir, 'audit.log')));
     for await (const item of queryAudit(source, {}, stats)) {
       if (item.kind === 'record') records.push(item.record);
       else rows.push(item.row);
@@ -149,9 +149,8 @@ describe('reading rotated audit logs', () => {
     expect(stats.malformed).toBe(0);
   });
 
-  test('a corrupt .gz is a coded read error', async () => {
-    await writeFile(join(dir, 'audit.log.1.gz'), 'not gzip at all');
-    const source = readLineFiles([join(dir, 'audit.log.1.gz')]);
+  test('a missing rotation is a coded read error', async () => {
+    const source = readLogFiles([join(dir, 'audit.log.1.gz')]);
     await expect((async () => { for await (const _ of source.chunks()) void _; })()).rejects.toMatchObject({ code: 'SOURCE_IO' });
   });
 });
