@@ -1,0 +1,64 @@
+import { AddressCache } from './address-cache.js';
+import { readNetfilterFields } from './netfilter-fields.js';
+import type { Packet, ParseContext, RejectReason } from './packet.js';
+import { splitSyslogHeader } from './syslog-header.js';
+
+// What one log line is to knocktail: a packet, not ours at all, or ours but unusable.
+export type LineResult =
+  | { kind: 'packet'; packet: Packet }
+  | { kind: 'ignored'; reason?: 'not-kernel' }
+  | { kind: 'malformed'; reason: RejectReason };
+
+/** Longer lines are no kernel LOG line (the kernel's own maximum is ~1 KiB); never parsed. */
+export const MAX_LINE_LENGTH = 4096;
+
+const IGNORED: LineResult = { kind: 'ignored' };
+const NOT_KERNEL: LineResult = { kind: 'ignored', reason: 'not-kernel' };
+
+// A memo only (same input, same output), shared so every caller's hot path benefits.
+const addresses = new AddressCache();
+
+/**
+ * Parse one log line (without its newline). Pure and total: no I/O, no clock, never throws.
+ * A packet needs the configured prefix at the very start of a kernel message; a line whose
+ * sender is not the kernel is never a packet, whatever it says.
+ */
+export function parseKernelLine(line: string, ctx: ParseContext): LineResult {
+  try {
+    return classify(line, ctx);
+  } catch {
+    // Defensive only: every reader below is written not to throw on any input.
+    return { kind: 'malformed', reason: 'bad-field' };
+  }
+}
+
+function classify(line: string, ctx: ParseContext): LineResult {
+  const prefix = ctx.prefix;
+  if (prefix.length === 0) return IGNORED;
+  if (line.length > MAX_LINE_LENGTH) return line.includes(prefix) ? { kind: 'malformed', reason: 'too-long' } : IGNORED;
+  const header = splitSyslogHeader(line, ctx);
+  if (!header) return startsWithPrefixSomewhere(line, prefix) ? { kind: 'malformed', reason: 'no-timestamp' } : IGNORED;
+  if (!line.startsWith(prefix, header.messageStart)) return IGNORED;
+  if (!header.kernel) return NOT_KERNEL;
+  const fieldsStart = header.messageStart + prefix.length;
+  if (hasBinary(line, fieldsStart)) return { kind: 'malformed', reason: 'binary' };
+  if (Number.isNaN(header.at)) return { kind: 'malformed', reason: 'no-timestamp' };
+  const read = readNetfilterFields(line, fieldsStart, addresses);
+  if (!read.ok) return { kind: 'malformed', reason: read.reason };
+  return { kind: 'packet', packet: { at: header.at, prefix, ...read.fields } };
+}
+
+// A header we cannot read is only worth a counter when the line looks like one of ours.
+function startsWithPrefixSomewhere(line: string, prefix: string): boolean {
+  return line.includes(`${prefix}IN=`);
+}
+
+// Control characters, DEL and U+FFFD (what utf8 decoding makes of invalid bytes) never
+// appear in a kernel LOG message; rsyslog escapes them as "#011" and the like.
+function hasBinary(line: string, from: number): boolean {
+  for (let i = from; i < line.length; i++) {
+    const c = line.charCodeAt(i);
+    if (c < 32 || c === 127 || c === 0xfffd) return true;
+  }
+  return false;
+}
