@@ -1,7 +1,31 @@
-import type { Registration } from './program.js';
-import { notYet } from './stub.js';
+import { resolve } from 'node:path';
+import { describeDoor } from '../config/describe-door.js';
+import { loadConfig } from '../config/load-config.js';
+import { KnocktailError } from '../errors.js';
+import type { ExitCode, Registration } from './program.js';
+import { configPath, writeLine, type CliContext } from './context.js';
 
-export function registerCheckConfig({ program, setCode }: Registration): void {
-  program.command('check-config').description('(not built yet)').action(async () => setCode(await notYet('check-config')));
+// `knocktail check-config`: the daemon's own loader, run without starting anything. The
+// problems go to stdout one per line ("path: message") so scripts can read them.
+export async function checkConfig(ctx: CliContext, option: string | undefined): Promise<ExitCode> {
+  const path = resolve(ctx.cwd, configPath(ctx, option));
+  try {
+    const config = await loadConfig(path);
+    writeLine(ctx.stdout, `config OK: ${path}`);
+    for (const door of config.doors) writeLine(ctx.stdout, describeDoor(door));
+    return 0;
+  } catch (error) {
+    if (!(error instanceof KnocktailError) || error.code !== 'CONFIG_INVALID') throw error;
+    writeLine(ctx.stderr, `knocktail: ${error.message}`);
+    for (const line of error.details) writeLine(ctx.stdout, line);
+    return 2;
+  }
 }
 
+export function registerCheckConfig({ program, ctx, setCode }: Registration): void {
+  program
+    .command('check-config')
+    .description('validate the config file and print every problem (exit 0 when valid, 2 when not)')
+    .option('--config <file>', 'config file (default: $KNOCKTAIL_CONFIG, else /etc/knocktail/config.json)')
+    .action(async (options: { config?: string }) => setCode(await checkConfig(ctx, options.config)));
+}

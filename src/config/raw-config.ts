@@ -1,0 +1,56 @@
+// The config file's shape once the schema has passed and filled the defaults: what
+// the semantic checks read and `toConfig` converts (strings still as written).
+export interface RawTimeBased {
+  readonly secret: string | null;
+  readonly secretFile: string | null;
+  readonly length: number;
+  readonly period: string;
+  readonly portRange: readonly [number, number];
+  readonly proto: 'tcp' | 'udp';
+}
+
+export interface RawDoor {
+  readonly name: string;
+  readonly sequence: readonly string[];
+  readonly oneTimeSequences: readonly (readonly string[])[];
+  readonly timeBased: RawTimeBased | null;
+  readonly timeout: string;
+  readonly open: readonly string[];
+  readonly openFor: string;
+  readonly closeSequence: readonly string[];
+  readonly allowFrom: readonly string[];
+}
+
+export interface RawConfig {
+  readonly source: 'file' | 'kmsg';
+  readonly logFile: string;
+  readonly logPrefix: string;
+  readonly stateDir: string;
+  readonly auditLog: string;
+  readonly firewall: {
+    readonly backend: 'iptables' | 'ipset' | 'nftables' | 'dry-run';
+    readonly inputPosition: number;
+    readonly logRateLimit: string;
+    readonly checkInterval: number;
+    readonly retries: number;
+  };
+  readonly limits: {
+    readonly maxTrackedSources: number;
+    readonly maxFailures: number;
+    readonly failWindow: string;
+    readonly banFor: string;
+    readonly maxOpenFor: string;
+    readonly retransmitWindow: string;
+  };
+  readonly metrics: { readonly listen: string | null; readonly textfile: string | null };
+  readonly doors: readonly RawDoor[];
+}
+
+export function isRecord(value: unknown): value is Record<string, unknown> {
+  return value !== null && typeof value === 'object' && !Array.isArray(value);
+}
+
+/** The array at `value`, or [] when it is not one (the schema reports that). */
+export function arrayOf(value: unknown): readonly unknown[] {
+  return Array.isArray(value) ? value : [];
+}

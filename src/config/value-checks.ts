@@ -1,0 +1,81 @@
+import { normaliseAddress, parseCidr, type Cidr } from '../address.js';
+import { parseDuration } from '../duration.js';
+import { describeValue } from '../errors.js';
+import type { PathSegment } from './json-path.js';
+import type { Problems } from './problems.js';
+import { arrayOf, isRecord } from './raw-config.js';
+
+// Semantic checks of single values the schema cannot express. They read the
+// defaults-filled document defensively: a part of the wrong shape was already reported.
+const MAX_DURATION_MS = 3650 * 86_400_000; // beyond this, `until` times stop being valid dates
+const LIMIT_DURATIONS = ['failWindow', 'banFor', 'maxOpenFor', 'retransmitWindow'] as const;
+
+function checkDuration(problems: Problems, path: PathSegment[], value: unknown, minimumMs = 1, minimumText = 'above 0'): void {
+  if (typeof value !== 'string' || problems.has(path) || value === 'until-closed') return;
+  const ms = parseDuration(value);
+  if (ms === undefined) problems.add(path, `expected a duration like "30s" (units ms, s, m, h, d), got ${describeValue(value)}`);
+  else if (ms < minimumMs) problems.add(path, `expected a duration ${minimumText}, got ${describeValue(value)}`);
+  else if (ms > MAX_DURATION_MS) problems.add(path, `expected a duration of at most 3650d, got ${describeValue(value)}`);
+}
+
+/** A CIDR or bare address; IPv4 only as a dotted quad (ipaddr.js also takes "10" or "0x7f.1"). */
+export function parseAllowedSource(text: string): Cidr | undefined {
+  const match = /^([^/]+)(?:\/(\d{1,3}))?$/.exec(text);
+  if (!match || normaliseAddress(match[1]!) === undefined) return undefined;
+  return parseCidr(text);
+}
+
+/** Host and port of metrics.listen; a bare port means loopback. */
+export function parseListen(text: string): { host: string; port: number } | undefined {
+  const match = /^(?:(.*):)?(\d{1,5})$/.exec(text);
+  if (!match) return undefined;
+  const port = Number(match[2]);
+  if (port < 1 || port > 65535) return undefined;
+  const host = match[1] === undefined || match[1] === '' ? '127.0.0.1' : match[1].replace(/^\[(.*)\]$/, '$1');
+  if (host !== 'localhost' && normaliseAddress(host) === undefined) return undefined;
+  return { host, port };
+}
+
+function checkDoor(problems: Problems, door: Record<string, unknown>, index: number): void {
+  const at = (...rest: PathSegment[]): PathSegment[] => ['doors', index, ...rest];
+  checkDuration(problems, at('timeout'), door['timeout']);
+  checkDuration(problems, at('openFor'), door['openFor']);
+  const hasClose = arrayOf(door['closeSequence']).length > 0;
+  if (door['openFor'] === 'until-closed' && !hasClose && !problems.has(at('openFor'))) {
+    problems.add(at('openFor'), '"until-closed" needs a closeSequence, or the door would never close');
+  }
+  const timeBased = door['timeBased'];
+  const hasAny = arrayOf(door['sequence']).length > 0 || arrayOf(door['oneTimeSequences']).length > 0 || isRecord(timeBased);
+  if (!hasAny) problems.add(at(), 'expected at least one of sequence, oneTimeSequences or timeBased, got none');
+  arrayOf(door['allowFrom']).forEach((entry, entryIndex) => {
+    if (typeof entry === 'string' && parseAllowedSource(entry) === undefined) {
+      problems.add(at('allowFrom', entryIndex), `expected an IPv4/IPv6 address or CIDR like "203.0.113.0/24" or "2001:db8::/32", got ${describeValue(entry)}`);
+    }
+  });
+  if (!isRecord(timeBased)) return;
+  checkDuration(problems, at('timeBased', 'period'), timeBased['period'], 1000, 'of at least 1s');
+  const secrets = [timeBased['secret'], timeBased['secretFile']].filter((value) => typeof value === 'string').length;
+  if (secrets !== 1) problems.add(at('timeBased'), `expected exactly one of secret or secretFile, got ${secrets === 0 ? 'neither' : 'both'}`);
+  const range = timeBased['portRange'];
+  if (Array.isArray(range) && typeof range[0] === 'number' && typeof range[1] === 'number' && range[0] > range[1] && !problems.has(at('timeBased', 'portRange'))) {
+    problems.add(at('timeBased', 'portRange'), `expected [low, high] with low ≤ high, got ${describeValue(range)}`);
+  }
+}
+
+export function checkValues(problems: Problems, data: unknown): void {
+  if (!isRecord(data)) return;
+  const limits = data['limits'];
+  if (isRecord(limits)) {
+    for (const key of LIMIT_DURATIONS) {
+      if (key === 'maxOpenFor') checkDuration(problems, ['limits', key], limits[key], 1000, 'of at least 1s');
+      else checkDuration(problems, ['limits', key], limits[key]);
+    }
+  }
+  const metrics = data['metrics'];
+  if (isRecord(metrics) && typeof metrics['listen'] === 'string' && parseListen(metrics['listen']) === undefined && !problems.has(['metrics', 'listen'])) {
+    problems.add(['metrics', 'listen'], `expected HOST:PORT with HOST an IP address or "localhost" and PORT 1-65535, got ${describeValue(metrics['listen'])}`);
+  }
+  arrayOf(data['doors']).forEach((door, index) => {
+    if (isRecord(door)) checkDoor(problems, door, index);
+  });
+}
