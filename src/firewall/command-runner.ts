@@ -1,0 +1,61 @@
+import { execa } from 'execa';
+import { KnocktailError } from '../errors.js';
+import type { CommandResult, CommandRunner } from './backend.js';
+
+// The one place that starts firewall programs: argv arrays only, never a shell.
+// A non-zero exit is an answer (`iptables -C`), so it is returned; a missing binary is not.
+
+// Debian package that ships each binary knocktail may run.
+const PACKAGES: Record<string, string> = {
+  iptables: 'iptables',
+  ip6tables: 'iptables',
+  'iptables-save': 'iptables',
+  'ip6tables-save': 'iptables',
+  'iptables-restore': 'iptables',
+  ipset: 'ipset',
+  nft: 'nftables',
+  ip: 'iproute2',
+};
+
+export function missingBinaryError(binary: string, cause?: unknown): KnocktailError {
+  const pkg = PACKAGES[binary];
+  const hint = pkg ? `install the Debian package \`${pkg}\` (apt-get install ${pkg})` : 'install it or fix PATH';
+  return new KnocktailError('BINARY_MISSING', `Expected the program \`${binary}\` on PATH, but it was not found; ${hint}`, { cause });
+}
+
+export interface ExecaRunnerOptions {
+  /** Run every command inside this network namespace (`ip netns exec NS …`), for tests. */
+  readonly netns?: string;
+  /** Kill a command that hangs longer than this (default 30 s). */
+  readonly timeoutMs?: number;
+}
+
+export class ExecaRunner implements CommandRunner {
+  private readonly options: ExecaRunnerOptions;
+
+  constructor(options: ExecaRunnerOptions = {}) {
+    this.options = options;
+  }
+
+  async run(argv: readonly string[], options: { input?: string } = {}): Promise<CommandResult> {
+    const binary = argv[0];
+    if (binary === undefined) throw new KnocktailError('USAGE', 'Expected a command to run, got an empty argv');
+    const full = this.options.netns === undefined ? [...argv] : ['ip', 'netns', 'exec', this.options.netns, ...argv];
+    const result = await execa(full[0]!, full.slice(1), {
+      reject: false,
+      shell: false,
+      input: options.input ?? '',
+      timeout: this.options.timeoutMs ?? 30_000,
+      env: { LC_ALL: 'C' },
+      stripFinalNewline: false,
+    });
+    const cause = result.cause as NodeJS.ErrnoException | undefined;
+    if (cause?.code === 'ENOENT') throw missingBinaryError(full[0]!, cause);
+    const stderr = String(result.stderr ?? '');
+    // `ip netns exec` reports a missing inner program itself instead of failing to spawn.
+    if (this.options.netns !== undefined && /exec of ".*" failed: No such file or directory/.test(stderr)) {
+      throw missingBinaryError(binary);
+    }
+    return { exitCode: result.exitCode ?? 1, stdout: String(result.stdout ?? ''), stderr };
+  }
+}

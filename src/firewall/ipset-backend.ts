@@ -1,0 +1,80 @@
+import type { Family } from '../address.js';
+import type { Grant } from '../grant/grant.js';
+import type { Door } from '../knock/door.js';
+import type { FirewallBackend } from './backend.js';
+import type { CommandExecutor } from './command-executor.js';
+import { buildGuardSetupArgs, buildGuardTeardownArgs } from './guard-args.js';
+import type { GuardOptions } from './guard-args.js';
+import { installGuard, removeGuard } from './guard-installer.js';
+import { buildAddMemberArgs, buildCreateSetArgs, buildDelMemberArgs, buildDestroySetArgs, buildSetMatchSpecs, SET_PREFIX, setName } from './ipset-args.js';
+import { buildGrantListArgs } from './iptables-args.js';
+import { parseSetListing, parseSetPorts } from './ipset-listing.js';
+
+const FAMILIES: readonly Family[] = [4, 6];
+
+// Grants as members of per-door sets with kernel timeouts; KNOCKTAIL holds one match-set
+// rule per door and port, so opening a grant is one `ipset add` whatever the number of grants.
+export class IpsetBackend implements FirewallBackend {
+  readonly name = 'ipset';
+  private readonly exec: CommandExecutor;
+  private readonly guard: GuardOptions;
+  private readonly now: () => number;
+
+  constructor(exec: CommandExecutor, guard: GuardOptions, now: () => number) {
+    this.exec = exec;
+    this.guard = guard;
+    this.now = now;
+  }
+
+  async open(grant: Grant): Promise<void> {
+    if (grant.until !== null && grant.until <= this.now()) return this.close(grant);
+    await this.exec.run(buildAddMemberArgs(grant, this.now()));
+  }
+
+  async close(grant: Grant): Promise<void> {
+    const argv = buildDelMemberArgs(grant);
+    const result = await this.exec.run(argv, { accept: [0, 1] });
+    // A missing set means nothing to close; any other failure gets the full retry treatment.
+    if (result.exitCode !== 0 && !/does not exist/.test(result.stderr)) await this.exec.run(argv);
+  }
+
+  async list(): Promise<Grant[]> {
+    const saved = await this.exec.run(['ipset', 'save']);
+    const ports = new Map();
+    for (const family of FAMILIES) {
+      const rules = await this.exec.run(buildGrantListArgs(family), { accept: [0, 1] });
+      for (const [set, list] of parseSetPorts(rules.stdout)) ports.set(set, list);
+    }
+    return parseSetListing(saved.stdout, ports, this.now());
+  }
+
+  async setup(doors: readonly Door[]): Promise<void> {
+    for (const family of FAMILIES) {
+      for (const door of doors) await this.exec.run(buildCreateSetArgs(door.name, family));
+      await installGuard(this.exec, doors, family, this.guard, doors.flatMap((door) => buildSetMatchSpecs(door, family)));
+    }
+  }
+
+  async teardown(): Promise<void> {
+    for (const family of FAMILIES) await removeGuard(this.exec, family);
+    const names = await this.exec.run(['ipset', 'list', '-n']);
+    for (const name of names.stdout.split('\n').map((line) => line.trim())) {
+      if (name.startsWith(SET_PREFIX)) await this.exec.run(buildDestroySetArgs(name));
+    }
+  }
+
+  describeSetup(doors: readonly Door[]): string[][] {
+    return FAMILIES.flatMap((family) => [
+      ...doors.map((door) => buildCreateSetArgs(door.name, family)),
+      ...buildGuardSetupArgs(doors, family, this.guard, doors.flatMap((door) => buildSetMatchSpecs(door, family))),
+    ]);
+  }
+
+  /** The commands teardown() runs when everything for these doors is in place. */
+  describeTeardown(doors: readonly Door[]): string[][] {
+    return [
+      ...FAMILIES.flatMap((family) => buildGuardTeardownArgs(family)),
+      ...FAMILIES.flatMap((family) => doors.map((door) => buildDestroySetArgs(setName(door.name, family)))),
+    ];
+  }
+}

@@ -1,0 +1,47 @@
+import { normaliseAddress } from '../address.js';
+import type { Family } from '../address.js';
+import type { Grant } from '../grant/grant.js';
+import type { PortSpec } from '../knock/door.js';
+import { grantKey } from '../grant/grant.js';
+import { parseGrantComment } from './grant-comment.js';
+
+// Reads grants back from `iptables -S KNOCKTAIL` (pure). Rules without a knocktail comment
+// are not grants and are skipped; one grant's ports are spread over several rules.
+
+/** Splits one `-S` line into words, honouring the double quotes iptables puts around comments. */
+export function splitRuleLine(line: string): string[] {
+  const words: string[] = [];
+  const pattern = /"((?:[^"\\]|\\.)*)"|(\S+)/g;
+  for (let match = pattern.exec(line); match; match = pattern.exec(line)) {
+    words.push(match[1] !== undefined ? match[1].replace(/\\(.)/g, '$1') : match[2]!);
+  }
+  return words;
+}
+
+function valueAfter(words: readonly string[], flag: string): string | undefined {
+  const index = words.indexOf(flag);
+  return index === -1 ? undefined : words[index + 1];
+}
+
+/** Grants in an iptables/ip6tables `-S KNOCKTAIL` listing; `openedAt` is unknown there and set to `now`. */
+export function parseGrantListing(text: string, family: Family, now: number): Grant[] {
+  const grants = new Map<string, { door: string; src: string; until: number | null; ports: PortSpec[] }>();
+  for (const line of text.split('\n')) {
+    if (!line.startsWith('-A ')) continue;
+    const words = splitRuleLine(line);
+    const comment = parseGrantComment(valueAfter(words, '--comment') ?? '');
+    const src = normaliseAddress((valueAfter(words, '-s') ?? '').replace(/\/(32|128)$/, ''));
+    const proto = valueAfter(words, '-p');
+    const port = Number(valueAfter(words, '--dport'));
+    if (!comment || !src || src.family !== family || (proto !== 'tcp' && proto !== 'udp') || !Number.isInteger(port)) continue;
+    const key = grantKey({ door: comment.door, src: src.text });
+    const held = grants.get(key);
+    // Two expiries for one grant means a refresh was interrupted; the later one is the live one.
+    if (held && (held.until === null || (comment.until !== null && comment.until <= held.until))) {
+      if (held.until === comment.until && !held.ports.some((p) => p.proto === proto && p.port === port)) held.ports.push({ proto, port });
+      continue;
+    }
+    grants.set(key, { door: comment.door, src: src.text, until: comment.until, ports: [{ proto, port }] });
+  }
+  return [...grants.values()].map((g) => ({ door: g.door, src: g.src, family, ports: g.ports, openedAt: now, until: g.until }));
+}

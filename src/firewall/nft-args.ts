@@ -1,0 +1,111 @@
+import type { Family } from '../address.js';
+import type { Grant } from '../grant/grant.js';
+import type { Door } from '../knock/door.js';
+import { collectDoorPorts } from './door-ports.js';
+import type { KnockPort } from './door-ports.js';
+
+// Pure builders for the nftables backend: everything lives in table `inet knocktail`
+// (typed sets per door, a `grants` chain, and a `guard` base chain on the input hook), and
+// each change is a list of nft statements run as one atomic `nft -f -` batch.
+export const NFT_TABLE = 'inet knocktail';
+
+export function nftSetName(door: string, family: Family): string {
+  return `door-${door}-v${family}`;
+}
+
+/** The door and family in a knocktail nft set name, or undefined for another set. */
+export function parseNftSetName(name: string): { door: string; family: Family } | undefined {
+  const match = /^door-(.+)-v([46])$/.exec(name);
+  return match ? { door: match[1]!, family: Number(match[2]) as Family } : undefined;
+}
+
+const ADDR_TYPE = { 4: 'ipv4_addr', 6: 'ipv6_addr' } as const;
+const SADDR = { 4: 'ip saddr', 6: 'ip6 saddr' } as const;
+const NFPROTO = { 4: 'ipv4', 6: 'ipv6' } as const;
+
+function portList(ports: readonly KnockPort[]): string {
+  return `{ ${ports.map((p) => (p.from === p.to ? String(p.from) : `${p.from}-${p.to}`)).join(', ')} }`;
+}
+
+function byProto<T extends { proto: 'tcp' | 'udp' }>(items: readonly T[]): [proto: 'tcp' | 'udp', items: T[]][] {
+  return (['tcp', 'udp'] as const).map((proto) => [proto, items.filter((i) => i.proto === proto)] as [typeof proto, T[]]).filter(([, list]) => list.length > 0);
+}
+
+export interface NftGuardOptions {
+  readonly logPrefix: string;
+  /** Per-source rate, e.g. "20/second". */
+  readonly logRateLimit: string;
+}
+
+// A quoted nft string (prefixes and comments); nft strings cannot hold a double quote.
+function quote(text: string): string {
+  return `"${text.replace(/"/g, "'")}"`;
+}
+
+// The whole rule set as statements; re-running it is idempotent and atomic: `add` keeps existing
+// tables and sets (and their elements), `flush chain` + `add rule` replaces the rules in one batch.
+export function buildNftSetupStatements(doors: readonly Door[], options: NftGuardOptions): string[] {
+  const { protectedPorts, knockPorts, icmp } = collectDoorPorts(doors);
+  const out = [`add table ${NFT_TABLE}`];
+  for (const door of doors) {
+    for (const family of [4, 6] as const) out.push(`add set ${NFT_TABLE} ${nftSetName(door.name, family)} { type ${ADDR_TYPE[family]}; flags timeout; }`);
+  }
+  for (const family of [4, 6] as const) out.push(`add set ${NFT_TABLE} knocklog-v${family} { type ${ADDR_TYPE[family]}; flags dynamic,timeout; timeout 1m; }`);
+  out.push(`add chain ${NFT_TABLE} grants`, `flush chain ${NFT_TABLE} grants`);
+  for (const door of doors) {
+    for (const family of [4, 6] as const) {
+      for (const port of door.open) {
+        out.push(`add rule ${NFT_TABLE} grants ${SADDR[family]} @${nftSetName(door.name, family)} ${port.proto} dport ${port.port} accept comment ${quote(`knocktail door=${door.name}`)}`);
+      }
+    }
+  }
+  out.push(`add chain ${NFT_TABLE} guard { type filter hook input priority filter; policy accept; }`, `flush chain ${NFT_TABLE} guard`);
+  const rule = (text: string): string => `add rule ${NFT_TABLE} guard ${text}`;
+  const protectedAsKnock = protectedPorts.map((p) => ({ proto: p.proto, from: p.port, to: p.port }));
+  for (const [proto, ports] of byProto(protectedAsKnock)) out.push(rule(`${proto} dport ${portList(ports)} ct state established,related accept`));
+  out.push(rule('jump grants'));
+  const log = `log prefix ${quote(options.logPrefix)}`;
+  for (const family of [4, 6] as const) {
+    const limit = `update @knocklog-v${family} { ${SADDR[family]} limit rate ${options.logRateLimit} }`;
+    for (const [proto, ports] of byProto(knockPorts)) {
+      out.push(rule(`meta nfproto ${NFPROTO[family]} ${proto} dport ${portList(ports)} ct state new ${limit} ${log}`));
+    }
+    // Echo requests are logged but not dropped: ping keeps working, and a ping knock still counts.
+    if (icmp) out.push(rule(`${family === 4 ? 'icmp' : 'icmpv6'} type echo-request ${limit} ${log}`));
+  }
+  for (const [proto, ports] of byProto(knockPorts)) out.push(rule(`${proto} dport ${portList(ports)} drop`));
+  for (const [proto, ports] of byProto(protectedAsKnock)) out.push(rule(`${proto} dport ${portList(ports)} drop`));
+  return out;
+}
+
+// Removes the table and everything in it; the leading `add` makes removing an absent table a success.
+export function buildNftTeardownStatements(): string[] {
+  return [`add table ${NFT_TABLE}`, `delete table ${NFT_TABLE}`];
+}
+
+function element(grant: Grant, timeoutMs?: number): string {
+  return `{ ${grant.src}${timeoutMs === undefined ? '' : ` timeout ${timeoutMs}ms`} }`;
+}
+
+// Adds or refreshes the element: add-delete-add in one batch, because a plain `add` of an
+// existing element keeps its old timeout; until-closed elements carry no timeout.
+export function buildNftOpenStatements(grant: Grant, now: number): string[] {
+  const set = `${NFT_TABLE} ${nftSetName(grant.door, grant.family)}`;
+  const timeout = grant.until === null ? undefined : Math.max(1, grant.until - now);
+  return [`add element ${set} ${element(grant)}`, `delete element ${set} ${element(grant)}`, `add element ${set} ${element(grant, timeout)}`];
+}
+
+// Removes the element; the leading `add` makes removing an absent element a success.
+export function buildNftCloseStatements(grant: Grant): string[] {
+  const set = `${NFT_TABLE} ${nftSetName(grant.door, grant.family)}`;
+  return [`add element ${set} ${element(grant)}`, `delete element ${set} ${element(grant)}`];
+}
+
+// Runs a batch atomically from stdin.
+export const NFT_BATCH_ARGV: readonly string[] = ['nft', '-f', '-'];
+export const NFT_LIST_ARGV: readonly string[] = ['nft', '-j', 'list', 'table', 'inet', 'knocktail'];
+
+/** Statements as printable argv (`nft STATEMENT`), one per line for `knocktail rules`. */
+export function statementsAsArgv(statements: readonly string[]): string[][] {
+  return statements.map((statement) => ['nft', statement]);
+}

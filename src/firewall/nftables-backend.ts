@@ -1,0 +1,69 @@
+import type { Grant } from '../grant/grant.js';
+import type { Door } from '../knock/door.js';
+import type { FirewallBackend } from './backend.js';
+import type { CommandExecutor } from './command-executor.js';
+import {
+  buildNftCloseStatements,
+  buildNftOpenStatements,
+  buildNftSetupStatements,
+  buildNftTeardownStatements,
+  NFT_BATCH_ARGV,
+  NFT_LIST_ARGV,
+  statementsAsArgv,
+} from './nft-args.js';
+import type { NftGuardOptions } from './nft-args.js';
+import { parseNftListing } from './nft-listing.js';
+
+// Everything in nft table `inet knocktail`, nothing in iptables; grants are set elements
+// with timeouts, each change one atomic batch. (inputPosition does not apply: the guard is
+// its own base chain on the input hook.)
+export class NftablesBackend implements FirewallBackend {
+  readonly name = 'nftables';
+  private readonly exec: CommandExecutor;
+  private readonly guard: NftGuardOptions;
+  private readonly now: () => number;
+
+  constructor(exec: CommandExecutor, guard: NftGuardOptions, now: () => number) {
+    this.exec = exec;
+    this.guard = guard;
+    this.now = now;
+  }
+
+  async open(grant: Grant): Promise<void> {
+    if (grant.until !== null && grant.until <= this.now()) return this.close(grant);
+    await this.batch(buildNftOpenStatements(grant, this.now()));
+  }
+
+  async close(grant: Grant): Promise<void> {
+    const input = `${buildNftCloseStatements(grant).join('\n')}\n`;
+    const result = await this.exec.run(NFT_BATCH_ARGV, { input, accept: [0, 1] });
+    // No table or set means nothing to close; any other failure gets the full retry treatment.
+    if (result.exitCode !== 0 && !/No such file or directory/.test(result.stderr)) await this.batch(buildNftCloseStatements(grant));
+  }
+
+  async list(): Promise<Grant[]> {
+    const result = await this.exec.run(NFT_LIST_ARGV, { accept: [0, 1] });
+    if (result.exitCode !== 0) return [];
+    return parseNftListing(result.stdout, this.now());
+  }
+
+  async setup(doors: readonly Door[]): Promise<void> {
+    await this.batch(buildNftSetupStatements(doors, this.guard));
+  }
+
+  async teardown(): Promise<void> {
+    await this.batch(buildNftTeardownStatements());
+  }
+
+  describeSetup(doors: readonly Door[]): string[][] {
+    return statementsAsArgv(buildNftSetupStatements(doors, this.guard));
+  }
+
+  describeTeardown(): string[][] {
+    return statementsAsArgv(buildNftTeardownStatements());
+  }
+
+  private async batch(statements: readonly string[]): Promise<void> {
+    await this.exec.run(NFT_BATCH_ARGV, { input: `${statements.join('\n')}\n` });
+  }
+}

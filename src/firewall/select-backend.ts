@@ -1,0 +1,43 @@
+import { KnocktailError, describeValue } from '../errors.js';
+import type { FirewallConfig } from '../config/types.js';
+import { BACKEND_NAMES } from '../config/types.js';
+import type { CommandRunner, FirewallBackend } from './backend.js';
+import { CommandExecutor } from './command-executor.js';
+import { DryRunBackend } from './dry-run-backend.js';
+import { IpsetBackend } from './ipset-backend.js';
+import { IptablesBackend } from './iptables-backend.js';
+import { NftablesBackend } from './nftables-backend.js';
+import { sleepFor } from './retry.js';
+
+export interface BackendDeps {
+  readonly runner: CommandRunner;
+  readonly now: () => number;
+  /** Backoff between retries (default: a real timer); tests pass a fake. */
+  readonly sleep?: (ms: number) => Promise<void>;
+  /** First retry delay, doubled per retry (default 100 ms). */
+  readonly baseDelayMs?: number;
+}
+
+// Builds the configured backend; an unknown name fails fast with the valid choices.
+// `logPrefix` comes from Config.logPrefix: the guard's LOG rules must match the parser's prefix.
+export function selectBackend(config: FirewallConfig & { logPrefix: string }, deps: BackendDeps): FirewallBackend {
+  const exec = new CommandExecutor(deps.runner, {
+    retries: config.retries,
+    baseDelayMs: deps.baseDelayMs ?? 100,
+    sleep: deps.sleep ?? sleepFor,
+  });
+  const guard = { logPrefix: config.logPrefix, logRateLimit: config.logRateLimit, inputPosition: config.inputPosition };
+  const name: string = config.backend;
+  switch (name) {
+    case 'iptables':
+      return new IptablesBackend(exec, guard, deps.now);
+    case 'ipset':
+      return new IpsetBackend(exec, guard, deps.now);
+    case 'nftables':
+      return new NftablesBackend(exec, guard, deps.now);
+    case 'dry-run':
+      return new DryRunBackend({ ...guard, now: deps.now });
+    default:
+      throw new KnocktailError('BACKEND_UNKNOWN', `Expected firewall.backend to be one of ${BACKEND_NAMES.join(', ')}, got ${describeValue(name)}`);
+  }
+}
