@@ -1,7 +1,55 @@
+import { loadConfig } from '../config/load-config.js';
+import { KnocktailError, describeValue } from '../errors.js';
+import { ExecaRunner } from '../firewall/command-runner.js';
+import { formatStep } from '../knock/door.js';
+import { chooseKnockSteps, findDoor } from '../client/knock-steps.js';
+import { resolveHost } from '../client/resolve-host.js';
+import { DEFAULT_DELAY_MS, describeSteps, sendKnock, sleepFor } from '../client/send-knock.js';
+import { configPath, writeLine } from './context.js';
 import type { Registration } from './program.js';
-import { notYet } from './stub.js';
 
-export function registerKnock({ program, setCode }: Registration): void {
-  program.command('knock').description('(not built yet)').action(async () => setCode(await notYet('knock')));
+interface KnockFlags {
+  door?: string;
+  delay?: string;
+  config?: string;
+  ipv4?: boolean;
+  ipv6?: boolean;
 }
 
+function parseDelay(text: string | undefined): number {
+  if (text === undefined) return DEFAULT_DELAY_MS;
+  const ms = Number(text);
+  if (!/^\d+$/.test(text) || !Number.isSafeInteger(ms)) {
+    throw new KnocktailError('USAGE', `Expected --delay to be a whole number of milliseconds, got ${describeValue(text)}`);
+  }
+  return ms;
+}
+
+// `knocktail knock HOST [STEP...]`: the client. One packet per step, in order.
+export function registerKnock({ program, ctx, setCode }: Registration): void {
+  program
+    .command('knock')
+    .description("send a knock sequence to HOST: the steps given (tcp:PORT udp:PORT icmp), or a door's sequence from the config")
+    .argument('<host>', 'address or name of the server')
+    .argument('[steps...]', 'knock steps, e.g. tcp:7000 udp:8000 icmp')
+    .option('-d, --door <name>', "send this door's open sequence (time-based doors: the current window's)")
+    .option('--delay <ms>', `pause between steps in ms (default ${DEFAULT_DELAY_MS})`)
+    .option('-c, --config <file>', 'config file (for --door)')
+    .option('-4, --ipv4', 'use IPv4')
+    .option('-6, --ipv6', 'use IPv6')
+    .action(async (host: string, stepTexts: string[], flags: KnockFlags) => {
+      if (flags.ipv4 && flags.ipv6) throw new KnocktailError('USAGE', 'Expected at most one of -4 and -6, got both');
+      const delayMs = parseDelay(flags.delay);
+      const door = flags.door === undefined ? undefined : findDoor((await loadConfig(configPath(ctx, flags.config))).doors, flags.door);
+      const steps = chooseKnockSteps({ stepTexts, ...(door ? { door } : {}), now: Date.now() });
+      const target = await resolveHost(host, flags.ipv4 ? 4 : flags.ipv6 ? 6 : undefined);
+      await sendKnock(target, steps, {
+        delayMs,
+        runner: new ExecaRunner({ timeoutMs: 5_000 }),
+        sleep: sleepFor,
+        onSent: (step) => writeLine(ctx.stdout, `knocked ${formatStep(step)} on ${target.text}`),
+      });
+      writeLine(ctx.stdout, `sent ${steps.length} ${steps.length === 1 ? 'knock' : 'knocks'} (${describeSteps(steps)}) to ${target.text}`);
+      setCode(0);
+    });
+}

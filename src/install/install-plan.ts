@@ -1,0 +1,104 @@
+import { dirname } from 'node:path';
+import type { SkeletonPaths } from './config-skeleton.js';
+import { renderLogrotateSnippet } from './logrotate-snippet.js';
+import { renderRsyslogDropin } from './rsyslog-dropin.js';
+import type { ShippedAssets } from './shipped-assets.js';
+import { renderSystemdUnit } from './systemd-unit.js';
+
+// What `knocktail install` does, as data: directories and files (with modes and content)
+// in system paths, whether to run the firewall setup, and what the admin does next.
+// Built by a pure function; applyInstallPlan() carries it out (or only compares, for --dry-run).
+
+export interface PlannedDir {
+  readonly kind: 'dir';
+  readonly path: string;
+  readonly mode: number;
+  readonly purpose: string;
+}
+
+export interface PlannedFile {
+  readonly kind: 'file';
+  readonly path: string;
+  readonly mode: number;
+  readonly content: string;
+  /** An existing file is left alone (the admin's config), instead of being brought up to date. */
+  readonly keepExisting: boolean;
+  readonly purpose: string;
+}
+
+export type PlannedEntry = PlannedDir | PlannedFile;
+
+export type SetupStep = { readonly kind: 'run' } | { readonly kind: 'skip'; readonly reason: string };
+
+export interface InstallPlan {
+  readonly entries: readonly PlannedEntry[];
+  readonly setup: SetupStep;
+  readonly nextSteps: readonly string[];
+}
+
+export interface InstallInput {
+  readonly configPath: string;
+  /** Config text to write when there is none; undefined when the config exists already. */
+  readonly configSkeleton: string | undefined;
+  /** The paths and prefix of the config that is (or will be) installed. */
+  readonly paths: SkeletonPaths;
+  readonly assets: ShippedAssets;
+  readonly setup: SetupStep;
+  /** Set when installing into a staging tree instead of /. */
+  readonly stagingRoot?: string;
+}
+
+export const RSYSLOG_DROPIN_PATH = '/etc/rsyslog.d/30-knocktail.conf';
+export const SYSTEMD_UNIT_PATH = '/etc/systemd/system/knocktail.service';
+export const LOGROTATE_PATH = '/etc/logrotate.d/knocktail';
+
+export function buildInstallPlan(input: InstallInput): InstallPlan {
+  const { paths } = input;
+  const logDirs = [...new Set([dirname(paths.logFile), dirname(paths.auditLog)])];
+  const entries: PlannedEntry[] = [
+    { kind: 'dir', path: dirname(input.configPath), mode: 0o750, purpose: 'config directory' },
+  ];
+  if (input.configSkeleton !== undefined) {
+    entries.push({ kind: 'file', path: input.configPath, mode: 0o640, content: input.configSkeleton, keepExisting: true, purpose: 'config skeleton' });
+  }
+  entries.push(
+    { kind: 'dir', path: paths.stateDir, mode: 0o700, purpose: 'state directory' },
+    ...logDirs.map((path): PlannedDir => ({ kind: 'dir', path, mode: 0o750, purpose: 'log directory' })),
+    {
+      kind: 'file',
+      path: RSYSLOG_DROPIN_PATH,
+      mode: 0o644,
+      content: renderRsyslogDropin(input.assets.rsyslogDropin, { prefix: paths.logPrefix, logFile: paths.logFile }),
+      keepExisting: false,
+      purpose: 'rsyslog drop-in',
+    },
+    {
+      kind: 'file',
+      path: SYSTEMD_UNIT_PATH,
+      mode: 0o644,
+      content: renderSystemdUnit(input.assets.systemdUnit, [paths.stateDir, ...logDirs]),
+      keepExisting: false,
+      purpose: 'systemd unit',
+    },
+    {
+      kind: 'file',
+      path: LOGROTATE_PATH,
+      mode: 0o644,
+      content: renderLogrotateSnippet(input.assets.logrotate, { logFile: paths.logFile, auditLog: paths.auditLog }),
+      keepExisting: false,
+      purpose: 'logrotate snippet',
+    },
+  );
+  return { entries, setup: input.setup, nextSteps: nextSteps(input) };
+}
+
+function nextSteps(input: InstallInput): string[] {
+  const steps: string[] = [];
+  if (input.stagingRoot !== undefined) steps.push(`copy the staged tree under ${input.stagingRoot} onto the target machine, then run \`knocktail setup\` there`);
+  if (input.configSkeleton !== undefined) {
+    steps.push(`edit ${input.configPath}: pick your own knock ports (the skeleton's tcp:31600/31601 are public), then run \`knocktail check-config\``);
+  }
+  steps.push('systemctl restart rsyslog   (loads the drop-in that writes the knock log)');
+  steps.push('systemctl daemon-reload && systemctl enable --now knocktail');
+  return steps;
+}
