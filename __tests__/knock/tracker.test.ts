@@ -1,0 +1,282 @@
+import { describe, expect, test } from '@jest/globals';
+import { ManualClock } from '../../src/clock.js';
+import { KnockTracker } from '../../src/knock/tracker.js';
+import { cidrs, classic, describeEvents, knock, limits, makeDoor, ping, SECOND, ssh, steps, T0, tcp, udp } from './knock-fixtures.js';
+
+const alice = '203.0.113.9';
+const mallory = '203.0.113.66';
+
+function tracker(doors = [classic, ssh], overrides: Partial<typeof limits> = {}): KnockTracker {
+  return new KnockTracker({ doors, limits: { ...limits, ...overrides } });
+}
+
+// Feed packets as a live daemon would: the clock reads each packet's own time.
+function feed(engine: KnockTracker, ...packets: ReturnType<typeof tcp>[]): string[] {
+  return packets.flatMap((packet) => describeEvents(engine.observe(packet, packet.at)));
+}
+
+describe('KnockTracker: sequences', () => {
+  test('one SYN to tcp 31600 opens the classic door and one to 31601 closes it', () => {
+    const engine = tracker();
+    expect(feed(engine, tcp(alice, 31600, T0))).toEqual([`completed classic ${alice}`]);
+    expect(feed(engine, tcp(alice, 31601, T0 + SECOND))).toEqual([`closed classic ${alice}`]);
+  });
+
+  test('a three-step sequence reports each step and completes on the last', () => {
+    const engine = tracker();
+    expect(feed(engine, tcp(alice, 7000, T0), udp(alice, 8000, T0 + SECOND), tcp(alice, 9000, T0 + 2 * SECOND))).toEqual([
+      `advanced open 1/3 ssh ${alice}`,
+      `advanced open 2/3 ssh ${alice}`,
+      `completed ssh ${alice}`,
+    ]);
+    expect(engine.stats().trackedSources).toBe(1); // its SYN sightings are still fresh
+  });
+
+  test('a knock out of order resets progress and may start a new attempt', () => {
+    const engine = tracker();
+    expect(feed(engine, tcp(alice, 7000, T0), tcp(alice, 9000, T0 + SECOND))).toEqual([`advanced open 1/3 ssh ${alice}`, `reset open out-of-order ssh ${alice}`]);
+    expect(feed(engine, tcp(alice, 7000, T0 + 2 * SECOND), udp(alice, 8000, T0 + 3 * SECOND), tcp(alice, 9000, T0 + 4 * SECOND))).toContain(`completed ssh ${alice}`);
+  });
+
+  test('the wrong step that is a first step starts over from it', () => {
+    const engine = tracker();
+    const events = feed(engine, tcp(alice, 7000, T0), udp(alice, 8000, T0 + 1), tcp(alice, 7000, T0 + 2), udp(alice, 8000, T0 + 3), tcp(alice, 9000, T0 + 4));
+    expect(events).toEqual([
+      `advanced open 1/3 ssh ${alice}`,
+      `advanced open 2/3 ssh ${alice}`,
+      `reset open out-of-order ssh ${alice}`,
+      `advanced open 1/3 ssh ${alice}`,
+      `advanced open 2/3 ssh ${alice}`,
+      `completed ssh ${alice}`,
+    ]);
+  });
+
+  // Events come in door order (classic is configured first).
+  test("a knock on another door's port resets this door's progress", () => {
+    const engine = tracker();
+    expect(feed(engine, tcp(alice, 7000, T0), tcp(alice, 31601, T0 + SECOND), udp(alice, 8000, T0 + 2 * SECOND))).toEqual([
+      `advanced open 1/3 ssh ${alice}`,
+      `closed classic ${alice}`,
+      `reset open other-door ssh ${alice}`,
+    ]);
+  });
+
+  test('packets to ports that are no knock port are ignored and leave nothing behind', () => {
+    const engine = tracker();
+    expect(feed(engine, tcp(alice, 7000, T0), tcp(alice, 443, T0 + 1), udp(alice, 53, T0 + 2), udp(alice, 8000, T0 + 3))).toEqual([
+      `advanced open 1/3 ssh ${alice}`,
+      `advanced open 2/3 ssh ${alice}`,
+    ]);
+    expect(feed(tracker(), tcp(mallory, 443, T0), udp(mallory, 8001, T0))).toEqual([]);
+  });
+
+  test('a UDP knock on a step that is not a first step leaves no state behind', () => {
+    const engine = tracker();
+    expect(feed(engine, udp(mallory, 8000, T0))).toEqual([]);
+    expect(engine.stats().trackedSources).toBe(0);
+    expect(engine.nextExpiry()).toBeUndefined();
+  });
+
+  test('a door with two tracks follows its open and close sequences independently', () => {
+    const door = makeDoor({ name: 'pair', sequence: steps('udp:5000', 'udp:5001'), closeSequence: steps('udp:5000', 'udp:5002') });
+    const engine = tracker([door]);
+    expect(feed(engine, udp(alice, 5000, T0), udp(alice, 5002, T0 + 1))).toEqual([
+      `advanced open 1/2 pair ${alice}`,
+      `advanced close 1/2 pair ${alice}`,
+      `reset open out-of-order pair ${alice}`,
+      `closed pair ${alice}`,
+    ]);
+  });
+});
+
+describe('KnockTracker: what counts as a knock', () => {
+  test('ACK, RST, FIN and SYN-ACK packets never knock', () => {
+    const engine = tracker();
+    for (const flags of [['ACK'], ['RST'], ['RST', 'ACK'], ['FIN', 'ACK'], ['SYN', 'ACK'], ['SYN', 'FIN'], ['PSH', 'ACK']] as const) {
+      expect(feed(engine, tcp(alice, 31600, T0, { flags }))).toEqual([]);
+    }
+    expect(engine.stats().trackedSources).toBe(0);
+  });
+
+  test('a UDP datagram knocks a udp step but a TCP SYN to the same port does not', () => {
+    const engine = tracker();
+    feed(engine, tcp(alice, 7000, T0));
+    expect(feed(engine, tcp(alice, 8000, T0 + 1))).toEqual([]); // tcp:8000 is nobody's knock port
+    expect(feed(engine, udp(alice, 8000, T0 + 2))).toEqual([`advanced open 2/3 ssh ${alice}`]);
+  });
+
+  test('an ICMP echo request knocks an icmp step, from IPv4 and from IPv6', () => {
+    const door = makeDoor({ name: 'ping', sequence: steps('icmp', 'udp:6000') });
+    for (const src of [alice, '2001:db8::9']) {
+      const engine = tracker([door]);
+      expect(feed(engine, ping(src, T0), udp(src, 6000, T0 + 1))).toEqual([`advanced open 1/2 ping ${src}`, `completed ping ${src}`]);
+    }
+  });
+
+  test('echo replies and other ICMP types never knock', () => {
+    const engine = tracker([makeDoor({ name: 'ping', sequence: steps('icmp') })]);
+    expect(feed(engine, ping(alice, T0, 0), ping(alice, T0, 3), ping('2001:db8::9', T0, 129), ping('2001:db8::9', T0, 8))).toEqual([]);
+  });
+
+  test('IPv6 sources knock like IPv4 ones and carry their family', () => {
+    const engine = tracker();
+    const src = '2001:db8::42';
+    const events = [tcp(src, 7000, T0), udp(src, 8000, T0 + 1), tcp(src, 9000, T0 + 2)].flatMap((packet) => engine.observe(packet, packet.at));
+    expect(events.at(-1)).toEqual({ kind: 'completed', sequence: 'open', door: 'ssh', src, family: 6, at: T0 + 2 });
+  });
+});
+
+describe('KnockTracker: retransmits', () => {
+  test('a retransmitted SYN neither counts twice nor resets progress', () => {
+    const engine = tracker();
+    const first = tcp(alice, 7000, T0, { sport: 50_000 });
+    const again = tcp(alice, 7000, T0 + SECOND, { sport: 50_000 });
+    const againLater = tcp(alice, 7000, T0 + 3 * SECOND, { sport: 50_000 });
+    expect(feed(engine, first, again, againLater, udp(alice, 8000, T0 + 4 * SECOND), tcp(alice, 9000, T0 + 5 * SECOND))).toEqual([
+      `advanced open 1/3 ssh ${alice}`,
+      `advanced open 2/3 ssh ${alice}`,
+      `completed ssh ${alice}`,
+    ]);
+    expect(engine.stats().retransmits).toBe(2);
+  });
+
+  test('each retransmit refreshes the window, so a long run stays one knock', () => {
+    const engine = tracker([makeDoor({ name: 'two', sequence: steps('tcp:7000', 'tcp:7000') })]);
+    const run = [0, 2, 4, 6, 8].map((s) => tcp(alice, 7000, T0 + s * SECOND, { sport: 50_001 }));
+    expect(feed(engine, ...run)).toEqual([`advanced open 1/2 two ${alice}`]);
+    expect(feed(engine, tcp(alice, 7000, T0 + 9 * SECOND, { sport: 50_002 }))).toEqual([`completed two ${alice}`]);
+  });
+
+  test('the same source port after the window is a new knock', () => {
+    const engine = tracker([makeDoor({ name: 'two', sequence: steps('tcp:7000', 'tcp:7000') })]);
+    expect(feed(engine, tcp(alice, 7000, T0, { sport: 50_003 }), tcp(alice, 7000, T0 + 4 * SECOND, { sport: 50_003 }))).toEqual([
+      `advanced open 1/2 two ${alice}`,
+      `completed two ${alice}`,
+    ]);
+  });
+
+  test('a retransmit of a single-step knock does not open twice', () => {
+    const engine = tracker();
+    expect(feed(engine, tcp(alice, 31600, T0, { sport: 50_004 }), tcp(alice, 31600, T0 + SECOND, { sport: 50_004 }))).toEqual([`completed classic ${alice}`]);
+  });
+});
+
+describe('KnockTracker: time', () => {
+  test('the timeout runs from the first to the last knock on packet time', () => {
+    const engine = tracker();
+    // The clock lags far behind the packets: only packet times decide.
+    const late = [tcp(alice, 7000, T0), udp(alice, 8000, T0 + 10 * SECOND), tcp(alice, 9000, T0 + 15 * SECOND + 1)];
+    expect(late.flatMap((packet) => describeEvents(engine.observe(packet, T0)))).toEqual([
+      `advanced open 1/3 ssh ${alice}`,
+      `advanced open 2/3 ssh ${alice}`,
+      `reset open timeout ssh ${alice}`,
+    ]);
+    const inTime = tracker();
+    const exact = [tcp(alice, 7000, T0), udp(alice, 8000, T0 + 10 * SECOND), tcp(alice, 9000, T0 + 15 * SECOND)];
+    expect(exact.flatMap((packet) => describeEvents(inTime.observe(packet, T0)))).toContain(`completed ssh ${alice}`);
+  });
+
+  test('a knock after the timeout resets and is taken as a possible first knock', () => {
+    const engine = tracker();
+    expect(feed(engine, tcp(alice, 7000, T0), udp(alice, 8000, T0 + SECOND), tcp(alice, 7000, T0 + 20 * SECOND))).toEqual([
+      `advanced open 1/3 ssh ${alice}`,
+      `advanced open 2/3 ssh ${alice}`,
+      `reset open timeout ssh ${alice}`,
+      `advanced open 1/3 ssh ${alice}`,
+    ]);
+  });
+
+  test('a half-done sequence expires on the clock through expire() and nextExpiry()', () => {
+    const clock = new ManualClock(T0);
+    const engine = tracker();
+    const fired: string[] = [];
+    const arm = (): void => {
+      const at = engine.nextExpiry();
+      if (at !== undefined) clock.setTimer(at, () => { fired.push(...describeEvents(engine.expire(clock.now()))); arm(); });
+    };
+    engine.observe(tcp(alice, 7000, T0), clock.now());
+    arm();
+    clock.advanceTo(T0 + 15 * SECOND);
+    expect(fired).toEqual([]);
+    clock.advanceTo(T0 + 16 * SECOND);
+    expect(fired).toEqual([`reset open timeout ssh ${alice}`]);
+    clock.advanceTo(T0 + 3600 * SECOND);
+    expect(engine.stats().trackedSources).toBe(0);
+    expect(engine.nextExpiry()).toBeUndefined();
+  });
+
+  test('expire() before anything is due does nothing', () => {
+    const engine = tracker();
+    engine.observe(tcp(alice, 7000, T0), T0);
+    expect(engine.expire(T0 + SECOND)).toEqual([]);
+    expect(engine.stats().trackedSources).toBe(1);
+  });
+
+  test('old lines read after a restart never advance or complete anything', () => {
+    const engine = tracker();
+    const now = T0 + 60 * SECOND;
+    const events = [tcp(alice, 31600, T0), tcp(alice, 7000, T0 + 1), udp(alice, 8000, T0 + 2), tcp(alice, 9000, T0 + 3)].flatMap((packet) => engine.observe(packet, now));
+    expect(events).toEqual([]);
+    expect(engine.stats()).toMatchObject({ stale: 4, trackedSources: 0 });
+  });
+});
+
+describe('KnockTracker: who may knock', () => {
+  test('a source outside allowFrom is rejected once per timeout window and never progresses', () => {
+    const door = makeDoor({ name: 'office', sequence: steps('tcp:7100', 'tcp:7200'), allowFrom: cidrs('198.51.100.0/24') });
+    const engine = tracker([door]);
+    const flood = [0, 1, 2, 3].map((s) => tcp(mallory, s % 2 ? 7200 : 7100, T0 + s * SECOND));
+    expect(feed(engine, ...flood)).toEqual([`rejected not-allowed office ${mallory}`]);
+    expect(feed(engine, tcp(mallory, 7100, T0 + 27 * SECOND))).toEqual([`rejected not-allowed office ${mallory}`]);
+    expect(feed(engine, tcp('198.51.100.7', 7100, T0), tcp('198.51.100.7', 7200, T0 + 1))).toContain('completed office 198.51.100.7');
+  });
+
+  test('more than maxFailures failed attempts within the window ban the source for banFor', () => {
+    const engine = tracker([classic, ssh], { maxFailures: 2 });
+    const wrong = (at: number): string[] => feed(engine, tcp(mallory, 7000, at), tcp(mallory, 9000, at + 1));
+    expect(wrong(T0)).toContain(`reset open out-of-order ssh ${mallory}`);
+    wrong(T0 + SECOND);
+    expect(wrong(T0 + 2 * SECOND)).toEqual([`advanced open 1/3 ssh ${mallory}`, `reset open out-of-order ssh ${mallory}`, `rejected banned ssh ${mallory}`]);
+    // Banned: even the right knock does nothing, and the ban is reported only once.
+    expect(feed(engine, tcp(mallory, 31600, T0 + 3 * SECOND))).toEqual([]);
+    expect(engine.stats().banned).toBe(1);
+    engine.expire(T0 + 602 * SECOND);
+    expect(engine.stats().banned).toBe(1);
+    engine.expire(T0 + 602 * SECOND + 1);
+    expect(engine.stats().banned).toBe(0);
+    expect(feed(engine, tcp(mallory, 31600, T0 + 603 * SECOND))).toEqual([`completed classic ${mallory}`]);
+  });
+
+  test('failures older than the fail window are forgiven', () => {
+    const engine = tracker([ssh], { maxFailures: 1, failWindow: 10 * SECOND });
+    const wrong = (at: number): string[] => feed(engine, tcp(mallory, 7000, at), tcp(mallory, 9000, at + 1));
+    wrong(T0);
+    expect(wrong(T0 + 11 * SECOND)).not.toContain(`rejected banned ssh ${mallory}`);
+    expect(wrong(T0 + 12 * SECOND)).toContain(`rejected banned ssh ${mallory}`);
+  });
+
+  test("one source's ban does not touch another source", () => {
+    const engine = tracker([classic, ssh], { maxFailures: 0 });
+    feed(engine, tcp(mallory, 7000, T0), tcp(mallory, 9000, T0 + 1));
+    expect(feed(engine, tcp(alice, 31600, T0 + 2))).toEqual([`completed classic ${alice}`]);
+  });
+});
+
+describe('KnockTracker: one-time sequences', () => {
+  const vault = makeDoor({ name: 'vault', oneTimeSequences: [steps('udp:4001', 'udp:4002'), steps('udp:4003', 'udp:4004')] });
+
+  test('each one-time sequence opens once, and a second use is rejected', () => {
+    const engine = tracker([vault]);
+    expect(feed(engine, udp(alice, 4001, T0), udp(alice, 4002, T0 + 1))).toEqual([`advanced open 1/2 vault ${alice}`, `completed vault ${alice}`]);
+    expect(engine.usedOneTimeKeys()).toEqual(['vault:udp:4001,udp:4002']);
+    expect(feed(engine, udp(alice, 4001, T0 + 2), udp(alice, 4002, T0 + 3))).toEqual([`advanced open 1/2 vault ${alice}`, `rejected one-time-reused vault ${alice}`]);
+    expect(feed(engine, udp(alice, 4003, T0 + 4), udp(alice, 4004, T0 + 5))).toContain(`completed vault ${alice}`);
+  });
+
+  test('sequences used before a restart stay used', () => {
+    const engine = new KnockTracker({ doors: [vault], limits, usedOneTime: new Set(['vault:udp:4003,udp:4004']) });
+    expect(feed(engine, udp(alice, 4003, T0), udp(alice, 4004, T0 + 1))).toContain(`rejected one-time-reused vault ${alice}`);
+    engine.markOneTimeUsed('vault:udp:4001,udp:4002');
+    expect(feed(engine, udp(alice, 4001, T0 + 2), udp(alice, 4002, T0 + 3))).toContain(`rejected one-time-reused vault ${alice}`);
+  });
+});
