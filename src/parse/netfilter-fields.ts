@@ -112,10 +112,12 @@ function walk(words: Words, addresses: AddressCache): NetfilterFields {
     words.skip();
   }
   const srcAt = words.position;
-  const src = addresses.normalise(words.value('SRC'));
+  const srcText = words.value('SRC');
+  const src = addresses.normalise(srcText);
   const dst = addresses.normalise(words.value('DST'));
   if (!src || !dst || src.family !== dst.family) throw new FieldError(srcAt);
-  const ip = src.family === 4 ? readIpv4Header(words) : readIpv6Header(words);
+  // The header layout follows what the kernel printed; an IPv4-mapped v6 address still has a v6 header.
+  const ip = srcText.includes(':') ? readIpv6Header(words) : readIpv4Header(words);
   const proto = words.value('PROTO');
   const transport = readTransport(words, proto, ip.fragment);
   if (words.optionalValue('UID') !== undefined) words.value('GID');
