@@ -1,0 +1,58 @@
+import { describe, expect, test } from '@jest/globals';
+import { renderStatus, type StatusSnapshot } from '../../src/audit/status-view.js';
+
+const now = Date.parse('2026-11-24T12:00:00.000Z');
+const snapshot: StatusSnapshot = {
+  startedAt: '2026-11-24T09:55:00.000Z',
+  backend: 'iptables',
+  backendHealthy: true,
+  grants: [
+    { door: 'classic', src: '2001:db8::7', ports: ['tcp:22'], openedAt: '2026-11-24T11:30:00.000Z', until: null },
+    { door: 'ssh', src: '203.0.113.9', ports: ['tcp:22', 'udp:60001'], openedAt: '2026-11-24T11:15:00.000Z', until: '2026-11-24T12:15:00.000Z' },
+  ],
+  trackedSources: 3,
+  counters: { closes: 3, lines: 1200, packets: 1100, opens: 5, firewallFailures: 0, custom: 1 },
+  follower: { path: '/var/log/knocktail/knocks.log', offset: 123456, lagBytes: 0 },
+  pendingCloses: [],
+};
+
+describe('renderStatus', () => {
+  test('shows uptime, backend health, grants oldest first, counters and the follower', () => {
+    expect(renderStatus(snapshot, { color: false, now })).toBe(
+      [
+        'up 2h 05m (since 2026-11-24 09:55:00 UTC)   backend iptables: healthy',
+        '',
+        'Open grants (2)',
+        'SOURCE       DOOR     PORTS             OPENED (UTC)         UNTIL (UTC)',
+        '203.0.113.9  ssh      tcp:22,udp:60001  2026-11-24 11:15:00  2026-11-24 12:15:00 (in 15m 00s)',
+        '2001:db8::7  classic  tcp:22            2026-11-24 11:30:00  until closed',
+        '',
+        'Tracked sources: 3',
+        'Counters: lines 1200  packets 1100  opens 5  closes 3  firewallFailures 0  custom 1',
+        'Follower: /var/log/knocktail/knocks.log at offset 123456 (0 bytes behind)',
+      ].join('\n'),
+    );
+  });
+
+  test('a failing close is the first, loud line, and an unhealthy backend says so', () => {
+    const text = renderStatus({ ...snapshot, backendHealthy: false, pendingCloses: [{ door: 'ssh', src: '203.0.113.9', attempts: 4, lastError: 'iptables: exit 4' }] }, { color: false, now });
+    expect(text.split('\n')[0]).toBe('!!! CLOSE FAILING: door ssh is still open for 203.0.113.9 after 4 attempts; last error: iptables: exit 4');
+    expect(text).toContain('backend iptables: UNHEALTHY');
+  });
+
+  test('in colour the failing close is red; without colour there are no escapes', () => {
+    const failing = { ...snapshot, pendingCloses: [{ door: 'ssh', src: '203.0.113.9', attempts: 1, lastError: 'x' }] };
+    expect(renderStatus(failing, { color: true, now }).split('\n')[0]).toMatch(/^\u001b\[31m!!! CLOSE FAILING.*\u001b\[39m$/);
+    expect(renderStatus(failing, { color: false, now })).not.toContain('\u001b');
+  });
+
+  test('without a daemon, no grants and no follower it still reads cleanly', () => {
+    const text = renderStatus({ ...snapshot, startedAt: '', grants: [], counters: {}, follower: undefined }, { color: false, now });
+    expect(text).toBe(['daemon: not running   backend iptables: healthy', '', 'Open grants: none', '', 'Tracked sources: 3', 'Counters: (none)', 'Follower: none'].join('\n'));
+  });
+
+  test('a grant past its end is marked overdue', () => {
+    const text = renderStatus({ ...snapshot, grants: [{ ...snapshot.grants[1]!, until: '2026-11-24T11:59:00.000Z' }] }, { color: false, now });
+    expect(text).toContain('2026-11-24 11:59:00 (overdue 1m 00s)');
+  });
+});
