@@ -56,7 +56,8 @@ export function registerInstall({ program, ctx, setCode }: Registration): void {
           : { kind: 'run' };
       const plan = buildInstallPlan({
         configPath: systemConfig,
-        configSkeleton: existing ? undefined : buildConfigSkeleton(schemaPath()),
+        configSkeleton: buildConfigSkeleton(schemaPath()),
+        configExists: existing !== undefined,
         paths: existing ? pathsOf(existing, root) : DEFAULT_PATHS,
         assets: await readShippedAssets(),
         setup,

@@ -38,8 +38,10 @@ export interface InstallPlan {
 
 export interface InstallInput {
   readonly configPath: string;
-  /** Config text to write when there is none; undefined when the config exists already. */
-  readonly configSkeleton: string | undefined;
+  /** Config text to write when there is none. */
+  readonly configSkeleton: string;
+  /** Whether a config is there already (it is then kept as it is). */
+  readonly configExists: boolean;
   /** The paths and prefix of the config that is (or will be) installed. */
   readonly paths: SkeletonPaths;
   readonly assets: ShippedAssets;
@@ -58,10 +60,8 @@ export function buildInstallPlan(input: InstallInput): InstallPlan {
   const entries: PlannedEntry[] = [
     { kind: 'dir', path: dirname(input.configPath), mode: 0o750, purpose: 'config directory' },
   ];
-  if (input.configSkeleton !== undefined) {
-    entries.push({ kind: 'file', path: input.configPath, mode: 0o640, content: input.configSkeleton, keepExisting: true, purpose: 'config skeleton' });
-  }
   entries.push(
+    { kind: 'file', path: input.configPath, mode: 0o640, content: input.configSkeleton, keepExisting: true, purpose: 'config skeleton' },
     { kind: 'dir', path: paths.stateDir, mode: 0o700, purpose: 'state directory' },
     ...logDirs.map((path): PlannedDir => ({ kind: 'dir', path, mode: 0o750, purpose: 'log directory' })),
     {
@@ -95,7 +95,7 @@ export function buildInstallPlan(input: InstallInput): InstallPlan {
 function nextSteps(input: InstallInput): string[] {
   const steps: string[] = [];
   if (input.stagingRoot !== undefined) steps.push(`copy the staged tree under ${input.stagingRoot} onto the target machine, then run \`knocktail setup\` there`);
-  if (input.configSkeleton !== undefined) {
+  if (!input.configExists) {
     steps.push(`edit ${input.configPath}: pick your own knock ports (the skeleton's tcp:31600/31601 are public), then run \`knocktail check-config\``);
   }
   steps.push('systemctl restart rsyslog   (loads the drop-in that writes the knock log)');

@@ -1,0 +1,133 @@
+import { afterEach, beforeEach, describe, expect, test } from '@jest/globals';
+import { mkdtemp, readFile, readdir, rm, stat, writeFile, mkdir } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PassThrough } from 'node:stream';
+import { Command } from 'commander';
+import type { CliContext } from '../../src/cli/context.js';
+import { registerInstall } from '../../src/cli/install.js';
+import { loadConfig } from '../../src/config/load-config.js';
+
+interface Run {
+  readonly code: number;
+  readonly out: string;
+  readonly err: string;
+}
+
+async function knocktail(argv: string[], cwd: string): Promise<Run> {
+  const stdout = new PassThrough();
+  const stderr = new PassThrough();
+  let out = '';
+  let err = '';
+  stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
+  stderr.on('data', (chunk: Buffer) => (err += chunk.toString()));
+  const ctx: CliContext = { argv, env: {}, cwd, stdout, stderr, signals: { onStop: () => undefined, onReload: () => undefined } };
+  // Only the install command is registered: the test stays independent of the other commands' modules.
+  let code = -1;
+  const program = new Command('knocktail').exitOverride();
+  registerInstall({ program, ctx, setCode: (value) => (code = value) });
+  await program.parseAsync(argv, { from: 'user' });
+  return { code, out, err };
+}
+
+async function mode(path: string): Promise<string> {
+  return ((await stat(path)).mode & 0o777).toString(8);
+}
+
+async function listTree(dir: string, prefix = ''): Promise<string[]> {
+  const found: string[] = [];
+  for (const entry of await readdir(dir, { withFileTypes: true })) {
+    const path = `${prefix}/${entry.name}`;
+    found.push(path);
+    if (entry.isDirectory()) found.push(...(await listTree(join(dir, entry.name), path)));
+  }
+  return found.sort();
+}
+
+let root: string;
+
+beforeEach(async () => {
+  root = await mkdtemp(join(tmpdir(), 'ktdep-install-'));
+});
+
+afterEach(async () => {
+  await rm(root, { recursive: true, force: true });
+});
+
+describe('knocktail install --root', () => {
+  test('a first run writes the skeleton, the directories and the snippets with their modes', async () => {
+    const run = await knocktail(['install', '--root', root], '/');
+    expect(run.err).toBe('');
+    expect(run.code).toBe(0);
+    expect(await mode(join(root, 'etc/knocktail'))).toBe('750');
+    expect(await mode(join(root, 'etc/knocktail/config.json'))).toBe('640');
+    expect(await mode(join(root, 'var/lib/knocktail'))).toBe('700');
+    expect(await mode(join(root, 'var/log/knocktail'))).toBe('750');
+    expect(await mode(join(root, 'etc/rsyslog.d/30-knocktail.conf'))).toBe('644');
+    expect(await mode(join(root, 'etc/systemd/system/knocktail.service'))).toBe('644');
+    expect(await mode(join(root, 'etc/logrotate.d/knocktail'))).toBe('644');
+    expect(run.out).toContain('firewall setup skipped: staging root');
+    expect(run.out).toContain('systemctl enable --now knocktail');
+  });
+
+  test('the skeleton it writes is a valid config', async () => {
+    await knocktail(['install', '--root', root], '/');
+    const config = await loadConfig(join(root, 'etc/knocktail/config.json'));
+    expect(config.doors.map((door) => door.name)).toEqual(['classic']);
+  });
+
+  test('a second run changes nothing and says so', async () => {
+    await knocktail(['install', '--root', root], '/');
+    const before = await listTree(root);
+    const contents = await Promise.all(before.map((path) => readFile(join(root, path)).catch(() => 'dir')));
+    const second = await knocktail(['install', '--root', root], '/');
+    expect(second.code).toBe(0);
+    expect(second.out).toContain('Nothing changed');
+    expect(second.out).toMatch(/^kept +\/etc\/knocktail\/config.json/m);
+    expect(second.out).not.toMatch(/^(created|updated) /m);
+    expect(await listTree(root)).toEqual(before);
+    expect(await Promise.all(before.map((path) => readFile(join(root, path)).catch(() => 'dir')))).toEqual(contents);
+  });
+
+  test("an existing config's prefix and paths are rendered into the snippets, and the config is left alone", async () => {
+    await mkdir(join(root, 'etc/knocktail'), { recursive: true });
+    const config = {
+      logFile: '/srv/kt/knocks.log',
+      logPrefix: 'kt$ssh: ',
+      stateDir: '/srv/kt/state',
+      auditLog: '/srv/kt/audit.log',
+      firewall: { backend: 'dry-run' },
+      doors: [{ name: 'ssh', sequence: ['tcp:7000'], open: ['tcp:22'] }],
+    };
+    const text = JSON.stringify(config);
+    await writeFile(join(root, 'etc/knocktail/config.json'), text);
+    const run = await knocktail(['install', '--root', root], '/');
+    expect(run.err).toBe('');
+    const dropin = await readFile(join(root, 'etc/rsyslog.d/30-knocktail.conf'), 'utf8');
+    expect(dropin).toContain('startswith "kt\\$ssh: "');
+    expect(dropin).toContain('file="/srv/kt/knocks.log"');
+    expect(await readFile(join(root, 'etc/logrotate.d/knocktail'), 'utf8')).toContain('/srv/kt/knocks.log\n/srv/kt/audit.log\n');
+    expect(await mode(join(root, 'srv/kt/state'))).toBe('700');
+    expect(await readFile(join(root, 'etc/knocktail/config.json'), 'utf8')).toBe(text);
+  });
+
+  test('a snippet changed by hand is brought back and reported as updated', async () => {
+    await knocktail(['install', '--root', root], '/');
+    await writeFile(join(root, 'etc/logrotate.d/knocktail'), 'edited\n');
+    const run = await knocktail(['install', '--root', root], '/');
+    expect(run.out).toMatch(/^updated +\/etc\/logrotate.d\/knocktail/m);
+    expect(run.out).toContain('1 change made.');
+  });
+});
+
+describe('knocktail install --dry-run', () => {
+  test('a dry run prints the plan and writes nothing', async () => {
+    const run = await knocktail(['install', '--dry-run', '--root', root], '/');
+    expect(run.code).toBe(0);
+    expect(run.out).toMatch(/^would create +\/etc\/rsyslog.d\/30-knocktail.conf +0644/m);
+    expect(run.out).toMatch(/^would create +\/var\/lib\/knocktail +0700/m);
+    expect(run.out).toContain('dry run: nothing written');
+    expect(run.out).toContain('firewall setup skipped: dry run');
+    expect(await readdir(root)).toEqual([]);
+  });
+});
