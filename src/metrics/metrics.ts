@@ -1,0 +1,136 @@
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { AuditRecord } from '../audit/record.js';
+
+export { serveMetrics, isLoopbackHost, type MetricsServer, type ServeMetricsOptions } from './metrics-server.js';
+export { writeTextfile } from './metrics-textfile.js';
+
+// Prometheus metrics on knocktail's own registry (never prom-client's global one, so two
+// daemons in one test process, or a library user, never share counts).
+export type PipelineCounter = 'lines' | 'packets' | 'malformed' | 'ignored' | 'knocks' | 'forged' | 'errors';
+
+export interface MetricsGauges {
+  readonly openGrants?: number;
+  readonly trackedSources?: number;
+  readonly lagBytes?: number;
+}
+
+export class Metrics {
+  readonly registry = new Registry();
+  private readonly pipeline: Record<PipelineCounter, Counter>;
+  private readonly synced = new Map<PipelineCounter, number>();
+  private readonly opens: Counter<'door'>;
+  private readonly refreshes: Counter<'door'>;
+  private readonly closes: Counter<'door' | 'reason'>;
+  private readonly rejected: Counter<'door' | 'reason'>;
+  private readonly firewallFailures: Counter<'action'>;
+  private readonly firewallSeconds: Histogram<'action'>;
+  private readonly openGrants: Gauge;
+  private readonly trackedSources: Gauge;
+  private readonly lagBytes: Gauge;
+
+  constructor() {
+    const registers = [this.registry];
+    const counter = (name: string, help: string): Counter => new Counter({ name, help, registers });
+    this.pipeline = {
+      lines: counter('knocktail_lines_total', 'Log lines read.'),
+      packets: counter('knocktail_packets_total', 'Kernel LOG lines parsed into packets.'),
+      malformed: counter('knocktail_malformed_lines_total', 'Lines with the prefix that could not be parsed.'),
+      ignored: counter('knocktail_ignored_lines_total', 'Lines without the knocktail prefix.'),
+      knocks: counter('knocktail_knocks_total', 'Packets that counted as a knock step.'),
+      forged: counter('knocktail_forged_lines_total', 'Lines with the prefix that did not come from the kernel.'),
+      errors: counter('knocktail_line_errors_total', 'Lines whose processing failed unexpectedly.'),
+    };
+    this.opens = new Counter({ name: 'knocktail_opens_total', help: 'Grants opened, by door.', labelNames: ['door'], registers });
+    this.refreshes = new Counter({ name: 'knocktail_refreshes_total', help: 'Grants refreshed by a repeated knock, by door.', labelNames: ['door'], registers });
+    this.closes = new Counter({ name: 'knocktail_closes_total', help: 'Grants closed, by door and reason.', labelNames: ['door', 'reason'], registers });
+    this.rejected = new Counter({ name: 'knocktail_rejected_total', help: 'Completed knocks refused, by door and reason.', labelNames: ['door', 'reason'], registers });
+    this.firewallFailures = new Counter({ name: 'knocktail_firewall_failures_total', help: 'Firewall commands that failed, by action.', labelNames: ['action'], registers });
+    this.firewallSeconds = new Histogram({
+      name: 'knocktail_firewall_command_seconds',
+      help: 'Time a firewall change took, by action.',
+      labelNames: ['action'],
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+      registers,
+    });
+    this.openGrants = new Gauge({ name: 'knocktail_open_grants', help: 'Grants open now.', registers });
+    this.trackedSources = new Gauge({ name: 'knocktail_tracked_sources', help: 'Sources tracked mid-sequence.', registers });
+    this.lagBytes = new Gauge({ name: 'knocktail_follower_lag_bytes', help: 'Bytes of the knock log not read yet.', registers });
+  }
+
+  /** Count one pipeline event (lines read, packets parsed, ...). */
+  inc(name: PipelineCounter, by = 1): void {
+    this.pipeline[name].inc(by);
+  }
+
+  /** Bring the pipeline counters up to the daemon's running totals (adds only the difference). */
+  syncCounters(totals: Partial<Record<PipelineCounter, number>>): void {
+    for (const [name, total] of Object.entries(totals) as [PipelineCounter, number | undefined][]) {
+      if (!(name in this.pipeline) || total === undefined) continue;
+      const delta = total - (this.synced.get(name) ?? 0);
+      if (delta > 0) this.pipeline[name].inc(delta);
+      this.synced.set(name, Math.max(total, this.synced.get(name) ?? 0));
+    }
+  }
+
+  incOpen(door: string): void {
+    this.opens.inc({ door });
+  }
+
+  incRefresh(door: string): void {
+    this.refreshes.inc({ door });
+  }
+
+  incClose(door: string, reason: string): void {
+    this.closes.inc({ door, reason });
+  }
+
+  incRejected(door: string, reason: string): void {
+    this.rejected.inc({ door, reason });
+  }
+
+  incFirewallFailure(action: string): void {
+    this.firewallFailures.inc({ action });
+  }
+
+  observeFirewallLatency(action: string, seconds: number): void {
+    this.firewallSeconds.observe({ action }, seconds);
+  }
+
+  /** Count what an audit record says happened (the grant manager reports each one). */
+  record(record: AuditRecord): void {
+    switch (record.event) {
+      case 'open':
+        this.incOpen(record.door);
+        break;
+      case 'refresh':
+        this.incRefresh(record.door);
+        break;
+      case 'close':
+        this.incClose(record.door, record.reason);
+        break;
+      case 'reject':
+        this.incRejected(record.door, record.reason);
+        break;
+      case 'firewall-error':
+        this.incFirewallFailure(record.action);
+        break;
+      default:
+        break;
+    }
+  }
+
+  setGauges(gauges: MetricsGauges): void {
+    if (gauges.openGrants !== undefined) this.openGrants.set(gauges.openGrants);
+    if (gauges.trackedSources !== undefined) this.trackedSources.set(gauges.trackedSources);
+    if (gauges.lagBytes !== undefined) this.lagBytes.set(gauges.lagBytes);
+  }
+
+  /** The Prometheus text exposition of every metric. */
+  text(): Promise<string> {
+    return this.registry.metrics();
+  }
+
+  get contentType(): string {
+    return this.registry.contentType;
+  }
+}
