@@ -1,0 +1,65 @@
+import { describe, expect, test } from '@jest/globals';
+import { chooseKnockSteps, findDoor } from '../../src/client/knock-steps.js';
+import type { Door } from '../../src/knock/door.js';
+import { deriveSequence, windowAt } from '../../src/knock/time-based.js';
+
+function door(overrides: Partial<Door>): Door {
+  return {
+    name: 'ssh',
+    sequence: [],
+    oneTimeSequences: [],
+    timeout: 25_000,
+    open: [{ proto: 'tcp', port: 22 }],
+    openFor: 3_600_000,
+    closeSequence: [],
+    allowFrom: [],
+    ...overrides,
+  };
+}
+
+describe('chooseKnockSteps', () => {
+  test('steps from the command line are parsed in order', () => {
+    expect(chooseKnockSteps({ stepTexts: ['tcp:7000', 'udp:8000', 'icmp'], now: 0 })).toEqual([
+      { proto: 'tcp', port: 7000 },
+      { proto: 'udp', port: 8000 },
+      { proto: 'icmp' },
+    ]);
+  });
+
+  test('every invalid step is reported at once', () => {
+    expect(() => chooseKnockSteps({ stepTexts: ['tcp:0', 'sctp:1', 'udp:80'], now: 0 })).toThrow(
+      expect.objectContaining({ code: 'USAGE', details: [expect.stringContaining('"tcp:0"'), expect.stringContaining('"sctp:1"')] }),
+    );
+  });
+
+  test("a door's fixed sequence is sent as configured", () => {
+    const steps = [{ proto: 'tcp' as const, port: 31600 }];
+    expect(chooseKnockSteps({ stepTexts: [], door: door({ sequence: steps }), now: 0 })).toEqual(steps);
+  });
+
+  test("a time-based door sends the current window's sequence, the one the daemon derives", () => {
+    const timeBased = { secret: 's3cret', length: 3, period: 30_000, portRange: [20000, 20999] as const, proto: 'udp' as const };
+    const now = 1_800_000_123_456;
+    const steps = chooseKnockSteps({ stepTexts: [], door: door({ timeBased }), now });
+    expect(steps).toEqual(deriveSequence(timeBased, windowAt(timeBased, now)));
+    expect(steps).toHaveLength(3);
+  });
+
+  test('steps and --door together are refused', () => {
+    expect(() => chooseKnockSteps({ stepTexts: ['tcp:1'], door: door({ sequence: [{ proto: 'icmp' }] }), now: 0 })).toThrow(/either steps or --door/);
+  });
+
+  test('neither steps nor --door is refused', () => {
+    expect(() => chooseKnockSteps({ stepTexts: [], now: 0 })).toThrow(/got neither/);
+  });
+
+  test('a door with only one-time sequences asks for the steps', () => {
+    expect(() => chooseKnockSteps({ stepTexts: [], door: door({ oneTimeSequences: [[{ proto: 'icmp' }]] }), now: 0 })).toThrow(/one-time/);
+  });
+});
+
+describe('findDoor', () => {
+  test('an unknown door name lists the doors there are', () => {
+    expect(() => findDoor([door({ name: 'ssh' }), door({ name: 'web' })], 'sh')).toThrow('Expected --door to name a door of the config ("ssh", "web"), got "sh"');
+  });
+});
