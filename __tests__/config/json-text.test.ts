@@ -14,6 +14,10 @@ describe('parsing config text', () => {
     expect(parseJsonText('{\n  "a": [1,]\n}')).toEqual({ ok: false, message: expect.stringMatching(/^line 2, column 11: Unexpected token/) });
   });
 
+  test('an offset-less error right after an opening bracket is located too', () => {
+    expect(parseJsonText('{\n  "doors": [,]\n}')).toEqual({ ok: false, message: expect.stringMatching(/^line 2, column 13: Unexpected token/) });
+  });
+
   test('text that stops early is located at its end', () => {
     expect(parseJsonText('{\n  "a": ')).toEqual({ ok: false, message: 'line 2, column 8: Unexpected end of JSON input' });
   });

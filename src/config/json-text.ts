@@ -10,12 +10,16 @@ function lineAndColumn(text: string, offset: number): { line: number; column: nu
 
 const ENDED_EARLY = 'Unexpected end of JSON input';
 
+// V8 reports a prefix that merely stops early either as "Unexpected end" or with an
+// error positioned at its very end ("Expected property name … at position 1" for "{").
 function failsBeforeEnd(text: string): boolean {
   try {
     JSON.parse(text);
     return false;
   } catch (error) {
-    return !(error instanceof Error && error.message.startsWith(ENDED_EARLY));
+    const message = error instanceof Error ? error.message : String(error);
+    const position = /at position (\d+)/.exec(message);
+    return position ? Number(position[1]) < text.length : !message.startsWith(ENDED_EARLY);
   }
 }
 

@@ -30,7 +30,8 @@ function readSecrets(problems: Problems, data: unknown, baseDir: string | undefi
     const timeBased = isRecord(door) ? door['timeBased'] : undefined;
     const file = isRecord(timeBased) ? timeBased['secretFile'] : undefined;
     const path = ['doors', index, 'timeBased', 'secretFile'];
-    if (typeof file !== 'string' || problems.has(path)) return;
+    // With both secret and secretFile the door is already refused; no need to read.
+    if (typeof file !== 'string' || problems.has(path) || typeof (timeBased as Record<string, unknown>)['secret'] === 'string') return;
     const resolved = resolvePath(baseDir, file);
     const read = readSecretFile(resolved);
     if (read.ok) secrets.set(index, read.secret);
