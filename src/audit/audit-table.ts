@@ -1,7 +1,7 @@
 import { grantLength, type GrantOutcome, type GrantRow } from './grant-pairing.js';
 import type { AuditSummary, SummaryLine } from './audit-summary.js';
 import type { AuditRecord } from './record.js';
-import { paint, renderColumns, type Cell, type Tone } from './text-table.js';
+import { escapeCell, paint, renderColumns, type Cell, type Tone } from './text-table.js';
 
 // What `knocktail audit` prints for people: grants one per line, records one per line,
 // or the summary. All times are UTC, as in the log, and the header says so.
@@ -52,6 +52,12 @@ export function renderRecordTable(records: readonly AuditRecord[], options: Pick
   );
   lines.push('', `${records.length} record${records.length === 1 ? '' : 's'}`);
   return `${lines.join('\n')}\n`;
+}
+
+/** One record on one line, for --follow, where later widths are unknown. */
+export function formatRecordLine(record: AuditRecord, color: boolean): string {
+  const event = paint(record.event.padEnd(15), toneOf(record).tone, color);
+  return escapeCell(`${formatTime(record.at)}  `) + event + escapeCell(` ${record.door}  ${record.src}  ${detailOf(record)}`);
 }
 
 function toneOf(record: AuditRecord): { tone?: Tone } {

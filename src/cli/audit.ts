@@ -1,7 +1,111 @@
+import { buildAuditFilter, type AuditFilter } from '../audit/audit-filter.js';
+import { listAuditFiles } from '../audit/audit-files.js';
+import { followAudit } from '../audit/audit-follow.js';
+import { queryAudit, sortGrantRows } from '../audit/audit-query.js';
+import { createReadStats, type ReadStats } from '../audit/audit-records.js';
+import { SummaryBuilder } from '../audit/audit-summary.js';
+import { formatRecordLine, renderGrantTable, renderRecordTable, renderSummary } from '../audit/audit-table.js';
+import type { GrantRow } from '../audit/grant-pairing.js';
+import type { AuditRecord } from '../audit/record.js';
+import { loadConfig } from '../config/load-config.js';
+import { KnocktailError } from '../errors.js';
+import { readLogFiles } from '../source/file-reader.js';
+import { configPath, writeLine, type CliContext } from './context.js';
 import type { Registration } from './program.js';
-import { notYet } from './stub.js';
 
-export function registerAudit({ program, setCode }: Registration): void {
-  program.command('audit').description('(not built yet)').action(async () => setCode(await notYet('audit')));
+interface AuditFlags {
+  since?: string;
+  until?: string;
+  src?: string;
+  door?: string;
+  event?: string;
+  json?: boolean;
+  follow?: boolean;
+  summary?: boolean;
+  config?: string;
+  file?: string;
 }
 
+// `knocktail audit`: who opened what, when, from where, and why it closed.
+export function registerAudit({ program, ctx, setCode }: Registration): void {
+  program
+    .command('audit')
+    .description('who opened which door, when, from where, and why it closed (reads rotated logs too)')
+    .option('--since <time>', 'from this time: ISO (UTC unless a zone is given), 2h, 7d, today, yesterday')
+    .option('--until <time>', 'up to this time (same forms as --since)')
+    .option('--src <ip|cidr>', 'only this address or network')
+    .option('--door <name>', 'only this door')
+    .option('--event <event>', 'only records of this event (open, refresh, close, reject, firewall-error, firewall-repair); prints records, not grants')
+    .option('--json', 'matching records as JSON lines')
+    .option('--follow', 'keep printing matching records as they are written (Ctrl-C stops)')
+    .option('--summary', 'per door and per source totals and opens per day')
+    .option('-c, --config <file>', 'config file (its auditLog is read)')
+    .option('--file <path>', 'read this audit log directly, without a config')
+    .action(async (flags: AuditFlags) => {
+      const now = Date.now();
+      const filter = buildAuditFilter(flags, now);
+      if (flags.follow && flags.summary) throw new KnocktailError('USAGE', 'Expected either --follow or --summary, got both: a summary needs an end');
+      const path = flags.file ?? (await loadConfig(configPath(ctx, flags.config))).auditLog;
+      const stats = createReadStats();
+      if (flags.follow) {
+        await runFollow(ctx, path, filter, flags, stats);
+      } else {
+        const files = await listAuditFiles(path);
+        if (files.length === 0) throw new KnocktailError('NOT_FOUND', `Expected an audit log at ${path} (or rotated copies of it), found none`);
+        await runQuery(ctx, files, filter, flags, stats, now);
+      }
+      if (stats.malformed > 0) writeLine(ctx.stderr, `knocktail: skipped ${stats.malformed} malformed line${stats.malformed === 1 ? '' : 's'} in ${path}`);
+      setCode(0);
+    });
+}
+
+async function runQuery(ctx: CliContext, files: string[], filter: AuditFilter, flags: AuditFlags, stats: ReadStats, now: number): Promise<void> {
+  const color = useColor(ctx);
+  const summary = flags.summary ? new SummaryBuilder(now) : undefined;
+  const records: AuditRecord[] = [];
+  const rows: GrantRow[] = [];
+  const recordTable = flags.event !== undefined && !flags.json;
+  for await (const item of queryAudit(readLogFiles(files), filter, stats)) {
+    if (item.kind === 'record') {
+      if (summary) summary.addRecord(item.record);
+      else if (flags.json) writeLine(ctx.stdout, JSON.stringify(item.record));
+      else if (recordTable) records.push(item.record);
+    } else if (summary) {
+      summary.addRow(item.row);
+    } else if (!flags.json && !recordTable) {
+      rows.push(item.row);
+    }
+  }
+  if (summary) {
+    const result = summary.result({ maxSources: 20, maxDays: 31 });
+    ctx.stdout.write(flags.json ? `${JSON.stringify(result)}\n` : renderSummary(result, { color }));
+  } else if (recordTable) {
+    ctx.stdout.write(renderRecordTable(records, { color }));
+  } else if (!flags.json) {
+    ctx.stdout.write(renderGrantTable(sortGrantRows(rows), { color, now }));
+  }
+}
+
+async function runFollow(ctx: CliContext, path: string, filter: AuditFilter, flags: AuditFlags, stats: ReadStats): Promise<void> {
+  const color = useColor(ctx);
+  const stop = new AbortController();
+  ctx.signals.onStop(() => stop.abort());
+  await followAudit({
+    path,
+    filter,
+    stats,
+    signal: stop.signal,
+    history: flags.since !== undefined,
+    onRecord: (record) => writeLine(ctx.stdout, flags.json ? JSON.stringify(record) : formatRecordLine(record, color)),
+    follower: {
+      onEvent: (event) => {
+        if (event.type === 'error') writeLine(ctx.stderr, `knocktail: ${event.error.message}`);
+      },
+    },
+  });
+}
+
+// Colour for people at a terminal only; NO_COLOR (no-color.org) turns it off there too.
+function useColor(ctx: CliContext): boolean {
+  return ctx.stdout.isTTY === true && ctx.env['NO_COLOR'] === undefined;
+}
