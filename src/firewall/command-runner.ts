@@ -28,6 +28,8 @@ export interface ExecaRunnerOptions {
   readonly netns?: string;
   /** Kill a command that hangs longer than this (default 30 s). */
   readonly timeoutMs?: number;
+  /** Extra environment (e.g. a PATH with a wrapper first, in fault tests). */
+  readonly env?: Readonly<Record<string, string>>;
 }
 
 export class ExecaRunner implements CommandRunner {
@@ -46,7 +48,7 @@ export class ExecaRunner implements CommandRunner {
       shell: false,
       input: options.input ?? '',
       timeout: this.options.timeoutMs ?? 30_000,
-      env: { LC_ALL: 'C' },
+      env: { ...this.options.env, LC_ALL: 'C' },
       stripFinalNewline: false,
     });
     const cause = result.cause as NodeJS.ErrnoException | undefined;

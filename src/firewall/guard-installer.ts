@@ -53,8 +53,10 @@ export async function installGuard(
 /** Removes the jump(s) and both chains for one family; absent pieces are skipped. */
 export async function removeGuard(exec: CommandExecutor, family: Family): Promise<void> {
   const bin = tablesBinary(family);
+  // Without the guard chain there can be no jump to it (and `-C` would fail with exit 2).
+  const guarded = await exec.ask([...bin, '-S', GUARD_CHAIN]);
   // Bounded: an admin may have duplicated the jump, but not without limit.
-  for (let i = 0; i < 16 && (await exec.ask([...bin, '-C', 'INPUT', ...buildJumpSpec()])); i++) {
+  for (let i = 0; i < 16 && guarded && (await exec.ask([...bin, '-C', 'INPUT', ...buildJumpSpec()])); i++) {
     await exec.run([...bin, '-D', 'INPUT', ...buildJumpSpec()]);
   }
   for (const chain of [GUARD_CHAIN, GRANT_CHAIN]) {

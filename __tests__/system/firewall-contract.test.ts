@@ -1,0 +1,150 @@
+import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
+import type { FirewallBackend } from '../../src/firewall/backend.js';
+import { ExecaRunner } from '../../src/firewall/command-runner.js';
+import { selectBackend } from '../../src/firewall/select-backend.js';
+import { firewallConfig, grantFor, sshDoor } from '../firewall/fixtures.js';
+import { createRig, runArgv } from './support/netns.js';
+import type { Rig } from './support/netns.js';
+import { describeSystem } from './support/requirements.js';
+
+// One contract, every real backend (fail2ban's per-backend test case): inside a fresh pair
+// of namespaces, a grant admits exactly its source to the protected port and nothing else.
+const BACKENDS = ['iptables', 'ipset', 'nftables'] as const;
+const PORT = 22;
+const REFUSED_MS = 300;
+
+/** Everything the namespace's firewall holds, without counters or timestamps. */
+async function snapshot(rig: Rig): Promise<string> {
+  const parts: string[] = [];
+  for (const argv of [['iptables-save'], ['ip6tables-save'], ['nft', 'list', 'ruleset'], ['ipset', 'list', '-n']]) {
+    const result = await rig.exec(rig.server, argv);
+    parts.push(`## ${argv.join(' ')}\n${result.stdout}`);
+  }
+  return parts
+    .join('\n')
+    .split('\n')
+    .filter((line) => !line.startsWith('#') || line.startsWith('## '))
+    .map((line) => line.replace(/\[\d+:\d+\]/g, '[0:0]').replace(/counter packets \d+ bytes \d+/g, 'counter').replace(/ expires [0-9dhms]+/g, ''))
+    .join('\n');
+}
+
+/** How many grant rules or elements the firewall holds for a source. */
+async function countEntries(rig: Rig, backend: string, src: string): Promise<number> {
+  const v6 = src.includes(':');
+  const argv =
+    backend === 'iptables'
+      ? [v6 ? 'ip6tables' : 'iptables', '-S', 'KNOCKTAIL']
+      : backend === 'ipset'
+        ? ['ipset', 'list', `knocktail-ssh-v${v6 ? 6 : 4}`]
+        : ['nft', 'list', 'set', 'inet', 'knocktail', `door-ssh-v${v6 ? 6 : 4}`];
+  const { stdout } = await rig.exec(rig.server, argv);
+  return stdout.split(src).length - 1;
+}
+
+describeSystem('firewall backend contract', ['ip', 'iptables', 'ip6tables', 'ipset', 'nft'], () => {
+  describe.each(BACKENDS)('the %s backend', (name) => {
+    let rig: Rig;
+    let backend: FirewallBackend;
+    let before: string;
+    let stopListener: (() => Promise<void>) | undefined;
+    // The kernel ring buffer is shared by every namespace and test run: a unique prefix finds our lines.
+    const logPrefix = `ktfw-${process.pid}-${name.slice(0, 4)}: `;
+
+    beforeAll(async () => {
+      rig = await createRig(`ktfw${name.slice(0, 3)}`);
+      // The admin's own rules, which setup must not disturb and teardown must leave byte-identical.
+      await rig.exec(rig.server, ['iptables', '-w', '-A', 'INPUT', '-s', '203.0.113.0/24', '-p', 'tcp', '--dport', '25', '-j', 'DROP']);
+      await rig.exec(rig.server, ['ip6tables', '-w', '-A', 'INPUT', '-s', '2001:db8:ffff::/48', '-j', 'DROP']);
+      await rig.exec(rig.server, ['nft', 'add table inet admin']);
+      await rig.exec(rig.server, ['nft', 'add chain inet admin input { type filter hook input priority 10; policy accept; }']);
+      await rig.exec(rig.server, ['nft', 'add rule inet admin input tcp dport 26 drop']);
+      before = await snapshot(rig);
+      await runArgv(['sysctl', '-w', 'net.netfilter.nf_log_all_netns=1']);
+      backend = selectBackend({ ...firewallConfig(name), logPrefix }, { runner: new ExecaRunner({ netns: rig.server }), now: Date.now, baseDelayMs: 10 });
+      stopListener = await rig.listen(rig.server, PORT, undefined, { echo: true });
+      await backend.setup([sshDoor]);
+    });
+
+    afterAll(async () => {
+      await stopListener?.().catch(() => undefined);
+      await rig?.destroy();
+    });
+
+    for (const family of [4, 6] as const) {
+      const server = (): string => (family === 4 ? rig.serverV4 : rig.serverV6);
+      const client = (): string => (family === 4 ? rig.clientV4 : rig.clientV6);
+
+      test(`an IPv${family} client is refused before the grant, admitted during it and refused after close`, async () => {
+        expect(await rig.connect(rig.client, server(), PORT, REFUSED_MS)).toBe(false);
+        const grant = grantFor(client(), { until: Date.now() + 60_000 });
+        await backend.open(grant);
+        expect(await rig.connect(rig.client, server(), PORT, 2000)).toBe(true);
+        expect((await backend.list()).map((g) => [g.door, g.src, g.family, g.ports])).toEqual([['ssh', client(), family, [{ proto: 'tcp', port: PORT }]]]);
+        await backend.close(grant);
+        expect(await rig.connect(rig.client, server(), PORT, REFUSED_MS)).toBe(false);
+        expect(await backend.list()).toEqual([]);
+      });
+
+      test(`refreshing an IPv${family} grant never creates a second rule or element`, async () => {
+        const grant = grantFor(client(), { until: Date.now() + 60_000 });
+        await backend.open(grant);
+        await backend.open(grant);
+        await backend.open({ ...grant, until: grant.until! + 60_000 });
+        expect(await countEntries(rig, name, client())).toBe(1);
+        expect(await backend.list()).toHaveLength(1);
+        expect(await rig.connect(rig.client, server(), PORT, 2000)).toBe(true);
+        await backend.close({ ...grant, until: grant.until! + 60_000 });
+        expect(await countEntries(rig, name, client())).toBe(0);
+      });
+
+      test(`an established IPv${family} connection survives the close of its grant`, async () => {
+        const grant = grantFor(client(), { until: null });
+        await backend.open(grant);
+        const held = await rig.hold(rig.client, server(), PORT, 2000);
+        expect(held).toBeDefined();
+        await backend.close(grant);
+        expect(await held!.probe(2000)).toBe(true);
+        expect(await rig.connect(rig.client, server(), PORT, REFUSED_MS)).toBe(false);
+        await held!.close();
+      });
+    }
+
+    test('a knock is logged with the configured prefix and dropped', async () => {
+      expect(await rig.connect(rig.client, rig.serverV4, 7000, REFUSED_MS)).toBe(false);
+      let logged = false;
+      for (let i = 0; i < 20 && !logged; i++) {
+        const { stdout } = await runArgv(['dmesg']);
+        logged = stdout.split('\n').some((line) => line.includes(logPrefix) && line.includes(`SRC=${rig.clientV4}`) && line.includes('DPT=7000'));
+        if (!logged) await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+      expect(logged).toBe(true);
+    });
+
+    test('closing a grant that is not there is not an error', async () => {
+      await expect(backend.close(grantFor(rig.clientV4))).resolves.toBeUndefined();
+    });
+
+    if (name !== 'iptables') {
+      test('the kernel expires a grant by itself when its time is up', async () => {
+        await backend.open(grantFor(rig.clientV4, { until: Date.now() + 1200 }));
+        expect(await rig.connect(rig.client, rig.serverV4, PORT, 2000)).toBe(true);
+        await new Promise((resolve) => setTimeout(resolve, 2500));
+        expect(await rig.connect(rig.client, rig.serverV4, PORT, REFUSED_MS)).toBe(false);
+      });
+    }
+
+    test('setup run twice leaves the same rules as setup run once', async () => {
+      const once = await snapshot(rig);
+      await backend.setup([sshDoor]);
+      expect(await snapshot(rig)).toEqual(once);
+    });
+
+    test('teardown leaves the admin rules exactly as they were before setup', async () => {
+      await backend.open(grantFor(rig.clientV4, { until: null }));
+      await backend.teardown();
+      expect(await snapshot(rig)).toEqual(before);
+      await backend.teardown();
+      expect(await snapshot(rig)).toEqual(before);
+    });
+  });
+});
