@@ -11,22 +11,26 @@ import { buildNftCloseStatements, buildNftOpenStatements, buildNftSetupStatement
 
 export type DryRunVariant = 'iptables' | 'ipset' | 'nftables';
 
-export interface DryRunOptions extends GuardOptions {
+export interface DryRunOptions extends Partial<GuardOptions> {
   /** Which real backend's commands to record (default iptables). */
   readonly variant?: DryRunVariant;
+  readonly logPrefix: string;
   readonly now: () => number;
 }
+
+// The config schema's defaults, for callers (replay) that only know the log prefix.
+const GUARD_DEFAULTS = { logRateLimit: '20/second', inputPosition: 1 };
 
 // Replay's backend: runs nothing, records the argv the chosen real backend would run to
 // change the firewall (built by the same pure builders), and keeps grants in memory.
 export class DryRunBackend implements FirewallBackend {
   readonly name = 'dry-run';
-  private readonly options: DryRunOptions;
+  private readonly options: DryRunOptions & GuardOptions;
   private readonly grants = new Map<string, Grant>();
   private readonly recorded: string[][] = [];
 
   constructor(options: DryRunOptions) {
-    this.options = options;
+    this.options = { ...GUARD_DEFAULTS, ...options };
   }
 
   /** Every argv recorded so far, in order. */
