@@ -260,6 +260,17 @@ describe('semantic errors, as path: message', () => {
     );
   });
 
+  test('an allowFrom CIDR with host bits set is refused with the network it probably meant', () => {
+    expect(errorsOf(withDoors(door({ allowFrom: ['203.0.113.7/24', '2001:db8::1/32'] })))).toEqual([
+      'doors[0].allowFrom[0]: expected a network address, e.g. "203.0.113.0/24", got `"203.0.113.7/24"` (string)',
+      'doors[0].allowFrom[1]: expected a network address, e.g. "2001:db8::/32", got `"2001:db8::1/32"` (string)',
+    ]);
+  });
+
+  test('an IPv4-mapped IPv6 range is refused, since packets from it are seen as IPv4', () => {
+    expect(errorsOf(withDoors(door({ allowFrom: ['::ffff:203.0.113.0/120'] })))[0]).toMatch(/^doors\[0\]\.allowFrom\[0\]: expected .*IPv4 written as IPv4/);
+  });
+
   test('a door without any sequence is refused', () => {
     expect(errorsOf(withDoors({ name: 'empty' }))).toEqual(['doors[0]: expected at least one of sequence, oneTimeSequences or timeBased, got none']);
   });

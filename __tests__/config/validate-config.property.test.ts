@@ -15,7 +15,7 @@ const nearlyADoor = fc.record(
     openFor: duration,
     timeout: duration,
     closeSequence: fc.array(step, { maxLength: 2 }),
-    allowFrom: fc.array(fc.oneof(fc.constantFrom('203.0.113.0/24', '2001:db8::/32', '10/8'), fc.string()), { maxLength: 2 }),
+    allowFrom: fc.array(fc.oneof(fc.constantFrom('203.0.113.0/24', '203.0.113.9', '203.0.113.9/24', '2001:db8::/32', '2001:db8::1', '::ffff:203.0.113.9', '10/8'), fc.string()), { maxLength: 2 }),
   },
   { requiredKeys: [] },
 );

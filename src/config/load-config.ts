@@ -27,11 +27,11 @@ function readSecrets(problems: Problems, data: unknown, baseDir: string | undefi
   const secrets = new Map<number, string>();
   const doors = isRecord(data) ? arrayOf(data['doors']) : [];
   doors.forEach((door, index) => {
-    const timeBased = isRecord(door) ? door['timeBased'] : undefined;
-    const file = isRecord(timeBased) ? timeBased['secretFile'] : undefined;
+    const timeBased = isRecord(door) && isRecord(door['timeBased']) ? door['timeBased'] : {};
+    const file = timeBased['secretFile'];
     const path = ['doors', index, 'timeBased', 'secretFile'];
     // With both secret and secretFile the door is already refused; no need to read.
-    if (typeof file !== 'string' || problems.has(path) || typeof (timeBased as Record<string, unknown>)['secret'] === 'string') return;
+    if (typeof file !== 'string' || typeof timeBased['secret'] === 'string' || problems.has(path)) return;
     const resolved = resolvePath(baseDir, file);
     const read = readSecretFile(resolved);
     if (read.ok) secrets.set(index, read.secret);
@@ -51,15 +51,17 @@ export function validateConfig(raw: unknown, options: { baseDir?: string } = {})
   }
   schemaCheck ??= compileSchemaCheck();
   for (const problem of schemaCheck(data)) problems.addAt(problem.path, problem.message);
-  checkValues(problems, data);
-  checkDoorOverlaps(problems, data);
-  const secrets = readSecrets(problems, data, options.baseDir);
-  if (problems.count > 0) return { ok: false, errors: problems.lines() };
+  // The checks below read a possibly malformed document; a slip there is a knocktail bug,
+  // reported like a problem rather than thrown at the caller.
   try {
-    return { ok: true, config: toConfig(data as RawConfig, options.baseDir, secrets) };
+    checkValues(problems, data);
+    checkDoorOverlaps(problems, data);
+    const secrets = readSecrets(problems, data, options.baseDir);
+    if (problems.count === 0) return { ok: true, config: toConfig(data as RawConfig, options.baseDir, secrets) };
   } catch (error) {
-    return { ok: false, errors: [`(root): internal error converting the config: ${String(error)}`] };
+    problems.addAt('(root)', `internal error while checking the config (please report): ${String(error)}`);
   }
+  return { ok: false, errors: problems.lines() };
 }
 
 /** Reads, parses and validates a config file; throws KnocktailError CONFIG_UNREADABLE or CONFIG_INVALID. */

@@ -38,7 +38,10 @@ function toDoor(raw: RawDoor, secret: string | undefined): Door {
     open: ports(raw.open),
     openFor: raw.openFor === 'until-closed' ? null : ms(raw.openFor),
     closeSequence: steps(raw.closeSequence),
-    allowFrom: raw.allowFrom.map((text) => must(parseAllowedSource(text), `CIDR ${JSON.stringify(text)}`)),
+    allowFrom: raw.allowFrom.map((text) => {
+      const parsed = parseAllowedSource(text);
+      return must(parsed.ok ? parsed.cidr : undefined, `CIDR ${JSON.stringify(text)}`);
+    }),
   };
 }
 

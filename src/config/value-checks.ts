@@ -1,3 +1,4 @@
+import ipaddr from 'ipaddr.js';
 import { normaliseAddress, parseCidr, type Cidr } from '../address.js';
 import { parseDuration } from '../duration.js';
 import { describeValue } from '../errors.js';
@@ -18,11 +19,24 @@ function checkDuration(problems: Problems, path: PathSegment[], value: unknown, 
   else if (ms > MAX_DURATION_MS) problems.add(path, `expected a duration of at most 3650d, got ${describeValue(value)}`);
 }
 
+export type AllowedSource = { readonly ok: true; readonly cidr: Cidr } | { readonly ok: false; readonly expected: string };
+
+const EXPECTED_CIDR = 'an IPv4/IPv6 address or CIDR like "203.0.113.0/24" or "2001:db8::/32"';
+
 /** A CIDR or bare address; IPv4 only as a dotted quad (ipaddr.js also takes "10" or "0x7f.1"). */
-export function parseAllowedSource(text: string): Cidr | undefined {
+export function parseAllowedSource(text: string): AllowedSource {
   const match = /^([^/]+)(?:\/(\d{1,3}))?$/.exec(text);
-  if (!match || normaliseAddress(match[1]!) === undefined) return undefined;
-  return parseCidr(text);
+  const address = match ? normaliseAddress(match[1]!) : undefined;
+  const cidr = parseCidr(text);
+  if (!address || !cidr) return { ok: false, expected: EXPECTED_CIDR };
+  // Packets from mapped addresses are seen as IPv4, so a mapped range would never match.
+  if (address.family !== cidr.family) return { ok: false, expected: `${EXPECTED_CIDR}, IPv4 written as IPv4` };
+  // Host bits set usually means a mistyped prefix length, which would widen or narrow the ACL.
+  const [base, length] = cidr.range;
+  const network = base.kind() === 'ipv4' ? ipaddr.IPv4.networkAddressFromCIDR(cidr.text) : ipaddr.IPv6.networkAddressFromCIDR(cidr.text);
+  const networkText = network.kind() === 'ipv4' ? network.toString() : (network as ipaddr.IPv6).toRFC5952String();
+  if (networkText !== cidr.text.split('/')[0]) return { ok: false, expected: `a network address, e.g. "${networkText}/${length}"` };
+  return { ok: true, cidr };
 }
 
 /** Host and port of metrics.listen; a bare port means loopback. */
@@ -48,9 +62,9 @@ function checkDoor(problems: Problems, door: Record<string, unknown>, index: num
   const hasAny = arrayOf(door['sequence']).length > 0 || arrayOf(door['oneTimeSequences']).length > 0 || isRecord(timeBased);
   if (!hasAny) problems.add(at(), 'expected at least one of sequence, oneTimeSequences or timeBased, got none');
   arrayOf(door['allowFrom']).forEach((entry, entryIndex) => {
-    if (typeof entry === 'string' && parseAllowedSource(entry) === undefined) {
-      problems.add(at('allowFrom', entryIndex), `expected an IPv4/IPv6 address or CIDR like "203.0.113.0/24" or "2001:db8::/32", got ${describeValue(entry)}`);
-    }
+    if (typeof entry !== 'string') return;
+    const parsed = parseAllowedSource(entry);
+    if (!parsed.ok) problems.add(at('allowFrom', entryIndex), `expected ${parsed.expected}, got ${describeValue(entry)}`);
   });
   if (!isRecord(timeBased)) return;
   checkDuration(problems, at('timeBased', 'period'), timeBased['period'], 1000, 'of at least 1s');
