@@ -1,0 +1,61 @@
+import { describe, expect, test } from '@jest/globals';
+import fc from 'fast-check';
+import { normaliseAddress } from '../../src/address.js';
+import { AddressCache } from '../../src/parse/address-cache.js';
+
+// The kernel prints IPv6 with %pI6: eight groups of four hex digits, nothing compressed.
+function kernelForm(groups: readonly number[]): string {
+  return groups.map((g) => g.toString(16).padStart(4, '0')).join(':');
+}
+
+describe('AddressCache', () => {
+  test('maps the kernel\'s expanded IPv6 form to RFC 5952 short form', () => {
+    const cache = new AddressCache();
+    expect(cache.normalise('2001:0db8:0077:0000:0000:0000:0000:0009')).toEqual({ text: '2001:db8:77::9', family: 6 });
+    expect(cache.normalise('2001:0db8:0000:0000:0001:0000:0000:0001')).toEqual({ text: '2001:db8::1:0:0:1', family: 6 });
+    expect(cache.normalise('203.0.113.9')).toEqual({ text: '203.0.113.9', family: 4 });
+    expect(cache.normalise('203.0.113.256')).toBeUndefined();
+    expect(cache.normalise('203.0.113.256')).toBeUndefined();
+  });
+
+  test('normalising a normalised address changes nothing (IPv4 and IPv6)', () => {
+    const cache = new AddressCache(64);
+    fc.assert(fc.property(fc.oneof(fc.ipV4(), fc.ipV6()), (raw) => {
+      const once = cache.normalise(raw);
+      if (!once) return;
+      expect(cache.normalise(once.text)).toEqual(once);
+      expect(normaliseAddress(once.text)).toEqual(once);
+    }), { numRuns: 3000 });
+  });
+
+  test('gives every expanded IPv6 address the RFC 5952 form, cached or not', () => {
+    const cache = new AddressCache(16);
+    fc.assert(fc.property(fc.array(fc.integer({ min: 0, max: 0xffff }), { minLength: 8, maxLength: 8 }), (groups) => {
+      const raw = kernelForm(groups);
+      const first = cache.normalise(raw);
+      const again = cache.normalise(raw);
+      expect(again).toEqual(first);
+      expect(first).toEqual(normaliseAddress(raw));
+      if (first?.family === 6) {
+        expect(first.text).toMatch(/^[0-9a-f:]+$/);
+        expect(first.text).not.toMatch(/(^|:)0[0-9a-f]/);
+        expect(first.text.split('::').length).toBeLessThanOrEqual(2);
+        expect(kernelForm(expandV6(first.text))).toBe(raw);
+      }
+    }), { numRuns: 3000 });
+  });
+
+  test('stays within its capacity however many distinct addresses come', () => {
+    const cache = new AddressCache(100);
+    for (let i = 0; i < 1000; i++) cache.normalise(`198.51.${i >> 8}.${i & 255}`);
+    expect(cache.size).toBeLessThanOrEqual(100);
+  });
+});
+
+function expandV6(text: string): number[] {
+  const [head = '', tail] = text.split('::');
+  const left = head === '' ? [] : head.split(':');
+  const right = tail === undefined || tail === '' ? [] : tail.split(':');
+  const zeros = tail === undefined ? [] : new Array<string>(8 - left.length - right.length).fill('0');
+  return [...left, ...zeros, ...right].map((g) => parseInt(g, 16));
+}
