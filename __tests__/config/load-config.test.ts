@@ -282,6 +282,10 @@ describe('semantic errors, as path: message', () => {
     ]);
   });
 
+  test('a secret of the wrong type is not echoed back', () => {
+    expect(errorsOf(withDoors(door({ timeBased: { secret: 31337 } })))).toEqual(['doors[0].timeBased.secret: expected a string, got a hidden value']);
+  });
+
   test('a time-based port range must run from low to high', () => {
     expect(errorsOf(withDoors(door({ timeBased: { secret: 's', portRange: [20000, 10000] } })))).toEqual([
       'doors[0].timeBased.portRange: expected [low, high] with low ≤ high, got `[20000,10000]` (array)',

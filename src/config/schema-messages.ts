@@ -90,5 +90,7 @@ export function describeSchemaError(error: ErrorObject): SchemaProblem {
   if (error.keyword === 'required') {
     return { path: formatPath([...segments, String(params['missingProperty'])]), message: 'missing; this key is required' };
   }
-  return { path: formatPath(segments), message: `expected ${expectation(error)}, got ${describeValue(error.data)}` };
+  // A secret of the wrong type is still a secret: do not echo it into terminals and journals.
+  const got = segments.at(-1) === 'secret' ? 'a hidden value' : describeValue(error.data);
+  return { path: formatPath(segments), message: `expected ${expectation(error)}, got ${got}` };
 }

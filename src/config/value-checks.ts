@@ -68,7 +68,8 @@ function checkDoor(problems: Problems, door: Record<string, unknown>, index: num
   });
   if (!isRecord(timeBased)) return;
   checkDuration(problems, at('timeBased', 'period'), timeBased['period'], 1000, 'of at least 1s');
-  const secrets = [timeBased['secret'], timeBased['secretFile']].filter((value) => typeof value === 'string').length;
+  // A present but malformed secret counts as given: the schema already said what is wrong with it.
+  const secrets = [timeBased['secret'], timeBased['secretFile']].filter((value) => value !== null && value !== undefined).length;
   if (secrets !== 1) problems.add(at('timeBased'), `expected exactly one of secret or secretFile, got ${secrets === 0 ? 'neither' : 'both'}`);
   const range = timeBased['portRange'];
   if (Array.isArray(range) && typeof range[0] === 'number' && typeof range[1] === 'number' && range[0] > range[1] && !problems.has(at('timeBased', 'portRange'))) {
