@@ -1,0 +1,76 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { writeFile } from 'node:fs/promises';
+
+// A private rsyslogd for one test: its own config, pid file, work directory and /dev/log
+// stand-in socket. It reads the kernel log through imkmsg (/dev/kmsg: every reader gets its
+// own copy, unlike imklog's /proc/kmsg, which would steal lines from other tests), and it
+// replays the ring buffer at start, so tests filter on a prefix unique to their run.
+
+export interface PrivateRsyslog {
+  readonly dir: string;
+  /** The imuxsock socket, for `logger -u`. */
+  readonly socket: string;
+  readonly pid: number;
+  stop(): Promise<void>;
+}
+
+/** The config head every private instance uses; `rules` follow it. */
+export function privateRsyslogConf(dir: string, rules: string): string {
+  return [
+    `global(workDirectory="${dir}/work")`,
+    'module(load="imkmsg")',
+    'module(load="imuxsock" SysSock.Use="off")',
+    `input(type="imuxsock" Socket="${dir}/log.sock" RateLimit.Interval="0")`,
+    rules,
+    '',
+  ].join('\n');
+}
+
+/** Starts `rsyslogd -n` on `dir/rsyslog.conf` and waits (bounded) for its socket. */
+export async function startRsyslog(dir: string, rules: string, timeoutMs = 10_000): Promise<PrivateRsyslog> {
+  await mkdir(join(dir, 'work'), { recursive: true });
+  const conf = join(dir, 'rsyslog.conf');
+  await writeFile(conf, privateRsyslogConf(dir, rules));
+  const child: ChildProcess = spawn('rsyslogd', ['-n', '-f', conf, '-i', join(dir, 'rsyslog.pid')], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  let alive = true;
+  void exited.then(() => (alive = false));
+  const stop = async (): Promise<void> => {
+    if (!alive || child.pid === undefined) return;
+    process.kill(child.pid, 'SIGTERM');
+    const timer = setTimeout(() => alive && child.pid !== undefined && process.kill(child.pid, 'SIGKILL'), 3000);
+    await exited;
+    clearTimeout(timer);
+  };
+  const socket = join(dir, 'log.sock');
+  const deadline = Date.now() + timeoutMs;
+  while (!existsSync(socket)) {
+    if (!alive || Date.now() > deadline) {
+      await stop();
+      throw new Error(`private rsyslogd did not start: ${stderr.trim() || 'no socket'}`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+  return { dir, socket, pid: child.pid!, stop };
+}
+
+/** Lines of `path` (none when it does not exist yet). */
+export async function readLines(path: string): Promise<string[]> {
+  const text = await readFile(path, 'utf8').catch(() => '');
+  return text.split('\n').filter((line) => line !== '');
+}
+
+/** Polls `path` until `enough(lines)` holds or the time is up; returns the lines either way. */
+export async function waitForLines(path: string, enough: (lines: string[]) => boolean, timeoutMs = 10_000): Promise<string[]> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const lines = await readLines(path);
+    if (enough(lines) || Date.now() > deadline) return lines;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
