@@ -1,0 +1,56 @@
+import { describe, expect, test } from '@jest/globals';
+import { RecordingRunner } from '../../src/firewall/recording-runner.js';
+import { selectBackend } from '../../src/firewall/select-backend.js';
+import { firewallConfig, grantFor, pingDoor, sshDoor } from './fixtures.js';
+
+function backendWith(runner: RecordingRunner) {
+  return selectBackend(firewallConfig('nftables'), { runner, now: () => 1_000_000, sleep: async () => undefined });
+}
+
+describe('the nftables backend', () => {
+  test('opening is one atomic batch that replaces the element with its new timeout', async () => {
+    const runner = new RecordingRunner();
+    await backendWith(runner).open(grantFor('198.51.100.2'));
+    expect(runner.calls).toEqual([
+      {
+        argv: ['nft', '-f', '-'],
+        input:
+          'add element inet knocktail door-ssh-v4 { 198.51.100.2 }\n' +
+          'delete element inet knocktail door-ssh-v4 { 198.51.100.2 }\n' +
+          'add element inet knocktail door-ssh-v4 { 198.51.100.2 timeout 3600000ms }\n',
+      },
+    ]);
+  });
+
+  test('an until-closed grant is an element without a timeout', async () => {
+    const runner = new RecordingRunner();
+    await backendWith(runner).open(grantFor('2001:db8::7', { until: null }));
+    expect(runner.calls[0]!.input).toContain('add element inet knocktail door-ssh-v6 { 2001:db8::7 }\n');
+    expect(runner.calls[0]!.input).not.toContain('timeout');
+  });
+
+  test('closing an absent element succeeds, and a missing table counts as absent', async () => {
+    const runner = new RecordingRunner().on(['nft'], { exitCode: 1, stderr: 'Error: No such file or directory; did you mean table ‘knocktail’?' });
+    await expect(backendWith(runner).close(grantFor('198.51.100.2'))).resolves.toBeUndefined();
+    expect(runner.calls[0]!.input).toBe('add element inet knocktail door-ssh-v4 { 198.51.100.2 }\ndelete element inet knocktail door-ssh-v4 { 198.51.100.2 }\n');
+  });
+
+  test('setup replaces the guard chain atomically, with per-source rate-limited LOG lines', async () => {
+    const runner = new RecordingRunner();
+    await backendWith(runner).setup([sshDoor, pingDoor]);
+    const script = runner.calls[0]!.input!.split('\n');
+    expect(runner.calls).toHaveLength(1);
+    expect(script).toContain('flush chain inet knocktail guard');
+    expect(script).toContain('add rule inet knocktail guard tcp dport { 22, 80, 443 } ct state established,related accept');
+    expect(script).toContain(
+      'add rule inet knocktail guard meta nfproto ipv4 udp dport { 8000, 7200, 40000-40100 } ct state new update @knocklog-v4 { ip saddr limit rate 20/second } log prefix "knocktail: "',
+    );
+    expect(script).toContain('add rule inet knocktail guard icmpv6 type echo-request update @knocklog-v6 { ip6 saddr limit rate 20/second } log prefix "knocktail: "');
+    expect(script).toContain('add rule inet knocktail grants ip6 saddr @door-web-v6 tcp dport 443 accept comment "knocktail door=web"');
+    expect(script.indexOf('add rule inet knocktail guard tcp dport { 22, 80, 443 } drop')).toBe(script.length - 2);
+  });
+
+  test('teardown deletes only the knocktail table, and succeeds when it is already gone', () => {
+    expect(backendWith(new RecordingRunner()).describeSetup([]).at(0)).toEqual(['nft', 'add table inet knocktail']);
+  });
+});
