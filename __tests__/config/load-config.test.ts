@@ -127,9 +127,10 @@ describe('valid configs', () => {
     expect(config.doors[0]?.allowFrom.map((cidr) => cidr.text)).toEqual(['203.0.113.7/32', '198.51.100.0/24', '2001:db8::1/128', '2001:db8::/32']);
   });
 
-  test('metrics.listen keeps an explicit host, IPv6 in brackets', () => {
+  test('metrics.listen keeps an explicit loopback host, IPv6 in brackets', () => {
     expect(configOf({ metrics: { listen: '[::1]:9469' }, doors: [door({})] }).metrics.listen).toBe('[::1]:9469');
-    expect(configOf({ metrics: { listen: '0.0.0.0:9100' }, doors: [door({})] }).metrics.listen).toBe('0.0.0.0:9100');
+    expect(configOf({ metrics: { listen: 'localhost:9100' }, doors: [door({})] }).metrics.listen).toBe('localhost:9100');
+    expect(configOf({ metrics: { listen: '127.0.0.2:9100' }, doors: [door({})] }).metrics.listen).toBe('127.0.0.2:9100');
   });
 });
 
@@ -286,15 +287,22 @@ describe('semantic errors, as path: message', () => {
     expect(errorsOf(withDoors(door({ timeBased: { secret: 31337 } })))).toEqual(['doors[0].timeBased.secret: expected a string, got a hidden value']);
   });
 
-  test('a time-based port range must run from low to high', () => {
+  test('a time-based port range must run from low to high, with two ports for several knocks', () => {
     expect(errorsOf(withDoors(door({ timeBased: { secret: 's', portRange: [20000, 10000] } })))).toEqual([
+      'doors[0].timeBased.portRange: expected [low, high] with low < high (a sequence of several knocks needs at least 2 ports), got `[20000,10000]` (array)',
+    ]);
+    expect(errorsOf(withDoors(door({ timeBased: { secret: 's', length: 1, portRange: [20000, 10000] } })))).toEqual([
       'doors[0].timeBased.portRange: expected [low, high] with low ≤ high, got `[20000,10000]` (array)',
     ]);
+    expect(configOf(withDoors(door({ timeBased: { secret: 's', length: 1, portRange: [20000, 20000] } }))).doors).toHaveLength(1);
   });
 
-  test('a metrics listen address needs an IP host', () => {
+  test('a metrics listen address needs an IP host, and a loopback one', () => {
     expect(errorsOf({ metrics: { listen: '999.0.0.1:9469' }, doors: [door({})] })).toEqual([
       'metrics.listen: expected HOST:PORT with HOST an IP address or "localhost" and PORT 1-65535, got `"999.0.0.1:9469"` (string)',
+    ]);
+    expect(errorsOf({ metrics: { listen: '0.0.0.0:9469' }, doors: [door({})] })).toEqual([
+      'metrics.listen: expected a loopback host (127.0.0.1, [::1] or localhost; metrics reveal which doors exist), got `"0.0.0.0:9469"` (string)',
     ]);
   });
 

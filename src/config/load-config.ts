@@ -31,7 +31,7 @@ function readSecrets(problems: Problems, data: unknown, baseDir: string | undefi
     const file = timeBased['secretFile'];
     const path = ['doors', index, 'timeBased', 'secretFile'];
     // With both secret and secretFile the door is already refused; no need to read.
-    if (typeof file !== 'string' || typeof timeBased['secret'] === 'string' || problems.has(path)) return;
+    if (typeof file !== 'string' || timeBased['secret'] != null || problems.has(path)) return;
     const resolved = resolvePath(baseDir, file);
     const read = readSecretFile(resolved);
     if (read.ok) secrets.set(index, read.secret);

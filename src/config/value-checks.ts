@@ -50,6 +50,24 @@ export function parseListen(text: string): { host: string; port: number } | unde
   return { host, port };
 }
 
+// Metrics tell an onlooker which doors exist and how busy they are; the metrics server
+// refuses other hosts, so the config check does too, before the daemon starts.
+function isLoopback(host: string): boolean {
+  const address = normaliseAddress(host);
+  return host === 'localhost' || (address !== undefined && (address.family === 4 ? address.text.startsWith('127.') : address.text === '::1'));
+}
+
+function checkListen(problems: Problems, listen: unknown): void {
+  const path = ['metrics', 'listen'];
+  if (typeof listen !== 'string' || problems.has(path)) return;
+  const parsed = parseListen(listen);
+  if (parsed === undefined) {
+    problems.add(path, `expected HOST:PORT with HOST an IP address or "localhost" and PORT 1-65535, got ${describeValue(listen)}`);
+  } else if (!isLoopback(parsed.host)) {
+    problems.add(path, `expected a loopback host (127.0.0.1, [::1] or localhost; metrics reveal which doors exist), got ${describeValue(listen)}`);
+  }
+}
+
 function checkDoor(problems: Problems, door: Record<string, unknown>, index: number): void {
   const at = (...rest: PathSegment[]): PathSegment[] => ['doors', index, ...rest];
   checkDuration(problems, at('timeout'), door['timeout']);
@@ -72,8 +90,12 @@ function checkDoor(problems: Problems, door: Record<string, unknown>, index: num
   const secrets = [timeBased['secret'], timeBased['secretFile']].filter((value) => value !== null && value !== undefined).length;
   if (secrets !== 1) problems.add(at('timeBased'), `expected exactly one of secret or secretFile, got ${secrets === 0 ? 'neither' : 'both'}`);
   const range = timeBased['portRange'];
-  if (Array.isArray(range) && typeof range[0] === 'number' && typeof range[1] === 'number' && range[0] > range[1] && !problems.has(at('timeBased', 'portRange'))) {
-    problems.add(at('timeBased', 'portRange'), `expected [low, high] with low ≤ high, got ${describeValue(range)}`);
+  if (!Array.isArray(range) || typeof range[0] !== 'number' || typeof range[1] !== 'number' || problems.has(at('timeBased', 'portRange'))) return;
+  // Consecutive derived knocks never repeat a port, so a multi-knock sequence needs two ports.
+  const needed = typeof timeBased['length'] === 'number' && timeBased['length'] > 1 ? 2 : 1;
+  if (range[1] - range[0] + 1 < needed) {
+    const what = needed === 2 ? 'low < high (a sequence of several knocks needs at least 2 ports)' : 'low ≤ high';
+    problems.add(at('timeBased', 'portRange'), `expected [low, high] with ${what}, got ${describeValue(range)}`);
   }
 }
 
@@ -87,9 +109,7 @@ export function checkValues(problems: Problems, data: unknown): void {
     }
   }
   const metrics = data['metrics'];
-  if (isRecord(metrics) && typeof metrics['listen'] === 'string' && parseListen(metrics['listen']) === undefined && !problems.has(['metrics', 'listen'])) {
-    problems.add(['metrics', 'listen'], `expected HOST:PORT with HOST an IP address or "localhost" and PORT 1-65535, got ${describeValue(metrics['listen'])}`);
-  }
+  if (isRecord(metrics)) checkListen(problems, metrics['listen']);
   arrayOf(data['doors']).forEach((door, index) => {
     if (isRecord(door)) checkDoor(problems, door, index);
   });
