@@ -1,15 +1,69 @@
-import type { Registration } from './program.js';
-import { notYet } from './stub.js';
+import { resolve } from 'node:path';
+import type { Clock } from '../clock.js';
+import { loadConfig } from '../config/load-config.js';
+import type { Config } from '../config/types.js';
+import type { FirewallBackend } from '../firewall/backend.js';
+import { formatArgv } from '../firewall/shell-quote.js';
+import { configPath, writeLine } from './context.js';
+import type { CliContext } from './context.js';
+import type { ExitCode, Registration } from './program.js';
+import { createFirewall, createSystemClock } from './wiring.js';
 
-export function registerRules({ program, setCode }: Registration): void {
-  program.command('rules').description('(not built yet)').action(async () => setCode(await notYet('rules')));
+// `knocktail rules`, `setup` and `teardown`: print, apply or remove the firewall rule set the
+// configured doors need. The backend factory is a parameter so tests can pass a recording one.
+export type BackendFactory = (config: Config, clock: Clock) => FirewallBackend;
+
+const CONFIG_HELP = 'config file (default: $KNOCKTAIL_CONFIG, else /etc/knocktail/config.json)';
+
+async function load(ctx: CliContext, option: string | undefined): Promise<Config> {
+  return loadConfig(resolve(ctx.cwd, configPath(ctx, option)));
 }
 
-export function registerSetup({ program, setCode }: Registration): void {
-  program.command('setup').description('(not built yet)').action(async () => setCode(await notYet('setup')));
+/** Prints the setup commands, one shell-quoted argv per line; nothing is run. */
+export async function printRules(ctx: CliContext, option: string | undefined, factory: BackendFactory = createFirewall): Promise<ExitCode> {
+  const config = await load(ctx, option);
+  for (const argv of factory(config, createSystemClock()).describeSetup(config.doors)) writeLine(ctx.stdout, formatArgv(argv));
+  return 0;
 }
 
-export function registerTeardown({ program, setCode }: Registration): void {
-  program.command('teardown').description('(not built yet)').action(async () => setCode(await notYet('teardown')));
+/** Creates or refreshes knocktail's chains, sets and guard rules (idempotent). */
+export async function applySetup(ctx: CliContext, option: string | undefined, factory: BackendFactory = createFirewall): Promise<ExitCode> {
+  const config = await load(ctx, option);
+  const backend = factory(config, createSystemClock());
+  await backend.setup(config.doors);
+  writeLine(ctx.stdout, `knocktail: firewall rules for ${config.doors.length} door(s) in place (backend ${backend.name})`);
+  return 0;
 }
 
+/** Removes everything knocktail added to the firewall, open grants included. */
+export async function applyTeardown(ctx: CliContext, option: string | undefined, factory: BackendFactory = createFirewall): Promise<ExitCode> {
+  const config = await load(ctx, option);
+  const backend = factory(config, createSystemClock());
+  await backend.teardown();
+  writeLine(ctx.stdout, `knocktail: firewall rules removed (backend ${backend.name})`);
+  return 0;
+}
+
+export function registerRules({ program, ctx, setCode }: Registration): void {
+  program
+    .command('rules')
+    .description('print the firewall commands `setup` runs for the configured doors, one per line')
+    .option('--config <file>', CONFIG_HELP)
+    .action(async (options: { config?: string }) => setCode(await printRules(ctx, options.config)));
+}
+
+export function registerSetup({ program, ctx, setCode }: Registration): void {
+  program
+    .command('setup')
+    .description("create or refresh knocktail's chains, sets, LOG and guard rules (idempotent)")
+    .option('--config <file>', CONFIG_HELP)
+    .action(async (options: { config?: string }) => setCode(await applySetup(ctx, options.config)));
+}
+
+export function registerTeardown({ program, ctx, setCode }: Registration): void {
+  program
+    .command('teardown')
+    .description('remove everything knocktail added to the firewall, and nothing else')
+    .option('--config <file>', CONFIG_HELP)
+    .action(async (options: { config?: string }) => setCode(await applyTeardown(ctx, options.config)));
+}

@@ -1,0 +1,77 @@
+import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import type { CliContext } from '../../src/cli/context.js';
+import { applySetup, applyTeardown, printRules } from '../../src/cli/rules.js';
+import { DryRunBackend } from '../../src/firewall/dry-run.js';
+import { formatArgv } from '../../src/firewall/shell-quote.js';
+
+function fakeContext(cwd: string, env: Record<string, string> = {}): CliContext & { out: () => string } {
+  let text = '';
+  const stdout = new Writable({
+    write(chunk: Buffer, _encoding, done) {
+      text += chunk.toString();
+      done();
+    },
+  });
+  return { argv: [], env, cwd, stdout, stderr: stdout, signals: { onStop: () => undefined, onReload: () => undefined }, out: () => text };
+}
+
+describe('knocktail rules, setup and teardown', () => {
+  let dir: string;
+
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'ktfw-rules-'));
+    const config = {
+      logFile: 'knocks.log',
+      logPrefix: 'knocktail: ',
+      stateDir: 'state',
+      auditLog: 'audit.log',
+      firewall: { backend: 'iptables', inputPosition: 2 },
+      doors: [{ name: 'classic', sequence: ['tcp:31600'], open: ['tcp:22'], openFor: 'until-closed', closeSequence: ['tcp:31601'] }],
+    };
+    await writeFile(join(dir, 'config.json'), JSON.stringify(config));
+  });
+
+  afterAll(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  test('rules prints every setup command on its own line, quoted for a shell reader', async () => {
+    const ctx = fakeContext(dir);
+    expect(await printRules(ctx, 'config.json')).toBe(0);
+    const lines = ctx.out().trimEnd().split('\n');
+    expect(lines[0]).toBe('iptables -w -N KNOCKTAIL');
+    expect(lines).toContain(
+      "iptables -w -A KNOCKTAIL-GUARD -p tcp --dport 31600 -m conntrack --ctstate NEW -m hashlimit --hashlimit-upto 20/second --hashlimit-mode srcip --hashlimit-name knocktail4 -j LOG --log-prefix 'knocktail: '",
+    );
+    expect(lines).toContain('ip6tables -w -I INPUT 2 -j KNOCKTAIL-GUARD');
+  });
+
+  test('the config path comes from KNOCKTAIL_CONFIG when --config is absent', async () => {
+    const ctx = fakeContext(dir, { KNOCKTAIL_CONFIG: join(dir, 'config.json') });
+    expect(await printRules(ctx, undefined)).toBe(0);
+    expect(ctx.out()).toContain('KNOCKTAIL-GUARD');
+  });
+
+  test('setup and teardown apply the rule set through the configured backend', async () => {
+    const backend = new DryRunBackend({ logPrefix: 'knocktail: ', now: () => 0 });
+    const ctx = fakeContext(dir);
+    expect(await applySetup(ctx, 'config.json', () => backend)).toBe(0);
+    expect(await applyTeardown(ctx, 'config.json', () => backend)).toBe(0);
+    const commands = backend.commands().map(formatArgv);
+    expect(commands[0]).toBe('iptables -w -N KNOCKTAIL');
+    expect(commands.at(-1)).toBe('ip6tables -w -X KNOCKTAIL');
+    expect(ctx.out()).toContain('firewall rules for 1 door(s) in place');
+  });
+
+  test('a missing config file is a CONFIG_UNREADABLE error', async () => {
+    await expect(printRules(fakeContext(dir), 'nope.json')).rejects.toMatchObject({ code: 'CONFIG_UNREADABLE' });
+  });
+
+  test('shell quoting leaves plain words alone and single-quotes the rest', () => {
+    expect(formatArgv(['nft', 'add rule inet knocktail guard log prefix "it\'s"'])).toBe(`nft 'add rule inet knocktail guard log prefix "it'\\''s"'`);
+  });
+});
