@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { KnocktailError } from '../../src/errors.js';
 import { loadConfig, validateConfig } from '../../src/config/load-config.js';
+import { buildConfigSkeleton } from '../../src/install/config-skeleton.js';
 
 // The example of DESIGN.md, verbatim.
 const designExample = {
@@ -403,5 +404,12 @@ describe('loading a file', () => {
       `doors[0].timeBased.secretFile: cannot read the secret from ${JSON.stringify(join(dir, 'missing.key'))}: ENOENT (no such file or directory)`,
       `doors[1].timeBased.secretFile: cannot read the secret from ${JSON.stringify(join(dir, 'empty.key'))}: the file is empty`,
     ]);
+  });
+});
+
+describe('configs other commands write', () => {
+  test('the skeleton `knocktail install` writes validates as it is', () => {
+    const config = configOf(JSON.parse(buildConfigSkeleton('/usr/lib/node_modules/knocktail/src/config/schema.json')));
+    expect(config.doors.map((entry) => entry.name)).toEqual(['classic']);
   });
 });
