@@ -55,10 +55,10 @@ function startsWithPrefixSomewhere(line: string, prefix: string): boolean {
 
 // Control characters, DEL and U+FFFD (what utf8 decoding makes of invalid bytes) never
 // appear in a kernel LOG message; rsyslog escapes them as "#011" and the like.
+const BINARY = /[\u0000-\u001f\u007f\ufffd]/;
+
 function hasBinary(line: string, from: number): boolean {
-  for (let i = from; i < line.length; i++) {
-    const c = line.charCodeAt(i);
-    if (c < 32 || c === 127 || c === 0xfffd) return true;
-  }
-  return false;
+  // A native regex scan of the whole line beats a charCodeAt loop from `from`; the header
+  // before it was already read as text, so a hit there is junk in this line all the same.
+  return from < line.length && BINARY.test(line);
 }
