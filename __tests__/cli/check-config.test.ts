@@ -87,6 +87,6 @@ describe('knocktail check-config', () => {
     const result = await run(['check-config', '--config', 'syntax.json'], dir);
     expect(result.code).toBe(2);
     expect(result.stdout).toMatch(/^line 2, column 13: /);
-    expect(result.stderr).toMatch(/syntax\.json: not valid JSON: line 2, column 13: /);
+    expect(result.stderr).toMatch(/syntax\.json: not valid JSON at line 2, column 13\n$/);
   });
 });

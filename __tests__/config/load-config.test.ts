@@ -371,7 +371,8 @@ describe('loading a file', () => {
     const path = await write('syntax.json', '{\n  "doors": [\n    { name: "ssh" }\n  ]\n}\n');
     const error = await failure(path);
     expect(error.code).toBe('CONFIG_INVALID');
-    expect(error.message).toMatch(new RegExp(`^${path}: not valid JSON: line 3, column 7: `));
+    expect(error.message).toBe(`${path}: not valid JSON at line 3, column 7`);
+    expect(error.details).toEqual([expect.stringMatching(/^line 3, column 7: Expected property name/)]);
   });
 
   test('an invalid config lists every problem in the details', async () => {

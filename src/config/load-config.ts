@@ -74,7 +74,8 @@ export async function loadConfig(path: string): Promise<Config> {
   }
   const parsed = parseJsonText(text);
   if (!parsed.ok) {
-    throw new KnocktailError('CONFIG_INVALID', `${path}: not valid JSON: ${parsed.message}`, { details: [parsed.message] });
+    const where = `line ${parsed.line}, column ${parsed.column}`;
+    throw new KnocktailError('CONFIG_INVALID', `${path}: not valid JSON at ${where}`, { details: [parsed.message] });
   }
   const result = validateConfig(parsed.value, { baseDir: dirname(resolve(path)) });
   if (result.ok) return result.config;
