@@ -372,7 +372,7 @@ describe('loading a file', () => {
     const error = await failure(path);
     expect(error.code).toBe('CONFIG_INVALID');
     expect(error.message).toBe(`${path}: not valid JSON at line 3, column 7`);
-    expect(error.details).toEqual([expect.stringMatching(/^line 3, column 7: Expected property name/)]);
+    expect(error.details).toEqual([expect.stringMatching(/^line 3, column 7: \S/)]);
   });
 
   test('an invalid config lists every problem in the details', async () => {
