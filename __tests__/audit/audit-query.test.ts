@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { listAuditFiles } from '../../src/audit/audit-files.js';
 import { buildAuditFilter, type AuditFilterOptions } from '../../src/audit/audit-filter.js';
-import { queryAudit, sortGrantRows } from '../../src/audit/audit-query.js';
+import { scanAudit, sortGrantRows } from '../../src/audit/audit-query.js';
 import { createReadStats } from '../../src/audit/audit-records.js';
 import type { GrantRow } from '../../src/audit/grant-pairing.js';
 import type { AuditRecord } from '../../src/audit/record.js';
@@ -27,14 +27,11 @@ async function run(options: AuditFilterOptions, lines = FIXTURE_RECORDS.map((rec
   const stats = createReadStats();
   const records: AuditRecord[] = [];
   const rows: GrantRow[] = [];
-  for await (const item of queryAudit(sourceOf(lines), buildAuditFilter(options, NOW), stats)) {
-    if (item.kind === 'record') records.push(item.record);
-    else rows.push(item.row);
-  }
+  await scanAudit(sourceOf(lines), buildAuditFilter(options, NOW), stats, { record: (record) => records.push(record), grant: (row) => rows.push(row) });
   return { stats, records, rows: sortGrantRows(rows) };
 }
 
-describe('queryAudit records', () => {
+describe('scanAudit records', () => {
   test('with no filter every record comes back in log order', async () => {
     const { records, stats } = await run({});
     expect(records).toEqual(FIXTURE_RECORDS);
@@ -77,7 +74,7 @@ describe('queryAudit records', () => {
   });
 });
 
-describe('queryAudit grants', () => {
+describe('scanAudit grants', () => {
   test('open, refresh and close records pair into one row per grant with why it closed', async () => {
     const { rows } = await run({});
     expect(rows.map((row) => [row.src, row.door, row.opened, row.closed, row.outcome, row.refreshes])).toEqual([
@@ -101,6 +98,12 @@ describe('queryAudit grants', () => {
   test('a close whose open was rotated away gives a row with an unknown start', async () => {
     const { rows } = await run({}, FIXTURE_RECORDS.slice(3, 4).map((record) => JSON.stringify(record)));
     expect(rows).toEqual([{ door: 'ssh', src: '203.0.113.9', ports: [], opened: null, closed: '2026-11-23T09:30:00.000Z', until: null, refreshes: 0, outcome: 'expired' }]);
+  });
+
+  test('without a grant handler only records are produced', async () => {
+    const records: AuditRecord[] = [];
+    await scanAudit(sourceOf(FIXTURE_RECORDS.map((record) => JSON.stringify(record))), {}, createReadStats(), { record: (record) => records.push(record) });
+    expect(records).toHaveLength(13);
   });
 
   test('a second open without a close ends the first row as having no close record', async () => {
@@ -140,10 +143,7 @@ describe('reading rotated audit logs', () => {
     const records: AuditRecord[] = [];
     const rows: GrantRow[] = [];
     const source = readLogFiles(await listAuditFiles(join(dir, 'audit.log')));
-    for await (const item of queryAudit(source, {}, stats)) {
-      if (item.kind === 'record') records.push(item.record);
-      else rows.push(item.row);
-    }
+    await scanAudit(source, {}, stats, { record: (record) => records.push(record), grant: (row) => rows.push(row) });
     expect(records).toEqual(FIXTURE_RECORDS);
     expect(rows).toHaveLength(5);
     expect(stats.malformed).toBe(0);

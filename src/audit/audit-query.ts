@@ -6,20 +6,33 @@ import type { AuditRecord } from './record.js';
 
 // One streaming pass over the audit trail: the records the filter selects, and the grant
 // rows (paired over every record of the selected doors/sources, so a grant opened before
-// --since still shows its close) whose lifetime overlaps the time window.
-export type AuditItem = { readonly kind: 'record'; readonly record: AuditRecord } | { readonly kind: 'grant'; readonly row: GrantRow };
+// --since still shows its close) whose lifetime overlaps the time window. Results go to
+// callbacks; without a `grant` callback no pairing is done.
+export interface AuditHandlers {
+  /** `line` is the record's line as it is in the file. */
+  record?(record: AuditRecord, line: string): void;
+  grant?(row: GrantRow): void;
+  /** Awaited after each chunk: where a consumer writes out what it gathered and waits for drain. */
+  chunkDone?(): Promise<void> | void;
+}
 
-export async function* queryAudit(source: ChunkSource, filter: AuditFilter, stats: ReadStats, signal?: AbortSignal): AsyncGenerator<AuditItem> {
+export async function scanAudit(source: ChunkSource, filter: AuditFilter, stats: ReadStats, handlers: AuditHandlers, signal?: AbortSignal): Promise<void> {
   const matchRecord = createRecordMatcher(filter);
   const matchKey = createKeyMatcher(filter);
-  const pairer = new GrantPairer();
-  for await (const record of readAuditRecords(source, stats, signal)) {
-    if (matchRecord(record)) yield { kind: 'record', record };
-    if (record.event !== 'open' && record.event !== 'refresh' && record.event !== 'close') continue;
-    if (!matchKey(record)) continue;
-    for (const row of pairer.add(record)) if (overlapsWindow(filter, row)) yield { kind: 'grant', row };
+  const pairer = handlers.grant ? new GrantPairer() : undefined;
+  const emit = (rows: GrantRow[]): void => {
+    for (const row of rows) if (overlapsWindow(filter, row)) handlers.grant!(row);
+  };
+  for await (const { records, lines } of readAuditRecords(source, stats, signal)) {
+    for (let i = 0; i < records.length; i++) {
+      const record = records[i]!;
+      if (handlers.record && matchRecord(record)) handlers.record(record, lines[i]!);
+      if (!pairer || (record.event !== 'open' && record.event !== 'refresh' && record.event !== 'close')) continue;
+      if (matchKey(record)) emit(pairer.add(record));
+    }
+    await handlers.chunkDone?.();
   }
-  for (const row of pairer.finish()) if (overlapsWindow(filter, row)) yield { kind: 'grant', row };
+  if (pairer) emit(pairer.finish());
 }
 
 /** Whether a grant was open at any time in [since, until]. */

@@ -34,7 +34,8 @@ export function escapeCell(text: string): string {
 
 export function renderColumns(columns: readonly Column[], rows: readonly (readonly (Cell | string)[])[], color: boolean): string[] {
   const cells = rows.map((row) => row.map((cell) => (typeof cell === 'string' ? { text: escapeCell(cell) } : { ...cell, text: escapeCell(cell.text) })));
-  const widths = columns.map((column, i) => Math.max(column.header.length, ...cells.map((row) => row[i]?.text.length ?? 0)));
+  // A loop, not Math.max(...cells): a spread of 250,000 rows overflows the stack.
+  const widths = columns.map((column, i) => cells.reduce((width, row) => Math.max(width, row[i]?.text.length ?? 0), column.header.length));
   const pad = (text: string, i: number): string => (columns[i]?.align === 'right' ? text.padStart(widths[i]!) : text.padEnd(widths[i]!));
   const last = columns.length - 1;
   const join = (parts: string[]): string => parts.join('  ').trimEnd();

@@ -1,7 +1,7 @@
 import { buildAuditFilter, type AuditFilter } from '../audit/audit-filter.js';
 import { listAuditFiles } from '../audit/audit-files.js';
 import { followAudit } from '../audit/audit-follow.js';
-import { queryAudit, sortGrantRows } from '../audit/audit-query.js';
+import { scanAudit, sortGrantRows } from '../audit/audit-query.js';
 import { createReadStats, type ReadStats } from '../audit/audit-records.js';
 import { SummaryBuilder } from '../audit/audit-summary.js';
 import { formatRecordLine, renderGrantTable, renderRecordTable, renderSummary } from '../audit/audit-table.js';
@@ -65,17 +65,24 @@ async function runQuery(ctx: CliContext, files: string[], filter: AuditFilter, f
   const records: AuditRecord[] = [];
   const rows: GrantRow[] = [];
   const recordTable = flags.event !== undefined && !flags.json;
-  for await (const item of queryAudit(readLogFiles(files), filter, stats)) {
-    if (item.kind === 'record') {
-      if (summary) summary.addRecord(item.record);
-      else if (flags.json) writeLine(ctx.stdout, JSON.stringify(item.record));
-      else if (recordTable) records.push(item.record);
-    } else if (summary) {
-      summary.addRow(item.row);
-    } else if (!flags.json && !recordTable) {
-      rows.push(item.row);
-    }
-  }
+  const json = flags.json === true;
+  const out = createOutput(ctx);
+  await scanAudit(
+    readLogFiles(files),
+    filter,
+    stats,
+    {
+      record: (record, line) => {
+        if (summary) summary.addRecord(record);
+        else if (json) out.line(line);
+        else if (recordTable) records.push(record);
+      },
+      ...(summary || (!json && !recordTable) ? { grant: (row: GrantRow) => (summary ? summary.addRow(row) : rows.push(row)) } : {}),
+      chunkDone: () => out.flush(),
+    },
+    out.signal,
+  );
+  await out.flush();
   if (summary) {
     const result = summary.result({ maxSources: 20, maxDays: 31 });
     ctx.stdout.write(flags.json ? `${JSON.stringify(result)}\n` : renderSummary(result, { color }));
@@ -96,13 +103,43 @@ async function runFollow(ctx: CliContext, path: string, filter: AuditFilter, fla
     stats,
     signal: stop.signal,
     history: flags.since !== undefined,
-    onRecord: (record) => writeLine(ctx.stdout, flags.json ? JSON.stringify(record) : formatRecordLine(record, color)),
+    onRecord: (record, line) => writeLine(ctx.stdout, flags.json ? line : formatRecordLine(record, color)),
     follower: {
       onEvent: (event) => {
         if (event.type === 'error') writeLine(ctx.stderr, `knocktail: ${event.error.message}`);
       },
     },
   });
+}
+
+// Lines gathered per chunk and written in one go, waiting for drain (a pager reads slowly);
+// a reader that went away (EPIPE from `| head`) ends the scan quietly.
+function createOutput(ctx: CliContext): { line(text: string): void; flush(): Promise<void>; signal: AbortSignal } {
+  const gone = new AbortController();
+  ctx.stdout.once('error', () => gone.abort());
+  let pending = '';
+  return {
+    signal: gone.signal,
+    line(text) {
+      pending += `${text}\n`;
+    },
+    async flush() {
+      if (pending === '' || gone.signal.aborted) return;
+      const text = pending;
+      pending = '';
+      if (!ctx.stdout.write(text)) {
+        await new Promise<void>((resolve) => {
+          const done = (): void => {
+            ctx.stdout.off('drain', done);
+            gone.signal.removeEventListener('abort', done);
+            resolve();
+          };
+          ctx.stdout.on('drain', done);
+          gone.signal.addEventListener('abort', done);
+        });
+      }
+    },
+  };
 }
 
 // Colour for people at a terminal only; NO_COLOR (no-color.org) turns it off there too.
