@@ -26,7 +26,6 @@ export type FieldsResult =
 
 const LINK_KEYS = new Set(['PHYSIN', 'PHYSOUT', 'MAC', 'MACSRC', 'MACDST', 'VPROTO', 'VID', 'MACPROTO', 'TUNNEL']);
 const TCP_FLAGS = new Set<string>(['CWR', 'ECE', 'URG', 'ACK', 'PSH', 'RST', 'SYN', 'FIN']);
-const IP_FLAGS = new Set(['CE', 'DF', 'MF']);
 const ECHO_TYPES: Record<string, readonly number[]> = { ICMP: [0, 8], ICMPv6: [128, 129] };
 const MAX_U32 = 4_294_967_295;
 
@@ -35,78 +34,121 @@ class FieldError {
   constructor(readonly at: number) {}
 }
 
+// A cursor over the space-separated words of the message, read in place: the hot path
+// allocates only the values it keeps (no split, no per-word strings).
 class Words {
-  private index = 0;
+  private at: number;
 
-  constructor(private readonly words: readonly string[], private readonly count: number) {}
+  constructor(private readonly text: string, start: number, private readonly end: number) {
+    this.at = start;
+  }
 
   get position(): number {
-    return this.index;
+    return this.at;
+  }
+
+  done(): boolean {
+    return this.at >= this.end;
+  }
+
+  private wordEnd(): number {
+    const space = this.text.indexOf(' ', this.at);
+    return space < 0 || space > this.end ? this.end : space;
+  }
+
+  /** Whether the next word is exactly `word`. */
+  is(word: string): boolean {
+    const after = this.at + word.length;
+    return this.text.startsWith(word, this.at) && (after >= this.end || this.text.charCodeAt(after) === 32);
+  }
+
+  startsWith(text: string): boolean {
+    return this.at < this.end && this.text.startsWith(text, this.at);
   }
 
   peek(): string | undefined {
-    return this.index < this.count ? this.words[this.index] : undefined;
-  }
-
-  take(): string {
-    if (this.index >= this.count) throw new FieldError(this.index);
-    return this.words[this.index++]!;
+    return this.at < this.end ? this.text.slice(this.at, this.wordEnd()) : undefined;
   }
 
   skip(): void {
-    this.index++;
+    this.at = this.wordEnd() + 1;
+  }
+
+  take(): string {
+    if (this.at >= this.end) throw new FieldError(this.at);
+    const word = this.text.slice(this.at, this.wordEnd());
+    this.skip();
+    return word;
+  }
+
+  private valueStart(key: string): number {
+    if (this.at >= this.end) throw new FieldError(this.at);
+    const start = this.at + key.length + 1;
+    if (this.text.charCodeAt(start - 1) !== 61 || !this.text.startsWith(key, this.at)) throw new FieldError(this.at);
+    return start;
   }
 
   /** The value (possibly empty) of the next word, which must be `KEY=value`. */
   value(key: string): string {
-    const word = this.take();
-    if (word.charCodeAt(key.length) !== 61 || !word.startsWith(key)) throw new FieldError(this.index - 1);
-    return word.slice(key.length + 1);
+    const start = this.valueStart(key);
+    const end = this.wordEnd();
+    this.at = end + 1;
+    return this.text.slice(start, end);
+  }
+
+  /** Check and pass a `KEY=value` word whose value knocktail does not need. */
+  skipValue(key: string): void {
+    this.valueStart(key);
+    this.skip();
   }
 
   number(key: string, max: number): number {
-    const text = this.value(key);
-    if (text.length === 0 || text.length > 10) throw new FieldError(this.index - 1);
+    const word = this.at;
+    const start = this.valueStart(key);
+    const end = this.wordEnd();
+    if (end === start || end - start > 10) throw new FieldError(word);
     let n = 0;
-    for (let i = 0; i < text.length; i++) {
-      const c = text.charCodeAt(i) - 48;
-      if (c < 0 || c > 9) throw new FieldError(this.index - 1);
+    for (let i = start; i < end; i++) {
+      const c = this.text.charCodeAt(i) - 48;
+      if (c < 0 || c > 9) throw new FieldError(word);
       n = n * 10 + c;
     }
-    if (n > max) throw new FieldError(this.index - 1);
+    if (n > max) throw new FieldError(word);
+    this.at = end + 1;
     return n;
   }
 
   optionalValue(key: string): string | undefined {
-    const word = this.peek();
-    return word !== undefined && word.startsWith(`${key}=`) ? this.value(key) : undefined;
+    return this.startsWith(`${key}=`) ? this.value(key) : undefined;
   }
 
-  done(): boolean {
-    return this.index >= this.count;
+  /** Whether the word that failed at `at` is the last one. */
+  isLastWord(at: number): boolean {
+    const space = this.text.indexOf(' ', at);
+    return space < 0 || space >= this.end;
   }
 }
 
 /** Read the fields starting at `start` ("IN=…") up to the end of `text`. Never throws. */
 export function readNetfilterFields(text: string, start: number, addresses: AddressCache): FieldsResult {
-  const parts = text.slice(start).split(' ');
-  let count = parts.length;
-  while (count > 0 && parts[count - 1] === '') count--;
-  const words = new Words(parts, count);
+  let end = text.length;
+  while (end > start && text.charCodeAt(end - 1) === 32) end--;
+  const words = new Words(text, start, end);
   try {
     return { ok: true, fields: walk(words, addresses) };
   } catch (error) {
     if (!(error instanceof FieldError)) return { ok: false, reason: 'bad-field' };
     // A failure on the last word of a line that lost its trailing space is a cut-off line.
-    const cut = error.at >= count - 1 && !text.endsWith(' ');
-    return { ok: false, reason: cut || error.at >= count ? 'truncated' : 'bad-field' };
+    const cut = error.at >= end || (words.isLastWord(error.at) && end === text.length);
+    return { ok: false, reason: cut ? 'truncated' : 'bad-field' };
   }
 }
 
 function walk(words: Words, addresses: AddressCache): NetfilterFields {
   const inName = words.value('IN');
-  words.value('OUT');
-  for (let word = words.peek(); word !== undefined && !word.startsWith('SRC='); word = words.peek()) {
+  words.skipValue('OUT');
+  while (!words.done() && !words.startsWith('SRC=')) {
+    const word = words.peek() ?? '';
     const eq = word.indexOf('=');
     if (eq < 0 || !LINK_KEYS.has(word.slice(0, eq))) throw new FieldError(words.position);
     words.skip();
@@ -118,9 +160,10 @@ function walk(words: Words, addresses: AddressCache): NetfilterFields {
   if (!src || !dst || src.family !== dst.family) throw new FieldError(srcAt);
   // The header layout follows what the kernel printed; an IPv4-mapped v6 address still has a v6 header.
   const ip = srcText.includes(':') ? readIpv6Header(words) : readIpv4Header(words);
+  const protoAt = words.position;
   const proto = words.value('PROTO');
-  const transport = readTransport(words, proto, ip.fragment);
-  if (words.optionalValue('UID') !== undefined) words.value('GID');
+  const transport = readTransport(words, proto, ip.fragment, protoAt);
+  if (words.optionalValue('UID') !== undefined) words.skipValue('GID');
   words.optionalValue('MARK');
   if (!words.done()) throw new FieldError(words.position);
   return {
@@ -138,49 +181,44 @@ interface IpHeader {
 
 function readIpv4Header(words: Words): IpHeader {
   const len = words.number('LEN', 65535);
-  words.value('TOS');
-  words.value('PREC');
+  words.skipValue('TOS');
+  words.skipValue('PREC');
   const ttl = words.number('TTL', 255);
   words.number('ID', 65535);
   let fragment = false;
-  for (let word = words.peek(); word !== undefined && IP_FLAGS.has(word); word = words.peek()) words.skip();
-  const frag = words.peek();
-  if (frag?.startsWith('FRAG:')) {
-    fragment = Number(frag.slice(5)) > 0;
-    words.skip();
-  }
-  if (words.peek() === 'OPT') skipHexOptions(words);
+  while (words.is('DF') || words.is('MF') || words.is('CE')) words.skip();
+  if (words.startsWith('FRAG:')) fragment = Number(words.take().slice(5)) > 0;
+  if (words.is('OPT')) skipHexOptions(words);
   return { len, ttl, fragment };
 }
 
 // IPv6 extension headers print free-form words ("OPT ( FRAG:0 ID:… ) ") before PROTO=.
 function readIpv6Header(words: Words): IpHeader {
   const len = words.number('LEN', MAX_U32);
-  words.value('TC');
+  words.skipValue('TC');
   const ttl = words.number('HOPLIMIT', 255);
-  words.value('FLOWLBL');
+  words.skipValue('FLOWLBL');
   let fragment = false;
   for (let k = 0; k < 32; k++) {
-    const word = words.peek();
-    if (word === undefined || word.startsWith('PROTO=')) break;
-    if (word === 'TRUNCATED' || word === 'Unknown') throw new FieldError(words.position);
+    if (words.done() || words.startsWith('PROTO=')) break;
+    if (words.is('TRUNCATED') || words.is('Unknown')) throw new FieldError(words.position);
+    const word = words.take();
     if (word.startsWith('FRAG:') && Number(word.slice(5)) > 0) fragment = true;
-    words.skip();
   }
   return { len, ttl, fragment };
 }
 
 function skipHexOptions(words: Words): void {
   words.skip();
-  const hex = words.take();
-  if (!/^\([0-9A-F]*\)$/.test(hex)) throw new FieldError(words.position - 1);
+  const at = words.position;
+  if (!/^\([0-9A-F]*\)$/.test(words.take())) throw new FieldError(at);
 }
 
 type Transport = Pick<NetfilterFields, 'sport' | 'dport' | 'icmpType' | 'icmpCode'> & { flags?: ReadonlySet<TcpFlag> };
 
-function readTransport(words: Words, proto: string, fragment: boolean): Transport {
+function readTransport(words: Words, proto: string, fragment: boolean, protoAt: number): Transport {
   if (fragment) return {};
-  if (words.peek() === 'INCOMPLETE') throw new FieldError(words.position);
+  if (words.is('INCOMPLETE')) throw new FieldError(words.position);
   switch (proto) {
     case 'TCP': return readTcp(words);
     case 'UDP':
@@ -194,10 +232,10 @@ function readTransport(words: Words, proto: string, fragment: boolean): Transpor
     case 'ICMPv6': return readIcmp(words, proto);
     case 'AH':
     case 'ESP':
-      words.value('SPI');
+      words.skipValue('SPI');
       return {};
     default:
-      if (!/^\d{1,3}$/.test(proto) || Number(proto) > 255) throw new FieldError(words.position - 1);
+      if (!/^\d{1,3}$/.test(proto) || Number(proto) > 255) throw new FieldError(protoAt);
       return {};
   }
 }
@@ -207,30 +245,31 @@ function readTcp(words: Words): Transport {
   const dport = words.number('DPT', 65535);
   if (words.optionalValue('SEQ') !== undefined) words.number('ACK', MAX_U32);
   words.number('WINDOW', 65535);
-  words.value('RES');
+  words.skipValue('RES');
   const flags = new Set<TcpFlag>();
-  for (let word = words.peek(); word !== undefined && (TCP_FLAGS.has(word) || word === 'AE'); word = words.peek()) {
+  for (;;) {
+    const word = words.startsWith('URGP=') ? undefined : words.peek();
+    if (word === undefined || !(TCP_FLAGS.has(word) || word === 'AE')) break;
     if (word !== 'AE') flags.add(word as TcpFlag); // AE (accurate ECN) is newer than the Packet type
     words.skip();
   }
   words.number('URGP', 65535);
-  if (words.peek() === 'OPT') skipHexOptions(words);
+  if (words.is('OPT')) skipHexOptions(words);
   return { sport, dport, flags };
 }
 
 function readIcmp(words: Words, proto: 'ICMP' | 'ICMPv6'): Transport {
   const icmpType = words.number('TYPE', 255);
   const icmpCode = words.number('CODE', 255);
-  if (words.peek() === 'INCOMPLETE') throw new FieldError(words.position);
+  if (words.is('INCOMPLETE')) throw new FieldError(words.position);
   if (ECHO_TYPES[proto]!.includes(icmpType)) {
     words.number('ID', 65535);
     words.number('SEQ', 65535);
   }
   words.optionalValue('PARAMETER') ?? words.optionalValue('POINTER') ?? words.optionalValue('GATEWAY');
-  const quote = words.peek();
-  if (quote?.startsWith('[')) {
+  if (words.startsWith('[')) {
     // The quoted packet is skipped whole, never read: its addresses and ports are not ours.
-    words.skip();
+    const quote = words.take();
     if (!quote.endsWith(']')) while (words.take() !== ']') continue;
   }
   words.optionalValue('MTU');
