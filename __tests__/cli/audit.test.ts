@@ -96,6 +96,16 @@ describe('knocktail audit', () => {
     expect(stdout).toMatch(/2026-11-23  █+▌? 1\n2026-11-24  █+ 2\n/);
   });
 
+  test('--summary --json gives the same totals as data', async () => {
+    const { stdout } = await cli(['audit', '--file', path, '--summary', '--json']);
+    const summary = JSON.parse(stdout);
+    expect(summary.doors).toEqual([
+      { name: 'classic', opens: 1, distinct: 1, longest: 330_000, rejected: 0 },
+      { name: 'ssh', opens: 3, distinct: 3, longest: 10_800_000, rejected: 2 },
+    ]);
+    expect(summary.days).toEqual([{ day: '2026-11-23', opens: 2 }, { day: '2026-11-24', opens: 2 }]);
+  });
+
   test('colour only on a terminal, and not with NO_COLOR', async () => {
     const tty = context(['audit', '--file', path]);
     tty.stdout.isTTY = true;

@@ -28,7 +28,6 @@ export function paint(text: string, tone: Tone | undefined, color: boolean): str
 
 /** Control characters (and DEL, C1) as visible \xNN escapes, so a cell is one line of known width. */
 export function escapeCell(text: string): string {
-  // eslint-disable-next-line no-control-regex
   return text.replace(/[\u0000-\u001f\u007f-\u009f]/g, (ch) => `\\x${ch.charCodeAt(0).toString(16).padStart(2, '0')}`);
 }
 
