@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, expect, test } from '@jest/globals';
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir, uptime } from 'node:os';
 import { join } from 'node:path';
 import { quoteRainerString, renderRsyslogDropin } from '../../src/install/rsyslog-dropin.js';
@@ -18,6 +18,10 @@ import { readLines, startRsyslog, waitForLines, type PrivateRsyslog } from './su
 
 const shipped = readFileSync(new URL('../../rsyslog/30-knocktail.conf', import.meta.url), 'utf8');
 const prefix = `ktdep${randomBytes(3).toString('hex')}: `;
+// For the text match alone: `$` and `.` would mean something in a regex or to rsyslog unescaped.
+const textPrefix = `kt$.${randomBytes(3).toString('hex')}: `;
+const KERNEL_INPUTS = '($inputname == "imklog" or $inputname == "imkmsg")';
+const PERL_SEND = 'my $s = IO::Socket::UNIX->new(Type => SOCK_DGRAM(), Peer => shift @ARGV) or die $!; $s->send($_) or die $! for @ARGV';
 const FORGED_SRC = '203.0.113.66';
 const forgedBody = (src: string): string =>
   `${prefix}IN=ktfws OUT= MAC= SRC=${src} DST=198.51.100.1 LEN=60 TOS=0x00 PREC=0x00 TTL=64 ID=1 DF PROTO=TCP SPT=40000 DPT=7101 WINDOW=64240 RES=0x00 SYN URGP=0 `;
@@ -35,6 +39,10 @@ describeSystem('the rsyslog drop-in', ['rsyslogd', 'logger', 'iptables', 'ip6tab
     dir = await mkdtemp(join(tmpdir(), 'ktdep-rsyslog-'));
     knocks = file('out/knocks.log');
     await writeFile(file('30-knocktail.conf'), renderRsyslogDropin(shipped, { prefix, logFile: knocks }));
+    // The same drop-in, fed from the userspace socket instead of the kernel, to try its text match.
+    const textOnly = renderRsyslogDropin(shipped, { prefix: textPrefix, logFile: file('text-filter.log') });
+    expect(textOnly).toContain(KERNEL_INPUTS);
+    await writeFile(file('text-filter.conf'), textOnly.replace(KERNEL_INPUTS, '$inputname == "imuxsock"'));
     const ours = quoteRainerString(prefix);
     // Each weaker filter writes what it would accept to its own file; none of them stops the message.
     const rules = [
@@ -45,6 +53,7 @@ describeSystem('the rsyslog drop-in', ['rsyslogd', 'logger', 'iptables', 'ip6tab
       `  if $inputname == "imuxsock" then action(type="omfile" file="${file('userspace.log')}" template="RSYSLOG_FileFormat")`,
       '}',
       `include(file="${file('30-knocktail.conf')}")`,
+      `include(file="${file('text-filter.conf')}")`,
     ].join('\n');
     rsyslog = await startRsyslog(dir, rules);
     await runArgv(['sysctl', '-q', '-w', 'net.netfilter.nf_log_all_netns=1']);
@@ -70,7 +79,7 @@ describeSystem('the rsyslog drop-in', ['rsyslogd', 'logger', 'iptables', 'ip6tab
     await log(['-t', 'kernel', forgedBody(FORGED_SRC)]);
     await log(['-p', 'kern.warning', '-t', 'kernel', forgedBody(FORGED_SRC)]);
     // A raw datagram to the socket can claim facility kern: <4> is kern.warning.
-    await runArgv(['perl', '-MIO::Socket::UNIX', '-e', 'IO::Socket::UNIX->new(Type => SOCK_DGRAM(), Peer => $ARGV[0])->send($ARGV[1]) or die $!', rsyslog!.socket, `<4>kernel: ${forgedBody('203.0.113.67')}`]);
+    await runArgv(['perl', '-MIO::Socket::UNIX', '-e', PERL_SEND, rsyslog!.socket, `<4>kernel: ${forgedBody('203.0.113.67')}`]);
     // Root may write into the kernel ring buffer itself; the kernel files it as facility user.
     // (The newline ends the record: without it the kernel holds it open for a continuation.)
     await writeFile('/dev/kmsg', `<4>${forgedBody('203.0.113.68')}\n`);
@@ -84,6 +93,22 @@ describeSystem('the rsyslog drop-in', ['rsyslogd', 'logger', 'iptables', 'ip6tab
     expect((await readLines(file('facility-only.log'))).some((line) => line.includes('203.0.113.67'))).toBe(true);
     expect(viaKmsg.some((line) => line.includes('203.0.113.68'))).toBe(true);
     expect((await readLines(knocks)).filter((line) => /203\.0\.113\.6[678]/.test(line))).toEqual([]);
+  }, 30_000);
+
+  test('the text match takes the prefix literally at the start, optionally after the kernel uptime stamp', async () => {
+    const sent = [
+      `${textPrefix}IN=a`,
+      `[ 1234.567890] ${textPrefix}IN=b`,
+      `[12345.000001] ${textPrefix}IN=c`,
+      `x ${textPrefix}IN=d`,
+      `${textPrefix.replace('$.', '$X')}IN=e`,
+      `[ 1.2] foo ${textPrefix}IN=f`,
+      `${textPrefix.toUpperCase()}IN=g`,
+      `${textPrefix}IN=z`,
+    ];
+    await runArgv(['perl', '-MIO::Socket::UNIX', '-e', PERL_SEND, rsyslog!.socket, ...sent.map((text) => `<4>kernel: ${text}`)]);
+    const lines = await waitForLines(file('text-filter.log'), (found) => found.some((line) => line.endsWith('IN=z')));
+    expect(lines.map((line) => line.slice(-1))).toEqual(['a', 'b', 'c', 'z']);
   }, 30_000);
 
   test('real TCP, UDP and ICMP knocks from the client namespace land as RSYSLOG_FileFormat lines that parse into packets', async () => {
@@ -105,6 +130,8 @@ describeSystem('the rsyslog drop-in', ['rsyslogd', 'logger', 'iptables', 'ip6tab
       [4, rig!.clientV4, 'icmp', 8],
       [6, rig!.clientV6, 'icmpv6', 128],
     ]);
+    expect(((await stat(knocks)).mode & 0o777).toString(8)).toBe('640');
+    expect(((await stat(file('out'))).mode & 0o777).toString(8)).toBe('750');
     const at = (packets as Packet[]).map((packet) => packet.at);
     for (const time of at) expect(Math.abs(time - Date.now())).toBeLessThan(60_000);
   }, 30_000);
