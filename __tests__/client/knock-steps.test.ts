@@ -45,6 +45,13 @@ describe('chooseKnockSteps', () => {
     expect(steps).toHaveLength(3);
   });
 
+  test("--close sends the door's close sequence, and needs a door that has one", () => {
+    const closeSequence = [{ proto: 'tcp' as const, port: 31601 }];
+    expect(chooseKnockSteps({ stepTexts: [], door: door({ sequence: [{ proto: 'icmp' }], closeSequence }), close: true, now: 0 })).toEqual(closeSequence);
+    expect(() => chooseKnockSteps({ stepTexts: [], door: door({ sequence: [{ proto: 'icmp' }] }), close: true, now: 0 })).toThrow(/no closeSequence/);
+    expect(() => chooseKnockSteps({ stepTexts: ['tcp:1'], close: true, now: 0 })).toThrow(/--door NAME with --close/);
+  });
+
   test('steps and --door together are refused', () => {
     expect(() => chooseKnockSteps({ stepTexts: ['tcp:1'], door: door({ sequence: [{ proto: 'icmp' }] }), now: 0 })).toThrow(/either steps or --door/);
   });

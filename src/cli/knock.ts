@@ -10,6 +10,7 @@ import type { Registration } from './program.js';
 
 interface KnockFlags {
   door?: string;
+  close?: boolean;
   delay?: string;
   config?: string;
   ipv4?: boolean;
@@ -33,6 +34,7 @@ export function registerKnock({ program, ctx, setCode }: Registration): void {
     .argument('<host>', 'address or name of the server')
     .argument('[steps...]', 'knock steps, e.g. tcp:7000 udp:8000 icmp')
     .option('-d, --door <name>', "send this door's open sequence (time-based doors: the current window's)")
+    .option('--close', "with --door: send the door's close sequence")
     .option('--delay <ms>', `pause between steps in ms (default ${DEFAULT_DELAY_MS})`)
     .option('-c, --config <file>', 'config file (for --door)')
     .option('-4, --ipv4', 'use IPv4')
@@ -41,7 +43,7 @@ export function registerKnock({ program, ctx, setCode }: Registration): void {
       if (flags.ipv4 && flags.ipv6) throw new KnocktailError('USAGE', 'Expected at most one of -4 and -6, got both');
       const delayMs = parseDelay(flags.delay);
       const door = flags.door === undefined ? undefined : findDoor((await loadConfig(configPath(ctx, flags.config))).doors, flags.door);
-      const steps = chooseKnockSteps({ stepTexts, ...(door ? { door } : {}), now: Date.now() });
+      const steps = chooseKnockSteps({ stepTexts, ...(door ? { door } : {}), close: flags.close === true, now: Date.now() });
       const target = await resolveHost(host, flags.ipv4 ? 4 : flags.ipv6 ? 6 : undefined);
       await sendKnock(target, steps, {
         delayMs,

@@ -8,6 +8,8 @@ import { deriveSequence, windowAt } from '../knock/time-based.js';
 export interface StepChoice {
   readonly stepTexts: readonly string[];
   readonly door?: Door;
+  /** Send the door's close sequence instead of its open sequence. */
+  readonly close?: boolean;
   /** Epoch ms, for time-based doors. */
   readonly now: number;
 }
@@ -16,6 +18,11 @@ export function chooseKnockSteps(choice: StepChoice): Step[] {
   const { door, stepTexts } = choice;
   if (door && stepTexts.length > 0) {
     throw new KnocktailError('USAGE', `Expected either steps or --door, got both (--door ${door.name} and ${stepTexts.join(' ')})`);
+  }
+  if (choice.close && !door) throw new KnocktailError('USAGE', 'Expected --door NAME with --close, got no door');
+  if (door && choice.close) {
+    if (door.closeSequence.length > 0) return [...door.closeSequence];
+    throw new KnocktailError('USAGE', `Door "${door.name}" has no closeSequence; its grants close when they expire`);
   }
   if (door) {
     if (door.timeBased) return deriveSequence(door.timeBased, windowAt(door.timeBased, choice.now));
