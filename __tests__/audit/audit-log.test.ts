@@ -70,6 +70,15 @@ describe('createAuditLog', () => {
     expect(lines.map((line) => JSON.parse(line).door)).toEqual(Array.from({ length: 1000 }, (_, i) => `d${i}`));
   });
 
+  test('close waits for writes still in flight, and every one of them lands', async () => {
+    const path = join(dir, 'audit.log');
+    const sink = createAuditLog(path);
+    const writes = Array.from({ length: 200 }, (_, i) => sink.write({ ...close, src: `198.51.100.${i % 250}` }));
+    await sink.close();
+    await Promise.all(writes);
+    expect((await readFile(path, 'utf8')).trimEnd().split('\n')).toHaveLength(200);
+  });
+
   test('packet-derived control characters stay inside one JSON string', async () => {
     const path = join(dir, 'audit.log');
     const sink = createAuditLog(path);

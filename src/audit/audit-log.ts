@@ -95,11 +95,13 @@ export function createAuditLog(path: string, options: { backend?: string } = {})
   const transport = new AppendTransport(path, options.backend);
   const logger = winston.createLogger({ level: 'info', transports: [transport], exitOnError: false });
   let closing: Promise<void> | undefined;
+  // Records settle in call order, so the last one settling means all have.
+  let last: Promise<unknown> = Promise.resolve();
 
   return {
     write(record: AuditRecord): Promise<void> {
       if (closing) return Promise.reject(new KnocktailError('SOURCE_IO', `audit log ${path} is closed; cannot write a ${record.event} record`));
-      return new Promise<void>((resolve, reject) => {
+      const written = new Promise<void>((resolve, reject) => {
         const info: AuditInfo = {
           level: 'info',
           message: '',
@@ -108,12 +110,17 @@ export function createAuditLog(path: string, options: { backend?: string } = {})
         };
         logger.log(info as unknown as winston.LogEntry);
       });
+      last = written.catch(() => undefined);
+      return written;
     },
     close(): Promise<void> {
-      closing ??= new Promise<void>((resolve) => {
-        transport.once('finish', resolve);
-        logger.end();
-      }).then(() => transport.closeFile());
+      // Ending winston with records still in its pipe loses them ("write after end"): drain first.
+      closing ??= last
+        .then(() => new Promise<void>((resolve) => {
+          transport.once('finish', resolve);
+          logger.end();
+        }))
+        .then(() => transport.closeFile());
       return closing;
     },
   };
