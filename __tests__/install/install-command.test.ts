@@ -111,6 +111,12 @@ describe('knocktail install --root', () => {
     expect(await readFile(join(root, 'etc/knocktail/config.json'), 'utf8')).toBe(text);
   });
 
+  test('--config names the config inside the staging root, relative paths from its top', async () => {
+    const run = await knocktail(['install', '--root', root, '--config', 'etc/kt/main.json'], '/somewhere');
+    expect(run.out).toMatch(/^created +\/etc\/kt\/main.json +0640/m);
+    expect(await mode(join(root, 'etc/kt/main.json'))).toBe('640');
+  });
+
   test('a snippet changed by hand is brought back and reported as updated', async () => {
     await knocktail(['install', '--root', root], '/');
     await writeFile(join(root, 'etc/logrotate.d/knocktail'), 'edited\n');
