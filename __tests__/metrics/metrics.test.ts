@@ -92,8 +92,12 @@ describe('serveMetrics', () => {
     expect(warnings).toEqual(['metrics are served on 0.0.0.0:0, reachable from other hosts']);
   });
 
-  test('a malformed listen address says what was expected', async () => {
-    await expect(serveMetrics(new Metrics(), '9464')).rejects.toThrow(/Expected metrics.listen to be host:port/);
+  test('a bare port means 127.0.0.1; a malformed listen address says what was expected', async () => {
+    const server = await serveMetrics(new Metrics(), ':0');
+    expect((await get(server.port, '/metrics')).status).toBe(200);
+    await server.close();
+    await expect(serveMetrics(new Metrics(), 'localhost:http')).rejects.toThrow(/Expected metrics.listen to be host:port/);
+    await expect(serveMetrics(new Metrics(), '127.0.0.1:70000')).rejects.toMatchObject({ code: 'CONFIG_INVALID' });
   });
 
   test('loopback means 127/8, ::1 and localhost', () => {

@@ -23,13 +23,14 @@ export function isLoopbackHost(host: string): boolean {
   return address !== undefined && (address.family === 4 ? address.text.startsWith('127.') : address.text === '::1');
 }
 
+// "host:port", "[v6]:port", or a bare port (":9469", "9469") meaning 127.0.0.1, as the config allows.
 function parseListen(listen: string): { host: string; port: number } {
-  const match = /^(?:\[([^\]]+)\]|([^:]+)):(\d{1,5})$/.exec(listen.trim());
+  const match = /^(?:(?:\[([^\]]+)\]|([^:[\]]*)):)?(\d{1,5})$/.exec(listen.trim());
   const port = match ? Number(match[3]) : NaN;
   if (!match || port > 65535) {
-    throw new KnocktailError('CONFIG_INVALID', `Expected metrics.listen to be host:port like "127.0.0.1:9464" or "[::1]:9464", got ${describeValue(listen)}`);
+    throw new KnocktailError('CONFIG_INVALID', `Expected metrics.listen to be host:port like "127.0.0.1:9469" or "[::1]:9469", got ${describeValue(listen)}`);
   }
-  return { host: (match[1] ?? match[2])!, port };
+  return { host: match[1] ?? (match[2] || '127.0.0.1'), port };
 }
 
 export async function serveMetrics(metrics: Metrics, listen: string, options: ServeMetricsOptions = {}): Promise<MetricsServer> {
