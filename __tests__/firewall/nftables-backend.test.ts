@@ -1,4 +1,7 @@
 import { describe, expect, test } from '@jest/globals';
+import { CommandExecutor } from '../../src/firewall/command-executor.js';
+import { NftablesBackend } from '../../src/firewall/nftables-backend.js';
+import type { NftSession } from '../../src/firewall/nft-session.js';
 import { RecordingRunner } from '../../src/firewall/recording-runner.js';
 import { selectBackend } from '../../src/firewall/select-backend.js';
 import { firewallConfig, grantFor, pingDoor, sshDoor } from './fixtures.js';
@@ -52,5 +55,16 @@ describe('the nftables backend', () => {
 
   test('teardown deletes only the knocktail table, and succeeds when it is already gone', () => {
     expect(backendWith(new RecordingRunner()).describeSetup([]).at(0)).toEqual(['nft', 'add table inet knocktail']);
+  });
+});
+
+describe('the nftables backend with a session', () => {
+  test('a change the session could not apply is repeated through nft -f -', async () => {
+    const runner = new RecordingRunner();
+    const failing = { run: async () => ({ exitCode: 255, stdout: '', stderr: 'nft -i exited' }), stop: () => undefined };
+    const exec = new CommandExecutor(runner, { retries: 0, sleep: async () => undefined });
+    const backend = new NftablesBackend(exec, { logPrefix: 'knocktail: ', logRateLimit: '20/second' }, () => 0, failing as unknown as NftSession);
+    await backend.open(grantFor('198.51.100.2', { until: null }));
+    expect(runner.lines()).toEqual(['nft -f -']);
   });
 });

@@ -66,6 +66,7 @@ describeSystem('firewall backend contract', ['ip', 'iptables', 'ip6tables', 'ips
     });
 
     afterAll(async () => {
+      await backend?.stop?.();
       await stopListener?.().catch(() => undefined);
       await rig?.destroy();
     });

@@ -17,6 +17,8 @@ export interface FirewallBackend {
   teardown(): Promise<void>;
   /** The commands `setup` would run, one argv per line, for `knocktail rules`. */
   describeSetup(doors: readonly Door[]): string[][];
+  /** Ends long-lived helper processes (nftables keeps one `nft -i`); optional and idempotent. */
+  stop?(): Promise<void>;
 }
 
 export interface CommandResult {

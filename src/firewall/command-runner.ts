@@ -1,6 +1,7 @@
 import { execa } from 'execa';
 import { KnocktailError } from '../errors.js';
 import type { CommandResult, CommandRunner } from './backend.js';
+import type { InteractiveProcess, ProcessStarter } from './interactive-process.js';
 
 // The one place that starts firewall programs: argv arrays only, never a shell.
 // A non-zero exit is an answer (`iptables -C`), so it is returned; a missing binary is not.
@@ -32,7 +33,7 @@ export interface ExecaRunnerOptions {
   readonly env?: Readonly<Record<string, string>>;
 }
 
-export class ExecaRunner implements CommandRunner {
+export class ExecaRunner implements CommandRunner, ProcessStarter {
   private readonly options: ExecaRunnerOptions;
 
   constructor(options: ExecaRunnerOptions = {}) {
@@ -59,5 +60,34 @@ export class ExecaRunner implements CommandRunner {
       throw missingBinaryError(binary);
     }
     return { exitCode: result.exitCode ?? 1, stdout: String(result.stdout ?? ''), stderr };
+  }
+
+  /** Starts a long-lived process (e.g. `nft -i`) with stdin and stderr piped; stdout is discarded. */
+  start(argv: readonly string[]): InteractiveProcess {
+    const full = this.options.netns === undefined ? [...argv] : ['ip', 'netns', 'exec', this.options.netns, ...argv];
+    const child = execa(full[0]!, full.slice(1), {
+      reject: false,
+      shell: false,
+      stdin: 'pipe',
+      stdout: 'ignore',
+      stderr: 'pipe',
+      buffer: false,
+      env: { ...this.options.env, LC_ALL: 'C' },
+    });
+    child.stderr?.setEncoding('utf8');
+    child.stdin?.on('error', () => undefined);
+    const exited = child.then(
+      () => undefined,
+      () => undefined,
+    );
+    const handles = [child, child.stdin, child.stderr] as { ref?: () => void; unref?: () => void }[];
+    return {
+      write: (text) => void child.stdin?.write(text),
+      onStderr: (fn) => void child.stderr?.on('data', (chunk: string) => fn(chunk)),
+      onExit: (fn) => void exited.then(fn),
+      kill: () => void child.kill('SIGKILL'),
+      ref: () => handles.forEach((handle) => handle?.ref?.()),
+      unref: () => handles.forEach((handle) => handle?.unref?.()),
+    };
   }
 }

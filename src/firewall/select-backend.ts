@@ -6,7 +6,9 @@ import { CommandExecutor } from './command-executor.js';
 import { DryRunBackend } from './dry-run-backend.js';
 import { IpsetBackend } from './ipset-backend.js';
 import { IptablesBackend } from './iptables-backend.js';
+import { isProcessStarter } from './interactive-process.js';
 import { NftablesBackend } from './nftables-backend.js';
+import { NftSession } from './nft-session.js';
 import { sleepFor } from './retry.js';
 
 export interface BackendDeps {
@@ -16,6 +18,8 @@ export interface BackendDeps {
   readonly sleep?: (ms: number) => Promise<void>;
   /** First retry delay, doubled per retry (default 100 ms). */
   readonly baseDelayMs?: number;
+  /** Feed nftables grant changes to one long-lived `nft -i` when the runner can start one (default true). */
+  readonly nftSession?: boolean;
 }
 
 // Builds the configured backend; an unknown name fails fast with the valid choices.
@@ -34,7 +38,12 @@ export function selectBackend(config: FirewallConfig & { logPrefix: string }, de
     case 'ipset':
       return new IpsetBackend(exec, guard, deps.now);
     case 'nftables':
-      return new NftablesBackend(exec, guard, deps.now);
+      return new NftablesBackend(
+        exec,
+        guard,
+        deps.now,
+        deps.nftSession !== false && isProcessStarter(deps.runner) ? new NftSession(deps.runner, { timeoutMs: 5000 }) : undefined,
+      );
     case 'dry-run':
       return new DryRunBackend({ ...guard, now: deps.now });
     default:

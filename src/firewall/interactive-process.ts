@@ -1,0 +1,20 @@
+// A long-lived helper process fed over stdin (`nft -i`), as the nft session needs it.
+// While idle it is unref'd, so it never keeps a finished CLI command alive.
+export interface InteractiveProcess {
+  write(text: string): void;
+  onStderr(fn: (chunk: string) => void): void;
+  /** Called once when the process has ended, for whatever reason (also when it never started). */
+  onExit(fn: () => void): void;
+  kill(): void;
+  /** Keep the event loop alive while a request is pending. */
+  ref(): void;
+  unref(): void;
+}
+
+export interface ProcessStarter {
+  start(argv: readonly string[]): InteractiveProcess;
+}
+
+export function isProcessStarter(value: unknown): value is ProcessStarter {
+  return typeof (value as Partial<ProcessStarter> | undefined)?.start === 'function';
+}
