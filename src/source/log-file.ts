@@ -1,0 +1,124 @@
+import { promises as fs } from 'node:fs';
+import { endOfCompleteLines, terminateLine } from './line-boundary.js';
+
+export type ReadOutcome =
+  | { readonly kind: 'lines'; readonly chunk: Buffer }
+  /** Nothing complete to hand out right now (at most a partial last line). */
+  | { readonly kind: 'caught-up' }
+  /** The file shrank below the offset, or the bytes before the offset changed: it was rewritten. */
+  | { readonly kind: 'truncated'; readonly lostOffset: number };
+
+// How many bytes before the offset are re-read and compared on every read. Log lines carry
+// timestamps and counters, so a rewritten file (copytruncate, inode reuse) differs there.
+const ANCHOR_BYTES = 32;
+const END_SEARCH_BYTES = 64 * 1024;
+
+// One open log file read by byte offset; the offset only ever stops just after a '\n'.
+export class LogFile {
+  readonly path: string;
+  readonly device: number;
+  readonly inode: number;
+  private readonly handle: fs.FileHandle;
+  private position: number;
+  private anchorBytes: Buffer;
+  private lastSize: number;
+
+  constructor(handle: fs.FileHandle, path: string, identity: { device: number; inode: number; size: number }, offset: number, anchor: Buffer) {
+    this.handle = handle;
+    this.path = path;
+    this.device = identity.device;
+    this.inode = identity.inode;
+    this.lastSize = identity.size;
+    this.position = offset;
+    this.anchorBytes = anchor;
+  }
+
+  /**
+   * Open `path` at the start, at the end (after the last complete line, so a line being
+   * written is read whole), or at a checkpointed offset whose anchor the first read checks.
+   */
+  static async open(path: string, at: 'start' | 'end' | { offset: number; anchor: Buffer }): Promise<LogFile> {
+    const handle = await fs.open(path, 'r');
+    try {
+      const stat = await handle.stat();
+      const identity = { device: stat.dev, inode: stat.ino, size: stat.size };
+      if (at === 'start') return new LogFile(handle, path, identity, 0, Buffer.alloc(0));
+      if (at !== 'end') return new LogFile(handle, path, identity, at.offset, at.anchor);
+      const from = Math.max(0, stat.size - END_SEARCH_BYTES);
+      const tail = Buffer.allocUnsafe(stat.size - from);
+      const { bytesRead } = await handle.read(tail, 0, tail.length, from);
+      const end = endOfCompleteLines(tail, bytesRead);
+      const offset = end === 0 && from === 0 ? 0 : from + (end === 0 ? bytesRead : end);
+      const anchor = Buffer.from(tail.subarray(Math.max(0, offset - from - ANCHOR_BYTES), offset - from));
+      return new LogFile(handle, path, identity, offset, anchor);
+    } catch (error) {
+      await handle.close();
+      throw error;
+    }
+  }
+
+  get offset(): number {
+    return this.position;
+  }
+
+  get anchor(): Buffer {
+    return this.anchorBytes;
+  }
+
+  /** Bytes after the offset as of the last look. */
+  get lagBytes(): number {
+    return Math.max(0, this.lastSize - this.position);
+  }
+
+  /** The next run of complete lines, at most `max` bytes (a longer line is cut there). */
+  async read(max: number): Promise<ReadOutcome> {
+    const size = (await this.handle.stat()).size;
+    this.lastSize = size;
+    if (size < this.position) return this.restart();
+    if (size === this.position) return { kind: 'caught-up' };
+    const anchorLength = this.anchorBytes.length;
+    const want = Math.min(size - this.position, max);
+    const bytes = Buffer.allocUnsafe(anchorLength + want);
+    const { bytesRead } = await this.handle.read(bytes, 0, bytes.length, this.position - anchorLength);
+    if (bytesRead < anchorLength || !bytes.subarray(0, anchorLength).equals(this.anchorBytes)) return this.restart();
+    const data = bytes.subarray(anchorLength, bytesRead);
+    let end = endOfCompleteLines(data);
+    if (end === 0) {
+      if (data.length < max) return { kind: 'caught-up' };
+      end = data.length;
+    }
+    this.advance(data, end);
+    const chunk = data.subarray(0, end);
+    return { kind: 'lines', chunk: data[end - 1] === 0x0a ? chunk : terminateLine(chunk) };
+  }
+
+  /** The unterminated last line, '\n' appended, for when this file will not be read again. */
+  async readRest(): Promise<Buffer | undefined> {
+    const size = (await this.handle.stat()).size;
+    if (size <= this.position) return undefined;
+    const bytes = Buffer.allocUnsafe(size - this.position);
+    const { bytesRead } = await this.handle.read(bytes, 0, bytes.length, this.position);
+    if (bytesRead === 0) return undefined;
+    const data = bytes.subarray(0, bytesRead);
+    this.advance(data, bytesRead);
+    return terminateLine(data);
+  }
+
+  async close(): Promise<void> {
+    await this.handle.close().catch(() => undefined);
+  }
+
+  private advance(data: Buffer, end: number): void {
+    this.position += end;
+    const keep = Math.min(ANCHOR_BYTES, end);
+    const fresh = data.subarray(end - keep, end);
+    this.anchorBytes = keep === ANCHOR_BYTES ? Buffer.from(fresh) : Buffer.concat([this.anchorBytes, fresh]).subarray(-ANCHOR_BYTES);
+  }
+
+  private restart(): ReadOutcome {
+    const lostOffset = this.position;
+    this.position = 0;
+    this.anchorBytes = Buffer.alloc(0);
+    return { kind: 'truncated', lostOffset };
+  }
+}
