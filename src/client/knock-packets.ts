@@ -31,6 +31,8 @@ export function sendTcpSyn(target: Address, port: number): Promise<void> {
     socket.on('error', (error: NodeJS.ErrnoException) => settle(NOT_SENT.has(error.code ?? '') ? notSent(`tcp:${port}`, target, error) : undefined));
     // Node emits connectionAttempt just before it calls connect(2); one turn later the SYN is out.
     socket.once('connectionAttempt', () => setImmediate(() => settle()));
+    // Node before 20.12 has no connectionAttempt; well before the first retransmit (1 s) is late enough.
+    setTimeout(() => settle(), 200).unref();
     socket.connect({ host: target.text, port, family: target.family });
   });
 }
@@ -39,18 +41,16 @@ export function sendTcpSyn(target: Address, port: number): Promise<void> {
 export function sendUdpDatagram(target: Address, port: number): Promise<void> {
   return new Promise((resolve, reject) => {
     const socket = createSocket(target.family === 6 ? 'udp6' : 'udp4');
-    socket.on('error', (error: NodeJS.ErrnoException) => {
+    let settled = false;
+    const settle = (error?: Error | null): void => {
+      if (settled) return;
+      settled = true;
       socket.close();
-      reject(notSent(`udp:${port}`, target, error));
-    });
-    socket.send(Buffer.alloc(0), port, target.text, (error) => {
-      if (error) {
-        reject(notSent(`udp:${port}`, target, error as NodeJS.ErrnoException));
-      } else {
-        resolve();
-      }
-      socket.close();
-    });
+      if (error) reject(notSent(`udp:${port}`, target, error as NodeJS.ErrnoException));
+      else resolve();
+    };
+    socket.on('error', settle);
+    socket.send(Buffer.alloc(0), port, target.text, settle);
   });
 }
 
