@@ -1,7 +1,7 @@
 import { grantLength, type GrantOutcome, type GrantRow } from './grant-pairing.js';
 import type { AuditSummary, SummaryLine } from './audit-summary.js';
 import type { AuditRecord } from './record.js';
-import { escapeCell, paint, renderColumns, type Cell, type Tone } from './text-table.js';
+import { columnLines, escapeCell, paint, renderColumns, type Cell, type Column, type Tone } from './text-table.js';
 
 // What `knocktail audit` prints for people: grants one per line, records one per line,
 // or the summary. All times are UTC, as in the log, and the header says so.
@@ -20,38 +20,60 @@ const OUTCOME: Record<GrantOutcome, { text: string; tone?: Tone }> = {
 };
 
 export function renderGrantTable(rows: readonly GrantRow[], options: TableOptions): string {
-  if (rows.length === 0) return 'No grants match.\n';
-  const lines = renderColumns(
-    [{ header: 'SOURCE' }, { header: 'DOOR' }, { header: 'PORTS' }, { header: 'OPENED (UTC)' }, { header: 'CLOSED (UTC)' }, { header: 'OPEN FOR', align: 'right' }, { header: 'WHY CLOSED' }],
-    rows.map((row): Cell[] => {
-      const length = grantLength(row, options.now);
-      const outcome = OUTCOME[row.outcome] ?? { text: String(row.outcome) };
-      return [
-        { text: row.src },
-        { text: row.door },
-        { text: row.ports.join(',') || '-' },
-        row.opened === null ? { text: 'before log', tone: 'dim' } : { text: formatTime(row.opened) },
-        row.closed === null ? { text: '-', tone: 'dim' } : { text: formatTime(row.closed) },
-        { text: length === undefined ? '?' : formatLength(length) },
-        { text: outcome.text, ...(outcome.tone ? { tone: outcome.tone } : {}) },
-      ];
-    }),
-    options.color,
-  );
-  const open = rows.filter((row) => row.outcome === 'still-open').length;
-  lines.push('', `${rows.length} grant${rows.length === 1 ? '' : 's'}, ${open} still open`);
-  return `${lines.join('\n')}\n`;
+  return `${[...grantTableLines(rows, options)].join('\n')}\n`;
+}
+
+const GRANT_COLUMNS: readonly Column[] = [
+  { header: 'SOURCE' },
+  { header: 'DOOR' },
+  { header: 'PORTS' },
+  { header: 'OPENED (UTC)' },
+  { header: 'CLOSED (UTC)' },
+  { header: 'OPEN FOR', align: 'right' },
+  { header: 'WHY CLOSED' },
+];
+
+/** The grant table line by line, for output too long to build as one string. */
+export function* grantTableLines(rows: readonly GrantRow[], options: TableOptions): Generator<string> {
+  if (rows.length === 0) {
+    yield 'No grants match.';
+    return;
+  }
+  yield* columnLines(GRANT_COLUMNS, rows, (row) => grantCells(row, options.now), options.color);
+  const open = rows.reduce((count, row) => count + (row.outcome === 'still-open' ? 1 : 0), 0);
+  yield '';
+  yield `${rows.length} grant${rows.length === 1 ? '' : 's'}, ${open} still open`;
+}
+
+function grantCells(row: GrantRow, now: number): Cell[] {
+  const length = grantLength(row, now);
+  const outcome = OUTCOME[row.outcome] ?? { text: String(row.outcome) };
+  return [
+    { text: row.src },
+    { text: row.door },
+    { text: row.ports.join(',') || '-' },
+    row.opened === null ? { text: 'before log', tone: 'dim' } : { text: formatTime(row.opened) },
+    row.closed === null ? { text: '-', tone: 'dim' } : { text: formatTime(row.closed) },
+    { text: length === undefined ? '?' : formatLength(length) },
+    { text: outcome.text, ...(outcome.tone ? { tone: outcome.tone } : {}) },
+  ];
 }
 
 export function renderRecordTable(records: readonly AuditRecord[], options: Pick<TableOptions, 'color'>): string {
-  if (records.length === 0) return 'No records match.\n';
-  const lines = renderColumns(
-    [{ header: 'AT (UTC)' }, { header: 'EVENT' }, { header: 'DOOR' }, { header: 'SOURCE' }, { header: 'DETAIL' }],
-    records.map((record): Cell[] => [{ text: formatTime(record.at) }, { text: record.event, ...toneOf(record) }, { text: record.door }, { text: record.src }, { text: detailOf(record) }]),
-    options.color,
-  );
-  lines.push('', `${records.length} record${records.length === 1 ? '' : 's'}`);
-  return `${lines.join('\n')}\n`;
+  return `${[...recordTableLines(records, options)].join('\n')}\n`;
+}
+
+const RECORD_COLUMNS: readonly Column[] = [{ header: 'AT (UTC)' }, { header: 'EVENT' }, { header: 'DOOR' }, { header: 'SOURCE' }, { header: 'DETAIL' }];
+
+/** The record table line by line. */
+export function* recordTableLines(records: readonly AuditRecord[], options: Pick<TableOptions, 'color'>): Generator<string> {
+  if (records.length === 0) {
+    yield 'No records match.';
+    return;
+  }
+  yield* columnLines(RECORD_COLUMNS, records, (record): Cell[] => [{ text: formatTime(record.at) }, { text: record.event, ...toneOf(record) }, { text: record.door }, { text: record.src }, { text: detailOf(record) }], options.color);
+  yield '';
+  yield `${records.length} record${records.length === 1 ? '' : 's'}`;
 }
 
 /** One record on one line, for --follow, where later widths are unknown. */

@@ -32,19 +32,34 @@ export function escapeCell(text: string): string {
 }
 
 export function renderColumns(columns: readonly Column[], rows: readonly (readonly (Cell | string)[])[], color: boolean): string[] {
-  const cells = rows.map((row) => row.map((cell) => (typeof cell === 'string' ? { text: escapeCell(cell) } : { ...cell, text: escapeCell(cell.text) })));
-  // A loop, not Math.max(...cells): a spread of 250,000 rows overflows the stack.
-  const widths = columns.map((column, i) => cells.reduce((width, row) => Math.max(width, row[i]?.text.length ?? 0), column.header.length));
-  const pad = (text: string, i: number): string => (columns[i]?.align === 'right' ? text.padStart(widths[i]!) : text.padEnd(widths[i]!));
+  return [...columnLines(columns, rows, (row) => row, color)];
+}
+
+/**
+ * The same table for many rows without holding it all: one pass over `items` for the
+ * widths, a second that yields line by line (cells are built twice, never kept).
+ */
+export function* columnLines<T>(columns: readonly Column[], items: readonly T[], cellsOf: (item: T) => readonly (Cell | string)[], color: boolean): Generator<string> {
+  const widths = columns.map((column) => column.header.length);
+  for (const item of items) {
+    const row = cellsOf(item);
+    for (let i = 0; i < widths.length; i++) widths[i] = Math.max(widths[i]!, escapeCell(textOf(row[i])).length);
+  }
   const last = columns.length - 1;
-  const join = (parts: string[]): string => parts.join('  ').trimEnd();
-  const header = join(columns.map((column, i) => paint(i === last ? column.header : pad(column.header, i), 'bold', color)));
-  const body = cells.map((row) =>
-    join(columns.map((_, i) => {
-      const cell = row[i] ?? { text: '' };
-      const text = i === last && columns[i]?.align !== 'right' ? cell.text : pad(cell.text, i);
-      return paint(text, cell.tone, color);
-    })),
-  );
-  return [header, ...body];
+  const pad = (text: string, i: number): string => (columns[i]?.align === 'right' ? text.padStart(widths[i]!) : i === last ? text : text.padEnd(widths[i]!));
+  yield columns.map((column, i) => paint(pad(column.header, i), 'bold', color)).join('  ').trimEnd();
+  for (const item of items) {
+    const row = cellsOf(item);
+    yield columns
+      .map((_, i) => {
+        const cell = row[i];
+        return paint(pad(escapeCell(textOf(cell)), i), typeof cell === 'string' ? undefined : cell?.tone, color);
+      })
+      .join('  ')
+      .trimEnd();
+  }
+}
+
+function textOf(cell: Cell | string | undefined): string {
+  return typeof cell === 'string' ? cell : (cell?.text ?? '');
 }

@@ -4,7 +4,7 @@ import { followAudit } from '../audit/audit-follow.js';
 import { scanAudit, sortGrantRows } from '../audit/audit-query.js';
 import { createReadStats, type ReadStats } from '../audit/audit-records.js';
 import { SummaryBuilder } from '../audit/audit-summary.js';
-import { formatRecordLine, renderGrantTable, renderRecordTable, renderSummary } from '../audit/audit-table.js';
+import { formatRecordLine, grantTableLines, recordTableLines, renderSummary } from '../audit/audit-table.js';
 import type { GrantRow } from '../audit/grant-pairing.js';
 import type { AuditRecord } from '../audit/record.js';
 import { loadConfig } from '../config/load-config.js';
@@ -86,10 +86,13 @@ async function runQuery(ctx: CliContext, files: string[], filter: AuditFilter, f
   if (summary) {
     const result = summary.result({ maxSources: 20, maxDays: 31 });
     ctx.stdout.write(flags.json ? `${JSON.stringify(result)}\n` : renderSummary(result, { color }));
-  } else if (recordTable) {
-    ctx.stdout.write(renderRecordTable(records, { color }));
   } else if (!flags.json) {
-    ctx.stdout.write(renderGrantTable(sortGrantRows(rows), { color, now }));
+    const lines = recordTable ? recordTableLines(records, { color }) : grantTableLines(sortGrantRows(rows), { color, now });
+    for (const line of lines) {
+      out.line(line);
+      if (out.size() >= 1 << 16) await out.flush();
+    }
+    await out.flush();
   }
 }
 
@@ -114,7 +117,7 @@ async function runFollow(ctx: CliContext, path: string, filter: AuditFilter, fla
 
 // Lines gathered per chunk and written in one go, waiting for drain (a pager reads slowly);
 // a reader that went away (EPIPE from `| head`) ends the scan quietly.
-function createOutput(ctx: CliContext): { line(text: string): void; flush(): Promise<void>; signal: AbortSignal } {
+function createOutput(ctx: CliContext): { line(text: string): void; size(): number; flush(): Promise<void>; signal: AbortSignal } {
   const gone = new AbortController();
   ctx.stdout.once('error', () => gone.abort());
   let pending = '';
@@ -123,6 +126,7 @@ function createOutput(ctx: CliContext): { line(text: string): void; flush(): Pro
     line(text) {
       pending += `${text}\n`;
     },
+    size: () => pending.length,
     async flush() {
       if (pending === '' || gone.signal.aborted) return;
       const text = pending;
