@@ -1,0 +1,87 @@
+import { afterEach, describe, expect, test } from '@jest/globals';
+import { mkdtemp, rm, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ManualClock } from '../../src/clock.js';
+import { requestDaemon } from '../../src/control/control-client.js';
+import { ControlServer } from '../../src/control/control-server.js';
+import { GrantController } from '../../src/control/controller.js';
+import { KnocktailError } from '../../src/errors.js';
+import { GrantManager } from '../../src/grant/grant-manager.js';
+import type { Door } from '../../src/knock/door.js';
+import type { Limits } from '../../src/config/types.js';
+import { FakeBackend, MemoryAudit } from '../support/fakes.js';
+
+const ssh: Door = { name: 'ssh', sequence: [{ proto: 'tcp', port: 7000 }], oneTimeSequences: [], timeout: 25_000, open: [{ proto: 'tcp', port: 22 }], openFor: 3_600_000, closeSequence: [], allowFrom: [] };
+const limits: Limits = { maxTrackedSources: 100, maxFailures: 10, failWindow: 600_000, banFor: 3_600_000, maxOpenFor: 86_400_000, retransmitWindow: 35_000 };
+
+function controller() {
+  const clock = new ManualClock(Date.parse('2026-11-24T12:00:00Z'));
+  const backend = new FakeBackend();
+  const audit = new MemoryAudit();
+  const grants = new GrantManager({ doors: [ssh], backend, audit, clock });
+  return { backend, audit, grants, controller: new GrantController({ grants, doors: () => [ssh], limits: () => limits, status: () => ({ grants: grants.grants().length }) }) };
+}
+
+describe('GrantController', () => {
+  test('grant opens the door for a normalised address, audited as manual', async () => {
+    const { controller: c, audit, backend } = controller();
+    await c.handle({ op: 'grant', src: '2001:0db8:0000:0000:0000:0000:0000:0009', door: 'ssh', for: '30m' });
+    await Promise.resolve();
+    expect(audit.records[0]).toMatchObject({ event: 'open', src: '2001:db8::9', by: 'manual', until: '2026-11-24T12:30:00.000Z' });
+    expect(backend.calls).toEqual(['open ssh 2001:db8::9']);
+  });
+
+  test('grant refuses a bad address, an unknown door, a bad duration and a duration over the cap', async () => {
+    const { controller: c } = controller();
+    await expect(c.handle({ op: 'grant', src: 'example.org', door: 'ssh' })).rejects.toThrow(/Expected an IPv4 or IPv6 address, got `"example.org"`/);
+    await expect(c.handle({ op: 'grant', src: '203.0.113.9', door: 'web' })).rejects.toThrow(/No door named `"web"`; the config has: ssh/);
+    await expect(c.handle({ op: 'grant', src: '203.0.113.9', door: 'ssh', for: 'soon' })).rejects.toThrow(/duration like "30m"/);
+    await expect(c.handle({ op: 'grant', src: '203.0.113.9', door: 'ssh', for: '2d' })).rejects.toThrow(/at most 1d \(limits.maxOpenFor\)/);
+    await expect(c.handle({ op: 'grant', src: '203.0.113.9', door: 'ssh', for: 'until-closed' })).rejects.toThrow(/at most 1d/);
+  });
+
+  test('revoke closes every door the address holds and says which', async () => {
+    const { controller: c, audit } = controller();
+    await c.handle({ op: 'grant', src: '203.0.113.9', door: 'ssh' });
+    expect(await c.handle({ op: 'revoke', src: '203.0.113.9' })).toEqual({ closed: ['ssh'] });
+    expect(await c.handle({ op: 'revoke', src: '203.0.113.9' })).toEqual({ closed: [] });
+    expect(audit.records.map((r) => r.event)).toEqual(['open', 'close']);
+  });
+});
+
+describe('control socket', () => {
+  let dir: string | undefined;
+  let server: ControlServer | undefined;
+  afterEach(async () => {
+    await server?.stop();
+    if (dir) await rm(dir, { recursive: true, force: true });
+  });
+
+  test('a request reaches the handler and its answer comes back; the socket is root-only', async () => {
+    dir = await mkdtemp(join(tmpdir(), 'kt-control-'));
+    const path = join(dir, 'control.sock');
+    const { controller: c } = controller();
+    server = new ControlServer(path, c);
+    await server.start();
+    expect((await stat(path)).mode & 0o777).toBe(0o600);
+    expect(await requestDaemon(path, { op: 'status' })).toEqual({ grants: 0 });
+    await requestDaemon(path, { op: 'grant', src: '203.0.113.9', door: 'ssh' });
+    expect(await requestDaemon(path, { op: 'status' })).toEqual({ grants: 1 });
+  });
+
+  test('errors come back as KnocktailErrors with their code', async () => {
+    dir = await mkdtemp(join(tmpdir(), 'kt-control-'));
+    const path = join(dir, 'control.sock');
+    server = new ControlServer(path, controller().controller);
+    await server.start();
+    const failure = requestDaemon(path, { op: 'grant', src: '203.0.113.9', door: 'nope' });
+    await expect(failure).rejects.toBeInstanceOf(KnocktailError);
+    await expect(requestDaemon(path, { op: 'grant', src: '203.0.113.9', door: 'nope' })).rejects.toMatchObject({ code: 'NOT_FOUND' });
+  });
+
+  test('with no daemon listening the client answers undefined, so the CLI can work offline', async () => {
+    dir = await mkdtemp(join(tmpdir(), 'kt-control-'));
+    expect(await requestDaemon(join(dir, 'control.sock'), { op: 'status' })).toBeUndefined();
+  });
+});

@@ -1,0 +1,144 @@
+import { describe, expect, test } from '@jest/globals';
+import { ManualClock } from '../../src/clock.js';
+import { GrantManager } from '../../src/grant/grant-manager.js';
+import { GrantTable } from '../../src/grant/grant-table.js';
+import type { Door } from '../../src/knock/door.js';
+import type { Grant } from '../../src/grant/grant.js';
+import type { KnockEvent } from '../../src/knock/events.js';
+import { FakeBackend, MemoryAudit } from '../support/fakes.js';
+
+const T0 = Date.parse('2026-11-24T12:00:00Z');
+
+function door(name: string, openFor: number | null): Door {
+  return { name, sequence: [{ proto: 'tcp', port: 31600 }], oneTimeSequences: [], timeout: 25_000, open: [{ proto: 'tcp', port: 22 }], openFor, closeSequence: [{ proto: 'tcp', port: 31601 }], allowFrom: [] };
+}
+
+const ssh = door('ssh', 60_000);
+const classic = door('classic', null);
+
+function completed(doorName: string, src: string, at: number): KnockEvent {
+  return { kind: 'completed', sequence: 'open', door: doorName, src, family: 4, at };
+}
+
+function setup(grants: readonly Grant[] = []) {
+  const timeline: string[] = [];
+  const clock = new ManualClock(T0);
+  const backend = new FakeBackend(timeline);
+  const audit = new MemoryAudit(timeline);
+  const persisted: number[] = [];
+  const manager = new GrantManager({
+    doors: [ssh, classic],
+    backend,
+    audit,
+    clock,
+    table: new GrantTable(grants),
+    persist: async (all) => {
+      persisted.push(all.length);
+    },
+    closeRetryDelay: () => 1000,
+  });
+  return { timeline, clock, backend, audit, manager, persisted };
+}
+
+describe('GrantManager', () => {
+  test('a completed sequence writes the audit intent, then opens the firewall', async () => {
+    const { manager, timeline, audit, persisted } = setup();
+    await manager.handle(completed('ssh', '203.0.113.9', T0));
+    await manager.idle();
+    expect(timeline).toEqual(['audit open ssh 203.0.113.9', 'firewall open ssh 203.0.113.9']);
+    expect(audit.records[0]).toMatchObject({ event: 'open', door: 'ssh', src: '203.0.113.9', ports: ['tcp:22'], at: '2026-11-24T12:00:00.000Z', until: '2026-11-24T12:01:00.000Z', by: 'knock' });
+    expect(persisted).toEqual([1]);
+  });
+
+  test('a holder who knocks again refreshes the one grant instead of adding another', async () => {
+    const { manager, clock, audit } = setup();
+    await manager.handle(completed('ssh', '203.0.113.9', T0));
+    clock.advanceTo(T0 + 30_000);
+    await manager.handle(completed('ssh', '203.0.113.9', T0 + 30_000));
+    await manager.idle();
+    expect(manager.grants()).toHaveLength(1);
+    expect(audit.records.map((r) => r.event)).toEqual(['open', 'refresh']);
+    expect(audit.records[1]).toMatchObject({ until: '2026-11-24T12:01:30.000Z' });
+  });
+
+  test('a grant closes on the clock when it expires, with reason expired', async () => {
+    const { manager, clock, backend, audit } = setup();
+    await manager.handle(completed('ssh', '203.0.113.9', T0));
+    clock.advanceTo(T0 + 59_999);
+    await manager.idle();
+    expect(backend.calls).toEqual(['open ssh 203.0.113.9']);
+    clock.advanceTo(T0 + 120_000);
+    await manager.idle();
+    expect(backend.calls).toEqual(['open ssh 203.0.113.9', 'close ssh 203.0.113.9']);
+    expect(audit.records[1]).toMatchObject({ event: 'close', reason: 'expired', at: '2026-11-24T12:01:00.000Z' });
+    expect(manager.grants()).toEqual([]);
+  });
+
+  test('an until-closed grant stays open until its close sequence', async () => {
+    const { manager, clock, audit } = setup();
+    await manager.handle(completed('classic', '2001:db8::9', T0));
+    clock.advanceTo(T0 + 86_400_000);
+    await manager.idle();
+    expect(manager.grants()).toHaveLength(1);
+    await manager.handle({ kind: 'closed', sequence: 'close', door: 'classic', src: '2001:db8::9', family: 6, at: clock.now() });
+    await manager.idle();
+    expect(audit.records.map((r) => [r.event, (r as { reason?: string }).reason])).toEqual([['open', undefined], ['close', 'close-sequence']]);
+  });
+
+  test('a close sequence from a source without a grant changes nothing', async () => {
+    const { manager, backend, audit } = setup();
+    await manager.handle({ kind: 'closed', sequence: 'close', door: 'classic', src: '203.0.113.7', family: 4, at: T0 });
+    expect(backend.calls).toEqual([]);
+    expect(audit.records).toEqual([]);
+  });
+
+  test('a failing close is retried until it succeeds and is visible meanwhile', async () => {
+    const { manager, clock, backend, audit } = setup();
+    await manager.handle(completed('ssh', '203.0.113.9', T0));
+    backend.failures.close = 2;
+    await manager.close('ssh', '203.0.113.9', 'revoked');
+    expect(manager.pendingCloses()).toMatchObject([{ door: 'ssh', src: '203.0.113.9', attempts: 1, lastError: 'close failed' }]);
+    clock.advanceTo(T0 + 1000);
+    await manager.idle();
+    expect(manager.pendingCloses()).toMatchObject([{ attempts: 2 }]);
+    clock.advanceTo(T0 + 2000);
+    await manager.idle();
+    expect(manager.pendingCloses()).toEqual([]);
+    expect(backend.held.size).toBe(0);
+    const failures = audit.records.filter((r) => r.event === 'firewall-error');
+    expect(failures).toHaveLength(2);
+    expect(failures[0]).toMatchObject({ action: 'close', command: ['iptables', '-w', 'close'], attempt: 1 });
+  });
+
+  test('a failing open is audited and does not stop the daemon', async () => {
+    const { manager, backend, audit } = setup();
+    backend.failures.open = 1;
+    await manager.handle(completed('ssh', '203.0.113.9', T0));
+    await manager.idle();
+    expect(audit.records.map((r) => r.event)).toEqual(['open', 'firewall-error']);
+  });
+
+  test('reconcile at start closes grants that expired while down, removes orphans and re-adds missing rules', async () => {
+    const expired: Grant = { door: 'ssh', src: '203.0.113.1', family: 4, ports: [{ proto: 'tcp', port: 22 }], openedAt: T0 - 7_200_000, until: T0 - 3_600_000 };
+    const live: Grant = { door: 'ssh', src: '203.0.113.2', family: 4, ports: [{ proto: 'tcp', port: 22 }], openedAt: T0 - 10_000, until: T0 + 50_000 };
+    const orphan: Grant = { door: 'classic', src: '203.0.113.3', family: 4, ports: [{ proto: 'tcp', port: 22 }], openedAt: T0 - 10_000, until: null };
+    const { manager, backend, audit } = setup([expired, live]);
+    backend.held.set('ssh/203.0.113.1', expired);
+    backend.held.set('classic/203.0.113.3', orphan);
+    await manager.reconcile('start');
+    await manager.idle();
+    expect([...backend.held.keys()].sort()).toEqual(['ssh/203.0.113.2']);
+    expect(audit.records.map((r) => [r.event, (r as { reason?: string; action?: string }).reason ?? (r as { action?: string }).action])).toEqual([
+      ['close', 'expired-while-down'],
+      ['firewall-repair', 'remove-orphan'],
+      ['firewall-repair', 're-add-missing'],
+    ]);
+    expect(manager.grants()).toEqual([live]);
+  });
+
+  test('a manual grant can outlive or shorten the door lifetime', async () => {
+    const { manager, audit } = setup();
+    await manager.open(ssh, '198.51.100.7', 4, 'manual', 5_000);
+    expect(audit.records[0]).toMatchObject({ event: 'open', by: 'manual', until: '2026-11-24T12:00:05.000Z' });
+  });
+});

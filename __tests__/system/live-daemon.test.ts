@@ -1,0 +1,108 @@
+import { afterAll, beforeAll, expect, test } from '@jest/globals';
+import { execFileSync } from 'node:child_process';
+import { describeSystem } from './support/requirements.js';
+import { createLiveRig, type LiveRig } from './support/live-rig.js';
+
+// The product end to end: kernel LOG → private rsyslogd with the shipped drop-in → file →
+// `knocktail run` in the server namespace → iptables → a real connect from the client.
+const GRANT_SECONDS = 4;
+
+describeSystem('live daemon, end to end (iptables, rsyslog, netns)', ['ip', 'iptables', 'ip6tables', 'rsyslogd', 'logger'], () => {
+  let live: LiveRig;
+
+  beforeAll(async () => {
+    live = await createLiveRig({
+      backend: 'iptables',
+      doors: [
+        { name: 'classic', sequence: ['tcp:31600'], open: ['tcp:22'], openFor: 'until-closed', closeSequence: ['tcp:31601'] },
+        { name: 'seq', sequence: ['tcp:7000', 'udp:8000', 'tcp:9000'], timeout: '10s', open: ['tcp:22'], openFor: `${GRANT_SECONDS}s` },
+      ],
+    });
+    await live.startDaemon();
+  }, 60_000);
+
+  afterAll(async () => {
+    await live?.destroy();
+  }, 60_000);
+
+  test('port 22 is closed to the client before any knock', async () => {
+    expect(await live.rig.connect(live.rig.client, live.rig.serverV4, 22, 1000)).toBe(false);
+  });
+
+  test('a plain blocking connect to 31600 (with its SYN retransmits) opens 22, and 31601 closes it', async () => {
+    const { rig } = live;
+    // Like `telnet server 31600`: the SYN is dropped, the kernel retransmits it after 1 s.
+    expect(await rig.connect(rig.client, rig.serverV4, 31600, 1500)).toBe(false);
+    expect(await live.waitOpen(rig.serverV4, 22, 5000)).toBe(true);
+    expect(await rig.connect(rig.client, rig.serverV4, 31601, 200)).toBe(false);
+    expect(await live.waitClosed(rig.serverV4, 22, 5000)).toBe(true);
+    const records = (await live.auditRecords()).filter((r) => r['door'] === 'classic');
+    expect(records.map((r) => [r['event'], r['src'], r['reason'] ?? null])).toEqual([
+      ['open', rig.clientV4, null],
+      ['close', rig.clientV4, 'close-sequence'],
+    ]);
+  }, 30_000);
+
+  test('the same door works over IPv6 (ip6tables)', async () => {
+    const { rig } = live;
+    expect(await rig.connect(rig.client, rig.serverV6, 22, 500)).toBe(false);
+    await rig.connect(rig.client, rig.serverV6, 31600, 200);
+    expect(await live.waitOpen(rig.serverV6, 22, 5000)).toBe(true);
+    await rig.connect(rig.client, rig.serverV6, 31601, 200);
+    expect(await live.waitClosed(rig.serverV6, 22, 5000)).toBe(true);
+  }, 30_000);
+
+  test('a three-step door knocked with `knocktail knock` opens 22 and closes it again on expiry', async () => {
+    const { rig } = live;
+    const knock = await live.cli(['knock', rig.serverV4, '--door', 'seq', '--config', live.configPath], rig.client);
+    expect(knock.exitCode).toBe(0);
+    expect(await live.waitOpen(rig.serverV4, 22, 5000)).toBe(true);
+    expect(await live.waitClosed(rig.serverV4, 22, (GRANT_SECONDS + 4) * 1000)).toBe(true);
+    const closes = (await live.auditRecords()).filter((r) => r['door'] === 'seq' && r['event'] === 'close');
+    expect(closes.map((r) => r['reason'])).toEqual(['expired']);
+  }, 30_000);
+
+  test('a forged `logger -t kernel` line with the prefix reaches nothing and opens nothing', async () => {
+    const { rig } = live;
+    const before = (await live.auditRecords()).length;
+    const forged = `${live.prefix}IN=ktfws OUT= MAC= SRC=${rig.clientV4} DST=${rig.serverV4} LEN=60 TOS=0x00 PREC=0x00 TTL=64 ID=1 DF PROTO=TCP SPT=40000 DPT=31600 WINDOW=64240 RES=0x00 SYN URGP=0`;
+    execFileSync('logger', ['-u', live.rsyslog.socket, '-t', 'kernel', forged]);
+    execFileSync('logger', ['-u', live.rsyslog.socket, '-t', 'kernel', '-p', 'kern.warning', forged]);
+    await new Promise((done) => setTimeout(done, 1500));
+    expect(await rig.connect(rig.client, rig.serverV4, 22, 500)).toBe(false);
+    expect((await live.auditRecords()).length).toBe(before);
+  }, 30_000);
+
+  test('a logrotate-style rotation in the middle loses no knock', async () => {
+    const { rig } = live;
+    await live.rotateLog();
+    await rig.connect(rig.client, rig.serverV4, 31600, 200);
+    expect(await live.waitOpen(rig.serverV4, 22, 8000)).toBe(true);
+    await rig.connect(rig.client, rig.serverV4, 31601, 200);
+    expect(await live.waitClosed(rig.serverV4, 22, 8000)).toBe(true);
+  }, 30_000);
+
+  test('a daemon killed with SIGKILL mid-grant still gets the door closed on time after a restart', async () => {
+    const { rig } = live;
+    await live.cli(['knock', rig.serverV4, '--door', 'seq', '--config', live.configPath], rig.client);
+    expect(await live.waitOpen(rig.serverV4, 22, 5000)).toBe(true);
+    const openedAt = Date.now();
+    await live.stopDaemon('SIGKILL');
+    await live.startDaemon();
+    expect(await live.waitClosed(rig.serverV4, 22, (GRANT_SECONDS + 5) * 1000)).toBe(true);
+    // Closed within its lifetime plus the poll and start-up slack, never left open.
+    expect(Date.now() - openedAt).toBeLessThan((GRANT_SECONDS + 5) * 1000);
+    const closes = (await live.auditRecords()).filter((r) => r['door'] === 'seq' && r['event'] === 'close');
+    expect(closes).toHaveLength(2);
+    expect(['expired', 'expired-while-down']).toContain(closes[1]!['reason']);
+  }, 40_000);
+
+  test('status reports the running daemon, its counters and no pending closes', async () => {
+    const status = await live.cli(['status', '--json', '--config', live.configPath]);
+    expect(status.exitCode).toBe(0);
+    const snapshot = JSON.parse(status.stdout) as { daemon: boolean; counters: Record<string, number>; pendingCloses: unknown[]; grants: unknown[] };
+    expect(snapshot.daemon).toBe(true);
+    expect(snapshot.pendingCloses).toEqual([]);
+    expect(snapshot.grants).toEqual([]);
+  }, 20_000);
+});

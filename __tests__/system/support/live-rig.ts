@@ -1,0 +1,159 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { mkdtemp, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { renderRsyslogDropin } from '../../../src/install/rsyslog-dropin.js';
+import { createRig, type ExecResult, type Rig } from './netns.js';
+import { startRsyslog, type PrivateRsyslog } from './rsyslog.js';
+
+// The whole product in a box, for the end-to-end suite and the live-latency bench:
+// client and server namespaces, a private rsyslogd with the shipped drop-in, the built
+// CLI running `knocktail run` inside the server namespace, and a listener on port 22.
+const here = dirname(fileURLToPath(import.meta.url));
+export const repoRoot = [resolve(here, '..', '..', '..'), resolve(here, '..', '..', '..', '..')].find((dir) => existsSync(join(dir, 'package.json')))!;
+export const cliPath = join(repoRoot, 'dist', 'src', 'cli', 'main.js');
+
+export interface LiveRigOptions {
+  readonly backend: 'iptables' | 'ipset' | 'nftables';
+  readonly doors: readonly Record<string, unknown>[];
+  readonly limits?: Record<string, unknown>;
+}
+
+export interface LiveRig {
+  readonly rig: Rig;
+  readonly dir: string;
+  readonly prefix: string;
+  readonly configPath: string;
+  readonly logFile: string;
+  readonly auditLog: string;
+  readonly rsyslog: PrivateRsyslog;
+  /** Runs the built CLI in a namespace (server by default). */
+  cli(args: readonly string[], ns?: string): Promise<ExecResult>;
+  startDaemon(): Promise<void>;
+  /** SIGTERM (graceful) or SIGKILL (crash) the daemon and wait for it to end. */
+  stopDaemon(signal?: 'SIGTERM' | 'SIGKILL'): Promise<void>;
+  daemonOutput(): string;
+  /** True once a new TCP connection from the client to the server's port succeeds (polls until `timeoutMs`). */
+  waitOpen(host: string, port: number, timeoutMs: number): Promise<boolean>;
+  /** True once a new TCP connection fails (polls until `timeoutMs`). */
+  waitClosed(host: string, port: number, timeoutMs: number): Promise<boolean>;
+  auditRecords(): Promise<Record<string, unknown>[]>;
+  /** logrotate-style rename rotation of the knock log, then HUP rsyslog so it reopens. */
+  rotateLog(): Promise<void>;
+  destroy(): Promise<void>;
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((done) => setTimeout(done, ms));
+
+export async function createLiveRig(options: LiveRigOptions): Promise<LiveRig> {
+  if (!existsSync(cliPath)) throw new Error(`${cliPath} is missing: run \`npm run build\` first (npm test does)`);
+  const dir = await mkdtemp(join(tmpdir(), 'kt-live-'));
+  const prefix = `kt${randomBytes(4).toString('hex')}: `;
+  const logFile = join(dir, 'knocks.log');
+  const auditLog = join(dir, 'audit.log');
+  const configPath = join(dir, 'config.json');
+  const cleanups: (() => Promise<unknown>)[] = [async () => rm(dir, { recursive: true, force: true })];
+  let daemon: ChildProcess | undefined;
+  let output = '';
+  const previousLogAllNetns = (await readFile('/proc/sys/net/netfilter/nf_log_all_netns', 'utf8')).trim();
+  await writeFile('/proc/sys/net/netfilter/nf_log_all_netns', '1');
+  cleanups.push(() => writeFile('/proc/sys/net/netfilter/nf_log_all_netns', previousLogAllNetns));
+  const destroy = async (): Promise<void> => {
+    for (const cleanup of cleanups.reverse()) await cleanup().catch(() => undefined);
+    cleanups.length = 0;
+  };
+  try {
+    const rig = await createRig('ktlive');
+    cleanups.push(() => rig.destroy());
+    const template = await readFile(join(repoRoot, 'rsyslog', '30-knocktail.conf'), 'utf8');
+    const rsyslog = await startRsyslog(join(dir, 'rsyslog'), renderRsyslogDropin(template, { prefix, logFile }));
+    cleanups.push(() => rsyslog.stop());
+    await writeFile(
+      configPath,
+      JSON.stringify({
+        logFile,
+        logPrefix: prefix,
+        stateDir: join(dir, 'state'),
+        auditLog,
+        firewall: { backend: options.backend, checkInterval: 5 },
+        ...(options.limits ? { limits: options.limits } : {}),
+        doors: options.doors,
+      }),
+    );
+    const cli = (args: readonly string[], ns = rig.server): Promise<ExecResult> => rig.exec(ns, ['node', cliPath, ...args]);
+    const setup = await cli(['setup', '--config', configPath]);
+    if (setup.exitCode !== 0) throw new Error(`knocktail setup failed: ${setup.stderr}`);
+    cleanups.push(() => cli(['teardown', '--config', configPath]));
+    const stopListener = await rig.listen(rig.server, 22);
+    cleanups.push(stopListener);
+
+    const stopDaemon = async (signal: 'SIGTERM' | 'SIGKILL' = 'SIGTERM'): Promise<void> => {
+      const child = daemon;
+      daemon = undefined;
+      if (!child || child.exitCode !== null || child.pid === undefined) return;
+      const exited = new Promise<void>((done) => child.once('exit', () => done()));
+      process.kill(child.pid, signal);
+      const timer = setTimeout(() => child.pid !== undefined && child.exitCode === null && process.kill(child.pid, 'SIGKILL'), 5000);
+      await exited;
+      clearTimeout(timer);
+    };
+    cleanups.push(() => stopDaemon('SIGTERM'));
+
+    const connectLoop = async (host: string, port: number, want: boolean, timeoutMs: number): Promise<boolean> => {
+      const deadline = Date.now() + timeoutMs;
+      for (let attempt = 0; attempt < 200; attempt += 1) {
+        if ((await rig.connect(rig.client, host, port, 300)) === want) return true;
+        if (Date.now() > deadline) return false;
+        await sleep(50);
+      }
+      return false;
+    };
+
+    return {
+      rig,
+      dir,
+      prefix,
+      configPath,
+      logFile,
+      auditLog,
+      rsyslog,
+      cli,
+      async startDaemon() {
+        const socket = join(dir, 'state', 'control.sock');
+        await rm(socket, { force: true });
+        // `ip netns exec` execs the command, so the child's PID is the daemon's own.
+        const child = spawn('ip', ['netns', 'exec', rig.server, 'node', cliPath, 'run', '--config', configPath], { stdio: ['ignore', 'pipe', 'pipe'] });
+        child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+        child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+        daemon = child;
+        const deadline = Date.now() + 15_000;
+        while (!existsSync(socket)) {
+          if (child.exitCode !== null || Date.now() > deadline) throw new Error(`daemon did not start:\n${output}`);
+          await sleep(50);
+        }
+      },
+      stopDaemon,
+      daemonOutput: () => output,
+      waitOpen: (host, port, timeoutMs) => connectLoop(host, port, true, timeoutMs),
+      waitClosed: (host, port, timeoutMs) => connectLoop(host, port, false, timeoutMs),
+      async auditRecords() {
+        const text = await readFile(auditLog, 'utf8').catch(() => '');
+        return text
+          .split('\n')
+          .filter((line) => line.trim() !== '')
+          .map((line) => JSON.parse(line) as Record<string, unknown>);
+      },
+      async rotateLog() {
+        await rename(logFile, `${logFile}.1`);
+        process.kill(rsyslog.pid, 'SIGHUP');
+      },
+      destroy,
+    };
+  } catch (error) {
+    await destroy();
+    throw error;
+  }
+}
