@@ -68,7 +68,7 @@ export class GrantController implements ControlHandler {
 
   private door(name: string): Door {
     const door = this.deps.doors().find((candidate) => candidate.name === name);
-    if (!door) throw new KnocktailError('NOT_FOUND', `No door named ${describeValue(name)}; the config has: ${this.deps.doors().map((d) => d.name).join(', ')}`);
+    if (!door) throw new KnocktailError('NOT_FOUND', `No door named "${name}"; the config has: ${this.deps.doors().map((d) => d.name).join(', ')}`);
     return door;
   }
 }
