@@ -64,6 +64,7 @@ describe('scanAudit records', () => {
     await expect(run({ src: '203.0.113.300' })).rejects.toThrow(/Expected --src to be an IP address or CIDR/);
     await expect(run({ event: 'opened' })).rejects.toThrow(/Expected --event to be one of open, refresh, close/);
     await expect(run({ until: 'later' })).rejects.toMatchObject({ code: 'USAGE' });
+    await expect(run({ since: 'today', until: 'yesterday' })).rejects.toThrow('Expected --since (2026-11-24T00:00:00.000Z) to be no later than --until (2026-11-23T00:00:00.000Z)');
   });
 
   test('malformed lines are skipped and counted, never fatal', async () => {

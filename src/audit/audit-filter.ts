@@ -28,6 +28,9 @@ export function buildAuditFilter(options: AuditFilterOptions, now: number): Audi
   const filter: { -readonly [K in keyof AuditFilter]: AuditFilter[K] } = {};
   if (options.since !== undefined) filter.since = new Date(requireTimeBound('--since', options.since, now)).toISOString();
   if (options.until !== undefined) filter.until = new Date(requireTimeBound('--until', options.until, now)).toISOString();
+  if (filter.since !== undefined && filter.until !== undefined && filter.since > filter.until) {
+    throw new KnocktailError('USAGE', `Expected --since (${filter.since}) to be no later than --until (${filter.until})`);
+  }
   if (options.src !== undefined) {
     const cidr = parseCidr(options.src);
     if (!cidr) throw new KnocktailError('USAGE', `Expected --src to be an IP address or CIDR like 203.0.113.0/24, got ${describeValue(options.src)}`);
