@@ -10,7 +10,6 @@ import { buildInstallPlan, type SetupStep } from '../install/install-plan.js';
 import { readShippedAssets } from '../install/shipped-assets.js';
 import { configPath, writeLine } from './context.js';
 import type { Registration } from './program.js';
-import { createFirewall, createSystemClock } from './wiring.js';
 
 interface InstallFlags {
   config?: string;
@@ -67,6 +66,8 @@ export function registerInstall({ program, ctx, setCode }: Registration): void {
       let setupDone = false;
       if (plan.setup.kind === 'run') {
         const config = existing ?? (await loadConfig(hostConfig));
+        // Loaded only here: --root and --dry-run never need the firewall code.
+        const { createFirewall, createSystemClock } = await import('./wiring.js');
         await createFirewall(config, createSystemClock()).setup(config.doors);
         setupDone = true;
       }
