@@ -1,0 +1,95 @@
+import { describe, expect, test, beforeEach, afterEach } from '@jest/globals';
+import { appendFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { KmsgSource, type KmsgHandle } from '../../src/source/kmsg-source.js';
+import { selectRecords } from '../../src/source/kmsg-record.js';
+
+const OLD = '6,100,1000,-;old record\n SUBSYSTEM=net\n4,101,2000,-;knocktail: IN=eth0 old\n';
+
+function errno(code: string): NodeJS.ErrnoException {
+  return Object.assign(new Error(code), { code });
+}
+
+// Behaves like the device: one record per read, EAGAIN when there is none, EPIPE when scripted.
+class FakeDevice implements KmsgHandle {
+  readonly queue: Array<string | 'EPIPE'> = [];
+  closed = false;
+
+  read(buffer: Buffer): Promise<{ bytesRead: number }> {
+    const next = this.queue.shift();
+    if (next === undefined) return Promise.reject(errno('EAGAIN'));
+    if (next === 'EPIPE') return Promise.reject(errno('EPIPE'));
+    return Promise.resolve({ bytesRead: buffer.write(next) });
+  }
+
+  close(): Promise<void> {
+    this.closed = true;
+    return Promise.resolve();
+  }
+}
+
+describe('KmsgSource', () => {
+  let dir: string;
+  let controller: AbortController;
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'knocktail-kmsg-'));
+    controller = new AbortController();
+  });
+  afterEach(() => {
+    controller.abort();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  test('records already there at the start are skipped and later ones come as lines without dictionary lines', async () => {
+    const path = join(dir, 'kmsg');
+    writeFileSync(path, OLD);
+    const source = new KmsgSource({ path, pollIntervalMs: 10 });
+    const iterator = source.chunks(controller.signal)[Symbol.asyncIterator]();
+    const next = iterator.next();
+    await new Promise((resolve) => setTimeout(resolve, 30));
+    appendFileSync(path, '4,102,3000,-;knocktail: IN=eth0 SRC=203.0.113.9\n SUBSYSTEM=net\n DEVICE=n2\n4,103,3001,-;knocktail: second\n');
+    expect((await next).value?.toString()).toBe('4,102,3000,-;knocktail: IN=eth0 SRC=203.0.113.9\n4,103,3001,-;knocktail: second\n');
+    expect(source.stats()).toEqual({ records: 2, overwritten: 0, skippedAtStart: 2 });
+    await iterator.return?.();
+  });
+
+  test('overwritten records (EPIPE) are counted and reading goes on', async () => {
+    const device = new FakeDevice();
+    device.queue.push('6,1,1,-;old\n');
+    const source = new KmsgSource({ open: () => Promise.resolve(device), pollIntervalMs: 5 });
+    const iterator = source.chunks(controller.signal)[Symbol.asyncIterator]();
+    const next = iterator.next();
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    device.queue.push('EPIPE', '4,9,5,-;knocktail: after the gap\n');
+    expect((await next).value?.toString()).toBe('4,9,5,-;knocktail: after the gap\n');
+    expect(source.stats()).toMatchObject({ records: 1, overwritten: 1, skippedAtStart: 1 });
+    controller.abort();
+    expect(await iterator.next()).toEqual({ done: true, value: undefined });
+    expect(device.closed).toBe(true);
+  });
+
+  test('a record with a sequence number not above the last one seen is dropped', async () => {
+    const device = new FakeDevice();
+    device.queue.push('6,50,1,-;old\n');
+    const source = new KmsgSource({ open: () => Promise.resolve(device), pollIntervalMs: 5 });
+    const iterator = source.chunks(controller.signal)[Symbol.asyncIterator]();
+    const next = iterator.next();
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    device.queue.push('6,50,1,-;old again\n', '6,51,2,-;new\n');
+    expect((await next).value?.toString()).toBe('6,51,2,-;new\n');
+    await iterator.return?.();
+  });
+
+  test('a device that cannot be opened is a SOURCE_IO error naming it', async () => {
+    const source = new KmsgSource({ path: join(dir, 'no-such-device') });
+    await expect(source.chunks()[Symbol.asyncIterator]().next()).rejects.toMatchObject({ code: 'SOURCE_IO', message: expect.stringContaining('no-such-device') });
+  });
+
+  test('selectRecords keeps an unterminated tail for the next read', () => {
+    const { lines, lastSequence, rest } = selectRecords(Buffer.from('4,7,1,-;a\n 4,8,1,-;not a record\n4,8,2,-;b'), 0);
+    expect(lines.map(String)).toEqual(['4,7,1,-;a\n']);
+    expect(lastSequence).toBe(7);
+    expect(rest?.toString()).toBe('4,8,2,-;b');
+  });
+});

@@ -1,0 +1,131 @@
+import { constants, promises as fs } from 'node:fs';
+import { KnocktailError } from '../errors.js';
+import type { ChunkSource } from './chunk-source.js';
+import { selectRecords } from './kmsg-record.js';
+
+/** The part of a FileHandle the reader uses; a test can hand in a fake. */
+export interface KmsgHandle {
+  read(buffer: Buffer, offset: number, length: number, position: null): Promise<{ bytesRead: number }>;
+  close(): Promise<void>;
+}
+
+export interface KmsgSourceOptions {
+  /** Default /dev/kmsg. */
+  path?: string;
+  /** How long to wait after the device had nothing more (default 100): kmsg cannot be watched. */
+  pollIntervalMs?: number;
+  /** Largest chunk handed out (default 256 KiB). */
+  maxChunkBytes?: number;
+  open?: (path: string) => Promise<KmsgHandle>;
+}
+
+export interface KmsgStats {
+  /** Records handed out. */
+  readonly records: number;
+  /** Times the kernel overwrote records before we read them (EPIPE): knocks may be missing. */
+  readonly overwritten: number;
+  /** Records already in the ring buffer at start, skipped as old. */
+  readonly skippedAtStart: number;
+}
+
+// Largest record the kernel hands out in one read (CONSOLE_EXT_LOG_MAX is 8 KiB).
+const RECORD_BUFFER = 16 * 1024;
+
+// Kernel log records straight from /dev/kmsg, without rsyslog: only those newer than the start.
+export class KmsgSource implements ChunkSource {
+  private readonly path: string;
+  private readonly pollIntervalMs: number;
+  private readonly maxChunkBytes: number;
+  private readonly open: (path: string) => Promise<KmsgHandle>;
+  private counts = { records: 0, overwritten: 0, skippedAtStart: 0 };
+
+  constructor(options: KmsgSourceOptions = {}) {
+    this.path = options.path ?? '/dev/kmsg';
+    this.pollIntervalMs = options.pollIntervalMs ?? 100;
+    this.maxChunkBytes = options.maxChunkBytes ?? 256 * 1024;
+    this.open = options.open ?? ((path) => fs.open(path, constants.O_RDONLY | constants.O_NONBLOCK));
+  }
+
+  stats(): KmsgStats {
+    return { ...this.counts };
+  }
+
+  async *chunks(signal?: AbortSignal): AsyncIterable<Buffer> {
+    let handle: KmsgHandle;
+    try {
+      handle = await this.open(this.path);
+    } catch (error) {
+      throw new KnocktailError('SOURCE_IO', `Expected to read kernel records from ${this.path} (root or CAP_SYSLOG), got: ${(error as Error).message}`, { cause: error });
+    }
+    try {
+      const buffer = Buffer.allocUnsafe(RECORD_BUFFER);
+      let rest: Buffer | undefined;
+      // Everything in the ring buffer now is history: read it through and remember its last sequence.
+      let after = -1;
+      for (;;) {
+        const bytes = await this.readSome(handle, buffer, rest);
+        if (bytes === undefined) break;
+        const selected = selectRecords(bytes, -1);
+        this.counts.skippedAtStart += selected.lines.length;
+        after = Math.max(after, selected.lastSequence);
+        rest = selected.rest;
+      }
+      while (!signal?.aborted) {
+        const lines: Buffer[] = [];
+        let size = 0;
+        while (size < this.maxChunkBytes) {
+          const bytes = await this.readSome(handle, buffer, rest);
+          if (bytes === undefined) break;
+          const selected = selectRecords(bytes, after);
+          after = selected.lastSequence;
+          rest = selected.rest;
+          for (const line of selected.lines) {
+            lines.push(line);
+            size += line.length;
+          }
+        }
+        if (lines.length > 0) {
+          this.counts.records += lines.length;
+          yield Buffer.concat(lines, size);
+        } else {
+          await pause(this.pollIntervalMs, signal);
+        }
+      }
+    } finally {
+      await handle.close().catch(() => undefined);
+    }
+  }
+
+  // One read (one record on the real device); undefined when there is nothing more for now.
+  private async readSome(handle: KmsgHandle, buffer: Buffer, rest: Buffer | undefined): Promise<Buffer | undefined> {
+    for (;;) {
+      try {
+        const { bytesRead } = await handle.read(buffer, 0, buffer.length, null);
+        if (bytesRead === 0) return undefined;
+        const fresh = buffer.subarray(0, bytesRead);
+        return rest ? Buffer.concat([rest, fresh]) : Buffer.from(fresh);
+      } catch (error) {
+        const code = (error as NodeJS.ErrnoException).code;
+        if (code === 'EAGAIN') return undefined;
+        // The kernel overwrote records we had not read; the next read returns the oldest left.
+        if (code === 'EPIPE') {
+          this.counts.overwritten += 1;
+          continue;
+        }
+        throw new KnocktailError('SOURCE_IO', `Expected to read a kernel record from ${this.path}, got: ${(error as Error).message}`, { cause: error });
+      }
+    }
+  }
+}
+
+function pause(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const done = (): void => {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal?.addEventListener('abort', done, { once: true });
+  });
+}
