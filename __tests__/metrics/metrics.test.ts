@@ -58,6 +58,29 @@ describe('Metrics', () => {
     expect(text).toContain('knocktail_firewall_command_seconds_count{action="open"} 2');
   });
 
+  test('tracked counters and gauges are read at each scrape', async () => {
+    const metrics = new Metrics();
+    const totals = { lines: 3, knocks: 1 };
+    let open = 1;
+    metrics.trackCounters(() => totals);
+    metrics.trackGauges(() => ({ openGrants: open }));
+    expect(await metrics.text()).toContain('knocktail_open_grants 1');
+    totals.lines = 10;
+    open = 0;
+    const text = await metrics.text();
+    expect(text).toContain('knocktail_lines_total 10');
+    expect(text).toContain('knocktail_knocks_total 1');
+    expect(text).toContain('knocktail_open_grants 0');
+  });
+
+  test('process metrics are opt-in and land on the own registry', async () => {
+    const metrics = new Metrics();
+    expect(await metrics.text()).not.toContain('process_resident_memory_bytes');
+    metrics.collectProcessMetrics();
+    expect(await metrics.text()).toContain('process_resident_memory_bytes');
+    expect(await new Metrics().text()).not.toContain('process_resident_memory_bytes');
+  });
+
   test('two instances never share counts (no global registry)', async () => {
     const one = new Metrics();
     const two = new Metrics();

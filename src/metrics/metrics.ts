@@ -1,4 +1,4 @@
-import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { AuditRecord } from '../audit/record.js';
 
 export { serveMetrics, isLoopbackHost, type MetricsServer, type ServeMetricsOptions } from './metrics-server.js';
@@ -27,6 +27,7 @@ export class Metrics {
   private readonly openGrants: Gauge;
   private readonly trackedSources: Gauge;
   private readonly lagBytes: Gauge;
+  private readonly sources: { counters?: () => Partial<Record<PipelineCounter, number>>; gauges?: () => MetricsGauges } = {};
 
   constructor() {
     const registers = [this.registry];
@@ -125,8 +126,25 @@ export class Metrics {
     if (gauges.lagBytes !== undefined) this.lagBytes.set(gauges.lagBytes);
   }
 
+  /** Read the daemon's running totals at every scrape, so idle periods and timer-driven closes show too. */
+  trackCounters(read: () => Partial<Record<PipelineCounter, number>>): void {
+    this.sources.counters = read;
+  }
+
+  /** Read the gauges at every scrape (open grants change on expiry timers, not only on lines). */
+  trackGauges(read: () => MetricsGauges): void {
+    this.sources.gauges = read;
+  }
+
+  /** Also expose prom-client's standard process_* and nodejs_* metrics (memory, CPU, event loop). */
+  collectProcessMetrics(): void {
+    collectDefaultMetrics({ register: this.registry });
+  }
+
   /** The Prometheus text exposition of every metric. */
   text(): Promise<string> {
+    if (this.sources.counters) this.syncCounters(this.sources.counters());
+    if (this.sources.gauges) this.setGauges(this.sources.gauges());
     return this.registry.metrics();
   }
 
