@@ -1,7 +1,7 @@
 import { describe, expect, test } from '@jest/globals';
 import { CommandExecutor } from '../../src/firewall/command-executor.js';
 import { NftablesBackend } from '../../src/firewall/nftables-backend.js';
-import type { NftSession } from '../../src/firewall/nft-session.js';
+import type { LineSession } from '../../src/firewall/line-session.js';
 import { RecordingRunner } from '../../src/firewall/recording-runner.js';
 import { selectBackend } from '../../src/firewall/select-backend.js';
 import { firewallConfig, grantFor, pingDoor, sshDoor } from './fixtures.js';
@@ -63,7 +63,7 @@ describe('the nftables backend with a session', () => {
     const runner = new RecordingRunner();
     const failing = { run: async () => ({ exitCode: 255, stdout: '', stderr: 'nft -i exited' }), stop: () => undefined };
     const exec = new CommandExecutor(runner, { retries: 0, sleep: async () => undefined });
-    const backend = new NftablesBackend(exec, { logPrefix: 'knocktail: ', logRateLimit: '20/second' }, () => 0, failing as unknown as NftSession);
+    const backend = new NftablesBackend(exec, { logPrefix: 'knocktail: ', logRateLimit: '20/second' }, () => 0, failing as unknown as LineSession);
     await backend.open(grantFor('198.51.100.2', { until: null }));
     expect(runner.lines()).toEqual(['nft -f -']);
   });

@@ -1,7 +1,7 @@
 import type { Family } from '../address.js';
 import type { Grant } from '../grant/grant.js';
 import type { Door } from '../knock/door.js';
-import type { FirewallBackend } from './backend.js';
+import type { CommandResult, FirewallBackend } from './backend.js';
 import type { CommandExecutor } from './command-executor.js';
 import { buildGuardSetupArgs, buildGuardTeardownArgs } from './guard-args.js';
 import type { GuardOptions } from './guard-args.js';
@@ -9,33 +9,43 @@ import { installGuard, removeGuard } from './guard-installer.js';
 import { buildAddMemberArgs, buildCreateSetArgs, buildDelMemberArgs, buildDestroySetArgs, buildSetMatchSpecs, SET_PREFIX, setName } from './ipset-args.js';
 import { buildGrantListArgs } from './iptables-args.js';
 import { parseSetListing, parseSetPorts } from './ipset-listing.js';
+import type { LineSession } from './line-session.js';
 
 const FAMILIES: readonly Family[] = [4, 6];
 
 // Grants as members of per-door sets with kernel timeouts; KNOCKTAIL holds one match-set
 // rule per door and port, so opening a grant is one `ipset add` whatever the number of grants.
+// With a session the add/del goes to one long-lived `ipset -`; a failure there is repeated as a
+// one-shot command with retries.
 export class IpsetBackend implements FirewallBackend {
   readonly name = 'ipset';
   private readonly exec: CommandExecutor;
   private readonly guard: GuardOptions;
   private readonly now: () => number;
+  private readonly session: LineSession | undefined;
 
-  constructor(exec: CommandExecutor, guard: GuardOptions, now: () => number) {
+  constructor(exec: CommandExecutor, guard: GuardOptions, now: () => number, session?: LineSession) {
     this.exec = exec;
     this.guard = guard;
     this.now = now;
+    this.session = session;
   }
 
   async open(grant: Grant): Promise<void> {
     if (grant.until !== null && grant.until <= this.now()) return this.close(grant);
-    await this.exec.run(buildAddMemberArgs(grant, this.now()));
+    const argv = buildAddMemberArgs(grant, this.now());
+    if ((await this.attempt(argv)).exitCode !== 0) await this.exec.run(argv);
   }
 
   async close(grant: Grant): Promise<void> {
     const argv = buildDelMemberArgs(grant);
-    const result = await this.exec.run(argv, { accept: [0, 1] });
+    const result = await this.attempt(argv);
     // A missing set means nothing to close; any other failure gets the full retry treatment.
     if (result.exitCode !== 0 && !/does not exist/.test(result.stderr)) await this.exec.run(argv);
+  }
+
+  async stop(): Promise<void> {
+    this.session?.stop();
   }
 
   async list(): Promise<Grant[]> {
@@ -61,6 +71,12 @@ export class IpsetBackend implements FirewallBackend {
     for (const name of names.stdout.split('\n').map((line) => line.trim())) {
       if (name.startsWith(SET_PREFIX)) await this.exec.run(buildDestroySetArgs(name));
     }
+  }
+
+  // One try, through the session when there is one (the argv minus `ipset` is an interactive command).
+  private async attempt(argv: readonly string[]): Promise<CommandResult> {
+    if (this.session) return this.session.run([argv.slice(1).join(' ')]);
+    return this.exec.run(argv, { accept: [0, 1] });
   }
 
   describeSetup(doors: readonly Door[]): string[][] {

@@ -13,7 +13,7 @@ import {
 } from './nft-args.js';
 import type { NftGuardOptions } from './nft-args.js';
 import { parseNftListing } from './nft-listing.js';
-import type { NftSession } from './nft-session.js';
+import type { LineSession } from './line-session.js';
 
 // Everything in nft table `inet knocktail`, nothing in iptables; grants are set elements
 // with timeouts, each change one atomic batch. (inputPosition does not apply: the guard is
@@ -23,10 +23,10 @@ export class NftablesBackend implements FirewallBackend {
   private readonly exec: CommandExecutor;
   private readonly guard: NftGuardOptions;
   private readonly now: () => number;
-  private readonly session: NftSession | undefined;
+  private readonly session: LineSession | undefined;
 
   /** With a session, grant changes go to one long-lived `nft -i`; without, each is its own `nft -f -`. */
-  constructor(exec: CommandExecutor, guard: NftGuardOptions, now: () => number, session?: NftSession) {
+  constructor(exec: CommandExecutor, guard: NftGuardOptions, now: () => number, session?: LineSession) {
     this.exec = exec;
     this.guard = guard;
     this.now = now;

@@ -8,7 +8,7 @@ import { IpsetBackend } from './ipset-backend.js';
 import { IptablesBackend } from './iptables-backend.js';
 import { isProcessStarter } from './interactive-process.js';
 import { NftablesBackend } from './nftables-backend.js';
-import { NftSession } from './nft-session.js';
+import { IPSET_DIALECT, LineSession, NFT_DIALECT } from './line-session.js';
 import { sleepFor } from './retry.js';
 
 export interface BackendDeps {
@@ -18,8 +18,8 @@ export interface BackendDeps {
   readonly sleep?: (ms: number) => Promise<void>;
   /** First retry delay, doubled per retry (default 100 ms). */
   readonly baseDelayMs?: number;
-  /** Feed nftables grant changes to one long-lived `nft -i` when the runner can start one (default true). */
-  readonly nftSession?: boolean;
+  /** Feed ipset/nftables grant changes to one long-lived `ipset -` / `nft -i` when the runner can start one (default true). */
+  readonly sessions?: boolean;
 }
 
 // Builds the configured backend; an unknown name fails fast with the valid choices.
@@ -31,19 +31,15 @@ export function selectBackend(config: FirewallConfig & { logPrefix: string }, de
     sleep: deps.sleep ?? sleepFor,
   });
   const guard = { logPrefix: config.logPrefix, logRateLimit: config.logRateLimit, inputPosition: config.inputPosition };
+  const starter = deps.sessions !== false && isProcessStarter(deps.runner) ? deps.runner : undefined;
   const name: string = config.backend;
   switch (name) {
     case 'iptables':
       return new IptablesBackend(exec, guard, deps.now);
     case 'ipset':
-      return new IpsetBackend(exec, guard, deps.now);
+      return new IpsetBackend(exec, guard, deps.now, starter && new LineSession(starter, IPSET_DIALECT, { timeoutMs: 5000 }));
     case 'nftables':
-      return new NftablesBackend(
-        exec,
-        guard,
-        deps.now,
-        deps.nftSession !== false && isProcessStarter(deps.runner) ? new NftSession(deps.runner, { timeoutMs: 5000 }) : undefined,
-      );
+      return new NftablesBackend(exec, guard, deps.now, starter && new LineSession(starter, NFT_DIALECT, { timeoutMs: 5000 }));
     case 'dry-run':
       return new DryRunBackend({ ...guard, now: deps.now });
     default:

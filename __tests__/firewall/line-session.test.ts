@@ -1,6 +1,6 @@
 import { describe, expect, test } from '@jest/globals';
 import type { InteractiveProcess, ProcessStarter } from '../../src/firewall/interactive-process.js';
-import { NftSession } from '../../src/firewall/nft-session.js';
+import { IPSET_DIALECT, LineSession, NFT_DIALECT } from '../../src/firewall/line-session.js';
 
 // A stand-in for `nft -i` that answers like the real one: errors and the marker's echo on stderr,
 // delivered in awkward chunks. `mode` decides how it misbehaves.
@@ -32,7 +32,11 @@ class FakeProcess implements InteractiveProcess {
     if (this.mode === 'die') return void setImmediate(() => this.exit.forEach((fn) => fn()));
     let out = '';
     for (const line of text.split('\n').filter(Boolean)) {
-      if (line.startsWith('knocktail-sync-')) out += `Error: syntax error, unexpected newline, expecting string\n${line}\n${' '.repeat(line.length)}^\n`;
+      if (this.argv[0] === 'ipset') {
+        const marker = /^create knocktail-sync (\S+)$/.exec(line);
+        if (marker) out += `ipset v7.17: Syntax error: typename '${marker[1]}' is unknown\n`;
+        else if (line.includes('nosuch')) out += 'ipset v7.17: The set with the given name does not exist\n';
+      } else if (line.startsWith('knocktail-sync-')) out += `Error: syntax error, unexpected newline, expecting string\n${line}\n${' '.repeat(line.length)}^\n`;
       else if (line.includes('nosuch')) out += `Error: No such file or directory\n${line}\n      ^^^^^^\n`;
     }
     const cut = Math.floor(out.length / 2);
@@ -57,10 +61,10 @@ class FakeProcess implements InteractiveProcess {
   unref(): void {}
 }
 
-describe('the nft -i session', () => {
+describe('a line session with nft -i', () => {
   test('statements go to one process as one line, and a clean answer is exit 0', async () => {
     const nft = new FakeNft();
-    const session = new NftSession(nft, { timeoutMs: 1000 });
+    const session = new LineSession(nft, NFT_DIALECT, { timeoutMs: 1000 });
     expect(await session.run(['add element inet knocktail door-ssh-v4 { 198.51.100.2 }', 'delete element inet knocktail door-ssh-v4 { 198.51.100.2 }'])).toEqual({ exitCode: 0, stdout: '', stderr: '' });
     expect(await session.run(['add table inet knocktail'])).toMatchObject({ exitCode: 0 });
     expect(nft.started).toHaveLength(1);
@@ -69,7 +73,7 @@ describe('the nft -i session', () => {
   });
 
   test('an error nft prints for the request is its stderr, with exit 1, and the next request is clean again', async () => {
-    const session = new NftSession(new FakeNft(), { timeoutMs: 1000 });
+    const session = new LineSession(new FakeNft(), NFT_DIALECT, { timeoutMs: 1000 });
     const failed = await session.run(['add element inet knocktail nosuch { 198.51.100.2 }']);
     expect(failed.exitCode).toBe(1);
     expect(failed.stderr).toContain('Error: No such file or directory');
@@ -78,14 +82,14 @@ describe('the nft -i session', () => {
   });
 
   test('concurrent requests are answered in order, each with its own result', async () => {
-    const session = new NftSession(new FakeNft(), { timeoutMs: 1000 });
+    const session = new LineSession(new FakeNft(), NFT_DIALECT, { timeoutMs: 1000 });
     const results = await Promise.all([session.run(['add table inet knocktail']), session.run(['delete element inet knocktail nosuch { 198.51.100.9 }']), session.run(['add table inet knocktail'])]);
     expect(results.map((r) => r.exitCode)).toEqual([0, 1, 0]);
   });
 
   test('a process that dies fails the request, and the next request starts a new one', async () => {
     const nft = new FakeNft();
-    const session = new NftSession(nft, { timeoutMs: 1000 });
+    const session = new LineSession(nft, NFT_DIALECT, { timeoutMs: 1000 });
     nft.mode = 'die';
     expect((await session.run(['add table inet knocktail'])).exitCode).toBe(255);
     nft.mode = 'answer';
@@ -95,7 +99,7 @@ describe('the nft -i session', () => {
 
   test('a process that stops answering is killed after the timeout and replaced', async () => {
     const nft = new FakeNft();
-    const session = new NftSession(nft, { timeoutMs: 20 });
+    const session = new LineSession(nft, NFT_DIALECT, { timeoutMs: 20 });
     nft.mode = 'silent';
     const stuck = await session.run(['add table inet knocktail']);
     expect(stuck).toMatchObject({ exitCode: 255, stderr: 'nft -i gave no answer within 20 ms' });
@@ -103,5 +107,17 @@ describe('the nft -i session', () => {
     nft.mode = 'answer';
     expect((await session.run(['add table inet knocktail'])).exitCode).toBe(0);
     expect(nft.started).toHaveLength(2);
+  });
+});
+
+describe('a line session with ipset -', () => {
+  test('each statement is its own line, and an ipset error fails the request', async () => {
+    const nft = new FakeNft();
+    const session = new LineSession(nft, IPSET_DIALECT, { timeoutMs: 1000 });
+    expect(await session.run(['-exist add knocktail-ssh-v4 198.51.100.2 timeout 60'])).toEqual({ exitCode: 0, stdout: '', stderr: '' });
+    const failed = await session.run(['-exist del nosuch 198.51.100.2']);
+    expect(failed).toEqual({ exitCode: 1, stdout: '', stderr: 'ipset v7.17: The set with the given name does not exist' });
+    expect(nft.started[0]!.argv).toEqual(['ipset', '-']);
+    expect(nft.started[0]!.written[0]).toBe('-exist add knocktail-ssh-v4 198.51.100.2 timeout 60\ncreate knocktail-sync knocktail-sync-1\n');
   });
 });

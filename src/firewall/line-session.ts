@@ -1,0 +1,151 @@
+import type { CommandResult } from './backend.js';
+import type { InteractiveProcess, ProcessStarter } from './interactive-process.js';
+
+// One long-lived `nft -i` / `ipset -` instead of a process per grant change (measured in
+// bench/firewall.ts: a process start costs several ms, a line to a running one a fraction of
+// one). Each request is followed by a marker line the tool rejects with the marker's text
+// echoed on stderr, so everything on stderr before that echo belongs to the request. A dead or
+// stuck process is replaced on the next request; a failed request is reported, and the backend
+// then repeats it through a one-shot command with retries.
+export interface SessionDialect {
+  readonly argv: readonly string[];
+  /** The request text for these statements (ending in a newline). */
+  request(statements: readonly string[]): string;
+  /** A line the tool rejects, echoing `token` on stderr. */
+  marker(token: string): string;
+  isEcho(line: string, token: string): boolean;
+  /** How many stderr lines just before the echo are the tool's complaint about the marker. */
+  readonly complaintLines: number;
+  /** Whether the request's own stderr lines mean it failed. */
+  failed(lines: readonly string[]): boolean;
+}
+
+// nft runs one input line as one batch, so a refresh's add-delete-add stays atomic.
+export const NFT_DIALECT: SessionDialect = {
+  argv: ['nft', '-i'],
+  request: (statements) => `${statements.join('; ')}\n`,
+  marker: (token) => token,
+  isEcho: (line, token) => line === token,
+  complaintLines: 1,
+  failed: (lines) => lines.some((line) => line.startsWith('Error:')),
+};
+
+// `ipset -` reads commands interactively; creating a set of an unknown type echoes the type name.
+export const IPSET_DIALECT: SessionDialect = {
+  argv: ['ipset', '-'],
+  request: (statements) => statements.map((line) => `${line}\n`).join(''),
+  marker: (token) => `create knocktail-sync ${token}`,
+  isEcho: (line, token) => line.includes(`'${token}'`),
+  complaintLines: 0,
+  failed: (lines) => lines.some((line) => /^ipset v[\d.]+: /.test(line)),
+};
+
+export interface LineSessionOptions {
+  /** Give up on a request (and kill the process) after this long. */
+  readonly timeoutMs: number;
+}
+
+interface Pending {
+  readonly token: string;
+  readonly resolve: (result: CommandResult) => void;
+  readonly timer: NodeJS.Timeout;
+}
+
+const CARET = /^\s*\^+\s*$/;
+
+export class LineSession {
+  private readonly starter: ProcessStarter;
+  private readonly dialect: SessionDialect;
+  private readonly options: LineSessionOptions;
+  private process: InteractiveProcess | undefined;
+  private pending: Pending | undefined;
+  private lines: string[] = [];
+  private partial = '';
+  private skipCaret = false;
+  private seq = 0;
+  private queue: Promise<unknown> = Promise.resolve();
+
+  constructor(starter: ProcessStarter, dialect: SessionDialect, options: LineSessionOptions) {
+    this.starter = starter;
+    this.dialect = dialect;
+    this.options = options;
+  }
+
+  /** Runs the statements; exit 0 on success, non-zero with the tool's errors otherwise. */
+  run(statements: readonly string[]): Promise<CommandResult> {
+    const result = this.queue.then(() => this.send(statements));
+    this.queue = result.catch(() => undefined);
+    return result;
+  }
+
+  /** Ends the helper process; the next request would start a new one. */
+  stop(): void {
+    const process = this.process;
+    this.process = undefined;
+    this.finish({ exitCode: 255, stdout: '', stderr: `${this.dialect.argv.join(' ')} session stopped` });
+    process?.kill();
+  }
+
+  private send(statements: readonly string[]): Promise<CommandResult> {
+    return new Promise((resolve) => {
+      const process = this.ensureProcess();
+      const token = `knocktail-sync-${++this.seq}`;
+      const timer = setTimeout(() => {
+        this.process = undefined;
+        this.finish({ exitCode: 255, stdout: '', stderr: `${this.dialect.argv.join(' ')} gave no answer within ${this.options.timeoutMs} ms` });
+        process.kill();
+      }, this.options.timeoutMs);
+      this.lines = [];
+      this.pending = { token, resolve, timer };
+      process.ref();
+      process.write(`${this.dialect.request(statements)}${this.dialect.marker(token)}\n`);
+    });
+  }
+
+  private ensureProcess(): InteractiveProcess {
+    if (this.process) return this.process;
+    const process = this.starter.start(this.dialect.argv);
+    this.process = process;
+    this.partial = '';
+    this.skipCaret = false;
+    process.onStderr((chunk) => {
+      if (this.process === process) this.onStderr(chunk);
+    });
+    process.onExit(() => {
+      if (this.process !== process) return;
+      this.process = undefined;
+      this.finish({ exitCode: 255, stdout: '', stderr: `${this.dialect.argv.join(' ')} exited: ${this.lines.join('\n')}` });
+    });
+    return process;
+  }
+
+  private onStderr(chunk: string): void {
+    const parts = (this.partial + chunk).split('\n');
+    this.partial = parts.pop() ?? '';
+    for (const line of parts) {
+      if (this.skipCaret && CARET.test(line)) {
+        this.skipCaret = false;
+        continue;
+      }
+      this.skipCaret = false;
+      if (this.pending && this.dialect.isEcho(line, this.pending.token)) {
+        const errors = this.lines.slice(0, this.lines.length - this.dialect.complaintLines);
+        // nft underlines the marker on the line after its echo.
+        this.skipCaret = true;
+        this.finish({ exitCode: this.dialect.failed(errors) ? 1 : 0, stdout: '', stderr: errors.join('\n') });
+      } else {
+        this.lines.push(line);
+      }
+    }
+  }
+
+  private finish(result: CommandResult): void {
+    const pending = this.pending;
+    if (!pending) return;
+    this.pending = undefined;
+    this.lines = [];
+    clearTimeout(pending.timer);
+    this.process?.unref();
+    pending.resolve(result);
+  }
+}
