@@ -6,7 +6,7 @@ import { DryRunBackend } from './firewall/dry-run.js';
 import { GrantManager } from './grant/grant-manager.js';
 import type { Grant } from './grant/grant.js';
 import type { KnockEvent } from './knock/events.js';
-import { KnockTracker } from './knock/tracker.js';
+import { KnockTracker, type TrackerStats } from './knock/tracker.js';
 import { Pipeline } from './pipeline.js';
 import type { ChunkSource } from './source/chunk-source.js';
 
@@ -30,6 +30,8 @@ export interface ReplayResult {
   readonly openAtEnd: readonly Grant[];
   /** The firewall commands the real backend would have run. */
   readonly commands: readonly (readonly string[])[];
+  /** Retransmits ignored, stale lines, evictions, bans. */
+  readonly tracker: TrackerStats;
 }
 
 export async function runReplay(options: ReplayOptions): Promise<ReplayResult> {
@@ -65,5 +67,5 @@ export async function runReplay(options: ReplayOptions): Promise<ReplayResult> {
   pipeline.stop();
   grants.stop();
   await grants.idle();
-  return { counters, openAtEnd: grants.grants(), commands: backend.commands() };
+  return { counters, openAtEnd: grants.grants(), commands: backend.commands(), tracker: tracker.stats() };
 }

@@ -3,6 +3,7 @@ import type { Counters } from '../counters.js';
 import type { Grant } from '../grant/grant.js';
 import { formatPort } from '../knock/door.js';
 import type { KnockEvent } from '../knock/events.js';
+import type { TrackerStats } from '../knock/tracker.js';
 
 // Pure renderers for `knocktail replay`: the JSON-lines contract of DESIGN.md and a
 // human report in the spirit of fail2ban-regex.
@@ -96,6 +97,7 @@ export interface ReportInput {
   readonly doors: DoorTallies;
   readonly grantRecords: readonly AuditRecord[];
   readonly openAtEnd: readonly Grant[];
+  readonly tracker: TrackerStats;
   readonly seconds: number;
 }
 
@@ -106,6 +108,8 @@ export function renderReport(input: ReportInput): string {
   out.push('');
   out.push(`Lines:   ${c.lines} read, ${c.packets} packets, ${c.malformed} malformed, ${c.ignored} ignored${c.forged ? ` (${c.forged} forged userspace line${c.forged === 1 ? '' : 's'})` : ''}${c.errors ? `, ${c.errors} failed` : ''}`);
   out.push(`Knocks:  ${c.knocks} knocks, ${c.opens} opens, ${c.refreshes} refreshes, ${c.closes} closes, ${c.rejected} rejected`);
+  const t = input.tracker;
+  out.push(`Noise:   ${t.retransmits} SYN retransmits ignored, ${t.stale} stale packets, ${t.evicted} sources evicted, ${t.banned} banned`);
   out.push('');
   out.push(renderTable(['door', 'knocks', 'opens', 'refreshes', 'closes', 'resets', 'rejected'], input.doors.entries().map(([name, t]) => [name, t.knocks, t.opens, t.refreshes, t.closes, t.resets, t.rejected])));
   out.push('');

@@ -1,5 +1,6 @@
 import { uptime } from 'node:os';
 import { performance } from 'node:perf_hooks';
+import { formatAuditLine } from '../audit/audit-line.js';
 import type { AuditRecord } from '../audit/record.js';
 import { loadConfig } from '../config/load-config.js';
 import { KnocktailError } from '../errors.js';
@@ -68,11 +69,11 @@ export function registerReplay({ program, ctx, setCode }: Registration): void {
         writeLine(ctx.stdout, summaryJson(result.counters));
       } else {
         const grantRecords = records.filter((record) => record.event !== 'reject' || verbose);
-        writeLine(ctx.stdout, renderReport({ files, configPath: path, counters: result.counters, doors: tallies, grantRecords, openAtEnd: result.openAtEnd, seconds: (performance.now() - started) / 1000 }));
+        writeLine(ctx.stdout, renderReport({ files, configPath: path, counters: result.counters, doors: tallies, grantRecords, openAtEnd: result.openAtEnd, tracker: result.tracker, seconds: (performance.now() - started) / 1000 }));
         if (flags.audit) {
           writeLine(ctx.stdout);
           writeLine(ctx.stdout, `Audit trail (${config.auditLog} in a live run):`);
-          for (const record of records) writeLine(ctx.stdout, JSON.stringify(record));
+          for (const record of records) ctx.stdout.write(formatAuditLine(record, 'dry-run'));
         }
       }
       setCode(0);
