@@ -26,11 +26,12 @@ export interface FileFollowerOptions {
   onEvent?: (event: FollowerEvent) => void;
 }
 
-// Which file is being read: the one at the path, one rotated away and drained until a
-// deadline (then the one at the path from 0), or none while the path does not exist.
+// Which file is being read: the one at the path; one rotated away and drained until a
+// deadline, then its successor from 0 (opened when the rotation was seen, so a second
+// rotation within the grace period cannot skip it); or none while the path does not exist.
 type Phase =
   | { readonly kind: 'following'; readonly file: LogFile }
-  | { readonly kind: 'draining'; readonly file: LogFile; readonly until: number }
+  | { readonly kind: 'draining'; readonly file: LogFile; readonly until: number; readonly next: LogFile | undefined }
   | { readonly kind: 'missing' };
 
 type Step = { readonly phase: Phase; readonly chunk?: Buffer; readonly idle?: number };
@@ -84,9 +85,11 @@ export class FileFollower implements ChunkSource {
           await waker.wait(this.pollIntervalMs, signal);
         }
       }
-      while (!signal?.aborted) {
-        // Running here means the consumer asked for more: everything handed out so far is done.
+      for (;;) {
+        // Running here means the consumer asked for more: everything handed out so far is
+        // done, also when it asks only to see the iteration end on abort.
         await this.commit(phase);
+        if (signal?.aborted) return;
         let step: Step;
         try {
           step = await this.step(phase);
@@ -104,6 +107,7 @@ export class FileFollower implements ChunkSource {
       signal?.removeEventListener('abort', stopWaker);
       waker.stop();
       if (phase.kind !== 'missing') await phase.file.close();
+      if (phase.kind === 'draining') await phase.next?.close();
     }
   }
 
@@ -128,7 +132,8 @@ export class FileFollower implements ChunkSource {
       if (rotated !== undefined) {
         const file = await LogFile.open(rotated, at);
         // A checkpoint from before the rotation: the writer may have moved on only just now.
-        return this.resumed(file, 'rotated-file', { kind: 'draining', file, until: performance.now() + this.rotateGraceMs });
+        const next = await openOrUndefined(this.path, 'start');
+        return this.resumed(file, 'rotated-file', { kind: 'draining', file, until: performance.now() + this.rotateGraceMs, next });
       }
       const file = await openOrUndefined(this.path, 'start');
       if (file) return this.resumed(file, 'start-of-current', { kind: 'following', file });
@@ -159,20 +164,25 @@ export class FileFollower implements ChunkSource {
     const stillHere = here !== undefined && here.ino === file.inode && here.dev === file.device;
     if (phase.kind === 'following') {
       if (stillHere) return { phase, idle: this.pollIntervalMs };
-      return { phase: { kind: 'draining', file, until: performance.now() + this.rotateGraceMs }, idle: 0 };
+      const next = here === undefined ? undefined : await openOrUndefined(this.path, 'start');
+      return { phase: { kind: 'draining', file, until: performance.now() + this.rotateGraceMs, next }, idle: 0 };
     }
-    if (stillHere) return { phase: { kind: 'following', file }, idle: this.pollIntervalMs };
+    if (stillHere) {
+      await phase.next?.close();
+      return { phase: { kind: 'following', file }, idle: this.pollIntervalMs };
+    }
     const left = phase.until - performance.now();
     if (left > 0) return { phase, idle: Math.min(left, this.pollIntervalMs) };
-    return this.switchFrom(file);
+    return this.switchFrom(phase.file, phase.next);
   }
 
-  // The grace period is over: hand out a last unterminated line, if any, then take the new file.
-  private async switchFrom(file: LogFile): Promise<Step> {
+  // The grace period is over: hand out a last unterminated line, if any, then take the successor.
+  private async switchFrom(file: LogFile, successor: LogFile | undefined): Promise<Step> {
     const rest = await file.readRest();
-    if (rest) return { phase: { kind: 'draining', file, until: 0 }, chunk: rest };
+    if (rest) return { phase: { kind: 'draining', file, until: 0, next: successor }, chunk: rest };
     await file.close();
-    const next = await openOrUndefined(this.path, 'start');
+    // Deleted rather than renamed: whatever appeared at the path since then comes next.
+    const next = successor ?? (await openOrUndefined(this.path, 'start'));
     if (!next) return { phase: this.missing() };
     this.emit({ type: 'rotated', path: this.path, fromInode: file.inode, toInode: next.inode });
     return { phase: { kind: 'following', file: next } };
