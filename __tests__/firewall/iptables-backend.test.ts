@@ -102,3 +102,15 @@ describe('the iptables backend', () => {
     expect(runner.calls).toHaveLength(3);
   });
 });
+
+describe('grant checks', () => {
+  test('a source that is not a normalised address never reaches a command', async () => {
+    const runner = new RecordingRunner();
+    const backends = (['iptables', 'ipset', 'nftables'] as const).map((name) => selectBackend(firewallConfig(name), { runner, now: () => 0 }));
+    for (const backend of backends) {
+      await expect(backend.open(grantFor('198.51.100.2', { src: '198.51.100.2 }\nflush ruleset' }))).rejects.toMatchObject({ code: 'FIREWALL_COMMAND' });
+      await expect(backend.open(grantFor('2001:DB8::1'))).rejects.toMatchObject({ code: 'FIREWALL_COMMAND' });
+    }
+    expect(runner.calls).toEqual([]);
+  });
+});

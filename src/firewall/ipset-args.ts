@@ -2,6 +2,7 @@ import type { Family } from '../address.js';
 import { KnocktailError } from '../errors.js';
 import type { Grant } from '../grant/grant.js';
 import type { Door } from '../knock/door.js';
+import { checkGrant } from './grant-check.js';
 
 // Pure argv builders for the ipset backend: one set per door and family, grants as members
 // with a kernel timeout, so an expired grant disappears even if knocktail is down.
@@ -43,11 +44,13 @@ export function memberTimeout(until: number | null, now: number): number {
 
 // Adds or refreshes the member: with `-exist` an existing member just gets the new timeout.
 export function buildAddMemberArgs(grant: Grant, now: number): string[] {
+  checkGrant(grant);
   return ['ipset', '-exist', 'add', setName(grant.door, grant.family), grant.src, 'timeout', String(memberTimeout(grant.until, now))];
 }
 
 // Removes the member; `-exist` makes removing an absent member a success.
 export function buildDelMemberArgs(grant: Grant): string[] {
+  checkGrant(grant);
   return ['ipset', '-exist', 'del', setName(grant.door, grant.family), grant.src];
 }
 

@@ -2,6 +2,7 @@ import type { Family } from '../address.js';
 import type { Grant } from '../grant/grant.js';
 import type { PortSpec } from '../knock/door.js';
 import { formatGrantComment } from './grant-comment.js';
+import { checkGrant } from './grant-check.js';
 
 // Pure argv builders for the iptables backend's grant rules in chain KNOCKTAIL.
 export const GRANT_CHAIN = 'KNOCKTAIL';
@@ -14,6 +15,7 @@ export function tablesBinary(family: Family): string[] {
 
 // The rule spec (after the chain name) that admits one grant's source to one port.
 export function buildGrantRuleSpec(grant: Grant, port: PortSpec): string[] {
+  checkGrant(grant);
   const comment = formatGrantComment(grant.door, grant.until);
   return ['-s', grant.src, '-p', port.proto, '--dport', String(port.port), '-m', 'comment', '--comment', comment, '-j', 'ACCEPT'];
 }

@@ -2,6 +2,7 @@ import type { Family } from '../address.js';
 import type { Grant } from '../grant/grant.js';
 import type { Door } from '../knock/door.js';
 import { collectDoorPorts } from './door-ports.js';
+import { checkGrant } from './grant-check.js';
 import type { KnockPort } from './door-ports.js';
 
 // Pure builders for the nftables backend: everything lives in table `inet knocktail`
@@ -84,6 +85,7 @@ export function buildNftTeardownStatements(): string[] {
 }
 
 function element(grant: Grant, timeoutMs?: number): string {
+  checkGrant(grant);
   return `{ ${grant.src}${timeoutMs === undefined ? '' : ` timeout ${timeoutMs}ms`} }`;
 }
 
