@@ -41,7 +41,7 @@ async function countEntries(rig: Rig, backend: string, src: string): Promise<num
   return stdout.split(src).length - 1;
 }
 
-describeSystem('firewall backend contract', ['ip', 'iptables', 'ip6tables', 'ipset', 'nft'], () => {
+describeSystem('firewall backend contract', ['ip', 'iptables', 'ip6tables', 'iptables-save', 'ip6tables-save', 'ipset', 'nft'], () => {
   describe.each(BACKENDS)('the %s backend', (name) => {
     let rig: Rig;
     let backend: FirewallBackend;
