@@ -2,7 +2,7 @@
 // and gzipped as logrotate leaves them) read, parsed, filtered and paired into grants.
 import { once } from 'node:events';
 import { createWriteStream, type WriteStream } from 'node:fs';
-import { mkdir, stat, writeFile } from 'node:fs/promises';
+import { mkdir, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { createGzip } from 'node:zlib';
@@ -12,6 +12,7 @@ import { scanAudit } from '../src/audit/audit-query.js';
 import { createReadStats } from '../src/audit/audit-records.js';
 import { SummaryBuilder } from '../src/audit/audit-summary.js';
 import { formatAuditLine } from '../src/audit/audit-line.js';
+import { createAuditLog } from '../src/audit/audit-log.js';
 import type { AuditRecord } from '../src/audit/record.js';
 import { readLogFiles } from '../src/source/file-reader.js';
 import type { BenchFunction } from './section.js';
@@ -77,6 +78,24 @@ async function generateAuditLogs(dir: string, count: number): Promise<string> {
   return path;
 }
 
+// The writer: each record one append, the promise settling once the kernel has it.
+async function benchWriter(workDir: string, count: number): Promise<Record<string, string | number>[]> {
+  const path = join(workDir, 'audit-writer', 'audit.log');
+  await rm(join(workDir, 'audit-writer'), { recursive: true, force: true });
+  const records = [...generateRecords(count)];
+  const rows: Record<string, string | number>[] = [];
+  for (const mode of ['awaited one by one', 'all at once'] as const) {
+    const sink = createAuditLog(path, { backend: 'iptables' });
+    const started = performance.now();
+    if (mode === 'all at once') await Promise.all(records.map((record) => sink.write(record)));
+    else for (const record of records) await sink.write(record);
+    await sink.close();
+    const seconds = (performance.now() - started) / 1000;
+    rows.push({ query: `write ${mode}`, read: count, matched: '', grants: '', seconds, 'records/s': Math.round(count / seconds), 'peak RSS MiB': '' });
+  }
+  return rows;
+}
+
 export const bench: BenchFunction = async ({ quick, workDir }) => {
   const count = quick ? 100_000 : 1_000_000;
   const path = await generateAuditLogs(join(workDir, `audit-${count}`), count);
@@ -120,6 +139,7 @@ export const bench: BenchFunction = async ({ quick, workDir }) => {
     rows.push({ query: name, read: stats.records, matched: records, grants, seconds, 'records/s': Math.round(stats.records / seconds), 'peak RSS MiB': Math.round(peakRss / 2 ** 20) });
   }
   clearInterval(sampler);
+  rows.push(...(await benchWriter(workDir, quick ? 5_000 : 20_000)));
   return {
     name: 'audit (query over rotated + gzipped audit logs)',
     rows,

@@ -8,9 +8,9 @@ import type { AuditRecord, AuditSink } from './record.js';
 import { formatAuditLine } from './audit-line.js';
 
 // The audit trail on disk: winston carries records in order to a transport that appends
-// each one as a single write(2) on an O_APPEND descriptor and settles the caller's promise
-// only once the kernel has the bytes, so an intent record is in the file before the
-// firewall changes.
+// them on an O_APPEND descriptor, each record whole within one write(2), and settles the
+// caller's promise only once the kernel has the bytes, so an intent record is in the file
+// before the firewall changes.
 
 const RECORD = Symbol('knocktail.audit.record');
 const SETTLE = Symbol('knocktail.audit.settle');
@@ -29,26 +29,45 @@ const FILE_MODE = 0o640;
 const DIR_MODE = 0o750;
 
 // Appends lines to `path`, reopening it when logrotate has moved it away (rename rotation).
+// Records that queue up while a write is in flight go out together in the next write(2):
+// each record is still whole inside one write, and a burst (reconcile closing many grants)
+// costs one system call instead of one per record.
+interface Pending {
+  readonly line: string;
+  readonly settle: (error?: Error) => void;
+}
+
+const MAX_BATCH = 256;
+
 class AppendTransport extends Transport {
   private handle: FileHandle | undefined;
   private identity: { dev: number; ino: number } | undefined;
-  // winston-transport hands over buffered records without waiting for each callback; the chain keeps call order.
-  private tail: Promise<void> = Promise.resolve();
+  private readonly queue: Pending[] = [];
+  private writing = false;
 
   constructor(private readonly path: string, private readonly backend: string | undefined) {
     super({ level: 'info' });
   }
 
   override log(info: AuditInfo, next: () => void): void {
-    const settle = info[SETTLE];
-    const line = formatAuditLine(info[RECORD], this.backend);
-    this.tail = this.tail
-      .then(() => this.append(line))
-      .then(
-        () => settle(),
-        (error: unknown) => settle(error instanceof Error ? error : new Error(String(error))),
-      )
-      .finally(next);
+    this.queue.push({ line: formatAuditLine(info[RECORD], this.backend), settle: info[SETTLE] });
+    if (!this.writing) void this.writeQueued();
+    next();
+  }
+
+  private async writeQueued(): Promise<void> {
+    this.writing = true;
+    while (this.queue.length > 0) {
+      const batch = this.queue.splice(0, MAX_BATCH);
+      try {
+        await this.append(batch.map((pending) => pending.line).join(''));
+        for (const pending of batch) pending.settle();
+      } catch (error) {
+        const failure = error instanceof Error ? error : new Error(String(error));
+        for (const pending of batch) pending.settle(failure);
+      }
+    }
+    this.writing = false;
   }
 
   private async append(line: string): Promise<void> {
