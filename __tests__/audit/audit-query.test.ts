@@ -101,6 +101,12 @@ describe('scanAudit grants', () => {
     expect(rows).toEqual([{ door: 'ssh', src: '203.0.113.9', ports: [], opened: null, closed: '2026-11-23T09:30:00.000Z', until: null, refreshes: 0, outcome: 'expired' }]);
   });
 
+  test('rows sort by opening time, unknown starts first, and a still-open grant after a closed one opened at once', () => {
+    const base: GrantRow = { door: 'ssh', src: '203.0.113.9', ports: [], opened: '2026-11-24T10:00:00.000Z', closed: null, until: null, refreshes: 0, outcome: 'still-open' };
+    const rows = [base, { ...base, closed: '2026-11-24T10:05:00.000Z', outcome: 'expired' as const }, { ...base, opened: null, closed: '2026-11-24T11:00:00.000Z', outcome: 'revoked' as const }];
+    expect(sortGrantRows(rows).map((row) => row.outcome)).toEqual(['revoked', 'expired', 'still-open']);
+  });
+
   test('without a grant handler only records are produced', async () => {
     const records: AuditRecord[] = [];
     await scanAudit(sourceOf(FIXTURE_RECORDS.map((record) => JSON.stringify(record))), {}, createReadStats(), { record: (record) => records.push(record) });

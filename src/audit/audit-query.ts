@@ -42,14 +42,15 @@ export function overlapsWindow(filter: AuditFilter, row: GrantRow): boolean {
   return true;
 }
 
-/** Grant rows in the order a person reads them: by opening time, unknown starts first. */
+/** Grant rows in the order a person reads them: by opening time (unknown starts first), then closing (still open last). */
 export function sortGrantRows(rows: GrantRow[]): GrantRow[] {
-  return rows.sort((a, b) => compareNullable(a.opened, b.opened) || compareNullable(a.closed, b.closed));
+  return rows.sort((a, b) => compareTimes(a.opened, b.opened, -1) || compareTimes(a.closed, b.closed, 1));
 }
 
-function compareNullable(a: string | null, b: string | null): number {
+/** ISO times compare as strings; `nullOrder` says where null goes (-1 first, 1 last). */
+function compareTimes(a: string | null, b: string | null, nullOrder: -1 | 1): number {
   if (a === b) return 0;
-  if (a === null) return -1;
-  if (b === null) return 1;
+  if (a === null) return nullOrder;
+  if (b === null) return -nullOrder;
   return a < b ? -1 : 1;
 }
