@@ -42,8 +42,10 @@ export class Pipeline {
     counters.lines += lines;
     counters.ignored += lines - candidates.length;
     for (const line of candidates) {
+      // The hot path stays synchronous; only lines with firewall/audit effects are awaited.
       try {
-        await this.processCandidate(line);
+        const effects = this.processCandidate(line);
+        if (effects) await effects;
       } catch (error) {
         counters.errors += 1;
         this.options.onBadLine?.(line, `processing failed: ${error instanceof Error ? error.message : String(error)}`);
@@ -59,7 +61,7 @@ export class Pipeline {
     this.trackerTimer = undefined;
   }
 
-  private async processCandidate(line: string): Promise<void> {
+  private processCandidate(line: string): Promise<void> | undefined {
     const { counters } = this.options;
     const result = parseKernelLine(line, this.options.parseContext);
     if (result.kind === 'ignored') {
@@ -68,34 +70,41 @@ export class Pipeline {
         this.options.onBadLine?.(line, 'prefix from a userspace program (not the kernel): ignored');
       }
       counters.ignored += 1;
-      return;
+      return undefined;
     }
     if (result.kind === 'malformed') {
       counters.malformed += 1;
       this.options.onBadLine?.(line, `malformed (${result.reason})`);
-      return;
+      return undefined;
     }
-    await this.processPacket(result.packet);
-  }
-
-  private async processPacket(packet: Packet): Promise<void> {
-    const { counters, clock, tracker } = this.options;
     counters.packets += 1;
+    const packet = result.packet;
     if (this.options.advanceClock) {
       this.options.advanceClock(packet.at);
-      await this.options.grants.idle();
+      // Timers that fired on the way (expiry, close retries) finish before this packet counts.
+      if (this.options.grants.busy()) return this.options.grants.idle().then(() => this.observe(packet));
     }
+    return this.observe(packet);
+  }
+
+  private observe(packet: Packet): Promise<void> | undefined {
+    const { counters, clock, tracker } = this.options;
     const events = tracker.observe(packet, clock.now());
-    if (events.some((event) => event.kind === 'advanced' || event.kind === 'completed' || event.kind === 'closed')) counters.knocks += 1;
-    await this.dispatch(events);
     this.scheduleTrackerExpiry();
+    if (events.length === 0) return undefined;
+    let effects = false;
+    let knock = false;
+    for (const event of events) {
+      this.options.onKnockEvent?.(event);
+      if (event.kind === 'advanced' || event.kind === 'completed' || event.kind === 'closed') knock = true;
+      if (event.kind === 'completed' || event.kind === 'closed' || event.kind === 'rejected') effects = true;
+    }
+    if (knock) counters.knocks += 1;
+    return effects ? this.dispatch(events) : undefined;
   }
 
   private async dispatch(events: readonly KnockEvent[]): Promise<void> {
-    for (const event of events) {
-      this.options.onKnockEvent?.(event);
-      await this.options.grants.handle(event);
-    }
+    for (const event of events) await this.options.grants.handle(event);
   }
 
   // Partial sequences also expire on the clock, not only when the next packet comes.

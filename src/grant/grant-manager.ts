@@ -75,6 +75,11 @@ export class GrantManager {
     return [...this.pending.values()].map(({ grant, attempts, lastError }) => ({ door: grant.door, src: grant.src, attempts, lastError }));
   }
 
+  /** Whether timer-started work is still running (idle() would wait). */
+  busy(): boolean {
+    return this.inflight.size > 0;
+  }
+
   /** Wait until every timer-started task and queued firewall change has run. */
   async idle(): Promise<void> {
     while (this.inflight.size > 0) await Promise.all([...this.inflight]);
