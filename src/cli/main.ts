@@ -2,6 +2,14 @@
 // The CLI entry: the one place that touches process.argv, process.env and process.exit.
 import { runCli } from './program.js';
 
+// `knocktail rules | head`: a closed pipe ends the output quietly, as for any Unix tool.
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+    throw error;
+  });
+}
+
 const stopHooks: (() => void)[] = [];
 const reloadHooks: (() => void)[] = [];
 for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => stopHooks.forEach((fn) => fn()));
