@@ -1,8 +1,15 @@
 // An indexed min-heap of one deadline per key: the tracker asks "which source needs a sweep
 // next" after every packet, so this must be O(log n), not a scan of every tracked source.
+interface Entry<K> {
+  readonly key: K;
+  at: number;
+  /** Where the entry sits in the heap array (kept in the entry so moves touch no Map). */
+  position: number;
+}
+
 export class DeadlineQueue<K> {
-  private readonly heap: { key: K; at: number }[] = [];
-  private readonly index = new Map<K, number>();
+  private readonly heap: Entry<K>[] = [];
+  private readonly entries = new Map<K, Entry<K>>();
 
   get size(): number {
     return this.heap.length;
@@ -10,30 +17,30 @@ export class DeadlineQueue<K> {
 
   /** Set (or move) the deadline of `key`. */
   set(key: K, at: number): void {
-    const position = this.index.get(key);
-    if (position === undefined) {
-      this.heap.push({ key, at });
-      this.index.set(key, this.heap.length - 1);
-      this.up(this.heap.length - 1);
+    const entry = this.entries.get(key);
+    if (!entry) {
+      const added: Entry<K> = { key, at, position: this.heap.length };
+      this.heap.push(added);
+      this.entries.set(key, added);
+      this.up(added.position);
       return;
     }
-    const entry = this.heap[position]!;
     const earlier = at < entry.at;
     entry.at = at;
-    if (earlier) this.up(position);
-    else this.down(position);
+    if (earlier) this.up(entry.position);
+    else this.down(entry.position);
   }
 
   delete(key: K): void {
-    const position = this.index.get(key);
-    if (position === undefined) return;
+    const entry = this.entries.get(key);
+    if (!entry) return;
+    this.entries.delete(key);
     const last = this.heap.pop()!;
-    this.index.delete(key);
-    if (position === this.heap.length) return;
-    this.heap[position] = last;
-    this.index.set(last.key, position);
-    this.up(position);
-    this.down(position);
+    if (last === entry) return;
+    this.heap[entry.position] = last;
+    last.position = entry.position;
+    this.up(last.position);
+    this.down(last.position);
   }
 
   peek(): { readonly key: K; readonly at: number } | undefined {
@@ -69,7 +76,7 @@ export class DeadlineQueue<K> {
     const second = this.heap[b]!;
     this.heap[a] = second;
     this.heap[b] = first;
-    this.index.set(second.key, a);
-    this.index.set(first.key, b);
+    second.position = a;
+    first.position = b;
   }
 }

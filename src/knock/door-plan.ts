@@ -21,8 +21,6 @@ export interface DoorPlan {
 
 const keysOf = (steps: readonly Step[]): string[] => steps.map(formatStep);
 
-// Enough windows for attempts that started up to one timeout ago in the previous window.
-const CACHED_WINDOWS = 6;
 
 export function planDoor(door: Door): DoorPlan {
   const fixed: Candidate[] = [];
@@ -34,6 +32,9 @@ export function planDoor(door: Door): DoorPlan {
   const fixedKeys = new Set([...fixed, ...closeCandidates].flatMap((candidate) => candidate.keys));
 
   const derived = new Map<number, Candidate>();
+  // Enough windows for every attempt that may still be running (started up to one timeout ago, in
+  // that moment's previous window), so knocks() never derives the same window twice in a row.
+  const cachedWindows = door.timeBased ? Math.ceil(door.timeout / door.timeBased.period) + 4 : 0;
   const timeBased = (window: number): Candidate | undefined => {
     const spec = door.timeBased;
     if (!spec) return undefined;
@@ -41,7 +42,7 @@ export function planDoor(door: Door): DoorPlan {
     if (!candidate) {
       candidate = { keys: keysOf(deriveSequence(spec, window)), origin: { kind: 'time-based', window } };
       derived.set(window, candidate);
-      if (derived.size > CACHED_WINDOWS) derived.delete(derived.keys().next().value as number);
+      if (derived.size > cachedWindows) derived.delete(derived.keys().next().value as number);
     }
     return candidate;
   };

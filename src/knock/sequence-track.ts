@@ -54,6 +54,8 @@ export interface TrackInput {
 
 type Follow = { readonly track: Track; readonly outcome: TrackOutcome };
 
+const NONE: TrackOutcome = { kind: 'none' };
+
 function follow(candidates: readonly Candidate[], matched: number, input: TrackInput, startedAt: number): Follow | undefined {
   const consistent = candidates.filter((candidate) => candidate.keys[matched] === input.key);
   if (consistent.length === 0) return undefined;
@@ -83,6 +85,6 @@ export function stepTrack(track: Track, input: TrackInput): TrackResult {
   }
   // Idle, or just reset: the knock may be the first of a new attempt.
   const first = follow(input.fresh(), 0, input, input.at);
-  const result = first ?? { track: IDLE, outcome: { kind: 'none' } as const };
-  return reset === undefined ? result : { ...result, reset };
+  const result: Follow = first ?? { track: IDLE, outcome: NONE };
+  return reset === undefined ? result : { track: result.track, outcome: result.outcome, reset };
 }

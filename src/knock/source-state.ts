@@ -2,7 +2,8 @@ import type { Family } from '../address.js';
 import { IDLE, type Track } from './sequence-track.js';
 
 // Everything the tracker remembers about one source. A source with nothing to remember
-// (isIdle) is not kept at all, so memory follows what sources are doing, not who they are.
+// (isIdle) is not kept at all, and each collection exists only while it holds something:
+// under a flood of new sources, memory per source is what decides how many fit under the cap.
 
 export interface DoorTracks {
   readonly open: Track;
@@ -13,32 +14,67 @@ export const IDLE_TRACKS: DoorTracks = { open: IDLE, close: IDLE };
 
 export type Standing = { readonly kind: 'clear' } | { readonly kind: 'banned'; readonly until: number };
 
+const CLEAR: Standing = { kind: 'clear' };
+
 export interface SourceState {
   readonly src: string;
   readonly family: Family;
   /** Doors with a track in progress (both tracks idle = no entry). */
-  readonly tracks: Map<string, DoorTracks>;
-  /** "sport>dport" → packet time of the last SYN sighting, oldest first (for retransmit detection). */
-  readonly sightings: Map<string, number>;
+  tracks: Map<string, DoorTracks> | undefined;
+  /** sport × 65536 + dport → packet time of the last SYN sighting, oldest first (for retransmit detection). */
+  sightings: Map<number, number> | undefined;
+  /** Packet time of the newest sighting: all of them are dropped together once it is old. */
+  lastSighting: number;
   /** Clock times of failed attempts (resets) within the fail window, oldest first. */
-  failures: number[];
+  failures: number[] | undefined;
   standing: Standing;
   /** Door → clock time a 'not-allowed' rejection was last reported. */
-  readonly notices: Map<string, number>;
+  notices: Map<string, number> | undefined;
 }
 
 export function newSource(src: string, family: Family): SourceState {
-  return { src, family, tracks: new Map(), sightings: new Map(), failures: [], standing: { kind: 'clear' }, notices: new Map() };
+  return { src, family, tracks: undefined, sightings: undefined, lastSighting: -Infinity, failures: undefined, standing: CLEAR, notices: undefined };
 }
 
 export function isIdle(state: SourceState): boolean {
-  return (
-    state.tracks.size === 0 &&
-    state.sightings.size === 0 &&
-    state.failures.length === 0 &&
-    state.standing.kind === 'clear' &&
-    state.notices.size === 0
-  );
+  return !state.tracks && !state.sightings && !state.failures && !state.notices && state.standing.kind === 'clear';
+}
+
+export function tracksOf(state: SourceState, door: string): DoorTracks {
+  return state.tracks?.get(door) ?? IDLE_TRACKS;
+}
+
+export function setTracks(state: SourceState, door: string, tracks: DoorTracks): void {
+  if (tracks.open.phase === 'knocking' || tracks.close.phase === 'knocking') {
+    (state.tracks ??= new Map()).set(door, tracks);
+  } else if (state.tracks?.delete(door) && state.tracks.size === 0) {
+    state.tracks = undefined;
+  }
+}
+
+/** Record a SYN sighting, returning the previous one for the same ports. Past `max` sightings the older half is forgotten. */
+export function noteSighting(state: SourceState, sport: number, dport: number, at: number, max: number): number | undefined {
+  const key = sport * 65_536 + dport;
+  let sightings = (state.sightings ??= new Map());
+  const previous = sightings.get(key);
+  sightings.delete(key);
+  if (sightings.size >= max) sightings = state.sightings = new Map([...sightings].slice(-Math.floor(max / 2)));
+  sightings.set(key, at);
+  state.lastSighting = Math.max(state.lastSighting, at);
+  return previous;
+}
+
+export function noteFailure(state: SourceState, now: number, failWindow: number): number {
+  const recent = (state.failures ?? []).filter((failedAt) => now - failedAt <= failWindow);
+  recent.push(now);
+  state.failures = recent;
+  return recent.length;
+}
+
+export function ban(state: SourceState, until: number): void {
+  state.standing = { kind: 'banned', until };
+  state.failures = undefined;
+  state.tracks = undefined;
 }
 
 export interface Windows {
@@ -47,17 +83,36 @@ export interface Windows {
   readonly timeoutOf: (door: string) => number;
 }
 
+/** Drop sightings, notices, failures and a ban that are over at `now` (partial sequences are the tracker's: they produce events). */
+export function pruneState(state: SourceState, now: number, windows: Windows): void {
+  if (state.standing.kind === 'banned' && now >= state.standing.until) state.standing = CLEAR;
+  if (state.failures) {
+    const recent = state.failures.filter((failedAt) => now - failedAt <= windows.failWindow);
+    state.failures = recent.length > 0 ? recent : undefined;
+  }
+  // Older sightings may linger until the newest is old: harmless, as a retransmit is judged on times.
+  if (state.sightings && now - state.lastSighting > windows.retransmitWindow) {
+    state.sightings = undefined;
+    state.lastSighting = -Infinity;
+  }
+  if (state.notices) {
+    for (const [door, noticed] of state.notices) if (now - noticed > windows.timeoutOf(door)) state.notices.delete(door);
+    if (state.notices.size === 0) state.notices = undefined;
+  }
+}
+
 /** The first clock time at which sweeping `state` would drop something (Infinity when never). */
 export function deadlineOf(state: SourceState, windows: Windows): number {
   let at = state.standing.kind === 'banned' ? state.standing.until : Infinity;
   // Everything below is dropped once strictly older than its window, hence the +1.
-  for (const [door, tracks] of state.tracks) {
-    for (const track of [tracks.open, tracks.close]) {
-      if (track.phase === 'knocking') at = Math.min(at, track.startedAt + windows.timeoutOf(door) + 1);
+  if (state.tracks) {
+    for (const [door, { open, close }] of state.tracks) {
+      if (open.phase === 'knocking') at = Math.min(at, open.startedAt + windows.timeoutOf(door) + 1);
+      if (close.phase === 'knocking') at = Math.min(at, close.startedAt + windows.timeoutOf(door) + 1);
     }
   }
-  for (const seen of state.sightings.values()) at = Math.min(at, seen + windows.retransmitWindow + 1);
-  for (const [door, noticed] of state.notices) at = Math.min(at, noticed + windows.timeoutOf(door) + 1);
-  if (state.failures.length > 0) at = Math.min(at, state.failures[0]! + windows.failWindow + 1);
+  if (state.sightings) at = Math.min(at, state.lastSighting + windows.retransmitWindow + 1);
+  if (state.notices) for (const [door, noticed] of state.notices) at = Math.min(at, noticed + windows.timeoutOf(door) + 1);
+  if (state.failures) at = Math.min(at, state.failures[0]! + windows.failWindow + 1);
   return at;
 }

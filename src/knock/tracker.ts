@@ -4,10 +4,25 @@ import type { Packet } from '../parse/packet.js';
 import { DeadlineQueue } from './deadline-queue.js';
 import type { Door } from './door.js';
 import { planDoor, type DoorPlan } from './door-plan.js';
-import type { KnockEvent, ResetReason } from './events.js';
+import { advancedEvent, closedEvent, completedEvent, rejectedEvent, resetEvent, type EventBase } from './event-builders.js';
+import type { KnockEvent } from './events.js';
 import { knockStepOf } from './knock-step.js';
+import { LruMap } from './lru-map.js';
 import { stepTrack, type Candidate, type TrackResult } from './sequence-track.js';
-import { deadlineOf, IDLE_TRACKS, isIdle, newSource, type SourceState, type Windows } from './source-state.js';
+import {
+  ban,
+  deadlineOf,
+  IDLE_TRACKS,
+  isIdle,
+  newSource,
+  noteFailure,
+  noteSighting,
+  pruneState,
+  setTracks,
+  tracksOf,
+  type SourceState,
+  type Windows,
+} from './source-state.js';
 
 export { oneTimeKey } from './door-plan.js';
 
@@ -40,8 +55,8 @@ type Sequence = 'open' | 'close';
 // The knock engine: per source × door state machines fed with packets (observe) and with time
 // (expire). Pure apart from its own memory: no I/O, no clock; `now` is always passed in.
 //
-// Memory is bounded by limits.maxTrackedSources, with the Map's insertion order as an LRU
-// (every packet from a source moves it to the end). The trade-off: a legitimate knocker loses a
+// Memory is bounded by limits.maxTrackedSources, evicting the least recently seen source (every
+// knock from a source makes it the most recent). The trade-off: a legitimate knocker loses a
 // partial sequence only when at least maxTrackedSources other sources knock between two of its
 // own knocks, so a flood of R new sources per second starves knockers whose knocks are more than
 // maxTrackedSources / R seconds apart — and nobody else. Sources with nothing to remember are not
@@ -52,7 +67,7 @@ export class KnockTracker {
   private readonly plansByName: ReadonlyMap<string, DoorPlan>;
   private readonly limits: Limits;
   private readonly used: Set<string>;
-  private readonly sources = new Map<string, SourceState>();
+  private readonly sources = new LruMap<SourceState>();
   private readonly deadlines = new DeadlineQueue<string>();
   private readonly windows: Windows;
   private evicted = 0;
@@ -129,60 +144,56 @@ export class KnockTracker {
   // every sighting refreshes the window, so a long run of retransmits stays one knock.
   private isRetransmit(state: SourceState, packet: Packet): boolean {
     if (packet.proto !== 'tcp' || packet.sport === undefined) return false;
-    const key = `${packet.sport}>${packet.dport}`;
-    const previous = state.sightings.get(key);
-    state.sightings.delete(key);
-    state.sightings.set(key, packet.at);
-    if (state.sightings.size > MAX_SIGHTINGS) state.sightings.delete(state.sightings.keys().next().value as string);
+    const previous = noteSighting(state, packet.sport, packet.dport ?? 0, packet.at, MAX_SIGHTINGS);
     return previous !== undefined && Math.abs(packet.at - previous) <= this.limits.retransmitWindow;
   }
 
   private knock(state: SourceState, key: string, knocked: readonly DoorPlan[], at: number, now: number, events: KnockEvent[]): void {
     for (const plan of this.plans) {
       const door = plan.door.name;
-      const base = { door, src: state.src, family: state.family, at };
-      const tracks = state.tracks.get(door) ?? IDLE_TRACKS;
+      const base: EventBase = { door, src: state.src, family: state.family, at };
+      const tracks = tracksOf(state, door);
       if (!knocked.includes(plan)) {
         // A knock on another door's port spoils this door's attempt.
         for (const sequence of ['open', 'close'] as const) {
           if (tracks[sequence].phase === 'knocking') {
-            events.push({ ...base, kind: 'reset', sequence, reason: 'other-door' });
+            events.push(resetEvent(base, sequence, 'other-door'));
             if (this.fail(state, door, at, now, events)) return;
           }
         }
-        state.tracks.delete(door);
+        setTracks(state, door, IDLE_TRACKS);
         continue;
       }
       if (!this.allowed(plan, state)) {
         this.notice(state, plan, now, base, events);
         continue;
       }
-      const usable = (candidate: Candidate): boolean => candidate.origin.kind !== 'one-time' || !this.used.has(candidate.origin.key);
-      const input = { key, at, timeout: plan.door.timeout, usable };
-      const open = stepTrack(tracks.open, { ...input, fresh: () => plan.openCandidates(at) });
+      const { timeout } = plan.door;
+      const open = stepTrack(tracks.open, { key, at, timeout, usable: this.usable, fresh: () => plan.openCandidates(at) });
       if (this.report(state, 'open', open, base, now, events)) return;
-      const close = stepTrack(tracks.close, { ...input, fresh: () => plan.closeCandidates });
+      const close = stepTrack(tracks.close, { key, at, timeout, usable: this.usable, fresh: () => plan.closeCandidates });
       if (this.report(state, 'close', close, base, now, events)) return;
-      if (open.track.phase === 'idle' && close.track.phase === 'idle') state.tracks.delete(door);
-      else state.tracks.set(door, { open: open.track, close: close.track });
+      setTracks(state, door, { open: open.track, close: close.track });
     }
   }
+
+  private readonly usable = (candidate: Candidate): boolean => candidate.origin.kind !== 'one-time' || !this.used.has(candidate.origin.key);
 
   // Turn a track step into events; true when the source got banned on the way.
   private report(state: SourceState, sequence: Sequence, result: TrackResult, base: EventBase, now: number, events: KnockEvent[]): boolean {
     if (result.reset) {
-      events.push({ ...base, kind: 'reset', sequence, reason: result.reset === 'timeout' ? 'timeout' : 'out-of-order' });
+      events.push(resetEvent(base, sequence, result.reset === 'timeout' ? 'timeout' : 'out-of-order'));
       if (this.fail(state, base.door, base.at, now, events)) return true;
     }
     const { outcome } = result;
-    if (outcome.kind === 'advanced') events.push({ ...base, kind: 'advanced', sequence, step: outcome.step, of: outcome.of });
+    if (outcome.kind === 'advanced') events.push(advancedEvent(base, sequence, outcome.step, outcome.of));
     if (outcome.kind !== 'finished') return false;
     const { origin } = outcome.winner;
-    if (sequence === 'close') events.push({ ...base, kind: 'closed', sequence: 'close' });
-    else if (origin.kind === 'one-time' && this.used.has(origin.key)) events.push({ ...base, kind: 'rejected', reason: 'one-time-reused' });
+    if (sequence === 'close') events.push(closedEvent(base));
+    else if (origin.kind === 'one-time' && this.used.has(origin.key)) events.push(rejectedEvent(base, 'one-time-reused'));
     else {
       if (origin.kind === 'one-time') this.used.add(origin.key);
-      events.push({ ...base, kind: 'completed', sequence: 'open' });
+      events.push(completedEvent(base));
     }
     return false;
   }
@@ -194,66 +205,54 @@ export class KnockTracker {
 
   // One 'not-allowed' per source × door per timeout window: a stranger's flood is not an event flood.
   private notice(state: SourceState, plan: DoorPlan, now: number, base: EventBase, events: KnockEvent[]): void {
-    const last = state.notices.get(plan.door.name);
+    const last = state.notices?.get(plan.door.name);
     if (last !== undefined && now - last <= plan.door.timeout) return;
-    state.notices.set(plan.door.name, now);
-    events.push({ ...base, kind: 'rejected', reason: 'not-allowed' });
+    (state.notices ??= new Map()).set(plan.door.name, now);
+    events.push(rejectedEvent(base, 'not-allowed'));
   }
 
   // Count a failed attempt; past limits.maxFailures within limits.failWindow, ban the source
   // (its progress is dropped and the ban reported once). True when it got banned.
   private fail(state: SourceState, door: string, at: number, now: number, events: KnockEvent[]): boolean {
-    state.failures = state.failures.filter((failedAt) => now - failedAt <= this.limits.failWindow);
-    state.failures.push(now);
-    if (state.failures.length <= this.limits.maxFailures) return false;
-    state.standing = { kind: 'banned', until: now + this.limits.banFor };
-    state.failures = [];
-    state.tracks.clear();
-    events.push({ door, src: state.src, family: state.family, at, kind: 'rejected', reason: 'banned' });
+    if (noteFailure(state, now, this.limits.failWindow) <= this.limits.maxFailures) return false;
+    ban(state, now + this.limits.banFor);
+    events.push(rejectedEvent({ door, src: state.src, family: state.family, at }, 'banned'));
     return true;
   }
 
   private sweep(state: SourceState, now: number, events: KnockEvent[]): void {
-    if (state.standing.kind === 'banned' && now >= state.standing.until) state.standing = { kind: 'clear' };
-    state.failures = state.failures.filter((failedAt) => now - failedAt <= this.limits.failWindow);
-    for (const [key, seen] of state.sightings) if (now - seen > this.limits.retransmitWindow) state.sightings.delete(key);
-    for (const [door, noticed] of state.notices) if (now - noticed > this.windows.timeoutOf(door)) state.notices.delete(door);
-    for (const [door, tracks] of [...state.tracks]) {
+    pruneState(state, now, this.windows);
+    for (const [door, tracks] of [...(state.tracks ?? [])]) {
       const timeout = this.windows.timeoutOf(door);
-      const base = { door, src: state.src, family: state.family, at: now };
       let { open, close } = tracks;
-      if (open.phase === 'knocking' && now - open.startedAt > timeout) {
-        open = IDLE_TRACKS.open;
-        events.push({ ...base, kind: 'reset', sequence: 'open', reason: 'timeout' });
+      for (const sequence of ['open', 'close'] as const) {
+        const track = sequence === 'open' ? open : close;
+        if (track.phase !== 'knocking' || now - track.startedAt <= timeout) continue;
+        if (sequence === 'open') open = IDLE_TRACKS.open;
+        else close = IDLE_TRACKS.close;
+        events.push(resetEvent({ door, src: state.src, family: state.family, at: now }, sequence, 'timeout'));
         if (this.fail(state, door, now, now, events)) return;
       }
-      if (close.phase === 'knocking' && now - close.startedAt > timeout) {
-        close = IDLE_TRACKS.close;
-        events.push({ ...base, kind: 'reset', sequence: 'close', reason: 'timeout' });
-        if (this.fail(state, door, now, now, events)) return;
-      }
-      if (open.phase === 'idle' && close.phase === 'idle') state.tracks.delete(door);
-      else state.tracks.set(door, { open, close });
+      setTracks(state, door, { open, close });
     }
   }
 
-  // Keep (and move to the LRU's end) a source with something to remember; forget it otherwise.
+  // Keep (as the most recently seen) a source with something to remember; forget it otherwise.
   private store(state: SourceState, existed: boolean, now: number, events: KnockEvent[]): void {
     if (isIdle(state)) {
       if (existed) this.forget(state.src);
       return;
     }
-    if (existed) this.sources.delete(state.src);
-    else while (this.sources.size >= this.limits.maxTrackedSources && this.sources.size > 0) this.evictOldest(now, events);
+    if (!existed) while (this.sources.size >= this.limits.maxTrackedSources && this.sources.size > 0) this.evictOldest(now, events);
     this.sources.set(state.src, state);
     this.deadlines.set(state.src, deadlineOf(state, this.windows));
   }
 
   private evictOldest(now: number, events: KnockEvent[]): void {
-    const oldest = this.sources.values().next().value as SourceState;
-    for (const [door, tracks] of oldest.tracks) {
+    const oldest = this.sources.oldest()!;
+    for (const [door, tracks] of oldest.tracks ?? []) {
       for (const sequence of ['open', 'close'] as const) {
-        if (tracks[sequence].phase === 'knocking') events.push(resetEvent(oldest, door, sequence, 'evicted', now));
+        if (tracks[sequence].phase === 'knocking') events.push(resetEvent({ door, src: oldest.src, family: oldest.family, at: now }, sequence, 'evicted'));
       }
     }
     this.forget(oldest.src);
@@ -264,10 +263,4 @@ export class KnockTracker {
     this.sources.delete(src);
     this.deadlines.delete(src);
   }
-}
-
-type EventBase = Pick<KnockEvent, 'door' | 'src' | 'family' | 'at'>;
-
-function resetEvent(state: SourceState, door: string, sequence: Sequence, reason: ResetReason, at: number): KnockEvent {
-  return { door, src: state.src, family: state.family, at, kind: 'reset', sequence, reason };
 }
