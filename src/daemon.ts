@@ -83,6 +83,12 @@ export class Daemon {
         parts.log.info(`${record.event} ${record.door} ${record.src}`, { ...record });
       },
     });
+    parts.metrics?.trackCounters(() => this.counters);
+    parts.metrics?.trackGauges(() => ({
+      openGrants: this.grants?.grants().length ?? 0,
+      trackedSources: this.tracker?.stats().trackedSources ?? 0,
+      lagBytes: this.parts.source.position?.().lagBytes ?? 0,
+    }));
     await this.grants.reconcile('start');
     this.pipeline = this.buildPipeline();
     this.control = new ControlServer(
@@ -128,6 +134,7 @@ export class Daemon {
     await this.grants?.idle();
     if (this.grants) await this.persist(this.grants.grants());
     await this.control?.stop();
+    await this.parts.backend.stop?.();
     await this.parts.audit.close();
   }
 
@@ -171,7 +178,6 @@ export class Daemon {
     try {
       for await (const chunk of this.parts.source.chunks(this.abort.signal)) {
         await this.pipeline!.processChunk(chunk);
-        this.parts.metrics?.setGauges({ openGrants: this.grants!.grants().length, trackedSources: this.tracker!.stats().trackedSources, lagBytes: this.parts.source.position?.().lagBytes ?? 0 });
       }
     } catch (error) {
       if (this.abort.signal.aborted) return;

@@ -44,6 +44,7 @@ async function offline(config: Config, request: ControlRequest): Promise<unknown
     return result;
   } finally {
     grants.stop();
+    await backend.stop?.();
     await audit.close();
   }
 }

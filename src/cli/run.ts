@@ -3,6 +3,7 @@ import { createAuditLog } from '../audit/audit-log.js';
 import { loadConfig } from '../config/load-config.js';
 import { Daemon } from '../daemon.js';
 import { Metrics, serveMetrics, writeTextfile } from '../metrics/metrics.js';
+import { timeBackend } from '../metrics/timed-backend.js';
 import { FileFollower } from '../source/follower.js';
 import { KmsgSource } from '../source/kmsg-source.js';
 import { configPath } from './context.js';
@@ -20,8 +21,10 @@ export function registerRun({ program, ctx, setCode }: Registration): void {
       const config = await loadConfig(path);
       const log = createLogger(ctx);
       const clock = createSystemClock();
-      const backend = createFirewall(config, clock);
       const metrics = config.metrics.listen || config.metrics.textfile ? new Metrics() : undefined;
+      metrics?.collectProcessMetrics();
+      const firewall = createFirewall(config, clock);
+      const backend = metrics ? timeBackend(firewall, (action, seconds) => metrics.observeFirewallLatency(action, seconds)) : firewall;
       const source =
         config.source === 'kmsg'
           ? new KmsgSource({})
