@@ -70,3 +70,22 @@ for line in (raw / 'dmesg.log').read_text().splitlines():
     dm.append((expect(m.group(3), iso(boot + us // 1000)), line))
 write('dmesg.log', 'Real capture: plain dmesg (at = bootTime + uptime). scripts/capture-fixtures.sh',
       {'prefix': prefix, 'bootTime': boot}, dm)
+
+# RSYSLOG_TraditionalFileFormat (written in UTC, whole seconds, no year) and RFC 5424.
+reference = max(int(datetime.fromisoformat(line.split(' ', 1)[0]).timestamp() * 1000) for line in (raw / 'rsyslog.log').read_text().splitlines())
+tr = []
+for line in (raw / 'rsyslog-traditional.log').read_text().splitlines():
+    m = re.match(r'(\w{3} [ \d]\d \d\d:\d\d:\d\d) \S+ kernel: (.*)$', line)
+    year = datetime.fromtimestamp(reference / 1000, timezone.utc).year
+    stamp = datetime.strptime(f'{year} {m.group(1)}', '%Y %b %d %H:%M:%S').replace(tzinfo=timezone.utc)
+    tr.append((expect(m.group(2), iso(int(stamp.timestamp()) * 1000)), line))
+write('rsyslog-traditional.log', 'Real capture: RSYSLOG_TraditionalFileFormat (TZ=UTC; the tests read it in zone UTC). scripts/capture-fixtures.sh',
+      {'prefix': prefix, 'bootTime': boot, 'referenceTime': reference}, tr)
+
+r5 = []
+for line in (raw / 'rsyslog-rfc5424.log').read_text().splitlines():
+    m = re.match(r'<\d+>1 (\S+) \S+ kernel - - - (.*)$', line)
+    stamp = datetime.fromisoformat(m.group(1))
+    r5.append((expect(m.group(2), iso(int(stamp.timestamp()) * 1000 + stamp.microsecond // 1000)), line))
+write('rsyslog-rfc5424.log', 'Real capture: RFC 5424 (RSYSLOG_SyslogProtocol23Format). scripts/capture-fixtures.sh',
+      {'prefix': prefix, 'bootTime': boot}, r5)

@@ -49,17 +49,20 @@ make_namespaces() { # $1 client v4 addresses (space separated, /24), $2 client v
 }
 
 # Our own rsyslogd on /dev/kmsg; imkmsg replays the ring buffer, so the filter keeps only
-# lines naming our prefix or our interfaces.
+# lines naming our prefix or our interfaces. Besides RSYSLOG_FileFormat in $1 it writes the
+# same lines as $1.traditional (RSYSLOG_TraditionalFileFormat, in UTC) and $1.rfc5424.
 start_rsyslogd() { # $1 output file, $2 regex (POSIX ERE) of messages to keep
   cat >"$WORK/own.conf" <<EOF
 global(workDirectory="$WORK")
 module(load="imkmsg")
 if (\$syslogfacility-text == "kern" and re_match(\$msg, "$2")) then {
   action(type="omfile" file="$1" template="RSYSLOG_FileFormat")
+  action(type="omfile" file="$1.traditional" template="RSYSLOG_TraditionalFileFormat")
+  action(type="omfile" file="$1.rfc5424" template="RSYSLOG_SyslogProtocol23Format")
 }
 stop
 EOF
-  rsyslogd -n -f "$WORK/own.conf" -i "$WORK/own.pid" &
+  TZ=UTC rsyslogd -n -f "$WORK/own.conf" -i "$WORK/own.pid" &
   RSYSLOG_PID=$!
   sleep 1
 }

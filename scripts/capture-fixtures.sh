@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Capture REAL kernel LOG lines for the parser's fixtures (root; re-runnable).
-# Writes the raw captures to __tests__/fixtures/raw/: rsyslog RSYSLOG_FileFormat through a
-# private rsyslogd (imkmsg), the /dev/kmsg records and dmesg's view of the same packets.
+# Writes the raw captures to __tests__/fixtures/raw/: rsyslog RSYSLOG_FileFormat,
+# RSYSLOG_TraditionalFileFormat and RFC 5424 through a private rsyslogd (imkmsg), the
+# /dev/kmsg records and dmesg's view of the same packets.
 # The annotated fixture files are written from these by scripts/capture-fixtures-annotate.py.
 # shellcheck source=capture-fixtures.lib.sh
 source "$(dirname "$0")/capture-fixtures.lib.sh"
@@ -65,6 +66,8 @@ timeout 1 cat /dev/kmsg >"$WORK/kmsg" || true
 grep -a -F ";$PREFIX" "$WORK/kmsg" >"$OUT/kmsg.log" || true
 dmesg | grep -a -F "] $PREFIX" >"$OUT/dmesg.log" || true
 cp "$WORK/rsyslog.log" "$OUT/rsyslog.log"
+cp "$WORK/rsyslog.log.traditional" "$OUT/rsyslog-traditional.log"
+cp "$WORK/rsyslog.log.rfc5424" "$OUT/rsyslog-rfc5424.log"
 # The boot time the kmsg/dmesg uptimes are relative to, for the annotations.
 echo "$(($(date +%s%N) / 1000000 - $(awk '{printf "%d", $1 * 1000}' /proc/uptime)))" >"$OUT/boot-time-ms"
 printf '%s' "$PREFIX" >"$OUT/prefix"

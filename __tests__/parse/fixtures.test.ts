@@ -25,7 +25,7 @@ function describeResult(result: LineResult, expected: Record<string, unknown>): 
 
 describe('annotated fixture logs', () => {
   test('there are real captures and hand-made negative cases to check', () => {
-    expect(files).toEqual(expect.arrayContaining(['rsyslog-file-format.log', 'kmsg.log', 'dmesg.log', 'negative.log', 'header-formats.log']));
+    expect(files).toEqual(expect.arrayContaining(['rsyslog-file-format.log', 'rsyslog-traditional.log', 'rsyslog-rfc5424.log', 'kmsg.log', 'dmesg.log', 'negative.log', 'header-formats.log']));
   });
 
   describe.each(files)('%s', (file) => {

@@ -9,7 +9,7 @@ import { readAnnotatedFixture } from './support/annotated-fixture.js';
 const ctx: ParseContext = { prefix: 'knocktail: ', referenceTime: Date.UTC(2026, 10, 25), bootTime: Date.UTC(2026, 10, 24), zoneOffsetMinutes: () => 0 };
 const HEAD = '2026-11-24T15:50:22.137638+00:00 vm kernel: ';
 const FIXTURES = join(process.cwd(), '__tests__', 'fixtures');
-const realPackets = ['rsyslog-file-format.log', 'kmsg.log', 'dmesg.log']
+const realPackets = ['rsyslog-file-format.log', 'rsyslog-traditional.log', 'rsyslog-rfc5424.log', 'kmsg.log', 'dmesg.log']
   .flatMap((file) => readAnnotatedFixture(join(FIXTURES, file)))
   .filter((c) => c.expect['kind'] === 'packet');
 
