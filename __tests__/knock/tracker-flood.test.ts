@@ -50,4 +50,14 @@ describe('KnockTracker under a flood of distinct sources', () => {
     const { aliceEvents } = flood(knocks);
     expect(aliceEvents).toEqual([`advanced open 1/3 ssh ${alice}`, `reset open evicted ssh ${alice}`]);
   });
+
+  test('sources that never knocked a first step cannot push out a knocker part-way through', () => {
+    const engine = new KnockTracker({ doors: [ssh], limits: { ...limits, maxTrackedSources: 10 } });
+    const events = engine.observe(tcp(alice, 7000, T0), T0);
+    // Their SYNs to the last step are remembered (as possible retransmits), but never first in progress.
+    for (let i = 0; i < 1000; i++) events.push(...engine.observe(tcp(stranger(i), 9000, T0 + 1), T0 + 1));
+    events.push(...engine.observe(udp(alice, 8000, T0 + 2), T0 + 2), ...engine.observe(tcp(alice, 9000, T0 + 3), T0 + 3));
+    expect(describeEvents(events)).toEqual([`advanced open 1/3 ssh ${alice}`, `advanced open 2/3 ssh ${alice}`, `completed ssh ${alice}`]);
+    expect(engine.stats()).toMatchObject({ trackedSources: 10, evicted: 991 });
+  });
 });

@@ -7,7 +7,6 @@ import { planDoor, type DoorPlan } from './door-plan.js';
 import { advancedEvent, closedEvent, completedEvent, rejectedEvent, resetEvent, type EventBase } from './event-builders.js';
 import type { KnockEvent } from './events.js';
 import { knockStepOf } from './knock-step.js';
-import { LruMap } from './lru-map.js';
 import { stepTrack, type Candidate, type TrackResult } from './sequence-track.js';
 import {
   ban,
@@ -23,6 +22,7 @@ import {
   type SourceState,
   type Windows,
 } from './source-state.js';
+import { SourceTable } from './source-table.js';
 
 export { oneTimeKey } from './door-plan.js';
 
@@ -55,19 +55,19 @@ type Sequence = 'open' | 'close';
 // The knock engine: per source × door state machines fed with packets (observe) and with time
 // (expire). Pure apart from its own memory: no I/O, no clock; `now` is always passed in.
 //
-// Memory is bounded by limits.maxTrackedSources, evicting the least recently seen source (every
-// knock from a source makes it the most recent). The trade-off: a legitimate knocker loses a
-// partial sequence only when at least maxTrackedSources other sources knock between two of its
-// own knocks, so a flood of R new sources per second starves knockers whose knocks are more than
-// maxTrackedSources / R seconds apart — and nobody else. Sources with nothing to remember are not
-// stored, so random noise to non-knock ports costs nothing; evicting a banned source lifts its
-// ban, the price of never growing past the cap.
+// Memory is bounded by limits.maxTrackedSources. Sources with nothing to remember are not stored
+// (noise to non-knock ports costs nothing); past the cap, the least recently seen source goes,
+// taking first those that are not part-way through a sequence (see SourceTable). The trade-off:
+// a legitimate knocker loses a partial sequence only when at least maxTrackedSources other
+// sources knock a first step between two of its own knocks, so a flood of R such sources per
+// second starves knockers whose knocks are more than maxTrackedSources / R seconds apart, and
+// nobody else; evicting a banned source lifts its ban, the price of never growing past the cap.
 export class KnockTracker {
   private readonly plans: readonly DoorPlan[];
   private readonly plansByName: ReadonlyMap<string, DoorPlan>;
   private readonly limits: Limits;
   private readonly used: Set<string>;
-  private readonly sources = new LruMap<SourceState>();
+  private readonly sources = new SourceTable();
   private readonly deadlines = new DeadlineQueue<string>();
   private readonly windows: Windows;
   private evicted = 0;
@@ -115,8 +115,12 @@ export class KnockTracker {
     for (let next = this.deadlines.peek(); next && next.at <= now; next = this.deadlines.peek()) {
       const state = this.sources.get(next.key)!;
       this.sweep(state, now, events);
-      if (isIdle(state)) this.forget(state.src);
-      else this.deadlines.set(state.src, deadlineOf(state, this.windows));
+      if (isIdle(state)) {
+        this.forget(state.src);
+      } else {
+        if (!state.tracks) this.sources.put(state); // no longer part-way: first in line for eviction
+        this.deadlines.set(state.src, deadlineOf(state, this.windows));
+      }
     }
     return events;
   }
@@ -244,12 +248,12 @@ export class KnockTracker {
       return;
     }
     if (!existed) while (this.sources.size >= this.limits.maxTrackedSources && this.sources.size > 0) this.evictOldest(now, events);
-    this.sources.set(state.src, state);
+    this.sources.put(state);
     this.deadlines.set(state.src, deadlineOf(state, this.windows));
   }
 
   private evictOldest(now: number, events: KnockEvent[]): void {
-    const oldest = this.sources.oldest()!;
+    const oldest = this.sources.victim()!;
     for (const [door, tracks] of oldest.tracks ?? []) {
       for (const sequence of ['open', 'close'] as const) {
         if (tracks[sequence].phase === 'knocking') events.push(resetEvent({ door, src: oldest.src, family: oldest.family, at: now }, sequence, 'evicted'));
