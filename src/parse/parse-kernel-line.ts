@@ -12,8 +12,8 @@ export type LineResult =
 /** Longer lines are no kernel LOG line (the kernel's own maximum is ~1 KiB); never parsed. */
 export const MAX_LINE_LENGTH = 4096;
 
-const IGNORED: LineResult = { kind: 'ignored' };
-const NOT_KERNEL: LineResult = { kind: 'ignored', reason: 'not-kernel' };
+const IGNORED: LineResult = Object.freeze({ kind: 'ignored' });
+const NOT_KERNEL: LineResult = Object.freeze({ kind: 'ignored', reason: 'not-kernel' });
 
 // A memo only (same input, same output), shared so every caller's hot path benefits.
 const addresses = new AddressCache();
