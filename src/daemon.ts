@@ -1,3 +1,4 @@
+import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Clock, TimerHandle } from './clock.js';
 import type { AuditSink } from './audit/record.js';
@@ -68,6 +69,7 @@ export class Daemon {
   /** Reconcile the firewall with the saved grants, open the control socket, start reading. */
   async start(): Promise<void> {
     const { config, parts } = this;
+    await mkdir(config.stateDir, { recursive: true, mode: 0o700 });
     const state = await loadState(stateFilePath(config));
     this.tracker = new KnockTracker({ doors: config.doors, limits: config.limits, usedOneTime: new Set(state.usedOneTime) });
     this.grants = new GrantManager({
