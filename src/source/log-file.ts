@@ -43,7 +43,8 @@ export class LogFile {
       const stat = await handle.stat();
       const identity = { device: stat.dev, inode: stat.ino, size: stat.size };
       if (at === 'start') return new LogFile(handle, path, identity, 0, Buffer.alloc(0));
-      if (at !== 'end') return new LogFile(handle, path, identity, at.offset, at.anchor);
+      // An anchor cannot reach before the start of the file (a hand-edited checkpoint might).
+      if (at !== 'end') return new LogFile(handle, path, identity, at.offset, at.anchor.subarray(Math.max(0, at.anchor.length - at.offset)));
       const from = Math.max(0, stat.size - END_SEARCH_BYTES);
       const tail = Buffer.allocUnsafe(stat.size - from);
       const { bytesRead } = await handle.read(tail, 0, tail.length, from);
