@@ -24,6 +24,14 @@ export class SourceTable {
     into.set(state.src, state);
   }
 
+  /** Move `state` to the tier it now belongs to, if it changed, without counting that as being seen. */
+  settle(state: SourceState): void {
+    const [into, other] = state.tracks ? [this.progressing, this.lingering] : [this.lingering, this.progressing];
+    if (into.get(state.src) !== undefined) return;
+    other.delete(state.src);
+    into.set(state.src, state);
+  }
+
   delete(src: string): void {
     this.progressing.delete(src);
     this.lingering.delete(src);

@@ -118,7 +118,7 @@ export class KnockTracker {
       if (isIdle(state)) {
         this.forget(state.src);
       } else {
-        if (!state.tracks) this.sources.put(state); // no longer part-way: first in line for eviction
+        this.sources.settle(state); // a timed-out attempt puts the source first in line for eviction
         this.deadlines.set(state.src, deadlineOf(state, this.windows));
       }
     }
