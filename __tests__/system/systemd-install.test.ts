@@ -1,0 +1,110 @@
+import { afterAll, beforeAll, expect, test } from '@jest/globals';
+import { copyFile, cp, mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import ts from 'typescript';
+import { createRig, type Rig } from './support/netns.js';
+import { describeSystem } from './support/requirements.js';
+
+// `knocktail install` on a real root, setup included, without touching the host: the CLI
+// runs in a test network namespace (so setup's iptables rules land there) and in a private
+// mount namespace whose /etc and /var are overlays with upper directories in a temp dir (so
+// every file it writes lands there). Node 20 runs no TypeScript, so src/ is transpiled first.
+
+const repo = new URL('../../', import.meta.url).pathname;
+const CONFIG = '/etc/ktdep-install-test/config.json';
+
+async function transpileTree(from: string, to: string): Promise<void> {
+  for (const entry of await readdir(from, { withFileTypes: true })) {
+    const source = join(from, entry.name);
+    const target = join(to, entry.name);
+    if (entry.isDirectory()) {
+      await transpileTree(source, target);
+    } else if (entry.name.endsWith('.ts')) {
+      const output = ts.transpileModule(await readFile(source, 'utf8'), {
+        compilerOptions: { module: ts.ModuleKind.ES2022, target: ts.ScriptTarget.ES2022, verbatimModuleSyntax: true },
+      });
+      await mkdir(dirname(target), { recursive: true });
+      await writeFile(target.replace(/\.ts$/, '.js'), output.outputText);
+    } else if (entry.name.endsWith('.json')) {
+      await mkdir(dirname(target), { recursive: true });
+      await copyFile(source, target);
+    }
+  }
+}
+
+const OVERLAID = String.raw`
+set -e
+up="$1"; shift
+for dir in etc var; do
+  mkdir -p "$up/$dir-up" "$up/$dir-work"
+  mount -t overlay overlay -o "lowerdir=/$dir,upperdir=$up/$dir-up,workdir=$up/$dir-work" "/$dir"
+done
+exec "$@"
+`;
+
+describeSystem('knocktail install on a real root', ['ip', 'iptables', 'unshare', 'mount'], () => {
+  let rig: Rig | undefined;
+  let build: string;
+  let upper: string;
+
+  beforeAll(async () => {
+    // Under the repository, so the transpiled code finds node_modules; .tmp/ is git-ignored.
+    await mkdir(join(repo, '.tmp'), { recursive: true });
+    build = await mkdtemp(join(repo, '.tmp', 'ktdep-install-'));
+    await transpileTree(join(repo, 'src'), join(build, 'src'));
+    await writeFile(join(build, 'package.json'), '{"name":"knocktail","type":"module"}\n');
+    for (const dir of ['rsyslog', 'systemd', 'logrotate']) await cp(join(repo, dir), join(build, dir), { recursive: true });
+    upper = await mkdtemp(join(tmpdir(), 'ktdep-overlay-'));
+    rig = await createRig('ktdep');
+  }, 60_000);
+
+  afterAll(async () => {
+    await rig?.destroy();
+    if (build) await rm(build, { recursive: true, force: true });
+    if (upper) await rm(upper, { recursive: true, force: true });
+  }, 30_000);
+
+  const install = (): Promise<{ exitCode: number; stdout: string; stderr: string }> =>
+    rig!.exec(
+      rig!.server,
+      ['unshare', '--mount', '--propagation', 'private', 'sh', '-c', OVERLAID, 'overlaid', upper, process.execPath, join(build, 'src/cli/main.js'), 'install', '--config', CONFIG],
+      { timeoutMs: 30_000 },
+    );
+
+  const mode = async (path: string): Promise<string> => ((await stat(join(upper, path))).mode & 0o777).toString(8);
+
+  test('a first run writes every file with its mode and sets up the guard rules', async () => {
+    const result = await install();
+    expect(result.stderr).toBe('');
+    expect(result.exitCode).toBe(0);
+    expect(result.stdout).toContain('7 changes made.');
+    expect(result.stdout).toContain('firewall setup done');
+    expect(await mode('etc-up/ktdep-install-test')).toBe('750');
+    expect(await mode('etc-up/ktdep-install-test/config.json')).toBe('640');
+    expect(await mode('var-up/lib/knocktail')).toBe('700');
+    expect(await mode('var-up/log/knocktail')).toBe('750');
+    expect(await mode('etc-up/rsyslog.d/30-knocktail.conf')).toBe('644');
+    expect(await mode('etc-up/systemd/system/knocktail.service')).toBe('644');
+    expect(await mode('etc-up/logrotate.d/knocktail')).toBe('644');
+    const rules = (await rig!.exec(rig!.server, ['iptables', '-w', '-S'])).stdout;
+    expect(rules).toContain('-A INPUT -j KNOCKTAIL-GUARD');
+    expect(rules).toMatch(/--dport 31600 .*-j LOG --log-prefix "knocktail: "/);
+  });
+
+  test('a second run changes no file and leaves one copy of each rule', async () => {
+    const before = (await rig!.exec(rig!.server, ['iptables', '-w', '-S'])).stdout;
+    const result = await install();
+    expect(result.exitCode).toBe(0);
+    expect(result.stdout).toContain('Nothing changed: everything was installed already.');
+    const after = (await rig!.exec(rig!.server, ['iptables', '-w', '-S'])).stdout;
+    expect(after).toBe(before);
+    expect(after.match(/^-A INPUT -j KNOCKTAIL-GUARD$/gm)).toHaveLength(1);
+  });
+
+  test("the host's own /etc never sees the install", async () => {
+    await expect(stat(dirname(CONFIG))).rejects.toMatchObject({ code: 'ENOENT' });
+    expect(await readFile(join(upper, 'etc-up', CONFIG), 'utf8')).toContain('"name": "classic"');
+  });
+  });
+});
