@@ -106,5 +106,4 @@ describeSystem('knocktail install on a real root', ['ip', 'iptables', 'unshare',
     await expect(stat(dirname(CONFIG))).rejects.toMatchObject({ code: 'ENOENT' });
     expect(await readFile(join(upper, 'etc-up', CONFIG), 'utf8')).toContain('"name": "classic"');
   });
-  });
 });
