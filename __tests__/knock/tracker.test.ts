@@ -255,6 +255,16 @@ describe('KnockTracker: who may knock', () => {
     expect(wrong(T0 + 12 * SECOND)).toContain(`rejected banned ssh ${mallory}`);
   });
 
+  test('attempts that time out on the clock count as failures too', () => {
+    const engine = tracker([ssh], { maxFailures: 1 });
+    feed(engine, tcp(mallory, 7000, T0));
+    expect(describeEvents(engine.expire(T0 + 16 * SECOND))).toEqual([`reset open timeout ssh ${mallory}`]);
+    feed(engine, tcp(mallory, 7000, T0 + 17 * SECOND));
+    expect(describeEvents(engine.expire(T0 + 33 * SECOND))).toEqual([`reset open timeout ssh ${mallory}`, `rejected banned ssh ${mallory}`]);
+    expect(engine.stats().banned).toBe(1);
+    expect(engine.nextExpiry()).toBe(T0 + 33 * SECOND + 600 * SECOND);
+  });
+
   test("one source's ban does not touch another source", () => {
     const engine = tracker([classic, ssh], { maxFailures: 0 });
     feed(engine, tcp(mallory, 7000, T0), tcp(mallory, 9000, T0 + 1));
