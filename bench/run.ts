@@ -9,6 +9,7 @@ import type { BenchFunction, BenchSection } from './section.js';
 
 const SECTIONS: readonly { name: string; module: string; needsRoot: boolean }[] = [
   { name: 'parse', module: './parse.js', needsRoot: false },
+  { name: 'knock', module: './knock.js', needsRoot: false },
   { name: 'replay', module: './replay.js', needsRoot: false },
   { name: 'follower', module: './follower.js', needsRoot: false },
   { name: 'audit', module: './audit.js', needsRoot: false },
