@@ -21,20 +21,27 @@ export const bench: BenchFunction = async ({ quick, workDir }) => {
   const sampler = setInterval(() => {
     peakRss = Math.max(peakRss, process.memoryUsage().rss);
   }, 20);
-  for (let run = 1; run <= 3; run += 1) {
+  // A file a tenth the size first: peak RSS must not grow with the input.
+  const smallPath = join(workDir, `kernel-${lines / 10}.log`);
+  await generateKernelLog(smallPath, lines / 10);
+  const inputs = [
+    { label: `replay ${(lines / 10).toLocaleString('en-US')} lines`, path: smallPath },
+    ...[1, 2, 3].map((run) => ({ label: `replay #${run}`, path })),
+  ];
+  for (const input of inputs) {
     const started = performance.now();
-    const result = await runReplay({ config, source: readLogFiles([path]), bootTime: 0, referenceTime: Date.now() });
+    const result = await runReplay({ config, source: readLogFiles([input.path]), bootTime: 0, referenceTime: Date.now() });
     const seconds = (performance.now() - started) / 1000;
-    rows.push({ run: `replay #${run}`, lines: result.counters.lines, packets: result.counters.packets, opens: result.counters.opens, seconds, 'lines/s': Math.round(result.counters.lines / seconds) });
+    rows.push({ run: input.label, lines: result.counters.lines, packets: result.counters.packets, opens: result.counters.opens, seconds, 'lines/s': Math.round(result.counters.lines / seconds), 'peak RSS MiB': Math.round(peakRss / 2 ** 20) });
   }
   clearInterval(sampler);
   const grepStarted = performance.now();
   const count = execFileSync('grep', ['-c', 'knocktail: ', path], { encoding: 'utf8' }).trim();
   const grepSeconds = (performance.now() - grepStarted) / 1000;
-  rows.push({ run: 'grep -c (reference)', lines, packets: Number(count), opens: '', seconds: grepSeconds, 'lines/s': Math.round(lines / grepSeconds) });
+  rows.push({ run: 'grep -c (reference)', lines, packets: Number(count), opens: '', seconds: grepSeconds, 'lines/s': Math.round(lines / grepSeconds), 'peak RSS MiB': '' });
   return {
     name: 'replay (end to end, dry-run firewall)',
     rows,
-    notes: [`input ${lines.toLocaleString('en-US')} lines, ${(size / 2 ** 20).toFixed(1)} MiB; peak RSS ${(peakRss / 2 ** 20).toFixed(0)} MiB; target ≥ 2,000,000 lines/s`],
+    notes: [`input ${lines.toLocaleString('en-US')} lines, ${(size / 2 ** 20).toFixed(1)} MiB (10 % knock lines); run #1 includes JIT warm-up; target ≥ 2,000,000 lines/s; peak RSS is cumulative over the rows`],
   };
 };
