@@ -36,11 +36,11 @@ export async function readCheckpoint(path: string): Promise<Checkpoint | undefin
 export async function writeCheckpoint(path: string, checkpoint: Checkpoint): Promise<void> {
   const temp = `${path}.tmp`;
   try {
-    await fs.writeFile(temp, `${JSON.stringify(checkpoint)}\n`, { mode: 0o640 });
+    await fs.writeFile(temp, `${JSON.stringify(checkpoint)}\n`, { mode: 0o600 });
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw wrapWriteError(path, error);
     await fs.mkdir(dirname(path), { recursive: true });
-    await fs.writeFile(temp, `${JSON.stringify(checkpoint)}\n`, { mode: 0o640 }).catch((retry: unknown) => {
+    await fs.writeFile(temp, `${JSON.stringify(checkpoint)}\n`, { mode: 0o600 }).catch((retry: unknown) => {
       throw wrapWriteError(path, retry);
     });
   }

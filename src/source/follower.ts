@@ -29,6 +29,7 @@ export interface FileFollowerOptions {
 // Which file is being read: the one at the path; one rotated away and drained until a
 // deadline, then its successor from 0 (opened when the rotation was seen, so a second
 // rotation within the grace period cannot skip it); or none while the path does not exist.
+// Deadlines are on the monotonic clock: a wall-clock step must not end or stretch a grace period.
 type Phase =
   | { readonly kind: 'following'; readonly file: LogFile }
   | { readonly kind: 'draining'; readonly file: LogFile; readonly until: number; readonly next: LogFile | undefined }
