@@ -225,6 +225,28 @@ describe('FileFollower', () => {
     expect(events[1]).toMatchObject({ type: 'opened', reason: 'start' });
   });
 
+  test('a line longer than the largest chunk is cut there rather than held forever', async () => {
+    writeFileSync(path, `${'a'.repeat(40)}\nshort\n`);
+    const { iterator } = follow({ startAt: 'start', maxChunkBytes: 16 });
+    expect(await pull(iterator)).toBe(`${'a'.repeat(16)}\n`);
+    expect(await pull(iterator)).toBe(`${'a'.repeat(16)}\n`);
+    expect(await pull(iterator)).toBe(`${'a'.repeat(8)}\nshort\n`);
+  });
+
+  test('a checkpoint that cannot be saved is reported once and the lines keep coming', async () => {
+    writeFileSync(path, 'one\n');
+    writeFileSync(join(dir, 'not-a-directory'), '');
+    const { iterator, events } = follow({ startAt: 'start', checkpointPath: join(dir, 'not-a-directory', 'position.json') });
+    expect(await pull(iterator)).toBe('one\n');
+    const next = pull(iterator);
+    await sleep(30);
+    appendFileSync(path, 'two\n');
+    expect(await next).toBe('two\n');
+    const saveErrors = events.filter((event) => event.type === 'error' && event.error.message.includes('save'));
+    expect(saveErrors).toHaveLength(1);
+    expect(saveErrors[0]).toMatchObject({ error: { code: 'SOURCE_IO', message: expect.stringContaining('position.json') } });
+  });
+
   test('aborting the signal ends the iteration while it waits', async () => {
     writeFileSync(path, '');
     const { iterator } = follow();

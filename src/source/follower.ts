@@ -49,7 +49,7 @@ export class FileFollower implements ChunkSource {
   private readonly onEvent: (event: FollowerEvent) => void;
   private current: FollowerPosition;
   private saved: Checkpoint | undefined;
-  private lastError: string | undefined;
+  private readonly lastErrors = new Map<'read' | 'save', string>();
 
   constructor(options: FileFollowerOptions) {
     this.path = options.path;
@@ -82,7 +82,7 @@ export class FileFollower implements ChunkSource {
           phase = await this.begin();
           break;
         } catch (error) {
-          this.report(error);
+          this.report(error, 'read');
           await waker.wait(this.pollIntervalMs, signal);
         }
       }
@@ -94,9 +94,9 @@ export class FileFollower implements ChunkSource {
         let step: Step;
         try {
           step = await this.step(phase);
-          this.lastError = undefined;
+          this.lastErrors.delete('read');
         } catch (error) {
-          this.report(error);
+          this.report(error, 'read');
           step = { phase, idle: this.pollIntervalMs };
         }
         phase = step.phase;
@@ -119,7 +119,7 @@ export class FileFollower implements ChunkSource {
       checkpoint = this.checkpointPath === undefined ? undefined : await readCheckpoint(this.checkpointPath);
       this.saved = checkpoint;
     } catch (error) {
-      this.report(error);
+      this.report(error, 'read');
     }
     if (checkpoint) {
       const at = { offset: checkpoint.offset, anchor: Buffer.from(checkpoint.anchor ?? '', 'base64') };
@@ -198,8 +198,9 @@ export class FileFollower implements ChunkSource {
     try {
       await writeCheckpoint(this.checkpointPath, checkpoint);
       this.saved = checkpoint;
+      this.lastErrors.delete('save');
     } catch (error) {
-      this.report(error);
+      this.report(error, 'save');
     }
   }
 
@@ -219,11 +220,11 @@ export class FileFollower implements ChunkSource {
     this.current = { path: file.path, device: file.device, inode: file.inode, offset: file.offset, lagBytes: file.lagBytes };
   }
 
-  // The same failure on every poll is reported once, until something succeeds again.
-  private report(error: unknown): void {
+  // The same failure on every poll is reported once, until that kind of work succeeds again.
+  private report(error: unknown, kind: 'read' | 'save'): void {
     const wrapped = error instanceof KnocktailError ? error : new KnocktailError('SOURCE_IO', `Expected to read ${this.path}, got: ${(error as Error).message}`, { cause: error });
-    if (wrapped.message === this.lastError) return;
-    this.lastError = wrapped.message;
+    if (this.lastErrors.get(kind) === wrapped.message) return;
+    this.lastErrors.set(kind, wrapped.message);
     this.emit({ type: 'error', error: wrapped });
   }
 
