@@ -65,7 +65,7 @@ describe('FileFollower', () => {
     writeFileSync(path, 'old 1\nold 2\nhalf of ');
     const { iterator, events } = follow();
     const next = pull(iterator);
-    await sleep(30);
+    await until(() => events.length > 0);
     appendFileSync(path, 'a line\nnew\n');
     expect(await next).toBe('half of a line\nnew\n');
     expect(events[0]).toMatchObject({ type: 'opened', reason: 'end', offset: 12 });
