@@ -52,6 +52,24 @@ const tick = () => {
 tick();
 `;
 
+/** Grant rules/elements the firewall holds, and how many of them repeat a (source, port) already held. */
+async function countGrantEntries(live: LiveRig, backend: string): Promise<{ entries: number; duplicates: number }> {
+  const { rig } = live;
+  let keys: string[];
+  if (backend === 'iptables') {
+    const { stdout } = await rig.exec(rig.server, ['iptables', '-w', '-S', 'KNOCKTAIL']);
+    keys = stdout.split('\n').filter((line) => line.startsWith('-A KNOCKTAIL') && line.includes('-s ')).map((line) => line.replace(/-m comment .*$/, ''));
+  } else if (backend === 'ipset') {
+    const { stdout } = await rig.exec(rig.server, ['ipset', 'save']);
+    keys = stdout.split('\n').filter((line) => line.startsWith('add knocktail-')).map((line) => line.split(' ').slice(0, 3).join(' '));
+  } else {
+    const { stdout } = await rig.exec(rig.server, ['nft', '-j', 'list', 'table', 'inet', 'knocktail']);
+    const items = (JSON.parse(stdout) as { nftables: { set?: { name: string; elem?: unknown[] } }[] }).nftables;
+    keys = items.flatMap((item) => (item.set?.elem ?? []).map((elem) => `${item.set!.name} ${JSON.stringify((elem as { elem?: { val?: unknown } }).elem?.val ?? elem)}`));
+  }
+  return { entries: keys.length, duplicates: keys.length - new Set(keys).size };
+}
+
 async function measureBackend(backend: 'iptables' | 'ipset' | 'nftables', trials: number): Promise<Record<string, string | number>[]> {
   const live = await createLiveRig({
     backend,
@@ -87,16 +105,11 @@ async function measureBackend(backend: 'iptables' | 'ipset' | 'nftables', trials
     }
     if (flooder.pid !== undefined && flooder.exitCode === null) process.kill(flooder.pid, 'SIGTERM');
     await floodDone;
-    const listing =
-      backend === 'nftables'
-        ? await rig.exec(rig.server, ['nft', 'list', 'table', 'inet', 'knocktail'])
-        : await rig.exec(rig.server, ['iptables', '-w', '-S', 'KNOCKTAIL']);
-    const grantLines = listing.stdout.split('\n').filter((line) => line.includes(FLOOD_ADDRESS) || line.includes('door=')).length;
-    const records = await live.auditRecords();
-    const floodRecords = records.filter((r) => r['src'] === FLOOD_ADDRESS && r['event'] === 'open').length;
+    const { entries, duplicates } = await countGrantEntries(live, backend);
+    const floodRecords = (await live.auditRecords()).filter((r) => r['src'] === FLOOD_ADDRESS && r['event'] === 'open').length;
     return [
-      { backend, load: 'idle', trials, opened: trials - failures, 'median ms': percentile(plain, 50), 'p95 ms': percentile(plain, 95), 'grant rules after': '' },
-      { backend, load: 'SYN flood', trials: floodTrials, opened: floodOpens, 'median ms': percentile(flooded, 50), 'p95 ms': percentile(flooded, 95), 'grant rules after': `${grantLines} (flooder opens: ${floodRecords})` },
+      { backend, load: 'idle', trials, opened: trials - failures, 'median ms': percentile(plain, 50), 'p95 ms': percentile(plain, 95), 'grant entries after': '', duplicates: '' },
+      { backend, load: 'SYN flood', trials: floodTrials, opened: floodOpens, 'median ms': percentile(flooded, 50), 'p95 ms': percentile(flooded, 95), 'grant entries after': `${entries} (flooder opened ${floodRecords}×)`, duplicates },
     ];
   } finally {
     await live.destroy();

@@ -1,6 +1,7 @@
 // `npm run bench [-- --quick] [-- --only replay,firewall]`: every benchmark section, printed
 // as tables and written to bench/out/results.json. Numbers live here, never in tests.
-import { mkdir, writeFile } from 'node:fs/promises';
+import { spawnSync } from 'node:child_process';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { cpus, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -33,33 +34,50 @@ function printSection(section: BenchSection): void {
   for (const note of section.notes ?? []) process.stdout.write(`- ${note}\n`);
 }
 
-const { values } = parseArgs({ options: { quick: { type: 'boolean', default: false }, only: { type: 'string' } } });
+const { values } = parseArgs({ options: { quick: { type: 'boolean', default: false }, only: { type: 'string' }, child: { type: 'boolean', default: false } } });
 const only = values.only ? new Set(values.only.split(',')) : undefined;
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const outDir = join(root, 'bench', 'out');
 const workDir = join(outDir, 'work');
 await mkdir(workDir, { recursive: true });
 const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
-const results: BenchSection[] = [];
-process.stdout.write(`knocktail bench — node ${process.version}, ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB${values.quick ? ', quick' : ''}\n`);
-for (const section of SECTIONS) {
-  if (only && !only.has(section.name)) continue;
-  if (section.needsRoot && !isRoot) {
-    results.push({ name: section.name, rows: [], notes: ['skipped: needs root (network namespaces)'] });
-    printSection(results[results.length - 1]!);
-    continue;
-  }
-  try {
-    const { bench } = (await import(section.module)) as { bench: BenchFunction };
-    const result = await bench({ quick: values.quick === true, workDir });
-    results.push(result);
-    printSection(result);
-  } catch (error) {
-    const failed = { name: section.name, rows: [], notes: [`failed: ${error instanceof Error ? error.message : String(error)}`] };
-    results.push(failed);
-    printSection(failed);
-    process.exitCode = 1;
-  }
+
+// Child mode: run one section and leave its result for the parent.
+async function runSection(section: (typeof SECTIONS)[number]): Promise<void> {
+  const { bench } = (await import(section.module)) as { bench: BenchFunction };
+  const result = await bench({ quick: values.quick === true, workDir });
+  printSection(result);
+  await writeFile(join(outDir, `section-${section.name}.json`), JSON.stringify(result));
 }
-await writeFile(join(outDir, 'results.json'), `${JSON.stringify({ at: new Date().toISOString(), node: process.version, quick: values.quick, sections: results }, null, 2)}\n`);
-process.stdout.write(`\nwrote ${join(outDir, 'results.json')}\n`);
+
+if (values.child) {
+  const section = SECTIONS.find((candidate) => candidate.name === values.only);
+  if (!section) throw new Error(`unknown bench section ${values.only}`);
+  await runSection(section);
+} else {
+  // Parent: every section in a fresh process, so one section's heap never shows in another's RSS.
+  const results: BenchSection[] = [];
+  process.stdout.write(`knocktail bench — node ${process.version}, ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB${values.quick ? ', quick' : ''}\n`);
+  for (const section of SECTIONS) {
+    if (only && !only.has(section.name)) continue;
+    if (section.needsRoot && !isRoot) {
+      const skipped = { name: section.name, rows: [], notes: ['skipped: needs root (network namespaces)'] };
+      results.push(skipped);
+      printSection(skipped);
+      continue;
+    }
+    const args = [fileURLToPath(import.meta.url), '--child', '--only', section.name, ...(values.quick ? ['--quick'] : [])];
+    const child = spawnSync(process.execPath, args, { stdio: 'inherit' });
+    const result = child.status === 0 ? (JSON.parse(await readFile(join(outDir, `section-${section.name}.json`), 'utf8')) as BenchSection) : undefined;
+    if (result) {
+      results.push(result);
+    } else {
+      const failed = { name: section.name, rows: [], notes: [`failed: exit ${child.status ?? child.signal}`] };
+      results.push(failed);
+      printSection(failed);
+      process.exitCode = 1;
+    }
+  }
+  await writeFile(join(outDir, 'results.json'), `${JSON.stringify({ at: new Date().toISOString(), node: process.version, quick: values.quick, sections: results }, null, 2)}\n`);
+  process.stdout.write(`\nwrote ${join(outDir, 'results.json')}\n`);
+}

@@ -9,7 +9,7 @@ import { parseKernelLine } from '../../src/parse/parse-kernel-line.js';
 import type { Packet } from '../../src/parse/packet.js';
 import { createRig, runArgv, type Rig } from './support/netns.js';
 import { describeSystem } from './support/requirements.js';
-import { readLines, startRsyslog, waitForLines, type PrivateRsyslog } from './support/rsyslog.js';
+import { readLines, startRsyslog, waitForLines, type PrivateRsyslog, logAndDrop } from './support/rsyslog.js';
 
 // The shipped drop-in in a private rsyslogd: real LOG lines from a network namespace reach
 // the knock log in RSYSLOG_FileFormat and parse into packets; forged "kernel" messages from
@@ -58,14 +58,7 @@ describeSystem('the rsyslog drop-in', ['rsyslogd', 'logger', 'iptables', 'ip6tab
     rsyslog = await startRsyslog(dir, rules);
     await runArgv(['sysctl', '-q', '-w', 'net.netfilter.nf_log_all_netns=1']);
     rig = await createRig('ktdep');
-    for (const [tool, icmp] of [['iptables', ['-p', 'icmp', '--icmp-type', 'echo-request']], ['ip6tables', ['-p', 'ipv6-icmp', '--icmpv6-type', 'echo-request']]] as const) {
-      for (const match of [['-p', 'tcp', '--dport', '7101'], ['-p', 'udp', '--dport', '7102'], icmp]) {
-        for (const target of [['LOG', '--log-prefix', prefix], ['DROP']]) {
-          const result = await rig.exec(rig.server, [tool, '-w', '-A', 'INPUT', ...match, '-j', ...target]);
-          if (result.exitCode !== 0) throw new Error(`${tool} failed: ${result.stderr}`);
-        }
-      }
-    }
+    await logAndDrop(rig, prefix, [['-p', 'tcp', '--dport', '7101'], ['-p', 'udp', '--dport', '7102']]);
   }, 60_000);
 
   afterAll(async () => {

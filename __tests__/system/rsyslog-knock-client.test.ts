@@ -10,7 +10,7 @@ import { knockStepOf } from '../../src/knock/knock-step.js';
 import { parseKernelLine } from '../../src/parse/parse-kernel-line.js';
 import { createRig, runArgv, type Rig } from './support/netns.js';
 import { describeSystem } from './support/requirements.js';
-import { startRsyslog, waitForLines, type PrivateRsyslog } from './support/rsyslog.js';
+import { startRsyslog, waitForLines, type PrivateRsyslog, logAndDrop } from './support/rsyslog.js';
 
 // The knock client from the client namespace against LOG+DROP rules in the server namespace,
 // counted through the shipped rsyslog drop-in: every step is exactly one logged packet, in
@@ -55,14 +55,7 @@ describeSystem('the knock client', ['rsyslogd', 'iptables', 'ip6tables', 'ip', '
     rsyslog = await startRsyslog(dir, `include(file="${join(dir, '30-knocktail.conf')}")`);
     await runArgv(['sysctl', '-q', '-w', 'net.netfilter.nf_log_all_netns=1']);
     rig = await createRig('ktdep');
-    for (const [tool, icmp] of [['iptables', ['-p', 'icmp', '--icmp-type', 'echo-request']], ['ip6tables', ['-p', 'ipv6-icmp', '--icmpv6-type', 'echo-request']]] as const) {
-      for (const match of [['-p', 'tcp', '--dport', '7200:7299'], ['-p', 'udp', '--dport', '7200:7299'], icmp]) {
-        for (const target of [['LOG', '--log-prefix', prefix], ['DROP']]) {
-          const result = await rig.exec(rig.server, [tool, '-w', '-A', 'INPUT', ...match, '-j', ...target]);
-          if (result.exitCode !== 0) throw new Error(`${tool} failed: ${result.stderr}`);
-        }
-      }
-    }
+    await logAndDrop(rig, prefix, [['-p', 'tcp', '--dport', '7200:7299'], ['-p', 'udp', '--dport', '7200:7299']]);
   }, 60_000);
 
   afterAll(async () => {

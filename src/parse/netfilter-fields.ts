@@ -1,25 +1,12 @@
 import type { Family } from '../address.js';
 import type { AddressCache } from './address-cache.js';
 import { FieldError, Words } from './field-words.js';
-import type { TcpFlag } from './packet.js';
+import type { Packet, TcpFlag } from './packet.js';
 
 // The fields of a netfilter LOG message, read positionally from "IN=" in the order
 // net/netfilter/nf_log_syslog.c prints them. Only the outer header counts: an ICMP error
 // quotes the offending packet in "[ … ]", and those SRC=/DPT= are whatever a sender chose.
-export interface NetfilterFields {
-  readonly in: string;
-  readonly family: Family;
-  readonly src: string;
-  readonly dst: string;
-  readonly proto: string;
-  readonly sport?: number;
-  readonly dport?: number;
-  readonly flags: ReadonlySet<TcpFlag>;
-  readonly icmpType?: number;
-  readonly icmpCode?: number;
-  readonly len?: number;
-  readonly ttl?: number;
-}
+export type NetfilterFields = Omit<Packet, 'at' | 'prefix'>;
 
 export type FieldsResult =
   | { readonly ok: true; readonly fields: NetfilterFields }

@@ -3,6 +3,7 @@ import { existsSync } from 'node:fs';
 import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { writeFile } from 'node:fs/promises';
+import type { Rig } from './netns.js';
 
 // A private rsyslogd for one test: its own config, pid file, work directory and /dev/log
 // stand-in socket. It reads the kernel log through imkmsg (/dev/kmsg: every reader gets its
@@ -72,5 +73,17 @@ export async function waitForLines(path: string, enough: (lines: string[]) => bo
     const lines = await readLines(path);
     if (enough(lines) || Date.now() > deadline) return lines;
     await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+/** LOG (with `prefix`) and DROP rules in INPUT of `ns` for each match, v4 and v6, plus ICMP echo requests. */
+export async function logAndDrop(rig: Rig, prefix: string, portMatches: readonly (readonly string[])[]): Promise<void> {
+  for (const [tool, icmp] of [['iptables', ['-p', 'icmp', '--icmp-type', 'echo-request']], ['ip6tables', ['-p', 'ipv6-icmp', '--icmpv6-type', 'echo-request']]] as const) {
+    for (const match of [...portMatches, icmp]) {
+      for (const target of [['LOG', '--log-prefix', prefix], ['DROP']]) {
+        const result = await rig.exec(rig.server, [tool, '-w', '-A', 'INPUT', ...match, '-j', ...target]);
+        if (result.exitCode !== 0) throw new Error(`${tool} failed: ${result.stderr}`);
+      }
+    }
   }
 }
