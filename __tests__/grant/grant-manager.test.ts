@@ -136,6 +136,31 @@ describe('GrantManager', () => {
     expect(manager.grants()).toEqual([live]);
   });
 
+  test('the drift check leaves a grant the kernel dropped just before its expiry to the expiry timer', async () => {
+    const { manager, clock, backend, audit } = setup();
+    await manager.handle(completed('ssh', '203.0.113.9', T0));
+    await manager.idle();
+    backend.held.clear();
+    clock.advanceTo(T0 + 59_000);
+    await manager.reconcile('check');
+    await manager.idle();
+    expect(backend.calls).toEqual(['open ssh 203.0.113.9']);
+    clock.advanceTo(T0 + 60_000);
+    await manager.idle();
+    expect(audit.records.map((r) => r.event)).toEqual(['open', 'close']);
+  });
+
+  test('the drift check re-adds a rule deleted by hand', async () => {
+    const { manager, backend, audit } = setup();
+    await manager.handle(completed('ssh', '203.0.113.9', T0));
+    await manager.idle();
+    backend.held.clear();
+    await manager.reconcile('check');
+    await manager.idle();
+    expect(backend.held.size).toBe(1);
+    expect(audit.records.map((r) => [r.event, (r as { action?: string }).action])).toEqual([['open', undefined], ['firewall-repair', 're-add-missing']]);
+  });
+
   test('a manual grant can outlive or shorten the door lifetime', async () => {
     const { manager, audit } = setup();
     await manager.open(ssh, '198.51.100.7', 4, 'manual', 5_000);

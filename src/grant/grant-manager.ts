@@ -42,6 +42,9 @@ interface PendingEntry {
   timer?: TimerHandle;
 }
 
+/** Grants this close to expiry are left to the expiry timer by the drift check. */
+const EXPIRY_SLACK_MS = 2000;
+
 const defaultRetryDelay = (attempt: number): number => Math.min(60_000, 1000 * 2 ** Math.min(attempt, 6));
 
 export class GrantManager {
@@ -177,7 +180,9 @@ export class GrantManager {
       await this.repair(grant, 'remove-orphan', () => this.options.backend.close(grant));
     }
     for (const grant of wanted.values()) {
-      if (heldKeys.has(grantKey(grant))) continue;
+      // A set backend's kernel timeout may drop an element just before our expiry timer
+      // fires; that grant is closing, not missing.
+      if (heldKeys.has(grantKey(grant)) || (grant.until !== null && grant.until <= now + EXPIRY_SLACK_MS)) continue;
       await this.repair(grant, 're-add-missing', () => this.options.backend.open(grant));
     }
     this.scheduleExpiry();
