@@ -124,7 +124,9 @@ export function renderReport(input: ReportInput): string {
     out.push(`Still open when the log ended: ${input.openAtEnd.map((g) => `${g.door} for ${g.src} (${g.ports.map(formatPort).join(' ')})`).join(', ')}`);
   }
   out.push('');
-  out.push(`Replayed in ${input.seconds.toFixed(3)} s (${Math.round(c.lines / Math.max(input.seconds, 1e-6)).toLocaleString('en-US')} lines/s).`);
+  // A rate over a few dozen lines measures start-up, not throughput.
+  const rate = c.lines >= 100_000 ? ` (${Math.round(c.lines / Math.max(input.seconds, 1e-6)).toLocaleString('en-US')} lines/s)` : '';
+  out.push(`Replayed in ${input.seconds.toFixed(3)} s${rate}.`);
   return out.join('\n');
 }
 
