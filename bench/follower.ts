@@ -1,8 +1,9 @@
-import { closeSync, copyFileSync, mkdirSync, openSync, renameSync, rmSync, truncateSync, unlinkSync, writeSync } from 'node:fs';
+import { copyFileSync, mkdirSync, renameSync, rmSync, truncateSync, unlinkSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { FileFollower } from '../src/source/follower.js';
+import { LINE, LineWriter, formatLines, sleep } from '../__tests__/source/support/line-writer.js';
 import type { BenchFunction, BenchOptions } from './section.js';
 
 // The same rotation torture against the `tail` package (2.2.6, the usual npm choice) and
@@ -18,46 +19,6 @@ type TailConstructor = new (path: string, options: { follow: boolean; fromBeginn
 const { Tail } = createRequire(import.meta.url)('tail') as { Tail: TailConstructor };
 const tailVersion = (createRequire(import.meta.url)('tail/package.json') as { version: string }).version;
 
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
-const PAD = 'x'.repeat(48);
-const LINE = /^seq=(\d{8}) x{48}$/;
-
-// rsyslog-like: whole lines through an O_APPEND descriptor kept until reopen() (its HUP).
-class Writer {
-  written = 0;
-  private fd: number | undefined;
-  constructor(private readonly path: string) {}
-  reopen(): void {
-    if (this.fd !== undefined) closeSync(this.fd);
-    this.fd = openSync(this.path, 'a');
-  }
-  write(count: number): void {
-    writeSync(this.fd as number, formatLines(this.written, count));
-    this.written += count;
-  }
-  /** Append text made by formatLines() beforehand, so building it is not timed. */
-  writePrepared(text: string, count: number): void {
-    writeSync(this.fd as number, text);
-    this.written += count;
-  }
-  async pace(count: number, ms: number): Promise<void> {
-    const perBatch = Math.ceil(count / Math.max(1, Math.round(ms / 10)));
-    for (let left = count; left > 0; left -= perBatch) {
-      this.write(Math.min(perBatch, left));
-      await sleep(10);
-    }
-  }
-  close(): void {
-    if (this.fd !== undefined) closeSync(this.fd);
-    this.fd = undefined;
-  }
-}
-
-function formatLines(from: number, count: number): string {
-  let text = '';
-  for (let seq = from; seq < from + count; seq += 1) text += `seq=${String(seq).padStart(8, '0')} ${PAD}\n`;
-  return text;
-}
 
 class Counter {
   received = 0;
@@ -120,7 +81,7 @@ const tailPackage: Subject = {
   },
 };
 
-type Scenario = (writer: Writer, path: string) => Promise<void>;
+type Scenario = (writer: LineWriter, path: string) => Promise<void>;
 
 const scenarios: Record<string, Scenario> = {
   'rename, fast reopen': async (writer, path) => {
@@ -153,7 +114,7 @@ const scenarios: Record<string, Scenario> = {
 };
 
 // Wait until everything arrived, or nothing arrived for longer than a rotation grace period.
-async function settle(counter: Counter, writer: Writer, quietMs: number): Promise<void> {
+async function settle(counter: Counter, writer: LineWriter, quietMs: number): Promise<void> {
   while (counter.received < writer.written && performance.now() - counter.lastAt < quietMs) await sleep(20);
 }
 
@@ -161,7 +122,7 @@ async function runScenario(subject: Subject, scenario: Scenario, dir: string): P
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(dir, { recursive: true });
   const path = join(dir, 'knocks.log');
-  const writer = new Writer(path);
+  const writer = new LineWriter(path);
   writer.reopen();
   const counter = new Counter();
   const stop = subject.start(path, counter);
@@ -184,7 +145,7 @@ async function runThroughput(subject: Subject, lines: number, dir: string): Prom
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(dir, { recursive: true });
   const path = join(dir, 'knocks.log');
-  const writer = new Writer(path);
+  const writer = new LineWriter(path);
   writer.reopen();
   const counter = new Counter();
   const batches = Array.from({ length: lines / 1000 }, (_, batch) => formatLines(batch * 1000, 1000));
