@@ -3,15 +3,14 @@ import fc from 'fast-check';
 import { ManualClock } from '../src/clock.js';
 import { countRecord, createCounters } from '../src/counters.js';
 import { GrantManager } from '../src/grant/grant-manager.js';
-import type { Door } from '../src/knock/door.js';
 import { KnockTracker } from '../src/knock/tracker.js';
-import type { Limits } from '../src/config/types.js';
 import { Pipeline } from '../src/pipeline.js';
+import { makeDoor, testLimits } from './support/door.js';
 import { FakeBackend, MemoryAudit } from './support/fakes.js';
 
 const PREFIX = 'knocktail: ';
-const classic: Door = { name: 'classic', sequence: [{ proto: 'tcp', port: 31600 }], oneTimeSequences: [], timeout: 25_000, open: [{ proto: 'tcp', port: 22 }], openFor: null, closeSequence: [{ proto: 'tcp', port: 31601 }], allowFrom: [] };
-const limits: Limits = { maxTrackedSources: 1000, maxFailures: 10, failWindow: 600_000, banFor: 3_600_000, maxOpenFor: 86_400_000, retransmitWindow: 35_000 };
+const classic = makeDoor();
+const limits = testLimits;
 const NOW = Date.parse('2026-11-24T15:50:30Z');
 
 function knockLine(time: string, src: string, dport: number, spt = 40000): string {

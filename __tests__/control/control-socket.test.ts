@@ -8,12 +8,11 @@ import { ControlServer } from '../../src/control/control-server.js';
 import { GrantController } from '../../src/control/controller.js';
 import { KnocktailError } from '../../src/errors.js';
 import { GrantManager } from '../../src/grant/grant-manager.js';
-import type { Door } from '../../src/knock/door.js';
-import type { Limits } from '../../src/config/types.js';
+import { makeDoor, testLimits } from '../support/door.js';
 import { FakeBackend, MemoryAudit } from '../support/fakes.js';
 
-const ssh: Door = { name: 'ssh', sequence: [{ proto: 'tcp', port: 7000 }], oneTimeSequences: [], timeout: 25_000, open: [{ proto: 'tcp', port: 22 }], openFor: 3_600_000, closeSequence: [], allowFrom: [] };
-const limits: Limits = { maxTrackedSources: 100, maxFailures: 10, failWindow: 600_000, banFor: 3_600_000, maxOpenFor: 86_400_000, retransmitWindow: 35_000 };
+const ssh = makeDoor({ name: 'ssh', sequence: [{ proto: 'tcp', port: 7000 }], openFor: 3_600_000, closeSequence: [] });
+const limits = testLimits;
 
 function controller() {
   const clock = new ManualClock(Date.parse('2026-11-24T12:00:00Z'));

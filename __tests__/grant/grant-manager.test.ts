@@ -2,19 +2,16 @@ import { describe, expect, test } from '@jest/globals';
 import { ManualClock } from '../../src/clock.js';
 import { GrantManager } from '../../src/grant/grant-manager.js';
 import { GrantTable } from '../../src/grant/grant-table.js';
-import type { Door } from '../../src/knock/door.js';
 import type { Grant } from '../../src/grant/grant.js';
 import type { KnockEvent } from '../../src/knock/events.js';
+import { makeDoor } from '../support/door.js';
 import { FakeBackend, MemoryAudit } from '../support/fakes.js';
 
 const T0 = Date.parse('2026-11-24T12:00:00Z');
 
-function door(name: string, openFor: number | null): Door {
-  return { name, sequence: [{ proto: 'tcp', port: 31600 }], oneTimeSequences: [], timeout: 25_000, open: [{ proto: 'tcp', port: 22 }], openFor, closeSequence: [{ proto: 'tcp', port: 31601 }], allowFrom: [] };
-}
 
-const ssh = door('ssh', 60_000);
-const classic = door('classic', null);
+const ssh = makeDoor({ name: 'ssh', openFor: 60_000 });
+const classic = makeDoor();
 
 function completed(doorName: string, src: string, at: number): KnockEvent {
   return { kind: 'completed', sequence: 'open', door: doorName, src, family: 4, at };
