@@ -65,7 +65,8 @@ async function countGrantEntries(live: LiveRig, backend: string): Promise<{ entr
   } else {
     const { stdout } = await rig.exec(rig.server, ['nft', '-j', 'list', 'table', 'inet', 'knocktail']);
     const items = (JSON.parse(stdout) as { nftables: { set?: { name: string; elem?: unknown[] } }[] }).nftables;
-    keys = items.flatMap((item) => (item.set?.elem ?? []).map((elem) => `${item.set!.name} ${JSON.stringify((elem as { elem?: { val?: unknown } }).elem?.val ?? elem)}`));
+    // knocklog-v4/-v6 hold the per-source LOG rate limits, not grants.
+    keys = items.filter((item) => item.set && !item.set.name.startsWith('knocklog-')).flatMap((item) => (item.set?.elem ?? []).map((elem) => `${item.set!.name} ${JSON.stringify((elem as { elem?: { val?: unknown } }).elem?.val ?? elem)}`));
   }
   return { entries: keys.length, duplicates: keys.length - new Set(keys).size };
 }
