@@ -20,6 +20,8 @@ export interface LiveRigOptions {
   readonly backend: 'iptables' | 'ipset' | 'nftables';
   readonly doors: readonly Record<string, unknown>[];
   readonly limits?: Record<string, unknown>;
+  /** Further top-level config keys (e.g. metrics). */
+  readonly extra?: Record<string, unknown>;
 }
 
 export interface LiveRig {
@@ -80,6 +82,7 @@ export async function createLiveRig(options: LiveRigOptions): Promise<LiveRig> {
         auditLog,
         firewall: { backend: options.backend, checkInterval: 5 },
         ...(options.limits ? { limits: options.limits } : {}),
+        ...options.extra,
         doors: options.doors,
       }),
     );
