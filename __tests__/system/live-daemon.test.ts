@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, expect, test } from '@jest/globals';
 import { execFileSync } from 'node:child_process';
+import { readFile, writeFile } from 'node:fs/promises';
 import { describeSystem } from './support/requirements.js';
 import { createLiveRig, type LiveRig } from './support/live-rig.js';
 
@@ -105,4 +106,26 @@ describeSystem('live daemon, end to end (iptables, rsyslog, netns)', ['ip', 'ipt
     expect(snapshot.pendingCloses).toEqual([]);
     expect(snapshot.grants).toEqual([]);
   }, 20_000);
+
+  test('SIGHUP with a broken config keeps the running one; with a good one the new door works', async () => {
+    const { rig } = live;
+    const good = await readFile(live.configPath, 'utf8');
+    await writeFile(live.configPath, good.replace('"until-closed"', '"soon"'));
+    live.signalDaemon('SIGHUP');
+    for (let i = 0; i < 50 && !live.daemonOutput().includes('reload refused'); i += 1) await new Promise((done) => setTimeout(done, 100));
+    expect(live.daemonOutput()).toContain('reload refused, keeping the running config');
+    await rig.connect(rig.client, rig.serverV4, 31600, 200);
+    expect(await live.waitOpen(rig.serverV4, 22, 5000)).toBe(true);
+    await rig.connect(rig.client, rig.serverV4, 31601, 200);
+    expect(await live.waitClosed(rig.serverV4, 22, 5000)).toBe(true);
+
+    await writeFile(live.configPath, good.replace('"tcp:31600"', '"tcp:31700"'));
+    expect((await live.cli(['setup', '--config', live.configPath])).exitCode).toBe(0);
+    live.signalDaemon('SIGHUP');
+    for (let i = 0; i < 50 && !live.daemonOutput().includes('reloaded config'); i += 1) await new Promise((done) => setTimeout(done, 100));
+    await rig.connect(rig.client, rig.serverV4, 31700, 200);
+    expect(await live.waitOpen(rig.serverV4, 22, 5000)).toBe(true);
+    await rig.connect(rig.client, rig.serverV4, 31601, 200);
+    expect(await live.waitClosed(rig.serverV4, 22, 5000)).toBe(true);
+  }, 40_000);
 });

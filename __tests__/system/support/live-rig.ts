@@ -38,6 +38,8 @@ export interface LiveRig {
   /** SIGTERM (graceful) or SIGKILL (crash) the daemon and wait for it to end. */
   stopDaemon(signal?: 'SIGTERM' | 'SIGKILL'): Promise<void>;
   daemonOutput(): string;
+  /** Send a signal (e.g. SIGHUP) to the running daemon. */
+  signalDaemon(signal: NodeJS.Signals): void;
   /** True once a new TCP connection from the client to the server's port succeeds (polls until `timeoutMs`). */
   waitOpen(host: string, port: number, timeoutMs: number): Promise<boolean>;
   /** True once a new TCP connection fails (polls until `timeoutMs`). */
@@ -140,6 +142,9 @@ export async function createLiveRig(options: LiveRigOptions): Promise<LiveRig> {
       },
       stopDaemon,
       daemonOutput: () => output,
+      signalDaemon(signal) {
+        if (daemon?.pid !== undefined && daemon.exitCode === null) process.kill(daemon.pid, signal);
+      },
       waitOpen: (host, port, timeoutMs) => connectLoop(host, port, true, timeoutMs),
       waitClosed: (host, port, timeoutMs) => connectLoop(host, port, false, timeoutMs),
       async auditRecords() {
