@@ -2,24 +2,10 @@ import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
-import type { CliContext } from '../../src/cli/context.js';
-import { runCli } from '../../src/cli/program.js';
+import { runCliCaptured, type CapturedRun } from './run-cli.js';
 
-class Collector extends Writable {
-  text = '';
-  override _write(chunk: Buffer | string, _encoding: BufferEncoding, done: () => void): void {
-    this.text += chunk.toString();
-    done();
-  }
-}
-
-async function run(argv: string[], cwd: string, env: Record<string, string> = {}) {
-  const stdout = new Collector();
-  const stderr = new Collector();
-  const ctx: CliContext = { argv, env, cwd, stdout, stderr, signals: { onStop: () => {}, onReload: () => {} } };
-  const code = await runCli(ctx);
-  return { code, stdout: stdout.text, stderr: stderr.text };
+function run(argv: string[], cwd: string, env: Record<string, string> = {}): Promise<CapturedRun> {
+  return runCliCaptured(argv, { cwd, env });
 }
 
 const goodConfig = {

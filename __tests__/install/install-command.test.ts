@@ -2,10 +2,7 @@ import { afterEach, beforeEach, describe, expect, test } from '@jest/globals';
 import { mkdtemp, readFile, readdir, rm, stat, writeFile, mkdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PassThrough } from 'node:stream';
-import { Command } from 'commander';
-import type { CliContext } from '../../src/cli/context.js';
-import { registerInstall } from '../../src/cli/install.js';
+import { runCliCaptured } from '../cli/run-cli.js';
 import { loadConfig } from '../../src/config/load-config.js';
 
 interface Run {
@@ -15,19 +12,8 @@ interface Run {
 }
 
 async function knocktail(argv: string[], cwd: string): Promise<Run> {
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  let out = '';
-  let err = '';
-  stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
-  stderr.on('data', (chunk: Buffer) => (err += chunk.toString()));
-  const ctx: CliContext = { argv, env: {}, cwd, stdout, stderr, signals: { onStop: () => undefined, onReload: () => undefined } };
-  // Only the install command is registered: the test stays independent of the other commands' modules.
-  let code = -1;
-  const program = new Command('knocktail').exitOverride();
-  registerInstall({ program, ctx, setCode: (value) => (code = value) });
-  await program.parseAsync(argv, { from: 'user' });
-  return { code, out, err };
+  const { code, stdout, stderr } = await runCliCaptured(argv, { cwd });
+  return { code, out: stdout, err: stderr };
 }
 
 async function mode(path: string): Promise<string> {
