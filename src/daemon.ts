@@ -91,6 +91,8 @@ export class Daemon {
       trackedSources: this.tracker?.stats().trackedSources ?? 0,
       lagBytes: this.parts.source.position?.().lagBytes ?? 0,
     }));
+    // The guard (LOG + DROP) may be gone after a reboot or a firewall reload; setup is idempotent.
+    await parts.backend.setup(config.doors);
     await this.grants.reconcile('start');
     this.pipeline = this.buildPipeline();
     this.control = new ControlServer(
@@ -108,11 +110,12 @@ export class Daemon {
     await this.loop;
   }
 
-  /** Apply a new config (already validated). Knock progress restarts; grants and counters stay. */
-  reload(config: Config): void {
-    const changed = (['logFile', 'source', 'stateDir', 'auditLog', 'logPrefix'] as const).filter((key) => config[key] !== this.config[key]);
-    if (JSON.stringify(config.firewall) !== JSON.stringify(this.config.firewall)) changed.push('firewall' as never);
+  /** Apply a new config (already validated): new guard rules, new doors. Knock progress restarts; grants and counters stay. */
+  async reload(config: Config): Promise<void> {
+    const restartOnly = ['logFile', 'source', 'stateDir', 'auditLog', 'logPrefix', 'firewall', 'metrics'] as const;
+    const changed = restartOnly.filter((key) => JSON.stringify(config[key]) !== JSON.stringify(this.config[key]));
     if (changed.length > 0) this.parts.log.warn(`reload: ${changed.join(', ')} changed; these take effect on restart only`);
+    await this.parts.backend.setup(config.doors);
     this.config = { ...this.config, doors: config.doors, limits: config.limits };
     this.grants?.setDoors(config.doors);
     this.pipeline?.stop();

@@ -83,6 +83,18 @@ describeSystem('live daemon, end to end (iptables, rsyslog, netns)', ['ip', 'ipt
     expect(await live.waitClosed(rig.serverV4, 22, 8000)).toBe(true);
   }, 30_000);
 
+  test('a daemon restarted after the firewall lost its rules (reboot, reload) puts its guard back', async () => {
+    const { rig } = live;
+    await live.stopDaemon('SIGTERM');
+    expect((await live.cli(['teardown', '--config', live.configPath])).exitCode).toBe(0);
+    await live.startDaemon();
+    expect(await rig.connect(rig.client, rig.serverV4, 22, 500)).toBe(false);
+    await rig.connect(rig.client, rig.serverV4, 31600, 200);
+    expect(await live.waitOpen(rig.serverV4, 22, 5000)).toBe(true);
+    await rig.connect(rig.client, rig.serverV4, 31601, 200);
+    expect(await live.waitClosed(rig.serverV4, 22, 5000)).toBe(true);
+  }, 40_000);
+
   test('a daemon killed with SIGKILL mid-grant still gets the door closed on time after a restart', async () => {
     const { rig } = live;
     await live.cli(['knock', rig.serverV4, '--door', 'seq', '--config', live.configPath], rig.client);
@@ -119,8 +131,8 @@ describeSystem('live daemon, end to end (iptables, rsyslog, netns)', ['ip', 'ipt
     await rig.connect(rig.client, rig.serverV4, 31601, 200);
     expect(await live.waitClosed(rig.serverV4, 22, 5000)).toBe(true);
 
+    // The reload itself installs the LOG/DROP guard for the new knock port.
     await writeFile(live.configPath, good.replace('"tcp:31600"', '"tcp:31700"'));
-    expect((await live.cli(['setup', '--config', live.configPath])).exitCode).toBe(0);
     live.signalDaemon('SIGHUP');
     for (let i = 0; i < 50 && !live.daemonOutput().includes('reloaded config'); i += 1) await new Promise((done) => setTimeout(done, 100));
     await rig.connect(rig.client, rig.serverV4, 31700, 200);

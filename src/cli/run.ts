@@ -56,10 +56,11 @@ export function registerRun({ program, ctx, setCode }: Registration): void {
         void daemon.stop();
       });
       ctx.signals.onReload(() => {
-        loadConfig(path).then(
-          (next) => daemon.reload(next),
-          (error: unknown) => log.error(`reload refused, keeping the running config: ${error instanceof Error ? error.message : String(error)}`, { details: (error as { details?: unknown }).details }),
-        );
+        loadConfig(path)
+          .then((next) => daemon.reload(next))
+          .catch((error: unknown) =>
+            log.error(`reload refused, keeping the running config: ${error instanceof Error ? error.message : String(error)}`, { details: (error as { details?: unknown }).details }),
+          );
       });
       try {
         await daemon.done();
