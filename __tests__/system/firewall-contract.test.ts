@@ -3,7 +3,7 @@ import type { FirewallBackend } from '../../src/firewall/backend.js';
 import { ExecaRunner } from '../../src/firewall/command-runner.js';
 import { selectBackend } from '../../src/firewall/select-backend.js';
 import { firewallConfig, grantFor, sshDoor } from '../firewall/fixtures.js';
-import { createRig, runArgv } from './support/netns.js';
+import { createRig, runArgv, enableLogAllNetns } from './support/netns.js';
 import type { Rig } from './support/netns.js';
 import { describeSystem } from './support/requirements.js';
 
@@ -59,13 +59,15 @@ describeSystem('firewall backend contract', ['ip', 'iptables', 'ip6tables', 'ipt
       await rig.exec(rig.server, ['nft', 'add chain inet admin input { type filter hook input priority 10; policy accept; }']);
       await rig.exec(rig.server, ['nft', 'add rule inet admin input tcp dport 26 drop']);
       before = await snapshot(rig);
-      await runArgv(['sysctl', '-w', 'net.netfilter.nf_log_all_netns=1']);
+      restoreLogAllNetns = await enableLogAllNetns();
       backend = selectBackend({ ...firewallConfig(name), logPrefix }, { runner: new ExecaRunner({ netns: rig.server }), now: Date.now, baseDelayMs: 10 });
       stopListener = await rig.listen(rig.server, PORT, undefined, { echo: true });
       await backend.setup([sshDoor]);
     });
 
+    let restoreLogAllNetns: (() => Promise<void>) | undefined;
     afterAll(async () => {
+      await restoreLogAllNetns?.();
       await backend?.stop?.();
       await stopListener?.().catch(() => undefined);
       await rig?.destroy();

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { quoteRainerString, renderRsyslogDropin } from '../../src/install/rsyslog-dropin.js';
 import { parseKernelLine } from '../../src/parse/parse-kernel-line.js';
 import type { Packet } from '../../src/parse/packet.js';
-import { createRig, runArgv, type Rig } from './support/netns.js';
+import { createRig, runArgv, type Rig, enableLogAllNetns } from './support/netns.js';
 import { describeSystem } from './support/requirements.js';
 import { readLines, startRsyslog, waitForLines, type PrivateRsyslog, logAndDrop } from './support/rsyslog.js';
 
@@ -56,12 +56,14 @@ describeSystem('the rsyslog drop-in', ['rsyslogd', 'logger', 'iptables', 'ip6tab
       `include(file="${file('text-filter.conf')}")`,
     ].join('\n');
     rsyslog = await startRsyslog(dir, rules);
-    await runArgv(['sysctl', '-q', '-w', 'net.netfilter.nf_log_all_netns=1']);
+    restoreLogAllNetns = await enableLogAllNetns();
     rig = await createRig('ktdep');
     await logAndDrop(rig, prefix, [['-p', 'tcp', '--dport', '7101'], ['-p', 'udp', '--dport', '7102']]);
   }, 60_000);
 
+  let restoreLogAllNetns: (() => Promise<void>) | undefined;
   afterAll(async () => {
+    await restoreLogAllNetns?.();
     await rsyslog?.stop();
     await rig?.destroy();
     if (dir && process.env["KTDEP_KEEP"] === undefined) await rm(dir, { recursive: true, force: true });

@@ -8,7 +8,7 @@ import ts from 'typescript';
 import { renderRsyslogDropin } from '../../src/install/rsyslog-dropin.js';
 import { knockStepOf } from '../../src/knock/knock-step.js';
 import { parseKernelLine } from '../../src/parse/parse-kernel-line.js';
-import { createRig, runArgv, type Rig } from './support/netns.js';
+import { createRig, type Rig, enableLogAllNetns } from './support/netns.js';
 import { describeSystem } from './support/requirements.js';
 import { startRsyslog, waitForLines, type PrivateRsyslog, logAndDrop } from './support/rsyslog.js';
 
@@ -53,12 +53,14 @@ describeSystem('the knock client', ['rsyslogd', 'iptables', 'ip6tables', 'ip', '
     knocks = join(dir, 'knocks.log');
     await writeFile(join(dir, '30-knocktail.conf'), renderRsyslogDropin(shipped, { prefix, logFile: knocks }));
     rsyslog = await startRsyslog(dir, `include(file="${join(dir, '30-knocktail.conf')}")`);
-    await runArgv(['sysctl', '-q', '-w', 'net.netfilter.nf_log_all_netns=1']);
+    restoreLogAllNetns = await enableLogAllNetns();
     rig = await createRig('ktdep');
     await logAndDrop(rig, prefix, [['-p', 'tcp', '--dport', '7200:7299'], ['-p', 'udp', '--dport', '7200:7299']]);
   }, 60_000);
 
+  let restoreLogAllNetns: (() => Promise<void>) | undefined;
   afterAll(async () => {
+    await restoreLogAllNetns?.();
     await rsyslog?.stop();
     await rig?.destroy();
     if (dir) await rm(dir, { recursive: true, force: true });

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { renderRsyslogDropin } from '../../../src/install/rsyslog-dropin.js';
-import { createRig, type ExecResult, type Rig } from './netns.js';
+import { createRig, enableLogAllNetns, type ExecResult, type Rig } from './netns.js';
 import { startRsyslog, type PrivateRsyslog } from './rsyslog.js';
 
 // The whole product in a box, for the end-to-end suite and the live-latency bench:
@@ -62,9 +62,7 @@ export async function createLiveRig(options: LiveRigOptions): Promise<LiveRig> {
   const cleanups: (() => Promise<unknown>)[] = [async () => rm(dir, { recursive: true, force: true })];
   let daemon: ChildProcess | undefined;
   let output = '';
-  const previousLogAllNetns = (await readFile('/proc/sys/net/netfilter/nf_log_all_netns', 'utf8')).trim();
-  await writeFile('/proc/sys/net/netfilter/nf_log_all_netns', '1');
-  cleanups.push(() => writeFile('/proc/sys/net/netfilter/nf_log_all_netns', previousLogAllNetns));
+  cleanups.push(await enableLogAllNetns());
   const destroy = async (): Promise<void> => {
     for (const cleanup of cleanups.reverse()) await cleanup().catch(() => undefined);
     cleanups.length = 0;

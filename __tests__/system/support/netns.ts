@@ -273,3 +273,13 @@ export async function createRig(name: string): Promise<Rig> {
     destroy,
   };
 }
+
+const LOG_ALL_NETNS = '/proc/sys/net/netfilter/nf_log_all_netns';
+
+/** Lets LOG rules in the test's namespaces reach the kernel log; resolves to a restore of the previous value. */
+export async function enableLogAllNetns(): Promise<() => Promise<void>> {
+  const { readFile, writeFile } = await import('node:fs/promises');
+  const previous = (await readFile(LOG_ALL_NETNS, 'utf8')).trim();
+  await writeFile(LOG_ALL_NETNS, '1');
+  return () => writeFile(LOG_ALL_NETNS, previous);
+}
