@@ -1,4 +1,7 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { Command, CommanderError } from 'commander';
+import { packageRoot } from '../install/shipped-assets.js';
 import { KnocktailError, exitCodeFor } from '../errors.js';
 import type { CliContext } from './context.js';
 import { writeLine } from './context.js';
@@ -19,6 +22,7 @@ export type CommandAction = (...args: never[]) => Promise<ExitCode>;
 export function buildProgram(ctx: CliContext, setCode: (code: ExitCode) => void): Command {
   const program = new Command('knocktail')
     .description('Port knocking from kernel firewall log lines.')
+    .version(packageVersion(), '-V, --version')
     .exitOverride()
     .configureOutput({
       writeOut: (text) => ctx.stdout.write(text),
@@ -39,6 +43,14 @@ export function buildProgram(ctx: CliContext, setCode: (code: ExitCode) => void)
   registerKnock(reg);
   registerAudit(reg);
   return program;
+}
+
+function packageVersion(): string {
+  try {
+    return (JSON.parse(readFileSync(join(packageRoot(), 'package.json'), 'utf8')) as { version: string }).version;
+  } catch {
+    return 'unknown';
+  }
 }
 
 export interface Registration {
