@@ -113,11 +113,11 @@ export function registerStatus({ program, ctx, setCode }: Registration): void {
     .action(async (flags: { json?: boolean; config?: string }) => {
       const config = await loadConfig(configPath(ctx, flags.config));
       const { result, daemon } = await ask(config, { op: 'status' });
+      // Without a daemon the snapshot comes from the state file (startedAt empty: rendered as not running).
       const snapshot = result as StatusSnapshot;
       if (flags.json) {
         writeLine(ctx.stdout, JSON.stringify({ daemon, ...snapshot }));
       } else {
-        if (!daemon) writeLine(ctx.stdout, 'daemon: not running (grants from the state file)');
         writeLine(ctx.stdout, renderStatus(snapshot, { color: ctx.stdout.isTTY === true, now: Date.now() }));
       }
       setCode(0);
