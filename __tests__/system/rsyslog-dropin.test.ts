@@ -7,9 +7,9 @@ import { join } from 'node:path';
 import { quoteRainerString, renderRsyslogDropin } from '../../src/install/rsyslog-dropin.js';
 import { parseKernelLine } from '../../src/parse/parse-kernel-line.js';
 import type { Packet } from '../../src/parse/packet.js';
-import { createRig, runArgv, type Rig, enableLogAllNetns } from './support/netns.js';
+import { runArgv, type Rig } from './support/netns.js';
 import { describeSystem } from './support/requirements.js';
-import { readLines, startRsyslog, waitForLines, type PrivateRsyslog, logAndDrop } from './support/rsyslog.js';
+import { readLines, startLoggingRig, waitForLines, type LoggingRig, type PrivateRsyslog } from './support/rsyslog.js';
 
 // The shipped drop-in in a private rsyslogd: real LOG lines from a network namespace reach
 // the knock log in RSYSLOG_FileFormat and parse into packets; forged "kernel" messages from
@@ -55,17 +55,13 @@ describeSystem('the rsyslog drop-in', ['rsyslogd', 'logger', 'iptables', 'ip6tab
       `include(file="${file('30-knocktail.conf')}")`,
       `include(file="${file('text-filter.conf')}")`,
     ].join('\n');
-    rsyslog = await startRsyslog(dir, rules);
-    restoreLogAllNetns = await enableLogAllNetns();
-    rig = await createRig('ktdep');
-    await logAndDrop(rig, prefix, [['-p', 'tcp', '--dport', '7101'], ['-p', 'udp', '--dport', '7102']]);
+    logging = await startLoggingRig(dir, rules, prefix, [['-p', 'tcp', '--dport', '7101'], ['-p', 'udp', '--dport', '7102']]);
+    ({ rsyslog, rig } = logging);
   }, 60_000);
 
-  let restoreLogAllNetns: (() => Promise<void>) | undefined;
+  let logging: LoggingRig | undefined;
   afterAll(async () => {
-    await restoreLogAllNetns?.();
-    await rsyslog?.stop();
-    await rig?.destroy();
+    await logging?.stop();
     if (dir && process.env["KTDEP_KEEP"] === undefined) await rm(dir, { recursive: true, force: true });
   }, 30_000);
 

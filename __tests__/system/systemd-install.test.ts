@@ -1,37 +1,17 @@
 import { afterAll, beforeAll, expect, test } from '@jest/globals';
-import { copyFile, cp, mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import ts from 'typescript';
+import { builtCli } from './support/built-cli.js';
 import { createRig, type Rig } from './support/netns.js';
 import { describeSystem } from './support/requirements.js';
 
 // `knocktail install` on a real root, setup included, without touching the host: the CLI
 // runs in a test network namespace (so setup's iptables rules land there) and in a private
 // mount namespace whose /etc and /var are overlays with upper directories in a temp dir (so
-// every file it writes lands there). Node 20 runs no TypeScript, so src/ is transpiled first.
+// every file it writes lands there). It runs the build of `npm run build`, as users do.
 
-const repo = new URL('../../', import.meta.url).pathname;
 const CONFIG = '/etc/ktdep-install-test/config.json';
-
-async function transpileTree(from: string, to: string): Promise<void> {
-  for (const entry of await readdir(from, { withFileTypes: true })) {
-    const source = join(from, entry.name);
-    const target = join(to, entry.name);
-    if (entry.isDirectory()) {
-      await transpileTree(source, target);
-    } else if (entry.name.endsWith('.ts')) {
-      const output = ts.transpileModule(await readFile(source, 'utf8'), {
-        compilerOptions: { module: ts.ModuleKind.ES2022, target: ts.ScriptTarget.ES2022, verbatimModuleSyntax: true },
-      });
-      await mkdir(dirname(target), { recursive: true });
-      await writeFile(target.replace(/\.ts$/, '.js'), output.outputText);
-    } else if (entry.name.endsWith('.json')) {
-      await mkdir(dirname(target), { recursive: true });
-      await copyFile(source, target);
-    }
-  }
-}
 
 const OVERLAID = String.raw`
 set -e
@@ -45,30 +25,22 @@ exec "$@"
 
 describeSystem('knocktail install on a real root', ['ip', 'iptables', 'unshare', 'mount'], () => {
   let rig: Rig | undefined;
-  let build: string;
   let upper: string;
 
   beforeAll(async () => {
-    // Under the repository, so the transpiled code finds node_modules; .tmp/ is git-ignored.
-    await mkdir(join(repo, '.tmp'), { recursive: true });
-    build = await mkdtemp(join(repo, '.tmp', 'ktdep-install-'));
-    await transpileTree(join(repo, 'src'), join(build, 'src'));
-    await writeFile(join(build, 'package.json'), '{"name":"knocktail","type":"module"}\n');
-    for (const dir of ['rsyslog', 'systemd', 'logrotate']) await cp(join(repo, dir), join(build, dir), { recursive: true });
     upper = await mkdtemp(join(tmpdir(), 'ktdep-overlay-'));
     rig = await createRig('ktdep');
   }, 60_000);
 
   afterAll(async () => {
     await rig?.destroy();
-    if (build) await rm(build, { recursive: true, force: true });
     if (upper) await rm(upper, { recursive: true, force: true });
   }, 30_000);
 
   const install = (): Promise<{ exitCode: number; stdout: string; stderr: string }> =>
     rig!.exec(
       rig!.server,
-      ['unshare', '--mount', '--propagation', 'private', 'sh', '-c', OVERLAID, 'overlaid', upper, process.execPath, join(build, 'src/cli/main.js'), 'install', '--config', CONFIG],
+      ['unshare', '--mount', '--propagation', 'private', 'sh', '-c', OVERLAID, 'overlaid', upper, process.execPath, builtCli(), 'install', '--config', CONFIG],
       { timeoutMs: 30_000 },
     );
 

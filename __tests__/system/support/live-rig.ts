@@ -3,18 +3,15 @@ import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { renderRsyslogDropin } from '../../../src/install/rsyslog-dropin.js';
+import { builtCli, repoRoot } from './built-cli.js';
 import { createRig, enableLogAllNetns, type ExecResult, type Rig } from './netns.js';
 import { startRsyslog, type PrivateRsyslog } from './rsyslog.js';
 
 // The whole product in a box, for the end-to-end suite and the live-latency bench:
 // client and server namespaces, a private rsyslogd with the shipped drop-in, the built
 // CLI running `knocktail run` inside the server namespace, and a listener on port 22.
-const here = dirname(fileURLToPath(import.meta.url));
-export const repoRoot = [resolve(here, '..', '..', '..'), resolve(here, '..', '..', '..', '..')].find((dir) => existsSync(join(dir, 'package.json')))!;
-export const cliPath = join(repoRoot, 'dist', 'src', 'cli', 'main.js');
 
 export interface LiveRigOptions {
   readonly backend: 'iptables' | 'ipset' | 'nftables';
@@ -53,7 +50,7 @@ export interface LiveRig {
 const sleep = (ms: number): Promise<void> => new Promise((done) => setTimeout(done, ms));
 
 export async function createLiveRig(options: LiveRigOptions): Promise<LiveRig> {
-  if (!existsSync(cliPath)) throw new Error(`${cliPath} is missing: run \`npm run build\` first (npm test does)`);
+  const cliPath = builtCli();
   const dir = await mkdtemp(join(tmpdir(), 'kt-live-'));
   const prefix = `kt${randomBytes(4).toString('hex')}: `;
   const logFile = join(dir, 'knocks.log');

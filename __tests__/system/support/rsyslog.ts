@@ -3,7 +3,7 @@ import { existsSync } from 'node:fs';
 import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { writeFile } from 'node:fs/promises';
-import type { Rig } from './netns.js';
+import { createRig, enableLogAllNetns, type Rig } from './netns.js';
 
 // A private rsyslogd for one test: its own config, pid file, work directory and /dev/log
 // stand-in socket. It reads the kernel log through imkmsg (/dev/kmsg: every reader gets its
@@ -85,5 +85,32 @@ export async function logAndDrop(rig: Rig, prefix: string, portMatches: readonly
         if (result.exitCode !== 0) throw new Error(`${tool} failed: ${result.stderr}`);
       }
     }
+  }
+}
+
+/** A private rsyslogd with `rules`, kernel LOG from namespaces enabled, and a rig whose server LOGs and DROPs `portMatches`. */
+export interface LoggingRig {
+  readonly rsyslog: PrivateRsyslog;
+  readonly rig: Rig;
+  /** Undo all of it, whatever was set up; safe to call twice. */
+  stop(): Promise<void>;
+}
+
+export async function startLoggingRig(dir: string, rules: string, prefix: string, portMatches: readonly (readonly string[])[]): Promise<LoggingRig> {
+  const undo: (() => Promise<void>)[] = [];
+  const stop = async (): Promise<void> => {
+    for (const step of undo.splice(0).reverse()) await step().catch(() => undefined);
+  };
+  try {
+    const rsyslog = await startRsyslog(dir, rules);
+    undo.push(() => rsyslog.stop());
+    undo.push(await enableLogAllNetns());
+    const rig = await createRig('ktdep');
+    undo.push(() => rig.destroy());
+    await logAndDrop(rig, prefix, portMatches);
+    return { rsyslog, rig, stop };
+  } catch (error) {
+    await stop();
+    throw error;
   }
 }
