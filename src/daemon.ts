@@ -2,7 +2,7 @@ import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Clock, TimerHandle } from './clock.js';
 import type { AuditSink } from './audit/record.js';
-import type { StatusSnapshot } from './audit/status-view.js';
+import { statusGrant, type StatusSnapshot } from './audit/status-view.js';
 import type { Config } from './config/types.js';
 import { ControlServer } from './control/control-server.js';
 import { GrantController } from './control/controller.js';
@@ -13,7 +13,6 @@ import { GrantManager } from './grant/grant-manager.js';
 import { GrantTable } from './grant/grant-table.js';
 import { loadState, saveState } from './grant/state-file.js';
 import type { Grant } from './grant/grant.js';
-import { formatPort } from './knock/door.js';
 import { KnockTracker } from './knock/tracker.js';
 import type { Metrics } from './metrics/metrics.js';
 import { Pipeline } from './pipeline.js';
@@ -144,14 +143,13 @@ export class Daemon {
   }
 
   status(): StatusSnapshot {
-    const iso = (ms: number): string => new Date(ms).toISOString();
     const grants = this.grants?.grants() ?? [];
     const position = this.parts.source.position?.();
     return {
-      startedAt: iso(this.startedAt),
+      startedAt: new Date(this.startedAt).toISOString(),
       backend: this.parts.backend.name,
       backendHealthy: (this.grants?.pendingCloses().length ?? 0) === 0,
-      grants: grants.map((grant) => ({ door: grant.door, src: grant.src, ports: grant.ports.map(formatPort), openedAt: iso(grant.openedAt), until: grant.until === null ? null : iso(grant.until) })),
+      grants: grants.map(statusGrant),
       trackedSources: this.tracker?.stats().trackedSources ?? 0,
       counters: { ...this.counters },
       ...(position ? { follower: { path: position.path, offset: position.offset, lagBytes: position.lagBytes } } : {}),

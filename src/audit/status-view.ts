@@ -1,3 +1,5 @@
+import type { Grant } from '../grant/grant.js';
+import { formatPort } from '../knock/door.js';
 import { formatLength, formatTime } from './audit-table.js';
 import { escapeCell, paint, renderColumns, type Cell } from './text-table.js';
 
@@ -13,6 +15,17 @@ export interface StatusSnapshot {
   counters: Record<string, number>;
   follower?: { path: string; offset: number; lagBytes: number };
   pendingCloses: { door: string; src: string; attempts: number; lastError: string }[];
+}
+
+/** A grant as the status shows it (ISO times, ports as text); the daemon and the offline CLI both use it. */
+export function statusGrant(grant: Grant): StatusSnapshot['grants'][number] {
+  return {
+    door: grant.door,
+    src: grant.src,
+    ports: grant.ports.map(formatPort),
+    openedAt: new Date(grant.openedAt).toISOString(),
+    until: grant.until === null ? null : new Date(grant.until).toISOString(),
+  };
 }
 
 const COUNTER_ORDER = ['lines', 'packets', 'malformed', 'ignored', 'knocks', 'opens', 'refreshes', 'closes', 'rejected', 'firewallFailures'];

@@ -1,5 +1,5 @@
 import { createAuditLog } from '../audit/audit-log.js';
-import { renderStatus, type StatusSnapshot } from '../audit/status-view.js';
+import { renderStatus, statusGrant, type StatusSnapshot } from '../audit/status-view.js';
 import { loadConfig } from '../config/load-config.js';
 import type { Config } from '../config/types.js';
 import { requestDaemon } from '../control/control-client.js';
@@ -50,12 +50,11 @@ async function offline(config: Config, request: ControlRequest): Promise<unknown
 }
 
 function offlineStatus(config: Config, grants: readonly Grant[]): StatusSnapshot {
-  const iso = (ms: number): string => new Date(ms).toISOString();
   return {
     startedAt: '',
     backend: config.firewall.backend,
     backendHealthy: true,
-    grants: grants.map((grant) => ({ door: grant.door, src: grant.src, ports: grant.ports.map(formatPort), openedAt: iso(grant.openedAt), until: grant.until === null ? null : iso(grant.until) })),
+    grants: grants.map(statusGrant),
     trackedSources: 0,
     counters: {},
     pendingCloses: [],
