@@ -2,7 +2,7 @@ import { afterEach, beforeEach, describe, expect, test } from '@jest/globals';
 import { mkdtemp, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createAuditLog, createMemoryAuditSink } from '../../src/audit/audit-log.js';
+import { createAuditLog } from '../../src/audit/audit-log.js';
 import type { AuditRecord } from '../../src/audit/record.js';
 
 const open: AuditRecord = { event: 'open', at: '2026-11-24T10:00:00.000Z', door: 'ssh', src: '203.0.113.9', ports: ['tcp:22'], until: '2026-11-24T11:00:00.000Z', by: 'knock' };
@@ -113,14 +113,5 @@ describe('createAuditLog', () => {
     const sink = createAuditLog(join(blocker, 'audit.log'));
     await expect(sink.write(open)).rejects.toMatchObject({ code: 'SOURCE_IO' });
     await sink.close();
-  });
-});
-
-describe('createMemoryAuditSink', () => {
-  test('keeps records in write order', async () => {
-    const sink = createMemoryAuditSink();
-    await sink.write(open);
-    await sink.write(close);
-    expect(sink.records).toEqual([open, close]);
   });
 });

@@ -144,15 +144,3 @@ export function createAuditLog(path: string, options: { backend?: string } = {})
     },
   };
 }
-
-/** An in-memory sink for tests and replay; records are kept in write order. */
-export function createMemoryAuditSink(): AuditSink & { records: AuditRecord[] } {
-  const records: AuditRecord[] = [];
-  return {
-    records,
-    async write(record: AuditRecord): Promise<void> {
-      records.push(record);
-    },
-    async close(): Promise<void> {},
-  };
-}
