@@ -1,4 +1,5 @@
 import type { AuditRecord } from '../audit/record.js';
+import { renderColumns } from '../audit/text-table.js';
 import type { Counters } from '../counters.js';
 import type { Grant } from '../grant/grant.js';
 import { formatPort } from '../knock/door.js';
@@ -83,11 +84,13 @@ export class DoorTallies {
   }
 }
 
-/** Left-aligned text table with a header row. */
-export function renderTable(header: readonly string[], rows: readonly (readonly (string | number)[])[]): string {
-  const cells = [header, ...rows].map((row) => row.map(String));
-  const widths = header.map((_, column) => Math.max(...cells.map((row) => (row[column] ?? '').length)));
-  return cells.map((row) => row.map((cell, column) => cell.padEnd(widths[column] ?? 0)).join('  ').trimEnd()).join('\n');
+/** Left-aligned text table with a header row (cells escaped: sources come from packets). */
+function renderTable(header: readonly string[], rows: readonly (readonly (string | number)[])[]): string {
+  return renderColumns(
+    header.map((title) => ({ header: title })),
+    rows.map((row) => row.map(String)),
+    false,
+  ).join('\n');
 }
 
 export interface ReportInput {
