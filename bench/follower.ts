@@ -118,13 +118,18 @@ async function settle(counter: Counter, writer: LineWriter, quietMs: number): Pr
   while (counter.received < writer.written && performance.now() - counter.lastAt < quietMs) await sleep(20);
 }
 
-async function runScenario(subject: Subject, scenario: Scenario, dir: string): Promise<Record<string, string | number>> {
+// A fresh directory with an open writer and an empty tally, for one run.
+function freshRun(dir: string): { path: string; writer: LineWriter; counter: Counter } {
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(dir, { recursive: true });
   const path = join(dir, 'knocks.log');
   const writer = new LineWriter(path);
   writer.reopen();
-  const counter = new Counter();
+  return { path, writer, counter: new Counter() };
+}
+
+async function runScenario(subject: Subject, scenario: Scenario, dir: string): Promise<Record<string, string | number>> {
+  const { path, writer, counter } = freshRun(dir);
   const stop = subject.start(path, counter);
   await sleep(300);
   try {
@@ -142,12 +147,7 @@ async function runScenario(subject: Subject, scenario: Scenario, dir: string): P
 }
 
 async function runThroughput(subject: Subject, lines: number, dir: string): Promise<{ received: number; linesPerSecond: number }> {
-  rmSync(dir, { recursive: true, force: true });
-  mkdirSync(dir, { recursive: true });
-  const path = join(dir, 'knocks.log');
-  const writer = new LineWriter(path);
-  writer.reopen();
-  const counter = new Counter();
+  const { path, writer, counter } = freshRun(dir);
   const batches = Array.from({ length: lines / 1000 }, (_, batch) => formatLines(batch * 1000, 1000));
   const stop = subject.start(path, counter);
   await sleep(300);
