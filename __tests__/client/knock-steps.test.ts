@@ -2,19 +2,10 @@ import { describe, expect, test } from '@jest/globals';
 import { chooseKnockSteps, findDoor } from '../../src/client/knock-steps.js';
 import type { Door } from '../../src/knock/door.js';
 import { deriveSequence, windowAt } from '../../src/knock/time-based.js';
+import { makeDoor } from '../support/door.js';
 
 function door(overrides: Partial<Door>): Door {
-  return {
-    name: 'ssh',
-    sequence: [],
-    oneTimeSequences: [],
-    timeout: 25_000,
-    open: [{ proto: 'tcp', port: 22 }],
-    openFor: 3_600_000,
-    closeSequence: [],
-    allowFrom: [],
-    ...overrides,
-  };
+  return makeDoor({ name: 'ssh', sequence: [], openFor: 3_600_000, closeSequence: [], ...overrides });
 }
 
 describe('chooseKnockSteps', () => {

@@ -1,23 +1,21 @@
 import type { FirewallConfig } from '../../src/config/types.js';
 import type { Grant } from '../../src/grant/grant.js';
 import type { Door } from '../../src/knock/door.js';
+import { makeDoor } from '../support/door.js';
 
 // Doors and grants shared by the firewall unit and system tests.
-export const sshDoor: Door = {
+export const sshDoor: Door = makeDoor({
   name: 'ssh',
   sequence: [
     { proto: 'tcp', port: 7000 },
     { proto: 'udp', port: 8000 },
   ],
-  oneTimeSequences: [],
   timeout: 15_000,
-  open: [{ proto: 'tcp', port: 22 }],
   openFor: 3_600_000,
   closeSequence: [{ proto: 'tcp', port: 9001 }],
-  allowFrom: [],
-};
+});
 
-export const pingDoor: Door = {
+export const pingDoor: Door = makeDoor({
   name: 'web',
   sequence: [{ proto: 'icmp' }, { proto: 'tcp', port: 7100 }],
   oneTimeSequences: [[{ proto: 'udp', port: 7200 }]],
@@ -27,10 +25,8 @@ export const pingDoor: Door = {
     { proto: 'tcp', port: 80 },
     { proto: 'tcp', port: 443 },
   ],
-  openFor: null,
   closeSequence: [],
-  allowFrom: [],
-};
+});
 
 export function firewallConfig(backend: FirewallConfig['backend'], overrides: Partial<FirewallConfig> = {}): FirewallConfig & { logPrefix: string } {
   return { backend, inputPosition: 1, logRateLimit: '20/second', checkInterval: 60, retries: 2, logPrefix: 'knocktail: ', ...overrides };
