@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, expect, test } from '@jest/globals';
 import { describeSystem } from './support/requirements.js';
-import { createLiveRig, type LiveRig } from './support/live-rig.js';
+import { CLASSIC_DOOR, createLiveRig, type LiveRig } from './support/live-rig.js';
 
 // "Who opened port 22?" against the real daemon (nftables backend this time): a knock and
 // its close sequence, an expiry, a manual grant and its revoke, and a knock still open
@@ -14,7 +14,7 @@ describeSystem('audit trail and metrics of the live daemon (nftables, rsyslog, n
     live = await createLiveRig({
       backend: 'nftables',
       doors: [
-        { name: 'classic', sequence: ['tcp:31600'], open: ['tcp:22'], openFor: 'until-closed', closeSequence: ['tcp:31601'] },
+        CLASSIC_DOOR,
         { name: 'short', sequence: ['udp:7000', 'tcp:7001'], timeout: '10s', open: ['tcp:22'], openFor: '2s' },
       ],
       extra: { metrics: { listen: `127.0.0.1:${METRICS_PORT}` } },
@@ -29,10 +29,7 @@ describeSystem('audit trail and metrics of the live daemon (nftables, rsyslog, n
   test('a close sequence, an expiry, a revoke and a grant still open give four rows with their reasons', async () => {
     const { rig } = live;
     // 1. knock and close sequence
-    await rig.connect(rig.client, rig.serverV4, 31600, 200);
-    expect(await live.waitOpen(rig.serverV4, 22, 5000)).toBe(true);
-    await rig.connect(rig.client, rig.serverV4, 31601, 200);
-    expect(await live.waitClosed(rig.serverV4, 22, 5000)).toBe(true);
+    expect(await live.knockOpenAndClose(rig.serverV4)).toEqual({ opened: true, closed: true });
     // 2. a two-step door that expires
     expect((await live.cli(['knock', rig.serverV4, 'udp:7000', 'tcp:7001'], rig.client)).exitCode).toBe(0);
     expect(await live.waitOpen(rig.serverV4, 22, 5000)).toBe(true);

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, expect, test } from '@jest/globals';
 import { execFileSync } from 'node:child_process';
 import { readFile, writeFile } from 'node:fs/promises';
 import { describeSystem } from './support/requirements.js';
-import { createLiveRig, type LiveRig } from './support/live-rig.js';
+import { CLASSIC_DOOR, createLiveRig, type LiveRig } from './support/live-rig.js';
 
 // The product end to end: kernel LOG → private rsyslogd with the shipped drop-in → file →
 // `knocktail run` in the server namespace → iptables → a real connect from the client.
@@ -15,7 +15,7 @@ describeSystem('live daemon, end to end (iptables, rsyslog, netns)', ['ip', 'ipt
     live = await createLiveRig({
       backend: 'iptables',
       doors: [
-        { name: 'classic', sequence: ['tcp:31600'], open: ['tcp:22'], openFor: 'until-closed', closeSequence: ['tcp:31601'] },
+        CLASSIC_DOOR,
         { name: 'seq', sequence: ['tcp:7000', 'udp:8000', 'tcp:9000'], timeout: '10s', open: ['tcp:22'], openFor: `${GRANT_SECONDS}s` },
       ],
     });
@@ -47,10 +47,7 @@ describeSystem('live daemon, end to end (iptables, rsyslog, netns)', ['ip', 'ipt
   test('the same door works over IPv6 (ip6tables)', async () => {
     const { rig } = live;
     expect(await rig.connect(rig.client, rig.serverV6, 22, 500)).toBe(false);
-    await rig.connect(rig.client, rig.serverV6, 31600, 200);
-    expect(await live.waitOpen(rig.serverV6, 22, 5000)).toBe(true);
-    await rig.connect(rig.client, rig.serverV6, 31601, 200);
-    expect(await live.waitClosed(rig.serverV6, 22, 5000)).toBe(true);
+    expect(await live.knockOpenAndClose(rig.serverV6)).toEqual({ opened: true, closed: true });
   }, 30_000);
 
   test('a three-step door knocked with `knocktail knock` opens 22 and closes it again on expiry', async () => {
@@ -77,10 +74,7 @@ describeSystem('live daemon, end to end (iptables, rsyslog, netns)', ['ip', 'ipt
   test('a logrotate-style rotation in the middle loses no knock', async () => {
     const { rig } = live;
     await live.rotateLog();
-    await rig.connect(rig.client, rig.serverV4, 31600, 200);
-    expect(await live.waitOpen(rig.serverV4, 22, 8000)).toBe(true);
-    await rig.connect(rig.client, rig.serverV4, 31601, 200);
-    expect(await live.waitClosed(rig.serverV4, 22, 8000)).toBe(true);
+    expect(await live.knockOpenAndClose(rig.serverV4, 31600, 8000)).toEqual({ opened: true, closed: true });
   }, 30_000);
 
   test('a daemon restarted after the firewall lost its rules (reboot, reload) puts its guard back', async () => {
@@ -89,10 +83,7 @@ describeSystem('live daemon, end to end (iptables, rsyslog, netns)', ['ip', 'ipt
     expect((await live.cli(['teardown', '--config', live.configPath])).exitCode).toBe(0);
     await live.startDaemon();
     expect(await rig.connect(rig.client, rig.serverV4, 22, 500)).toBe(false);
-    await rig.connect(rig.client, rig.serverV4, 31600, 200);
-    expect(await live.waitOpen(rig.serverV4, 22, 5000)).toBe(true);
-    await rig.connect(rig.client, rig.serverV4, 31601, 200);
-    expect(await live.waitClosed(rig.serverV4, 22, 5000)).toBe(true);
+    expect(await live.knockOpenAndClose(rig.serverV4)).toEqual({ opened: true, closed: true });
   }, 40_000);
 
   test('a daemon killed with SIGKILL mid-grant still gets the door closed on time after a restart', async () => {
@@ -126,18 +117,12 @@ describeSystem('live daemon, end to end (iptables, rsyslog, netns)', ['ip', 'ipt
     live.signalDaemon('SIGHUP');
     for (let i = 0; i < 50 && !live.daemonOutput().includes('reload refused'); i += 1) await new Promise((done) => setTimeout(done, 100));
     expect(live.daemonOutput()).toContain('reload refused, keeping the running config');
-    await rig.connect(rig.client, rig.serverV4, 31600, 200);
-    expect(await live.waitOpen(rig.serverV4, 22, 5000)).toBe(true);
-    await rig.connect(rig.client, rig.serverV4, 31601, 200);
-    expect(await live.waitClosed(rig.serverV4, 22, 5000)).toBe(true);
+    expect(await live.knockOpenAndClose(rig.serverV4)).toEqual({ opened: true, closed: true });
 
     // The reload itself installs the LOG/DROP guard for the new knock port.
     await writeFile(live.configPath, good.replace('"tcp:31600"', '"tcp:31700"'));
     live.signalDaemon('SIGHUP');
     for (let i = 0; i < 50 && !live.daemonOutput().includes('reloaded config'); i += 1) await new Promise((done) => setTimeout(done, 100));
-    await rig.connect(rig.client, rig.serverV4, 31700, 200);
-    expect(await live.waitOpen(rig.serverV4, 22, 5000)).toBe(true);
-    await rig.connect(rig.client, rig.serverV4, 31601, 200);
-    expect(await live.waitClosed(rig.serverV4, 22, 5000)).toBe(true);
+    expect(await live.knockOpenAndClose(rig.serverV4, 31700)).toEqual({ opened: true, closed: true });
   }, 40_000);
 });

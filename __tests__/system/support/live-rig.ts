@@ -13,6 +13,9 @@ import { startRsyslog, type PrivateRsyslog } from './rsyslog.js';
 // client and server namespaces, a private rsyslogd with the shipped drop-in, the built
 // CLI running `knocktail run` inside the server namespace, and a listener on port 22.
 
+/** The seed's door: one knock on 31600 opens 22 until a knock on 31601. */
+export const CLASSIC_DOOR = { name: 'classic', sequence: ['tcp:31600'], open: ['tcp:22'], openFor: 'until-closed', closeSequence: ['tcp:31601'] } as const;
+
 export interface LiveRigOptions {
   readonly backend: 'iptables' | 'ipset' | 'nftables';
   readonly doors: readonly Record<string, unknown>[];
@@ -42,6 +45,8 @@ export interface LiveRig {
   /** True once a new TCP connection fails (polls until `timeoutMs`). */
   waitClosed(host: string, port: number, timeoutMs: number): Promise<boolean>;
   auditRecords(): Promise<Record<string, unknown>[]>;
+  /** One SYN to `openPort`, wait for 22 to open, one SYN to 31601, wait for it to close (`timeoutMs` each at most). */
+  knockOpenAndClose(host: string, openPort?: number, timeoutMs?: number): Promise<{ opened: boolean; closed: boolean }>;
   /** logrotate-style rename rotation of the knock log, then HUP rsyslog so it reopens. */
   rotateLog(): Promise<void>;
   destroy(): Promise<void>;
@@ -148,6 +153,13 @@ export async function createLiveRig(options: LiveRigOptions): Promise<LiveRig> {
           .split('\n')
           .filter((line) => line.trim() !== '')
           .map((line) => JSON.parse(line) as Record<string, unknown>);
+      },
+      async knockOpenAndClose(host, openPort = 31600, timeoutMs = 5000) {
+        await rig.connect(rig.client, host, openPort, 200);
+        const opened = await connectLoop(host, 22, true, timeoutMs);
+        await rig.connect(rig.client, host, 31601, 200);
+        const closed = await connectLoop(host, 22, false, timeoutMs);
+        return { opened, closed };
       },
       async rotateLog() {
         await rename(logFile, `${logFile}.1`);
