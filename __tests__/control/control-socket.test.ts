@@ -40,6 +40,16 @@ describe('GrantController', () => {
     await expect(c.handle({ op: 'grant', src: '203.0.113.9', door: 'ssh', for: 'until-closed' })).rejects.toThrow(/at most 1d/);
   });
 
+  test('without --for an until-closed door is granted for limits.maxOpenFor, never without end', async () => {
+    const clock = new ManualClock(Date.parse('2026-11-24T12:00:00Z'));
+    const audit = new MemoryAudit();
+    const classic = makeDoor();
+    const grants = new GrantManager({ doors: [classic], backend: new FakeBackend(), audit, clock });
+    const c = new GrantController({ grants, doors: () => [classic], limits: () => testLimits, status: () => null });
+    await c.handle({ op: 'grant', src: '203.0.113.9', door: 'classic' });
+    expect(audit.records[0]).toMatchObject({ event: 'open', until: '2026-11-25T12:00:00.000Z' });
+  });
+
   test('revoke closes every door the address holds and says which', async () => {
     const { controller: c, audit } = controller();
     await c.handle({ op: 'grant', src: '203.0.113.9', door: 'ssh' });

@@ -37,17 +37,18 @@ export class GrantController implements ControlHandler {
     const src = this.address(srcText);
     const door = this.door(doorName);
     const { maxOpenFor } = this.deps.limits();
-    let openFor: number | null = door.openFor;
-    if (forText !== undefined) {
-      const parsed = forText === 'until-closed' ? null : parseDuration(forText);
-      if (parsed === undefined) throw new KnocktailError('USAGE', `Expected --for to be a duration like "30m" or "until-closed", got ${describeValue(forText)}`);
-      openFor = parsed;
+    // Without --for the door's lifetime applies, capped (an until-closed door gets the cap);
+    // an explicit --for beyond the cap is refused rather than silently shortened.
+    if (forText === undefined) {
+      const openFor = door.openFor === null ? maxOpenFor : Math.min(door.openFor, maxOpenFor);
+      return this.deps.grants.open(door, src.text, src.family, 'manual', openFor);
     }
-    if (openFor === null ? forText !== undefined : openFor > maxOpenFor) {
-      throw new KnocktailError('USAGE', `A manual grant may last at most ${formatDuration(maxOpenFor)} (limits.maxOpenFor), asked for ${forText ?? formatDuration(openFor ?? 0)}`);
+    const openFor = forText === 'until-closed' ? null : parseDuration(forText);
+    if (openFor === undefined) throw new KnocktailError('USAGE', `Expected --for to be a duration like "30m" or "until-closed", got ${describeValue(forText)}`);
+    if (openFor === null || openFor > maxOpenFor) {
+      throw new KnocktailError('USAGE', `A manual grant may last at most ${formatDuration(maxOpenFor)} (limits.maxOpenFor), asked for ${forText}`);
     }
-    const grant = await this.deps.grants.open(door, src.text, src.family, 'manual', openFor);
-    return grant;
+    return this.deps.grants.open(door, src.text, src.family, 'manual', openFor);
   }
 
   private async revoke(srcText: string, doorName: string | undefined): Promise<{ closed: string[] }> {
