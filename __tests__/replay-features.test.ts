@@ -1,7 +1,7 @@
 import { describe, expect, test } from '@jest/globals';
 import type { AuditRecord } from '../src/audit/record.js';
 import { loadConfig } from '../src/config/load-config.js';
-import type { Step } from '../src/knock/door.js';
+import type { Step } from '../src/model/door.js';
 import { deriveSequence, windowAt } from '../src/knock/time-based.js';
 import { runReplay } from '../src/replay.js';
 import type { ChunkSource } from '../src/source/chunk-source.js';

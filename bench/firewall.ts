@@ -4,8 +4,8 @@
 // runs inside throwaway network namespaces; every command pays `ip netns exec` (~1–2 ms) on top
 // of what it costs on a real host.
 import { performance } from 'node:perf_hooks';
-import type { Door } from '../src/knock/door.js';
-import type { Grant } from '../src/grant/grant.js';
+import type { Door } from '../src/model/door.js';
+import type { Grant } from '../src/model/grant.js';
 import type { FirewallBackend } from '../src/firewall/backend.js';
 import { ExecaRunner } from '../src/firewall/command-runner.js';
 import { formatGrantComment } from '../src/firewall/grant-comment.js';

@@ -4,7 +4,7 @@ import { performance } from 'node:perf_hooks';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import type { Limits } from '../src/config/types.js';
-import type { Door, Step } from '../src/knock/door.js';
+import type { Door, Step } from '../src/model/door.js';
 import { deriveSequence } from '../src/knock/time-based.js';
 import { KnockTracker } from '../src/knock/tracker.js';
 import type { Packet } from '../src/parse/packet.js';

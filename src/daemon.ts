@@ -12,7 +12,7 @@ import type { FirewallBackend } from './firewall/backend.js';
 import { GrantManager } from './grant/grant-manager.js';
 import { GrantTable } from './grant/grant-table.js';
 import { loadState, saveState } from './grant/state-file.js';
-import type { Grant } from './grant/grant.js';
+import type { Grant } from './model/grant.js';
 import { KnockTracker } from './knock/tracker.js';
 import type { Metrics } from './metrics/metrics.js';
 import { Pipeline } from './pipeline.js';

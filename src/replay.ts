@@ -4,7 +4,7 @@ import type { Config } from './config/types.js';
 import { countRecord, createCounters, type Counters } from './counters.js';
 import { DryRunBackend } from './firewall/dry-run.js';
 import { GrantManager } from './grant/grant-manager.js';
-import type { Grant } from './grant/grant.js';
+import type { Grant } from './model/grant.js';
 import type { KnockEvent } from './knock/events.js';
 import { KnockTracker, type TrackerStats } from './knock/tracker.js';
 import { Pipeline } from './pipeline.js';

@@ -1,6 +1,6 @@
 import { describe, expect, test } from '@jest/globals';
 import { chooseKnockSteps, findDoor } from '../../src/client/knock-steps.js';
-import type { Door } from '../../src/knock/door.js';
+import type { Door } from '../../src/model/door.js';
 import { deriveSequence, windowAt } from '../../src/knock/time-based.js';
 import { makeDoor } from '../support/door.js';
 

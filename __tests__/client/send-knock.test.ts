@@ -2,7 +2,7 @@ import { describe, expect, test } from '@jest/globals';
 import { createSocket } from 'node:dgram';
 import { sendKnock } from '../../src/client/send-knock.js';
 import { RecordingRunner } from '../../src/firewall/recording-runner.js';
-import type { Step } from '../../src/knock/door.js';
+import type { Step } from '../../src/model/door.js';
 
 describe('sendKnock', () => {
   test('steps go out in order with the delay between them, and not before the first', async () => {

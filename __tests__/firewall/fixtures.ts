@@ -1,6 +1,6 @@
 import type { FirewallConfig } from '../../src/config/types.js';
-import type { Grant } from '../../src/grant/grant.js';
-import type { Door } from '../../src/knock/door.js';
+import type { Grant } from '../../src/model/grant.js';
+import type { Door } from '../../src/model/door.js';
 import { makeDoor } from '../support/door.js';
 
 // Doors and grants shared by the firewall unit and system tests.

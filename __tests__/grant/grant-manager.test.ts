@@ -2,7 +2,7 @@ import { describe, expect, test } from '@jest/globals';
 import { ManualClock } from '../../src/clock.js';
 import { GrantManager } from '../../src/grant/grant-manager.js';
 import { GrantTable } from '../../src/grant/grant-table.js';
-import type { Grant } from '../../src/grant/grant.js';
+import type { Grant } from '../../src/model/grant.js';
 import type { KnockEvent } from '../../src/knock/events.js';
 import { makeDoor } from '../support/door.js';
 import { FakeBackend, MemoryAudit } from '../support/fakes.js';

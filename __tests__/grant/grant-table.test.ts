@@ -1,6 +1,6 @@
 import { describe, expect, test } from '@jest/globals';
 import { GrantTable } from '../../src/grant/grant-table.js';
-import type { Door } from '../../src/knock/door.js';
+import type { Door } from '../../src/model/door.js';
 
 const HOUR = 3_600_000;
 const T0 = Date.UTC(2026, 10, 24, 12);

@@ -1,7 +1,7 @@
 import type { Family } from '../../src/address.js';
 import { parseCidr, type Cidr } from '../../src/address.js';
 import type { Limits } from '../../src/config/types.js';
-import type { Door, Step } from '../../src/knock/door.js';
+import type { Door, Step } from '../../src/model/door.js';
 import type { KnockEvent } from '../../src/knock/events.js';
 import type { Packet, TcpFlag } from '../../src/parse/packet.js';
 

@@ -1,7 +1,7 @@
 import { describe, expect, test } from '@jest/globals';
 import { createHmac } from 'node:crypto';
 import fc from 'fast-check';
-import type { TimeBasedSequence } from '../../src/knock/door.js';
+import type { TimeBasedSequence } from '../../src/model/door.js';
 import { deriveSequence, windowAt } from '../../src/knock/time-based.js';
 import { KnockTracker } from '../../src/knock/tracker.js';
 import { describeEvents, knock, limits, makeDoor, SECOND, T0 } from './knock-fixtures.js';

@@ -1,5 +1,5 @@
 import type { Limits } from '../../src/config/types.js';
-import type { Door } from '../../src/knock/door.js';
+import type { Door } from '../../src/model/door.js';
 
 // Test factories: a complete door (the seed's single-knock door unless overridden) and limits.
 export function makeDoor(overrides: Partial<Door> = {}): Door {

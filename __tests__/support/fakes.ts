@@ -1,7 +1,7 @@
 import type { AuditRecord, AuditSink } from '../../src/audit/record.js';
 import type { FirewallBackend } from '../../src/firewall/backend.js';
-import type { Door } from '../../src/knock/door.js';
-import type { Grant } from '../../src/grant/grant.js';
+import type { Door } from '../../src/model/door.js';
+import type { Grant } from '../../src/model/grant.js';
 
 // Fakes at the seams, shared by unit tests: a backend that records calls and can be
 // told to fail, and an audit sink that keeps records in memory.

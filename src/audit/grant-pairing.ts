@@ -1,4 +1,4 @@
-import type { CloseReason } from '../grant/grant.js';
+import type { CloseReason } from '../model/grant.js';
 import type { AuditRecord } from './record.js';
 
 // Open, refresh and close records of one door × source folded into grant rows.

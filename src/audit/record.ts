@@ -1,4 +1,4 @@
-import type { CloseReason } from '../grant/grant.js';
+import type { CloseReason } from '../model/grant.js';
 
 // Audit records: one JSON object per line, the same field names as `replay --json`.
 interface Base {

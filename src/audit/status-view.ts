@@ -1,5 +1,5 @@
-import type { Grant } from '../grant/grant.js';
-import { formatPort } from '../knock/door.js';
+import type { Grant } from '../model/grant.js';
+import { formatPort } from '../model/door.js';
 import { formatLength, formatTime } from './audit-table.js';
 import { escapeCell, paint, renderColumns, type Cell } from './text-table.js';
 

@@ -1,7 +1,7 @@
 import { loadConfig } from '../config/load-config.js';
 import { KnocktailError, describeValue } from '../errors.js';
 import { ExecaRunner } from '../firewall/command-runner.js';
-import { formatStep } from '../knock/door.js';
+import { formatStep } from '../model/door.js';
 import { chooseKnockSteps, findDoor } from '../client/knock-steps.js';
 import { resolveHost } from '../client/resolve-host.js';
 import { DEFAULT_DELAY_MS, describeSteps, sendKnock, sleepFor } from '../client/send-knock.js';

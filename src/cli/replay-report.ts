@@ -1,8 +1,8 @@
 import type { AuditRecord } from '../audit/record.js';
 import { renderColumns } from '../audit/text-table.js';
 import type { Counters } from '../counters.js';
-import type { Grant } from '../grant/grant.js';
-import { formatPort } from '../knock/door.js';
+import type { Grant } from '../model/grant.js';
+import { formatPort } from '../model/door.js';
 import type { KnockEvent } from '../knock/events.js';
 import type { TrackerStats } from '../knock/tracker.js';
 

@@ -1,6 +1,6 @@
 import { parseStep } from '../config/steps.js';
 import { KnocktailError, describeValue } from '../errors.js';
-import type { Door, Step } from '../knock/door.js';
+import type { Door, Step } from '../model/door.js';
 import { deriveSequence, windowAt } from '../knock/time-based.js';
 
 // Which packets `knocktail knock` sends: the steps on the command line, or a door's

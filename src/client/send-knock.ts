@@ -1,6 +1,6 @@
 import type { Address } from '../address.js';
 import type { CommandRunner } from '../firewall/backend.js';
-import { formatStep, type Step } from '../knock/door.js';
+import { formatStep, type Step } from '../model/door.js';
 import { sendEchoRequest, sendTcpSyn, sendUdpDatagram } from './knock-packets.js';
 
 // The knock client: each step of a sequence as exactly one packet, in order, with a pause

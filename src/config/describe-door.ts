@@ -1,5 +1,5 @@
 import { formatDuration } from '../duration.js';
-import { formatPort, formatStep, type Door, type Step } from '../knock/door.js';
+import { formatPort, formatStep, type Door, type Step } from '../model/door.js';
 
 // One line per door for `check-config`, so an admin sees what the config means:
 // "ssh: tcp:7000 udp:8000 tcp:9000 within 15s → opens tcp:22 for 1h, close: tcp:9001".

@@ -1,4 +1,4 @@
-import { formatPort, formatStep, type PortSpec, type Step } from '../knock/door.js';
+import { formatPort, formatStep, type PortSpec, type Step } from '../model/door.js';
 import { formatPath, type PathSegment } from './json-path.js';
 import type { Problems } from './problems.js';
 import { arrayOf, isRecord } from './raw-config.js';

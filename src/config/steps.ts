@@ -1,4 +1,4 @@
-import type { PortSpec, Step } from '../knock/door.js';
+import type { PortSpec, Step } from '../model/door.js';
 
 // Knock steps and opened ports as written in the config: "tcp:7000", "udp:8000", "icmp".
 const STEP = /^(tcp|udp):(\d{1,5})$/;

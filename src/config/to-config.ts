@@ -1,5 +1,5 @@
 import { parseDuration } from '../duration.js';
-import type { Door, PortSpec, Step } from '../knock/door.js';
+import type { Door, PortSpec, Step } from '../model/door.js';
 import type { Config } from './types.js';
 import type { RawConfig, RawDoor } from './raw-config.js';
 import { resolvePath } from './resolve-path.js';

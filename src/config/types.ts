@@ -1,4 +1,4 @@
-import type { Door } from '../knock/door.js';
+import type { Door } from '../model/door.js';
 
 // The validated, typed configuration every stage receives (durations already in ms).
 export type BackendName = 'iptables' | 'ipset' | 'nftables' | 'dry-run';

@@ -3,7 +3,7 @@ import type { Limits } from '../config/types.js';
 import { formatDuration, parseDuration } from '../duration.js';
 import { KnocktailError, describeValue } from '../errors.js';
 import type { GrantManager } from '../grant/grant-manager.js';
-import type { Door } from '../knock/door.js';
+import type { Door } from '../model/door.js';
 import type { ControlHandler, ControlRequest } from './protocol.js';
 
 // Answers grant/revoke/status, for the daemon (over the socket) and for the CLI when

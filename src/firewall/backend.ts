@@ -1,5 +1,5 @@
-import type { Door } from '../knock/door.js';
-import type { Grant } from '../grant/grant.js';
+import type { Door } from '../model/door.js';
+import type { Grant } from '../model/grant.js';
 
 // The seam between grants and a real firewall. Every backend is idempotent:
 // opening a held grant refreshes it in place, closing an absent one is a no-op.

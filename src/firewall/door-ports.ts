@@ -1,4 +1,4 @@
-import type { Door, PortSpec, Step } from '../knock/door.js';
+import type { Door, PortSpec, Step } from '../model/door.js';
 
 // What the guard rules must cover, derived from the doors: the ports to protect, the
 // knock ports to LOG and DROP (single ports and time-based ranges), and whether any door

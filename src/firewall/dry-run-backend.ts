@@ -1,6 +1,6 @@
-import type { Grant } from '../grant/grant.js';
-import { grantKey } from '../grant/grant.js';
-import type { Door } from '../knock/door.js';
+import type { Grant } from '../model/grant.js';
+import { grantKey } from '../model/grant.js';
+import type { Door } from '../model/door.js';
 import type { FirewallBackend } from './backend.js';
 import { formatGrantComment } from './grant-comment.js';
 import { buildGuardSetupArgs, buildGuardTeardownArgs } from './guard-args.js';

@@ -1,6 +1,6 @@
 import { normaliseAddress } from '../address.js';
 import { KnocktailError, describeValue } from '../errors.js';
-import type { Grant } from '../grant/grant.js';
+import type { Grant } from '../model/grant.js';
 
 // Defence in depth: a grant's source and door end up inside argv words, ipset/nft command
 // lines and rule comments, so every builder refuses anything but a normalised address and a

@@ -1,5 +1,5 @@
 import type { Family } from '../address.js';
-import type { Door } from '../knock/door.js';
+import type { Door } from '../model/door.js';
 import { collectDoorPorts } from './door-ports.js';
 import type { KnockPort } from './door-ports.js';
 import { GRANT_CHAIN, GUARD_CHAIN, tablesBinary } from './iptables-args.js';

@@ -1,5 +1,5 @@
 import type { Family } from '../address.js';
-import type { Door } from '../knock/door.js';
+import type { Door } from '../model/door.js';
 import type { CommandExecutor } from './command-executor.js';
 import { buildGuardRuleSpecs, buildJumpSpec } from './guard-args.js';
 import type { GuardOptions } from './guard-args.js';

@@ -1,7 +1,7 @@
 import type { Family } from '../address.js';
 import { KnocktailError } from '../errors.js';
-import type { Grant } from '../grant/grant.js';
-import type { Door } from '../knock/door.js';
+import type { Grant } from '../model/grant.js';
+import type { Door } from '../model/door.js';
 import { checkGrant } from './grant-check.js';
 
 // Pure argv builders for the ipset backend: one set per door and family, grants as members

@@ -1,6 +1,6 @@
 import { normaliseAddress } from '../address.js';
-import type { Grant } from '../grant/grant.js';
-import type { PortSpec } from '../knock/door.js';
+import type { Grant } from '../model/grant.js';
+import type { PortSpec } from '../model/door.js';
 import { parseSetName } from './ipset-args.js';
 import { splitRuleLine } from './iptables-listing.js';
 

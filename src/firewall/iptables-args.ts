@@ -1,6 +1,6 @@
 import type { Family } from '../address.js';
-import type { Grant } from '../grant/grant.js';
-import type { PortSpec } from '../knock/door.js';
+import type { Grant } from '../model/grant.js';
+import type { PortSpec } from '../model/door.js';
 import { formatGrantComment } from './grant-comment.js';
 import { checkGrant } from './grant-check.js';
 

@@ -1,7 +1,7 @@
 import type { Family } from '../address.js';
-import type { Grant } from '../grant/grant.js';
-import { grantKey } from '../grant/grant.js';
-import type { Door } from '../knock/door.js';
+import type { Grant } from '../model/grant.js';
+import { grantKey } from '../model/grant.js';
+import type { Door } from '../model/door.js';
 import type { FirewallBackend } from './backend.js';
 import type { CommandExecutor } from './command-executor.js';
 import { formatGrantComment } from './grant-comment.js';

@@ -1,8 +1,8 @@
 import { normaliseAddress } from '../address.js';
 import type { Family } from '../address.js';
-import type { Grant } from '../grant/grant.js';
-import type { PortSpec } from '../knock/door.js';
-import { grantKey } from '../grant/grant.js';
+import type { Grant } from '../model/grant.js';
+import type { PortSpec } from '../model/door.js';
+import { grantKey } from '../model/grant.js';
 import { parseGrantComment } from './grant-comment.js';
 
 // Reads grants back from `iptables -S KNOCKTAIL` (pure). Rules without a knocktail comment

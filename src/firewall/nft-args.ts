@@ -1,6 +1,6 @@
 import type { Family } from '../address.js';
-import type { Grant } from '../grant/grant.js';
-import type { Door } from '../knock/door.js';
+import type { Grant } from '../model/grant.js';
+import type { Door } from '../model/door.js';
 import { collectDoorPorts } from './door-ports.js';
 import { checkGrant } from './grant-check.js';
 import type { KnockPort } from './door-ports.js';

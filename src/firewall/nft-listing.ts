@@ -1,6 +1,6 @@
 import { normaliseAddress } from '../address.js';
-import type { Grant } from '../grant/grant.js';
-import type { PortSpec } from '../knock/door.js';
+import type { Grant } from '../model/grant.js';
+import type { PortSpec } from '../model/door.js';
 import { parseNftSetName } from './nft-args.js';
 
 // Reads grants back from `nft -j list table inet knocktail` (pure): elements of the door sets

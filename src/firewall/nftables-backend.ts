@@ -1,5 +1,5 @@
-import type { Grant } from '../grant/grant.js';
-import type { Door } from '../knock/door.js';
+import type { Grant } from '../model/grant.js';
+import type { Door } from '../model/door.js';
 import type { CommandResult, FirewallBackend } from './backend.js';
 import type { CommandExecutor } from './command-executor.js';
 import {

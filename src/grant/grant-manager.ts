@@ -2,12 +2,12 @@ import type { Clock, TimerHandle } from '../clock.js';
 import type { AuditRecord, AuditSink } from '../audit/record.js';
 import { isoTime } from '../audit/record.js';
 import type { FirewallBackend } from '../firewall/backend.js';
-import type { Door } from '../knock/door.js';
-import { formatPort } from '../knock/door.js';
+import type { Door } from '../model/door.js';
+import { formatPort } from '../model/door.js';
 import type { KnockEvent } from '../knock/events.js';
 import type { Family } from '../address.js';
-import type { CloseReason, Grant } from './grant.js';
-import { grantKey } from './grant.js';
+import type { CloseReason, Grant } from '../model/grant.js';
+import { grantKey } from '../model/grant.js';
 import { GrantTable } from './grant-table.js';
 
 // Turns knock events into grants, and grants into firewall changes with an audit

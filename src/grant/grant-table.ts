@@ -1,6 +1,6 @@
 import { normaliseAddress, type Family } from '../address.js';
-import type { Door } from '../knock/door.js';
-import { grantKey, type Grant } from './grant.js';
+import type { Door } from '../model/door.js';
+import { grantKey, type Grant } from '../model/grant.js';
 
 export interface OpenResult {
   readonly kind: 'opened' | 'refreshed';

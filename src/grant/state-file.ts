@@ -3,8 +3,8 @@ import { mkdir, open, readFile, rename, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { normaliseAddress } from '../address.js';
 import { describeValue, KnocktailError } from '../errors.js';
-import type { PortSpec } from '../knock/door.js';
-import type { Grant } from './grant.js';
+import type { PortSpec } from '../model/door.js';
+import type { Grant } from '../model/grant.js';
 
 // What survives a restart: open grants (so they are closed even if their time ran out while
 // down) and the one-time sequences already used (so a replayed knock cannot reopen).

@@ -1,4 +1,4 @@
-import { formatStep, type Door, type Step } from './door.js';
+import { formatStep, type Door, type Step } from '../model/door.js';
 import type { Candidate } from './sequence-track.js';
 import { deriveSequence, windowAt } from './time-based.js';
 

@@ -1,6 +1,6 @@
 import { createHmac } from 'node:crypto';
 import { KnocktailError } from '../errors.js';
-import type { Step, TimeBasedSequence } from './door.js';
+import type { Step, TimeBasedSequence } from '../model/door.js';
 
 // Time-based sequences: daemon and knock client derive the same ports from a shared secret and
 // the current time window, so a recorded knock stops working once its window (and the next) pass.

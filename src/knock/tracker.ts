@@ -2,7 +2,7 @@ import { addressInAny } from '../address.js';
 import type { Limits } from '../config/types.js';
 import type { Packet } from '../parse/packet.js';
 import { DeadlineQueue } from './deadline-queue.js';
-import type { Door } from './door.js';
+import type { Door } from '../model/door.js';
 import { planDoor, type DoorPlan } from './door-plan.js';
 import { advancedEvent, closedEvent, completedEvent, rejectedEvent, resetEvent, type EventBase } from './event-builders.js';
 import type { KnockEvent } from './events.js';

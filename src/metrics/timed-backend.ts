@@ -1,5 +1,5 @@
 import type { FirewallBackend } from '../firewall/backend.js';
-import type { Grant } from '../grant/grant.js';
+import type { Grant } from '../model/grant.js';
 
 // Wraps a backend so every open/close/list reports its duration (firewall latency histogram).
 export function timeBackend(backend: FirewallBackend, observe: (action: string, seconds: number) => void): FirewallBackend {

@@ -1,6 +1,6 @@
 import type { Cidr } from '../address.js';
 
-// A door, as the knock engine and the firewall see it after config validation.
+// The shared vocabulary: a door as every stage sees it after config validation (the knock engine, the grant engine, the firewall).
 export type StepProto = 'tcp' | 'udp' | 'icmp';
 
 /** One knock: a TCP SYN or UDP datagram to a port, or an ICMP/ICMPv6 echo request. */

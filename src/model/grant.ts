@@ -1,5 +1,5 @@
 import type { Family } from '../address.js';
-import type { PortSpec } from '../knock/door.js';
+import type { PortSpec } from './door.js';
 
 // An open door for one source: what the firewall must hold, and until when.
 export interface Grant {
