@@ -4,11 +4,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { gzipSync } from 'node:zlib';
-import { Command } from 'commander';
-import { registerAudit } from '../../src/cli/audit.js';
+import { COMMANDS } from '../../src/cli/command-table.js';
 import type { CliContext } from '../../src/cli/context.js';
-import type { ExitCode } from '../../src/cli/program.js';
-import { KnocktailError, exitCodeFor } from '../../src/errors.js';
+import { runCli } from '../../src/cli/program.js';
 import { FIXTURE_RECORDS } from '../audit/fixture-records.js';
 
 class Capture extends Writable {
@@ -30,23 +28,11 @@ function context(argv: string[], env: Record<string, string> = {}) {
 
 // The audit command alone, wired as program.ts wires every command, so this suite does
 // not depend on the other commands being built.
-async function runCli(ctx: CliContext): Promise<ExitCode> {
-  let code: ExitCode = 0;
-  const program = new Command('knocktail').exitOverride().configureOutput({ writeOut: (text) => ctx.stdout.write(text), writeErr: (text) => ctx.stderr.write(text) });
-  registerAudit({ program, ctx, setCode: (value) => (code = value) });
-  try {
-    await program.parseAsync([...ctx.argv], { from: 'user' });
-    return code;
-  } catch (error) {
-    if (!(error instanceof KnocktailError)) return 2;
-    ctx.stderr.write(`knocktail: ${error.message}\n`);
-    return exitCodeFor(error.code);
-  }
-}
+const AUDIT_ONLY = COMMANDS.filter((command) => command.name === 'audit');
 
 async function cli(argv: string[], env?: Record<string, string>) {
   const { ctx, stdout, stderr } = context(argv, env);
-  const code = await runCli(ctx);
+  const code = await runCli(ctx, AUDIT_ONLY);
   return { code, stdout: stdout.text, stderr: stderr.text };
 }
 
@@ -109,11 +95,11 @@ describe('knocktail audit', () => {
   test('colour only on a terminal, and not with NO_COLOR', async () => {
     const tty = context(['audit', '--file', path]);
     tty.stdout.isTTY = true;
-    await runCli(tty.ctx);
+    await runCli(tty.ctx, AUDIT_ONLY);
     expect(tty.stdout.text).toContain('\u001b[1mSOURCE');
     const noColor = context(['audit', '--file', path], { NO_COLOR: '1' });
     noColor.stdout.isTTY = true;
-    await runCli(noColor.ctx);
+    await runCli(noColor.ctx, AUDIT_ONLY);
     expect(noColor.stdout.text).not.toContain('\u001b[');
   });
 
@@ -140,7 +126,7 @@ describe('knocktail audit', () => {
   test('--follow prints records as they are written and stops on the stop signal', async () => {
     // With --since the live file is read from its start, so there is no race with the append.
     const run = context(['audit', '--file', path, '--follow', '--json', '--since', '2026-11-24T11:00Z']);
-    const done = runCli(run.ctx);
+    const done = runCli(run.ctx, AUDIT_ONLY);
     appendFileSync(path, line(12));
     for (let waited = 0; !run.stdout.text.includes('\n'); waited += 10) {
       if (waited > 5000) throw new Error('no record printed');

@@ -1,25 +1,25 @@
 import { afterEach, beforeEach, describe, expect, test } from '@jest/globals';
-import { Command } from 'commander';
 import { createSocket, type Socket } from 'node:dgram';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import type { CliContext } from '../../src/cli/context.js';
-import { registerKnock } from '../../src/cli/knock.js';
+import { COMMANDS } from '../../src/cli/command-table.js';
+import { runCli } from '../../src/cli/program.js';
 
 // `knocktail knock` end to end on loopback: the command line (or a door of the config)
 // becomes datagrams on a local UDP listener.
-async function knocktail(argv: string[], env: Record<string, string> = {}): Promise<{ code: number; out: string }> {
+async function knocktail(argv: string[], env: Record<string, string> = {}): Promise<{ code: number; out: string; err: string }> {
   const stdout = new PassThrough();
+  const stderr = new PassThrough();
   let out = '';
+  let err = '';
   stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
-  const ctx: CliContext = { argv, env, cwd: '/', stdout, stderr: new PassThrough(), signals: { onStop: () => undefined, onReload: () => undefined } };
-  let code = -1;
-  const program = new Command('knocktail').exitOverride();
-  registerKnock({ program, ctx, setCode: (value) => (code = value) });
-  await program.parseAsync(argv, { from: 'user' });
-  return { code, out };
+  stderr.on('data', (chunk: Buffer) => (err += chunk.toString()));
+  const ctx: CliContext = { argv, env, cwd: '/', stdout, stderr, signals: { onStop: () => undefined, onReload: () => undefined } };
+  const code = await runCli(ctx, COMMANDS.filter((command) => command.name === 'knock'));
+  return { code, out, err };
 }
 
 let listener: Socket;
@@ -72,10 +72,14 @@ describe('knocktail knock', () => {
   });
 
   test('a delay that is not a whole number of milliseconds is a usage error', async () => {
-    await expect(knocktail(['knock', '127.0.0.1', 'udp:9', '--delay', '1s'])).rejects.toMatchObject({ code: 'USAGE' });
+    const run = await knocktail(['knock', '127.0.0.1', 'udp:9', '--delay', '1s']);
+    expect(run).toMatchObject({ code: 2, out: '' });
+    expect(run.err).toContain('Expected --delay to be a whole number of milliseconds');
   });
 
   test('-4 and -6 together are a usage error', async () => {
-    await expect(knocktail(['knock', 'localhost', 'udp:9', '-4', '-6'])).rejects.toMatchObject({ code: 'USAGE' });
+    const run = await knocktail(['knock', 'localhost', 'udp:9', '-4', '-6']);
+    expect(run).toMatchObject({ code: 2, out: '' });
+    expect(run.err).toContain('Expected at most one of -4 and -6, got both');
   });
 });

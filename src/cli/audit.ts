@@ -11,7 +11,7 @@ import { loadConfig } from '../config/load-config.js';
 import { KnocktailError } from '../errors.js';
 import { readLogFiles } from '../source/file-reader.js';
 import { configPath, writeLine, type CliContext } from './context.js';
-import type { Registration } from './program.js';
+import type { CommandAction } from './command-table.js';
 
 interface AuditFlags {
   since?: string;
@@ -27,37 +27,22 @@ interface AuditFlags {
 }
 
 // `knocktail audit`: who opened what, when, from where, and why it closed.
-export function registerAudit({ program, ctx, setCode }: Registration): void {
-  program
-    .command('audit')
-    .description('who opened which door, when, from where, and why it closed (reads rotated logs too)')
-    .option('--since <time>', 'from this time: ISO (UTC unless a zone is given), 2h, 7d, today, yesterday')
-    .option('--until <time>', 'up to this time (same forms as --since)')
-    .option('--src <ip|cidr>', 'only this address or network')
-    .option('--door <name>', 'only this door')
-    .option('--event <event>', 'only records of this event (open, refresh, close, reject, firewall-error, firewall-repair); prints records, not grants')
-    .option('--json', 'matching records as JSON lines')
-    .option('--follow', 'keep printing matching records as they are written (Ctrl-C stops)')
-    .option('--summary', 'per door and per source totals and opens per day')
-    .option('-c, --config <file>', 'config file (its auditLog is read)')
-    .option('--file <path>', 'read this audit log directly, without a config')
-    .action(async (flags: AuditFlags) => {
-      const now = Date.now();
-      const filter = buildAuditFilter(flags, now);
-      if (flags.follow && flags.summary) throw new KnocktailError('USAGE', 'Expected either --follow or --summary, got both: a summary needs an end');
-      const path = flags.file ?? (await loadConfig(configPath(ctx, flags.config))).auditLog;
-      const stats = createReadStats();
-      if (flags.follow) {
-        await runFollow(ctx, path, filter, flags, stats);
-      } else {
-        const files = await listAuditFiles(path);
-        if (files.length === 0) throw new KnocktailError('NOT_FOUND', `Expected an audit log at ${path} (or rotated copies of it), found none`);
-        await runQuery(ctx, files, filter, flags, stats, now);
-      }
-      if (stats.malformed > 0) writeLine(ctx.stderr, `knocktail: skipped ${stats.malformed} malformed line${stats.malformed === 1 ? '' : 's'} in ${path}`);
-      setCode(0);
-    });
-}
+export const audit: CommandAction<[], AuditFlags> = async (ctx, _args, flags) => {
+  const now = Date.now();
+  const filter = buildAuditFilter(flags, now);
+  if (flags.follow && flags.summary) throw new KnocktailError('USAGE', 'Expected either --follow or --summary, got both: a summary needs an end');
+  const path = flags.file ?? (await loadConfig(configPath(ctx, flags.config))).auditLog;
+  const stats = createReadStats();
+  if (flags.follow) {
+    await runFollow(ctx, path, filter, flags, stats);
+  } else {
+    const files = await listAuditFiles(path);
+    if (files.length === 0) throw new KnocktailError('NOT_FOUND', `Expected an audit log at ${path} (or rotated copies of it), found none`);
+    await runQuery(ctx, files, filter, flags, stats, now);
+  }
+  if (stats.malformed > 0) writeLine(ctx.stderr, `knocktail: skipped ${stats.malformed} malformed line${stats.malformed === 1 ? '' : 's'} in ${path}`);
+  return 0;
+};
 
 async function runQuery(ctx: CliContext, files: string[], filter: AuditFilter, flags: AuditFlags, stats: ReadStats, now: number): Promise<void> {
   const color = useColor(ctx);

@@ -2,7 +2,7 @@ import { resolve } from 'node:path';
 import { describeDoor } from '../config/describe-door.js';
 import { loadConfig } from '../config/load-config.js';
 import { KnocktailError } from '../errors.js';
-import type { ExitCode, Registration } from './program.js';
+import type { CommandAction, ExitCode } from './command-table.js';
 import { configPath, writeLine, type CliContext } from './context.js';
 
 // `knocktail check-config`: the daemon's own loader, run without starting anything. The
@@ -22,10 +22,4 @@ export async function checkConfig(ctx: CliContext, option: string | undefined): 
   }
 }
 
-export function registerCheckConfig({ program, ctx, setCode }: Registration): void {
-  program
-    .command('check-config')
-    .description('validate the config file and print every problem (exit 0 when valid, 2 when not)')
-    .option('--config <file>', 'config file (default: $KNOCKTAIL_CONFIG, else /etc/knocktail/config.json)')
-    .action(async (options: { config?: string }) => setCode(await checkConfig(ctx, options.config)));
-}
+export const checkConfigCommand: CommandAction<[], { config?: string }> = (ctx, _args, flags) => checkConfig(ctx, flags.config);

@@ -12,7 +12,7 @@ import type { Grant } from '../model/grant.js';
 import { loadState, saveState } from '../grant/state-file.js';
 import { formatPort } from '../model/door.js';
 import { configPath, writeLine } from './context.js';
-import type { Registration } from './program.js';
+import type { CommandAction } from './command-table.js';
 import { createFirewall, createSystemClock } from './wiring.js';
 
 // grant / revoke / status: ask the running daemon over its control socket; when none
@@ -66,59 +66,34 @@ function describeGrant(grant: Grant): string {
   return `${grant.door} open for ${grant.src}: ${grant.ports.map(formatPort).join(' ')} ${until}`;
 }
 
-export function registerGrant({ program, ctx, setCode }: Registration): void {
-  program
-    .command('grant')
-    .description('open a door for an address by hand (audited as a manual grant)')
-    .argument('<src>', 'IPv4 or IPv6 address')
-    .requiredOption('-d, --door <name>', 'door to open')
-    .option('--for <duration>', 'how long (e.g. 30m, 2h, until-closed); default: the door\'s openFor, capped by limits.maxOpenFor')
-    .option('-c, --config <file>', 'config file')
-    .action(async (src: string, flags: { door: string; for?: string; config?: string }) => {
-      const config = await loadConfig(configPath(ctx, flags.config));
-      const { result, daemon } = await ask(config, { op: 'grant', src, door: flags.door, ...(flags.for ? { for: flags.for } : {}) });
-      writeLine(ctx.stdout, `${describeGrant(result as Grant)}${daemon ? '' : ' (no daemon running: applied directly)'}`);
-      setCode(0);
-    });
-}
+export const grant: CommandAction<[string], { door: string; for?: string; config?: string }> = async (ctx, [src], flags) => {
+  const config = await loadConfig(configPath(ctx, flags.config));
+  const { result, daemon } = await ask(config, { op: 'grant', src, door: flags.door, ...(flags.for ? { for: flags.for } : {}) });
+  writeLine(ctx.stdout, `${describeGrant(result as Grant)}${daemon ? '' : ' (no daemon running: applied directly)'}`);
+  return 0;
+};
 
-export function registerRevoke({ program, ctx, setCode }: Registration): void {
-  program
-    .command('revoke')
-    .description('close a grant now (every door of the address unless --door)')
-    .argument('<src>', 'IPv4 or IPv6 address')
-    .option('-d, --door <name>', 'only this door')
-    .option('-c, --config <file>', 'config file')
-    .action(async (src: string, flags: { door?: string; config?: string }) => {
-      const config = await loadConfig(configPath(ctx, flags.config));
-      const { result } = await ask(config, { op: 'revoke', src, ...(flags.door ? { door: flags.door } : {}) });
-      const closed = (result as { closed: string[] }).closed;
-      if (closed.length === 0) {
-        writeLine(ctx.stderr, `knocktail: ${src} holds no grant${flags.door ? ` on door ${flags.door}` : ''}`);
-        setCode(1);
-        return;
-      }
-      writeLine(ctx.stdout, `closed ${closed.join(', ')} for ${src}`);
-      setCode(0);
-    });
-}
+export const revoke: CommandAction<[string], { door?: string; config?: string }> = async (ctx, [src], flags) => {
+  const config = await loadConfig(configPath(ctx, flags.config));
+  const { result } = await ask(config, { op: 'revoke', src, ...(flags.door ? { door: flags.door } : {}) });
+  const closed = (result as { closed: string[] }).closed;
+  if (closed.length === 0) {
+    writeLine(ctx.stderr, `knocktail: ${src} holds no grant${flags.door ? ` on door ${flags.door}` : ''}`);
+    return 1;
+  }
+  writeLine(ctx.stdout, `closed ${closed.join(', ')} for ${src}`);
+  return 0;
+};
 
-export function registerStatus({ program, ctx, setCode }: Registration): void {
-  program
-    .command('status')
-    .description('open grants, tracked sources, counters, backend health')
-    .option('--json', 'print the status as JSON')
-    .option('-c, --config <file>', 'config file')
-    .action(async (flags: { json?: boolean; config?: string }) => {
-      const config = await loadConfig(configPath(ctx, flags.config));
-      const { result, daemon } = await ask(config, { op: 'status' });
-      // Without a daemon the snapshot comes from the state file (startedAt empty: rendered as not running).
-      const snapshot = result as StatusSnapshot;
-      if (flags.json) {
-        writeLine(ctx.stdout, JSON.stringify({ daemon, ...snapshot }));
-      } else {
-        writeLine(ctx.stdout, renderStatus(snapshot, { color: ctx.stdout.isTTY === true, now: Date.now() }));
-      }
-      setCode(0);
-    });
-}
+export const status: CommandAction<[], { json?: boolean; config?: string }> = async (ctx, _args, flags) => {
+  const config = await loadConfig(configPath(ctx, flags.config));
+  const { result, daemon } = await ask(config, { op: 'status' });
+  // Without a daemon the snapshot comes from the state file (startedAt empty: rendered as not running).
+  const snapshot = result as StatusSnapshot;
+  if (flags.json) {
+    writeLine(ctx.stdout, JSON.stringify({ daemon, ...snapshot }));
+  } else {
+    writeLine(ctx.stdout, renderStatus(snapshot, { color: ctx.stdout.isTTY === true, now: Date.now() }));
+  }
+  return 0;
+};

@@ -9,7 +9,7 @@ import { formatInstallReport } from '../install/install-report.js';
 import { buildInstallPlan, type SetupStep } from '../install/install-plan.js';
 import { readShippedAssets } from '../install/shipped-assets.js';
 import { configPath, writeLine } from './context.js';
-import type { Registration } from './program.js';
+import type { CommandAction } from './command-table.js';
 
 interface InstallFlags {
   config?: string;
@@ -34,44 +34,36 @@ function pathsOf(config: Config, root: string): SkeletonPaths {
 
 // `knocktail install`: config skeleton, directories, rsyslog drop-in, systemd unit, logrotate
 // snippet, then the firewall setup; idempotent, and --dry-run only reports.
-export function registerInstall({ program, ctx, setCode }: Registration): void {
-  program
-    .command('install')
-    .description('install a config skeleton, directories, the rsyslog drop-in, the systemd unit and logrotate, then run setup')
-    .option('-c, --config <file>', 'config file (written as a skeleton when missing)')
-    .option('--dry-run', 'print what would change, change nothing')
-    .option('--root <dir>', 'install into this staging tree instead of / (skips the firewall setup)')
-    .action(async (flags: InstallFlags) => {
-      const root = flags.root === undefined ? '/' : resolve(ctx.cwd, flags.root);
-      const dryRun = flags.dryRun === true;
-      const given = configPath(ctx, flags.config);
-      const systemConfig = root === '/' ? resolve(ctx.cwd, given) : isAbsolute(given) ? given : resolve('/', given);
-      const hostConfig = hostPath(root, systemConfig);
-      const existing = existsSync(hostConfig) ? await loadConfig(hostConfig) : undefined;
-      const setup: SetupStep = dryRun
-        ? { kind: 'skip', reason: 'dry run (`knocktail setup` would run next)' }
-        : root !== '/'
-          ? { kind: 'skip', reason: `staging root ${root}; run \`knocktail setup\` on the target` }
-          : { kind: 'run' };
-      const plan = buildInstallPlan({
-        configPath: systemConfig,
-        configSkeleton: buildConfigSkeleton(schemaPath()),
-        configExists: existing !== undefined,
-        paths: existing ? pathsOf(existing, root) : DEFAULT_PATHS,
-        assets: await readShippedAssets(),
-        setup,
-        ...(root === '/' ? {} : { stagingRoot: root }),
-      });
-      const applied = await applyInstallPlan(plan, { root, dryRun });
-      let setupDone = false;
-      if (plan.setup.kind === 'run') {
-        const config = existing ?? (await loadConfig(hostConfig));
-        // Loaded only here: --root and --dry-run never need the firewall code.
-        const { createFirewall, createSystemClock } = await import('./wiring.js');
-        await createFirewall(config, createSystemClock()).setup(config.doors);
-        setupDone = true;
-      }
-      for (const line of formatInstallReport(plan, applied, { dryRun, setupDone })) writeLine(ctx.stdout, line);
-      setCode(0);
-    });
-}
+export const install: CommandAction<[], InstallFlags> = async (ctx, _args, flags) => {
+  const root = flags.root === undefined ? '/' : resolve(ctx.cwd, flags.root);
+  const dryRun = flags.dryRun === true;
+  const given = configPath(ctx, flags.config);
+  const systemConfig = root === '/' ? resolve(ctx.cwd, given) : isAbsolute(given) ? given : resolve('/', given);
+  const hostConfig = hostPath(root, systemConfig);
+  const existing = existsSync(hostConfig) ? await loadConfig(hostConfig) : undefined;
+  const setup: SetupStep = dryRun
+    ? { kind: 'skip', reason: 'dry run (`knocktail setup` would run next)' }
+    : root !== '/'
+      ? { kind: 'skip', reason: `staging root ${root}; run \`knocktail setup\` on the target` }
+      : { kind: 'run' };
+  const plan = buildInstallPlan({
+    configPath: systemConfig,
+    configSkeleton: buildConfigSkeleton(schemaPath()),
+    configExists: existing !== undefined,
+    paths: existing ? pathsOf(existing, root) : DEFAULT_PATHS,
+    assets: await readShippedAssets(),
+    setup,
+    ...(root === '/' ? {} : { stagingRoot: root }),
+  });
+  const applied = await applyInstallPlan(plan, { root, dryRun });
+  let setupDone = false;
+  if (plan.setup.kind === 'run') {
+    const config = existing ?? (await loadConfig(hostConfig));
+    // Loaded only here: --root and --dry-run never need the firewall code.
+    const { createFirewall, createSystemClock } = await import('./wiring.js');
+    await createFirewall(config, createSystemClock()).setup(config.doors);
+    setupDone = true;
+  }
+  for (const line of formatInstallReport(plan, applied, { dryRun, setupDone })) writeLine(ctx.stdout, line);
+  return 0;
+};

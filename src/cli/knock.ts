@@ -6,7 +6,7 @@ import { chooseKnockSteps, findDoor } from '../client/knock-steps.js';
 import { resolveHost } from '../client/resolve-host.js';
 import { DEFAULT_DELAY_MS, describeSteps, sendKnock, sleepFor } from '../client/send-knock.js';
 import { configPath, writeLine } from './context.js';
-import type { Registration } from './program.js';
+import type { CommandAction } from './command-table.js';
 
 interface KnockFlags {
   door?: string;
@@ -27,31 +27,18 @@ function parseDelay(text: string | undefined): number {
 }
 
 // `knocktail knock HOST [STEP...]`: the client. One packet per step, in order.
-export function registerKnock({ program, ctx, setCode }: Registration): void {
-  program
-    .command('knock')
-    .description("send a knock sequence to HOST: the steps given (tcp:PORT udp:PORT icmp), or a door's sequence from the config")
-    .argument('<host>', 'address or name of the server')
-    .argument('[steps...]', 'knock steps, e.g. tcp:7000 udp:8000 icmp')
-    .option('-d, --door <name>', "send this door's open sequence (time-based doors: the current window's)")
-    .option('--close', "with --door: send the door's close sequence")
-    .option('--delay <ms>', `pause between steps in ms (default ${DEFAULT_DELAY_MS})`)
-    .option('-c, --config <file>', 'config file (for --door)')
-    .option('-4, --ipv4', 'use IPv4')
-    .option('-6, --ipv6', 'use IPv6')
-    .action(async (host: string, stepTexts: string[], flags: KnockFlags) => {
-      if (flags.ipv4 && flags.ipv6) throw new KnocktailError('USAGE', 'Expected at most one of -4 and -6, got both');
-      const delayMs = parseDelay(flags.delay);
-      const door = flags.door === undefined ? undefined : findDoor((await loadConfig(configPath(ctx, flags.config))).doors, flags.door);
-      const steps = chooseKnockSteps({ stepTexts, ...(door ? { door } : {}), close: flags.close === true, now: Date.now() });
-      const target = await resolveHost(host, flags.ipv4 ? 4 : flags.ipv6 ? 6 : undefined);
-      await sendKnock(target, steps, {
-        delayMs,
-        runner: new ExecaRunner({ timeoutMs: 5_000 }),
-        sleep: sleepFor,
-        onSent: (step) => writeLine(ctx.stdout, `knocked ${formatStep(step)} on ${target.text}`),
-      });
-      writeLine(ctx.stdout, `sent ${steps.length} ${steps.length === 1 ? 'knock' : 'knocks'} (${describeSteps(steps)}) to ${target.text}`);
-      setCode(0);
-    });
-}
+export const knock: CommandAction<[string, string[]], KnockFlags> = async (ctx, [host, stepTexts], flags) => {
+  if (flags.ipv4 && flags.ipv6) throw new KnocktailError('USAGE', 'Expected at most one of -4 and -6, got both');
+  const delayMs = parseDelay(flags.delay);
+  const door = flags.door === undefined ? undefined : findDoor((await loadConfig(configPath(ctx, flags.config))).doors, flags.door);
+  const steps = chooseKnockSteps({ stepTexts, ...(door ? { door } : {}), close: flags.close === true, now: Date.now() });
+  const target = await resolveHost(host, flags.ipv4 ? 4 : flags.ipv6 ? 6 : undefined);
+  await sendKnock(target, steps, {
+    delayMs,
+    runner: new ExecaRunner({ timeoutMs: 5_000 }),
+    sleep: sleepFor,
+    onSent: (step) => writeLine(ctx.stdout, `knocked ${formatStep(step)} on ${target.text}`),
+  });
+  writeLine(ctx.stdout, `sent ${steps.length} ${steps.length === 1 ? 'knock' : 'knocks'} (${describeSteps(steps)}) to ${target.text}`);
+  return 0;
+};

@@ -1,25 +1,17 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Command, CommanderError } from 'commander';
+import { Command, CommanderError, Option } from 'commander';
 import { packageRoot } from '../install/shipped-assets.js';
 import { KnocktailError, exitCodeFor } from '../errors.js';
+import { COMMANDS, type CommandDef, type ExitCode } from './command-table.js';
 import type { CliContext } from './context.js';
 import { writeLine } from './context.js';
-import { registerAudit } from './audit.js';
-import { registerCheckConfig } from './check-config.js';
-import { registerGrant, registerRevoke, registerStatus } from './control.js';
-import { registerInstall } from './install.js';
-import { registerKnock } from './knock.js';
-import { registerReplay } from './replay.js';
-import { registerRules, registerSetup, registerTeardown } from './rules.js';
-import { registerRun } from './run.js';
 
-// Builds the commander program; every command module registers itself with an action
-// that resolves to an exit code.
-export type ExitCode = 0 | 1 | 2;
-export type CommandAction = (...args: never[]) => Promise<ExitCode>;
+// Builds the commander program from the command table; a command's module is imported only
+// when that command runs, so start-up costs commander and this file, nothing more.
+export type { ExitCode } from './command-table.js';
 
-export function buildProgram(ctx: CliContext, setCode: (code: ExitCode) => void): Command {
+export function buildProgram(ctx: CliContext, setCode: (code: ExitCode) => void, commands: readonly CommandDef[] = COMMANDS): Command {
   const program = new Command('knocktail')
     .description('Port knocking from kernel firewall log lines.')
     .version(packageVersion(), '-V, --version')
@@ -29,20 +21,23 @@ export function buildProgram(ctx: CliContext, setCode: (code: ExitCode) => void)
       writeErr: (text) => ctx.stderr.write(text),
     })
     .showHelpAfterError('(run `knocktail --help` for usage)');
-  const reg = { program, ctx, setCode };
-  registerRun(reg);
-  registerReplay(reg);
-  registerCheckConfig(reg);
-  registerRules(reg);
-  registerSetup(reg);
-  registerTeardown(reg);
-  registerInstall(reg);
-  registerStatus(reg);
-  registerGrant(reg);
-  registerRevoke(reg);
-  registerKnock(reg);
-  registerAudit(reg);
+  for (const def of commands) addCommand(program, def, ctx, setCode);
   return program;
+}
+
+function addCommand(program: Command, def: CommandDef, ctx: CliContext, setCode: (code: ExitCode) => void): void {
+  const command = program.command(def.name).description(def.description);
+  for (const argument of def.arguments) command.argument(argument.name, argument.description);
+  for (const spec of def.options) {
+    const option = new Option(spec.flags, spec.description);
+    if (spec.required) option.makeOptionMandatory();
+    if (spec.choices) option.choices(spec.choices);
+    command.addOption(option);
+  }
+  command.action(async (...params: unknown[]) => {
+    const run = await def.load();
+    setCode(await run(ctx, params.slice(0, def.arguments.length), command.opts()));
+  });
 }
 
 function packageVersion(): string {
@@ -54,18 +49,16 @@ function packageVersion(): string {
   }
 }
 
-export interface Registration {
-  readonly program: Command;
-  readonly ctx: CliContext;
-  readonly setCode: (code: ExitCode) => void;
-}
-
-/** Runs the CLI and returns the exit status; never throws. */
-export async function runCli(ctx: CliContext): Promise<ExitCode> {
+/** Runs the CLI and returns the exit status; never throws. `commands` narrows the table for tests. */
+export async function runCli(ctx: CliContext, commands: readonly CommandDef[] = COMMANDS): Promise<ExitCode> {
   let code: ExitCode = 0;
-  const program = buildProgram(ctx, (value) => {
-    code = value;
-  });
+  const program = buildProgram(
+    ctx,
+    (value) => {
+      code = value;
+    },
+    commands,
+  );
   try {
     await program.parseAsync([...ctx.argv], { from: 'user' });
     return code;

@@ -7,7 +7,7 @@ import { KnocktailError } from '../errors.js';
 import { runReplay } from '../replay.js';
 import { readLogFiles } from '../source/file-reader.js';
 import { configPath, writeLine } from './context.js';
-import type { Registration } from './program.js';
+import type { CommandAction } from './command-table.js';
 import { DoorTallies, knockEventJson, renderReport, replayJson, summaryJson } from './replay-report.js';
 
 interface ReplayFlags {
@@ -19,66 +19,55 @@ interface ReplayFlags {
 }
 
 // `knocktail replay FILE...`: dry-run the daemon's pipeline over recorded logs.
-export function registerReplay({ program, ctx, setCode }: Registration): void {
-  program
-    .command('replay')
-    .description('run recorded logs through the pipeline with a dry-run firewall and the log\'s own clock')
-    .argument('<files...>', 'log files (plain or .gz), in order')
-    .option('-c, --config <file>', 'config file')
-    .option('--json', 'one JSON record per line (open, close, summary)')
-    .option('-v, --verbose', 'also progress, reset, refresh and rejected records, and every bad line')
-    .option('--audit', 'after the report, print the audit trail the daemon would have written')
-    .option('--boot-time <iso>', 'boot time for kernel-uptime timestamps (dmesg, /dev/kmsg); default: this machine\'s')
-    .action(async (files: string[], flags: ReplayFlags) => {
-      const path = configPath(ctx, flags.config);
-      const config = await loadConfig(path);
-      const bootTime = flags.bootTime === undefined ? Date.now() - uptime() * 1000 : Date.parse(flags.bootTime);
-      if (Number.isNaN(bootTime)) throw new KnocktailError('USAGE', `Expected --boot-time to be an ISO time like "2026-11-24T08:00:00Z", got "${flags.bootTime}"`);
-      const json = flags.json === true;
-      const verbose = flags.verbose === true;
-      const tallies = new DoorTallies(config.doors.map((door) => door.name));
-      const records: AuditRecord[] = [];
-      const progress = createProgress(ctx.stderr, !json);
-      const started = performance.now();
-      const result = await runReplay({
-        config,
-        source: readLogFiles(files, { onProgress: progress.update }),
-        bootTime,
-        referenceTime: Date.now(),
-        onRecord: (record) => {
-          tallies.addRecord(record);
-          if (record.event !== 'firewall-error' && record.event !== 'firewall-repair') records.push(record);
-          if (json) {
-            const line = replayJson(record, verbose);
-            if (line) writeLine(ctx.stdout, line);
-          }
-        },
-        onKnockEvent: (event) => {
-          tallies.addEvent(event);
-          if (json && verbose) {
-            const line = knockEventJson(event);
-            if (line) writeLine(ctx.stdout, line);
-          }
-        },
-        onBadLine: (line, problem) => {
-          if (verbose) writeLine(ctx.stderr, `${problem}: ${JSON.stringify(line.slice(0, 300))}`);
-        },
-      });
-      progress.done();
+export const replay: CommandAction<[string[]], ReplayFlags> = async (ctx, [files], flags) => {
+  const path = configPath(ctx, flags.config);
+  const config = await loadConfig(path);
+  const bootTime = flags.bootTime === undefined ? Date.now() - uptime() * 1000 : Date.parse(flags.bootTime);
+  if (Number.isNaN(bootTime)) throw new KnocktailError('USAGE', `Expected --boot-time to be an ISO time like "2026-11-24T08:00:00Z", got "${flags.bootTime}"`);
+  const json = flags.json === true;
+  const verbose = flags.verbose === true;
+  const tallies = new DoorTallies(config.doors.map((door) => door.name));
+  const records: AuditRecord[] = [];
+  const progress = createProgress(ctx.stderr, !json);
+  const started = performance.now();
+  const result = await runReplay({
+    config,
+    source: readLogFiles(files, { onProgress: progress.update }),
+    bootTime,
+    referenceTime: Date.now(),
+    onRecord: (record) => {
+      tallies.addRecord(record);
+      if (record.event !== 'firewall-error' && record.event !== 'firewall-repair') records.push(record);
       if (json) {
-        writeLine(ctx.stdout, summaryJson(result.counters));
-      } else {
-        const grantRecords = records.filter((record) => record.event !== 'reject' || verbose);
-        writeLine(ctx.stdout, renderReport({ files, configPath: path, counters: result.counters, doors: tallies, grantRecords, openAtEnd: result.openAtEnd, tracker: result.tracker, seconds: (performance.now() - started) / 1000 }));
-        if (flags.audit) {
-          writeLine(ctx.stdout);
-          writeLine(ctx.stdout, `Audit trail (${config.auditLog} in a live run):`);
-          for (const record of records) ctx.stdout.write(formatAuditLine(record, 'dry-run'));
-        }
+        const line = replayJson(record, verbose);
+        if (line) writeLine(ctx.stdout, line);
       }
-      setCode(0);
-    });
-}
+    },
+    onKnockEvent: (event) => {
+      tallies.addEvent(event);
+      if (json && verbose) {
+        const line = knockEventJson(event);
+        if (line) writeLine(ctx.stdout, line);
+      }
+    },
+    onBadLine: (line, problem) => {
+      if (verbose) writeLine(ctx.stderr, `${problem}: ${JSON.stringify(line.slice(0, 300))}`);
+    },
+  });
+  progress.done();
+  if (json) {
+    writeLine(ctx.stdout, summaryJson(result.counters));
+  } else {
+    const grantRecords = records.filter((record) => record.event !== 'reject' || verbose);
+    writeLine(ctx.stdout, renderReport({ files, configPath: path, counters: result.counters, doors: tallies, grantRecords, openAtEnd: result.openAtEnd, tracker: result.tracker, seconds: (performance.now() - started) / 1000 }));
+    if (flags.audit) {
+      writeLine(ctx.stdout);
+      writeLine(ctx.stdout, `Audit trail (${config.auditLog} in a live run):`);
+      for (const record of records) ctx.stdout.write(formatAuditLine(record, 'dry-run'));
+    }
+  }
+  return 0;
+};
 
 // A one-line progress indicator on a TTY for inputs large enough to wait for.
 function createProgress(stream: NodeJS.WritableStream & { isTTY?: boolean }, enabled: boolean): { update: (read: number, total: number) => void; done: () => void } {

@@ -6,14 +6,12 @@ import type { FirewallBackend } from '../firewall/backend.js';
 import { formatArgv } from '../firewall/shell-quote.js';
 import { configPath, writeLine } from './context.js';
 import type { CliContext } from './context.js';
-import type { ExitCode, Registration } from './program.js';
+import type { CommandAction, ExitCode } from './command-table.js';
 import { createFirewall, createSystemClock } from './wiring.js';
 
 // `knocktail rules`, `setup` and `teardown`: print, apply or remove the firewall rule set the
 // configured doors need. The backend factory is a parameter so tests can pass a recording one.
 export type BackendFactory = (config: Config, clock: Clock) => FirewallBackend;
-
-const CONFIG_HELP = 'config file (default: $KNOCKTAIL_CONFIG, else /etc/knocktail/config.json)';
 
 async function load(ctx: CliContext, option: string | undefined): Promise<Config> {
   return loadConfig(resolve(ctx.cwd, configPath(ctx, option)));
@@ -44,26 +42,8 @@ export async function applyTeardown(ctx: CliContext, option: string | undefined,
   return 0;
 }
 
-export function registerRules({ program, ctx, setCode }: Registration): void {
-  program
-    .command('rules')
-    .description('print the firewall commands `setup` runs for the configured doors, one per line')
-    .option('--config <file>', CONFIG_HELP)
-    .action(async (options: { config?: string }) => setCode(await printRules(ctx, options.config)));
-}
+type ConfigFlags = { config?: string };
 
-export function registerSetup({ program, ctx, setCode }: Registration): void {
-  program
-    .command('setup')
-    .description("create or refresh knocktail's chains, sets, LOG and guard rules (idempotent)")
-    .option('--config <file>', CONFIG_HELP)
-    .action(async (options: { config?: string }) => setCode(await applySetup(ctx, options.config)));
-}
-
-export function registerTeardown({ program, ctx, setCode }: Registration): void {
-  program
-    .command('teardown')
-    .description('remove everything knocktail added to the firewall, and nothing else')
-    .option('--config <file>', CONFIG_HELP)
-    .action(async (options: { config?: string }) => setCode(await applyTeardown(ctx, options.config)));
-}
+export const rulesCommand: CommandAction<[], ConfigFlags> = (ctx, _args, flags) => printRules(ctx, flags.config);
+export const setupCommand: CommandAction<[], ConfigFlags> = (ctx, _args, flags) => applySetup(ctx, flags.config);
+export const teardownCommand: CommandAction<[], ConfigFlags> = (ctx, _args, flags) => applyTeardown(ctx, flags.config);

@@ -7,68 +7,62 @@ import { timeBackend } from '../metrics/timed-backend.js';
 import { FileFollower } from '../source/follower.js';
 import { KmsgSource } from '../source/kmsg-source.js';
 import { configPath } from './context.js';
-import type { Registration } from './program.js';
+import type { CommandAction } from './command-table.js';
 import { bootTime, createFirewall, createLogger, createSystemClock } from './wiring.js';
 
 // `knocktail run`: the daemon. SIGHUP reloads (validated first), SIGTERM/SIGINT stop cleanly.
-export function registerRun({ program, ctx, setCode }: Registration): void {
-  program
-    .command('run')
-    .description('run the daemon: follow the knock log, open and close doors')
-    .option('-c, --config <file>', 'config file')
-    .action(async (flags: { config?: string }) => {
-      const path = configPath(ctx, flags.config);
-      const config = await loadConfig(path);
-      const log = createLogger(ctx);
-      const clock = createSystemClock();
-      const metrics = config.metrics.listen || config.metrics.textfile ? new Metrics() : undefined;
-      metrics?.collectProcessMetrics();
-      const firewall = createFirewall(config, clock);
-      const backend = metrics ? timeBackend(firewall, (action, seconds) => metrics.observeFirewallLatency(action, seconds)) : firewall;
-      const source =
-        config.source === 'kmsg'
-          ? new KmsgSource({})
-          : new FileFollower({
-              path: config.logFile,
-              checkpointPath: join(config.stateDir, 'follower.json'),
-              startAt: 'end',
-              onEvent: (event) => log.info(`follower: ${event.type}`, { ...event }),
-            });
-      const daemon = new Daemon(config, {
-        clock,
-        backend,
-        audit: createAuditLog(config.auditLog, { backend: backend.name }),
-        source,
-        log,
-        bootTime: bootTime(),
-        ...(metrics ? { metrics } : {}),
-      });
-      await daemon.start();
-      const server = metrics && config.metrics.listen ? await serveMetrics(metrics, config.metrics.listen) : undefined;
-      const textfileTimer =
-        metrics && config.metrics.textfile
-          ? setInterval(() => {
-              void writeTextfile(metrics, config.metrics.textfile!).catch((error: unknown) => log.warn(`metrics textfile: ${String(error)}`));
-            }, 15_000)
-          : undefined;
-      ctx.signals.onStop(() => {
-        log.info('stopping');
-        void daemon.stop();
-      });
-      ctx.signals.onReload(() => {
-        loadConfig(path)
-          .then((next) => daemon.reload(next))
-          .catch((error: unknown) =>
-            log.error(`reload refused, keeping the running config: ${error instanceof Error ? error.message : String(error)}`, { details: (error as { details?: unknown }).details }),
-          );
-      });
-      try {
-        await daemon.done();
-      } finally {
-        if (textfileTimer) clearInterval(textfileTimer);
-        await server?.close();
-        await daemon.stop();
-      }
-      setCode(0);
-    });
-}
+export const run: CommandAction<[], { config?: string }> = async (ctx, _args, flags) => {
+  const path = configPath(ctx, flags.config);
+  const config = await loadConfig(path);
+  const log = createLogger(ctx);
+  const clock = createSystemClock();
+  const metrics = config.metrics.listen || config.metrics.textfile ? new Metrics() : undefined;
+  metrics?.collectProcessMetrics();
+  const firewall = createFirewall(config, clock);
+  const backend = metrics ? timeBackend(firewall, (action, seconds) => metrics.observeFirewallLatency(action, seconds)) : firewall;
+  const source =
+    config.source === 'kmsg'
+      ? new KmsgSource({})
+      : new FileFollower({
+          path: config.logFile,
+          checkpointPath: join(config.stateDir, 'follower.json'),
+          startAt: 'end',
+          onEvent: (event) => log.info(`follower: ${event.type}`, { ...event }),
+        });
+  const daemon = new Daemon(config, {
+    clock,
+    backend,
+    audit: createAuditLog(config.auditLog, { backend: backend.name }),
+    source,
+    log,
+    bootTime: bootTime(),
+    ...(metrics ? { metrics } : {}),
+  });
+  await daemon.start();
+  const server = metrics && config.metrics.listen ? await serveMetrics(metrics, config.metrics.listen) : undefined;
+  const textfileTimer =
+    metrics && config.metrics.textfile
+      ? setInterval(() => {
+          void writeTextfile(metrics, config.metrics.textfile!).catch((error: unknown) => log.warn(`metrics textfile: ${String(error)}`));
+        }, 15_000)
+      : undefined;
+  ctx.signals.onStop(() => {
+    log.info('stopping');
+    void daemon.stop();
+  });
+  ctx.signals.onReload(() => {
+    loadConfig(path)
+      .then((next) => daemon.reload(next))
+      .catch((error: unknown) =>
+        log.error(`reload refused, keeping the running config: ${error instanceof Error ? error.message : String(error)}`, { details: (error as { details?: unknown }).details }),
+      );
+  });
+  try {
+    await daemon.done();
+  } finally {
+    if (textfileTimer) clearInterval(textfileTimer);
+    await server?.close();
+    await daemon.stop();
+  }
+  return 0;
+};

@@ -1,0 +1,173 @@
+import type { CliContext } from './context.js';
+
+// Every command as data: its arguments, its options and a loader for the module that runs it.
+// program.ts turns this table into commander definitions without importing a single command
+// module, so `--version` and `--help` load nothing heavy; man pages and shell completion read
+// the same table, so they cannot drift from what the parser accepts.
+export type ExitCode = 0 | 1 | 2;
+
+export interface ArgumentDef {
+  /** Commander syntax: `<src>` required, `[steps...]` optional and variadic. */
+  readonly name: string;
+  readonly description: string;
+}
+
+export interface OptionDef {
+  /** Commander syntax, e.g. `-c, --config <file>` or `--json`. */
+  readonly flags: string;
+  readonly description: string;
+  readonly required?: boolean;
+  /** The only accepted values (commander refuses the rest; completion offers them). */
+  readonly choices?: readonly string[];
+  /** What the value names, for completion: a file or a directory on disk. */
+  readonly value?: 'file' | 'directory';
+}
+
+/** The loaded command: positional arguments in declaration order, then the parsed flags. */
+export type CommandRun = (ctx: CliContext, args: readonly unknown[], flags: Readonly<Record<string, unknown>>) => Promise<ExitCode>;
+
+/** A command module's entry, typed by the arguments and flags its definition declares. */
+export type CommandAction<A extends readonly unknown[], F> = (ctx: CliContext, args: A, flags: F) => Promise<ExitCode>;
+
+export interface CommandDef {
+  readonly name: string;
+  readonly description: string;
+  readonly arguments: readonly ArgumentDef[];
+  readonly options: readonly OptionDef[];
+  /** Imports the command's module only when the command runs. */
+  readonly load: () => Promise<CommandRun>;
+}
+
+// Commander has parsed the input against the definition before the action runs, so the
+// shapes match what the definition declares; this is the one place that relies on it.
+function typed<A extends readonly unknown[], F>(action: CommandAction<A, F>): CommandRun {
+  return (ctx, args, flags) => action(ctx, args as A, flags as F);
+}
+
+export const CONFIG_OPTION: OptionDef = {
+  flags: '-c, --config <file>',
+  description: 'config file (default: $KNOCKTAIL_CONFIG, else /etc/knocktail/config.json)',
+  value: 'file',
+};
+
+export const COMMANDS: readonly CommandDef[] = [
+  {
+    name: 'run',
+    description: 'run the daemon: follow the knock log, open and close doors',
+    arguments: [],
+    options: [CONFIG_OPTION],
+    load: async () => typed((await import('./run.js')).run),
+  },
+  {
+    name: 'replay',
+    description: "run recorded logs through the pipeline with a dry-run firewall and the log's own clock",
+    arguments: [{ name: '<files...>', description: 'log files (plain or .gz); read in the order of their first timestamp' }],
+    options: [
+      CONFIG_OPTION,
+      { flags: '--json', description: 'one JSON record per line (open, close, summary)' },
+      { flags: '-v, --verbose', description: 'also progress, reset, refresh and rejected records, and every bad line' },
+      { flags: '--audit', description: 'after the report, print the audit trail the daemon would have written' },
+      { flags: '--boot-time <iso>', description: "boot time for kernel-uptime timestamps (dmesg, /dev/kmsg); default: this machine's" },
+    ],
+    load: async () => typed((await import('./replay.js')).replay),
+  },
+  {
+    name: 'check-config',
+    description: 'validate the config file and print every problem (exit 0 when valid, 2 when not)',
+    arguments: [],
+    options: [CONFIG_OPTION],
+    load: async () => typed((await import('./check-config.js')).checkConfigCommand),
+  },
+  {
+    name: 'rules',
+    description: 'print the firewall commands `setup` runs for the configured doors, one per line',
+    arguments: [],
+    options: [CONFIG_OPTION],
+    load: async () => typed((await import('./rules.js')).rulesCommand),
+  },
+  {
+    name: 'setup',
+    description: "create or refresh knocktail's chains, sets, LOG and guard rules (idempotent)",
+    arguments: [],
+    options: [CONFIG_OPTION],
+    load: async () => typed((await import('./rules.js')).setupCommand),
+  },
+  {
+    name: 'teardown',
+    description: 'remove everything knocktail added to the firewall, and nothing else',
+    arguments: [],
+    options: [CONFIG_OPTION],
+    load: async () => typed((await import('./rules.js')).teardownCommand),
+  },
+  {
+    name: 'install',
+    description: 'install a config skeleton, directories, the rsyslog drop-in, the systemd unit and logrotate, then run setup',
+    arguments: [],
+    options: [
+      { ...CONFIG_OPTION, description: 'config file (written as a skeleton when missing)' },
+      { flags: '--dry-run', description: 'print what would change, change nothing' },
+      { flags: '--root <dir>', description: 'install into this staging tree instead of / (skips the firewall setup)', value: 'directory' },
+    ],
+    load: async () => typed((await import('./install.js')).install),
+  },
+  {
+    name: 'status',
+    description: 'open grants, sources mid-sequence, counters, backend health',
+    arguments: [],
+    options: [CONFIG_OPTION, { flags: '--json', description: 'print the status as JSON' }],
+    load: async () => typed((await import('./control.js')).status),
+  },
+  {
+    name: 'grant',
+    description: 'open a door for an address by hand (audited as a manual grant)',
+    arguments: [{ name: '<src>', description: 'IPv4 or IPv6 address' }],
+    options: [
+      { flags: '-d, --door <name>', description: 'door to open', required: true },
+      { flags: '--for <duration>', description: "how long (e.g. 30m, 2h); default: the door's openFor, capped by limits.maxOpenFor" },
+      CONFIG_OPTION,
+    ],
+    load: async () => typed((await import('./control.js')).grant),
+  },
+  {
+    name: 'revoke',
+    description: 'close a grant now (every door of the address unless --door)',
+    arguments: [{ name: '<src>', description: 'IPv4 or IPv6 address' }],
+    options: [{ flags: '-d, --door <name>', description: 'only this door' }, CONFIG_OPTION],
+    load: async () => typed((await import('./control.js')).revoke),
+  },
+  {
+    name: 'knock',
+    description: "send a knock sequence to HOST: the steps given (tcp:PORT udp:PORT icmp), or a door's sequence from the config",
+    arguments: [
+      { name: '<host>', description: 'address or name of the server' },
+      { name: '[steps...]', description: 'knock steps, e.g. tcp:7000 udp:8000 icmp' },
+    ],
+    options: [
+      { flags: '-d, --door <name>', description: "send this door's open sequence (time-based doors: the current window's)" },
+      { flags: '--close', description: "with --door: send the door's close sequence" },
+      { flags: '--delay <ms>', description: 'pause between steps in ms (default 100)' },
+      { ...CONFIG_OPTION, description: 'config file (for --door)' },
+      { flags: '-4, --ipv4', description: 'use IPv4' },
+      { flags: '-6, --ipv6', description: 'use IPv6' },
+    ],
+    load: async () => typed((await import('./knock.js')).knock),
+  },
+  {
+    name: 'audit',
+    description: 'who opened which door, when, from where, and why it closed (reads rotated logs too)',
+    arguments: [],
+    options: [
+      { flags: '--since <time>', description: 'from this time: ISO (UTC unless a zone is given), 2h, 7d, today, yesterday' },
+      { flags: '--until <time>', description: 'up to this time (same forms as --since)' },
+      { flags: '--src <ip|cidr>', description: 'only this address or network' },
+      { flags: '--door <name>', description: 'only this door' },
+      { flags: '--event <event>', description: 'only records of this event (open, refresh, close, reject, firewall-error, firewall-repair); prints records, not grants' },
+      { flags: '--json', description: 'matching records as JSON lines' },
+      { flags: '--follow', description: 'keep printing matching records as they are written (Ctrl-C stops)' },
+      { flags: '--summary', description: 'per door and per source totals and opens per day' },
+      { ...CONFIG_OPTION, description: 'config file (its auditLog is read)' },
+      { flags: '--file <path>', description: 'read this audit log directly, without a config', value: 'file' },
+    ],
+    load: async () => typed((await import('./audit.js')).audit),
+  },
+];
