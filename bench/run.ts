@@ -14,6 +14,7 @@ const SECTIONS: readonly { name: string; module: string; needsRoot: boolean }[] 
   { name: 'replay', module: './replay.js', needsRoot: false },
   { name: 'follower', module: './follower.js', needsRoot: false },
   { name: 'audit', module: './audit.js', needsRoot: false },
+  { name: 'cli', module: './cli.js', needsRoot: false },
   { name: 'firewall', module: './firewall.js', needsRoot: true },
   { name: 'live', module: './live.js', needsRoot: true },
 ];

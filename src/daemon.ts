@@ -1,12 +1,10 @@
 import { mkdir } from 'node:fs/promises';
-import { join } from 'node:path';
 import type { Clock, TimerHandle } from './clock.js';
 import type { AuditSink } from './audit/record.js';
 import { statusGrant, type StatusSnapshot } from './audit/status-view.js';
 import type { Config } from './config/types.js';
 import { ControlServer } from './control/control-server.js';
 import { GrantController } from './control/controller.js';
-import { CONTROL_SOCKET_NAME } from './control/protocol.js';
 import { countRecord, createCounters, type Counters } from './counters.js';
 import type { FirewallBackend } from './firewall/backend.js';
 import { GrantManager } from './grant/grant-manager.js';
@@ -16,6 +14,7 @@ import type { Grant } from './model/grant.js';
 import { KnockTracker } from './knock/tracker.js';
 import type { Metrics } from './metrics/metrics.js';
 import { Pipeline } from './pipeline.js';
+import { controlSocketPath, stateFilePath } from './state-paths.js';
 import type { ChunkSource } from './source/chunk-source.js';
 
 // The daemon is wiring only: it receives every part ready-made (clock, backend, audit,
@@ -37,13 +36,7 @@ export interface DaemonParts {
   readonly metrics?: Metrics;
 }
 
-export function stateFilePath(config: Config): string {
-  return join(config.stateDir, 'state.json');
-}
-
-export function controlSocketPath(config: Config): string {
-  return join(config.stateDir, CONTROL_SOCKET_NAME);
-}
+export { controlSocketPath, stateFilePath };
 
 export class Daemon {
   private config: Config;

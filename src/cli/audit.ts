@@ -10,7 +10,7 @@ import type { AuditRecord } from '../audit/record.js';
 import { loadConfig } from '../config/load-config.js';
 import { KnocktailError } from '../errors.js';
 import { readLogFiles } from '../source/file-reader.js';
-import { configPath, writeLine, type CliContext } from './context.js';
+import { configPath, useColor, writeLine, type CliContext } from './context.js';
 import type { CommandAction } from './command-table.js';
 
 interface AuditFlags {
@@ -129,9 +129,4 @@ function createOutput(ctx: CliContext): { line(text: string): void; size(): numb
       }
     },
   };
-}
-
-// Colour for people at a terminal only; NO_COLOR (no-color.org) turns it off there too.
-function useColor(ctx: CliContext): boolean {
-  return ctx.stdout.isTTY === true && ctx.env['NO_COLOR'] === undefined;
 }

@@ -115,7 +115,7 @@ export const COMMANDS: readonly CommandDef[] = [
     description: 'open grants, sources mid-sequence, counters, backend health',
     arguments: [],
     options: [CONFIG_OPTION, { flags: '--json', description: 'print the status as JSON' }],
-    load: async () => typed((await import('./control.js')).status),
+    load: async () => typed((await import('./status.js')).status),
   },
   {
     name: 'grant',

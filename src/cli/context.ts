@@ -25,3 +25,8 @@ export function configPath(ctx: CliContext, option: string | undefined): string 
 export function writeLine(stream: Writable, text = ''): void {
   stream.write(`${text}\n`);
 }
+
+// Colour for people at a terminal only; NO_COLOR (no-color.org) turns it off there too.
+export function useColor(ctx: CliContext): boolean {
+  return ctx.stdout.isTTY === true && ctx.env['NO_COLOR'] === undefined;
+}

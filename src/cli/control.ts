@@ -1,11 +1,10 @@
 import { createAuditLog } from '../audit/audit-log.js';
-import { renderStatus, statusGrant, type StatusSnapshot } from '../audit/status-view.js';
 import { loadConfig } from '../config/load-config.js';
 import type { Config } from '../config/types.js';
 import { requestDaemon } from '../control/control-client.js';
 import { GrantController } from '../control/controller.js';
 import type { ControlRequest } from '../control/protocol.js';
-import { controlSocketPath, stateFilePath } from '../daemon.js';
+import { controlSocketPath, stateFilePath } from '../state-paths.js';
 import { GrantManager } from '../grant/grant-manager.js';
 import { GrantTable } from '../grant/grant-table.js';
 import type { Grant } from '../model/grant.js';
@@ -15,7 +14,7 @@ import { configPath, writeLine } from './context.js';
 import type { CommandAction } from './command-table.js';
 import { createFirewall, createSystemClock } from './wiring.js';
 
-// grant / revoke / status: ask the running daemon over its control socket; when none
+// grant / revoke: ask the running daemon over its control socket; when none
 // runs, do the same work on the state file and the firewall directly.
 async function ask(config: Config, request: ControlRequest): Promise<{ result: unknown; daemon: boolean }> {
   const answer = await requestDaemon(controlSocketPath(config), request);
@@ -25,7 +24,6 @@ async function ask(config: Config, request: ControlRequest): Promise<{ result: u
 
 async function offline(config: Config, request: ControlRequest): Promise<unknown> {
   const state = await loadState(stateFilePath(config));
-  if (request.op === 'status') return offlineStatus(config, state.grants);
   const clock = createSystemClock();
   const backend = createFirewall(config, clock);
   const audit = createAuditLog(config.auditLog, { backend: backend.name });
@@ -49,18 +47,6 @@ async function offline(config: Config, request: ControlRequest): Promise<unknown
   }
 }
 
-function offlineStatus(config: Config, grants: readonly Grant[]): StatusSnapshot {
-  return {
-    startedAt: '',
-    backend: config.firewall.backend,
-    backendHealthy: true,
-    grants: grants.map(statusGrant),
-    trackedSources: 0,
-    counters: {},
-    pendingCloses: [],
-  };
-}
-
 function describeGrant(grant: Grant): string {
   const until = grant.until === null ? 'until closed' : `until ${new Date(grant.until).toISOString()}`;
   return `${grant.door} open for ${grant.src}: ${grant.ports.map(formatPort).join(' ')} ${until}`;
@@ -82,18 +68,5 @@ export const revoke: CommandAction<[string], { door?: string; config?: string }>
     return 1;
   }
   writeLine(ctx.stdout, `closed ${closed.join(', ')} for ${src}`);
-  return 0;
-};
-
-export const status: CommandAction<[], { json?: boolean; config?: string }> = async (ctx, _args, flags) => {
-  const config = await loadConfig(configPath(ctx, flags.config));
-  const { result, daemon } = await ask(config, { op: 'status' });
-  // Without a daemon the snapshot comes from the state file (startedAt empty: rendered as not running).
-  const snapshot = result as StatusSnapshot;
-  if (flags.json) {
-    writeLine(ctx.stdout, JSON.stringify({ daemon, ...snapshot }));
-  } else {
-    writeLine(ctx.stdout, renderStatus(snapshot, { color: ctx.stdout.isTTY === true, now: Date.now() }));
-  }
   return 0;
 };

@@ -28,7 +28,12 @@ export function schemaPath(): string {
   }
 }
 
+/** The shipped schema, as the file holds it. */
+export function readSchemaText(): string {
+  return readFileSync(schemaPath(), 'utf8');
+}
+
 /** The shipped schema, parsed. */
 export function readSchema(): Record<string, unknown> {
-  return JSON.parse(readFileSync(schemaPath(), 'utf8')) as Record<string, unknown>;
+  return JSON.parse(readSchemaText()) as Record<string, unknown>;
 }

@@ -1,0 +1,37 @@
+import { renderStatus, statusGrant, type StatusSnapshot } from '../audit/status-view.js';
+import { loadConfig } from '../config/load-config.js';
+import type { Config } from '../config/types.js';
+import { requestDaemon } from '../control/control-client.js';
+import { loadState } from '../grant/state-file.js';
+import { controlSocketPath, stateFilePath } from '../state-paths.js';
+import type { CommandAction } from './command-table.js';
+import { configPath, useColor, writeLine } from './context.js';
+
+// `knocktail status`: the running daemon's snapshot over its control socket; with no daemon,
+// the grants of the state file. Kept apart from grant/revoke so it loads no firewall code.
+export const status: CommandAction<[], { json?: boolean; config?: string }> = async (ctx, _args, flags) => {
+  const config = await loadConfig(configPath(ctx, flags.config));
+  const answer = (await requestDaemon(controlSocketPath(config), { op: 'status' })) as StatusSnapshot | undefined;
+  const daemon = answer !== undefined;
+  // Without a daemon the snapshot comes from the state file (startedAt empty: rendered as not running).
+  const snapshot = answer ?? (await offlineStatus(config));
+  if (flags.json) {
+    writeLine(ctx.stdout, JSON.stringify({ daemon, ...snapshot }));
+  } else {
+    writeLine(ctx.stdout, renderStatus(snapshot, { color: useColor(ctx), now: Date.now() }));
+  }
+  return 0;
+};
+
+async function offlineStatus(config: Config): Promise<StatusSnapshot> {
+  const state = await loadState(stateFilePath(config));
+  return {
+    startedAt: '',
+    backend: config.firewall.backend,
+    backendHealthy: true,
+    grants: state.grants.map(statusGrant),
+    trackedSources: 0,
+    counters: {},
+    pendingCloses: [],
+  };
+}
