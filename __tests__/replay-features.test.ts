@@ -28,7 +28,7 @@ function source(lines: readonly string[]): ChunkSource {
 async function replay(lines: readonly string[]): Promise<AuditRecord[]> {
   const config = await loadConfig('examples/advanced.json');
   const records: AuditRecord[] = [];
-  await runReplay({ config, source: source(lines), bootTime: 0, referenceTime: T0, onRecord: (record) => records.push(record) });
+  await runReplay({ config, source: source(lines), bootTime: 0, referenceTime: T0 + 86_400_000, onRecord: (record) => records.push(record) });
   return records;
 }
 

@@ -52,3 +52,31 @@ export function addressInAny(address: Address, cidrs: readonly Cidr[]): boolean 
   const parsed = ipaddr.parse(address.text);
   return cidrs.some((cidr) => cidr.family === address.family && parsed.match(cidr.range as [ipaddr.IPv4, number]));
 }
+
+/** What the parser makes of an address field: the address, or why a kernel never prints it. */
+export type KernelAddress = { readonly ok: true; readonly address: Address } | { readonly ok: false; readonly detail: string };
+
+/**
+ * An address as the kernel's LOG target prints it (dotted quad, or IPv6 of an IPv6 header),
+ * strictly: no zone id (one host would get many keys), no IPv4-mapped or IPv4-compatible
+ * IPv6 (never folded into IPv4, so an IPv4 allowFrom cannot match an IPv6 packet).
+ */
+export function normaliseKernelAddress(text: string): KernelAddress {
+  if (text.includes('%')) return { ok: false, detail: 'zone id' };
+  if (!text.includes(':')) {
+    if (!ipaddr.IPv4.isValidFourPartDecimal(text)) return { ok: false, detail: 'not an address' };
+    return { ok: true, address: { text: ipaddr.IPv4.parse(text).toString(), family: 4 } };
+  }
+  let v6: ipaddr.IPv6;
+  try {
+    v6 = ipaddr.IPv6.parse(text);
+  } catch {
+    return { ok: false, detail: 'not an address' };
+  }
+  const parts = v6.parts;
+  const zeroTo = (n: number): boolean => parts.slice(0, n).every((part) => part === 0);
+  // ipaddr.js reads "::1.2.3.4" as mapped too; the text tells the two embedded forms apart.
+  if (zeroTo(5) && parts[5] === 0xffff && (!text.includes('.') || /ffff:[\d.]+$/i.test(text))) return { ok: false, detail: 'IPv4-mapped' };
+  if (text.includes('.') || (zeroTo(6) && (parts[6] !== 0 || parts[7]! > 1))) return { ok: false, detail: 'IPv4-compatible' };
+  return { ok: true, address: { text: v6.toRFC5952String(), family: 6 } };
+}

@@ -13,13 +13,17 @@ export interface Counters {
   ignored: number;
   /** Lines with the prefix from a userspace program (never packets). */
   forged: number;
+  /** Kernel packets that are not this host's INPUT traffic (OUT= set, no IN=, DST= not ours): never knocks. */
+  foreign: number;
+  /** Lines longer than MAX_LINE_BYTES, dropped whole by the reader (in `lines`, never parsed). */
+  oversized: number;
   /** Lines whose processing threw (a bug): counted, logged, skipped. */
   errors: number;
   firewallFailures: number;
 }
 
 export function createCounters(): Counters {
-  return { lines: 0, packets: 0, knocks: 0, opens: 0, refreshes: 0, closes: 0, rejected: 0, malformed: 0, ignored: 0, forged: 0, errors: 0, firewallFailures: 0 };
+  return { lines: 0, packets: 0, knocks: 0, opens: 0, refreshes: 0, closes: 0, rejected: 0, malformed: 0, ignored: 0, forged: 0, foreign: 0, oversized: 0, errors: 0, firewallFailures: 0 };
 }
 
 /** Count one audit record (the grant manager reports every record it writes). */

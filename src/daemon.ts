@@ -173,7 +173,7 @@ export class Daemon {
   private async readLoop(): Promise<void> {
     try {
       for await (const chunk of this.parts.source.chunks(this.abort.signal)) {
-        await this.pipeline!.processChunk(chunk);
+        await this.pipeline!.processChunk(chunk, this.parts.source.takeOversized?.() ?? 0);
       }
     } catch (error) {
       if (this.abort.signal.aborted) return;

@@ -4,7 +4,7 @@ import type { GrantManager } from './grant/grant-manager.js';
 import type { KnockEvent } from './knock/events.js';
 import type { KnockTracker } from './knock/tracker.js';
 import type { Packet, ParseContext } from './parse/packet.js';
-import { parseKernelLine } from './parse/parse-kernel-line.js';
+import { describeMalformed, parseKernelLine } from './parse/parse-kernel-line.js';
 import { scanLines } from './parse/line-scanner.js';
 
 // source → parse → knock → grant, shared by the daemon and replay. Replay passes
@@ -34,12 +34,16 @@ export class Pipeline {
     this.prefix = Buffer.from(options.parseContext.prefix, 'utf8');
   }
 
-  /** Process one chunk of whole lines; resolves when every effect of those lines is done. */
-  async processChunk(chunk: Buffer): Promise<void> {
+  /**
+   * Process one chunk of whole lines; resolves when every effect of those lines is done.
+   * `oversized`: lines the reader dropped whole before this chunk (ChunkSource.takeOversized).
+   */
+  async processChunk(chunk: Buffer, oversized = 0): Promise<void> {
     const candidates: string[] = [];
     const lines = scanLines(chunk, this.prefix, (line) => candidates.push(line));
     const { counters } = this.options;
-    counters.lines += lines;
+    counters.lines += lines + oversized;
+    counters.oversized += oversized;
     counters.ignored += lines - candidates.length;
     for (const line of candidates) {
       // The hot path stays synchronous; only lines with firewall/audit effects are awaited.
@@ -72,9 +76,14 @@ export class Pipeline {
       counters.ignored += 1;
       return undefined;
     }
+    if (result.kind === 'foreign') {
+      counters.foreign += 1;
+      this.options.onBadLine?.(line, `foreign (${result.reason}): not an INPUT packet for this host`);
+      return undefined;
+    }
     if (result.kind === 'malformed') {
       counters.malformed += 1;
-      this.options.onBadLine?.(line, `malformed (${result.reason})`);
+      this.options.onBadLine?.(line, `malformed (${describeMalformed(result)})`);
       return undefined;
     }
     counters.packets += 1;

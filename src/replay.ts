@@ -62,7 +62,7 @@ export async function runReplay(options: ReplayOptions): Promise<ReplayResult> {
     ...(options.onBadLine ? { onBadLine: options.onBadLine } : {}),
   });
   for await (const chunk of options.source.chunks()) {
-    await pipeline.processChunk(chunk);
+    await pipeline.processChunk(chunk, options.source.takeOversized?.() ?? 0);
   }
   pipeline.stop();
   grants.stop();

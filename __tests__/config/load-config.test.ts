@@ -75,8 +75,9 @@ describe('valid configs', () => {
       logPrefix: 'knocktail: ',
       stateDir: '/var/lib/knocktail',
       auditLog: '/var/log/knocktail/audit.log',
+      localAddresses: [],
       firewall: { backend: 'iptables', inputPosition: 1, logRateLimit: '20/second', checkInterval: 60, retries: 5 },
-      limits: { maxTrackedSources: 10_000, maxFailures: 10, failWindow: 600_000, banFor: 3_600_000, maxOpenFor: 86_400_000, retransmitWindow: 35_000 },
+      limits: { maxTrackedSources: 10_000, maxFailures: 10, failWindow: 600_000, banFor: 3_600_000, maxOpenFor: 86_400_000, retransmitWindow: 35_000, maxClockSkew: 300_000 },
       metrics: {},
       doors: [
         {
@@ -144,7 +145,7 @@ describe('schema errors, as path: message', () => {
 
   test('an unknown key is refused with a suggestion and the valid keys', () => {
     expect(errorsOf({ ...designExample, logfile: 'x' })).toEqual([
-      'logfile: unknown key (did you mean "logFile"?); valid keys: $schema, source, logFile, logPrefix, stateDir, auditLog, firewall, limits, metrics, doors',
+      'logfile: unknown key (did you mean "logFile"?); valid keys: $schema, source, logFile, logPrefix, stateDir, auditLog, localAddresses, firewall, limits, metrics, doors',
     ]);
     expect(errorsOf(withDoors(door({ tcpflags: 'syn' }))).join('\n')).toMatch(/^doors\[0\]\.tcpflags: unknown key; valid keys: name, sequence, /);
   });
@@ -288,6 +289,46 @@ describe('semantic errors, as path: message', () => {
     expect(errorsOf(withDoors(door({ timeBased: { secret: 31337 } })))).toEqual(['doors[0].timeBased.secret: expected a string, got a hidden value']);
   });
 
+  test('a time-based door whose timeout spans many periods is refused at the timeout, saying what to change', () => {
+    expect(errorsOf(withDoors(door({ timeout: '30d', timeBased: { secret: 's', period: '1m' } })))).toEqual([
+      'doors[0].timeout: expected at most 6m (6 × timeBased.period `"1m"` (string)) for a time-based door, got `"30d"` (string): an attempt may follow any of 43202 windows of derived ports (at most 8); raise timeBased.period or lower timeout',
+    ]);
+    expect(configOf(withDoors(door({ timeout: '3m', timeBased: { secret: 's', period: '30s' } }))).doors).toHaveLength(1);
+  });
+
+  test('a time-based period under 10s is refused: the issue\'s "1s" with "30d" cost 13.5 s per packet', () => {
+    expect(errorsOf(withDoors(door({ timeout: '30d', timeBased: { secret: 's', period: '1s' } })))).toEqual([
+      'doors[0].timeBased.period: expected a duration of at least 10s, got `"1s"` (string)',
+    ]);
+  });
+
+  test('a time-based port range too small for the derived knocks live at once is refused', () => {
+    expect(errorsOf(withDoors(door({ timeout: '1m', timeBased: { secret: 's', length: 16, period: '30s', portRange: [20000, 20100] } })))).toEqual([
+      'doors[0].timeBased.portRange: expected at least 128 ports (twice the 64 derived knocks live at once: 4 windows × length 16), got 101; widen portRange or shorten length',
+    ]);
+  });
+
+  test('paths rendered into the unit, the drop-in and logrotate refuse newlines, quotes, % and globs, naming the key', () => {
+    const problems = errorsOf({ ...designExample, stateDir: '/var/lib/kt\nExecStartPost=/bin/sh -c id', logFile: '/var/log/"kt".log', auditLog: '/var/log/%h/audit.log' });
+    const expected = 'a path without control characters, quotes, backslashes, "%", "*", "?", "[" or "]" (the systemd unit, rsyslog drop-in and logrotate snippet would misread them)';
+    expect(problems).toEqual([
+      `logFile: expected ${expected}, got \`"/var/log/\\"kt\\".log"\` (string)`,
+      `stateDir: expected ${expected}, got \`"/var/lib/kt\\nExecStartPost=/bin/sh -c id"\` (string)`,
+      `auditLog: expected ${expected}, got \`"/var/log/%h/audit.log"\` (string)`,
+    ]);
+    expect(errorsOf({ ...designExample, logFile: '/var/log/kt/*.log' })).toHaveLength(1);
+    expect(configOf({ ...designExample, stateDir: '/srv/my state' }).stateDir).toBe('/srv/my state');
+  });
+
+  test('localAddresses are this host\'s addresses, normalised; a mapped or zoned one is refused', () => {
+    expect(configOf({ ...designExample, localAddresses: ['198.51.100.1', '2001:DB8::0:1'] }).localAddresses).toEqual(['198.51.100.1', '2001:db8::1']);
+    expect(errorsOf({ ...designExample, localAddresses: ['::ffff:198.51.100.1', 'fe80::1%eth0', 'host'] })).toEqual([
+      'localAddresses[0]: expected an IPv4 or IPv6 address of this host (no zone id, no IPv4-mapped form), got `"::ffff:198.51.100.1"` (string)',
+      'localAddresses[1]: expected an IPv4 or IPv6 address of this host (no zone id, no IPv4-mapped form), got `"fe80::1%eth0"` (string)',
+      'localAddresses[2]: expected an IPv4 or IPv6 address of this host (no zone id, no IPv4-mapped form), got `"host"` (string)',
+    ]);
+  });
+
   test('a time-based port range must run from low to high, with two ports for several knocks', () => {
     expect(errorsOf(withDoors(door({ timeBased: { secret: 's', portRange: [20000, 10000] } })))).toEqual([
       'doors[0].timeBased.portRange: expected [low, high] with low < high (a sequence of several knocks needs at least 2 ports), got `[20000,10000]` (array)',
@@ -295,7 +336,7 @@ describe('semantic errors, as path: message', () => {
     expect(errorsOf(withDoors(door({ timeBased: { secret: 's', length: 1, portRange: [20000, 10000] } })))).toEqual([
       'doors[0].timeBased.portRange: expected [low, high] with low ≤ high, got `[20000,10000]` (array)',
     ]);
-    expect(configOf(withDoors(door({ timeBased: { secret: 's', length: 1, portRange: [20000, 20000] } }))).doors).toHaveLength(1);
+    expect(configOf(withDoors(door({ timeBased: { secret: 's', length: 1, portRange: [20000, 20005] } }))).doors).toHaveLength(1);
   });
 
   test('a metrics listen address needs an IP host, and a loopback one', () => {

@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, test } from '@jest/globals';
-import { chmod, mkdir, mkdtemp, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
+import { chmod, lstat, mkdir, mkdtemp, readFile, readdir, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { applyInstallPlan, hostPath } from '../../src/install/apply-install-plan.js';
@@ -35,6 +35,19 @@ describe('applyInstallPlan', () => {
     await applyInstallPlan(plan([unit]), { root, dryRun: false });
     await applyInstallPlan(plan([{ ...unit, content: 'B\n' }]), { root, dryRun: false });
     expect(await readdir(join(root, 'etc/x'))).toEqual(['unit']);
+  });
+
+  test('a symlink planted at the old fixed temp name is not followed: its target keeps content and mode', async () => {
+    await mkdir(join(root, 'etc/x'), { recursive: true });
+    const victim = join(root, 'victim');
+    await writeFile(victim, 'precious\n', { mode: 0o600 });
+    await symlink(victim, join(root, 'etc/x/unit.knocktail-new'));
+    await applyInstallPlan(plan([unit]), { root, dryRun: false });
+    await applyInstallPlan(plan([{ ...unit, content: 'B\n' }]), { root, dryRun: false });
+    expect(await readFile(victim, 'utf8')).toBe('precious\n');
+    expect(((await stat(victim)).mode & 0o777).toString(8)).toBe('600');
+    expect((await lstat(join(root, 'etc/x/unit.knocktail-new'))).isSymbolicLink()).toBe(true);
+    expect(await readFile(join(root, 'etc/x/unit'), 'utf8')).toBe('B\n');
   });
 
   test('an existing directory keeps its own mode (it may be shared, like /var/log)', async () => {

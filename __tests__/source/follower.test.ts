@@ -3,6 +3,8 @@ import { appendFileSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSyn
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { FileFollower, type FollowerEvent } from '../../src/source/follower.js';
+import { MAX_LINE_BYTES } from '../../src/model/line-limit.js';
+import { FORGED_KNOCK, loggerLineWithForgedKnock } from './support/forged-line.js';
 import { sleep } from './support/line-writer.js';
 
 const FAST = { pollIntervalMs: 20, rotateGraceMs: 100 };
@@ -225,12 +227,44 @@ describe('FileFollower', () => {
     expect(events[1]).toMatchObject({ type: 'opened', reason: 'start' });
   });
 
-  test('a line longer than the largest chunk is cut there rather than held forever', async () => {
+  test('a line longer than the largest chunk but within the line limit comes whole', async () => {
     writeFileSync(path, `${'a'.repeat(40)}\nshort\n`);
     const { iterator } = follow({ startAt: 'start', maxChunkBytes: 16 });
-    expect(await pull(iterator)).toBe(`${'a'.repeat(16)}\n`);
-    expect(await pull(iterator)).toBe(`${'a'.repeat(16)}\n`);
-    expect(await pull(iterator)).toBe(`${'a'.repeat(8)}\nshort\n`);
+    expect(await pull(iterator)).toBe(`${'a'.repeat(40)}\nshort\n`);
+  });
+
+  test('a logger line with a forged kernel line after the limit is dropped whole: no chunk holds the forged line, and it is counted', async () => {
+    // 16 KiB chunks: the old follower cut the line there and handed out the forged knock as a line of its own.
+    writeFileSync(path, `before\n${loggerLineWithForgedKnock(16 * 1024)}after\n`);
+    const { iterator, follower } = follow({ startAt: 'start', maxChunkBytes: 16 * 1024 });
+    let seen = '';
+    let oversized = 0;
+    while (!seen.includes('after\n')) {
+      seen += await pull(iterator);
+      oversized += follower.takeOversized();
+    }
+    expect(seen).toBe('before\nafter\n');
+    expect(seen).not.toContain(FORGED_KNOCK);
+    expect(oversized).toBe(1);
+  });
+
+  test('an over-long line still being written is skipped as it grows, and the checkpoint never lands inside it', async () => {
+    writeFileSync(path, 'one\n');
+    const { iterator, follower } = follow({ startAt: 'start' });
+    expect(await pull(iterator)).toBe('one\n');
+    appendFileSync(path, 'x'.repeat(3 * MAX_LINE_BYTES));
+    await sleep(60);
+    appendFileSync(path, `${'x'.repeat(MAX_LINE_BYTES)}${FORGED_KNOCK}\n`);
+    const next = pull(iterator);
+    await sleep(60);
+    appendFileSync(path, 'two\n');
+    let seen = await next;
+    if (seen === '') seen = await pull(iterator);
+    expect(seen).toBe('two\n');
+    expect(follower.takeOversized()).toBe(1);
+    await pull(iterator, 100).catch(() => undefined);
+    const saved = JSON.parse(readFileSync(checkpointPath, 'utf8')) as { offset: number };
+    expect(saved.offset).toBe(readFileSync(path).length);
   });
 
   test('a checkpoint that cannot be saved is reported once and the lines keep coming', async () => {

@@ -4,6 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { KmsgSource, type KmsgHandle } from '../../src/source/kmsg-source.js';
 import { selectRecords } from '../../src/source/kmsg-record.js';
+import { MAX_LINE_BYTES } from '../../src/model/line-limit.js';
+import { FORGED_KNOCK } from './support/forged-line.js';
 
 const OLD = '6,100,1000,-;old record\n SUBSYSTEM=net\n4,101,2000,-;knocktail: IN=eth0 old\n';
 
@@ -85,6 +87,25 @@ describe('KmsgSource', () => {
     await afterStartSkip(source, 1);
     device.queue.push('6,50,1,-;old again\n', '6,51,2,-;new\n');
     expect((await next).value?.toString()).toBe('6,51,2,-;new\n');
+    await iterator.return?.();
+  });
+
+  test('a record longer than the line limit is dropped whole, also when it comes in several reads, and counted', async () => {
+    const device = new FakeDevice();
+    device.queue.push('6,1,1,-;old\n');
+    const source = new KmsgSource({ open: () => Promise.resolve(device), pollIntervalMs: 5 });
+    const iterator = source.chunks(controller.signal)[Symbol.asyncIterator]();
+    const first = iterator.next();
+    await afterStartSkip(source, 1);
+    device.queue.push(`4,2,5,-;${'A'.repeat(MAX_LINE_BYTES)}${FORGED_KNOCK}\n`, '4,3,6,-;knocktail: short\n');
+    expect((await first).value?.toString()).toBe('4,3,6,-;knocktail: short\n');
+    expect(source.takeOversized()).toBe(1);
+    device.queue.push(`4,4,7,-;${'A'.repeat(MAX_LINE_BYTES)}`, `${'B'.repeat(100)}\n${FORGED_KNOCK}`, `${'C'.repeat(MAX_LINE_BYTES)}\n4,5,8,-;knocktail: ok\n`);
+    let seen = '';
+    while (!seen.includes('ok')) seen += (await iterator.next()).value?.toString() ?? '';
+    expect(seen).toBe('4,5,8,-;knocktail: ok\n');
+    expect(seen).not.toContain('SRC=203.0.113.66');
+    expect(source.takeOversized()).toBe(2);
     await iterator.return?.();
   });
 

@@ -27,6 +27,7 @@ export interface RawConfig {
   readonly logPrefix: string;
   readonly stateDir: string;
   readonly auditLog: string;
+  readonly localAddresses: readonly string[];
   readonly firewall: {
     readonly backend: 'iptables' | 'ipset' | 'nftables' | 'dry-run';
     readonly inputPosition: number;
@@ -41,6 +42,7 @@ export interface RawConfig {
     readonly banFor: string;
     readonly maxOpenFor: string;
     readonly retransmitWindow: string;
+    readonly maxClockSkew: string;
   };
   readonly metrics: { readonly listen: string | null; readonly textfile: string | null };
   readonly doors: readonly RawDoor[];

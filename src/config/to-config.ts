@@ -1,3 +1,4 @@
+import { normaliseAddress } from '../address.js';
 import { parseDuration } from '../duration.js';
 import type { Door, PortSpec, Step } from '../model/door.js';
 import type { Config } from './types.js';
@@ -60,6 +61,7 @@ export function toConfig(raw: RawConfig, baseDir: string | undefined, secrets: R
     logPrefix: raw.logPrefix,
     stateDir: path(raw.stateDir),
     auditLog: path(raw.auditLog),
+    localAddresses: raw.localAddresses.map((text) => must(normaliseAddress(text), `address ${JSON.stringify(text)}`).text),
     firewall: { ...raw.firewall },
     limits: {
       maxTrackedSources: raw.limits.maxTrackedSources,
@@ -68,6 +70,7 @@ export function toConfig(raw: RawConfig, baseDir: string | undefined, secrets: R
       banFor: ms(raw.limits.banFor),
       maxOpenFor: ms(raw.limits.maxOpenFor),
       retransmitWindow: ms(raw.limits.retransmitWindow),
+      maxClockSkew: ms(raw.limits.maxClockSkew),
     },
     metrics: {
       ...(listen === null ? {} : { listen: listenAddress(listen) }),

@@ -27,6 +27,8 @@ export interface Limits {
   readonly maxOpenFor: number;
   /** A TCP SYN with the same source, source port and destination port seen within this many ms of the previous is a retransmit. */
   readonly retransmitWindow: number;
+  /** Lines stamped more than this many ms in the future are malformed (the loader always sets it; default 5 min). */
+  readonly maxClockSkew?: number;
 }
 
 export interface MetricsConfig {
@@ -40,6 +42,8 @@ export interface Config {
   readonly logPrefix: string;
   readonly stateDir: string;
   readonly auditLog: string;
+  /** This host's addresses (normalised) from the config; empty = read from the system. */
+  readonly localAddresses: readonly string[];
   readonly firewall: FirewallConfig;
   readonly limits: Limits;
   readonly metrics: MetricsConfig;

@@ -1,6 +1,7 @@
 import ipaddr from 'ipaddr.js';
-import { normaliseAddress, parseCidr, type Cidr } from '../address.js';
-import { parseDuration } from '../duration.js';
+import { normaliseAddress, normaliseKernelAddress, parseCidr, type Cidr } from '../address.js';
+import { formatDuration, parseDuration } from '../duration.js';
+import { liveWindows, MAX_LIVE_WINDOWS, MIN_PERIOD_MS } from '../knock/time-based.js';
 import { describeValue } from '../errors.js';
 import type { PathSegment } from './json-path.js';
 import type { Problems } from './problems.js';
@@ -9,7 +10,7 @@ import { arrayOf, isRecord } from './raw-config.js';
 // Semantic checks of single values the schema cannot express. They read the
 // defaults-filled document defensively: a part of the wrong shape was already reported.
 const MAX_DURATION_MS = 3650 * 86_400_000; // beyond this, `until` times stop being valid dates
-const LIMIT_DURATIONS = ['failWindow', 'banFor', 'maxOpenFor', 'retransmitWindow'] as const;
+const LIMIT_DURATIONS = ['failWindow', 'banFor', 'maxOpenFor', 'retransmitWindow', 'maxClockSkew'] as const;
 
 function checkDuration(problems: Problems, path: PathSegment[], value: unknown, minimumMs = 1, minimumText = 'above 0'): void {
   if (typeof value !== 'string' || problems.has(path) || value === 'until-closed') return;
@@ -85,7 +86,7 @@ function checkDoor(problems: Problems, door: Record<string, unknown>, index: num
     if (!parsed.ok) problems.add(at('allowFrom', entryIndex), `expected ${parsed.expected}, got ${describeValue(entry)}`);
   });
   if (!isRecord(timeBased)) return;
-  checkDuration(problems, at('timeBased', 'period'), timeBased['period'], 1000, 'of at least 1s');
+  checkDuration(problems, at('timeBased', 'period'), timeBased['period'], MIN_PERIOD_MS, `of at least ${formatDuration(MIN_PERIOD_MS)}`);
   // A present but malformed secret counts as given: the schema already said what is wrong with it.
   const secrets = [timeBased['secret'], timeBased['secretFile']].filter((value) => value !== null && value !== undefined).length;
   if (secrets !== 1) problems.add(at('timeBased'), `expected exactly one of secret or secretFile, got ${secrets === 0 ? 'neither' : 'both'}`);
@@ -96,6 +97,36 @@ function checkDoor(problems: Problems, door: Record<string, unknown>, index: num
   if (range[1] - range[0] + 1 < needed) {
     const what = needed === 2 ? 'low < high (a sequence of several knocks needs at least 2 ports)' : 'low ≤ high';
     problems.add(at('timeBased', 'portRange'), `expected [low, high] with ${what}, got ${describeValue(range)}`);
+    return;
+  }
+  checkTimeBasedCost(problems, door, timeBased, index, range[1] - range[0] + 1);
+}
+
+// period, timeout, length and portRange together: how many windows of derived knocks are live
+// at once (the work and memory per door), and how much of the port range they cover.
+function checkTimeBasedCost(problems: Problems, door: Record<string, unknown>, timeBased: Record<string, unknown>, index: number, ports: number): void {
+  const at = (...rest: PathSegment[]): PathSegment[] => ['doors', index, ...rest];
+  if (problems.has(at('timeout')) || problems.has(at('timeBased', 'period')) || typeof timeBased['length'] !== 'number') return;
+  const timeout = typeof door['timeout'] === 'string' ? parseDuration(door['timeout']) : undefined;
+  const period = typeof timeBased['period'] === 'string' ? parseDuration(timeBased['period']) : undefined;
+  if (timeout === undefined || period === undefined) return;
+  const windows = liveWindows(timeout, period);
+  if (windows > MAX_LIVE_WINDOWS) {
+    const longest = formatDuration((MAX_LIVE_WINDOWS - 2) * period);
+    problems.add(
+      at('timeout'),
+      `expected at most ${longest} (${MAX_LIVE_WINDOWS - 2} × timeBased.period ${describeValue(timeBased['period'])}) for a time-based door, got ${describeValue(door['timeout'])}: ` +
+        `an attempt may follow any of ${windows} windows of derived ports (at most ${MAX_LIVE_WINDOWS}); raise timeBased.period or lower timeout`,
+    );
+    return;
+  }
+  // Past half of the range, almost any scan of it completes a knock on this door.
+  const live = windows * timeBased['length'];
+  if (2 * live > ports) {
+    problems.add(
+      at('timeBased', 'portRange'),
+      `expected at least ${2 * live} ports (twice the ${live} derived knocks live at once: ${windows} windows × length ${timeBased['length']}), got ${ports}; widen portRange or shorten length`,
+    );
   }
 }
 
@@ -110,6 +141,12 @@ export function checkValues(problems: Problems, data: unknown): void {
   }
   const metrics = data['metrics'];
   if (isRecord(metrics)) checkListen(problems, metrics['listen']);
+  arrayOf(data['localAddresses']).forEach((entry, index) => {
+    if (typeof entry !== 'string' || problems.has(['localAddresses', index])) return;
+    // Compared with the kernel's DST=, which is never IPv4-mapped and never has a zone id.
+    const address = normaliseKernelAddress(entry);
+    if (!address.ok) problems.add(['localAddresses', index], `expected an IPv4 or IPv6 address of this host (no zone id, no IPv4-mapped form), got ${describeValue(entry)}`);
+  });
   arrayOf(data['doors']).forEach((door, index) => {
     if (isRecord(door)) checkDoor(problems, door, index);
   });

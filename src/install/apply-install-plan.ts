@@ -1,7 +1,8 @@
 import type { Stats } from 'node:fs';
-import { chmod, mkdir, readFile, rename, stat, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readFile, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { KnocktailError } from '../errors.js';
+import { writeFileAtomic } from '../fs/atomic-write.js';
 import type { InstallPlan, PlannedDir, PlannedEntry, PlannedFile } from './install-plan.js';
 
 // Carries out an install plan below `root` ("/" on a real machine, a staging tree in tests).
@@ -80,10 +81,12 @@ async function applyFile(entry: PlannedFile, target: string, dryRun: boolean): P
   return 'created';
 }
 
-// Written beside the target and renamed over it, so rsyslog or systemd never read half a file.
+// Written beside the target under a unique, exclusively created name and renamed over it,
+// so rsyslog or systemd never read half a file and a name planted in the directory is never followed.
 async function replaceFile(target: string, entry: PlannedFile): Promise<void> {
-  const temporary = `${target}.knocktail-new`;
-  await writeFile(temporary, entry.content, { mode: entry.mode });
-  await chmod(temporary, entry.mode);
-  await rename(temporary, target);
+  try {
+    await writeFileAtomic(target, entry.content, { mode: entry.mode, durable: true });
+  } catch (error) {
+    throw new KnocktailError('SOURCE_IO', `Could not write ${target} (${entry.purpose}): ${(error as Error).message}`, { cause: error });
+  }
 }

@@ -1,6 +1,7 @@
 import { formatStep, type Door, type Step } from '../model/door.js';
 import type { Candidate } from './sequence-track.js';
-import { deriveSequence, windowAt } from './time-based.js';
+import { LiveWindowKeys } from './live-window-keys.js';
+import { deriveSequence, liveWindows, windowAt } from './time-based.js';
 
 // What the tracker needs to know about one door, worked out once: its candidate sequences and
 // which knocks belong to it.
@@ -34,7 +35,7 @@ export function planDoor(door: Door): DoorPlan {
   const derived = new Map<number, Candidate>();
   // Enough windows for every attempt that may still be running (started up to one timeout ago, in
   // that moment's previous window), so knocks() never derives the same window twice in a row.
-  const cachedWindows = door.timeBased ? Math.ceil(door.timeout / door.timeBased.period) + 4 : 0;
+  const cachedWindows = door.timeBased ? liveWindows(door.timeout, door.timeBased.period) + 2 : 0;
   const timeBased = (window: number): Candidate | undefined => {
     const spec = door.timeBased;
     if (!spec) return undefined;
@@ -46,6 +47,7 @@ export function planDoor(door: Door): DoorPlan {
     }
     return candidate;
   };
+  const live = new LiveWindowKeys((window) => timeBased(window)!.keys);
 
   return {
     door,
@@ -59,11 +61,7 @@ export function planDoor(door: Door): DoorPlan {
     knocks(key, at) {
       if (fixedKeys.has(key)) return true;
       if (!door.timeBased) return false;
-      const last = windowAt(door.timeBased, at);
-      for (let window = windowAt(door.timeBased, at - door.timeout) - 1; window <= last; window++) {
-        if (timeBased(window)!.keys.includes(key)) return true;
-      }
-      return false;
+      return live.has(key, windowAt(door.timeBased, at - door.timeout) - 1, windowAt(door.timeBased, at));
     },
   };
 }

@@ -42,3 +42,16 @@ export function deriveSequence(spec: TimeBasedSequence, window: number): Step[] 
   }
   return steps;
 }
+
+/** Shortest period a time-based door may have: shorter ones only multiply the windows kept live. */
+export const MIN_PERIOD_MS = 10_000;
+/** Most windows whose derived knocks may be live at one moment (bounds memory and per-packet work). */
+export const MAX_LIVE_WINDOWS = 8;
+
+/**
+ * Windows an attempt may be following at one moment: one that started up to `timeout` ago
+ * took that moment's current or previous window, so ceil(timeout / period) + 2 of them.
+ */
+export function liveWindows(timeout: number, period: number): number {
+  return Math.ceil(timeout / period) + 2;
+}

@@ -1,16 +1,9 @@
-import { randomUUID } from 'node:crypto';
-import { rename, rm, writeFile } from 'node:fs/promises';
+import { writeFileAtomic } from '../fs/atomic-write.js';
 import type { Metrics } from './metrics.js';
 
-// For node_exporter's textfile collector: write beside the target, then rename, so the
-// collector never reads half a file. The name must end in .prom for the collector.
+// For node_exporter's textfile collector: written beside the target under a unique,
+// exclusively created name, then renamed, so the collector never reads half a file. The
+// name must end in .prom for the collector (the temp name ends in .tmp, which it skips).
 export async function writeTextfile(metrics: Metrics, path: string): Promise<void> {
-  const temporary = `${path}.${randomUUID()}.tmp`;
-  try {
-    await writeFile(temporary, await metrics.text(), { mode: 0o644 });
-    await rename(temporary, path);
-  } catch (error) {
-    await rm(temporary, { force: true });
-    throw error;
-  }
+  await writeFileAtomic(path, await metrics.text(), { mode: 0o644 });
 }

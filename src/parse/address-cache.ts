@@ -1,21 +1,23 @@
-import { normaliseAddress, type Address } from '../address.js';
+import { normaliseKernelAddress, type KernelAddress } from '../address.js';
 
-// A memo of raw address text → normalised address. Knock floods repeat the same few
-// addresses, and ipaddr.js parsing is the most expensive step of a line, so the hot path
-// looks them up here. Bounded: when full it starts again (cheap, and a flood of distinct
-// addresses only costs the parsing it would have cost anyway).
+// A memo of raw address text → strictly normalised address. Knock floods repeat the same
+// few addresses, and ipaddr.js parsing is the most expensive step of a line, so the hot
+// path looks them up here. Bounded: when full it starts again (cheap, and a flood of
+// distinct addresses only costs the parsing it would have cost anyway).
+const TOO_LONG: KernelAddress = Object.freeze({ ok: false, detail: 'not an address' });
+
 export class AddressCache {
-  private readonly entries = new Map<string, Address | null>();
+  private readonly entries = new Map<string, KernelAddress>();
 
   constructor(private readonly capacity = 4096) {}
 
-  /** The normalised address, or undefined when `raw` is not a valid IP address. */
-  normalise(raw: string): Address | undefined {
+  /** The normalised address, or why `raw` is no address the kernel prints. */
+  normalise(raw: string): KernelAddress {
     const hit = this.entries.get(raw);
-    if (hit !== undefined) return hit ?? undefined;
-    const address = raw.length <= 45 ? normaliseAddress(raw) : undefined;
+    if (hit !== undefined) return hit;
+    const address = raw.length <= 45 ? normaliseKernelAddress(raw) : TOO_LONG;
     if (this.entries.size >= this.capacity) this.entries.clear();
-    this.entries.set(raw, address ?? null);
+    this.entries.set(raw, address);
     return address;
   }
 

@@ -1,7 +1,8 @@
 // Thrown by the cursor and the netfilter field reader only, to leave the positional walk
 // from any depth; readNetfilterFields catches it, so it never leaves src/parse.
 export class FieldError {
-  constructor(readonly at: number) {}
+  /** `detail` says what is wrong with the word at `at` when more than "unexpected" is known. */
+  constructor(readonly at: number, readonly detail?: string) {}
 }
 
 // A cursor over the space-separated words of the message, read in place: the hot path
@@ -77,6 +78,8 @@ export class Words {
     const start = this.valueStart(key);
     const end = this.wordEnd();
     if (end === start || end - start > 10) throw new FieldError(word);
+    // The kernel prints numbers with %u: "031600" is no port it ever wrote.
+    if (end - start > 1 && this.text.charCodeAt(start) === 48) throw new FieldError(word, 'leading zero');
     let n = 0;
     for (let i = start; i < end; i++) {
       const c = this.text.charCodeAt(i) - 48;
@@ -90,6 +93,15 @@ export class Words {
 
   optionalValue(key: string): string | undefined {
     return this.startsWith(`${key}=`) ? this.value(key) : undefined;
+  }
+
+  /** The key of the `KEY=value` word at `at` (up to 16 characters), or undefined. */
+  keyAt(at: number): string | undefined {
+    const end = Math.min(this.end, at + 17);
+    const eq = this.text.indexOf('=', at);
+    if (eq < 0 || eq >= end) return undefined;
+    const key = this.text.slice(at, eq);
+    return /^[A-Za-z0-9_]+$/.test(key) ? key : undefined;
   }
 
   /** Whether the word that failed at `at` is the last one. */

@@ -9,8 +9,10 @@ import type { Packet, TcpFlag } from './packet.js';
 export type NetfilterFields = Omit<Packet, 'at' | 'prefix'>;
 
 export type FieldsResult =
-  | { readonly ok: true; readonly fields: NetfilterFields }
-  | { readonly ok: false; readonly reason: 'bad-field' | 'truncated' };
+  /** `out`: the OUT= interface ("" on the INPUT path). */
+  | { readonly ok: true; readonly fields: NetfilterFields; readonly out: string }
+  /** `field` and `detail` when known: `DPT` and `leading zero`. */
+  | { readonly ok: false; readonly reason: 'bad-field' | 'truncated'; readonly field?: string; readonly detail?: string };
 
 const LINK_KEYS = new Set(['PHYSIN', 'PHYSOUT', 'MAC', 'MACSRC', 'MACDST', 'VPROTO', 'VID', 'MACPROTO', 'TUNNEL']);
 const TCP_FLAGS = new Set<string>(['CWR', 'ECE', 'URG', 'ACK', 'PSH', 'RST', 'SYN', 'FIN']);
@@ -23,18 +25,28 @@ export function readNetfilterFields(text: string, start: number, addresses: Addr
   while (end > start && text.charCodeAt(end - 1) === 32) end--;
   const words = new Words(text, start, end);
   try {
-    return { ok: true, fields: walk(words, addresses) };
+    const read = walk(words, addresses);
+    return { ok: true, fields: read.fields, out: read.out };
   } catch (error) {
     if (!(error instanceof FieldError)) return { ok: false, reason: 'bad-field' };
     // A failure on the last word of a line that lost its trailing space is a cut-off line.
     const cut = error.at >= end || (words.isLastWord(error.at) && end === text.length);
-    return { ok: false, reason: cut ? 'truncated' : 'bad-field' };
+    if (cut) return { ok: false, reason: 'truncated' };
+    const field = words.keyAt(error.at);
+    if (error.detail === undefined) return { ok: false, reason: 'bad-field' };
+    return { ok: false, reason: 'bad-field', ...(field === undefined ? {} : { field }), detail: error.detail };
   }
 }
 
-function walk(words: Words, addresses: AddressCache): NetfilterFields {
+// An interface name as the kernel allows it (dev_valid_name): 1-15 bytes, not "." or "..",
+// no '/', ':' or white space. The empty name (a locally generated packet) is checked later.
+const INTERFACE = /^(?!\.\.?$)[^/:\s]{1,15}$/;
+
+function walk(words: Words, addresses: AddressCache): { fields: NetfilterFields; out: string } {
+  const inAt = words.position;
   const inName = words.value('IN');
-  words.skipValue('OUT');
+  if (inName !== '' && (!INTERFACE.test(inName) || Buffer.byteLength(inName) > 15)) throw new FieldError(inAt, 'not an interface name');
+  const out = words.value('OUT');
   while (!words.done() && !words.startsWith('SRC=')) {
     const word = words.peek() ?? '';
     const eq = word.indexOf('=');
@@ -44,20 +56,23 @@ function walk(words: Words, addresses: AddressCache): NetfilterFields {
   const srcAt = words.position;
   const srcText = words.value('SRC');
   const src = addresses.normalise(srcText);
+  if (!src.ok) throw new FieldError(srcAt, src.detail);
+  const dstAt = words.position;
   const dst = addresses.normalise(words.value('DST'));
-  if (!src || !dst || src.family !== dst.family) throw new FieldError(srcAt);
-  // The header layout follows what the kernel printed; an IPv4-mapped v6 address still has a v6 header.
-  const ip = srcText.includes(':') ? readIpv6Header(words) : readIpv4Header(words);
+  if (!dst.ok) throw new FieldError(dstAt, dst.detail);
+  if (src.address.family !== dst.address.family) throw new FieldError(dstAt, 'other family than SRC');
+  const ip = src.address.family === 6 ? readIpv6Header(words) : readIpv4Header(words);
   const protoAt = words.position;
   const proto = words.value('PROTO');
   const transport = readTransport(words, proto, ip.fragment, protoAt);
   if (words.optionalValue('UID') !== undefined) words.skipValue('GID');
   words.optionalValue('MARK');
   if (!words.done()) throw new FieldError(words.position);
-  return {
-    in: inName, family: src.family, src: src.text, dst: dst.text, proto: proto.toLowerCase(),
+  const fields: NetfilterFields = {
+    in: inName, family: src.address.family, src: src.address.text, dst: dst.address.text, proto: proto.toLowerCase(),
     len: ip.len, ttl: ip.ttl, ...transport, flags: transport.flags ?? new Set(),
   };
+  return { fields, out };
 }
 
 interface IpHeader {

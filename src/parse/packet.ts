@@ -30,6 +30,12 @@ export interface Packet {
 /** Why a line that carried the prefix gave no packet (for counters and verbose replay). */
 export type RejectReason = 'not-kernel' | 'no-timestamp' | 'bad-field' | 'truncated' | 'too-long' | 'binary';
 
+/** Why a genuine kernel packet line is not a knock on this host. */
+export type ForeignReason = 'no-in' | 'out-set' | 'dst-not-local';
+
+/** How far in the future of `referenceTime` a line's timestamp may be (clock skew between rsyslog and us): 5 minutes. */
+export const DEFAULT_MAX_CLOCK_SKEW = 5 * 60_000;
+
 export interface ParseContext {
   /** The configured LOG prefix; it must start the kernel message. */
   readonly prefix: string;
@@ -39,4 +45,11 @@ export interface ParseContext {
   readonly bootTime: number;
   /** Offset of the local time zone from UTC in minutes at a given epoch ms, for traditional syslog (defaults to the process zone). */
   readonly zoneOffsetMinutes?: (epochMs: number) => number;
+  /**
+   * This host's own addresses (normalised): a packet to any other DST= is `foreign`.
+   * Undefined only where the destination is deliberately not checked (`replay --any-dst`).
+   */
+  readonly localAddresses?: ReadonlySet<string>;
+  /** Lines stamped more than this many ms after `referenceTime` are malformed (default DEFAULT_MAX_CLOCK_SKEW). */
+  readonly maxClockSkew?: number;
 }

@@ -1,16 +1,27 @@
 import { AddressCache } from './address-cache.js';
 import { readNetfilterFields } from './netfilter-fields.js';
-import type { Packet, ParseContext, RejectReason } from './packet.js';
+import { MAX_LINE_BYTES } from '../model/line-limit.js';
+import { DEFAULT_MAX_CLOCK_SKEW, type ForeignReason, type Packet, type ParseContext, type RejectReason } from './packet.js';
 import { splitSyslogHeader } from './syslog-header.js';
 
 // What one log line is to knocktail: a packet, not ours at all, or ours but unusable.
+// A genuine kernel packet that is not this host's INPUT traffic is `foreign`: with
+// nf_log_all_netns=1 every network namespace prints real LOG lines with our prefix.
 export type LineResult =
   | { kind: 'packet'; packet: Packet }
   | { kind: 'ignored'; reason?: 'not-kernel' }
-  | { kind: 'malformed'; reason: RejectReason };
+  | { kind: 'foreign'; reason: ForeignReason }
+  /** `field`/`detail` name what is wrong when known: DPT, "leading zero". */
+  | { kind: 'malformed'; reason: RejectReason; field?: string; detail?: string };
 
-/** Longer lines are no kernel LOG line (the kernel's own maximum is ~1 KiB); never parsed. */
-export const MAX_LINE_LENGTH = 4096;
+/** Longer lines are no kernel LOG line (the kernel's own maximum is ~1 KiB); never parsed. The readers drop them before. */
+export const MAX_LINE_LENGTH = MAX_LINE_BYTES;
+
+/** "DPT: leading zero", or the bare reason: what a log line or a verbose replay says of a malformed line. */
+export function describeMalformed(result: { reason: RejectReason; field?: string; detail?: string }): string {
+  if (result.detail === undefined) return result.reason;
+  return result.field === undefined ? result.detail : `${result.field}: ${result.detail}`;
+}
 
 const IGNORED: LineResult = Object.freeze({ kind: 'ignored' });
 const NOT_KERNEL: LineResult = Object.freeze({ kind: 'ignored', reason: 'not-kernel' });
@@ -43,9 +54,27 @@ function classify(line: string, ctx: ParseContext): LineResult {
   const fieldsStart = header.messageStart + prefix.length;
   if (hasBinary(line, fieldsStart)) return { kind: 'malformed', reason: 'binary' };
   if (Number.isNaN(header.at)) return { kind: 'malformed', reason: 'no-timestamp' };
+  // A line from the future would outlive every timeout and sort before real ones.
+  if (header.at > ctx.referenceTime + (ctx.maxClockSkew ?? DEFAULT_MAX_CLOCK_SKEW)) return FUTURE;
   const read = readNetfilterFields(line, fieldsStart, addresses);
-  if (!read.ok) return { kind: 'malformed', reason: read.reason };
+  if (!read.ok) {
+    const { ok: _ok, ...malformed } = read;
+    return { kind: 'malformed', ...malformed };
+  }
+  const foreign = foreignReason(read.fields, read.out, ctx.localAddresses);
+  if (foreign) return { kind: 'foreign', reason: foreign };
   return { kind: 'packet', packet: { at: header.at, prefix, ...read.fields } };
+}
+
+const FUTURE: LineResult = Object.freeze({ kind: 'malformed', reason: 'bad-field', field: 'timestamp', detail: 'in the future' });
+
+// Only a packet that arrived on an interface (IN= set), is not being routed on (OUT=
+// empty) and is addressed to this host is a knock on this host.
+function foreignReason(fields: { in: string; dst: string }, out: string, local: ReadonlySet<string> | undefined): ForeignReason | undefined {
+  if (fields.in === '') return 'no-in';
+  if (out !== '') return 'out-set';
+  if (local !== undefined && !local.has(fields.dst)) return 'dst-not-local';
+  return undefined;
 }
 
 // A header we cannot read is only worth a counter when the line looks like one of ours.

@@ -1,5 +1,5 @@
 import { promises as fs } from 'node:fs';
-import { dirname } from 'node:path';
+import { writeFileAtomic } from '../fs/atomic-write.js';
 import { KnocktailError, describeValue } from '../errors.js';
 
 // Where a follower stands: which file (device + inode, as names move on rotation) and how far.
@@ -34,19 +34,11 @@ export async function readCheckpoint(path: string): Promise<Checkpoint | undefin
 
 /** Replace the checkpoint atomically: a reader sees the old one or the new one, never half of one. */
 export async function writeCheckpoint(path: string, checkpoint: Checkpoint): Promise<void> {
-  const temp = `${path}.tmp`;
   try {
-    await fs.writeFile(temp, `${JSON.stringify(checkpoint)}\n`, { mode: 0o600 });
+    await writeFileAtomic(path, `${JSON.stringify(checkpoint)}\n`, { mode: 0o600, createDirMode: 0o700 });
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw wrapWriteError(path, error);
-    await fs.mkdir(dirname(path), { recursive: true });
-    await fs.writeFile(temp, `${JSON.stringify(checkpoint)}\n`, { mode: 0o600 }).catch((retry: unknown) => {
-      throw wrapWriteError(path, retry);
-    });
-  }
-  await fs.rename(temp, path).catch((error: unknown) => {
     throw wrapWriteError(path, error);
-  });
+  }
 }
 
 function wrapWriteError(path: string, error: unknown): KnocktailError {

@@ -3,4 +3,6 @@
 // asks for the next one, i.e. after that chunk's effects are done.
 export interface ChunkSource {
   chunks(signal?: AbortSignal): AsyncIterable<Buffer>;
+  /** Lines dropped whole since the last call, being longer than MAX_LINE_BYTES (counted as `oversized`). */
+  takeOversized?(): number;
 }

@@ -3,7 +3,7 @@ import type { Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import { KnocktailError } from '../errors.js';
 import type { ChunkSource } from './chunk-source.js';
-import { endOfCompleteLines, terminateLine } from './line-boundary.js';
+import { LineLimiter } from './line-limit.js';
 
 export interface ReadLogFilesOptions {
   /** Bytes per read (default 1 MiB); chunks are at most about this size. */
@@ -17,7 +17,9 @@ const DEFAULT_CHUNK_SIZE = 1 << 20;
 // Replay input: plain and gzip'd log files read in the given order, in constant memory.
 export function readLogFiles(paths: readonly string[], options: ReadLogFilesOptions = {}): ChunkSource {
   const chunkSize = Math.max(64, options.chunkSize ?? DEFAULT_CHUNK_SIZE);
+  const limiter = new LineLimiter();
   return {
+    takeOversized: () => limiter.takeDropped(),
     async *chunks(signal?: AbortSignal): AsyncIterable<Buffer> {
       const totalBytes = await sumSizes(paths);
       let bytesRead = 0;
@@ -44,7 +46,7 @@ export function readLogFiles(paths: readonly string[], options: ReadLogFilesOpti
           } else {
             pieces = counted(raw, count);
           }
-          yield* splitLines(pieces, chunkSize, signal);
+          yield* splitLines(pieces, limiter, signal);
         } catch (error) {
           if (error instanceof KnocktailError) throw error;
           const kind = gzip ? 'gzip' : 'plain';
@@ -64,34 +66,20 @@ async function* counted(stream: AsyncIterable<Buffer>, count: (data: Buffer) => 
   }
 }
 
-// Re-cut a byte stream into chunks that end on '\n'. The unterminated tail of a piece is
-// joined only with the first line of the next (a small copy, not the whole piece), and a
-// last line without '\n' at the end of the file gets one.
-async function* splitLines(pieces: AsyncIterable<Buffer>, chunkSize: number, signal?: AbortSignal): AsyncGenerator<Buffer> {
-  let carry: Buffer | undefined;
+// Re-cut a byte stream into chunks that end on '\n', over-long lines dropped whole (the
+// limiter copies only the tail of a piece, never the piece), and a last line without '\n'
+// at the end of the file gets one.
+async function* splitLines(pieces: AsyncIterable<Buffer>, limiter: LineLimiter, signal?: AbortSignal): AsyncGenerator<Buffer> {
   for await (const piece of pieces) {
     if (signal?.aborted) return;
-    let rest = piece;
-    if (carry) {
-      const firstEnd = piece.indexOf(0x0a) + 1;
-      if (firstEnd === 0) {
-        carry = Buffer.concat([carry, piece]);
-        // One line longer than many chunks is not a log line; cut it rather than grow without bound.
-        if (carry.length >= 16 * chunkSize) {
-          yield terminateLine(carry);
-          carry = undefined;
-        }
-        continue;
-      }
-      yield Buffer.concat([carry, piece.subarray(0, firstEnd)]);
-      carry = undefined;
-      rest = piece.subarray(firstEnd);
-    }
-    const end = endOfCompleteLines(rest);
-    if (end > 0) yield rest.subarray(0, end);
-    if (end < rest.length) carry = Buffer.from(rest.subarray(end));
+    const lines = limiter.push(piece);
+    if (lines.length > 0) yield lines;
   }
-  if (carry && carry.length > 0 && !signal?.aborted) yield terminateLine(carry);
+  const last = limiter.end();
+  if (signal?.aborted) return;
+  // A dropped last line is reported with an empty chunk of its own.
+  if (last) yield last;
+  else if (limiter.pendingDropped > 0) yield Buffer.alloc(0);
 }
 
 async function sumSizes(paths: readonly string[]): Promise<number> {

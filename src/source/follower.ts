@@ -9,6 +9,8 @@ import type { FollowerEvent, FollowerPosition } from './follower-event.js';
 import { LogFile } from './log-file.js';
 import { findFileByInode } from './rotated-file.js';
 
+const EMPTY: Buffer = Buffer.alloc(0);
+
 export type { FollowerEvent, FollowerPosition } from './follower-event.js';
 
 export interface FileFollowerOptions {
@@ -50,6 +52,7 @@ export class FileFollower implements ChunkSource {
   private current: FollowerPosition;
   private saved: Checkpoint | undefined;
   private readonly lastErrors = new Map<'read' | 'save', string>();
+  private oversized = 0;
 
   constructor(options: FileFollowerOptions) {
     this.path = options.path;
@@ -60,6 +63,12 @@ export class FileFollower implements ChunkSource {
     this.maxChunkBytes = options.maxChunkBytes ?? 1 << 20;
     this.onEvent = options.onEvent ?? (() => undefined);
     this.current = { path: options.path, device: 0, inode: 0, offset: 0, lagBytes: 0 };
+  }
+
+  takeOversized(): number {
+    const dropped = this.oversized;
+    this.oversized = 0;
+    return dropped;
   }
 
   position(): FollowerPosition {
@@ -101,7 +110,9 @@ export class FileFollower implements ChunkSource {
         }
         phase = step.phase;
         this.track(phase);
+        // A dropped over-long line is reported with the next chunk, or an empty one of its own.
         if (step.chunk) yield step.chunk;
+        else if (this.oversized > 0) yield EMPTY;
         else if (step.idle !== undefined) await waker.wait(step.idle, signal);
       }
     } finally {
@@ -155,7 +166,9 @@ export class FileFollower implements ChunkSource {
     }
     const { file } = phase;
     const outcome = await file.read(this.maxChunkBytes);
+    this.oversized += file.takeDropped();
     if (outcome.kind === 'lines') return { phase, chunk: outcome.chunk };
+    if (outcome.kind === 'skipping') return { phase };
     if (outcome.kind === 'truncated') {
       this.emit({ type: 'truncated', path: file.path, inode: file.inode, lostOffset: outcome.lostOffset });
       return { phase };
@@ -180,6 +193,7 @@ export class FileFollower implements ChunkSource {
   // The grace period is over: hand out a last unterminated line, if any, then take the successor.
   private async switchFrom(file: LogFile, successor: LogFile | undefined): Promise<Step> {
     const rest = await file.readRest();
+    this.oversized += file.takeDropped();
     if (rest) return { phase: { kind: 'draining', file, until: 0, next: successor }, chunk: rest };
     await file.close();
     // Deleted rather than renamed: whatever appeared at the path since then comes next.

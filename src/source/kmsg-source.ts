@@ -2,6 +2,7 @@ import { constants, promises as fs } from 'node:fs';
 import { KnocktailError } from '../errors.js';
 import type { ChunkSource } from './chunk-source.js';
 import { selectRecords } from './kmsg-record.js';
+import { LineLimiter } from './line-limit.js';
 
 /** The part of a FileHandle the reader uses; a test can hand in a fake. */
 export interface KmsgHandle {
@@ -38,12 +39,17 @@ export class KmsgSource implements ChunkSource {
   private readonly maxChunkBytes: number;
   private readonly open: (path: string) => Promise<KmsgHandle>;
   private counts = { records: 0, overwritten: 0, skippedAtStart: 0 };
+  private readonly limiter = new LineLimiter();
 
   constructor(options: KmsgSourceOptions = {}) {
     this.path = options.path ?? '/dev/kmsg';
     this.pollIntervalMs = options.pollIntervalMs ?? 100;
     this.maxChunkBytes = options.maxChunkBytes ?? 256 * 1024;
     this.open = options.open ?? ((path) => fs.open(path, constants.O_RDONLY | constants.O_NONBLOCK));
+  }
+
+  takeOversized(): number {
+    return this.limiter.takeDropped();
   }
 
   stats(): KmsgStats {
@@ -59,26 +65,24 @@ export class KmsgSource implements ChunkSource {
     }
     try {
       const buffer = Buffer.allocUnsafe(RECORD_BUFFER);
-      let rest: Buffer | undefined;
       // Everything in the ring buffer now is history: read it through and remember its last sequence.
       let after = -1;
       for (;;) {
-        const bytes = await this.readSome(handle, buffer, rest);
+        const bytes = await this.readSome(handle, buffer);
         if (bytes === undefined) break;
         const selected = selectRecords(bytes, -1);
         this.counts.skippedAtStart += selected.lines.length;
         after = Math.max(after, selected.lastSequence);
-        rest = selected.rest;
       }
+      this.limiter.takeDropped();
       while (!signal?.aborted) {
         const lines: Buffer[] = [];
         let size = 0;
         while (size < this.maxChunkBytes) {
-          const bytes = await this.readSome(handle, buffer, rest);
+          const bytes = await this.readSome(handle, buffer);
           if (bytes === undefined) break;
           const selected = selectRecords(bytes, after);
           after = selected.lastSequence;
-          rest = selected.rest;
           for (const line of selected.lines) {
             lines.push(line);
             size += line.length;
@@ -87,6 +91,9 @@ export class KmsgSource implements ChunkSource {
         if (lines.length > 0) {
           this.counts.records += lines.length;
           yield Buffer.concat(lines, size);
+        } else if (this.limiter.pendingDropped > 0) {
+          // Only dropped over-long records: an empty chunk so the consumer counts them now.
+          yield Buffer.alloc(0);
         } else {
           await pause(this.pollIntervalMs, signal);
         }
@@ -96,14 +103,14 @@ export class KmsgSource implements ChunkSource {
     }
   }
 
-  // One read (one record on the real device); undefined when there is nothing more for now.
-  private async readSome(handle: KmsgHandle, buffer: Buffer, rest: Buffer | undefined): Promise<Buffer | undefined> {
+  // One read (one record on the real device), cut into whole lines with over-long ones
+  // dropped; undefined when there is nothing more for now.
+  private async readSome(handle: KmsgHandle, buffer: Buffer): Promise<Buffer | undefined> {
     for (;;) {
       try {
         const { bytesRead } = await handle.read(buffer, 0, buffer.length, null);
         if (bytesRead === 0) return undefined;
-        const fresh = buffer.subarray(0, bytesRead);
-        return rest ? Buffer.concat([rest, fresh]) : Buffer.from(fresh);
+        return this.limiter.push(buffer.subarray(0, bytesRead));
       } catch (error) {
         const code = (error as NodeJS.ErrnoException).code;
         if (code === 'EAGAIN') return undefined;

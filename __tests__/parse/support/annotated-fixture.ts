@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import type { ParseContext } from '../../../src/parse/packet.js';
 
 // fail2ban-style annotated logs: "# context: {json}" sets the parse context for the lines
-// below it, "# expect: {json}" states what the next line must give; other "#" lines are notes.
+// below it ("localAddresses" as a list), "# expect: {json}" states what the next line must give; other "#" lines are notes.
 export interface FixtureCase {
   readonly file: string;
   readonly lineNumber: number;
@@ -26,7 +26,9 @@ export function readAnnotatedFixture(path: string): FixtureCase[] {
   if (lines.at(-1) === '') lines.pop();
   lines.forEach((line, index) => {
     if (line.startsWith('# context: ')) {
-      context = { ...DEFAULT_CONTEXT, ...(JSON.parse(line.slice(11)) as Partial<ParseContext>) };
+      const given = JSON.parse(line.slice(11)) as Partial<Omit<ParseContext, 'localAddresses'>> & { localAddresses?: string[] };
+      const { localAddresses, ...rest } = given;
+      context = { ...DEFAULT_CONTEXT, ...rest, ...(localAddresses ? { localAddresses: new Set(localAddresses) } : {}) };
     } else if (line.startsWith('# expect: ')) {
       expect = JSON.parse(line.slice(10)) as Record<string, unknown>;
     } else if (line.startsWith('#')) {

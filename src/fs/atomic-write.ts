@@ -1,0 +1,78 @@
+import { randomBytes } from 'node:crypto';
+import { constants } from 'node:fs';
+import { mkdir, open, rename, unlink } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
+
+export interface AtomicWriteOptions {
+  /** Exact mode of the new file (set on the descriptor, so the umask does not change it). */
+  readonly mode: number;
+  /** fsync the file before the rename and the directory after it (state that must survive a crash). */
+  readonly durable?: boolean;
+  /** Create the parent directory (and its parents) with this mode when it is missing. */
+  readonly createDirMode?: number;
+  /** Where the temp names come from (tests plant files at a known name); default random hex. */
+  readonly tempName?: (target: string) => string;
+}
+
+// O_CREAT|O_EXCL refuses any existing name, a symlink (dangling or not) included, and
+// O_NOFOLLOW says so again for the last component: a name planted by someone who can
+// write the directory is never opened, so its target is never written or chmod'ed.
+const CREATE_FLAGS = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW;
+const ATTEMPTS = 4;
+
+/** A temp name beside `target`: hidden, unique, and never the name of anything shipped. */
+export function defaultTempName(target: string): string {
+  return join(dirname(target), `.${basename(target)}.${randomBytes(8).toString('hex')}.tmp`);
+}
+
+/**
+ * Replace `target` with `data` atomically: a reader sees the old file or the new one, never
+ * half of one. The temp file is created exclusively (a planted name is skipped, never
+ * followed), renamed over the target (rename replaces a symlink at the target, it does not
+ * follow it) and removed on any failure. Throws the underlying fs error; callers wrap it in
+ * their own KnocktailError code.
+ */
+export async function writeFileAtomic(target: string, data: string | Uint8Array, options: AtomicWriteOptions): Promise<void> {
+  const dir = dirname(target);
+  if (options.createDirMode !== undefined) await mkdir(dir, { recursive: true, mode: options.createDirMode });
+  const nameFor = options.tempName ?? defaultTempName;
+  const { temp, file } = await createExclusive(target, nameFor, options.mode);
+  try {
+    try {
+      await file.writeFile(data);
+      // The mode given to open() passes through the umask; the planned mode is exact.
+      await file.chmod(options.mode);
+      if (options.durable) await file.sync();
+    } finally {
+      await file.close();
+    }
+    await rename(temp, target);
+  } catch (error) {
+    await unlink(temp).catch(() => undefined);
+    throw error;
+  }
+  if (options.durable) await syncDirectory(dir);
+}
+
+async function createExclusive(target: string, nameFor: (target: string) => string, mode: number) {
+  for (let attempt = 1; ; attempt++) {
+    const temp = nameFor(target);
+    try {
+      return { temp, file: await open(temp, CREATE_FLAGS, mode) };
+    } catch (error) {
+      // Someone else's file (or a planted link) holds this name: take another one, a few times.
+      const code = (error as NodeJS.ErrnoException).code;
+      if ((code !== 'EEXIST' && code !== 'ELOOP') || attempt >= ATTEMPTS) throw error;
+    }
+  }
+}
+
+// The rename is durable only once the directory entry is.
+async function syncDirectory(dir: string): Promise<void> {
+  const directory = await open(dir, constants.O_RDONLY | constants.O_DIRECTORY);
+  try {
+    await directory.sync();
+  } finally {
+    await directory.close();
+  }
+}
