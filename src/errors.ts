@@ -11,7 +11,8 @@ export type KnocktailErrorCode =
   | 'STATE_IO'
   | 'SOURCE_IO'
   | 'CONTROL_SOCKET'
-  | 'NOT_FOUND';
+  | 'NOT_FOUND'
+  | 'HOST_FIREWALL';
 
 // Exit status by code: 2 for usage and configuration mistakes, 1 for runtime failures.
 export function exitCodeFor(code: KnocktailErrorCode): 1 | 2 {

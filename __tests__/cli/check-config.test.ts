@@ -2,11 +2,30 @@ import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { runCliCaptured, type CapturedRun } from './run-cli.js';
+import type { HostProbes } from '../../src/cli/host-probes.js';
+import { QUIET_HOST, runCliCaptured, type CapturedRun } from './run-cli.js';
 
-function run(argv: string[], cwd: string, env: Record<string, string> = {}): Promise<CapturedRun> {
-  return runCliCaptured(argv, { cwd, env });
+function run(argv: string[], cwd: string, env: Record<string, string> = {}, host: HostProbes = QUIET_HOST): Promise<CapturedRun> {
+  return runCliCaptured(argv, { cwd, env, host });
 }
+
+// A host where sshd-like services listen on 8080 and 9000, with ufw in front (as check-config reads it).
+const BUSY_HOST: HostProbes = {
+  ...QUIET_HOST,
+  ports: {
+    read: async () => ({
+      listening: [
+        { proto: 'tcp', family: 4, address: '0.0.0.0', port: 9000 },
+        { proto: 'tcp', family: 6, address: '::', port: 9000 },
+      ],
+      ephemeral: [32768, 60999],
+    }),
+  },
+  firewall: async () => ({
+    checked: true,
+    verdict: { kind: 'blocked', alongside: [], blockers: [{ kind: 'ufw', family: 'ip', table: 'filter', chain: 'INPUT', priority: 0, reason: 'policy drop' }] },
+  }),
+};
 
 const goodConfig = {
   doors: [
@@ -35,12 +54,26 @@ describe('knocktail check-config', () => {
       code: 0,
       stdout: [
         `config OK: ${join(dir, 'good.json')}`,
+        'host firewall: not checked (not looked at in unit tests)',
         'ssh: tcp:7000 udp:8000 tcp:9000 within 15s → opens tcp:22 for 1h, close: tcp:9001',
         'classic: tcp:31600 → opens tcp:22 until closed, close: tcp:31601',
         '',
       ].join('\n'),
       stderr: '',
     });
+  });
+
+  test("warnings about this host's ports and firewall come under the OK line, with their JSON path, and the exit stays 0", async () => {
+    const result = await run(['check-config', '--config', 'good.json'], dir, {}, BUSY_HOST);
+    expect(result.code).toBe(0);
+    const lines = result.stdout.trimEnd().split('\n');
+    expect(lines[0]).toBe(`config OK: ${join(dir, 'good.json')}`);
+    expect(lines[1]).toBe(
+      'warning: doors[0].sequence[2]: tcp:9000 is a port a local service listens on (tcp 0.0.0.0:9000, tcp6 [::]:9000); the guard drops new connections to knock ports, so that service would be cut off',
+    );
+    expect(lines[2]).toMatch(/^host firewall: ufw \(table ip filter, chain INPUT, priority 0: policy drop\) drops what the iptables backend accepts; `knocktail setup` refuses/);
+    expect(lines.slice(3)).toEqual([expect.stringMatching(/^ssh: /), expect.stringMatching(/^classic: /)]);
+    expect(result.stderr).toBe('');
   });
 
   test('an invalid config prints every problem as path: message, exit 2', async () => {

@@ -1,6 +1,14 @@
 import { PassThrough } from 'node:stream';
 import type { CliContext } from '../../src/cli/context.js';
+import type { HostProbes } from '../../src/cli/host-probes.js';
 import { runCli } from '../../src/cli/program.js';
+
+/** A host with nothing listening, Linux's default ephemeral range, no firewall look, and a fixed random source. */
+export const QUIET_HOST: HostProbes = {
+  ports: { read: async () => ({ listening: [], ephemeral: [32768, 60999] }) },
+  firewall: async () => ({ checked: false, reason: 'not looked at in unit tests' }),
+  randomInt: (bound) => 4242 % bound,
+};
 
 // Runs the CLI in-process with captured streams, as main.ts would with the real process.
 export interface CapturedRun {
@@ -9,14 +17,14 @@ export interface CapturedRun {
   readonly stderr: string;
 }
 
-export async function runCliCaptured(argv: readonly string[], options: { env?: Record<string, string>; cwd?: string } = {}): Promise<CapturedRun> {
+export async function runCliCaptured(argv: readonly string[], options: { env?: Record<string, string>; cwd?: string; host?: HostProbes } = {}): Promise<CapturedRun> {
   const stdout = new PassThrough();
   const stderr = new PassThrough();
   let out = '';
   let err = '';
   stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
   stderr.on('data', (chunk: Buffer) => (err += chunk.toString()));
-  const ctx: CliContext = { argv, env: options.env ?? {}, cwd: options.cwd ?? process.cwd(), stdout, stderr, signals: { onStop: () => undefined, onReload: () => undefined } };
+  const ctx: CliContext = { argv, env: options.env ?? {}, cwd: options.cwd ?? process.cwd(), stdout, stderr, signals: { onStop: () => undefined, onReload: () => undefined }, host: options.host ?? QUIET_HOST };
   const code = await runCli(ctx);
   return { code, stdout: out, stderr: err };
 }

@@ -76,7 +76,7 @@ describe('valid configs', () => {
       stateDir: '/var/lib/knocktail',
       auditLog: '/var/log/knocktail/audit.log',
       localAddresses: [],
-      firewall: { backend: 'iptables', inputPosition: 1, logRateLimit: '20/second', checkInterval: 60, retries: 5 },
+      firewall: { backend: 'iptables', inputPosition: 1, logRateLimit: '20/second', checkInterval: 60, retries: 5, hostFirewall: 'check' },
       limits: { maxTrackedSources: 10_000, maxFailures: 10, failWindow: 600_000, banFor: 3_600_000, maxOpenFor: 86_400_000, retransmitWindow: 35_000, maxClockSkew: 300_000 },
       metrics: {},
       doors: [
@@ -451,7 +451,7 @@ describe('loading a file', () => {
 
 describe('configs other commands write', () => {
   test('the skeleton `knocktail install` writes validates as it is', () => {
-    const config = configOf(JSON.parse(buildConfigSkeleton('/usr/lib/node_modules/knocktail/src/config/schema.json')));
-    expect(config.doors.map((entry) => entry.name)).toEqual(['classic']);
+    const config = configOf(JSON.parse(buildConfigSkeleton('/usr/lib/node_modules/knocktail/src/config/schema.json', { sequence: [4711, 15000, 2222], close: 30001 })));
+    expect(config.doors.map((entry) => entry.name)).toEqual(['ssh']);
   });
 });

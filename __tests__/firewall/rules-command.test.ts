@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
@@ -7,6 +8,19 @@ import type { CliContext } from '../../src/cli/context.js';
 import { applySetup, applyTeardown, printRules } from '../../src/cli/rules.js';
 import { DryRunBackend } from '../../src/firewall/dry-run.js';
 import { formatArgv } from '../../src/firewall/shell-quote.js';
+import type { HostProbes } from '../../src/cli/host-probes.js';
+import { detectHostFirewall } from '../../src/firewall/host-firewall.js';
+import { judgeHostFirewall } from '../../src/firewall/host-firewall-policy.js';
+import { QUIET_HOST } from '../cli/run-cli.js';
+
+// A host running ufw (the captured ruleset), judged for the configured backend.
+const UFW_HOST: HostProbes = {
+  ...QUIET_HOST,
+  firewall: async (backend) => {
+    const scan = detectHostFirewall(readFileSync(join(process.cwd(), '__tests__', 'fixtures', 'host-firewall', 'ufw.json'), 'utf8'));
+    return { checked: true, verdict: judgeHostFirewall(scan.ok ? scan.blocking : [], backend) };
+  },
+};
 
 function fakeContext(cwd: string, env: Record<string, string> = {}): CliContext & { out: () => string } {
   let text = '';
@@ -16,7 +30,7 @@ function fakeContext(cwd: string, env: Record<string, string> = {}): CliContext 
       done();
     },
   });
-  return { argv: [], env, cwd, stdout, stderr: stdout, signals: { onStop: () => undefined, onReload: () => undefined }, out: () => text };
+  return { argv: [], env, cwd, stdout, stderr: stdout, signals: { onStop: () => undefined, onReload: () => undefined }, host: UFW_HOST, out: () => text };
 }
 
 describe('knocktail rules, setup and teardown', () => {
@@ -48,6 +62,12 @@ describe('knocktail rules, setup and teardown', () => {
       "iptables -w -A KNOCKTAIL-GUARD -p tcp --dport 31600 -m conntrack --ctstate NEW -m hashlimit --hashlimit-upto 20/second --hashlimit-mode srcip --hashlimit-name knocktail4 -j LOG --log-prefix 'knocktail: '",
     );
     expect(lines).toContain('ip6tables -w -I INPUT 2 -j KNOCKTAIL-GUARD');
+  });
+
+  test("rules ends with a comment line on the host's firewall and what it means for the backend", async () => {
+    const ctx = fakeContext(dir);
+    await printRules(ctx, 'config.json');
+    expect(ctx.out().trimEnd().split('\n').at(-1)).toMatch(/^# host firewall: ufw \(table ip filter, chain INPUT, priority 0: policy drop\); .*the iptables backend's jump goes into that INPUT chain ahead of it, so grants open$/);
   });
 
   test('the config path comes from KNOCKTAIL_CONFIG when --config is absent', async () => {

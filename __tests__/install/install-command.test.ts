@@ -2,7 +2,7 @@ import { afterEach, beforeEach, describe, expect, test } from '@jest/globals';
 import { mkdtemp, readFile, readdir, rm, stat, writeFile, mkdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { runCliCaptured } from '../cli/run-cli.js';
+import { QUIET_HOST, runCliCaptured } from '../cli/run-cli.js';
 import { loadConfig } from '../../src/config/load-config.js';
 
 interface Run {
@@ -59,7 +59,36 @@ describe('knocktail install --root', () => {
   test('the skeleton it writes is a valid config', async () => {
     await knocktail(['install', '--root', root], '/');
     const config = await loadConfig(join(root, 'etc/knocktail/config.json'));
-    expect(config.doors.map((door) => door.name)).toEqual(['classic']);
+    expect(config.doors.map((door) => door.name)).toEqual(['ssh']);
+  });
+
+  test('the skeleton knocks on ports drawn from the random source, and the report prints them with the client command', async () => {
+    const draws = [0, 10, 20, 30];
+    let i = 0;
+    const host = { ...QUIET_HOST, randomInt: (bound: number) => draws[i++]! % bound };
+    const { stdout } = await runCliCaptured(['install', '--root', root], { cwd: '/', host });
+    // Pool: 1024-32767 then 61000-65535; a partial Fisher-Yates shuffle with draws 0, 10, 20, 30.
+    const config = await loadConfig(join(root, 'etc/knocktail/config.json'));
+    const [door] = config.doors;
+    expect(door!.sequence).toEqual([1024, 1035, 1046, 1057].slice(0, 3).map((port) => ({ proto: 'tcp', port })));
+    expect(door!.closeSequence).toEqual([{ proto: 'tcp', port: 1057 }]);
+    expect(door!.openFor).toBe(3_600_000);
+    expect(stdout).toContain('Door "ssh": knock tcp:1024 tcp:1035 tcp:1046 → opens tcp:22 for 1h; close: tcp:1057\n');
+    expect(stdout).toContain('Client command: knocktail knock HOST tcp:1024 tcp:1035 tcp:1046\n');
+    expect(stdout).toContain('knocktail knock HOST tcp:1024 tcp:1035 tcp:1046, then log in with ssh in a second terminal');
+  });
+
+  test('two installs with different random draws get different knocks', async () => {
+    const other = await mkdtemp(join(tmpdir(), 'ktdep-install-'));
+    try {
+      await runCliCaptured(['install', '--root', root], { cwd: '/', host: { ...QUIET_HOST, randomInt: (bound) => 1 % bound } });
+      await runCliCaptured(['install', '--root', other], { cwd: '/', host: { ...QUIET_HOST, randomInt: (bound) => 7777 % bound } });
+      const first = await loadConfig(join(root, 'etc/knocktail/config.json'));
+      const second = await loadConfig(join(other, 'etc/knocktail/config.json'));
+      expect(first.doors[0]!.sequence).not.toEqual(second.doors[0]!.sequence);
+    } finally {
+      await rm(other, { recursive: true, force: true });
+    }
   });
 
   test('a second run changes nothing and says so', async () => {

@@ -1,6 +1,8 @@
 import { describe, expect, test } from '@jest/globals';
 import { buildConfigSkeleton, DEFAULT_PATHS } from '../../src/install/config-skeleton.js';
-import { buildInstallPlan, LOGROTATE_PATH, RSYSLOG_DROPIN_PATH, SYSTEMD_UNIT_PATH, type InstallInput, type PlannedFile } from '../../src/install/install-plan.js';
+import { chooseKnockPorts } from '../../src/install/knock-ports.js';
+import { validateConfig } from '../../src/config/load-config.js';
+import { buildInstallPlan, knockCommand, LOGROTATE_PATH, RSYSLOG_DROPIN_PATH, SYSTEMD_UNIT_PATH, type InstallInput, type PlannedFile } from '../../src/install/install-plan.js';
 
 const assets = {
   rsyslogDropin: 'if $msg startswith "knocktail: " then { action(type="omfile" file="/var/log/knocktail/knocks.log") stop }\n',
@@ -8,14 +10,18 @@ const assets = {
   logrotate: '/var/log/knocktail/knocks.log\n/var/log/knocktail/audit.log\n{\n weekly\n}\n',
 };
 
+const KNOCK = { sequence: [4711, 15000, 2222], close: 30001 };
+const HINT = { door: 'ssh', sequence: ['tcp:4711', 'tcp:15000', 'tcp:2222'], close: ['tcp:30001'], effect: 'opens tcp:22 for 1h' };
+
 function input(overrides: Partial<InstallInput> = {}): InstallInput {
   return {
     configPath: '/etc/knocktail/config.json',
-    configSkeleton: buildConfigSkeleton('/usr/lib/knocktail/src/config/schema.json'),
+    configSkeleton: buildConfigSkeleton('/usr/lib/knocktail/src/config/schema.json', KNOCK),
     configExists: false,
     paths: DEFAULT_PATHS,
     assets,
-    setup: { kind: 'run' },
+    setup: { kind: 'skip', reason: 'not armed yet' },
+    knock: HINT,
     ...overrides,
   };
 }
@@ -39,7 +45,8 @@ describe('buildInstallPlan', () => {
       ['file', LOGROTATE_PATH, '644'],
     ]);
     expect(file(plan, '/etc/knocktail/config.json').keepExisting).toBe(true);
-    expect(plan.setup).toEqual({ kind: 'run' });
+    expect(plan.setup).toEqual({ kind: 'skip', reason: 'not armed yet' });
+    expect(plan.knock).toEqual(HINT);
   });
 
   test("an existing config is kept, and its prefix and paths shape the snippets", () => {
@@ -47,7 +54,7 @@ describe('buildInstallPlan', () => {
       input({ configExists: true, paths: { logFile: '/srv/kt/knocks.log', logPrefix: 'kt6: ', stateDir: '/srv/state', auditLog: '/srv/audit/a.log' } }),
     );
     expect(file(plan, '/etc/knocktail/config.json').keepExisting).toBe(true);
-    expect(plan.nextSteps.join('\n')).not.toContain('pick your own knock ports');
+    expect(plan.nextSteps.join('\n')).not.toContain('chosen at random');
     expect(plan.entries.filter((entry) => entry.kind === 'dir').map((entry) => entry.path)).toEqual(['/etc/knocktail', '/srv/state', '/srv/kt', '/srv/audit']);
     expect(file(plan, RSYSLOG_DROPIN_PATH).content).toContain('startswith "kt6: "');
     expect(file(plan, RSYSLOG_DROPIN_PATH).content).toContain('file="/srv/kt/knocks.log"');
@@ -55,11 +62,20 @@ describe('buildInstallPlan', () => {
     expect(file(plan, LOGROTATE_PATH).content).toContain('/srv/kt/knocks.log\n/srv/audit/a.log\n');
   });
 
-  test('the next steps restart rsyslog and enable the service, and ask to change the public skeleton ports', () => {
-    const steps = buildInstallPlan(input()).nextSteps.join('\n');
-    expect(steps).toContain('systemctl restart rsyslog');
-    expect(steps).toContain('systemctl enable --now knocktail');
-    expect(steps).toContain('pick your own knock ports');
+  test('the first-run steps arm the guard with the ssh session still open and close it only after a second login worked', () => {
+    const steps = buildInstallPlan(input()).nextSteps;
+    expect(steps[0]).toContain('chosen at random');
+    const text = steps.join('\n');
+    const order = ['systemctl restart rsyslog', 'keep this ssh session open', 'systemctl enable --now knocktail', 'knocktail knock HOST tcp:4711 tcp:15000 tcp:2222', 'second terminal', 'only when that second login works, close the first session'];
+    const positions = order.map((needle) => text.indexOf(needle));
+    expect(positions.every((position) => position >= 0)).toBe(true);
+    expect([...positions].sort((a, b) => a - b)).toEqual(positions);
+    expect(text).toContain('knocktail teardown');
+  });
+
+  test('the client command knocks the fixed sequence, or names the door when there is none', () => {
+    expect(knockCommand(HINT)).toBe('knocktail knock HOST tcp:4711 tcp:15000 tcp:2222');
+    expect(knockCommand({ ...HINT, door: 'totp', sequence: [] })).toBe('knocktail knock HOST --door totp --config <a copy of this config>');
   });
 
   test('the same input always gives the same plan', () => {
@@ -68,10 +84,18 @@ describe('buildInstallPlan', () => {
 });
 
 describe('buildConfigSkeleton', () => {
-  test('the skeleton is comment-free JSON with $schema and the single-knock door', () => {
-    const config = JSON.parse(buildConfigSkeleton('/schema.json')) as Record<string, unknown>;
+  test('the skeleton is comment-free JSON with $schema and a 3-knock door that opens ssh for an hour', () => {
+    const config = JSON.parse(buildConfigSkeleton('/schema.json', KNOCK)) as Record<string, unknown>;
     expect(config['$schema']).toBe('/schema.json');
     expect(config['logPrefix']).toBe('knocktail: ');
-    expect(config['doors']).toEqual([{ name: 'classic', sequence: ['tcp:31600'], open: ['tcp:22'], openFor: 'until-closed', closeSequence: ['tcp:31601'] }]);
+    expect(config['doors']).toEqual([{ name: 'ssh', sequence: ['tcp:4711', 'tcp:15000', 'tcp:2222'], open: ['tcp:22'], openFor: '1h', closeSequence: ['tcp:30001'] }]);
+  });
+
+  test('a skeleton with randomly chosen ports passes the config checks', () => {
+    let seed = 7;
+    const random = (bound: number): number => (seed = (seed * 48271) % 2147483647) % bound;
+    const knock = chooseKnockPorts({ listening: [], ephemeral: [32768, 60999] }, random);
+    const result = validateConfig(JSON.parse(buildConfigSkeleton('/schema.json', knock)));
+    expect(result.ok).toBe(true);
   });
 });

@@ -6,7 +6,7 @@ import { builtCli } from './support/built-cli.js';
 import { createRig, type Rig } from './support/netns.js';
 import { describeSystem } from './support/requirements.js';
 
-// `knocktail install` on a real root, setup included, without touching the host: the CLI
+// `knocktail install` on a real root (setup only with --now), without touching the host: the CLI
 // runs in a test network namespace (so setup's iptables rules land there) and in a private
 // mount namespace whose /etc and /var are overlays with upper directories in a temp dir (so
 // every file it writes lands there). It runs the build of `npm run build`, as users do.
@@ -37,21 +37,23 @@ describeSystem('knocktail install on a real root', ['ip', 'iptables', 'unshare',
     if (upper) await rm(upper, { recursive: true, force: true });
   }, 30_000);
 
-  const install = (): Promise<{ exitCode: number; stdout: string; stderr: string }> =>
+  const install = (...flags: string[]): Promise<{ exitCode: number; stdout: string; stderr: string }> =>
     rig!.exec(
       rig!.server,
-      ['unshare', '--mount', '--propagation', 'private', 'sh', '-c', OVERLAID, 'overlaid', upper, process.execPath, builtCli(), 'install', '--config', CONFIG],
+      ['unshare', '--mount', '--propagation', 'private', 'sh', '-c', OVERLAID, 'overlaid', upper, process.execPath, builtCli(), 'install', '--config', CONFIG, ...flags],
       { timeoutMs: 30_000 },
     );
+  const installedConfig = async (): Promise<{ doors: { sequence: string[]; closeSequence: string[]; openFor: string }[] }> =>
+    JSON.parse(await readFile(join(upper, 'etc-up', CONFIG.replace(/^\/etc\//, '')), 'utf8'));
 
   const mode = async (path: string): Promise<string> => ((await stat(join(upper, path))).mode & 0o777).toString(8);
 
-  test('a first run writes every file with its mode and sets up the guard rules', async () => {
+  test('a first run writes every file with its mode, prints the random knock, and leaves the guard unarmed', async () => {
     const result = await install();
     expect(result.stderr).toBe('');
     expect(result.exitCode).toBe(0);
     expect(result.stdout).toContain('7 changes made.');
-    expect(result.stdout).toContain('firewall setup done');
+    expect(result.stdout).toContain('firewall setup skipped: not armed yet, so ssh stays open');
     expect(await mode('etc-up/ktdep-install-test')).toBe('750');
     expect(await mode('etc-up/ktdep-install-test/config.json')).toBe('640');
     expect(await mode('var-up/lib/knocktail')).toBe('700');
@@ -59,14 +61,31 @@ describeSystem('knocktail install on a real root', ['ip', 'iptables', 'unshare',
     expect(await mode('etc-up/rsyslog.d/30-knocktail.conf')).toBe('644');
     expect(await mode('etc-up/systemd/system/knocktail.service')).toBe('644');
     expect(await mode('etc-up/logrotate.d/knocktail')).toBe('644');
+    const [door] = (await installedConfig()).doors;
+    const ports = [...door!.sequence, ...door!.closeSequence].map((step) => Number(step.replace(/^tcp:/, '')));
+    expect(new Set(ports).size).toBe(4);
+    for (const port of ports) expect(port >= 1024 && (port < 32768 || port > 60999)).toBe(true);
+    expect(door!.openFor).toBe('1h');
+    expect(result.stdout).toContain(`Client command: knocktail knock HOST ${door!.sequence.join(' ')}\n`);
     const rules = (await rig!.exec(rig!.server, ['iptables', '-w', '-S'])).stdout;
-    expect(rules).toContain('-A INPUT -j KNOCKTAIL-GUARD');
-    expect(rules).toMatch(/--dport 31600 .*-j LOG --log-prefix "knocktail: "/);
+    expect(rules).not.toContain('KNOCKTAIL');
   });
 
-  test('a second run changes no file and leaves one copy of each rule', async () => {
+  test('install --now arms the guard with the config it wrote, changing no file', async () => {
+    const result = await install('--now');
+    expect(result.stderr).toBe('');
+    expect(result.exitCode).toBe(0);
+    expect(result.stdout).toContain('Nothing changed: everything was installed already.');
+    expect(result.stdout).toContain('firewall setup done');
+    const [door] = (await installedConfig()).doors;
+    const rules = (await rig!.exec(rig!.server, ['iptables', '-w', '-S'])).stdout;
+    expect(rules).toContain('-A INPUT -j KNOCKTAIL-GUARD');
+    for (const step of door!.sequence) expect(rules).toMatch(new RegExp(`--dport ${step.replace(/^tcp:/, '')} .*-j LOG --log-prefix "knocktail: "`));
+  });
+
+  test('a second install --now leaves one copy of each rule', async () => {
     const before = (await rig!.exec(rig!.server, ['iptables', '-w', '-S'])).stdout;
-    const result = await install();
+    const result = await install('--now');
     expect(result.exitCode).toBe(0);
     expect(result.stdout).toContain('Nothing changed: everything was installed already.');
     const after = (await rig!.exec(rig!.server, ['iptables', '-w', '-S'])).stdout;
@@ -76,6 +95,6 @@ describeSystem('knocktail install on a real root', ['ip', 'iptables', 'unshare',
 
   test("the host's own /etc never sees the install", async () => {
     await expect(stat(dirname(CONFIG))).rejects.toMatchObject({ code: 'ENOENT' });
-    expect(await readFile(join(upper, 'etc-up', CONFIG.replace(/^\/etc\//, '')), 'utf8')).toContain('"name": "classic"');
+    expect(await readFile(join(upper, 'etc-up', CONFIG.replace(/^\/etc\//, '')), 'utf8')).toContain('"name": "ssh"');
   });
 });

@@ -101,12 +101,13 @@ export const COMMANDS: readonly CommandDef[] = [
   },
   {
     name: 'install',
-    description: 'install a config skeleton, directories, the rsyslog drop-in, the systemd unit and logrotate, then run setup',
+    description: 'install a config skeleton (random knock ports), directories, the rsyslog drop-in, the systemd unit and logrotate; with --now also run setup',
     arguments: [],
     options: [
       { ...CONFIG_OPTION, description: 'config file (written as a skeleton when missing)' },
       { flags: '--dry-run', description: 'print what would change, change nothing' },
       { flags: '--root <dir>', description: 'install into this staging tree instead of / (skips the firewall setup)', value: 'directory' },
+      { flags: '--now', description: 'also arm the guard at once (`knocktail setup`); without it ssh stays open until you run setup or start the service' },
     ],
     load: async () => typed((await import('./install.js')).install),
   },

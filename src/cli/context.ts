@@ -1,4 +1,5 @@
 import type { Writable } from 'node:stream';
+import type { HostProbes } from './host-probes.js';
 
 // Everything a command may take from the process, handed in by main.ts (the only file
 // that touches process.*), so commands are testable with fake streams and env.
@@ -13,6 +14,8 @@ export interface CliContext {
     onStop(fn: () => void): void;
     onReload(fn: () => void): void;
   };
+  /** What commands read about the host (ports, firewall, randomness); absent = the real host. */
+  readonly host?: HostProbes;
 }
 
 export const DEFAULT_CONFIG_PATH = '/etc/knocktail/config.json';

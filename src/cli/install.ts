@@ -4,17 +4,29 @@ import { loadConfig } from '../config/load-config.js';
 import { schemaPath } from '../config/schema-path.js';
 import type { Config } from '../config/types.js';
 import { applyInstallPlan, hostPath } from '../install/apply-install-plan.js';
-import { buildConfigSkeleton, DEFAULT_PATHS, type SkeletonPaths } from '../install/config-skeleton.js';
+import { formatDuration } from '../duration.js';
+import { LINUX_DEFAULT_EPHEMERAL, type HostPorts } from '../host/host-ports.js';
+import { buildConfigSkeleton, DEFAULT_PATHS, SKELETON_DOOR, SKELETON_OPEN, SKELETON_OPEN_FOR, skeletonSteps, type SkeletonPaths } from '../install/config-skeleton.js';
 import { formatInstallReport } from '../install/install-report.js';
-import { buildInstallPlan, type SetupStep } from '../install/install-plan.js';
+import { buildInstallPlan, type KnockHint, type SetupStep } from '../install/install-plan.js';
+import { chooseKnockPorts } from '../install/knock-ports.js';
 import { readShippedAssets } from '../install/shipped-assets.js';
+import { formatPort, formatStep, type Door } from '../model/door.js';
 import { configPath, writeLine } from './context.js';
+import { hostProbesOf } from './host-probes.js';
 import type { CommandAction } from './command-table.js';
 
 interface InstallFlags {
   config?: string;
   dryRun?: boolean;
   root?: string;
+  now?: boolean;
+}
+
+// What the first door does, as the report and the first-run steps show it.
+function hintOf(door: Door): KnockHint {
+  const lifetime = door.openFor === null ? 'until closed' : `for ${formatDuration(door.openFor)}`;
+  return { door: door.name, sequence: door.sequence.map(formatStep), close: door.closeSequence.map(formatStep), effect: `opens ${door.open.map(formatPort).join(' ')} ${lifetime}` };
 }
 
 // A path the loaded config holds, seen from the target system: the loader resolves relative
@@ -33,7 +45,10 @@ function pathsOf(config: Config, root: string): SkeletonPaths {
 }
 
 // `knocktail install`: config skeleton, directories, rsyslog drop-in, systemd unit, logrotate
-// snippet, then the firewall setup; idempotent, and --dry-run only reports.
+// snippet; the firewall setup only with --now (the guard closes ssh to new connections, so
+// the admin arms it when ready, with the current session still open); idempotent, and
+// --dry-run only reports. A new config gets random knock ports clear of this host's
+// listening services and ephemeral range.
 export const install: CommandAction<[], InstallFlags> = async (ctx, _args, flags) => {
   const root = flags.root === undefined ? '/' : resolve(ctx.cwd, flags.root);
   const dryRun = flags.dryRun === true;
@@ -42,17 +57,27 @@ export const install: CommandAction<[], InstallFlags> = async (ctx, _args, flags
   const hostConfig = hostPath(root, systemConfig);
   const existing = existsSync(hostConfig) ? await loadConfig(hostConfig) : undefined;
   const setup: SetupStep = dryRun
-    ? { kind: 'skip', reason: 'dry run (`knocktail setup` would run next)' }
+    ? { kind: 'skip', reason: flags.now === true ? 'dry run (`knocktail setup` would run next)' : 'dry run (and without --now the guard is not armed)' }
     : root !== '/'
       ? { kind: 'skip', reason: `staging root ${root}; run \`knocktail setup\` on the target` }
-      : { kind: 'run' };
+      : flags.now === true
+        ? { kind: 'run' }
+        : { kind: 'skip', reason: 'not armed yet, so ssh stays open (run `knocktail setup`, `install --now`, or start the service when ready)' };
+  // A staging tree's target is another machine: its listeners are unknown, its ephemeral range likely the default.
+  const host: HostPorts = root === '/' ? await hostProbesOf(ctx).ports.read() : { listening: [], ephemeral: LINUX_DEFAULT_EPHEMERAL };
+  const knock = chooseKnockPorts(host, hostProbesOf(ctx).randomInt, { avoid: [22] });
+  const steps = skeletonSteps(knock);
+  const hint: KnockHint = existing?.doors[0]
+    ? hintOf(existing.doors[0])
+    : { door: SKELETON_DOOR, sequence: steps.sequence, close: steps.close, effect: `opens ${SKELETON_OPEN} for ${SKELETON_OPEN_FOR}` };
   const plan = buildInstallPlan({
     configPath: systemConfig,
-    configSkeleton: buildConfigSkeleton(schemaPath()),
+    configSkeleton: buildConfigSkeleton(schemaPath(), knock),
     configExists: existing !== undefined,
     paths: existing ? pathsOf(existing, root) : DEFAULT_PATHS,
     assets: await readShippedAssets(),
     setup,
+    knock: hint,
     ...(root === '/' ? {} : { stagingRoot: root }),
   });
   const applied = await applyInstallPlan(plan, { root, dryRun });

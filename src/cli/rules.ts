@@ -3,10 +3,12 @@ import type { Clock } from '../clock.js';
 import { loadConfig } from '../config/load-config.js';
 import type { Config } from '../config/types.js';
 import type { FirewallBackend } from '../firewall/backend.js';
+import { describeHostFirewallProbe } from '../firewall/host-firewall-check.js';
 import { formatArgv } from '../firewall/shell-quote.js';
 import { configPath, writeLine } from './context.js';
 import type { CliContext } from './context.js';
 import type { CommandAction, ExitCode } from './command-table.js';
+import { hostProbesOf } from './host-probes.js';
 import { createFirewall, createSystemClock } from './wiring.js';
 
 // `knocktail rules`, `setup` and `teardown`: print, apply or remove the firewall rule set the
@@ -17,10 +19,12 @@ async function load(ctx: CliContext, option: string | undefined): Promise<Config
   return loadConfig(resolve(ctx.cwd, configPath(ctx, option)));
 }
 
-/** Prints the setup commands, one shell-quoted argv per line; nothing is run. */
+/** Prints the setup commands, one shell-quoted argv per line, then a `#` line on the host's firewall; nothing is run. */
 export async function printRules(ctx: CliContext, option: string | undefined, factory: BackendFactory = createFirewall): Promise<ExitCode> {
   const config = await load(ctx, option);
   for (const argv of factory(config, createSystemClock()).describeSetup(config.doors)) writeLine(ctx.stdout, formatArgv(argv));
+  const probe = await hostProbesOf(ctx).firewall(config.firewall.backend);
+  writeLine(ctx.stdout, `# ${describeHostFirewallProbe(probe, config.firewall.backend, config.firewall.hostFirewall ?? 'check')}`);
   return 0;
 }
 

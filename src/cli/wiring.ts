@@ -6,11 +6,15 @@ import type { Logger } from '../daemon.js';
 import { ExecaRunner } from '../firewall/command-runner.js';
 import type { FirewallBackend } from '../firewall/backend.js';
 import { selectBackend } from '../firewall/select-backend.js';
+import { withHostFirewallCheck } from '../firewall/host-firewall-check.js';
 import type { CliContext } from './context.js';
 
 // The parts every firewall-touching command builds the same way.
+// Its setup() first checks the host's own firewall (ufw, firewalld, nftables) and refuses a backend whose grants it would drop.
 export function createFirewall(config: Config, clock: Clock): FirewallBackend {
-  return selectBackend({ ...config.firewall, logPrefix: config.logPrefix }, { runner: new ExecaRunner(), now: () => clock.now() });
+  const runner = new ExecaRunner();
+  const backend = selectBackend({ ...config.firewall, logPrefix: config.logPrefix }, { runner, now: () => clock.now() });
+  return withHostFirewallCheck(backend, runner, { backend: config.firewall.backend, mode: config.firewall.hostFirewall ?? 'check' });
 }
 
 export function createSystemClock(): SystemClock {

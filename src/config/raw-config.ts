@@ -34,6 +34,7 @@ export interface RawConfig {
     readonly logRateLimit: string;
     readonly checkInterval: number;
     readonly retries: number;
+    readonly hostFirewall: 'check' | 'ignore';
   };
   readonly limits: {
     readonly maxTrackedSources: number;

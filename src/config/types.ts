@@ -14,6 +14,8 @@ export interface FirewallConfig {
   readonly checkInterval: number;
   /** Retries of a failing firewall command before it is reported failed (closes keep retrying). */
   readonly retries: number;
+  /** "check" (default): setup refuses when the host's own firewall would drop what grants accept; "ignore": go ahead. */
+  readonly hostFirewall?: 'check' | 'ignore';
 }
 
 export interface Limits {

@@ -1,5 +1,8 @@
-// The config `knocktail install` writes when there is none: the classic single-knock door
-// (a SYN to tcp:31600 opens ssh for the knocking address until a SYN to tcp:31601).
+import type { KnockPortChoice } from './knock-ports.js';
+
+// The config `knocktail install` writes when there is none: door "ssh", a 3-knock sequence
+// of random tcp ports (chosen per install, see knock-ports.ts) that opens ssh for the
+// knocking address for an hour, and a one-knock close sequence.
 // JSON has no comments; the `$schema` key points editors at the shipped schema instead.
 export interface SkeletonPaths {
   readonly logFile: string;
@@ -15,19 +18,29 @@ export const DEFAULT_PATHS: SkeletonPaths = {
   auditLog: '/var/log/knocktail/audit.log',
 };
 
+export const SKELETON_DOOR = 'ssh';
+export const SKELETON_OPEN = 'tcp:22';
+export const SKELETON_OPEN_FOR = '1h';
+
+/** The skeleton's knock steps, as the config and `knocktail knock` write them. */
+export function skeletonSteps(knock: KnockPortChoice): { sequence: string[]; close: string[] } {
+  return { sequence: knock.sequence.map((port) => `tcp:${port}`), close: [`tcp:${knock.close}`] };
+}
+
 /** The skeleton config text (pretty JSON, trailing newline). */
-export function buildConfigSkeleton(schemaPath: string, paths: SkeletonPaths = DEFAULT_PATHS): string {
+export function buildConfigSkeleton(schemaPath: string, knock: KnockPortChoice, paths: SkeletonPaths = DEFAULT_PATHS): string {
+  const steps = skeletonSteps(knock);
   const config = {
     $schema: schemaPath,
     ...paths,
     firewall: { backend: 'iptables' },
     doors: [
       {
-        name: 'classic',
-        sequence: ['tcp:31600'],
-        open: ['tcp:22'],
-        openFor: 'until-closed',
-        closeSequence: ['tcp:31601'],
+        name: SKELETON_DOOR,
+        sequence: steps.sequence,
+        open: [SKELETON_OPEN],
+        openFor: SKELETON_OPEN_FOR,
+        closeSequence: steps.close,
       },
     ],
   };

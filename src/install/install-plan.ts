@@ -30,9 +30,20 @@ export type PlannedEntry = PlannedDir | PlannedFile;
 
 export type SetupStep = { readonly kind: 'run' } | { readonly kind: 'skip'; readonly reason: string };
 
+/** The knock the installed config answers to, for the report and the first-run steps. */
+export interface KnockHint {
+  readonly door: string;
+  /** Open sequence steps ("tcp:PORT"); empty when the door has no fixed sequence. */
+  readonly sequence: readonly string[];
+  readonly close: readonly string[];
+  /** "opens tcp:22 for 1h", as check-config describes the door. */
+  readonly effect: string;
+}
+
 export interface InstallPlan {
   readonly entries: readonly PlannedEntry[];
   readonly setup: SetupStep;
+  readonly knock?: KnockHint;
   readonly nextSteps: readonly string[];
 }
 
@@ -46,6 +57,8 @@ export interface InstallInput {
   readonly paths: SkeletonPaths;
   readonly assets: ShippedAssets;
   readonly setup: SetupStep;
+  /** The first door of the config that is (or will be) installed. */
+  readonly knock?: KnockHint;
   /** Set when installing into a staging tree instead of /. */
   readonly stagingRoot?: string;
 }
@@ -89,16 +102,27 @@ export function buildInstallPlan(input: InstallInput): InstallPlan {
       purpose: 'logrotate snippet',
     },
   );
-  return { entries, setup: input.setup, nextSteps: nextSteps(input) };
+  return { entries, setup: input.setup, ...(input.knock ? { knock: input.knock } : {}), nextSteps: nextSteps(input) };
 }
 
+/** The client command that opens the door from the admin's own machine. */
+export function knockCommand(knock: KnockHint): string {
+  return knock.sequence.length > 0 ? `knocktail knock HOST ${knock.sequence.join(' ')}` : `knocktail knock HOST --door ${knock.door} --config <a copy of this config>`;
+}
+
+// The first run never locks the admin out: the guard is armed with the ssh session still
+// open, and that session is only closed once a second login through the knock worked.
 function nextSteps(input: InstallInput): string[] {
   const steps: string[] = [];
-  if (input.stagingRoot !== undefined) steps.push(`copy the staged tree under ${input.stagingRoot} onto the target machine, then run \`knocktail setup\` there`);
-  if (!input.configExists) {
-    steps.push(`edit ${input.configPath}: pick your own knock ports (the skeleton's tcp:31600/31601 are public), then run \`knocktail check-config\``);
-  }
+  if (input.stagingRoot !== undefined) steps.push(`copy the staged tree under ${input.stagingRoot} onto the target machine, then follow these steps there`);
+  const check = input.configExists ? `check ${input.configPath}` : `read ${input.configPath} (its knock ports were chosen at random for this host; keep them secret)`;
+  steps.push(`${check}, then run \`knocktail check-config\``);
   steps.push('systemctl restart rsyslog   (loads the drop-in that writes the knock log)');
-  steps.push('systemctl daemon-reload && systemctl enable --now knocktail');
-  return steps;
+  steps.push('keep this ssh session open until step 6 worked');
+  if (input.setup.kind !== 'run') steps.push('systemctl daemon-reload && systemctl enable --now knocktail   (arms the guard: new ssh connections now need the knock)');
+  else steps.push('systemctl daemon-reload && systemctl enable --now knocktail   (the guard is armed already)');
+  const knock = input.knock ? knockCommand(input.knock) : 'knocktail knock HOST STEP...';
+  steps.push(`from your own machine: ${knock}, then log in with ssh in a second terminal`);
+  steps.push('only when that second login works, close the first session (if it does not, run `knocktail teardown` in the open session)');
+  return steps.map((step, index) => `${index + 1}. ${step}`);
 }

@@ -1,5 +1,5 @@
 import type { AppliedEntry, EntryOutcome } from './apply-install-plan.js';
-import type { InstallPlan } from './install-plan.js';
+import { knockCommand, type InstallPlan } from './install-plan.js';
 
 // The lines `knocktail install` prints: one per entry, the setup step, then the next steps.
 const PAST: Record<EntryOutcome, string> = { created: 'created', updated: 'updated', unchanged: 'unchanged', kept: 'kept' };
@@ -21,6 +21,12 @@ export function formatInstallReport(plan: InstallPlan, applied: readonly Applied
   else lines.push(`${changes} ${changes === 1 ? 'change' : 'changes'}${options.dryRun ? ' planned (dry run: nothing written)' : ' made'}.`);
   if (plan.setup.kind === 'skip') lines.push(`firewall setup skipped: ${plan.setup.reason}`);
   else lines.push(options.setupDone ? "firewall setup done: knocktail's chains, LOG and guard rules are in place" : 'firewall setup: would run `knocktail setup`');
+  const knock = plan.knock;
+  if (knock) {
+    const sequence = knock.sequence.length > 0 ? knock.sequence.join(' ') : '(no fixed sequence)';
+    const close = knock.close.length > 0 ? `; close: ${knock.close.join(' ')}` : '';
+    lines.push('', `Door "${knock.door}": knock ${sequence} → ${knock.effect}${close}`, `Client command: ${knockCommand(knock)}`);
+  }
   lines.push('', 'Next steps:', ...plan.nextSteps.map((step) => `  ${step}`));
   return lines;
 }

@@ -22,6 +22,8 @@ export interface LiveRigOptions {
   readonly limits?: Record<string, unknown>;
   /** Further top-level config keys (e.g. metrics). */
   readonly extra?: Record<string, unknown>;
+  /** Runs on the fresh namespaces before `knocktail setup` (e.g. to enable the host's own firewall). */
+  readonly prepare?: (rig: Rig) => Promise<void>;
 }
 
 export interface LiveRig {
@@ -72,6 +74,7 @@ export async function createLiveRig(options: LiveRigOptions): Promise<LiveRig> {
   try {
     const rig = await createRig('ktlive');
     cleanups.push(() => rig.destroy());
+    await options.prepare?.(rig);
     const template = await readFile(join(repoRoot, 'rsyslog', '30-knocktail.conf'), 'utf8');
     const rsyslog = await startRsyslog(join(dir, 'rsyslog'), renderRsyslogDropin(template, { prefix, logFile }));
     cleanups.push(() => rsyslog.stop());

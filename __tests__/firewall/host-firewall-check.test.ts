@@ -1,0 +1,73 @@
+import { describe, expect, test } from '@jest/globals';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { KnocktailError } from '../../src/errors.js';
+import type { CommandRunner } from '../../src/firewall/backend.js';
+import { describeHostFirewallProbe, probeHostFirewall, withHostFirewallCheck } from '../../src/firewall/host-firewall-check.js';
+import { RecordingRunner } from '../../src/firewall/recording-runner.js';
+import { selectBackend } from '../../src/firewall/select-backend.js';
+import { firewallConfig, sshDoor } from './fixtures.js';
+
+const UFW = readFileSync(join(process.cwd(), '__tests__', 'fixtures', 'host-firewall', 'ufw.json'), 'utf8');
+
+function runnerWith(ruleset: string): RecordingRunner {
+  return new RecordingRunner().on(['nft', '-j', 'list', 'ruleset'], { stdout: ruleset });
+}
+
+function checked(name: 'iptables' | 'nftables', runner: RecordingRunner) {
+  const backend = selectBackend(firewallConfig(name), { runner, now: () => 0, sessions: false, sleep: async () => undefined });
+  return withHostFirewallCheck(backend, runner, { backend: name, mode: 'check' });
+}
+
+describe('withHostFirewallCheck', () => {
+  test('next to ufw the nftables setup is refused before any rule is written', async () => {
+    const runner = runnerWith(UFW);
+    await expect(checked('nftables', runner).setup([sshDoor])).rejects.toMatchObject({ code: 'HOST_FIREWALL' });
+    expect(runner.lines()).toEqual(['nft -j list ruleset']);
+  });
+
+  test('next to ufw the iptables setup goes ahead after the look', async () => {
+    const runner = runnerWith(UFW);
+    await checked('iptables', runner).setup([sshDoor]);
+    expect(runner.lines()[0]).toBe('nft -j list ruleset');
+    expect(runner.lines().some((line) => line.includes('KNOCKTAIL-GUARD'))).toBe(true);
+  });
+
+  test('with hostFirewall "ignore" nothing is looked at', async () => {
+    const runner = runnerWith(UFW);
+    const backend = selectBackend(firewallConfig('nftables'), { runner, now: () => 0, sessions: false });
+    await withHostFirewallCheck(backend, runner, { backend: 'nftables', mode: 'ignore' }).setup([sshDoor]);
+    expect(runner.lines()).not.toContain('nft -j list ruleset');
+  });
+
+  test('grants, listing and teardown pass straight through', async () => {
+    const runner = runnerWith(UFW).on(['nft', '-j', 'list', 'table'], { stdout: '{"nftables": []}' });
+    const backend = checked('nftables', runner);
+    await backend.teardown();
+    expect(await backend.list()).toEqual([]);
+    expect(backend.name).toBe('nftables');
+    expect(backend.describeSetup([sshDoor]).length).toBeGreaterThan(0);
+    expect(runner.lines()).not.toContain('nft -j list ruleset');
+  });
+});
+
+describe('probeHostFirewall', () => {
+  test('a failing listing (no privileges) is "not checked" with nft\'s complaint', async () => {
+    const runner = new RecordingRunner().on(['nft'], { exitCode: 1, stderr: 'Operation not permitted\n' });
+    const probe = await probeHostFirewall(runner, 'iptables');
+    expect(describeHostFirewallProbe(probe, 'iptables', 'check')).toBe('host firewall: not checked (`nft -j list ruleset` failed: Operation not permitted)');
+  });
+
+  test('a host without nft is "not checked", and any other error is thrown', async () => {
+    const missing: CommandRunner = { run: async () => Promise.reject(new KnocktailError('BINARY_MISSING', 'no nft')) };
+    expect(await probeHostFirewall(missing, 'iptables')).toEqual({ checked: false, reason: '`nft` is not installed, so there is no nftables ruleset to inspect' });
+    const broken: CommandRunner = { run: async () => Promise.reject(new Error('boom')) };
+    await expect(probeHostFirewall(broken, 'iptables')).rejects.toThrow('boom');
+  });
+
+  test('the dry-run backend is never checked', async () => {
+    const runner = runnerWith(UFW);
+    expect(await probeHostFirewall(runner, 'dry-run')).toEqual({ checked: false, reason: 'the dry-run backend changes no firewall' });
+    expect(runner.lines()).toEqual([]);
+  });
+});

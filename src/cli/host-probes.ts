@@ -1,0 +1,33 @@
+import { randomInt } from 'node:crypto';
+import type { BackendName } from '../config/types.js';
+import type { HostFirewallProbe } from '../firewall/host-firewall-check.js';
+import type { HostPortsReader } from '../host/host-ports.js';
+import type { RandomInt } from '../install/knock-ports.js';
+import type { CliContext } from './context.js';
+import { createHostPortsReader } from './host-ports-reader.js';
+
+// What `check-config`, `rules` and `install` learn about the host they run on: its listening
+// ports and ephemeral range, its own firewall, and a random source. Tests hand in fakes
+// through CliContext.host; the real ones read /proc, run `nft -j list ruleset` and use crypto.
+export interface HostProbes {
+  readonly ports: HostPortsReader;
+  firewall(backend: BackendName): Promise<HostFirewallProbe>;
+  readonly randomInt: RandomInt;
+}
+
+export function systemHostProbes(): HostProbes {
+  return {
+    ports: createHostPortsReader(),
+    // Loaded on use: `install` without --now never needs the firewall code.
+    async firewall(backend) {
+      const [{ ExecaRunner }, { probeHostFirewall }] = await Promise.all([import('../firewall/command-runner.js'), import('../firewall/host-firewall-check.js')]);
+      return probeHostFirewall(new ExecaRunner(), backend);
+    },
+    randomInt: (bound) => randomInt(bound),
+  };
+}
+
+/** The context's probes, else the real ones. */
+export function hostProbesOf(ctx: CliContext): HostProbes {
+  return ctx.host ?? systemHostProbes();
+}
