@@ -142,4 +142,41 @@ describeSystem('knocktail next to ufw', TOOLS, () => {
       expect(await sandbox!.hostChanges()).toEqual([]);
     });
   });
+
+  describe('the nftables backend with ufw allowing the ports and hostFirewall "ignore" (the advice in the refusal)', () => {
+    let live: LiveRig | undefined;
+    let sandbox: UfwSandbox | undefined;
+
+    beforeAll(async () => {
+      live = await createLiveRig({
+        backend: 'nftables',
+        doors: [CLASSIC_DOOR],
+        extra: { firewall: { backend: 'nftables', checkInterval: 5, hostFirewall: 'ignore' } },
+        prepare: async (rig) => {
+          sandbox = await createUfwSandbox(rig);
+          await sandbox.enable();
+          for (const port of ['22', '31600', '31601']) {
+            const result = await sandbox.ufw(['allow', `${port}/tcp`]);
+            if (result.exitCode !== 0) throw new Error(`ufw allow ${port}/tcp failed: ${result.stderr}`);
+          }
+        },
+      });
+      await live.startDaemon();
+    }, 60_000);
+
+    afterAll(async () => {
+      await live?.destroy();
+      await sandbox?.restore();
+    }, 30_000);
+
+    test("knocktail's guard still hides 22 that ufw allows, a knock opens it and the close sequence closes it", async () => {
+      const { rig } = live!;
+      expect(await rig.connect(rig.client, rig.serverV4, 22, 300)).toBe(false);
+      expect(await live!.knockOpenAndClose(rig.serverV4)).toEqual({ opened: true, closed: true });
+    }, 20_000);
+
+    test("the host's own /etc/ufw was never written", async () => {
+      expect(await sandbox!.hostChanges()).toEqual([]);
+    });
+  });
 });
