@@ -82,13 +82,20 @@ export const install: CommandAction<[], InstallFlags> = async (ctx, _args, flags
   });
   const applied = await applyInstallPlan(plan, { root, dryRun });
   let setupDone = false;
+  let setupError: unknown;
   if (plan.setup.kind === 'run') {
     const config = existing ?? (await loadConfig(hostConfig));
     // Loaded only here: --root and --dry-run never need the firewall code.
     const { createFirewall, createSystemClock } = await import('./wiring.js');
-    await createFirewall(config, createSystemClock()).setup(config.doors);
-    setupDone = true;
+    try {
+      await createFirewall(config, createSystemClock()).setup(config.doors);
+      setupDone = true;
+    } catch (error) {
+      setupError = error;
+    }
   }
-  for (const line of formatInstallReport(plan, applied, { dryRun, setupDone })) writeLine(ctx.stdout, line);
+  // The files are in place either way: the admin gets the report (and the knock) before a refused setup's error.
+  for (const line of formatInstallReport(plan, applied, { dryRun, setupDone, setupFailed: setupError !== undefined })) writeLine(ctx.stdout, line);
+  if (setupError !== undefined) throw setupError;
   return 0;
 };

@@ -9,7 +9,7 @@ function octal(mode: number): string {
   return `0${mode.toString(8).padStart(3, '0')}`;
 }
 
-export function formatInstallReport(plan: InstallPlan, applied: readonly AppliedEntry[], options: { dryRun: boolean; setupDone: boolean }): string[] {
+export function formatInstallReport(plan: InstallPlan, applied: readonly AppliedEntry[], options: { dryRun: boolean; setupDone: boolean; setupFailed?: boolean }): string[] {
   const words = options.dryRun ? FUTURE : PAST;
   const width = Math.max(...Object.values(words).map((word) => word.length));
   const lines = applied.map(({ entry, outcome }) => {
@@ -20,6 +20,7 @@ export function formatInstallReport(plan: InstallPlan, applied: readonly Applied
   if (changes === 0) lines.push(options.dryRun ? 'Nothing to change: everything is installed already.' : 'Nothing changed: everything was installed already.');
   else lines.push(`${changes} ${changes === 1 ? 'change' : 'changes'}${options.dryRun ? ' planned (dry run: nothing written)' : ' made'}.`);
   if (plan.setup.kind === 'skip') lines.push(`firewall setup skipped: ${plan.setup.reason}`);
+  else if (options.setupFailed) lines.push('firewall setup failed; the error follows');
   else lines.push(options.setupDone ? "firewall setup done: knocktail's chains, LOG and guard rules are in place" : 'firewall setup: would run `knocktail setup`');
   const knock = plan.knock;
   if (knock) {
