@@ -112,6 +112,25 @@ describe('knocktail audit', () => {
     expect(stdout.trimEnd().split('\n')).toHaveLength(4);
   });
 
+  test('a grant whose end passed with no close record shows as expired (no close record), counted to its end, not still open', async () => {
+    const open = { event: 'open', door: 'ssh', ports: ['tcp:22'], by: 'knock' };
+    const unclosed = join(dir, 'unclosed.log');
+    writeFileSync(
+      unclosed,
+      [
+        { ...open, at: '2020-01-01T10:00:00.000Z', src: '203.0.113.7', until: '2020-01-01T11:00:00.000Z' },
+        { ...open, at: '2020-01-01T10:00:00.000Z', src: '203.0.113.8', until: '2999-01-01T00:00:00.000Z' },
+      ]
+        .map((record) => `${JSON.stringify(record)}\n`)
+        .join(''),
+    );
+    const { code, stdout } = await cli(['audit', '--file', unclosed]);
+    expect(code).toBe(0);
+    expect(stdout).toMatch(/203\.0\.113\.7\s+ssh\s+tcp:22\s+2020-01-01 10:00:00\s+-\s+1h 00m\s+expired \(no close record\)\n/);
+    expect(stdout).toMatch(/203\.0\.113\.8 .* still open\n/);
+    expect(stdout).toContain('2 grants, 1 still open, 1 expired with no close record');
+  });
+
   test('mistakes are usage errors (exit 2) that say what was expected', async () => {
     expect(await cli(['audit', '--file', path, '--since', 'soonish'])).toMatchObject({ code: 2, stderr: expect.stringContaining('Expected --since to be an ISO time') });
     expect(await cli(['audit', '--file', path, '--src', 'example.com'])).toMatchObject({ code: 2, stderr: expect.stringContaining('Expected --src to be an IP address or CIDR') });

@@ -32,7 +32,7 @@ describe('the precompiled schema validator', () => {
     const path = join(dir, 'current.cjs');
     await writeFile(path, source);
     const precompiled = compileSchemaCheck(path);
-    const runtime = compileSchemaCheck(undefined);
+    const runtime = compileSchemaCheck(null);
     for (const document of documents) {
       const a = structuredClone(document);
       const b = structuredClone(document);

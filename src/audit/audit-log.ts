@@ -45,7 +45,10 @@ class AppendTransport extends Transport {
   private readonly queue: Pending[] = [];
   private writing = false;
 
-  constructor(private readonly path: string, private readonly backend: string | undefined) {
+  constructor(
+    private readonly path: string,
+    private readonly backend: string | undefined,
+  ) {
     super({ level: 'info' });
   }
 
@@ -82,16 +85,20 @@ class AppendTransport extends Transport {
   }
 
   private async currentHandle(): Promise<FileHandle> {
-    if (this.handle && this.identity) {
+    const identity = this.identity;
+    if (this.handle && identity) {
       const moved = await stat(this.path).then(
-        (info) => info.ino !== this.identity?.ino || info.dev !== this.identity?.dev,
+        (info) => info.ino !== identity.ino || info.dev !== identity.dev,
         () => true,
       );
       if (!moved) return this.handle;
       await this.closeFile();
     }
     await mkdir(dirname(this.path), { recursive: true, mode: DIR_MODE });
-    const existed = await stat(this.path).then(() => true, () => false);
+    const existed = await stat(this.path).then(
+      () => true,
+      () => false,
+    );
     const handle = await open(this.path, constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT, FILE_MODE);
     // The umask may have taken bits off; a file we created gets exactly 0640.
     if (!existed) await handle.chmod(FILE_MODE);
@@ -135,10 +142,13 @@ export function createAuditLog(path: string, options: { backend?: string } = {})
     close(): Promise<void> {
       // Ending winston with records still in its pipe loses them ("write after end"): drain first.
       closing ??= last
-        .then(() => new Promise<void>((resolve) => {
-          transport.once('finish', resolve);
-          logger.end();
-        }))
+        .then(
+          () =>
+            new Promise<void>((resolve) => {
+              transport.once('finish', resolve);
+              logger.end();
+            }),
+        )
         .then(() => transport.closeFile());
       return closing;
     },

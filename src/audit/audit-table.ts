@@ -17,7 +17,14 @@ const OUTCOME: Record<GrantOutcome, { text: string; tone?: Tone }> = {
   'expired-while-down': { text: 'expired while down', tone: 'yellow' },
   'still-open': { text: 'still open', tone: 'green' },
   reopened: { text: 'no close record', tone: 'red' },
+  'expired-unclosed': { text: 'expired (no close record)', tone: 'yellow' },
 };
+
+// Rows and records come from files on disk that an older or newer knocktail may have written,
+// so a value outside this version's union is shown as it is rather than trusted to be known.
+function known<K extends string, V>(table: Readonly<Record<K, V>>, key: string): V | undefined {
+  return Object.hasOwn(table, key) ? table[key as K] : undefined;
+}
 
 export function renderGrantTable(rows: readonly GrantRow[], options: TableOptions): string {
   return `${[...grantTableLines(rows, options)].join('\n')}\n`;
@@ -41,13 +48,14 @@ export function* grantTableLines(rows: readonly GrantRow[], options: TableOption
   }
   yield* columnLines(GRANT_COLUMNS, rows, (row) => grantCells(row, options.now), options.color);
   const open = rows.reduce((count, row) => count + (row.outcome === 'still-open' ? 1 : 0), 0);
+  const unclosed = rows.reduce((count, row) => count + (row.outcome === 'expired-unclosed' ? 1 : 0), 0);
   yield '';
-  yield `${rows.length} grant${rows.length === 1 ? '' : 's'}, ${open} still open`;
+  yield `${rows.length} grant${rows.length === 1 ? '' : 's'}, ${open} still open${unclosed === 0 ? '' : `, ${unclosed} expired with no close record`}`;
 }
 
 function grantCells(row: GrantRow, now: number): Cell[] {
   const length = grantLength(row, now);
-  const outcome = OUTCOME[row.outcome] ?? { text: String(row.outcome) };
+  const outcome = known(OUTCOME, row.outcome) ?? { text: row.outcome };
   return [
     { text: row.src },
     { text: row.door },
@@ -71,7 +79,12 @@ export function* recordTableLines(records: readonly AuditRecord[], options: Pick
     yield 'No records match.';
     return;
   }
-  yield* columnLines(RECORD_COLUMNS, records, (record): Cell[] => [{ text: formatTime(record.at) }, { text: record.event, ...toneOf(record) }, { text: record.door }, { text: record.src }, { text: detailOf(record) }], options.color);
+  yield* columnLines(
+    RECORD_COLUMNS,
+    records,
+    (record): Cell[] => [{ text: formatTime(record.at) }, { text: record.event, ...toneOf(record) }, { text: record.door }, { text: record.src }, { text: detailOf(record) }],
+    options.color,
+  );
   yield '';
   yield `${records.length} record${records.length === 1 ? '' : 's'}`;
 }
@@ -88,14 +101,20 @@ function toneOf(record: AuditRecord): { tone?: Tone } {
   return {};
 }
 
+// A field read from disk and only partly checked (audit-records.ts) may be missing or mistyped.
+function textOnDisk(value: unknown): string {
+  return typeof value === 'string' ? value : '-';
+}
+
 function detailOf(record: AuditRecord): string {
   switch (record.event) {
     case 'open':
     case 'refresh':
-      return `${(record.ports ?? []).join(',')} until ${record.until === null ? 'closed' : formatTime(record.until)}${record.by === 'manual' ? ' (by hand)' : ''}`;
+      // Read from disk and only partly checked (audit-records.ts): a record may lack its ports.
+      return `${((record.ports as readonly string[] | undefined) ?? []).join(',')} until ${record.until === null ? 'closed' : formatTime(record.until)}${record.by === 'manual' ? ' (by hand)' : ''}`;
     case 'close':
     case 'reject':
-      return String(record.reason);
+      return textOnDisk(record.reason);
     default:
       return `${record.action}${record.event === 'firewall-error' ? ' failed' : ' repaired'}${record.attempt === undefined ? '' : ` (attempt ${record.attempt})`}${record.error ? `: ${record.error}` : ''}`;
   }
@@ -137,7 +156,7 @@ export function renderHistogram(days: readonly { day: string; opens: number }[],
   const max = Math.max(1, ...days.map((day) => day.opens));
   return days.map(({ day, opens }) => {
     const eighths = Math.round((opens / max) * width * 8);
-    const bar = '█'.repeat(Math.floor(eighths / 8)) + EIGHTHS[eighths % 8];
+    const bar = '█'.repeat(Math.floor(eighths / 8)) + (EIGHTHS[eighths % 8] ?? '');
     return `${day}  ${bar}${bar ? ' ' : ''}${opens}`;
   });
 }

@@ -3,7 +3,7 @@ import type { AuditRecord } from './record.js';
 
 // Open, refresh and close records of one door × source folded into grant rows.
 // Only grants still open are held, so memory follows concurrent grants, not log size.
-export type GrantOutcome = CloseReason | 'still-open' | 'reopened';
+export type GrantOutcome = CloseReason | 'still-open' | 'reopened' | 'expired-unclosed';
 
 export interface GrantRow {
   readonly door: string;
@@ -16,7 +16,10 @@ export interface GrantRow {
   /** The last promised end (null for until-closed or unknown). */
   readonly until: string | null;
   readonly refreshes: number;
-  /** How it ended; `reopened` when a new open came without a close record in between. */
+  /**
+   * How it ended; `reopened` when a new open came without a close record in between,
+   * `expired-unclosed` when its end has passed and no close record was written.
+   */
   readonly outcome: GrantOutcome;
   readonly by?: 'knock' | 'manual';
 }
@@ -86,10 +89,19 @@ function finish(pending: Pending, closed: string | null, outcome: GrantOutcome):
   };
 }
 
-/** Milliseconds a grant was (or, while open, has been) open; undefined when its start is unknown. */
+// A grant with no close record whose promised end has passed is not "still open": the daemon
+// was stopped, crashed or lost its log before writing the close. Pairing knows no clock, so
+// the caller settles the rows left open at the end of the scan against its `now`.
+export function settleOpenRow(row: GrantRow, now: number): GrantRow {
+  if (row.outcome !== 'still-open' || row.until === null) return row;
+  const until = Date.parse(row.until);
+  return Number.isFinite(until) && until <= now ? { ...row, outcome: 'expired-unclosed' } : row;
+}
+
+/** Milliseconds a grant was (or, while open, has been) open; undefined when its start is unknown. An unclosed expired grant counts to its end. */
 export function grantLength(row: GrantRow, now: number): number | undefined {
   if (row.opened === null) return undefined;
-  const end = row.closed === null ? now : Date.parse(row.closed);
+  const end = row.closed !== null ? Date.parse(row.closed) : row.outcome === 'expired-unclosed' && row.until !== null ? Date.parse(row.until) : now;
   const length = end - Date.parse(row.opened);
   return Number.isFinite(length) ? Math.max(0, length) : undefined;
 }

@@ -35,12 +35,20 @@ export function renderStatus(snapshot: StatusSnapshot, options: { color: boolean
   const { color, now } = options;
   const out: string[] = [];
   for (const pending of snapshot.pendingCloses) {
-    out.push(paint(`!!! CLOSE FAILING: door ${escapeCell(pending.door)} is still open for ${escapeCell(pending.src)} after ${pending.attempts} attempt${pending.attempts === 1 ? '' : 's'}; last error: ${escapeCell(pending.lastError)}`, 'red', color));
+    out.push(
+      paint(
+        `!!! CLOSE FAILING: door ${escapeCell(pending.door)} is still open for ${escapeCell(pending.src)} after ${pending.attempts} attempt${pending.attempts === 1 ? '' : 's'}; last error: ${escapeCell(pending.lastError)}`,
+        'red',
+        color,
+      ),
+    );
   }
   if (snapshot.pendingCloses.length > 0) out.push('');
   const started = Date.parse(snapshot.startedAt);
   const health = snapshot.backendHealthy ? paint('healthy', 'green', color) : paint('UNHEALTHY', 'red', color);
-  out.push(`${Number.isNaN(started) ? 'daemon: not running' : `up ${formatLength(Math.max(0, now - started))} (since ${formatTime(snapshot.startedAt)} UTC)`}   backend ${escapeCell(snapshot.backend)}: ${health}`);
+  out.push(
+    `${Number.isNaN(started) ? 'daemon: not running' : `up ${formatLength(Math.max(0, now - started))} (since ${formatTime(snapshot.startedAt)} UTC)`}   backend ${escapeCell(snapshot.backend)}: ${health}`,
+  );
   out.push('');
   if (snapshot.grants.length === 0) {
     out.push('Open grants: none');
@@ -56,7 +64,12 @@ export function renderStatus(snapshot: StatusSnapshot, options: { color: boolean
     );
   }
   out.push('', `Tracked sources: ${snapshot.trackedSources}`);
-  const names = [...COUNTER_ORDER.filter((name) => name in snapshot.counters), ...Object.keys(snapshot.counters).filter((name) => !COUNTER_ORDER.includes(name)).sort()];
+  const names = [
+    ...COUNTER_ORDER.filter((name) => name in snapshot.counters),
+    ...Object.keys(snapshot.counters)
+      .filter((name) => !COUNTER_ORDER.includes(name))
+      .sort(),
+  ];
   out.push(`Counters: ${names.length === 0 ? '(none)' : names.map((name) => `${name} ${snapshot.counters[name]}`).join('  ')}`);
   const follower = snapshot.follower;
   out.push(follower ? `Follower: ${escapeCell(follower.path)} at offset ${follower.offset} (${follower.lagBytes} bytes behind)` : 'Follower: none');

@@ -47,7 +47,10 @@ export function* columnLines<T>(columns: readonly Column[], items: readonly T[],
   }
   const last = columns.length - 1;
   const pad = (text: string, i: number): string => (columns[i]?.align === 'right' ? text.padStart(widths[i]!) : i === last ? text : text.padEnd(widths[i]!));
-  yield columns.map((column, i) => paint(pad(column.header, i), 'bold', color)).join('  ').trimEnd();
+  yield columns
+    .map((column, i) => paint(pad(column.header, i), 'bold', color))
+    .join('  ')
+    .trimEnd();
   for (const item of items) {
     const row = cellsOf(item);
     yield columns

@@ -5,7 +5,7 @@ import { scanAudit, sortGrantRows } from '../audit/audit-query.js';
 import { createReadStats, type ReadStats } from '../audit/audit-records.js';
 import { SummaryBuilder } from '../audit/audit-summary.js';
 import { formatRecordLine, grantTableLines, recordTableLines, renderSummary } from '../audit/audit-table.js';
-import type { GrantRow } from '../audit/grant-pairing.js';
+import { settleOpenRow, type GrantRow } from '../audit/grant-pairing.js';
 import type { AuditRecord } from '../audit/record.js';
 import { loadConfig } from '../config/load-config.js';
 import { KnocktailError } from '../errors.js';
@@ -62,7 +62,7 @@ async function runQuery(ctx: CliContext, files: string[], filter: AuditFilter, f
         else if (json) out.line(line);
         else if (recordTable) records.push(record);
       },
-      ...(summary || (!json && !recordTable) ? { grant: (row: GrantRow) => (summary ? summary.addRow(row) : rows.push(row)) } : {}),
+      ...(summary || (!json && !recordTable) ? { grant: (row: GrantRow) => (summary ? summary.addRow(settleOpenRow(row, now)) : rows.push(settleOpenRow(row, now))) } : {}),
       chunkDone: () => out.flush(),
     },
     out.signal,

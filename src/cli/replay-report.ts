@@ -109,12 +109,19 @@ export function renderReport(input: ReportInput): string {
   const out: string[] = [];
   out.push(`Replay of ${input.files.join(', ')} with ${input.configPath} (dry-run firewall, clock from the log)`);
   out.push('');
-  out.push(`Lines:   ${c.lines} read, ${c.packets} packets, ${c.malformed} malformed, ${c.ignored} ignored${c.forged ? ` (${c.forged} forged userspace line${c.forged === 1 ? '' : 's'})` : ''}${c.errors ? `, ${c.errors} failed` : ''}`);
+  out.push(
+    `Lines:   ${c.lines} read, ${c.packets} packets, ${c.malformed} malformed, ${c.ignored} ignored${c.forged ? ` (${c.forged} forged userspace line${c.forged === 1 ? '' : 's'})` : ''}${c.errors ? `, ${c.errors} failed` : ''}`,
+  );
   out.push(`Knocks:  ${c.knocks} knocks, ${c.opens} opens, ${c.refreshes} refreshes, ${c.closes} closes, ${c.rejected} rejected`);
   const t = input.tracker;
   out.push(`Noise:   ${t.retransmits} SYN retransmits ignored, ${t.stale} stale packets, ${t.evicted} sources evicted, ${t.banned} banned`);
   out.push('');
-  out.push(renderTable(['door', 'knocks', 'opens', 'refreshes', 'closes', 'resets', 'rejected'], input.doors.entries().map(([name, t]) => [name, t.knocks, t.opens, t.refreshes, t.closes, t.resets, t.rejected])));
+  out.push(
+    renderTable(
+      ['door', 'knocks', 'opens', 'refreshes', 'closes', 'resets', 'rejected'],
+      input.doors.entries().map(([name, t]) => [name, t.knocks, t.opens, t.refreshes, t.closes, t.resets, t.rejected]),
+    ),
+  );
   out.push('');
   if (input.grantRecords.length === 0) {
     out.push('No door was opened.');

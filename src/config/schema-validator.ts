@@ -63,8 +63,8 @@ function loadPrecompiled(path: string): ValidateFunction | undefined {
   return built.schemaHash === schemaHash(readSchemaText()) ? built.validate : undefined;
 }
 
-/** The schema check: the precompiled validator when present and current, else compiled now. Do it once per process. */
-export function compileSchemaCheck(precompiled: string | undefined = `./${PRECOMPILED_FILE}`): SchemaCheck {
-  const validate = (precompiled === undefined ? undefined : loadPrecompiled(precompiled)) ?? compileWithAjv().validate;
+/** The schema check: the precompiled validator (null: none) when present and current, else compiled now. Do it once per process. */
+export function compileSchemaCheck(precompiled: string | null = `./${PRECOMPILED_FILE}`): SchemaCheck {
+  const validate = (precompiled === null ? undefined : loadPrecompiled(precompiled)) ?? compileWithAjv().validate;
   return (data) => (validate(data) ? [] : (validate.errors ?? []).map(describeSchemaError));
 }

@@ -37,7 +37,10 @@ export async function serveMetrics(metrics: Metrics, listen: string, options: Se
   const { host, port } = parseListen(listen);
   if (!isLoopbackHost(host)) {
     if (!options.allowRemote) {
-      throw new KnocktailError('CONFIG_INVALID', `Expected metrics.listen on a loopback address (127.0.0.1, ::1, localhost), got ${describeValue(host)}; exposing metrics beyond this host must be allowed explicitly`);
+      throw new KnocktailError(
+        'CONFIG_INVALID',
+        `Expected metrics.listen on a loopback address (127.0.0.1, ::1, localhost), got ${describeValue(host)}; exposing metrics beyond this host must be allowed explicitly`,
+      );
     }
     options.warn?.(`metrics are served on ${listen}, reachable from other hosts`);
   }
