@@ -62,11 +62,12 @@ export const grant: CommandAction<[string], { door: string; for?: string; config
 export const revoke: CommandAction<[string], { door?: string; config?: string }> = async (ctx, [src], flags) => {
   const config = await loadConfig(configPath(ctx, flags.config));
   const { result } = await ask(config, { op: 'revoke', src, ...(flags.door ? { door: flags.door } : {}) });
-  const closed = (result as { closed: string[] }).closed;
+  // The daemon answers with the address normalised ("2001:DB8::0:1" → "2001:db8::1").
+  const { closed, src: address = src } = result as { closed: string[]; src?: string };
   if (closed.length === 0) {
-    writeLine(ctx.stderr, `knocktail: ${src} holds no grant${flags.door ? ` on door ${flags.door}` : ''}`);
+    writeLine(ctx.stderr, `knocktail: ${address} holds no grant${flags.door ? ` on door ${flags.door}` : ''}`);
     return 1;
   }
-  writeLine(ctx.stdout, `closed ${closed.join(', ')} for ${src}`);
+  writeLine(ctx.stdout, `closed ${closed.join(', ')} for ${address}`);
   return 0;
 };

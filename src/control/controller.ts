@@ -44,21 +44,22 @@ export class GrantController implements ControlHandler {
       return this.deps.grants.open(door, src.text, src.family, 'manual', openFor);
     }
     const openFor = forText === 'until-closed' ? null : parseDuration(forText);
-    if (openFor === undefined) throw new KnocktailError('USAGE', `Expected --for to be a duration like "30m" or "until-closed", got ${describeValue(forText)}`);
+    if (openFor === undefined) throw new KnocktailError('USAGE', `Expected --for to be a duration like "30m" or "2h", got ${describeValue(forText)}`);
     if (openFor === null || openFor > maxOpenFor) {
       throw new KnocktailError('USAGE', `A manual grant may last at most ${formatDuration(maxOpenFor)} (limits.maxOpenFor), asked for ${forText}`);
     }
     return this.deps.grants.open(door, src.text, src.family, 'manual', openFor);
   }
 
-  private async revoke(srcText: string, doorName: string | undefined): Promise<{ closed: string[] }> {
+  /** `src` is the address as knocktail writes it (normalised), whatever form the caller typed. */
+  private async revoke(srcText: string, doorName: string | undefined): Promise<{ src: string; closed: string[] }> {
     const src = this.address(srcText);
     const doors = doorName === undefined ? this.deps.doors().map((door) => door.name) : [this.door(doorName).name];
     const closed: string[] = [];
     for (const name of doors) {
       if (await this.deps.grants.close(name, src.text, 'revoked')) closed.push(name);
     }
-    return { closed };
+    return { src: src.text, closed };
   }
 
   private address(text: string): NonNullable<ReturnType<typeof normaliseAddress>> {
@@ -69,7 +70,8 @@ export class GrantController implements ControlHandler {
 
   private door(name: string): Door {
     const door = this.deps.doors().find((candidate) => candidate.name === name);
-    if (!door) throw new KnocktailError('NOT_FOUND', `No door named "${name}"; the config has: ${this.deps.doors().map((d) => d.name).join(', ')}`);
+    // A name the config lacks is a usage mistake (exit 2), as for `knock --door`.
+    if (!door) throw new KnocktailError('USAGE', `Expected --door to name a door of the config (${this.deps.doors().map((d) => `"${d.name}"`).join(', ') || '(none)'}), got ${describeValue(name)}`);
     return door;
   }
 }
