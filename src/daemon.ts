@@ -1,7 +1,7 @@
 import { mkdir } from 'node:fs/promises';
 import type { Clock, TimerHandle } from './clock.js';
 import type { AuditSink } from './audit/record.js';
-import { statusGrant, type StatusSnapshot } from './audit/status-view.js';
+import { progressSnapshot, STATUS_PROGRESS_CAP, statusGrant, type StatusSnapshot } from './audit/status-view.js';
 import type { Config } from './config/types.js';
 import { ControlServer } from './control/control-server.js';
 import { GrantController } from './control/controller.js';
@@ -144,6 +144,7 @@ export class Daemon {
       backendHealthy: (this.grants?.pendingCloses().length ?? 0) === 0,
       grants: grants.map(statusGrant),
       trackedSources: this.tracker?.stats().trackedSources ?? 0,
+      ...(this.tracker ? { inProgress: progressSnapshot(this.tracker.inProgress(STATUS_PROGRESS_CAP)) } : {}),
       counters: { ...this.counters },
       ...(position ? { follower: { path: position.path, offset: position.offset, lagBytes: position.lagBytes } } : {}),
       pendingCloses: this.grants?.pendingCloses() ?? [],

@@ -1,5 +1,5 @@
 import { describe, expect, test } from '@jest/globals';
-import { renderStatus, type StatusSnapshot } from '../../src/audit/status-view.js';
+import { progressSnapshot, renderStatus, type StatusSnapshot } from '../../src/audit/status-view.js';
 
 const now = Date.parse('2026-11-24T12:00:00.000Z');
 const snapshot: StatusSnapshot = {
@@ -54,5 +54,31 @@ describe('renderStatus', () => {
   test('a grant past its end is marked overdue', () => {
     const text = renderStatus({ ...snapshot, grants: [{ ...snapshot.grants[1]!, until: '2026-11-24T11:59:00.000Z' }] }, { color: false, now });
     expect(text).toContain('2026-11-24 11:59:00 (overdue 1m 00s)');
+  });
+});
+
+describe('sources mid-sequence in the status', () => {
+  const progress = progressSnapshot({
+    total: 23,
+    sources: [
+      { src: '203.0.113.9', door: 'ssh', sequence: 'open', step: 2, of: 3, since: Date.parse('2026-11-24T11:59:55.000Z') },
+      { src: '2001:db8::7', door: 'classic', sequence: 'close', step: 1, of: 2, since: Date.parse('2026-11-24T11:59:00.000Z') },
+    ],
+  });
+
+  test('are listed after the follower with door, step and since when, and the rest counted', () => {
+    const lines = renderStatus({ ...snapshot, inProgress: progress }, { color: false, now }).split('\n');
+    expect(lines.slice(lines.indexOf('Mid-sequence (23)'))).toEqual([
+      'Mid-sequence (23)',
+      'SOURCE       DOOR             STEP    SINCE (UTC)',
+      '203.0.113.9  ssh              2 of 3  2026-11-24 11:59:55 (5s ago)',
+      '2001:db8::7  classic (close)  1 of 2  2026-11-24 11:59:00 (1m 00s ago)',
+      '… and 21 more; `--json` for the first 2',
+    ]);
+  });
+
+  test('are left out when none is mid-sequence or no daemon answered', () => {
+    expect(renderStatus({ ...snapshot, inProgress: { total: 0, sources: [] } }, { color: false, now })).not.toContain('Mid-sequence');
+    expect(renderStatus(snapshot, { color: false, now })).not.toContain('Mid-sequence');
   });
 });

@@ -290,3 +290,28 @@ describe('KnockTracker: one-time sequences', () => {
     expect(feed(engine, udp(alice, 4001, T0 + 2), udp(alice, 4002, T0 + 3))).toContain(`rejected one-time-reused vault ${alice}`);
   });
 });
+
+describe('KnockTracker: sources mid-sequence', () => {
+  test('lists who is part-way through which door, newest first, capped, with the total', () => {
+    const engine = tracker();
+    const bob = '203.0.113.10';
+    feed(engine, tcp(alice, 7000, T0), udp(alice, 8000, T0 + SECOND), tcp(bob, 7000, T0 + 2 * SECOND), tcp(mallory, 31600, T0 + 3 * SECOND));
+    expect(engine.inProgress(10)).toEqual({
+      total: 2,
+      sources: [
+        { src: bob, door: 'ssh', sequence: 'open', step: 1, of: 3, since: T0 + 2 * SECOND },
+        { src: alice, door: 'ssh', sequence: 'open', step: 2, of: 3, since: T0 },
+      ],
+    });
+    expect(engine.inProgress(1)).toEqual({ total: 2, sources: [expect.objectContaining({ src: bob })] });
+  });
+
+  test('a completed or timed-out sequence is no longer listed', () => {
+    const engine = tracker();
+    feed(engine, tcp(alice, 7000, T0), udp(alice, 8000, T0 + SECOND), tcp(alice, 9000, T0 + 2 * SECOND));
+    expect(engine.inProgress(10).total).toBe(0);
+    feed(engine, tcp(mallory, 7000, T0));
+    engine.expire(T0 + 3600 * SECOND);
+    expect(engine.inProgress(10)).toEqual({ total: 0, sources: [] });
+  });
+});

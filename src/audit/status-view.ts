@@ -11,6 +11,8 @@ export interface StatusSnapshot {
   backendHealthy: boolean;
   grants: { door: string; src: string; ports: string[]; openedAt: string; until: string | null }[];
   trackedSources: number;
+  /** Sources part-way through a sequence, newest first, capped (`total` counts them all); absent without a daemon. */
+  inProgress?: { total: number; sources: ProgressRow[] };
   /** lines, packets, malformed, ignored, knocks, opens, refreshes, closes, rejected, firewallFailures */
   counters: Record<string, number>;
   follower?: { path: string; offset: number; lagBytes: number };
@@ -73,6 +75,7 @@ export function renderStatus(snapshot: StatusSnapshot, options: { color: boolean
   out.push(`Counters: ${names.length === 0 ? '(none)' : names.map((name) => `${name} ${snapshot.counters[name]}`).join('  ')}`);
   const follower = snapshot.follower;
   out.push(follower ? `Follower: ${escapeCell(follower.path)} at offset ${follower.offset} (${follower.lagBytes} bytes behind)` : 'Follower: none');
+  out.push(...progressLines(snapshot, { color, now }));
   return out.join('\n');
 }
 
@@ -81,4 +84,40 @@ function untilCell(until: string | null, now: number): Cell {
   const left = Date.parse(until) - now;
   if (Number.isNaN(left)) return { text: until };
   return left >= 0 ? { text: `${formatTime(until)} (in ${formatLength(left)})` } : { text: `${formatTime(until)} (overdue ${formatLength(-left)})`, tone: 'red' };
+}
+
+/** A source part-way through a door's open (or close) sequence; `since` is the ISO time of its first knock. */
+export interface ProgressRow {
+  src: string;
+  door: string;
+  sequence: 'open' | 'close';
+  step: number;
+  of: number;
+  since: string;
+}
+
+/** The tracker's mid-sequence sources (epoch-ms times) as the snapshot carries them. */
+export function progressSnapshot(progress: { total: number; sources: readonly (Omit<ProgressRow, 'since'> & { since: number })[] }): { total: number; sources: ProgressRow[] } {
+  return { total: progress.total, sources: progress.sources.map((source) => ({ ...source, since: new Date(source.since).toISOString() })) };
+}
+
+/** How many mid-sequence sources the daemon puts in a status snapshot. */
+export const STATUS_PROGRESS_CAP = 20;
+
+function progressLines(snapshot: StatusSnapshot, options: { color: boolean; now: number }): string[] {
+  const progress = snapshot.inProgress;
+  if (!progress || progress.total === 0) return [];
+  const rows = progress.sources.map((source): Cell[] => [
+    { text: source.src },
+    { text: source.sequence === 'close' ? `${source.door} (close)` : source.door },
+    { text: `${source.step} of ${source.of}` },
+    { text: `${formatTime(source.since)} (${formatLength(Math.max(0, options.now - Date.parse(source.since)))} ago)` },
+  ]);
+  const more = progress.total - progress.sources.length;
+  return [
+    '',
+    paint(`Mid-sequence (${progress.total})`, 'bold', options.color),
+    ...renderColumns([{ header: 'SOURCE' }, { header: 'DOOR' }, { header: 'STEP' }, { header: 'SINCE (UTC)' }], rows, options.color),
+    ...(more > 0 ? [`… and ${more.toLocaleString('en-US')} more; \`--json\` for the first ${progress.sources.length}`] : []),
+  ];
 }

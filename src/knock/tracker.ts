@@ -46,6 +46,18 @@ export interface TrackerStats {
   readonly stale: number;
 }
 
+/** A source part-way through one of a door's sequences, as `status` lists it. */
+export interface SourceProgress {
+  readonly src: string;
+  readonly door: string;
+  readonly sequence: Sequence;
+  /** Steps knocked so far, and the length of the shortest sequence still possible. */
+  readonly step: number;
+  readonly of: number;
+  /** Packet time of the first knock (epoch ms). */
+  readonly since: number;
+}
+
 // Remembered SYN sightings per source: enough for any real client, bounded against a source
 // that sprays source ports.
 const MAX_SIGHTINGS = 64;
@@ -134,6 +146,23 @@ export class KnockTracker {
     let banned = 0;
     for (const state of this.sources.values()) if (state.standing.kind === 'banned') banned++;
     return { trackedSources: this.sources.size, evicted: this.evicted, retransmits: this.retransmits, banned, stale: this.stale };
+  }
+
+  /** Sources mid-sequence, most recently started first: at most `limit` of them, and how many there are. */
+  inProgress(limit: number): { total: number; sources: SourceProgress[] } {
+    const all: SourceProgress[] = [];
+    for (const state of this.sources.values()) {
+      for (const [door, tracks] of state.tracks ?? []) {
+        for (const sequence of ['open', 'close'] as const) {
+          const track = tracks[sequence];
+          if (track.phase !== 'knocking') continue;
+          const of = Math.min(...track.candidates.map((candidate) => candidate.keys.length));
+          all.push({ src: state.src, door, sequence, step: track.matched, of, since: track.startedAt });
+        }
+      }
+    }
+    all.sort((a, b) => b.since - a.since || (a.src < b.src ? -1 : a.src > b.src ? 1 : 0));
+    return { total: all.length, sources: all.slice(0, limit) };
   }
 
   markOneTimeUsed(key: string): void {
