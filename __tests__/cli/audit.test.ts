@@ -66,7 +66,7 @@ describe('knocktail audit', () => {
   test('--json prints the matching records as JSON lines in log order', async () => {
     const { code, stdout } = await cli(['audit', '--file', path, '--json', '--src', '203.0.113.0/24', '--since', '2026-11-23T09:00Z']);
     expect(code).toBe(0);
-    expect(stdout.trimEnd().split('\n').map((text) => JSON.parse(text))).toEqual([FIXTURE_RECORDS[3], FIXTURE_RECORDS[6], FIXTURE_RECORDS[7], FIXTURE_RECORDS[8]]);
+    expect(stdout.trimEnd().split('\n').map((text) => JSON.parse(text) as unknown)).toEqual([FIXTURE_RECORDS[3], FIXTURE_RECORDS[6], FIXTURE_RECORDS[7], FIXTURE_RECORDS[8]]);
   });
 
   test('--event prints a table of records instead of grants', async () => {
@@ -79,12 +79,12 @@ describe('knocktail audit', () => {
   test('--summary prints totals per door and source and opens per day', async () => {
     const { stdout } = await cli(['audit', '--file', path, '--summary', '--door', 'ssh']);
     expect(stdout).toMatch(/^Doors\nDOOR\s+OPENS\s+SOURCES\s+LONGEST\s+REJECTED\nssh\s+3\s+3\s+3h 00m\s+2\n/);
-    expect(stdout).toMatch(/2026-11-23  █+▌? 1\n2026-11-24  █+ 2\n/);
+    expect(stdout).toMatch(/2026-11-23 {2}█+▌? 1\n2026-11-24 {2}█+ 2\n/);
   });
 
   test('--summary --json gives the same totals as data', async () => {
     const { stdout } = await cli(['audit', '--file', path, '--summary', '--json']);
-    const summary = JSON.parse(stdout);
+    const summary = JSON.parse(stdout) as { doors: unknown; days: unknown };
     expect(summary.doors).toEqual([
       { name: 'classic', opens: 1, distinct: 1, longest: 330_000, rejected: 0 },
       { name: 'ssh', opens: 3, distinct: 3, longest: 10_800_000, rejected: 2 },
@@ -153,6 +153,6 @@ describe('knocktail audit', () => {
     }
     run.stop();
     expect(await done).toBe(0);
-    expect(run.stdout.text.trimEnd().split('\n').map((text) => JSON.parse(text))).toEqual([FIXTURE_RECORDS[12]]);
+    expect(run.stdout.text.trimEnd().split('\n').map((text) => JSON.parse(text) as unknown)).toEqual([FIXTURE_RECORDS[12]]);
   });
 });

@@ -5,6 +5,7 @@ import type { Grant } from '../model/grant.js';
 import { formatPort } from '../model/door.js';
 import type { KnockEvent } from '../knock/events.js';
 import type { TrackerStats } from '../knock/tracker.js';
+import { TIMESTAMP_FORMATS, type InputSurvey, type TimestampFormat } from './replay-inputs.js';
 
 // Pure renderers for `knocktail replay`: the JSON-lines contract of DESIGN.md and a
 // human report in the spirit of fail2ban-regex.
@@ -94,7 +95,8 @@ function renderTable(header: readonly string[], rows: readonly (readonly (string
 }
 
 export interface ReportInput {
-  readonly files: readonly string[];
+  /** The inputs in the order they were read. */
+  readonly files: readonly InputSurvey[];
   readonly configPath: string;
   readonly counters: Counters;
   readonly doors: DoorTallies;
@@ -102,12 +104,33 @@ export interface ReportInput {
   readonly openAtEnd: readonly Grant[];
   readonly tracker: TrackerStats;
   readonly seconds: number;
+  /** Rows shown per list before "… and N more" (default LIST_CAP). */
+  readonly listCap?: number;
+}
+
+/** Rows a list of the human report shows; the rest is counted, and --json has them all. */
+export const LIST_CAP = 50;
+
+function capped<T>(items: readonly T[], cap: number): { shown: readonly T[]; more: string[] } {
+  if (items.length <= cap) return { shown: items, more: [] };
+  return { shown: items.slice(0, cap), more: [`… and ${(items.length - cap).toLocaleString('en-US')} more; \`--json\` for all`] };
+}
+
+// "Timestamps: RFC 3339 (…) in a.log, b.log; dmesg (…) in c.log" — one entry per format.
+function describeFormats(files: readonly InputSurvey[]): string {
+  const byFormat = new Map<TimestampFormat, string[]>();
+  for (const file of files) for (const format of file.formats) byFormat.set(format, [...(byFormat.get(format) ?? []), file.path]);
+  if (byFormat.size === 0) return 'Timestamps: none readable in the first lines';
+  const onlyOne = files.length === 1;
+  return `Timestamps: ${[...byFormat].map(([format, paths]) => `${TIMESTAMP_FORMATS[format]}${onlyOne ? '' : ` in ${paths.join(', ')}`}`).join('; ')}`;
 }
 
 export function renderReport(input: ReportInput): string {
   const { counters: c } = input;
   const out: string[] = [];
-  out.push(`Replay of ${input.files.join(', ')} with ${input.configPath} (dry-run firewall, clock from the log)`);
+  const cap = input.listCap ?? LIST_CAP;
+  out.push(`Replay of ${input.files.map((file) => file.path).join(', ')} with ${input.configPath} (dry-run firewall, clock from the log)`);
+  out.push(describeFormats(input.files));
   out.push('');
   out.push(
     `Lines:   ${c.lines} read, ${c.packets} packets, ${c.malformed} malformed, ${c.ignored} ignored${c.forged ? ` (${c.forged} forged userspace line${c.forged === 1 ? '' : 's'})` : ''}${c.errors ? `, ${c.errors} failed` : ''}`,
@@ -126,12 +149,21 @@ export function renderReport(input: ReportInput): string {
   if (input.grantRecords.length === 0) {
     out.push('No door was opened.');
   } else {
-    out.push('Opens and closes:');
-    out.push(renderTable(['time (UTC)', 'event', 'door', 'source', 'ports / reason', 'until'], input.grantRecords.map(describeGrantRecord)));
+    const { shown, more } = capped(input.grantRecords, cap);
+    out.push(`Opens and closes (${input.grantRecords.length.toLocaleString('en-US')}):`);
+    out.push(renderTable(['time (UTC)', 'event', 'door', 'source', 'ports / reason', 'until'], shown.map(describeGrantRecord)), ...more);
   }
   if (input.openAtEnd.length > 0) {
+    const { shown, more } = capped(input.openAtEnd, cap);
     out.push('');
-    out.push(`Still open when the log ended: ${input.openAtEnd.map((g) => `${g.door} for ${g.src} (${g.ports.map(formatPort).join(' ')})`).join(', ')}`);
+    out.push(`Still open when the log ended (${input.openAtEnd.length.toLocaleString('en-US')}):`);
+    out.push(
+      renderTable(
+        ['door', 'source', 'ports'],
+        shown.map((g) => [g.door, g.src, g.ports.map(formatPort).join(' ')]),
+      ),
+      ...more,
+    );
   }
   out.push('');
   // A rate over a few dozen lines measures start-up, not throughput.

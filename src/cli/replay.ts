@@ -8,6 +8,7 @@ import { runReplay } from '../replay.js';
 import { readLogFiles } from '../source/file-reader.js';
 import { configPath, writeLine } from './context.js';
 import type { CommandAction } from './command-table.js';
+import { orderInputs, surveyInput } from './replay-inputs.js';
 import { DoorTallies, knockEventJson, renderReport, replayJson, summaryJson } from './replay-report.js';
 
 interface ReplayFlags {
@@ -26,13 +27,16 @@ export const replay: CommandAction<[string[]], ReplayFlags> = async (ctx, [files
   if (Number.isNaN(bootTime)) throw new KnocktailError('USAGE', `Expected --boot-time to be an ISO time like "2026-11-24T08:00:00Z", got "${flags.bootTime}"`);
   const json = flags.json === true;
   const verbose = flags.verbose === true;
+  const inputs = orderInputs(await Promise.all(files.map((file) => surveyInput(file, { prefix: config.logPrefix, bootTime }))));
+  for (const warning of inputs.warnings) writeLine(ctx.stderr, `knocktail: ${warning}`);
+  const ordered = inputs.files.map((input) => input.path);
   const tallies = new DoorTallies(config.doors.map((door) => door.name));
   const records: AuditRecord[] = [];
   const progress = createProgress(ctx.stderr, !json);
   const started = performance.now();
   const result = await runReplay({
     config,
-    source: readLogFiles(files, { onProgress: progress.update }),
+    source: readLogFiles(ordered, { onProgress: progress.update }),
     bootTime,
     referenceTime: Date.now(),
     onRecord: (record) => {
@@ -59,7 +63,7 @@ export const replay: CommandAction<[string[]], ReplayFlags> = async (ctx, [files
     writeLine(ctx.stdout, summaryJson(result.counters));
   } else {
     const grantRecords = records.filter((record) => record.event !== 'reject' || verbose);
-    writeLine(ctx.stdout, renderReport({ files, configPath: path, counters: result.counters, doors: tallies, grantRecords, openAtEnd: result.openAtEnd, tracker: result.tracker, seconds: (performance.now() - started) / 1000 }));
+    writeLine(ctx.stdout, renderReport({ files: inputs.files, configPath: path, counters: result.counters, doors: tallies, grantRecords, openAtEnd: result.openAtEnd, tracker: result.tracker, seconds: (performance.now() - started) / 1000 }));
     if (flags.audit) {
       writeLine(ctx.stdout);
       writeLine(ctx.stdout, `Audit trail (${config.auditLog} in a live run):`);

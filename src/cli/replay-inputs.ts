@@ -1,0 +1,150 @@
+import { open, stat } from 'node:fs/promises';
+import { osReason } from '../config/os-reason.js';
+import { KnocktailError } from '../errors.js';
+import { splitSyslogHeader } from '../parse/syslog-header.js';
+import { readLogFiles } from '../source/file-reader.js';
+
+// Replay inputs in the order they were written: `replay knocks.log*` expands newest first
+// (knocks.log, knocks.log.1, knocks.log.2.gz), so each file is surveyed for its first and last
+// timestamp and the header formats of its lines before the replay reads them in time order.
+export interface InputSurvey {
+  readonly path: string;
+  /** Epoch ms of the first and last line with a readable timestamp; undefined when none has one. */
+  readonly first: number | undefined;
+  readonly last: number | undefined;
+  /** Header formats seen in the first lines (TIMESTAMP_FORMATS keys), in order of appearance. */
+  readonly formats: readonly TimestampFormat[];
+}
+
+export type TimestampFormat = 'rfc3339' | 'traditional' | 'rfc5424' | 'rfc3164' | 'dmesg' | 'kmsg';
+
+/** How the report names each format. */
+export const TIMESTAMP_FORMATS: Readonly<Record<TimestampFormat, string>> = {
+  rfc3339: 'RFC 3339 (RSYSLOG_FileFormat, journalctl -o short-iso)',
+  traditional: 'traditional syslog (RSYSLOG_TraditionalFileFormat: no year, local time)',
+  rfc5424: 'RFC 5424',
+  rfc3164: 'RFC 3164 with <PRI>',
+  dmesg: 'dmesg (seconds since boot)',
+  kmsg: '/dev/kmsg (microseconds since boot)',
+};
+
+/** Lines sampled from the start of each file for the first timestamp and the formats. */
+const HEAD_LINES = 2_000;
+/** Bytes read from the end of a plain file for its last timestamp. */
+const TAIL_BYTES = 64 * 1024;
+
+// Which header a line has, by the same first-character dispatch as splitSyslogHeader
+// (parse/syslog-header.ts); only asked of lines that function accepted.
+export function timestampFormatOf(line: string): TimestampFormat {
+  const first = line.charCodeAt(0);
+  if (first === 60) return line.startsWith('1 ', line.indexOf('>') + 1) ? 'rfc5424' : 'rfc3164';
+  if (first === 91) return 'dmesg';
+  if (first >= 48 && first <= 57) return line.charCodeAt(4) === 45 ? 'rfc3339' : 'kmsg';
+  return 'traditional';
+}
+
+interface SurveyContext {
+  readonly prefix: string;
+  readonly bootTime: number;
+}
+
+/** Surveys one file. Traditional timestamps get their year from the file's modification time. */
+export async function surveyInput(path: string, ctx: SurveyContext): Promise<InputSurvey> {
+  const info = await stat(path).catch((error: unknown) => {
+    throw new KnocktailError('SOURCE_IO', `Expected a readable log file at ${path}, got: ${osReason(error)}`, { cause: error });
+  });
+  const parse = { prefix: ctx.prefix, bootTime: ctx.bootTime, referenceTime: info.mtimeMs };
+  const timeOf = (line: string): number | undefined => {
+    const header = splitSyslogHeader(line, parse);
+    return header && Number.isFinite(header.at) ? header.at : undefined;
+  };
+  let first: number | undefined;
+  let last: number | undefined;
+  const formats = new Set<TimestampFormat>();
+  let seen = 0;
+  const gzip = await isGzip(path);
+  for await (const chunk of readLogFiles([path]).chunks()) {
+    const lines = chunk.toString('utf8').split('\n');
+    for (; seen < HEAD_LINES && lines.length > 0; seen++) {
+      const line = lines.shift()!;
+      const at = timeOf(line);
+      if (at === undefined) continue;
+      first ??= at;
+      last = at;
+      formats.add(timestampFormatOf(line));
+    }
+    const end = lastTime(lines, timeOf);
+    if (end !== undefined) last = end;
+    // A plain file's end is read directly; a compressed one has to be read through.
+    if (seen >= HEAD_LINES && !gzip) break;
+  }
+  if (seen >= HEAD_LINES && !gzip) last = (await tailTime(path, timeOf)) ?? last;
+  return { path, first, last, formats: [...formats] };
+}
+
+function lastTime(lines: readonly string[], timeOf: (line: string) => number | undefined): number | undefined {
+  for (let i = lines.length - 1; i >= 0; i--) {
+    const at = timeOf(lines[i]!);
+    if (at !== undefined) return at;
+  }
+  return undefined;
+}
+
+async function tailTime(path: string, timeOf: (line: string) => number | undefined): Promise<number | undefined> {
+  const handle = await open(path, 'r');
+  try {
+    const { size } = await handle.stat();
+    const length = Math.min(size, TAIL_BYTES);
+    const buffer = Buffer.alloc(length);
+    await handle.read(buffer, 0, length, size - length);
+    // The first line of the window may be cut: drop it unless the window is the whole file.
+    const lines = buffer.toString('utf8').split('\n');
+    return lastTime(length < size ? lines.slice(1) : lines, timeOf);
+  } finally {
+    await handle.close();
+  }
+}
+
+async function isGzip(path: string): Promise<boolean> {
+  const handle = await open(path, 'r');
+  try {
+    const magic = Buffer.alloc(2);
+    const { bytesRead } = await handle.read(magic, 0, 2, 0);
+    return bytesRead === 2 && magic[0] === 0x1f && magic[1] === 0x8b;
+  } finally {
+    await handle.close();
+  }
+}
+
+export interface InputOrder {
+  /** The files in time order: by first timestamp; files without one keep their place after those with one. */
+  readonly files: readonly InputSurvey[];
+  /** One line each: the order was changed, or two files overlap in time. */
+  readonly warnings: readonly string[];
+}
+
+/** Orders surveyed files by their first timestamp and says when the order changed or files overlap. */
+export function orderInputs(surveys: readonly InputSurvey[]): InputOrder {
+  const files = surveys
+    .map((survey, index) => ({ survey, index }))
+    .sort((a, b) => (a.survey.first ?? Infinity) - (b.survey.first ?? Infinity) || a.index - b.index)
+    .map(({ survey }) => survey);
+  const warnings: string[] = [];
+  if (files.some((survey, index) => survey !== surveys[index])) {
+    warnings.push(`reading the files in the order of their first timestamp: ${files.map((survey) => survey.path).join(', ')}`);
+  }
+  for (let i = 1; i < files.length; i++) {
+    const before = files[i - 1]!;
+    const after = files[i]!;
+    if (before.last !== undefined && after.first !== undefined && after.first < before.last) {
+      warnings.push(
+        `${after.path} starts (${iso(after.first)}) before ${before.path} ends (${iso(before.last)}): the files overlap, so knocks may be counted twice or out of order (replay each file alone, or drop the duplicate)`,
+      );
+    }
+  }
+  return { files, warnings };
+}
+
+function iso(ms: number): string {
+  return new Date(ms).toISOString().replace('T', ' ').replace('.000Z', 'Z');
+}
