@@ -90,5 +90,7 @@ describe('grant, revoke and status without a daemon', () => {
     const noColor = await runCliCaptured(['status', '--config', config], { tty: true, env: { NO_COLOR: '1' } });
     expect(noColor.stdout).not.toContain('\u001b[');
     expect(noColor.stdout).toContain('Open grants (1)');
+    // no-color.org: an empty NO_COLOR does not count.
+    expect((await runCliCaptured(['status', '--config', config], { tty: true, env: { NO_COLOR: '' } })).stdout).toContain('\u001b[');
   });
 });

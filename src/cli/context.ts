@@ -29,7 +29,7 @@ export function writeLine(stream: Writable, text = ''): void {
   stream.write(`${text}\n`);
 }
 
-// Colour for people at a terminal only; NO_COLOR (no-color.org) turns it off there too.
+// Colour for people at a terminal only; NO_COLOR set to anything but "" turns it off there too (no-color.org).
 export function useColor(ctx: CliContext): boolean {
-  return ctx.stdout.isTTY === true && ctx.env['NO_COLOR'] === undefined;
+  return ctx.stdout.isTTY === true && (ctx.env['NO_COLOR'] ?? '') === '';
 }
