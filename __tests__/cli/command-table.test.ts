@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { COMMANDS } from '../../src/cli/command-table.js';
+import { DEFAULT_DELAY_MS } from '../../src/client/send-knock.js';
 import { runCliCaptured } from './run-cli.js';
 
 // The command table is the CLI's one source of truth: what it declares is what the parser
@@ -57,6 +58,10 @@ describe('the command table', () => {
     expect(help.stdout).toContain('--for <duration>');
     expect(help.stdout).not.toContain('until-closed');
     expect(help.stdout).toContain('-c, --config <file>');
+  });
+
+  test('knock --help states the delay the client really uses', async () => {
+    expect((await runCliCaptured(['knock', '--help'])).stdout).toContain(`(default ${DEFAULT_DELAY_MS})`);
   });
 
   test('--version prints the package version', async () => {
