@@ -82,7 +82,7 @@ export const install: CommandAction<[], InstallFlags> = async (ctx, _args, flags
   });
   const applied = await applyInstallPlan(plan, { root, dryRun });
   let setupDone = false;
-  let setupError: unknown;
+  let setupError: Error | undefined;
   if (plan.setup.kind === 'run') {
     const config = existing ?? (await loadConfig(hostConfig));
     // Loaded only here: --root and --dry-run never need the firewall code.
@@ -91,7 +91,7 @@ export const install: CommandAction<[], InstallFlags> = async (ctx, _args, flags
       await createFirewall(config, createSystemClock()).setup(config.doors);
       setupDone = true;
     } catch (error) {
-      setupError = error;
+      setupError = error instanceof Error ? error : new Error(String(error));
     }
   }
   // The files are in place either way: the admin gets the report (and the knock) before a refused setup's error.
