@@ -7,6 +7,7 @@ import { ControlServer } from './control/control-server.js';
 import { GrantController } from './control/controller.js';
 import { countRecord, createCounters, type Counters } from './counters.js';
 import type { FirewallBackend } from './firewall/backend.js';
+import { withFirewallLock } from './firewall/firewall-lock.js';
 import { GrantManager } from './grant/grant-manager.js';
 import { GrantTable } from './grant/grant-table.js';
 import { loadState, saveState } from './grant/state-file.js';
@@ -84,8 +85,11 @@ export class Daemon {
       lagBytes: this.parts.source.position?.().lagBytes ?? 0,
     }));
     // The guard (LOG + DROP) may be gone after a reboot or a firewall reload; setup is idempotent.
-    await parts.backend.setup(config.doors);
-    await this.grants.reconcile('start');
+    // Under the firewall lock, so a concurrent `setup`/`grant` never interleaves with it.
+    await withFirewallLock(config.stateDir, { holder: `knocktail run (start, pid ${process.pid})` }, async () => {
+      await parts.backend.setup(config.doors);
+      await this.grants!.reconcile('start');
+    });
     this.pipeline = this.buildPipeline();
     this.control = new ControlServer(
       controlSocketPath(config),
@@ -107,7 +111,7 @@ export class Daemon {
     const restartOnly = ['logFile', 'source', 'stateDir', 'auditLog', 'logPrefix', 'firewall', 'metrics'] as const;
     const changed = restartOnly.filter((key) => JSON.stringify(config[key]) !== JSON.stringify(this.config[key]));
     if (changed.length > 0) this.parts.log.warn(`reload: ${changed.join(', ')} changed; these take effect on restart only`);
-    await this.parts.backend.setup(config.doors);
+    await withFirewallLock(this.config.stateDir, { holder: `knocktail run (reload, pid ${process.pid})` }, () => this.parts.backend.setup(config.doors));
     this.config = { ...this.config, doors: config.doors, limits: config.limits };
     this.grants?.setDoors(config.doors);
     this.pipeline?.stop();

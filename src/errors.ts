@@ -7,6 +7,7 @@ export type KnocktailErrorCode =
   | 'BACKEND_UNKNOWN'
   | 'BINARY_MISSING'
   | 'FIREWALL_COMMAND'
+  | 'FIREWALL_LOCKED'
   | 'STATE_CORRUPT'
   | 'STATE_IO'
   | 'SOURCE_IO'

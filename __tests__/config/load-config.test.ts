@@ -77,7 +77,7 @@ describe('valid configs', () => {
       auditLog: '/var/log/knocktail/audit.log',
       localAddresses: [],
       firewall: { backend: 'iptables', inputPosition: 1, logRateLimit: '20/second', checkInterval: 60, retries: 5, hostFirewall: 'check' },
-      limits: { maxTrackedSources: 10_000, maxFailures: 10, failWindow: 600_000, banFor: 3_600_000, maxOpenFor: 86_400_000, retransmitWindow: 35_000, maxClockSkew: 300_000 },
+      limits: { maxTrackedSources: 10_000, maxFailures: 10, failWindow: 600_000, banFor: 3_600_000, maxOpenFor: 86_400_000, retransmitWindow: 35_000, maxClockSkew: 300_000, alwaysAllow: [] },
       metrics: {},
       doors: [
         {
@@ -127,6 +127,19 @@ describe('valid configs', () => {
   test('allowFrom takes addresses and CIDRs of both families, normalised', () => {
     const config = configOf(withDoors(door({ allowFrom: ['203.0.113.7', '198.51.100.0/24', '2001:DB8:0:0::1', '2001:db8::/32'] })));
     expect(config.doors[0]?.allowFrom.map((cidr) => cidr.text)).toEqual(['203.0.113.7/32', '198.51.100.0/24', '2001:db8::1/128', '2001:db8::/32']);
+  });
+
+  test('limits.alwaysAllow takes addresses and CIDRs of both families, normalised, and is empty by default', () => {
+    expect(configOf(withDoors(door({}))).limits.alwaysAllow).toEqual([]);
+    const config = configOf({ limits: { alwaysAllow: ['192.0.2.7', '2001:DB8:9::/48'] }, doors: [door({})] });
+    expect(config.limits.alwaysAllow.map((cidr) => cidr.text)).toEqual(['192.0.2.7/32', '2001:db8:9::/48']);
+  });
+
+  test('a limits.alwaysAllow entry that is not a network address names its index and what was expected', () => {
+    expect(errorsOf({ limits: { alwaysAllow: ['192.0.2.0/24', '192.0.2.1/24', 'ssh-admins'] }, doors: [door({})] })).toEqual([
+      'limits.alwaysAllow[1]: expected a network address, e.g. "192.0.2.0/24", got `"192.0.2.1/24"` (string)',
+      'limits.alwaysAllow[2]: expected an IPv4/IPv6 address or CIDR like "203.0.113.0/24" or "2001:db8::/32", got `"ssh-admins"` (string)',
+    ]);
   });
 
   test('metrics.listen keeps an explicit loopback host, IPv6 in brackets', () => {

@@ -1,24 +1,50 @@
 import { describe, expect, test } from '@jest/globals';
 import { collectDoorPorts } from '../../src/firewall/door-ports.js';
-import { buildGuardRuleSpecs, buildGuardSetupArgs, buildGuardTeardownArgs } from '../../src/firewall/guard-args.js';
+import { parseCidr } from '../../src/address.js';
+import { buildGuardRestore, buildGuardRuleSpecs, buildGuardSetupArgs, buildGuardTeardownArgs, buildGuardTeardownRestore, EMPTY_GUARD_STATE } from '../../src/firewall/guard-args.js';
 import { pingDoor, sshDoor } from './fixtures.js';
 
 const options = { logPrefix: 'knocktail: ', logRateLimit: '20/second', inputPosition: 3 };
 const limit4 = ['-m', 'hashlimit', '--hashlimit-upto', '20/second', '--hashlimit-mode', 'srcip', '--hashlimit-name', 'knocktail4'];
 const log = ['-j', 'LOG', '--log-prefix', 'knocktail: '];
+const NEW = ['-m', 'conntrack', '--ctstate', 'NEW'];
 
 describe('guard rules', () => {
-  test('the guard accepts established flows, consults the grants, logs and drops knocks, then drops the protected port', () => {
+  test('the guard accepts established flows, consults the grants, logs and drops new knocks, then drops the protected port', () => {
     expect(buildGuardRuleSpecs([sshDoor], 4, options)).toEqual([
       ['-p', 'tcp', '--dport', '22', '-m', 'conntrack', '--ctstate', 'ESTABLISHED,RELATED', '-j', 'ACCEPT'],
       ['-j', 'KNOCKTAIL'],
-      ['-p', 'tcp', '--dport', '7000', '-m', 'conntrack', '--ctstate', 'NEW', ...limit4, ...log],
-      ['-p', 'udp', '--dport', '8000', '-m', 'conntrack', '--ctstate', 'NEW', ...limit4, ...log],
-      ['-p', 'tcp', '--dport', '9001', '-m', 'conntrack', '--ctstate', 'NEW', ...limit4, ...log],
-      ['-p', 'tcp', '--dport', '7000', '-j', 'DROP'],
-      ['-p', 'udp', '--dport', '8000', '-j', 'DROP'],
-      ['-p', 'tcp', '--dport', '9001', '-j', 'DROP'],
+      ['-p', 'tcp', '--dport', '7000', ...NEW, ...limit4, ...log],
+      ['-p', 'udp', '--dport', '8000', ...NEW, ...limit4, ...log],
+      ['-p', 'tcp', '--dport', '9001', ...NEW, ...limit4, ...log],
+      ['-p', 'tcp', '--dport', '7000', ...NEW, '-j', 'DROP'],
+      ['-p', 'udp', '--dport', '8000', ...NEW, '-j', 'DROP'],
+      ['-p', 'tcp', '--dport', '9001', ...NEW, '-j', 'DROP'],
       ['-p', 'tcp', '--dport', '22', '-j', 'DROP'],
+    ]);
+  });
+
+  test('every knock DROP matches only NEW packets, so replies to the host\'s own connections pass the guard', () => {
+    for (const family of [4, 6] as const) {
+      const drops = buildGuardRuleSpecs([sshDoor, pingDoor], family, options).filter((spec) => spec.at(-1) === 'DROP');
+      const knockDrops = drops.filter((spec) => !['22', '80', '443'].includes(spec[spec.indexOf('--dport') + 1]!));
+      expect(knockDrops).toHaveLength(6);
+      for (const spec of knockDrops) expect(spec.join(' ')).toContain('-m conntrack --ctstate NEW -j DROP');
+    }
+  });
+
+  test('alwaysAllow sources of the family pass on the protected ports before the grants, and nowhere else', () => {
+    const alwaysAllow = [parseCidr('192.0.2.0/24')!, parseCidr('2001:db8:9::/48')!];
+    const v4 = buildGuardRuleSpecs([pingDoor], 4, { ...options, alwaysAllow });
+    const v6 = buildGuardRuleSpecs([pingDoor], 6, { ...options, alwaysAllow });
+    expect(v4.slice(2, 5)).toEqual([
+      ['-s', '192.0.2.0/24', '-p', 'tcp', '--dport', '80', '-j', 'ACCEPT'],
+      ['-s', '192.0.2.0/24', '-p', 'tcp', '--dport', '443', '-j', 'ACCEPT'],
+      ['-j', 'KNOCKTAIL'],
+    ]);
+    expect(v6.filter((spec) => spec[0] === '-s')).toEqual([
+      ['-s', '2001:db8:9::/48', '-p', 'tcp', '--dport', '80', '-j', 'ACCEPT'],
+      ['-s', '2001:db8:9::/48', '-p', 'tcp', '--dport', '443', '-j', 'ACCEPT'],
     ]);
   });
 
@@ -32,7 +58,7 @@ describe('guard rules', () => {
     expect(ports.icmp).toBe(true);
     const v6 = buildGuardRuleSpecs([pingDoor], 6, options);
     expect(v6).toContainEqual(['-p', 'ipv6-icmp', '--icmpv6-type', 'echo-request', ...limit4.slice(0, -1), 'knocktail6', ...log]);
-    expect(v6).toContainEqual(['-p', 'udp', '--dport', '40000:40100', '-j', 'DROP']);
+    expect(v6).toContainEqual(['-p', 'udp', '--dport', '40000:40100', ...NEW, '-j', 'DROP']);
     expect(v6.some((spec) => spec.includes('ipv6-icmp') && spec.includes('DROP'))).toBe(false);
   });
 
@@ -57,5 +83,34 @@ describe('guard rules', () => {
       '-F KNOCKTAIL',
       '-X KNOCKTAIL',
     ]);
+  });
+
+  test('a fresh setup is one transaction that creates both chains, fills the guard and inserts the jump', () => {
+    const text = buildGuardRestore([sshDoor], 4, options, EMPTY_GUARD_STATE);
+    const lines = text.trimEnd().split('\n');
+    expect(lines.slice(0, 3)).toEqual(['*filter', ':KNOCKTAIL - [0:0]', ':KNOCKTAIL-GUARD - [0:0]']);
+    expect(lines).toContain('-A KNOCKTAIL-GUARD -p tcp --dport 7000 -m conntrack --ctstate NEW -m hashlimit --hashlimit-upto 20/second --hashlimit-mode srcip --hashlimit-name knocktail4 -j LOG --log-prefix "knocktail: "');
+    expect(lines.slice(-2)).toEqual(['-I INPUT 1 -j KNOCKTAIL-GUARD', 'COMMIT']);
+    expect(lines.filter((line) => line === 'COMMIT')).toHaveLength(1);
+  });
+
+  test('a re-setup replaces the guard in the same COMMIT, keeps the grant chain and does not jump twice', () => {
+    const text = buildGuardRestore([sshDoor], 6, options, { grantChain: true, guardChain: true, jumps: 1, inputRules: 4 });
+    expect(text).not.toContain(':KNOCKTAIL - ');
+    expect(text).toContain(':KNOCKTAIL-GUARD - [0:0]');
+    expect(text).not.toContain('-I INPUT');
+    expect(text.trimEnd().split('\n').at(-1)).toBe('COMMIT');
+  });
+
+  test('ipset\'s match-set rules replace the grant chain in the same transaction', () => {
+    const text = buildGuardRestore([sshDoor], 4, options, { grantChain: true, guardChain: false, jumps: 0, inputRules: 0 }, [['-m', 'set', '--match-set', 'knocktail-ssh-v4', 'src', '-j', 'ACCEPT']]);
+    expect(text).toContain(':KNOCKTAIL - [0:0]\n:KNOCKTAIL-GUARD - [0:0]\n-A KNOCKTAIL -m set --match-set knocktail-ssh-v4 src -j ACCEPT\n');
+  });
+
+  test('teardown is one transaction that removes every jump before the chains and skips absent pieces', () => {
+    expect(buildGuardTeardownRestore({ grantChain: true, guardChain: true, jumps: 2, inputRules: 3 })).toBe(
+      '*filter\n-D INPUT -j KNOCKTAIL-GUARD\n-D INPUT -j KNOCKTAIL-GUARD\n-F KNOCKTAIL-GUARD\n-X KNOCKTAIL-GUARD\n-F KNOCKTAIL\n-X KNOCKTAIL\nCOMMIT\n',
+    );
+    expect(buildGuardTeardownRestore({ grantChain: true, guardChain: false, jumps: 0, inputRules: 0 })).toBe('*filter\n-F KNOCKTAIL\n-X KNOCKTAIL\nCOMMIT\n');
   });
 });

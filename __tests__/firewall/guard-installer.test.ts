@@ -7,34 +7,42 @@ function backendWith(runner: RecordingRunner) {
   return selectBackend(firewallConfig('iptables', { inputPosition: 5 }), { runner, now: () => 0, sleep: async () => undefined });
 }
 
+const restores = (runner: RecordingRunner) => runner.calls.filter((call) => call.argv[0]!.endsWith('-restore'));
+
 describe('applying the iptables guard', () => {
-  test('a re-run appends the new guard rules before deleting the old ones, so the protected port is never open', async () => {
+  test('a re-run replaces the guard in one restore transaction per family and changes nothing else', async () => {
     const runner = new RecordingRunner()
-      .on(['iptables', '-w', '-S', 'KNOCKTAIL-GUARD'], { stdout: '-N KNOCKTAIL-GUARD\n-A KNOCKTAIL-GUARD -j KNOCKTAIL\n-A KNOCKTAIL-GUARD -p tcp -m tcp --dport 22 -j DROP\n' });
+      .on((argv) => argv[2] === '-S' && argv[3] === 'INPUT', { stdout: '-P INPUT ACCEPT\n-A INPUT -j KNOCKTAIL-GUARD\n' })
+      .on((argv) => argv[2] === '-S', { stdout: '-N X\n' });
     await backendWith(runner).setup([sshDoor]);
-    const v4 = runner.lines().filter((line) => line.startsWith('iptables') && / KNOCKTAIL-GUARD/.test(line) && / -[AD] /.test(line));
-    const firstDelete = v4.findIndex((line) => line.includes(' -D '));
-    expect(firstDelete).toBe(v4.length - 2);
-    expect(v4.slice(firstDelete)).toEqual(['iptables -w -D KNOCKTAIL-GUARD 1', 'iptables -w -D KNOCKTAIL-GUARD 1']);
-    expect(runner.lines()).not.toContain('iptables -w -N KNOCKTAIL-GUARD');
-    expect(runner.lines()).not.toContain('iptables -w -F KNOCKTAIL-GUARD');
+    expect(restores(runner).map((call) => call.argv.join(' '))).toEqual(['iptables-restore -w --noflush', 'ip6tables-restore -w --noflush']);
+    // Nothing but questions outside the transactions: no -A, -D, -N, -F or -I ever runs on its own.
+    expect(runner.lines().filter((line) => !line.includes('-restore')).every((line) => / -S /.test(line))).toBe(true);
+    const v4 = restores(runner)[0]!.input!;
+    expect(v4.startsWith('*filter\n:KNOCKTAIL-GUARD - [0:0]\n')).toBe(true);
+    expect(v4).not.toContain('-I INPUT');
   });
 
-  test('the jump is not inserted twice, and goes last when INPUT is shorter than the position', async () => {
-    const present = new RecordingRunner();
-    await backendWith(present).setup([sshDoor]);
-    expect(present.lines().filter((line) => line.includes('-I INPUT'))).toEqual([]);
-
-    const absent = new RecordingRunner()
-      .on((argv) => argv[2] === '-C' && argv[3] === 'INPUT', { exitCode: 1 })
-      .on((argv) => argv[2] === '-S' && argv[3] === 'INPUT', { stdout: '-P INPUT ACCEPT\n-A INPUT -s 203.0.113.0/24 -j DROP\n' });
-    await backendWith(absent).setup([sshDoor]);
-    expect(absent.lines().filter((line) => line.includes('-I INPUT'))).toEqual(['iptables -w -I INPUT 2 -j KNOCKTAIL-GUARD', 'ip6tables -w -I INPUT 2 -j KNOCKTAIL-GUARD']);
+  test('the jump goes last when INPUT is shorter than the configured position', async () => {
+    const runner = new RecordingRunner()
+      .on((argv) => argv[2] === '-S' && argv[3] === 'INPUT', { stdout: '-P INPUT ACCEPT\n-A INPUT -s 203.0.113.0/24 -j DROP\n' })
+      .on((argv) => argv[2] === '-S', { exitCode: 1 });
+    await backendWith(runner).setup([sshDoor]);
+    for (const call of restores(runner)) expect(call.input).toContain('\n-I INPUT 2 -j KNOCKTAIL-GUARD\nCOMMIT\n');
   });
 
   test('teardown on a firewall without knocktail chains runs only questions', async () => {
-    const runner = new RecordingRunner().on((argv) => argv[2] === '-S', { exitCode: 1 });
+    const runner = new RecordingRunner().on((argv) => argv[2] === '-S' && argv[3] !== 'INPUT', { exitCode: 1 });
     await backendWith(runner).teardown();
     expect(runner.lines().every((line) => line.includes(' -S '))).toBe(true);
+  });
+
+  test('teardown removes jumps and chains of a family in one transaction', async () => {
+    const runner = new RecordingRunner().on((argv) => argv[2] === '-S' && argv[3] === 'INPUT', { stdout: '-A INPUT -j KNOCKTAIL-GUARD\n' });
+    await backendWith(runner).teardown();
+    expect(restores(runner).map((call) => call.input)).toEqual([
+      '*filter\n-D INPUT -j KNOCKTAIL-GUARD\n-F KNOCKTAIL-GUARD\n-X KNOCKTAIL-GUARD\n-F KNOCKTAIL\n-X KNOCKTAIL\nCOMMIT\n',
+      '*filter\n-D INPUT -j KNOCKTAIL-GUARD\n-F KNOCKTAIL-GUARD\n-X KNOCKTAIL-GUARD\n-F KNOCKTAIL\n-X KNOCKTAIL\nCOMMIT\n',
+    ]);
   });
 });

@@ -1,105 +1,152 @@
 import { describe, expect, test } from '@jest/globals';
 import { KnocktailError } from '../../src/errors.js';
+import type { CommandRunner } from '../../src/firewall/backend.js';
 import { RecordingRunner } from '../../src/firewall/recording-runner.js';
+import { FakeIptables } from './fake-iptables.js';
 import { selectBackend } from '../../src/firewall/select-backend.js';
 import { firewallConfig, grantFor } from './fixtures.js';
 
-const RULE = ['-s', '198.51.100.2', '-p', 'tcp', '--dport', '22', '-m', 'comment', '--comment'];
+const DATESTOP = ['-m', 'time', '--datestop', '1970-01-01T01:16:39'];
+const RULE = (until: string, port = '22', proto = 'tcp') =>
+  `-s 198.51.100.2 -p ${proto} --dport ${port}${until === 'never' ? '' : ` ${DATESTOP.join(' ')}`} -m comment --comment "knocktail door=ssh until=${until}" -j ACCEPT`;
 
-function backendWith(runner: RecordingRunner, sleeps: number[] = []) {
-  return selectBackend(firewallConfig('iptables'), { runner, now: () => 1_000_000, sleep: async (ms) => void sleeps.push(ms) });
+function backendWith(runner: CommandRunner, sleeps: number[] = [], sessions = false) {
+  return selectBackend(firewallConfig('iptables'), { runner, now: () => 1_000_000, sleep: async (ms) => void sleeps.push(ms), sessions });
 }
 
-// A runner whose firewall holds exactly the rules added and not yet deleted, answering -C truthfully.
-function statefulRunner(): RecordingRunner {
-  const rules = new Set<string>();
-  const spec = (argv: readonly string[]) => argv.slice(3).join(' ');
-  return new RecordingRunner().on(
-    () => true,
-    (argv) => {
-      const op = argv[2];
-      if (op === '-C') return { exitCode: rules.has(spec(argv)) ? 0 : 1 };
-      if (op === '-A') rules.add(spec(argv));
-      if (op === '-D') return { exitCode: rules.delete(spec(argv)) ? 0 : 1 };
-      return { exitCode: 0 };
-    },
-  );
-}
+const restores = (fake: FakeIptables) => fake.commands.filter((call) => call.argv[0]!.endsWith('-restore'));
 
 describe('the iptables backend', () => {
-  test('opening a grant checks for the rule and then appends it to KNOCKTAIL', async () => {
-    const runner = new RecordingRunner().on(['iptables', '-w', '-C'], { exitCode: 1 });
-    await backendWith(runner).open(grantFor('198.51.100.2'));
-    expect(runner.calls.map((c) => c.argv)).toEqual([
-      ['iptables', '-w', '-C', 'KNOCKTAIL', ...RULE, 'knocktail door=ssh until=4600000', '-j', 'ACCEPT'],
-      ['iptables', '-w', '-A', 'KNOCKTAIL', ...RULE, 'knocktail door=ssh until=4600000', '-j', 'ACCEPT'],
-    ]);
+  test('opening a grant lists the chain once, then appends its rule, with the kernel-side expiry, in one transaction', async () => {
+    const fake = new FakeIptables();
+    await backendWith(fake).open(grantFor('198.51.100.2'));
+    expect(fake.commands.map((call) => call.argv.join(' '))).toEqual(['iptables -w -S KNOCKTAIL', 'iptables-restore -w --noflush']);
+    expect(restores(fake)[0]!.input).toBe(`*filter\n-A KNOCKTAIL ${RULE('4600000')}\nCOMMIT\n`);
+    expect(fake.chains['4']).toEqual([RULE('4600000')]);
   });
 
-  test('an IPv6 source goes to ip6tables', async () => {
-    const runner = new RecordingRunner().on(['ip6tables', '-w', '-C'], { exitCode: 1 });
-    await backendWith(runner).open(grantFor('2001:db8::7'));
-    expect(runner.lines()[1]).toMatch(/^ip6tables -w -A KNOCKTAIL -s 2001:db8::7 -p tcp --dport 22 /);
+  test('an IPv6 source goes to ip6tables-restore', async () => {
+    const fake = new FakeIptables();
+    await backendWith(fake).open(grantFor('2001:db8::7'));
+    expect(restores(fake)[0]!.argv[0]).toBe('ip6tables-restore');
+    expect(fake.chains['6'][0]).toMatch(/^-s 2001:db8::7 -p tcp --dport 22 -m time --datestop /);
   });
 
-  test('refreshing with the same expiry never adds a second rule', async () => {
-    const runner = statefulRunner();
-    const backend = backendWith(runner);
-    await backend.open(grantFor('198.51.100.2'));
-    await backend.open(grantFor('198.51.100.2'));
-    expect(runner.lines().filter((line) => line.includes(' -A '))).toHaveLength(1);
+  test('an until-closed grant carries no expiry for the kernel', async () => {
+    const fake = new FakeIptables();
+    await backendWith(fake).open(grantFor('198.51.100.2', { until: null }));
+    expect(fake.chains['4']).toEqual([RULE('never')]);
   });
 
-  test('refreshing with a new expiry adds the new rule before deleting the old one', async () => {
-    const runner = statefulRunner();
-    const backend = backendWith(runner);
+  test('refreshing with the same expiry changes nothing', async () => {
+    const fake = new FakeIptables();
+    const backend = backendWith(fake);
     await backend.open(grantFor('198.51.100.2'));
-    runner.clear();
+    await backend.open(grantFor('198.51.100.2'));
+    expect(restores(fake)).toHaveLength(1);
+    expect(fake.chains['4']).toHaveLength(1);
+  });
+
+  test('refreshing with a new expiry adds the new rule and deletes the old one in the same COMMIT', async () => {
+    const fake = new FakeIptables();
+    const backend = backendWith(fake);
+    await backend.open(grantFor('198.51.100.2'));
     await backend.open(grantFor('198.51.100.2', { until: 9_000_000 }));
-    const changes = runner.lines().filter((line) => / -[AD] /.test(line));
-    expect(changes).toEqual([
-      'iptables -w -A KNOCKTAIL -s 198.51.100.2 -p tcp --dport 22 -m comment --comment knocktail door=ssh until=9000000 -j ACCEPT',
-      'iptables -w -D KNOCKTAIL -s 198.51.100.2 -p tcp --dport 22 -m comment --comment knocktail door=ssh until=4600000 -j ACCEPT',
-    ]);
+    expect(restores(fake)[1]!.input).toBe(
+      `*filter\n-A KNOCKTAIL ${RULE('9000000').replace('01:16:39', '02:29:59')}\n-D KNOCKTAIL ${RULE('4600000')}\nCOMMIT\n`,
+    );
+    expect(fake.chains['4']).toEqual([RULE('9000000').replace('01:16:39', '02:29:59')]);
   });
 
-  test('closing a grant that is absent only asks, and is no error', async () => {
-    const runner = new RecordingRunner().on(['iptables', '-w', '-C'], { exitCode: 1 });
-    await expect(backendWith(runner).close(grantFor('198.51.100.2'))).resolves.toBeUndefined();
-    expect(runner.lines()).toHaveLength(1);
-    expect(runner.lines()[0]).toContain(' -C KNOCKTAIL ');
+  test('a second backend (a second offline grant) replaces the rule the chain already holds instead of adding one', async () => {
+    const fake = new FakeIptables();
+    await backendWith(fake).open(grantFor('198.51.100.2'));
+    await backendWith(fake).open(grantFor('198.51.100.2', { until: 9_000_000 }));
+    expect(fake.chains['4']).toHaveLength(1);
+    expect(fake.chains['4'][0]).toContain('until=9000000');
   });
 
-  test('closing deletes each port rule of a grant by its exact spec', async () => {
-    const runner = statefulRunner();
-    const backend = backendWith(runner);
+  test('duplicates and older expiries of the same door and source found in the chain are removed by the next refresh', async () => {
+    const fake = new FakeIptables();
+    fake.chains['4'].push(RULE('4600000'), RULE('4600000'), '-s 198.51.100.2 -p tcp --dport 22 -m comment --comment "knocktail door=ssh until=3000000" -j ACCEPT');
+    fake.chains['4'].push('-s 198.51.100.9 -p tcp --dport 22 -j ACCEPT');
+    await backendWith(fake).open(grantFor('198.51.100.2'));
+    expect(fake.chains['4']).toEqual([RULE('4600000'), '-s 198.51.100.9 -p tcp --dport 22 -j ACCEPT']);
+  });
+
+  test('a rule written without the kernel-side expiry (an older knocktail) is replaced by one with it', async () => {
+    const fake = new FakeIptables();
+    fake.chains['4'].push('-s 198.51.100.2 -p tcp --dport 22 -m comment --comment "knocktail door=ssh until=4600000" -j ACCEPT');
+    await backendWith(fake).open(grantFor('198.51.100.2'));
+    expect(fake.chains['4']).toEqual([RULE('4600000')]);
+  });
+
+  test('closing a grant that is absent only lists, and is no error', async () => {
+    const fake = new FakeIptables();
+    await expect(backendWith(fake).close(grantFor('198.51.100.2'))).resolves.toBeUndefined();
+    expect(fake.commands.map((call) => call.argv.join(' '))).toEqual(['iptables -w -S KNOCKTAIL']);
+  });
+
+  test('closing deletes every port rule of a grant by its exact spec, in one transaction', async () => {
+    const fake = new FakeIptables();
+    const backend = backendWith(fake);
     const grant = grantFor('198.51.100.2', { ports: [{ proto: 'tcp', port: 22 }, { proto: 'udp', port: 60001 }], until: null });
     await backend.open(grant);
-    runner.clear();
     await backend.close(grant);
-    expect(runner.lines().filter((line) => line.includes(' -D '))).toEqual([
-      'iptables -w -D KNOCKTAIL -s 198.51.100.2 -p tcp --dport 22 -m comment --comment knocktail door=ssh until=never -j ACCEPT',
-      'iptables -w -D KNOCKTAIL -s 198.51.100.2 -p udp --dport 60001 -m comment --comment knocktail door=ssh until=never -j ACCEPT',
-    ]);
+    expect(restores(fake)[1]!.input).toBe(`*filter\n-D KNOCKTAIL ${RULE('never')}\n-D KNOCKTAIL ${RULE('never', '60001', 'udp')}\nCOMMIT\n`);
+    expect(fake.chains['4']).toEqual([]);
   });
 
-  test('a failing command is retried with backoff and then applied', async () => {
+  test('an opened grant whose expiry has passed is closed instead', async () => {
+    const fake = new FakeIptables();
+    fake.chains['4'].push(RULE('4600000'));
+    await backendWith(fake).open(grantFor('198.51.100.2', { until: 999_000 }));
+    expect(fake.chains['4']).toEqual([]);
+  });
+
+  test('when the chain changed behind its back, the backend lists it again and retries', async () => {
+    const fake = new FakeIptables();
+    const backend = backendWith(fake);
+    await backend.open(grantFor('198.51.100.2'));
+    fake.chains['4'].length = 0; // an admin deleted the rule
+    await backend.open(grantFor('198.51.100.2', { until: 9_000_000 }));
+    expect(fake.chains['4']).toHaveLength(1);
+    expect(fake.commands.filter((call) => call.argv[2] === '-S')).toHaveLength(2);
+  });
+
+  test('with sessions, changes go to one long-lived iptables-restore -v per family, acknowledged by an echoed comment', async () => {
+    const fake = new FakeIptables();
+    const backend = backendWith(fake, [], true);
+    await backend.open(grantFor('198.51.100.2'));
+    await backend.open(grantFor('198.51.100.2', { until: 9_000_000 }));
+    await backend.open(grantFor('2001:db8::7'));
+    expect(fake.sessions.map((session) => session.argv.join(' '))).toEqual(['iptables-restore -w --noflush -v', 'ip6tables-restore -w --noflush -v']);
+    expect(fake.sessions[0]!.written).toHaveLength(2);
+    expect(fake.sessions[0]!.written[0]).toMatch(/^\*filter\n-A KNOCKTAIL .*\nCOMMIT\n# knocktail-sync-1\n$/);
+    expect(restores(fake)).toEqual([]);
+    expect(fake.chains['4']).toHaveLength(1);
+    await backend.stop?.();
+  });
+
+  test('a failing session transaction is retried through a new process, then as a one-shot command', async () => {
+    const fake = new FakeIptables();
+    const backend = backendWith(fake, [], true);
+    fake.failNext = 2;
+    await backend.open(grantFor('198.51.100.2'));
+    expect(fake.sessions).toHaveLength(2);
+    expect(restores(fake)).toHaveLength(1);
+    expect(fake.chains['4']).toEqual([RULE('4600000')]);
+  });
+
+  test('a one-shot transaction still failing after the retries is a FIREWALL_COMMAND error with argv, exit code and stderr', async () => {
     const sleeps: number[] = [];
-    const runner = new RecordingRunner()
-      .on(['iptables', '-w', '-C'], { exitCode: 4, stderr: 'Another app is currently holding the xtables lock' }, 2)
-      .on(['iptables', '-w', '-C'], { exitCode: 1 });
-    await backendWith(runner, sleeps).open(grantFor('198.51.100.2'));
-    expect(sleeps).toEqual([100, 200]);
-    expect(runner.lines().map((line) => line.split(' ')[2])).toEqual(['-C', '-C', '-C', '-A']);
-  });
-
-  test('a command still failing after the retries is a FIREWALL_COMMAND error with argv, exit code and stderr', async () => {
-    const runner = new RecordingRunner().on(['iptables'], { exitCode: 4, stderr: 'resource busy' });
-    const failure = backendWith(runner).open(grantFor('198.51.100.2'));
+    const fake = new FakeIptables();
+    fake.failNext = 100;
+    const failure = backendWith(fake, sleeps).open(grantFor('198.51.100.2'));
     await expect(failure).rejects.toBeInstanceOf(KnocktailError);
     await expect(failure).rejects.toMatchObject({ code: 'FIREWALL_COMMAND' });
-    await expect(failure).rejects.toThrow(/iptables -w -C KNOCKTAIL -s 198\.51\.100\.2 .*exit 4 after 3 attempt\(s\): resource busy/);
-    expect(runner.calls).toHaveLength(3);
+    await expect(failure).rejects.toThrow(/iptables-restore -w --noflush` to exit with 0, got exit 1 after 3 attempt\(s\): iptables-restore: line 2 failed/);
+    expect(sleeps).toEqual([100, 200]);
   });
 });
 

@@ -1,4 +1,6 @@
 import { describe, expect, test } from '@jest/globals';
+import { parseCidr } from '../../src/address.js';
+import { buildNftSetupStatements } from '../../src/firewall/nft-args.js';
 import { CommandExecutor } from '../../src/firewall/command-executor.js';
 import { NftablesBackend } from '../../src/firewall/nftables-backend.js';
 import type { LineSession } from '../../src/firewall/line-session.js';
@@ -51,6 +53,27 @@ describe('the nftables backend', () => {
     expect(script).toContain('add rule inet knocktail guard icmpv6 type echo-request update @knocklog-v6 { ip6 saddr limit rate 20/second } log prefix "knocktail: "');
     expect(script).toContain('add rule inet knocktail grants ip6 saddr @door-web-v6 tcp dport 443 accept comment "knocktail door=web"');
     expect(script.indexOf('add rule inet knocktail guard tcp dport { 22, 80, 443 } drop')).toBe(script.length - 2);
+  });
+
+  test('the guard drops only new flows to knock ports, so replies to the host\'s own connections pass', () => {
+    const statements = buildNftSetupStatements([sshDoor, pingDoor], { logPrefix: 'knocktail: ', logRateLimit: '20/second' });
+    const drops = statements.filter((line) => line.startsWith('add rule inet knocktail guard') && line.endsWith(' drop'));
+    expect(drops).toEqual([
+      'add rule inet knocktail guard tcp dport { 7000, 9001, 7100 } ct state new drop',
+      'add rule inet knocktail guard udp dport { 8000, 7200, 40000-40100 } ct state new drop',
+      'add rule inet knocktail guard tcp dport { 22, 80, 443 } drop',
+    ]);
+  });
+
+  test('alwaysAllow sources pass on the protected ports right after the established accept, per family', () => {
+    const alwaysAllow = [parseCidr('192.0.2.0/24')!, parseCidr('198.51.100.7')!, parseCidr('2001:db8:9::/48')!];
+    const rules = buildNftSetupStatements([sshDoor], { logPrefix: 'knocktail: ', logRateLimit: '20/second', alwaysAllow }).filter((line) => line.startsWith('add rule inet knocktail guard'));
+    expect(rules.slice(0, 4)).toEqual([
+      'add rule inet knocktail guard tcp dport { 22 } ct state established,related accept',
+      'add rule inet knocktail guard ip saddr { 192.0.2.0/24, 198.51.100.7/32 } tcp dport { 22 } accept comment "knocktail alwaysAllow"',
+      'add rule inet knocktail guard ip6 saddr { 2001:db8:9::/48 } tcp dport { 22 } accept comment "knocktail alwaysAllow"',
+      'add rule inet knocktail guard jump grants',
+    ]);
   });
 
   test('teardown deletes only the knocktail table, and succeeds when it is already gone', () => {

@@ -46,6 +46,7 @@ export const limits: Limits = {
   banFor: 600 * SECOND,
   maxOpenFor: 86_400_000,
   retransmitWindow: 3 * SECOND,
+  alwaysAllow: [],
 };
 
 function familyOf(src: string): Family {

@@ -10,6 +10,7 @@ import { GrantTable } from '../grant/grant-table.js';
 import type { Grant } from '../model/grant.js';
 import { loadState, saveState } from '../grant/state-file.js';
 import { formatPort } from '../model/door.js';
+import { withFirewallLock } from '../firewall/firewall-lock.js';
 import { configPath, writeLine } from './context.js';
 import type { CommandAction } from './command-table.js';
 import { createFirewall, createSystemClock } from './wiring.js';
@@ -19,7 +20,9 @@ import { createFirewall, createSystemClock } from './wiring.js';
 async function ask(config: Config, request: ControlRequest): Promise<{ result: unknown; daemon: boolean }> {
   const answer = await requestDaemon(controlSocketPath(config), request);
   if (answer !== undefined) return { result: answer, daemon: true };
-  return { result: await offline(config, request), daemon: false };
+  // Without a daemon this process changes the firewall itself: under the firewall lock (status only reads).
+  if (request.op === 'status') return { result: await offline(config, request), daemon: false };
+  return { result: await withFirewallLock(config.stateDir, { holder: `knocktail ${request.op}` }, () => offline(config, request)), daemon: false };
 }
 
 async function offline(config: Config, request: ControlRequest): Promise<unknown> {

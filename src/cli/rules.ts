@@ -3,6 +3,7 @@ import type { Clock } from '../clock.js';
 import { loadConfig } from '../config/load-config.js';
 import type { Config } from '../config/types.js';
 import type { FirewallBackend } from '../firewall/backend.js';
+import { withFirewallLock } from '../firewall/firewall-lock.js';
 import { describeHostFirewallProbe } from '../firewall/host-firewall-check.js';
 import { formatArgv } from '../firewall/shell-quote.js';
 import { configPath, writeLine } from './context.js';
@@ -32,7 +33,10 @@ export async function printRules(ctx: CliContext, option: string | undefined, fa
 export async function applySetup(ctx: CliContext, option: string | undefined, factory: BackendFactory = createFirewall): Promise<ExitCode> {
   const config = await load(ctx, option);
   const backend = factory(config, createSystemClock());
-  await backend.setup(config.doors);
+  await withFirewallLock(config.stateDir, { holder: 'knocktail setup' }, async () => {
+    await backend.setup(config.doors);
+    await backend.stop?.();
+  });
   writeLine(ctx.stdout, `knocktail: firewall rules for ${config.doors.length} door(s) in place (backend ${backend.name})`);
   return 0;
 }
@@ -41,7 +45,10 @@ export async function applySetup(ctx: CliContext, option: string | undefined, fa
 export async function applyTeardown(ctx: CliContext, option: string | undefined, factory: BackendFactory = createFirewall): Promise<ExitCode> {
   const config = await load(ctx, option);
   const backend = factory(config, createSystemClock());
-  await backend.teardown();
+  await withFirewallLock(config.stateDir, { holder: 'knocktail teardown' }, async () => {
+    await backend.teardown();
+    await backend.stop?.();
+  });
   writeLine(ctx.stdout, `knocktail: firewall rules removed (backend ${backend.name})`);
   return 0;
 }

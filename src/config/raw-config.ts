@@ -44,6 +44,7 @@ export interface RawConfig {
     readonly maxOpenFor: string;
     readonly retransmitWindow: string;
     readonly maxClockSkew: string;
+    readonly alwaysAllow: readonly string[];
   };
   readonly metrics: { readonly listen: string | null; readonly textfile: string | null };
   readonly doors: readonly RawDoor[];

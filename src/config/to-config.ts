@@ -71,6 +71,10 @@ export function toConfig(raw: RawConfig, baseDir: string | undefined, secrets: R
       maxOpenFor: ms(raw.limits.maxOpenFor),
       retransmitWindow: ms(raw.limits.retransmitWindow),
       maxClockSkew: ms(raw.limits.maxClockSkew),
+      alwaysAllow: raw.limits.alwaysAllow.map((text) => {
+        const parsed = parseAllowedSource(text);
+        return must(parsed.ok ? parsed.cidr : undefined, `CIDR ${JSON.stringify(text)}`);
+      }),
     },
     metrics: {
       ...(listen === null ? {} : { listen: listenAddress(listen) }),

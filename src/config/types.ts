@@ -1,3 +1,4 @@
+import type { Cidr } from '../address.js';
 import type { Door } from '../model/door.js';
 
 // The validated, typed configuration every stage receives (durations already in ms).
@@ -31,6 +32,8 @@ export interface Limits {
   readonly retransmitWindow: number;
   /** Lines stamped more than this many ms in the future are malformed (the loader always sets it; default 5 min). */
   readonly maxClockSkew?: number;
+  /** Sources the guard never blocks on protected ports (fail2ban's ignoreip), normalised. */
+  readonly alwaysAllow: readonly Cidr[];
 }
 
 export interface MetricsConfig {

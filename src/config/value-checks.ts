@@ -69,6 +69,15 @@ function checkListen(problems: Problems, listen: unknown): void {
   }
 }
 
+// allowFrom and limits.alwaysAllow: each entry a network address with its prefix length.
+function checkSources(problems: Problems, path: PathSegment[], list: unknown): void {
+  arrayOf(list).forEach((entry, entryIndex) => {
+    if (typeof entry !== 'string') return;
+    const parsed = parseAllowedSource(entry);
+    if (!parsed.ok) problems.add([...path, entryIndex], `expected ${parsed.expected}, got ${describeValue(entry)}`);
+  });
+}
+
 function checkDoor(problems: Problems, door: Record<string, unknown>, index: number): void {
   const at = (...rest: PathSegment[]): PathSegment[] => ['doors', index, ...rest];
   checkDuration(problems, at('timeout'), door['timeout']);
@@ -80,11 +89,7 @@ function checkDoor(problems: Problems, door: Record<string, unknown>, index: num
   const timeBased = door['timeBased'];
   const hasAny = arrayOf(door['sequence']).length > 0 || arrayOf(door['oneTimeSequences']).length > 0 || isRecord(timeBased);
   if (!hasAny) problems.add(at(), 'expected at least one of sequence, oneTimeSequences or timeBased, got none');
-  arrayOf(door['allowFrom']).forEach((entry, entryIndex) => {
-    if (typeof entry !== 'string') return;
-    const parsed = parseAllowedSource(entry);
-    if (!parsed.ok) problems.add(at('allowFrom', entryIndex), `expected ${parsed.expected}, got ${describeValue(entry)}`);
-  });
+  checkSources(problems, at('allowFrom'), door['allowFrom']);
   if (!isRecord(timeBased)) return;
   checkDuration(problems, at('timeBased', 'period'), timeBased['period'], MIN_PERIOD_MS, `of at least ${formatDuration(MIN_PERIOD_MS)}`);
   // A present but malformed secret counts as given: the schema already said what is wrong with it.
@@ -138,6 +143,7 @@ export function checkValues(problems: Problems, data: unknown): void {
       if (key === 'maxOpenFor') checkDuration(problems, ['limits', key], limits[key], 1000, 'of at least 1s');
       else checkDuration(problems, ['limits', key], limits[key]);
     }
+    checkSources(problems, ['limits', 'alwaysAllow'], limits['alwaysAllow']);
   }
   const metrics = data['metrics'];
   if (isRecord(metrics)) checkListen(problems, metrics['listen']);

@@ -13,9 +13,11 @@ const PACKAGES: Record<string, string> = {
   'iptables-save': 'iptables',
   'ip6tables-save': 'iptables',
   'iptables-restore': 'iptables',
+  'ip6tables-restore': 'iptables',
   ipset: 'ipset',
   nft: 'nftables',
   ip: 'iproute2',
+  flock: 'util-linux',
 };
 
 export function missingBinaryError(binary: string, cause?: unknown): KnocktailError {
@@ -62,28 +64,32 @@ export class ExecaRunner implements CommandRunner, ProcessStarter {
     return { exitCode: result.exitCode ?? 1, stdout: String(result.stdout ?? ''), stderr };
   }
 
-  /** Starts a long-lived process (e.g. `nft -i`) with stdin and stderr piped; stdout is discarded. */
+  /** Starts a long-lived process (e.g. `nft -i`) with stdin, stdout and stderr piped (stdout is drained when nobody listens). */
   start(argv: readonly string[]): InteractiveProcess {
     const full = this.options.netns === undefined ? [...argv] : ['ip', 'netns', 'exec', this.options.netns, ...argv];
     const child = execa(full[0]!, full.slice(1), {
       reject: false,
       shell: false,
       stdin: 'pipe',
-      stdout: 'ignore',
+      stdout: 'pipe',
       stderr: 'pipe',
       buffer: false,
       env: { ...this.options.env, LC_ALL: 'C' },
     });
     child.stderr?.setEncoding('utf8');
+    child.stdout?.setEncoding('utf8');
+    const stdoutListeners: ((chunk: string) => void)[] = [];
+    child.stdout?.on('data', (chunk: string) => stdoutListeners.forEach((fn) => fn(chunk)));
     child.stdin?.on('error', () => undefined);
     const exited = child.then(
       () => undefined,
       () => undefined,
     );
-    const handles = [child, child.stdin, child.stderr] as { ref?: () => void; unref?: () => void }[];
+    const handles = [child, child.stdin, child.stderr, child.stdout] as { ref?: () => void; unref?: () => void }[];
     return {
       write: (text) => void child.stdin?.write(text),
       onStderr: (fn) => void child.stderr?.on('data', (chunk: string) => fn(chunk)),
+      onStdout: (fn) => void stdoutListeners.push(fn),
       onExit: (fn) => void exited.then(fn),
       kill: () => void child.kill('SIGKILL'),
       ref: () => handles.forEach((handle) => handle?.ref?.()),

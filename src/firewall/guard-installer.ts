@@ -1,68 +1,47 @@
 import type { Family } from '../address.js';
 import type { Door } from '../model/door.js';
 import type { CommandExecutor } from './command-executor.js';
-import { buildGuardRuleSpecs, buildJumpSpec } from './guard-args.js';
-import type { GuardOptions } from './guard-args.js';
-import { GRANT_CHAIN, GUARD_CHAIN, tablesBinary } from './iptables-args.js';
+import { buildGuardRestore, buildGuardTeardownRestore, buildJumpSpec } from './guard-args.js';
+import type { GuardOptions, GuardState } from './guard-args.js';
+import { GRANT_CHAIN, GUARD_CHAIN, restoreBinary, tablesBinary } from './iptables-args.js';
+import { formatRestoreLine } from './restore-text.js';
 
-// Applies and removes the iptables guard idempotently. A chain's rules are replaced by
-// appending the new ones and then deleting the old ones from the top, so at no moment is
-// a protected port left without its DROP (a flush-and-refill would open it briefly).
+// Applies and removes the iptables guard for one family, each as ONE `iptables-restore
+// --noflush` transaction built by a pure function from what the table holds: no packet ever
+// sees a guard without its DROPs, or INPUT jumping to an empty chain. Callers hold the
+// firewall lock (firewall-lock.ts), so the state read here cannot change before the COMMIT;
+// without it, a concurrent change makes the transaction fail whole instead of half-apply.
 
-async function ensureChain(exec: CommandExecutor, family: Family, chain: string): Promise<void> {
+const JUMP_LINE = formatRestoreLine(['-A', 'INPUT', ...buildJumpSpec()]);
+
+/** What the family's filter table holds of knocktail's chains and jumps. */
+export async function readGuardState(exec: CommandExecutor, family: Family): Promise<GuardState> {
   const bin = tablesBinary(family);
-  if (!(await exec.ask([...bin, '-S', chain]))) await exec.run([...bin, '-N', chain]);
-}
-
-async function countRules(exec: CommandExecutor, family: Family, chain: string): Promise<number> {
-  const listing = await exec.run([...tablesBinary(family), '-S', chain]);
-  return listing.stdout.split('\n').filter((line) => line.startsWith('-A ')).length;
-}
-
-async function replaceChainRules(exec: CommandExecutor, family: Family, chain: string, specs: readonly string[][]): Promise<void> {
-  const bin = tablesBinary(family);
-  const old = await countRules(exec, family, chain);
-  for (const spec of specs) await exec.run([...bin, '-A', chain, ...spec]);
-  for (let i = 0; i < old; i++) await exec.run([...bin, '-D', chain, '1']);
+  const input = await exec.run([...bin, '-S', 'INPUT']);
+  const rules = input.stdout.split('\n').filter((line) => line.startsWith('-A INPUT '));
+  return {
+    grantChain: await exec.ask([...bin, '-S', GRANT_CHAIN]),
+    guardChain: await exec.ask([...bin, '-S', GUARD_CHAIN]),
+    jumps: rules.filter((line) => line.trim() === JUMP_LINE).length,
+    inputRules: rules.length,
+  };
 }
 
 /**
- * Creates KNOCKTAIL and KNOCKTAIL-GUARD for one family and jumps to the guard from INPUT.
- * `grantChainSpecs` replaces KNOCKTAIL's rules (ipset's match-set rules); undefined leaves
- * KNOCKTAIL alone, because in the iptables backend it holds the live grants.
+ * Creates or replaces KNOCKTAIL-GUARD (and KNOCKTAIL if missing) for one family and jumps to
+ * the guard from INPUT. `grantChainSpecs` replaces KNOCKTAIL's rules (ipset's match-set rules);
+ * undefined leaves KNOCKTAIL alone, because in the iptables backend it holds the live grants.
  */
-export async function installGuard(
-  exec: CommandExecutor,
-  doors: readonly Door[],
-  family: Family,
-  options: GuardOptions,
-  grantChainSpecs?: readonly string[][],
-): Promise<void> {
-  const bin = tablesBinary(family);
-  await ensureChain(exec, family, GRANT_CHAIN);
-  if (grantChainSpecs) await replaceChainRules(exec, family, GRANT_CHAIN, grantChainSpecs);
-  await ensureChain(exec, family, GUARD_CHAIN);
-  await replaceChainRules(exec, family, GUARD_CHAIN, buildGuardRuleSpecs(doors, family, options));
-  if (!(await exec.ask([...bin, '-C', 'INPUT', ...buildJumpSpec()]))) {
-    // Inserting past the end of INPUT is an error; a short INPUT gets the jump last.
-    const position = Math.min(options.inputPosition, (await countRules(exec, family, 'INPUT')) + 1);
-    await exec.run([...bin, '-I', 'INPUT', String(position), ...buildJumpSpec()]);
-  }
+export async function installGuard(exec: CommandExecutor, doors: readonly Door[], family: Family, options: GuardOptions, grantChainSpecs?: readonly string[][]): Promise<void> {
+  const state = await readGuardState(exec, family);
+  await exec.run(restoreBinary(family), { input: buildGuardRestore(doors, family, options, state, grantChainSpecs) });
 }
 
-/** Removes the jump(s) and both chains for one family; absent pieces are skipped. */
+/** Removes the jump(s) and both chains for one family in one transaction; absent pieces are skipped. */
 export async function removeGuard(exec: CommandExecutor, family: Family): Promise<void> {
-  const bin = tablesBinary(family);
-  // Without the guard chain there can be no jump to it (and `-C` would fail with exit 2).
-  const guarded = await exec.ask([...bin, '-S', GUARD_CHAIN]);
+  const state = await readGuardState(exec, family);
   // Bounded: an admin may have duplicated the jump, but not without limit.
-  for (let i = 0; i < 16 && guarded && (await exec.ask([...bin, '-C', 'INPUT', ...buildJumpSpec()])); i++) {
-    await exec.run([...bin, '-D', 'INPUT', ...buildJumpSpec()]);
-  }
-  for (const chain of [GUARD_CHAIN, GRANT_CHAIN]) {
-    if (await exec.ask([...bin, '-S', chain])) {
-      await exec.run([...bin, '-F', chain]);
-      await exec.run([...bin, '-X', chain]);
-    }
-  }
+  const bounded = { ...state, jumps: Math.min(state.jumps, 16) };
+  if (!state.grantChain && !state.guardChain && state.jumps === 0) return;
+  await exec.run(restoreBinary(family), { input: buildGuardTeardownRestore(bounded) });
 }

@@ -1,8 +1,10 @@
-// A long-lived helper process fed over stdin (`nft -i`), as the nft session needs it.
+// A long-lived helper process fed over stdin (`nft -i`, `iptables-restore --noflush -v`), as the sessions need it.
 // While idle it is unref'd, so it never keeps a finished CLI command alive.
 export interface InteractiveProcess {
   write(text: string): void;
   onStderr(fn: (chunk: string) => void): void;
+  /** Stdout chunks, for tools that acknowledge there (`iptables-restore -v`); optional for starters that never need it. */
+  onStdout?(fn: (chunk: string) => void): void;
   /** Called once when the process has ended, for whatever reason (also when it never started). */
   onExit(fn: () => void): void;
   kill(): void;

@@ -57,3 +57,17 @@ export function buildDelMemberArgs(grant: Grant): string[] {
 export function buildDestroySetArgs(name: string): string[] {
   return ['ipset', 'destroy', name];
 }
+
+// `ipset restore` reads the same commands without the leading `ipset`; `-exist` makes create and destroy idempotent.
+export const IPSET_RESTORE_ARGV: readonly string[] = ['ipset', '-exist', 'restore'];
+
+/** Every door's sets, both families, as one `ipset restore` input (existing sets and members stay). */
+export function buildSetsRestore(doors: readonly Door[]): string {
+  const lines = ([4, 6] as const).flatMap((family) => doors.map((door) => buildCreateSetArgs(door.name, family).slice(2).join(' ')));
+  return lines.map((line) => `${line}\n`).join('');
+}
+
+/** Destroys the named sets as one `ipset restore` input. */
+export function buildDestroyRestore(names: readonly string[]): string {
+  return names.map((name) => `destroy ${name}\n`).join('');
+}

@@ -6,7 +6,18 @@ import type { CommandExecutor } from './command-executor.js';
 import { buildGuardSetupArgs, buildGuardTeardownArgs } from './guard-args.js';
 import type { GuardOptions } from './guard-args.js';
 import { installGuard, removeGuard } from './guard-installer.js';
-import { buildAddMemberArgs, buildCreateSetArgs, buildDelMemberArgs, buildDestroySetArgs, buildSetMatchSpecs, SET_PREFIX, setName } from './ipset-args.js';
+import {
+  buildAddMemberArgs,
+  buildCreateSetArgs,
+  buildDelMemberArgs,
+  buildDestroyRestore,
+  buildDestroySetArgs,
+  buildSetMatchSpecs,
+  buildSetsRestore,
+  IPSET_RESTORE_ARGV,
+  SET_PREFIX,
+  setName,
+} from './ipset-args.js';
 import { buildGrantListArgs } from './iptables-args.js';
 import { parseSetListing, parseSetPorts } from './ipset-listing.js';
 import type { LineSession } from './line-session.js';
@@ -58,9 +69,10 @@ export class IpsetBackend implements FirewallBackend {
     return parseSetListing(saved.stdout, ports, this.now());
   }
 
+  // The sets in one `ipset restore`, then per family one iptables transaction for both chains.
   async setup(doors: readonly Door[]): Promise<void> {
+    if (doors.length > 0) await this.exec.run(IPSET_RESTORE_ARGV, { input: buildSetsRestore(doors) });
     for (const family of FAMILIES) {
-      for (const door of doors) await this.exec.run(buildCreateSetArgs(door.name, family));
       await installGuard(this.exec, doors, family, this.guard, doors.flatMap((door) => buildSetMatchSpecs(door, family)));
     }
   }
@@ -68,9 +80,8 @@ export class IpsetBackend implements FirewallBackend {
   async teardown(): Promise<void> {
     for (const family of FAMILIES) await removeGuard(this.exec, family);
     const names = await this.exec.run(['ipset', 'list', '-n']);
-    for (const name of names.stdout.split('\n').map((line) => line.trim())) {
-      if (name.startsWith(SET_PREFIX)) await this.exec.run(buildDestroySetArgs(name));
-    }
+    const ours = names.stdout.split('\n').map((line) => line.trim()).filter((name) => name.startsWith(SET_PREFIX));
+    if (ours.length > 0) await this.exec.run(IPSET_RESTORE_ARGV, { input: buildDestroyRestore(ours) });
   }
 
   // One try, through the session when there is one (the argv minus `ipset` is an interactive command).

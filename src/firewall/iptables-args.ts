@@ -13,11 +13,32 @@ export function tablesBinary(family: Family): string[] {
   return [family === 4 ? 'iptables' : 'ip6tables', '-w'];
 }
 
-// The rule spec (after the chain name) that admits one grant's source to one port.
+// `iptables-restore --noflush` for one family: applies `*filter … COMMIT` transactions atomically.
+export function restoreBinary(family: Family): string[] {
+  return [family === 4 ? 'iptables-restore' : 'ip6tables-restore', '-w', '--noflush'];
+}
+
+// xt_time keeps 32-bit seconds; later expiries are capped (knocktail's own timer closes long grants first).
+const MAX_DATESTOP_SECONDS = 0x7fff_ffff;
+
+/**
+ * The xt_time `--datestop` (UTC, whole seconds) that makes the kernel stop matching a grant rule
+ * by `until` on its own: the rule matches while the second is at most datestop, so it is the last
+ * whole second that ends by `until` (it may stop up to a second early, never late).
+ */
+export function formatDatestop(until: number): string {
+  const seconds = Math.min(MAX_DATESTOP_SECONDS, Math.max(0, Math.floor(until / 1000) - 1));
+  return new Date(seconds * 1000).toISOString().slice(0, 19);
+}
+
+// The rule spec (after the chain name) that admits one grant's source to one port; a bounded
+// grant also carries its expiry for the kernel (`-m time --datestop`), so it stops matching even
+// if no daemon ever runs again.
 export function buildGrantRuleSpec(grant: Grant, port: PortSpec): string[] {
   checkGrant(grant);
   const comment = formatGrantComment(grant.door, grant.until);
-  return ['-s', grant.src, '-p', port.proto, '--dport', String(port.port), '-m', 'comment', '--comment', comment, '-j', 'ACCEPT'];
+  const expiry = grant.until === null ? [] : ['-m', 'time', '--datestop', formatDatestop(grant.until)];
+  return ['-s', grant.src, '-p', port.proto, '--dport', String(port.port), ...expiry, '-m', 'comment', '--comment', comment, '-j', 'ACCEPT'];
 }
 
 // `-C`: exit 0 when the exact rule is there, 1 when not; asked before adding so a refresh never duplicates.

@@ -2,68 +2,76 @@ import type { Family } from '../address.js';
 import type { Grant } from '../model/grant.js';
 import { grantKey } from '../model/grant.js';
 import type { Door } from '../model/door.js';
-import type { FirewallBackend } from './backend.js';
+import type { CommandResult, FirewallBackend } from './backend.js';
 import type { CommandExecutor } from './command-executor.js';
-import { formatGrantComment } from './grant-comment.js';
+import { checkGrant } from './grant-check.js';
 import { buildGuardSetupArgs, buildGuardTeardownArgs } from './guard-args.js';
 import type { GuardOptions } from './guard-args.js';
 import { installGuard, removeGuard } from './guard-installer.js';
-import { buildGrantAddArgs, buildGrantCheckArgs, buildGrantDeleteArgs, buildGrantListArgs } from './iptables-args.js';
-import { parseGrantListing } from './iptables-listing.js';
+import { buildGrantListArgs, buildGrantRuleSpec, GRANT_CHAIN, restoreBinary } from './iptables-args.js';
+import { parseGrantListing, parseGrantRules } from './iptables-listing.js';
+import type { LineSession } from './line-session.js';
+import { buildFilterTransaction } from './restore-text.js';
 
 const FAMILIES: readonly Family[] = [4, 6];
 
-// One ACCEPT rule per grant and port in chain KNOCKTAIL (ip6tables for IPv6 sources).
-// The expiry lives in the rule's comment, so a refresh with a new expiry is make-before-break:
-// the new rule is added first and the old one deleted after, and the port never closes in between.
-// The backend remembers what it installed (seeded by list()) to find the old rule without a listing.
+/** A grant rule the chain holds: what identifies it, and the words that delete exactly it. */
+interface HeldRule {
+  readonly identity: string;
+  readonly spec: readonly string[];
+}
+
+function identity(until: number | null, proto: string, port: number, timed: boolean): string {
+  return `${until ?? 'never'}|${proto}|${port}|${timed ? 'timed' : 'untimed'}`;
+}
+
+/** The rules a grant should have, one per port. */
+function wantedRules(grant: Grant): HeldRule[] {
+  return grant.ports.map((port) => ({ identity: identity(grant.until, port.proto, port.port, grant.until !== null), spec: buildGrantRuleSpec(grant, port) }));
+}
+
+export type RestoreSessions = Readonly<Record<Family, LineSession>>;
+
+// One ACCEPT rule per grant and port in chain KNOCKTAIL (ip6tables for IPv6 sources), carrying
+// its door and expiry in a comment and, when bounded, the expiry for the kernel (xt_time).
+// Every change is one `*filter … COMMIT` transaction: a refresh adds the new rule and deletes the
+// old ones in the same COMMIT, so the port never closes and no duplicate is ever visible. The
+// backend knows what the chain holds from a listing (the first change lists the chain, list()
+// re-lists it), so a second offline `grant` replaces the first one's rule instead of adding one.
+// With sessions, transactions go to one long-lived `iptables-restore --noflush` per family; a
+// failure re-lists the chain and tries again through a new process, then as a one-shot command
+// with retries.
 export class IptablesBackend implements FirewallBackend {
   readonly name = 'iptables';
   private readonly exec: CommandExecutor;
   private readonly guard: GuardOptions;
   private readonly now: () => number;
-  private readonly held = new Map<string, Grant>();
+  private readonly sessions: RestoreSessions | undefined;
+  /** Per family, the grant rules the chain holds by grant key; absent until listed. */
+  private readonly held = new Map<Family, Map<string, HeldRule[]>>();
 
-  constructor(exec: CommandExecutor, guard: GuardOptions, now: () => number) {
+  constructor(exec: CommandExecutor, guard: GuardOptions, now: () => number, sessions?: RestoreSessions) {
     this.exec = exec;
     this.guard = guard;
     this.now = now;
+    this.sessions = sessions;
   }
 
   async open(grant: Grant): Promise<void> {
-    const key = grantKey(grant);
-    const previous = this.held.get(key);
-    for (const port of grant.ports) {
-      if (!(await this.exec.ask(buildGrantCheckArgs(grant, port)))) await this.exec.run(buildGrantAddArgs(grant, port));
-    }
-    this.held.set(key, grant);
-    if (previous && formatGrantComment(previous.door, previous.until) !== formatGrantComment(grant.door, grant.until)) {
-      await this.removeRules(previous);
-    } else if (previous) {
-      // Same expiry: only ports the grant no longer has must go.
-      const stale = previous.ports.filter((p) => !grant.ports.some((q) => q.proto === p.proto && q.port === p.port));
-      await this.removeRules({ ...previous, ports: stale });
-    }
+    if (grant.until !== null && grant.until <= this.now()) return this.close(grant);
+    await this.change(grant, wantedRules(grant));
   }
 
   async close(grant: Grant): Promise<void> {
-    const key = grantKey(grant);
-    const previous = this.held.get(key);
-    await this.removeRules(grant);
-    if (previous && formatGrantComment(previous.door, previous.until) !== formatGrantComment(grant.door, grant.until)) {
-      await this.removeRules(previous);
-    }
-    this.held.delete(key);
+    await this.change(grant, []);
   }
 
   async list(): Promise<Grant[]> {
     const grants: Grant[] = [];
     for (const family of FAMILIES) {
-      const listing = await this.exec.run(buildGrantListArgs(family), { accept: [0, 1] });
-      if (listing.exitCode === 0) grants.push(...parseGrantListing(listing.stdout, family, this.now()));
+      const text = await this.listing(family);
+      grants.push(...parseGrantListing(text, family, this.now()));
     }
-    this.held.clear();
-    for (const grant of grants) this.held.set(grantKey(grant), grant);
     return grants;
   }
 
@@ -76,6 +84,10 @@ export class IptablesBackend implements FirewallBackend {
     this.held.clear();
   }
 
+  async stop(): Promise<void> {
+    for (const family of FAMILIES) this.sessions?.[family].stop();
+  }
+
   describeSetup(doors: readonly Door[]): string[][] {
     return FAMILIES.flatMap((family) => buildGuardSetupArgs(doors, family, this.guard));
   }
@@ -85,10 +97,70 @@ export class IptablesBackend implements FirewallBackend {
     return FAMILIES.flatMap((family) => buildGuardTeardownArgs(family));
   }
 
-  // Deletes a grant's rules that are present; absent ones are not an error.
-  private async removeRules(grant: Grant): Promise<void> {
-    for (const port of grant.ports) {
-      if (await this.exec.ask(buildGrantCheckArgs(grant, port))) await this.exec.run(buildGrantDeleteArgs(grant, port));
+  // Makes the grant's rules exactly `wanted` in one transaction: adds what is missing, deletes
+  // every other rule of the same door and source (older expiries, duplicates, dropped ports).
+  private async change(grant: Grant, wanted: readonly HeldRule[]): Promise<void> {
+    checkGrant(grant);
+    const key = grantKey(grant);
+    const family = grant.family;
+    for (let attempt = 0; ; attempt++) {
+      const rules = await this.rulesOf(family);
+      const current = rules.get(key) ?? [];
+      const adds = wanted.filter((rule) => !current.some((held) => held.identity === rule.identity));
+      const keeps = current.filter((held) => wanted.some((rule) => rule.identity === held.identity));
+      // One rule per identity survives: a duplicate left by an older version goes too.
+      const kept = new Set<string>();
+      const deletes = current.filter((held) => {
+        if (!keeps.includes(held) || kept.has(held.identity)) return true;
+        kept.add(held.identity);
+        return false;
+      });
+      if (adds.length === 0 && deletes.length === 0) return;
+      const transaction = buildFilterTransaction([
+        ...adds.map((rule) => ['-A', GRANT_CHAIN, ...rule.spec]),
+        ...deletes.map((rule) => ['-D', GRANT_CHAIN, ...rule.spec]),
+      ]);
+      if (attempt < 2) {
+        if ((await this.attempt(family, transaction)).exitCode !== 0) {
+          // The chain is not what we thought (an admin's edit, a concurrent command): list it again.
+          this.held.delete(family);
+          continue;
+        }
+      } else {
+        await this.exec.run(restoreBinary(family), { input: transaction });
+      }
+      const next = [...current.filter((held) => !deletes.includes(held)), ...adds];
+      if (next.length === 0) rules.delete(key);
+      else rules.set(key, next);
+      return;
     }
+  }
+
+  // One try, through the family's session when there is one; a failure is returned, not thrown.
+  private async attempt(family: Family, transaction: string): Promise<CommandResult> {
+    const session = this.sessions?.[family];
+    if (session) return session.run([transaction]);
+    return this.exec.run(restoreBinary(family), { input: transaction, accept: [0, 1, 2, 4] });
+  }
+
+  private async rulesOf(family: Family): Promise<Map<string, HeldRule[]>> {
+    const known = this.held.get(family);
+    if (known) return known;
+    await this.listing(family);
+    return this.held.get(family) ?? new Map<string, HeldRule[]>();
+  }
+
+  // Lists the chain (a missing chain holds nothing) and remembers its grant rules.
+  private async listing(family: Family): Promise<string> {
+    const result = await this.exec.run(buildGrantListArgs(family), { accept: [0, 1] });
+    const text = result.exitCode === 0 ? result.stdout : '';
+    const rules = new Map<string, HeldRule[]>();
+    for (const rule of parseGrantRules(text, family)) {
+      const list = rules.get(rule.key) ?? [];
+      list.push({ identity: identity(rule.until, rule.port.proto, rule.port.port, rule.timed), spec: rule.spec });
+      rules.set(rule.key, list);
+    }
+    this.held.set(family, rules);
+    return text;
   }
 }

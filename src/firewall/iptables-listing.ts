@@ -45,3 +45,40 @@ export function parseGrantListing(text: string, family: Family, now: number): Gr
   }
   return [...grants.values()].map((g) => ({ door: g.door, src: g.src, family, ports: g.ports, openedAt: now, until: g.until }));
 }
+
+/** One knocktail grant rule as the chain holds it, with the words that delete exactly it. */
+export interface ListedGrantRule {
+  readonly key: string;
+  readonly door: string;
+  readonly src: string;
+  readonly until: number | null;
+  readonly port: PortSpec;
+  /** Whether the rule carries the kernel-side expiry (`-m time --datestop`); older rules may not. */
+  readonly timed: boolean;
+  /** The rule spec after the chain name, as listed (for `-D KNOCKTAIL …`). */
+  readonly spec: readonly string[];
+}
+
+/** Every knocktail grant rule in a `-S KNOCKTAIL` listing, duplicates and stale expiries included. */
+export function parseGrantRules(text: string, family: Family): ListedGrantRule[] {
+  const rules: ListedGrantRule[] = [];
+  for (const line of text.split('\n')) {
+    if (!line.startsWith('-A ')) continue;
+    const words = splitRuleLine(line);
+    const comment = parseGrantComment(valueAfter(words, '--comment') ?? '');
+    const src = normaliseAddress((valueAfter(words, '-s') ?? '').replace(/\/(32|128)$/, ''));
+    const proto = valueAfter(words, '-p');
+    const port = Number(valueAfter(words, '--dport'));
+    if (!comment || !src || src.family !== family || (proto !== 'tcp' && proto !== 'udp') || !Number.isInteger(port)) continue;
+    rules.push({
+      key: grantKey({ door: comment.door, src: src.text }),
+      door: comment.door,
+      src: src.text,
+      until: comment.until,
+      port: { proto, port },
+      timed: words.includes('--datestop'),
+      spec: words.slice(2),
+    });
+  }
+  return rules;
+}

@@ -18,6 +18,8 @@ export interface SessionDialect {
   readonly complaintLines: number;
   /** Whether the request's own stderr lines mean it failed. */
   failed(lines: readonly string[]): boolean;
+  /** Where the marker's echo appears (default stderr); on stdout, stderr only carries the request's errors. */
+  readonly echoStream?: 'stdout' | 'stderr';
 }
 
 // nft runs one input line as one batch, so a refresh's add-delete-add stays atomic.
@@ -29,6 +31,25 @@ export const NFT_DIALECT: SessionDialect = {
   complaintLines: 1,
   failed: (lines) => lines.some((line) => line.startsWith('Error:')),
 };
+
+/**
+ * `iptables-restore --noflush -v` applies each `*filter … COMMIT` as it reads it and, with -v,
+ * echoes `#` comment lines on stdout and flushes (measured on iptables 1.8.9, nf_tables and
+ * legacy alike): a comment after the COMMIT is the acknowledgement that it was applied. A
+ * failing transaction is not echoed: the tool prints its error on stderr and exits, so the
+ * session reports the exit and starts a new process for the next request.
+ */
+export function restoreDialect(family: 4 | 6): SessionDialect {
+  return {
+    argv: [family === 4 ? 'iptables-restore' : 'ip6tables-restore', '-w', '--noflush', '-v'],
+    request: (transactions) => transactions.join(''),
+    marker: (token) => `# ${token}`,
+    isEcho: (line, token) => line === `# ${token}`,
+    complaintLines: 0,
+    failed: (lines) => lines.some((line) => /error|failed/i.test(line)),
+    echoStream: 'stdout',
+  };
+}
 
 // `ipset -` reads commands interactively; creating a set of an unknown type echoes the type name.
 export const IPSET_DIALECT: SessionDialect = {
@@ -61,6 +82,7 @@ export class LineSession {
   private pending: Pending | undefined;
   private lines: string[] = [];
   private partial = '';
+  private stdoutPartial = '';
   private skipCaret = false;
   private seq = 0;
   private queue: Promise<unknown> = Promise.resolve();
@@ -108,15 +130,33 @@ export class LineSession {
     this.process = process;
     this.partial = '';
     this.skipCaret = false;
+    this.stdoutPartial = '';
     process.onStderr((chunk) => {
       if (this.process === process) this.onStderr(chunk);
     });
+    if (this.dialect.echoStream === 'stdout') {
+      process.onStdout?.((chunk) => {
+        if (this.process === process) this.onStdout(chunk);
+      });
+    }
     process.onExit(() => {
       if (this.process !== process) return;
       this.process = undefined;
       this.finish({ exitCode: 255, stdout: '', stderr: `${this.dialect.argv.join(' ')} exited: ${this.lines.join('\n')}` });
     });
     return process;
+  }
+
+  // Stdout only acknowledges (echoStream 'stdout'); anything else there is the tool's chatter.
+  private onStdout(chunk: string): void {
+    const parts = (this.stdoutPartial + chunk).split('\n');
+    this.stdoutPartial = parts.pop() ?? '';
+    for (const line of parts) {
+      if (this.pending && this.dialect.isEcho(line, this.pending.token)) {
+        const errors = [...this.lines];
+        this.finish({ exitCode: this.dialect.failed(errors) ? 1 : 0, stdout: '', stderr: errors.join('\n') });
+      }
+    }
   }
 
   private onStderr(chunk: string): void {
@@ -128,7 +168,7 @@ export class LineSession {
         continue;
       }
       this.skipCaret = false;
-      if (this.pending && this.dialect.isEcho(line, this.pending.token)) {
+      if (this.pending && this.dialect.echoStream !== 'stdout' && this.dialect.isEcho(line, this.pending.token)) {
         const errors = this.lines.slice(0, this.lines.length - this.dialect.complaintLines);
         // nft underlines the marker on the line after its echo.
         this.skipCaret = true;

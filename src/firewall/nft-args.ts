@@ -1,4 +1,4 @@
-import type { Family } from '../address.js';
+import type { Cidr, Family } from '../address.js';
 import type { Grant } from '../model/grant.js';
 import type { Door } from '../model/door.js';
 import { collectDoorPorts } from './door-ports.js';
@@ -7,7 +7,9 @@ import type { KnockPort } from './door-ports.js';
 
 // Pure builders for the nftables backend: everything lives in table `inet knocktail`
 // (typed sets per door, a `grants` chain, and a `guard` base chain on the input hook), and
-// each change is a list of nft statements run as one atomic `nft -f -` batch.
+// each change is a list of nft statements run as one atomic `nft -f -` batch. The guard's order
+// is the iptables guard's (guard-args.ts): established flows of protected ports, alwaysAllow,
+// grants, LOG and DROP of NEW packets to knock ports, DROP of the protected ports.
 export const NFT_TABLE = 'inet knocktail';
 
 export function nftSetName(door: string, family: Family): string {
@@ -36,6 +38,8 @@ export interface NftGuardOptions {
   readonly logPrefix: string;
   /** Per-source rate, e.g. "20/second". */
   readonly logRateLimit: string;
+  /** Sources never blocked on the protected ports (limits.alwaysAllow); default none. */
+  readonly alwaysAllow?: readonly Cidr[];
 }
 
 // A quoted nft string (prefixes and comments); nft strings cannot hold a double quote.
@@ -64,6 +68,13 @@ export function buildNftSetupStatements(doors: readonly Door[], options: NftGuar
   const rule = (text: string): string => `add rule ${NFT_TABLE} guard ${text}`;
   const protectedAsKnock = protectedPorts.map((p) => ({ proto: p.proto, from: p.port, to: p.port }));
   for (const [proto, ports] of byProto(protectedAsKnock)) out.push(rule(`${proto} dport ${portList(ports)} ct state established,related accept`));
+  for (const family of [4, 6] as const) {
+    const allowed = (options.alwaysAllow ?? []).filter((cidr) => cidr.family === family);
+    if (allowed.length === 0) continue;
+    for (const [proto, ports] of byProto(protectedAsKnock)) {
+      out.push(rule(`${SADDR[family]} { ${allowed.map((cidr) => cidr.text).join(', ')} } ${proto} dport ${portList(ports)} accept comment ${quote('knocktail alwaysAllow')}`));
+    }
+  }
   out.push(rule('jump grants'));
   const log = `log prefix ${quote(options.logPrefix)}`;
   for (const family of [4, 6] as const) {
@@ -74,7 +85,8 @@ export function buildNftSetupStatements(doors: readonly Door[], options: NftGuar
     // Echo requests are logged but not dropped: ping keeps working, and a ping knock still counts.
     if (icmp) out.push(rule(`${family === 4 ? 'icmp' : 'icmpv6'} type echo-request ${limit} ${log}`));
   }
-  for (const [proto, ports] of byProto(knockPorts)) out.push(rule(`${proto} dport ${portList(ports)} drop`));
+  // Only new flows: a reply to the host's own connection from a local port in a knock range is established.
+  for (const [proto, ports] of byProto(knockPorts)) out.push(rule(`${proto} dport ${portList(ports)} ct state new drop`));
   for (const [proto, ports] of byProto(protectedAsKnock)) out.push(rule(`${proto} dport ${portList(ports)} drop`));
   return out;
 }

@@ -1,3 +1,4 @@
+import type { Cidr } from '../address.js';
 import { KnocktailError, describeValue } from '../errors.js';
 import type { FirewallConfig } from '../config/types.js';
 import { BACKEND_NAMES } from '../config/types.js';
@@ -8,7 +9,7 @@ import { IpsetBackend } from './ipset-backend.js';
 import { IptablesBackend } from './iptables-backend.js';
 import { isProcessStarter } from './interactive-process.js';
 import { NftablesBackend } from './nftables-backend.js';
-import { IPSET_DIALECT, LineSession, NFT_DIALECT } from './line-session.js';
+import { IPSET_DIALECT, LineSession, NFT_DIALECT, restoreDialect } from './line-session.js';
 import { sleepFor } from './retry.js';
 
 export interface BackendDeps {
@@ -18,24 +19,29 @@ export interface BackendDeps {
   readonly sleep?: (ms: number) => Promise<void>;
   /** First retry delay, doubled per retry (default 100 ms). */
   readonly baseDelayMs?: number;
-  /** Feed ipset/nftables grant changes to one long-lived `ipset -` / `nft -i` when the runner can start one (default true). */
+  /** Feed grant changes to one long-lived `iptables-restore --noflush` per family / `ipset -` / `nft -i` when the runner can start one (default true). */
   readonly sessions?: boolean;
 }
 
 // Builds the configured backend; an unknown name fails fast with the valid choices.
 // `logPrefix` comes from Config.logPrefix: the guard's LOG rules must match the parser's prefix.
-export function selectBackend(config: FirewallConfig & { logPrefix: string }, deps: BackendDeps): FirewallBackend {
+export function selectBackend(config: FirewallConfig & { logPrefix: string; alwaysAllow?: readonly Cidr[] }, deps: BackendDeps): FirewallBackend {
   const exec = new CommandExecutor(deps.runner, {
     retries: config.retries,
     baseDelayMs: deps.baseDelayMs ?? 100,
     sleep: deps.sleep ?? sleepFor,
   });
-  const guard = { logPrefix: config.logPrefix, logRateLimit: config.logRateLimit, inputPosition: config.inputPosition };
+  const guard = { logPrefix: config.logPrefix, logRateLimit: config.logRateLimit, inputPosition: config.inputPosition, alwaysAllow: config.alwaysAllow ?? [] };
   const starter = deps.sessions !== false && isProcessStarter(deps.runner) ? deps.runner : undefined;
   const name: string = config.backend;
   switch (name) {
     case 'iptables':
-      return new IptablesBackend(exec, guard, deps.now);
+      return new IptablesBackend(
+        exec,
+        guard,
+        deps.now,
+        starter && { 4: new LineSession(starter, restoreDialect(4), { timeoutMs: 5000 }), 6: new LineSession(starter, restoreDialect(6), { timeoutMs: 5000 }) },
+      );
     case 'ipset':
       return new IpsetBackend(exec, guard, deps.now, starter && new LineSession(starter, IPSET_DIALECT, { timeoutMs: 5000 }));
     case 'nftables':
