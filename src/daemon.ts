@@ -152,6 +152,7 @@ export class Daemon {
       counters: { ...this.counters },
       ...(position ? { follower: { path: position.path, offset: position.offset, lagBytes: position.lagBytes } } : {}),
       pendingCloses: this.grants?.pendingCloses() ?? [],
+      alwaysAllow: this.config.limits.alwaysAllow.map((cidr) => cidr.text),
     };
   }
 

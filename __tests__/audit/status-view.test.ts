@@ -17,6 +17,12 @@ const snapshot: StatusSnapshot = {
 };
 
 describe('renderStatus', () => {
+  test('shows the always-allowed sources when the snapshot carries them', () => {
+    const lines = renderStatus({ ...snapshot, alwaysAllow: ['192.0.2.0/24', '2001:db8:9::/48'] }, { color: false, now }).split('\n');
+    expect(lines).toContain('Always allowed (limits.alwaysAllow, never blocked on protected ports): 192.0.2.0/24 2001:db8:9::/48');
+    expect(renderStatus({ ...snapshot, alwaysAllow: [] }, { color: false, now })).toContain('Always allowed (limits.alwaysAllow, never blocked on protected ports): none');
+  });
+
   test('shows uptime, backend health, grants oldest first, counters and the follower', () => {
     expect(renderStatus(snapshot, { color: false, now })).toBe(
       [

@@ -17,6 +17,8 @@ export interface StatusSnapshot {
   counters: Record<string, number>;
   follower?: { path: string; offset: number; lagBytes: number };
   pendingCloses: { door: string; src: string; attempts: number; lastError: string }[];
+  /** limits.alwaysAllow: sources the guard never blocks on the protected ports. */
+  alwaysAllow?: string[];
 }
 
 /** A grant as the status shows it (ISO times, ports as text); the daemon and the offline CLI both use it. */
@@ -64,6 +66,9 @@ export function renderStatus(snapshot: StatusSnapshot, options: { color: boolean
         color,
       ),
     );
+  }
+  if (snapshot.alwaysAllow !== undefined) {
+    out.push('', `Always allowed (limits.alwaysAllow, never blocked on protected ports): ${snapshot.alwaysAllow.length === 0 ? 'none' : snapshot.alwaysAllow.map(escapeCell).join(' ')}`);
   }
   out.push('', `Tracked sources: ${snapshot.trackedSources}`);
   const names = [

@@ -20,8 +20,7 @@ import { createFirewall, createSystemClock } from './wiring.js';
 async function ask(config: Config, request: ControlRequest): Promise<{ result: unknown; daemon: boolean }> {
   const answer = await requestDaemon(controlSocketPath(config), request);
   if (answer !== undefined) return { result: answer, daemon: true };
-  // Without a daemon this process changes the firewall itself: under the firewall lock (status only reads).
-  if (request.op === 'status') return { result: await offline(config, request), daemon: false };
+  // Without a daemon this process changes the firewall itself: under the firewall lock.
   return { result: await withFirewallLock(config.stateDir, { holder: `knocktail ${request.op}` }, () => offline(config, request)), daemon: false };
 }
 

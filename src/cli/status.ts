@@ -33,5 +33,6 @@ async function offlineStatus(config: Config): Promise<StatusSnapshot> {
     trackedSources: 0,
     counters: {},
     pendingCloses: [],
+    alwaysAllow: config.limits.alwaysAllow.map((cidr) => cidr.text),
   };
 }
