@@ -2,7 +2,10 @@ import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import type { FirewallBackend } from '../../src/firewall/backend.js';
 import { ExecaRunner } from '../../src/firewall/command-runner.js';
 import { selectBackend } from '../../src/firewall/select-backend.js';
+import { parseCidr } from '../../src/address.js';
+import type { Door } from '../../src/model/door.js';
 import { firewallConfig, grantFor, sshDoor } from '../firewall/fixtures.js';
+import { makeDoor } from '../support/door.js';
 import { createRig, runArgv, enableLogAllNetns } from './support/netns.js';
 import type { Rig } from './support/netns.js';
 import { describeSystem } from './support/requirements.js';
@@ -10,6 +13,14 @@ import { describeSystem } from './support/requirements.js';
 // One contract, every real backend (fail2ban's per-backend test case): inside a fresh pair
 // of namespaces, a grant admits exactly its source to the protected port and nothing else.
 const BACKENDS = ['iptables', 'ipset', 'nftables'] as const;
+// A time-based door whose TCP knock range lies in Linux's ephemeral ports, like the default 10000–60000.
+const rangeDoor: Door = makeDoor({
+  name: 'range',
+  sequence: [],
+  timeBased: { secret: 's', length: 2, period: 30_000, portRange: [40000, 40100], proto: 'tcp' },
+  open: [{ proto: 'tcp', port: 22 }],
+});
+const DOORS = [sshDoor, rangeDoor];
 const PORT = 22;
 const REFUSED_MS = 300;
 
@@ -62,7 +73,7 @@ describeSystem('firewall backend contract', ['ip', 'iptables', 'ip6tables', 'ipt
       restoreLogAllNetns = await enableLogAllNetns();
       backend = selectBackend({ ...firewallConfig(name), logPrefix }, { runner: new ExecaRunner({ netns: rig.server }), now: Date.now, baseDelayMs: 10 });
       stopListener = await rig.listen(rig.server, PORT, undefined, { echo: true });
-      await backend.setup([sshDoor]);
+      await backend.setup(DOORS);
     });
 
     let restoreLogAllNetns: (() => Promise<void>) | undefined;
@@ -100,6 +111,27 @@ describeSystem('firewall backend contract', ['ip', 'iptables', 'ip6tables', 'ipt
         expect(await countEntries(rig, name, client())).toBe(0);
       });
 
+      test(`the server's own outbound IPv${family} TCP from a local port in a knock range or on a knock port gets its replies`, async () => {
+        const stop = await rig.listen(rig.client, 8080, family);
+        try {
+          expect(await rig.connect(rig.server, client(), 8080, 2000, { localPort: 40050 + family })).toBe(true);
+          expect(await rig.connect(rig.server, client(), 8080, 2000, { localPort: 7000 })).toBe(true);
+        } finally {
+          await stop();
+        }
+        // The same ports stay closed to new inbound connections.
+        expect(await rig.connect(rig.client, server(), 40050 + family, REFUSED_MS)).toBe(false);
+      });
+
+      test(`the server's own outbound IPv${family} UDP from a udp knock port gets its reply`, async () => {
+        const stop = await rig.listenUdp(rig.client, 5353);
+        try {
+          expect(await rig.udpExchange(rig.server, client(), 5353, 8000, 2000)).toBe(true);
+        } finally {
+          await stop();
+        }
+      });
+
       test(`an established IPv${family} connection survives the close of its grant`, async () => {
         const grant = grantFor(client(), { until: null });
         await backend.open(grant);
@@ -127,18 +159,44 @@ describeSystem('firewall backend contract', ['ip', 'iptables', 'ip6tables', 'ipt
       await expect(backend.close(grantFor(rig.clientV4))).resolves.toBeUndefined();
     });
 
-    if (name !== 'iptables') {
-      test('the kernel expires a grant by itself when its time is up', async () => {
-        await backend.open(grantFor(rig.clientV4, { until: Date.now() + 1200 }));
+    // No daemon and no reconcile here: only the kernel (xt_time, ipset/nft timeouts) can close it.
+    test('the kernel expires a grant by itself when its time is up', async () => {
+      await backend.open(grantFor(rig.clientV4, { until: Date.now() + 1200 }));
+      expect(await rig.connect(rig.client, rig.serverV4, PORT, 2000)).toBe(true);
+      await new Promise((resolve) => setTimeout(resolve, 2500));
+      expect(await rig.connect(rig.client, rig.serverV4, PORT, REFUSED_MS)).toBe(false);
+      await backend.close(grantFor(rig.clientV4, { until: Date.now() + 1200 }));
+    });
+
+    test('a second backend (a second offline grant) refreshes the rule or element instead of adding one', async () => {
+      const other = selectBackend({ ...firewallConfig(name), logPrefix }, { runner: new ExecaRunner({ netns: rig.server }), now: Date.now, baseDelayMs: 10 });
+      await backend.open(grantFor(rig.clientV4, { until: Date.now() + 60_000 }));
+      await other.open(grantFor(rig.clientV4, { until: Date.now() + 120_000 }));
+      await other.stop?.();
+      expect(await countEntries(rig, name, rig.clientV4)).toBe(1);
+      await backend.close(grantFor(rig.clientV4, { until: null }));
+      await backend.list();
+    });
+
+    test('limits.alwaysAllow sources reach the protected port without a grant, others do not', async () => {
+      const allowing = selectBackend(
+        { ...firewallConfig(name), logPrefix, alwaysAllow: [parseCidr(`${rig.clientV4}/32`)!] },
+        { runner: new ExecaRunner({ netns: rig.server }), now: Date.now, baseDelayMs: 10 },
+      );
+      try {
+        await allowing.setup(DOORS);
         expect(await rig.connect(rig.client, rig.serverV4, PORT, 2000)).toBe(true);
-        await new Promise((resolve) => setTimeout(resolve, 2500));
-        expect(await rig.connect(rig.client, rig.serverV4, PORT, REFUSED_MS)).toBe(false);
-      });
-    }
+        expect(await rig.connect(rig.client, rig.serverV6, PORT, REFUSED_MS)).toBe(false);
+      } finally {
+        await allowing.stop?.();
+        await backend.setup(DOORS);
+      }
+      expect(await rig.connect(rig.client, rig.serverV4, PORT, REFUSED_MS)).toBe(false);
+    });
 
     test('setup run twice leaves the same rules as setup run once', async () => {
       const once = await snapshot(rig);
-      await backend.setup([sshDoor]);
+      await backend.setup(DOORS);
       expect(await snapshot(rig)).toEqual(once);
     });
 

@@ -43,8 +43,12 @@ export interface Rig {
   spawn(ns: string, argv: readonly string[]): ChildProcess;
   /** A TCP listener in `ns` that accepts and closes (or echoes); resolves to its stopper. Family omitted = dual stack. */
   listen(ns: string, port: number, family?: 4 | 6, opts?: ListenOptions): Promise<() => Promise<void>>;
-  /** A real TCP connect from `ns`, bounded by `timeoutMs`; true when the handshake completed. */
-  connect(ns: string, host: string, port: number, timeoutMs: number): Promise<boolean>;
+  /** A real TCP connect from `ns`, bounded by `timeoutMs`; true when the handshake completed. `localPort` binds the source port. */
+  connect(ns: string, host: string, port: number, timeoutMs: number, opts?: { localPort?: number }): Promise<boolean>;
+  /** A UDP echo server in `ns` (dual stack); resolves to its stopper. */
+  listenUdp(ns: string, port: number): Promise<() => Promise<void>>;
+  /** One datagram from `ns`'s local port `localPort` to host:port; true when an answer came back in time. */
+  udpExchange(ns: string, host: string, port: number, localPort: number, timeoutMs: number): Promise<boolean>;
   /** A connection held open from `ns` to an echo listener, or undefined when it could not connect. */
   hold(ns: string, host: string, port: number, timeoutMs: number): Promise<HeldConnection | undefined>;
   destroy(): Promise<void>;
@@ -62,8 +66,8 @@ const rl = require('node:readline').createInterface({ input: process.stdin });
 const handles = new Map();
 let next = 1;
 const reply = (id, body) => process.stdout.write(JSON.stringify({ id, ...body }) + '\n');
-const connect = (host, port, timeoutMs, done) => {
-  const socket = net.connect({ host, port });
+const connect = (host, port, timeoutMs, done, localPort) => {
+  const socket = net.connect(localPort ? { host, port, localPort } : { host, port });
   let settled = false;
   const finish = (ok) => { if (settled) return; settled = true; clearTimeout(timer); done(ok, socket); };
   const timer = setTimeout(() => { finish(false); socket.destroy(); }, timeoutMs);
@@ -84,7 +88,20 @@ rl.on('line', (line) => {
       const handle = next++; handles.set(handle, server); reply(id, { ok: true, handle });
     });
   } else if (op === 'connect') {
-    connect(req.host, req.port, req.timeoutMs, (ok, socket) => { socket.destroy(); reply(id, { ok }); });
+    connect(req.host, req.port, req.timeoutMs, (ok, socket) => { socket.destroy(); reply(id, { ok }); }, req.localPort);
+  } else if (op === 'listenUdp') {
+    const socket = require('node:dgram').createSocket({ type: 'udp6', ipv6Only: false });
+    socket.on('message', (msg, from) => socket.send(msg, from.port, from.address));
+    socket.once('error', (error) => reply(id, { ok: false, error: String(error) }));
+    socket.bind(req.port, '::', () => { const handle = next++; handles.set(handle, socket); reply(id, { ok: true, handle }); });
+  } else if (op === 'udpExchange') {
+    const socket = require('node:dgram').createSocket(req.host.includes(':') ? 'udp6' : 'udp4');
+    let settled = false;
+    const finish = (ok) => { if (settled) return; settled = true; clearTimeout(timer); socket.close(); reply(id, { ok }); };
+    const timer = setTimeout(() => finish(false), req.timeoutMs);
+    socket.on('error', () => finish(false));
+    socket.on('message', () => finish(true));
+    socket.bind(req.localPort, () => socket.send('x', req.port, req.host));
   } else if (op === 'hold') {
     connect(req.host, req.port, req.timeoutMs, (ok, socket) => {
       if (!ok) { socket.destroy(); reply(id, { ok }); return; }
@@ -255,9 +272,20 @@ export async function createRig(name: string): Promise<Rig> {
         await agent.request({ op: 'close', handle: reply.handle });
       };
     },
-    async connect(ns, host, port, timeoutMs) {
-      const reply = await agentFor(ns).request({ op: 'connect', host, port, timeoutMs });
+    async connect(ns, host, port, timeoutMs, opts = {}) {
+      const reply = await agentFor(ns).request({ op: 'connect', host, port, timeoutMs, ...(opts.localPort ? { localPort: opts.localPort } : {}) });
       return reply.ok;
+    },
+    async listenUdp(ns, port) {
+      const agent = agentFor(ns);
+      const reply = await agent.request({ op: 'listenUdp', port });
+      if (!reply.ok) throw new Error(`udp listen on ${ns}:${port} failed: ${reply.error ?? 'unknown'}`);
+      return async () => {
+        await agent.request({ op: 'close', handle: reply.handle });
+      };
+    },
+    async udpExchange(ns, host, port, localPort, timeoutMs) {
+      return (await agentFor(ns).request({ op: 'udpExchange', host, port, localPort, timeoutMs })).ok;
     },
     async hold(ns, host, port, timeoutMs) {
       const agent = agentFor(ns);
