@@ -26,7 +26,8 @@ const DOOR: Door = {
 };
 
 const VARIANTS = [
-  { label: 'iptables', backend: 'iptables', sessions: false },
+  { label: 'iptables (iptables-restore session)', backend: 'iptables', sessions: true },
+  { label: 'iptables (iptables-restore per change)', backend: 'iptables', sessions: false },
   { label: 'ipset (ipset - session)', backend: 'ipset', sessions: true },
   { label: 'ipset (process per change)', backend: 'ipset', sessions: false },
   { label: 'nftables (nft -i session)', backend: 'nftables', sessions: true },
@@ -128,7 +129,7 @@ export const bench: BenchFunction = async (options) => {
     notes: [
       'open() = the backend call returning; connect ok = open() plus a TCP handshake from the client namespace succeeding (IPv6).',
       'Every command runs through `ip netns exec`, which a real host does not pay.',
-      'iptables: -C then -A per grant, each a process that reads the whole chain (iptables-nft); ipset and nftables: one line to a long-lived `ipset -` / `nft -i` session (the default), or one process per change.',
+      'iptables: one `*filter … COMMIT` transaction per change (the backend knows the chain from one listing, so a new grant is a bare -A) to a long-lived `iptables-restore --noflush -v` per family (the default), or one `iptables-restore` process per change; ipset and nftables: one line to a long-lived `ipset -` / `nft -i` session (the default), or one process per change.',
     ],
   };
 };
