@@ -70,6 +70,25 @@ describe('knocktail rules, setup and teardown', () => {
     expect(ctx.out().trimEnd().split('\n').at(-1)).toMatch(/^# host firewall: ufw \(table ip filter, chain INPUT, priority 0: policy drop\); .*the iptables backend's jump goes into that INPUT chain ahead of it, so grants open$/);
   });
 
+  test('rules shows limits.alwaysAllow as accepts on the protected ports before the grants', async () => {
+    const config = {
+      logFile: 'knocks.log',
+      stateDir: 'state',
+      auditLog: 'audit.log',
+      limits: { alwaysAllow: ['192.0.2.0/24', '2001:db8:9::/48'] },
+      doors: [{ name: 'classic', sequence: ['tcp:31600'], open: ['tcp:22'], openFor: 'until-closed', closeSequence: ['tcp:31601'] }],
+    };
+    await writeFile(join(dir, 'allow.json'), JSON.stringify(config));
+    const ctx = fakeContext(dir);
+    expect(await printRules(ctx, 'allow.json')).toBe(0);
+    const lines = ctx.out().trimEnd().split('\n');
+    const accept4 = lines.indexOf('iptables -w -A KNOCKTAIL-GUARD -s 192.0.2.0/24 -p tcp --dport 22 -j ACCEPT');
+    expect(accept4).toBeGreaterThan(0);
+    expect(lines[accept4 + 1]).toBe('iptables -w -A KNOCKTAIL-GUARD -j KNOCKTAIL');
+    expect(lines).toContain('ip6tables -w -A KNOCKTAIL-GUARD -s 2001:db8:9::/48 -p tcp --dport 22 -j ACCEPT');
+    expect(lines.filter((line) => line.includes('192.0.2.0/24'))).toHaveLength(1);
+  });
+
   test('the config path comes from KNOCKTAIL_CONFIG when --config is absent', async () => {
     const ctx = fakeContext(dir, { KNOCKTAIL_CONFIG: join(dir, 'config.json') });
     expect(await printRules(ctx, undefined)).toBe(0);
