@@ -2,6 +2,7 @@ import { describe, expect, test } from '@jest/globals';
 import { KnocktailError } from '../../src/errors.js';
 import type { CommandRunner } from '../../src/firewall/backend.js';
 import { RecordingRunner } from '../../src/firewall/recording-runner.js';
+import { formatDatestop } from '../../src/firewall/iptables-args.js';
 import { FakeIptables } from './fake-iptables.js';
 import { selectBackend } from '../../src/firewall/select-backend.js';
 import { firewallConfig, grantFor } from './fixtures.js';
@@ -159,5 +160,16 @@ describe('grant checks', () => {
       await expect(backend.open(grantFor('2001:DB8::1'))).rejects.toMatchObject({ code: 'FIREWALL_COMMAND' });
     }
     expect(runner.calls).toEqual([]);
+  });
+});
+
+describe('the kernel-side expiry of a grant rule', () => {
+  test('is the last whole second that starts before the expiry, in UTC', () => {
+    expect(formatDatestop(Date.parse('2026-12-01T09:00:00.000Z'))).toBe('2026-12-01T08:59:59');
+    expect(formatDatestop(Date.parse('2026-12-01T09:00:00.400Z'))).toBe('2026-12-01T09:00:00');
+  });
+
+  test('is capped at what xt_time can hold', () => {
+    expect(formatDatestop(Date.parse('2100-01-01T00:00:00Z'))).toBe('2038-01-19T03:14:07');
   });
 });

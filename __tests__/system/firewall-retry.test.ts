@@ -56,7 +56,7 @@ describeSystem('firewall commands under a failing iptables', ['ip', 'iptables', 
     const backend = selectBackend(firewallConfig('iptables', { retries: 2 }), { runner: await flakyRunner(10), now: Date.now, baseDelayMs: 5 });
     const failure = backend.open(grantFor('198.51.100.77'));
     await expect(failure).rejects.toBeInstanceOf(KnocktailError);
-    await expect(failure).rejects.toMatchObject({ code: 'FIREWALL_COMMAND', message: expect.stringContaining('iptables -w -C KNOCKTAIL -s 198.51.100.77') });
+    await expect(failure).rejects.toMatchObject({ code: 'FIREWALL_COMMAND', message: expect.stringContaining('iptables -w -S KNOCKTAIL') });
     await expect(failure).rejects.toMatchObject({ message: expect.stringContaining('simulated failure') });
     expect(await readFile(join(dir, 'count'), 'utf8')).toBe('3\n');
   });

@@ -23,11 +23,13 @@ const MAX_DATESTOP_SECONDS = 0x7fff_ffff;
 
 /**
  * The xt_time `--datestop` (UTC, whole seconds) that makes the kernel stop matching a grant rule
- * by `until` on its own: the rule matches while the second is at most datestop, so it is the last
- * whole second that ends by `until` (it may stop up to a second early, never late).
+ * on its own: the rule matches while the current second is at most datestop, so it is the last
+ * second that starts before `until`. The kernel is the backstop: it stops at the end of the
+ * second in which the grant ends (less than 1 s late), while a running daemon closes the grant
+ * at `until` itself first, audited as `expired`.
  */
 export function formatDatestop(until: number): string {
-  const seconds = Math.min(MAX_DATESTOP_SECONDS, Math.max(0, Math.floor(until / 1000) - 1));
+  const seconds = Math.min(MAX_DATESTOP_SECONDS, Math.max(0, Math.ceil(until / 1000) - 1));
   return new Date(seconds * 1000).toISOString().slice(0, 19);
 }
 
