@@ -1,5 +1,6 @@
 import { afterEach, beforeEach, describe, expect, test } from '@jest/globals';
 import { mkdtemp, readFile, readdir, rm, stat, writeFile, mkdir } from 'node:fs/promises';
+import { realpathSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { QUIET_HOST, runCliCaptured } from '../cli/run-cli.js';
@@ -138,6 +139,51 @@ describe('knocktail install --root', () => {
     const run = await knocktail(['install', '--root', root], '/');
     expect(run.out).toMatch(/^updated +\/etc\/logrotate.d\/knocktail/m);
     expect(run.out).toContain('1 change made.');
+  });
+});
+
+describe('knocktail install for the dedicated user', () => {
+  test('the unit it writes runs the real node and the built CLI, not /usr/bin/knocktail', async () => {
+    await knocktail(['install', '--root', root], '/');
+    const unit = await readFile(join(root, 'etc/systemd/system/knocktail.service'), 'utf8');
+    expect(unit).toMatch(new RegExp(`^ExecStart=${realpathSync(process.execPath)} \\S+/dist/src/cli/main.js run$`, 'm'));
+    expect(unit).toMatch(/^User=knocktail$/m);
+  });
+
+  test('with a knocktail group in the target, the config directory and file are given to it', async () => {
+    await mkdir(join(root, 'etc'), { recursive: true });
+    await writeFile(join(root, 'etc/group'), 'root:x:0:\nadm:x:4:knocktail\nknocktail:x:987:\n');
+    const run = await knocktail(['install', '--root', root], '/');
+    expect(run.code).toBe(0);
+    expect((await stat(join(root, 'etc/knocktail'))).gid).toBe(987);
+    expect((await stat(join(root, 'etc/knocktail/config.json'))).gid).toBe(987);
+    expect(run.out).not.toContain('adduser');
+  });
+
+  test('without one, the next steps say how to create the user', async () => {
+    const run = await knocktail(['install', '--root', root], '/');
+    expect(run.out).toMatch(/^ {2}adduser --system --group/m);
+    expect(run.out).toMatch(/^ {2}chgrp knocktail \/etc\/knocktail \/etc\/knocktail\/config.json/m);
+  });
+});
+
+describe('knocktail install --config-only', () => {
+  test('only the config skeleton and its directory are written, and nothing else is planned', async () => {
+    const run = await knocktail(['install', '--config-only', '--root', root], '/');
+    expect(run.err).toBe('');
+    expect(run.code).toBe(0);
+    expect(await listTree(root)).toEqual(['/etc', '/etc/knocktail', '/etc/knocktail/config.json']);
+    expect(run.out).toContain('firewall setup skipped: --config-only');
+    expect(run.out).not.toContain('Next steps');
+  });
+
+  test('an existing config is kept as it is', async () => {
+    await mkdir(join(root, 'etc/knocktail'), { recursive: true });
+    const text = JSON.stringify({ firewall: { backend: 'dry-run' }, doors: [{ name: 'ssh', sequence: ['tcp:7000'], open: ['tcp:22'] }] });
+    await writeFile(join(root, 'etc/knocktail/config.json'), text);
+    const run = await knocktail(['install', '--config-only', '--root', root], '/');
+    expect(run.out).toMatch(/^kept +\/etc\/knocktail\/config.json/m);
+    expect(await readFile(join(root, 'etc/knocktail/config.json'), 'utf8')).toBe(text);
   });
 });
 

@@ -78,6 +78,13 @@ describe('buildInstallPlan', () => {
     expect(knockCommand({ ...HINT, door: 'totp', sequence: [] })).toBe('knocktail knock HOST --door totp --config <a copy of this config>');
   });
 
+  test('without the knocktail system user the next steps create it and give it the config to read', () => {
+    const steps = buildInstallPlan(input({ serviceUserExists: false })).nextSteps;
+    expect(steps[1]).toMatch(/^adduser --system --group .* knocktail && adduser knocktail adm/);
+    expect(steps[2]).toMatch(/^chgrp knocktail \/etc\/knocktail \/etc\/knocktail\/config.json/);
+    expect(buildInstallPlan(input({ serviceUserExists: true })).nextSteps.join('\n')).not.toMatch(/adduser|chgrp/);
+  });
+
   test('the same input always gives the same plan', () => {
     expect(buildInstallPlan(input())).toEqual(buildInstallPlan(input()));
   });

@@ -1,6 +1,7 @@
 import { describe, expect, test } from '@jest/globals';
 import { readFileSync } from 'node:fs';
 import { renderLogrotateSnippet } from '../../src/install/logrotate-snippet.js';
+import type { KnocktailError } from '../../src/errors.js';
 import { renderSystemdUnit } from '../../src/install/systemd-unit.js';
 
 const unit = readFileSync(new URL('../../systemd/knocktail.service', import.meta.url), 'utf8');
@@ -14,6 +15,44 @@ describe('renderSystemdUnit', () => {
   test('other directories are added to ReadWritePaths once, quoted when they hold spaces', () => {
     const text = renderSystemdUnit(unit, ['/srv/kt', '/srv/kt', '/srv/my logs']);
     expect(text).toMatch(/^ReadWritePaths=\/var\/lib\/knocktail \/var\/log\/knocktail \/run\/xtables.lock \/srv\/kt "\/srv\/my logs"$/m);
+  });
+
+  test('the unit runs as the knocktail user with only the two network capabilities', () => {
+    expect(unit).toMatch(/^User=knocktail$/m);
+    expect(unit).toMatch(/^Group=knocktail$/m);
+    expect(unit).toMatch(/^AmbientCapabilities=CAP_NET_ADMIN CAP_NET_RAW$/m);
+    expect(unit).toMatch(/^StateDirectory=knocktail$/m);
+    expect(unit).toMatch(/^LogsDirectory=knocktail$/m);
+    expect(unit).toMatch(/^RuntimeDirectory=knocktail$/m);
+    expect(unit).toMatch(/^ExecStartPre=\+\/usr\/bin\/chgrp knocktail \/run\/xtables.lock$/m);
+  });
+
+  test('given the real node and CLI, every command of the unit runs them instead of /usr/bin/knocktail', () => {
+    const text = renderSystemdUnit(unit, [], { node: '/usr/bin/node', cli: '/opt/knock tail/dist/src/cli/main.js' });
+    expect(text).toMatch(/^ExecStartPre=\/usr\/bin\/node "\/opt\/knock tail\/dist\/src\/cli\/main.js" check-config$/m);
+    expect(text).toMatch(/^ExecStart=\/usr\/bin\/node "\/opt\/knock tail\/dist\/src\/cli\/main.js" run$/m);
+    expect(text).not.toMatch(/^[^#]*\/usr\/bin\/knocktail/m);
+    expect(text).toMatch(/^ExecStartPre=\+\/usr\/bin\/touch \/run\/xtables.lock$/m);
+  });
+
+  test.each([
+    ['/root/knocktail/dist/src/cli/main.js', '/usr/bin/node'],
+    ['/home/ada/src/knocktail/dist/src/cli/main.js', '/usr/bin/node'],
+    ['/usr/lib/node_modules/knocktail/dist/src/cli/main.js', '/home/ada/.nvm/versions/node/v20.19.0/bin/node'],
+  ])('a CLI at %s run by %s is refused, since ProtectHome=yes hides it from the service', (cli, node) => {
+    expect(() => renderSystemdUnit(unit, [], { node, cli })).toThrow(/ProtectHome=yes, so the service could not read it/);
+    try {
+      renderSystemdUnit(unit, [], { node, cli });
+    } catch (error) {
+      expect((error as KnocktailError).code).toBe('USAGE');
+      expect((error as KnocktailError).details.join('\n')).toMatch(/npm install -g|apt-get install nodejs/);
+    }
+  });
+
+  test('a unit relaxed to ProtectHome=read-only runs a CLI from a home directory', () => {
+    const relaxed = unit.replace(/^ProtectHome=yes$/m, 'ProtectHome=read-only');
+    const text = renderSystemdUnit(relaxed, [], { node: '/usr/bin/node', cli: '/home/ada/knocktail/dist/src/cli/main.js' });
+    expect(text).toMatch(/^ExecStart=\/usr\/bin\/node \/home\/ada\/knocktail\/dist\/src\/cli\/main.js run$/m);
   });
 });
 

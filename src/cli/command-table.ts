@@ -108,6 +108,7 @@ export const COMMANDS: readonly CommandDef[] = [
       { flags: '--dry-run', description: 'print what would change, change nothing' },
       { flags: '--root <dir>', description: 'install into this staging tree instead of / (skips the firewall setup)', value: 'directory' },
       { flags: '--now', description: 'also arm the guard at once (`knocktail setup`); without it ssh stays open until you run setup or start the service' },
+      { flags: '--config-only', description: 'write only the config skeleton, when there is none (what the .deb runs at its first install)' },
     ],
     load: async () => typed((await import('./install.js')).install),
   },

@@ -1,5 +1,5 @@
-import { existsSync } from 'node:fs';
-import { isAbsolute, resolve } from 'node:path';
+import { existsSync, realpathSync } from 'node:fs';
+import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { loadConfig } from '../config/load-config.js';
 import { schemaPath } from '../config/schema-path.js';
 import type { Config } from '../config/types.js';
@@ -10,8 +10,9 @@ import { buildConfigSkeleton, DEFAULT_PATHS, SKELETON_DOOR, SKELETON_OPEN, SKELE
 import { formatInstallReport } from '../install/install-report.js';
 import { buildInstallPlan, type KnockHint, type SetupStep } from '../install/install-plan.js';
 import { chooseKnockPorts } from '../install/knock-ports.js';
-import { readShippedAssets } from '../install/shipped-assets.js';
+import { packageRoot, readShippedAssets } from '../install/shipped-assets.js';
 import { formatPort, formatStep, type Door } from '../model/door.js';
+import { findServiceGroup, shareConfigWithGroup } from '../install/service-user.js';
 import { configPath, writeLine } from './context.js';
 import { hostProbesOf } from './host-probes.js';
 import type { CommandAction } from './command-table.js';
@@ -21,6 +22,7 @@ interface InstallFlags {
   dryRun?: boolean;
   root?: string;
   now?: boolean;
+  configOnly?: boolean;
 }
 
 // What the first door does, as the report and the first-run steps show it.
@@ -33,6 +35,15 @@ function hintOf(door: Door): KnockHint {
 // paths against the config file, which with --root lies inside the staging tree.
 function systemPath(root: string, path: string): string {
   return root !== '/' && path.startsWith(`${root}/`) ? path.slice(root.length) : path;
+}
+
+// Symlinks resolved; a path that does not exist (an unbuilt checkout under test) stays as it is.
+function realPath(path: string): string {
+  try {
+    return realpathSync(path);
+  } catch {
+    return path;
+  }
 }
 
 function pathsOf(config: Config, root: string): SkeletonPaths {
@@ -52,17 +63,21 @@ function pathsOf(config: Config, root: string): SkeletonPaths {
 export const install: CommandAction<[], InstallFlags> = async (ctx, _args, flags) => {
   const root = flags.root === undefined ? '/' : resolve(ctx.cwd, flags.root);
   const dryRun = flags.dryRun === true;
+  const configOnly = flags.configOnly === true;
   const given = configPath(ctx, flags.config);
   const systemConfig = root === '/' ? resolve(ctx.cwd, given) : isAbsolute(given) ? given : resolve('/', given);
   const hostConfig = hostPath(root, systemConfig);
   const existing = existsSync(hostConfig) ? await loadConfig(hostConfig) : undefined;
-  const setup: SetupStep = dryRun
-    ? { kind: 'skip', reason: flags.now === true ? 'dry run (`knocktail setup` would run next)' : 'dry run (and without --now the guard is not armed)' }
-    : root !== '/'
-      ? { kind: 'skip', reason: `staging root ${root}; run \`knocktail setup\` on the target` }
-      : flags.now === true
-        ? { kind: 'run' }
-        : { kind: 'skip', reason: 'not armed yet, so ssh stays open (run `knocktail setup`, `install --now`, or start the service when ready)' };
+  const serviceGroup = await findServiceGroup(root);
+  const setup: SetupStep = configOnly
+    ? { kind: 'skip', reason: '--config-only' }
+    : dryRun
+      ? { kind: 'skip', reason: flags.now === true ? 'dry run (`knocktail setup` would run next)' : 'dry run (and without --now the guard is not armed)' }
+      : root !== '/'
+        ? { kind: 'skip', reason: `staging root ${root}; run \`knocktail setup\` on the target` }
+        : flags.now === true
+          ? { kind: 'run' }
+          : { kind: 'skip', reason: 'not armed yet, so ssh stays open (run `knocktail setup`, `install --now`, or start the service when ready)' };
   // A staging tree's target is another machine: its listeners are unknown, its ephemeral range likely the default.
   const host: HostPorts = root === '/' ? await hostProbesOf(ctx).ports.read() : { listening: [], ephemeral: LINUX_DEFAULT_EPHEMERAL };
   const knock = chooseKnockPorts(host, hostProbesOf(ctx).randomInt, { avoid: [22] });
@@ -70,7 +85,7 @@ export const install: CommandAction<[], InstallFlags> = async (ctx, _args, flags
   const hint: KnockHint = existing?.doors[0]
     ? hintOf(existing.doors[0])
     : { door: SKELETON_DOOR, sequence: steps.sequence, close: steps.close, effect: `opens ${SKELETON_OPEN} for ${SKELETON_OPEN_FOR}` };
-  const plan = buildInstallPlan({
+  const planned = buildInstallPlan({
     configPath: systemConfig,
     configSkeleton: buildConfigSkeleton(schemaPath(), knock),
     configExists: existing !== undefined,
@@ -79,8 +94,15 @@ export const install: CommandAction<[], InstallFlags> = async (ctx, _args, flags
     setup,
     knock: hint,
     ...(root === '/' ? {} : { stagingRoot: root }),
+    // The unit runs this very node and CLI, symlinks resolved (npm -g links into the clone).
+    program: { node: realPath(process.execPath), cli: realPath(join(packageRoot(), 'dist', 'src', 'cli', 'main.js')) },
+    serviceUserExists: serviceGroup !== undefined,
   });
+  const configEntries = new Set([systemConfig, dirname(systemConfig)]);
+  const plan = configOnly ? { ...planned, entries: planned.entries.filter((entry) => configEntries.has(entry.path)), nextSteps: [] } : planned;
   const applied = await applyInstallPlan(plan, { root, dryRun });
+  // The daemon runs as the knocktail user and reads its config through the group.
+  const shared = dryRun || serviceGroup === undefined ? [] : await shareConfigWithGroup([dirname(hostConfig), hostConfig], serviceGroup);
   let setupDone = false;
   let setupError: Error | undefined;
   if (plan.setup.kind === 'run') {
@@ -95,6 +117,7 @@ export const install: CommandAction<[], InstallFlags> = async (ctx, _args, flags
       setupError = error instanceof Error ? error : new Error(String(error));
     }
   }
+  for (const path of shared) writeLine(ctx.stdout, `group knocktail: ${path}`);
   // The files are in place either way: the admin gets the report (and the knock) before a refused setup's error.
   for (const line of formatInstallReport(plan, applied, { dryRun, setupDone, setupFailed: setupError !== undefined })) writeLine(ctx.stdout, line);
   if (setupError !== undefined) throw setupError;

@@ -3,7 +3,7 @@ import type { SkeletonPaths } from './config-skeleton.js';
 import { renderLogrotateSnippet } from './logrotate-snippet.js';
 import { renderRsyslogDropin } from './rsyslog-dropin.js';
 import type { ShippedAssets } from './shipped-assets.js';
-import { renderSystemdUnit } from './systemd-unit.js';
+import { renderSystemdUnit, type UnitProgram } from './systemd-unit.js';
 
 // What `knocktail install` does, as data: directories and files (with modes and content)
 // in system paths, whether to run the firewall setup, and what the admin does next.
@@ -61,6 +61,10 @@ export interface InstallInput {
   readonly knock?: KnockHint;
   /** Set when installing into a staging tree instead of /. */
   readonly stagingRoot?: string;
+  /** The node and CLI the unit runs (real paths); the shipped /usr/bin/knocktail when absent. */
+  readonly program?: UnitProgram;
+  /** Whether the `knocktail` system user the unit runs as exists already. */
+  readonly serviceUserExists?: boolean;
 }
 
 export const RSYSLOG_DROPIN_PATH = '/etc/rsyslog.d/30-knocktail.conf';
@@ -89,7 +93,7 @@ export function buildInstallPlan(input: InstallInput): InstallPlan {
       kind: 'file',
       path: SYSTEMD_UNIT_PATH,
       mode: 0o644,
-      content: renderSystemdUnit(input.assets.systemdUnit, [paths.stateDir, ...logDirs]),
+      content: renderSystemdUnit(input.assets.systemdUnit, [paths.stateDir, ...logDirs], input.program),
       keepExisting: false,
       purpose: 'systemd unit',
     },
@@ -117,12 +121,18 @@ function nextSteps(input: InstallInput): string[] {
   if (input.stagingRoot !== undefined) steps.push(`copy the staged tree under ${input.stagingRoot} onto the target machine, then follow these steps there`);
   const check = input.configExists ? `check ${input.configPath}` : `read ${input.configPath} (its knock ports were chosen at random for this host; keep them secret)`;
   steps.push(`${check}, then run \`knocktail check-config\``);
+  if (input.serviceUserExists === false) {
+    steps.push('adduser --system --group --home /var/lib/knocktail --no-create-home knocktail && adduser knocktail adm   (the unit runs as this user)');
+    steps.push(`chgrp knocktail ${dirname(input.configPath)} ${input.configPath}   (the daemon reads its config as that user)`);
+  }
   steps.push('systemctl restart rsyslog   (loads the drop-in that writes the knock log)');
-  steps.push('keep this ssh session open until step 6 worked');
+  // Numbered below; the knock step's number depends on the steps before it.
+  const keepOpen = steps.push('') - 1;
   if (input.setup.kind !== 'run') steps.push('systemctl daemon-reload && systemctl enable --now knocktail   (arms the guard: new ssh connections now need the knock)');
   else steps.push('systemctl daemon-reload && systemctl enable --now knocktail   (the guard is armed already)');
   const knock = input.knock ? knockCommand(input.knock) : 'knocktail knock HOST STEP...';
-  steps.push(`from your own machine: ${knock}, then log in with ssh in a second terminal`);
+  const knockStep = steps.push(`from your own machine: ${knock}, then log in with ssh in a second terminal`);
+  steps[keepOpen] = `keep this ssh session open until step ${knockStep} worked`;
   steps.push('only when that second login works, close the first session (if it does not, run `knocktail teardown` in the open session)');
   return steps.map((step, index) => `${index + 1}. ${step}`);
 }

@@ -28,6 +28,6 @@ export function formatInstallReport(plan: InstallPlan, applied: readonly Applied
     const close = knock.close.length > 0 ? `; close: ${knock.close.join(' ')}` : '';
     lines.push('', `Door "${knock.door}": knock ${sequence} → ${knock.effect}${close}`, `Client command: ${knockCommand(knock)}`);
   }
-  lines.push('', 'Next steps:', ...plan.nextSteps.map((step) => `  ${step}`));
+  if (plan.nextSteps.length > 0) lines.push('', 'Next steps:', ...plan.nextSteps.map((step) => `  ${step}`));
   return lines;
 }
