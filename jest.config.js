@@ -5,6 +5,8 @@ const common = {
   moduleNameMapper: { '^(\\.{1,2}/.*)\\.js$': '$1' },
   transform: { '^.+\\.ts$': ['ts-jest', { useESM: true, tsconfig: 'tsconfig.json' }] },
   testEnvironment: 'node',
+  // The .deb's staging tree holds a second package.json named knocktail.
+  modulePathIgnorePatterns: ['<rootDir>/build/'],
 };
 
 export default {

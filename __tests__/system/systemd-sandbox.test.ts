@@ -6,19 +6,23 @@ import { describeSystem } from './support/requirements.js';
 // namespace (no systemd needed): a private mount namespace with /, /run and /proc/sys
 // read-only (ProtectSystem=strict, ProtectKernelTunables=yes), /run/xtables.lock bound
 // writable (ReadWritePaths=), and only CAP_NET_ADMIN + CAP_NET_RAW under no_new_privs
-// (CapabilityBoundingSet=, AmbientCapabilities=, NoNewPrivileges=). The host's /run is never
-// written: the namespace gets its own tmpfs there.
+// (CapabilityBoundingSet=, AmbientCapabilities=, NoNewPrivileges=), as an unprivileged user
+// (User=; `nobody` stands in for knocktail) who opens the lock through its group, as the unit's
+// ExecStartPre= lines arrange. The host's /run is never written: the namespace gets its own tmpfs there.
 
 const SANDBOX = String.raw`
 set -e
 mount -t tmpfs -o mode=0755 none /run
 touch /run/xtables.lock
+chmod 0600 /run/xtables.lock
+chgrp nogroup /run/xtables.lock
+chmod g+r /run/xtables.lock
 mount --bind /run/xtables.lock /run/xtables.lock
 mount -o remount,bind,ro /run
 mount --bind /proc/sys /proc/sys
 mount -o remount,bind,ro /proc/sys
 for dir in / /etc /usr /var /tmp; do if mountpoint -q "$dir"; then mount -o remount,bind,ro "$dir"; fi; done
-exec setpriv --no-new-privs --bounding-set=-all,+net_admin,+net_raw --inh-caps=-all,+net_admin,+net_raw --ambient-caps=-all,+net_admin,+net_raw "$@"
+exec setpriv --reuid=nobody --regid=nogroup --init-groups --no-new-privs --bounding-set=-all,+net_admin,+net_raw --inh-caps=-all,+net_admin,+net_raw --ambient-caps=-all,+net_admin,+net_raw "$@"
 `;
 
 const TOOLS = String.raw`
@@ -63,10 +67,19 @@ describeSystem('the systemd sandbox, rebuilt by hand', ['ip', 'iptables', 'ip6ta
     expect(listed.stdout).toContain('--log-prefix "ktdep-sbx: "');
   });
 
-  test('the sandboxed tools run without any other capability', async () => {
-    const result = await sandboxed(['grep', '^CapEff', '/proc/self/status']);
+  test('the sandboxed tools run as nobody without any other capability', async () => {
+    const result = await sandboxed(['grep', '-E', '^(Uid|CapEff)', '/proc/self/status']);
     // Bits 12 and 13: CAP_NET_ADMIN and CAP_NET_RAW.
-    expect(result.stdout.trim()).toBe('CapEff:\t0000000000003000');
+    expect(result.stdout.trim()).toBe('Uid:\t65534\t65534\t65534\t65534\nCapEff:\t0000000000003000');
+  });
+
+  test("iptables-legacy as that user cannot open root's 0600 lock, which is why the unit gives it to the knocktail group", async () => {
+    if ((await runArgv(['sh', '-c', 'command -v iptables-legacy'])).exitCode !== 0) return;
+    const script = String.raw`mount -t tmpfs -o mode=0755 none /run && touch /run/xtables.lock && chmod 0600 /run/xtables.lock &&
+      exec setpriv --reuid=nobody --regid=nogroup --init-groups --inh-caps=-all,+net_admin,+net_raw --ambient-caps=-all,+net_admin,+net_raw iptables-legacy -w -A INPUT -p udp --dport 7003 -j DROP`;
+    const result = await rig!.exec(rig!.server, ['unshare', '--mount', '--propagation', 'private', 'sh', '-c', script], { timeoutMs: 20_000 });
+    expect(result.exitCode).not.toBe(0);
+    expect(result.stderr).toContain("can't open lock file /run/xtables.lock: Permission denied");
   });
 
   test('iptables-legacy cannot create its lock on a read-only /run, which is why the unit creates it before the sandbox', async () => {

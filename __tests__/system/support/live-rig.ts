@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync } from 'node:fs';
-import { mkdtemp, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { existsSync, readFileSync } from 'node:fs';
+import { chown, mkdir, mkdtemp, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { renderRsyslogDropin } from '../../../src/install/rsyslog-dropin.js';
@@ -24,6 +24,20 @@ export interface LiveRigOptions {
   readonly extra?: Record<string, unknown>;
   /** Runs on the fresh namespaces before `knocktail setup` (e.g. to enable the host's own firewall). */
   readonly prepare?: (rig: Rig) => Promise<void>;
+  /** How to run the CLI (default: node and the build of `npm run build`), e.g. ['/usr/bin/knocktail'] from the .deb. */
+  readonly command?: readonly string[];
+  /**
+   * Run every CLI command and the daemon as this user, holding only CAP_NET_ADMIN and CAP_NET_RAW
+   * (as the unit's User= and AmbientCapabilities= do); the rig's files are given to the user.
+   */
+  readonly runAs?: string;
+}
+
+/** setpriv's argv prefix that runs a command as `user` (its own groups) with the unit's two capabilities. */
+export function asServiceUser(user: string): string[] {
+  const caps = '-all,+net_admin,+net_raw';
+  const { gid } = userIds(user);
+  return ['setpriv', `--reuid=${user}`, `--regid=${gid}`, '--init-groups', `--inh-caps=${caps}`, `--ambient-caps=${caps}`, `--bounding-set=${caps}`];
 }
 
 export interface LiveRig {
@@ -54,10 +68,17 @@ export interface LiveRig {
   destroy(): Promise<void>;
 }
 
+function userIds(user: string): { uid: number; gid: number } {
+  const line = readFileSync('/etc/passwd', 'utf8').split('\n').find((entry) => entry.startsWith(`${user}:`));
+  const [, , uid, gid] = line?.split(':') ?? [];
+  if (uid === undefined || gid === undefined) throw new Error(`no user ${user} in /etc/passwd`);
+  return { uid: Number(uid), gid: Number(gid) };
+}
+
 const sleep = (ms: number): Promise<void> => new Promise((done) => setTimeout(done, ms));
 
 export async function createLiveRig(options: LiveRigOptions): Promise<LiveRig> {
-  const cliPath = builtCli();
+  const command = [...(options.runAs === undefined ? [] : asServiceUser(options.runAs)), ...(options.command ?? ['node', builtCli()])];
   const dir = await mkdtemp(join(tmpdir(), 'kt-live-'));
   const prefix = `kt${randomBytes(4).toString('hex')}: `;
   const logFile = join(dir, 'knocks.log');
@@ -76,6 +97,14 @@ export async function createLiveRig(options: LiveRigOptions): Promise<LiveRig> {
     cleanups.push(() => rig.destroy());
     await options.prepare?.(rig);
     const template = await readFile(join(repoRoot, 'rsyslog', '30-knocktail.conf'), 'utf8');
+    if (options.runAs !== undefined) {
+      // The user owns the rig's directory and its state; rsyslog (root) appends to a knock log
+      // that exists already and keeps its owner, so the user may read it.
+      const { uid, gid } = userIds(options.runAs);
+      await mkdir(join(dir, 'state'), { mode: 0o700 });
+      await writeFile(logFile, '', { mode: 0o640 });
+      for (const path of [dir, join(dir, 'state'), logFile]) await chown(path, uid, gid);
+    }
     const rsyslog = await startRsyslog(join(dir, 'rsyslog'), renderRsyslogDropin(template, { prefix, logFile }));
     cleanups.push(() => rsyslog.stop());
     await writeFile(
@@ -91,7 +120,7 @@ export async function createLiveRig(options: LiveRigOptions): Promise<LiveRig> {
         doors: options.doors,
       }),
     );
-    const cli = (args: readonly string[], ns = rig.server): Promise<ExecResult> => rig.exec(ns, ['node', cliPath, ...args]);
+    const cli = (args: readonly string[], ns = rig.server): Promise<ExecResult> => rig.exec(ns, [...command, ...args]);
     const setup = await cli(['setup', '--config', configPath]);
     if (setup.exitCode !== 0) throw new Error(`knocktail setup failed: ${setup.stderr}`);
     cleanups.push(() => cli(['teardown', '--config', configPath]));
@@ -133,7 +162,7 @@ export async function createLiveRig(options: LiveRigOptions): Promise<LiveRig> {
         const socket = join(dir, 'state', 'control.sock');
         await rm(socket, { force: true });
         // `ip netns exec` execs the command, so the child's PID is the daemon's own.
-        const child = spawn('ip', ['netns', 'exec', rig.server, 'node', cliPath, 'run', '--config', configPath], { stdio: ['ignore', 'pipe', 'pipe'] });
+        const child = spawn('ip', ['netns', 'exec', rig.server, ...command, 'run', '--config', configPath], { stdio: ['ignore', 'pipe', 'pipe'] });
         child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
         child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
         daemon = child;
