@@ -79,7 +79,10 @@ shopt -u nullglob
 # The schema at a path that stays put across versions, for "$schema" in admins' configs
 # (not under /usr/share/doc, which a system may strip: Debian Policy 12.3).
 install -d "$STAGE/usr/share/knocktail"
-ln -s "../../lib/knocktail/src/config/schema.json" "$STAGE/usr/share/knocktail/config.schema.json"
+ln -s ../../lib/knocktail/src/config/schema.json "$STAGE/usr/share/knocktail/config.schema.json"
+if [ -f "$STAGE$LIB/src/client/client-schema.json" ]; then
+  ln -s ../../lib/knocktail/src/client/client-schema.json "$STAGE/usr/share/knocktail/client.schema.json"
+fi
 
 install -d "$DOC/examples"
 gzip -9n <README.md >"$DOC/README.md.gz"
@@ -87,7 +90,7 @@ install -m 0644 debian/README.Debian "$DOC/README.Debian"
 gzip -9n <debian/changelog >"$DOC/changelog.Debian.gz"
 install -m 0644 examples/*.json "$DOC/examples/"
 gzip -9n <examples/demo.log >"$DOC/examples/demo.log.gz"
-ln -s ../../knocktail/config.schema.json "$DOC/config.schema.json"
+ln -s ../../knocktail/config.schema.json "$DOC/schema.json"
 
 for script in postinst prerm postrm; do install -m 0755 "debian/$script" "$STAGE/DEBIAN/$script"; done
 

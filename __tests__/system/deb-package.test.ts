@@ -1,0 +1,112 @@
+import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
+import { existsSync, lstatSync } from 'node:fs';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { CLASSIC_DOOR, createLiveRig, type LiveRig } from './support/live-rig.js';
+import { runArgv, type ExecResult } from './support/netns.js';
+import { missingRequirements } from './support/requirements.js';
+
+// The .deb, installed on this machine with dpkg, run, upgraded and purged: enabled when
+// KNOCKTAIL_DEB names the built package (`.ci/run` sets it after `npm run package:deb`).
+// dpkg runs inside a network namespace, so the maintainer scripts' `teardown` acts there and
+// never on the host's firewall; the daemon runs as the package's knocktail user, holding the
+// unit's two capabilities, through /usr/bin/knocktail, inside the rig's server namespace.
+const deb = process.env['KNOCKTAIL_DEB'];
+const CONFIG = '/etc/knocktail/config.json';
+const UNIT = '/lib/systemd/system/knocktail.service';
+// Directories other packages own too: dpkg leaves them, and so does this check.
+const SHARED = /^\/(etc|lib|usr|usr\/share)(\/[^/]+)?$|^\/usr\/share\/(doc|man|man\/man\d|bash-completion|bash-completion\/completions|zsh|zsh\/vendor-completions|fish|fish\/vendor_completions\.d)$|^\/lib\/systemd(\/system)?$/;
+
+const describeDeb = deb === undefined ? describe.skip : describe;
+if (deb === undefined) process.stderr.write('skipping the .deb suite: set KNOCKTAIL_DEB=build/deb/knocktail_VERSION_all.deb (.ci/run does)\n');
+
+async function must(argv: readonly string[]): Promise<ExecResult> {
+  const result = await runArgv(argv, { timeoutMs: 120_000 });
+  if (result.exitCode !== 0) throw new Error(`${argv.join(' ')} → ${result.exitCode}\n${result.stdout}${result.stderr}`);
+  return result;
+}
+
+/** dpkg in a throwaway network namespace of its own, or in `ns`. */
+const dpkg = (args: readonly string[], ns?: string): Promise<ExecResult> =>
+  must(ns === undefined ? ['unshare', '--net', 'dpkg', ...args] : ['ip', 'netns', 'exec', ns, 'dpkg', ...args]);
+
+describeDeb('the Debian package', () => {
+  let live: LiveRig | undefined;
+  let installed: ExecResult;
+  let files: string[] = [];
+
+  beforeAll(async () => {
+    const missing = missingRequirements(['dpkg', 'systemd-analyze', 'setpriv', 'unshare', 'rsyslogd', 'iptables']);
+    if (missing.length > 0) throw new Error(`the .deb suite needs ${missing.join(', ')}`);
+    // A package left by an interrupted run is purged first, so every run starts from scratch.
+    if ((await runArgv(['dpkg-query', '-W', 'knocktail'])).exitCode === 0) await dpkg(['--purge', 'knocktail']);
+    installed = await dpkg(['-i', deb!]);
+    files = (await must(['dpkg', '-L', 'knocktail'])).stdout.split('\n').filter((path) => path !== '' && path !== '/.');
+  }, 180_000);
+
+  afterAll(async () => {
+    await live?.destroy();
+    if ((await runArgv(['dpkg-query', '-W', 'knocktail'])).exitCode === 0) await dpkg(['--purge', 'knocktail']).catch(() => undefined);
+  }, 120_000);
+
+  test('the first install creates the knocktail system user in adm and a config it may read, and arms nothing', async () => {
+    expect(installed.stdout).toContain(`knocktail: wrote ${CONFIG}; the firewall guard is not armed and the daemon is not started.`);
+    const id = await must(['id', 'knocktail']);
+    expect(id.stdout).toMatch(/groups=\d+\(knocktail\),4\(adm\)/);
+    expect((await must(['getent', 'passwd', 'knocktail'])).stdout).toMatch(/^knocktail:x:\d{3}:\d+:knocktail port-knocking daemon(,,,)?:\/var\/lib\/knocktail:\/usr\/sbin\/nologin$/m);
+    expect((await must(['stat', '-c', '%a %U %G', '/etc/knocktail', CONFIG])).stdout).toBe('750 root knocktail\n640 root knocktail\n');
+    expect((await must(['knocktail', 'check-config', '--config', CONFIG])).stdout).toContain('config OK');
+    expect(existsSync('/etc/systemd/system/multi-user.target.wants/knocktail.service')).toBe(false);
+  });
+
+  test('systemd accepts the installed unit and rates it 2.2 or lower', async () => {
+    const verify = await runArgv(['systemd-analyze', 'verify', '--no-pager', UNIT]);
+    expect(`${verify.stdout}${verify.stderr}`.trim()).toBe('');
+    expect(verify.exitCode).toBe(0);
+    expect((await runArgv(['systemd-analyze', 'security', '--offline=true', '--threshold=22', '--no-pager', UNIT])).exitCode).toBe(0);
+  });
+
+  test('a knock through /usr/bin/knocktail, run by the knocktail user, opens ssh and the close knock closes it', async () => {
+    live = await createLiveRig({ backend: 'iptables', doors: [CLASSIC_DOOR], command: ['/usr/bin/knocktail'], runAs: 'knocktail' });
+    await live.startDaemon();
+    const { opened, closed } = await live.knockOpenAndClose(live.rig.serverV4);
+    expect({ opened, closed, output: opened && closed ? '' : live.daemonOutput() }).toEqual({ opened: true, closed: true, output: '' });
+    const events = (await live.auditRecords()).map((record) => record['event']);
+    expect(events).toEqual(expect.arrayContaining(['open', 'close']));
+    await live.stopDaemon('SIGTERM');
+    // The guard stays armed after the daemon stops; the purge below must remove it.
+    expect((await live.rig.exec(live.rig.server, ['iptables-save'])).stdout).toContain('KNOCKTAIL-GUARD');
+  }, 90_000);
+
+  test('an upgrade keeps the config as the admin left it', async () => {
+    const edited = (await readFile(CONFIG, 'utf8')).replace('"openFor": "until-closed"', '"openFor": "2h"');
+    await writeFile(CONFIG, edited);
+    const upgrade = await dpkg(['-i', deb!]);
+    expect(upgrade.stdout).not.toContain('knocktail: wrote');
+    expect(await readFile(CONFIG, 'utf8')).toBe(edited);
+  }, 120_000);
+
+  test('purge stops, tears the firewall down and leaves no file, rule or set of knocktail behind', async () => {
+    // What the daemon leaves when it ran as a service.
+    for (const dir of ['/var/lib/knocktail', '/var/log/knocktail']) await mkdir(dir, { recursive: true });
+    await writeFile('/var/lib/knocktail/grants.json', '[]\n');
+    await writeFile('/var/log/knocktail/audit.log', '');
+    const purge = await dpkg(['--purge', 'knocktail'], live!.rig.server);
+    expect(purge.stdout).toContain('knocktail: firewall rules removed');
+    expect((await runArgv(['dpkg-query', '-W', 'knocktail'])).exitCode).not.toBe(0);
+    const left = [...files.filter((path) => !SHARED.test(path)), '/etc/knocktail', '/var/lib/knocktail', '/var/log/knocktail', '/run/knocktail'].filter((path) => {
+      try {
+        lstatSync(path);
+        return true;
+      } catch {
+        return false;
+      }
+    });
+    expect(left).toEqual([]);
+    expect(files.length).toBeGreaterThan(100);
+    for (const argv of [['iptables-save'], ['ip6tables-save'], ['nft', 'list', 'ruleset'], ['ipset', 'list', '-n']]) {
+      expect((await live!.rig.exec(live!.rig.server, argv)).stdout).not.toMatch(/knocktail/i);
+    }
+    // Debian's practice: the system user stays, so no later package inherits its uid's files.
+    expect((await runArgv(['id', 'knocktail'])).exitCode).toBe(0);
+  }, 120_000);
+});
