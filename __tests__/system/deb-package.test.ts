@@ -70,6 +70,8 @@ describeDeb('the Debian package', () => {
     await live.startDaemon();
     const { opened, closed } = await live.knockOpenAndClose(live.rig.serverV4);
     expect({ opened, closed, output: opened && closed ? '' : live.daemonOutput() }).toEqual({ opened: true, closed: true, output: '' });
+    // rsyslog (root) created the knock log with group adm, which is how the knocktail user reads it.
+    expect((await must(['stat', '-c', '%U %G %a', live.logFile])).stdout).toBe('root adm 640\n');
     const events = (await live.auditRecords()).map((record) => record['event']);
     expect(events).toEqual(expect.arrayContaining(['open', 'close']));
     await live.stopDaemon('SIGTERM');

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { renderRsyslogDropin } from '../../../src/install/rsyslog-dropin.js';
 import { builtCli, repoRoot } from './built-cli.js';
-import { createRig, enableLogAllNetns, type ExecResult, type Rig } from './netns.js';
+import { createRig, enableLogAllNetns, runArgv, type ExecResult, type Rig } from './netns.js';
 import { startRsyslog, type PrivateRsyslog } from './rsyslog.js';
 
 // The whole product in a box, for the end-to-end suite and the live-latency bench:
@@ -98,12 +98,17 @@ export async function createLiveRig(options: LiveRigOptions): Promise<LiveRig> {
     await options.prepare?.(rig);
     const template = await readFile(join(repoRoot, 'rsyslog', '30-knocktail.conf'), 'utf8');
     if (options.runAs !== undefined) {
-      // The user owns the rig's directory and its state; rsyslog (root) appends to a knock log
-      // that exists already and keeps its owner, so the user may read it.
+      // The user owns the rig's directory and its state. rsyslog creates the knock log root:adm
+      // 0640, as on a server; for a user outside adm (nobody) it is created beforehand, owned by
+      // the user, and rsyslog appends to it.
       const { uid, gid } = userIds(options.runAs);
       await mkdir(join(dir, 'state'), { mode: 0o700 });
-      await writeFile(logFile, '', { mode: 0o640 });
-      for (const path of [dir, join(dir, 'state'), logFile]) await chown(path, uid, gid);
+      const owned = [dir, join(dir, 'state')];
+      if (!(await runArgv(['id', '-nG', options.runAs])).stdout.split(/\s+/).includes('adm')) {
+        await writeFile(logFile, '', { mode: 0o640 });
+        owned.push(logFile);
+      }
+      for (const path of owned) await chown(path, uid, gid);
     }
     const rsyslog = await startRsyslog(join(dir, 'rsyslog'), renderRsyslogDropin(template, { prefix, logFile }));
     cleanups.push(() => rsyslog.stop());
