@@ -162,8 +162,8 @@ describe('knocktail install for the dedicated user', () => {
 
   test('without one, the next steps say how to create the user', async () => {
     const run = await knocktail(['install', '--root', root], '/');
-    expect(run.out).toMatch(/^ {2}adduser --system --group/m);
-    expect(run.out).toMatch(/^ {2}chgrp knocktail \/etc\/knocktail \/etc\/knocktail\/config.json/m);
+    expect(run.out).toMatch(/^ {2}\d+\. adduser --system --group/m);
+    expect(run.out).toMatch(/^ {2}\d+\. chgrp knocktail \/etc\/knocktail \/etc\/knocktail\/config.json/m);
   });
 });
 

@@ -80,8 +80,12 @@ describe('buildInstallPlan', () => {
 
   test('without the knocktail system user the next steps create it and give it the config to read', () => {
     const steps = buildInstallPlan(input({ serviceUserExists: false })).nextSteps;
-    expect(steps[1]).toMatch(/^adduser --system --group .* knocktail && adduser knocktail adm/);
-    expect(steps[2]).toMatch(/^chgrp knocktail \/etc\/knocktail \/etc\/knocktail\/config.json/);
+    expect(steps[1]).toMatch(/^2\. adduser --system --group .* knocktail && adduser knocktail adm/);
+    expect(steps[2]).toMatch(/^3\. chgrp knocktail \/etc\/knocktail \/etc\/knocktail\/config.json/);
+    // The step that says how long to keep the session open names the knock step's new number.
+    const knockStep = steps.find((step) => step.includes('from your own machine'))!.split('.')[0];
+    expect(steps.join('\n')).toContain(`keep this ssh session open until step ${knockStep} worked`);
+    expect(knockStep).toBe('7');
     expect(buildInstallPlan(input({ serviceUserExists: true })).nextSteps.join('\n')).not.toMatch(/adduser|chgrp/);
   });
 

@@ -59,6 +59,8 @@ describeDeb('the Debian package', () => {
     expect((await must(['getent', 'passwd', 'knocktail'])).stdout).toMatch(/^knocktail:x:\d{3}:\d+:knocktail port-knocking daemon,*:\/var\/lib\/knocktail:\/usr\/sbin\/nologin$/m);
     expect((await must(['stat', '-c', '%a %U %G', '/etc/knocktail', CONFIG])).stdout).toBe('750 root knocktail\n640 root knocktail\n');
     expect((await must(['knocktail', 'check-config', '--config', CONFIG])).stdout).toContain('config OK');
+    // The first door's knock ports are this install's own, not the well-known examples.
+    expect(await readFile(CONFIG, 'utf8')).not.toMatch(/31600|7000/);
     expect(existsSync('/etc/systemd/system/multi-user.target.wants/knocktail.service')).toBe(false);
   });
 
@@ -84,7 +86,9 @@ describeDeb('the Debian package', () => {
   }, 90_000);
 
   test('an upgrade keeps the config as the admin left it', async () => {
-    const edited = (await readFile(CONFIG, 'utf8')).replace('"openFor": "until-closed"', '"openFor": "2h"');
+    const config = JSON.parse(await readFile(CONFIG, 'utf8')) as { doors: { openFor?: string }[] };
+    config.doors[0]!.openFor = '2h';
+    const edited = `${JSON.stringify(config, null, 2)}\n`;
     await writeFile(CONFIG, edited);
     const upgrade = await dpkg(['-i', deb!]);
     expect(upgrade.stdout).not.toContain('knocktail: wrote');
