@@ -1,9 +1,10 @@
 import { afterAll, beforeAll, expect, test } from '@jest/globals';
-import { readFileSync } from 'node:fs';
+import { readFileSync, realpathSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { renderSystemdUnit } from '../../src/install/systemd-unit.js';
+import { builtCli } from './support/built-cli.js';
 import { runArgv } from './support/netns.js';
 import { describeSystem } from './support/requirements.js';
 
@@ -53,6 +54,16 @@ describeSystem('the systemd unit', ['systemd-analyze'], () => {
     await writeFile(copy, rendered.replaceAll('/usr/bin/knocktail', process.execPath));
     const verify = await runArgv(['systemd-analyze', 'verify', '--no-pager', copy]);
     expect(`${verify.stdout}${verify.stderr}`.trim()).toBe('');
+    const review = await runArgv(['systemd-analyze', 'security', '--offline=true', '--no-pager', copy]);
+    expect(exposure(`${review.stdout}${review.stderr}`)).toBeLessThanOrEqual(2.2);
+  });
+
+  test('the unit `knocktail install` writes, running the real node and the built CLI, verifies and keeps its rating', async () => {
+    const copy = join(dir, 'knocktail.service');
+    await writeFile(copy, renderSystemdUnit(shipped, [], { node: realpathSync(process.execPath), cli: builtCli() }));
+    const verify = await runArgv(['systemd-analyze', 'verify', '--no-pager', copy]);
+    expect(`${verify.stdout}${verify.stderr}`.trim()).toBe('');
+    expect(verify.exitCode).toBe(0);
     const review = await runArgv(['systemd-analyze', 'security', '--offline=true', '--no-pager', copy]);
     expect(exposure(`${review.stdout}${review.stderr}`)).toBeLessThanOrEqual(2.2);
   });
