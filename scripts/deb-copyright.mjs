@@ -5,6 +5,8 @@
 // Usage: node scripts/deb-copyright.mjs STAGED_LIB_DIR INSTALL_PREFIX > copyright
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import process from 'node:process';
+import { URL } from 'node:url';
 
 const [libDir, prefix] = process.argv.slice(2);
 if (!libDir || !prefix) {
@@ -94,7 +96,10 @@ for (const path of packages(join(libDir, 'node_modules'))) {
   stanzas.push(lines.join('\n'));
 }
 
-const mit = readFileSync(new URL('../LICENSE', import.meta.url), 'utf8').split('\n').slice(4).join('\n');
+const mit = readFileSync(new URL('../LICENSE', import.meta.url), 'utf8')
+  .split('\n')
+  .slice(4)
+  .join('\n');
 stanzas.push(`License: Expat\n${block(mit)}`);
 if (used.has('Apache-2.0')) {
   stanzas.push(

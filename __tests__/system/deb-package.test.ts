@@ -14,7 +14,8 @@ const deb = process.env['KNOCKTAIL_DEB'];
 const CONFIG = '/etc/knocktail/config.json';
 const UNIT = '/lib/systemd/system/knocktail.service';
 // Directories other packages own too: dpkg leaves them, and so does this check.
-const SHARED = /^\/(etc|lib|usr|usr\/share)(\/[^/]+)?$|^\/usr\/share\/(doc|man|man\/man\d|bash-completion|bash-completion\/completions|zsh|zsh\/vendor-completions|fish|fish\/vendor_completions\.d)$|^\/lib\/systemd(\/system)?$/;
+const SHARED =
+  /^\/(etc|lib|usr|usr\/share)(\/[^/]+)?$|^\/usr\/share\/(doc|man|man\/man\d|bash-completion|bash-completion\/completions|zsh|zsh\/vendor-completions|fish|fish\/vendor_completions\.d)$|^\/lib\/systemd(\/system)?$/;
 
 const describeDeb = deb === undefined ? describe.skip : describe;
 if (deb === undefined) process.stderr.write('skipping the .deb suite: set KNOCKTAIL_DEB=build/deb/knocktail_VERSION_all.deb (.ci/run does)\n');
@@ -26,8 +27,7 @@ async function must(argv: readonly string[]): Promise<ExecResult> {
 }
 
 /** dpkg in a throwaway network namespace of its own, or in `ns`. */
-const dpkg = (args: readonly string[], ns?: string): Promise<ExecResult> =>
-  must(ns === undefined ? ['unshare', '--net', 'dpkg', ...args] : ['ip', 'netns', 'exec', ns, 'dpkg', ...args]);
+const dpkg = (args: readonly string[], ns?: string): Promise<ExecResult> => must(ns === undefined ? ['unshare', '--net', 'dpkg', ...args] : ['ip', 'netns', 'exec', ns, 'dpkg', ...args]);
 
 describeDeb('the Debian package', () => {
   let live: LiveRig | undefined;

@@ -30,21 +30,20 @@ function isBelow(path: string, dir: string): boolean {
 export function checkProgramVisible(template: string, program: UnitProgram): void {
   const protect = /^ProtectHome=(\S+)\s*$/m.exec(template)?.[1];
   if (protect !== 'yes' && protect !== 'true' && protect !== 'tmpfs') return;
-  for (const [what, path] of [['node', program.node], ['the knocktail CLI', program.cli]] as const) {
+  for (const [what, path] of [
+    ['node', program.node],
+    ['the knocktail CLI', program.cli],
+  ] as const) {
     const dir = HIDDEN_BY_PROTECT_HOME.find((hidden) => isBelow(path, hidden));
     if (dir === undefined) continue;
-    throw new KnocktailError(
-      'USAGE',
-      `Expected ${what} outside ${HIDDEN_BY_PROTECT_HOME.join(', ')}, got ${path}: the unit has ProtectHome=${protect}, so the service could not read it`,
-      {
-        details: [
-          what === 'node'
-            ? 'install node system-wide (Debian: apt-get install nodejs, version 20 or later), then run `knocktail install` again'
-            : 'install the .deb (apt install ./knocktail_VERSION_all.deb), or copy the package out of your home: `npm pack` in the clone, then `npm install -g ./knocktail-VERSION.tgz` (npm install -g . only links to the clone)',
-          'or keep it there and relax the sandbox in a drop-in (`systemctl edit knocktail`: [Service] ProtectHome=read-only)',
-        ],
-      },
-    );
+    throw new KnocktailError('USAGE', `Expected ${what} outside ${HIDDEN_BY_PROTECT_HOME.join(', ')}, got ${path}: the unit has ProtectHome=${protect}, so the service could not read it`, {
+      details: [
+        what === 'node'
+          ? 'install node system-wide (Debian: apt-get install nodejs, version 20 or later), then run `knocktail install` again'
+          : 'install the .deb (apt install ./knocktail_VERSION_all.deb), or copy the package out of your home: `npm pack` in the clone, then `npm install -g ./knocktail-VERSION.tgz` (npm install -g . only links to the clone)',
+        'or keep it there and relax the sandbox in a drop-in (`systemctl edit knocktail`: [Service] ProtectHome=read-only)',
+      ],
+    });
   }
 }
 
