@@ -59,14 +59,17 @@ install -D -m 0644 rsyslog/30-knocktail.conf "$STAGE/etc/rsyslog.d/30-knocktail.
 install -D -m 0644 logrotate/knocktail "$STAGE/etc/logrotate.d/knocktail"
 printf '%s\n' /etc/logrotate.d/knocktail /etc/rsyslog.d/30-knocktail.conf >"$STAGE/DEBIAN/conffiles"
 
-# Man pages and completion, when the build generated them.
+# Man pages and completion, when the build generated them: taken from the package (or the
+# build tree, where the package does not list them) and moved to where man and the shells look.
+docs="$STAGE$LIB/dist"
+[ -d "$docs/man" ] || [ -d "$docs/completion" ] || docs=dist
 shopt -s nullglob
-for page in dist/man/*.[1-8]; do
+for page in "$docs"/man/*.[1-8]; do
   section=${page##*.}
   install -d "$STAGE/usr/share/man/man$section"
   gzip -9n <"$page" >"$STAGE/usr/share/man/man$section/$(basename "$page").gz"
 done
-for script in dist/completion/*; do
+for script in "$docs"/completion/*; do
   case "$(basename "$script")" in
     *bash*) install -D -m 0644 "$script" "$STAGE/usr/share/bash-completion/completions/knocktail" ;;
     *zsh* | _knocktail) install -D -m 0644 "$script" "$STAGE/usr/share/zsh/vendor-completions/_knocktail" ;;
@@ -75,6 +78,7 @@ for script in dist/completion/*; do
   esac
 done
 shopt -u nullglob
+rm -rf "$STAGE$LIB/dist/man" "$STAGE$LIB/dist/completion"
 
 # The schema at a path that stays put across versions, for "$schema" in admins' configs
 # (not under /usr/share/doc, which a system may strip: Debian Policy 12.3).
