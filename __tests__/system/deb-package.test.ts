@@ -62,6 +62,12 @@ describeDeb('the Debian package', () => {
     // The first door's knock ports are this install's own, not the well-known examples.
     expect(await readFile(CONFIG, 'utf8')).not.toMatch(/31600|7000/);
     expect(existsSync('/etc/systemd/system/multi-user.target.wants/knocktail.service')).toBe(false);
+    // The man pages and completion, where man and the shells find them, once the build makes them.
+    if (files.includes('/usr/share/man/man8/knocktail.8.gz')) {
+      expect((await must(['man', '-w', '8', 'knocktail'])).stdout.trim()).toBe('/usr/share/man/man8/knocktail.8.gz');
+      expect(files).toEqual(expect.arrayContaining(['/usr/share/man/man5/knocktail.json.5.gz', '/usr/share/bash-completion/completions/knocktail']));
+      expect(files.filter((path) => path.startsWith('/usr/lib/knocktail/dist/man'))).toEqual([]);
+    }
   });
 
   test('systemd accepts the installed unit and rates it 2.2 or lower', async () => {
