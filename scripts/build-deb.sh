@@ -59,10 +59,10 @@ install -D -m 0644 rsyslog/30-knocktail.conf "$STAGE/etc/rsyslog.d/30-knocktail.
 install -D -m 0644 logrotate/knocktail "$STAGE/etc/logrotate.d/knocktail"
 printf '%s\n' /etc/logrotate.d/knocktail /etc/rsyslog.d/30-knocktail.conf >"$STAGE/DEBIAN/conffiles"
 
-# Man pages and completion, when the build generated them: taken from the package (or the
-# build tree, where the package does not list them) and moved to where man and the shells look.
+# Man pages and completion, when the build generated them (the npm package ships them under
+# dist/man and dist/completion): moved to where man and the shells look. Only what the package
+# holds counts, never a stale build tree.
 docs="$STAGE$LIB/dist"
-[ -d "$docs/man" ] || [ -d "$docs/completion" ] || docs=dist
 shopt -s nullglob
 for page in "$docs"/man/*.[1-8]; do
   section=${page##*.}
