@@ -35,6 +35,8 @@ export interface DaemonParts {
   /** Epoch ms at boot, for kernel-uptime timestamps. */
   readonly bootTime: number;
   readonly metrics?: Metrics;
+  /** This host's addresses: a packet to any other DST= is foreign. Absent: destinations are not checked. */
+  readonly localAddresses?: { current(): ReadonlySet<string> };
 }
 
 export { controlSocketPath, stateFilePath };
@@ -167,6 +169,10 @@ export class Daemon {
         get referenceTime() {
           return clock.now();
         },
+        get localAddresses() {
+          return parts.localAddresses?.current();
+        },
+        maxClockSkew: this.config.limits.maxClockSkew,
       },
       tracker,
       grants: this.grants!,
