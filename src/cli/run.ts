@@ -5,7 +5,7 @@ import { Daemon } from '../daemon.js';
 import { ExecaRunner } from '../firewall/command-runner.js';
 import { ensurePrivateDir } from '../fs/private-dir.js';
 import { LocalAddresses } from '../host/local-addresses.js';
-import { NF_LOG_ALL_NETNS_WARNING, readNfLogAllNetns } from '../host/nf-log-all-netns.js';
+import { NF_LOG_ALL_NETNS_UNREADABLE_WARNING, NF_LOG_ALL_NETNS_WARNING, readNfLogAllNetns } from '../host/nf-log-all-netns.js';
 import { Metrics, serveMetrics, writeTextfile } from '../metrics/metrics.js';
 import { timeBackend } from '../metrics/timed-backend.js';
 import { FileFollower } from '../source/follower.js';
@@ -21,7 +21,8 @@ export const run: CommandAction<[], { config?: string }> = async (ctx, _args, fl
   const log = createLogger(ctx);
   const clock = createSystemClock();
   await ensurePrivateDir(config.stateDir, process.getuid?.() ?? 0);
-  if (await readNfLogAllNetns()) log.warn(NF_LOG_ALL_NETNS_WARNING);
+  const logAllNetns = await readNfLogAllNetns();
+  if (logAllNetns !== false) log.warn(logAllNetns ? NF_LOG_ALL_NETNS_WARNING : NF_LOG_ALL_NETNS_UNREADABLE_WARNING);
   const localAddresses = new LocalAddresses({
     fixed: config.localAddresses,
     runner: new ExecaRunner(),

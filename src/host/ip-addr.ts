@@ -3,6 +3,8 @@ import { describeValue, KnocktailError } from '../errors.js';
 
 // This host's addresses from `ip -j addr show` (iproute2's JSON): every `local` of every
 // interface's addr_info, normalised as the parser normalises DST=, so the two compare as text.
+// Loopback addresses are left out: every network namespace has 127.0.0.1 and ::1, so a
+// knock to them is another namespace's as likely as ours, and never a remote client's.
 
 /** The argv that lists them (run through the command runner, never a shell). */
 export const IP_ADDR_ARGV: readonly string[] = ['ip', '-j', 'addr', 'show'];
@@ -24,8 +26,12 @@ export function parseIpAddrJson(text: string): string[] {
       const local = typeof info === 'object' && info !== null ? (info as { local?: unknown }).local : undefined;
       if (typeof local !== 'string') continue;
       const address = normaliseKernelAddress(local);
-      if (address.ok) addresses.add(address.address.text);
+      if (address.ok && !isLoopback(address.address.text)) addresses.add(address.address.text);
     }
   }
   return [...addresses].sort();
+}
+
+function isLoopback(address: string): boolean {
+  return address === '::1' || address.startsWith('127.');
 }
