@@ -84,8 +84,8 @@ interface IpHeader {
 
 function readIpv4Header(words: Words): IpHeader {
   const len = words.number('LEN', 65535);
-  words.skipValue('TOS');
-  words.skipValue('PREC');
+  words.hex('TOS');
+  words.hex('PREC');
   const ttl = words.number('TTL', 255);
   words.number('ID', 65535);
   let fragment = false;
@@ -98,14 +98,18 @@ function readIpv4Header(words: Words): IpHeader {
 // IPv6 extension headers print free-form words ("OPT ( FRAG:0 ID:… ) ") before PROTO=.
 function readIpv6Header(words: Words): IpHeader {
   const len = words.number('LEN', MAX_U32);
-  words.skipValue('TC');
+  // The kernel prints both with %u (nf_log_syslog.c): anything else is no line it wrote.
+  words.number('TC', 255);
   const ttl = words.number('HOPLIMIT', 255);
-  words.skipValue('FLOWLBL');
+  words.number('FLOWLBL', 0xfffff);
   let fragment = false;
   for (let k = 0; k < 32; k++) {
     if (words.done() || words.startsWith('PROTO=')) break;
     if (words.is('TRUNCATED') || words.is('Unknown')) throw new FieldError(words.position);
+    const wordAt = words.position;
     const word = words.take();
+    // Extension headers print FRAG:, ID:, OPT ( … ), AH/ESP and SPI=0x…: any other KEY= here is a repeated field.
+    if (word.includes('=') && !/^SPI=0x[0-9a-f]+$/.test(word)) throw new FieldError(wordAt, 'repeated field');
     if (word.startsWith('FRAG:') && Number(word.slice(5)) > 0) fragment = true;
   }
   return { len, ttl, fragment };
@@ -146,7 +150,10 @@ function readTransport(words: Words, proto: string, fragment: boolean, protoAt: 
 function readTcp(words: Words): Transport {
   const sport = words.number('SPT', 65535);
   const dport = words.number('DPT', 65535);
-  if (words.optionalValue('SEQ') !== undefined) words.number('ACK', MAX_U32);
+  if (words.startsWith('SEQ=')) {
+    words.number('SEQ', MAX_U32);
+    words.number('ACK', MAX_U32);
+  }
   words.number('WINDOW', 65535);
   words.skipValue('RES');
   const flags = new Set<TcpFlag>();
