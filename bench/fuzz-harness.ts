@@ -97,7 +97,8 @@ export function referenceKnock(line: string): { src: string; dport: number; prot
   const dst = normaliseAddress(dstText!);
   // The kernel prints a v6 source in full and never as mapped/compatible; families match.
   if (!src || !dst || srcText!.includes(':') !== dstText!.includes(':') || src.family !== (srcText!.includes(':') ? 6 : 4)) return undefined;
-  if (srcText!.startsWith('0000:0000:0000:0000:0000:')) return undefined;
+  // IPv4-mapped (::ffff:0:0/96) and IPv4-compatible (::/96) sources are not IPv6 hosts.
+  if (/^0000:0000:0000:0000:0000:(?:ffff|0000):/.test(srcText!) && srcText !== '0000:0000:0000:0000:0000:0000:0000:0001') return undefined;
   if (!LOCAL_SET.has(dst.text)) return undefined;
   const sport = Number(tcpSport ?? udpSport);
   const dport = Number(tcpDport ?? udpDport);

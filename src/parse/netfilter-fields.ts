@@ -18,6 +18,7 @@ const LINK_KEYS = new Set(['PHYSIN', 'PHYSOUT', 'MAC', 'MACSRC', 'MACDST', 'VPRO
 const TCP_FLAGS = new Set<string>(['CWR', 'ECE', 'URG', 'ACK', 'PSH', 'RST', 'SYN', 'FIN']);
 const ECHO_TYPES: Record<string, readonly number[]> = { ICMP: [0, 8], ICMPv6: [128, 129] };
 const MAX_U32 = 4_294_967_295;
+const EXTENSION_WORD = /^(?:OPT|\(|\)|FRAG:\d{1,5}|INCOMPLETE|ID:[0-9a-f]{8}|AH|ESP|SPI=0x[0-9a-f]{1,8}|\[\d{1,5}|bytes\]|\))$/;
 
 /** Read the fields starting at `start` ("IN=…") up to the end of `text`. Never throws. */
 export function readNetfilterFields(text: string, start: number, addresses: AddressCache): FieldsResult {
@@ -108,8 +109,8 @@ function readIpv6Header(words: Words): IpHeader {
     if (words.is('TRUNCATED') || words.is('Unknown')) throw new FieldError(words.position);
     const wordAt = words.position;
     const word = words.take();
-    // Extension headers print FRAG:, ID:, OPT ( … ), AH/ESP and SPI=0x…: any other KEY= here is a repeated field.
-    if (word.includes('=') && !/^SPI=0x[0-9a-f]+$/.test(word)) throw new FieldError(wordAt, 'repeated field');
+    // dump_ipv6_packet's own words (OPT ( FRAG:… INCOMPLETE ID:… AH ESP SPI=0x… [N bytes] ) ) and nothing else.
+    if (!EXTENSION_WORD.test(word)) throw new FieldError(wordAt, word.includes('=') ? 'repeated field' : 'not an extension header');
     if (word.startsWith('FRAG:') && Number(word.slice(5)) > 0) fragment = true;
   }
   return { len, ttl, fragment };
