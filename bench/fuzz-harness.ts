@@ -73,7 +73,7 @@ const V4 = String.raw`(?:(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}(?:25[0-5]|2[0
 const V6 = String.raw`[0-9a-f]{4}(?::[0-9a-f]{4}){7}`;
 const LINK = String.raw`(?:(?:PHYSIN|PHYSOUT|MAC|MACSRC|MACDST|MACPROTO|VPROTO|VID|TUNNEL)=[^ ]* )*`;
 const IPV4_HDR = `LEN=${NUM} TOS=0x[0-9A-F]{2} PREC=0x[0-9A-F]{2} TTL=${NUM} ID=${NUM} (?:(?:CE|DF|MF) )*(?:OPT \\([0-9A-F]*\\) )?`;
-const IPV6_HDR = `LEN=${NUM} TC=${NUM} HOPLIMIT=${NUM} FLOWLBL=${NUM} `;
+const IPV6_HDR = `LEN=${NUM} TC=${NUM} HOPLIMIT=${NUM} FLOWLBL=${NUM} (?:OPT \\( (?:FRAG:\\d+ |INCOMPLETE |ID:[0-9a-f]{8} |AH |ESP |SPI=0x[0-9a-f]+ )*\\) )*`;
 const TAIL = `(?:UID=${NUM} GID=${NUM} )?(?:MARK=[^ ]+ )?$`;
 const TCP = `PROTO=TCP SPT=(${NUM}) DPT=(${NUM}) (?:SEQ=${NUM} ACK=${NUM} )?WINDOW=${NUM} RES=[^ ]+ (?:(?:CWR|ECE|URG|ACK|PSH|RST|SYN|FIN|AE) )*URGP=${NUM} (?:OPT \\([0-9A-F]*\\) )?`;
 const UDP = `PROTO=UDP(?:LITE)? SPT=(${NUM}) DPT=(${NUM}) LEN=${NUM} `;
