@@ -96,7 +96,10 @@ export class Words {
     const word = this.at;
     const start = this.valueStart(key);
     const end = this.wordEnd();
-    if (end - start !== 4 || !/^0x[0-9A-F]{2}$/.test(this.text.slice(start, end))) throw new FieldError(word, 'not 0xHH');
+    const t = this.text;
+    if (end - start !== 4 || t.charCodeAt(start) !== 48 || t.charCodeAt(start + 1) !== 120 || !isUpperHex(t.charCodeAt(start + 2)) || !isUpperHex(t.charCodeAt(start + 3))) {
+      throw new FieldError(word, 'not 0xHH');
+    }
     this.at = end + 1;
   }
 
@@ -118,4 +121,8 @@ export class Words {
     const space = this.text.indexOf(' ', at);
     return space < 0 || space >= this.end;
   }
+}
+
+function isUpperHex(c: number): boolean {
+  return (c >= 48 && c <= 57) || (c >= 65 && c <= 70);
 }
