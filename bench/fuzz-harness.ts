@@ -73,7 +73,7 @@ const V4 = String.raw`(?:(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}(?:25[0-5]|2[0
 const V6 = String.raw`[0-9a-f]{4}(?::[0-9a-f]{4}){7}`;
 const LINK = String.raw`(?:(?:PHYSIN|PHYSOUT|MAC|MACSRC|MACDST|MACPROTO|VPROTO|VID|TUNNEL)=[^ ]* )*`;
 const IPV4_HDR = `LEN=${NUM} TOS=0x[0-9A-F]{2} PREC=0x[0-9A-F]{2} TTL=${NUM} ID=${NUM} (?:(?:CE|DF|MF) )*(?:OPT \\([0-9A-F]*\\) )?`;
-const IPV6_HDR = `LEN=${NUM} TC=${NUM} HOPLIMIT=${NUM} FLOWLBL=${NUM} (?:OPT \\( (?:FRAG:\\d+ |INCOMPLETE |ID:[0-9a-f]{8} |AH |ESP |SPI=0x[0-9a-f]+ )*\\) )*`;
+const IPV6_HDR = `LEN=${NUM} TC=${NUM} HOPLIMIT=${NUM} FLOWLBL=${NUM} (?:OPT \\( (?:FRAG:\\d+ |INCOMPLETE |ID:[0-9a-f]{8} |AH |ESP |SPI=0x[0-9a-f]+ )*\\) |FRAG:\\d+ |INCOMPLETE |ID:[0-9a-f]{8} )*`;
 const TAIL = `(?:UID=${NUM} GID=${NUM} )?(?:MARK=[^ ]+ )?$`;
 const TCP = `PROTO=TCP SPT=(${NUM}) DPT=(${NUM}) (?:SEQ=${NUM} ACK=${NUM} )?WINDOW=${NUM} RES=[^ ]+ (?:(?:CWR|ECE|URG|ACK|PSH|RST|SYN|FIN|AE) )*URGP=${NUM} (?:OPT \\([0-9A-F]*\\) )?`;
 const UDP = `PROTO=UDP(?:LITE)? SPT=(${NUM}) DPT=(${NUM}) LEN=${NUM} `;
@@ -89,7 +89,8 @@ const LOCAL_SET = new Set(LOCAL.map(expandLocal));
 export function referenceKnock(line: string): { src: string; dport: number; proto: string } | undefined {
   const header = HEADER.exec(line);
   if (!header || !line.startsWith(PREFIX, header[0].length)) return undefined;
-  const message = line.slice(header[0].length + PREFIX.length).replace(/ ?$/, ' ');
+  // Trailing spaces are trimmed by the parser on purpose (journald drops the kernel's one).
+  const message = line.slice(header[0].length + PREFIX.length).replace(/ *$/, ' ');
   const m = MESSAGE.exec(message);
   if (!m) return undefined;
   const [, , srcText, dstText, tcpSport, tcpDport, udpSport, udpDport] = m;

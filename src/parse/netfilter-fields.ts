@@ -104,6 +104,8 @@ function readIpv6Header(words: Words): IpHeader {
   const ttl = words.number('HOPLIMIT', 255);
   words.number('FLOWLBL', 0xfffff);
   let fragment = false;
+  // With --log-ip-options each extension header is wrapped as "OPT ( … )": OPT, then "(", then ")".
+  let group = 'none' as 'none' | 'opt' | 'open';
   for (let k = 0; k < 32; k++) {
     if (words.done() || words.startsWith('PROTO=')) break;
     if (words.is('TRUNCATED') || words.is('Unknown')) throw new FieldError(words.position);
@@ -111,8 +113,12 @@ function readIpv6Header(words: Words): IpHeader {
     const word = words.take();
     // dump_ipv6_packet's own words (OPT ( FRAG:… INCOMPLETE ID:… AH ESP SPI=0x… [N bytes] ) ) and nothing else.
     if (!EXTENSION_WORD.test(word)) throw new FieldError(wordAt, word.includes('=') ? 'repeated field' : 'not an extension header');
+    const next: typeof group | undefined = word === 'OPT' ? (group === 'none' ? 'opt' : undefined) : word === '(' ? (group === 'opt' ? 'open' : undefined) : word === ')' ? (group === 'open' ? 'none' : undefined) : group === 'opt' ? undefined : group;
+    if (next === undefined) throw new FieldError(wordAt, 'not an extension header');
+    group = next;
     if (word.startsWith('FRAG:') && Number(word.slice(5)) > 0) fragment = true;
   }
+  if (group !== 'none') throw new FieldError(words.position, 'OPT ( not closed before it');
   return { len, ttl, fragment };
 }
 
