@@ -35,6 +35,8 @@ export interface DaemonParts {
   /** Epoch ms at boot, for kernel-uptime timestamps. */
   readonly bootTime: number;
   readonly metrics?: Metrics;
+  /** This host's addresses: a packet to any other DST= is foreign. Absent: destinations are not checked. */
+  readonly localAddresses?: { current(): ReadonlySet<string> };
 }
 
 export { controlSocketPath, stateFilePath };
@@ -108,7 +110,7 @@ export class Daemon {
 
   /** Apply a new config (already validated): new guard rules, new doors. Knock progress restarts; grants and counters stay. */
   async reload(config: Config): Promise<void> {
-    const restartOnly = ['logFile', 'source', 'stateDir', 'auditLog', 'logPrefix', 'firewall', 'metrics'] as const;
+    const restartOnly = ['logFile', 'source', 'stateDir', 'auditLog', 'logPrefix', 'firewall', 'metrics', 'localAddresses'] as const;
     const changed = restartOnly.filter((key) => JSON.stringify(config[key]) !== JSON.stringify(this.config[key]));
     if (changed.length > 0) this.parts.log.warn(`reload: ${changed.join(', ')} changed; these take effect on restart only`);
     await withFirewallLock(this.config.stateDir, { holder: `knocktail run (reload, pid ${process.pid})` }, () => this.parts.backend.setup(config.doors));
@@ -167,6 +169,10 @@ export class Daemon {
         get referenceTime() {
           return clock.now();
         },
+        get localAddresses() {
+          return parts.localAddresses?.current();
+        },
+        maxClockSkew: this.config.limits.maxClockSkew,
       },
       tracker,
       grants: this.grants!,

@@ -19,6 +19,8 @@ export interface ReplayOptions {
   readonly bootTime: number;
   /** Reference time for syslog formats without a year. */
   readonly referenceTime: number;
+  /** Check no destination (`replay --any-dst`); otherwise DST= must be one of config.localAddresses, when it lists any. */
+  readonly anyDestination?: boolean;
   readonly onRecord?: (record: AuditRecord) => void;
   readonly onKnockEvent?: (event: KnockEvent) => void;
   readonly onBadLine?: (line: string, problem: string) => void;
@@ -32,6 +34,8 @@ export interface ReplayResult {
   readonly commands: readonly (readonly string[])[];
   /** Retransmits ignored, stale lines, evictions, bans. */
   readonly tracker: TrackerStats;
+  /** The addresses DST= had to name, or 'any' when destinations were not checked. */
+  readonly localAddresses: readonly string[] | 'any';
 }
 
 export async function runReplay(options: ReplayOptions): Promise<ReplayResult> {
@@ -51,8 +55,15 @@ export async function runReplay(options: ReplayOptions): Promise<ReplayResult> {
     },
   });
   const tracker = new KnockTracker({ doors: config.doors, limits: config.limits });
+  const local = options.anyDestination || config.localAddresses.length === 0 ? undefined : new Set(config.localAddresses);
   const pipeline = new Pipeline({
-    parseContext: { prefix: config.logPrefix, bootTime: options.bootTime, referenceTime: options.referenceTime },
+    parseContext: {
+      prefix: config.logPrefix,
+      bootTime: options.bootTime,
+      referenceTime: options.referenceTime,
+      maxClockSkew: config.limits.maxClockSkew,
+      ...(local ? { localAddresses: local } : {}),
+    },
     tracker,
     grants,
     clock,
@@ -67,5 +78,5 @@ export async function runReplay(options: ReplayOptions): Promise<ReplayResult> {
   pipeline.stop();
   grants.stop();
   await grants.idle();
-  return { counters, openAtEnd: grants.grants(), commands: backend.commands(), tracker: tracker.stats() };
+  return { counters, openAtEnd: grants.grants(), commands: backend.commands(), tracker: tracker.stats(), localAddresses: local ? [...local] : 'any' };
 }

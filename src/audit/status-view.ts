@@ -13,7 +13,7 @@ export interface StatusSnapshot {
   trackedSources: number;
   /** Sources part-way through a sequence, newest first, capped (`total` counts them all); absent without a daemon. */
   inProgress?: { total: number; sources: ProgressRow[] };
-  /** lines, packets, malformed, ignored, knocks, opens, refreshes, closes, rejected, firewallFailures */
+  /** lines, packets, malformed, ignored, foreign, oversized, knocks, opens, refreshes, closes, rejected, firewallFailures */
   counters: Record<string, number>;
   follower?: { path: string; offset: number; lagBytes: number };
   pendingCloses: { door: string; src: string; attempts: number; lastError: string }[];
@@ -32,7 +32,7 @@ export function statusGrant(grant: Grant): StatusSnapshot['grants'][number] {
   };
 }
 
-const COUNTER_ORDER = ['lines', 'packets', 'malformed', 'ignored', 'knocks', 'opens', 'refreshes', 'closes', 'rejected', 'firewallFailures'];
+const COUNTER_ORDER = ['lines', 'packets', 'malformed', 'ignored', 'foreign', 'oversized', 'knocks', 'opens', 'refreshes', 'closes', 'rejected', 'firewallFailures'];
 
 /** The status as lines of text (no trailing newline); failing closes come first and loud. */
 export function renderStatus(snapshot: StatusSnapshot, options: { color: boolean; now: number }): string {

@@ -67,6 +67,7 @@ export const COMMANDS: readonly CommandDef[] = [
       { flags: '--json', description: 'one JSON record per line (open, close, summary)' },
       { flags: '-v, --verbose', description: 'also progress, reset, refresh and rejected records, and every bad line' },
       { flags: '--audit', description: 'after the report, print the audit trail the daemon would have written' },
+      { flags: '--any-dst', description: "count packets to any destination (default: DST= must be one of the config's localAddresses, when it lists any)" },
       { flags: '--boot-time <iso>', description: "boot time for kernel-uptime timestamps (dmesg, /dev/kmsg); default: this machine's" },
     ],
     load: async () => typed((await import('./replay.js')).replay),

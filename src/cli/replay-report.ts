@@ -34,9 +34,10 @@ export function knockEventJson(event: KnockEvent): string | undefined {
   return undefined;
 }
 
-export function summaryJson(counters: Counters): string {
-  const { lines, packets, knocks, opens, closes, malformed, ignored } = counters;
-  return JSON.stringify({ event: 'summary', lines, packets, knocks, opens, closes, malformed, ignored });
+/** `localAddresses`: what DST= had to be ('any' when not checked). Every line is in exactly one of packets, malformed, ignored, foreign, oversized. */
+export function summaryJson(counters: Counters, localAddresses: readonly string[] | 'any' = 'any'): string {
+  const { lines, packets, knocks, opens, closes, malformed, ignored, foreign, oversized } = counters;
+  return JSON.stringify({ event: 'summary', lines, packets, knocks, opens, closes, malformed, ignored, foreign, oversized, localAddresses });
 }
 
 export interface DoorTally {
@@ -106,6 +107,7 @@ export interface ReportInput {
   readonly seconds: number;
   /** Rows shown per list before "… and N more" (default LIST_CAP). */
   readonly listCap?: number;
+  readonly localAddresses?: readonly string[] | 'any';
 }
 
 /** Rows a list of the human report shows; the rest is counted, and --json has them all. */
@@ -135,6 +137,10 @@ export function renderReport(input: ReportInput): string {
   out.push(
     `Lines:   ${c.lines} read, ${c.packets} packets, ${c.malformed} malformed, ${c.ignored} ignored${c.forged ? ` (${c.forged} forged userspace line${c.forged === 1 ? '' : 's'})` : ''}${c.errors ? `, ${c.errors} failed` : ''}`,
   );
+  const hostile = [c.foreign ? `${c.foreign} foreign (not INPUT packets for this host)` : '', c.oversized ? `${c.oversized} oversized (dropped whole)` : ''].filter(Boolean);
+  if (hostile.length > 0) out.push(`         ${hostile.join(', ')}`);
+  const local = input.localAddresses ?? 'any';
+  out.push(`Dest:    ${local === 'any' ? 'any DST= counted (no localAddresses in the config, or --any-dst)' : `DST= must be one of ${local.join(', ')}`}`);
   out.push(`Knocks:  ${c.knocks} knocks, ${c.opens} opens, ${c.refreshes} refreshes, ${c.closes} closes, ${c.rejected} rejected`);
   const t = input.tracker;
   out.push(`Noise:   ${t.retransmits} SYN retransmits ignored, ${t.stale} stale packets, ${t.evicted} sources evicted, ${t.banned} banned`);

@@ -17,6 +17,7 @@ interface ReplayFlags {
   verbose?: boolean;
   audit?: boolean;
   bootTime?: string;
+  anyDst?: boolean;
 }
 
 // `knocktail replay FILE...`: dry-run the daemon's pipeline over recorded logs.
@@ -39,6 +40,7 @@ export const replay: CommandAction<[string[]], ReplayFlags> = async (ctx, [files
     source: readLogFiles(ordered, { onProgress: progress.update }),
     bootTime,
     referenceTime: Date.now(),
+    anyDestination: flags.anyDst === true,
     onRecord: (record) => {
       tallies.addRecord(record);
       if (record.event !== 'firewall-error' && record.event !== 'firewall-repair') records.push(record);
@@ -60,10 +62,10 @@ export const replay: CommandAction<[string[]], ReplayFlags> = async (ctx, [files
   });
   progress.done();
   if (json) {
-    writeLine(ctx.stdout, summaryJson(result.counters));
+    writeLine(ctx.stdout, summaryJson(result.counters, result.localAddresses));
   } else {
     const grantRecords = records.filter((record) => record.event !== 'reject' || verbose);
-    writeLine(ctx.stdout, renderReport({ files: inputs.files, configPath: path, counters: result.counters, doors: tallies, grantRecords, openAtEnd: result.openAtEnd, tracker: result.tracker, seconds: (performance.now() - started) / 1000 }));
+    writeLine(ctx.stdout, renderReport({ files: inputs.files, configPath: path, counters: result.counters, localAddresses: result.localAddresses, doors: tallies, grantRecords, openAtEnd: result.openAtEnd, tracker: result.tracker, seconds: (performance.now() - started) / 1000 }));
     if (flags.audit) {
       writeLine(ctx.stdout);
       writeLine(ctx.stdout, `Audit trail (${config.auditLog} in a live run):`);

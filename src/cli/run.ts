@@ -2,6 +2,10 @@ import { join } from 'node:path';
 import { createAuditLog } from '../audit/audit-log.js';
 import { loadConfig } from '../config/load-config.js';
 import { Daemon } from '../daemon.js';
+import { ExecaRunner } from '../firewall/command-runner.js';
+import { ensurePrivateDir } from '../fs/private-dir.js';
+import { LocalAddresses } from '../host/local-addresses.js';
+import { NF_LOG_ALL_NETNS_UNREADABLE_WARNING, NF_LOG_ALL_NETNS_WARNING, readNfLogAllNetns } from '../host/nf-log-all-netns.js';
 import { Metrics, serveMetrics, writeTextfile } from '../metrics/metrics.js';
 import { timeBackend } from '../metrics/timed-backend.js';
 import { FileFollower } from '../source/follower.js';
@@ -16,6 +20,18 @@ export const run: CommandAction<[], { config?: string }> = async (ctx, _args, fl
   const config = await loadConfig(path);
   const log = createLogger(ctx);
   const clock = createSystemClock();
+  await ensurePrivateDir(config.stateDir, process.getuid?.() ?? 0);
+  const logAllNetns = await readNfLogAllNetns();
+  if (logAllNetns !== false) log.warn(logAllNetns ? NF_LOG_ALL_NETNS_WARNING : NF_LOG_ALL_NETNS_UNREADABLE_WARNING);
+  const localAddresses = new LocalAddresses({
+    fixed: config.localAddresses,
+    runner: new ExecaRunner(),
+    clock,
+    onChange: (addresses) => log.info(`this host's addresses changed: ${addresses.join(' ')}`),
+    onError: (error) => log.warn(`could not refresh this host's addresses, keeping the last ones: ${String(error)}`),
+  });
+  await localAddresses.start();
+  log.info(`knocks count only when DST= is one of: ${[...localAddresses.current()].join(' ')}${config.localAddresses.length > 0 ? ' (from the config)' : ' (ip -j addr, refreshed every 30s)'}`);
   const metrics = config.metrics.listen || config.metrics.textfile ? new Metrics() : undefined;
   metrics?.collectProcessMetrics();
   const firewall = createFirewall(config, clock);
@@ -36,6 +52,7 @@ export const run: CommandAction<[], { config?: string }> = async (ctx, _args, fl
     source,
     log,
     bootTime: bootTime(),
+    localAddresses,
     ...(metrics ? { metrics } : {}),
   });
   await daemon.start();
@@ -61,6 +78,7 @@ export const run: CommandAction<[], { config?: string }> = async (ctx, _args, fl
     await daemon.done();
   } finally {
     if (textfileTimer) clearInterval(textfileTimer);
+    localAddresses.stop();
     await server?.close();
     await daemon.stop();
   }

@@ -6,7 +6,7 @@ export { writeTextfile } from './metrics-textfile.js';
 
 // Prometheus metrics on knocktail's own registry (never prom-client's global one, so two
 // daemons in one test process, or a library user, never share counts).
-export type PipelineCounter = 'lines' | 'packets' | 'malformed' | 'ignored' | 'knocks' | 'forged' | 'errors';
+export type PipelineCounter = 'lines' | 'packets' | 'malformed' | 'ignored' | 'knocks' | 'forged' | 'foreign' | 'oversized' | 'errors';
 
 export interface MetricsGauges {
   readonly openGrants?: number;
@@ -40,6 +40,8 @@ export class Metrics {
       knocks: counter('knocktail_knocks_total', 'Packets that counted as a knock step.'),
       forged: counter('knocktail_forged_lines_total', 'Lines with the prefix that did not come from the kernel.'),
       errors: counter('knocktail_line_errors_total', 'Lines whose processing failed unexpectedly.'),
+      foreign: counter('knocktail_foreign_packets_total', 'Kernel LOG lines that are not INPUT packets for this host (OUT= set, no IN=, or DST= not one of its addresses).'),
+      oversized: counter('knocktail_oversized_lines_total', 'Lines longer than the line limit, dropped whole by the reader.'),
     };
     this.opens = new Counter({ name: 'knocktail_opens_total', help: 'Grants opened, by door.', labelNames: ['door'], registers });
     this.refreshes = new Counter({ name: 'knocktail_refreshes_total', help: 'Grants refreshed by a repeated knock, by door.', labelNames: ['door'], registers });

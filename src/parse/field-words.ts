@@ -77,18 +77,30 @@ export class Words {
     const word = this.at;
     const start = this.valueStart(key);
     const end = this.wordEnd();
-    if (end === start || end - start > 10) throw new FieldError(word);
+    if (end === start) throw new FieldError(word, 'not a number');
     // The kernel prints numbers with %u: "031600" is no port it ever wrote.
     if (end - start > 1 && this.text.charCodeAt(start) === 48) throw new FieldError(word, 'leading zero');
     let n = 0;
     for (let i = start; i < end; i++) {
       const c = this.text.charCodeAt(i) - 48;
-      if (c < 0 || c > 9) throw new FieldError(word);
+      if (c < 0 || c > 9) throw new FieldError(word, 'not a number');
       n = n * 10 + c;
     }
-    if (n > max) throw new FieldError(word);
+    if (end - start > 10 || n > max) throw new FieldError(word, `above ${max}`);
     this.at = end + 1;
     return n;
+  }
+
+  /** A `KEY=0xHH` word as the kernel prints TOS and PREC (%02X). */
+  hex(key: string): void {
+    const word = this.at;
+    const start = this.valueStart(key);
+    const end = this.wordEnd();
+    const t = this.text;
+    if (end - start !== 4 || t.charCodeAt(start) !== 48 || t.charCodeAt(start + 1) !== 120 || !isUpperHex(t.charCodeAt(start + 2)) || !isUpperHex(t.charCodeAt(start + 3))) {
+      throw new FieldError(word, 'not 0xHH');
+    }
+    this.at = end + 1;
   }
 
   optionalValue(key: string): string | undefined {
@@ -109,4 +121,8 @@ export class Words {
     const space = this.text.indexOf(' ', at);
     return space < 0 || space >= this.end;
   }
+}
+
+function isUpperHex(c: number): boolean {
+  return (c >= 48 && c <= 57) || (c >= 65 && c <= 70);
 }

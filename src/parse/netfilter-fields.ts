@@ -18,6 +18,7 @@ const LINK_KEYS = new Set(['PHYSIN', 'PHYSOUT', 'MAC', 'MACSRC', 'MACDST', 'VPRO
 const TCP_FLAGS = new Set<string>(['CWR', 'ECE', 'URG', 'ACK', 'PSH', 'RST', 'SYN', 'FIN']);
 const ECHO_TYPES: Record<string, readonly number[]> = { ICMP: [0, 8], ICMPv6: [128, 129] };
 const MAX_U32 = 4_294_967_295;
+const EXTENSION_WORD = /^(?:OPT|\(|\)|FRAG:\d{1,5}|INCOMPLETE|ID:[0-9a-f]{8}|AH|ESP|SPI=0x[0-9a-f]{1,8}|\[\d{1,5}|bytes\]|\))$/;
 
 /** Read the fields starting at `start` ("IN=…") up to the end of `text`. Never throws. */
 export function readNetfilterFields(text: string, start: number, addresses: AddressCache): FieldsResult {
@@ -84,8 +85,8 @@ interface IpHeader {
 
 function readIpv4Header(words: Words): IpHeader {
   const len = words.number('LEN', 65535);
-  words.skipValue('TOS');
-  words.skipValue('PREC');
+  words.hex('TOS');
+  words.hex('PREC');
   const ttl = words.number('TTL', 255);
   words.number('ID', 65535);
   let fragment = false;
@@ -98,16 +99,26 @@ function readIpv4Header(words: Words): IpHeader {
 // IPv6 extension headers print free-form words ("OPT ( FRAG:0 ID:… ) ") before PROTO=.
 function readIpv6Header(words: Words): IpHeader {
   const len = words.number('LEN', MAX_U32);
-  words.skipValue('TC');
+  // The kernel prints both with %u (nf_log_syslog.c): anything else is no line it wrote.
+  words.number('TC', 255);
   const ttl = words.number('HOPLIMIT', 255);
-  words.skipValue('FLOWLBL');
+  words.number('FLOWLBL', 0xfffff);
   let fragment = false;
+  // With --log-ip-options each extension header is wrapped as "OPT ( … )": OPT, then "(", then ")".
+  let group = 'none' as 'none' | 'opt' | 'open';
   for (let k = 0; k < 32; k++) {
     if (words.done() || words.startsWith('PROTO=')) break;
     if (words.is('TRUNCATED') || words.is('Unknown')) throw new FieldError(words.position);
+    const wordAt = words.position;
     const word = words.take();
+    // dump_ipv6_packet's own words (OPT ( FRAG:… INCOMPLETE ID:… AH ESP SPI=0x… [N bytes] ) ) and nothing else.
+    if (!EXTENSION_WORD.test(word)) throw new FieldError(wordAt, word.includes('=') ? 'repeated field' : 'not an extension header');
+    const next: typeof group | undefined = word === 'OPT' ? (group === 'none' ? 'opt' : undefined) : word === '(' ? (group === 'opt' ? 'open' : undefined) : word === ')' ? (group === 'open' ? 'none' : undefined) : group === 'opt' ? undefined : group;
+    if (next === undefined) throw new FieldError(wordAt, 'not an extension header');
+    group = next;
     if (word.startsWith('FRAG:') && Number(word.slice(5)) > 0) fragment = true;
   }
+  if (group !== 'none') throw new FieldError(words.position, 'OPT ( not closed before it');
   return { len, ttl, fragment };
 }
 
@@ -146,7 +157,10 @@ function readTransport(words: Words, proto: string, fragment: boolean, protoAt: 
 function readTcp(words: Words): Transport {
   const sport = words.number('SPT', 65535);
   const dport = words.number('DPT', 65535);
-  if (words.optionalValue('SEQ') !== undefined) words.number('ACK', MAX_U32);
+  if (words.startsWith('SEQ=')) {
+    words.number('SEQ', MAX_U32);
+    words.number('ACK', MAX_U32);
+  }
   words.number('WINDOW', 65535);
   words.skipValue('RES');
   const flags = new Set<TcpFlag>();

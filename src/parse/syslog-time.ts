@@ -24,6 +24,8 @@ function daysInMonth(year: number, month: number): number {
 }
 
 function wallTime(year: number, month: number, day: number, hour: number, minute: number, second: number): number {
+  // readDigits gives -1 for a non-digit ("202>"); no kernel log line predates 1970.
+  if (year < 1970) return NaN;
   if (month < 1 || month > 12 || day < 1 || day > daysInMonth(year, month)) return NaN;
   if (hour < 0 || hour > 23 || minute < 0 || minute > 59 || second < 0 || second > 60) return NaN;
   return Date.UTC(year, month - 1, day, hour, minute, second);
