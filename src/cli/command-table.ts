@@ -10,6 +10,8 @@ export interface ArgumentDef {
   /** Commander syntax: `<src>` required, `[steps...]` optional and variadic. */
   readonly name: string;
   readonly description: string;
+  /** The only accepted values (commander refuses the rest; completion offers them). */
+  readonly choices?: readonly string[];
 }
 
 export interface OptionDef {
@@ -140,16 +142,19 @@ export const COMMANDS: readonly CommandDef[] = [
   },
   {
     name: 'knock',
-    description: "send a knock sequence to HOST: the steps given (tcp:PORT udp:PORT icmp), or a door's sequence from the config",
+    description: "send a knock sequence: to HOST the steps given (tcp:7000 udp:8000 icmp, or knockd's 7000 8000:udp), a door's sequence from the config, or what the client profile PROFILE says",
     arguments: [
-      { name: '<host>', description: 'address or name of the server' },
-      { name: '[steps...]', description: 'knock steps, e.g. tcp:7000 udp:8000 icmp' },
+      { name: '<host>', description: 'address or name of the server, or the name of a client profile (then without steps)' },
+      { name: '[steps...]', description: "knock steps: tcp:7000 udp:8000 icmp, or knockd's 7000 8000:udp (bare ports are tcp, udp with -u)" },
     ],
     options: [
       { flags: '-d, --door <name>', description: "send this door's open sequence (time-based doors: the current window's)" },
-      { flags: '--close', description: "with --door: send the door's close sequence" },
-      { flags: '--delay <ms>', description: 'pause between steps in ms (default 100)' },
+      { flags: '--close', description: "send the door's (or the profile's) close sequence" },
+      { flags: '--delay <ms>', description: "pause between steps in ms (default 100); with a profile, the profile's delay" },
+      { flags: '-u, --udp', description: "bare ports (7000) are udp, as knockd's knock -u" },
+      { flags: '--verify <port>', description: 'after knocking, connect to this TCP port (retried once) and report how long the door took to open; exit 1 when it does not' },
       { ...CONFIG_OPTION, description: 'config file (for --door)' },
+      { flags: '--profiles <file>', description: 'client profiles (default: $XDG_CONFIG_HOME/knocktail/client.json, else ~/.config/knocktail/client.json)', value: 'file' },
       { flags: '-4, --ipv4', description: 'use IPv4' },
       { flags: '-6, --ipv6', description: 'use IPv6' },
     ],
@@ -172,5 +177,26 @@ export const COMMANDS: readonly CommandDef[] = [
       { flags: '--file <path>', description: 'read this audit log directly, without a config', value: 'file' },
     ],
     load: async () => typed((await import('./audit.js')).audit),
+  },
+  {
+    name: 'import',
+    description: "convert another port knocker's config to a knocktail config (printed, or written with -o); what cannot be converted is listed with why",
+    arguments: [
+      { name: '<format>', description: 'the format of FILE', choices: ['knockd'] },
+      { name: '<file>', description: 'the config to convert, e.g. /etc/knockd.conf' },
+    ],
+    options: [
+      { flags: '-o, --output <file>', description: 'write the config to this file instead of stdout (never overwritten without --force)', value: 'file' },
+      { ...CONFIG_OPTION, description: 'the same as -o: write the converted config to this knocktail config file' },
+      { flags: '--force', description: 'with -o or -c: overwrite an existing file' },
+    ],
+    load: async () => typed((await import('./import.js')).importCommand),
+  },
+  {
+    name: 'completion',
+    description: 'print the shell completion script (bash: source it or put it in /usr/share/bash-completion/completions/knocktail)',
+    arguments: [{ name: '<shell>', description: 'the shell', choices: ['bash', 'zsh'] }],
+    options: [{ ...CONFIG_OPTION, description: 'accepted like on every command; the scripts do not depend on a config' }],
+    load: async () => typed((await import('./completion.js')).completion),
   },
 ];

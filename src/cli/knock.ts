@@ -1,11 +1,14 @@
+import type { Family } from '../address.js';
 import { loadConfig } from '../config/load-config.js';
 import { KnocktailError, describeValue } from '../errors.js';
 import { ExecaRunner } from '../firewall/command-runner.js';
-import { formatStep } from '../model/door.js';
-import { chooseKnockSteps, findDoor } from '../client/knock-steps.js';
+import { formatStep, type Step } from '../model/door.js';
+import { clientConfigPath, loadClientProfiles, type ClientProfile } from '../client/client-profiles.js';
+import { chooseKnockSteps, findDoor, profileSteps } from '../client/knock-steps.js';
 import { resolveHost } from '../client/resolve-host.js';
 import { DEFAULT_DELAY_MS, describeSteps, sendKnock, sleepFor } from '../client/send-knock.js';
-import { configPath, writeLine } from './context.js';
+import { VERIFY_ATTEMPTS, verifyOpen } from '../client/verify-open.js';
+import { configPath, writeLine, type CliContext } from './context.js';
 import type { CommandAction } from './command-table.js';
 
 interface KnockFlags {
@@ -15,10 +18,24 @@ interface KnockFlags {
   config?: string;
   ipv4?: boolean;
   ipv6?: boolean;
+  udp?: boolean;
+  verify?: string;
+  profiles?: string;
 }
 
-function parseDelay(text: string | undefined): number {
-  if (text === undefined) return DEFAULT_DELAY_MS;
+/** Where to knock and what to send, from the command line, a door of the config, or a profile. */
+interface KnockPlan {
+  readonly host: string;
+  readonly family?: Family;
+  readonly steps: readonly Step[];
+  readonly delayMs: number;
+  readonly verify?: number;
+}
+
+const VERIFY_TIMEOUT_MS = 3_000;
+const VERIFY_RETRY_PAUSE_MS = 1_000;
+
+function parseDelay(text: string): number {
   const ms = Number(text);
   if (!/^\d+$/.test(text) || !Number.isSafeInteger(ms)) {
     throw new KnocktailError('USAGE', `Expected --delay to be a whole number of milliseconds, got ${describeValue(text)}`);
@@ -26,19 +43,83 @@ function parseDelay(text: string | undefined): number {
   return ms;
 }
 
-// `knocktail knock HOST [STEP...]`: the client. One packet per step, in order.
-export const knock: CommandAction<[string, string[]], KnockFlags> = async (ctx, [host, stepTexts], flags) => {
-  if (flags.ipv4 && flags.ipv6) throw new KnocktailError('USAGE', 'Expected at most one of -4 and -6, got both');
-  const delayMs = parseDelay(flags.delay);
+function parseVerify(text: string | undefined): number | undefined {
+  if (text === undefined) return undefined;
+  const port = Number(text.replace(/^tcp:/, ''));
+  if (!/^(tcp:)?\d{1,5}$/.test(text) || port < 1 || port > 65535) {
+    throw new KnocktailError('USAGE', `Expected --verify to be a TCP port like 22 (1-65535), got ${describeValue(text)}`);
+  }
+  return port;
+}
+
+async function findProfile(ctx: CliContext, name: string, option: string | undefined): Promise<ClientProfile> {
+  const path = option ?? clientConfigPath(ctx.env);
+  const expected = `Expected knock steps after the host (e.g. tcp:7000 or 7000), --door NAME, or the name of a client profile`;
+  if (path === undefined) throw new KnocktailError('USAGE', `${expected}; no profiles: neither XDG_CONFIG_HOME nor HOME is set`);
+  let profiles;
+  try {
+    const loaded = await loadClientProfiles(path, ctx.env['HOME']);
+    for (const warning of loaded.warnings) writeLine(ctx.stderr, `knocktail: warning: ${warning}`);
+    profiles = loaded.profiles;
+  } catch (error) {
+    const missing = (error as { cause?: NodeJS.ErrnoException }).cause?.code === 'ENOENT';
+    if (error instanceof KnocktailError && missing) throw new KnocktailError('USAGE', `${expected}; got "${name}" and no profiles (${path} does not exist)`);
+    throw error;
+  }
+  const profile = profiles.get(name);
+  if (profile) return profile;
+  const names = [...profiles.keys()].map((key) => `"${key}"`).join(', ') || '(none)';
+  throw new KnocktailError('USAGE', `${expected}; got "${name}", which is not a profile of ${path} (${names})`);
+}
+
+async function planKnock(ctx: CliContext, first: string, stepTexts: readonly string[], flags: KnockFlags): Promise<KnockPlan> {
+  const close = flags.close === true;
+  const verify = parseVerify(flags.verify);
+  if (close && verify !== undefined) throw new KnocktailError('USAGE', 'Expected --verify without --close: it checks that a door opened');
+  const delayMs = flags.delay === undefined ? undefined : parseDelay(flags.delay);
+  if (flags.door === undefined && stepTexts.length === 0) {
+    const profile = await findProfile(ctx, first, flags.profiles);
+    const verifyPort = verify ?? (close ? undefined : profile.verify);
+    return {
+      host: profile.host,
+      ...(profile.family ? { family: profile.family } : {}),
+      steps: profileSteps(profile, close, Date.now()),
+      delayMs: delayMs ?? profile.delayMs,
+      ...(verifyPort === undefined ? {} : { verify: verifyPort }),
+    };
+  }
   const door = flags.door === undefined ? undefined : findDoor((await loadConfig(configPath(ctx, flags.config))).doors, flags.door);
-  const steps = chooseKnockSteps({ stepTexts, ...(door ? { door } : {}), close: flags.close === true, now: Date.now() });
-  const target = await resolveHost(host, flags.ipv4 ? 4 : flags.ipv6 ? 6 : undefined);
-  await sendKnock(target, steps, {
-    delayMs,
+  const steps = chooseKnockSteps({ stepTexts, ...(door ? { door } : {}), close, now: Date.now(), udp: flags.udp === true });
+  return { host: first, steps, delayMs: delayMs ?? DEFAULT_DELAY_MS, ...(verify === undefined ? {} : { verify }) };
+}
+
+// `knocktail knock HOST [STEP...]` or `knocktail knock PROFILE`: the client. One packet per
+// step, in order; with --verify (or a profile's `verify`), a connection to the port after.
+export const knock: CommandAction<[string, string[]], KnockFlags> = async (ctx, [first, stepTexts], flags) => {
+  if (flags.ipv4 && flags.ipv6) throw new KnocktailError('USAGE', 'Expected at most one of -4 and -6, got both');
+  const plan = await planKnock(ctx, first, stepTexts, flags);
+  const target = await resolveHost(plan.host, flags.ipv4 ? 4 : flags.ipv6 ? 6 : plan.family);
+  await sendKnock(target, plan.steps, {
+    delayMs: plan.delayMs,
     runner: new ExecaRunner({ timeoutMs: 5_000 }),
     sleep: sleepFor,
     onSent: (step) => writeLine(ctx.stdout, `knocked ${formatStep(step)} on ${target.text}`),
   });
-  writeLine(ctx.stdout, `sent ${steps.length} ${steps.length === 1 ? 'knock' : 'knocks'} (${describeSteps(steps)}) to ${target.text}`);
-  return 0;
+  const count = plan.steps.length;
+  writeLine(ctx.stdout, `sent ${count} ${count === 1 ? 'knock' : 'knocks'} (${describeSteps(plan.steps)}) to ${target.text}`);
+  if (plan.verify === undefined) return 0;
+  const result = await verifyOpen(target, plan.verify, performance.now(), {
+    attemptTimeoutMs: VERIFY_TIMEOUT_MS,
+    retryPauseMs: VERIFY_RETRY_PAUSE_MS,
+    sleep: sleepFor,
+    now: () => performance.now(),
+  });
+  const port = `tcp:${plan.verify} on ${target.text}`;
+  const seconds = (result.elapsedMs / 1000).toFixed(2);
+  if (result.ok) {
+    writeLine(ctx.stdout, `verified: ${port} accepted a connection ${seconds} s after the last knock (attempt ${result.attempt} of ${VERIFY_ATTEMPTS})`);
+    return 0;
+  }
+  writeLine(ctx.stderr, `knocktail: not verified: ${port} accepted no connection within ${seconds} s of the last knock (${result.failures.join('; ')})`);
+  return 1;
 };

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Command, CommanderError, Option } from 'commander';
+import { Argument, Command, CommanderError, Option } from 'commander';
 import { packageRoot } from '../install/shipped-assets.js';
 import { KnocktailError, exitCodeFor } from '../errors.js';
 import { COMMANDS, type CommandDef, type ExitCode } from './command-table.js';
@@ -27,7 +27,11 @@ export function buildProgram(ctx: CliContext, setCode: (code: ExitCode) => void,
 
 function addCommand(program: Command, def: CommandDef, ctx: CliContext, setCode: (code: ExitCode) => void): void {
   const command = program.command(def.name).description(def.description);
-  for (const argument of def.arguments) command.argument(argument.name, argument.description);
+  for (const spec of def.arguments) {
+    const argument = new Argument(spec.name, spec.description);
+    if (spec.choices) argument.choices(spec.choices);
+    command.addArgument(argument);
+  }
   for (const spec of def.options) {
     const option = new Option(spec.flags, spec.description);
     if (spec.required) option.makeOptionMandatory();
