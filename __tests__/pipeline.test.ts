@@ -1,8 +1,8 @@
 import { describe, expect, test } from '@jest/globals';
 import fc from 'fast-check';
-import { ManualClock } from '../src/clock.js';
+import { LogClock, ManualClock } from '../src/clock.js';
 import { countRecord, createCounters } from '../src/counters.js';
-import { GrantManager } from '../src/grant/grant-manager.js';
+import { GrantEngine } from '../src/grant/grant-engine.js';
 import { KnockTracker } from '../src/knock/tracker.js';
 import { Pipeline } from '../src/pipeline.js';
 import { makeDoor, testLimits } from './support/door.js';
@@ -18,11 +18,12 @@ function knockLine(time: string, src: string, dport: number, spt = 40000): strin
 }
 
 function build(options: { replay: boolean; tracker?: KnockTracker }) {
-  const clock = new ManualClock(NOW);
+  // Replay's clock follows the packets; the daemon's does not.
+  const clock = options.replay ? new LogClock(NOW - 3_600_000) : new ManualClock(NOW);
   const backend = new FakeBackend();
   const audit = new MemoryAudit();
   const counters = createCounters();
-  const grants = new GrantManager({ doors: [classic], backend, audit, clock, onRecord: (record) => countRecord(counters, record) });
+  const grants = new GrantEngine({ doors: [classic], backend, audit, clock, onRecord: (record) => countRecord(counters, record) });
   const problems: string[] = [];
   const pipeline = new Pipeline({
     parseContext: { prefix: PREFIX, bootTime: 0, referenceTime: NOW },
@@ -30,10 +31,12 @@ function build(options: { replay: boolean; tracker?: KnockTracker }) {
     grants,
     clock,
     counters,
-    ...(options.replay ? { advanceClock: (at: number) => clock.advanceTo(at) } : {}),
     onBadLine: (_line, problem) => problems.push(problem),
   });
-  const feed = (lines: readonly string[]): Promise<void> => pipeline.processChunk(Buffer.from(lines.map((line) => `${line}\n`).join('')));
+  const feed = async (lines: readonly string[]): Promise<void> => {
+    await pipeline.processChunk(Buffer.from(lines.map((line) => `${line}\n`).join('')));
+    await grants.drain();
+  };
   return { feed, counters, audit, backend, problems };
 }
 

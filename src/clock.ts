@@ -9,6 +9,8 @@ export interface Clock {
   /** Run `fn` once the clock reaches `at` (epoch ms). */
   setTimer(at: number, fn: () => void): TimerHandle;
   clearTimer(handle: TimerHandle): void;
+  /** Shown each packet's own time: a clock that follows the log (replay) moves to it; the system clock has none. */
+  observe?(eventTime: number): void;
 }
 
 interface ManualTimer extends TimerHandle {
@@ -57,6 +59,14 @@ export class ManualClock implements Clock {
 
   pendingTimers(): number {
     return this.timers.length;
+  }
+}
+
+// Replay's clock: log time. It stands at the latest packet time seen (never moving back), and
+// timers due on the way fire in order before the packet is handled, as they would have live.
+export class LogClock extends ManualClock {
+  observe(eventTime: number): void {
+    this.advanceTo(eventTime);
   }
 }
 

@@ -1,25 +1,23 @@
 import { mkdir } from 'node:fs/promises';
 import type { Clock, TimerHandle } from './clock.js';
 import type { AuditSink } from './audit/record.js';
+import { isoTime } from './audit/record.js';
 import { progressSnapshot, STATUS_PROGRESS_CAP, statusGrant, type StatusSnapshot } from './audit/status-view.js';
+import { compose, type Knocktail } from './compose.js';
 import type { Config } from './config/types.js';
 import { ControlServer } from './control/control-server.js';
 import { GrantController } from './control/controller.js';
-import { countRecord, createCounters, type Counters } from './counters.js';
-import type { FirewallBackend } from './firewall/backend.js';
+import { KnocktailError } from './errors.js';
+import type { CommandRunner, FirewallBackend } from './firewall/backend.js';
 import { withFirewallLock } from './firewall/firewall-lock.js';
-import { GrantManager } from './grant/grant-manager.js';
-import { GrantTable } from './grant/grant-table.js';
-import { loadState, saveState } from './grant/state-file.js';
-import type { Grant } from './model/grant.js';
-import { KnockTracker } from './knock/tracker.js';
+import { EMPTY_STATE, loadState, moveAsideCorrupt, saveState, type PersistedState } from './grant/state-file.js';
+import { StateStore } from './grant/state-store.js';
 import type { Metrics } from './metrics/metrics.js';
-import { Pipeline } from './pipeline.js';
-import { controlSocketPath, stateFilePath } from './state-paths.js';
 import type { ChunkSource } from './source/chunk-source.js';
+import { controlSocketPath, stateFilePath } from './state-paths.js';
 
-// The daemon is wiring only: it receives every part ready-made (clock, backend, audit,
-// source, logger) and connects source → parse → knock → grant → firewall → audit.
+// The daemon: the composition (compose.ts) plus what only a long-lived process has: the state
+// file, the control socket, the periodic drift check, reload and an orderly stop.
 export interface Logger {
   info(message: string, meta?: Record<string, unknown>): void;
   warn(message: string, meta?: Record<string, unknown>): void;
@@ -28,7 +26,8 @@ export interface Logger {
 
 export interface DaemonParts {
   readonly clock: Clock;
-  readonly backend: FirewallBackend;
+  /** Runs the configured backend's commands (ExecaRunner; tests give a SimulatedFirewall). */
+  readonly runner: CommandRunner;
   readonly audit: AuditSink;
   readonly source: ChunkSource & { position?: () => { path: string; offset: number; lagBytes: number } };
   readonly log: Logger;
@@ -37,6 +36,10 @@ export interface DaemonParts {
   readonly metrics?: Metrics;
   /** This host's addresses: a packet to any other DST= is foreign. Absent: destinations are not checked. */
   readonly localAddresses?: { current(): ReadonlySet<string> };
+  /** Wraps the backend (metrics timing). */
+  readonly wrapBackend?: (backend: FirewallBackend) => FirewallBackend;
+  /** Backoff between command retries (tests pass a fake). */
+  readonly sleep?: (ms: number) => Promise<void>;
 }
 
 export { controlSocketPath, stateFilePath };
@@ -44,16 +47,15 @@ export { controlSocketPath, stateFilePath };
 export class Daemon {
   private config: Config;
   private readonly parts: DaemonParts;
-  private readonly counters: Counters = createCounters();
   private readonly abort = new AbortController();
   private readonly startedAt: number;
-  private grants: GrantManager | undefined;
-  private tracker: KnockTracker | undefined;
-  private pipeline: Pipeline | undefined;
+  private knocktail: Knocktail | undefined;
+  private store: StateStore | undefined;
   private control: ControlServer | undefined;
   private checkTimer: TimerHandle | undefined;
   private loop: Promise<void> | undefined;
   private stopping: Promise<void> | undefined;
+  private recovery: StatusSnapshot['stateRecovery'];
 
   constructor(config: Config, parts: DaemonParts) {
     this.config = config;
@@ -65,42 +67,52 @@ export class Daemon {
   async start(): Promise<void> {
     const { config, parts } = this;
     await mkdir(config.stateDir, { recursive: true, mode: 0o700 });
-    const state = await loadState(stateFilePath(config));
-    this.tracker = new KnockTracker({ doors: config.doors, limits: config.limits, usedOneTime: new Set(state.usedOneTime) });
-    this.grants = new GrantManager({
-      doors: config.doors,
-      backend: parts.backend,
-      audit: parts.audit,
+    const state = await this.loadSavedState();
+    const store = new StateStore({
       clock: parts.clock,
-      table: new GrantTable(state.grants),
-      persist: (grants) => this.persist(grants),
+      snapshot: () => ({ version: 1, grants: knocktail.engine.grants(), usedOneTime: knocktail.tracker.usedOneTimeKeys() }),
+      save: (snapshot) => saveState(stateFilePath(this.config), snapshot),
+      onError: (error) => parts.log.error(`cannot save state: ${error instanceof Error ? error.message : String(error)}`),
+    });
+    const knocktail = compose(config, {
+      clock: parts.clock,
+      runner: parts.runner,
+      audit: parts.audit,
+      source: parts.source,
+      bootTime: parts.bootTime,
+      ...(parts.localAddresses ? { localAddresses: () => parts.localAddresses?.current() } : {}),
+      saved: state,
+      store,
+      ...(parts.wrapBackend ? { wrapBackend: parts.wrapBackend } : {}),
+      ...(parts.sleep ? { sleep: parts.sleep } : {}),
       onRecord: (record) => {
-        countRecord(this.counters, record);
         parts.metrics?.record(record);
         parts.log.info(`${record.event} ${record.door} ${record.src}`, { ...record });
       },
+      onBadLine: (line, problem) => parts.log.warn(`skipped line: ${problem}`, { line: line.slice(0, 512) }),
+      onError: (error) => parts.log.error(`grant engine: ${error instanceof Error ? error.message : String(error)}`),
     });
-    parts.metrics?.trackCounters(() => this.counters);
+    this.knocktail = knocktail;
+    this.store = store;
+    if (this.recovery) await knocktail.audit.write({ event: 'state-corrupt', at: this.recovery.at, door: '', src: '', file: stateFilePath(config), movedTo: this.recovery.movedTo, error: this.recovery.error });
+    parts.metrics?.trackCounters(() => knocktail.counters);
     parts.metrics?.trackGauges(() => ({
-      openGrants: this.grants?.grants().length ?? 0,
-      trackedSources: this.tracker?.stats().trackedSources ?? 0,
+      openGrants: knocktail.engine.size,
+      trackedSources: knocktail.tracker.stats().trackedSources,
       lagBytes: this.parts.source.position?.().lagBytes ?? 0,
     }));
     // The guard (LOG + DROP) may be gone after a reboot or a firewall reload; setup is idempotent.
     // Under the firewall lock, so a concurrent `setup`/`grant` never interleaves with it.
     await withFirewallLock(config.stateDir, { holder: `knocktail run (start, pid ${process.pid})` }, async () => {
-      await parts.backend.setup(config.doors);
-      await this.grants!.reconcile('start');
+      await knocktail.backend.setup(config.doors);
+      await knocktail.engine.reconcile('start');
     });
-    this.pipeline = this.buildPipeline();
-    this.control = new ControlServer(
-      controlSocketPath(config),
-      new GrantController({ grants: this.grants, doors: () => this.config.doors, limits: () => this.config.limits, status: () => this.status() }),
-    );
+    knocktail.engine.start();
+    this.control = new ControlServer(controlSocketPath(config), new GrantController({ grants: knocktail.engine, doors: () => this.config.doors, limits: () => this.config.limits, status: () => this.status() }));
     await this.control.start();
     this.scheduleCheck();
     this.loop = this.readLoop();
-    parts.log.info(`knocktail running: ${config.doors.length} doors, backend ${parts.backend.name}, source ${config.source === 'kmsg' ? '/dev/kmsg' : config.logFile}`);
+    parts.log.info(`knocktail running: ${config.doors.length} doors, backend ${knocktail.backend.name}, source ${config.source === 'kmsg' ? '/dev/kmsg' : config.logFile}`);
   }
 
   /** Resolves when the daemon has stopped reading (after stop(), or on a fatal source error). */
@@ -108,17 +120,19 @@ export class Daemon {
     await this.loop;
   }
 
-  /** Apply a new config (already validated): new guard rules, new doors. Knock progress restarts; grants and counters stay. */
+  /**
+   * Apply a new config (already validated): new guard rules, new doors. Knock progress restarts;
+   * grants of removed doors and of sources the new allowFrom excludes close; the rest and the counters stay.
+   */
   async reload(config: Config): Promise<void> {
     const restartOnly = ['logFile', 'source', 'stateDir', 'auditLog', 'logPrefix', 'firewall', 'metrics', 'localAddresses'] as const;
     const changed = restartOnly.filter((key) => JSON.stringify(config[key]) !== JSON.stringify(this.config[key]));
     if (changed.length > 0) this.parts.log.warn(`reload: ${changed.join(', ')} changed; these take effect on restart only`);
-    await withFirewallLock(this.config.stateDir, { holder: `knocktail run (reload, pid ${process.pid})` }, () => this.parts.backend.setup(config.doors));
+    const knocktail = this.knocktail;
+    if (!knocktail) throw new KnocktailError('USAGE', 'reload() before start()');
+    await withFirewallLock(this.config.stateDir, { holder: `knocktail run (reload, pid ${process.pid})` }, () => knocktail.backend.setup(config.doors));
     this.config = { ...this.config, doors: config.doors, limits: config.limits };
-    this.grants?.setDoors(config.doors);
-    this.pipeline?.stop();
-    this.tracker = new KnockTracker({ doors: config.doors, limits: config.limits, usedOneTime: new Set(this.tracker?.usedOneTimeKeys() ?? []) });
-    this.pipeline = this.buildPipeline();
+    await knocktail.reload(this.config);
     this.parts.log.info(`reloaded config: ${config.doors.length} doors`);
   }
 
@@ -132,61 +146,51 @@ export class Daemon {
     this.abort.abort();
     await this.loop?.catch(() => undefined);
     if (this.checkTimer) this.parts.clock.clearTimer(this.checkTimer);
-    this.pipeline?.stop();
-    this.grants?.stop();
-    await this.grants?.idle();
-    if (this.grants) await this.persist(this.grants.grants());
+    this.knocktail?.stop();
+    await this.knocktail?.engine.drain();
+    await this.store?.flush();
     await this.control?.stop();
-    await this.parts.backend.stop?.();
+    await this.knocktail?.backend.stop?.();
     await this.parts.audit.close();
   }
 
   status(): StatusSnapshot {
-    const grants = this.grants?.grants() ?? [];
+    const knocktail = this.knocktail;
     const position = this.parts.source.position?.();
+    const pending = knocktail?.engine.pendingCloses() ?? [];
     return {
       startedAt: new Date(this.startedAt).toISOString(),
-      backend: this.parts.backend.name,
-      backendHealthy: (this.grants?.pendingCloses().length ?? 0) === 0,
-      grants: grants.map(statusGrant),
-      trackedSources: this.tracker?.stats().trackedSources ?? 0,
-      ...(this.tracker ? { inProgress: progressSnapshot(this.tracker.inProgress(STATUS_PROGRESS_CAP)) } : {}),
-      counters: { ...this.counters },
+      backend: knocktail?.backend.name ?? this.config.firewall.backend,
+      backendHealthy: pending.length === 0,
+      grants: (knocktail?.engine.grants() ?? []).map(statusGrant),
+      trackedSources: knocktail?.tracker.stats().trackedSources ?? 0,
+      ...(knocktail ? { inProgress: progressSnapshot(knocktail.tracker.inProgress(STATUS_PROGRESS_CAP)) } : {}),
+      counters: { ...(knocktail?.counters ?? {}) },
       ...(position ? { follower: { path: position.path, offset: position.offset, lagBytes: position.lagBytes } } : {}),
-      pendingCloses: this.grants?.pendingCloses() ?? [],
+      pendingCloses: pending,
       alwaysAllow: this.config.limits.alwaysAllow.map((cidr) => cidr.text),
+      ...(this.recovery ? { stateRecovery: this.recovery } : {}),
     };
   }
 
-  private buildPipeline(): Pipeline {
-    const { parts } = this;
-    const tracker = this.tracker!;
-    const clock = parts.clock;
-    return new Pipeline({
-      parseContext: {
-        prefix: this.config.logPrefix,
-        bootTime: parts.bootTime,
-        get referenceTime() {
-          return clock.now();
-        },
-        get localAddresses() {
-          return parts.localAddresses?.current();
-        },
-        maxClockSkew: this.config.limits.maxClockSkew,
-      },
-      tracker,
-      grants: this.grants!,
-      clock,
-      counters: this.counters,
-      onBadLine: (line, problem) => parts.log.warn(`skipped line: ${problem}`, { line: line.slice(0, 512) }),
-    });
+  // A state file that cannot be used fails closed: moved aside, no grants; reconcile then removes every rule as an orphan.
+  private async loadSavedState(): Promise<PersistedState> {
+    const path = stateFilePath(this.config);
+    try {
+      return await loadState(path);
+    } catch (error) {
+      if (!(error instanceof KnocktailError) || (error.code !== 'STATE_CORRUPT' && error.code !== 'STATE_IO')) throw error;
+      const now = this.parts.clock.now();
+      const movedTo = await moveAsideCorrupt(path, now);
+      this.recovery = { at: isoTime(now), movedTo, error: error.message };
+      this.parts.log.error(`state file unusable, starting with no grants: ${error.message}`, { movedTo });
+      return EMPTY_STATE;
+    }
   }
 
   private async readLoop(): Promise<void> {
     try {
-      for await (const chunk of this.parts.source.chunks(this.abort.signal)) {
-        await this.pipeline!.processChunk(chunk, this.parts.source.takeOversized?.() ?? 0);
-      }
+      await this.knocktail!.run(this.abort.signal);
     } catch (error) {
       if (this.abort.signal.aborted) return;
       this.parts.log.error(`log source failed: ${error instanceof Error ? error.message : String(error)}`);
@@ -197,16 +201,12 @@ export class Daemon {
   private scheduleCheck(): void {
     const { clock } = this.parts;
     this.checkTimer = clock.setTimer(clock.now() + this.config.firewall.checkInterval * 1000, () => {
-      void this.grants
-        ?.reconcile('check')
+      void this.knocktail?.engine
+        .reconcile('check')
         .catch((error: unknown) => this.parts.log.error(`firewall check failed: ${String(error)}`))
         .finally(() => {
           if (!this.abort.signal.aborted) this.scheduleCheck();
         });
     });
-  }
-
-  private async persist(grants: readonly Grant[]): Promise<void> {
-    await saveState(stateFilePath(this.config), { version: 1, grants: [...grants], usedOneTime: this.tracker?.usedOneTimeKeys() ?? [] });
   }
 }

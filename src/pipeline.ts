@@ -1,22 +1,21 @@
 import type { Clock, TimerHandle } from './clock.js';
 import type { Counters } from './counters.js';
-import type { GrantManager } from './grant/grant-manager.js';
+import type { GrantEngine } from './grant/grant-engine.js';
 import type { KnockEvent } from './knock/events.js';
 import type { KnockTracker } from './knock/tracker.js';
 import type { Packet, ParseContext } from './parse/packet.js';
 import { describeMalformed, parseKernelLine } from './parse/parse-kernel-line.js';
 import { scanLines } from './parse/line-scanner.js';
 
-// source → parse → knock → grant, shared by the daemon and replay. Replay passes
-// `advanceClock` so the clock follows the log's own timestamps; the daemon does not.
+// source → parse → knock → grant, the same for the daemon and replay (which differ only in
+// the parts they are built with). Each packet's time is shown to the clock: the log clock of
+// replay moves to it (firing the timers due on the way), the system clock ignores it.
 export interface PipelineOptions {
   readonly parseContext: ParseContext;
   readonly tracker: KnockTracker;
-  readonly grants: GrantManager;
+  readonly grants: GrantEngine;
   readonly clock: Clock;
   readonly counters: Counters;
-  /** Replay: move the (manual) clock to each packet's time before it is observed. */
-  readonly advanceClock?: (at: number) => void;
   /** Every knock event, for verbose replay and debug logs. */
   readonly onKnockEvent?: (event: KnockEvent) => void;
   /** A line that could not be used (malformed, forged) or whose processing threw. */
@@ -55,7 +54,6 @@ export class Pipeline {
         this.options.onBadLine?.(line, `processing failed: ${error instanceof Error ? error.message : String(error)}`);
       }
     }
-    await this.options.grants.idle();
   }
 
   /** Stop the partial-sequence expiry timer. */
@@ -65,7 +63,7 @@ export class Pipeline {
     this.trackerTimer = undefined;
   }
 
-  private processCandidate(line: string): Promise<void> | undefined {
+  private processCandidate(line: string): Promise<unknown> | undefined {
     const { counters } = this.options;
     const result = parseKernelLine(line, this.options.parseContext);
     if (result.kind === 'ignored') {
@@ -88,15 +86,11 @@ export class Pipeline {
     }
     counters.packets += 1;
     const packet = result.packet;
-    if (this.options.advanceClock) {
-      this.options.advanceClock(packet.at);
-      // Timers that fired on the way (expiry, close retries) finish before this packet counts.
-      if (this.options.grants.busy()) return this.options.grants.idle().then(() => this.observe(packet));
-    }
+    this.options.clock.observe?.(packet.at);
     return this.observe(packet);
   }
 
-  private observe(packet: Packet): Promise<void> | undefined {
+  private observe(packet: Packet): Promise<unknown> | undefined {
     const { counters, clock, tracker } = this.options;
     const events = tracker.observe(packet, clock.now());
     this.scheduleTrackerExpiry();
@@ -112,8 +106,14 @@ export class Pipeline {
     return effects ? this.dispatch(events) : undefined;
   }
 
-  private async dispatch(events: readonly KnockEvent[]): Promise<void> {
-    for (const event of events) await this.options.grants.handle(event);
+  // Every event's bookkeeping happens now, in order; the line waits for all their effects together.
+  private dispatch(events: readonly KnockEvent[]): Promise<unknown> | undefined {
+    let pending: Promise<unknown>[] | undefined;
+    for (const event of events) {
+      const effect = this.options.grants.handle(event);
+      if (effect) (pending ??= []).push(effect);
+    }
+    return pending && (pending.length === 1 ? pending[0] : Promise.all(pending));
   }
 
   // Partial sequences also expire on the clock, not only when the next packet comes.

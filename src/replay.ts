@@ -1,82 +1,68 @@
-import { ManualClock } from './clock.js';
+import { LogClock } from './clock.js';
 import type { AuditRecord, AuditSink } from './audit/record.js';
+import { compose } from './compose.js';
 import type { Config } from './config/types.js';
-import { countRecord, createCounters, type Counters } from './counters.js';
-import { DryRunBackend } from './firewall/dry-run.js';
-import { GrantManager } from './grant/grant-manager.js';
+import type { Counters } from './counters.js';
+import { SimulatedFirewall, type SimulatedCommand } from './firewall/simulated-firewall.js';
 import type { Grant } from './model/grant.js';
 import type { KnockEvent } from './knock/events.js';
-import { KnockTracker, type TrackerStats } from './knock/tracker.js';
-import { Pipeline } from './pipeline.js';
+import type { TrackerStats } from './knock/tracker.js';
 import type { ChunkSource } from './source/chunk-source.js';
 
-// Replay: the daemon's own pipeline over recorded logs, with a clock that follows the
-// log's timestamps and the dry-run firewall. Used by `knocktail replay`, the demo and the bench.
+// Replay: the daemon's composition over recorded logs, with the log clock and the configured
+// backend against a simulated firewall. Used by `knocktail replay`, the demo and the bench.
 export interface ReplayOptions {
   readonly config: Config;
   readonly source: ChunkSource;
   /** Epoch ms at boot, for kernel-uptime timestamps (dmesg, /dev/kmsg). */
   readonly bootTime: number;
-  /** Reference time for syslog formats without a year. */
+  /** Reference time for syslog formats without a year until the log itself gives one (see log-reference.ts). */
   readonly referenceTime: number;
   /** Check no destination (`replay --any-dst`); otherwise DST= must be one of config.localAddresses, when it lists any. */
   readonly anyDestination?: boolean;
   readonly onRecord?: (record: AuditRecord) => void;
   readonly onKnockEvent?: (event: KnockEvent) => void;
   readonly onBadLine?: (line: string, problem: string) => void;
+  /** Every firewall command the live daemon would run (argv, or a session line as `input`), at log time. */
+  readonly onCommand?: (command: SimulatedCommand, at: number) => void;
 }
 
 export interface ReplayResult {
   readonly counters: Counters;
   /** Grants still open when the log ended (they get no close record). */
   readonly openAtEnd: readonly Grant[];
-  /** The firewall commands the real backend would have run. */
-  readonly commands: readonly (readonly string[])[];
   /** Retransmits ignored, stale lines, evictions, bans. */
   readonly tracker: TrackerStats;
   /** The addresses DST= had to name, or 'any' when destinations were not checked. */
   readonly localAddresses: readonly string[] | 'any';
 }
 
+const NO_AUDIT: AuditSink = { write: () => Promise.resolve(), close: () => Promise.resolve() };
+
 export async function runReplay(options: ReplayOptions): Promise<ReplayResult> {
-  const { config } = options;
-  const clock = new ManualClock(0);
-  const counters = createCounters();
-  const backend = new DryRunBackend({ logPrefix: config.logPrefix, now: () => clock.now() });
-  const audit: AuditSink = { write: async () => undefined, close: async () => undefined };
-  const grants = new GrantManager({
-    doors: config.doors,
-    backend,
-    audit,
+  const clock = new LogClock(0);
+  const { onCommand } = options;
+  const runner = new SimulatedFirewall({ now: () => clock.now(), ...(onCommand ? { onCommand: (command: SimulatedCommand) => onCommand(command, clock.now()) } : {}) });
+  const local = options.anyDestination || options.config.localAddresses.length === 0 ? undefined : new Set(options.config.localAddresses);
+  const knocktail = compose(options.config, {
     clock,
-    onRecord: (record) => {
-      countRecord(counters, record);
-      options.onRecord?.(record);
-    },
-  });
-  const tracker = new KnockTracker({ doors: config.doors, limits: config.limits });
-  const local = options.anyDestination || config.localAddresses.length === 0 ? undefined : new Set(config.localAddresses);
-  const pipeline = new Pipeline({
-    parseContext: {
-      prefix: config.logPrefix,
-      bootTime: options.bootTime,
-      referenceTime: options.referenceTime,
-      maxClockSkew: config.limits.maxClockSkew,
-      ...(local ? { localAddresses: local } : {}),
-    },
-    tracker,
-    grants,
-    clock,
-    counters,
-    advanceClock: (at) => clock.advanceTo(at),
+    runner,
+    audit: NO_AUDIT,
+    source: options.source,
+    bootTime: options.bootTime,
+    ...(local ? { localAddresses: () => local } : {}),
+    // Fixed for the whole replay: an upper bound of the log's times (findReferenceTime), so a
+    // line's year and the future-timestamp check never depend on the lines before it.
+    referenceTime: () => options.referenceTime,
+    ...(options.onRecord ? { onRecord: options.onRecord } : {}),
     ...(options.onKnockEvent ? { onKnockEvent: options.onKnockEvent } : {}),
     ...(options.onBadLine ? { onBadLine: options.onBadLine } : {}),
   });
-  for await (const chunk of options.source.chunks()) {
-    await pipeline.processChunk(chunk, options.source.takeOversized?.() ?? 0);
-  }
-  pipeline.stop();
-  grants.stop();
-  await grants.idle();
-  return { counters, openAtEnd: grants.grants(), commands: backend.commands(), tracker: tracker.stats(), localAddresses: local ? [...local] : 'any' };
+  // As the daemon does at start; with --commands the guard's rules are the first lines shown.
+  await knocktail.backend.setup(options.config.doors);
+  await knocktail.run();
+  knocktail.stop();
+  await knocktail.engine.drain();
+  await knocktail.backend.stop?.();
+  return { counters: knocktail.counters, openAtEnd: knocktail.engine.grants(), tracker: knocktail.tracker.stats(), localAddresses: local ? [...local] : 'any' };
 }

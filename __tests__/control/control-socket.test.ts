@@ -7,7 +7,7 @@ import { requestDaemon } from '../../src/control/control-client.js';
 import { ControlServer } from '../../src/control/control-server.js';
 import { GrantController } from '../../src/control/controller.js';
 import { KnocktailError } from '../../src/errors.js';
-import { GrantManager } from '../../src/grant/grant-manager.js';
+import { GrantEngine } from '../../src/grant/grant-engine.js';
 import { makeDoor, testLimits } from '../support/door.js';
 import { FakeBackend, MemoryAudit } from '../support/fakes.js';
 
@@ -18,7 +18,7 @@ function controller() {
   const clock = new ManualClock(Date.parse('2026-11-24T12:00:00Z'));
   const backend = new FakeBackend();
   const audit = new MemoryAudit();
-  const grants = new GrantManager({ doors: [ssh], backend, audit, clock });
+  const grants = new GrantEngine({ doors: [ssh], backend, audit, clock });
   return { backend, audit, grants, controller: new GrantController({ grants, doors: () => [ssh], limits: () => limits, status: () => ({ grants: grants.grants().length }) }) };
 }
 
@@ -44,10 +44,29 @@ describe('GrantController', () => {
     const clock = new ManualClock(Date.parse('2026-11-24T12:00:00Z'));
     const audit = new MemoryAudit();
     const classic = makeDoor();
-    const grants = new GrantManager({ doors: [classic], backend: new FakeBackend(), audit, clock });
+    const grants = new GrantEngine({ doors: [classic], backend: new FakeBackend(), audit, clock });
     const c = new GrantController({ grants, doors: () => [classic], limits: () => testLimits, status: () => null });
     await c.handle({ op: 'grant', src: '203.0.113.9', door: 'classic' });
     expect(audit.records[0]).toMatchObject({ event: 'open', until: '2026-11-25T12:00:00.000Z' });
+  });
+
+  test('revoke without --door closes every grant of the address, also one of a door the config no longer has', async () => {
+    const clock = new ManualClock(Date.parse('2026-11-24T12:00:00Z'));
+    const audit = new MemoryAudit();
+    const gone = makeDoor({ name: 'gone' });
+    const grants = new GrantEngine({ doors: [ssh], backend: new FakeBackend(), audit, clock, grants: [{ door: 'gone', src: '203.0.113.9', family: 4, ports: gone.open, openedAt: 0, until: null }] });
+    const c = new GrantController({ grants, doors: () => [ssh], limits: () => testLimits, status: () => null });
+    await c.handle({ op: 'grant', src: '203.0.113.9', door: 'ssh' });
+    expect(await c.handle({ op: 'revoke', src: '203.0.113.9' })).toEqual({ src: '203.0.113.9', closed: ['gone', 'ssh'] });
+    expect(grants.grants()).toEqual([]);
+    await expect(c.handle({ op: 'revoke', src: '203.0.113.9', door: 'gone' })).rejects.toMatchObject({ code: 'USAGE' });
+  });
+
+  test('revoke --door of a door the config no longer has still closes the grant', async () => {
+    const clock = new ManualClock(Date.parse('2026-11-24T12:00:00Z'));
+    const grants = new GrantEngine({ doors: [ssh], backend: new FakeBackend(), audit: new MemoryAudit(), clock, grants: [{ door: 'gone', src: '203.0.113.9', family: 4, ports: ssh.open, openedAt: 0, until: null }] });
+    const c = new GrantController({ grants, doors: () => [ssh], limits: () => testLimits, status: () => null });
+    expect(await c.handle({ op: 'revoke', src: '203.0.113.9', door: 'gone' })).toEqual({ src: '203.0.113.9', closed: ['gone'] });
   });
 
   test('revoke closes every door the address holds and says which', async () => {

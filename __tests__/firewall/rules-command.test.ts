@@ -6,7 +6,8 @@ import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import type { CliContext } from '../../src/cli/context.js';
 import { applySetup, applyTeardown, printRules } from '../../src/cli/rules.js';
-import { DryRunBackend } from '../../src/firewall/dry-run.js';
+import { selectBackend } from '../../src/firewall/select-backend.js';
+import { SimulatedFirewall } from '../../src/firewall/simulated-firewall.js';
 import { formatArgv } from '../../src/firewall/shell-quote.js';
 import type { HostProbes } from '../../src/cli/host-probes.js';
 import { detectHostFirewall } from '../../src/firewall/host-firewall.js';
@@ -67,7 +68,9 @@ describe('knocktail rules, setup and teardown', () => {
   test("rules ends with a comment line on the host's firewall and what it means for the backend", async () => {
     const ctx = fakeContext(dir);
     await printRules(ctx, 'config.json');
-    expect(ctx.out().trimEnd().split('\n').at(-1)).toMatch(/^# host firewall: ufw \(table ip filter, chain INPUT, priority 0: policy drop\); .*the iptables backend's jump goes into that INPUT chain ahead of it, so grants open$/);
+    expect(ctx.out().trimEnd().split('\n').at(-1)).toMatch(
+      /^# host firewall: ufw \(table ip filter, chain INPUT, priority 0: policy drop\); .*the iptables backend's jump goes into that INPUT chain ahead of it, so grants open$/,
+    );
   });
 
   test('rules shows limits.alwaysAllow as accepts on the protected ports before the grants', async () => {
@@ -96,13 +99,17 @@ describe('knocktail rules, setup and teardown', () => {
   });
 
   test('setup and teardown apply the rule set through the configured backend', async () => {
-    const backend = new DryRunBackend({ logPrefix: 'knocktail: ', now: () => 0 });
+    const runner = new SimulatedFirewall({ now: () => 0 });
+    const backend = selectBackend({ backend: 'iptables', retries: 0, logRateLimit: '20/second', inputPosition: 1, checkInterval: 60, logPrefix: 'knocktail: ' }, { runner, now: () => 0 });
+    const chains = async (): Promise<number[]> =>
+      Promise.all(['iptables', 'ip6tables'].flatMap((bin) => ['KNOCKTAIL', 'KNOCKTAIL-GUARD'].map(async (chain) => (await runner.run([bin, '-w', '-S', chain])).exitCode)));
     const ctx = fakeContext(dir);
     expect(await applySetup(ctx, 'config.json', () => backend)).toBe(0);
+    expect(await chains()).toEqual([0, 0, 0, 0]);
+    expect((await runner.run(['iptables', '-w', '-S', 'INPUT'])).stdout).toContain('-A INPUT -j KNOCKTAIL-GUARD');
     expect(await applyTeardown(ctx, 'config.json', () => backend)).toBe(0);
-    const commands = backend.commands().map(formatArgv);
-    expect(commands[0]).toBe('iptables -w -N KNOCKTAIL');
-    expect(commands.at(-1)).toBe('ip6tables -w -X KNOCKTAIL');
+    expect(await chains()).toEqual([1, 1, 1, 1]);
+    expect((await runner.run(['iptables', '-w', '-S', 'INPUT'])).stdout).not.toContain('KNOCKTAIL');
     expect(ctx.out()).toContain('firewall rules for 1 door(s) in place');
   });
 

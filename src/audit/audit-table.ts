@@ -15,6 +15,8 @@ const OUTCOME: Record<GrantOutcome, { text: string; tone?: Tone }> = {
   'close-sequence': { text: 'close sequence' },
   revoked: { text: 'revoked', tone: 'yellow' },
   'expired-while-down': { text: 'expired while down', tone: 'yellow' },
+  'door-removed': { text: 'door removed (reload)', tone: 'yellow' },
+  'not-allowed': { text: 'not allowed (reload)', tone: 'yellow' },
   'still-open': { text: 'still open', tone: 'green' },
   reopened: { text: 'no close record', tone: 'red' },
   'expired-unclosed': { text: 'expired (no close record)', tone: 'yellow' },
@@ -97,7 +99,7 @@ export function formatRecordLine(record: AuditRecord, color: boolean): string {
 
 function toneOf(record: AuditRecord): { tone?: Tone } {
   if (record.event === 'open') return { tone: 'green' };
-  if (record.event === 'reject' || record.event === 'firewall-error') return { tone: 'red' };
+  if (record.event === 'reject' || record.event === 'firewall-error' || record.event === 'state-corrupt') return { tone: 'red' };
   return {};
 }
 
@@ -115,6 +117,8 @@ function detailOf(record: AuditRecord): string {
     case 'close':
     case 'reject':
       return textOnDisk(record.reason);
+    case 'state-corrupt':
+      return `state file ${textOnDisk(record.file)} unusable (${textOnDisk(record.error)}); ${record.movedTo ? `moved to ${textOnDisk(record.movedTo)}` : 'could not be moved'}, started with no grants`;
     default:
       return `${record.action}${record.event === 'firewall-error' ? ' failed' : ' repaired'}${record.attempt === undefined ? '' : ` (attempt ${record.attempt})`}${record.error ? `: ${record.error}` : ''}`;
   }

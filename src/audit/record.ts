@@ -37,7 +37,16 @@ export interface FirewallRecord extends Base {
   readonly attempt?: number;
 }
 
-export type AuditRecord = OpenRecord | CloseRecord | RejectRecord | FirewallRecord;
+/** The state file could not be read or made no sense: moved aside, the daemon started with no grants (door and src are ''). */
+export interface StateCorruptRecord extends Base {
+  readonly event: 'state-corrupt';
+  readonly file: string;
+  /** Where the bad file went ('' when it could not be moved). */
+  readonly movedTo: string;
+  readonly error: string;
+}
+
+export type AuditRecord = OpenRecord | CloseRecord | RejectRecord | FirewallRecord | StateCorruptRecord;
 
 export interface AuditSink {
   write(record: AuditRecord): Promise<void>;

@@ -19,6 +19,8 @@ export interface StatusSnapshot {
   pendingCloses: { door: string; src: string; attempts: number; lastError: string }[];
   /** limits.alwaysAllow: sources the guard never blocks on the protected ports. */
   alwaysAllow?: string[];
+  /** The state file was unusable at start (or, without a daemon, a moved-aside one was found). */
+  stateRecovery?: { at: string; movedTo: string; error: string };
 }
 
 /** A grant as the status shows it (ISO times, ports as text); the daemon and the offline CLI both use it. */
@@ -48,6 +50,17 @@ export function renderStatus(snapshot: StatusSnapshot, options: { color: boolean
     );
   }
   if (snapshot.pendingCloses.length > 0) out.push('');
+  const recovery = snapshot.stateRecovery;
+  if (recovery) {
+    out.push(
+      paint(
+        `!!! STATE FILE WAS CORRUPT${recovery.at ? ` (${formatTime(recovery.at)} UTC)` : ''}: ${escapeCell(recovery.error)}; ${recovery.movedTo ? `moved to ${escapeCell(recovery.movedTo)}` : 'it could not be moved aside'}; started with no grants and removed every knocktail rule found`,
+        'red',
+        color,
+      ),
+      '',
+    );
+  }
   const started = Date.parse(snapshot.startedAt);
   const health = snapshot.backendHealthy ? paint('healthy', 'green', color) : paint('UNHEALTHY', 'red', color);
   out.push(

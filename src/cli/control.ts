@@ -1,19 +1,20 @@
 import { createAuditLog } from '../audit/audit-log.js';
+import { compose } from '../compose.js';
 import { loadConfig } from '../config/load-config.js';
 import type { Config } from '../config/types.js';
 import { requestDaemon } from '../control/control-client.js';
 import { GrantController } from '../control/controller.js';
 import type { ControlRequest } from '../control/protocol.js';
 import { controlSocketPath, stateFilePath } from '../state-paths.js';
-import { GrantManager } from '../grant/grant-manager.js';
-import { GrantTable } from '../grant/grant-table.js';
+import { ExecaRunner } from '../firewall/command-runner.js';
+import { StateStore } from '../grant/state-store.js';
 import type { Grant } from '../model/grant.js';
-import { loadState, saveState } from '../grant/state-file.js';
+import { loadState, saveState, type PersistedState } from '../grant/state-file.js';
 import { formatPort } from '../model/door.js';
 import { withFirewallLock } from '../firewall/firewall-lock.js';
 import { configPath, writeLine } from './context.js';
 import type { CommandAction } from './command-table.js';
-import { createFirewall, createSystemClock } from './wiring.js';
+import { bootTime, createSystemClock } from './wiring.js';
 
 // grant / revoke: ask the running daemon over its control socket; when none
 // runs, do the same work on the state file and the firewall directly.
@@ -27,24 +28,21 @@ async function ask(config: Config, request: ControlRequest): Promise<{ result: u
 async function offline(config: Config, request: ControlRequest): Promise<unknown> {
   const state = await loadState(stateFilePath(config));
   const clock = createSystemClock();
-  const backend = createFirewall(config, clock);
-  const audit = createAuditLog(config.auditLog, { backend: backend.name });
-  const grants = new GrantManager({
-    doors: config.doors,
-    backend,
-    audit,
-    clock,
-    table: new GrantTable(state.grants),
-    persist: (all) => saveState(stateFilePath(config), { version: 1, grants: [...all], usedOneTime: state.usedOneTime }),
-  });
+  const audit = createAuditLog(config.auditLog, { backend: config.firewall.backend });
+  let snapshot: () => PersistedState = () => state;
+  const store = new StateStore({ clock, snapshot: () => snapshot(), save: (next) => saveState(stateFilePath(config), next), onError: () => undefined });
+  // The same composition as the daemon, without a source: one change, then the state is written once.
+  const knocktail = compose(config, { clock, runner: new ExecaRunner(), audit, bootTime: bootTime(), saved: state, store });
+  snapshot = () => ({ version: 1, grants: knocktail.engine.grants(), usedOneTime: state.usedOneTime });
   try {
-    const controller = new GrantController({ grants, doors: () => config.doors, limits: () => config.limits, status: () => undefined });
+    const controller = new GrantController({ grants: knocktail.engine, doors: () => config.doors, limits: () => config.limits, status: () => undefined });
     const result = await controller.handle(request);
-    await grants.idle();
+    await knocktail.engine.drain();
     return result;
   } finally {
-    grants.stop();
-    await backend.stop?.();
+    knocktail.stop();
+    await store.flush().catch(() => undefined);
+    await knocktail.backend.stop?.();
     await audit.close();
   }
 }

@@ -12,7 +12,9 @@ import { FileFollower } from '../source/follower.js';
 import { KmsgSource } from '../source/kmsg-source.js';
 import { configPath } from './context.js';
 import type { CommandAction } from './command-table.js';
-import { bootTime, createFirewall, createLogger, createSystemClock } from './wiring.js';
+import type { FirewallBackend } from '../firewall/backend.js';
+import { withHostFirewallCheck } from '../firewall/host-firewall-check.js';
+import { bootTime, createLogger, createSystemClock } from './wiring.js';
 
 // `knocktail run`: the daemon. SIGHUP reloads (validated first), SIGTERM/SIGINT stop cleanly.
 export const run: CommandAction<[], { config?: string }> = async (ctx, _args, flags) => {
@@ -34,8 +36,6 @@ export const run: CommandAction<[], { config?: string }> = async (ctx, _args, fl
   log.info(`knocks count only when DST= is one of: ${[...localAddresses.current()].join(' ')}${config.localAddresses.length > 0 ? ' (from the config)' : ' (ip -j addr, refreshed every 30s)'}`);
   const metrics = config.metrics.listen || config.metrics.textfile ? new Metrics() : undefined;
   metrics?.collectProcessMetrics();
-  const firewall = createFirewall(config, clock);
-  const backend = metrics ? timeBackend(firewall, (action, seconds) => metrics.observeFirewallLatency(action, seconds)) : firewall;
   const source =
     config.source === 'kmsg'
       ? new KmsgSource({})
@@ -45,10 +45,17 @@ export const run: CommandAction<[], { config?: string }> = async (ctx, _args, fl
           startAt: 'end',
           onEvent: (event) => log.info(`follower: ${event.type}`, { ...event }),
         });
+  const runner = new ExecaRunner();
+  // As createFirewall(): setup() first checks the host's own firewall; metrics time every change.
+  const wrapBackend = (backend: FirewallBackend): FirewallBackend => {
+    const checked = withHostFirewallCheck(backend, runner, { backend: config.firewall.backend, mode: config.firewall.hostFirewall ?? 'check' });
+    return metrics ? timeBackend(checked, (action, seconds) => metrics.observeFirewallLatency(action, seconds)) : checked;
+  };
   const daemon = new Daemon(config, {
     clock,
-    backend,
-    audit: createAuditLog(config.auditLog, { backend: backend.name }),
+    runner,
+    wrapBackend,
+    audit: createAuditLog(config.auditLog, { backend: config.firewall.backend }),
     source,
     log,
     bootTime: bootTime(),
@@ -70,9 +77,7 @@ export const run: CommandAction<[], { config?: string }> = async (ctx, _args, fl
   ctx.signals.onReload(() => {
     loadConfig(path)
       .then((next) => daemon.reload(next))
-      .catch((error: unknown) =>
-        log.error(`reload refused, keeping the running config: ${error instanceof Error ? error.message : String(error)}`, { details: (error as { details?: unknown }).details }),
-      );
+      .catch((error: unknown) => log.error(`reload refused, keeping the running config: ${error instanceof Error ? error.message : String(error)}`, { details: (error as { details?: unknown }).details }));
   });
   try {
     await daemon.done();

@@ -2,7 +2,8 @@ import { renderStatus, statusGrant, type StatusSnapshot } from '../audit/status-
 import { loadConfig } from '../config/load-config.js';
 import type { Config } from '../config/types.js';
 import { requestDaemon } from '../control/control-client.js';
-import { loadState } from '../grant/state-file.js';
+import { findCorruptCopies, loadState } from '../grant/state-file.js';
+import type { Grant } from '../model/grant.js';
 import { controlSocketPath, stateFilePath } from '../state-paths.js';
 import type { CommandAction } from './command-table.js';
 import { configPath, useColor, writeLine } from './context.js';
@@ -24,15 +25,27 @@ export const status: CommandAction<[], { json?: boolean; config?: string }> = as
 };
 
 async function offlineStatus(config: Config): Promise<StatusSnapshot> {
-  const state = await loadState(stateFilePath(config));
+  const path = stateFilePath(config);
+  const corrupt = (await findCorruptCopies(path)).at(-1);
+  let grants: readonly Grant[] = [];
+  let error = '';
+  try {
+    grants = (await loadState(path)).grants;
+  } catch (problem) {
+    error = problem instanceof Error ? problem.message : String(problem);
+  }
   return {
     startedAt: '',
     backend: config.firewall.backend,
-    backendHealthy: true,
-    grants: state.grants.map(statusGrant),
+    backendHealthy: error === '',
+    grants: grants.map(statusGrant),
     trackedSources: 0,
     counters: {},
     pendingCloses: [],
     alwaysAllow: config.limits.alwaysAllow.map((cidr) => cidr.text),
+    // A state file the daemon moved aside (or one it will move aside at its next start).
+    ...(corrupt || error
+      ? { stateRecovery: { at: corrupt ? corrupt.slice(corrupt.lastIndexOf('.corrupt-') + 9) : '', movedTo: corrupt ?? '', error: error || 'the daemon found the state file unusable and moved it aside' } }
+      : {}),
   };
 }

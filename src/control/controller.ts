@@ -2,14 +2,14 @@ import { normaliseAddress } from '../address.js';
 import type { Limits } from '../config/types.js';
 import { formatDuration, parseDuration } from '../duration.js';
 import { KnocktailError, describeValue } from '../errors.js';
-import type { GrantManager } from '../grant/grant-manager.js';
+import type { GrantEngine } from '../grant/grant-engine.js';
 import type { Door } from '../model/door.js';
 import type { ControlHandler, ControlRequest } from './protocol.js';
 
 // Answers grant/revoke/status, for the daemon (over the socket) and for the CLI when
 // no daemon runs (on the state file and firewall directly): the same code either way.
 export interface ControllerDeps {
-  readonly grants: GrantManager;
+  readonly grants: GrantEngine;
   readonly doors: () => readonly Door[];
   readonly limits: () => Limits;
   readonly status: () => unknown;
@@ -54,12 +54,11 @@ export class GrantController implements ControlHandler {
   /** `src` is the address as knocktail writes it (normalised), whatever form the caller typed. */
   private async revoke(srcText: string, doorName: string | undefined): Promise<{ src: string; closed: string[] }> {
     const src = this.address(srcText);
-    const doors = doorName === undefined ? this.deps.doors().map((door) => door.name) : [this.door(doorName).name];
-    const closed: string[] = [];
-    for (const name of doors) {
-      if (await this.deps.grants.close(name, src.text, 'revoked')) closed.push(name);
-    }
-    return { src: src.text, closed };
+    // Without --door every grant of the source closes, also one of a door the config no longer has.
+    if (doorName === undefined) return { src: src.text, closed: await this.deps.grants.closeSource(src.text, 'revoked') };
+    const held = this.deps.grants.get(doorName, src.text);
+    const name = held ? held.door : this.door(doorName).name;
+    return { src: src.text, closed: (await this.deps.grants.close(name, src.text, 'revoked')) ? [name] : [] };
   }
 
   private address(text: string): NonNullable<ReturnType<typeof normaliseAddress>> {

@@ -4,13 +4,14 @@ import type { FirewallConfig } from '../config/types.js';
 import { BACKEND_NAMES } from '../config/types.js';
 import type { CommandRunner, FirewallBackend } from './backend.js';
 import { CommandExecutor } from './command-executor.js';
-import { DryRunBackend } from './dry-run-backend.js';
 import { IpsetBackend } from './ipset-backend.js';
 import { IptablesBackend } from './iptables-backend.js';
 import { isProcessStarter } from './interactive-process.js';
 import { NftablesBackend } from './nftables-backend.js';
 import { IPSET_DIALECT, LineSession, NFT_DIALECT, restoreDialect } from './line-session.js';
 import { sleepFor } from './retry.js';
+import { SimulatedFirewall } from './simulated-firewall.js';
+import { GRANT_CHAIN, GUARD_CHAIN } from './iptables-args.js';
 
 export interface BackendDeps {
   readonly runner: CommandRunner;
@@ -25,7 +26,13 @@ export interface BackendDeps {
 
 // Builds the configured backend; an unknown name fails fast with the valid choices.
 // `logPrefix` comes from Config.logPrefix: the guard's LOG rules must match the parser's prefix.
+// `dry-run` is the iptables backend against a simulated firewall: it runs nothing, whatever runner is given.
 export function selectBackend(config: FirewallConfig & { logPrefix: string; alwaysAllow?: readonly Cidr[] }, deps: BackendDeps): FirewallBackend {
+  if (config.backend === 'dry-run') {
+    // A host where setup ran: grant and revoke work in a fresh process (offline commands) too.
+    const simulated = deps.runner instanceof SimulatedFirewall ? deps.runner : new SimulatedFirewall({ now: deps.now, chains: [GRANT_CHAIN, GUARD_CHAIN] });
+    return renamed(selectBackend({ ...config, backend: 'iptables' }, { ...deps, runner: simulated }), 'dry-run');
+  }
   const exec = new CommandExecutor(deps.runner, {
     retries: config.retries,
     baseDelayMs: deps.baseDelayMs ?? 100,
@@ -36,19 +43,26 @@ export function selectBackend(config: FirewallConfig & { logPrefix: string; alwa
   const name: string = config.backend;
   switch (name) {
     case 'iptables':
-      return new IptablesBackend(
-        exec,
-        guard,
-        deps.now,
-        starter && { 4: new LineSession(starter, restoreDialect(4), { timeoutMs: 5000 }), 6: new LineSession(starter, restoreDialect(6), { timeoutMs: 5000 }) },
-      );
+      return new IptablesBackend(exec, guard, deps.now, starter && { 4: new LineSession(starter, restoreDialect(4), { timeoutMs: 5000 }), 6: new LineSession(starter, restoreDialect(6), { timeoutMs: 5000 }) });
     case 'ipset':
       return new IpsetBackend(exec, guard, deps.now, starter && new LineSession(starter, IPSET_DIALECT, { timeoutMs: 5000 }));
     case 'nftables':
       return new NftablesBackend(exec, guard, deps.now, starter && new LineSession(starter, NFT_DIALECT, { timeoutMs: 5000 }));
-    case 'dry-run':
-      return new DryRunBackend({ ...guard, now: deps.now });
     default:
       throw new KnocktailError('BACKEND_UNKNOWN', `Expected firewall.backend to be one of ${BACKEND_NAMES.join(', ')}, got ${describeValue(name)}`);
   }
+}
+
+// The same backend under another name (status and audit show `dry-run`).
+function renamed(backend: FirewallBackend, name: string): FirewallBackend {
+  return {
+    name,
+    open: (grant) => backend.open(grant),
+    close: (grant) => backend.close(grant),
+    list: () => backend.list(),
+    setup: (doors) => backend.setup(doors),
+    teardown: () => backend.teardown(),
+    describeSetup: (doors) => backend.describeSetup(doors),
+    stop: async () => backend.stop?.(),
+  };
 }

@@ -1,4 +1,5 @@
 import { normaliseAddress, type Family } from '../address.js';
+import { DeadlineQueue } from '../knock/deadline-queue.js';
 import type { Door } from '../model/door.js';
 import { grantKey, type Grant } from '../model/grant.js';
 
@@ -7,13 +8,15 @@ export interface OpenResult {
   readonly grant: Grant;
 }
 
-// Which source holds which door, until when. Pure bookkeeping: the grant manager turns changes
-// into firewall commands and decides when to call due(); nothing here reads a clock.
+// Which source holds which door, until when. Pure bookkeeping, no clock: the grant engine
+// turns changes into firewall commands and asks firstDue(now) when its timer fires. Every
+// change is O(log n) (an expiry min-heap beside the map); nothing on the hot path scans all grants.
 export class GrantTable {
   private readonly grants = new Map<string, Grant>();
+  private readonly expiries = new DeadlineQueue<string>();
 
   constructor(grants: readonly Grant[] = []) {
-    for (const grant of grants) this.grants.set(grantKey(grant), grant);
+    for (const grant of grants) this.put(grant);
   }
 
   get size(): number {
@@ -30,24 +33,30 @@ export class GrantTable {
     const address = normalised?.text ?? src;
     const lifetime = openFor === undefined ? door.openFor : openFor;
     const wanted = lifetime === null ? null : now + lifetime;
-    const key = grantKey({ door: door.name, src: address });
-    const held = this.grants.get(key);
+    const held = this.grants.get(grantKey({ door: door.name, src: address }));
     if (held) {
       const until = held.until === null || wanted === null ? null : Math.max(held.until, wanted);
-      const grant: Grant = { ...held, ports: door.open, until };
-      this.grants.set(key, grant);
-      return { kind: 'refreshed', grant };
+      return { kind: 'refreshed', grant: this.put({ ...held, ports: door.open, until }) };
     }
-    const grant: Grant = { door: door.name, src: address, family: normalised?.family ?? family, ports: door.open, openedAt: now, until: wanted };
+    return { kind: 'opened', grant: this.put({ door: door.name, src: address, family: normalised?.family ?? family, ports: door.open, openedAt: now, until: wanted }) };
+  }
+
+  /** Put a grant as it is (a persisted one, or one a fleet peer opened), replacing any held for its door and source. */
+  put(grant: Grant): Grant {
+    const key = grantKey(grant);
     this.grants.set(key, grant);
-    return { kind: 'opened', grant };
+    if (grant.until === null) this.expiries.delete(key);
+    else this.expiries.set(key, grant.until);
+    return grant;
   }
 
   /** Remove and return the grant, if held. */
   close(door: string, src: string): Grant | undefined {
     const key = grantKey({ door, src: normaliseAddress(src)?.text ?? src });
     const grant = this.grants.get(key);
+    if (!grant) return undefined;
     this.grants.delete(key);
+    this.expiries.delete(key);
     return grant;
   }
 
@@ -55,20 +64,29 @@ export class GrantTable {
     return this.grants.get(grantKey({ door, src: normaliseAddress(src)?.text ?? src }));
   }
 
+  /** The grant that falls due first, if it is due at `now` (O(1)). */
+  firstDue(now: number): Grant | undefined {
+    const first = this.expiries.peek();
+    return first && first.at <= now ? this.grants.get(first.key) : undefined;
+  }
+
   /** Grants whose time is up at `now` (still held: closing them is the caller's job), soonest first. */
   due(now: number): Grant[] {
-    return this.all()
-      .filter((grant) => grant.until !== null && grant.until <= now)
-      .sort((a, b) => a.until! - b.until!);
+    const due: Grant[] = [];
+    for (let grant = this.firstDue(now); grant; grant = this.firstDue(now)) {
+      due.push(grant);
+      this.expiries.delete(grantKey(grant));
+    }
+    for (const grant of due) this.expiries.set(grantKey(grant), grant.until!);
+    return due;
   }
 
-  /** When the next grant falls due, if any has an end. */
+  /** When the next grant falls due, if any has an end (O(1)). */
   nextDue(): number | undefined {
-    let next: number | undefined;
-    for (const grant of this.grants.values()) if (grant.until !== null && (next === undefined || grant.until < next)) next = grant.until;
-    return next;
+    return this.expiries.peek()?.at;
   }
 
+  /** Every grant (status, persistence, reconcile: never per packet). */
   all(): Grant[] {
     return [...this.grants.values()];
   }

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { mkdir, open, readFile, rename, unlink } from 'node:fs/promises';
+import { mkdir, open, readdir, readFile, rename, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { normaliseAddress } from '../address.js';
 import { describeValue, KnocktailError } from '../errors.js';
@@ -124,4 +124,25 @@ function isPortSpec(value: unknown): value is PortSpec {
   if (!isRecord(value)) return false;
   const { proto, port } = value;
   return (proto === 'tcp' || proto === 'udp') && typeof port === 'number' && Number.isInteger(port) && port >= 1 && port <= 65535;
+}
+
+/** Moves an unusable state file aside as `<path>.corrupt-<ISO time>`; resolves to the new path, or '' when it could not be moved. */
+export async function moveAsideCorrupt(path: string, now: number): Promise<string> {
+  const target = `${path}.corrupt-${new Date(now).toISOString()}`;
+  try {
+    await rename(path, target);
+    return target;
+  } catch {
+    return '';
+  }
+}
+
+/** The newest moved-aside state file next to `path`, if any (for `status` without a daemon). */
+export async function findCorruptCopies(path: string): Promise<string[]> {
+  const prefix = `${basename(path)}.corrupt-`;
+  try {
+    return (await readdir(dirname(path))).filter((name) => name.startsWith(prefix)).sort().map((name) => join(dirname(path), name));
+  } catch {
+    return [];
+  }
 }

@@ -12,7 +12,8 @@ export interface Grant {
   readonly until: number | null;
 }
 
-export type CloseReason = 'expired' | 'close-sequence' | 'revoked' | 'expired-while-down';
+/** Why a grant closed: its time ran out (live or while knocktail was down), the close sequence, `revoke`, or a reload that removed its door or excluded its source (allowFrom). */
+export type CloseReason = 'expired' | 'close-sequence' | 'revoked' | 'expired-while-down' | 'door-removed' | 'not-allowed';
 
 export function grantKey(grant: { src: string; door: string }): string {
   return `${grant.door}\u0000${grant.src}`;

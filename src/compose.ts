@@ -1,0 +1,132 @@
+import type { AuditRecord, AuditSink } from './audit/record.js';
+import type { Clock } from './clock.js';
+import type { Config } from './config/types.js';
+import { countRecord, createCounters, type Counters } from './counters.js';
+import type { CommandRunner, FirewallBackend } from './firewall/backend.js';
+import { selectBackend } from './firewall/select-backend.js';
+import { GrantEngine, type GrantStore } from './grant/grant-engine.js';
+import type { KnockEvent } from './knock/events.js';
+import { KnockTracker } from './knock/tracker.js';
+import type { Grant } from './model/grant.js';
+import type { ParseContext } from './parse/packet.js';
+import { Pipeline } from './pipeline.js';
+import type { ChunkSource } from './source/chunk-source.js';
+
+// The one composition root: source → parse → knock → grant → firewall → audit, built from a
+// config and a set of parts. `run` gives the follower, the system clock and the real command
+// runner; `replay` the file reader, the log clock and a simulated (recording) runner, so the
+// configured backend class runs in replay too; the offline grant/revoke/status path gives no
+// source. Nothing else builds a tracker, an engine or a pipeline.
+export interface Parts {
+  readonly clock: Clock;
+  /** Runs firewall commands: ExecaRunner live, SimulatedFirewall in replay (a `dry-run` config simulates anyway). */
+  readonly runner: CommandRunner;
+  readonly audit: AuditSink;
+  /** Where lines come from (the follower, /dev/kmsg, the file reader); absent for offline commands. */
+  readonly source?: ChunkSource;
+  /** Epoch ms at boot, for kernel-uptime timestamps. */
+  readonly bootTime: number;
+  /** This host's addresses (a packet to any other DST= is foreign); absent or undefined: destinations are not checked. */
+  readonly localAddresses?: () => ReadonlySet<string> | undefined;
+  /** Reference time for syslog formats without a year (default: the clock's time). */
+  readonly referenceTime?: () => number;
+  /** Grants and used one-time sequences to start from (the state file). */
+  readonly saved?: { readonly grants: readonly Grant[]; readonly usedOneTime: readonly string[] };
+  readonly store?: GrantStore;
+  /** Wraps the backend (metrics timing). */
+  readonly wrapBackend?: (backend: FirewallBackend) => FirewallBackend;
+  /** Backoff between command retries (tests pass a fake). */
+  readonly sleep?: (ms: number) => Promise<void>;
+  readonly closeRetryDelay?: (attempt: number) => number;
+  readonly onRecord?: (record: AuditRecord) => void;
+  readonly onKnockEvent?: (event: KnockEvent) => void;
+  readonly onBadLine?: (line: string, problem: string) => void;
+  readonly onError?: (error: unknown) => void;
+}
+
+export interface Knocktail {
+  readonly clock: Clock;
+  readonly backend: FirewallBackend;
+  readonly audit: AuditSink;
+  readonly engine: GrantEngine;
+  readonly counters: Counters;
+  readonly tracker: KnockTracker;
+  /** Feed every chunk of the source through the pipeline until it ends or `signal` aborts. */
+  run(signal?: AbortSignal): Promise<void>;
+  /** New doors and limits (already validated): knock progress restarts, grants that no longer belong close. */
+  reload(config: Config): Promise<void>;
+  /** Stop the timers (pipeline and engine); queued firewall changes still run (await engine.drain()). */
+  stop(): void;
+}
+
+export function compose(config: Config, parts: Parts): Knocktail {
+  const { clock } = parts;
+  const counters = createCounters();
+  const selected = selectBackend(
+    { ...config.firewall, logPrefix: config.logPrefix, alwaysAllow: config.limits.alwaysAllow },
+    { runner: parts.runner, now: () => clock.now(), ...(parts.sleep ? { sleep: parts.sleep } : {}) },
+  );
+  const backend = parts.wrapBackend ? parts.wrapBackend(selected) : selected;
+  const engine = new GrantEngine({
+    doors: config.doors,
+    backend,
+    audit: parts.audit,
+    clock,
+    grants: parts.saved?.grants ?? [],
+    ...(parts.store ? { store: parts.store } : {}),
+    ...(parts.closeRetryDelay ? { closeRetryDelay: parts.closeRetryDelay } : {}),
+    ...(parts.onError ? { onError: parts.onError } : {}),
+    onRecord: (record) => {
+      countRecord(counters, record);
+      parts.onRecord?.(record);
+    },
+  });
+  const referenceTime = parts.referenceTime ?? (() => clock.now());
+  const parseContext: ParseContext = {
+    prefix: config.logPrefix,
+    bootTime: parts.bootTime,
+    get referenceTime() {
+      return referenceTime();
+    },
+    get localAddresses() {
+      return parts.localAddresses?.();
+    },
+  };
+  const buildKnocks = (doors: Config['doors'], limits: Config['limits'], usedOneTime: Iterable<string>) => {
+    const tracker = new KnockTracker({ doors, limits, usedOneTime: new Set(usedOneTime) });
+    const pipeline = new Pipeline({
+      parseContext,
+      tracker,
+      grants: engine,
+      clock,
+      counters,
+      ...(parts.onKnockEvent ? { onKnockEvent: parts.onKnockEvent } : {}),
+      ...(parts.onBadLine ? { onBadLine: parts.onBadLine } : {}),
+    });
+    return { tracker, pipeline };
+  };
+  let knocks = buildKnocks(config.doors, config.limits, parts.saved?.usedOneTime ?? []);
+  return {
+    clock,
+    backend,
+    audit: parts.audit,
+    engine,
+    counters,
+    get tracker() {
+      return knocks.tracker;
+    },
+    async run(signal) {
+      if (!parts.source) throw new Error('compose(): run() needs a source');
+      for await (const chunk of parts.source.chunks(signal)) await knocks.pipeline.processChunk(chunk, parts.source.takeOversized?.() ?? 0);
+    },
+    async reload(next) {
+      knocks.pipeline.stop();
+      knocks = buildKnocks(next.doors, next.limits, knocks.tracker.usedOneTimeKeys());
+      await engine.setDoors(next.doors);
+    },
+    stop() {
+      knocks.pipeline.stop();
+      engine.stop();
+    },
+  };
+}

@@ -1,0 +1,109 @@
+import type { CommandResult } from './backend.js';
+import { splitRuleLine } from './iptables-listing.js';
+
+// What iptables/ip6tables would answer, for the simulated firewall (replay, dry-run): chains
+// of rule specs in memory, the exit codes and messages the real tool gives (exit 1 from `-C`
+// for a missing rule, from `-N` for an existing chain). Membership is O(1) per rule.
+const BUILTIN = ['INPUT', 'FORWARD', 'OUTPUT'];
+const NO_CHAIN = 'iptables: No chain/target/match by that name.';
+const BAD_RULE = 'iptables: Bad rule (does a matching rule exist in that chain?).';
+
+const ok = (stdout = ''): CommandResult => ({ exitCode: 0, stdout, stderr: '' });
+const fail = (stderr: string): CommandResult => ({ exitCode: 1, stdout: '', stderr: `${stderr}\n` });
+
+/** One word as `iptables -S` prints it: double quotes around words with spaces. */
+function quoteWord(word: string): string {
+  return /[\s"]/.test(word) ? `"${word.replace(/(["\\])/g, '\\$1')}"` : word;
+}
+
+export class SimulatedTables {
+  private readonly chains: Map<string, Map<string, readonly string[]>>;
+
+  /** `chains`: user chains that exist from the start (empty). */
+  constructor(chains: readonly string[] = []) {
+    this.chains = new Map([...BUILTIN, ...chains].map((name) => [name, new Map()]));
+  }
+
+  /** Runs one iptables argv (binary first); flags iptables accepts but that change nothing here are skipped. */
+  run(argv: readonly string[]): CommandResult {
+    const words = argv.slice(1).filter((word) => word !== '-w');
+    const table = words.indexOf('-t');
+    if (table !== -1) words.splice(table, 2);
+    const [op, chain, ...rest] = words;
+    if (op === '-S') return chain === undefined ? ok(this.save()) : this.list(chain);
+    if (chain === undefined) return fail(`iptables: option ${op ?? '(none)'} needs a chain`);
+    const rules = this.chains.get(chain);
+    switch (op) {
+      case '-N':
+        if (rules) return fail('iptables: Chain already exists.');
+        this.chains.set(chain, new Map());
+        return ok();
+      case '-X':
+        if (!rules) return fail(NO_CHAIN);
+        this.chains.delete(chain);
+        return ok();
+      case '-F':
+        if (!rules) return fail(NO_CHAIN);
+        rules.clear();
+        return ok();
+      case '-C':
+        return rules?.has(rest.join('\u0000')) ? ok() : fail(rules ? BAD_RULE : NO_CHAIN);
+      case '-A':
+        if (!rules) return fail(NO_CHAIN);
+        rules.set(rest.join('\u0000'), rest);
+        return ok();
+      case '-I':
+        return rules ? this.insert(chain, rules, rest) : fail(NO_CHAIN);
+      case '-D':
+        return rules ? this.delete(rules, rest) : fail(NO_CHAIN);
+      default:
+        return fail(`iptables: unknown option ${op ?? ''}`);
+    }
+  }
+
+  /** Applies an iptables-restore input (`--noflush`): chain declarations flush, rule lines run as above. */
+  restore(input: string): CommandResult {
+    for (const line of input.split('\n').map((text) => text.trim())) {
+      if (line === '' || line.startsWith('#') || line.startsWith('*') || line === 'COMMIT') continue;
+      if (line.startsWith(':')) {
+        const name = line.slice(1).split(/\s+/)[0]!;
+        if (!BUILTIN.includes(name)) this.chains.set(name, new Map());
+        continue;
+      }
+      const result = this.run(['iptables', ...splitRuleLine(line)]);
+      if (result.exitCode !== 0) return { ...result, stderr: `iptables-restore: line failed: ${line}\n${result.stderr}` };
+    }
+    return ok();
+  }
+
+  private insert(chain: string, rules: Map<string, readonly string[]>, rest: readonly string[]): CommandResult {
+    const position = /^\d+$/.test(rest[0] ?? '') ? Number(rest[0]) : 1;
+    const spec = /^\d+$/.test(rest[0] ?? '') ? rest.slice(1) : rest;
+    const entries = [...rules.values()];
+    if (position < 1 || position > entries.length + 1) return fail('iptables: Index of insertion too big.');
+    entries.splice(position - 1, 0, spec);
+    this.chains.set(chain, new Map(entries.map((words) => [words.join('\u0000'), words])));
+    return ok();
+  }
+
+  private delete(rules: Map<string, readonly string[]>, rest: readonly string[]): CommandResult {
+    if (rest.length === 1 && /^\d+$/.test(rest[0]!)) {
+      const key = [...rules.keys()][Number(rest[0]) - 1];
+      if (key === undefined) return fail('iptables: Index of deletion too big.');
+      rules.delete(key);
+      return ok();
+    }
+    return rules.delete(rest.join('\u0000')) ? ok() : fail(BAD_RULE);
+  }
+
+  private list(chain: string): CommandResult {
+    const rules = this.chains.get(chain);
+    if (!rules) return fail(NO_CHAIN);
+    const head = BUILTIN.includes(chain) ? `-P ${chain} ACCEPT` : `-N ${chain}`;
+    return ok([head, ...[...rules.values()].map((spec) => `-A ${chain} ${spec.map(quoteWord).join(' ')}`)].join('\n') + '\n');
+  }
+
+  private save(): string {
+    return [...this.chains.keys()].map((chain) => this.list(chain).stdout).join('');
+  }
+}

@@ -1,0 +1,273 @@
+import { addressInAny, type Family } from '../address.js';
+import type { Clock, TimerHandle } from '../clock.js';
+import type { AuditRecord, AuditSink, OpenRecord } from '../audit/record.js';
+import { isoTime } from '../audit/record.js';
+import type { FirewallBackend } from '../firewall/backend.js';
+import type { KnockEvent } from '../knock/events.js';
+import { formatPort, type Door } from '../model/door.js';
+import { grantKey, type CloseReason, type Grant } from '../model/grant.js';
+import { FirewallQueue, type PendingClose } from './firewall-queue.js';
+import { GrantTable } from './grant-table.js';
+
+// Grants: knock events (or a manual/fleet call) in, firewall changes and audit records out.
+// Bookkeeping is synchronous (the table, the intent record handed to the audit sink, the
+// firewall change queued), so order holds without waiting: an expiry that fires before a
+// packet is closed before that packet's open, whoever awaits what. Each change's promise
+// resolves when its firewall effect (and any failure record) is done. Jobs are split out:
+// GrantTable (who holds what until when), FirewallQueue (ordered changes, close retries),
+// StateStore (coalesced persistence, given as `store`).
+export type GrantOrigin = NonNullable<OpenRecord['by']>;
+
+export type GrantChange =
+  | { readonly kind: 'opened' | 'refreshed'; readonly grant: Grant; readonly by: GrantOrigin }
+  | { readonly kind: 'closed'; readonly grant: Grant; readonly reason: CloseReason };
+
+/** Where the engine's changes are persisted (see StateStore). */
+export interface GrantStore {
+  changed(): void;
+  persisted(): Promise<void>;
+}
+
+export interface GrantEngineOptions {
+  readonly doors: readonly Door[];
+  readonly backend: FirewallBackend;
+  readonly audit: AuditSink;
+  readonly clock: Clock;
+  /** Grants held at start (from the state file). */
+  readonly grants?: readonly Grant[];
+  readonly store?: GrantStore;
+  readonly closeRetryDelay?: (attempt: number) => number;
+  /** Every audit record as it is written (counters, metrics, replay output). */
+  readonly onRecord?: (record: AuditRecord) => void;
+  /** Timer-started work failed in a way no record could report (the audit sink itself failed). */
+  readonly onError?: (error: unknown) => void;
+}
+
+/** Grants this close to expiry are left to the expiry timer by the drift check. */
+const EXPIRY_SLACK_MS = 2000;
+/** Closes whose loss in a crash would reopen the port at the next start: persisted before the firewall is touched. */
+const EARLY: ReadonlySet<CloseReason> = new Set<CloseReason>(['close-sequence', 'revoked', 'door-removed', 'not-allowed']);
+
+export class GrantEngine {
+  private readonly options: GrantEngineOptions;
+  private readonly table: GrantTable;
+  private readonly firewall: FirewallQueue;
+  private doors: Map<string, Door>;
+  private readonly listeners = new Set<(change: GrantChange) => void>();
+  private expiryTimer: TimerHandle | undefined;
+  private stopped = false;
+
+  constructor(options: GrantEngineOptions) {
+    this.options = options;
+    this.table = new GrantTable(options.grants);
+    this.doors = new Map(options.doors.map((door) => [door.name, door]));
+    this.firewall = new FirewallQueue({
+      backend: options.backend,
+      clock: options.clock,
+      onFailure: (grant, action, error, attempt) => this.recordFailure(grant, action, error, attempt),
+      ...(options.closeRetryDelay ? { closeRetryDelay: options.closeRetryDelay } : {}),
+    });
+  }
+
+  /** Observe every grant change (a fleet link publishes them; returns the unsubscribe). */
+  onChange(listener: (change: GrantChange) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  grants(): Grant[] {
+    return this.table.all();
+  }
+
+  get size(): number {
+    return this.table.size;
+  }
+
+  get(door: string, src: string): Grant | undefined {
+    return this.table.get(door, src);
+  }
+
+  pendingCloses(): PendingClose[] {
+    return this.firewall.pending();
+  }
+
+  /** React to one knock event; undefined when it has no effect, else a promise of its effects. */
+  handle(event: KnockEvent): Promise<unknown> | undefined {
+    if (event.kind === 'completed') {
+      const door = this.doors.get(event.door);
+      return door ? this.open(door, event.src, event.family, 'knock') : undefined;
+    }
+    if (event.kind === 'closed') return this.table.get(event.door, event.src) ? this.close(event.door, event.src, 'close-sequence') : undefined;
+    if (event.kind === 'rejected') return this.record({ event: 'reject', at: isoTime(event.at), door: event.door, src: event.src, reason: event.reason });
+    return undefined;
+  }
+
+  /** Open (or refresh) `door` for `src`; `openFor` overrides the door's lifetime (manual and fleet grants). */
+  open(door: Door, src: string, family: Family, by: GrantOrigin, openFor?: number | null): Promise<Grant> {
+    const now = this.options.clock.now();
+    const { kind, grant } = this.table.open(door, src, family, now, openFor);
+    const intent = this.record({
+      event: kind === 'opened' ? 'open' : 'refresh',
+      door: grant.door,
+      src: grant.src,
+      ports: grant.ports.map(formatPort),
+      at: isoTime(now),
+      until: grant.until === null ? null : isoTime(grant.until),
+      by,
+    });
+    this.changed({ kind, grant, by });
+    return this.firewall.open(grant, intent).then(() => grant);
+  }
+
+  /** Close a grant now; resolves false when the source held no such grant. */
+  close(door: string, src: string, reason: CloseReason): Promise<boolean> {
+    const grant = this.table.get(door, src);
+    if (!grant) return Promise.resolve(false);
+    return this.closeGrant(grant, reason).then(() => true);
+  }
+
+  /** Close every grant `src` holds, whatever its door; resolves to the doors closed. */
+  async closeSource(src: string, reason: CloseReason): Promise<string[]> {
+    const held = this.table.all().filter((grant) => grant.src === src);
+    await Promise.all(held.map((grant) => this.closeGrant(grant, reason)));
+    return held.map((grant) => grant.door);
+  }
+
+  /**
+   * Apply a new set of doors (config reload): grants of a removed door close (`door-removed`),
+   * grants whose source the door's allowFrom admitted before and no longer does close (`not-allowed`).
+   * A manual grant for a source the old allowFrom did not admit either was an explicit exception and stays.
+   */
+  setDoors(doors: readonly Door[]): Promise<void> {
+    const before = this.doors;
+    this.doors = new Map(doors.map((door) => [door.name, door]));
+    const effects: Promise<void>[] = [];
+    for (const grant of this.table.all()) {
+      const door = this.doors.get(grant.door);
+      if (!door) effects.push(this.closeGrant(grant, 'door-removed'));
+      else if (!admits(door, grant) && admits(before.get(grant.door), grant)) effects.push(this.closeGrant(grant, 'not-allowed'));
+    }
+    return Promise.all(effects).then(() => undefined);
+  }
+
+  /** Close every grant that is due at the clock's time (the expiry timer calls this). */
+  expireDue(): Promise<void> {
+    const now = this.options.clock.now();
+    const effects: Promise<void>[] = [];
+    for (let grant = this.table.firstDue(now); grant; grant = this.table.firstDue(now)) effects.push(this.closeGrant(grant, 'expired'));
+    this.scheduleExpiry();
+    return Promise.all(effects).then(() => undefined);
+  }
+
+  /**
+   * Bring the firewall in line with the grants: at start, close grants that expired while
+   * knocktail was down and grants of doors no longer configured; then remove rules no grant
+   * explains and re-add missing ones (never for a door that is not configured).
+   */
+  async reconcile(reason: 'start' | 'check'): Promise<void> {
+    if (reason === 'start') {
+      const now = this.options.clock.now();
+      const closing: Promise<void>[] = [];
+      for (let grant = this.table.firstDue(now); grant; grant = this.table.firstDue(now)) closing.push(this.closeGrant(grant, 'expired-while-down'));
+      for (const grant of this.table.all()) if (!this.doors.has(grant.door)) closing.push(this.closeGrant(grant, 'door-removed'));
+      await Promise.all(closing);
+    }
+    await this.firewall.drain();
+    let held: Grant[];
+    try {
+      held = await this.options.backend.list();
+    } catch (error) {
+      await this.recordFailure(undefined, 'list', error, 1);
+      return;
+    }
+    const now = this.options.clock.now();
+    const wanted = new Map(this.table.all().map((grant) => [grantKey(grant), grant]));
+    const heldKeys = new Set(held.map(grantKey));
+    const repairs: Promise<void>[] = [];
+    for (const grant of held) {
+      if (wanted.has(grantKey(grant)) || this.firewall.isClosing(grant)) continue;
+      repairs.push(this.repair(grant, 'remove-orphan', () => this.options.backend.close(grant)));
+    }
+    for (const grant of wanted.values()) {
+      // A set backend's kernel timeout may drop an element just before our expiry timer fires; that grant is closing, not missing.
+      if (heldKeys.has(grantKey(grant)) || !this.doors.has(grant.door) || (grant.until !== null && grant.until <= now + EXPIRY_SLACK_MS)) continue;
+      repairs.push(this.repair(grant, 're-add-missing', () => this.options.backend.open(grant)));
+    }
+    await Promise.all(repairs);
+    this.scheduleExpiry();
+  }
+
+  /** Arm the expiry timer for the grants held (call once at start). */
+  start(): void {
+    this.stopped = false;
+    this.scheduleExpiry();
+  }
+
+  /** Resolves once every firewall change asked for so far has run. */
+  drain(): Promise<void> {
+    return this.firewall.drain();
+  }
+
+  /** Cancel timers; grants stay in the firewall and the state (they carry their expiry). */
+  stop(): void {
+    this.stopped = true;
+    if (this.expiryTimer) this.options.clock.clearTimer(this.expiryTimer);
+    this.expiryTimer = undefined;
+    this.firewall.stop();
+  }
+
+  private closeGrant(grant: Grant, reason: CloseReason): Promise<void> {
+    this.table.close(grant.door, grant.src);
+    const intent = this.record({ event: 'close', door: grant.door, src: grant.src, reason, ports: grant.ports.map(formatPort), at: isoTime(this.options.clock.now()) });
+    this.changed({ kind: 'closed', grant, reason });
+    const store = this.options.store;
+    const before = store && EARLY.has(reason) ? Promise.all([intent, store.persisted()]) : intent;
+    return this.firewall.close(grant, before);
+  }
+
+  private repair(grant: Grant, action: string, apply: () => Promise<void>): Promise<void> {
+    const intent = this.record({ event: 'firewall-repair', at: isoTime(this.options.clock.now()), door: grant.door, src: grant.src, action });
+    return this.firewall.apply(grant, action, apply, intent);
+  }
+
+  private changed(change: GrantChange): void {
+    this.options.store?.changed();
+    this.scheduleExpiry();
+    for (const listener of this.listeners) listener(change);
+  }
+
+  // One timer for the soonest expiry. A timer set for a grant that closed early just fires and re-arms.
+  private scheduleExpiry(): void {
+    if (this.stopped) return;
+    const next = this.table.nextDue();
+    if (next === undefined || (this.expiryTimer && this.expiryTimer.at <= next)) return;
+    if (this.expiryTimer) this.options.clock.clearTimer(this.expiryTimer);
+    this.expiryTimer = this.options.clock.setTimer(next, () => {
+      this.expiryTimer = undefined;
+      this.expireDue().catch((error: unknown) => this.options.onError?.(error));
+    });
+  }
+
+  private recordFailure(grant: Grant | undefined, action: string, error: unknown, attempt: number): Promise<void> {
+    const command = (error as { command?: readonly string[] } | undefined)?.command;
+    return this.record({
+      event: 'firewall-error',
+      at: isoTime(this.options.clock.now()),
+      door: grant?.door ?? '',
+      src: grant?.src ?? '',
+      action,
+      ...(command ? { command } : {}),
+      error: error instanceof Error ? error.message : String(error),
+      attempt,
+    });
+  }
+
+  private record(record: AuditRecord): Promise<void> {
+    this.options.onRecord?.(record);
+    return this.options.audit.write(record);
+  }
+}
+
+function admits(door: Door | undefined, grant: Grant): boolean {
+  return door !== undefined && (door.allowFrom.length === 0 || addressInAny({ text: grant.src, family: grant.family }, door.allowFrom));
+}

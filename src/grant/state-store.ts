@@ -1,0 +1,89 @@
+import type { Clock, TimerHandle } from '../clock.js';
+import type { PersistedState } from './state-file.js';
+
+// Persistence that coalesces: changes mark the state dirty, and one atomic write (temp file,
+// fsync, rename) a short while later carries every change made meanwhile, so a burst of grants
+// costs one write, not one fsync of the whole state per grant. Losing the last batch in a crash
+// fails closed for opens (the firewall rule is an orphan at the next start and is removed), so an
+// open never waits for it; a close before expiry would fail open (the next start would re-add
+// it), so the engine makes such a close wait for persisted() before it touches the firewall.
+export interface StateStoreOptions {
+  readonly clock: Clock;
+  /** The state to write, taken when the write starts (so it holds every change so far). */
+  readonly snapshot: () => PersistedState;
+  readonly save: (state: PersistedState) => Promise<void>;
+  /** How long changes gather before one write (default 100 ms). */
+  readonly batchMs?: number;
+  /** A write failed; the state stays dirty and is written again with the next batch. */
+  readonly onError: (error: unknown) => void;
+}
+
+const RETRY_AFTER_FAILURE_MS = 5000;
+
+export class StateStore {
+  private readonly options: StateStoreOptions;
+  /** Changes made so far, and the count the last finished write covered. */
+  private changes = 0;
+  private covered = 0;
+  private timer: TimerHandle | undefined;
+  private writing: Promise<void> | undefined;
+  private waiters: { readonly until: number; readonly resolve: () => void }[] = [];
+
+  constructor(options: StateStoreOptions) {
+    this.options = options;
+  }
+
+  /** Something changed: write it with the next batch. */
+  changed(): void {
+    this.changes += 1;
+    if (!this.writing) this.schedule(this.options.batchMs ?? 100);
+  }
+
+  /** Resolves once a write that covers every change so far has been tried (now, without waiting for the batch). */
+  persisted(): Promise<void> {
+    if (this.covered >= this.changes) return Promise.resolve();
+    const until = this.changes;
+    const done = new Promise<void>((resolve) => this.waiters.push({ until, resolve }));
+    if (!this.writing) void this.write();
+    return done;
+  }
+
+  /** Write now if anything changed since the last write (stop, one-shot commands). */
+  async flush(): Promise<void> {
+    while (this.writing) await this.writing;
+    if (this.covered < this.changes) await this.write();
+  }
+
+  private schedule(delay: number): void {
+    if (this.timer) return;
+    const { clock } = this.options;
+    this.timer = clock.setTimer(clock.now() + delay, () => {
+      this.timer = undefined;
+      if (!this.writing) void this.write();
+    });
+  }
+
+  private write(): Promise<void> {
+    if (this.timer) this.options.clock.clearTimer(this.timer);
+    this.timer = undefined;
+    const until = this.changes;
+    let failed = false;
+    this.writing = this.options
+      .save(this.options.snapshot())
+      .catch((error: unknown) => {
+        failed = true;
+        this.options.onError(error);
+      })
+      .finally(() => {
+        if (!failed) this.covered = until;
+        this.writing = undefined;
+        // Waiters only need the attempt: a close goes ahead even when the disk refuses the state.
+        const ready = this.waiters.filter((waiter) => waiter.until <= until);
+        this.waiters = this.waiters.filter((waiter) => waiter.until > until);
+        for (const waiter of ready) waiter.resolve();
+        if (this.waiters.length > 0) void this.write();
+        else if (this.covered < this.changes) this.schedule(failed ? RETRY_AFTER_FAILURE_MS : (this.options.batchMs ?? 100));
+      });
+    return this.writing;
+  }
+}
