@@ -95,4 +95,19 @@ describe('GrantTable', () => {
     expect(table.get('ssh', '203.0.113.9')).toEqual(grant);
     expect(table.nextDue()).toBe(T0 + HOUR);
   });
+
+  test('the next expiry follows refreshes and closes, and firstDue gives the soonest due grant only', () => {
+    const table = new GrantTable();
+    table.open(ssh, '203.0.113.1', 4, T0);
+    table.open(ssh, '203.0.113.2', 4, T0 + 1000);
+    expect(table.nextDue()).toBe(T0 + HOUR);
+    table.open(ssh, '203.0.113.1', 4, T0 + 5000);
+    expect(table.nextDue()).toBe(T0 + 1000 + HOUR);
+    expect(table.firstDue(T0 + HOUR + 999)).toBeUndefined();
+    expect(table.firstDue(T0 + HOUR + 1000)?.src).toBe('203.0.113.2');
+    table.close('ssh', '203.0.113.2');
+    expect(table.nextDue()).toBe(T0 + 5000 + HOUR);
+    table.close('ssh', '203.0.113.1');
+    expect(table.nextDue()).toBeUndefined();
+  });
 });

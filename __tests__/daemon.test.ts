@@ -1,0 +1,161 @@
+import { afterEach, beforeEach, describe, expect, test } from '@jest/globals';
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ManualClock } from '../src/clock.js';
+import { loadConfig } from '../src/config/load-config.js';
+import type { Config } from '../src/config/types.js';
+import { Daemon } from '../src/daemon.js';
+import { SimulatedFirewall } from '../src/firewall/simulated-firewall.js';
+import { FakeSource } from './support/fake-source.js';
+import { MemoryAudit } from './support/fakes.js';
+
+// The daemon built from fakes at every seam: a pushed log source, a manual clock, the
+// simulated firewall as command runner (the real iptables backend runs against it), an
+// in-memory audit sink; the state file and control socket are real, in a temp directory.
+const T0 = Date.parse('2026-11-24T12:00:00Z');
+const SRC = '203.0.113.9';
+
+function knockLine(at: number, src: string, dport: number): string {
+  return `${new Date(at).toISOString().replace('Z', '000+00:00')} vm kernel: knocktail: IN=eth0 OUT= MAC=52:54:00:12:34:56:52:54:00:65:43:21:08:00 SRC=${src} DST=198.51.100.1 LEN=60 TOS=0x00 PREC=0x00 TTL=64 ID=1 DF PROTO=TCP SPT=40000 DPT=${dport} WINDOW=64240 RES=0x00 SYN URGP=0`;
+}
+
+const ruleFor = (src: string, until: number | 'never', door = 'ssh') => ['-s', src, '-p', 'tcp', '--dport', '22', '-m', 'comment', '--comment', `knocktail door=${door} until=${until}`, '-j', 'ACCEPT'];
+
+describe('Daemon', () => {
+  let dir: string;
+  let config: Config;
+  let clock: ManualClock;
+  let runner: SimulatedFirewall;
+  let commands: string[];
+  let audit: MemoryAudit;
+  let source: FakeSource;
+  let logged: string[];
+  let daemon: Daemon | undefined;
+
+  async function writeConfig(doors: unknown[]): Promise<Config> {
+    const path = join(dir, 'config.json');
+    await writeFile(path, JSON.stringify({ stateDir: 'state', auditLog: 'audit.log', logFile: 'knock.log', firewall: { backend: 'iptables', checkInterval: 60 }, doors }));
+    return loadConfig(path);
+  }
+
+  const sshDoor = { name: 'ssh', sequence: ['tcp:7000'], open: ['tcp:22'], openFor: '1h' };
+  const webDoor = { name: 'web', sequence: ['tcp:7100'], open: ['tcp:443'], openFor: '1h' };
+
+  function build(): Daemon {
+    daemon = new Daemon(config, { clock, runner, audit, source, bootTime: 0, log: { info: () => undefined, warn: (m) => void logged.push(m), error: (m) => void logged.push(m) } });
+    return daemon;
+  }
+
+  const grantRules = async (): Promise<string> => (await runner.run(['iptables', '-w', '-S', 'KNOCKTAIL'])).stdout;
+  const events = (): string[] => audit.records.map((r) => `${r.event} ${r.door} ${r.src}${'reason' in r ? ` ${r.reason}` : 'action' in r ? ` ${r.action}` : ''}`.trim());
+
+  beforeEach(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'kt-daemon-'));
+    clock = new ManualClock(T0);
+    commands = [];
+    runner = new SimulatedFirewall({ now: () => clock.now(), onCommand: ({ argv }) => commands.push(argv.join(' ')) });
+    audit = new MemoryAudit();
+    source = new FakeSource();
+    logged = [];
+    config = await writeConfig([sshDoor, webDoor]);
+  });
+
+  afterEach(async () => {
+    await daemon?.stop();
+    daemon = undefined;
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  test('start installs the guard, closes what expired while down, removes orphans, and a knock then opens', async () => {
+    await mkdir(join(dir, 'state'), { recursive: true });
+    const expired = { door: 'ssh', src: '198.51.100.5', ports: [{ proto: 'tcp', port: 22 }], openedAt: T0 - 7_200_000, until: T0 - 3_600_000 };
+    await writeFile(join(dir, 'state', 'state.json'), JSON.stringify({ version: 1, grants: [expired], usedOneTime: [] }));
+    await runner.run(['iptables', '-w', '-N', 'KNOCKTAIL']);
+    await runner.run(['iptables', '-w', '-A', 'KNOCKTAIL', ...ruleFor('198.51.100.5', T0 - 3_600_000)]);
+    await runner.run(['iptables', '-w', '-A', 'KNOCKTAIL', ...ruleFor('198.51.100.6', 'never')]);
+    await build().start();
+    expect(commands).toContain('iptables -w -I INPUT 1 -j KNOCKTAIL-GUARD');
+    expect(events()).toEqual(['close ssh 198.51.100.5 expired-while-down', 'firewall-repair ssh 198.51.100.6 remove-orphan']);
+    expect(await grantRules()).not.toContain('198.51.100.');
+    await source.push([knockLine(T0, SRC, 7000)]);
+    expect(await grantRules()).toContain(`-s ${SRC} -p tcp --dport 22`);
+    expect(daemon!.status()).toMatchObject({ backend: 'iptables', backendHealthy: true, grants: [{ door: 'ssh', src: SRC }], counters: { opens: 1, knocks: 1 } });
+  });
+
+  test('changes reach the state file in one batch, shortly after, and stop flushes the rest', async () => {
+    await build().start();
+    await source.push([knockLine(T0, SRC, 7000), knockLine(T0, '198.51.100.7', 7100)]);
+    const statePath = join(dir, 'state', 'state.json');
+    const read = async () => JSON.parse(await readFile(statePath, 'utf8').catch(() => '{"grants":[]}')) as { grants: { src: string }[] };
+    expect((await read()).grants).toEqual([]);
+    clock.advanceTo(T0 + 100);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect((await read()).grants.map((g) => g.src).sort()).toEqual(['198.51.100.7', SRC]);
+    await source.push([knockLine(T0 + 200, '198.51.100.8', 7000)]);
+    await daemon!.stop();
+    expect((await read()).grants).toHaveLength(3);
+  });
+
+  test('the periodic check re-adds a rule deleted by hand', async () => {
+    await build().start();
+    await source.push([knockLine(T0, SRC, 7000)]);
+    const rule = (await grantRules()).split('\n').find((line) => line.includes(SRC))!;
+    await runner.run(['iptables', '-w', '-D', 'KNOCKTAIL', ...ruleFor(SRC, Number(/until=(\d+)/.exec(rule)![1]))]);
+    expect(await grantRules()).not.toContain(SRC);
+    clock.advanceTo(T0 + 60_000);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(events()).toContain(`firewall-repair ssh ${SRC} re-add-missing`);
+    expect(await grantRules()).toContain(SRC);
+  });
+
+  test('reload closes the grants of a removed door and of sources the new allowFrom excludes, and keeps the rest', async () => {
+    await build().start();
+    await source.push([knockLine(T0, SRC, 7000), knockLine(T0, '198.51.100.7', 7000), knockLine(T0, SRC, 7100)]);
+    expect(daemon!.status().grants).toHaveLength(3);
+    await daemon!.reload(await writeConfig([{ ...sshDoor, allowFrom: ['198.51.100.0/24'] }]));
+    expect(events().filter((e) => e.startsWith('close'))).toEqual([`close ssh ${SRC} not-allowed`, `close web ${SRC} door-removed`]);
+    expect(daemon!.status().grants.map((g) => `${g.door} ${g.src}`)).toEqual(['ssh 198.51.100.7']);
+    const rules = await grantRules();
+    expect(rules).not.toContain(SRC);
+    expect(rules).toContain('198.51.100.7');
+    // The drift check does not bring the removed door back.
+    clock.advanceTo(T0 + 60_000);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(await grantRules()).not.toContain(SRC);
+    // Knocks on the removed door's port do nothing now.
+    await source.push([knockLine(T0 + 61_000, '198.51.100.9', 7100)]);
+    expect(daemon!.status().grants).toHaveLength(1);
+  });
+
+  test('stop ends the read loop, leaves the grants in the firewall and closes the audit log', async () => {
+    let closed = false;
+    audit.close = async () => void (closed = true);
+    await build().start();
+    await source.push([knockLine(T0, SRC, 7000)]);
+    await daemon!.stop();
+    await daemon!.done();
+    expect(closed).toBe(true);
+    expect(await grantRules()).toContain(SRC);
+  });
+
+  test.each([
+    ['a truncated file', '{"version":1,"grants":[{"door":"ssh","src":"203.0.'],
+    ['garbage', '\u0000\u0001not json at all'],
+    ['a grant with an invalid address', JSON.stringify({ version: 1, grants: [{ door: 'ssh', src: '999.1.2.3', ports: [{ proto: 'tcp', port: 22 }], openedAt: T0, until: null }], usedOneTime: [] })],
+  ])('a state file with %s fails closed: moved aside, audited, no grants, every knocktail rule removed', async (_kind, text) => {
+    await mkdir(join(dir, 'state'), { recursive: true });
+    await writeFile(join(dir, 'state', 'state.json'), text);
+    await runner.run(['iptables', '-w', '-N', 'KNOCKTAIL']);
+    await runner.run(['iptables', '-w', '-A', 'KNOCKTAIL', ...ruleFor('198.51.100.6', 'never')]);
+    await build().start();
+    const files = await readdir(join(dir, 'state'));
+    const aside = files.find((name) => name.startsWith('state.json.corrupt-'));
+    expect(aside).toBe(`state.json.corrupt-${new Date(T0).toISOString()}`);
+    expect(await readFile(join(dir, 'state', aside!), 'utf8')).toBe(text);
+    expect(events()).toEqual(['state-corrupt', 'firewall-repair ssh 198.51.100.6 remove-orphan']);
+    expect(await grantRules()).not.toContain('198.51.100.6');
+    expect(daemon!.status()).toMatchObject({ grants: [], stateRecovery: { at: new Date(T0).toISOString(), movedTo: join(dir, 'state', aside!) } });
+    expect(logged.some((line) => line.startsWith('state file unusable'))).toBe(true);
+  });
+});
