@@ -18,10 +18,15 @@ interface ManualTimer extends TimerHandle {
   readonly fn: () => void;
 }
 
-// A clock that moves only on advanceTo(); due timers fire in time order, each seeing now() == its own time.
+// A clock that moves only on advanceTo(); due timers fire in time order (then in the order set),
+// each seeing now() == its own time. Timers sit in a min-heap: replay moves the clock on every
+// packet, so advancing past no due timer is O(1) and setting or clearing one is O(log n).
 export class ManualClock implements Clock {
   private current: number;
-  private timers: ManualTimer[] = [];
+  private readonly timers: ManualTimer[] = [];
+  private readonly cleared = new Set<ManualTimer>();
+  /** Timers in the heap (cleared or not). */
+  private readonly queued = new Set<ManualTimer>();
   private seq = 0;
 
   constructor(start = 0) {
@@ -34,31 +39,71 @@ export class ManualClock implements Clock {
 
   setTimer(at: number, fn: () => void): TimerHandle {
     const timer: ManualTimer = { at, fn, seq: this.seq++ };
-    this.timers.push(timer);
+    this.push(timer);
     return timer;
   }
 
+  // Lazily: a cleared timer stays in the heap, marked, until it reaches the top.
   clearTimer(handle: TimerHandle): void {
-    this.timers = this.timers.filter((timer) => timer !== handle);
+    const timer = handle as ManualTimer;
+    if (this.queued.has(timer)) this.cleared.add(timer);
+    this.dropCleared();
   }
 
   /** Move forward to `at`, firing every timer due on the way. Never moves backwards. */
   advanceTo(at: number): void {
-    for (;;) {
-      let next: ManualTimer | undefined;
-      for (const timer of this.timers) {
-        if (timer.at <= at && (!next || timer.at < next.at || (timer.at === next.at && timer.seq < next.seq))) next = timer;
-      }
-      if (!next) break;
-      this.timers = this.timers.filter((timer) => timer !== next);
+    for (let next = this.timers[0]; next !== undefined && next.at <= at; next = this.timers[0]) {
+      this.pop();
       this.current = Math.max(this.current, next.at);
       next.fn();
+      this.dropCleared();
     }
-    this.current = Math.max(this.current, at);
+    if (at > this.current) this.current = at;
   }
 
   pendingTimers(): number {
-    return this.timers.length;
+    return this.timers.length - this.cleared.size;
+  }
+
+  private dropCleared(): void {
+    for (let top = this.timers[0]; top !== undefined && this.cleared.has(top); top = this.timers[0]) {
+      this.cleared.delete(top);
+      this.pop();
+    }
+  }
+
+  private before(a: ManualTimer, b: ManualTimer): boolean {
+    return a.at < b.at || (a.at === b.at && a.seq < b.seq);
+  }
+
+  private push(timer: ManualTimer): void {
+    const heap = this.timers;
+    this.queued.add(timer);
+    heap.push(timer);
+    for (let child = heap.length - 1; child > 0; ) {
+      const parent = (child - 1) >> 1;
+      if (!this.before(heap[child]!, heap[parent]!)) break;
+      [heap[child], heap[parent]] = [heap[parent]!, heap[child]!];
+      child = parent;
+    }
+  }
+
+  private pop(): void {
+    const heap = this.timers;
+    this.queued.delete(heap[0]!);
+    const last = heap.pop()!;
+    if (heap.length === 0) return;
+    heap[0] = last;
+    for (let parent = 0; ; ) {
+      const left = parent * 2 + 1;
+      const right = left + 1;
+      let best = parent;
+      if (left < heap.length && this.before(heap[left]!, heap[best]!)) best = left;
+      if (right < heap.length && this.before(heap[right]!, heap[best]!)) best = right;
+      if (best === parent) return;
+      [heap[best], heap[parent]] = [heap[parent]!, heap[best]!];
+      parent = best;
+    }
   }
 }
 

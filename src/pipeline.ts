@@ -116,15 +116,14 @@ export class Pipeline {
     return pending && (pending.length === 1 ? pending[0] : Promise.all(pending));
   }
 
-  // Partial sequences also expire on the clock, not only when the next packet comes.
+  // Partial sequences also expire on the clock, not only when the next packet comes. The timer is
+  // re-armed only when the next expiry moves earlier; one that fires early just re-arms.
   private scheduleTrackerExpiry(): void {
     if (this.stopped) return;
     const { clock, tracker } = this.options;
     const next = tracker.nextExpiry();
-    if (this.trackerTimer?.at === next) return;
+    if (next === undefined || (this.trackerTimer && this.trackerTimer.at <= next)) return;
     if (this.trackerTimer) clock.clearTimer(this.trackerTimer);
-    this.trackerTimer = undefined;
-    if (next === undefined) return;
     this.trackerTimer = clock.setTimer(next, () => {
       this.trackerTimer = undefined;
       for (const event of tracker.expire(clock.now())) this.options.onKnockEvent?.(event);

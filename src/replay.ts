@@ -16,7 +16,7 @@ export interface ReplayOptions {
   readonly source: ChunkSource;
   /** Epoch ms at boot, for kernel-uptime timestamps (dmesg, /dev/kmsg). */
   readonly bootTime: number;
-  /** Reference time for syslog formats without a year until the log itself gives one (see log-reference.ts). */
+  /** Reference time for syslog formats without a year: an upper bound of the log's times (see log-reference.ts). */
   readonly referenceTime: number;
   /** Check no destination (`replay --any-dst`); otherwise DST= must be one of config.localAddresses, when it lists any. */
   readonly anyDestination?: boolean;

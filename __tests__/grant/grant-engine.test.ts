@@ -242,4 +242,12 @@ describe('GrantEngine', () => {
     expect(audit.records.map((r) => [r.event, (r as { reason?: string }).reason])).toEqual([['close', 'door-removed']]);
     expect(manager.grants()).toEqual([]);
   });
+
+  test('manual calls take any spelling of an address; the grant and its records use the normalised one', async () => {
+    const { manager, audit } = setup();
+    await manager.open(ssh, '2001:DB8:0:0::9', 6, 'manual');
+    expect(manager.get('ssh', '2001:db8:0::9')?.src).toBe('2001:db8::9');
+    expect(await manager.close('ssh', '2001:0db8::9', 'revoked')).toBe(true);
+    expect(audit.records.map((r) => r.src)).toEqual(['2001:db8::9', '2001:db8::9']);
+  });
 });

@@ -62,7 +62,7 @@ export const COMMANDS: readonly CommandDef[] = [
   },
   {
     name: 'replay',
-    description: "run recorded logs through the pipeline with a dry-run firewall and the log's own clock",
+    description: "run recorded logs through the daemon's pipeline: the configured backend on a simulated firewall, the log's own clock",
     arguments: [{ name: '<files...>', description: 'log files (plain or .gz); read in the order of their first timestamp' }],
     options: [
       CONFIG_OPTION,
@@ -70,6 +70,7 @@ export const COMMANDS: readonly CommandDef[] = [
       { flags: '-v, --verbose', description: 'also progress, reset, refresh and rejected records, and every bad line' },
       { flags: '--audit', description: 'after the report, print the audit trail the daemon would have written' },
       { flags: '--any-dst', description: "count packets to any destination (default: DST= must be one of the config's localAddresses, when it lists any)" },
+      { flags: '--commands', description: 'print every firewall command a live daemon would run (setup, opens, closes), as it would run them' },
       { flags: '--boot-time <iso>', description: "boot time for kernel-uptime timestamps (dmesg, /dev/kmsg); default: this machine's" },
     ],
     load: async () => typed((await import('./replay.js')).replay),

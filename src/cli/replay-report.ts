@@ -108,14 +108,17 @@ export interface ReportInput {
   /** Rows shown per list before "… and N more" (default LIST_CAP). */
   readonly listCap?: number;
   readonly localAddresses?: readonly string[] | 'any';
+  /** Records after the kept ones, counted but not kept (memory stays flat in the log's length). */
+  readonly droppedRecords?: number;
 }
 
 /** Rows a list of the human report shows; the rest is counted, and --json has them all. */
 export const LIST_CAP = 50;
 
-function capped<T>(items: readonly T[], cap: number): { shown: readonly T[]; more: string[] } {
-  if (items.length <= cap) return { shown: items, more: [] };
-  return { shown: items.slice(0, cap), more: [`… and ${(items.length - cap).toLocaleString('en-US')} more; \`--json\` for all`] };
+function capped<T>(items: readonly T[], cap: number, beyond = 0): { shown: readonly T[]; more: string[] } {
+  if (items.length <= cap && beyond === 0) return { shown: items, more: [] };
+  const shown = items.slice(0, cap);
+  return { shown, more: [`… and ${(items.length - shown.length + beyond).toLocaleString('en-US')} more; \`--json\` for all`] };
 }
 
 // "Timestamps: RFC 3339 (…) in a.log, b.log; dmesg (…) in c.log" — one entry per format.
@@ -131,7 +134,7 @@ export function renderReport(input: ReportInput): string {
   const { counters: c } = input;
   const out: string[] = [];
   const cap = input.listCap ?? LIST_CAP;
-  out.push(`Replay of ${input.files.map((file) => file.path).join(', ')} with ${input.configPath} (dry-run firewall, clock from the log)`);
+  out.push(`Replay of ${input.files.map((file) => file.path).join(', ')} with ${input.configPath} (simulated firewall, clock from the log)`);
   out.push(describeFormats(input.files));
   out.push('');
   out.push(
@@ -155,8 +158,8 @@ export function renderReport(input: ReportInput): string {
   if (input.grantRecords.length === 0) {
     out.push('No door was opened.');
   } else {
-    const { shown, more } = capped(input.grantRecords, cap);
-    out.push(`Opens and closes (${input.grantRecords.length.toLocaleString('en-US')}):`);
+    const { shown, more } = capped(input.grantRecords, cap, input.droppedRecords);
+    out.push(`Opens and closes (${(input.grantRecords.length + (input.droppedRecords ?? 0)).toLocaleString('en-US')}):`);
     out.push(renderTable(['time (UTC)', 'event', 'door', 'source', 'ports / reason', 'until'], shown.map(describeGrantRecord)), ...more);
   }
   if (input.openAtEnd.length > 0) {

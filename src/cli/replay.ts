@@ -5,7 +5,10 @@ import type { AuditRecord } from '../audit/record.js';
 import { loadConfig } from '../config/load-config.js';
 import { KnocktailError } from '../errors.js';
 import { runReplay } from '../replay.js';
+import { formatArgv } from '../firewall/shell-quote.js';
+import type { SimulatedCommand } from '../firewall/simulated-firewall.js';
 import { readLogFiles } from '../source/file-reader.js';
+import { findReferenceTime } from '../source/log-reference.js';
 import { configPath, writeLine } from './context.js';
 import type { CommandAction } from './command-table.js';
 import { orderInputs, surveyInput } from './replay-inputs.js';
@@ -16,9 +19,13 @@ interface ReplayFlags {
   json?: boolean;
   verbose?: boolean;
   audit?: boolean;
+  commands?: boolean;
   bootTime?: string;
   anyDst?: boolean;
 }
+
+// The human report and --audit keep the first records only, so memory stays flat in the log's length (--json streams them all).
+const REPORT_RECORDS = 1000;
 
 // `knocktail replay FILE...`: dry-run the daemon's pipeline over recorded logs.
 export const replay: CommandAction<[string[]], ReplayFlags> = async (ctx, [files], flags) => {
@@ -33,17 +40,27 @@ export const replay: CommandAction<[string[]], ReplayFlags> = async (ctx, [files
   const ordered = inputs.files.map((input) => input.path);
   const tallies = new DoorTallies(config.doors.map((door) => door.name));
   const records: AuditRecord[] = [];
+  let dropped = 0;
+  let droppedAll = 0;
   const progress = createProgress(ctx.stderr, !json);
   const started = performance.now();
   const result = await runReplay({
     config,
     source: readLogFiles(ordered, { onProgress: progress.update }),
     bootTime,
-    referenceTime: Date.now(),
+    // From the log (first year-bearing timestamp or the files' mtime), never the wall clock.
+    referenceTime: (await findReferenceTime(files)) ?? 0,
+    ...(flags.commands ? { onCommand: (command: SimulatedCommand, at: number) => writeLine(ctx.stdout, json ? commandJson(command, at) : commandText(command, at)) } : {}),
     anyDestination: flags.anyDst === true,
     onRecord: (record) => {
       tallies.addRecord(record);
-      if (record.event !== 'firewall-error' && record.event !== 'firewall-repair') records.push(record);
+      if (!json && record.event !== 'firewall-error' && record.event !== 'firewall-repair') {
+        if (records.length < REPORT_RECORDS) records.push(record);
+        else {
+          droppedAll += 1;
+          if (record.event !== 'reject' || verbose) dropped += 1;
+        }
+      }
       if (json) {
         const line = replayJson(record, verbose);
         if (line) writeLine(ctx.stdout, line);
@@ -65,15 +82,26 @@ export const replay: CommandAction<[string[]], ReplayFlags> = async (ctx, [files
     writeLine(ctx.stdout, summaryJson(result.counters, result.localAddresses));
   } else {
     const grantRecords = records.filter((record) => record.event !== 'reject' || verbose);
-    writeLine(ctx.stdout, renderReport({ files: inputs.files, configPath: path, counters: result.counters, localAddresses: result.localAddresses, doors: tallies, grantRecords, openAtEnd: result.openAtEnd, tracker: result.tracker, seconds: (performance.now() - started) / 1000 }));
+    writeLine(ctx.stdout, renderReport({ files: inputs.files, configPath: path, counters: result.counters, localAddresses: result.localAddresses, doors: tallies, grantRecords, openAtEnd: result.openAtEnd, tracker: result.tracker, droppedRecords: dropped, seconds: (performance.now() - started) / 1000 }));
     if (flags.audit) {
       writeLine(ctx.stdout);
       writeLine(ctx.stdout, `Audit trail (${config.auditLog} in a live run):`);
       for (const record of records) ctx.stdout.write(formatAuditLine(record, 'dry-run'));
+      if (droppedAll > 0) writeLine(ctx.stdout, `… and ${droppedAll.toLocaleString('en-US')} more records (a live run writes them all)`);
     }
   }
   return 0;
 };
+
+// Commands run before the first packet (the guard's setup) have no log time yet: shown as "start".
+function commandText(command: SimulatedCommand, at: number): string {
+  const time = at === 0 ? 'start'.padEnd(23) : new Date(at).toISOString().replace('T', ' ').replace('Z', '');
+  return `${time}  ${formatArgv(command.argv)}${command.input === undefined ? '' : ` <<< ${JSON.stringify(command.input.replace(/\n$/, ''))}`}`;
+}
+
+function commandJson(command: SimulatedCommand, at: number): string {
+  return JSON.stringify({ event: 'command', at: at === 0 ? null : new Date(at).toISOString(), argv: command.argv, ...(command.input === undefined ? {} : { input: command.input }) });
+}
 
 // A one-line progress indicator on a TTY for inputs large enough to wait for.
 function createProgress(stream: NodeJS.WritableStream & { isTTY?: boolean }, enabled: boolean): { update: (read: number, total: number) => void; done: () => void } {

@@ -11,6 +11,13 @@ const BAD_RULE = 'iptables: Bad rule (does a matching rule exist in that chain?)
 const ok = (stdout = ''): CommandResult => ({ exitCode: 0, stdout, stderr: '' });
 const fail = (stderr: string): CommandResult => ({ exitCode: 1, stdout: '', stderr: `${stderr}\n` });
 
+function cleanWords(argv: readonly string[]): string[] {
+  const words = argv.slice(1).filter((word) => word !== '-w');
+  const table = words.indexOf('-t');
+  if (table !== -1) words.splice(table, 2);
+  return words;
+}
+
 /** One word as `iptables -S` prints it: double quotes around words with spaces. */
 function quoteWord(word: string): string {
   return /[\s"]/.test(word) ? `"${word.replace(/(["\\])/g, '\\$1')}"` : word;
@@ -26,10 +33,11 @@ export class SimulatedTables {
 
   /** Runs one iptables argv (binary first); flags iptables accepts but that change nothing here are skipped. */
   run(argv: readonly string[]): CommandResult {
-    const words = argv.slice(1).filter((word) => word !== '-w');
-    const table = words.indexOf('-t');
-    if (table !== -1) words.splice(table, 2);
-    const [op, chain, ...rest] = words;
+    // Replay runs this per grant change: the common `iptables -w OP CHAIN SPEC…` shape skips the general clean-up.
+    const words = argv[1] === '-w' && argv[2] !== '-t' && !argv.includes('-w', 2) ? argv.slice(2) : cleanWords(argv);
+    const op = words[0];
+    const chain = words[1];
+    const rest = words.slice(2);
     if (op === '-S') return chain === undefined ? ok(this.save()) : this.list(chain);
     if (chain === undefined) return fail(`iptables: option ${op ?? '(none)'} needs a chain`);
     const rules = this.chains.get(chain);

@@ -1,4 +1,4 @@
-import { addressInAny, type Family } from '../address.js';
+import { addressInAny, normaliseAddress, type Family } from '../address.js';
 import type { Clock, TimerHandle } from '../clock.js';
 import type { AuditRecord, AuditSink, OpenRecord } from '../audit/record.js';
 import { isoTime } from '../audit/record.js';
@@ -84,7 +84,7 @@ export class GrantEngine {
   }
 
   get(door: string, src: string): Grant | undefined {
-    return this.table.get(door, src);
+    return this.table.get(door, normal(src).text);
   }
 
   pendingCloses(): PendingClose[] {
@@ -95,15 +95,23 @@ export class GrantEngine {
   handle(event: KnockEvent): Promise<unknown> | undefined {
     if (event.kind === 'completed') {
       const door = this.doors.get(event.door);
-      return door ? this.open(door, event.src, event.family, 'knock') : undefined;
+      return door ? this.openGrant(door, event.src, event.family, 'knock') : undefined;
     }
-    if (event.kind === 'closed') return this.table.get(event.door, event.src) ? this.close(event.door, event.src, 'close-sequence') : undefined;
+    if (event.kind === 'closed') {
+      const grant = this.table.get(event.door, event.src);
+      return grant ? this.closeGrant(grant, 'close-sequence') : undefined;
+    }
     if (event.kind === 'rejected') return this.record({ event: 'reject', at: isoTime(event.at), door: event.door, src: event.src, reason: event.reason });
     return undefined;
   }
 
   /** Open (or refresh) `door` for `src`; `openFor` overrides the door's lifetime (manual and fleet grants). */
   open(door: Door, src: string, family: Family, by: GrantOrigin, openFor?: number | null): Promise<Grant> {
+    const address = normal(src, family);
+    return this.openGrant(door, address.text, address.family, by, openFor);
+  }
+
+  private openGrant(door: Door, src: string, family: Family, by: GrantOrigin, openFor?: number | null): Promise<Grant> {
     const now = this.options.clock.now();
     const { kind, grant } = this.table.open(door, src, family, now, openFor);
     const intent = this.record({
@@ -121,14 +129,15 @@ export class GrantEngine {
 
   /** Close a grant now; resolves false when the source held no such grant. */
   close(door: string, src: string, reason: CloseReason): Promise<boolean> {
-    const grant = this.table.get(door, src);
+    const grant = this.table.get(door, normal(src).text);
     if (!grant) return Promise.resolve(false);
     return this.closeGrant(grant, reason).then(() => true);
   }
 
   /** Close every grant `src` holds, whatever its door; resolves to the doors closed. */
   async closeSource(src: string, reason: CloseReason): Promise<string[]> {
-    const held = this.table.all().filter((grant) => grant.src === src);
+    const address = normal(src).text;
+    const held = this.table.all().filter((grant) => grant.src === address);
     await Promise.all(held.map((grant) => this.closeGrant(grant, reason)));
     return held.map((grant) => grant.door);
   }
@@ -266,6 +275,12 @@ export class GrantEngine {
     this.options.onRecord?.(record);
     return this.options.audit.write(record);
   }
+}
+
+// Public entry points take any spelling of an address (manual grants, a fleet peer); knock events come normalised.
+function normal(src: string, family?: Family): { text: string; family: Family } {
+  const address = normaliseAddress(src);
+  return address ?? { text: src, family: family ?? (src.includes(':') ? 6 : 4) };
 }
 
 function admits(door: Door | undefined, grant: Grant): boolean {

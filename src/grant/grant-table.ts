@@ -1,4 +1,4 @@
-import { normaliseAddress, type Family } from '../address.js';
+import type { Family } from '../address.js';
 import { DeadlineQueue } from '../knock/deadline-queue.js';
 import type { Door } from '../model/door.js';
 import { grantKey, type Grant } from '../model/grant.js';
@@ -11,6 +11,7 @@ export interface OpenResult {
 // Which source holds which door, until when. Pure bookkeeping, no clock: the grant engine
 // turns changes into firewall commands and asks firstDue(now) when its timer fires. Every
 // change is O(log n) (an expiry min-heap beside the map); nothing on the hot path scans all grants.
+// Sources are normalised addresses (the parser's, or the engine's at its public entry points).
 export class GrantTable {
   private readonly grants = new Map<string, Grant>();
   private readonly expiries = new DeadlineQueue<string>();
@@ -29,16 +30,14 @@ export class GrantTable {
    * `openFor` overrides the door's (null = until-closed), e.g. `knocktail grant --for`.
    */
   open(door: Door, src: string, family: Family, now: number, openFor?: number | null): OpenResult {
-    const normalised = normaliseAddress(src);
-    const address = normalised?.text ?? src;
     const lifetime = openFor === undefined ? door.openFor : openFor;
     const wanted = lifetime === null ? null : now + lifetime;
-    const held = this.grants.get(grantKey({ door: door.name, src: address }));
+    const held = this.grants.get(grantKey({ door: door.name, src }));
     if (held) {
       const until = held.until === null || wanted === null ? null : Math.max(held.until, wanted);
       return { kind: 'refreshed', grant: this.put({ ...held, ports: door.open, until }) };
     }
-    return { kind: 'opened', grant: this.put({ door: door.name, src: address, family: normalised?.family ?? family, ports: door.open, openedAt: now, until: wanted }) };
+    return { kind: 'opened', grant: this.put({ door: door.name, src, family, ports: door.open, openedAt: now, until: wanted }) };
   }
 
   /** Put a grant as it is (a persisted one, or one a fleet peer opened), replacing any held for its door and source. */
@@ -52,7 +51,7 @@ export class GrantTable {
 
   /** Remove and return the grant, if held. */
   close(door: string, src: string): Grant | undefined {
-    const key = grantKey({ door, src: normaliseAddress(src)?.text ?? src });
+    const key = grantKey({ door, src });
     const grant = this.grants.get(key);
     if (!grant) return undefined;
     this.grants.delete(key);
@@ -61,7 +60,7 @@ export class GrantTable {
   }
 
   get(door: string, src: string): Grant | undefined {
-    return this.grants.get(grantKey({ door, src: normaliseAddress(src)?.text ?? src }));
+    return this.grants.get(grantKey({ door, src }));
   }
 
   /** The grant that falls due first, if it is due at `now` (O(1)). */
