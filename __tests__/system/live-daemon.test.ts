@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, expect, test } from '@jest/globals';
 import { execFileSync } from 'node:child_process';
-import { readFile, writeFile } from 'node:fs/promises';
+import { readdir, readFile, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import { describeSystem } from './support/requirements.js';
 import { CLASSIC_DOOR, createLiveRig, type LiveRig } from './support/live-rig.js';
 
@@ -124,5 +125,29 @@ describeSystem('live daemon, end to end (iptables, rsyslog, netns)', ['ip', 'ipt
     live.signalDaemon('SIGHUP');
     for (let i = 0; i < 50 && !live.daemonOutput().includes('reloaded config'); i += 1) await new Promise((done) => setTimeout(done, 100));
     expect(await live.knockOpenAndClose(rig.serverV4, 31700)).toEqual({ opened: true, closed: true });
+  }, 40_000);
+
+  test('a corrupt state file fails closed on iptables: moved aside, audited, and the open rule is removed as an orphan', async () => {
+    const { rig } = live;
+    const stateDir = join(dirname(live.configPath), 'state');
+    expect((await live.cli(['grant', rig.clientV4, '--door', 'seq', '--for', '1h', '--config', live.configPath])).exitCode).toBe(0);
+    expect(await live.waitOpen(rig.serverV4, 22, 5000)).toBe(true);
+    // Let the batched state write land, then crash and truncate the file as a full disk would.
+    await new Promise((done) => setTimeout(done, 500));
+    await live.stopDaemon('SIGKILL');
+    const saved = await readFile(join(stateDir, 'state.json'), 'utf8');
+    expect(saved).toContain(rig.clientV4);
+    await writeFile(join(stateDir, 'state.json'), saved.slice(0, Math.floor(saved.length / 2)));
+    expect(await rig.connect(rig.client, rig.serverV4, 22, 1000)).toBe(true);
+    await live.startDaemon();
+    expect(await live.waitClosed(rig.serverV4, 22, 5000)).toBe(true);
+    expect((await readdir(stateDir)).some((name) => name.startsWith('state.json.corrupt-'))).toBe(true);
+    const records = await live.auditRecords();
+    expect(records.some((r) => r['event'] === 'state-corrupt')).toBe(true);
+    expect(records.some((r) => r['event'] === 'firewall-repair' && r['action'] === 'remove-orphan' && r['src'] === rig.clientV4)).toBe(true);
+    const rules = execFileSync('ip', ['netns', 'exec', rig.server, 'iptables', '-w', '-S', 'KNOCKTAIL'], { encoding: 'utf8' });
+    expect(rules).not.toContain(rig.clientV4);
+    const status = JSON.parse((await live.cli(['status', '--json', '--config', live.configPath])).stdout) as { stateRecovery?: { movedTo: string } };
+    expect(status.stateRecovery?.movedTo).toContain('state.json.corrupt-');
   }, 40_000);
 });

@@ -8,8 +8,11 @@ const BUILTIN = ['INPUT', 'FORWARD', 'OUTPUT'];
 const NO_CHAIN = 'iptables: No chain/target/match by that name.';
 const BAD_RULE = 'iptables: Bad rule (does a matching rule exist in that chain?).';
 
-const ok = (stdout = ''): CommandResult => ({ exitCode: 0, stdout, stderr: '' });
-const fail = (stderr: string): CommandResult => ({ exitCode: 1, stdout: '', stderr: `${stderr}\n` });
+const ok = (stdout = ''): CommandResult => (stdout === '' ? OK : { exitCode: 0, stdout, stderr: '' });
+const fail = (stderr: string): CommandResult => (stderr === BAD_RULE ? BAD_RULE_RESULT : { exitCode: 1, stdout: '', stderr: `${stderr}\n` });
+// The answers of nearly every grant command, shared (results are never mutated).
+const OK: CommandResult = Object.freeze({ exitCode: 0, stdout: '', stderr: '' });
+const BAD_RULE_RESULT: CommandResult = Object.freeze({ exitCode: 1, stdout: '', stderr: `${BAD_RULE}\n` });
 
 function cleanWords(argv: readonly string[]): string[] {
   const words = argv.slice(1).filter((word) => word !== '-w');
