@@ -62,12 +62,14 @@ export interface Knocktail {
 export function compose(config: Config, parts: Parts): Knocktail {
   const { clock } = parts;
   const counters = createCounters();
+  // Backends see the time a change was asked for (engine.firewallTime), not when the queue got to it.
+  let engine: GrantEngine | undefined;
   const selected = selectBackend(
     { ...config.firewall, logPrefix: config.logPrefix, alwaysAllow: config.limits.alwaysAllow },
-    { runner: parts.runner, now: () => clock.now(), ...(parts.sleep ? { sleep: parts.sleep } : {}) },
+    { runner: parts.runner, now: () => engine?.firewallTime() ?? clock.now(), ...(parts.sleep ? { sleep: parts.sleep } : {}) },
   );
   const backend = parts.wrapBackend ? parts.wrapBackend(selected) : selected;
-  const engine = new GrantEngine({
+  engine = new GrantEngine({
     doors: config.doors,
     backend,
     audit: parts.audit,
@@ -85,6 +87,7 @@ export function compose(config: Config, parts: Parts): Knocktail {
   const parseContext: ParseContext = {
     prefix: config.logPrefix,
     bootTime: parts.bootTime,
+    ...(config.limits.maxClockSkew === undefined ? {} : { maxClockSkew: config.limits.maxClockSkew }),
     get referenceTime() {
       return referenceTime();
     },
@@ -97,7 +100,7 @@ export function compose(config: Config, parts: Parts): Knocktail {
     const pipeline = new Pipeline({
       parseContext,
       tracker,
-      grants: engine,
+      grants: engine!,
       clock,
       counters,
       ...(parts.onKnockEvent ? { onKnockEvent: parts.onKnockEvent } : {}),
@@ -110,7 +113,7 @@ export function compose(config: Config, parts: Parts): Knocktail {
     clock,
     backend,
     audit: parts.audit,
-    engine,
+    engine: engine!,
     counters,
     get tracker() {
       return knocks.tracker;

@@ -1,6 +1,6 @@
 import { LogClock } from './clock.js';
 import type { AuditRecord, AuditSink } from './audit/record.js';
-import { compose } from './compose.js';
+import { compose, type Knocktail } from './compose.js';
 import type { Config } from './config/types.js';
 import type { Counters } from './counters.js';
 import { SimulatedFirewall, type SimulatedCommand } from './firewall/simulated-firewall.js';
@@ -42,9 +42,12 @@ const NO_AUDIT: AuditSink = { write: () => Promise.resolve(), close: () => Promi
 export async function runReplay(options: ReplayOptions): Promise<ReplayResult> {
   const clock = new LogClock(0);
   const { onCommand } = options;
-  const runner = new SimulatedFirewall({ now: () => clock.now(), ...(onCommand ? { onCommand: (command: SimulatedCommand) => onCommand(command, clock.now()) } : {}) });
+  // The simulated kernel and the reported command times follow the engine's firewall time (the log time of each change).
+  const now = (): number => knocktail?.engine.firewallTime() ?? clock.now();
+  const runner = new SimulatedFirewall({ now, ...(onCommand ? { onCommand: (command: SimulatedCommand) => onCommand(command, now()) } : {}) });
   const local = options.anyDestination || options.config.localAddresses.length === 0 ? undefined : new Set(options.config.localAddresses);
-  const knocktail = compose(options.config, {
+  let knocktail: Knocktail | undefined;
+  knocktail = compose(options.config, {
     clock,
     runner,
     audit: NO_AUDIT,

@@ -1,5 +1,5 @@
 import { describe, expect, test } from '@jest/globals';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
@@ -105,5 +105,48 @@ describe('knocktail replay', () => {
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
+  });
+
+  describe('with the configured backend on the simulated firewall', () => {
+    const knock = (time: string) =>
+      `${time} vm kernel: knocktail: IN=eth0 OUT= MAC=52:54:00:12:34:56:52:54:00:65:43:21:08:00 SRC=203.0.113.9 DST=198.51.100.1 LEN=60 TOS=0x00 PREC=0x00 TTL=64 ID=1 DF PROTO=TCP SPT=40000 DPT=7000 WINDOW=64240 RES=0x00 SYN URGP=0\n`;
+    const withConfig = async (backend: string, log: string, run: (config: string, path: string) => Promise<void>, mtime?: Date) => {
+      const dir = await mkdtemp(join(tmpdir(), 'kt-replay-'));
+      try {
+        const config = join(dir, 'config.json');
+        await writeFile(config, JSON.stringify({ firewall: { backend }, doors: [{ name: 'ssh', sequence: ['tcp:7000'], open: ['tcp:22'], openFor: '30s' }] }));
+        const path = join(dir, 'knocks.log');
+        await writeFile(path, log);
+        if (mtime) await utimes(path, mtime, mtime);
+        await run(config, path);
+      } finally {
+        await rm(dir, { recursive: true, force: true });
+      }
+    };
+
+    test('--commands prints the nft -i batches an nftables daemon would run, setup first, then the open and the expiry close', async () => {
+      await withConfig('nftables', knock('2026-11-24T12:00:00.000000+00:00') + knock('2026-11-24T12:01:00.000000+00:00'), async (config, path) => {
+        const { code, stdout } = await runCliCaptured(['replay', '--config', config, path, '--commands', '--json']);
+        expect(code).toBe(0);
+        const commands = stdout.trim().split('\n').map((line) => JSON.parse(line) as { event: string; at: string | null; argv?: string[]; input?: string }).filter((r) => r.event === 'command');
+        expect(commands[0]).toMatchObject({ at: null, argv: ['nft', '-f', '-'] });
+        const session = commands.filter((c) => c.argv?.join(' ') === 'nft -i');
+        expect(session.map((c) => [c.at, c.input?.split(';')[0]?.trim()])).toEqual([
+          ['2026-11-24T12:00:00.000Z', 'add element inet knocktail door-ssh-v4 { 203.0.113.9 }'],
+          ['2026-11-24T12:00:30.000Z', 'add element inet knocktail door-ssh-v4 { 203.0.113.9 }'],
+          ['2026-11-24T12:01:00.000Z', 'add element inet knocktail door-ssh-v4 { 203.0.113.9 }'],
+        ]);
+        expect(session[1]!.input).toContain('delete element inet knocktail door-ssh-v4 { 203.0.113.9 }');
+      });
+    });
+
+    test('a traditional-format log takes its year from the file, not from today', async () => {
+      await withConfig('iptables', knock('Dec 31 23:59:50'), async (config, path) => {
+        const { stdout } = await runCliCaptured(['replay', '--config', config, path, '--json']);
+        const open = JSON.parse(stdout.split('\n')[0]!) as { event: string; at: string };
+        expect(open).toMatchObject({ event: 'open' });
+        expect(open.at.slice(0, 4)).toBe('2019');
+      }, new Date('2020-01-01T00:00:10Z'));
+    });
   });
 });

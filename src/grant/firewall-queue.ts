@@ -36,6 +36,8 @@ export class FirewallQueue {
   private readonly retries = new Map<string, Retry>();
   private tail: Promise<void> = Promise.resolve();
   private stopped = false;
+  /** When the change being applied was asked for, while one runs. */
+  private applying: number | undefined;
 
   constructor(options: FirewallQueueOptions) {
     this.options = options;
@@ -67,6 +69,15 @@ export class FirewallQueue {
     return [...this.retries.values()].map(({ grant, attempts, lastError }) => ({ door: grant.door, src: grant.src, attempts, lastError }));
   }
 
+  /**
+   * The time the change being applied was asked for (undefined between changes). Backends
+   * compute timeouts from it, so a change means the same whenever the queue gets to it;
+   * in replay, where the log clock may have moved on meanwhile, that keeps log time exact.
+   */
+  time(): number | undefined {
+    return this.applying;
+  }
+
   /** Resolves once every change asked for so far (and any retry that fired meanwhile) has run. */
   async drain(): Promise<void> {
     for (let tail = this.tail; ; tail = this.tail) {
@@ -82,7 +93,14 @@ export class FirewallQueue {
   }
 
   private enqueue(before: Promise<unknown> | undefined, change: () => Promise<void>): Promise<void> {
-    const run = before ? this.tail.then(() => before).then(change) : this.tail.then(change);
+    const at = this.options.clock.now();
+    const apply = (): Promise<void> => {
+      this.applying = at;
+      return change().finally(() => {
+        this.applying = undefined;
+      });
+    };
+    const run = before ? this.tail.then(() => before).then(apply) : this.tail.then(apply);
     this.tail = run.catch(() => undefined);
     return run;
   }

@@ -87,6 +87,11 @@ export class GrantEngine {
     return this.table.get(door, normal(src).text);
   }
 
+  /** The time firewall changes are applied as of: when the running one was asked for, else the clock's. */
+  firewallTime(): number {
+    return this.firewall.time() ?? this.options.clock.now();
+  }
+
   pendingCloses(): PendingClose[] {
     return this.firewall.pending();
   }
