@@ -250,4 +250,14 @@ describe('GrantEngine', () => {
     expect(await manager.close('ssh', '2001:0db8::9', 'revoked')).toBe(true);
     expect(audit.records.map((r) => r.src)).toEqual(['2001:db8::9', '2001:db8::9']);
   });
+
+  test('openUntil opens to an absolute end (a fleet peer\'s grant), and an observer sees it', async () => {
+    const { manager } = setup();
+    const seen: GrantChange[] = [];
+    manager.onChange((change) => seen.push(change));
+    const grant = await manager.openUntil(ssh, '203.0.113.9', 4, 'manual', T0 + 5_000);
+    expect(grant.until).toBe(T0 + 5_000);
+    expect((await manager.openUntil(classic, '203.0.113.9', 4, 'manual', null)).until).toBeNull();
+    expect(seen.map((c) => c.kind)).toEqual(['opened', 'opened']);
+  });
 });

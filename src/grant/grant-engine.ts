@@ -116,6 +116,11 @@ export class GrantEngine {
     return this.openGrant(door, address.text, address.family, by, openFor);
   }
 
+  /** Open (or refresh) until an absolute time, null for until-closed (a fleet peer's grant carries its end). */
+  openUntil(door: Door, src: string, family: Family, by: GrantOrigin, until: number | null): Promise<Grant> {
+    return this.open(door, src, family, by, until === null ? null : Math.max(0, until - this.options.clock.now()));
+  }
+
   private openGrant(door: Door, src: string, family: Family, by: GrantOrigin, openFor?: number | null): Promise<Grant> {
     const now = this.options.clock.now();
     const { kind, grant } = this.table.open(door, src, family, now, openFor);

@@ -99,7 +99,7 @@ export class Metrics {
     this.firewallSeconds.observe({ action }, seconds);
   }
 
-  /** Count what an audit record says happened (the grant manager reports each one). */
+  /** Count what an audit record says happened (the grant engine reports each one). */
   record(record: AuditRecord): void {
     switch (record.event) {
       case 'open':
