@@ -1,6 +1,6 @@
-import { randomBytes } from 'node:crypto';
-import { mkdir, open, readdir, readFile, rename, unlink } from 'node:fs/promises';
+import { readdir, readFile, rename } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
+import { writeFileAtomic } from '../fs/atomic-write.js';
 import { normaliseAddress } from '../address.js';
 import { describeValue, KnocktailError } from '../errors.js';
 import type { PortSpec } from '../model/door.js';
@@ -16,29 +16,11 @@ export interface PersistedState {
 
 export const EMPTY_STATE: PersistedState = { version: 1, grants: [], usedOneTime: [] };
 
-/** Write `state` atomically: temp file in the same directory, fsync, rename over, fsync the directory. */
+/** Write `state` atomically and durably (the shared helper: exclusive temp file, fsync, rename, fsync the directory). */
 export async function saveState(path: string, state: PersistedState): Promise<void> {
-  const dir = dirname(path);
-  const temp = join(dir, `.${basename(path)}.${randomBytes(6).toString('hex')}.tmp`);
   try {
-    await mkdir(dir, { recursive: true, mode: 0o700 });
-    const file = await open(temp, 'wx', 0o600);
-    try {
-      await file.writeFile(`${JSON.stringify(state, null, 2)}\n`);
-      await file.sync();
-    } finally {
-      await file.close();
-    }
-    await rename(temp, path);
-    // The rename is durable only once the directory entry is.
-    const directory = await open(dir, 'r');
-    try {
-      await directory.sync();
-    } finally {
-      await directory.close();
-    }
+    await writeFileAtomic(path, `${JSON.stringify(state, null, 2)}\n`, { mode: 0o600, durable: true, createDirMode: 0o700 });
   } catch (error) {
-    await unlink(temp).catch(() => undefined);
     throw new KnocktailError('STATE_IO', `Cannot write the state file ${path}: ${(error as Error).message}`, { cause: error });
   }
 }
