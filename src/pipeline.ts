@@ -44,16 +44,24 @@ export class Pipeline {
     counters.lines += lines + oversized;
     counters.oversized += oversized;
     counters.ignored += lines - candidates.length;
+    // The per-line path is synchronous: every line's bookkeeping (knock state, grant table,
+    // intent record, queued firewall change) happens in order, now; the chunk then waits for
+    // the effects of the lines that had any, so the next line never waits for a firewall.
+    let effects: Promise<unknown>[] | undefined;
     for (const line of candidates) {
-      // The hot path stays synchronous; only lines with firewall/audit effects are awaited.
       try {
-        const effects = this.processCandidate(line);
-        if (effects) await effects;
+        const effect = this.processCandidate(line);
+        if (effect) (effects ??= []).push(effect.catch((error: unknown) => this.failed(line, error)));
       } catch (error) {
-        counters.errors += 1;
-        this.options.onBadLine?.(line, `processing failed: ${error instanceof Error ? error.message : String(error)}`);
+        this.failed(line, error);
       }
     }
+    if (effects) await Promise.all(effects);
+  }
+
+  private failed(line: string, error: unknown): void {
+    this.options.counters.errors += 1;
+    this.options.onBadLine?.(line, `processing failed: ${error instanceof Error ? error.message : String(error)}`);
   }
 
   /** Stop the partial-sequence expiry timer. */
