@@ -37,6 +37,8 @@ export function failregexFor(prefix: string, doors: readonly Door[]): string {
 
 interface Timed {
   readonly seconds: number;
+  /** user + system CPU seconds (GNU time), less sensitive than wall time to a busy machine. */
+  readonly cpu: number | '';
   readonly rssMiB: number | '';
   readonly stdout: string;
 }
@@ -44,13 +46,14 @@ interface Timed {
 // One whole process, timed from spawn to exit; peak RSS from GNU time when it is there.
 function timeProcess(argv: readonly string[]): Timed {
   const withTime = existsSync(TIME);
-  const full = withTime ? [TIME, '-f', '%M', ...argv] : [...argv];
+  const full = withTime ? [TIME, '-f', '%M %U %S', ...argv] : [...argv];
   const started = performance.now();
   const child = spawnSync(full[0]!, full.slice(1), { encoding: 'utf8', maxBuffer: 1 << 28 });
   const seconds = (performance.now() - started) / 1000;
   if (child.status !== 0) throw new Error(`${argv.join(' ')} exited ${child.status}: ${child.stderr.slice(-500)}`);
-  const kib = withTime ? Number(child.stderr.trim().split('\n').at(-1)) : NaN;
-  return { seconds, rssMiB: Number.isFinite(kib) ? Math.round(kib / 1024) : '', stdout: child.stdout };
+  const [kib, user, system] = withTime ? (child.stderr.trim().split('\n').at(-1) ?? '').split(' ').map(Number) : [];
+  const cpu = user !== undefined && system !== undefined && Number.isFinite(user + system) ? user + system : '';
+  return { seconds, cpu, rssMiB: kib !== undefined && Number.isFinite(kib) ? Math.round(kib / 1024) : '', stdout: child.stdout };
 }
 
 export const bench: BenchFunction = async ({ quick, workDir }) => {
@@ -87,6 +90,7 @@ export const bench: BenchFunction = async ({ quick, workDir }) => {
       lines,
       opens: opensOf(best.stdout),
       seconds: best.seconds,
+      'cpu s': best.cpu,
       'lines/s': Math.round(lines / best.seconds),
       'peak RSS MiB': best.rssMiB,
       [`RSS at ${(lines / 10).toLocaleString('en-US')} lines`]: small.rssMiB,
@@ -98,8 +102,9 @@ export const bench: BenchFunction = async ({ quick, workDir }) => {
       const f2b = timeProcess([fail2ban, path, regex]);
       const matched = Number(/(\d+) matched/.exec(f2b.stdout)?.[1] ?? NaN);
       const ratio = f2b.seconds / best.seconds;
-      rows[rows.length - 1]!['vs fail2ban-regex'] = `${ratio.toFixed(1)}× faster`;
-      rows.push({ run: `fail2ban-regex, ${label}`, lines, opens: `${matched} matches`, seconds: f2b.seconds, 'lines/s': Math.round(lines / f2b.seconds), 'peak RSS MiB': f2b.rssMiB, 'vs fail2ban-regex': '1.0×' });
+      const cpuRatio = typeof f2b.cpu === 'number' && typeof best.cpu === 'number' && best.cpu > 0 ? ` (CPU ${(f2b.cpu / best.cpu).toFixed(1)}×)` : '';
+      rows[rows.length - 1]!['vs fail2ban-regex'] = `${ratio.toFixed(1)}× faster${cpuRatio}`;
+      rows.push({ run: `fail2ban-regex, ${label}`, lines, opens: `${matched} matches`, seconds: f2b.seconds, 'cpu s': f2b.cpu, 'lines/s': Math.round(lines / f2b.seconds), 'peak RSS MiB': f2b.rssMiB, 'vs fail2ban-regex': '1.0×' });
     }
   }
   return {
