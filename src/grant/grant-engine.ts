@@ -281,9 +281,11 @@ export class GrantEngine {
     });
   }
 
+  // The audit write starts first: observers (counters, the operational log) must not delay it.
   private record(record: AuditRecord): Promise<void> {
+    const written = this.options.audit.write(record);
     this.options.onRecord?.(record);
-    return this.options.audit.write(record);
+    return written;
   }
 }
 
