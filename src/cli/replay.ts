@@ -86,7 +86,7 @@ export const replay: CommandAction<[string[]], ReplayFlags> = async (ctx, [files
     if (flags.audit) {
       writeLine(ctx.stdout);
       writeLine(ctx.stdout, `Audit trail (${config.auditLog} in a live run):`);
-      for (const record of records) ctx.stdout.write(formatAuditLine(record, 'dry-run'));
+      for (const record of records) ctx.stdout.write(formatAuditLine(record, config.firewall.backend));
       if (droppedAll > 0) writeLine(ctx.stdout, `… and ${droppedAll.toLocaleString('en-US')} more records (a live run writes them all)`);
     }
   }
