@@ -132,7 +132,10 @@ describe('Daemon', () => {
 
   test('stop ends the read loop, leaves the grants in the firewall and closes the audit log', async () => {
     let closed = false;
-    audit.close = async () => void (closed = true);
+    audit.close = () => {
+      closed = true;
+      return Promise.resolve();
+    };
     await build().start();
     await source.push([knockLine(T0, SRC, 7000)]);
     await daemon!.stop();

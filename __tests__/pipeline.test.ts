@@ -62,13 +62,19 @@ describe('Pipeline', () => {
       fc.string({ maxLength: 200 }).map((rest) => `Nov 24 15:50:22 vm kernel: ${PREFIX}IN=eth0 SRC=${rest}`),
     );
     await fc.assert(
-      fc.asyncProperty(fc.array(line.filter((text) => !text.includes('\n')), { maxLength: 30 }), async (lines) => {
-        const { feed, backend, counters } = build({ replay: true });
-        await feed(lines);
-        expect(counters.lines).toBe(lines.length);
-        expect(counters.packets + counters.malformed + counters.ignored + counters.errors).toBe(lines.length);
-        expect(backend.calls).toEqual([]);
-      }),
+      fc.asyncProperty(
+        fc.array(
+          line.filter((text) => !text.includes('\n')),
+          { maxLength: 30 },
+        ),
+        async (lines) => {
+          const { feed, backend, counters } = build({ replay: true });
+          await feed(lines);
+          expect(counters.lines).toBe(lines.length);
+          expect(counters.packets + counters.malformed + counters.ignored + counters.errors).toBe(lines.length);
+          expect(backend.calls).toEqual([]);
+        },
+      ),
       { numRuns: 200 },
     );
   });

@@ -31,7 +31,14 @@ function stepPattern(step: Step): string {
 
 /** A failregex that matches what starts each door's sequence, for fail2ban-regex. */
 export function failregexFor(prefix: string, doors: readonly Door[]): string {
-  const firsts = [...new Set(doors.map((door) => door.sequence[0]).filter((step): step is Step => step !== undefined).map(stepPattern))];
+  const firsts = [
+    ...new Set(
+      doors
+        .map((door) => door.sequence[0])
+        .filter((step): step is Step => step !== undefined)
+        .map(stepPattern),
+    ),
+  ];
   return `${prefix}.*SRC=<HOST> .*(?:${firsts.join('|')})`;
 }
 
@@ -104,7 +111,16 @@ export const bench: BenchFunction = async ({ quick, workDir }) => {
       const ratio = f2b.seconds / best.seconds;
       const cpuRatio = typeof f2b.cpu === 'number' && typeof best.cpu === 'number' && best.cpu > 0 ? ` (CPU ${(f2b.cpu / best.cpu).toFixed(1)}×)` : '';
       rows[rows.length - 1]!['vs fail2ban-regex'] = `${ratio.toFixed(1)}× faster${cpuRatio}`;
-      rows.push({ run: `fail2ban-regex, ${label}`, lines, opens: `${matched} matches`, seconds: f2b.seconds, 'cpu s': f2b.cpu, 'lines/s': Math.round(lines / f2b.seconds), 'peak RSS MiB': f2b.rssMiB, 'vs fail2ban-regex': '1.0×' });
+      rows.push({
+        run: `fail2ban-regex, ${label}`,
+        lines,
+        opens: `${matched} matches`,
+        seconds: f2b.seconds,
+        'cpu s': f2b.cpu,
+        'lines/s': Math.round(lines / f2b.seconds),
+        'peak RSS MiB': f2b.rssMiB,
+        'vs fail2ban-regex': '1.0×',
+      });
     }
   }
   return {
@@ -112,7 +128,9 @@ export const bench: BenchFunction = async ({ quick, workDir }) => {
     rows,
     notes: [
       `input ${lines.toLocaleString('en-US')} lines, ${(size / 2 ** 20).toFixed(1)} MiB (10 % knock lines); knocktail: best of 3 runs of \`node dist/src/cli/main.js replay --config CONFIG FILE\`, process start to exit`,
-      fail2ban ? `fail2ban-regex ${fail2ban} FILE '<failregex for the doors' first knocks>' (heavy: ${failregexFor(heavy.logPrefix, heavy.doors)})` : 'fail2ban-regex not installed (Debian package fail2ban): no comparison',
+      fail2ban
+        ? `fail2ban-regex ${fail2ban} FILE '<failregex for the doors' first knocks>' (heavy: ${failregexFor(heavy.logPrefix, heavy.doors)})`
+        : 'fail2ban-regex not installed (Debian package fail2ban): no comparison',
       'targets (issue 9): ≥ 40× fail2ban-regex light, ≥ 30× heavy; memory flat in the file size: the heap replay keeps after a full GC (bench/replay-heap.ts) is the same at a tenth of the file and at all of it; peak RSS also holds garbage V8 has not returned',
     ],
   };

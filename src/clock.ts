@@ -80,7 +80,7 @@ export class ManualClock implements Clock {
     const heap = this.timers;
     this.queued.add(timer);
     heap.push(timer);
-    for (let child = heap.length - 1; child > 0; ) {
+    for (let child = heap.length - 1; child > 0;) {
       const parent = (child - 1) >> 1;
       if (!this.before(heap[child]!, heap[parent]!)) break;
       [heap[child], heap[parent]] = [heap[parent]!, heap[child]!];
@@ -94,7 +94,7 @@ export class ManualClock implements Clock {
     const last = heap.pop()!;
     if (heap.length === 0) return;
     heap[0] = last;
-    for (let parent = 0; ; ) {
+    for (let parent = 0; ;) {
       const left = parent * 2 + 1;
       const right = left + 1;
       let best = parent;

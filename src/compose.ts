@@ -63,13 +63,13 @@ export function compose(config: Config, parts: Parts): Knocktail {
   const { clock } = parts;
   const counters = createCounters();
   // Backends see the time a change was asked for (engine.firewallTime), not when the queue got to it.
-  let engine: GrantEngine | undefined;
+  let firewallTime = (): number => clock.now();
   const selected = selectBackend(
     { ...config.firewall, logPrefix: config.logPrefix, alwaysAllow: config.limits.alwaysAllow },
-    { runner: parts.runner, now: () => engine?.firewallTime() ?? clock.now(), ...(parts.sleep ? { sleep: parts.sleep } : {}) },
+    { runner: parts.runner, now: () => firewallTime(), ...(parts.sleep ? { sleep: parts.sleep } : {}) },
   );
   const backend = parts.wrapBackend ? parts.wrapBackend(selected) : selected;
-  engine = new GrantEngine({
+  const engine = new GrantEngine({
     doors: config.doors,
     backend,
     audit: parts.audit,
@@ -83,6 +83,7 @@ export function compose(config: Config, parts: Parts): Knocktail {
       parts.onRecord?.(record);
     },
   });
+  firewallTime = () => engine.firewallTime();
   const referenceTime = parts.referenceTime ?? (() => clock.now());
   const parseContext: ParseContext = {
     prefix: config.logPrefix,
@@ -100,7 +101,7 @@ export function compose(config: Config, parts: Parts): Knocktail {
     const pipeline = new Pipeline({
       parseContext,
       tracker,
-      grants: engine!,
+      grants: engine,
       clock,
       counters,
       ...(parts.onKnockEvent ? { onKnockEvent: parts.onKnockEvent } : {}),
@@ -113,7 +114,7 @@ export function compose(config: Config, parts: Parts): Knocktail {
     clock,
     backend,
     audit: parts.audit,
-    engine: engine!,
+    engine,
     counters,
     get tracker() {
       return knocks.tracker;

@@ -1,6 +1,6 @@
 import { LogClock } from './clock.js';
 import type { AuditRecord, AuditSink } from './audit/record.js';
-import { compose, type Knocktail } from './compose.js';
+import { compose } from './compose.js';
 import type { Config } from './config/types.js';
 import type { Counters } from './counters.js';
 import { SimulatedFirewall, type SimulatedCommand } from './firewall/simulated-firewall.js';
@@ -43,11 +43,11 @@ export async function runReplay(options: ReplayOptions): Promise<ReplayResult> {
   const clock = new LogClock(0);
   const { onCommand } = options;
   // The simulated kernel and the reported command times follow the engine's firewall time (the log time of each change).
-  const now = (): number => knocktail?.engine.firewallTime() ?? clock.now();
+  let firewallTime = (): number => clock.now();
+  const now = (): number => firewallTime();
   const runner = new SimulatedFirewall({ now, ...(onCommand ? { onCommand: (command: SimulatedCommand) => onCommand(command, now()) } : {}) });
   const local = options.anyDestination || options.config.localAddresses.length === 0 ? undefined : new Set(options.config.localAddresses);
-  let knocktail: Knocktail | undefined;
-  knocktail = compose(options.config, {
+  const knocktail = compose(options.config, {
     clock,
     runner,
     audit: NO_AUDIT,
@@ -61,6 +61,7 @@ export async function runReplay(options: ReplayOptions): Promise<ReplayResult> {
     ...(options.onKnockEvent ? { onKnockEvent: options.onKnockEvent } : {}),
     ...(options.onBadLine ? { onBadLine: options.onBadLine } : {}),
   });
+  firewallTime = () => knocktail.engine.firewallTime();
   // As the daemon does at start; with --commands the guard's rules are the first lines shown.
   await knocktail.backend.setup(options.config.doors);
   await knocktail.run();

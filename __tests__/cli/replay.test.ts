@@ -12,7 +12,10 @@ describe('knocktail replay', () => {
   test('--json over the demo prints the opens and closes of DESIGN.md, in log order, then the summary', async () => {
     const { code, stdout } = await runCliCaptured([...demo, '--json']);
     expect(code).toBe(0);
-    const records = stdout.trim().split('\n').map((line) => JSON.parse(line) as Record<string, unknown>);
+    const records = stdout
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as Record<string, unknown>);
     expect(records.map((r) => [r['event'], r['door'] ?? null, r['src'] ?? null, r['reason'] ?? null])).toEqual([
       ['open', 'classic', '203.0.113.10', null],
       ['open', 'ssh', '203.0.113.20', null],
@@ -67,7 +70,10 @@ describe('knocktail replay', () => {
 
   test('--verbose --json adds progress and reset records (the wrong-order and timed-out attempts)', async () => {
     const { stdout } = await runCliCaptured([...demo, '--json', '--verbose']);
-    const events = stdout.trim().split('\n').map((line) => JSON.parse(line) as Record<string, unknown>);
+    const events = stdout
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as Record<string, unknown>);
     expect(events.filter((e) => e['event'] === 'reset').map((e) => [e['src'], e['reason']])).toEqual([
       ['203.0.113.30', 'timeout'],
       ['203.0.113.40', 'timeout'],
@@ -128,7 +134,11 @@ describe('knocktail replay', () => {
       await withConfig('nftables', knock('2026-11-24T12:00:00.000000+00:00') + knock('2026-11-24T12:01:00.000000+00:00'), async (config, path) => {
         const { code, stdout } = await runCliCaptured(['replay', '--config', config, path, '--commands', '--json']);
         expect(code).toBe(0);
-        const commands = stdout.trim().split('\n').map((line) => JSON.parse(line) as { event: string; at: string | null; argv?: string[]; input?: string }).filter((r) => r.event === 'command');
+        const commands = stdout
+          .trim()
+          .split('\n')
+          .map((line) => JSON.parse(line) as { event: string; at: string | null; argv?: string[]; input?: string })
+          .filter((r) => r.event === 'command');
         expect(commands[0]).toMatchObject({ at: null, argv: ['nft', '-f', '-'] });
         const session = commands.filter((c) => c.argv?.join(' ') === 'nft -i');
         expect(session.map((c) => [c.at, c.input?.split(';')[0]?.trim()])).toEqual([
@@ -141,12 +151,17 @@ describe('knocktail replay', () => {
     });
 
     test('a traditional-format log takes its year from the file, not from today', async () => {
-      await withConfig('iptables', knock('Dec 31 23:59:50'), async (config, path) => {
-        const { stdout } = await runCliCaptured(['replay', '--config', config, path, '--json']);
-        const open = JSON.parse(stdout.split('\n')[0]!) as { event: string; at: string };
-        expect(open).toMatchObject({ event: 'open' });
-        expect(open.at.slice(0, 4)).toBe('2019');
-      }, new Date('2020-01-01T00:00:10Z'));
+      await withConfig(
+        'iptables',
+        knock('Dec 31 23:59:50'),
+        async (config, path) => {
+          const { stdout } = await runCliCaptured(['replay', '--config', config, path, '--json']);
+          const open = JSON.parse(stdout.split('\n')[0]!) as { event: string; at: string };
+          expect(open).toMatchObject({ event: 'open' });
+          expect(open.at.slice(0, 4)).toBe('2019');
+        },
+        new Date('2020-01-01T00:00:10Z'),
+      );
     });
   });
 });

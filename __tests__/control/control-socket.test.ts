@@ -64,7 +64,13 @@ describe('GrantController', () => {
 
   test('revoke --door of a door the config no longer has still closes the grant', async () => {
     const clock = new ManualClock(Date.parse('2026-11-24T12:00:00Z'));
-    const grants = new GrantEngine({ doors: [ssh], backend: new FakeBackend(), audit: new MemoryAudit(), clock, grants: [{ door: 'gone', src: '203.0.113.9', family: 4, ports: ssh.open, openedAt: 0, until: null }] });
+    const grants = new GrantEngine({
+      doors: [ssh],
+      backend: new FakeBackend(),
+      audit: new MemoryAudit(),
+      clock,
+      grants: [{ door: 'gone', src: '203.0.113.9', family: 4, ports: ssh.open, openedAt: 0, until: null }],
+    });
     const c = new GrantController({ grants, doors: () => [ssh], limits: () => testLimits, status: () => null });
     expect(await c.handle({ op: 'revoke', src: '203.0.113.9', door: 'gone' })).toEqual({ src: '203.0.113.9', closed: ['gone'] });
   });

@@ -15,7 +15,10 @@ function setup() {
     backend,
     clock,
     closeRetryDelay: (attempt) => attempt * 1000,
-    onFailure: async (g, action, _error, attempt) => void failures.push(`${action} ${g?.src ?? ''} #${attempt}`),
+    onFailure: (g, action, _error, attempt) => {
+      failures.push(`${action} ${g?.src ?? ''} #${attempt}`);
+      return Promise.resolve();
+    },
   });
   return { clock, timeline, backend, failures, queue };
 }

@@ -9,7 +9,6 @@ import { FakeBackend, MemoryAudit } from '../support/fakes.js';
 
 const T0 = Date.parse('2026-11-24T12:00:00Z');
 
-
 const ssh = makeDoor({ name: 'ssh', openFor: 60_000 });
 const classic = makeDoor();
 
@@ -26,7 +25,10 @@ function setup(grants: readonly Grant[] = []) {
   // A store that records when the engine asks for persistence (changed) and waits for it (persisted).
   const store = {
     changed: () => void persisted.push(manager.size),
-    persisted: async () => void timeline.push('state persisted'),
+    persisted: () => {
+      timeline.push('state persisted');
+      return Promise.resolve();
+    },
   };
   const manager: GrantEngine = new GrantEngine({ doors: [ssh, classic], backend, audit, clock, grants, store, closeRetryDelay: () => 1000 });
   return { timeline, clock, backend, audit, manager, persisted };
@@ -74,7 +76,10 @@ describe('GrantEngine', () => {
     expect(manager.grants()).toHaveLength(1);
     await manager.handle({ kind: 'closed', sequence: 'close', door: 'classic', src: '2001:db8::9', family: 6, at: clock.now() });
     await manager.drain();
-    expect(audit.records.map((r) => [r.event, (r as { reason?: string }).reason])).toEqual([['open', undefined], ['close', 'close-sequence']]);
+    expect(audit.records.map((r) => [r.event, (r as { reason?: string }).reason])).toEqual([
+      ['open', undefined],
+      ['close', 'close-sequence'],
+    ]);
   });
 
   test('a close sequence from a source without a grant changes nothing', async () => {
@@ -150,7 +155,10 @@ describe('GrantEngine', () => {
     await manager.reconcile('check');
     await manager.drain();
     expect(backend.held.size).toBe(1);
-    expect(audit.records.map((r) => [r.event, (r as { action?: string }).action])).toEqual([['open', undefined], ['firewall-repair', 're-add-missing']]);
+    expect(audit.records.map((r) => [r.event, (r as { action?: string }).action])).toEqual([
+      ['open', undefined],
+      ['firewall-repair', 're-add-missing'],
+    ]);
   });
 
   test('a manual grant can outlive or shorten the door lifetime', async () => {
@@ -251,7 +259,7 @@ describe('GrantEngine', () => {
     expect(audit.records.map((r) => r.src)).toEqual(['2001:db8::9', '2001:db8::9']);
   });
 
-  test('openUntil opens to an absolute end (a fleet peer\'s grant), and an observer sees it', async () => {
+  test("openUntil opens to an absolute end (a fleet peer's grant), and an observer sees it", async () => {
     const { manager } = setup();
     const seen: GrantChange[] = [];
     manager.onChange((change) => seen.push(change));

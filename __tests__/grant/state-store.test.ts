@@ -14,17 +14,22 @@ function setup(options: { fail?: number } = {}) {
   const store = new StateStore({
     clock,
     batchMs: 100,
-    snapshot: () => ({ version: 1, grants: [], usedOneTime: [String(version)] }) as PersistedState,
-    save: async (state) => {
+    snapshot: (): PersistedState => ({ version: 1, grants: [], usedOneTime: [String(version)] }),
+    save: (state) => {
       if (fail > 0) {
         fail -= 1;
-        throw new Error('disk full');
+        return Promise.reject(new Error('disk full'));
       }
       writes.push(Number(state.usedOneTime[0]));
+      return Promise.resolve();
     },
     onError: (error) => void errors.push((error as Error).message),
   });
-  return { clock, store, writes, errors, bump: () => ((version += 1), store.changed()) };
+  const bump = (): void => {
+    version += 1;
+    store.changed();
+  };
+  return { clock, store, writes, errors, bump };
 }
 
 describe('StateStore', () => {

@@ -15,10 +15,7 @@ describeSystem('live daemon, end to end (iptables, rsyslog, netns)', ['ip', 'ipt
   beforeAll(async () => {
     live = await createLiveRig({
       backend: 'iptables',
-      doors: [
-        CLASSIC_DOOR,
-        { name: 'seq', sequence: ['tcp:7000', 'udp:8000', 'tcp:9000'], timeout: '10s', open: ['tcp:22'], openFor: `${GRANT_SECONDS}s` },
-      ],
+      doors: [CLASSIC_DOOR, { name: 'seq', sequence: ['tcp:7000', 'udp:8000', 'tcp:9000'], timeout: '10s', open: ['tcp:22'], openFor: `${GRANT_SECONDS}s` }],
     });
     await live.startDaemon();
   }, 60_000);

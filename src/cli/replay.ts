@@ -82,7 +82,21 @@ export const replay: CommandAction<[string[]], ReplayFlags> = async (ctx, [files
     writeLine(ctx.stdout, summaryJson(result.counters, result.localAddresses));
   } else {
     const grantRecords = records.filter((record) => record.event !== 'reject' || verbose);
-    writeLine(ctx.stdout, renderReport({ files: inputs.files, configPath: path, counters: result.counters, localAddresses: result.localAddresses, doors: tallies, grantRecords, openAtEnd: result.openAtEnd, tracker: result.tracker, droppedRecords: dropped, seconds: (performance.now() - started) / 1000 }));
+    writeLine(
+      ctx.stdout,
+      renderReport({
+        files: inputs.files,
+        configPath: path,
+        counters: result.counters,
+        localAddresses: result.localAddresses,
+        doors: tallies,
+        grantRecords,
+        openAtEnd: result.openAtEnd,
+        tracker: result.tracker,
+        droppedRecords: dropped,
+        seconds: (performance.now() - started) / 1000,
+      }),
+    );
     if (flags.audit) {
       writeLine(ctx.stdout);
       writeLine(ctx.stdout, `Audit trail (${config.auditLog} in a live run):`);

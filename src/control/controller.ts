@@ -70,7 +70,16 @@ export class GrantController implements ControlHandler {
   private door(name: string): Door {
     const door = this.deps.doors().find((candidate) => candidate.name === name);
     // A name the config lacks is a usage mistake (exit 2), as for `knock --door`.
-    if (!door) throw new KnocktailError('USAGE', `Expected --door to name a door of the config (${this.deps.doors().map((d) => `"${d.name}"`).join(', ') || '(none)'}), got ${describeValue(name)}`);
+    if (!door)
+      throw new KnocktailError(
+        'USAGE',
+        `Expected --door to name a door of the config (${
+          this.deps
+            .doors()
+            .map((d) => `"${d.name}"`)
+            .join(', ') || '(none)'
+        }), got ${describeValue(name)}`,
+      );
     return door;
   }
 }

@@ -39,9 +39,9 @@ export class SimulatedFirewall implements CommandRunner, ProcessStarter {
     this.nft = new SimulatedNft(options.now);
   }
 
-  async run(argv: readonly string[], options: { input?: string } = {}): Promise<CommandResult> {
+  run(argv: readonly string[], options: { input?: string } = {}): Promise<CommandResult> {
     this.options.onCommand?.(options.input === undefined || options.input === '' ? { argv } : { argv, input: options.input });
-    return this.answer(argv, options.input ?? '');
+    return Promise.resolve(this.answer(argv, options.input ?? ''));
   }
 
   start(argv: readonly string[]): InteractiveProcess {

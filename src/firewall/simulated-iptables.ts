@@ -31,7 +31,7 @@ export class SimulatedTables {
 
   /** `chains`: user chains that exist from the start (empty). */
   constructor(chains: readonly string[] = []) {
-    this.chains = new Map([...BUILTIN, ...chains].map((name) => [name, new Map()]));
+    this.chains = new Map([...BUILTIN, ...chains].map((name) => [name, new Map<string, readonly string[]>()]));
   }
 
   /** Runs one iptables argv (binary first); flags iptables accepts but that change nothing here are skipped. */

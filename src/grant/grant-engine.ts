@@ -18,9 +18,7 @@ import { GrantTable } from './grant-table.js';
 // StateStore (coalesced persistence, given as `store`).
 export type GrantOrigin = NonNullable<OpenRecord['by']>;
 
-export type GrantChange =
-  | { readonly kind: 'opened' | 'refreshed'; readonly grant: Grant; readonly by: GrantOrigin }
-  | { readonly kind: 'closed'; readonly grant: Grant; readonly reason: CloseReason };
+export type GrantChange = { readonly kind: 'opened' | 'refreshed'; readonly grant: Grant; readonly by: GrantOrigin } | { readonly kind: 'closed'; readonly grant: Grant; readonly reason: CloseReason };
 
 /** Where the engine's changes are persisted (see StateStore). */
 export interface GrantStore {

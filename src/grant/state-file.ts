@@ -66,10 +66,11 @@ function validateState(data: unknown, problems: string[]): PersistedState | unde
   if (data['version'] !== 1) problems.push(`expected version to be 1, got ${describeValue(data['version'])}`);
   const grants: Grant[] = [];
   if (!Array.isArray(data['grants'])) problems.push(`expected grants to be an array, got ${describeValue(data['grants'])}`);
-  else data['grants'].forEach((item, i) => {
-    const grant = validateGrant(item, `grants[${i}]`, problems);
-    if (grant) grants.push(grant);
-  });
+  else
+    data['grants'].forEach((item, i) => {
+      const grant = validateGrant(item, `grants[${i}]`, problems);
+      if (grant) grants.push(grant);
+    });
   const used = data['usedOneTime'] ?? [];
   if (!Array.isArray(used) || !used.every((key) => typeof key === 'string')) {
     problems.push(`expected usedOneTime to be an array of strings, got ${describeValue(used)}`);
@@ -123,7 +124,10 @@ export async function moveAsideCorrupt(path: string, now: number): Promise<strin
 export async function findCorruptCopies(path: string): Promise<string[]> {
   const prefix = `${basename(path)}.corrupt-`;
   try {
-    return (await readdir(dirname(path))).filter((name) => name.startsWith(prefix)).sort().map((name) => join(dirname(path), name));
+    return (await readdir(dirname(path)))
+      .filter((name) => name.startsWith(prefix))
+      .sort()
+      .map((name) => join(dirname(path), name));
   } catch {
     return [];
   }

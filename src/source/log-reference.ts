@@ -12,7 +12,17 @@ const HEAD_BYTES = 1 << 20;
 
 /** Epoch ms to infer missing years from (see above); `undefined` when no file can be read. */
 export async function findReferenceTime(paths: readonly string[]): Promise<number | undefined> {
-  const candidates = [await firstStamp(paths), ...(await Promise.all(paths.map((path) => stat(path).then((s) => s.mtimeMs, () => undefined))))];
+  const candidates = [
+    await firstStamp(paths),
+    ...(await Promise.all(
+      paths.map((path) =>
+        stat(path).then(
+          (s) => s.mtimeMs,
+          () => undefined,
+        ),
+      ),
+    )),
+  ];
   const known = candidates.filter((value): value is number => value !== undefined);
   return known.length === 0 ? undefined : Math.max(...known);
 }
