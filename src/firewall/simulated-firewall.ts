@@ -52,6 +52,7 @@ export class SimulatedFirewall implements CommandRunner, ProcessStarter {
     let stdout: ((chunk: string) => void) | undefined;
     let exited: (() => void) | undefined;
     let ended = line === undefined && restore === undefined;
+    const isEnded = (): boolean => ended;
     const end = (): void => {
       if (ended) return;
       ended = true;
@@ -81,7 +82,8 @@ export class SimulatedFirewall implements CommandRunner, ProcessStarter {
           const lines = text.split('\n').filter((part) => part !== '');
           const request = lines.filter((part) => !MARKER.test(part));
           if (request.length > 0) this.options.onCommand?.({ argv, input: `${request.join('\n')}\n` });
-          for (const part of lines) if (!ended) restoreLine(part);
+          // restoreLine may end the session (a failed transaction): the rest of the write is lost, as with the tool.
+          for (const part of lines) if (!isEnded()) restoreLine(part);
           return;
         }
         for (const request of text.split('\n').filter((part) => part !== '')) {
