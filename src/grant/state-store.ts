@@ -1,18 +1,18 @@
 import type { Clock, TimerHandle } from '../clock.js';
 import type { PersistedState } from './state-file.js';
 
-// Persistence that coalesces: changes mark the state dirty, and one atomic write (temp file,
-// fsync, rename) a short while later carries every change made meanwhile, so a burst of grants
-// costs one write, not one fsync of the whole state per grant. Losing the last batch in a crash
-// fails closed for opens (the firewall rule is an orphan at the next start and is removed), so an
-// open never waits for it; a close before expiry would fail open (the next start would re-add
-// it), so the engine makes such a close wait for persisted() before it touches the firewall.
+// Persistence that coalesces (group commit): a change starts an atomic write (temp file, fsync,
+// rename) at once unless one is in flight; everything that changes during a write goes out in
+// the next one, so a burst of grants costs a write per fsync time, not one fsync of the whole
+// state per grant. An open never waits for it: losing it in a crash fails closed (the rule is an
+// orphan at the next start and is removed). A close before expiry would fail open (the next start
+// would re-add it), so the engine makes such a close wait for persisted() before the firewall.
 export interface StateStoreOptions {
   readonly clock: Clock;
   /** The state to write, taken when the write starts (so it holds every change so far). */
   readonly snapshot: () => PersistedState;
   readonly save: (state: PersistedState) => Promise<void>;
-  /** How long changes gather before one write (default 100 ms). */
+  /** How long changes gather before a write starts (default 0: at once; what changes during a write goes into the next). */
   readonly batchMs?: number;
   /** A write failed; the state stays dirty and is written again with the next batch. */
   readonly onError: (error: unknown) => void;
@@ -36,7 +36,7 @@ export class StateStore {
   /** Something changed: write it with the next batch. */
   changed(): void {
     this.changes += 1;
-    if (!this.writing) this.schedule(this.options.batchMs ?? 100);
+    if (!this.writing) this.schedule(this.options.batchMs ?? 0);
   }
 
   /** Resolves once a write that covers every change so far has been tried (now, without waiting for the batch). */
@@ -82,7 +82,7 @@ export class StateStore {
         this.waiters = this.waiters.filter((waiter) => waiter.until > until);
         for (const waiter of ready) waiter.resolve();
         if (this.waiters.length > 0) void this.write();
-        else if (this.covered < this.changes) this.schedule(failed ? RETRY_AFTER_FAILURE_MS : (this.options.batchMs ?? 100));
+        else if (this.covered < this.changes) this.schedule(failed ? RETRY_AFTER_FAILURE_MS : (this.options.batchMs ?? 0));
       });
     return this.writing;
   }
