@@ -31,7 +31,19 @@ describe('knocktail replay', () => {
     expect(Object.keys(records[3]!)).toEqual(['event', 'door', 'src', 'reason', 'at']);
     // The ssh grant (openFor 30s) closes exactly 30 s of log time after it opened.
     expect(Date.parse(records[3]!['at'] as string) - Date.parse(records[1]!['at'] as string)).toBe(30_000);
-    expect(records[5]).toEqual({ event: 'summary', lines: 38, packets: 17, knocks: 10, opens: 3, closes: 2, malformed: 1, ignored: 20, foreign: 0, oversized: 0, localAddresses: ['203.0.113.1', '2001:db8::1'] });
+    expect(records[5]).toEqual({
+      event: 'summary',
+      lines: 38,
+      packets: 17,
+      knocks: 10,
+      opens: 3,
+      closes: 2,
+      malformed: 1,
+      ignored: 20,
+      foreign: 0,
+      oversized: 0,
+      localAddresses: ['203.0.113.1', '2001:db8::1'],
+    });
   });
 
   test('a knock from another namespace (DST= not ours) is foreign and opens nothing, unless --any-dst; the summary says which', async () => {
@@ -42,12 +54,21 @@ describe('knocktail replay', () => {
         `2026-11-24T15:50:23.000000+00:00 vm kernel: knocktail: IN=veth0 OUT=${out} SRC=203.0.113.66 DST=${dst} LEN=60 TOS=0x00 PREC=0x00 TTL=64 ID=1 DF PROTO=TCP SPT=40000 DPT=31600 WINDOW=64240 RES=0x00 SYN URGP=0 \n`;
       await writeFile(log, knock('8.8.8.8') + knock('203.0.113.1', 'eth1'));
       const checked = await runCliCaptured(['replay', '--config', 'examples/config.json', log, '--json']);
-      expect(checked.stdout.trim().split('\n').map((line) => JSON.parse(line) as Record<string, unknown>)).toEqual([
-        { event: 'summary', lines: 2, packets: 0, knocks: 0, opens: 0, closes: 0, malformed: 0, ignored: 0, foreign: 2, oversized: 0, localAddresses: ['203.0.113.1', '2001:db8::1'] },
-      ]);
+      expect(
+        checked.stdout
+          .trim()
+          .split('\n')
+          .map((line) => JSON.parse(line) as Record<string, unknown>),
+      ).toEqual([{ event: 'summary', lines: 2, packets: 0, knocks: 0, opens: 0, closes: 0, malformed: 0, ignored: 0, foreign: 2, oversized: 0, localAddresses: ['203.0.113.1', '2001:db8::1'] }]);
       const any = await runCliCaptured(['replay', '--config', 'examples/config.json', log, '--json', '--any-dst']);
-      const records = any.stdout.trim().split('\n').map((line) => JSON.parse(line) as Record<string, unknown>);
-      expect(records.map((r) => [r['event'], r['src'] ?? null])).toEqual([['open', '203.0.113.66'], ['summary', null]]);
+      const records = any.stdout
+        .trim()
+        .split('\n')
+        .map((line) => JSON.parse(line) as Record<string, unknown>);
+      expect(records.map((r) => [r['event'], r['src'] ?? null])).toEqual([
+        ['open', '203.0.113.66'],
+        ['summary', null],
+      ]);
       // OUT= set is never this host's INPUT, whatever the destination check.
       expect(records[1]).toMatchObject({ packets: 1, foreign: 1, localAddresses: 'any' });
       const human = await runCliCaptured(['replay', '--config', 'examples/config.json', log]);
