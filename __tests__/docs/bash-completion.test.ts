@@ -91,7 +91,7 @@ describe('knocktail completion', () => {
       const driver = fileURLToPath(new URL('./zsh-complete.zsh', import.meta.url));
       const typed = (line: string): string => execFileSync('zsh', ['-f', driver, zsh, line, dir], { encoding: 'utf8', timeout: 15_000 });
       const commands = typed('knocktail re');
-      expect(commands).toMatch(/replay +-- run recorded logs through the pipeline/);
+      expect(commands).toMatch(/replay +-- run recorded logs through the daemon's pipeline/);
       expect(commands).toMatch(/revoke +-- close a grant now/);
       expect(typed('knocktail import ')).toContain('knocktail import knockd ');
       expect(typed('knocktail knock --ver')).toContain('knocktail knock --verify ');
