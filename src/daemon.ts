@@ -105,7 +105,7 @@ export class Daemon {
     // Under the firewall lock, so a concurrent `setup`/`grant` never interleaves with it.
     await withFirewallLock(config.stateDir, { holder: `knocktail run (start, pid ${process.pid})` }, async () => {
       await knocktail.backend.setup(config.doors);
-      await knocktail.engine.reconcile('start');
+      await knocktail.engine.reconcile('start', { adoptOrphans: this.recovery === undefined });
     });
     knocktail.engine.start();
     this.control = new ControlServer(controlSocketPath(config), new GrantController({ grants: knocktail.engine, doors: () => this.config.doors, limits: () => this.config.limits, status: () => this.status() }));

@@ -133,6 +133,28 @@ describe('GrantEngine', () => {
     expect(manager.grants()).toEqual([live]);
   });
 
+  test('with adoptOrphans, a start adopts a configured door\'s live rule the state lost (it closes on time, audited) and closes an expired one', async () => {
+    const lost: Grant = { door: 'ssh', src: '203.0.113.4', family: 4, ports: [{ proto: 'tcp', port: 22 }], openedAt: T0 - 10_000, until: T0 + 50_000 };
+    const stale: Grant = { door: 'ssh', src: '203.0.113.5', family: 4, ports: [{ proto: 'tcp', port: 22 }], openedAt: T0 - 90_000, until: T0 - 30_000 };
+    const unknownDoor: Grant = { door: 'gone', src: '203.0.113.6', family: 4, ports: [{ proto: 'tcp', port: 22 }], openedAt: T0 - 10_000, until: T0 + 50_000 };
+    const { manager, backend, audit, clock } = setup();
+    for (const grant of [lost, stale, unknownDoor]) backend.held.set(`${grant.door}/${grant.src}`, grant);
+    await manager.reconcile('start', { adoptOrphans: true });
+    manager.start();
+    await manager.drain();
+    expect([...backend.held.keys()]).toEqual(['ssh/203.0.113.4']);
+    expect(manager.grants()).toEqual([lost]);
+    clock.advanceTo(T0 + 50_000);
+    await manager.drain();
+    expect(backend.held.size).toBe(0);
+    expect(audit.records.map((r) => [r.event, r.src, (r as { reason?: string; action?: string }).reason ?? (r as { action?: string }).action])).toEqual([
+      ['firewall-repair', '203.0.113.4', 'adopt-orphan'],
+      ['close', '203.0.113.5', 'expired-while-down'],
+      ['firewall-repair', '203.0.113.6', 'remove-orphan'],
+      ['close', '203.0.113.4', 'expired'],
+    ]);
+  });
+
   test('the drift check leaves a grant the kernel dropped just before its expiry to the expiry timer', async () => {
     const { manager, clock, backend, audit } = setup();
     await manager.handle(completed('ssh', '203.0.113.9', T0));

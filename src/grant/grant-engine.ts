@@ -181,7 +181,7 @@ export class GrantEngine {
    * knocktail was down and grants of doors no longer configured; then remove rules no grant
    * explains and re-add missing ones (never for a door that is not configured).
    */
-  async reconcile(reason: 'start' | 'check'): Promise<void> {
+  async reconcile(reason: 'start' | 'check', options: { adoptOrphans?: boolean } = {}): Promise<void> {
     if (reason === 'start') {
       const now = this.options.clock.now();
       const closing: Promise<void>[] = [];
@@ -203,6 +203,10 @@ export class GrantEngine {
     const repairs: Promise<void>[] = [];
     for (const grant of held) {
       if (wanted.has(grantKey(grant)) || this.firewall.isClosing(grant)) continue;
+      if (reason === 'start' && options.adoptOrphans === true && adoptable(this.doors.get(grant.door), grant, now)) {
+        repairs.push(this.adopt(grant, now));
+        continue;
+      }
       repairs.push(this.repair(grant, 'remove-orphan', () => this.options.backend.close(grant)));
     }
     for (const grant of wanted.values()) {
@@ -240,6 +244,21 @@ export class GrantEngine {
     const store = this.options.store;
     const before = store && EARLY.has(reason) ? Promise.all([intent, store.persisted()]) : intent;
     return this.firewall.close(grant, before);
+  }
+
+  // A rule of a configured door that the state file does not know: opened (and audited) just before a
+  // crash whose state write was lost. It keeps its end, so it closes on time with a close record.
+  // Not after a corrupt state file (the daemon passes adoptOrphans: false): then every rule goes.
+  private adopt(grant: Grant, now: number): Promise<void> {
+    if (grant.until !== null && grant.until <= now) {
+      this.table.put(grant);
+      return this.closeGrant(grant, 'expired-while-down');
+    }
+    this.table.put(grant);
+    // Persisted and timed like any grant; not announced to observers (nothing changed for the group).
+    this.options.store?.changed();
+    this.scheduleExpiry();
+    return this.record({ event: 'firewall-repair', at: isoTime(now), door: grant.door, src: grant.src, action: 'adopt-orphan' });
   }
 
   private repair(grant: Grant, action: string, apply: () => Promise<void>): Promise<void> {
@@ -291,6 +310,12 @@ export class GrantEngine {
 function normal(src: string, family?: Family): { text: string; family: Family } {
   const address = normaliseAddress(src);
   return address ?? { text: src, family: family ?? (src.includes(':') ? 6 : 4) };
+}
+
+// Only a bounded rule that the door could have given (its lifetime at most the door's) is adopted; an
+// until-closed or over-long one is removed instead (fail closed).
+function adoptable(door: Door | undefined, grant: Grant, now: number): boolean {
+  return door !== undefined && admits(door, grant) && grant.until !== null && door.openFor !== null && grant.until <= now + door.openFor + EXPIRY_SLACK_MS;
 }
 
 function admits(door: Door | undefined, grant: Grant): boolean {
