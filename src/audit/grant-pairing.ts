@@ -21,7 +21,7 @@ export interface GrantRow {
    * `expired-unclosed` when its end has passed and no close record was written.
    */
   readonly outcome: GrantOutcome;
-  readonly by?: 'knock' | 'manual';
+  readonly by?: 'knock' | 'manual' | 'fleet';
 }
 
 interface Pending {
@@ -31,7 +31,7 @@ interface Pending {
   opened: string | null;
   until: string | null;
   refreshes: number;
-  by?: 'knock' | 'manual';
+  by?: 'knock' | 'manual' | 'fleet';
 }
 
 export class GrantPairer {

@@ -1,3 +1,4 @@
+import type { FleetLinkStatus } from '../fleet/fleet-link.js';
 import type { Grant } from '../model/grant.js';
 import { formatPort } from '../model/door.js';
 import { formatLength, formatTime } from './audit-table.js';
@@ -21,6 +22,8 @@ export interface StatusSnapshot {
   alwaysAllow?: string[];
   /** The state file was unusable at start (or, without a daemon, a moved-aside one was found). */
   stateRecovery?: { at: string; movedTo: string; error: string };
+  /** Present when this member is in a fleet group and has reached it once. */
+  fleet?: FleetLinkStatus;
 }
 
 /** A grant as the status shows it (ISO times, ports as text); the daemon and the offline CLI both use it. */

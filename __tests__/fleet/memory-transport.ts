@@ -1,0 +1,85 @@
+import type { FleetConnectionEvent, FleetEntry, FleetTransport } from '../../src/fleet/fleet-transport.js';
+
+// An in-memory stand-in for the group's JetStream bucket and audit stream: revisions,
+// server timestamps from its own clock, watchers, and members that can be cut off (their
+// calls fail, deliveries wait) and reconnected (missed writes arrive, as a resumed watch would).
+export class MemoryBucket {
+  readonly entries = new Map<string, FleetEntry>();
+  readonly audit: { host: string; id: string; value: Uint8Array }[] = [];
+  readonly watchers = new Set<{ prefix: string; deliver: (entry: FleetEntry) => void }>();
+  private revision = 0;
+  puts = 0;
+
+  constructor(readonly serverNow: () => number) {}
+
+  write(key: string, value: Uint8Array): number {
+    this.revision += 1;
+    this.puts += 1;
+    const entry: FleetEntry = { key, value, revision: this.revision, created: this.serverNow(), operation: 'PUT' };
+    this.entries.set(key, entry);
+    for (const watcher of this.watchers) if (key.startsWith(watcher.prefix)) watcher.deliver(entry);
+    return this.revision;
+  }
+
+  appendAudit(host: string, id: string, value: Uint8Array): void {
+    if (!this.audit.some((entry) => entry.id === id)) this.audit.push({ host, id, value });
+  }
+}
+
+export class MemoryFleetTransport implements FleetTransport {
+  private online = true;
+  private readonly missed: { deliver: (entry: FleetEntry) => void; entry: FleetEntry }[] = [];
+  private readonly listeners: ((event: FleetConnectionEvent) => void)[] = [];
+
+  constructor(readonly bucket: MemoryBucket) {}
+
+  setOnline(online: boolean): void {
+    if (online === this.online) return;
+    this.online = online;
+    for (const listener of this.listeners) listener(online ? 'reconnect' : 'disconnect');
+    if (online) for (const { deliver, entry } of this.missed.splice(0)) deliver(entry);
+  }
+
+  private check(): void {
+    if (!this.online) throw new Error('disconnected');
+  }
+
+  async put(key: string, value: Uint8Array): Promise<number> {
+    this.check();
+    return this.bucket.write(key, value);
+  }
+
+  async get(key: string): Promise<FleetEntry | undefined> {
+    this.check();
+    return this.bucket.entries.get(key);
+  }
+
+  async entries(prefix: string): Promise<FleetEntry[]> {
+    this.check();
+    return [...this.bucket.entries.values()].filter((entry) => entry.key.startsWith(prefix)).sort((a, b) => a.revision - b.revision);
+  }
+
+  async watch(prefix: string, onEntry: (entry: FleetEntry) => void): Promise<() => void> {
+    this.check();
+    for (const entry of await this.entries(prefix)) onEntry(entry);
+    const watcher = {
+      prefix,
+      deliver: (entry: FleetEntry) => (this.online ? onEntry(entry) : this.missed.push({ deliver: onEntry, entry })),
+    };
+    this.bucket.watchers.add(watcher);
+    return () => this.bucket.watchers.delete(watcher);
+  }
+
+  async publishAudit(host: string, id: string, value: Uint8Array): Promise<void> {
+    this.check();
+    this.bucket.appendAudit(host, id, value);
+  }
+
+  onConnection(listener: (event: FleetConnectionEvent) => void): void {
+    this.listeners.push(listener);
+  }
+
+  async close(): Promise<void> {
+    this.online = false;
+  }
+}

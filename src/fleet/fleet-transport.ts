@@ -1,0 +1,27 @@
+// What the fleet link needs from NATS, small enough to fake in tests: a key-value bucket
+// (current grants and member heartbeats, ordered by revision) and an audit stream.
+export interface FleetEntry {
+  readonly key: string;
+  readonly value: Uint8Array;
+  /** The bucket's sequence number for this write: later writes have higher revisions. */
+  readonly revision: number;
+  /** When the server stored it, epoch ms on the server's clock. */
+  readonly created: number;
+  readonly operation: 'PUT' | 'DEL' | 'PURGE';
+}
+
+export type FleetConnectionEvent = 'disconnect' | 'reconnect';
+
+export interface FleetTransport {
+  /** Store `value` under `key`; resolves with the revision once the cluster has it. */
+  put(key: string, value: Uint8Array): Promise<number>;
+  get(key: string): Promise<FleetEntry | undefined>;
+  /** The current entry of every key starting with `prefix`. */
+  entries(prefix: string): Promise<FleetEntry[]>;
+  /** Current entries of keys under `prefix`, then every later write, until the returned stop is called. */
+  watch(prefix: string, onEntry: (entry: FleetEntry) => void): Promise<() => void>;
+  /** Append to the group audit stream; `id` deduplicates retries. */
+  publishAudit(host: string, id: string, value: Uint8Array): Promise<void>;
+  onConnection(listener: (event: FleetConnectionEvent) => void): void;
+  close(): Promise<void>;
+}
