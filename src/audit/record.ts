@@ -6,6 +6,8 @@ interface Base {
   readonly at: string;
   readonly door: string;
   readonly src: string;
+  /** The fleet member that wrote it (records read from the fleet's audit stream only). */
+  readonly host?: string;
 }
 
 export interface OpenRecord extends Base {

@@ -48,6 +48,8 @@ export interface VerifyOptions {
   readonly now: number;
   /** How far in the future `iat` may lie (the senders' clocks are allowed this much drift). */
   readonly maxSkew: number;
+  /** For read-only views (status): show an expired heartbeat as what it last said. */
+  readonly ignoreExpiry?: boolean;
 }
 
 /** Checks shape, group, signature and validity window of one message (not replay: see ReplayGuard). */
@@ -72,7 +74,7 @@ export function verifyEnvelope(bytes: Uint8Array, options: VerifyOptions): Verif
   if (given.length !== expected.length || !timingSafeEqual(given, expected)) return { ok: false, reason: 'bad-signature' };
   const envelope = parsed as unknown as FleetEnvelope;
   if (envelope.group !== options.group) return { ok: false, reason: 'wrong-group' };
-  if (envelope.exp <= options.now) return { ok: false, reason: 'expired' };
+  if (envelope.exp <= options.now && options.ignoreExpiry !== true) return { ok: false, reason: 'expired' };
   if (envelope.iat > options.now + options.maxSkew) return { ok: false, reason: 'not-yet-valid' };
   return { ok: true, envelope };
 }

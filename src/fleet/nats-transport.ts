@@ -1,0 +1,206 @@
+import { readFile } from 'node:fs/promises';
+import { connect, credsAuthenticator, nanos, type NatsConnection, type NodeConnectionOptions } from '@nats-io/transport-node';
+import { DeliverPolicy, jetstream, jetstreamManager, type JetStreamClient } from '@nats-io/jetstream';
+import { Kvm, type KV, type KvEntry } from '@nats-io/kv';
+import type { FleetConfig } from '../config/types.js';
+import { KnocktailError } from '../errors.js';
+import { auditStreamName, auditSubject, bucketName } from './fleet-keys.js';
+import type { FleetConnectionEvent, FleetEntry, FleetTransport } from './fleet-transport.js';
+
+// The fleet transport on NATS JetStream: the group's KV bucket (history 1: only the current
+// state of each grant matters; the revision orders its changes) and the audit stream
+// (message-id deduplication within two minutes, so a retried publish is stored once).
+const DUPLICATE_WINDOW_MS = 120_000;
+
+export interface NatsFleetOptions {
+  /** Bucket entries older than this are dropped by the server (at least limits.maxOpenFor, so a revoke outlives every grant it closes). */
+  readonly bucketTtl: number;
+  /** Connection name shown by the servers (monitoring). */
+  readonly name?: string;
+  /** Request timeout, ms (a put during a partition fails after this long). */
+  readonly timeout?: number;
+}
+
+export async function natsConnectionOptions(fleet: FleetConfig, name: string, timeout: number): Promise<NodeConnectionOptions> {
+  const auth = fleet.auth;
+  const wantsTls = fleet.tls !== undefined || fleet.servers.some((server) => server.startsWith('tls://'));
+  const options: NodeConnectionOptions = {
+    servers: [...fleet.servers],
+    name,
+    timeout,
+    maxReconnectAttempts: -1,
+    reconnectTimeWait: 1000,
+    pingInterval: 5000,
+    maxPingOut: 2,
+    ...(wantsTls ? { tls: { ...(fleet.tls?.ca ? { caFile: fleet.tls.ca } : {}), ...(fleet.tls?.cert ? { certFile: fleet.tls.cert } : {}), ...(fleet.tls?.key ? { keyFile: fleet.tls.key } : {}) } } : {}),
+    ...(auth.kind === 'user' ? { user: auth.user, pass: auth.password } : {}),
+    ...(auth.kind === 'token' ? { token: auth.token } : {}),
+  };
+  if (auth.kind === 'credentials') {
+    let creds: Uint8Array;
+    try {
+      creds = await readFile(auth.file);
+    } catch (error) {
+      throw new KnocktailError('CONFIG_UNREADABLE', `cannot read the NATS credentials ${auth.file}: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+    }
+    options.authenticator = credsAuthenticator(creds);
+  }
+  return options;
+}
+
+function toEntry(entry: KvEntry): FleetEntry {
+  return { key: entry.key, value: entry.value, revision: entry.revision, created: entry.created.getTime(), operation: entry.operation };
+}
+
+/** A plain NATS connection for the group, for the CLI's read-only `--fleet` views. */
+export async function connectNats(fleet: FleetConfig, name: string, timeout = 5000): Promise<NatsConnection> {
+  try {
+    return await connect({ ...(await natsConnectionOptions(fleet, name, timeout)), maxReconnectAttempts: 0 });
+  } catch (error) {
+    if (error instanceof KnocktailError) throw error;
+    throw new KnocktailError('SOURCE_IO', `cannot reach the fleet's NATS servers ${fleet.servers.join(', ')}: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+  }
+}
+
+/** Opens the group's bucket and audit stream, creating them when missing (first member to start). */
+export async function openFleetStores(nc: NatsConnection, fleet: FleetConfig, options: NatsFleetOptions): Promise<{ js: JetStreamClient; kv: KV }> {
+  const js = jetstream(nc, { timeout: options.timeout ?? 5000 });
+  const jsm = await jetstreamManager(nc, { timeout: options.timeout ?? 5000 });
+  const kv = await new Kvm(js).create(bucketName(fleet.group), { history: 1, replicas: fleet.replicas, ttl: options.bucketTtl, description: `knocktail fleet ${fleet.group}: grants and members` });
+  const stream = auditStreamName(fleet.group);
+  try {
+    await jsm.streams.info(stream);
+  } catch {
+    await jsm.streams.add({
+      name: stream,
+      description: `knocktail fleet ${fleet.group}: audit records of every member`,
+      subjects: [`knocktail.${fleet.group}.audit.>`],
+      max_age: nanos(fleet.auditRetention),
+      num_replicas: fleet.replicas,
+      duplicate_window: nanos(DUPLICATE_WINDOW_MS),
+    });
+  }
+  return { js, kv };
+}
+
+export async function connectNatsFleet(fleet: FleetConfig, options: NatsFleetOptions): Promise<FleetTransport> {
+  const timeout = options.timeout ?? 5000;
+  const nc = await connect(await natsConnectionOptions(fleet, options.name ?? `knocktail ${fleet.group}/${fleet.host}`, timeout));
+  try {
+    const { js, kv } = await openFleetStores(nc, fleet, options);
+    return new NatsFleetTransport(nc, js, kv, fleet);
+  } catch (error) {
+    await nc.close().catch(() => undefined);
+    throw error;
+  }
+}
+
+class NatsFleetTransport implements FleetTransport {
+  private readonly listeners: ((event: FleetConnectionEvent) => void)[] = [];
+  private closed = false;
+
+  constructor(
+    private readonly nc: NatsConnection,
+    private readonly js: JetStreamClient,
+    private readonly kv: KV,
+    private readonly fleet: FleetConfig,
+  ) {
+    void this.followStatus();
+  }
+
+  private async followStatus(): Promise<void> {
+    for await (const status of this.nc.status()) {
+      if (status.type === 'disconnect' || status.type === 'reconnect') for (const listener of this.listeners) listener(status.type);
+    }
+  }
+
+  put(key: string, value: Uint8Array): Promise<number> {
+    return this.kv.put(key, value);
+  }
+
+  async get(key: string): Promise<FleetEntry | undefined> {
+    const entry = await this.kv.get(key);
+    return entry ? toEntry(entry) : undefined;
+  }
+
+  async entries(prefix: string): Promise<FleetEntry[]> {
+    const keys: string[] = [];
+    for await (const key of await this.kv.keys(`${prefix}>`)) keys.push(key);
+    const entries: FleetEntry[] = [];
+    for (const key of keys) {
+      const entry = await this.kv.get(key);
+      if (entry && entry.operation === 'PUT') entries.push(toEntry(entry));
+    }
+    return entries.sort((a, b) => a.revision - b.revision);
+  }
+
+  async watch(prefix: string, onEntry: (entry: FleetEntry) => void): Promise<() => void> {
+    let stopped = false;
+    let current = await this.kv.watch({ key: `${prefix}>` });
+    const run = async (): Promise<void> => {
+      // A watch that ends on its own (server restart, lost consumer) is started again; the
+      // link skips revisions it has handled, so the repeated current values cost nothing.
+      while (!stopped && !this.closed) {
+        try {
+          for await (const entry of current) onEntry(toEntry(entry));
+        } catch {
+          // fall through to a new watch
+        }
+        if (stopped || this.closed) return;
+        await new Promise((resolve) => setTimeout(resolve, 1000));
+        try {
+          current = await this.kv.watch({ key: `${prefix}>` });
+        } catch {
+          // retried on the next turn
+        }
+      }
+    };
+    void run();
+    return () => {
+      stopped = true;
+      current.stop();
+    };
+  }
+
+  async publishAudit(host: string, id: string, value: Uint8Array): Promise<void> {
+    await this.js.publish(auditSubject(this.fleet.group, host), value, { msgID: id });
+  }
+
+  onConnection(listener: (event: FleetConnectionEvent) => void): void {
+    this.listeners.push(listener);
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.nc.drain().catch(() => this.nc.close());
+  }
+}
+
+/** Every audit envelope in the group stream from `since` (epoch ms) on, oldest first. */
+export async function* readAuditStream(nc: NatsConnection, fleet: FleetConfig, since?: number): AsyncGenerator<Uint8Array> {
+  const js = jetstream(nc);
+  const jsm = await jetstreamManager(nc);
+  const stream = auditStreamName(fleet.group);
+  const info = await jsm.streams.info(stream).catch((error: unknown) => {
+    throw new KnocktailError('NOT_FOUND', `Expected the fleet audit stream ${stream} on ${fleet.servers.join(', ')}: ${error instanceof Error ? error.message : String(error)}`);
+  });
+  if (info.state.messages === 0) return;
+  const consumer = await js.consumers.get(stream, since === undefined ? {} : { deliver_policy: DeliverPolicy.StartTime, opt_start_time: new Date(since).toISOString() });
+  for (;;) {
+    const batch = await consumer.fetch({ max_messages: 1000, expires: 2000 });
+    let got = 0;
+    let last = 0;
+    for await (const message of batch) {
+      got += 1;
+      last = message.info.pending;
+      yield message.data;
+    }
+    if (got === 0 || last === 0) return;
+  }
+}
+
+/** The bucket of the group, for `status --fleet`. */
+export async function openFleetBucket(nc: NatsConnection, fleet: FleetConfig): Promise<KV> {
+  return new Kvm(nc).open(bucketName(fleet.group));
+}
