@@ -19,6 +19,7 @@ export const NATS_ADDRESS = `${FLEET_NET}.10`;
 export const CLIENT_ADDRESS = `${FLEET_NET}.2`;
 export const NATS_PORTS = [14222, 14223, 14224] as const;
 const CLUSTER_PORTS = [16222, 16223, 16224] as const;
+export const MONITOR_PORTS = [18222, 18223, 18224] as const;
 
 export interface FleetMember {
   readonly host: string;
@@ -29,6 +30,8 @@ export interface FleetMember {
   readonly prefix: string;
   cli(args: readonly string[]): Promise<ExecResult>;
   output(): string;
+  /** The daemon's PID while it runs. */
+  pid(): number | undefined;
   start(): Promise<void>;
   stop(): Promise<void>;
   /** Cut (or restore) this member's traffic to the NATS servers with iptables in its own namespace. */
@@ -74,6 +77,7 @@ function natsConfig(dir: string, index: number): string {
     `server_name: kt-n${index + 1}`,
     `listen: ${NATS_ADDRESS}:${NATS_PORTS[index]}`,
     `pid_file: "${join(dir, `n${index + 1}.pid`)}"`,
+    `http: ${NATS_ADDRESS}:${MONITOR_PORTS[index]}`,
     `jetstream { store_dir: "${join(dir, `n${index + 1}-store`)}", max_memory_store: 64MB, max_file_store: 256MB }`,
     `cluster { name: kt-fleet, listen: ${NATS_ADDRESS}:${CLUSTER_PORTS[index]}, routes: [${routes.join(', ')}] }`,
     '',
@@ -193,6 +197,7 @@ export async function createFleetRig(options: FleetRigOptions): Promise<FleetRig
         prefix,
         cli,
         output: () => output,
+        pid: () => (daemon?.exitCode === null ? daemon.pid : undefined),
         async start() {
           const socket = join(home, 'state', 'control.sock');
           await rm(socket, { force: true });
