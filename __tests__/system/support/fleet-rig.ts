@@ -62,6 +62,7 @@ export interface FleetRigOptions {
   /** Ports to listen on in every bastion (the doors' open ports). */
   readonly ports: readonly number[];
   readonly fleet?: Record<string, unknown>;
+  readonly backend?: 'iptables' | 'ipset' | 'nftables';
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((done) => setTimeout(done, ms));
@@ -164,7 +165,7 @@ export async function createFleetRig(options: FleetRigOptions): Promise<FleetRig
           logPrefix: prefix,
           stateDir: join(home, 'state'),
           auditLog,
-          firewall: { backend: 'iptables', checkInterval: 5 },
+          firewall: { backend: options.backend ?? 'iptables', checkInterval: 5 },
           doors: options.doors,
           fleet: { servers: NATS_PORTS.map((port) => `nats://${NATS_ADDRESS}:${port}`), group: 'bastions', host, keyFile, heartbeatInterval: '1s', replicas: 3, ...options.fleet },
         }),
