@@ -95,7 +95,9 @@ describeSystem('fleet doors on a 3-node NATS JetStream cluster (3 bastions in na
     await b2.blockNats(false);
     blocked = false;
     // Back: the revoke is applied, the expired grant never opens.
-    expect(await fleet.waitClosed(b2.address, 22, 30_000)).toBe(true);
+    const caughtUp = await fleet.waitClosed(b2.address, 22, 30_000);
+    if (!caughtUp) process.stderr.write(`b2 did not catch up; its log:\n${b2.output().slice(-6000)}\n`);
+    expect(caughtUp).toBe(true);
     for (let probe = 0; probe < 10; probe += 1) {
       expect(await fleet.connect(b2.address, 5432)).toBe(false);
       await sleep(200);

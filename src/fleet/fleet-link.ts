@@ -84,6 +84,7 @@ export class FleetLink {
   private stopWatch: (() => void) | undefined;
   private heartbeatTimer: TimerHandle | undefined;
   private retryTimer: TimerHandle | undefined;
+  private resyncTimer: TimerHandle | undefined;
   private flushing: Promise<void> | undefined;
   /** Incoming entries are handled one at a time, in arrival order. */
   private incoming: Promise<void> = Promise.resolve();
@@ -121,6 +122,7 @@ export class FleetLink {
     const { clock } = this.options;
     if (this.heartbeatTimer) clock.clearTimer(this.heartbeatTimer);
     if (this.retryTimer) clock.clearTimer(this.retryTimer);
+    if (this.resyncTimer) clock.clearTimer(this.resyncTimer);
     await this.incoming;
     await this.flushing;
     await this.options.transport.close();
@@ -147,17 +149,27 @@ export class FleetLink {
     };
   }
 
-  /** Apply every current grant entry again (after a reconnect or when the clock came back in line). */
+  /** Apply every current grant entry again (after a reconnect or when the clock came back in line); retried until it succeeds. */
   async resync(): Promise<void> {
     let entries: FleetEntry[];
     try {
       entries = await this.options.transport.entries(GRANT_PREFIX);
     } catch (error) {
-      this.options.log.warn(`fleet ${this.config.group}: catch-up failed: ${String(error)}`);
+      this.options.log.warn(`fleet ${this.config.group}: catch-up failed, trying again: ${error instanceof Error ? error.message : String(error)}`);
+      this.scheduleResync();
       return;
     }
     for (const entry of entries) this.enqueueIncoming(entry);
     await this.incoming;
+  }
+
+  private scheduleResync(): void {
+    const { clock } = this.options;
+    if (this.stopped || this.resyncTimer) return;
+    this.resyncTimer = clock.setTimer(clock.now() + (this.options.retryDelay ?? 1000), () => {
+      this.resyncTimer = undefined;
+      void this.resync();
+    });
   }
 
   // ---- outgoing ----

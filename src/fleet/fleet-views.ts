@@ -7,7 +7,8 @@ import type { ChunkSource } from '../source/chunk-source.js';
 import { GRANT_PREFIX, MEMBER_PREFIX, parseGrantEntryKey } from './fleet-keys.js';
 import type { FleetEntry } from './fleet-transport.js';
 import { verifyEnvelope } from './message-signing.js';
-import { openFleetBucket, readAuditStream } from './nats-transport.js';
+import { jetstreamManager } from '@nats-io/jetstream';
+import { listKeys, openFleetBucket, readAuditStream } from './nats-transport.js';
 
 // The group seen from one place, straight from NATS (no daemon needed): `status --fleet`
 // (members' heartbeats and the group's open grants) and `audit --fleet` (every member's
@@ -81,7 +82,8 @@ export function buildFleetStatus(fleet: FleetConfig, entries: readonly FleetEntr
 export async function readFleetStatus(nc: NatsConnection, fleet: FleetConfig, now: () => number): Promise<FleetStatusView> {
   const kv = await openFleetBucket(nc, fleet);
   const entries: FleetEntry[] = [];
-  for await (const key of await kv.keys()) {
+  const keys = await listKeys(await jetstreamManager(nc, { timeout: 10_000 }), fleet.group, '');
+  for (const key of keys) {
     const entry = await kv.get(key);
     if (entry) entries.push({ key: entry.key, value: entry.value, revision: entry.revision, created: entry.created.getTime(), operation: entry.operation });
   }

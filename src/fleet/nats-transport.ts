@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { connect, credsAuthenticator, nanos, type NatsConnection, type NodeConnectionOptions } from '@nats-io/transport-node';
-import { DeliverPolicy, jetstream, jetstreamManager, type JetStreamClient } from '@nats-io/jetstream';
+import { DeliverPolicy, jetstream, jetstreamManager, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream';
 import { Kvm, type KV, type KvEntry } from '@nats-io/kv';
 import type { FleetConfig } from '../config/types.js';
 import { KnocktailError } from '../errors.js';
@@ -30,7 +30,8 @@ export async function natsConnectionOptions(fleet: FleetConfig, name: string, ti
     timeout,
     maxReconnectAttempts: -1,
     reconnectTimeWait: 1000,
-    pingInterval: 5000,
+    // A dead connection is noticed within ~6 s: the member says so and catches up on reconnect.
+    pingInterval: 2000,
     maxPingOut: 2,
     ...(wantsTls ? { tls: { ...(fleet.tls?.ca ? { caFile: fleet.tls.ca } : {}), ...(fleet.tls?.cert ? { certFile: fleet.tls.cert } : {}), ...(fleet.tls?.key ? { keyFile: fleet.tls.key } : {}) } } : {}),
     ...(auth.kind === 'user' ? { user: auth.user, pass: auth.password } : {}),
@@ -52,6 +53,17 @@ function toEntry(entry: KvEntry): FleetEntry {
   return { key: entry.key, value: entry.value, revision: entry.revision, created: entry.created.getTime(), operation: entry.operation };
 }
 
+/**
+ * The bucket's keys under `prefix`, from the stream's subject list. No consumer is created:
+ * on nats-server 2.9 an ephemeral consumer can be placed on a peer that is down, and its
+ * creation then times out, which must not stop a member from catching up.
+ */
+export async function listKeys(jsm: JetStreamManager, group: string, prefix: string): Promise<string[]> {
+  const subjectPrefix = `$KV.${bucketName(group)}.`;
+  const info = await jsm.streams.info(`KV_${bucketName(group)}`, { subjects_filter: `${subjectPrefix}${prefix}>` });
+  return Object.keys(info.state.subjects ?? {}).map((subject) => subject.slice(subjectPrefix.length));
+}
+
 /** A plain NATS connection for the group, for the CLI's read-only `--fleet` views. */
 export async function connectNats(fleet: FleetConfig, name: string, timeout = 5000): Promise<NatsConnection> {
   try {
@@ -63,7 +75,7 @@ export async function connectNats(fleet: FleetConfig, name: string, timeout = 50
 }
 
 /** Opens the group's bucket and audit stream, creating them when missing (first member to start). */
-export async function openFleetStores(nc: NatsConnection, fleet: FleetConfig, options: NatsFleetOptions): Promise<{ js: JetStreamClient; kv: KV }> {
+export async function openFleetStores(nc: NatsConnection, fleet: FleetConfig, options: NatsFleetOptions): Promise<{ js: JetStreamClient; jsm: JetStreamManager; kv: KV }> {
   const js = jetstream(nc, { timeout: options.timeout ?? 5000 });
   const jsm = await jetstreamManager(nc, { timeout: options.timeout ?? 5000 });
   const kv = await new Kvm(js).create(bucketName(fleet.group), { history: 1, replicas: fleet.replicas, ttl: options.bucketTtl, description: `knocktail fleet ${fleet.group}: grants and members` });
@@ -80,15 +92,15 @@ export async function openFleetStores(nc: NatsConnection, fleet: FleetConfig, op
       duplicate_window: nanos(DUPLICATE_WINDOW_MS),
     });
   }
-  return { js, kv };
+  return { js, jsm, kv };
 }
 
 export async function connectNatsFleet(fleet: FleetConfig, options: NatsFleetOptions): Promise<FleetTransport> {
   const timeout = options.timeout ?? 5000;
   const nc = await connect(await natsConnectionOptions(fleet, options.name ?? `knocktail ${fleet.group}/${fleet.host}`, timeout));
   try {
-    const { js, kv } = await openFleetStores(nc, fleet, options);
-    return new NatsFleetTransport(nc, js, kv, fleet);
+    const { js, jsm, kv } = await openFleetStores(nc, fleet, options);
+    return new NatsFleetTransport(nc, js, jsm, kv, fleet);
   } catch (error) {
     await nc.close().catch(() => undefined);
     throw error;
@@ -102,6 +114,7 @@ class NatsFleetTransport implements FleetTransport {
   constructor(
     private readonly nc: NatsConnection,
     private readonly js: JetStreamClient,
+    private readonly jsm: JetStreamManager,
     private readonly kv: KV,
     private readonly fleet: FleetConfig,
   ) {
@@ -124,8 +137,7 @@ class NatsFleetTransport implements FleetTransport {
   }
 
   async entries(prefix: string): Promise<FleetEntry[]> {
-    const keys: string[] = [];
-    for await (const key of await this.kv.keys(`${prefix}>`)) keys.push(key);
+    const keys = await listKeys(this.jsm, this.fleet.group, prefix);
     const entries: FleetEntry[] = [];
     for (const key of keys) {
       const entry = await this.kv.get(key);
@@ -179,14 +191,24 @@ class NatsFleetTransport implements FleetTransport {
 
 /** Every audit envelope in the group stream from `since` (epoch ms) on, oldest first. */
 export async function* readAuditStream(nc: NatsConnection, fleet: FleetConfig, since?: number): AsyncGenerator<Uint8Array> {
-  const js = jetstream(nc);
-  const jsm = await jetstreamManager(nc);
+  const js = jetstream(nc, { timeout: 10_000 });
+  const jsm = await jetstreamManager(nc, { timeout: 10_000 });
   const stream = auditStreamName(fleet.group);
   const info = await jsm.streams.info(stream).catch((error: unknown) => {
     throw new KnocktailError('NOT_FOUND', `Expected the fleet audit stream ${stream} on ${fleet.servers.join(', ')}: ${error instanceof Error ? error.message : String(error)}`);
   });
   if (info.state.messages === 0) return;
-  const consumer = await js.consumers.get(stream, since === undefined ? {} : { deliver_policy: DeliverPolicy.StartTime, opt_start_time: new Date(since).toISOString() });
+  const options = since === undefined ? {} : { deliver_policy: DeliverPolicy.StartTime, opt_start_time: new Date(since).toISOString() };
+  // Right after a server loss the stream may still be electing its leader: try a few times.
+  let consumer: Awaited<ReturnType<typeof js.consumers.get>> | undefined;
+  for (let attempt = 1; !consumer; attempt++) {
+    try {
+      consumer = await js.consumers.get(stream, options);
+    } catch (error) {
+      if (attempt >= 5) throw new KnocktailError('SOURCE_IO', `cannot read the fleet audit stream ${stream}: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+    }
+  }
   for (;;) {
     const batch = await consumer.fetch({ max_messages: 1000, expires: 2000 });
     let got = 0;
