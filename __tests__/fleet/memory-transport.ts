@@ -1,8 +1,8 @@
-import type { FleetConnectionEvent, FleetEntry, FleetTransport } from '../../src/fleet/fleet-transport.js';
+import type { FleetConnectionEvent, FleetEntry, FleetTransport, FleetUpdate } from '../../src/fleet/fleet-transport.js';
 
 // An in-memory stand-in for the group's JetStream bucket and audit stream: revisions,
-// server timestamps from its own clock, watchers, and members that can be cut off (their
-// calls fail, deliveries wait) and reconnected (missed writes arrive, as a resumed watch would).
+// server timestamps from its own clock, live notifications, and members that can be cut
+// off (their calls fail, notifications are lost) and reconnected (they must catch up).
 export class MemoryBucket {
   readonly entries = new Map<string, FleetEntry>();
   readonly audit: { host: string; id: string; value: Uint8Array }[] = [];
@@ -28,7 +28,6 @@ export class MemoryBucket {
 
 export class MemoryFleetTransport implements FleetTransport {
   private online = true;
-  private readonly missed: { deliver: (entry: FleetEntry) => void; entry: FleetEntry }[] = [];
   private readonly listeners: ((event: FleetConnectionEvent) => void)[] = [];
 
   constructor(readonly bucket: MemoryBucket) {}
@@ -37,7 +36,6 @@ export class MemoryFleetTransport implements FleetTransport {
     if (online === this.online) return;
     this.online = online;
     for (const listener of this.listeners) listener(online ? 'reconnect' : 'disconnect');
-    if (online) for (const { deliver, entry } of this.missed.splice(0)) deliver(entry);
   }
 
   private check(): void {
@@ -59,13 +57,10 @@ export class MemoryFleetTransport implements FleetTransport {
     return [...this.bucket.entries.values()].filter((entry) => entry.key.startsWith(prefix)).sort((a, b) => a.revision - b.revision);
   }
 
-  async watch(prefix: string, onEntry: (entry: FleetEntry) => void): Promise<() => void> {
+  async follow(prefix: string, onUpdate: (update: FleetUpdate) => void): Promise<() => void> {
     this.check();
-    for (const entry of await this.entries(prefix)) onEntry(entry);
-    const watcher = {
-      prefix,
-      deliver: (entry: FleetEntry) => (this.online ? onEntry(entry) : this.missed.push({ deliver: onEntry, entry })),
-    };
+    // Live notifications only, lost while offline (as a core NATS subscription's are).
+    const watcher = { prefix, deliver: (entry: FleetEntry) => (this.online ? onUpdate({ key: entry.key, value: entry.value }) : undefined) };
     this.bucket.watchers.add(watcher);
     return () => this.bucket.watchers.delete(watcher);
   }

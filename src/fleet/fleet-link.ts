@@ -6,7 +6,7 @@ import { grantKey } from '../model/grant.js';
 import type { FleetEnvelope, FleetBody, GrantBody, HeartbeatBody } from './fleet-message.js';
 import { FLEET_PROTOCOL } from './fleet-message.js';
 import { GRANT_PREFIX, grantEntryKey, memberEntryKey, parseGrantEntryKey } from './fleet-keys.js';
-import type { FleetEntry, FleetTransport } from './fleet-transport.js';
+import type { FleetEntry, FleetTransport, FleetUpdate } from './fleet-transport.js';
 import type { FleetGrantPort } from './grant-port.js';
 import { encodeEnvelope, REJECT_REASONS, signEnvelope, verifyEnvelope, type RejectReason } from './message-signing.js';
 import { ReplayGuard } from './replay-guard.js';
@@ -54,6 +54,7 @@ export interface FleetLinkStatus {
 }
 
 const MAX_AUDIT_OUTBOX = 10_000;
+const RESYNC_INTERVAL_MS = 60_000;
 
 interface Outgoing {
   readonly key: string;
@@ -65,8 +66,10 @@ export class FleetLink {
   private readonly config: FleetConfig;
   private readonly fleetDoors: Set<string>;
   private readonly replay = new ReplayGuard();
-  /** Highest bucket revision handled per key: a redelivery (watch resumed, resync) is not a replay. */
+  /** Highest bucket revision handled per key: a redelivery (resync) is not a replay. */
   private readonly handled = new Map<string, number>();
+  /** Id of the last message handled per key: the same message seen live and then in a bucket read is handled once. */
+  private readonly lastId = new Map<string, string>();
   /** Grants being changed on behalf of another member: their records are not published back. */
   private readonly applying = new Set<string>();
   /** Latest unpublished change per grant key (a newer change replaces an older one). */
@@ -81,7 +84,8 @@ export class FleetLink {
   private connected = false;
   private clockOffset: number | null = null;
   private accepting = false;
-  private stopWatch: (() => void) | undefined;
+  private stopFollow: (() => void) | undefined;
+  private resyncEvery: TimerHandle | undefined;
   private heartbeatTimer: TimerHandle | undefined;
   private retryTimer: TimerHandle | undefined;
   private resyncTimer: TimerHandle | undefined;
@@ -107,22 +111,26 @@ export class FleetLink {
     });
   }
 
-  /** Measure the clock, announce this member, then apply the group's current grants and follow changes. */
+  /** Measure the clock, announce this member, follow changes, then apply the group's current grants. */
   async start(): Promise<void> {
     await this.heartbeat();
     this.connected = true;
-    this.stopWatch = await this.options.transport.watch(GRANT_PREFIX, (entry) => this.enqueueIncoming(entry));
+    // Follow first, then read the bucket: a write between the two is seen at least once.
+    this.stopFollow = await this.options.transport.follow(GRANT_PREFIX, (update) => this.enqueueIncoming(update));
+    await this.resync();
     this.scheduleHeartbeat();
+    this.schedulePeriodicResync();
     void this.flush();
   }
 
   async stop(): Promise<void> {
     this.stopped = true;
-    this.stopWatch?.();
+    this.stopFollow?.();
     const { clock } = this.options;
     if (this.heartbeatTimer) clock.clearTimer(this.heartbeatTimer);
     if (this.retryTimer) clock.clearTimer(this.retryTimer);
     if (this.resyncTimer) clock.clearTimer(this.resyncTimer);
+    if (this.resyncEvery) clock.clearTimer(this.resyncEvery);
     await this.incoming;
     await this.flushing;
     await this.options.transport.close();
@@ -161,6 +169,15 @@ export class FleetLink {
     }
     for (const entry of entries) this.enqueueIncoming(entry);
     await this.incoming;
+  }
+
+  /** A safety net under the live notifications: read the whole bucket once a minute. */
+  private schedulePeriodicResync(): void {
+    const { clock } = this.options;
+    if (this.stopped) return;
+    this.resyncEvery = clock.setTimer(clock.now() + RESYNC_INTERVAL_MS, () => {
+      void this.resync().finally(() => this.schedulePeriodicResync());
+    });
   }
 
   private scheduleResync(): void {
@@ -294,7 +311,7 @@ export class FleetLink {
     } else {
       this.options.log.info(`fleet ${this.config.group}: clock offset ${offset} ms is within ${this.config.maxClockSkew} ms; accepting fleet grants`);
       // Entries refused meanwhile were not marked handled; apply them now.
-      if (this.stopWatch) void this.resync();
+      if (this.stopFollow) void this.resync();
     }
   }
 
@@ -306,19 +323,20 @@ export class FleetLink {
 
   // ---- incoming ----
 
-  private enqueueIncoming(entry: FleetEntry): void {
+  private enqueueIncoming(entry: FleetUpdate): void {
     this.incoming = this.incoming.then(() => this.handleEntry(entry)).catch((error: unknown) => {
       this.options.log.warn(`fleet ${this.config.group}: could not apply ${entry.key}: ${String(error)}`);
     });
   }
 
-  private async handleEntry(entry: FleetEntry): Promise<void> {
-    if (this.stopped || entry.operation !== 'PUT') return;
-    if ((this.handled.get(entry.key) ?? 0) >= entry.revision) return;
+  private async handleEntry(entry: FleetUpdate): Promise<void> {
+    if (this.stopped) return;
+    if (entry.revision !== undefined && (this.handled.get(entry.key) ?? 0) >= entry.revision) return;
     const now = this.options.clock.now();
     const verified = verifyEnvelope(entry.value, { key: this.config.key, group: this.config.group, now, maxSkew: this.config.maxClockSkew });
     if (!verified.ok) return this.reject(entry, verified.reason);
     const { envelope } = verified;
+    if (this.lastId.get(entry.key) === envelope.id) return this.markHandled(entry);
     const named = parseGrantEntryKey(entry.key);
     if (envelope.type !== 'grant' || !named || named.door !== envelope.body.door || named.src !== envelope.body.src) return this.reject(entry, 'malformed');
     if (envelope.host === this.config.host) return this.ignore(entry, 'own');
@@ -328,7 +346,8 @@ export class FleetLink {
       return;
     }
     if (!this.replay.admit(envelope.id, envelope.exp, now)) return this.reject(entry, 'replayed');
-    this.handled.set(entry.key, entry.revision);
+    this.lastId.set(entry.key, envelope.id);
+    this.markHandled(entry);
     const body = envelope.body;
     if (!this.fleetDoors.has(body.door) || !this.options.port.hasDoor(body.door)) return this.ignore(entry, 'no-such-door');
     const key = grantKey(body);
@@ -349,14 +368,18 @@ export class FleetLink {
     }
   }
 
-  private reject(entry: FleetEntry, reason: RejectReason): void {
-    this.handled.set(entry.key, entry.revision);
-    this.counts.rejected[reason] += 1;
-    this.options.log.warn(`fleet ${this.config.group}: refused ${entry.key} (revision ${entry.revision}): ${reason}`);
+  private markHandled(entry: FleetUpdate): void {
+    if (entry.revision !== undefined) this.handled.set(entry.key, Math.max(entry.revision, this.handled.get(entry.key) ?? 0));
   }
 
-  private ignore(entry: FleetEntry, reason: IgnoreReason): void {
-    this.handled.set(entry.key, entry.revision);
+  private reject(entry: FleetUpdate, reason: RejectReason): void {
+    this.markHandled(entry);
+    this.counts.rejected[reason] += 1;
+    this.options.log.warn(`fleet ${this.config.group}: refused ${entry.key}${entry.revision === undefined ? '' : ` (revision ${entry.revision})`}: ${reason}`);
+  }
+
+  private ignore(entry: FleetUpdate, reason: IgnoreReason): void {
+    this.markHandled(entry);
     this.counts.ignored[reason] += 1;
   }
 }

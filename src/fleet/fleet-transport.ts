@@ -10,6 +10,13 @@ export interface FleetEntry {
   readonly operation: 'PUT' | 'DEL' | 'PURGE';
 }
 
+/** A write seen live: its revision when the transport knows it (a bucket read), not for a live notification. */
+export interface FleetUpdate {
+  readonly key: string;
+  readonly value: Uint8Array;
+  readonly revision?: number;
+}
+
 export type FleetConnectionEvent = 'disconnect' | 'reconnect';
 
 export interface FleetTransport {
@@ -18,8 +25,11 @@ export interface FleetTransport {
   get(key: string): Promise<FleetEntry | undefined>;
   /** The current entry of every key starting with `prefix`. */
   entries(prefix: string): Promise<FleetEntry[]>;
-  /** Current entries of keys under `prefix`, then every later write, until the returned stop is called. */
-  watch(prefix: string, onEntry: (entry: FleetEntry) => void): Promise<() => void>;
+  /**
+   * Every later write of keys under `prefix` while connected, until the returned stop is
+   * called. Writes made while disconnected are not replayed: the link catches up with entries().
+   */
+  follow(prefix: string, onUpdate: (update: FleetUpdate) => void): Promise<() => void>;
   /** Append to the group audit stream; `id` deduplicates retries. */
   publishAudit(host: string, id: string, value: Uint8Array): Promise<void>;
   onConnection(listener: (event: FleetConnectionEvent) => void): void;

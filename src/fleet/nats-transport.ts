@@ -5,7 +5,7 @@ import { Kvm, type KV, type KvEntry } from '@nats-io/kv';
 import type { FleetConfig } from '../config/types.js';
 import { KnocktailError } from '../errors.js';
 import { auditStreamName, auditSubject, bucketName } from './fleet-keys.js';
-import type { FleetConnectionEvent, FleetEntry, FleetTransport } from './fleet-transport.js';
+import type { FleetConnectionEvent, FleetEntry, FleetTransport, FleetUpdate } from './fleet-transport.js';
 
 // The fleet transport on NATS JetStream: the group's KV bucket (history 1: only the current
 // state of each grant matters; the revision orders its changes) and the audit stream
@@ -146,32 +146,20 @@ class NatsFleetTransport implements FleetTransport {
     return entries.sort((a, b) => a.revision - b.revision);
   }
 
-  async watch(prefix: string, onEntry: (entry: FleetEntry) => void): Promise<() => void> {
-    let stopped = false;
-    let current = await this.kv.watch({ key: `${prefix}>` });
-    const run = async (): Promise<void> => {
-      // A watch that ends on its own (server restart, lost consumer) is started again; the
-      // link skips revisions it has handled, so the repeated current values cost nothing.
-      while (!stopped && !this.closed) {
-        try {
-          for await (const entry of current) onEntry(toEntry(entry));
-        } catch {
-          // fall through to a new watch
-        }
-        if (stopped || this.closed) return;
-        await new Promise((resolve) => setTimeout(resolve, 1000));
-        try {
-          current = await this.kv.watch({ key: `${prefix}>` });
-        } catch {
-          // retried on the next turn
-        }
-      }
-    };
-    void run();
-    return () => {
-      stopped = true;
-      current.stop();
-    };
+  async follow(prefix: string, onUpdate: (update: FleetUpdate) => void): Promise<() => void> {
+    // A plain subscription to the bucket's subjects, not a JetStream consumer: nats.js
+    // re-subscribes on every reconnect by itself, and nothing is placed on a peer that is
+    // down. The link catches up on what it missed with entries().
+    const subjectPrefix = `$KV.${bucketName(this.fleet.group)}.`;
+    const subscription = this.nc.subscribe(`${subjectPrefix}${prefix}>`, {
+      callback: (error, message) => {
+        if (error) return;
+        if (message.headers?.get('KV-Operation')) return; // DEL/PURGE markers carry no envelope
+        onUpdate({ key: message.subject.slice(subjectPrefix.length), value: message.data });
+      },
+    });
+    await this.nc.flush();
+    return () => subscription.unsubscribe();
   }
 
   async publishAudit(host: string, id: string, value: Uint8Array): Promise<void> {
