@@ -9,11 +9,12 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { createInterface } from 'node:readline';
 import { repoRoot } from '../__tests__/system/support/built-cli.js';
-import { createFleetRig, MONITOR_PORTS, NATS_ADDRESS, NATS_PORTS, type FleetRig } from '../__tests__/system/support/fleet-rig.js';
+import { createFleetRig, MONITOR_PORTS, NATS_ADDRESS, type FleetRig, type NatsLogin } from '../__tests__/system/support/fleet-rig.js';
 import type { BenchFunction } from './section.js';
 
 const DOORS = [{ name: 'ssh', sequence: ['tcp:31600'], open: ['tcp:22'], openFor: '5m', closeSequence: ['tcp:31601'], fleet: true }];
 const SIMULATED = 17;
+const SIMULATED_HOSTS = Array.from({ length: SIMULATED }, (_, index) => `s${String(index + 1).padStart(2, '0')}`);
 const sleep = (ms: number): Promise<void> => new Promise((done) => setTimeout(done, ms));
 
 function percentile(values: readonly number[], p: number): number {
@@ -25,7 +26,7 @@ const dist = (path: string): string => JSON.stringify(join(repoRoot, 'dist', 'sr
 
 // 17 members in one process: each a FleetLink with its own NATS connection, and a grant
 // engine stand-in that records the moment it applies a change (and audits it, as a member does).
-function simulatorScript(keyFile: string): string {
+function simulatorScript(keyFile: string, logins: Record<string, NatsLogin>): string {
   return `
     import { readFileSync } from 'node:fs';
     import { FleetLink } from ${dist('fleet/fleet-link.js')};
@@ -35,7 +36,8 @@ function simulatorScript(keyFile: string): string {
     const links = [];
     for (let i = 1; i <= ${SIMULATED}; i++) {
       const host = 's' + String(i).padStart(2, '0');
-      const config = { servers: ${JSON.stringify(NATS_PORTS.map((port) => `nats://${NATS_ADDRESS}:${port}`))}, group: 'bastions', host, auth: { kind: 'none' }, key, keyFile: '', maxClockSkew: 2000, heartbeatInterval: 1000, replicas: 3, auditRetention: 86400000, doors: ['ssh'] };
+      const login = ${JSON.stringify(logins)}[host];
+      const config = { servers: login.servers, group: 'bastions', host, auth: { kind: 'user', user: login.user, password: login.password }, tls: login.tls, key, keyFile: '', maxClockSkew: 2000, heartbeatInterval: 1000, replicas: 3, auditRetention: 86400000, doors: ['ssh'] };
       let listener = () => {};
       const held = new Map();
       const port = {
@@ -76,7 +78,8 @@ interface Simulator {
 
 async function startSimulator(fleet: FleetRig): Promise<Simulator> {
   const file = join(fleet.dir, 'simulator.mjs');
-  await import('node:fs/promises').then(({ writeFile }) => writeFile(file, simulatorScript(fleet.keyFile)));
+  const logins = Object.fromEntries(SIMULATED_HOSTS.map((host) => [host, fleet.login(host)]));
+  await import('node:fs/promises').then(({ writeFile }) => writeFile(file, simulatorScript(fleet.keyFile, logins)));
   const child = fleet.rig.spawn(fleet.client, ['node', file]);
   const counts = { open: 0, close: 0 };
   const lasts = { open: 0, close: 0 };
@@ -194,7 +197,7 @@ async function cpuAtRate(fleet: FleetRig, rate: number, seconds: number): Promis
 export const bench: BenchFunction = async ({ quick }) => {
   const rounds = quick ? 10 : 40;
   // ipset: the backend README recommends past a handful of grants (one session, no process per change).
-  const fleet = await createFleetRig({ members: 3, doors: DOORS, ports: [22], backend: 'ipset' });
+  const fleet = await createFleetRig({ members: 3, doors: DOORS, ports: [22], backend: 'ipset', extraUsers: SIMULATED_HOSTS });
   try {
     for (const member of fleet.members) await member.start();
     await sleep(2000);
@@ -238,7 +241,7 @@ export const bench: BenchFunction = async ({ quick }) => {
       name: 'fleet',
       rows,
       notes: [
-        'backend ipset on every member; latency: knock SYN to b1 → new TCP connect to port 22 on b3 succeeds (with 20: and the last of 17 simulated members applied it); one change = an open or a close, each round has both',
+        'NATS with TLS and one user per member (as docs/fleet.md); backend ipset on every member; latency: knock SYN to b1 → new TCP connect to port 22 on b3 succeeds (with 20: and the last of 17 simulated members applied it); one change = an open or a close, each round has both',
         'NATS msgs per change: in_msgs summed over the 3 servers (client publishes, JetStream replication and acks, route traffic), heartbeat traffic measured idle and subtracted',
         'CPU: utime+stime of each daemon over the run, b1 applying 100 manual grants/s (3 s each, so 100 expiries/s too), b2 and b3 applying them from the fleet',
         'targets of issue 12: p95 ≤ 50 ms with 3 members, ≤ 100 ms with 20',

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, expect, test } from '@jest/globals';
 import { join } from 'node:path';
 import { repoRoot } from './support/built-cli.js';
-import { CLIENT_ADDRESS, createFleetRig, NATS_ADDRESS, NATS_PORTS, type FleetMember, type FleetRig } from './support/fleet-rig.js';
+import { CLIENT_ADDRESS, createFleetRig, type FleetMember, type FleetRig } from './support/fleet-rig.js';
 import { describeSystem } from './support/requirements.js';
 
 // The fleet on a real 3-node JetStream cluster of the system's nats-server: three bastions,
@@ -16,7 +16,7 @@ const DOORS = [
 
 const sleep = (ms: number): Promise<void> => new Promise((done) => setTimeout(done, ms));
 
-describeSystem('fleet doors on a 3-node NATS JetStream cluster (3 bastions in namespaces)', ['ip', 'iptables', 'rsyslogd', 'nats-server'], () => {
+describeSystem('fleet doors on a 3-node NATS JetStream cluster with TLS and per-member users (3 bastions in namespaces)', ['ip', 'iptables', 'rsyslogd', 'nats-server', 'openssl'], () => {
   let fleet: FleetRig;
   let b1: FleetMember;
   let b2: FleetMember;
@@ -109,11 +109,13 @@ describeSystem('fleet doors on a 3-node NATS JetStream cluster (3 bastions in na
 
   test('a message forged with a wrong key opens nothing and is counted', async () => {
     const dist = (path: string) => JSON.stringify(join(repoRoot, 'dist', 'src', path));
+    const login = fleet.login('b3');
     const script = `
       import { connectNatsFleet } from ${dist('fleet/nats-transport.js')};
       import { encodeEnvelope, signEnvelope } from ${dist('fleet/message-signing.js')};
       import { grantEntryKey } from ${dist('fleet/fleet-keys.js')};
-      const fleet = { servers: ${JSON.stringify(NATS_PORTS.slice(1).map((port) => `nats://${NATS_ADDRESS}:${port}`))}, group: 'bastions', host: 'mallory', auth: { kind: 'none' }, key: 'x'.repeat(48), keyFile: '', maxClockSkew: 2000, heartbeatInterval: 1000, replicas: 3, auditRetention: 86400000, doors: ['ssh'] };
+      // Inside the NATS account (b3's own credentials), without the group key.
+      const fleet = { servers: ${JSON.stringify(login.servers.slice(1))}, group: 'bastions', host: 'b3', auth: { kind: 'user', user: 'b3', password: ${JSON.stringify(login.password)} }, tls: ${JSON.stringify(login.tls)}, key: 'x'.repeat(48), keyFile: '', maxClockSkew: 2000, heartbeatInterval: 1000, replicas: 3, auditRetention: 86400000, doors: ['ssh'] };
       const transport = await connectNatsFleet(fleet, { bucketTtl: 90000000 });
       const now = Date.now();
       const body = { action: 'open', door: 'ssh', src: ${JSON.stringify(CLIENT_ADDRESS)}, family: 4, until: now + 60000, by: 'knock' };

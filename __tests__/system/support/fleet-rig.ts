@@ -45,6 +45,8 @@ export interface FleetRig {
   readonly client: string;
   readonly natsNs: string;
   readonly keyFile: string;
+  /** Credentials of a member or extra user, for scripts that talk to the cluster themselves. */
+  login(user: string): NatsLogin;
   /** SIGKILL one NATS node (0-2) by its PID. */
   killNats(index: number): Promise<void>;
   /** A real TCP connect from the client namespace. */
@@ -63,6 +65,16 @@ export interface FleetRigOptions {
   readonly ports: readonly number[];
   readonly fleet?: Record<string, unknown>;
   readonly backend?: 'iptables' | 'ipset' | 'nftables';
+  /** NATS users besides the members (e.g. simulated members), with a member's permissions. */
+  readonly extraUsers?: readonly string[];
+}
+
+/** How a script in a namespace reaches the cluster as user `user` (fields of the fleet config). */
+export interface NatsLogin {
+  readonly servers: readonly string[];
+  readonly user: string;
+  readonly password: string;
+  readonly tls: { readonly ca: string };
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((done) => setTimeout(done, ms));
@@ -72,15 +84,35 @@ async function must(argv: readonly string[]): Promise<void> {
   if (result.exitCode !== 0) throw new Error(`fleet rig: ${argv.join(' ')} → ${result.exitCode}: ${result.stderr.trim()}`);
 }
 
-function natsConfig(dir: string, index: number): string {
+/** A throwaway CA and one server certificate for NATS_ADDRESS (clients check it against the CA). */
+async function makeCertificates(dir: string): Promise<{ ca: string; cert: string; key: string }> {
+  const ca = join(dir, 'ca.pem');
+  const cert = join(dir, 'nats.pem');
+  const key = join(dir, 'nats.key');
+  const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
+  await must(['openssl', 'req', '-x509', ...ec, '-keyout', join(dir, 'ca.key'), '-out', ca, '-days', '2', '-subj', '/CN=knocktail fleet test CA']);
+  await must(['openssl', 'req', ...ec, '-keyout', key, '-out', join(dir, 'nats.csr'), '-subj', '/CN=nats', '-addext', `subjectAltName=IP:${NATS_ADDRESS}`]);
+  await must(['openssl', 'x509', '-req', '-in', join(dir, 'nats.csr'), '-CA', ca, '-CAkey', join(dir, 'ca.key'), '-CAcreateserial', '-out', cert, '-days', '2', '-copy_extensions', 'copy']);
+  return { ca, cert, key };
+}
+
+/** The documented permissions of one member: JetStream API, the group's bucket, its own audit subject. */
+function memberUser(user: string, password: string): string {
+  return `{ user: ${user}, password: "${password}", permissions: { publish: { allow: ["$JS.API.>", "$KV.knocktail_bastions.>", "knocktail.bastions.audit.${user}"] }, subscribe: { allow: ["_INBOX.>", "$KV.knocktail_bastions.>"] } } }`;
+}
+
+function natsConfig(dir: string, index: number, tls: { ca: string; cert: string; key: string }, users: readonly string[]): string {
   const routes = CLUSTER_PORTS.filter((_, other) => other !== index).map((port) => `nats-route://${NATS_ADDRESS}:${port}`);
+  const tlsBlock = `tls { cert_file: "${tls.cert}", key_file: "${tls.key}", ca_file: "${tls.ca}" }`;
   return [
     `server_name: kt-n${index + 1}`,
     `listen: ${NATS_ADDRESS}:${NATS_PORTS[index]}`,
     `pid_file: "${join(dir, `n${index + 1}.pid`)}"`,
     `http: ${NATS_ADDRESS}:${MONITOR_PORTS[index]}`,
     `jetstream { store_dir: "${join(dir, `n${index + 1}-store`)}", max_memory_store: 64MB, max_file_store: 256MB }`,
-    `cluster { name: kt-fleet, listen: ${NATS_ADDRESS}:${CLUSTER_PORTS[index]}, routes: [${routes.join(', ')}] }`,
+    tlsBlock,
+    `cluster { name: kt-fleet, listen: ${NATS_ADDRESS}:${CLUSTER_PORTS[index]}, ${tlsBlock}, routes: [${routes.join(', ')}] }`,
+    `accounts { KNOCKTAIL { jetstream: enabled, users: [ ${users.join(', ')} ] } }`,
     '',
   ].join('\n');
 }
@@ -118,12 +150,22 @@ export async function createFleetRig(options: FleetRigOptions): Promise<FleetRig
     await attach(names.client, CLIENT_ADDRESS, 1);
     for (const [index, ns] of memberNs.entries()) await attach(ns, `${FLEET_NET}.${21 + index}`, 2 + index);
 
-    // The NATS cluster.
+    // The NATS cluster: TLS (clients and routes) and one user per member, as docs/fleet.md sets it up.
+    const certificates = await makeCertificates(dir);
+    const hosts = memberNs.map((_, index) => `b${index + 1}`);
+    const passwords = new Map([...hosts, ...(options.extraUsers ?? [])].map((user) => [user, randomBytes(12).toString('hex')]));
+    const users = [...passwords].map(([user, password]) => memberUser(user, password));
+    const servers = NATS_PORTS.map((port) => `tls://${NATS_ADDRESS}:${port}`);
+    const login = (user: string): NatsLogin => {
+      const password = passwords.get(user);
+      if (password === undefined) throw new Error(`fleet rig: no NATS user ${user}`);
+      return { servers, user, password, tls: { ca: certificates.ca } };
+    };
     const natsPids: (number | undefined)[] = [];
     const natsOutput: string[] = [];
     for (const index of [0, 1, 2]) {
       const conf = join(dir, `n${index + 1}.conf`);
-      await writeFile(conf, natsConfig(dir, index));
+      await writeFile(conf, natsConfig(dir, index, certificates, users));
       const child = spawn('ip', ['netns', 'exec', names.nats, 'nats-server', '-c', conf], { stdio: ['ignore', 'pipe', 'pipe'] });
       natsOutput[index] = '';
       child.stdout!.on('data', (chunk: Buffer) => (natsOutput[index] += chunk.toString()));
@@ -167,7 +209,7 @@ export async function createFleetRig(options: FleetRigOptions): Promise<FleetRig
           auditLog,
           firewall: { backend: options.backend ?? 'iptables', checkInterval: 5 },
           doors: options.doors,
-          fleet: { servers: NATS_PORTS.map((port) => `nats://${NATS_ADDRESS}:${port}`), group: 'bastions', host, keyFile, heartbeatInterval: '1s', replicas: 3, ...options.fleet },
+          fleet: { ...login(host), group: 'bastions', host, keyFile, heartbeatInterval: '1s', replicas: 3, ...options.fleet },
         }),
       );
       const cli = (args: readonly string[]): Promise<ExecResult> => rig.exec(ns, ['node', cliPath, ...args]);
@@ -239,6 +281,7 @@ export async function createFleetRig(options: FleetRigOptions): Promise<FleetRig
       client: names.client,
       natsNs: names.nats,
       keyFile,
+      login,
       async killNats(index) {
         const pid = natsPids[index];
         natsPids[index] = undefined;
