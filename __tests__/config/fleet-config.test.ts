@@ -59,7 +59,7 @@ describe('a valid fleet block', () => {
     expect(configOf({ doors: [door()], fleet: fleet({ credentials: 'b1.creds' }) }).fleet?.auth).toEqual({ kind: 'credentials', file: join(dir, 'b1.creds') });
     expect(configOf({ doors: [door()], fleet: fleet({ user: 'b1', password: 'pw' }) }).fleet?.auth).toEqual({ kind: 'user', user: 'b1', password: 'pw' });
     expect(configOf({ doors: [door()], fleet: fleet({ token: 't0k' }) }).fleet?.auth).toEqual({ kind: 'token', token: 't0k' });
-    expect(configOf({ doors: [door()], fleet: fleet({ tls: { ca: 'ca.pem' } }) }).fleet?.tls).toEqual({ ca: join(dir, 'ca.pem') });
+    expect(configOf({ doors: [door()], fleet: fleet({ tls: { ca: 'ca.pem', serverName: 'nats.example.net' } }) }).fleet?.tls).toEqual({ ca: join(dir, 'ca.pem'), serverName: 'nats.example.net' });
   });
 
   test('the default member name is the short host name with other characters replaced', () => {

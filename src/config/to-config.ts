@@ -74,7 +74,7 @@ function toFleet(raw: RawFleet, doors: readonly RawDoor[], key: string, path: (t
     auth: fleetAuth(raw, path),
     ...(tls === null
       ? {}
-      : { tls: { ...(tls.ca === null ? {} : { ca: path(tls.ca) }), ...(tls.cert === null ? {} : { cert: path(tls.cert) }), ...(tls.key === null ? {} : { key: path(tls.key) }) } }),
+      : { tls: { ...(tls.ca === null ? {} : { ca: path(tls.ca) }), ...(tls.cert === null ? {} : { cert: path(tls.cert) }), ...(tls.key === null ? {} : { key: path(tls.key) }), ...(tls.serverName === null ? {} : { serverName: tls.serverName }) } }),
     key,
     keyFile: path(raw.keyFile),
     maxClockSkew: ms(raw.maxClockSkew),

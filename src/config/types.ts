@@ -54,7 +54,7 @@ export interface FleetConfig {
   /** This member's name in the group. */
   readonly host: string;
   readonly auth: FleetAuth;
-  readonly tls?: { readonly ca?: string; readonly cert?: string; readonly key?: string };
+  readonly tls?: { readonly ca?: string; readonly cert?: string; readonly key?: string; readonly serverName?: string };
   /** The group key (HMAC-SHA256) read from keyFile. */
   readonly key: string;
   readonly keyFile: string;

@@ -18,6 +18,8 @@ export const FLEET_NET = '203.0.113';
 export const NATS_ADDRESS = `${FLEET_NET}.10`;
 export const CLIENT_ADDRESS = `${FLEET_NET}.2`;
 export const NATS_PORTS = [14222, 14223, 14224] as const;
+/** The name in the servers' certificate (nats.js cannot check a certificate against an IP URL). */
+export const NATS_TLS_NAME = 'nats.knocktail.test';
 const CLUSTER_PORTS = [16222, 16223, 16224] as const;
 export const MONITOR_PORTS = [18222, 18223, 18224] as const;
 
@@ -74,7 +76,7 @@ export interface NatsLogin {
   readonly servers: readonly string[];
   readonly user: string;
   readonly password: string;
-  readonly tls: { readonly ca: string };
+  readonly tls: { readonly ca: string; readonly serverName: string };
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((done) => setTimeout(done, ms));
@@ -91,7 +93,7 @@ async function makeCertificates(dir: string): Promise<{ ca: string; cert: string
   const key = join(dir, 'nats.key');
   const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
   await must(['openssl', 'req', '-x509', ...ec, '-keyout', join(dir, 'ca.key'), '-out', ca, '-days', '2', '-subj', '/CN=knocktail fleet test CA']);
-  await must(['openssl', 'req', ...ec, '-keyout', key, '-out', join(dir, 'nats.csr'), '-subj', '/CN=nats', '-addext', `subjectAltName=IP:${NATS_ADDRESS}`]);
+  await must(['openssl', 'req', ...ec, '-keyout', key, '-out', join(dir, 'nats.csr'), '-subj', '/CN=nats', '-addext', `subjectAltName=DNS:${NATS_TLS_NAME},IP:${NATS_ADDRESS}`]);
   await must(['openssl', 'x509', '-req', '-in', join(dir, 'nats.csr'), '-CA', ca, '-CAkey', join(dir, 'ca.key'), '-CAcreateserial', '-out', cert, '-days', '2', '-copy_extensions', 'copy']);
   return { ca, cert, key };
 }
@@ -159,7 +161,7 @@ export async function createFleetRig(options: FleetRigOptions): Promise<FleetRig
     const login = (user: string): NatsLogin => {
       const password = passwords.get(user);
       if (password === undefined) throw new Error(`fleet rig: no NATS user ${user}`);
-      return { servers, user, password, tls: { ca: certificates.ca } };
+      return { servers, user, password, tls: { ca: certificates.ca, serverName: NATS_TLS_NAME } };
     };
     const natsPids: (number | undefined)[] = [];
     const natsOutput: string[] = [];
