@@ -83,19 +83,19 @@ async function startSimulator(fleet: FleetRig): Promise<Simulator> {
   const child = fleet.rig.spawn(fleet.client, ['node', file]);
   const counts = { open: 0, close: 0 };
   const lasts = { open: 0, close: 0 };
-  let ready = false;
+  const started = { ready: false };
   let stderr = '';
   child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
   createInterface({ input: child.stdout! }).on('line', (line) => {
     const event = JSON.parse(line) as { kind: 'open' | 'close' | 'ready'; at?: number };
-    if (event.kind === 'ready') ready = true;
+    if (event.kind === 'ready') started.ready = true;
     else {
       counts[event.kind] += 1;
       lasts[event.kind] = Math.max(lasts[event.kind], event.at ?? 0);
     }
   });
   const deadline = Date.now() + 60_000;
-  while (!ready) {
+  while (!started.ready) {
     if (child.exitCode !== null || Date.now() > deadline) throw new Error(`simulated members did not start: ${stderr}`);
     await sleep(50);
   }

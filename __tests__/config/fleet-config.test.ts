@@ -111,7 +111,7 @@ describe('fleet problems name their path', () => {
     ]);
   });
 
-  test('a door\'s fleet flag must be a boolean', () => {
+  test("a door's fleet flag must be a boolean", () => {
     expect(errorsOf({ doors: [door({ fleet: 'yes' })], fleet: fleet() })).toEqual(['doors[0].fleet: expected true or false, got `"yes"` (string)']);
   });
 });

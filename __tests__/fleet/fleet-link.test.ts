@@ -19,7 +19,19 @@ const web = makeDoor({ name: 'web', sequence: [{ proto: 'tcp', port: 31700 }], o
 const quiet = { info: () => undefined, warn: () => undefined };
 
 function fleetConfig(host: string, doors: string[]): FleetConfig {
-  return { servers: ['nats://198.51.100.1:4222'], group: 'bastions', host, auth: { kind: 'none' }, key: KEY, keyFile: '/k', maxClockSkew: 2000, heartbeatInterval: 5000, replicas: 1, auditRetention: 86_400_000, doors };
+  return {
+    servers: ['nats://198.51.100.1:4222'],
+    group: 'bastions',
+    host,
+    auth: { kind: 'none' },
+    key: KEY,
+    keyFile: '/k',
+    maxClockSkew: 2000,
+    heartbeatInterval: 5000,
+    replicas: 1,
+    auditRetention: 86_400_000,
+    doors,
+  };
 }
 
 /** A clock `offset` ms ahead of `base`, sharing its timers. */
@@ -175,7 +187,10 @@ describe('fail closed', () => {
   test('a grant whose until is already past when it arrives is not opened', async () => {
     const { clock, bucket, members, start } = group();
     await start();
-    const stale = signEnvelope({ v: 1, group: 'bastions', id: 'stale', host: 'b9', iat: T0, exp: T0 + 1000, type: 'grant', body: { action: 'open', door: 'ssh', src: SRC, family: 4, until: T0 + 1000, by: 'knock' } }, KEY);
+    const stale = signEnvelope(
+      { v: 1, group: 'bastions', id: 'stale', host: 'b9', iat: T0, exp: T0 + 1000, type: 'grant', body: { action: 'open', door: 'ssh', src: SRC, family: 4, until: T0 + 1000, by: 'knock' } },
+      KEY,
+    );
     clock.advanceTo(T0 + 2000);
     bucket.write(grantEntryKey('ssh', SRC), encodeEnvelope(stale));
     await settle();
@@ -186,13 +201,29 @@ describe('fail closed', () => {
 
 describe('end-to-end authentication', () => {
   const forged = (key: string, id: string) =>
-    encodeEnvelope(signEnvelope({ v: 1, group: 'bastions', id, host: 'mallory', iat: T0, exp: T0 + 60_000, type: 'grant', body: { action: 'open', door: 'ssh', src: SRC, family: 4, until: T0 + 60_000, by: 'knock' } }, key));
+    encodeEnvelope(
+      signEnvelope({ v: 1, group: 'bastions', id, host: 'mallory', iat: T0, exp: T0 + 60_000, type: 'grant', body: { action: 'open', door: 'ssh', src: SRC, family: 4, until: T0 + 60_000, by: 'knock' } }, key),
+    );
 
   test('a message signed with a wrong key, or unsigned, opens nothing and is counted', async () => {
     const { bucket, members, start } = group();
     await start();
     bucket.write(grantEntryKey('ssh', SRC), forged('not-the-group-key-'.repeat(3), 'f1'));
-    bucket.write(grantEntryKey('ssh', '203.0.113.8'), Buffer.from(JSON.stringify({ v: 1, group: 'bastions', id: 'u1', host: 'mallory', iat: T0, exp: T0 + 60_000, type: 'grant', body: { action: 'open', door: 'ssh', src: '203.0.113.8', family: 4, until: T0 + 60_000, by: 'knock' } })));
+    bucket.write(
+      grantEntryKey('ssh', '203.0.113.8'),
+      Buffer.from(
+        JSON.stringify({
+          v: 1,
+          group: 'bastions',
+          id: 'u1',
+          host: 'mallory',
+          iat: T0,
+          exp: T0 + 60_000,
+          type: 'grant',
+          body: { action: 'open', door: 'ssh', src: '203.0.113.8', family: 4, until: T0 + 60_000, by: 'knock' },
+        }),
+      ),
+    );
     await settle();
     for (const member of members) {
       expect(member.held()).toEqual([]);

@@ -13,10 +13,22 @@ import { Metrics } from '../../src/metrics/metrics.js';
 
 const T0 = Date.parse('2026-12-01T09:00:00Z');
 const KEY = 'view-key-'.repeat(5);
-const fleet: FleetConfig = { servers: ['nats://198.51.100.1:4222'], group: 'bastions', host: 'b1', auth: { kind: 'none' }, key: KEY, keyFile: '/k', maxClockSkew: 2000, heartbeatInterval: 5000, replicas: 1, auditRetention: 86_400_000, doors: ['ssh'] };
+const fleet: FleetConfig = {
+  servers: ['nats://198.51.100.1:4222'],
+  group: 'bastions',
+  host: 'b1',
+  auth: { kind: 'none' },
+  key: KEY,
+  keyFile: '/k',
+  maxClockSkew: 2000,
+  heartbeatInterval: 5000,
+  replicas: 1,
+  auditRetention: 86_400_000,
+  doors: ['ssh'],
+};
 
 const envelope = (fields: Partial<UnsignedEnvelope> & Pick<UnsignedEnvelope, 'type' | 'body'>, key = KEY) =>
-  encodeEnvelope(signEnvelope({ v: 1, group: 'bastions', id: `id-${Math.random()}`, host: 'b1', iat: T0, exp: T0 + 60_000, ...fields } as UnsignedEnvelope, key));
+  encodeEnvelope(signEnvelope({ v: 1, group: 'bastions', id: `id-${Math.random()}`, host: 'b1', iat: T0, exp: T0 + 60_000, ...fields }, key));
 
 let revision = 0;
 const entry = (key: string, value: Uint8Array, created = T0) => ({ key, value, revision: ++revision, created, operation: 'PUT' as const });
@@ -62,8 +74,17 @@ describe('status --fleet', () => {
 });
 
 describe('audit --fleet tables', () => {
-  const open = (host: string, at: number): AuditRecord => ({ event: 'open', at: new Date(at).toISOString(), door: 'ssh', src: '203.0.113.7', ports: ['tcp:22'], until: null, by: host === 'b1' ? 'knock' : 'fleet', host });
-  test("the same grant on three members pairs into three rows, one per host, and the table gains a HOST column", () => {
+  const open = (host: string, at: number): AuditRecord => ({
+    event: 'open',
+    at: new Date(at).toISOString(),
+    door: 'ssh',
+    src: '203.0.113.7',
+    ports: ['tcp:22'],
+    until: null,
+    by: host === 'b1' ? 'knock' : 'fleet',
+    host,
+  });
+  test('the same grant on three members pairs into three rows, one per host, and the table gains a HOST column', () => {
     const pairer = new GrantPairer();
     for (const host of ['b1', 'b2', 'b3']) pairer.add(open(host, T0));
     const rows = pairer.finish();

@@ -38,43 +38,50 @@ export class MemoryFleetTransport implements FleetTransport {
     for (const listener of this.listeners) listener(online ? 'reconnect' : 'disconnect');
   }
 
-  private check(): void {
-    if (!this.online) throw new Error('disconnected');
+  /** Runs `work` as the server would answer it: rejected while this member is offline. */
+  private call<T>(work: () => T): Promise<T> {
+    return this.online ? Promise.resolve(work()) : Promise.reject(new Error('disconnected'));
   }
 
-  async put(key: string, value: Uint8Array): Promise<number> {
-    this.check();
-    return this.bucket.write(key, value);
+  put(key: string, value: Uint8Array): Promise<number> {
+    return this.call(() => {
+      return this.bucket.write(key, value);
+    });
   }
 
-  async get(key: string): Promise<FleetEntry | undefined> {
-    this.check();
-    return this.bucket.entries.get(key);
+  get(key: string): Promise<FleetEntry | undefined> {
+    return this.call(() => {
+      return this.bucket.entries.get(key);
+    });
   }
 
-  async entries(prefix: string): Promise<FleetEntry[]> {
-    this.check();
-    return [...this.bucket.entries.values()].filter((entry) => entry.key.startsWith(prefix)).sort((a, b) => a.revision - b.revision);
+  entries(prefix: string): Promise<FleetEntry[]> {
+    return this.call(() => {
+      return [...this.bucket.entries.values()].filter((entry) => entry.key.startsWith(prefix)).sort((a, b) => a.revision - b.revision);
+    });
   }
 
-  async follow(prefix: string, onUpdate: (update: FleetUpdate) => void): Promise<() => void> {
-    this.check();
-    // Live notifications only, lost while offline (as a core NATS subscription's are).
-    const watcher = { prefix, deliver: (entry: FleetEntry) => (this.online ? onUpdate({ key: entry.key, value: entry.value }) : undefined) };
-    this.bucket.watchers.add(watcher);
-    return () => this.bucket.watchers.delete(watcher);
+  follow(prefix: string, onUpdate: (update: FleetUpdate) => void): Promise<() => void> {
+    return this.call(() => {
+      // Live notifications only, lost while offline (as a core NATS subscription's are).
+      const watcher = { prefix, deliver: (entry: FleetEntry) => (this.online ? onUpdate({ key: entry.key, value: entry.value }) : undefined) };
+      this.bucket.watchers.add(watcher);
+      return () => this.bucket.watchers.delete(watcher);
+    });
   }
 
-  async publishAudit(host: string, id: string, value: Uint8Array): Promise<void> {
-    this.check();
-    this.bucket.appendAudit(host, id, value);
+  publishAudit(host: string, id: string, value: Uint8Array): Promise<void> {
+    return this.call(() => {
+      this.bucket.appendAudit(host, id, value);
+    });
   }
 
   onConnection(listener: (event: FleetConnectionEvent) => void): void {
     this.listeners.push(listener);
   }
 
-  async close(): Promise<void> {
+  close(): Promise<void> {
     this.online = false;
+    return Promise.resolve();
   }
 }

@@ -32,7 +32,8 @@ describeSystem('fleet doors on a 3-node NATS JetStream cluster with TLS and per-
     return Object.fromEntries(members.map((member, index) => [member.host, results[index]]));
   };
   const all = (value: boolean) => ({ b1: value, b2: value, b3: value });
-  const statusOf = async (member: FleetMember) => JSON.parse((await member.cli(['status', '--json', '--config', member.configPath])).stdout) as { fleet?: Record<string, unknown> & { rejected: Record<string, number> } };
+  const statusOf = async (member: FleetMember) =>
+    JSON.parse((await member.cli(['status', '--json', '--config', member.configPath])).stdout) as { fleet?: Record<string, unknown> & { rejected: Record<string, number> } };
 
   beforeAll(async () => {
     fleet = await createFleetRig({ members: 3, doors: DOORS, ports: [22, 8080, 5432, 9090] });
@@ -41,7 +42,8 @@ describeSystem('fleet doors on a 3-node NATS JetStream cluster with TLS and per-
   }, 120_000);
 
   afterAll(async () => {
-    await fleet?.destroy();
+    // Undefined when beforeAll failed before the rig existed.
+    await (fleet as FleetRig | undefined)?.destroy();
   }, 60_000);
 
   test('every door is closed to the client before any knock', async () => {
@@ -79,29 +81,29 @@ describeSystem('fleet doors on a 3-node NATS JetStream cluster with TLS and per-
     await b2.blockNats(true);
     let blocked = true;
     try {
-    // While cut off, b2 enforces expiry by itself.
-    expect(await fleet.waitClosed(b2.address, 8080, 10_000)).toBe(true);
-    // The ssh grant is revoked elsewhere; b2 cannot know yet.
-    expect((await b1.cli(['revoke', CLIENT_ADDRESS, '--door', 'ssh', '--config', b1.configPath])).exitCode).toBe(0);
-    expect(await closedOn(22, [b1, b3])).toEqual({ b1: true, b3: true });
-    expect(await fleet.connect(b2.address, 22)).toBe(true);
-    // b2 still opens for its own knocks.
-    await knock(b2, 31700);
-    expect(await fleet.waitOpen(b2.address, 8080, 5000)).toBe(true);
-    // A grant opened and expired elsewhere during the cut.
-    await knock(b1, 31800); // db: 4 s
-    expect(await openOn(5432, [b1, b3])).toEqual({ b1: true, b3: true });
-    expect(await closedOn(5432, [b1, b3], 10_000)).toEqual({ b1: true, b3: true });
-    await b2.blockNats(false);
-    blocked = false;
-    // Back: the revoke is applied, the expired grant never opens.
-    const caughtUp = await fleet.waitClosed(b2.address, 22, 30_000);
-    if (!caughtUp) process.stderr.write(`b2 did not catch up; its log:\n${b2.output().slice(-6000)}\n`);
-    expect(caughtUp).toBe(true);
-    for (let probe = 0; probe < 10; probe += 1) {
-      expect(await fleet.connect(b2.address, 5432)).toBe(false);
-      await sleep(200);
-    }
+      // While cut off, b2 enforces expiry by itself.
+      expect(await fleet.waitClosed(b2.address, 8080, 10_000)).toBe(true);
+      // The ssh grant is revoked elsewhere; b2 cannot know yet.
+      expect((await b1.cli(['revoke', CLIENT_ADDRESS, '--door', 'ssh', '--config', b1.configPath])).exitCode).toBe(0);
+      expect(await closedOn(22, [b1, b3])).toEqual({ b1: true, b3: true });
+      expect(await fleet.connect(b2.address, 22)).toBe(true);
+      // b2 still opens for its own knocks.
+      await knock(b2, 31700);
+      expect(await fleet.waitOpen(b2.address, 8080, 5000)).toBe(true);
+      // A grant opened and expired elsewhere during the cut.
+      await knock(b1, 31800); // db: 4 s
+      expect(await openOn(5432, [b1, b3])).toEqual({ b1: true, b3: true });
+      expect(await closedOn(5432, [b1, b3], 10_000)).toEqual({ b1: true, b3: true });
+      await b2.blockNats(false);
+      blocked = false;
+      // Back: the revoke is applied, the expired grant never opens.
+      const caughtUp = await fleet.waitClosed(b2.address, 22, 30_000);
+      if (!caughtUp) process.stderr.write(`b2 did not catch up; its log:\n${b2.output().slice(-6000)}\n`);
+      expect(caughtUp).toBe(true);
+      for (let probe = 0; probe < 10; probe += 1) {
+        expect(await fleet.connect(b2.address, 5432)).toBe(false);
+        await sleep(200);
+      }
     } finally {
       if (blocked) await b2.blockNats(false);
     }
@@ -134,7 +136,10 @@ describeSystem('fleet doors on a 3-node NATS JetStream cluster with TLS and per-
     await sleep(1500);
     const result = await b3.cli(['audit', '--fleet', '--json', '--config', b3.configPath]);
     expect({ code: result.exitCode, stderr: result.stderr }).toEqual({ code: 0, stderr: '' });
-    const records = result.stdout.trim().split('\n').map((line) => JSON.parse(line) as Record<string, unknown>);
+    const records = result.stdout
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as Record<string, unknown>);
     expect(new Set(records.map((record) => record['host']))).toEqual(new Set(['b1', 'b2', 'b3']));
     expect(records.some((record) => record['host'] === 'b2' && record['event'] === 'open' && record['by'] === 'fleet')).toBe(true);
     const table = await b1.cli(['audit', '--fleet', '--config', b1.configPath]);
@@ -147,8 +152,16 @@ describeSystem('fleet doors on a 3-node NATS JetStream cluster with TLS and per-
     expect(await openOn(8080, fleet.members)).toEqual(all(true));
     const result = await b1.cli(['status', '--fleet', '--json', '--config', b1.configPath]);
     expect({ code: result.exitCode, stderr: result.stderr }).toEqual({ code: 0, stderr: '' });
-    const status = JSON.parse(result.stdout) as { members: { host: string; version: string; alive: boolean; clockOffset: number | null }[]; grants: { door: string; src: string; origin: string }[]; unverified: number };
-    expect(status.members.map((member) => [member.host, member.alive, member.version])).toEqual([['b1', true, '0.1.0'], ['b2', true, '0.1.0'], ['b3', true, '0.1.0']]);
+    const status = JSON.parse(result.stdout) as {
+      members: { host: string; version: string; alive: boolean; clockOffset: number | null }[];
+      grants: { door: string; src: string; origin: string }[];
+      unverified: number;
+    };
+    expect(status.members.map((member) => [member.host, member.alive, member.version])).toEqual([
+      ['b1', true, '0.1.0'],
+      ['b2', true, '0.1.0'],
+      ['b3', true, '0.1.0'],
+    ]);
     for (const member of status.members) expect(Math.abs(member.clockOffset ?? Infinity)).toBeLessThan(1000);
     expect(status.grants).toContainEqual(expect.objectContaining({ door: 'web', src: CLIENT_ADDRESS, origin: 'b2' }));
     expect(status.unverified).toBeGreaterThanOrEqual(1); // the forged entry

@@ -107,7 +107,9 @@ export class FleetLink {
       }
       this.connected = true;
       this.options.log.info(`fleet ${this.config.group}: reconnected; catching up from the bucket`);
-      void this.heartbeat().then(() => this.resync()).then(() => this.flush());
+      void this.heartbeat()
+        .then(() => this.resync())
+        .then(() => this.flush());
     });
   }
 
@@ -324,9 +326,11 @@ export class FleetLink {
   // ---- incoming ----
 
   private enqueueIncoming(entry: FleetUpdate): void {
-    this.incoming = this.incoming.then(() => this.handleEntry(entry)).catch((error: unknown) => {
-      this.options.log.warn(`fleet ${this.config.group}: could not apply ${entry.key}: ${String(error)}`);
-    });
+    this.incoming = this.incoming
+      .then(() => this.handleEntry(entry))
+      .catch((error: unknown) => {
+        this.options.log.warn(`fleet ${this.config.group}: could not apply ${entry.key}: ${String(error)}`);
+      });
   }
 
   private async handleEntry(entry: FleetUpdate): Promise<void> {
@@ -334,29 +338,53 @@ export class FleetLink {
     if (entry.revision !== undefined && (this.handled.get(entry.key) ?? 0) >= entry.revision) return;
     const now = this.options.clock.now();
     const verified = verifyEnvelope(entry.value, { key: this.config.key, group: this.config.group, now, maxSkew: this.config.maxClockSkew });
-    if (!verified.ok) return this.reject(entry, verified.reason);
+    if (!verified.ok) {
+      this.reject(entry, verified.reason);
+      return;
+    }
     const { envelope } = verified;
-    if (this.lastId.get(entry.key) === envelope.id) return this.markHandled(entry);
+    if (this.lastId.get(entry.key) === envelope.id) {
+      this.markHandled(entry);
+      return;
+    }
     const named = parseGrantEntryKey(entry.key);
-    if (envelope.type !== 'grant' || !named || named.door !== envelope.body.door || named.src !== envelope.body.src) return this.reject(entry, 'malformed');
-    if (envelope.host === this.config.host) return this.ignore(entry, 'own');
+    if (envelope.type !== 'grant' || !named || named.door !== envelope.body.door || named.src !== envelope.body.src) {
+      this.reject(entry, 'malformed');
+      return;
+    }
+    if (envelope.host === this.config.host) {
+      this.ignore(entry, 'own');
+      return;
+    }
     if (!this.accepting) {
       // Not marked handled: applied by the resync once the clock is back in line.
       this.counts.ignored['clock-skew'] += 1;
       return;
     }
-    if (!this.replay.admit(envelope.id, envelope.exp, now)) return this.reject(entry, 'replayed');
+    if (!this.replay.admit(envelope.id, envelope.exp, now)) {
+      this.reject(entry, 'replayed');
+      return;
+    }
     this.lastId.set(entry.key, envelope.id);
     this.markHandled(entry);
     const body = envelope.body;
-    if (!this.fleetDoors.has(body.door) || !this.options.port.hasDoor(body.door)) return this.ignore(entry, 'no-such-door');
+    if (!this.fleetDoors.has(body.door) || !this.options.port.hasDoor(body.door)) {
+      this.ignore(entry, 'no-such-door');
+      return;
+    }
     const key = grantKey(body);
     this.applying.add(key);
     try {
       if (body.action === 'open') {
-        if (body.until <= now) return this.ignore(entry, 'past-until');
+        if (body.until <= now) {
+          this.ignore(entry, 'past-until');
+          return;
+        }
         const result = await this.options.port.open(body.door, body.src, body.family, Math.min(body.until, now + this.options.maxOpenFor), envelope.host);
-        if (result === 'no-such-door' || result === 'not-allowed') return this.ignore(entry, result);
+        if (result === 'no-such-door' || result === 'not-allowed') {
+          this.ignore(entry, result);
+          return;
+        }
         if (result !== 'unchanged') this.counts.applied += 1;
       } else if (await this.options.port.close(body.door, body.src, body.reason)) {
         this.counts.applied += 1;

@@ -38,10 +38,7 @@ export interface AuditBody {
   readonly record: AuditRecord;
 }
 
-export type FleetBody =
-  | { readonly type: 'grant'; readonly body: GrantBody }
-  | { readonly type: 'heartbeat'; readonly body: HeartbeatBody }
-  | { readonly type: 'audit'; readonly body: AuditBody };
+export type FleetBody = { readonly type: 'grant'; readonly body: GrantBody } | { readonly type: 'heartbeat'; readonly body: HeartbeatBody } | { readonly type: 'audit'; readonly body: AuditBody };
 
 export type UnsignedEnvelope = FleetBody & {
   readonly v: typeof FLEET_PROTOCOL;

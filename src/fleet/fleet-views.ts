@@ -98,7 +98,11 @@ export function renderFleetStatus(view: FleetStatusView, options: { color: boole
       [{ header: 'HOST' }, { header: 'STATE' }, { header: 'LAST SEEN (UTC)' }, { header: 'VERSION' }, { header: 'CLOCK OFFSET', align: 'right' }, { header: 'FLEET DOORS' }],
       view.members.map((member): Cell[] => [
         { text: member.host },
-        member.alive ? (member.accepting ? { text: 'up', tone: 'green' } : { text: 'REFUSING (clock)', tone: 'red' }) : { text: `silent ${formatLength(Math.max(0, now - Date.parse(member.lastSeen)))}`, tone: 'yellow' },
+        member.alive
+          ? member.accepting
+            ? { text: 'up', tone: 'green' }
+            : { text: 'REFUSING (clock)', tone: 'red' }
+          : { text: `silent ${formatLength(Math.max(0, now - Date.parse(member.lastSeen)))}`, tone: 'yellow' },
         { text: formatTime(member.lastSeen) },
         { text: member.version },
         { text: member.clockOffset === null ? '?' : `${member.clockOffset} ms` },

@@ -33,7 +33,16 @@ export async function natsConnectionOptions(fleet: FleetConfig, name: string, ti
     // A dead connection is noticed within ~6 s: the member says so and catches up on reconnect.
     pingInterval: 2000,
     maxPingOut: 2,
-    ...(wantsTls ? { tls: { ...(fleet.tls?.ca ? { caFile: fleet.tls.ca } : {}), ...(fleet.tls?.cert ? { certFile: fleet.tls.cert } : {}), ...(fleet.tls?.key ? { keyFile: fleet.tls.key } : {}), ...(fleet.tls?.serverName ? { servername: fleet.tls.serverName } : {}) } } : {}),
+    ...(wantsTls
+      ? {
+          tls: {
+            ...(fleet.tls?.ca ? { caFile: fleet.tls.ca } : {}),
+            ...(fleet.tls?.cert ? { certFile: fleet.tls.cert } : {}),
+            ...(fleet.tls?.key ? { keyFile: fleet.tls.key } : {}),
+            ...(fleet.tls?.serverName ? { servername: fleet.tls.serverName } : {}),
+          },
+        }
+      : {}),
     ...(auth.kind === 'user' ? { user: auth.user, pass: auth.password } : {}),
     ...(auth.kind === 'token' ? { token: auth.token } : {}),
   };

@@ -21,9 +21,10 @@ export function registerFleetMetrics(registry: Registry, read: () => FleetLinkSt
   gauge('knocktail_fleet_outbox', 'Grant changes and audit records waiting for the NATS servers.', (status) => status.outbox);
   // Totals kept by the link, exposed as counters that advance by the difference.
   const seen = new Map<string, number>();
-  const advance = (counter: Counter<string>, key: string, total: number, labels?: Record<string, string>): void => {
+  const advance = (counter: Counter, key: string, total: number, labels?: Record<string, string>): void => {
     const delta = total - (seen.get(key) ?? 0);
-    if (delta > 0) (labels ? counter.inc(labels, delta) : counter.inc(delta));
+    if (delta > 0 && labels) counter.inc(labels, delta);
+    else if (delta > 0) counter.inc(delta);
     seen.set(key, total);
   };
   new Counter({

@@ -164,14 +164,13 @@ export async function createFleetRig(options: FleetRigOptions): Promise<FleetRig
       return { servers, user, password, tls: { ca: certificates.ca, serverName: NATS_TLS_NAME } };
     };
     const natsPids: (number | undefined)[] = [];
-    const natsOutput: string[] = [];
+    const natsOutput = ['', '', ''];
     for (const index of [0, 1, 2]) {
       const conf = join(dir, `n${index + 1}.conf`);
       await writeFile(conf, natsConfig(dir, index, certificates, users));
       const child = spawn('ip', ['netns', 'exec', names.nats, 'nats-server', '-c', conf], { stdio: ['ignore', 'pipe', 'pipe'] });
-      natsOutput[index] = '';
-      child.stdout!.on('data', (chunk: Buffer) => (natsOutput[index] += chunk.toString()));
-      child.stderr!.on('data', (chunk: Buffer) => (natsOutput[index] += chunk.toString()));
+      child.stdout.on('data', (chunk: Buffer) => (natsOutput[index] = `${natsOutput[index] ?? ''}${chunk.toString()}`));
+      child.stderr.on('data', (chunk: Buffer) => (natsOutput[index] = `${natsOutput[index] ?? ''}${chunk.toString()}`));
       natsPids[index] = child.pid;
       const exited = new Promise<void>((done) => child.once('exit', () => done()));
       undo.push(async () => {
@@ -183,7 +182,7 @@ export async function createFleetRig(options: FleetRigOptions): Promise<FleetRig
       });
     }
     const ready = Date.now() + 20_000;
-    while (!natsOutput.every((text) => /JetStream cluster new metadata leader|Server is ready/.test(text ?? '')) || !natsOutput.some((text) => /metadata leader/.test(text ?? ''))) {
+    while (!natsOutput.every((text) => /JetStream cluster new metadata leader|Server is ready/.test(text)) || !natsOutput.some((text) => /metadata leader/.test(text))) {
       if (Date.now() > ready) throw new Error(`the NATS cluster did not come up:\n${natsOutput.join('\n---\n')}`);
       await sleep(100);
     }
@@ -247,8 +246,8 @@ export async function createFleetRig(options: FleetRigOptions): Promise<FleetRig
           const socket = join(home, 'state', 'control.sock');
           await rm(socket, { force: true });
           const child = spawn('ip', ['netns', 'exec', ns, 'node', cliPath, 'run', '--config', configPath], { stdio: ['ignore', 'pipe', 'pipe'] });
-          child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
-          child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+          child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+          child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
           daemon = child;
           const deadline = Date.now() + 20_000;
           while (!existsSync(socket) || !output.includes(`member ${host}`)) {
@@ -284,10 +283,11 @@ export async function createFleetRig(options: FleetRigOptions): Promise<FleetRig
       natsNs: names.nats,
       keyFile,
       login,
-      async killNats(index) {
+      killNats(index) {
         const pid = natsPids[index];
         natsPids[index] = undefined;
         if (pid !== undefined) process.kill(pid, 'SIGKILL');
+        return Promise.resolve();
       },
       connect,
       waitOpen: (address, port, timeoutMs) => poll(address, port, true, timeoutMs),
