@@ -100,6 +100,18 @@ describe('a grant fans out to the group', () => {
     expect(bucket.puts - before).toBe(1); // the members that applied the revoke do not publish it again
   });
 
+  test('a completed knock and a close sequence on b2 open and close the door everywhere', async () => {
+    const { members, start } = group();
+    await start();
+    await members[1]!.manager.handle({ kind: 'completed', sequence: 'open', door: 'ssh', src: SRC, family: 4, at: T0 });
+    await settle();
+    for (const member of members) expect(member.held()).toEqual(['ssh 203.0.113.7 until 60000']);
+    await members[1]!.manager.handle({ kind: 'closed', sequence: 'close', door: 'ssh', src: SRC, family: 4, at: T0 + 1000 });
+    await settle();
+    for (const member of members) expect(member.held()).toEqual([]);
+    expect(members[2]!.audit.records.at(-1)).toMatchObject({ event: 'close', reason: 'close-sequence' });
+  });
+
   test('a refresh moves until on every member; doors that are not fleet doors stay local', async () => {
     const { clock, members, start } = group();
     await start();
