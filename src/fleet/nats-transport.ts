@@ -188,7 +188,7 @@ class NatsFleetTransport implements FleetTransport {
 
 /** Every audit envelope in the group stream from `since` (epoch ms) on, oldest first. */
 export async function* readAuditStream(nc: NatsConnection, fleet: FleetConfig, since?: number): AsyncGenerator<Uint8Array> {
-  const js = jetstream(nc, { timeout: 10_000 });
+  const js = jetstream(nc, { timeout: 3000 });
   const jsm = await jetstreamManager(nc, { timeout: 10_000 });
   const stream = auditStreamName(fleet.group);
   const info = await jsm.streams.info(stream).catch((error: unknown) => {
@@ -196,15 +196,22 @@ export async function* readAuditStream(nc: NatsConnection, fleet: FleetConfig, s
   });
   if (info.state.messages === 0) return;
   const options = since === undefined ? {} : { deliver_policy: DeliverPolicy.StartTime, opt_start_time: new Date(since).toISOString() };
-  // Right after a server loss the stream may still be electing its leader: try a few times.
+  // nats-server 2.9 may place the ephemeral consumer on a peer that is down: a few quick tries,
+  // then read message by message from the stream leader (slower, needs no consumer).
   let consumer: Awaited<ReturnType<typeof js.consumers.get>> | undefined;
-  for (let attempt = 1; !consumer; attempt++) {
+  for (let attempt = 1; !consumer && attempt <= 3; attempt++) {
     try {
       consumer = await js.consumers.get(stream, options);
-    } catch (error) {
-      if (attempt >= 5) throw new KnocktailError('SOURCE_IO', `cannot read the fleet audit stream ${stream}: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
-      await new Promise((resolve) => setTimeout(resolve, 1000));
+    } catch {
+      await new Promise((resolve) => setTimeout(resolve, 500));
     }
+  }
+  if (!consumer) {
+    for (let seq = info.state.first_seq; seq <= info.state.last_seq; seq++) {
+      const message = await jsm.streams.getMessage(stream, { seq }).catch(() => null);
+      if (message && (since === undefined || message.time.getTime() >= since)) yield message.data;
+    }
+    return;
   }
   for (;;) {
     const batch = await consumer.fetch({ max_messages: 1000, expires: 2000 });
