@@ -3,9 +3,9 @@ import { ManualClock, type Clock } from '../../src/clock.js';
 import type { FleetConfig } from '../../src/config/types.js';
 import { grantEntryKey } from '../../src/fleet/fleet-keys.js';
 import { FleetLink } from '../../src/fleet/fleet-link.js';
-import { grantManagerPort } from '../../src/fleet/grant-manager-port.js';
+import { grantEnginePort } from '../../src/fleet/grant-engine-port.js';
 import { encodeEnvelope, signEnvelope } from '../../src/fleet/message-signing.js';
-import { GrantManager } from '../../src/grant/grant-manager.js';
+import { GrantEngine } from '../../src/grant/grant-engine.js';
 import type { Door } from '../../src/model/door.js';
 import { makeDoor } from '../support/door.js';
 import { FakeBackend, MemoryAudit } from '../support/fakes.js';
@@ -52,8 +52,9 @@ function group(options: { members?: number; clockOffsets?: Record<number, number
     const doors = options.doors?.[index] ?? [ssh, web];
     const backend = new FakeBackend();
     const audit = new MemoryAudit();
-    const port = grantManagerPort({ grants: () => manager, doors: () => doors, clock: memberClock });
-    const manager: GrantManager = new GrantManager({ doors, backend, audit, clock: memberClock, onRecord: (record) => port.emit(record) });
+    const port = grantEnginePort({ engine: () => manager, doors: () => doors, now: () => memberClock.now() });
+    const manager: GrantEngine = new GrantEngine({ doors, backend, audit, clock: memberClock, onRecord: (record) => port.emit(record) });
+    manager.start();
     const transport = new MemoryFleetTransport(bucket);
     const link = new FleetLink({ config: fleetConfig(host, ['ssh']), maxOpenFor: 3_600_000, port, transport, clock: memberClock, log: quiet, version: '0.1.0' });
     const held = () => manager.grants().map((grant) => `${grant.door} ${grant.src} until ${grant.until === null ? 'closed' : grant.until - T0}`);
@@ -154,7 +155,7 @@ describe('fail closed', () => {
     clock.advanceTo(T0 + 60_000);
     await settle();
     for (const member of members) {
-      await member.manager.idle();
+      await member.manager.drain();
       expect(member.held()).toEqual([]);
       expect(member.audit.records.at(-1)).toMatchObject({ event: 'close', reason: 'expired' });
     }
