@@ -4,12 +4,15 @@ import type { AuditSink } from './audit/record.js';
 import { isoTime } from './audit/record.js';
 import { progressSnapshot, STATUS_PROGRESS_CAP, statusGrant, type StatusSnapshot } from './audit/status-view.js';
 import { compose, type Knocktail } from './compose.js';
-import type { Config } from './config/types.js';
+import type { Config, FleetConfig } from './config/types.js';
 import { ControlServer } from './control/control-server.js';
 import { GrantController } from './control/controller.js';
 import { KnocktailError } from './errors.js';
 import type { CommandRunner, FirewallBackend } from './firewall/backend.js';
 import { withFirewallLock } from './firewall/firewall-lock.js';
+import { FleetLink } from './fleet/fleet-link.js';
+import type { FleetTransport } from './fleet/fleet-transport.js';
+import { grantEnginePort, type GrantEnginePort } from './fleet/grant-engine-port.js';
 import { EMPTY_STATE, loadState, moveAsideCorrupt, saveState, type PersistedState } from './grant/state-file.js';
 import { StateStore } from './grant/state-store.js';
 import type { Metrics } from './metrics/metrics.js';
@@ -40,6 +43,10 @@ export interface DaemonParts {
   readonly wrapBackend?: (backend: FirewallBackend) => FirewallBackend;
   /** Backoff between command retries (tests pass a fake). */
   readonly sleep?: (ms: number) => Promise<void>;
+  /** Connects to the fleet's NATS servers (only called when the config has a fleet block). */
+  readonly connectFleet?: (fleet: FleetConfig) => Promise<FleetTransport>;
+  /** Reported in fleet heartbeats. */
+  readonly version?: string;
 }
 
 export { controlSocketPath, stateFilePath };
@@ -56,6 +63,9 @@ export class Daemon {
   private loop: Promise<void> | undefined;
   private stopping: Promise<void> | undefined;
   private recovery: StatusSnapshot['stateRecovery'];
+  private fleetPort: GrantEnginePort | undefined;
+  private fleet: FleetLink | undefined;
+  private fleetStarting: Promise<void> | undefined;
 
   constructor(config: Config, parts: DaemonParts) {
     this.config = config;
@@ -88,6 +98,7 @@ export class Daemon {
       onRecord: (record) => {
         parts.metrics?.record(record);
         parts.log.info(`${record.event} ${record.door} ${record.src}`, { ...record });
+        this.fleetPort?.emit(record);
       },
       onBadLine: (line, problem) => parts.log.warn(`skipped line: ${problem}`, { line: line.slice(0, 512) }),
       onError: (error) => parts.log.error(`grant engine: ${error instanceof Error ? error.message : String(error)}`),
@@ -96,6 +107,7 @@ export class Daemon {
     this.store = store;
     if (this.recovery) await knocktail.audit.write({ event: 'state-corrupt', at: this.recovery.at, door: '', src: '', file: stateFilePath(config), movedTo: this.recovery.movedTo, error: this.recovery.error });
     parts.metrics?.trackCounters(() => knocktail.counters);
+    if (config.fleet) parts.metrics?.trackFleet(() => this.fleet?.status());
     parts.metrics?.trackGauges(() => ({
       openGrants: knocktail.engine.size,
       trackedSources: knocktail.tracker.stats().trackedSources,
@@ -110,6 +122,7 @@ export class Daemon {
     knocktail.engine.start();
     this.control = new ControlServer(controlSocketPath(config), new GrantController({ grants: knocktail.engine, doors: () => this.config.doors, limits: () => this.config.limits, status: () => this.status() }));
     await this.control.start();
+    this.fleetStarting = this.startFleet();
     this.scheduleCheck();
     this.loop = this.readLoop();
     parts.log.info(`knocktail running: ${config.doors.length} doors, backend ${knocktail.backend.name}, source ${config.source === 'kmsg' ? '/dev/kmsg' : config.logFile}`);
@@ -125,7 +138,7 @@ export class Daemon {
    * grants of removed doors and of sources the new allowFrom excludes close; the rest and the counters stay.
    */
   async reload(config: Config): Promise<void> {
-    const restartOnly = ['logFile', 'source', 'stateDir', 'auditLog', 'logPrefix', 'firewall', 'metrics', 'localAddresses'] as const;
+    const restartOnly = ['logFile', 'source', 'stateDir', 'auditLog', 'logPrefix', 'firewall', 'metrics', 'localAddresses', 'fleet'] as const;
     const changed = restartOnly.filter((key) => JSON.stringify(config[key]) !== JSON.stringify(this.config[key]));
     if (changed.length > 0) this.parts.log.warn(`reload: ${changed.join(', ')} changed; these take effect on restart only`);
     const knocktail = this.knocktail;
@@ -144,6 +157,8 @@ export class Daemon {
 
   private async shutdown(): Promise<void> {
     this.abort.abort();
+    await this.fleetStarting;
+    await this.fleet?.stop().catch((error: unknown) => this.parts.log.warn(`fleet: stop failed: ${String(error)}`));
     await this.loop?.catch(() => undefined);
     if (this.checkTimer) this.parts.clock.clearTimer(this.checkTimer);
     this.knocktail?.stop();
@@ -170,7 +185,41 @@ export class Daemon {
       pendingCloses: pending,
       alwaysAllow: this.config.limits.alwaysAllow.map((cidr) => cidr.text),
       ...(this.recovery ? { stateRecovery: this.recovery } : {}),
+      ...(this.fleet ? { fleet: this.fleet.status() } : {}),
     };
+  }
+
+  /** The fleet link, once joined; the daemon runs (local knocks, local expiry) whether or not NATS answers. */
+  fleetLink(): FleetLink | undefined {
+    return this.fleet;
+  }
+
+  private async startFleet(): Promise<void> {
+    const { config, parts } = this;
+    if (!config.fleet || !parts.connectFleet) return;
+    const fleet = config.fleet;
+    this.fleetPort = grantEnginePort({ engine: () => this.knocktail?.engine, doors: () => this.config.doors, now: () => parts.clock.now() });
+    // Joining is retried in the background: NATS being down must never stop local doors.
+    for (let attempt = 1; !this.abort.signal.aborted; attempt++) {
+      let transport: FleetTransport | undefined;
+      try {
+        transport = await parts.connectFleet(fleet);
+        const link = new FleetLink({ config: fleet, maxOpenFor: config.limits.maxOpenFor, port: this.fleetPort, transport, clock: parts.clock, log: parts.log, version: parts.version ?? 'unknown' });
+        // stop() may have come while connecting (abort is flipped from outside this loop).
+        if ((this.abort.signal as { aborted: boolean }).aborted) {
+          await transport.close();
+          return;
+        }
+        await link.start();
+        this.fleet = link;
+        parts.log.info(`fleet ${fleet.group}: member ${fleet.host}, fleet doors ${fleet.doors.join(', ') || 'none'}`);
+        return;
+      } catch (error) {
+        await transport?.close().catch(() => undefined);
+        parts.log.error(`fleet ${fleet.group}: cannot join (attempt ${attempt}; local doors keep working): ${error instanceof Error ? error.message : String(error)}`);
+      }
+      await abortableDelay(Math.min(30_000, 1000 * 2 ** Math.min(attempt, 5)), this.abort.signal);
+    }
   }
 
   // A state file that cannot be used fails closed: moved aside, no grants; reconcile then removes every rule as an orphan.
@@ -209,4 +258,16 @@ export class Daemon {
         });
     });
   }
+}
+
+function abortableDelay(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(done, ms);
+    function done(): void {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', done);
+      resolve();
+    }
+    signal.addEventListener('abort', done, { once: true });
+  });
 }

@@ -158,7 +158,7 @@ describe('schema errors, as path: message', () => {
 
   test('an unknown key is refused with a suggestion and the valid keys', () => {
     expect(errorsOf({ ...designExample, logfile: 'x' })).toEqual([
-      'logfile: unknown key (did you mean "logFile"?); valid keys: $schema, source, logFile, logPrefix, stateDir, auditLog, localAddresses, firewall, limits, metrics, doors',
+      'logfile: unknown key (did you mean "logFile"?); valid keys: $schema, source, logFile, logPrefix, stateDir, auditLog, localAddresses, firewall, limits, metrics, fleet, doors',
     ]);
     expect(errorsOf(withDoors(door({ tcpflags: 'syn' }))).join('\n')).toMatch(/^doors\[0\]\.tcpflags: unknown key; valid keys: name, sequence, /);
   });

@@ -48,7 +48,9 @@ export function* grantTableLines(rows: readonly GrantRow[], options: TableOption
     yield 'No grants match.';
     return;
   }
-  yield* columnLines(GRANT_COLUMNS, rows, (row) => grantCells(row, options.now), options.color);
+  // Rows from the fleet's audit stream say which member they are from.
+  const fleet = rows.some((row) => row.host !== undefined);
+  yield* columnLines(fleet ? [{ header: 'HOST' }, ...GRANT_COLUMNS] : GRANT_COLUMNS, rows, (row) => (fleet ? [{ text: row.host ?? '-' }, ...grantCells(row, options.now)] : grantCells(row, options.now)), options.color);
   const open = rows.reduce((count, row) => count + (row.outcome === 'still-open' ? 1 : 0), 0);
   const unclosed = rows.reduce((count, row) => count + (row.outcome === 'expired-unclosed' ? 1 : 0), 0);
   yield '';
@@ -81,12 +83,9 @@ export function* recordTableLines(records: readonly AuditRecord[], options: Pick
     yield 'No records match.';
     return;
   }
-  yield* columnLines(
-    RECORD_COLUMNS,
-    records,
-    (record): Cell[] => [{ text: formatTime(record.at) }, { text: record.event, ...toneOf(record) }, { text: record.door }, { text: record.src }, { text: detailOf(record) }],
-    options.color,
-  );
+  const fleet = records.some((record) => record.host !== undefined);
+  const cells = (record: AuditRecord): Cell[] => [{ text: formatTime(record.at) }, { text: record.event, ...toneOf(record) }, { text: record.door }, { text: record.src }, { text: detailOf(record) }];
+  yield* columnLines(fleet ? [{ header: 'HOST' }, ...RECORD_COLUMNS] : RECORD_COLUMNS, records, (record) => (fleet ? [{ text: record.host ?? '-' }, ...cells(record)] : cells(record)), options.color);
   yield '';
   yield `${records.length} record${records.length === 1 ? '' : 's'}`;
 }
@@ -113,7 +112,7 @@ function detailOf(record: AuditRecord): string {
     case 'open':
     case 'refresh':
       // Read from disk and only partly checked (audit-records.ts): a record may lack its ports.
-      return `${((record.ports as readonly string[] | undefined) ?? []).join(',')} until ${record.until === null ? 'closed' : formatTime(record.until)}${record.by === 'manual' ? ' (by hand)' : ''}`;
+      return `${((record.ports as readonly string[] | undefined) ?? []).join(',')} until ${record.until === null ? 'closed' : formatTime(record.until)}${record.by === 'manual' ? ' (by hand)' : record.by === 'fleet' ? ' (fleet)' : ''}`;
     case 'close':
     case 'reject':
       return textOnDisk(record.reason);

@@ -21,7 +21,9 @@ export interface GrantRow {
    * `expired-unclosed` when its end has passed and no close record was written.
    */
   readonly outcome: GrantOutcome;
-  readonly by?: 'knock' | 'manual';
+  readonly by?: 'knock' | 'manual' | 'fleet';
+  /** The fleet member, for rows from the fleet's audit stream. */
+  readonly host?: string;
 }
 
 interface Pending {
@@ -31,7 +33,8 @@ interface Pending {
   opened: string | null;
   until: string | null;
   refreshes: number;
-  by?: 'knock' | 'manual';
+  by?: 'knock' | 'manual' | 'fleet';
+  host?: string;
 }
 
 export class GrantPairer {
@@ -39,12 +42,13 @@ export class GrantPairer {
 
   /** Feeds one record; returns the rows it completed (zero, one, or two). */
   add(record: AuditRecord): GrantRow[] {
-    const key = `${record.door}\u0000${record.src}`;
+    // Fleet records pair per member: the same grant is open on each host separately.
+    const key = `${record.host ?? ''}\u0000${record.door}\u0000${record.src}`;
     const held = this.open.get(key);
     switch (record.event) {
       case 'open': {
         const done: GrantRow[] = held ? [finish(held, record.at, 'reopened')] : [];
-        this.open.set(key, { door: record.door, src: record.src, ports: record.ports, opened: record.at, until: record.until, refreshes: 0, ...(record.by ? { by: record.by } : {}) });
+        this.open.set(key, { door: record.door, src: record.src, ports: record.ports, opened: record.at, until: record.until, refreshes: 0, ...(record.by ? { by: record.by } : {}), ...hostOf(record) });
         return done;
       }
       case 'refresh': {
@@ -53,13 +57,13 @@ export class GrantPairer {
           held.refreshes++;
         } else {
           // The open is in a log that is gone; the grant is known from here on.
-          this.open.set(key, { door: record.door, src: record.src, ports: record.ports, opened: null, until: record.until, refreshes: 1 });
+          this.open.set(key, { door: record.door, src: record.src, ports: record.ports, opened: null, until: record.until, refreshes: 1, ...hostOf(record) });
         }
         return [];
       }
       case 'close': {
         this.open.delete(key);
-        const pending = held ?? { door: record.door, src: record.src, ports: record.ports ?? [], opened: null, until: null, refreshes: 0 };
+        const pending = held ?? { door: record.door, src: record.src, ports: record.ports ?? [], opened: null, until: null, refreshes: 0, ...hostOf(record) };
         return [finish(pending, record.at, record.reason)];
       }
       default:
@@ -86,8 +90,11 @@ function finish(pending: Pending, closed: string | null, outcome: GrantOutcome):
     refreshes: pending.refreshes,
     outcome,
     ...(pending.by ? { by: pending.by } : {}),
+    ...(pending.host === undefined ? {} : { host: pending.host }),
   };
 }
+
+const hostOf = (record: AuditRecord): { host?: string } => (record.host === undefined ? {} : { host: record.host });
 
 // A grant with no close record whose promised end has passed is not "still open": the daemon
 // was stopped, crashed or lost its log before writing the close. Pairing knows no clock, so

@@ -6,6 +6,8 @@ interface Base {
   readonly at: string;
   readonly door: string;
   readonly src: string;
+  /** The fleet member that wrote it (records read from the fleet's audit stream only). */
+  readonly host?: string;
 }
 
 export interface OpenRecord extends Base {
@@ -13,8 +15,8 @@ export interface OpenRecord extends Base {
   readonly ports: readonly string[];
   /** ISO time, or null for until-closed. */
   readonly until: string | null;
-  /** 'knock' or 'manual' (knocktail grant). */
-  readonly by?: 'knock' | 'manual';
+  /** 'knock', 'manual' (knocktail grant) or 'fleet' (applied for another member of the fleet group). */
+  readonly by?: 'knock' | 'manual' | 'fleet';
 }
 
 export interface CloseRecord extends Base {

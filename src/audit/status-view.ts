@@ -1,3 +1,4 @@
+import type { FleetLinkStatus } from '../fleet/fleet-link.js';
 import type { Grant } from '../model/grant.js';
 import { formatPort } from '../model/door.js';
 import { formatLength, formatTime } from './audit-table.js';
@@ -21,6 +22,8 @@ export interface StatusSnapshot {
   alwaysAllow?: string[];
   /** The state file was unusable at start (or, without a daemon, a moved-aside one was found). */
   stateRecovery?: { at: string; movedTo: string; error: string };
+  /** Present when this member is in a fleet group and has reached it once. */
+  fleet?: FleetLinkStatus;
 }
 
 /** A grant as the status shows it (ISO times, ports as text); the daemon and the offline CLI both use it. */
@@ -66,6 +69,7 @@ export function renderStatus(snapshot: StatusSnapshot, options: { color: boolean
   out.push(
     `${Number.isNaN(started) ? 'daemon: not running' : `up ${formatLength(Math.max(0, now - started))} (since ${formatTime(snapshot.startedAt)} UTC)`}   backend ${escapeCell(snapshot.backend)}: ${health}`,
   );
+  if (snapshot.fleet) out.push(fleetLine(snapshot.fleet, color));
   out.push('');
   if (snapshot.grants.length === 0) {
     out.push('Open grants: none');
@@ -138,4 +142,13 @@ function progressLines(snapshot: StatusSnapshot, options: { color: boolean; now:
     ...renderColumns([{ header: 'SOURCE' }, { header: 'DOOR' }, { header: 'STEP' }, { header: 'SINCE (UTC)' }], rows, options.color),
     ...(more > 0 ? [`… and ${more.toLocaleString('en-US')} more; \`--json\` for the first ${progress.sources.length}`] : []),
   ];
+}
+
+/** One line on the fleet link: reachable, accepting (or why not), clock offset, traffic, refusals. */
+export function fleetLine(fleet: FleetLinkStatus, color: boolean): string {
+  const refused = Object.values(fleet.rejected).reduce((sum, count) => sum + count, 0);
+  const offset = fleet.clockOffset === null ? 'not measured' : `${fleet.clockOffset} ms`;
+  const state = !fleet.connected ? paint('DISCONNECTED (local doors and expiry go on)', 'yellow', color) : fleet.accepting ? paint('connected', 'green', color) : paint('REFUSING fleet grants (clock off)', 'red', color);
+  const details = [`clock offset ${offset}`, `published ${fleet.published}`, `applied ${fleet.applied}`, `refused ${refused}`, ...(fleet.outbox > 0 ? [`waiting ${fleet.outbox}`] : [])];
+  return `fleet ${escapeCell(fleet.group)} as ${escapeCell(fleet.host)}: ${state}   ${details.join(', ')}`;
 }

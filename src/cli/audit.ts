@@ -12,6 +12,8 @@ import { KnocktailError } from '../errors.js';
 import { readLogFiles } from '../source/file-reader.js';
 import { configPath, useColor, writeLine, type CliContext } from './context.js';
 import type { CommandAction } from './command-table.js';
+import { withFleetAudit } from './fleet.js';
+import type { ChunkSource } from '../source/chunk-source.js';
 
 interface AuditFlags {
   since?: string;
@@ -24,6 +26,7 @@ interface AuditFlags {
   summary?: boolean;
   config?: string;
   file?: string;
+  fleet?: boolean;
 }
 
 // `knocktail audit`: who opened what, when, from where, and why it closed.
@@ -31,6 +34,14 @@ export const audit: CommandAction<[], AuditFlags> = async (ctx, _args, flags) =>
   const now = Date.now();
   const filter = buildAuditFilter(flags, now);
   if (flags.follow && flags.summary) throw new KnocktailError('USAGE', 'Expected either --follow or --summary, got both: a summary needs an end');
+  if (flags.fleet) {
+    if (flags.follow || flags.file) throw new KnocktailError('USAGE', `Expected --fleet without ${flags.follow ? '--follow' : '--file'}: the fleet stream is read from NATS, once`);
+    const config = await loadConfig(configPath(ctx, flags.config));
+    const stats = createReadStats();
+    const unverified = await withFleetAudit(config, (source) => runQuery(ctx, source, filter, flags, stats, now));
+    if (unverified > 0) writeLine(ctx.stderr, `knocktail: skipped ${unverified} fleet record${unverified === 1 ? '' : 's'} that failed verification with the group key`);
+    return 0;
+  }
   const path = flags.file ?? (await loadConfig(configPath(ctx, flags.config))).auditLog;
   const stats = createReadStats();
   if (flags.follow) {
@@ -38,13 +49,13 @@ export const audit: CommandAction<[], AuditFlags> = async (ctx, _args, flags) =>
   } else {
     const files = await listAuditFiles(path);
     if (files.length === 0) throw new KnocktailError('NOT_FOUND', `Expected an audit log at ${path} (or rotated copies of it), found none`);
-    await runQuery(ctx, files, filter, flags, stats, now);
+    await runQuery(ctx, readLogFiles(files), filter, flags, stats, now);
   }
   if (stats.malformed > 0) writeLine(ctx.stderr, `knocktail: skipped ${stats.malformed} malformed line${stats.malformed === 1 ? '' : 's'} in ${path}`);
   return 0;
 };
 
-async function runQuery(ctx: CliContext, files: string[], filter: AuditFilter, flags: AuditFlags, stats: ReadStats, now: number): Promise<void> {
+async function runQuery(ctx: CliContext, source: ChunkSource, filter: AuditFilter, flags: AuditFlags, stats: ReadStats, now: number): Promise<void> {
   const color = useColor(ctx);
   const summary = flags.summary ? new SummaryBuilder(now) : undefined;
   const records: AuditRecord[] = [];
@@ -53,7 +64,7 @@ async function runQuery(ctx: CliContext, files: string[], filter: AuditFilter, f
   const json = flags.json === true;
   const out = createOutput(ctx);
   await scanAudit(
-    readLogFiles(files),
+    source,
     filter,
     stats,
     {

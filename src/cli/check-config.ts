@@ -21,7 +21,9 @@ export async function checkConfig(ctx: CliContext, option: string | undefined): 
     for (const warning of checkKnockPortsAgainstHost(config.doors, await host.ports.read())) writeLine(ctx.stdout, `warning: ${warning}`);
     const probe = await host.firewall(config.firewall.backend);
     writeLine(ctx.stdout, describeHostFirewallProbe(probe, config.firewall.backend, config.firewall.hostFirewall ?? 'check'));
-    for (const door of config.doors) writeLine(ctx.stdout, describeDoor(door));
+    for (const door of config.doors) writeLine(ctx.stdout, `${describeDoor(door)}${config.fleet?.doors.includes(door.name) ? ' [fleet]' : ''}`);
+    const fleet = config.fleet;
+    if (fleet) writeLine(ctx.stdout, `fleet ${fleet.group} as ${fleet.host}: ${fleet.servers.join(', ')}; fleet doors ${fleet.doors.join(', ') || 'none'}`);
     return 0;
   } catch (error) {
     if (!(error instanceof KnocktailError) || error.code !== 'CONFIG_INVALID') throw error;

@@ -120,7 +120,7 @@ export const COMMANDS: readonly CommandDef[] = [
     name: 'status',
     description: 'open grants, sources mid-sequence, counters, backend health',
     arguments: [],
-    options: [CONFIG_OPTION, { flags: '--json', description: 'print the status as JSON' }],
+    options: [CONFIG_OPTION, { flags: '--json', description: 'print the status as JSON' }, { flags: '--fleet', description: "the fleet group instead: members (heartbeat, last seen, version, clock offset) and the group's open grants, read from NATS" }],
     load: async () => typed((await import('./status.js')).status),
   },
   {
@@ -176,6 +176,7 @@ export const COMMANDS: readonly CommandDef[] = [
       { flags: '--summary', description: 'per door and per source totals and opens per day' },
       { ...CONFIG_OPTION, description: 'config file (its auditLog is read)' },
       { flags: '--file <path>', description: 'read this audit log directly, without a config', value: 'file' },
+      { flags: '--fleet', description: "read the fleet group's audit stream (every member's records, with a HOST column) instead of the local log" },
     ],
     load: async () => typed((await import('./audit.js')).audit),
   },

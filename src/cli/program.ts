@@ -44,7 +44,7 @@ function addCommand(program: Command, def: CommandDef, ctx: CliContext, setCode:
   });
 }
 
-function packageVersion(): string {
+export function packageVersion(): string {
   try {
     const { version } = JSON.parse(readFileSync(join(packageRoot(), 'package.json'), 'utf8')) as { version?: unknown };
     return typeof version === 'string' ? version : 'unknown';

@@ -15,6 +15,8 @@ import type { CommandAction } from './command-table.js';
 import type { FirewallBackend } from '../firewall/backend.js';
 import { withHostFirewallCheck } from '../firewall/host-firewall-check.js';
 import { bootTime, createLogger, createSystemClock } from './wiring.js';
+import { connectNatsFleet } from '../fleet/nats-transport.js';
+import { packageVersion } from './program.js';
 
 // `knocktail run`: the daemon. SIGHUP reloads (validated first), SIGTERM/SIGINT stop cleanly.
 export const run: CommandAction<[], { config?: string }> = async (ctx, _args, flags) => {
@@ -61,6 +63,9 @@ export const run: CommandAction<[], { config?: string }> = async (ctx, _args, fl
     bootTime: bootTime(),
     localAddresses,
     ...(metrics ? { metrics } : {}),
+    // A revoke stays in the bucket longer than any grant it may have to close.
+    connectFleet: (fleet) => connectNatsFleet(fleet, { bucketTtl: config.limits.maxOpenFor + 3_600_000 }),
+    version: packageVersion(),
   });
   await daemon.start();
   const server = metrics && config.metrics.listen ? await serveMetrics(metrics, config.metrics.listen) : undefined;

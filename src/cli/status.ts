@@ -10,8 +10,12 @@ import { configPath, useColor, writeLine } from './context.js';
 
 // `knocktail status`: the running daemon's snapshot over its control socket; with no daemon,
 // the grants of the state file. Kept apart from grant/revoke so it loads no firewall code.
-export const status: CommandAction<[], { json?: boolean; config?: string }> = async (ctx, _args, flags) => {
+export const status: CommandAction<[], { json?: boolean; fleet?: boolean; config?: string }> = async (ctx, _args, flags) => {
   const config = await loadConfig(configPath(ctx, flags.config));
+  if (flags.fleet) {
+    await (await import('./fleet.js')).runFleetStatus(ctx, config, flags.json === true);
+    return 0;
+  }
   const answer = (await requestDaemon(controlSocketPath(config), { op: 'status' })) as StatusSnapshot | undefined;
   const daemon = answer !== undefined;
   // Without a daemon the snapshot comes from the state file (startedAt empty: rendered as not running).

@@ -3,6 +3,7 @@ import { dirname, resolve } from 'node:path';
 import { KnocktailError } from '../errors.js';
 import type { Config } from './types.js';
 import { checkDoorOverlaps } from './door-overlaps.js';
+import { checkFleet, readFleetKey } from './fleet-checks.js';
 import { parseJsonText } from './json-text.js';
 import { osReason } from './os-reason.js';
 import { Problems } from './problems.js';
@@ -56,8 +57,10 @@ export function validateConfig(raw: unknown, options: { baseDir?: string } = {})
   try {
     checkValues(problems, data);
     checkDoorOverlaps(problems, data);
+    checkFleet(problems, data);
     const secrets = readSecrets(problems, data, options.baseDir);
-    if (problems.count === 0) return { ok: true, config: toConfig(data as RawConfig, options.baseDir, secrets) };
+    const fleetKey = readFleetKey(problems, data, options.baseDir);
+    if (problems.count === 0) return { ok: true, config: toConfig(data as RawConfig, options.baseDir, secrets, fleetKey) };
   } catch (error) {
     problems.addAt('(root)', `internal error while checking the config (please report): ${String(error)}`);
   }

@@ -19,6 +19,23 @@ export interface RawDoor {
   readonly openFor: string;
   readonly closeSequence: readonly string[];
   readonly allowFrom: readonly string[];
+  readonly fleet: boolean;
+}
+
+export interface RawFleet {
+  readonly servers: readonly string[];
+  readonly group: string;
+  readonly host: string | null;
+  readonly keyFile: string;
+  readonly credentials: string | null;
+  readonly user: string | null;
+  readonly password: string | null;
+  readonly token: string | null;
+  readonly tls: { readonly ca: string | null; readonly cert: string | null; readonly key: string | null; readonly serverName: string | null } | null;
+  readonly maxClockSkew: string;
+  readonly heartbeatInterval: string;
+  readonly replicas: number;
+  readonly auditRetention: string;
 }
 
 export interface RawConfig {
@@ -48,6 +65,7 @@ export interface RawConfig {
   };
   readonly metrics: { readonly listen: string | null; readonly textfile: string | null };
   readonly doors: readonly RawDoor[];
+  readonly fleet: RawFleet | null;
 }
 
 export function isRecord(value: unknown): value is Record<string, unknown> {

@@ -14,6 +14,9 @@ const PATTERN_MEANINGS: readonly [test: (pattern: string) => boolean, expected: 
   [(p) => p.includes('until-closed'), 'a duration like "30s" or "until-closed"'],
   [(p) => p.startsWith('^(icmp|'), `a knock step like "tcp:7000", "udp:8000" or "icmp" (${PORT_RANGE_TEXT})`],
   [(p) => p.startsWith('^(tcp|udp):'), `a port like "tcp:22" or "udp:53" (${PORT_RANGE_TEXT})`],
+  [(p) => p.includes('{0,31}'), 'a group name of 1-32 lowercase letters, digits, "_" or "-", starting with a letter or digit'],
+  [(p) => p.startsWith('^[A-Za-z0-9]'), 'a host name of 1-63 letters, digits, "_" or "-", starting with a letter or digit'],
+  [(p) => p.startsWith('^(nats|tls)://'), 'a NATS server URL like "tls://nats1.example.net:4222" (nats:// or tls://, a host and a port 1-65535)'],
   [(p) => p.startsWith('^[a-z0-9]'), 'a door name of 1-16 lowercase letters, digits, "_" or "-", starting with a letter or digit'],
   [(p) => p.startsWith('^[ !#'), '1-28 printable ASCII characters other than `"` and `\\` (the kernel LOG prefix limit)'],
   [(p) => p.includes('(second|minute|hour|day)'), 'a rate like "20/second" (per second, minute, hour or day)'],
@@ -78,6 +81,8 @@ export interface SchemaProblem {
 }
 
 /** Where and what for an ajv error (needs ajv's `verbose` option for the value and schema). */
+const HIDDEN_KEYS = new Set(['secret', 'password', 'token']);
+
 export function describeSchemaError(error: ErrorObject): SchemaProblem {
   const segments = pointerSegments(error.instancePath);
   const params = error.params as Record<string, unknown>;
@@ -92,6 +97,6 @@ export function describeSchemaError(error: ErrorObject): SchemaProblem {
     return { path: formatPath([...segments, String(params['missingProperty'])]), message: 'missing; this key is required' };
   }
   // A secret of the wrong type is still a secret: do not echo it into terminals and journals.
-  const got = segments.at(-1) === 'secret' ? 'a hidden value' : describeValue(error.data);
+  const got = HIDDEN_KEYS.has(String(segments.at(-1))) ? 'a hidden value' : describeValue(error.data);
   return { path: formatPath(segments), message: `expected ${expectation(error)}, got ${got}` };
 }

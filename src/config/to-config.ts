@@ -1,8 +1,9 @@
 import { normaliseAddress } from '../address.js';
 import { parseDuration } from '../duration.js';
 import type { Door, PortSpec, Step } from '../model/door.js';
-import type { Config } from './types.js';
-import type { RawConfig, RawDoor } from './raw-config.js';
+import { hostname } from 'node:os';
+import type { Config, FleetAuth, FleetConfig } from './types.js';
+import type { RawConfig, RawDoor, RawFleet } from './raw-config.js';
 import { resolvePath } from './resolve-path.js';
 import { parsePortSpec, parseStep } from './steps.js';
 import { parseAllowedSource, parseListen } from './value-checks.js';
@@ -51,8 +52,41 @@ function listenAddress(text: string): string {
   return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
 }
 
+/** The machine's host name as a member name: other characters become "-", at most 63. */
+export function defaultMemberName(name = hostname()): string {
+  const cleaned = name.split('.')[0]!.replace(/[^A-Za-z0-9_-]/g, '-').replace(/^[-_]+/, '').slice(0, 63);
+  return cleaned === '' ? 'knocktail' : cleaned;
+}
+
+function fleetAuth(raw: RawFleet, path: (text: string) => string): FleetAuth {
+  if (raw.credentials !== null) return { kind: 'credentials', file: path(raw.credentials) };
+  if (raw.user !== null && raw.password !== null) return { kind: 'user', user: raw.user, password: raw.password };
+  if (raw.token !== null) return { kind: 'token', token: raw.token };
+  return { kind: 'none' };
+}
+
+function toFleet(raw: RawFleet, doors: readonly RawDoor[], key: string, path: (text: string) => string): FleetConfig {
+  const tls = raw.tls;
+  return {
+    servers: [...raw.servers],
+    group: raw.group,
+    host: raw.host ?? defaultMemberName(),
+    auth: fleetAuth(raw, path),
+    ...(tls === null
+      ? {}
+      : { tls: { ...(tls.ca === null ? {} : { ca: path(tls.ca) }), ...(tls.cert === null ? {} : { cert: path(tls.cert) }), ...(tls.key === null ? {} : { key: path(tls.key) }), ...(tls.serverName === null ? {} : { serverName: tls.serverName }) } }),
+    key,
+    keyFile: path(raw.keyFile),
+    maxClockSkew: ms(raw.maxClockSkew),
+    heartbeatInterval: ms(raw.heartbeatInterval),
+    replicas: raw.replicas,
+    auditRetention: ms(raw.auditRetention),
+    doors: doors.filter((door) => door.fleet).map((door) => door.name),
+  };
+}
+
 /** `secrets[i]` is door i's secret read from its secretFile, when it has one. */
-export function toConfig(raw: RawConfig, baseDir: string | undefined, secrets: ReadonlyMap<number, string>): Config {
+export function toConfig(raw: RawConfig, baseDir: string | undefined, secrets: ReadonlyMap<number, string>, fleetKey?: string): Config {
   const path = (text: string): string => resolvePath(baseDir, text);
   const { listen, textfile } = raw.metrics;
   return {
@@ -81,5 +115,6 @@ export function toConfig(raw: RawConfig, baseDir: string | undefined, secrets: R
       ...(textfile === null ? {} : { textfile: path(textfile) }),
     },
     doors: raw.doors.map((door, index) => toDoor(door, secrets.get(index))),
+    ...(raw.fleet === null ? {} : { fleet: toFleet(raw.fleet, raw.doors, must(fleetKey, 'fleet key'), path) }),
   };
 }

@@ -41,6 +41,31 @@ export interface MetricsConfig {
   readonly textfile?: string;
 }
 
+/** How this member authenticates to NATS. */
+export type FleetAuth =
+  | { readonly kind: 'none' }
+  | { readonly kind: 'credentials'; readonly file: string }
+  | { readonly kind: 'user'; readonly user: string; readonly password: string }
+  | { readonly kind: 'token'; readonly token: string };
+
+export interface FleetConfig {
+  readonly servers: readonly string[];
+  readonly group: string;
+  /** This member's name in the group. */
+  readonly host: string;
+  readonly auth: FleetAuth;
+  readonly tls?: { readonly ca?: string; readonly cert?: string; readonly key?: string; readonly serverName?: string };
+  /** The group key (HMAC-SHA256) read from keyFile. */
+  readonly key: string;
+  readonly keyFile: string;
+  readonly maxClockSkew: number;
+  readonly heartbeatInterval: number;
+  readonly replicas: number;
+  readonly auditRetention: number;
+  /** Names of the doors marked "fleet": true. */
+  readonly doors: readonly string[];
+}
+
 export interface Config {
   readonly source: 'file' | 'kmsg';
   readonly logFile: string;
@@ -53,4 +78,6 @@ export interface Config {
   readonly limits: Limits;
   readonly metrics: MetricsConfig;
   readonly doors: readonly Door[];
+  /** Absent when this host is not in a fleet. */
+  readonly fleet?: FleetConfig;
 }

@@ -1,5 +1,7 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { AuditRecord } from '../audit/record.js';
+import type { FleetLinkStatus } from '../fleet/fleet-link.js';
+import { registerFleetMetrics } from './fleet-metrics.js';
 
 export { serveMetrics, isLoopbackHost, type MetricsServer, type ServeMetricsOptions } from './metrics-server.js';
 export { writeTextfile } from './metrics-textfile.js';
@@ -136,6 +138,11 @@ export class Metrics {
   /** Read the gauges at every scrape (open grants change on expiry timers, not only on lines). */
   trackGauges(read: () => MetricsGauges): void {
     this.sources.gauges = read;
+  }
+
+  /** Expose the fleet link's state (connected, accepting, clock offset, refused messages). */
+  trackFleet(read: () => FleetLinkStatus | undefined): void {
+    registerFleetMetrics(this.registry, read);
   }
 
   /** Also expose prom-client's standard process_* and nodejs_* metrics (memory, CPU, event loop). */

@@ -1,0 +1,283 @@
+import { describe, expect, test } from '@jest/globals';
+import { ManualClock, type Clock } from '../../src/clock.js';
+import type { FleetConfig } from '../../src/config/types.js';
+import { grantEntryKey } from '../../src/fleet/fleet-keys.js';
+import { FleetLink } from '../../src/fleet/fleet-link.js';
+import { grantEnginePort } from '../../src/fleet/grant-engine-port.js';
+import { encodeEnvelope, signEnvelope } from '../../src/fleet/message-signing.js';
+import { GrantEngine } from '../../src/grant/grant-engine.js';
+import type { Door } from '../../src/model/door.js';
+import { makeDoor } from '../support/door.js';
+import { FakeBackend, MemoryAudit } from '../support/fakes.js';
+import { MemoryBucket, MemoryFleetTransport } from './memory-transport.js';
+
+const T0 = Date.parse('2026-12-01T09:00:00Z');
+const KEY = 'fleet-group-key-'.repeat(3);
+const SRC = '203.0.113.7';
+const ssh = makeDoor({ name: 'ssh', openFor: 60_000 });
+const web = makeDoor({ name: 'web', sequence: [{ proto: 'tcp', port: 31700 }], open: [{ proto: 'tcp', port: 443 }], openFor: 60_000 });
+const quiet = { info: () => undefined, warn: () => undefined };
+
+function fleetConfig(host: string, doors: string[]): FleetConfig {
+  return {
+    servers: ['nats://198.51.100.1:4222'],
+    group: 'bastions',
+    host,
+    auth: { kind: 'none' },
+    key: KEY,
+    keyFile: '/k',
+    maxClockSkew: 2000,
+    heartbeatInterval: 5000,
+    replicas: 1,
+    auditRetention: 86_400_000,
+    doors,
+  };
+}
+
+/** A clock `offset` ms ahead of `base`, sharing its timers. */
+function skewed(base: ManualClock, offset: number): Clock {
+  return { now: () => base.now() + offset, setTimer: (at, fn) => base.setTimer(at - offset, fn), clearTimer: (handle) => base.clearTimer(handle) };
+}
+
+async function settle(): Promise<void> {
+  for (let i = 0; i < 20; i++) await new Promise((resolve) => setImmediate(resolve));
+}
+
+function group(options: { members?: number; clockOffsets?: Record<number, number>; doors?: Record<number, Door[]> } = {}) {
+  const clock = new ManualClock(T0);
+  const bucket = new MemoryBucket(() => clock.now());
+  const members = Array.from({ length: options.members ?? 3 }, (_, index) => {
+    const host = `b${index + 1}`;
+    const memberClock = skewed(clock, options.clockOffsets?.[index] ?? 0);
+    const doors = options.doors?.[index] ?? [ssh, web];
+    const backend = new FakeBackend();
+    const audit = new MemoryAudit();
+    const port = grantEnginePort({ engine: () => manager, doors: () => doors, now: () => memberClock.now() });
+    const manager: GrantEngine = new GrantEngine({ doors, backend, audit, clock: memberClock, onRecord: (record) => port.emit(record) });
+    manager.start();
+    const transport = new MemoryFleetTransport(bucket);
+    const link = new FleetLink({ config: fleetConfig(host, ['ssh']), maxOpenFor: 3_600_000, port, transport, clock: memberClock, log: quiet, version: '0.1.0' });
+    const held = () => manager.grants().map((grant) => `${grant.door} ${grant.src} until ${grant.until === null ? 'closed' : grant.until - T0}`);
+    return { host, backend, audit, manager, transport, link, held };
+  });
+  const start = async () => {
+    for (const member of members) await member.link.start();
+  };
+  return { clock, bucket, members, start };
+}
+
+describe('a grant fans out to the group', () => {
+  test('a knock on b1 opens the door on b2 and b3 with the same absolute until, audited as a fleet grant', async () => {
+    const { members, start } = group();
+    await start();
+    const [b1, b2, b3] = members;
+    await b1!.manager.open(ssh, SRC, 4, 'knock');
+    await settle();
+    for (const member of members) expect(member.held()).toEqual(['ssh 203.0.113.7 until 60000']);
+    expect(b2!.audit.records.at(-1)).toMatchObject({ event: 'open', door: 'ssh', src: SRC, by: 'fleet', until: new Date(T0 + 60_000).toISOString() });
+    expect(b3!.backend.calls).toEqual(['open ssh 203.0.113.7']);
+  });
+
+  test('no echo: one grant costs one bucket write, not one per member', async () => {
+    const { bucket, members, start } = group();
+    await start();
+    const heartbeats = bucket.puts;
+    await members[0]!.manager.open(ssh, SRC, 4, 'knock');
+    await settle();
+    expect(bucket.puts - heartbeats).toBe(1);
+    expect(members[0]!.audit.records.filter((record) => record.event === 'open')).toHaveLength(1);
+  });
+
+  test('a revoke on b3 closes the grant on every member', async () => {
+    const { bucket, members, start } = group();
+    await start();
+    await members[0]!.manager.open(ssh, SRC, 4, 'knock');
+    await settle();
+    const before = bucket.puts;
+    await members[2]!.manager.close('ssh', SRC, 'revoked');
+    await settle();
+    for (const member of members) expect(member.held()).toEqual([]);
+    expect(members[1]!.audit.records.at(-1)).toMatchObject({ event: 'close', reason: 'revoked' });
+    expect(bucket.puts - before).toBe(1); // the members that applied the revoke do not publish it again
+  });
+
+  test('a completed knock and a close sequence on b2 open and close the door everywhere', async () => {
+    const { members, start } = group();
+    await start();
+    await members[1]!.manager.handle({ kind: 'completed', sequence: 'open', door: 'ssh', src: SRC, family: 4, at: T0 });
+    await settle();
+    for (const member of members) expect(member.held()).toEqual(['ssh 203.0.113.7 until 60000']);
+    await members[1]!.manager.handle({ kind: 'closed', sequence: 'close', door: 'ssh', src: SRC, family: 4, at: T0 + 1000 });
+    await settle();
+    for (const member of members) expect(member.held()).toEqual([]);
+    expect(members[2]!.audit.records.at(-1)).toMatchObject({ event: 'close', reason: 'close-sequence' });
+  });
+
+  test('a refresh moves until on every member; doors that are not fleet doors stay local', async () => {
+    const { clock, members, start } = group();
+    await start();
+    await members[0]!.manager.open(ssh, SRC, 4, 'knock');
+    await members[0]!.manager.open(web, SRC, 4, 'knock');
+    await settle();
+    clock.advanceTo(T0 + 30_000);
+    await members[0]!.manager.open(ssh, SRC, 4, 'knock');
+    await settle();
+    expect(members[1]!.held()).toEqual(['ssh 203.0.113.7 until 90000']);
+  });
+
+  test('a member without the door applies nothing and says so in its counts', async () => {
+    const { members, start } = group({ doors: { 1: [web] } });
+    await start();
+    await members[0]!.manager.open(ssh, SRC, 4, 'knock');
+    await settle();
+    expect(members[1]!.held()).toEqual([]);
+    expect(members[1]!.link.status().ignored['no-such-door']).toBe(1);
+    expect(members[2]!.held()).toHaveLength(1);
+  });
+
+  test("a member's allowFrom still applies to fleet grants", async () => {
+    const narrow = makeDoor({ ...ssh, allowFrom: [{ text: '198.51.100.0/24', family: 4, range: [] as never }] });
+    const { members, start } = group({ doors: { 1: [narrow] } });
+    await start();
+    await members[0]!.manager.open(ssh, SRC, 4, 'knock');
+    await settle();
+    expect(members[1]!.held()).toEqual([]);
+  });
+});
+
+describe('fail closed', () => {
+  test('every member closes at until by its own expiry, without any message', async () => {
+    const { clock, members, start } = group();
+    await start();
+    await members[0]!.manager.open(ssh, SRC, 4, 'knock');
+    await settle();
+    for (const member of members) member.transport.setOnline(false);
+    clock.advanceTo(T0 + 60_000);
+    await settle();
+    for (const member of members) {
+      await member.manager.drain();
+      expect(member.held()).toEqual([]);
+      expect(member.audit.records.at(-1)).toMatchObject({ event: 'close', reason: 'expired' });
+    }
+  });
+
+  test('a partitioned member opens for its own knocks; on reconnect it applies a revoke made meanwhile and keeps an expired grant closed', async () => {
+    const { clock, members, start } = group();
+    await start();
+    const [b1, b2, b3] = members;
+    await b1!.manager.open(ssh, SRC, 4, 'knock');
+    await b1!.manager.open(ssh, '203.0.113.8', 4, 'knock');
+    await settle();
+    b2!.transport.setOnline(false);
+    await b2!.manager.open(ssh, '203.0.113.9', 4, 'knock');
+    expect(b2!.held()).toContain('ssh 203.0.113.9 until 60000');
+    await b3!.manager.close('ssh', SRC, 'revoked');
+    clock.advanceTo(T0 + 10_000);
+    await b1!.manager.open(ssh, '203.0.113.20', 4, 'manual', 5_000); // opened and expired during the partition
+    clock.advanceTo(T0 + 20_000);
+    await settle();
+    expect(b2!.held()).toContain('ssh 203.0.113.7 until 60000');
+    b2!.transport.setOnline(true);
+    await settle();
+    await b2!.link.idle();
+    await settle();
+    expect(b2!.held().sort()).toEqual(['ssh 203.0.113.8 until 60000', 'ssh 203.0.113.9 until 60000']);
+    // b2's own knock from the partition reached the others once it was back.
+    expect(b3!.held()).toContain('ssh 203.0.113.9 until 60000');
+  });
+
+  test('a member whose clock is off by more than maxClockSkew refuses fleet grants and reports its offset', async () => {
+    const { members, start } = group({ clockOffsets: { 1: 5000 } });
+    await start();
+    await members[0]!.manager.open(ssh, SRC, 4, 'knock');
+    await settle();
+    expect(members[1]!.held()).toEqual([]);
+    expect(members[1]!.link.status()).toMatchObject({ accepting: false, clockOffset: 5000 });
+    expect(members[1]!.link.status().ignored['clock-skew']).toBeGreaterThan(0);
+    expect(members[2]!.held()).toHaveLength(1);
+  });
+
+  test('a grant whose until is already past when it arrives is not opened', async () => {
+    const { clock, bucket, members, start } = group();
+    await start();
+    const stale = signEnvelope(
+      { v: 1, group: 'bastions', id: 'stale', host: 'b9', iat: T0, exp: T0 + 1000, type: 'grant', body: { action: 'open', door: 'ssh', src: SRC, family: 4, until: T0 + 1000, by: 'knock' } },
+      KEY,
+    );
+    clock.advanceTo(T0 + 2000);
+    bucket.write(grantEntryKey('ssh', SRC), encodeEnvelope(stale));
+    await settle();
+    for (const member of members) expect(member.held()).toEqual([]);
+    expect(members[0]!.link.status().rejected.expired).toBe(1);
+  });
+});
+
+describe('end-to-end authentication', () => {
+  const forged = (key: string, id: string) =>
+    encodeEnvelope(
+      signEnvelope({ v: 1, group: 'bastions', id, host: 'mallory', iat: T0, exp: T0 + 60_000, type: 'grant', body: { action: 'open', door: 'ssh', src: SRC, family: 4, until: T0 + 60_000, by: 'knock' } }, key),
+    );
+
+  test('a message signed with a wrong key, or unsigned, opens nothing and is counted', async () => {
+    const { bucket, members, start } = group();
+    await start();
+    bucket.write(grantEntryKey('ssh', SRC), forged('not-the-group-key-'.repeat(3), 'f1'));
+    bucket.write(
+      grantEntryKey('ssh', '203.0.113.8'),
+      Buffer.from(
+        JSON.stringify({
+          v: 1,
+          group: 'bastions',
+          id: 'u1',
+          host: 'mallory',
+          iat: T0,
+          exp: T0 + 60_000,
+          type: 'grant',
+          body: { action: 'open', door: 'ssh', src: '203.0.113.8', family: 4, until: T0 + 60_000, by: 'knock' },
+        }),
+      ),
+    );
+    await settle();
+    for (const member of members) {
+      expect(member.held()).toEqual([]);
+      expect(member.link.status().rejected).toMatchObject({ 'bad-signature': 1, unsigned: 1 });
+    }
+  });
+
+  test('a valid message replayed after a revoke is refused as a replay', async () => {
+    const { bucket, members, start } = group();
+    await start();
+    const original = forged(KEY, 'r1');
+    bucket.write(grantEntryKey('ssh', SRC), original);
+    await settle();
+    expect(members[1]!.held()).toHaveLength(1);
+    await members[1]!.manager.close('ssh', SRC, 'revoked');
+    await settle();
+    bucket.write(grantEntryKey('ssh', SRC), original);
+    await settle();
+    for (const member of members) expect(member.held()).toEqual([]);
+    expect(members[0]!.link.status().rejected.replayed).toBe(1);
+  });
+
+  test('a signed message moved to another grant key is refused as malformed', async () => {
+    const { bucket, members, start } = group();
+    await start();
+    bucket.write(grantEntryKey('ssh', '203.0.113.99'), forged(KEY, 'm1'));
+    await settle();
+    expect(members[0]!.held()).toEqual([]);
+    expect(members[0]!.link.status().rejected.malformed).toBe(1);
+  });
+});
+
+describe('the group audit stream', () => {
+  test("every member's records reach the stream, the fleet grants included", async () => {
+    const { bucket, members, start } = group();
+    await start();
+    await members[0]!.manager.open(ssh, SRC, 4, 'knock');
+    await settle();
+    for (const member of members) await member.link.idle();
+    await settle();
+    const hosts = bucket.audit.map((entry) => entry.host).sort();
+    expect(hosts).toEqual(['b1', 'b2', 'b3']);
+  });
+});

@@ -1,0 +1,87 @@
+import type { FleetConnectionEvent, FleetEntry, FleetTransport, FleetUpdate } from '../../src/fleet/fleet-transport.js';
+
+// An in-memory stand-in for the group's JetStream bucket and audit stream: revisions,
+// server timestamps from its own clock, live notifications, and members that can be cut
+// off (their calls fail, notifications are lost) and reconnected (they must catch up).
+export class MemoryBucket {
+  readonly entries = new Map<string, FleetEntry>();
+  readonly audit: { host: string; id: string; value: Uint8Array }[] = [];
+  readonly watchers = new Set<{ prefix: string; deliver: (entry: FleetEntry) => void }>();
+  private revision = 0;
+  puts = 0;
+
+  constructor(readonly serverNow: () => number) {}
+
+  write(key: string, value: Uint8Array): number {
+    this.revision += 1;
+    this.puts += 1;
+    const entry: FleetEntry = { key, value, revision: this.revision, created: this.serverNow(), operation: 'PUT' };
+    this.entries.set(key, entry);
+    for (const watcher of this.watchers) if (key.startsWith(watcher.prefix)) watcher.deliver(entry);
+    return this.revision;
+  }
+
+  appendAudit(host: string, id: string, value: Uint8Array): void {
+    if (!this.audit.some((entry) => entry.id === id)) this.audit.push({ host, id, value });
+  }
+}
+
+export class MemoryFleetTransport implements FleetTransport {
+  private online = true;
+  private readonly listeners: ((event: FleetConnectionEvent) => void)[] = [];
+
+  constructor(readonly bucket: MemoryBucket) {}
+
+  setOnline(online: boolean): void {
+    if (online === this.online) return;
+    this.online = online;
+    for (const listener of this.listeners) listener(online ? 'reconnect' : 'disconnect');
+  }
+
+  /** Runs `work` as the server would answer it: rejected while this member is offline. */
+  private call<T>(work: () => T): Promise<T> {
+    return this.online ? Promise.resolve(work()) : Promise.reject(new Error('disconnected'));
+  }
+
+  put(key: string, value: Uint8Array): Promise<number> {
+    return this.call(() => {
+      return this.bucket.write(key, value);
+    });
+  }
+
+  get(key: string): Promise<FleetEntry | undefined> {
+    return this.call(() => {
+      return this.bucket.entries.get(key);
+    });
+  }
+
+  entries(prefix: string): Promise<FleetEntry[]> {
+    return this.call(() => {
+      return [...this.bucket.entries.values()].filter((entry) => entry.key.startsWith(prefix)).sort((a, b) => a.revision - b.revision);
+    });
+  }
+
+  follow(prefix: string, onUpdate: (update: FleetUpdate) => void): Promise<() => void> {
+    return this.call(() => {
+      // Live notifications only, lost while offline (as a core NATS subscription's are).
+      const watcher = { prefix, deliver: (entry: FleetEntry) => (this.online ? onUpdate({ key: entry.key, value: entry.value }) : undefined) };
+      this.bucket.watchers.add(watcher);
+      return () => this.bucket.watchers.delete(watcher);
+    });
+  }
+
+  publishAudit(host: string, id: string, value: Uint8Array): Promise<void> {
+    return this.call(() => {
+      this.bucket.appendAudit(host, id, value);
+    });
+  }
+
+  onConnection(listener: (event: FleetConnectionEvent) => void): void {
+    this.listeners.push(listener);
+  }
+
+  close(): Promise<void> {
+    this.online = false;
+    return Promise.resolve();
+  }
+}

@@ -1,0 +1,413 @@
+import { randomUUID } from 'node:crypto';
+import type { Clock, TimerHandle } from '../clock.js';
+import type { AuditRecord } from '../audit/record.js';
+import type { FleetConfig } from '../config/types.js';
+import { grantKey } from '../model/grant.js';
+import type { FleetEnvelope, FleetBody, GrantBody, HeartbeatBody } from './fleet-message.js';
+import { FLEET_PROTOCOL } from './fleet-message.js';
+import { GRANT_PREFIX, grantEntryKey, memberEntryKey, parseGrantEntryKey } from './fleet-keys.js';
+import type { FleetEntry, FleetTransport, FleetUpdate } from './fleet-transport.js';
+import type { FleetGrantPort } from './grant-port.js';
+import { encodeEnvelope, REJECT_REASONS, signEnvelope, verifyEnvelope, type RejectReason } from './message-signing.js';
+import { ReplayGuard } from './replay-guard.js';
+
+// Connects one member's grant engine to the group: local grant changes of fleet doors go
+// into the KV bucket (one key per door and source, so the bucket's revision orders the
+// changes of one grant), and other members' changes come back out of it into the local
+// engine with the same absolute `until`. It fails closed: nothing it does can keep a port
+// open longer than the local engine's own expiry, and a member whose clock is off, or that
+// cannot verify a message, applies nothing.
+export interface FleetLogger {
+  info(message: string, meta?: Record<string, unknown>): void;
+  warn(message: string, meta?: Record<string, unknown>): void;
+}
+
+export interface FleetLinkOptions {
+  readonly config: FleetConfig;
+  /** Longest grant a fleet message may give here (limits.maxOpenFor); also the life of a published close. */
+  readonly maxOpenFor: number;
+  readonly port: FleetGrantPort;
+  readonly transport: FleetTransport;
+  readonly clock: Clock;
+  readonly log: FleetLogger;
+  readonly version: string;
+  /** Delay before a failed publish is tried again, ms. */
+  readonly retryDelay?: number;
+}
+
+export type IgnoreReason = 'own' | 'no-such-door' | 'not-allowed' | 'past-until' | 'clock-skew' | 'not-held';
+
+export interface FleetLinkStatus {
+  readonly group: string;
+  readonly host: string;
+  readonly connected: boolean;
+  /** Whether fleet grants are applied and published (false while the clock is off or not yet measured). */
+  readonly accepting: boolean;
+  /** This member's clock minus the servers', ms; null before the first measurement. */
+  readonly clockOffset: number | null;
+  readonly published: number;
+  readonly applied: number;
+  readonly rejected: Record<RejectReason, number>;
+  readonly ignored: Record<IgnoreReason, number>;
+  /** Changes and audit records waiting for the servers (e.g. during a partition). */
+  readonly outbox: number;
+}
+
+const MAX_AUDIT_OUTBOX = 10_000;
+const RESYNC_INTERVAL_MS = 60_000;
+
+interface Outgoing {
+  readonly key: string;
+  readonly envelope: FleetEnvelope;
+}
+
+export class FleetLink {
+  private readonly options: FleetLinkOptions;
+  private readonly config: FleetConfig;
+  private readonly fleetDoors: Set<string>;
+  private readonly replay = new ReplayGuard();
+  /** Highest bucket revision handled per key: a redelivery (resync) is not a replay. */
+  private readonly handled = new Map<string, number>();
+  /** Id of the last message handled per key: the same message seen live and then in a bucket read is handled once. */
+  private readonly lastId = new Map<string, string>();
+  /** Grants being changed on behalf of another member: their records are not published back. */
+  private readonly applying = new Set<string>();
+  /** Latest unpublished change per grant key (a newer change replaces an older one). */
+  private readonly grantOutbox = new Map<string, Outgoing>();
+  private readonly auditOutbox: Outgoing[] = [];
+  private readonly counts = {
+    published: 0,
+    applied: 0,
+    rejected: Object.fromEntries(REJECT_REASONS.map((reason) => [reason, 0])) as Record<RejectReason, number>,
+    ignored: { own: 0, 'no-such-door': 0, 'not-allowed': 0, 'past-until': 0, 'clock-skew': 0, 'not-held': 0 } as Record<IgnoreReason, number>,
+  };
+  private connected = false;
+  private clockOffset: number | null = null;
+  private accepting = false;
+  private stopFollow: (() => void) | undefined;
+  private resyncEvery: TimerHandle | undefined;
+  private heartbeatTimer: TimerHandle | undefined;
+  private retryTimer: TimerHandle | undefined;
+  private resyncTimer: TimerHandle | undefined;
+  private flushing: Promise<void> | undefined;
+  /** Incoming entries are handled one at a time, in arrival order. */
+  private incoming: Promise<void> = Promise.resolve();
+  private stopped = false;
+
+  constructor(options: FleetLinkOptions) {
+    this.options = options;
+    this.config = options.config;
+    this.fleetDoors = new Set(options.config.doors);
+    options.port.onRecord((record) => this.observe(record));
+    options.transport.onConnection((event) => {
+      if (event === 'disconnect') {
+        this.connected = false;
+        this.options.log.warn(`fleet ${this.config.group}: lost the NATS servers; local knocks and expiry go on, changes wait in the outbox`);
+        return;
+      }
+      this.connected = true;
+      this.options.log.info(`fleet ${this.config.group}: reconnected; catching up from the bucket`);
+      void this.heartbeat()
+        .then(() => this.resync())
+        .then(() => this.flush());
+    });
+  }
+
+  /** Measure the clock, announce this member, follow changes, then apply the group's current grants. */
+  async start(): Promise<void> {
+    await this.heartbeat();
+    this.connected = true;
+    // Follow first, then read the bucket: a write between the two is seen at least once.
+    this.stopFollow = await this.options.transport.follow(GRANT_PREFIX, (update) => this.enqueueIncoming(update));
+    await this.resync();
+    this.scheduleHeartbeat();
+    this.schedulePeriodicResync();
+    void this.flush();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.stopFollow?.();
+    const { clock } = this.options;
+    if (this.heartbeatTimer) clock.clearTimer(this.heartbeatTimer);
+    if (this.retryTimer) clock.clearTimer(this.retryTimer);
+    if (this.resyncTimer) clock.clearTimer(this.resyncTimer);
+    if (this.resyncEvery) clock.clearTimer(this.resyncEvery);
+    await this.incoming;
+    await this.flushing;
+    await this.options.transport.close();
+  }
+
+  /** Resolves when every entry received so far has been handled and every queued publish tried. */
+  async idle(): Promise<void> {
+    await this.incoming;
+    await this.flushing;
+  }
+
+  status(): FleetLinkStatus {
+    return {
+      group: this.config.group,
+      host: this.config.host,
+      connected: this.connected,
+      accepting: this.accepting,
+      clockOffset: this.clockOffset,
+      published: this.counts.published,
+      applied: this.counts.applied,
+      rejected: { ...this.counts.rejected },
+      ignored: { ...this.counts.ignored },
+      outbox: this.grantOutbox.size + this.auditOutbox.length,
+    };
+  }
+
+  /** Apply every current grant entry again (after a reconnect or when the clock came back in line); retried until it succeeds. */
+  async resync(): Promise<void> {
+    let entries: FleetEntry[];
+    try {
+      entries = await this.options.transport.entries(GRANT_PREFIX);
+    } catch (error) {
+      this.options.log.warn(`fleet ${this.config.group}: catch-up failed, trying again: ${error instanceof Error ? error.message : String(error)}`);
+      this.scheduleResync();
+      return;
+    }
+    for (const entry of entries) this.enqueueIncoming(entry);
+    await this.incoming;
+  }
+
+  /** A safety net under the live notifications: read the whole bucket once a minute. */
+  private schedulePeriodicResync(): void {
+    const { clock } = this.options;
+    if (this.stopped) return;
+    this.resyncEvery = clock.setTimer(clock.now() + RESYNC_INTERVAL_MS, () => {
+      void this.resync().finally(() => this.schedulePeriodicResync());
+    });
+  }
+
+  private scheduleResync(): void {
+    const { clock } = this.options;
+    if (this.stopped || this.resyncTimer) return;
+    this.resyncTimer = clock.setTimer(clock.now() + (this.options.retryDelay ?? 1000), () => {
+      this.resyncTimer = undefined;
+      void this.resync();
+    });
+  }
+
+  // ---- outgoing ----
+
+  private observe(record: AuditRecord): void {
+    if (this.stopped) return;
+    const now = this.options.clock.now();
+    this.queueAudit(record, now);
+    this.queueGrantChange(record, now);
+    void this.flush();
+  }
+
+  private queueGrantChange(record: AuditRecord, now: number): void {
+    if (!this.fleetDoors.has(record.door) || this.applying.has(grantKey(record))) return;
+    let body: GrantBody | undefined;
+    if ((record.event === 'open' || record.event === 'refresh') && (record.by === 'knock' || record.by === 'manual')) {
+      // An until-closed door still ends in bounded time elsewhere: fail closed on members that miss the close.
+      const until = record.until === null ? now + this.options.maxOpenFor : Date.parse(record.until);
+      body = { action: 'open', door: record.door, src: record.src, family: record.src.includes(':') ? 6 : 4, until, by: record.by };
+    } else if (record.event === 'close' && (record.reason === 'revoked' || record.reason === 'close-sequence')) {
+      body = { action: 'close', door: record.door, src: record.src, reason: record.reason };
+    }
+    if (!body) return;
+    if (!this.accepting) {
+      this.options.log.warn(`fleet ${this.config.group}: not sharing ${body.action} of ${record.door} for ${record.src}: ${this.refusalText()}`);
+      return;
+    }
+    const exp = body.action === 'open' ? body.until : now + this.options.maxOpenFor;
+    const key = grantEntryKey(record.door, record.src);
+    this.grantOutbox.delete(key); // re-insert: Map order is publish order
+    this.grantOutbox.set(key, { key, envelope: this.sign({ type: 'grant', body }, now, exp) });
+  }
+
+  private queueAudit(record: AuditRecord, now: number): void {
+    if (this.auditOutbox.length >= MAX_AUDIT_OUTBOX) this.auditOutbox.shift();
+    const envelope = this.sign({ type: 'audit', body: { record } }, now, now + this.config.auditRetention);
+    this.auditOutbox.push({ key: envelope.id, envelope });
+  }
+
+  private sign(body: FleetBody, now: number, exp: number): FleetEnvelope {
+    return signEnvelope({ v: FLEET_PROTOCOL, group: this.config.group, id: randomUUID(), host: this.config.host, iat: now, exp, ...body }, this.config.key);
+  }
+
+  private flush(): Promise<void> {
+    this.flushing ??= this.publishQueued().finally(() => {
+      this.flushing = undefined;
+    });
+    return this.flushing;
+  }
+
+  private async publishQueued(): Promise<void> {
+    const { transport, clock } = this.options;
+    let failed = false;
+    for (const [key, outgoing] of [...this.grantOutbox]) {
+      if (outgoing.envelope.exp <= clock.now()) {
+        this.grantOutbox.delete(key);
+        continue;
+      }
+      try {
+        await transport.put(key, encodeEnvelope(outgoing.envelope));
+        if (this.grantOutbox.get(key) === outgoing) this.grantOutbox.delete(key);
+        this.counts.published += 1;
+      } catch {
+        failed = true;
+        break;
+      }
+    }
+    while (!failed && this.auditOutbox.length > 0) {
+      const outgoing = this.auditOutbox[0]!;
+      try {
+        await transport.publishAudit(this.config.host, outgoing.envelope.id, encodeEnvelope(outgoing.envelope));
+        this.auditOutbox.shift();
+      } catch {
+        failed = true;
+      }
+    }
+    if (failed && !this.stopped && !this.retryTimer) {
+      this.retryTimer = clock.setTimer(clock.now() + (this.options.retryDelay ?? 1000), () => {
+        this.retryTimer = undefined;
+        void this.flush();
+      });
+    } else if (!failed && (this.grantOutbox.size > 0 || this.auditOutbox.length > 0) && !this.stopped) {
+      // Changes that arrived while this round ran.
+      queueMicrotask(() => void this.flush());
+    }
+  }
+
+  // ---- heartbeat and clock ----
+
+  private scheduleHeartbeat(): void {
+    if (this.stopped) return;
+    const { clock } = this.options;
+    this.heartbeatTimer = clock.setTimer(clock.now() + this.config.heartbeatInterval, () => {
+      void this.heartbeat().finally(() => this.scheduleHeartbeat());
+    });
+  }
+
+  /** Announce this member and measure its clock against the time the servers stored the announcement. */
+  private async heartbeat(): Promise<void> {
+    const { transport, clock } = this.options;
+    const key = memberEntryKey(this.config.host);
+    const before = clock.now();
+    const body: HeartbeatBody = { version: this.options.version, doors: [...this.fleetDoors].filter((door) => this.options.port.hasDoor(door)), clockOffset: this.clockOffset, accepting: this.accepting };
+    try {
+      await transport.put(key, encodeEnvelope(this.sign({ type: 'heartbeat', body }, before, before + 3 * this.config.heartbeatInterval)));
+      const stored = await transport.get(key);
+      const after = clock.now();
+      // The offset is known to ±half the round trip; a slow round trip says too little to act on.
+      if (stored && after - before <= this.config.maxClockSkew) this.setClockOffset(Math.round((before + after) / 2 - stored.created));
+    } catch (error) {
+      this.options.log.warn(`fleet ${this.config.group}: heartbeat failed: ${error instanceof Error ? error.message : String(error)}`);
+    }
+  }
+
+  private setClockOffset(offset: number): void {
+    this.clockOffset = offset;
+    const accepting = Math.abs(offset) <= this.config.maxClockSkew;
+    if (accepting === this.accepting) return;
+    this.accepting = accepting;
+    if (!accepting) {
+      this.options.log.warn(`fleet ${this.config.group}: ${this.refusalText()}`);
+    } else {
+      this.options.log.info(`fleet ${this.config.group}: clock offset ${offset} ms is within ${this.config.maxClockSkew} ms; accepting fleet grants`);
+      // Entries refused meanwhile were not marked handled; apply them now.
+      if (this.stopFollow) void this.resync();
+    }
+  }
+
+  private refusalText(): string {
+    return this.clockOffset === null
+      ? 'clock offset not measured yet; refusing fleet grants'
+      : `clock is ${this.clockOffset} ms off the NATS servers (more than fleet.maxClockSkew ${this.config.maxClockSkew} ms); refusing fleet grants`;
+  }
+
+  // ---- incoming ----
+
+  private enqueueIncoming(entry: FleetUpdate): void {
+    this.incoming = this.incoming
+      .then(() => this.handleEntry(entry))
+      .catch((error: unknown) => {
+        this.options.log.warn(`fleet ${this.config.group}: could not apply ${entry.key}: ${String(error)}`);
+      });
+  }
+
+  private async handleEntry(entry: FleetUpdate): Promise<void> {
+    if (this.stopped) return;
+    if (entry.revision !== undefined && (this.handled.get(entry.key) ?? 0) >= entry.revision) return;
+    const now = this.options.clock.now();
+    const verified = verifyEnvelope(entry.value, { key: this.config.key, group: this.config.group, now, maxSkew: this.config.maxClockSkew });
+    if (!verified.ok) {
+      this.reject(entry, verified.reason);
+      return;
+    }
+    const { envelope } = verified;
+    if (this.lastId.get(entry.key) === envelope.id) {
+      this.markHandled(entry);
+      return;
+    }
+    const named = parseGrantEntryKey(entry.key);
+    if (envelope.type !== 'grant' || !named || named.door !== envelope.body.door || named.src !== envelope.body.src) {
+      this.reject(entry, 'malformed');
+      return;
+    }
+    if (envelope.host === this.config.host) {
+      this.ignore(entry, 'own');
+      return;
+    }
+    if (!this.accepting) {
+      // Not marked handled: applied by the resync once the clock is back in line.
+      this.counts.ignored['clock-skew'] += 1;
+      return;
+    }
+    if (!this.replay.admit(envelope.id, envelope.exp, now)) {
+      this.reject(entry, 'replayed');
+      return;
+    }
+    this.lastId.set(entry.key, envelope.id);
+    this.markHandled(entry);
+    const body = envelope.body;
+    if (!this.fleetDoors.has(body.door) || !this.options.port.hasDoor(body.door)) {
+      this.ignore(entry, 'no-such-door');
+      return;
+    }
+    const key = grantKey(body);
+    this.applying.add(key);
+    try {
+      if (body.action === 'open') {
+        if (body.until <= now) {
+          this.ignore(entry, 'past-until');
+          return;
+        }
+        const result = await this.options.port.open(body.door, body.src, body.family, Math.min(body.until, now + this.options.maxOpenFor), envelope.host);
+        if (result === 'no-such-door' || result === 'not-allowed') {
+          this.ignore(entry, result);
+          return;
+        }
+        if (result !== 'unchanged') this.counts.applied += 1;
+      } else if (await this.options.port.close(body.door, body.src, body.reason)) {
+        this.counts.applied += 1;
+      } else {
+        this.ignore(entry, 'not-held');
+      }
+    } finally {
+      this.applying.delete(key);
+    }
+  }
+
+  private markHandled(entry: FleetUpdate): void {
+    if (entry.revision !== undefined) this.handled.set(entry.key, Math.max(entry.revision, this.handled.get(entry.key) ?? 0));
+  }
+
+  private reject(entry: FleetUpdate, reason: RejectReason): void {
+    this.markHandled(entry);
+    this.counts.rejected[reason] += 1;
+    this.options.log.warn(`fleet ${this.config.group}: refused ${entry.key}${entry.revision === undefined ? '' : ` (revision ${entry.revision})`}: ${reason}`);
+  }
+
+  private ignore(entry: FleetUpdate, reason: IgnoreReason): void {
+    this.markHandled(entry);
+    this.counts.ignored[reason] += 1;
+  }
+}
