@@ -17,6 +17,7 @@ const SECTIONS: readonly { name: string; module: string; needsRoot: boolean }[] 
   { name: 'cli', module: './cli.js', needsRoot: false },
   { name: 'firewall', module: './firewall.js', needsRoot: true },
   { name: 'live', module: './live.js', needsRoot: true },
+  { name: 'flood', module: './flood.js', needsRoot: true },
 ];
 
 function printSection(section: BenchSection): void {

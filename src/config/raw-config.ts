@@ -19,6 +19,7 @@ export interface RawDoor {
   readonly openFor: string;
   readonly closeSequence: readonly string[];
   readonly allowFrom: readonly string[];
+  readonly maxGrants: number | null;
 }
 
 export interface RawConfig {
@@ -37,6 +38,7 @@ export interface RawConfig {
     readonly hostFirewall: 'check' | 'ignore';
   };
   readonly limits: {
+    readonly maxGrants: number;
     readonly maxTrackedSources: number;
     readonly maxFailures: number;
     readonly failWindow: string;
