@@ -17,7 +17,7 @@ const door = (name: string, sequence: Step[], closeSequence: Step[]): Door => ({
 });
 const doors = [door('ssh', tcpSteps(7000, 8000, 9000), tcpSteps(9001)), door('classic', tcpSteps(31600), tcpSteps(31601))];
 const limits = (maxTrackedSources: number): Limits => ({
-  maxTrackedSources, maxFailures: 5, failWindow: 60_000, banFor: 600_000, maxOpenFor: 86_400_000, retransmitWindow: 3000, alwaysAllow: [],
+  maxGrants: 1000, maxTrackedSources, maxFailures: 5, failWindow: 60_000, banFor: 600_000, maxOpenFor: 86_400_000, retransmitWindow: 3000, alwaysAllow: [],
 });
 const SYN = new Set(['SYN'] as const);
 

@@ -18,6 +18,7 @@ const SECTIONS: readonly { name: string; module: string; needsRoot: boolean }[] 
   { name: 'firewall', module: './firewall.js', needsRoot: true },
   { name: 'live', module: './live.js', needsRoot: true },
   { name: 'fleet', module: './fleet.js', needsRoot: true },
+  { name: 'flood', module: './flood.js', needsRoot: true },
 ];
 
 function printSection(section: BenchSection): void {

@@ -1,7 +1,7 @@
 import type { AuditRecord, AuditSink } from './audit/record.js';
 import type { Clock } from './clock.js';
 import type { Config } from './config/types.js';
-import { countRecord, createCounters, type Counters } from './counters.js';
+import { countRecord, countReject, createCounters, type Counters } from './counters.js';
 import type { CommandRunner, FirewallBackend } from './firewall/backend.js';
 import { selectBackend } from './firewall/select-backend.js';
 import { GrantEngine, type GrantStore } from './grant/grant-engine.js';
@@ -39,6 +39,8 @@ export interface Parts {
   readonly sleep?: (ms: number) => Promise<void>;
   readonly closeRetryDelay?: (attempt: number) => number;
   readonly onRecord?: (record: AuditRecord) => void;
+  /** Every reject, also those the audit log only summarises (metrics). */
+  readonly onReject?: (door: string, reason: string) => void;
   readonly onKnockEvent?: (event: KnockEvent) => void;
   readonly onBadLine?: (line: string, problem: string) => void;
   readonly onError?: (error: unknown) => void;
@@ -65,7 +67,7 @@ export function compose(config: Config, parts: Parts): Knocktail {
   // Backends see the time a change was asked for (engine.firewallTime), not when the queue got to it.
   let firewallTime = (): number => clock.now();
   const selected = selectBackend(
-    { ...config.firewall, logPrefix: config.logPrefix, alwaysAllow: config.limits.alwaysAllow },
+    { ...config.firewall, logPrefix: config.logPrefix, alwaysAllow: config.limits.alwaysAllow, setSize: config.limits.maxGrants },
     { runner: parts.runner, now: () => firewallTime(), ...(parts.sleep ? { sleep: parts.sleep } : {}) },
   );
   const backend = parts.wrapBackend ? parts.wrapBackend(selected) : selected;
@@ -75,12 +77,17 @@ export function compose(config: Config, parts: Parts): Knocktail {
     audit: parts.audit,
     clock,
     grants: parts.saved?.grants ?? [],
+    maxGrants: config.limits.maxGrants,
     ...(parts.store ? { store: parts.store } : {}),
     ...(parts.closeRetryDelay ? { closeRetryDelay: parts.closeRetryDelay } : {}),
     ...(parts.onError ? { onError: parts.onError } : {}),
     onRecord: (record) => {
       countRecord(counters, record);
       parts.onRecord?.(record);
+    },
+    onReject: (door, reason) => {
+      countReject(counters);
+      parts.onReject?.(door, reason);
     },
   });
   firewallTime = () => engine.firewallTime();
@@ -126,7 +133,8 @@ export function compose(config: Config, parts: Parts): Knocktail {
     async reload(next) {
       knocks.pipeline.stop();
       knocks = buildKnocks(next.doors, next.limits, knocks.tracker.usedOneTimeKeys());
-      await engine.setDoors(next.doors);
+      // The firewall sets were sized at start: a raised maxGrants takes effect on restart, a lowered one now.
+      await engine.setDoors(next.doors, Math.min(next.limits.maxGrants, config.limits.maxGrants));
     },
     stop() {
       knocks.pipeline.stop();

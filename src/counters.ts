@@ -26,7 +26,7 @@ export function createCounters(): Counters {
   return { lines: 0, packets: 0, knocks: 0, opens: 0, refreshes: 0, closes: 0, rejected: 0, malformed: 0, ignored: 0, forged: 0, foreign: 0, oversized: 0, errors: 0, firewallFailures: 0 };
 }
 
-/** Count one audit record (the grant engine reports every record it writes). */
+/** Count one audit record (the grant engine reports every record it writes); rejects are counted one by one through countReject, since the audit log summarises them. */
 export function countRecord(counters: Counters, record: AuditRecord): void {
   switch (record.event) {
     case 'open':
@@ -38,13 +38,15 @@ export function countRecord(counters: Counters, record: AuditRecord): void {
     case 'close':
       counters.closes += 1;
       break;
-    case 'reject':
-      counters.rejected += 1;
-      break;
     case 'firewall-error':
       counters.firewallFailures += 1;
       break;
     default:
       break;
   }
+}
+
+/** Count one reject, whether the audit log wrote it in full or only in a `reject-summary`. */
+export function countReject(counters: Counters): void {
+  counters.rejected += 1;
 }

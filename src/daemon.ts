@@ -95,6 +95,7 @@ export class Daemon {
       store,
       ...(parts.wrapBackend ? { wrapBackend: parts.wrapBackend } : {}),
       ...(parts.sleep ? { sleep: parts.sleep } : {}),
+      onReject: (door, reason) => parts.metrics?.incRejected(door, reason),
       onRecord: (record) => {
         parts.metrics?.record(record);
         parts.log.info(`${record.event} ${record.door} ${record.src}`, { ...record });
@@ -141,6 +142,7 @@ export class Daemon {
     const restartOnly = ['logFile', 'source', 'stateDir', 'auditLog', 'logPrefix', 'firewall', 'metrics', 'localAddresses', 'fleet'] as const;
     const changed = restartOnly.filter((key) => JSON.stringify(config[key]) !== JSON.stringify(this.config[key]));
     if (changed.length > 0) this.parts.log.warn(`reload: ${changed.join(', ')} changed; these take effect on restart only`);
+    if (config.limits.maxGrants > this.config.limits.maxGrants) this.parts.log.warn('reload: limits.maxGrants raised; the firewall sets are sized at start, so the higher limit takes effect on restart only');
     const knocktail = this.knocktail;
     if (!knocktail) throw new KnocktailError('USAGE', 'reload() before start()');
     await withFirewallLock(this.config.stateDir, { holder: `knocktail run (reload, pid ${process.pid})` }, () => knocktail.backend.setup(config.doors));

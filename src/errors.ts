@@ -13,7 +13,8 @@ export type KnocktailErrorCode =
   | 'SOURCE_IO'
   | 'CONTROL_SOCKET'
   | 'NOT_FOUND'
-  | 'HOST_FIREWALL';
+  | 'HOST_FIREWALL'
+  | 'GRANT_LIMIT';
 
 // Exit status by code: 2 for usage and configuration mistakes, 1 for runtime failures.
 export function exitCodeFor(code: KnocktailErrorCode): 1 | 2 {

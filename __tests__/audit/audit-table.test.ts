@@ -66,6 +66,14 @@ describe('helpers', () => {
     expect(formatRecordLine({ ...FIXTURE_RECORDS[1]!, door: 'x\ny' }, false)).toContain('x\\x0ay');
   });
 
+  test('a reject summary reads as what was suppressed, from how many sources, since when', () => {
+    const summary = { event: 'reject-summary', at: '2026-11-24T12:01:00.000Z', from: '2026-11-24T12:00:00.000Z', door: 'ssh', src: '', suppressed: 4990, sources: 4990, reasons: { 'grant-limit': 4980, banned: 10 } } as const;
+    expect(formatRecordLine(summary, false)).toBe('2026-11-24 12:01:00  reject-summary  ssh    suppressed 4990 rejects from 4990 sources since 2026-11-24 12:00:00 (grant-limit 4980, banned 10)');
+    const builder = new SummaryBuilder(NOW);
+    builder.addRecord(summary);
+    expect(renderSummary(builder.result({ maxSources: 10, maxDays: 30 }), { color: false })).toMatch(/ssh.*4990/);
+  });
+
   test('lengths read at a glance with two units at most', () => {
     expect([5_000, 330_000, 3_900_000, 2 * 86_400_000 + 3 * 3_600_000].map(formatLength)).toEqual(['5s', '5m 30s', '1h 05m', '2d 03h']);
   });

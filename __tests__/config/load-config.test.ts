@@ -53,6 +53,7 @@ describe('valid configs', () => {
       openFor: 3_600_000,
       closeSequence: [{ proto: 'tcp', port: 9001 }],
       allowFrom: [],
+      maxGrants: 500,
     });
     expect(config.doors[1]?.openFor).toBeNull();
   });
@@ -77,7 +78,7 @@ describe('valid configs', () => {
       auditLog: '/var/log/knocktail/audit.log',
       localAddresses: [],
       firewall: { backend: 'iptables', inputPosition: 1, logRateLimit: '20/second', checkInterval: 60, retries: 5, hostFirewall: 'check' },
-      limits: { maxTrackedSources: 10_000, maxFailures: 10, failWindow: 600_000, banFor: 3_600_000, maxOpenFor: 86_400_000, retransmitWindow: 35_000, maxClockSkew: 300_000, alwaysAllow: [] },
+      limits: { maxGrants: 1000, maxTrackedSources: 10_000, maxFailures: 10, failWindow: 600_000, banFor: 3_600_000, maxOpenFor: 86_400_000, retransmitWindow: 35_000, maxClockSkew: 300_000, alwaysAllow: [] },
       metrics: {},
       doors: [
         {
@@ -89,9 +90,18 @@ describe('valid configs', () => {
           openFor: 3_600_000,
           closeSequence: [],
           allowFrom: [],
+          maxGrants: 1000,
         },
       ],
     });
+  });
+
+  test('grant limits: 1000 by default, a door without its own gets an equal share, one of its own is kept', () => {
+    const two = configOf(withDoors({ name: 'a', sequence: ['tcp:7000'] }, { name: 'b', sequence: ['tcp:7100'], maxGrants: 10 }, { name: 'c', sequence: ['tcp:7200'] }));
+    expect(two.limits.maxGrants).toBe(1000);
+    expect(two.doors.map((door) => door.maxGrants)).toEqual([333, 10, 333]);
+    const tiny = configOf({ limits: { maxGrants: 1 }, doors: [{ name: 'a', sequence: ['tcp:7000'] }, { name: 'b', sequence: ['tcp:7100'] }] });
+    expect(tiny.doors.map((door) => door.maxGrants)).toEqual([1, 1]);
   });
 
   test('a time-based door gets its defaults and its secret', () => {
@@ -216,6 +226,13 @@ describe('semantic errors, as path: message', () => {
     expect(errorsOf({ limits: { maxOpenFor: '500ms' }, doors: [door({})] })).toEqual([
       'limits.maxOpenFor: expected a duration of at least 1s, got `"500ms"` (string)',
     ]);
+  });
+
+  test('grant limits must be whole numbers of at least 1, and a door’s at most the global one', () => {
+    expect(errorsOf({ limits: { maxGrants: 100 }, doors: [door({ maxGrants: 101 })] })).toEqual(['doors[0].maxGrants: expected at most limits.maxGrants (100), got `101` (number)']);
+    const zero = errorsOf({ limits: { maxGrants: 0 }, doors: [door({ maxGrants: 1.5 })] });
+    expect(zero.some((line) => line.startsWith('limits.maxGrants:'))).toBe(true);
+    expect(zero.some((line) => line.startsWith('doors[0].maxGrants:'))).toBe(true);
   });
 
   test('two doors with the same name are refused', () => {

@@ -41,7 +41,7 @@ describe('withHostFirewallCheck', () => {
   });
 
   test('grants, listing and teardown pass straight through', async () => {
-    const runner = runnerWith(UFW).on(['nft', '-j', 'list', 'table'], { stdout: '{"nftables": []}' });
+    const runner = runnerWith(UFW).on(['nft', '-j', '-t', 'list', 'sets'], { stdout: '{"nftables": []}' });
     const backend = checked('nftables', runner);
     await backend.teardown();
     expect(await backend.list()).toEqual([]);

@@ -90,4 +90,23 @@ describe('the nftables backend with a session', () => {
     await backend.open(grantFor('198.51.100.2', { until: null }));
     expect(runner.lines()).toEqual(['nft -f -']);
   });
+
+  test('the door sets are sized by limits.maxGrants', () => {
+    const backend = selectBackend({ ...firewallConfig('nftables'), setSize: 1000 }, { runner: new RecordingRunner(), now: () => 0 });
+    const lines = backend.describeSetup([sshDoor]).map((argv) => argv.join(' '));
+    expect(lines).toContain('nft add set inet knocktail door-ssh-v4 { type ipv4_addr; flags timeout; size 1000; }');
+    expect(lines).toContain('nft add set inet knocktail door-ssh-v6 { type ipv6_addr; flags timeout; size 1000; }');
+  });
+
+  test('listing grants reads the set names, then only the door sets (never the LOG limiter sets); ports come from the doors set up', async () => {
+    const terse = JSON.stringify({ nftables: [{ set: { name: 'door-ssh-v4', table: 'knocktail' } }, { set: { name: 'knocklog-v6', table: 'knocktail' } }, { set: { name: 'door-x-v4', table: 'other' } }] });
+    const door = JSON.stringify({ nftables: [{ set: { name: 'door-ssh-v4', table: 'knocktail', elem: [{ elem: { val: '198.51.100.2', expires: 60 } }] } }] });
+    const runner = new RecordingRunner().on(['nft', '-j', '-t', 'list', 'sets'], { stdout: terse }).on(['nft', '-j', 'list', 'set', 'inet', 'knocktail', 'door-ssh-v4'], { stdout: door });
+    const backend = backendWith(runner);
+    await backend.setup([sshDoor]);
+    runner.calls.length = 0;
+    const grants = await backend.list();
+    expect(runner.lines()).toEqual(['nft -j -t list sets inet', 'nft -j list set inet knocktail door-ssh-v4']);
+    expect(grants).toEqual([expect.objectContaining({ door: 'ssh', src: '198.51.100.2', until: 1_000_000 + 60_000, ports: [{ proto: 'tcp', port: 22 }] })]);
+  });
 });

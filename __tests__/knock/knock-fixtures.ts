@@ -40,6 +40,7 @@ export const classic = makeDoor({ name: 'classic', sequence: steps('tcp:31600'),
 export const ssh = makeDoor({ name: 'ssh', sequence: steps('tcp:7000', 'udp:8000', 'tcp:9000'), timeout: 15 * SECOND, closeSequence: steps('tcp:9001') });
 
 export const limits: Limits = {
+  maxGrants: 1000,
   maxTrackedSources: 10_000,
   maxFailures: 5,
   failWindow: 60 * SECOND,

@@ -21,7 +21,10 @@ function get(port: number, path: string, method = 'GET'): Promise<{ status: numb
 describe('Metrics', () => {
   test('counts what the audit records say, by door and reason', async () => {
     const metrics = new Metrics();
-    for (const record of FIXTURE_RECORDS) metrics.record(record);
+    for (const record of FIXTURE_RECORDS) {
+      if (record.event === 'reject') metrics.incRejected(record.door, record.reason);
+      else metrics.record(record);
+    }
     const text = await metrics.text();
     expect(text).toContain('knocktail_opens_total{door="ssh"} 4');
     expect(text).toContain('knocktail_opens_total{door="classic"} 1');

@@ -48,6 +48,9 @@ export class SummaryBuilder {
     } else if (record.event === 'reject') {
       tally(this.doors, record.door).rejected++;
       tally(this.sources, record.src).rejected++;
+    } else if (record.event === 'reject-summary') {
+      // Suppressed rejects count for the door; their sources were not written one by one.
+      tally(this.doors, record.door).rejected += record.suppressed;
     }
   }
 

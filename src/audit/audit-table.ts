@@ -98,7 +98,7 @@ export function formatRecordLine(record: AuditRecord, color: boolean): string {
 
 function toneOf(record: AuditRecord): { tone?: Tone } {
   if (record.event === 'open') return { tone: 'green' };
-  if (record.event === 'reject' || record.event === 'firewall-error' || record.event === 'state-corrupt') return { tone: 'red' };
+  if (record.event === 'reject' || record.event === 'reject-summary' || record.event === 'firewall-error' || record.event === 'state-corrupt') return { tone: 'red' };
   return {};
 }
 
@@ -116,6 +116,8 @@ function detailOf(record: AuditRecord): string {
     case 'close':
     case 'reject':
       return textOnDisk(record.reason);
+    case 'reject-summary':
+      return `suppressed ${record.suppressed} rejects from ${record.sources}${record.sourcesCapped ? '+' : ''} sources since ${formatTime(record.from)} (${Object.entries((record.reasons as Readonly<Record<string, number>> | undefined) ?? {}).map(([reason, n]) => `${textOnDisk(reason)} ${n}`).join(', ')})`;
     case 'state-corrupt':
       return `state file ${textOnDisk(record.file)} unusable (${textOnDisk(record.error)}); ${record.movedTo ? `moved to ${textOnDisk(record.movedTo)}` : 'could not be moved'}, started with no grants`;
     default:

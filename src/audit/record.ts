@@ -27,8 +27,24 @@ export interface CloseRecord extends Base {
 
 export interface RejectRecord extends Base {
   readonly event: 'reject';
-  /** not-allowed (allowFrom), banned (abuse limit), one-time-reused, ... */
+  /** not-allowed (allowFrom), banned (abuse limit), one-time-reused, grant-limit (maxGrants reached), ... */
   readonly reason: string;
+}
+
+/**
+ * Rejects past the per-door burst of one window, counted instead of written one by one:
+ * "suppressed `suppressed` rejects from `sources` sources" between `from` and `at` (src is '').
+ */
+export interface RejectSummaryRecord extends Base {
+  readonly event: 'reject-summary';
+  /** Start of the window (ISO); `at` is its end. */
+  readonly from: string;
+  readonly suppressed: number;
+  /** Distinct sources among the suppressed rejects (exact up to 65,536; then `sourcesCapped`). */
+  readonly sources: number;
+  readonly sourcesCapped?: boolean;
+  /** Suppressed rejects by reason. */
+  readonly reasons: Readonly<Record<string, number>>;
 }
 
 export interface FirewallRecord extends Base {
@@ -48,7 +64,7 @@ export interface StateCorruptRecord extends Base {
   readonly error: string;
 }
 
-export type AuditRecord = OpenRecord | CloseRecord | RejectRecord | FirewallRecord | StateCorruptRecord;
+export type AuditRecord = OpenRecord | CloseRecord | RejectRecord | RejectSummaryRecord | FirewallRecord | StateCorruptRecord;
 
 export interface AuditSink {
   write(record: AuditRecord): Promise<void>;

@@ -70,6 +70,7 @@ export class DoorTallies {
     if (record.event === 'refresh') tally.refreshes += 1;
     if (record.event === 'close') tally.closes += 1;
     if (record.event === 'reject') tally.rejected += 1;
+    if (record.event === 'reject-summary') tally.rejected += record.suppressed;
   }
 
   entries(): [string, DoorTally][] {
@@ -188,5 +189,6 @@ function describeGrantRecord(record: AuditRecord): string[] {
   }
   if (record.event === 'close') return [time, 'close', record.door, record.src, record.reason, ''];
   if (record.event === 'reject') return [time, 'reject', record.door, record.src, record.reason, ''];
+  if (record.event === 'reject-summary') return [time, 'reject-summary', record.door, `${record.sources} sources`, `${record.suppressed} suppressed`, ''];
   return [time, record.event, record.door, record.src, '', ''];
 }

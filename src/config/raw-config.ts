@@ -20,6 +20,7 @@ export interface RawDoor {
   readonly closeSequence: readonly string[];
   readonly allowFrom: readonly string[];
   readonly fleet: boolean;
+  readonly maxGrants: number | null;
 }
 
 export interface RawFleet {
@@ -54,6 +55,7 @@ export interface RawConfig {
     readonly hostFirewall: 'check' | 'ignore';
   };
   readonly limits: {
+    readonly maxGrants: number;
     readonly maxTrackedSources: number;
     readonly maxFailures: number;
     readonly failWindow: string;

@@ -19,7 +19,7 @@ const ms = (text: string): number => must(parseDuration(text), `duration ${JSON.
 const steps = (texts: readonly string[]): Step[] => texts.map((text) => must(parseStep(text), `step ${JSON.stringify(text)}`));
 const ports = (texts: readonly string[]): PortSpec[] => texts.map((text) => must(parsePortSpec(text), `port ${JSON.stringify(text)}`));
 
-function toDoor(raw: RawDoor, secret: string | undefined): Door {
+function toDoor(raw: RawDoor, secret: string | undefined, shareOfGrants: number): Door {
   const timeBased = raw.timeBased;
   return {
     name: raw.name,
@@ -44,6 +44,7 @@ function toDoor(raw: RawDoor, secret: string | undefined): Door {
       const parsed = parseAllowedSource(text);
       return must(parsed.ok ? parsed.cidr : undefined, `CIDR ${JSON.stringify(text)}`);
     }),
+    maxGrants: raw.maxGrants ?? shareOfGrants,
   };
 }
 
@@ -98,6 +99,7 @@ export function toConfig(raw: RawConfig, baseDir: string | undefined, secrets: R
     localAddresses: raw.localAddresses.map((text) => must(normaliseAddress(text), `address ${JSON.stringify(text)}`).text),
     firewall: { ...raw.firewall },
     limits: {
+      maxGrants: raw.limits.maxGrants,
       maxTrackedSources: raw.limits.maxTrackedSources,
       maxFailures: raw.limits.maxFailures,
       failWindow: ms(raw.limits.failWindow),
@@ -114,7 +116,8 @@ export function toConfig(raw: RawConfig, baseDir: string | undefined, secrets: R
       ...(listen === null ? {} : { listen: listenAddress(listen) }),
       ...(textfile === null ? {} : { textfile: path(textfile) }),
     },
-    doors: raw.doors.map((door, index) => toDoor(door, secrets.get(index))),
+    // A door without its own maxGrants gets an equal share, so one flooded door cannot starve the others.
+    doors: raw.doors.map((door, index) => toDoor(door, secrets.get(index), Math.max(1, Math.floor(raw.limits.maxGrants / raw.doors.length)))),
     ...(raw.fleet === null ? {} : { fleet: toFleet(raw.fleet, raw.doors, must(fleetKey, 'fleet key'), path) }),
   };
 }

@@ -20,6 +20,8 @@ export interface FirewallConfig {
 }
 
 export interface Limits {
+  /** Most grants held at once, all doors together (default 1000); also the size of each firewall set. */
+  readonly maxGrants: number;
   /** Cap on sources tracked mid-sequence; the least recently seen is evicted past it. */
   readonly maxTrackedSources: number;
   /** Failed attempts (resets) per source within `failWindow` before the source is ignored for `banFor`. */

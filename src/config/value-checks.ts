@@ -156,4 +156,17 @@ export function checkValues(problems: Problems, data: unknown): void {
   arrayOf(data['doors']).forEach((door, index) => {
     if (isRecord(door)) checkDoor(problems, door, index);
   });
+  checkDoorGrantLimits(problems, data);
+}
+
+// A door's own cap above the global one would promise grants the firewall sets cannot hold.
+function checkDoorGrantLimits(problems: Problems, data: Record<string, unknown>): void {
+  const limits = data['limits'];
+  const global = isRecord(limits) && typeof limits['maxGrants'] === 'number' ? limits['maxGrants'] : undefined;
+  if (global === undefined || problems.has(['limits', 'maxGrants'])) return;
+  arrayOf(data['doors']).forEach((door, index) => {
+    const own = isRecord(door) ? door['maxGrants'] : undefined;
+    if (typeof own !== 'number' || problems.has(['doors', index, 'maxGrants']) || own <= global) return;
+    problems.add(['doors', index, 'maxGrants'], `expected at most limits.maxGrants (${global}), got ${describeValue(own)}`);
+  });
 }

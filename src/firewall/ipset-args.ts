@@ -27,8 +27,10 @@ export function parseSetName(name: string): { door: string; family: Family } | u
 }
 
 // Creates the door's set if missing (`-exist`); `timeout 0` enables per-member timeouts with no default.
-export function buildCreateSetArgs(door: string, family: Family): string[] {
-  return ['ipset', '-exist', 'create', setName(door, family), 'hash:ip', 'family', family === 4 ? 'inet' : 'inet6', 'timeout', '0'];
+// `maxelem` is limits.maxGrants (no set needs more); absent = ipset's default (65536).
+export function buildCreateSetArgs(door: string, family: Family, maxelem?: number): string[] {
+  const size = maxelem === undefined ? [] : ['maxelem', String(maxelem)];
+  return ['ipset', '-exist', 'create', setName(door, family), 'hash:ip', 'family', family === 4 ? 'inet' : 'inet6', 'timeout', '0', ...size];
 }
 
 // The KNOCKTAIL rule specs that admit a door's set members to its ports.
@@ -62,8 +64,8 @@ export function buildDestroySetArgs(name: string): string[] {
 export const IPSET_RESTORE_ARGV: readonly string[] = ['ipset', '-exist', 'restore'];
 
 /** Every door's sets, both families, as one `ipset restore` input (existing sets and members stay). */
-export function buildSetsRestore(doors: readonly Door[]): string {
-  const lines = ([4, 6] as const).flatMap((family) => doors.map((door) => buildCreateSetArgs(door.name, family).slice(2).join(' ')));
+export function buildSetsRestore(doors: readonly Door[], maxelem?: number): string {
+  const lines = ([4, 6] as const).flatMap((family) => doors.map((door) => buildCreateSetArgs(door.name, family, maxelem).slice(2).join(' ')));
   return lines.map((line) => `${line}\n`).join('');
 }
 

@@ -18,6 +18,7 @@ import {
   SET_PREFIX,
   setName,
 } from './ipset-args.js';
+import { buildResizeRestore, RESIZE_SET } from './ipset-resize.js';
 import { buildGrantListArgs } from './iptables-args.js';
 import { parseSetListing, parseSetPorts } from './ipset-listing.js';
 import type { LineSession } from './line-session.js';
@@ -34,12 +35,15 @@ export class IpsetBackend implements FirewallBackend {
   private readonly guard: GuardOptions;
   private readonly now: () => number;
   private readonly session: LineSession | undefined;
+  /** Size of each door's grant set (limits.maxGrants); undefined = the tool's default. */
+  private readonly setSize: number | undefined;
 
-  constructor(exec: CommandExecutor, guard: GuardOptions, now: () => number, session?: LineSession) {
+  constructor(exec: CommandExecutor, guard: GuardOptions, now: () => number, session?: LineSession, setSize?: number) {
     this.exec = exec;
     this.guard = guard;
     this.now = now;
     this.session = session;
+    this.setSize = setSize;
   }
 
   async open(grant: Grant): Promise<void> {
@@ -71,10 +75,39 @@ export class IpsetBackend implements FirewallBackend {
 
   // The sets in one `ipset restore`, then per family one iptables transaction for both chains.
   async setup(doors: readonly Door[]): Promise<void> {
-    if (doors.length > 0) await this.exec.run(IPSET_RESTORE_ARGV, { input: buildSetsRestore(doors) });
+    if (doors.length > 0) await this.createSets(doors);
     for (const family of FAMILIES) {
       await installGuard(this.exec, doors, family, this.guard, doors.flatMap((door) => buildSetMatchSpecs(door, family)));
     }
+  }
+
+  // Every set in one `ipset restore`; a set from an older config (another maxelem) fails it, and is then resized.
+  private async createSets(doors: readonly Door[]): Promise<void> {
+    const input = buildSetsRestore(doors, this.setSize);
+    const result = await this.exec.run(IPSET_RESTORE_ARGV, { input, accept: [0, 1] });
+    if (result.exitCode === 0) return;
+    if (this.setSize === undefined || !/already exists/.test(result.stderr)) {
+      await this.exec.run(IPSET_RESTORE_ARGV, { input });
+      return;
+    }
+    for (const family of FAMILIES) for (const door of doors) await this.createSet(door.name, family);
+  }
+
+  // A set from an older config (another maxelem) cannot be re-created in place: build one of the new
+  // size, copy the members (with their timeouts left), swap it in (rules follow the name), drop the old.
+  private async createSet(door: string, family: Family): Promise<void> {
+    const created = await this.exec.run(buildCreateSetArgs(door, family, this.setSize), { accept: [0, 1] });
+    if (created.exitCode === 0) return;
+    if (this.setSize === undefined || !/already exists/.test(created.stderr)) {
+      await this.exec.run(buildCreateSetArgs(door, family, this.setSize));
+      return;
+    }
+    const name = setName(door, family);
+    const saved = await this.exec.run(['ipset', 'save', name]);
+    await this.exec.run(['ipset', 'destroy', RESIZE_SET], { accept: [0, 1] });
+    await this.exec.run(['ipset', 'restore'], { input: buildResizeRestore(saved.stdout, name, RESIZE_SET, this.setSize) });
+    await this.exec.run(['ipset', 'swap', RESIZE_SET, name]);
+    await this.exec.run(['ipset', 'destroy', RESIZE_SET]);
   }
 
   async teardown(): Promise<void> {
@@ -92,7 +125,7 @@ export class IpsetBackend implements FirewallBackend {
 
   describeSetup(doors: readonly Door[]): string[][] {
     return FAMILIES.flatMap((family) => [
-      ...doors.map((door) => buildCreateSetArgs(door.name, family)),
+      ...doors.map((door) => buildCreateSetArgs(door.name, family, this.setSize)),
       ...buildGuardSetupArgs(doors, family, this.guard, doors.flatMap((door) => buildSetMatchSpecs(door, family))),
     ]);
   }

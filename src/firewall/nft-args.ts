@@ -49,11 +49,13 @@ function quote(text: string): string {
 
 // The whole rule set as statements; re-running it is idempotent and atomic: `add` keeps existing
 // tables and sets (and their elements), `flush chain` + `add rule` replaces the rules in one batch.
-export function buildNftSetupStatements(doors: readonly Door[], options: NftGuardOptions): string[] {
+// `setSize` (limits.maxGrants) bounds each door's grant set; `add` of an existing set takes the new size.
+export function buildNftSetupStatements(doors: readonly Door[], options: NftGuardOptions, setSize?: number): string[] {
   const { protectedPorts, knockPorts, icmp } = collectDoorPorts(doors);
   const out = [`add table ${NFT_TABLE}`];
+  const size = setSize === undefined ? '' : ` size ${setSize};`;
   for (const door of doors) {
-    for (const family of [4, 6] as const) out.push(`add set ${NFT_TABLE} ${nftSetName(door.name, family)} { type ${ADDR_TYPE[family]}; flags timeout; }`);
+    for (const family of [4, 6] as const) out.push(`add set ${NFT_TABLE} ${nftSetName(door.name, family)} { type ${ADDR_TYPE[family]}; flags timeout;${size} }`);
   }
   for (const family of [4, 6] as const) out.push(`add set ${NFT_TABLE} knocklog-v${family} { type ${ADDR_TYPE[family]}; flags dynamic,timeout; timeout 1m; }`);
   out.push(`add chain ${NFT_TABLE} grants`, `flush chain ${NFT_TABLE} grants`);

@@ -3,8 +3,10 @@ import type { Grant } from '../model/grant.js';
 import type { PortSpec } from '../model/door.js';
 import { parseNftSetName } from './nft-args.js';
 
-// Reads grants back from `nft -j list table inet knocktail` (pure): elements of the door sets
-// with their remaining time, and the ports from the `grants` chain rules that reference each set.
+// Reads grants back from nft JSON listings (pure): elements of the door sets with their remaining
+// time, and the ports from the `grants` chain rules that reference each set (or, when the listing
+// has no rules, from `portsOf`). The backend lists the set names, then each door set: never the
+// per-source LOG limiter sets, which hold tens of thousands of elements under a flood.
 interface NftMatch {
   readonly left?: { payload?: { protocol?: string; field?: string } };
   readonly right?: unknown;
@@ -33,9 +35,15 @@ function portsBySet(objects: readonly NftObject[]): Map<string, PortSpec[]> {
   return ports;
 }
 
-/** Grants in an nft JSON listing; `until` is now + the element's remaining seconds, null without a timeout. */
-export function parseNftListing(json: string, now: number): Grant[] {
+/** The door sets named in a listing (`nft -j -t list sets inet`). */
+export function doorSetNames(json: string): string[] {
   const objects = (JSON.parse(json) as { nftables?: NftObject[] }).nftables ?? [];
+  return objects.flatMap(({ set }) => (set?.name !== undefined && set.table === 'knocktail' && parseNftSetName(set.name) ? [set.name] : []));
+}
+
+/** Grants in nft JSON listings; `until` is now + the element's remaining seconds, null without a timeout. */
+export function parseNftListing(json: string | readonly string[], now: number, portsOf?: (door: string) => readonly PortSpec[]): Grant[] {
+  const objects = (typeof json === 'string' ? [json] : json).flatMap((text) => (JSON.parse(text) as { nftables?: NftObject[] }).nftables ?? []);
   const ports = portsBySet(objects);
   const grants: Grant[] = [];
   for (const { set } of objects) {
@@ -50,7 +58,7 @@ export function parseNftListing(json: string, now: number): Grant[] {
         door: door.door,
         src: src.text,
         family: src.family,
-        ports: [...(ports.get(set.name!) ?? [])],
+        ports: [...(ports.get(set.name!) ?? portsOf?.(door.door) ?? [])],
         openedAt: now,
         until: expires === undefined ? null : now + expires * 1000,
       });

@@ -27,7 +27,8 @@ export interface BackendDeps {
 // Builds the configured backend; an unknown name fails fast with the valid choices.
 // `logPrefix` comes from Config.logPrefix: the guard's LOG rules must match the parser's prefix.
 // `dry-run` is the iptables backend against a simulated firewall: it runs nothing, whatever runner is given.
-export function selectBackend(config: FirewallConfig & { logPrefix: string; alwaysAllow?: readonly Cidr[] }, deps: BackendDeps): FirewallBackend {
+/** `setSize`: limits.maxGrants, the size of each door's ipset/nft set (absent: the tool's default). */
+export function selectBackend(config: FirewallConfig & { logPrefix: string; alwaysAllow?: readonly Cidr[]; setSize?: number }, deps: BackendDeps): FirewallBackend {
   if (config.backend === 'dry-run') {
     // A host where setup ran: grant and revoke work in a fresh process (offline commands) too.
     const simulated = deps.runner instanceof SimulatedFirewall ? deps.runner : new SimulatedFirewall({ now: deps.now, chains: [GRANT_CHAIN, GUARD_CHAIN] });
@@ -45,9 +46,9 @@ export function selectBackend(config: FirewallConfig & { logPrefix: string; alwa
     case 'iptables':
       return new IptablesBackend(exec, guard, deps.now, starter && { 4: new LineSession(starter, restoreDialect(4), { timeoutMs: 5000 }), 6: new LineSession(starter, restoreDialect(6), { timeoutMs: 5000 }) });
     case 'ipset':
-      return new IpsetBackend(exec, guard, deps.now, starter && new LineSession(starter, IPSET_DIALECT, { timeoutMs: 5000 }));
+      return new IpsetBackend(exec, guard, deps.now, starter && new LineSession(starter, IPSET_DIALECT, { timeoutMs: 5000 }), config.setSize);
     case 'nftables':
-      return new NftablesBackend(exec, guard, deps.now, starter && new LineSession(starter, NFT_DIALECT, { timeoutMs: 5000 }));
+      return new NftablesBackend(exec, guard, deps.now, starter && new LineSession(starter, NFT_DIALECT, { timeoutMs: 5000 }), config.setSize);
     default:
       throw new KnocktailError('BACKEND_UNKNOWN', `Expected firewall.backend to be one of ${BACKEND_NAMES.join(', ')}, got ${describeValue(name)}`);
   }

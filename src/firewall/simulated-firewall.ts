@@ -130,7 +130,7 @@ export class SimulatedFirewall implements CommandRunner, ProcessStarter {
       }
       case 'nft':
         if (argv[1] === '-f') return this.nft.batch(input.split('\n'));
-        if (argv.includes('list')) return this.nft.list();
+        if (argv.includes('list')) return this.nft.list({ terse: argv.includes('-t'), setsOnly: argv.includes('sets'), ...(argv.includes('set') ? { set: argv.at(-1)! } : {}) });
         return this.nft.batch([argv.slice(1).join(' ')]);
       default:
         return { exitCode: 0, stdout: '', stderr: '' };

@@ -30,15 +30,18 @@ export class SimulatedNft {
     return ok();
   }
 
-  /** `nft -j list table inet knocktail`. */
-  list(): CommandResult {
-    if (!this.table) return { exitCode: 1, stdout: '', stderr: 'Error: No such file or directory\nlist table inet knocktail\n' };
+  /** `nft -j [-t] list table inet knocktail` (terse: sets without elements), `nft -j -t list sets inet`, or `nft -j list set inet knocktail NAME`. */
+  list(options: { terse?: boolean; set?: string; setsOnly?: boolean } = {}): CommandResult {
+    if (!this.table || (options.set !== undefined && !this.sets.has(options.set))) return { exitCode: 1, stdout: '', stderr: 'Error: No such file or directory\nlist table inet knocktail\n' };
     const now = this.now();
-    const objects: unknown[] = [{ metainfo: { json_schema_version: 1 } }, { table: { family: 'inet', name: 'knocktail' } }];
+    const objects: unknown[] = [{ metainfo: { json_schema_version: 1 } }];
+    if (options.set === undefined && !options.setsOnly) objects.push({ table: { family: 'inet', name: 'knocktail' } });
     for (const [name, elements] of this.sets) {
+      if (options.set !== undefined && name !== options.set) continue;
       const elem = [...elements].filter(([, deadline]) => deadline === 0 || deadline > now).map(([val, deadline]) => (deadline === 0 ? val : { elem: { val, expires: Math.ceil((deadline - now) / 1000) } }));
-      objects.push({ set: { family: 'inet', name, table: 'knocktail', elem } });
+      objects.push({ set: { family: 'inet', name, table: 'knocktail', ...(options.terse ? {} : { elem }) } });
     }
+    if (options.set !== undefined || options.setsOnly) return { exitCode: 0, stdout: JSON.stringify({ nftables: objects }), stderr: '' };
     for (const { set, proto, port } of this.ports) {
       const expr = [{ match: { left: { payload: { field: 'saddr' } }, right: `@${set}` } }, { match: { left: { payload: { protocol: proto, field: 'dport' } }, right: port } }];
       objects.push({ rule: { family: 'inet', table: 'knocktail', chain: 'grants', expr } });

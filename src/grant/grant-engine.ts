@@ -2,12 +2,14 @@ import { addressInAny, normaliseAddress, type Family } from '../address.js';
 import type { Clock, TimerHandle } from '../clock.js';
 import type { AuditRecord, AuditSink, OpenRecord } from '../audit/record.js';
 import { isoTime } from '../audit/record.js';
+import { KnocktailError } from '../errors.js';
 import type { FirewallBackend } from '../firewall/backend.js';
 import type { KnockEvent } from '../knock/events.js';
 import { formatPort, type Door } from '../model/door.js';
 import { grantKey, type CloseReason, type Grant } from '../model/grant.js';
 import { FirewallQueue, type PendingClose } from './firewall-queue.js';
 import { GrantTable } from './grant-table.js';
+import { RejectAudit } from './reject-audit.js';
 
 // Grants: knock events (or a manual/fleet call) in, firewall changes and audit records out.
 // Bookkeeping is synchronous (the table, the intent record handed to the audit sink, the
@@ -39,6 +41,13 @@ export interface GrantEngineOptions {
   readonly onRecord?: (record: AuditRecord) => void;
   /** Timer-started work failed in a way no record could report (the audit sink itself failed). */
   readonly onError?: (error: unknown) => void;
+  /** Most grants held at once, all doors together (limits.maxGrants); each door's own cap is Door.maxGrants. Absent = unbounded. */
+  readonly maxGrants?: number;
+  /** Every reject, including those the audit log only summarises (counters and metrics count each one). */
+  readonly onReject?: (door: string, reason: string) => void;
+  /** Per-door audit window for rejects and how many are written in full per window (see RejectAudit). */
+  readonly rejectWindowMs?: number;
+  readonly rejectBurst?: number;
 }
 
 /** Grants this close to expiry are left to the expiry timer by the drift check. */
@@ -52,13 +61,23 @@ export class GrantEngine {
   private readonly firewall: FirewallQueue;
   private doors: Map<string, Door>;
   private readonly listeners = new Set<(change: GrantChange) => void>();
+  private readonly rejects: RejectAudit;
+  private maxGrants: number;
   private expiryTimer: TimerHandle | undefined;
+  private flushing: Promise<void> = Promise.resolve();
   private stopped = false;
 
   constructor(options: GrantEngineOptions) {
     this.options = options;
     this.table = new GrantTable(options.grants);
     this.doors = new Map(options.doors.map((door) => [door.name, door]));
+    this.maxGrants = options.maxGrants ?? Number.POSITIVE_INFINITY;
+    this.rejects = new RejectAudit({
+      clock: options.clock,
+      write: (record) => this.record(record),
+      ...(options.rejectWindowMs === undefined ? {} : { windowMs: options.rejectWindowMs }),
+      ...(options.rejectBurst === undefined ? {} : { burst: options.rejectBurst }),
+    });
     this.firewall = new FirewallQueue({
       backend: options.backend,
       clock: options.clock,
@@ -98,19 +117,36 @@ export class GrantEngine {
   handle(event: KnockEvent): Promise<unknown> | undefined {
     if (event.kind === 'completed') {
       const door = this.doors.get(event.door);
-      return door ? this.openGrant(door, event.src, event.family, 'knock') : undefined;
+      if (!door) return undefined;
+      // Fail closed: a full door (or a full host) refuses new sources; a holder's knock still refreshes.
+      if (!this.table.get(door.name, event.src) && this.full(door)) return this.reject(event.door, event.src, event.at, 'grant-limit');
+      return this.openGrant(door, event.src, event.family, 'knock');
     }
     if (event.kind === 'closed') {
       const grant = this.table.get(event.door, event.src);
       return grant ? this.closeGrant(grant, 'close-sequence') : undefined;
     }
-    if (event.kind === 'rejected') return this.record({ event: 'reject', at: isoTime(event.at), door: event.door, src: event.src, reason: event.reason });
+    if (event.kind === 'rejected') return this.reject(event.door, event.src, event.at, event.reason);
     return undefined;
+  }
+
+  /** Whether `door` takes no new source now: its own maxGrants, or the global one, is reached. */
+  full(door: Door): boolean {
+    return this.table.size >= this.maxGrants || (door.maxGrants !== undefined && this.table.countFor(door.name) >= door.maxGrants);
   }
 
   /** Open (or refresh) `door` for `src`; `openFor` overrides the door's lifetime (manual and fleet grants). */
   open(door: Door, src: string, family: Family, by: GrantOrigin, openFor?: number | null): Promise<Grant> {
     const address = normal(src, family);
+    // An operator's grant may pass the door's share, never the global cap (the firewall sets' size).
+    if (!this.table.get(door.name, address.text) && this.table.size >= this.maxGrants) {
+      return Promise.reject(
+        new KnocktailError(
+          'GRANT_LIMIT',
+          `Expected fewer than limits.maxGrants (${this.maxGrants}) grants to add one for ${address.text} on door ${door.name}, got ${this.table.size} held; revoke one or raise limits.maxGrants`,
+        ),
+      );
+    }
     return this.openGrant(door, address.text, address.family, by, openFor);
   }
 
@@ -155,8 +191,10 @@ export class GrantEngine {
    * grants whose source the door's allowFrom admitted before and no longer does close (`not-allowed`).
    * A manual grant for a source the old allowFrom did not admit either was an explicit exception and stays.
    */
-  setDoors(doors: readonly Door[]): Promise<void> {
+  setDoors(doors: readonly Door[], maxGrants?: number): Promise<void> {
     const before = this.doors;
+    // A lower cap refuses new sources from now on; grants already held above it run their course.
+    if (maxGrants !== undefined) this.maxGrants = maxGrants;
     this.doors = new Map(doors.map((door) => [door.name, door]));
     const effects: Promise<void>[] = [];
     for (const grant of this.table.all()) {
@@ -226,7 +264,7 @@ export class GrantEngine {
 
   /** Resolves once every firewall change asked for so far has run. */
   drain(): Promise<void> {
-    return this.firewall.drain();
+    return Promise.all([this.firewall.drain(), this.flushing]).then(() => undefined);
   }
 
   /** Cancel timers; grants stay in the firewall and the state (they carry their expiry). */
@@ -234,7 +272,14 @@ export class GrantEngine {
     this.stopped = true;
     if (this.expiryTimer) this.options.clock.clearTimer(this.expiryTimer);
     this.expiryTimer = undefined;
+    // Rejects counted but not yet summarised are written now (drain() waits for them).
+    this.flushing = this.rejects.flush().catch((error: unknown) => this.options.onError?.(error));
     this.firewall.stop();
+  }
+
+  private reject(door: string, src: string, at: number, reason: string): Promise<void> | undefined {
+    this.options.onReject?.(door, reason);
+    return this.rejects.reject({ event: 'reject', at: isoTime(at), door, src, reason });
   }
 
   private closeGrant(grant: Grant, reason: CloseReason): Promise<void> {

@@ -15,6 +15,7 @@ export interface OpenResult {
 export class GrantTable {
   private readonly grants = new Map<string, Grant>();
   private readonly expiries = new DeadlineQueue<string>();
+  private readonly perDoor = new Map<string, number>();
 
   constructor(grants: readonly Grant[] = []) {
     for (const grant of grants) this.put(grant);
@@ -22,6 +23,11 @@ export class GrantTable {
 
   get size(): number {
     return this.grants.size;
+  }
+
+  /** Grants `door` holds (O(1): the grant limits are checked per knock). */
+  countFor(door: string): number {
+    return this.perDoor.get(door) ?? 0;
   }
 
   /**
@@ -43,6 +49,7 @@ export class GrantTable {
   /** Put a grant as it is (a persisted one, or one a fleet peer opened), replacing any held for its door and source. */
   put(grant: Grant): Grant {
     const key = grantKey(grant);
+    if (!this.grants.has(key)) this.perDoor.set(grant.door, this.countFor(grant.door) + 1);
     this.grants.set(key, grant);
     if (grant.until === null) this.expiries.delete(key);
     else this.expiries.set(key, grant.until);
@@ -56,6 +63,9 @@ export class GrantTable {
     if (!grant) return undefined;
     this.grants.delete(key);
     this.expiries.delete(key);
+    const left = this.countFor(door) - 1;
+    if (left > 0) this.perDoor.set(door, left);
+    else this.perDoor.delete(door);
     return grant;
   }
 

@@ -3,6 +3,8 @@ import type { Family } from '../address.js';
 // What the knock engine tells the grant stage (and verbose replay) about one packet or timer.
 export type ResetReason = 'timeout' | 'out-of-order' | 'other-door' | 'evicted' | 'stale';
 export type RejectReason = 'not-allowed' | 'banned' | 'one-time-reused';
+/** Refused by the grant engine, not the knock engine: the door's or the global maxGrants is reached. */
+export type GrantRejectReason = 'grant-limit';
 
 interface Base {
   readonly door: string;

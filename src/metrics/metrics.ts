@@ -101,7 +101,7 @@ export class Metrics {
     this.firewallSeconds.observe({ action }, seconds);
   }
 
-  /** Count what an audit record says happened (the grant engine reports each one). */
+  /** Count what an audit record says happened (the grant engine reports each one); rejects come one by one through incRejected (the audit log summarises them). */
   record(record: AuditRecord): void {
     switch (record.event) {
       case 'open':
@@ -112,9 +112,6 @@ export class Metrics {
         break;
       case 'close':
         this.incClose(record.door, record.reason);
-        break;
-      case 'reject':
-        this.incRejected(record.door, record.reason);
         break;
       case 'firewall-error':
         this.incFirewallFailure(record.action);

@@ -43,6 +43,8 @@ export interface Door {
   readonly closeSequence: readonly Step[];
   /** Sources allowed to knock; empty = everyone. */
   readonly allowFrom: readonly Cidr[];
+  /** Most grants this door holds at once (the loader always sets it); absent = only the global limit. */
+  readonly maxGrants?: number;
 }
 
 export function formatStep(step: Step): string {

@@ -54,6 +54,8 @@ export interface LiveRig {
   /** SIGTERM (graceful) or SIGKILL (crash) the daemon and wait for it to end. */
   stopDaemon(signal?: 'SIGTERM' | 'SIGKILL'): Promise<void>;
   daemonOutput(): string;
+  /** The running daemon's PID (`ip netns exec` execs it), for /proc readings such as its RSS. */
+  daemonPid(): number | undefined;
   /** Send a signal (e.g. SIGHUP) to the running daemon. */
   signalDaemon(signal: NodeJS.Signals): void;
   /** True once a new TCP connection from the client to the server's port succeeds (polls until `timeoutMs`). */
@@ -181,6 +183,7 @@ export async function createLiveRig(options: LiveRigOptions): Promise<LiveRig> {
       },
       stopDaemon,
       daemonOutput: () => output,
+      daemonPid: () => (daemon?.exitCode === null ? daemon.pid : undefined),
       signalDaemon(signal) {
         if (daemon?.pid !== undefined && daemon.exitCode === null) process.kill(daemon.pid, signal);
       },
