@@ -119,7 +119,7 @@ export function genuineLine(r: Random): { line: string; src: string } {
 export const MUTATIONS = ['bit-flip', 'truncate', 'swap-fields', 'duplicate-key', 'reorder', 'nested-brackets', 'odd-prefix', 'header-swap', 'invalid-utf8', 'oversized', 'control-bytes'] as const;
 export type Mutation = (typeof MUTATIONS)[number];
 
-const NESTED = `[SRC=${'198.51.100.200'} DST=${LOCAL[0]} LEN=60 TOS=0x00 PREC=0x00 TTL=64 ID=1 DF PROTO=TCP SPT=1 DPT=${KNOCK_PORT} WINDOW=1 RES=0x00 SYN URGP=0 ] `;
+const NESTED = `[SRC=198.51.100.200 DST=${LOCAL[0]} LEN=60 TOS=0x00 PREC=0x00 TTL=64 ID=1 DF PROTO=TCP SPT=1 DPT=${KNOCK_PORT} WINDOW=1 RES=0x00 SYN URGP=0 ] `;
 
 function words(text: string): string[] {
   return text.split(' ');

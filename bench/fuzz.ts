@@ -25,7 +25,7 @@ try {
   const widths = table[0]!.map((_, i) => Math.max(...table.map((row) => String(row[i]).length)));
   process.stdout.write(`\n## fuzz: ${lines.toLocaleString('en-US')} hostile lines, seed ${seed}, through runReplay (file reader, parser, tracker, grants, dry-run firewall)\n`);
   for (const [index, row] of table.entries()) {
-    process.stdout.write(`| ${row.map((cell, i) => String(cell).padEnd(widths[i]!)).join(' | ')} |\n`);
+    process.stdout.write(`| ${row.map((cell, i) => cell.padEnd(widths[i]!)).join(' | ')} |\n`);
     if (index === 0) process.stdout.write(`|${widths.map((width) => '-'.repeat(width + 2)).join('|')}|\n`);
   }
   const p = report.pipeline;

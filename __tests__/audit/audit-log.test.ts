@@ -8,6 +8,13 @@ import type { AuditRecord } from '../../src/audit/record.js';
 const open: AuditRecord = { event: 'open', at: '2026-11-24T10:00:00.000Z', door: 'ssh', src: '203.0.113.9', ports: ['tcp:22'], until: '2026-11-24T11:00:00.000Z', by: 'knock' };
 const close: AuditRecord = { event: 'close', at: '2026-11-24T11:00:00.000Z', door: 'ssh', src: '203.0.113.9', reason: 'expired' };
 
+// One audit line as its fields, failing the test if the line is not a JSON object.
+function fields(line: string): Record<string, unknown> {
+  const value: unknown = JSON.parse(line);
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new Error(`Expected a JSON object line, got: ${line}`);
+  return value as Record<string, unknown>;
+}
+
 describe('createAuditLog', () => {
   let dir: string;
   beforeEach(async () => {
@@ -54,7 +61,7 @@ describe('createAuditLog', () => {
       await sink.write({ ...open, src: `198.51.100.${i}` });
       const lines = (await readFile(path, 'utf8')).trimEnd().split('\n');
       expect(lines).toHaveLength(i + 1);
-      expect(JSON.parse(lines[i]!).src).toBe(`198.51.100.${i}`);
+      expect(fields(lines[i]!).src).toBe(`198.51.100.${i}`);
     }
     await sink.close();
   });
@@ -67,7 +74,7 @@ describe('createAuditLog', () => {
     await sink.close();
     const lines = (await readFile(path, 'utf8')).trimEnd().split('\n');
     expect(lines).toHaveLength(1000);
-    expect(lines.map((line) => JSON.parse(line).door)).toEqual(Array.from({ length: 1000 }, (_, i) => `d${i}`));
+    expect(lines.map((line) => fields(line).door)).toEqual(Array.from({ length: 1000 }, (_, i) => `d${i}`));
   });
 
   test('close waits for writes still in flight, and every one of them lands', async () => {
@@ -87,7 +94,7 @@ describe('createAuditLog', () => {
     await sink.close();
     const lines = (await readFile(path, 'utf8')).trimEnd().split('\n');
     expect(lines).toHaveLength(1);
-    expect(JSON.parse(lines[0]!).door).toBe(hostile);
+    expect(fields(lines[0]!).door).toBe(hostile);
   });
 
   test('follows a rename rotation by reopening the path', async () => {
@@ -97,8 +104,8 @@ describe('createAuditLog', () => {
     await rename(path, `${path}.1`);
     await sink.write(close);
     await sink.close();
-    expect(JSON.parse(await readFile(`${path}.1`, 'utf8')).event).toBe('open');
-    expect(JSON.parse(await readFile(path, 'utf8')).event).toBe('close');
+    expect(fields(await readFile(`${path}.1`, 'utf8')).event).toBe('open');
+    expect(fields(await readFile(path, 'utf8')).event).toBe('close');
   });
 
   test('a write after close is refused with a coded error', async () => {

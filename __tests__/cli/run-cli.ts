@@ -5,8 +5,8 @@ import { runCli } from '../../src/cli/program.js';
 
 /** A host with nothing listening, Linux's default ephemeral range, no firewall look, and a fixed random source. */
 export const QUIET_HOST: HostProbes = {
-  ports: { read: async () => ({ listening: [], ephemeral: [32768, 60999] }) },
-  firewall: async () => ({ checked: false, reason: 'not looked at in unit tests' }),
+  ports: { read: () => Promise.resolve({ listening: [], ephemeral: [32768, 60999] }) },
+  firewall: () => Promise.resolve({ checked: false, reason: 'not looked at in unit tests' }),
   randomInt: (bound) => 4242 % bound,
 };
 

@@ -76,7 +76,7 @@ describe('sendUdpDatagram', () => {
 });
 
 describe('sendEchoRequest', () => {
-  test('ping is asked for one echo request in the target family, as an argv', async () => {
+  test('ping is asked for one echo request in the target family, as an argv', () => {
     expect(buildPingArgs(loopback)).toEqual(['ping', '-4', '-c', '1', '-W', '1', '-n', '127.0.0.1']);
     expect(buildPingArgs({ text: '2001:db8::1', family: 6 })).toEqual(['ping', '-6', '-c', '1', '-W', '1', '-n', '2001:db8::1']);
   });
@@ -94,9 +94,7 @@ describe('sendEchoRequest', () => {
 
   test('a missing ping names the package to install', async () => {
     const runner = {
-      run: async (): Promise<never> => {
-        throw new KnocktailError('BINARY_MISSING', 'Expected the program `ping` on PATH');
-      },
+      run: (): Promise<never> => Promise.reject(new KnocktailError('BINARY_MISSING', 'Expected the program `ping` on PATH')),
     };
     await expect(sendEchoRequest(loopback, runner)).rejects.toThrow(/iputils-ping/);
   });

@@ -3,11 +3,11 @@ import { resolveHost, type Lookup } from '../../src/client/resolve-host.js';
 
 function fakeLookup(answers: Record<string, string>): Lookup & { asked: string[] } {
   const asked: string[] = [];
-  const lookup = async (host: string, options: { family: 0 | 4 | 6 }): Promise<{ address: string }> => {
+  const lookup = (host: string, options: { family: 0 | 4 | 6 }): Promise<{ address: string }> => {
     asked.push(`${host}/${options.family}`);
     const address = answers[`${host}/${options.family}`];
-    if (address === undefined) throw Object.assign(new Error('not found'), { code: 'ENOTFOUND' });
-    return { address };
+    if (address === undefined) return Promise.reject(Object.assign(new Error('not found'), { code: 'ENOTFOUND' }));
+    return Promise.resolve({ address });
   };
   return Object.assign(lookup, { asked });
 }

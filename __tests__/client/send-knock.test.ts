@@ -22,8 +22,9 @@ describe('sendKnock', () => {
     await sendKnock({ text: '127.0.0.1', family: 4 }, steps, {
       delayMs: 250,
       runner,
-      sleep: async (ms) => {
+      sleep: (ms) => {
         events.push(`sleep ${ms}`);
+        return Promise.resolve();
       },
       onSent: (step, index) => events.push(`sent ${index} ${step.proto}`),
     });
@@ -40,8 +41,9 @@ describe('sendKnock', () => {
     await sendKnock({ text: '127.0.0.1', family: 4 }, [{ proto: 'icmp' }, { proto: 'icmp' }], {
       delayMs: 0,
       runner,
-      sleep: async (ms) => {
+      sleep: (ms) => {
         slept.push(ms);
+        return Promise.resolve();
       },
     });
     expect(slept).toEqual([]);

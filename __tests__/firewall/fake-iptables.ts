@@ -14,7 +14,14 @@ export class FakeIptables implements CommandRunner, ProcessStarter {
   /** The next `n` transactions fail (through a session or one-shot). */
   failNext = 0;
 
-  async run(argv: readonly string[], options: { input?: string } = {}): Promise<CommandResult> {
+  run(argv: readonly string[], options: { input?: string } = {}): Promise<CommandResult> {
+    // The executor runs now, as an async body would, so a throw becomes a rejection.
+    return new Promise((resolve) => {
+      resolve(this.answer(argv, options));
+    });
+  }
+
+  private answer(argv: readonly string[], options: { input?: string }): CommandResult {
     this.commands.push(options.input === undefined ? { argv } : { argv, input: options.input });
     const family = argv[0]!.startsWith('ip6') ? '6' : '4';
     if (argv[2] === '-S' && argv[3] === 'KNOCKTAIL') return { exitCode: 0, stdout: ['-N KNOCKTAIL', ...this.chains[family].map((rule) => `-A KNOCKTAIL ${rule}`)].join('\n') + '\n', stderr: '' };

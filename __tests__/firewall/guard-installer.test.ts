@@ -4,7 +4,7 @@ import { selectBackend } from '../../src/firewall/select-backend.js';
 import { firewallConfig, sshDoor } from './fixtures.js';
 
 function backendWith(runner: RecordingRunner) {
-  return selectBackend(firewallConfig('iptables', { inputPosition: 5 }), { runner, now: () => 0, sleep: async () => undefined });
+  return selectBackend(firewallConfig('iptables', { inputPosition: 5 }), { runner, now: () => 0, sleep: () => Promise.resolve() });
 }
 
 const restores = (runner: RecordingRunner) => runner.calls.filter((call) => call.argv[0]!.endsWith('-restore'));

@@ -15,7 +15,7 @@ function runnerWith(ruleset: string): RecordingRunner {
 }
 
 function checked(name: 'iptables' | 'nftables', runner: RecordingRunner) {
-  const backend = selectBackend(firewallConfig(name), { runner, now: () => 0, sessions: false, sleep: async () => undefined });
+  const backend = selectBackend(firewallConfig(name), { runner, now: () => 0, sessions: false, sleep: () => Promise.resolve() });
   return withHostFirewallCheck(backend, runner, { backend: name, mode: 'check' });
 }
 

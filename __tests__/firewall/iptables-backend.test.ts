@@ -12,7 +12,7 @@ const RULE = (until: string, port = '22', proto = 'tcp') =>
   `-s 198.51.100.2 -p ${proto} --dport ${port}${until === 'never' ? '' : ` ${DATESTOP.join(' ')}`} -m comment --comment "knocktail door=ssh until=${until}" -j ACCEPT`;
 
 function backendWith(runner: CommandRunner, sleeps: number[] = [], sessions = false) {
-  return selectBackend(firewallConfig('iptables'), { runner, now: () => 1_000_000, sleep: async (ms) => void sleeps.push(ms), sessions });
+  return selectBackend(firewallConfig('iptables'), { runner, now: () => 1_000_000, sleep: (ms) => (sleeps.push(ms), Promise.resolve()), sessions });
 }
 
 const restores = (fake: FakeIptables) => fake.commands.filter((call) => call.argv[0]!.endsWith('-restore'));

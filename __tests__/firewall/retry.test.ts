@@ -6,12 +6,11 @@ describe('withRetry', () => {
     const sleeps: number[] = [];
     let calls = 0;
     const result = await withRetry(
-      async () => {
+      () => {
         calls++;
-        if (calls < 3) throw new Error('flaky');
-        return 'done';
+        return calls < 3 ? Promise.reject(new Error('flaky')) : Promise.resolve('done');
       },
-      { retries: 5, baseDelayMs: 100, sleep: async (ms) => void sleeps.push(ms) },
+      { retries: 5, baseDelayMs: 100, sleep: (ms) => (sleeps.push(ms), Promise.resolve()) },
     );
     expect(result).toBe('done');
     expect(sleeps).toEqual([100, 200]);
@@ -21,10 +20,8 @@ describe('withRetry', () => {
     const sleeps: number[] = [];
     let calls = 0;
     const run = withRetry(
-      async () => {
-        throw new Error(`failure ${++calls}`);
-      },
-      { retries: 2, baseDelayMs: 10, sleep: async (ms) => void sleeps.push(ms) },
+      () => Promise.reject(new Error(`failure ${++calls}`)),
+      { retries: 2, baseDelayMs: 10, sleep: (ms) => (sleeps.push(ms), Promise.resolve()) },
     );
     await expect(run).rejects.toThrow('failure 3');
     expect(sleeps).toEqual([10, 20]);
@@ -33,11 +30,11 @@ describe('withRetry', () => {
   test('an error that is not retryable is thrown at once', async () => {
     let calls = 0;
     const run = withRetry(
-      async () => {
+      () => {
         calls++;
-        throw new Error('fatal');
+        return Promise.reject(new Error('fatal'));
       },
-      { retries: 5, baseDelayMs: 10, sleep: async () => undefined, retryable: () => false },
+      { retries: 5, baseDelayMs: 10, sleep: () => Promise.resolve(), retryable: () => false },
     );
     await expect(run).rejects.toThrow('fatal');
     expect(calls).toBe(1);

@@ -1,7 +1,7 @@
 import { describe, expect, test } from '@jest/globals';
 import { ManualClock } from '../../src/clock.js';
 import { KnockTracker } from '../../src/knock/tracker.js';
-import { cidrs, classic, describeEvents, knock, limits, makeDoor, ping, SECOND, ssh, steps, T0, tcp, udp } from './knock-fixtures.js';
+import { cidrs, classic, describeEvents, limits, makeDoor, ping, SECOND, ssh, steps, T0, tcp, udp } from './knock-fixtures.js';
 
 const alice = '203.0.113.9';
 const mallory = '203.0.113.66';

@@ -42,7 +42,7 @@ describe('splitSyslogHeader', () => {
   });
 
   test('uses the process zone when the context gives none', () => {
-    const { zoneOffsetMinutes: _unused, ...withoutZone } = ctx;
+    const withoutZone: ParseContext = { prefix: ctx.prefix, referenceTime: ctx.referenceTime, bootTime: ctx.bootTime };
     const at = splitSyslogHeader(`Nov 24 15:50:22 vm kernel: ${MESSAGE}`, withoutZone)?.at ?? NaN;
     expect(at + new Date(at).getTimezoneOffset() * -60_000).toBe(Date.UTC(2026, 10, 24, 15, 50, 22));
   });

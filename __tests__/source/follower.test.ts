@@ -43,7 +43,7 @@ describe('FileFollower', () => {
   afterEach(async () => {
     controller.abort();
     // A follower parked at a yield only closes its file and watcher when returned.
-    await Promise.all(iterators.map((iterator) => iterator.return?.()));
+    await Promise.all(iterators.map((iterator) => iterator.return?.() ?? Promise.resolve()));
     rmSync(dir, { recursive: true, force: true });
   });
 

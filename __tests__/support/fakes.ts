@@ -1,7 +1,13 @@
 import type { AuditRecord, AuditSink } from '../../src/audit/record.js';
 import type { FirewallBackend } from '../../src/firewall/backend.js';
-import type { Door } from '../../src/model/door.js';
 import type { Grant } from '../../src/model/grant.js';
+
+// Runs `body` at once, as an async function's body would, so a throw becomes a rejection.
+function settle<T>(body: () => T): Promise<T> {
+  return new Promise((resolve) => {
+    resolve(body());
+  });
+}
 
 // Fakes at the seams, shared by unit tests: a backend that records calls and can be
 // told to fail, and an audit sink that keeps records in memory.
@@ -14,25 +20,31 @@ export class FakeBackend implements FirewallBackend {
   /** Shared timeline with the audit sink, to check intent-before-change ordering. */
   constructor(private readonly timeline: string[] = []) {}
 
-  async open(grant: Grant): Promise<void> {
-    this.step('open', grant);
-    this.held.set(`${grant.door}/${grant.src}`, grant);
+  open(grant: Grant): Promise<void> {
+    return settle(() => {
+      this.step('open', grant);
+      this.held.set(`${grant.door}/${grant.src}`, grant);
+    });
   }
 
-  async close(grant: Grant): Promise<void> {
-    this.step('close', grant);
-    this.held.delete(`${grant.door}/${grant.src}`);
+  close(grant: Grant): Promise<void> {
+    return settle(() => {
+      this.step('close', grant);
+      this.held.delete(`${grant.door}/${grant.src}`);
+    });
   }
 
-  async list(): Promise<Grant[]> {
-    if (this.failures.list > 0) {
-      this.failures.list -= 1;
-      throw new Error('list failed');
-    }
-    return [...this.held.values()];
+  list(): Promise<Grant[]> {
+    return settle(() => {
+      if (this.failures.list > 0) {
+        this.failures.list -= 1;
+        throw new Error('list failed');
+      }
+      return [...this.held.values()];
+    });
   }
 
-  async setup(_doors: readonly Door[]): Promise<void> {}
+  async setup(): Promise<void> {}
   async teardown(): Promise<void> {}
   describeSetup(): string[][] {
     return [];
@@ -53,9 +65,10 @@ export class MemoryAudit implements AuditSink {
   readonly records: AuditRecord[] = [];
   constructor(private readonly timeline: string[] = []) {}
 
-  async write(record: AuditRecord): Promise<void> {
+  write(record: AuditRecord): Promise<void> {
     this.records.push(record);
     this.timeline.push(`audit ${record.event} ${record.door} ${record.src}`);
+    return Promise.resolve();
   }
 
   async close(): Promise<void> {}

@@ -23,7 +23,7 @@ describeSystem('audit trail and metrics of the live daemon (nftables, rsyslog, n
   }, 60_000);
 
   afterAll(async () => {
-    await live?.destroy();
+    await (live as LiveRig | undefined)?.destroy(); // unset when beforeAll failed
   }, 60_000);
 
   test('a close sequence, an expiry, a revoke and a grant still open give four rows with their reasons', async () => {

@@ -79,9 +79,9 @@ describeSystem('firewall backend contract', ['ip', 'iptables', 'ip6tables', 'ipt
     let restoreLogAllNetns: (() => Promise<void>) | undefined;
     afterAll(async () => {
       await restoreLogAllNetns?.();
-      await backend?.stop?.();
+      await (backend as FirewallBackend | undefined)?.stop?.(); // unset when beforeAll failed
       await stopListener?.().catch(() => undefined);
-      await rig?.destroy();
+      await (rig as Rig | undefined)?.destroy();
     });
 
     for (const family of [4, 6] as const) {

@@ -37,7 +37,7 @@ describeSystem('firewall commands under a failing iptables', ['ip', 'iptables', 
   });
 
   afterAll(async () => {
-    await rig?.destroy();
+    await (rig as Rig | undefined)?.destroy(); // unset when beforeAll failed
     if (dir) await rm(dir, { recursive: true, force: true });
   });
 

@@ -11,7 +11,7 @@ describeSystem('the netns rig', ['ip', 'iptables'], () => {
   });
 
   afterAll(async () => {
-    await rig?.destroy();
+    await (rig as Rig | undefined)?.destroy(); // unset when beforeAll failed
   });
 
   test('a client connects to a server listener over IPv4 and IPv6', async () => {

@@ -33,7 +33,7 @@ describeSystem('lines from another network namespace (nf_log_all_netns=1)', ['ip
 
   afterAll(async () => {
     await runArgv(['ip', 'netns', 'del', foreign]);
-    await live?.destroy();
+    await (live as LiveRig | undefined)?.destroy(); // unset when beforeAll failed
   }, 60_000);
 
   test('the daemon warns at start that other namespaces can log with our prefix', () => {

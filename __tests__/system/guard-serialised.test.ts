@@ -43,7 +43,7 @@ describeSystem('setup and reload are atomic and serialised', ['ip', 'iptables', 
     afterAll(async () => {
       await held?.close();
       await stopEcho?.().catch(() => undefined);
-      await live?.destroy();
+      await (live as LiveRig | undefined)?.destroy(); // unset when beforeAll failed
     }, 60_000);
 
     test('racing setups and reloads never open 22 to new connections nor cut an established one, and leave the exact rule set', async () => {
@@ -56,7 +56,7 @@ describeSystem('setup and reload are atomic and serialised', ['ip', 'iptables', 
       expect(await rig.connect(rig.client, rig.serverV4, 22, 300)).toBe(false);
       const expected = await snapshot(live);
 
-      let racing = true;
+      const status = { racing: true }; // cleared by the race below, which TS cannot see through the closure
       const race = (async () => {
         try {
           for (let round = 0; round < ROUNDS; round++) {
@@ -69,14 +69,14 @@ describeSystem('setup and reload are atomic and serialised', ['ip', 'iptables', 
           // The last reload's setup may still be running: it queues behind the lock like the others.
           await sleep(500);
         } finally {
-          racing = false;
+          status.racing = false;
         }
       })();
 
       const opened: number[] = [];
       const cut: number[] = [];
       let samples = 0;
-      while (racing && samples < MAX_SAMPLES) {
+      while (status.racing && samples < MAX_SAMPLES) {
         const [open, alive] = await Promise.all([rig.connect(rig.client, rig.serverV4, 22, 40), held!.probe(1000)]);
         if (open) opened.push(samples);
         if (!alive) cut.push(samples);

@@ -16,7 +16,7 @@ describeSystem('live daemon reading /dev/kmsg directly (ipset)', ['ip', 'iptable
   }, 60_000);
 
   afterAll(async () => {
-    await live?.destroy();
+    await (live as LiveRig | undefined)?.destroy(); // unset when beforeAll failed
   }, 60_000);
 
   test('a knock read from /dev/kmsg opens 22 and the close knock closes it', async () => {

@@ -14,7 +14,7 @@ describeSystem('offline iptables grants expire in the kernel', ['ip', 'iptables'
   }, 60_000);
 
   afterAll(async () => {
-    await live?.destroy();
+    await (live as LiveRig | undefined)?.destroy(); // unset when beforeAll failed
   }, 60_000);
 
   test('a second offline grant replaces the first rule, and the grant stops admitting on time with no daemon running', async () => {

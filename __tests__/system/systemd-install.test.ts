@@ -13,6 +13,20 @@ import { describeSystem } from './support/requirements.js';
 
 const CONFIG = '/etc/ktdep-install-test/config.json';
 
+// The fields of an installed config this test reads back.
+interface InstalledConfig {
+  doors: { sequence: string[]; closeSequence: string[]; openFor: string }[];
+}
+
+function isStringArray(value: unknown): value is string[] {
+  return Array.isArray(value) && value.every((item) => typeof item === 'string');
+}
+
+function isInstalledConfig(value: unknown): value is InstalledConfig {
+  if (typeof value !== 'object' || value === null || !('doors' in value) || !Array.isArray(value.doors)) return false;
+  return value.doors.every((door: unknown) => typeof door === 'object' && door !== null && 'sequence' in door && isStringArray(door.sequence) && 'closeSequence' in door && isStringArray(door.closeSequence) && 'openFor' in door && typeof door.openFor === 'string');
+}
+
 const OVERLAID = String.raw`
 set -e
 up="$1"; shift
@@ -43,8 +57,11 @@ describeSystem('knocktail install on a real root', ['ip', 'iptables', 'unshare',
       ['unshare', '--mount', '--propagation', 'private', 'sh', '-c', OVERLAID, 'overlaid', upper, process.execPath, builtCli(), 'install', '--config', CONFIG, ...flags],
       { timeoutMs: 30_000 },
     );
-  const installedConfig = async (): Promise<{ doors: { sequence: string[]; closeSequence: string[]; openFor: string }[] }> =>
-    JSON.parse(await readFile(join(upper, 'etc-up', CONFIG.replace(/^\/etc\//, '')), 'utf8'));
+  const installedConfig = async (): Promise<InstalledConfig> => {
+    const parsed: unknown = JSON.parse(await readFile(join(upper, 'etc-up', CONFIG.replace(/^\/etc\//, '')), 'utf8'));
+    if (!isInstalledConfig(parsed)) throw new Error('Expected the installed config to have doors with sequence, closeSequence and openFor');
+    return parsed;
+  };
 
   const mode = async (path: string): Promise<string> => ((await stat(join(upper, path))).mode & 0o777).toString(8);
 

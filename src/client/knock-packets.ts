@@ -46,7 +46,7 @@ export function sendUdpDatagram(target: Address, port: number): Promise<void> {
       if (settled) return;
       settled = true;
       socket.close();
-      if (error) reject(notSent(`udp:${port}`, target, error as NodeJS.ErrnoException));
+      if (error) reject(notSent(`udp:${port}`, target, error));
       else resolve();
     };
     socket.on('error', settle);

@@ -26,6 +26,11 @@ export function missingBinaryError(binary: string, cause?: unknown): KnocktailEr
   return new KnocktailError('BINARY_MISSING', `Expected the program \`${binary}\` on PATH, but it was not found; ${hint}`, { cause });
 }
 
+// execa types captured output as string, but a process that failed to spawn (EACCES, ENOTDIR…) leaves it undefined.
+function capturedText(output: string | undefined): string {
+  return output ?? '';
+}
+
 export interface ExecaRunnerOptions {
   /** Run every command inside this network namespace (`ip netns exec NS …`), for tests. */
   readonly netns?: string;
@@ -56,12 +61,12 @@ export class ExecaRunner implements CommandRunner, ProcessStarter {
     });
     const cause = result.cause as NodeJS.ErrnoException | undefined;
     if (cause?.code === 'ENOENT') throw missingBinaryError(full[0]!, cause);
-    const stderr = String(result.stderr ?? '');
+    const stderr = capturedText(result.stderr);
     // `ip netns exec` reports a missing inner program itself instead of failing to spawn.
     if (this.options.netns !== undefined && /exec of ".*" failed: No such file or directory/.test(stderr)) {
       throw missingBinaryError(binary);
     }
-    return { exitCode: result.exitCode ?? 1, stdout: String(result.stdout ?? ''), stderr };
+    return { exitCode: result.exitCode ?? 1, stdout: capturedText(result.stdout), stderr };
   }
 
   /** Starts a long-lived process (e.g. `nft -i`) with stdin, stdout and stderr piped (stdout is drained when nobody listens). */
@@ -76,24 +81,24 @@ export class ExecaRunner implements CommandRunner, ProcessStarter {
       buffer: false,
       env: { ...this.options.env, LC_ALL: 'C' },
     });
-    child.stderr?.setEncoding('utf8');
-    child.stdout?.setEncoding('utf8');
+    child.stderr.setEncoding('utf8');
+    child.stdout.setEncoding('utf8');
     const stdoutListeners: ((chunk: string) => void)[] = [];
-    child.stdout?.on('data', (chunk: string) => stdoutListeners.forEach((fn) => fn(chunk)));
-    child.stdin?.on('error', () => undefined);
+    child.stdout.on('data', (chunk: string) => stdoutListeners.forEach((fn) => fn(chunk)));
+    child.stdin.on('error', () => undefined);
     const exited = child.then(
       () => undefined,
       () => undefined,
     );
     const handles = [child, child.stdin, child.stderr, child.stdout] as { ref?: () => void; unref?: () => void }[];
     return {
-      write: (text) => void child.stdin?.write(text),
-      onStderr: (fn) => void child.stderr?.on('data', (chunk: string) => fn(chunk)),
+      write: (text) => void child.stdin.write(text),
+      onStderr: (fn) => void child.stderr.on('data', (chunk: string) => fn(chunk)),
       onStdout: (fn) => void stdoutListeners.push(fn),
       onExit: (fn) => void exited.then(fn),
       kill: () => void child.kill('SIGKILL'),
-      ref: () => handles.forEach((handle) => handle?.ref?.()),
-      unref: () => handles.forEach((handle) => handle?.unref?.()),
+      ref: () => handles.forEach((handle) => handle.ref?.()),
+      unref: () => handles.forEach((handle) => handle.unref?.()),
     };
   }
 }

@@ -84,8 +84,9 @@ export class IptablesBackend implements FirewallBackend {
     this.held.clear();
   }
 
-  async stop(): Promise<void> {
+  stop(): Promise<void> {
     for (const family of FAMILIES) this.sessions?.[family].stop();
+    return Promise.resolve();
   }
 
   describeSetup(doors: readonly Door[]): string[][] {

@@ -27,12 +27,19 @@ export class RecordingRunner implements CommandRunner {
     return this;
   }
 
-  async run(argv: readonly string[], options: { input?: string } = {}): Promise<CommandResult> {
-    this.calls.push(options.input === undefined ? { argv: [...argv] } : { argv: [...argv], input: options.input });
+  run(argv: readonly string[], options: { input?: string } = {}): Promise<CommandResult> {
+    // The executor runs now, so the call is recorded at once; a scripted answer that throws becomes a rejection.
+    return new Promise((resolve) => {
+      resolve(this.answer(argv, options.input));
+    });
+  }
+
+  private answer(argv: readonly string[], input: string | undefined): CommandResult {
+    this.calls.push(input === undefined ? { argv: [...argv] } : { argv: [...argv], input });
     const rule = this.rules.find((candidate) => candidate.remaining > 0 && candidate.match(argv));
     if (!rule) return { exitCode: 0, stdout: '', stderr: '' };
     rule.remaining--;
-    const answer = typeof rule.answer === 'function' ? rule.answer(argv, options.input) : rule.answer;
+    const answer = typeof rule.answer === 'function' ? rule.answer(argv, input) : rule.answer;
     return { exitCode: answer.exitCode ?? 0, stdout: answer.stdout ?? '', stderr: answer.stderr ?? '' };
   }
 

@@ -55,7 +55,7 @@ export function setTracks(state: SourceState, door: string, tracks: DoorTracks):
 /** Record a SYN sighting, returning the previous one for the same ports. Past `max` sightings the older half is forgotten. */
 export function noteSighting(state: SourceState, sport: number, dport: number, at: number, max: number): number | undefined {
   const key = sport * 65_536 + dport;
-  let sightings = (state.sightings ??= new Map());
+  let sightings = (state.sightings ??= new Map<number, number>());
   const previous = sightings.get(key);
   sightings.delete(key);
   if (sightings.size >= max) sightings = state.sightings = new Map([...sightings].slice(-Math.floor(max / 2)));

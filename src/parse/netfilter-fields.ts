@@ -1,4 +1,3 @@
-import type { Family } from '../address.js';
 import type { AddressCache } from './address-cache.js';
 import { FieldError, Words } from './field-words.js';
 import type { Packet, TcpFlag } from './packet.js';
@@ -183,7 +182,8 @@ function readIcmp(words: Words, proto: 'ICMP' | 'ICMPv6'): Transport {
     words.number('ID', 65535);
     words.number('SEQ', 65535);
   }
-  words.optionalValue('PARAMETER') ?? words.optionalValue('POINTER') ?? words.optionalValue('GATEWAY');
+  // At most one of these follows; each is consumed only when present.
+  if (words.optionalValue('PARAMETER') === undefined && words.optionalValue('POINTER') === undefined) words.optionalValue('GATEWAY');
   if (words.startsWith('[')) {
     // The quoted packet is skipped whole, never read: its addresses and ports are not ours.
     const quote = words.take();

@@ -58,8 +58,8 @@ function classify(line: string, ctx: ParseContext): LineResult {
   if (header.at > ctx.referenceTime + (ctx.maxClockSkew ?? DEFAULT_MAX_CLOCK_SKEW)) return FUTURE;
   const read = readNetfilterFields(line, fieldsStart, addresses);
   if (!read.ok) {
-    const { ok: _ok, ...malformed } = read;
-    return { kind: 'malformed', ...malformed };
+    const { reason, field, detail } = read;
+    return { kind: 'malformed', reason, ...(field === undefined ? {} : { field }), ...(detail === undefined ? {} : { detail }) };
   }
   const foreign = foreignReason(read.fields, read.out, ctx.localAddresses);
   if (foreign) return { kind: 'foreign', reason: foreign };

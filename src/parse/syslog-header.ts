@@ -56,14 +56,14 @@ function splitPriHeader(line: string, ctx: ParseContext): SyslogHeader | undefin
   }
   const words: number[] = [close + 3]; // start of TIME, HOST, APP, PROCID, MSGID, SD
   for (let k = 0; k < 5; k++) {
-    const space = line.indexOf(' ', words[k]!);
+    const space = line.indexOf(' ', words[k]);
     if (space < 0) return undefined;
     words.push(space + 1);
   }
   const timeStart = words[0]!;
   const time = line.startsWith('- ', timeStart) ? { at: NaN, end: timeStart + 1 } : readIsoTime(line, timeStart);
   if (!time || time.end !== words[1]! - 1) return undefined;
-  const app = line.slice(words[2]!, words[3]! - 1);
+  const app = line.slice(words[2], words[3]! - 1);
   const messageStart = skipStructuredData(line, words[5]!);
   if (messageStart < 0) return undefined;
   const bom = line.charCodeAt(messageStart) === 0xfeff ? 1 : 0;

@@ -39,19 +39,19 @@ export async function startRsyslog(dir: string, rules: string, timeoutMs = 10_00
   let stderr = '';
   child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  let alive = true;
-  void exited.then(() => (alive = false));
+  const state = { alive: true }; // cleared on exit, which TS cannot see through the callback
+  void exited.then(() => (state.alive = false));
   const stop = async (): Promise<void> => {
-    if (!alive || child.pid === undefined) return;
+    if (!state.alive || child.pid === undefined) return;
     process.kill(child.pid, 'SIGTERM');
-    const timer = setTimeout(() => alive && child.pid !== undefined && process.kill(child.pid, 'SIGKILL'), 3000);
+    const timer = setTimeout(() => state.alive && child.pid !== undefined && process.kill(child.pid, 'SIGKILL'), 3000);
     await exited;
     clearTimeout(timer);
   };
   const socket = join(dir, 'log.sock');
   const deadline = Date.now() + timeoutMs;
   while (!existsSync(socket)) {
-    if (!alive || Date.now() > deadline) {
+    if (!state.alive || Date.now() > deadline) {
       await stop();
       throw new Error(`private rsyslogd did not start: ${stderr.trim() || 'no socket'}`);
     }
