@@ -19,7 +19,6 @@ function line(at: number, src: string, step: Step, spt: number): string {
 
 function source(lines: readonly string[]): ChunkSource {
   return {
-    // eslint-disable-next-line @typescript-eslint/require-await -- ChunkSource.chunks must be an async iterable; this one has nothing to wait for.
     async *chunks() {
       yield Buffer.from(lines.map((text) => `${text}\n`).join(''));
     },

@@ -52,7 +52,7 @@ function run(label: string, packets: readonly Packet[], cap: number, gc: () => v
   };
 }
 
-export const bench: BenchFunction = async ({ quick }) => {
+export const bench: BenchFunction = ({ quick }) => {
   const count = quick ? 200_000 : 2_000_000;
   const ports = [7000, 8000, 9000, 9001, 31600, 31601, 443];
   // 250 sources knocking knock ports and one other port in a scrambled order, 10 packets per ms.
@@ -67,5 +67,5 @@ export const bench: BenchFunction = async ({ quick }) => {
   for (let window = 0; window < derivations; window++) deriveSequence(spec, window);
   const seconds = (performance.now() - started) / 1000;
   rows.push({ case: 'deriveSequence (4 steps)', packets: derivations, cap: '', seconds, 'packets/s': Math.round(derivations / seconds), events: '', tracked: '', evicted: '', 'bytes/source': '' });
-  return { name: 'knock engine (KnockTracker.observe + expire)', rows, notes: ['packets/s for the last row is derivations/s', 'bytes/source: heap the tracker retains after a full GC, per tracked source'] };
+  return Promise.resolve({ name: 'knock engine (KnockTracker.observe + expire)', rows, notes: ['packets/s for the last row is derivations/s', 'bytes/source: heap the tracker retains after a full GC, per tracked source'] });
 };

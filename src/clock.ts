@@ -136,7 +136,7 @@ export class SystemClock implements Clock {
       } else {
         timer.handle = setTimeout(fn, Math.max(0, delay));
       }
-      timer.handle.unref?.();
+      timer.handle.unref();
     };
     arm();
     return timer;

@@ -39,6 +39,7 @@ export function describeValue(value: unknown): string {
   const kind = value === null ? 'null' : Array.isArray(value) ? 'array' : typeof value;
   let text: string;
   try {
+    // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- JSON.stringify returns undefined for undefined and functions, whatever its type says.
     text = JSON.stringify(value) ?? String(value);
   } catch {
     text = String(value);

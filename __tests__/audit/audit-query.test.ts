@@ -15,7 +15,6 @@ import { FIXTURE_RECORDS, NOW } from './fixture-records.js';
 
 function sourceOf(lines: readonly string[]): ChunkSource {
   return {
-    // eslint-disable-next-line @typescript-eslint/require-await -- ChunkSource.chunks must be an async iterable; this one has nothing to wait for.
     async *chunks() {
       // Two chunks, to cross a chunk boundary.
       const half = Math.ceil(lines.length / 2);

@@ -21,7 +21,7 @@ describeSystem('live daemon, end to end (iptables, rsyslog, netns)', ['ip', 'ipt
   }, 60_000);
 
   afterAll(async () => {
-    await live?.destroy();
+    await (live as LiveRig | undefined)?.destroy();
   }, 60_000);
 
   test('port 22 is closed to the client before any knock', async () => {

@@ -32,7 +32,7 @@ describeSystem('a legitimate knock survives a spoofed flood (nftables, rsyslog, 
   }, 60_000);
 
   afterAll(async () => {
-    await live?.destroy();
+    await (live as LiveRig | undefined)?.destroy();
   }, 60_000);
 
   test('20/20 legit knocks open during the flood, grants stay bounded, the audit log stays small', async () => {

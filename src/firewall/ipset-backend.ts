@@ -59,8 +59,9 @@ export class IpsetBackend implements FirewallBackend {
     if (result.exitCode !== 0 && !/does not exist/.test(result.stderr)) await this.exec.run(argv);
   }
 
-  async stop(): Promise<void> {
+  stop(): Promise<void> {
     this.session?.stop();
+    return Promise.resolve();
   }
 
   async list(): Promise<Grant[]> {

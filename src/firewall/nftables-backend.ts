@@ -55,8 +55,9 @@ export class NftablesBackend implements FirewallBackend {
     if (result.exitCode !== 0 && !/No such file or directory/.test(result.stderr)) await this.batch(statements);
   }
 
-  async stop(): Promise<void> {
+  stop(): Promise<void> {
     this.session?.stop();
+    return Promise.resolve();
   }
 
   // The set names, then each door set's elements: never the LOG limiter sets, which a flood fills
