@@ -23,7 +23,15 @@ const SECTIONS: readonly { name: string; module: string; needsRoot: boolean }[] 
 
 function printSection(section: BenchSection): void {
   process.stdout.write(`\n## ${section.name}\n`);
-  const rows = section.rows;
+  printTable(section.rows);
+  for (const table of section.tables ?? []) {
+    process.stdout.write(`\n${table.title}\n`);
+    printTable(table.rows);
+  }
+  for (const note of section.notes ?? []) process.stdout.write(`- ${note}\n`);
+}
+
+function printTable(rows: BenchSection['rows']): void {
   if (rows.length > 0) {
     const columns = [...new Set(rows.flatMap((row) => Object.keys(row)))];
     const cell = (value: string | number | undefined): string => (typeof value === 'number' ? (Number.isInteger(value) ? value.toLocaleString('en-US') : value.toFixed(2)) : (value ?? ''));
@@ -34,7 +42,6 @@ function printSection(section: BenchSection): void {
       if (index === 0) process.stdout.write(`|${widths.map((width) => '-'.repeat(width + 2)).join('|')}|\n`);
     }
   }
-  for (const note of section.notes ?? []) process.stdout.write(`- ${note}\n`);
 }
 
 const { values } = parseArgs({ options: { quick: { type: 'boolean', default: false }, only: { type: 'string' }, child: { type: 'boolean', default: false } } });

@@ -3,6 +3,8 @@
 export interface BenchSection {
   readonly name: string;
   readonly rows: readonly Record<string, string | number>[];
+  /** Further tables printed after the main one (e.g. a per-stage breakdown). */
+  readonly tables?: readonly { readonly title: string; readonly rows: readonly Record<string, string | number>[] }[];
   readonly notes?: readonly string[];
 }
 

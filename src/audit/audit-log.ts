@@ -4,6 +4,7 @@ import { dirname } from 'node:path';
 import winston from 'winston';
 import type TransportStream from 'winston-transport';
 import { KnocktailError } from '../errors.js';
+import { traceStage } from '../trace/stage-trace.js';
 import type { AuditRecord, AuditSink } from './record.js';
 import { formatAuditLine } from './audit-line.js';
 
@@ -64,6 +65,7 @@ class AppendTransport extends Transport {
       const batch = this.queue.splice(0, MAX_BATCH);
       try {
         await this.append(batch.map((pending) => pending.line).join(''));
+        traceStage('audit-written');
         for (const pending of batch) pending.settle();
       } catch (error) {
         const failure = error instanceof Error ? error : new Error(String(error));
@@ -126,6 +128,7 @@ export function createAuditLog(path: string, options: { backend?: string } = {})
 
   return {
     write(record: AuditRecord): Promise<void> {
+      traceStage('audit-call');
       if (closing) return Promise.reject(new KnocktailError('SOURCE_IO', `audit log ${path} is closed; cannot write a ${record.event} record`));
       const written = new Promise<void>((resolve, reject) => {
         const info: AuditInfo = {

@@ -11,6 +11,7 @@ import { timeBackend } from '../metrics/timed-backend.js';
 import { FileFollower } from '../source/follower.js';
 import { KmsgSource } from '../source/kmsg-source.js';
 import { configPath } from './context.js';
+import { fileTraceSink, setTraceSink } from '../trace/stage-trace.js';
 import type { CommandAction } from './command-table.js';
 import type { FirewallBackend } from '../firewall/backend.js';
 import { withHostFirewallCheck } from '../firewall/host-firewall-check.js';
@@ -22,6 +23,8 @@ import { packageVersion } from './program.js';
 export const run: CommandAction<[], { config?: string }> = async (ctx, _args, flags) => {
   const path = configPath(ctx, flags.config);
   const config = await loadConfig(path);
+  // Stage timestamps for the live bench (src/trace/stage-trace.ts); off unless asked for.
+  if (ctx.env['KNOCKTAIL_TRACE']) setTraceSink(fileTraceSink(ctx.env['KNOCKTAIL_TRACE']));
   const log = createLogger(ctx);
   const clock = createSystemClock();
   await ensurePrivateDir(config.stateDir, process.getuid?.() ?? 0);

@@ -1,3 +1,4 @@
+import { traceStage } from '../trace/stage-trace.js';
 import type { CommandResult } from './backend.js';
 import type { InteractiveProcess, ProcessStarter } from './interactive-process.js';
 
@@ -120,6 +121,7 @@ export class LineSession {
       this.lines = [];
       this.pending = { token, resolve, timer };
       process.ref();
+      traceStage('fw-send');
       process.write(`${this.dialect.request(statements)}${this.dialect.marker(token)}\n`);
     });
   }
@@ -184,6 +186,7 @@ export class LineSession {
     if (!pending) return;
     this.pending = undefined;
     this.lines = [];
+    traceStage('fw-ack');
     clearTimeout(pending.timer);
     this.process?.unref();
     pending.resolve(result);

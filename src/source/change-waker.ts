@@ -1,4 +1,5 @@
 import { watch, type FSWatcher } from 'node:fs';
+import { traceStage } from '../trace/stage-trace.js';
 
 // Wakes a waiting follower when something happens in the log's directory, or after a poll
 // interval at the latest: inotify misses events (NFS, some overlays, a watch set up a moment
@@ -23,16 +24,18 @@ export class ChangeWaker {
       return Promise.resolve();
     }
     return new Promise((resolve) => {
-      const done = (): void => {
+      const done = (by?: 'wake-watch' | 'wake-poll'): void => {
+        if (by) traceStage(by);
         clearTimeout(timer);
-        signal?.removeEventListener('abort', done);
+        signal?.removeEventListener('abort', onAbort);
         this.wake = undefined;
         this.changed = false;
         resolve();
       };
-      const timer = setTimeout(done, Math.max(0, ms));
-      signal?.addEventListener('abort', done, { once: true });
-      this.wake = done;
+      const onAbort = (): void => done();
+      const timer = setTimeout(() => done('wake-poll'), Math.max(0, ms));
+      signal?.addEventListener('abort', onAbort, { once: true });
+      this.wake = () => done('wake-watch');
     });
   }
 

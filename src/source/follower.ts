@@ -2,6 +2,7 @@ import { promises as fs } from 'node:fs';
 import { basename, dirname } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { KnocktailError } from '../errors.js';
+import { traceStage } from '../trace/stage-trace.js';
 import { ChangeWaker } from './change-waker.js';
 import { readCheckpoint, writeCheckpoint, type Checkpoint } from './checkpoint-file.js';
 import type { ChunkSource } from './chunk-source.js';
@@ -111,7 +112,10 @@ export class FileFollower implements ChunkSource {
         phase = step.phase;
         this.track(phase);
         // A dropped over-long line is reported with the next chunk, or an empty one of its own.
-        if (step.chunk) yield step.chunk;
+        if (step.chunk) {
+          traceStage('read');
+          yield step.chunk;
+        }
         else if (this.oversized > 0) yield EMPTY;
         else if (step.idle !== undefined) await waker.wait(step.idle, signal);
       }

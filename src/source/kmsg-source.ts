@@ -1,5 +1,6 @@
 import { constants, promises as fs } from 'node:fs';
 import { KnocktailError } from '../errors.js';
+import { traceStage } from '../trace/stage-trace.js';
 import type { ChunkSource } from './chunk-source.js';
 import { selectRecords } from './kmsg-record.js';
 import { LineLimiter } from './line-limit.js';
@@ -90,6 +91,7 @@ export class KmsgSource implements ChunkSource {
         }
         if (lines.length > 0) {
           this.counts.records += lines.length;
+          traceStage('read');
           yield Buffer.concat(lines, size);
         } else if (this.limiter.pendingDropped > 0) {
           // Only dropped over-long records: an empty chunk so the consumer counts them now.

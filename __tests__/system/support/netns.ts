@@ -45,6 +45,11 @@ export interface Rig {
   listen(ns: string, port: number, family?: 4 | 6, opts?: ListenOptions): Promise<() => Promise<void>>;
   /** A real TCP connect from `ns`, bounded by `timeoutMs`; true when the handshake completed. `localPort` binds the source port. */
   connect(ns: string, host: string, port: number, timeoutMs: number, opts?: { localPort?: number }): Promise<boolean>;
+  /**
+   * One knock SYN to `knockPort`, then a new connect to `port` every `everyMs` until one completes
+   * (bounded by `limitMs`): CLOCK_MONOTONIC ns (process.hrtime) of the knock, the winning SYN and its handshake.
+   */
+  knockRace(ns: string, host: string, knockPort: number, port: number, opts: { everyMs: number; attemptMs: number; limitMs: number }): Promise<KnockRace>;
   /** A UDP echo server in `ns` (dual stack); resolves to its stopper. */
   listenUdp(ns: string, port: number): Promise<() => Promise<void>>;
   /** One datagram from `ns`'s local port `localPort` to host:port; true when an answer came back in time. */
@@ -89,6 +94,36 @@ rl.on('line', (line) => {
     });
   } else if (op === 'connect') {
     connect(req.host, req.port, req.timeoutMs, (ok, socket) => { socket.destroy(); reply(id, { ok }); }, req.localPort);
+  } else if (op === 'knockRace') {
+    // One knock SYN, then a new connect to req.port every req.everyMs (each pending up to
+    // req.attemptMs) until one completes or req.limitMs: hrtime (CLOCK_MONOTONIC) ns of the
+    // knock, of the winning SYN and of its handshake, so polling adds at most everyMs.
+    const now = () => process.hrtime.bigint();
+    const sentAt = now();
+    const knock = net.connect({ host: req.host, port: req.knockPort });
+    knock.on('error', () => {});
+    setTimeout(() => knock.destroy(), 1);
+    const sockets = new Set();
+    let settled = false;
+    let attempts = 0;
+    const finish = (body) => {
+      if (settled) return; settled = true;
+      for (const s of sockets) s.destroy();
+      reply(id, { ok: body.openAt !== undefined, sentAt: String(sentAt), attempts, ...body });
+    };
+    const attempt = () => {
+      if (settled) return;
+      if (Number(now() - sentAt) / 1e6 > req.limitMs || attempts >= 10000) { finish({}); return; }
+      attempts++;
+      const synAt = now();
+      const s = net.connect({ host: req.host, port: req.port });
+      sockets.add(s);
+      const timer = setTimeout(() => { sockets.delete(s); s.destroy(); }, req.attemptMs);
+      s.once('connect', () => { clearTimeout(timer); finish({ openSentAt: String(synAt), openAt: String(now()) }); });
+      s.once('error', () => { clearTimeout(timer); sockets.delete(s); });
+      setTimeout(attempt, req.everyMs);
+    };
+    attempt();
   } else if (op === 'listenUdp') {
     const socket = require('node:dgram').createSocket({ type: 'udp6', ipv6Only: false });
     socket.on('message', (msg, from) => socket.send(msg, from.port, from.address));
@@ -128,9 +163,21 @@ rl.on('line', (line) => {
 rl.on('close', () => process.exit(0));
 `;
 
+export interface KnockRace {
+  readonly sentAt: bigint;
+  /** Undefined when the port did not open within the limit. */
+  readonly openSentAt?: bigint;
+  readonly openAt?: bigint;
+  readonly attempts: number;
+}
+
 interface AgentReply {
   readonly id: number;
   readonly ok: boolean;
+  readonly sentAt?: string;
+  readonly openSentAt?: string;
+  readonly openAt?: string;
+  readonly attempts?: number;
   readonly handle?: number;
   readonly error?: string;
 }
@@ -275,6 +322,14 @@ export async function createRig(name: string): Promise<Rig> {
     async connect(ns, host, port, timeoutMs, opts = {}) {
       const reply = await agentFor(ns).request({ op: 'connect', host, port, timeoutMs, ...(opts.localPort ? { localPort: opts.localPort } : {}) });
       return reply.ok;
+    },
+    async knockRace(ns, host, knockPort, port, opts) {
+      const reply = await agentFor(ns).request({ op: 'knockRace', host, knockPort, port, ...opts });
+      return {
+        sentAt: BigInt(reply.sentAt ?? '0'),
+        ...(reply.openSentAt !== undefined && reply.openAt !== undefined ? { openSentAt: BigInt(reply.openSentAt), openAt: BigInt(reply.openAt) } : {}),
+        attempts: reply.attempts ?? 0,
+      };
     },
     async listenUdp(ns, port) {
       const agent = agentFor(ns);

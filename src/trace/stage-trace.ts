@@ -1,0 +1,46 @@
+import { appendFile } from 'node:fs/promises';
+
+// Per-stage timestamps of the knock → open path (follower wake-up, chunk read, audit call and
+// write, firewall request and ack), for `npm run bench -- --only live`: `knocktail run` with
+// KNOCKTAIL_TRACE=FILE appends `stage ns` lines there. Off by default, and then each trace point
+// is one test of an undefined variable. Times are process.hrtime (CLOCK_MONOTONIC, one clock for
+// every process on the host), so the bench lines them up with its own send and connect times.
+// Lines are buffered and written after the path is done, never by the path being measured.
+export type Stage = 'wake-watch' | 'wake-poll' | 'read' | 'audit-call' | 'audit-written' | 'fw-send' | 'fw-ack';
+
+export interface TraceSink {
+  mark(stage: Stage, at: bigint): void;
+}
+
+let sink: TraceSink | undefined;
+
+/** Record that `stage` happened now (a no-op unless a sink is installed). */
+export function traceStage(stage: Stage): void {
+  sink?.mark(stage, process.hrtime.bigint());
+}
+
+/** Install (or with undefined, remove) the process's trace sink. */
+export function setTraceSink(next: TraceSink | undefined): void {
+  sink = next;
+}
+
+/** A sink that appends `stage ns` lines to `path`, flushed `delayMs` after the first unwritten mark. */
+export function fileTraceSink(path: string, delayMs = 200): TraceSink {
+  let lines: string[] = [];
+  let timer: NodeJS.Timeout | undefined;
+  let writing: Promise<void> = Promise.resolve();
+  const flush = (): void => {
+    timer = undefined;
+    const text = lines.join('');
+    lines = [];
+    writing = writing.then(() => appendFile(path, text)).catch(() => undefined);
+  };
+  return {
+    mark(stage, at) {
+      lines.push(`${stage} ${at}\n`);
+      if (timer) return;
+      timer = setTimeout(flush, delayMs);
+      timer.unref();
+    },
+  };
+}
