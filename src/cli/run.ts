@@ -10,6 +10,7 @@ import { Metrics, serveMetrics, writeTextfile } from '../metrics/metrics.js';
 import { timeBackend } from '../metrics/timed-backend.js';
 import { FileFollower } from '../source/follower.js';
 import { KmsgSource } from '../source/kmsg-source.js';
+import { KmsgWaker } from '../source/kmsg-waker.js';
 import { configPath } from './context.js';
 import { fileTraceSink, setTraceSink } from '../trace/stage-trace.js';
 import type { CommandAction } from './command-table.js';
@@ -43,7 +44,7 @@ export const run: CommandAction<[], { config?: string }> = async (ctx, _args, fl
   metrics?.collectProcessMetrics();
   const source =
     config.source === 'kmsg'
-      ? new KmsgSource({})
+      ? new KmsgSource({ waker: new KmsgWaker('/dev/kmsg') })
       : new FileFollower({
           path: config.logFile,
           checkpointPath: join(config.stateDir, 'follower.json'),

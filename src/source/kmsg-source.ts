@@ -3,6 +3,7 @@ import { KnocktailError } from '../errors.js';
 import { traceStage } from '../trace/stage-trace.js';
 import type { ChunkSource } from './chunk-source.js';
 import { selectRecords } from './kmsg-record.js';
+import type { Waker } from './kmsg-waker.js';
 import { LineLimiter } from './line-limit.js';
 
 /** The part of a FileHandle the reader uses; a test can hand in a fake. */
@@ -14,11 +15,13 @@ export interface KmsgHandle {
 export interface KmsgSourceOptions {
   /** Default /dev/kmsg. */
   path?: string;
-  /** How long to wait after the device had nothing more (default 100): kmsg cannot be watched. */
+  /** Longest wait after the device had nothing more (default 100); a waker makes it quick. */
   pollIntervalMs?: number;
   /** Largest chunk handed out (default 256 KiB). */
   maxChunkBytes?: number;
   open?: (path: string) => Promise<KmsgHandle>;
+  /** Ends the wait between reads early when the kernel logged something (the daemon passes a KmsgWaker). */
+  waker?: Waker;
 }
 
 export interface KmsgStats {
@@ -39,6 +42,7 @@ export class KmsgSource implements ChunkSource {
   private readonly pollIntervalMs: number;
   private readonly maxChunkBytes: number;
   private readonly open: (path: string) => Promise<KmsgHandle>;
+  private readonly waker: Waker | undefined;
   private counts = { records: 0, overwritten: 0, skippedAtStart: 0 };
   private readonly limiter = new LineLimiter();
 
@@ -47,6 +51,7 @@ export class KmsgSource implements ChunkSource {
     this.pollIntervalMs = options.pollIntervalMs ?? 100;
     this.maxChunkBytes = options.maxChunkBytes ?? 256 * 1024;
     this.open = options.open ?? ((path) => fs.open(path, constants.O_RDONLY | constants.O_NONBLOCK));
+    this.waker = options.waker;
   }
 
   takeOversized(): number {
@@ -97,10 +102,11 @@ export class KmsgSource implements ChunkSource {
           // Only dropped over-long records: an empty chunk so the consumer counts them now.
           yield Buffer.alloc(0);
         } else {
-          await pause(this.pollIntervalMs, signal);
+          await (this.waker ? this.waker.wait(this.pollIntervalMs, signal) : pause(this.pollIntervalMs, signal));
         }
       }
     } finally {
+      this.waker?.stop();
       await handle.close().catch(() => undefined);
     }
   }
