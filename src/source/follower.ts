@@ -52,6 +52,9 @@ export class FileFollower implements ChunkSource {
   private readonly onEvent: (event: FollowerEvent) => void;
   private current: FollowerPosition;
   private saved: Checkpoint | undefined;
+  /** The checkpoint to write once the one in flight (`saving`) is done. */
+  private wanted: Checkpoint | undefined;
+  private saving: Promise<void> | undefined;
   private readonly lastErrors = new Map<'read' | 'save', string>();
   private oversized = 0;
 
@@ -122,6 +125,7 @@ export class FileFollower implements ChunkSource {
     } finally {
       signal?.removeEventListener('abort', stopWaker);
       waker.stop();
+      await this.saving;
       if (phase.kind !== 'missing') await phase.file.close();
       if (phase.kind === 'draining') await phase.next?.close();
     }
@@ -207,19 +211,33 @@ export class FileFollower implements ChunkSource {
     return { phase: { kind: 'following', file: next } };
   }
 
+  // The checkpoint write (temp file, chmod, rename: half a dozen thread-pool round trips) runs
+  // beside the next read instead of before it, so a knock's next packet is not kept waiting: at
+  // most one write is in flight and the newest finished position is written next. Only the very
+  // first one (nothing saved yet) is awaited. The end of chunks() waits for the last one.
   private async commit(phase: Phase): Promise<void> {
     if (this.checkpointPath === undefined || phase.kind === 'missing') return;
     const { file } = phase;
-    const saved = this.saved;
-    if (saved && saved.inode === file.inode && saved.device === file.device && saved.offset === file.offset) return;
-    const checkpoint: Checkpoint = { device: file.device, inode: file.inode, offset: file.offset, anchor: file.anchor.toString('base64') };
-    try {
-      await writeCheckpoint(this.checkpointPath, checkpoint);
-      this.saved = checkpoint;
-      this.lastErrors.delete('save');
-    } catch (error) {
-      this.report(error, 'save');
+    const latest = this.wanted ?? this.saved;
+    if (latest && latest.inode === file.inode && latest.device === file.device && latest.offset === file.offset) return;
+    this.wanted = { device: file.device, inode: file.inode, offset: file.offset, anchor: file.anchor.toString('base64') };
+    const first = this.saved === undefined && this.saving === undefined;
+    this.saving ??= this.saveWanted(this.checkpointPath);
+    if (first) await this.saving;
+  }
+
+  private async saveWanted(path: string): Promise<void> {
+    for (let checkpoint = this.wanted; checkpoint; checkpoint = this.wanted) {
+      this.wanted = undefined;
+      try {
+        await writeCheckpoint(path, checkpoint);
+        this.saved = checkpoint;
+        this.lastErrors.delete('save');
+      } catch (error) {
+        this.report(error, 'save');
+      }
     }
+    this.saving = undefined;
   }
 
   private resumed(file: LogFile, from: 'checkpointed-file' | 'rotated-file' | 'start-of-current', phase: Phase): Phase {
