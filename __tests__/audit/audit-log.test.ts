@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { afterEach, beforeEach, describe, expect, test } from '@jest/globals';
 import { mkdtemp, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -63,6 +64,17 @@ describe('createAuditLog', () => {
       expect(lines).toHaveLength(i + 1);
       expect(fields(lines[i]!).src).toBe(`198.51.100.${i}`);
     }
+    await sink.close();
+  });
+
+  test('a write is in the file before any I/O callback could run: no thread-pool round trip before the firewall change', async () => {
+    const path = join(dir, 'audit.log');
+    const sink = createAuditLog(path);
+    await sink.write(open);
+    const order: string[] = [];
+    const immediate = new Promise<void>((resolve) => setImmediate(() => resolve(void order.push('setImmediate'))));
+    await Promise.all([sink.write({ ...open, src: '198.51.100.77' }).then(() => order.push(readFileSync(path, 'utf8').includes('198.51.100.77') ? 'written' : 'missing')), immediate]);
+    expect(order).toEqual(['written', 'setImmediate']);
     await sink.close();
   });
 

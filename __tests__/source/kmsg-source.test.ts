@@ -114,6 +114,31 @@ describe('KmsgSource', () => {
     await iterator.return?.();
   });
 
+  test('with a waker, a new record is read as soon as it wakes the source, not a poll interval later', async () => {
+    const device = new FakeDevice();
+    device.queue.push('6,1,1,-;old\n');
+    let wake: (() => void) | undefined;
+    let stopped = false;
+    const waker = {
+      wait: () => new Promise<void>((resolve) => (wake = resolve)),
+      stop: () => {
+        stopped = true;
+        wake?.();
+      },
+    };
+    const source = new KmsgSource({ open: () => Promise.resolve(device), pollIntervalMs: 60_000, waker });
+    const iterator = source.chunks(controller.signal)[Symbol.asyncIterator]();
+    const next = iterator.next();
+    await afterStartSkip(source, 1);
+    device.queue.push('4,2,5,-;knocktail: woken\n');
+    const started = Date.now();
+    wake?.();
+    expect((await next).value?.toString()).toBe('4,2,5,-;knocktail: woken\n');
+    expect(Date.now() - started).toBeLessThan(1000);
+    await iterator.return?.();
+    expect(stopped).toBe(true);
+  });
+
   test('a device that cannot be opened is a SOURCE_IO error naming it', async () => {
     const source = new KmsgSource({ path: join(dir, 'no-such-device') });
     await expect(source.chunks()[Symbol.asyncIterator]().next()).rejects.toMatchObject({ code: 'SOURCE_IO', message: expect.stringContaining('no-such-device') });
