@@ -118,8 +118,7 @@ export class FileFollower implements ChunkSource {
         if (step.chunk) {
           traceStage('read');
           yield step.chunk;
-        }
-        else if (this.oversized > 0) yield EMPTY;
+        } else if (this.oversized > 0) yield EMPTY;
         else if (step.idle !== undefined) await waker.wait(step.idle, signal);
       }
     } finally {
