@@ -133,7 +133,7 @@ describe('KmsgSource', () => {
     device.queue.push('4,2,5,-;knocktail: woken\n');
     const started = Date.now();
     wake?.();
-    expect((await next).value?.toString()).toBe('4,2,5,-;knocktail: woken\n');
+    expect(chunkText(await next)).toBe('4,2,5,-;knocktail: woken\n');
     expect(Date.now() - started).toBeLessThan(1000);
     await iterator.return?.();
     expect(stopped).toBe(true);

@@ -12,7 +12,11 @@ function kmsgHelpers(parent: number): number[] {
     .filter((pid) => {
       try {
         const cmdline = readFileSync(`/proc/${pid}/cmdline`, 'latin1');
-        const ppid = Number(readFileSync(`/proc/${pid}/stat`, 'latin1').replace(/^.*\) /s, '').split(' ')[1]);
+        const ppid = Number(
+          readFileSync(`/proc/${pid}/stat`, 'latin1')
+            .replace(/^.*\) /s, '')
+            .split(' ')[1],
+        );
         return cmdline === 'cat\0/dev/kmsg\0' && ppid === parent;
       } catch {
         return false;
@@ -41,7 +45,10 @@ describeSystem('live daemon reading /dev/kmsg directly (ipset)', ['ip', 'iptable
     expect(await rig.connect(rig.client, rig.serverV4, 22, 500)).toBe(false);
     expect(await live.knockOpenAndClose(rig.serverV4)).toEqual({ opened: true, closed: true });
     const events = (await live.auditRecords()).map((r) => [r['event'], r['reason'] ?? null]);
-    expect(events).toEqual([['open', null], ['close', 'close-sequence']]);
+    expect(events).toEqual([
+      ['open', null],
+      ['close', 'close-sequence'],
+    ]);
   }, 30_000);
 
   test('the daemon runs one kmsg wake-up helper and SIGTERM ends both promptly', async () => {

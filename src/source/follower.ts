@@ -34,9 +34,7 @@ export interface FileFollowerOptions {
 // rotation within the grace period cannot skip it); or none while the path does not exist.
 // Deadlines are on the monotonic clock: a wall-clock step must not end or stretch a grace period.
 type Phase =
-  | { readonly kind: 'following'; readonly file: LogFile }
-  | { readonly kind: 'draining'; readonly file: LogFile; readonly until: number; readonly next: LogFile | undefined }
-  | { readonly kind: 'missing' };
+  { readonly kind: 'following'; readonly file: LogFile } | { readonly kind: 'draining'; readonly file: LogFile; readonly until: number; readonly next: LogFile | undefined } | { readonly kind: 'missing' };
 
 type Step = { readonly phase: Phase; readonly chunk?: Buffer; readonly idle?: number };
 
