@@ -55,7 +55,7 @@ const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
 // Child mode: run one section and leave its result for the parent.
 async function runSection(section: (typeof SECTIONS)[number]): Promise<void> {
   const { bench } = (await import(section.module)) as { bench: BenchFunction };
-  const result = await bench({ quick: values.quick === true, workDir });
+  const result = await bench({ quick: values.quick, workDir });
   printSection(result);
   await writeFile(join(outDir, `section-${section.name}.json`), JSON.stringify(result));
 }

@@ -49,7 +49,7 @@ export class ChangeWaker {
     if (this.watcher) return;
     try {
       this.watcher = watch(this.directory, { persistent: true }, (_event, name) => {
-        if (name !== null && !this.relevant(name.toString())) return;
+        if (name !== null && !this.relevant(name)) return;
         this.changed = true;
         this.wake?.();
       });
