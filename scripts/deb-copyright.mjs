@@ -15,7 +15,7 @@ if (!libDir || !prefix) {
 }
 
 // SPDX identifiers to Debian's license short names; Apache-2.0 ships in common-licenses.
-const DEBIAN_NAME = { MIT: 'Expat', 'Apache-2.0': 'Apache-2.0', 'BSD-3-Clause': 'BSD-3-clause', 'BSD-2-Clause': 'BSD-2-clause', ISC: 'ISC' };
+const DEBIAN_NAME = { MIT: 'Expat', 'Apache-2.0': 'Apache-2.0', 'BSD-3-Clause': 'BSD-3-clause', 'BSD-2-Clause': 'BSD-2-clause', ISC: 'ISC', Unlicense: 'Unlicense' };
 const STANDALONE = new Set(['Expat', 'Apache-2.0']);
 
 function licenseFile(dir) {
