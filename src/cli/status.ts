@@ -1,6 +1,5 @@
 import { renderStatus, statusGrant, type StatusSnapshot } from '../audit/status-view.js';
-import { loadConfig } from '../config/load-config.js';
-import type { Config } from '../config/types.js';
+import { glanceConfig, type ConfigGlance } from '../config/config-glance.js';
 import { requestDaemon } from '../control/control-client.js';
 import { findCorruptCopies, loadState } from '../grant/state-file.js';
 import type { Grant } from '../model/grant.js';
@@ -9,17 +8,21 @@ import type { CommandAction } from './command-table.js';
 import { configPath, useColor, writeLine } from './context.js';
 
 // `knocktail status`: the running daemon's snapshot over its control socket; with no daemon,
-// the grants of the state file. Kept apart from grant/revoke so it loads no firewall code.
+// the grants of the state file. It reads only the config's stateDir, backend and alwaysAllow
+// (a tolerant glance, no validation: check-config does that), so a config being edited never
+// hides the daemon's status, and the command loads neither the validator nor firewall code.
 export const status: CommandAction<[], { json?: boolean; fleet?: boolean; config?: string }> = async (ctx, _args, flags) => {
-  const config = await loadConfig(configPath(ctx, flags.config));
+  const path = configPath(ctx, flags.config);
   if (flags.fleet) {
+    const config = await (await import('../config/load-config.js')).loadConfig(path);
     await (await import('./fleet.js')).runFleetStatus(ctx, config, flags.json === true);
     return 0;
   }
-  const answer = (await requestDaemon(controlSocketPath(config), { op: 'status' })) as StatusSnapshot | undefined;
+  const glance = (await glanceConfig(path)) ?? (await fullGlance(path));
+  const answer = (await requestDaemon(controlSocketPath(glance), { op: 'status' })) as StatusSnapshot | undefined;
   const daemon = answer !== undefined;
   // Without a daemon the snapshot comes from the state file (startedAt empty: rendered as not running).
-  const snapshot = answer ?? (await offlineStatus(config));
+  const snapshot = answer ?? (await offlineStatus(glance));
   if (flags.json) {
     writeLine(ctx.stdout, JSON.stringify({ daemon, ...snapshot }));
   } else {
@@ -28,8 +31,21 @@ export const status: CommandAction<[], { json?: boolean; fleet?: boolean; config
   return 0;
 };
 
-async function offlineStatus(config: Config): Promise<StatusSnapshot> {
-  const path = stateFilePath(config);
+// An unreadable or non-JSON config: the full loader's error names the problem (and its line).
+async function fullGlance(path: string): Promise<ConfigGlance> {
+  const config = await (await import('../config/load-config.js')).loadConfig(path);
+  return { stateDir: config.stateDir, backend: config.firewall.backend, alwaysAllow: config.limits.alwaysAllow.map((cidr) => cidr.text) };
+}
+
+/** limits.alwaysAllow normalised as the daemon prints it; the address library loads only for a non-empty list. */
+async function normalisedAllowList(entries: readonly string[]): Promise<string[]> {
+  if (entries.length === 0) return [];
+  const { parseCidr } = await import('../address.js');
+  return entries.map((text) => parseCidr(text)?.text ?? text);
+}
+
+async function offlineStatus(glance: ConfigGlance): Promise<StatusSnapshot> {
+  const path = stateFilePath(glance);
   const corrupt = (await findCorruptCopies(path)).at(-1);
   let grants: readonly Grant[] = [];
   let error = '';
@@ -40,13 +56,13 @@ async function offlineStatus(config: Config): Promise<StatusSnapshot> {
   }
   return {
     startedAt: '',
-    backend: config.firewall.backend,
+    backend: glance.backend,
     backendHealthy: error === '',
     grants: grants.map(statusGrant),
     trackedSources: 0,
     counters: {},
     pendingCloses: [],
-    alwaysAllow: config.limits.alwaysAllow.map((cidr) => cidr.text),
+    alwaysAllow: await normalisedAllowList(glance.alwaysAllow),
     // A state file the daemon moved aside (or one it will move aside at its next start).
     ...(corrupt || error
       ? { stateRecovery: { at: corrupt ? corrupt.slice(corrupt.lastIndexOf('.corrupt-') + 9) : '', movedTo: corrupt ?? '', error: error || 'the daemon found the state file unusable and moved it aside' } }
