@@ -1,4 +1,14 @@
-import ipaddr from 'ipaddr.js';
+import { createRequire } from 'node:module';
+import type ipaddr from 'ipaddr.js';
+
+// ipaddr.js costs ~10 ms to load; it loads on the first address that needs parsing, so a
+// command that meets only normal dotted quads (or none: `status`, `--help`) never pays it.
+const require = createRequire(import.meta.url);
+let library: typeof ipaddr | undefined;
+function ip(): typeof ipaddr {
+  library ??= require('ipaddr.js') as typeof ipaddr;
+  return library;
+}
 
 // Addresses are validated and normalised before any use: IPv4 dotted quad, IPv6 in
 // RFC 5952 short form, IPv4-mapped IPv6 folded to IPv4.
@@ -16,16 +26,16 @@ const NORMAL_IPV4 = /^(?:(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}(?:25[0-5]|2[0
 /** The normalised address, or undefined when `text` is not a valid IP address. */
 export function normaliseAddress(text: string): Address | undefined {
   if (NORMAL_IPV4.test(text)) return { text, family: 4 };
-  if (!ipaddr.isValid(text)) return undefined;
+  if (!ip().isValid(text)) return undefined;
   let parsed: ipaddr.IPv4 | ipaddr.IPv6;
   try {
-    parsed = ipaddr.parse(text);
+    parsed = ip().parse(text);
   } catch {
     return undefined;
   }
   if (parsed.kind() === 'ipv4') {
     // ipaddr.isValid accepts "1", "0x7f.1" and other legacy forms; only a dotted quad is an address here.
-    if (!ipaddr.IPv4.isValidFourPartDecimal(text)) return undefined;
+    if (!ip().IPv4.isValidFourPartDecimal(text)) return undefined;
     return { text: parsed.toString(), family: 4 };
   }
   const v6 = parsed as ipaddr.IPv6;
@@ -43,7 +53,7 @@ export interface Cidr {
 export function parseCidr(text: string): Cidr | undefined {
   try {
     const withLength = text.includes('/') ? text : `${text}/${text.includes(':') ? 128 : 32}`;
-    const range = ipaddr.parseCIDR(withLength);
+    const range = ip().parseCIDR(withLength);
     const family: Family = range[0].kind() === 'ipv4' ? 4 : 6;
     const base = family === 4 ? range[0].toString() : (range[0] as ipaddr.IPv6).toRFC5952String();
     return { text: `${base}/${range[1]}`, family, range };
@@ -56,8 +66,8 @@ export function parseCidr(text: string): Cidr | undefined {
 export function addressInAny(address: Address, cidrs: readonly Cidr[]): boolean {
   // Parsing costs microseconds; a list without a CIDR of this family needs none.
   if (!cidrs.some((cidr) => cidr.family === address.family)) return false;
-  const parsed = ipaddr.parse(address.text);
-  return cidrs.some((cidr) => cidr.family === address.family && parsed.match(cidr.range as [ipaddr.IPv4, number]));
+  const parsed = ip().parse(address.text);
+  return cidrs.some((cidr) => cidr.family === address.family && parsed.match(cidr.range));
 }
 
 /** What the parser makes of an address field: the address, or why a kernel never prints it. */
@@ -71,12 +81,12 @@ export type KernelAddress = { readonly ok: true; readonly address: Address } | {
 export function normaliseKernelAddress(text: string): KernelAddress {
   if (text.includes('%')) return { ok: false, detail: 'zone id' };
   if (!text.includes(':')) {
-    if (!ipaddr.IPv4.isValidFourPartDecimal(text)) return { ok: false, detail: 'not an address' };
-    return { ok: true, address: { text: ipaddr.IPv4.parse(text).toString(), family: 4 } };
+    if (!ip().IPv4.isValidFourPartDecimal(text)) return { ok: false, detail: 'not an address' };
+    return { ok: true, address: { text: ip().IPv4.parse(text).toString(), family: 4 } };
   }
   let v6: ipaddr.IPv6;
   try {
-    v6 = ipaddr.IPv6.parse(text);
+    v6 = ip().IPv6.parse(text);
   } catch {
     return { ok: false, detail: 'not an address' };
   }

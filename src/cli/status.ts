@@ -1,3 +1,4 @@
+import { parseCidr } from '../address.js';
 import { renderStatus, statusGrant, type StatusSnapshot } from '../audit/status-view.js';
 import { glanceConfig, type ConfigGlance } from '../config/config-glance.js';
 import { requestDaemon } from '../control/control-client.js';
@@ -37,13 +38,6 @@ async function fullGlance(path: string): Promise<ConfigGlance> {
   return { stateDir: config.stateDir, backend: config.firewall.backend, alwaysAllow: config.limits.alwaysAllow.map((cidr) => cidr.text) };
 }
 
-/** limits.alwaysAllow normalised as the daemon prints it; the address library loads only for a non-empty list. */
-async function normalisedAllowList(entries: readonly string[]): Promise<string[]> {
-  if (entries.length === 0) return [];
-  const { parseCidr } = await import('../address.js');
-  return entries.map((text) => parseCidr(text)?.text ?? text);
-}
-
 async function offlineStatus(glance: ConfigGlance): Promise<StatusSnapshot> {
   const path = stateFilePath(glance);
   const corrupt = (await findCorruptCopies(path)).at(-1);
@@ -62,7 +56,8 @@ async function offlineStatus(glance: ConfigGlance): Promise<StatusSnapshot> {
     trackedSources: 0,
     counters: {},
     pendingCloses: [],
-    alwaysAllow: await normalisedAllowList(glance.alwaysAllow),
+    // Normalised as the daemon prints them; an entry check-config would refuse is shown as written.
+    alwaysAllow: glance.alwaysAllow.map((text) => parseCidr(text)?.text ?? text),
     // A state file the daemon moved aside (or one it will move aside at its next start).
     ...(corrupt || error
       ? { stateRecovery: { at: corrupt ? corrupt.slice(corrupt.lastIndexOf('.corrupt-') + 9) : '', movedTo: corrupt ?? '', error: error || 'the daemon found the state file unusable and moved it aside' } }
