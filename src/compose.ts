@@ -43,6 +43,7 @@ export interface Parts {
   readonly onReject?: (door: string, reason: string) => void;
   readonly onKnockEvent?: (event: KnockEvent) => void;
   readonly onBadLine?: (line: string, problem: string) => void;
+  readonly onStaleLine?: (line: string) => void;
   readonly onError?: (error: unknown) => void;
 }
 
@@ -113,6 +114,7 @@ export function compose(config: Config, parts: Parts): Knocktail {
       counters,
       ...(parts.onKnockEvent ? { onKnockEvent: parts.onKnockEvent } : {}),
       ...(parts.onBadLine ? { onBadLine: parts.onBadLine } : {}),
+      ...(parts.onStaleLine ? { onStaleLine: parts.onStaleLine } : {}),
     });
     return { tracker, pipeline };
   };

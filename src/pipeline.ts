@@ -20,6 +20,8 @@ export interface PipelineOptions {
   readonly onKnockEvent?: (event: KnockEvent) => void;
   /** A line that could not be used (malformed, forged) or whose processing threw. */
   readonly onBadLine?: (line: string, problem: string) => void;
+  /** A packet line older than its door's timeout, counted as stale and not used (replay --verbose lists them). */
+  readonly onStaleLine?: (line: string) => void;
 }
 
 export class Pipeline {
@@ -95,7 +97,12 @@ export class Pipeline {
     counters.packets += 1;
     const packet = result.packet;
     this.options.clock.observe?.(packet.at);
-    return this.observe(packet);
+    const { onStaleLine, tracker } = this.options;
+    if (!onStaleLine) return this.observe(packet);
+    const stale = tracker.staleCount;
+    const effect = this.observe(packet);
+    if (tracker.staleCount !== stale) onStaleLine(line);
+    return effect;
   }
 
   private observe(packet: Packet): Promise<unknown> | undefined {

@@ -23,6 +23,8 @@ export interface ReplayOptions {
   readonly onRecord?: (record: AuditRecord) => void;
   readonly onKnockEvent?: (event: KnockEvent) => void;
   readonly onBadLine?: (line: string, problem: string) => void;
+  /** A packet line older than its door's timeout (counted as stale, never used). */
+  readonly onStaleLine?: (line: string) => void;
   /** Every firewall command the live daemon would run (argv, or a session line as `input`), at log time. */
   readonly onCommand?: (command: SimulatedCommand, at: number) => void;
 }
@@ -60,6 +62,7 @@ export async function runReplay(options: ReplayOptions): Promise<ReplayResult> {
     ...(options.onRecord ? { onRecord: options.onRecord } : {}),
     ...(options.onKnockEvent ? { onKnockEvent: options.onKnockEvent } : {}),
     ...(options.onBadLine ? { onBadLine: options.onBadLine } : {}),
+    ...(options.onStaleLine ? { onStaleLine: options.onStaleLine } : {}),
   });
   firewallTime = () => knocktail.engine.firewallTime();
   // As the daemon does at start; with --commands the guard's rules are the first lines shown.

@@ -67,7 +67,7 @@ export const COMMANDS: readonly CommandDef[] = [
     options: [
       CONFIG_OPTION,
       { flags: '--json', description: 'one JSON record per line (open, close, summary)' },
-      { flags: '-v, --verbose', description: 'also progress, reset, refresh and rejected records, and every bad line' },
+      { flags: '-v, --verbose', description: 'also progress, reset, refresh and rejected records, and the bad and stale lines with file and line number' },
       { flags: '--audit', description: 'after the report, print the audit trail the daemon would have written' },
       { flags: '--any-dst', description: "count packets to any destination (default: DST= must be one of the config's localAddresses, when it lists any)" },
       { flags: '--commands', description: 'print every firewall command a live daemon would run (setup, opens, closes), as it would run them' },

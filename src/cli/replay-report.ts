@@ -96,6 +96,34 @@ function renderTable(header: readonly string[], rows: readonly (readonly (string
   ).join('\n');
 }
 
+/** A reported line: where it is and what is wrong with it (or its text, for a stale line). */
+export interface LocatedLine {
+  readonly file: string;
+  readonly line: number | undefined;
+  readonly note: string;
+}
+
+/** The first `cap` lines of a kind, and how many there were in all (memory stays flat in the log's length). */
+export class LineSamples {
+  readonly kept: LocatedLine[] = [];
+  total = 0;
+  private readonly cap: number;
+
+  constructor(cap = LIST_CAP) {
+    this.cap = cap;
+  }
+
+  add(line: LocatedLine): void {
+    this.total += 1;
+    if (this.kept.length < this.cap) this.kept.push(line);
+  }
+}
+
+/** The line as the report quotes it: escaped (it comes from packets) and cut. */
+export function quoteLine(text: string): string {
+  return JSON.stringify(text.length > 200 ? `${text.slice(0, 200)}…` : text);
+}
+
 export interface ReportInput {
   /** The inputs in the order they were read. */
   readonly files: readonly InputSurvey[];
@@ -111,6 +139,9 @@ export interface ReportInput {
   readonly localAddresses?: readonly string[] | 'any';
   /** Records after the kept ones, counted but not kept (memory stays flat in the log's length). */
   readonly droppedRecords?: number;
+  /** --verbose: malformed, forged, foreign and failed lines, and stale packet lines, with file and line number. */
+  readonly badLines?: LineSamples;
+  readonly staleLines?: LineSamples;
 }
 
 /** Rows a list of the human report shows; the rest is counted, and --json has them all. */
@@ -175,11 +206,21 @@ export function renderReport(input: ReportInput): string {
       ...more,
     );
   }
+  listLines(out, 'Bad lines', input.badLines);
+  listLines(out, "Stale lines (older than their door's timeout, never used)", input.staleLines);
   out.push('');
   // A rate over a few dozen lines measures start-up, not throughput.
   const rate = c.lines >= 100_000 ? ` (${Math.round(c.lines / Math.max(input.seconds, 1e-6)).toLocaleString('en-US')} lines/s)` : '';
   out.push(`Replayed in ${input.seconds.toFixed(3)} s${rate}.`);
   return out.join('\n');
+}
+
+function listLines(out: string[], title: string, samples: LineSamples | undefined): void {
+  if (!samples || samples.total === 0) return;
+  out.push('');
+  out.push(`${title}: ${samples.total.toLocaleString('en-US')}`);
+  for (const { file, line, note } of samples.kept) out.push(`  ${line === undefined ? file : `${file}:${line}`}  ${note}`);
+  if (samples.total > samples.kept.length) out.push(`  … and ${(samples.total - samples.kept.length).toLocaleString('en-US')} more; \`--json --verbose\` for all`);
 }
 
 function describeGrantRecord(record: AuditRecord): string[] {

@@ -12,7 +12,8 @@ import { findReferenceTime } from '../source/log-reference.js';
 import { configPath, writeLine } from './context.js';
 import type { CommandAction } from './command-table.js';
 import { orderInputs, surveyInput } from './replay-inputs.js';
-import { DoorTallies, knockEventJson, renderReport, replayJson, summaryJson } from './replay-report.js';
+import { LineLocator } from './line-locator.js';
+import { DoorTallies, LineSamples, knockEventJson, quoteLine, renderReport, replayJson, summaryJson, type LocatedLine } from './replay-report.js';
 
 interface ReplayFlags {
   config?: string;
@@ -43,10 +44,19 @@ export const replay: CommandAction<[string[]], ReplayFlags> = async (ctx, [files
   let dropped = 0;
   let droppedAll = 0;
   const progress = createProgress(ctx.stderr, !json);
+  // --verbose: every bad and stale line with its file and line number (--json streams them all, the report lists the first ones).
+  const locator = verbose ? new LineLocator() : undefined;
+  const badLines = new LineSamples();
+  const staleLines = new LineSamples();
+  const note = (samples: LineSamples, event: 'bad-line' | 'stale', text: string, problem?: string): void => {
+    const { file, line } = locator?.locate(text) ?? { file: '', line: undefined };
+    if (json) writeLine(ctx.stdout, JSON.stringify({ event, file, line: line ?? null, ...(problem === undefined ? {} : { problem }), text }));
+    else samples.add({ file, line, note: problem === undefined ? quoteLine(text) : `${problem}: ${quoteLine(text)}` } satisfies LocatedLine);
+  };
   const started = performance.now();
   const result = await runReplay({
     config,
-    source: readLogFiles(ordered, { onProgress: progress.update }),
+    source: readLogFiles(ordered, { onProgress: progress.update, ...(locator ? { onChunk: (file: string, chunk: Buffer, dropped: number) => locator.chunkRead(file, chunk, dropped) } : {}) }),
     bootTime,
     // From the log (first year-bearing timestamp or the files' mtime), never the wall clock.
     referenceTime: (await findReferenceTime(files)) ?? 0,
@@ -73,9 +83,12 @@ export const replay: CommandAction<[string[]], ReplayFlags> = async (ctx, [files
         if (line) writeLine(ctx.stdout, line);
       }
     },
-    onBadLine: (line, problem) => {
-      if (verbose) writeLine(ctx.stderr, `${problem}: ${JSON.stringify(line.slice(0, 300))}`);
-    },
+    ...(verbose
+      ? {
+          onBadLine: (line: string, problem: string) => note(badLines, 'bad-line', line, problem),
+          onStaleLine: (line: string) => note(staleLines, 'stale', line),
+        }
+      : {}),
   });
   progress.done();
   if (json) {
@@ -94,6 +107,7 @@ export const replay: CommandAction<[string[]], ReplayFlags> = async (ctx, [files
         openAtEnd: result.openAtEnd,
         tracker: result.tracker,
         droppedRecords: dropped,
+        ...(verbose ? { badLines, staleLines } : {}),
         seconds: (performance.now() - started) / 1000,
       }),
     );

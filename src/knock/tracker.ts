@@ -8,20 +8,7 @@ import { advancedEvent, closedEvent, completedEvent, rejectedEvent, resetEvent, 
 import type { KnockEvent } from './events.js';
 import { knockStepOf } from './knock-step.js';
 import { stepTrack, type Candidate, type TrackResult } from './sequence-track.js';
-import {
-  ban,
-  deadlineOf,
-  IDLE_TRACKS,
-  isIdle,
-  newSource,
-  noteFailure,
-  noteSighting,
-  pruneState,
-  setTracks,
-  tracksOf,
-  type SourceState,
-  type Windows,
-} from './source-state.js';
+import { ban, deadlineOf, IDLE_TRACKS, isIdle, newSource, noteFailure, noteSighting, pruneState, setTracks, tracksOf, type SourceState, type Windows } from './source-state.js';
 import { SourceTable } from './source-table.js';
 
 export { oneTimeKey } from './door-plan.js';
@@ -140,6 +127,11 @@ export class KnockTracker {
   /** When expire() next has work, for arming a real timer. */
   nextExpiry(): number | undefined {
     return this.deadlines.peek()?.at;
+  }
+
+  /** Stale packets so far (stats().stale without building the stats), checked per packet by the pipeline. */
+  get staleCount(): number {
+    return this.stale;
   }
 
   stats(): TrackerStats {

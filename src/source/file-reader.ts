@@ -10,6 +10,8 @@ export interface ReadLogFilesOptions {
   chunkSize?: number;
   /** Called after every read with the on-disk (compressed) bytes read so far and the total of all files. */
   onProgress?: (bytesRead: number, totalBytes: number) => void;
+  /** Called with each chunk before it is handed on, the file it comes from and the over-long lines dropped while cutting it (replay --verbose locates lines with it). */
+  onChunk?: (path: string, chunk: Buffer, droppedLines: number) => void;
 }
 
 const DEFAULT_CHUNK_SIZE = 1 << 20;
@@ -46,7 +48,10 @@ export function readLogFiles(paths: readonly string[], options: ReadLogFilesOpti
           } else {
             pieces = counted(raw, count);
           }
-          yield* splitLines(pieces, limiter, signal);
+          for await (const chunk of splitLines(pieces, limiter, signal)) {
+            options.onChunk?.(path, chunk, limiter.pendingDropped);
+            yield chunk;
+          }
         } catch (error) {
           if (error instanceof KnocktailError) throw error;
           const kind = gzip ? 'gzip' : 'plain';
