@@ -1,7 +1,8 @@
 import { describe, expect, test } from '@jest/globals';
 import { readFileSync } from 'node:fs';
 import { SummaryBuilder } from '../../src/audit/audit-summary.js';
-import { formatLength, formatRecordLine, renderGrantTable, renderHistogram, renderRecordTable, renderSummary } from '../../src/audit/audit-table.js';
+import { formatRecordLine, renderGrantTable, renderHistogram, renderRecordTable, renderSummary } from '../../src/audit/audit-table.js';
+import { formatLength } from '../../src/audit/time-text.js';
 import { GrantPairer, type GrantRow } from '../../src/audit/grant-pairing.js';
 import { FIXTURE_RECORDS, NOW } from './fixture-records.js';
 
@@ -47,7 +48,9 @@ describe('audit tables', () => {
   });
 
   test('control characters from a hostile record are escaped, keeping one line per row', () => {
-    const rows = fixtureRows().slice(0, 1).map((row) => ({ ...row, door: 'a\nb\u001b[2J' }));
+    const rows = fixtureRows()
+      .slice(0, 1)
+      .map((row) => ({ ...row, door: 'a\nb\u001b[2J' }));
     const text = renderGrantTable(rows, { color: false, now: NOW });
     expect(text).toContain('a\\x0ab\\x1b[2J');
     expect(text.split('\n')).toHaveLength(5);
@@ -79,6 +82,15 @@ describe('helpers', () => {
   });
 
   test('histogram bars scale to the busiest day and use eighth blocks', () => {
-    expect(renderHistogram([{ day: '2026-11-23', opens: 1 }, { day: '2026-11-24', opens: 0 }, { day: '2026-11-25', opens: 8 }], 1)).toEqual(['2026-11-23  ▏ 1', '2026-11-24  0', '2026-11-25  █ 8']);
+    expect(
+      renderHistogram(
+        [
+          { day: '2026-11-23', opens: 1 },
+          { day: '2026-11-24', opens: 0 },
+          { day: '2026-11-25', opens: 8 },
+        ],
+        1,
+      ),
+    ).toEqual(['2026-11-23  ▏ 1', '2026-11-24  0', '2026-11-25  █ 8']);
   });
 });

@@ -1,6 +1,7 @@
 import { grantLength, type GrantOutcome, type GrantRow } from './grant-pairing.js';
 import type { AuditSummary, SummaryLine } from './audit-summary.js';
 import type { AuditRecord } from './record.js';
+import { formatLength, formatTime } from './time-text.js';
 import { columnLines, escapeCell, paint, renderColumns, type Cell, type Column, type Tone } from './text-table.js';
 
 // What `knocktail audit` prints for people: grants one per line, records one per line,
@@ -164,20 +165,4 @@ export function renderHistogram(days: readonly { day: string; opens: number }[],
     const bar = '█'.repeat(Math.floor(eighths / 8)) + (EIGHTHS[eighths % 8] ?? '');
     return `${day}  ${bar}${bar ? ' ' : ''}${opens}`;
   });
-}
-
-/** "2026-11-24 10:00:05" from an ISO time; anything else is shown as it came. */
-export function formatTime(iso: string): string {
-  return /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$/.test(iso) ? `${iso.slice(0, 10)} ${iso.slice(11, 19)}` : iso;
-}
-
-/** "42s", "5m 30s", "1h 05m", "2d 03h": two units at most, enough to read at a glance. */
-export function formatLength(ms: number): string {
-  const s = Math.floor(ms / 1000);
-  if (s < 60) return `${s}s`;
-  const m = Math.floor(s / 60);
-  if (m < 60) return `${m}m ${String(s % 60).padStart(2, '0')}s`;
-  const h = Math.floor(m / 60);
-  if (h < 24) return `${h}h ${String(m % 60).padStart(2, '0')}m`;
-  return `${Math.floor(h / 24)}d ${String(h % 24).padStart(2, '0')}h`;
 }

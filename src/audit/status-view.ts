@@ -1,7 +1,7 @@
 import type { FleetLinkStatus } from '../fleet/fleet-link.js';
 import type { Grant } from '../model/grant.js';
 import { formatPort } from '../model/door.js';
-import { formatLength, formatTime } from './audit-table.js';
+import { formatLength, formatTime } from './time-text.js';
 import { escapeCell, paint, renderColumns, type Cell } from './text-table.js';
 
 // What `knocktail status` shows: the daemon builds the snapshot, this renders it for people.

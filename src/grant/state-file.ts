@@ -1,6 +1,5 @@
 import { readdir, readFile, rename } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
-import { writeFileAtomic } from '../fs/atomic-write.js';
 import { normaliseAddress } from '../address.js';
 import { describeValue, KnocktailError } from '../errors.js';
 import type { PortSpec } from '../model/door.js';
@@ -19,6 +18,8 @@ export const EMPTY_STATE: PersistedState = { version: 1, grants: [], usedOneTime
 /** Write `state` atomically and durably (the shared helper: exclusive temp file, fsync, rename, fsync the directory). */
 export async function saveState(path: string, state: PersistedState): Promise<void> {
   try {
+    // Loaded on the first write: readers (`status` without a daemon) never load it and node:crypto.
+    const { writeFileAtomic } = await import('../fs/atomic-write.js');
     await writeFileAtomic(path, `${JSON.stringify(state, null, 2)}\n`, { mode: 0o600, durable: true, createDirMode: 0o700 });
   } catch (error) {
     throw new KnocktailError('STATE_IO', `Cannot write the state file ${path}: ${(error as Error).message}`, { cause: error });
