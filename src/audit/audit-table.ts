@@ -4,6 +4,9 @@ import type { AuditRecord } from './record.js';
 import { formatLength, formatTime } from './time-text.js';
 import { columnLines, escapeCell, paint, renderColumns, type Cell, type Column, type Tone } from './text-table.js';
 
+// Re-exported: fleet views and older callers take them from here.
+export { formatLength, formatTime } from './time-text.js';
+
 // What `knocktail audit` prints for people: grants one per line, records one per line,
 // or the summary. All times are UTC, as in the log, and the header says so.
 export interface TableOptions {
@@ -51,7 +54,12 @@ export function* grantTableLines(rows: readonly GrantRow[], options: TableOption
   }
   // Rows from the fleet's audit stream say which member they are from.
   const fleet = rows.some((row) => row.host !== undefined);
-  yield* columnLines(fleet ? [{ header: 'HOST' }, ...GRANT_COLUMNS] : GRANT_COLUMNS, rows, (row) => (fleet ? [{ text: row.host ?? '-' }, ...grantCells(row, options.now)] : grantCells(row, options.now)), options.color);
+  yield* columnLines(
+    fleet ? [{ header: 'HOST' }, ...GRANT_COLUMNS] : GRANT_COLUMNS,
+    rows,
+    (row) => (fleet ? [{ text: row.host ?? '-' }, ...grantCells(row, options.now)] : grantCells(row, options.now)),
+    options.color,
+  );
   const open = rows.reduce((count, row) => count + (row.outcome === 'still-open' ? 1 : 0), 0);
   const unclosed = rows.reduce((count, row) => count + (row.outcome === 'expired-unclosed' ? 1 : 0), 0);
   yield '';
@@ -118,7 +126,11 @@ function detailOf(record: AuditRecord): string {
     case 'reject':
       return textOnDisk(record.reason);
     case 'reject-summary':
-      return `suppressed ${record.suppressed} rejects from ${record.sources}${record.sourcesCapped ? '+' : ''} sources since ${formatTime(record.from)} (${Object.entries((record.reasons as Readonly<Record<string, number>> | undefined) ?? {}).map(([reason, n]) => `${textOnDisk(reason)} ${n}`).join(', ')})`;
+      return `suppressed ${record.suppressed} rejects from ${record.sources}${record.sourcesCapped ? '+' : ''} sources since ${formatTime(record.from)} (${Object.entries(
+        (record.reasons as Readonly<Record<string, number>> | undefined) ?? {},
+      )
+        .map(([reason, n]) => `${textOnDisk(reason)} ${n}`)
+        .join(', ')})`;
     case 'state-corrupt':
       return `state file ${textOnDisk(record.file)} unusable (${textOnDisk(record.error)}); ${record.movedTo ? `moved to ${textOnDisk(record.movedTo)}` : 'could not be moved'}, started with no grants`;
     default:
