@@ -4,7 +4,7 @@ import eslint from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/', 'node_modules/', 'bench/out/', 'coverage/'] },
+  { ignores: ['dist/', 'node_modules/', 'bench/out/', 'coverage/', 'build/', '.tmp/'] },
   eslint.configs.recommended,
   tseslint.configs.strictTypeChecked,
   {

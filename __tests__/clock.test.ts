@@ -9,7 +9,10 @@ describe('ManualClock', () => {
     clock.setTimer(2000, () => seen.push(['a', clock.now()]));
     clock.setTimer(9000, () => seen.push(['late', clock.now()]));
     clock.advanceTo(5000);
-    expect(seen).toEqual([['a', 2000], ['b', 3000]]);
+    expect(seen).toEqual([
+      ['a', 2000],
+      ['b', 3000],
+    ]);
     expect(clock.now()).toBe(5000);
     expect(clock.pendingTimers()).toBe(1);
   });
@@ -24,7 +27,9 @@ describe('ManualClock', () => {
 
   test('never moves backwards and cleared timers never fire', () => {
     const clock = new ManualClock(100);
-    const handle = clock.setTimer(150, () => { throw new Error('must not fire'); });
+    const handle = clock.setTimer(150, () => {
+      throw new Error('must not fire');
+    });
     clock.clearTimer(handle);
     clock.advanceTo(50);
     expect(clock.now()).toBe(100);

@@ -38,13 +38,17 @@ function knocks(start: number, src: string, steps: readonly Step[], sport: numbe
 
 describe('one-time and time-based doors through replay', () => {
   test('a one-time sequence opens once; the same sequence again is rejected, the next one works', async () => {
-    const first: Step[] = [{ proto: 'udp', port: 4001 }, { proto: 'udp', port: 4002 }, { proto: 'tcp', port: 4003 }];
-    const second: Step[] = [{ proto: 'udp', port: 4011 }, { proto: 'tcp', port: 4012 }, { proto: 'udp', port: 4013 }];
-    const records = await replay([
-      ...knocks(T0, '203.0.113.5', first, 40000),
-      ...knocks(T0 + 60_000, '203.0.113.6', first, 41000),
-      ...knocks(T0 + 120_000, '203.0.113.6', second, 42000),
-    ]);
+    const first: Step[] = [
+      { proto: 'udp', port: 4001 },
+      { proto: 'udp', port: 4002 },
+      { proto: 'tcp', port: 4003 },
+    ];
+    const second: Step[] = [
+      { proto: 'udp', port: 4011 },
+      { proto: 'tcp', port: 4012 },
+      { proto: 'udp', port: 4013 },
+    ];
+    const records = await replay([...knocks(T0, '203.0.113.5', first, 40000), ...knocks(T0 + 60_000, '203.0.113.6', first, 41000), ...knocks(T0 + 120_000, '203.0.113.6', second, 42000)]);
     expect(records.map((r) => [r.event, r.src, (r as { reason?: string }).reason ?? null])).toEqual([
       ['open', '203.0.113.5', null],
       ['reject', '203.0.113.6', 'one-time-reused'],

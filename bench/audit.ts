@@ -52,9 +52,21 @@ async function writeAll(stream: WriteStream | ReturnType<typeof createGzip>, tex
 async function generateAuditLogs(dir: string, count: number): Promise<string> {
   const path = join(dir, 'audit.log');
   const marker = join(dir, 'complete');
-  if (await stat(marker).then(() => true, () => false)) return path;
+  if (
+    await stat(marker).then(
+      () => true,
+      () => false,
+    )
+  )
+    return path;
   await mkdir(dir, { recursive: true });
-  const parts = [{ name: 'audit.log.4.gz', share: 0.2 }, { name: 'audit.log.3.gz', share: 0.2 }, { name: 'audit.log.2.gz', share: 0.2 }, { name: 'audit.log.1', share: 0.2 }, { name: 'audit.log', share: 0.2 }];
+  const parts = [
+    { name: 'audit.log.4.gz', share: 0.2 },
+    { name: 'audit.log.3.gz', share: 0.2 },
+    { name: 'audit.log.2.gz', share: 0.2 },
+    { name: 'audit.log.1', share: 0.2 },
+    { name: 'audit.log', share: 0.2 },
+  ];
   const records = generateRecords(count);
   for (const part of parts) {
     const file = createWriteStream(join(dir, part.name));

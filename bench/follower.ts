@@ -19,7 +19,6 @@ type TailConstructor = new (path: string, options: { follow: boolean; fromBeginn
 const { Tail } = createRequire(import.meta.url)('tail') as { Tail: TailConstructor };
 const tailVersion = (createRequire(import.meta.url)('tail/package.json') as { version: string }).version;
 
-
 class Counter {
   received = 0;
   duplicated = 0;
@@ -180,7 +179,17 @@ export const bench: BenchFunction = async (options: BenchOptions) => {
     const complete = runs.filter((run) => run.received === lines);
     const best = Math.max(0, ...complete.map((run) => run.linesPerSecond));
     const received = Math.min(...runs.map((run) => run.received));
-    rows.push({ follower: subject.name, scenario: `${lines} lines flat out`, written: lines, received, lost: lines - received, duplicated: '-', broken: '-', errors: '-', 'lines/s': complete.length === runs.length ? best : '-' });
+    rows.push({
+      follower: subject.name,
+      scenario: `${lines} lines flat out`,
+      written: lines,
+      received,
+      lost: lines - received,
+      duplicated: '-',
+      broken: '-',
+      errors: '-',
+      'lines/s': complete.length === runs.length ? best : '-',
+    });
   }
   rmSync(dir, { recursive: true, force: true });
   return {

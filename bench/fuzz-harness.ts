@@ -184,8 +184,11 @@ export async function runFuzz(options: FuzzOptions): Promise<FuzzReport> {
   const countersConsistent =
     counters.lines === options.lines &&
     counters.lines === counters.packets + counters.malformed + counters.ignored + counters.foreign + counters.oversized &&
-    counters.packets === sum('packet') && counters.malformed === sum('malformed') && counters.ignored === sum('ignored') &&
-    counters.foreign === sum('foreign') && counters.oversized === sum('oversized');
+    counters.packets === sum('packet') &&
+    counters.malformed === sum('malformed') &&
+    counters.ignored === sum('ignored') &&
+    counters.foreign === sum('foreign') &&
+    counters.oversized === sum('oversized');
   return {
     lines: options.lines,
     byOrigin,

@@ -37,7 +37,9 @@ export class Random {
 /** Every log line of the annotated fixtures (real captures and hand-made), with the fuzz prefix and hostile addresses. */
 export function loadFixtureTemplates(fixturesDir: string): string[] {
   const lines: string[] = [];
-  for (const name of readdirSync(fixturesDir).filter((file) => file.endsWith('.log')).sort()) {
+  for (const name of readdirSync(fixturesDir)
+    .filter((file) => file.endsWith('.log'))
+    .sort()) {
     for (const line of readFileSync(join(fixturesDir, name), 'utf8').split('\n')) {
       if (line === '' || line.startsWith('#')) continue;
       lines.push(
@@ -93,7 +95,8 @@ function grammarMessage(r: Random): string {
   let transport = '';
   if (proto === 'TCP') transport = `SPT=${PORTS(r)} DPT=${PORTS(r)} WINDOW=64240 RES=0x00 ${r.pick(['SYN ', 'SYN ', 'ACK SYN ', 'RST ', ''])}URGP=0 `;
   else if (proto === 'UDP') transport = `SPT=${PORTS(r)} DPT=${PORTS(r)} LEN=20 `;
-  else if (proto === 'ICMP') transport = `TYPE=${r.pick(['8', '3'])} CODE=0 ${r.chance(0.5) ? 'ID=1 SEQ=1 ' : `[SRC=${HOSTILE_V4(r)} DST=${LOCAL[0]} LEN=60 TOS=0x00 PREC=0x00 TTL=64 ID=1 DF PROTO=TCP SPT=1 DPT=${KNOCK_PORT} WINDOW=1 RES=0x00 SYN URGP=0 ] `}`;
+  else if (proto === 'ICMP')
+    transport = `TYPE=${r.pick(['8', '3'])} CODE=0 ${r.chance(0.5) ? 'ID=1 SEQ=1 ' : `[SRC=${HOSTILE_V4(r)} DST=${LOCAL[0]} LEN=60 TOS=0x00 PREC=0x00 TTL=64 ID=1 DF PROTO=TCP SPT=1 DPT=${KNOCK_PORT} WINDOW=1 RES=0x00 SYN URGP=0 ] `}`;
   return `IN=${r.pick(IN_VALUES)} OUT=${r.pick(OUT_VALUES)} ${link}SRC=${src} DST=${dst} ${ip}PROTO=${proto} ${transport}`;
 }
 
@@ -110,10 +113,16 @@ export function genuineLine(r: Random): { line: string; src: string } {
   if (r.chance(0.2)) {
     const src = `2001:db8:600d::${(1 + r.int(0xfffe)).toString(16)}`;
     const expanded = `2001:0db8:600d:0000:0000:0000:0000:${src.split('::')[1]!.padStart(4, '0')}`;
-    return { src, line: `${header}${PREFIX}IN=eth0 OUT= SRC=${expanded} DST=2001:0db8:0077:0000:0000:0000:0000:0001 LEN=80 TC=0 HOPLIMIT=64 FLOWLBL=1 PROTO=TCP SPT=${1024 + r.int(60000)} DPT=${KNOCK_PORT} WINDOW=64800 RES=0x00 SYN URGP=0 ` };
+    return {
+      src,
+      line: `${header}${PREFIX}IN=eth0 OUT= SRC=${expanded} DST=2001:0db8:0077:0000:0000:0000:0000:0001 LEN=80 TC=0 HOPLIMIT=64 FLOWLBL=1 PROTO=TCP SPT=${1024 + r.int(60000)} DPT=${KNOCK_PORT} WINDOW=64800 RES=0x00 SYN URGP=0 `,
+    };
   }
   const src = `203.0.113.${1 + r.int(254)}`;
-  return { src, line: `${header}${PREFIX}IN=eth0 OUT= MAC=52:54:00:12:34:56:52:54:00:65:43:21:08:00 SRC=${src} DST=${LOCAL[0]} LEN=60 TOS=0x00 PREC=0x00 TTL=57 ID=${r.int(65536)} DF PROTO=TCP SPT=${1024 + r.int(60000)} DPT=${KNOCK_PORT} WINDOW=64240 RES=0x00 SYN URGP=0 ` };
+  return {
+    src,
+    line: `${header}${PREFIX}IN=eth0 OUT= MAC=52:54:00:12:34:56:52:54:00:65:43:21:08:00 SRC=${src} DST=${LOCAL[0]} LEN=60 TOS=0x00 PREC=0x00 TTL=57 ID=${r.int(65536)} DF PROTO=TCP SPT=${1024 + r.int(60000)} DPT=${KNOCK_PORT} WINDOW=64240 RES=0x00 SYN URGP=0 `,
+  };
 }
 
 export const MUTATIONS = ['bit-flip', 'truncate', 'swap-fields', 'duplicate-key', 'reorder', 'nested-brackets', 'odd-prefix', 'header-swap', 'invalid-utf8', 'oversized', 'control-bytes'] as const;

@@ -35,7 +35,9 @@ try {
     ['packets the oracle does not take for genuine', report.acceptedNotGenuine.length === 0, `${report.acceptedNotGenuine.length}`],
     ['every line in exactly one counter (pipeline == per-line classification)', report.countersConsistent, JSON.stringify(p)],
   ];
-  process.stdout.write(`\npipeline counters: lines ${p.lines}, packets ${p.packets}, malformed ${p.malformed}, ignored ${p.ignored}, foreign ${p.foreign}, oversized ${p.oversized}, errors ${p.errors}, opens ${p.opens} (${report.genuineOpens} genuine knockers, ${report.hostileGenuineOpens} hostile sources whose mutated line stayed a genuine INPUT line)\n`);
+  process.stdout.write(
+    `\npipeline counters: lines ${p.lines}, packets ${p.packets}, malformed ${p.malformed}, ignored ${p.ignored}, foreign ${p.foreign}, oversized ${p.oversized}, errors ${p.errors}, opens ${p.opens} (${report.genuineOpens} genuine knockers, ${report.hostileGenuineOpens} hostile sources whose mutated line stayed a genuine INPUT line)\n`,
+  );
   for (const [name, ok, detail] of checks) process.stdout.write(`- ${ok ? 'ok  ' : 'FAIL'} ${name}${ok ? '' : `: ${detail}`}\n`);
   for (const line of report.acceptedNotGenuine.slice(0, 5)) process.stdout.write(`  accepted: ${JSON.stringify(line.slice(0, 300))}\n`);
   process.stdout.write(`- ${report.seconds.toFixed(1)} s\n`);

@@ -13,11 +13,25 @@ import type { BenchFunction } from './section.js';
 const T0 = Date.UTC(2026, 10, 24, 12);
 const tcpSteps = (...ports: number[]): Step[] => ports.map((port) => ({ proto: 'tcp', port }));
 const door = (name: string, sequence: Step[], closeSequence: Step[]): Door => ({
-  name, sequence, closeSequence, oneTimeSequences: [], timeout: 15_000, open: [{ proto: 'tcp', port: 22 }], openFor: 3_600_000, allowFrom: [],
+  name,
+  sequence,
+  closeSequence,
+  oneTimeSequences: [],
+  timeout: 15_000,
+  open: [{ proto: 'tcp', port: 22 }],
+  openFor: 3_600_000,
+  allowFrom: [],
 });
 const doors = [door('ssh', tcpSteps(7000, 8000, 9000), tcpSteps(9001)), door('classic', tcpSteps(31600), tcpSteps(31601))];
 const limits = (maxTrackedSources: number): Limits => ({
-  maxGrants: 1000, maxTrackedSources, maxFailures: 5, failWindow: 60_000, banFor: 600_000, maxOpenFor: 86_400_000, retransmitWindow: 3000, alwaysAllow: [],
+  maxGrants: 1000,
+  maxTrackedSources,
+  maxFailures: 5,
+  failWindow: 60_000,
+  banFor: 600_000,
+  maxOpenFor: 86_400_000,
+  retransmitWindow: 3000,
+  alwaysAllow: [],
 });
 const SYN = new Set(['SYN'] as const);
 
@@ -47,8 +61,15 @@ function run(label: string, packets: readonly Packet[], cap: number, gc: () => v
   gc();
   const retained = process.memoryUsage().heapUsed - heapBefore;
   return {
-    case: label, packets: packets.length, cap, seconds, 'packets/s': Math.round(packets.length / seconds), events,
-    tracked: stats.trackedSources, evicted: stats.evicted, 'bytes/source': Math.round(retained / Math.max(1, stats.trackedSources)),
+    case: label,
+    packets: packets.length,
+    cap,
+    seconds,
+    'packets/s': Math.round(packets.length / seconds),
+    events,
+    tracked: stats.trackedSources,
+    evicted: stats.evicted,
+    'bytes/source': Math.round(retained / Math.max(1, stats.trackedSources)),
   };
 }
 
@@ -67,5 +88,9 @@ export const bench: BenchFunction = ({ quick }) => {
   for (let window = 0; window < derivations; window++) deriveSequence(spec, window);
   const seconds = (performance.now() - started) / 1000;
   rows.push({ case: 'deriveSequence (4 steps)', packets: derivations, cap: '', seconds, 'packets/s': Math.round(derivations / seconds), events: '', tracked: '', evicted: '', 'bytes/source': '' });
-  return Promise.resolve({ name: 'knock engine (KnockTracker.observe + expire)', rows, notes: ['packets/s for the last row is derivations/s', 'bytes/source: heap the tracker retains after a full GC, per tracked source'] });
+  return Promise.resolve({
+    name: 'knock engine (KnockTracker.observe + expire)',
+    rows,
+    notes: ['packets/s for the last row is derivations/s', 'bytes/source: heap the tracker retains after a full GC, per tracked source'],
+  });
 };

@@ -84,7 +84,7 @@ export async function generateKernelLog(path: string, lines: number): Promise<vo
   try {
     let ms = Date.UTC(2026, 10, 24, 12, 0, 0);
     let uptime = 103_854_386;
-    for (let done = 0; done < lines; ) {
+    for (let done = 0; done < lines;) {
       const block: string[] = [];
       const traditional = Math.floor(done / 1000) % 10 === 9;
       for (const end = Math.min(lines, done + 10_000); done < end; done++) {
@@ -128,7 +128,7 @@ const decodeAndSplit: Variant = (chunk, prefix, onCandidate) => {
 };
 const perLineIndexOf: Variant = (chunk, prefix, onCandidate) => {
   let count = 0;
-  for (let start = 0; start < chunk.length; ) {
+  for (let start = 0; start < chunk.length;) {
     const end = chunk.indexOf(0x0a, start);
     const hit = chunk.indexOf(prefix, start);
     if (hit >= 0 && hit < end) onCandidate(chunk.toString('utf8', start, end));

@@ -59,7 +59,15 @@ describe('followAudit', () => {
     writeFileSync(path, line(0));
     const seen: AuditRecord[] = [];
     const events: string[] = [];
-    const running = followAudit({ path, filter: {}, stats: createReadStats(), signal: controller.signal, history: false, onRecord: (record) => seen.push(record), follower: { ...FAST, onEvent: (event) => events.push(event.type) } });
+    const running = followAudit({
+      path,
+      filter: {},
+      stats: createReadStats(),
+      signal: controller.signal,
+      history: false,
+      onRecord: (record) => seen.push(record),
+      follower: { ...FAST, onEvent: (event) => events.push(event.type) },
+    });
     for (let waited = 0; !events.includes('opened'); waited += 5) {
       if (waited > 3000) throw new Error('follower never opened the file');
       await sleep(5);

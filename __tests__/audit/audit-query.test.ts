@@ -97,7 +97,10 @@ describe('scanAudit grants', () => {
   });
 
   test('a close whose open was rotated away gives a row with an unknown start', async () => {
-    const { rows } = await run({}, FIXTURE_RECORDS.slice(3, 4).map((record) => JSON.stringify(record)));
+    const { rows } = await run(
+      {},
+      FIXTURE_RECORDS.slice(3, 4).map((record) => JSON.stringify(record)),
+    );
     expect(rows).toEqual([{ door: 'ssh', src: '203.0.113.9', ports: [], opened: null, closed: '2026-11-23T09:30:00.000Z', until: null, refreshes: 0, outcome: 'expired' }]);
   });
 
@@ -158,6 +161,12 @@ describe('reading rotated audit logs', () => {
 
   test('a missing rotation is a coded read error', async () => {
     const source = readLogFiles([join(dir, 'audit.log.1.gz')]);
-    await expect((async () => { const chunks: Buffer[] = []; for await (const chunk of source.chunks()) chunks.push(chunk); return chunks; })()).rejects.toMatchObject({ code: 'SOURCE_IO' });
+    await expect(
+      (async () => {
+        const chunks: Buffer[] = [];
+        for await (const chunk of source.chunks()) chunks.push(chunk);
+        return chunks;
+      })(),
+    ).rejects.toMatchObject({ code: 'SOURCE_IO' });
   });
 });

@@ -70,7 +70,16 @@ describe('helpers', () => {
   });
 
   test('a reject summary reads as what was suppressed, from how many sources, since when', () => {
-    const summary = { event: 'reject-summary', at: '2026-11-24T12:01:00.000Z', from: '2026-11-24T12:00:00.000Z', door: 'ssh', src: '', suppressed: 4990, sources: 4990, reasons: { 'grant-limit': 4980, banned: 10 } } as const;
+    const summary = {
+      event: 'reject-summary',
+      at: '2026-11-24T12:01:00.000Z',
+      from: '2026-11-24T12:00:00.000Z',
+      door: 'ssh',
+      src: '',
+      suppressed: 4990,
+      sources: 4990,
+      reasons: { 'grant-limit': 4980, banned: 10 },
+    } as const;
     expect(formatRecordLine(summary, false)).toBe('2026-11-24 12:01:00  reject-summary  ssh    suppressed 4990 rejects from 4990 sources since 2026-11-24 12:00:00 (grant-limit 4980, banned 10)');
     const builder = new SummaryBuilder(NOW);
     builder.addRecord(summary);

@@ -46,7 +46,14 @@ describe('knocktail audit', () => {
     dir = mkdtempSync(join(tmpdir(), 'knocktail-cli-audit-'));
     path = join(dir, 'audit.log');
     // Older half rotated and gzipped, a plain rotation, then the live file with a junk line.
-    writeFileSync(`${path}.2.gz`, gzipSync(FIXTURE_RECORDS.slice(0, 4).map((_, i) => line(i)).join('')));
+    writeFileSync(
+      `${path}.2.gz`,
+      gzipSync(
+        FIXTURE_RECORDS.slice(0, 4)
+          .map((_, i) => line(i))
+          .join(''),
+      ),
+    );
     writeFileSync(`${path}.1`, [4, 5, 6, 7].map(line).join(''));
     writeFileSync(path, [8, 9, 10, 11].map(line).join('') + 'garbage\n');
   });
@@ -66,7 +73,12 @@ describe('knocktail audit', () => {
   test('--json prints the matching records as JSON lines in log order', async () => {
     const { code, stdout } = await cli(['audit', '--file', path, '--json', '--src', '203.0.113.0/24', '--since', '2026-11-23T09:00Z']);
     expect(code).toBe(0);
-    expect(stdout.trimEnd().split('\n').map((text) => JSON.parse(text) as unknown)).toEqual([FIXTURE_RECORDS[3], FIXTURE_RECORDS[6], FIXTURE_RECORDS[7], FIXTURE_RECORDS[8]]);
+    expect(
+      stdout
+        .trimEnd()
+        .split('\n')
+        .map((text) => JSON.parse(text) as unknown),
+    ).toEqual([FIXTURE_RECORDS[3], FIXTURE_RECORDS[6], FIXTURE_RECORDS[7], FIXTURE_RECORDS[8]]);
   });
 
   test('--event prints a table of records instead of grants', async () => {
@@ -89,7 +101,10 @@ describe('knocktail audit', () => {
       { name: 'classic', opens: 1, distinct: 1, longest: 330_000, rejected: 0 },
       { name: 'ssh', opens: 3, distinct: 3, longest: 10_800_000, rejected: 2 },
     ]);
-    expect(summary.days).toEqual([{ day: '2026-11-23', opens: 2 }, { day: '2026-11-24', opens: 2 }]);
+    expect(summary.days).toEqual([
+      { day: '2026-11-23', opens: 2 },
+      { day: '2026-11-24', opens: 2 },
+    ]);
   });
 
   test('colour only on a terminal, and not with NO_COLOR', async () => {
@@ -105,7 +120,10 @@ describe('knocktail audit', () => {
 
   test('reads the audit log named in the config', async () => {
     const config = join(dir, 'config.json');
-    writeFileSync(config, JSON.stringify({ logFile: join(dir, 'knocks.log'), stateDir: join(dir, 'state'), auditLog: path, firewall: { backend: 'dry-run' }, doors: [{ name: 'ssh', sequence: ['tcp:7000'], open: ['tcp:22'] }] }));
+    writeFileSync(
+      config,
+      JSON.stringify({ logFile: join(dir, 'knocks.log'), stateDir: join(dir, 'state'), auditLog: path, firewall: { backend: 'dry-run' }, doors: [{ name: 'ssh', sequence: ['tcp:7000'], open: ['tcp:22'] }] }),
+    );
     const { code, stdout, stderr } = await cli(['audit', '--config', config, '--json', '--event', 'open']);
     expect(stderr).toContain('malformed');
     expect(code).toBe(0);
@@ -153,6 +171,11 @@ describe('knocktail audit', () => {
     }
     run.stop();
     expect(await done).toBe(0);
-    expect(run.stdout.text.trimEnd().split('\n').map((text) => JSON.parse(text) as unknown)).toEqual([FIXTURE_RECORDS[12]]);
+    expect(
+      run.stdout.text
+        .trimEnd()
+        .split('\n')
+        .map((text) => JSON.parse(text) as unknown),
+    ).toEqual([FIXTURE_RECORDS[12]]);
   });
 });

@@ -41,7 +41,13 @@ describe('knocktail check-config', () => {
     await writeFile(join(dir, 'good.json'), JSON.stringify(goodConfig));
     await writeFile(
       join(dir, 'bad.json'),
-      JSON.stringify({ firewall: { backend: 'pf' }, doors: [{ name: 'ssh', sequence: ['tcp:7000'], openFor: 'soon' }, { name: 'ssh', sequence: ['tcp:7000'] }] }),
+      JSON.stringify({
+        firewall: { backend: 'pf' },
+        doors: [
+          { name: 'ssh', sequence: ['tcp:7000'], openFor: 'soon' },
+          { name: 'ssh', sequence: ['tcp:7000'] },
+        ],
+      }),
     );
   });
   afterAll(async () => {
@@ -78,13 +84,18 @@ describe('knocktail check-config', () => {
 
   test('a fleet config marks its fleet doors and names the group, this member and the servers', async () => {
     await writeFile(join(dir, 'fleet.key'), 'k'.repeat(40));
-    await writeFile(join(dir, 'fleet.json'), JSON.stringify({ doors: [{ ...goodConfig.doors[0], fleet: true }, goodConfig.doors[1]], fleet: { servers: ['tls://198.51.100.1:4222'], group: 'bastions', host: 'b1', keyFile: 'fleet.key' } }));
+    await writeFile(
+      join(dir, 'fleet.json'),
+      JSON.stringify({ doors: [{ ...goodConfig.doors[0], fleet: true }, goodConfig.doors[1]], fleet: { servers: ['tls://198.51.100.1:4222'], group: 'bastions', host: 'b1', keyFile: 'fleet.key' } }),
+    );
     const result = await run(['check-config', '--config', 'fleet.json'], dir);
-    expect(result.stdout.split('\n')).toEqual(expect.arrayContaining([
-      'ssh: tcp:7000 udp:8000 tcp:9000 within 15s → opens tcp:22 for 1h, close: tcp:9001 [fleet]',
-      'classic: tcp:31600 → opens tcp:22 until closed, close: tcp:31601',
-      'fleet bastions as b1: tls://198.51.100.1:4222; fleet doors ssh',
-    ]));
+    expect(result.stdout.split('\n')).toEqual(
+      expect.arrayContaining([
+        'ssh: tcp:7000 udp:8000 tcp:9000 within 15s → opens tcp:22 for 1h, close: tcp:9001 [fleet]',
+        'classic: tcp:31600 → opens tcp:22 until closed, close: tcp:31601',
+        'fleet bastions as b1: tls://198.51.100.1:4222; fleet doors ssh',
+      ]),
+    );
   });
 
   test('an invalid config prints every problem as path: message, exit 2', async () => {

@@ -18,7 +18,10 @@ async function knocktail(argv: string[], env: Record<string, string> = {}): Prom
   stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
   stderr.on('data', (chunk: Buffer) => (err += chunk.toString()));
   const ctx: CliContext = { argv, env, cwd: '/', stdout, stderr, signals: { onStop: () => undefined, onReload: () => undefined } };
-  const code = await runCli(ctx, COMMANDS.filter((command) => command.name === 'knock'));
+  const code = await runCli(
+    ctx,
+    COMMANDS.filter((command) => command.name === 'knock'),
+  );
   return { code, out, err };
 }
 

@@ -29,8 +29,6 @@ describe('one line per door', () => {
         allowFrom: ['2001:db8::/32'],
       },
     ]);
-    expect(describeDoor(door!)).toBe(
-      'multi: 1 one-time sequence or time-based 3 × tcp in 40000-50000 changing every 30s within 25s → opens tcp:443 udp:443 for 1h, from 2001:db8::/32',
-    );
+    expect(describeDoor(door!)).toBe('multi: 1 one-time sequence or time-based 3 × tcp in 40000-50000 changing every 30s within 25s → opens tcp:443 udp:443 for 1h, from 2001:db8::/32');
   });
 });

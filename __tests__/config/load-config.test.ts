@@ -46,7 +46,11 @@ describe('valid configs', () => {
     expect(config.doors.map((entry) => entry.name)).toEqual(['ssh', 'classic']);
     expect(config.doors[0]).toEqual({
       name: 'ssh',
-      sequence: [{ proto: 'tcp', port: 7000 }, { proto: 'udp', port: 8000 }, { proto: 'tcp', port: 9000 }],
+      sequence: [
+        { proto: 'tcp', port: 7000 },
+        { proto: 'udp', port: 8000 },
+        { proto: 'tcp', port: 9000 },
+      ],
       oneTimeSequences: [],
       timeout: 15_000,
       open: [{ proto: 'tcp', port: 22 }],
@@ -100,7 +104,13 @@ describe('valid configs', () => {
     const two = configOf(withDoors({ name: 'a', sequence: ['tcp:7000'] }, { name: 'b', sequence: ['tcp:7100'], maxGrants: 10 }, { name: 'c', sequence: ['tcp:7200'] }));
     expect(two.limits.maxGrants).toBe(1000);
     expect(two.doors.map((door) => door.maxGrants)).toEqual([333, 10, 333]);
-    const tiny = configOf({ limits: { maxGrants: 1 }, doors: [{ name: 'a', sequence: ['tcp:7000'] }, { name: 'b', sequence: ['tcp:7100'] }] });
+    const tiny = configOf({
+      limits: { maxGrants: 1 },
+      doors: [
+        { name: 'a', sequence: ['tcp:7000'] },
+        { name: 'b', sequence: ['tcp:7100'] },
+      ],
+    });
     expect(tiny.doors.map((door) => door.maxGrants)).toEqual([1, 1]);
   });
 
@@ -121,16 +131,8 @@ describe('valid configs', () => {
   });
 
   test('relative paths resolve against the base directory, absolute ones stay', () => {
-    const config = configOf(
-      { logFile: 'knocks.log', stateDir: '../state', auditLog: '/var/log/a.log', metrics: { textfile: 'm.prom', listen: ':9469' }, doors: [door({})] },
-      { baseDir: '/etc/knocktail' },
-    );
-    expect([config.logFile, config.stateDir, config.auditLog, config.metrics.textfile]).toEqual([
-      '/etc/knocktail/knocks.log',
-      '/etc/state',
-      '/var/log/a.log',
-      '/etc/knocktail/m.prom',
-    ]);
+    const config = configOf({ logFile: 'knocks.log', stateDir: '../state', auditLog: '/var/log/a.log', metrics: { textfile: 'm.prom', listen: ':9469' }, doors: [door({})] }, { baseDir: '/etc/knocktail' });
+    expect([config.logFile, config.stateDir, config.auditLog, config.metrics.textfile]).toEqual(['/etc/knocktail/knocks.log', '/etc/state', '/var/log/a.log', '/etc/knocktail/m.prom']);
     expect(config.metrics.listen).toBe('127.0.0.1:9469');
   });
 
@@ -223,9 +225,7 @@ describe('semantic errors, as path: message', () => {
   });
 
   test('limits.maxOpenFor must be at least one second', () => {
-    expect(errorsOf({ limits: { maxOpenFor: '500ms' }, doors: [door({})] })).toEqual([
-      'limits.maxOpenFor: expected a duration of at least 1s, got `"500ms"` (string)',
-    ]);
+    expect(errorsOf({ limits: { maxOpenFor: '500ms' }, doors: [door({})] })).toEqual(['limits.maxOpenFor: expected a duration of at least 1s, got `"500ms"` (string)']);
   });
 
   test('grant limits must be whole numbers of at least 1, and a door’s at most the global one', () => {
@@ -267,9 +267,21 @@ describe('semantic errors, as path: message', () => {
   });
 
   test('a one-time sequence starting like another door is refused too', () => {
-    expect(errorsOf(withDoors(door({ name: 'a', sequence: ['icmp'] }), door({ name: 'b', sequence: [], oneTimeSequences: [['udp:5', 'udp:6'], ['icmp', 'udp:7']] })))).toEqual([
-      'doors[1].oneTimeSequences[1][0]: icmp also starts doors[0].sequence (door "a"); each door must start with its own first knock',
-    ]);
+    expect(
+      errorsOf(
+        withDoors(
+          door({ name: 'a', sequence: ['icmp'] }),
+          door({
+            name: 'b',
+            sequence: [],
+            oneTimeSequences: [
+              ['udp:5', 'udp:6'],
+              ['icmp', 'udp:7'],
+            ],
+          }),
+        ),
+      ),
+    ).toEqual(['doors[1].oneTimeSequences[1][0]: icmp also starts doors[0].sequence (door "a"); each door must start with its own first knock']);
   });
 
   test('a close sequence that starts like any open sequence is refused, even the same door’s', () => {
@@ -282,9 +294,7 @@ describe('semantic errors, as path: message', () => {
   });
 
   test('until-closed without a close sequence is refused', () => {
-    expect(errorsOf(withDoors(door({ openFor: 'until-closed' })))).toEqual([
-      'doors[0].openFor: "until-closed" needs a closeSequence, or the door would never close',
-    ]);
+    expect(errorsOf(withDoors(door({ openFor: 'until-closed' })))).toEqual(['doors[0].openFor: "until-closed" needs a closeSequence, or the door would never close']);
   });
 
   test('allowFrom entries must be addresses or CIDRs, IPv4 only as a dotted quad', () => {
@@ -310,9 +320,7 @@ describe('semantic errors, as path: message', () => {
 
   test('a time-based door needs exactly one of secret and secretFile', () => {
     expect(errorsOf(withDoors(door({ timeBased: {} })))).toEqual(['doors[0].timeBased: expected exactly one of secret or secretFile, got neither']);
-    expect(errorsOf(withDoors(door({ timeBased: { secret: 'a', secretFile: 'b' } })))).toEqual([
-      'doors[0].timeBased: expected exactly one of secret or secretFile, got both',
-    ]);
+    expect(errorsOf(withDoors(door({ timeBased: { secret: 'a', secretFile: 'b' } })))).toEqual(['doors[0].timeBased: expected exactly one of secret or secretFile, got both']);
   });
 
   test('a secret of the wrong type is not echoed back', () => {
@@ -327,9 +335,7 @@ describe('semantic errors, as path: message', () => {
   });
 
   test('a time-based period under 10s is refused: the issue\'s "1s" with "30d" cost 13.5 s per packet', () => {
-    expect(errorsOf(withDoors(door({ timeout: '30d', timeBased: { secret: 's', period: '1s' } })))).toEqual([
-      'doors[0].timeBased.period: expected a duration of at least 10s, got `"1s"` (string)',
-    ]);
+    expect(errorsOf(withDoors(door({ timeout: '30d', timeBased: { secret: 's', period: '1s' } })))).toEqual(['doors[0].timeBased.period: expected a duration of at least 10s, got `"1s"` (string)']);
   });
 
   test('a time-based port range too small for the derived knocks live at once is refused', () => {
@@ -350,7 +356,7 @@ describe('semantic errors, as path: message', () => {
     expect(configOf({ ...designExample, stateDir: '/srv/my state' }).stateDir).toBe('/srv/my state');
   });
 
-  test('localAddresses are this host\'s addresses, normalised; a mapped or zoned one is refused', () => {
+  test("localAddresses are this host's addresses, normalised; a mapped or zoned one is refused", () => {
     expect(configOf({ ...designExample, localAddresses: ['198.51.100.1', '2001:DB8::0:1'] }).localAddresses).toEqual(['198.51.100.1', '2001:db8::1']);
     expect(errorsOf({ ...designExample, localAddresses: ['::ffff:198.51.100.1', 'fe80::1%eth0', 'host'] })).toEqual([
       'localAddresses[0]: expected an IPv4 or IPv6 address of this host (no zone id, no IPv4-mapped form), got `"::ffff:198.51.100.1"` (string)',
@@ -451,10 +457,7 @@ describe('loading a file', () => {
     const error = await failure(path);
     expect(error.code).toBe('CONFIG_INVALID');
     expect(error.message).toBe(`${path}: 2 problems`);
-    expect(error.details).toEqual([
-      'source: expected one of "file", "kmsg", got `"pcap"` (string)',
-      'doors[0].openFor: expected a duration like "30s" or "until-closed", got `"soon"` (string)',
-    ]);
+    expect(error.details).toEqual(['source: expected one of "file", "kmsg", got `"pcap"` (string)', 'doors[0].openFor: expected a duration like "30s" or "until-closed", got `"soon"` (string)']);
   });
 
   test('a secret file is read relative to the config file, whitespace trimmed', async () => {
@@ -466,12 +469,15 @@ describe('loading a file', () => {
 
   test('a missing or empty secret file is a config problem at its path', async () => {
     await writeFile(join(dir, 'empty.key'), '\n');
-    const path = await write('nosecret.json', JSON.stringify({
-      doors: [
-        { name: 'a', timeBased: { secretFile: 'missing.key' } },
-        { name: 'b', timeBased: { secretFile: 'empty.key', portRange: [61000, 62000] } },
-      ],
-    }));
+    const path = await write(
+      'nosecret.json',
+      JSON.stringify({
+        doors: [
+          { name: 'a', timeBased: { secretFile: 'missing.key' } },
+          { name: 'b', timeBased: { secretFile: 'empty.key', portRange: [61000, 62000] } },
+        ],
+      }),
+    );
     expect((await failure(path)).details).toEqual([
       `doors[0].timeBased.secretFile: cannot read the secret from ${JSON.stringify(join(dir, 'missing.key'))}: ENOENT (no such file or directory)`,
       `doors[1].timeBased.secretFile: cannot read the secret from ${JSON.stringify(join(dir, 'empty.key'))}: the file is empty`,

@@ -15,7 +15,13 @@ const HOST: HostPorts = {
 
 describe('checkKnockPortsAgainstHost', () => {
   test('a knock port a local service listens on is named by its JSON path and the listening address', () => {
-    const door = makeDoor({ sequence: [{ proto: 'tcp', port: 7000 }, { proto: 'tcp', port: 8080 }], closeSequence: [{ proto: 'udp', port: 5353 }] });
+    const door = makeDoor({
+      sequence: [
+        { proto: 'tcp', port: 7000 },
+        { proto: 'tcp', port: 8080 },
+      ],
+      closeSequence: [{ proto: 'udp', port: 5353 }],
+    });
     expect(checkKnockPortsAgainstHost([door], HOST)).toEqual([
       'doors[0].sequence[1]: tcp:8080 is a port a local service listens on (tcp 0.0.0.0:8080, tcp6 [::]:8080); the guard drops new connections to knock ports, so that service would be cut off',
       'doors[0].closeSequence[0]: udp:5353 is a port a local service listens on (udp 127.0.0.1:5353); the guard drops new connections to knock ports, so that service would be cut off',
@@ -27,7 +33,16 @@ describe('checkKnockPortsAgainstHost', () => {
   });
 
   test('one-time sequences are checked with their own path', () => {
-    const door = makeDoor({ sequence: [{ proto: 'tcp', port: 7000 }], oneTimeSequences: [[{ proto: 'tcp', port: 7001 }], [{ proto: 'tcp', port: 7002 }, { proto: 'tcp', port: 8080 }]] });
+    const door = makeDoor({
+      sequence: [{ proto: 'tcp', port: 7000 }],
+      oneTimeSequences: [
+        [{ proto: 'tcp', port: 7001 }],
+        [
+          { proto: 'tcp', port: 7002 },
+          { proto: 'tcp', port: 8080 },
+        ],
+      ],
+    });
     expect(checkKnockPortsAgainstHost([makeDoor({ name: 'other' }), door], HOST)[0]).toMatch(/^doors\[1\]\.oneTimeSequences\[1\]\[1\]: tcp:8080 is a port/);
   });
 
@@ -51,9 +66,7 @@ describe('checkKnockPortsAgainstHost', () => {
   test('exactly a quarter of all ports is not too many, and a long list of listeners is shortened', () => {
     const listening = Array.from({ length: 7 }, (_, i) => ({ proto: 'udp' as const, family: 4 as const, address: '0.0.0.0', port: 2000 + i }));
     const timed = makeDoor({ timeBased: { secret: 's', length: 3, period: 30_000, portRange: [1024, 1024 + 16383], proto: 'udp' } });
-    expect(checkKnockPortsAgainstHost([timed], { listening, ephemeral: undefined })).toEqual([
-      expect.stringContaining('(udp 0.0.0.0:2000, udp 0.0.0.0:2001, udp 0.0.0.0:2002, udp 0.0.0.0:2003 and 3 more)'),
-    ]);
+    expect(checkKnockPortsAgainstHost([timed], { listening, ephemeral: undefined })).toEqual([expect.stringContaining('(udp 0.0.0.0:2000, udp 0.0.0.0:2001, udp 0.0.0.0:2002, udp 0.0.0.0:2003 and 3 more)')]);
   });
 
   test('a host with nothing in the way gives no warnings', () => {

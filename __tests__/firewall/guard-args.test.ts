@@ -24,7 +24,7 @@ describe('guard rules', () => {
     ]);
   });
 
-  test('every knock DROP matches only NEW packets, so replies to the host\'s own connections pass the guard', () => {
+  test("every knock DROP matches only NEW packets, so replies to the host's own connections pass the guard", () => {
     for (const family of [4, 6] as const) {
       const drops = buildGuardRuleSpecs([sshDoor, pingDoor], family, options).filter((spec) => spec.at(-1) === 'DROP');
       const knockDrops = drops.filter((spec) => !['22', '80', '443'].includes(spec[spec.indexOf('--dport') + 1]!));
@@ -76,20 +76,16 @@ describe('guard rules', () => {
   });
 
   test('teardown removes the jump before the chains', () => {
-    expect(buildGuardTeardownArgs(6).map((argv) => argv.slice(2).join(' '))).toEqual([
-      '-D INPUT -j KNOCKTAIL-GUARD',
-      '-F KNOCKTAIL-GUARD',
-      '-X KNOCKTAIL-GUARD',
-      '-F KNOCKTAIL',
-      '-X KNOCKTAIL',
-    ]);
+    expect(buildGuardTeardownArgs(6).map((argv) => argv.slice(2).join(' '))).toEqual(['-D INPUT -j KNOCKTAIL-GUARD', '-F KNOCKTAIL-GUARD', '-X KNOCKTAIL-GUARD', '-F KNOCKTAIL', '-X KNOCKTAIL']);
   });
 
   test('a fresh setup is one transaction that creates both chains, fills the guard and inserts the jump', () => {
     const text = buildGuardRestore([sshDoor], 4, options, EMPTY_GUARD_STATE);
     const lines = text.trimEnd().split('\n');
     expect(lines.slice(0, 3)).toEqual(['*filter', ':KNOCKTAIL - [0:0]', ':KNOCKTAIL-GUARD - [0:0]']);
-    expect(lines).toContain('-A KNOCKTAIL-GUARD -p tcp --dport 7000 -m conntrack --ctstate NEW -m hashlimit --hashlimit-upto 20/second --hashlimit-mode srcip --hashlimit-name knocktail4 -j LOG --log-prefix "knocktail: "');
+    expect(lines).toContain(
+      '-A KNOCKTAIL-GUARD -p tcp --dport 7000 -m conntrack --ctstate NEW -m hashlimit --hashlimit-upto 20/second --hashlimit-mode srcip --hashlimit-name knocktail4 -j LOG --log-prefix "knocktail: "',
+    );
     expect(lines.slice(-2)).toEqual(['-I INPUT 1 -j KNOCKTAIL-GUARD', 'COMMIT']);
     expect(lines.filter((line) => line === 'COMMIT')).toHaveLength(1);
   });
@@ -102,7 +98,7 @@ describe('guard rules', () => {
     expect(text.trimEnd().split('\n').at(-1)).toBe('COMMIT');
   });
 
-  test('ipset\'s match-set rules replace the grant chain in the same transaction', () => {
+  test("ipset's match-set rules replace the grant chain in the same transaction", () => {
     const text = buildGuardRestore([sshDoor], 4, options, { grantChain: true, guardChain: false, jumps: 0, inputRules: 0 }, [['-m', 'set', '--match-set', 'knocktail-ssh-v4', 'src', '-j', 'ACCEPT']]);
     expect(text).toContain(':KNOCKTAIL - [0:0]\n:KNOCKTAIL-GUARD - [0:0]\n-A KNOCKTAIL -m set --match-set knocktail-ssh-v4 src -j ACCEPT\n');
   });

@@ -11,13 +11,16 @@ const restores = (runner: RecordingRunner) => runner.calls.filter((call) => call
 
 describe('applying the iptables guard', () => {
   test('a re-run replaces the guard in one restore transaction per family and changes nothing else', async () => {
-    const runner = new RecordingRunner()
-      .on((argv) => argv[2] === '-S' && argv[3] === 'INPUT', { stdout: '-P INPUT ACCEPT\n-A INPUT -j KNOCKTAIL-GUARD\n' })
-      .on((argv) => argv[2] === '-S', { stdout: '-N X\n' });
+    const runner = new RecordingRunner().on((argv) => argv[2] === '-S' && argv[3] === 'INPUT', { stdout: '-P INPUT ACCEPT\n-A INPUT -j KNOCKTAIL-GUARD\n' }).on((argv) => argv[2] === '-S', { stdout: '-N X\n' });
     await backendWith(runner).setup([sshDoor]);
     expect(restores(runner).map((call) => call.argv.join(' '))).toEqual(['iptables-restore -w --noflush', 'ip6tables-restore -w --noflush']);
     // Nothing but questions outside the transactions: no -A, -D, -N, -F or -I ever runs on its own.
-    expect(runner.lines().filter((line) => !line.includes('-restore')).every((line) => / -S /.test(line))).toBe(true);
+    expect(
+      runner
+        .lines()
+        .filter((line) => !line.includes('-restore'))
+        .every((line) => / -S /.test(line)),
+    ).toBe(true);
     const v4 = restores(runner)[0]!.input!;
     expect(v4.startsWith('*filter\n:KNOCKTAIL-GUARD - [0:0]\n')).toBe(true);
     expect(v4).not.toContain('-I INPUT');

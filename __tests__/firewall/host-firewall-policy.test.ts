@@ -45,7 +45,7 @@ describe('hostFirewallError', () => {
     expect(error.message).toContain("ahead of ufw's rules");
   });
 
-  test("the refusal next to another nftables table says no backend overrides it and how to go ahead", () => {
+  test('the refusal next to another nftables table says no backend overrides it and how to go ahead', () => {
     const verdict = judgeHostFirewall(blockingOf('policy-drop'), 'iptables');
     if (verdict.kind !== 'blocked') throw new Error('expected blocked');
     const message = hostFirewallError(verdict, 'iptables').message;

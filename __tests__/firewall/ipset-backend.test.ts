@@ -37,7 +37,9 @@ describe('the ipset backend', () => {
   });
 
   test('setup creates a set per door and family and one match-set rule per door and port', () => {
-    const lines = backendWith(new RecordingRunner()).describeSetup([sshDoor]).map((argv) => argv.join(' '));
+    const lines = backendWith(new RecordingRunner())
+      .describeSetup([sshDoor])
+      .map((argv) => argv.join(' '));
     expect(lines).toContain('ipset -exist create knocktail-ssh-v4 hash:ip family inet timeout 0');
     expect(lines).toContain('ipset -exist create knocktail-ssh-v6 hash:ip family inet6 timeout 0');
     expect(lines).toContain('iptables -w -A KNOCKTAIL -p tcp -m set --match-set knocktail-ssh-v4 src --dport 22 -j ACCEPT');

@@ -53,9 +53,7 @@ describe('the iptables backend', () => {
     const backend = backendWith(fake);
     await backend.open(grantFor('198.51.100.2'));
     await backend.open(grantFor('198.51.100.2', { until: 9_000_000 }));
-    expect(restores(fake)[1]!.input).toBe(
-      `*filter\n-A KNOCKTAIL ${RULE('9000000').replace('01:16:39', '02:29:59')}\n-D KNOCKTAIL ${RULE('4600000')}\nCOMMIT\n`,
-    );
+    expect(restores(fake)[1]!.input).toBe(`*filter\n-A KNOCKTAIL ${RULE('9000000').replace('01:16:39', '02:29:59')}\n-D KNOCKTAIL ${RULE('4600000')}\nCOMMIT\n`);
     expect(fake.chains['4']).toEqual([RULE('9000000').replace('01:16:39', '02:29:59')]);
   });
 
@@ -91,7 +89,13 @@ describe('the iptables backend', () => {
   test('closing deletes every port rule of a grant by its exact spec, in one transaction', async () => {
     const fake = new FakeIptables();
     const backend = backendWith(fake);
-    const grant = grantFor('198.51.100.2', { ports: [{ proto: 'tcp', port: 22 }, { proto: 'udp', port: 60001 }], until: null });
+    const grant = grantFor('198.51.100.2', {
+      ports: [
+        { proto: 'tcp', port: 22 },
+        { proto: 'udp', port: 60001 },
+      ],
+      until: null,
+    });
     await backend.open(grant);
     await backend.close(grant);
     expect(restores(fake)[1]!.input).toBe(`*filter\n-D KNOCKTAIL ${RULE('never')}\n-D KNOCKTAIL ${RULE('never', '60001', 'udp')}\nCOMMIT\n`);

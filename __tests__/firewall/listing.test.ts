@@ -16,14 +16,22 @@ describe('reading grants back from the firewall', () => {
   test('iptables -S comments give door, source, ports and expiry; foreign rules are skipped and an interrupted refresh keeps the later expiry', () => {
     expect(parseGrantListing(listing('iptables-S.txt'), 4, NOW)).toEqual([
       { door: 'ssh', src: '198.51.100.2', family: 4, ports: [{ proto: 'tcp', port: 22 }], openedAt: NOW, until: 1_790_000_060_000 },
-      { door: 'web', src: '203.0.113.9', family: 4, ports: [{ proto: 'tcp', port: 80 }, { proto: 'tcp', port: 443 }], openedAt: NOW, until: null },
+      {
+        door: 'web',
+        src: '203.0.113.9',
+        family: 4,
+        ports: [
+          { proto: 'tcp', port: 80 },
+          { proto: 'tcp', port: 443 },
+        ],
+        openedAt: NOW,
+        until: null,
+      },
     ]);
   });
 
   test('ip6tables -S gives IPv6 grants with the prefix length stripped', () => {
-    expect(parseGrantListing(listing('ip6tables-S.txt'), 6, NOW)).toEqual([
-      { door: 'ssh', src: '2001:db8:1::2', family: 6, ports: [{ proto: 'tcp', port: 22 }], openedAt: NOW, until: 1_790_000_000_000 },
-    ]);
+    expect(parseGrantListing(listing('ip6tables-S.txt'), 6, NOW)).toEqual([{ door: 'ssh', src: '2001:db8:1::2', family: 6, ports: [{ proto: 'tcp', port: 22 }], openedAt: NOW, until: 1_790_000_000_000 }]);
   });
 
   test('ipset save gives members with their remaining timeouts, and the match-set rules give their ports', () => {
@@ -32,7 +40,17 @@ describe('reading grants back from the firewall', () => {
     expect(parseSetListing(listing('ipset-save.txt'), ports, NOW)).toEqual([
       { door: 'ssh', src: '198.51.100.2', family: 4, ports: [{ proto: 'tcp', port: 22 }], openedAt: NOW, until: NOW + 3_599_000 },
       { door: 'ssh', src: '2001:db8:1::2', family: 6, ports: [{ proto: 'tcp', port: 22 }], openedAt: NOW, until: null },
-      { door: 'web', src: '203.0.113.9', family: 4, ports: [{ proto: 'tcp', port: 80 }, { proto: 'tcp', port: 443 }], openedAt: NOW, until: NOW + 119_000 },
+      {
+        door: 'web',
+        src: '203.0.113.9',
+        family: 4,
+        ports: [
+          { proto: 'tcp', port: 80 },
+          { proto: 'tcp', port: 443 },
+        ],
+        openedAt: NOW,
+        until: NOW + 119_000,
+      },
     ]);
   });
 

@@ -47,15 +47,13 @@ describe('the nftables backend', () => {
     expect(runner.calls).toHaveLength(1);
     expect(script).toContain('flush chain inet knocktail guard');
     expect(script).toContain('add rule inet knocktail guard tcp dport { 22, 80, 443 } ct state established,related accept');
-    expect(script).toContain(
-      'add rule inet knocktail guard meta nfproto ipv4 udp dport { 8000, 7200, 40000-40100 } ct state new update @knocklog-v4 { ip saddr limit rate 20/second } log prefix "knocktail: "',
-    );
+    expect(script).toContain('add rule inet knocktail guard meta nfproto ipv4 udp dport { 8000, 7200, 40000-40100 } ct state new update @knocklog-v4 { ip saddr limit rate 20/second } log prefix "knocktail: "');
     expect(script).toContain('add rule inet knocktail guard icmpv6 type echo-request update @knocklog-v6 { ip6 saddr limit rate 20/second } log prefix "knocktail: "');
     expect(script).toContain('add rule inet knocktail grants ip6 saddr @door-web-v6 tcp dport 443 accept comment "knocktail door=web"');
     expect(script.indexOf('add rule inet knocktail guard tcp dport { 22, 80, 443 } drop')).toBe(script.length - 2);
   });
 
-  test('the guard drops only new flows to knock ports, so replies to the host\'s own connections pass', () => {
+  test("the guard drops only new flows to knock ports, so replies to the host's own connections pass", () => {
     const statements = buildNftSetupStatements([sshDoor, pingDoor], { logPrefix: 'knocktail: ', logRateLimit: '20/second' });
     const drops = statements.filter((line) => line.startsWith('add rule inet knocktail guard') && line.endsWith(' drop'));
     expect(drops).toEqual([

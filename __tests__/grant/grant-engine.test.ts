@@ -133,7 +133,7 @@ describe('GrantEngine', () => {
     expect(manager.grants()).toEqual([live]);
   });
 
-  test('with adoptOrphans, a start adopts a configured door\'s live rule the state lost (it closes on time, audited) and closes an expired one', async () => {
+  test("with adoptOrphans, a start adopts a configured door's live rule the state lost (it closes on time, audited) and closes an expired one", async () => {
     const lost: Grant = { door: 'ssh', src: '203.0.113.4', family: 4, ports: [{ proto: 'tcp', port: 22 }], openedAt: T0 - 10_000, until: T0 + 50_000 };
     const stale: Grant = { door: 'ssh', src: '203.0.113.5', family: 4, ports: [{ proto: 'tcp', port: 22 }], openedAt: T0 - 90_000, until: T0 - 30_000 };
     const unknownDoor: Grant = { door: 'gone', src: '203.0.113.6', family: 4, ports: [{ proto: 'tcp', port: 22 }], openedAt: T0 - 10_000, until: T0 + 50_000 };

@@ -20,7 +20,17 @@ const state: PersistedState = {
   version: 1,
   grants: [
     { door: 'ssh', src: '203.0.113.9', family: 4, ports: [{ proto: 'tcp', port: 22 }], openedAt: T0, until: T0 + 3_600_000 },
-    { door: 'classic', src: '2001:db8::9', family: 6, ports: [{ proto: 'tcp', port: 22 }, { proto: 'udp', port: 60001 }], openedAt: T0, until: null },
+    {
+      door: 'classic',
+      src: '2001:db8::9',
+      family: 6,
+      ports: [
+        { proto: 'tcp', port: 22 },
+        { proto: 'udp', port: 60001 },
+      ],
+      openedAt: T0,
+      until: null,
+    },
   ],
   usedOneTime: ['vault:udp:4001,udp:4002'],
 };
@@ -28,7 +38,10 @@ const state: PersistedState = {
 async function expectCorrupt(content: string, pattern: RegExp): Promise<void> {
   const path = join(dir, 'state.json');
   await writeFile(path, content);
-  const error = await loadState(path).then(() => undefined, (caught: unknown) => caught);
+  const error = await loadState(path).then(
+    () => undefined,
+    (caught: unknown) => caught,
+  );
   expect(error).toBeInstanceOf(KnocktailError);
   expect((error as KnocktailError).code).toBe('STATE_CORRUPT');
   expect((error as KnocktailError).message).toContain(path);
@@ -63,7 +76,10 @@ describe('state file', () => {
     // A directory where the file should be renamed to makes the rename fail after the temp file is written.
     const blocked = join(dir, 'blocked');
     await saveState(join(blocked, 'x'), state);
-    const error = await saveState(blocked, state).then(() => undefined, (caught: unknown) => caught);
+    const error = await saveState(blocked, state).then(
+      () => undefined,
+      (caught: unknown) => caught,
+    );
     expect((error as KnocktailError).code).toBe('STATE_IO');
     expect(await readFile(path, 'utf8')).toBe(before);
     expect((await readdir(dir)).sort()).toEqual(['blocked', 'state.json']);
@@ -90,10 +106,7 @@ describe('state file', () => {
     await writeFile(path, JSON.stringify({ ...state, grants: [state.grants[0], bad] }));
     const error = (await loadState(path).catch((caught: unknown) => caught)) as KnocktailError;
     expect(error.message).toMatch(/grants\[1\]\.src to be an IP address, got `"not-an-ip"` \(string\)/);
-    expect(error.details).toEqual([
-      'expected grants[1].src to be an IP address, got `"not-an-ip"` (string)',
-      'expected grants[1].until to be epoch ms or null, got `"later"` (string)',
-    ]);
+    expect(error.details).toEqual(['expected grants[1].src to be an IP address, got `"not-an-ip"` (string)', 'expected grants[1].until to be epoch ms or null, got `"later"` (string)']);
   });
 
   test('bad ports and used one-time keys are reported', async () => {

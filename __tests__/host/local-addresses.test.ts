@@ -7,9 +7,24 @@ import { NF_LOG_ALL_NETNS_WARNING, readNfLogAllNetns } from '../../src/host/nf-l
 
 // Trimmed from a real `ip -j addr show` (iproute2 6.x).
 const IP_JSON = JSON.stringify([
-  { ifindex: 1, ifname: 'lo', addr_info: [{ family: 'inet', local: '127.0.0.1', prefixlen: 8 }, { family: 'inet6', local: '::1', prefixlen: 128 }] },
+  {
+    ifindex: 1,
+    ifname: 'lo',
+    addr_info: [
+      { family: 'inet', local: '127.0.0.1', prefixlen: 8 },
+      { family: 'inet6', local: '::1', prefixlen: 128 },
+    ],
+  },
   { ifindex: 2, ifname: 'dummy0', addr_info: [] },
-  { ifindex: 4, ifname: 'eth0', addr_info: [{ family: 'inet', local: '198.51.100.1', prefixlen: 24, broadcast: '198.51.100.255' }, { family: 'inet6', local: '2001:DB8:77:0::1', prefixlen: 64 }, { family: 'inet6', local: 'fe80::fc:ff:fe00:1', prefixlen: 64, scope: 'link' }] },
+  {
+    ifindex: 4,
+    ifname: 'eth0',
+    addr_info: [
+      { family: 'inet', local: '198.51.100.1', prefixlen: 24, broadcast: '198.51.100.255' },
+      { family: 'inet6', local: '2001:DB8:77:0::1', prefixlen: 64 },
+      { family: 'inet6', local: 'fe80::fc:ff:fe00:1', prefixlen: 64, scope: 'link' },
+    ],
+  },
   { ifindex: 5, ifname: 'odd', addr_info: [{ family: 'inet', local: 'not-an-address' }, { family: 'inet' }] },
 ]);
 

@@ -59,9 +59,7 @@ describe('applyInstallPlan', () => {
 
   test('a file where a directory is planned is reported, not replaced', async () => {
     await writeFile(join(root, 'state'), 'x');
-    await expect(applyInstallPlan(plan([{ kind: 'dir', path: '/state', mode: 0o700, purpose: 'state directory' }]), { root, dryRun: false })).rejects.toThrow(
-      /to be a directory/,
-    );
+    await expect(applyInstallPlan(plan([{ kind: 'dir', path: '/state', mode: 0o700, purpose: 'state directory' }]), { root, dryRun: false })).rejects.toThrow(/to be a directory/);
   });
 
   test('system paths map below the staging root, and stay as they are on /', () => {

@@ -49,10 +49,8 @@ describe('buildInstallPlan', () => {
     expect(plan.knock).toEqual(HINT);
   });
 
-  test("an existing config is kept, and its prefix and paths shape the snippets", () => {
-    const plan = buildInstallPlan(
-      input({ configExists: true, paths: { logFile: '/srv/kt/knocks.log', logPrefix: 'kt6: ', stateDir: '/srv/state', auditLog: '/srv/audit/a.log' } }),
-    );
+  test('an existing config is kept, and its prefix and paths shape the snippets', () => {
+    const plan = buildInstallPlan(input({ configExists: true, paths: { logFile: '/srv/kt/knocks.log', logPrefix: 'kt6: ', stateDir: '/srv/state', auditLog: '/srv/audit/a.log' } }));
     expect(file(plan, '/etc/knocktail/config.json').keepExisting).toBe(true);
     expect(plan.nextSteps.join('\n')).not.toContain('chosen at random');
     expect(plan.entries.filter((entry) => entry.kind === 'dir').map((entry) => entry.path)).toEqual(['/etc/knocktail', '/srv/state', '/srv/kt', '/srv/audit']);
@@ -66,7 +64,14 @@ describe('buildInstallPlan', () => {
     const steps = buildInstallPlan(input()).nextSteps;
     expect(steps[0]).toContain('chosen at random');
     const text = steps.join('\n');
-    const order = ['systemctl restart rsyslog', 'keep this ssh session open', 'systemctl enable --now knocktail', 'knocktail knock HOST tcp:4711 tcp:15000 tcp:2222', 'second terminal', 'only when that second login works, close the first session'];
+    const order = [
+      'systemctl restart rsyslog',
+      'keep this ssh session open',
+      'systemctl enable --now knocktail',
+      'knocktail knock HOST tcp:4711 tcp:15000 tcp:2222',
+      'second terminal',
+      'only when that second login works, close the first session',
+    ];
     const positions = order.map((needle) => text.indexOf(needle));
     expect(positions.every((position) => position >= 0)).toBe(true);
     expect([...positions].sort((a, b) => a - b)).toEqual(positions);

@@ -14,7 +14,11 @@ describe('formatInstallReport', () => {
     const lines = formatInstallReport(plan, [], { dryRun: false, setupDone: true });
     const at = lines.indexOf("firewall setup done: knocktail's chains, LOG and guard rules are in place");
     expect(at).toBeGreaterThanOrEqual(0);
-    expect(lines.slice(at + 1, at + 4)).toEqual(['', 'Door "ssh": knock tcp:4711 tcp:15000 tcp:2222 → opens tcp:22 for 1h; close: tcp:30001', 'Client command: knocktail knock HOST tcp:4711 tcp:15000 tcp:2222']);
+    expect(lines.slice(at + 1, at + 4)).toEqual([
+      '',
+      'Door "ssh": knock tcp:4711 tcp:15000 tcp:2222 → opens tcp:22 for 1h; close: tcp:30001',
+      'Client command: knocktail knock HOST tcp:4711 tcp:15000 tcp:2222',
+    ]);
     expect(lines.at(-1)).toBe('  1. keep this ssh session open');
   });
 

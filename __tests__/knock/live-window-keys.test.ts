@@ -49,7 +49,9 @@ describe('a time-based door plan', () => {
     const plan = planDoor(makeDoor({ name: 'tb', timeout: 30 * 86_400_000, timeBased }));
     const at = Date.parse('2026-11-24T12:00:00Z');
     const current = deriveSequence(timeBased, windowAt(timeBased, at)).map(formatStep);
-    const old = deriveSequence(timeBased, windowAt(timeBased, at - 3_600_000)).map(formatStep).filter((key) => !current.includes(key));
+    const old = deriveSequence(timeBased, windowAt(timeBased, at - 3_600_000))
+      .map(formatStep)
+      .filter((key) => !current.includes(key));
     for (let i = 0; i < 100; i++) expect(plan.knocks(current[0]!, at)).toBe(true);
     expect(old.some((key) => plan.knocks(key, at))).toBe(false);
   });

@@ -12,7 +12,10 @@ const subject = SOURCES[0]!;
 type Action = { kind: 'packet'; who: number; step: string; gap: number; sport: number } | { kind: 'tick'; gap: number };
 
 const action: fc.Arbitrary<Action> = fc.oneof(
-  { weight: 6, arbitrary: fc.record({ kind: fc.constant('packet' as const), who: fc.nat(SOURCES.length - 1), step: fc.constantFrom(...KNOCKS), gap: fc.nat(6 * SECOND), sport: fc.constantFrom(50_000, 50_001, 50_002) }) },
+  {
+    weight: 6,
+    arbitrary: fc.record({ kind: fc.constant('packet' as const), who: fc.nat(SOURCES.length - 1), step: fc.constantFrom(...KNOCKS), gap: fc.nat(6 * SECOND), sport: fc.constantFrom(50_000, 50_001, 50_002) }),
+  },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('tick' as const), gap: fc.nat(20 * SECOND) }) },
 );
 

@@ -63,10 +63,7 @@ describe('KnockTracker: sequences', () => {
 
   test('packets to ports that are no knock port are ignored and leave nothing behind', () => {
     const engine = tracker();
-    expect(feed(engine, tcp(alice, 7000, T0), tcp(alice, 443, T0 + 1), udp(alice, 53, T0 + 2), udp(alice, 8000, T0 + 3))).toEqual([
-      `advanced open 1/3 ssh ${alice}`,
-      `advanced open 2/3 ssh ${alice}`,
-    ]);
+    expect(feed(engine, tcp(alice, 7000, T0), tcp(alice, 443, T0 + 1), udp(alice, 53, T0 + 2), udp(alice, 8000, T0 + 3))).toEqual([`advanced open 1/3 ssh ${alice}`, `advanced open 2/3 ssh ${alice}`]);
     expect(feed(tracker(), tcp(mallory, 443, T0), udp(mallory, 8001, T0))).toEqual([]);
   });
 
@@ -149,10 +146,7 @@ describe('KnockTracker: retransmits', () => {
 
   test('the same source port after the window is a new knock', () => {
     const engine = tracker([makeDoor({ name: 'two', sequence: steps('tcp:7000', 'tcp:7000') })]);
-    expect(feed(engine, tcp(alice, 7000, T0, { sport: 50_003 }), tcp(alice, 7000, T0 + 4 * SECOND, { sport: 50_003 }))).toEqual([
-      `advanced open 1/2 two ${alice}`,
-      `completed two ${alice}`,
-    ]);
+    expect(feed(engine, tcp(alice, 7000, T0, { sport: 50_003 }), tcp(alice, 7000, T0 + 4 * SECOND, { sport: 50_003 }))).toEqual([`advanced open 1/2 two ${alice}`, `completed two ${alice}`]);
   });
 
   test('a retransmit of a single-step knock does not open twice', () => {
@@ -166,11 +160,7 @@ describe('KnockTracker: time', () => {
     const engine = tracker();
     // The clock lags far behind the packets: only packet times decide.
     const late = [tcp(alice, 7000, T0), udp(alice, 8000, T0 + 10 * SECOND), tcp(alice, 9000, T0 + 15 * SECOND + 1)];
-    expect(late.flatMap((packet) => describeEvents(engine.observe(packet, T0)))).toEqual([
-      `advanced open 1/3 ssh ${alice}`,
-      `advanced open 2/3 ssh ${alice}`,
-      `reset open timeout ssh ${alice}`,
-    ]);
+    expect(late.flatMap((packet) => describeEvents(engine.observe(packet, T0)))).toEqual([`advanced open 1/3 ssh ${alice}`, `advanced open 2/3 ssh ${alice}`, `reset open timeout ssh ${alice}`]);
     const inTime = tracker();
     const exact = [tcp(alice, 7000, T0), udp(alice, 8000, T0 + 10 * SECOND), tcp(alice, 9000, T0 + 15 * SECOND)];
     expect(exact.flatMap((packet) => describeEvents(inTime.observe(packet, T0)))).toContain(`completed ssh ${alice}`);
@@ -192,7 +182,11 @@ describe('KnockTracker: time', () => {
     const fired: string[] = [];
     const arm = (): void => {
       const at = engine.nextExpiry();
-      if (at !== undefined) clock.setTimer(at, () => { fired.push(...describeEvents(engine.expire(clock.now()))); arm(); });
+      if (at !== undefined)
+        clock.setTimer(at, () => {
+          fired.push(...describeEvents(engine.expire(clock.now())));
+          arm();
+        });
     };
     engine.observe(tcp(alice, 7000, T0), clock.now());
     arm();

@@ -9,7 +9,7 @@ function kernelForm(groups: readonly number[]): string {
 }
 
 describe('AddressCache', () => {
-  test('maps the kernel\'s expanded IPv6 form to RFC 5952 short form', () => {
+  test("maps the kernel's expanded IPv6 form to RFC 5952 short form", () => {
     const cache = new AddressCache();
     expect(cache.normalise('2001:0db8:0077:0000:0000:0000:0000:0009')).toEqual({ ok: true, address: { text: '2001:db8:77::9', family: 6 } });
     expect(cache.normalise('2001:0db8:0000:0000:0001:0000:0000:0001')).toEqual({ ok: true, address: { text: '2001:db8::1:0:0:1', family: 6 } });
@@ -32,31 +32,37 @@ describe('AddressCache', () => {
 
   test('normalising a normalised address changes nothing (IPv4 and IPv6)', () => {
     const cache = new AddressCache(64);
-    fc.assert(fc.property(fc.oneof(fc.ipV4(), fc.ipV6()), (raw) => {
-      const once = cache.normalise(raw);
-      if (!once.ok) return;
-      expect(cache.normalise(once.address.text)).toEqual(once);
-      expect(normaliseAddress(once.address.text)).toEqual(once.address);
-    }), { numRuns: 3000 });
+    fc.assert(
+      fc.property(fc.oneof(fc.ipV4(), fc.ipV6()), (raw) => {
+        const once = cache.normalise(raw);
+        if (!once.ok) return;
+        expect(cache.normalise(once.address.text)).toEqual(once);
+        expect(normaliseAddress(once.address.text)).toEqual(once.address);
+      }),
+      { numRuns: 3000 },
+    );
   });
 
   test('gives every expanded IPv6 address the RFC 5952 form, cached or not', () => {
     const cache = new AddressCache(16);
-    fc.assert(fc.property(fc.array(fc.integer({ min: 0, max: 0xffff }), { minLength: 8, maxLength: 8 }), (groups) => {
-      const raw = kernelForm(groups);
-      const first = cache.normalise(raw);
-      const again = cache.normalise(raw);
-      expect(again).toEqual(first);
-      if (first.ok) {
-        expect(first.address).toEqual(normaliseAddress(raw));
-        expect(first.address.text).toMatch(/^[0-9a-f:]+$/);
-        expect(first.address.text).not.toMatch(/(^|:)0[0-9a-f]/);
-        expect(first.address.text.split('::').length).toBeLessThanOrEqual(2);
-        expect(kernelForm(expandV6(first.address.text))).toBe(raw);
-      } else {
-        expect(groups.slice(0, 5).every((g) => g === 0)).toBe(true);
-      }
-    }), { numRuns: 3000 });
+    fc.assert(
+      fc.property(fc.array(fc.integer({ min: 0, max: 0xffff }), { minLength: 8, maxLength: 8 }), (groups) => {
+        const raw = kernelForm(groups);
+        const first = cache.normalise(raw);
+        const again = cache.normalise(raw);
+        expect(again).toEqual(first);
+        if (first.ok) {
+          expect(first.address).toEqual(normaliseAddress(raw));
+          expect(first.address.text).toMatch(/^[0-9a-f:]+$/);
+          expect(first.address.text).not.toMatch(/(^|:)0[0-9a-f]/);
+          expect(first.address.text.split('::').length).toBeLessThanOrEqual(2);
+          expect(kernelForm(expandV6(first.address.text))).toBe(raw);
+        } else {
+          expect(groups.slice(0, 5).every((g) => g === 0)).toBe(true);
+        }
+      }),
+      { numRuns: 3000 },
+    );
   });
 
   test('stays within its capacity however many distinct addresses come', () => {

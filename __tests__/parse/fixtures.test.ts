@@ -5,7 +5,9 @@ import { parseKernelLine, type LineResult } from '../../src/parse/parse-kernel-l
 import { readAnnotatedFixture } from './support/annotated-fixture.js';
 
 const FIXTURES = join(process.cwd(), '__tests__', 'fixtures');
-const files = readdirSync(FIXTURES).filter((name) => name.endsWith('.log')).sort();
+const files = readdirSync(FIXTURES)
+  .filter((name) => name.endsWith('.log'))
+  .sort();
 const OPTIONAL = ['sport', 'dport', 'icmpType', 'icmpCode'] as const;
 
 // The packet's fields in the annotation's vocabulary: ISO time, flags as a sorted list.

@@ -34,12 +34,15 @@ describe('scanLines', () => {
       fc.string({ unit: fc.constantFrom('a', ' ', 'k', 'n', ':', 'ü', 'knocktail', 'knocktail: ', 'knock'), maxLength: 12 }),
       fc.string({ unit: 'grapheme', maxLength: 30 }).map((s) => s.replace(/\n/g, ' ')),
     );
-    fc.assert(fc.property(fc.array(line, { maxLength: 40 }), (lines) => {
-      const text = lines.map((l) => `${l}\n`).join('');
-      const result = scan(text);
-      expect(result.count).toBe(lines.length);
-      expect(result.candidates).toEqual(lines.filter((l) => l.includes('knocktail: ')));
-    }), { numRuns: 3000 });
+    fc.assert(
+      fc.property(fc.array(line, { maxLength: 40 }), (lines) => {
+        const text = lines.map((l) => `${l}\n`).join('');
+        const result = scan(text);
+        expect(result.count).toBe(lines.length);
+        expect(result.candidates).toEqual(lines.filter((l) => l.includes('knocktail: ')));
+      }),
+      { numRuns: 3000 },
+    );
   });
 
   test('counts the newlines of a buffer', () => {

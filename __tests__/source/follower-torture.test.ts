@@ -43,7 +43,10 @@ describe('FileFollower under rotation torture', () => {
     const total = (): number => collected.reduce((sum, collector) => sum + collector.lines, 0);
     const deadline = Date.now() + ms;
     while (total() < writer.written && Date.now() < deadline) await sleep(20);
-    const tally = tallyLines(collected.flatMap((collector) => collector.chunks), writer.written);
+    const tally = tallyLines(
+      collected.flatMap((collector) => collector.chunks),
+      writer.written,
+    );
     expect({ lost: tally.lost.length, duplicated: tally.duplicated, broken: tally.broken.length, chunksWithoutNewline: tally.chunksWithoutNewline }).toEqual({
       lost: 0,
       duplicated: 0,

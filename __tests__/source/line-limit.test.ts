@@ -38,22 +38,18 @@ describe('dropOversizedLines', () => {
 describe('LineLimiter', () => {
   test('however the stream is cut into pieces, the lines out are the short lines in, and the rest is counted', () => {
     fc.assert(
-      fc.property(
-        fc.array(fc.string({ unit: fc.constantFrom('a', 'b', '\n'), maxLength: 60 }), { maxLength: 12 }),
-        fc.integer({ min: 1, max: 20 }),
-        (pieces, limit) => {
-          const text = pieces.join('');
-          const limiter = new LineLimiter(limit);
-          let out = '';
-          for (const piece of pieces) out += limiter.push(Buffer.from(piece)).toString();
-          out += limiter.end()?.toString() ?? '';
-          const all = text.split('\n');
-          if (all.at(-1) === '') all.pop();
-          const kept = all.filter((line) => line.length <= limit);
-          expect(split(out)).toEqual(kept);
-          expect(limiter.takeDropped()).toBe(all.length - kept.length);
-        },
-      ),
+      fc.property(fc.array(fc.string({ unit: fc.constantFrom('a', 'b', '\n'), maxLength: 60 }), { maxLength: 12 }), fc.integer({ min: 1, max: 20 }), (pieces, limit) => {
+        const text = pieces.join('');
+        const limiter = new LineLimiter(limit);
+        let out = '';
+        for (const piece of pieces) out += limiter.push(Buffer.from(piece)).toString();
+        out += limiter.end()?.toString() ?? '';
+        const all = text.split('\n');
+        if (all.at(-1) === '') all.pop();
+        const kept = all.filter((line) => line.length <= limit);
+        expect(split(out)).toEqual(kept);
+        expect(limiter.takeDropped()).toBe(all.length - kept.length);
+      }),
       { numRuns: 1000 },
     );
   });

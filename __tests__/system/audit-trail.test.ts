@@ -13,10 +13,7 @@ describeSystem('audit trail and metrics of the live daemon (nftables, rsyslog, n
   beforeAll(async () => {
     live = await createLiveRig({
       backend: 'nftables',
-      doors: [
-        CLASSIC_DOOR,
-        { name: 'short', sequence: ['udp:7000', 'tcp:7001'], timeout: '10s', open: ['tcp:22'], openFor: '2s' },
-      ],
+      doors: [CLASSIC_DOOR, { name: 'short', sequence: ['udp:7000', 'tcp:7001'], timeout: '10s', open: ['tcp:22'], openFor: '2s' }],
       extra: { metrics: { listen: `127.0.0.1:${METRICS_PORT}` } },
     });
     await live.startDaemon();
@@ -54,7 +51,10 @@ describeSystem('audit trail and metrics of the live daemon (nftables, rsyslog, n
     expect(rows[3]).toMatch(/classic .*still open/);
 
     const json = await live.cli(['audit', '--config', live.configPath, '--json', '--event', 'close']);
-    const reasons = json.stdout.trim().split('\n').map((line) => (JSON.parse(line) as { reason: string }).reason);
+    const reasons = json.stdout
+      .trim()
+      .split('\n')
+      .map((line) => (JSON.parse(line) as { reason: string }).reason);
     expect(reasons).toEqual(['close-sequence', 'expired', 'revoked']);
   }, 60_000);
 

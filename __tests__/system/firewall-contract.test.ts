@@ -35,7 +35,12 @@ async function snapshot(rig: Rig): Promise<string> {
     .join('\n')
     .split('\n')
     .filter((line) => !line.startsWith('#') || line.startsWith('## '))
-    .map((line) => line.replace(/\[\d+:\d+\]/g, '[0:0]').replace(/counter packets \d+ bytes \d+/g, 'counter').replace(/ expires [0-9dhms]+/g, ''))
+    .map((line) =>
+      line
+        .replace(/\[\d+:\d+\]/g, '[0:0]')
+        .replace(/counter packets \d+ bytes \d+/g, 'counter')
+        .replace(/ expires [0-9dhms]+/g, ''),
+    )
     .join('\n');
 }
 
@@ -179,10 +184,7 @@ describeSystem('firewall backend contract', ['ip', 'iptables', 'ip6tables', 'ipt
     });
 
     test('limits.alwaysAllow sources reach the protected port without a grant, others do not', async () => {
-      const allowing = selectBackend(
-        { ...firewallConfig(name), logPrefix, alwaysAllow: [parseCidr(`${rig.clientV4}/32`)!] },
-        { runner: new ExecaRunner({ netns: rig.server }), now: Date.now, baseDelayMs: 10 },
-      );
+      const allowing = selectBackend({ ...firewallConfig(name), logPrefix, alwaysAllow: [parseCidr(`${rig.clientV4}/32`)!] }, { runner: new ExecaRunner({ netns: rig.server }), now: Date.now, baseDelayMs: 10 });
       try {
         await allowing.setup(DOORS);
         expect(await rig.connect(rig.client, rig.serverV4, PORT, 2000)).toBe(true);

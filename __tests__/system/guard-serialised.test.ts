@@ -24,7 +24,12 @@ async function snapshot(live: LiveRig): Promise<string> {
     .join('\n')
     .split('\n')
     .filter((line) => !line.startsWith('#') || line.startsWith('## '))
-    .map((line) => line.replace(/\[\d+:\d+\]/g, '[0:0]').replace(/counter packets \d+ bytes \d+/g, 'counter').replace(/ expires [0-9dhms]+/g, ''))
+    .map((line) =>
+      line
+        .replace(/\[\d+:\d+\]/g, '[0:0]')
+        .replace(/counter packets \d+ bytes \d+/g, 'counter')
+        .replace(/ expires [0-9dhms]+/g, ''),
+    )
     .join('\n');
 }
 

@@ -87,7 +87,10 @@ describeSystem('knocktail next to ufw', TOOLS, () => {
 
     beforeAll(async () => {
       dir = await mkdtemp(join(tmpdir(), 'kt-ufw-nft-'));
-      await writeFile(join(dir, 'config.json'), JSON.stringify({ stateDir: join(dir, 'state'), logFile: join(dir, 'knocks.log'), auditLog: join(dir, 'audit.log'), firewall: { backend: 'nftables' }, doors: [CLASSIC_DOOR] }));
+      await writeFile(
+        join(dir, 'config.json'),
+        JSON.stringify({ stateDir: join(dir, 'state'), logFile: join(dir, 'knocks.log'), auditLog: join(dir, 'audit.log'), firewall: { backend: 'nftables' }, doors: [CLASSIC_DOOR] }),
+      );
       rig = await createRig('ktufwnft');
       sandbox = await createUfwSandbox(rig);
       await sandbox.enable();

@@ -23,8 +23,7 @@ const textPrefix = `kt$.${randomBytes(3).toString('hex')}: `;
 const KERNEL_INPUTS = '($inputname == "imklog" or $inputname == "imkmsg")';
 const PERL_SEND = 'my $s = IO::Socket::UNIX->new(Type => SOCK_DGRAM(), Peer => shift @ARGV) or die $!; $s->send($_) or die $! for @ARGV';
 const FORGED_SRC = '203.0.113.66';
-const forgedBody = (src: string): string =>
-  `${prefix}IN=ktfws OUT= MAC= SRC=${src} DST=198.51.100.1 LEN=60 TOS=0x00 PREC=0x00 TTL=64 ID=1 DF PROTO=TCP SPT=40000 DPT=7101 WINDOW=64240 RES=0x00 SYN URGP=0 `;
+const forgedBody = (src: string): string => `${prefix}IN=ktfws OUT= MAC= SRC=${src} DST=198.51.100.1 LEN=60 TOS=0x00 PREC=0x00 TTL=64 ID=1 DF PROTO=TCP SPT=40000 DPT=7101 WINDOW=64240 RES=0x00 SYN URGP=0 `;
 
 describeSystem('the rsyslog drop-in', ['rsyslogd', 'logger', 'iptables', 'ip6tables', 'ip', 'ping', 'perl', 'sysctl'], () => {
   let dir: string;
@@ -55,14 +54,17 @@ describeSystem('the rsyslog drop-in', ['rsyslogd', 'logger', 'iptables', 'ip6tab
       `include(file="${file('30-knocktail.conf')}")`,
       `include(file="${file('text-filter.conf')}")`,
     ].join('\n');
-    logging = await startLoggingRig(dir, rules, prefix, [['-p', 'tcp', '--dport', '7101'], ['-p', 'udp', '--dport', '7102']]);
+    logging = await startLoggingRig(dir, rules, prefix, [
+      ['-p', 'tcp', '--dport', '7101'],
+      ['-p', 'udp', '--dport', '7102'],
+    ]);
     ({ rsyslog, rig } = logging);
   }, 60_000);
 
   let logging: LoggingRig | undefined;
   afterAll(async () => {
     await logging?.stop();
-    if (dir && process.env["KTDEP_KEEP"] === undefined) await rm(dir, { recursive: true, force: true });
+    if (dir && process.env['KTDEP_KEEP'] === undefined) await rm(dir, { recursive: true, force: true });
   }, 30_000);
 
   test('forged kernel messages from userspace never reach the knock log, while each weaker filter lets one through', async () => {

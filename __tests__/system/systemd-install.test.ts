@@ -24,7 +24,17 @@ function isStringArray(value: unknown): value is string[] {
 
 function isInstalledConfig(value: unknown): value is InstalledConfig {
   if (typeof value !== 'object' || value === null || !('doors' in value) || !Array.isArray(value.doors)) return false;
-  return value.doors.every((door: unknown) => typeof door === 'object' && door !== null && 'sequence' in door && isStringArray(door.sequence) && 'closeSequence' in door && isStringArray(door.closeSequence) && 'openFor' in door && typeof door.openFor === 'string');
+  return value.doors.every(
+    (door: unknown) =>
+      typeof door === 'object' &&
+      door !== null &&
+      'sequence' in door &&
+      isStringArray(door.sequence) &&
+      'closeSequence' in door &&
+      isStringArray(door.closeSequence) &&
+      'openFor' in door &&
+      typeof door.openFor === 'string',
+  );
 }
 
 const OVERLAID = String.raw`
@@ -52,11 +62,9 @@ describeSystem('knocktail install on a real root', ['ip', 'iptables', 'unshare',
   }, 30_000);
 
   const install = (...flags: string[]): Promise<{ exitCode: number; stdout: string; stderr: string }> =>
-    rig!.exec(
-      rig!.server,
-      ['unshare', '--mount', '--propagation', 'private', 'sh', '-c', OVERLAID, 'overlaid', upper, process.execPath, builtCli(), 'install', '--config', CONFIG, ...flags],
-      { timeoutMs: 30_000 },
-    );
+    rig!.exec(rig!.server, ['unshare', '--mount', '--propagation', 'private', 'sh', '-c', OVERLAID, 'overlaid', upper, process.execPath, builtCli(), 'install', '--config', CONFIG, ...flags], {
+      timeoutMs: 30_000,
+    });
   const installedConfig = async (): Promise<InstalledConfig> => {
     const parsed: unknown = JSON.parse(await readFile(join(upper, 'etc-up', CONFIG.replace(/^\/etc\//, '')), 'utf8'));
     if (!isInstalledConfig(parsed)) throw new Error('Expected the installed config to have doors with sequence, closeSequence and openFor');

@@ -59,9 +59,7 @@ describeSystem('the systemd sandbox, rebuilt by hand', ['ip', 'iptables', 'ip6ta
     expect(result.stdout).not.toContain('FAILED');
     expect(result.stdout).toContain('ok read-only /etc');
     expect(result.stdout).toContain('ok read-only /proc/sys');
-    expect(result.stdout.split('\n').filter((line) => line.startsWith('ok '))).toEqual(
-      expect.arrayContaining(['ok iptables', 'ok ip6tables', 'ok ipset', 'ok nft']),
-    );
+    expect(result.stdout.split('\n').filter((line) => line.startsWith('ok '))).toEqual(expect.arrayContaining(['ok iptables', 'ok ip6tables', 'ok ipset', 'ok nft']));
     expect(result.stdout.match(/^ok nft$/gm)).toHaveLength(2);
     const listed = await rig!.exec(rig!.server, ['iptables', '-w', '-S', 'INPUT']);
     expect(listed.stdout).toContain('--log-prefix "ktdep-sbx: "');

@@ -120,7 +120,11 @@ export const COMMANDS: readonly CommandDef[] = [
     name: 'status',
     description: 'open grants, sources mid-sequence, counters, backend health',
     arguments: [],
-    options: [CONFIG_OPTION, { flags: '--json', description: 'print the status as JSON' }, { flags: '--fleet', description: "the fleet group instead: members (heartbeat, last seen, version, clock offset) and the group's open grants, read from NATS" }],
+    options: [
+      CONFIG_OPTION,
+      { flags: '--json', description: 'print the status as JSON' },
+      { flags: '--fleet', description: "the fleet group instead: members (heartbeat, last seen, version, clock offset) and the group's open grants, read from NATS" },
+    ],
     load: async () => typed((await import('./status.js')).status),
   },
   {

@@ -82,9 +82,7 @@ export const install: CommandAction<[], InstallFlags> = async (ctx, _args, flags
   const host: HostPorts = root === '/' ? await hostProbesOf(ctx).ports.read() : { listening: [], ephemeral: LINUX_DEFAULT_EPHEMERAL };
   const knock = chooseKnockPorts(host, hostProbesOf(ctx).randomInt, { avoid: [22] });
   const steps = skeletonSteps(knock);
-  const hint: KnockHint = existing?.doors[0]
-    ? hintOf(existing.doors[0])
-    : { door: SKELETON_DOOR, sequence: steps.sequence, close: steps.close, effect: `opens ${SKELETON_OPEN} for ${SKELETON_OPEN_FOR}` };
+  const hint: KnockHint = existing?.doors[0] ? hintOf(existing.doors[0]) : { door: SKELETON_DOOR, sequence: steps.sequence, close: steps.close, effect: `opens ${SKELETON_OPEN} for ${SKELETON_OPEN_FOR}` };
   const planned = buildInstallPlan({
     configPath: systemConfig,
     configSkeleton: buildConfigSkeleton(schemaPath(), knock),

@@ -48,8 +48,7 @@ function checkKnockPorts(problems: Problems, doors: readonly Record<string, unkn
   const opened: Located<PortSpec>[] = doors.flatMap((door, index) =>
     arrayOf(door['open']).flatMap((text, portIndex) => located(index, doorName(door, index), ['doors', index, 'open', portIndex], parsePortSpec(text))),
   );
-  const openedBy = (proto: string, inRange: (port: number) => boolean): Located<PortSpec> | undefined =>
-    opened.find((entry) => entry.value.proto === proto && inRange(entry.value.port));
+  const openedBy = (proto: string, inRange: (port: number) => boolean): Located<PortSpec> | undefined => opened.find((entry) => entry.value.proto === proto && inRange(entry.value.port));
   const conflict = (entry: Located<PortSpec>): string => `opened by door "${entry.name}" (${formatPath(entry.path)}); a knock port must stay closed`;
   doors.forEach((door, index) => {
     for (const sequence of sequencesOf(door)) {
@@ -78,9 +77,7 @@ function conflictReason(a: Start, b: Start): string | undefined {
 
 function checkFirstSteps(problems: Problems, doors: readonly Record<string, unknown>[]): void {
   const starts: Start[] = doors.flatMap((door, index) =>
-    sequencesOf(door).flatMap((sequence) =>
-      located(index, doorName(door, index), ['doors', index, ...sequence.path], parseStep(sequence.steps[0])).map((entry) => ({ ...entry, kind: sequence.kind })),
-    ),
+    sequencesOf(door).flatMap((sequence) => located(index, doorName(door, index), ['doors', index, ...sequence.path], parseStep(sequence.steps[0])).map((entry) => ({ ...entry, kind: sequence.kind }))),
   );
   starts.forEach((later, laterIndex) => {
     for (const earlier of starts.slice(0, laterIndex)) {

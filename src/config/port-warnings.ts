@@ -59,13 +59,17 @@ export function checkKnockPortsAgainstHost(doors: readonly Door[], host: HostPor
       }
       const size = span.to - span.from + 1;
       if (size > MAX_RANGE_PORTS) {
-        warnings.push(`${where}: ${what} covers ${size} ports, more than a quarter of all ports; the guard hides every one of them and random scans land in it often (a range of a few thousand ports is plenty)`);
+        warnings.push(
+          `${where}: ${what} covers ${size} ports, more than a quarter of all ports; the guard hides every one of them and random scans land in it often (a range of a few thousand ports is plenty)`,
+        );
       }
       const ephemeral = host.ephemeral;
       if (ephemeral && span.from <= ephemeral[1] && span.to >= ephemeral[0]) {
         const range = `${ephemeral[0]}-${ephemeral[1]}`;
         const subject = single ? `${what} lies in` : `${what} overlaps`;
-        warnings.push(`${where}: ${subject} the ephemeral port range ${range} (net.ipv4.ip_local_port_range); a program that binds a random port may get a knock port, and the guard then drops new connections to it`);
+        warnings.push(
+          `${where}: ${subject} the ephemeral port range ${range} (net.ipv4.ip_local_port_range); a program that binds a random port may get a knock port, and the guard then drops new connections to it`,
+        );
       }
     }
   });

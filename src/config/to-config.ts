@@ -55,7 +55,11 @@ function listenAddress(text: string): string {
 
 /** The machine's host name as a member name: other characters become "-", at most 63. */
 export function defaultMemberName(name = hostname()): string {
-  const cleaned = name.split('.')[0]!.replace(/[^A-Za-z0-9_-]/g, '-').replace(/^[-_]+/, '').slice(0, 63);
+  const cleaned = name
+    .split('.')[0]!
+    .replace(/[^A-Za-z0-9_-]/g, '-')
+    .replace(/^[-_]+/, '')
+    .slice(0, 63);
   return cleaned === '' ? 'knocktail' : cleaned;
 }
 
@@ -75,7 +79,14 @@ function toFleet(raw: RawFleet, doors: readonly RawDoor[], key: string, path: (t
     auth: fleetAuth(raw, path),
     ...(tls === null
       ? {}
-      : { tls: { ...(tls.ca === null ? {} : { ca: path(tls.ca) }), ...(tls.cert === null ? {} : { cert: path(tls.cert) }), ...(tls.key === null ? {} : { key: path(tls.key) }), ...(tls.serverName === null ? {} : { serverName: tls.serverName }) } }),
+      : {
+          tls: {
+            ...(tls.ca === null ? {} : { ca: path(tls.ca) }),
+            ...(tls.cert === null ? {} : { cert: path(tls.cert) }),
+            ...(tls.key === null ? {} : { key: path(tls.key) }),
+            ...(tls.serverName === null ? {} : { serverName: tls.serverName }),
+          },
+        }),
     key,
     keyFile: path(raw.keyFile),
     maxClockSkew: ms(raw.maxClockSkew),

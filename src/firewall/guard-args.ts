@@ -100,7 +100,10 @@ export function buildGuardRestore(doors: readonly Door[], family: Family, option
 export function buildGuardTeardownRestore(state: GuardState): string {
   const lines = ['*filter'];
   for (let i = 0; i < state.jumps; i++) lines.push(formatRestoreLine(['-D', 'INPUT', ...buildJumpSpec()]));
-  for (const [chain, present] of [[GUARD_CHAIN, state.guardChain], [GRANT_CHAIN, state.grantChain]] as const) {
+  for (const [chain, present] of [
+    [GUARD_CHAIN, state.guardChain],
+    [GRANT_CHAIN, state.grantChain],
+  ] as const) {
     if (present) lines.push(`-F ${chain}`, `-X ${chain}`);
   }
   lines.push('COMMIT');

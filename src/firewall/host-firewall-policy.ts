@@ -29,8 +29,7 @@ export function judgeHostFirewall(blocking: readonly BlockingChain[], backend: B
 // What the admin can do instead, for a refusal.
 function advice(verdict: Extract<HostFirewallVerdict, { kind: 'blocked' }>, backend: BackendName): string {
   const onlyIptables = verdict.blockers.every(sharesIptablesInput);
-  const allow =
-    'or make that firewall accept the protected ports and the knock ports (knocktail\'s guard still hides them from everyone without a grant) and set "firewall": { "hostFirewall": "ignore" }';
+  const allow = 'or make that firewall accept the protected ports and the knock ports (knocktail\'s guard still hides them from everyone without a grant) and set "firewall": { "hostFirewall": "ignore" }';
   if (backend === 'nftables' && onlyIptables) {
     const name = verdict.blockers.some((chain) => chain.kind === 'ufw') ? 'ufw' : 'iptables';
     return `use "firewall": { "backend": "iptables" } or "ipset", whose jump goes into that INPUT chain ahead of ${name}'s rules, ${allow}`;
@@ -55,7 +54,8 @@ export function describeHostFirewall(verdict: HostFirewallVerdict, backend: Back
     case 'integrated':
       return `host firewall: ${verdict.alongside.map(formatBlockingChain).join('; ')}; the ${backend} backend's jump goes into that INPUT chain ahead of it, so grants open`;
     case 'blocked':
-      if (options.ignored) return `host firewall: ${verdict.blockers.map(formatBlockingChain).join('; ')} drops what the ${backend} backend accepts; firewall.hostFirewall is "ignore", so setup goes ahead (that firewall must accept the protected and knock ports)`;
+      if (options.ignored)
+        return `host firewall: ${verdict.blockers.map(formatBlockingChain).join('; ')} drops what the ${backend} backend accepts; firewall.hostFirewall is "ignore", so setup goes ahead (that firewall must accept the protected and knock ports)`;
       return `host firewall: ${verdict.blockers.map(formatBlockingChain).join('; ')} drops what the ${backend} backend accepts; \`knocktail setup\` refuses: ${advice(verdict, backend)}`;
   }
 }

@@ -78,7 +78,13 @@ export class IpsetBackend implements FirewallBackend {
   async setup(doors: readonly Door[]): Promise<void> {
     if (doors.length > 0) await this.createSets(doors);
     for (const family of FAMILIES) {
-      await installGuard(this.exec, doors, family, this.guard, doors.flatMap((door) => buildSetMatchSpecs(door, family)));
+      await installGuard(
+        this.exec,
+        doors,
+        family,
+        this.guard,
+        doors.flatMap((door) => buildSetMatchSpecs(door, family)),
+      );
     }
   }
 
@@ -114,7 +120,10 @@ export class IpsetBackend implements FirewallBackend {
   async teardown(): Promise<void> {
     for (const family of FAMILIES) await removeGuard(this.exec, family);
     const names = await this.exec.run(['ipset', 'list', '-n']);
-    const ours = names.stdout.split('\n').map((line) => line.trim()).filter((name) => name.startsWith(SET_PREFIX));
+    const ours = names.stdout
+      .split('\n')
+      .map((line) => line.trim())
+      .filter((name) => name.startsWith(SET_PREFIX));
     if (ours.length > 0) await this.exec.run(IPSET_RESTORE_ARGV, { input: buildDestroyRestore(ours) });
   }
 
@@ -127,15 +136,17 @@ export class IpsetBackend implements FirewallBackend {
   describeSetup(doors: readonly Door[]): string[][] {
     return FAMILIES.flatMap((family) => [
       ...doors.map((door) => buildCreateSetArgs(door.name, family, this.setSize)),
-      ...buildGuardSetupArgs(doors, family, this.guard, doors.flatMap((door) => buildSetMatchSpecs(door, family))),
+      ...buildGuardSetupArgs(
+        doors,
+        family,
+        this.guard,
+        doors.flatMap((door) => buildSetMatchSpecs(door, family)),
+      ),
     ]);
   }
 
   /** The commands teardown() runs when everything for these doors is in place. */
   describeTeardown(doors: readonly Door[]): string[][] {
-    return [
-      ...FAMILIES.flatMap((family) => buildGuardTeardownArgs(family)),
-      ...FAMILIES.flatMap((family) => doors.map((door) => buildDestroySetArgs(setName(door.name, family)))),
-    ];
+    return [...FAMILIES.flatMap((family) => buildGuardTeardownArgs(family)), ...FAMILIES.flatMap((family) => doors.map((door) => buildDestroySetArgs(setName(door.name, family))))];
   }
 }

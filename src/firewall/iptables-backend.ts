@@ -117,10 +117,7 @@ export class IptablesBackend implements FirewallBackend {
         return false;
       });
       if (adds.length === 0 && deletes.length === 0) return;
-      const transaction = buildFilterTransaction([
-        ...adds.map((rule) => ['-A', GRANT_CHAIN, ...rule.spec]),
-        ...deletes.map((rule) => ['-D', GRANT_CHAIN, ...rule.spec]),
-      ]);
+      const transaction = buildFilterTransaction([...adds.map((rule) => ['-A', GRANT_CHAIN, ...rule.spec]), ...deletes.map((rule) => ['-D', GRANT_CHAIN, ...rule.spec])]);
       if (attempt < 2) {
         if ((await this.attempt(family, transaction)).exitCode !== 0) {
           // The chain is not what we thought (an admin's edit, a concurrent command): list it again.

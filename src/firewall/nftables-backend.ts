@@ -2,14 +2,7 @@ import type { Grant } from '../model/grant.js';
 import type { Door } from '../model/door.js';
 import type { CommandResult, FirewallBackend } from './backend.js';
 import type { CommandExecutor } from './command-executor.js';
-import {
-  buildNftCloseStatements,
-  buildNftOpenStatements,
-  buildNftSetupStatements,
-  buildNftTeardownStatements,
-  NFT_BATCH_ARGV,
-  statementsAsArgv,
-} from './nft-args.js';
+import { buildNftCloseStatements, buildNftOpenStatements, buildNftSetupStatements, buildNftTeardownStatements, NFT_BATCH_ARGV, statementsAsArgv } from './nft-args.js';
 import type { NftGuardOptions } from './nft-args.js';
 import { doorSetNames, parseNftListing } from './nft-listing.js';
 

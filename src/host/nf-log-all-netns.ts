@@ -8,8 +8,8 @@ const SYSCTL = '/proc/sys/net/netfilter/nf_log_all_netns';
 
 export const NF_LOG_ALL_NETNS_WARNING =
   'net.netfilter.nf_log_all_netns is 1: every network namespace on this machine (containers, `unshare -Urn`) can print kernel LOG lines with the knocktail prefix and any SRC=. ' +
-  'Lines whose DST= is not one of this host\'s addresses (localAddresses or `ip -j addr`) are counted as foreign and never open a door, ' +
-  'but a namespace that puts this host\'s own address on one of its interfaces can still forge a knock; ' +
+  "Lines whose DST= is not one of this host's addresses (localAddresses or `ip -j addr`) are counted as foreign and never open a door, " +
+  "but a namespace that puts this host's own address on one of its interfaces can still forge a knock; " +
   'set it to 0 (sysctl -w net.netfilter.nf_log_all_netns=0) unless something here needs it.';
 
 // Outside the initial network namespace the sysctl cannot be read, and this namespace's LOG

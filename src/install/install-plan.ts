@@ -74,9 +74,7 @@ export const LOGROTATE_PATH = '/etc/logrotate.d/knocktail';
 export function buildInstallPlan(input: InstallInput): InstallPlan {
   const { paths } = input;
   const logDirs = [...new Set([dirname(paths.logFile), dirname(paths.auditLog)])];
-  const entries: PlannedEntry[] = [
-    { kind: 'dir', path: dirname(input.configPath), mode: 0o750, purpose: 'config directory' },
-  ];
+  const entries: PlannedEntry[] = [{ kind: 'dir', path: dirname(input.configPath), mode: 0o750, purpose: 'config directory' }];
   entries.push(
     { kind: 'file', path: input.configPath, mode: 0o640, content: input.configSkeleton, keepExisting: true, purpose: 'config skeleton' },
     { kind: 'dir', path: paths.stateDir, mode: 0o700, purpose: 'state directory' },

@@ -21,7 +21,5 @@ export function renderRsyslogDropin(template: string, options: { prefix: string;
       throw new KnocktailError('NOT_FOUND', `Expected the shipped rsyslog drop-in to contain ${literal}; the package is damaged`);
     }
   }
-  return template
-    .replace(PREFIX_LITERAL, () => `startswith ${quoteRainerString(options.prefix)}`)
-    .replace(FILE_LITERAL, () => `file=${quoteRainerString(options.logFile)}`);
+  return template.replace(PREFIX_LITERAL, () => `startswith ${quoteRainerString(options.prefix)}`).replace(FILE_LITERAL, () => `file=${quoteRainerString(options.logFile)}`);
 }

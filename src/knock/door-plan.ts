@@ -22,7 +22,6 @@ export interface DoorPlan {
 
 const keysOf = (steps: readonly Step[]): string[] => steps.map(formatStep);
 
-
 export function planDoor(door: Door): DoorPlan {
   const fixed: Candidate[] = [];
   if (door.sequence.length > 0) fixed.push({ keys: keysOf(door.sequence), origin: { kind: 'fixed' } });

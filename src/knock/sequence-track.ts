@@ -2,11 +2,7 @@
 // Several candidate sequences may share a track (fixed, one-time, time-based): progress is the
 // number of steps matched so far, and a knock advances while at least one candidate agrees.
 
-export type CandidateOrigin =
-  | { readonly kind: 'fixed' }
-  | { readonly kind: 'close' }
-  | { readonly kind: 'one-time'; readonly key: string }
-  | { readonly kind: 'time-based'; readonly window: number };
+export type CandidateOrigin = { readonly kind: 'fixed' } | { readonly kind: 'close' } | { readonly kind: 'one-time'; readonly key: string } | { readonly kind: 'time-based'; readonly window: number };
 
 /** A sequence a track may be following, its steps spelled as knockStepOf() spells packets. */
 export interface Candidate {

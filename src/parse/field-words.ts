@@ -2,7 +2,10 @@
 // from any depth; readNetfilterFields catches it, so it never leaves src/parse.
 export class FieldError {
   /** `detail` says what is wrong with the word at `at` when more than "unexpected" is known. */
-  constructor(readonly at: number, readonly detail?: string) {}
+  constructor(
+    readonly at: number,
+    readonly detail?: string,
+  ) {}
 }
 
 // A cursor over the space-separated words of the message, read in place: the hot path
@@ -10,7 +13,11 @@ export class FieldError {
 export class Words {
   private at: number;
 
-  constructor(private readonly text: string, start: number, private readonly end: number) {
+  constructor(
+    private readonly text: string,
+    start: number,
+    private readonly end: number,
+  ) {
     this.at = start;
   }
 

@@ -16,7 +16,7 @@ export function scanLines(chunk: Buffer, prefix: Buffer, onCandidate: (line: str
 }
 
 function handOverCandidates(chunk: Buffer, prefix: Buffer, onCandidate: (line: string) => void): void {
-  for (let hit = chunk.indexOf(prefix); hit >= 0; ) {
+  for (let hit = chunk.indexOf(prefix); hit >= 0;) {
     const start = hit === 0 ? 0 : chunk.lastIndexOf(NEWLINE, hit - 1) + 1;
     const newline = chunk.indexOf(NEWLINE, hit + prefix.length);
     const end = newline < 0 ? chunk.length : newline;

@@ -69,8 +69,15 @@ function walk(words: Words, addresses: AddressCache): { fields: NetfilterFields;
   words.optionalValue('MARK');
   if (!words.done()) throw new FieldError(words.position);
   const fields: NetfilterFields = {
-    in: inName, family: src.address.family, src: src.address.text, dst: dst.address.text, proto: proto.toLowerCase(),
-    len: ip.len, ttl: ip.ttl, ...transport, flags: transport.flags ?? new Set(),
+    in: inName,
+    family: src.address.family,
+    src: src.address.text,
+    dst: dst.address.text,
+    proto: proto.toLowerCase(),
+    len: ip.len,
+    ttl: ip.ttl,
+    ...transport,
+    flags: transport.flags ?? new Set(),
   };
   return { fields, out };
 }
@@ -112,7 +119,22 @@ function readIpv6Header(words: Words): IpHeader {
     const word = words.take();
     // dump_ipv6_packet's own words (OPT ( FRAG:… INCOMPLETE ID:… AH ESP SPI=0x… [N bytes] ) ) and nothing else.
     if (!EXTENSION_WORD.test(word)) throw new FieldError(wordAt, word.includes('=') ? 'repeated field' : 'not an extension header');
-    const next: typeof group | undefined = word === 'OPT' ? (group === 'none' ? 'opt' : undefined) : word === '(' ? (group === 'opt' ? 'open' : undefined) : word === ')' ? (group === 'open' ? 'none' : undefined) : group === 'opt' ? undefined : group;
+    const next: typeof group | undefined =
+      word === 'OPT'
+        ? group === 'none'
+          ? 'opt'
+          : undefined
+        : word === '('
+          ? group === 'opt'
+            ? 'open'
+            : undefined
+          : word === ')'
+            ? group === 'open'
+              ? 'none'
+              : undefined
+            : group === 'opt'
+              ? undefined
+              : group;
     if (next === undefined) throw new FieldError(wordAt, 'not an extension header');
     group = next;
     if (word.startsWith('FRAG:') && Number(word.slice(5)) > 0) fragment = true;
@@ -133,7 +155,8 @@ function readTransport(words: Words, proto: string, fragment: boolean, protoAt: 
   if (fragment) return {};
   if (words.is('INCOMPLETE')) throw new FieldError(words.position);
   switch (proto) {
-    case 'TCP': return readTcp(words);
+    case 'TCP':
+      return readTcp(words);
     case 'UDP':
     case 'UDPLITE': {
       const sport = words.number('SPT', 65535);
@@ -142,7 +165,8 @@ function readTransport(words: Words, proto: string, fragment: boolean, protoAt: 
       return { sport, dport };
     }
     case 'ICMP':
-    case 'ICMPv6': return readIcmp(words, proto);
+    case 'ICMPv6':
+      return readIcmp(words, proto);
     case 'AH':
     case 'ESP':
       words.skipValue('SPI');

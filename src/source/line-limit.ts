@@ -16,7 +16,7 @@ export function dropOversizedLines(lines: Buffer, limit = MAX_LINE_BYTES): { lin
   let kept: Buffer[] | undefined;
   let keptFrom = 0;
   let dropped = 0;
-  for (let start = 0; start < lines.length; ) {
+  for (let start = 0; start < lines.length;) {
     // Every line starting in [start, last] ends by `last`, so none of them is longer than `limit`.
     const last = lines.lastIndexOf(NEWLINE, Math.min(start + limit, lines.length - 1));
     if (last >= start) {

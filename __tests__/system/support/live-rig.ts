@@ -172,8 +172,8 @@ export async function createLiveRig(options: LiveRigOptions): Promise<LiveRig> {
         await rm(socket, { force: true });
         // `ip netns exec` execs the command, so the child's PID is the daemon's own.
         const child = spawn('ip', ['netns', 'exec', rig.server, ...command, 'run', '--config', configPath], { stdio: ['ignore', 'pipe', 'pipe'] });
-        child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
-        child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+        child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+        child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
         daemon = child;
         const deadline = Date.now() + 15_000;
         while (!existsSync(socket)) {

@@ -20,14 +20,9 @@ export interface PrivateRsyslog {
 
 /** The config head every private instance uses; `rules` follow it. */
 export function privateRsyslogConf(dir: string, rules: string): string {
-  return [
-    `global(workDirectory="${dir}/work")`,
-    'module(load="imkmsg")',
-    'module(load="imuxsock" SysSock.Use="off")',
-    `input(type="imuxsock" Socket="${dir}/log.sock" RateLimit.Interval="0")`,
-    rules,
-    '',
-  ].join('\n');
+  return [`global(workDirectory="${dir}/work")`, 'module(load="imkmsg")', 'module(load="imuxsock" SysSock.Use="off")', `input(type="imuxsock" Socket="${dir}/log.sock" RateLimit.Interval="0")`, rules, ''].join(
+    '\n',
+  );
 }
 
 /** Starts `rsyslogd -n` on `dir/rsyslog.conf` and waits (bounded) for its socket. */
@@ -78,7 +73,10 @@ export async function waitForLines(path: string, enough: (lines: string[]) => bo
 
 /** LOG (with `prefix`) and DROP rules in INPUT of `ns` for each match, v4 and v6, plus ICMP echo requests. */
 export async function logAndDrop(rig: Rig, prefix: string, portMatches: readonly (readonly string[])[]): Promise<void> {
-  for (const [tool, icmp] of [['iptables', ['-p', 'icmp', '--icmp-type', 'echo-request']], ['ip6tables', ['-p', 'ipv6-icmp', '--icmpv6-type', 'echo-request']]] as const) {
+  for (const [tool, icmp] of [
+    ['iptables', ['-p', 'icmp', '--icmp-type', 'echo-request']],
+    ['ip6tables', ['-p', 'ipv6-icmp', '--icmpv6-type', 'echo-request']],
+  ] as const) {
     for (const match of [...portMatches, icmp]) {
       for (const target of [['LOG', '--log-prefix', prefix], ['DROP']]) {
         const result = await rig.exec(rig.server, [tool, '-w', '-A', 'INPUT', ...match, '-j', ...target]);

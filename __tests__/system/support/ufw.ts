@@ -73,7 +73,11 @@ export async function createUfwSandbox(rig: Rig): Promise<UfwSandbox> {
   return {
     ufw,
     async enable() {
-      for (const args of [['logging', 'off'], ['default', 'deny', 'incoming'], ['--force', 'enable']]) {
+      for (const args of [
+        ['logging', 'off'],
+        ['default', 'deny', 'incoming'],
+        ['--force', 'enable'],
+      ]) {
         const result = await ufw(args);
         if (result.exitCode !== 0) throw new Error(`ufw ${args.join(' ')} failed (${result.exitCode}): ${result.stderr}${result.stdout}`);
       }
@@ -83,7 +87,11 @@ export async function createUfwSandbox(rig: Rig): Promise<UfwSandbox> {
       const changed = await hostChanges();
       // Extras first (deepest paths first), then every entry of the snapshot, parents before children.
       const now = await snapshotTree(ETC_UFW).catch(() => new Map<string, Entry>());
-      for (const path of [...now.keys()].filter((p) => !before.has(p)).sort().reverse()) await rm(join(ETC_UFW, path), { recursive: true, force: true });
+      for (const path of [...now.keys()]
+        .filter((p) => !before.has(p))
+        .sort()
+        .reverse())
+        await rm(join(ETC_UFW, path), { recursive: true, force: true });
       for (const path of changed.filter((p) => before.has(p))) {
         const entry = before.get(path)!;
         const target = join(ETC_UFW, path);
