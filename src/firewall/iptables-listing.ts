@@ -26,22 +26,14 @@ function valueAfter(words: readonly string[], flag: string): string | undefined 
 /** Grants in an iptables/ip6tables `-S KNOCKTAIL` listing; `openedAt` is unknown there and set to `now`. */
 export function parseGrantListing(text: string, family: Family, now: number): Grant[] {
   const grants = new Map<string, { door: string; src: string; until: number | null; ports: PortSpec[] }>();
-  for (const line of text.split('\n')) {
-    if (!line.startsWith('-A ')) continue;
-    const words = splitRuleLine(line);
-    const comment = parseGrantComment(valueAfter(words, '--comment') ?? '');
-    const src = normaliseAddress((valueAfter(words, '-s') ?? '').replace(/\/(32|128)$/, ''));
-    const proto = valueAfter(words, '-p');
-    const port = Number(valueAfter(words, '--dport'));
-    if (!comment || !src || src.family !== family || (proto !== 'tcp' && proto !== 'udp') || !Number.isInteger(port)) continue;
-    const key = grantKey({ door: comment.door, src: src.text });
+  for (const { key, door, src, until, port } of parseGrantRules(text, family)) {
     const held = grants.get(key);
     // Two expiries for one grant means a refresh was interrupted; the later one is the live one.
-    if (held && (held.until === null || (comment.until !== null && comment.until <= held.until))) {
-      if (held.until === comment.until && !held.ports.some((p) => p.proto === proto && p.port === port)) held.ports.push({ proto, port });
+    if (held && (held.until === null || (until !== null && until <= held.until))) {
+      if (held.until === until && !held.ports.some((p) => p.proto === port.proto && p.port === port.port)) held.ports.push(port);
       continue;
     }
-    grants.set(key, { door: comment.door, src: src.text, until: comment.until, ports: [{ proto, port }] });
+    grants.set(key, { door, src, until, ports: [port] });
   }
   return [...grants.values()].map((g) => ({ door: g.door, src: g.src, family, ports: g.ports, openedAt: now, until: g.until }));
 }
