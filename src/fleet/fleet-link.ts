@@ -11,6 +11,9 @@ import type { FleetGrantPort } from './grant-port.js';
 import { encodeEnvelope, REJECT_REASONS, signEnvelope, verifyEnvelope, type RejectReason } from './message-signing.js';
 import { ReplayGuard } from './replay-guard.js';
 
+/** Clock readings kept; the offset in use is the one read with the shortest round trip. */
+const OFFSET_SAMPLES = 5;
+
 // Connects one member's grant engine to the group: local grant changes of fleet doors go
 // into the KV bucket (one key per door and source, so the bucket's revision orders the
 // changes of one grant), and other members' changes come back out of it into the local
@@ -83,6 +86,7 @@ export class FleetLink {
   };
   private connected = false;
   private clockOffset: number | null = null;
+  private offsetSamples: readonly { readonly roundTrip: number; readonly offset: number }[] = [];
   private accepting = false;
   private stopFollow: (() => void) | undefined;
   private resyncEvery: TimerHandle | undefined;
@@ -296,8 +300,13 @@ export class FleetLink {
       await transport.put(key, encodeEnvelope(this.sign({ type: 'heartbeat', body }, before, before + 3 * this.config.heartbeatInterval)));
       const stored = await transport.get(key);
       const after = clock.now();
-      // The offset is known to ±half the round trip; a slow round trip says too little to act on.
-      if (stored && after - before <= this.config.maxClockSkew) this.setClockOffset(Math.round((before + after) / 2 - stored.created));
+      // The offset is known to ±half the round trip; a slow round trip says too little to act on,
+      // and of the last few readings the one with the shortest round trip is the most exact (as NTP does).
+      if (stored && after - before <= this.config.maxClockSkew) {
+        this.offsetSamples = [...this.offsetSamples.slice(-(OFFSET_SAMPLES - 1)), { roundTrip: after - before, offset: Math.round((before + after) / 2 - stored.created) }];
+        const best = this.offsetSamples.reduce((a, b) => (b.roundTrip < a.roundTrip ? b : a));
+        this.setClockOffset(best.offset);
+      }
     } catch (error) {
       this.options.log.warn(`fleet ${this.config.group}: heartbeat failed: ${error instanceof Error ? error.message : String(error)}`);
     }
