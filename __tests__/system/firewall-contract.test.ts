@@ -8,6 +8,7 @@ import { firewallConfig, grantFor, sshDoor } from '../firewall/fixtures.js';
 import { makeDoor } from '../support/door.js';
 import { createRig, runArgv, enableLogAllNetns } from './support/netns.js';
 import type { Rig } from './support/netns.js';
+import { firewallSnapshot } from './support/firewall-snapshot.js';
 import { describeSystem } from './support/requirements.js';
 
 // One contract, every real backend (fail2ban's per-backend test case): inside a fresh pair
@@ -23,26 +24,6 @@ const rangeDoor: Door = makeDoor({
 const DOORS = [sshDoor, rangeDoor];
 const PORT = 22;
 const REFUSED_MS = 300;
-
-/** Everything the namespace's firewall holds, without counters or timestamps. */
-async function snapshot(rig: Rig): Promise<string> {
-  const parts: string[] = [];
-  for (const argv of [['iptables-save'], ['ip6tables-save'], ['nft', 'list', 'ruleset'], ['ipset', 'list', '-n']]) {
-    const result = await rig.exec(rig.server, argv);
-    parts.push(`## ${argv.join(' ')}\n${result.stdout}`);
-  }
-  return parts
-    .join('\n')
-    .split('\n')
-    .filter((line) => !line.startsWith('#') || line.startsWith('## '))
-    .map((line) =>
-      line
-        .replace(/\[\d+:\d+\]/g, '[0:0]')
-        .replace(/counter packets \d+ bytes \d+/g, 'counter')
-        .replace(/ expires [0-9dhms]+/g, ''),
-    )
-    .join('\n');
-}
 
 /** How many grant rules or elements the firewall holds for a source. */
 async function countEntries(rig: Rig, backend: string, src: string): Promise<number> {
@@ -74,7 +55,7 @@ describeSystem('firewall backend contract', ['ip', 'iptables', 'ip6tables', 'ipt
       await rig.exec(rig.server, ['nft', 'add table inet admin']);
       await rig.exec(rig.server, ['nft', 'add chain inet admin input { type filter hook input priority 10; policy accept; }']);
       await rig.exec(rig.server, ['nft', 'add rule inet admin input tcp dport 26 drop']);
-      before = await snapshot(rig);
+      before = await firewallSnapshot(rig);
       restoreLogAllNetns = await enableLogAllNetns();
       backend = selectBackend({ ...firewallConfig(name), logPrefix }, { runner: new ExecaRunner({ netns: rig.server }), now: Date.now, baseDelayMs: 10 });
       stopListener = await rig.listen(rig.server, PORT, undefined, { echo: true });
@@ -197,17 +178,17 @@ describeSystem('firewall backend contract', ['ip', 'iptables', 'ip6tables', 'ipt
     });
 
     test('setup run twice leaves the same rules as setup run once', async () => {
-      const once = await snapshot(rig);
+      const once = await firewallSnapshot(rig);
       await backend.setup(DOORS);
-      expect(await snapshot(rig)).toEqual(once);
+      expect(await firewallSnapshot(rig)).toEqual(once);
     });
 
     test('teardown leaves the admin rules exactly as they were before setup', async () => {
       await backend.open(grantFor(rig.clientV4, { until: null }));
       await backend.teardown();
-      expect(await snapshot(rig)).toEqual(before);
+      expect(await firewallSnapshot(rig)).toEqual(before);
       await backend.teardown();
-      expect(await snapshot(rig)).toEqual(before);
+      expect(await firewallSnapshot(rig)).toEqual(before);
     });
   });
 });

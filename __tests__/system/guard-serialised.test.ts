@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import type { HeldConnection } from './support/netns.js';
 import { createLiveRig, type LiveRig } from './support/live-rig.js';
+import { firewallSnapshot } from './support/firewall-snapshot.js';
 import { describeSystem } from './support/requirements.js';
 
 // Setup and reload are atomic and serialised (issue 8, point 3): while several `knocktail setup`
@@ -15,24 +16,6 @@ const DOOR = { name: 'classic', sequence: ['tcp:31600'], open: ['tcp:22', 'tcp:2
 const sleep = (ms: number): Promise<void> => new Promise((done) => setTimeout(done, ms));
 
 /** The namespace's whole firewall without counters, timestamps or timeouts left. */
-async function snapshot(live: LiveRig): Promise<string> {
-  const parts: string[] = [];
-  for (const argv of [['iptables-save'], ['ip6tables-save'], ['nft', 'list', 'ruleset'], ['ipset', 'save']]) {
-    parts.push(`## ${argv.join(' ')}\n${(await live.rig.exec(live.rig.server, argv)).stdout}`);
-  }
-  return parts
-    .join('\n')
-    .split('\n')
-    .filter((line) => !line.startsWith('#') || line.startsWith('## '))
-    .map((line) =>
-      line
-        .replace(/\[\d+:\d+\]/g, '[0:0]')
-        .replace(/counter packets \d+ bytes \d+/g, 'counter')
-        .replace(/ expires [0-9dhms]+/g, ''),
-    )
-    .join('\n');
-}
-
 describeSystem('setup and reload are atomic and serialised', ['ip', 'iptables', 'ip6tables', 'ipset', 'nft', 'rsyslogd', 'flock'], () => {
   describe.each(BACKENDS)('the %s backend', (backend) => {
     let live: LiveRig;
@@ -59,7 +42,7 @@ describeSystem('setup and reload are atomic and serialised', ['ip', 'iptables', 
       expect(held).toBeDefined();
       expect((await live.cli(['revoke', rig.clientV4, ...config])).exitCode).toBe(0);
       expect(await rig.connect(rig.client, rig.serverV4, 22, 300)).toBe(false);
-      const expected = await snapshot(live);
+      const expected = await firewallSnapshot(live.rig, { ipset: 'members' });
 
       const status = { racing: true }; // cleared by the race below, which TS cannot see through the closure
       const race = (async () => {
@@ -91,7 +74,7 @@ describeSystem('setup and reload are atomic and serialised', ['ip', 'iptables', 
       await race;
       expect({ samples: samples > 20, opened, cut }).toEqual({ samples: true, opened: [], cut: [] });
       expect(await held!.probe(1000)).toBe(true);
-      expect(await snapshot(live)).toEqual(expected);
+      expect(await firewallSnapshot(live.rig, { ipset: 'members' })).toEqual(expected);
       expect(live.daemonOutput()).not.toMatch(/reload refused/);
     }, 120_000);
   });

@@ -6,7 +6,7 @@ import { builtCli } from './support/built-cli.js';
 import { CLASSIC_DOOR } from './support/live-rig.js';
 import { createRig, type Rig } from './support/netns.js';
 import { describeSystem } from './support/requirements.js';
-import { firewallSnapshot } from './support/ufw.js';
+import { firewallSnapshot } from './support/firewall-snapshot.js';
 
 // A hand-written nftables ruleset with `policy drop` (the admin's own table `inet filter`,
 // which accepts ssh for everyone). No knocktail backend can open a port through another

@@ -9,7 +9,8 @@ import { builtCli } from './support/built-cli.js';
 import { CLASSIC_DOOR, createLiveRig, type LiveRig } from './support/live-rig.js';
 import { createRig, type Rig } from './support/netns.js';
 import { describeSystem } from './support/requirements.js';
-import { createUfwSandbox, firewallSnapshot, type UfwSandbox } from './support/ufw.js';
+import { firewallSnapshot } from './support/firewall-snapshot.js';
+import { createUfwSandbox, type UfwSandbox } from './support/ufw.js';
 
 // knocktail next to Debian's real ufw (default deny incoming), enabled inside the test
 // namespace only (support/ufw.ts keeps the host's /etc/ufw untouched and restores it).

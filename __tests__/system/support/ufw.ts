@@ -103,18 +103,3 @@ export async function createUfwSandbox(rig: Rig): Promise<UfwSandbox> {
     },
   };
 }
-
-/** Everything the namespace's firewall holds, without counters, comments or timestamps. */
-export async function firewallSnapshot(rig: Rig): Promise<string> {
-  const parts: string[] = [];
-  for (const argv of [['iptables-save'], ['ip6tables-save'], ['nft', 'list', 'ruleset'], ['ipset', 'list', '-n']]) {
-    const result = await rig.exec(rig.server, argv);
-    parts.push(`## ${argv.join(' ')}\n${result.stdout}`);
-  }
-  return parts
-    .join('\n')
-    .split('\n')
-    .filter((line) => !line.startsWith('#') || line.startsWith('## '))
-    .map((line) => line.replace(/\[\d+:\d+\]/g, '[0:0]').replace(/counter packets \d+ bytes \d+/g, 'counter'))
-    .join('\n');
-}
