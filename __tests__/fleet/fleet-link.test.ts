@@ -186,6 +186,32 @@ describe('fail closed', () => {
     expect(b3!.held()).toContain('ssh 203.0.113.9 until 60000');
   });
 
+  test('a write stored although its acknowledgement was lost is not published again over a later revoke', async () => {
+    const { clock, bucket, members, start } = group();
+    await start();
+    const [b1, b2] = members;
+    // b2's knock reaches the bucket, but b2 hears a timeout: the change stays in its outbox.
+    b2!.transport.afterPut = () => {
+      b2!.transport.afterPut = undefined;
+      throw new Error('timeout');
+    };
+    await b2!.manager.open(ssh, SRC, 4, 'knock');
+    await settle();
+    expect(b1!.held()).toEqual(['ssh 203.0.113.7 until 60000']);
+    // Cut off, b2 misses the revoke made on b1; back, it catches up and retries its outbox.
+    b2!.transport.setOnline(false);
+    await b1!.manager.close('ssh', SRC, 'revoked');
+    await settle();
+    b2!.transport.setOnline(true);
+    clock.advanceTo(T0 + 5_000);
+    await settle();
+    await b2!.link.idle();
+    expect(b2!.held()).toEqual([]);
+    expect(b2!.link.status().outbox).toBe(0);
+    const stored = bucket.entries.get(grantEntryKey('ssh', SRC));
+    expect(JSON.parse(new TextDecoder().decode(stored!.value))).toMatchObject({ host: 'b1', body: { action: 'close', reason: 'revoked' } });
+  });
+
   test('a member whose clock is off by more than maxClockSkew refuses fleet grants and reports its offset', async () => {
     const { members, start } = group({ clockOffsets: { 1: 5000 } });
     await start();
@@ -195,6 +221,21 @@ describe('fail closed', () => {
     expect(members[1]!.link.status()).toMatchObject({ accepting: false, clockOffset: 5000 });
     expect(members[1]!.link.status().ignored['clock-skew']).toBeGreaterThan(0);
     expect(members[2]!.held()).toHaveLength(1);
+  });
+
+  test('heartbeats acknowledged slowly (a busy cluster) do not move the measured clock offset', async () => {
+    const { clock, members, start } = group({ members: 1 });
+    await start();
+    const member = members[0]!;
+    expect(member.link.status()).toMatchObject({ accepting: true, clockOffset: 0 });
+    // Stored at once, acknowledged 1.5 s later: the reading would say the clock is 750 ms off.
+    member.transport.afterPut = () => clock.advanceTo(clock.now() + 1500);
+    for (let beat = 1; beat <= 8; beat++) {
+      clock.advanceTo(clock.now() + 5000);
+      await settle();
+    }
+    member.transport.afterPut = undefined;
+    expect(member.link.status()).toMatchObject({ accepting: true, clockOffset: 0 });
   });
 
   test('a grant whose until is already past when it arrives is not opened', async () => {

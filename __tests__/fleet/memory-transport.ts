@@ -40,12 +40,17 @@ export class MemoryFleetTransport implements FleetTransport {
 
   /** Runs `work` as the server would answer it: rejected while this member is offline. */
   private call<T>(work: () => T): Promise<T> {
-    return this.online ? Promise.resolve(work()) : Promise.reject(new Error('disconnected'));
+    return this.online ? new Promise((resolve) => resolve(work())) : Promise.reject(new Error('disconnected'));
   }
+
+  /** Runs after each stored put, before its answer (a test's slow or lost acknowledgement). */
+  afterPut: (() => void) | undefined;
 
   put(key: string, value: Uint8Array): Promise<number> {
     return this.call(() => {
-      return this.bucket.write(key, value);
+      const revision = this.bucket.write(key, value);
+      this.afterPut?.();
+      return revision;
     });
   }
 

@@ -247,6 +247,7 @@ export class FleetLink {
     const { transport, clock } = this.options;
     let failed = false;
     for (const [key, outgoing] of [...this.grantOutbox]) {
+      if (this.grantOutbox.get(key) !== outgoing) continue; // replaced or superseded meanwhile
       if (outgoing.envelope.exp <= clock.now()) {
         this.grantOutbox.delete(key);
         continue;
@@ -300,9 +301,10 @@ export class FleetLink {
       await transport.put(key, encodeEnvelope(this.sign({ type: 'heartbeat', body }, before, before + 3 * this.config.heartbeatInterval)));
       const stored = await transport.get(key);
       const after = clock.now();
-      // The offset is known to ±half the round trip; a slow round trip says too little to act on,
+      // The offset is known to ±half the round trip: a reading whose error could reach a quarter of
+      // maxClockSkew (a busy or failing-over cluster, a publish buffered through a reconnect) is dropped,
       // and of the last few readings the one with the shortest round trip is the most exact (as NTP does).
-      if (stored && after - before <= this.config.maxClockSkew) {
+      if (stored && after - before <= this.config.maxClockSkew / 2) {
         this.offsetSamples = [...this.offsetSamples.slice(-(OFFSET_SAMPLES - 1)), { roundTrip: after - before, offset: Math.round((before + after) / 2 - stored.created) }];
         const best = this.offsetSamples.reduce((a, b) => (b.roundTrip < a.roundTrip ? b : a));
         this.setClockOffset(best.offset);
@@ -352,6 +354,7 @@ export class FleetLink {
       return;
     }
     const { envelope } = verified;
+    this.dropSuperseded(entry.key, envelope);
     if (this.lastId.get(entry.key) === envelope.id) {
       this.markHandled(entry);
       return;
@@ -403,6 +406,14 @@ export class FleetLink {
     } finally {
       this.applying.delete(key);
     }
+  }
+
+  // An unpublished change of this grant that is not newer than what the bucket now holds is stale:
+  // publishing it would undo a later change (a revoke made elsewhere while this member was cut
+  // off), or repeat a write that was stored although its acknowledgement was lost.
+  private dropSuperseded(key: string, stored: FleetEnvelope): void {
+    const pending = this.grantOutbox.get(key);
+    if (pending && (pending.envelope.id === stored.id || pending.envelope.iat <= stored.iat)) this.grantOutbox.delete(key);
   }
 
   private markHandled(entry: FleetUpdate): void {
