@@ -238,6 +238,19 @@ describe('fail closed', () => {
     expect(member.link.status()).toMatchObject({ accepting: true, clockOffset: 0 });
   });
 
+  test('a read answered by a lagging replica (the previous heartbeat) does not move the measured clock offset', async () => {
+    const { clock, members, start } = group({ members: 1 });
+    await start();
+    const member = members[0]!;
+    // The previous heartbeat was stored one interval (5 s) earlier: the reading would say 5 s.
+    member.transport.staleReads = true;
+    for (let beat = 1; beat <= 8; beat++) {
+      clock.advanceTo(clock.now() + 5000);
+      await settle();
+    }
+    expect(member.link.status()).toMatchObject({ accepting: true, clockOffset: 0 });
+  });
+
   test('a grant whose until is already past when it arrives is not opened', async () => {
     const { clock, bucket, members, start } = group();
     await start();

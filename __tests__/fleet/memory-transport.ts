@@ -48,15 +48,20 @@ export class MemoryFleetTransport implements FleetTransport {
 
   put(key: string, value: Uint8Array): Promise<number> {
     return this.call(() => {
+      this.previous.set(key, this.bucket.entries.get(key));
       const revision = this.bucket.write(key, value);
       this.afterPut?.();
       return revision;
     });
   }
 
+  /** Answers reads from the entries as they were before the last put (a lagging replica). */
+  staleReads = false;
+  private readonly previous = new Map<string, FleetEntry | undefined>();
+
   get(key: string): Promise<FleetEntry | undefined> {
     return this.call(() => {
-      return this.bucket.entries.get(key);
+      return this.staleReads ? this.previous.get(key) : this.bucket.entries.get(key);
     });
   }
 

@@ -298,9 +298,13 @@ export class FleetLink {
     const before = clock.now();
     const body: HeartbeatBody = { version: this.options.version, doors: [...this.fleetDoors].filter((door) => this.options.port.hasDoor(door)), clockOffset: this.clockOffset, accepting: this.accepting };
     try {
-      await transport.put(key, encodeEnvelope(this.sign({ type: 'heartbeat', body }, before, before + 3 * this.config.heartbeatInterval)));
-      const stored = await transport.get(key);
+      const revision = await transport.put(key, encodeEnvelope(this.sign({ type: 'heartbeat', body }, before, before + 3 * this.config.heartbeatInterval)));
+      // The servers stamped the entry between `before` and the acknowledgement; the read only learns the stamp.
       const after = clock.now();
+      // A read answered by a lagging replica returns an earlier heartbeat, a whole interval older: ask again.
+      let stored = await transport.get(key);
+      for (let retry = 0; retry < 2 && stored?.revision !== revision; retry++) stored = await transport.get(key);
+      if (stored?.revision !== revision) stored = undefined;
       // The offset is known to ±half the round trip: a reading whose error could reach a quarter of
       // maxClockSkew (a busy or failing-over cluster, a publish buffered through a reconnect) is dropped,
       // and of the last few readings the one with the shortest round trip is the most exact (as NTP does).

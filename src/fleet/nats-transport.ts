@@ -188,7 +188,8 @@ class NatsFleetTransport implements FleetTransport {
 
 /** Every audit envelope in the group stream from `since` (epoch ms) on, oldest first. */
 export async function* readAuditStream(nc: NatsConnection, fleet: FleetConfig, since?: number): AsyncGenerator<Uint8Array> {
-  const js = jetstream(nc, { timeout: 3000 });
+  // Creating a consumer takes milliseconds when it works; a try placed on a dead peer only times out.
+  const js = jetstream(nc, { timeout: 1000 });
   const jsm = await jetstreamManager(nc, { timeout: 10_000 });
   const stream = auditStreamName(fleet.group);
   const info = await jsm.streams.info(stream).catch((error: unknown) => {
@@ -203,7 +204,7 @@ export async function* readAuditStream(nc: NatsConnection, fleet: FleetConfig, s
     try {
       consumer = await js.consumers.get(stream, options);
     } catch {
-      await new Promise((resolve) => setTimeout(resolve, 500));
+      await new Promise((resolve) => setTimeout(resolve, 200));
     }
   }
   if (!consumer) {
