@@ -121,6 +121,7 @@ describe('KmsgSource', () => {
     let stopped = false;
     const waker = {
       wait: () => new Promise<void>((resolve) => (wake = resolve)),
+      take: () => undefined,
       stop: () => {
         stopped = true;
         wake?.();
@@ -137,6 +138,62 @@ describe('KmsgSource', () => {
     expect(Date.now() - started).toBeLessThan(1000);
     await iterator.return?.();
     expect(stopped).toBe(true);
+  });
+
+  test('while the helper runs, records come from its stream and the device is not read; repeats are skipped by sequence number', async () => {
+    const device = new FakeDevice();
+    device.queue.push('6,1,1,-;old\n');
+    const fed: Buffer[][] = [];
+    let wake: (() => void) | undefined;
+    const waker = {
+      wait: () => new Promise<void>((resolve) => (wake = resolve)),
+      take: () => ({ lines: fed.shift() ?? [], dropped: 0 }),
+      stop: () => wake?.(),
+    };
+    const source = new KmsgSource({ open: () => Promise.resolve(device), pollIntervalMs: 60_000, waker });
+    const iterator = source.chunks(controller.signal)[Symbol.asyncIterator]();
+    const next = iterator.next();
+    await afterStartSkip(source, 1);
+    device.queue.push('4,2,5,-;knocktail: only on the device\n');
+    // A helper starts at the oldest record in the ring buffer: record 1 again, then the new one.
+    fed.push([Buffer.from('6,1,1,-;old\n 4,1,1,-;not a record\n'), Buffer.from('4,2,5,-;knocktail: from the helper\n')]);
+    wake?.();
+    expect(chunkText(await next)).toBe('4,2,5,-;knocktail: from the helper\n');
+    expect(device.queue).toEqual(['4,2,5,-;knocktail: only on the device\n']);
+    expect(source.stats()).toMatchObject({ records: 1, overwritten: 0 });
+    await iterator.return?.();
+  });
+
+  test('a hole in the sequence numbers of the helper stream counts as overwritten records', async () => {
+    const device = new FakeDevice();
+    device.queue.push('6,1,1,-;old\n');
+    const fed: Buffer[][] = [];
+    let wake: (() => void) | undefined;
+    const waker = {
+      wait: () => new Promise<void>((resolve) => (wake = resolve)),
+      take: () => ({ lines: fed.shift() ?? [], dropped: 0 }),
+      stop: () => wake?.(),
+    };
+    const source = new KmsgSource({ open: () => Promise.resolve(device), pollIntervalMs: 60_000, waker });
+    const iterator = source.chunks(controller.signal)[Symbol.asyncIterator]();
+    const next = iterator.next();
+    await afterStartSkip(source, 1);
+    fed.push([Buffer.from('4,5,5,-;knocktail: after a gap\n')]);
+    wake?.();
+    expect(chunkText(await next)).toBe('4,5,5,-;knocktail: after a gap\n');
+    expect(source.stats()).toMatchObject({ records: 1, overwritten: 1 });
+    await iterator.return?.();
+  });
+
+  test('over-long lines the helper dropped are reported through takeOversized', async () => {
+    const device = new FakeDevice();
+    const fed = [{ lines: [] as Buffer[], dropped: 2 }];
+    const waker = { wait: () => new Promise<void>(() => undefined), take: () => fed.shift(), stop: () => undefined };
+    const source = new KmsgSource({ open: () => Promise.resolve(device), pollIntervalMs: 60_000, waker });
+    const iterator = source.chunks(controller.signal)[Symbol.asyncIterator]();
+    expect(chunkText(await iterator.next())).toBe('');
+    expect(source.takeOversized()).toBe(2);
+    await iterator.return?.();
   });
 
   test('a device that cannot be opened is a SOURCE_IO error naming it', async () => {

@@ -3,12 +3,21 @@ import { KmsgWaker, type WakeProcess } from '../../src/source/kmsg-waker.js';
 
 // A helper process that is only a script: the test says when it prints and when it ends.
 class FakeProcess implements WakeProcess {
-  private output: (() => void) | undefined;
+  private output: ((chunk: Buffer) => void) | undefined;
   private exit: (() => void) | undefined;
   killed = false;
+  paused = false;
 
-  onOutput(fn: () => void): void {
+  onOutput(fn: (chunk: Buffer) => void): void {
     this.output = fn;
+  }
+
+  pause(): void {
+    this.paused = true;
+  }
+
+  resume(): void {
+    this.paused = false;
   }
 
   onExit(fn: () => void): void {
@@ -20,8 +29,8 @@ class FakeProcess implements WakeProcess {
     this.exit?.();
   }
 
-  print(): void {
-    this.output?.();
+  print(text = '6,1,1,-;x\n'): void {
+    this.output?.(Buffer.from(text));
   }
 
   end(): void {
@@ -113,6 +122,63 @@ describe('KmsgWaker', () => {
     clock.now = 10_000;
     await waker.wait(0);
     expect(started).toHaveLength(1);
+  });
+
+  test("the helper's output comes out of take() as whole lines; a partial line waits for its end", () => {
+    const { waker, started } = rig();
+    expect(waker.take()).toEqual({ lines: [], dropped: 0 });
+    started[0]!.print('4,7,1,-;knocktail: a\n 4,8,');
+    started[0]!.print('1,-;knocktail: b\n');
+    expect(waker.take()?.lines.map(String)).toEqual(['4,7,1,-;knocktail: a\n', ' 4,8,1,-;knocktail: b\n']);
+    expect(waker.take()).toEqual({ lines: [], dropped: 0 });
+    waker.stop();
+  });
+
+  test('take() is undefined while no helper runs, so the source reads the device itself', () => {
+    const { waker, started, clock } = rig();
+    waker.take();
+    started[0]!.end();
+    clock.now = 500;
+    expect(waker.take()).toBeUndefined();
+    clock.now = 1500;
+    expect(waker.take()).toEqual({ lines: [], dropped: 0 });
+    expect(started).toHaveLength(2);
+    waker.stop();
+  });
+
+  test('lines a helper printed before it ended still come out, and its partial last line is not glued to the next one', () => {
+    const { waker, started, clock } = rig();
+    waker.take();
+    started[0]!.print('4,7,1,-;knocktail: last\n4,8,1,-;knock');
+    started[0]!.end();
+    clock.now = 1500;
+    expect(waker.take()?.lines.map(String)).toEqual(['4,7,1,-;knocktail: last\n']);
+    started[1]!.print('4,9,1,-;knocktail: new\n');
+    expect(waker.take()?.lines.map(String)).toEqual(['4,9,1,-;knocktail: new\n']);
+    waker.stop();
+  });
+
+  test('a helper is paused while more than 256 KiB wait for the source, and resumed by take()', () => {
+    const { waker, started } = rig();
+    waker.take();
+    const line = `4,1,1,-;${'x'.repeat(1000)}\n`;
+    for (let i = 0; i < 200; i += 1) started[0]!.print(line);
+    expect(started[0]!.paused).toBe(false);
+    for (let i = 0; i < 100; i += 1) started[0]!.print(line);
+    expect(started[0]!.paused).toBe(true);
+    expect(waker.take()?.lines).toHaveLength(300);
+    expect(started[0]!.paused).toBe(false);
+    waker.stop();
+  });
+
+  test('an over-long line from the helper is dropped and counted', () => {
+    const { waker, started } = rig();
+    waker.take();
+    started[0]!.print(`4,1,1,-;${'x'.repeat(10_000)}\n4,2,1,-;knocktail: ok\n`);
+    const taken = waker.take();
+    expect(taken?.lines.map(String)).toEqual(['4,2,1,-;knocktail: ok\n']);
+    expect(taken?.dropped).toBe(1);
+    waker.stop();
   });
 
   test('a helper that cannot be started leaves the waker polling', async () => {

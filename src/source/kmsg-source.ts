@@ -2,7 +2,7 @@ import { constants, promises as fs } from 'node:fs';
 import { KnocktailError } from '../errors.js';
 import { traceStage } from '../trace/stage-trace.js';
 import type { ChunkSource } from './chunk-source.js';
-import { selectRecords } from './kmsg-record.js';
+import { recordSequence, selectRecords } from './kmsg-record.js';
 import type { Waker } from './kmsg-waker.js';
 import { LineLimiter } from './line-limit.js';
 
@@ -20,7 +20,7 @@ export interface KmsgSourceOptions {
   /** Largest chunk handed out (default 256 KiB). */
   maxChunkBytes?: number;
   open?: (path: string) => Promise<KmsgHandle>;
-  /** Ends the wait between reads early when the kernel logged something (the daemon passes a KmsgWaker). */
+  /** Reads the device in a helper and wakes the source when it did (the daemon passes a KmsgWaker); without one the source polls. */
   waker?: Waker;
 }
 
@@ -45,6 +45,8 @@ export class KmsgSource implements ChunkSource {
   private readonly waker: Waker | undefined;
   private counts = { records: 0, overwritten: 0, skippedAtStart: 0 };
   private readonly limiter = new LineLimiter();
+  /** Over-long lines the helper's stream dropped, not yet reported. */
+  private fedDropped = 0;
 
   constructor(options: KmsgSourceOptions = {}) {
     this.path = options.path ?? '/dev/kmsg';
@@ -55,7 +57,9 @@ export class KmsgSource implements ChunkSource {
   }
 
   takeOversized(): number {
-    return this.limiter.takeDropped();
+    const dropped = this.limiter.takeDropped() + this.fedDropped;
+    this.fedDropped = 0;
+    return dropped;
   }
 
   stats(): KmsgStats {
@@ -84,21 +88,34 @@ export class KmsgSource implements ChunkSource {
       while (!signal?.aborted) {
         const lines: Buffer[] = [];
         let size = 0;
-        while (size < this.maxChunkBytes) {
-          const bytes = await this.readSome(handle, buffer);
-          if (bytes === undefined) break;
+        const keep = (bytes: Buffer, fromHelper: boolean): void => {
           const selected = selectRecords(bytes, after);
+          // Sequence numbers have no holes: a helper started anew after an EPIPE shows lost records as one.
+          const first = selected.lines[0] && recordSequence(selected.lines[0]);
+          if (fromHelper && after >= 0 && first !== undefined && first > after + 1) this.counts.overwritten += 1;
           after = selected.lastSequence;
           for (const line of selected.lines) {
             lines.push(line);
             size += line.length;
+          }
+        };
+        // The helper's records when it runs (see KmsgWaker), else our own reads of the device.
+        const fed = this.waker?.take();
+        if (fed) {
+          this.fedDropped += fed.dropped;
+          for (const bytes of fed.lines) keep(bytes, true);
+        } else {
+          while (size < this.maxChunkBytes) {
+            const bytes = await this.readSome(handle, buffer);
+            if (bytes === undefined) break;
+            keep(bytes, false);
           }
         }
         if (lines.length > 0) {
           this.counts.records += lines.length;
           traceStage('read');
           yield Buffer.concat(lines, size);
-        } else if (this.limiter.pendingDropped > 0) {
+        } else if (this.limiter.pendingDropped > 0 || this.fedDropped > 0) {
           // Only dropped over-long records: an empty chunk so the consumer counts them now.
           yield Buffer.alloc(0);
         } else {

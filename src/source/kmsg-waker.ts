@@ -1,38 +1,49 @@
 import { spawn } from 'node:child_process';
 import { performance } from 'node:perf_hooks';
 import { traceStage } from '../trace/stage-trace.js';
+import { LineLimiter } from './line-limit.js';
 
-// Wakes the /dev/kmsg reader as soon as the kernel logs something. Node cannot poll(2) a
-// character device (libuv reads files on its thread pool, where a blocking read of /dev/kmsg
-// would hold a pool thread and keep the process from ever exiting), so a helper process does
-// the blocking read: `cat /dev/kmsg`, whose output only means "there is something new" and is
-// thrown away; KmsgSource still reads the records itself, so a dead or missing helper costs
-// speed, never a record (the poll interval stays the guarantee, as for ChangeWaker). The helper
-// is ours alone: it is killed by its PID on stop, and restarted at most once per RESTART_MS
-// when it ends (cat exits on EPIPE when the kernel overwrote records it had not read).
+// Reads /dev/kmsg for the kmsg source in a helper process, and wakes the source when it did.
+// Node cannot poll(2) a character device (libuv reads files on its thread pool, where a
+// blocking read of /dev/kmsg would hold a pool thread and keep the process from ever exiting),
+// so `cat /dev/kmsg` does the blocking read and its output, read from a pipe on the event loop,
+// is the record stream: no thread-pool read after the wake-up (measured in bench/live.ts,
+// "awake → chunk read"). The helper starts at the oldest record in the ring buffer; the source
+// skips by sequence number what it has seen. While no helper runs (not started yet, ended,
+// cannot start) the source reads the device itself on its poll interval, so a dead or missing
+// helper costs speed, never a record. The helper is ours alone: it is killed by its PID on
+// stop, and restarted at most once per RESTART_MS when it ends (cat exits on EPIPE when the
+// kernel overwrote records it had not read). Its output is paused while more than
+// MAX_QUEUED_BYTES wait for the source, so a slow consumer never makes the queue grow.
 export interface Waker {
   /** Resolve on a change (also one that came since the last wait), after `ms`, or on abort. */
   wait(ms: number, signal?: AbortSignal): Promise<void>;
+  /** The helper's whole lines since the last call and the over-long ones it dropped; undefined while no helper runs. */
+  take(): { readonly lines: Buffer[]; readonly dropped: number } | undefined;
   stop(): void;
 }
 
-/** A running helper: calls back on any output and once when it has ended. */
+/** A running helper: calls back with its output and once when it has ended. */
 export interface WakeProcess {
-  onOutput(fn: () => void): void;
+  onOutput(fn: (chunk: Buffer) => void): void;
   onExit(fn: () => void): void;
+  /** Stop or go on reading the helper's output (backpressure). */
+  pause(): void;
+  resume(): void;
   kill(): void;
 }
 
 export type StartWakeProcess = (path: string) => WakeProcess;
 
 const RESTART_MS = 1000;
+const MAX_QUEUED_BYTES = 256 * 1024;
 
-/** `cat PATH` with its output only noticed, never kept. */
+/** `cat PATH`, its output read from a pipe. */
 export const startCat: StartWakeProcess = (path) => {
   const child = spawn('cat', [path], { stdio: ['ignore', 'pipe', 'ignore'] });
   return {
     onOutput(fn) {
-      child.stdout.on('data', () => fn());
+      child.stdout.on('data', (chunk: Buffer) => fn(chunk));
     },
     onExit(fn) {
       let ended = false;
@@ -43,6 +54,12 @@ export const startCat: StartWakeProcess = (path) => {
       };
       child.once('exit', once);
       child.once('error', once);
+    },
+    pause() {
+      child.stdout.pause();
+    },
+    resume() {
+      child.stdout.resume();
     },
     kill() {
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
@@ -58,6 +75,9 @@ export class KmsgWaker implements Waker {
   private startedAt = Number.NEGATIVE_INFINITY;
   private changed = false;
   private stopped = false;
+  private queued: Buffer[] = [];
+  private queuedBytes = 0;
+  private dropped = 0;
   private wake: (() => void) | undefined;
 
   constructor(path: string, start: StartWakeProcess = startCat, now: () => number = () => performance.now()) {
@@ -88,6 +108,17 @@ export class KmsgWaker implements Waker {
     });
   }
 
+  take(): { lines: Buffer[]; dropped: number } | undefined {
+    this.ensureRunning();
+    if (!this.process && this.queued.length === 0 && this.dropped === 0) return undefined;
+    const taken = { lines: this.queued, dropped: this.dropped };
+    this.queued = [];
+    this.queuedBytes = 0;
+    this.dropped = 0;
+    this.process?.resume();
+    return taken;
+  }
+
   stop(): void {
     this.stopped = true;
     const process = this.process;
@@ -106,7 +137,17 @@ export class KmsgWaker implements Waker {
       return;
     }
     this.process = process;
-    process.onOutput(() => {
+    // Each helper's stream is cut on its own: a partial line of one that ended is not the start of the next one's.
+    const limiter = new LineLimiter();
+    process.onOutput((chunk) => {
+      if (this.stopped) return;
+      const lines = limiter.push(chunk);
+      this.dropped += limiter.takeDropped();
+      if (lines.length > 0) {
+        this.queued.push(lines);
+        this.queuedBytes += lines.length;
+        if (this.queuedBytes > MAX_QUEUED_BYTES) process.pause();
+      }
       this.changed = true;
       this.wake?.();
     });

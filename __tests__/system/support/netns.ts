@@ -97,7 +97,8 @@ rl.on('line', (line) => {
   } else if (op === 'knockRace') {
     // One knock SYN, then a new connect to req.port every req.everyMs (each pending up to
     // req.attemptMs) until one completes or req.limitMs: hrtime (CLOCK_MONOTONIC) ns of the
-    // knock, of the winning SYN and of its handshake, so polling adds at most everyMs.
+    // knock, of the winning SYN, of the SYN before it (dropped: the port was still closed when
+    // it arrived) and of the winning handshake. The port opened between those two SYNs.
     const now = () => process.hrtime.bigint();
     const sentAt = now();
     const knock = net.connect({ host: req.host, port: req.knockPort });
@@ -106,6 +107,7 @@ rl.on('line', (line) => {
     const sockets = new Set();
     let settled = false;
     let attempts = 0;
+    let lastSynAt;
     const finish = (body) => {
       if (settled) return; settled = true;
       for (const s of sockets) s.destroy();
@@ -115,11 +117,13 @@ rl.on('line', (line) => {
       if (settled) return;
       if (Number(now() - sentAt) / 1e6 > req.limitMs || attempts >= 10000) { finish({}); return; }
       attempts++;
+      const refusedAt = lastSynAt;
       const synAt = now();
+      lastSynAt = synAt;
       const s = net.connect({ host: req.host, port: req.port });
       sockets.add(s);
       const timer = setTimeout(() => { sockets.delete(s); s.destroy(); }, req.attemptMs);
-      s.once('connect', () => { clearTimeout(timer); finish({ openSentAt: String(synAt), openAt: String(now()) }); });
+      s.once('connect', () => { clearTimeout(timer); finish({ refusedSentAt: String(refusedAt ?? sentAt), openSentAt: String(synAt), openAt: String(now()) }); });
       s.once('error', () => { clearTimeout(timer); sockets.delete(s); });
       setTimeout(attempt, req.everyMs);
     };
@@ -165,6 +169,8 @@ rl.on('close', () => process.exit(0));
 
 export interface KnockRace {
   readonly sentAt: bigint;
+  /** The last SYN before the winning one (or the knock itself): the port was still closed when it arrived. */
+  readonly refusedSentAt?: bigint;
   /** Undefined when the port did not open within the limit. */
   readonly openSentAt?: bigint;
   readonly openAt?: bigint;
@@ -175,6 +181,7 @@ interface AgentReply {
   readonly id: number;
   readonly ok: boolean;
   readonly sentAt?: string;
+  readonly refusedSentAt?: string;
   readonly openSentAt?: string;
   readonly openAt?: string;
   readonly attempts?: number;
@@ -327,7 +334,9 @@ export async function createRig(name: string): Promise<Rig> {
       const reply = await agentFor(ns).request({ op: 'knockRace', host, knockPort, port, ...opts });
       return {
         sentAt: BigInt(reply.sentAt ?? '0'),
-        ...(reply.openSentAt !== undefined && reply.openAt !== undefined ? { openSentAt: BigInt(reply.openSentAt), openAt: BigInt(reply.openAt) } : {}),
+        ...(reply.openSentAt !== undefined && reply.openAt !== undefined
+          ? { refusedSentAt: BigInt(reply.refusedSentAt ?? reply.sentAt ?? '0'), openSentAt: BigInt(reply.openSentAt), openAt: BigInt(reply.openAt) }
+          : {}),
         attempts: reply.attempts ?? 0,
       };
     },
