@@ -99,6 +99,36 @@ describe('Daemon', () => {
     expect((await read()).grants).toHaveLength(3);
   });
 
+  test("an open's operational log line is written after its firewall request, never in front of it", async () => {
+    const order: string[] = [];
+    let started = false;
+    runner = new SimulatedFirewall({
+      now: () => clock.now(),
+      onCommand: () => {
+        if (started) order.push('firewall');
+      },
+    });
+    daemon = new Daemon(config, {
+      clock,
+      runner,
+      audit,
+      source,
+      bootTime: 0,
+      log: {
+        info: (m) => {
+          if (m.startsWith('open ')) order.push(m);
+        },
+        warn: () => undefined,
+        error: () => undefined,
+      },
+    });
+    await daemon.start();
+    started = true;
+    await source.push([knockLine(T0, SRC, 7000)]);
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(order.slice(0, 2)).toEqual(['firewall', `open ssh ${SRC}`]);
+  });
+
   test('the periodic check re-adds a rule deleted by hand', async () => {
     await build().start();
     await source.push([knockLine(T0, SRC, 7000)]);

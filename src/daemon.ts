@@ -98,7 +98,9 @@ export class Daemon {
       onReject: (door, reason) => parts.metrics?.incRejected(door, reason),
       onRecord: (record) => {
         parts.metrics?.record(record);
-        parts.log.info(`${record.event} ${record.door} ${record.src}`, { ...record });
+        // The operational line repeats the audit record (already written) for people: it goes out
+        // after the firewall request, not in front of it (0.1 ms on the knock → open path).
+        setImmediate(() => parts.log.info(`${record.event} ${record.door} ${record.src}`, { ...record }));
         this.fleetPort?.emit(record);
       },
       onBadLine: (line, problem) => parts.log.warn(`skipped line: ${problem}`, { line: line.slice(0, 512) }),
