@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, test } from '@jest/globals';
-import { mkdtemp, rm, stat } from 'node:fs/promises';
+import { mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ManualClock } from '../../src/clock.js';
@@ -117,5 +117,15 @@ describe('control socket', () => {
   test('with no daemon listening the client answers undefined, so the CLI can work offline', async () => {
     dir = await mkdtemp(join(tmpdir(), 'kt-control-'));
     expect(await requestDaemon(join(dir, 'control.sock'), { op: 'status' })).toBeUndefined();
+  });
+
+  test('a stale socket left by a daemon that died answers undefined too, and a bad path still fails loudly', async () => {
+    dir = await mkdtemp(join(tmpdir(), 'kt-control-'));
+    const stale = join(dir, 'control.sock');
+    // A daemon killed with SIGKILL leaves its socket file behind; connecting to it is refused.
+    await writeFile(stale, '');
+    expect(await requestDaemon(stale, { op: 'status' })).toBeUndefined();
+    await writeFile(join(dir, 'file'), '');
+    await expect(requestDaemon(join(dir, 'file', 'control.sock'), { op: 'status' })).rejects.toMatchObject({ code: 'CONTROL_SOCKET' });
   });
 });

@@ -1,8 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { createRequire } from 'node:module';
-import type * as CommanderModule from 'commander';
-import type { Command as CommandType } from 'commander';
+import { Argument, Command, CommanderError, Option } from 'commander';
 import { packageRoot } from '../install/shipped-assets.js';
 import { KnocktailError, exitCodeFor } from '../errors.js';
 import { COMMANDS, type CommandDef, type ExitCode } from './command-table.js';
@@ -10,14 +8,11 @@ import type { CliContext } from './context.js';
 import { writeLine } from './context.js';
 
 // Builds the commander program from the command table; a command's module is imported only
-// when that command runs, so start-up costs commander and this file, nothing more.
+// when that command runs, so start-up costs commander and this file, nothing more. (The built
+// entry has both inlined, see scripts/bundle-cli.ts, so commander is a static import here.)
 export type { ExitCode } from './command-table.js';
 
-// commander through require(): its ESM wrapper costs ~5 ms more at every start (the CJS
-// export lexer and a wrapper module), a third of the budget of `knocktail --version`.
-const { Argument, Command, CommanderError, Option } = createRequire(import.meta.url)('commander') as typeof CommanderModule;
-
-export function buildProgram(ctx: CliContext, setCode: (code: ExitCode) => void, commands: readonly CommandDef[] = COMMANDS): CommandType {
+export function buildProgram(ctx: CliContext, setCode: (code: ExitCode) => void, commands: readonly CommandDef[] = COMMANDS): Command {
   const program = new Command('knocktail')
     .description('Port knocking from kernel firewall log lines.')
     .version(packageVersion(), '-V, --version')
@@ -31,7 +26,7 @@ export function buildProgram(ctx: CliContext, setCode: (code: ExitCode) => void,
   return program;
 }
 
-function addCommand(program: CommandType, def: CommandDef, ctx: CliContext, setCode: (code: ExitCode) => void): void {
+function addCommand(program: Command, def: CommandDef, ctx: CliContext, setCode: (code: ExitCode) => void): void {
   const command = program.command(def.name).description(def.description);
   for (const spec of def.arguments) {
     const argument = new Argument(spec.name, spec.description);
@@ -48,6 +43,19 @@ function addCommand(program: CommandType, def: CommandDef, ctx: CliContext, setC
     const run = await def.load();
     setCode(await run(ctx, params.slice(0, def.arguments.length), command.opts()));
   });
+}
+
+/**
+ * The definitions commander needs for this argv. When the first word names a command, commander
+ * dispatches to it before it looks at any other definition, and that command's help, errors and
+ * parsing read only its own; so the others are not built (a third of commander's start-up).
+ * Any other start (no word, `--help`, `help`, a typo that needs suggestions) gets them all.
+ */
+export function commandsFor(argv: readonly string[], commands: readonly CommandDef[]): readonly CommandDef[] {
+  // -V first: commander prints the version and exits on that option, before any command is looked at.
+  if (argv[0] === '-V' || argv[0] === '--version') return [];
+  const invoked = commands.find((def) => def.name === argv[0]);
+  return invoked ? [invoked] : commands;
 }
 
 export function packageVersion(): string {
@@ -67,7 +75,7 @@ export async function runCli(ctx: CliContext, commands: readonly CommandDef[] = 
     (value) => {
       code = value;
     },
-    commands,
+    commandsFor(ctx.argv, commands),
   );
   try {
     await program.parseAsync([...ctx.argv], { from: 'user' });

@@ -1,10 +1,13 @@
-import { connect } from 'node:net';
+import { lstat } from 'node:fs/promises';
 import { KnocktailError, type KnocktailErrorCode } from '../errors.js';
 import type { ControlRequest, ControlResponse } from './protocol.js';
 
 // The CLI's side: send one request to the running daemon. Resolves undefined when no
 // daemon listens (no socket, or a stale one), so the caller can work offline.
 export async function requestDaemon(path: string, request: ControlRequest, timeoutMs = 10_000): Promise<unknown> {
+  if (!(await mayListen(path))) return undefined;
+  // node:net only when a socket is there: loading it is a tenth of `knocktail status` without a daemon.
+  const { connect } = await import('node:net');
   const response = await new Promise<ControlResponse | undefined>((resolve, reject) => {
     const socket = connect(path);
     let data = '';
@@ -32,4 +35,14 @@ export async function requestDaemon(path: string, request: ControlRequest, timeo
   if (response === undefined) return undefined;
   if (!response.ok) throw new KnocktailError(response.code as KnocktailErrorCode, response.error);
   return response.result ?? null;
+}
+
+// No file at the path: no daemon, as connect() would say (ENOENT). Anything else is left to connect().
+async function mayListen(path: string): Promise<boolean> {
+  try {
+    await lstat(path);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code !== 'ENOENT';
+  }
 }
