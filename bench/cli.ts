@@ -81,7 +81,7 @@ export const bench: BenchFunction = async ({ quick, workDir }) => {
     name: 'cli',
     rows,
     notes: [
-      `${runs} runs per command after warm-up, interleaved; wall time of the whole process (spawn to exit), built CLI ${CLI}`,
+      `${runs} runs per command after warm-up, interleaved; wall time of the whole process (spawn to exit), built CLI ${CLI} (the esbuild entry of scripts/bundle-cli.ts, what the package's bin runs)`,
       'status: no daemon runs, so it reads the config and the state file; check-config: loads and validates the config',
     ],
   };
