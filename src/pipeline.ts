@@ -4,8 +4,9 @@ import type { GrantEngine } from './grant/grant-engine.js';
 import type { KnockEvent } from './knock/events.js';
 import type { KnockTracker } from './knock/tracker.js';
 import type { Packet, ParseContext } from './parse/packet.js';
+import { ByteLineReader } from './parse/byte-line-reader.js';
 import { describeMalformed, parseKernelLine } from './parse/parse-kernel-line.js';
-import { scanLines } from './parse/line-scanner.js';
+import { scanLineBounds } from './parse/line-scanner.js';
 
 // source → parse → knock → grant, the same for the daemon and replay (which differ only in
 // the parts they are built with). Each packet's time is shown to the clock: the log clock of
@@ -27,12 +28,16 @@ export interface PipelineOptions {
 export class Pipeline {
   private readonly options: PipelineOptions;
   private readonly prefix: Buffer;
+  private readonly fastPath: ByteLineReader;
+  /** Start and end of each candidate line of the chunk being processed (reused). */
+  private readonly bounds: number[] = [];
   private trackerTimer: TimerHandle | undefined;
   private stopped = false;
 
   constructor(options: PipelineOptions) {
     this.options = options;
     this.prefix = Buffer.from(options.parseContext.prefix, 'utf8');
+    this.fastPath = new ByteLineReader(options.parseContext);
   }
 
   /**
@@ -40,22 +45,27 @@ export class Pipeline {
    * `oversized`: lines the reader dropped whole before this chunk (ChunkSource.takeOversized).
    */
   async processChunk(chunk: Buffer, oversized = 0): Promise<void> {
-    const candidates: string[] = [];
-    const lines = scanLines(chunk, this.prefix, (line) => candidates.push(line));
+    const bounds = this.bounds;
+    bounds.length = 0;
+    const lines = scanLineBounds(chunk, this.prefix, (start, end) => bounds.push(start, end));
+    const candidates = bounds.length / 2;
     const { counters } = this.options;
     counters.lines += lines + oversized;
     counters.oversized += oversized;
-    counters.ignored += lines - candidates.length;
+    counters.ignored += lines - candidates;
     // The per-line path is synchronous: every line's bookkeeping (knock state, grant table,
     // intent record, queued firewall change) happens in order, now; the chunk then waits for
     // the effects of the lines that had any, so the next line never waits for a firewall.
+    // Lines are decoded only for the strict parser and the callbacks that show them.
     let effects: Promise<unknown>[] | undefined;
-    for (const line of candidates) {
+    for (let k = 0; k < bounds.length; k += 2) {
+      const start = bounds[k]!;
+      const end = bounds[k + 1]!;
       try {
-        const effect = this.processCandidate(line);
-        if (effect) (effects ??= []).push(effect.catch((error: unknown) => this.failed(line, error)));
+        const effect = this.processCandidate(chunk, start, end);
+        if (effect) (effects ??= []).push(effect.catch((error: unknown) => this.failed(chunk.toString('utf8', start, end), error)));
       } catch (error) {
-        this.failed(line, error);
+        this.failed(chunk.toString('utf8', start, end), error);
       }
     }
     if (effects) await Promise.all(effects);
@@ -73,25 +83,27 @@ export class Pipeline {
     this.trackerTimer = undefined;
   }
 
-  private processCandidate(line: string): Promise<unknown> | undefined {
+  private processCandidate(chunk: Buffer, start: number, end: number): Promise<unknown> | undefined {
     const { counters } = this.options;
-    const result = parseKernelLine(line, this.options.parseContext);
+    let line: string | undefined;
+    const text = (): string => (line ??= chunk.toString('utf8', start, end));
+    const result = this.fastPath.read(chunk, start, end) ?? parseKernelLine(text(), this.options.parseContext);
     if (result.kind === 'ignored') {
       if (result.reason === 'not-kernel') {
         counters.forged += 1;
-        this.options.onBadLine?.(line, 'prefix from a userspace program (not the kernel): ignored');
+        this.options.onBadLine?.(text(), 'prefix from a userspace program (not the kernel): ignored');
       }
       counters.ignored += 1;
       return undefined;
     }
     if (result.kind === 'foreign') {
       counters.foreign += 1;
-      this.options.onBadLine?.(line, `foreign (${result.reason}): not an INPUT packet for this host`);
+      this.options.onBadLine?.(text(), `foreign (${result.reason}): not an INPUT packet for this host`);
       return undefined;
     }
     if (result.kind === 'malformed') {
       counters.malformed += 1;
-      this.options.onBadLine?.(line, `malformed (${describeMalformed(result)})`);
+      this.options.onBadLine?.(text(), `malformed (${describeMalformed(result)})`);
       return undefined;
     }
     counters.packets += 1;
@@ -101,7 +113,7 @@ export class Pipeline {
     if (!onStaleLine) return this.observe(packet);
     const stale = tracker.staleCount;
     const effect = this.observe(packet);
-    if (tracker.staleCount !== stale) onStaleLine(line);
+    if (tracker.staleCount !== stale) onStaleLine(text());
     return effect;
   }
 

@@ -9,6 +9,24 @@ function kernelForm(groups: readonly number[]): string {
 }
 
 describe('AddressCache', () => {
+  test('answers from bytes exactly as from the text, across slot collisions and evictions', () => {
+    const cache = new AddressCache(64);
+    const address = fc.oneof(
+      fc.tuple(fc.nat(255), fc.nat(255)).map(([a, b]) => `203.0.${a}.${b}`),
+      fc.array(fc.nat(0xffff), { minLength: 8, maxLength: 8 }).map(kernelForm),
+      fc.constantFrom('01.2.3.4', '::ffff:1.2.3.4', 'fe80::1%eth0', '2001:DB8::1', 'x', '', '1'.repeat(45), '1'.repeat(46)),
+    );
+    fc.assert(
+      fc.property(fc.array(address, { minLength: 1, maxLength: 3000 }), (texts) => {
+        for (const text of texts) {
+          const bytes = Buffer.from(`SRC=${text} `, 'latin1');
+          expect(cache.normaliseBytes(bytes, 4, bytes.length - 1)).toEqual(new AddressCache().normalise(text));
+        }
+      }),
+      { numRuns: 20 },
+    );
+  });
+
   test("maps the kernel's expanded IPv6 form to RFC 5952 short form", () => {
     const cache = new AddressCache();
     expect(cache.normalise('2001:0db8:0077:0000:0000:0000:0000:0009')).toEqual({ ok: true, address: { text: '2001:db8:77::9', family: 6 } });

@@ -1,6 +1,6 @@
 import { describe, expect, test } from '@jest/globals';
 import fc from 'fast-check';
-import { countLines, scanLines } from '../../src/parse/line-scanner.js';
+import { countLines, scanLineBounds, scanLines } from '../../src/parse/line-scanner.js';
 
 const PREFIX = Buffer.from('knocktail: ');
 
@@ -11,6 +11,13 @@ function scan(text: string, prefix = PREFIX): { count: number; candidates: strin
 }
 
 describe('scanLines', () => {
+  test('hands over the bounds of the same lines it decodes', () => {
+    const chunk = Buffer.from('a\nb knocktail: x\n\nknocktail: ü\nc\n', 'utf8');
+    const bounds: [number, number][] = [];
+    expect(scanLineBounds(chunk, PREFIX, (start, end) => bounds.push([start, end]))).toBe(5);
+    expect(bounds.map(([start, end]) => chunk.toString('utf8', start, end))).toEqual(['b knocktail: x', 'knocktail: ü']);
+  });
+
   test('hands over the lines holding the prefix, whole and in order', () => {
     const text = 'a kernel: hello\nb kernel: knocktail: IN=x\nknocktail: at start\nc\nend knocktail: \n';
     expect(scan(text)).toEqual({ count: 5, candidates: ['b kernel: knocktail: IN=x', 'knocktail: at start', 'end knocktail: '] });

@@ -10,17 +10,22 @@ const NEWLINE = 0x0a;
  * ending in "\n" (the last one too). An empty prefix hands over nothing.
  */
 export function scanLines(chunk: Buffer, prefix: Buffer, onCandidate: (line: string) => void): number {
+  return scanLineBounds(chunk, prefix, (start, end) => onCandidate(chunk.toString('utf8', start, end)));
+}
+
+/** As scanLines, but hands over where each candidate line starts and ends in `chunk` (its newline excluded), decoding nothing. */
+export function scanLineBounds(chunk: Buffer, prefix: Buffer, onCandidate: (start: number, end: number) => void): number {
   // No line holds a "\n", so a prefix with one is in none of them.
   if (prefix.length > 0 && !prefix.includes(NEWLINE)) handOverCandidates(chunk, prefix, onCandidate);
   return countLines(chunk);
 }
 
-function handOverCandidates(chunk: Buffer, prefix: Buffer, onCandidate: (line: string) => void): void {
+function handOverCandidates(chunk: Buffer, prefix: Buffer, onCandidate: (start: number, end: number) => void): void {
   for (let hit = chunk.indexOf(prefix); hit >= 0;) {
     const start = hit === 0 ? 0 : chunk.lastIndexOf(NEWLINE, hit - 1) + 1;
     const newline = chunk.indexOf(NEWLINE, hit + prefix.length);
     const end = newline < 0 ? chunk.length : newline;
-    onCandidate(chunk.toString('utf8', start, end));
+    onCandidate(start, end);
     if (end + 1 >= chunk.length) return;
     hit = chunk.indexOf(prefix, end + 1);
   }
