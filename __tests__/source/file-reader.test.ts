@@ -39,6 +39,24 @@ describe('readLogFiles', () => {
     }
   });
 
+  test('with reuseBuffers, each chunk is right until the next one is asked for, and together they are the file', async () => {
+    const path = join(dir, 'knocks.log');
+    const text = numbered(3000);
+    writeFileSync(path, `${text}tail`);
+    for (const chunkSize of [64, 1000, 4096]) {
+      const seen: string[] = [];
+      const views: Buffer[] = [];
+      for await (const chunk of readLogFiles([path], { chunkSize, reuseBuffers: true }).chunks()) {
+        expect(chunk[chunk.length - 1]).toBe(0x0a);
+        seen.push(chunk.toString());
+        views.push(chunk);
+      }
+      expect(seen.join('')).toBe(`${text}tail\n`);
+      // The memory is read into again: old views show newer bytes (what the option promises, and saves).
+      expect(views.map((view) => view.toString()).join('')).not.toBe(seen.join(''));
+    }
+  });
+
   test('a last line without a newline at the end of a file gets one', async () => {
     const path = join(dir, 'knocks.log');
     writeFileSync(path, 'first\nsecond');

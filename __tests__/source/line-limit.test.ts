@@ -54,6 +54,27 @@ describe('LineLimiter', () => {
     );
   });
 
+  test('pushParts gives the same lines as push, in at most two non-empty parts, and never copies the piece', () => {
+    fc.assert(
+      fc.property(fc.array(fc.string({ unit: fc.constantFrom('a', 'b', '\n'), maxLength: 60 }), { maxLength: 12 }), fc.integer({ min: 1, max: 20 }), (pieces, limit) => {
+        const whole = new LineLimiter(limit);
+        const parted = new LineLimiter(limit);
+        for (const piece of pieces) {
+          const bytes = Buffer.from(piece);
+          const parts = parted.pushParts(bytes);
+          expect(parts.length).toBeLessThanOrEqual(2);
+          expect(parts.every((part) => part.length > 0 && part.at(-1) === 0x0a)).toBe(true);
+          // The last part, when it is the piece's own lines, is a view of the piece.
+          const last = parts.at(-1);
+          if (last && parts.length === 2) expect(last.buffer).toBe(bytes.buffer);
+          expect(Buffer.concat(parts).toString()).toBe(whole.push(bytes).toString());
+        }
+        expect(parted.takeDropped()).toBe(whole.takeDropped());
+      }),
+      { numRuns: 500 },
+    );
+  });
+
   test('an over-long line is never held in memory: the carry stays under the limit', () => {
     const limiter = new LineLimiter(100);
     for (let i = 0; i < 100; i++) expect(limiter.push(Buffer.alloc(1000, 0x41)).length).toBe(0);

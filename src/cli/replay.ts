@@ -27,6 +27,7 @@ interface ReplayFlags {
 
 // The human report and --audit keep the first records only, so memory stays flat in the log's length (--json streams them all).
 const REPORT_RECORDS = 1000;
+const REPLAY_CHUNK_BYTES = 4 << 20;
 
 // `knocktail replay FILE...`: dry-run the daemon's pipeline over recorded logs.
 export const replay: CommandAction<[string[]], ReplayFlags> = async (ctx, [files], flags) => {
@@ -56,7 +57,13 @@ export const replay: CommandAction<[string[]], ReplayFlags> = async (ctx, [files
   const started = performance.now();
   const result = await runReplay({
     config,
-    source: readLogFiles(ordered, { onProgress: progress.update, ...(locator ? { onChunk: (file: string, chunk: Buffer, dropped: number) => locator.chunkRead(file, chunk, dropped) } : {}) }),
+    // Large reads into two reused buffers: the pipeline is done with a chunk before it asks for the next.
+    source: readLogFiles(ordered, {
+      chunkSize: REPLAY_CHUNK_BYTES,
+      reuseBuffers: true,
+      onProgress: progress.update,
+      ...(locator ? { onChunk: (file: string, chunk: Buffer, dropped: number) => locator.chunkRead(file, chunk, dropped) } : {}),
+    }),
     bootTime,
     // From the log (first year-bearing timestamp or the files' mtime), never the wall clock.
     referenceTime: (await findReferenceTime(files)) ?? 0,

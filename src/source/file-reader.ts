@@ -12,6 +12,8 @@ export interface ReadLogFilesOptions {
   onProgress?: (bytesRead: number, totalBytes: number) => void;
   /** Called with each chunk before it is handed on, the file it comes from and the over-long lines dropped while cutting it (replay --verbose locates lines with it). */
   onChunk?: (path: string, chunk: Buffer, droppedLines: number) => void;
+  /** Plain files: a chunk is valid only until the next one is asked for (its memory is read into again), for consumers done with it by then, like the pipeline. */
+  reuseBuffers?: boolean;
 }
 
 const DEFAULT_CHUNK_SIZE = 1 << 20;
@@ -35,10 +37,10 @@ export function readLogFiles(paths: readonly string[], options: ReadLogFilesOpti
         const streams: Readable[] = [];
         try {
           gzip = await isGzip(path);
-          const raw = createReadStream(path, { highWaterMark: chunkSize });
-          streams.push(raw);
           let pieces: AsyncIterable<Buffer>;
           if (gzip) {
+            const raw = createReadStream(path, { highWaterMark: chunkSize });
+            streams.push(raw);
             const gunzip = createGunzip({ chunkSize });
             streams.push(gunzip);
             raw.on('data', (data: Buffer | string) => count(Buffer.isBuffer(data) ? data : Buffer.from(data)));
@@ -46,7 +48,7 @@ export function readLogFiles(paths: readonly string[], options: ReadLogFilesOpti
             raw.on('error', (error) => gunzip.destroy(error));
             pieces = raw.pipe(gunzip);
           } else {
-            pieces = counted(raw, count);
+            pieces = counted(readPlain(path, chunkSize, options.reuseBuffers === true), count);
           }
           for await (const chunk of splitLines(pieces, limiter, signal)) {
             options.onChunk?.(path, chunk, limiter.pendingDropped);
@@ -64,6 +66,34 @@ export function readLogFiles(paths: readonly string[], options: ReadLogFilesOpti
   };
 }
 
+// A plain file in pieces of `size` bytes, the next piece read while the last one is worked
+// on (the machine's other core does the I/O). With `reuse`, two buffers take turns: a piece
+// is overwritten only after its consumer has asked for the next one, and no garbage is made.
+async function* readPlain(path: string, size: number, reuse: boolean): AsyncGenerator<Buffer> {
+  const handle = await fs.open(path, 'r');
+  const buffers = reuse ? [Buffer.allocUnsafe(size), Buffer.allocUnsafe(size)] : [];
+  let turn = 0;
+  const next = (): Promise<Buffer> => {
+    const buffer = reuse ? buffers[turn++ % 2]! : Buffer.allocUnsafe(size);
+    return handle.read(buffer, 0, size, null).then(({ bytesRead }) => buffer.subarray(0, bytesRead));
+  };
+  let pending: Promise<Buffer> | undefined;
+  try {
+    pending = next();
+    for (;;) {
+      const piece = await pending;
+      pending = undefined;
+      if (piece.length === 0) return;
+      pending = next();
+      yield piece;
+    }
+  } finally {
+    // An abandoned read-ahead still has to finish before the handle closes.
+    await pending?.catch(() => undefined);
+    await handle.close();
+  }
+}
+
 async function* counted(stream: AsyncIterable<Buffer>, count: (data: Buffer) => void): AsyncGenerator<Buffer> {
   for await (const piece of stream) {
     count(piece);
@@ -77,8 +107,8 @@ async function* counted(stream: AsyncIterable<Buffer>, count: (data: Buffer) => 
 async function* splitLines(pieces: AsyncIterable<Buffer>, limiter: LineLimiter, signal?: AbortSignal): AsyncGenerator<Buffer> {
   for await (const piece of pieces) {
     if (signal?.aborted) return;
-    const lines = limiter.push(piece);
-    if (lines.length > 0) yield lines;
+    // The line a piece finishes and the rest come apart: the piece is never copied.
+    for (const lines of limiter.pushParts(piece)) yield lines;
   }
   const last = limiter.end();
   if (signal?.aborted) return;

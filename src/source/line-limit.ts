@@ -47,15 +47,25 @@ export class LineLimiter {
 
   /** The complete lines that `piece` finishes (possibly none), over-long ones left out. */
   push(piece: Buffer): Buffer {
+    const [first, second] = this.pushParts(piece);
+    if (!first) return EMPTY;
+    return second ? Buffer.concat([first, second]) : first;
+  }
+
+  /**
+   * As push, but the line the carry finishes and the rest of the piece come back apart (at
+   * most two buffers, none empty), so the piece itself is never copied.
+   */
+  pushParts(piece: Buffer): Buffer[] {
     let start = 0;
     let head: Buffer | undefined;
     if (this.skipping || this.carry) {
       const newline = piece.indexOf(NEWLINE);
       if (newline < 0) {
-        if (this.skipping) return EMPTY;
+        if (this.skipping) return [];
         if (this.carry!.length + piece.length > this.limit) this.startSkipping();
         else this.carry = Buffer.concat([this.carry!, piece]);
-        return EMPTY;
+        return [];
       }
       start = newline + 1;
       if (this.skipping) this.droppedLines += 1;
@@ -76,8 +86,9 @@ export class LineLimiter {
       if (piece.length - end > this.limit) this.startSkipping();
       else this.carry = Buffer.from(piece.subarray(end));
     }
-    if (!head) return body;
-    return body.length === 0 ? head : Buffer.concat([head, body]);
+    const parts = head ? [head] : [];
+    if (body.length > 0) parts.push(body);
+    return parts;
   }
 
   /** The unterminated last line with a '\n' added, unless it is over-long; the stream has ended. */
