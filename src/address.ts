@@ -62,11 +62,26 @@ export function parseCidr(text: string): Cidr | undefined {
   }
 }
 
+// A memo only (same text, same parse) of the addresses allowFrom checks: a knocking source
+// sends many packets, and parsing costs microseconds each. Bounded: when full it starts again.
+const PARSED_CAPACITY = 4096;
+const parsedAddresses = new Map<string, ipaddr.IPv4 | ipaddr.IPv6>();
+
+function parseNormalised(text: string): ipaddr.IPv4 | ipaddr.IPv6 {
+  let parsed = parsedAddresses.get(text);
+  if (parsed === undefined) {
+    parsed = ip().parse(text);
+    if (parsedAddresses.size >= PARSED_CAPACITY) parsedAddresses.clear();
+    parsedAddresses.set(text, parsed);
+  }
+  return parsed;
+}
+
 /** Whether the (normalised) address lies in any of the CIDRs. */
 export function addressInAny(address: Address, cidrs: readonly Cidr[]): boolean {
   // Parsing costs microseconds; a list without a CIDR of this family needs none.
   if (!cidrs.some((cidr) => cidr.family === address.family)) return false;
-  const parsed = ip().parse(address.text);
+  const parsed = parseNormalised(address.text);
   return cidrs.some((cidr) => cidr.family === address.family && parsed.match(cidr.range));
 }
 
