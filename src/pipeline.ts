@@ -56,7 +56,6 @@ export class Pipeline {
     // The per-line path is synchronous: every line's bookkeeping (knock state, grant table,
     // intent record, queued firewall change) happens in order, now; the chunk then waits for
     // the effects of the lines that had any, so the next line never waits for a firewall.
-    // Lines are decoded only for the strict parser and the callbacks that show them.
     let effects: Promise<unknown>[] | undefined;
     for (let k = 0; k < bounds.length; k += 2) {
       const start = bounds[k]!;
@@ -85,25 +84,24 @@ export class Pipeline {
 
   private processCandidate(chunk: Buffer, start: number, end: number): Promise<unknown> | undefined {
     const { counters } = this.options;
-    let line: string | undefined;
-    const text = (): string => (line ??= chunk.toString('utf8', start, end));
-    const result = this.fastPath.read(chunk, start, end) ?? parseKernelLine(text(), this.options.parseContext);
+    // The line is decoded only for the strict parser and the callbacks that show it.
+    const result = this.fastPath.read(chunk, start, end) ?? parseKernelLine(chunk.toString('utf8', start, end), this.options.parseContext);
     if (result.kind === 'ignored') {
       if (result.reason === 'not-kernel') {
         counters.forged += 1;
-        this.options.onBadLine?.(text(), 'prefix from a userspace program (not the kernel): ignored');
+        this.options.onBadLine?.(chunk.toString('utf8', start, end), 'prefix from a userspace program (not the kernel): ignored');
       }
       counters.ignored += 1;
       return undefined;
     }
     if (result.kind === 'foreign') {
       counters.foreign += 1;
-      this.options.onBadLine?.(text(), `foreign (${result.reason}): not an INPUT packet for this host`);
+      this.options.onBadLine?.(chunk.toString('utf8', start, end), `foreign (${result.reason}): not an INPUT packet for this host`);
       return undefined;
     }
     if (result.kind === 'malformed') {
       counters.malformed += 1;
-      this.options.onBadLine?.(text(), `malformed (${describeMalformed(result)})`);
+      this.options.onBadLine?.(chunk.toString('utf8', start, end), `malformed (${describeMalformed(result)})`);
       return undefined;
     }
     counters.packets += 1;
@@ -113,7 +111,7 @@ export class Pipeline {
     if (!onStaleLine) return this.observe(packet);
     const stale = tracker.staleCount;
     const effect = this.observe(packet);
-    if (tracker.staleCount !== stale) onStaleLine(text());
+    if (tracker.staleCount !== stale) onStaleLine(chunk.toString('utf8', start, end));
     return effect;
   }
 
