@@ -68,7 +68,7 @@ export class SimulatedFirewall implements CommandRunner, ProcessStarter {
       }
       transaction.push(text);
       if (text.trim() !== 'COMMIT') return;
-      const result = restore!.restore(transaction.join('\n'));
+      const result = restore!.restoreLines(transaction);
       transaction = [];
       if (result.exitCode !== 0) {
         stderr?.(result.stderr);
@@ -80,8 +80,9 @@ export class SimulatedFirewall implements CommandRunner, ProcessStarter {
         if (ended) return;
         if (restore) {
           const lines = text.split('\n').filter((part) => part !== '');
-          const request = lines.filter((part) => !MARKER.test(part));
-          if (request.length > 0) this.options.onCommand?.({ argv, input: `${request.join('\n')}\n` });
+          const { onCommand } = this.options;
+          const request = onCommand ? lines.filter((part) => !MARKER.test(part)) : [];
+          if (request.length > 0) onCommand?.({ argv, input: `${request.join('\n')}\n` });
           // restoreLine may end the session (a failed transaction): the rest of the write is lost, as with the tool.
           for (const part of lines) if (!isEnded()) restoreLine(part);
           return;

@@ -74,7 +74,13 @@ export class SimulatedTables {
 
   /** Applies an iptables-restore input (`--noflush`): chain declarations flush, rule lines run as above. */
   restore(input: string): CommandResult {
-    for (const line of input.split('\n').map((text) => text.trim())) {
+    return this.restoreLines(input.split('\n'));
+  }
+
+  /** restore() of input already cut into lines (a session's transaction). */
+  restoreLines(lines: readonly string[]): CommandResult {
+    for (const text of lines) {
+      const line = text.trim();
       if (line === '' || line.startsWith('#') || line.startsWith('*') || line === 'COMMIT') continue;
       if (line.startsWith(':')) {
         const name = line.slice(1).split(/\s+/)[0]!;
