@@ -55,6 +55,24 @@ describe('KmsgSource', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
+  // A source woken by a helper that is fed by the test (`fed`, then `wake()`), past its start skip of one old record.
+  async function helperFedSource() {
+    const device = new FakeDevice();
+    device.queue.push('6,1,1,-;old\n');
+    const fed: Buffer[][] = [];
+    let woken: (() => void) | undefined;
+    const waker = {
+      wait: () => new Promise<void>((resolve) => (woken = resolve)),
+      take: () => ({ lines: fed.shift() ?? [], dropped: 0 }),
+      stop: () => woken?.(),
+    };
+    const source = new KmsgSource({ open: () => Promise.resolve(device), pollIntervalMs: 60_000, waker });
+    const iterator = source.chunks(controller.signal)[Symbol.asyncIterator]();
+    const next = iterator.next();
+    await afterStartSkip(source, 1);
+    return { device, fed, wake: () => woken?.(), source, iterator, next };
+  }
+
   test('records already there at the start are skipped and later ones come as lines without dictionary lines', async () => {
     const path = join(dir, 'kmsg');
     writeFileSync(path, OLD);
@@ -141,23 +159,11 @@ describe('KmsgSource', () => {
   });
 
   test('while the helper runs, records come from its stream and the device is not read; repeats are skipped by sequence number', async () => {
-    const device = new FakeDevice();
-    device.queue.push('6,1,1,-;old\n');
-    const fed: Buffer[][] = [];
-    let wake: (() => void) | undefined;
-    const waker = {
-      wait: () => new Promise<void>((resolve) => (wake = resolve)),
-      take: () => ({ lines: fed.shift() ?? [], dropped: 0 }),
-      stop: () => wake?.(),
-    };
-    const source = new KmsgSource({ open: () => Promise.resolve(device), pollIntervalMs: 60_000, waker });
-    const iterator = source.chunks(controller.signal)[Symbol.asyncIterator]();
-    const next = iterator.next();
-    await afterStartSkip(source, 1);
+    const { device, fed, wake, source, iterator, next } = await helperFedSource();
     device.queue.push('4,2,5,-;knocktail: only on the device\n');
     // A helper starts at the oldest record in the ring buffer: record 1 again, then the new one.
     fed.push([Buffer.from('6,1,1,-;old\n 4,1,1,-;not a record\n'), Buffer.from('4,2,5,-;knocktail: from the helper\n')]);
-    wake?.();
+    wake();
     expect(chunkText(await next)).toBe('4,2,5,-;knocktail: from the helper\n');
     expect(device.queue).toEqual(['4,2,5,-;knocktail: only on the device\n']);
     expect(source.stats()).toMatchObject({ records: 1, overwritten: 0 });
@@ -165,21 +171,9 @@ describe('KmsgSource', () => {
   });
 
   test('a hole in the sequence numbers of the helper stream counts as overwritten records', async () => {
-    const device = new FakeDevice();
-    device.queue.push('6,1,1,-;old\n');
-    const fed: Buffer[][] = [];
-    let wake: (() => void) | undefined;
-    const waker = {
-      wait: () => new Promise<void>((resolve) => (wake = resolve)),
-      take: () => ({ lines: fed.shift() ?? [], dropped: 0 }),
-      stop: () => wake?.(),
-    };
-    const source = new KmsgSource({ open: () => Promise.resolve(device), pollIntervalMs: 60_000, waker });
-    const iterator = source.chunks(controller.signal)[Symbol.asyncIterator]();
-    const next = iterator.next();
-    await afterStartSkip(source, 1);
+    const { fed, wake, source, iterator, next } = await helperFedSource();
     fed.push([Buffer.from('4,5,5,-;knocktail: after a gap\n')]);
-    wake?.();
+    wake();
     expect(chunkText(await next)).toBe('4,5,5,-;knocktail: after a gap\n');
     expect(source.stats()).toMatchObject({ records: 1, overwritten: 1 });
     await iterator.return?.();
