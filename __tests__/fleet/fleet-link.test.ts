@@ -313,6 +313,25 @@ describe('end-to-end authentication', () => {
     expect(members[0]!.link.status().rejected.replayed).toBe(1);
   });
 
+  test('a valid open put back into the bucket after its revoke is refused, also by a member that starts afterwards', async () => {
+    const { clock, bucket, members } = group();
+    const [b1, b2, b3] = members;
+    await b1!.link.start();
+    await b2!.link.start();
+    await b1!.manager.open(ssh, SRC, 4, 'knock');
+    await settle();
+    const captured = bucket.entries.get(grantEntryKey('ssh', SRC))!.value;
+    await b2!.manager.close('ssh', SRC, 'revoked');
+    await settle();
+    // Someone with access to the NATS account, not to the group key, writes the old open back.
+    clock.advanceTo(T0 + 30_000);
+    bucket.write(grantEntryKey('ssh', SRC), captured);
+    await b3!.link.start();
+    await settle();
+    for (const member of members) expect(member.held()).toEqual([]);
+    expect(b3!.link.status().rejected.replayed).toBe(1);
+  });
+
   test('a signed message moved to another grant key is refused as malformed', async () => {
     const { bucket, members, start } = group();
     await start();

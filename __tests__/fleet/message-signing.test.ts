@@ -2,7 +2,7 @@ import { describe, expect, test } from '@jest/globals';
 import fc from 'fast-check';
 import { canonicalJson } from '../../src/fleet/canonical-json.js';
 import type { UnsignedEnvelope } from '../../src/fleet/fleet-message.js';
-import { encodeEnvelope, signEnvelope, verifyEnvelope } from '../../src/fleet/message-signing.js';
+import { encodeEnvelope, resignEnvelope, signEnvelope, verifyEnvelope } from '../../src/fleet/message-signing.js';
 import { ReplayGuard } from '../../src/fleet/replay-guard.js';
 
 const KEY = 'group-key-'.repeat(4);
@@ -48,6 +48,12 @@ describe('signed fleet messages', () => {
     expect(verifyEnvelope(encodeEnvelope(signed), options)).toEqual({ ok: true, envelope: signed });
     const reordered = Object.fromEntries(Object.entries(signed).reverse());
     expect(verifyEnvelope(bytes(reordered), options).ok).toBe(true);
+  });
+
+  test('a message signed again keeps its id, body and exp and verifies with its new iat', () => {
+    const again = resignEnvelope(signEnvelope(unsigned, KEY), NOW + 1000, KEY);
+    expect(again).toMatchObject({ id: unsigned.id, exp: unsigned.exp, body: unsigned.body, iat: NOW + 1000 });
+    expect(verifyEnvelope(encodeEnvelope(again), { ...options, now: NOW + 1000 })).toEqual({ ok: true, envelope: again });
   });
 
   test('an unsigned message is refused as unsigned', () => {

@@ -8,7 +8,7 @@ import { FLEET_PROTOCOL } from './fleet-message.js';
 import { GRANT_PREFIX, grantEntryKey, memberEntryKey, parseGrantEntryKey } from './fleet-keys.js';
 import type { FleetEntry, FleetTransport, FleetUpdate } from './fleet-transport.js';
 import type { FleetGrantPort } from './grant-port.js';
-import { encodeEnvelope, REJECT_REASONS, signEnvelope, verifyEnvelope, type RejectReason } from './message-signing.js';
+import { encodeEnvelope, REJECT_REASONS, resignEnvelope, signEnvelope, verifyEnvelope, type RejectReason } from './message-signing.js';
 import { ReplayGuard } from './replay-guard.js';
 
 /** Clock readings kept; the offset in use is the one read with the shortest round trip. */
@@ -58,6 +58,13 @@ export interface FleetLinkStatus {
 
 const MAX_AUDIT_OUTBOX = 10_000;
 const RESYNC_INTERVAL_MS = 60_000;
+/**
+ * Longest a grant change may take from its signature to the servers beyond the clocks' skew: a
+ * publish is signed just before it is sent and fails after the transport's timeout (5 s), and
+ * a retry is signed again. An entry older than that when stored (or, seen live, when it
+ * arrives) was put back by someone else: a replay, refused even by a member that never saw it.
+ */
+const PUBLISH_SLACK_MS = 10_000;
 
 interface Outgoing {
   readonly key: string;
@@ -253,7 +260,8 @@ export class FleetLink {
         continue;
       }
       try {
-        await transport.put(key, encodeEnvelope(outgoing.envelope));
+        // Signed now: its age when stored says it is fresh (the id stays, so a copy already stored counts once).
+        await transport.put(key, encodeEnvelope(resignEnvelope(outgoing.envelope, clock.now(), this.config.key)));
         if (this.grantOutbox.get(key) === outgoing) this.grantOutbox.delete(key);
         this.counts.published += 1;
       } catch {
@@ -370,6 +378,11 @@ export class FleetLink {
     }
     if (envelope.host === this.config.host) {
       this.ignore(entry, 'own');
+      return;
+    }
+    // Stored (or, live, arriving) long after it was signed: put back by someone with access to NATS.
+    if ((entry.created ?? now) - envelope.iat > 2 * this.config.maxClockSkew + PUBLISH_SLACK_MS) {
+      this.reject(entry, 'replayed');
       return;
     }
     if (!this.accepting) {

@@ -10,11 +10,12 @@ export interface FleetEntry {
   readonly operation: 'PUT' | 'DEL' | 'PURGE';
 }
 
-/** A write seen live: its revision when the transport knows it (a bucket read), not for a live notification. */
+/** A write seen live: its revision and storage time when the transport knows them (a bucket read), not for a live notification. */
 export interface FleetUpdate {
   readonly key: string;
   readonly value: Uint8Array;
   readonly revision?: number;
+  readonly created?: number;
 }
 
 export type FleetConnectionEvent = 'disconnect' | 'reconnect';

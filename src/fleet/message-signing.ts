@@ -21,6 +21,13 @@ export function signEnvelope(unsigned: UnsignedEnvelope, key: string): FleetEnve
   return { ...unsigned, sig: mac(key, unsigned).toString('base64url') };
 }
 
+/** The same message signed again at `iat` (a retried publish): same id, body and exp. */
+export function resignEnvelope(envelope: FleetEnvelope, iat: number, key: string): FleetEnvelope {
+  const unsigned: Record<string, unknown> = { ...envelope, iat };
+  delete unsigned['sig'];
+  return signEnvelope(unsigned as UnsignedEnvelope, key);
+}
+
 export function encodeEnvelope(envelope: FleetEnvelope): Uint8Array {
   return Buffer.from(JSON.stringify(envelope), 'utf8');
 }
