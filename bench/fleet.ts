@@ -139,7 +139,7 @@ async function measureFanOut(fleet: FleetRig, rounds: number, simulator?: Simula
         break;
       }
     }
-    if (opened === undefined) throw new Error(`round ${round}: the door did not open on ${last.host} within 5 s`);
+    if (opened === undefined) throw new Error(`round ${round}: the door did not open on ${last.host} within 5 s\n${first.output().slice(-4000)}\n---last\n${last.output().slice(-4000)}`);
     let latency = opened;
     if (simulator) {
       const want = SIMULATED * (round + 1);
@@ -150,7 +150,7 @@ async function measureFanOut(fleet: FleetRig, rounds: number, simulator?: Simula
     }
     latencies.push(latency);
     await fleet.connect(first.address, 31601, 1);
-    if (!(await fleet.waitClosed(last.address, 22, 5000))) throw new Error(`round ${round}: the door did not close on ${last.host}`);
+    if (!(await fleet.waitClosed(last.address, 22, 5000))) throw new Error(`round ${round}: the door did not close on ${last.host}\n${first.output().slice(-4000)}\n---last\n${last.output().slice(-4000)}`);
     if (simulator) {
       const deadline = Date.now() + 5000;
       while (simulator.count('close') < SIMULATED * (round + 1) && Date.now() < deadline) await sleep(2);

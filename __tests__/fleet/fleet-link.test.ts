@@ -186,6 +186,19 @@ describe('fail closed', () => {
     expect(b3!.held()).toContain('ssh 203.0.113.9 until 60000');
   });
 
+  test('a close queued while the open is being published still reaches the group (its own echo does not supersede it)', async () => {
+    const { bucket, members, start } = group();
+    await start();
+    const [b1, b2, b3] = members;
+    const opened = b1!.manager.open(ssh, SRC, 4, 'knock');
+    const closed = b1!.manager.close('ssh', SRC, 'close-sequence');
+    await Promise.all([opened, closed]);
+    await settle();
+    for (const member of [b2, b3]) expect(member!.held()).toEqual([]);
+    expect(b1!.link.status().outbox).toBe(0);
+    expect(JSON.parse(new TextDecoder().decode(bucket.entries.get(grantEntryKey('ssh', SRC))!.value))).toMatchObject({ host: 'b1', body: { action: 'close' } });
+  });
+
   test('a write stored although its acknowledgement was lost is not published again over a later revoke', async () => {
     const { clock, bucket, members, start } = group();
     await start();

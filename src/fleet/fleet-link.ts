@@ -101,6 +101,7 @@ export class FleetLink {
   private retryTimer: TimerHandle | undefined;
   private resyncTimer: TimerHandle | undefined;
   private flushing: Promise<void> | undefined;
+  private flushAgain = false;
   /** Incoming entries are handled one at a time, in arrival order. */
   private incoming: Promise<void> = Promise.resolve();
   private stopped = false;
@@ -243,9 +244,18 @@ export class FleetLink {
     return signEnvelope({ v: FLEET_PROTOCOL, group: this.config.group, id: randomUUID(), host: this.config.host, iat: now, exp, ...body }, this.config.key);
   }
 
+  // One publishing round at a time; a change queued during a round gets another round right after it.
   private flush(): Promise<void> {
-    this.flushing ??= this.publishQueued().finally(() => {
+    if (this.flushing) {
+      this.flushAgain = true;
+      return this.flushing;
+    }
+    this.flushing = this.publishQueued().finally(() => {
       this.flushing = undefined;
+      if (this.flushAgain && !this.stopped) {
+        this.flushAgain = false;
+        void this.flush();
+      }
     });
     return this.flushing;
   }
@@ -285,7 +295,7 @@ export class FleetLink {
       });
     } else if (!failed && (this.grantOutbox.size > 0 || this.auditOutbox.length > 0) && !this.stopped) {
       // Changes that arrived while this round ran.
-      queueMicrotask(() => void this.flush());
+      this.flushAgain = true;
     }
   }
 
@@ -425,12 +435,15 @@ export class FleetLink {
     }
   }
 
-  // An unpublished change of this grant that is not newer than what the bucket now holds is stale:
-  // publishing it would undo a later change (a revoke made elsewhere while this member was cut
-  // off), or repeat a write that was stored although its acknowledgement was lost.
+  // An unpublished change of this grant is stale when the bucket holds it already (stored although
+  // its acknowledgement was lost) or holds another member's change that reached the servers after
+  // ours was made (a revoke made elsewhere while this member was cut off): publishing it would
+  // undo that. A publish is signed when sent, so another member's `iat` is when it reached them.
+  // This member's own earlier writes are older than its outbox by construction.
   private dropSuperseded(key: string, stored: FleetEnvelope): void {
     const pending = this.grantOutbox.get(key);
-    if (pending && (pending.envelope.id === stored.id || pending.envelope.iat <= stored.iat)) this.grantOutbox.delete(key);
+    if (!pending) return;
+    if (pending.envelope.id === stored.id || (stored.host !== this.config.host && pending.envelope.iat <= stored.iat)) this.grantOutbox.delete(key);
   }
 
   private markHandled(entry: FleetUpdate): void {
