@@ -1,6 +1,5 @@
 import { describe, expect, test } from '@jest/globals';
 import { ManualClock, type Clock } from '../../src/clock.js';
-import type { FleetConfig } from '../../src/config/types.js';
 import { grantEntryKey } from '../../src/fleet/fleet-keys.js';
 import { FleetLink } from '../../src/fleet/fleet-link.js';
 import { grantEnginePort } from '../../src/fleet/grant-engine-port.js';
@@ -9,7 +8,7 @@ import { GrantEngine } from '../../src/grant/grant-engine.js';
 import type { Door } from '../../src/model/door.js';
 import { makeDoor } from '../support/door.js';
 import { FakeBackend, MemoryAudit } from '../support/fakes.js';
-import { MemoryBucket, MemoryFleetTransport } from './memory-transport.js';
+import { MemoryBucket, MemoryFleetTransport, testFleetConfig } from './memory-transport.js';
 
 const T0 = Date.parse('2026-12-01T09:00:00Z');
 const KEY = 'fleet-group-key-'.repeat(3);
@@ -17,22 +16,6 @@ const SRC = '203.0.113.7';
 const ssh = makeDoor({ name: 'ssh', openFor: 60_000 });
 const web = makeDoor({ name: 'web', sequence: [{ proto: 'tcp', port: 31700 }], open: [{ proto: 'tcp', port: 443 }], openFor: 60_000 });
 const quiet = { info: () => undefined, warn: () => undefined };
-
-function fleetConfig(host: string, doors: string[]): FleetConfig {
-  return {
-    servers: ['nats://198.51.100.1:4222'],
-    group: 'bastions',
-    host,
-    auth: { kind: 'none' },
-    key: KEY,
-    keyFile: '/k',
-    maxClockSkew: 2000,
-    heartbeatInterval: 5000,
-    replicas: 1,
-    auditRetention: 86_400_000,
-    doors,
-  };
-}
 
 /** A clock `offset` ms ahead of `base`, sharing its timers. */
 function skewed(base: ManualClock, offset: number): Clock {
@@ -56,7 +39,7 @@ function group(options: { members?: number; clockOffsets?: Record<number, number
     const manager: GrantEngine = new GrantEngine({ doors, backend, audit, clock: memberClock, onRecord: (record) => port.emit(record) });
     manager.start();
     const transport = new MemoryFleetTransport(bucket);
-    const link = new FleetLink({ config: fleetConfig(host, ['ssh']), maxOpenFor: 3_600_000, port, transport, clock: memberClock, log: quiet, version: '0.1.0' });
+    const link = new FleetLink({ config: testFleetConfig(host, KEY, ['ssh']), maxOpenFor: 3_600_000, port, transport, clock: memberClock, log: quiet, version: '0.1.0' });
     const held = () => manager.grants().map((grant) => `${grant.door} ${grant.src} until ${grant.until === null ? 'closed' : grant.until - T0}`);
     return { host, backend, audit, manager, transport, link, held };
   });

@@ -10,22 +10,11 @@ import type { UnsignedEnvelope } from '../../src/fleet/fleet-message.js';
 import { buildFleetStatus, renderFleetStatus } from '../../src/fleet/fleet-views.js';
 import { encodeEnvelope, signEnvelope } from '../../src/fleet/message-signing.js';
 import { Metrics } from '../../src/metrics/metrics.js';
+import { testFleetConfig } from './memory-transport.js';
 
 const T0 = Date.parse('2026-12-01T09:00:00Z');
 const KEY = 'view-key-'.repeat(5);
-const fleet: FleetConfig = {
-  servers: ['nats://198.51.100.1:4222'],
-  group: 'bastions',
-  host: 'b1',
-  auth: { kind: 'none' },
-  key: KEY,
-  keyFile: '/k',
-  maxClockSkew: 2000,
-  heartbeatInterval: 5000,
-  replicas: 1,
-  auditRetention: 86_400_000,
-  doors: ['ssh'],
-};
+const fleet: FleetConfig = testFleetConfig('b1', KEY, ['ssh']);
 
 const envelope = (fields: Partial<UnsignedEnvelope> & Pick<UnsignedEnvelope, 'type' | 'body'>, key = KEY) =>
   encodeEnvelope(signEnvelope({ v: 1, group: 'bastions', id: `id-${Math.random()}`, host: 'b1', iat: T0, exp: T0 + 60_000, ...fields }, key));

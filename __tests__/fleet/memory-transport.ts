@@ -1,3 +1,4 @@
+import type { FleetConfig } from '../../src/config/types.js';
 import type { FleetConnectionEvent, FleetEntry, FleetTransport, FleetUpdate } from '../../src/fleet/fleet-transport.js';
 
 // An in-memory stand-in for the group's JetStream bucket and audit stream: revisions,
@@ -94,4 +95,21 @@ export class MemoryFleetTransport implements FleetTransport {
     this.online = false;
     return Promise.resolve();
   }
+}
+
+/** A member's fleet config for unit tests (one NATS server, no auth, the given key and fleet doors). */
+export function testFleetConfig(host: string, key: string, doors: readonly string[]): FleetConfig {
+  return {
+    servers: ['nats://198.51.100.1:4222'],
+    group: 'bastions',
+    host,
+    auth: { kind: 'none' },
+    key,
+    keyFile: '/k',
+    maxClockSkew: 2000,
+    heartbeatInterval: 5000,
+    replicas: 1,
+    auditRetention: 86_400_000,
+    doors,
+  };
 }

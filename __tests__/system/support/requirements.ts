@@ -5,7 +5,8 @@ import { execFileSync } from 'node:child_process';
 // with a note; in CI (CI=true) or with KNOCKTAIL_SYSTEM_TESTS=required it fails the run.
 export const systemTestsRequired = process.env['CI'] === 'true' || process.env['KNOCKTAIL_SYSTEM_TESTS'] === 'required';
 
-function hasCommand(name: string): boolean {
+/** Whether `name` is a command on PATH. */
+export function hasCommand(name: string): boolean {
   try {
     execFileSync('sh', ['-c', 'command -v "$1"', 'sh', name], { stdio: 'ignore' });
     return true;
