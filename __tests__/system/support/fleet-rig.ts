@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { renderRsyslogDropin } from '../../../src/install/rsyslog-dropin.js';
 import { builtCli, repoRoot } from './built-cli.js';
-import { createRig, enableLogAllNetns, runArgv, type ExecResult, type Rig } from './netns.js';
+import { createRig, enableLogAllNetns, pollConnect, runArgv, type ExecResult, type Rig } from './netns.js';
 import { startRsyslog } from './rsyslog.js';
 
 // A fleet in a box: a 3-node JetStream cluster of the system's nats-server in a namespace
@@ -266,15 +266,7 @@ export async function createFleetRig(options: FleetRigOptions): Promise<FleetRig
     }
 
     const connect = (address: string, port: number, timeoutMs = 300): Promise<boolean> => rig.connect(names.client, address, port, timeoutMs);
-    const poll = async (address: string, port: number, want: boolean, timeoutMs: number): Promise<boolean> => {
-      const deadline = Date.now() + timeoutMs;
-      for (let attempt = 0; attempt < 400; attempt += 1) {
-        if ((await connect(address, port)) === want) return true;
-        if (Date.now() > deadline) return false;
-        await sleep(50);
-      }
-      return false;
-    };
+    const poll = (address: string, port: number, want: boolean, timeoutMs: number): Promise<boolean> => pollConnect(rig, names.client, address, port, want, timeoutMs);
     return {
       rig,
       dir,

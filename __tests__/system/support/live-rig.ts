@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { renderRsyslogDropin } from '../../../src/install/rsyslog-dropin.js';
 import { builtCli, repoRoot } from './built-cli.js';
-import { createRig, enableLogAllNetns, runArgv, type ExecResult, type Rig } from './netns.js';
+import { createRig, enableLogAllNetns, pollConnect, runArgv, type ExecResult, type Rig } from './netns.js';
 import { startRsyslog, type PrivateRsyslog } from './rsyslog.js';
 
 // The whole product in a box, for the end-to-end suite and the live-latency bench:
@@ -148,15 +148,7 @@ export async function createLiveRig(options: LiveRigOptions): Promise<LiveRig> {
     };
     cleanups.push(() => stopDaemon('SIGTERM'));
 
-    const connectLoop = async (host: string, port: number, want: boolean, timeoutMs: number): Promise<boolean> => {
-      const deadline = Date.now() + timeoutMs;
-      for (let attempt = 0; attempt < 200; attempt += 1) {
-        if ((await rig.connect(rig.client, host, port, 300)) === want) return true;
-        if (Date.now() > deadline) return false;
-        await sleep(50);
-      }
-      return false;
-    };
+    const connectLoop = (host: string, port: number, want: boolean, timeoutMs: number): Promise<boolean> => pollConnect(rig, rig.client, host, port, want, timeoutMs, 200);
 
     return {
       rig,

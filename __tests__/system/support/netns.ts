@@ -264,6 +264,20 @@ async function must(argv: readonly string[]): Promise<void> {
 let counter = 0;
 
 /** Creates the two namespaces and the veth pair; on any failure it cleans up before rethrowing. */
+/**
+ * Connects from `ns` every 50 ms until the result is `want` (true: the port accepts, false: it
+ * does not) or `timeoutMs` has passed; bounded in attempts too. Each try waits up to 300 ms.
+ */
+export async function pollConnect(rig: Pick<Rig, 'connect'>, ns: string, host: string, port: number, want: boolean, timeoutMs: number, maxAttempts = 400): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  for (let attempt = 0; attempt < maxAttempts; attempt += 1) {
+    if ((await rig.connect(ns, host, port, 300)) === want) return true;
+    if (Date.now() > deadline) return false;
+    await new Promise((done) => setTimeout(done, 50));
+  }
+  return false;
+}
+
 export async function createRig(name: string): Promise<Rig> {
   const base = `${name}-${process.pid}-${counter++}`;
   const server = `${base}-srv`;
