@@ -60,6 +60,15 @@ describe('what a quick command of the built CLI loads', () => {
     expect(run).toEqual({ packages: [], files: ['dist/src/cli/main.js', 'dist/src/errors.js'] });
   });
 
+  test('replay loads its one-file bundle and, beside it, only the modules that stay shared (errors.js) or find files next to themselves (the validator)', async () => {
+    const log = join(dir, 'knock.log');
+    await writeFile(log, 'Nov 24 08:00:01 vm kernel: knocktail: IN=eth0 OUT= SRC=203.0.113.9 DST=198.51.100.1 PROTO=TCP SPT=40000 DPT=7000 SYN URGP=0\n');
+    const run = await loaded(['replay', '-c', config, log]);
+    expect(run.packages).toEqual(['ajv', 'ipaddr.js']);
+    expect(run.files.filter((file) => !file.startsWith('dist/src/config/') && file !== 'dist/src/duration.js')).toEqual(['dist/src/cli/main.js', 'dist/src/cli/replay.js', 'dist/src/errors.js']);
+    expect(run.files).toContain('dist/src/config/schema-validator.js');
+  });
+
   test('check-config does load the validator and its own modules (so the probe sees both kinds of module)', async () => {
     const run = await loaded(['check-config', '-c', config]);
     expect(run.packages).toEqual(expect.arrayContaining(['ajv']));
