@@ -41,6 +41,19 @@ describeSystem('the netns rig', ['ip', 'iptables'], () => {
     await stop();
   });
 
+  test('a rig made with cpus steers what the server receives to its CPU (RPS on its veth) and still connects', async () => {
+    const pinned = await createRig('ktfwrig', { cpus: { server: 0, client: 0 } });
+    try {
+      const mask = await pinned.exec(pinned.server, ['cat', '/sys/class/net/ktfws/queues/rx-0/rps_cpus']);
+      expect(Number.parseInt(mask.stdout.replace(/,/g, ''), 16)).toBe(1);
+      const stop = await pinned.listen(pinned.server, 2225);
+      expect(await pinned.connect(pinned.client, pinned.serverV4, 2225, 2000)).toBe(true);
+      await stop();
+    } finally {
+      await pinned.destroy();
+    }
+  });
+
   test('destroy removes both namespaces and may be called twice', async () => {
     const extra = await createRig('ktfwrig');
     await extra.destroy();

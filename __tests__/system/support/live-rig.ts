@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { renderRsyslogDropin } from '../../../src/install/rsyslog-dropin.js';
 import { builtCli, repoRoot } from './built-cli.js';
-import { createRig, enableLogAllNetns, pollConnect, runArgv, type ExecResult, type Rig } from './netns.js';
+import { createRig, enableLogAllNetns, pinned, pollConnect, runArgv, type ExecResult, type Rig, type RigCpus } from './netns.js';
 import { startRsyslog, type PrivateRsyslog } from './rsyslog.js';
 
 // The whole product in a box, for the end-to-end suite and the live-latency bench:
@@ -31,6 +31,8 @@ export interface LiveRigOptions {
    * (as the unit's User= and AmbientCapabilities= do); the rig's files are given to the user.
    */
   readonly runAs?: string;
+  /** Pin the hosts to CPUs and steer received packets to the server's (see RigCpus); the daemon runs on the server's CPU too. */
+  readonly cpus?: RigCpus;
 }
 
 /** setpriv's argv prefix that runs a command as `user` (its own groups) with the unit's two capabilities. */
@@ -97,7 +99,7 @@ export async function createLiveRig(options: LiveRigOptions): Promise<LiveRig> {
     cleanups.length = 0;
   };
   try {
-    const rig = await createRig('ktlive');
+    const rig = await createRig('ktlive', options.cpus ? { cpus: options.cpus } : {});
     cleanups.push(() => rig.destroy());
     await options.prepare?.(rig);
     const template = await readFile(join(repoRoot, 'rsyslog', '30-knocktail.conf'), 'utf8');
@@ -162,8 +164,9 @@ export async function createLiveRig(options: LiveRigOptions): Promise<LiveRig> {
       async startDaemon() {
         const socket = join(dir, 'state', 'control.sock');
         await rm(socket, { force: true });
-        // `ip netns exec` execs the command, so the child's PID is the daemon's own.
-        const child = spawn('ip', ['netns', 'exec', rig.server, ...command, 'run', '--config', configPath], { stdio: ['ignore', 'pipe', 'pipe'] });
+        // `ip netns exec` (and taskset) exec the command, so the child's PID is the daemon's own.
+        const argv = pinned(options.cpus?.server, ['ip', 'netns', 'exec', rig.server, ...command, 'run', '--config', configPath]);
+        const child = spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] });
         child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
         child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
         daemon = child;

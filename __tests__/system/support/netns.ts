@@ -35,6 +35,8 @@ export interface HeldConnection {
 export interface Rig {
   readonly server: string;
   readonly client: string;
+  /** Set when the rig was made with RigOptions.cpus. */
+  readonly cpus?: RigCpus;
   readonly serverV4: string;
   readonly serverV6: string;
   readonly clientV4: string;
@@ -196,8 +198,9 @@ class Agent {
   private nextId = 1;
   private exited = false;
 
-  constructor(ns: string) {
-    this.child = spawnChild('ip', ['netns', 'exec', ns, process.execPath, '-e', AGENT], { stdio: ['pipe', 'pipe', 'inherit'] });
+  constructor(ns: string, cpu: number | undefined) {
+    const argv = pinned(cpu, ['ip', 'netns', 'exec', ns, process.execPath, '-e', AGENT]);
+    this.child = spawnChild(argv[0]!, argv.slice(1), { stdio: ['pipe', 'pipe', 'inherit'] });
     this.child.on('exit', () => {
       this.exited = true;
       for (const resolve of this.waiting.values()) resolve({ id: 0, ok: false, error: 'agent exited' });
@@ -263,6 +266,26 @@ async function must(argv: readonly string[]): Promise<void> {
 
 let counter = 0;
 
+/**
+ * Where the rig's two hosts run, for the latency bench: `server` (the server namespace's agent,
+ * and its veth's received packets, steered there by RPS as a NIC's interrupt would be) and
+ * `client` (the client's agent). Without it, a packet sent over the veth pair is received on
+ * the sender's own CPU, which is busy by construction — a real server gets it from its NIC.
+ */
+export interface RigCpus {
+  readonly server: number;
+  readonly client: number;
+}
+
+export interface RigOptions {
+  readonly cpus?: RigCpus;
+}
+
+/** `argv` run on `cpu` only (taskset), or as it is. */
+export function pinned(cpu: number | undefined, argv: readonly string[]): string[] {
+  return cpu === undefined ? [...argv] : ['taskset', '--cpu-list', String(cpu), ...argv];
+}
+
 /** Creates the two namespaces and the veth pair; on any failure it cleans up before rethrowing. */
 /**
  * Connects from `ns` every 50 ms until the result is `want` (true: the port accepts, false: it
@@ -278,7 +301,8 @@ export async function pollConnect(rig: Pick<Rig, 'connect'>, ns: string, host: s
   return false;
 }
 
-export async function createRig(name: string): Promise<Rig> {
+export async function createRig(name: string, options: RigOptions = {}): Promise<Rig> {
+  const { cpus } = options;
   const base = `${name}-${process.pid}-${counter++}`;
   const server = `${base}-srv`;
   const client = `${base}-cli`;
@@ -289,7 +313,7 @@ export async function createRig(name: string): Promise<Rig> {
     if (destroyed) throw new Error(`rig ${base} is destroyed`);
     let agent = agents.get(ns);
     if (!agent) {
-      agent = new Agent(ns);
+      agent = new Agent(ns, ns === server ? cpus?.server : ns === client ? cpus?.client : undefined);
       agents.set(ns, agent);
     }
     return agent;
@@ -318,6 +342,8 @@ export async function createRig(name: string): Promise<Rig> {
       await must(['ip', '-n', ns, '-6', 'addr', 'add', `${v6}/64`, 'dev', dev, 'nodad']);
       await must(['ip', '-n', ns, 'link', 'set', dev, 'up']);
     }
+    // The namespace's own /sys (ip netns exec mounts it), so only the rig's device changes.
+    if (cpus) await must(['ip', 'netns', 'exec', server, 'sh', '-c', `echo ${(1 << cpus.server).toString(16)} > /sys/class/net/ktfws/queues/rx-0/rps_cpus`]);
   } catch (error) {
     await destroy();
     throw error;
@@ -326,6 +352,7 @@ export async function createRig(name: string): Promise<Rig> {
   return {
     server,
     client,
+    ...(cpus ? { cpus } : {}),
     serverV4: SERVER_V4,
     serverV6: SERVER_V6,
     clientV4: CLIENT_V4,
