@@ -139,7 +139,12 @@ async function measureFanOut(fleet: FleetRig, rounds: number, simulator?: Simula
         break;
       }
     }
-    if (opened === undefined) throw new Error(`round ${round}: the door did not open on ${last.host} within 5 s\n${first.output().slice(-4000)}\n---last\n${last.output().slice(-4000)}`);
+    if (opened === undefined) {
+      const knocks = (await readFile(join(fleet.dir, first.host, 'knocks.log'), 'utf8').catch(() => '')).split('\n').slice(-6).join('\n');
+      throw new Error(
+        `round ${round} (knock sent ${new Date(wall0).toISOString()}): the door did not open on ${last.host} within 5 s\n${first.output().slice(-4000)}\n---last\n${last.output().slice(-4000)}\n---${first.host}'s knock log, last lines\n${knocks}`,
+      );
+    }
     let latency = opened;
     if (simulator) {
       const want = SIMULATED * (round + 1);
