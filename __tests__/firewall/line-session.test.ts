@@ -1,6 +1,7 @@
-import { describe, expect, test } from '@jest/globals';
+import { describe, expect, jest, test } from '@jest/globals';
 import type { InteractiveProcess, ProcessStarter } from '../../src/firewall/interactive-process.js';
 import { IPSET_DIALECT, LineSession, NFT_DIALECT } from '../../src/firewall/line-session.js';
+import { SimulatedFirewall } from '../../src/firewall/simulated-firewall.js';
 
 // A stand-in for `nft -i` that answers like the real one: errors and the marker's echo on stderr,
 // delivered in awkward chunks. `mode` decides how it misbehaves.
@@ -107,6 +108,20 @@ describe('a line session with nft -i', () => {
     nft.mode = 'answer';
     expect((await session.run(['add table inet knocktail'])).exitCode).toBe(0);
     expect(nft.started).toHaveLength(2);
+  });
+});
+
+describe('a line session with a process that answers within write()', () => {
+  test('arms no timeout timer: replay runs its grant changes against the simulated firewall without real timers', async () => {
+    const setTimer = jest.spyOn(globalThis, 'setTimeout');
+    try {
+      const session = new LineSession(new SimulatedFirewall({ now: () => 0 }), NFT_DIALECT, { timeoutMs: 1000 });
+      expect((await session.run(['add table inet knocktail'])).exitCode).toBe(0);
+      expect((await session.run(['add table inet knocktail'])).exitCode).toBe(0);
+      expect(setTimer).not.toHaveBeenCalled();
+    } finally {
+      setTimer.mockRestore();
+    }
   });
 });
 

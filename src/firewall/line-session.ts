@@ -70,7 +70,7 @@ export interface LineSessionOptions {
 interface Pending {
   readonly token: string;
   readonly resolve: (result: CommandResult) => void;
-  readonly timer: NodeJS.Timeout;
+  timer?: NodeJS.Timeout;
 }
 
 const CARET = /^\s*\^+\s*$/;
@@ -113,16 +113,20 @@ export class LineSession {
     return new Promise((resolve) => {
       const process = this.ensureProcess();
       const token = `knocktail-sync-${++this.seq}`;
-      const timer = setTimeout(() => {
+      const pending: Pending = { token, resolve };
+      this.lines = [];
+      this.pending = pending;
+      process.ref();
+      traceStage('fw-send');
+      process.write(`${this.dialect.request(statements)}${this.dialect.marker(token)}\n`);
+      // Armed after the write: a process that answers within write() (the simulated firewall of
+      // replay) needs no timer, so replay arms no real timer per grant change.
+      if (this.pending !== pending) return;
+      pending.timer = setTimeout(() => {
         this.process = undefined;
         this.finish({ exitCode: 255, stdout: '', stderr: `${this.dialect.argv.join(' ')} gave no answer within ${this.options.timeoutMs} ms` });
         process.kill();
       }, this.options.timeoutMs);
-      this.lines = [];
-      this.pending = { token, resolve, timer };
-      process.ref();
-      traceStage('fw-send');
-      process.write(`${this.dialect.request(statements)}${this.dialect.marker(token)}\n`);
     });
   }
 
@@ -187,7 +191,7 @@ export class LineSession {
     this.pending = undefined;
     this.lines = [];
     traceStage('fw-ack');
-    clearTimeout(pending.timer);
+    if (pending.timer) clearTimeout(pending.timer);
     this.process?.unref();
     pending.resolve(result);
   }
