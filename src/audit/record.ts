@@ -71,6 +71,5 @@ export interface AuditSink {
   close(): Promise<void>;
 }
 
-export function isoTime(epochMs: number): string {
-  return new Date(epochMs).toISOString();
-}
+// Records' times (`at`, `until`): ISO-8601 UTC with milliseconds (src/iso-time.ts, no Date per call).
+export { isoTime } from '../iso-time.js';

@@ -3,6 +3,7 @@ import type { Grant } from '../model/grant.js';
 import type { PortSpec } from '../model/door.js';
 import { formatGrantComment } from './grant-comment.js';
 import { checkGrant } from './grant-check.js';
+import { isoSecond } from '../iso-time.js';
 
 // Pure argv builders for the iptables backend's grant rules in chain KNOCKTAIL.
 export const GRANT_CHAIN = 'KNOCKTAIL';
@@ -30,7 +31,7 @@ const MAX_DATESTOP_SECONDS = 0x7fff_ffff;
  */
 export function formatDatestop(until: number): string {
   const seconds = Math.min(MAX_DATESTOP_SECONDS, Math.max(0, Math.ceil(until / 1000) - 1));
-  return new Date(seconds * 1000).toISOString().slice(0, 19);
+  return isoSecond(seconds * 1000);
 }
 
 // The rule spec (after the chain name) that admits one grant's source to one port; a bounded
