@@ -1,6 +1,7 @@
 import { describe, expect, test } from '@jest/globals';
+import fc from 'fast-check';
 import type { AuditRecord } from '../../src/audit/record.js';
-import { DoorTallies, renderReport, type ReportInput } from '../../src/cli/replay-report.js';
+import { DoorTallies, formatCount, renderReport, type ReportInput } from '../../src/cli/replay-report.js';
 import { createCounters } from '../../src/counters.js';
 import type { Grant } from '../../src/model/grant.js';
 
@@ -52,5 +53,12 @@ describe('the replay report', () => {
     expect(text).toContain('Still open when the log ended (5):');
     expect(text).toContain('… and 2 more; `--json` for all');
     expect(text).not.toContain('203.0.113.3 ');
+  });
+});
+
+describe('formatCount', () => {
+  test('groups digits as toLocaleString("en-US") does, for any integer, and falls back to it for other numbers', () => {
+    fc.assert(fc.property(fc.oneof(fc.integer(), fc.maxSafeInteger(), fc.integer({ min: 0, max: 10_000 })), (n) => expect(formatCount(n)).toBe(n.toLocaleString('en-US'))));
+    for (const n of [0, 999, 1000, 12_682, 1_000_000, -1234, 1.5, 2 ** 60]) expect(formatCount(n)).toBe(n.toLocaleString('en-US'));
   });
 });
