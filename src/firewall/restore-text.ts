@@ -1,18 +1,57 @@
 // iptables-restore input is one rule per line, split into words by the tool itself (no shell):
 // a word with blanks, quotes or backslashes goes in double quotes with `"` and `\` escaped, the
-// way iptables-save writes comments and log prefixes.
+// way iptables-save writes comments and log prefixes. Built per grant change, so words are
+// looked at char by char (no regex) and the common word needs no copy.
+
+/** What a word needs: bit QUOTE double quotes, bit ESCAPE a `\` before some chars, bit BREAK it holds a line break. */
+const QUOTE = 1;
+const ESCAPE = 2;
+const BREAK = 4;
+const UNICODE_SPACE = /\s/;
+
+function wordNeeds(word: string): number {
+  if (word === '') return QUOTE;
+  let needs = 0;
+  for (let i = 0; i < word.length; i++) {
+    const c = word.charCodeAt(i);
+    if (c > 127) {
+      if (UNICODE_SPACE.test(word.charAt(i))) needs |= QUOTE;
+    } else if (c === 34 || c === 92) needs |= QUOTE | ESCAPE;
+    else if (c === 10 || c === 13) needs |= QUOTE | BREAK;
+    else if (c === 32 || c === 35 || c === 39 || (c >= 9 && c <= 13)) needs |= QUOTE;
+  }
+  return needs;
+}
+
+function quoted(word: string, needs: number): string {
+  if ((needs & QUOTE) === 0) return word;
+  return `"${(needs & ESCAPE) === 0 ? word : word.replace(/[\\"]/g, (c) => `\\${c}`)}"`;
+}
+
 export function formatRestoreWord(word: string): string {
-  if (word !== '' && !/[\s"'\\#]/.test(word)) return word;
-  return `"${word.replace(/[\\"]/g, (c) => `\\${c}`)}"`;
+  return quoted(word, wordNeeds(word));
 }
 
 /** One rule line (`-A CHAIN …`) of a restore transaction. */
 export function formatRestoreLine(words: readonly string[]): string {
-  if (words.some((word) => /[\n\r]/.test(word))) throw new Error(`Expected rule words without line breaks, got ${JSON.stringify(words)}`);
-  return words.map(formatRestoreWord).join(' ');
+  let line = '';
+  for (let i = 0; i < words.length; i++) {
+    const word = words[i]!;
+    const needs = wordNeeds(word);
+    if ((needs & BREAK) !== 0) throw new Error(`Expected rule words without line breaks, got ${JSON.stringify(words)}`);
+    line += i === 0 ? quoted(word, needs) : ` ${quoted(word, needs)}`;
+  }
+  return line;
 }
 
 /** One `*filter … COMMIT` transaction from rule lines (each an argv without the binary). */
 export function buildFilterTransaction(rules: readonly (readonly string[])[]): string {
-  return `*filter\n${rules.map(formatRestoreLine).join('\n')}${rules.length > 0 ? '\n' : ''}COMMIT\n`;
+  return buildFilterTransactionText(rules.map(formatRestoreLine));
+}
+
+/** The same from rule lines already formatted by formatRestoreLine. */
+export function buildFilterTransactionText(lines: readonly string[]): string {
+  let text = '*filter\n';
+  for (const line of lines) text += `${line}\n`;
+  return `${text}COMMIT\n`;
 }
