@@ -1,9 +1,13 @@
 import type { CommandResult } from './backend.js';
 import { splitRuleLine } from './iptables-listing.js';
+import { formatRestoreWord } from './restore-text.js';
 
 // What iptables/ip6tables would answer, for the simulated firewall (replay, dry-run): chains
 // of rule specs in memory, the exit codes and messages the real tool gives (exit 1 from `-C`
 // for a missing rule, from `-N` for an existing chain). Membership is O(1) per rule.
+// A rule is keyed by its canonical restore text (formatRestoreLine of its words, which
+// splitRuleLine undoes, so equal keys mean equal words): replay feeds one restore line per
+// grant change, and a line already in that form is applied by its text, without a split.
 const BUILTIN = ['INPUT', 'FORWARD', 'OUTPUT'];
 const NO_CHAIN = 'iptables: No chain/target/match by that name.';
 const BAD_RULE = 'iptables: Bad rule (does a matching rule exist in that chain?).';
@@ -21,17 +25,88 @@ function cleanWords(argv: readonly string[]): string[] {
   return words;
 }
 
+/** The key of a rule spec: its canonical restore text. */
+function ruleKey(words: readonly string[]): string {
+  return words.map(formatRestoreWord).join(' ');
+}
+
+/** `c` is a blank or a char formatRestoreWord quotes a word for. */
+function special(text: string, i: number): boolean {
+  const c = text.charCodeAt(i);
+  if (c > 127) return /\s/.test(text.charAt(i));
+  return c === 32 || c === 34 || c === 35 || c === 39 || c === 92 || (c >= 9 && c <= 13);
+}
+
+/**
+ * Whether `text` is exactly ruleKey() of the words splitRuleLine finds in it, none of them a
+ * flag run() drops (`-w`, `-t`): then the text is its own key. One pass, char by char; any
+ * other text (extra blanks, needless or odd quoting) is left to the split.
+ */
+function isKeyText(text: string): boolean {
+  const n = text.length;
+  for (let i = 0; ; i++) {
+    const start = i;
+    if (text.charCodeAt(i) === 34) {
+      // A quoted word: only \\ and \" escapes, and something in it that needs the quotes.
+      let needed = false;
+      for (i++; ; i++) {
+        if (i >= n) return false;
+        const c = text.charCodeAt(i);
+        if (c === 34) break;
+        if (c === 10 || c === 13) return false;
+        if (c === 92) {
+          const next = text.charCodeAt(i + 1);
+          if (next !== 92 && next !== 34) return false;
+          needed = true;
+          i++;
+        } else if (!needed && special(text, i)) needed = true;
+      }
+      if (!needed && i !== start + 1) return false;
+      i++;
+    } else {
+      for (; i < n && text.charCodeAt(i) !== 32; i++) if (special(text, i)) return false;
+      if (i === start) return false;
+      if (i - start === 2 && text.charCodeAt(start) === 45 && (text.charCodeAt(start + 1) === 119 || text.charCodeAt(start + 1) === 116)) return false;
+    }
+    if (i === n) return true;
+    if (text.charCodeAt(i) !== 32) return false;
+  }
+}
+
+/** `-A CHAIN rest`, `-D …`, `-C …` with a plain chain name (printable, no quote): the op, the chain and the text after it. */
+function simpleRuleLine(line: string): { op: number; chain: string; rest: string } | undefined {
+  const op = line.charCodeAt(1);
+  if (line.charCodeAt(0) !== 45 || (op !== 65 && op !== 67 && op !== 68) || line.charCodeAt(2) !== 32) return undefined;
+  let i = 3;
+  for (; i < line.length; i++) {
+    const c = line.charCodeAt(i);
+    if (c === 32) break;
+    if (c < 33 || c > 126 || c === 34) return undefined;
+  }
+  if (i === 3 || i >= line.length - 1) return undefined;
+  const chain = line.slice(3, i);
+  // run() drops these words wherever they are, so they are never a chain there.
+  if (chain === '-w' || chain === '-t') return undefined;
+  return { op, chain, rest: line.slice(i + 1) };
+}
+
+/** Whether the key text holds the word `-t` (a second one, which run() would not drop, could be in a key). */
+function hasTableWord(text: string): boolean {
+  return text.startsWith('-t ') || text.includes(' -t ') || text.endsWith(' -t') || text === '-t';
+}
+
 /** One word as `iptables -S` prints it: double quotes around words with spaces. */
 function quoteWord(word: string): string {
   return /[\s"]/.test(word) ? `"${word.replace(/(["\\])/g, '\\$1')}"` : word;
 }
 
 export class SimulatedTables {
-  private readonly chains: Map<string, Map<string, readonly string[]>>;
+  /** Per chain, its rules in order: key (ruleKey) → words, or null until a listing needs them. */
+  private readonly chains: Map<string, Map<string, readonly string[] | null>>;
 
   /** `chains`: user chains that exist from the start (empty). */
   constructor(chains: readonly string[] = []) {
-    this.chains = new Map([...BUILTIN, ...chains].map((name) => [name, new Map<string, readonly string[]>()]));
+    this.chains = new Map([...BUILTIN, ...chains].map((name) => [name, new Map<string, readonly string[] | null>()]));
   }
 
   /** Runs one iptables argv (binary first); flags iptables accepts but that change nothing here are skipped. */
@@ -58,10 +133,10 @@ export class SimulatedTables {
         rules.clear();
         return ok();
       case '-C':
-        return rules?.has(rest.join('\u0000')) ? ok() : fail(rules ? BAD_RULE : NO_CHAIN);
+        return rules?.has(ruleKey(rest)) ? ok() : fail(rules ? BAD_RULE : NO_CHAIN);
       case '-A':
         if (!rules) return fail(NO_CHAIN);
-        rules.set(rest.join('\u0000'), rest);
+        rules.set(ruleKey(rest), rest);
         return ok();
       case '-I':
         return rules ? this.insert(chain, rules, rest) : fail(NO_CHAIN);
@@ -87,37 +162,59 @@ export class SimulatedTables {
         if (!BUILTIN.includes(name)) this.chains.set(name, new Map());
         continue;
       }
+      if (this.applyByText(line)) continue;
       const result = this.run(['iptables', ...splitRuleLine(line)]);
       if (result.exitCode !== 0) return { ...result, stderr: `iptables-restore: line failed: ${line}\n${result.stderr}` };
     }
     return ok();
   }
 
-  private insert(chain: string, rules: Map<string, readonly string[]>, rest: readonly string[]): CommandResult {
+  /**
+   * A restore line that succeeds as it stands: `-A` of a rule in key form, `-D`/`-C` of a rule
+   * the chain holds by that text. Whatever else (a miss, an error, any other shape) returns
+   * false and goes through the split and run(), which answers exactly as before.
+   */
+  private applyByText(line: string): boolean {
+    const simple = simpleRuleLine(line);
+    const rules = simple && this.chains.get(simple.chain);
+    if (!simple || !rules) return false;
+    const { op, rest } = simple;
+    if (op === 65) {
+      if (!isKeyText(rest)) return false;
+      rules.set(rest, null);
+      return true;
+    }
+    // `-D CHAIN 3` deletes by position.
+    if (!rules.has(rest) || hasTableWord(rest) || /^\d+$/.test(rest)) return false;
+    if (op === 68) rules.delete(rest);
+    return true;
+  }
+
+  private insert(chain: string, rules: Map<string, readonly string[] | null>, rest: readonly string[]): CommandResult {
     const position = /^\d+$/.test(rest[0] ?? '') ? Number(rest[0]) : 1;
     const spec = /^\d+$/.test(rest[0] ?? '') ? rest.slice(1) : rest;
-    const entries = [...rules.values()];
+    const entries = [...rules.entries()];
     if (position < 1 || position > entries.length + 1) return fail('iptables: Index of insertion too big.');
-    entries.splice(position - 1, 0, spec);
-    this.chains.set(chain, new Map(entries.map((words) => [words.join('\u0000'), words])));
+    entries.splice(position - 1, 0, [ruleKey(spec), spec]);
+    this.chains.set(chain, new Map(entries));
     return ok();
   }
 
-  private delete(rules: Map<string, readonly string[]>, rest: readonly string[]): CommandResult {
+  private delete(rules: Map<string, readonly string[] | null>, rest: readonly string[]): CommandResult {
     if (rest.length === 1 && /^\d+$/.test(rest[0]!)) {
       const key = [...rules.keys()][Number(rest[0]) - 1];
       if (key === undefined) return fail('iptables: Index of deletion too big.');
       rules.delete(key);
       return ok();
     }
-    return rules.delete(rest.join('\u0000')) ? ok() : fail(BAD_RULE);
+    return rules.delete(ruleKey(rest)) ? ok() : fail(BAD_RULE);
   }
 
   private list(chain: string): CommandResult {
     const rules = this.chains.get(chain);
     if (!rules) return fail(NO_CHAIN);
     const head = BUILTIN.includes(chain) ? `-P ${chain} ACCEPT` : `-N ${chain}`;
-    return ok([head, ...[...rules.values()].map((spec) => `-A ${chain} ${spec.map(quoteWord).join(' ')}`)].join('\n') + '\n');
+    return ok([head, ...[...rules].map(([key, spec]) => `-A ${chain} ${(spec ?? splitRuleLine(key)).map(quoteWord).join(' ')}`)].join('\n') + '\n');
   }
 
   private save(): string {
