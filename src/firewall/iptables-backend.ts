@@ -11,7 +11,7 @@ import { installGuard, removeGuard } from './guard-installer.js';
 import { buildGrantListArgs, buildGrantRuleSpec, GRANT_CHAIN, restoreBinary } from './iptables-args.js';
 import { parseGrantListing, parseGrantRules } from './iptables-listing.js';
 import type { LineSession } from './line-session.js';
-import { buildFilterTransaction } from './restore-text.js';
+import { buildFilterTransactionText, formatRestoreLine } from './restore-text.js';
 
 const FAMILIES: readonly Family[] = [4, 6];
 
@@ -19,6 +19,16 @@ const FAMILIES: readonly Family[] = [4, 6];
 interface HeldRule {
   readonly identity: string;
   readonly spec: readonly string[];
+  /** `spec` as restore-line text (formatRestoreLine), kept once made: the rule's delete reuses its add's text. */
+  text?: string;
+}
+
+const NO_RULES: readonly HeldRule[] = [];
+
+/** The rule's restore line for `op` (`-A`, `-D`) in the grant chain. */
+function ruleLine(op: string, rule: HeldRule): string {
+  rule.text ??= formatRestoreLine(rule.spec);
+  return rule.text === '' ? `${op} ${GRANT_CHAIN}` : `${op} ${GRANT_CHAIN} ${rule.text}`;
 }
 
 function identity(until: number | null, proto: string, port: number, timed: boolean): string {
@@ -28,6 +38,23 @@ function identity(until: number | null, proto: string, port: number, timed: bool
 /** The rules a grant should have, one per port. */
 function wantedRules(grant: Grant): HeldRule[] {
   return grant.ports.map((port) => ({ identity: identity(grant.until, port.proto, port.port, grant.until !== null), spec: buildGrantRuleSpec(grant, port) }));
+}
+
+/**
+ * What makes `current` exactly `wanted`: the wanted rules it lacks, and every other rule (one
+ * rule per identity survives: a duplicate left by an older version goes too). An open with
+ * nothing held and a close skip the comparison.
+ */
+function difference(current: readonly HeldRule[], wanted: readonly HeldRule[]): { adds: readonly HeldRule[]; deletes: readonly HeldRule[] } {
+  if (current.length === 0 || wanted.length === 0) return { adds: wanted, deletes: current };
+  const adds = wanted.filter((rule) => !current.some((held) => held.identity === rule.identity));
+  const kept = new Set<string>();
+  const deletes = current.filter((held) => {
+    if (!wanted.some((rule) => rule.identity === held.identity) || kept.has(held.identity)) return true;
+    kept.add(held.identity);
+    return false;
+  });
+  return { adds, deletes };
 }
 
 export type RestoreSessions = Readonly<Record<Family, LineSession>>;
@@ -48,7 +75,7 @@ export class IptablesBackend implements FirewallBackend {
   private readonly now: () => number;
   private readonly sessions: RestoreSessions | undefined;
   /** Per family, the grant rules the chain holds by grant key; absent until listed. */
-  private readonly held = new Map<Family, Map<string, HeldRule[]>>();
+  private readonly held = new Map<Family, Map<string, readonly HeldRule[]>>();
 
   constructor(exec: CommandExecutor, guard: GuardOptions, now: () => number, sessions?: RestoreSessions) {
     this.exec = exec;
@@ -105,19 +132,14 @@ export class IptablesBackend implements FirewallBackend {
     const key = grantKey(grant);
     const family = grant.family;
     for (let attempt = 0; ; attempt++) {
-      const rules = await this.rulesOf(family);
-      const current = rules.get(key) ?? [];
-      const adds = wanted.filter((rule) => !current.some((held) => held.identity === rule.identity));
-      const keeps = current.filter((held) => wanted.some((rule) => rule.identity === held.identity));
-      // One rule per identity survives: a duplicate left by an older version goes too.
-      const kept = new Set<string>();
-      const deletes = current.filter((held) => {
-        if (!keeps.includes(held) || kept.has(held.identity)) return true;
-        kept.add(held.identity);
-        return false;
-      });
+      const rules = this.held.get(family) ?? (await this.rulesOf(family));
+      const current = rules.get(key) ?? NO_RULES;
+      const { adds, deletes } = difference(current, wanted);
       if (adds.length === 0 && deletes.length === 0) return;
-      const transaction = buildFilterTransaction([...adds.map((rule) => ['-A', GRANT_CHAIN, ...rule.spec]), ...deletes.map((rule) => ['-D', GRANT_CHAIN, ...rule.spec])]);
+      const lines: string[] = [];
+      for (const rule of adds) lines.push(ruleLine('-A', rule));
+      for (const rule of deletes) lines.push(ruleLine('-D', rule));
+      const transaction = buildFilterTransactionText(lines);
       if (attempt < 2) {
         if ((await this.attempt(family, transaction)).exitCode !== 0) {
           // The chain is not what we thought (an admin's edit, a concurrent command): list it again.
@@ -127,7 +149,7 @@ export class IptablesBackend implements FirewallBackend {
       } else {
         await this.exec.run(restoreBinary(family), { input: transaction });
       }
-      const next = [...current.filter((held) => !deletes.includes(held)), ...adds];
+      const next = deletes.length === current.length ? adds : [...current.filter((held) => !deletes.includes(held)), ...adds];
       if (next.length === 0) rules.delete(key);
       else rules.set(key, next);
       return;
@@ -141,11 +163,11 @@ export class IptablesBackend implements FirewallBackend {
     return this.exec.run(restoreBinary(family), { input: transaction, accept: [0, 1, 2, 4] });
   }
 
-  private async rulesOf(family: Family): Promise<Map<string, HeldRule[]>> {
+  private async rulesOf(family: Family): Promise<Map<string, readonly HeldRule[]>> {
     const known = this.held.get(family);
     if (known) return known;
     await this.listing(family);
-    return this.held.get(family) ?? new Map<string, HeldRule[]>();
+    return this.held.get(family) ?? new Map<string, readonly HeldRule[]>();
   }
 
   // Lists the chain (a missing chain holds nothing) and remembers its grant rules.
