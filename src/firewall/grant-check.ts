@@ -1,4 +1,4 @@
-import { normaliseAddress } from '../address.js';
+import { normaliseAddress, type Family } from '../address.js';
 import { KnocktailError, describeValue } from '../errors.js';
 import type { Grant } from '../model/grant.js';
 
@@ -7,10 +7,20 @@ import type { Grant } from '../model/grant.js';
 // plain door name, even though the parser and config already guarantee both.
 const DOOR_NAME = /^[a-z0-9][a-z0-9_-]{0,31}$/;
 
+// The check runs for every port of every change, and parsing an IPv6 source (ipaddr.js) costs
+// microseconds each time: sources that passed are remembered with their family (the answer
+// never changes), up to a bound, then forgotten all at once.
+const PASSED_MAX = 4096;
+const passed = new Map<string, Family>();
+
 export function checkGrant(grant: Pick<Grant, 'src' | 'family' | 'door'>): void {
-  const address = normaliseAddress(grant.src);
-  if (!address || address.text !== grant.src || address.family !== grant.family) {
-    throw new KnocktailError('FIREWALL_COMMAND', `Expected a grant source in normalised IPv${grant.family} form, got ${describeValue(grant.src)}`);
+  if (passed.get(grant.src) !== grant.family) {
+    const address = normaliseAddress(grant.src);
+    if (!address || address.text !== grant.src || address.family !== grant.family) {
+      throw new KnocktailError('FIREWALL_COMMAND', `Expected a grant source in normalised IPv${grant.family} form, got ${describeValue(grant.src)}`);
+    }
+    if (passed.size >= PASSED_MAX) passed.clear();
+    passed.set(grant.src, grant.family);
   }
   if (!DOOR_NAME.test(grant.door)) {
     throw new KnocktailError('FIREWALL_COMMAND', `Expected a door name of lowercase letters, digits, "_" and "-", got ${describeValue(grant.door)}`);
