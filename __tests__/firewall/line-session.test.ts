@@ -1,6 +1,6 @@
 import { describe, expect, jest, test } from '@jest/globals';
 import type { InteractiveProcess, ProcessStarter } from '../../src/firewall/interactive-process.js';
-import { IPSET_DIALECT, LineSession, NFT_DIALECT } from '../../src/firewall/line-session.js';
+import { IPSET_DIALECT, LineSession, NFT_DIALECT, restoreDialect } from '../../src/firewall/line-session.js';
 import { SimulatedFirewall } from '../../src/firewall/simulated-firewall.js';
 
 // A stand-in for `nft -i` that answers like the real one: errors and the marker's echo on stderr,
@@ -134,5 +134,60 @@ describe('a line session with ipset -', () => {
     expect(failed).toEqual({ exitCode: 1, stdout: '', stderr: 'ipset v7.17: The set with the given name does not exist' });
     expect(nft.started[0]!.argv).toEqual(['ipset', '-']);
     expect(nft.started[0]!.written[0]).toBe('-exist add knocktail-ssh-v4 198.51.100.2 timeout 60\ncreate knocktail-sync knocktail-sync-1\n');
+  });
+});
+
+// `iptables-restore --noflush -v`: comment lines echoed on stdout, here in awkward chunks (split
+// inside a line, several lines in one chunk), errors on stderr.
+class FakeRestore implements ProcessStarter {
+  readonly started: string[][] = [];
+
+  start(): InteractiveProcess {
+    const written: string[] = [];
+    this.started.push(written);
+    let stdout: (chunk: string) => void = () => undefined;
+    let stderr: (chunk: string) => void = () => undefined;
+    return {
+      write: (text) => {
+        written.push(text);
+        const echoed = text
+          .split('\n')
+          .filter((line) => line.startsWith('#'))
+          .map((line) => `${line}\n`)
+          .join('');
+        const out = `chatter before\n${echoed}`;
+        if (text.includes('nosuch')) setImmediate(() => stderr(`iptables-restore: line 2 failed: -A nosuch\n`));
+        setImmediate(() => stdout(out.slice(0, 5)));
+        setImmediate(() => stdout(out.slice(5, out.length - 3)));
+        setImmediate(() => stdout(out.slice(out.length - 3)));
+      },
+      onStderr: (fn) => {
+        stderr = fn;
+      },
+      onStdout: (fn) => {
+        stdout = fn;
+      },
+      onExit: () => undefined,
+      kill: () => undefined,
+      ref: () => undefined,
+      unref: () => undefined,
+    };
+  }
+}
+
+describe('a line session with iptables-restore -v', () => {
+  test('the echo of the marker on stdout answers the request, however stdout is chunked, with the errors stderr carried', async () => {
+    const restore = new FakeRestore();
+    const session = new LineSession(restore, restoreDialect(4), { timeoutMs: 1000 });
+    expect(await session.run(['*filter\n-A KNOCKTAIL -j ACCEPT\nCOMMIT\n'])).toEqual({ exitCode: 0, stdout: '', stderr: '' });
+    expect(await session.run(['*filter\n-A nosuch\nCOMMIT\n'])).toEqual({ exitCode: 1, stdout: '', stderr: 'iptables-restore: line 2 failed: -A nosuch' });
+    expect(restore.started[0]).toEqual(['*filter\n-A KNOCKTAIL -j ACCEPT\nCOMMIT\n# knocktail-sync-1\n', '*filter\n-A nosuch\nCOMMIT\n# knocktail-sync-2\n']);
+  });
+
+  test('against the simulated firewall each transaction is answered at once, and a failing one ends the process', async () => {
+    const session = new LineSession(new SimulatedFirewall({ now: () => 0, chains: ['KNOCKTAIL'] }), restoreDialect(4), { timeoutMs: 1000 });
+    expect(await session.run(['*filter\n-A KNOCKTAIL -j ACCEPT\nCOMMIT\n', '*filter\n-D KNOCKTAIL -j ACCEPT\nCOMMIT\n'])).toEqual({ exitCode: 0, stdout: '', stderr: '' });
+    expect(await session.run(['*filter\n-D KNOCKTAIL -j ACCEPT\nCOMMIT\n'])).toMatchObject({ exitCode: 255, stderr: expect.stringContaining('Bad rule') });
+    expect(await session.run(['*filter\n-A KNOCKTAIL -j ACCEPT\nCOMMIT\n'])).toEqual({ exitCode: 0, stdout: '', stderr: '' });
   });
 });

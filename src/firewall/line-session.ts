@@ -155,13 +155,20 @@ export class LineSession {
 
   // Stdout only acknowledges (echoStream 'stdout'); anything else there is the tool's chatter.
   private onStdout(chunk: string): void {
+    // The common chunk is one whole line (the echo): no split.
+    if (this.stdoutPartial === '' && chunk.length > 0 && chunk.indexOf('\n') === chunk.length - 1) {
+      this.onStdoutLine(chunk.slice(0, -1));
+      return;
+    }
     const parts = (this.stdoutPartial + chunk).split('\n');
     this.stdoutPartial = parts.pop() ?? '';
-    for (const line of parts) {
-      if (this.pending && this.dialect.isEcho(line, this.pending.token)) {
-        const errors = [...this.lines];
-        this.finish({ exitCode: this.dialect.failed(errors) ? 1 : 0, stdout: '', stderr: errors.join('\n') });
-      }
+    for (const line of parts) this.onStdoutLine(line);
+  }
+
+  private onStdoutLine(line: string): void {
+    if (this.pending && this.dialect.isEcho(line, this.pending.token)) {
+      const errors = this.lines;
+      this.finish({ exitCode: this.dialect.failed(errors) ? 1 : 0, stdout: '', stderr: errors.join('\n') });
     }
   }
 

@@ -79,12 +79,18 @@ export class SimulatedFirewall implements CommandRunner, ProcessStarter {
       write: (text) => {
         if (ended) return;
         if (restore) {
-          const lines = text.split('\n').filter((part) => part !== '');
           const { onCommand } = this.options;
-          const request = onCommand ? lines.filter((part) => !MARKER.test(part)) : [];
-          if (request.length > 0) onCommand?.({ argv, input: `${request.join('\n')}\n` });
+          if (onCommand) {
+            const request = text.split('\n').filter((part) => part !== '' && !MARKER.test(part));
+            if (request.length > 0) onCommand({ argv, input: `${request.join('\n')}\n` });
+          }
           // restoreLine may end the session (a failed transaction): the rest of the write is lost, as with the tool.
-          for (const part of lines) if (!isEnded()) restoreLine(part);
+          for (let start = 0; start < text.length && !isEnded();) {
+            const newline = text.indexOf('\n', start);
+            const stop = newline === -1 ? text.length : newline;
+            if (stop > start) restoreLine(text.slice(start, stop));
+            start = stop + 1;
+          }
           return;
         }
         for (const request of text.split('\n').filter((part) => part !== '')) {
