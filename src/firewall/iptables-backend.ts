@@ -157,7 +157,7 @@ export class IptablesBackend implements FirewallBackend {
   }
 
   // One try, through the family's session when there is one; a failure is returned, not thrown.
-  private async attempt(family: Family, transaction: string): Promise<CommandResult> {
+  private attempt(family: Family, transaction: string): Promise<CommandResult> {
     const session = this.sessions?.[family];
     if (session) return session.run([transaction]);
     return this.exec.run(restoreBinary(family), { input: transaction, accept: [0, 1, 2, 4] });

@@ -73,21 +73,23 @@ function isKeyText(text: string): boolean {
   }
 }
 
-/** `-A CHAIN rest`, `-D …`, `-C …` with a plain chain name (printable, no quote): the op, the chain and the text after it. */
-function simpleRuleLine(line: string): { op: number; chain: string; rest: string } | undefined {
+/**
+ * `-A CHAIN rest`, `-D …`, `-C …` with a plain chain name (printable, no quote) and some text
+ * after it: where the chain name ends (the chain starts at 3), or -1 for any other line.
+ */
+function simpleRuleLine(line: string): number {
   const op = line.charCodeAt(1);
-  if (line.charCodeAt(0) !== 45 || (op !== 65 && op !== 67 && op !== 68) || line.charCodeAt(2) !== 32) return undefined;
+  if (line.charCodeAt(0) !== 45 || (op !== 65 && op !== 67 && op !== 68) || line.charCodeAt(2) !== 32) return -1;
   let i = 3;
   for (; i < line.length; i++) {
     const c = line.charCodeAt(i);
     if (c === 32) break;
-    if (c < 33 || c > 126 || c === 34) return undefined;
+    if (c < 33 || c > 126 || c === 34) return -1;
   }
-  if (i === 3 || i >= line.length - 1) return undefined;
-  const chain = line.slice(3, i);
+  if (i === 3 || i >= line.length - 1) return -1;
   // run() drops these words wherever they are, so they are never a chain there.
-  if (chain === '-w' || chain === '-t') return undefined;
-  return { op, chain, rest: line.slice(i + 1) };
+  if (i === 5 && line.charCodeAt(3) === 45 && (line.charCodeAt(4) === 119 || line.charCodeAt(4) === 116)) return -1;
+  return i;
 }
 
 /** Whether the key text holds the word `-t` (a second one, which run() would not drop, could be in a key). */
@@ -175,10 +177,12 @@ export class SimulatedTables {
    * false and goes through the split and run(), which answers exactly as before.
    */
   private applyByText(line: string): boolean {
-    const simple = simpleRuleLine(line);
-    const rules = simple && this.chains.get(simple.chain);
-    if (!simple || !rules) return false;
-    const { op, rest } = simple;
+    const chainEnd = simpleRuleLine(line);
+    if (chainEnd === -1) return false;
+    const rules = this.chains.get(line.slice(3, chainEnd));
+    if (!rules) return false;
+    const op = line.charCodeAt(1);
+    const rest = line.slice(chainEnd + 1);
     if (op === 65) {
       if (!isKeyText(rest)) return false;
       rules.set(rest, null);
