@@ -1,0 +1,143 @@
+import { afterAll, beforeAll, expect, test } from '@jest/globals';
+import type { CommandRunner, FirewallBackend } from '../../src/firewall/backend.js';
+import { ExecaRunner } from '../../src/firewall/command-runner.js';
+import type { InteractiveProcess, ProcessStarter } from '../../src/firewall/interactive-process.js';
+import { buildGrantRuleSpec } from '../../src/firewall/iptables-args.js';
+import { selectBackend } from '../../src/firewall/select-backend.js';
+import { SimulatedFirewall } from '../../src/firewall/simulated-firewall.js';
+import type { Grant } from '../../src/model/grant.js';
+import { firewallConfig, grantFor, pingDoor, sshDoor } from '../firewall/fixtures.js';
+import { createRig, type Rig } from './support/netns.js';
+import { describeSystem } from './support/requirements.js';
+
+// Replay and dry-run run the iptables backend against SimulatedFirewall instead of the tools.
+// This runs the same backend calls against real iptables/ip6tables in a namespace and against
+// the simulator, and asks that the backend cannot tell them apart: the same commands issued
+// (one-shot and session lines), the same grants listed back, the same exit codes for the
+// checks and failures a backend meets (-C of a held and a gone rule, -N of an existing chain,
+// a restore that deletes a missing rule, a listing of a missing chain).
+type Runner = CommandRunner & ProcessStarter;
+
+function recording(inner: Runner, log: string[]): Runner {
+  return {
+    run: (argv, options) => {
+      log.push(`${argv.join(' ')}${options?.input ? ` <<< ${options.input}` : ''}`);
+      return inner.run(argv, options);
+    },
+    start: (argv) => {
+      const process: InteractiveProcess = inner.start(argv);
+      return {
+        write: (text) => {
+          log.push(`${argv.join(' ')} <<< ${text.replace(/# knocktail-sync-\d+\n/g, '')}`);
+          process.write(text);
+        },
+        onStderr: (fn) => process.onStderr(fn),
+        onStdout: (fn) => process.onStdout?.(fn),
+        onExit: (fn) => process.onExit(fn),
+        kill: () => process.kill(),
+        ref: () => process.ref(),
+        unref: () => process.unref(),
+      };
+    },
+  };
+}
+
+interface Side {
+  readonly runner: Runner;
+  readonly backend: FirewallBackend;
+  readonly log: string[];
+}
+
+describeSystem('the simulated iptables against the real one', ['ip', 'iptables', 'ip6tables', 'iptables-restore', 'ip6tables-restore'], () => {
+  let rig: Rig;
+  let real: Side;
+  let simulated: Side;
+  const now = Date.now();
+  const side = (inner: Runner): Side => {
+    const log: string[] = [];
+    const runner = recording(inner, log);
+    return { runner, log, backend: selectBackend({ ...firewallConfig('iptables'), logPrefix: `ktsim-${process.pid}: ` }, { runner, now: () => now, baseDelayMs: 10 }) };
+  };
+  // Both answers for the same command; the simulator answers exit codes, not the tools' wording.
+  const both = async (argv: readonly string[], input?: string): Promise<[number, number]> => {
+    const options = input === undefined ? {} : { input };
+    const answer = async (runner: Runner): Promise<number> => (await runner.run(argv, options)).exitCode;
+    return [await answer(real.runner), await answer(simulated.runner)];
+  };
+  const lists = async (): Promise<[Grant[], Grant[]]> => [await real.backend.list(), await simulated.backend.list()];
+  const apply = async (change: (backend: FirewallBackend) => Promise<void>): Promise<void> => {
+    await change(real.backend);
+    await change(simulated.backend);
+  };
+  // A listing is compared as the grants it gives back: iptables writes rules in its own
+  // canonical form (`-s 198.51.100.7/32`, `-m tcp`), the simulator as they were added, and the
+  // backend deletes a listed rule by the words it was listed with (so commands after a list()
+  // differ in those words).
+  const sameGrants = async (): Promise<Grant[]> => {
+    const [fromReal, fromSimulated] = await lists();
+    expect(fromSimulated).toEqual(fromReal);
+    return fromReal;
+  };
+
+  beforeAll(async () => {
+    rig = await createRig('ktsimipt');
+    real = side(new ExecaRunner({ netns: rig.server }));
+    simulated = side(new SimulatedFirewall({ now: () => now }));
+  });
+
+  afterAll(async () => {
+    await (real as Side | undefined)?.backend.stop?.();
+    await (rig as Rig | undefined)?.destroy();
+  });
+
+  test('setup, opens, a refresh, a repeated open, a close and a reopen issue the same commands, and list the same grants', async () => {
+    const v4 = grantFor('198.51.100.7', { until: now + 60_000 });
+    const v6 = grantFor('2001:db8::7', { door: 'web', ports: pingDoor.open, until: now + 60_000 });
+    const untilClosed = grantFor('198.51.100.8', { until: null });
+    await apply((backend) => backend.setup([sshDoor, pingDoor]));
+    await apply((backend) => backend.open(v4));
+    await apply((backend) => backend.open(v6));
+    await apply((backend) => backend.open(untilClosed));
+    await apply((backend) => backend.open({ ...v4, until: v4.until! + 30_000 }));
+    await apply((backend) => backend.open({ ...v4, until: v4.until! + 30_000 }));
+    await apply((backend) => backend.close(v6));
+    await apply((backend) => backend.open(v6));
+    expect(simulated.log).toEqual(real.log);
+    expect(real.log.length).toBeGreaterThan(8);
+    // A refresh appends its new rule: the refreshed grant is listed after the until-closed one.
+    expect((await sameGrants()).map((grant) => [grant.door, grant.src, grant.until])).toEqual([
+      ['ssh', '198.51.100.8', null],
+      ['ssh', '198.51.100.7', v4.until! + 30_000],
+      ['web', '2001:db8::7', v6.until],
+    ]);
+    await apply((backend) => backend.close(v6));
+    await apply((backend) => backend.close(untilClosed));
+    await sameGrants();
+  });
+
+  test('checks and failures get the same exit codes', async () => {
+    const held = grantFor('198.51.100.7', { until: now + 90_000 });
+    const gone = grantFor('198.51.100.7', { until: now + 60_000 });
+    const spec = (grant: Grant): string[] => buildGrantRuleSpec(grant, grant.ports[0]!);
+    expect(await both(['iptables', '-w', '-C', 'KNOCKTAIL', ...spec(held)])).toEqual([0, 0]);
+    expect(await both(['iptables', '-w', '-C', 'KNOCKTAIL', ...spec(gone)])).toEqual([1, 1]);
+    expect(await both(['iptables', '-w', '-N', 'KNOCKTAIL'])).toEqual([1, 1]);
+    expect(await both(['iptables', '-w', '-S', 'NOPE'])).toEqual([1, 1]);
+    const deleteGone = `*filter\n-D KNOCKTAIL ${spec(gone)
+      .map((word) => (word.includes(' ') ? `"${word}"` : word))
+      .join(' ')}\nCOMMIT\n`;
+    const [realDelete, simulatedDelete] = await both(['iptables-restore', '-w', '--noflush'], deleteGone);
+    expect(realDelete).not.toBe(0);
+    expect(simulatedDelete).not.toBe(0);
+    await apply((backend) => backend.close(held));
+    expect(await sameGrants()).toEqual([]);
+    expect(await both(['iptables', '-w', '-C', 'KNOCKTAIL', ...spec(held)])).toEqual([1, 1]);
+  });
+
+  test('teardown leaves both without the chains', async () => {
+    await apply((backend) => backend.teardown());
+    await sameGrants();
+    expect(await both(['iptables', '-w', '-S', 'KNOCKTAIL'])).toEqual([1, 1]);
+    expect(await both(['ip6tables', '-w', '-S', 'KNOCKTAIL-GUARD'])).toEqual([1, 1]);
+  });
+});
