@@ -34,14 +34,15 @@ export function formatRestoreWord(word: string): string {
 
 /** One rule line (`-A CHAIN …`) of a restore transaction. */
 export function formatRestoreLine(words: readonly string[]): string {
-  let line = '';
+  // One join, not a `+=` per word: each `+=` would leave a rope node to flatten later.
+  const parts = new Array<string>(words.length);
   for (let i = 0; i < words.length; i++) {
     const word = words[i]!;
     const needs = wordNeeds(word);
     if ((needs & BREAK) !== 0) throw new Error(`Expected rule words without line breaks, got ${JSON.stringify(words)}`);
-    line += i === 0 ? quoted(word, needs) : ` ${quoted(word, needs)}`;
+    parts[i] = quoted(word, needs);
   }
-  return line;
+  return parts.join(' ');
 }
 
 /** One `*filter … COMMIT` transaction from rule lines (each an argv without the binary). */
@@ -51,7 +52,5 @@ export function buildFilterTransaction(rules: readonly (readonly string[])[]): s
 
 /** The same from rule lines already formatted by formatRestoreLine. */
 export function buildFilterTransactionText(lines: readonly string[]): string {
-  let text = '*filter\n';
-  for (const line of lines) text += `${line}\n`;
-  return `${text}COMMIT\n`;
+  return lines.length === 0 ? '*filter\nCOMMIT\n' : `*filter\n${lines.join('\n')}\nCOMMIT\n`;
 }

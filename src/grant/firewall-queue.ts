@@ -114,11 +114,15 @@ export class FirewallQueue {
   }
 
   private async applyClose(retry: Retry): Promise<void> {
-    const key = grantKey(retry.grant);
     try {
       await this.options.backend.close(retry.grant);
-      if (this.retries.get(key) === retry) this.retries.delete(key);
+      // Nearly always no retry is waiting: the key is only built when one might be this one's.
+      if (this.retries.size > 0) {
+        const key = grantKey(retry.grant);
+        if (this.retries.get(key) === retry) this.retries.delete(key);
+      }
     } catch (error) {
+      const key = grantKey(retry.grant);
       retry.attempts += 1;
       retry.lastError = error instanceof Error ? error.message : String(error);
       this.retries.set(key, retry);
@@ -133,6 +137,7 @@ export class FirewallQueue {
   }
 
   private cancelClose(grant: Grant): void {
+    if (this.retries.size === 0) return;
     const key = grantKey(grant);
     const retry = this.retries.get(key);
     if (!retry) return;

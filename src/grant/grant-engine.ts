@@ -5,7 +5,7 @@ import { isoTime } from '../audit/record.js';
 import { KnocktailError } from '../errors.js';
 import type { FirewallBackend } from '../firewall/backend.js';
 import type { KnockEvent } from '../knock/events.js';
-import { formatPort, type Door } from '../model/door.js';
+import { formatPort, type Door, type PortSpec } from '../model/door.js';
 import { grantKey, type CloseReason, type Grant } from '../model/grant.js';
 import { FirewallQueue, type PendingClose } from './firewall-queue.js';
 import { GrantTable } from './grant-table.js';
@@ -48,6 +48,19 @@ export interface GrantEngineOptions {
   /** Per-door audit window for rejects and how many are written in full per window (see RejectAudit). */
   readonly rejectWindowMs?: number;
   readonly rejectBurst?: number;
+}
+
+// Every record of a door's grants lists the same ports (the grant's ports are the door's
+// array): formatted once per array, shared, frozen.
+const PORT_TEXTS = new WeakMap<readonly PortSpec[], readonly string[]>();
+
+function portTexts(ports: readonly PortSpec[]): readonly string[] {
+  let texts = PORT_TEXTS.get(ports);
+  if (!texts) {
+    texts = Object.freeze(ports.map(formatPort));
+    PORT_TEXTS.set(ports, texts);
+  }
+  return texts;
 }
 
 /** Grants this close to expiry are left to the expiry timer by the drift check. */
@@ -162,7 +175,7 @@ export class GrantEngine {
       event: kind === 'opened' ? 'open' : 'refresh',
       door: grant.door,
       src: grant.src,
-      ports: grant.ports.map(formatPort),
+      ports: portTexts(grant.ports),
       at: isoTime(now),
       until: grant.until === null ? null : isoTime(grant.until),
       by,
@@ -284,7 +297,7 @@ export class GrantEngine {
 
   private closeGrant(grant: Grant, reason: CloseReason): Promise<void> {
     this.table.close(grant.door, grant.src);
-    const intent = this.record({ event: 'close', door: grant.door, src: grant.src, reason, ports: grant.ports.map(formatPort), at: isoTime(this.options.clock.now()) });
+    const intent = this.record({ event: 'close', door: grant.door, src: grant.src, reason, ports: portTexts(grant.ports), at: isoTime(this.options.clock.now()) });
     this.changed({ kind: 'closed', grant, reason });
     const store = this.options.store;
     const before = store && EARLY.has(reason) ? Promise.all([intent, store.persisted()]) : intent;
