@@ -40,6 +40,24 @@ function wantedRules(grant: Grant): HeldRule[] {
   return grant.ports.map((port) => ({ identity: identity(grant.until, port.proto, port.port, grant.until !== null), spec: buildGrantRuleSpec(grant, port) }));
 }
 
+interface ChangePlan {
+  /** The `*filter … COMMIT` transaction. */
+  readonly transaction: string;
+  /** The grant's rules once it is applied. */
+  readonly next: readonly HeldRule[];
+}
+
+/** The transaction that makes `current` exactly `wanted`, or undefined when they already are. */
+function planChange(current: readonly HeldRule[], wanted: readonly HeldRule[]): ChangePlan | undefined {
+  const { adds, deletes } = difference(current, wanted);
+  if (adds.length === 0 && deletes.length === 0) return undefined;
+  const lines: string[] = [];
+  for (const rule of adds) lines.push(ruleLine('-A', rule));
+  for (const rule of deletes) lines.push(ruleLine('-D', rule));
+  const next = deletes.length === current.length ? adds : [...current.filter((held) => !deletes.includes(held)), ...adds];
+  return { transaction: buildFilterTransactionText(lines), next };
+}
+
 /**
  * What makes `current` exactly `wanted`: the wanted rules it lacks, and every other rule (one
  * rule per identity survives: a duplicate left by an older version goes too). An open with
@@ -127,31 +145,25 @@ export class IptablesBackend implements FirewallBackend {
 
   // Makes the grant's rules exactly `wanted` in one transaction: adds what is missing, deletes
   // every other rule of the same door and source (older expiries, duplicates, dropped ports).
+  // The planning is synchronous (planChange): the async part keeps only what crosses an await.
   private async change(grant: Grant, wanted: readonly HeldRule[]): Promise<void> {
     checkGrant(grant);
     const key = grantKey(grant);
-    const family = grant.family;
     for (let attempt = 0; ; attempt++) {
-      const rules = this.held.get(family) ?? (await this.rulesOf(family));
-      const current = rules.get(key) ?? NO_RULES;
-      const { adds, deletes } = difference(current, wanted);
-      if (adds.length === 0 && deletes.length === 0) return;
-      const lines: string[] = [];
-      for (const rule of adds) lines.push(ruleLine('-A', rule));
-      for (const rule of deletes) lines.push(ruleLine('-D', rule));
-      const transaction = buildFilterTransactionText(lines);
+      const rules = this.held.get(grant.family) ?? (await this.rulesOf(grant.family));
+      const plan = planChange(rules.get(key) ?? NO_RULES, wanted);
+      if (!plan) return;
       if (attempt < 2) {
-        if ((await this.attempt(family, transaction)).exitCode !== 0) {
+        if ((await this.attempt(grant.family, plan.transaction)).exitCode !== 0) {
           // The chain is not what we thought (an admin's edit, a concurrent command): list it again.
-          this.held.delete(family);
+          this.held.delete(grant.family);
           continue;
         }
       } else {
-        await this.exec.run(restoreBinary(family), { input: transaction });
+        await this.exec.run(restoreBinary(grant.family), { input: plan.transaction });
       }
-      const next = deletes.length === current.length ? adds : [...current.filter((held) => !deletes.includes(held)), ...adds];
-      if (next.length === 0) rules.delete(key);
-      else rules.set(key, next);
+      if (plan.next.length === 0) rules.delete(key);
+      else rules.set(key, plan.next);
       return;
     }
   }
