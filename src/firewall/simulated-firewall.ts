@@ -94,7 +94,7 @@ export class SimulatedFirewall implements CommandRunner, ProcessStarter {
           return;
         }
         for (const request of text.split('\n').filter((part) => part !== '')) {
-          if (!MARKER.test(request)) this.options.onCommand?.({ argv, input: request });
+          if (this.options.onCommand && !MARKER.test(request)) this.options.onCommand({ argv, input: request });
           const out = line!(request);
           if (out) stderr?.(out);
         }

@@ -8,6 +8,11 @@ const TABLE = 'inet knocktail';
 const VERBS = /^(add|delete|flush|create|destroy|insert|replace|reset|list|table)\b/;
 const ELEMENT = /^(add|delete) element inet knocktail (\S+) \{ (\S+)(?: timeout (\d+)ms)? \}$/;
 const GRANT_RULE = /^add rule inet knocktail grants ip6? saddr @(\S+) (tcp|udp) dport (\d+) accept/;
+// The fixed statements, made once (replay runs a few statements per grant change).
+const ADD_TABLE = `add table ${TABLE}`;
+const DELETE_TABLE = `delete table ${TABLE}`;
+const FLUSH_GRANTS = `flush chain ${TABLE} grants`;
+const ADD_SET = `add set ${TABLE} `;
 
 const ok = (): CommandResult => ({ exitCode: 0, stdout: '', stderr: '' });
 
@@ -23,7 +28,9 @@ export class SimulatedNft {
 
   /** Runs statements as one batch (a `nft -f -` input, or one `nft -i` line). */
   batch(statements: readonly string[]): CommandResult {
-    for (const statement of statements.map((text) => text.trim()).filter((text) => text !== '')) {
+    for (const text of statements) {
+      const statement = text.trim();
+      if (statement === '') continue;
       if (!VERBS.test(statement)) return { exitCode: 1, stdout: '', stderr: `Error: syntax error, unexpected string\n${statement}\n${'^'.repeat(statement.length)}\n` };
       this.apply(statement);
     }
@@ -50,13 +57,13 @@ export class SimulatedNft {
   }
 
   private apply(statement: string): void {
-    if (statement === `add table ${TABLE}`) this.table = true;
-    else if (statement === `delete table ${TABLE}`) {
+    if (statement === ADD_TABLE) this.table = true;
+    else if (statement === DELETE_TABLE) {
       this.table = false;
       this.sets.clear();
       this.ports.length = 0;
-    } else if (statement === `flush chain ${TABLE} grants`) this.ports.length = 0;
-    else if (statement.startsWith(`add set ${TABLE} `)) {
+    } else if (statement === FLUSH_GRANTS) this.ports.length = 0;
+    else if (statement.startsWith(ADD_SET)) {
       const name = statement.split(' ')[4]!;
       if (!this.sets.has(name)) this.sets.set(name, new Map());
     } else {
