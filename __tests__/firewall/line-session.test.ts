@@ -88,6 +88,24 @@ describe('a line session with nft -i', () => {
     expect(results.map((r) => r.exitCode)).toEqual([0, 1, 0]);
   });
 
+  test('an idle session writes a request at once; one asked for meanwhile is written only after the answer', async () => {
+    const nft = new FakeNft();
+    const session = new LineSession(nft, NFT_DIALECT, { timeoutMs: 1000 });
+    const first = session.run(['add table inet knocktail']);
+    expect(nft.started[0]!.written).toHaveLength(1);
+    const second = session.run(['delete element inet knocktail nosuch { 198.51.100.9 }']);
+    const third = session.run(['add table inet knocktail']);
+    await Promise.resolve();
+    expect(nft.started[0]!.written).toHaveLength(1);
+    expect((await first).exitCode).toBe(0);
+    expect((await second).exitCode).toBe(1);
+    expect((await third).exitCode).toBe(0);
+    expect(nft.started[0]!.written.map((text) => text.split('\n')[0])).toEqual(['add table inet knocktail', 'delete element inet knocktail nosuch { 198.51.100.9 }', 'add table inet knocktail']);
+    // Idle again: the next one goes out at once.
+    void session.run(['add table inet knocktail']);
+    expect(nft.started[0]!.written).toHaveLength(4);
+  });
+
   test('a process that dies fails the request, and the next request starts a new one', async () => {
     const nft = new FakeNft();
     const session = new LineSession(nft, NFT_DIALECT, { timeoutMs: 1000 });

@@ -87,6 +87,8 @@ export class LineSession {
   private skipCaret = false;
   private seq = 0;
   private queue: Promise<unknown> = Promise.resolve();
+  /** Requests queued behind the one in flight, not yet sent. */
+  private waiting = 0;
 
   constructor(starter: ProcessStarter, dialect: SessionDialect, options: LineSessionOptions) {
     this.starter = starter;
@@ -96,7 +98,15 @@ export class LineSession {
 
   /** Runs the statements; exit 0 on success, non-zero with the tool's errors otherwise. */
   run(statements: readonly string[]): Promise<CommandResult> {
-    const result = this.queue.then(() => this.send(statements));
+    // Idle (nothing waiting, nothing in flight): sent now rather than a turn of the queue later.
+    const idle = this.waiting === 0 && this.pending === undefined;
+    if (!idle) this.waiting += 1;
+    const result = idle
+      ? this.send(statements)
+      : this.queue.then(() => {
+          this.waiting -= 1;
+          return this.send(statements);
+        });
     this.queue = result.catch(() => undefined);
     return result;
   }
