@@ -44,6 +44,18 @@ export function buildGrantRuleSpec(grant: Grant, port: PortSpec): string[] {
   return ['-s', grant.src, '-p', port.proto, '--dport', String(port.port), ...expiry, '-m', 'comment', '--comment', comment, '-j', 'ACCEPT'];
 }
 
+/**
+ * buildGrantRuleSpec() as the restore-line text formatRestoreLine() would make of it, built
+ * directly: replay builds one per grant change. checkGrant() leaves the source and door
+ * nothing to quote, so only the comment needs its double quotes.
+ */
+export function buildGrantRuleText(grant: Grant, port: PortSpec): string {
+  checkGrant(grant);
+  const comment = formatGrantComment(grant.door, grant.until);
+  const expiry = grant.until === null ? '' : ` -m time --datestop ${formatDatestop(grant.until)}`;
+  return ['-s ', grant.src, ' -p ', port.proto, ' --dport ', String(port.port), expiry, ' -m comment --comment "', comment, '" -j ACCEPT'].join('');
+}
+
 // `-C`: exit 0 when the exact rule is there, 1 when not; asked before adding so a refresh never duplicates.
 export function buildGrantCheckArgs(grant: Grant, port: PortSpec): string[] {
   return [...tablesBinary(grant.family), '-C', GRANT_CHAIN, ...buildGrantRuleSpec(grant, port)];

@@ -8,7 +8,7 @@ import { checkGrant } from './grant-check.js';
 import { buildGuardSetupArgs, buildGuardTeardownArgs } from './guard-args.js';
 import type { GuardOptions } from './guard-args.js';
 import { installGuard, removeGuard } from './guard-installer.js';
-import { buildGrantListArgs, buildGrantRuleSpec, GRANT_CHAIN, restoreBinary } from './iptables-args.js';
+import { buildGrantListArgs, buildGrantRuleText, GRANT_CHAIN, restoreBinary } from './iptables-args.js';
 import { parseGrantListing, parseGrantRules } from './iptables-listing.js';
 import type { LineSession } from './line-session.js';
 import { buildFilterTransactionText, formatRestoreLine } from './restore-text.js';
@@ -18,8 +18,9 @@ const FAMILIES: readonly Family[] = [4, 6];
 /** A grant rule the chain holds: what identifies it, and the words that delete exactly it. */
 interface HeldRule {
   readonly identity: string;
-  readonly spec: readonly string[];
-  /** `spec` as restore-line text (formatRestoreLine), kept once made: the rule's delete reuses its add's text. */
+  /** The words after the chain name, for a listed rule (its delete must repeat them). */
+  readonly spec?: readonly string[];
+  /** The rule as restore-line text (formatRestoreLine of `spec`): built directly for a wanted rule, kept once made for a listed one. */
   text?: string;
 }
 
@@ -27,7 +28,7 @@ const NO_RULES: readonly HeldRule[] = [];
 
 /** The rule's restore line for `op` (`-A`, `-D`) in the grant chain. */
 function ruleLine(op: string, rule: HeldRule): string {
-  rule.text ??= formatRestoreLine(rule.spec);
+  rule.text ??= formatRestoreLine(rule.spec ?? []);
   return rule.text === '' ? `${op} ${GRANT_CHAIN}` : `${op} ${GRANT_CHAIN} ${rule.text}`;
 }
 
@@ -37,7 +38,7 @@ function identity(until: number | null, proto: string, port: number, timed: bool
 
 /** The rules a grant should have, one per port. */
 function wantedRules(grant: Grant): HeldRule[] {
-  return grant.ports.map((port) => ({ identity: identity(grant.until, port.proto, port.port, grant.until !== null), spec: buildGrantRuleSpec(grant, port) }));
+  return grant.ports.map((port) => ({ identity: identity(grant.until, port.proto, port.port, grant.until !== null), text: buildGrantRuleText(grant, port) }));
 }
 
 interface ChangePlan {
