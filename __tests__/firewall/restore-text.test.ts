@@ -1,7 +1,7 @@
 import { describe, expect, test } from '@jest/globals';
 import fc from 'fast-check';
 import { splitRuleLine } from '../../src/firewall/iptables-listing.js';
-import { buildFilterTransaction, buildFilterTransactionText, formatRestoreLine, formatRestoreWord } from '../../src/firewall/restore-text.js';
+import { buildFilterTransaction, buildFilterTransactionText, formatRestoreLine, formatRestoreWord, isFormattedRestoreText } from '../../src/firewall/restore-text.js';
 
 // The regex formulation the char-by-char one replaced: the reference it must agree with.
 const referenceWord = (word: string): string => (word !== '' && !/[\s"'\\#]/.test(word) ? word : `"${word.replace(/[\\"]/g, (c) => `\\${c}`)}"`);
@@ -26,6 +26,26 @@ describe('restore text', () => {
         expect(splitRuleLine(formatRestoreLine(words))).toEqual(words);
       }),
     );
+  });
+
+  test('isFormattedRestoreText holds exactly for text that formatRestoreLine writes back unchanged from its split words', () => {
+    const roundTrips = (text: string): boolean => {
+      try {
+        return text !== '' && formatRestoreLine(splitRuleLine(text)) === text;
+      } catch {
+        return false;
+      }
+    };
+    const lineWord = word.filter((w) => !/[\n\r]/.test(w));
+    const formatted = fc.array(lineWord, { minLength: 1, maxLength: 5 }).map((words) => formatRestoreLine(words));
+    const loose = fc.array(fc.constantFrom('a', '-', ' ', '  ', '"', '\\', '\\"', '#', "'", '\t', '\u00a0', '\n', '""', '"a b"'), { maxLength: 10 }).map((parts) => parts.join(''));
+    fc.assert(
+      fc.property(fc.oneof(formatted, loose, fc.string()), (text) => expect(isFormattedRestoreText(text)).toBe(roundTrips(text))),
+      { numRuns: 2000 },
+    );
+    const shapes = ['a', '"a"', 'a  b', ' a', 'a ', '"a b"', '""', 'x "" y', '"\\q"', '"a\\"b"', '"a\\\\b"', 'a"b', '"a"b', '#', '"#"', "'", `"'"`, 'a\tb', '"a\tb"', '"a\nb"', '"a b'];
+    for (const text of shapes) expect([text, isFormattedRestoreText(text)]).toEqual([text, roundTrips(text)]);
+    expect(shapes.filter((text) => isFormattedRestoreText(text))).toEqual(['a', '"a b"', '""', 'x "" y', '"a\\"b"', '"a\\\\b"', '"#"', `"'"`, '"a\tb"']);
   });
 
   test('a word with a line break is refused, the common grant rule is written as iptables-save would', () => {

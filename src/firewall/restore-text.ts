@@ -45,6 +45,48 @@ export function formatRestoreLine(words: readonly string[]): string {
   return parts.join(' ');
 }
 
+/** A char that makes formatRestoreWord quote a word (a blank, a quote, `#`, a backslash). */
+function special(text: string, i: number): boolean {
+  const c = text.charCodeAt(i);
+  if (c > 127) return UNICODE_SPACE.test(text.charAt(i));
+  return c === 32 || c === 34 || c === 35 || c === 39 || c === 92 || (c >= 9 && c <= 13);
+}
+
+/**
+ * Whether `text` (one word or more) is exactly what formatRestoreLine writes for the words
+ * splitRuleLine reads in it: single blanks between words, quotes only where needed, only
+ * `\\` and `\"` escapes. One pass, char by char; the simulator keys rules by this form.
+ */
+export function isFormattedRestoreText(text: string): boolean {
+  const n = text.length;
+  for (let i = 0; ; i++) {
+    const start = i;
+    if (text.charCodeAt(i) === 34) {
+      // A quoted word: something in it must need the quotes ("" is the empty word).
+      let needed = false;
+      for (i++; ; i++) {
+        if (i >= n) return false;
+        const c = text.charCodeAt(i);
+        if (c === 34) break;
+        if (c === 10 || c === 13) return false;
+        if (c === 92) {
+          const next = text.charCodeAt(i + 1);
+          if (next !== 92 && next !== 34) return false;
+          needed = true;
+          i++;
+        } else if (!needed && special(text, i)) needed = true;
+      }
+      if (!needed && i !== start + 1) return false;
+      i++;
+    } else {
+      for (; i < n && text.charCodeAt(i) !== 32; i++) if (special(text, i)) return false;
+      if (i === start) return false;
+    }
+    if (i === n) return true;
+    if (text.charCodeAt(i) !== 32) return false;
+  }
+}
+
 /** One `*filter … COMMIT` transaction from rule lines (each an argv without the binary). */
 export function buildFilterTransaction(rules: readonly (readonly string[])[]): string {
   return buildFilterTransactionText(rules.map(formatRestoreLine));

@@ -1,6 +1,6 @@
 import type { CommandResult } from './backend.js';
 import { splitRuleLine } from './iptables-listing.js';
-import { formatRestoreWord } from './restore-text.js';
+import { formatRestoreWord, isFormattedRestoreText } from './restore-text.js';
 
 // What iptables/ip6tables would answer, for the simulated firewall (replay, dry-run): chains
 // of rule specs in memory, the exit codes and messages the real tool gives (exit 1 from `-C`
@@ -30,49 +30,6 @@ function ruleKey(words: readonly string[]): string {
   return words.map(formatRestoreWord).join(' ');
 }
 
-/** `c` is a blank or a char formatRestoreWord quotes a word for. */
-function special(text: string, i: number): boolean {
-  const c = text.charCodeAt(i);
-  if (c > 127) return /\s/.test(text.charAt(i));
-  return c === 32 || c === 34 || c === 35 || c === 39 || c === 92 || (c >= 9 && c <= 13);
-}
-
-/**
- * Whether `text` is exactly ruleKey() of the words splitRuleLine finds in it, none of them a
- * flag run() drops (`-w`, `-t`): then the text is its own key. One pass, char by char; any
- * other text (extra blanks, needless or odd quoting) is left to the split.
- */
-function isKeyText(text: string): boolean {
-  const n = text.length;
-  for (let i = 0; ; i++) {
-    const start = i;
-    if (text.charCodeAt(i) === 34) {
-      // A quoted word: only \\ and \" escapes, and something in it that needs the quotes.
-      let needed = false;
-      for (i++; ; i++) {
-        if (i >= n) return false;
-        const c = text.charCodeAt(i);
-        if (c === 34) break;
-        if (c === 10 || c === 13) return false;
-        if (c === 92) {
-          const next = text.charCodeAt(i + 1);
-          if (next !== 92 && next !== 34) return false;
-          needed = true;
-          i++;
-        } else if (!needed && special(text, i)) needed = true;
-      }
-      if (!needed && i !== start + 1) return false;
-      i++;
-    } else {
-      for (; i < n && text.charCodeAt(i) !== 32; i++) if (special(text, i)) return false;
-      if (i === start) return false;
-      if (i - start === 2 && text.charCodeAt(start) === 45 && (text.charCodeAt(start + 1) === 119 || text.charCodeAt(start + 1) === 116)) return false;
-    }
-    if (i === n) return true;
-    if (text.charCodeAt(i) !== 32) return false;
-  }
-}
-
 /**
  * `-A CHAIN rest`, `-D …`, `-C …` with a plain chain name (printable, no quote) and some text
  * after it: where the chain name ends (the chain starts at 3), or -1 for any other line.
@@ -92,9 +49,14 @@ function simpleRuleLine(line: string): number {
   return i;
 }
 
-/** Whether the key text holds the word `-t` (a second one, which run() would not drop, could be in a key). */
-function hasTableWord(text: string): boolean {
-  return text.startsWith('-t ') || text.includes(' -t ') || text.endsWith(' -t') || text === '-t';
+/** Whether `text` may hold the word `flag` (also true when it is only inside a quoted word). */
+function mayHoldWord(text: string, flag: '-t' | '-w'): boolean {
+  return text.startsWith(`${flag} `) || text.includes(` ${flag} `) || text.endsWith(` ${flag}`) || text === flag;
+}
+
+/** Text that is its own key: the formatted restore text of its words, none of them a flag run() drops (-w, -t). */
+function isKeyText(text: string): boolean {
+  return isFormattedRestoreText(text) && !mayHoldWord(text, '-w') && !mayHoldWord(text, '-t');
 }
 
 /** One word as `iptables -S` prints it: double quotes around words with spaces. */
@@ -188,8 +150,8 @@ export class SimulatedTables {
       rules.set(rest, null);
       return true;
     }
-    // `-D CHAIN 3` deletes by position.
-    if (!rules.has(rest) || hasTableWord(rest) || /^\d+$/.test(rest)) return false;
+    // `-D CHAIN 3` deletes by position; a second -t, which run() would not drop, can be in a key.
+    if (!rules.has(rest) || mayHoldWord(rest, '-t') || /^\d+$/.test(rest)) return false;
     if (op === 68) rules.delete(rest);
     return true;
   }
