@@ -51,6 +51,7 @@ function simpleRuleLine(line: string): number {
 
 /** Whether `text` may hold the word `flag` (also true when it is only inside a quoted word). */
 function mayHoldWord(text: string, flag: '-t' | '-w'): boolean {
+  if (!text.includes(flag)) return false;
   return text.startsWith(`${flag} `) || text.includes(` ${flag} `) || text.endsWith(` ${flag}`) || text === flag;
 }
 
