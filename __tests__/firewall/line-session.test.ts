@@ -7,7 +7,7 @@ import { SimulatedFirewall } from '../../src/firewall/simulated-firewall.js';
 // delivered in awkward chunks. `mode` decides how it misbehaves.
 class FakeNft implements ProcessStarter {
   readonly started: FakeProcess[] = [];
-  mode: 'answer' | 'silent' | 'die' = 'answer';
+  mode: 'answer' | 'silent' | 'die' | 'throw' = 'answer';
 
   start(argv: readonly string[]): InteractiveProcess {
     const process = new FakeProcess(argv, this.mode);
@@ -29,6 +29,7 @@ class FakeProcess implements InteractiveProcess {
 
   write(text: string): void {
     this.written.push(text);
+    if (this.mode === 'throw') throw new Error('write EPIPE');
     if (this.mode === 'silent') return;
     if (this.mode === 'die') return void setImmediate(() => this.exit.forEach((fn) => fn()));
     let out = '';
@@ -104,6 +105,18 @@ describe('a line session with nft -i', () => {
     // Idle again: the next one goes out at once.
     void session.run(['add table inet knocktail']);
     expect(nft.started[0]!.written).toHaveLength(4);
+  });
+
+  test('a write that throws fails the request, and the timeout still replaces the process', async () => {
+    const nft = new FakeNft();
+    const session = new LineSession(nft, NFT_DIALECT, { timeoutMs: 20 });
+    nft.mode = 'throw';
+    await expect(session.run(['add table inet knocktail'])).rejects.toThrow('write EPIPE');
+    await new Promise((resolve) => setTimeout(resolve, 60));
+    expect(nft.started[0]!.killed).toBe(true);
+    nft.mode = 'answer';
+    expect((await session.run(['add table inet knocktail'])).exitCode).toBe(0);
+    expect(nft.started).toHaveLength(2);
   });
 
   test('a process that dies fails the request, and the next request starts a new one', async () => {

@@ -128,15 +128,19 @@ export class LineSession {
       this.pending = pending;
       process.ref();
       traceStage('fw-send');
-      process.write(`${this.dialect.request(statements)}${this.dialect.marker(token)}\n`);
-      // Armed after the write: a process that answers within write() (the simulated firewall of
-      // replay) needs no timer, so replay arms no real timer per grant change.
-      if (this.pending !== pending) return;
-      pending.timer = setTimeout(() => {
-        this.process = undefined;
-        this.finish({ exitCode: 255, stdout: '', stderr: `${this.dialect.argv.join(' ')} gave no answer within ${this.options.timeoutMs} ms` });
-        process.kill();
-      }, this.options.timeoutMs);
+      try {
+        process.write(`${this.dialect.request(statements)}${this.dialect.marker(token)}\n`);
+      } finally {
+        // Armed after the write (also when it threw): a process that answers within write()
+        // (the simulated firewall of replay) needs no timer, so replay arms no real timer per change.
+        if (this.pending === pending) {
+          pending.timer = setTimeout(() => {
+            this.process = undefined;
+            this.finish({ exitCode: 255, stdout: '', stderr: `${this.dialect.argv.join(' ')} gave no answer within ${this.options.timeoutMs} ms` });
+            process.kill();
+          }, this.options.timeoutMs);
+        }
+      }
     });
   }
 
