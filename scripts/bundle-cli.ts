@@ -12,7 +12,7 @@
 // rebuilt the same way into dist/src/cli/replay.js: its ~90 modules and ipaddr.js in one file,
 // which takes ~50 ms off every replay. errors.ts stays shared, and so do the modules that find
 // files beside themselves (LOCATED_MODULES): their import.meta.url must stay their own.
-import { build, type Metafile, type Plugin } from 'esbuild';
+import { build, type BuildOptions, type Metafile, type Plugin } from 'esbuild';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -32,10 +32,10 @@ export interface BundleOptions {
   readonly root: string;
 }
 
-// tsc's output for a source module: src/x/y.ts → dist/src/x/y.js, as an import path from dist/src/cli/.
-function distPath(root: string, source: string): string {
+// tsc's output for a source module (src/x/y.ts → dist/src/x/y.js), as an import path from `fromDir` (default dist/src/cli/).
+function distPath(root: string, source: string, fromDir = join(root, 'dist', 'src', 'cli')): string {
   const target = join(root, 'dist', relative(root, source)).replace(/\.ts$/, '.js');
-  const path = relative(join(root, 'dist', 'src', 'cli'), target);
+  const path = relative(fromDir, target);
   return path.startsWith('.') ? path : `./${path}`;
 }
 
@@ -67,15 +67,26 @@ function commandPlugin(root: string, outDir: string): Plugin {
     setup(context) {
       context.onResolve({ filter: /^\./ }, (args) => {
         const source = resolve(args.resolveDir, args.path).replace(/\.js$/, '.ts');
-        if (!kept.has(source)) return undefined;
-        const path = relative(outDir, join(root, 'dist', relative(root, source)).replace(/\.ts$/, '.js'));
-        return { path: path.startsWith('.') ? path : `./${path}`, external: true };
+        return kept.has(source) ? { path: distPath(root, source, outDir), external: true } : undefined;
       });
     },
   };
 }
 
-const BANNER = "import { createRequire as __knocktailRequire } from 'node:module';\nconst require = __knocktailRequire(import.meta.url);";
+// What every bundle is built with. CommonJS packages (commander, ipaddr.js) require Node
+// built-ins; in an ES module `require` comes from createRequire.
+const COMMON = {
+  bundle: true,
+  platform: 'node',
+  format: 'esm',
+  target: 'node20',
+  banner: { js: "import { createRequire as __knocktailRequire } from 'node:module';\nconst require = __knocktailRequire(import.meta.url);" },
+  sourcemap: true,
+  sourcesContent: false,
+  legalComments: 'inline',
+  metafile: true,
+  logLevel: 'warning',
+} satisfies BuildOptions;
 
 /** Rebuilds each of BUNDLED_COMMANDS over tsc's module (dist/src/cli/NAME.js); returns esbuild's metafiles. */
 export async function bundleCommands({ root }: BundleOptions): Promise<Metafile[]> {
@@ -87,16 +98,7 @@ export async function bundleCommands({ root }: BundleOptions): Promise<Metafile[
       entryPoints: [join(root, command)],
       outfile,
       allowOverwrite: true,
-      bundle: true,
-      platform: 'node',
-      format: 'esm',
-      target: 'node20',
-      banner: { js: BANNER },
-      sourcemap: true,
-      sourcesContent: false,
-      legalComments: 'inline',
-      metafile: true,
-      logLevel: 'warning',
+      ...COMMON,
       plugins: [commandPlugin(root, dirname(outfile))],
     });
     metafiles.push(result.metafile);
@@ -110,17 +112,7 @@ export async function bundleCli({ root }: BundleOptions): Promise<Metafile> {
     absWorkingDir: root,
     entryPoints: [join(root, 'src', 'cli', 'main.ts')],
     outfile: join(root, 'dist', 'src', 'cli', 'main.js'),
-    bundle: true,
-    platform: 'node',
-    format: 'esm',
-    target: 'node20',
-    // commander is CommonJS and requires Node built-ins; in an ES module `require` comes from createRequire.
-    banner: { js: BANNER },
-    sourcemap: true,
-    sourcesContent: false,
-    legalComments: 'inline',
-    metafile: true,
-    logLevel: 'warning',
+    ...COMMON,
     plugins: [splitPlugin(root)],
   });
   return result.metafile;
