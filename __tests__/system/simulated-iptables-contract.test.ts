@@ -1,14 +1,13 @@
 import { afterAll, beforeAll, expect, test } from '@jest/globals';
-import type { CommandRunner, FirewallBackend } from '../../src/firewall/backend.js';
+import type { FirewallBackend } from '../../src/firewall/backend.js';
 import { ExecaRunner } from '../../src/firewall/command-runner.js';
-import type { InteractiveProcess, ProcessStarter } from '../../src/firewall/interactive-process.js';
 import { buildGrantRuleSpec } from '../../src/firewall/iptables-args.js';
-import { selectBackend } from '../../src/firewall/select-backend.js';
 import { SimulatedFirewall } from '../../src/firewall/simulated-firewall.js';
 import type { Grant } from '../../src/model/grant.js';
-import { firewallConfig, grantFor, pingDoor, sshDoor } from '../firewall/fixtures.js';
+import { grantFor, pingDoor, sshDoor } from '../firewall/fixtures.js';
 import { createRig, type Rig } from './support/netns.js';
 import { describeSystem } from './support/requirements.js';
+import { contractSide, type Runner, type Side } from './support/simulator-contract.js';
 
 // Replay and dry-run run the iptables backend against SimulatedFirewall instead of the tools.
 // This runs the same backend calls against real iptables/ip6tables in a namespace and against
@@ -16,48 +15,12 @@ import { describeSystem } from './support/requirements.js';
 // (one-shot and session lines), the same grants listed back, the same exit codes for the
 // checks and failures a backend meets (-C of a held and a gone rule, -N of an existing chain,
 // a restore that deletes a missing rule, a listing of a missing chain).
-type Runner = CommandRunner & ProcessStarter;
-
-function recording(inner: Runner, log: string[]): Runner {
-  return {
-    run: (argv, options) => {
-      log.push(`${argv.join(' ')}${options?.input ? ` <<< ${options.input}` : ''}`);
-      return inner.run(argv, options);
-    },
-    start: (argv) => {
-      const process: InteractiveProcess = inner.start(argv);
-      return {
-        write: (text) => {
-          log.push(`${argv.join(' ')} <<< ${text.replace(/# knocktail-sync-\d+\n/g, '')}`);
-          process.write(text);
-        },
-        onStderr: (fn) => process.onStderr(fn),
-        onStdout: (fn) => process.onStdout?.(fn),
-        onExit: (fn) => process.onExit(fn),
-        kill: () => process.kill(),
-        ref: () => process.ref(),
-        unref: () => process.unref(),
-      };
-    },
-  };
-}
-
-interface Side {
-  readonly runner: Runner;
-  readonly backend: FirewallBackend;
-  readonly log: string[];
-}
-
 describeSystem('the simulated iptables against the real one', ['ip', 'iptables', 'ip6tables', 'iptables-restore', 'ip6tables-restore'], () => {
   let rig: Rig;
   let real: Side;
   let simulated: Side;
   const now = Date.now();
-  const side = (inner: Runner): Side => {
-    const log: string[] = [];
-    const runner = recording(inner, log);
-    return { runner, log, backend: selectBackend({ ...firewallConfig('iptables'), logPrefix: `ktsim-${process.pid}: ` }, { runner, now: () => now, baseDelayMs: 10 }) };
-  };
+  const side = (inner: Runner): Side => contractSide('iptables', inner, now);
   // Both answers for the same command; the simulator answers exit codes, not the tools' wording.
   const both = async (argv: readonly string[], input?: string): Promise<[number, number]> => {
     const options = input === undefined ? {} : { input };
