@@ -1,6 +1,10 @@
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { existsSync, lstatSync } from 'node:fs';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { gunzipSync } from 'node:zlib';
+import { builtCli } from './support/built-cli.js';
 import { CLASSIC_DOOR, createLiveRig, type LiveRig } from './support/live-rig.js';
 import { runArgv, type ExecResult } from './support/netns.js';
 import { missingRequirements } from './support/requirements.js';
@@ -67,6 +71,21 @@ describeDeb('the Debian package', () => {
       expect((await must(['man', '-w', '8', 'knocktail'])).stdout.trim()).toBe('/usr/share/man/man8/knocktail.8.gz');
       expect(files).toEqual(expect.arrayContaining(['/usr/share/man/man5/knocktail.json.5.gz', '/usr/share/bash-completion/completions/knocktail']));
       expect(files.filter((path) => path.startsWith('/usr/lib/knocktail/dist/man'))).toEqual([]);
+    }
+  });
+
+  test('the installed replay (one bundled file) gives the shipped demo log the report the build gives it', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'kt-deb-replay-'));
+    try {
+      // The example config names its log and state beside it: a copy, so nothing is written under /usr/share/doc.
+      await writeFile(join(dir, 'config.json'), await readFile('/usr/share/doc/knocktail/examples/config.json', 'utf8'));
+      await writeFile(join(dir, 'demo.log'), gunzipSync(await readFile('/usr/share/doc/knocktail/examples/demo.log.gz')));
+      const report = (result: ExecResult): string => result.stdout.replace(/^Replayed in .*$/m, '');
+      const installedReport = report(await must(['knocktail', 'replay', '--config', join(dir, 'config.json'), join(dir, 'demo.log')]));
+      expect(installedReport).toContain('3 opens');
+      expect(installedReport).toBe(report(await must([process.execPath, builtCli(), 'replay', '--config', join(dir, 'config.json'), join(dir, 'demo.log')])));
+    } finally {
+      await rm(dir, { recursive: true, force: true });
     }
   });
 
