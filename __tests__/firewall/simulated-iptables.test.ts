@@ -95,3 +95,51 @@ describe('SimulatedTables restore lines', () => {
     expect(tables.run(['iptables', '-w', '-S', 'KNOCKTAIL']).stdout).toBe('-N KNOCKTAIL\n');
   });
 });
+
+// iptables-restore applies a COMMIT all or nothing; so must the simulator, or replay and dry-run
+// would go on from firewall states the live daemon never sees.
+describe('SimulatedTables transactions', () => {
+  const rule = (n: number): string[] => ['-s', `203.0.113.${n}`, '-p', 'tcp', '--dport', '22', '-j', 'ACCEPT'];
+  const line = (op: string, n: number): string => formatRestoreLine([op, 'KNOCKTAIL', ...rule(n)]);
+  const listing = (tables: SimulatedTables): string => tables.run(['iptables', '-S', 'KNOCKTAIL']).stdout;
+  const withRules = (...ns: number[]): SimulatedTables => {
+    const tables = new SimulatedTables(['KNOCKTAIL']);
+    for (const n of ns) expect(tables.run(['iptables', '-A', 'KNOCKTAIL', ...rule(n)]).exitCode).toBe(0);
+    return tables;
+  };
+
+  test('a failing line undoes the appends before it', () => {
+    const tables = withRules(1);
+    const before = listing(tables);
+    expect(tables.restore(`*filter\n${line('-A', 2)}\n${line('-A', 3)}\n${line('-D', 9)}\nCOMMIT\n`).exitCode).toBe(1);
+    expect(listing(tables)).toBe(before);
+  });
+
+  test('a failing line puts back what the deletes before it took, in its place', () => {
+    const tables = withRules(1, 2, 3);
+    const before = listing(tables);
+    expect(tables.restore(`*filter\n${line('-D', 1)}\n${line('-A', 4)}\n${line('-D', 4)}\n${line('-A', 1)}\n${line('-D', 9)}\nCOMMIT\n`).exitCode).toBe(1);
+    expect(listing(tables)).toBe(before);
+  });
+
+  test('a failing line undoes a chain flushed by its declaration, an insert and a chain created on the way', () => {
+    const tables = withRules(1, 2);
+    const before = tables.run(['iptables', '-S']).stdout;
+    const input = `*filter\n:KNOCKTAIL - [0:0]\n${line('-A', 5)}\n-I KNOCKTAIL 1 ${formatRestoreLine(rule(6))}\n:KNOCKTAIL-NEW - [0:0]\n-A KNOCKTAIL-NEW -j RETURN\n${line('-D', 9)}\nCOMMIT\n`;
+    expect(tables.restore(input).exitCode).toBe(1);
+    expect(tables.run(['iptables', '-S']).stdout).toBe(before);
+  });
+
+  test('an earlier COMMIT stays applied, and the transactions after a failing one are not run', () => {
+    const tables = withRules();
+    const input = `*filter\n${line('-A', 1)}\nCOMMIT\n*filter\n${line('-A', 2)}\n${line('-D', 9)}\nCOMMIT\n*filter\n${line('-A', 3)}\nCOMMIT\n`;
+    expect(tables.restore(input).exitCode).toBe(1);
+    expect(listing(tables)).toBe(`-N KNOCKTAIL\n-A KNOCKTAIL ${formatRestoreLine(rule(1))}\n`);
+  });
+
+  test('a transaction that succeeds applies every line, deletes and appends in order', () => {
+    const tables = withRules(1, 2);
+    expect(tables.restore(`*filter\n${line('-D', 1)}\n${line('-A', 3)}\n${line('-A', 1)}\nCOMMIT\n`).exitCode).toBe(0);
+    expect(listing(tables)).toBe(`-N KNOCKTAIL\n${[2, 3, 1].map((n) => `-A KNOCKTAIL ${formatRestoreLine(rule(n))}`).join('\n')}\n`);
+  });
+});

@@ -42,6 +42,18 @@ describeSystem('the simulated iptables against the real one', ['ip', 'iptables',
     return fromReal;
   };
 
+  const spec = (grant: Grant): string[] => buildGrantRuleSpec(grant, grant.ports[0]!);
+  // One iptables-restore transaction of grant rule lines, e.g. transaction(['-D', grant]).
+  const transaction = (...lines: (readonly ['-A' | '-D', Grant])[]): string =>
+    `*filter\n${lines
+      .map(
+        ([op, grant]) =>
+          `${op} KNOCKTAIL ${spec(grant)
+            .map((word) => (word.includes(' ') ? `"${word}"` : word))
+            .join(' ')}\n`,
+      )
+      .join('')}COMMIT\n`;
+
   beforeAll(async () => {
     rig = await createRig('ktsimipt');
     real = side(new ExecaRunner({ netns: rig.server }));
@@ -81,20 +93,26 @@ describeSystem('the simulated iptables against the real one', ['ip', 'iptables',
   test('checks and failures get the same exit codes', async () => {
     const held = grantFor('198.51.100.7', { until: now + 90_000 });
     const gone = grantFor('198.51.100.7', { until: now + 60_000 });
-    const spec = (grant: Grant): string[] => buildGrantRuleSpec(grant, grant.ports[0]!);
     expect(await both(['iptables', '-w', '-C', 'KNOCKTAIL', ...spec(held)])).toEqual([0, 0]);
     expect(await both(['iptables', '-w', '-C', 'KNOCKTAIL', ...spec(gone)])).toEqual([1, 1]);
     expect(await both(['iptables', '-w', '-N', 'KNOCKTAIL'])).toEqual([1, 1]);
     expect(await both(['iptables', '-w', '-S', 'NOPE'])).toEqual([1, 1]);
-    const deleteGone = `*filter\n-D KNOCKTAIL ${spec(gone)
-      .map((word) => (word.includes(' ') ? `"${word}"` : word))
-      .join(' ')}\nCOMMIT\n`;
-    const [realDelete, simulatedDelete] = await both(['iptables-restore', '-w', '--noflush'], deleteGone);
+    const [realDelete, simulatedDelete] = await both(['iptables-restore', '-w', '--noflush'], transaction(['-D', gone]));
     expect(realDelete).not.toBe(0);
     expect(simulatedDelete).not.toBe(0);
     await apply((backend) => backend.close(held));
     expect(await sameGrants()).toEqual([]);
     expect(await both(['iptables', '-w', '-C', 'KNOCKTAIL', ...spec(held)])).toEqual([1, 1]);
+  });
+
+  test('a transaction whose last line fails applies none of its lines, on both', async () => {
+    const added = grantFor('198.51.100.9', { until: now + 60_000 });
+    const gone = grantFor('198.51.100.10', { until: now + 60_000 });
+    const [realFailed, simulatedFailed] = await both(['iptables-restore', '-w', '--noflush'], transaction(['-A', added], ['-D', gone]));
+    expect(realFailed).not.toBe(0);
+    expect(simulatedFailed).not.toBe(0);
+    expect(await both(['iptables', '-w', '-C', 'KNOCKTAIL', ...spec(added)])).toEqual([1, 1]);
+    expect(await sameGrants()).toEqual([]);
   });
 
   test('teardown leaves both without the chains', async () => {

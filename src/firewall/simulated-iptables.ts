@@ -65,9 +65,24 @@ function quoteWord(word: string): string {
   return /[\s"]/.test(word) ? `"${word.replace(/(["\\])/g, '\\$1')}"` : word;
 }
 
+type Rules = Map<string, readonly string[] | null>;
+
+/**
+ * What the transaction being restored changed, so that a later line's failure undoes it:
+ * iptables-restore applies a COMMIT all or nothing. `chains`: a chain as it was before the
+ * transaction first changed it other than by an append (undefined: it did not exist);
+ * `added`: rules appended to a chain with no entry in `chains`, removed again.
+ */
+interface Journal {
+  readonly chains: Map<string, Rules | undefined>;
+  readonly added: { readonly chain: string; readonly rules: Rules; readonly key: string }[];
+}
+
 export class SimulatedTables {
   /** Per chain, its rules in order: key (ruleKey) → words, or null until a listing needs them. */
-  private readonly chains: Map<string, Map<string, readonly string[] | null>>;
+  private readonly chains: Map<string, Rules>;
+  /** Set while a transaction of two or more changes is restored. */
+  private journal: Journal | undefined;
 
   /** `chains`: user chains that exist from the start (empty). */
   constructor(chains: readonly string[] = []) {
@@ -87,26 +102,29 @@ export class SimulatedTables {
     switch (op) {
       case '-N':
         if (rules) return fail('iptables: Chain already exists.');
+        this.remember(chain, () => undefined);
         this.chains.set(chain, new Map());
         return ok();
       case '-X':
         if (!rules) return fail(NO_CHAIN);
+        this.remember(chain, () => rules);
         this.chains.delete(chain);
         return ok();
       case '-F':
         if (!rules) return fail(NO_CHAIN);
+        this.remember(chain, () => new Map(rules));
         rules.clear();
         return ok();
       case '-C':
         return rules?.has(ruleKey(rest)) ? ok() : fail(rules ? BAD_RULE : NO_CHAIN);
       case '-A':
         if (!rules) return fail(NO_CHAIN);
-        rules.set(ruleKey(rest), rest);
+        this.append(chain, rules, ruleKey(rest), rest);
         return ok();
       case '-I':
         return rules ? this.insert(chain, rules, rest) : fail(NO_CHAIN);
       case '-D':
-        return rules ? this.delete(rules, rest) : fail(NO_CHAIN);
+        return rules ? this.delete(chain, rules, rest) : fail(NO_CHAIN);
       default:
         return fail(`iptables: unknown option ${op ?? ''}`);
     }
@@ -119,19 +137,82 @@ export class SimulatedTables {
 
   /** restore() of input already cut into lines (a session's transaction). */
   restoreLines(lines: readonly string[]): CommandResult {
-    for (const text of lines) {
-      const line = text.trim();
-      if (line === '' || line.startsWith('#') || line.startsWith('*') || line === 'COMMIT') continue;
-      if (line.startsWith(':')) {
-        const name = line.slice(1).split(/\s+/)[0]!;
-        if (!BUILTIN.includes(name)) this.chains.set(name, new Map());
+    // Each COMMIT closes a transaction: it applies all or nothing, as iptables-restore does.
+    let changes = 0;
+    let from = 0;
+    for (let at = 0; at <= lines.length; at++) {
+      const line = at < lines.length ? lines[at]!.trim() : 'COMMIT';
+      if (line !== 'COMMIT') {
+        if (line !== '' && !line.startsWith('#') && !line.startsWith('*')) changes++;
         continue;
       }
-      if (this.applyByText(line)) continue;
-      const result = this.run(['iptables', ...splitRuleLine(line)]);
-      if (result.exitCode !== 0) return { ...result, stderr: `iptables-restore: line failed: ${line}\n${result.stderr}` };
+      const result = this.transaction(lines, from, at, changes);
+      if (result.exitCode !== 0) return result;
+      changes = 0;
+      from = at + 1;
     }
     return ok();
+  }
+
+  // Lines [from, to) of one transaction with `changes` rule or chain lines. The changes before
+  // the last are noted (the last one, failing, changed nothing; succeeding, is kept), so a
+  // transaction of one change, and a refresh's "-A new, -D old", note nothing that costs.
+  private transaction(lines: readonly string[], from: number, to: number, changes: number): CommandResult {
+    const journal: Journal | undefined = changes > 1 ? { chains: new Map(), added: [] } : undefined;
+    this.journal = journal;
+    let seen = 0;
+    try {
+      for (let at = from; at < to; at++) {
+        const line = lines[at]!.trim();
+        if (line === '' || line.startsWith('#') || line.startsWith('*')) continue;
+        if (++seen === changes) this.journal = undefined;
+        if (line.startsWith(':')) {
+          const name = line.slice(1).split(/\s+/)[0]!;
+          if (!BUILTIN.includes(name)) {
+            this.remember(name, () => this.chains.get(name));
+            this.chains.set(name, new Map());
+          }
+          continue;
+        }
+        if (this.applyByText(line)) continue;
+        const result = this.run(['iptables', ...splitRuleLine(line)]);
+        if (result.exitCode !== 0) {
+          if (journal) this.undo(journal);
+          return { ...result, stderr: `iptables-restore: line failed: ${line}\n${result.stderr}` };
+        }
+      }
+      return ok();
+    } finally {
+      this.journal = undefined;
+    }
+  }
+
+  // Appends a rule; the journal notes it only when it is new to the chain (a second -A of the same words changes nothing here).
+  private append(chain: string, rules: Rules, key: string, words: readonly string[] | null): void {
+    if (this.journal && !rules.has(key)) this.journal.added.push({ chain, rules, key });
+    rules.set(key, words);
+  }
+
+  /**
+   * Before a transaction changes `chain` other than by appending: what it held before the
+   * transaction (`before()`: a copy, or a map about to go out of use; undefined: no such
+   * chain), asked for only the first time. Rules the transaction appended are taken out again.
+   */
+  private remember(chain: string, before: () => Rules | undefined): void {
+    const journal = this.journal;
+    if (!journal || journal.chains.has(chain)) return;
+    const live = this.chains.get(chain);
+    const saved = before();
+    if (saved) for (const { rules, key } of journal.added) if (rules === live) saved.delete(key);
+    journal.chains.set(chain, saved);
+  }
+
+  private undo(journal: Journal): void {
+    for (const { chain, rules, key } of journal.added) if (!journal.chains.has(chain)) rules.delete(key);
+    for (const [chain, before] of journal.chains) {
+      if (before) this.chains.set(chain, before);
+      else this.chains.delete(chain);
+    }
   }
 
   /**
@@ -148,33 +229,36 @@ export class SimulatedTables {
     const rest = line.slice(chainEnd + 1);
     if (op === 65) {
       if (!isKeyText(rest)) return false;
-      rules.set(rest, null);
+      this.append(line.slice(3, chainEnd), rules, rest, null);
       return true;
     }
     // `-D CHAIN 3` deletes by position; a second -t, which run() would not drop, can be in a key.
     if (!rules.has(rest) || mayHoldWord(rest, '-t') || /^\d+$/.test(rest)) return false;
-    if (op === 68) rules.delete(rest);
+    if (op === 68) {
+      if (this.journal) this.remember(line.slice(3, chainEnd), () => new Map(rules));
+      rules.delete(rest);
+    }
     return true;
   }
 
-  private insert(chain: string, rules: Map<string, readonly string[] | null>, rest: readonly string[]): CommandResult {
+  private insert(chain: string, rules: Rules, rest: readonly string[]): CommandResult {
     const position = /^\d+$/.test(rest[0] ?? '') ? Number(rest[0]) : 1;
     const spec = /^\d+$/.test(rest[0] ?? '') ? rest.slice(1) : rest;
     const entries = [...rules.entries()];
     if (position < 1 || position > entries.length + 1) return fail('iptables: Index of insertion too big.');
     entries.splice(position - 1, 0, [ruleKey(spec), spec]);
+    this.remember(chain, () => rules);
     this.chains.set(chain, new Map(entries));
     return ok();
   }
 
-  private delete(rules: Map<string, readonly string[] | null>, rest: readonly string[]): CommandResult {
-    if (rest.length === 1 && /^\d+$/.test(rest[0]!)) {
-      const key = [...rules.keys()][Number(rest[0]) - 1];
-      if (key === undefined) return fail('iptables: Index of deletion too big.');
-      rules.delete(key);
-      return ok();
-    }
-    return rules.delete(ruleKey(rest)) ? ok() : fail(BAD_RULE);
+  private delete(chain: string, rules: Rules, rest: readonly string[]): CommandResult {
+    const key = rest.length === 1 && /^\d+$/.test(rest[0]!) ? [...rules.keys()][Number(rest[0]) - 1] : ruleKey(rest);
+    if (key === undefined) return fail('iptables: Index of deletion too big.');
+    if (!rules.has(key)) return fail(BAD_RULE);
+    if (this.journal) this.remember(chain, () => new Map(rules));
+    rules.delete(key);
+    return ok();
   }
 
   private list(chain: string): CommandResult {
