@@ -4,10 +4,10 @@ import { ExecaRunner } from '../../src/firewall/command-runner.js';
 import { buildGrantRuleSpec } from '../../src/firewall/iptables-args.js';
 import { SimulatedFirewall } from '../../src/firewall/simulated-firewall.js';
 import type { Grant } from '../../src/model/grant.js';
-import { grantFor, pingDoor, sshDoor } from '../firewall/fixtures.js';
+import { grantFor } from '../firewall/fixtures.js';
 import { createRig, type Rig } from './support/netns.js';
 import { describeSystem } from './support/requirements.js';
-import { contractSide, type Runner, type Side } from './support/simulator-contract.js';
+import { applyBoth, contractSide, everydayChanges, type Runner, type Side } from './support/simulator-contract.js';
 
 // Replay and dry-run run the iptables backend against SimulatedFirewall instead of the tools.
 // This runs the same backend calls against real iptables/ip6tables in a namespace and against
@@ -28,10 +28,7 @@ describeSystem('the simulated iptables against the real one', ['ip', 'iptables',
     return [await answer(real.runner), await answer(simulated.runner)];
   };
   const lists = async (): Promise<[Grant[], Grant[]]> => [await real.backend.list(), await simulated.backend.list()];
-  const apply = async (change: (backend: FirewallBackend) => Promise<void>): Promise<void> => {
-    await change(real.backend);
-    await change(simulated.backend);
-  };
+  const apply = (change: (backend: FirewallBackend) => Promise<void>): Promise<void> => applyBoth(real, simulated, change);
   // A listing is compared as the grants it gives back: iptables writes rules in its own
   // canonical form (`-s 198.51.100.7/32`, `-m tcp`), the simulator as they were added, and the
   // backend deletes a listed rule by the words it was listed with (so commands after a list()
@@ -66,17 +63,7 @@ describeSystem('the simulated iptables against the real one', ['ip', 'iptables',
   });
 
   test('setup, opens, a refresh, a repeated open, a close and a reopen issue the same commands, and list the same grants', async () => {
-    const v4 = grantFor('198.51.100.7', { until: now + 60_000 });
-    const v6 = grantFor('2001:db8::7', { door: 'web', ports: pingDoor.open, until: now + 60_000 });
-    const untilClosed = grantFor('198.51.100.8', { until: null });
-    await apply((backend) => backend.setup([sshDoor, pingDoor]));
-    await apply((backend) => backend.open(v4));
-    await apply((backend) => backend.open(v6));
-    await apply((backend) => backend.open(untilClosed));
-    await apply((backend) => backend.open({ ...v4, until: v4.until! + 30_000 }));
-    await apply((backend) => backend.open({ ...v4, until: v4.until! + 30_000 }));
-    await apply((backend) => backend.close(v6));
-    await apply((backend) => backend.open(v6));
+    const { v4, v6, untilClosed } = await everydayChanges(real, simulated, now);
     expect(simulated.log).toEqual(real.log);
     expect(real.log.length).toBeGreaterThan(8);
     // A refresh appends its new rule: the refreshed grant is listed after the until-closed one.

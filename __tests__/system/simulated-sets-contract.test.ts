@@ -3,10 +3,9 @@ import { ExecaRunner } from '../../src/firewall/command-runner.js';
 import type { FirewallBackend } from '../../src/firewall/backend.js';
 import { SimulatedFirewall } from '../../src/firewall/simulated-firewall.js';
 import type { Grant } from '../../src/model/grant.js';
-import { grantFor, pingDoor, sshDoor } from '../firewall/fixtures.js';
 import { createRig, type Rig } from './support/netns.js';
 import { describeSystem } from './support/requirements.js';
-import { contractSide, type Side } from './support/simulator-contract.js';
+import { applyBoth, contractSide, everydayChanges, type Side } from './support/simulator-contract.js';
 
 // As simulated-iptables-contract.test.ts, for the set backends: the ipset backend (ipset's
 // session, plus iptables for the guard) and nftables (nft -f and nft's session) against the
@@ -24,10 +23,7 @@ for (const { backend, tools } of CASES) {
     let real: Side;
     let simulated: Side;
     const now = Date.now();
-    const apply = async (change: (backend: FirewallBackend) => Promise<void>): Promise<void> => {
-      await change(real.backend);
-      await change(simulated.backend);
-    };
+    const apply = (change: (backend: FirewallBackend) => Promise<void>): Promise<void> => applyBoth(real, simulated, change);
     // Sets hold no order (nft lists its elements its own way), and the kernel counts a
     // timeout down in real time while both backends read it back against the test's fixed
     // `now`: the real side's `until` may be up to a few seconds early, never late.
@@ -64,17 +60,7 @@ for (const { backend, tools } of CASES) {
 
     describe(backend, () => {
       test('setup, opens, a refresh, a repeated open, a close and a reopen issue the same commands, and list the same grants', async () => {
-        const v4 = grantFor('198.51.100.7', { until: now + 60_000 });
-        const v6 = grantFor('2001:db8::7', { door: 'web', ports: pingDoor.open, until: now + 60_000 });
-        const untilClosed = grantFor('198.51.100.8', { until: null });
-        await apply((fw) => fw.setup([sshDoor, pingDoor]));
-        await apply((fw) => fw.open(v4));
-        await apply((fw) => fw.open(v6));
-        await apply((fw) => fw.open(untilClosed));
-        await apply((fw) => fw.open({ ...v4, until: v4.until! + 30_000 }));
-        await apply((fw) => fw.open({ ...v4, until: v4.until! + 30_000 }));
-        await apply((fw) => fw.close(v6));
-        await apply((fw) => fw.open(v6));
+        const { v6, untilClosed } = await everydayChanges(real, simulated, now);
         expect(simulated.log).toEqual(real.log);
         expect(real.log.length).toBeGreaterThan(4);
         const listed = await sameGrants();

@@ -2,7 +2,8 @@ import type { CommandRunner, FirewallBackend } from '../../../src/firewall/backe
 import type { InteractiveProcess, ProcessStarter } from '../../../src/firewall/interactive-process.js';
 import { selectBackend } from '../../../src/firewall/select-backend.js';
 import type { FirewallConfig } from '../../../src/config/types.js';
-import { firewallConfig } from '../../firewall/fixtures.js';
+import type { Grant } from '../../../src/model/grant.js';
+import { firewallConfig, grantFor, pingDoor, sshDoor } from '../../firewall/fixtures.js';
 
 // For the tests that run the same backend calls against the real tools in a namespace and
 // against SimulatedFirewall (replay's and dry-run's firewall): a runner that records every
@@ -45,4 +46,30 @@ export function contractSide(backend: FirewallConfig['backend'], inner: Runner, 
   const log: string[] = [];
   const runner = recording(inner, log);
   return { runner, log, backend: selectBackend({ ...firewallConfig(backend), logPrefix: `ktsim-${process.pid}: ` }, { runner, now: () => now, baseDelayMs: 10 }) };
+}
+
+/** The same change on the real side, then on the simulated one. */
+export async function applyBoth(real: Side, simulated: Side, change: (backend: FirewallBackend) => Promise<void>): Promise<void> {
+  await change(real.backend);
+  await change(simulated.backend);
+}
+
+/**
+ * The calls of a daemon's life, on both sides: setup, opens over IPv4 and IPv6 and an
+ * until-closed one, a refresh, the same refresh again, a close and a reopen. Returns the grants.
+ */
+export async function everydayChanges(real: Side, simulated: Side, now: number): Promise<{ v4: Grant; v6: Grant; untilClosed: Grant }> {
+  const v4 = grantFor('198.51.100.7', { until: now + 60_000 });
+  const v6 = grantFor('2001:db8::7', { door: 'web', ports: pingDoor.open, until: now + 60_000 });
+  const untilClosed = grantFor('198.51.100.8', { until: null });
+  const apply = (change: (backend: FirewallBackend) => Promise<void>): Promise<void> => applyBoth(real, simulated, change);
+  await apply((backend) => backend.setup([sshDoor, pingDoor]));
+  await apply((backend) => backend.open(v4));
+  await apply((backend) => backend.open(v6));
+  await apply((backend) => backend.open(untilClosed));
+  await apply((backend) => backend.open({ ...v4, until: v4.until! + 30_000 }));
+  await apply((backend) => backend.open({ ...v4, until: v4.until! + 30_000 }));
+  await apply((backend) => backend.close(v6));
+  await apply((backend) => backend.open(v6));
+  return { v4, v6, untilClosed };
 }
