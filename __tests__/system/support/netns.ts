@@ -35,8 +35,6 @@ export interface HeldConnection {
 export interface Rig {
   readonly server: string;
   readonly client: string;
-  /** Set when the rig was made with RigOptions.cpus. */
-  readonly cpus?: RigCpus;
   readonly serverV4: string;
   readonly serverV6: string;
   readonly clientV4: string;
@@ -286,7 +284,6 @@ export function pinned(cpu: number | undefined, argv: readonly string[]): string
   return cpu === undefined ? [...argv] : ['taskset', '--cpu-list', String(cpu), ...argv];
 }
 
-/** Creates the two namespaces and the veth pair; on any failure it cleans up before rethrowing. */
 /**
  * Connects from `ns` every 50 ms until the result is `want` (true: the port accepts, false: it
  * does not) or `timeoutMs` has passed; bounded in attempts too. Each try waits up to 300 ms.
@@ -301,6 +298,7 @@ export async function pollConnect(rig: Pick<Rig, 'connect'>, ns: string, host: s
   return false;
 }
 
+/** Creates the two namespaces and the veth pair; on any failure it cleans up before rethrowing. */
 export async function createRig(name: string, options: RigOptions = {}): Promise<Rig> {
   const { cpus } = options;
   const base = `${name}-${process.pid}-${counter++}`;
@@ -352,7 +350,6 @@ export async function createRig(name: string, options: RigOptions = {}): Promise
   return {
     server,
     client,
-    ...(cpus ? { cpus } : {}),
     serverV4: SERVER_V4,
     serverV6: SERVER_V6,
     clientV4: CLIENT_V4,
