@@ -155,10 +155,11 @@ export class SimulatedTables {
   }
 
   // Lines [from, to) of one transaction with `changes` rule or chain lines. The changes before
-  // the last are noted (the last one, failing, changed nothing; succeeding, is kept), so a
-  // transaction of one change, and a refresh's "-A new, -D old", note nothing that costs.
+  // the last are noted (the last one, failing, changed nothing; succeeding, is kept), and only
+  // when a line might fail: grant changes (one line, a refresh, a multi-port open or close of
+  // held rules) note nothing.
   private transaction(lines: readonly string[], from: number, to: number, changes: number): CommandResult {
-    const journal: Journal | undefined = changes > 1 ? { chains: new Map(), added: [] } : undefined;
+    const journal: Journal | undefined = changes > 1 && !this.cannotFail(lines, from, to) ? { chains: new Map(), added: [] } : undefined;
     this.journal = journal;
     let seen = 0;
     try {
@@ -216,27 +217,53 @@ export class SimulatedTables {
   }
 
   /**
-   * A restore line that succeeds as it stands: `-A` of a rule in key form, `-D`/`-C` of a rule
-   * the chain holds by that text. Whatever else (a miss, an error, any other shape) returns
-   * false and goes through the split and run(), which answers exactly as before.
+   * A restore line the text path takes as it stands: `-A` of a rule in key form to an existing
+   * chain (it cannot fail), `-D`/`-C` of a rule that chain holds by that text. Undefined for
+   * whatever else (a miss, any other shape), which goes through the split and run().
    */
-  private applyByText(line: string): boolean {
+  private textLine(line: string): { readonly op: number; readonly chain: string; readonly rules: Rules; readonly rest: string } | undefined {
     const chainEnd = simpleRuleLine(line);
-    if (chainEnd === -1) return false;
-    const rules = this.chains.get(line.slice(3, chainEnd));
-    if (!rules) return false;
+    if (chainEnd === -1) return undefined;
+    const chain = line.slice(3, chainEnd);
+    const rules = this.chains.get(chain);
+    if (!rules) return undefined;
     const op = line.charCodeAt(1);
     const rest = line.slice(chainEnd + 1);
-    if (op === 65) {
-      if (!isKeyText(rest)) return false;
-      this.append(line.slice(3, chainEnd), rules, rest, null);
-      return true;
-    }
+    if (op === 65) return isKeyText(rest) ? { op, chain, rules, rest } : undefined;
     // `-D CHAIN 3` deletes by position; a second -t, which run() would not drop, can be in a key.
-    if (!rules.has(rest) || mayHoldWord(rest, '-t') || /^\d+$/.test(rest)) return false;
-    if (op === 68) {
-      if (this.journal) this.remember(line.slice(3, chainEnd), () => new Map(rules));
+    if (!rules.has(rest) || mayHoldWord(rest, '-t') || /^\d+$/.test(rest)) return undefined;
+    return { op, chain, rules, rest };
+  }
+
+  /** Applies a line the text path takes (textLine); false for any other line. */
+  private applyByText(line: string): boolean {
+    const text = this.textLine(line);
+    if (!text) return false;
+    const { op, chain, rules, rest } = text;
+    if (op === 65) this.append(chain, rules, rest, null);
+    else if (op === 68) {
+      if (this.journal) this.remember(chain, () => new Map(rules));
       rules.delete(rest);
+    }
+    return true;
+  }
+
+  /**
+   * Whether no line of the transaction can fail: each is a text-path line (textLine), and no
+   * rule is deleted or checked after an earlier line deleted it. Then it needs no journal: a
+   * multi-port close or refresh would otherwise copy the chain, O(grants) per change.
+   */
+  private cannotFail(lines: readonly string[], from: number, to: number): boolean {
+    let deleted: Set<string> | undefined;
+    for (let at = from; at < to; at++) {
+      const line = lines[at]!.trim();
+      if (line === '' || line.startsWith('#') || line.startsWith('*')) continue;
+      const text = this.textLine(line);
+      if (!text) return false;
+      if (text.op === 65) continue;
+      const id = `${text.chain} ${text.rest}`;
+      if (deleted?.has(id)) return false;
+      if (text.op === 68) (deleted ??= new Set()).add(id);
     }
     return true;
   }
