@@ -9,17 +9,19 @@ const ESCAPE = 2;
 const BREAK = 4;
 const UNICODE_SPACE = /\s/;
 
+/** What the char at `i` makes its word need (0: nothing): blanks (ASCII or Unicode), quotes, `#`, backslashes, line breaks. */
+function charNeeds(text: string, i: number): number {
+  const c = text.charCodeAt(i);
+  if (c > 127) return UNICODE_SPACE.test(text.charAt(i)) ? QUOTE : 0;
+  if (c === 34 || c === 92) return QUOTE | ESCAPE;
+  if (c === 10 || c === 13) return QUOTE | BREAK;
+  return c === 32 || c === 35 || c === 39 || (c >= 9 && c <= 13) ? QUOTE : 0;
+}
+
 function wordNeeds(word: string): number {
   if (word === '') return QUOTE;
   let needs = 0;
-  for (let i = 0; i < word.length; i++) {
-    const c = word.charCodeAt(i);
-    if (c > 127) {
-      if (UNICODE_SPACE.test(word.charAt(i))) needs |= QUOTE;
-    } else if (c === 34 || c === 92) needs |= QUOTE | ESCAPE;
-    else if (c === 10 || c === 13) needs |= QUOTE | BREAK;
-    else if (c === 32 || c === 35 || c === 39 || (c >= 9 && c <= 13)) needs |= QUOTE;
-  }
+  for (let i = 0; i < word.length; i++) needs |= charNeeds(word, i);
   return needs;
 }
 
@@ -45,13 +47,6 @@ export function formatRestoreLine(words: readonly string[]): string {
   return parts.join(' ');
 }
 
-/** A char that makes formatRestoreWord quote a word (a blank, a quote, `#`, a backslash). */
-function special(text: string, i: number): boolean {
-  const c = text.charCodeAt(i);
-  if (c > 127) return UNICODE_SPACE.test(text.charAt(i));
-  return c === 32 || c === 34 || c === 35 || c === 39 || c === 92 || (c >= 9 && c <= 13);
-}
-
 /**
  * Whether `text` (one word or more) is exactly what formatRestoreLine writes for the words
  * splitRuleLine reads in it: single blanks between words, quotes only where needed, only
@@ -74,12 +69,12 @@ export function isFormattedRestoreText(text: string): boolean {
           if (next !== 92 && next !== 34) return false;
           needed = true;
           i++;
-        } else if (!needed && special(text, i)) needed = true;
+        } else if (!needed && charNeeds(text, i) !== 0) needed = true;
       }
       if (!needed && i !== start + 1) return false;
       i++;
     } else {
-      for (; i < n && text.charCodeAt(i) !== 32; i++) if (special(text, i)) return false;
+      for (; i < n && text.charCodeAt(i) !== 32; i++) if (charNeeds(text, i) !== 0) return false;
       if (i === start) return false;
     }
     if (i === n) return true;
