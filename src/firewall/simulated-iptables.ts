@@ -67,6 +67,14 @@ function quoteWord(word: string): string {
 
 type Rules = Map<string, readonly string[] | null>;
 
+/** A restore line the text path takes: its op (`A`, `C`, `D` as char codes), chain, that chain's rules and the rule text. */
+interface TextLine {
+  readonly op: number;
+  readonly chain: string;
+  readonly rules: Rules;
+  readonly rest: string;
+}
+
 /**
  * What the transaction being restored changed, so that a later line's failure undoes it:
  * iptables-restore applies a COMMIT all or nothing. `chains`: a chain as it was before the
@@ -154,12 +162,19 @@ export class SimulatedTables {
     return ok();
   }
 
-  // Lines [from, to) of one transaction with `changes` rule or chain lines. The changes before
-  // the last are noted (the last one, failing, changed nothing; succeeding, is kept), and only
-  // when a line might fail: grant changes (one line, a refresh, a multi-port open or close of
-  // held rules) note nothing.
+  // Lines [from, to) of one transaction with `changes` rule or chain lines. One that cannot
+  // fail (sureLines: every grant change, a refresh and a multi-port open or close included) is
+  // applied as it is. Any other with more than one change keeps a journal of the changes
+  // before the last (the last one, failing, changed nothing; succeeding, stays) to undo them.
   private transaction(lines: readonly string[], from: number, to: number, changes: number): CommandResult {
-    const journal: Journal | undefined = changes > 1 && !this.cannotFail(lines, from, to) ? { chains: new Map(), added: [] } : undefined;
+    if (changes > 1) {
+      const sure = this.sureLines(lines, from, to);
+      if (sure) {
+        for (const text of sure) this.applyText(text);
+        return ok();
+      }
+    }
+    const journal: Journal | undefined = changes > 1 ? { chains: new Map(), added: [] } : undefined;
     this.journal = journal;
     let seen = 0;
     try {
@@ -221,7 +236,7 @@ export class SimulatedTables {
    * chain (it cannot fail), `-D`/`-C` of a rule that chain holds by that text. Undefined for
    * whatever else (a miss, any other shape), which goes through the split and run().
    */
-  private textLine(line: string): { readonly op: number; readonly chain: string; readonly rules: Rules; readonly rest: string } | undefined {
+  private textLine(line: string): TextLine | undefined {
     const chainEnd = simpleRuleLine(line);
     if (chainEnd === -1) return undefined;
     const chain = line.slice(3, chainEnd);
@@ -239,33 +254,39 @@ export class SimulatedTables {
   private applyByText(line: string): boolean {
     const text = this.textLine(line);
     if (!text) return false;
-    const { op, chain, rules, rest } = text;
+    this.applyText(text);
+    return true;
+  }
+
+  private applyText({ op, chain, rules, rest }: TextLine): void {
     if (op === 65) this.append(chain, rules, rest, null);
     else if (op === 68) {
       if (this.journal) this.remember(chain, () => new Map(rules));
       rules.delete(rest);
     }
-    return true;
   }
 
   /**
-   * Whether no line of the transaction can fail: each is a text-path line (textLine), and no
-   * rule is deleted or checked after an earlier line deleted it. Then it needs no journal: a
-   * multi-port close or refresh would otherwise copy the chain, O(grants) per change.
+   * The transaction's lines when none of them can fail: each is a text-path line (textLine),
+   * and no rule is deleted or checked after an earlier line deleted it. Such a transaction
+   * needs no journal (a multi-port close or refresh would otherwise copy the chain, O(grants)
+   * per change), and its lines are applied as read here. Undefined otherwise.
    */
-  private cannotFail(lines: readonly string[], from: number, to: number): boolean {
+  private sureLines(lines: readonly string[], from: number, to: number): TextLine[] | undefined {
+    const sure: TextLine[] = [];
     let deleted: Set<string> | undefined;
     for (let at = from; at < to; at++) {
       const line = lines[at]!.trim();
       if (line === '' || line.startsWith('#') || line.startsWith('*')) continue;
       const text = this.textLine(line);
-      if (!text) return false;
+      if (!text) return undefined;
+      sure.push(text);
       if (text.op === 65) continue;
       const id = `${text.chain} ${text.rest}`;
-      if (deleted?.has(id)) return false;
+      if (deleted?.has(id)) return undefined;
       if (text.op === 68) (deleted ??= new Set()).add(id);
     }
-    return true;
+    return sure;
   }
 
   private insert(chain: string, rules: Rules, rest: readonly string[]): CommandResult {
