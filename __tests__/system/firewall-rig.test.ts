@@ -3,7 +3,7 @@ import { describeSystem } from './support/requirements.js';
 import { createRig, runArgv } from './support/netns.js';
 import type { Rig } from './support/netns.js';
 
-describeSystem('the netns rig', ['ip', 'iptables'], () => {
+describeSystem('the netns rig', ['ip', 'iptables', 'taskset'], () => {
   let rig: Rig;
 
   beforeAll(async () => {
