@@ -48,6 +48,28 @@ describe('surveying and ordering the inputs', () => {
     }
   });
 
+  test('the last timestamp is that of the last line that has one, in a short file, a long one and a gzip one, whatever lines without one follow', async () => {
+    const at = (i: number): string => new Date(Date.parse('2026-11-24T10:00:00Z') + i * 1000).toISOString();
+    const timed = (count: number): string => Array.from({ length: count }, (_, i) => line(at(i), 7000)).join('');
+    const untimed = 'no header here\n\n-- MARK --\n';
+    const cases = [
+      { name: 'short.log', text: `${timed(5)}${untimed}`, last: at(4) },
+      { name: 'short-unterminated.log', text: `${timed(5)}no newline at the end`, last: at(4) },
+      { name: 'long.log', text: `${timed(3_000)}${untimed}`, last: at(2_999) },
+      // Past the first 2,000 lines, and the last 64 KiB hold no timestamp: the end of the head's chunk answers.
+      { name: 'long-untimed-tail.log', text: `${timed(3_000)}${'y\n'.repeat(40_000)}`, last: at(2_999) },
+    ];
+    for (const { name, text, last } of cases) {
+      await writeFile(join(dir, name), text);
+      await writeFile(join(dir, `${name}.gz`), gzipSync(text));
+      for (const file of [name, `${name}.gz`]) {
+        expect({ file, last: (await surveyInput(join(dir, file), ctx)).last }).toEqual({ file, last: Date.parse(last) });
+      }
+    }
+    await writeFile(join(dir, 'none.log'), untimed);
+    expect(await surveyInput(join(dir, 'none.log'), ctx)).toMatchObject({ first: undefined, last: undefined, formats: [] });
+  });
+
   test('a traditional file takes its year from its modification time', async () => {
     const path = join(dir, 'old.log');
     await writeFile(path, 'Dec 31 23:59:59 vm kernel: hello\n');

@@ -32,6 +32,7 @@ export const TIMESTAMP_FORMATS: Readonly<Record<TimestampFormat, string>> = {
 const HEAD_LINES = 2_000;
 /** Bytes read from the end of a plain file for its last timestamp. */
 const TAIL_BYTES = 64 * 1024;
+const NEWLINE = 0x0a;
 
 // Which header a line has, by the same first-character dispatch as splitSyslogHeader
 // (parse/syslog-header.ts); only asked of lines that function accepted.
@@ -64,16 +65,20 @@ export async function surveyInput(path: string, ctx: SurveyContext): Promise<Inp
   let seen = 0;
   const gzip = await isGzip(path);
   for await (const chunk of readLogFiles([path]).chunks()) {
-    const lines = chunk.toString('utf8').split('\n');
-    for (; seen < HEAD_LINES && lines.length > 0; seen++) {
-      const line = lines.shift()!;
-      const at = timeOf(line);
-      if (at === undefined) continue;
-      first ??= at;
-      last = at;
+    // Only the lines looked at are decoded: the head's first lines, then the chunk's last timed one.
+    let at = 0;
+    for (; seen < HEAD_LINES && at < chunk.length; seen++) {
+      const newline = chunk.indexOf(NEWLINE, at);
+      const end = newline < 0 ? chunk.length : newline;
+      const line = chunk.toString('utf8', at, end);
+      at = end + 1;
+      const time = timeOf(line);
+      if (time === undefined) continue;
+      first ??= time;
+      last = time;
       formats.add(timestampFormatOf(line));
     }
-    const end = lastTime(lines, timeOf);
+    const end = lastTimeIn(chunk, at, timeOf);
     if (end !== undefined) last = end;
     // A plain file's end is read directly; a compressed one has to be read through.
     if (seen >= HEAD_LINES && !gzip) break;
@@ -82,10 +87,16 @@ export async function surveyInput(path: string, ctx: SurveyContext): Promise<Inp
   return { path, first, last, formats: [...formats] };
 }
 
-function lastTime(lines: readonly string[], timeOf: (line: string) => number | undefined): number | undefined {
-  for (let i = lines.length - 1; i >= 0; i--) {
-    const at = timeOf(lines[i]!);
+/** The time of the last line of `bytes[from, …)` that has one, decoding lines from the end until one does. */
+function lastTimeIn(bytes: Buffer, from: number, timeOf: (line: string) => number | undefined): number | undefined {
+  let end = bytes.length;
+  if (end > from && bytes[end - 1] === NEWLINE) end--;
+  while (end >= from) {
+    const start = Math.max(from, end === 0 ? 0 : bytes.lastIndexOf(NEWLINE, end - 1) + 1);
+    const at = timeOf(bytes.toString('utf8', start, end));
     if (at !== undefined) return at;
+    if (start <= from) return undefined;
+    end = start - 1;
   }
   return undefined;
 }
@@ -98,8 +109,8 @@ async function tailTime(path: string, timeOf: (line: string) => number | undefin
     const buffer = Buffer.alloc(length);
     await handle.read(buffer, 0, length, size - length);
     // The first line of the window may be cut: drop it unless the window is the whole file.
-    const lines = buffer.toString('utf8').split('\n');
-    return lastTime(length < size ? lines.slice(1) : lines, timeOf);
+    const from = length < size ? buffer.indexOf(NEWLINE) + 1 : 0;
+    return length < size && from === 0 ? undefined : lastTimeIn(buffer, from, timeOf);
   } finally {
     await handle.close();
   }
