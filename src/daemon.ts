@@ -10,6 +10,7 @@ import { GrantController } from './control/controller.js';
 import { KnocktailError } from './errors.js';
 import type { CommandRunner, FirewallBackend } from './firewall/backend.js';
 import { withFirewallLock } from './firewall/firewall-lock.js';
+import { outboxFile, outboxFilePath } from './fleet/outbox-file.js';
 import { FleetLink } from './fleet/fleet-link.js';
 import type { FleetTransport } from './fleet/fleet-transport.js';
 import { grantEnginePort, type GrantEnginePort } from './fleet/grant-engine-port.js';
@@ -78,7 +79,7 @@ export class Daemon {
     const { config, parts } = this;
     await mkdir(config.stateDir, { recursive: true, mode: 0o700 });
     const state = await this.loadSavedState();
-    const store = new StateStore({
+    const store = new StateStore<PersistedState>({
       clock: parts.clock,
       snapshot: () => ({ version: 1, grants: knocktail.engine.grants(), usedOneTime: knocktail.tracker.usedOneTimeKeys() }),
       save: (snapshot) => saveState(stateFilePath(this.config), snapshot),
@@ -206,9 +207,23 @@ export class Daemon {
     // Joining is retried in the background: NATS being down must never stop local doors.
     for (let attempt = 1; !this.abort.signal.aborted; attempt++) {
       let transport: FleetTransport | undefined;
+      let link: FleetLink | undefined;
       try {
         transport = await parts.connectFleet(fleet);
-        const link = new FleetLink({ config: fleet, maxOpenFor: config.limits.maxOpenFor, port: this.fleetPort, transport, clock: parts.clock, log: parts.log, version: parts.version ?? 'unknown' });
+        link = new FleetLink({
+          config: fleet,
+          maxOpenFor: config.limits.maxOpenFor,
+          port: this.fleetPort,
+          transport,
+          clock: parts.clock,
+          log: parts.log,
+          version: parts.version ?? 'unknown',
+          outbox: outboxFile(
+            outboxFilePath(config.stateDir),
+            () => parts.clock.now(),
+            (message) => parts.log.warn(message),
+          ),
+        });
         // stop() may have come while connecting (abort is flipped from outside this loop).
         if ((this.abort.signal as { aborted: boolean }).aborted) {
           await transport.close();
@@ -219,7 +234,8 @@ export class Daemon {
         parts.log.info(`fleet ${fleet.group}: member ${fleet.host}, fleet doors ${fleet.doors.join(', ') || 'none'}`);
         return;
       } catch (error) {
-        await transport?.close().catch(() => undefined);
+        // A link that failed to start stops: no retry timers on a closed transport, its outbox saved for the next attempt's.
+        await (link ? link.stop() : transport?.close())?.catch(() => undefined);
         parts.log.error(`fleet ${fleet.group}: cannot join (attempt ${attempt}; local doors keep working): ${error instanceof Error ? error.message : String(error)}`);
       }
       await abortableDelay(Math.min(30_000, 1000 * 2 ** Math.min(attempt, 5)), this.abort.signal);

@@ -1,9 +1,10 @@
 import { describe, expect, test } from '@jest/globals';
 import { ManualClock, type Clock } from '../../src/clock.js';
-import { grantEntryKey } from '../../src/fleet/fleet-keys.js';
+import { GRANT_PREFIX, grantEntryKey } from '../../src/fleet/fleet-keys.js';
 import { FleetLink } from '../../src/fleet/fleet-link.js';
 import { grantEnginePort } from '../../src/fleet/grant-engine-port.js';
 import { encodeEnvelope, signEnvelope } from '../../src/fleet/message-signing.js';
+import type { OutboxStore, SavedChange } from '../../src/fleet/outbox-file.js';
 import { GrantEngine } from '../../src/grant/grant-engine.js';
 import type { Door } from '../../src/model/door.js';
 import { makeDoor } from '../support/door.js';
@@ -26,25 +27,55 @@ async function settle(): Promise<void> {
   for (let i = 0; i < 20; i++) await new Promise((resolve) => setImmediate(resolve));
 }
 
-function group(options: { members?: number; clockOffsets?: Record<number, number>; doors?: Record<number, Door[]> } = {}) {
+/** An outbox kept in memory, as the daemon keeps it in its state directory: it outlives the member. */
+class MemoryOutbox implements OutboxStore {
+  saved: readonly SavedChange[] = [];
+  load(): Promise<readonly SavedChange[]> {
+    return Promise.resolve(this.saved);
+  }
+  save(changes: readonly SavedChange[]): Promise<void> {
+    this.saved = [...changes];
+    return Promise.resolve();
+  }
+  bodies(): unknown[] {
+    return this.saved.map(({ envelope }) => (JSON.parse(Buffer.from(envelope).toString('utf8')) as { body: unknown }).body);
+  }
+}
+
+/** One member: its own grant engine (empty, as after a restart when its state holds no grant), transport and link. */
+function member(options: { host: string; clock: Clock; bucket: MemoryBucket; doors?: Door[]; outbox?: OutboxStore }) {
+  const { host, clock: memberClock, bucket } = options;
+  const doors = options.doors ?? [ssh, web];
+  const backend = new FakeBackend();
+  const audit = new MemoryAudit();
+  const port = grantEnginePort({ engine: () => manager, doors: () => doors, now: () => memberClock.now() });
+  const manager: GrantEngine = new GrantEngine({ doors, backend, audit, clock: memberClock, onRecord: (record) => port.emit(record) });
+  manager.start();
+  const transport = new MemoryFleetTransport(bucket);
+  const link = new FleetLink({
+    config: testFleetConfig(host, KEY, ['ssh']),
+    maxOpenFor: 3_600_000,
+    port,
+    transport,
+    clock: memberClock,
+    log: quiet,
+    version: '0.1.0',
+    ...(options.outbox ? { outbox: options.outbox } : {}),
+  });
+  const held = () => manager.grants().map((grant) => `${grant.door} ${grant.src} until ${grant.until === null ? 'closed' : grant.until - T0}`);
+  return { host, backend, audit, manager, transport, link, held };
+}
+
+function group(options: { members?: number; clockOffsets?: Record<number, number>; doors?: Record<number, Door[]>; outboxes?: Record<number, OutboxStore> } = {}) {
   const clock = new ManualClock(T0);
   const bucket = new MemoryBucket(() => clock.now());
   const members = Array.from({ length: options.members ?? 3 }, (_, index) => {
-    const host = `b${index + 1}`;
-    const memberClock = skewed(clock, options.clockOffsets?.[index] ?? 0);
-    const doors = options.doors?.[index] ?? [ssh, web];
-    const backend = new FakeBackend();
-    const audit = new MemoryAudit();
-    const port = grantEnginePort({ engine: () => manager, doors: () => doors, now: () => memberClock.now() });
-    const manager: GrantEngine = new GrantEngine({ doors, backend, audit, clock: memberClock, onRecord: (record) => port.emit(record) });
-    manager.start();
-    const transport = new MemoryFleetTransport(bucket);
-    const link = new FleetLink({ config: testFleetConfig(host, KEY, ['ssh']), maxOpenFor: 3_600_000, port, transport, clock: memberClock, log: quiet, version: '0.1.0' });
-    const held = () => manager.grants().map((grant) => `${grant.door} ${grant.src} until ${grant.until === null ? 'closed' : grant.until - T0}`);
-    return { host, backend, audit, manager, transport, link, held };
+    const doors = options.doors?.[index];
+    const outbox = options.outboxes?.[index];
+    return member({ host: `b${index + 1}`, clock: skewed(clock, options.clockOffsets?.[index] ?? 0), bucket, ...(doors ? { doors } : {}), ...(outbox ? { outbox } : {}) });
   });
   const start = async () => {
-    for (const member of members) await member.link.start();
+    for (const each of members) await each.link.start();
   };
   return { clock, bucket, members, start };
 }
@@ -206,6 +237,120 @@ describe('fail closed', () => {
     expect(b2!.link.status().outbox).toBe(0);
     const stored = bucket.entries.get(grantEntryKey('ssh', SRC));
     expect(JSON.parse(new TextDecoder().decode(stored!.value))).toMatchObject({ host: 'b1', body: { action: 'close', reason: 'revoked' } });
+  });
+
+  test('a revoke made while cut off survives a crash: restarted, the member does not reopen the grant from the bucket, and the revoke reaches the group once it is back', async () => {
+    const outbox = new MemoryOutbox();
+    const { clock, bucket, members, start } = group({ outboxes: { 1: outbox } });
+    await start();
+    const [b1, b2, b3] = members;
+    await b1!.manager.open(ssh, SRC, 4, 'knock');
+    await settle();
+    expect(b2!.held()).toEqual(['ssh 203.0.113.7 until 60000']);
+    b2!.transport.setOnline(false);
+    await b2!.manager.close('ssh', SRC, 'revoked');
+    await settle();
+    clock.advanceTo(T0 + 1); // the outbox is written on the next turn of the member's clock
+    await settle();
+    expect(outbox.bodies()).toEqual([{ action: 'close', door: 'ssh', src: SRC, reason: 'revoked' }]);
+    // b2 crashes (no stop, nothing flushed) and comes back with no grant held and the saved outbox.
+    clock.advanceTo(T0 + 5_000);
+    const again = member({ host: 'b2', clock, bucket, outbox });
+    await again.link.start();
+    await settle();
+    await again.link.idle();
+    expect(again.held()).toEqual([]);
+    expect(again.link.status().ignored.superseded).toBe(1);
+    for (const other of [b1, b3]) expect(other!.held()).toEqual([]);
+    expect(b3!.audit.records.at(-1)).toMatchObject({ event: 'close', reason: 'revoked' });
+    expect(again.link.status().outbox).toBe(0);
+    clock.advanceTo(T0 + 5_001);
+    await settle();
+    expect(outbox.saved).toEqual([]);
+  });
+
+  test('a revoke made while cut off, on a member whose clock is behind, is not taken for older than the open it ends', async () => {
+    // b2's clock is 1.5 s behind (within maxClockSkew): its revoke is signed "before" b1's open.
+    const { clock, members, start } = group({ clockOffsets: { 1: -1500 } });
+    await start();
+    const [b1, b2, b3] = members;
+    await b1!.manager.open(ssh, SRC, 4, 'knock');
+    await settle();
+    expect(b2!.held()).toHaveLength(1);
+    b2!.transport.setOnline(false);
+    clock.advanceTo(T0 + 500);
+    await b2!.manager.close('ssh', SRC, 'revoked');
+    b2!.transport.setOnline(true);
+    await settle();
+    await b2!.link.idle();
+    await settle();
+    for (const each of [b1, b2, b3]) expect(each!.held()).toEqual([]);
+  });
+
+  test('without a saved outbox (the old behaviour) that crash would reopen the revoked grant on the member', async () => {
+    const { clock, bucket, members, start } = group();
+    await start();
+    const [b1, b2] = members;
+    await b1!.manager.open(ssh, SRC, 4, 'knock');
+    await settle();
+    b2!.transport.setOnline(false);
+    await b2!.manager.close('ssh', SRC, 'revoked');
+    clock.advanceTo(T0 + 5_000);
+    const again = member({ host: 'b2', clock, bucket });
+    await again.link.start();
+    await settle();
+    expect(again.held()).toEqual(['ssh 203.0.113.7 until 60000']);
+    expect(b1!.held()).toEqual(['ssh 203.0.113.7 until 60000']);
+  });
+
+  test("a restored outbox drops what it must not publish: expired changes, other hosts' envelopes, a rotated-away key, other message types", async () => {
+    const clock = new ManualClock(T0);
+    const bucket = new MemoryBucket(() => clock.now());
+    const envelope = (over: { id: string; host?: string; exp?: number; key?: string; heartbeat?: boolean }) =>
+      encodeEnvelope(
+        signEnvelope(
+          over.heartbeat
+            ? {
+                v: 1,
+                group: 'bastions',
+                id: over.id,
+                host: over.host ?? 'b2',
+                iat: T0 - 1000,
+                exp: over.exp ?? T0 + 60_000,
+                type: 'heartbeat',
+                body: { version: '0.1.0', doors: [], clockOffset: 0, accepting: true },
+              }
+            : {
+                v: 1,
+                group: 'bastions',
+                id: over.id,
+                host: over.host ?? 'b2',
+                iat: T0 - 1000,
+                exp: over.exp ?? T0 + 60_000,
+                type: 'grant',
+                body: { action: 'close', door: 'ssh', src: `203.0.113.${over.id.length}`, reason: 'revoked' },
+              },
+          over.key ?? KEY,
+        ),
+      );
+    const outbox = new MemoryOutbox();
+    outbox.saved = [
+      envelope({ id: 'k' }),
+      envelope({ id: 'old', exp: T0 - 1 }),
+      envelope({ id: 'other', host: 'b1' }),
+      envelope({ id: 'rotated', key: 'an-older-group-key-'.repeat(3) }),
+      envelope({ id: 'beat', heartbeat: true }),
+    ].map((bytes) => ({ envelope: bytes }));
+    const b2 = member({ host: 'b2', clock, bucket, outbox });
+    await b2.link.start();
+    await settle();
+    await b2.link.idle();
+    // Only the one valid change of b2's own was published; the outbox is empty and saved so.
+    const stored = [...bucket.entries.keys()].filter((key) => key.startsWith(GRANT_PREFIX));
+    expect(stored).toEqual([grantEntryKey('ssh', '203.0.113.1')]);
+    clock.advanceTo(T0 + 1);
+    await settle();
+    expect(outbox.saved).toEqual([]);
   });
 
   test('a member whose clock is off by more than maxClockSkew refuses fleet grants and reports its offset', async () => {

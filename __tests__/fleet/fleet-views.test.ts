@@ -101,7 +101,7 @@ describe('fleet status line and metrics', () => {
     published: 3,
     applied: 5,
     rejected: { malformed: 0, unsigned: 1, 'bad-signature': 2, 'wrong-group': 0, expired: 0, 'not-yet-valid': 0, replayed: 0 },
-    ignored: { own: 3, 'no-such-door': 0, 'not-allowed': 0, 'past-until': 0, 'clock-skew': 4, 'not-held': 0 },
+    ignored: { own: 3, 'no-such-door': 0, 'not-allowed': 0, 'past-until': 0, 'clock-skew': 4, 'not-held': 0, superseded: 0 },
     outbox: 0,
   };
 

@@ -113,6 +113,38 @@ describeSystem('fleet doors on a 3-node NATS JetStream cluster with TLS and per-
     }
   }, 120_000);
 
+  test('b2 revokes while cut off and is killed before it could tell the group: restarted, it keeps the grant closed and the revoke reaches b1 and b3', async () => {
+    await knock(b1, 31600);
+    expect(await openOn(22, fleet.members, 15_000)).toEqual(all(true));
+    await b2.blockNats(true);
+    let blocked = true;
+    try {
+      expect((await b2.cli(['revoke', CLIENT_ADDRESS, '--door', 'ssh', '--config', b2.configPath])).exitCode).toBe(0);
+      expect(await fleet.waitClosed(b2.address, 22, 5000)).toBe(true);
+      // The revoke waits in b2's outbox; b1 and b3 still hold the grant.
+      await sleep(1000);
+      expect(await fleet.connect(b1.address, 22)).toBe(true);
+      await b2.kill();
+      await b2.blockNats(false);
+      blocked = false;
+      const logged = b2.output().length;
+      await b2.start();
+      const deadline = Date.now() + 20_000;
+      while (!b2.output().slice(logged).includes('member b2') && Date.now() < deadline) await sleep(100);
+      expect(b2.output().slice(logged)).toContain('unpublished grant change(s) from before the restart wait in the outbox');
+      const closed = await closedOn(22, fleet.members, 15_000);
+      if (!closed['b1'] || !closed['b3']) process.stderr.write(`the revoke did not reach the group; b2's log:\n${b2.output().slice(logged).slice(-6000)}\n`);
+      expect(closed).toEqual(all(true));
+      // b2 caught up from the bucket, which held b1's older open: it must not have reopened.
+      for (let probe = 0; probe < 10; probe += 1) {
+        expect(await fleet.connect(b2.address, 22)).toBe(false);
+        await sleep(200);
+      }
+    } finally {
+      if (blocked) await b2.blockNats(false);
+    }
+  }, 120_000);
+
   test('a message forged with a wrong key opens nothing and is counted', async () => {
     const dist = (path: string) => JSON.stringify(join(repoRoot, 'dist', 'src', path));
     const login = fleet.login('b3');

@@ -24,7 +24,7 @@ async function offline(config: Config, request: ControlRequest): Promise<unknown
   const clock = createSystemClock();
   const audit = createAuditLog(config.auditLog, { backend: config.firewall.backend });
   let snapshot: () => PersistedState = () => state;
-  const store = new StateStore({ clock, snapshot: () => snapshot(), save: (next) => saveState(stateFilePath(config), next), onError: () => undefined });
+  const store = new StateStore<PersistedState>({ clock, snapshot: () => snapshot(), save: (next) => saveState(stateFilePath(config), next), onError: () => undefined });
   // The same composition as the daemon, without a source: one change, then the state is written once.
   const knocktail = compose(config, { clock, runner: new ExecaRunner(), audit, bootTime: bootTime(), saved: state, store });
   snapshot = () => ({ version: 1, grants: knocktail.engine.grants(), usedOneTime: state.usedOneTime });

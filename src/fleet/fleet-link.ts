@@ -8,6 +8,8 @@ import { FLEET_PROTOCOL } from './fleet-message.js';
 import { GRANT_PREFIX, grantEntryKey, memberEntryKey, parseGrantEntryKey } from './fleet-keys.js';
 import type { FleetEntry, FleetTransport, FleetUpdate } from './fleet-transport.js';
 import type { FleetGrantPort } from './grant-port.js';
+import type { OutboxStore, SavedChange } from './outbox-file.js';
+import { StateStore } from '../grant/state-store.js';
 import { encodeEnvelope, REJECT_REASONS, resignEnvelope, signEnvelope, verifyEnvelope, type RejectReason } from './message-signing.js';
 import { ReplayGuard } from './replay-guard.js';
 
@@ -36,9 +38,11 @@ export interface FleetLinkOptions {
   readonly version: string;
   /** Delay before a failed publish is tried again, ms. */
   readonly retryDelay?: number;
+  /** Where unpublished grant changes are kept across restarts (the daemon's state directory); without one they live in memory only. */
+  readonly outbox?: OutboxStore;
 }
 
-export type IgnoreReason = 'own' | 'no-such-door' | 'not-allowed' | 'past-until' | 'clock-skew' | 'not-held';
+export type IgnoreReason = 'own' | 'no-such-door' | 'not-allowed' | 'past-until' | 'clock-skew' | 'not-held' | 'superseded';
 
 export interface FleetLinkStatus {
   readonly group: string;
@@ -69,6 +73,8 @@ const PUBLISH_SLACK_MS = 10_000;
 interface Outgoing {
   readonly key: string;
   readonly envelope: FleetEnvelope;
+  /** Grant changes: the id of the group's change of this grant this member had applied when it made this one (the one it replaces). */
+  readonly after?: string;
 }
 
 export class FleetLink {
@@ -83,13 +89,15 @@ export class FleetLink {
   /** Grants being changed on behalf of another member: their records are not published back. */
   private readonly applying = new Set<string>();
   /** Latest unpublished change per grant key (a newer change replaces an older one). */
-  private readonly grantOutbox = new Map<string, Outgoing>();
+  private grantOutbox = new Map<string, Outgoing>();
+  /** Writes the grant outbox after each change of it, coalesced (undefined: kept in memory only). */
+  private readonly outboxStore: StateStore<readonly SavedChange[]> | undefined;
   private readonly auditOutbox: Outgoing[] = [];
   private readonly counts = {
     published: 0,
     applied: 0,
     rejected: Object.fromEntries(REJECT_REASONS.map((reason) => [reason, 0])) as Record<RejectReason, number>,
-    ignored: { own: 0, 'no-such-door': 0, 'not-allowed': 0, 'past-until': 0, 'clock-skew': 0, 'not-held': 0 } as Record<IgnoreReason, number>,
+    ignored: { own: 0, 'no-such-door': 0, 'not-allowed': 0, 'past-until': 0, 'clock-skew': 0, 'not-held': 0, superseded: 0 } as Record<IgnoreReason, number>,
   };
   private connected = false;
   private clockOffset: number | null = null;
@@ -110,6 +118,15 @@ export class FleetLink {
     this.options = options;
     this.config = options.config;
     this.fleetDoors = new Set(options.config.doors);
+    const store = options.outbox;
+    this.outboxStore = store
+      ? new StateStore<readonly SavedChange[]>({
+          clock: options.clock,
+          snapshot: () => [...this.grantOutbox.values()].map(({ envelope, after }) => ({ envelope: encodeEnvelope(envelope), ...(after === undefined ? {} : { after }) })),
+          save: (changes) => store.save(changes),
+          onError: (error) => this.options.log.warn(`fleet ${this.config.group}: cannot save the outbox (kept in memory, tried again): ${error instanceof Error ? error.message : String(error)}`),
+        })
+      : undefined;
     options.port.onRecord((record) => this.observe(record));
     options.transport.onConnection((event) => {
       if (event === 'disconnect') {
@@ -127,6 +144,7 @@ export class FleetLink {
 
   /** Measure the clock, announce this member, follow changes, then apply the group's current grants. */
   async start(): Promise<void> {
+    await this.restoreOutbox();
     await this.heartbeat();
     this.connected = true;
     // Follow first, then read the bucket: a write between the two is seen at least once.
@@ -147,6 +165,7 @@ export class FleetLink {
     if (this.resyncEvery) clock.clearTimer(this.resyncEvery);
     await this.incoming;
     await this.flushing;
+    await this.outboxStore?.flush();
     await this.options.transport.close();
   }
 
@@ -205,6 +224,50 @@ export class FleetLink {
 
   // ---- outgoing ----
 
+  /**
+   * The changes a previous run of this member could not publish, verified as a bucket entry
+   * would be (an expired one, or one signed with a key since rotated away, is dropped), put
+   * before any change made since this link was built (those are newer).
+   */
+  private async restoreOutbox(): Promise<void> {
+    const { outbox, clock, log } = this.options;
+    if (!outbox) return;
+    let saved: readonly SavedChange[];
+    try {
+      saved = await outbox.load();
+    } catch (error) {
+      log.warn(`fleet ${this.config.group}: cannot read the outbox, starting without it: ${error instanceof Error ? error.message : String(error)}`);
+      return;
+    }
+    const now = clock.now();
+    const restored = new Map<string, Outgoing>();
+    let dropped = 0;
+    for (const { envelope: bytes, after } of saved) {
+      const verified = verifyEnvelope(bytes, { key: this.config.key, group: this.config.group, now, maxSkew: this.config.maxClockSkew });
+      const envelope = verified.ok ? verified.envelope : undefined;
+      if (!envelope || envelope.type !== 'grant' || envelope.host !== this.config.host) {
+        dropped += 1;
+        continue;
+      }
+      const key = grantEntryKey(envelope.body.door, envelope.body.src);
+      restored.delete(key);
+      restored.set(key, { key, envelope, ...(after === undefined ? {} : { after }) });
+    }
+    for (const [key, outgoing] of this.grantOutbox) {
+      restored.delete(key);
+      restored.set(key, outgoing);
+    }
+    this.grantOutbox = restored;
+    if (saved.length > 0) {
+      log.info(`fleet ${this.config.group}: ${restored.size} unpublished grant change(s) from before the restart wait in the outbox${dropped > 0 ? `; ${dropped} expired or no longer valid, dropped` : ''}`);
+      this.outboxChanged();
+    }
+  }
+
+  private outboxChanged(): void {
+    this.outboxStore?.changed();
+  }
+
   private observe(record: AuditRecord): void {
     if (this.stopped) return;
     const now = this.options.clock.now();
@@ -231,7 +294,9 @@ export class FleetLink {
     const exp = body.action === 'open' ? body.until : now + this.options.maxOpenFor;
     const key = grantEntryKey(record.door, record.src);
     this.grantOutbox.delete(key); // re-insert: Map order is publish order
-    this.grantOutbox.set(key, { key, envelope: this.sign({ type: 'grant', body }, now, exp) });
+    const after = this.lastId.get(key);
+    this.grantOutbox.set(key, { key, envelope: this.sign({ type: 'grant', body }, now, exp), ...(after === undefined ? {} : { after }) });
+    this.outboxChanged();
   }
 
   private queueAudit(record: AuditRecord, now: number): void {
@@ -267,12 +332,16 @@ export class FleetLink {
       if (this.grantOutbox.get(key) !== outgoing) continue; // replaced or superseded meanwhile
       if (outgoing.envelope.exp <= clock.now()) {
         this.grantOutbox.delete(key);
+        this.outboxChanged();
         continue;
       }
       try {
         // Signed now: its age when stored says it is fresh (the id stays, so a copy already stored counts once).
         await transport.put(key, encodeEnvelope(resignEnvelope(outgoing.envelope, clock.now(), this.config.key)));
-        if (this.grantOutbox.get(key) === outgoing) this.grantOutbox.delete(key);
+        if (this.grantOutbox.get(key) === outgoing) {
+          this.grantOutbox.delete(key);
+          this.outboxChanged();
+        }
         this.counts.published += 1;
       } catch {
         failed = true;
@@ -390,6 +459,13 @@ export class FleetLink {
       this.ignore(entry, 'own');
       return;
     }
+    // This member changed the grant after the stored change was made (dropSuperseded kept its
+    // change) and has not published that yet: cut off, or restarted since with the change in its
+    // saved outbox. The stored change is the older one and must not undo it (reopen a revoke).
+    if (this.grantOutbox.has(entry.key)) {
+      this.ignore(entry, 'superseded');
+      return;
+    }
     // Stored (or, live, arriving) long after it was signed: put back by someone with access to NATS.
     if ((entry.created ?? now) - envelope.iat > 2 * this.config.maxClockSkew + PUBLISH_SLACK_MS) {
       this.reject(entry, 'replayed');
@@ -439,11 +515,16 @@ export class FleetLink {
   // its acknowledgement was lost) or holds another member's change that reached the servers after
   // ours was made (a revoke made elsewhere while this member was cut off): publishing it would
   // undo that. A publish is signed when sent, so another member's `iat` is when it reached them.
+  // The change ours replaced (`after`: we had applied it) is older whatever the clocks say, so
+  // a revoke made within the clocks' skew of the open it ends is never taken for the older one.
   // This member's own earlier writes are older than its outbox by construction.
   private dropSuperseded(key: string, stored: FleetEnvelope): void {
     const pending = this.grantOutbox.get(key);
     if (!pending) return;
-    if (pending.envelope.id === stored.id || (stored.host !== this.config.host && pending.envelope.iat <= stored.iat)) this.grantOutbox.delete(key);
+    if (pending.envelope.id === stored.id || (stored.host !== this.config.host && stored.id !== pending.after && pending.envelope.iat <= stored.iat)) {
+      this.grantOutbox.delete(key);
+      this.outboxChanged();
+    }
   }
 
   private markHandled(entry: FleetUpdate): void {

@@ -7,11 +7,11 @@ import type { PersistedState } from './state-file.js';
 // state per grant. An open never waits for it: losing it in a crash fails closed (the rule is an
 // orphan at the next start and is removed). A close before expiry would fail open (the next start
 // would re-add it), so the engine makes such a close wait for persisted() before the firewall.
-export interface StateStoreOptions {
+export interface StateStoreOptions<T = PersistedState> {
   readonly clock: Clock;
   /** The state to write, taken when the write starts (so it holds every change so far). */
-  readonly snapshot: () => PersistedState;
-  readonly save: (state: PersistedState) => Promise<void>;
+  readonly snapshot: () => T;
+  readonly save: (state: T) => Promise<void>;
   /** How long changes gather before a write starts (default 0: at once; what changes during a write goes into the next). */
   readonly batchMs?: number;
   /** A write failed; the state stays dirty and is written again with the next batch. */
@@ -20,8 +20,8 @@ export interface StateStoreOptions {
 
 const RETRY_AFTER_FAILURE_MS = 5000;
 
-export class StateStore {
-  private readonly options: StateStoreOptions;
+export class StateStore<T = PersistedState> {
+  private readonly options: StateStoreOptions<T>;
   /** Changes made so far, and the count the last finished write covered. */
   private changes = 0;
   private covered = 0;
@@ -29,7 +29,7 @@ export class StateStore {
   private writing: Promise<void> | undefined;
   private waiters: { readonly until: number; readonly resolve: () => void }[] = [];
 
-  constructor(options: StateStoreOptions) {
+  constructor(options: StateStoreOptions<T>) {
     this.options = options;
   }
 

@@ -36,6 +36,8 @@ export interface FleetMember {
   pid(): number | undefined;
   start(): Promise<void>;
   stop(): Promise<void>;
+  /** SIGKILL the daemon by its PID (a crash: nothing saved or flushed on the way out). */
+  kill(): Promise<void>;
   /** Cut (or restore) this member's traffic to the NATS servers with iptables in its own namespace. */
   blockNats(blocked: boolean): Promise<void>;
 }
@@ -256,6 +258,13 @@ export async function createFleetRig(options: FleetRigOptions): Promise<FleetRig
           }
         },
         stop,
+        async kill() {
+          const child = daemon;
+          if (!child || child.exitCode !== null || child.pid === undefined) return;
+          const exited = new Promise<void>((done) => child.once('exit', () => done()));
+          process.kill(child.pid, 'SIGKILL');
+          await exited;
+        },
         async blockNats(blocked) {
           // Both ways: data the servers already sent would otherwise still be read.
           const position = blocked ? ['-I'] : ['-D'];
