@@ -260,12 +260,8 @@ export class FleetLink {
     this.grantOutbox = restored;
     if (saved.length > 0) {
       log.info(`fleet ${this.config.group}: ${restored.size} unpublished grant change(s) from before the restart wait in the outbox${dropped > 0 ? `; ${dropped} expired or no longer valid, dropped` : ''}`);
-      this.outboxChanged();
+      this.outboxStore?.changed();
     }
-  }
-
-  private outboxChanged(): void {
-    this.outboxStore?.changed();
   }
 
   private observe(record: AuditRecord): void {
@@ -296,7 +292,7 @@ export class FleetLink {
     this.grantOutbox.delete(key); // re-insert: Map order is publish order
     const after = this.lastId.get(key);
     this.grantOutbox.set(key, { key, envelope: this.sign({ type: 'grant', body }, now, exp), ...(after === undefined ? {} : { after }) });
-    this.outboxChanged();
+    this.outboxStore?.changed();
   }
 
   private queueAudit(record: AuditRecord, now: number): void {
@@ -332,7 +328,7 @@ export class FleetLink {
       if (this.grantOutbox.get(key) !== outgoing) continue; // replaced or superseded meanwhile
       if (outgoing.envelope.exp <= clock.now()) {
         this.grantOutbox.delete(key);
-        this.outboxChanged();
+        this.outboxStore?.changed();
         continue;
       }
       try {
@@ -340,7 +336,7 @@ export class FleetLink {
         await transport.put(key, encodeEnvelope(resignEnvelope(outgoing.envelope, clock.now(), this.config.key)));
         if (this.grantOutbox.get(key) === outgoing) {
           this.grantOutbox.delete(key);
-          this.outboxChanged();
+          this.outboxStore?.changed();
         }
         this.counts.published += 1;
       } catch {
@@ -523,7 +519,7 @@ export class FleetLink {
     if (!pending) return;
     if (pending.envelope.id === stored.id || (stored.host !== this.config.host && stored.id !== pending.after && pending.envelope.iat <= stored.iat)) {
       this.grantOutbox.delete(key);
-      this.outboxChanged();
+      this.outboxStore?.changed();
     }
   }
 
