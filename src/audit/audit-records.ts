@@ -1,5 +1,6 @@
 import type { ChunkSource } from '../source/chunk-source.js';
 import type { AuditRecord } from './record.js';
+import { isRecord } from '../is-record.js';
 
 // Turns chunks of audit-log lines into records; a line that is not a JSON object with
 // string event/at/door/src is counted as malformed and skipped, never fatal.
@@ -55,10 +56,7 @@ export function parseAuditLine(line: string): AuditRecord | undefined {
   } catch {
     return undefined;
   }
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) return undefined;
-  const record = value as Record<string, unknown>;
-  if (typeof record['event'] !== 'string' || typeof record['at'] !== 'string' || typeof record['door'] !== 'string' || typeof record['src'] !== 'string') {
-    return undefined;
-  }
-  return value as AuditRecord;
+  if (!isRecord(value)) return undefined;
+  if (typeof value['event'] !== 'string' || typeof value['at'] !== 'string' || typeof value['door'] !== 'string' || typeof value['src'] !== 'string') return undefined;
+  return value as unknown as AuditRecord;
 }

@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { resolvePath } from './resolve-path.js';
+import { isRecord } from '../is-record.js';
 
 // A first, tolerant look at the config file: only what the CLI needs to find a running daemon
 // (stateDir) and to show the offline status (backend, alwaysAllow). JSON.parse and nothing else,
@@ -17,8 +18,6 @@ export interface ConfigGlance {
 /** The schema's defaults (a test keeps them equal to schema.json's). */
 export const DEFAULT_STATE_DIR = '/var/lib/knocktail';
 export const DEFAULT_BACKEND = 'iptables';
-
-const isRecord = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
 
 /**
  * What `path` says about stateDir, backend and alwaysAllow; undefined when the file cannot be

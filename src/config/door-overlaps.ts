@@ -1,7 +1,8 @@
 import { formatPort, formatStep, type PortSpec, type Step } from '../model/door.js';
 import { formatPath, type PathSegment } from './json-path.js';
 import type { Problems } from './problems.js';
-import { arrayOf, isRecord } from './raw-config.js';
+import { isRecord } from '../is-record.js';
+import { arrayOf } from './raw-config.js';
 import { parsePortSpec, parseStep, sameStep } from './steps.js';
 
 // Checks across doors: unique names, knock ports that stay closed, and first knocks

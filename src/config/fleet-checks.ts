@@ -1,6 +1,7 @@
 import { parseDuration } from '../duration.js';
 import type { Problems } from './problems.js';
-import { arrayOf, isRecord } from './raw-config.js';
+import { isRecord } from '../is-record.js';
+import { arrayOf } from './raw-config.js';
 import { readSecretFile } from './secret-file.js';
 import { resolvePath } from './resolve-path.js';
 

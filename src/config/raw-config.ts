@@ -70,10 +70,6 @@ export interface RawConfig {
   readonly fleet: RawFleet | null;
 }
 
-export function isRecord(value: unknown): value is Record<string, unknown> {
-  return value !== null && typeof value === 'object' && !Array.isArray(value);
-}
-
 /** The array at `value`, or [] when it is not one (the schema reports that). */
 export function arrayOf(value: unknown): readonly unknown[] {
   return Array.isArray(value) ? value : [];

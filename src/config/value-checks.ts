@@ -5,7 +5,8 @@ import { liveWindows, MAX_LIVE_WINDOWS, MIN_PERIOD_MS } from '../knock/time-base
 import { describeValue } from '../errors.js';
 import type { PathSegment } from './json-path.js';
 import type { Problems } from './problems.js';
-import { arrayOf, isRecord } from './raw-config.js';
+import { isRecord } from '../is-record.js';
+import { arrayOf } from './raw-config.js';
 
 // Semantic checks of single values the schema cannot express. They read the
 // defaults-filled document defensively: a part of the wrong shape was already reported.

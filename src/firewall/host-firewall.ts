@@ -5,6 +5,8 @@
 // catch-all drop/reject (a rule with no match) in it or in a chain it jumps to. Rules that
 // drop only some sources or ports (fail2ban's bans, an admin's `tcp dport 25 drop`) are not
 // a default deny and are left out. iptables-nft's tables (ufw's included) appear here too.
+import { isRecord } from '../is-record.js';
+
 export type HostFirewallKind = 'ufw' | 'iptables' | 'firewalld' | 'nftables';
 
 export interface BlockingChain {
@@ -43,10 +45,6 @@ interface RuleObject {
 // Statements that neither match nor decide: a rule made of these and a verdict matches everything.
 const NEUTRAL = new Set(['counter', 'log', 'mangle', 'notrack']);
 const DENY = ['drop', 'reject'] as const;
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
 
 function keyOf(family: string, table: string, chain: string): string {
   return `${family} ${table} ${chain}`;

@@ -1,4 +1,5 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
+import { isRecord } from '../is-record.js';
 import { canonicalJson } from './canonical-json.js';
 import { FLEET_PROTOCOL, type FleetEnvelope, type UnsignedEnvelope } from './fleet-message.js';
 
@@ -32,8 +33,6 @@ export function encodeEnvelope(envelope: FleetEnvelope): Uint8Array {
   return Buffer.from(JSON.stringify(envelope), 'utf8');
 }
 
-const isObject = (value: unknown): value is Record<string, unknown> => value !== null && typeof value === 'object' && !Array.isArray(value);
-
 function wellFormed(value: Record<string, unknown>): boolean {
   return (
     value['v'] === FLEET_PROTOCOL &&
@@ -44,7 +43,7 @@ function wellFormed(value: Record<string, unknown>): boolean {
     Number.isFinite(value['iat']) &&
     Number.isFinite(value['exp']) &&
     (value['type'] === 'grant' || value['type'] === 'heartbeat' || value['type'] === 'audit') &&
-    isObject(value['body'])
+    isRecord(value['body'])
   );
 }
 
@@ -67,7 +66,7 @@ export function verifyEnvelope(bytes: Uint8Array, options: VerifyOptions): Verif
   } catch {
     return { ok: false, reason: 'malformed' };
   }
-  if (!isObject(parsed)) return { ok: false, reason: 'malformed' };
+  if (!isRecord(parsed)) return { ok: false, reason: 'malformed' };
   const { sig, ...unsigned } = parsed;
   if (sig === undefined || sig === null || sig === '') return { ok: false, reason: 'unsigned' };
   if (!wellFormed(unsigned) || typeof sig !== 'string') return { ok: false, reason: 'malformed' };

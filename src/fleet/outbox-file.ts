@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { KnocktailError } from '../errors.js';
 import { writeFileAtomic } from '../fs/atomic-write.js';
 import { moveAsideCorrupt } from '../grant/state-file.js';
+import { isRecord } from '../is-record.js';
 
 // A member's unpublished grant changes, kept beside the state file, so that a change made while
 // the member is cut off from NATS (a revoke above all) survives a restart or a crash and still
@@ -28,7 +29,6 @@ interface OutboxFile {
   readonly grants: readonly { readonly envelope: unknown; readonly after?: string }[];
 }
 
-const isRecord = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
 const isSaved = (value: unknown): value is OutboxFile['grants'][number] => isRecord(value) && isRecord(value['envelope']) && (value['after'] === undefined || typeof value['after'] === 'string');
 
 export function outboxFilePath(stateDir: string): string {

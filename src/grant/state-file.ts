@@ -4,6 +4,7 @@ import { normaliseAddress } from '../address.js';
 import { describeValue, KnocktailError } from '../errors.js';
 import type { PortSpec } from '../model/door.js';
 import type { Grant } from '../model/grant.js';
+import { isRecord } from '../is-record.js';
 
 // What survives a restart: open grants (so they are closed even if their time ran out while
 // down) and the one-time sequences already used (so a replayed knock cannot reopen).
@@ -56,7 +57,6 @@ function corrupt(path: string, problems: readonly string[], cause?: unknown): Kn
   });
 }
 
-const isRecord = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
 const isTime = (value: unknown): value is number => typeof value === 'number' && Number.isFinite(value) && value >= 0;
 
 function validateState(data: unknown, problems: string[]): PersistedState | undefined {
