@@ -61,6 +61,14 @@ describe('splitSyslogHeader', () => {
     expect(header(`13,342,103854386,-;${MESSAGE}`)?.kernel).toBe(false);
   });
 
+  test('refuses a priority with a leading zero, which no syslog daemon and not the kernel writes', () => {
+    expect(header(`<3>Nov 24 15:50:22 vm kernel: ${MESSAGE}`)?.kernel).toBe(true);
+    expect(header(`<0>Nov 24 15:50:22 vm kernel: ${MESSAGE}`)?.kernel).toBe(true);
+    for (const line of [`<03>Nov 24 15:50:22 vm kernel: ${MESSAGE}`, `<004>1 2026-11-24T15:50:22Z vm kernel - - - ${MESSAGE}`, `<00>Nov 24 15:50:22 vm kernel: ${MESSAGE}`, `04,341,103854386,-;${MESSAGE}`]) {
+      expect({ line, header: splitSyslogHeader(line, ctx) }).toEqual({ line, header: undefined });
+    }
+  });
+
   test('reports a missing RFC 5424 time as NaN rather than guessing one', () => {
     expect(header(`<4>1 - vm kernel - - - ${MESSAGE}`)?.at).toBe('NaN');
   });

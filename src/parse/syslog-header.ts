@@ -43,7 +43,8 @@ function splitTagged(line: string, time: TimeRead | undefined, facilityIsKernel 
 // "<PRI>1 TIME HOST APP PROCID MSGID SD MSG" (RFC 5424) or "<PRI>Nov 24 … host tag: msg" (RFC 3164).
 function splitPriHeader(line: string, ctx: ParseContext): SyslogHeader | undefined {
   const close = line.indexOf('>');
-  if (close < 2 || close > 4) return undefined;
+  // 1-3 digits without a leading zero (RFC 5424 PRIVAL; what every syslog daemon writes): "<03>" is no real header.
+  if (close < 2 || close > 4 || (close > 2 && line.charCodeAt(1) === 48)) return undefined;
   const pri = readDigits(line, 1, close - 1);
   if (pri < 0 || pri > 191) return undefined;
   const kernFacility = pri >> 3 === 0;
@@ -87,7 +88,8 @@ function splitKmsg(line: string, ctx: ParseContext): SyslogHeader | undefined {
   if (semicolon < 0 || semicolon > 48) return undefined;
   const fields = line.slice(0, semicolon).split(',');
   if (fields.length < 4) return undefined;
-  const pri = /^\d{1,4}$/.test(fields[0]!) ? Number(fields[0]) : -1;
+  // The kernel prints the priority with %u: no leading zero.
+  const pri = /^(?:0|[1-9]\d{0,3})$/.test(fields[0]!) ? Number(fields[0]) : -1;
   const micros = /^\d{1,18}$/.test(fields[2]!) ? Number(fields[2]) : -1;
   if (pri < 0 || micros < 0 || !/^\d+$/.test(fields[1]!)) return undefined;
   return { at: ctx.bootTime + Math.floor(micros / 1000), kernel: pri >> 3 === 0, messageStart: semicolon + 1 };
