@@ -107,16 +107,24 @@ describe('a line session with nft -i', () => {
     expect(nft.started[0]!.written).toHaveLength(4);
   });
 
-  test('a write that throws fails the request, and the timeout still replaces the process', async () => {
+  test('a write that throws fails the request and drops the process at once; a request right after runs in a new one, and no timer of the failed one ends it', async () => {
     const nft = new FakeNft();
     const session = new LineSession(nft, NFT_DIALECT, { timeoutMs: 20 });
     nft.mode = 'throw';
     await expect(session.run(['add table inet knocktail'])).rejects.toThrow('write EPIPE');
-    await new Promise((resolve) => setTimeout(resolve, 60));
     expect(nft.started[0]!.killed).toBe(true);
+    // The next process answers only after the failed request's timeout would have passed.
+    nft.mode = 'silent';
+    const next = session.run(['add table inet knocktail']);
+    expect(nft.started).toHaveLength(2);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    expect(nft.started[1]!.killed).toBe(false);
+    const result = await next;
+    // Ended by its own timer (20 ms after it was sent), not by the failed request's.
+    expect(result).toMatchObject({ exitCode: 255, stderr: 'nft -i gave no answer within 20 ms' });
     nft.mode = 'answer';
     expect((await session.run(['add table inet knocktail'])).exitCode).toBe(0);
-    expect(nft.started).toHaveLength(2);
+    expect(nft.started).toHaveLength(3);
   });
 
   test('a process that dies fails the request, and the next request starts a new one', async () => {

@@ -130,16 +130,23 @@ export class LineSession {
       traceStage('fw-send');
       try {
         process.write(`${this.dialect.request(statements)}${this.dialect.marker(token)}\n`);
-      } finally {
-        // Armed after the write (also when it threw): a process that answers within write()
-        // (the simulated firewall of replay) needs no timer, so replay arms no real timer per change.
-        if (this.pending === pending) {
-          pending.timer = setTimeout(() => {
-            this.process = undefined;
-            this.finish({ exitCode: 255, stdout: '', stderr: `${this.dialect.argv.join(' ')} gave no answer within ${this.options.timeoutMs} ms` });
-            process.kill();
-          }, this.options.timeoutMs);
-        }
+      } catch (error) {
+        // A process that cannot take the request is dropped now (the next request starts
+        // another) and the request fails: no timer is left behind to end a later request.
+        if (this.pending === pending) this.pending = undefined;
+        this.lines = [];
+        if (this.process === process) this.process = undefined;
+        process.kill();
+        throw error;
+      }
+      // Armed after the write: a process that answers within write() (the simulated firewall
+      // of replay) needs no timer, so replay arms no real timer per change.
+      if (this.pending === pending) {
+        pending.timer = setTimeout(() => {
+          this.process = undefined;
+          this.finish({ exitCode: 255, stdout: '', stderr: `${this.dialect.argv.join(' ')} gave no answer within ${this.options.timeoutMs} ms` });
+          process.kill();
+        }, this.options.timeoutMs);
       }
     });
   }
