@@ -4,6 +4,7 @@ import { GRANT_PREFIX, grantEntryKey } from '../../src/fleet/fleet-keys.js';
 import { FleetLink } from '../../src/fleet/fleet-link.js';
 import { grantEnginePort } from '../../src/fleet/grant-engine-port.js';
 import { encodeEnvelope, signEnvelope } from '../../src/fleet/message-signing.js';
+import type { FleetBody } from '../../src/fleet/fleet-message.js';
 import type { OutboxStore, SavedChange } from '../../src/fleet/outbox-file.js';
 import { GrantEngine } from '../../src/grant/grant-engine.js';
 import type { Door } from '../../src/model/door.js';
@@ -306,33 +307,13 @@ describe('fail closed', () => {
   test("a restored outbox drops what it must not publish: expired changes, other hosts' envelopes, a rotated-away key, other message types", async () => {
     const clock = new ManualClock(T0);
     const bucket = new MemoryBucket(() => clock.now());
-    const envelope = (over: { id: string; host?: string; exp?: number; key?: string; heartbeat?: boolean }) =>
-      encodeEnvelope(
-        signEnvelope(
-          over.heartbeat
-            ? {
-                v: 1,
-                group: 'bastions',
-                id: over.id,
-                host: over.host ?? 'b2',
-                iat: T0 - 1000,
-                exp: over.exp ?? T0 + 60_000,
-                type: 'heartbeat',
-                body: { version: '0.1.0', doors: [], clockOffset: 0, accepting: true },
-              }
-            : {
-                v: 1,
-                group: 'bastions',
-                id: over.id,
-                host: over.host ?? 'b2',
-                iat: T0 - 1000,
-                exp: over.exp ?? T0 + 60_000,
-                type: 'grant',
-                body: { action: 'close', door: 'ssh', src: `203.0.113.${over.id.length}`, reason: 'revoked' },
-              },
-          over.key ?? KEY,
-        ),
-      );
+    const envelope = (over: { id: string; host?: string; exp?: number; key?: string; heartbeat?: boolean }) => {
+      const head = { v: 1, group: 'bastions', id: over.id, host: over.host ?? 'b2', iat: T0 - 1000, exp: over.exp ?? T0 + 60_000 } as const;
+      const body: FleetBody = over.heartbeat
+        ? { type: 'heartbeat', body: { version: '0.1.0', doors: [], clockOffset: 0, accepting: true } }
+        : { type: 'grant', body: { action: 'close', door: 'ssh', src: `203.0.113.${over.id.length}`, reason: 'revoked' } };
+      return encodeEnvelope(signEnvelope({ ...head, ...body }, over.key ?? KEY));
+    };
     const outbox = new MemoryOutbox();
     outbox.saved = [
       envelope({ id: 'k' }),
