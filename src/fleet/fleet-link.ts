@@ -61,6 +61,8 @@ export interface FleetLinkStatus {
 }
 
 const MAX_AUDIT_OUTBOX = 10_000;
+/** How long outbox changes gather before they are written (a crash within it loses them, as it would any unsent change). */
+const OUTBOX_BATCH_MS = 100;
 const RESYNC_INTERVAL_MS = 60_000;
 /**
  * Longest a grant change may take from its signature to the servers beyond the clocks' skew: a
@@ -122,8 +124,10 @@ export class FleetLink {
     this.outboxStore = store
       ? new StateStore<readonly SavedChange[]>({
           clock: options.clock,
-          snapshot: () => [...this.grantOutbox.values()].map(({ envelope, after }) => ({ envelope: encodeEnvelope(envelope), ...(after === undefined ? {} : { after }) })),
+          snapshot: () => [...this.grantOutbox.values()].map(({ envelope, after }) => ({ envelope, ...(after === undefined ? {} : { after }) })),
           save: (changes) => store.save(changes),
+          // A burst of changes (a flood of knocks on a fleet door while cut off) costs a write per batch, not one per change.
+          batchMs: OUTBOX_BATCH_MS,
           onError: (error) => this.options.log.warn(`fleet ${this.config.group}: cannot save the outbox (kept in memory, tried again): ${error instanceof Error ? error.message : String(error)}`),
         })
       : undefined;
@@ -242,8 +246,8 @@ export class FleetLink {
     const now = clock.now();
     const restored = new Map<string, Outgoing>();
     let dropped = 0;
-    for (const { envelope: bytes, after } of saved) {
-      const verified = verifyEnvelope(bytes, { key: this.config.key, group: this.config.group, now, maxSkew: this.config.maxClockSkew });
+    for (const { envelope: read, after } of saved) {
+      const verified = verifyEnvelope(Buffer.from(JSON.stringify(read), 'utf8'), { key: this.config.key, group: this.config.group, now, maxSkew: this.config.maxClockSkew });
       const envelope = verified.ok ? verified.envelope : undefined;
       if (!envelope || envelope.type !== 'grant' || envelope.host !== this.config.host) {
         dropped += 1;

@@ -11,8 +11,8 @@ import { isRecord } from '../is-record.js';
 // that grant for the current one. The link verifies every envelope it loads (signature, group,
 // expiry) as it would one from the bucket, so the file only has to be well-formed JSON.
 export interface SavedChange {
-  /** The signed envelope, as the bucket would hold it. */
-  readonly envelope: Uint8Array;
+  /** The signed envelope (a FleetEnvelope when saved; as read, until the link has verified it). */
+  readonly envelope: unknown;
   /** The id of the group's change of this grant that this one replaced (the one the member had applied when it made it). */
   readonly after?: string;
 }
@@ -26,7 +26,7 @@ export interface OutboxStore {
 interface OutboxFile {
   readonly version: 1;
   /** In publish order. */
-  readonly grants: readonly { readonly envelope: unknown; readonly after?: string }[];
+  readonly grants: readonly SavedChange[];
 }
 
 const isSaved = (value: unknown): value is OutboxFile['grants'][number] => isRecord(value) && isRecord(value['envelope']) && (value['after'] === undefined || typeof value['after'] === 'string');
@@ -58,11 +58,11 @@ export function outboxFile(path: string, now: () => number, warn: (message: stri
         warn(`fleet outbox ${path} is not an outbox file (expected {"version":1,"grants":[{"envelope":{…}},…]}); moved aside to ${movedTo || '(could not move it)'}, starting with an empty outbox`);
         return [];
       }
-      return grants.map(({ envelope, after }) => ({ envelope: Buffer.from(JSON.stringify(envelope), 'utf8'), ...(after === undefined ? {} : { after }) }));
+      return grants;
     },
     async save(changes) {
-      const grants = changes.map(({ envelope, after }) => ({ envelope: JSON.parse(Buffer.from(envelope).toString('utf8')) as unknown, ...(after === undefined ? {} : { after }) }));
-      const file: OutboxFile = { version: 1, grants };
+      // One JSON text for the whole outbox: with thousands of changes waiting (a long partition), a write costs one stringify.
+      const file: OutboxFile = { version: 1, grants: changes };
       try {
         await writeFileAtomic(path, `${JSON.stringify(file)}\n`, { mode: 0o600, durable: true, createDirMode: 0o700 });
       } catch (error) {
