@@ -288,22 +288,6 @@ describe('fail closed', () => {
     for (const each of [b1, b2, b3]) expect(each!.held()).toEqual([]);
   });
 
-  test('without a saved outbox (the old behaviour) that crash would reopen the revoked grant on the member', async () => {
-    const { clock, bucket, members, start } = group();
-    await start();
-    const [b1, b2] = members;
-    await b1!.manager.open(ssh, SRC, 4, 'knock');
-    await settle();
-    b2!.transport.setOnline(false);
-    await b2!.manager.close('ssh', SRC, 'revoked');
-    clock.advanceTo(T0 + 5_000);
-    const again = member({ host: 'b2', clock, bucket });
-    await again.link.start();
-    await settle();
-    expect(again.held()).toEqual(['ssh 203.0.113.7 until 60000']);
-    expect(b1!.held()).toEqual(['ssh 203.0.113.7 until 60000']);
-  });
-
   test("a restored outbox drops what it must not publish: expired changes, other hosts' envelopes, a rotated-away key, other message types", async () => {
     const clock = new ManualClock(T0);
     const bucket = new MemoryBucket(() => clock.now());
