@@ -174,6 +174,41 @@ describe('Daemon', () => {
     expect(await grantRules()).toContain(SRC);
   });
 
+  test('a second daemon on the same stateDir refuses to start before it touches the firewall; a socket file nobody listens on does not stop a start', async () => {
+    await build().start();
+    const seen: string[] = [];
+    const second = new Daemon(config, {
+      clock,
+      runner: new SimulatedFirewall({ now: () => clock.now(), onCommand: ({ argv }) => seen.push(argv.join(' ')) }),
+      audit: new MemoryAudit(),
+      source: new FakeSource(),
+      bootTime: 0,
+      log: { info: () => undefined, warn: () => undefined, error: () => undefined },
+    });
+    try {
+      await expect(second.start()).rejects.toThrow(`Expected no other knocktail daemon on ${config.stateDir}, but one answers on its control socket ${join(config.stateDir, 'control.sock')}`);
+    } finally {
+      // Had it started, it must not outlive the test.
+      await second.stop().catch(() => undefined);
+    }
+    expect(seen).toEqual([]);
+    await daemon!.stop();
+    // What a killed daemon leaves: the socket's name, and nobody listening.
+    await writeFile(join(config.stateDir, 'control.sock'), '');
+    await build().start();
+    expect(daemon!.status().grants).toEqual([]);
+  });
+
+  test('start removes the temp files a crash between write and rename left in stateDir, and nothing else', async () => {
+    const stateDir = join(dir, 'state');
+    await mkdir(stateDir, { recursive: true });
+    const names = ['.state.json.0123456789abcdef.tmp', '.follower.json.fedcba9876543210.tmp', '.fleet-outbox.json.00112233aabbccdd.tmp', '.notes.0123456789abcdef.tmp'];
+    for (const name of names) await writeFile(join(stateDir, name), '{');
+    await build().start();
+    const left = await readdir(stateDir);
+    expect(names.filter((name) => left.includes(name))).toEqual(['.notes.0123456789abcdef.tmp']);
+  });
+
   test.each([
     ['a truncated file', '{"version":1,"grants":[{"door":"ssh","src":"203.0.'],
     ['garbage', '\u0000\u0001not json at all'],

@@ -5,12 +5,13 @@ import { isoTime } from './audit/record.js';
 import { progressSnapshot, STATUS_PROGRESS_CAP, statusGrant, type StatusSnapshot } from './audit/status-view.js';
 import { compose, type Knocktail } from './compose.js';
 import type { Config, FleetConfig } from './config/types.js';
-import { ControlServer } from './control/control-server.js';
+import { ControlServer, controlSocketAnswers } from './control/control-server.js';
 import { GrantController } from './control/controller.js';
 import { KnocktailError } from './errors.js';
 import type { CommandRunner, FirewallBackend } from './firewall/backend.js';
 import { withFirewallLock } from './firewall/firewall-lock.js';
-import { outboxFile, outboxFilePath } from './fleet/outbox-file.js';
+import { removeLeftoverTemps } from './fs/atomic-write.js';
+import { outboxFile } from './fleet/outbox-file.js';
 import { FleetLink } from './fleet/fleet-link.js';
 import type { FleetTransport } from './fleet/fleet-transport.js';
 import { grantEnginePort, type GrantEnginePort } from './fleet/grant-engine-port.js';
@@ -18,7 +19,7 @@ import { EMPTY_STATE, loadState, moveAsideCorrupt, saveState, type PersistedStat
 import { StateStore } from './grant/state-store.js';
 import type { Metrics } from './metrics/metrics.js';
 import type { ChunkSource } from './source/chunk-source.js';
-import { controlSocketPath, stateFilePath } from './state-paths.js';
+import { ATOMIC_STATE_FILES, controlSocketPath, fleetOutboxPath, stateFilePath } from './state-paths.js';
 
 // The daemon: the composition (compose.ts) plus what only a long-lived process has: the state
 // file, the control socket, the periodic drift check, reload and an orderly stop.
@@ -78,6 +79,15 @@ export class Daemon {
   async start(): Promise<void> {
     const { config, parts } = this;
     await mkdir(config.stateDir, { recursive: true, mode: 0o700 });
+    // One daemon per state directory: a second one would fight the first over the firewall and the state.
+    if (await controlSocketAnswers(controlSocketPath(config))) {
+      throw new KnocktailError(
+        'CONTROL_SOCKET',
+        `Expected no other knocktail daemon on ${config.stateDir}, but one answers on its control socket ${controlSocketPath(config)}; stop it first (systemctl stop knocktail) or give this one another stateDir`,
+      );
+    }
+    const leftovers = await removeLeftoverTemps(config.stateDir, ATOMIC_STATE_FILES);
+    if (leftovers.length > 0) parts.log.info(`removed ${leftovers.length} temp file(s) a crash left in ${config.stateDir}: ${leftovers.join(', ')}`);
     const state = await this.loadSavedState();
     const store = new StateStore<PersistedState>({
       clock: parts.clock,
@@ -219,7 +229,7 @@ export class Daemon {
           log: parts.log,
           version: parts.version ?? 'unknown',
           outbox: outboxFile(
-            outboxFilePath(config.stateDir),
+            fleetOutboxPath(config),
             () => parts.clock.now(),
             (message) => parts.log.warn(message),
           ),

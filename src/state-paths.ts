@@ -4,8 +4,25 @@ import { CONTROL_SOCKET_NAME } from './control/protocol.js';
 
 // Where the daemon keeps its state and control socket, for the daemon and for the CLI
 // commands that must find them without loading the daemon's code.
+const STATE_FILE = 'state.json';
+const FOLLOWER_FILE = 'follower.json';
+const FLEET_OUTBOX_FILE = 'fleet-outbox.json';
+
+/** The files the daemon replaces atomically in stateDir; the temp files a crash left of them are removed at start. */
+export const ATOMIC_STATE_FILES: readonly string[] = [STATE_FILE, FOLLOWER_FILE, FLEET_OUTBOX_FILE];
+
 export function stateFilePath(config: Pick<Config, 'stateDir'>): string {
-  return join(config.stateDir, 'state.json');
+  return join(config.stateDir, STATE_FILE);
+}
+
+/** Where the follower keeps its position in logFile. */
+export function followerCheckpointPath(config: Pick<Config, 'stateDir'>): string {
+  return join(config.stateDir, FOLLOWER_FILE);
+}
+
+/** A fleet member's unpublished grant changes (src/fleet/outbox-file.ts). */
+export function fleetOutboxPath(config: Pick<Config, 'stateDir'>): string {
+  return join(config.stateDir, FLEET_OUTBOX_FILE);
 }
 
 export function controlSocketPath(config: Pick<Config, 'stateDir'>): string {

@@ -2,7 +2,8 @@ import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { outboxFile, outboxFilePath } from '../../src/fleet/outbox-file.js';
+import { outboxFile } from '../../src/fleet/outbox-file.js';
+import { fleetOutboxPath } from '../../src/state-paths.js';
 
 // The fleet outbox on disk: what one run of the daemon saves, the next loads, byte for byte;
 // no file is an empty outbox; a file that is not an outbox is moved aside, never used.
@@ -20,7 +21,7 @@ describe('the fleet outbox file', () => {
 
   test('saved and loaded again: the same envelopes with what they replaced, in order; the file is 0600 in the state directory', async () => {
     const stateDir = join(dir, 'state');
-    const path = outboxFilePath(stateDir);
+    const path = fleetOutboxPath({ stateDir });
     expect(path).toBe(join(stateDir, 'fleet-outbox.json'));
     const warnings: string[] = [];
     const store = outboxFile(
@@ -44,7 +45,7 @@ describe('the fleet outbox file', () => {
     ['after that is not an id', '{"version":1,"grants":[{"envelope":{},"after":7}]}'],
   ])('a file holding %s is moved aside with a warning and counts as empty', async (_name, text) => {
     const sub = await mkdtemp(join(dir, 'bad-'));
-    const path = outboxFilePath(sub);
+    const path = fleetOutboxPath({ stateDir: sub });
     await writeFile(path, text);
     const warnings: string[] = [];
     expect(

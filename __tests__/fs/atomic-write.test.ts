@@ -2,7 +2,7 @@ import { afterEach, beforeEach, describe, expect, test } from '@jest/globals';
 import { lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { defaultTempName, writeFileAtomic } from '../../src/fs/atomic-write.js';
+import { defaultTempName, removeLeftoverTemps, writeFileAtomic } from '../../src/fs/atomic-write.js';
 
 describe('writeFileAtomic', () => {
   let dir: string;
@@ -25,6 +25,22 @@ describe('writeFileAtomic', () => {
     expect(readFileSync(target, 'utf8')).toBe('two\n');
     expect(statSync(target).mode & 0o7777).toBe(0o644);
     expect(readdirSync(join(dir, 'sub'))).toEqual(['state.json']);
+  });
+
+  test('removeLeftoverTemps removes the default temp files of the named targets only, and a link planted at such a name without following it', async () => {
+    const victim = join(dir, 'victim');
+    writeFileSync(victim, 'precious\n');
+    const leftover = defaultTempName(join(dir, 'state.json'));
+    writeFileSync(leftover, '{"version":1');
+    const linked = defaultTempName(join(dir, 'follower.json'));
+    symlinkSync(victim, linked);
+    const kept = ['state.json', '.other.json.0123456789abcdef.tmp', '.state.json.0123.tmp', '.state.json.0123456789abcdef.tmp.x', 'state.json.0123456789abcdef.tmp'];
+    for (const name of kept) writeFileSync(join(dir, name), 'x');
+    const removed = await removeLeftoverTemps(dir, ['state.json', 'follower.json']);
+    expect(removed.sort()).toEqual([leftover, linked].map((path) => path.slice(dir.length + 1)).sort());
+    expect(readdirSync(dir).sort()).toEqual([...kept, 'victim'].sort());
+    expect(readFileSync(victim, 'utf8')).toBe('precious\n');
+    expect(await removeLeftoverTemps(join(dir, 'missing'), ['state.json'])).toEqual([]);
   });
 
   test('two temp names for the same target differ and are hidden files beside it', () => {

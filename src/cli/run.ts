@@ -1,4 +1,3 @@
-import { join } from 'node:path';
 import { createAuditLog } from '../audit/audit-log.js';
 import { loadConfig } from '../config/load-config.js';
 import { Daemon } from '../daemon.js';
@@ -19,6 +18,7 @@ import { withHostFirewallCheck } from '../firewall/host-firewall-check.js';
 import { bootTime, createLogger, createSystemClock } from './wiring.js';
 import { connectNatsFleet } from '../fleet/nats-transport.js';
 import { packageVersion } from './program.js';
+import { followerCheckpointPath } from '../state-paths.js';
 
 // `knocktail run`: the daemon. SIGHUP reloads (validated first), SIGTERM/SIGINT stop cleanly.
 export const run: CommandAction<[], { config?: string }> = async (ctx, _args, flags) => {
@@ -47,7 +47,7 @@ export const run: CommandAction<[], { config?: string }> = async (ctx, _args, fl
       ? new KmsgSource({ waker: new KmsgWaker('/dev/kmsg') })
       : new FileFollower({
           path: config.logFile,
-          checkpointPath: join(config.stateDir, 'follower.json'),
+          checkpointPath: followerCheckpointPath(config),
           startAt: 'end',
           onEvent: (event) => log.info(`follower: ${event.type}`, { ...event }),
         });

@@ -1,10 +1,29 @@
 import { chmod, rm } from 'node:fs/promises';
-import { createServer, type Server, type Socket } from 'node:net';
+import { connect, createServer, type Server, type Socket } from 'node:net';
 import { KnocktailError } from '../errors.js';
 import { checkRequest, type ControlHandler, type ControlResponse } from './protocol.js';
 
 // The daemon's side of the control socket.
 const MAX_REQUEST_BYTES = 64 * 1024;
+
+/**
+ * Whether a daemon listens on `path`: a connect succeeds. A socket file nobody listens on (left
+ * by a daemon that was killed) refuses at once; no answer within `timeoutMs` counts as a daemon
+ * (a stuck one still owns its state).
+ */
+export function controlSocketAnswers(path: string, timeoutMs = 1000): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect(path);
+    const done = (answers: boolean): void => {
+      clearTimeout(timer);
+      socket.destroy();
+      resolve(answers);
+    };
+    const timer = setTimeout(() => done(true), timeoutMs);
+    socket.once('connect', () => done(true));
+    socket.once('error', () => done(false));
+  });
+}
 
 export class ControlServer {
   private readonly path: string;

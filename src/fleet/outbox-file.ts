@@ -1,5 +1,4 @@
 import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import { KnocktailError } from '../errors.js';
 import { writeFileAtomic } from '../fs/atomic-write.js';
 import { moveAsideCorrupt } from '../grant/state-file.js';
@@ -30,10 +29,6 @@ interface OutboxFile {
 }
 
 const isSaved = (value: unknown): value is OutboxFile['grants'][number] => isRecord(value) && isRecord(value['envelope']) && (value['after'] === undefined || typeof value['after'] === 'string');
-
-export function outboxFilePath(stateDir: string): string {
-  return join(stateDir, 'fleet-outbox.json');
-}
 
 /** The outbox in `path` (0600, written atomically and durably); an unreadable or corrupt one is moved aside and counts as empty. */
 export function outboxFile(path: string, now: () => number, warn: (message: string) => void): OutboxStore {

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { constants } from 'node:fs';
-import { mkdir, open, rename, unlink } from 'node:fs/promises';
+import { mkdir, open, readdir, rename, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 
 export interface AtomicWriteOptions {
@@ -23,6 +23,36 @@ const ATTEMPTS = 4;
 /** A temp name beside `target`: hidden, unique, and never the name of anything shipped. */
 export function defaultTempName(target: string): string {
   return join(dirname(target), `.${basename(target)}.${randomBytes(8).toString('hex')}.tmp`);
+}
+
+const DEFAULT_TEMP = /^\.(.+)\.[0-9a-f]{16}\.tmp$/;
+
+/**
+ * Removes what a crash between a temp file's creation and its rename left in `dir`: the
+ * default temp names (defaultTempName) of the given target names, nothing else; links are
+ * removed, never followed. Only for a caller that is the sole writer of those targets (the
+ * daemon at start, once it knows no other daemon runs on its state directory). Resolves to
+ * the names removed.
+ */
+export async function removeLeftoverTemps(dir: string, targets: readonly string[]): Promise<string[]> {
+  let names: string[];
+  try {
+    names = await readdir(dir);
+  } catch {
+    return [];
+  }
+  const removed: string[] = [];
+  for (const name of names) {
+    const target = DEFAULT_TEMP.exec(name)?.[1];
+    if (target === undefined || !targets.includes(target)) continue;
+    try {
+      await unlink(join(dir, name));
+      removed.push(name);
+    } catch {
+      // Gone already, or not ours to remove: left alone.
+    }
+  }
+  return removed;
 }
 
 /**
