@@ -6,6 +6,7 @@ import { ManualClock } from '../src/clock.js';
 import { loadConfig } from '../src/config/load-config.js';
 import type { Config } from '../src/config/types.js';
 import { Daemon } from '../src/daemon.js';
+import { withFirewallLock } from '../src/firewall/firewall-lock.js';
 import { splitRuleLine } from '../src/firewall/iptables-listing.js';
 import { SimulatedFirewall } from '../src/firewall/simulated-firewall.js';
 import { FakeSource } from './support/fake-source.js';
@@ -197,6 +198,30 @@ describe('Daemon', () => {
     await writeFile(join(config.stateDir, 'control.sock'), '');
     await build().start();
     expect(daemon!.status().grants).toEqual([]);
+  });
+
+  test('start reads the state under the firewall lock: a grant an offline command writes while it holds the lock is not missed', async () => {
+    const stateDir = join(dir, 'state');
+    await mkdir(stateDir, { recursive: true });
+    const grant = { door: 'ssh', src: '198.51.100.5', ports: [{ proto: 'tcp', port: 22 }], openedAt: T0, until: T0 + 3_600_000 };
+    let entered!: () => void;
+    let release!: () => void;
+    const inLock = new Promise<void>((resolve) => (entered = resolve));
+    const released = new Promise<void>((resolve) => (release = resolve));
+    const offline = withFirewallLock(stateDir, { holder: 'an offline grant (test)' }, async () => {
+      entered();
+      await released;
+      await writeFile(join(stateDir, 'state.json'), JSON.stringify({ version: 1, grants: [grant], usedOneTime: [] }));
+    });
+    await inLock;
+    const starting = build().start();
+    // The daemon is now waiting for the lock; the offline command finishes its write and lets go.
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    release();
+    await offline;
+    await starting;
+    expect(daemon!.status().grants.map((held) => held.src)).toEqual(['198.51.100.5']);
+    expect(await grantRules()).toContain('198.51.100.5');
   });
 
   test('start removes the temp files a crash between write and rename left in stateDir, and nothing else', async () => {

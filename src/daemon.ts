@@ -86,6 +86,30 @@ export class Daemon {
         `Expected no other knocktail daemon on ${config.stateDir}, but one answers on its control socket ${controlSocketPath(config)}; stop it first (systemctl stop knocktail) or give this one another stateDir`,
       );
     }
+    // Under the firewall lock from the state read to the reconcile, so a concurrent offline
+    // `grant`/`revoke` or `setup` is either wholly before (its state write read here) or wholly after.
+    const knocktail = await withFirewallLock(config.stateDir, { holder: `knocktail run (start, pid ${process.pid})` }, () => this.prepare());
+    knocktail.engine.start();
+    this.control = new ControlServer(controlSocketPath(config), new GrantController({ grants: knocktail.engine, doors: () => this.config.doors, limits: () => this.config.limits, status: () => this.status() }));
+    await this.control.start();
+    this.fleetStarting = this.startFleet();
+    this.scheduleCheck();
+    this.loop = this.readLoop();
+    parts.log.info(`knocktail running: ${config.doors.length} doors, backend ${knocktail.backend.name}, source ${config.source === 'kmsg' ? '/dev/kmsg' : config.logFile}`);
+  }
+
+  /** Resolves when the daemon has stopped reading (after stop(), or on a fatal source error). */
+  async done(): Promise<void> {
+    await this.loop;
+  }
+
+  /**
+   * Apply a new config (already validated): new guard rules, new doors. Knock progress restarts;
+   * grants of removed doors and of sources the new allowFrom excludes close; the rest and the counters stay.
+   */
+  // Sweep, state read, composition, guard setup and reconcile: the part of start under the firewall lock.
+  private async prepare(): Promise<Knocktail> {
+    const { config, parts } = this;
     const leftovers = await removeLeftoverTemps(config.stateDir, ATOMIC_STATE_FILES);
     if (leftovers.length > 0) parts.log.info(`removed ${leftovers.length} temp file(s) a crash left in ${config.stateDir}: ${leftovers.join(', ')}`);
     const state = await this.loadSavedState();
@@ -128,29 +152,11 @@ export class Daemon {
       lagBytes: this.parts.source.position?.().lagBytes ?? 0,
     }));
     // The guard (LOG + DROP) may be gone after a reboot or a firewall reload; setup is idempotent.
-    // Under the firewall lock, so a concurrent `setup`/`grant` never interleaves with it.
-    await withFirewallLock(config.stateDir, { holder: `knocktail run (start, pid ${process.pid})` }, async () => {
-      await knocktail.backend.setup(config.doors);
-      await knocktail.engine.reconcile('start', { adoptOrphans: this.recovery === undefined });
-    });
-    knocktail.engine.start();
-    this.control = new ControlServer(controlSocketPath(config), new GrantController({ grants: knocktail.engine, doors: () => this.config.doors, limits: () => this.config.limits, status: () => this.status() }));
-    await this.control.start();
-    this.fleetStarting = this.startFleet();
-    this.scheduleCheck();
-    this.loop = this.readLoop();
-    parts.log.info(`knocktail running: ${config.doors.length} doors, backend ${knocktail.backend.name}, source ${config.source === 'kmsg' ? '/dev/kmsg' : config.logFile}`);
+    await knocktail.backend.setup(config.doors);
+    await knocktail.engine.reconcile('start', { adoptOrphans: this.recovery === undefined });
+    return knocktail;
   }
 
-  /** Resolves when the daemon has stopped reading (after stop(), or on a fatal source error). */
-  async done(): Promise<void> {
-    await this.loop;
-  }
-
-  /**
-   * Apply a new config (already validated): new guard rules, new doors. Knock progress restarts;
-   * grants of removed doors and of sources the new allowFrom excludes close; the rest and the counters stay.
-   */
   async reload(config: Config): Promise<void> {
     const restartOnly = ['logFile', 'source', 'stateDir', 'auditLog', 'logPrefix', 'firewall', 'metrics', 'localAddresses', 'fleet'] as const;
     const changed = restartOnly.filter((key) => JSON.stringify(config[key]) !== JSON.stringify(this.config[key]));
