@@ -56,21 +56,6 @@ export function buildGrantRuleText(grant: Grant, port: PortSpec): string {
   return ['-s ', grant.src, ' -p ', port.proto, ' --dport ', String(port.port), expiry, ' -m comment --comment "', comment, '" -j ACCEPT'].join('');
 }
 
-// `-C`: exit 0 when the exact rule is there, 1 when not; asked before adding so a refresh never duplicates.
-export function buildGrantCheckArgs(grant: Grant, port: PortSpec): string[] {
-  return [...tablesBinary(grant.family), '-C', GRANT_CHAIN, ...buildGrantRuleSpec(grant, port)];
-}
-
-// Appends the grant rule; order inside KNOCKTAIL does not matter, every rule is an ACCEPT.
-export function buildGrantAddArgs(grant: Grant, port: PortSpec): string[] {
-  return [...tablesBinary(grant.family), '-A', GRANT_CHAIN, ...buildGrantRuleSpec(grant, port)];
-}
-
-// Deletes by exact spec (door, source, port and expiry), never by position, so an admin's edits cannot shift it.
-export function buildGrantDeleteArgs(grant: Grant, port: PortSpec): string[] {
-  return [...tablesBinary(grant.family), '-D', GRANT_CHAIN, ...buildGrantRuleSpec(grant, port)];
-}
-
 // Lists the grant chain in rule-spec form; the comments carry door and expiry back.
 export function buildGrantListArgs(family: Family): string[] {
   return [...tablesBinary(family), '-S', GRANT_CHAIN];
