@@ -4,6 +4,7 @@ import { collectDoorPorts } from './door-ports.js';
 import type { KnockPort } from './door-ports.js';
 import { GRANT_CHAIN, GUARD_CHAIN, tablesBinary } from './iptables-args.js';
 import { formatRestoreLine } from './restore-text.js';
+import { buildLogTargetArgs, type LogAction } from './log-action.js';
 
 // Pure builders for the iptables guard: chain KNOCKTAIL-GUARD, jumped from INPUT. In order:
 // established flows of the protected ports pass, alwaysAllow sources pass, the grants are
@@ -12,6 +13,8 @@ import { formatRestoreLine } from './restore-text.js';
 // knock range included) returns to INPUT untouched.
 export interface GuardOptions {
   readonly logPrefix: string;
+  /** How knock packets are tagged (default: LOG with `logPrefix`). */
+  readonly logAction?: LogAction;
   /** hashlimit rate per source, e.g. "20/second". */
   readonly logRateLimit: string;
   /** Position of the jump in INPUT (1 = first). */
@@ -34,7 +37,7 @@ const NEW = ['-m', 'conntrack', '--ctstate', 'NEW'];
 // The rule specs of KNOCKTAIL-GUARD in order (each without `-A CHAIN`).
 export function buildGuardRuleSpecs(doors: readonly Door[], family: Family, options: GuardOptions): string[][] {
   const { protectedPorts, knockPorts, icmp } = collectDoorPorts(doors);
-  const log = ['-j', 'LOG', '--log-prefix', options.logPrefix];
+  const log = buildLogTargetArgs(options.logAction ?? { kind: 'log', prefix: options.logPrefix });
   const specs: string[][] = [];
   for (const port of protectedPorts) {
     specs.push(['-p', port.proto, '--dport', String(port.port), '-m', 'conntrack', '--ctstate', 'ESTABLISHED,RELATED', '-j', 'ACCEPT']);

@@ -4,6 +4,7 @@ import type { Door } from '../model/door.js';
 import { collectDoorPorts } from './door-ports.js';
 import { checkGrant } from './grant-check.js';
 import type { KnockPort } from './door-ports.js';
+import { buildNftLogStatement, type LogAction } from './log-action.js';
 
 // Pure builders for the nftables backend: everything lives in table `inet knocktail`
 // (typed sets per door, a `grants` chain, and a `guard` base chain on the input hook), and
@@ -36,6 +37,8 @@ function byProto<T extends { proto: 'tcp' | 'udp' }>(items: readonly T[]): [prot
 
 export interface NftGuardOptions {
   readonly logPrefix: string;
+  /** How knock packets are tagged (default: log with `logPrefix`). */
+  readonly logAction?: LogAction;
   /** Per-source rate, e.g. "20/second". */
   readonly logRateLimit: string;
   /** Sources never blocked on the protected ports (limits.alwaysAllow); default none. */
@@ -78,7 +81,8 @@ export function buildNftSetupStatements(doors: readonly Door[], options: NftGuar
     }
   }
   out.push(rule('jump grants'));
-  const log = `log prefix ${quote(options.logPrefix)}`;
+  const action = options.logAction ?? { kind: 'log', prefix: options.logPrefix };
+  const log = buildNftLogStatement(action, quote(action.prefix));
   for (const family of [4, 6] as const) {
     const limit = `update @knocklog-v${family} { ${SADDR[family]} limit rate ${options.logRateLimit} }`;
     for (const [proto, ports] of byProto(knockPorts)) {
