@@ -1,4 +1,5 @@
 import { randomInt } from 'node:crypto';
+import { access, readdir } from 'node:fs/promises';
 import type { BackendName } from '../config/types.js';
 import type { HostFirewallProbe } from '../firewall/host-firewall-check.js';
 import type { HostPortsReader } from '../host/host-ports.js';
@@ -13,6 +14,10 @@ export interface HostProbes {
   readonly ports: HostPortsReader;
   firewall(backend: BackendName): Promise<HostFirewallProbe>;
   readonly randomInt: RandomInt;
+  /** The container this host is (systemd-detect-virt --container), or undefined; absent in a fake: no container. */
+  container?(): Promise<string | undefined>;
+  /** The directory holding ulogd2's plugins (ulogd_inppkt_NFLOG.so), or undefined when ulogd2 is not installed. */
+  ulogdPluginDir?(): Promise<string | undefined>;
 }
 
 export function systemHostProbes(): HostProbes {
@@ -24,7 +29,27 @@ export function systemHostProbes(): HostProbes {
       return probeHostFirewall(new ExecaRunner(), backend);
     },
     randomInt: (bound) => randomInt(bound),
+    async container() {
+      const [{ ExecaRunner }, { detectContainer }] = await Promise.all([import('../firewall/command-runner.js'), import('../host/container-detect.js')]);
+      return detectContainer(new ExecaRunner({ timeoutMs: 5000 }));
+    },
+    ulogdPluginDir: () => findUlogdPluginDir(),
   };
+}
+
+// Debian puts the plugins in /usr/lib/<multiarch>/ulogd; other builds in /usr/lib/ulogd.
+async function findUlogdPluginDir(): Promise<string | undefined> {
+  const dirs = await readdir('/usr/lib').catch(() => [] as string[]);
+  for (const dir of ['/usr/lib/ulogd', ...dirs.map((name) => `/usr/lib/${name}/ulogd`)]) {
+    if (
+      await access(`${dir}/ulogd_inppkt_NFLOG.so`).then(
+        () => true,
+        () => false,
+      )
+    )
+      return dir;
+  }
+  return undefined;
 }
 
 /** The context's probes, else the real ones. */
