@@ -1,5 +1,4 @@
 import { randomInt } from 'node:crypto';
-import { access, readdir } from 'node:fs/promises';
 import type { BackendName } from '../config/types.js';
 import type { HostFirewallProbe } from '../firewall/host-firewall-check.js';
 import type { HostPortsReader } from '../host/host-ports.js';
@@ -33,23 +32,10 @@ export function systemHostProbes(): HostProbes {
       const [{ ExecaRunner }, { detectContainer }] = await Promise.all([import('../firewall/command-runner.js'), import('../host/container-detect.js')]);
       return detectContainer(new ExecaRunner({ timeoutMs: 5000 }));
     },
-    ulogdPluginDir: () => findUlogdPluginDir(),
+    async ulogdPluginDir() {
+      return (await import('../host/ulogd-plugins.js')).findUlogdPluginDir();
+    },
   };
-}
-
-// Debian puts the plugins in /usr/lib/<multiarch>/ulogd; other builds in /usr/lib/ulogd.
-async function findUlogdPluginDir(): Promise<string | undefined> {
-  const dirs = await readdir('/usr/lib').catch(() => [] as string[]);
-  for (const dir of ['/usr/lib/ulogd', ...dirs.map((name) => `/usr/lib/${name}/ulogd`)]) {
-    if (
-      await access(`${dir}/ulogd_inppkt_NFLOG.so`).then(
-        () => true,
-        () => false,
-      )
-    )
-      return dir;
-  }
-  return undefined;
 }
 
 /** The context's probes, else the real ones. */
