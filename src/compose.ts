@@ -25,8 +25,8 @@ export interface Parts {
   readonly audit: AuditSink;
   /** Where lines come from (the follower, /dev/kmsg, the file reader); absent for offline commands. */
   readonly source?: ChunkSource;
-  /** Epoch ms at boot, for kernel-uptime timestamps. */
-  readonly bootTime: number;
+  /** Epoch ms at boot, for kernel-uptime timestamps; a function is asked per line (the live kmsg source's printk clock moves on resume). */
+  readonly bootTime: number | (() => number);
   /** This host's addresses (a packet to any other DST= is foreign); absent or undefined: destinations are not checked. */
   readonly localAddresses?: () => ReadonlySet<string> | undefined;
   /** Reference time for syslog formats without a year (default: the clock's time). */
@@ -94,9 +94,12 @@ export function compose(config: Config, parts: Parts): Knocktail {
   });
   firewallTime = () => engine.firewallTime();
   const referenceTime = parts.referenceTime ?? (() => clock.now());
+  const { bootTime } = parts;
   const parseContext: ParseContext = {
     prefix: config.logPrefix,
-    bootTime: parts.bootTime,
+    get bootTime() {
+      return typeof bootTime === 'function' ? bootTime() : bootTime;
+    },
     ...(config.limits.maxClockSkew === undefined ? {} : { maxClockSkew: config.limits.maxClockSkew }),
     // knocktail's ulogd2 writes its own header, in UTC (its unit sets TZ=UTC).
     ...(config.source === 'nflog' ? { header: 'ulogd' as const, zoneOffsetMinutes: () => 0 } : {}),

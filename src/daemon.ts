@@ -36,8 +36,8 @@ export interface DaemonParts {
   readonly audit: AuditSink;
   readonly source: ChunkSource & { position?: () => { path: string; offset: number; lagBytes: number } };
   readonly log: Logger;
-  /** Epoch ms at boot, for kernel-uptime timestamps. */
-  readonly bootTime: number;
+  /** Epoch ms at boot, for kernel-uptime timestamps (a function: asked per line). */
+  readonly bootTime: number | (() => number);
   readonly metrics?: Metrics;
   /** This host's addresses: a packet to any other DST= is foreign. Absent: destinations are not checked. */
   readonly localAddresses?: { current(): ReadonlySet<string> };

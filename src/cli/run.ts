@@ -15,7 +15,7 @@ import { fileTraceSink, setTraceSink } from '../trace/stage-trace.js';
 import type { CommandAction } from './command-table.js';
 import type { FirewallBackend } from '../firewall/backend.js';
 import { withHostFirewallCheck } from '../firewall/host-firewall-check.js';
-import { bootTime, createLogger, createSystemClock } from './wiring.js';
+import { createLogger, createSystemClock, printkEpoch } from './wiring.js';
 import { connectNatsFleet } from '../fleet/nats-transport.js';
 import { packageVersion } from './program.js';
 import { followerCheckpointPath } from '../state-paths.js';
@@ -66,7 +66,8 @@ export const run: CommandAction<[], { config?: string }> = async (ctx, _args, fl
     audit: createAuditLog(config.auditLog, { backend: config.firewall.backend }),
     source,
     log,
-    bootTime: bootTime(),
+    // /dev/kmsg stamps: printk's clock, which a suspend does not advance (see printkEpoch).
+    bootTime: printkEpoch,
     localAddresses,
     ...(metrics ? { metrics } : {}),
     // A revoke stays in the bucket longer than any grant it may have to close.
