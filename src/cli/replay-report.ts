@@ -187,7 +187,7 @@ export function renderReport(input: ReportInput): string {
   out.push(`Dest:    ${local === 'any' ? 'any DST= counted (no localAddresses in the config, or --any-dst)' : `DST= must be one of ${local.join(', ')}`}`);
   out.push(`Knocks:  ${c.knocks} knocks, ${c.opens} opens, ${c.refreshes} refreshes, ${c.closes} closes, ${c.rejected} rejected`);
   const t = input.tracker;
-  out.push(`Noise:   ${t.retransmits} SYN retransmits ignored, ${t.stale} stale packets, ${t.evicted} sources evicted, ${t.banned} banned`);
+  out.push(`Noise:   ${t.retransmits} SYN retransmits ignored, ${t.stale} stale packets, ${t.evicted} sources evicted, ${t.tripwireHits} tripwire hits, ${t.scanners} scanners marked`);
   out.push('');
   out.push(
     renderTable(
