@@ -115,7 +115,7 @@ export class Daemon {
     const state = await this.loadSavedState();
     const store = new StateStore<PersistedState>({
       clock: parts.clock,
-      snapshot: () => ({ version: 1, grants: knocktail.engine.grants(), usedOneTime: knocktail.tracker.usedOneTimeKeys() }),
+      snapshot: () => ({ version: 1, grants: knocktail.engine.grants(), usedOneTime: knocktail.tracker.usedOneTimeKeys(knocktail.clock.now()) }),
       save: (snapshot) => saveState(stateFilePath(this.config), snapshot),
       onError: (error) => parts.log.error(`cannot save state: ${error instanceof Error ? error.message : String(error)}`),
     });

@@ -59,6 +59,7 @@ export class DoorTallies {
   }
 
   addEvent(event: KnockEvent): void {
+    if (!event.door) return; // a scanner mark belongs to no door
     const tally = this.get(event.door);
     if (event.kind === 'advanced' || event.kind === 'completed' || event.kind === 'closed') tally.knocks += 1;
     if (event.kind === 'reset') tally.resets += 1;
@@ -72,6 +73,7 @@ export class DoorTallies {
     if (record.event === 'close') tally.closes += 1;
     if (record.event === 'reject') tally.rejected += 1;
     if (record.event === 'reject-summary') tally.rejected += record.suppressed;
+    if (record.event === 'refresh-summary') tally.refreshes += record.suppressed;
   }
 
   entries(): [string, DoorTally][] {
@@ -239,6 +241,7 @@ function describeGrantRecord(record: AuditRecord): string[] {
   }
   if (record.event === 'close') return [time, 'close', record.door, record.src, record.reason, ''];
   if (record.event === 'reject') return [time, 'reject', record.door, record.src, record.reason, ''];
-  if (record.event === 'reject-summary') return [time, 'reject-summary', record.door, `${record.sources} sources`, `${record.suppressed} suppressed`, ''];
+  if (record.event === 'reject-summary' || record.event === 'refresh-summary')
+    return [time, record.event, record.door, `${record.sources} sources`, `${record.suppressed} ${record.event === 'reject-summary' ? 'suppressed' : 'coalesced'}`, ''];
   return [time, record.event, record.door, record.src, '', ''];
 }

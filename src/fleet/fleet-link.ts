@@ -283,7 +283,7 @@ export class FleetLink {
       // An until-closed door still ends in bounded time elsewhere: fail closed on members that miss the close.
       const until = record.until === null ? now + this.options.maxOpenFor : Date.parse(record.until);
       body = { action: 'open', door: record.door, src: record.src, family: record.src.includes(':') ? 6 : 4, until, by: record.by };
-    } else if (record.event === 'close' && (record.reason === 'revoked' || record.reason === 'close-sequence')) {
+    } else if (record.event === 'close' && (record.reason === 'revoked' || record.reason === 'close-sequence' || record.reason === 'scanner')) {
       body = { action: 'close', door: record.door, src: record.src, reason: record.reason };
     }
     if (!body) return;

@@ -19,7 +19,7 @@ export interface GrantCloseBody {
   readonly action: 'close';
   readonly door: string;
   readonly src: string;
-  readonly reason: 'revoked' | 'close-sequence';
+  readonly reason: 'revoked' | 'close-sequence' | 'scanner';
 }
 
 export type GrantBody = GrantOpenBody | GrantCloseBody;
