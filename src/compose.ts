@@ -44,6 +44,8 @@ export interface Parts {
   /** Every reject, also those the audit log only summarises (metrics). */
   readonly onReject?: (door: string, reason: string) => void;
   readonly onKnockEvent?: (event: KnockEvent) => void;
+  /** A single-use sequence was used here (the fleet shares those of fleet doors). */
+  readonly onSequenceUsed?: (key: string, door: string) => void;
   readonly onBadLine?: (line: string, problem: string) => void;
   readonly onStaleLine?: (line: string) => void;
   readonly onError?: (error: unknown) => void;
@@ -110,6 +112,7 @@ export function compose(config: Config, parts: Parts): Knocktail {
     // Every tripwire the rules may log (ports with a local listener are left out of the rules, so they never show up here).
     const tripwires = new Set(tripwirePorts(doors, config.logPrefix).map(formatPort));
     const tracker = new KnockTracker({ doors, limits, usedOneTime: new Set(usedOneTime), tripwires });
+    if (parts.onSequenceUsed) tracker.onSequenceUsed(parts.onSequenceUsed);
     const pipeline = new Pipeline({
       parseContext,
       tracker,

@@ -66,6 +66,8 @@ export class Daemon {
   private stopping: Promise<void> | undefined;
   private recovery: StatusSnapshot['stateRecovery'];
   private fleetPort: GrantEnginePort | undefined;
+  /** The fleet link's listener for single-use sequences used here (set once it has joined). */
+  private sequenceListener: ((key: string, door: string) => void) | undefined;
   private fleet: FleetLink | undefined;
   private fleetStarting: Promise<void> | undefined;
 
@@ -138,6 +140,7 @@ export class Daemon {
         setImmediate(() => parts.log.info(`${record.event} ${record.door} ${record.src}`, { ...record }));
         this.fleetPort?.emit(record);
       },
+      onSequenceUsed: (key, door) => this.sequenceListener?.(key, door),
       onBadLine: (line, problem) => parts.log.warn(`skipped line: ${problem}`, { line: line.slice(0, 512) }),
       onError: (error) => parts.log.error(`grant engine: ${error instanceof Error ? error.message : String(error)}`),
     });
@@ -230,6 +233,12 @@ export class Daemon {
           config: fleet,
           maxOpenFor: config.limits.maxOpenFor,
           port: this.fleetPort,
+          sequences: {
+            markUsed: (key) => this.knocktail?.tracker.markOneTimeUsed(key),
+            onUsed: (listener) => {
+              this.sequenceListener = listener;
+            },
+          },
           transport,
           clock: parts.clock,
           log: parts.log,

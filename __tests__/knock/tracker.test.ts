@@ -327,10 +327,10 @@ describe('KnockTracker: one-time sequences', () => {
   test('listeners hear of each sequence used here once, and not of those a peer used', () => {
     const engine = tracker([vault]);
     const heard: string[] = [];
-    engine.onSequenceUsed((key) => heard.push(key));
+    engine.onSequenceUsed((key, door) => heard.push(`${door} ${key}`));
     feed(engine, udp(alice, 4001, T0), udp(alice, 4002, T0 + 1), udp(alice, 4001, T0 + 2), udp(alice, 4002, T0 + 3));
     engine.markOneTimeUsed('once:udp:4003,udp:4004');
-    expect(heard).toEqual(['once:udp:4001,udp:4002']);
+    expect(heard).toEqual(['vault once:udp:4001,udp:4002']);
     expect(engine.usedOneTimeKeys()).toEqual(['once:udp:4001,udp:4002', 'once:udp:4003,udp:4004']);
   });
 });

@@ -81,6 +81,7 @@ export class KnockTracker {
   private readonly tripwires: ReadonlySet<string>;
   private readonly scanners: ScannerMarks;
   private tripwireHits = 0;
+  private readonly usedListeners: ((key: string, door: string) => void)[] = [];
   private readonly sources = new SourceTable();
   private readonly deadlines = new DeadlineQueue<string>();
   private readonly windows: Windows;
@@ -179,7 +180,7 @@ export class KnockTracker {
 
   /** Mark a single-use sequence used because a fleet peer used it (onSequenceUsed listeners do not hear of it). */
   markOneTimeUsed(key: string): void {
-    this.used.add(key, false);
+    this.used.add(key);
   }
 
   /** Every used single-use sequence still worth keeping at `now` (time-based ones only while they could complete). */
@@ -188,9 +189,9 @@ export class KnockTracker {
     return this.used.keys();
   }
 
-  /** Observe single-use sequences as they are used here (the fleet shares them). */
-  onSequenceUsed(listener: (key: string) => void): void {
-    this.used.onAdd(listener);
+  /** Observe single-use sequences as they are used here, with the door they opened (the fleet shares those of fleet doors). */
+  onSequenceUsed(listener: (key: string, door: string) => void): void {
+    this.usedListeners.push(listener);
   }
 
   private get maxTimeout(): number {
@@ -265,7 +266,7 @@ export class KnockTracker {
     else if (this.scanners.marked(state.src, base.at)) events.push(rejectedEvent(base, 'scanner'));
     else if ('key' in origin && this.used.has(origin.key)) events.push(rejectedEvent(base, origin.kind === 'one-time' ? 'one-time-reused' : 'time-based-reused'));
     else {
-      if ('key' in origin) this.used.add(origin.key);
+      if ('key' in origin && this.used.add(origin.key)) for (const listener of this.usedListeners) listener(origin.key, base.door);
       events.push(completedEvent(base));
     }
   }

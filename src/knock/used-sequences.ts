@@ -5,7 +5,6 @@ import { keyRelevantUntil, legacyOneTimeKey, oneTimeKey } from './door-plan.js';
 // file, shared in the fleet, and keyed by the sequence itself (oneTimeKey, timeBasedKey).
 export class UsedSequences {
   private readonly used: Set<string>;
-  private readonly listeners: ((key: string) => void)[] = [];
 
   constructor(keys: Iterable<string>) {
     this.used = new Set(keys);
@@ -15,15 +14,11 @@ export class UsedSequences {
     return this.used.has(key);
   }
 
-  /** Remember `key`; listeners hear of it only when it is new and used here (`notify`), not when a peer said so. */
-  add(key: string, notify = true): void {
-    if (this.used.has(key)) return;
+  /** Remember `key`; true when it is new. */
+  add(key: string): boolean {
+    if (this.used.has(key)) return false;
     this.used.add(key);
-    if (notify) for (const listener of this.listeners) listener(key);
-  }
-
-  onAdd(listener: (key: string) => void): void {
-    this.listeners.push(listener);
+    return true;
   }
 
   /** Drop time-based keys no attempt can complete any more (their window ended before `before`). */
