@@ -60,6 +60,7 @@ describe('knocktail check-config', () => {
       code: 0,
       stdout: [
         `config OK: ${join(dir, 'good.json')}`,
+        'warning: doors[1].sequence: a single knock (tcp:31600): any port scan that touches it opens the door. Tripwire ports stop a scanner that also hits them (it completes no door for limits.scannerHold, and a grant it got just before is revoked), not one that probes this one port; use three or more knocks, a time-based sequence, or an SPA door',
         'host firewall: not checked (not looked at in unit tests)',
         'ssh: tcp:7000 udp:8000 tcp:9000 within 15s → opens tcp:22 for 1h, close: tcp:9001',
         'classic: tcp:31600 → opens tcp:22 until closed, close: tcp:31601',
@@ -74,6 +75,8 @@ describe('knocktail check-config', () => {
     expect(result.code).toBe(0);
     const lines = result.stdout.trimEnd().split('\n');
     expect(lines[0]).toBe(`config OK: ${join(dir, 'good.json')}`);
+    expect(lines[1]).toMatch(/^warning: doors\[1\]\.sequence: a single knock \(tcp:31600\)/);
+    lines.splice(1, 1);
     expect(lines[1]).toBe(
       'warning: doors[0].sequence[2]: tcp:9000 is a port a local service listens on (tcp 0.0.0.0:9000, tcp6 [::]:9000); the guard drops new connections to knock ports, so that service would be cut off',
     );
