@@ -20,6 +20,7 @@ import { StateStore } from './grant/state-store.js';
 import type { Metrics } from './metrics/metrics.js';
 import type { ChunkSource } from './source/chunk-source.js';
 import { ATOMIC_STATE_FILES, controlSocketPath, fleetOutboxPath, stateFilePath } from './state-paths.js';
+import type { RefusalChoice } from './firewall/refusal.js';
 
 // The daemon: the composition (compose.ts) plus what only a long-lived process has: the state
 // file, the control socket, the periodic drift check, reload and an orderly stop.
@@ -49,6 +50,8 @@ export interface DaemonParts {
   readonly connectFleet?: (fleet: FleetConfig) => Promise<FleetTransport>;
   /** Reported in fleet heartbeats. */
   readonly version?: string;
+  /** The refusal the last guard setup chose and why (status shows it); absent when unknown. */
+  readonly refusal?: () => RefusalChoice | undefined;
 }
 
 export { controlSocketPath, stateFilePath };
@@ -210,6 +213,7 @@ export class Daemon {
       alwaysAllow: this.config.limits.alwaysAllow.map((cidr) => cidr.text),
       ...(this.recovery ? { stateRecovery: this.recovery } : {}),
       ...(this.fleet ? { fleet: this.fleet.status() } : {}),
+      ...(this.parts.refusal?.() ? { refusal: { ...this.parts.refusal()! } } : {}),
     };
   }
 

@@ -86,7 +86,7 @@ describe('valid configs', () => {
       stateDir: '/var/lib/knocktail',
       auditLog: '/var/log/knocktail/audit.log',
       localAddresses: [],
-      firewall: { backend: 'iptables', inputPosition: 1, logRateLimit: '20/second', checkInterval: 60, retries: 5, hostFirewall: 'check' },
+      firewall: { backend: 'iptables', inputPosition: 'auto', logRateLimit: '20/second', checkInterval: 60, retries: 5, hostFirewall: 'check', refusal: 'auto' },
       limits: {
         maxGrants: 1000,
         maxTrackedSources: 10_000,

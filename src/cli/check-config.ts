@@ -3,7 +3,8 @@ import { describeDoor } from '../config/describe-door.js';
 import { loadConfig } from '../config/load-config.js';
 import { checkDoorStrength } from '../config/door-strength.js';
 import { checkKnockPortsAgainstHost } from '../config/port-warnings.js';
-import { describeHostFirewallProbe } from '../firewall/host-firewall-check.js';
+import { describeHostFirewallProbe, guardHostOf } from '../firewall/host-firewall-check.js';
+import { describeRefusal } from '../firewall/refusal.js';
 import { KnocktailError } from '../errors.js';
 import type { CommandAction, ExitCode } from './command-table.js';
 import { configPath, writeLine, type CliContext } from './context.js';
@@ -23,6 +24,7 @@ export async function checkConfig(ctx: CliContext, option: string | undefined): 
     for (const warning of checkKnockPortsAgainstHost(config.doors, await host.ports.read())) writeLine(ctx.stdout, `warning: ${warning}`);
     const probe = await host.firewall(config.firewall.backend);
     writeLine(ctx.stdout, describeHostFirewallProbe(probe, config.firewall.backend, config.firewall.hostFirewall ?? 'check'));
+    writeLine(ctx.stdout, describeRefusal(guardHostOf(probe, config.firewall.refusal, []).refusal));
     for (const door of config.doors) writeLine(ctx.stdout, `${describeDoor(door)}${config.fleet?.doors.includes(door.name) ? ' [fleet]' : ''}`);
     const fleet = config.fleet;
     if (fleet) writeLine(ctx.stdout, `fleet ${fleet.group} as ${fleet.host}: ${fleet.servers.join(', ')}; fleet doors ${fleet.doors.join(', ') || 'none'}`);

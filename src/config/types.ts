@@ -7,8 +7,8 @@ export const BACKEND_NAMES: readonly BackendName[] = ['iptables', 'ipset', 'nfta
 
 export interface FirewallConfig {
   readonly backend: BackendName;
-  /** Position of the jump to KNOCKTAIL-GUARD in INPUT (1 = first). */
-  readonly inputPosition: number;
+  /** Position of the jump to KNOCKTAIL-GUARD in INPUT (1 = first); "auto": right after the last ban tool's rule (fail2ban, CrowdSec, sshguard), else 1. */
+  readonly inputPosition: number | 'auto';
   /** Per-source rate limit of LOG lines for knock ports, e.g. "20/second" (hashlimit syntax). */
   readonly logRateLimit: string;
   /** Seconds between drift checks (re-add missing rules, remove orphans). */
@@ -17,6 +17,8 @@ export interface FirewallConfig {
   readonly retries: number;
   /** "check" (default): setup refuses when the host's own firewall would drop what grants accept; "ignore": go ahead. */
   readonly hostFirewall?: 'check' | 'ignore';
+  /** What refused NEW packets to knock, tripwire and protected ports get; "auto" (default): drop behind a default-drop host firewall, else reject. */
+  readonly refusal?: 'auto' | 'reject' | 'drop';
 }
 
 export interface Limits {
