@@ -271,13 +271,23 @@ export class Daemon {
     }
   }
 
-  // A state file that cannot be used fails closed: moved aside, no grants; reconcile then removes every rule as an orphan.
+  // A state file whose content makes no sense fails closed: moved aside, no grants; reconcile
+  // then removes every rule as an orphan. One that merely cannot be read (a root-owned 0600
+  // file, a directory) is kept as it is and stops the start: its grants and used one-time
+  // sequences are fine, and a fix of its owner or mode gets them all back.
   private async loadSavedState(): Promise<PersistedState> {
     const path = stateFilePath(this.config);
     try {
       return await loadState(path);
     } catch (error) {
-      if (!(error instanceof KnocktailError) || (error.code !== 'STATE_CORRUPT' && error.code !== 'STATE_IO')) throw error;
+      if (error instanceof KnocktailError && error.code === 'STATE_IO') {
+        throw new KnocktailError(
+          'STATE_IO',
+          `${error.message}; it is left as it is (its grants and used one-time sequences are kept): give it to the user the daemon runs as, mode 0600 (e.g. chown knocktail: ${path}), and start again`,
+          { cause: error },
+        );
+      }
+      if (!(error instanceof KnocktailError) || error.code !== 'STATE_CORRUPT') throw error;
       const now = this.parts.clock.now();
       const movedTo = await moveAsideCorrupt(path, now);
       this.recovery = { at: isoTime(now), movedTo, error: error.message };
