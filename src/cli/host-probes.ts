@@ -1,4 +1,6 @@
 import { randomInt } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { serviceUserIn, type ServiceUser } from '../config/file-warnings.js';
 import type { BackendName } from '../config/types.js';
 import type { HostFirewallProbe } from '../firewall/host-firewall-check.js';
 import type { HostPortsReader } from '../host/host-ports.js';
@@ -17,6 +19,8 @@ export interface HostProbes {
   container?(): Promise<string | undefined>;
   /** The directory holding ulogd2's plugins (ulogd_inppkt_NFLOG.so), or undefined when ulogd2 is not installed. */
   ulogdPluginDir?(): Promise<string | undefined>;
+  /** The daemon's account (`knocktail` in /etc/passwd), when this host has one. */
+  serviceUser(): Promise<ServiceUser | undefined>;
 }
 
 export function systemHostProbes(): HostProbes {
@@ -35,6 +39,7 @@ export function systemHostProbes(): HostProbes {
     async ulogdPluginDir() {
       return (await import('../host/ulogd-plugins.js')).findUlogdPluginDir();
     },
+    serviceUser: async () => serviceUserIn(await readFile('/etc/passwd', 'utf8').catch(() => '')),
   };
 }
 

@@ -47,6 +47,7 @@ export function selectBackend(config: FirewallConfig & { logPrefix: string; logA
     logRateLimit: config.logRateLimit,
     inputPosition: config.inputPosition,
     alwaysAllow: config.alwaysAllow ?? [],
+    ...(config.refusal === undefined ? {} : { refusalSetting: config.refusal }),
   };
   const starter = deps.sessions !== false && isProcessStarter(deps.runner) ? deps.runner : undefined;
   const name: string = config.backend;
@@ -69,9 +70,9 @@ function renamed(backend: FirewallBackend, name: string): FirewallBackend {
     open: (grant) => backend.open(grant),
     close: (grant) => backend.close(grant),
     list: () => backend.list(),
-    setup: (doors) => backend.setup(doors),
+    setup: (doors, host) => backend.setup(doors, host),
     teardown: () => backend.teardown(),
-    describeSetup: (doors) => backend.describeSetup(doors),
+    describeSetup: (doors, host) => backend.describeSetup(doors, host),
     stop: async () => backend.stop?.(),
   };
 }
