@@ -2,6 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { findUlogdPluginDir } from '../../../src/host/ulogd-plugins.js';
+import { stoppable } from './child-stop.js';
 import { renderUlogdConfig } from '../../../src/install/ulogd-files.js';
 
 // A private ulogd2 for one test, with the config `knocktail install` renders for the "nflog"
@@ -27,19 +28,10 @@ export async function startUlogd(dir: string, ns: string, options: { group: numb
   let text = '';
   child.stdout!.on('data', (chunk: Buffer) => (text += chunk.toString()));
   child.stderr!.on('data', (chunk: Buffer) => (text += chunk.toString()));
-  const state = { alive: true };
-  const exited = new Promise<void>((done) => child.once('exit', () => done()));
-  void exited.then(() => (state.alive = false));
-  const stop = async (): Promise<void> => {
-    if (!state.alive || child.pid === undefined) return;
-    process.kill(child.pid, 'SIGTERM');
-    const timer = setTimeout(() => state.alive && child.pid !== undefined && process.kill(child.pid, 'SIGKILL'), 3000);
-    await exited;
-    clearTimeout(timer);
-  };
+  const { alive, stop } = stoppable(child);
   const deadline = Date.now() + timeoutMs;
   while (!text.includes('initialization finished')) {
-    if (!state.alive || Date.now() > deadline) {
+    if (!alive() || Date.now() > deadline) {
       await stop();
       throw new Error(`private ulogd did not start: ${text.trim() || 'no output'}`);
     }
