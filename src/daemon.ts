@@ -20,6 +20,7 @@ import { StateStore } from './grant/state-store.js';
 import type { Metrics } from './metrics/metrics.js';
 import type { ChunkSource } from './source/chunk-source.js';
 import { ATOMIC_STATE_FILES, controlSocketPath, fleetOutboxPath, stateFilePath } from './state-paths.js';
+import type { RefusalChoice } from './firewall/refusal.js';
 
 // The daemon: the composition (compose.ts) plus what only a long-lived process has: the state
 // file, the control socket, the periodic drift check, reload and an orderly stop.
@@ -49,6 +50,8 @@ export interface DaemonParts {
   readonly connectFleet?: (fleet: FleetConfig) => Promise<FleetTransport>;
   /** Reported in fleet heartbeats. */
   readonly version?: string;
+  /** The refusal the last guard setup chose and why (status shows it); absent when unknown. */
+  readonly refusal?: () => RefusalChoice | undefined;
 }
 
 export { controlSocketPath, stateFilePath };
@@ -66,6 +69,8 @@ export class Daemon {
   private stopping: Promise<void> | undefined;
   private recovery: StatusSnapshot['stateRecovery'];
   private fleetPort: GrantEnginePort | undefined;
+  /** The fleet link's listener for single-use sequences used here (set once it has joined). */
+  private sequenceListener: ((key: string, door: string) => void) | undefined;
   private fleet: FleetLink | undefined;
   private fleetStarting: Promise<void> | undefined;
 
@@ -115,7 +120,7 @@ export class Daemon {
     const state = await this.loadSavedState();
     const store = new StateStore<PersistedState>({
       clock: parts.clock,
-      snapshot: () => ({ version: 1, grants: knocktail.engine.grants(), usedOneTime: knocktail.tracker.usedOneTimeKeys() }),
+      snapshot: () => ({ version: 1, grants: knocktail.engine.grants(), usedOneTime: knocktail.tracker.usedOneTimeKeys(knocktail.clock.now()) }),
       save: (snapshot) => saveState(stateFilePath(this.config), snapshot),
       onError: (error) => parts.log.error(`cannot save state: ${error instanceof Error ? error.message : String(error)}`),
     });
@@ -138,6 +143,7 @@ export class Daemon {
         setImmediate(() => parts.log.info(`${record.event} ${record.door} ${record.src}`, { ...record }));
         this.fleetPort?.emit(record);
       },
+      onSequenceUsed: (key, door) => this.sequenceListener?.(key, door),
       onBadLine: (line, problem) => parts.log.warn(`skipped line: ${problem}`, { line: line.slice(0, 512) }),
       onError: (error) => parts.log.error(`grant engine: ${error instanceof Error ? error.message : String(error)}`),
     });
@@ -207,6 +213,7 @@ export class Daemon {
       alwaysAllow: this.config.limits.alwaysAllow.map((cidr) => cidr.text),
       ...(this.recovery ? { stateRecovery: this.recovery } : {}),
       ...(this.fleet ? { fleet: this.fleet.status() } : {}),
+      ...(this.parts.refusal?.() ? { refusal: { ...this.parts.refusal()! } } : {}),
     };
   }
 
@@ -230,6 +237,12 @@ export class Daemon {
           config: fleet,
           maxOpenFor: config.limits.maxOpenFor,
           port: this.fleetPort,
+          sequences: {
+            markUsed: (key) => this.knocktail?.tracker.markOneTimeUsed(key),
+            onUsed: (listener) => {
+              this.sequenceListener = listener;
+            },
+          },
           transport,
           clock: parts.clock,
           log: parts.log,

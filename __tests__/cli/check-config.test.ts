@@ -60,7 +60,9 @@ describe('knocktail check-config', () => {
       code: 0,
       stdout: [
         `config OK: ${join(dir, 'good.json')}`,
+        'warning: doors[1].sequence: a single knock (tcp:31600): any port scan that touches it opens the door. Tripwire ports stop a scanner that also hits them (it completes no door for limits.scannerHold, and a grant it got just before is revoked), not one that probes this one port; use three or more knocks, a time-based sequence, or an SPA door',
         'host firewall: not checked (not looked at in unit tests)',
+        'refusal: reject (TCP reset for tcp, ICMP/ICMPv6 port unreachable for udp), as for unused ports; auto: host firewall not checked (not looked at in unit tests); the kernel answers an unused port with a TCP reset or ICMP port unreachable',
         'ssh: tcp:7000 udp:8000 tcp:9000 within 15s → opens tcp:22 for 1h, close: tcp:9001',
         'classic: tcp:31600 → opens tcp:22 until closed, close: tcp:31601',
         '',
@@ -74,11 +76,14 @@ describe('knocktail check-config', () => {
     expect(result.code).toBe(0);
     const lines = result.stdout.trimEnd().split('\n');
     expect(lines[0]).toBe(`config OK: ${join(dir, 'good.json')}`);
+    expect(lines[1]).toMatch(/^warning: doors\[1\]\.sequence: a single knock \(tcp:31600\)/);
+    lines.splice(1, 1);
     expect(lines[1]).toBe(
       'warning: doors[0].sequence[2]: tcp:9000 is a port a local service listens on (tcp 0.0.0.0:9000, tcp6 [::]:9000); the guard drops new connections to knock ports, so that service would be cut off',
     );
     expect(lines[2]).toMatch(/^host firewall: ufw \(table ip filter, chain INPUT, priority 0: policy drop\) drops what the iptables backend accepts; `knocktail setup` refuses/);
-    expect(lines.slice(3)).toEqual([expect.stringMatching(/^ssh: /), expect.stringMatching(/^classic: /)]);
+    expect(lines[3]).toBe('refusal: drop (silent), as for unused ports; auto: ufw (table ip filter, chain INPUT, priority 0: policy drop) drops unused ports by default');
+    expect(lines.slice(4)).toEqual([expect.stringMatching(/^ssh: /), expect.stringMatching(/^classic: /)]);
     expect(result.stderr).toBe('');
   });
 
@@ -122,7 +127,7 @@ describe('knocktail check-config', () => {
     await writeFile(join(dir, 'kern.json'), JSON.stringify({ ...goodConfig, logFile: '/var/log/kern.log' }));
     const result = await run(['check-config', '--config', 'kern.json'], dir);
     expect(result.code).toBe(0);
-    expect(result.stdout.split('\n')[1]).toMatch(/^warning: logFile: \/var\/log\/kern\.log is a general syslog file that other programs write to: .*\/dev\/log/);
+    expect(result.stdout).toMatch(/^warning: logFile: \/var\/log\/kern\.log is a general syslog file that other programs write to: .*\/dev\/log/m);
   });
 
   test('an invalid config prints every problem as path: message, exit 2', async () => {

@@ -3,6 +3,7 @@ import type { Grant } from '../model/grant.js';
 import { formatPort } from '../model/door.js';
 import { formatLength, formatTime } from './time-text.js';
 import { escapeCell, paint, renderColumns, type Cell } from './text-table.js';
+import { describeRefusal } from '../firewall/refusal.js';
 
 // What `knocktail status` shows: the daemon builds the snapshot, this renders it for people.
 export interface StatusSnapshot {
@@ -24,6 +25,8 @@ export interface StatusSnapshot {
   stateRecovery?: { at: string; movedTo: string; error: string };
   /** Present when this member is in a fleet group and has reached it once. */
   fleet?: FleetLinkStatus;
+  /** What the guard answers refused packets (knock, tripwire and protected ports) and why; absent before setup. */
+  refusal?: { refusal: 'reject' | 'drop'; reason: string };
 }
 
 /** A grant as the status shows it (ISO times, ports as text); the daemon and the offline CLI both use it. */
@@ -87,6 +90,7 @@ export function renderStatus(snapshot: StatusSnapshot, options: { color: boolean
   if (snapshot.alwaysAllow !== undefined) {
     out.push('', `Always allowed (limits.alwaysAllow, never blocked on protected ports): ${snapshot.alwaysAllow.length === 0 ? 'none' : snapshot.alwaysAllow.map(escapeCell).join(' ')}`);
   }
+  if (snapshot.refusal) out.push('', `Guard ${describeRefusal(snapshot.refusal)}`);
   out.push('', `Tracked sources: ${snapshot.trackedSources}`);
   const names = [
     ...COUNTER_ORDER.filter((name) => name in snapshot.counters),

@@ -135,6 +135,8 @@ export function toConfig(raw: RawConfig, baseDir: string | undefined, secrets: R
       maxFailures: raw.limits.maxFailures,
       failWindow: ms(raw.limits.failWindow),
       banFor: ms(raw.limits.banFor),
+      scannerHold: ms(raw.limits.scannerHold),
+      maxScanners: raw.limits.maxScanners,
       maxOpenFor: ms(raw.limits.maxOpenFor),
       retransmitWindow: ms(raw.limits.retransmitWindow),
       maxClockSkew: ms(raw.limits.maxClockSkew),

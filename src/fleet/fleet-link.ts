@@ -12,6 +12,7 @@ import type { OutboxStore, SavedChange } from './outbox-file.js';
 import { StateStore } from '../grant/state-store.js';
 import { encodeEnvelope, REJECT_REASONS, resignEnvelope, signEnvelope, verifyEnvelope, type RejectReason } from './message-signing.js';
 import { ReplayGuard } from './replay-guard.js';
+import { UsedSequenceShare, type UsedSequencePort } from './used-sequence-share.js';
 
 /** Clock readings kept; the offset in use is the one read with the shortest round trip. */
 const OFFSET_SAMPLES = 5;
@@ -40,6 +41,8 @@ export interface FleetLinkOptions {
   readonly retryDelay?: number;
   /** Where unpublished grant changes are kept across restarts (the daemon's state directory); without one they live in memory only. */
   readonly outbox?: OutboxStore;
+  /** The knock engine's single-use sequences, shared with the group for fleet doors (absent: not shared). */
+  readonly sequences?: UsedSequencePort;
 }
 
 export type IgnoreReason = 'own' | 'no-such-door' | 'not-allowed' | 'past-until' | 'clock-skew' | 'not-held' | 'superseded';
@@ -129,9 +132,13 @@ export class FleetLink {
   /** Incoming entries are handled one at a time, in arrival order. */
   private incoming: Promise<void> = Promise.resolve();
   private stopped = false;
+  private readonly used: UsedSequenceShare | undefined;
 
   constructor(options: FleetLinkOptions) {
     this.options = options;
+    this.used = options.sequences
+      ? new UsedSequenceShare({ config: options.config, transport: options.transport, port: options.sequences, now: () => options.clock.now(), warn: (message) => options.log.warn(message) })
+      : undefined;
     this.config = options.config;
     this.fleetDoors = new Set(options.config.doors);
     const store = options.outbox;
@@ -168,6 +175,7 @@ export class FleetLink {
     // Follow first, then read the bucket: a write between the two is seen at least once.
     this.stopFollow = await this.options.transport.follow(GRANT_PREFIX, (update) => this.enqueueIncoming(update));
     await this.resync();
+    await this.used?.start();
     this.scheduleHeartbeat();
     this.schedulePeriodicResync();
     void this.flush();
@@ -176,6 +184,7 @@ export class FleetLink {
   async stop(): Promise<void> {
     this.stopped = true;
     this.stopFollow?.();
+    this.used?.stop();
     const { clock } = this.options;
     if (this.heartbeatTimer) clock.clearTimer(this.heartbeatTimer);
     if (this.retryTimer) clock.clearTimer(this.retryTimer);
@@ -221,6 +230,7 @@ export class FleetLink {
     }
     for (const entry of entries) this.enqueueIncoming(entry);
     await this.incoming;
+    await this.used?.resync();
   }
 
   /** A safety net under the live notifications: read the whole bucket once a minute. */
@@ -299,7 +309,7 @@ export class FleetLink {
       // An until-closed door still ends in bounded time elsewhere: fail closed on members that miss the close.
       const until = record.until === null ? now + this.options.maxOpenFor : Date.parse(record.until);
       body = { action: 'open', door: record.door, src: record.src, family: record.src.includes(':') ? 6 : 4, until, by: record.by };
-    } else if (record.event === 'close' && (record.reason === 'revoked' || record.reason === 'close-sequence')) {
+    } else if (record.event === 'close' && (record.reason === 'revoked' || record.reason === 'close-sequence' || record.reason === 'scanner')) {
       body = { action: 'close', door: record.door, src: record.src, reason: record.reason };
     }
     if (!body) return;
