@@ -66,16 +66,35 @@ export interface Knocktail {
   stop(): void;
 }
 
+export interface BackendParts {
+  readonly runner: CommandRunner;
+  /** The time a change is made at (rules carry their expiry relative to it). */
+  readonly now: () => number;
+  readonly sleep?: (ms: number) => Promise<void>;
+  /** Wraps the backend: the host-firewall check of setup(), metrics timing. */
+  readonly wrap?: (backend: FirewallBackend) => FirewallBackend;
+}
+
+/** The configured firewall backend: the one place one is built, for compose() and for the commands that need only a backend (rules, setup, teardown, install). */
+export function buildBackend(config: Config, parts: BackendParts): FirewallBackend {
+  const selected = selectBackend(
+    { ...config.firewall, logPrefix: config.logPrefix, alwaysAllow: config.limits.alwaysAllow, setSize: config.limits.maxGrants },
+    { runner: parts.runner, now: parts.now, ...(parts.sleep ? { sleep: parts.sleep } : {}) },
+  );
+  return parts.wrap ? parts.wrap(selected) : selected;
+}
+
 export function compose(config: Config, parts: Parts): Knocktail {
   const { clock } = parts;
   const counters = createCounters();
   // Backends see the time a change was asked for (engine.firewallTime), not when the queue got to it.
   let firewallTime = (): number => clock.now();
-  const selected = selectBackend(
-    { ...config.firewall, logPrefix: config.logPrefix, alwaysAllow: config.limits.alwaysAllow, setSize: config.limits.maxGrants },
-    { runner: parts.runner, now: () => firewallTime(), ...(parts.sleep ? { sleep: parts.sleep } : {}) },
-  );
-  const backend = parts.wrapBackend ? parts.wrapBackend(selected) : selected;
+  const backend = buildBackend(config, {
+    runner: parts.runner,
+    now: () => firewallTime(),
+    ...(parts.sleep ? { sleep: parts.sleep } : {}),
+    ...(parts.wrapBackend ? { wrap: parts.wrapBackend } : {}),
+  });
   const engine = new GrantEngine({
     doors: config.doors,
     backend,

@@ -62,6 +62,10 @@ describe('the import graph of src/', () => {
     expect(forbiddenArrows(graph)).toEqual([]);
   });
 
+  test('builds a firewall backend in one place: only compose.ts (buildBackend) imports selectBackend', () => {
+    expect([...graph].filter(([, edges]) => edges.some((edge) => edge.to === 'firewall/select-backend.ts')).map(([file]) => file)).toEqual(['compose.ts']);
+  });
+
   test('has no import cycle, type-only imports included', () => {
     expect(findCycles(graph).map((cycle) => cycle.join(' → '))).toEqual([]);
   });

@@ -16,10 +16,9 @@ import { configPath } from './context.js';
 import { fileTraceSink, setTraceSink } from '../trace/stage-trace.js';
 import type { CommandAction } from './command-table.js';
 import type { FirewallBackend } from '../firewall/backend.js';
-import { withHostFirewallCheck } from '../firewall/host-firewall-check.js';
 import { describeRefusal } from '../firewall/refusal.js';
 import type { GuardHost, RefusalChoice } from '../firewall/refusal.js';
-import { bootTime, createLogger, createSystemClock, hostCheckOptions } from './wiring.js';
+import { bootTime, createLogger, createSystemClock, hostChecked } from './wiring.js';
 import { connectNatsFleet } from '../fleet/nats-transport.js';
 import { packageVersion } from './program.js';
 import { followerCheckpointPath } from '../state-paths.js';
@@ -63,7 +62,7 @@ export const run: CommandAction<[], { config?: string }> = async (ctx, _args, fl
     log.info(`guard ${describeRefusal(host.refusal)}; ${host.listening.length} listening port(s) kept out of the tripwires`);
   };
   const wrapBackend = (backend: FirewallBackend): FirewallBackend => {
-    const checked = withHostFirewallCheck(backend, runner, hostCheckOptions(config, onHost));
+    const checked = hostChecked(config, runner, onHost)(backend);
     return metrics ? timeBackend(checked, (action, seconds) => metrics.observeFirewallLatency(action, seconds)) : checked;
   };
   const daemon = new Daemon(config, {
