@@ -1,3 +1,4 @@
+import { canaryPort } from './canary/canary-port.js';
 import type { AuditRecord, AuditSink } from './audit/record.js';
 import type { Clock } from './clock.js';
 import type { Config } from './config/types.js';
@@ -68,7 +69,7 @@ export function compose(config: Config, parts: Parts): Knocktail {
   // Backends see the time a change was asked for (engine.firewallTime), not when the queue got to it.
   let firewallTime = (): number => clock.now();
   const selected = selectBackend(
-    { ...config.firewall, logPrefix: config.logPrefix, alwaysAllow: config.limits.alwaysAllow, setSize: config.limits.maxGrants },
+    { ...config.firewall, logPrefix: config.logPrefix, alwaysAllow: config.limits.alwaysAllow, setSize: config.limits.maxGrants, canaryPort: canaryPort(config.doors, config.logPrefix) },
     { runner: parts.runner, now: () => firewallTime(), ...(parts.sleep ? { sleep: parts.sleep } : {}) },
   );
   const backend = parts.wrapBackend ? parts.wrapBackend(selected) : selected;

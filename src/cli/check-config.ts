@@ -1,4 +1,6 @@
 import { resolve } from 'node:path';
+import { canaryPort } from '../canary/canary-port.js';
+import { describeLogPathFacts } from '../canary/log-path-advice.js';
 import { describeDoor } from '../config/describe-door.js';
 import { loadConfig } from '../config/load-config.js';
 import { checkKnockPortsAgainstHost } from '../config/port-warnings.js';
@@ -21,6 +23,8 @@ export async function checkConfig(ctx: CliContext, option: string | undefined): 
     for (const warning of checkKnockPortsAgainstHost(config.doors, await host.ports.read())) writeLine(ctx.stdout, `warning: ${warning}`);
     const probe = await host.firewall(config.firewall.backend);
     writeLine(ctx.stdout, describeHostFirewallProbe(probe, config.firewall.backend, config.firewall.hostFirewall ?? 'check'));
+    const facts = await host.logPathFacts?.(config);
+    if (facts) for (const line of describeLogPathFacts(facts, canaryPort(config.doors, config.logPrefix))) writeLine(ctx.stdout, line);
     for (const door of config.doors) writeLine(ctx.stdout, `${describeDoor(door)}${config.fleet?.doors.includes(door.name) ? ' [fleet]' : ''}`);
     const fleet = config.fleet;
     if (fleet) writeLine(ctx.stdout, `fleet ${fleet.group} as ${fleet.host}: ${fleet.servers.join(', ')}; fleet doors ${fleet.doors.join(', ') || 'none'}`);

@@ -1,5 +1,7 @@
 import { randomInt } from 'node:crypto';
-import type { BackendName } from '../config/types.js';
+import type { ProveLogPath } from '../canary/arm-guard.js';
+import type { LogPathFacts } from '../canary/log-path-advice.js';
+import type { BackendName, Config } from '../config/types.js';
 import type { HostFirewallProbe } from '../firewall/host-firewall-check.js';
 import type { HostPortsReader } from '../host/host-ports.js';
 import type { RandomInt } from '../install/knock-ports.js';
@@ -13,6 +15,10 @@ export interface HostProbes {
   readonly ports: HostPortsReader;
   firewall(backend: BackendName): Promise<HostFirewallProbe>;
   readonly randomInt: RandomInt;
+  /** The log-path canary bound to the config's source (undefined: arm without proving, as for dry-run). */
+  logPath?(config: Config): Promise<ProveLogPath | undefined>;
+  /** What is known of the log path before anything runs (container, nf_log_all_netns). */
+  logPathFacts?(config: Config): Promise<LogPathFacts>;
 }
 
 export function systemHostProbes(): HostProbes {
@@ -24,6 +30,9 @@ export function systemHostProbes(): HostProbes {
       return probeHostFirewall(new ExecaRunner(), backend);
     },
     randomInt: (bound) => randomInt(bound),
+    // Loaded on use, as the firewall: only setup, install --now and check-config need it.
+    logPath: async (config) => (await import('./log-path-prover.js')).createLogPathProver(config),
+    logPathFacts: async (config) => (await import('./log-path-prover.js')).readLogPathFacts(config),
   };
 }
 

@@ -11,6 +11,7 @@ import { FileFollower } from '../source/follower.js';
 import { KmsgSource } from '../source/kmsg-source.js';
 import { KmsgWaker } from '../source/kmsg-waker.js';
 import { configPath } from './context.js';
+import { createLogPathProver } from './log-path-prover.js';
 import { fileTraceSink, setTraceSink } from '../trace/stage-trace.js';
 import type { CommandAction } from './command-table.js';
 import type { FirewallBackend } from '../firewall/backend.js';
@@ -70,8 +71,16 @@ export const run: CommandAction<[], { config?: string }> = async (ctx, _args, fl
     // A revoke stays in the bucket longer than any grant it may have to close.
     connectFleet: (fleet) => connectNatsFleet(fleet, { bucketTtl: config.limits.maxOpenFor + 3_600_000 }),
     version: packageVersion(),
+    proveLogPath: createLogPathProver(config),
   });
-  await daemon.start();
+  try {
+    await daemon.start();
+  } catch (error) {
+    // A refused start (the canary's line never came) must not leave timers holding the process.
+    localAddresses.stop();
+    await daemon.stop();
+    throw error;
+  }
   const server = metrics && config.metrics.listen ? await serveMetrics(metrics, config.metrics.listen) : undefined;
   const textfileTimer =
     metrics && config.metrics.textfile

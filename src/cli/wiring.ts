@@ -6,6 +6,7 @@ import type { Logger } from '../daemon.js';
 import { ExecaRunner } from '../firewall/command-runner.js';
 import type { FirewallBackend } from '../firewall/backend.js';
 import { selectBackend } from '../firewall/select-backend.js';
+import { canaryPort } from '../canary/canary-port.js';
 import { withHostFirewallCheck } from '../firewall/host-firewall-check.js';
 import type { CliContext } from './context.js';
 
@@ -13,7 +14,10 @@ import type { CliContext } from './context.js';
 // Its setup() first checks the host's own firewall (ufw, firewalld, nftables) and refuses a backend whose grants it would drop.
 export function createFirewall(config: Config, clock: Clock): FirewallBackend {
   const runner = new ExecaRunner();
-  const backend = selectBackend({ ...config.firewall, logPrefix: config.logPrefix, alwaysAllow: config.limits.alwaysAllow, setSize: config.limits.maxGrants }, { runner, now: () => clock.now() });
+  const backend = selectBackend(
+    { ...config.firewall, logPrefix: config.logPrefix, alwaysAllow: config.limits.alwaysAllow, setSize: config.limits.maxGrants, canaryPort: canaryPort(config.doors, config.logPrefix) },
+    { runner, now: () => clock.now() },
+  );
   return withHostFirewallCheck(backend, runner, { backend: config.firewall.backend, mode: config.firewall.hostFirewall ?? 'check' });
 }
 

@@ -12,13 +12,22 @@ export interface FirewallBackend {
   /** Grants the firewall currently holds (door, src, family, ports, until), for reconcile. */
   list(): Promise<Grant[]>;
   /** Create/refresh knocktail's chains, sets, LOG and guard rules for these doors (idempotent). */
-  setup(doors: readonly Door[]): Promise<void>;
+  setup(doors: readonly Door[], options?: SetupOptions): Promise<void>;
   /** Remove everything knocktail added, and nothing else. */
   teardown(): Promise<void>;
   /** The commands `setup` would run, one argv per line, for `knocktail rules`. */
   describeSetup(doors: readonly Door[]): string[][];
   /** Ends long-lived helper processes (nftables keeps one `nft -i`); optional and idempotent. */
   stop?(): Promise<void>;
+}
+
+/** How far setup arms the guard (docs/guard-rules.md). */
+export interface SetupOptions {
+  /**
+   * false: the log rules and the canary only, nothing refused: the first phase of arming, while
+   * the canary proves that tagged packets reach the daemon (src/canary/arm-guard.ts). Default true.
+   */
+  readonly armed?: boolean;
 }
 
 export interface CommandResult {

@@ -18,6 +18,10 @@ export interface GuardOptions {
   readonly inputPosition: number;
   /** Sources never blocked on the protected ports (limits.alwaysAllow); default none. */
   readonly alwaysAllow?: readonly Cidr[];
+  /** The udp port of the log-path canary (src/canary/canary-port.ts): on `lo` only, logged, refused; IPv4 only. */
+  readonly canary?: { readonly port: number };
+  /** false: leave the refusal rules out (the first phase of arming); default true. */
+  readonly armed?: boolean;
 }
 
 function dport(port: KnockPort): string {
@@ -36,6 +40,11 @@ export function buildGuardRuleSpecs(doors: readonly Door[], family: Family, opti
   const { protectedPorts, knockPorts, icmp } = collectDoorPorts(doors);
   const log = ['-j', 'LOG', '--log-prefix', options.logPrefix];
   const specs: string[][] = [];
+  // The canary first: only this host can send on lo, and only NEW datagrams (never replies) are tagged.
+  if (options.canary && family === 4) {
+    const canary = ['-i', 'lo', '-p', 'udp', '--dport', String(options.canary.port), ...NEW];
+    specs.push([...canary, ...log], [...canary, '-j', 'DROP']);
+  }
   for (const port of protectedPorts) {
     specs.push(['-p', port.proto, '--dport', String(port.port), '-m', 'conntrack', '--ctstate', 'ESTABLISHED,RELATED', '-j', 'ACCEPT']);
   }
@@ -51,6 +60,7 @@ export function buildGuardRuleSpecs(doors: readonly Door[], family: Family, opti
     const echo = family === 4 ? ['-p', 'icmp', '--icmp-type', 'echo-request'] : ['-p', 'ipv6-icmp', '--icmpv6-type', 'echo-request'];
     specs.push([...echo, ...hashlimit(family, options.logRateLimit), ...log]);
   }
+  if (options.armed === false) return specs;
   // Only NEW: a reply to the host's own connection from a local port in a knock range is ESTABLISHED.
   for (const port of knockPorts) specs.push(['-p', port.proto, '--dport', dport(port), ...NEW, '-j', 'DROP']);
   for (const port of protectedPorts) specs.push(['-p', port.proto, '--dport', String(port.port), '-j', 'DROP']);

@@ -44,10 +44,10 @@ export function withHostFirewallCheck(backend: FirewallBackend, runner: CommandR
     open: (grant) => backend.open(grant),
     close: (grant) => backend.close(grant),
     list: () => backend.list(),
-    async setup(doors) {
+    async setup(doors, setupOptions) {
       const probe = await probeHostFirewall(runner, options.backend);
       if (probe.checked && probe.verdict.kind === 'blocked') throw hostFirewallError(probe.verdict, options.backend);
-      await backend.setup(doors);
+      await backend.setup(doors, setupOptions);
     },
     teardown: () => backend.teardown(),
     describeSetup: (doors) => backend.describeSetup(doors),

@@ -1,7 +1,7 @@
 import type { Family } from '../address.js';
 import type { Grant } from '../model/grant.js';
 import type { Door } from '../model/door.js';
-import type { CommandResult, FirewallBackend } from './backend.js';
+import type { CommandResult, FirewallBackend, SetupOptions } from './backend.js';
 import type { CommandExecutor } from './command-executor.js';
 import { buildGuardSetupArgs, buildGuardTeardownArgs } from './guard-args.js';
 import type { GuardOptions } from './guard-args.js';
@@ -75,14 +75,14 @@ export class IpsetBackend implements FirewallBackend {
   }
 
   // The sets in one `ipset restore`, then per family one iptables transaction for both chains.
-  async setup(doors: readonly Door[]): Promise<void> {
+  async setup(doors: readonly Door[], options: SetupOptions = {}): Promise<void> {
     if (doors.length > 0) await this.createSets(doors);
     for (const family of FAMILIES) {
       await installGuard(
         this.exec,
         doors,
         family,
-        this.guard,
+        { ...this.guard, ...options },
         doors.flatMap((door) => buildSetMatchSpecs(door, family)),
       );
     }
