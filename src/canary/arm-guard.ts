@@ -33,5 +33,5 @@ export function logPathError(health: Extract<LogPathHealth, { ok: false }>): Kno
 
 /** One line for status and logs. */
 export function describeLogPath(health: LogPathHealth): string {
-  return health.ok ? `log path: OK, the canary (udp 127.0.0.1:${health.port}) came back through ${health.source} in ${health.latencyMs} ms` : `log path: BROKEN, ${health.reason}`;
+  return health.ok ? `log path: OK, the canary (udp 127.0.0.1:${health.port}) came back through ${health.source} in ${health.latencyMs.toFixed(1)} ms` : `log path: BROKEN, ${health.reason}`;
 }
