@@ -1,4 +1,3 @@
-import { canaryPort } from './canary/canary-port.js';
 import type { AuditRecord, AuditSink } from './audit/record.js';
 import type { Clock } from './clock.js';
 import type { Config } from './config/types.js';
@@ -8,7 +7,9 @@ import { selectBackend } from './firewall/select-backend.js';
 import { GrantEngine, type GrantStore } from './grant/grant-engine.js';
 import type { KnockEvent } from './knock/events.js';
 import { KnockTracker } from './knock/tracker.js';
+import { formatPort } from './model/door.js';
 import type { Grant } from './model/grant.js';
+import { tripwirePorts } from './model/tripwires.js';
 import type { ParseContext } from './parse/packet.js';
 import { Pipeline } from './pipeline.js';
 import type { ChunkSource } from './source/chunk-source.js';
@@ -43,6 +44,8 @@ export interface Parts {
   /** Every reject, also those the audit log only summarises (metrics). */
   readonly onReject?: (door: string, reason: string) => void;
   readonly onKnockEvent?: (event: KnockEvent) => void;
+  /** A single-use sequence was used here (the fleet shares those of fleet doors). */
+  readonly onSequenceUsed?: (key: string, door: string) => void;
   readonly onBadLine?: (line: string, problem: string) => void;
   readonly onStaleLine?: (line: string) => void;
   readonly onError?: (error: unknown) => void;
@@ -69,7 +72,7 @@ export function compose(config: Config, parts: Parts): Knocktail {
   // Backends see the time a change was asked for (engine.firewallTime), not when the queue got to it.
   let firewallTime = (): number => clock.now();
   const selected = selectBackend(
-    { ...config.firewall, logPrefix: config.logPrefix, alwaysAllow: config.limits.alwaysAllow, setSize: config.limits.maxGrants, canaryPort: canaryPort(config.doors, config.logPrefix) },
+    { ...config.firewall, logPrefix: config.logPrefix, alwaysAllow: config.limits.alwaysAllow, setSize: config.limits.maxGrants },
     { runner: parts.runner, now: () => firewallTime(), ...(parts.sleep ? { sleep: parts.sleep } : {}) },
   );
   const backend = parts.wrapBackend ? parts.wrapBackend(selected) : selected;
@@ -106,7 +109,10 @@ export function compose(config: Config, parts: Parts): Knocktail {
     },
   };
   const buildKnocks = (doors: Config['doors'], limits: Config['limits'], usedOneTime: Iterable<string>) => {
-    const tracker = new KnockTracker({ doors, limits, usedOneTime: new Set(usedOneTime) });
+    // Every tripwire the rules may log (ports with a local listener are left out of the rules, so they never show up here).
+    const tripwires = new Set(tripwirePorts(doors, config.logPrefix).map(formatPort));
+    const tracker = new KnockTracker({ doors, limits, usedOneTime: new Set(usedOneTime), tripwires });
+    if (parts.onSequenceUsed) tracker.onSequenceUsed(parts.onSequenceUsed);
     const pipeline = new Pipeline({
       parseContext,
       tracker,
@@ -135,7 +141,7 @@ export function compose(config: Config, parts: Parts): Knocktail {
     },
     async reload(next) {
       knocks.pipeline.stop();
-      knocks = buildKnocks(next.doors, next.limits, knocks.tracker.usedOneTimeKeys());
+      knocks = buildKnocks(next.doors, next.limits, knocks.tracker.usedOneTimeKeys(clock.now()));
       // The firewall sets were sized at start: a raised maxGrants takes effect on restart, a lowered one now.
       await engine.setDoors(next.doors, Math.min(next.limits.maxGrants, config.limits.maxGrants));
     },

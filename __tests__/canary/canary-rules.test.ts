@@ -1,5 +1,5 @@
 import { describe, expect, test } from '@jest/globals';
-import { canaryPort } from '../../src/canary/canary-port.js';
+import { canaryPort } from '../../src/firewall/canary-port.js';
 import { buildGuardRuleSpecs } from '../../src/firewall/guard-args.js';
 import { buildNftSetupStatements } from '../../src/firewall/nft-args.js';
 import { makeDoor } from '../support/door.js';

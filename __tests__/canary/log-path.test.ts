@@ -68,7 +68,7 @@ function recordingBackend(calls: string[]): FirewallBackend {
     open: () => Promise.resolve(),
     close: () => Promise.resolve(),
     list: () => Promise.resolve([]),
-    setup: (_doors, options?: SetupOptions) => {
+    setup: (_doors, _host, options?: SetupOptions) => {
       calls.push(options?.armed === false ? 'setup log+canary' : 'setup armed');
       return Promise.resolve();
     },

@@ -17,7 +17,7 @@ export async function armGuard(backend: FirewallBackend, doors: readonly Door[],
     await backend.setup(doors);
     return undefined;
   }
-  await backend.setup(doors, { armed: false });
+  await backend.setup(doors, undefined, { armed: false });
   const health = await prove();
   if (health.ok) await backend.setup(doors);
   else await backend.teardown();

@@ -1,4 +1,6 @@
 import { randomInt } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { serviceUserIn, type ServiceUser } from '../config/file-warnings.js';
 import type { ProveLogPath } from '../canary/arm-guard.js';
 import type { LogPathFacts } from '../canary/log-path-advice.js';
 import type { BackendName, Config } from '../config/types.js';
@@ -15,6 +17,8 @@ export interface HostProbes {
   readonly ports: HostPortsReader;
   firewall(backend: BackendName): Promise<HostFirewallProbe>;
   readonly randomInt: RandomInt;
+  /** The daemon's account (`knocktail` in /etc/passwd), when this host has one. */
+  serviceUser(): Promise<ServiceUser | undefined>;
   /** The log-path canary bound to the config's source (undefined: arm without proving, as for dry-run). */
   logPath?(config: Config): Promise<ProveLogPath | undefined>;
   /** What is known of the log path before anything runs (container, nf_log_all_netns). */
@@ -30,6 +34,7 @@ export function systemHostProbes(): HostProbes {
       return probeHostFirewall(new ExecaRunner(), backend);
     },
     randomInt: (bound) => randomInt(bound),
+    serviceUser: async () => serviceUserIn(await readFile('/etc/passwd', 'utf8').catch(() => '')),
     // Loaded on use, as the firewall: only setup, install --now and check-config need it.
     logPath: async (config) => (await import('./log-path-prover.js')).createLogPathProver(config),
     logPathFacts: async (config) => (await import('./log-path-prover.js')).readLogPathFacts(config),

@@ -2,7 +2,7 @@ import { performance } from 'node:perf_hooks';
 import { logPathAdvice, type LogPathFacts } from '../canary/log-path-advice.js';
 import { proveLogPath } from '../canary/log-path.js';
 import type { ProveLogPath } from '../canary/arm-guard.js';
-import { canaryPort } from '../canary/canary-port.js';
+import { canaryPort } from '../firewall/canary-port.js';
 import { sendCanary } from '../canary/canary-sender.js';
 import type { Config } from '../config/types.js';
 import { ExecaRunner } from '../firewall/command-runner.js';

@@ -28,8 +28,7 @@ export interface BackendDeps {
 // `logPrefix` comes from Config.logPrefix: the guard's LOG rules must match the parser's prefix.
 // `dry-run` is the iptables backend against a simulated firewall: it runs nothing, whatever runner is given.
 /** `setSize`: limits.maxGrants, the size of each door's ipset/nft set (absent: the tool's default). */
-/** `canaryPort`: the log-path canary's udp port (canaryPort() in src/canary/canary-port.ts); absent: no canary rule. */
-export function selectBackend(config: FirewallConfig & { logPrefix: string; alwaysAllow?: readonly Cidr[]; setSize?: number; canaryPort?: number }, deps: BackendDeps): FirewallBackend {
+export function selectBackend(config: FirewallConfig & { logPrefix: string; alwaysAllow?: readonly Cidr[]; setSize?: number }, deps: BackendDeps): FirewallBackend {
   if (config.backend === 'dry-run') {
     // A host where setup ran: grant and revoke work in a fresh process (offline commands) too.
     const simulated = deps.runner instanceof SimulatedFirewall ? deps.runner : new SimulatedFirewall({ now: deps.now, chains: [GRANT_CHAIN, GUARD_CHAIN] });
@@ -45,7 +44,7 @@ export function selectBackend(config: FirewallConfig & { logPrefix: string; alwa
     logRateLimit: config.logRateLimit,
     inputPosition: config.inputPosition,
     alwaysAllow: config.alwaysAllow ?? [],
-    ...(config.canaryPort === undefined ? {} : { canary: { port: config.canaryPort } }),
+    ...(config.refusal === undefined ? {} : { refusalSetting: config.refusal }),
   };
   const starter = deps.sessions !== false && isProcessStarter(deps.runner) ? deps.runner : undefined;
   const name: string = config.backend;
@@ -68,9 +67,9 @@ function renamed(backend: FirewallBackend, name: string): FirewallBackend {
     open: (grant) => backend.open(grant),
     close: (grant) => backend.close(grant),
     list: () => backend.list(),
-    setup: (doors, options) => backend.setup(doors, options),
+    setup: (doors, host, options) => backend.setup(doors, host, options),
     teardown: () => backend.teardown(),
-    describeSetup: (doors) => backend.describeSetup(doors),
+    describeSetup: (doors, host) => backend.describeSetup(doors, host),
     stop: async () => backend.stop?.(),
   };
 }

@@ -1,5 +1,5 @@
 import type { Door } from '../model/door.js';
-import { collectDoorPorts } from '../firewall/door-ports.js';
+import { collectDoorPorts } from './door-ports.js';
 
 // The udp port the log-path canary goes to (docs/containers.md): above Linux's default
 // ephemeral range (32768-60999), so no local client's own socket is likely to use it, placed
