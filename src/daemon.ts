@@ -5,6 +5,8 @@ import { isoTime } from './audit/record.js';
 import { progressSnapshot, STATUS_PROGRESS_CAP, statusGrant, type StatusSnapshot } from './audit/status-view.js';
 import { compose, type Knocktail } from './compose.js';
 import type { Config, FleetConfig } from './config/types.js';
+import { armGuard, describeLogPath, logPathError, type ProveLogPath } from './canary/arm-guard.js';
+import type { LogPathHealth } from './canary/log-path.js';
 import { ControlServer, controlSocketAnswers } from './control/control-server.js';
 import { GrantController } from './control/controller.js';
 import { KnocktailError } from './errors.js';
@@ -52,6 +54,8 @@ export interface DaemonParts {
   readonly version?: string;
   /** The refusal the last guard setup chose and why (status shows it); absent when unknown. */
   readonly refusal?: () => RefusalChoice | undefined;
+  /** Proves the log path with the canary before the guard is armed (src/canary/arm-guard.ts); absent: armed at once. */
+  readonly proveLogPath?: ProveLogPath;
 }
 
 export { controlSocketPath, stateFilePath };
@@ -73,6 +77,7 @@ export class Daemon {
   private sequenceListener: ((key: string, door: string) => void) | undefined;
   private fleet: FleetLink | undefined;
   private fleetStarting: Promise<void> | undefined;
+  private logPath: LogPathHealth | undefined;
 
   constructor(config: Config, parts: DaemonParts) {
     this.config = config;
@@ -158,7 +163,14 @@ export class Daemon {
       lagBytes: this.parts.source.position?.().lagBytes ?? 0,
     }));
     // The guard (LOG + DROP) may be gone after a reboot or a firewall reload; setup is idempotent.
-    await knocktail.backend.setup(config.doors);
+    // It is armed only once the canary proved that knocks can arrive; else it is removed and the start fails.
+    this.logPath = await armGuard(knocktail.backend, config.doors, parts.proveLogPath);
+    if (this.logPath?.ok === false) {
+      const error = logPathError(this.logPath);
+      parts.log.error(error.message, { advice: error.details });
+      throw error;
+    }
+    if (this.logPath) parts.log.info(describeLogPath(this.logPath));
     await knocktail.engine.reconcile('start', { adoptOrphans: this.recovery === undefined });
     return knocktail;
   }
@@ -212,6 +224,7 @@ export class Daemon {
       pendingCloses: pending,
       alwaysAllow: this.config.limits.alwaysAllow.map((cidr) => cidr.text),
       ...(this.recovery ? { stateRecovery: this.recovery } : {}),
+      ...(this.logPath ? { logPath: describeLogPath(this.logPath) } : {}),
       ...(this.fleet ? { fleet: this.fleet.status() } : {}),
       ...(this.parts.refusal?.() ? { refusal: { ...this.parts.refusal()! } } : {}),
     };

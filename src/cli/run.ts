@@ -13,6 +13,7 @@ import { FileFollower } from '../source/follower.js';
 import { KmsgSource } from '../source/kmsg-source.js';
 import { KmsgWaker } from '../source/kmsg-waker.js';
 import { configPath } from './context.js';
+import { createLogPathProver } from './log-path-prover.js';
 import { fileTraceSink, setTraceSink } from '../trace/stage-trace.js';
 import type { CommandAction } from './command-table.js';
 import type { FirewallBackend } from '../firewall/backend.js';
@@ -79,8 +80,16 @@ export const run: CommandAction<[], { config?: string }> = async (ctx, _args, fl
     connectFleet: (fleet) => connectNatsFleet(fleet, { bucketTtl: config.limits.maxOpenFor + 3_600_000 }),
     version: packageVersion(),
     refusal: () => refusal,
+    proveLogPath: createLogPathProver(config),
   });
-  await daemon.start();
+  try {
+    await daemon.start();
+  } catch (error) {
+    // A refused start (the canary's line never came) must not leave timers holding the process.
+    localAddresses.stop();
+    await daemon.stop();
+    throw error;
+  }
   const server = metrics && config.metrics.listen ? await serveMetrics(metrics, config.metrics.listen) : undefined;
   const textfileTimer =
     metrics && config.metrics.textfile

@@ -67,7 +67,7 @@ function renamed(backend: FirewallBackend, name: string): FirewallBackend {
     open: (grant) => backend.open(grant),
     close: (grant) => backend.close(grant),
     list: () => backend.list(),
-    setup: (doors, host) => backend.setup(doors, host),
+    setup: (doors, host, options) => backend.setup(doors, host, options),
     teardown: () => backend.teardown(),
     describeSetup: (doors, host) => backend.describeSetup(doors, host),
     stop: async () => backend.stop?.(),
