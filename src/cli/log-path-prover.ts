@@ -12,6 +12,7 @@ import type { ChunkSource } from '../source/chunk-source.js';
 import { FileFollower } from '../source/follower.js';
 import { KmsgSource } from '../source/kmsg-source.js';
 import { bootTime } from './wiring.js';
+import { sourceDialect } from '../compose.js';
 
 // The canary bound to the configured source: a fresh reader from the source's end (never the
 // daemon's checkpoint), the real sender, and the facts for the advice. A new source adds its
@@ -19,6 +20,7 @@ import { bootTime } from './wiring.js';
 function canaryReader(config: Config): { reader: ChunkSource; name: string } {
   switch (config.source) {
     case 'file':
+    case 'nflog':
       return { reader: new FileFollower({ path: config.logFile, startAt: 'end', pollIntervalMs: 50 }), name: config.logFile };
     case 'kmsg':
       return { reader: new KmsgSource(), name: '/dev/kmsg' };
@@ -44,6 +46,7 @@ export function createLogPathProver(config: Config): ProveLogPath | undefined {
       now: () => performance.now(),
       wallClock: () => Date.now(),
       bootTime: bootTime(),
+      dialect: sourceDialect(config),
       advise: async () => logPathAdvice(await readLogPathFacts(config)),
     });
   };
