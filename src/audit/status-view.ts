@@ -152,11 +152,13 @@ function progressLines(snapshot: StatusSnapshot, options: { color: boolean; now:
 export function fleetLine(fleet: FleetLinkStatus, color: boolean): string {
   const refused = Object.values(fleet.rejected).reduce((sum, count) => sum + count, 0);
   const offset = fleet.clockOffset === null ? 'not measured' : `${fleet.clockOffset} ms`;
-  const state = !fleet.connected
-    ? paint('DISCONNECTED (local doors and expiry go on)', 'yellow', color)
-    : fleet.accepting
-      ? paint('connected', 'green', color)
-      : paint('REFUSING fleet grants (clock off)', 'red', color);
+  const state = fleet.duplicateName
+    ? paint(`DUPLICATE NAME: another member is also "${escapeCell(fleet.host)}" and the two ignore each other's changes; give each its own fleet.host`, 'red', color)
+    : !fleet.connected
+      ? paint('DISCONNECTED (local doors and expiry go on)', 'yellow', color)
+      : fleet.accepting
+        ? paint('connected', 'green', color)
+        : paint('REFUSING fleet grants (clock off)', 'red', color);
   const details = [`clock offset ${offset}`, `published ${fleet.published}`, `applied ${fleet.applied}`, `refused ${refused}`, ...(fleet.outbox > 0 ? [`waiting ${fleet.outbox}`] : [])];
   return `fleet ${escapeCell(fleet.group)} as ${escapeCell(fleet.host)}: ${state}   ${details.join(', ')}`;
 }

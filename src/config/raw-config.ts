@@ -61,6 +61,8 @@ export interface RawConfig {
     readonly maxFailures: number;
     readonly failWindow: string;
     readonly banFor: string;
+    readonly scannerHold: string;
+    readonly maxScanners: number;
     readonly maxOpenFor: string;
     readonly retransmitWindow: string;
     readonly maxClockSkew: string;

@@ -26,10 +26,14 @@ export interface Limits {
   readonly maxGrants: number;
   /** Cap on sources tracked mid-sequence; the least recently seen is evicted past it. */
   readonly maxTrackedSources: number;
-  /** Failed attempts (resets) per source within `failWindow` before the source is ignored for `banFor`. */
+  /** Deprecated and ignored (with failWindow and banFor): a ban on wrong knocks let anyone who forges the owner's address lock the owner out. */
   readonly maxFailures: number;
   readonly failWindow: number;
   readonly banFor: number;
+  /** How long a source that hit a tripwire port completes no door, ms, from its latest hit (the loader always sets it; default 2 min). */
+  readonly scannerHold?: number;
+  /** Most sources marked as scanners at once; past it the least recently seen mark goes (the loader always sets it). */
+  readonly maxScanners?: number;
   /** Longest grant `knocktail grant --for` may give, ms. */
   readonly maxOpenFor: number;
   /** A TCP SYN with the same source, source port and destination port seen within this many ms of the previous is a retransmit. */
