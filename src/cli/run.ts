@@ -13,7 +13,7 @@ import { FileFollower } from '../source/follower.js';
 import { KmsgSource } from '../source/kmsg-source.js';
 import { KmsgWaker } from '../source/kmsg-waker.js';
 import { configPath } from './context.js';
-import { fileTraceSink, setTraceSink } from '../trace/stage-trace.js';
+import { fileTraceSink, NO_TRACE, sinkTracer } from '../trace/stage-trace.js';
 import type { CommandAction } from './command-table.js';
 import type { FirewallBackend } from '../firewall/backend.js';
 import { describeRefusal } from '../firewall/refusal.js';
@@ -28,7 +28,7 @@ export const run: CommandAction<[], { config?: string }> = async (ctx, _args, fl
   const path = configPath(ctx, flags.config);
   const config = await loadConfig(path);
   // Stage timestamps for the live bench (src/trace/stage-trace.ts); off unless asked for.
-  if (ctx.env['KNOCKTAIL_TRACE']) setTraceSink(fileTraceSink(ctx.env['KNOCKTAIL_TRACE']));
+  const tracer = ctx.env['KNOCKTAIL_TRACE'] ? sinkTracer(fileTraceSink(ctx.env['KNOCKTAIL_TRACE'])) : NO_TRACE;
   const log = createLogger(ctx);
   const clock = createSystemClock();
   await ensurePrivateDir(config.stateDir, process.getuid?.() ?? 0);
@@ -47,12 +47,13 @@ export const run: CommandAction<[], { config?: string }> = async (ctx, _args, fl
   metrics?.collectProcessMetrics();
   const source =
     config.source === 'kmsg'
-      ? new KmsgSource({ waker: new KmsgWaker('/dev/kmsg') })
+      ? new KmsgSource({ waker: new KmsgWaker('/dev/kmsg', undefined, undefined, tracer), tracer })
       : new FileFollower({
           path: config.logFile,
           checkpointPath: followerCheckpointPath(config),
           startAt: 'end',
           onEvent: (event) => log.info(`follower: ${event.type}`, { ...event }),
+          tracer,
         });
   const runner = new ExecaRunner();
   // As createFirewall(): setup() first checks the host's own firewall; metrics time every change.
@@ -69,7 +70,8 @@ export const run: CommandAction<[], { config?: string }> = async (ctx, _args, fl
     clock,
     runner,
     wrapBackend,
-    audit: createAuditLog(config.auditLog, { backend: config.firewall.backend }),
+    audit: createAuditLog(config.auditLog, { backend: config.firewall.backend, tracer }),
+    tracer,
     source,
     log,
     bootTime: bootTime(),
