@@ -12,6 +12,7 @@ import { formatPort } from './model/door.js';
 import type { Grant } from './model/grant.js';
 import { tripwirePorts } from './model/tripwires.js';
 import type { ParseContext } from './parse/packet.js';
+import type { Tracer } from './trace/stage-trace.js';
 import { Pipeline } from './pipeline.js';
 import type { ChunkSource } from './source/chunk-source.js';
 
@@ -40,6 +41,8 @@ export interface Parts {
   readonly wrapBackend?: (backend: FirewallBackend) => FirewallBackend;
   /** Backoff between command retries (tests pass a fake). */
   readonly sleep?: (ms: number) => Promise<void>;
+  /** Marks the stages of the knock → open path (KNOCKTAIL_TRACE); passed in like the clock. */
+  readonly tracer?: Tracer;
   readonly closeRetryDelay?: (attempt: number) => number;
   readonly onRecord?: (record: AuditRecord) => void;
   /** Every reject, also those the audit log only summarises (metrics). */
@@ -74,13 +77,15 @@ export interface BackendParts {
   readonly sleep?: (ms: number) => Promise<void>;
   /** Wraps the backend: the host-firewall check of setup(), metrics timing. */
   readonly wrap?: (backend: FirewallBackend) => FirewallBackend;
+  /** Marks firewall requests and answers for the latency trace. */
+  readonly tracer?: Tracer;
 }
 
 /** The configured firewall backend: the one place one is built, for compose() and for the commands that need only a backend (rules, setup, teardown, install). */
 export function buildBackend(config: Config, parts: BackendParts): FirewallBackend {
   const selected = selectBackend(
     { ...config.firewall, logPrefix: config.logPrefix, logAction: selectLogAction(config), alwaysAllow: config.limits.alwaysAllow, setSize: config.limits.maxGrants },
-    { runner: parts.runner, now: parts.now, ...(parts.sleep ? { sleep: parts.sleep } : {}) },
+    { runner: parts.runner, now: parts.now, ...(parts.sleep ? { sleep: parts.sleep } : {}), ...(parts.tracer ? { tracer: parts.tracer } : {}) },
   );
   return parts.wrap ? parts.wrap(selected) : selected;
 }
@@ -100,6 +105,7 @@ export function compose(config: Config, parts: Parts): Knocktail {
     now: () => firewallTime(),
     ...(parts.sleep ? { sleep: parts.sleep } : {}),
     ...(parts.wrapBackend ? { wrap: parts.wrapBackend } : {}),
+    ...(parts.tracer ? { tracer: parts.tracer } : {}),
   });
   const engine = new GrantEngine({
     doors: config.doors,

@@ -14,7 +14,7 @@ import { KmsgSource } from '../source/kmsg-source.js';
 import { KmsgWaker } from '../source/kmsg-waker.js';
 import { configPath } from './context.js';
 import { createLogPathProver } from './log-path-prover.js';
-import { fileTraceSink, setTraceSink } from '../trace/stage-trace.js';
+import { fileTraceSink, NO_TRACE, sinkTracer } from '../trace/stage-trace.js';
 import type { CommandAction } from './command-table.js';
 import type { FirewallBackend } from '../firewall/backend.js';
 import { describeRefusal } from '../firewall/refusal.js';
@@ -29,7 +29,7 @@ export const run: CommandAction<[], { config?: string }> = async (ctx, _args, fl
   const path = configPath(ctx, flags.config);
   const config = await loadConfig(path);
   // Stage timestamps for the live bench (src/trace/stage-trace.ts); off unless asked for.
-  if (ctx.env['KNOCKTAIL_TRACE']) setTraceSink(fileTraceSink(ctx.env['KNOCKTAIL_TRACE']));
+  const tracer = ctx.env['KNOCKTAIL_TRACE'] ? sinkTracer(fileTraceSink(ctx.env['KNOCKTAIL_TRACE'])) : NO_TRACE;
   const log = createLogger(ctx);
   const clock = createSystemClock();
   await ensurePrivateDir(config.stateDir, process.getuid?.() ?? 0);
@@ -50,12 +50,13 @@ export const run: CommandAction<[], { config?: string }> = async (ctx, _args, fl
   // "file" and "nflog" both follow logFile (rsyslog's or knocktail's ulogd2's); the parser tells their lines apart.
   const source =
     config.source === 'kmsg'
-      ? new KmsgSource({ waker: new KmsgWaker('/dev/kmsg') })
+      ? new KmsgSource({ waker: new KmsgWaker('/dev/kmsg', undefined, undefined, tracer), tracer })
       : new FileFollower({
           path: config.logFile,
           checkpointPath: followerCheckpointPath(config),
           startAt: 'end',
           onEvent: (event) => log.info(`follower: ${event.type}`, { ...event }),
+          tracer,
         });
   const runner = new ExecaRunner();
   // As createFirewall(): setup() first checks the host's own firewall; metrics time every change.
@@ -72,7 +73,8 @@ export const run: CommandAction<[], { config?: string }> = async (ctx, _args, fl
     clock,
     runner,
     wrapBackend,
-    audit: createAuditLog(config.auditLog, { backend: config.firewall.backend }),
+    audit: createAuditLog(config.auditLog, { backend: config.firewall.backend, tracer }),
+    tracer,
     source,
     log,
     // /dev/kmsg stamps: printk's clock, which a suspend does not advance (see printkEpoch).
