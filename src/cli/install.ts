@@ -117,8 +117,8 @@ export const install: CommandAction<[], InstallFlags> = async (ctx, _args, flags
     // Loaded only here: --root and --dry-run never need the firewall code.
     const { createFirewall, createSystemClock } = await import('./wiring.js');
     try {
-      const { withFirewallLock } = await import('../firewall/firewall-lock.js');
-      await withFirewallLock(config.stateDir, { holder: 'knocktail install' }, () => createFirewall(config, createSystemClock()).setup(config.doors));
+      const { armConfiguredGuard } = await import('./rules.js');
+      await armConfiguredGuard(ctx, config, createFirewall(config, createSystemClock()), 'knocktail install');
       setupDone = true;
     } catch (error) {
       setupError = error instanceof Error ? error : new Error(String(error));

@@ -27,6 +27,10 @@ export interface GuardOptions {
   readonly refusal?: Refusal;
   /** Unused ports logged at most once per source per minute and refused (model/tripwires.ts); default none. */
   readonly tripwires?: readonly KnockPort[];
+  /** The udp port of the log-path canary (canary-port.ts): on `lo` only, NEW only, logged, refused; IPv4 only. */
+  readonly canary?: { readonly port: number };
+  /** false: leave out every refusal but the canary's (the first phase of arming); default true. */
+  readonly armed?: boolean;
 }
 
 function dport(port: KnockPort): string {
@@ -83,6 +87,11 @@ export function buildGuardRuleSpecs(doors: readonly Door[], family: Family, opti
   const refusal = options.refusal ?? 'drop';
   const tripwires = tripwireMatches(options.tripwires ?? []);
   const specs: string[][] = [];
+  // The canary first: only this host can send on lo, and only NEW datagrams (never replies) are tagged.
+  if (options.canary && family === 4) {
+    const canary = ['-i', 'lo', '-p', 'udp', '--dport', String(options.canary.port), ...NEW];
+    specs.push([...canary, ...log], [...canary, ...buildRefusalTarget('udp', family, refusal)]);
+  }
   for (const port of protectedPorts) {
     specs.push(['-p', port.proto, '--dport', String(port.port), '-m', 'conntrack', '--ctstate', 'ESTABLISHED,RELATED', '-j', 'ACCEPT']);
   }
@@ -99,6 +108,7 @@ export function buildGuardRuleSpecs(doors: readonly Door[], family: Family, opti
     const echo = family === 4 ? ['-p', 'icmp', '--icmp-type', 'echo-request'] : ['-p', 'ipv6-icmp', '--icmpv6-type', 'echo-request'];
     specs.push([...echo, ...hashlimit(family, options.logRateLimit), ...log]);
   }
+  if (options.armed === false) return specs;
   // Only NEW: a reply to the host's own connection from a local port in a knock range is ESTABLISHED.
   for (const port of knockPorts) specs.push(['-p', port.proto, '--dport', dport(port), ...NEW, ...buildRefusalTarget(port.proto, family, refusal)]);
   for (const match of tripwires) specs.push([...match, ...NEW, ...buildRefusalTarget(match[1] as 'tcp' | 'udp', family, refusal)]);
