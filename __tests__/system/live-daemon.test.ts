@@ -30,7 +30,7 @@ describeSystem('live daemon, end to end (iptables, rsyslog, netns)', ['ip', 'ipt
 
   test('a plain blocking connect to 31600 (with its SYN retransmits) opens 22, and 31601 closes it', async () => {
     const { rig } = live;
-    // Like `telnet server 31600`: the SYN is dropped, the kernel retransmits it after 1 s.
+    // Like `telnet server 31600`: refused like an unused port (a reset on this bare host; behind a drop policy the kernel would retransmit the SYN after 1 s).
     expect(await rig.connect(rig.client, rig.serverV4, 31600, 1500)).toBe(false);
     expect(await live.waitOpen(rig.serverV4, 22, 5000)).toBe(true);
     expect(await rig.connect(rig.client, rig.serverV4, 31601, 200)).toBe(false);
