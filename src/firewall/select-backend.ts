@@ -69,6 +69,7 @@ function renamed(backend: FirewallBackend, name: string): FirewallBackend {
     list: () => backend.list(),
     setup: (doors, host) => backend.setup(doors, host),
     teardown: () => backend.teardown(),
+    ...(backend.checkGuard ? { checkGuard: () => backend.checkGuard!() } : {}),
     describeSetup: (doors, host) => backend.describeSetup(doors, host),
     stop: async () => backend.stop?.(),
   };
