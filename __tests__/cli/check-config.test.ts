@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { HostProbes } from '../../src/cli/host-probes.js';
@@ -101,6 +101,33 @@ describe('knocktail check-config', () => {
         'fleet bastions as b1: tls://198.51.100.1:4222; fleet doors ssh',
       ]),
     );
+  });
+
+  test('a key file others can read, or one the service user does not own, is a warning that gives the owner and mode to use', async () => {
+    await writeFile(join(dir, 'open.key'), 'k'.repeat(40), { mode: 0o644 });
+    await chmod(join(dir, 'open.key'), 0o644);
+    await writeFile(
+      join(dir, 'open.json'),
+      JSON.stringify({ doors: [{ ...goodConfig.doors[0], fleet: true }], fleet: { servers: ['tls://198.51.100.1:4222'], group: 'bastions', host: 'b1', keyFile: 'open.key' } }),
+    );
+    const owner = (await stat(join(dir, 'open.key'))).uid;
+    const service: HostProbes = { ...QUIET_HOST, serviceUser: () => Promise.resolve({ name: 'knocktail', uid: owner + 1 }) };
+    const result = await run(['check-config', '--config', 'open.json'], dir, {}, service);
+    const key = join(dir, 'open.key');
+    expect(result.stdout.split('\n')).toContain(
+      `warning: fleet.keyFile: ${key} is open to its group and everyone (mode 0644) and is owned by uid ${owner}, not by knocktail (uid ${owner + 1}) whom the daemon runs as; ` +
+        `a key must be readable by knocktail and nobody else: chown knocktail:knocktail ${key} && chmod 600 ${key}`,
+    );
+    await chmod(key, 0o600);
+    const fixed = await run(['check-config', '--config', 'open.json'], dir, {}, { ...QUIET_HOST, serviceUser: () => Promise.resolve({ name: 'knocktail', uid: owner }) });
+    expect(fixed.stdout).not.toMatch(/warning/);
+  });
+
+  test('a general syslog file as logFile is a warning: any local user can write kernel-looking lines there', async () => {
+    await writeFile(join(dir, 'kern.json'), JSON.stringify({ ...goodConfig, logFile: '/var/log/kern.log' }));
+    const result = await run(['check-config', '--config', 'kern.json'], dir);
+    expect(result.code).toBe(0);
+    expect(result.stdout).toMatch(/^warning: logFile: \/var\/log\/kern\.log is a general syslog file that other programs write to: .*\/dev\/log/m);
   });
 
   test('an invalid config prints every problem as path: message, exit 2', async () => {

@@ -27,6 +27,8 @@ export interface StatusSnapshot {
   fleet?: FleetLinkStatus;
   /** What the guard answers refused packets (knock, tripwire and protected ports) and why; absent before setup. */
   refusal?: { refusal: 'reject' | 'drop'; reason: string };
+  /** The canary's verdict at the daemon's start (src/canary/arm-guard.ts describeLogPath). */
+  logPath?: string;
 }
 
 /** A grant as the status shows it (ISO times, ports as text); the daemon and the offline CLI both use it. */
@@ -73,6 +75,7 @@ export function renderStatus(snapshot: StatusSnapshot, options: { color: boolean
     `${Number.isNaN(started) ? 'daemon: not running' : `up ${formatLength(Math.max(0, now - started))} (since ${formatTime(snapshot.startedAt)} UTC)`}   backend ${escapeCell(snapshot.backend)}: ${health}`,
   );
   if (snapshot.fleet) out.push(fleetLine(snapshot.fleet, color));
+  if (snapshot.logPath) out.push(escapeCell(snapshot.logPath));
   out.push('');
   if (snapshot.grants.length === 0) {
     out.push('Open grants: none');
@@ -152,11 +155,13 @@ function progressLines(snapshot: StatusSnapshot, options: { color: boolean; now:
 export function fleetLine(fleet: FleetLinkStatus, color: boolean): string {
   const refused = Object.values(fleet.rejected).reduce((sum, count) => sum + count, 0);
   const offset = fleet.clockOffset === null ? 'not measured' : `${fleet.clockOffset} ms`;
-  const state = !fleet.connected
-    ? paint('DISCONNECTED (local doors and expiry go on)', 'yellow', color)
-    : fleet.accepting
-      ? paint('connected', 'green', color)
-      : paint('REFUSING fleet grants (clock off)', 'red', color);
+  const state = fleet.duplicateName
+    ? paint(`DUPLICATE NAME: another member is also "${escapeCell(fleet.host)}" and the two ignore each other's changes; give each its own fleet.host`, 'red', color)
+    : !fleet.connected
+      ? paint('DISCONNECTED (local doors and expiry go on)', 'yellow', color)
+      : fleet.accepting
+        ? paint('connected', 'green', color)
+        : paint('REFUSING fleet grants (clock off)', 'red', color);
   const details = [`clock offset ${offset}`, `published ${fleet.published}`, `applied ${fleet.applied}`, `refused ${refused}`, ...(fleet.outbox > 0 ? [`waiting ${fleet.outbox}`] : [])];
   return `fleet ${escapeCell(fleet.group)} as ${escapeCell(fleet.host)}: ${state}   ${details.join(', ')}`;
 }
