@@ -186,15 +186,16 @@ export const COMMANDS: readonly CommandDef[] = [
   },
   {
     name: 'import',
-    description: "convert another port knocker's config to a knocktail config (printed, or written with -o); what cannot be converted is listed with why",
+    description: "convert another port knocker's config to a knocktail config (printed, or written with -o); what cannot be converted is listed with why, and makes the exit status 2",
     arguments: [
       { name: '<format>', description: 'the format of FILE', choices: ['knockd'] },
       { name: '<file>', description: 'the config to convert, e.g. /etc/knockd.conf' },
     ],
     options: [
       { flags: '-o, --output <file>', description: 'write the config to this file instead of stdout (never overwritten without --force)', value: 'file' },
-      { ...CONFIG_OPTION, description: 'the same as -o: write the converted config to this knocktail config file' },
-      { flags: '--force', description: 'with -o or -c: overwrite an existing file' },
+      { flags: '--force', description: 'with -o: overwrite an existing file' },
+      { flags: '--accept-dropped', description: 'exit 0 even when a knockd door (or its IPv6 half) could not be converted (default: the config is still written, exit status 2)' },
+      { ...CONFIG_OPTION, description: 'accepted like on every command; import reads no knocktail config (write with -o)' },
     ],
     load: async () => typed((await import('./import.js')).importCommand),
   },
