@@ -1,4 +1,4 @@
-import { PassThrough } from 'node:stream';
+import { PassThrough, Readable } from 'node:stream';
 import type { CliContext } from '../../src/cli/context.js';
 import type { HostProbes } from '../../src/cli/host-probes.js';
 import { runCli } from '../../src/cli/program.js';
@@ -17,7 +17,7 @@ export interface CapturedRun {
   readonly stderr: string;
 }
 
-export async function runCliCaptured(argv: readonly string[], options: { env?: Record<string, string>; cwd?: string; host?: HostProbes; tty?: boolean } = {}): Promise<CapturedRun> {
+export async function runCliCaptured(argv: readonly string[], options: { env?: Record<string, string>; cwd?: string; host?: HostProbes; tty?: boolean; stdin?: string } = {}): Promise<CapturedRun> {
   // `tty` makes stdout look like a terminal, where colour is on unless NO_COLOR is set.
   const stdout = Object.assign(new PassThrough(), { isTTY: options.tty === true });
   const stderr = new PassThrough();
@@ -25,7 +25,16 @@ export async function runCliCaptured(argv: readonly string[], options: { env?: R
   let err = '';
   stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
   stderr.on('data', (chunk: Buffer) => (err += chunk.toString()));
-  const ctx: CliContext = { argv, env: options.env ?? {}, cwd: options.cwd ?? process.cwd(), stdout, stderr, signals: { onStop: () => undefined, onReload: () => undefined }, host: options.host ?? QUIET_HOST };
+  const ctx: CliContext = {
+    argv,
+    env: options.env ?? {},
+    cwd: options.cwd ?? process.cwd(),
+    stdout,
+    stderr,
+    signals: { onStop: () => undefined, onReload: () => undefined },
+    host: options.host ?? QUIET_HOST,
+    ...(options.stdin === undefined ? {} : { stdin: Readable.from([Buffer.from(options.stdin)]) }),
+  };
   const code = await runCli(ctx);
   return { code, stdout: out, stderr: err };
 }
