@@ -1,6 +1,7 @@
 import { resolve } from 'node:path';
 import { describeDoor } from '../config/describe-door.js';
 import { loadConfig } from '../config/load-config.js';
+import { checkConfigWarnings } from '../config/config-warnings.js';
 import { checkKnockPortsAgainstHost } from '../config/port-warnings.js';
 import { describeHostFirewallProbe } from '../firewall/host-firewall-check.js';
 import { KnocktailError } from '../errors.js';
@@ -18,6 +19,7 @@ export async function checkConfig(ctx: CliContext, option: string | undefined): 
     const config = await loadConfig(path);
     writeLine(ctx.stdout, `config OK: ${path}`);
     const host = hostProbesOf(ctx);
+    for (const warning of checkConfigWarnings(config)) writeLine(ctx.stdout, `warning: ${warning}`);
     for (const warning of checkKnockPortsAgainstHost(config.doors, await host.ports.read())) writeLine(ctx.stdout, `warning: ${warning}`);
     const probe = await host.firewall(config.firewall.backend);
     writeLine(ctx.stdout, describeHostFirewallProbe(probe, config.firewall.backend, config.firewall.hostFirewall ?? 'check'));
