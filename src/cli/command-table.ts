@@ -112,9 +112,17 @@ export const COMMANDS: readonly CommandDef[] = [
     options: [
       { ...CONFIG_OPTION, description: 'config file (written as a skeleton when missing)' },
       { flags: '--dry-run', description: 'print what would change, change nothing' },
-      { flags: '--root <dir>', description: 'install into this staging tree instead of / (skips the firewall setup)', value: 'directory' },
+      {
+        flags: '--root <dir>',
+        description: "install into this staging tree instead of / for another machine: the unit runs the .deb's /usr/bin/knocktail and the config names its schema (skips the firewall setup)",
+        value: 'directory',
+      },
       { flags: '--now', description: 'also arm the guard at once (`knocktail setup`); without it ssh stays open until you run setup or start the service' },
       { flags: '--config-only', description: 'write only the config skeleton, when there is none (what the .deb runs at its first install)' },
+      {
+        flags: '--knock-ports <ports>',
+        description: 'a new config knocks on these tcp ports: the open sequence, then the close port (e.g. the ones a dry run drew: 26975,27878,29504,31206); default: drawn at random',
+      },
     ],
     load: async () => typed((await import('./install.js')).install),
   },
