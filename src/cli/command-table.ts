@@ -168,6 +168,11 @@ export const COMMANDS: readonly CommandDef[] = [
       { flags: '--delay <ms>', description: "pause between steps in ms (default 100); with a profile, the profile's delay" },
       { flags: '-u, --udp', description: "bare ports (7000) are udp, as knockd's knock -u" },
       { flags: '--verify <port>', description: 'after knocking, connect to this TCP port (retried once) and report how long the door took to open; exit 1 when it does not' },
+      {
+        flags: '--connect <host:port>',
+        description: 'after knocking, connect to HOST:PORT (retried once) and carry the connection over stdin and stdout, for ssh: ProxyCommand knocktail knock --quiet --connect %h:%p PROFILE',
+      },
+      { flags: '-q, --quiet', description: 'print nothing but errors (for scripts and ssh Match exec)' },
       { ...CONFIG_OPTION, description: 'config file (for --door)' },
       { flags: '--profiles <file>', description: 'client profiles (default: $XDG_CONFIG_HOME/knocktail/client.json, else ~/.config/knocktail/client.json)', value: 'file' },
       { flags: '-4, --ipv4', description: 'use IPv4' },
