@@ -152,7 +152,11 @@ export const COMMANDS: readonly CommandDef[] = [
     name: 'revoke',
     description: 'close a grant now (every door of the address unless --door)',
     arguments: [{ name: '<src>', description: 'IPv4 or IPv6 address' }],
-    options: [{ flags: '-d, --door <name>', description: 'only this door' }, CONFIG_OPTION],
+    options: [
+      { flags: '-d, --door <name>', description: 'only this door' },
+      { flags: '--end-sessions', description: "also end the address's established connections to the door's ports (conntrack entries deleted; audited as sessions-ended), as doors with endSessions always do" },
+      CONFIG_OPTION,
+    ],
     load: async () => typed((await import('./control.js')).revoke),
   },
   {

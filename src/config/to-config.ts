@@ -45,6 +45,7 @@ function toDoor(raw: RawDoor, secret: string | undefined, shareOfGrants: number)
       return must(parsed.ok ? parsed.cidr : undefined, `CIDR ${JSON.stringify(text)}`);
     }),
     maxGrants: raw.maxGrants ?? shareOfGrants,
+    ...(raw.endSessions ? { endSessions: true } : {}),
   };
 }
 
