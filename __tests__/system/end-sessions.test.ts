@@ -8,7 +8,7 @@ import { describeSystem } from './support/requirements.js';
 // source's conntrack entries go, so the connection's next packet is a NEW one, refused.
 const DOOR = { name: 'app', sequence: ['tcp:31700'], open: ['tcp:2222'], openFor: '1h', closeSequence: ['tcp:31701'] };
 
-describeSystem('revoke --end-sessions ends established connections (conntrack)', ['ip', 'iptables', 'ip6tables', 'rsyslogd', 'flock', 'conntrack'], () => {
+describeSystem('revoke --end-sessions ends established connections, status lists them (conntrack)', ['ip', 'iptables', 'ip6tables', 'rsyslogd', 'flock', 'conntrack'], () => {
   let live: LiveRig;
   let stopEcho: (() => Promise<void>) | undefined;
 
@@ -36,6 +36,9 @@ describeSystem('revoke --end-sessions ends established connections (conntrack)',
     const cut = await rig.hold(rig.client, rig.serverV4, 2222, 2000);
     expect(cut).toBeDefined();
     expect(await cut!.probe(2000)).toBe(true);
+    // status shows who is in now: the held connection, from conntrack.
+    const status = await live.cli(['status', ...config]);
+    expect(status.stdout).toMatch(new RegExp(`^Connections from granted sources \\(1\\):\\n {2}${rig.clientV4.replaceAll('.', '\\.')}:\\d+ → ${rig.serverV4.replaceAll('.', '\\.')}:2222 tcp ESTABLISHED$`, 'm'));
     const revoked = await live.cli(['revoke', rig.clientV4, '--end-sessions', ...config]);
     expect(revoked.exitCode).toBe(0);
     expect(await cut!.probe(2000)).toBe(false);

@@ -1,3 +1,4 @@
+import type { CommandRunner } from '../firewall/backend.js';
 import { randomInt } from 'node:crypto';
 import type { BackendName } from '../config/types.js';
 import type { HostFirewallProbe } from '../firewall/host-firewall-check.js';
@@ -13,6 +14,8 @@ export interface HostProbes {
   readonly ports: HostPortsReader;
   firewall(backend: BackendName): Promise<HostFirewallProbe>;
   readonly randomInt: RandomInt;
+  /** Runs the commands `status` asks of the host (conntrack); absent = the real runner. */
+  readonly runner?: CommandRunner;
 }
 
 export function systemHostProbes(): HostProbes {
