@@ -5,6 +5,8 @@ import { isoTime } from './audit/record.js';
 import { progressSnapshot, STATUS_PROGRESS_CAP, statusGrant, type StatusSnapshot } from './audit/status-view.js';
 import { compose, type Knocktail } from './compose.js';
 import type { Config, FleetConfig } from './config/types.js';
+import { armGuard, describeLogPath, logPathError, type ProveLogPath } from './canary/arm-guard.js';
+import type { LogPathHealth } from './canary/log-path.js';
 import { ControlServer, controlSocketAnswers } from './control/control-server.js';
 import { GrantController } from './control/controller.js';
 import { KnocktailError } from './errors.js';
@@ -20,6 +22,8 @@ import { StateStore } from './grant/state-store.js';
 import type { Metrics } from './metrics/metrics.js';
 import type { ChunkSource } from './source/chunk-source.js';
 import { ATOMIC_STATE_FILES, controlSocketPath, fleetOutboxPath, stateFilePath } from './state-paths.js';
+import type { RefusalChoice } from './firewall/refusal.js';
+import type { Tracer } from './trace/stage-trace.js';
 
 // The daemon: the composition (compose.ts) plus what only a long-lived process has: the state
 // file, the control socket, the periodic drift check, reload and an orderly stop.
@@ -36,8 +40,8 @@ export interface DaemonParts {
   readonly audit: AuditSink;
   readonly source: ChunkSource & { position?: () => { path: string; offset: number; lagBytes: number } };
   readonly log: Logger;
-  /** Epoch ms at boot, for kernel-uptime timestamps. */
-  readonly bootTime: number;
+  /** Epoch ms at boot, for kernel-uptime timestamps (a function: asked per line). */
+  readonly bootTime: number | (() => number);
   readonly metrics?: Metrics;
   /** This host's addresses: a packet to any other DST= is foreign. Absent: destinations are not checked. */
   readonly localAddresses?: { current(): ReadonlySet<string> };
@@ -45,10 +49,16 @@ export interface DaemonParts {
   readonly wrapBackend?: (backend: FirewallBackend) => FirewallBackend;
   /** Backoff between command retries (tests pass a fake). */
   readonly sleep?: (ms: number) => Promise<void>;
+  /** Marks the stages of the knock → open path (KNOCKTAIL_TRACE); passed in like the clock. */
+  readonly tracer?: Tracer;
   /** Connects to the fleet's NATS servers (only called when the config has a fleet block). */
   readonly connectFleet?: (fleet: FleetConfig) => Promise<FleetTransport>;
   /** Reported in fleet heartbeats. */
   readonly version?: string;
+  /** The refusal the last guard setup chose and why (status shows it); absent when unknown. */
+  readonly refusal?: () => RefusalChoice | undefined;
+  /** Proves the log path with the canary before the guard is armed (src/canary/arm-guard.ts); absent: armed at once. */
+  readonly proveLogPath?: ProveLogPath;
 }
 
 export { controlSocketPath, stateFilePath };
@@ -66,8 +76,11 @@ export class Daemon {
   private stopping: Promise<void> | undefined;
   private recovery: StatusSnapshot['stateRecovery'];
   private fleetPort: GrantEnginePort | undefined;
+  /** The fleet link's listener for single-use sequences used here (set once it has joined). */
+  private sequenceListener: ((key: string, door: string) => void) | undefined;
   private fleet: FleetLink | undefined;
   private fleetStarting: Promise<void> | undefined;
+  private logPath: LogPathHealth | undefined;
 
   constructor(config: Config, parts: DaemonParts) {
     this.config = config;
@@ -95,7 +108,9 @@ export class Daemon {
     this.fleetStarting = this.startFleet();
     this.scheduleCheck();
     this.loop = this.readLoop();
-    parts.log.info(`knocktail running: ${config.doors.length} doors, backend ${knocktail.backend.name}, source ${config.source === 'kmsg' ? '/dev/kmsg' : config.logFile}`);
+    parts.log.info(
+      `knocktail running: ${config.doors.length} doors, backend ${knocktail.backend.name}, source ${config.source === 'kmsg' ? '/dev/kmsg' : config.source === 'nflog' ? `${config.logFile} (ulogd2, NFLOG group ${config.nflog.group})` : config.logFile}`,
+    );
   }
 
   /** Resolves when the daemon has stopped reading (after stop(), or on a fatal source error). */
@@ -115,7 +130,7 @@ export class Daemon {
     const state = await this.loadSavedState();
     const store = new StateStore<PersistedState>({
       clock: parts.clock,
-      snapshot: () => ({ version: 1, grants: knocktail.engine.grants(), usedOneTime: knocktail.tracker.usedOneTimeKeys() }),
+      snapshot: () => ({ version: 1, grants: knocktail.engine.grants(), usedOneTime: knocktail.tracker.usedOneTimeKeys(knocktail.clock.now()) }),
       save: (snapshot) => saveState(stateFilePath(this.config), snapshot),
       onError: (error) => parts.log.error(`cannot save state: ${error instanceof Error ? error.message : String(error)}`),
     });
@@ -130,6 +145,7 @@ export class Daemon {
       store,
       ...(parts.wrapBackend ? { wrapBackend: parts.wrapBackend } : {}),
       ...(parts.sleep ? { sleep: parts.sleep } : {}),
+      ...(parts.tracer ? { tracer: parts.tracer } : {}),
       onReject: (door, reason) => parts.metrics?.incRejected(door, reason),
       onRecord: (record) => {
         parts.metrics?.record(record);
@@ -138,6 +154,7 @@ export class Daemon {
         setImmediate(() => parts.log.info(`${record.event} ${record.door} ${record.src}`, { ...record }));
         this.fleetPort?.emit(record);
       },
+      onSequenceUsed: (key, door) => this.sequenceListener?.(key, door),
       onBadLine: (line, problem) => parts.log.warn(`skipped line: ${problem}`, { line: line.slice(0, 512) }),
       onError: (error) => parts.log.error(`grant engine: ${error instanceof Error ? error.message : String(error)}`),
     });
@@ -152,13 +169,20 @@ export class Daemon {
       lagBytes: this.parts.source.position?.().lagBytes ?? 0,
     }));
     // The guard (LOG + DROP) may be gone after a reboot or a firewall reload; setup is idempotent.
-    await knocktail.backend.setup(config.doors);
+    // It is armed only once the canary proved that knocks can arrive; else it is removed and the start fails.
+    this.logPath = await armGuard(knocktail.backend, config.doors, parts.proveLogPath);
+    if (this.logPath?.ok === false) {
+      const error = logPathError(this.logPath);
+      parts.log.error(error.message, { advice: error.details });
+      throw error;
+    }
+    if (this.logPath) parts.log.info(describeLogPath(this.logPath));
     await knocktail.engine.reconcile('start', { adoptOrphans: this.recovery === undefined });
     return knocktail;
   }
 
   async reload(config: Config): Promise<void> {
-    const restartOnly = ['logFile', 'source', 'stateDir', 'auditLog', 'logPrefix', 'firewall', 'metrics', 'localAddresses', 'fleet'] as const;
+    const restartOnly = ['logFile', 'source', 'nflog', 'stateDir', 'auditLog', 'logPrefix', 'firewall', 'metrics', 'localAddresses', 'fleet'] as const;
     const changed = restartOnly.filter((key) => JSON.stringify(config[key]) !== JSON.stringify(this.config[key]));
     if (changed.length > 0) this.parts.log.warn(`reload: ${changed.join(', ')} changed; these take effect on restart only`);
     if (config.limits.maxGrants > this.config.limits.maxGrants) this.parts.log.warn('reload: limits.maxGrants raised; the firewall sets are sized at start, so the higher limit takes effect on restart only');
@@ -206,7 +230,9 @@ export class Daemon {
       pendingCloses: pending,
       alwaysAllow: this.config.limits.alwaysAllow.map((cidr) => cidr.text),
       ...(this.recovery ? { stateRecovery: this.recovery } : {}),
+      ...(this.logPath ? { logPath: describeLogPath(this.logPath) } : {}),
       ...(this.fleet ? { fleet: this.fleet.status() } : {}),
+      ...(this.parts.refusal?.() ? { refusal: { ...this.parts.refusal()! } } : {}),
     };
   }
 
@@ -230,6 +256,12 @@ export class Daemon {
           config: fleet,
           maxOpenFor: config.limits.maxOpenFor,
           port: this.fleetPort,
+          sequences: {
+            markUsed: (key) => this.knocktail?.tracker.markOneTimeUsed(key),
+            onUsed: (listener) => {
+              this.sequenceListener = listener;
+            },
+          },
           transport,
           clock: parts.clock,
           log: parts.log,
@@ -258,13 +290,23 @@ export class Daemon {
     }
   }
 
-  // A state file that cannot be used fails closed: moved aside, no grants; reconcile then removes every rule as an orphan.
+  // A state file whose content makes no sense fails closed: moved aside, no grants; reconcile
+  // then removes every rule as an orphan. One that merely cannot be read (a root-owned 0600
+  // file, a directory) is kept as it is and stops the start: its grants and used one-time
+  // sequences are fine, and a fix of its owner or mode gets them all back.
   private async loadSavedState(): Promise<PersistedState> {
     const path = stateFilePath(this.config);
     try {
       return await loadState(path);
     } catch (error) {
-      if (!(error instanceof KnocktailError) || (error.code !== 'STATE_CORRUPT' && error.code !== 'STATE_IO')) throw error;
+      if (error instanceof KnocktailError && error.code === 'STATE_IO') {
+        throw new KnocktailError(
+          'STATE_IO',
+          `${error.message}; it is left as it is (its grants and used one-time sequences are kept): give it to the user the daemon runs as, mode 0600 (e.g. chown knocktail: ${path}), and start again`,
+          { cause: error },
+        );
+      }
+      if (!(error instanceof KnocktailError) || error.code !== 'STATE_CORRUPT') throw error;
       const now = this.parts.clock.now();
       const movedTo = await moveAsideCorrupt(path, now);
       this.recovery = { at: isoTime(now), movedTo, error: error.message };

@@ -10,6 +10,7 @@ export const QUIET_HOST: HostProbes = {
   randomInt: (bound) => 4242 % bound,
   // conntrack (status) lists nothing.
   runner: { run: () => Promise.resolve({ exitCode: 0, stdout: '', stderr: '' }) },
+  serviceUser: () => Promise.resolve(undefined),
 };
 
 // Runs the CLI in-process with captured streams, as main.ts would with the real process.

@@ -14,12 +14,14 @@ describe('renderSystemdUnit', () => {
 
   test('other directories are added to ReadWritePaths once, quoted when they hold spaces', () => {
     const text = renderSystemdUnit(unit, ['/srv/kt', '/srv/kt', '/srv/my logs']);
-    expect(text).toMatch(/^ReadWritePaths=\/var\/lib\/knocktail \/var\/log\/knocktail \/run\/xtables.lock \/srv\/kt "\/srv\/my logs"$/m);
+    expect(text).toMatch(/^ReadWritePaths=\/var\/lib\/knocktail \/var\/log\/knocktail -\/run\/xtables.lock \/srv\/kt "\/srv\/my logs"$/m);
   });
 
   test('the unit runs as the knocktail user with only the two network capabilities', () => {
     expect(unit).toMatch(/^User=knocktail$/m);
     expect(unit).toMatch(/^Group=knocktail$/m);
+    // Its own group reads the knock log: adm would also open auth.log and every other adm log.
+    expect(unit).not.toMatch(/^SupplementaryGroups=/m);
     expect(unit).toMatch(/^AmbientCapabilities=CAP_NET_ADMIN CAP_NET_RAW$/m);
     expect(unit).toMatch(/^StateDirectory=knocktail$/m);
     expect(unit).toMatch(/^LogsDirectory=knocktail$/m);

@@ -41,19 +41,21 @@ export interface RawFleet {
 }
 
 export interface RawConfig {
-  readonly source: 'file' | 'kmsg';
+  readonly source: 'file' | 'kmsg' | 'nflog';
   readonly logFile: string;
+  readonly nflog: { readonly group: number };
   readonly logPrefix: string;
   readonly stateDir: string;
   readonly auditLog: string;
   readonly localAddresses: readonly string[];
   readonly firewall: {
     readonly backend: 'iptables' | 'ipset' | 'nftables' | 'dry-run';
-    readonly inputPosition: number;
+    readonly inputPosition: number | 'auto';
     readonly logRateLimit: string;
     readonly checkInterval: number;
     readonly retries: number;
     readonly hostFirewall: 'check' | 'ignore';
+    readonly refusal: 'auto' | 'reject' | 'drop';
   };
   readonly limits: {
     readonly maxGrants: number;
@@ -61,6 +63,8 @@ export interface RawConfig {
     readonly maxFailures: number;
     readonly failWindow: string;
     readonly banFor: string;
+    readonly scannerHold: string;
+    readonly maxScanners: number;
     readonly maxOpenFor: string;
     readonly retransmitWindow: string;
     readonly maxClockSkew: string;
