@@ -8,6 +8,7 @@ import { COMMANDS } from '../../src/cli/command-table.js';
 import type { CliContext } from '../../src/cli/context.js';
 import { runCli } from '../../src/cli/program.js';
 import { FIXTURE_RECORDS } from '../audit/fixture-records.js';
+import { sleep } from '../support/helpers.js';
 
 class Capture extends Writable {
   text = '';
@@ -37,8 +38,6 @@ async function cli(argv: string[], env?: Record<string, string>) {
 }
 
 const line = (index: number): string => `${JSON.stringify(FIXTURE_RECORDS[index])}\n`;
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
 describe('knocktail audit', () => {
   let dir: string;
   let path: string;
