@@ -4,6 +4,7 @@ import type { Config } from './config/types.js';
 import { countRecord, countReject, createCounters, type Counters } from './counters.js';
 import type { CommandRunner, FirewallBackend } from './firewall/backend.js';
 import { selectBackend } from './firewall/select-backend.js';
+import { selectLogAction } from './firewall/log-action.js';
 import { GrantEngine, type GrantStore } from './grant/grant-engine.js';
 import type { KnockEvent } from './knock/events.js';
 import { KnockTracker } from './knock/tracker.js';
@@ -27,8 +28,8 @@ export interface Parts {
   readonly audit: AuditSink;
   /** Where lines come from (the follower, /dev/kmsg, the file reader); absent for offline commands. */
   readonly source?: ChunkSource;
-  /** Epoch ms at boot, for kernel-uptime timestamps. */
-  readonly bootTime: number;
+  /** Epoch ms at boot, for kernel-uptime timestamps; a function is asked per line (the live kmsg source's printk clock moves on resume). */
+  readonly bootTime: number | (() => number);
   /** This host's addresses (a packet to any other DST= is foreign); absent or undefined: destinations are not checked. */
   readonly localAddresses?: () => ReadonlySet<string> | undefined;
   /** Reference time for syslog formats without a year (default: the clock's time). */
@@ -83,10 +84,15 @@ export interface BackendParts {
 /** The configured firewall backend: the one place one is built, for compose() and for the commands that need only a backend (rules, setup, teardown, install). */
 export function buildBackend(config: Config, parts: BackendParts): FirewallBackend {
   const selected = selectBackend(
-    { ...config.firewall, logPrefix: config.logPrefix, alwaysAllow: config.limits.alwaysAllow, setSize: config.limits.maxGrants },
+    { ...config.firewall, logPrefix: config.logPrefix, logAction: selectLogAction(config), alwaysAllow: config.limits.alwaysAllow, setSize: config.limits.maxGrants },
     { runner: parts.runner, now: parts.now, ...(parts.sleep ? { sleep: parts.sleep } : {}), ...(parts.tracer ? { tracer: parts.tracer } : {}) },
   );
   return parts.wrap ? parts.wrap(selected) : selected;
+}
+
+/** How the configured source's lines are read: knocktail's ulogd2 writes its own header, in UTC (its unit sets TZ=UTC). */
+export function sourceDialect(config: Config): Pick<ParseContext, 'header' | 'zoneOffsetMinutes'> {
+  return config.source === 'nflog' ? { header: 'ulogd', zoneOffsetMinutes: () => 0 } : {};
 }
 
 export function compose(config: Config, parts: Parts): Knocktail {
@@ -122,10 +128,14 @@ export function compose(config: Config, parts: Parts): Knocktail {
   });
   firewallTime = () => engine.firewallTime();
   const referenceTime = parts.referenceTime ?? (() => clock.now());
+  const { bootTime } = parts;
   const parseContext: ParseContext = {
     prefix: config.logPrefix,
-    bootTime: parts.bootTime,
+    get bootTime() {
+      return typeof bootTime === 'function' ? bootTime() : bootTime;
+    },
     ...(config.limits.maxClockSkew === undefined ? {} : { maxClockSkew: config.limits.maxClockSkew }),
+    ...sourceDialect(config),
     get referenceTime() {
       return referenceTime();
     },

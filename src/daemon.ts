@@ -5,6 +5,8 @@ import { isoTime } from './audit/record.js';
 import { progressSnapshot, STATUS_PROGRESS_CAP, statusGrant, type StatusSnapshot } from './audit/status-view.js';
 import { compose, type Knocktail } from './compose.js';
 import type { Config, FleetConfig } from './config/types.js';
+import { armGuard, describeLogPath, logPathError, type ProveLogPath } from './canary/arm-guard.js';
+import type { LogPathHealth } from './canary/log-path.js';
 import { ControlServer, controlSocketAnswers } from './control/control-server.js';
 import { GrantController } from './control/controller.js';
 import { KnocktailError } from './errors.js';
@@ -38,8 +40,8 @@ export interface DaemonParts {
   readonly audit: AuditSink;
   readonly source: ChunkSource & { position?: () => { path: string; offset: number; lagBytes: number } };
   readonly log: Logger;
-  /** Epoch ms at boot, for kernel-uptime timestamps. */
-  readonly bootTime: number;
+  /** Epoch ms at boot, for kernel-uptime timestamps (a function: asked per line). */
+  readonly bootTime: number | (() => number);
   readonly metrics?: Metrics;
   /** This host's addresses: a packet to any other DST= is foreign. Absent: destinations are not checked. */
   readonly localAddresses?: { current(): ReadonlySet<string> };
@@ -55,6 +57,8 @@ export interface DaemonParts {
   readonly version?: string;
   /** The refusal the last guard setup chose and why (status shows it); absent when unknown. */
   readonly refusal?: () => RefusalChoice | undefined;
+  /** Proves the log path with the canary before the guard is armed (src/canary/arm-guard.ts); absent: armed at once. */
+  readonly proveLogPath?: ProveLogPath;
 }
 
 export { controlSocketPath, stateFilePath };
@@ -76,6 +80,7 @@ export class Daemon {
   private sequenceListener: ((key: string, door: string) => void) | undefined;
   private fleet: FleetLink | undefined;
   private fleetStarting: Promise<void> | undefined;
+  private logPath: LogPathHealth | undefined;
 
   constructor(config: Config, parts: DaemonParts) {
     this.config = config;
@@ -103,7 +108,9 @@ export class Daemon {
     this.fleetStarting = this.startFleet();
     this.scheduleCheck();
     this.loop = this.readLoop();
-    parts.log.info(`knocktail running: ${config.doors.length} doors, backend ${knocktail.backend.name}, source ${config.source === 'kmsg' ? '/dev/kmsg' : config.logFile}`);
+    parts.log.info(
+      `knocktail running: ${config.doors.length} doors, backend ${knocktail.backend.name}, source ${config.source === 'kmsg' ? '/dev/kmsg' : config.source === 'nflog' ? `${config.logFile} (ulogd2, NFLOG group ${config.nflog.group})` : config.logFile}`,
+    );
   }
 
   /** Resolves when the daemon has stopped reading (after stop(), or on a fatal source error). */
@@ -162,13 +169,20 @@ export class Daemon {
       lagBytes: this.parts.source.position?.().lagBytes ?? 0,
     }));
     // The guard (LOG + DROP) may be gone after a reboot or a firewall reload; setup is idempotent.
-    await knocktail.backend.setup(config.doors);
+    // It is armed only once the canary proved that knocks can arrive; else it is removed and the start fails.
+    this.logPath = await armGuard(knocktail.backend, config.doors, parts.proveLogPath);
+    if (this.logPath?.ok === false) {
+      const error = logPathError(this.logPath);
+      parts.log.error(error.message, { advice: error.details });
+      throw error;
+    }
+    if (this.logPath) parts.log.info(describeLogPath(this.logPath));
     await knocktail.engine.reconcile('start', { adoptOrphans: this.recovery === undefined });
     return knocktail;
   }
 
   async reload(config: Config): Promise<void> {
-    const restartOnly = ['logFile', 'source', 'stateDir', 'auditLog', 'logPrefix', 'firewall', 'metrics', 'localAddresses', 'fleet'] as const;
+    const restartOnly = ['logFile', 'source', 'nflog', 'stateDir', 'auditLog', 'logPrefix', 'firewall', 'metrics', 'localAddresses', 'fleet'] as const;
     const changed = restartOnly.filter((key) => JSON.stringify(config[key]) !== JSON.stringify(this.config[key]));
     if (changed.length > 0) this.parts.log.warn(`reload: ${changed.join(', ')} changed; these take effect on restart only`);
     if (config.limits.maxGrants > this.config.limits.maxGrants) this.parts.log.warn('reload: limits.maxGrants raised; the firewall sets are sized at start, so the higher limit takes effect on restart only');
@@ -216,6 +230,7 @@ export class Daemon {
       pendingCloses: pending,
       alwaysAllow: this.config.limits.alwaysAllow.map((cidr) => cidr.text),
       ...(this.recovery ? { stateRecovery: this.recovery } : {}),
+      ...(this.logPath ? { logPath: describeLogPath(this.logPath) } : {}),
       ...(this.fleet ? { fleet: this.fleet.status() } : {}),
       ...(this.parts.refusal?.() ? { refusal: { ...this.parts.refusal()! } } : {}),
     };

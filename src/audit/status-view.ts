@@ -27,6 +27,8 @@ export interface StatusSnapshot {
   fleet?: FleetLinkStatus;
   /** What the guard answers refused packets (knock, tripwire and protected ports) and why; absent before setup. */
   refusal?: { refusal: 'reject' | 'drop'; reason: string };
+  /** The canary's verdict at the daemon's start (src/canary/arm-guard.ts describeLogPath). */
+  logPath?: string;
 }
 
 /** A grant as the status shows it (ISO times, ports as text); the daemon and the offline CLI both use it. */
@@ -73,6 +75,7 @@ export function renderStatus(snapshot: StatusSnapshot, options: { color: boolean
     `${Number.isNaN(started) ? 'daemon: not running' : `up ${formatLength(Math.max(0, now - started))} (since ${formatTime(snapshot.startedAt)} UTC)`}   backend ${escapeCell(snapshot.backend)}: ${health}`,
   );
   if (snapshot.fleet) out.push(fleetLine(snapshot.fleet, color));
+  if (snapshot.logPath) out.push(escapeCell(snapshot.logPath));
   out.push('');
   if (snapshot.grants.length === 0) {
     out.push('Open grants: none');

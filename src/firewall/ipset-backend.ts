@@ -1,7 +1,7 @@
 import type { Family } from '../address.js';
 import type { Grant } from '../model/grant.js';
 import type { Door } from '../model/door.js';
-import type { CommandResult, FirewallBackend } from './backend.js';
+import type { CommandResult, FirewallBackend, SetupOptions } from './backend.js';
 import type { CommandExecutor } from './command-executor.js';
 import { buildGuardSetupArgs, buildGuardTeardownArgs } from './guard-args.js';
 import type { GuardOptions } from './guard-args.js';
@@ -77,9 +77,9 @@ export class IpsetBackend implements FirewallBackend {
   }
 
   // The sets in one `ipset restore`, then per family one iptables transaction for both chains.
-  async setup(doors: readonly Door[], host?: GuardHost): Promise<void> {
+  async setup(doors: readonly Door[], host?: GuardHost, options: SetupOptions = {}): Promise<void> {
     if (doors.length > 0) await this.createSets(doors);
-    const guard = this.guardFor(doors, host);
+    const guard = { ...this.guardFor(doors, host), ...options };
     for (const family of FAMILIES) {
       await installGuard(
         this.exec,

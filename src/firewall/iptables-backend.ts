@@ -2,7 +2,7 @@ import type { Family } from '../address.js';
 import type { Grant } from '../model/grant.js';
 import { grantKey } from '../model/grant.js';
 import type { Door } from '../model/door.js';
-import type { CommandResult, FirewallBackend } from './backend.js';
+import type { CommandResult, FirewallBackend, SetupOptions } from './backend.js';
 import type { CommandExecutor } from './command-executor.js';
 import { checkGrant } from './grant-check.js';
 import { buildGuardSetupArgs, buildGuardTeardownArgs } from './guard-args.js';
@@ -123,8 +123,8 @@ export class IptablesBackend implements FirewallBackend {
     return grants;
   }
 
-  async setup(doors: readonly Door[], host?: GuardHost): Promise<void> {
-    const guard = this.guardFor(doors, host);
+  async setup(doors: readonly Door[], host?: GuardHost, options: SetupOptions = {}): Promise<void> {
+    const guard = { ...this.guardFor(doors, host), ...options };
     for (const family of FAMILIES) await installGuard(this.exec, doors, family, guard);
   }
 

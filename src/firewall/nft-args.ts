@@ -4,6 +4,7 @@ import type { Door } from '../model/door.js';
 import { collectDoorPorts } from './door-ports.js';
 import { checkGrant } from './grant-check.js';
 import type { KnockPort } from './door-ports.js';
+import { buildNftLogStatement, type LogAction } from './log-action.js';
 import type { Refusal } from './refusal.js';
 
 // Pure builders for the nftables backend: everything lives in table `inet knocktail`
@@ -37,6 +38,8 @@ function byProto<T extends { proto: 'tcp' | 'udp' }>(items: readonly T[]): [prot
 
 export interface NftGuardOptions {
   readonly logPrefix: string;
+  /** How knock packets are tagged (default: log with `logPrefix`). */
+  readonly logAction?: LogAction;
   /** Per-source rate, e.g. "20/second". */
   readonly logRateLimit: string;
   /** Sources never blocked on the protected ports (limits.alwaysAllow); default none. */
@@ -45,6 +48,10 @@ export interface NftGuardOptions {
   readonly refusal?: Refusal;
   /** Unused ports logged at most once per source per minute and refused (model/tripwires.ts); default none. */
   readonly tripwires?: readonly KnockPort[];
+  /** The udp port of the log-path canary (canary-port.ts): on `lo` only, NEW only, logged, refused; IPv4 only. */
+  readonly canary?: { readonly port: number };
+  /** false: leave out every refusal but the canary's (the first phase of arming); default true. */
+  readonly armed?: boolean;
 }
 
 /**
@@ -92,6 +99,9 @@ export function buildNftSetupStatements(doors: readonly Door[], options: NftGuar
   }
   out.push(`add chain ${NFT_TABLE} guard { type filter hook input priority filter; policy accept; }`, `flush chain ${NFT_TABLE} guard`);
   const rule = (text: string): string => `add rule ${NFT_TABLE} guard ${text}`;
+  const action = options.logAction ?? { kind: 'log', prefix: options.logPrefix };
+  const log = buildNftLogStatement(action, quote(action.prefix));
+  if (options.canary) out.push(rule(`iifname "lo" meta nfproto ipv4 udp dport ${options.canary.port} ct state new ${log} ${nftRefusal('udp', refusal)}`));
   const protectedAsKnock = protectedPorts.map((p) => ({ proto: p.proto, from: p.port, to: p.port }));
   for (const [proto, ports] of byProto(protectedAsKnock)) out.push(rule(`${proto} dport ${portList(ports)} ct state established,related accept`));
   for (const family of [4, 6] as const) {
@@ -102,7 +112,6 @@ export function buildNftSetupStatements(doors: readonly Door[], options: NftGuar
     }
   }
   out.push(rule('jump grants'));
-  const log = `log prefix ${quote(options.logPrefix)}`;
   for (const family of [4, 6] as const) {
     const limit = `update @knocklog-v${family} { ${SADDR[family]} limit rate ${options.logRateLimit} }`;
     for (const [proto, ports] of byProto(knockPorts)) {
@@ -115,6 +124,7 @@ export function buildNftSetupStatements(doors: readonly Door[], options: NftGuar
     // Echo requests are logged but not dropped: ping keeps working, and a ping knock still counts.
     if (icmp) out.push(rule(`${family === 4 ? 'icmp' : 'icmpv6'} type echo-request ${limit} ${log}`));
   }
+  if (options.armed === false) return out;
   // Only new flows: a reply to the host's own connection from a local port in a knock range is established.
   for (const [proto, ports] of byProto(knockPorts)) out.push(rule(`${proto} dport ${portList(ports)} ct state new ${nftRefusal(proto, refusal)}`));
   for (const [proto, ports] of byProto(tripwires)) out.push(rule(`${proto} dport ${portList(ports)} ct state new ${nftRefusal(proto, refusal)}`));
