@@ -48,7 +48,7 @@ describe('applying the iptables guard', () => {
 
 describe('the ban-aware jump', () => {
   const INPUT = '-P INPUT ACCEPT\n-A INPUT -p tcp -m multiport --dports 22 -j f2b-sshd\n-A INPUT -j ufw-before-input\n';
-  const auto = (runner: RecordingRunner) => selectBackend(firewallConfig('iptables', { inputPosition: 'auto' }), { runner, now: () => 0, sleep: () => Promise.resolve() });
+  const auto = (runner: RecordingRunner) => backendWith('iptables', runner, { config: { inputPosition: 'auto' }, now: 0 });
 
   test('setup with "auto" inserts the jump right after fail2ban\'s rule, ahead of ufw\'s chains', async () => {
     const runner = new RecordingRunner().on((argv) => argv[2] === '-S' && argv[3] === 'INPUT', { stdout: INPUT }).on((argv) => argv[2] === '-S', { exitCode: 1 });
