@@ -4,6 +4,7 @@ import type { Config } from './config/types.js';
 import { countRecord, countReject, createCounters, type Counters } from './counters.js';
 import type { CommandRunner, FirewallBackend } from './firewall/backend.js';
 import { selectBackend } from './firewall/select-backend.js';
+import { selectLogAction } from './firewall/log-action.js';
 import { GrantEngine, type GrantStore } from './grant/grant-engine.js';
 import type { KnockEvent } from './knock/events.js';
 import { KnockTracker } from './knock/tracker.js';
@@ -26,8 +27,8 @@ export interface Parts {
   readonly audit: AuditSink;
   /** Where lines come from (the follower, /dev/kmsg, the file reader); absent for offline commands. */
   readonly source?: ChunkSource;
-  /** Epoch ms at boot, for kernel-uptime timestamps. */
-  readonly bootTime: number;
+  /** Epoch ms at boot, for kernel-uptime timestamps; a function is asked per line (the live kmsg source's printk clock moves on resume). */
+  readonly bootTime: number | (() => number);
   /** This host's addresses (a packet to any other DST= is foreign); absent or undefined: destinations are not checked. */
   readonly localAddresses?: () => ReadonlySet<string> | undefined;
   /** Reference time for syslog formats without a year (default: the clock's time). */
@@ -72,7 +73,7 @@ export function compose(config: Config, parts: Parts): Knocktail {
   // Backends see the time a change was asked for (engine.firewallTime), not when the queue got to it.
   let firewallTime = (): number => clock.now();
   const selected = selectBackend(
-    { ...config.firewall, logPrefix: config.logPrefix, alwaysAllow: config.limits.alwaysAllow, setSize: config.limits.maxGrants },
+    { ...config.firewall, logPrefix: config.logPrefix, logAction: selectLogAction(config), alwaysAllow: config.limits.alwaysAllow, setSize: config.limits.maxGrants },
     { runner: parts.runner, now: () => firewallTime(), ...(parts.sleep ? { sleep: parts.sleep } : {}) },
   );
   const backend = parts.wrapBackend ? parts.wrapBackend(selected) : selected;
@@ -97,10 +98,15 @@ export function compose(config: Config, parts: Parts): Knocktail {
   });
   firewallTime = () => engine.firewallTime();
   const referenceTime = parts.referenceTime ?? (() => clock.now());
+  const { bootTime } = parts;
   const parseContext: ParseContext = {
     prefix: config.logPrefix,
-    bootTime: parts.bootTime,
+    get bootTime() {
+      return typeof bootTime === 'function' ? bootTime() : bootTime;
+    },
     ...(config.limits.maxClockSkew === undefined ? {} : { maxClockSkew: config.limits.maxClockSkew }),
+    // knocktail's ulogd2 writes its own header, in UTC (its unit sets TZ=UTC).
+    ...(config.source === 'nflog' ? { header: 'ulogd' as const, zoneOffsetMinutes: () => 0 } : {}),
     get referenceTime() {
       return referenceTime();
     },

@@ -39,8 +39,8 @@ export interface DaemonParts {
   readonly audit: AuditSink;
   readonly source: ChunkSource & { position?: () => { path: string; offset: number; lagBytes: number } };
   readonly log: Logger;
-  /** Epoch ms at boot, for kernel-uptime timestamps. */
-  readonly bootTime: number;
+  /** Epoch ms at boot, for kernel-uptime timestamps (a function: asked per line). */
+  readonly bootTime: number | (() => number);
   readonly metrics?: Metrics;
   /** This host's addresses: a packet to any other DST= is foreign. Absent: destinations are not checked. */
   readonly localAddresses?: { current(): ReadonlySet<string> };
@@ -105,7 +105,9 @@ export class Daemon {
     this.fleetStarting = this.startFleet();
     this.scheduleCheck();
     this.loop = this.readLoop();
-    parts.log.info(`knocktail running: ${config.doors.length} doors, backend ${knocktail.backend.name}, source ${config.source === 'kmsg' ? '/dev/kmsg' : config.logFile}`);
+    parts.log.info(
+      `knocktail running: ${config.doors.length} doors, backend ${knocktail.backend.name}, source ${config.source === 'kmsg' ? '/dev/kmsg' : config.source === 'nflog' ? `${config.logFile} (ulogd2, NFLOG group ${config.nflog.group})` : config.logFile}`,
+    );
   }
 
   /** Resolves when the daemon has stopped reading (after stop(), or on a fatal source error). */
@@ -176,7 +178,7 @@ export class Daemon {
   }
 
   async reload(config: Config): Promise<void> {
-    const restartOnly = ['logFile', 'source', 'stateDir', 'auditLog', 'logPrefix', 'firewall', 'metrics', 'localAddresses', 'fleet'] as const;
+    const restartOnly = ['logFile', 'source', 'nflog', 'stateDir', 'auditLog', 'logPrefix', 'firewall', 'metrics', 'localAddresses', 'fleet'] as const;
     const changed = restartOnly.filter((key) => JSON.stringify(config[key]) !== JSON.stringify(this.config[key]));
     if (changed.length > 0) this.parts.log.warn(`reload: ${changed.join(', ')} changed; these take effect on restart only`);
     if (config.limits.maxGrants > this.config.limits.maxGrants) this.parts.log.warn('reload: limits.maxGrants raised; the firewall sets are sized at start, so the higher limit takes effect on restart only');

@@ -44,6 +44,7 @@ describe('surveying and ordering the inputs', () => {
         first: Date.parse('2026-11-24T10:00:00Z'),
         last: Date.parse('2026-11-24T10:49:59Z'),
         formats: ['rfc3339'],
+        mtime: expect.any(Number),
       });
     }
   });

@@ -187,6 +187,42 @@ describe('knocktail install --config-only', () => {
   });
 });
 
+describe('knocktail install in a container', () => {
+  const inContainer = (kind: string | undefined) => ({ ...QUIET_HOST, container: () => Promise.resolve(kind), ulogdPluginDir: () => Promise.resolve('/usr/lib/x86_64-linux-gnu/ulogd') });
+
+  test("a new config in a container reads NFLOG through knocktail's ulogd2; outside one it stays on rsyslog", async () => {
+    const config = join(root, 'etc', 'knocktail', 'config.json');
+    const lxc = await runCliCaptured(['install', '--dry-run', '--config', config], { cwd: '/', host: inContainer('lxc') });
+    expect(lxc.stderr).toBe('');
+    expect(lxc.stdout).toContain('container (lxc): the new config reads knocks through NFLOG');
+    expect(lxc.stdout).toContain(`would create  ${join(root, 'etc', 'knocktail', 'ulogd.conf')}`);
+    expect(lxc.stdout).toContain('would create  /etc/systemd/system/knocktail-ulogd.service');
+    expect(lxc.stdout).not.toContain('30-knocktail.conf');
+    const host = await runCliCaptured(['install', '--dry-run', '--config', config], { cwd: '/', host: inContainer(undefined) });
+    expect(host.stdout).not.toContain('ulogd');
+    expect(host.stdout).toContain('/etc/rsyslog.d/30-knocktail.conf');
+  });
+
+  test('an existing config with the NFLOG source gets the ulogd2 files, with its group and log file', async () => {
+    await mkdir(join(root, 'etc/knocktail'), { recursive: true });
+    const text = JSON.stringify({
+      source: 'nflog',
+      nflog: { group: 99 },
+      logFile: '/srv/knocks/nflog.log',
+      firewall: { backend: 'dry-run' },
+      doors: [{ name: 'ssh', sequence: ['tcp:7000'], open: ['tcp:22'] }],
+    });
+    await writeFile(join(root, 'etc/knocktail/config.json'), text);
+    const run = await knocktail(['install', '--root', root], '/');
+    expect(run.err).toBe('');
+    const ulogd = await readFile(join(root, 'etc/knocktail/ulogd.conf'), 'utf8');
+    expect(ulogd).toContain('group=99\n');
+    expect(ulogd).toContain('file="/srv/knocks/nflog.log"');
+    expect(await readFile(join(root, 'etc/systemd/system/knocktail-ulogd.service'), 'utf8')).toContain('ReadWritePaths=/srv/knocks\n');
+    expect(await listTree(root)).not.toContain('/etc/rsyslog.d');
+  });
+});
+
 describe('knocktail install --dry-run', () => {
   test('a dry run prints the plan and writes nothing', async () => {
     const run = await knocktail(['install', '--dry-run', '--root', root], '/');

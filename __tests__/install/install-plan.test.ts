@@ -2,6 +2,7 @@ import { describe, expect, test } from '@jest/globals';
 import { buildConfigSkeleton, DEFAULT_PATHS } from '../../src/install/config-skeleton.js';
 import { chooseKnockPorts } from '../../src/install/knock-ports.js';
 import { validateConfig } from '../../src/config/load-config.js';
+import { ULOGD_UNIT_PATH } from '../../src/install/ulogd-files.js';
 import { buildInstallPlan, knockCommand, LOGROTATE_PATH, RSYSLOG_DROPIN_PATH, SYSTEMD_UNIT_PATH, type InstallInput, type PlannedFile } from '../../src/install/install-plan.js';
 
 const assets = {
@@ -58,6 +59,22 @@ describe('buildInstallPlan', () => {
     expect(file(plan, RSYSLOG_DROPIN_PATH).content).toContain('file="/srv/kt/knocks.log"');
     expect(file(plan, SYSTEMD_UNIT_PATH).content).toContain('ReadWritePaths=/var/lib/knocktail /var/log/knocktail /srv/state /srv/kt /srv/audit');
     expect(file(plan, LOGROTATE_PATH).content).toContain('/srv/kt/knocks.log\n/srv/audit/a.log\n');
+  });
+
+  test("with the NFLOG source, knocktail's ulogd2 config and unit take the place of the rsyslog drop-in", () => {
+    const plan = buildInstallPlan(input({ nflog: { group: 42, pluginDir: '/usr/lib/aarch64-linux-gnu/ulogd', ulogdInstalled: true } }));
+    const paths = plan.entries.map((entry) => entry.path);
+    expect(paths).not.toContain(RSYSLOG_DROPIN_PATH);
+    expect(paths).toEqual(expect.arrayContaining(['/etc/knocktail/ulogd.conf', ULOGD_UNIT_PATH, SYSTEMD_UNIT_PATH, LOGROTATE_PATH]));
+    expect(file(plan, '/etc/knocktail/ulogd.conf').content).toContain('group=42\n');
+    expect(file(plan, '/etc/knocktail/ulogd.conf').content).toContain('plugin="/usr/lib/aarch64-linux-gnu/ulogd/ulogd_inppkt_NFLOG.so"');
+    expect(file(plan, '/etc/knocktail/ulogd.conf').content).toContain('file="/var/log/knocktail/knocks.log"');
+    expect(file(plan, ULOGD_UNIT_PATH).content).toContain('ExecStart=/usr/sbin/ulogd -c /etc/knocktail/ulogd.conf\n');
+    const text = plan.nextSteps.join('\n');
+    expect(text).not.toContain('rsyslog');
+    expect(text).not.toContain('apt-get install ulogd2');
+    expect(text.indexOf('enable --now knocktail-ulogd.service')).toBeLessThan(text.indexOf('enable --now knocktail '));
+    expect(buildInstallPlan(input({ nflog: { group: 42, pluginDir: '/usr/lib/x86_64-linux-gnu/ulogd', ulogdInstalled: false } })).nextSteps.join('\n')).toContain('apt-get install ulogd2');
   });
 
   test('the first-run steps arm the guard with the ssh session still open and close it only after a second login worked', () => {

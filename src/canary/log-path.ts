@@ -1,5 +1,6 @@
 import type { ChunkSource } from '../source/chunk-source.js';
 import { parseKernelLine } from '../parse/parse-kernel-line.js';
+import type { ParseContext } from '../parse/packet.js';
 
 // Proves the log path before the guard hides anything (docs/containers.md): one udp datagram
 // to the canary port on lo, which the guard's canary rule tags with the door's log action, must
@@ -25,6 +26,8 @@ export interface CanaryParts {
   /** Epoch ms (line timestamps, the health's `at`). */
   readonly wallClock: () => number;
   readonly bootTime: number;
+  /** The source's line format when it is not syslog's (knocktail's ulogd2: `{ header: 'ulogd', zoneOffsetMinutes: () => 0 }`). */
+  readonly format?: Pick<ParseContext, 'header' | 'zoneOffsetMinutes'>;
   /** How long to wait for the line (default 5000). */
   readonly timeoutMs?: number;
   /** Between datagrams: a reader that settles on "the end" after the first one went out still sees a later one (default 1000). */
@@ -34,8 +37,8 @@ export interface CanaryParts {
 }
 
 /** Whether `line` is the canary's: a kernel line with the prefix, udp from one of `sports` to `port`, in on lo. */
-export function isCanaryLine(line: string, parts: Pick<CanaryParts, 'logPrefix' | 'port' | 'bootTime'>, sports: ReadonlySet<number>, now: number): boolean {
-  const result = parseKernelLine(line, { prefix: parts.logPrefix, referenceTime: now, bootTime: parts.bootTime });
+export function isCanaryLine(line: string, parts: Pick<CanaryParts, 'logPrefix' | 'port' | 'bootTime' | 'format'>, sports: ReadonlySet<number>, now: number): boolean {
+  const result = parseKernelLine(line, { prefix: parts.logPrefix, referenceTime: now, bootTime: parts.bootTime, ...parts.format });
   if (result.kind !== 'packet') return false;
   const { packet } = result;
   return packet.in === 'lo' && packet.proto === 'udp' && packet.dport === parts.port && packet.sport !== undefined && sports.has(packet.sport);

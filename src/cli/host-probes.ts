@@ -17,6 +17,10 @@ export interface HostProbes {
   readonly ports: HostPortsReader;
   firewall(backend: BackendName): Promise<HostFirewallProbe>;
   readonly randomInt: RandomInt;
+  /** The container this host is (systemd-detect-virt --container), or undefined; absent in a fake: no container. */
+  container?(): Promise<string | undefined>;
+  /** The directory holding ulogd2's plugins (ulogd_inppkt_NFLOG.so), or undefined when ulogd2 is not installed. */
+  ulogdPluginDir?(): Promise<string | undefined>;
   /** The daemon's account (`knocktail` in /etc/passwd), when this host has one. */
   serviceUser(): Promise<ServiceUser | undefined>;
   /** The log-path canary bound to the config's source (undefined: arm without proving, as for dry-run). */
@@ -34,6 +38,13 @@ export function systemHostProbes(): HostProbes {
       return probeHostFirewall(new ExecaRunner(), backend);
     },
     randomInt: (bound) => randomInt(bound),
+    async container() {
+      const [{ ExecaRunner }, { detectContainer }] = await Promise.all([import('../firewall/command-runner.js'), import('../host/container-detect.js')]);
+      return detectContainer(new ExecaRunner({ timeoutMs: 5000 }));
+    },
+    async ulogdPluginDir() {
+      return (await import('../host/ulogd-plugins.js')).findUlogdPluginDir();
+    },
     serviceUser: async () => serviceUserIn(await readFile('/etc/passwd', 'utf8').catch(() => '')),
     // Loaded on use, as the firewall: only setup, install --now and check-config need it.
     logPath: async (config) => (await import('./log-path-prover.js')).createLogPathProver(config),

@@ -9,6 +9,7 @@ import { LINUX_DEFAULT_EPHEMERAL, type HostPorts } from '../host/host-ports.js';
 import { buildConfigSkeleton, DEFAULT_PATHS, SKELETON_DOOR, SKELETON_OPEN, SKELETON_OPEN_FOR, skeletonSteps, type SkeletonPaths } from '../install/config-skeleton.js';
 import { formatInstallReport } from '../install/install-report.js';
 import { buildInstallPlan, type KnockHint, type SetupStep } from '../install/install-plan.js';
+import { DEFAULT_NFLOG_GROUP, DEFAULT_ULOGD_PLUGIN_DIR } from '../install/ulogd-files.js';
 import { chooseKnockPorts } from '../install/knock-ports.js';
 import { packageRoot, readShippedAssets } from '../install/shipped-assets.js';
 import { formatPort, formatStep, type Door } from '../model/door.js';
@@ -80,12 +81,17 @@ export const install: CommandAction<[], InstallFlags> = async (ctx, _args, flags
           : { kind: 'skip', reason: 'not armed yet, so ssh stays open (run `knocktail setup`, `install --now`, or start the service when ready)' };
   // A staging tree's target is another machine: its listeners are unknown, its ephemeral range likely the default.
   const host: HostPorts = root === '/' ? await hostProbesOf(ctx).ports.read() : { listening: [], ephemeral: LINUX_DEFAULT_EPHEMERAL };
-  const knock = chooseKnockPorts(host, hostProbesOf(ctx).randomInt, { avoid: [22] });
+  const probes = hostProbesOf(ctx);
+  const knock = chooseKnockPorts(host, probes.randomInt, { avoid: [22] });
+  // In a container LOG lines reach no log: a new config reads NFLOG through knocktail's ulogd2.
+  const container = existing === undefined && root === '/' ? await probes.container?.() : undefined;
+  const nflogGroup = existing ? (existing.source === 'nflog' ? existing.nflog.group : undefined) : container === undefined ? undefined : DEFAULT_NFLOG_GROUP;
+  const pluginDir = nflogGroup === undefined ? undefined : await probes.ulogdPluginDir?.();
   const steps = skeletonSteps(knock);
   const hint: KnockHint = existing?.doors[0] ? hintOf(existing.doors[0]) : { door: SKELETON_DOOR, sequence: steps.sequence, close: steps.close, effect: `opens ${SKELETON_OPEN} for ${SKELETON_OPEN_FOR}` };
   const planned = buildInstallPlan({
     configPath: systemConfig,
-    configSkeleton: buildConfigSkeleton(schemaPath(), knock),
+    configSkeleton: buildConfigSkeleton(schemaPath(), knock, DEFAULT_PATHS, container === undefined ? undefined : { group: DEFAULT_NFLOG_GROUP }),
     configExists: existing !== undefined,
     paths: existing ? pathsOf(existing, root) : DEFAULT_PATHS,
     assets: await readShippedAssets(),
@@ -95,7 +101,10 @@ export const install: CommandAction<[], InstallFlags> = async (ctx, _args, flags
     // The unit runs this very node and CLI, symlinks resolved (npm -g links into the clone).
     program: { node: realPath(process.execPath), cli: realPath(join(packageRoot(), 'dist', 'src', 'cli', 'main.js')) },
     serviceUserExists: serviceGroup !== undefined,
+    ...(nflogGroup === undefined ? {} : { nflog: { group: nflogGroup, pluginDir: pluginDir ?? DEFAULT_ULOGD_PLUGIN_DIR, ulogdInstalled: pluginDir !== undefined } }),
   });
+  if (container !== undefined)
+    writeLine(ctx.stdout, `container (${container}): the new config reads knocks through NFLOG and knocktail's ulogd2 ("source": "nflog"), since LOG lines of a container reach no log`);
   const configEntries = new Set([systemConfig, dirname(systemConfig)]);
   const plan = configOnly ? { ...planned, entries: planned.entries.filter((entry) => configEntries.has(entry.path)), nextSteps: [] } : planned;
   const applied = await applyInstallPlan(plan, { root, dryRun });

@@ -14,6 +14,30 @@ export interface InputSurvey {
   readonly last: number | undefined;
   /** Header formats seen in the first lines (TIMESTAMP_FORMATS keys), in order of appearance. */
   readonly formats: readonly TimestampFormat[];
+  /** The file's modification time (epoch ms): when its last line was written, unless it was copied since. */
+  readonly mtime?: number;
+}
+
+/** Whether every line the survey read is timed by kernel uptime (/dev/kmsg, dmesg): its times hang on a boot time. */
+export function isUptimeTimed(survey: Pick<InputSurvey, 'formats'>): boolean {
+  return survey.formats.length > 0 && survey.formats.every((format) => format === 'kmsg' || format === 'dmesg');
+}
+
+/**
+ * The boot time that places uptime-timed captures (surveyed with boot time 0, so their `last`
+ * is an uptime) on their own records: the latest-ending capture's last record at its file's
+ * modification time. A capture from another boot or machine then replays in its own time,
+ * whatever this machine's uptime; undefined when no input is uptime-timed.
+ */
+export function anchorBootTime(surveys: readonly InputSurvey[]): number | undefined {
+  const anchors = surveys.flatMap((survey) => (isUptimeTimed(survey) && survey.last !== undefined && survey.mtime !== undefined ? [survey.mtime - survey.last] : []));
+  return anchors.length === 0 ? undefined : Math.max(...anchors);
+}
+
+/** The survey of an uptime-timed file surveyed with boot time 0, moved onto `bootTime`; other surveys as they are. */
+export function placeOnBoot(survey: InputSurvey, bootTime: number): InputSurvey {
+  if (!isUptimeTimed(survey)) return survey;
+  return { ...survey, first: survey.first === undefined ? undefined : survey.first + bootTime, last: survey.last === undefined ? undefined : survey.last + bootTime };
 }
 
 export type TimestampFormat = 'rfc3339' | 'traditional' | 'rfc5424' | 'rfc3164' | 'dmesg' | 'kmsg';
@@ -84,7 +108,7 @@ export async function surveyInput(path: string, ctx: SurveyContext): Promise<Inp
     if (seen >= HEAD_LINES && !gzip) break;
   }
   if (seen >= HEAD_LINES && !gzip) last = (await tailTime(path, timeOf)) ?? last;
-  return { path, first, last, formats: [...formats] };
+  return { path, first, last, formats: [...formats], mtime: info.mtimeMs };
 }
 
 /** The time of the last line of `bytes[from, …)` that has one, decoding lines from the end until one does. */

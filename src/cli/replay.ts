@@ -11,7 +11,7 @@ import { readLogFiles } from '../source/file-reader.js';
 import { findReferenceTime } from '../source/log-reference.js';
 import { configPath, writeLine } from './context.js';
 import type { CommandAction } from './command-table.js';
-import { orderInputs, surveyInput } from './replay-inputs.js';
+import { anchorBootTime, isUptimeTimed, orderInputs, placeOnBoot, surveyInput } from './replay-inputs.js';
 import { LineLocator } from './line-locator.js';
 import { DoorTallies, LineSamples, knockEventJson, quoteLine, renderReport, replayJson, summaryJson, type LocatedLine } from './replay-report.js';
 
@@ -33,11 +33,25 @@ const REPLAY_CHUNK_BYTES = 4 << 20;
 export const replay: CommandAction<[string[]], ReplayFlags> = async (ctx, [files], flags) => {
   const path = configPath(ctx, flags.config);
   const config = await loadConfig(path);
-  const bootTime = flags.bootTime === undefined ? Date.now() - uptime() * 1000 : Date.parse(flags.bootTime);
-  if (Number.isNaN(bootTime)) throw new KnocktailError('USAGE', `Expected --boot-time to be an ISO time like "2026-11-24T08:00:00Z", got "${flags.bootTime}"`);
+  const given = flags.bootTime === undefined ? undefined : Date.parse(flags.bootTime);
+  if (given !== undefined && Number.isNaN(given)) throw new KnocktailError('USAGE', `Expected --boot-time to be an ISO time like "2026-11-24T08:00:00Z", got "${flags.bootTime}"`);
   const json = flags.json === true;
   const verbose = flags.verbose === true;
-  const inputs = orderInputs(await Promise.all(files.map((file) => surveyInput(file, { prefix: config.logPrefix, bootTime }))));
+  // Uptime-timed captures (/dev/kmsg, dmesg) are surveyed on boot time 0, then placed on
+  // --boot-time or on their own records (anchorBootTime), never on this machine's boot.
+  const surveyed = await Promise.all(files.map((file) => surveyInput(file, { prefix: config.logPrefix, bootTime: 0 })));
+  const thisBoot = Date.now() - uptime() * 1000;
+  const anchored = given === undefined ? anchorBootTime(surveyed) : undefined;
+  const bootTime = given ?? anchored ?? thisBoot;
+  // Said only when it matters: a capture from another boot or machine (this boot's would land within a minute of it).
+  if (anchored !== undefined && Math.abs(anchored - thisBoot) > 60_000) {
+    writeLine(
+      ctx.stderr,
+      `knocktail: kernel-uptime timestamps placed on the capture's own records (its last record at the file's modification time, boot at ${new Date(anchored).toISOString()}); pass --boot-time to set it`,
+    );
+  }
+  const placed = surveyed.map((survey) => placeOnBoot(survey, bootTime));
+  const inputs = orderInputs(placed);
   for (const warning of inputs.warnings) writeLine(ctx.stderr, `knocktail: ${warning}`);
   const ordered = inputs.files.map((input) => input.path);
   const tallies = new DoorTallies(config.doors.map((door) => door.name));
@@ -65,8 +79,8 @@ export const replay: CommandAction<[string[]], ReplayFlags> = async (ctx, [files
       ...(locator ? { onChunk: (file: string, chunk: Buffer, dropped: number) => locator.chunkRead(file, chunk, dropped) } : {}),
     }),
     bootTime,
-    // From the log (first year-bearing timestamp or the files' mtime), never the wall clock.
-    referenceTime: (await findReferenceTime(files)) ?? 0,
+    // From the log (first year-bearing timestamp, the files' mtime, an uptime capture's last record), never the wall clock.
+    referenceTime: Math.max((await findReferenceTime(files)) ?? 0, ...placed.filter(isUptimeTimed).map((survey) => survey.last ?? 0)),
     ...(flags.commands ? { onCommand: (command: SimulatedCommand, at: number) => writeLine(ctx.stdout, json ? commandJson(command, at) : commandText(command, at)) } : {}),
     anyDestination: flags.anyDst === true,
     onRecord: (record) => {

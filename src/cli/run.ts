@@ -18,7 +18,7 @@ import type { FirewallBackend } from '../firewall/backend.js';
 import { withHostFirewallCheck } from '../firewall/host-firewall-check.js';
 import { describeRefusal } from '../firewall/refusal.js';
 import type { GuardHost, RefusalChoice } from '../firewall/refusal.js';
-import { bootTime, createLogger, createSystemClock, hostCheckOptions } from './wiring.js';
+import { createLogger, createSystemClock, hostCheckOptions, printkEpoch } from './wiring.js';
 import { connectNatsFleet } from '../fleet/nats-transport.js';
 import { packageVersion } from './program.js';
 import { followerCheckpointPath } from '../state-paths.js';
@@ -32,7 +32,8 @@ export const run: CommandAction<[], { config?: string }> = async (ctx, _args, fl
   const log = createLogger(ctx);
   const clock = createSystemClock();
   await ensurePrivateDir(config.stateDir, process.getuid?.() ?? 0);
-  const logAllNetns = await readNfLogAllNetns();
+  // NFLOG is delivered in the packet's own namespace: nf_log_all_netns concerns LOG lines only.
+  const logAllNetns = config.source === 'nflog' ? false : await readNfLogAllNetns();
   if (logAllNetns !== false) log.warn(logAllNetns ? NF_LOG_ALL_NETNS_WARNING : NF_LOG_ALL_NETNS_UNREADABLE_WARNING);
   const localAddresses = new LocalAddresses({
     fixed: config.localAddresses,
@@ -45,6 +46,7 @@ export const run: CommandAction<[], { config?: string }> = async (ctx, _args, fl
   log.info(`knocks count only when DST= is one of: ${[...localAddresses.current()].join(' ')}${config.localAddresses.length > 0 ? ' (from the config)' : ' (ip -j addr, refreshed every 30s)'}`);
   const metrics = config.metrics.listen || config.metrics.textfile ? new Metrics() : undefined;
   metrics?.collectProcessMetrics();
+  // "file" and "nflog" both follow logFile (rsyslog's or knocktail's ulogd2's); the parser tells their lines apart.
   const source =
     config.source === 'kmsg'
       ? new KmsgSource({ waker: new KmsgWaker('/dev/kmsg') })
@@ -72,7 +74,8 @@ export const run: CommandAction<[], { config?: string }> = async (ctx, _args, fl
     audit: createAuditLog(config.auditLog, { backend: config.firewall.backend }),
     source,
     log,
-    bootTime: bootTime(),
+    // /dev/kmsg stamps: printk's clock, which a suspend does not advance (see printkEpoch).
+    bootTime: printkEpoch,
     localAddresses,
     ...(metrics ? { metrics } : {}),
     // A revoke stays in the bucket longer than any grant it may have to close.

@@ -40,8 +40,9 @@ export interface RawFleet {
 }
 
 export interface RawConfig {
-  readonly source: 'file' | 'kmsg';
+  readonly source: 'file' | 'kmsg' | 'nflog';
   readonly logFile: string;
+  readonly nflog: { readonly group: number };
   readonly logPrefix: string;
   readonly stateDir: string;
   readonly auditLog: string;

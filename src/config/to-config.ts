@@ -124,6 +124,7 @@ export function toConfig(raw: RawConfig, baseDir: string | undefined, secrets: R
   return {
     source: raw.source,
     logFile: path(raw.logFile),
+    nflog: { group: raw.nflog.group },
     logPrefix: raw.logPrefix,
     stateDir: path(raw.stateDir),
     auditLog: path(raw.auditLog),

@@ -5,6 +5,7 @@ import type { KnockPort } from './door-ports.js';
 import { GRANT_CHAIN, GUARD_CHAIN, tablesBinary } from './iptables-args.js';
 import type { Refusal } from './refusal.js';
 import { formatRestoreLine } from './restore-text.js';
+import { buildLogTargetArgs, type LogAction } from './log-action.js';
 
 // Pure builders for the iptables guard: chain KNOCKTAIL-GUARD, jumped from INPUT. In order
 // (docs/guard-rules.md): established flows of the protected ports pass, alwaysAllow sources
@@ -14,6 +15,8 @@ import { formatRestoreLine } from './restore-text.js';
 // knock range included) returns to INPUT untouched.
 export interface GuardOptions {
   readonly logPrefix: string;
+  /** How knock packets are tagged (default: LOG with `logPrefix`). */
+  readonly logAction?: LogAction;
   /** hashlimit rate per source, e.g. "20/second". */
   readonly logRateLimit: string;
   /** Position of the jump in INPUT (1 = first); "auto": right after the last ban tool's rule (ban-rules.ts), else 1. */
@@ -80,7 +83,7 @@ function tripwireMatches(tripwires: readonly KnockPort[]): string[][] {
 // The rule specs of KNOCKTAIL-GUARD in order (each without `-A CHAIN`).
 export function buildGuardRuleSpecs(doors: readonly Door[], family: Family, options: GuardOptions): string[][] {
   const { protectedPorts, knockPorts, icmp } = collectDoorPorts(doors);
-  const log = ['-j', 'LOG', '--log-prefix', options.logPrefix];
+  const log = buildLogTargetArgs(options.logAction ?? { kind: 'log', prefix: options.logPrefix });
   const refusal = options.refusal ?? 'drop';
   const tripwires = tripwireMatches(options.tripwires ?? []);
   const specs: string[][] = [];

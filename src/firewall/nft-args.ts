@@ -4,6 +4,7 @@ import type { Door } from '../model/door.js';
 import { collectDoorPorts } from './door-ports.js';
 import { checkGrant } from './grant-check.js';
 import type { KnockPort } from './door-ports.js';
+import { buildNftLogStatement, type LogAction } from './log-action.js';
 import type { Refusal } from './refusal.js';
 
 // Pure builders for the nftables backend: everything lives in table `inet knocktail`
@@ -37,6 +38,8 @@ function byProto<T extends { proto: 'tcp' | 'udp' }>(items: readonly T[]): [prot
 
 export interface NftGuardOptions {
   readonly logPrefix: string;
+  /** How knock packets are tagged (default: log with `logPrefix`). */
+  readonly logAction?: LogAction;
   /** Per-source rate, e.g. "20/second". */
   readonly logRateLimit: string;
   /** Sources never blocked on the protected ports (limits.alwaysAllow); default none. */
@@ -96,7 +99,8 @@ export function buildNftSetupStatements(doors: readonly Door[], options: NftGuar
   }
   out.push(`add chain ${NFT_TABLE} guard { type filter hook input priority filter; policy accept; }`, `flush chain ${NFT_TABLE} guard`);
   const rule = (text: string): string => `add rule ${NFT_TABLE} guard ${text}`;
-  const log = `log prefix ${quote(options.logPrefix)}`;
+  const action = options.logAction ?? { kind: 'log', prefix: options.logPrefix };
+  const log = buildNftLogStatement(action, quote(action.prefix));
   if (options.canary) out.push(rule(`iifname "lo" meta nfproto ipv4 udp dport ${options.canary.port} ct state new ${log} ${nftRefusal('udp', refusal)}`));
   const protectedAsKnock = protectedPorts.map((p) => ({ proto: p.proto, from: p.port, to: p.port }));
   for (const [proto, ports] of byProto(protectedAsKnock)) out.push(rule(`${proto} dport ${portList(ports)} ct state established,related accept`));

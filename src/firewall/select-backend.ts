@@ -12,6 +12,7 @@ import { IPSET_DIALECT, LineSession, NFT_DIALECT, restoreDialect } from './line-
 import { sleepFor } from './retry.js';
 import { SimulatedFirewall } from './simulated-firewall.js';
 import { GRANT_CHAIN, GUARD_CHAIN } from './iptables-args.js';
+import type { LogAction } from './log-action.js';
 
 export interface BackendDeps {
   readonly runner: CommandRunner;
@@ -25,10 +26,11 @@ export interface BackendDeps {
 }
 
 // Builds the configured backend; an unknown name fails fast with the valid choices.
-// `logPrefix` comes from Config.logPrefix: the guard's LOG rules must match the parser's prefix.
+// `logPrefix` comes from Config.logPrefix: the guard's LOG rules must match the parser's prefix;
+// `logAction` (selectLogAction) says LOG or NFLOG, by the config's source.
 // `dry-run` is the iptables backend against a simulated firewall: it runs nothing, whatever runner is given.
 /** `setSize`: limits.maxGrants, the size of each door's ipset/nft set (absent: the tool's default). */
-export function selectBackend(config: FirewallConfig & { logPrefix: string; alwaysAllow?: readonly Cidr[]; setSize?: number }, deps: BackendDeps): FirewallBackend {
+export function selectBackend(config: FirewallConfig & { logPrefix: string; logAction?: LogAction; alwaysAllow?: readonly Cidr[]; setSize?: number }, deps: BackendDeps): FirewallBackend {
   if (config.backend === 'dry-run') {
     // A host where setup ran: grant and revoke work in a fresh process (offline commands) too.
     const simulated = deps.runner instanceof SimulatedFirewall ? deps.runner : new SimulatedFirewall({ now: deps.now, chains: [GRANT_CHAIN, GUARD_CHAIN] });
@@ -41,6 +43,7 @@ export function selectBackend(config: FirewallConfig & { logPrefix: string; alwa
   });
   const guard = {
     logPrefix: config.logPrefix,
+    ...(config.logAction ? { logAction: config.logAction } : {}),
     logRateLimit: config.logRateLimit,
     inputPosition: config.inputPosition,
     alwaysAllow: config.alwaysAllow ?? [],

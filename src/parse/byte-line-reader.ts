@@ -68,7 +68,8 @@ export class ByteLineReader {
 
   constructor(private readonly ctx: ParseContext) {
     this.prefix = Buffer.from(ctx.prefix, 'utf8');
-    this.usable = this.prefix.length > 0 && this.prefix.every(isPrintable);
+    // ulogd's lines (no `kernel:` tag) are the strict parser's alone.
+    this.usable = this.prefix.length > 0 && this.prefix.every(isPrintable) && ctx.header !== 'ulogd';
   }
 
   /** The strict parser's result for the line `buf[start, end)` (no newline), or undefined when it is not the common shape. */

@@ -2,7 +2,7 @@ import { AddressCache } from './address-cache.js';
 import { readNetfilterFields } from './netfilter-fields.js';
 import { MAX_LINE_BYTES } from '../model/line-limit.js';
 import { DEFAULT_MAX_CLOCK_SKEW, type ForeignReason, type Packet, type ParseContext, type RejectReason } from './packet.js';
-import { splitSyslogHeader } from './syslog-header.js';
+import { splitSyslogHeader, splitUlogdHeader } from './syslog-header.js';
 
 // What one log line is to knocktail: a packet, not ours at all, or ours but unusable.
 // A genuine kernel packet that is not this host's INPUT traffic is `foreign`: with
@@ -47,16 +47,19 @@ function classify(line: string, ctx: ParseContext): LineResult {
   const prefix = ctx.prefix;
   if (prefix.length === 0) return IGNORED;
   if (line.length > MAX_LINE_LENGTH) return line.includes(prefix) ? { kind: 'malformed', reason: 'too-long' } : IGNORED;
-  const header = splitSyslogHeader(line, ctx);
-  if (!header) return startsWithPrefixSomewhere(line, prefix) ? { kind: 'malformed', reason: 'no-timestamp' } : IGNORED;
+  const ulogd = ctx.header === 'ulogd';
+  const header = ulogd ? splitUlogdHeader(line, ctx) : splitSyslogHeader(line, ctx);
+  if (!header) return startsWithPrefixSomewhere(line, prefix, ulogd) ? { kind: 'malformed', reason: 'no-timestamp' } : IGNORED;
   if (!line.startsWith(prefix, header.messageStart)) return IGNORED;
   if (!header.kernel) return NOT_KERNEL;
-  const fieldsStart = header.messageStart + prefix.length;
+  // ulogd's PRINTPKT puts a space between the prefix and "IN=".
+  const afterPrefix = header.messageStart + prefix.length;
+  const fieldsStart = ulogd && line.charCodeAt(afterPrefix) === 32 ? afterPrefix + 1 : afterPrefix;
   if (hasBinary(line, fieldsStart)) return { kind: 'malformed', reason: 'binary' };
   if (Number.isNaN(header.at)) return { kind: 'malformed', reason: 'no-timestamp' };
   // A line from the future would outlive every timeout and sort before real ones.
   if (header.at > ctx.referenceTime + (ctx.maxClockSkew ?? DEFAULT_MAX_CLOCK_SKEW)) return FUTURE;
-  const read = readNetfilterFields(line, fieldsStart, addresses);
+  const read = readNetfilterFields(line, fieldsStart, addresses, ulogd ? 'ulogd' : 'kernel');
   if (!read.ok) {
     const { reason, field, detail } = read;
     return { kind: 'malformed', reason, ...(field === undefined ? {} : { field }), ...(detail === undefined ? {} : { detail }) };
@@ -78,8 +81,8 @@ function foreignReason(fields: { in: string; dst: string }, out: string, local: 
 }
 
 // A header we cannot read is only worth a counter when the line looks like one of ours.
-function startsWithPrefixSomewhere(line: string, prefix: string): boolean {
-  return line.includes(`${prefix}IN=`);
+function startsWithPrefixSomewhere(line: string, prefix: string, ulogd: boolean): boolean {
+  return line.includes(ulogd ? `${prefix} IN=` : `${prefix}IN=`);
 }
 
 // Control characters, DEL and U+FFFD (what utf8 decoding makes of invalid bytes) never
