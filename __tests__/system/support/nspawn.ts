@@ -115,8 +115,11 @@ export async function bootContainer(): Promise<Container> {
       init = childrenOf(child.pid!).find((pid) => readFileSync(`/proc/${pid}/comm`, 'utf8').trim() === 'systemd') ?? 0;
       if (init === 0) await sleep(100);
     }
-    const running = await exec(['systemctl', 'is-system-running', '--wait'], 90_000);
-    if (!/^(running|degraded)$/m.test(running.stdout)) throw new Error(`the container did not finish booting (${running.stdout.trim()}):\n${output}`);
+    // systemctl answers once PID 1 has its socket; --wait then waits for the boot to finish.
+    for (let state = ''; !/^(running|degraded)$/m.test(state); await sleep(200)) {
+      if (Date.now() > deadline + 60_000) throw new Error(`the container did not finish booting (${state.trim()}):\n${output}`);
+      state = (await exec(['systemctl', 'is-system-running', '--wait'], 90_000)).stdout;
+    }
     const veth = `ve-${machine}`;
     for (const argv of [
       ['ip', '-n', netns, 'addr', 'add', `${HOST_ADDRESS}/24`, 'dev', veth],
