@@ -23,6 +23,7 @@ import type { Metrics } from './metrics/metrics.js';
 import type { ChunkSource } from './source/chunk-source.js';
 import { ATOMIC_STATE_FILES, controlSocketPath, fleetOutboxPath, stateFilePath } from './state-paths.js';
 import type { RefusalChoice } from './firewall/refusal.js';
+import type { Tracer } from './trace/stage-trace.js';
 
 // The daemon: the composition (compose.ts) plus what only a long-lived process has: the state
 // file, the control socket, the periodic drift check, reload and an orderly stop.
@@ -48,6 +49,8 @@ export interface DaemonParts {
   readonly wrapBackend?: (backend: FirewallBackend) => FirewallBackend;
   /** Backoff between command retries (tests pass a fake). */
   readonly sleep?: (ms: number) => Promise<void>;
+  /** Marks the stages of the knock → open path (KNOCKTAIL_TRACE); passed in like the clock. */
+  readonly tracer?: Tracer;
   /** Connects to the fleet's NATS servers (only called when the config has a fleet block). */
   readonly connectFleet?: (fleet: FleetConfig) => Promise<FleetTransport>;
   /** Reported in fleet heartbeats. */
@@ -142,6 +145,7 @@ export class Daemon {
       store,
       ...(parts.wrapBackend ? { wrapBackend: parts.wrapBackend } : {}),
       ...(parts.sleep ? { sleep: parts.sleep } : {}),
+      ...(parts.tracer ? { tracer: parts.tracer } : {}),
       onReject: (door, reason) => parts.metrics?.incRejected(door, reason),
       onRecord: (record) => {
         parts.metrics?.record(record);

@@ -218,7 +218,7 @@ describe('knocktail install in a container', () => {
     const ulogd = await readFile(join(root, 'etc/knocktail/ulogd.conf'), 'utf8');
     expect(ulogd).toContain('group=99\n');
     expect(ulogd).toContain('file="/srv/knocks/nflog.log"');
-    expect(await readFile(join(root, 'etc/systemd/system/knocktail-ulogd.service'), 'utf8')).toContain('ReadWritePaths=/srv/knocks\n');
+    expect(await readFile(join(root, 'etc/systemd/system/knocktail-ulogd.service'), 'utf8')).toContain('ReadWritePaths=-/srv/knocks\n');
     expect(await listTree(root)).not.toContain('/etc/rsyslog.d');
   });
 });

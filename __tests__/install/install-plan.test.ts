@@ -6,7 +6,7 @@ import { ULOGD_UNIT_PATH } from '../../src/install/ulogd-files.js';
 import { buildInstallPlan, knockCommand, LOGROTATE_PATH, RSYSLOG_DROPIN_PATH, SYSTEMD_UNIT_PATH, type InstallInput, type PlannedFile } from '../../src/install/install-plan.js';
 
 const assets = {
-  rsyslogDropin: 'if $msg startswith "knocktail: " then { action(type="omfile" file="/var/log/knocktail/knocks.log") stop }\n',
+  rsyslogDropin: 'if $msg startswith "knocktail: " then { action(type="omfile" file="/var/log/knocktail/knocks.log" fileGroup="knocktail" dirGroup="knocktail") stop }\n',
   systemdUnit: '[Service]\nReadWritePaths=/var/lib/knocktail /var/log/knocktail\n',
   logrotate: '/var/log/knocktail/knocks.log\n/var/log/knocktail/audit.log\n{\n weekly\n}\n',
 };
@@ -102,7 +102,7 @@ describe('buildInstallPlan', () => {
 
   test('without the knocktail system user the next steps create it and give it the config to read', () => {
     const steps = buildInstallPlan(input({ serviceUserExists: false })).nextSteps;
-    expect(steps[1]).toMatch(/^2\. adduser --system --group .* knocktail && adduser knocktail adm/);
+    expect(steps[1]).toMatch(/^2\. adduser --system --group .* knocktail {3}\(the unit runs as this user; its group reads the knock log\)$/);
     expect(steps[2]).toMatch(/^3\. chgrp knocktail \/etc\/knocktail \/etc\/knocktail\/config.json/);
     // The step that says how long to keep the session open names the knock step's new number.
     const knockStep = steps.find((step) => step.includes('from your own machine'))!.split('.')[0];

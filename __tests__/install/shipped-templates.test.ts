@@ -20,6 +20,8 @@ describe('renderSystemdUnit', () => {
   test('the unit runs as the knocktail user with only the two network capabilities', () => {
     expect(unit).toMatch(/^User=knocktail$/m);
     expect(unit).toMatch(/^Group=knocktail$/m);
+    // Its own group reads the knock log: adm would also open auth.log and every other adm log.
+    expect(unit).not.toMatch(/^SupplementaryGroups=/m);
     expect(unit).toMatch(/^AmbientCapabilities=CAP_NET_ADMIN CAP_NET_RAW$/m);
     expect(unit).toMatch(/^StateDirectory=knocktail$/m);
     expect(unit).toMatch(/^LogsDirectory=knocktail$/m);

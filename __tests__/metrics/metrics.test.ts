@@ -3,7 +3,9 @@ import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Metrics, isLoopbackHost, serveMetrics, writeTextfile } from '../../src/metrics/metrics.js';
+import { Metrics } from '../../src/metrics/metrics.js';
+import { isLoopbackHost, serveMetrics } from '../../src/metrics/metrics-server.js';
+import { writeTextfile } from '../../src/metrics/metrics-textfile.js';
 import { FIXTURE_RECORDS } from '../audit/fixture-records.js';
 
 function get(port: number, path: string, method = 'GET'): Promise<{ status: number; type: string; body: string }> {

@@ -26,8 +26,8 @@ export interface CanaryParts {
   /** Epoch ms (line timestamps, the health's `at`). */
   readonly wallClock: () => number;
   readonly bootTime: number;
-  /** The source's line format when it is not syslog's (knocktail's ulogd2: `{ header: 'ulogd', zoneOffsetMinutes: () => 0 }`). */
-  readonly format?: Pick<ParseContext, 'header' | 'zoneOffsetMinutes'>;
+  /** How the source's lines are read (ulogd's header for the nflog source; compose.ts sourceDialect). */
+  readonly dialect?: Pick<ParseContext, 'header' | 'zoneOffsetMinutes'>;
   /** How long to wait for the line (default 5000). */
   readonly timeoutMs?: number;
   /** Between datagrams: a reader that settles on "the end" after the first one went out still sees a later one (default 1000). */
@@ -37,8 +37,8 @@ export interface CanaryParts {
 }
 
 /** Whether `line` is the canary's: a kernel line with the prefix, udp from one of `sports` to `port`, in on lo. */
-export function isCanaryLine(line: string, parts: Pick<CanaryParts, 'logPrefix' | 'port' | 'bootTime' | 'format'>, sports: ReadonlySet<number>, now: number): boolean {
-  const result = parseKernelLine(line, { prefix: parts.logPrefix, referenceTime: now, bootTime: parts.bootTime, ...parts.format });
+export function isCanaryLine(line: string, parts: Pick<CanaryParts, 'logPrefix' | 'port' | 'bootTime' | 'dialect'>, sports: ReadonlySet<number>, now: number): boolean {
+  const result = parseKernelLine(line, { prefix: parts.logPrefix, referenceTime: now, bootTime: parts.bootTime, ...parts.dialect });
   if (result.kind !== 'packet') return false;
   const { packet } = result;
   return packet.in === 'lo' && packet.proto === 'udp' && packet.dport === parts.port && packet.sport !== undefined && sports.has(packet.sport);

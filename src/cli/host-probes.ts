@@ -7,7 +7,6 @@ import type { BackendName, Config } from '../config/types.js';
 import type { HostFirewallProbe } from '../firewall/host-firewall-check.js';
 import type { HostPortsReader } from '../host/host-ports.js';
 import type { RandomInt } from '../install/knock-ports.js';
-import type { CliContext } from './context.js';
 import { createHostPortsReader } from './host-ports-reader.js';
 
 // What `check-config`, `rules` and `install` learn about the host they run on: its listening
@@ -53,6 +52,6 @@ export function systemHostProbes(): HostProbes {
 }
 
 /** The context's probes, else the real ones. */
-export function hostProbesOf(ctx: CliContext): HostProbes {
+export function hostProbesOf(ctx: { readonly host?: HostProbes | undefined }): HostProbes {
   return ctx.host ?? systemHostProbes();
 }

@@ -1,6 +1,6 @@
 import { performance } from 'node:perf_hooks';
 import { logPathAdvice, type LogPathFacts } from '../canary/log-path-advice.js';
-import { proveLogPath, type CanaryParts } from '../canary/log-path.js';
+import { proveLogPath } from '../canary/log-path.js';
 import type { ProveLogPath } from '../canary/arm-guard.js';
 import { canaryPort } from '../firewall/canary-port.js';
 import { sendCanary } from '../canary/canary-sender.js';
@@ -12,23 +12,19 @@ import type { ChunkSource } from '../source/chunk-source.js';
 import { FileFollower } from '../source/follower.js';
 import { KmsgSource } from '../source/kmsg-source.js';
 import { bootTime } from './wiring.js';
+import { sourceDialect } from '../compose.js';
 
 // The canary bound to the configured source: a fresh reader from the source's end (never the
 // daemon's checkpoint), the real sender, and the facts for the advice. A new source adds its
 // reader here (the switch is exhaustive over Config['source']).
-function canaryReader(config: Config): { reader: ChunkSource; name: string; format?: CanaryParts['format'] } {
+function canaryReader(config: Config): { reader: ChunkSource; name: string } {
   switch (config.source) {
     case 'file':
       return { reader: new FileFollower({ path: config.logFile, startAt: 'end', pollIntervalMs: 50 }), name: config.logFile };
+    case 'nflog':
+      return { reader: new FileFollower({ path: config.logFile, startAt: 'end', pollIntervalMs: 50 }), name: `${config.logFile} (ulogd2, NFLOG group ${config.nflog.group})` };
     case 'kmsg':
       return { reader: new KmsgSource(), name: '/dev/kmsg' };
-    case 'nflog':
-      // knocktail's ulogd2 writes its own header, in UTC (as compose.ts parses it).
-      return {
-        reader: new FileFollower({ path: config.logFile, startAt: 'end', pollIntervalMs: 50 }),
-        name: `${config.logFile} (ulogd2, NFLOG group ${config.nflog.group})`,
-        format: { header: 'ulogd', zoneOffsetMinutes: () => 0 },
-      };
   }
 }
 
@@ -41,17 +37,17 @@ export async function readLogPathFacts(config: Config): Promise<LogPathFacts> {
 export function createLogPathProver(config: Config): ProveLogPath | undefined {
   if (config.firewall.backend === 'dry-run') return undefined;
   return () => {
-    const { reader, name, format } = canaryReader(config);
+    const { reader, name } = canaryReader(config);
     return proveLogPath({
       reader,
       source: name,
-      ...(format ? { format } : {}),
       port: canaryPort(config.doors, config.logPrefix),
       logPrefix: config.logPrefix,
       send: sendCanary,
       now: () => performance.now(),
       wallClock: () => Date.now(),
       bootTime: bootTime(),
+      dialect: sourceDialect(config),
       advise: async () => logPathAdvice(await readLogPathFacts(config)),
     });
   };

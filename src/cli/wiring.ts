@@ -4,9 +4,8 @@ import { SystemClock, type Clock } from '../clock.js';
 import type { Config } from '../config/types.js';
 import type { Logger } from '../daemon.js';
 import { ExecaRunner } from '../firewall/command-runner.js';
-import type { FirewallBackend } from '../firewall/backend.js';
-import { selectBackend } from '../firewall/select-backend.js';
-import { selectLogAction } from '../firewall/log-action.js';
+import { buildBackend } from '../compose.js';
+import type { CommandRunner, FirewallBackend } from '../firewall/backend.js';
 import { withHostFirewallCheck } from '../firewall/host-firewall-check.js';
 import type { CliContext } from './context.js';
 import type { HostFirewallCheckOptions } from '../firewall/host-firewall-check.js';
@@ -17,11 +16,12 @@ import { createHostPortsReader } from './host-ports-reader.js';
 // Its setup() first checks the host's own firewall (ufw, firewalld, nftables) and refuses a backend whose grants it would drop.
 export function createFirewall(config: Config, clock: Clock): FirewallBackend {
   const runner = new ExecaRunner();
-  const backend = selectBackend(
-    { ...config.firewall, logPrefix: config.logPrefix, logAction: selectLogAction(config), alwaysAllow: config.limits.alwaysAllow, setSize: config.limits.maxGrants },
-    { runner, now: () => clock.now() },
-  );
-  return withHostFirewallCheck(backend, runner, hostCheckOptions(config));
+  return buildBackend(config, { runner, now: () => clock.now(), wrap: hostChecked(config, runner) });
+}
+
+/** Wraps a backend so that its setup() first checks the host's own firewall (`run` and `createFirewall` alike). */
+export function hostChecked(config: Config, runner: CommandRunner, onHost?: HostFirewallCheckOptions['onHost']): (backend: FirewallBackend) => FirewallBackend {
+  return (backend) => withHostFirewallCheck(backend, runner, hostCheckOptions(config, onHost));
 }
 
 /** How setup looks at this host: the firewall check, the refusal setting, the listening ports (/proc). */

@@ -13,6 +13,7 @@ import { sleepFor } from './retry.js';
 import { SimulatedFirewall } from './simulated-firewall.js';
 import { GRANT_CHAIN, GUARD_CHAIN } from './iptables-args.js';
 import type { LogAction } from './log-action.js';
+import type { Tracer } from '../trace/stage-trace.js';
 
 export interface BackendDeps {
   readonly runner: CommandRunner;
@@ -23,6 +24,8 @@ export interface BackendDeps {
   readonly baseDelayMs?: number;
   /** Feed grant changes to one long-lived `iptables-restore --noflush` per family / `ipset -` / `nft -i` when the runner can start one (default true). */
   readonly sessions?: boolean;
+  /** Marks each session request sent and answered for the latency trace (default: none). */
+  readonly tracer?: Tracer;
 }
 
 // Builds the configured backend; an unknown name fails fast with the valid choices.
@@ -50,14 +53,15 @@ export function selectBackend(config: FirewallConfig & { logPrefix: string; logA
     ...(config.refusal === undefined ? {} : { refusalSetting: config.refusal }),
   };
   const starter = deps.sessions !== false && isProcessStarter(deps.runner) ? deps.runner : undefined;
+  const session = { timeoutMs: 5000, ...(deps.tracer ? { tracer: deps.tracer } : {}) };
   const name: string = config.backend;
   switch (name) {
     case 'iptables':
-      return new IptablesBackend(exec, guard, deps.now, starter && { 4: new LineSession(starter, restoreDialect(4), { timeoutMs: 5000 }), 6: new LineSession(starter, restoreDialect(6), { timeoutMs: 5000 }) });
+      return new IptablesBackend(exec, guard, deps.now, starter && { 4: new LineSession(starter, restoreDialect(4), session), 6: new LineSession(starter, restoreDialect(6), session) });
     case 'ipset':
-      return new IpsetBackend(exec, guard, deps.now, starter && new LineSession(starter, IPSET_DIALECT, { timeoutMs: 5000 }), config.setSize);
+      return new IpsetBackend(exec, guard, deps.now, starter && new LineSession(starter, IPSET_DIALECT, session), config.setSize);
     case 'nftables':
-      return new NftablesBackend(exec, guard, deps.now, starter && new LineSession(starter, NFT_DIALECT, { timeoutMs: 5000 }), config.setSize);
+      return new NftablesBackend(exec, guard, deps.now, starter && new LineSession(starter, NFT_DIALECT, session), config.setSize);
     default:
       throw new KnocktailError('BACKEND_UNKNOWN', `Expected firewall.backend to be one of ${BACKEND_NAMES.join(', ')}, got ${describeValue(name)}`);
   }

@@ -137,7 +137,7 @@ function nextSteps(input: InstallInput): string[] {
   const check = input.configExists ? `check ${input.configPath}` : `read ${input.configPath} (its knock ports were chosen at random for this host; keep them secret)`;
   steps.push(`${check}, then run \`knocktail check-config\``);
   if (input.serviceUserExists === false) {
-    steps.push('adduser --system --group --home /var/lib/knocktail --no-create-home knocktail && adduser knocktail adm   (the unit runs as this user)');
+    steps.push('adduser --system --group --home /var/lib/knocktail --no-create-home knocktail   (the unit runs as this user; its group reads the knock log)');
     steps.push(`chgrp knocktail ${dirname(input.configPath)} ${input.configPath}   (the daemon reads its config as that user)`);
   }
   if (!input.nflog) steps.push('systemctl restart rsyslog   (loads the drop-in that writes the knock log)');

@@ -3,9 +3,6 @@ import type { AuditRecord } from '../audit/record.js';
 import type { FleetLinkStatus } from '../fleet/fleet-link.js';
 import { registerFleetMetrics } from './fleet-metrics.js';
 
-export { serveMetrics, isLoopbackHost, type MetricsServer, type ServeMetricsOptions } from './metrics-server.js';
-export { writeTextfile } from './metrics-textfile.js';
-
 // Prometheus metrics on knocktail's own registry (never prom-client's global one, so two
 // daemons in one test process, or a library user, never share counts).
 export type PipelineCounter = 'lines' | 'packets' | 'malformed' | 'ignored' | 'knocks' | 'forged' | 'foreign' | 'oversized' | 'errors';

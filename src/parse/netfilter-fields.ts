@@ -1,4 +1,4 @@
-import type { AddressCache } from './address-cache.js';
+import type { AddressReader } from './address-cache.js';
 import { FieldError, Words } from './field-words.js';
 import type { Packet, TcpFlag } from './packet.js';
 
@@ -27,7 +27,7 @@ const EXTENSION_WORD = /^(?:OPT|\(|\)|FRAG:\d{1,5}|INCOMPLETE|ID:[0-9a-f]{8}|AH|
 export type FieldsDialect = 'kernel' | 'ulogd';
 
 /** Read the fields starting at `start` ("IN=…") up to the end of `text`. Never throws. */
-export function readNetfilterFields(text: string, start: number, addresses: AddressCache, dialect: FieldsDialect = 'kernel'): FieldsResult {
+export function readNetfilterFields(text: string, start: number, addresses: AddressReader, dialect: FieldsDialect = 'kernel'): FieldsResult {
   let end = text.length;
   while (end > start && text.charCodeAt(end - 1) === 32) end--;
   const words = new Words(text, start, end);
@@ -49,7 +49,7 @@ export function readNetfilterFields(text: string, start: number, addresses: Addr
 // no '/', ':' or white space. The empty name (a locally generated packet) is checked later.
 const INTERFACE = /^(?!\.\.?$)[^/:\s]{1,15}$/;
 
-function walk(words: Words, addresses: AddressCache, ulogd: boolean): { fields: NetfilterFields; out: string } {
+function walk(words: Words, addresses: AddressReader, ulogd: boolean): { fields: NetfilterFields; out: string } {
   const inAt = words.position;
   const inName = words.value('IN');
   if (inName !== '' && (!INTERFACE.test(inName) || Buffer.byteLength(inName) > 15)) throw new FieldError(inAt, 'not an interface name');

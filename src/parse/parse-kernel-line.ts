@@ -1,4 +1,4 @@
-import { AddressCache } from './address-cache.js';
+import { UNCACHED, type AddressReader } from './address-cache.js';
 import { readNetfilterFields } from './netfilter-fields.js';
 import { MAX_LINE_BYTES } from '../model/line-limit.js';
 import { DEFAULT_MAX_CLOCK_SKEW, type ForeignReason, type Packet, type ParseContext, type RejectReason } from './packet.js';
@@ -26,24 +26,22 @@ export function describeMalformed(result: { reason: RejectReason; field?: string
 const IGNORED: LineResult = Object.freeze({ kind: 'ignored' });
 const NOT_KERNEL: LineResult = Object.freeze({ kind: 'ignored', reason: 'not-kernel' });
 
-// A memo only (same input, same output), shared so every caller's hot path benefits.
-const addresses = new AddressCache();
-
 /**
  * Parse one log line (without its newline). Pure and total: no I/O, no clock, never throws.
  * A packet needs the configured prefix at the very start of a kernel message; a line whose
- * sender is not the kernel is never a packet, whatever it says.
+ * sender is not the kernel is never a packet, whatever it says. `addresses` is the caller's
+ * memo of address lookups (a pipeline keeps one per instance; default: none).
  */
-export function parseKernelLine(line: string, ctx: ParseContext): LineResult {
+export function parseKernelLine(line: string, ctx: ParseContext, addresses: AddressReader = UNCACHED): LineResult {
   try {
-    return classify(line, ctx);
+    return classify(line, ctx, addresses);
   } catch {
     // Defensive only: every reader below is written not to throw on any input.
     return { kind: 'malformed', reason: 'bad-field' };
   }
 }
 
-function classify(line: string, ctx: ParseContext): LineResult {
+function classify(line: string, ctx: ParseContext, addresses: AddressReader): LineResult {
   const prefix = ctx.prefix;
   if (prefix.length === 0) return IGNORED;
   if (line.length > MAX_LINE_LENGTH) return line.includes(prefix) ? { kind: 'malformed', reason: 'too-long' } : IGNORED;

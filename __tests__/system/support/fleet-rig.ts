@@ -194,7 +194,7 @@ export async function createFleetRig(options: FleetRigOptions): Promise<FleetRig
     await writeFile(keyFile, randomBytes(48).toString('base64'), { mode: 0o600 });
     const template = await readFile(join(repoRoot, 'rsyslog', '30-knocktail.conf'), 'utf8');
     const layout = memberNs.map((ns, index) => ({ ns, host: `b${index + 1}`, prefix: `kt${tag}b${index + 1}: `, logFile: join(dir, `b${index + 1}`, 'knocks.log') }));
-    const rsyslog = await startRsyslog(join(dir, 'rsyslog'), layout.map((entry) => renderRsyslogDropin(template, entry)).join('\n'));
+    const rsyslog = await startRsyslog(join(dir, 'rsyslog'), layout.map((entry) => renderRsyslogDropin(template, { ...entry, group: 'root' })).join('\n'));
     undo.push(() => rsyslog.stop());
 
     const members: FleetMember[] = [];

@@ -114,20 +114,15 @@ export async function createLiveRig(options: LiveRigOptions): Promise<LiveRig> {
     await options.prepare?.(rig);
     const template = await readFile(join(repoRoot, 'rsyslog', '30-knocktail.conf'), 'utf8');
     if (options.runAs !== undefined) {
-      // The user owns the rig's directory and its state. rsyslog creates the knock log root:adm
-      // 0640, as on a server; for a user outside adm (nobody) it is created beforehand, owned by
-      // the user, and rsyslog appends to it.
+      // The user owns the rig's directory and its state. rsyslog creates the knock log
+      // root:<the user's group> 0640, as it creates root:knocktail on a server.
       const { uid, gid } = userIds(options.runAs);
       await mkdir(join(dir, 'state'), { mode: 0o700 });
-      const owned = [dir, join(dir, 'state')];
-      if (!(await runArgv(['id', '-nG', options.runAs])).stdout.split(/\s+/).includes('adm')) {
-        await writeFile(logFile, '', { mode: 0o640 });
-        owned.push(logFile);
-      }
-      for (const path of owned) await chown(path, uid, gid);
+      for (const path of [dir, join(dir, 'state')]) await chown(path, uid, gid);
     }
+    const group = options.runAs === undefined ? 'root' : (await runArgv(['id', '-gn', options.runAs])).stdout.trim();
     const nflogGroup = 1000 + randomInt(60_000);
-    const rsyslog = source === 'file' ? await startRsyslog(join(dir, 'rsyslog'), renderRsyslogDropin(template, { prefix, logFile })) : undefined;
+    const rsyslog = source === 'file' ? await startRsyslog(join(dir, 'rsyslog'), renderRsyslogDropin(template, { prefix, logFile, group })) : undefined;
     const ulogd = source === 'nflog' ? await startUlogd(join(dir, 'ulogd'), rig.server, { group: nflogGroup, logFile }) : undefined;
     const writer = (rsyslog ?? ulogd)!;
     cleanups.push(() => writer.stop());
