@@ -31,7 +31,7 @@ describe("knocktail's ulogd2 config and unit", () => {
     expect(unit).toContain('ExecStart=/usr/sbin/ulogd -c /etc/knocktail/ulogd.conf\n');
     expect(unit).toContain('Environment=TZ=UTC\n');
     expect(unit).toContain('ReadWritePaths=-/var/log/knocktail\n');
-    expect(unit).toContain('Group=adm\nUMask=0027\n');
+    expect(unit).toContain('Group=knocktail\nUMask=0027\n');
     expect(unit).toContain('Before=knocktail.service\n');
     expect(() => renderUlogdUnit('/etc/knock tail/ulogd.conf', '/var/log/knocktail')).toThrow(/without spaces/);
   });
