@@ -80,7 +80,7 @@ export function renderUlogdUnit(configPath: string, logDir: string): string {
     'RestartSec=2s',
     '# LOGEMU writes a yearless local time; knocktail reads it as UTC.',
     'Environment=TZ=UTC',
-    '# The knock log is root:knocktail 0640, as the rsyslog drop-in writes it: the daemon, in no other group, reads it.',
+    '# The knock log is root:knocktail 0640, as rsyslog writes it: the daemon reads it through its own group, no adm.',
     'Group=knocktail',
     'UMask=0027',
     'CapabilityBoundingSet=CAP_NET_ADMIN CAP_DAC_OVERRIDE',
