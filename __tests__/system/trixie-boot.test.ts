@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { copyFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { sleep } from '../support/helpers.js';
 import { builtCli } from './support/built-cli.js';
 import { bootContainer, CONTAINER_ADDRESS, ensureImage, readInContainer, type Container } from './support/nspawn.js';
 import { missingRequirements, systemTestsRequired } from './support/requirements.js';
@@ -14,7 +15,6 @@ import type { ExecResult } from './support/netns.js';
 // knocktail's ulogd2. Enabled when KNOCKTAIL_DEB names the built package (.ci/run sets it).
 const deb = process.env['KNOCKTAIL_DEB'];
 const CONFIG = '/etc/knocktail/config.json';
-const sleep = (ms: number): Promise<void> => new Promise((done) => setTimeout(done, ms));
 
 const describeDeb = deb === undefined ? describe.skip : describe;
 if (deb === undefined) process.stderr.write('skipping the Debian 13 boot suite: set KNOCKTAIL_DEB=build/deb/knocktail_VERSION_all.deb (.ci/run does)\n');

@@ -3,6 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { sleep } from '../../support/helpers.js';
 import { repoRoot } from './built-cli.js';
 import { runArgv, type ExecResult } from './netns.js';
 
@@ -17,7 +18,6 @@ export const IMAGE = process.env['KNOCKTAIL_TRIXIE_IMAGE'] ?? '/var/cache/knockt
 export const CONTAINER_ADDRESS = '203.0.113.2';
 export const HOST_ADDRESS = '203.0.113.1';
 const IMAGE_LOCK = '/var/cache/knocktail-test.lock';
-const sleep = (ms: number): Promise<void> => new Promise((done) => setTimeout(done, ms));
 
 /** The Debian mirror this machine's apt uses (deb822 `URIs:` or a one-line `deb` entry), else deb.debian.org. */
 export function aptMirror(): string {
@@ -116,9 +116,11 @@ export async function bootContainer(): Promise<Container> {
       if (init === 0) await sleep(100);
     }
     // systemctl answers once PID 1 has its socket; --wait then waits for the boot to finish.
-    for (let state = ''; !/^(running|degraded)$/m.test(state); await sleep(200)) {
+    for (;;) {
+      const state = (await exec(['systemctl', 'is-system-running', '--wait'], 90_000)).stdout;
+      if (/^(running|degraded)$/m.test(state)) break;
       if (Date.now() > deadline + 60_000) throw new Error(`the container did not finish booting (${state.trim()}):\n${output}`);
-      state = (await exec(['systemctl', 'is-system-running', '--wait'], 90_000)).stdout;
+      await sleep(200);
     }
     const veth = `ve-${machine}`;
     for (const argv of [
