@@ -46,7 +46,9 @@ async function nmap(rig: Rig, args: readonly string[], target: string, family: 4
   const argv = ['nmap', '-n', '-Pn', ...(family === 6 ? ['-6'] : []), '--max-retries', '1', '--host-timeout', '90s', '-oG', '-', ...args, target];
   const result = await rig.exec(rig.client, argv, { timeoutMs: 120_000 });
   if (result.exitCode !== 0) throw new Error(`nmap failed (${result.exitCode}): ${result.stderr}`);
-  return parseGrepable(result.stdout);
+  const view = parseGrepable(result.stdout);
+  if (view.ignored === '' && view.ports.length === 0) throw new Error(`nmap reported no port states:\n${result.stdout}${result.stderr}`);
+  return view;
 }
 
 // A full SYN scan: -T5 and a minimum rate keep it to seconds inside the veth pair, filtered ports included.
