@@ -166,6 +166,7 @@ export class Daemon {
     parts.metrics?.trackGauges(() => ({
       openGrants: knocktail.engine.size,
       trackedSources: knocktail.tracker.stats().trackedSources,
+      scanners: knocktail.tracker.stats().scanners,
       lagBytes: this.parts.source.position?.().lagBytes ?? 0,
     }));
     // The guard (LOG + DROP) may be gone after a reboot or a firewall reload; setup is idempotent.
@@ -224,6 +225,7 @@ export class Daemon {
       backendHealthy: pending.length === 0,
       grants: (knocktail?.engine.grants() ?? []).map(statusGrant),
       trackedSources: knocktail?.tracker.stats().trackedSources ?? 0,
+      ...(knocktail ? { scanners: knocktail.tracker.stats().scanners } : {}),
       ...(knocktail ? { inProgress: progressSnapshot(knocktail.tracker.inProgress(STATUS_PROGRESS_CAP)) } : {}),
       counters: { ...(knocktail?.counters ?? {}) },
       ...(position ? { follower: { path: position.path, offset: position.offset, lagBytes: position.lagBytes } } : {}),

@@ -48,6 +48,10 @@ describe('renderStatus', () => {
     );
   });
 
+  test("a running daemon's scanner marks are shown next to the tracked sources", () => {
+    expect(renderStatus({ ...snapshot, scanners: 12 }, { color: false, now }).split('\n')).toContain('Tracked sources: 3, scanners marked: 12');
+  });
+
   test('a failing close is the first, loud line, and an unhealthy backend says so', () => {
     const text = renderStatus({ ...snapshot, backendHealthy: false, pendingCloses: [{ door: 'ssh', src: '203.0.113.9', attempts: 4, lastError: 'iptables: exit 4' }] }, { color: false, now });
     expect(text.split('\n')[0]).toBe('!!! CLOSE FAILING: door ssh is still open for 203.0.113.9 after 4 attempts; last error: iptables: exit 4');
