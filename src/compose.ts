@@ -33,6 +33,8 @@ export interface Parts {
   /** Grants and used one-time sequences to start from (the state file). */
   readonly saved?: { readonly grants: readonly Grant[]; readonly usedOneTime: readonly string[] };
   readonly store?: GrantStore;
+  /** Guard protected ports published by DNAT on the forward path (live runs; replay and tests leave it off). */
+  readonly forward?: boolean;
   /** Wraps the backend (metrics timing). */
   readonly wrapBackend?: (backend: FirewallBackend) => FirewallBackend;
   /** Backoff between command retries (tests pass a fake). */
@@ -69,7 +71,7 @@ export function compose(config: Config, parts: Parts): Knocktail {
   let firewallTime = (): number => clock.now();
   const selected = selectBackend(
     { ...config.firewall, logPrefix: config.logPrefix, alwaysAllow: config.limits.alwaysAllow, setSize: config.limits.maxGrants },
-    { runner: parts.runner, now: () => firewallTime(), ...(parts.sleep ? { sleep: parts.sleep } : {}) },
+    { runner: parts.runner, now: () => firewallTime(), forward: parts.forward === true, ...(parts.sleep ? { sleep: parts.sleep } : {}) },
   );
   const backend = parts.wrapBackend ? parts.wrapBackend(selected) : selected;
   const engine = new GrantEngine({

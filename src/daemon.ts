@@ -33,6 +33,8 @@ export interface DaemonParts {
   readonly clock: Clock;
   /** Runs the configured backend's commands (ExecaRunner; tests give a SimulatedFirewall). */
   readonly runner: CommandRunner;
+  /** Guard protected ports published by DNAT on the forward path (the real daemon; tests opt in). */
+  readonly forward?: boolean;
   readonly audit: AuditSink;
   readonly source: ChunkSource & { position?: () => { path: string; offset: number; lagBytes: number } };
   readonly log: Logger;
@@ -122,6 +124,7 @@ export class Daemon {
     const knocktail = compose(config, {
       clock: parts.clock,
       runner: parts.runner,
+      forward: parts.forward === true,
       audit: parts.audit,
       source: parts.source,
       bootTime: parts.bootTime,
@@ -283,11 +286,19 @@ export class Daemon {
     }
   }
 
+  // A Docker restart may have dropped the forward jump, a container may publish a protected port now: repaired here.
+  private async checkForward(): Promise<void> {
+    const backend = this.knocktail?.backend;
+    if (!backend?.checkForward) return;
+    await withFirewallLock(this.config.stateDir, { holder: `knocktail run (check, pid ${process.pid})` }, () => backend.checkForward!(this.config.doors));
+  }
+
   private scheduleCheck(): void {
     const { clock } = this.parts;
     this.checkTimer = clock.setTimer(clock.now() + this.config.firewall.checkInterval * 1000, () => {
-      void this.knocktail?.engine
-        .reconcile('check')
+      void this.checkForward()
+        .catch((error: unknown) => this.parts.log.error(`forward path check failed: ${String(error)}`))
+        .then(() => this.knocktail?.engine.reconcile('check'))
         .catch((error: unknown) => this.parts.log.error(`firewall check failed: ${String(error)}`))
         .finally(() => {
           if (!this.abort.signal.aborted) this.scheduleCheck();

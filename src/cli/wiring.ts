@@ -13,7 +13,7 @@ import type { CliContext } from './context.js';
 // Its setup() first checks the host's own firewall (ufw, firewalld, nftables) and refuses a backend whose grants it would drop.
 export function createFirewall(config: Config, clock: Clock): FirewallBackend {
   const runner = new ExecaRunner();
-  const backend = selectBackend({ ...config.firewall, logPrefix: config.logPrefix, alwaysAllow: config.limits.alwaysAllow, setSize: config.limits.maxGrants }, { runner, now: () => clock.now() });
+  const backend = selectBackend({ ...config.firewall, logPrefix: config.logPrefix, alwaysAllow: config.limits.alwaysAllow, setSize: config.limits.maxGrants }, { runner, now: () => clock.now(), forward: true });
   return withHostFirewallCheck(backend, runner, { backend: config.firewall.backend, mode: config.firewall.hostFirewall ?? 'check' });
 }
 

@@ -1,5 +1,6 @@
 import type { Door } from '../model/door.js';
 import type { Grant } from '../model/grant.js';
+import type { ForwardPlan } from './forward-plan.js';
 
 // The seam between grants and a real firewall. Every backend is idempotent:
 // opening a held grant refreshes it in place, closing an absent one is a no-op.
@@ -17,6 +18,11 @@ export interface FirewallBackend {
   teardown(): Promise<void>;
   /** The commands `setup` would run, one argv per line, for `knocktail rules`. */
   describeSetup(doors: readonly Door[]): string[][];
+  /**
+   * Re-reads the host's DNAT rules and brings the forward twin in line (a published protected
+   * port appeared or went, Docker restarted and lost the jump): the periodic check. Optional.
+   */
+  checkForward?(doors: readonly Door[]): Promise<ForwardPlan>;
   /** Ends long-lived helper processes (nftables keeps one `nft -i`); optional and idempotent. */
   stop?(): Promise<void>;
 }

@@ -51,6 +51,7 @@ export function withHostFirewallCheck(backend: FirewallBackend, runner: CommandR
     },
     teardown: () => backend.teardown(),
     describeSetup: (doors) => backend.describeSetup(doors),
+    ...(backend.checkForward ? { checkForward: (doors) => backend.checkForward!(doors) } : {}),
     stop: async () => backend.stop?.(),
   };
 }

@@ -22,6 +22,9 @@ import { buildResizeRestore, RESIZE_SET } from './ipset-resize.js';
 import { buildGrantListArgs } from './iptables-args.js';
 import { parseSetListing, parseSetPorts } from './ipset-listing.js';
 import type { LineSession } from './line-session.js';
+import { buildForwardSetSpecs } from './forward-args.js';
+import type { ForwardPlan } from './forward-plan.js';
+import { ForwardTwin } from './forward-twin.js';
 
 const FAMILIES: readonly Family[] = [4, 6];
 
@@ -37,13 +40,17 @@ export class IpsetBackend implements FirewallBackend {
   private readonly session: LineSession | undefined;
   /** Size of each door's grant set (limits.maxGrants); undefined = the tool's default. */
   private readonly setSize: number | undefined;
+  /** The forward twin (KNOCKTAIL-FWD, matching the same sets) when the DNAT probe is on. */
+  private readonly twin: ForwardTwin | undefined;
 
-  constructor(exec: CommandExecutor, guard: GuardOptions, now: () => number, session?: LineSession, setSize?: number) {
+  /** `forward`: probe DNAT at setup and guard published protected ports on the forward path too. */
+  constructor(exec: CommandExecutor, guard: GuardOptions, now: () => number, session?: LineSession, setSize?: number, forward = false) {
     this.exec = exec;
     this.guard = guard;
     this.now = now;
     this.session = session;
     this.setSize = setSize;
+    this.twin = forward ? new ForwardTwin(exec, guard) : undefined;
   }
 
   async open(grant: Grant): Promise<void> {
@@ -86,6 +93,13 @@ export class IpsetBackend implements FirewallBackend {
         doors.flatMap((door) => buildSetMatchSpecs(door, family)),
       );
     }
+    await this.twin?.setup(doors, (family) => Promise.resolve(forwardSetSpecs(doors, family)));
+  }
+
+  async checkForward(doors: readonly Door[]): Promise<ForwardPlan> {
+    if (!this.twin) return { guards: [], unguarded: [] };
+    await this.twin.check(doors, (family) => Promise.resolve(forwardSetSpecs(doors, family)));
+    return this.twin.current();
   }
 
   // Every set in one `ipset restore`; a set from an older config (another maxelem) fails it, and is then resized.
@@ -118,6 +132,7 @@ export class IpsetBackend implements FirewallBackend {
   }
 
   async teardown(): Promise<void> {
+    await this.twin?.teardown();
     for (const family of FAMILIES) await removeGuard(this.exec, family);
     const names = await this.exec.run(['ipset', 'list', '-n']);
     const ours = names.stdout
@@ -142,6 +157,7 @@ export class IpsetBackend implements FirewallBackend {
         this.guard,
         doors.flatMap((door) => buildSetMatchSpecs(door, family)),
       ),
+      ...(this.twin?.describe(family, forwardSetSpecs(doors, family)) ?? []),
     ]);
   }
 
@@ -149,4 +165,9 @@ export class IpsetBackend implements FirewallBackend {
   describeTeardown(doors: readonly Door[]): string[][] {
     return [...FAMILIES.flatMap((family) => buildGuardTeardownArgs(family)), ...FAMILIES.flatMap((family) => doors.map((door) => buildDestroySetArgs(setName(door.name, family))))];
   }
+}
+
+// The forward twin's grant rules: the doors' shared sets, matched against the published (original) port.
+function forwardSetSpecs(doors: readonly Door[], family: Family): string[][] {
+  return doors.flatMap((door) => buildForwardSetSpecs(setName(door.name, family), door.open));
 }

@@ -5,6 +5,11 @@ import type { CommandExecutor } from './command-executor.js';
 import { buildNftCloseStatements, buildNftOpenStatements, buildNftSetupStatements, buildNftTeardownStatements, NFT_BATCH_ARGV, statementsAsArgv } from './nft-args.js';
 import type { NftGuardOptions } from './nft-args.js';
 import { doorSetNames, parseNftListing } from './nft-listing.js';
+import { buildNftForwardStatements, NFT_LIST_CHAINS_ARGV } from './nft-args.js';
+import { collectDoorPorts } from './door-ports.js';
+import { NO_FORWARD } from './forward-plan.js';
+import type { ForwardPlan } from './forward-plan.js';
+import { probeForward, unguardedError } from './forward-probe.js';
 
 // Set definitions without elements: a few ms, where listing the table (or even one chain) makes nft
 // fetch every element of every set, the LOG limiter's too (50,000 sources: ~300 ms of nft, 3.6 MB).
@@ -24,14 +29,19 @@ export class NftablesBackend implements FirewallBackend {
   /** Size of each door's grant set (limits.maxGrants); undefined = the tool's default. */
   private readonly setSize: number | undefined;
   private doors = new Map<string, Door>();
+  /** Whether setup probes DNAT and guards published protected ports in chain `forward`. */
+  private readonly forward: boolean;
+  /** The last DNAT probe's plan. */
+  private plan: ForwardPlan = NO_FORWARD;
 
   /** With a session, grant changes go to one long-lived `nft -i`; without, each is its own `nft -f -`. */
-  constructor(exec: CommandExecutor, guard: NftGuardOptions, now: () => number, session?: LineSession, setSize?: number) {
+  constructor(exec: CommandExecutor, guard: NftGuardOptions, now: () => number, session?: LineSession, setSize?: number, forward = false) {
     this.exec = exec;
     this.guard = guard;
     this.now = now;
     this.session = session;
     this.setSize = setSize;
+    this.forward = forward;
   }
 
   async open(grant: Grant): Promise<void> {
@@ -65,7 +75,29 @@ export class NftablesBackend implements FirewallBackend {
 
   async setup(doors: readonly Door[]): Promise<void> {
     this.doors = new Map(doors.map((door) => [door.name, door]));
-    await this.batch(buildNftSetupStatements(doors, this.guard, this.setSize));
+    const statements = buildNftSetupStatements(doors, this.guard, this.setSize);
+    if (this.forward) {
+      const plan = await probeForward(this.exec, collectDoorPorts(doors).protectedPorts);
+      const error = unguardedError(plan);
+      if (error) throw error;
+      this.plan = plan;
+      statements.push(...buildNftForwardStatements(doors, plan.guards, this.guard));
+    }
+    await this.batch(statements);
+  }
+
+  // The periodic check: a port published or withdrawn since, or the chain gone (someone flushed the ruleset), is repaired in one batch.
+  async checkForward(doors: readonly Door[]): Promise<ForwardPlan> {
+    if (!this.forward) return NO_FORWARD;
+    const plan = await probeForward(this.exec, collectDoorPorts(doors).protectedPorts);
+    const chains = await this.exec.run(NFT_LIST_CHAINS_ARGV, { accept: [0, 1] });
+    const present = /"table":\s*"knocktail",\s*"name":\s*"forward"/.test(chains.stdout);
+    if (JSON.stringify(plan.guards) !== JSON.stringify(this.plan.guards) || present !== plan.guards.length > 0) {
+      // The table itself may be gone too: the whole setup batch recreates it without touching live set elements.
+      await this.batch([...buildNftSetupStatements(doors, this.guard, this.setSize), ...buildNftForwardStatements(doors, plan.guards, this.guard)]);
+    }
+    this.plan = plan;
+    return plan;
   }
 
   async teardown(): Promise<void> {
@@ -73,7 +105,8 @@ export class NftablesBackend implements FirewallBackend {
   }
 
   describeSetup(doors: readonly Door[]): string[][] {
-    return statementsAsArgv(buildNftSetupStatements(doors, this.guard, this.setSize));
+    const forward = this.plan.guards.length > 0 ? buildNftForwardStatements(doors, this.plan.guards, this.guard) : [];
+    return statementsAsArgv([...buildNftSetupStatements(doors, this.guard, this.setSize), ...forward]);
   }
 
   describeTeardown(): string[][] {

@@ -22,6 +22,8 @@ export interface BackendDeps {
   readonly baseDelayMs?: number;
   /** Feed grant changes to one long-lived `iptables-restore --noflush` per family / `ipset -` / `nft -i` when the runner can start one (default true). */
   readonly sessions?: boolean;
+  /** Probe DNAT at setup and in the periodic check, and guard published protected ports on the forward path (default false: tests and replay). */
+  readonly forward?: boolean;
 }
 
 // Builds the configured backend; an unknown name fails fast with the valid choices.
@@ -42,13 +44,14 @@ export function selectBackend(config: FirewallConfig & { logPrefix: string; alwa
   const guard = { logPrefix: config.logPrefix, logRateLimit: config.logRateLimit, inputPosition: config.inputPosition, alwaysAllow: config.alwaysAllow ?? [] };
   const starter = deps.sessions !== false && isProcessStarter(deps.runner) ? deps.runner : undefined;
   const name: string = config.backend;
+  const forward = deps.forward === true;
   switch (name) {
     case 'iptables':
-      return new IptablesBackend(exec, guard, deps.now, starter && { 4: new LineSession(starter, restoreDialect(4), { timeoutMs: 5000 }), 6: new LineSession(starter, restoreDialect(6), { timeoutMs: 5000 }) });
+      return new IptablesBackend(exec, guard, deps.now, starter && { 4: new LineSession(starter, restoreDialect(4), { timeoutMs: 5000 }), 6: new LineSession(starter, restoreDialect(6), { timeoutMs: 5000 }) }, forward);
     case 'ipset':
-      return new IpsetBackend(exec, guard, deps.now, starter && new LineSession(starter, IPSET_DIALECT, { timeoutMs: 5000 }), config.setSize);
+      return new IpsetBackend(exec, guard, deps.now, starter && new LineSession(starter, IPSET_DIALECT, { timeoutMs: 5000 }), config.setSize, forward);
     case 'nftables':
-      return new NftablesBackend(exec, guard, deps.now, starter && new LineSession(starter, NFT_DIALECT, { timeoutMs: 5000 }), config.setSize);
+      return new NftablesBackend(exec, guard, deps.now, starter && new LineSession(starter, NFT_DIALECT, { timeoutMs: 5000 }), config.setSize, forward);
     default:
       throw new KnocktailError('BACKEND_UNKNOWN', `Expected firewall.backend to be one of ${BACKEND_NAMES.join(', ')}, got ${describeValue(name)}`);
   }
@@ -64,6 +67,7 @@ function renamed(backend: FirewallBackend, name: string): FirewallBackend {
     setup: (doors) => backend.setup(doors),
     teardown: () => backend.teardown(),
     describeSetup: (doors) => backend.describeSetup(doors),
+    ...(backend.checkForward ? { checkForward: (doors) => backend.checkForward!(doors) } : {}),
     stop: async () => backend.stop?.(),
   };
 }

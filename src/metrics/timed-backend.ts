@@ -19,6 +19,7 @@ export function timeBackend(backend: FirewallBackend, observe: (action: string, 
     setup: (doors) => backend.setup(doors),
     teardown: () => backend.teardown(),
     describeSetup: (doors) => backend.describeSetup(doors),
+    ...(backend.checkForward ? { checkForward: (doors) => backend.checkForward!(doors) } : {}),
     ...(backend.stop ? { stop: () => backend.stop!() } : {}),
   };
 }
