@@ -4,7 +4,7 @@ import { ExecaRunner } from '../../src/firewall/command-runner.js';
 import { selectBackend } from '../../src/firewall/select-backend.js';
 import { makeDoor } from '../support/door.js';
 import { firewallConfig, grantFor } from '../firewall/fixtures.js';
-import { createRig, runArgv } from './support/netns.js';
+import { createRig, pollConnect, runArgv } from './support/netns.js';
 import type { Rig } from './support/netns.js';
 import { firewallSnapshot } from './support/firewall-snapshot.js';
 import { describeSystem } from './support/requirements.js';
@@ -91,8 +91,9 @@ describeSystem('the forward twin guards a port published by DNAT', ['ip', 'iptab
     });
 
     test('the published port is reachable before setup, over IPv4 and IPv6', async () => {
-      expect(await rig.connect(rig.client, rig.serverV4, 8080, 2000)).toBe(true);
-      expect(await rig.connect(rig.client, rig.serverV6, 8080, 2000)).toBe(true);
+      // The first packets wait for neighbour discovery on two links: polled, not one try.
+      expect(await pollConnect(rig, rig.client, rig.serverV4, 8080, true, 5000)).toBe(true);
+      expect(await pollConnect(rig, rig.client, rig.serverV6, 8080, true, 5000)).toBe(true);
     });
 
     test('after setup it is refused; a grant admits its own source only, until it is closed', async () => {

@@ -31,14 +31,18 @@ export class ForwardTwin {
     return this.plan;
   }
 
-  /** Probes, refuses a published port it cannot guard, and installs (or removes) the twin in every family. */
-  async setup(doors: readonly Door[], grantSpecs: ForwardGrantSpecs): Promise<ForwardPlan> {
+  /** Setup's first step, before anything changes: probes, and refuses a protected port published in a way it cannot guard. */
+  async prepare(doors: readonly Door[]): Promise<ForwardPlan> {
     const plan = await probeForward(this.exec, collectDoorPorts(doors).protectedPorts);
     const error = unguardedError(plan);
     if (error) throw error;
+    return plan;
+  }
+
+  /** Setup's last step: installs (or removes) the twin in every family as `plan` says. */
+  async install(plan: ForwardPlan, grantSpecs: ForwardGrantSpecs): Promise<void> {
     for (const family of FAMILIES) await this.apply(plan, family, grantSpecs, true);
     this.plan = plan;
-    return plan;
   }
 
   /** Probes again and repairs what changed (a lost jump, a port published or withdrawn); returns the families it rewrote. */

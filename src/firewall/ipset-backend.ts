@@ -83,6 +83,7 @@ export class IpsetBackend implements FirewallBackend {
 
   // The sets in one `ipset restore`, then per family one iptables transaction for both chains.
   async setup(doors: readonly Door[]): Promise<void> {
+    const plan = await this.twin?.prepare(doors);
     if (doors.length > 0) await this.createSets(doors);
     for (const family of FAMILIES) {
       await installGuard(
@@ -93,7 +94,7 @@ export class IpsetBackend implements FirewallBackend {
         doors.flatMap((door) => buildSetMatchSpecs(door, family)),
       );
     }
-    await this.twin?.setup(doors, (family) => Promise.resolve(forwardSetSpecs(doors, family)));
+    if (plan) await this.twin?.install(plan, (family) => Promise.resolve(forwardSetSpecs(doors, family)));
   }
 
   async checkForward(doors: readonly Door[]): Promise<ForwardPlan> {

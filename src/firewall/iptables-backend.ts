@@ -124,7 +124,11 @@ export class IptablesBackend implements FirewallBackend {
 
   async open(grant: Grant): Promise<void> {
     if (grant.until !== null && grant.until <= this.now()) return this.close(grant);
-    if (!this.held.has(grant.family)) await this.rulesOf(grant.family);
+    // Whether grants get forward twins is known from the listing, so list first (a bad grant never gets that far).
+    if (this.twin && !this.held.has(grant.family)) {
+      checkGrant(grant);
+      await this.rulesOf(grant.family);
+    }
     await this.change(grant, wantedRules(grant, this.forwardActive.get(grant.family) === true));
   }
 
@@ -142,9 +146,10 @@ export class IptablesBackend implements FirewallBackend {
   }
 
   async setup(doors: readonly Door[]): Promise<void> {
+    const plan = await this.twin?.prepare(doors);
     for (const family of FAMILIES) await installGuard(this.exec, doors, family, this.guard);
-    if (!this.twin) return;
-    await this.twin.setup(doors, (family) => this.forwardGrantSpecs(family));
+    if (!this.twin || !plan) return;
+    await this.twin.install(plan, (family) => this.forwardGrantSpecs(family));
     this.held.clear();
   }
 

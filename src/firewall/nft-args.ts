@@ -152,7 +152,8 @@ export function buildNftForwardStatements(doors: readonly Door[], guards: readon
     const mine = guards.filter((guard) => guard.family === family);
     if (mine.length === 0) continue;
     const allowed = (options.alwaysAllow ?? []).filter((cidr) => cidr.family === family);
-    if (allowed.length > 0) out.push(`add rule ${chain} meta nfproto ${NFPROTO[family]} ct status dnat ${SADDR[family]} { ${allowed.map((cidr) => cidr.text).join(', ')} } accept comment ${quote('knocktail alwaysAllow')}`);
+    if (allowed.length > 0)
+      out.push(`add rule ${chain} meta nfproto ${NFPROTO[family]} ct status dnat ${SADDR[family]} { ${allowed.map((cidr) => cidr.text).join(', ')} } accept comment ${quote('knocktail alwaysAllow')}`);
     for (const door of doors) {
       for (const port of door.open) {
         if (!mine.some((guard) => guard.proto === port.proto && guard.port === port.port)) continue;

@@ -47,7 +47,13 @@ export function selectBackend(config: FirewallConfig & { logPrefix: string; alwa
   const forward = deps.forward === true;
   switch (name) {
     case 'iptables':
-      return new IptablesBackend(exec, guard, deps.now, starter && { 4: new LineSession(starter, restoreDialect(4), { timeoutMs: 5000 }), 6: new LineSession(starter, restoreDialect(6), { timeoutMs: 5000 }) }, forward);
+      return new IptablesBackend(
+        exec,
+        guard,
+        deps.now,
+        starter && { 4: new LineSession(starter, restoreDialect(4), { timeoutMs: 5000 }), 6: new LineSession(starter, restoreDialect(6), { timeoutMs: 5000 }) },
+        forward,
+      );
     case 'ipset':
       return new IpsetBackend(exec, guard, deps.now, starter && new LineSession(starter, IPSET_DIALECT, { timeoutMs: 5000 }), config.setSize, forward);
     case 'nftables':
