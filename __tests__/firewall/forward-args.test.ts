@@ -61,7 +61,13 @@ describe('the forward twin on iptables', () => {
 
   test('without Docker the jump goes first in FORWARD; an existing one stays', () => {
     expect(buildForwardRestore([WEB], 4, OPTIONS, EMPTY_FORWARD_STATE)).toContain('-I FORWARD 1 -j KNOCKTAIL-FWD\nCOMMIT');
-    expect(buildForwardRestore([WEB], 4, OPTIONS, { ...EMPTY_FORWARD_STATE, chain: true, forwardJumps: 1 })).not.toContain('-I FORWARD');
+    expect(buildForwardRestore([WEB], 4, OPTIONS, { ...EMPTY_FORWARD_STATE, chain: true, forwardJumps: 1, forwardJumpFirst: true })).not.toContain('-I FORWARD');
+  });
+
+  test('a jump that Docker pushed down FORWARD (its ACCEPTs re-inserted first) moves back to the top in one COMMIT', () => {
+    const state = { ...EMPTY_FORWARD_STATE, chain: true, forwardJumps: 1, forwardJumpFirst: false };
+    expect(forwardInPlace(state, true)).toBe(false);
+    expect(buildForwardRestore([WEB], 4, OPTIONS, state)).toContain('-D FORWARD -j KNOCKTAIL-FWD\n-I FORWARD 1 -j KNOCKTAIL-FWD\nCOMMIT');
   });
 
   test('no guard in the family removes what is there, and nothing when nothing is', () => {
@@ -75,7 +81,7 @@ describe('the forward twin on iptables', () => {
   test('the twin is in place when the chain exists and exactly the right chain jumps to it', () => {
     expect(forwardInPlace({ ...DOCKER, chain: true, dockerUserJumps: 1 }, true)).toBe(true);
     expect(forwardInPlace({ ...DOCKER, chain: true, forwardJumps: 1 }, true)).toBe(false);
-    expect(forwardInPlace({ ...EMPTY_FORWARD_STATE, chain: true, forwardJumps: 1 }, true)).toBe(true);
+    expect(forwardInPlace({ ...EMPTY_FORWARD_STATE, chain: true, forwardJumps: 1, forwardJumpFirst: true }, true)).toBe(true);
     expect(forwardInPlace({ ...EMPTY_FORWARD_STATE, chain: true }, true)).toBe(false);
     expect(forwardInPlace(EMPTY_FORWARD_STATE, false)).toBe(true);
     expect(forwardInPlace({ ...EMPTY_FORWARD_STATE, chain: true }, false)).toBe(false);
@@ -101,8 +107,10 @@ describe('the forward twin on nftables', () => {
       'add rule inet knocktail forward ct state established,related accept',
       'add rule inet knocktail forward meta nfproto ipv4 ct status dnat ip saddr { 198.51.100.0/28 } accept comment "knocktail alwaysAllow"',
       'add rule inet knocktail forward meta nfproto ipv4 ct status dnat meta l4proto tcp ct original proto-dst 8080 ip saddr @door-web-v4 accept comment "knocktail door=web"',
+      'add rule inet knocktail forward meta nfproto ipv4 ct status dnat meta l4proto tcp ct original proto-dst 22 ip saddr @door-web-v4 accept comment "knocktail door=web"',
       'add rule inet knocktail forward ct state new meta nfproto ipv4 ct status dnat meta l4proto tcp ct original proto-dst 8080 drop',
       'add rule inet knocktail forward meta nfproto ipv6 ct status dnat meta l4proto tcp ct original proto-dst 8080 ip6 saddr @door-web-v6 accept comment "knocktail door=web"',
+      'add rule inet knocktail forward meta nfproto ipv6 ct status dnat meta l4proto tcp ct original proto-dst 22 ip6 saddr @door-web-v6 accept comment "knocktail door=web"',
       'add rule inet knocktail forward ct state new meta nfproto ipv6 ct status dnat meta l4proto tcp ct original proto-dst 8080 ct original ip6 daddr { 2001:db8:1::1 } drop',
     ]);
   });

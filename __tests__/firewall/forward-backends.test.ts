@@ -37,8 +37,8 @@ describe('the iptables backend with the forward twin', () => {
     const forward = inputsOf(runner, 'iptables-restore').find((input) => input.includes('KNOCKTAIL-FWD'));
     expect(forward).toContain('-A KNOCKTAIL-FWD -p tcp -m conntrack --ctstate NEW -m conntrack --ctstate DNAT --ctorigdstport 8080 -j DROP');
     expect(forward).toContain('-I DOCKER-USER 1 -j KNOCKTAIL-FWD');
-    // Nothing is published over IPv6: ip6tables gets no forward chain.
-    expect(inputsOf(runner, 'ip6tables-restore').some((input) => input.includes('KNOCKTAIL-FWD'))).toBe(false);
+    // Only IPv4 is published, but the twin guards both families: a port published later is guarded from its first packet.
+    expect(inputsOf(runner, 'ip6tables-restore').find((input) => input.includes('KNOCKTAIL-FWD'))).toContain('-I FORWARD 1 -j KNOCKTAIL-FWD');
   });
 
   test('setup keeps the held grants: each gets its twin in the rebuilt chain', async () => {
@@ -73,6 +73,23 @@ describe('the iptables backend with the forward twin', () => {
   test('a protected port redirected to the host itself is refused at setup, before any change', async () => {
     const runner = new RecordingRunner().on(['iptables', '-w', '-t', 'nat', '-S'], { stdout: '-A PREROUTING -p tcp -m tcp --dport 8080 -j REDIRECT --to-ports 80\n' });
     await expect(backendWith(runner, 'iptables').setup([WEB])).rejects.toMatchObject({ code: 'HOST_FIREWALL', details: [expect.stringMatching(/^tcp:8080: iptables nat PREROUTING: .*REDIRECT/)] });
+    expect(inputsOf(runner, 'iptables-restore')).toEqual([]);
+  });
+
+  test('without any published protected port there is no twin, and grants stay the INPUT rule alone', async () => {
+    const runner = new RecordingRunner();
+    await backendWith(runner, 'iptables').setup([WEB]);
+    expect([...inputsOf(runner, 'iptables-restore'), ...inputsOf(runner, 'ip6tables-restore')].join('')).not.toContain('KNOCKTAIL-FWD');
+  });
+
+  test('once installed the twin stays while Docker restarts (its DNAT briefly gone), so the re-published port is guarded at once', async () => {
+    const runner = new RecordingRunner().on(['iptables', '-w', '-S'], (argv) => ({ stdout: argv.length === 3 ? `${FILTER_WITH_DOCKER}-N KNOCKTAIL-FWD\n-A DOCKER-USER -j KNOCKTAIL-FWD\n` : '' }));
+    const backend = backendWith(runner, 'iptables');
+    await backend.setup([WEB]);
+    expect(inputsOf(runner, 'iptables-restore').find((input) => input.includes('KNOCKTAIL-FWD'))).toContain('--ctorigdstport 8080 -j DROP');
+    runner.clear();
+    const plan = await backend.checkForward!([WEB]);
+    expect(plan.guards).toEqual([]);
     expect(inputsOf(runner, 'iptables-restore')).toEqual([]);
   });
 

@@ -1,7 +1,7 @@
 import type { Family } from '../address.js';
 import type { PortSpec } from '../model/door.js';
 import type { Grant } from '../model/grant.js';
-import type { ForwardGuard } from './forward-plan.js';
+import type { ForwardPort } from './forward-plan.js';
 import { checkGrant } from './grant-check.js';
 import { formatGrantComment } from './grant-comment.js';
 import type { GuardOptions } from './guard-args.js';
@@ -35,7 +35,7 @@ export function forwardGrantPosition(options: GuardOptions, family: Family): num
 }
 
 /** The rule specs of KNOCKTAIL-FWD for one family's guards, `grantSpecs` (each ending in `-j RETURN`) in the grants' place. */
-export function buildForwardRuleSpecs(guards: readonly ForwardGuard[], family: Family, options: GuardOptions, grantSpecs: readonly string[][] = []): string[][] {
+export function buildForwardRuleSpecs(guards: readonly ForwardPort[], family: Family, options: GuardOptions, grantSpecs: readonly string[][] = []): string[][] {
   const specs: string[][] = [['-m', 'conntrack', '--ctstate', 'ESTABLISHED,RELATED', '-j', 'RETURN']];
   for (const cidr of allowedOf(options, family)) specs.push(['-s', cidr, '-j', 'RETURN']);
   specs.push(...grantSpecs);
@@ -67,6 +67,8 @@ export interface ForwardState {
   /** How many `-j KNOCKTAIL-FWD` rules DOCKER-USER and FORWARD hold. */
   readonly dockerUserJumps: number;
   readonly forwardJumps: number;
+  /** Whether FORWARD's first rule is the jump (Docker inserts its own jumps first when it starts). */
+  readonly forwardJumpFirst?: boolean;
 }
 
 export const EMPTY_FORWARD_STATE: ForwardState = { dockerUser: false, chain: false, dockerUserJumps: 0, forwardJumps: 0 };
@@ -79,7 +81,7 @@ export function forwardJumpChain(state: ForwardState): string {
 /** Whether the forward twin is in place as `guards` need it: the chain exists and only the right chain jumps to it. */
 export function forwardInPlace(state: ForwardState, wanted: boolean): boolean {
   if (!wanted) return !state.chain && state.dockerUserJumps === 0 && state.forwardJumps === 0;
-  return state.chain && (state.dockerUser ? state.dockerUserJumps === 1 && state.forwardJumps === 0 : state.forwardJumps === 1);
+  return state.chain && (state.dockerUser ? state.dockerUserJumps === 1 && state.forwardJumps === 0 : state.forwardJumps === 1 && state.forwardJumpFirst === true);
 }
 
 const JUMP = ['-j', FORWARD_CHAIN];
@@ -95,7 +97,7 @@ function jumpDeletes(chain: string, count: number): string[] {
  * (position 1) and removed from the other one, in the same COMMIT. With no guards it removes
  * the jumps and the chain; undefined when there is nothing to do.
  */
-export function buildForwardRestore(guards: readonly ForwardGuard[], family: Family, options: GuardOptions, state: ForwardState, grantSpecs: readonly string[][] = []): string | undefined {
+export function buildForwardRestore(guards: readonly ForwardPort[], family: Family, options: GuardOptions, state: ForwardState, grantSpecs: readonly string[][] = []): string | undefined {
   const mine = guards.filter((guard) => guard.family === family);
   if (mine.length === 0) return buildForwardTeardownRestore(state);
   const target = forwardJumpChain(state);
@@ -104,8 +106,9 @@ export function buildForwardRestore(guards: readonly ForwardGuard[], family: Fam
   if (target === DOCKER_USER_CHAIN) {
     if (state.dockerUserJumps === 0) lines.push(formatRestoreLine(['-I', DOCKER_USER_CHAIN, '1', ...JUMP]));
     lines.push(...jumpDeletes('FORWARD', state.forwardJumps));
-  } else if (state.forwardJumps === 0) {
-    lines.push(formatRestoreLine(['-I', 'FORWARD', '1', ...JUMP]));
+  } else if (state.forwardJumps === 0 || state.forwardJumpFirst !== true) {
+    // Docker without DOCKER-USER (ip6tables before Docker 25) re-inserts its ACCEPTs ahead of us when it starts: back to first.
+    lines.push(...jumpDeletes('FORWARD', state.forwardJumps), formatRestoreLine(['-I', 'FORWARD', '1', ...JUMP]));
   }
   lines.push('COMMIT');
   return `${lines.join('\n')}\n`;
@@ -121,7 +124,7 @@ export function buildForwardTeardownRestore(state: ForwardState): string | undef
 }
 
 // The forward twin as `knocktail rules` prints it, for one family (empty without guards).
-export function buildForwardSetupArgs(guards: readonly ForwardGuard[], family: Family, options: GuardOptions, state: ForwardState, grantSpecs: readonly string[][] = []): string[][] {
+export function buildForwardSetupArgs(guards: readonly ForwardPort[], family: Family, options: GuardOptions, state: ForwardState, grantSpecs: readonly string[][] = []): string[][] {
   const mine = guards.filter((guard) => guard.family === family);
   if (mine.length === 0) return [];
   const bin = tablesBinary(family);

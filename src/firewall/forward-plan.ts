@@ -5,14 +5,18 @@ import type { DnatRule } from './dnat-rules.js';
 // Which protected ports destination NAT publishes (pure): those are guarded on the forward path
 // too, matched by conntrack's original destination (`--ctorigdstport`; nft `ct original proto-dst`).
 
-/** A protected port that a DNAT rule publishes, for one family. */
-export interface ForwardGuard {
+/** A protected port the forward chain refuses, for one family, by its original (published) destination. */
+export interface ForwardPort {
   readonly family: Family;
   readonly proto: 'tcp' | 'udp';
   /** The original (published) destination port. */
   readonly port: number;
-  /** Original destination addresses, when every rule publishing it names one; undefined: any. */
+  /** Original destination addresses to limit the refusal to; undefined: any. */
   readonly addresses?: readonly string[];
+}
+
+/** A protected port that a DNAT rule publishes, for one family. */
+export interface ForwardGuard extends ForwardPort {
   /** The rules that publish it, for check-config and status. */
   readonly origins: readonly string[];
 }
@@ -62,6 +66,16 @@ export function planForward(rules: readonly DnatRule[], protectedPorts: readonly
     guards: [...guards.values()].map(({ addresses, ...guard }) => (addresses === undefined ? guard : { ...guard, addresses: [...addresses] })),
     unguarded,
   };
+}
+
+/**
+ * What the forward chain refuses once it is installed: every protected port, both families.
+ * A refusal matches only connections DNATed from that port, so a port no rule publishes costs
+ * nothing, and a port Docker publishes later (a new container, or the same one after a
+ * restart, when its DNAT was briefly gone) is guarded from its first packet, not from the next check.
+ */
+export function forwardPorts(protectedPorts: readonly PortSpec[]): ForwardPort[] {
+  return ([4, 6] as const).flatMap((family) => protectedPorts.map((port) => ({ family, proto: port.proto, port: port.port })));
 }
 
 /** The guards of one family. */

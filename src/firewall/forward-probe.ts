@@ -59,5 +59,6 @@ export async function readForwardState(exec: CommandExecutor, family: Family): P
     chain: lines.includes(`-N ${FORWARD_CHAIN}`),
     dockerUserJumps: jumps(DOCKER_USER_CHAIN),
     forwardJumps: jumps('FORWARD'),
+    forwardJumpFirst: lines.find((line) => line.startsWith('-A FORWARD ')) === `-A FORWARD -j ${FORWARD_CHAIN}`,
   };
 }

@@ -3,8 +3,9 @@ import type { Door } from '../model/door.js';
 import type { CommandExecutor } from './command-executor.js';
 import { collectDoorPorts } from './door-ports.js';
 import { buildForwardRestore, buildForwardSetupArgs, buildForwardTeardownRestore, EMPTY_FORWARD_STATE, forwardInPlace } from './forward-args.js';
-import { guardsOf, NO_FORWARD } from './forward-plan.js';
-import type { ForwardPlan } from './forward-plan.js';
+import type { ForwardState } from './forward-args.js';
+import { forwardPorts, NO_FORWARD } from './forward-plan.js';
+import type { ForwardPlan, ForwardPort } from './forward-plan.js';
 import { probeForward, readForwardState, unguardedError } from './forward-probe.js';
 import type { GuardOptions } from './guard-args.js';
 import { restoreBinary } from './iptables-args.js';
@@ -14,12 +15,17 @@ const FAMILIES: readonly Family[] = [4, 6];
 /** The grant rules the forward chain needs for one family (iptables: one per held grant and port; ipset: one per door set). */
 export type ForwardGrantSpecs = (family: Family) => Promise<readonly string[][]>;
 
-// The forward twin of the iptables and ipset backends (KNOCKTAIL-FWD): follows the DNAT probe's
-// plan at setup and in the periodic check; each family's change is one transaction.
+// The forward twin of the iptables and ipset backends (KNOCKTAIL-FWD). It is installed once the
+// DNAT probe finds a published protected port, and then stays (until teardown) refusing every
+// protected port in both families: Docker's DNAT vanishes for a moment when dockerd restarts,
+// and a check that ran in that moment must not open the port it re-publishes a second later.
+// Each family's change is one transaction.
 export class ForwardTwin {
   private readonly exec: CommandExecutor;
   private readonly options: GuardOptions;
   private plan: ForwardPlan = NO_FORWARD;
+  /** What the chains refuse since the last install (JSON), to tell a changed config from a repair. */
+  private installed = '[]';
 
   constructor(exec: CommandExecutor, options: GuardOptions) {
     this.exec = exec;
@@ -39,22 +45,14 @@ export class ForwardTwin {
     return plan;
   }
 
-  /** Setup's last step: installs (or removes) the twin in every family as `plan` says. */
-  async install(plan: ForwardPlan, grantSpecs: ForwardGrantSpecs): Promise<void> {
-    for (const family of FAMILIES) await this.apply(plan, family, grantSpecs, true);
-    this.plan = plan;
+  /** Setup's last step: installs the twin in both families when a protected port is published or the twin is there already. */
+  async install(plan: ForwardPlan, doors: readonly Door[], grantSpecs: ForwardGrantSpecs): Promise<void> {
+    await this.bring(plan, doors, grantSpecs, true);
   }
 
-  /** Probes again and repairs what changed (a lost jump, a port published or withdrawn); returns the families it rewrote. */
+  /** Probes again and repairs what is missing (a lost jump, a chain gone); returns the families it rewrote. */
   async check(doors: readonly Door[], grantSpecs: ForwardGrantSpecs): Promise<Family[]> {
-    const plan = await probeForward(this.exec, collectDoorPorts(doors).protectedPorts);
-    const changed: Family[] = [];
-    for (const family of FAMILIES) {
-      const same = JSON.stringify(guardsOf(plan, family)) === JSON.stringify(guardsOf(this.plan, family));
-      if (await this.apply(plan, family, grantSpecs, !same)) changed.push(family);
-    }
-    this.plan = plan;
-    return changed;
+    return this.bring(await probeForward(this.exec, collectDoorPorts(doors).protectedPorts), doors, grantSpecs, false);
   }
 
   /** Removes the jumps and the chain in every family. */
@@ -64,20 +62,32 @@ export class ForwardTwin {
       if (input !== undefined) await this.exec.run(restoreBinary(family), { input });
     }
     this.plan = NO_FORWARD;
+    this.installed = '[]';
   }
 
-  /** The commands for `knocktail rules`, from the last probe (none before one). */
-  describe(family: Family, grantSpecs: readonly string[][]): string[][] {
-    return buildForwardSetupArgs(guardsOf(this.plan, family), family, this.options, EMPTY_FORWARD_STATE, grantSpecs);
+  /** The commands for `knocktail rules`, from the last probe (none before one, or when nothing is published). */
+  describe(doors: readonly Door[], family: Family, grantSpecs: readonly string[][]): string[][] {
+    if (this.plan.guards.length === 0) return [];
+    return buildForwardSetupArgs(forwardPorts(collectDoorPorts(doors).protectedPorts), family, this.options, EMPTY_FORWARD_STATE, grantSpecs);
   }
 
-  private async apply(plan: ForwardPlan, family: Family, grantSpecs: ForwardGrantSpecs, force: boolean): Promise<boolean> {
-    const guards = guardsOf(plan, family);
-    const state = await readForwardState(this.exec, family);
-    if (!force && forwardInPlace(state, guards.length > 0)) return false;
-    const input = buildForwardRestore(guards, family, this.options, state, guards.length > 0 ? await grantSpecs(family) : []);
-    if (input === undefined) return false;
-    await this.exec.run(restoreBinary(family), { input });
-    return true;
+  private async bring(plan: ForwardPlan, doors: readonly Door[], grantSpecs: ForwardGrantSpecs, force: boolean): Promise<Family[]> {
+    const states = new Map<Family, ForwardState>();
+    for (const family of FAMILIES) states.set(family, await readForwardState(this.exec, family));
+    const active = plan.guards.length > 0 || [...states.values()].some((state) => state.chain);
+    const ports: ForwardPort[] = active ? forwardPorts(collectDoorPorts(doors).protectedPorts) : [];
+    const changed = force || JSON.stringify(ports) !== this.installed;
+    const rewritten: Family[] = [];
+    for (const family of FAMILIES) {
+      const state = states.get(family)!;
+      if (!changed && forwardInPlace(state, ports.length > 0)) continue;
+      const input = buildForwardRestore(ports, family, this.options, state, ports.length > 0 ? await grantSpecs(family) : []);
+      if (input === undefined) continue;
+      await this.exec.run(restoreBinary(family), { input });
+      rewritten.push(family);
+    }
+    this.plan = plan;
+    this.installed = JSON.stringify(ports);
+    return rewritten;
   }
 }

@@ -94,7 +94,7 @@ export class IpsetBackend implements FirewallBackend {
         doors.flatMap((door) => buildSetMatchSpecs(door, family)),
       );
     }
-    if (plan) await this.twin?.install(plan, (family) => Promise.resolve(forwardSetSpecs(doors, family)));
+    if (plan) await this.twin?.install(plan, doors, (family) => Promise.resolve(forwardSetSpecs(doors, family)));
   }
 
   async checkForward(doors: readonly Door[]): Promise<ForwardPlan> {
@@ -158,7 +158,7 @@ export class IpsetBackend implements FirewallBackend {
         this.guard,
         doors.flatMap((door) => buildSetMatchSpecs(door, family)),
       ),
-      ...(this.twin?.describe(family, forwardSetSpecs(doors, family)) ?? []),
+      ...(this.twin?.describe(doors, family, forwardSetSpecs(doors, family)) ?? []),
     ]);
   }
 

@@ -149,7 +149,7 @@ export class IptablesBackend implements FirewallBackend {
     const plan = await this.twin?.prepare(doors);
     for (const family of FAMILIES) await installGuard(this.exec, doors, family, this.guard);
     if (!this.twin || !plan) return;
-    await this.twin.install(plan, (family) => this.forwardGrantSpecs(family));
+    await this.twin.install(plan, doors, (family) => this.forwardGrantSpecs(family));
     this.held.clear();
   }
 
@@ -178,7 +178,7 @@ export class IptablesBackend implements FirewallBackend {
   }
 
   describeSetup(doors: readonly Door[]): string[][] {
-    return FAMILIES.flatMap((family) => [...buildGuardSetupArgs(doors, family, this.guard), ...(this.twin?.describe(family, []) ?? [])]);
+    return FAMILIES.flatMap((family) => [...buildGuardSetupArgs(doors, family, this.guard), ...(this.twin?.describe(doors, family, []) ?? [])]);
   }
 
   /** The commands teardown() runs when everything is in place. */

@@ -4,7 +4,7 @@ import type { Door } from '../model/door.js';
 import { collectDoorPorts } from './door-ports.js';
 import { checkGrant } from './grant-check.js';
 import type { KnockPort } from './door-ports.js';
-import type { ForwardGuard } from './forward-plan.js';
+import type { ForwardPort } from './forward-plan.js';
 
 // Pure builders for the nftables backend: everything lives in table `inet knocktail`
 // (typed sets per door, a `grants` chain, and a `guard` base chain on the input hook), and
@@ -143,7 +143,7 @@ export function nftForwardRefusal(): string {
  * own connections are never DNATed (`ct status dnat`), so they and their replies pass. With no
  * guards the chain is removed; the statements are part of setup's one batch.
  */
-export function buildNftForwardStatements(doors: readonly Door[], guards: readonly ForwardGuard[], options: NftGuardOptions): string[] {
+export function buildNftForwardStatements(doors: readonly Door[], guards: readonly ForwardPort[], options: NftGuardOptions): string[] {
   const chain = `${NFT_TABLE} forward`;
   if (guards.length === 0) return [`add chain ${chain}`, `flush chain ${chain}`, `delete chain ${chain}`];
   const out = [`add chain ${chain} { type filter hook forward priority filter; policy accept; }`, `flush chain ${chain}`, `add rule ${chain} ct state established,related accept`];
@@ -156,7 +156,6 @@ export function buildNftForwardStatements(doors: readonly Door[], guards: readon
       out.push(`add rule ${chain} meta nfproto ${NFPROTO[family]} ct status dnat ${SADDR[family]} { ${allowed.map((cidr) => cidr.text).join(', ')} } accept comment ${quote('knocktail alwaysAllow')}`);
     for (const door of doors) {
       for (const port of door.open) {
-        if (!mine.some((guard) => guard.proto === port.proto && guard.port === port.port)) continue;
         out.push(`add rule ${chain} ${dnat(family, port.proto, port.port)} ${SADDR[family]} @${nftSetName(door.name, family)} accept comment ${quote(`knocktail door=${door.name}`)}`);
       }
     }

@@ -7,8 +7,8 @@ import type { NftGuardOptions } from './nft-args.js';
 import { doorSetNames, parseNftListing } from './nft-listing.js';
 import { buildNftForwardStatements, NFT_LIST_CHAINS_ARGV } from './nft-args.js';
 import { collectDoorPorts } from './door-ports.js';
-import { NO_FORWARD } from './forward-plan.js';
-import type { ForwardPlan } from './forward-plan.js';
+import { forwardPorts, NO_FORWARD } from './forward-plan.js';
+import type { ForwardPlan, ForwardPort } from './forward-plan.js';
 import { probeForward, unguardedError } from './forward-probe.js';
 
 // Set definitions without elements: a few ms, where listing the table (or even one chain) makes nft
@@ -80,24 +80,36 @@ export class NftablesBackend implements FirewallBackend {
       const plan = await probeForward(this.exec, collectDoorPorts(doors).protectedPorts);
       const error = unguardedError(plan);
       if (error) throw error;
+      statements.push(...buildNftForwardStatements(doors, await this.forwardPortsFor(plan, doors), this.guard));
       this.plan = plan;
-      statements.push(...buildNftForwardStatements(doors, plan.guards, this.guard));
     }
     await this.batch(statements);
   }
 
-  // The periodic check: a port published or withdrawn since, or the chain gone (someone flushed the ruleset), is repaired in one batch.
+  // The periodic check: the chain gone (a flushed ruleset) or a first published port is repaired in one batch.
   async checkForward(doors: readonly Door[]): Promise<ForwardPlan> {
     if (!this.forward) return NO_FORWARD;
     const plan = await probeForward(this.exec, collectDoorPorts(doors).protectedPorts);
-    const chains = await this.exec.run(NFT_LIST_CHAINS_ARGV, { accept: [0, 1] });
-    const present = /"table":\s*"knocktail",\s*"name":\s*"forward"/.test(chains.stdout);
-    if (JSON.stringify(plan.guards) !== JSON.stringify(this.plan.guards) || present !== plan.guards.length > 0) {
+    const present = await this.forwardChainPresent();
+    const ports = plan.guards.length > 0 || present ? forwardPorts(collectDoorPorts(doors).protectedPorts) : [];
+    if (present !== ports.length > 0) {
       // The table itself may be gone too: the whole setup batch recreates it without touching live set elements.
-      await this.batch([...buildNftSetupStatements(doors, this.guard, this.setSize), ...buildNftForwardStatements(doors, plan.guards, this.guard)]);
+      await this.batch([...buildNftSetupStatements(doors, this.guard, this.setSize), ...buildNftForwardStatements(doors, ports, this.guard)]);
     }
     this.plan = plan;
     return plan;
+  }
+
+  // Once a protected port is published the chain stays (until teardown) and refuses every protected port:
+  // Docker's DNAT is briefly gone while dockerd restarts, and a port it re-publishes must not wait for the next check.
+  private async forwardPortsFor(plan: ForwardPlan, doors: readonly Door[]): Promise<ForwardPort[]> {
+    if (plan.guards.length === 0 && !(await this.forwardChainPresent())) return [];
+    return forwardPorts(collectDoorPorts(doors).protectedPorts);
+  }
+
+  private async forwardChainPresent(): Promise<boolean> {
+    const chains = await this.exec.run(NFT_LIST_CHAINS_ARGV, { accept: [0, 1] });
+    return /"table":\s*"knocktail",\s*"name":\s*"forward"/.test(chains.stdout);
   }
 
   async teardown(): Promise<void> {
@@ -105,7 +117,7 @@ export class NftablesBackend implements FirewallBackend {
   }
 
   describeSetup(doors: readonly Door[]): string[][] {
-    const forward = this.plan.guards.length > 0 ? buildNftForwardStatements(doors, this.plan.guards, this.guard) : [];
+    const forward = this.plan.guards.length > 0 ? buildNftForwardStatements(doors, forwardPorts(collectDoorPorts(doors).protectedPorts), this.guard) : [];
     return statementsAsArgv([...buildNftSetupStatements(doors, this.guard, this.setSize), ...forward]);
   }
 
