@@ -34,6 +34,15 @@ describe('the forward twin on iptables', () => {
     expect(forwardGrantPosition(OPTIONS, 6)).toBe(2);
   });
 
+  test("the refusal is the INPUT guard's, from the same helper: reject answers like an unused port", () => {
+    const specs = buildForwardRuleSpecs([WEB, { family: 6, proto: 'udp', port: 5353, origins: [] }], 6, { ...OPTIONS, refusal: 'reject' }).map((spec) => spec.join(' '));
+    expect(specs.slice(1)).toEqual(['-p udp -m conntrack --ctstate NEW -m conntrack --ctstate DNAT --ctorigdstport 5353 -j REJECT --reject-with icmp6-port-unreachable']);
+    const door = makeDoor({ name: 'web', sequence: [{ proto: 'tcp', port: 7300 }], open: [{ proto: 'tcp', port: 8080 }], closeSequence: [] });
+    expect(buildNftForwardStatements([door], [WEB], { logPrefix: 'p', logRateLimit: '1/second', refusal: 'reject' }).at(-1)).toBe(
+      'add rule inet knocktail forward ct state new meta nfproto ipv4 ct status dnat meta l4proto tcp ct original proto-dst 8080 reject with tcp reset',
+    );
+  });
+
   test("a bounded grant's twin carries the kernel-side expiry; the ipset twin matches the door's shared set", () => {
     expect(buildForwardGrantSpec({ door: 'web', src: '2001:db8::9', family: 6, until: 1_000_000 }, { proto: 'udp', port: 5000 }).join(' ')).toBe(
       '-s 2001:db8::9 -p udp -m conntrack --ctorigdstport 5000 -m time --datestop 1970-01-01T00:16:39 -m comment --comment knocktail door=web until=1000000 -j RETURN',

@@ -35,7 +35,8 @@ describe('the iptables backend with the forward twin', () => {
     await backendWith(runner, 'iptables').setup([WEB]);
     expect(runner.lines()).toEqual(expect.arrayContaining(['iptables -w -t nat -S', 'ip6tables -w -t nat -S', 'nft -j list ruleset', 'iptables -w -S']));
     const forward = inputsOf(runner, 'iptables-restore').find((input) => input.includes('KNOCKTAIL-FWD'));
-    expect(forward).toContain('-A KNOCKTAIL-FWD -p tcp -m conntrack --ctstate NEW -m conntrack --ctstate DNAT --ctorigdstport 8080 -j DROP');
+    // The INPUT guard's refusal (auto, nothing looked at: reject), rendered by the same helper.
+    expect(forward).toContain('-A KNOCKTAIL-FWD -p tcp -m conntrack --ctstate NEW -m conntrack --ctstate DNAT --ctorigdstport 8080 -j REJECT --reject-with tcp-reset');
     expect(forward).toContain('-I DOCKER-USER 1 -j KNOCKTAIL-FWD');
     // Only IPv4 is published, but the twin guards both families: a port published later is guarded from its first packet.
     expect(inputsOf(runner, 'ip6tables-restore').find((input) => input.includes('KNOCKTAIL-FWD'))).toContain('-I FORWARD 1 -j KNOCKTAIL-FWD');
@@ -86,7 +87,7 @@ describe('the iptables backend with the forward twin', () => {
     const runner = new RecordingRunner().on(['iptables', '-w', '-S'], (argv) => ({ stdout: argv.length === 3 ? `${FILTER_WITH_DOCKER}-N KNOCKTAIL-FWD\n-A DOCKER-USER -j KNOCKTAIL-FWD\n` : '' }));
     const backend = backendWith(runner, 'iptables');
     await backend.setup([WEB]);
-    expect(inputsOf(runner, 'iptables-restore').find((input) => input.includes('KNOCKTAIL-FWD'))).toContain('--ctorigdstport 8080 -j DROP');
+    expect(inputsOf(runner, 'iptables-restore').find((input) => input.includes('KNOCKTAIL-FWD'))).toContain('--ctorigdstport 8080 -j REJECT');
     runner.clear();
     const plan = await backend.checkForward!([WEB]);
     expect(plan.guards).toEqual([]);
@@ -132,7 +133,7 @@ describe('the ipset and nftables backends with the forward twin', () => {
     await backend.setup([WEB]);
     const batch = runner.calls.find((call) => call.argv.join(' ') === 'nft -f -')!.input!;
     expect(batch).toContain('add chain inet knocktail forward { type filter hook forward priority filter; policy accept; }');
-    expect(batch).toContain('ct original proto-dst 8080 drop');
+    expect(batch).toContain('ct original proto-dst 8080 reject with tcp reset');
     runner.clear();
     await backend.checkForward!([WEB]);
     expect(runner.calls.filter((call) => call.argv.join(' ') === 'nft -f -')).toHaveLength(1);

@@ -4,6 +4,7 @@ import type { Grant } from '../model/grant.js';
 import type { ForwardPort } from './forward-plan.js';
 import { checkGrant } from './grant-check.js';
 import { formatGrantComment } from './grant-comment.js';
+import { buildRefusalTarget } from './guard-args.js';
 import type { GuardOptions } from './guard-args.js';
 import { formatDatestop, tablesBinary } from './iptables-args.js';
 import { formatRestoreLine } from './restore-text.js';
@@ -20,11 +21,6 @@ export const DOCKER_USER_CHAIN = 'DOCKER-USER';
 
 const ORIGINAL_DNAT = ['-m', 'conntrack', '--ctstate', 'NEW', '-m', 'conntrack', '--ctstate', 'DNAT'];
 
-// The one place the forward guard's verdict is rendered: the refusal of the INPUT guard (#17) goes here.
-export function forwardRefusalSpec(): string[] {
-  return ['-j', 'DROP'];
-}
-
 function allowedOf(options: GuardOptions, family: Family): string[] {
   return (options.alwaysAllow ?? []).filter((cidr) => cidr.family === family).map((cidr) => cidr.text);
 }
@@ -40,9 +36,11 @@ export function buildForwardRuleSpecs(guards: readonly ForwardPort[], family: Fa
   for (const cidr of allowedOf(options, family)) specs.push(['-s', cidr, '-j', 'RETURN']);
   specs.push(...grantSpecs);
   for (const guard of guards.filter((g) => g.family === family)) {
+    // The INPUT guard's refusal (#17), rendered by its one helper.
+    const refusal = buildRefusalTarget(guard.proto, family, options.refusal ?? 'drop');
     const base = ['-p', guard.proto, ...ORIGINAL_DNAT, '--ctorigdstport', String(guard.port)];
-    if (guard.addresses === undefined) specs.push([...base, ...forwardRefusalSpec()]);
-    else for (const address of guard.addresses) specs.push([...base, '--ctorigdst', address, ...forwardRefusalSpec()]);
+    if (guard.addresses === undefined) specs.push([...base, ...refusal]);
+    else for (const address of guard.addresses) specs.push([...base, '--ctorigdst', address, ...refusal]);
   }
   return specs;
 }

@@ -22,7 +22,8 @@ export type ForwardGrantSpecs = (family: Family) => Promise<readonly string[][]>
 // Each family's change is one transaction.
 export class ForwardTwin {
   private readonly exec: CommandExecutor;
-  private readonly options: GuardOptions;
+  /** The guard options of the last setup (its resolved refusal); the constructor's until then. */
+  private options: GuardOptions;
   private plan: ForwardPlan = NO_FORWARD;
   /** What the chains refuse since the last install (JSON), to tell a changed config from a repair. */
   private installed = '[]';
@@ -46,7 +47,8 @@ export class ForwardTwin {
   }
 
   /** Setup's last step: installs the twin in both families when a protected port is published or the twin is there already. */
-  async install(plan: ForwardPlan, doors: readonly Door[], grantSpecs: ForwardGrantSpecs): Promise<void> {
+  async install(plan: ForwardPlan, doors: readonly Door[], options: GuardOptions, grantSpecs: ForwardGrantSpecs): Promise<void> {
+    this.options = options;
     await this.bring(plan, doors, grantSpecs, true);
   }
 
@@ -66,9 +68,9 @@ export class ForwardTwin {
   }
 
   /** The commands for `knocktail rules`, from the last probe (none before one, or when nothing is published). */
-  describe(doors: readonly Door[], family: Family, grantSpecs: readonly string[][]): string[][] {
+  describe(doors: readonly Door[], family: Family, options: GuardOptions, grantSpecs: readonly string[][]): string[][] {
     if (this.plan.guards.length === 0) return [];
-    return buildForwardSetupArgs(forwardPorts(collectDoorPorts(doors).protectedPorts), family, this.options, EMPTY_FORWARD_STATE, grantSpecs);
+    return buildForwardSetupArgs(forwardPorts(collectDoorPorts(doors).protectedPorts), family, options, EMPTY_FORWARD_STATE, grantSpecs);
   }
 
   private async bring(plan: ForwardPlan, doors: readonly Door[], grantSpecs: ForwardGrantSpecs, force: boolean): Promise<Family[]> {

@@ -5,6 +5,8 @@ import type { CommandResult, FirewallBackend } from './backend.js';
 import type { CommandExecutor } from './command-executor.js';
 import { buildGuardSetupArgs, buildGuardTeardownArgs } from './guard-args.js';
 import type { GuardOptions } from './guard-args.js';
+import { planGuardFields } from './guard-plan.js';
+import type { GuardHost, RefusalSetting } from './refusal.js';
 import { installGuard, removeGuard } from './guard-installer.js';
 import {
   buildAddMemberArgs,
@@ -35,7 +37,7 @@ const FAMILIES: readonly Family[] = [4, 6];
 export class IpsetBackend implements FirewallBackend {
   readonly name = 'ipset';
   private readonly exec: CommandExecutor;
-  private readonly guard: GuardOptions;
+  private readonly guard: GuardOptions & { readonly refusalSetting?: RefusalSetting };
   private readonly now: () => number;
   private readonly session: LineSession | undefined;
   /** Size of each door's grant set (limits.maxGrants); undefined = the tool's default. */
@@ -44,7 +46,7 @@ export class IpsetBackend implements FirewallBackend {
   private readonly twin: ForwardTwin | undefined;
 
   /** `forward`: probe DNAT at setup and guard published protected ports on the forward path too. */
-  constructor(exec: CommandExecutor, guard: GuardOptions, now: () => number, session?: LineSession, setSize?: number, forward = false) {
+  constructor(exec: CommandExecutor, guard: GuardOptions & { readonly refusalSetting?: RefusalSetting }, now: () => number, session?: LineSession, setSize?: number, forward = false) {
     this.exec = exec;
     this.guard = guard;
     this.now = now;
@@ -82,19 +84,20 @@ export class IpsetBackend implements FirewallBackend {
   }
 
   // The sets in one `ipset restore`, then per family one iptables transaction for both chains.
-  async setup(doors: readonly Door[]): Promise<void> {
+  async setup(doors: readonly Door[], host?: GuardHost): Promise<void> {
     const plan = await this.twin?.prepare(doors);
     if (doors.length > 0) await this.createSets(doors);
+    const guard = this.guardFor(doors, host);
     for (const family of FAMILIES) {
       await installGuard(
         this.exec,
         doors,
         family,
-        this.guard,
+        guard,
         doors.flatMap((door) => buildSetMatchSpecs(door, family)),
       );
     }
-    if (plan) await this.twin?.install(plan, doors, (family) => Promise.resolve(forwardSetSpecs(doors, family)));
+    if (plan) await this.twin?.install(plan, doors, guard, (family) => Promise.resolve(forwardSetSpecs(doors, family)));
   }
 
   async checkForward(doors: readonly Door[]): Promise<ForwardPlan> {
@@ -149,16 +152,21 @@ export class IpsetBackend implements FirewallBackend {
     return this.exec.run(argv, { accept: [0, 1] });
   }
 
-  describeSetup(doors: readonly Door[]): string[][] {
+  private guardFor(doors: readonly Door[], host?: GuardHost): GuardOptions {
+    return { ...this.guard, ...planGuardFields(doors, this.guard.logPrefix, this.guard.refusalSetting, host) };
+  }
+
+  describeSetup(doors: readonly Door[], host?: GuardHost): string[][] {
+    const guard = this.guardFor(doors, host);
     return FAMILIES.flatMap((family) => [
       ...doors.map((door) => buildCreateSetArgs(door.name, family, this.setSize)),
       ...buildGuardSetupArgs(
         doors,
         family,
-        this.guard,
+        guard,
         doors.flatMap((door) => buildSetMatchSpecs(door, family)),
       ),
-      ...(this.twin?.describe(doors, family, forwardSetSpecs(doors, family)) ?? []),
+      ...(this.twin?.describe(doors, family, guard, forwardSetSpecs(doors, family)) ?? []),
     ]);
   }
 

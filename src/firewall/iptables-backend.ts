@@ -7,6 +7,8 @@ import type { CommandExecutor } from './command-executor.js';
 import { checkGrant } from './grant-check.js';
 import { buildGuardSetupArgs, buildGuardTeardownArgs } from './guard-args.js';
 import type { GuardOptions } from './guard-args.js';
+import { planGuardFields } from './guard-plan.js';
+import type { GuardHost, RefusalSetting } from './refusal.js';
 import { installGuard, removeGuard } from './guard-installer.js';
 import { buildGrantListArgs, buildGrantRuleText, GRANT_CHAIN, restoreBinary, tablesBinary } from './iptables-args.js';
 import { parseGrantListing, parseGrantRules } from './iptables-listing.js';
@@ -103,7 +105,7 @@ export type RestoreSessions = Readonly<Record<Family, LineSession>>;
 export class IptablesBackend implements FirewallBackend {
   readonly name = 'iptables';
   private readonly exec: CommandExecutor;
-  private readonly guard: GuardOptions;
+  private readonly guard: GuardOptions & { readonly refusalSetting?: RefusalSetting };
   private readonly now: () => number;
   private readonly sessions: RestoreSessions | undefined;
   /** Per family, the grant rules the chain holds by grant key; absent until listed. */
@@ -114,7 +116,7 @@ export class IptablesBackend implements FirewallBackend {
   private readonly forwardActive = new Map<Family, boolean>();
 
   /** `forward`: probe DNAT at setup and guard published protected ports on the forward path too. */
-  constructor(exec: CommandExecutor, guard: GuardOptions, now: () => number, sessions?: RestoreSessions, forward = false) {
+  constructor(exec: CommandExecutor, guard: GuardOptions & { readonly refusalSetting?: RefusalSetting }, now: () => number, sessions?: RestoreSessions, forward = false) {
     this.exec = exec;
     this.guard = guard;
     this.now = now;
@@ -145,11 +147,12 @@ export class IptablesBackend implements FirewallBackend {
     return grants;
   }
 
-  async setup(doors: readonly Door[]): Promise<void> {
+  async setup(doors: readonly Door[], host?: GuardHost): Promise<void> {
     const plan = await this.twin?.prepare(doors);
-    for (const family of FAMILIES) await installGuard(this.exec, doors, family, this.guard);
+    const guard = this.guardFor(doors, host);
+    for (const family of FAMILIES) await installGuard(this.exec, doors, family, guard);
     if (!this.twin || !plan) return;
-    await this.twin.install(plan, doors, (family) => this.forwardGrantSpecs(family));
+    await this.twin.install(plan, doors, guard, (family) => this.forwardGrantSpecs(family));
     this.held.clear();
   }
 
@@ -177,8 +180,13 @@ export class IptablesBackend implements FirewallBackend {
     return Promise.resolve();
   }
 
-  describeSetup(doors: readonly Door[]): string[][] {
-    return FAMILIES.flatMap((family) => [...buildGuardSetupArgs(doors, family, this.guard), ...(this.twin?.describe(doors, family, []) ?? [])]);
+  describeSetup(doors: readonly Door[], host?: GuardHost): string[][] {
+    const guard = this.guardFor(doors, host);
+    return FAMILIES.flatMap((family) => [...buildGuardSetupArgs(doors, family, guard), ...(this.twin?.describe(doors, family, guard, []) ?? [])]);
+  }
+
+  private guardFor(doors: readonly Door[], host?: GuardHost): GuardOptions {
+    return { ...this.guard, ...planGuardFields(doors, this.guard.logPrefix, this.guard.refusalSetting, host) };
   }
 
   /** The commands teardown() runs when everything is in place. */

@@ -5,12 +5,13 @@ import { collectDoorPorts } from './door-ports.js';
 import { checkGrant } from './grant-check.js';
 import type { KnockPort } from './door-ports.js';
 import type { ForwardPort } from './forward-plan.js';
+import type { Refusal } from './refusal.js';
 
 // Pure builders for the nftables backend: everything lives in table `inet knocktail`
 // (typed sets per door, a `grants` chain, and a `guard` base chain on the input hook), and
 // each change is a list of nft statements run as one atomic `nft -f -` batch. The guard's order
 // is the iptables guard's (guard-args.ts): established flows of protected ports, alwaysAllow,
-// grants, LOG and DROP of NEW packets to knock ports, DROP of the protected ports.
+// grants, LOG and refusal of NEW packets to knock ports and tripwires, refusal of the protected ports.
 export const NFT_TABLE = 'inet knocktail';
 
 export function nftSetName(door: string, family: Family): string {
@@ -41,7 +42,25 @@ export interface NftGuardOptions {
   readonly logRateLimit: string;
   /** Sources never blocked on the protected ports (limits.alwaysAllow); default none. */
   readonly alwaysAllow?: readonly Cidr[];
+  /** What refused NEW packets get (refusal.ts); default "drop". */
+  readonly refusal?: Refusal;
+  /** Unused ports logged at most once per source per minute and refused (model/tripwires.ts); default none. */
+  readonly tripwires?: readonly KnockPort[];
 }
+
+/**
+ * The verdict of a refused packet: a TCP reset (tcp) or ICMP/ICMPv6 port unreachable (udp,
+ * `icmpx` answers each family in its own ICMP), the kernel's answer for a port nobody listens
+ * on, or a silent drop. The one rendering of the refusal for nftables (the forward chain uses it too).
+ */
+export function nftRefusal(proto: 'tcp' | 'udp', refusal: Refusal): string {
+  if (refusal === 'drop') return 'drop';
+  return proto === 'tcp' ? 'reject with tcp reset' : 'reject with icmpx type port-unreachable';
+}
+
+// Tripwire LOG lines: one per source per minute, in a dynamic set bounded to this many sources
+// (a full scan from 50,000 sources fits); past it a new source is refused but not logged.
+export const TRIPWIRE_SET_SIZE = 65536;
 
 // A quoted nft string (prefixes and comments); nft strings cannot hold a double quote.
 function quote(text: string): string {
@@ -53,12 +72,17 @@ function quote(text: string): string {
 // `setSize` (limits.maxGrants) bounds each door's grant set; `add` of an existing set takes the new size.
 export function buildNftSetupStatements(doors: readonly Door[], options: NftGuardOptions, setSize?: number): string[] {
   const { protectedPorts, knockPorts, icmp } = collectDoorPorts(doors);
+  const refusal = options.refusal ?? 'drop';
+  const tripwires = options.tripwires ?? [];
   const out = [`add table ${NFT_TABLE}`];
   const size = setSize === undefined ? '' : ` size ${setSize};`;
   for (const door of doors) {
     for (const family of [4, 6] as const) out.push(`add set ${NFT_TABLE} ${nftSetName(door.name, family)} { type ${ADDR_TYPE[family]}; flags timeout;${size} }`);
   }
   for (const family of [4, 6] as const) out.push(`add set ${NFT_TABLE} knocklog-v${family} { type ${ADDR_TYPE[family]}; flags dynamic,timeout; timeout 1m; }`);
+  if (tripwires.length > 0) {
+    for (const family of [4, 6] as const) out.push(`add set ${NFT_TABLE} tripwire-v${family} { type ${ADDR_TYPE[family]}; flags dynamic,timeout; timeout 1m; size ${TRIPWIRE_SET_SIZE}; }`);
+  }
   out.push(`add chain ${NFT_TABLE} grants`, `flush chain ${NFT_TABLE} grants`);
   for (const door of doors) {
     for (const family of [4, 6] as const) {
@@ -85,12 +109,17 @@ export function buildNftSetupStatements(doors: readonly Door[], options: NftGuar
     for (const [proto, ports] of byProto(knockPorts)) {
       out.push(rule(`meta nfproto ${NFPROTO[family]} ${proto} dport ${portList(ports)} ct state new ${limit} ${log}`));
     }
+    const once = `update @tripwire-v${family} { ${SADDR[family]} limit rate 1/minute burst 1 packets }`;
+    for (const [proto, ports] of byProto(tripwires)) {
+      out.push(rule(`meta nfproto ${NFPROTO[family]} ${proto} dport ${portList(ports)} ct state new ${once} ${log}`));
+    }
     // Echo requests are logged but not dropped: ping keeps working, and a ping knock still counts.
     if (icmp) out.push(rule(`${family === 4 ? 'icmp' : 'icmpv6'} type echo-request ${limit} ${log}`));
   }
   // Only new flows: a reply to the host's own connection from a local port in a knock range is established.
-  for (const [proto, ports] of byProto(knockPorts)) out.push(rule(`${proto} dport ${portList(ports)} ct state new drop`));
-  for (const [proto, ports] of byProto(protectedAsKnock)) out.push(rule(`${proto} dport ${portList(ports)} drop`));
+  for (const [proto, ports] of byProto(knockPorts)) out.push(rule(`${proto} dport ${portList(ports)} ct state new ${nftRefusal(proto, refusal)}`));
+  for (const [proto, ports] of byProto(tripwires)) out.push(rule(`${proto} dport ${portList(ports)} ct state new ${nftRefusal(proto, refusal)}`));
+  for (const [proto, ports] of byProto(protectedAsKnock)) out.push(rule(`${proto} dport ${portList(ports)} ${nftRefusal(proto, refusal)}`));
   return out;
 }
 
@@ -129,11 +158,6 @@ export function statementsAsArgv(statements: readonly string[]): string[][] {
 
 const ORIGINAL_DADDR = { 4: 'ct original ip daddr', 6: 'ct original ip6 daddr' } as const;
 
-// The one place the forward chain's verdict is rendered: the refusal of the INPUT guard (#17) goes here.
-export function nftForwardRefusal(): string {
-  return 'drop';
-}
-
 /**
  * The forward twin (docs/guard-rules.md, #19): base chain `forward` on the forward hook at
  * priority filter, beside Docker's and Podman's chains (a drop here is final, an accept leaves
@@ -161,7 +185,7 @@ export function buildNftForwardStatements(doors: readonly Door[], guards: readon
     }
     for (const guard of mine) {
       const where = guard.addresses === undefined ? '' : ` ${ORIGINAL_DADDR[family]} { ${guard.addresses.join(', ')} }`;
-      out.push(`add rule ${chain} ct state new ${dnat(family, guard.proto, guard.port)}${where} ${nftForwardRefusal()}`);
+      out.push(`add rule ${chain} ct state new ${dnat(family, guard.proto, guard.port)}${where} ${nftRefusal(guard.proto, options.refusal ?? 'drop')}`);
     }
   }
   return out;

@@ -4,6 +4,8 @@ import type { CommandResult, FirewallBackend } from './backend.js';
 import type { CommandExecutor } from './command-executor.js';
 import { buildNftCloseStatements, buildNftOpenStatements, buildNftSetupStatements, buildNftTeardownStatements, NFT_BATCH_ARGV, statementsAsArgv } from './nft-args.js';
 import type { NftGuardOptions } from './nft-args.js';
+import { planGuardFields } from './guard-plan.js';
+import type { GuardHost, RefusalSetting } from './refusal.js';
 import { doorSetNames, parseNftListing } from './nft-listing.js';
 import { buildNftForwardStatements, NFT_LIST_CHAINS_ARGV } from './nft-args.js';
 import { collectDoorPorts } from './door-ports.js';
@@ -23,7 +25,7 @@ import type { LineSession } from './line-session.js';
 export class NftablesBackend implements FirewallBackend {
   readonly name = 'nftables';
   private readonly exec: CommandExecutor;
-  private readonly guard: NftGuardOptions;
+  private readonly guard: NftGuardOptions & { readonly refusalSetting?: RefusalSetting };
   private readonly now: () => number;
   private readonly session: LineSession | undefined;
   /** Size of each door's grant set (limits.maxGrants); undefined = the tool's default. */
@@ -33,9 +35,11 @@ export class NftablesBackend implements FirewallBackend {
   private readonly forward: boolean;
   /** The last DNAT probe's plan. */
   private plan: ForwardPlan = NO_FORWARD;
+  /** The guard options of the last setup (its resolved refusal), for the periodic check's repair. */
+  private lastGuard: NftGuardOptions | undefined;
 
   /** With a session, grant changes go to one long-lived `nft -i`; without, each is its own `nft -f -`. */
-  constructor(exec: CommandExecutor, guard: NftGuardOptions, now: () => number, session?: LineSession, setSize?: number, forward = false) {
+  constructor(exec: CommandExecutor, guard: NftGuardOptions & { readonly refusalSetting?: RefusalSetting }, now: () => number, session?: LineSession, setSize?: number, forward = false) {
     this.exec = exec;
     this.guard = guard;
     this.now = now;
@@ -73,14 +77,16 @@ export class NftablesBackend implements FirewallBackend {
     return parseNftListing(listings, this.now(), (door) => this.doors.get(door)?.open ?? []);
   }
 
-  async setup(doors: readonly Door[]): Promise<void> {
+  async setup(doors: readonly Door[], host?: GuardHost): Promise<void> {
     this.doors = new Map(doors.map((door) => [door.name, door]));
-    const statements = buildNftSetupStatements(doors, this.guard, this.setSize);
+    const guard = this.guardFor(doors, host);
+    this.lastGuard = guard;
+    const statements = buildNftSetupStatements(doors, guard, this.setSize);
     if (this.forward) {
       const plan = await probeForward(this.exec, collectDoorPorts(doors).protectedPorts);
       const error = unguardedError(plan);
       if (error) throw error;
-      statements.push(...buildNftForwardStatements(doors, await this.forwardPortsFor(plan, doors), this.guard));
+      statements.push(...buildNftForwardStatements(doors, await this.forwardPortsFor(plan, doors), guard));
       this.plan = plan;
     }
     await this.batch(statements);
@@ -94,7 +100,8 @@ export class NftablesBackend implements FirewallBackend {
     const ports = plan.guards.length > 0 || present ? forwardPorts(collectDoorPorts(doors).protectedPorts) : [];
     if (present !== ports.length > 0) {
       // The table itself may be gone too: the whole setup batch recreates it without touching live set elements.
-      await this.batch([...buildNftSetupStatements(doors, this.guard, this.setSize), ...buildNftForwardStatements(doors, ports, this.guard)]);
+      const guard = this.lastGuard ?? this.guardFor(doors);
+      await this.batch([...buildNftSetupStatements(doors, guard, this.setSize), ...buildNftForwardStatements(doors, ports, guard)]);
     }
     this.plan = plan;
     return plan;
@@ -116,9 +123,14 @@ export class NftablesBackend implements FirewallBackend {
     await this.batch(buildNftTeardownStatements());
   }
 
-  describeSetup(doors: readonly Door[]): string[][] {
-    const forward = this.plan.guards.length > 0 ? buildNftForwardStatements(doors, forwardPorts(collectDoorPorts(doors).protectedPorts), this.guard) : [];
-    return statementsAsArgv([...buildNftSetupStatements(doors, this.guard, this.setSize), ...forward]);
+  describeSetup(doors: readonly Door[], host?: GuardHost): string[][] {
+    const guard = this.guardFor(doors, host);
+    const forward = this.plan.guards.length > 0 ? buildNftForwardStatements(doors, forwardPorts(collectDoorPorts(doors).protectedPorts), guard) : [];
+    return statementsAsArgv([...buildNftSetupStatements(doors, guard, this.setSize), ...forward]);
+  }
+
+  private guardFor(doors: readonly Door[], host?: GuardHost): NftGuardOptions {
+    return { ...this.guard, ...planGuardFields(doors, this.guard.logPrefix, this.guard.refusalSetting, host) };
   }
 
   describeTeardown(): string[][] {
