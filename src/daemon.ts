@@ -21,6 +21,8 @@ import type { Metrics } from './metrics/metrics.js';
 import type { ChunkSource } from './source/chunk-source.js';
 import { ATOMIC_STATE_FILES, controlSocketPath, fleetOutboxPath, stateFilePath } from './state-paths.js';
 import type { RefusalChoice } from './firewall/refusal.js';
+import { describeForwardPlan } from './firewall/forward-plan.js';
+import type { ForwardPlan } from './firewall/forward-plan.js';
 
 // The daemon: the composition (compose.ts) plus what only a long-lived process has: the state
 // file, the control socket, the periodic drift check, reload and an orderly stop.
@@ -70,6 +72,8 @@ export class Daemon {
   private loop: Promise<void> | undefined;
   private stopping: Promise<void> | undefined;
   private recovery: StatusSnapshot['stateRecovery'];
+  /** What the last DNAT probe found (setup and the periodic check), for status. */
+  private forwardPlan: ForwardPlan | undefined;
   private fleetPort: GrantEnginePort | undefined;
   /** The fleet link's listener for single-use sequences used here (set once it has joined). */
   private sequenceListener: ((key: string, door: string) => void) | undefined;
@@ -162,6 +166,8 @@ export class Daemon {
     }));
     // The guard (LOG + DROP) may be gone after a reboot or a firewall reload; setup is idempotent.
     await knocktail.backend.setup(config.doors);
+    // Nothing to repair right after setup: this reads the DNAT rules once more for status.
+    this.forwardPlan = await knocktail.backend.checkForward?.(config.doors);
     await knocktail.engine.reconcile('start', { adoptOrphans: this.recovery === undefined });
     return knocktail;
   }
@@ -217,6 +223,7 @@ export class Daemon {
       ...(this.recovery ? { stateRecovery: this.recovery } : {}),
       ...(this.fleet ? { fleet: this.fleet.status() } : {}),
       ...(this.parts.refusal?.() ? { refusal: { ...this.parts.refusal()! } } : {}),
+      ...(this.forwardPlan ? { forward: describeForwardPlan(this.forwardPlan, this.config.firewall.backend) } : {}),
     };
   }
 
@@ -313,7 +320,7 @@ export class Daemon {
   private async checkForward(): Promise<void> {
     const backend = this.knocktail?.backend;
     if (!backend?.checkForward) return;
-    await withFirewallLock(this.config.stateDir, { holder: `knocktail run (check, pid ${process.pid})` }, () => backend.checkForward!(this.config.doors));
+    this.forwardPlan = await withFirewallLock(this.config.stateDir, { holder: `knocktail run (check, pid ${process.pid})` }, () => backend.checkForward!(this.config.doors));
   }
 
   private scheduleCheck(): void {

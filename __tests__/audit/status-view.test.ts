@@ -17,6 +17,12 @@ const snapshot: StatusSnapshot = {
 };
 
 describe('renderStatus', () => {
+  test('shows what the DNAT probe found on the forward path, and nothing when it did not run', () => {
+    const forward = ['forward path: tcp:8080 (IPv4) is published by DNAT (iptables nat DOCKER: …); guarded by chain KNOCKTAIL-FWD (…)'];
+    expect(renderStatus({ ...snapshot, forward }, { color: false, now }).split('\n')).toContain(`Guard ${forward[0]}`);
+    expect(renderStatus(snapshot, { color: false, now })).not.toContain('forward path');
+  });
+
   test('shows the always-allowed sources when the snapshot carries them', () => {
     const lines = renderStatus({ ...snapshot, alwaysAllow: ['192.0.2.0/24', '2001:db8:9::/48'] }, { color: false, now }).split('\n');
     expect(lines).toContain('Always allowed (limits.alwaysAllow, never blocked on protected ports): 192.0.2.0/24 2001:db8:9::/48');

@@ -90,7 +90,7 @@ describe('the iptables backend with the forward twin', () => {
     expect(inputsOf(runner, 'iptables-restore').find((input) => input.includes('KNOCKTAIL-FWD'))).toContain('--ctorigdstport 8080 -j REJECT');
     runner.clear();
     const plan = await backend.checkForward!([WEB]);
-    expect(plan.guards).toEqual([]);
+    expect(plan!.guards).toEqual([]);
     expect(inputsOf(runner, 'iptables-restore')).toEqual([]);
   });
 
@@ -105,7 +105,7 @@ describe('the iptables backend with the forward twin', () => {
     filter = `${FILTER_WITH_DOCKER}-N KNOCKTAIL-FWD\n`;
     const plan = await backend.checkForward!([WEB]);
     expect(inputsOf(runner, 'iptables-restore')[0]).toContain('-I DOCKER-USER 1 -j KNOCKTAIL-FWD');
-    expect(plan.guards.map((guard) => `${guard.proto}:${guard.port}`)).toEqual(['tcp:8080']);
+    expect(plan!.guards.map((guard) => `${guard.proto}:${guard.port}`)).toEqual(['tcp:8080']);
   });
 
   test('teardown removes the jump and the chain', async () => {

@@ -38,10 +38,13 @@ describe('which protected ports DNAT publishes', () => {
 
   test('the check-config lines name each published port, its rule and its guard', () => {
     const plan = planForward([rule({ addresses: ['198.51.100.1'] }), rule({ local: true, origin: 'redirect', proto: 'tcp', ports: [[22, 22]] })], [web, ssh]);
-    expect(describeForwardPlan(plan, (family) => `in KNOCKTAIL-FWD (IPv${family})`)).toEqual([
-      'forward path: tcp:8080 (IPv4 on 198.51.100.1) is published by DNAT (iptables nat DOCKER: …); guarded in KNOCKTAIL-FWD (IPv4)',
+    expect(describeForwardPlan(plan, 'iptables')).toEqual([
+      "forward path: tcp:8080 (IPv4 on 198.51.100.1) is published by DNAT (iptables nat DOCKER: …); guarded by chain KNOCKTAIL-FWD (jumped from DOCKER-USER when it exists, else first in FORWARD), matching conntrack's original destination",
       'forward path: tcp:22 is redirected to this host (redirect): knocktail cannot guard it; setup refuses',
     ]);
-    expect(describeForwardPlan({ guards: [], unguarded: [] }, () => '')).toEqual(['forward path: no protected port is published by DNAT']);
+    expect(describeForwardPlan({ guards: [], unguarded: [] }, 'nftables')).toEqual(['forward path: no protected port is published by DNAT']);
+    expect(describeForwardPlan({ guards: [], unguarded: [], unread: ['`iptables -w -t nat -S`: Permission denied (you must be root)'] }, 'nftables')).toEqual([
+      'forward path: no protected port is published by DNAT (not read: `iptables -w -t nat -S`: Permission denied (you must be root))',
+    ]);
   });
 });

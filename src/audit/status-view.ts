@@ -27,6 +27,8 @@ export interface StatusSnapshot {
   fleet?: FleetLinkStatus;
   /** What the guard answers refused packets (knock, tripwire and protected ports) and why; absent before setup. */
   refusal?: { refusal: 'reject' | 'drop'; reason: string };
+  /** Protected ports published by DNAT and how they are guarded (the DNAT probe's lines); absent when not probed. */
+  forward?: string[];
 }
 
 /** A grant as the status shows it (ISO times, ports as text); the daemon and the offline CLI both use it. */
@@ -91,6 +93,7 @@ export function renderStatus(snapshot: StatusSnapshot, options: { color: boolean
     out.push('', `Always allowed (limits.alwaysAllow, never blocked on protected ports): ${snapshot.alwaysAllow.length === 0 ? 'none' : snapshot.alwaysAllow.map(escapeCell).join(' ')}`);
   }
   if (snapshot.refusal) out.push('', `Guard ${describeRefusal(snapshot.refusal)}`);
+  if (snapshot.forward) out.push('', ...snapshot.forward.map((line) => `Guard ${escapeCell(line)}`));
   out.push('', `Tracked sources: ${snapshot.trackedSources}`);
   const names = [
     ...COUNTER_ORDER.filter((name) => name in snapshot.counters),

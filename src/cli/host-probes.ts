@@ -3,6 +3,8 @@ import { readFile } from 'node:fs/promises';
 import { serviceUserIn, type ServiceUser } from '../config/file-warnings.js';
 import type { BackendName } from '../config/types.js';
 import type { HostFirewallProbe } from '../firewall/host-firewall-check.js';
+import type { ForwardPlan } from '../firewall/forward-plan.js';
+import type { PortSpec } from '../model/door.js';
 import type { HostPortsReader } from '../host/host-ports.js';
 import type { RandomInt } from '../install/knock-ports.js';
 import type { CliContext } from './context.js';
@@ -17,6 +19,8 @@ export interface HostProbes {
   readonly randomInt: RandomInt;
   /** The daemon's account (`knocktail` in /etc/passwd), when this host has one. */
   serviceUser(): Promise<ServiceUser | undefined>;
+  /** Which protected ports the host's DNAT rules publish (the DNAT probe of setup); absent: not looked at. */
+  forward?(protectedPorts: readonly PortSpec[]): Promise<ForwardPlan>;
 }
 
 export function systemHostProbes(): HostProbes {
@@ -29,6 +33,14 @@ export function systemHostProbes(): HostProbes {
     },
     randomInt: (bound) => randomInt(bound),
     serviceUser: async () => serviceUserIn(await readFile('/etc/passwd', 'utf8').catch(() => '')),
+    async forward(protectedPorts) {
+      const [{ ExecaRunner }, { CommandExecutor }, { probeForward }] = await Promise.all([
+        import('../firewall/command-runner.js'),
+        import('../firewall/command-executor.js'),
+        import('../firewall/forward-probe.js'),
+      ]);
+      return probeForward(new CommandExecutor(new ExecaRunner(), { retries: 0, sleep: () => Promise.resolve() }), protectedPorts);
+    },
   };
 }
 

@@ -25,9 +25,10 @@ export interface FirewallBackend {
   describeSetup(doors: readonly Door[], host?: GuardHost): string[][];
   /**
    * Re-reads the host's DNAT rules and brings the forward twin in line (a published protected
-   * port appeared or went, Docker restarted and lost the jump): the periodic check. Optional.
+   * port appeared or went, Docker restarted and lost the jump): the periodic check. Optional;
+   * undefined when the DNAT probe is off (tests, replay).
    */
-  checkForward?(doors: readonly Door[]): Promise<ForwardPlan>;
+  checkForward?(doors: readonly Door[]): Promise<ForwardPlan | undefined>;
   /** Ends long-lived helper processes (nftables keeps one `nft -i`); optional and idempotent. */
   stop?(): Promise<void>;
 }

@@ -31,6 +31,8 @@ export interface UnguardedPort {
 export interface ForwardPlan {
   readonly guards: readonly ForwardGuard[];
   readonly unguarded: readonly UnguardedPort[];
+  /** Listings that could not be read (not root, a tool failing): what the plan may miss. */
+  readonly unread?: readonly string[];
 }
 
 export const NO_FORWARD: ForwardPlan = { guards: [], unguarded: [] };
@@ -83,13 +85,21 @@ export function guardsOf(plan: ForwardPlan, family: Family): ForwardGuard[] {
   return plan.guards.filter((guard) => guard.family === family);
 }
 
+/** How a backend guards the forward path, for check-config and status. */
+export function forwardGuardText(backend: string): string {
+  if (backend === 'nftables') return 'by chain forward of table inet knocktail (hook forward, priority filter), matching ct original proto-dst';
+  return "by chain KNOCKTAIL-FWD (jumped from DOCKER-USER when it exists, else first in FORWARD), matching conntrack's original destination";
+}
+
 /** One line per published protected port, for check-config and status; one line when none is published. */
-export function describeForwardPlan(plan: ForwardPlan, guardedBy: (family: Family) => string): string[] {
-  if (plan.guards.length === 0 && plan.unguarded.length === 0) return ['forward path: no protected port is published by DNAT'];
+export function describeForwardPlan(plan: ForwardPlan, backend: string): string[] {
+  const unread = plan.unread && plan.unread.length > 0 ? ` (not read: ${plan.unread.join('; ')})` : '';
+  if (plan.guards.length === 0 && plan.unguarded.length === 0) return [`forward path: no protected port is published by DNAT${unread}`];
   const lines = plan.guards.map((guard) => {
     const where = guard.addresses ? ` on ${guard.addresses.join(', ')}` : '';
-    return `forward path: ${guard.proto}:${guard.port} (IPv${guard.family}${where}) is published by DNAT (${guard.origins.join('; ')}); guarded ${guardedBy(guard.family)}`;
+    return `forward path: ${guard.proto}:${guard.port} (IPv${guard.family}${where}) is published by DNAT (${guard.origins.join('; ')}); guarded ${forwardGuardText(backend)}`;
   });
   for (const port of plan.unguarded) lines.push(`forward path: ${port.proto}:${port.port} is redirected to this host (${port.origin}): knocktail cannot guard it; setup refuses`);
+  if (unread) lines.push(`forward path:${unread}`);
   return lines;
 }

@@ -15,9 +15,11 @@ import { tablesBinary } from './iptables-args.js';
 // of that kind. No retries: an answer other than a listing is an answer.
 const ANY_EXIT = [0, 1, 2, 3, 4, 111];
 
-async function listing(exec: CommandExecutor, argv: readonly string[]): Promise<string> {
+/** The listing's text; a missing tool lists nothing; a failure lists nothing and is noted in `unread`. */
+async function listing(exec: CommandExecutor, argv: readonly string[], unread: string[]): Promise<string> {
   try {
     const result = await exec.run(argv, { accept: ANY_EXIT });
+    if (result.exitCode !== 0) unread.push(`\`${argv.join(' ')}\`: ${result.stderr.trim().split('\n')[0] || `exit ${result.exitCode}`}`);
     return result.exitCode === 0 ? result.stdout : '';
   } catch (error) {
     if (error instanceof KnocktailError && error.code === 'BINARY_MISSING') return '';
@@ -26,17 +28,19 @@ async function listing(exec: CommandExecutor, argv: readonly string[]): Promise<
 }
 
 /** Every DNAT/REDIRECT rule the host holds: iptables' and ip6tables' nat tables, and nft's nat chains. */
-export async function readDnatRules(exec: CommandExecutor): Promise<DnatRule[]> {
+export async function readDnatRules(exec: CommandExecutor, unread: string[] = []): Promise<DnatRule[]> {
   const rules: DnatRule[] = [];
-  for (const family of [4, 6] as const) rules.push(...parseIptablesNat(await listing(exec, [...tablesBinary(family), '-t', 'nat', '-S']), family));
-  rules.push(...parseNftNat(await listing(exec, ['nft', '-j', 'list', 'ruleset'])));
+  for (const family of [4, 6] as const) rules.push(...parseIptablesNat(await listing(exec, [...tablesBinary(family), '-t', 'nat', '-S'], unread), family));
+  rules.push(...parseNftNat(await listing(exec, ['nft', '-j', 'list', 'ruleset'], unread)));
   return rules;
 }
 
 /** Which protected ports the host's DNAT rules publish. */
 export async function probeForward(exec: CommandExecutor, protectedPorts: readonly PortSpec[]): Promise<ForwardPlan> {
   if (protectedPorts.length === 0) return { guards: [], unguarded: [] };
-  return planForward(await readDnatRules(exec), protectedPorts);
+  const unread: string[] = [];
+  const plan = planForward(await readDnatRules(exec, unread), protectedPorts);
+  return unread.length === 0 ? plan : { ...plan, unread };
 }
 
 /** The error setup raises when a protected port is published in a way no forward rule can guard. */

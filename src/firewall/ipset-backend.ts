@@ -100,8 +100,8 @@ export class IpsetBackend implements FirewallBackend {
     if (plan) await this.twin?.install(plan, doors, guard, (family) => Promise.resolve(forwardSetSpecs(doors, family)));
   }
 
-  async checkForward(doors: readonly Door[]): Promise<ForwardPlan> {
-    if (!this.twin) return { guards: [], unguarded: [] };
+  async checkForward(doors: readonly Door[]): Promise<ForwardPlan | undefined> {
+    if (!this.twin) return undefined;
     await this.twin.check(doors, (family) => Promise.resolve(forwardSetSpecs(doors, family)));
     return this.twin.current();
   }

@@ -156,8 +156,8 @@ export class IptablesBackend implements FirewallBackend {
     this.held.clear();
   }
 
-  async checkForward(doors: readonly Door[]): Promise<ForwardPlan> {
-    if (!this.twin) return { guards: [], unguarded: [] };
+  async checkForward(doors: readonly Door[]): Promise<ForwardPlan | undefined> {
+    if (!this.twin) return undefined;
     if ((await this.twin.check(doors, (family) => this.forwardGrantSpecs(family))).length > 0) this.held.clear();
     return this.twin.current();
   }

@@ -93,8 +93,8 @@ export class NftablesBackend implements FirewallBackend {
   }
 
   // The periodic check: the chain gone (a flushed ruleset) or a first published port is repaired in one batch.
-  async checkForward(doors: readonly Door[]): Promise<ForwardPlan> {
-    if (!this.forward) return NO_FORWARD;
+  async checkForward(doors: readonly Door[]): Promise<ForwardPlan | undefined> {
+    if (!this.forward) return undefined;
     const plan = await probeForward(this.exec, collectDoorPorts(doors).protectedPorts);
     const present = await this.forwardChainPresent();
     const ports = plan.guards.length > 0 || present ? forwardPorts(collectDoorPorts(doors).protectedPorts) : [];
