@@ -1,3 +1,5 @@
+import { readFile } from 'node:fs/promises';
+import { resolve } from 'node:path';
 import { uptime } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { formatAuditLine } from '../audit/audit-line.js';
@@ -23,6 +25,7 @@ interface ReplayFlags {
   commands?: boolean;
   bootTime?: string;
   anyDst?: boolean;
+  nat?: string;
 }
 
 // The human report and --audit keep the first records only, so memory stays flat in the log's length (--json streams them all).
@@ -69,6 +72,7 @@ export const replay: CommandAction<[string[]], ReplayFlags> = async (ctx, [files
     referenceTime: (await findReferenceTime(files)) ?? 0,
     ...(flags.commands ? { onCommand: (command: SimulatedCommand, at: number) => writeLine(ctx.stdout, json ? commandJson(command, at) : commandText(command, at)) } : {}),
     anyDestination: flags.anyDst === true,
+    ...(flags.nat === undefined ? {} : { nat: await readFile(resolve(ctx.cwd, flags.nat), 'utf8') }),
     onRecord: (record) => {
       tallies.addRecord(record);
       if (!json && record.event !== 'firewall-error' && record.event !== 'firewall-repair') {
