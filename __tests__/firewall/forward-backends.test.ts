@@ -65,6 +65,17 @@ describe('the iptables backend with the forward twin', () => {
     expect(inputsOf(runner, 'iptables-restore')[1]).toBe(`*filter\n-D KNOCKTAIL-FWD ${twin}\nCOMMIT\n`);
   });
 
+  test('a grant whose forward twin is gone is listed as absent, so reconcile re-adds it, and the open puts back the twin alone', async () => {
+    const input = '-s 198.51.100.2/32 -p tcp -m tcp --dport 8080 -m time --datestop 1970-01-01T01:16:39 -m comment --comment "knocktail door=web until=4600000" -j ACCEPT';
+    const runner = new RecordingRunner()
+      .on(['iptables', '-w', '-S', 'KNOCKTAIL-FWD'], { stdout: '-N KNOCKTAIL-FWD\n-A KNOCKTAIL-FWD -m conntrack --ctstate RELATED,ESTABLISHED -j RETURN\n' })
+      .on(['iptables', '-w', '-S', 'KNOCKTAIL'], { stdout: `-N KNOCKTAIL\n-A KNOCKTAIL ${input}\n` });
+    const backend = backendWith(runner, 'iptables');
+    expect(await backend.list()).toEqual([]);
+    await backend.open(GRANT);
+    expect(inputsOf(runner, 'iptables-restore')).toEqual([expect.stringMatching(/^\*filter\n-I KNOCKTAIL-FWD 2 -s 198\.51\.100\.2 -p tcp -m conntrack --ctorigdstport 8080 .* -j RETURN\nCOMMIT\n$/)]);
+  });
+
   test('without KNOCKTAIL-FWD a grant is the INPUT rule alone', async () => {
     const runner = new RecordingRunner().on(['iptables', '-w', '-S', 'KNOCKTAIL-FWD'], { exitCode: 1, stderr: 'No chain/target/match by that name.' });
     await backendWith(runner, 'iptables').open(GRANT);

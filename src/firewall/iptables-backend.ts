@@ -142,7 +142,8 @@ export class IptablesBackend implements FirewallBackend {
     const grants: Grant[] = [];
     for (const family of FAMILIES) {
       const text = await this.listing(family);
-      grants.push(...parseGrantListing(text, family, this.now()));
+      const listed = parseGrantListing(text, family, this.now());
+      grants.push(...(this.forwardActive.get(family) === true ? listed.filter((grant) => this.hasTwins(grant)) : listed));
     }
     return grants;
   }
@@ -224,6 +225,13 @@ export class IptablesBackend implements FirewallBackend {
     const session = this.sessions?.[family];
     if (session) return session.run([transaction]);
     return this.exec.run(restoreBinary(family), { input: transaction, accept: [0, 1, 2, 4] });
+  }
+
+  // Drift repair of the forward twin: a grant whose twin is gone is listed as absent, so reconcile
+  // re-adds it, and that open (planChange) puts back exactly the missing twin.
+  private hasTwins(grant: Grant): boolean {
+    const rules = this.held.get(grant.family)?.get(grantKey(grant)) ?? NO_RULES;
+    return grant.ports.every((port) => rules.some((rule) => rule.forward === true && rule.identity.includes(`|${port.proto}|${port.port}|`)));
   }
 
   private async rulesOf(family: Family): Promise<Map<string, readonly HeldRule[]>> {
