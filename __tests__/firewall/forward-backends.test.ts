@@ -2,7 +2,7 @@ import { describe, expect, test } from '@jest/globals';
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { RecordingRunner } from '../../src/firewall/recording-runner.js';
+import { RecordingRunner } from '../support/recording-runner.js';
 import { selectBackend } from '../../src/firewall/select-backend.js';
 import type { FirewallConfig } from '../../src/config/types.js';
 import { makeDoor } from '../support/door.js';

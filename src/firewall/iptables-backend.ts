@@ -2,14 +2,14 @@ import type { Family } from '../address.js';
 import type { Grant } from '../model/grant.js';
 import { grantKey } from '../model/grant.js';
 import type { Door } from '../model/door.js';
-import type { CommandResult, FirewallBackend } from './backend.js';
+import type { CommandResult, FirewallBackend, SetupOptions } from './backend.js';
 import type { CommandExecutor } from './command-executor.js';
 import { checkGrant } from './grant-check.js';
 import { buildGuardSetupArgs, buildGuardTeardownArgs } from './guard-args.js';
 import type { GuardOptions } from './guard-args.js';
 import { planGuardFields } from './guard-plan.js';
 import type { GuardHost, RefusalSetting } from './refusal.js';
-import { installGuard, removeGuard } from './guard-installer.js';
+import { installGuard, removeGuard, repairJump } from './guard-installer.js';
 import { buildGrantListArgs, buildGrantRuleText, GRANT_CHAIN, restoreBinary, tablesBinary } from './iptables-args.js';
 import { parseGrantListing, parseGrantRules } from './iptables-listing.js';
 import type { ListedGrantRule } from './iptables-listing.js';
@@ -148,9 +148,10 @@ export class IptablesBackend implements FirewallBackend {
     return grants;
   }
 
-  async setup(doors: readonly Door[], host?: GuardHost): Promise<void> {
-    const plan = await this.twin?.prepare(doors);
-    const guard = this.guardFor(doors, host);
+  async setup(doors: readonly Door[], host?: GuardHost, options: SetupOptions = {}): Promise<void> {
+    // The first phase of arming (armed: false) refuses nothing: the forward twin waits for the second.
+    const plan = options.armed === false ? undefined : await this.twin?.prepare(doors);
+    const guard = { ...this.guardFor(doors, host), ...options };
     for (const family of FAMILIES) await installGuard(this.exec, doors, family, guard);
     if (!this.twin || !plan) return;
     await this.twin.install(plan, doors, guard, (family) => this.forwardGrantSpecs(family));
@@ -161,6 +162,12 @@ export class IptablesBackend implements FirewallBackend {
     if (!this.twin) return undefined;
     if ((await this.twin.check(doors, (family) => this.forwardGrantSpecs(family))).length > 0) this.held.clear();
     return this.twin.current();
+  }
+
+  async checkGuard(): Promise<boolean> {
+    let changed = false;
+    for (const family of FAMILIES) changed = (await repairJump(this.exec, family, this.guard)) || changed;
+    return changed;
   }
 
   async teardown(): Promise<void> {

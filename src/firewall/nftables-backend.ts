@@ -1,6 +1,6 @@
 import type { Grant } from '../model/grant.js';
 import type { Door } from '../model/door.js';
-import type { CommandResult, FirewallBackend } from './backend.js';
+import type { CommandResult, FirewallBackend, SetupOptions } from './backend.js';
 import type { CommandExecutor } from './command-executor.js';
 import { buildNftCloseStatements, buildNftOpenStatements, buildNftSetupStatements, buildNftTeardownStatements, NFT_BATCH_ARGV, statementsAsArgv } from './nft-args.js';
 import type { NftGuardOptions } from './nft-args.js';
@@ -77,12 +77,13 @@ export class NftablesBackend implements FirewallBackend {
     return parseNftListing(listings, this.now(), (door) => this.doors.get(door)?.open ?? []);
   }
 
-  async setup(doors: readonly Door[], host?: GuardHost): Promise<void> {
+  async setup(doors: readonly Door[], host?: GuardHost, options: SetupOptions = {}): Promise<void> {
     this.doors = new Map(doors.map((door) => [door.name, door]));
-    const guard = this.guardFor(doors, host);
-    this.lastGuard = guard;
+    const guard = { ...this.guardFor(doors, host), ...options };
     const statements = buildNftSetupStatements(doors, guard, this.setSize);
-    if (this.forward) {
+    // The first phase of arming (armed: false) refuses nothing: the forward twin waits for the second.
+    if (this.forward && options.armed !== false) {
+      this.lastGuard = guard;
       const plan = await probeForward(this.exec, collectDoorPorts(doors).protectedPorts);
       const error = unguardedError(plan);
       if (error) throw error;
