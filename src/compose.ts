@@ -105,7 +105,8 @@ export function compose(config: Config, parts: Parts): Knocktail {
     },
   };
   const buildKnocks = (doors: Config['doors'], limits: Config['limits'], usedOneTime: Iterable<string>) => {
-    const tracker = new KnockTracker({ doors, limits, usedOneTime: new Set(usedOneTime) });
+    // SPA doors have no knocks: their packets go to the SPA service, not the tracker.
+    const tracker = new KnockTracker({ doors: doors.filter((door) => !door.spa), limits, usedOneTime: new Set(usedOneTime) });
     const pipeline = new Pipeline({
       parseContext,
       tracker,

@@ -19,6 +19,8 @@ import { EMPTY_STATE, loadState, moveAsideCorrupt, saveState, type PersistedStat
 import { StateStore } from './grant/state-store.js';
 import type { Metrics } from './metrics/metrics.js';
 import type { ChunkSource } from './source/chunk-source.js';
+import type { StreamStarter } from './firewall/interactive-process.js';
+import { SpaService } from './spa-service.js';
 import { ATOMIC_STATE_FILES, controlSocketPath, fleetOutboxPath, stateFilePath } from './state-paths.js';
 
 // The daemon: the composition (compose.ts) plus what only a long-lived process has: the state
@@ -49,6 +51,8 @@ export interface DaemonParts {
   readonly connectFleet?: (fleet: FleetConfig) => Promise<FleetTransport>;
   /** Reported in fleet heartbeats. */
   readonly version?: string;
+  /** Starts the SPA captures (`tcpdump -i nflog:PORT`); without it SPA doors stay shut (a warning says so). */
+  readonly spaStarter?: StreamStarter;
 }
 
 export { controlSocketPath, stateFilePath };
@@ -68,6 +72,7 @@ export class Daemon {
   private fleetPort: GrantEnginePort | undefined;
   private fleet: FleetLink | undefined;
   private fleetStarting: Promise<void> | undefined;
+  private spa: SpaService | undefined;
 
   constructor(config: Config, parts: DaemonParts) {
     this.config = config;
@@ -92,10 +97,31 @@ export class Daemon {
     knocktail.engine.start();
     this.control = new ControlServer(controlSocketPath(config), new GrantController({ grants: knocktail.engine, doors: () => this.config.doors, limits: () => this.config.limits, status: () => this.status() }));
     await this.control.start();
+    await this.startSpa(knocktail);
     this.fleetStarting = this.startFleet();
     this.scheduleCheck();
     this.loop = this.readLoop();
     parts.log.info(`knocktail running: ${config.doors.length} doors, backend ${knocktail.backend.name}, source ${config.source === 'kmsg' ? '/dev/kmsg' : config.logFile}`);
+  }
+
+  // SPA doors read their own packets (NFLOG copies through tcpdump); grants go through the same engine.
+  private async startSpa(knocktail: Knocktail): Promise<void> {
+    const { config, parts } = this;
+    if (!SpaService.needed(config)) return;
+    if (!parts.spaStarter) {
+      parts.log.warn('SPA doors configured but no packet capture available: they stay shut');
+      return;
+    }
+    this.spa = new SpaService(config, {
+      starter: parts.spaStarter,
+      engine: knocktail.engine,
+      counters: knocktail.counters,
+      now: () => parts.clock.now(),
+      onRefused: (door, src, reason, detail) => parts.log.info(`spa refused ${door} ${src}: ${reason} (${detail})`),
+      onProblem: (message) => parts.log.error(`spa: ${message}`),
+      onCount: (name) => parts.metrics?.incSpa(name),
+    });
+    await this.spa.start();
   }
 
   /** Resolves when the daemon has stopped reading (after stop(), or on a fatal source error). */
@@ -167,6 +193,7 @@ export class Daemon {
     await withFirewallLock(this.config.stateDir, { holder: `knocktail run (reload, pid ${process.pid})` }, () => knocktail.backend.setup(config.doors));
     this.config = { ...this.config, doors: config.doors, limits: config.limits };
     await knocktail.reload(this.config);
+    this.spa?.reload(this.config);
     this.parts.log.info(`reloaded config: ${config.doors.length} doors`);
   }
 
@@ -181,6 +208,7 @@ export class Daemon {
     await this.fleetStarting;
     await this.fleet?.stop().catch((error: unknown) => this.parts.log.warn(`fleet: stop failed: ${String(error)}`));
     await this.loop?.catch(() => undefined);
+    await this.spa?.stop();
     if (this.checkTimer) this.parts.clock.clearTimer(this.checkTimer);
     this.knocktail?.stop();
     await this.knocktail?.engine.drain();

@@ -33,7 +33,7 @@ const NEW = ['-m', 'conntrack', '--ctstate', 'NEW'];
 
 // The rule specs of KNOCKTAIL-GUARD in order (each without `-A CHAIN`).
 export function buildGuardRuleSpecs(doors: readonly Door[], family: Family, options: GuardOptions): string[][] {
-  const { protectedPorts, knockPorts, icmp } = collectDoorPorts(doors);
+  const { protectedPorts, knockPorts, icmp, spaPorts } = collectDoorPorts(doors);
   const log = ['-j', 'LOG', '--log-prefix', options.logPrefix];
   const specs: string[][] = [];
   for (const port of protectedPorts) {
@@ -46,6 +46,8 @@ export function buildGuardRuleSpecs(doors: readonly Door[], family: Family, opti
   for (const port of knockPorts) {
     specs.push(['-p', port.proto, '--dport', dport(port), ...NEW, ...hashlimit(family, options.logRateLimit), ...log]);
   }
+  // SPA packets whole to NFLOG group = port, read by the daemon's capture (docs/spa.md).
+  for (const port of spaPorts) specs.push(['-p', 'udp', '--dport', String(port), ...NEW, ...hashlimit(family, options.logRateLimit), '-j', 'NFLOG', '--nflog-group', String(port)]);
   if (icmp) {
     // Echo requests are logged but not dropped: ping keeps working, and a ping knock still counts.
     const echo = family === 4 ? ['-p', 'icmp', '--icmp-type', 'echo-request'] : ['-p', 'ipv6-icmp', '--icmpv6-type', 'echo-request'];
@@ -53,6 +55,7 @@ export function buildGuardRuleSpecs(doors: readonly Door[], family: Family, opti
   }
   // Only NEW: a reply to the host's own connection from a local port in a knock range is ESTABLISHED.
   for (const port of knockPorts) specs.push(['-p', port.proto, '--dport', dport(port), ...NEW, '-j', 'DROP']);
+  for (const port of spaPorts) specs.push(['-p', 'udp', '--dport', String(port), ...NEW, '-j', 'DROP']);
   for (const port of protectedPorts) specs.push(['-p', port.proto, '--dport', String(port.port), '-j', 'DROP']);
   return specs;
 }

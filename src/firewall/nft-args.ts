@@ -51,7 +51,7 @@ function quote(text: string): string {
 // tables and sets (and their elements), `flush chain` + `add rule` replaces the rules in one batch.
 // `setSize` (limits.maxGrants) bounds each door's grant set; `add` of an existing set takes the new size.
 export function buildNftSetupStatements(doors: readonly Door[], options: NftGuardOptions, setSize?: number): string[] {
-  const { protectedPorts, knockPorts, icmp } = collectDoorPorts(doors);
+  const { protectedPorts, knockPorts, icmp, spaPorts } = collectDoorPorts(doors);
   const out = [`add table ${NFT_TABLE}`];
   const size = setSize === undefined ? '' : ` size ${setSize};`;
   for (const door of doors) {
@@ -84,11 +84,14 @@ export function buildNftSetupStatements(doors: readonly Door[], options: NftGuar
     for (const [proto, ports] of byProto(knockPorts)) {
       out.push(rule(`meta nfproto ${NFPROTO[family]} ${proto} dport ${portList(ports)} ct state new ${limit} ${log}`));
     }
+    // SPA packets whole to NFLOG group = port, read by the daemon's capture (docs/spa.md).
+    for (const port of spaPorts) out.push(rule(`meta nfproto ${NFPROTO[family]} udp dport ${port} ct state new ${limit} log group ${port}`));
     // Echo requests are logged but not dropped: ping keeps working, and a ping knock still counts.
     if (icmp) out.push(rule(`${family === 4 ? 'icmp' : 'icmpv6'} type echo-request ${limit} ${log}`));
   }
   // Only new flows: a reply to the host's own connection from a local port in a knock range is established.
-  for (const [proto, ports] of byProto(knockPorts)) out.push(rule(`${proto} dport ${portList(ports)} ct state new drop`));
+  const refused = [...knockPorts, ...spaPorts.map((port) => ({ proto: 'udp' as const, from: port, to: port }))];
+  for (const [proto, ports] of byProto(refused)) out.push(rule(`${proto} dport ${portList(ports)} ct state new drop`));
   for (const [proto, ports] of byProto(protectedAsKnock)) out.push(rule(`${proto} dport ${portList(ports)} drop`));
   return out;
 }
