@@ -44,7 +44,10 @@ export class SpaService {
     const { options } = this;
     const path = spaReplayPath(this.config);
     const now = options.now();
-    this.cache = new ReplayCache(undefined, (await loadReplayEntries(path)).filter((entry) => entry.until >= now));
+    this.cache = new ReplayCache(
+      undefined,
+      (await loadReplayEntries(path)).filter((entry) => entry.until >= now),
+    );
     const cache = this.cache;
     const save = replaySaver(path, () => cache.snapshot(options.now()));
     const build = (config: Config): SpaHandler =>

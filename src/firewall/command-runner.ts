@@ -75,7 +75,7 @@ export class ExecaRunner implements CommandRunner, ProcessStarter, StreamStarter
     const full = this.options.netns === undefined ? [...argv] : ['ip', 'netns', 'exec', this.options.netns, ...argv];
     const child = execa(full[0]!, full.slice(1), { reject: false, shell: false, stdin: 'ignore', stdout: 'pipe', stderr: 'pipe', buffer: false, encoding: 'buffer', env: { ...this.options.env, LC_ALL: 'C' } });
     const exited = child.then(
-      (result) => (result.cause as NodeJS.ErrnoException | undefined)?.code === 'ENOENT' ? missingBinaryError(full[0]!).message : `exit ${result.exitCode ?? result.signal ?? '?'}`,
+      (result) => ((result.cause as NodeJS.ErrnoException | undefined)?.code === 'ENOENT' ? missingBinaryError(full[0]!).message : `exit ${result.exitCode ?? result.signal ?? '?'}`),
       (error: unknown) => String(error),
     );
     return {

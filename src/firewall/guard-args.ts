@@ -46,8 +46,9 @@ export function buildGuardRuleSpecs(doors: readonly Door[], family: Family, opti
   for (const port of knockPorts) {
     specs.push(['-p', port.proto, '--dport', dport(port), ...NEW, ...hashlimit(family, options.logRateLimit), ...log]);
   }
-  // SPA packets whole to NFLOG group = port, read by the daemon's capture (docs/spa.md).
-  for (const port of spaPorts) specs.push(['-p', 'udp', '--dport', String(port), ...NEW, ...hashlimit(family, options.logRateLimit), '-j', 'NFLOG', '--nflog-group', String(port)]);
+  // SPA packets whole to NFLOG group = port, read by the daemon's capture (docs/spa.md); threshold 1
+  // sends each at once (the kernel's default batches them for up to a second).
+  for (const port of spaPorts) specs.push(['-p', 'udp', '--dport', String(port), ...NEW, ...hashlimit(family, options.logRateLimit), '-j', 'NFLOG', '--nflog-group', String(port), '--nflog-threshold', '1']);
   if (icmp) {
     // Echo requests are logged but not dropped: ping keeps working, and a ping knock still counts.
     const echo = family === 4 ? ['-p', 'icmp', '--icmp-type', 'echo-request'] : ['-p', 'ipv6-icmp', '--icmpv6-type', 'echo-request'];

@@ -84,8 +84,8 @@ export function buildNftSetupStatements(doors: readonly Door[], options: NftGuar
     for (const [proto, ports] of byProto(knockPorts)) {
       out.push(rule(`meta nfproto ${NFPROTO[family]} ${proto} dport ${portList(ports)} ct state new ${limit} ${log}`));
     }
-    // SPA packets whole to NFLOG group = port, read by the daemon's capture (docs/spa.md).
-    for (const port of spaPorts) out.push(rule(`meta nfproto ${NFPROTO[family]} udp dport ${port} ct state new ${limit} log group ${port}`));
+    // SPA packets whole to NFLOG group = port, read by the daemon's capture (docs/spa.md), each sent at once.
+    for (const port of spaPorts) out.push(rule(`meta nfproto ${NFPROTO[family]} udp dport ${port} ct state new ${limit} log group ${port} queue-threshold 1`));
     // Echo requests are logged but not dropped: ping keeps working, and a ping knock still counts.
     if (icmp) out.push(rule(`${family === 4 ? 'icmp' : 'icmpv6'} type echo-request ${limit} ${log}`));
   }

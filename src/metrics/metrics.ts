@@ -80,8 +80,19 @@ export class Metrics {
 
   /** Count one SPA outcome: spaPackets (every datagram to an SPA port), spaAccepted, spaRefused.<reason>. */
   incSpa(name: string): void {
-    this.spaPackets ??= new Counter({ name: 'knocktail_spa_packets_total', help: 'SPA datagrams by outcome: received, accepted, or refused.<reason> (bad-hmac, stale, replayed, port-not-allowed, malformed, oversized, ...).', labelNames: ['outcome'], registers: [this.registry] });
-    this.spaPackets.inc({ outcome: name.replace(/^spa/, '').replace(/^Packets$/, 'received').replace(/^Accepted$/, 'accepted').replace(/^Refused\./, 'refused.') });
+    this.spaPackets ??= new Counter({
+      name: 'knocktail_spa_packets_total',
+      help: 'SPA datagrams by outcome: received, accepted, or refused.<reason> (bad-hmac, stale, replayed, port-not-allowed, malformed, oversized, ...).',
+      labelNames: ['outcome'],
+      registers: [this.registry],
+    });
+    this.spaPackets.inc({
+      outcome: name
+        .replace(/^spa/, '')
+        .replace(/^Packets$/, 'received')
+        .replace(/^Accepted$/, 'accepted')
+        .replace(/^Refused\./, 'refused.'),
+    });
   }
 
   incOpen(door: string): void {
