@@ -234,6 +234,17 @@ describe('Daemon', () => {
     expect(names.filter((name) => left.includes(name))).toEqual(['.notes.0123456789abcdef.tmp']);
   });
 
+  test('a state file that cannot be read is kept as it is and stops the start, loudly; no rule is touched', async () => {
+    // A directory stands in for a file the service user may not read (root-owned, 0600): read fails, content unknown.
+    await mkdir(join(dir, 'state', 'state.json'), { recursive: true });
+    await runner.run(['iptables', '-w', '-N', 'KNOCKTAIL']);
+    await runner.run(['iptables', '-w', '-A', 'KNOCKTAIL', ...ruleFor('198.51.100.6', 'never')]);
+    await expect(build().start()).rejects.toMatchObject({ code: 'STATE_IO', message: expect.stringMatching(/Cannot read the state file .*state\.json: .*it is left as it is.*chown knocktail:/) });
+    expect((await readdir(join(dir, 'state'))).filter((name) => name.startsWith('state.json'))).toEqual(['state.json']);
+    expect(events()).toEqual([]);
+    expect(await grantRules()).toContain('198.51.100.6');
+  });
+
   test.each([
     ['a truncated file', '{"version":1,"grants":[{"door":"ssh","src":"203.0.'],
     ['garbage', '\u0000\u0001not json at all'],

@@ -7,7 +7,9 @@ import { selectBackend } from './firewall/select-backend.js';
 import { GrantEngine, type GrantStore } from './grant/grant-engine.js';
 import type { KnockEvent } from './knock/events.js';
 import { KnockTracker } from './knock/tracker.js';
+import { formatPort } from './model/door.js';
 import type { Grant } from './model/grant.js';
+import { tripwirePorts } from './model/tripwires.js';
 import type { ParseContext } from './parse/packet.js';
 import { Pipeline } from './pipeline.js';
 import type { ChunkSource } from './source/chunk-source.js';
@@ -42,6 +44,8 @@ export interface Parts {
   /** Every reject, also those the audit log only summarises (metrics). */
   readonly onReject?: (door: string, reason: string) => void;
   readonly onKnockEvent?: (event: KnockEvent) => void;
+  /** A single-use sequence was used here (the fleet shares those of fleet doors). */
+  readonly onSequenceUsed?: (key: string, door: string) => void;
   readonly onBadLine?: (line: string, problem: string) => void;
   readonly onStaleLine?: (line: string) => void;
   readonly onError?: (error: unknown) => void;
@@ -105,8 +109,11 @@ export function compose(config: Config, parts: Parts): Knocktail {
     },
   };
   const buildKnocks = (doors: Config['doors'], limits: Config['limits'], usedOneTime: Iterable<string>) => {
+    // Every tripwire the rules may log (ports with a local listener are left out of the rules, so they never show up here).
+    const tripwires = new Set(tripwirePorts(doors, config.logPrefix).map(formatPort));
     // SPA doors have no knocks: their packets go to the SPA service, not the tracker.
-    const tracker = new KnockTracker({ doors: doors.filter((door) => !door.spa), limits, usedOneTime: new Set(usedOneTime) });
+    const tracker = new KnockTracker({ doors: doors.filter((door) => !door.spa), limits, usedOneTime: new Set(usedOneTime), tripwires });
+    if (parts.onSequenceUsed) tracker.onSequenceUsed(parts.onSequenceUsed);
     const pipeline = new Pipeline({
       parseContext,
       tracker,
@@ -135,7 +142,7 @@ export function compose(config: Config, parts: Parts): Knocktail {
     },
     async reload(next) {
       knocks.pipeline.stop();
-      knocks = buildKnocks(next.doors, next.limits, knocks.tracker.usedOneTimeKeys());
+      knocks = buildKnocks(next.doors, next.limits, knocks.tracker.usedOneTimeKeys(clock.now()));
       // The firewall sets were sized at start: a raised maxGrants takes effect on restart, a lowered one now.
       await engine.setDoors(next.doors, Math.min(next.limits.maxGrants, config.limits.maxGrants));
     },

@@ -22,6 +22,7 @@ import type { ChunkSource } from './source/chunk-source.js';
 import type { StreamStarter } from './firewall/interactive-process.js';
 import { SpaService } from './spa-service.js';
 import { ATOMIC_STATE_FILES, controlSocketPath, fleetOutboxPath, stateFilePath } from './state-paths.js';
+import type { RefusalChoice } from './firewall/refusal.js';
 
 // The daemon: the composition (compose.ts) plus what only a long-lived process has: the state
 // file, the control socket, the periodic drift check, reload and an orderly stop.
@@ -53,6 +54,8 @@ export interface DaemonParts {
   readonly version?: string;
   /** Starts the SPA captures (`tcpdump -i nflog:PORT`); without it SPA doors stay shut (a warning says so). */
   readonly spaStarter?: StreamStarter;
+  /** The refusal the last guard setup chose and why (status shows it); absent when unknown. */
+  readonly refusal?: () => RefusalChoice | undefined;
 }
 
 export { controlSocketPath, stateFilePath };
@@ -70,6 +73,8 @@ export class Daemon {
   private stopping: Promise<void> | undefined;
   private recovery: StatusSnapshot['stateRecovery'];
   private fleetPort: GrantEnginePort | undefined;
+  /** The fleet link's listener for single-use sequences used here (set once it has joined). */
+  private sequenceListener: ((key: string, door: string) => void) | undefined;
   private fleet: FleetLink | undefined;
   private fleetStarting: Promise<void> | undefined;
   private spa: SpaService | undefined;
@@ -141,7 +146,7 @@ export class Daemon {
     const state = await this.loadSavedState();
     const store = new StateStore<PersistedState>({
       clock: parts.clock,
-      snapshot: () => ({ version: 1, grants: knocktail.engine.grants(), usedOneTime: knocktail.tracker.usedOneTimeKeys() }),
+      snapshot: () => ({ version: 1, grants: knocktail.engine.grants(), usedOneTime: knocktail.tracker.usedOneTimeKeys(knocktail.clock.now()) }),
       save: (snapshot) => saveState(stateFilePath(this.config), snapshot),
       onError: (error) => parts.log.error(`cannot save state: ${error instanceof Error ? error.message : String(error)}`),
     });
@@ -164,6 +169,7 @@ export class Daemon {
         setImmediate(() => parts.log.info(`${record.event} ${record.door} ${record.src}`, { ...record }));
         this.fleetPort?.emit(record);
       },
+      onSequenceUsed: (key, door) => this.sequenceListener?.(key, door),
       onBadLine: (line, problem) => parts.log.warn(`skipped line: ${problem}`, { line: line.slice(0, 512) }),
       onError: (error) => parts.log.error(`grant engine: ${error instanceof Error ? error.message : String(error)}`),
     });
@@ -235,6 +241,7 @@ export class Daemon {
       alwaysAllow: this.config.limits.alwaysAllow.map((cidr) => cidr.text),
       ...(this.recovery ? { stateRecovery: this.recovery } : {}),
       ...(this.fleet ? { fleet: this.fleet.status() } : {}),
+      ...(this.parts.refusal?.() ? { refusal: { ...this.parts.refusal()! } } : {}),
     };
   }
 
@@ -258,6 +265,12 @@ export class Daemon {
           config: fleet,
           maxOpenFor: config.limits.maxOpenFor,
           port: this.fleetPort,
+          sequences: {
+            markUsed: (key) => this.knocktail?.tracker.markOneTimeUsed(key),
+            onUsed: (listener) => {
+              this.sequenceListener = listener;
+            },
+          },
           transport,
           clock: parts.clock,
           log: parts.log,
@@ -286,13 +299,23 @@ export class Daemon {
     }
   }
 
-  // A state file that cannot be used fails closed: moved aside, no grants; reconcile then removes every rule as an orphan.
+  // A state file whose content makes no sense fails closed: moved aside, no grants; reconcile
+  // then removes every rule as an orphan. One that merely cannot be read (a root-owned 0600
+  // file, a directory) is kept as it is and stops the start: its grants and used one-time
+  // sequences are fine, and a fix of its owner or mode gets them all back.
   private async loadSavedState(): Promise<PersistedState> {
     const path = stateFilePath(this.config);
     try {
       return await loadState(path);
     } catch (error) {
-      if (!(error instanceof KnocktailError) || (error.code !== 'STATE_CORRUPT' && error.code !== 'STATE_IO')) throw error;
+      if (error instanceof KnocktailError && error.code === 'STATE_IO') {
+        throw new KnocktailError(
+          'STATE_IO',
+          `${error.message}; it is left as it is (its grants and used one-time sequences are kept): give it to the user the daemon runs as, mode 0600 (e.g. chown knocktail: ${path}), and start again`,
+          { cause: error },
+        );
+      }
+      if (!(error instanceof KnocktailError) || error.code !== 'STATE_CORRUPT') throw error;
       const now = this.parts.clock.now();
       const movedTo = await moveAsideCorrupt(path, now);
       this.recovery = { at: isoTime(now), movedTo, error: error.message };

@@ -125,7 +125,7 @@ export class Pipeline {
     for (const event of events) {
       this.options.onKnockEvent?.(event);
       if (event.kind === 'advanced' || event.kind === 'completed' || event.kind === 'closed') knock = true;
-      if (event.kind === 'completed' || event.kind === 'closed' || event.kind === 'rejected') effects = true;
+      if (event.kind === 'completed' || event.kind === 'closed' || event.kind === 'rejected' || event.kind === 'scanner') effects = true;
     }
     if (knock) counters.knocks += 1;
     return effects ? this.dispatch(events) : undefined;

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { HostProbes } from '../../src/cli/host-probes.js';
@@ -60,7 +60,9 @@ describe('knocktail check-config', () => {
       code: 0,
       stdout: [
         `config OK: ${join(dir, 'good.json')}`,
+        'warning: doors[1].sequence: a single knock (tcp:31600): any port scan that touches it opens the door. Tripwire ports stop a scanner that also hits them (it completes no door for limits.scannerHold, and a grant it got just before is revoked), not one that probes this one port; use three or more knocks, a time-based sequence, or an SPA door',
         'host firewall: not checked (not looked at in unit tests)',
+        'refusal: reject (TCP reset for tcp, ICMP/ICMPv6 port unreachable for udp), as for unused ports; auto: host firewall not checked (not looked at in unit tests); the kernel answers an unused port with a TCP reset or ICMP port unreachable',
         'ssh: tcp:7000 udp:8000 tcp:9000 within 15s → opens tcp:22 for 1h, close: tcp:9001',
         'classic: tcp:31600 → opens tcp:22 until closed, close: tcp:31601',
         '',
@@ -74,11 +76,14 @@ describe('knocktail check-config', () => {
     expect(result.code).toBe(0);
     const lines = result.stdout.trimEnd().split('\n');
     expect(lines[0]).toBe(`config OK: ${join(dir, 'good.json')}`);
+    expect(lines[1]).toMatch(/^warning: doors\[1\]\.sequence: a single knock \(tcp:31600\)/);
+    lines.splice(1, 1);
     expect(lines[1]).toBe(
       'warning: doors[0].sequence[2]: tcp:9000 is a port a local service listens on (tcp 0.0.0.0:9000, tcp6 [::]:9000); the guard drops new connections to knock ports, so that service would be cut off',
     );
     expect(lines[2]).toMatch(/^host firewall: ufw \(table ip filter, chain INPUT, priority 0: policy drop\) drops what the iptables backend accepts; `knocktail setup` refuses/);
-    expect(lines.slice(3)).toEqual([expect.stringMatching(/^ssh: /), expect.stringMatching(/^classic: /)]);
+    expect(lines[3]).toBe('refusal: drop (silent), as for unused ports; auto: ufw (table ip filter, chain INPUT, priority 0: policy drop) drops unused ports by default');
+    expect(lines.slice(4)).toEqual([expect.stringMatching(/^ssh: /), expect.stringMatching(/^classic: /)]);
     expect(result.stderr).toBe('');
   });
 
@@ -96,6 +101,33 @@ describe('knocktail check-config', () => {
         'fleet bastions as b1: tls://198.51.100.1:4222; fleet doors ssh',
       ]),
     );
+  });
+
+  test('a key file others can read, or one the service user does not own, is a warning that gives the owner and mode to use', async () => {
+    await writeFile(join(dir, 'open.key'), 'k'.repeat(40), { mode: 0o644 });
+    await chmod(join(dir, 'open.key'), 0o644);
+    await writeFile(
+      join(dir, 'open.json'),
+      JSON.stringify({ doors: [{ ...goodConfig.doors[0], fleet: true }], fleet: { servers: ['tls://198.51.100.1:4222'], group: 'bastions', host: 'b1', keyFile: 'open.key' } }),
+    );
+    const owner = (await stat(join(dir, 'open.key'))).uid;
+    const service: HostProbes = { ...QUIET_HOST, serviceUser: () => Promise.resolve({ name: 'knocktail', uid: owner + 1 }) };
+    const result = await run(['check-config', '--config', 'open.json'], dir, {}, service);
+    const key = join(dir, 'open.key');
+    expect(result.stdout.split('\n')).toContain(
+      `warning: fleet.keyFile: ${key} is open to its group and everyone (mode 0644) and is owned by uid ${owner}, not by knocktail (uid ${owner + 1}) whom the daemon runs as; ` +
+        `a key must be readable by knocktail and nobody else: chown knocktail:knocktail ${key} && chmod 600 ${key}`,
+    );
+    await chmod(key, 0o600);
+    const fixed = await run(['check-config', '--config', 'open.json'], dir, {}, { ...QUIET_HOST, serviceUser: () => Promise.resolve({ name: 'knocktail', uid: owner }) });
+    expect(fixed.stdout).not.toMatch(/warning/);
+  });
+
+  test('a general syslog file as logFile is a warning: any local user can write kernel-looking lines there', async () => {
+    await writeFile(join(dir, 'kern.json'), JSON.stringify({ ...goodConfig, logFile: '/var/log/kern.log' }));
+    const result = await run(['check-config', '--config', 'kern.json'], dir);
+    expect(result.code).toBe(0);
+    expect(result.stdout).toMatch(/^warning: logFile: \/var\/log\/kern\.log is a general syslog file that other programs write to: .*\/dev\/log/m);
   });
 
   test('an invalid config prints every problem as path: message, exit 2', async () => {

@@ -47,6 +47,20 @@ describe('knocktail import knockd', () => {
     expect((await runCliCaptured(['import', 'knockd', 'knockd.conf', '-o', 'config.json', '--force'], { cwd: dir })).code).toBe(0);
   });
 
+  test('never echoes what it reads: a one_time_sequences file or a knockd config that is really a secret shows only line numbers', async () => {
+    const secret = 'root:$6$s3cr3tSALT$Zm9vYmFyYmF6:19700:0:99999:7:::';
+    await writeFile(join(dir, 'shadow'), `${secret}\nknocktail:!:19700::::::\n`);
+    await writeFile(join(dir, 'knockd.conf'), '[openSSH]\nsequence = 7000\none_time_sequences = shadow\ncommand = iptables -A INPUT -s %IP% -p tcp --dport 22 -j ACCEPT\n');
+    const oneTime = await runCliCaptured(['import', 'knockd', 'knockd.conf'], { cwd: dir });
+    expect(oneTime.stderr).toContain('shadow line 1 left out: not a knock sequence');
+    const asConfig = await runCliCaptured(['import', 'knockd', 'shadow'], { cwd: dir });
+    expect(asConfig.stderr).toContain('line 1: a line before any [section]; ignored');
+    for (const run of [oneTime, asConfig]) {
+      expect(run.stdout + run.stderr).not.toContain('s3cr3t');
+      expect(run.stdout + run.stderr).not.toContain('19700');
+    }
+  });
+
   test('-c names the file to write as -o does; two different files are a usage error', async () => {
     const written = await runCliCaptured(['import', 'knockd', join(fixtures, 'man-example-2.conf'), '-c', 'config.json'], { cwd: dir });
     expect(written.code).toBe(0);

@@ -24,7 +24,7 @@ function input(overrides: Partial<ReportInput>): ReportInput {
     doors: new DoorTallies(['ssh']),
     grantRecords: [],
     openAtEnd: [],
-    tracker: { trackedSources: 0, evicted: 0, retransmits: 0, banned: 0, stale: 0 },
+    tracker: { trackedSources: 0, evicted: 0, retransmits: 0, scanners: 0, tripwireHits: 0, stale: 0 },
     seconds: 0.5,
     ...overrides,
   };

@@ -8,6 +8,7 @@ export const QUIET_HOST: HostProbes = {
   ports: { read: () => Promise.resolve({ listening: [], ephemeral: [32768, 60999] }) },
   firewall: () => Promise.resolve({ checked: false, reason: 'not looked at in unit tests' }),
   randomInt: (bound) => 4242 % bound,
+  serviceUser: () => Promise.resolve(undefined),
 };
 
 // Runs the CLI in-process with captured streams, as main.ts would with the real process.

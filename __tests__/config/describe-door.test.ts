@@ -24,7 +24,7 @@ describe('one line per door', () => {
       {
         name: 'multi',
         oneTimeSequences: [['udp:5000', 'udp:5001']],
-        timeBased: { secret: 's', portRange: [40000, 50000] },
+        timeBased: { secret: '0123456789abcdef0123456789abcdef', portRange: [40000, 50000] },
         open: ['tcp:443', 'udp:443'],
         allowFrom: ['2001:db8::/32'],
       },

@@ -1,9 +1,10 @@
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
+import { writeFileSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { validateConfig } from '../../src/config/load-config.js';
-import { defaultMemberName } from '../../src/config/to-config.js';
+import { defaultMemberName, readMachineId } from '../../src/config/to-config.js';
 
 let dir: string;
 const KEY = 'k'.repeat(48);
@@ -62,9 +63,22 @@ describe('a valid fleet block', () => {
     expect(configOf({ doors: [door()], fleet: fleet({ tls: { ca: 'ca.pem', serverName: 'nats.example.net' } }) }).fleet?.tls).toEqual({ ca: join(dir, 'ca.pem'), serverName: 'nats.example.net' });
   });
 
-  test('the default member name is the short host name with other characters replaced', () => {
-    expect(defaultMemberName('bastion 1.example.net')).toBe('bastion-1');
-    expect(defaultMemberName('...')).toBe('knocktail');
+  test('the default member name is the whole host name plus the machine id, so host names that share a first label or a clone stay apart', () => {
+    expect(defaultMemberName('a.eu.example.net', () => '3d1219c7')).toBe('a-eu-example-net-3d1219c7');
+    expect(defaultMemberName('a.us.example.net', () => '3d1219c7')).not.toBe(defaultMemberName('a.eu.example.net', () => '3d1219c7'));
+    expect(defaultMemberName('bastion', () => '3d1219c7')).not.toBe(defaultMemberName('bastion', () => '9a0b1c2d'));
+    expect(defaultMemberName('bastion 1.example.net', () => undefined)).toBe('bastion-1-example-net');
+    expect(defaultMemberName('...', () => undefined)).toBe('knocktail');
+    expect(defaultMemberName('x'.repeat(80), () => '3d1219c7')).toBe(`${'x'.repeat(54)}-3d1219c7`);
+  });
+
+  test('the machine id is the first 8 hex digits of the first machine-id file that holds one', () => {
+    const bad = join(dir, 'machine-id-bad');
+    const good = join(dir, 'machine-id');
+    writeFileSync(bad, 'uninitialized\n');
+    writeFileSync(good, '3d1219c7c4c5404aaa1f6d2a48adfda4\n');
+    expect(readMachineId([join(dir, 'absent'), bad, good])).toBe('3d1219c7');
+    expect(readMachineId([bad])).toBeUndefined();
   });
 });
 

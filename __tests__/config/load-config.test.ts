@@ -7,6 +7,11 @@ import { KnocktailError } from '../../src/errors.js';
 import { loadConfig, validateConfig } from '../../src/config/load-config.js';
 import { buildConfigSkeleton } from '../../src/install/config-skeleton.js';
 
+import * as doorStrength from '../../src/config/door-strength.js';
+
+/** A secret of 128 bits (32 hex characters), the least check-config takes. */
+const STRONG = '0123456789abcdef0123456789abcdef';
+
 // The example of DESIGN.md, verbatim.
 const designExample = {
   logFile: '/var/log/knocktail/knocks.log',
@@ -81,8 +86,20 @@ describe('valid configs', () => {
       stateDir: '/var/lib/knocktail',
       auditLog: '/var/log/knocktail/audit.log',
       localAddresses: [],
-      firewall: { backend: 'iptables', inputPosition: 1, logRateLimit: '20/second', checkInterval: 60, retries: 5, hostFirewall: 'check' },
-      limits: { maxGrants: 1000, maxTrackedSources: 10_000, maxFailures: 10, failWindow: 600_000, banFor: 3_600_000, maxOpenFor: 86_400_000, retransmitWindow: 35_000, maxClockSkew: 300_000, alwaysAllow: [] },
+      firewall: { backend: 'iptables', inputPosition: 'auto', logRateLimit: '20/second', checkInterval: 60, retries: 5, hostFirewall: 'check', refusal: 'auto' },
+      limits: {
+        maxGrants: 1000,
+        maxTrackedSources: 10_000,
+        maxFailures: 10,
+        failWindow: 600_000,
+        banFor: 3_600_000,
+        scannerHold: 120_000,
+        maxScanners: 65_536,
+        maxOpenFor: 86_400_000,
+        retransmitWindow: 35_000,
+        maxClockSkew: 300_000,
+        alwaysAllow: [],
+      },
       metrics: {},
       doors: [
         {
@@ -115,8 +132,8 @@ describe('valid configs', () => {
   });
 
   test('a time-based door gets its defaults and its secret', () => {
-    const config = configOf(withDoors({ name: 'tb', timeBased: { secret: 'hunter2hunter2' } }));
-    expect(config.doors[0]?.timeBased).toEqual({ secret: 'hunter2hunter2', length: 3, period: 30_000, portRange: [10_000, 60_000], proto: 'tcp' });
+    const config = configOf(withDoors({ name: 'tb', timeBased: { secret: 'hunter2hunter2hunter2hunter2' } }));
+    expect(config.doors[0]?.timeBased).toEqual({ secret: 'hunter2hunter2hunter2hunter2', length: 3, period: 30_000, portRange: [10_000, 60_000], proto: 'tcp' });
     expect(config.doors[0]?.sequence).toEqual([]);
   });
 
@@ -255,7 +272,7 @@ describe('semantic errors, as path: message', () => {
   });
 
   test('a time-based port range that covers an opened port is refused', () => {
-    expect(errorsOf(withDoors(door({ sequence: [], timeBased: { secret: 's', portRange: [1, 1000] } })))).toEqual([
+    expect(errorsOf(withDoors(door({ sequence: [], timeBased: { secret: STRONG, portRange: [1, 1000] } })))).toEqual([
       'doors[0].timeBased.portRange: 1-1000 includes tcp:22, opened by door "d" (doors[0].open[0]); a knock port must stay closed',
     ]);
   });
@@ -328,18 +345,18 @@ describe('semantic errors, as path: message', () => {
   });
 
   test('a time-based door whose timeout spans many periods is refused at the timeout, saying what to change', () => {
-    expect(errorsOf(withDoors(door({ timeout: '30d', timeBased: { secret: 's', period: '1m' } })))).toEqual([
+    expect(errorsOf(withDoors(door({ timeout: '30d', timeBased: { secret: STRONG, period: '1m' } })))).toEqual([
       'doors[0].timeout: expected at most 6m (6 × timeBased.period `"1m"` (string)) for a time-based door, got `"30d"` (string): an attempt may follow any of 43202 windows of derived ports (at most 8); raise timeBased.period or lower timeout',
     ]);
-    expect(configOf(withDoors(door({ timeout: '3m', timeBased: { secret: 's', period: '30s' } }))).doors).toHaveLength(1);
+    expect(configOf(withDoors(door({ timeout: '3m', timeBased: { secret: STRONG, period: '30s' } }))).doors).toHaveLength(1);
   });
 
   test('a time-based period under 10s is refused: the issue\'s "1s" with "30d" cost 13.5 s per packet', () => {
-    expect(errorsOf(withDoors(door({ timeout: '30d', timeBased: { secret: 's', period: '1s' } })))).toEqual(['doors[0].timeBased.period: expected a duration of at least 10s, got `"1s"` (string)']);
+    expect(errorsOf(withDoors(door({ timeout: '30d', timeBased: { secret: STRONG, period: '1s' } })))).toEqual(['doors[0].timeBased.period: expected a duration of at least 10s, got `"1s"` (string)']);
   });
 
   test('a time-based port range too small for the derived knocks live at once is refused', () => {
-    expect(errorsOf(withDoors(door({ timeout: '1m', timeBased: { secret: 's', length: 16, period: '30s', portRange: [20000, 20100] } })))).toEqual([
+    expect(errorsOf(withDoors(door({ timeout: '1m', timeBased: { secret: STRONG, length: 16, period: '30s', portRange: [20000, 20100] } })))).toEqual([
       'doors[0].timeBased.portRange: expected at least 128 ports (twice the 64 derived knocks live at once: 4 windows × length 16), got 101; widen portRange or shorten length',
     ]);
   });
@@ -366,13 +383,16 @@ describe('semantic errors, as path: message', () => {
   });
 
   test('a time-based port range must run from low to high, with two ports for several knocks', () => {
-    expect(errorsOf(withDoors(door({ timeBased: { secret: 's', portRange: [20000, 10000] } })))).toEqual([
+    expect(errorsOf(withDoors(door({ timeBased: { secret: STRONG, portRange: [20000, 10000] } })))).toEqual([
       'doors[0].timeBased.portRange: expected [low, high] with low < high (a sequence of several knocks needs at least 2 ports), got `[20000,10000]` (array)',
     ]);
-    expect(errorsOf(withDoors(door({ timeBased: { secret: 's', length: 1, portRange: [20000, 10000] } })))).toEqual([
+    expect(errorsOf(withDoors(door({ timeBased: { secret: STRONG, length: 1, portRange: [20000, 10000] } })))).toEqual([
       'doors[0].timeBased.portRange: expected [low, high] with low ≤ high, got `[20000,10000]` (array)',
     ]);
-    expect(configOf(withDoors(door({ timeBased: { secret: 's', length: 1, portRange: [20000, 20005] } }))).doors).toHaveLength(1);
+    // Six ports are enough ports for one knock; too few sequences, though (see door-strength.ts).
+    expect(errorsOf(withDoors(door({ timeBased: { secret: STRONG, length: 1, portRange: [20000, 20005] } })))).toEqual([
+      expect.stringMatching(/^doors\[0\]\.timeBased\.portRange: expected portRange and length to give at least 2\^32 sequences/),
+    ]);
   });
 
   test('a metrics listen address needs an IP host, and a loopback one', () => {
@@ -462,9 +482,9 @@ describe('loading a file', () => {
 
   test('a secret file is read relative to the config file, whitespace trimmed', async () => {
     await mkdir(join(dir, 'secrets'), { recursive: true });
-    await writeFile(join(dir, 'secrets', 'door.key'), '  s3cret-words \n');
+    await writeFile(join(dir, 'secrets', 'door.key'), '  s3cret-words-that-are-long-enough \n');
     const path = await write('time.json', JSON.stringify({ doors: [{ name: 'tb', timeBased: { secretFile: 'secrets/door.key' } }] }));
-    expect((await loadConfig(path)).doors[0]?.timeBased?.secret).toBe('s3cret-words');
+    expect((await loadConfig(path)).doors[0]?.timeBased?.secret).toBe('s3cret-words-that-are-long-enough');
   });
 
   test('a missing or empty secret file is a config problem at its path', async () => {
@@ -489,5 +509,31 @@ describe('configs other commands write', () => {
   test('the skeleton `knocktail install` writes validates as it is', () => {
     const config = configOf(JSON.parse(buildConfigSkeleton('/usr/lib/node_modules/knocktail/src/config/schema.json', { sequence: [4711, 15000, 2222], close: 30001 })));
     expect(config.doors.map((entry) => entry.name)).toEqual(['ssh']);
+  });
+});
+
+describe('weak doors are refused, single knocks warned about', () => {
+  const timed = (timeBased: Record<string, unknown>): unknown => ({ doors: [{ name: 'tb', timeBased: { proto: 'tcp', ...timeBased } }] });
+
+  test('a time-based secret under 128 bits is refused, from the config or from its file', () => {
+    expect(errorsOf(timed({ secret: 'x', portRange: [40000, 49999] }))).toEqual([
+      'doors[0].timeBased.secret: expected a secret of at least 128 bits (e.g. 32 hex characters from `openssl rand -hex 32`), got about 6 bits (1 byte): anyone who guesses it derives every sequence',
+    ]);
+    expect(errorsOf(timed({ secret: STRONG.slice(0, 31), portRange: [40000, 49999] }))).toHaveLength(1);
+    expect(configOf(timed({ secret: STRONG, portRange: [40000, 49999] })).doors).toHaveLength(1);
+  });
+
+  test("a range and length whose sequences a sweep of the range completes are refused (the issue's six ports)", () => {
+    expect(errorsOf(timed({ secret: STRONG, length: 1, portRange: [40000, 40005] }))).toEqual([
+      'doors[0].timeBased.portRange: expected portRange and length to give at least 2^32 sequences, got about 2^2.6 (1 knock in 6 ports): a scan that sweeps the range in random order completes one about every sweep; widen the range or add knocks',
+    ]);
+    expect(configOf(timed({ secret: STRONG, length: 3, portRange: [40000, 42047] })).doors).toHaveLength(1);
+  });
+
+  test('check-config warns about single-knock doors, naming the scan risk and what tripwires do', () => {
+    const { checkDoorStrength } = doorStrength;
+    const { warnings, problems } = checkDoorStrength(configOf({ doors: [{ name: 'classic', sequence: ['tcp:31600'], closeSequence: ['tcp:31601'], openFor: 'until-closed' }] }).doors);
+    expect(problems).toEqual([]);
+    expect(warnings).toEqual([expect.stringMatching(/^doors\[0\]\.sequence: a single knock \(tcp:31600\): any port scan that touches it opens the door\. Tripwire ports stop/)]);
   });
 });

@@ -1,7 +1,7 @@
 import { describe, expect, test } from '@jest/globals';
 import { collectDoorPorts } from '../../src/firewall/door-ports.js';
 import { parseCidr } from '../../src/address.js';
-import { buildGuardRestore, buildGuardRuleSpecs, buildGuardSetupArgs, buildGuardTeardownArgs, buildGuardTeardownRestore, EMPTY_GUARD_STATE } from '../../src/firewall/guard-args.js';
+import { buildGuardRestore, buildGuardRuleSpecs, buildGuardSetupArgs, buildGuardTeardownArgs, buildGuardTeardownRestore, buildRefusalTarget, EMPTY_GUARD_STATE } from '../../src/firewall/guard-args.js';
 import { pingDoor, sshDoor } from './fixtures.js';
 
 const options = { logPrefix: 'knocktail: ', logRateLimit: '20/second', inputPosition: 3 };
@@ -108,5 +108,75 @@ describe('guard rules', () => {
       '*filter\n-D INPUT -j KNOCKTAIL-GUARD\n-D INPUT -j KNOCKTAIL-GUARD\n-F KNOCKTAIL-GUARD\n-X KNOCKTAIL-GUARD\n-F KNOCKTAIL\n-X KNOCKTAIL\nCOMMIT\n',
     );
     expect(buildGuardTeardownRestore({ grantChain: true, guardChain: false, jumps: 0, inputRules: 0 })).toBe('*filter\n-F KNOCKTAIL\n-X KNOCKTAIL\nCOMMIT\n');
+  });
+});
+
+describe('the refusal and the tripwires', () => {
+  const tripwires = [
+    { proto: 'tcp' as const, from: 31598, to: 31598 },
+    { proto: 'tcp' as const, from: 31599, to: 31599 },
+    { proto: 'udp' as const, from: 8002, to: 8002 },
+  ];
+
+  test('"reject" answers tcp with a reset and udp with port unreachable in each family, knock and protected ports alike', () => {
+    const v4 = buildGuardRuleSpecs([sshDoor], 4, { ...options, refusal: 'reject' });
+    expect(v4.slice(-4)).toEqual([
+      ['-p', 'tcp', '--dport', '7000', ...NEW, '-j', 'REJECT', '--reject-with', 'tcp-reset'],
+      ['-p', 'udp', '--dport', '8000', ...NEW, '-j', 'REJECT', '--reject-with', 'icmp-port-unreachable'],
+      ['-p', 'tcp', '--dport', '9001', ...NEW, '-j', 'REJECT', '--reject-with', 'tcp-reset'],
+      ['-p', 'tcp', '--dport', '22', '-j', 'REJECT', '--reject-with', 'tcp-reset'],
+    ]);
+    const v6 = buildGuardRuleSpecs([sshDoor], 6, { ...options, refusal: 'reject' });
+    expect(v6).toContainEqual(['-p', 'udp', '--dport', '8000', ...NEW, '-j', 'REJECT', '--reject-with', 'icmp6-port-unreachable']);
+    expect(v6.filter((spec) => spec.includes('DROP'))).toEqual([]);
+  });
+
+  test('"drop" (the default) refuses silently', () => {
+    expect(buildRefusalTarget('udp', 6, 'drop')).toEqual(['-j', 'DROP']);
+    expect(buildGuardRuleSpecs([sshDoor], 4, options).at(-1)).toEqual(['-p', 'tcp', '--dport', '22', '-j', 'DROP']);
+  });
+
+  test('tripwires are logged once per source per minute after the knock ports, then refused like knock ports, NEW only', () => {
+    const specs = buildGuardRuleSpecs([sshDoor], 4, { ...options, refusal: 'reject', tripwires });
+    const once = [
+      ...['-m', 'hashlimit', '--hashlimit-upto', '1/minute', '--hashlimit-burst', '1', '--hashlimit-mode', 'srcip', '--hashlimit-name', 'knocktailtw4'],
+      ...['--hashlimit-htable-size', '16384', '--hashlimit-htable-max', '65536', '--hashlimit-htable-expire', '60000'],
+    ];
+    const logTcp = ['-p', 'tcp', '-m', 'multiport', '--dports', '31598,31599', ...NEW, ...once, ...log];
+    const logUdp = ['-p', 'udp', '-m', 'multiport', '--dports', '8002', ...NEW, ...once, ...log];
+    expect(specs.indexOf(specs.find((spec) => spec.join(' ') === logTcp.join(' '))!)).toBe(5);
+    expect(specs[6]).toEqual(logUdp);
+    expect(specs).toContainEqual(['-p', 'tcp', '-m', 'multiport', '--dports', '31598,31599', ...NEW, '-j', 'REJECT', '--reject-with', 'tcp-reset']);
+    expect(specs).toContainEqual(['-p', 'udp', '-m', 'multiport', '--dports', '8002', ...NEW, '-j', 'REJECT', '--reject-with', 'icmp-port-unreachable']);
+    // The protected port's refusal stays last.
+    expect(specs.at(-1)).toEqual(['-p', 'tcp', '--dport', '22', '-j', 'REJECT', '--reject-with', 'tcp-reset']);
+  });
+
+  test('multiport rules hold at most 15 tripwires each', () => {
+    const many = Array.from({ length: 40 }, (_, i) => ({ proto: 'tcp' as const, from: 20000 + i, to: 20000 + i }));
+    const logs = buildGuardRuleSpecs([sshDoor], 4, { ...options, tripwires: many }).filter((spec) => spec.includes('knocktailtw4'));
+    expect(logs.map((spec) => spec[spec.indexOf('--dports') + 1]!.split(',').length)).toEqual([15, 15, 10]);
+  });
+});
+
+describe('the jump position', () => {
+  const auto = { ...options, inputPosition: 'auto' as const };
+  const jumpOf = (restore: string): string[] => restore.split('\n').filter((line) => line.includes('INPUT'));
+
+  test('"auto" puts a new jump right after the last ban rule, or first when there is none', () => {
+    expect(jumpOf(buildGuardRestore([sshDoor], 4, auto, { ...EMPTY_GUARD_STATE, inputRules: 5, banRule: 2 }))).toEqual(['-I INPUT 3 -j KNOCKTAIL-GUARD']);
+    expect(jumpOf(buildGuardRestore([sshDoor], 4, auto, { ...EMPTY_GUARD_STATE, inputRules: 5, banRule: 0 }))).toEqual(['-I INPUT 1 -j KNOCKTAIL-GUARD']);
+  });
+
+  test('"auto" moves a jump that sits ahead of a ban rule behind it in the same transaction, and leaves one behind it alone', () => {
+    const ahead = { ...EMPTY_GUARD_STATE, guardChain: true, grantChain: true, jumps: 1, jumpAt: 1, inputRules: 4, banRule: 3 };
+    expect(jumpOf(buildGuardRestore([sshDoor], 4, auto, ahead))).toEqual(['-D INPUT -j KNOCKTAIL-GUARD', '-I INPUT 3 -j KNOCKTAIL-GUARD']);
+    expect(jumpOf(buildGuardRestore([sshDoor], 4, auto, { ...ahead, jumpAt: 4 }))).toEqual([]);
+  });
+
+  test('a number still wins over the ban rules', () => {
+    expect(jumpOf(buildGuardRestore([sshDoor], 4, { ...options, inputPosition: 1 }, { ...EMPTY_GUARD_STATE, inputRules: 5, banRule: 2 }))).toEqual(['-I INPUT 1 -j KNOCKTAIL-GUARD']);
+    const ahead = { ...EMPTY_GUARD_STATE, guardChain: true, grantChain: true, jumps: 1, jumpAt: 1, inputRules: 4, banRule: 3 };
+    expect(jumpOf(buildGuardRestore([sshDoor], 4, { ...options, inputPosition: 1 }, ahead))).toEqual([]);
   });
 });

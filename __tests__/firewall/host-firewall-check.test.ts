@@ -33,11 +33,31 @@ describe('withHostFirewallCheck', () => {
     expect(runner.lines().some((line) => line.includes('KNOCKTAIL-GUARD'))).toBe(true);
   });
 
-  test('with hostFirewall "ignore" nothing is looked at', async () => {
+  test('with hostFirewall "ignore" and a fixed refusal nothing is looked at', async () => {
     const runner = runnerWith(UFW);
     const backend = selectBackend(firewallConfig('nftables'), { runner, now: () => 0, sessions: false });
-    await withHostFirewallCheck(backend, runner, { backend: 'nftables', mode: 'ignore' }).setup([sshDoor]);
+    await withHostFirewallCheck(backend, runner, { backend: 'nftables', mode: 'ignore', refusal: 'drop' }).setup([sshDoor]);
     expect(runner.lines()).not.toContain('nft -j list ruleset');
+  });
+
+  test('with hostFirewall "ignore" and refusal "auto" setup looks, refuses nothing, and follows the default drop it found', async () => {
+    const runner = runnerWith(UFW);
+    const backend = selectBackend(firewallConfig('nftables'), { runner, now: () => 0, sessions: false });
+    const seen: string[] = [];
+    await withHostFirewallCheck(backend, runner, { backend: 'nftables', mode: 'ignore', onHost: (host) => seen.push(host.refusal.refusal) }).setup([sshDoor]);
+    expect(seen).toEqual(['drop']);
+    expect(runner.calls.at(-1)!.input).toContain('add rule inet knocktail guard tcp dport { 22 } drop');
+  });
+
+  test('setup hands the guard the refusal the host calls for and keeps listening ports out of the tripwires', async () => {
+    const clear = '{"nftables": []}';
+    const runner = runnerWith(clear);
+    const backend = selectBackend(firewallConfig('iptables'), { runner, now: () => 0, sessions: false, sleep: () => Promise.resolve() });
+    const wrapped = withHostFirewallCheck(backend, runner, { backend: 'iptables', mode: 'check', listening: () => Promise.resolve([{ proto: 'tcp', port: 7001 }]) });
+    await wrapped.setup([sshDoor]);
+    const restore = runner.calls.find((call) => call.argv[0] === 'iptables-restore')!.input!;
+    expect(restore).toContain('-A KNOCKTAIL-GUARD -p tcp --dport 22 -j REJECT --reject-with tcp-reset');
+    expect(restore).toMatch(/--dports [0-9,]*\b6998,6999,7002\b/);
   });
 
   test('grants, listing and teardown pass straight through', async () => {

@@ -1,6 +1,6 @@
 import { describe, expect, test } from '@jest/globals';
 import { parseCidr } from '../../src/address.js';
-import { buildNftSetupStatements } from '../../src/firewall/nft-args.js';
+import { buildNftSetupStatements, nftRefusal } from '../../src/firewall/nft-args.js';
 import { CommandExecutor } from '../../src/firewall/command-executor.js';
 import { NftablesBackend } from '../../src/firewall/nftables-backend.js';
 import type { LineSession } from '../../src/firewall/line-session.js';
@@ -50,7 +50,8 @@ describe('the nftables backend', () => {
     expect(script).toContain('add rule inet knocktail guard meta nfproto ipv4 udp dport { 8000, 7200, 40000-40100 } ct state new update @knocklog-v4 { ip saddr limit rate 20/second } log prefix "knocktail: "');
     expect(script).toContain('add rule inet knocktail guard icmpv6 type echo-request update @knocklog-v6 { ip6 saddr limit rate 20/second } log prefix "knocktail: "');
     expect(script).toContain('add rule inet knocktail grants ip6 saddr @door-web-v6 tcp dport 443 accept comment "knocktail door=web"');
-    expect(script.indexOf('add rule inet knocktail guard tcp dport { 22, 80, 443 } drop')).toBe(script.length - 2);
+    // With no host facts, "auto" refuses like a bare host's kernel: a reset for tcp.
+    expect(script.indexOf('add rule inet knocktail guard tcp dport { 22, 80, 443 } reject with tcp reset')).toBe(script.length - 2);
   });
 
   test("the guard drops only new flows to knock ports, so replies to the host's own connections pass", () => {
@@ -106,5 +107,40 @@ describe('the nftables backend with a session', () => {
     const grants = await backend.list();
     expect(runner.lines()).toEqual(['nft -j -t list sets inet', 'nft -j list set inet knocktail door-ssh-v4']);
     expect(grants).toEqual([expect.objectContaining({ door: 'ssh', src: '198.51.100.2', until: 1_000_000 + 60_000, ports: [{ proto: 'tcp', port: 22 }] })]);
+  });
+});
+
+describe('the nftables refusal and tripwires', () => {
+  const base = { logPrefix: 'knocktail: ', logRateLimit: '20/second' };
+  const tripwires = [
+    { proto: 'tcp' as const, from: 7001, to: 7001 },
+    { proto: 'udp' as const, from: 8001, to: 8001 },
+  ];
+
+  test('"reject" sends a tcp reset for tcp and icmpx port unreachable for udp; "drop" (the default) drops', () => {
+    const reject = buildNftSetupStatements([sshDoor], { ...base, refusal: 'reject' });
+    expect(reject.slice(-3)).toEqual([
+      'add rule inet knocktail guard tcp dport { 7000, 9001 } ct state new reject with tcp reset',
+      'add rule inet knocktail guard udp dport { 8000 } ct state new reject with icmpx type port-unreachable',
+      'add rule inet knocktail guard tcp dport { 22 } reject with tcp reset',
+    ]);
+    expect(buildNftSetupStatements([sshDoor], base).at(-1)).toBe('add rule inet knocktail guard tcp dport { 22 } drop');
+    expect(nftRefusal('udp', 'drop')).toBe('drop');
+  });
+
+  test('tripwires get a bounded dynamic set per family, one LOG line per source per minute, and the refusal of knock ports', () => {
+    const statements = buildNftSetupStatements([sshDoor], { ...base, refusal: 'reject', tripwires });
+    expect(statements).toContain('add set inet knocktail tripwire-v6 { type ipv6_addr; flags dynamic,timeout; timeout 1m; size 65536; }');
+    expect(statements).toContain('add rule inet knocktail guard meta nfproto ipv4 tcp dport { 7001 } ct state new update @tripwire-v4 { ip saddr limit rate 1/minute burst 1 packets } log prefix "knocktail: "');
+    expect(statements).toContain(
+      'add rule inet knocktail guard meta nfproto ipv6 udp dport { 8001 } ct state new update @tripwire-v6 { ip6 saddr limit rate 1/minute burst 1 packets } log prefix "knocktail: "',
+    );
+    const knockRefusal = statements.indexOf('add rule inet knocktail guard tcp dport { 7000, 9001 } ct state new reject with tcp reset');
+    expect(statements.indexOf('add rule inet knocktail guard tcp dport { 7001 } ct state new reject with tcp reset')).toBeGreaterThan(knockRefusal);
+    expect(statements.at(-1)).toBe('add rule inet knocktail guard tcp dport { 22 } reject with tcp reset');
+  });
+
+  test('no tripwires, no tripwire sets', () => {
+    expect(buildNftSetupStatements([sshDoor], base).some((line) => line.includes('tripwire'))).toBe(false);
   });
 });

@@ -65,12 +65,17 @@ describe('knocktail rules, setup and teardown', () => {
     expect(lines).toContain('ip6tables -w -I INPUT 2 -j KNOCKTAIL-GUARD');
   });
 
-  test("rules ends with a comment line on the host's firewall and what it means for the backend", async () => {
+  test("rules ends with comment lines on the host's firewall, what it means for the backend, and the refusal it makes the guard choose", async () => {
     const ctx = fakeContext(dir);
     await printRules(ctx, 'config.json');
-    expect(ctx.out().trimEnd().split('\n').at(-1)).toMatch(
-      /^# host firewall: ufw \(table ip filter, chain INPUT, priority 0: policy drop\); .*the iptables backend's jump goes into that INPUT chain ahead of it, so grants open$/,
+    const lines = ctx.out().trimEnd().split('\n');
+    expect(lines.at(-2)).toMatch(/^# host firewall: ufw \(table ip filter, chain INPUT, priority 0: policy drop\); .*the iptables backend's jump goes into that INPUT chain ahead of it, so grants open$/);
+    expect(lines.at(-1)).toMatch(
+      /^# refusal: drop \(silent\), as for unused ports; auto: ufw \(table ip filter, chain INPUT, priority 0: policy drop\); ufw \(table ip6 filter.*\) drops unused ports by default$/,
     );
+    // The printed rules are the ones setup would write on that host: silent drops, no REJECT.
+    expect(lines.filter((line) => line.includes('-j REJECT'))).toEqual([]);
+    expect(lines).toContain('iptables -w -A KNOCKTAIL-GUARD -p tcp --dport 31600 -m conntrack --ctstate NEW -j DROP');
   });
 
   test('rules shows limits.alwaysAllow as accepts on the protected ports before the grants', async () => {

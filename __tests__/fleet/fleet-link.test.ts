@@ -44,7 +44,7 @@ class MemoryOutbox implements OutboxStore {
 }
 
 /** One member: its own grant engine (empty, as after a restart when its state holds no grant), transport and link. */
-function member(options: { host: string; clock: Clock; bucket: MemoryBucket; doors?: Door[]; outbox?: OutboxStore }) {
+function member(options: { host: string; clock: Clock; bucket: MemoryBucket; doors?: Door[]; outbox?: OutboxStore; warnings?: string[] }) {
   const { host, clock: memberClock, bucket } = options;
   const doors = options.doors ?? [ssh, web];
   const backend = new FakeBackend();
@@ -59,7 +59,7 @@ function member(options: { host: string; clock: Clock; bucket: MemoryBucket; doo
     port,
     transport,
     clock: memberClock,
-    log: quiet,
+    log: options.warnings ? { info: () => undefined, warn: (message: string) => options.warnings?.push(message) } : quiet,
     version: '0.1.0',
     ...(options.outbox ? { outbox: options.outbox } : {}),
   });
@@ -369,6 +369,53 @@ describe('fail closed', () => {
     await settle();
     for (const member of members) expect(member.held()).toEqual([]);
     expect(members[0]!.link.status().rejected.expired).toBe(1);
+  });
+});
+
+describe('member names', () => {
+  /** Moves the shared clock a second at a time, so that each member's heartbeat runs on its own. */
+  async function beats(clock: ManualClock, seconds: number): Promise<void> {
+    for (let second = 0; second < seconds; second++) {
+      clock.advanceTo(clock.now() + 1000);
+      await settle();
+    }
+  }
+
+  test("two members that share a name both say so from the heartbeats, naming fleet.host, and still apply each other's live changes", async () => {
+    const clock = new ManualClock(T0);
+    const bucket = new MemoryBucket(() => clock.now());
+    const [firstWarnings, secondWarnings]: string[][] = [[], []];
+    const first = member({ host: 'a', clock, bucket, warnings: firstWarnings });
+    const second = member({ host: 'a', clock, bucket, warnings: secondWarnings });
+    await first.link.start();
+    await beats(clock, 2);
+    await second.link.start();
+    await beats(clock, 12);
+    for (const each of [first, second]) expect(each.link.status().duplicateName).toBe(true);
+    for (const warnings of [firstWarnings, secondWarnings]) expect(warnings).toEqual([expect.stringMatching(/another member also calls itself "a" .*give each member its own fleet\.host$/)]);
+    await first.manager.open(ssh, SRC, 4, 'knock');
+    await settle();
+    expect(second.held()).toEqual(['ssh 203.0.113.7 until 74000']);
+    expect(second.audit.records.at(-1)).toMatchObject({ event: 'open', by: 'fleet' });
+  });
+
+  test('a restarted member is not its own namesake: the heartbeat and grants its previous run left count as its own', async () => {
+    const clock = new ManualClock(T0);
+    const bucket = new MemoryBucket(() => clock.now());
+    const warnings: string[] = [];
+    const before = member({ host: 'a', clock, bucket, warnings });
+    const other = member({ host: 'b', clock, bucket, warnings });
+    await before.link.start();
+    await other.link.start();
+    await before.manager.open(ssh, SRC, 4, 'knock');
+    await beats(clock, 12);
+    await before.link.stop();
+    const after = member({ host: 'a', clock, bucket, warnings });
+    await after.link.start();
+    await beats(clock, 12);
+    expect([after.link.status().duplicateName, other.link.status().duplicateName]).toEqual([false, false]);
+    expect(after.link.status().ignored.own).toBe(1);
+    expect(warnings).toEqual([]);
   });
 });
 

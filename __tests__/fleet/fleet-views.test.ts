@@ -103,10 +103,19 @@ describe('fleet status line and metrics', () => {
     rejected: { malformed: 0, unsigned: 1, 'bad-signature': 2, 'wrong-group': 0, expired: 0, 'not-yet-valid': 0, replayed: 0 },
     ignored: { own: 3, 'no-such-door': 0, 'not-allowed': 0, 'past-until': 0, 'clock-skew': 4, 'not-held': 0, superseded: 0 },
     outbox: 0,
+    duplicateName: false,
   };
 
   test('status says when the member refuses fleet grants because of its clock', () => {
     expect(fleetLine(status, false)).toBe('fleet bastions as b1: REFUSING fleet grants (clock off)   clock offset 4200 ms, published 3, applied 5, refused 3');
+  });
+
+  test('status and metrics say loudly when another member uses the same name', async () => {
+    const duplicate = { ...status, accepting: true, duplicateName: true };
+    expect(fleetLine(duplicate, false)).toMatch(/^fleet bastions as b1: DUPLICATE NAME: another member is also "b1" .*fleet\.host/);
+    const metrics = new Metrics();
+    metrics.trackFleet(() => duplicate);
+    expect(await metrics.text()).toMatch(/^knocktail_fleet_duplicate_name 1$/m);
   });
 
   test('the metrics show accepting, the clock offset and refusals by reason', async () => {
@@ -114,6 +123,7 @@ describe('fleet status line and metrics', () => {
     metrics.trackFleet(() => status);
     const text = await metrics.text();
     expect(text).toMatch(/^knocktail_fleet_accepting 0$/m);
+    expect(text).toMatch(/^knocktail_fleet_duplicate_name 0$/m);
     expect(text).toMatch(/^knocktail_fleet_clock_offset_seconds 4\.2$/m);
     expect(text).toMatch(/^knocktail_fleet_rejected_total\{reason="bad-signature"\} 2$/m);
     expect(text).toMatch(/^knocktail_fleet_ignored_total\{reason="clock-skew"\} 4$/m);

@@ -13,8 +13,8 @@ function completed(door: string, src: string, at = T0): KnockEvent {
   return { kind: 'completed', sequence: 'open', door, src, family: 4, at };
 }
 
-function banned(door: string, src: string, at = T0): KnockEvent {
-  return { kind: 'rejected', reason: 'banned', door, src, family: 4, at };
+function scanner(door: string, src: string, at = T0): KnockEvent {
+  return { kind: 'rejected', reason: 'scanner', door, src, family: 4, at };
 }
 
 function setup(maxGrants = 6, burst = 2) {
@@ -93,7 +93,7 @@ describe('reject audit', () => {
     const { engine, audit, clock, rejects } = setup(6, 2);
     for (let i = 1; i <= 3; i++) await engine.handle(completed('flood', source(i)));
     for (let i = 10; i < 110; i++) await engine.handle(completed('flood', source(i)));
-    for (let i = 10; i < 30; i++) await engine.handle(banned('flood', source(i)));
+    for (let i = 10; i < 30; i++) await engine.handle(scanner('flood', source(i)));
     expect(rejects).toHaveLength(120);
     expect(audit.records.filter((r) => r.event === 'reject')).toHaveLength(2);
     expect(audit.records.some((r) => r.event === 'reject-summary')).toBe(false);
@@ -101,27 +101,27 @@ describe('reject audit', () => {
     await engine.drain();
     const summaries = audit.records.filter((r) => r.event === 'reject-summary');
     expect(summaries).toEqual([
-      { event: 'reject-summary', at: '2026-11-24T12:01:00.000Z', from: '2026-11-24T12:00:00.000Z', door: 'flood', src: '', suppressed: 118, sources: 100, reasons: { 'grant-limit': 98, banned: 20 } },
+      { event: 'reject-summary', at: '2026-11-24T12:01:00.000Z', from: '2026-11-24T12:00:00.000Z', door: 'flood', src: '', suppressed: 118, sources: 100, reasons: { 'grant-limit': 98, scanner: 20 } },
     ]);
   });
 
   test('each door has its own window, and a new window writes its first rejects in full again', async () => {
     const { engine, audit, clock } = setup(6, 1);
-    await engine.handle(banned('flood', source(1)));
-    await engine.handle(banned('flood', source(2)));
-    await engine.handle(banned('ssh', source(3)));
+    await engine.handle(scanner('flood', source(1)));
+    await engine.handle(scanner('flood', source(2)));
+    await engine.handle(scanner('ssh', source(3)));
     clock.advanceTo(T0 + 61_000);
-    await engine.handle(banned('flood', source(4), T0 + 61_000));
+    await engine.handle(scanner('flood', source(4), T0 + 61_000));
     await engine.drain();
     expect(audit.records.map((r) => `${r.event} ${r.door} ${r.src}`)).toEqual(['reject flood 203.0.113.1', 'reject ssh 203.0.113.3', 'reject-summary flood ', 'reject flood 203.0.113.4']);
   });
 
   test('a window with nothing suppressed writes no summary, and stop writes the open summaries', async () => {
     const { engine, audit, clock } = setup(6, 1);
-    await engine.handle(banned('ssh', source(1)));
+    await engine.handle(scanner('ssh', source(1)));
     clock.advanceTo(T0 + 60_000);
-    await engine.handle(banned('flood', source(2), T0 + 60_000));
-    await engine.handle(banned('flood', source(3), T0 + 60_000));
+    await engine.handle(scanner('flood', source(2), T0 + 60_000));
+    await engine.handle(scanner('flood', source(3), T0 + 60_000));
     engine.stop();
     await engine.drain();
     expect(audit.records.map((r) => r.event)).toEqual(['reject', 'reject', 'reject-summary']);

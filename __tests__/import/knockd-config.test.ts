@@ -18,7 +18,7 @@ describe('parseKnockdConfig', () => {
   test('lines before any section and nameless sections are reported, not thrown', () => {
     const parsed = parseKnockdConfig('sequence = 1\n[]\nx = y\n');
     expect(parsed.problems).toEqual([
-      { line: 1, message: '`sequence = 1` before any [section]; ignored' },
+      { line: 1, message: 'a line before any [section]; ignored' },
       { line: 2, message: 'a section header `[]` without a name' },
     ]);
     expect(parsed.doors).toEqual([]);
@@ -45,7 +45,7 @@ describe('parseOneTimeSequences', () => {
   test('one sequence per line; lines starting with # (used ones) are skipped; bad lines name their number', () => {
     expect(parseOneTimeSequences('#1,2,3\n 4,5:udp,6\n\n7,x\n 8\n')).toEqual({
       sequences: [['tcp:4', 'udp:5', 'tcp:6'], ['tcp:8']],
-      problems: [{ line: 4, message: 'expected PORT or PORT:tcp / PORT:udp (port 1-65535), got `x`' }],
+      problems: [{ line: 4, message: 'not a knock sequence: expected PORT, PORT:tcp or PORT:udp items separated by commas (ports 1-65535)' }],
     });
   });
 });

@@ -97,6 +97,8 @@ export function describeEvent(event: KnockEvent): string {
       return `reset ${event.sequence} ${event.reason} ${event.door} ${event.src}`;
     case 'rejected':
       return `rejected ${event.reason} ${event.door} ${event.src}`;
+    case 'scanner':
+      return `scanner ${event.port} ${event.src}`;
     default:
       return `${event.kind} ${event.door} ${event.src}`;
   }

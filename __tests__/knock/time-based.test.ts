@@ -81,3 +81,45 @@ describe('KnockTracker with a time-based door', () => {
     expect(events.at(-1)).toBe(`completed rolling ${src}`);
   });
 });
+
+describe('KnockTracker: a derived sequence is single-use', () => {
+  const door = makeDoor({ name: 'rolling', timeBased: spec, timeout: 20 * SECOND });
+  const owner = '198.51.100.7';
+  const replayer = '203.0.113.66';
+  const window = windowAt(spec, T0);
+  const sequenceKeys = deriveSequence(spec, window).map((step) => `udp:${step.port}`);
+
+  function knockAll(engine: KnockTracker, src: string, at: number): string[] {
+    return sequenceKeys.flatMap((step, i) => describeEvents(engine.observe(knock(src, step, at + i), at + i)));
+  }
+
+  test('the same knocks replayed from another address 45 s later open nothing', () => {
+    const engine = new KnockTracker({ doors: [door], limits });
+    expect(knockAll(engine, owner, T0)).toContain(`completed rolling ${owner}`);
+    expect(knockAll(engine, replayer, T0 + 45 * SECOND)).toEqual([...[1, 2, 3].map((step) => `advanced open ${step}/4 rolling ${replayer}`), `rejected time-based-reused rolling ${replayer}`]);
+  });
+
+  test('nor from the same address, nor after a restart that kept the used keys', () => {
+    const engine = new KnockTracker({ doors: [door], limits });
+    knockAll(engine, owner, T0);
+    expect(knockAll(engine, owner, T0 + SECOND)).toContain(`rejected time-based-reused rolling ${owner}`);
+    const restarted = new KnockTracker({ doors: [{ ...door, name: 'renamed' }], limits, usedOneTime: new Set(engine.usedOneTimeKeys(T0 + 2 * SECOND)) });
+    expect(knockAll(restarted, replayer, T0 + 3 * SECOND)).toContain(`rejected time-based-reused renamed ${replayer}`);
+  });
+
+  test("the next window's sequence opens as usual", () => {
+    const engine = new KnockTracker({ doors: [door], limits });
+    knockAll(engine, owner, T0);
+    const next = (window + 1) * spec.period;
+    const events = deriveSequence(spec, window + 1).flatMap((step, i) => describeEvents(engine.observe(knock(owner, `udp:${step.port}`, next + i), next + i)));
+    expect(events).toContain(`completed rolling ${owner}`);
+  });
+
+  test('used keys are kept while an attempt could still complete them, and dropped after', () => {
+    const engine = new KnockTracker({ doors: [door], limits });
+    knockAll(engine, owner, T0);
+    const lastUseful = (window + 2) * spec.period + door.timeout;
+    expect(engine.usedOneTimeKeys(lastUseful)).toHaveLength(1);
+    expect(engine.usedOneTimeKeys(lastUseful + 1)).toEqual([]);
+  });
+});

@@ -225,44 +225,77 @@ describe('KnockTracker: who may knock', () => {
     expect(feed(engine, tcp('198.51.100.7', 7100, T0), tcp('198.51.100.7', 7200, T0 + 1))).toContain('completed office 198.51.100.7');
   });
 
-  test('more than maxFailures failed attempts within the window ban the source for banFor', () => {
-    const engine = tracker([classic, ssh], { maxFailures: 2 });
-    const wrong = (at: number): string[] => feed(engine, tcp(mallory, 7000, at), tcp(mallory, 9000, at + 1));
-    expect(wrong(T0)).toContain(`reset open out-of-order ssh ${mallory}`);
-    wrong(T0 + SECOND);
-    expect(wrong(T0 + 2 * SECOND)).toEqual([`advanced open 1/3 ssh ${mallory}`, `reset open out-of-order ssh ${mallory}`, `rejected banned ssh ${mallory}`]);
-    // Banned: even the right knock does nothing, and the ban is reported only once.
-    expect(feed(engine, tcp(mallory, 31600, T0 + 3 * SECOND))).toEqual([]);
-    expect(engine.stats().banned).toBe(1);
-    engine.expire(T0 + 602 * SECOND);
-    expect(engine.stats().banned).toBe(1);
-    engine.expire(T0 + 602 * SECOND + 1);
-    expect(engine.stats().banned).toBe(0);
-    expect(feed(engine, tcp(mallory, 31600, T0 + 603 * SECOND))).toEqual([`completed classic ${mallory}`]);
+  test("wrong knocks, however many, never stop the source's correct sequence (a forged address cannot lock the owner out)", () => {
+    const engine = tracker([classic, ssh]);
+    // 22 SYNs "from" alice to wrong ports of the ssh door: anyone can send them with her address.
+    const spoofed = Array.from({ length: 22 }, (_, i) => tcp(alice, i % 2 ? 9000 : 7000, T0 + i * 100));
+    feed(engine, ...spoofed);
+    const later = T0 + 5 * 60 * SECOND;
+    expect(feed(engine, tcp(alice, 7000, later), udp(alice, 8000, later + SECOND), tcp(alice, 9000, later + 2 * SECOND))).toContain(`completed ssh ${alice}`);
   });
 
-  test('failures older than the fail window are forgiven', () => {
-    const engine = tracker([ssh], { maxFailures: 1, failWindow: 10 * SECOND });
-    const wrong = (at: number): string[] => feed(engine, tcp(mallory, 7000, at), tcp(mallory, 9000, at + 1));
-    wrong(T0);
-    expect(wrong(T0 + 11 * SECOND)).not.toContain(`rejected banned ssh ${mallory}`);
-    expect(wrong(T0 + 12 * SECOND)).toContain(`rejected banned ssh ${mallory}`);
+  test('a wrong knock still resets the progress of its own source, and only that', () => {
+    const engine = tracker([classic, ssh]);
+    feed(engine, tcp(alice, 7000, T0), tcp(mallory, 7000, T0 + 1));
+    expect(feed(engine, tcp(mallory, 9000, T0 + 2))).toEqual([`reset open out-of-order ssh ${mallory}`]);
+    expect(feed(engine, udp(alice, 8000, T0 + 3), tcp(alice, 9000, T0 + 4))).toEqual([`advanced open 2/3 ssh ${alice}`, `completed ssh ${alice}`]);
+  });
+});
+
+describe('KnockTracker: scanners (tripwire ports)', () => {
+  const tripwires = new Set(['tcp:31598', 'tcp:31599', 'tcp:31602', 'tcp:40000', 'udp:40001']);
+  const hold = 120 * SECOND;
+
+  function guarded(overrides: Partial<typeof limits> = {}): KnockTracker {
+    return new KnockTracker({ doors: [classic, ssh], limits: { ...limits, scannerHold: hold, ...overrides }, tripwires });
+  }
+
+  test('a tripwire hit marks its source: it completes no door, single-knock doors included, until the hold is over', () => {
+    const engine = guarded();
+    expect(feed(engine, tcp(mallory, 40000, T0))).toEqual([`scanner tcp:40000 ${mallory}`]);
+    expect(feed(engine, tcp(mallory, 31600, T0 + SECOND))).toEqual([`rejected scanner classic ${mallory}`]);
+    expect(feed(engine, tcp(mallory, 7000, T0 + 2 * SECOND), udp(mallory, 8000, T0 + 3 * SECOND), tcp(mallory, 9000, T0 + 4 * SECOND))).toContain(`rejected scanner ssh ${mallory}`);
+    expect(engine.isScanner(mallory, T0 + hold - 1)).toBe(true);
+    expect(feed(engine, tcp(mallory, 31600, T0 + hold))).toEqual([`completed classic ${mallory}`]);
   });
 
-  test('attempts that time out on the clock count as failures too', () => {
-    const engine = tracker([ssh], { maxFailures: 1 });
-    feed(engine, tcp(mallory, 7000, T0));
-    expect(describeEvents(engine.expire(T0 + 16 * SECOND))).toEqual([`reset open timeout ssh ${mallory}`]);
-    feed(engine, tcp(mallory, 7000, T0 + 17 * SECOND));
-    expect(describeEvents(engine.expire(T0 + 33 * SECOND))).toEqual([`reset open timeout ssh ${mallory}`, `rejected banned ssh ${mallory}`]);
-    expect(engine.stats().banned).toBe(1);
-    expect(engine.nextExpiry()).toBe(T0 + 33 * SECOND + 600 * SECOND);
+  test('another address is never held up by a scanner, whatever the scanner sends', () => {
+    const engine = guarded();
+    feed(engine, tcp(mallory, 40000, T0), tcp(mallory, 31599, T0 + 1), tcp(mallory, 31600, T0 + 2));
+    expect(feed(engine, tcp(alice, 31600, T0 + 3))).toEqual([`completed classic ${alice}`]);
   });
 
-  test("one source's ban does not touch another source", () => {
-    const engine = tracker([classic, ssh], { maxFailures: 0 });
-    feed(engine, tcp(mallory, 7000, T0), tcp(mallory, 9000, T0 + 1));
-    expect(feed(engine, tcp(alice, 31600, T0 + 2))).toEqual([`completed classic ${alice}`]);
+  test('each hit extends the hold from that hit', () => {
+    const engine = guarded();
+    feed(engine, udp(mallory, 40001, T0), tcp(mallory, 31602, T0 + 60 * SECOND));
+    expect(feed(engine, tcp(mallory, 31600, T0 + hold + SECOND))).toEqual([`rejected scanner classic ${mallory}`]);
+    expect(feed(engine, tcp(mallory, 31600, T0 + 60 * SECOND + hold))).toEqual([`completed classic ${mallory}`]);
+  });
+
+  test("a tripwire hit drops the scanner's partial sequences", () => {
+    const engine = guarded();
+    feed(engine, tcp(mallory, 7000, T0), udp(mallory, 8000, T0 + 1));
+    expect(engine.inProgress(10).total).toBe(1);
+    feed(engine, tcp(mallory, 31598, T0 + 2));
+    expect(engine.inProgress(10).total).toBe(0);
+  });
+
+  test('a tripwire line older than the hold when read marks nothing', () => {
+    const engine = guarded();
+    expect(engine.observe(tcp(mallory, 40000, T0), T0 + hold)).toEqual([]);
+    expect(engine.stats()).toMatchObject({ scanners: 0, tripwireHits: 0, stale: 1 });
+  });
+
+  test('marks are capped, least recently hit out first, and expire on the clock', () => {
+    const engine = guarded({ maxScanners: 2 });
+    feed(engine, tcp('198.51.100.1', 40000, T0), tcp('198.51.100.2', 40000, T0 + 1), tcp('198.51.100.3', 40000, T0 + 2));
+    expect(engine.stats().scanners).toBe(2);
+    expect(engine.isScanner('198.51.100.1', T0 + 3)).toBe(false);
+    expect(engine.isScanner('198.51.100.3', T0 + 3)).toBe(true);
+    expect(engine.nextExpiry()).toBe(T0 + 1 + hold);
+    engine.expire(T0 + 2 + hold);
+    expect(engine.stats().scanners).toBe(0);
+    expect(engine.nextExpiry()).toBeUndefined();
   });
 });
 
@@ -272,16 +305,33 @@ describe('KnockTracker: one-time sequences', () => {
   test('each one-time sequence opens once, and a second use is rejected', () => {
     const engine = tracker([vault]);
     expect(feed(engine, udp(alice, 4001, T0), udp(alice, 4002, T0 + 1))).toEqual([`advanced open 1/2 vault ${alice}`, `completed vault ${alice}`]);
-    expect(engine.usedOneTimeKeys()).toEqual(['vault:udp:4001,udp:4002']);
+    expect(engine.usedOneTimeKeys()).toEqual(['once:udp:4001,udp:4002']);
     expect(feed(engine, udp(alice, 4001, T0 + 2), udp(alice, 4002, T0 + 3))).toEqual([`advanced open 1/2 vault ${alice}`, `rejected one-time-reused vault ${alice}`]);
     expect(feed(engine, udp(alice, 4003, T0 + 4), udp(alice, 4004, T0 + 5))).toContain(`completed vault ${alice}`);
   });
 
-  test('sequences used before a restart stay used', () => {
+  test('sequences used before a restart stay used, in the old door-named keys too', () => {
     const engine = new KnockTracker({ doors: [vault], limits, usedOneTime: new Set(['vault:udp:4003,udp:4004']) });
     expect(feed(engine, udp(alice, 4003, T0), udp(alice, 4004, T0 + 1))).toContain(`rejected one-time-reused vault ${alice}`);
-    engine.markOneTimeUsed('vault:udp:4001,udp:4002');
+    engine.markOneTimeUsed('once:udp:4001,udp:4002');
     expect(feed(engine, udp(alice, 4001, T0 + 2), udp(alice, 4002, T0 + 3))).toContain(`rejected one-time-reused vault ${alice}`);
+  });
+
+  test('a used sequence is keyed by its knocks, not the door: a renamed door keeps it used', () => {
+    const first = tracker([vault]);
+    feed(first, udp(alice, 4001, T0), udp(alice, 4002, T0 + 1));
+    const renamed = new KnockTracker({ doors: [{ ...vault, name: 'strongroom' }], limits, usedOneTime: new Set(first.usedOneTimeKeys()) });
+    expect(feed(renamed, udp(mallory, 4001, T0 + 2), udp(mallory, 4002, T0 + 3))).toContain(`rejected one-time-reused strongroom ${mallory}`);
+  });
+
+  test('listeners hear of each sequence used here once, and not of those a peer used', () => {
+    const engine = tracker([vault]);
+    const heard: string[] = [];
+    engine.onSequenceUsed((key, door) => heard.push(`${door} ${key}`));
+    feed(engine, udp(alice, 4001, T0), udp(alice, 4002, T0 + 1), udp(alice, 4001, T0 + 2), udp(alice, 4002, T0 + 3));
+    engine.markOneTimeUsed('once:udp:4003,udp:4004');
+    expect(heard).toEqual(['vault once:udp:4001,udp:4002']);
+    expect(engine.usedOneTimeKeys()).toEqual(['once:udp:4001,udp:4002', 'once:udp:4003,udp:4004']);
   });
 });
 

@@ -1,4 +1,4 @@
-import { closeSync, constants, existsSync, fchmodSync, fstatSync, mkdirSync, openSync, statSync, writeSync } from 'node:fs';
+import { closeSync, constants, fstatSync, mkdirSync, statSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
 import winston from 'winston';
 import type TransportStream from 'winston-transport';
@@ -6,6 +6,7 @@ import { KnocktailError } from '../errors.js';
 import { traceStage } from '../trace/stage-trace.js';
 import type { AuditRecord, AuditSink } from './record.js';
 import { formatAuditLine } from './audit-line.js';
+import { openOwnedFile } from '../fs/owned-file.js';
 
 // The audit trail on disk: winston carries records in order to a transport that appends
 // each one with a single write(2) on an O_APPEND descriptor, synchronously, and settles the
@@ -73,11 +74,9 @@ class AppendTransport extends Transport {
       this.closeFile();
     }
     mkdirSync(dirname(this.path), { recursive: true, mode: DIR_MODE });
-    const existed = existsSync(this.path);
-    const fd = openSync(this.path, constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT, FILE_MODE);
+    // Exactly 0640 when created, never through a symlink, and the service user's when root makes it.
+    const { fd } = openOwnedFile(this.path, constants.O_WRONLY | constants.O_APPEND, FILE_MODE);
     try {
-      // The umask may have taken bits off; a file we created gets exactly 0640.
-      if (!existed) fchmodSync(fd, FILE_MODE);
       const info = fstatSync(fd);
       this.identity = { dev: info.dev, ino: info.ino };
     } catch (error) {

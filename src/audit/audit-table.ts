@@ -21,6 +21,7 @@ const OUTCOME: Record<GrantOutcome, { text: string; tone?: Tone }> = {
   'expired-while-down': { text: 'expired while down', tone: 'yellow' },
   'door-removed': { text: 'door removed (reload)', tone: 'yellow' },
   'not-allowed': { text: 'not allowed (reload)', tone: 'yellow' },
+  scanner: { text: 'revoked: scanner', tone: 'red' },
   'still-open': { text: 'still open', tone: 'green' },
   reopened: { text: 'no close record', tone: 'red' },
   'expired-unclosed': { text: 'expired (no close record)', tone: 'yellow' },
@@ -125,6 +126,8 @@ function detailOf(record: AuditRecord): string {
     case 'close':
     case 'reject':
       return textOnDisk(record.reason);
+    case 'refresh-summary':
+      return `coalesced ${record.suppressed} refreshes from ${record.sources}${record.sourcesCapped ? '+' : ''} sources since ${formatTime(record.from)}`;
     case 'reject-summary':
       return `suppressed ${record.suppressed} rejects from ${record.sources}${record.sourcesCapped ? '+' : ''} sources since ${formatTime(record.from)} (${Object.entries(
         (record.reasons as Readonly<Record<string, number>> | undefined) ?? {},

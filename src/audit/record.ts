@@ -31,16 +31,18 @@ export interface CloseRecord extends Base {
 
 export interface RejectRecord extends Base {
   readonly event: 'reject';
-  /** not-allowed (allowFrom), banned (abuse limit), one-time-reused, grant-limit (maxGrants reached), ... */
+  /** not-allowed (allowFrom), scanner (completed while marked), tripwire (a tripwire hit marked the source), one-time-reused, time-based-reused, grant-limit (maxGrants reached), ... */
   readonly reason: string;
 }
 
 /**
  * Rejects past the per-door burst of one window, counted instead of written one by one:
  * "suppressed `suppressed` rejects from `sources` sources" between `from` and `at` (src is '').
+ * `refresh-summary`: the same for refreshes coalesced into their grant's last applied one
+ * (reasons is `{ refresh: n }`).
  */
 export interface RejectSummaryRecord extends Base {
-  readonly event: 'reject-summary';
+  readonly event: 'reject-summary' | 'refresh-summary';
   /** Start of the window (ISO); `at` is its end. */
   readonly from: string;
   readonly suppressed: number;

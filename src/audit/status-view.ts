@@ -3,6 +3,7 @@ import type { Grant } from '../model/grant.js';
 import { formatPort } from '../model/door.js';
 import { formatLength, formatTime } from './time-text.js';
 import { escapeCell, paint, renderColumns, type Cell } from './text-table.js';
+import { describeRefusal } from '../firewall/refusal.js';
 
 // What `knocktail status` shows: the daemon builds the snapshot, this renders it for people.
 export interface StatusSnapshot {
@@ -24,6 +25,8 @@ export interface StatusSnapshot {
   stateRecovery?: { at: string; movedTo: string; error: string };
   /** Present when this member is in a fleet group and has reached it once. */
   fleet?: FleetLinkStatus;
+  /** What the guard answers refused packets (knock, tripwire and protected ports) and why; absent before setup. */
+  refusal?: { refusal: 'reject' | 'drop'; reason: string };
 }
 
 /** A grant as the status shows it (ISO times, ports as text); the daemon and the offline CLI both use it. */
@@ -87,6 +90,7 @@ export function renderStatus(snapshot: StatusSnapshot, options: { color: boolean
   if (snapshot.alwaysAllow !== undefined) {
     out.push('', `Always allowed (limits.alwaysAllow, never blocked on protected ports): ${snapshot.alwaysAllow.length === 0 ? 'none' : snapshot.alwaysAllow.map(escapeCell).join(' ')}`);
   }
+  if (snapshot.refusal) out.push('', `Guard ${describeRefusal(snapshot.refusal)}`);
   out.push('', `Tracked sources: ${snapshot.trackedSources}`);
   const names = [
     ...COUNTER_ORDER.filter((name) => name in snapshot.counters),
@@ -148,11 +152,13 @@ function progressLines(snapshot: StatusSnapshot, options: { color: boolean; now:
 export function fleetLine(fleet: FleetLinkStatus, color: boolean): string {
   const refused = Object.values(fleet.rejected).reduce((sum, count) => sum + count, 0);
   const offset = fleet.clockOffset === null ? 'not measured' : `${fleet.clockOffset} ms`;
-  const state = !fleet.connected
-    ? paint('DISCONNECTED (local doors and expiry go on)', 'yellow', color)
-    : fleet.accepting
-      ? paint('connected', 'green', color)
-      : paint('REFUSING fleet grants (clock off)', 'red', color);
+  const state = fleet.duplicateName
+    ? paint(`DUPLICATE NAME: another member is also "${escapeCell(fleet.host)}" and the two ignore each other's changes; give each its own fleet.host`, 'red', color)
+    : !fleet.connected
+      ? paint('DISCONNECTED (local doors and expiry go on)', 'yellow', color)
+      : fleet.accepting
+        ? paint('connected', 'green', color)
+        : paint('REFUSING fleet grants (clock off)', 'red', color);
   const details = [`clock offset ${offset}`, `published ${fleet.published}`, `applied ${fleet.applied}`, `refused ${refused}`, ...(fleet.outbox > 0 ? [`waiting ${fleet.outbox}`] : [])];
   return `fleet ${escapeCell(fleet.group)} as ${escapeCell(fleet.host)}: ${state}   ${details.join(', ')}`;
 }

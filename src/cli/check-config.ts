@@ -1,8 +1,12 @@
+import { statSync } from 'node:fs';
 import { resolve } from 'node:path';
+import { checkKeyFiles, checkLogFile, keyFilesOf, type FileOwnerOf } from '../config/file-warnings.js';
 import { describeDoor } from '../config/describe-door.js';
 import { loadConfig } from '../config/load-config.js';
+import { checkDoorStrength } from '../config/door-strength.js';
 import { checkKnockPortsAgainstHost } from '../config/port-warnings.js';
-import { describeHostFirewallProbe } from '../firewall/host-firewall-check.js';
+import { describeHostFirewallProbe, guardHostOf } from '../firewall/host-firewall-check.js';
+import { describeRefusal } from '../firewall/refusal.js';
 import { KnocktailError } from '../errors.js';
 import type { CommandAction, ExitCode } from './command-table.js';
 import { configPath, writeLine, type CliContext } from './context.js';
@@ -11,16 +15,29 @@ import { hostProbesOf } from './host-probes.js';
 // `knocktail check-config`: the daemon's own loader, run without starting anything. The
 // problems go to stdout one per line ("path: message") so scripts can read them. A valid
 // config is then held against this host: warnings about knock ports (listening services,
-// the ephemeral range, huge ranges) and the host firewall's verdict, still exit 0.
+// the ephemeral range, huge ranges), key files others can read or the daemon cannot, a
+// general syslog file as the knock log, and the host firewall's verdict, still exit 0.
+const ownerOf: FileOwnerOf = (path) => {
+  try {
+    const { uid, mode } = statSync(path);
+    return { uid, mode };
+  } catch {
+    return undefined;
+  }
+};
+
 export async function checkConfig(ctx: CliContext, option: string | undefined): Promise<ExitCode> {
   const path = resolve(ctx.cwd, configPath(ctx, option));
   try {
     const config = await loadConfig(path);
     writeLine(ctx.stdout, `config OK: ${path}`);
     const host = hostProbesOf(ctx);
-    for (const warning of checkKnockPortsAgainstHost(config.doors, await host.ports.read())) writeLine(ctx.stdout, `warning: ${warning}`);
+    for (const warning of checkDoorStrength(config.doors).warnings) writeLine(ctx.stdout, `warning: ${warning}`);
+    const warnings = [...checkKnockPortsAgainstHost(config.doors, await host.ports.read()), ...checkLogFile(config), ...checkKeyFiles(keyFilesOf(config), ownerOf, await host.serviceUser())];
+    for (const warning of warnings) writeLine(ctx.stdout, `warning: ${warning}`);
     const probe = await host.firewall(config.firewall.backend);
     writeLine(ctx.stdout, describeHostFirewallProbe(probe, config.firewall.backend, config.firewall.hostFirewall ?? 'check'));
+    writeLine(ctx.stdout, describeRefusal(guardHostOf(probe, config.firewall.refusal, []).refusal));
     for (const door of config.doors) writeLine(ctx.stdout, `${describeDoor(door)}${config.fleet?.doors.includes(door.name) ? ' [fleet]' : ''}`);
     const fleet = config.fleet;
     if (fleet) writeLine(ctx.stdout, `fleet ${fleet.group} as ${fleet.host}: ${fleet.servers.join(', ')}; fleet doors ${fleet.doors.join(', ') || 'none'}`);

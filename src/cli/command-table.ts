@@ -174,7 +174,7 @@ export const COMMANDS: readonly CommandDef[] = [
       { flags: '--until <time>', description: 'up to this time (same forms as --since)' },
       { flags: '--src <ip|cidr>', description: 'only this address or network' },
       { flags: '--door <name>', description: 'only this door' },
-      { flags: '--event <event>', description: 'only records of this event (open, refresh, close, reject, reject-summary, firewall-error, firewall-repair); prints records, not grants' },
+      { flags: '--event <event>', description: 'only records of this event (open, refresh, refresh-summary, close, reject, reject-summary, firewall-error, firewall-repair); prints records, not grants' },
       { flags: '--json', description: 'matching records as JSON lines' },
       { flags: '--follow', description: 'keep printing matching records as they are written (Ctrl-C stops)' },
       { flags: '--summary', description: 'per door and per source totals and opens per day' },

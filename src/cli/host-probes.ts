@@ -1,4 +1,6 @@
 import { randomInt } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { serviceUserIn, type ServiceUser } from '../config/file-warnings.js';
 import type { BackendName } from '../config/types.js';
 import type { HostFirewallProbe } from '../firewall/host-firewall-check.js';
 import type { HostPortsReader } from '../host/host-ports.js';
@@ -13,6 +15,8 @@ export interface HostProbes {
   readonly ports: HostPortsReader;
   firewall(backend: BackendName): Promise<HostFirewallProbe>;
   readonly randomInt: RandomInt;
+  /** The daemon's account (`knocktail` in /etc/passwd), when this host has one. */
+  serviceUser(): Promise<ServiceUser | undefined>;
 }
 
 export function systemHostProbes(): HostProbes {
@@ -24,6 +28,7 @@ export function systemHostProbes(): HostProbes {
       return probeHostFirewall(new ExecaRunner(), backend);
     },
     randomInt: (bound) => randomInt(bound),
+    serviceUser: async () => serviceUserIn(await readFile('/etc/passwd', 'utf8').catch(() => '')),
   };
 }
 

@@ -59,6 +59,7 @@ export class DoorTallies {
   }
 
   addEvent(event: KnockEvent): void {
+    if (!event.door) return; // a scanner mark belongs to no door
     const tally = this.get(event.door);
     if (event.kind === 'advanced' || event.kind === 'completed' || event.kind === 'closed') tally.knocks += 1;
     if (event.kind === 'reset') tally.resets += 1;
@@ -72,6 +73,7 @@ export class DoorTallies {
     if (record.event === 'close') tally.closes += 1;
     if (record.event === 'reject') tally.rejected += 1;
     if (record.event === 'reject-summary') tally.rejected += record.suppressed;
+    if (record.event === 'refresh-summary') tally.refreshes += record.suppressed;
   }
 
   entries(): [string, DoorTally][] {
@@ -187,7 +189,7 @@ export function renderReport(input: ReportInput): string {
   out.push(`Dest:    ${local === 'any' ? 'any DST= counted (no localAddresses in the config, or --any-dst)' : `DST= must be one of ${local.join(', ')}`}`);
   out.push(`Knocks:  ${c.knocks} knocks, ${c.opens} opens, ${c.refreshes} refreshes, ${c.closes} closes, ${c.rejected} rejected`);
   const t = input.tracker;
-  out.push(`Noise:   ${t.retransmits} SYN retransmits ignored, ${t.stale} stale packets, ${t.evicted} sources evicted, ${t.banned} banned`);
+  out.push(`Noise:   ${t.retransmits} SYN retransmits ignored, ${t.stale} stale packets, ${t.evicted} sources evicted, ${t.tripwireHits} tripwire hits, ${t.scanners} scanners marked`);
   out.push('');
   out.push(
     renderTable(
@@ -239,6 +241,7 @@ function describeGrantRecord(record: AuditRecord): string[] {
   }
   if (record.event === 'close') return [time, 'close', record.door, record.src, record.reason, ''];
   if (record.event === 'reject') return [time, 'reject', record.door, record.src, record.reason, ''];
-  if (record.event === 'reject-summary') return [time, 'reject-summary', record.door, `${record.sources} sources`, `${record.suppressed} suppressed`, ''];
+  if (record.event === 'reject-summary' || record.event === 'refresh-summary')
+    return [time, record.event, record.door, `${record.sources} sources`, `${record.suppressed} ${record.event === 'reject-summary' ? 'suppressed' : 'coalesced'}`, ''];
   return [time, record.event, record.door, record.src, '', ''];
 }

@@ -4,13 +4,14 @@ import { loadConfig } from '../config/load-config.js';
 import type { Config } from '../config/types.js';
 import type { FirewallBackend } from '../firewall/backend.js';
 import { withFirewallLock } from '../firewall/firewall-lock.js';
-import { describeHostFirewallProbe } from '../firewall/host-firewall-check.js';
+import { describeHostFirewallProbe, guardHostOf } from '../firewall/host-firewall-check.js';
+import { describeRefusal } from '../firewall/refusal.js';
 import { formatArgv } from '../firewall/shell-quote.js';
 import { configPath, writeLine } from './context.js';
 import type { CliContext } from './context.js';
 import type { CommandAction, ExitCode } from './command-table.js';
 import { hostProbesOf } from './host-probes.js';
-import { createFirewall, createSystemClock } from './wiring.js';
+import { createFirewall, createSystemClock, listeningPorts } from './wiring.js';
 
 // `knocktail rules`, `setup` and `teardown`: print, apply or remove the firewall rule set the
 // configured doors need. The backend factory is a parameter so tests can pass a recording one.
@@ -20,12 +21,19 @@ async function load(ctx: CliContext, option: string | undefined): Promise<Config
   return loadConfig(resolve(ctx.cwd, configPath(ctx, option)));
 }
 
-/** Prints the setup commands, one shell-quoted argv per line, then a `#` line on the host's firewall; nothing is run. */
+/**
+ * Prints the setup commands, one shell-quoted argv per line, as setup would write them on this
+ * host (the refusal and tripwires follow its firewall and listeners), then `#` lines on the
+ * host's firewall and the refusal; nothing is run.
+ */
 export async function printRules(ctx: CliContext, option: string | undefined, factory: BackendFactory = createFirewall): Promise<ExitCode> {
   const config = await load(ctx, option);
-  for (const argv of factory(config, createSystemClock()).describeSetup(config.doors)) writeLine(ctx.stdout, formatArgv(argv));
-  const probe = await hostProbesOf(ctx).firewall(config.firewall.backend);
+  const probes = hostProbesOf(ctx);
+  const probe = await probes.firewall(config.firewall.backend);
+  const host = guardHostOf(probe, config.firewall.refusal, listeningPorts((await probes.ports.read()).listening));
+  for (const argv of factory(config, createSystemClock()).describeSetup(config.doors, host)) writeLine(ctx.stdout, formatArgv(argv));
   writeLine(ctx.stdout, `# ${describeHostFirewallProbe(probe, config.firewall.backend, config.firewall.hostFirewall ?? 'check')}`);
+  writeLine(ctx.stdout, `# ${describeRefusal(host.refusal)}`);
   return 0;
 }
 

@@ -15,7 +15,9 @@ import { fileTraceSink, setTraceSink } from '../trace/stage-trace.js';
 import type { CommandAction } from './command-table.js';
 import type { FirewallBackend } from '../firewall/backend.js';
 import { withHostFirewallCheck } from '../firewall/host-firewall-check.js';
-import { bootTime, createLogger, createSystemClock } from './wiring.js';
+import { describeRefusal } from '../firewall/refusal.js';
+import type { GuardHost, RefusalChoice } from '../firewall/refusal.js';
+import { bootTime, createLogger, createSystemClock, hostCheckOptions } from './wiring.js';
 import { connectNatsFleet } from '../fleet/nats-transport.js';
 import { packageVersion } from './program.js';
 import { followerCheckpointPath } from '../state-paths.js';
@@ -53,8 +55,13 @@ export const run: CommandAction<[], { config?: string }> = async (ctx, _args, fl
         });
   const runner = new ExecaRunner();
   // As createFirewall(): setup() first checks the host's own firewall; metrics time every change.
+  let refusal: RefusalChoice | undefined;
+  const onHost = (host: GuardHost): void => {
+    refusal = host.refusal;
+    log.info(`guard ${describeRefusal(host.refusal)}; ${host.listening.length} listening port(s) kept out of the tripwires`);
+  };
   const wrapBackend = (backend: FirewallBackend): FirewallBackend => {
-    const checked = withHostFirewallCheck(backend, runner, { backend: config.firewall.backend, mode: config.firewall.hostFirewall ?? 'check' });
+    const checked = withHostFirewallCheck(backend, runner, hostCheckOptions(config, onHost));
     return metrics ? timeBackend(checked, (action, seconds) => metrics.observeFirewallLatency(action, seconds)) : checked;
   };
   const daemon = new Daemon(config, {
@@ -71,6 +78,7 @@ export const run: CommandAction<[], { config?: string }> = async (ctx, _args, fl
     spaStarter: runner,
     connectFleet: (fleet) => connectNatsFleet(fleet, { bucketTtl: config.limits.maxOpenFor + 3_600_000 }),
     version: packageVersion(),
+    refusal: () => refusal,
   });
   await daemon.start();
   const server = metrics && config.metrics.listen ? await serveMetrics(metrics, config.metrics.listen) : undefined;

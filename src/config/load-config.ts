@@ -14,6 +14,7 @@ import { compileSchemaCheck, type SchemaCheck } from './schema-validator.js';
 import { readSecretFile } from './secret-file.js';
 import { checkSpaDoors, readSpaKeys } from './spa-checks.js';
 import { toConfig } from './to-config.js';
+import { checkDoorStrength } from './door-strength.js';
 import { checkValues } from './value-checks.js';
 
 export { schemaPath } from './schema-path.js';
@@ -64,7 +65,13 @@ export function validateConfig(raw: unknown, options: { baseDir?: string } = {})
     checkSpaDoors(problems, data);
     const spaKeys = readSpaKeys(problems, data, options.baseDir);
     const fleetKey = readFleetKey(problems, data, options.baseDir);
-    if (problems.count === 0) return { ok: true, config: toConfig(data as RawConfig, options.baseDir, secrets, fleetKey, spaKeys) };
+    if (problems.count === 0) {
+      const config = toConfig(data as RawConfig, options.baseDir, secrets, fleetKey, spaKeys);
+      // Judged on the loaded doors, so a secret read from its file counts too.
+      const weak = checkDoorStrength(config.doors).problems;
+      if (weak.length === 0) return { ok: true, config };
+      return { ok: false, errors: weak };
+    }
   } catch (error) {
     problems.addAt('(root)', `internal error while checking the config (please report): ${String(error)}`);
   }

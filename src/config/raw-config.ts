@@ -58,11 +58,12 @@ export interface RawConfig {
   readonly localAddresses: readonly string[];
   readonly firewall: {
     readonly backend: 'iptables' | 'ipset' | 'nftables' | 'dry-run';
-    readonly inputPosition: number;
+    readonly inputPosition: number | 'auto';
     readonly logRateLimit: string;
     readonly checkInterval: number;
     readonly retries: number;
     readonly hostFirewall: 'check' | 'ignore';
+    readonly refusal: 'auto' | 'reject' | 'drop';
   };
   readonly limits: {
     readonly maxGrants: number;
@@ -70,6 +71,8 @@ export interface RawConfig {
     readonly maxFailures: number;
     readonly failWindow: string;
     readonly banFor: string;
+    readonly scannerHold: string;
+    readonly maxScanners: number;
     readonly maxOpenFor: string;
     readonly retransmitWindow: string;
     readonly maxClockSkew: string;

@@ -21,6 +21,7 @@ const PATTERN_MEANINGS: readonly [test: (pattern: string) => boolean, expected: 
   [(p) => p.startsWith('^[ !#'), '1-28 printable ASCII characters other than `"` and `\\` (the kernel LOG prefix limit)'],
   [(p) => p.includes('(second|minute|hour|day)'), 'a rate like "20/second" (per second, minute, hour or day)'],
   [(p) => p.startsWith('^[^\\u0000'), 'a path without control characters, quotes, backslashes, "%", "*", "?", "[" or "]" (the systemd unit, rsyslog drop-in and logrotate snippet would misread them)'],
+  [(p) => p === '^auto$', 'a position 1 or more, or "auto"'],
   [(p) => p.includes('localhost'), 'HOST:PORT like "127.0.0.1:9469" or "[::1]:9469", or a bare port for loopback'],
 ];
 

@@ -1,6 +1,7 @@
 import { normaliseAddress } from '../address.js';
 import { parseDuration } from '../duration.js';
 import type { Door, PortSpec, Step } from '../model/door.js';
+import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import type { Config, FleetAuth, FleetConfig } from './types.js';
 import type { RawConfig, RawDoor, RawFleet } from './raw-config.js';
@@ -66,14 +67,33 @@ function listenAddress(text: string): string {
   return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
 }
 
-/** The machine's host name as a member name: other characters become "-", at most 63. */
-export function defaultMemberName(name = hostname()): string {
+/** The first 8 hex digits of the machine id (systemd's /etc/machine-id, else D-Bus's copy), when there is one. */
+export function readMachineId(files: readonly string[] = ['/etc/machine-id', '/var/lib/dbus/machine-id']): string | undefined {
+  for (const file of files) {
+    try {
+      const id = readFileSync(file, 'utf8').trim();
+      if (/^[0-9a-f]{32}$/.test(id)) return id.slice(0, 8);
+    } catch {
+      // not there: try the next one
+    }
+  }
+  return undefined;
+}
+
+/**
+ * The member name when `fleet.host` is not set: the whole host name (two bastions called
+ * a.eu.example.net and a.us.example.net stay apart) plus the machine id, so that cloned VMs
+ * that kept their host name differ too. Other characters become "-"; at most 63 in all.
+ */
+export function defaultMemberName(name = hostname(), machineId: () => string | undefined = readMachineId): string {
+  const id = machineId();
+  const suffix = id === undefined ? '' : `-${id}`;
   const cleaned = name
-    .split('.')[0]!
     .replace(/[^A-Za-z0-9_-]/g, '-')
     .replace(/^[-_]+/, '')
-    .slice(0, 63);
-  return cleaned === '' ? 'knocktail' : cleaned;
+    .replace(/-+$/, '')
+    .slice(0, 63 - suffix.length);
+  return `${cleaned === '' ? 'knocktail' : cleaned}${suffix}`;
 }
 
 function fleetAuth(raw: RawFleet, path: (text: string) => string): FleetAuth {
@@ -128,6 +148,8 @@ export function toConfig(raw: RawConfig, baseDir: string | undefined, secrets: R
       maxFailures: raw.limits.maxFailures,
       failWindow: ms(raw.limits.failWindow),
       banFor: ms(raw.limits.banFor),
+      scannerHold: ms(raw.limits.scannerHold),
+      maxScanners: raw.limits.maxScanners,
       maxOpenFor: ms(raw.limits.maxOpenFor),
       retransmitWindow: ms(raw.limits.retransmitWindow),
       maxClockSkew: ms(raw.limits.maxClockSkew),

@@ -7,8 +7,8 @@ export const BACKEND_NAMES: readonly BackendName[] = ['iptables', 'ipset', 'nfta
 
 export interface FirewallConfig {
   readonly backend: BackendName;
-  /** Position of the jump to KNOCKTAIL-GUARD in INPUT (1 = first). */
-  readonly inputPosition: number;
+  /** Position of the jump to KNOCKTAIL-GUARD in INPUT (1 = first); "auto": right after the last ban tool's rule (fail2ban, CrowdSec, sshguard), else 1. */
+  readonly inputPosition: number | 'auto';
   /** Per-source rate limit of LOG lines for knock ports, e.g. "20/second" (hashlimit syntax). */
   readonly logRateLimit: string;
   /** Seconds between drift checks (re-add missing rules, remove orphans). */
@@ -17,6 +17,8 @@ export interface FirewallConfig {
   readonly retries: number;
   /** "check" (default): setup refuses when the host's own firewall would drop what grants accept; "ignore": go ahead. */
   readonly hostFirewall?: 'check' | 'ignore';
+  /** What refused NEW packets to knock, tripwire and protected ports get; "auto" (default): drop behind a default-drop host firewall, else reject. */
+  readonly refusal?: 'auto' | 'reject' | 'drop';
 }
 
 export interface Limits {
@@ -24,10 +26,14 @@ export interface Limits {
   readonly maxGrants: number;
   /** Cap on sources tracked mid-sequence; the least recently seen is evicted past it. */
   readonly maxTrackedSources: number;
-  /** Failed attempts (resets) per source within `failWindow` before the source is ignored for `banFor`. */
+  /** Deprecated and ignored (with failWindow and banFor): a ban on wrong knocks let anyone who forges the owner's address lock the owner out. */
   readonly maxFailures: number;
   readonly failWindow: number;
   readonly banFor: number;
+  /** How long a source that hit a tripwire port completes no door, ms, from its latest hit (the loader always sets it; default 2 min). */
+  readonly scannerHold?: number;
+  /** Most sources marked as scanners at once; past it the least recently seen mark goes (the loader always sets it). */
+  readonly maxScanners?: number;
   /** Longest grant `knocktail grant --for` may give, ms. */
   readonly maxOpenFor: number;
   /** A TCP SYN with the same source, source port and destination port seen within this many ms of the previous is a retransmit. */

@@ -11,7 +11,7 @@ import { arrayOf } from './raw-config.js';
 // Semantic checks of single values the schema cannot express. They read the
 // defaults-filled document defensively: a part of the wrong shape was already reported.
 const MAX_DURATION_MS = 3650 * 86_400_000; // beyond this, `until` times stop being valid dates
-const LIMIT_DURATIONS = ['failWindow', 'banFor', 'maxOpenFor', 'retransmitWindow', 'maxClockSkew'] as const;
+const LIMIT_DURATIONS = ['failWindow', 'banFor', 'maxOpenFor', 'retransmitWindow', 'maxClockSkew', 'scannerHold'] as const;
 
 function checkDuration(problems: Problems, path: PathSegment[], value: unknown, minimumMs = 1, minimumText = 'above 0'): void {
   if (typeof value !== 'string' || problems.has(path) || value === 'until-closed') return;
@@ -142,6 +142,8 @@ export function checkValues(problems: Problems, data: unknown): void {
   if (isRecord(limits)) {
     for (const key of LIMIT_DURATIONS) {
       if (key === 'maxOpenFor') checkDuration(problems, ['limits', key], limits[key], 1000, 'of at least 1s');
+      // The guard logs a source's tripwire hits once a minute: a shorter hold would let a scan go unmarked between them.
+      else if (key === 'scannerHold') checkDuration(problems, ['limits', key], limits[key], 60_000, 'of at least 1m (the guard logs tripwire hits once a minute per source)');
       else checkDuration(problems, ['limits', key], limits[key]);
     }
     checkSources(problems, ['limits', 'alwaysAllow'], limits['alwaysAllow']);

@@ -1,5 +1,6 @@
 import type { Door } from '../model/door.js';
 import type { Grant } from '../model/grant.js';
+import type { GuardHost } from './refusal.js';
 
 // The seam between grants and a real firewall. Every backend is idempotent:
 // opening a held grant refreshes it in place, closing an absent one is a no-op.
@@ -11,12 +12,16 @@ export interface FirewallBackend {
   close(grant: Grant): Promise<void>;
   /** Grants the firewall currently holds (door, src, family, ports, until), for reconcile. */
   list(): Promise<Grant[]>;
-  /** Create/refresh knocktail's chains, sets, LOG and guard rules for these doors (idempotent). */
-  setup(doors: readonly Door[]): Promise<void>;
+  /**
+   * Create/refresh knocktail's chains, sets, LOG and guard rules for these doors (idempotent).
+   * `host`: the refusal and listening ports found at setup (host-firewall-check.ts resolves them);
+   * absent, the configured refusal ("auto": reject) and no listener.
+   */
+  setup(doors: readonly Door[], host?: GuardHost): Promise<void>;
   /** Remove everything knocktail added, and nothing else. */
   teardown(): Promise<void>;
   /** The commands `setup` would run, one argv per line, for `knocktail rules`. */
-  describeSetup(doors: readonly Door[]): string[][];
+  describeSetup(doors: readonly Door[], host?: GuardHost): string[][];
   /** Ends long-lived helper processes (nftables keeps one `nft -i`); optional and idempotent. */
   stop?(): Promise<void>;
 }

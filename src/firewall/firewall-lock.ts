@@ -1,17 +1,21 @@
 import { spawn } from 'node:child_process';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { closeSync, constants, ftruncateSync, readSync, writeSync } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { KnocktailError } from '../errors.js';
+import { openOwnedFile } from '../fs/owned-file.js';
 import { missingBinaryError } from './command-runner.js';
 
 // One lock serialises every command that rewrites knocktail's firewall state: daemon start and
 // reload, `setup`, `teardown`, `install` and `grant`/`revoke` without a daemon. Node has no
-// flock(2), so a small `flock(1)` child (util-linux, argv only, no shell) takes the kernel lock
-// on the file and runs `cat`, which echoes a line we send only once the lock is held and exits
-// when our end of its stdin closes: the lock is released on release() and, because the kernel
-// drops it with the last open descriptor, also when this process dies in any way (no stale
-// lock file to detect, unlike an O_EXCL pid file whose owner may be gone or reused). The holder
-// writes who it is into the file, so a waiter that times out can name it.
+// flock(2), so we open the lock file ourselves (never through a symlink: the state directory
+// belongs to the service user, and these commands run as root) and hand the descriptor to a
+// `flock(1)` child (util-linux, argv only, no shell) as its fd 3: it takes the kernel lock on
+// that open file and exits, and the lock stays with our descriptor. It is released on
+// release() and, because the kernel drops it with the last open descriptor, also when this
+// process dies in any way (no stale lock file to detect, unlike an O_EXCL pid file whose owner
+// may be gone or reused). The holder writes who it is into the file, through the same
+// descriptor, so a waiter that times out can name it.
 export const FIREWALL_LOCK_NAME = 'firewall.lock';
 export const DEFAULT_LOCK_TIMEOUT_MS = 30_000;
 
@@ -33,56 +37,86 @@ export interface HeldLock {
 
 // flock's exit status when --wait runs out (any free code; 75 is EX_TEMPFAIL).
 const TIMED_OUT = 75;
-const READY = 'knocktail-lock-held\n';
-
 /** Waits up to `timeoutMs` for the lock; FIREWALL_LOCKED names the holder when it does not come. */
 export async function acquireFirewallLock(path: string, options: FirewallLockOptions): Promise<HeldLock> {
   const timeoutMs = options.timeoutMs ?? DEFAULT_LOCK_TIMEOUT_MS;
   await mkdir(dirname(path), { recursive: true, mode: 0o700 });
-  const child = spawn('flock', ['--exclusive', '--wait', String(timeoutMs / 1000), '--conflict-exit-code', String(TIMED_OUT), path, 'cat'], {
-    stdio: ['pipe', 'pipe', 'pipe'],
-    shell: false,
-  });
-  const exited = new Promise<{ code: number | null; error?: NodeJS.ErrnoException }>((resolve) => {
-    child.once('error', (error: NodeJS.ErrnoException) => resolve({ code: null, error }));
-    child.once('close', (code) => resolve({ code }));
-  });
-  let stderr = '';
-  child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
-  child.stdin.on('error', () => undefined);
-  const ready = new Promise<void>((resolve) => {
-    let seen = '';
-    child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
-      seen += chunk;
-      if (seen.includes(READY)) resolve();
+  const { fd } = openLockFile(path);
+  let outcome: { code: number | null; error?: NodeJS.ErrnoException; stderr: string };
+  try {
+    const child = spawn('flock', ['--exclusive', '--wait', String(timeoutMs / 1000), '--conflict-exit-code', String(TIMED_OUT), '3'], {
+      stdio: ['ignore', 'ignore', 'pipe', fd],
+      shell: false,
     });
-  });
-  child.stdin.write(READY);
-  const outcome = await Promise.race([ready.then(() => 'held' as const), exited]);
-  if (outcome !== 'held') {
+    let stderr = '';
+    child.stderr?.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+    outcome = await new Promise((resolve) => {
+      child.once('error', (error: NodeJS.ErrnoException) => resolve({ code: null, error, stderr }));
+      child.once('close', (code) => resolve({ code, stderr }));
+    });
+  } catch (error) {
+    closeSync(fd);
+    throw error;
+  }
+  if (outcome.code !== 0) {
+    const holder = outcome.code === TIMED_OUT ? readHolder(fd) : '';
+    closeSync(fd);
     if (outcome.error?.code === 'ENOENT') throw missingBinaryError('flock', outcome.error);
     if (outcome.code === TIMED_OUT) {
-      const holder = (await readFile(path, 'utf8').catch(() => '')).trim();
       throw new KnocktailError(
         'FIREWALL_LOCKED',
         `Expected the firewall lock ${path} within ${timeoutMs / 1000} s for ${options.holder}, but ${holder ? `it is held by ${holder}` : 'another knocktail command holds it'}; try again when it has finished`,
       );
     }
-    throw new KnocktailError('FIREWALL_LOCKED', `Expected flock to take the firewall lock ${path}, got exit ${outcome.code}: ${stderr.trim() || '(no stderr)'}`);
+    throw new KnocktailError('FIREWALL_LOCKED', `Expected flock to take the firewall lock ${path}, got exit ${outcome.code}: ${outcome.stderr.trim() || '(no stderr)'}`);
   }
   const now = options.now ?? Date.now;
-  await writeFile(path, `${options.holder} (pid ${process.pid}) since ${new Date(now()).toISOString()}\n`).catch(() => undefined);
+  writeHolder(fd, `${options.holder} (pid ${process.pid}) since ${new Date(now()).toISOString()}\n`);
   let released: Promise<void> | undefined;
   return {
     release: () => {
-      released ??= (async () => {
-        await writeFile(path, '').catch(() => undefined);
-        child.stdin.end();
-        await exited;
-      })();
+      if (!released) {
+        writeHolder(fd, '');
+        closeSync(fd);
+        released = Promise.resolve();
+      }
       return released;
     },
   };
+}
+
+/** The lock file, opened read-write: created 0600 (and the service user's, when root makes it), never through a symlink. */
+function openLockFile(path: string): { fd: number } {
+  try {
+    return openOwnedFile(path, constants.O_RDWR, 0o600);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    const why = code === 'ELOOP' || code === 'EEXIST' ? 'it is a symlink, which knocktail never follows in a directory another user can write' : (error as Error).message;
+    throw new KnocktailError('FIREWALL_LOCKED', `Cannot open the firewall lock ${path}: ${why}`, { cause: error });
+  }
+}
+
+const MAX_HOLDER_BYTES = 512;
+
+function readHolder(fd: number): string {
+  try {
+    const buffer = Buffer.alloc(MAX_HOLDER_BYTES);
+    return buffer
+      .subarray(0, readSync(fd, buffer, 0, MAX_HOLDER_BYTES, 0))
+      .toString('utf8')
+      .trim();
+  } catch {
+    return '';
+  }
+}
+
+function writeHolder(fd: number, text: string): void {
+  try {
+    ftruncateSync(fd, 0);
+    if (text !== '') writeSync(fd, text, 0);
+  } catch {
+    // The holder line is only for a waiter's message.
+  }
 }
 
 /** Runs `fn` while holding the firewall lock of `stateDir`. */

@@ -3,6 +3,7 @@ import type { Door } from '../model/door.js';
 import type { CommandExecutor } from './command-executor.js';
 import { buildGuardRestore, buildGuardTeardownRestore, buildJumpSpec } from './guard-args.js';
 import type { GuardOptions, GuardState } from './guard-args.js';
+import { lastBanRule } from './ban-rules.js';
 import { GRANT_CHAIN, GUARD_CHAIN, restoreBinary, tablesBinary } from './iptables-args.js';
 import { formatRestoreLine } from './restore-text.js';
 
@@ -24,6 +25,8 @@ export async function readGuardState(exec: CommandExecutor, family: Family): Pro
     guardChain: await exec.ask([...bin, '-S', GUARD_CHAIN]),
     jumps: rules.filter((line) => line.trim() === JUMP_LINE).length,
     inputRules: rules.length,
+    banRule: lastBanRule(rules),
+    jumpAt: rules.findIndex((line) => line.trim() === JUMP_LINE) + 1,
   };
 }
 

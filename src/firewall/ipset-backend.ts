@@ -5,6 +5,8 @@ import type { CommandResult, FirewallBackend } from './backend.js';
 import type { CommandExecutor } from './command-executor.js';
 import { buildGuardSetupArgs, buildGuardTeardownArgs } from './guard-args.js';
 import type { GuardOptions } from './guard-args.js';
+import { planGuardFields } from './guard-plan.js';
+import type { GuardHost, RefusalSetting } from './refusal.js';
 import { installGuard, removeGuard } from './guard-installer.js';
 import {
   buildAddMemberArgs,
@@ -32,13 +34,13 @@ const FAMILIES: readonly Family[] = [4, 6];
 export class IpsetBackend implements FirewallBackend {
   readonly name = 'ipset';
   private readonly exec: CommandExecutor;
-  private readonly guard: GuardOptions;
+  private readonly guard: GuardOptions & { readonly refusalSetting?: RefusalSetting };
   private readonly now: () => number;
   private readonly session: LineSession | undefined;
   /** Size of each door's grant set (limits.maxGrants); undefined = the tool's default. */
   private readonly setSize: number | undefined;
 
-  constructor(exec: CommandExecutor, guard: GuardOptions, now: () => number, session?: LineSession, setSize?: number) {
+  constructor(exec: CommandExecutor, guard: GuardOptions & { readonly refusalSetting?: RefusalSetting }, now: () => number, session?: LineSession, setSize?: number) {
     this.exec = exec;
     this.guard = guard;
     this.now = now;
@@ -75,14 +77,15 @@ export class IpsetBackend implements FirewallBackend {
   }
 
   // The sets in one `ipset restore`, then per family one iptables transaction for both chains.
-  async setup(doors: readonly Door[]): Promise<void> {
+  async setup(doors: readonly Door[], host?: GuardHost): Promise<void> {
     if (doors.length > 0) await this.createSets(doors);
+    const guard = this.guardFor(doors, host);
     for (const family of FAMILIES) {
       await installGuard(
         this.exec,
         doors,
         family,
-        this.guard,
+        guard,
         doors.flatMap((door) => buildSetMatchSpecs(door, family)),
       );
     }
@@ -133,13 +136,18 @@ export class IpsetBackend implements FirewallBackend {
     return this.exec.run(argv, { accept: [0, 1] });
   }
 
-  describeSetup(doors: readonly Door[]): string[][] {
+  private guardFor(doors: readonly Door[], host?: GuardHost): GuardOptions {
+    return { ...this.guard, ...planGuardFields(doors, this.guard.logPrefix, this.guard.refusalSetting, host) };
+  }
+
+  describeSetup(doors: readonly Door[], host?: GuardHost): string[][] {
+    const guard = this.guardFor(doors, host);
     return FAMILIES.flatMap((family) => [
       ...doors.map((door) => buildCreateSetArgs(door.name, family, this.setSize)),
       ...buildGuardSetupArgs(
         doors,
         family,
-        this.guard,
+        guard,
         doors.flatMap((door) => buildSetMatchSpecs(door, family)),
       ),
     ]);

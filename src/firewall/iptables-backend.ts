@@ -7,6 +7,8 @@ import type { CommandExecutor } from './command-executor.js';
 import { checkGrant } from './grant-check.js';
 import { buildGuardSetupArgs, buildGuardTeardownArgs } from './guard-args.js';
 import type { GuardOptions } from './guard-args.js';
+import { planGuardFields } from './guard-plan.js';
+import type { GuardHost, RefusalSetting } from './refusal.js';
 import { installGuard, removeGuard } from './guard-installer.js';
 import { buildGrantListArgs, buildGrantRuleText, GRANT_CHAIN, restoreBinary } from './iptables-args.js';
 import { parseGrantListing, parseGrantRules } from './iptables-listing.js';
@@ -90,13 +92,13 @@ export type RestoreSessions = Readonly<Record<Family, LineSession>>;
 export class IptablesBackend implements FirewallBackend {
   readonly name = 'iptables';
   private readonly exec: CommandExecutor;
-  private readonly guard: GuardOptions;
+  private readonly guard: GuardOptions & { readonly refusalSetting?: RefusalSetting };
   private readonly now: () => number;
   private readonly sessions: RestoreSessions | undefined;
   /** Per family, the grant rules the chain holds by grant key; absent until listed. */
   private readonly held = new Map<Family, Map<string, readonly HeldRule[]>>();
 
-  constructor(exec: CommandExecutor, guard: GuardOptions, now: () => number, sessions?: RestoreSessions) {
+  constructor(exec: CommandExecutor, guard: GuardOptions & { readonly refusalSetting?: RefusalSetting }, now: () => number, sessions?: RestoreSessions) {
     this.exec = exec;
     this.guard = guard;
     this.now = now;
@@ -121,8 +123,9 @@ export class IptablesBackend implements FirewallBackend {
     return grants;
   }
 
-  async setup(doors: readonly Door[]): Promise<void> {
-    for (const family of FAMILIES) await installGuard(this.exec, doors, family, this.guard);
+  async setup(doors: readonly Door[], host?: GuardHost): Promise<void> {
+    const guard = this.guardFor(doors, host);
+    for (const family of FAMILIES) await installGuard(this.exec, doors, family, guard);
   }
 
   async teardown(): Promise<void> {
@@ -135,8 +138,13 @@ export class IptablesBackend implements FirewallBackend {
     return Promise.resolve();
   }
 
-  describeSetup(doors: readonly Door[]): string[][] {
-    return FAMILIES.flatMap((family) => buildGuardSetupArgs(doors, family, this.guard));
+  describeSetup(doors: readonly Door[], host?: GuardHost): string[][] {
+    const guard = this.guardFor(doors, host);
+    return FAMILIES.flatMap((family) => buildGuardSetupArgs(doors, family, guard));
+  }
+
+  private guardFor(doors: readonly Door[], host?: GuardHost): GuardOptions {
+    return { ...this.guard, ...planGuardFields(doors, this.guard.logPrefix, this.guard.refusalSetting, host) };
   }
 
   /** The commands teardown() runs when everything is in place. */

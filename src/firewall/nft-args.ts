@@ -4,12 +4,13 @@ import type { Door } from '../model/door.js';
 import { collectDoorPorts } from './door-ports.js';
 import { checkGrant } from './grant-check.js';
 import type { KnockPort } from './door-ports.js';
+import type { Refusal } from './refusal.js';
 
 // Pure builders for the nftables backend: everything lives in table `inet knocktail`
 // (typed sets per door, a `grants` chain, and a `guard` base chain on the input hook), and
 // each change is a list of nft statements run as one atomic `nft -f -` batch. The guard's order
 // is the iptables guard's (guard-args.ts): established flows of protected ports, alwaysAllow,
-// grants, LOG and DROP of NEW packets to knock ports, DROP of the protected ports.
+// grants, LOG and refusal of NEW packets to knock ports and tripwires, refusal of the protected ports.
 export const NFT_TABLE = 'inet knocktail';
 
 export function nftSetName(door: string, family: Family): string {
@@ -40,7 +41,25 @@ export interface NftGuardOptions {
   readonly logRateLimit: string;
   /** Sources never blocked on the protected ports (limits.alwaysAllow); default none. */
   readonly alwaysAllow?: readonly Cidr[];
+  /** What refused NEW packets get (refusal.ts); default "drop". */
+  readonly refusal?: Refusal;
+  /** Unused ports logged at most once per source per minute and refused (model/tripwires.ts); default none. */
+  readonly tripwires?: readonly KnockPort[];
 }
+
+/**
+ * The verdict of a refused packet: a TCP reset (tcp) or ICMP/ICMPv6 port unreachable (udp,
+ * `icmpx` answers each family in its own ICMP), the kernel's answer for a port nobody listens
+ * on, or a silent drop. The one rendering of the refusal for nftables (the forward chain uses it too).
+ */
+export function nftRefusal(proto: 'tcp' | 'udp', refusal: Refusal): string {
+  if (refusal === 'drop') return 'drop';
+  return proto === 'tcp' ? 'reject with tcp reset' : 'reject with icmpx type port-unreachable';
+}
+
+// Tripwire LOG lines: one per source per minute, in a dynamic set bounded to this many sources
+// (a full scan from 50,000 sources fits); past it a new source is refused but not logged.
+export const TRIPWIRE_SET_SIZE = 65536;
 
 // A quoted nft string (prefixes and comments); nft strings cannot hold a double quote.
 function quote(text: string): string {
@@ -52,12 +71,17 @@ function quote(text: string): string {
 // `setSize` (limits.maxGrants) bounds each door's grant set; `add` of an existing set takes the new size.
 export function buildNftSetupStatements(doors: readonly Door[], options: NftGuardOptions, setSize?: number): string[] {
   const { protectedPorts, knockPorts, icmp, spaPorts } = collectDoorPorts(doors);
+  const refusal = options.refusal ?? 'drop';
+  const tripwires = options.tripwires ?? [];
   const out = [`add table ${NFT_TABLE}`];
   const size = setSize === undefined ? '' : ` size ${setSize};`;
   for (const door of doors) {
     for (const family of [4, 6] as const) out.push(`add set ${NFT_TABLE} ${nftSetName(door.name, family)} { type ${ADDR_TYPE[family]}; flags timeout;${size} }`);
   }
   for (const family of [4, 6] as const) out.push(`add set ${NFT_TABLE} knocklog-v${family} { type ${ADDR_TYPE[family]}; flags dynamic,timeout; timeout 1m; }`);
+  if (tripwires.length > 0) {
+    for (const family of [4, 6] as const) out.push(`add set ${NFT_TABLE} tripwire-v${family} { type ${ADDR_TYPE[family]}; flags dynamic,timeout; timeout 1m; size ${TRIPWIRE_SET_SIZE}; }`);
+  }
   out.push(`add chain ${NFT_TABLE} grants`, `flush chain ${NFT_TABLE} grants`);
   for (const door of doors) {
     for (const family of [4, 6] as const) {
@@ -86,13 +110,18 @@ export function buildNftSetupStatements(doors: readonly Door[], options: NftGuar
     }
     // SPA packets whole to NFLOG group = port, read by the daemon's capture (docs/spa.md), each sent at once.
     for (const port of spaPorts) out.push(rule(`meta nfproto ${NFPROTO[family]} udp dport ${port} ct state new ${limit} log group ${port} queue-threshold 1`));
+    const once = `update @tripwire-v${family} { ${SADDR[family]} limit rate 1/minute burst 1 packets }`;
+    for (const [proto, ports] of byProto(tripwires)) {
+      out.push(rule(`meta nfproto ${NFPROTO[family]} ${proto} dport ${portList(ports)} ct state new ${once} ${log}`));
+    }
     // Echo requests are logged but not dropped: ping keeps working, and a ping knock still counts.
     if (icmp) out.push(rule(`${family === 4 ? 'icmp' : 'icmpv6'} type echo-request ${limit} ${log}`));
   }
   // Only new flows: a reply to the host's own connection from a local port in a knock range is established.
   const refused = [...knockPorts, ...spaPorts.map((port) => ({ proto: 'udp' as const, from: port, to: port }))];
-  for (const [proto, ports] of byProto(refused)) out.push(rule(`${proto} dport ${portList(ports)} ct state new drop`));
-  for (const [proto, ports] of byProto(protectedAsKnock)) out.push(rule(`${proto} dport ${portList(ports)} drop`));
+  for (const [proto, ports] of byProto(refused)) out.push(rule(`${proto} dport ${portList(ports)} ct state new ${nftRefusal(proto, refusal)}`));
+  for (const [proto, ports] of byProto(tripwires)) out.push(rule(`${proto} dport ${portList(ports)} ct state new ${nftRefusal(proto, refusal)}`));
+  for (const [proto, ports] of byProto(protectedAsKnock)) out.push(rule(`${proto} dport ${portList(ports)} ${nftRefusal(proto, refusal)}`));
   return out;
 }
 

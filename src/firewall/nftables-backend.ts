@@ -4,6 +4,8 @@ import type { CommandResult, FirewallBackend } from './backend.js';
 import type { CommandExecutor } from './command-executor.js';
 import { buildNftCloseStatements, buildNftOpenStatements, buildNftSetupStatements, buildNftTeardownStatements, NFT_BATCH_ARGV, statementsAsArgv } from './nft-args.js';
 import type { NftGuardOptions } from './nft-args.js';
+import { planGuardFields } from './guard-plan.js';
+import type { GuardHost, RefusalSetting } from './refusal.js';
 import { doorSetNames, parseNftListing } from './nft-listing.js';
 
 // Set definitions without elements: a few ms, where listing the table (or even one chain) makes nft
@@ -18,7 +20,7 @@ import type { LineSession } from './line-session.js';
 export class NftablesBackend implements FirewallBackend {
   readonly name = 'nftables';
   private readonly exec: CommandExecutor;
-  private readonly guard: NftGuardOptions;
+  private readonly guard: NftGuardOptions & { readonly refusalSetting?: RefusalSetting };
   private readonly now: () => number;
   private readonly session: LineSession | undefined;
   /** Size of each door's grant set (limits.maxGrants); undefined = the tool's default. */
@@ -26,7 +28,7 @@ export class NftablesBackend implements FirewallBackend {
   private doors = new Map<string, Door>();
 
   /** With a session, grant changes go to one long-lived `nft -i`; without, each is its own `nft -f -`. */
-  constructor(exec: CommandExecutor, guard: NftGuardOptions, now: () => number, session?: LineSession, setSize?: number) {
+  constructor(exec: CommandExecutor, guard: NftGuardOptions & { readonly refusalSetting?: RefusalSetting }, now: () => number, session?: LineSession, setSize?: number) {
     this.exec = exec;
     this.guard = guard;
     this.now = now;
@@ -63,17 +65,21 @@ export class NftablesBackend implements FirewallBackend {
     return parseNftListing(listings, this.now(), (door) => this.doors.get(door)?.open ?? []);
   }
 
-  async setup(doors: readonly Door[]): Promise<void> {
+  async setup(doors: readonly Door[], host?: GuardHost): Promise<void> {
     this.doors = new Map(doors.map((door) => [door.name, door]));
-    await this.batch(buildNftSetupStatements(doors, this.guard, this.setSize));
+    await this.batch(buildNftSetupStatements(doors, this.guardFor(doors, host), this.setSize));
   }
 
   async teardown(): Promise<void> {
     await this.batch(buildNftTeardownStatements());
   }
 
-  describeSetup(doors: readonly Door[]): string[][] {
-    return statementsAsArgv(buildNftSetupStatements(doors, this.guard, this.setSize));
+  describeSetup(doors: readonly Door[], host?: GuardHost): string[][] {
+    return statementsAsArgv(buildNftSetupStatements(doors, this.guardFor(doors, host), this.setSize));
+  }
+
+  private guardFor(doors: readonly Door[], host?: GuardHost): NftGuardOptions {
+    return { ...this.guard, ...planGuardFields(doors, this.guard.logPrefix, this.guard.refusalSetting, host) };
   }
 
   describeTeardown(): string[][] {

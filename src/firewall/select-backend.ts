@@ -39,7 +39,13 @@ export function selectBackend(config: FirewallConfig & { logPrefix: string; alwa
     baseDelayMs: deps.baseDelayMs ?? 100,
     sleep: deps.sleep ?? sleepFor,
   });
-  const guard = { logPrefix: config.logPrefix, logRateLimit: config.logRateLimit, inputPosition: config.inputPosition, alwaysAllow: config.alwaysAllow ?? [] };
+  const guard = {
+    logPrefix: config.logPrefix,
+    logRateLimit: config.logRateLimit,
+    inputPosition: config.inputPosition,
+    alwaysAllow: config.alwaysAllow ?? [],
+    ...(config.refusal === undefined ? {} : { refusalSetting: config.refusal }),
+  };
   const starter = deps.sessions !== false && isProcessStarter(deps.runner) ? deps.runner : undefined;
   const name: string = config.backend;
   switch (name) {
@@ -61,9 +67,9 @@ function renamed(backend: FirewallBackend, name: string): FirewallBackend {
     open: (grant) => backend.open(grant),
     close: (grant) => backend.close(grant),
     list: () => backend.list(),
-    setup: (doors) => backend.setup(doors),
+    setup: (doors, host) => backend.setup(doors, host),
     teardown: () => backend.teardown(),
-    describeSetup: (doors) => backend.describeSetup(doors),
+    describeSetup: (doors, host) => backend.describeSetup(doors, host),
     stop: async () => backend.stop?.(),
   };
 }

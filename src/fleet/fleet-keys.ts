@@ -2,6 +2,8 @@
 // stream. KV keys are subject tokens, so a source address (IPv6 has ':') is hex-encoded.
 export const GRANT_PREFIX = 'g.';
 export const MEMBER_PREFIX = 'm.';
+/** Used single-use sequences: `u.` and a hash of the sequence (see used-sequence-share.ts). */
+export const USED_PREFIX = 'u.';
 
 export function bucketName(group: string): string {
   return `knocktail_${group}`;

@@ -12,6 +12,7 @@ import type { OutboxStore, SavedChange } from './outbox-file.js';
 import { StateStore } from '../grant/state-store.js';
 import { encodeEnvelope, REJECT_REASONS, resignEnvelope, signEnvelope, verifyEnvelope, type RejectReason } from './message-signing.js';
 import { ReplayGuard } from './replay-guard.js';
+import { UsedSequenceShare, type UsedSequencePort } from './used-sequence-share.js';
 
 /** Clock readings kept; the offset in use is the one read with the shortest round trip. */
 const OFFSET_SAMPLES = 5;
@@ -40,6 +41,8 @@ export interface FleetLinkOptions {
   readonly retryDelay?: number;
   /** Where unpublished grant changes are kept across restarts (the daemon's state directory); without one they live in memory only. */
   readonly outbox?: OutboxStore;
+  /** The knock engine's single-use sequences, shared with the group for fleet doors (absent: not shared). */
+  readonly sequences?: UsedSequencePort;
 }
 
 export type IgnoreReason = 'own' | 'no-such-door' | 'not-allowed' | 'past-until' | 'clock-skew' | 'not-held' | 'superseded';
@@ -58,12 +61,20 @@ export interface FleetLinkStatus {
   readonly ignored: Record<IgnoreReason, number>;
   /** Changes and audit records waiting for the servers (e.g. during a partition). */
   readonly outbox: number;
+  /** Another member heartbeats under this member's name (fleet.host): the two ignore each other's changes as their own. */
+  readonly duplicateName: boolean;
 }
 
 const MAX_AUDIT_OUTBOX = 10_000;
 /** How long outbox changes gather before they are written (a crash within it loses them, as it would any unsent change). */
 const OUTBOX_BATCH_MS = 100;
 const RESYNC_INTERVAL_MS = 60_000;
+/** Own heartbeat ids remembered, to tell this member's writes of its key from a namesake's. */
+const SENT_HEARTBEATS = 8;
+/** How long a namesake's last sign keeps the duplicate-name alarm up (status, metrics). */
+const NAMESAKE_MEMORY_MS = 600_000;
+/** Own grant change ids remembered, to tell a live change signed with this member's name by another member. */
+const SENT_GRANTS = 10_000;
 /**
  * Longest a grant change may take from its signature to the servers beyond the clocks' skew: a
  * publish is signed just before it is sent and fails after the transport's timeout (5 s), and
@@ -105,6 +116,12 @@ export class FleetLink {
   private clockOffset: number | null = null;
   private offsetSamples: readonly { readonly roundTrip: number; readonly offset: number }[] = [];
   private accepting = false;
+  /** Bucket revision of this member's last stored heartbeat, and the ids of its recent heartbeats. */
+  private heartbeatRevision: number | undefined;
+  private sentHeartbeats: readonly string[] = [];
+  private readonly sentGrants = new Set<string>();
+  /** When a heartbeat of another member with this member's name was last seen (undefined: never). */
+  private namesakeSeenAt: number | undefined;
   private stopFollow: (() => void) | undefined;
   private resyncEvery: TimerHandle | undefined;
   private heartbeatTimer: TimerHandle | undefined;
@@ -115,9 +132,13 @@ export class FleetLink {
   /** Incoming entries are handled one at a time, in arrival order. */
   private incoming: Promise<void> = Promise.resolve();
   private stopped = false;
+  private readonly used: UsedSequenceShare | undefined;
 
   constructor(options: FleetLinkOptions) {
     this.options = options;
+    this.used = options.sequences
+      ? new UsedSequenceShare({ config: options.config, transport: options.transport, port: options.sequences, now: () => options.clock.now(), warn: (message) => options.log.warn(message) })
+      : undefined;
     this.config = options.config;
     this.fleetDoors = new Set(options.config.doors);
     const store = options.outbox;
@@ -154,6 +175,7 @@ export class FleetLink {
     // Follow first, then read the bucket: a write between the two is seen at least once.
     this.stopFollow = await this.options.transport.follow(GRANT_PREFIX, (update) => this.enqueueIncoming(update));
     await this.resync();
+    await this.used?.start();
     this.scheduleHeartbeat();
     this.schedulePeriodicResync();
     void this.flush();
@@ -162,6 +184,7 @@ export class FleetLink {
   async stop(): Promise<void> {
     this.stopped = true;
     this.stopFollow?.();
+    this.used?.stop();
     const { clock } = this.options;
     if (this.heartbeatTimer) clock.clearTimer(this.heartbeatTimer);
     if (this.retryTimer) clock.clearTimer(this.retryTimer);
@@ -191,6 +214,7 @@ export class FleetLink {
       rejected: { ...this.counts.rejected },
       ignored: { ...this.counts.ignored },
       outbox: this.grantOutbox.size + this.auditOutbox.length,
+      duplicateName: this.namesakeSeenAt !== undefined && this.options.clock.now() - this.namesakeSeenAt <= NAMESAKE_MEMORY_MS,
     };
   }
 
@@ -206,6 +230,7 @@ export class FleetLink {
     }
     for (const entry of entries) this.enqueueIncoming(entry);
     await this.incoming;
+    await this.used?.resync();
   }
 
   /** A safety net under the live notifications: read the whole bucket once a minute. */
@@ -256,6 +281,7 @@ export class FleetLink {
       const key = grantEntryKey(envelope.body.door, envelope.body.src);
       restored.delete(key);
       restored.set(key, { key, envelope, ...(after === undefined ? {} : { after }) });
+      this.rememberGrant(envelope.id);
     }
     for (const [key, outgoing] of this.grantOutbox) {
       restored.delete(key);
@@ -283,7 +309,7 @@ export class FleetLink {
       // An until-closed door still ends in bounded time elsewhere: fail closed on members that miss the close.
       const until = record.until === null ? now + this.options.maxOpenFor : Date.parse(record.until);
       body = { action: 'open', door: record.door, src: record.src, family: record.src.includes(':') ? 6 : 4, until, by: record.by };
-    } else if (record.event === 'close' && (record.reason === 'revoked' || record.reason === 'close-sequence')) {
+    } else if (record.event === 'close' && (record.reason === 'revoked' || record.reason === 'close-sequence' || record.reason === 'scanner')) {
       body = { action: 'close', door: record.door, src: record.src, reason: record.reason };
     }
     if (!body) return;
@@ -295,7 +321,9 @@ export class FleetLink {
     const key = grantEntryKey(record.door, record.src);
     this.grantOutbox.delete(key); // re-insert: Map order is publish order
     const after = this.lastId.get(key);
-    this.grantOutbox.set(key, { key, envelope: this.sign({ type: 'grant', body }, now, exp), ...(after === undefined ? {} : { after }) });
+    const envelope = this.sign({ type: 'grant', body }, now, exp);
+    this.rememberGrant(envelope.id);
+    this.grantOutbox.set(key, { key, envelope, ...(after === undefined ? {} : { after }) });
     this.outboxStore?.changed();
   }
 
@@ -303,6 +331,11 @@ export class FleetLink {
     if (this.auditOutbox.length >= MAX_AUDIT_OUTBOX) this.auditOutbox.shift();
     const envelope = this.sign({ type: 'audit', body: { record } }, now, now + this.config.auditRetention);
     this.auditOutbox.push({ key: envelope.id, envelope });
+  }
+
+  private rememberGrant(id: string): void {
+    this.sentGrants.add(id);
+    if (this.sentGrants.size > SENT_GRANTS) this.sentGrants.delete(this.sentGrants.values().next().value!);
   }
 
   private sign(body: FleetBody, now: number, exp: number): FleetEnvelope {
@@ -385,7 +418,12 @@ export class FleetLink {
     const before = clock.now();
     const body: HeartbeatBody = { version: this.options.version, doors: [...this.fleetDoors].filter((door) => this.options.port.hasDoor(door)), clockOffset: this.clockOffset, accepting: this.accepting };
     try {
-      const revision = await transport.put(key, encodeEnvelope(this.sign({ type: 'heartbeat', body }, before, before + 3 * this.config.heartbeatInterval)));
+      // A failed read only postpones the check; the heartbeat itself goes on.
+      await this.checkNamesake(key).catch(() => undefined);
+      const envelope = this.sign({ type: 'heartbeat', body }, before, before + 3 * this.config.heartbeatInterval);
+      this.sentHeartbeats = [...this.sentHeartbeats.slice(-(SENT_HEARTBEATS - 1)), envelope.id];
+      const revision = await transport.put(key, encodeEnvelope(envelope));
+      this.heartbeatRevision = revision;
       // The servers stamped the entry between `before` and the acknowledgement; the read only learns the stamp.
       const after = clock.now();
       // A read answered by a lagging replica returns an earlier heartbeat, a whole interval older: ask again.
@@ -403,6 +441,31 @@ export class FleetLink {
     } catch (error) {
       this.options.log.warn(`fleet ${this.config.group}: heartbeat failed: ${error instanceof Error ? error.message : String(error)}`);
     }
+  }
+
+  /**
+   * Only this member writes its heartbeat key, so a validly signed heartbeat stored there after
+   * its own last one, and not one of its own, comes from another member with the same name.
+   * Such members take each other's changes for their own and drop them: say so loudly.
+   */
+  private async checkNamesake(key: string): Promise<void> {
+    if (this.heartbeatRevision === undefined) return;
+    const stored = await this.options.transport.get(key);
+    if (!stored || stored.revision <= this.heartbeatRevision) return;
+    const now = this.options.clock.now();
+    const verified = verifyEnvelope(stored.value, { key: this.config.key, group: this.config.group, now, maxSkew: this.config.maxClockSkew });
+    if (!verified.ok || verified.envelope.type !== 'heartbeat' || verified.envelope.host !== this.config.host || this.sentHeartbeats.includes(verified.envelope.id)) return;
+    this.noticeNamesake(`its heartbeat (version ${verified.envelope.body.version}) replaced this member's in the bucket`);
+  }
+
+  private noticeNamesake(evidence: string): void {
+    const known = this.status().duplicateName;
+    this.namesakeSeenAt = this.options.clock.now();
+    if (known) return;
+    this.options.log.warn(
+      `fleet ${this.config.group}: another member also calls itself "${this.config.host}" (${evidence}); ` +
+        "members that share a name take each other's grant changes for their own and skip them: give each member its own fleet.host",
+    );
   }
 
   private setClockOffset(offset: number): void {
@@ -456,8 +519,12 @@ export class FleetLink {
       return;
     }
     if (envelope.host === this.config.host) {
-      this.ignore(entry, 'own');
-      return;
+      // Seen live (written since this link started) and not signed here: a namesake's change, applied.
+      if (entry.revision !== undefined || this.sentGrants.has(envelope.id)) {
+        this.ignore(entry, 'own');
+        return;
+      }
+      this.noticeNamesake('a grant change signed with this name that this member never made arrived');
     }
     // This member changed the grant after the stored change was made (dropSuperseded kept its
     // change) and has not published that yet: cut off, or restarted since with the change in its

@@ -19,7 +19,7 @@ export interface GrantCloseBody {
   readonly action: 'close';
   readonly door: string;
   readonly src: string;
-  readonly reason: 'revoked' | 'close-sequence';
+  readonly reason: 'revoked' | 'close-sequence' | 'scanner';
 }
 
 export type GrantBody = GrantOpenBody | GrantCloseBody;
@@ -38,7 +38,16 @@ export interface AuditBody {
   readonly record: AuditRecord;
 }
 
-export type FleetBody = { readonly type: 'grant'; readonly body: GrantBody } | { readonly type: 'heartbeat'; readonly body: HeartbeatBody } | { readonly type: 'audit'; readonly body: AuditBody };
+/** A single-use sequence (its oneTimeKey or timeBasedKey) a member used on a fleet door. */
+export interface UsedBody {
+  readonly key: string;
+}
+
+export type FleetBody =
+  | { readonly type: 'grant'; readonly body: GrantBody }
+  | { readonly type: 'heartbeat'; readonly body: HeartbeatBody }
+  | { readonly type: 'audit'; readonly body: AuditBody }
+  | { readonly type: 'used'; readonly body: UsedBody };
 
 export type UnsignedEnvelope = FleetBody & {
   readonly v: typeof FLEET_PROTOCOL;

@@ -9,7 +9,7 @@ export interface FleetGrantPort {
   /** Open `door` for `src` until the absolute time `until` (never later); `origin` is the member that asked. */
   open(door: string, src: string, family: Family, until: number, origin: string): Promise<FleetOpenResult>;
   /** Close now; false when the source held no such grant. */
-  close(door: string, src: string, reason: 'revoked' | 'close-sequence'): Promise<boolean>;
+  close(door: string, src: string, reason: 'revoked' | 'close-sequence' | 'scanner'): Promise<boolean>;
   hasDoor(door: string): boolean;
   onRecord(listener: (record: AuditRecord) => void): void;
 }

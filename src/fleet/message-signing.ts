@@ -42,8 +42,9 @@ function wellFormed(value: Record<string, unknown>): boolean {
     typeof value['host'] === 'string' &&
     Number.isFinite(value['iat']) &&
     Number.isFinite(value['exp']) &&
-    (value['type'] === 'grant' || value['type'] === 'heartbeat' || value['type'] === 'audit') &&
-    isRecord(value['body'])
+    (value['type'] === 'grant' || value['type'] === 'heartbeat' || value['type'] === 'audit' || value['type'] === 'used') &&
+    isRecord(value['body']) &&
+    (value['type'] !== 'used' || typeof value['body']['key'] === 'string')
   );
 }
 

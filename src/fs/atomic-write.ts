@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { constants } from 'node:fs';
 import { mkdir, open, readdir, rename, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
+import { inheritedOwner } from './owned-file.js';
 
 export interface AtomicWriteOptions {
   /** Exact mode of the new file (set on the descriptor, so the umask does not change it). */
@@ -72,6 +73,9 @@ export async function writeFileAtomic(target: string, data: string | Uint8Array,
       await file.writeFile(data);
       // The mode given to open() passes through the umask; the planned mode is exact.
       await file.chmod(options.mode);
+      // Root writing into the service user's directory (an offline `grant`) leaves the file to that user.
+      const owner = inheritedOwner(dir);
+      if (owner) await file.chown(owner.uid, owner.gid);
       if (options.durable) await file.sync();
     } finally {
       await file.close();

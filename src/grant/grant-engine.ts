@@ -53,6 +53,20 @@ export interface GrantEngineOptions {
   readonly rejectBurst?: number;
 }
 
+/**
+ * A knock by a source that holds the grant refreshes it at most once per this interval: the
+ * knocks in between change nothing (no record, no firewall command, nothing for the fleet) and are
+ * counted in a per-door `refresh-summary`. Half the door's openFor when that is shorter, so a
+ * holder who keeps knocking never sees the grant lapse; a minute for until-closed doors.
+ */
+export function refreshInterval(door: Door): number {
+  return door.openFor === null ? REFRESH_INTERVAL_MS : Math.min(REFRESH_INTERVAL_MS, door.openFor / 2);
+}
+
+const REFRESH_INTERVAL_MS = 60_000;
+/** Grants a source got by knocking this long before a tripwire hit are revoked with it (see handle()). */
+export const SCANNER_LOOKBACK_MS = 60_000;
+
 // Every record of a door's grants lists the same ports (the grant's ports are the door's
 // array): formatted once per array, shared, frozen.
 const PORT_TEXTS = new WeakMap<readonly PortSpec[], readonly string[]>();
@@ -69,7 +83,7 @@ function portTexts(ports: readonly PortSpec[]): readonly string[] {
 /** Grants this close to expiry are left to the expiry timer by the drift check. */
 const EXPIRY_SLACK_MS = 2000;
 /** Closes whose loss in a crash would reopen the port at the next start: persisted before the firewall is touched. */
-const EARLY: ReadonlySet<CloseReason> = new Set<CloseReason>(['close-sequence', 'revoked', 'door-removed', 'not-allowed']);
+const EARLY: ReadonlySet<CloseReason> = new Set<CloseReason>(['close-sequence', 'revoked', 'door-removed', 'not-allowed', 'scanner']);
 
 export class GrantEngine {
   private readonly options: GrantEngineOptions;
@@ -78,6 +92,9 @@ export class GrantEngine {
   private doors: Map<string, Door>;
   private readonly listeners = new Set<(change: GrantChange) => void>();
   private readonly rejects: RejectAudit;
+  private readonly refreshes: RejectAudit;
+  /** Grant key → clock time its grant was last opened or refreshed for a knock (the coalescing of refreshes). */
+  private readonly applied = new Map<string, number>();
   private maxGrants: number;
   private expiryTimer: TimerHandle | undefined;
   private flushing: Promise<void> = Promise.resolve();
@@ -94,6 +111,7 @@ export class GrantEngine {
       ...(options.rejectWindowMs === undefined ? {} : { windowMs: options.rejectWindowMs }),
       ...(options.rejectBurst === undefined ? {} : { burst: options.rejectBurst }),
     });
+    this.refreshes = new RejectAudit({ clock: options.clock, write: (record) => this.record(record), burst: 0, summaryEvent: 'refresh-summary' });
     this.firewall = new FirewallQueue({
       backend: options.backend,
       clock: options.clock,
@@ -143,7 +161,21 @@ export class GrantEngine {
       return grant ? this.closeGrant(grant, 'close-sequence') : undefined;
     }
     if (event.kind === 'rejected') return this.reject(event.door, event.src, event.at, event.reason);
+    if (event.kind === 'scanner') return this.revokeScanner(event.src, event.at);
     return undefined;
+  }
+
+  // A tripwire hit: grants the source got by knocking shortly before it are revoked (a random-order
+  // scan may hit a knock port before any tripwire), and the hit is audited like a reject.
+  private revokeScanner(src: string, at: number): Promise<unknown> {
+    const since = Math.min(at, this.options.clock.now()) - SCANNER_LOOKBACK_MS;
+    const effects: Promise<unknown>[] = [];
+    const noted = this.reject('', src, at, 'tripwire');
+    if (noted) effects.push(noted);
+    for (const grant of this.table.all()) {
+      if (grant.src === src && grant.openedAt >= since && this.applied.has(grantKey(grant))) effects.push(this.closeGrant(grant, 'scanner'));
+    }
+    return Promise.all(effects);
   }
 
   /** Whether `door` takes no new source now: its own maxGrants, or the global one, is reached. */
@@ -178,6 +210,16 @@ export class GrantEngine {
 
   private openGrant(door: Door, src: string, family: Family, by: GrantOrigin, openFor?: number | null, detail?: GrantDetail): Promise<Grant> {
     const now = this.options.clock.now();
+    const key = grantKey({ door: door.name, src });
+    if (by === 'knock') {
+      const held = this.table.get(door.name, src);
+      const last = this.applied.get(key);
+      if (held && last !== undefined && now - last < refreshInterval(door)) {
+        this.refreshes.count(door.name, src, 'refresh');
+        return Promise.resolve(held);
+      }
+      this.applied.set(key, now);
+    }
     const { kind, grant } = this.table.open(door, src, family, now, openFor);
     const intent = this.record({
       event: kind === 'opened' ? 'open' : 'refresh',
@@ -296,7 +338,9 @@ export class GrantEngine {
     if (this.expiryTimer) this.options.clock.clearTimer(this.expiryTimer);
     this.expiryTimer = undefined;
     // Rejects counted but not yet summarised are written now (drain() waits for them).
-    this.flushing = this.rejects.flush().catch((error: unknown) => this.options.onError?.(error));
+    this.flushing = Promise.all([this.rejects.flush(), this.refreshes.flush()])
+      .then(() => undefined)
+      .catch((error: unknown) => this.options.onError?.(error));
     this.firewall.stop();
   }
 
@@ -307,6 +351,7 @@ export class GrantEngine {
 
   private closeGrant(grant: Grant, reason: CloseReason): Promise<void> {
     this.table.close(grant.door, grant.src);
+    this.applied.delete(grantKey(grant));
     const intent = this.record({ event: 'close', door: grant.door, src: grant.src, reason, ports: portTexts(grant.ports), at: isoTime(this.options.clock.now()) });
     this.changed({ kind: 'closed', grant, reason });
     const store = this.options.store;

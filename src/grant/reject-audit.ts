@@ -15,6 +15,8 @@ export interface RejectAuditOptions {
   readonly burst?: number;
   /** Distinct sources counted exactly per window; past it the summary says `sourcesCapped` (default 65,536). */
   readonly maxDistinct?: number;
+  /** What the summary is called (default `reject-summary`; refreshes are summarised as `refresh-summary`). */
+  readonly summaryEvent?: RejectSummaryRecord['event'];
 }
 
 export const REJECT_WINDOW_MS = 60_000;
@@ -47,26 +49,22 @@ export class RejectAudit {
 
   /** One reject: written in full while the door's window has room (the write's promise), else only counted (undefined). */
   reject(record: RejectRecord): Promise<void> | undefined {
-    const now = this.options.clock.now();
-    let window = this.windows.get(record.door);
-    if (!window) {
-      window = { from: now, written: 0, suppressed: 0, sources: new Set(), capped: false, reasons: new Map(), timer: undefined };
-      this.windows.set(record.door, window);
-      const opened = window;
-      window.timer = this.options.clock.setTimer(now + this.windowMs, () => {
-        opened.timer = undefined;
-        void this.close(record.door, opened).catch(() => undefined);
-      });
-    }
+    const window = this.windowOf(record.door);
     if (window.written < this.burst) {
       window.written += 1;
       return this.options.write(record);
     }
-    window.suppressed += 1;
-    window.reasons.set(record.reason, (window.reasons.get(record.reason) ?? 0) + 1);
-    if (window.sources.size < this.maxDistinct) window.sources.add(record.src);
-    else if (!window.sources.has(record.src)) window.capped = true;
+    this.count(record.door, record.src, record.reason);
     return undefined;
+  }
+
+  /** Count one event for the door's summary without writing it. */
+  count(door: string, src: string, reason: string): void {
+    const window = this.windowOf(door);
+    window.suppressed += 1;
+    window.reasons.set(reason, (window.reasons.get(reason) ?? 0) + 1);
+    if (window.sources.size < this.maxDistinct) window.sources.add(src);
+    else if (!window.sources.has(src)) window.capped = true;
   }
 
   /** End every open window now, writing the summaries due (at stop, so nothing counted is lost). */
@@ -84,12 +82,27 @@ export class RejectAudit {
     return this.windows.size;
   }
 
+  private windowOf(door: string): Window {
+    let window = this.windows.get(door);
+    if (!window) {
+      const now = this.options.clock.now();
+      const opened: Window = { from: now, written: 0, suppressed: 0, sources: new Set(), capped: false, reasons: new Map(), timer: undefined };
+      this.windows.set(door, opened);
+      opened.timer = this.options.clock.setTimer(now + this.windowMs, () => {
+        opened.timer = undefined;
+        void this.close(door, opened).catch(() => undefined);
+      });
+      window = opened;
+    }
+    return window;
+  }
+
   private close(door: string, window: Window): Promise<void> {
     if (this.windows.get(door) === window) this.windows.delete(door);
     if (window.suppressed === 0) return Promise.resolve();
     const to = Math.min(this.options.clock.now(), window.from + this.windowMs);
     return this.options.write({
-      event: 'reject-summary',
+      event: this.options.summaryEvent ?? 'reject-summary',
       at: isoTime(to),
       door,
       src: '',

@@ -54,7 +54,7 @@ export function parseKnockdConfig(text: string): KnockdConfig {
       return;
     }
     if (!current) {
-      problems.push({ line, message: `\`${trimmed}\` before any [section]; ignored` });
+      problems.push({ line, message: 'a line before any [section]; ignored' });
       return;
     }
     const equals = trimmed.indexOf('=');
@@ -64,7 +64,7 @@ export function parseKnockdConfig(text: string): KnockdConfig {
     }
     const key = trimmed.slice(0, equals).trim().toLowerCase();
     if (key === '') {
-      problems.push({ line, message: `\`${trimmed}\` has no key before "="` });
+      problems.push({ line, message: 'a line with no key before "="; ignored' });
       return;
     }
     current.directives.set(key, { key, value: trimmed.slice(equals + 1).trim(), line });
@@ -96,8 +96,9 @@ export function parseOneTimeSequences(text: string): { sequences: string[][]; pr
     const trimmed = raw.trim();
     if (trimmed === '' || trimmed.startsWith('#')) return;
     const parsed = parseKnockdSequence(trimmed);
+    // The line itself is never quoted: the file may be anything (under sudo, /etc/shadow).
     if (parsed.ok) sequences.push(parsed.steps);
-    else problems.push({ line: index + 1, message: parsed.reason });
+    else problems.push({ line: index + 1, message: 'not a knock sequence: expected PORT, PORT:tcp or PORT:udp items separated by commas (ports 1-65535)' });
   });
   return { sequences, problems };
 }

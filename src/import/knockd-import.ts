@@ -163,7 +163,7 @@ function checkIpv6(section: KnockdSection, start: AcceptRule, notes: Notes): voi
 
 function convertSection(section: KnockdSection, files: ReadonlyMap<string, OneTimeFile>, notes: Notes): Candidate | undefined {
   for (const d of section.directives.values()) if (!DOOR_KEYS.has(d.key)) notes.add(section, d, 'ignored', `${d.key}: not a knockd door directive`);
-  for (const flag of section.flags) notes.add(section, flag, 'ignored', `\`${flag.key}\`: a line without "="`);
+  for (const flag of section.flags) notes.add(section, flag, 'ignored', 'a line without "=" (not a knockd directive)');
   const target = section.directives.get('target');
   if (target) {
     notes.add(section, target, 'skipped', `target = ${target.value}: knocktail counts knocks to this host's own addresses only`);

@@ -6,9 +6,34 @@ import { deriveSequence, liveWindows, windowAt } from './time-based.js';
 // What the tracker needs to know about one door, worked out once: its candidate sequences and
 // which knocks belong to it.
 
-/** The key under which a used one-time sequence is remembered (and persisted). */
-export function oneTimeKey(door: string, steps: readonly Step[]): string {
+/**
+ * The key under which a used one-time sequence is remembered, persisted and shared in the fleet:
+ * the sequence itself, not the door's name, so renaming a door keeps it used and a sequence
+ * that two doors share opens once.
+ */
+export function oneTimeKey(steps: readonly Step[]): string {
+  return `once:${steps.map(formatStep).join(',')}`;
+}
+
+/** The key of a used one-time sequence in state files written before keys were the sequence alone. */
+export function legacyOneTimeKey(door: string, steps: readonly Step[]): string {
   return `${door}:${steps.map(formatStep).join(',')}`;
+}
+
+/**
+ * The key of a used time-based sequence: its knocks and the end of the time a first knock may
+ * take it (the window after its own), so a later window that happens to derive the same knocks
+ * is a new sequence and old keys can be dropped once that time and a timeout have passed.
+ */
+export function timeBasedKey(window: number, period: number, steps: readonly Step[]): string {
+  return `time:${(window + 2) * period}:${steps.map(formatStep).join(',')}`;
+}
+
+/** Until when a used-sequence key matters (epoch ms, before adding a timeout); Infinity for one-time keys. */
+export function keyRelevantUntil(key: string): number {
+  if (!key.startsWith('time:')) return Infinity;
+  const end = Number(key.slice(5, key.indexOf(':', 5)));
+  return Number.isFinite(end) ? end : Infinity;
 }
 
 export interface DoorPlan {
@@ -26,7 +51,7 @@ export function planDoor(door: Door): DoorPlan {
   const fixed: Candidate[] = [];
   if (door.sequence.length > 0) fixed.push({ keys: keysOf(door.sequence), origin: { kind: 'fixed' } });
   for (const steps of door.oneTimeSequences) {
-    if (steps.length > 0) fixed.push({ keys: keysOf(steps), origin: { kind: 'one-time', key: oneTimeKey(door.name, steps) } });
+    if (steps.length > 0) fixed.push({ keys: keysOf(steps), origin: { kind: 'one-time', key: oneTimeKey(steps) } });
   }
   const closeCandidates: Candidate[] = door.closeSequence.length > 0 ? [{ keys: keysOf(door.closeSequence), origin: { kind: 'close' } }] : [];
   const fixedKeys = new Set([...fixed, ...closeCandidates].flatMap((candidate) => candidate.keys));
@@ -40,7 +65,8 @@ export function planDoor(door: Door): DoorPlan {
     if (!spec) return undefined;
     let candidate = derived.get(window);
     if (!candidate) {
-      candidate = { keys: keysOf(deriveSequence(spec, window)), origin: { kind: 'time-based', window } };
+      const derivedSteps = deriveSequence(spec, window);
+      candidate = { keys: keysOf(derivedSteps), origin: { kind: 'time-based', window, key: timeBasedKey(window, spec.period, derivedSteps) } };
       derived.set(window, candidate);
       if (derived.size > cachedWindows) derived.delete(derived.keys().next().value as number);
     }

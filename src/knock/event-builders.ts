@@ -30,3 +30,7 @@ export function closedEvent(base: EventBase): KnockEvent {
 export function rejectedEvent(base: EventBase, reason: RejectReason): KnockEvent {
   return { door: base.door, src: base.src, family: base.family, at: base.at, kind: 'rejected', reason };
 }
+
+export function scannerEvent(src: string, family: 4 | 6, at: number, port: string, until: number): KnockEvent {
+  return { door: '', src, family, at, kind: 'scanner', port, until };
+}

@@ -47,6 +47,11 @@ export class LruMap<V> {
     return this.oldestNode?.value;
   }
 
+  /** The least recently used key. */
+  oldestKey(): string | undefined {
+    return this.oldestNode?.key;
+  }
+
   *values(): IterableIterator<V> {
     for (let node = this.oldestNode; node; node = node.newer) yield node.value;
   }

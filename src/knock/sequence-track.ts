@@ -2,7 +2,9 @@
 // Several candidate sequences may share a track (fixed, one-time, time-based): progress is the
 // number of steps matched so far, and a knock advances while at least one candidate agrees.
 
-export type CandidateOrigin = { readonly kind: 'fixed' } | { readonly kind: 'close' } | { readonly kind: 'one-time'; readonly key: string } | { readonly kind: 'time-based'; readonly window: number };
+/** `key`: single-use sequences (one-time and time-based) are remembered under it once used. */
+export type CandidateOrigin =
+  { readonly kind: 'fixed' } | { readonly kind: 'close' } | { readonly kind: 'one-time'; readonly key: string } | { readonly kind: 'time-based'; readonly window: number; readonly key: string };
 
 /** A sequence a track may be following, its steps spelled as knockStepOf() spells packets. */
 export interface Candidate {
@@ -26,7 +28,7 @@ export const IDLE: Track = { phase: 'idle' };
 export type TrackOutcome =
   | { readonly kind: 'none' }
   | { readonly kind: 'advanced'; readonly step: number; readonly of: number }
-  /** The track went back to idle because `winner` was knocked in full (it may be unusable: a used one-time sequence). */
+  /** The track went back to idle because `winner` was knocked in full (it may be unusable: a used one-time or time-based sequence). */
   | { readonly kind: 'finished'; readonly winner: Candidate };
 
 export interface TrackResult {
@@ -44,7 +46,7 @@ export interface TrackInput {
   readonly timeout: number;
   /** Candidates for a first knock at this time. */
   readonly fresh: () => readonly Candidate[];
-  /** False for candidates that may no longer complete (used one-time sequences). */
+  /** False for candidates that may no longer complete (used one-time and time-based sequences). */
   readonly usable: (candidate: Candidate) => boolean;
 }
 

@@ -4,6 +4,8 @@ import { IDLE, type Track } from './sequence-track.js';
 // Everything the tracker remembers about one source. A source with nothing to remember
 // (isIdle) is not kept at all, and each collection exists only while it holds something:
 // under a flood of new sources, memory per source is what decides how many fit under the cap.
+// There is no ban: wrong knocks are a signal anyone can forge with the owner's address, so they
+// only reset that address's own progress (docs/replay-and-spoofing.md).
 
 export interface DoorTracks {
   readonly open: Track;
@@ -11,10 +13,6 @@ export interface DoorTracks {
 }
 
 export const IDLE_TRACKS: DoorTracks = { open: IDLE, close: IDLE };
-
-export type Standing = { readonly kind: 'clear' } | { readonly kind: 'banned'; readonly until: number };
-
-const CLEAR: Standing = { kind: 'clear' };
 
 export interface SourceState {
   readonly src: string;
@@ -25,19 +23,16 @@ export interface SourceState {
   sightings: Map<number, number> | undefined;
   /** Packet time of the newest sighting: all of them are dropped together once it is old. */
   lastSighting: number;
-  /** Clock times of failed attempts (resets) within the fail window, oldest first. */
-  failures: number[] | undefined;
-  standing: Standing;
   /** Door → clock time a 'not-allowed' rejection was last reported. */
   notices: Map<string, number> | undefined;
 }
 
 export function newSource(src: string, family: Family): SourceState {
-  return { src, family, tracks: undefined, sightings: undefined, lastSighting: -Infinity, failures: undefined, standing: CLEAR, notices: undefined };
+  return { src, family, tracks: undefined, sightings: undefined, lastSighting: -Infinity, notices: undefined };
 }
 
 export function isIdle(state: SourceState): boolean {
-  return !state.tracks && !state.sightings && !state.failures && !state.notices && state.standing.kind === 'clear';
+  return !state.tracks && !state.sightings && !state.notices;
 }
 
 export function tracksOf(state: SourceState, door: string): DoorTracks {
@@ -64,32 +59,13 @@ export function noteSighting(state: SourceState, sport: number, dport: number, a
   return previous;
 }
 
-export function noteFailure(state: SourceState, now: number, failWindow: number): number {
-  const recent = (state.failures ?? []).filter((failedAt) => now - failedAt <= failWindow);
-  recent.push(now);
-  state.failures = recent;
-  return recent.length;
-}
-
-export function ban(state: SourceState, until: number): void {
-  state.standing = { kind: 'banned', until };
-  state.failures = undefined;
-  state.tracks = undefined;
-}
-
 export interface Windows {
   readonly retransmitWindow: number;
-  readonly failWindow: number;
   readonly timeoutOf: (door: string) => number;
 }
 
-/** Drop sightings, notices, failures and a ban that are over at `now` (partial sequences are the tracker's: they produce events). */
+/** Drop sightings and notices that are over at `now` (partial sequences are the tracker's: they produce events). */
 export function pruneState(state: SourceState, now: number, windows: Windows): void {
-  if (state.standing.kind === 'banned' && now >= state.standing.until) state.standing = CLEAR;
-  if (state.failures) {
-    const recent = state.failures.filter((failedAt) => now - failedAt <= windows.failWindow);
-    state.failures = recent.length > 0 ? recent : undefined;
-  }
   // Older sightings may linger until the newest is old: harmless, as a retransmit is judged on times.
   if (state.sightings && now - state.lastSighting > windows.retransmitWindow) {
     state.sightings = undefined;
@@ -103,7 +79,7 @@ export function pruneState(state: SourceState, now: number, windows: Windows): v
 
 /** The first clock time at which sweeping `state` would drop something (Infinity when never). */
 export function deadlineOf(state: SourceState, windows: Windows): number {
-  let at = state.standing.kind === 'banned' ? state.standing.until : Infinity;
+  let at = Infinity;
   // Everything below is dropped once strictly older than its window, hence the +1.
   if (state.tracks) {
     for (const [door, { open, close }] of state.tracks) {
@@ -113,6 +89,5 @@ export function deadlineOf(state: SourceState, windows: Windows): number {
   }
   if (state.sightings) at = Math.min(at, state.lastSighting + windows.retransmitWindow + 1);
   if (state.notices) for (const [door, noticed] of state.notices) at = Math.min(at, noticed + windows.timeoutOf(door) + 1);
-  if (state.failures) at = Math.min(at, state.failures[0]! + windows.failWindow + 1);
   return at;
 }

@@ -4,20 +4,29 @@ import type { Packet } from '../parse/packet.js';
 import { DeadlineQueue } from './deadline-queue.js';
 import type { Door } from '../model/door.js';
 import { planDoor, type DoorPlan } from './door-plan.js';
-import { advancedEvent, closedEvent, completedEvent, rejectedEvent, resetEvent, type EventBase } from './event-builders.js';
+import { advancedEvent, closedEvent, completedEvent, rejectedEvent, resetEvent, scannerEvent, type EventBase } from './event-builders.js';
 import type { KnockEvent } from './events.js';
 import { knockStepOf } from './knock-step.js';
 import { stepTrack, type Candidate, type TrackResult } from './sequence-track.js';
-import { ban, deadlineOf, IDLE_TRACKS, isIdle, newSource, noteFailure, noteSighting, pruneState, setTracks, tracksOf, type SourceState, type Windows } from './source-state.js';
+import { ScannerMarks } from './scanner-marks.js';
+import { deadlineOf, IDLE_TRACKS, isIdle, newSource, noteSighting, pruneState, setTracks, tracksOf, type SourceState, type Windows } from './source-state.js';
 import { SourceTable } from './source-table.js';
+import { usedKeysFrom, UsedSequences } from './used-sequences.js';
 
 export { oneTimeKey } from './door-plan.js';
+
+/** Default limits.scannerHold: above the guard's one tripwire line per source per minute, so a scan stays marked while it runs. */
+export const DEFAULT_SCANNER_HOLD = 120_000;
+/** Default limits.maxScanners. */
+export const DEFAULT_MAX_SCANNERS = 65_536;
 
 export interface TrackerOptions {
   readonly doors: readonly Door[];
   readonly limits: Limits;
-  /** One-time sequences already used (keys from oneTimeKey()), e.g. from the state file. */
+  /** Single-use sequences already used (oneTimeKey(), timeBasedKey(), or a state file's older door-named keys). */
   readonly usedOneTime?: ReadonlySet<string>;
+  /** Tripwire ports, spelled as knockStepOf() spells packets ("tcp:31598"): a hit marks the source as a scanner. */
+  readonly tripwires?: ReadonlySet<string>;
 }
 
 export interface TrackerStats {
@@ -27,8 +36,10 @@ export interface TrackerStats {
   readonly evicted: number;
   /** TCP SYN retransmits ignored. */
   readonly retransmits: number;
-  /** Sources banned right now. */
-  readonly banned: number;
+  /** Sources marked as scanners (some marks may have just ended: they go at the next expire()). */
+  readonly scanners: number;
+  /** Tripwire hits seen. */
+  readonly tripwireHits: number;
   /** Knocks ignored because they were older than their door's timeout when read. */
   readonly stale: number;
 }
@@ -60,12 +71,17 @@ type Sequence = 'open' | 'close';
 // a legitimate knocker loses a partial sequence only when at least maxTrackedSources other
 // sources knock a first step between two of its own knocks, so a flood of R such sources per
 // second starves knockers whose knocks are more than maxTrackedSources / R seconds apart, and
-// nobody else; evicting a banned source lifts its ban, the price of never growing past the cap.
+// nobody else. Scanner marks live in their own LRU (limits.maxScanners), so a flood of sources
+// can neither evict a mark by knocking nor push out a knocker by scanning.
 export class KnockTracker {
   private readonly plans: readonly DoorPlan[];
   private readonly plansByName: ReadonlyMap<string, DoorPlan>;
   private readonly limits: Limits;
-  private readonly used: Set<string>;
+  private readonly used: UsedSequences;
+  private readonly tripwires: ReadonlySet<string>;
+  private readonly scanners: ScannerMarks;
+  private tripwireHits = 0;
+  private readonly usedListeners: ((key: string, door: string) => void)[] = [];
   private readonly sources = new SourceTable();
   private readonly deadlines = new DeadlineQueue<string>();
   private readonly windows: Windows;
@@ -77,10 +93,11 @@ export class KnockTracker {
     this.plans = options.doors.map(planDoor);
     this.plansByName = new Map(this.plans.map((plan) => [plan.door.name, plan]));
     this.limits = options.limits;
-    this.used = new Set(options.usedOneTime ?? []);
+    this.used = new UsedSequences(usedKeysFrom(options.doors, options.usedOneTime ?? new Set()));
+    this.tripwires = options.tripwires ?? new Set();
+    this.scanners = new ScannerMarks(options.limits.scannerHold ?? DEFAULT_SCANNER_HOLD, options.limits.maxScanners ?? DEFAULT_MAX_SCANNERS);
     this.windows = {
       retransmitWindow: options.limits.retransmitWindow,
-      failWindow: options.limits.failWindow,
       timeoutOf: (door) => this.plansByName.get(door)?.door.timeout ?? 0,
     };
   }
@@ -89,6 +106,7 @@ export class KnockTracker {
   observe(packet: Packet, now: number): KnockEvent[] {
     const key = knockStepOf(packet);
     if (key === undefined) return [];
+    if (this.tripwires.has(key)) return this.tripwire(packet, key, now);
     const knocked = this.plans.filter((plan) => plan.knocks(key, packet.at));
     if (knocked.length === 0) return [];
     // An old line (read after a restart or a rotation) must never open anything.
@@ -99,18 +117,16 @@ export class KnockTracker {
     const existing = this.sources.get(packet.src);
     const state = existing ?? newSource(packet.src, packet.family);
     const events: KnockEvent[] = [];
-    if (state.standing.kind === 'banned' && now >= state.standing.until) state.standing = { kind: 'clear' };
-    if (state.standing.kind === 'clear') {
-      if (this.isRetransmit(state, packet)) this.retransmits++;
-      else this.knock(state, key, knocked, packet.at, now, events);
-    }
+    if (this.isRetransmit(state, packet)) this.retransmits++;
+    else this.knock(state, key, knocked, packet.at, now, events);
     this.store(state, existing !== undefined, now, events);
     return events;
   }
 
-  /** Drop what has timed out by `now`: partial sequences (reset 'timeout'), SYN sightings, notices, failures, bans. */
+  /** Drop what has timed out by `now`: partial sequences (reset 'timeout'), SYN sightings, notices, scanner marks. */
   expire(now: number): KnockEvent[] {
     const events: KnockEvent[] = [];
+    this.scanners.expire(now);
     for (let next = this.deadlines.peek(); next && next.at <= now; next = this.deadlines.peek()) {
       const state = this.sources.get(next.key)!;
       this.sweep(state, now, events);
@@ -126,7 +142,9 @@ export class KnockTracker {
 
   /** When expire() next has work, for arming a real timer. */
   nextExpiry(): number | undefined {
-    return this.deadlines.peek()?.at;
+    const sources = this.deadlines.peek()?.at;
+    const marks = this.scanners.nextExpiry();
+    return sources === undefined ? marks : marks === undefined ? sources : Math.min(sources, marks);
   }
 
   /** Stale packets so far (stats().stale without building the stats), checked per packet by the pipeline. */
@@ -135,9 +153,7 @@ export class KnockTracker {
   }
 
   stats(): TrackerStats {
-    let banned = 0;
-    for (const state of this.sources.values()) if (state.standing.kind === 'banned') banned++;
-    return { trackedSources: this.sources.size, evicted: this.evicted, retransmits: this.retransmits, banned, stale: this.stale };
+    return { trackedSources: this.sources.size, evicted: this.evicted, retransmits: this.retransmits, scanners: this.scanners.size, tripwireHits: this.tripwireHits, stale: this.stale };
   }
 
   /** Sources mid-sequence, most recently started first: at most `limit` of them, and how many there are. */
@@ -157,12 +173,49 @@ export class KnockTracker {
     return { total: all.length, sources: all.slice(0, limit) };
   }
 
+  /** Whether `src` is marked as a scanner at packet time `at`. */
+  isScanner(src: string, at: number): boolean {
+    return this.scanners.marked(src, at);
+  }
+
+  /** Mark a single-use sequence used because a fleet peer used it (onSequenceUsed listeners do not hear of it). */
   markOneTimeUsed(key: string): void {
     this.used.add(key);
   }
 
-  usedOneTimeKeys(): string[] {
-    return [...this.used].sort();
+  /** Every used single-use sequence still worth keeping at `now` (time-based ones only while they could complete). */
+  usedOneTimeKeys(now?: number): string[] {
+    if (now !== undefined) this.used.prune(now - this.maxTimeout);
+    return this.used.keys();
+  }
+
+  /** Observe single-use sequences as they are used here, with the door they opened (the fleet shares those of fleet doors). */
+  onSequenceUsed(listener: (key: string, door: string) => void): void {
+    this.usedListeners.push(listener);
+  }
+
+  private get maxTimeout(): number {
+    return Math.max(0, ...this.plans.map((plan) => plan.door.timeout));
+  }
+
+  // A logged packet to a tripwire port: mark the source, and say so every time (the guard logs a
+  // source's tripwire hits at most once a minute) so the grant engine revokes what it just got.
+  private tripwire(packet: Packet, key: string, now: number): KnockEvent[] {
+    const hold = this.limits.scannerHold ?? DEFAULT_SCANNER_HOLD;
+    // An old line (read after a restart) marks nothing: its hold is over.
+    if (packet.at + hold <= now) {
+      this.stale++;
+      return [];
+    }
+    this.tripwireHits++;
+    this.scanners.mark(packet.src, packet.at);
+    // A scanner's partial sequences go: what it knocked so far proves nothing.
+    const state = this.sources.get(packet.src);
+    if (state?.tracks) {
+      state.tracks = undefined;
+      this.store(state, true, now, []);
+    }
+    return [scannerEvent(packet.src, packet.family, packet.at, key, packet.at + hold)];
   }
 
   // Same source, source port and destination port within the window of the previous sighting;
@@ -181,10 +234,7 @@ export class KnockTracker {
       if (!knocked.includes(plan)) {
         // A knock on another door's port spoils this door's attempt.
         for (const sequence of ['open', 'close'] as const) {
-          if (tracks[sequence].phase === 'knocking') {
-            events.push(resetEvent(base, sequence, 'other-door'));
-            if (this.fail(state, door, at, now, events)) return;
-          }
+          if (tracks[sequence].phase === 'knocking') events.push(resetEvent(base, sequence, 'other-door'));
         }
         setTracks(state, door, IDLE_TRACKS);
         continue;
@@ -195,32 +245,30 @@ export class KnockTracker {
       }
       const { timeout } = plan.door;
       const open = stepTrack(tracks.open, { key, at, timeout, usable: this.usable, fresh: () => plan.openCandidates(at) });
-      if (this.report(state, 'open', open, base, now, events)) return;
+      this.report(state, 'open', open, base, events);
       const close = stepTrack(tracks.close, { key, at, timeout, usable: this.usable, fresh: () => plan.closeCandidates });
-      if (this.report(state, 'close', close, base, now, events)) return;
+      this.report(state, 'close', close, base, events);
       setTracks(state, door, { open: open.track, close: close.track });
     }
   }
 
-  private readonly usable = (candidate: Candidate): boolean => candidate.origin.kind !== 'one-time' || !this.used.has(candidate.origin.key);
+  private readonly usable = (candidate: Candidate): boolean => !('key' in candidate.origin) || !this.used.has(candidate.origin.key);
 
-  // Turn a track step into events; true when the source got banned on the way.
-  private report(state: SourceState, sequence: Sequence, result: TrackResult, base: EventBase, now: number, events: KnockEvent[]): boolean {
-    if (result.reset) {
-      events.push(resetEvent(base, sequence, result.reset === 'timeout' ? 'timeout' : 'out-of-order'));
-      if (this.fail(state, base.door, base.at, now, events)) return true;
-    }
+  // Turn a track step into events. A marked scanner completes nothing (and uses up no sequence);
+  // a wrong knock resets only this source's own progress.
+  private report(state: SourceState, sequence: Sequence, result: TrackResult, base: EventBase, events: KnockEvent[]): void {
+    if (result.reset) events.push(resetEvent(base, sequence, result.reset === 'timeout' ? 'timeout' : 'out-of-order'));
     const { outcome } = result;
     if (outcome.kind === 'advanced') events.push(advancedEvent(base, sequence, outcome.step, outcome.of));
-    if (outcome.kind !== 'finished') return false;
+    if (outcome.kind !== 'finished') return;
     const { origin } = outcome.winner;
     if (sequence === 'close') events.push(closedEvent(base));
-    else if (origin.kind === 'one-time' && this.used.has(origin.key)) events.push(rejectedEvent(base, 'one-time-reused'));
+    else if (this.scanners.marked(state.src, base.at)) events.push(rejectedEvent(base, 'scanner'));
+    else if ('key' in origin && this.used.has(origin.key)) events.push(rejectedEvent(base, origin.kind === 'one-time' ? 'one-time-reused' : 'time-based-reused'));
     else {
-      if (origin.kind === 'one-time') this.used.add(origin.key);
+      if ('key' in origin && this.used.add(origin.key)) for (const listener of this.usedListeners) listener(origin.key, base.door);
       events.push(completedEvent(base));
     }
-    return false;
   }
 
   private allowed(plan: DoorPlan, state: SourceState): boolean {
@@ -236,15 +284,6 @@ export class KnockTracker {
     events.push(rejectedEvent(base, 'not-allowed'));
   }
 
-  // Count a failed attempt; past limits.maxFailures within limits.failWindow, ban the source
-  // (its progress is dropped and the ban reported once). True when it got banned.
-  private fail(state: SourceState, door: string, at: number, now: number, events: KnockEvent[]): boolean {
-    if (noteFailure(state, now, this.limits.failWindow) <= this.limits.maxFailures) return false;
-    ban(state, now + this.limits.banFor);
-    events.push(rejectedEvent({ door, src: state.src, family: state.family, at }, 'banned'));
-    return true;
-  }
-
   private sweep(state: SourceState, now: number, events: KnockEvent[]): void {
     pruneState(state, now, this.windows);
     for (const [door, tracks] of [...(state.tracks ?? [])]) {
@@ -256,7 +295,6 @@ export class KnockTracker {
         if (sequence === 'open') open = IDLE_TRACKS.open;
         else close = IDLE_TRACKS.close;
         events.push(resetEvent({ door, src: state.src, family: state.family, at: now }, sequence, 'timeout'));
-        if (this.fail(state, door, now, now, events)) return;
       }
       setTracks(state, door, { open, close });
     }

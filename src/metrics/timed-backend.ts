@@ -16,9 +16,9 @@ export function timeBackend(backend: FirewallBackend, observe: (action: string, 
     open: (grant: Grant) => timed('open', () => backend.open(grant)),
     close: (grant: Grant) => timed('close', () => backend.close(grant)),
     list: () => timed('list', () => backend.list()),
-    setup: (doors) => backend.setup(doors),
+    setup: (doors, host) => backend.setup(doors, host),
     teardown: () => backend.teardown(),
-    describeSetup: (doors) => backend.describeSetup(doors),
+    describeSetup: (doors, host) => backend.describeSetup(doors, host),
     ...(backend.stop ? { stop: () => backend.stop!() } : {}),
   };
 }

@@ -1,0 +1,108 @@
+import { createHash, randomUUID } from 'node:crypto';
+import type { FleetConfig } from '../config/types.js';
+import { keyRelevantUntil } from '../knock/door-plan.js';
+import { USED_PREFIX } from './fleet-keys.js';
+import { FLEET_PROTOCOL } from './fleet-message.js';
+import type { FleetTransport, FleetUpdate } from './fleet-transport.js';
+import { encodeEnvelope, signEnvelope, verifyEnvelope } from './message-signing.js';
+
+// Single-use sequences (one-time and time-based) used on a fleet door, shared with the group:
+// one bucket entry per sequence (keyed by a hash of the sequence, not the door), signed like
+// every message. Marking a sequence used only ever refuses knocks, so an entry needs no
+// ordering or replay check beyond its signature: applying one twice, late or from a replayed
+// write changes nothing. What is left: two members that take the same sequence within the
+// time a write needs to reach the other (milliseconds on a healthy cluster) both open.
+export interface UsedSequencePort {
+  /** Mark `key` used here (a peer used it). */
+  markUsed(key: string): void;
+  /** Hear of sequences used here: the key and the door it opened. */
+  onUsed(listener: (key: string, door: string) => void): void;
+}
+
+/** How long a one-time sequence's entry stays valid (it never becomes usable again; ten years stands for "always"). */
+const ONE_TIME_LIFE_MS = 3650 * 86_400_000;
+/** A time-based entry outlives the time its sequence could be knocked by this much (any door's timeout fits). */
+const TIME_BASED_SLACK_MS = 86_400_000;
+
+export function usedEntryKey(sequenceKey: string): string {
+  return `${USED_PREFIX}${createHash('sha256').update(sequenceKey).digest('hex').slice(0, 40)}`;
+}
+
+export class UsedSequenceShare {
+  /** Entries not yet stored (the servers were unreachable): tried again at each catch-up. */
+  private readonly pending = new Map<string, Uint8Array>();
+  private stopFollow: (() => void) | undefined;
+  private shared = 0;
+  private applied = 0;
+
+  constructor(
+    private readonly options: {
+      readonly config: FleetConfig;
+      readonly transport: FleetTransport;
+      readonly port: UsedSequencePort;
+      readonly now: () => number;
+      readonly warn: (message: string) => void;
+    },
+  ) {}
+
+  /** Publish what this member uses on fleet doors, follow what the others use, and catch up. */
+  async start(): Promise<void> {
+    const fleetDoors = new Set(this.options.config.doors);
+    this.options.port.onUsed((key, door) => {
+      if (fleetDoors.has(door)) void this.publish(key);
+    });
+    this.stopFollow = await this.options.transport.follow(USED_PREFIX, (update) => this.apply(update));
+    await this.resync();
+  }
+
+  stop(): void {
+    this.stopFollow?.();
+  }
+
+  /** Read every entry again and retry unsent ones (the link calls this on reconnect and once a minute). */
+  async resync(): Promise<void> {
+    for (const [entry, value] of [...this.pending]) {
+      try {
+        await this.options.transport.put(entry, value);
+        this.pending.delete(entry);
+      } catch {
+        break;
+      }
+    }
+    try {
+      for (const entry of await this.options.transport.entries(USED_PREFIX)) this.apply(entry);
+    } catch (error) {
+      this.options.warn(`fleet ${this.options.config.group}: cannot read used sequences: ${error instanceof Error ? error.message : String(error)}`);
+    }
+  }
+
+  counts(): { shared: number; applied: number; pending: number } {
+    return { shared: this.shared, applied: this.applied, pending: this.pending.size };
+  }
+
+  private async publish(key: string): Promise<void> {
+    const { config, now } = this.options;
+    const iat = now();
+    const relevant = keyRelevantUntil(key);
+    const exp = Number.isFinite(relevant) ? relevant + TIME_BASED_SLACK_MS : iat + ONE_TIME_LIFE_MS;
+    const envelope = signEnvelope({ v: FLEET_PROTOCOL, group: config.group, id: randomUUID(), host: config.host, iat, exp, type: 'used', body: { key } }, config.key);
+    const entry = usedEntryKey(key);
+    const value = encodeEnvelope(envelope);
+    try {
+      await this.options.transport.put(entry, value);
+      this.shared += 1;
+    } catch {
+      this.pending.set(entry, value);
+    }
+  }
+
+  private apply(update: FleetUpdate): void {
+    const { config, now } = this.options;
+    const verified = verifyEnvelope(update.value, { key: config.key, group: config.group, now: now(), maxSkew: config.maxClockSkew });
+    if (!verified.ok) return;
+    const { envelope } = verified;
+    if (envelope.type !== 'used' || envelope.host === config.host || update.key !== usedEntryKey(envelope.body.key)) return;
+    this.options.port.markUsed(envelope.body.key);
+    this.applied += 1;
+  }
+}
