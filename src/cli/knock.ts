@@ -10,8 +10,9 @@ import { DEFAULT_DELAY_MS, describeSteps, sendKnock, sleepFor } from '../client/
 import { VERIFY_ATTEMPTS, verifyOpen } from '../client/verify-open.js';
 import { configPath, writeLine, type CliContext } from './context.js';
 import type { CommandAction } from './command-table.js';
+import { knockSpa, type SpaKnockFlags } from './knock-spa.js';
 
-interface KnockFlags {
+interface KnockFlags extends SpaKnockFlags {
   door?: string;
   close?: boolean;
   delay?: string;
@@ -21,6 +22,7 @@ interface KnockFlags {
   udp?: boolean;
   verify?: string;
   profiles?: string;
+  spa?: boolean;
 }
 
 /** Where to knock and what to send, from the command line, a door of the config, or a profile. */
@@ -96,6 +98,10 @@ async function planKnock(ctx: CliContext, first: string, stepTexts: readonly str
 // `knocktail knock HOST [STEP...]` or `knocktail knock PROFILE`: the client. One packet per
 // step, in order; with --verify (or a profile's `verify`), a connection to the port after.
 export const knock: CommandAction<[string, string[]], KnockFlags> = async (ctx, [first, stepTexts], flags) => {
+  if (flags.spa) {
+    if (stepTexts.length > 0) throw new KnocktailError('USAGE', `Expected no knock steps with --spa, got ${stepTexts.join(' ')}`);
+    return knockSpa(ctx, first, flags);
+  }
   if (flags.ipv4 && flags.ipv6) throw new KnocktailError('USAGE', 'Expected at most one of -4 and -6, got both');
   const plan = await planKnock(ctx, first, stepTexts, flags);
   const target = await resolveHost(plan.host, flags.ipv4 ? 4 : flags.ipv6 ? 6 : plan.family);
