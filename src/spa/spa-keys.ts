@@ -9,6 +9,8 @@ export interface SpaKeys {
 
 export const MAX_ENCRYPTION_KEY_BYTES = 32;
 export const MAX_HMAC_KEY_BYTES = 128;
+/** Fewest bytes either key may have: 128 bits (`fwknop --key-gen` gives 32 and 64). */
+export const MIN_KEY_BYTES = 16;
 
 /** Why a KEY_BASE64 / HMAC_KEY_BASE64 value is unusable, or undefined when it is fine. */
 export function spaKeyProblem(text: string, kind: 'encryption' | 'hmac'): string | undefined {
@@ -17,6 +19,7 @@ export function spaKeyProblem(text: string, kind: 'encryption' | 'hmac'): string
   const name = kind === 'encryption' ? 'KEY_BASE64' : 'HMAC_KEY_BASE64';
   if (!bytes || bytes.length === 0) return `expected a ${name} value (base64, as \`fwknop --key-gen\` prints it)`;
   if (bytes.length > max) return `expected at most ${max} bytes once decoded, got ${bytes.length}`;
+  if (bytes.length < MIN_KEY_BYTES) return `expected at least ${MIN_KEY_BYTES} bytes once decoded (128 bits; \`fwknop --key-gen\` makes 32 and 64), got ${bytes.length}`;
   return undefined;
 }
 
