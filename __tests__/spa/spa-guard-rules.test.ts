@@ -2,12 +2,11 @@ import { describe, expect, test } from '@jest/globals';
 import { buildGuardRuleSpecs } from '../../src/firewall/guard-args.js';
 import { buildNftSetupStatements } from '../../src/firewall/nft-args.js';
 import type { Door } from '../../src/model/door.js';
-import { makeDoor } from '../support/door.js';
+import { makeSpaDoor } from './spa-fixtures.js';
 
 // The guard's part of SPA: NEW datagrams to the SPA port are copied whole to NFLOG group = port
 // (threshold 1: at once), rate-limited per source like knock LOG lines, then refused like a knock port.
-const spa = (name: string, port = 62201): Door =>
-  makeDoor({ name, sequence: [], closeSequence: [], openFor: 30_000, spa: { port, key: 'k', hmacKey: 'h', maxAge: 120_000, allowNat: false, requireSourceAddress: false } });
+const spa = (name: string, port = 62201): Door => makeSpaDoor({ name }, { port });
 const options = { logPrefix: 'knocktail: ', logRateLimit: '20/second', inputPosition: 1 };
 
 describe('SPA guard rules', () => {

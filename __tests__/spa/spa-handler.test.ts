@@ -1,21 +1,11 @@
 import { describe, expect, test } from '@jest/globals';
-import { normaliseAddress, type Address } from '../../src/address.js';
-import type { Door } from '../../src/model/door.js';
 import { ReplayCache } from '../../src/spa/replay-cache.js';
 import { SpaHandler, spaDoorsByPort, type SpaCounterName, type SpaGrantPort } from '../../src/spa/spa-handler.js';
 import { sealSpaPacket } from '../../src/spa/spa-packet.js';
 import { makeDoor } from '../support/door.js';
-import { recorded, recordedKeys } from './spa-fixtures.js';
+import { client, makeSpaDoor, NOW, recordedKeys } from './spa-fixtures.js';
 
-const NOW = 1_800_000_000_000;
-const client = normaliseAddress('203.0.113.9') as Address;
-const spaDoor: Door = makeDoor({
-  name: 'spa',
-  sequence: [],
-  closeSequence: [],
-  openFor: 30_000,
-  spa: { port: 62201, key: recorded.key, hmacKey: recorded.hmacKey, maxAge: 120_000, allowNat: false, requireSourceAddress: false },
-});
+const spaDoor = makeSpaDoor();
 
 function packet(overrides: { timestamp?: number; message?: string } = {}): Buffer {
   return sealSpaPacket({ random: '1234567890123456', user: 'alice', timestamp: NOW / 1000, version: '3.0.0', type: 1, message: '203.0.113.9,tcp/22', ...overrides }, recordedKeys);

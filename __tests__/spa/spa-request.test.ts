@@ -2,21 +2,14 @@ import { describe, expect, test } from '@jest/globals';
 import { normaliseAddress, parseCidr, type Address, type Cidr } from '../../src/address.js';
 import type { FkoFields } from '../../src/spa/fko-fields.js';
 import { decideSpaRequest, type SpaDoor } from '../../src/spa/spa-request.js';
-import { makeDoor } from '../support/door.js';
+import { client, makeSpaDoor, NOW } from './spa-fixtures.js';
 
-const NOW = 1_800_000_000_000;
-const client = normaliseAddress('203.0.113.9') as Address;
-const door: SpaDoor = makeDoor({
-  name: 'spa',
-  sequence: [],
-  closeSequence: [],
+const door = makeSpaDoor({
   open: [
     { proto: 'tcp', port: 22 },
     { proto: 'udp', port: 53 },
   ],
-  openFor: 30_000,
-  spa: { port: 62201, key: 'k', hmacKey: 'h', maxAge: 120_000, allowNat: false, requireSourceAddress: false },
-}) as SpaDoor;
+});
 
 function fields(overrides: Partial<FkoFields> = {}): FkoFields {
   return { random: '1234567890123456', user: 'alice', timestamp: NOW / 1000, version: '3.0.0', type: 1, message: '203.0.113.9,tcp/22', ...overrides };
