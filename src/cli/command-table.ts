@@ -195,8 +195,8 @@ export const COMMANDS: readonly CommandDef[] = [
     name: 'import',
     description: "convert another port knocker's config to a knocktail config (printed, or written with -o); what cannot be converted is listed with why",
     arguments: [
-      { name: '<format>', description: 'the format of FILE', choices: ['knockd'] },
-      { name: '<file>', description: 'the config to convert, e.g. /etc/knockd.conf' },
+      { name: '<format>', description: "the format of FILE: knockd (knockd.conf), or fwknop (fwknopd's access.conf, to SPA doors; needs -o, the keys go beside it)", choices: ['knockd', 'fwknop'] },
+      { name: '<file>', description: 'the config to convert, e.g. /etc/knockd.conf or /etc/fwknop/access.conf' },
     ],
     options: [
       { flags: '-o, --output <file>', description: 'write the config to this file instead of stdout (never overwritten without --force)', value: 'file' },

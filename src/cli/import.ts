@@ -84,4 +84,8 @@ export async function importConfig(ctx: CliContext, file: string, flags: ImportF
   return 0;
 }
 
-export const importCommand: CommandAction<[string, string], ImportFlags> = (ctx, [, file], flags) => importConfig(ctx, file, flags);
+export const importCommand: CommandAction<[string, string], ImportFlags> = async (ctx, [format, file], flags) => {
+  if (format !== 'fwknop') return importConfig(ctx, file, flags);
+  const { importFwknop } = await import('./import-fwknop.js');
+  return importFwknop(ctx, file, outputPath(ctx, flags), flags.force === true, (notes) => reportNotes(ctx, notes));
+};
