@@ -2,6 +2,7 @@
 // SYN to 22 let through, on nftables and ipset, in the namespace rig with the real daemon
 // (NFLOG → tcpdump → daemon → firewall). In process: packets verified per second on one core,
 // valid ones (HMAC, decryption, digest, request, replay cache) and garbage (refused at the HMAC).
+import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -13,6 +14,7 @@ import { sealSpaPacket } from '../src/spa/spa-packet.js';
 import { decodeSpaKeys } from '../src/spa/spa-keys.js';
 import type { Door } from '../src/model/door.js';
 import { createLiveRig } from '../__tests__/system/support/live-rig.js';
+import { createRig } from '../__tests__/system/support/netns.js';
 import type { BenchFunction } from './section.js';
 
 const PORT = 62201;
@@ -57,6 +59,45 @@ async function measureLive(backend: 'nftables' | 'ipset', trials: number): Promi
     return { backend, trials, opened: opened.length, 'median ms': Number(quantile(opened, 0.5).toFixed(2)), 'p95 ms': Number(quantile(opened, 0.95).toFixed(2)) };
   } finally {
     await live.destroy();
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+// Debian's fwknopd 2.6.10 in UDP-server mode in the same rig shape: its own config, run dir and
+// digest cache, 22 refused by a plain REJECT after fwknopd's FWKNOP_INPUT jump; stopped by PID.
+async function measureFwknopd(trials: number): Promise<Record<string, string | number> | undefined> {
+  if (spawnSync('sh', ['-c', 'command -v fwknopd']).status !== 0) return undefined;
+  const rig = await createRig('ktfwkb');
+  const dir = await mkdtemp(join(tmpdir(), 'kt-fwknopd-bench-'));
+  let output = '';
+  const fwknopd = await (async () => {
+    await writeFile(join(dir, 'access.conf'), `SOURCE ANY\nOPEN_PORTS tcp/22\nKEY_BASE64 ${KEY}\nHMAC_KEY_BASE64 ${HMAC_KEY}\nFW_ACCESS_TIMEOUT 3600\n`, { mode: 0o600 });
+    await writeFile(join(dir, 'fwknopd.conf'), `PCAP_INTF ktfws;\nENABLE_UDP_SERVER Y;\nUDPSERV_PORT ${PORT};\nFWKNOP_RUN_DIR ${dir};\n`, { mode: 0o600 });
+    await rig.exec(rig.server, ['iptables', '-A', 'INPUT', '-p', 'tcp', '--dport', '22', '-j', 'REJECT', '--reject-with', 'tcp-reset']);
+    const child = rig.spawn(rig.server, ['fwknopd', '-f', '-U', '-c', join(dir, 'fwknopd.conf'), '-a', join(dir, 'access.conf'), '-p', join(dir, 'fwknopd.pid'), '-d', join(dir, 'digest.cache'), '-r', dir]);
+    child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    return child;
+  })();
+  try {
+    const stopListener = await rig.listen(rig.server, 22);
+    for (let tries = 0; tries < 50 && !output.includes('Kicking off UDP server'); tries++) await new Promise((done) => setTimeout(done, 100));
+    const times: number[] = [];
+    for (let trial = 0; trial < trials; trial += 1) {
+      const result = await rig.exec(rig.client, ['node', '-e', RACE, seal(rig.clientV4).toString('base64'), rig.serverV4]);
+      times.push(Number(result.stdout.trim()));
+      await rig.exec(rig.server, ['iptables', '-F', 'FWKNOP_INPUT']);
+    }
+    await stopListener();
+    const opened = times.filter(Number.isFinite).sort((a, b) => a - b);
+    return { backend: 'fwknopd 2.6.10 (UDP server, iptables)', trials, opened: opened.length, 'median ms': Number(quantile(opened, 0.5).toFixed(2)), 'p95 ms': Number(quantile(opened, 0.95).toFixed(2)) };
+  } finally {
+    if (fwknopd.pid !== undefined && fwknopd.exitCode === null) {
+      const exited = new Promise<void>((done) => fwknopd.once('exit', () => done()));
+      process.kill(fwknopd.pid, 'SIGTERM');
+      await exited;
+    }
+    await rig.destroy();
     await rm(dir, { recursive: true, force: true });
   }
 }
@@ -107,6 +148,12 @@ export const bench: BenchFunction = async ({ quick }) => {
   const throughput = [await measureThroughput('valid', quick ? 5_000 : 50_000), await measureThroughput('garbage', quick ? 20_000 : 200_000)];
   const trials = quick ? 10 : 40;
   const latency = [await measureLive('nftables', trials), await measureLive('ipset', trials)];
+  const fwknopd = await measureFwknopd(trials);
+  if (fwknopd) {
+    latency.push(fwknopd);
+    const base = Number(fwknopd['median ms']);
+    for (const row of latency) row['fwknopd ÷ this (median)'] = Number((base / Number(row['median ms'])).toFixed(1));
+  }
   return {
     name: 'spa (single packet authorization)',
     rows: latency,
@@ -114,7 +161,7 @@ export const bench: BenchFunction = async ({ quick }) => {
     notes: [
       'latency: from the SPA datagram sent in the client namespace to the start of the first connect to 22 that completed (a new connect every 1 ms); goal ≤ 3 ms median',
       'path: guard NFLOG copy (group = port, threshold 1) → tcpdump -i nflog:62201 -U -w - → pcap parse → HMAC → AES → replay cache saved → grant engine → firewall',
-      'fwknopd comparison: not measured',
+      fwknopd ? 'fwknopd: the same rig, UDP-server mode (pcap mode not measured), the same packets (our client), its rules flushed between trials' : 'fwknopd: not installed, not measured',
     ],
   };
 };
