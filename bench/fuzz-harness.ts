@@ -7,11 +7,15 @@ import { normaliseAddress } from '../src/address.js';
 import type { Config } from '../src/config/types.js';
 import { validateConfig } from '../src/config/load-config.js';
 import { MAX_LINE_BYTES } from '../src/model/line-limit.js';
+import { AddressCache } from '../src/parse/address-cache.js';
 import { parseKernelLine, type LineResult } from '../src/parse/parse-kernel-line.js';
 import type { ParseContext } from '../src/parse/packet.js';
 import { runReplay } from '../src/replay.js';
 import { readLogFiles } from '../src/source/file-reader.js';
 import { KNOCK_PORT, LOCAL, loadFixtureTemplates, nextLine, PREFIX, Random, type FuzzLine } from './fuzz-lines.js';
+
+// One memo of address lookups, as a pipeline keeps one.
+const addresses = new AddressCache();
 
 export interface FuzzOptions {
   readonly lines: number;
@@ -135,7 +139,7 @@ export async function runFuzz(options: FuzzOptions): Promise<FuzzReport> {
       } else {
         // What the pipeline will see: the line decoded as utf8, when it holds the prefix at all.
         const text = fuzz.bytes.toString('utf8');
-        const result: LineResult = fuzz.bytes.includes(PREFIX) ? parseKernelLine(text, context) : { kind: 'ignored' };
+        const result: LineResult = fuzz.bytes.includes(PREFIX) ? parseKernelLine(text, context, addresses) : { kind: 'ignored' };
         tally[categoryOf(result)] += 1;
         if (result.kind === 'packet') {
           const reference = referenceKnock(text);

@@ -4,7 +4,8 @@
 // dropped, so the port opened between the two: "prober step"). The client agent starts a new
 // connect every POLL_MS (Node timers are no finer; a spinning prober took a core from the daemon
 // on this 2-core machine and made every stage slower). The handshake's end, which this bench
-// used to report, is shown beside it. Per backend: median and p95 through rsyslog and with `source: "kmsg"`, then under a
+// used to report, is shown beside it. Per backend: median and p95 through rsyslog, with `source: "kmsg"` and with
+// `source: "nflog"` (NFLOG → a private ulogd2 → file, nf_log_all_netns left at 0), then under a
 // SYN flood; and Debian's knockd (pcap on the server's interface, same door, same trial) when it
 // is installed. The daemon runs with KNOCKTAIL_TRACE, so every trial also yields the time of each
 // stage (src/trace/stage-trace.ts), all on CLOCK_MONOTONIC: the breakdown table shows where the
@@ -98,7 +99,7 @@ function breakdownRow(name: string, times: readonly Map<StageName, number>[]): R
     row[step.label] = deltas.length === 0 ? '' : percentile(deltas, 50);
   }
   const own = times.flatMap((trial) => {
-    // rsyslog: from the line landing in the file; kmsg: from the reader being woken (the kernel's share ends there).
+    // rsyslog and nflog: from the line landing in the file; kmsg: from the reader being woken (the kernel's share ends there).
     const from = trial.get('file') ?? trial.get('wake');
     const to = trial.get('fw-send');
     return from === undefined || to === undefined ? [] : [to - from];
@@ -185,7 +186,9 @@ interface Measured {
 type Backend = 'iptables' | 'ipset' | 'nftables';
 
 // `nic`: the rig's hosts pinned to the two CPUs, received packets steered to the server's (RigCpus).
-async function measureKnocktail(backend: Backend, source: 'rsyslog' | 'kmsg', trials: number, flood: boolean, nic: boolean): Promise<Measured> {
+type Source = 'rsyslog' | 'kmsg' | 'nflog';
+
+async function measureKnocktail(backend: Backend, source: Source, trials: number, flood: boolean, nic: boolean): Promise<Measured> {
   const scratch = await mkdtemp(join(tmpdir(), 'kt-live-trace-'));
   const tracePath = join(scratch, 'trace');
   // The daemon inherits the bench's environment (`ip netns exec` keeps it).
@@ -195,9 +198,10 @@ async function measureKnocktail(backend: Backend, source: 'rsyslog' | 'kmsg', tr
     doors: [{ name: 'classic', sequence: ['tcp:31600'], open: ['tcp:22'], openFor: 'until-closed', closeSequence: ['tcp:31601'] }],
     limits: { retransmitWindow: '1ms' },
     ...(source === 'kmsg' ? { extra: { source: 'kmsg' } } : {}),
+    ...(source === 'nflog' ? { source: 'nflog' as const } : {}),
     ...(nic ? { cpus: NIC_CPUS } : {}),
   });
-  // When rsyslog's line lands in the file, seen from outside the daemon (the bench's own inotify watch).
+  // When rsyslog's (or ulogd's) line lands in the file, seen from outside the daemon (the bench's own inotify watch).
   const fileMarks: Marks[] = [];
   const name = basename(live.logFile);
   const watcher = watch(dirname(live.logFile), (_event, changed) => {
@@ -214,7 +218,7 @@ async function measureKnocktail(backend: Backend, source: 'rsyslog' | 'kmsg', tr
       await closeDoor(rig, waitClosed);
     }
     await sleep(400);
-    const marks = [...(await readTrace(tracePath)), ...(source === 'rsyslog' ? fileMarks : [])].sort((a, b) => (a.at < b.at ? -1 : a.at > b.at ? 1 : 0));
+    const marks = [...(await readTrace(tracePath)), ...(source === 'kmsg' ? [] : fileMarks)].sort((a, b) => (a.at < b.at ? -1 : a.at > b.at ? 1 : 0));
     const label = `${backend}, ${source}${nic ? ', NIC-like' : ''}`;
     const times = stageTimes(plain, marks);
     const acked = times.flatMap((trial) => trial.get('fw-ack') ?? []);
@@ -319,16 +323,20 @@ export const bench: BenchFunction = async ({ quick }) => {
   const trials = quick ? 10 : 50;
   const rows: Record<string, string | number>[] = [];
   const breakdown: Record<string, string | number>[] = [];
-  const runs: readonly [Backend, 'rsyslog' | 'kmsg', boolean, boolean][] = [
+  const runs: readonly [Backend, Source, boolean, boolean][] = [
     ['iptables', 'rsyslog', true, false],
     ['ipset', 'rsyslog', true, false],
     ['nftables', 'rsyslog', true, false],
     ['ipset', 'kmsg', false, false],
     ['nftables', 'kmsg', false, false],
+    ['ipset', 'nflog', false, false],
+    ['nftables', 'nflog', false, false],
     ['ipset', 'rsyslog', false, true],
     ['nftables', 'rsyslog', false, true],
     ['ipset', 'kmsg', false, true],
     ['nftables', 'kmsg', false, true],
+    ['ipset', 'nflog', false, true],
+    ['nftables', 'nflog', false, true],
   ];
   // KNOCKTAIL_BENCH_LIVE=ipset:kmsg,nftables:rsyslog:nic picks runs (default: all of them).
   const pick = process.env['KNOCKTAIL_BENCH_LIVE']?.split(',');
@@ -350,7 +358,7 @@ export const bench: BenchFunction = async ({ quick }) => {
     rows,
     tables: [{ title: 'where the time goes (median ms per stage, idle trials; CLOCK_MONOTONIC marks from the daemon and the bench)', rows: breakdown }],
     notes: [
-      'targets: rsyslog median ≤ 5 ms, p95 ≤ 8 ms on ipset and nftables; kmsg median ≤ 2 ms; 20/20 legit opens under flood, zero duplicate rules',
+      'targets: rsyslog median ≤ 5 ms, p95 ≤ 8 ms on ipset and nftables; kmsg median ≤ 2 ms; nflog (ulogd2) median ≤ 2 ms, p95 ≤ 4 ms; 20/20 legit opens under flood, zero duplicate rules',
       '"knock → rule in kernel": from the knock SYN to the firewall tool acknowledging the change (daemon trace, same clock); the prober figure is an upper bound of it',
       'rig "veth": the knock is received on the CPU that sent it, which is busy, so the kernel wakes log readers only at its next timer tick (0–4 ms at CONFIG_HZ=250); "NIC-like": received on the server\'s CPU, idle as a server\'s is when a packet comes in from its NIC (RPS on the rig\'s veth, hosts pinned with taskset)',
       `the client starts a new connect every ${POLL_MS} ms: the port opened within "prober step" before the figure (an upper bound); "connect done" is the handshake's end, the figure before`,

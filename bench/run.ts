@@ -15,6 +15,7 @@ const SECTIONS: readonly { name: string; module: string; needsRoot: boolean }[] 
   { name: 'follower', module: './follower.js', needsRoot: false },
   { name: 'audit', module: './audit.js', needsRoot: false },
   { name: 'cli', module: './cli.js', needsRoot: false },
+  { name: 'scan', module: './scan.js', needsRoot: false },
   { name: 'firewall', module: './firewall.js', needsRoot: true },
   { name: 'live', module: './live.js', needsRoot: true },
   { name: 'fleet', module: './fleet.js', needsRoot: true },

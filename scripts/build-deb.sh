@@ -54,7 +54,10 @@ cat >"$STAGE/usr/bin/knocktail" <<WRAPPER
 exec /usr/bin/node $LIB/dist/src/cli/main.js "\$@"
 WRAPPER
 
-install -D -m 0644 systemd/knocktail.service "$STAGE/lib/systemd/system/knocktail.service"
+# Debian 13 merged /usr: units and tmpfiles.d entries live under /usr/lib (a package's /lib
+# directory is what dpkg finds "not empty" at purge there).
+install -D -m 0644 systemd/knocktail.service "$STAGE/usr/lib/systemd/system/knocktail.service"
+install -D -m 0644 tmpfiles.d/knocktail.conf "$STAGE/usr/lib/tmpfiles.d/knocktail.conf"
 install -D -m 0644 rsyslog/30-knocktail.conf "$STAGE/etc/rsyslog.d/30-knocktail.conf"
 install -D -m 0644 logrotate/knocktail "$STAGE/etc/logrotate.d/knocktail"
 printf '%s\n' /etc/logrotate.d/knocktail /etc/rsyslog.d/30-knocktail.conf >"$STAGE/DEBIAN/conffiles"

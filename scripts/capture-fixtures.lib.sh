@@ -25,8 +25,9 @@ in_s() { ip netns exec "$NS_S" "$@"; }
 
 # The bridge on the client side is there for realism: it makes the kernel print the
 # ordinary "entered blocking state" lines a real host log is full of.
+# KTCAP_LOG_ALL_NETNS=0 leaves nf_log_all_netns alone (NFLOG captures need no printk from namespaces).
 make_namespaces() { # $1 client v4 addresses (space separated, /24), $2 client v6 (/64), $3 server v4, $4 server v6
-  sysctl -qw net.netfilter.nf_log_all_netns=1
+  if [[ "${KTCAP_LOG_ALL_NETNS:-1}" == 1 ]]; then sysctl -qw net.netfilter.nf_log_all_netns=1; fi
   ip netns add "$NS_C"
   ip netns add "$NS_S"
   ip link add "$IF_C" type veth peer name "$IF_S"

@@ -4,13 +4,16 @@ import type { Config } from './config/types.js';
 import { countRecord, countReject, createCounters, type Counters } from './counters.js';
 import type { CommandRunner, FirewallBackend } from './firewall/backend.js';
 import { selectBackend } from './firewall/select-backend.js';
+import { selectLogAction } from './firewall/log-action.js';
 import { GrantEngine, type GrantStore } from './grant/grant-engine.js';
+import { ConntrackSessionEnder } from './grant/session-ender.js';
 import type { KnockEvent } from './knock/events.js';
 import { KnockTracker } from './knock/tracker.js';
 import { formatPort } from './model/door.js';
 import type { Grant } from './model/grant.js';
 import { tripwirePorts } from './model/tripwires.js';
 import type { ParseContext } from './parse/packet.js';
+import type { Tracer } from './trace/stage-trace.js';
 import { Pipeline } from './pipeline.js';
 import type { ChunkSource } from './source/chunk-source.js';
 
@@ -26,8 +29,8 @@ export interface Parts {
   readonly audit: AuditSink;
   /** Where lines come from (the follower, /dev/kmsg, the file reader); absent for offline commands. */
   readonly source?: ChunkSource;
-  /** Epoch ms at boot, for kernel-uptime timestamps. */
-  readonly bootTime: number;
+  /** Epoch ms at boot, for kernel-uptime timestamps; a function is asked per line (the live kmsg source's printk clock moves on resume). */
+  readonly bootTime: number | (() => number);
   /** This host's addresses (a packet to any other DST= is foreign); absent or undefined: destinations are not checked. */
   readonly localAddresses?: () => ReadonlySet<string> | undefined;
   /** Reference time for syslog formats without a year (default: the clock's time). */
@@ -39,6 +42,8 @@ export interface Parts {
   readonly wrapBackend?: (backend: FirewallBackend) => FirewallBackend;
   /** Backoff between command retries (tests pass a fake). */
   readonly sleep?: (ms: number) => Promise<void>;
+  /** Marks the stages of the knock → open path (KNOCKTAIL_TRACE); passed in like the clock. */
+  readonly tracer?: Tracer;
   readonly closeRetryDelay?: (attempt: number) => number;
   readonly onRecord?: (record: AuditRecord) => void;
   /** Every reject, also those the audit log only summarises (metrics). */
@@ -66,16 +71,43 @@ export interface Knocktail {
   stop(): void;
 }
 
+export interface BackendParts {
+  readonly runner: CommandRunner;
+  /** The time a change is made at (rules carry their expiry relative to it). */
+  readonly now: () => number;
+  readonly sleep?: (ms: number) => Promise<void>;
+  /** Wraps the backend: the host-firewall check of setup(), metrics timing. */
+  readonly wrap?: (backend: FirewallBackend) => FirewallBackend;
+  /** Marks firewall requests and answers for the latency trace. */
+  readonly tracer?: Tracer;
+}
+
+/** The configured firewall backend: the one place one is built, for compose() and for the commands that need only a backend (rules, setup, teardown, install). */
+export function buildBackend(config: Config, parts: BackendParts): FirewallBackend {
+  const selected = selectBackend(
+    { ...config.firewall, logPrefix: config.logPrefix, logAction: selectLogAction(config), alwaysAllow: config.limits.alwaysAllow, setSize: config.limits.maxGrants },
+    { runner: parts.runner, now: parts.now, ...(parts.sleep ? { sleep: parts.sleep } : {}), ...(parts.tracer ? { tracer: parts.tracer } : {}) },
+  );
+  return parts.wrap ? parts.wrap(selected) : selected;
+}
+
+/** How the configured source's lines are read: knocktail's ulogd2 writes its own header, in UTC (its unit sets TZ=UTC). */
+export function sourceDialect(config: Config): Pick<ParseContext, 'header' | 'zoneOffsetMinutes'> {
+  return config.source === 'nflog' ? { header: 'ulogd', zoneOffsetMinutes: () => 0 } : {};
+}
+
 export function compose(config: Config, parts: Parts): Knocktail {
   const { clock } = parts;
   const counters = createCounters();
   // Backends see the time a change was asked for (engine.firewallTime), not when the queue got to it.
   let firewallTime = (): number => clock.now();
-  const selected = selectBackend(
-    { ...config.firewall, logPrefix: config.logPrefix, alwaysAllow: config.limits.alwaysAllow, setSize: config.limits.maxGrants },
-    { runner: parts.runner, now: () => firewallTime(), ...(parts.sleep ? { sleep: parts.sleep } : {}) },
-  );
-  const backend = parts.wrapBackend ? parts.wrapBackend(selected) : selected;
+  const backend = buildBackend(config, {
+    runner: parts.runner,
+    now: () => firewallTime(),
+    ...(parts.sleep ? { sleep: parts.sleep } : {}),
+    ...(parts.wrapBackend ? { wrap: parts.wrapBackend } : {}),
+    ...(parts.tracer ? { tracer: parts.tracer } : {}),
+  });
   const engine = new GrantEngine({
     doors: config.doors,
     backend,
@@ -86,6 +118,7 @@ export function compose(config: Config, parts: Parts): Knocktail {
     ...(parts.store ? { store: parts.store } : {}),
     ...(parts.closeRetryDelay ? { closeRetryDelay: parts.closeRetryDelay } : {}),
     ...(parts.onError ? { onError: parts.onError } : {}),
+    sessions: new ConntrackSessionEnder(parts.runner),
     onRecord: (record) => {
       countRecord(counters, record);
       parts.onRecord?.(record);
@@ -97,10 +130,14 @@ export function compose(config: Config, parts: Parts): Knocktail {
   });
   firewallTime = () => engine.firewallTime();
   const referenceTime = parts.referenceTime ?? (() => clock.now());
+  const { bootTime } = parts;
   const parseContext: ParseContext = {
     prefix: config.logPrefix,
-    bootTime: parts.bootTime,
+    get bootTime() {
+      return typeof bootTime === 'function' ? bootTime() : bootTime;
+    },
     ...(config.limits.maxClockSkew === undefined ? {} : { maxClockSkew: config.limits.maxClockSkew }),
+    ...sourceDialect(config),
     get referenceTime() {
       return referenceTime();
     },

@@ -5,6 +5,8 @@ import { isoTime } from './audit/record.js';
 import { progressSnapshot, STATUS_PROGRESS_CAP, statusGrant, type StatusSnapshot } from './audit/status-view.js';
 import { compose, type Knocktail } from './compose.js';
 import type { Config, FleetConfig } from './config/types.js';
+import { armGuard, describeLogPath, logPathError, type ProveLogPath } from './canary/arm-guard.js';
+import type { LogPathHealth } from './canary/log-path.js';
 import { ControlServer, controlSocketAnswers } from './control/control-server.js';
 import { GrantController } from './control/controller.js';
 import { KnocktailError } from './errors.js';
@@ -23,6 +25,7 @@ import type { StreamStarter } from './firewall/interactive-process.js';
 import { SpaService } from './spa-service.js';
 import { ATOMIC_STATE_FILES, controlSocketPath, fleetOutboxPath, stateFilePath } from './state-paths.js';
 import type { RefusalChoice } from './firewall/refusal.js';
+import type { Tracer } from './trace/stage-trace.js';
 
 // The daemon: the composition (compose.ts) plus what only a long-lived process has: the state
 // file, the control socket, the periodic drift check, reload and an orderly stop.
@@ -39,8 +42,8 @@ export interface DaemonParts {
   readonly audit: AuditSink;
   readonly source: ChunkSource & { position?: () => { path: string; offset: number; lagBytes: number } };
   readonly log: Logger;
-  /** Epoch ms at boot, for kernel-uptime timestamps. */
-  readonly bootTime: number;
+  /** Epoch ms at boot, for kernel-uptime timestamps (a function: asked per line). */
+  readonly bootTime: number | (() => number);
   readonly metrics?: Metrics;
   /** This host's addresses: a packet to any other DST= is foreign. Absent: destinations are not checked. */
   readonly localAddresses?: { current(): ReadonlySet<string> };
@@ -48,6 +51,8 @@ export interface DaemonParts {
   readonly wrapBackend?: (backend: FirewallBackend) => FirewallBackend;
   /** Backoff between command retries (tests pass a fake). */
   readonly sleep?: (ms: number) => Promise<void>;
+  /** Marks the stages of the knock → open path (KNOCKTAIL_TRACE); passed in like the clock. */
+  readonly tracer?: Tracer;
   /** Connects to the fleet's NATS servers (only called when the config has a fleet block). */
   readonly connectFleet?: (fleet: FleetConfig) => Promise<FleetTransport>;
   /** Reported in fleet heartbeats. */
@@ -56,6 +61,8 @@ export interface DaemonParts {
   readonly spaStarter?: StreamStarter;
   /** The refusal the last guard setup chose and why (status shows it); absent when unknown. */
   readonly refusal?: () => RefusalChoice | undefined;
+  /** Proves the log path with the canary before the guard is armed (src/canary/arm-guard.ts); absent: armed at once. */
+  readonly proveLogPath?: ProveLogPath;
 }
 
 export { controlSocketPath, stateFilePath };
@@ -78,6 +85,7 @@ export class Daemon {
   private fleet: FleetLink | undefined;
   private fleetStarting: Promise<void> | undefined;
   private spa: SpaService | undefined;
+  private logPath: LogPathHealth | undefined;
 
   constructor(config: Config, parts: DaemonParts) {
     this.config = config;
@@ -106,7 +114,9 @@ export class Daemon {
     this.fleetStarting = this.startFleet();
     this.scheduleCheck();
     this.loop = this.readLoop();
-    parts.log.info(`knocktail running: ${config.doors.length} doors, backend ${knocktail.backend.name}, source ${config.source === 'kmsg' ? '/dev/kmsg' : config.logFile}`);
+    parts.log.info(
+      `knocktail running: ${config.doors.length} doors, backend ${knocktail.backend.name}, source ${config.source === 'kmsg' ? '/dev/kmsg' : config.source === 'nflog' ? `${config.logFile} (ulogd2, NFLOG group ${config.nflog.group})` : config.logFile}`,
+    );
   }
 
   // SPA doors read their own packets (NFLOG copies through tcpdump); grants go through the same engine.
@@ -161,6 +171,7 @@ export class Daemon {
       store,
       ...(parts.wrapBackend ? { wrapBackend: parts.wrapBackend } : {}),
       ...(parts.sleep ? { sleep: parts.sleep } : {}),
+      ...(parts.tracer ? { tracer: parts.tracer } : {}),
       onReject: (door, reason) => parts.metrics?.incRejected(door, reason),
       onRecord: (record) => {
         parts.metrics?.record(record);
@@ -181,16 +192,24 @@ export class Daemon {
     parts.metrics?.trackGauges(() => ({
       openGrants: knocktail.engine.size,
       trackedSources: knocktail.tracker.stats().trackedSources,
+      scanners: knocktail.tracker.stats().scanners,
       lagBytes: this.parts.source.position?.().lagBytes ?? 0,
     }));
     // The guard (LOG + DROP) may be gone after a reboot or a firewall reload; setup is idempotent.
-    await knocktail.backend.setup(config.doors);
+    // It is armed only once the canary proved that knocks can arrive; else it is removed and the start fails.
+    this.logPath = await armGuard(knocktail.backend, config.doors, parts.proveLogPath);
+    if (this.logPath?.ok === false) {
+      const error = logPathError(this.logPath);
+      parts.log.error(error.message, { advice: error.details });
+      throw error;
+    }
+    if (this.logPath) parts.log.info(describeLogPath(this.logPath));
     await knocktail.engine.reconcile('start', { adoptOrphans: this.recovery === undefined });
     return knocktail;
   }
 
   async reload(config: Config): Promise<void> {
-    const restartOnly = ['logFile', 'source', 'stateDir', 'auditLog', 'logPrefix', 'firewall', 'metrics', 'localAddresses', 'fleet'] as const;
+    const restartOnly = ['logFile', 'source', 'nflog', 'stateDir', 'auditLog', 'logPrefix', 'firewall', 'metrics', 'localAddresses', 'fleet'] as const;
     const changed = restartOnly.filter((key) => JSON.stringify(config[key]) !== JSON.stringify(this.config[key]));
     if (changed.length > 0) this.parts.log.warn(`reload: ${changed.join(', ')} changed; these take effect on restart only`);
     if (config.limits.maxGrants > this.config.limits.maxGrants) this.parts.log.warn('reload: limits.maxGrants raised; the firewall sets are sized at start, so the higher limit takes effect on restart only');
@@ -234,12 +253,14 @@ export class Daemon {
       backendHealthy: pending.length === 0,
       grants: (knocktail?.engine.grants() ?? []).map(statusGrant),
       trackedSources: knocktail?.tracker.stats().trackedSources ?? 0,
+      ...(knocktail ? { scanners: knocktail.tracker.stats().scanners } : {}),
       ...(knocktail ? { inProgress: progressSnapshot(knocktail.tracker.inProgress(STATUS_PROGRESS_CAP)) } : {}),
       counters: { ...(knocktail?.counters ?? {}) },
       ...(position ? { follower: { path: position.path, offset: position.offset, lagBytes: position.lagBytes } } : {}),
       pendingCloses: pending,
       alwaysAllow: this.config.limits.alwaysAllow.map((cidr) => cidr.text),
       ...(this.recovery ? { stateRecovery: this.recovery } : {}),
+      ...(this.logPath ? { logPath: describeLogPath(this.logPath) } : {}),
       ...(this.fleet ? { fleet: this.fleet.status() } : {}),
       ...(this.parts.refusal?.() ? { refusal: { ...this.parts.refusal()! } } : {}),
     };
@@ -334,11 +355,18 @@ export class Daemon {
     }
   }
 
+  // The guard's jump first (a ban tool's rule added since setup must stay ahead of it), then the grants.
+  private async checkFirewall(): Promise<void> {
+    const knocktail = this.knocktail;
+    if (!knocktail) return;
+    if (await knocktail.backend.checkGuard?.()) this.parts.log.warn("firewall check: moved INPUT's jump to knocktail's guard back behind the ban rules (or put a missing one back)");
+    await knocktail.engine.reconcile('check');
+  }
+
   private scheduleCheck(): void {
     const { clock } = this.parts;
     this.checkTimer = clock.setTimer(clock.now() + this.config.firewall.checkInterval * 1000, () => {
-      void this.knocktail?.engine
-        .reconcile('check')
+      void this.checkFirewall()
         .catch((error: unknown) => this.parts.log.error(`firewall check failed: ${String(error)}`))
         .finally(() => {
           if (!this.abort.signal.aborted) this.scheduleCheck();

@@ -14,7 +14,8 @@ export type KnocktailErrorCode =
   | 'CONTROL_SOCKET'
   | 'NOT_FOUND'
   | 'HOST_FIREWALL'
-  | 'GRANT_LIMIT';
+  | 'GRANT_LIMIT'
+  | 'LOG_PATH';
 
 // Exit status by code: 2 for usage and configuration mistakes, 1 for runtime failures.
 export function exitCodeFor(code: KnocktailErrorCode): 1 | 2 {

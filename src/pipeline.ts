@@ -4,6 +4,7 @@ import type { GrantEngine } from './grant/grant-engine.js';
 import type { KnockEvent } from './knock/events.js';
 import type { KnockTracker } from './knock/tracker.js';
 import type { Packet, ParseContext } from './parse/packet.js';
+import { AddressCache } from './parse/address-cache.js';
 import { ByteLineReader } from './parse/byte-line-reader.js';
 import { describeMalformed, parseKernelLine } from './parse/parse-kernel-line.js';
 import { scanLineBounds } from './parse/line-scanner.js';
@@ -29,6 +30,8 @@ export class Pipeline {
   private readonly options: PipelineOptions;
   private readonly prefix: Buffer;
   private readonly fastPath: ByteLineReader;
+  /** This pipeline's memo of address lookups (same input, same output), for both parsers. */
+  private readonly addresses = new AddressCache();
   /** Start and end of each candidate line of the chunk being processed (reused). */
   private readonly bounds: number[] = [];
   private trackerTimer: TimerHandle | undefined;
@@ -37,7 +40,7 @@ export class Pipeline {
   constructor(options: PipelineOptions) {
     this.options = options;
     this.prefix = Buffer.from(options.parseContext.prefix, 'utf8');
-    this.fastPath = new ByteLineReader(options.parseContext);
+    this.fastPath = new ByteLineReader(options.parseContext, this.addresses);
   }
 
   /**
@@ -85,7 +88,7 @@ export class Pipeline {
   private processCandidate(chunk: Buffer, start: number, end: number): Promise<unknown> | undefined {
     const { counters } = this.options;
     // The line is decoded only for the strict parser and the callbacks that show it.
-    const result = this.fastPath.read(chunk, start, end) ?? parseKernelLine(chunk.toString('utf8', start, end), this.options.parseContext);
+    const result = this.fastPath.read(chunk, start, end) ?? parseKernelLine(chunk.toString('utf8', start, end), this.options.parseContext, this.addresses);
     if (result.kind === 'ignored') {
       if (result.reason === 'not-kernel') {
         counters.forged += 1;

@@ -82,6 +82,7 @@ describe('valid configs', () => {
     expect(config).toEqual({
       source: 'file',
       logFile: '/var/log/knocktail/knocks.log',
+      nflog: { group: 7 },
       logPrefix: 'knocktail: ',
       stateDir: '/var/lib/knocktail',
       auditLog: '/var/log/knocktail/audit.log',
@@ -181,13 +182,13 @@ describe('valid configs', () => {
 describe('schema errors, as path: message', () => {
   test('a bad openFor names the door index, what was expected and what came', () => {
     expect(errorsOf(withDoors(door({ name: 'a', sequence: ['tcp:1'] }), door({ name: 'b', sequence: ['tcp:2'], openFor: 'soon' })))).toEqual([
-      'doors[1].openFor: expected a duration like "30s" or "until-closed", got `"soon"` (string)',
+      'doors[1].openFor: expected a duration like "30s" (units ms, s, m, h, d) or "until-closed", got `"soon"` (string)',
     ]);
   });
 
   test('an unknown key is refused with a suggestion and the valid keys', () => {
     expect(errorsOf({ ...designExample, logfile: 'x' })).toEqual([
-      'logfile: unknown key (did you mean "logFile"?); valid keys: $schema, source, logFile, logPrefix, stateDir, auditLog, localAddresses, firewall, limits, metrics, fleet, doors',
+      'logfile: unknown key (did you mean "logFile"?); valid keys: $schema, source, logFile, nflog, logPrefix, stateDir, auditLog, localAddresses, firewall, limits, metrics, fleet, doors',
     ]);
     expect(errorsOf(withDoors(door({ tcpflags: 'syn' }))).join('\n')).toMatch(/^doors\[0\]\.tcpflags: unknown key; valid keys: name, sequence, /);
   });
@@ -205,6 +206,13 @@ describe('schema errors, as path: message', () => {
     expect(errorsOf(withDoors(door({ name: 'SSH-door-with-a-long-name' })))[0]).toMatch(/^doors\[0\]\.name: expected a door name of 1-16 lowercase letters/);
   });
 
+  test('the NFLOG group is a netlink group number 0-65535, named by its path', () => {
+    expect(configOf({ ...designExample, source: 'nflog', nflog: { group: 42 } })).toMatchObject({ source: 'nflog', nflog: { group: 42 } });
+    expect(errorsOf({ ...designExample, source: 'nflog', nflog: { group: 65536 } })).toEqual([expect.stringMatching(/^nflog\.group: .*65535/)]);
+    expect(errorsOf({ ...designExample, nflog: { group: 'seven' } })).toEqual([expect.stringMatching(/^nflog\.group: expected an integer/)]);
+    expect(errorsOf({ ...designExample, nflog: { grup: 7 } })).toEqual([expect.stringMatching(/^nflog\.grup: unknown key \(did you mean "group"\?\)/)]);
+  });
+
   test('the log prefix must fit the kernel limit and be printable', () => {
     expect(errorsOf({ ...designExample, logPrefix: 'x'.repeat(29) })[0]).toMatch(/^logPrefix: expected 1-28 printable ASCII characters/);
     expect(errorsOf({ ...designExample, logPrefix: 'tab\there' })[0]).toMatch(/^logPrefix: /);
@@ -213,7 +221,7 @@ describe('schema errors, as path: message', () => {
 
   test('wrong types and unknown choices say what was expected', () => {
     expect(errorsOf({ source: 'pcap', firewall: { backend: 'pf', retries: -1, checkInterval: 'often' }, doors: 'ssh' })).toEqual([
-      'source: expected one of "file", "kmsg", got `"pcap"` (string)',
+      'source: expected one of "file", "kmsg", "nflog", got `"pcap"` (string)',
       'firewall.backend: expected one of "iptables", "ipset", "nftables", "dry-run", got `"pf"` (string)',
       'firewall.checkInterval: expected an integer, got `"often"` (string)',
       'firewall.retries: expected a number ≥ 0, got `-1` (number)',
@@ -477,7 +485,10 @@ describe('loading a file', () => {
     const error = await failure(path);
     expect(error.code).toBe('CONFIG_INVALID');
     expect(error.message).toBe(`${path}: 2 problems`);
-    expect(error.details).toEqual(['source: expected one of "file", "kmsg", got `"pcap"` (string)', 'doors[0].openFor: expected a duration like "30s" or "until-closed", got `"soon"` (string)']);
+    expect(error.details).toEqual([
+      'source: expected one of "file", "kmsg", "nflog", got `"pcap"` (string)',
+      'doors[0].openFor: expected a duration like "30s" (units ms, s, m, h, d) or "until-closed", got `"soon"` (string)',
+    ]);
   });
 
   test('a secret file is read relative to the config file, whitespace trimmed', async () => {

@@ -2,10 +2,11 @@ import { describe, expect, test } from '@jest/globals';
 import { buildConfigSkeleton, DEFAULT_PATHS } from '../../src/install/config-skeleton.js';
 import { chooseKnockPorts } from '../../src/install/knock-ports.js';
 import { validateConfig } from '../../src/config/load-config.js';
+import { ULOGD_UNIT_PATH } from '../../src/install/ulogd-files.js';
 import { buildInstallPlan, knockCommand, LOGROTATE_PATH, RSYSLOG_DROPIN_PATH, SYSTEMD_UNIT_PATH, type InstallInput, type PlannedFile } from '../../src/install/install-plan.js';
 
 const assets = {
-  rsyslogDropin: 'if $msg startswith "knocktail: " then { action(type="omfile" file="/var/log/knocktail/knocks.log") stop }\n',
+  rsyslogDropin: 'if $msg startswith "knocktail: " then { action(type="omfile" file="/var/log/knocktail/knocks.log" fileGroup="knocktail" dirGroup="knocktail") stop }\n',
   systemdUnit: '[Service]\nReadWritePaths=/var/lib/knocktail /var/log/knocktail\n',
   logrotate: '/var/log/knocktail/knocks.log\n/var/log/knocktail/audit.log\n{\n weekly\n}\n',
 };
@@ -60,6 +61,22 @@ describe('buildInstallPlan', () => {
     expect(file(plan, LOGROTATE_PATH).content).toContain('/srv/kt/knocks.log\n/srv/audit/a.log\n');
   });
 
+  test("with the NFLOG source, knocktail's ulogd2 config and unit take the place of the rsyslog drop-in", () => {
+    const plan = buildInstallPlan(input({ nflog: { group: 42, pluginDir: '/usr/lib/aarch64-linux-gnu/ulogd', ulogdInstalled: true } }));
+    const paths = plan.entries.map((entry) => entry.path);
+    expect(paths).not.toContain(RSYSLOG_DROPIN_PATH);
+    expect(paths).toEqual(expect.arrayContaining(['/etc/knocktail/ulogd.conf', ULOGD_UNIT_PATH, SYSTEMD_UNIT_PATH, LOGROTATE_PATH]));
+    expect(file(plan, '/etc/knocktail/ulogd.conf').content).toContain('group=42\n');
+    expect(file(plan, '/etc/knocktail/ulogd.conf').content).toContain('plugin="/usr/lib/aarch64-linux-gnu/ulogd/ulogd_inppkt_NFLOG.so"');
+    expect(file(plan, '/etc/knocktail/ulogd.conf').content).toContain('file="/var/log/knocktail/knocks.log"');
+    expect(file(plan, ULOGD_UNIT_PATH).content).toContain('ExecStart=/usr/sbin/ulogd -c /etc/knocktail/ulogd.conf\n');
+    const text = plan.nextSteps.join('\n');
+    expect(text).not.toContain('rsyslog');
+    expect(text).not.toContain('apt-get install ulogd2');
+    expect(text.indexOf('enable --now knocktail-ulogd.service')).toBeLessThan(text.indexOf('enable --now knocktail '));
+    expect(buildInstallPlan(input({ nflog: { group: 42, pluginDir: '/usr/lib/x86_64-linux-gnu/ulogd', ulogdInstalled: false } })).nextSteps.join('\n')).toContain('apt-get install ulogd2');
+  });
+
   test('the first-run steps arm the guard with the ssh session still open and close it only after a second login worked', () => {
     const steps = buildInstallPlan(input()).nextSteps;
     expect(steps[0]).toContain('chosen at random');
@@ -85,7 +102,7 @@ describe('buildInstallPlan', () => {
 
   test('without the knocktail system user the next steps create it and give it the config to read', () => {
     const steps = buildInstallPlan(input({ serviceUserExists: false })).nextSteps;
-    expect(steps[1]).toMatch(/^2\. adduser --system --group .* knocktail && adduser knocktail adm/);
+    expect(steps[1]).toMatch(/^2\. adduser --system --group .* knocktail {3}\(the unit runs as this user; its group reads the knock log\)$/);
     expect(steps[2]).toMatch(/^3\. chgrp knocktail \/etc\/knocktail \/etc\/knocktail\/config.json/);
     // The step that says how long to keep the session open names the knock step's new number.
     const knockStep = steps.find((step) => step.includes('from your own machine'))!.split('.')[0];
@@ -113,5 +130,23 @@ describe('buildConfigSkeleton', () => {
     const knock = chooseKnockPorts({ listening: [], ephemeral: [32768, 60999] }, random);
     const result = validateConfig(JSON.parse(buildConfigSkeleton('/schema.json', knock)));
     expect(result.ok).toBe(true);
+  });
+});
+
+describe('the unit sandbox check of the planned paths', () => {
+  const sandboxed = { ...assets, systemdUnit: '[Service]\nProtectSystem=strict\nReadWritePaths=/var/lib/knocktail /var/log/knocktail\nPrivateTmp=yes\nProtectHome=yes\n' };
+
+  test.each([
+    ['stateDir', { ...DEFAULT_PATHS, stateDir: '/tmp/kt/state' }, 'the state directory (stateDir) where the service can write it, got /tmp/kt/state: the unit has PrivateTmp=yes'],
+    ['logFile', { ...DEFAULT_PATHS, logFile: '/home/ada/knocks.log' }, 'the knock log (logFile) where the service can read it, got /home/ada/knocks.log: the unit has ProtectHome=yes'],
+    ['auditLog', { ...DEFAULT_PATHS, auditLog: '/var/tmp/audit.log' }, 'the audit log (auditLog) where the service can write it, got /var/tmp/audit.log: the unit has PrivateTmp=yes'],
+  ])('a %s the unit hides is refused, naming the key', (_key, paths, message) => {
+    expect(() => buildInstallPlan(input({ assets: sandboxed, paths }))).toThrow(message);
+  });
+
+  test('a config file under /tmp is refused; the default paths and a directory under /srv pass', () => {
+    expect(() => buildInstallPlan(input({ assets: sandboxed, configPath: '/tmp/kt/config.json' }))).toThrow(/^Expected the config file where the service can read it, got \/tmp\/kt\/config.json/);
+    expect(() => buildInstallPlan(input({ assets: sandboxed }))).not.toThrow();
+    expect(() => buildInstallPlan(input({ assets: sandboxed, paths: { ...DEFAULT_PATHS, stateDir: '/srv/kt/state' } }))).not.toThrow();
   });
 });

@@ -28,6 +28,12 @@ describe('renderRsyslogDropin', () => {
     expect(text).not.toContain('startswith "knocktail: "');
   });
 
+  test("the knock log is created with the group knocktail, the daemon's own, never adm; a test rig may name another group", () => {
+    expect(shipped).toMatch(/action\(type="omfile" [^)]*fileGroup="knocktail" dirGroup="knocktail"\)/);
+    expect(shipped).not.toMatch(/Group="adm"/);
+    expect(renderRsyslogDropin(shipped, { prefix: 'p', logFile: '/l', group: 'nogroup' })).toContain('fileGroup="nogroup" dirGroup="nogroup"');
+  });
+
   test('a dollar sign in the prefix is escaped so rsyslog does not read it as a variable', () => {
     expect(renderRsyslogDropin(shipped, { prefix: 'k$x: ', logFile: '/l' })).toContain('startswith "k\\$x: "');
   });

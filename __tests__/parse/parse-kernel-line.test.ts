@@ -2,6 +2,7 @@ import { describe, expect, test } from '@jest/globals';
 import fc from 'fast-check';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { readKernelAddress } from '../../src/parse/address-cache.js';
 import type { ParseContext } from '../../src/parse/packet.js';
 import { MAX_LINE_LENGTH, parseKernelLine, type LineResult } from '../../src/parse/parse-kernel-line.js';
 import { readAnnotatedFixture } from './support/annotated-fixture.js';
@@ -19,6 +20,15 @@ function packetOf(result: LineResult) {
 }
 
 describe('parseKernelLine', () => {
+  test("looks addresses up through the caller's reader (a pipeline's own memo), never a cache shared by every caller", () => {
+    const asked: string[] = [];
+    const reader = { normalise: (raw: string) => (asked.push(raw), readKernelAddress(raw)) };
+    const line = `${HEAD}knocktail: IN=eth0 OUT= SRC=203.0.113.5 DST=198.51.100.1 LEN=60 TOS=0x00 PREC=0x00 TTL=64 ID=1 DF PROTO=TCP SPT=40000 DPT=7000 WINDOW=64240 RES=0x00 SYN URGP=0 `;
+    expect(packetOf(parseKernelLine(line, ctx, reader))).toMatchObject({ src: '203.0.113.5', dst: '198.51.100.1', dport: 7000 });
+    expect(packetOf(parseKernelLine(line, ctx))).toMatchObject({ src: '203.0.113.5' });
+    expect(asked).toEqual(['203.0.113.5', '198.51.100.1']);
+  });
+
   test('takes an ICMP error from its outer header and never from the packet it quotes', () => {
     const v4 = packetOf(
       parseKernelLine(

@@ -37,9 +37,9 @@ describeSystem('the rsyslog drop-in', ['rsyslogd', 'logger', 'iptables', 'ip6tab
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), 'ktdep-rsyslog-'));
     knocks = file('out/knocks.log');
-    await writeFile(file('30-knocktail.conf'), renderRsyslogDropin(shipped, { prefix, logFile: knocks }));
+    await writeFile(file('30-knocktail.conf'), renderRsyslogDropin(shipped, { prefix, logFile: knocks, group: 'root' }));
     // The same drop-in, fed from the userspace socket instead of the kernel, to try its text match.
-    const textOnly = renderRsyslogDropin(shipped, { prefix: textPrefix, logFile: file('text-filter.log') });
+    const textOnly = renderRsyslogDropin(shipped, { prefix: textPrefix, logFile: file('text-filter.log'), group: 'root' });
     expect(textOnly).toContain(KERNEL_INPUTS);
     await writeFile(file('text-filter.conf'), textOnly.replace(KERNEL_INPUTS, '$inputname == "imuxsock"'));
     const ours = quoteRainerString(prefix);

@@ -28,7 +28,7 @@ describeSystem('the knock client', ['rsyslogd', 'iptables', 'ip6tables', 'ip', '
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), 'ktdep-knock-'));
     knocks = join(dir, 'knocks.log');
-    await writeFile(join(dir, '30-knocktail.conf'), renderRsyslogDropin(shipped, { prefix, logFile: knocks }));
+    await writeFile(join(dir, '30-knocktail.conf'), renderRsyslogDropin(shipped, { prefix, logFile: knocks, group: 'root' }));
     logging = await startLoggingRig(dir, `include(file="${join(dir, '30-knocktail.conf')}")`, prefix, [
       ['-p', 'tcp', '--dport', '7200:7299'],
       ['-p', 'udp', '--dport', '7200:7299'],

@@ -3,7 +3,7 @@ import { dirname } from 'node:path';
 import winston from 'winston';
 import type TransportStream from 'winston-transport';
 import { KnocktailError } from '../errors.js';
-import { traceStage } from '../trace/stage-trace.js';
+import { NO_TRACE, type Tracer } from '../trace/stage-trace.js';
 import type { AuditRecord, AuditSink } from './record.js';
 import { formatAuditLine } from './audit-line.js';
 import { openOwnedFile } from '../fs/owned-file.js';
@@ -43,6 +43,7 @@ class AppendTransport extends Transport {
   constructor(
     private readonly path: string,
     private readonly backend: string | undefined,
+    private readonly tracer: Tracer,
   ) {
     super({ level: 'info' });
   }
@@ -50,7 +51,7 @@ class AppendTransport extends Transport {
   override log(info: AuditInfo, next: () => void): void {
     try {
       this.append(formatAuditLine(info[RECORD], this.backend));
-      traceStage('audit-written');
+      this.tracer.mark('audit-written');
       info[SETTLE]();
     } catch (error) {
       info[SETTLE](error instanceof Error ? error : new Error(String(error)));
@@ -96,8 +97,9 @@ class AppendTransport extends Transport {
 }
 
 /** The daemon's audit sink: JSON lines appended to `path` (0640; its directory 0750 if created). */
-export function createAuditLog(path: string, options: { backend?: string } = {}): AuditSink {
-  const transport = new AppendTransport(path, options.backend);
+export function createAuditLog(path: string, options: { backend?: string; tracer?: Tracer } = {}): AuditSink {
+  const tracer = options.tracer ?? NO_TRACE;
+  const transport = new AppendTransport(path, options.backend, tracer);
   const logger = winston.createLogger({ level: 'info', transports: [transport], exitOnError: false });
   let closing: Promise<void> | undefined;
   // Records settle in call order, so the last one settling means all have.
@@ -105,7 +107,7 @@ export function createAuditLog(path: string, options: { backend?: string } = {})
 
   return {
     write(record: AuditRecord): Promise<void> {
-      traceStage('audit-call');
+      tracer.mark('audit-call');
       if (closing) return Promise.reject(new KnocktailError('SOURCE_IO', `audit log ${path} is closed; cannot write a ${record.event} record`));
       const written = new Promise<void>((resolve, reject) => {
         const info: AuditInfo = {

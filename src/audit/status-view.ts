@@ -13,6 +13,8 @@ export interface StatusSnapshot {
   backendHealthy: boolean;
   grants: { door: string; src: string; ports: string[]; openedAt: string; until: string | null }[];
   trackedSources: number;
+  /** Sources marked as scanners now (a tripwire hit within limits.scannerHold); absent without a daemon. */
+  scanners?: number;
   /** Sources part-way through a sequence, newest first, capped (`total` counts them all); absent without a daemon. */
   inProgress?: { total: number; sources: ProgressRow[] };
   /** lines, packets, malformed, ignored, foreign, oversized, knocks, opens, refreshes, closes, rejected, firewallFailures */
@@ -27,6 +29,8 @@ export interface StatusSnapshot {
   fleet?: FleetLinkStatus;
   /** What the guard answers refused packets (knock, tripwire and protected ports) and why; absent before setup. */
   refusal?: { refusal: 'reject' | 'drop'; reason: string };
+  /** The canary's verdict at the daemon's start (src/canary/arm-guard.ts describeLogPath). */
+  logPath?: string;
 }
 
 /** A grant as the status shows it (ISO times, ports as text); the daemon and the offline CLI both use it. */
@@ -73,6 +77,7 @@ export function renderStatus(snapshot: StatusSnapshot, options: { color: boolean
     `${Number.isNaN(started) ? 'daemon: not running' : `up ${formatLength(Math.max(0, now - started))} (since ${formatTime(snapshot.startedAt)} UTC)`}   backend ${escapeCell(snapshot.backend)}: ${health}`,
   );
   if (snapshot.fleet) out.push(fleetLine(snapshot.fleet, color));
+  if (snapshot.logPath) out.push(escapeCell(snapshot.logPath));
   out.push('');
   if (snapshot.grants.length === 0) {
     out.push('Open grants: none');
@@ -91,7 +96,7 @@ export function renderStatus(snapshot: StatusSnapshot, options: { color: boolean
     out.push('', `Always allowed (limits.alwaysAllow, never blocked on protected ports): ${snapshot.alwaysAllow.length === 0 ? 'none' : snapshot.alwaysAllow.map(escapeCell).join(' ')}`);
   }
   if (snapshot.refusal) out.push('', `Guard ${describeRefusal(snapshot.refusal)}`);
-  out.push('', `Tracked sources: ${snapshot.trackedSources}`);
+  out.push('', `Tracked sources: ${snapshot.trackedSources}${snapshot.scanners === undefined ? '' : `, scanners marked: ${snapshot.scanners}`}`);
   const names = [
     ...COUNTER_ORDER.filter((name) => name in snapshot.counters),
     ...Object.keys(snapshot.counters)

@@ -1,8 +1,11 @@
 import { statSync } from 'node:fs';
 import { resolve } from 'node:path';
+import { describeLogPathFacts } from '../canary/log-path-advice.js';
+import { canaryPort } from '../firewall/canary-port.js';
 import { checkKeyFiles, checkLogFile, keyFilesOf, type FileOwnerOf } from '../config/file-warnings.js';
 import { describeDoor } from '../config/describe-door.js';
 import { loadConfig } from '../config/load-config.js';
+import { checkConfigWarnings } from '../config/config-warnings.js';
 import { checkDoorStrength } from '../config/door-strength.js';
 import { checkKnockPortsAgainstHost } from '../config/port-warnings.js';
 import { describeHostFirewallProbe, guardHostOf } from '../firewall/host-firewall-check.js';
@@ -32,12 +35,15 @@ export async function checkConfig(ctx: CliContext, option: string | undefined): 
     const config = await loadConfig(path);
     writeLine(ctx.stdout, `config OK: ${path}`);
     const host = hostProbesOf(ctx);
+    for (const warning of checkConfigWarnings(config)) writeLine(ctx.stdout, `warning: ${warning}`);
     for (const warning of checkDoorStrength(config.doors).warnings) writeLine(ctx.stdout, `warning: ${warning}`);
     const warnings = [...checkKnockPortsAgainstHost(config.doors, await host.ports.read()), ...checkLogFile(config), ...checkKeyFiles(keyFilesOf(config), ownerOf, await host.serviceUser())];
     for (const warning of warnings) writeLine(ctx.stdout, `warning: ${warning}`);
     const probe = await host.firewall(config.firewall.backend);
     writeLine(ctx.stdout, describeHostFirewallProbe(probe, config.firewall.backend, config.firewall.hostFirewall ?? 'check'));
     writeLine(ctx.stdout, describeRefusal(guardHostOf(probe, config.firewall.refusal, []).refusal));
+    const facts = await host.logPathFacts?.(config);
+    if (facts) for (const line of describeLogPathFacts(facts, canaryPort(config.doors, config.logPrefix))) writeLine(ctx.stdout, line);
     for (const door of config.doors) writeLine(ctx.stdout, `${describeDoor(door)}${config.fleet?.doors.includes(door.name) ? ' [fleet]' : ''}`);
     const fleet = config.fleet;
     if (fleet) writeLine(ctx.stdout, `fleet ${fleet.group} as ${fleet.host}: ${fleet.servers.join(', ')}; fleet doors ${fleet.doors.join(', ') || 'none'}`);

@@ -1,11 +1,13 @@
+import type { CommandRunner } from '../firewall/backend.js';
 import { randomInt } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { serviceUserIn, type ServiceUser } from '../config/file-warnings.js';
-import type { BackendName } from '../config/types.js';
+import type { ProveLogPath } from '../canary/arm-guard.js';
+import type { LogPathFacts } from '../canary/log-path-advice.js';
+import type { BackendName, Config } from '../config/types.js';
 import type { HostFirewallProbe } from '../firewall/host-firewall-check.js';
 import type { HostPortsReader } from '../host/host-ports.js';
 import type { RandomInt } from '../install/knock-ports.js';
-import type { CliContext } from './context.js';
 import { createHostPortsReader } from './host-ports-reader.js';
 
 // What `check-config`, `rules` and `install` learn about the host they run on: its listening
@@ -15,8 +17,18 @@ export interface HostProbes {
   readonly ports: HostPortsReader;
   firewall(backend: BackendName): Promise<HostFirewallProbe>;
   readonly randomInt: RandomInt;
+  /** Runs the commands `status` asks of the host (conntrack); absent = the real runner. */
+  readonly runner?: CommandRunner;
+  /** The container this host is (systemd-detect-virt --container), or undefined; absent in a fake: no container. */
+  container?(): Promise<string | undefined>;
+  /** The directory holding ulogd2's plugins (ulogd_inppkt_NFLOG.so), or undefined when ulogd2 is not installed. */
+  ulogdPluginDir?(): Promise<string | undefined>;
   /** The daemon's account (`knocktail` in /etc/passwd), when this host has one. */
   serviceUser(): Promise<ServiceUser | undefined>;
+  /** The log-path canary bound to the config's source (undefined: arm without proving, as for dry-run). */
+  logPath?(config: Config): Promise<ProveLogPath | undefined>;
+  /** What is known of the log path before anything runs (container, nf_log_all_netns). */
+  logPathFacts?(config: Config): Promise<LogPathFacts>;
 }
 
 export function systemHostProbes(): HostProbes {
@@ -28,11 +40,21 @@ export function systemHostProbes(): HostProbes {
       return probeHostFirewall(new ExecaRunner(), backend);
     },
     randomInt: (bound) => randomInt(bound),
+    async container() {
+      const [{ ExecaRunner }, { detectContainer }] = await Promise.all([import('../firewall/command-runner.js'), import('../host/detect-container.js')]);
+      return detectContainer(new ExecaRunner({ timeoutMs: 5000 }));
+    },
+    async ulogdPluginDir() {
+      return (await import('../host/ulogd-plugins.js')).findUlogdPluginDir();
+    },
     serviceUser: async () => serviceUserIn(await readFile('/etc/passwd', 'utf8').catch(() => '')),
+    // Loaded on use, as the firewall: only setup, install --now and check-config need it.
+    logPath: async (config) => (await import('./log-path-prover.js')).createLogPathProver(config),
+    logPathFacts: async (config) => (await import('./log-path-prover.js')).readLogPathFacts(config),
   };
 }
 
 /** The context's probes, else the real ones. */
-export function hostProbesOf(ctx: CliContext): HostProbes {
+export function hostProbesOf(ctx: { readonly host?: HostProbes | undefined }): HostProbes {
   return ctx.host ?? systemHostProbes();
 }

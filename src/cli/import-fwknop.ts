@@ -11,7 +11,13 @@ import { writeLine, type CliContext } from './context.js';
 
 // `knocktail import fwknop /etc/fwknop/access.conf -o config.json`: SPA doors, their keys
 // written beside the config (mode 0600, never overwritten), checked by the config loader.
-export async function importFwknop(ctx: CliContext, file: string, output: string | undefined, force: boolean, report: (notes: readonly ImportNote[]) => void): Promise<ExitCode> {
+export async function importFwknop(
+  ctx: CliContext,
+  file: string,
+  output: string | undefined,
+  options: { force: boolean; acceptDropped: boolean },
+  report: (notes: readonly ImportNote[]) => void,
+): Promise<ExitCode> {
   if (output === undefined) throw new KnocktailError('USAGE', "Expected -o FILE with import fwknop: the doors' keys are written to files beside it");
   const path = resolve(ctx.cwd, file);
   let text: string;
@@ -37,7 +43,7 @@ export async function importFwknop(ctx: CliContext, file: string, output: string
     }
     const checked = validateConfig({ doors: result.doors }, { baseDir: dir });
     if (!checked.ok) throw new KnocktailError('CONFIG_INVALID', 'the converted config does not pass check-config', { details: checked.errors });
-    await writeFile(output, renderConfigJson({ doors: result.doors }), { flag: force ? 'w' : 'wx', mode: 0o640 });
+    await writeFile(output, renderConfigJson({ doors: result.doors }), { flag: options.force ? 'w' : 'wx', mode: 0o640 });
   } catch (error) {
     for (const target of written) await rm(target, { force: true });
     if (error instanceof KnocktailError) throw error;
@@ -47,5 +53,9 @@ export async function importFwknop(ctx: CliContext, file: string, output: string
     ctx.stderr,
     `knocktail: converted ${result.doors.length} SPA door(s) (${result.doors.map((door) => door.name).join(', ')}) from ${path} to ${output}, keys in ${written.join(', ')}; check-config passes`,
   );
-  return 0;
+  // A stanza left out is a key its users lose: a script must not take that for success (as import knockd).
+  const dropped = result.notes.filter((note) => note.kind === 'skipped').length;
+  if (dropped === 0 || options.acceptDropped) return 0;
+  writeLine(ctx.stderr, `knocktail: ${dropped} access.conf stanza${dropped === 1 ? '' : 's'} not converted (listed under "not converted"); exit status 2 (--accept-dropped makes it 0)`);
+  return 2;
 }

@@ -2,6 +2,8 @@ import { resolve } from 'node:path';
 import type { Clock } from '../clock.js';
 import { loadConfig } from '../config/load-config.js';
 import type { Config } from '../config/types.js';
+import { armGuard, describeLogPath, logPathError } from '../canary/arm-guard.js';
+import type { LogPathHealth } from '../canary/log-path.js';
 import type { FirewallBackend } from '../firewall/backend.js';
 import { withFirewallLock } from '../firewall/firewall-lock.js';
 import { describeHostFirewallProbe, guardHostOf } from '../firewall/host-firewall-check.js';
@@ -37,15 +39,30 @@ export async function printRules(ctx: CliContext, option: string | undefined, fa
   return 0;
 }
 
-/** Creates or refreshes knocktail's chains, sets and guard rules (idempotent). */
+/**
+ * Arms the guard under the firewall lock, in two phases when the host can prove the log path
+ * (the canary, src/canary/arm-guard.ts); a silent path removes the guard and throws LOG_PATH.
+ */
+export async function armConfiguredGuard(ctx: CliContext, config: Config, backend: FirewallBackend, holder: string): Promise<LogPathHealth | undefined> {
+  const prove = await hostProbesOf(ctx).logPath?.(config);
+  const health = await withFirewallLock(config.stateDir, { holder }, async () => {
+    try {
+      return await armGuard(backend, config.doors, prove);
+    } finally {
+      await backend.stop?.();
+    }
+  });
+  if (health?.ok === false) throw logPathError(health);
+  return health;
+}
+
+/** Creates or refreshes knocktail's chains, sets and guard rules (idempotent), once the canary came back. */
 export async function applySetup(ctx: CliContext, option: string | undefined, factory: BackendFactory = createFirewall): Promise<ExitCode> {
   const config = await load(ctx, option);
   const backend = factory(config, createSystemClock());
-  await withFirewallLock(config.stateDir, { holder: 'knocktail setup' }, async () => {
-    await backend.setup(config.doors);
-    await backend.stop?.();
-  });
+  const health = await armConfiguredGuard(ctx, config, backend, 'knocktail setup');
   writeLine(ctx.stdout, `knocktail: firewall rules for ${config.doors.length} door(s) in place (backend ${backend.name})`);
+  if (health) writeLine(ctx.stdout, describeLogPath(health));
   return 0;
 }
 

@@ -5,19 +5,21 @@ import { ExecaRunner } from '../firewall/command-runner.js';
 import { ensurePrivateDir } from '../fs/private-dir.js';
 import { LocalAddresses } from '../host/local-addresses.js';
 import { NF_LOG_ALL_NETNS_UNREADABLE_WARNING, NF_LOG_ALL_NETNS_WARNING, readNfLogAllNetns } from '../host/nf-log-all-netns.js';
-import { Metrics, serveMetrics, writeTextfile } from '../metrics/metrics.js';
+import { Metrics } from '../metrics/metrics.js';
+import { serveMetrics } from '../metrics/metrics-server.js';
+import { writeTextfile } from '../metrics/metrics-textfile.js';
 import { timeBackend } from '../metrics/timed-backend.js';
 import { FileFollower } from '../source/follower.js';
 import { KmsgSource } from '../source/kmsg-source.js';
 import { KmsgWaker } from '../source/kmsg-waker.js';
 import { configPath } from './context.js';
-import { fileTraceSink, setTraceSink } from '../trace/stage-trace.js';
+import { createLogPathProver } from './log-path-prover.js';
+import { fileTraceSink, NO_TRACE, sinkTracer } from '../trace/stage-trace.js';
 import type { CommandAction } from './command-table.js';
 import type { FirewallBackend } from '../firewall/backend.js';
-import { withHostFirewallCheck } from '../firewall/host-firewall-check.js';
 import { describeRefusal } from '../firewall/refusal.js';
 import type { GuardHost, RefusalChoice } from '../firewall/refusal.js';
-import { bootTime, createLogger, createSystemClock, hostCheckOptions } from './wiring.js';
+import { createLogger, createSystemClock, hostChecked, printkEpoch } from './wiring.js';
 import { connectNatsFleet } from '../fleet/nats-transport.js';
 import { packageVersion } from './program.js';
 import { followerCheckpointPath } from '../state-paths.js';
@@ -27,11 +29,12 @@ export const run: CommandAction<[], { config?: string }> = async (ctx, _args, fl
   const path = configPath(ctx, flags.config);
   const config = await loadConfig(path);
   // Stage timestamps for the live bench (src/trace/stage-trace.ts); off unless asked for.
-  if (ctx.env['KNOCKTAIL_TRACE']) setTraceSink(fileTraceSink(ctx.env['KNOCKTAIL_TRACE']));
+  const tracer = ctx.env['KNOCKTAIL_TRACE'] ? sinkTracer(fileTraceSink(ctx.env['KNOCKTAIL_TRACE'])) : NO_TRACE;
   const log = createLogger(ctx);
   const clock = createSystemClock();
   await ensurePrivateDir(config.stateDir, process.getuid?.() ?? 0);
-  const logAllNetns = await readNfLogAllNetns();
+  // NFLOG is delivered in the packet's own namespace: nf_log_all_netns concerns LOG lines only.
+  const logAllNetns = config.source === 'nflog' ? false : await readNfLogAllNetns();
   if (logAllNetns !== false) log.warn(logAllNetns ? NF_LOG_ALL_NETNS_WARNING : NF_LOG_ALL_NETNS_UNREADABLE_WARNING);
   const localAddresses = new LocalAddresses({
     fixed: config.localAddresses,
@@ -44,14 +47,16 @@ export const run: CommandAction<[], { config?: string }> = async (ctx, _args, fl
   log.info(`knocks count only when DST= is one of: ${[...localAddresses.current()].join(' ')}${config.localAddresses.length > 0 ? ' (from the config)' : ' (ip -j addr, refreshed every 30s)'}`);
   const metrics = config.metrics.listen || config.metrics.textfile ? new Metrics() : undefined;
   metrics?.collectProcessMetrics();
+  // "file" and "nflog" both follow logFile (rsyslog's or knocktail's ulogd2's); the parser tells their lines apart.
   const source =
     config.source === 'kmsg'
-      ? new KmsgSource({ waker: new KmsgWaker('/dev/kmsg') })
+      ? new KmsgSource({ waker: new KmsgWaker('/dev/kmsg', undefined, undefined, tracer), tracer })
       : new FileFollower({
           path: config.logFile,
           checkpointPath: followerCheckpointPath(config),
           startAt: 'end',
           onEvent: (event) => log.info(`follower: ${event.type}`, { ...event }),
+          tracer,
         });
   const runner = new ExecaRunner();
   // As createFirewall(): setup() first checks the host's own firewall; metrics time every change.
@@ -61,17 +66,19 @@ export const run: CommandAction<[], { config?: string }> = async (ctx, _args, fl
     log.info(`guard ${describeRefusal(host.refusal)}; ${host.listening.length} listening port(s) kept out of the tripwires`);
   };
   const wrapBackend = (backend: FirewallBackend): FirewallBackend => {
-    const checked = withHostFirewallCheck(backend, runner, hostCheckOptions(config, onHost));
+    const checked = hostChecked(config, runner, onHost)(backend);
     return metrics ? timeBackend(checked, (action, seconds) => metrics.observeFirewallLatency(action, seconds)) : checked;
   };
   const daemon = new Daemon(config, {
     clock,
     runner,
     wrapBackend,
-    audit: createAuditLog(config.auditLog, { backend: config.firewall.backend }),
+    audit: createAuditLog(config.auditLog, { backend: config.firewall.backend, tracer }),
+    tracer,
     source,
     log,
-    bootTime: bootTime(),
+    // /dev/kmsg stamps: printk's clock, which a suspend does not advance (see printkEpoch).
+    bootTime: printkEpoch,
     localAddresses,
     ...(metrics ? { metrics } : {}),
     // A revoke stays in the bucket longer than any grant it may have to close.
@@ -79,8 +86,16 @@ export const run: CommandAction<[], { config?: string }> = async (ctx, _args, fl
     connectFleet: (fleet) => connectNatsFleet(fleet, { bucketTtl: config.limits.maxOpenFor + 3_600_000 }),
     version: packageVersion(),
     refusal: () => refusal,
+    proveLogPath: createLogPathProver(config),
   });
-  await daemon.start();
+  try {
+    await daemon.start();
+  } catch (error) {
+    // A refused start (the canary's line never came) must not leave timers holding the process.
+    localAddresses.stop();
+    await daemon.stop();
+    throw error;
+  }
   const server = metrics && config.metrics.listen ? await serveMetrics(metrics, config.metrics.listen) : undefined;
   const textfileTimer =
     metrics && config.metrics.textfile

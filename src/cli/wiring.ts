@@ -4,8 +4,8 @@ import { SystemClock, type Clock } from '../clock.js';
 import type { Config } from '../config/types.js';
 import type { Logger } from '../daemon.js';
 import { ExecaRunner } from '../firewall/command-runner.js';
-import type { FirewallBackend } from '../firewall/backend.js';
-import { selectBackend } from '../firewall/select-backend.js';
+import { buildBackend } from '../compose.js';
+import type { CommandRunner, FirewallBackend } from '../firewall/backend.js';
 import { withHostFirewallCheck } from '../firewall/host-firewall-check.js';
 import type { CliContext } from './context.js';
 import type { HostFirewallCheckOptions } from '../firewall/host-firewall-check.js';
@@ -16,8 +16,12 @@ import { createHostPortsReader } from './host-ports-reader.js';
 // Its setup() first checks the host's own firewall (ufw, firewalld, nftables) and refuses a backend whose grants it would drop.
 export function createFirewall(config: Config, clock: Clock): FirewallBackend {
   const runner = new ExecaRunner();
-  const backend = selectBackend({ ...config.firewall, logPrefix: config.logPrefix, alwaysAllow: config.limits.alwaysAllow, setSize: config.limits.maxGrants }, { runner, now: () => clock.now() });
-  return withHostFirewallCheck(backend, runner, hostCheckOptions(config));
+  return buildBackend(config, { runner, now: () => clock.now(), wrap: hostChecked(config, runner) });
+}
+
+/** Wraps a backend so that its setup() first checks the host's own firewall (`run` and `createFirewall` alike). */
+export function hostChecked(config: Config, runner: CommandRunner, onHost?: HostFirewallCheckOptions['onHost']): (backend: FirewallBackend) => FirewallBackend {
+  return (backend) => withHostFirewallCheck(backend, runner, hostCheckOptions(config, onHost));
 }
 
 /** How setup looks at this host: the firewall check, the refusal setting, the listening ports (/proc). */
@@ -46,6 +50,17 @@ export function createSystemClock(): SystemClock {
 /** Epoch ms at boot, for kernel-uptime timestamps. */
 export function bootTime(): number {
   return Date.now() - uptime() * 1000;
+}
+
+/**
+ * Epoch ms of printk's zero, as of now: the wall clock less CLOCK_MONOTONIC (process.hrtime).
+ * printk stamps /dev/kmsg records with local_clock(), which stops during a suspend as
+ * CLOCK_MONOTONIC does; os.uptime() is CLOCK_BOOTTIME, which counts the time asleep, and
+ * would put every record after a resume in the past by that long. Read per record: a resume
+ * moves it (measured here: a record's stamp and CLOCK_MONOTONIC agree within 2 ms).
+ */
+export function printkEpoch(): number {
+  return Date.now() - Number(process.hrtime.bigint() / 1_000_000n);
 }
 
 /** Operational log for journald: one line per message on stderr, metadata as JSON. */

@@ -67,6 +67,13 @@ export function checkLogFile(config: Config): string[] {
   if (config.source === 'kmsg') return [];
   const name = basename(config.logFile).replace(/\.\d+$/, '');
   if (!GENERAL_LOGS.has(name)) return [];
+  // The nflog source trusts every line of logFile (it names no sender): ulogd must be its only writer.
+  if (config.source === 'nflog') {
+    return [
+      `logFile: ${config.logFile} is a general syslog file that other programs write to, but with "source": "nflog" every line of logFile counts as knocktail's ulogd2's (its lines name no sender); ` +
+        "give knocktail's ulogd2 a file of its own (/var/log/knocktail/knocks.log; docs/nflog.md, the trust rule)",
+    ];
+  }
   return [
     `logFile: ${config.logFile} is a general syslog file that other programs write to: any local user can add a kernel-looking knock line through /dev/log (logger), and rsyslog may file it there; ` +
       'use the knock log the rsyslog drop-in writes from kernel lines only (/var/log/knocktail/knocks.log), or "source": "kmsg"',

@@ -29,6 +29,7 @@ export interface RawDoor {
   readonly openFor: string;
   readonly closeSequence: readonly string[];
   readonly allowFrom: readonly string[];
+  readonly endSessions: boolean;
   readonly fleet: boolean;
   readonly maxGrants: number | null;
 }
@@ -50,8 +51,9 @@ export interface RawFleet {
 }
 
 export interface RawConfig {
-  readonly source: 'file' | 'kmsg';
+  readonly source: 'file' | 'kmsg' | 'nflog';
   readonly logFile: string;
+  readonly nflog: { readonly group: number };
   readonly logPrefix: string;
   readonly stateDir: string;
   readonly auditLog: string;

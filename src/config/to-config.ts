@@ -59,6 +59,7 @@ function toDoor(raw: RawDoor, secret: string | undefined, shareOfGrants: number,
       return must(parsed.ok ? parsed.cidr : undefined, `CIDR ${JSON.stringify(text)}`);
     }),
     maxGrants: raw.maxGrants ?? shareOfGrants,
+    ...(raw.endSessions ? { endSessions: true } : {}),
   };
 }
 
@@ -137,6 +138,7 @@ export function toConfig(raw: RawConfig, baseDir: string | undefined, secrets: R
   return {
     source: raw.source,
     logFile: path(raw.logFile),
+    nflog: { group: raw.nflog.group },
     logPrefix: raw.logPrefix,
     stateDir: path(raw.stateDir),
     auditLog: path(raw.auditLog),

@@ -5,6 +5,8 @@ import type { Door } from '../model/door.js';
 export type BackendName = 'iptables' | 'ipset' | 'nftables' | 'dry-run';
 export const BACKEND_NAMES: readonly BackendName[] = ['iptables', 'ipset', 'nftables', 'dry-run'];
 
+export type SourceName = 'file' | 'kmsg' | 'nflog';
+
 export interface FirewallConfig {
   readonly backend: BackendName;
   /** Position of the jump to KNOCKTAIL-GUARD in INPUT (1 = first); "auto": right after the last ban tool's rule (fail2ban, CrowdSec, sshguard), else 1. */
@@ -75,8 +77,10 @@ export interface FleetConfig {
 }
 
 export interface Config {
-  readonly source: 'file' | 'kmsg';
+  readonly source: SourceName;
   readonly logFile: string;
+  /** The NFLOG group of the guard's rules and of knocktail's ulogd2 (used when `source` is "nflog"). */
+  readonly nflog: { readonly group: number };
   readonly logPrefix: string;
   readonly stateDir: string;
   readonly auditLog: string;

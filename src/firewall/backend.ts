@@ -17,13 +17,27 @@ export interface FirewallBackend {
    * `host`: the refusal and listening ports found at setup (host-firewall-check.ts resolves them);
    * absent, the configured refusal ("auto": reject) and no listener.
    */
-  setup(doors: readonly Door[], host?: GuardHost): Promise<void>;
+  setup(doors: readonly Door[], host?: GuardHost, options?: SetupOptions): Promise<void>;
   /** Remove everything knocktail added, and nothing else. */
   teardown(): Promise<void>;
   /** The commands `setup` would run, one argv per line, for `knocktail rules`. */
   describeSetup(doors: readonly Door[], host?: GuardHost): string[][];
+  /**
+   * The periodic check of the guard itself (optional): puts INPUT's jump back where it belongs,
+   * behind a ban tool's rule added since setup (iptables, ipset). True when it changed something.
+   */
+  checkGuard?(): Promise<boolean>;
   /** Ends long-lived helper processes (nftables keeps one `nft -i`); optional and idempotent. */
   stop?(): Promise<void>;
+}
+
+/** How far setup arms the guard (docs/guard-rules.md). */
+export interface SetupOptions {
+  /**
+   * false: the log rules and the canary only, nothing else refused: the first phase of arming,
+   * while the canary proves that tagged packets reach the daemon (src/canary/arm-guard.ts). Default true.
+   */
+  readonly armed?: boolean;
 }
 
 export interface CommandResult {

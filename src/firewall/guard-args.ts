@@ -5,6 +5,7 @@ import type { KnockPort } from './door-ports.js';
 import { GRANT_CHAIN, GUARD_CHAIN, tablesBinary } from './iptables-args.js';
 import type { Refusal } from './refusal.js';
 import { formatRestoreLine } from './restore-text.js';
+import { buildLogTargetArgs, type LogAction } from './log-action.js';
 
 // Pure builders for the iptables guard: chain KNOCKTAIL-GUARD, jumped from INPUT. In order
 // (docs/guard-rules.md): established flows of the protected ports pass, alwaysAllow sources
@@ -14,6 +15,8 @@ import { formatRestoreLine } from './restore-text.js';
 // knock range included) returns to INPUT untouched.
 export interface GuardOptions {
   readonly logPrefix: string;
+  /** How knock packets are tagged (default: LOG with `logPrefix`). */
+  readonly logAction?: LogAction;
   /** hashlimit rate per source, e.g. "20/second". */
   readonly logRateLimit: string;
   /** Position of the jump in INPUT (1 = first); "auto": right after the last ban tool's rule (ban-rules.ts), else 1. */
@@ -24,6 +27,10 @@ export interface GuardOptions {
   readonly refusal?: Refusal;
   /** Unused ports logged at most once per source per minute and refused (model/tripwires.ts); default none. */
   readonly tripwires?: readonly KnockPort[];
+  /** The udp port of the log-path canary (canary-port.ts): on `lo` only, NEW only, logged, refused; IPv4 only. */
+  readonly canary?: { readonly port: number };
+  /** false: leave out every refusal but the canary's (the first phase of arming); default true. */
+  readonly armed?: boolean;
 }
 
 function dport(port: KnockPort): string {
@@ -76,10 +83,15 @@ function tripwireMatches(tripwires: readonly KnockPort[]): string[][] {
 // The rule specs of KNOCKTAIL-GUARD in order (each without `-A CHAIN`).
 export function buildGuardRuleSpecs(doors: readonly Door[], family: Family, options: GuardOptions): string[][] {
   const { protectedPorts, knockPorts, icmp, spaPorts } = collectDoorPorts(doors);
-  const log = ['-j', 'LOG', '--log-prefix', options.logPrefix];
+  const log = buildLogTargetArgs(options.logAction ?? { kind: 'log', prefix: options.logPrefix });
   const refusal = options.refusal ?? 'drop';
   const tripwires = tripwireMatches(options.tripwires ?? []);
   const specs: string[][] = [];
+  // The canary first: only this host can send on lo, and only NEW datagrams (never replies) are tagged.
+  if (options.canary && family === 4) {
+    const canary = ['-i', 'lo', '-p', 'udp', '--dport', String(options.canary.port), ...NEW];
+    specs.push([...canary, ...log], [...canary, ...buildRefusalTarget('udp', family, refusal)]);
+  }
   for (const port of protectedPorts) {
     specs.push(['-p', port.proto, '--dport', String(port.port), '-m', 'conntrack', '--ctstate', 'ESTABLISHED,RELATED', '-j', 'ACCEPT']);
   }
@@ -99,6 +111,7 @@ export function buildGuardRuleSpecs(doors: readonly Door[], family: Family, opti
     const echo = family === 4 ? ['-p', 'icmp', '--icmp-type', 'echo-request'] : ['-p', 'ipv6-icmp', '--icmpv6-type', 'echo-request'];
     specs.push([...echo, ...hashlimit(family, options.logRateLimit), ...log]);
   }
+  if (options.armed === false) return specs;
   // Only NEW: a reply to the host's own connection from a local port in a knock range is ESTABLISHED.
   for (const port of knockPorts) specs.push(['-p', port.proto, '--dport', dport(port), ...NEW, ...buildRefusalTarget(port.proto, family, refusal)]);
   for (const port of spaPorts) specs.push(['-p', 'udp', '--dport', String(port), ...NEW, ...buildRefusalTarget('udp', family, refusal)]);
@@ -160,6 +173,16 @@ export function buildGuardRestore(doors: readonly Door[], family: Family, option
   lines.push(...jumpLines(options, state));
   lines.push('COMMIT');
   return `${lines.join('\n')}\n`;
+}
+
+/**
+ * The periodic check's repair of the jump alone, for a family whose guard chain exists: a
+ * missing jump goes back in, and with "auto" a jump that a ban tool's later rule has come to
+ * follow moves behind it. Undefined when the jump is where it belongs.
+ */
+export function buildJumpRepairRestore(options: GuardOptions, state: GuardState): string | undefined {
+  const lines = state.guardChain ? jumpLines(options, state) : [];
+  return lines.length === 0 ? undefined : `${['*filter', ...lines, 'COMMIT'].join('\n')}\n`;
 }
 
 /** The whole teardown for one family as one transaction; absent pieces are skipped. */

@@ -75,16 +75,17 @@ export function withHostFirewallCheck(backend: FirewallBackend, runner: CommandR
     open: (grant) => backend.open(grant),
     close: (grant) => backend.close(grant),
     list: () => backend.list(),
-    async setup(doors, given) {
+    async setup(doors, given, setupOptions) {
       // "ignore" with a fixed refusal needs no look at all.
       const look = options.mode !== 'ignore' || (options.refusal ?? 'auto') === 'auto';
       const probe: HostFirewallProbe = look ? await probeHostFirewall(runner, options.backend) : { checked: false, reason: 'firewall.hostFirewall is "ignore"' };
       if (options.mode !== 'ignore' && probe.checked && probe.verdict.kind === 'blocked') throw hostFirewallError(probe.verdict, options.backend);
       const host = given ?? guardHostOf(probe, options.refusal, (await options.listening?.()) ?? []);
       options.onHost?.(host);
-      await backend.setup(doors, host);
+      await backend.setup(doors, host, setupOptions);
     },
     teardown: () => backend.teardown(),
+    ...(backend.checkGuard ? { checkGuard: () => backend.checkGuard!() } : {}),
     describeSetup: (doors, host) => backend.describeSetup(doors, host),
     stop: async () => backend.stop?.(),
   };

@@ -1,13 +1,13 @@
 import type { Family } from '../address.js';
 import type { Grant } from '../model/grant.js';
 import type { Door } from '../model/door.js';
-import type { CommandResult, FirewallBackend } from './backend.js';
+import type { CommandResult, FirewallBackend, SetupOptions } from './backend.js';
 import type { CommandExecutor } from './command-executor.js';
 import { buildGuardSetupArgs, buildGuardTeardownArgs } from './guard-args.js';
 import type { GuardOptions } from './guard-args.js';
 import { planGuardFields } from './guard-plan.js';
 import type { GuardHost, RefusalSetting } from './refusal.js';
-import { installGuard, removeGuard } from './guard-installer.js';
+import { installGuard, removeGuard, repairJump } from './guard-installer.js';
 import {
   buildAddMemberArgs,
   buildCreateSetArgs,
@@ -77,9 +77,9 @@ export class IpsetBackend implements FirewallBackend {
   }
 
   // The sets in one `ipset restore`, then per family one iptables transaction for both chains.
-  async setup(doors: readonly Door[], host?: GuardHost): Promise<void> {
+  async setup(doors: readonly Door[], host?: GuardHost, options: SetupOptions = {}): Promise<void> {
     if (doors.length > 0) await this.createSets(doors);
-    const guard = this.guardFor(doors, host);
+    const guard = { ...this.guardFor(doors, host), ...options };
     for (const family of FAMILIES) {
       await installGuard(
         this.exec,
@@ -118,6 +118,12 @@ export class IpsetBackend implements FirewallBackend {
     await this.exec.run(['ipset', 'restore'], { input: buildResizeRestore(saved.stdout, name, RESIZE_SET, this.setSize) });
     await this.exec.run(['ipset', 'swap', RESIZE_SET, name]);
     await this.exec.run(['ipset', 'destroy', RESIZE_SET]);
+  }
+
+  async checkGuard(): Promise<boolean> {
+    let changed = false;
+    for (const family of FAMILIES) changed = (await repairJump(this.exec, family, this.guard)) || changed;
+    return changed;
   }
 
   async teardown(): Promise<void> {

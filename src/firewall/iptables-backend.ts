@@ -2,14 +2,14 @@ import type { Family } from '../address.js';
 import type { Grant } from '../model/grant.js';
 import { grantKey } from '../model/grant.js';
 import type { Door } from '../model/door.js';
-import type { CommandResult, FirewallBackend } from './backend.js';
+import type { CommandResult, FirewallBackend, SetupOptions } from './backend.js';
 import type { CommandExecutor } from './command-executor.js';
 import { checkGrant } from './grant-check.js';
 import { buildGuardSetupArgs, buildGuardTeardownArgs } from './guard-args.js';
 import type { GuardOptions } from './guard-args.js';
 import { planGuardFields } from './guard-plan.js';
 import type { GuardHost, RefusalSetting } from './refusal.js';
-import { installGuard, removeGuard } from './guard-installer.js';
+import { installGuard, removeGuard, repairJump } from './guard-installer.js';
 import { buildGrantListArgs, buildGrantRuleText, GRANT_CHAIN, restoreBinary } from './iptables-args.js';
 import { parseGrantListing, parseGrantRules } from './iptables-listing.js';
 import type { LineSession } from './line-session.js';
@@ -123,9 +123,15 @@ export class IptablesBackend implements FirewallBackend {
     return grants;
   }
 
-  async setup(doors: readonly Door[], host?: GuardHost): Promise<void> {
-    const guard = this.guardFor(doors, host);
+  async setup(doors: readonly Door[], host?: GuardHost, options: SetupOptions = {}): Promise<void> {
+    const guard = { ...this.guardFor(doors, host), ...options };
     for (const family of FAMILIES) await installGuard(this.exec, doors, family, guard);
+  }
+
+  async checkGuard(): Promise<boolean> {
+    let changed = false;
+    for (const family of FAMILIES) changed = (await repairJump(this.exec, family, this.guard)) || changed;
+    return changed;
   }
 
   async teardown(): Promise<void> {

@@ -1,4 +1,4 @@
-import { traceStage } from '../trace/stage-trace.js';
+import { NO_TRACE, type Tracer } from '../trace/stage-trace.js';
 import type { CommandResult } from './backend.js';
 import type { InteractiveProcess, ProcessStarter } from './interactive-process.js';
 
@@ -65,6 +65,8 @@ export const IPSET_DIALECT: SessionDialect = {
 export interface LineSessionOptions {
   /** Give up on a request (and kill the process) after this long. */
   readonly timeoutMs: number;
+  /** Marks each request sent and answered for the latency trace (default: none). */
+  readonly tracer?: Tracer;
 }
 
 interface Pending {
@@ -127,7 +129,7 @@ export class LineSession {
       this.lines = [];
       this.pending = pending;
       process.ref();
-      traceStage('fw-send');
+      (this.options.tracer ?? NO_TRACE).mark('fw-send');
       try {
         process.write(`${this.dialect.request(statements)}${this.dialect.marker(token)}\n`);
       } catch (error) {
@@ -218,7 +220,7 @@ export class LineSession {
     if (!pending) return;
     this.pending = undefined;
     this.lines = [];
-    traceStage('fw-ack');
+    (this.options.tracer ?? NO_TRACE).mark('fw-ack');
     if (pending.timer) clearTimeout(pending.timer);
     this.process?.unref();
     pending.resolve(result);

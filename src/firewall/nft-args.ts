@@ -4,6 +4,7 @@ import type { Door } from '../model/door.js';
 import { collectDoorPorts } from './door-ports.js';
 import { checkGrant } from './grant-check.js';
 import type { KnockPort } from './door-ports.js';
+import { buildNftLogStatement, type LogAction } from './log-action.js';
 import type { Refusal } from './refusal.js';
 
 // Pure builders for the nftables backend: everything lives in table `inet knocktail`
@@ -37,6 +38,8 @@ function byProto<T extends { proto: 'tcp' | 'udp' }>(items: readonly T[]): [prot
 
 export interface NftGuardOptions {
   readonly logPrefix: string;
+  /** How knock packets are tagged (default: log with `logPrefix`). */
+  readonly logAction?: LogAction;
   /** Per-source rate, e.g. "20/second". */
   readonly logRateLimit: string;
   /** Sources never blocked on the protected ports (limits.alwaysAllow); default none. */
@@ -45,6 +48,10 @@ export interface NftGuardOptions {
   readonly refusal?: Refusal;
   /** Unused ports logged at most once per source per minute and refused (model/tripwires.ts); default none. */
   readonly tripwires?: readonly KnockPort[];
+  /** The udp port of the log-path canary (canary-port.ts): on `lo` only, NEW only, logged, refused; IPv4 only. */
+  readonly canary?: { readonly port: number };
+  /** false: leave out every refusal but the canary's (the first phase of arming); default true. */
+  readonly armed?: boolean;
 }
 
 /**
@@ -57,7 +64,7 @@ export function nftRefusal(proto: 'tcp' | 'udp', refusal: Refusal): string {
   return proto === 'tcp' ? 'reject with tcp reset' : 'reject with icmpx type port-unreachable';
 }
 
-// Tripwire LOG lines: one per source per minute, in a dynamic set bounded to this many sources
+// The LOG limiters' dynamic sets (knock ports, tripwires) hold at most this many sources each
 // (a full scan from 50,000 sources fits); past it a new source is refused but not logged.
 export const TRIPWIRE_SET_SIZE = 65536;
 
@@ -78,7 +85,8 @@ export function buildNftSetupStatements(doors: readonly Door[], options: NftGuar
   for (const door of doors) {
     for (const family of [4, 6] as const) out.push(`add set ${NFT_TABLE} ${nftSetName(door.name, family)} { type ${ADDR_TYPE[family]}; flags timeout;${size} }`);
   }
-  for (const family of [4, 6] as const) out.push(`add set ${NFT_TABLE} knocklog-v${family} { type ${ADDR_TYPE[family]}; flags dynamic,timeout; timeout 1m; }`);
+  // Bounded like the tripwire sets: a flood from more sources than this goes unlogged (and refused), never grows memory.
+  for (const family of [4, 6] as const) out.push(`add set ${NFT_TABLE} knocklog-v${family} { type ${ADDR_TYPE[family]}; flags dynamic,timeout; timeout 1m; size ${TRIPWIRE_SET_SIZE}; }`);
   if (tripwires.length > 0) {
     for (const family of [4, 6] as const) out.push(`add set ${NFT_TABLE} tripwire-v${family} { type ${ADDR_TYPE[family]}; flags dynamic,timeout; timeout 1m; size ${TRIPWIRE_SET_SIZE}; }`);
   }
@@ -92,6 +100,9 @@ export function buildNftSetupStatements(doors: readonly Door[], options: NftGuar
   }
   out.push(`add chain ${NFT_TABLE} guard { type filter hook input priority filter; policy accept; }`, `flush chain ${NFT_TABLE} guard`);
   const rule = (text: string): string => `add rule ${NFT_TABLE} guard ${text}`;
+  const action = options.logAction ?? { kind: 'log', prefix: options.logPrefix };
+  const log = buildNftLogStatement(action, quote(action.prefix));
+  if (options.canary) out.push(rule(`iifname "lo" meta nfproto ipv4 udp dport ${options.canary.port} ct state new ${log} ${nftRefusal('udp', refusal)}`));
   const protectedAsKnock = protectedPorts.map((p) => ({ proto: p.proto, from: p.port, to: p.port }));
   for (const [proto, ports] of byProto(protectedAsKnock)) out.push(rule(`${proto} dport ${portList(ports)} ct state established,related accept`));
   for (const family of [4, 6] as const) {
@@ -102,7 +113,6 @@ export function buildNftSetupStatements(doors: readonly Door[], options: NftGuar
     }
   }
   out.push(rule('jump grants'));
-  const log = `log prefix ${quote(options.logPrefix)}`;
   for (const family of [4, 6] as const) {
     const limit = `update @knocklog-v${family} { ${SADDR[family]} limit rate ${options.logRateLimit} }`;
     for (const [proto, ports] of byProto(knockPorts)) {
@@ -117,6 +127,7 @@ export function buildNftSetupStatements(doors: readonly Door[], options: NftGuar
     // Echo requests are logged but not dropped: ping keeps working, and a ping knock still counts.
     if (icmp) out.push(rule(`${family === 4 ? 'icmp' : 'icmpv6'} type echo-request ${limit} ${log}`));
   }
+  if (options.armed === false) return out;
   // Only new flows: a reply to the host's own connection from a local port in a knock range is established.
   const refused = [...knockPorts, ...spaPorts.map((port) => ({ proto: 'udp' as const, from: port, to: port }))];
   for (const [proto, ports] of byProto(refused)) out.push(rule(`${proto} dport ${portList(ports)} ct state new ${nftRefusal(proto, refusal)}`));

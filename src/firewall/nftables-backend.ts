@@ -1,6 +1,6 @@
 import type { Grant } from '../model/grant.js';
 import type { Door } from '../model/door.js';
-import type { CommandResult, FirewallBackend } from './backend.js';
+import type { CommandResult, FirewallBackend, SetupOptions } from './backend.js';
 import type { CommandExecutor } from './command-executor.js';
 import { buildNftCloseStatements, buildNftOpenStatements, buildNftSetupStatements, buildNftTeardownStatements, NFT_BATCH_ARGV, statementsAsArgv } from './nft-args.js';
 import type { NftGuardOptions } from './nft-args.js';
@@ -65,9 +65,9 @@ export class NftablesBackend implements FirewallBackend {
     return parseNftListing(listings, this.now(), (door) => this.doors.get(door)?.open ?? []);
   }
 
-  async setup(doors: readonly Door[], host?: GuardHost): Promise<void> {
+  async setup(doors: readonly Door[], host?: GuardHost, options: SetupOptions = {}): Promise<void> {
     this.doors = new Map(doors.map((door) => [door.name, door]));
-    await this.batch(buildNftSetupStatements(doors, this.guardFor(doors, host), this.setSize));
+    await this.batch(buildNftSetupStatements(doors, { ...this.guardFor(doors, host), ...options }, this.setSize));
   }
 
   async teardown(): Promise<void> {

@@ -12,6 +12,8 @@ import { IPSET_DIALECT, LineSession, NFT_DIALECT, restoreDialect } from './line-
 import { sleepFor } from './retry.js';
 import { SimulatedFirewall } from './simulated-firewall.js';
 import { GRANT_CHAIN, GUARD_CHAIN } from './iptables-args.js';
+import type { LogAction } from './log-action.js';
+import type { Tracer } from '../trace/stage-trace.js';
 
 export interface BackendDeps {
   readonly runner: CommandRunner;
@@ -22,13 +24,16 @@ export interface BackendDeps {
   readonly baseDelayMs?: number;
   /** Feed grant changes to one long-lived `iptables-restore --noflush` per family / `ipset -` / `nft -i` when the runner can start one (default true). */
   readonly sessions?: boolean;
+  /** Marks each session request sent and answered for the latency trace (default: none). */
+  readonly tracer?: Tracer;
 }
 
 // Builds the configured backend; an unknown name fails fast with the valid choices.
-// `logPrefix` comes from Config.logPrefix: the guard's LOG rules must match the parser's prefix.
+// `logPrefix` comes from Config.logPrefix: the guard's LOG rules must match the parser's prefix;
+// `logAction` (selectLogAction) says LOG or NFLOG, by the config's source.
 // `dry-run` is the iptables backend against a simulated firewall: it runs nothing, whatever runner is given.
 /** `setSize`: limits.maxGrants, the size of each door's ipset/nft set (absent: the tool's default). */
-export function selectBackend(config: FirewallConfig & { logPrefix: string; alwaysAllow?: readonly Cidr[]; setSize?: number }, deps: BackendDeps): FirewallBackend {
+export function selectBackend(config: FirewallConfig & { logPrefix: string; logAction?: LogAction; alwaysAllow?: readonly Cidr[]; setSize?: number }, deps: BackendDeps): FirewallBackend {
   if (config.backend === 'dry-run') {
     // A host where setup ran: grant and revoke work in a fresh process (offline commands) too.
     const simulated = deps.runner instanceof SimulatedFirewall ? deps.runner : new SimulatedFirewall({ now: deps.now, chains: [GRANT_CHAIN, GUARD_CHAIN] });
@@ -41,20 +46,22 @@ export function selectBackend(config: FirewallConfig & { logPrefix: string; alwa
   });
   const guard = {
     logPrefix: config.logPrefix,
+    ...(config.logAction ? { logAction: config.logAction } : {}),
     logRateLimit: config.logRateLimit,
     inputPosition: config.inputPosition,
     alwaysAllow: config.alwaysAllow ?? [],
     ...(config.refusal === undefined ? {} : { refusalSetting: config.refusal }),
   };
   const starter = deps.sessions !== false && isProcessStarter(deps.runner) ? deps.runner : undefined;
+  const session = { timeoutMs: 5000, ...(deps.tracer ? { tracer: deps.tracer } : {}) };
   const name: string = config.backend;
   switch (name) {
     case 'iptables':
-      return new IptablesBackend(exec, guard, deps.now, starter && { 4: new LineSession(starter, restoreDialect(4), { timeoutMs: 5000 }), 6: new LineSession(starter, restoreDialect(6), { timeoutMs: 5000 }) });
+      return new IptablesBackend(exec, guard, deps.now, starter && { 4: new LineSession(starter, restoreDialect(4), session), 6: new LineSession(starter, restoreDialect(6), session) });
     case 'ipset':
-      return new IpsetBackend(exec, guard, deps.now, starter && new LineSession(starter, IPSET_DIALECT, { timeoutMs: 5000 }), config.setSize);
+      return new IpsetBackend(exec, guard, deps.now, starter && new LineSession(starter, IPSET_DIALECT, session), config.setSize);
     case 'nftables':
-      return new NftablesBackend(exec, guard, deps.now, starter && new LineSession(starter, NFT_DIALECT, { timeoutMs: 5000 }), config.setSize);
+      return new NftablesBackend(exec, guard, deps.now, starter && new LineSession(starter, NFT_DIALECT, session), config.setSize);
     default:
       throw new KnocktailError('BACKEND_UNKNOWN', `Expected firewall.backend to be one of ${BACKEND_NAMES.join(', ')}, got ${describeValue(name)}`);
   }
@@ -67,8 +74,9 @@ function renamed(backend: FirewallBackend, name: string): FirewallBackend {
     open: (grant) => backend.open(grant),
     close: (grant) => backend.close(grant),
     list: () => backend.list(),
-    setup: (doors, host) => backend.setup(doors, host),
+    setup: (doors, host, options) => backend.setup(doors, host, options),
     teardown: () => backend.teardown(),
+    ...(backend.checkGuard ? { checkGuard: () => backend.checkGuard!() } : {}),
     describeSetup: (doors, host) => backend.describeSetup(doors, host),
     stop: async () => backend.stop?.(),
   };

@@ -1,20 +1,12 @@
+import type { AcceptParse, AcceptRule } from './accept-rule.js';
 import { parseUfwAllow } from './ufw-allow.js';
+
+export type { AcceptParse, AcceptRule } from './accept-rule.js';
 
 // Recognises the iptables lines knockd configs use to open and close a port for the
 // knocker (`/sbin/iptables -A INPUT -s %IP% -p tcp --dport 22 -j ACCEPT`, `-I`, `-D`; and
 // ufw's `allow from %IP% to any port 22`). Anything else is a custom command: knocktail
 // opens ports itself, so it cannot run one.
-export interface AcceptRule {
-  /** -A/-I add the rule, -D deletes it. */
-  readonly action: 'add' | 'delete';
-  readonly tool: 'iptables' | 'ip6tables' | 'ufw';
-  /** Undefined when the line has no -p (iptables then refuses --dport; knockd's own example does this), or for ufw without proto (tcp and udp). */
-  readonly proto?: 'tcp' | 'udp';
-  /** Empty when the rule accepts every port of the protocol. */
-  readonly ports: readonly number[];
-}
-
-export type AcceptParse = { readonly ok: true; readonly rule: AcceptRule } | { readonly ok: false; readonly reason: string };
 
 const SHELL_SYNTAX = /[;&|`$<>()'"\\*?]/;
 const HARMLESS_MATCHES = new Set(['tcp', 'udp', 'state', 'conntrack', 'multiport', 'comment']);

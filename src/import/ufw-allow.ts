@@ -1,4 +1,4 @@
-import type { AcceptParse } from './iptables-accept.js';
+import type { AcceptParse } from './accept-rule.js';
 
 // The ufw lines knockd guides use instead of iptables: `ufw allow from %IP% to any port 22
 // [proto tcp]`, `ufw insert 1 allow …`, and `ufw delete allow …` to close again. Without

@@ -27,11 +27,12 @@ export function skeletonSteps(knock: KnockPortChoice): { sequence: string[]; clo
   return { sequence: knock.sequence.map((port) => `tcp:${port}`), close: [`tcp:${knock.close}`] };
 }
 
-/** The skeleton config text (pretty JSON, trailing newline). */
-export function buildConfigSkeleton(schemaPath: string, knock: KnockPortChoice, paths: SkeletonPaths = DEFAULT_PATHS): string {
+/** The skeleton config text (pretty JSON, trailing newline); `nflog`: the NFLOG source (install picks it in a container). */
+export function buildConfigSkeleton(schemaPath: string, knock: KnockPortChoice, paths: SkeletonPaths = DEFAULT_PATHS, nflog?: { readonly group: number }): string {
   const steps = skeletonSteps(knock);
   const config = {
     $schema: schemaPath,
+    ...(nflog ? { source: 'nflog', nflog: { group: nflog.group } } : {}),
     ...paths,
     firewall: { backend: 'iptables' },
     doors: [

@@ -4,6 +4,7 @@ import { KnocktailError, describeValue } from '../errors.js';
 // install writes it with the configured ones.
 const PREFIX_LITERAL = 'startswith "knocktail: "';
 const FILE_LITERAL = 'file="/var/log/knocktail/knocks.log"';
+const GROUP_LITERAL = 'fileGroup="knocktail" dirGroup="knocktail"';
 
 /** `text` as a RainerScript double-quoted string literal (\, " and $ escaped). */
 export function quoteRainerString(text: string): string {
@@ -14,12 +15,16 @@ export function quoteRainerString(text: string): string {
   return `"${text.replace(/[\\"$]/g, (char) => `\\${char}`)}"`;
 }
 
-/** The drop-in with `prefix` in its filter and `logFile` as its output. */
-export function renderRsyslogDropin(template: string, options: { prefix: string; logFile: string }): string {
-  for (const literal of [PREFIX_LITERAL, FILE_LITERAL]) {
+/** The drop-in with `prefix` in its filter and `logFile` as its output, created with `group` (default knocktail, the daemon's own). */
+export function renderRsyslogDropin(template: string, options: { prefix: string; logFile: string; group?: string }): string {
+  for (const literal of [PREFIX_LITERAL, FILE_LITERAL, GROUP_LITERAL]) {
     if (!template.includes(literal)) {
       throw new KnocktailError('NOT_FOUND', `Expected the shipped rsyslog drop-in to contain ${literal}; the package is damaged`);
     }
   }
-  return template.replace(PREFIX_LITERAL, () => `startswith ${quoteRainerString(options.prefix)}`).replace(FILE_LITERAL, () => `file=${quoteRainerString(options.logFile)}`);
+  const group = quoteRainerString(options.group ?? 'knocktail');
+  return template
+    .replace(PREFIX_LITERAL, () => `startswith ${quoteRainerString(options.prefix)}`)
+    .replace(FILE_LITERAL, () => `file=${quoteRainerString(options.logFile)}`)
+    .replace(GROUP_LITERAL, () => `fileGroup=${group} dirGroup=${group}`);
 }

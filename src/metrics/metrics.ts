@@ -3,9 +3,6 @@ import type { AuditRecord } from '../audit/record.js';
 import type { FleetLinkStatus } from '../fleet/fleet-link.js';
 import { registerFleetMetrics } from './fleet-metrics.js';
 
-export { serveMetrics, isLoopbackHost, type MetricsServer, type ServeMetricsOptions } from './metrics-server.js';
-export { writeTextfile } from './metrics-textfile.js';
-
 // Prometheus metrics on knocktail's own registry (never prom-client's global one, so two
 // daemons in one test process, or a library user, never share counts).
 export type PipelineCounter = 'lines' | 'packets' | 'malformed' | 'ignored' | 'knocks' | 'forged' | 'foreign' | 'oversized' | 'errors';
@@ -13,6 +10,7 @@ export type PipelineCounter = 'lines' | 'packets' | 'malformed' | 'ignored' | 'k
 export interface MetricsGauges {
   readonly openGrants?: number;
   readonly trackedSources?: number;
+  readonly scanners?: number;
   readonly lagBytes?: number;
 }
 
@@ -28,6 +26,7 @@ export class Metrics {
   private readonly firewallSeconds: Histogram<'action'>;
   private readonly openGrants: Gauge;
   private readonly trackedSources: Gauge;
+  private readonly scanners: Gauge;
   private readonly lagBytes: Gauge;
   private spaPackets: Counter<'outcome'> | undefined;
   private readonly sources: { counters?: () => Partial<Record<PipelineCounter, number>>; gauges?: () => MetricsGauges } = {};
@@ -60,6 +59,7 @@ export class Metrics {
     });
     this.openGrants = new Gauge({ name: 'knocktail_open_grants', help: 'Grants open now.', registers });
     this.trackedSources = new Gauge({ name: 'knocktail_tracked_sources', help: 'Sources tracked mid-sequence.', registers });
+    this.scanners = new Gauge({ name: 'knocktail_scanners_marked', help: 'Sources marked as scanners (a tripwire hit within limits.scannerHold).', registers });
     this.lagBytes = new Gauge({ name: 'knocktail_follower_lag_bytes', help: 'Bytes of the knock log not read yet.', registers });
   }
 
@@ -142,6 +142,7 @@ export class Metrics {
   setGauges(gauges: MetricsGauges): void {
     if (gauges.openGrants !== undefined) this.openGrants.set(gauges.openGrants);
     if (gauges.trackedSources !== undefined) this.trackedSources.set(gauges.trackedSources);
+    if (gauges.scanners !== undefined) this.scanners.set(gauges.scanners);
     if (gauges.lagBytes !== undefined) this.lagBytes.set(gauges.lagBytes);
   }
 

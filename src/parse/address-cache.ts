@@ -13,7 +13,20 @@ const UPPER_CASE: KernelAddress = Object.freeze({ ok: false, detail: 'upper-case
 const SLOTS = 1024;
 const KEY_BYTES = 46;
 
-export class AddressCache {
+/** Looks up what an address text printed by the kernel is. */
+export interface AddressReader {
+  normalise(raw: string): KernelAddress;
+}
+
+/** The normalised address, or why `raw` is no address the kernel prints (no memo). */
+export function readKernelAddress(raw: string): KernelAddress {
+  return raw.length > 45 ? TOO_LONG : /[A-F]/.test(raw) ? UPPER_CASE : normaliseKernelAddress(raw);
+}
+
+/** Every lookup parsed afresh: for callers that parse a line now and then. */
+export const UNCACHED: AddressReader = { normalise: readKernelAddress };
+
+export class AddressCache implements AddressReader {
   private readonly entries = new Map<string, KernelAddress>();
   private readonly slotKeys = new Uint8Array(SLOTS * KEY_BYTES);
   private readonly slotLengths = new Uint8Array(SLOTS);
@@ -44,7 +57,7 @@ export class AddressCache {
   normalise(raw: string): KernelAddress {
     const hit = this.entries.get(raw);
     if (hit !== undefined) return hit;
-    const address = raw.length > 45 ? TOO_LONG : /[A-F]/.test(raw) ? UPPER_CASE : normaliseKernelAddress(raw);
+    const address = readKernelAddress(raw);
     if (this.entries.size >= this.capacity) this.entries.clear();
     this.entries.set(raw, address);
     return address;

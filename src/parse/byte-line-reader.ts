@@ -55,7 +55,6 @@ export class ByteLineReader {
   private readonly prefix: Uint8Array;
   /** A prefix with bytes outside printable ASCII is left to the strict parser. */
   private readonly usable: boolean;
-  private readonly addresses = new AddressCache();
   private readonly flagSets = new Map<number, ReadonlySet<TcpFlag>>();
   private lastInterface = '';
   private lastInterfaceBytes: Uint8Array = new Uint8Array(0);
@@ -66,9 +65,14 @@ export class ByteLineReader {
   private at = 0;
   private end = 0;
 
-  constructor(private readonly ctx: ParseContext) {
+  constructor(
+    private readonly ctx: ParseContext,
+    /** The pipeline's memo of addresses, shared with its calls of parseKernelLine. */
+    private readonly addresses: AddressCache = new AddressCache(),
+  ) {
     this.prefix = Buffer.from(ctx.prefix, 'utf8');
-    this.usable = this.prefix.length > 0 && this.prefix.every(isPrintable);
+    // ulogd's lines (no `kernel:` tag) are the strict parser's alone.
+    this.usable = this.prefix.length > 0 && this.prefix.every(isPrintable) && ctx.header !== 'ulogd';
   }
 
   /** The strict parser's result for the line `buf[start, end)` (no newline), or undefined when it is not the common shape. */

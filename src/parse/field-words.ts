@@ -98,14 +98,15 @@ export class Words {
     return n;
   }
 
-  /** A `KEY=0xHH` word as the kernel prints TOS and PREC (%02X). */
-  hex(key: string): void {
+  /** A `KEY=0xHH` word as the kernel prints TOS and PREC (0x%02X); `bare`: `KEY=HH`, as ulogd's PRINTPKT prints TOS (%02X). */
+  hex(key: string, bare = false): void {
     const word = this.at;
     const start = this.valueStart(key);
     const end = this.wordEnd();
     const t = this.text;
-    if (end - start !== 4 || t.charCodeAt(start) !== 48 || t.charCodeAt(start + 1) !== 120 || !isUpperHex(t.charCodeAt(start + 2)) || !isUpperHex(t.charCodeAt(start + 3))) {
-      throw new FieldError(word, 'not 0xHH');
+    const digits = bare ? start : start + 2;
+    if (end - digits !== 2 || (!bare && (t.charCodeAt(start) !== 48 || t.charCodeAt(start + 1) !== 120)) || !isUpperHex(t.charCodeAt(digits)) || !isUpperHex(t.charCodeAt(digits + 1))) {
+      throw new FieldError(word, bare ? 'not HH' : 'not 0xHH');
     }
     this.at = end + 1;
   }

@@ -1,4 +1,4 @@
-import type { AddressCache } from './address-cache.js';
+import type { AddressReader } from './address-cache.js';
 import { FieldError, Words } from './field-words.js';
 import type { Packet, TcpFlag } from './packet.js';
 
@@ -19,13 +19,20 @@ const ECHO_TYPES: Record<string, readonly number[]> = { ICMP: [0, 8], ICMPv6: [1
 const MAX_U32 = 4_294_967_295;
 const EXTENSION_WORD = /^(?:OPT|\(|\)|FRAG:\d{1,5}|INCOMPLETE|ID:[0-9a-f]{8}|AH|ESP|SPI=0x[0-9a-f]{1,8}|\[\d{1,5}|bytes\]|\))$/;
 
+/**
+ * Who printed the fields: the kernel's LOG target (nf_log_syslog.c), or ulogd2's PRINTPKT for
+ * an NFLOG packet, which differs in three places: `TOS=HH` (no 0x), no TCP `RES=`, and `SEQ=`
+ * `ACK=` always. Only the ulogd source reads its lines with `ulogd`.
+ */
+export type FieldsDialect = 'kernel' | 'ulogd';
+
 /** Read the fields starting at `start` ("IN=…") up to the end of `text`. Never throws. */
-export function readNetfilterFields(text: string, start: number, addresses: AddressCache): FieldsResult {
+export function readNetfilterFields(text: string, start: number, addresses: AddressReader, dialect: FieldsDialect = 'kernel'): FieldsResult {
   let end = text.length;
   while (end > start && text.charCodeAt(end - 1) === 32) end--;
   const words = new Words(text, start, end);
   try {
-    const read = walk(words, addresses);
+    const read = walk(words, addresses, dialect === 'ulogd');
     return { ok: true, fields: read.fields, out: read.out };
   } catch (error) {
     if (!(error instanceof FieldError)) return { ok: false, reason: 'bad-field' };
@@ -42,7 +49,7 @@ export function readNetfilterFields(text: string, start: number, addresses: Addr
 // no '/', ':' or white space. The empty name (a locally generated packet) is checked later.
 const INTERFACE = /^(?!\.\.?$)[^/:\s]{1,15}$/;
 
-function walk(words: Words, addresses: AddressCache): { fields: NetfilterFields; out: string } {
+function walk(words: Words, addresses: AddressReader, ulogd: boolean): { fields: NetfilterFields; out: string } {
   const inAt = words.position;
   const inName = words.value('IN');
   if (inName !== '' && (!INTERFACE.test(inName) || Buffer.byteLength(inName) > 15)) throw new FieldError(inAt, 'not an interface name');
@@ -61,10 +68,10 @@ function walk(words: Words, addresses: AddressCache): { fields: NetfilterFields;
   const dst = addresses.normalise(words.value('DST'));
   if (!dst.ok) throw new FieldError(dstAt, dst.detail);
   if (src.address.family !== dst.address.family) throw new FieldError(dstAt, 'other family than SRC');
-  const ip = src.address.family === 6 ? readIpv6Header(words) : readIpv4Header(words);
+  const ip = src.address.family === 6 ? readIpv6Header(words) : readIpv4Header(words, ulogd);
   const protoAt = words.position;
   const proto = words.value('PROTO');
-  const transport = readTransport(words, proto, ip.fragment, protoAt);
+  const transport = readTransport(words, proto, ip.fragment, protoAt, ulogd);
   if (words.optionalValue('UID') !== undefined) words.skipValue('GID');
   words.optionalValue('MARK');
   if (!words.done()) throw new FieldError(words.position);
@@ -89,9 +96,9 @@ interface IpHeader {
   readonly fragment: boolean;
 }
 
-function readIpv4Header(words: Words): IpHeader {
+function readIpv4Header(words: Words, ulogd: boolean): IpHeader {
   const len = words.number('LEN', 65535);
-  words.hex('TOS');
+  words.hex('TOS', ulogd);
   words.hex('PREC');
   const ttl = words.number('TTL', 255);
   words.number('ID', 65535);
@@ -151,12 +158,12 @@ function skipHexOptions(words: Words): void {
 
 type Transport = Pick<NetfilterFields, 'sport' | 'dport' | 'icmpType' | 'icmpCode'> & { flags?: ReadonlySet<TcpFlag> };
 
-function readTransport(words: Words, proto: string, fragment: boolean, protoAt: number): Transport {
+function readTransport(words: Words, proto: string, fragment: boolean, protoAt: number, ulogd: boolean): Transport {
   if (fragment) return {};
   if (words.is('INCOMPLETE')) throw new FieldError(words.position);
   switch (proto) {
     case 'TCP':
-      return readTcp(words);
+      return readTcp(words, ulogd);
     case 'UDP':
     case 'UDPLITE': {
       const sport = words.number('SPT', 65535);
@@ -177,15 +184,15 @@ function readTransport(words: Words, proto: string, fragment: boolean, protoAt: 
   }
 }
 
-function readTcp(words: Words): Transport {
+function readTcp(words: Words, ulogd: boolean): Transport {
   const sport = words.number('SPT', 65535);
   const dport = words.number('DPT', 65535);
-  if (words.startsWith('SEQ=')) {
+  if (ulogd || words.startsWith('SEQ=')) {
     words.number('SEQ', MAX_U32);
     words.number('ACK', MAX_U32);
   }
   words.number('WINDOW', 65535);
-  words.skipValue('RES');
+  if (!ulogd) words.skipValue('RES');
   const flags = new Set<TcpFlag>();
   for (;;) {
     const word = words.startsWith('URGP=') ? undefined : words.peek();

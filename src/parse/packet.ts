@@ -52,4 +52,11 @@ export interface ParseContext {
   readonly localAddresses?: ReadonlySet<string>;
   /** Lines stamped more than this many ms after `referenceTime` are malformed (default DEFAULT_MAX_CLOCK_SKEW). */
   readonly maxClockSkew?: number;
+  /**
+   * `syslog` (default): kernel lines in the syslog formats, the sender checked (`kernel:`, facility kern).
+   * `ulogd`: the lines of knocktail's own ulogd2 (LOGEMU after PRINTPKT: `Dec  6 06:23:06 host PREFIX IN=…`),
+   * which name no sender: that file is written by ulogd alone, from the configured NFLOG group only
+   * (the trust rule of docs/nflog.md). Its time is read with `zoneOffsetMinutes` (UTC: the unit sets TZ).
+   */
+  readonly header?: 'syslog' | 'ulogd';
 }

@@ -1,8 +1,8 @@
-import { AddressCache } from './address-cache.js';
+import { UNCACHED, type AddressReader } from './address-cache.js';
 import { readNetfilterFields } from './netfilter-fields.js';
 import { MAX_LINE_BYTES } from '../model/line-limit.js';
 import { DEFAULT_MAX_CLOCK_SKEW, type ForeignReason, type Packet, type ParseContext, type RejectReason } from './packet.js';
-import { splitSyslogHeader } from './syslog-header.js';
+import { splitSyslogHeader, splitUlogdHeader } from './syslog-header.js';
 
 // What one log line is to knocktail: a packet, not ours at all, or ours but unusable.
 // A genuine kernel packet that is not this host's INPUT traffic is `foreign`: with
@@ -26,37 +26,38 @@ export function describeMalformed(result: { reason: RejectReason; field?: string
 const IGNORED: LineResult = Object.freeze({ kind: 'ignored' });
 const NOT_KERNEL: LineResult = Object.freeze({ kind: 'ignored', reason: 'not-kernel' });
 
-// A memo only (same input, same output), shared so every caller's hot path benefits.
-const addresses = new AddressCache();
-
 /**
  * Parse one log line (without its newline). Pure and total: no I/O, no clock, never throws.
  * A packet needs the configured prefix at the very start of a kernel message; a line whose
- * sender is not the kernel is never a packet, whatever it says.
+ * sender is not the kernel is never a packet, whatever it says. `addresses` is the caller's
+ * memo of address lookups (a pipeline keeps one per instance; default: none).
  */
-export function parseKernelLine(line: string, ctx: ParseContext): LineResult {
+export function parseKernelLine(line: string, ctx: ParseContext, addresses: AddressReader = UNCACHED): LineResult {
   try {
-    return classify(line, ctx);
+    return classify(line, ctx, addresses);
   } catch {
     // Defensive only: every reader below is written not to throw on any input.
     return { kind: 'malformed', reason: 'bad-field' };
   }
 }
 
-function classify(line: string, ctx: ParseContext): LineResult {
+function classify(line: string, ctx: ParseContext, addresses: AddressReader): LineResult {
   const prefix = ctx.prefix;
   if (prefix.length === 0) return IGNORED;
   if (line.length > MAX_LINE_LENGTH) return line.includes(prefix) ? { kind: 'malformed', reason: 'too-long' } : IGNORED;
-  const header = splitSyslogHeader(line, ctx);
-  if (!header) return startsWithPrefixSomewhere(line, prefix) ? { kind: 'malformed', reason: 'no-timestamp' } : IGNORED;
+  const ulogd = ctx.header === 'ulogd';
+  const header = ulogd ? splitUlogdHeader(line, ctx) : splitSyslogHeader(line, ctx);
+  if (!header) return startsWithPrefixSomewhere(line, prefix, ulogd) ? { kind: 'malformed', reason: 'no-timestamp' } : IGNORED;
   if (!line.startsWith(prefix, header.messageStart)) return IGNORED;
   if (!header.kernel) return NOT_KERNEL;
-  const fieldsStart = header.messageStart + prefix.length;
+  // ulogd's PRINTPKT puts a space between the prefix and "IN=".
+  const afterPrefix = header.messageStart + prefix.length;
+  const fieldsStart = ulogd && line.charCodeAt(afterPrefix) === 32 ? afterPrefix + 1 : afterPrefix;
   if (hasBinary(line, fieldsStart)) return { kind: 'malformed', reason: 'binary' };
   if (Number.isNaN(header.at)) return { kind: 'malformed', reason: 'no-timestamp' };
   // A line from the future would outlive every timeout and sort before real ones.
   if (header.at > ctx.referenceTime + (ctx.maxClockSkew ?? DEFAULT_MAX_CLOCK_SKEW)) return FUTURE;
-  const read = readNetfilterFields(line, fieldsStart, addresses);
+  const read = readNetfilterFields(line, fieldsStart, addresses, ulogd ? 'ulogd' : 'kernel');
   if (!read.ok) {
     const { reason, field, detail } = read;
     return { kind: 'malformed', reason, ...(field === undefined ? {} : { field }), ...(detail === undefined ? {} : { detail }) };
@@ -78,8 +79,8 @@ function foreignReason(fields: { in: string; dst: string }, out: string, local: 
 }
 
 // A header we cannot read is only worth a counter when the line looks like one of ours.
-function startsWithPrefixSomewhere(line: string, prefix: string): boolean {
-  return line.includes(`${prefix}IN=`);
+function startsWithPrefixSomewhere(line: string, prefix: string, ulogd: boolean): boolean {
+  return line.includes(ulogd ? `${prefix} IN=` : `${prefix}IN=`);
 }
 
 // Control characters, DEL and U+FFFD (what utf8 decoding makes of invalid bytes) never

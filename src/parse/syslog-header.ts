@@ -26,6 +26,19 @@ export function splitSyslogHeader(line: string, ctx: ParseContext): SyslogHeader
   return splitTagged(line, readTraditionalTime(line, 0, ctx.referenceTime, ctx.zoneOffsetMinutes));
 }
 
+/**
+ * The header of a line of knocktail's own ulogd2 (LOGEMU): `Dec  6 06:23:06 host ` and the
+ * message (PRINTPKT: the NFLOG prefix, a space, `IN=…`). No sender is named: ulogd writes
+ * that file alone, so every line of it counts as the kernel's (docs/nflog.md, the trust rule).
+ */
+export function splitUlogdHeader(line: string, ctx: ParseContext): SyslogHeader | undefined {
+  const time = readTraditionalTime(line, 0, ctx.referenceTime, ctx.zoneOffsetMinutes);
+  if (!time || line.charCodeAt(time.end) !== 32) return undefined;
+  const hostEnd = line.indexOf(' ', time.end + 1);
+  if (hostEnd <= time.end + 1) return undefined;
+  return { at: time.at, kernel: true, messageStart: hostEnd + 1 };
+}
+
 // "<time> <host> <tag>: <message>" as written by rsyslog's file formats and journalctl.
 function splitTagged(line: string, time: TimeRead | undefined, facilityIsKernel = true): SyslogHeader | undefined {
   if (!time || line.charCodeAt(time.end) !== 32) return undefined;

@@ -1,5 +1,5 @@
 import { watch, type FSWatcher } from 'node:fs';
-import { traceStage } from '../trace/stage-trace.js';
+import { NO_TRACE, type Tracer } from '../trace/stage-trace.js';
 
 // Wakes a waiting follower when something happens in the log's directory, or after a poll
 // interval at the latest: inotify misses events (NFS, some overlays, a watch set up a moment
@@ -10,10 +10,12 @@ export class ChangeWaker {
   private watcher: FSWatcher | undefined;
   private changed = false;
   private wake: (() => void) | undefined;
+  private readonly tracer: Tracer;
 
-  constructor(directory: string, relevant: (name: string) => boolean) {
+  constructor(directory: string, relevant: (name: string) => boolean, tracer: Tracer = NO_TRACE) {
     this.directory = directory;
     this.relevant = relevant;
+    this.tracer = tracer;
   }
 
   /** Resolve on a relevant change (also one that came since the last wait), after `ms`, or on abort. */
@@ -25,7 +27,7 @@ export class ChangeWaker {
     }
     return new Promise((resolve) => {
       const done = (by?: 'wake-watch' | 'wake-poll'): void => {
-        if (by) traceStage(by);
+        if (by) this.tracer.mark(by);
         clearTimeout(timer);
         signal?.removeEventListener('abort', onAbort);
         this.wake = undefined;

@@ -2,7 +2,7 @@ import { promises as fs } from 'node:fs';
 import { basename, dirname } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { KnocktailError } from '../errors.js';
-import { traceStage } from '../trace/stage-trace.js';
+import { NO_TRACE, type Tracer } from '../trace/stage-trace.js';
 import { ChangeWaker } from './change-waker.js';
 import { readCheckpoint, writeCheckpoint, type Checkpoint } from './checkpoint-file.js';
 import type { ChunkSource } from './chunk-source.js';
@@ -27,6 +27,8 @@ export interface FileFollowerOptions {
   /** Largest chunk handed out (default 1 MiB). */
   maxChunkBytes?: number;
   onEvent?: (event: FollowerEvent) => void;
+  /** Marks wake-ups and reads for the latency trace (default: none). */
+  tracer?: Tracer;
 }
 
 // Which file is being read: the one at the path; one rotated away and drained until a
@@ -48,6 +50,7 @@ export class FileFollower implements ChunkSource {
   private readonly rotateGraceMs: number;
   private readonly maxChunkBytes: number;
   private readonly onEvent: (event: FollowerEvent) => void;
+  private readonly tracer: Tracer;
   private current: FollowerPosition;
   private saved: Checkpoint | undefined;
   /** The checkpoint to write once the one in flight (`saving`) is done. */
@@ -64,6 +67,7 @@ export class FileFollower implements ChunkSource {
     this.rotateGraceMs = options.rotateGraceMs ?? 2000;
     this.maxChunkBytes = options.maxChunkBytes ?? 1 << 20;
     this.onEvent = options.onEvent ?? (() => undefined);
+    this.tracer = options.tracer ?? NO_TRACE;
     this.current = { path: options.path, device: 0, inode: 0, offset: 0, lagBytes: 0 };
   }
 
@@ -79,7 +83,7 @@ export class FileFollower implements ChunkSource {
 
   async *chunks(signal?: AbortSignal): AsyncIterable<Buffer> {
     const name = basename(this.path);
-    const waker = new ChangeWaker(dirname(this.path), (changed) => changed.startsWith(name));
+    const waker = new ChangeWaker(dirname(this.path), (changed) => changed.startsWith(name), this.tracer);
     let phase: Phase = { kind: 'missing' };
     // A consumer parked between chunks never resumes this generator: drop the watch now so
     // it cannot keep the process alive (the file closes when the iterator is returned).
@@ -114,7 +118,7 @@ export class FileFollower implements ChunkSource {
         this.track(phase);
         // A dropped over-long line is reported with the next chunk, or an empty one of its own.
         if (step.chunk) {
-          traceStage('read');
+          this.tracer.mark('read');
           yield step.chunk;
         } else if (this.oversized > 0) yield EMPTY;
         else if (step.idle !== undefined) await waker.wait(step.idle, signal);

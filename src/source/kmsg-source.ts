@@ -1,6 +1,6 @@
 import { constants, promises as fs } from 'node:fs';
 import { KnocktailError } from '../errors.js';
-import { traceStage } from '../trace/stage-trace.js';
+import { NO_TRACE, type Tracer } from '../trace/stage-trace.js';
 import type { ChunkSource } from './chunk-source.js';
 import { recordSequence, selectRecords } from './kmsg-record.js';
 import type { Waker } from './kmsg-waker.js';
@@ -22,6 +22,8 @@ export interface KmsgSourceOptions {
   open?: (path: string) => Promise<KmsgHandle>;
   /** Reads the device in a helper and wakes the source when it did (the daemon passes a KmsgWaker); without one the source polls. */
   waker?: Waker;
+  /** Marks reads for the latency trace (default: none). */
+  readonly tracer?: Tracer;
 }
 
 export interface KmsgStats {
@@ -43,6 +45,7 @@ export class KmsgSource implements ChunkSource {
   private readonly maxChunkBytes: number;
   private readonly open: (path: string) => Promise<KmsgHandle>;
   private readonly waker: Waker | undefined;
+  private readonly tracer: Tracer;
   private counts = { records: 0, overwritten: 0, skippedAtStart: 0 };
   private readonly limiter = new LineLimiter();
   /** Over-long lines the helper's stream dropped, not yet reported. */
@@ -54,6 +57,7 @@ export class KmsgSource implements ChunkSource {
     this.maxChunkBytes = options.maxChunkBytes ?? 256 * 1024;
     this.open = options.open ?? ((path) => fs.open(path, constants.O_RDONLY | constants.O_NONBLOCK));
     this.waker = options.waker;
+    this.tracer = options.tracer ?? NO_TRACE;
   }
 
   takeOversized(): number {
@@ -113,7 +117,7 @@ export class KmsgSource implements ChunkSource {
         }
         if (lines.length > 0) {
           this.counts.records += lines.length;
-          traceStage('read');
+          this.tracer.mark('read');
           yield Buffer.concat(lines, size);
         } else if (this.limiter.pendingDropped > 0 || this.fedDropped > 0) {
           // Only dropped over-long records: an empty chunk so the consumer counts them now.

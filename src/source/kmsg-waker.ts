@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { performance } from 'node:perf_hooks';
-import { traceStage } from '../trace/stage-trace.js';
+import { NO_TRACE, type Tracer } from '../trace/stage-trace.js';
 import { LineLimiter } from './line-limit.js';
 
 // Reads /dev/kmsg for the kmsg source in a helper process, and wakes the source when it did.
@@ -80,7 +80,12 @@ export class KmsgWaker implements Waker {
   private dropped = 0;
   private wake: (() => void) | undefined;
 
-  constructor(path: string, start: StartWakeProcess = startCat, now: () => number = () => performance.now()) {
+  constructor(
+    path: string,
+    start: StartWakeProcess = startCat,
+    now: () => number = () => performance.now(),
+    private readonly tracer: Tracer = NO_TRACE,
+  ) {
     this.path = path;
     this.start = start;
     this.now = now;
@@ -94,7 +99,7 @@ export class KmsgWaker implements Waker {
     }
     return new Promise((resolve) => {
       const done = (woken: boolean): void => {
-        if (woken) traceStage('wake-watch');
+        if (woken) this.tracer.mark('wake-watch');
         clearTimeout(timer);
         signal?.removeEventListener('abort', onAbort);
         this.wake = undefined;

@@ -3,7 +3,7 @@ import { appendFile } from 'node:fs/promises';
 // Per-stage timestamps of the knock → open path (follower wake-up, chunk read, audit call and
 // write, firewall request and ack), for `npm run bench -- --only live`: `knocktail run` with
 // KNOCKTAIL_TRACE=FILE appends `stage ns` lines there. Off by default, and then each trace point
-// is one test of an undefined variable. Times are process.hrtime (CLOCK_MONOTONIC, one clock for
+// is a call of NO_TRACE's empty mark(). Times are process.hrtime (CLOCK_MONOTONIC, one clock for
 // every process on the host), so the bench lines them up with its own send and connect times.
 // Lines are buffered and written after the path is done, never by the path being measured.
 export type Stage = 'wake-watch' | 'wake-poll' | 'read' | 'audit-call' | 'audit-written' | 'fw-send' | 'fw-ack';
@@ -12,16 +12,17 @@ export interface TraceSink {
   mark(stage: Stage, at: bigint): void;
 }
 
-let sink: TraceSink | undefined;
-
-/** Record that `stage` happened now (a no-op unless a sink is installed). */
-export function traceStage(stage: Stage): void {
-  sink?.mark(stage, process.hrtime.bigint());
+/** Marks the stages of the knock → open path; passed in like the clock (NO_TRACE unless KNOCKTAIL_TRACE is set). */
+export interface Tracer {
+  mark(stage: Stage): void;
 }
 
-/** Install (or with undefined, remove) the process's trace sink. */
-export function setTraceSink(next: TraceSink | undefined): void {
-  sink = next;
+/** The tracer that records nothing. */
+export const NO_TRACE: Tracer = { mark: () => undefined };
+
+/** A tracer that stamps each mark with process.hrtime and hands it to `sink`. */
+export function sinkTracer(sink: TraceSink): Tracer {
+  return { mark: (stage) => sink.mark(stage, process.hrtime.bigint()) };
 }
 
 /** A sink that appends `stage ns` lines to `path`, flushed `delayMs` after the first unwritten mark. */

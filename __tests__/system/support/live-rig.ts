@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomInt } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { chown, mkdir, mkdtemp, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -8,10 +8,13 @@ import { renderRsyslogDropin } from '../../../src/install/rsyslog-dropin.js';
 import { builtCli, repoRoot } from './built-cli.js';
 import { createRig, enableLogAllNetns, pinned, pollConnect, runArgv, type ExecResult, type Rig, type RigCpus } from './netns.js';
 import { startRsyslog, type PrivateRsyslog } from './rsyslog.js';
+import { sleep } from '../../support/helpers.js';
+import { startUlogd } from './ulogd.js';
 
 // The whole product in a box, for the end-to-end suite and the live-latency bench:
-// client and server namespaces, a private rsyslogd with the shipped drop-in, the built
-// CLI running `knocktail run` inside the server namespace, and a listener on port 22.
+// client and server namespaces, a private rsyslogd with the shipped drop-in (or, for the
+// "nflog" source, a private ulogd2 with the config install renders, and nf_log_all_netns left
+// at 0), the built CLI running `knocktail run` inside the server namespace, and a listener on port 22.
 
 /** The seed's door: one knock on 31600 opens 22 until a knock on 31601. */
 export const CLASSIC_DOOR = { name: 'classic', sequence: ['tcp:31600'], open: ['tcp:22'], openFor: 'until-closed', closeSequence: ['tcp:31601'] } as const;
@@ -33,6 +36,8 @@ export interface LiveRigOptions {
   readonly runAs?: string;
   /** Pin the hosts to CPUs and steer received packets to the server's (see RigCpus); the daemon runs on the server's CPU too. */
   readonly cpus?: RigCpus;
+  /** "file" (default): kernel LOG → rsyslog → file; "nflog": NFLOG → ulogd2 → file. */
+  readonly source?: 'file' | 'nflog';
 }
 
 /** setpriv's argv prefix that runs a command as `user` (its own groups) with the unit's two capabilities. */
@@ -49,7 +54,11 @@ export interface LiveRig {
   readonly configPath: string;
   readonly logFile: string;
   readonly auditLog: string;
-  readonly rsyslog: PrivateRsyslog;
+  readonly source: 'file' | 'nflog';
+  /** The private rsyslogd (source "file" only). */
+  readonly rsyslog: PrivateRsyslog | undefined;
+  /** The process that writes the knock log: rsyslogd, or ulogd for "nflog". */
+  readonly writer: { readonly pid: number };
   /** Runs the built CLI in a namespace (server by default). */
   cli(args: readonly string[], ns?: string): Promise<ExecResult>;
   startDaemon(): Promise<void>;
@@ -67,7 +76,7 @@ export interface LiveRig {
   auditRecords(): Promise<Record<string, unknown>[]>;
   /** One SYN to `openPort`, wait for 22 to open, one SYN to 31601, wait for it to close (`timeoutMs` each at most). */
   knockOpenAndClose(host: string, openPort?: number, timeoutMs?: number): Promise<{ opened: boolean; closed: boolean }>;
-  /** logrotate-style rename rotation of the knock log, then HUP rsyslog so it reopens. */
+  /** logrotate-style rename rotation of the knock log, then HUP its writer (rsyslog or ulogd) so it reopens. */
   rotateLog(): Promise<void>;
   destroy(): Promise<void>;
 }
@@ -81,8 +90,6 @@ function userIds(user: string): { uid: number; gid: number } {
   return { uid: Number(uid), gid: Number(gid) };
 }
 
-const sleep = (ms: number): Promise<void> => new Promise((done) => setTimeout(done, ms));
-
 export async function createLiveRig(options: LiveRigOptions): Promise<LiveRig> {
   const command = [...(options.runAs === undefined ? [] : asServiceUser(options.runAs)), ...(options.command ?? ['node', builtCli()])];
   const dir = await mkdtemp(join(tmpdir(), 'kt-live-'));
@@ -93,7 +100,9 @@ export async function createLiveRig(options: LiveRigOptions): Promise<LiveRig> {
   const cleanups: (() => Promise<unknown>)[] = [async () => rm(dir, { recursive: true, force: true })];
   let daemon: ChildProcess | undefined;
   let output = '';
-  cleanups.push(await enableLogAllNetns());
+  const source = options.source ?? 'file';
+  // NFLOG needs no printk from the namespaces: nf_log_all_netns stays as it is (0).
+  if (source === 'file') cleanups.push(await enableLogAllNetns());
   const destroy = async (): Promise<void> => {
     for (const cleanup of cleanups.reverse()) await cleanup().catch(() => undefined);
     cleanups.length = 0;
@@ -104,20 +113,18 @@ export async function createLiveRig(options: LiveRigOptions): Promise<LiveRig> {
     await options.prepare?.(rig);
     const template = await readFile(join(repoRoot, 'rsyslog', '30-knocktail.conf'), 'utf8');
     if (options.runAs !== undefined) {
-      // The user owns the rig's directory and its state. rsyslog creates the knock log root:adm
-      // 0640, as on a server; for a user outside adm (nobody) it is created beforehand, owned by
-      // the user, and rsyslog appends to it.
+      // The user owns the rig's directory and its state. rsyslog creates the knock log
+      // root:<the user's group> 0640, as it creates root:knocktail on a server.
       const { uid, gid } = userIds(options.runAs);
       await mkdir(join(dir, 'state'), { mode: 0o700 });
-      const owned = [dir, join(dir, 'state')];
-      if (!(await runArgv(['id', '-nG', options.runAs])).stdout.split(/\s+/).includes('adm')) {
-        await writeFile(logFile, '', { mode: 0o640 });
-        owned.push(logFile);
-      }
-      for (const path of owned) await chown(path, uid, gid);
+      for (const path of [dir, join(dir, 'state')]) await chown(path, uid, gid);
     }
-    const rsyslog = await startRsyslog(join(dir, 'rsyslog'), renderRsyslogDropin(template, { prefix, logFile }));
-    cleanups.push(() => rsyslog.stop());
+    const group = options.runAs === undefined ? 'root' : (await runArgv(['id', '-gn', options.runAs])).stdout.trim();
+    const nflogGroup = 1000 + randomInt(60_000);
+    const rsyslog = source === 'file' ? await startRsyslog(join(dir, 'rsyslog'), renderRsyslogDropin(template, { prefix, logFile, group })) : undefined;
+    const ulogd = source === 'nflog' ? await startUlogd(join(dir, 'ulogd'), rig.server, { group: nflogGroup, logFile }) : undefined;
+    const writer = (rsyslog ?? ulogd)!;
+    cleanups.push(() => writer.stop());
     await writeFile(
       configPath,
       JSON.stringify({
@@ -125,6 +132,7 @@ export async function createLiveRig(options: LiveRigOptions): Promise<LiveRig> {
         logPrefix: prefix,
         stateDir: join(dir, 'state'),
         auditLog,
+        ...(source === 'nflog' ? { source, nflog: { group: nflogGroup } } : {}),
         firewall: { backend: options.backend, checkInterval: 5 },
         ...(options.limits ? { limits: options.limits } : {}),
         ...options.extra,
@@ -159,7 +167,9 @@ export async function createLiveRig(options: LiveRigOptions): Promise<LiveRig> {
       configPath,
       logFile,
       auditLog,
+      source,
       rsyslog,
+      writer,
       cli,
       async startDaemon() {
         const socket = join(dir, 'state', 'control.sock');
@@ -200,7 +210,7 @@ export async function createLiveRig(options: LiveRigOptions): Promise<LiveRig> {
       },
       async rotateLog() {
         await rename(logFile, `${logFile}.1`);
-        process.kill(rsyslog.pid, 'SIGHUP');
+        process.kill(writer.pid, 'SIGHUP');
       },
       destroy,
     };

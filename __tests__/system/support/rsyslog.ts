@@ -3,6 +3,7 @@ import { existsSync } from 'node:fs';
 import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { writeFile } from 'node:fs/promises';
+import { stoppable } from './child-stop.js';
 import { createRig, enableLogAllNetns, type Rig } from './netns.js';
 
 // A private rsyslogd for one test: its own config, pid file, work directory and /dev/log
@@ -33,20 +34,11 @@ export async function startRsyslog(dir: string, rules: string, timeoutMs = 10_00
   const child: ChildProcess = spawn('rsyslogd', ['-n', '-f', conf, '-i', join(dir, 'rsyslog.pid')], { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  const state = { alive: true }; // cleared on exit, which TS cannot see through the callback
-  void exited.then(() => (state.alive = false));
-  const stop = async (): Promise<void> => {
-    if (!state.alive || child.pid === undefined) return;
-    process.kill(child.pid, 'SIGTERM');
-    const timer = setTimeout(() => state.alive && child.pid !== undefined && process.kill(child.pid, 'SIGKILL'), 3000);
-    await exited;
-    clearTimeout(timer);
-  };
+  const { alive, stop } = stoppable(child);
   const socket = join(dir, 'log.sock');
   const deadline = Date.now() + timeoutMs;
   while (!existsSync(socket)) {
-    if (!state.alive || Date.now() > deadline) {
+    if (!alive() || Date.now() > deadline) {
       await stop();
       throw new Error(`private rsyslogd did not start: ${stderr.trim() || 'no socket'}`);
     }
