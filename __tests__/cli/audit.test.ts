@@ -9,6 +9,7 @@ import type { CliContext } from '../../src/cli/context.js';
 import { runCli } from '../../src/cli/program.js';
 import { FIXTURE_RECORDS } from '../audit/fixture-records.js';
 import { runCliCaptured } from './run-cli.js';
+import { sleep } from '../support/helpers.js';
 
 class Capture extends Writable {
   text = '';
@@ -38,8 +39,6 @@ async function cli(argv: string[], env?: Record<string, string>) {
 }
 
 const line = (index: number): string => `${JSON.stringify(FIXTURE_RECORDS[index])}\n`;
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
 describe('knocktail audit', () => {
   let dir: string;
   let path: string;

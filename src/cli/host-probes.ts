@@ -41,7 +41,7 @@ export function systemHostProbes(): HostProbes {
     },
     randomInt: (bound) => randomInt(bound),
     async container() {
-      const [{ ExecaRunner }, { detectContainer }] = await Promise.all([import('../firewall/command-runner.js'), import('../host/container-detect.js')]);
+      const [{ ExecaRunner }, { detectContainer }] = await Promise.all([import('../firewall/command-runner.js'), import('../host/detect-container.js')]);
       return detectContainer(new ExecaRunner({ timeoutMs: 5000 }));
     },
     async ulogdPluginDir() {

@@ -27,11 +27,12 @@ export function replayJson(record: AuditRecord, verbose: boolean): string | unde
   }
 }
 
-/** Verbose replay: progress and resets as JSON lines. */
+/** Verbose replay: progress, resets and scanner marks (tripwire hits) as JSON lines. */
 export function knockEventJson(event: KnockEvent): string | undefined {
   const at = isoTime(event.at);
   if (event.kind === 'advanced') return JSON.stringify({ event: 'progress', door: event.door, src: event.src, sequence: event.sequence, step: event.step, of: event.of, at });
   if (event.kind === 'reset') return JSON.stringify({ event: 'reset', door: event.door, src: event.src, sequence: event.sequence, reason: event.reason, at });
+  if (event.kind === 'scanner') return JSON.stringify({ event: 'scanner', src: event.src, port: event.port, at, until: isoTime(event.until) });
   return undefined;
 }
 
