@@ -264,8 +264,8 @@ describe('knocktail install --dry-run', () => {
     expect(real.stdout).not.toContain('drawn for this dry run');
   });
 
-  test('--knock-ports must be distinct ports, at least one to open and one to close', async () => {
-    for (const bad of ['7000', '7000,7000', '7000,70000', '7000,x']) {
+  test('--knock-ports must be distinct ports other than 22, at least one to open and one to close', async () => {
+    for (const bad of ['7000', '7000,7000', '7000,70000', '7000,x', '7000,22']) {
       expect(await runCliCaptured(['install', '--dry-run', '--root', root, '--knock-ports', bad], { cwd: '/' })).toMatchObject({
         code: 2,
         stderr: expect.stringContaining('Expected --knock-ports to be distinct ports 1-65535'),

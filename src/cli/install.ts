@@ -35,8 +35,12 @@ const SHIPPED_SCHEMA = '/usr/share/knocktail/config.schema.json';
 function parseKnockPorts(text: string): KnockPortChoice {
   const ports = text.split(',').map((part) => part.trim());
   const numbers = ports.map(Number);
-  const valid = ports.length >= 2 && ports.every((part, i) => /^\d{1,5}$/.test(part) && numbers[i]! >= 1 && numbers[i]! <= 65535) && new Set(numbers).size === numbers.length;
-  if (!valid) throw new KnocktailError('USAGE', `Expected --knock-ports to be distinct ports 1-65535, the open sequence then the close port, like 26975,27878,29504,31206, got ${JSON.stringify(text)}`);
+  const valid = ports.length >= 2 && ports.every((part, i) => /^\d{1,5}$/.test(part) && numbers[i]! >= 1 && numbers[i]! <= 65535 && numbers[i] !== 22) && new Set(numbers).size === numbers.length;
+  if (!valid)
+    throw new KnocktailError(
+      'USAGE',
+      `Expected --knock-ports to be distinct ports 1-65535 other than 22 (the port the door opens), the open sequence then the close port, like 26975,27878,29504,31206, got ${JSON.stringify(text)}`,
+    );
   return { sequence: numbers.slice(0, -1), close: numbers.at(-1)! };
 }
 
