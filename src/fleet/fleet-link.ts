@@ -6,7 +6,7 @@ import { grantKey } from '../model/grant.js';
 import type { FleetEnvelope, FleetBody, GrantBody, HeartbeatBody } from './fleet-message.js';
 import { FLEET_PROTOCOL } from './fleet-message.js';
 import { GRANT_PREFIX, grantEntryKey, memberEntryKey, parseGrantEntryKey } from './fleet-keys.js';
-import type { FleetEntry, FleetTransport, FleetUpdate } from './fleet-transport.js';
+import type { FleetConnectionEvent, FleetEntry, FleetTransport, FleetUpdate } from './fleet-transport.js';
 import type { FleetGrantPort } from './grant-port.js';
 import type { OutboxStore, SavedChange } from './outbox-file.js';
 import { StateStore } from '../grant/state-store.js';
@@ -152,23 +152,17 @@ export class FleetLink {
           onError: (error) => this.options.log.warn(`fleet ${this.config.group}: cannot save the outbox (kept in memory, tried again): ${error instanceof Error ? error.message : String(error)}`),
         })
       : undefined;
-    options.port.onRecord((record) => this.observe(record));
-    options.transport.onConnection((event) => {
-      if (event === 'disconnect') {
-        this.connected = false;
-        this.options.log.warn(`fleet ${this.config.group}: lost the NATS servers; local knocks and expiry go on, changes wait in the outbox`);
-        return;
-      }
-      this.connected = true;
-      this.options.log.info(`fleet ${this.config.group}: reconnected; catching up from the bucket`);
-      void this.heartbeat()
-        .then(() => this.resync())
-        .then(() => this.flush());
-    });
   }
 
-  /** Measure the clock, announce this member, follow changes, then apply the group's current grants. */
+  /**
+   * Listen to the local grant engine and the connection, measure the clock, announce this
+   * member, follow changes, then apply the group's current grants. The constructor only
+   * assigns: nothing is heard before start().
+   */
   async start(): Promise<void> {
+    const { port, transport } = this.options;
+    port.onRecord((record) => this.observe(record));
+    transport.onConnection((event) => this.connectionChanged(event));
     await this.restoreOutbox();
     await this.heartbeat();
     this.connected = true;
@@ -179,6 +173,19 @@ export class FleetLink {
     this.scheduleHeartbeat();
     this.schedulePeriodicResync();
     void this.flush();
+  }
+
+  private connectionChanged(event: FleetConnectionEvent): void {
+    if (event === 'disconnect') {
+      this.connected = false;
+      this.options.log.warn(`fleet ${this.config.group}: lost the NATS servers; local knocks and expiry go on, changes wait in the outbox`);
+      return;
+    }
+    this.connected = true;
+    this.options.log.info(`fleet ${this.config.group}: reconnected; catching up from the bucket`);
+    void this.heartbeat()
+      .then(() => this.resync())
+      .then(() => this.flush());
   }
 
   async stop(): Promise<void> {
