@@ -126,6 +126,25 @@ describe('replayed attacks (issue #17)', () => {
     expect(records.length).toBeLessThan(300);
   });
 
+  test('a scanner that knocks before its first tripwire line loses that grant at the line; the owner is untouched', async () => {
+    const cfg = await theConfig();
+    const tripwire = tripwirePorts(cfg.doors, cfg.logPrefix).find((port) => port.proto === 'tcp')!.port;
+    const { records, stillOpen } = await replay([
+      line(T0, owner, { proto: 'tcp', port: 31700 }, 41000),
+      line(T0 + 100, attacker, { proto: 'tcp', port: 31700 }, 60000),
+      line(T0 + 300, attacker, { proto: 'tcp', port: tripwire }, 60001),
+      line(T0 + 400, attacker, { proto: 'tcp', port: 31600 }, 60002),
+    ]);
+    expect(summary(records)).toEqual([
+      ['open', 'quick', owner, ''],
+      ['open', 'quick', attacker, ''],
+      ['reject', '', attacker, 'tripwire'],
+      ['close', 'quick', attacker, 'scanner'],
+      ['reject', 'classic', attacker, 'scanner'],
+    ]);
+    expect(stillOpen).toEqual([`quick ${owner}`]);
+  });
+
   test.each([1, 2, 3, 4, 5, 6])('full random-order scan #%i from one address never leaves a door open for it; the owner opens right after', async (seed) => {
     const cfg = await theConfig();
     const tripwires = new Set(tripwirePorts(cfg.doors, cfg.logPrefix).map(formatPort));

@@ -166,6 +166,7 @@ export class Daemon {
     parts.metrics?.trackGauges(() => ({
       openGrants: knocktail.engine.size,
       trackedSources: knocktail.tracker.stats().trackedSources,
+      scanners: knocktail.tracker.stats().scanners,
       lagBytes: this.parts.source.position?.().lagBytes ?? 0,
     }));
     // The guard (LOG + DROP) may be gone after a reboot or a firewall reload; setup is idempotent.
@@ -224,6 +225,7 @@ export class Daemon {
       backendHealthy: pending.length === 0,
       grants: (knocktail?.engine.grants() ?? []).map(statusGrant),
       trackedSources: knocktail?.tracker.stats().trackedSources ?? 0,
+      ...(knocktail ? { scanners: knocktail.tracker.stats().scanners } : {}),
       ...(knocktail ? { inProgress: progressSnapshot(knocktail.tracker.inProgress(STATUS_PROGRESS_CAP)) } : {}),
       counters: { ...(knocktail?.counters ?? {}) },
       ...(position ? { follower: { path: position.path, offset: position.offset, lagBytes: position.lagBytes } } : {}),
@@ -325,11 +327,18 @@ export class Daemon {
     }
   }
 
+  // The guard's jump first (a ban tool's rule added since setup must stay ahead of it), then the grants.
+  private async checkFirewall(): Promise<void> {
+    const knocktail = this.knocktail;
+    if (!knocktail) return;
+    if (await knocktail.backend.checkGuard?.()) this.parts.log.warn("firewall check: moved INPUT's jump to knocktail's guard back behind the ban rules (or put a missing one back)");
+    await knocktail.engine.reconcile('check');
+  }
+
   private scheduleCheck(): void {
     const { clock } = this.parts;
     this.checkTimer = clock.setTimer(clock.now() + this.config.firewall.checkInterval * 1000, () => {
-      void this.knocktail?.engine
-        .reconcile('check')
+      void this.checkFirewall()
         .catch((error: unknown) => this.parts.log.error(`firewall check failed: ${String(error)}`))
         .finally(() => {
           if (!this.abort.signal.aborted) this.scheduleCheck();

@@ -1,7 +1,7 @@
 import { describe, expect, test } from '@jest/globals';
 import fc from 'fast-check';
 import type { AuditRecord } from '../../src/audit/record.js';
-import { DoorTallies, formatCount, renderReport, type ReportInput } from '../../src/cli/replay-report.js';
+import { DoorTallies, formatCount, knockEventJson, renderReport, type ReportInput } from '../../src/cli/replay-report.js';
 import { createCounters } from '../../src/counters.js';
 import type { Grant } from '../../src/model/grant.js';
 
@@ -18,7 +18,7 @@ const open = (i: number): AuditRecord => ({
 
 function input(overrides: Partial<ReportInput>): ReportInput {
   return {
-    files: [{ path: 'knocks.log', first: 0, last: 0, formats: ['rfc3339'] }],
+    files: [{ path: 'knocks.log', first: 0, last: 0, formats: ['rfc3339'], prefixes: new Map() }],
     configPath: 'config.json',
     counters: createCounters(),
     doors: new DoorTallies(['ssh']),
@@ -36,8 +36,8 @@ describe('the replay report', () => {
     const two = renderReport(
       input({
         files: [
-          { path: 'a.log.1', first: 0, last: 0, formats: ['traditional'] },
-          { path: 'a.log', first: 1, last: 1, formats: ['rfc3339'] },
+          { path: 'a.log.1', first: 0, last: 0, formats: ['traditional'], prefixes: new Map() },
+          { path: 'a.log', first: 1, last: 1, formats: ['rfc3339'], prefixes: new Map() },
         ],
       }),
     );
@@ -60,5 +60,16 @@ describe('formatCount', () => {
   test('groups digits as toLocaleString("en-US") does, for any integer, and falls back to it for other numbers', () => {
     fc.assert(fc.property(fc.oneof(fc.integer(), fc.maxSafeInteger(), fc.integer({ min: 0, max: 10_000 })), (n) => expect(formatCount(n)).toBe(n.toLocaleString('en-US'))));
     for (const n of [0, 999, 1000, 12_682, 1_000_000, -1234, 1.5, 2 ** 60]) expect(formatCount(n)).toBe(n.toLocaleString('en-US'));
+  });
+});
+
+describe('verbose replay JSON', () => {
+  test('a tripwire hit is a scanner line with the port and the end of the hold, and counts for no door', () => {
+    const at = Date.parse('2026-11-24T12:00:00Z');
+    const event = { kind: 'scanner', door: '', src: '203.0.113.66', family: 4, at, port: 'tcp:40000', until: at + 120_000 } as const;
+    expect(JSON.parse(knockEventJson(event)!)).toEqual({ event: 'scanner', src: '203.0.113.66', port: 'tcp:40000', at: '2026-11-24T12:00:00.000Z', until: '2026-11-24T12:02:00.000Z' });
+    const tallies = new DoorTallies(['ssh']);
+    tallies.addEvent(event);
+    expect(tallies.entries().map(([door]) => door)).toEqual(['ssh']);
   });
 });

@@ -45,3 +45,26 @@ describe('applying the iptables guard', () => {
     ]);
   });
 });
+
+describe('the ban-aware jump', () => {
+  const INPUT = '-P INPUT ACCEPT\n-A INPUT -p tcp -m multiport --dports 22 -j f2b-sshd\n-A INPUT -j ufw-before-input\n';
+  const auto = (runner: RecordingRunner) => backendWith('iptables', runner, { config: { inputPosition: 'auto' }, now: 0 });
+
+  test('setup with "auto" inserts the jump right after fail2ban\'s rule, ahead of ufw\'s chains', async () => {
+    const runner = new RecordingRunner().on((argv) => argv[2] === '-S' && argv[3] === 'INPUT', { stdout: INPUT }).on((argv) => argv[2] === '-S', { exitCode: 1 });
+    await auto(runner).setup([sshDoor]);
+    for (const call of restores(runner)) expect(call.input).toContain('\n-I INPUT 2 -j KNOCKTAIL-GUARD\nCOMMIT\n');
+  });
+
+  test('the periodic check moves a jump that a ban rule added later now follows, and leaves a well-placed one alone', async () => {
+    const behind = `-P INPUT ACCEPT\n-A INPUT -j KNOCKTAIL-GUARD\n-A INPUT -p tcp -j f2b-sshd\n`;
+    const runner = new RecordingRunner().on((argv) => argv[2] === '-S' && argv[3] === 'INPUT', { stdout: behind }).on((argv) => argv[2] === '-S', { stdout: '-N X\n' });
+    expect(await auto(runner).checkGuard!()).toBe(true);
+    expect(restores(runner).map((call) => call.input)).toEqual(Array(2).fill('*filter\n-D INPUT -j KNOCKTAIL-GUARD\n-I INPUT 2 -j KNOCKTAIL-GUARD\nCOMMIT\n'));
+    const settled = new RecordingRunner()
+      .on((argv) => argv[2] === '-S' && argv[3] === 'INPUT', { stdout: `-P INPUT ACCEPT\n-A INPUT -p tcp -j f2b-sshd\n-A INPUT -j KNOCKTAIL-GUARD\n` })
+      .on((argv) => argv[2] === '-S', { stdout: '-N X\n' });
+    expect(await auto(settled).checkGuard!()).toBe(false);
+    expect(restores(settled)).toEqual([]);
+  });
+});

@@ -42,14 +42,20 @@ function member(host: string, clock: ManualClock, bucket: MemoryBucket, doors: D
   return { tracker, link, transport, knock };
 }
 
+/** A clock, a bucket and members b1, b2 that have joined. */
+async function pair() {
+  const clock = new ManualClock(T0);
+  const bucket = new MemoryBucket(() => clock.now());
+  const b1 = member('b1', clock, bucket);
+  const b2 = member('b2', clock, bucket);
+  await b1.link.start();
+  await b2.link.start();
+  return { clock, bucket, b1, b2 };
+}
+
 describe('used single-use sequences are group-wide on fleet doors', () => {
   test('a one-time sequence used on b1 and replayed on b2 opens nothing on b2', async () => {
-    const clock = new ManualClock(T0);
-    const bucket = new MemoryBucket(() => clock.now());
-    const b1 = member('b1', clock, bucket);
-    const b2 = member('b2', clock, bucket);
-    await b1.link.start();
-    await b2.link.start();
+    const { b1, b2 } = await pair();
     expect(b1.knock('203.0.113.5', 4001, 4002)).toContain('completed vault 203.0.113.5');
     await settle();
     expect(b2.knock('203.0.113.66', 4001, 4002)).toContain('rejected one-time-reused vault 203.0.113.66');
@@ -68,12 +74,7 @@ describe('used single-use sequences are group-wide on fleet doors', () => {
   });
 
   test('a sequence used while cut off reaches the group once the member is back', async () => {
-    const clock = new ManualClock(T0);
-    const bucket = new MemoryBucket(() => clock.now());
-    const b1 = member('b1', clock, bucket);
-    const b2 = member('b2', clock, bucket);
-    await b1.link.start();
-    await b2.link.start();
+    const { b1, b2 } = await pair();
     b1.transport.setOnline(false);
     b1.knock('203.0.113.5', 4001, 4002);
     await settle();
@@ -85,12 +86,7 @@ describe('used single-use sequences are group-wide on fleet doors', () => {
   });
 
   test('sequences of doors that are not fleet doors stay local, and an unsigned or forged entry marks nothing', async () => {
-    const clock = new ManualClock(T0);
-    const bucket = new MemoryBucket(() => clock.now());
-    const b1 = member('b1', clock, bucket);
-    const b2 = member('b2', clock, bucket);
-    await b1.link.start();
-    await b2.link.start();
+    const { bucket, b1, b2 } = await pair();
     b1.knock('203.0.113.5', 5001, 5002);
     const forged = signEnvelope({ v: 1, group: 'bastions', id: 'x', host: 'b9', iat: T0, exp: T0 + 60_000, type: 'used', body: { key: 'once:udp:4001,udp:4002' } }, 'not-the-group-key');
     bucket.write(usedEntryKey('once:udp:4001,udp:4002'), encodeEnvelope(forged));

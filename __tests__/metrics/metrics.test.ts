@@ -52,12 +52,13 @@ describe('Metrics', () => {
 
   test('gauges and the firewall latency histogram appear with their values', async () => {
     const metrics = new Metrics();
-    metrics.setGauges({ openGrants: 2, trackedSources: 7, lagBytes: 4096 });
+    metrics.setGauges({ openGrants: 2, trackedSources: 7, scanners: 3, lagBytes: 4096 });
     metrics.observeFirewallLatency('open', 0.003);
     metrics.observeFirewallLatency('open', 0.2);
     const text = await metrics.text();
     expect(text).toContain('knocktail_open_grants 2');
     expect(text).toContain('knocktail_tracked_sources 7');
+    expect(text).toContain('knocktail_scanners_marked 3');
     expect(text).toContain('knocktail_follower_lag_bytes 4096');
     expect(text).toContain('knocktail_firewall_command_seconds_bucket{le="0.005",action="open"} 1');
     expect(text).toContain('knocktail_firewall_command_seconds_count{action="open"} 2');

@@ -13,6 +13,8 @@ export interface StatusSnapshot {
   backendHealthy: boolean;
   grants: { door: string; src: string; ports: string[]; openedAt: string; until: string | null }[];
   trackedSources: number;
+  /** Sources marked as scanners now (a tripwire hit within limits.scannerHold); absent without a daemon. */
+  scanners?: number;
   /** Sources part-way through a sequence, newest first, capped (`total` counts them all); absent without a daemon. */
   inProgress?: { total: number; sources: ProgressRow[] };
   /** lines, packets, malformed, ignored, foreign, oversized, knocks, opens, refreshes, closes, rejected, firewallFailures */
@@ -94,7 +96,7 @@ export function renderStatus(snapshot: StatusSnapshot, options: { color: boolean
     out.push('', `Always allowed (limits.alwaysAllow, never blocked on protected ports): ${snapshot.alwaysAllow.length === 0 ? 'none' : snapshot.alwaysAllow.map(escapeCell).join(' ')}`);
   }
   if (snapshot.refusal) out.push('', `Guard ${describeRefusal(snapshot.refusal)}`);
-  out.push('', `Tracked sources: ${snapshot.trackedSources}`);
+  out.push('', `Tracked sources: ${snapshot.trackedSources}${snapshot.scanners === undefined ? '' : `, scanners marked: ${snapshot.scanners}`}`);
   const names = [
     ...COUNTER_ORDER.filter((name) => name in snapshot.counters),
     ...Object.keys(snapshot.counters)

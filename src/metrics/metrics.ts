@@ -10,6 +10,7 @@ export type PipelineCounter = 'lines' | 'packets' | 'malformed' | 'ignored' | 'k
 export interface MetricsGauges {
   readonly openGrants?: number;
   readonly trackedSources?: number;
+  readonly scanners?: number;
   readonly lagBytes?: number;
 }
 
@@ -25,6 +26,7 @@ export class Metrics {
   private readonly firewallSeconds: Histogram<'action'>;
   private readonly openGrants: Gauge;
   private readonly trackedSources: Gauge;
+  private readonly scanners: Gauge;
   private readonly lagBytes: Gauge;
   private readonly sources: { counters?: () => Partial<Record<PipelineCounter, number>>; gauges?: () => MetricsGauges } = {};
 
@@ -56,6 +58,7 @@ export class Metrics {
     });
     this.openGrants = new Gauge({ name: 'knocktail_open_grants', help: 'Grants open now.', registers });
     this.trackedSources = new Gauge({ name: 'knocktail_tracked_sources', help: 'Sources tracked mid-sequence.', registers });
+    this.scanners = new Gauge({ name: 'knocktail_scanners_marked', help: 'Sources marked as scanners (a tripwire hit within limits.scannerHold).', registers });
     this.lagBytes = new Gauge({ name: 'knocktail_follower_lag_bytes', help: 'Bytes of the knock log not read yet.', registers });
   }
 
@@ -121,6 +124,7 @@ export class Metrics {
   setGauges(gauges: MetricsGauges): void {
     if (gauges.openGrants !== undefined) this.openGrants.set(gauges.openGrants);
     if (gauges.trackedSources !== undefined) this.trackedSources.set(gauges.trackedSources);
+    if (gauges.scanners !== undefined) this.scanners.set(gauges.scanners);
     if (gauges.lagBytes !== undefined) this.lagBytes.set(gauges.lagBytes);
   }
 
