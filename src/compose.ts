@@ -6,6 +6,7 @@ import type { CommandRunner, FirewallBackend } from './firewall/backend.js';
 import { selectBackend } from './firewall/select-backend.js';
 import { selectLogAction } from './firewall/log-action.js';
 import { GrantEngine, type GrantStore } from './grant/grant-engine.js';
+import { ConntrackSessionEnder } from './grant/session-ender.js';
 import type { KnockEvent } from './knock/events.js';
 import { KnockTracker } from './knock/tracker.js';
 import { formatPort } from './model/door.js';
@@ -117,6 +118,7 @@ export function compose(config: Config, parts: Parts): Knocktail {
     ...(parts.store ? { store: parts.store } : {}),
     ...(parts.closeRetryDelay ? { closeRetryDelay: parts.closeRetryDelay } : {}),
     ...(parts.onError ? { onError: parts.onError } : {}),
+    sessions: new ConntrackSessionEnder(parts.runner),
     onRecord: (record) => {
       countRecord(counters, record);
       parts.onRecord?.(record);

@@ -327,11 +327,18 @@ export class Daemon {
     }
   }
 
+  // The guard's jump first (a ban tool's rule added since setup must stay ahead of it), then the grants.
+  private async checkFirewall(): Promise<void> {
+    const knocktail = this.knocktail;
+    if (!knocktail) return;
+    if (await knocktail.backend.checkGuard?.()) this.parts.log.warn("firewall check: moved INPUT's jump to knocktail's guard back behind the ban rules (or put a missing one back)");
+    await knocktail.engine.reconcile('check');
+  }
+
   private scheduleCheck(): void {
     const { clock } = this.parts;
     this.checkTimer = clock.setTimer(clock.now() + this.config.firewall.checkInterval * 1000, () => {
-      void this.knocktail?.engine
-        .reconcile('check')
+      void this.checkFirewall()
         .catch((error: unknown) => this.parts.log.error(`firewall check failed: ${String(error)}`))
         .finally(() => {
           if (!this.abort.signal.aborted) this.scheduleCheck();

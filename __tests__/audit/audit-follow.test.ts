@@ -8,11 +8,10 @@ import { buildAuditFilter } from '../../src/audit/audit-filter.js';
 import { createReadStats } from '../../src/audit/audit-records.js';
 import type { AuditRecord } from '../../src/audit/record.js';
 import { FIXTURE_RECORDS, NOW } from './fixture-records.js';
+import { sleep } from '../support/helpers.js';
 
 const FAST = { pollIntervalMs: 20, rotateGraceMs: 100 };
 const line = (index: number): string => `${JSON.stringify(FIXTURE_RECORDS[index])}\n`;
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
 describe('followAudit', () => {
   let dir: string;
   let path: string;

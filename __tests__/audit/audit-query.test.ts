@@ -116,6 +116,25 @@ describe('scanAudit grants', () => {
     expect(records).toHaveLength(13);
   });
 
+  test('--since counts each grant to its real end: the close record, or its until when the close record is missing', async () => {
+    const open = (src: string, at: string, until: string | null) => JSON.stringify({ event: 'open', at, door: 'ssh', src, ports: ['tcp:22'], until, by: 'knock' });
+    const lines = [
+      open('203.0.113.1', '2026-11-20T08:00:00.000Z', '2026-11-20T09:00:00.000Z'),
+      JSON.stringify({ event: 'close', at: '2026-11-20T08:30:00.000Z', door: 'ssh', src: '203.0.113.1', reason: 'revoked' }),
+      // Expired while the daemon was down: no close record ever came.
+      open('203.0.113.2', '2026-11-20T10:00:00.000Z', '2026-11-20T11:00:00.000Z'),
+      // Opened again without a close in between, after the first grant's end.
+      open('203.0.113.3', '2026-11-20T10:00:00.000Z', '2026-11-20T11:00:00.000Z'),
+      open('203.0.113.3', '2026-11-24T10:00:00.000Z', '2026-11-24T13:00:00.000Z'),
+      // Still open at NOW, and an until-closed grant with no close.
+      open('203.0.113.4', '2026-11-20T10:00:00.000Z', '2026-11-24T13:00:00.000Z'),
+      open('203.0.113.5', '2026-11-20T10:00:00.000Z', null),
+    ];
+    const { rows } = await run({ since: '2026-11-22T00:00Z' }, lines);
+    expect(rows.map((row) => `${row.src} ${row.opened?.slice(0, 10)}`)).toEqual(['203.0.113.4 2026-11-20', '203.0.113.5 2026-11-20', '203.0.113.3 2026-11-24']);
+    expect((await run({ since: '2026-11-20T10:30Z', until: '2026-11-20T12:00Z' }, lines)).rows.map((row) => row.src).sort()).toEqual(['203.0.113.2', '203.0.113.3', '203.0.113.4', '203.0.113.5']);
+  });
+
   test('a second open without a close ends the first row as having no close record', async () => {
     const open = FIXTURE_RECORDS[0]!;
     const { rows } = await run({}, [JSON.stringify(open), JSON.stringify({ ...open, at: '2026-11-23T08:20:00.000Z' })]);

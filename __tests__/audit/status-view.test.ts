@@ -17,6 +17,14 @@ const snapshot: StatusSnapshot = {
 };
 
 describe('renderStatus', () => {
+  test("shows the guard's refusal and why when the snapshot carries it, nothing before the first setup", () => {
+    const refusal = { refusal: 'drop' as const, reason: 'auto: ufw (table ip filter, chain INPUT, priority 0: policy drop) drops unused ports by default' };
+    expect(renderStatus({ ...snapshot, refusal }, { color: false, now }).split('\n')).toContain(
+      'Guard refusal: drop (silent), as for unused ports; auto: ufw (table ip filter, chain INPUT, priority 0: policy drop) drops unused ports by default',
+    );
+    expect(renderStatus(snapshot, { color: false, now })).not.toContain('Guard refusal');
+  });
+
   test('shows the always-allowed sources when the snapshot carries them', () => {
     const lines = renderStatus({ ...snapshot, alwaysAllow: ['192.0.2.0/24', '2001:db8:9::/48'] }, { color: false, now }).split('\n');
     expect(lines).toContain('Always allowed (limits.alwaysAllow, never blocked on protected ports): 192.0.2.0/24 2001:db8:9::/48');

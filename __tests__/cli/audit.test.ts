@@ -8,6 +8,8 @@ import { COMMANDS } from '../../src/cli/command-table.js';
 import type { CliContext } from '../../src/cli/context.js';
 import { runCli } from '../../src/cli/program.js';
 import { FIXTURE_RECORDS } from '../audit/fixture-records.js';
+import { runCliCaptured } from './run-cli.js';
+import { sleep } from '../support/helpers.js';
 
 class Capture extends Writable {
   text = '';
@@ -37,8 +39,6 @@ async function cli(argv: string[], env?: Record<string, string>) {
 }
 
 const line = (index: number): string => `${JSON.stringify(FIXTURE_RECORDS[index])}\n`;
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
 describe('knocktail audit', () => {
   let dir: string;
   let path: string;
@@ -147,6 +147,16 @@ describe('knocktail audit', () => {
     expect(stdout).toMatch(/203\.0\.113\.7\s+ssh\s+tcp:22\s+2020-01-01 10:00:00\s+-\s+1h 00m\s+expired \(no close record\)\n/);
     expect(stdout).toMatch(/203\.0\.113\.8 .* still open\n/);
     expect(stdout).toContain('2 grants, 1 still open, 1 expired with no close record');
+  });
+
+  test('--file - reads the audit records from standard input', async () => {
+    const records = FIXTURE_RECORDS.slice(0, 12)
+      .map((_, i) => line(i))
+      .join('');
+    const fromFile = await runCliCaptured(['audit', '--file', path, '--json', '--door', 'ssh']);
+    const fromStdin = await runCliCaptured(['audit', '--file', '-', '--json', '--door', 'ssh'], { stdin: `${records}garbage` });
+    expect(fromStdin).toMatchObject({ code: 0, stdout: fromFile.stdout, stderr: 'knocktail: skipped 1 malformed line in standard input\n' });
+    expect((await runCliCaptured(['audit', '--file', '-', '--follow'], { stdin: records })).code).toBe(2);
   });
 
   test('mistakes are usage errors (exit 2) that say what was expected', async () => {

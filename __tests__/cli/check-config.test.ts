@@ -87,6 +87,16 @@ describe('knocktail check-config', () => {
     expect(result.stderr).toBe('');
   });
 
+  test('warnings about the config itself (a wide alwaysAllow, a single knock on a well-known port) come first, exit 0', async () => {
+    await writeFile(join(dir, 'weak.json'), JSON.stringify({ limits: { alwaysAllow: ['0.0.0.0/0'] }, doors: [{ name: 'dns', sequence: ['udp:53'], open: ['tcp:22'] }] }));
+    const result = await run(['check-config', '--config', 'weak.json'], dir);
+    expect(result.code).toBe(0);
+    expect(result.stdout.split('\n').slice(1, 3)).toEqual([
+      expect.stringMatching(/^warning: limits\.alwaysAllow\[0\]: 0\.0\.0\.0\/0 is every IPv4 address;/),
+      expect.stringMatching(/^warning: doors\[0\]\.sequence\[0\]: udp:53 is a well-known service port \(DNS\);/),
+    ]);
+  });
+
   test('a fleet config marks its fleet doors and names the group, this member and the servers', async () => {
     await writeFile(join(dir, 'fleet.key'), 'k'.repeat(40));
     await writeFile(
@@ -135,7 +145,7 @@ describe('knocktail check-config', () => {
     expect(result.code).toBe(2);
     expect(result.stdout.trimEnd().split('\n')).toEqual([
       'firewall.backend: expected one of "iptables", "ipset", "nftables", "dry-run", got `"pf"` (string)',
-      'doors[0].openFor: expected a duration like "30s" or "until-closed", got `"soon"` (string)',
+      'doors[0].openFor: expected a duration like "30s" (units ms, s, m, h, d) or "until-closed", got `"soon"` (string)',
       'doors[1].name: duplicate door name "ssh" (doors[0] has it too); names must be unique',
       'doors[1].sequence[0]: tcp:7000 also starts doors[0].sequence (door "ssh"); each door must start with its own first knock',
     ]);

@@ -21,13 +21,17 @@ afterEach(async () => {
 describe('knocktail import knockd', () => {
   test("prints Debian's knockd.conf as a config that loadConfig accepts, and lists what it left out on stderr", async () => {
     const run = await runCliCaptured(['import', 'knockd', join(fixtures, 'debian-knockd.conf')]);
-    expect(run.code).toBe(0);
+    // [openHTTPS] could not be converted: a script must see that.
+    expect(run.code).toBe(2);
     expect(run.stdout).toBe(
-      '{\n  "doors": [\n    {\n      "name": "ssh",\n      "sequence": ["tcp:7000", "tcp:8000", "tcp:9000"],\n      "timeout": "5s",\n      "open": ["tcp:22"],\n      "openFor": "until-closed",\n      "closeSequence": ["tcp:9000", "tcp:8000", "tcp:7000"]\n    }\n  ]\n}\n',
+      '{\n  "doors": [\n    {\n      "name": "ssh",\n      "sequence": ["tcp:7000", "tcp:8000", "tcp:9000"],\n      "timeout": "5s",\n      "open": ["tcp:22"],\n      "openFor": "until-closed",\n      "closeSequence": ["tcp:9000", "tcp:8000", "tcp:7000"],\n      "allowFrom": ["0.0.0.0/0"]\n    }\n  ]\n}\n',
     );
     expect(run.stderr).toMatch(/^not converted:\n {2}\[openHTTPS\] line 19: custom command `\/usr\/local\/sbin\/knock_add/);
     expect(run.stderr).toContain('converted with a difference:\n  [closeSSH] line 13: became the closeSequence of door "ssh"');
     expect(run.stderr).toContain('knocktail: converted 1 door (ssh) from ');
+    expect(run.stderr).toContain('knocktail: 1 knockd door or part not converted (listed under "not converted"); exit status 2 (--accept-dropped makes it 0)');
+    const accepted = await runCliCaptured(['import', 'knockd', join(fixtures, 'debian-knockd.conf'), '--accept-dropped']);
+    expect([accepted.code, accepted.stdout]).toEqual([0, run.stdout]);
     await writeFile(join(dir, 'config.json'), run.stdout);
     await expect(loadConfig(join(dir, 'config.json'))).resolves.toMatchObject({ doors: [{ name: 'ssh', openFor: null }] });
   });
@@ -61,13 +65,12 @@ describe('knocktail import knockd', () => {
     }
   });
 
-  test('-c names the file to write as -o does; two different files are a usage error', async () => {
-    const written = await runCliCaptured(['import', 'knockd', join(fixtures, 'man-example-2.conf'), '-c', 'config.json'], { cwd: dir });
-    expect(written.code).toBe(0);
-    await expect(loadConfig(join(dir, 'config.json'))).resolves.toMatchObject({ doors: [{ name: 'ssh', openFor: 5000 }] });
-    const both = await runCliCaptured(['import', 'knockd', join(fixtures, 'man-example-2.conf'), '-c', 'a.json', '-o', 'b.json'], { cwd: dir });
-    expect(both.code).toBe(2);
-    expect(both.stderr).toContain(`Expected one file to write, got -o ${join(dir, 'b.json')} and -c ${join(dir, 'a.json')}`);
+  test('-c means the config to read, as on every command: import reads none, prints the result and says to write with -o', async () => {
+    const run = await runCliCaptured(['import', 'knockd', join(fixtures, 'man-example-2.conf'), '-c', 'config.json'], { cwd: dir });
+    expect(run.code).toBe(0);
+    expect(JSON.parse(run.stdout)).toMatchObject({ doors: [{ name: 'ssh', openFor: '5s' }] });
+    expect(run.stderr).toContain('import reads none and printed the result: write it with -o FILE');
+    await expect(readFile(join(dir, 'config.json'))).rejects.toMatchObject({ code: 'ENOENT' });
   });
 
   test('a knockd config with nothing convertible exits 2 and prints no config', async () => {

@@ -44,6 +44,8 @@ describe('surveying and ordering the inputs', () => {
         first: Date.parse('2026-11-24T10:00:00Z'),
         last: Date.parse('2026-11-24T10:49:59Z'),
         formats: ['rfc3339'],
+        // The first 2,000 lines, garbage included, are sampled for their LOG prefix.
+        prefixes: new Map([['knocktail: ', name === 'many.log' ? 1999 : 2000]]),
         mtime: expect.any(Number),
       });
     }
@@ -85,6 +87,7 @@ describe('surveying and ordering the inputs', () => {
     first: first === undefined ? undefined : Date.parse(first),
     last: last === undefined ? undefined : Date.parse(last),
     formats: [],
+    prefixes: new Map(),
   });
 
   test('files are read oldest first, files without timestamps last in their given order, and the change is said', () => {

@@ -71,7 +71,7 @@ describe('replay of a /dev/kmsg capture from another boot or machine', () => {
 });
 
 describe('anchorBootTime', () => {
-  const survey = (over: Partial<InputSurvey>): InputSurvey => ({ path: 'f', first: 1_000, last: 5_000, formats: ['kmsg'], mtime: 1_000_000, ...over });
+  const survey = (over: Partial<InputSurvey>): InputSurvey => ({ path: 'f', first: 1_000, last: 5_000, formats: ['kmsg'], prefixes: new Map(), mtime: 1_000_000, ...over });
 
   test('the latest-ending uptime capture ends at its mtime; syslog files and files without times do not count', () => {
     expect(anchorBootTime([survey({}), survey({ last: 2_000, mtime: 900_000 })])).toBe(995_000);

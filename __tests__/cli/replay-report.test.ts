@@ -18,7 +18,7 @@ const open = (i: number): AuditRecord => ({
 
 function input(overrides: Partial<ReportInput>): ReportInput {
   return {
-    files: [{ path: 'knocks.log', first: 0, last: 0, formats: ['rfc3339'] }],
+    files: [{ path: 'knocks.log', first: 0, last: 0, formats: ['rfc3339'], prefixes: new Map() }],
     configPath: 'config.json',
     counters: createCounters(),
     doors: new DoorTallies(['ssh']),
@@ -36,8 +36,8 @@ describe('the replay report', () => {
     const two = renderReport(
       input({
         files: [
-          { path: 'a.log.1', first: 0, last: 0, formats: ['traditional'] },
-          { path: 'a.log', first: 1, last: 1, formats: ['rfc3339'] },
+          { path: 'a.log.1', first: 0, last: 0, formats: ['traditional'], prefixes: new Map() },
+          { path: 'a.log', first: 1, last: 1, formats: ['rfc3339'], prefixes: new Map() },
         ],
       }),
     );

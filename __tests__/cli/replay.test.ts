@@ -102,6 +102,62 @@ describe('knocktail replay', () => {
     expect(events.some((e) => e['event'] === 'progress')).toBe(true);
   });
 
+  test('--verbose shows the progress and the resets in the human report too, not only with --json', async () => {
+    const { stdout } = await runCliCaptured([...demo, '--verbose']);
+    expect(stdout).toMatch(/Progress and resets \(\d+\):\ntime \(UTC\) +event +door +source +sequence\n/);
+    expect(stdout).toMatch(/ reset +ssh +203\.0\.113\.30 +open: timeout\n/);
+    expect(stdout).toMatch(/ progress +ssh +203\.0\.113\.20 +open step 2 of 3\n/);
+    expect((await runCliCaptured(demo)).stdout).not.toContain('Progress and resets');
+  });
+
+  test('--audit-file writes every audit record, which `knocktail audit --file` then reads; --audit says it writes nothing', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'ktdt-replay-audit-'));
+    try {
+      const file = join(dir, 'audit.log');
+      const run = await runCliCaptured([...demo, '--audit', '--audit-file', file]);
+      expect(run.code).toBe(0);
+      expect(run.stdout).toContain(`Audit trail (written to ${file}):`);
+      const written = readFileSync(file, 'utf8');
+      expect(
+        written
+          .split('\n')
+          .filter(Boolean)
+          .map((line) => (JSON.parse(line) as { event: string }).event),
+      ).toEqual(['open', 'open', 'open', 'close', 'close']);
+      expect(run.stdout).toContain(written);
+      const audit = await runCliCaptured(['audit', '--file', file]);
+      expect(audit.code).toBe(0);
+      expect(audit.stdout).toMatch(/203\.0\.113\.20/);
+      expect((await runCliCaptured([...demo, '--json', '--audit-file', file])).stderr).toContain('replay never overwrites an audit file');
+      expect((await runCliCaptured([...demo, '--audit'])).stdout).toMatch(
+        /Audit trail \(not written: a live run appends it to \/\S+\/demo-audit\.log; --audit-file FILE writes it for `knocktail audit --file FILE`\):/,
+      );
+      expect(await runCliCaptured([...demo, '--audit', '--json'])).toMatchObject({ code: 2, stderr: expect.stringContaining('with --json write it with --audit-file FILE') });
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  test('a log written by a LOG rule with another prefix gets a hint naming the prefixes seen, and --prefix replays it', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'ktdt-replay-prefix-'));
+    try {
+      const log = join(dir, 'other.log');
+      await writeFile(log, readFileSync('examples/demo.log', 'utf8').replaceAll('kernel: knocktail: ', 'kernel: ipt-drop: '));
+      const plain = await runCliCaptured(['replay', '--config', 'examples/config.json', log]);
+      expect(plain.stdout).toContain(' 0 packets,');
+      expect(plain.stderr).toMatch(
+        /no netfilter line among the first 2,000 of each file carries the prefix "knocktail: " \(logPrefix\), so they are ignored; they carry "ipt-drop: " \(\d+ lines\)(, "[^"]*" \(\d+ lines?\))*: replay with --prefix "ipt-drop: "/,
+      );
+      const fixed = await runCliCaptured(['replay', '--config', 'examples/config.json', '--prefix', 'ipt-drop: ', '--json', log]);
+      const original = await runCliCaptured([...demo, '--json']);
+      expect(fixed.stdout).toBe(original.stdout);
+      expect(fixed.stderr).not.toContain('--prefix');
+      expect(original.stderr).toBe('');
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
   test('a gzip-compressed log replays exactly like the plain one', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'kt-replay-'));
     try {

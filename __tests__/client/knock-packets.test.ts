@@ -3,7 +3,7 @@ import { createSocket, type Socket as DgramSocket } from 'node:dgram';
 import { createServer, type Server } from 'node:net';
 import { buildPingArgs, sendEchoRequest, sendTcpSyn, sendUdpDatagram } from '../../src/client/knock-packets.js';
 import { KnocktailError } from '../../src/errors.js';
-import { RecordingRunner } from '../../src/firewall/recording-runner.js';
+import { RecordingRunner } from '../support/recording-runner.js';
 
 // Real packets, on loopback only: each knock must reach the listener exactly once.
 const loopback = { text: '127.0.0.1', family: 4 as const };

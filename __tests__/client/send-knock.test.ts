@@ -1,7 +1,7 @@
 import { describe, expect, test } from '@jest/globals';
 import { createSocket } from 'node:dgram';
 import { sendKnock } from '../../src/client/send-knock.js';
-import { RecordingRunner } from '../../src/firewall/recording-runner.js';
+import { RecordingRunner } from '../support/recording-runner.js';
 import type { Step } from '../../src/model/door.js';
 
 describe('sendKnock', () => {

@@ -182,7 +182,7 @@ describe('valid configs', () => {
 describe('schema errors, as path: message', () => {
   test('a bad openFor names the door index, what was expected and what came', () => {
     expect(errorsOf(withDoors(door({ name: 'a', sequence: ['tcp:1'] }), door({ name: 'b', sequence: ['tcp:2'], openFor: 'soon' })))).toEqual([
-      'doors[1].openFor: expected a duration like "30s" or "until-closed", got `"soon"` (string)',
+      'doors[1].openFor: expected a duration like "30s" (units ms, s, m, h, d) or "until-closed", got `"soon"` (string)',
     ]);
   });
 
@@ -485,7 +485,10 @@ describe('loading a file', () => {
     const error = await failure(path);
     expect(error.code).toBe('CONFIG_INVALID');
     expect(error.message).toBe(`${path}: 2 problems`);
-    expect(error.details).toEqual(['source: expected one of "file", "kmsg", "nflog", got `"pcap"` (string)', 'doors[0].openFor: expected a duration like "30s" or "until-closed", got `"soon"` (string)']);
+    expect(error.details).toEqual([
+      'source: expected one of "file", "kmsg", "nflog", got `"pcap"` (string)',
+      'doors[0].openFor: expected a duration like "30s" (units ms, s, m, h, d) or "until-closed", got `"soon"` (string)',
+    ]);
   });
 
   test('a secret file is read relative to the config file, whitespace trimmed', async () => {

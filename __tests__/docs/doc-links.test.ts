@@ -26,6 +26,14 @@ describe('the documentation links', () => {
   });
 });
 
+describe('docs/architecture.md', () => {
+  test('names every folder and every loose file of src/', () => {
+    const map = readFileSync(join(root, 'docs', 'architecture.md'), 'utf8');
+    const entries = readdirSync(join(root, 'src'), { withFileTypes: true }).map((entry) => (entry.isDirectory() ? `src/${entry.name}/` : `src/${entry.name}`));
+    expect(entries.filter((entry) => !map.includes(`\`${entry}\``) && !map.includes(`${entry.replace(/\/$/, '')}\``))).toEqual([]);
+  });
+});
+
 describe('the README as a front door', () => {
   test('stays short: at most 300 lines', () => {
     expect(readme.split('\n').length).toBeLessThanOrEqual(300);

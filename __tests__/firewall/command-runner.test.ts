@@ -1,6 +1,6 @@
 import { describe, expect, test } from '@jest/globals';
 import { ExecaRunner } from '../../src/firewall/command-runner.js';
-import { RecordingRunner } from '../../src/firewall/recording-runner.js';
+import { RecordingRunner } from '../support/recording-runner.js';
 
 describe('ExecaRunner', () => {
   test('a non-zero exit is returned with its output, not thrown', async () => {

@@ -1,7 +1,16 @@
 import { describe, expect, test } from '@jest/globals';
 import { collectDoorPorts } from '../../src/firewall/door-ports.js';
 import { parseCidr } from '../../src/address.js';
-import { buildGuardRestore, buildGuardRuleSpecs, buildGuardSetupArgs, buildGuardTeardownArgs, buildGuardTeardownRestore, buildRefusalTarget, EMPTY_GUARD_STATE } from '../../src/firewall/guard-args.js';
+import {
+  buildGuardRestore,
+  buildGuardRuleSpecs,
+  buildGuardSetupArgs,
+  buildGuardTeardownArgs,
+  buildGuardTeardownRestore,
+  buildJumpRepairRestore,
+  buildRefusalTarget,
+  EMPTY_GUARD_STATE,
+} from '../../src/firewall/guard-args.js';
 import { pingDoor, sshDoor } from './fixtures.js';
 
 const options = { logPrefix: 'knocktail: ', logRateLimit: '20/second', inputPosition: 3 };
@@ -178,5 +187,24 @@ describe('the jump position', () => {
     expect(jumpOf(buildGuardRestore([sshDoor], 4, { ...options, inputPosition: 1 }, { ...EMPTY_GUARD_STATE, inputRules: 5, banRule: 2 }))).toEqual(['-I INPUT 1 -j KNOCKTAIL-GUARD']);
     const ahead = { ...EMPTY_GUARD_STATE, guardChain: true, grantChain: true, jumps: 1, jumpAt: 1, inputRules: 4, banRule: 3 };
     expect(jumpOf(buildGuardRestore([sshDoor], 4, { ...options, inputPosition: 1 }, ahead))).toEqual([]);
+  });
+});
+
+describe('the periodic repair of the jump', () => {
+  const auto = { ...options, inputPosition: 'auto' as const };
+  const held = { grantChain: true, guardChain: true, jumps: 1, jumpAt: 1, inputRules: 3, banRule: 2 };
+
+  test('a jump that a ban rule added later now follows is moved behind it', () => {
+    expect(buildJumpRepairRestore(auto, held)).toBe('*filter\n-D INPUT -j KNOCKTAIL-GUARD\n-I INPUT 2 -j KNOCKTAIL-GUARD\nCOMMIT\n');
+  });
+
+  test('a jump already behind every ban rule, or a numbered position, is left alone', () => {
+    expect(buildJumpRepairRestore(auto, { ...held, jumpAt: 3 })).toBeUndefined();
+    expect(buildJumpRepairRestore({ ...options, inputPosition: 1 }, held)).toBeUndefined();
+  });
+
+  test('a missing jump goes back in while the guard chain exists, never without it', () => {
+    expect(buildJumpRepairRestore(auto, { ...held, jumps: 0, jumpAt: 0 })).toBe('*filter\n-I INPUT 3 -j KNOCKTAIL-GUARD\nCOMMIT\n');
+    expect(buildJumpRepairRestore(auto, { ...held, guardChain: false, jumps: 0, jumpAt: 0 })).toBeUndefined();
   });
 });

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { KnocktailError } from '../../src/errors.js';
 import type { CommandRunner } from '../../src/firewall/backend.js';
 import { describeHostFirewallProbe, probeHostFirewall, withHostFirewallCheck } from '../../src/firewall/host-firewall-check.js';
-import { RecordingRunner } from '../../src/firewall/recording-runner.js';
+import { RecordingRunner } from '../support/recording-runner.js';
 import { selectBackend } from '../../src/firewall/select-backend.js';
 import { firewallConfig, sshDoor } from './fixtures.js';
 

@@ -1,24 +1,21 @@
 import { describe, expect, test } from '@jest/globals';
 import { buildCreateSetArgs, memberTimeout, setName } from '../../src/firewall/ipset-args.js';
 import { buildResizeRestore } from '../../src/firewall/ipset-resize.js';
-import { RecordingRunner } from '../../src/firewall/recording-runner.js';
+import { RecordingRunner } from '../support/recording-runner.js';
 import { selectBackend } from '../../src/firewall/select-backend.js';
+import { backendWith } from '../support/helpers.js';
 import { firewallConfig, grantFor, sshDoor } from './fixtures.js';
-
-function backendWith(runner: RecordingRunner) {
-  return selectBackend(firewallConfig('ipset'), { runner, now: () => 1_000_000, sleep: async () => undefined });
-}
 
 describe('the ipset backend', () => {
   test('opening adds the source to the door set with the remaining seconds as kernel timeout', async () => {
     const runner = new RecordingRunner();
-    await backendWith(runner).open(grantFor('198.51.100.2'));
+    await backendWith('ipset', runner).open(grantFor('198.51.100.2'));
     expect(runner.lines()).toEqual(['ipset -exist add knocktail-ssh-v4 198.51.100.2 timeout 3600']);
   });
 
   test('refreshing re-adds with -exist, which updates the timeout instead of adding a second member', async () => {
     const runner = new RecordingRunner();
-    const backend = backendWith(runner);
+    const backend = backendWith('ipset', runner);
     await backend.open(grantFor('2001:db8::7'));
     await backend.open(grantFor('2001:db8::7', { until: null }));
     expect(runner.lines()).toEqual(['ipset -exist add knocktail-ssh-v6 2001:db8::7 timeout 3600', 'ipset -exist add knocktail-ssh-v6 2001:db8::7 timeout 0']);
@@ -26,18 +23,18 @@ describe('the ipset backend', () => {
 
   test('closing an absent member, or one whose set is gone, is no error', async () => {
     const runner = new RecordingRunner().on(['ipset'], { exitCode: 1, stderr: 'ipset v7.17: The set with the given name does not exist\n' });
-    await expect(backendWith(runner).close(grantFor('198.51.100.2'))).resolves.toBeUndefined();
+    await expect(backendWith('ipset', runner).close(grantFor('198.51.100.2'))).resolves.toBeUndefined();
     expect(runner.lines()).toEqual(['ipset -exist del knocktail-ssh-v4 198.51.100.2']);
   });
 
   test('a grant already past its expiry is closed rather than opened', async () => {
     const runner = new RecordingRunner();
-    await backendWith(runner).open(grantFor('198.51.100.2', { until: 999_000 }));
+    await backendWith('ipset', runner).open(grantFor('198.51.100.2', { until: 999_000 }));
     expect(runner.lines()).toEqual(['ipset -exist del knocktail-ssh-v4 198.51.100.2']);
   });
 
   test('setup creates a set per door and family and one match-set rule per door and port', () => {
-    const lines = backendWith(new RecordingRunner())
+    const lines = backendWith('ipset', new RecordingRunner())
       .describeSetup([sshDoor])
       .map((argv) => argv.join(' '));
     expect(lines).toContain('ipset -exist create knocktail-ssh-v4 hash:ip family inet timeout 0');

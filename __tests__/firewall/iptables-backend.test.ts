@@ -1,26 +1,22 @@
 import { describe, expect, test } from '@jest/globals';
 import { KnocktailError } from '../../src/errors.js';
-import type { CommandRunner } from '../../src/firewall/backend.js';
-import { RecordingRunner } from '../../src/firewall/recording-runner.js';
+import { RecordingRunner } from '../support/recording-runner.js';
 import { formatDatestop } from '../../src/firewall/iptables-args.js';
 import { FakeIptables } from './fake-iptables.js';
 import { selectBackend } from '../../src/firewall/select-backend.js';
+import { backendWith } from '../support/helpers.js';
 import { firewallConfig, grantFor } from './fixtures.js';
 
 const DATESTOP = ['-m', 'time', '--datestop', '1970-01-01T01:16:39'];
 const RULE = (until: string, port = '22', proto = 'tcp') =>
   `-s 198.51.100.2 -p ${proto} --dport ${port}${until === 'never' ? '' : ` ${DATESTOP.join(' ')}`} -m comment --comment "knocktail door=ssh until=${until}" -j ACCEPT`;
 
-function backendWith(runner: CommandRunner, sleeps: number[] = [], sessions = false) {
-  return selectBackend(firewallConfig('iptables'), { runner, now: () => 1_000_000, sleep: (ms) => (sleeps.push(ms), Promise.resolve()), sessions });
-}
-
 const restores = (fake: FakeIptables) => fake.commands.filter((call) => call.argv[0]!.endsWith('-restore'));
 
 describe('the iptables backend', () => {
   test('opening a grant lists the chain once, then appends its rule, with the kernel-side expiry, in one transaction', async () => {
     const fake = new FakeIptables();
-    await backendWith(fake).open(grantFor('198.51.100.2'));
+    await backendWith('iptables', fake).open(grantFor('198.51.100.2'));
     expect(fake.commands.map((call) => call.argv.join(' '))).toEqual(['iptables -w -S KNOCKTAIL', 'iptables-restore -w --noflush']);
     expect(restores(fake)[0]!.input).toBe(`*filter\n-A KNOCKTAIL ${RULE('4600000')}\nCOMMIT\n`);
     expect(fake.chains['4']).toEqual([RULE('4600000')]);
@@ -28,20 +24,20 @@ describe('the iptables backend', () => {
 
   test('an IPv6 source goes to ip6tables-restore', async () => {
     const fake = new FakeIptables();
-    await backendWith(fake).open(grantFor('2001:db8::7'));
+    await backendWith('iptables', fake).open(grantFor('2001:db8::7'));
     expect(restores(fake)[0]!.argv[0]).toBe('ip6tables-restore');
     expect(fake.chains['6'][0]).toMatch(/^-s 2001:db8::7 -p tcp --dport 22 -m time --datestop /);
   });
 
   test('an until-closed grant carries no expiry for the kernel', async () => {
     const fake = new FakeIptables();
-    await backendWith(fake).open(grantFor('198.51.100.2', { until: null }));
+    await backendWith('iptables', fake).open(grantFor('198.51.100.2', { until: null }));
     expect(fake.chains['4']).toEqual([RULE('never')]);
   });
 
   test('refreshing with the same expiry changes nothing', async () => {
     const fake = new FakeIptables();
-    const backend = backendWith(fake);
+    const backend = backendWith('iptables', fake);
     await backend.open(grantFor('198.51.100.2'));
     await backend.open(grantFor('198.51.100.2'));
     expect(restores(fake)).toHaveLength(1);
@@ -50,7 +46,7 @@ describe('the iptables backend', () => {
 
   test('refreshing with a new expiry adds the new rule and deletes the old one in the same COMMIT', async () => {
     const fake = new FakeIptables();
-    const backend = backendWith(fake);
+    const backend = backendWith('iptables', fake);
     await backend.open(grantFor('198.51.100.2'));
     await backend.open(grantFor('198.51.100.2', { until: 9_000_000 }));
     expect(restores(fake)[1]!.input).toBe(`*filter\n-A KNOCKTAIL ${RULE('9000000').replace('01:16:39', '02:29:59')}\n-D KNOCKTAIL ${RULE('4600000')}\nCOMMIT\n`);
@@ -59,8 +55,8 @@ describe('the iptables backend', () => {
 
   test('a second backend (a second offline grant) replaces the rule the chain already holds instead of adding one', async () => {
     const fake = new FakeIptables();
-    await backendWith(fake).open(grantFor('198.51.100.2'));
-    await backendWith(fake).open(grantFor('198.51.100.2', { until: 9_000_000 }));
+    await backendWith('iptables', fake).open(grantFor('198.51.100.2'));
+    await backendWith('iptables', fake).open(grantFor('198.51.100.2', { until: 9_000_000 }));
     expect(fake.chains['4']).toHaveLength(1);
     expect(fake.chains['4'][0]).toContain('until=9000000');
   });
@@ -69,26 +65,26 @@ describe('the iptables backend', () => {
     const fake = new FakeIptables();
     fake.chains['4'].push(RULE('4600000'), RULE('4600000'), '-s 198.51.100.2 -p tcp --dport 22 -m comment --comment "knocktail door=ssh until=3000000" -j ACCEPT');
     fake.chains['4'].push('-s 198.51.100.9 -p tcp --dport 22 -j ACCEPT');
-    await backendWith(fake).open(grantFor('198.51.100.2'));
+    await backendWith('iptables', fake).open(grantFor('198.51.100.2'));
     expect(fake.chains['4']).toEqual([RULE('4600000'), '-s 198.51.100.9 -p tcp --dport 22 -j ACCEPT']);
   });
 
   test('a rule written without the kernel-side expiry (an older knocktail) is replaced by one with it', async () => {
     const fake = new FakeIptables();
     fake.chains['4'].push('-s 198.51.100.2 -p tcp --dport 22 -m comment --comment "knocktail door=ssh until=4600000" -j ACCEPT');
-    await backendWith(fake).open(grantFor('198.51.100.2'));
+    await backendWith('iptables', fake).open(grantFor('198.51.100.2'));
     expect(fake.chains['4']).toEqual([RULE('4600000')]);
   });
 
   test('closing a grant that is absent only lists, and is no error', async () => {
     const fake = new FakeIptables();
-    await expect(backendWith(fake).close(grantFor('198.51.100.2'))).resolves.toBeUndefined();
+    await expect(backendWith('iptables', fake).close(grantFor('198.51.100.2'))).resolves.toBeUndefined();
     expect(fake.commands.map((call) => call.argv.join(' '))).toEqual(['iptables -w -S KNOCKTAIL']);
   });
 
   test('closing deletes every port rule of a grant by its exact spec, in one transaction', async () => {
     const fake = new FakeIptables();
-    const backend = backendWith(fake);
+    const backend = backendWith('iptables', fake);
     const grant = grantFor('198.51.100.2', {
       ports: [
         { proto: 'tcp', port: 22 },
@@ -105,13 +101,13 @@ describe('the iptables backend', () => {
   test('an opened grant whose expiry has passed is closed instead', async () => {
     const fake = new FakeIptables();
     fake.chains['4'].push(RULE('4600000'));
-    await backendWith(fake).open(grantFor('198.51.100.2', { until: 999_000 }));
+    await backendWith('iptables', fake).open(grantFor('198.51.100.2', { until: 999_000 }));
     expect(fake.chains['4']).toEqual([]);
   });
 
   test('when the chain changed behind its back, the backend lists it again and retries', async () => {
     const fake = new FakeIptables();
-    const backend = backendWith(fake);
+    const backend = backendWith('iptables', fake);
     await backend.open(grantFor('198.51.100.2'));
     fake.chains['4'].length = 0; // an admin deleted the rule
     await backend.open(grantFor('198.51.100.2', { until: 9_000_000 }));
@@ -121,7 +117,7 @@ describe('the iptables backend', () => {
 
   test('with sessions, changes go to one long-lived iptables-restore -v per family, acknowledged by an echoed comment', async () => {
     const fake = new FakeIptables();
-    const backend = backendWith(fake, [], true);
+    const backend = backendWith('iptables', fake, { sessions: true });
     await backend.open(grantFor('198.51.100.2'));
     await backend.open(grantFor('198.51.100.2', { until: 9_000_000 }));
     await backend.open(grantFor('2001:db8::7'));
@@ -135,7 +131,7 @@ describe('the iptables backend', () => {
 
   test('a failing session transaction is retried through a new process, then as a one-shot command', async () => {
     const fake = new FakeIptables();
-    const backend = backendWith(fake, [], true);
+    const backend = backendWith('iptables', fake, { sessions: true });
     fake.failNext = 2;
     await backend.open(grantFor('198.51.100.2'));
     expect(fake.sessions).toHaveLength(2);
@@ -147,7 +143,7 @@ describe('the iptables backend', () => {
     const sleeps: number[] = [];
     const fake = new FakeIptables();
     fake.failNext = 100;
-    const failure = backendWith(fake, sleeps).open(grantFor('198.51.100.2'));
+    const failure = backendWith('iptables', fake, { sleeps }).open(grantFor('198.51.100.2'));
     await expect(failure).rejects.toBeInstanceOf(KnocktailError);
     await expect(failure).rejects.toMatchObject({ code: 'FIREWALL_COMMAND' });
     await expect(failure).rejects.toThrow(/iptables-restore -w --noflush` to exit with 0, got exit 1 after 3 attempt\(s\): iptables-restore: line 2 failed/);

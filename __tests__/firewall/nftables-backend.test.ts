@@ -4,18 +4,15 @@ import { buildNftSetupStatements, nftRefusal } from '../../src/firewall/nft-args
 import { CommandExecutor } from '../../src/firewall/command-executor.js';
 import { NftablesBackend } from '../../src/firewall/nftables-backend.js';
 import type { LineSession } from '../../src/firewall/line-session.js';
-import { RecordingRunner } from '../../src/firewall/recording-runner.js';
+import { RecordingRunner } from '../support/recording-runner.js';
 import { selectBackend } from '../../src/firewall/select-backend.js';
+import { backendWith } from '../support/helpers.js';
 import { firewallConfig, grantFor, pingDoor, sshDoor } from './fixtures.js';
-
-function backendWith(runner: RecordingRunner) {
-  return selectBackend(firewallConfig('nftables'), { runner, now: () => 1_000_000, sleep: async () => undefined });
-}
 
 describe('the nftables backend', () => {
   test('opening is one atomic batch that replaces the element with its new timeout', async () => {
     const runner = new RecordingRunner();
-    await backendWith(runner).open(grantFor('198.51.100.2'));
+    await backendWith('nftables', runner).open(grantFor('198.51.100.2'));
     expect(runner.calls).toEqual([
       {
         argv: ['nft', '-f', '-'],
@@ -29,20 +26,20 @@ describe('the nftables backend', () => {
 
   test('an until-closed grant is an element without a timeout', async () => {
     const runner = new RecordingRunner();
-    await backendWith(runner).open(grantFor('2001:db8::7', { until: null }));
+    await backendWith('nftables', runner).open(grantFor('2001:db8::7', { until: null }));
     expect(runner.calls[0]!.input).toContain('add element inet knocktail door-ssh-v6 { 2001:db8::7 }\n');
     expect(runner.calls[0]!.input).not.toContain('timeout');
   });
 
   test('closing an absent element succeeds, and a missing table counts as absent', async () => {
     const runner = new RecordingRunner().on(['nft'], { exitCode: 1, stderr: 'Error: No such file or directory; did you mean table ‘knocktail’?' });
-    await expect(backendWith(runner).close(grantFor('198.51.100.2'))).resolves.toBeUndefined();
+    await expect(backendWith('nftables', runner).close(grantFor('198.51.100.2'))).resolves.toBeUndefined();
     expect(runner.calls[0]!.input).toBe('add element inet knocktail door-ssh-v4 { 198.51.100.2 }\ndelete element inet knocktail door-ssh-v4 { 198.51.100.2 }\n');
   });
 
   test('setup replaces the guard chain atomically, with per-source rate-limited LOG lines', async () => {
     const runner = new RecordingRunner();
-    await backendWith(runner).setup([sshDoor, pingDoor]);
+    await backendWith('nftables', runner).setup([sshDoor, pingDoor]);
     const script = runner.calls[0]!.input!.split('\n');
     expect(runner.calls).toHaveLength(1);
     expect(script).toContain('flush chain inet knocktail guard');
@@ -76,7 +73,7 @@ describe('the nftables backend', () => {
   });
 
   test('teardown deletes only the knocktail table, and succeeds when it is already gone', () => {
-    expect(backendWith(new RecordingRunner()).describeSetup([]).at(0)).toEqual(['nft', 'add table inet knocktail']);
+    expect(backendWith('nftables', new RecordingRunner()).describeSetup([]).at(0)).toEqual(['nft', 'add table inet knocktail']);
   });
 });
 
@@ -101,7 +98,7 @@ describe('the nftables backend with a session', () => {
     const terse = JSON.stringify({ nftables: [{ set: { name: 'door-ssh-v4', table: 'knocktail' } }, { set: { name: 'knocklog-v6', table: 'knocktail' } }, { set: { name: 'door-x-v4', table: 'other' } }] });
     const door = JSON.stringify({ nftables: [{ set: { name: 'door-ssh-v4', table: 'knocktail', elem: [{ elem: { val: '198.51.100.2', expires: 60 } }] } }] });
     const runner = new RecordingRunner().on(['nft', '-j', '-t', 'list', 'sets'], { stdout: terse }).on(['nft', '-j', 'list', 'set', 'inet', 'knocktail', 'door-ssh-v4'], { stdout: door });
-    const backend = backendWith(runner);
+    const backend = backendWith('nftables', runner);
     await backend.setup([sshDoor]);
     runner.calls.length = 0;
     const grants = await backend.list();

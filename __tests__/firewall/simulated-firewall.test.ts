@@ -1,6 +1,6 @@
 import { describe, expect, test } from '@jest/globals';
 import { LineSession, NFT_DIALECT, IPSET_DIALECT } from '../../src/firewall/line-session.js';
-import { RecordingRunner } from '../../src/firewall/recording-runner.js';
+import { RecordingRunner } from '../support/recording-runner.js';
 import { selectBackend } from '../../src/firewall/select-backend.js';
 import { SimulatedFirewall, type SimulatedCommand } from '../../src/firewall/simulated-firewall.js';
 import { firewallConfig, grantFor, sshDoor } from './fixtures.js';

@@ -18,13 +18,15 @@ function expectValid(result: KnockdImport): void {
   expect(checked.ok ? [] : checked.errors).toEqual([]);
 }
 
-const notes = (result: KnockdImport): string[] => result.notes.map((note) => `${note.kind} ${note.where}: ${note.message}`);
+// The IPv4-only notes (kind `kept`) are checked by the address-family tests alone.
+const notes = (result: KnockdImport, kinds: readonly string[] = ['skipped', 'changed', 'ignored']): string[] =>
+  result.notes.filter((note) => kinds.includes(note.kind)).map((note) => `${note.kind} ${note.where}: ${note.message}`);
 
 describe('importKnockdConfig on the documentation examples', () => {
   test("Debian's /etc/knockd.conf: openSSH + closeSSH become one door; the custom knock_add door is left out, with why", () => {
     const result = convert(fixture('debian-knockd.conf'));
     expect(result.config.doors).toEqual([
-      { name: 'ssh', sequence: ['tcp:7000', 'tcp:8000', 'tcp:9000'], timeout: '5s', open: ['tcp:22'], openFor: 'until-closed', closeSequence: ['tcp:9000', 'tcp:8000', 'tcp:7000'] },
+      { name: 'ssh', sequence: ['tcp:7000', 'tcp:8000', 'tcp:9000'], timeout: '5s', open: ['tcp:22'], openFor: 'until-closed', closeSequence: ['tcp:9000', 'tcp:8000', 'tcp:7000'], allowFrom: ['0.0.0.0/0'] },
     ]);
     expect(notes(result)).toEqual([
       'ignored [options] line 2: UseSyslog: knocktail logs to the journal and writes its own audit trail (`auditLog`)',
@@ -37,7 +39,7 @@ describe('importKnockdConfig on the documentation examples', () => {
   test('example 1: a rule without -p is taken as tcp, and the logfile option is a note', () => {
     const result = convert(fixture('man-example-1.conf'));
     expect(result.config.doors).toEqual([
-      { name: 'ssh', sequence: ['tcp:7000', 'tcp:8000', 'tcp:9000'], timeout: '10s', open: ['tcp:22'], openFor: 'until-closed', closeSequence: ['tcp:9000', 'tcp:8000', 'tcp:7000'] },
+      { name: 'ssh', sequence: ['tcp:7000', 'tcp:8000', 'tcp:9000'], timeout: '10s', open: ['tcp:22'], openFor: 'until-closed', closeSequence: ['tcp:9000', 'tcp:8000', 'tcp:7000'], allowFrom: ['0.0.0.0/0'] },
     ]);
     expect(notes(result)).toEqual([
       "ignored [options] line 3: logfile = /var/log/knockd.log: knocktail's audit trail goes to `auditLog` (default /var/log/knocktail/audit.log); the knockd log is not carried over",
@@ -49,7 +51,7 @@ describe('importKnockdConfig on the documentation examples', () => {
 
   test('example 2: start/stop with cmd_timeout is openFor; an all-ports rule is narrowed to tcp:22 and tcpflags syn,ack is a note', () => {
     const result = convert(fixture('man-example-2.conf'));
-    expect(result.config.doors).toEqual([{ name: 'ssh', sequence: ['udp:2222', 'tcp:3333', 'udp:4444'], timeout: '15s', open: ['tcp:22'], openFor: '5s' }]);
+    expect(result.config.doors).toEqual([{ name: 'ssh', sequence: ['udp:2222', 'tcp:3333', 'udp:4444'], timeout: '15s', open: ['tcp:22'], openFor: '5s', allowFrom: ['0.0.0.0/0'] }]);
     expect(notes(result).slice(1)).toEqual([
       "changed [opencloseSSH] line 8: tcpflags = syn,ack: knocktail's TCP knocks are the SYNs of new connections, whatever else is set; clients must send plain SYNs (`knocktail knock` and knockd's `knock` do)",
       'changed [opencloseSSH] line 9: the command accepts every tcp port from the knocker (no --dport); knocktail opens named ports only: narrowed to tcp:22, edit `open` if the door served another port',
@@ -72,6 +74,7 @@ describe('importKnockdConfig on the documentation examples', () => {
         timeout: '15s',
         open: ['tcp:25'],
         openFor: '5s',
+        ...(name === 'man-example-3.conf' ? { allowFrom: ['0.0.0.0/0'] } : {}),
       },
     ]);
     expect(notes(result).filter((note) => note.startsWith('skipped') || note.includes('_6'))).toEqual([]);
@@ -88,14 +91,14 @@ describe('importKnockdConfig decisions', () => {
 
   test('a door with no stop_command and no close door gets the default openFor, with a note', () => {
     const result = convert('[web]\nsequence = 100,200\ncommand = iptables -I INPUT -s %IP% -p tcp --dport 443 -j ACCEPT\n');
-    expect(result.config.doors).toEqual([{ name: 'web', sequence: ['tcp:100', 'tcp:200'], open: ['tcp:443'] }]);
+    expect(result.config.doors).toEqual([{ name: 'web', sequence: ['tcp:100', 'tcp:200'], open: ['tcp:443'], allowFrom: ['0.0.0.0/0'] }]);
     expect(notes(result)).toEqual(['changed [web] line 3: knockd never closed this rule (no stop_command, no close door); knocktail grants always end: openFor is the default 1h']);
     expectValid(result);
   });
 
   test('a stop_command that is not the matching -D still converts: knocktail closes the grant itself', () => {
     const result = convert('[ssh]\nsequence = 100\nstart_command = iptables -A INPUT -s %IP% -p tcp --dport 22 -j ACCEPT\nstop_command = /usr/local/bin/notify %IP%\n');
-    expect(result.config.doors).toEqual([{ name: 'ssh', sequence: ['tcp:100'], open: ['tcp:22'], openFor: '10s' }]);
+    expect(result.config.doors).toEqual([{ name: 'ssh', sequence: ['tcp:100'], open: ['tcp:22'], openFor: '10s', allowFrom: ['0.0.0.0/0'] }]);
     expect(notes(result)).toEqual(['changed [ssh] line 4: stop_command does not delete the rule start_command added; knocktail closes the grant itself when openFor ends']);
   });
 
@@ -123,5 +126,38 @@ describe('importKnockdConfig decisions', () => {
     const result = convert(`[openSSH]\n${door}[open SSH]\n${door.replace('= 1', '= 2')}[A very long section name]\n${door.replace('= 1', '= 3')}`);
     expect(result.config.doors.map((d) => d.name)).toEqual(['ssh', 'ssh-2', 'a-very-long-sect']);
     expectValid(result);
+  });
+});
+
+describe('importKnockdConfig never opens a door for an address family knockd did not', () => {
+  const door = (commands: string): string => `[ssh]\nsequence = 100,200\n${commands}stop_command = true\n`;
+
+  test('an ip6tables-only door stays IPv6 only, and says so', () => {
+    const result = convert(door('start_command = ip6tables -A INPUT -s %IP% -p tcp --dport 22 -j ACCEPT\n'));
+    expect(result.config.doors[0]).toMatchObject({ open: ['tcp:22'], allowFrom: ['::/0'] });
+    expect(notes(result, ['kept'])).toEqual(['kept [ssh] line 3: ip6tables takes IPv6 knockers only: the door stays IPv6 only (`allowFrom: ["::/0"]`); drop allowFrom to let IPv4 knockers in too']);
+    expectValid(result);
+  });
+
+  test('an iptables door, or one whose start_command_6 is empty, stays IPv4 only', () => {
+    expect(convert(door('start_command = iptables -A INPUT -s %IP% -p tcp --dport 22 -j ACCEPT\n')).config.doors[0]!.allowFrom).toEqual(['0.0.0.0/0']);
+    const empty6 = convert(door('start_command = ufw allow from %IP% to any port 22 proto tcp\nstart_command_6 =\n'));
+    expect(empty6.config.doors[0]!.allowFrom).toEqual(['0.0.0.0/0']);
+    expect(notes(empty6, ['kept'])).toEqual(['kept [ssh] line 4: start_command_6 is empty: the door stays IPv4 only (`allowFrom: ["0.0.0.0/0"]`); drop allowFrom to let IPv6 knockers in too']);
+  });
+
+  test('iptables with a matching ip6tables start_command_6, or a ufw command, opens for both families', () => {
+    expect(
+      convert(door('start_command = iptables -A INPUT -s %IP% -p tcp --dport 22 -j ACCEPT\nstart_command_6 = ip6tables -A INPUT -s %IP% -p tcp --dport 22 -j ACCEPT\n')).config.doors[0]!.allowFrom,
+    ).toBeUndefined();
+    expect(convert(door('start_command = ufw allow from %IP% to any port 22 proto tcp\n')).config.doors[0]!.allowFrom).toBeUndefined();
+  });
+
+  test('a start_command_6 opening other ports loses its IPv6 half, reported as not converted', () => {
+    const result = convert(door('start_command = iptables -A INPUT -s %IP% -p tcp --dport 22 -j ACCEPT\nstart_command_6 = ip6tables -A INPUT -s %IP% -p tcp --dport 2222 -j ACCEPT\n'));
+    expect(result.config.doors[0]).toMatchObject({ open: ['tcp:22'], allowFrom: ['0.0.0.0/0'] });
+    expect(notes(result, ['skipped'])).toEqual([
+      'skipped [ssh] line 4: start_command_6 does not open the same ports as start_command: its IPv6 door is not converted (a knocktail door opens the same ports for both families)',
+    ]);
   });
 });

@@ -143,11 +143,14 @@ describe('knocktail install --root', () => {
 });
 
 describe('knocktail install for the dedicated user', () => {
-  test('the unit it writes runs the real node and the built CLI, not /usr/bin/knocktail', async () => {
+  test("a staged tree is for another machine: its unit runs the .deb's /usr/bin/knocktail and its config names the .deb's schema, not this checkout", async () => {
     await knocktail(['install', '--root', root], '/');
     const unit = await readFile(join(root, 'etc/systemd/system/knocktail.service'), 'utf8');
-    expect(unit).toMatch(new RegExp(`^ExecStart=${realpathSync(process.execPath)} \\S+/dist/src/cli/main.js run$`, 'm'));
+    expect(unit).toMatch(/^ExecStart=\/usr\/bin\/knocktail run$/m);
+    expect(unit).not.toContain(realpathSync(process.execPath));
     expect(unit).toMatch(/^User=knocktail$/m);
+    const config = JSON.parse(await readFile(join(root, 'etc/knocktail/config.json'), 'utf8')) as { $schema: string };
+    expect(config.$schema).toBe('/usr/share/knocktail/config.schema.json');
   });
 
   test('with a knocktail group in the target, the config directory and file are given to it', async () => {
@@ -191,11 +194,12 @@ describe('knocktail install in a container', () => {
   const inContainer = (kind: string | undefined) => ({ ...QUIET_HOST, container: () => Promise.resolve(kind), ulogdPluginDir: () => Promise.resolve('/usr/lib/x86_64-linux-gnu/ulogd') });
 
   test("a new config in a container reads NFLOG through knocktail's ulogd2; outside one it stays on rsyslog", async () => {
-    const config = join(root, 'etc', 'knocktail', 'config.json');
+    // A dry run on / writes nothing; a config under /tmp would be refused (the unit's PrivateTmp= hides it).
+    const config = '/etc/ktdep-container-dry-run/config.json';
     const lxc = await runCliCaptured(['install', '--dry-run', '--config', config], { cwd: '/', host: inContainer('lxc') });
     expect(lxc.stderr).toBe('');
     expect(lxc.stdout).toContain('container (lxc): the new config reads knocks through NFLOG');
-    expect(lxc.stdout).toContain(`would create  ${join(root, 'etc', 'knocktail', 'ulogd.conf')}`);
+    expect(lxc.stdout).toContain('would create  /etc/ktdep-container-dry-run/ulogd.conf');
     expect(lxc.stdout).toContain('would create  /etc/systemd/system/knocktail-ulogd.service');
     expect(lxc.stdout).not.toContain('30-knocktail.conf');
     const host = await runCliCaptured(['install', '--dry-run', '--config', config], { cwd: '/', host: inContainer(undefined) });
@@ -232,5 +236,31 @@ describe('knocktail install --dry-run', () => {
     expect(run.out).toContain('dry run: nothing written');
     expect(run.out).toContain('firewall setup skipped: dry run');
     expect(await readdir(root)).toEqual([]);
+  });
+
+  test('the dry run names the knock ports it drew and how to install exactly those; a real install with --knock-ports writes them', async () => {
+    const dry = await runCliCaptured(['install', '--dry-run', '--root', root], { cwd: '/', host: { ...QUIET_HOST, randomInt: (bound) => 1234 % bound } });
+    const shown = /knocktail install --knock-ports (\d+),(\d+),(\d+),(\d+)\n/.exec(dry.stdout);
+    expect(shown).not.toBeNull();
+    const [a, b, c, close] = shown!.slice(1).map(Number);
+    expect(dry.stdout).toContain(`Client command: knocktail knock HOST tcp:${a} tcp:${b} tcp:${c}\n`);
+    expect(dry.stdout).toContain('These knock ports were drawn for this dry run; a real install draws new ones.');
+    // Another random source: without --knock-ports the real install would knock elsewhere.
+    const real = await runCliCaptured(['install', '--root', root, '--knock-ports', shown!.slice(1).join(',')], { cwd: '/', host: { ...QUIET_HOST, randomInt: (bound) => 99 % bound } });
+    expect(real.code).toBe(0);
+    expect(real.stdout).toContain(`Client command: knocktail knock HOST tcp:${a} tcp:${b} tcp:${c}\n`);
+    const config = await loadConfig(join(root, 'etc/knocktail/config.json'));
+    expect(config.doors[0]!.sequence.map((step) => step.port)).toEqual([a, b, c]);
+    expect(config.doors[0]!.closeSequence.map((step) => step.port)).toEqual([close]);
+    expect(real.stdout).not.toContain('drawn for this dry run');
+  });
+
+  test('--knock-ports must be distinct ports, at least one to open and one to close', async () => {
+    for (const bad of ['7000', '7000,7000', '7000,70000', '7000,x']) {
+      expect(await runCliCaptured(['install', '--dry-run', '--root', root, '--knock-ports', bad], { cwd: '/' })).toMatchObject({
+        code: 2,
+        stderr: expect.stringContaining('Expected --knock-ports to be distinct ports 1-65535'),
+      });
+    }
   });
 });

@@ -132,3 +132,21 @@ describe('buildConfigSkeleton', () => {
     expect(result.ok).toBe(true);
   });
 });
+
+describe('the unit sandbox check of the planned paths', () => {
+  const sandboxed = { ...assets, systemdUnit: '[Service]\nProtectSystem=strict\nReadWritePaths=/var/lib/knocktail /var/log/knocktail\nPrivateTmp=yes\nProtectHome=yes\n' };
+
+  test.each([
+    ['stateDir', { ...DEFAULT_PATHS, stateDir: '/tmp/kt/state' }, 'the state directory (stateDir) where the service can write it, got /tmp/kt/state: the unit has PrivateTmp=yes'],
+    ['logFile', { ...DEFAULT_PATHS, logFile: '/home/ada/knocks.log' }, 'the knock log (logFile) where the service can read it, got /home/ada/knocks.log: the unit has ProtectHome=yes'],
+    ['auditLog', { ...DEFAULT_PATHS, auditLog: '/var/tmp/audit.log' }, 'the audit log (auditLog) where the service can write it, got /var/tmp/audit.log: the unit has PrivateTmp=yes'],
+  ])('a %s the unit hides is refused, naming the key', (_key, paths, message) => {
+    expect(() => buildInstallPlan(input({ assets: sandboxed, paths }))).toThrow(message);
+  });
+
+  test('a config file under /tmp is refused; the default paths and a directory under /srv pass', () => {
+    expect(() => buildInstallPlan(input({ assets: sandboxed, configPath: '/tmp/kt/config.json' }))).toThrow(/^Expected the config file where the service can read it, got \/tmp\/kt\/config.json/);
+    expect(() => buildInstallPlan(input({ assets: sandboxed }))).not.toThrow();
+    expect(() => buildInstallPlan(input({ assets: sandboxed, paths: { ...DEFAULT_PATHS, stateDir: '/srv/kt/state' } }))).not.toThrow();
+  });
+});

@@ -2,7 +2,7 @@ import { describe, expect, test } from '@jest/globals';
 import { readFileSync } from 'node:fs';
 import { renderLogrotateSnippet } from '../../src/install/logrotate-snippet.js';
 import type { KnocktailError } from '../../src/errors.js';
-import { renderSystemdUnit } from '../../src/install/systemd-unit.js';
+import { checkUnitSandbox, renderSystemdUnit } from '../../src/install/systemd-unit.js';
 
 const unit = readFileSync(new URL('../../systemd/knocktail.service', import.meta.url), 'utf8');
 const logrotate = readFileSync(new URL('../../logrotate/knocktail', import.meta.url), 'utf8');
@@ -49,6 +49,24 @@ describe('renderSystemdUnit', () => {
       expect((error as KnocktailError).code).toBe('USAGE');
       expect((error as KnocktailError).details.join('\n')).toMatch(/npm install -g|apt-get install nodejs/);
     }
+  });
+
+  test('a clone under /tmp is refused: the unit has PrivateTmp=yes, so the service sees its own empty /tmp', () => {
+    expect(() => renderSystemdUnit(unit, [], { node: '/usr/bin/node', cli: '/tmp/knocktail/dist/src/cli/main.js' })).toThrow(
+      'Expected the knocktail CLI where the service can read it, got /tmp/knocktail/dist/src/cli/main.js: the unit has PrivateTmp=yes, so the service sees its own empty /tmp and /var/tmp, not this path',
+    );
+    // Read from the unit as rendered: a unit without PrivateTmp= runs it.
+    expect(renderSystemdUnit(unit.replace(/^PrivateTmp=yes\n/m, ''), [], { node: '/usr/bin/node', cli: '/tmp/knocktail/dist/src/cli/main.js' })).toMatch(/^ExecStart=\/usr\/bin\/node \/tmp\/knocktail/m);
+  });
+
+  test('checkUnitSandbox refuses writes ProtectSystem= or ProtectHome=read-only forbid, and allows what ReadWritePaths= opens', () => {
+    const need = (path: string, write = true) => [{ what: 'the state directory', path, write, fixes: ['move it'] }];
+    expect(() => checkUnitSandbox(unit, need('/srv/knocktail'))).toThrow('the unit has ProtectSystem=strict and no ReadWritePaths= for it, so the service could not write it');
+    expect(() => checkUnitSandbox(renderSystemdUnit(unit, ['/srv/knocktail']), need('/srv/knocktail/state'))).not.toThrow();
+    expect(() => checkUnitSandbox(unit, need('/srv/knocktail', false))).not.toThrow();
+    const readOnlyHome = unit.replace(/^ProtectHome=yes$/m, 'ProtectHome=read-only');
+    expect(() => checkUnitSandbox(readOnlyHome, need('/home/ada/kt.log', false))).not.toThrow();
+    expect(() => checkUnitSandbox(readOnlyHome, need('/home/ada/state'))).toThrow('the unit has ProtectHome=read-only, so the service could not write it');
   });
 
   test('a unit relaxed to ProtectHome=read-only runs a CLI from a home directory', () => {

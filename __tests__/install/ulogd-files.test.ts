@@ -2,7 +2,7 @@ import { describe, expect, test } from '@jest/globals';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DEFAULT_NFLOG_GROUP, renderUlogdConfig, renderUlogdUnit } from '../../src/install/ulogd-files.js';
-import { detectContainer } from '../../src/host/container-detect.js';
+import { detectContainer } from '../../src/host/detect-container.js';
 import type { CommandRunner } from '../../src/firewall/backend.js';
 
 const options = { group: 7, logFile: '/var/log/knocktail/knocks.log', pluginDir: '/usr/lib/x86_64-linux-gnu/ulogd' };
@@ -31,7 +31,7 @@ describe("knocktail's ulogd2 config and unit", () => {
     expect(unit).toContain('ExecStart=/usr/sbin/ulogd -c /etc/knocktail/ulogd.conf\n');
     expect(unit).toContain('Environment=TZ=UTC\n');
     expect(unit).toContain('ReadWritePaths=-/var/log/knocktail\n');
-    expect(unit).toContain('Group=adm\nUMask=0027\n');
+    expect(unit).toContain('Group=knocktail\nUMask=0027\n');
     expect(unit).toContain('Before=knocktail.service\n');
     expect(() => renderUlogdUnit('/etc/knock tail/ulogd.conf', '/var/log/knocktail')).toThrow(/without spaces/);
   });
@@ -42,7 +42,8 @@ describe("knocktail's ulogd2 config and unit", () => {
   });
 });
 
-describe('detectContainer (systemd-detect-virt --container, through the command runner)', () => {
+describe("detectContainer (systemd's record, else systemd-detect-virt --container through the command runner)", () => {
+  const noRecord = (): Promise<string> => Promise.reject(new Error('ENOENT'));
   const runner = (exitCode: number, stdout: string, calls: string[][] = []): CommandRunner => ({
     run: (argv) => {
       calls.push([...argv]);
@@ -52,11 +53,14 @@ describe('detectContainer (systemd-detect-virt --container, through the command 
 
   test('names the container kind, and nothing outside one or when it cannot tell', async () => {
     const calls: string[][] = [];
-    expect(await detectContainer(runner(0, 'lxc\n', calls))).toBe('lxc');
+    expect(await detectContainer(runner(0, 'lxc\n', calls), noRecord)).toBe('lxc');
     expect(calls).toEqual([['systemd-detect-virt', '--container']]);
-    expect(await detectContainer(runner(0, 'systemd-nspawn\n'))).toBe('systemd-nspawn');
-    expect(await detectContainer(runner(1, 'none\n'))).toBeUndefined();
-    expect(await detectContainer(runner(0, 'garbage with spaces\n'))).toBeUndefined();
-    expect(await detectContainer({ run: () => Promise.reject(new Error('spawn systemd-detect-virt ENOENT')) })).toBeUndefined();
+    expect(await detectContainer(runner(0, 'systemd-nspawn\n'), noRecord)).toBe('systemd-nspawn');
+    expect(await detectContainer(runner(1, 'none\n'), noRecord)).toBeUndefined();
+    expect(await detectContainer({ run: () => Promise.reject(new Error('spawn systemd-detect-virt ENOENT')) }, noRecord)).toBeUndefined();
+    // PID 1's own record wins, without running anything.
+    const none: string[][] = [];
+    expect(await detectContainer(runner(1, 'none\n', none), () => Promise.resolve('systemd-nspawn\n'))).toBe('systemd-nspawn');
+    expect(none).toEqual([]);
   });
 });

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { builtCli } from './support/built-cli.js';
 import { CLASSIC_DOOR, createLiveRig, type LiveRig } from './support/live-rig.js';
-import { runArgv, type ExecResult } from './support/netns.js';
+import { must, runArgv, type ExecResult } from './support/netns.js';
 import { missingRequirements } from './support/requirements.js';
 
 // The .deb, installed on this machine with dpkg, run, upgraded and purged: enabled when
@@ -24,14 +24,10 @@ const SHARED =
 const describeDeb = deb === undefined ? describe.skip : describe;
 if (deb === undefined) process.stderr.write('skipping the .deb suite: set KNOCKTAIL_DEB=build/deb/knocktail_VERSION_all.deb (.ci/run does)\n');
 
-async function must(argv: readonly string[]): Promise<ExecResult> {
-  const result = await runArgv(argv, { timeoutMs: 120_000 });
-  if (result.exitCode !== 0) throw new Error(`${argv.join(' ')} → ${result.exitCode}\n${result.stdout}${result.stderr}`);
-  return result;
-}
+const mustLong = (argv: readonly string[]): Promise<ExecResult> => must(argv, { timeoutMs: 120_000 });
 
 /** dpkg in a throwaway network namespace of its own, or in `ns`. */
-const dpkg = (args: readonly string[], ns?: string): Promise<ExecResult> => must(ns === undefined ? ['unshare', '--net', 'dpkg', ...args] : ['ip', 'netns', 'exec', ns, 'dpkg', ...args]);
+const dpkg = (args: readonly string[], ns?: string): Promise<ExecResult> => mustLong(ns === undefined ? ['unshare', '--net', 'dpkg', ...args] : ['ip', 'netns', 'exec', ns, 'dpkg', ...args]);
 
 describeDeb('the Debian package', () => {
   let live: LiveRig | undefined;
@@ -45,10 +41,10 @@ describeDeb('the Debian package', () => {
     if ((await runArgv(['dpkg-query', '-W', 'knocktail'])).exitCode === 0) await dpkg(['--purge', 'knocktail']);
     // Purge keeps the system user (as it should); this machine forgets it, so that every run
     // installs as on a fresh machine.
-    if ((await runArgv(['id', 'knocktail'])).exitCode === 0) await must(['deluser', '--quiet', '--system', 'knocktail']);
-    if ((await runArgv(['getent', 'group', 'knocktail'])).exitCode === 0) await must(['delgroup', '--quiet', '--system', 'knocktail']);
+    if ((await runArgv(['id', 'knocktail'])).exitCode === 0) await mustLong(['deluser', '--quiet', '--system', 'knocktail']);
+    if ((await runArgv(['getent', 'group', 'knocktail'])).exitCode === 0) await mustLong(['delgroup', '--quiet', '--system', 'knocktail']);
     installed = await dpkg(['-i', deb!]);
-    files = (await must(['dpkg', '-L', 'knocktail'])).stdout.split('\n').filter((path) => path !== '' && path !== '/.');
+    files = (await mustLong(['dpkg', '-L', 'knocktail'])).stdout.split('\n').filter((path) => path !== '' && path !== '/.');
   }, 180_000);
 
   afterAll(async () => {
@@ -58,11 +54,11 @@ describeDeb('the Debian package', () => {
 
   test('the first install creates the knocktail system user, in no group but its own, and a config it may read, and arms nothing', async () => {
     expect(installed.stdout).toContain(`knocktail: wrote ${CONFIG}; the firewall guard is not armed and the daemon is not started.`);
-    const id = await must(['id', 'knocktail']);
+    const id = await mustLong(['id', 'knocktail']);
     expect(id.stdout).toMatch(/groups=\d+\(knocktail\)$/m);
-    expect((await must(['getent', 'passwd', 'knocktail'])).stdout).toMatch(/^knocktail:x:\d{3}:\d+:knocktail port-knocking daemon,*:\/var\/lib\/knocktail:\/usr\/sbin\/nologin$/m);
-    expect((await must(['stat', '-c', '%a %U %G', '/etc/knocktail', CONFIG])).stdout).toBe('750 root knocktail\n640 root knocktail\n');
-    expect((await must(['knocktail', 'check-config', '--config', CONFIG])).stdout).toContain('config OK');
+    expect((await mustLong(['getent', 'passwd', 'knocktail'])).stdout).toMatch(/^knocktail:x:\d{3}:\d+:knocktail port-knocking daemon,*:\/var\/lib\/knocktail:\/usr\/sbin\/nologin$/m);
+    expect((await mustLong(['stat', '-c', '%a %U %G', '/etc/knocktail', CONFIG])).stdout).toBe('750 root knocktail\n640 root knocktail\n');
+    expect((await mustLong(['knocktail', 'check-config', '--config', CONFIG])).stdout).toContain('config OK');
     // The first door's knock ports are this install's own, not the well-known examples.
     expect(await readFile(CONFIG, 'utf8')).not.toMatch(/31600|7000/);
     expect(existsSync('/etc/systemd/system/multi-user.target.wants/knocktail.service')).toBe(false);
@@ -71,7 +67,7 @@ describeDeb('the Debian package', () => {
     expect(files.filter((path) => path === '/lib' || path.startsWith('/lib/'))).toEqual([]);
     // The man pages and completion, where man and the shells find them, once the build makes them.
     if (files.includes('/usr/share/man/man8/knocktail.8.gz')) {
-      expect((await must(['man', '-w', '8', 'knocktail'])).stdout.trim()).toBe('/usr/share/man/man8/knocktail.8.gz');
+      expect((await mustLong(['man', '-w', '8', 'knocktail'])).stdout.trim()).toBe('/usr/share/man/man8/knocktail.8.gz');
       expect(files).toEqual(expect.arrayContaining(['/usr/share/man/man5/knocktail.json.5.gz', '/usr/share/bash-completion/completions/knocktail']));
       expect(files.filter((path) => path.startsWith('/usr/lib/knocktail/dist/man'))).toEqual([]);
     }
@@ -84,9 +80,9 @@ describeDeb('the Debian package', () => {
       await writeFile(join(dir, 'config.json'), await readFile('/usr/share/doc/knocktail/examples/config.json', 'utf8'));
       await writeFile(join(dir, 'demo.log'), gunzipSync(await readFile('/usr/share/doc/knocktail/examples/demo.log.gz')));
       const report = (result: ExecResult): string => result.stdout.replace(/^Replayed in .*$/m, '');
-      const installedReport = report(await must(['knocktail', 'replay', '--config', join(dir, 'config.json'), join(dir, 'demo.log')]));
+      const installedReport = report(await mustLong(['knocktail', 'replay', '--config', join(dir, 'config.json'), join(dir, 'demo.log')]));
       expect(installedReport).toContain('3 opens');
-      expect(installedReport).toBe(report(await must([process.execPath, builtCli(), 'replay', '--config', join(dir, 'config.json'), join(dir, 'demo.log')])));
+      expect(installedReport).toBe(report(await mustLong([process.execPath, builtCli(), 'replay', '--config', join(dir, 'config.json'), join(dir, 'demo.log')])));
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
@@ -105,7 +101,7 @@ describeDeb('the Debian package', () => {
     const { opened, closed } = await live.knockOpenAndClose(live.rig.serverV4);
     expect({ opened, closed, output: opened && closed ? '' : live.daemonOutput() }).toEqual({ opened: true, closed: true, output: '' });
     // rsyslog (root) created the knock log with the group knocktail, which is how the knocktail user reads it (no adm).
-    expect((await must(['stat', '-c', '%U %G %a', live.logFile])).stdout).toBe('root knocktail 640\n');
+    expect((await mustLong(['stat', '-c', '%U %G %a', live.logFile])).stdout).toBe('root knocktail 640\n');
     const events = (await live.auditRecords()).map((record) => record['event']);
     expect(events).toEqual(expect.arrayContaining(['open', 'close']));
     await live.stopDaemon('SIGTERM');

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { repoRoot } from './support/built-cli.js';
 import { CLIENT_ADDRESS, createFleetRig, type FleetMember, type FleetRig } from './support/fleet-rig.js';
 import { describeSystem } from './support/requirements.js';
+import { sleep } from '../support/helpers.js';
 
 // The fleet on a real 3-node JetStream cluster of the system's nats-server: three bastions,
 // each with its own daemon, log prefix, log file and iptables, and a client that knocks and
@@ -15,8 +16,6 @@ const DOORS = [
   { name: 'local', sequence: ['tcp:31900'], open: ['tcp:9090'], openFor: '1m' },
   { name: 'vault', oneTimeSequences: [['tcp:31650', 'tcp:31660']], open: ['tcp:7777'], openFor: '4s', fleet: true },
 ];
-
-const sleep = (ms: number): Promise<void> => new Promise((done) => setTimeout(done, ms));
 
 describeSystem('fleet doors on a 3-node NATS JetStream cluster with TLS and per-member users (3 bastions in namespaces)', ['ip', 'iptables', 'rsyslogd', 'nats-server', 'openssl'], () => {
   let fleet: FleetRig;

@@ -3,6 +3,7 @@ import { readFile } from 'node:fs/promises';
 import { runArgv } from './support/netns.js';
 import { describeSystem } from './support/requirements.js';
 import { CLASSIC_DOOR, createLiveRig, type LiveRig } from './support/live-rig.js';
+import { sleep } from '../support/helpers.js';
 
 // Issue 10: with nf_log_all_netns=1 (set by the rig) every network namespace prints genuine
 // kernel LOG lines into the one kernel log. A third namespace with its own LOG rule and our
@@ -10,8 +11,6 @@ import { CLASSIC_DOOR, createLiveRig, type LiveRig } from './support/live-rig.js
 // chose: the daemon must count them foreign and open nothing, while a real knock still opens.
 const FOREIGN_SRC = '203.0.113.200';
 const FOREIGN_DST = '203.0.113.201';
-const sleep = (ms: number): Promise<void> => new Promise((done) => setTimeout(done, ms));
-
 describeSystem('lines from another network namespace (nf_log_all_netns=1)', ['ip', 'iptables', 'rsyslogd'], () => {
   let live: LiveRig;
   const foreign = `ktforeign-${process.pid}`;

@@ -3,6 +3,7 @@ import type { HeldConnection } from './support/netns.js';
 import { createLiveRig, type LiveRig } from './support/live-rig.js';
 import { firewallSnapshot } from './support/firewall-snapshot.js';
 import { describeSystem } from './support/requirements.js';
+import { sleep } from '../support/helpers.js';
 
 // Setup and reload are atomic and serialised (issue 8, point 3): while several `knocktail setup`
 // runs and SIGHUP reloads of a running daemon race each other, a prober samples every few ms
@@ -13,8 +14,6 @@ const ROUNDS = 3;
 const SETUPS_PER_ROUND = 3;
 const MAX_SAMPLES = 3000;
 const DOOR = { name: 'classic', sequence: ['tcp:31600'], open: ['tcp:22', 'tcp:2222'], openFor: 'until-closed', closeSequence: ['tcp:31601'] };
-const sleep = (ms: number): Promise<void> => new Promise((done) => setTimeout(done, ms));
-
 /** The namespace's whole firewall without counters, timestamps or timeouts left. */
 describeSystem('setup and reload are atomic and serialised', ['ip', 'iptables', 'ip6tables', 'ipset', 'nft', 'rsyslogd', 'flock'], () => {
   describe.each(BACKENDS)('the %s backend', (backend) => {

@@ -2,6 +2,7 @@ import { afterAll, beforeAll, expect, test } from '@jest/globals';
 import { readFile, writeFile } from 'node:fs/promises';
 import { CLASSIC_DOOR, createLiveRig, type LiveRig } from './support/live-rig.js';
 import { describeSystem } from './support/requirements.js';
+import { sleep } from '../support/helpers.js';
 
 // Issue 18, item 2: never arm a guard whose knocks cannot arrive. The rig's namespaces reach
 // the kernel log only while net.netfilter.nf_log_all_netns is 1 (a container's namespace is
@@ -10,8 +11,6 @@ import { describeSystem } from './support/requirements.js';
 // system-test lock, restored after) `setup` and the daemon refuse, say why and what to
 // configure, exit non-zero, and leave ssh reachable: no lock-out.
 const LOG_ALL_NETNS = '/proc/sys/net/netfilter/nf_log_all_netns';
-const sleep = (ms: number): Promise<void> => new Promise((done) => setTimeout(done, ms));
-
 describeSystem('the log-path canary', ['ip', 'iptables', 'rsyslogd'], () => {
   let live: LiveRig;
   let previous: string;

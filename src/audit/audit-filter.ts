@@ -21,7 +21,7 @@ export interface AuditFilterOptions {
   readonly event?: string;
 }
 
-export const AUDIT_EVENTS = ['open', 'refresh', 'close', 'reject', 'reject-summary', 'refresh-summary', 'firewall-error', 'firewall-repair', 'state-corrupt'] as const;
+export const AUDIT_EVENTS = ['open', 'refresh', 'close', 'reject', 'reject-summary', 'refresh-summary', 'firewall-error', 'firewall-repair', 'state-corrupt', 'sessions-ended'] as const;
 
 /** Validates the command-line filters; every mistake is a USAGE error saying what was expected. */
 export function buildAuditFilter(options: AuditFilterOptions, now: number): AuditFilter {

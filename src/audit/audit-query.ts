@@ -38,8 +38,19 @@ export async function scanAudit(source: ChunkSource, filter: AuditFilter, stats:
 /** Whether a grant was open at any time in [since, until]. */
 export function overlapsWindow(filter: AuditFilter, row: GrantRow): boolean {
   if (filter.until !== undefined && row.opened !== null && row.opened > filter.until) return false;
-  if (filter.since !== undefined && row.closed !== null && row.closed < filter.since) return false;
+  const end = grantEnd(row);
+  if (filter.since !== undefined && end !== null && end < filter.since) return false;
   return true;
+}
+
+/**
+ * When a grant really ended (ISO), or null while it may still be open. Without a close record
+ * the kernel rule still expired at `until` (a stopped daemon writes no close), and a grant
+ * opened again without a close in between ended at its `until` if that came first.
+ */
+export function grantEnd(row: GrantRow): string | null {
+  if (row.closed === null) return row.until;
+  return row.outcome === 'reopened' && row.until !== null && row.until < row.closed ? row.until : row.closed;
 }
 
 /** Grant rows in the order a person reads them: by opening time (unknown starts first), then closing (still open last). */

@@ -136,6 +136,8 @@ function detailOf(record: AuditRecord): string {
         .join(', ')})`;
     case 'state-corrupt':
       return `state file ${textOnDisk(record.file)} unusable (${textOnDisk(record.error)}); ${record.movedTo ? `moved to ${textOnDisk(record.movedTo)}` : 'could not be moved'}, started with no grants`;
+    case 'sessions-ended':
+      return `ended ${record.ended} connection${record.ended === 1 ? '' : 's'} to ${((record.ports as readonly string[] | undefined) ?? []).join(',')}${record.errors ? `; failed: ${textOnDisk(record.errors.join('; '))}` : ''}`;
     default:
       return `${record.action}${record.event === 'firewall-error' ? ' failed' : ' repaired'}${record.attempt === undefined ? '' : ` (attempt ${record.attempt})`}${record.error ? `: ${record.error}` : ''}`;
   }

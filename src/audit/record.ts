@@ -66,7 +66,18 @@ export interface StateCorruptRecord extends Base {
   readonly error: string;
 }
 
-export type AuditRecord = OpenRecord | CloseRecord | RejectRecord | RejectSummaryRecord | FirewallRecord | StateCorruptRecord;
+/** A closed grant's source lost its connections to the door's ports (`endSessions`, `revoke --end-sessions`). */
+export interface SessionsRecord extends Base {
+  readonly event: 'sessions-ended';
+  readonly ports: readonly string[];
+  /** Connection-tracking entries deleted (each a connection, or one direction of a UDP flow). */
+  readonly ended: number;
+  readonly command: readonly (readonly string[])[];
+  /** What failed, per port; absent when everything went through. */
+  readonly errors?: readonly string[];
+}
+
+export type AuditRecord = OpenRecord | CloseRecord | RejectRecord | RejectSummaryRecord | FirewallRecord | StateCorruptRecord | SessionsRecord;
 
 export interface AuditSink {
   write(record: AuditRecord): Promise<void>;

@@ -10,6 +10,7 @@ import type { AuditRecord } from '../audit/record.js';
 import { loadConfig } from '../config/load-config.js';
 import { KnocktailError } from '../errors.js';
 import { readLogFiles } from '../source/file-reader.js';
+import { readStream } from '../source/stream-source.js';
 import { configPath, useColor, writeLine, type CliContext } from './context.js';
 import type { CommandAction } from './command-table.js';
 import { withFleetAudit } from './fleet.js';
@@ -44,14 +45,18 @@ export const audit: CommandAction<[], AuditFlags> = async (ctx, _args, flags) =>
   }
   const path = flags.file ?? (await loadConfig(configPath(ctx, flags.config))).auditLog;
   const stats = createReadStats();
-  if (flags.follow) {
+  if (path === '-') {
+    if (flags.follow) throw new KnocktailError('USAGE', 'Expected --follow with a file: standard input (--file -) is read once, to its end');
+    if (!ctx.stdin) throw new KnocktailError('USAGE', 'Expected standard input for --file -, got none');
+    await runQuery(ctx, readStream(ctx.stdin), filter, flags, stats, now);
+  } else if (flags.follow) {
     await runFollow(ctx, path, filter, flags, stats);
   } else {
     const files = await listAuditFiles(path);
     if (files.length === 0) throw new KnocktailError('NOT_FOUND', `Expected an audit log at ${path} (or rotated copies of it), found none`);
     await runQuery(ctx, readLogFiles(files), filter, flags, stats, now);
   }
-  if (stats.malformed > 0) writeLine(ctx.stderr, `knocktail: skipped ${stats.malformed} malformed line${stats.malformed === 1 ? '' : 's'} in ${path}`);
+  if (stats.malformed > 0) writeLine(ctx.stderr, `knocktail: skipped ${stats.malformed} malformed line${stats.malformed === 1 ? '' : 's'} in ${path === '-' ? 'standard input' : path}`);
   return 0;
 };
 

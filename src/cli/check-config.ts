@@ -5,6 +5,7 @@ import { canaryPort } from '../firewall/canary-port.js';
 import { checkKeyFiles, checkLogFile, keyFilesOf, type FileOwnerOf } from '../config/file-warnings.js';
 import { describeDoor } from '../config/describe-door.js';
 import { loadConfig } from '../config/load-config.js';
+import { checkConfigWarnings } from '../config/config-warnings.js';
 import { checkDoorStrength } from '../config/door-strength.js';
 import { checkKnockPortsAgainstHost } from '../config/port-warnings.js';
 import { describeHostFirewallProbe, guardHostOf } from '../firewall/host-firewall-check.js';
@@ -34,6 +35,7 @@ export async function checkConfig(ctx: CliContext, option: string | undefined): 
     const config = await loadConfig(path);
     writeLine(ctx.stdout, `config OK: ${path}`);
     const host = hostProbesOf(ctx);
+    for (const warning of checkConfigWarnings(config)) writeLine(ctx.stdout, `warning: ${warning}`);
     for (const warning of checkDoorStrength(config.doors).warnings) writeLine(ctx.stdout, `warning: ${warning}`);
     const warnings = [...checkKnockPortsAgainstHost(config.doors, await host.ports.read()), ...checkLogFile(config), ...checkKeyFiles(keyFilesOf(config), ownerOf, await host.serviceUser())];
     for (const warning of warnings) writeLine(ctx.stdout, `warning: ${warning}`);

@@ -1,4 +1,4 @@
-import type { Writable } from 'node:stream';
+import type { Readable, Writable } from 'node:stream';
 import type { HostProbes } from './host-probes.js';
 
 // Everything a command may take from the process, handed in by main.ts (the only file
@@ -9,6 +9,8 @@ export interface CliContext {
   readonly cwd: string;
   readonly stdout: Writable & { isTTY?: boolean; columns?: number };
   readonly stderr: Writable & { isTTY?: boolean };
+  /** Read by the commands that take `-` for a file (`audit --file -`). */
+  readonly stdin?: Readable;
   /** Resolves when SIGINT/SIGTERM arrives; SIGHUP calls the reload hooks. */
   readonly signals: {
     onStop(fn: () => void): void;

@@ -31,8 +31,8 @@ export const grant: CommandAction<[string], { door: string; for?: string; config
   return 0;
 };
 
-export const revoke: CommandAction<[string], { door?: string; config?: string }> = async (ctx, [src], flags) => {
-  const { result } = await ask(configPath(ctx, flags.config), { op: 'revoke', src, ...(flags.door ? { door: flags.door } : {}) });
+export const revoke: CommandAction<[string], { door?: string; config?: string; endSessions?: boolean }> = async (ctx, [src], flags) => {
+  const { result } = await ask(configPath(ctx, flags.config), { op: 'revoke', src, ...(flags.door ? { door: flags.door } : {}), ...(flags.endSessions ? { endSessions: true } : {}) });
   // The daemon answers with the address normalised ("2001:DB8::0:1" → "2001:db8::1").
   const { closed, src: address = src } = result as { closed: string[]; src?: string };
   if (closed.length === 0) {

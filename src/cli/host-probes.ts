@@ -1,3 +1,4 @@
+import type { CommandRunner } from '../firewall/backend.js';
 import { randomInt } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { serviceUserIn, type ServiceUser } from '../config/file-warnings.js';
@@ -16,6 +17,8 @@ export interface HostProbes {
   readonly ports: HostPortsReader;
   firewall(backend: BackendName): Promise<HostFirewallProbe>;
   readonly randomInt: RandomInt;
+  /** Runs the commands `status` asks of the host (conntrack); absent = the real runner. */
+  readonly runner?: CommandRunner;
   /** The container this host is (systemd-detect-virt --container), or undefined; absent in a fake: no container. */
   container?(): Promise<string | undefined>;
   /** The directory holding ulogd2's plugins (ulogd_inppkt_NFLOG.so), or undefined when ulogd2 is not installed. */
@@ -38,7 +41,7 @@ export function systemHostProbes(): HostProbes {
     },
     randomInt: (bound) => randomInt(bound),
     async container() {
-      const [{ ExecaRunner }, { detectContainer }] = await Promise.all([import('../firewall/command-runner.js'), import('../host/container-detect.js')]);
+      const [{ ExecaRunner }, { detectContainer }] = await Promise.all([import('../firewall/command-runner.js'), import('../host/detect-container.js')]);
       return detectContainer(new ExecaRunner({ timeoutMs: 5000 }));
     },
     async ulogdPluginDir() {

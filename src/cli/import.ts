@@ -13,11 +13,13 @@ interface ImportFlags {
   output?: string;
   config?: string;
   force?: boolean;
+  acceptDropped?: boolean;
 }
 
 const HEADINGS: Record<ImportNote['kind'], string> = {
   skipped: 'not converted',
   changed: 'converted with a difference',
+  kept: 'kept as narrow as in knockd',
   ignored: 'ignored',
 };
 
@@ -34,21 +36,12 @@ async function readOneTimeFiles(paths: readonly string[], baseDir: string): Prom
 }
 
 function reportNotes(ctx: CliContext, notes: readonly ImportNote[]): void {
-  for (const kind of ['skipped', 'changed', 'ignored'] as const) {
+  for (const kind of ['skipped', 'changed', 'kept', 'ignored'] as const) {
     const some = notes.filter((note) => note.kind === kind);
     if (some.length === 0) continue;
     writeLine(ctx.stderr, `${HEADINGS[kind]}:`);
     for (const note of some) writeLine(ctx.stderr, `  ${note.where}: ${note.message}`);
   }
-}
-
-// -o and -c both name the file to write; given both, they must agree.
-function outputPath(ctx: CliContext, flags: ImportFlags): string | undefined {
-  const [output, config] = [flags.output, flags.config].map((path) => (path === undefined ? undefined : resolve(ctx.cwd, path)));
-  if (output !== undefined && config !== undefined && output !== config) {
-    throw new KnocktailError('USAGE', `Expected one file to write, got -o ${output} and -c ${config}`);
-  }
-  return output ?? config;
 }
 
 // `knocktail import knockd FILE`: the knockd config as a knocktail one, checked by the
@@ -66,7 +59,7 @@ export async function importConfig(ctx: CliContext, file: string, flags: ImportF
   reportNotes(ctx, result.notes);
   const doors = result.config.doors;
   if (doors.length === 0) throw new KnocktailError('CONFIG_INVALID', `${path}: no knockd door could be converted (see above)`);
-  const output = outputPath(ctx, flags);
+  const output = flags.output === undefined ? undefined : resolve(ctx.cwd, flags.output);
   const checked = validateConfig(result.config, { baseDir: dirname(output ?? path) });
   if (!checked.ok) throw new KnocktailError('CONFIG_INVALID', 'the converted config does not pass check-config', { details: checked.errors });
   const json = renderConfigJson(result.config);
@@ -81,7 +74,15 @@ export async function importConfig(ctx: CliContext, file: string, flags: ImportF
   }
   const names = doors.map((door) => door.name).join(', ');
   writeLine(ctx.stderr, `knocktail: converted ${doors.length} door${doors.length === 1 ? '' : 's'} (${names}) from ${path}${output ? ` to ${output}` : ''}; check-config passes`);
-  return 0;
+  if (flags.config !== undefined && output === undefined) writeLine(ctx.stderr, 'knocktail: -c names the config a command reads; import reads none and printed the result: write it with -o FILE');
+  // A door left out is a door the knockers lose: a script must not take that for success.
+  const dropped = result.notes.filter((note) => note.kind === 'skipped').length;
+  if (dropped === 0 || flags.acceptDropped) return 0;
+  writeLine(
+    ctx.stderr,
+    `knocktail: ${dropped} knockd door${dropped === 1 ? '' : 's'} or part${dropped === 1 ? '' : 's'} not converted (listed under "not converted"); exit status 2 (--accept-dropped makes it 0)`,
+  );
+  return 2;
 }
 
 export const importCommand: CommandAction<[string, string], ImportFlags> = (ctx, [, file], flags) => importConfig(ctx, file, flags);

@@ -1,6 +1,7 @@
 import { existsSync, realpathSync } from 'node:fs';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { loadConfig } from '../config/load-config.js';
+import { KnocktailError } from '../errors.js';
 import { schemaPath } from '../config/schema-path.js';
 import type { Config } from '../config/types.js';
 import { applyInstallPlan, hostPath } from '../install/apply-install-plan.js';
@@ -10,7 +11,7 @@ import { buildConfigSkeleton, DEFAULT_PATHS, SKELETON_DOOR, SKELETON_OPEN, SKELE
 import { formatInstallReport } from '../install/install-report.js';
 import { buildInstallPlan, type KnockHint, type SetupStep } from '../install/install-plan.js';
 import { DEFAULT_NFLOG_GROUP, DEFAULT_ULOGD_PLUGIN_DIR } from '../install/ulogd-files.js';
-import { chooseKnockPorts } from '../install/knock-ports.js';
+import { chooseKnockPorts, type KnockPortChoice } from '../install/knock-ports.js';
 import { packageRoot, readShippedAssets } from '../install/shipped-assets.js';
 import { formatPort, formatStep, type Door } from '../model/door.js';
 import { findServiceGroup, shareConfigWithGroup } from '../install/service-user.js';
@@ -24,6 +25,19 @@ interface InstallFlags {
   root?: string;
   now?: boolean;
   configOnly?: boolean;
+  knockPorts?: string;
+}
+
+// Where the .deb puts the schema, at a path that stays put across versions: a staged config names it.
+const SHIPPED_SCHEMA = '/usr/share/knocktail/config.schema.json';
+
+// --knock-ports A,B,C,D: the open sequence then the close port, e.g. the ones a dry run drew.
+function parseKnockPorts(text: string): KnockPortChoice {
+  const ports = text.split(',').map((part) => part.trim());
+  const numbers = ports.map(Number);
+  const valid = ports.length >= 2 && ports.every((part, i) => /^\d{1,5}$/.test(part) && numbers[i]! >= 1 && numbers[i]! <= 65535) && new Set(numbers).size === numbers.length;
+  if (!valid) throw new KnocktailError('USAGE', `Expected --knock-ports to be distinct ports 1-65535, the open sequence then the close port, like 26975,27878,29504,31206, got ${JSON.stringify(text)}`);
+  return { sequence: numbers.slice(0, -1), close: numbers.at(-1)! };
 }
 
 // What the first door does, as the report and the first-run steps show it.
@@ -82,7 +96,7 @@ export const install: CommandAction<[], InstallFlags> = async (ctx, _args, flags
   // A staging tree's target is another machine: its listeners are unknown, its ephemeral range likely the default.
   const host: HostPorts = root === '/' ? await hostProbesOf(ctx).ports.read() : { listening: [], ephemeral: LINUX_DEFAULT_EPHEMERAL };
   const probes = hostProbesOf(ctx);
-  const knock = chooseKnockPorts(host, probes.randomInt, { avoid: [22] });
+  const knock = flags.knockPorts === undefined ? chooseKnockPorts(host, probes.randomInt, { avoid: [22] }) : parseKnockPorts(flags.knockPorts);
   // In a container LOG lines reach no log: a new config reads NFLOG through knocktail's ulogd2.
   const container = existing === undefined && root === '/' ? await probes.container?.() : undefined;
   const nflogGroup = existing ? (existing.source === 'nflog' ? existing.nflog.group : undefined) : container === undefined ? undefined : DEFAULT_NFLOG_GROUP;
@@ -91,7 +105,8 @@ export const install: CommandAction<[], InstallFlags> = async (ctx, _args, flags
   const hint: KnockHint = existing?.doors[0] ? hintOf(existing.doors[0]) : { door: SKELETON_DOOR, sequence: steps.sequence, close: steps.close, effect: `opens ${SKELETON_OPEN} for ${SKELETON_OPEN_FOR}` };
   const planned = buildInstallPlan({
     configPath: systemConfig,
-    configSkeleton: buildConfigSkeleton(schemaPath(), knock, DEFAULT_PATHS, container === undefined ? undefined : { group: DEFAULT_NFLOG_GROUP }),
+    // A staged tree is for another machine: it names the .deb's schema and /usr/bin/knocktail, not this checkout.
+    configSkeleton: buildConfigSkeleton(root === '/' ? schemaPath() : SHIPPED_SCHEMA, knock, DEFAULT_PATHS, container === undefined ? undefined : { group: DEFAULT_NFLOG_GROUP }),
     configExists: existing !== undefined,
     paths: existing ? pathsOf(existing, root) : DEFAULT_PATHS,
     assets: await readShippedAssets(),
@@ -99,7 +114,7 @@ export const install: CommandAction<[], InstallFlags> = async (ctx, _args, flags
     knock: hint,
     ...(root === '/' ? {} : { stagingRoot: root }),
     // The unit runs this very node and CLI, symlinks resolved (npm -g links into the clone).
-    program: { node: realPath(process.execPath), cli: realPath(join(packageRoot(), 'dist', 'src', 'cli', 'main.js')) },
+    ...(root === '/' ? { program: { node: realPath(process.execPath), cli: realPath(join(packageRoot(), 'dist', 'src', 'cli', 'main.js')) } } : {}),
     serviceUserExists: serviceGroup !== undefined,
     ...(nflogGroup === undefined ? {} : { nflog: { group: nflogGroup, pluginDir: pluginDir ?? DEFAULT_ULOGD_PLUGIN_DIR, ulogdInstalled: pluginDir !== undefined } }),
   });
@@ -127,6 +142,14 @@ export const install: CommandAction<[], InstallFlags> = async (ctx, _args, flags
   for (const path of shared) writeLine(ctx.stdout, `group knocktail: ${path}`);
   // The files are in place either way: the admin gets the report (and the knock) before a refused setup's error.
   for (const line of formatInstallReport(plan, applied, { dryRun, setupDone, setupFailed: setupError !== undefined })) writeLine(ctx.stdout, line);
+  // The skeleton's knock ports are drawn afresh by every run: a dry run says how to keep the ones it showed.
+  if (dryRun && existing === undefined && !configOnly && flags.knockPorts === undefined) {
+    writeLine(ctx.stdout);
+    writeLine(
+      ctx.stdout,
+      `These knock ports were drawn for this dry run; a real install draws new ones. To install exactly these: knocktail install --knock-ports ${[...knock.sequence, knock.close].join(',')}`,
+    );
+  }
   if (setupError !== undefined) throw setupError;
   return 0;
 };

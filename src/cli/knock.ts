@@ -1,4 +1,4 @@
-import type { Family } from '../address.js';
+import type { Address, Family } from '../address.js';
 import { loadConfig } from '../config/load-config.js';
 import { KnocktailError, describeValue } from '../errors.js';
 import { ExecaRunner } from '../firewall/command-runner.js';
@@ -8,8 +8,9 @@ import { chooseKnockSteps, findDoor, profileSteps } from '../client/knock-steps.
 import { resolveHost } from '../client/resolve-host.js';
 import { DEFAULT_DELAY_MS, describeSteps, sendKnock, sleepFor } from '../client/send-knock.js';
 import { VERIFY_ATTEMPTS, verifyOpen } from '../client/verify-open.js';
+import { parseHostPort, pipeConnection } from '../client/pipe-connection.js';
 import { configPath, writeLine, type CliContext } from './context.js';
-import type { CommandAction } from './command-table.js';
+import type { CommandAction, ExitCode } from './command-table.js';
 
 interface KnockFlags {
   door?: string;
@@ -21,6 +22,8 @@ interface KnockFlags {
   udp?: boolean;
   verify?: string;
   profiles?: string;
+  quiet?: boolean;
+  connect?: string;
 }
 
 /** Where to knock and what to send, from the command line, a door of the config, or a profile. */
@@ -97,16 +100,25 @@ async function planKnock(ctx: CliContext, first: string, stepTexts: readonly str
 // step, in order; with --verify (or a profile's `verify`), a connection to the port after.
 export const knock: CommandAction<[string, string[]], KnockFlags> = async (ctx, [first, stepTexts], flags) => {
   if (flags.ipv4 && flags.ipv6) throw new KnocktailError('USAGE', 'Expected at most one of -4 and -6, got both');
+  const connectTo = flags.connect === undefined ? undefined : parseHostPort(flags.connect);
+  if (connectTo && (flags.close || flags.verify !== undefined))
+    throw new KnocktailError('USAGE', `Expected --connect without ${flags.close ? '--close' : '--verify'}: the connection itself shows that the door opened`);
   const plan = await planKnock(ctx, first, stepTexts, flags);
-  const target = await resolveHost(plan.host, flags.ipv4 ? 4 : flags.ipv6 ? 6 : plan.family);
+  const family = flags.ipv4 ? 4 : flags.ipv6 ? 6 : plan.family;
+  const target = await resolveHost(plan.host, family);
+  // With --connect, stdout carries the connection: what knock says goes to stderr; --quiet says nothing.
+  const say = (text: string): void => {
+    if (!flags.quiet) writeLine(connectTo ? ctx.stderr : ctx.stdout, text);
+  };
   await sendKnock(target, plan.steps, {
     delayMs: plan.delayMs,
     runner: new ExecaRunner({ timeoutMs: 5_000 }),
     sleep: sleepFor,
-    onSent: (step) => writeLine(ctx.stdout, `knocked ${formatStep(step)} on ${target.text}`),
+    onSent: (step) => say(`knocked ${formatStep(step)} on ${target.text}`),
   });
   const count = plan.steps.length;
-  writeLine(ctx.stdout, `sent ${count} ${count === 1 ? 'knock' : 'knocks'} (${describeSteps(plan.steps)}) to ${target.text}`);
+  say(`sent ${count} ${count === 1 ? 'knock' : 'knocks'} (${describeSteps(plan.steps)}) to ${target.text}`);
+  if (connectTo) return connectAfterKnock(ctx, await resolveHost(connectTo.host, family), connectTo.port);
   if (plan.verify === undefined) return 0;
   const result = await verifyOpen(target, plan.verify, performance.now(), {
     attemptTimeoutMs: VERIFY_TIMEOUT_MS,
@@ -117,9 +129,27 @@ export const knock: CommandAction<[string, string[]], KnockFlags> = async (ctx, 
   const port = `tcp:${plan.verify} on ${target.text}`;
   const seconds = (result.elapsedMs / 1000).toFixed(2);
   if (result.ok) {
-    writeLine(ctx.stdout, `verified: ${port} accepted a connection ${seconds} s after the last knock (attempt ${result.attempt} of ${VERIFY_ATTEMPTS})`);
+    say(`verified: ${port} accepted a connection ${seconds} s after the last knock (attempt ${result.attempt} of ${VERIFY_ATTEMPTS})`);
     return 0;
   }
   writeLine(ctx.stderr, `knocktail: not verified: ${port} accepted no connection within ${seconds} s of the last knock (${result.failures.join('; ')})`);
   return 1;
 };
+
+// The connection after the knock, retried as --verify does, then piped to stdin and stdout.
+async function connectAfterKnock(ctx: CliContext, target: Address, port: number): Promise<ExitCode> {
+  if (!ctx.stdin) throw new KnocktailError('USAGE', 'Expected standard input for --connect, got none');
+  const result = await verifyOpen(target, port, performance.now(), {
+    attemptTimeoutMs: VERIFY_TIMEOUT_MS,
+    retryPauseMs: VERIFY_RETRY_PAUSE_MS,
+    keep: true,
+    sleep: sleepFor,
+    now: () => performance.now(),
+  });
+  if (!result.ok || !result.socket) {
+    writeLine(ctx.stderr, `knocktail: could not connect to tcp:${port} on ${target.text} after the knock (${result.ok ? 'no connection' : result.failures.join('; ')})`);
+    return 1;
+  }
+  await pipeConnection(result.socket, ctx.stdin, ctx.stdout);
+  return 0;
+}

@@ -21,6 +21,7 @@ const code = await runCli({
   cwd: process.cwd(),
   stdout: process.stdout,
   stderr: process.stderr,
+  stdin: process.stdin,
   signals: { onStop: (fn) => stopHooks.push(fn), onReload: (fn) => reloadHooks.push(fn) },
 });
 process.exitCode = code;

@@ -14,6 +14,8 @@ export interface InputSurvey {
   readonly last: number | undefined;
   /** Header formats seen in the first lines (TIMESTAMP_FORMATS keys), in order of appearance. */
   readonly formats: readonly TimestampFormat[];
+  /** The text before `IN=` of the first lines' netfilter LOG messages (their log prefix), with how many carried it. */
+  readonly prefixes: ReadonlyMap<string, number>;
   /** The file's modification time (epoch ms): when its last line was written, unless it was copied since. */
   readonly mtime?: number;
 }
@@ -86,6 +88,7 @@ export async function surveyInput(path: string, ctx: SurveyContext): Promise<Inp
   let first: number | undefined;
   let last: number | undefined;
   const formats = new Set<TimestampFormat>();
+  const prefixes = new Map<string, number>();
   let seen = 0;
   const gzip = await isGzip(path);
   for await (const chunk of readLogFiles([path]).chunks()) {
@@ -96,6 +99,7 @@ export async function surveyInput(path: string, ctx: SurveyContext): Promise<Inp
       const end = newline < 0 ? chunk.length : newline;
       const line = chunk.toString('utf8', at, end);
       at = end + 1;
+      tallyPrefix(prefixes, line, parse);
       const time = timeOf(line);
       if (time === undefined) continue;
       first ??= time;
@@ -108,7 +112,33 @@ export async function surveyInput(path: string, ctx: SurveyContext): Promise<Inp
     if (seen >= HEAD_LINES && !gzip) break;
   }
   if (seen >= HEAD_LINES && !gzip) last = (await tailTime(path, timeOf)) ?? last;
-  return { path, first, last, formats: [...formats], mtime: info.mtimeMs };
+  return { path, first, last, formats: [...formats], prefixes, mtime: info.mtimeMs };
+}
+
+const LOG_FIELDS = /IN=\S*\s+OUT=/;
+const MAX_PREFIXES = 20;
+
+// A kernel line with netfilter LOG fields: whatever precedes IN= is the rule's --log-prefix.
+function tallyPrefix(prefixes: Map<string, number>, line: string, parse: Parameters<typeof splitSyslogHeader>[1]): void {
+  const header = splitSyslogHeader(line, parse);
+  if (!header?.kernel) return;
+  const fields = line.indexOf('IN=', header.messageStart);
+  if (fields < 0 || fields - header.messageStart > 64 || !LOG_FIELDS.test(line.slice(fields, fields + 40))) return;
+  const prefix = line.slice(header.messageStart, fields);
+  if (prefixes.has(prefix) || prefixes.size < MAX_PREFIXES) prefixes.set(prefix, (prefixes.get(prefix) ?? 0) + 1);
+}
+
+/**
+ * A hint when the first lines of the inputs carry netfilter LOG messages, none of them with
+ * `prefix`: the log was written by a rule with another --log-prefix, and every line would be ignored.
+ */
+export function prefixHint(surveys: readonly InputSurvey[], prefix: string): string | undefined {
+  const seen = new Map<string, number>();
+  for (const survey of surveys) for (const [text, count] of survey.prefixes) seen.set(text, (seen.get(text) ?? 0) + count);
+  if (seen.size === 0 || seen.has(prefix)) return undefined;
+  const ranked = [...seen].sort((a, b) => b[1] - a[1]);
+  const listed = ranked.map(([text, count]) => `${JSON.stringify(text)} (${count} line${count === 1 ? '' : 's'})`).join(', ');
+  return `no netfilter line among the first ${HEAD_LINES.toLocaleString('en-US')} of each file carries the prefix ${JSON.stringify(prefix)} (logPrefix), so they are ignored; they carry ${listed}: replay with --prefix ${JSON.stringify(ranked[0]![0])}`;
 }
 
 /** The time of the last line of `bytes[from, …)` that has one, decoding lines from the end until one does. */

@@ -107,9 +107,9 @@ export interface LocatedLine {
   readonly note: string;
 }
 
-/** The first `cap` lines of a kind, and how many there were in all (memory stays flat in the log's length). */
-export class LineSamples {
-  readonly kept: LocatedLine[] = [];
+/** The first `cap` items of a kind (lines, knock events), and how many there were in all (memory stays flat in the log's length). */
+export class LineSamples<T = LocatedLine> {
+  readonly kept: T[] = [];
   total = 0;
   private readonly cap: number;
 
@@ -117,7 +117,7 @@ export class LineSamples {
     this.cap = cap;
   }
 
-  add(line: LocatedLine): void {
+  add(line: T): void {
     this.total += 1;
     if (this.kept.length < this.cap) this.kept.push(line);
   }
@@ -146,6 +146,8 @@ export interface ReportInput {
   /** --verbose: malformed, forged, foreign and failed lines, and stale packet lines, with file and line number. */
   readonly badLines?: LineSamples;
   readonly staleLines?: LineSamples;
+  /** --verbose: each source's progress through a sequence and each reset, with why. */
+  readonly knockEvents?: LineSamples<KnockEvent>;
 }
 
 /**
@@ -218,6 +220,7 @@ export function renderReport(input: ReportInput): string {
       ...more,
     );
   }
+  listKnockEvents(out, input.knockEvents);
   listLines(out, 'Bad lines', input.badLines);
   listLines(out, "Stale lines (older than their door's timeout, never used)", input.staleLines);
   out.push('');
@@ -233,6 +236,21 @@ function listLines(out: string[], title: string, samples: LineSamples | undefine
   out.push(`${title}: ${formatCount(samples.total)}`);
   for (const { file, line, note } of samples.kept) out.push(`  ${line === undefined ? file : `${file}:${line}`}  ${note}`);
   if (samples.total > samples.kept.length) out.push(`  … and ${formatCount(samples.total - samples.kept.length)} more; \`--json --verbose\` for all`);
+}
+
+function listKnockEvents(out: string[], samples: LineSamples<KnockEvent> | undefined): void {
+  if (!samples || samples.total === 0) return;
+  out.push('');
+  out.push(`Progress and resets (${formatCount(samples.total)}):`);
+  out.push(renderTable(['time (UTC)', 'event', 'door', 'source', 'sequence'], samples.kept.map(describeKnockEvent)));
+  if (samples.total > samples.kept.length) out.push(`… and ${formatCount(samples.total - samples.kept.length)} more; \`--json --verbose\` for all`);
+}
+
+function describeKnockEvent(event: KnockEvent): string[] {
+  const time = isoTime(event.at).replace('T', ' ').replace('Z', '');
+  if (event.kind === 'advanced') return [time, 'progress', event.door, event.src, `${event.sequence} step ${event.step} of ${event.of}`];
+  if (event.kind === 'reset') return [time, 'reset', event.door, event.src, `${event.sequence}: ${event.reason}`];
+  return [time, event.kind, event.door, event.src, ''];
 }
 
 function describeGrantRecord(record: AuditRecord): string[] {

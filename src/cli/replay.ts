@@ -1,8 +1,12 @@
+import { open } from 'node:fs/promises';
 import { uptime } from 'node:os';
+import { resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { formatAuditLine } from '../audit/audit-line.js';
 import type { AuditRecord } from '../audit/record.js';
 import { loadConfig } from '../config/load-config.js';
+import { osReason } from '../config/os-reason.js';
+import type { KnockEvent } from '../knock/events.js';
 import { KnocktailError } from '../errors.js';
 import { runReplay } from '../replay.js';
 import { formatArgv } from '../firewall/shell-quote.js';
@@ -11,7 +15,7 @@ import { readLogFiles } from '../source/file-reader.js';
 import { findReferenceTime } from '../source/log-reference.js';
 import { configPath, writeLine } from './context.js';
 import type { CommandAction } from './command-table.js';
-import { anchorBootTime, isUptimeTimed, orderInputs, placeOnBoot, surveyInput } from './replay-inputs.js';
+import { anchorBootTime, isUptimeTimed, orderInputs, placeOnBoot, prefixHint, surveyInput } from './replay-inputs.js';
 import { LineLocator } from './line-locator.js';
 import { DoorTallies, LineSamples, knockEventJson, quoteLine, renderReport, replayJson, summaryJson, type LocatedLine } from './replay-report.js';
 
@@ -20,6 +24,8 @@ interface ReplayFlags {
   json?: boolean;
   verbose?: boolean;
   audit?: boolean;
+  auditFile?: string;
+  prefix?: string;
   commands?: boolean;
   bootTime?: string;
   anyDst?: boolean;
@@ -32,7 +38,10 @@ const REPLAY_CHUNK_BYTES = 4 << 20;
 // `knocktail replay FILE...`: dry-run the daemon's pipeline over recorded logs.
 export const replay: CommandAction<[string[]], ReplayFlags> = async (ctx, [files], flags) => {
   const path = configPath(ctx, flags.config);
-  const config = await loadConfig(path);
+  if (flags.audit && flags.json) throw new KnocktailError('USAGE', 'Expected --audit without --json: --audit prints the audit trail after the human report; with --json write it with --audit-file FILE');
+  if (flags.prefix === '') throw new KnocktailError('USAGE', 'Expected --prefix to be the log prefix of the lines, like "knocktail: ", got an empty string');
+  const loaded = await loadConfig(path);
+  const config = flags.prefix === undefined ? loaded : { ...loaded, logPrefix: flags.prefix };
   const given = flags.bootTime === undefined ? undefined : Date.parse(flags.bootTime);
   if (given !== undefined && Number.isNaN(given)) throw new KnocktailError('USAGE', `Expected --boot-time to be an ISO time like "2026-11-24T08:00:00Z", got "${flags.bootTime}"`);
   const json = flags.json === true;
@@ -53,6 +62,9 @@ export const replay: CommandAction<[string[]], ReplayFlags> = async (ctx, [files
   const placed = surveyed.map((survey) => placeOnBoot(survey, bootTime));
   const inputs = orderInputs(placed);
   for (const warning of inputs.warnings) writeLine(ctx.stderr, `knocktail: ${warning}`);
+  const hint = prefixHint(inputs.files, config.logPrefix);
+  if (hint) writeLine(ctx.stderr, `knocktail: ${hint}`);
+  const auditFile = flags.auditFile === undefined ? undefined : await openAuditFile(resolve(ctx.cwd, flags.auditFile));
   const ordered = inputs.files.map((input) => input.path);
   const tallies = new DoorTallies(config.doors.map((door) => door.name));
   const records: AuditRecord[] = [];
@@ -63,6 +75,7 @@ export const replay: CommandAction<[string[]], ReplayFlags> = async (ctx, [files
   const locator = verbose ? new LineLocator() : undefined;
   const badLines = new LineSamples();
   const staleLines = new LineSamples();
+  const knockEvents = new LineSamples<KnockEvent>();
   const note = (samples: LineSamples, event: 'bad-line' | 'stale', text: string, problem?: string): void => {
     const { file, line } = locator?.locate(text) ?? { file: '', line: undefined };
     if (json) writeLine(ctx.stdout, JSON.stringify({ event, file, line: line ?? null, ...(problem === undefined ? {} : { problem }), text }));
@@ -85,6 +98,7 @@ export const replay: CommandAction<[string[]], ReplayFlags> = async (ctx, [files
     anyDestination: flags.anyDst === true,
     onRecord: (record) => {
       tallies.addRecord(record);
+      auditFile?.write(formatAuditLine(record, config.firewall.backend));
       if (!json && record.event !== 'firewall-error' && record.event !== 'firewall-repair') {
         if (records.length < REPORT_RECORDS) records.push(record);
         else {
@@ -99,7 +113,9 @@ export const replay: CommandAction<[string[]], ReplayFlags> = async (ctx, [files
     },
     onKnockEvent: (event) => {
       tallies.addEvent(event);
-      if (json && verbose) {
+      if (!verbose || (event.kind !== 'advanced' && event.kind !== 'reset')) return;
+      if (!json) knockEvents.add(event);
+      else {
         const line = knockEventJson(event);
         if (line) writeLine(ctx.stdout, line);
       }
@@ -112,6 +128,7 @@ export const replay: CommandAction<[string[]], ReplayFlags> = async (ctx, [files
       : {}),
   });
   progress.done();
+  await auditFile?.close();
   if (json) {
     writeLine(ctx.stdout, summaryJson(result.counters, result.localAddresses));
   } else {
@@ -128,19 +145,33 @@ export const replay: CommandAction<[string[]], ReplayFlags> = async (ctx, [files
         openAtEnd: result.openAtEnd,
         tracker: result.tracker,
         droppedRecords: dropped,
-        ...(verbose ? { badLines, staleLines } : {}),
+        ...(verbose ? { badLines, staleLines, knockEvents } : {}),
         seconds: (performance.now() - started) / 1000,
       }),
     );
     if (flags.audit) {
       writeLine(ctx.stdout);
-      writeLine(ctx.stdout, `Audit trail (${config.auditLog} in a live run):`);
+      const where = auditFile ? `written to ${resolve(ctx.cwd, flags.auditFile!)}` : `not written: a live run appends it to ${config.auditLog}; --audit-file FILE writes it for \`knocktail audit --file FILE\``;
+      writeLine(ctx.stdout, `Audit trail (${where}):`);
       for (const record of records) ctx.stdout.write(formatAuditLine(record, config.firewall.backend));
-      if (droppedAll > 0) writeLine(ctx.stdout, `… and ${droppedAll.toLocaleString('en-US')} more records (a live run writes them all)`);
+      if (droppedAll > 0) writeLine(ctx.stdout, `… and ${droppedAll.toLocaleString('en-US')} more records (a live run and --audit-file write them all)`);
     }
   }
   return 0;
 };
+
+// --audit-file: the records as the daemon writes them, every one, in log order. Never overwrites.
+async function openAuditFile(path: string): Promise<{ write: (line: string) => void; close: () => Promise<void> }> {
+  const handle = await open(path, 'wx', 0o640).catch((error: unknown) => {
+    const hint = (error as NodeJS.ErrnoException).code === 'EEXIST' ? ' (it exists; replay never overwrites an audit file)' : '';
+    throw new KnocktailError('STATE_IO', `cannot write --audit-file ${path}: ${osReason(error)}${hint}`, { cause: error });
+  });
+  const stream = handle.createWriteStream();
+  return {
+    write: (line) => void stream.write(line),
+    close: () => new Promise((done, fail) => stream.end((error?: Error | null) => (error ? fail(error) : done()))),
+  };
+}
 
 // Commands run before the first packet (the guard's setup) have no log time yet: shown as "start".
 function commandText(command: SimulatedCommand, at: number): string {

@@ -6,7 +6,8 @@ import { findCorruptCopies, loadState } from '../grant/state-file.js';
 import type { Grant } from '../model/grant.js';
 import { controlSocketPath, stateFilePath } from '../state-paths.js';
 import type { CommandAction } from './command-table.js';
-import { configPath, useColor, writeLine } from './context.js';
+import { configPath, useColor, writeLine, type CliContext } from './context.js';
+import { describeConnections, listGrantedConnections, type ConnectionListing } from './status-connections.js';
 
 // `knocktail status`: the running daemon's snapshot over its control socket; with no daemon,
 // the grants of the state file. It reads only the config's stateDir, backend and alwaysAllow
@@ -24,10 +25,13 @@ export const status: CommandAction<[], { json?: boolean; fleet?: boolean; config
   const daemon = answer !== undefined;
   // Without a daemon the snapshot comes from the state file (startedAt empty: rendered as not running).
   const snapshot = answer ?? (await offlineStatus(glance));
+  // A daemon's snapshot is read over the socket as it comes: grants listed only when they are a list.
+  const connections = Array.isArray(snapshot.grants) && snapshot.grants.length > 0 ? await listConnections(ctx, snapshot) : undefined;
   if (flags.json) {
-    writeLine(ctx.stdout, JSON.stringify({ daemon, ...snapshot }));
+    writeLine(ctx.stdout, JSON.stringify({ daemon, ...snapshot, ...(connections ? { connections: connections.ok ? connections.connections : { error: connections.reason } } : {}) }));
   } else {
     writeLine(ctx.stdout, renderStatus(snapshot, { color: useColor(ctx), now: Date.now() }));
+    if (connections) for (const line of describeConnections(connections)) writeLine(ctx.stdout, line);
   }
   return 0;
 };
@@ -63,4 +67,10 @@ async function offlineStatus(glance: ConfigGlance): Promise<StatusSnapshot> {
       ? { stateRecovery: { at: corrupt ? corrupt.slice(corrupt.lastIndexOf('.corrupt-') + 9) : '', movedTo: corrupt ?? '', error: error || 'the daemon found the state file unusable and moved it aside' } }
       : {}),
   };
+}
+
+// Loaded only when there are grants: the runner is firewall code.
+async function listConnections(ctx: CliContext, snapshot: StatusSnapshot): Promise<ConnectionListing> {
+  const runner = ctx.host?.runner ?? new (await import('../firewall/command-runner.js')).ExecaRunner({ timeoutMs: 5_000 });
+  return listGrantedConnections(snapshot.grants, runner);
 }

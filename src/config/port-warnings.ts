@@ -12,14 +12,15 @@ import { formatPath, type PathSegment } from './json-path.js';
 export const MAX_RANGE_PORTS = 65536 / 4;
 const SHOWN = 4;
 
-interface KnockSpan {
+export interface KnockSpan {
   readonly path: readonly PathSegment[];
   readonly proto: 'tcp' | 'udp';
   readonly from: number;
   readonly to: number;
 }
 
-function spansOf(door: Door, index: number): KnockSpan[] {
+/** Every knock port of a door (steps of each sequence, a time-based range) with its JSON path. */
+export function knockSpansOf(door: Door, index: number): KnockSpan[] {
   const spans: KnockSpan[] = [];
   const add = (steps: readonly Step[], path: readonly PathSegment[]): void =>
     steps.forEach((step, position) => {
@@ -48,7 +49,7 @@ function listing(sockets: readonly ListeningSocket[]): string {
 export function checkKnockPortsAgainstHost(doors: readonly Door[], host: HostPorts): string[] {
   const warnings: string[] = [];
   doors.forEach((door, index) => {
-    for (const span of spansOf(door, index)) {
+    for (const span of knockSpansOf(door, index)) {
       const where = formatPath(span.path);
       const what = spanText(span);
       const single = span.from === span.to;

@@ -19,6 +19,7 @@ export interface RawDoor {
   readonly openFor: string;
   readonly closeSequence: readonly string[];
   readonly allowFrom: readonly string[];
+  readonly endSessions: boolean;
   readonly fleet: boolean;
   readonly maxGrants: number | null;
 }

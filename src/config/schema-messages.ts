@@ -3,6 +3,7 @@ import { DURATION_PATTERN } from '../duration.js';
 import { describeValue } from '../errors.js';
 import { formatPath, pointerSegments } from './json-path.js';
 import { suggestKey } from './suggest-key.js';
+import { didYouMean, suggestDuration, suggestStep } from './suggest-value.js';
 
 // Turns ajv's errors into "path: expected …, got …" lines; ajv's own wording
 // ("must match pattern ^(icmp|(tcp|udp):([1-9]…") is for schema authors, not admins.
@@ -11,7 +12,7 @@ const PORT_RANGE_TEXT = 'a port 1-65535';
 /** What each schema pattern means, keyed by a fragment of the pattern. */
 const PATTERN_MEANINGS: readonly [test: (pattern: string) => boolean, expected: string][] = [
   [(p) => p === DURATION_PATTERN, 'a duration like "30s" (units ms, s, m, h, d)'],
-  [(p) => p.includes('until-closed'), 'a duration like "30s" or "until-closed"'],
+  [(p) => p.includes('until-closed'), 'a duration like "30s" (units ms, s, m, h, d) or "until-closed"'],
   [(p) => p.startsWith('^(icmp|'), `a knock step like "tcp:7000", "udp:8000" or "icmp" (${PORT_RANGE_TEXT})`],
   [(p) => p.startsWith('^(tcp|udp):'), `a port like "tcp:22" or "udp:53" (${PORT_RANGE_TEXT})`],
   [(p) => p.includes('{0,31}'), 'a group name of 1-32 lowercase letters, digits, "_" or "-", starting with a letter or digit'],
@@ -99,5 +100,12 @@ export function describeSchemaError(error: ErrorObject): SchemaProblem {
   }
   // A secret of the wrong type is still a secret: do not echo it into terminals and journals.
   const got = HIDDEN_KEYS.has(String(segments.at(-1))) ? 'a hidden value' : describeValue(error.data);
-  return { path: formatPath(segments), message: `expected ${expectation(error)}, got ${got}` };
+  return { path: formatPath(segments), message: `expected ${expectation(error)}, got ${got}${error.keyword === 'pattern' ? didYouMean(suggestFor(String(params['pattern']), error.data)) : ''}` };
+}
+
+// A likely meaning for a value its pattern refused: durations and knock steps only.
+function suggestFor(pattern: string, value: unknown): string | undefined {
+  if (pattern === DURATION_PATTERN || pattern.includes('until-closed')) return suggestDuration(value);
+  if (pattern.startsWith('^(icmp|') || pattern.startsWith('^(tcp|udp):')) return suggestStep(value);
+  return undefined;
 }

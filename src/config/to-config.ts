@@ -46,6 +46,7 @@ function toDoor(raw: RawDoor, secret: string | undefined, shareOfGrants: number)
       return must(parsed.ok ? parsed.cidr : undefined, `CIDR ${JSON.stringify(text)}`);
     }),
     maxGrants: raw.maxGrants ?? shareOfGrants,
+    ...(raw.endSessions ? { endSessions: true } : {}),
   };
 }
 

@@ -1,6 +1,7 @@
 import ipaddr from 'ipaddr.js';
 import { normaliseAddress, normaliseKernelAddress, parseCidr, type Cidr } from '../address.js';
 import { formatDuration, parseDuration } from '../duration.js';
+import { didYouMean, suggestDuration } from './suggest-value.js';
 import { liveWindows, MAX_LIVE_WINDOWS, MIN_PERIOD_MS } from '../knock/time-based.js';
 import { describeValue } from '../errors.js';
 import type { PathSegment } from './json-path.js';
@@ -16,7 +17,7 @@ const LIMIT_DURATIONS = ['failWindow', 'banFor', 'maxOpenFor', 'retransmitWindow
 function checkDuration(problems: Problems, path: PathSegment[], value: unknown, minimumMs = 1, minimumText = 'above 0'): void {
   if (typeof value !== 'string' || problems.has(path) || value === 'until-closed') return;
   const ms = parseDuration(value);
-  if (ms === undefined) problems.add(path, `expected a duration like "30s" (units ms, s, m, h, d), got ${describeValue(value)}`);
+  if (ms === undefined) problems.add(path, `expected a duration like "30s" (units ms, s, m, h, d), got ${describeValue(value)}${didYouMean(suggestDuration(value))}`);
   else if (ms < minimumMs) problems.add(path, `expected a duration ${minimumText}, got ${describeValue(value)}`);
   else if (ms > MAX_DURATION_MS) problems.add(path, `expected a duration of at most 3650d, got ${describeValue(value)}`);
 }

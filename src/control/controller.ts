@@ -2,7 +2,7 @@ import { normaliseAddress } from '../address.js';
 import type { Limits } from '../config/types.js';
 import { formatDuration, parseDuration } from '../duration.js';
 import { KnocktailError, describeValue } from '../errors.js';
-import type { GrantEngine } from '../grant/grant-engine.js';
+import type { CloseOptions, GrantEngine } from '../grant/grant-engine.js';
 import type { Door } from '../model/door.js';
 import type { ControlHandler, ControlRequest } from './protocol.js';
 
@@ -29,7 +29,7 @@ export class GrantController implements ControlHandler {
       case 'grant':
         return this.grant(request.src, request.door, request.for);
       case 'revoke':
-        return this.revoke(request.src, request.door);
+        return this.revoke(request.src, request.door, request.endSessions === true ? { endSessions: true } : {});
     }
   }
 
@@ -52,13 +52,13 @@ export class GrantController implements ControlHandler {
   }
 
   /** `src` is the address as knocktail writes it (normalised), whatever form the caller typed. */
-  private async revoke(srcText: string, doorName: string | undefined): Promise<{ src: string; closed: string[] }> {
+  private async revoke(srcText: string, doorName: string | undefined, options: CloseOptions): Promise<{ src: string; closed: string[] }> {
     const src = this.address(srcText);
     // Without --door every grant of the source closes, also one of a door the config no longer has.
-    if (doorName === undefined) return { src: src.text, closed: await this.deps.grants.closeSource(src.text, 'revoked') };
+    if (doorName === undefined) return { src: src.text, closed: await this.deps.grants.closeSource(src.text, 'revoked', options) };
     const held = this.deps.grants.get(doorName, src.text);
     const name = held ? held.door : this.door(doorName).name;
-    return { src: src.text, closed: (await this.deps.grants.close(name, src.text, 'revoked')) ? [name] : [] };
+    return { src: src.text, closed: (await this.deps.grants.close(name, src.text, 'revoked', options)) ? [name] : [] };
   }
 
   private address(text: string): NonNullable<ReturnType<typeof normaliseAddress>> {

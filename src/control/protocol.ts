@@ -1,7 +1,7 @@
 // The control socket speaks one JSON request and one JSON response per connection,
 // each a single line. Only root can reach the socket (mode 0600 in the state dir).
 export type ControlRequest =
-  { readonly op: 'status' } | { readonly op: 'grant'; readonly src: string; readonly door: string; readonly for?: string } | { readonly op: 'revoke'; readonly src: string; readonly door?: string };
+  { readonly op: 'status' } | { readonly op: 'grant'; readonly src: string; readonly door: string; readonly for?: string } | { readonly op: 'revoke'; readonly src: string; readonly door?: string; readonly endSessions?: boolean };
 
 export type ControlResponse = { readonly ok: true; readonly result: unknown } | { readonly ok: false; readonly code: string; readonly error: string };
 
@@ -24,7 +24,9 @@ export function checkRequest(value: unknown): ControlRequest | string {
       if (!text('src') || !text('door') || (request['for'] !== undefined && !text('for'))) return 'grant needs string fields src, door and optionally for';
       return request as ControlRequest;
     case 'revoke':
-      if (!text('src') || (request['door'] !== undefined && !text('door'))) return 'revoke needs a string src and optionally door';
+      if (!text('src') || (request['door'] !== undefined && !text('door')) || (request['endSessions'] !== undefined && typeof request['endSessions'] !== 'boolean')) {
+        return 'revoke needs a string src and optionally door and a boolean endSessions';
+      }
       return request as ControlRequest;
     default:
       return `expected op to be one of status, grant, revoke, got ${JSON.stringify(request['op'])}`;

@@ -22,6 +22,11 @@ export interface FirewallBackend {
   teardown(): Promise<void>;
   /** The commands `setup` would run, one argv per line, for `knocktail rules`. */
   describeSetup(doors: readonly Door[], host?: GuardHost): string[][];
+  /**
+   * The periodic check of the guard itself (optional): puts INPUT's jump back where it belongs,
+   * behind a ban tool's rule added since setup (iptables, ipset). True when it changed something.
+   */
+  checkGuard?(): Promise<boolean>;
   /** Ends long-lived helper processes (nftables keeps one `nft -i`); optional and idempotent. */
   stop?(): Promise<void>;
 }

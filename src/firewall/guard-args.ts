@@ -171,6 +171,16 @@ export function buildGuardRestore(doors: readonly Door[], family: Family, option
   return `${lines.join('\n')}\n`;
 }
 
+/**
+ * The periodic check's repair of the jump alone, for a family whose guard chain exists: a
+ * missing jump goes back in, and with "auto" a jump that a ban tool's later rule has come to
+ * follow moves behind it. Undefined when the jump is where it belongs.
+ */
+export function buildJumpRepairRestore(options: GuardOptions, state: GuardState): string | undefined {
+  const lines = state.guardChain ? jumpLines(options, state) : [];
+  return lines.length === 0 ? undefined : `${['*filter', ...lines, 'COMMIT'].join('\n')}\n`;
+}
+
 /** The whole teardown for one family as one transaction; absent pieces are skipped. */
 export function buildGuardTeardownRestore(state: GuardState): string {
   const lines = ['*filter'];

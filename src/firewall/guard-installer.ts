@@ -1,7 +1,7 @@
 import type { Family } from '../address.js';
 import type { Door } from '../model/door.js';
 import type { CommandExecutor } from './command-executor.js';
-import { buildGuardRestore, buildGuardTeardownRestore, buildJumpSpec } from './guard-args.js';
+import { buildGuardRestore, buildGuardTeardownRestore, buildJumpRepairRestore, buildJumpSpec } from './guard-args.js';
 import type { GuardOptions, GuardState } from './guard-args.js';
 import { lastBanRule } from './ban-rules.js';
 import { GRANT_CHAIN, GUARD_CHAIN, restoreBinary, tablesBinary } from './iptables-args.js';
@@ -38,6 +38,14 @@ export async function readGuardState(exec: CommandExecutor, family: Family): Pro
 export async function installGuard(exec: CommandExecutor, doors: readonly Door[], family: Family, options: GuardOptions, grantChainSpecs?: readonly string[][]): Promise<void> {
   const state = await readGuardState(exec, family);
   await exec.run(restoreBinary(family), { input: buildGuardRestore(doors, family, options, state, grantChainSpecs) });
+}
+
+/** Puts the family's jump back where it belongs (missing, or ahead of a ban rule added since setup); nothing when it is. */
+export async function repairJump(exec: CommandExecutor, family: Family, options: GuardOptions): Promise<boolean> {
+  const transaction = buildJumpRepairRestore(options, await readGuardState(exec, family));
+  if (transaction === undefined) return false;
+  await exec.run(restoreBinary(family), { input: transaction });
+  return true;
 }
 
 /** Removes the jump(s) and both chains for one family in one transaction; absent pieces are skipped. */

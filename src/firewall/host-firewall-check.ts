@@ -85,6 +85,7 @@ export function withHostFirewallCheck(backend: FirewallBackend, runner: CommandR
       await backend.setup(doors, host, setupOptions);
     },
     teardown: () => backend.teardown(),
+    ...(backend.checkGuard ? { checkGuard: () => backend.checkGuard!() } : {}),
     describeSetup: (doors, host) => backend.describeSetup(doors, host),
     stop: async () => backend.stop?.(),
   };

@@ -7,7 +7,7 @@ import { buildGuardSetupArgs, buildGuardTeardownArgs } from './guard-args.js';
 import type { GuardOptions } from './guard-args.js';
 import { planGuardFields } from './guard-plan.js';
 import type { GuardHost, RefusalSetting } from './refusal.js';
-import { installGuard, removeGuard } from './guard-installer.js';
+import { installGuard, removeGuard, repairJump } from './guard-installer.js';
 import {
   buildAddMemberArgs,
   buildCreateSetArgs,
@@ -118,6 +118,12 @@ export class IpsetBackend implements FirewallBackend {
     await this.exec.run(['ipset', 'restore'], { input: buildResizeRestore(saved.stdout, name, RESIZE_SET, this.setSize) });
     await this.exec.run(['ipset', 'swap', RESIZE_SET, name]);
     await this.exec.run(['ipset', 'destroy', RESIZE_SET]);
+  }
+
+  async checkGuard(): Promise<boolean> {
+    let changed = false;
+    for (const family of FAMILIES) changed = (await repairJump(this.exec, family, this.guard)) || changed;
+    return changed;
   }
 
   async teardown(): Promise<void> {

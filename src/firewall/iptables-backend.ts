@@ -9,7 +9,7 @@ import { buildGuardSetupArgs, buildGuardTeardownArgs } from './guard-args.js';
 import type { GuardOptions } from './guard-args.js';
 import { planGuardFields } from './guard-plan.js';
 import type { GuardHost, RefusalSetting } from './refusal.js';
-import { installGuard, removeGuard } from './guard-installer.js';
+import { installGuard, removeGuard, repairJump } from './guard-installer.js';
 import { buildGrantListArgs, buildGrantRuleText, GRANT_CHAIN, restoreBinary } from './iptables-args.js';
 import { parseGrantListing, parseGrantRules } from './iptables-listing.js';
 import type { LineSession } from './line-session.js';
@@ -126,6 +126,12 @@ export class IptablesBackend implements FirewallBackend {
   async setup(doors: readonly Door[], host?: GuardHost, options: SetupOptions = {}): Promise<void> {
     const guard = { ...this.guardFor(doors, host), ...options };
     for (const family of FAMILIES) await installGuard(this.exec, doors, family, guard);
+  }
+
+  async checkGuard(): Promise<boolean> {
+    let changed = false;
+    for (const family of FAMILIES) changed = (await repairJump(this.exec, family, this.guard)) || changed;
+    return changed;
   }
 
   async teardown(): Promise<void> {

@@ -64,7 +64,7 @@ export function nftRefusal(proto: 'tcp' | 'udp', refusal: Refusal): string {
   return proto === 'tcp' ? 'reject with tcp reset' : 'reject with icmpx type port-unreachable';
 }
 
-// Tripwire LOG lines: one per source per minute, in a dynamic set bounded to this many sources
+// The LOG limiters' dynamic sets (knock ports, tripwires) hold at most this many sources each
 // (a full scan from 50,000 sources fits); past it a new source is refused but not logged.
 export const TRIPWIRE_SET_SIZE = 65536;
 
@@ -85,7 +85,8 @@ export function buildNftSetupStatements(doors: readonly Door[], options: NftGuar
   for (const door of doors) {
     for (const family of [4, 6] as const) out.push(`add set ${NFT_TABLE} ${nftSetName(door.name, family)} { type ${ADDR_TYPE[family]}; flags timeout;${size} }`);
   }
-  for (const family of [4, 6] as const) out.push(`add set ${NFT_TABLE} knocklog-v${family} { type ${ADDR_TYPE[family]}; flags dynamic,timeout; timeout 1m; }`);
+  // Bounded like the tripwire sets: a flood from more sources than this goes unlogged (and refused), never grows memory.
+  for (const family of [4, 6] as const) out.push(`add set ${NFT_TABLE} knocklog-v${family} { type ${ADDR_TYPE[family]}; flags dynamic,timeout; timeout 1m; size ${TRIPWIRE_SET_SIZE}; }`);
   if (tripwires.length > 0) {
     for (const family of [4, 6] as const) out.push(`add set ${NFT_TABLE} tripwire-v${family} { type ${ADDR_TYPE[family]}; flags dynamic,timeout; timeout 1m; size ${TRIPWIRE_SET_SIZE}; }`);
   }

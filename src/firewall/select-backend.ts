@@ -76,6 +76,7 @@ function renamed(backend: FirewallBackend, name: string): FirewallBackend {
     list: () => backend.list(),
     setup: (doors, host, options) => backend.setup(doors, host, options),
     teardown: () => backend.teardown(),
+    ...(backend.checkGuard ? { checkGuard: () => backend.checkGuard!() } : {}),
     describeSetup: (doors, host) => backend.describeSetup(doors, host),
     stop: async () => backend.stop?.(),
   };

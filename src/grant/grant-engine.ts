@@ -3,6 +3,7 @@ import type { Clock, TimerHandle } from '../clock.js';
 import type { AuditRecord, AuditSink, OpenRecord } from '../audit/record.js';
 import { isoTime } from '../audit/record.js';
 import { KnocktailError } from '../errors.js';
+import type { SessionEnder } from './session-ender.js';
 import type { FirewallBackend } from '../firewall/backend.js';
 import type { KnockEvent } from '../knock/events.js';
 import { formatPort, type Door, type PortSpec } from '../model/door.js';
@@ -48,6 +49,13 @@ export interface GrantEngineOptions {
   /** Per-door audit window for rejects and how many are written in full per window (see RejectAudit). */
   readonly rejectWindowMs?: number;
   readonly rejectBurst?: number;
+  /** Ends a closed grant's connections (doors with endSessions, revoke --end-sessions); absent = never. */
+  readonly sessions?: SessionEnder;
+}
+
+/** How a close treats the source's established connections: as its door says, or ended whatever the door says. */
+export interface CloseOptions {
+  readonly endSessions?: boolean;
 }
 
 /**
@@ -227,17 +235,17 @@ export class GrantEngine {
   }
 
   /** Close a grant now; resolves false when the source held no such grant. */
-  close(door: string, src: string, reason: CloseReason): Promise<boolean> {
+  close(door: string, src: string, reason: CloseReason, options: CloseOptions = {}): Promise<boolean> {
     const grant = this.table.get(door, normal(src).text);
     if (!grant) return Promise.resolve(false);
-    return this.closeGrant(grant, reason).then(() => true);
+    return this.closeGrant(grant, reason, options).then(() => true);
   }
 
   /** Close every grant `src` holds, whatever its door; resolves to the doors closed. */
-  async closeSource(src: string, reason: CloseReason): Promise<string[]> {
+  async closeSource(src: string, reason: CloseReason, options: CloseOptions = {}): Promise<string[]> {
     const address = normal(src).text;
     const held = this.table.all().filter((grant) => grant.src === address);
-    await Promise.all(held.map((grant) => this.closeGrant(grant, reason)));
+    await Promise.all(held.map((grant) => this.closeGrant(grant, reason, options)));
     return held.map((grant) => grant.door);
   }
 
@@ -340,14 +348,31 @@ export class GrantEngine {
     return this.rejects.reject({ event: 'reject', at: isoTime(at), door, src, reason });
   }
 
-  private closeGrant(grant: Grant, reason: CloseReason): Promise<void> {
+  private closeGrant(grant: Grant, reason: CloseReason, options: CloseOptions = {}): Promise<void> {
     this.table.close(grant.door, grant.src);
     this.applied.delete(grantKey(grant));
     const intent = this.record({ event: 'close', door: grant.door, src: grant.src, reason, ports: portTexts(grant.ports), at: isoTime(this.options.clock.now()) });
     this.changed({ kind: 'closed', grant, reason });
     const store = this.options.store;
     const before = store && EARLY.has(reason) ? Promise.all([intent, store.persisted()]) : intent;
-    return this.firewall.close(grant, before);
+    const closed = this.firewall.close(grant, before);
+    const endSessions = options.endSessions ?? this.doors.get(grant.door)?.endSessions === true;
+    return endSessions && this.options.sessions ? closed.then(() => this.endSessions(grant, this.options.sessions!)) : closed;
+  }
+
+  // After the rule is gone: the connections' next packets are then NEW ones, which the guard refuses.
+  private async endSessions(grant: Grant, sessions: SessionEnder): Promise<void> {
+    const { ended, errors, commands } = await sessions.end(grant);
+    await this.record({
+      event: 'sessions-ended',
+      door: grant.door,
+      src: grant.src,
+      ports: portTexts(grant.ports),
+      ended,
+      command: commands,
+      ...(errors.length > 0 ? { errors } : {}),
+      at: isoTime(this.options.clock.now()),
+    });
   }
 
   // A rule of a configured door that the state file does not know: opened (and audited) just before a

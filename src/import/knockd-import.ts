@@ -11,8 +11,8 @@ export type OneTimeFile = { readonly ok: true; readonly text: string } | { reado
 export interface ImportNote {
   /** "[openSSH] line 4" or "[options]". */
   readonly where: string;
-  /** skipped: a whole door left out; changed: converted with a difference; ignored: a directive without effect. */
-  readonly kind: 'skipped' | 'changed' | 'ignored';
+  /** skipped: a door (or its IPv6 half) left out; changed: converted with a difference; kept: a limit carried over as it was; ignored: a directive without effect. */
+  readonly kind: 'skipped' | 'changed' | 'kept' | 'ignored';
   readonly message: string;
 }
 
@@ -24,6 +24,7 @@ export interface ImportedDoor {
   open: string[];
   openFor?: string;
   closeSequence?: string[];
+  allowFrom?: string[];
 }
 
 export interface KnockdImport {
@@ -148,17 +149,31 @@ function openPorts(section: KnockdSection, at: KnockdDirective, rule: AcceptRule
   return ['tcp:22'];
 }
 
-function checkIpv6(section: KnockdSection, start: AcceptRule, notes: Notes): void {
+const ALL = { ipv4: '0.0.0.0/0', ipv6: '::/0' } as const;
+
+// knockd runs start_command_6 for IPv6 knockers when the door has one, else start_command;
+// iptables takes IPv4 addresses only and ip6tables IPv6 only, so the commands decide which
+// families the knockd door really opened for. The converted door opens for no more.
+function familyOf(section: KnockdSection, start: AcceptRule, notes: Notes): 'ipv4' | 'ipv6' | undefined {
   const start6 = get(section, 'start_command_6', 'command_6');
-  if (!start6) return;
-  if (start6.value === '') {
-    notes.add(section, start6, 'changed', 'start_command_6 is empty (nothing for IPv6 knockers): knocktail doors open for IPv4 and IPv6 knockers alike');
-    return;
+  const ipv4 = start.tool !== 'ip6tables';
+  let ipv6 = start.tool !== 'iptables';
+  if (start6 !== undefined && start6.value === '') ipv6 = false;
+  else if (start6 !== undefined) {
+    const parsed = parseAcceptCommand(start6.value);
+    ipv6 = parsed.ok && parsed.rule.tool !== 'iptables' && sameAccept({ ...parsed.rule, tool: start.tool }, start);
+    if (!ipv6) notes.add(section, start6, 'skipped', 'start_command_6 does not open the same ports as start_command: its IPv6 door is not converted (a knocktail door opens the same ports for both families)');
   }
-  const parsed = parseAcceptCommand(start6.value);
-  if (!parsed.ok || parsed.rule.tool !== 'ip6tables' || !sameAccept({ ...parsed.rule, tool: start.tool }, start)) {
-    notes.add(section, start6, 'changed', 'start_command_6 does not open the same ports as start_command; knocktail opens the same ports for both families');
-  }
+  if (ipv4 && ipv6) return undefined;
+  const family = ipv4 ? 'ipv4' : 'ipv6';
+  const why = ipv4 ? (start6?.value === '' ? 'start_command_6 is empty' : 'iptables takes IPv4 knockers only') : 'ip6tables takes IPv6 knockers only';
+  notes.add(
+    section,
+    start6 ?? get(section, 'start_command', 'command'),
+    'kept',
+    `${why}: the door stays ${ipv4 ? 'IPv4' : 'IPv6'} only (\`allowFrom: ["${ALL[family]}"]\`); drop allowFrom to let ${ipv4 ? 'IPv6' : 'IPv4'} knockers in too`,
+  );
+  return family;
 }
 
 function convertSection(section: KnockdSection, files: ReadonlyMap<string, OneTimeFile>, notes: Notes): Candidate | undefined {
@@ -194,7 +209,8 @@ function convertSection(section: KnockdSection, files: ReadonlyMap<string, OneTi
     const open = openPorts(section, start, parsed.rule, notes);
     if (!open) return undefined;
     door.open = open;
-    checkIpv6(section, parsed.rule, notes);
+    const family = familyOf(section, parsed.rule, notes);
+    if (family) door.allowFrom = [ALL[family]];
     if (stop) {
       const stopRule = parseAcceptCommand(stop.value);
       if (!stopRule.ok || stopRule.rule.action !== 'delete' || !sameAccept(stopRule.rule, parsed.rule)) {

@@ -3,7 +3,7 @@ import type { SkeletonPaths } from './config-skeleton.js';
 import { renderLogrotateSnippet } from './logrotate-snippet.js';
 import { renderRsyslogDropin } from './rsyslog-dropin.js';
 import type { ShippedAssets } from './shipped-assets.js';
-import { renderSystemdUnit, type UnitProgram } from './systemd-unit.js';
+import { checkUnitSandbox, renderSystemdUnit, type SandboxNeed, type UnitProgram } from './systemd-unit.js';
 import { renderUlogdConfig, renderUlogdUnit, ULOGD_CONFIG_NAME, ULOGD_UNIT_NAME, ULOGD_UNIT_PATH } from './ulogd-files.js';
 
 // What `knocktail install` does, as data: directories and files (with modes and content)
@@ -74,9 +74,22 @@ export const RSYSLOG_DROPIN_PATH = '/etc/rsyslog.d/30-knocktail.conf';
 export const SYSTEMD_UNIT_PATH = '/etc/systemd/system/knocktail.service';
 export const LOGROTATE_PATH = '/etc/logrotate.d/knocktail';
 
+// What the daemon reads and writes, which the unit's sandbox must leave visible.
+function configNeeds(input: InstallInput): SandboxNeed[] {
+  const move = (key: string): string[] => [`move it out of /tmp and the home directories (${key}), e.g. to the default under /etc/knocktail, /var/lib/knocktail or /var/log/knocktail`];
+  return [
+    { what: 'the config file', path: input.configPath, fixes: move('--config') },
+    { what: 'the knock log (logFile)', path: input.paths.logFile, fixes: move('logFile in the config') },
+    { what: 'the state directory (stateDir)', path: input.paths.stateDir, write: true, fixes: move('stateDir in the config') },
+    { what: 'the audit log (auditLog)', path: input.paths.auditLog, write: true, fixes: move('auditLog in the config') },
+  ];
+}
+
 export function buildInstallPlan(input: InstallInput): InstallPlan {
   const { paths } = input;
   const logDirs = [...new Set([dirname(paths.logFile), dirname(paths.auditLog)])];
+  const unit = renderSystemdUnit(input.assets.systemdUnit, [paths.stateDir, ...logDirs], input.program);
+  checkUnitSandbox(unit, configNeeds(input));
   const entries: PlannedEntry[] = [{ kind: 'dir', path: dirname(input.configPath), mode: 0o750, purpose: 'config directory' }];
   entries.push(
     { kind: 'file', path: input.configPath, mode: 0o640, content: input.configSkeleton, keepExisting: true, purpose: 'config skeleton' },
@@ -87,7 +100,7 @@ export function buildInstallPlan(input: InstallInput): InstallPlan {
       kind: 'file',
       path: SYSTEMD_UNIT_PATH,
       mode: 0o644,
-      content: renderSystemdUnit(input.assets.systemdUnit, [paths.stateDir, ...logDirs], input.program),
+      content: unit,
       keepExisting: false,
       purpose: 'systemd unit',
     },

@@ -23,33 +23,73 @@ function unitWord(path: string): string {
 }
 
 function isBelow(path: string, dir: string): boolean {
-  return path === dir || path.startsWith(`${dir}/`);
+  return dir === '/' || path === dir || path.startsWith(`${dir}/`);
 }
 
-/** Throws, saying what to do, when the unit's ProtectHome= hides one of the programs it runs. */
-export function checkProgramVisible(template: string, program: UnitProgram): void {
-  const protect = /^ProtectHome=(\S+)\s*$/m.exec(template)?.[1];
-  if (protect !== 'yes' && protect !== 'true' && protect !== 'tmpfs') return;
-  for (const [what, path] of [
-    ['node', program.node],
-    ['the knocktail CLI', program.cli],
-  ] as const) {
-    const dir = HIDDEN_BY_PROTECT_HOME.find((hidden) => isBelow(path, hidden));
-    if (dir === undefined) continue;
-    throw new KnocktailError('USAGE', `Expected ${what} outside ${HIDDEN_BY_PROTECT_HOME.join(', ')}, got ${path}: the unit has ProtectHome=${protect}, so the service could not read it`, {
-      details: [
-        what === 'node'
-          ? 'install node system-wide (Debian: apt-get install nodejs, version 20 or later), then run `knocktail install` again'
-          : 'install the .deb (apt install ./knocktail_VERSION_all.deb), or copy the package out of your home: `npm pack` in the clone, then `npm install -g ./knocktail-VERSION.tgz` (npm install -g . only links to the clone)',
-        'or keep it there and relax the sandbox in a drop-in (`systemctl edit knocktail`: [Service] ProtectHome=read-only)',
-      ],
+/** A path the service must read (or write), and what it is, for the error. */
+export interface SandboxNeed {
+  readonly what: string;
+  readonly path: string;
+  readonly write?: boolean;
+  /** What to do about it, shown under the error. */
+  readonly fixes: readonly string[];
+}
+
+const HIDDEN_BY_PRIVATE_TMP = ['/tmp', '/var/tmp'];
+const READ_ONLY_BY_PROTECT_SYSTEM: Readonly<Record<string, readonly string[]>> = { yes: ['/usr', '/boot', '/efi'], true: ['/usr', '/boot', '/efi'], full: ['/usr', '/boot', '/efi', '/etc'], strict: ['/'] };
+
+function setting(unit: string, key: string): string | undefined {
+  return new RegExp(`^${key}=(\\S+)\\s*$`, 'm').exec(unit)?.[1];
+}
+
+// Why the unit's sandbox keeps the service from a path, or undefined when it does not.
+function sandboxHides(unit: string, need: SandboxNeed): string | undefined {
+  const privateTmp = setting(unit, 'PrivateTmp');
+  if ((privateTmp === 'yes' || privateTmp === 'true') && HIDDEN_BY_PRIVATE_TMP.some((dir) => isBelow(need.path, dir))) {
+    return `the unit has PrivateTmp=${privateTmp}, so the service sees its own empty /tmp and /var/tmp, not this path`;
+  }
+  const home = setting(unit, 'ProtectHome');
+  const hiddenHome = home === 'yes' || home === 'true' || home === 'tmpfs';
+  if ((hiddenHome || (home === 'read-only' && need.write)) && HIDDEN_BY_PROTECT_HOME.some((dir) => isBelow(need.path, dir))) {
+    return `the unit has ProtectHome=${home}, so the service could not ${need.write ? 'write' : 'read'} it`;
+  }
+  const system = setting(unit, 'ProtectSystem');
+  const readOnly = system === undefined ? undefined : READ_ONLY_BY_PROTECT_SYSTEM[system];
+  if (need.write && readOnly?.some((dir) => isBelow(need.path, dir))) {
+    const writable = (WRITABLE.exec(unit)?.[1] ?? '').split(/\s+/).map((path) => path.replace(/^-/, '').replace(/^"(.*)"$/, '$1'));
+    if (!writable.some((dir) => dir !== '' && isBelow(need.path, dir))) return `the unit has ProtectSystem=${system} and no ReadWritePaths= for it, so the service could not write it`;
+  }
+  return undefined;
+}
+
+/** Throws, saying what to do, when the unit's own sandbox (PrivateTmp=, ProtectHome=, ProtectSystem=) hides a path the service needs. */
+export function checkUnitSandbox(unit: string, needs: readonly SandboxNeed[]): void {
+  for (const need of needs) {
+    const why = sandboxHides(unit, need);
+    if (why === undefined) continue;
+    throw new KnocktailError('USAGE', `Expected ${need.what} where the service can ${need.write ? 'write' : 'read'} it, got ${need.path}: ${why}`, {
+      details: [...need.fixes, 'or keep it there and relax the sandbox in a drop-in (`systemctl edit knocktail`), knowing what that gives up'],
     });
   }
 }
 
+function programNeeds(program: UnitProgram): SandboxNeed[] {
+  return [
+    { what: 'node', path: program.node, fixes: ['install node system-wide (Debian: apt-get install nodejs, version 20 or later), then run `knocktail install` again'] },
+    {
+      what: 'the knocktail CLI',
+      path: program.cli,
+      fixes: [
+        'install the .deb (apt install ./knocktail_VERSION_all.deb), or copy the package out of your home or /tmp: `npm pack` in the clone, then `npm install -g ./knocktail-VERSION.tgz` (npm install -g . only links to the clone)',
+      ],
+    },
+  ];
+}
+
 /**
  * The unit with `writablePaths` added to ReadWritePaths (no duplicates, order kept) and, when
- * `program` is given, every `/usr/bin/knocktail` replaced by `node cli` (after checkProgramVisible).
+ * `program` is given, every `/usr/bin/knocktail` replaced by `node cli` (once checkUnitSandbox
+ * found both visible to the service).
  */
 export function renderSystemdUnit(template: string, writablePaths: readonly string[], program?: UnitProgram): string {
   const match = WRITABLE.exec(template);
@@ -59,7 +99,7 @@ export function renderSystemdUnit(template: string, writablePaths: readonly stri
   const unique = [...new Set(writablePaths.filter((path) => !known.has(path)))].map(unitWord);
   const rendered = template.replace(WRITABLE, () => `ReadWritePaths=${[...present, ...unique].join(' ')}`);
   if (program === undefined) return rendered;
-  checkProgramVisible(template, program);
+  checkUnitSandbox(rendered, programNeeds(program));
   if (!/^ExecStart=\/usr\/bin\/knocktail /m.test(template)) {
     throw new KnocktailError('NOT_FOUND', `Expected the shipped systemd unit to run ${SHIPPED_COMMAND}; the package is damaged`);
   }

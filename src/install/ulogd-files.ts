@@ -55,7 +55,7 @@ export function renderUlogdConfig(options: UlogdOptions): string {
   ].join('\n');
 }
 
-/** The unit that runs it: as root (NFLOG needs CAP_NET_ADMIN), the file root:adm 0640 like rsyslog's. */
+/** The unit that runs it: as root (NFLOG needs CAP_NET_ADMIN), the file root:knocktail 0640 like rsyslog's. */
 export function renderUlogdUnit(configPath: string, logDir: string): string {
   for (const [what, path] of [
     ['the ulogd2 config path', configPath],
@@ -80,8 +80,8 @@ export function renderUlogdUnit(configPath: string, logDir: string): string {
     'RestartSec=2s',
     '# LOGEMU writes a yearless local time; knocktail reads it as UTC.',
     'Environment=TZ=UTC',
-    '# The knock log is root:adm 0640, as rsyslog would write it: knocktail reads it through adm.',
-    'Group=adm',
+    '# The knock log is root:knocktail 0640, as rsyslog writes it: the daemon reads it through its own group, no adm.',
+    'Group=knocktail',
     'UMask=0027',
     'CapabilityBoundingSet=CAP_NET_ADMIN CAP_DAC_OVERRIDE',
     'NoNewPrivileges=yes',

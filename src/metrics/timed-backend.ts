@@ -18,6 +18,7 @@ export function timeBackend(backend: FirewallBackend, observe: (action: string, 
     list: () => timed('list', () => backend.list()),
     setup: (doors, host, options) => backend.setup(doors, host, options),
     teardown: () => backend.teardown(),
+    ...(backend.checkGuard ? { checkGuard: () => backend.checkGuard!() } : {}),
     describeSetup: (doors, host) => backend.describeSetup(doors, host),
     ...(backend.stop ? { stop: () => backend.stop!() } : {}),
   };

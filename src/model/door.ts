@@ -45,6 +45,8 @@ export interface Door {
   readonly allowFrom: readonly Cidr[];
   /** Most grants this door holds at once (the loader always sets it); absent = only the global limit. */
   readonly maxGrants?: number;
+  /** End the source's connections to the open ports when a grant closes (conntrack entries deleted). */
+  readonly endSessions?: boolean;
 }
 
 export function formatStep(step: Step): string {

@@ -3,6 +3,7 @@ import { cp, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ExecResult, Rig } from './netns.js';
+import { sleep } from '../../support/helpers.js';
 
 // Debian's real fail2ban, run only inside a test namespace: fail2ban-server is started by the
 // test in the rig's server namespace with a private copy of /etc/fail2ban whose fail2ban.local
@@ -17,8 +18,6 @@ export interface Fail2ban {
   /** Stops the server (its actionstop removes its rules) and ends the process by its PID. */
   stop(): Promise<void>;
 }
-
-const sleep = (ms: number): Promise<void> => new Promise((done) => setTimeout(done, ms));
 
 export async function startFail2ban(rig: Rig, banaction: 'iptables-multiport' | 'nftables-multiport'): Promise<Fail2ban> {
   const dir = await mkdtemp(join(tmpdir(), 'kt-f2b-'));

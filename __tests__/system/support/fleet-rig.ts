@@ -6,8 +6,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { renderRsyslogDropin } from '../../../src/install/rsyslog-dropin.js';
 import { builtCli, repoRoot } from './built-cli.js';
-import { createRig, enableLogAllNetns, pollConnect, runArgv, type ExecResult, type Rig } from './netns.js';
+import { createRig, enableLogAllNetns, must, pollConnect, runArgv, type ExecResult, type Rig } from './netns.js';
 import { startRsyslog } from './rsyslog.js';
+import { sleep } from '../../support/helpers.js';
 
 // A fleet in a box: a 3-node JetStream cluster of the system's nats-server in a namespace
 // of its own, N bastion namespaces (each its own knocktail daemon, log prefix, log file,
@@ -79,13 +80,6 @@ export interface NatsLogin {
   readonly user: string;
   readonly password: string;
   readonly tls: { readonly ca: string; readonly serverName: string };
-}
-
-const sleep = (ms: number): Promise<void> => new Promise((done) => setTimeout(done, ms));
-
-async function must(argv: readonly string[]): Promise<void> {
-  const result = await runArgv(argv);
-  if (result.exitCode !== 0) throw new Error(`fleet rig: ${argv.join(' ')} → ${result.exitCode}: ${result.stderr.trim()}`);
 }
 
 /** A throwaway CA and one server certificate for NATS_ADDRESS (clients check it against the CA). */

@@ -8,6 +8,7 @@ import { renderRsyslogDropin } from '../../../src/install/rsyslog-dropin.js';
 import { builtCli, repoRoot } from './built-cli.js';
 import { createRig, enableLogAllNetns, pinned, pollConnect, runArgv, type ExecResult, type Rig, type RigCpus } from './netns.js';
 import { startRsyslog, type PrivateRsyslog } from './rsyslog.js';
+import { sleep } from '../../support/helpers.js';
 import { startUlogd } from './ulogd.js';
 
 // The whole product in a box, for the end-to-end suite and the live-latency bench:
@@ -88,8 +89,6 @@ function userIds(user: string): { uid: number; gid: number } {
   if (uid === undefined || gid === undefined) throw new Error(`no user ${user} in /etc/passwd`);
   return { uid: Number(uid), gid: Number(gid) };
 }
-
-const sleep = (ms: number): Promise<void> => new Promise((done) => setTimeout(done, ms));
 
 export async function createLiveRig(options: LiveRigOptions): Promise<LiveRig> {
   const command = [...(options.runAs === undefined ? [] : asServiceUser(options.runAs)), ...(options.command ?? ['node', builtCli()])];

@@ -257,9 +257,11 @@ export function runArgv(argv: readonly string[], opts: ExecOptions = {}): Promis
   });
 }
 
-async function must(argv: readonly string[]): Promise<void> {
-  const result = await runArgv(argv);
-  if (result.exitCode !== 0) throw new Error(`rig setup failed: ${argv.join(' ')} → ${result.exitCode}: ${result.stderr.trim()}`);
+/** runArgv that throws, naming the command, its exit status and its output, unless it exits 0. */
+export async function must(argv: readonly string[], options: { timeoutMs?: number } = {}): Promise<ExecResult> {
+  const result = await runArgv(argv, options);
+  if (result.exitCode !== 0) throw new Error(`${argv.join(' ')} → ${result.exitCode}: ${result.stdout}${result.stderr}`.trim());
+  return result;
 }
 
 let counter = 0;

@@ -1,4 +1,4 @@
-import type { CommandResult, CommandRunner } from './backend.js';
+import type { CommandResult, CommandRunner } from '../../src/firewall/backend.js';
 
 // A fake CommandRunner for unit tests: records every argv (and stdin) and answers from a
 // script of rules, first match wins; unmatched commands succeed with empty output.
