@@ -21,8 +21,12 @@ import { EMPTY_STATE, loadState, moveAsideCorrupt, saveState, type PersistedStat
 import { StateStore } from './grant/state-store.js';
 import type { Metrics } from './metrics/metrics.js';
 import type { ChunkSource } from './source/chunk-source.js';
+import type { StreamStarter } from './firewall/interactive-process.js';
+import { SpaService } from './spa-service.js';
 import { ATOMIC_STATE_FILES, controlSocketPath, fleetOutboxPath, stateFilePath } from './state-paths.js';
 import type { RefusalChoice } from './firewall/refusal.js';
+import { describeForwardPlan } from './firewall/forward-plan.js';
+import type { ForwardPlan } from './firewall/forward-plan.js';
 import type { Tracer } from './trace/stage-trace.js';
 
 // The daemon: the composition (compose.ts) plus what only a long-lived process has: the state
@@ -37,6 +41,8 @@ export interface DaemonParts {
   readonly clock: Clock;
   /** Runs the configured backend's commands (ExecaRunner; tests give a SimulatedFirewall). */
   readonly runner: CommandRunner;
+  /** Guard protected ports published by DNAT on the forward path (the real daemon; tests opt in). */
+  readonly forward?: boolean;
   readonly audit: AuditSink;
   readonly source: ChunkSource & { position?: () => { path: string; offset: number; lagBytes: number } };
   readonly log: Logger;
@@ -55,6 +61,8 @@ export interface DaemonParts {
   readonly connectFleet?: (fleet: FleetConfig) => Promise<FleetTransport>;
   /** Reported in fleet heartbeats. */
   readonly version?: string;
+  /** Starts the SPA captures (`tcpdump -i nflog:PORT`); without it SPA doors stay shut (a warning says so). */
+  readonly spaStarter?: StreamStarter;
   /** The refusal the last guard setup chose and why (status shows it); absent when unknown. */
   readonly refusal?: () => RefusalChoice | undefined;
   /** Proves the log path with the canary before the guard is armed (src/canary/arm-guard.ts); absent: armed at once. */
@@ -75,11 +83,14 @@ export class Daemon {
   private loop: Promise<void> | undefined;
   private stopping: Promise<void> | undefined;
   private recovery: StatusSnapshot['stateRecovery'];
+  /** What the last DNAT probe found (setup and the periodic check), for status. */
+  private forwardPlan: ForwardPlan | undefined;
   private fleetPort: GrantEnginePort | undefined;
   /** The fleet link's listener for single-use sequences used here (set once it has joined). */
   private sequenceListener: ((key: string, door: string) => void) | undefined;
   private fleet: FleetLink | undefined;
   private fleetStarting: Promise<void> | undefined;
+  private spa: SpaService | undefined;
   private logPath: LogPathHealth | undefined;
 
   constructor(config: Config, parts: DaemonParts) {
@@ -105,12 +116,33 @@ export class Daemon {
     knocktail.engine.start();
     this.control = new ControlServer(controlSocketPath(config), new GrantController({ grants: knocktail.engine, doors: () => this.config.doors, limits: () => this.config.limits, status: () => this.status() }));
     await this.control.start();
+    await this.startSpa(knocktail);
     this.fleetStarting = this.startFleet();
     this.scheduleCheck();
     this.loop = this.readLoop();
     parts.log.info(
       `knocktail running: ${config.doors.length} doors, backend ${knocktail.backend.name}, source ${config.source === 'kmsg' ? '/dev/kmsg' : config.source === 'nflog' ? `${config.logFile} (ulogd2, NFLOG group ${config.nflog.group})` : config.logFile}`,
     );
+  }
+
+  // SPA doors read their own packets (NFLOG copies through tcpdump); grants go through the same engine.
+  private async startSpa(knocktail: Knocktail): Promise<void> {
+    const { config, parts } = this;
+    if (!SpaService.needed(config)) return;
+    if (!parts.spaStarter) {
+      parts.log.warn('SPA doors configured but no packet capture available: they stay shut');
+      return;
+    }
+    this.spa = new SpaService(config, {
+      starter: parts.spaStarter,
+      engine: knocktail.engine,
+      counters: knocktail.counters,
+      now: () => parts.clock.now(),
+      onRefused: (door, src, reason, detail) => parts.log.info(`spa refused ${door} ${src}: ${reason} (${detail})`),
+      onProblem: (message) => parts.log.error(`spa: ${message}`),
+      onCount: (name) => parts.metrics?.incSpa(name),
+    });
+    await this.spa.start();
   }
 
   /** Resolves when the daemon has stopped reading (after stop(), or on a fatal source error). */
@@ -137,6 +169,7 @@ export class Daemon {
     const knocktail = compose(config, {
       clock: parts.clock,
       runner: parts.runner,
+      forward: parts.forward === true,
       audit: parts.audit,
       source: parts.source,
       bootTime: parts.bootTime,
@@ -178,6 +211,8 @@ export class Daemon {
       throw error;
     }
     if (this.logPath) parts.log.info(describeLogPath(this.logPath));
+    // Nothing to repair right after setup: this reads the DNAT rules once more for status.
+    this.forwardPlan = await knocktail.backend.checkForward?.(config.doors);
     await knocktail.engine.reconcile('start', { adoptOrphans: this.recovery === undefined });
     return knocktail;
   }
@@ -192,6 +227,7 @@ export class Daemon {
     await withFirewallLock(this.config.stateDir, { holder: `knocktail run (reload, pid ${process.pid})` }, () => knocktail.backend.setup(config.doors));
     this.config = { ...this.config, doors: config.doors, limits: config.limits };
     await knocktail.reload(this.config);
+    this.spa?.reload(this.config);
     this.parts.log.info(`reloaded config: ${config.doors.length} doors`);
   }
 
@@ -206,6 +242,7 @@ export class Daemon {
     await this.fleetStarting;
     await this.fleet?.stop().catch((error: unknown) => this.parts.log.warn(`fleet: stop failed: ${String(error)}`));
     await this.loop?.catch(() => undefined);
+    await this.spa?.stop();
     if (this.checkTimer) this.parts.clock.clearTimer(this.checkTimer);
     this.knocktail?.stop();
     await this.knocktail?.engine.drain();
@@ -235,6 +272,7 @@ export class Daemon {
       ...(this.logPath ? { logPath: describeLogPath(this.logPath) } : {}),
       ...(this.fleet ? { fleet: this.fleet.status() } : {}),
       ...(this.parts.refusal?.() ? { refusal: { ...this.parts.refusal()! } } : {}),
+      ...(this.forwardPlan ? { forward: describeForwardPlan(this.forwardPlan, this.config.firewall.backend) } : {}),
     };
   }
 
@@ -327,12 +365,20 @@ export class Daemon {
     }
   }
 
-  // The guard's jump first (a ban tool's rule added since setup must stay ahead of it), then the grants.
+  // The guard's jump first (a ban tool's rule added since setup must stay ahead of it), then the
+  // forward twin (a Docker restart may have dropped its jump, a container may publish a protected
+  // port now), then the grants. A failing step is logged and the next ones still run.
   private async checkFirewall(): Promise<void> {
     const knocktail = this.knocktail;
     if (!knocktail) return;
     if (await knocktail.backend.checkGuard?.()) this.parts.log.warn("firewall check: moved INPUT's jump to knocktail's guard back behind the ban rules (or put a missing one back)");
+    await this.checkForward(knocktail.backend).catch((error: unknown) => this.parts.log.error(`forward path check failed: ${String(error)}`));
     await knocktail.engine.reconcile('check');
+  }
+
+  private async checkForward(backend: FirewallBackend): Promise<void> {
+    if (!backend.checkForward) return;
+    this.forwardPlan = await withFirewallLock(this.config.stateDir, { holder: `knocktail run (check, pid ${process.pid})` }, () => backend.checkForward!(this.config.doors));
   }
 
   private scheduleCheck(): void {
