@@ -137,7 +137,8 @@ describe('Daemon', () => {
     await runner.run(['iptables', '-w', '-D', 'KNOCKTAIL', ...splitRuleLine(rule).slice(2)]);
     expect(await grantRules()).not.toContain(SRC);
     clock.advanceTo(T0 + 60_000);
-    await new Promise((resolve) => setTimeout(resolve, 20));
+    // The check first looks at the guard's jump, then reconciles: wait for its record (bounded), not a fixed time.
+    for (let waited = 0; waited < 2000 && !events().includes(`firewall-repair ssh ${SRC} re-add-missing`); waited += 10) await new Promise((resolve) => setTimeout(resolve, 10));
     expect(events()).toContain(`firewall-repair ssh ${SRC} re-add-missing`);
     expect(await grantRules()).toContain(SRC);
   });

@@ -55,6 +55,24 @@ describeSystem('a fail2ban ban wins over a grant', TOOLS, () => {
       });
     }
 
+    if (backend !== 'nftables') {
+      test("the daemon's periodic check moves the jump behind a ban rule appended after setup", async () => {
+        const { rig } = live!;
+        const inputRules = async (): Promise<string[]> => (await rig.exec(rig.server, ['iptables', '-w', '-S', 'INPUT'])).stdout.split('\n').filter((line) => line.startsWith('-A INPUT'));
+        // A ban tool that appends (as CrowdSec's bouncer may) lands behind knocktail's jump.
+        await rig.exec(rig.server, ['iptables', '-w', '-N', 'f2b-late']);
+        await rig.exec(rig.server, ['iptables', '-w', '-A', 'INPUT', '-j', 'f2b-late']);
+        const behind = (rules: string[]): boolean => rules.findIndex((line) => line.includes('-j KNOCKTAIL-GUARD')) > rules.findIndex((line) => line.includes('-j f2b-late'));
+        expect(behind(await inputRules())).toBe(false);
+        const deadline = Date.now() + 15_000; // checkInterval is 5 s in the live rig
+        while (!behind(await inputRules()) && Date.now() < deadline) await new Promise((done) => setTimeout(done, 250));
+        const rules = await inputRules();
+        expect(behind(rules)).toBe(true);
+        expect(rules.filter((line) => line.includes('-j KNOCKTAIL-GUARD'))).toHaveLength(1);
+        expect(live!.daemonOutput()).toContain("moved INPUT's jump to knocktail's guard back behind the ban rules");
+      }, 30_000);
+    }
+
     test('the banned source knocks correctly and the door opens for it, yet 22 stays shut; lifting the ban lets the grant in', async () => {
       const { rig } = live!;
       await rig.connect(rig.client, rig.serverV4, 31600, 200);
