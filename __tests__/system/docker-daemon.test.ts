@@ -37,6 +37,9 @@ describeSystem('knocktail run next to Docker', ['ip', 'nsenter', 'containerd', '
 
     test('8080 is refused once the daemon is up, and status says Docker publishes it and how it is guarded', async () => {
       expect(await live.waitClosed(live.rig.serverV4, 8080, 5000)).toBe(true);
+      // The forward twin is what the daemon's setup put there for it.
+      const twin = backend === 'iptables' ? ['iptables', '-w', '-S', 'DOCKER-USER'] : ['nft', 'list', 'chain', 'inet', 'knocktail', 'forward'];
+      expect((await live.rig.exec(live.rig.server, twin)).stdout).toMatch(backend === 'iptables' ? /^-A DOCKER-USER -j KNOCKTAIL-FWD$/m : /ct original proto-dst 8080 reject with tcp reset/);
       const status = await live.cli(['status', '--config', live.configPath]);
       expect(status.stdout).toMatch(/forward path: tcp:8080 \(IPv4\) is published by DNAT \(iptables nat DOCKER: /);
     });
