@@ -20,6 +20,7 @@ const SECTIONS: readonly { name: string; module: string; needsRoot: boolean }[] 
   { name: 'live', module: './live.js', needsRoot: true },
   { name: 'fleet', module: './fleet.js', needsRoot: true },
   { name: 'flood', module: './flood.js', needsRoot: true },
+  { name: 'spa', module: './spa.js', needsRoot: true },
 ];
 
 function printSection(section: BenchSection): void {

@@ -153,7 +153,8 @@ export function compose(config: Config, parts: Parts): Knocktail {
   const buildKnocks = (doors: Config['doors'], limits: Config['limits'], usedOneTime: Iterable<string>) => {
     // Every tripwire the rules may log (ports with a local listener are left out of the rules, so they never show up here).
     const tripwires = new Set(tripwirePorts(doors, config.logPrefix).map(formatPort));
-    const tracker = new KnockTracker({ doors, limits, usedOneTime: new Set(usedOneTime), tripwires });
+    // SPA doors have no knocks: their packets go to the SPA service, not the tracker.
+    const tracker = new KnockTracker({ doors: doors.filter((door) => !door.spa), limits, usedOneTime: new Set(usedOneTime), tripwires });
     if (parts.onSequenceUsed) tracker.onSequenceUsed(parts.onSequenceUsed);
     const pipeline = new Pipeline({
       parseContext,

@@ -20,6 +20,8 @@ export interface Counters {
   /** Lines whose processing threw (a bug): counted, logged, skipped. */
   errors: number;
   firewallFailures: number;
+  /** SPA doors only: spaPackets, spaAccepted and `spaRefused.<reason>` (bad-hmac, stale, replayed, ...), present once counted. */
+  [spa: `spa${string}`]: number;
 }
 
 export function createCounters(): Counters {

@@ -21,6 +21,8 @@ import { EMPTY_STATE, loadState, moveAsideCorrupt, saveState, type PersistedStat
 import { StateStore } from './grant/state-store.js';
 import type { Metrics } from './metrics/metrics.js';
 import type { ChunkSource } from './source/chunk-source.js';
+import type { StreamStarter } from './firewall/interactive-process.js';
+import { SpaService } from './spa-service.js';
 import { ATOMIC_STATE_FILES, controlSocketPath, fleetOutboxPath, stateFilePath } from './state-paths.js';
 import type { RefusalChoice } from './firewall/refusal.js';
 import { describeForwardPlan } from './firewall/forward-plan.js';
@@ -59,6 +61,8 @@ export interface DaemonParts {
   readonly connectFleet?: (fleet: FleetConfig) => Promise<FleetTransport>;
   /** Reported in fleet heartbeats. */
   readonly version?: string;
+  /** Starts the SPA captures (`tcpdump -i nflog:PORT`); without it SPA doors stay shut (a warning says so). */
+  readonly spaStarter?: StreamStarter;
   /** The refusal the last guard setup chose and why (status shows it); absent when unknown. */
   readonly refusal?: () => RefusalChoice | undefined;
   /** Proves the log path with the canary before the guard is armed (src/canary/arm-guard.ts); absent: armed at once. */
@@ -86,6 +90,7 @@ export class Daemon {
   private sequenceListener: ((key: string, door: string) => void) | undefined;
   private fleet: FleetLink | undefined;
   private fleetStarting: Promise<void> | undefined;
+  private spa: SpaService | undefined;
   private logPath: LogPathHealth | undefined;
 
   constructor(config: Config, parts: DaemonParts) {
@@ -111,12 +116,33 @@ export class Daemon {
     knocktail.engine.start();
     this.control = new ControlServer(controlSocketPath(config), new GrantController({ grants: knocktail.engine, doors: () => this.config.doors, limits: () => this.config.limits, status: () => this.status() }));
     await this.control.start();
+    await this.startSpa(knocktail);
     this.fleetStarting = this.startFleet();
     this.scheduleCheck();
     this.loop = this.readLoop();
     parts.log.info(
       `knocktail running: ${config.doors.length} doors, backend ${knocktail.backend.name}, source ${config.source === 'kmsg' ? '/dev/kmsg' : config.source === 'nflog' ? `${config.logFile} (ulogd2, NFLOG group ${config.nflog.group})` : config.logFile}`,
     );
+  }
+
+  // SPA doors read their own packets (NFLOG copies through tcpdump); grants go through the same engine.
+  private async startSpa(knocktail: Knocktail): Promise<void> {
+    const { config, parts } = this;
+    if (!SpaService.needed(config)) return;
+    if (!parts.spaStarter) {
+      parts.log.warn('SPA doors configured but no packet capture available: they stay shut');
+      return;
+    }
+    this.spa = new SpaService(config, {
+      starter: parts.spaStarter,
+      engine: knocktail.engine,
+      counters: knocktail.counters,
+      now: () => parts.clock.now(),
+      onRefused: (door, src, reason, detail) => parts.log.info(`spa refused ${door} ${src}: ${reason} (${detail})`),
+      onProblem: (message) => parts.log.error(`spa: ${message}`),
+      onCount: (name) => parts.metrics?.incSpa(name),
+    });
+    await this.spa.start();
   }
 
   /** Resolves when the daemon has stopped reading (after stop(), or on a fatal source error). */
@@ -201,6 +227,7 @@ export class Daemon {
     await withFirewallLock(this.config.stateDir, { holder: `knocktail run (reload, pid ${process.pid})` }, () => knocktail.backend.setup(config.doors));
     this.config = { ...this.config, doors: config.doors, limits: config.limits };
     await knocktail.reload(this.config);
+    this.spa?.reload(this.config);
     this.parts.log.info(`reloaded config: ${config.doors.length} doors`);
   }
 
@@ -215,6 +242,7 @@ export class Daemon {
     await this.fleetStarting;
     await this.fleet?.stop().catch((error: unknown) => this.parts.log.warn(`fleet: stop failed: ${String(error)}`));
     await this.loop?.catch(() => undefined);
+    await this.spa?.stop();
     if (this.checkTimer) this.parts.clock.clearTimer(this.checkTimer);
     this.knocktail?.stop();
     await this.knocktail?.engine.drain();

@@ -7,9 +7,10 @@ import { CONTROL_SOCKET_NAME } from './control/protocol.js';
 const STATE_FILE = 'state.json';
 const FOLLOWER_FILE = 'follower.json';
 const FLEET_OUTBOX_FILE = 'fleet-outbox.json';
+const SPA_REPLAY_FILE = 'spa-replay.json';
 
 /** The files the daemon replaces atomically in stateDir; the temp files a crash left of them are removed at start. */
-export const ATOMIC_STATE_FILES: readonly string[] = [STATE_FILE, FOLLOWER_FILE, FLEET_OUTBOX_FILE];
+export const ATOMIC_STATE_FILES: readonly string[] = [STATE_FILE, FOLLOWER_FILE, FLEET_OUTBOX_FILE, SPA_REPLAY_FILE];
 
 export function stateFilePath(config: Pick<Config, 'stateDir'>): string {
   return join(config.stateDir, STATE_FILE);
@@ -27,4 +28,9 @@ export function fleetOutboxPath(config: Pick<Config, 'stateDir'>): string {
 
 export function controlSocketPath(config: Pick<Config, 'stateDir'>): string {
   return join(config.stateDir, CONTROL_SOCKET_NAME);
+}
+
+/** Digests of the SPA packets already used (src/spa/replay-file.ts). */
+export function spaReplayPath(config: Pick<Config, 'stateDir'>): string {
+  return join(config.stateDir, SPA_REPLAY_FILE);
 }

@@ -18,6 +18,7 @@ const LOOSE_FILES: Record<string, string> = {
   'daemon.ts': 'app',
   'pipeline.ts': 'app',
   'replay.ts': 'app',
+  'spa-service.ts': 'app',
   'state-paths.ts': 'app',
 };
 

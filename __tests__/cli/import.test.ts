@@ -90,8 +90,8 @@ describe('knocktail import knockd', () => {
   });
 
   test('an unknown format is a usage error that names the choices', async () => {
-    const run = await runCliCaptured(['import', 'fwknop', '/etc/fwknop/access.conf']);
+    const run = await runCliCaptured(['import', 'ufw', '/etc/ufw/user.rules']);
     expect(run.code).toBe(2);
-    expect(run.stderr).toContain('Allowed choices are knockd');
+    expect(run.stderr).toContain('Allowed choices are knockd, fwknop');
   });
 });

@@ -59,7 +59,7 @@ const INPUTS: readonly (readonly string[])[] = [
   ['grant'],
   ['grant', '203.0.113.9'],
   ['revoke'],
-  ['import', 'fwknop', 'x'],
+  ['import', 'ufw', 'x'],
   ['completion', 'fish'],
   ['status', 'extra'],
   ['knock', '--delay'],

@@ -340,7 +340,7 @@ describe('semantic errors, as path: message', () => {
   });
 
   test('a door without any sequence is refused', () => {
-    expect(errorsOf(withDoors({ name: 'empty' }))).toEqual(['doors[0]: expected at least one of sequence, oneTimeSequences or timeBased, got none']);
+    expect(errorsOf(withDoors({ name: 'empty' }))).toEqual(['doors[0]: expected at least one of sequence, oneTimeSequences, timeBased or spa, got none']);
   });
 
   test('a time-based door needs exactly one of secret and secretFile', () => {

@@ -53,13 +53,13 @@ describe('bash completion', () => {
     expect(complete('knocktail', 'run', '-c', '')).toEqual(['conf.d', 'config.json', 'knockd.conf']);
     expect(complete('knocktail', 'install', '--root', '')).toEqual(['conf.d']);
     expect(complete('knocktail', 'completion', '')).toEqual(['bash', 'zsh']);
-    expect(complete('knocktail', 'import', '')).toEqual(['knockd']);
+    expect(complete('knocktail', 'import', '')).toEqual(['fwknop', 'knockd']);
     expect(complete('knocktail', 'import', 'knockd', 'kn')).toEqual(['knockd.conf']);
   });
 
   test("an option's value is not counted as a positional argument; a flag is", () => {
-    expect(complete('knocktail', 'import', '-o', 'out.json', '')).toEqual(['knockd']);
-    expect(complete('knocktail', 'import', '--force', '')).toEqual(['knockd']);
+    expect(complete('knocktail', 'import', '-o', 'out.json', '')).toEqual(['fwknop', 'knockd']);
+    expect(complete('knocktail', 'import', '--force', '')).toEqual(['fwknop', 'knockd']);
     expect(complete('knocktail', 'grant', '--door', '')).toEqual([]);
   });
 });
@@ -93,7 +93,7 @@ describe('knocktail completion', () => {
       const commands = typed('knocktail re');
       expect(commands).toMatch(/replay +-- run recorded logs through the daemon's pipeline/);
       expect(commands).toMatch(/revoke +-- close a grant now/);
-      expect(typed('knocktail import ')).toContain('knocktail import knockd ');
+      expect(typed('knocktail import k')).toContain('knocktail import knockd ');
       expect(typed('knocktail knock --ver')).toContain('knocktail knock --verify ');
     },
     60_000,

@@ -21,7 +21,7 @@ export interface GrantRow {
    * `expired-unclosed` when its end has passed and no close record was written.
    */
   readonly outcome: GrantOutcome;
-  readonly by?: 'knock' | 'manual' | 'fleet';
+  readonly by?: 'knock' | 'spa' | 'manual' | 'fleet';
   /** The fleet member, for rows from the fleet's audit stream. */
   readonly host?: string;
 }
@@ -33,7 +33,7 @@ interface Pending {
   opened: string | null;
   until: string | null;
   refreshes: number;
-  by?: 'knock' | 'manual' | 'fleet';
+  by?: 'knock' | 'spa' | 'manual' | 'fleet';
   host?: string;
 }
 

@@ -15,8 +15,12 @@ export interface OpenRecord extends Base {
   readonly ports: readonly string[];
   /** ISO time, or null for until-closed. */
   readonly until: string | null;
-  /** 'knock', 'manual' (knocktail grant) or 'fleet' (applied for another member of the fleet group). */
-  readonly by?: 'knock' | 'manual' | 'fleet';
+  /** 'knock', 'spa' (a single packet authorization), 'manual' (knocktail grant) or 'fleet' (applied for another member of the fleet group). */
+  readonly by?: 'knock' | 'spa' | 'manual' | 'fleet';
+  /** SPA grants: the ports the packet asked for (within the door's `open`). */
+  readonly requested?: readonly string[];
+  /** SPA grants: the timeout the client asked for, seconds (the grant lasts at most the door's openFor). */
+  readonly clientTimeout?: number;
 }
 
 export interface CloseRecord extends Base {

@@ -85,4 +85,9 @@ export async function importConfig(ctx: CliContext, file: string, flags: ImportF
   return 2;
 }
 
-export const importCommand: CommandAction<[string, string], ImportFlags> = (ctx, [, file], flags) => importConfig(ctx, file, flags);
+export const importCommand: CommandAction<[string, string], ImportFlags> = async (ctx, [format, file], flags) => {
+  if (format !== 'fwknop') return importConfig(ctx, file, flags);
+  const { importFwknop } = await import('./import-fwknop.js');
+  const output = flags.output === undefined ? undefined : resolve(ctx.cwd, flags.output);
+  return importFwknop(ctx, file, output, { force: flags.force === true, acceptDropped: flags.acceptDropped === true }, (notes) => reportNotes(ctx, notes));
+};

@@ -11,8 +11,9 @@ import { VERIFY_ATTEMPTS, verifyOpen } from '../client/verify-open.js';
 import { parseHostPort, pipeConnection } from '../client/pipe-connection.js';
 import { configPath, writeLine, type CliContext } from './context.js';
 import type { CommandAction, ExitCode } from './command-table.js';
+import { knockSpa, type SpaKnockFlags } from './knock-spa.js';
 
-interface KnockFlags {
+interface KnockFlags extends SpaKnockFlags {
   door?: string;
   close?: boolean;
   delay?: string;
@@ -22,6 +23,7 @@ interface KnockFlags {
   udp?: boolean;
   verify?: string;
   profiles?: string;
+  spa?: boolean;
   quiet?: boolean;
   connect?: string;
 }
@@ -99,6 +101,10 @@ async function planKnock(ctx: CliContext, first: string, stepTexts: readonly str
 // `knocktail knock HOST [STEP...]` or `knocktail knock PROFILE`: the client. One packet per
 // step, in order; with --verify (or a profile's `verify`), a connection to the port after.
 export const knock: CommandAction<[string, string[]], KnockFlags> = async (ctx, [first, stepTexts], flags) => {
+  if (flags.spa) {
+    if (stepTexts.length > 0) throw new KnocktailError('USAGE', `Expected no knock steps with --spa, got ${stepTexts.join(' ')}`);
+    return knockSpa(ctx, first, flags);
+  }
   if (flags.ipv4 && flags.ipv6) throw new KnocktailError('USAGE', 'Expected at most one of -4 and -6, got both');
   const connectTo = flags.connect === undefined ? undefined : parseHostPort(flags.connect);
   if (connectTo && (flags.close || flags.verify !== undefined))

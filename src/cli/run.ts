@@ -83,6 +83,7 @@ export const run: CommandAction<[], { config?: string }> = async (ctx, _args, fl
     localAddresses,
     ...(metrics ? { metrics } : {}),
     // A revoke stays in the bucket longer than any grant it may have to close.
+    spaStarter: runner,
     connectFleet: (fleet) => connectNatsFleet(fleet, { bucketTtl: config.limits.maxOpenFor + 3_600_000 }),
     version: packageVersion(),
     refusal: () => refusal,

@@ -12,6 +12,7 @@ import { arrayOf, type RawConfig } from './raw-config.js';
 import { resolvePath } from './resolve-path.js';
 import { compileSchemaCheck, type SchemaCheck } from './schema-validator.js';
 import { readSecretFile } from './secret-file.js';
+import { checkSpaDoors, readSpaKeys } from './spa-checks.js';
 import { toConfig } from './to-config.js';
 import { checkDoorStrength } from './door-strength.js';
 import { checkValues } from './value-checks.js';
@@ -61,9 +62,11 @@ export function validateConfig(raw: unknown, options: { baseDir?: string } = {})
     checkDoorOverlaps(problems, data);
     checkFleet(problems, data);
     const secrets = readSecrets(problems, data, options.baseDir);
+    checkSpaDoors(problems, data);
+    const spaKeys = readSpaKeys(problems, data, options.baseDir);
     const fleetKey = readFleetKey(problems, data, options.baseDir);
     if (problems.count === 0) {
-      const config = toConfig(data as RawConfig, options.baseDir, secrets, fleetKey);
+      const config = toConfig(data as RawConfig, options.baseDir, secrets, fleetKey, spaKeys);
       // Judged on the loaded doors, so a secret read from its file counts too.
       const weak = checkDoorStrength(config.doors).problems;
       if (weak.length === 0) return { ok: true, config };

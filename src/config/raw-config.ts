@@ -9,11 +9,21 @@ export interface RawTimeBased {
   readonly proto: 'tcp' | 'udp';
 }
 
+export interface RawSpa {
+  readonly port: number;
+  readonly keyFile: string;
+  readonly hmacKeyFile: string;
+  readonly maxAge: string;
+  readonly allowNat: boolean;
+  readonly requireSourceAddress: boolean;
+}
+
 export interface RawDoor {
   readonly name: string;
   readonly sequence: readonly string[];
   readonly oneTimeSequences: readonly (readonly string[])[];
   readonly timeBased: RawTimeBased | null;
+  readonly spa: RawSpa | null;
   readonly timeout: string;
   readonly open: readonly string[];
   readonly openFor: string;

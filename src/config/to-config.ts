@@ -6,6 +6,7 @@ import { hostname } from 'node:os';
 import type { Config, FleetAuth, FleetConfig } from './types.js';
 import type { RawConfig, RawDoor, RawFleet } from './raw-config.js';
 import { resolvePath } from './resolve-path.js';
+import type { SpaKeyTexts } from './spa-checks.js';
 import { parsePortSpec, parseStep } from './steps.js';
 import { parseAllowedSource, parseListen } from './value-checks.js';
 
@@ -20,7 +21,7 @@ const ms = (text: string): number => must(parseDuration(text), `duration ${JSON.
 const steps = (texts: readonly string[]): Step[] => texts.map((text) => must(parseStep(text), `step ${JSON.stringify(text)}`));
 const ports = (texts: readonly string[]): PortSpec[] => texts.map((text) => must(parsePortSpec(text), `port ${JSON.stringify(text)}`));
 
-function toDoor(raw: RawDoor, secret: string | undefined, shareOfGrants: number): Door {
+function toDoor(raw: RawDoor, secret: string | undefined, shareOfGrants: number, spaKeys: SpaKeyTexts | undefined): Door {
   const timeBased = raw.timeBased;
   return {
     name: raw.name,
@@ -35,6 +36,18 @@ function toDoor(raw: RawDoor, secret: string | undefined, shareOfGrants: number)
             period: ms(timeBased.period),
             portRange: [timeBased.portRange[0], timeBased.portRange[1]] as const,
             proto: timeBased.proto,
+          },
+        }),
+    ...(raw.spa === null
+      ? {}
+      : {
+          spa: {
+            port: raw.spa.port,
+            key: must(spaKeys?.key, 'SPA key'),
+            hmacKey: must(spaKeys?.hmacKey, 'SPA HMAC key'),
+            maxAge: ms(raw.spa.maxAge),
+            allowNat: raw.spa.allowNat,
+            requireSourceAddress: raw.spa.requireSourceAddress,
           },
         }),
     timeout: ms(raw.timeout),
@@ -118,8 +131,8 @@ function toFleet(raw: RawFleet, doors: readonly RawDoor[], key: string, path: (t
   };
 }
 
-/** `secrets[i]` is door i's secret read from its secretFile, when it has one. */
-export function toConfig(raw: RawConfig, baseDir: string | undefined, secrets: ReadonlyMap<number, string>, fleetKey?: string): Config {
+/** `secrets[i]` is door i's secret read from its secretFile, when it has one; `spaKeys[i]` an SPA door's keys. */
+export function toConfig(raw: RawConfig, baseDir: string | undefined, secrets: ReadonlyMap<number, string>, fleetKey?: string, spaKeys: ReadonlyMap<number, SpaKeyTexts> = new Map()): Config {
   const path = (text: string): string => resolvePath(baseDir, text);
   const { listen, textfile } = raw.metrics;
   return {
@@ -152,7 +165,7 @@ export function toConfig(raw: RawConfig, baseDir: string | undefined, secrets: R
       ...(textfile === null ? {} : { textfile: path(textfile) }),
     },
     // A door without its own maxGrants gets an equal share, so one flooded door cannot starve the others.
-    doors: raw.doors.map((door, index) => toDoor(door, secrets.get(index), Math.max(1, Math.floor(raw.limits.maxGrants / raw.doors.length)))),
+    doors: raw.doors.map((door, index) => toDoor(door, secrets.get(index), Math.max(1, Math.floor(raw.limits.maxGrants / raw.doors.length)), spaKeys.get(index))),
     ...(raw.fleet === null ? {} : { fleet: toFleet(raw.fleet, raw.doors, must(fleetKey, 'fleet key'), path) }),
   };
 }

@@ -89,8 +89,8 @@ function checkDoor(problems: Problems, door: Record<string, unknown>, index: num
     problems.add(at('openFor'), '"until-closed" needs a closeSequence, or the door would never close');
   }
   const timeBased = door['timeBased'];
-  const hasAny = arrayOf(door['sequence']).length > 0 || arrayOf(door['oneTimeSequences']).length > 0 || isRecord(timeBased);
-  if (!hasAny) problems.add(at(), 'expected at least one of sequence, oneTimeSequences or timeBased, got none');
+  const hasAny = arrayOf(door['sequence']).length > 0 || arrayOf(door['oneTimeSequences']).length > 0 || isRecord(timeBased) || isRecord(door['spa']);
+  if (!hasAny) problems.add(at(), 'expected at least one of sequence, oneTimeSequences, timeBased or spa, got none');
   checkSources(problems, at('allowFrom'), door['allowFrom']);
   if (!isRecord(timeBased)) return;
   checkDuration(problems, at('timeBased', 'period'), timeBased['period'], MIN_PERIOD_MS, `of at least ${formatDuration(MIN_PERIOD_MS)}`);

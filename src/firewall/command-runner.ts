@@ -1,7 +1,7 @@
 import { execa } from 'execa';
 import { KnocktailError } from '../errors.js';
 import type { CommandResult, CommandRunner } from './backend.js';
-import type { InteractiveProcess, ProcessStarter } from './interactive-process.js';
+import type { ByteStream, InteractiveProcess, ProcessStarter, StreamStarter } from './interactive-process.js';
 
 // The one place that starts firewall programs: argv arrays only, never a shell.
 // A non-zero exit is an answer (`iptables -C`), so it is returned; a missing binary is not.
@@ -18,6 +18,7 @@ const PACKAGES: Record<string, string> = {
   nft: 'nftables',
   ip: 'iproute2',
   flock: 'util-linux',
+  tcpdump: 'tcpdump',
 };
 
 export function missingBinaryError(binary: string, cause?: unknown): KnocktailError {
@@ -40,7 +41,7 @@ export interface ExecaRunnerOptions {
   readonly env?: Readonly<Record<string, string>>;
 }
 
-export class ExecaRunner implements CommandRunner, ProcessStarter {
+export class ExecaRunner implements CommandRunner, ProcessStarter, StreamStarter {
   private readonly options: ExecaRunnerOptions;
 
   constructor(options: ExecaRunnerOptions = {}) {
@@ -67,6 +68,22 @@ export class ExecaRunner implements CommandRunner, ProcessStarter {
       throw missingBinaryError(binary);
     }
     return { exitCode: result.exitCode ?? 1, stdout: capturedText(result.stdout), stderr };
+  }
+
+  /** Starts a long-lived reader (the SPA capture, `tcpdump -w -`): binary stdout, stdin closed. */
+  stream(argv: readonly string[]): ByteStream {
+    const full = this.options.netns === undefined ? [...argv] : ['ip', 'netns', 'exec', this.options.netns, ...argv];
+    const child = execa(full[0]!, full.slice(1), { reject: false, shell: false, stdin: 'ignore', stdout: 'pipe', stderr: 'pipe', buffer: false, encoding: 'buffer', env: { ...this.options.env, LC_ALL: 'C' } });
+    const exited = child.then(
+      (result) => ((result.cause as NodeJS.ErrnoException | undefined)?.code === 'ENOENT' ? missingBinaryError(full[0]!).message : `exit ${result.exitCode ?? result.signal ?? '?'}`),
+      (error: unknown) => String(error),
+    );
+    return {
+      onData: (fn) => void child.stdout.on('data', (chunk: Buffer) => fn(chunk)),
+      onStderr: (fn) => void child.stderr.on('data', (chunk: Buffer) => fn(chunk.toString('utf8'))),
+      onExit: (fn) => void exited.then(fn),
+      kill: () => void child.kill('SIGTERM'),
+    };
   }
 
   /** Starts a long-lived process (e.g. `nft -i`) with stdin, stdout and stderr piped (stdout is drained when nobody listens). */

@@ -56,7 +56,7 @@ export function buildRefusalTarget(proto: 'tcp' | 'udp', family: Family, refusal
 }
 
 // Tripwire LOG lines: at most one per source per minute. The table holds up to TRIPWIRE_TABLE_MAX
-// sources (a full scan from 50,000 sources fits; about 128 bytes each, so at most ~8 MiB per
+// sources (a full scan from 50,000 sources fits; 120 bytes each in slab xt_hashlimit, so at most ~7.6 MiB per
 // family), each remembered for a minute so the burst of 1 cannot refill sooner.
 export const TRIPWIRE_TABLE_SIZE = 16384;
 export const TRIPWIRE_TABLE_MAX = 65536;
@@ -82,7 +82,7 @@ function tripwireMatches(tripwires: readonly KnockPort[]): string[][] {
 
 // The rule specs of KNOCKTAIL-GUARD in order (each without `-A CHAIN`).
 export function buildGuardRuleSpecs(doors: readonly Door[], family: Family, options: GuardOptions): string[][] {
-  const { protectedPorts, knockPorts, icmp } = collectDoorPorts(doors);
+  const { protectedPorts, knockPorts, icmp, spaPorts } = collectDoorPorts(doors);
   const log = buildLogTargetArgs(options.logAction ?? { kind: 'log', prefix: options.logPrefix });
   const refusal = options.refusal ?? 'drop';
   const tripwires = tripwireMatches(options.tripwires ?? []);
@@ -102,6 +102,9 @@ export function buildGuardRuleSpecs(doors: readonly Door[], family: Family, opti
   for (const port of knockPorts) {
     specs.push(['-p', port.proto, '--dport', dport(port), ...NEW, ...hashlimit(family, options.logRateLimit), ...log]);
   }
+  // SPA packets whole to NFLOG group = port, read by the daemon's capture (docs/spa.md); threshold 1
+  // sends each at once (the kernel's default batches them for up to a second).
+  for (const port of spaPorts) specs.push(['-p', 'udp', '--dport', String(port), ...NEW, ...hashlimit(family, options.logRateLimit), '-j', 'NFLOG', '--nflog-group', String(port), '--nflog-threshold', '1']);
   for (const match of tripwires) specs.push([...match, ...NEW, ...tripwireLimit(family), ...log]);
   if (icmp) {
     // Echo requests are logged but not dropped: ping keeps working, and a ping knock still counts.
@@ -111,6 +114,7 @@ export function buildGuardRuleSpecs(doors: readonly Door[], family: Family, opti
   if (options.armed === false) return specs;
   // Only NEW: a reply to the host's own connection from a local port in a knock range is ESTABLISHED.
   for (const port of knockPorts) specs.push(['-p', port.proto, '--dport', dport(port), ...NEW, ...buildRefusalTarget(port.proto, family, refusal)]);
+  for (const port of spaPorts) specs.push(['-p', 'udp', '--dport', String(port), ...NEW, ...buildRefusalTarget('udp', family, refusal)]);
   for (const match of tripwires) specs.push([...match, ...NEW, ...buildRefusalTarget(match[1] as 'tcp' | 'udp', family, refusal)]);
   for (const port of protectedPorts) specs.push(['-p', port.proto, '--dport', String(port.port), ...buildRefusalTarget(port.proto, family, refusal)]);
   return specs;

@@ -20,3 +20,16 @@ export interface ProcessStarter {
 export function isProcessStarter(value: unknown): value is ProcessStarter {
   return typeof (value as Partial<ProcessStarter> | undefined)?.start === 'function';
 }
+
+// A long-lived reader with binary stdout (the SPA capture, `tcpdump -w -`).
+export interface ByteStream {
+  onData(fn: (chunk: Buffer) => void): void;
+  onStderr(fn: (text: string) => void): void;
+  /** Called once when the process ended (or never started). */
+  onExit(fn: (detail: string) => void): void;
+  kill(): void;
+}
+
+export interface StreamStarter {
+  stream(argv: readonly string[]): ByteStream;
+}

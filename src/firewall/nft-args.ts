@@ -78,7 +78,7 @@ function quote(text: string): string {
 // tables and sets (and their elements), `flush chain` + `add rule` replaces the rules in one batch.
 // `setSize` (limits.maxGrants) bounds each door's grant set; `add` of an existing set takes the new size.
 export function buildNftSetupStatements(doors: readonly Door[], options: NftGuardOptions, setSize?: number): string[] {
-  const { protectedPorts, knockPorts, icmp } = collectDoorPorts(doors);
+  const { protectedPorts, knockPorts, icmp, spaPorts } = collectDoorPorts(doors);
   const refusal = options.refusal ?? 'drop';
   const tripwires = options.tripwires ?? [];
   const out = [`add table ${NFT_TABLE}`];
@@ -119,6 +119,8 @@ export function buildNftSetupStatements(doors: readonly Door[], options: NftGuar
     for (const [proto, ports] of byProto(knockPorts)) {
       out.push(rule(`meta nfproto ${NFPROTO[family]} ${proto} dport ${portList(ports)} ct state new ${limit} ${log}`));
     }
+    // SPA packets whole to NFLOG group = port, read by the daemon's capture (docs/spa.md), each sent at once.
+    for (const port of spaPorts) out.push(rule(`meta nfproto ${NFPROTO[family]} udp dport ${port} ct state new ${limit} log group ${port} queue-threshold 1`));
     const once = `update @tripwire-v${family} { ${SADDR[family]} limit rate 1/minute burst 1 packets }`;
     for (const [proto, ports] of byProto(tripwires)) {
       out.push(rule(`meta nfproto ${NFPROTO[family]} ${proto} dport ${portList(ports)} ct state new ${once} ${log}`));
@@ -128,7 +130,8 @@ export function buildNftSetupStatements(doors: readonly Door[], options: NftGuar
   }
   if (options.armed === false) return out;
   // Only new flows: a reply to the host's own connection from a local port in a knock range is established.
-  for (const [proto, ports] of byProto(knockPorts)) out.push(rule(`${proto} dport ${portList(ports)} ct state new ${nftRefusal(proto, refusal)}`));
+  const refused = [...knockPorts, ...spaPorts.map((port) => ({ proto: 'udp' as const, from: port, to: port }))];
+  for (const [proto, ports] of byProto(refused)) out.push(rule(`${proto} dport ${portList(ports)} ct state new ${nftRefusal(proto, refusal)}`));
   for (const [proto, ports] of byProto(tripwires)) out.push(rule(`${proto} dport ${portList(ports)} ct state new ${nftRefusal(proto, refusal)}`));
   for (const [proto, ports] of byProto(protectedAsKnock)) out.push(rule(`${proto} dport ${portList(ports)} ${nftRefusal(proto, refusal)}`));
   return out;

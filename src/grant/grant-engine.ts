@@ -23,6 +23,9 @@ export type GrantOrigin = NonNullable<OpenRecord['by']>;
 
 export type GrantChange = { readonly kind: 'opened' | 'refreshed'; readonly grant: Grant; readonly by: GrantOrigin } | { readonly kind: 'closed'; readonly grant: Grant; readonly reason: CloseReason };
 
+/** What an SPA grant adds to its open record. */
+export type GrantDetail = Pick<OpenRecord, 'requested' | 'clientTimeout'>;
+
 /** Where the engine's changes are persisted (see StateStore). */
 export interface GrantStore {
   changed(): void;
@@ -188,8 +191,8 @@ export class GrantEngine {
     return this.table.size >= this.maxGrants || (door.maxGrants !== undefined && this.table.countFor(door.name) >= door.maxGrants);
   }
 
-  /** Open (or refresh) `door` for `src`; `openFor` overrides the door's lifetime (manual and fleet grants). */
-  open(door: Door, src: string, family: Family, by: GrantOrigin, openFor?: number | null): Promise<Grant> {
+  /** Open (or refresh) `door` for `src`; `openFor` overrides the door's lifetime (manual, fleet and SPA grants); `detail` goes into the record. */
+  open(door: Door, src: string, family: Family, by: GrantOrigin, openFor?: number | null, detail?: GrantDetail): Promise<Grant> {
     const address = normal(src, family);
     // An operator's grant may pass the door's share, never the global cap (the firewall sets' size).
     if (!this.table.get(door.name, address.text) && this.table.size >= this.maxGrants) {
@@ -200,7 +203,7 @@ export class GrantEngine {
         ),
       );
     }
-    return this.openGrant(door, address.text, address.family, by, openFor);
+    return this.openGrant(door, address.text, address.family, by, openFor, detail);
   }
 
   /** Open (or refresh) until an absolute time, null for until-closed (a fleet peer's grant carries its end). */
@@ -208,7 +211,12 @@ export class GrantEngine {
     return this.open(door, src, family, by, until === null ? null : Math.max(0, until - this.options.clock.now()));
   }
 
-  private openGrant(door: Door, src: string, family: Family, by: GrantOrigin, openFor?: number | null): Promise<Grant> {
+  /** Refuse `src` on `door` for `reason` (SPA packets): audited like a knock's reject, summarised past the burst. */
+  refuse(door: string, src: string, reason: string): Promise<void> | undefined {
+    return this.reject(door, src, this.options.clock.now(), reason);
+  }
+
+  private openGrant(door: Door, src: string, family: Family, by: GrantOrigin, openFor?: number | null, detail?: GrantDetail): Promise<Grant> {
     const now = this.options.clock.now();
     const key = grantKey({ door: door.name, src });
     if (by === 'knock') {
@@ -229,6 +237,7 @@ export class GrantEngine {
       at: isoTime(now),
       until: grant.until === null ? null : isoTime(grant.until),
       by,
+      ...detail,
     });
     this.changed({ kind, grant, by });
     return this.firewall.open(grant, intent).then(() => grant);

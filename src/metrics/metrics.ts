@@ -28,6 +28,7 @@ export class Metrics {
   private readonly trackedSources: Gauge;
   private readonly scanners: Gauge;
   private readonly lagBytes: Gauge;
+  private spaPackets: Counter<'outcome'> | undefined;
   private readonly sources: { counters?: () => Partial<Record<PipelineCounter, number>>; gauges?: () => MetricsGauges } = {};
 
   constructor() {
@@ -75,6 +76,23 @@ export class Metrics {
       if (delta > 0) this.pipeline[name].inc(delta);
       this.synced.set(name, Math.max(total, this.synced.get(name) ?? 0));
     }
+  }
+
+  /** Count one SPA outcome: spaPackets (every datagram to an SPA port), spaAccepted, spaRefused.<reason>. */
+  incSpa(name: string): void {
+    this.spaPackets ??= new Counter({
+      name: 'knocktail_spa_packets_total',
+      help: 'SPA datagrams by outcome: received, accepted, or refused.<reason> (bad-hmac, stale, replayed, port-not-allowed, malformed, oversized, ...).',
+      labelNames: ['outcome'],
+      registers: [this.registry],
+    });
+    this.spaPackets.inc({
+      outcome: name
+        .replace(/^spa/, '')
+        .replace(/^Packets$/, 'received')
+        .replace(/^Accepted$/, 'accepted')
+        .replace(/^Refused\./, 'refused.'),
+    });
   }
 
   incOpen(door: string): void {

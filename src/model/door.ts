@@ -28,6 +28,21 @@ export interface TimeBasedSequence {
   readonly proto: 'tcp' | 'udp';
 }
 
+/** A single packet authorization door: fwknop clients' packets to a UDP port (see docs/spa.md). */
+export interface SpaSettings {
+  /** The UDP port SPA packets are sent to; several doors may share it (their keys tell them apart). */
+  readonly port: number;
+  /** KEY_BASE64 and HMAC_KEY_BASE64, as read from keyFile and hmacKeyFile. */
+  readonly key: string;
+  readonly hmacKey: string;
+  /** Oldest (or most future) packet timestamp accepted, ms (fwknop's MAX_SPA_PACKET_AGE). */
+  readonly maxAge: number;
+  /** Open the address the packet names even when it is not the packet's source (a client behind NAT, `fwknop -R`). */
+  readonly allowNat: boolean;
+  /** Refuse packets that ask for "the address this came from" (0.0.0.0, `fwknop -s`): fwknop's REQUIRE_SOURCE_ADDRESS. */
+  readonly requireSourceAddress: boolean;
+}
+
 export interface Door {
   readonly name: string;
   /** Fixed open sequence (empty when the door uses one-time or time-based sequences only). */
@@ -43,6 +58,8 @@ export interface Door {
   readonly closeSequence: readonly Step[];
   /** Sources allowed to knock; empty = everyone. */
   readonly allowFrom: readonly Cidr[];
+  /** Present for an SPA door (its sequence lists are empty). */
+  readonly spa?: SpaSettings;
   /** Most grants this door holds at once (the loader always sets it); absent = only the global limit. */
   readonly maxGrants?: number;
   /** End the source's connections to the open ports when a grant closes (conntrack entries deleted). */

@@ -30,6 +30,8 @@ function usedPorts(doors: readonly Door[]): { used: Set<string>; knocks: PortSpe
   const knocks: PortSpecRange[] = [];
   for (const door of doors) {
     for (const port of door.open) used.add(key(port.proto, port.port));
+    // An SPA port is refused like an unused port but must never mark its sender as a scanner.
+    if (door.spa) used.add(key('udp', door.spa.port));
     for (const step of [...door.sequence, ...door.closeSequence, ...door.oneTimeSequences.flat()]) {
       if (step.proto === 'icmp' || step.port === undefined) continue;
       used.add(key(step.proto, step.port));

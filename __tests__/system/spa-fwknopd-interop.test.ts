@@ -1,0 +1,85 @@
+import { afterAll, beforeAll, expect, test } from '@jest/globals';
+import type { ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { builtCli } from './support/built-cli.js';
+import { describeSystem } from './support/requirements.js';
+import { createRig, type Rig } from './support/netns.js';
+
+// Interop the other way: `knocktail knock --spa` against Debian's fwknopd (fwknop-server
+// 2.6.10) in UDP-server mode in the server namespace, with its own config, access.conf, run
+// directory and digest cache; fwknopd's rule in FWKNOP_INPUT is the proof. Stopped by PID.
+const sleep = (ms: number): Promise<void> => new Promise((done) => setTimeout(done, ms));
+
+describeSystem('knocktail knock --spa against fwknopd (netns)', ['ip', 'iptables', 'fwknopd'], () => {
+  let rig: Rig;
+  let dir: string;
+  let fwknopd: ChildProcess | undefined;
+  let output = '';
+
+  async function fwknopRules(): Promise<string> {
+    return (await rig.exec(rig.server, ['iptables', '-S', 'FWKNOP_INPUT'])).stdout;
+  }
+
+  async function knock(...extra: string[]): Promise<void> {
+    const result = await rig.exec(rig.client, ['node', builtCli(), 'knock', rig.serverV4, '--spa', '--key-file', join(dir, 'key'), '--hmac-key-file', join(dir, 'hmac'), ...extra]);
+    expect(result.exitCode).toBe(0);
+  }
+
+  async function waitForRule(pattern: RegExp): Promise<string> {
+    for (let tries = 0; tries < 30; tries++) {
+      const rules = await fwknopRules();
+      if (pattern.test(rules)) return rules;
+      await sleep(100);
+    }
+    return fwknopRules();
+  }
+
+  beforeAll(async () => {
+    rig = await createRig('ktfwk');
+    dir = await mkdtemp(join(tmpdir(), 'kt-fwknopd-'));
+    await mkdir(join(dir, 'run'), { mode: 0o700 });
+    const key = randomBytes(32).toString('base64');
+    const hmac = randomBytes(64).toString('base64');
+    await writeFile(join(dir, 'key'), `KEY_BASE64: ${key}\n`, { mode: 0o600 });
+    await writeFile(join(dir, 'hmac'), `${hmac}\n`, { mode: 0o600 });
+    await writeFile(join(dir, 'access.conf'), `SOURCE ANY\nOPEN_PORTS tcp/22, tcp/2222\nKEY_BASE64 ${key}\nHMAC_KEY_BASE64 ${hmac}\nFW_ACCESS_TIMEOUT 30\n`, { mode: 0o600 });
+    await writeFile(join(dir, 'fwknopd.conf'), `PCAP_INTF ktfws;\nENABLE_UDP_SERVER Y;\nUDPSERV_PORT 62201;\nFWKNOP_RUN_DIR ${join(dir, 'run')};\n`, { mode: 0o600 });
+    const argv = ['fwknopd', '-f', '-U', '-c', join(dir, 'fwknopd.conf'), '-a', join(dir, 'access.conf'), '-p', join(dir, 'run', 'fwknopd.pid'), '-d', join(dir, 'run', 'digest.cache'), '-r', join(dir, 'run')];
+    // `ip netns exec` execs fwknopd, so the child's PID is fwknopd's own.
+    fwknopd = rig.spawn(rig.server, argv);
+    fwknopd.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    fwknopd.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    for (let tries = 0; tries < 50 && !output.includes('Kicking off UDP server'); tries++) await sleep(100);
+    if (!output.includes('Kicking off UDP server')) throw new Error(`fwknopd did not start:\n${output}`);
+  }, 30_000);
+
+  afterAll(async () => {
+    const child = fwknopd;
+    if (child?.pid !== undefined && child.exitCode === null) {
+      const exited = new Promise<void>((done) => child.once('exit', () => done()));
+      process.kill(child.pid, 'SIGTERM');
+      const timer = setTimeout(() => child.pid !== undefined && process.kill(child.pid, 'SIGKILL'), 5000);
+      await exited;
+      clearTimeout(timer);
+    }
+    await (rig as Rig | undefined)?.destroy();
+    if (dir) await rm(dir, { recursive: true, force: true });
+  }, 30_000);
+
+  test('a packet for "the address it comes from" makes fwknopd open 22 for the client', async () => {
+    await knock();
+    expect(await waitForRule(new RegExp(`-s ${rig.clientV4}/32 .*--dport 22 `))).toMatch(new RegExp(`-s ${rig.clientV4}/32 -p tcp -m tcp --dport 22 .*-j ACCEPT`));
+  }, 30_000);
+
+  test('a packet naming the address, another port and a timeout (fwknop -a, -A, -f) opens that port for that time', async () => {
+    const before = Math.floor(Date.now() / 1000);
+    await knock('--allow', rig.clientV4, '--access', 'tcp/2222', '--fw-timeout', '20');
+    const rules = await waitForRule(/--dport 2222 /);
+    const expiry = Number(new RegExp(`-s ${rig.clientV4}/32 -p tcp -m tcp --dport 2222 -m comment --comment _exp_(\\d+)`).exec(rules)?.[1]);
+    expect(expiry - before).toBeGreaterThanOrEqual(19);
+    expect(expiry - before).toBeLessThanOrEqual(22);
+  }, 30_000);
+});

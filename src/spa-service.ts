@@ -1,0 +1,105 @@
+import type { Counters } from './counters.js';
+import type { Config } from './config/types.js';
+import type { StreamStarter } from './firewall/interactive-process.js';
+import type { GrantEngine } from './grant/grant-engine.js';
+import { NflogCapture } from './source/nflog-capture.js';
+import { ReplayCache } from './spa/replay-cache.js';
+import { loadReplayEntries, replaySaver } from './spa/replay-file.js';
+import { SpaHandler, spaDoorsByPort, type SpaCounterName, type SpaRefusalReason } from './spa/spa-handler.js';
+import { spaReplayPath } from './state-paths.js';
+
+// The daemon's SPA doors: one NFLOG capture per SPA port feeding one handler, whose grants go
+// through the same engine as knocks and whose used packets survive restarts (the replay file).
+export interface SpaServiceOptions {
+  readonly starter: StreamStarter;
+  readonly engine: GrantEngine;
+  readonly counters: Counters;
+  readonly now: () => number;
+  readonly onRefused?: (door: string, src: string, reason: SpaRefusalReason, detail: string) => void;
+  readonly onProblem: (message: string) => void;
+  /** Every counted SPA outcome (metrics). */
+  readonly onCount?: (name: SpaCounterName) => void;
+}
+
+export class SpaService {
+  private readonly options: SpaServiceOptions;
+  private config: Config;
+  private readonly captures: NflogCapture[] = [];
+  private handler: SpaHandler | undefined;
+  private cache: ReplayCache | undefined;
+  private pending = new Set<Promise<unknown>>();
+
+  constructor(config: Config, options: SpaServiceOptions) {
+    this.config = config;
+    this.options = options;
+  }
+
+  /** Whether the config has any SPA door. */
+  static needed(config: Config): boolean {
+    return config.doors.some((door) => door.spa !== undefined);
+  }
+
+  /** Load the replay file, start one capture per SPA port; resolves when all listen. */
+  async start(): Promise<void> {
+    const { options } = this;
+    const path = spaReplayPath(this.config);
+    const now = options.now();
+    this.cache = new ReplayCache(
+      undefined,
+      (await loadReplayEntries(path)).filter((entry) => entry.until >= now),
+    );
+    const cache = this.cache;
+    const save = replaySaver(path, () => cache.snapshot(options.now()));
+    const build = (config: Config): SpaHandler =>
+      new SpaHandler({
+        ports: spaDoorsByPort(config.doors),
+        grants: options.engine,
+        cache,
+        now: options.now,
+        saveCache: save,
+        count: (name) => {
+          options.counters[name] = (options.counters[name] ?? 0) + 1;
+          options.onCount?.(name);
+        },
+        ...(options.onRefused ? { onRefused: options.onRefused } : {}),
+      });
+    this.handler = build(this.config);
+    this.rebuild = build;
+    for (const port of spaDoorsByPort(this.config.doors).keys()) {
+      const capture = new NflogCapture({
+        starter: options.starter,
+        group: port,
+        onProblem: options.onProblem,
+        onDatagram: (datagram) => this.receive(datagram),
+      });
+      this.captures.push(capture);
+      await capture.start();
+    }
+  }
+
+  /** New doors (keys, ports allowed); a new SPA port needs a restart. */
+  reload(config: Config): void {
+    this.config = config;
+    if (this.rebuild) this.handler = this.rebuild(config);
+  }
+
+  /** Stop the captures and wait for the packets in hand. */
+  async stop(): Promise<void> {
+    for (const capture of this.captures) capture.stop();
+    await Promise.allSettled([...this.pending]);
+  }
+
+  private rebuild: ((config: Config) => SpaHandler) | undefined;
+
+  private receive(datagram: Parameters<SpaHandler['receive']>[0]): void {
+    try {
+      const effect = this.handler?.receive(datagram);
+      if (!effect) return;
+      const tracked = effect.catch((error: unknown) => this.options.onProblem(`SPA grant failed: ${error instanceof Error ? error.message : String(error)}`)).finally(() => this.pending.delete(tracked));
+      this.pending.add(tracked);
+    } catch (error) {
+      this.options.counters.errors += 1;
+      this.options.onProblem(`SPA packet processing failed: ${error instanceof Error ? error.message : String(error)}`);
+    }
+  }
+}
