@@ -77,8 +77,11 @@ export class SpaService {
     }
   }
 
-  /** New doors (keys, ports allowed); a new SPA port needs a restart. */
+  /** New doors (keys, ports allowed); a new SPA port needs a restart (said in the log). */
   reload(config: Config): void {
+    const started = new Set(spaDoorsByPort(this.config.doors).keys());
+    const added = [...spaDoorsByPort(config.doors).keys()].filter((port) => !started.has(port));
+    if (added.length > 0) this.options.onProblem(`reload: new SPA port(s) ${added.join(', ')} are read from the next restart on`);
     this.config = config;
     if (this.rebuild) this.handler = this.rebuild(config);
   }
