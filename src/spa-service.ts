@@ -24,7 +24,7 @@ export interface SpaServiceOptions {
 export class SpaService {
   private readonly options: SpaServiceOptions;
   private config: Config;
-  private readonly captures: NflogCapture[] = [];
+  private readonly captures = new Map<number, NflogCapture>();
   private handler: SpaHandler | undefined;
   private cache: ReplayCache | undefined;
   private pending = new Set<Promise<unknown>>();
@@ -72,15 +72,14 @@ export class SpaService {
         onProblem: options.onProblem,
         onDatagram: (datagram) => this.receive(datagram),
       });
-      this.captures.push(capture);
+      this.captures.set(port, capture);
       await capture.start();
     }
   }
 
   /** New doors (keys, ports allowed); a new SPA port needs a restart (said in the log). */
   reload(config: Config): void {
-    const started = new Set(spaDoorsByPort(this.config.doors).keys());
-    const added = [...spaDoorsByPort(config.doors).keys()].filter((port) => !started.has(port));
+    const added = [...spaDoorsByPort(config.doors).keys()].filter((port) => !this.captures.has(port));
     if (added.length > 0) this.options.onProblem(`reload: new SPA port(s) ${added.join(', ')} are read from the next restart on`);
     this.config = config;
     if (this.rebuild) this.handler = this.rebuild(config);
@@ -88,7 +87,7 @@ export class SpaService {
 
   /** Stop the captures and wait for the packets in hand. */
   async stop(): Promise<void> {
-    for (const capture of this.captures) capture.stop();
+    for (const capture of this.captures.values()) capture.stop();
     await Promise.allSettled([...this.pending]);
   }
 
