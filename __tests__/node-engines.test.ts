@@ -1,16 +1,11 @@
 import { describe, expect, test } from '@jest/globals';
 import { readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
+import semver from 'semver';
 
 // The Node version contract: package.json's `engines` is what the .deb's Depends asks of
 // nodejs, and every locked package (runtime and build) accepts its lowest version, so
 // `npm ci` on that Node warns of nothing (EBADENGINE) and the product runs there.
-interface SemVer {
-  satisfies(version: string, range: string): boolean;
-  minVersion(range: string): { version: string } | null;
-}
-// npm's own range rules; semver is in the tree as a dependency of the build tools.
-const semver = createRequire(import.meta.url)('semver') as SemVer;
+// npm's own range rules (semver, a declared dev dependency).
 const root = new URL('../', import.meta.url);
 const manifest = JSON.parse(readFileSync(new URL('package.json', root), 'utf8')) as { engines: { node: string } };
 const lock = JSON.parse(readFileSync(new URL('package-lock.json', root), 'utf8')) as { packages: Record<string, { engines?: { node?: string } | string[] }> };

@@ -38,6 +38,8 @@ export interface Parts {
   /** Grants and used one-time sequences to start from (the state file). */
   readonly saved?: { readonly grants: readonly Grant[]; readonly usedOneTime: readonly string[] };
   readonly store?: GrantStore;
+  /** Guard protected ports published by DNAT on the forward path (live runs; replay and tests leave it off). */
+  readonly forward?: boolean;
   /** Wraps the backend (metrics timing). */
   readonly wrapBackend?: (backend: FirewallBackend) => FirewallBackend;
   /** Backoff between command retries (tests pass a fake). */
@@ -80,13 +82,15 @@ export interface BackendParts {
   readonly wrap?: (backend: FirewallBackend) => FirewallBackend;
   /** Marks firewall requests and answers for the latency trace. */
   readonly tracer?: Tracer;
+  /** Probe DNAT and guard published protected ports on the forward path too (live commands; replay with --nat). */
+  readonly forward?: boolean;
 }
 
 /** The configured firewall backend: the one place one is built, for compose() and for the commands that need only a backend (rules, setup, teardown, install). */
 export function buildBackend(config: Config, parts: BackendParts): FirewallBackend {
   const selected = selectBackend(
     { ...config.firewall, logPrefix: config.logPrefix, logAction: selectLogAction(config), alwaysAllow: config.limits.alwaysAllow, setSize: config.limits.maxGrants },
-    { runner: parts.runner, now: parts.now, ...(parts.sleep ? { sleep: parts.sleep } : {}), ...(parts.tracer ? { tracer: parts.tracer } : {}) },
+    { runner: parts.runner, now: parts.now, forward: parts.forward === true, ...(parts.sleep ? { sleep: parts.sleep } : {}), ...(parts.tracer ? { tracer: parts.tracer } : {}) },
   );
   return parts.wrap ? parts.wrap(selected) : selected;
 }
@@ -103,6 +107,7 @@ export function compose(config: Config, parts: Parts): Knocktail {
   let firewallTime = (): number => clock.now();
   const backend = buildBackend(config, {
     runner: parts.runner,
+    ...(parts.forward === true ? { forward: true } : {}),
     now: () => firewallTime(),
     ...(parts.sleep ? { sleep: parts.sleep } : {}),
     ...(parts.wrapBackend ? { wrap: parts.wrapBackend } : {}),

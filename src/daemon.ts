@@ -25,6 +25,8 @@ import type { StreamStarter } from './firewall/interactive-process.js';
 import { SpaService } from './spa-service.js';
 import { ATOMIC_STATE_FILES, controlSocketPath, fleetOutboxPath, stateFilePath } from './state-paths.js';
 import type { RefusalChoice } from './firewall/refusal.js';
+import { describeForwardPlan } from './firewall/forward-plan.js';
+import type { ForwardPlan } from './firewall/forward-plan.js';
 import type { Tracer } from './trace/stage-trace.js';
 
 // The daemon: the composition (compose.ts) plus what only a long-lived process has: the state
@@ -39,6 +41,8 @@ export interface DaemonParts {
   readonly clock: Clock;
   /** Runs the configured backend's commands (ExecaRunner; tests give a SimulatedFirewall). */
   readonly runner: CommandRunner;
+  /** Guard protected ports published by DNAT on the forward path (the real daemon; tests opt in). */
+  readonly forward?: boolean;
   readonly audit: AuditSink;
   readonly source: ChunkSource & { position?: () => { path: string; offset: number; lagBytes: number } };
   readonly log: Logger;
@@ -79,6 +83,8 @@ export class Daemon {
   private loop: Promise<void> | undefined;
   private stopping: Promise<void> | undefined;
   private recovery: StatusSnapshot['stateRecovery'];
+  /** What the last DNAT probe found (setup and the periodic check), for status. */
+  private forwardPlan: ForwardPlan | undefined;
   private fleetPort: GrantEnginePort | undefined;
   /** The fleet link's listener for single-use sequences used here (set once it has joined). */
   private sequenceListener: ((key: string, door: string) => void) | undefined;
@@ -163,6 +169,7 @@ export class Daemon {
     const knocktail = compose(config, {
       clock: parts.clock,
       runner: parts.runner,
+      forward: parts.forward === true,
       audit: parts.audit,
       source: parts.source,
       bootTime: parts.bootTime,
@@ -204,6 +211,8 @@ export class Daemon {
       throw error;
     }
     if (this.logPath) parts.log.info(describeLogPath(this.logPath));
+    // Nothing to repair right after setup: this reads the DNAT rules once more for status.
+    this.forwardPlan = await knocktail.backend.checkForward?.(config.doors);
     await knocktail.engine.reconcile('start', { adoptOrphans: this.recovery === undefined });
     return knocktail;
   }
@@ -263,6 +272,7 @@ export class Daemon {
       ...(this.logPath ? { logPath: describeLogPath(this.logPath) } : {}),
       ...(this.fleet ? { fleet: this.fleet.status() } : {}),
       ...(this.parts.refusal?.() ? { refusal: { ...this.parts.refusal()! } } : {}),
+      ...(this.forwardPlan ? { forward: describeForwardPlan(this.forwardPlan, this.config.firewall.backend) } : {}),
     };
   }
 
@@ -355,12 +365,20 @@ export class Daemon {
     }
   }
 
-  // The guard's jump first (a ban tool's rule added since setup must stay ahead of it), then the grants.
+  // The guard's jump first (a ban tool's rule added since setup must stay ahead of it), then the
+  // forward twin (a Docker restart may have dropped its jump, a container may publish a protected
+  // port now), then the grants. A failing step is logged and the next ones still run.
   private async checkFirewall(): Promise<void> {
     const knocktail = this.knocktail;
     if (!knocktail) return;
     if (await knocktail.backend.checkGuard?.()) this.parts.log.warn("firewall check: moved INPUT's jump to knocktail's guard back behind the ban rules (or put a missing one back)");
+    await this.checkForward(knocktail.backend).catch((error: unknown) => this.parts.log.error(`forward path check failed: ${String(error)}`));
     await knocktail.engine.reconcile('check');
+  }
+
+  private async checkForward(backend: FirewallBackend): Promise<void> {
+    if (!backend.checkForward) return;
+    this.forwardPlan = await withFirewallLock(this.config.stateDir, { holder: `knocktail run (check, pid ${process.pid})` }, () => backend.checkForward!(this.config.doors));
   }
 
   private scheduleCheck(): void {

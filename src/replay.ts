@@ -27,6 +27,8 @@ export interface ReplayOptions {
   readonly onStaleLine?: (line: string) => void;
   /** Every firewall command the live daemon would run (argv, or a session line as `input`), at log time. */
   readonly onCommand?: (command: SimulatedCommand, at: number) => void;
+  /** A host's `iptables -t nat -S` (`replay --nat`): the DNAT probe runs on it and the forward twin is simulated too. */
+  readonly nat?: string;
 }
 
 export interface ReplayResult {
@@ -47,11 +49,16 @@ export async function runReplay(options: ReplayOptions): Promise<ReplayResult> {
   // The simulated kernel and the reported command times follow the engine's firewall time (the log time of each change).
   let firewallTime = (): number => clock.now();
   const now = (): number => firewallTime();
-  const runner = new SimulatedFirewall({ now, ...(onCommand ? { onCommand: (command: SimulatedCommand) => onCommand(command, now()) } : {}) });
+  const runner = new SimulatedFirewall({
+    now,
+    ...(onCommand ? { onCommand: (command: SimulatedCommand) => onCommand(command, now()) } : {}),
+    ...(options.nat === undefined ? {} : { nat: options.nat }),
+  });
   const local = options.anyDestination || options.config.localAddresses.length === 0 ? undefined : new Set(options.config.localAddresses);
   const knocktail = compose(options.config, {
     clock,
     runner,
+    forward: options.nat !== undefined,
     audit: NO_AUDIT,
     source: options.source,
     bootTime: options.bootTime,

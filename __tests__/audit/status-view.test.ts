@@ -17,6 +17,12 @@ const snapshot: StatusSnapshot = {
 };
 
 describe('renderStatus', () => {
+  test('shows what the DNAT probe found on the forward path, and nothing when it did not run', () => {
+    const forward = ['forward path: tcp:8080 (IPv4) is published by DNAT (iptables nat DOCKER: …); guarded by chain KNOCKTAIL-FWD (…)'];
+    expect(renderStatus({ ...snapshot, forward }, { color: false, now }).split('\n')).toContain(`Guard ${forward[0]}`);
+    expect(renderStatus(snapshot, { color: false, now })).not.toContain('forward path');
+  });
+
   test("shows the guard's refusal and why when the snapshot carries it, nothing before the first setup", () => {
     const refusal = { refusal: 'drop' as const, reason: 'auto: ufw (table ip filter, chain INPUT, priority 0: policy drop) drops unused ports by default' };
     expect(renderStatus({ ...snapshot, refusal }, { color: false, now }).split('\n')).toContain(

@@ -1,6 +1,6 @@
 import { describe, expect, test } from '@jest/globals';
 import { armGuard, logPathError } from '../../src/canary/arm-guard.js';
-import { logPathAdvice } from '../../src/canary/log-path-advice.js';
+import { describeLogPathFacts, logPathAdvice } from '../../src/canary/log-path-advice.js';
 import { proveLogPath, type CanaryParts, type LogPathHealth } from '../../src/canary/log-path.js';
 import type { FirewallBackend, SetupOptions } from '../../src/firewall/backend.js';
 import { FakeSource } from '../support/fake-source.js';
@@ -122,5 +122,18 @@ describe('advice for a silent path', () => {
   test('on a host, only the source itself is suspect', () => {
     const advice = logPathAdvice({ source: 'kmsg', logFile: '/x', container: undefined, nfLogAllNetns: false });
     expect(advice).toEqual([expect.stringMatching(/^the daemon must read \/dev\/kmsg/)]);
+  });
+});
+
+describe('what check-config says of the path', () => {
+  test('a LOG source in a container is warned about before anything runs', () => {
+    const lines = describeLogPathFacts({ source: 'file', logFile: '/var/log/knocktail/knocks.log', container: 'lxc', nfLogAllNetns: undefined }, 63000);
+    expect(lines[0]).toBe('log path: source file, /var/log/knocktail/knocks.log (rsyslog); setup and every daemon start send a canary (udp 127.0.0.1:63000) and arm the guard only once its line came back');
+    expect(lines[1]).toMatch(/^warning: this is a container \(lxc\): /);
+  });
+
+  test('the nflog source in a container, or a LOG source on a host, gets no warning', () => {
+    expect(describeLogPathFacts({ source: 'nflog', logFile: '/k.log', container: 'lxc', nfLogAllNetns: undefined }, 63000)).toHaveLength(1);
+    expect(describeLogPathFacts({ source: 'file', logFile: '/k.log', container: undefined, nfLogAllNetns: false }, 63000)).toHaveLength(1);
   });
 });

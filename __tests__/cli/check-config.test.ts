@@ -87,6 +87,27 @@ describe('knocktail check-config', () => {
     expect(result.stderr).toBe('');
   });
 
+  test('on a host where Docker publishes a protected port, check-config says so and how it is guarded', async () => {
+    await writeFile(join(dir, 'docker.json'), JSON.stringify({ doors: [{ name: 'web', sequence: ['tcp:7300'], open: ['tcp:8080', 'tcp:22'] }] }));
+    const docker: HostProbes = {
+      ...QUIET_HOST,
+      forward: (ports) =>
+        Promise.resolve({
+          guards: ports
+            .filter((port) => port.port === 8080)
+            .map((port) => ({ family: 4 as const, proto: port.proto, port: port.port, origins: ['iptables nat DOCKER: ! -i docker0 -p tcp -m tcp --dport 8080 -j DNAT --to-destination 203.0.113.2:80'] })),
+          unguarded: [],
+        }),
+    };
+    const result = await run(['check-config', '--config', 'docker.json'], dir, {}, docker);
+    expect(result.code).toBe(0);
+    expect(result.stdout).toContain(
+      "forward path: tcp:8080 (IPv4) is published by DNAT (iptables nat DOCKER: ! -i docker0 -p tcp -m tcp --dport 8080 -j DNAT --to-destination 203.0.113.2:80); guarded by chain KNOCKTAIL-FWD (jumped from DOCKER-USER when it exists, else first in FORWARD), matching conntrack's original destination",
+    );
+    const bare = await run(['check-config', '--config', 'docker.json'], dir, {}, { ...QUIET_HOST, forward: () => Promise.resolve({ guards: [], unguarded: [] }) });
+    expect(bare.stdout).toContain('forward path: no protected port is published by DNAT');
+  });
+
   test('warnings about the config itself (a wide alwaysAllow, a single knock on a well-known port) come first, exit 0', async () => {
     await writeFile(join(dir, 'weak.json'), JSON.stringify({ limits: { alwaysAllow: ['0.0.0.0/0'] }, doors: [{ name: 'dns', sequence: ['udp:53'], open: ['tcp:22'] }] }));
     const result = await run(['check-config', '--config', 'weak.json'], dir);

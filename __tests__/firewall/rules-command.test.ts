@@ -65,6 +65,13 @@ describe('knocktail rules, setup and teardown', () => {
     expect(lines).toContain('ip6tables -w -I INPUT 2 -j KNOCKTAIL-GUARD');
   });
 
+  test('on a Docker host rules ends with a comment line per published protected port (the forward twin follows the DNAT rules)', async () => {
+    const ctx = { ...fakeContext(dir) };
+    const docker = { ...ctx, host: { ...UFW_HOST, forward: () => Promise.resolve({ guards: [{ family: 4 as const, proto: 'tcp' as const, port: 22, origins: ['iptables nat DOCKER: …'] }], unguarded: [] }) } };
+    await printRules(docker, 'config.json');
+    expect(ctx.out().trimEnd().split('\n').at(-1)).toMatch(/^# forward path: tcp:22 \(IPv4\) is published by DNAT \(iptables nat DOCKER: …\); guarded by chain KNOCKTAIL-FWD /);
+  });
+
   test("rules ends with comment lines on the host's firewall, what it means for the backend, and the refusal it makes the guard choose", async () => {
     const ctx = fakeContext(dir);
     await printRules(ctx, 'config.json');

@@ -372,6 +372,27 @@ describe('fail closed', () => {
   });
 });
 
+describe("the link's life", () => {
+  test('the constructor only assigns: the link hears the grant engine and the connection from start() on', async () => {
+    const clock = new ManualClock(T0);
+    const bucket = new MemoryBucket(() => clock.now());
+    const b1 = member({ host: 'b1', clock, bucket });
+    const b2 = member({ host: 'b2', clock, bucket });
+    await b2.link.start();
+    const puts = bucket.puts;
+    await b1.manager.open(ssh, SRC, 4, 'knock');
+    b1.transport.setOnline(false);
+    b1.transport.setOnline(true);
+    await settle();
+    expect({ puts: bucket.puts - puts, audit: bucket.audit.filter((entry) => entry.host === 'b1').length, connected: b1.link.status().connected }).toEqual({ puts: 0, audit: 0, connected: false });
+    await b1.link.start();
+    await b1.manager.open(ssh, '203.0.113.8', 4, 'knock');
+    await settle();
+    expect(b1.link.status()).toMatchObject({ connected: true, published: 1 });
+    expect(b2.held()).toEqual(['ssh 203.0.113.8 until 60000']);
+  });
+});
+
 describe('member names', () => {
   /** Moves the shared clock a second at a time, so that each member's heartbeat runs on its own. */
   async function beats(clock: ManualClock, seconds: number): Promise<void> {

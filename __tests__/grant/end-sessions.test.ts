@@ -11,7 +11,15 @@ import { FakeBackend, MemoryAudit } from '../support/fakes.js';
 // grant's rule is gone, audited as sessions-ended.
 const T0 = Date.parse('2026-11-24T12:00:00Z');
 const cutting = makeDoor({ name: 'ssh', openFor: 60_000, endSessions: true, open: [{ proto: 'tcp', port: 22 }] });
-const keeping = makeDoor({ name: 'web', openFor: 60_000, sequence: [{ proto: 'tcp', port: 8000 }], open: [{ proto: 'tcp', port: 443 }, { proto: 'udp', port: 443 }] });
+const keeping = makeDoor({
+  name: 'web',
+  openFor: 60_000,
+  sequence: [{ proto: 'tcp', port: 8000 }],
+  open: [
+    { proto: 'tcp', port: 443 },
+    { proto: 'udp', port: 443 },
+  ],
+});
 
 function completed(door: string, src: string, family: 4 | 6 = 4): KnockEvent {
   return { kind: 'completed', sequence: 'open', door, src, family, at: T0 };
@@ -39,12 +47,7 @@ describe('ending sessions when a grant closes', () => {
     await engine.handle(completed('ssh', '203.0.113.9'));
     clock.advanceTo(T0 + 60_000);
     await engine.drain();
-    expect(timeline.slice(-4)).toEqual([
-      'audit close ssh 203.0.113.9',
-      'firewall close ssh 203.0.113.9',
-      'run conntrack -D -f ipv4 -s 203.0.113.9 -p tcp --dport 22',
-      'audit sessions-ended ssh 203.0.113.9',
-    ]);
+    expect(timeline.slice(-4)).toEqual(['audit close ssh 203.0.113.9', 'firewall close ssh 203.0.113.9', 'run conntrack -D -f ipv4 -s 203.0.113.9 -p tcp --dport 22', 'audit sessions-ended ssh 203.0.113.9']);
     expect(audit.records.at(-1)).toEqual({
       event: 'sessions-ended',
       door: 'ssh',

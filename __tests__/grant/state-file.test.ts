@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, test } from '@jest/globals';
-import { mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { KnocktailError } from '../../src/errors.js';
@@ -53,6 +53,18 @@ describe('state file', () => {
     const path = join(dir, 'state.json');
     await saveState(path, state);
     expect(await loadState(path)).toEqual(state);
+  });
+
+  test('a symlink at state.json is never followed: root reading it (status, an offline grant) learns nothing of its target', async () => {
+    const secret = join(dir, 'shadow');
+    await writeFile(secret, 'root:$6$s3cr3t:19700:0:99999:7:::\n');
+    await symlink(secret, join(dir, 'state.json'));
+    const error = await loadState(join(dir, 'state.json')).then(
+      () => undefined,
+      (reason: unknown) => reason,
+    );
+    expect(error).toMatchObject({ code: 'STATE_IO', message: expect.stringContaining('ELOOP') });
+    expect((error as Error).message).not.toContain('s3cr3t');
   });
 
   test('a missing file is an empty state', async () => {

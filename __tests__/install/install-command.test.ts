@@ -207,6 +207,15 @@ describe('knocktail install in a container', () => {
     expect(host.stdout).toContain('/etc/rsyslog.d/30-knocktail.conf');
   });
 
+  test("--config-only (the .deb's postinst) in a container also writes knocktail's ulogd2 config and unit, and nothing else", async () => {
+    // A dry run on / writes nothing (a config under /tmp would be refused, as above).
+    const config = '/etc/ktdep-container-dry-run/config.json';
+    const run = await runCliCaptured(['install', '--config-only', '--dry-run', '--config', config], { cwd: '/', host: inContainer('systemd-nspawn') });
+    expect(run.stderr).toBe('');
+    const planned = run.stdout.split('\n').filter((line) => line.startsWith('would '));
+    expect(planned.map((line) => line.split(/ +/)[2])).toEqual(['/etc/ktdep-container-dry-run', config, '/etc/ktdep-container-dry-run/ulogd.conf', '/etc/systemd/system/knocktail-ulogd.service']);
+  });
+
   test('an existing config with the NFLOG source gets the ulogd2 files, with its group and log file', async () => {
     await mkdir(join(root, 'etc/knocktail'), { recursive: true });
     const text = JSON.stringify({
@@ -255,8 +264,8 @@ describe('knocktail install --dry-run', () => {
     expect(real.stdout).not.toContain('drawn for this dry run');
   });
 
-  test('--knock-ports must be distinct ports, at least one to open and one to close', async () => {
-    for (const bad of ['7000', '7000,7000', '7000,70000', '7000,x']) {
+  test('--knock-ports must be distinct ports other than 22, at least one to open and one to close', async () => {
+    for (const bad of ['7000', '7000,7000', '7000,70000', '7000,x', '7000,22']) {
       expect(await runCliCaptured(['install', '--dry-run', '--root', root, '--knock-ports', bad], { cwd: '/' })).toMatchObject({
         code: 2,
         stderr: expect.stringContaining('Expected --knock-ports to be distinct ports 1-65535'),

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, expect, test } from '@jest/globals';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { repoRoot } from './support/built-cli.js';
 import { CLIENT_ADDRESS, createFleetRig, type FleetMember, type FleetRig } from './support/fleet-rig.js';
@@ -13,6 +14,7 @@ const DOORS = [
   { name: 'web', sequence: ['tcp:31700'], open: ['tcp:8080'], openFor: '6s', fleet: true },
   { name: 'db', sequence: ['tcp:31800'], open: ['tcp:5432'], openFor: '8s', fleet: true },
   { name: 'local', sequence: ['tcp:31900'], open: ['tcp:9090'], openFor: '1m' },
+  { name: 'vault', oneTimeSequences: [['tcp:31650', 'tcp:31660']], open: ['tcp:7777'], openFor: '4s', fleet: true },
 ];
 
 describeSystem('fleet doors on a 3-node NATS JetStream cluster with TLS and per-member users (3 bastions in namespaces)', ['ip', 'iptables', 'rsyslogd', 'nats-server', 'openssl'], () => {
@@ -43,7 +45,7 @@ describeSystem('fleet doors on a 3-node NATS JetStream cluster with TLS and per-
     JSON.parse((await member.cli(['status', '--json', '--config', member.configPath])).stdout) as { fleet?: Record<string, unknown> & { rejected: Record<string, number> } };
 
   beforeAll(async () => {
-    fleet = await createFleetRig({ members: 3, doors: DOORS, ports: [22, 8080, 5432, 9090] });
+    fleet = await createFleetRig({ members: 3, doors: DOORS, ports: [22, 8080, 5432, 9090, 7777] });
     [b1, b2, b3] = fleet.members as [FleetMember, FleetMember, FleetMember];
     for (const member of fleet.members) await member.start();
   }, 120_000);
@@ -205,4 +207,20 @@ describeSystem('fleet doors on a 3-node NATS JetStream cluster with TLS and per-
     const text = await b1.cli(['status', '--fleet', '--config', b1.configPath]);
     expect(text.stdout).toMatch(/^Fleet bastions: 3 members$/m);
   }, 30_000);
+
+  test('a one-time sequence used on b1 and replayed on b2 opens nothing on b2 (used sequences are group-wide)', async () => {
+    await knock(b1, 31650);
+    await knock(b1, 31660);
+    expect(await openOn(7777, fleet.members)).toEqual(all(true));
+    expect(await closedOn(7777, fleet.members, 10_000)).toEqual(all(true));
+    await knock(b2, 31650);
+    await knock(b2, 31660);
+    expect(await staysClosed(b2, 7777)).toBe(true);
+    const records = (await readFile(b2.auditLog, 'utf8'))
+      .split('\n')
+      .filter((line) => line.trim() !== '')
+      .map((line) => JSON.parse(line) as Record<string, unknown>);
+    const rejects = records.filter((record) => record['event'] === 'reject' && record['door'] === 'vault');
+    expect(rejects.map((record) => record['reason'])).toEqual(['one-time-reused']);
+  }, 60_000);
 });

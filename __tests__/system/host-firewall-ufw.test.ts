@@ -62,6 +62,13 @@ describeSystem('knocktail next to ufw', TOOLS, () => {
       expect(check.stdout).toContain(`backend's jump goes into that INPUT chain ahead of it, so grants open`);
     });
 
+    test('status says the guard refuses in silence, as ufw does with unused ports, and why', async () => {
+      const status = await live!.cli(['status', '--config', live!.configPath]);
+      expect(status.stdout).toMatch(/^Guard refusal: drop \(silent\), as for unused ports; auto: ufw \(table ip filter, chain INPUT, priority 0: policy drop\)/m);
+      const json = JSON.parse((await live!.cli(['status', '--json', '--config', live!.configPath])).stdout) as { refusal?: { refusal: string } };
+      expect(json.refusal?.refusal).toBe('drop');
+    });
+
     test('a knock opens 22 through ufw for the knocking client and the close sequence closes it', async () => {
       const { rig } = live!;
       expect(await rig.connect(rig.client, rig.serverV4, 22, 300)).toBe(false);

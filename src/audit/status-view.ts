@@ -29,6 +29,8 @@ export interface StatusSnapshot {
   fleet?: FleetLinkStatus;
   /** What the guard answers refused packets (knock, tripwire and protected ports) and why; absent before setup. */
   refusal?: { refusal: 'reject' | 'drop'; reason: string };
+  /** Protected ports published by DNAT and how they are guarded (the DNAT probe's lines); absent when not probed. */
+  forward?: string[];
   /** The canary's verdict at the daemon's start (src/canary/arm-guard.ts describeLogPath). */
   logPath?: string;
 }
@@ -96,6 +98,7 @@ export function renderStatus(snapshot: StatusSnapshot, options: { color: boolean
     out.push('', `Always allowed (limits.alwaysAllow, never blocked on protected ports): ${snapshot.alwaysAllow.length === 0 ? 'none' : snapshot.alwaysAllow.map(escapeCell).join(' ')}`);
   }
   if (snapshot.refusal) out.push('', `Guard ${describeRefusal(snapshot.refusal)}`);
+  if (snapshot.forward) out.push('', ...snapshot.forward.map((line) => `Guard ${escapeCell(line)}`));
   out.push('', `Tracked sources: ${snapshot.trackedSources}${snapshot.scanners === undefined ? '' : `, scanners marked: ${snapshot.scanners}`}`);
   const names = [
     ...COUNTER_ORDER.filter((name) => name in snapshot.counters),

@@ -36,7 +36,7 @@ export function logPathAdvice(facts: LogPathFacts): string[] {
 
 /** What check-config says of the path before anything runs: the source, the canary, and a warning when this host cannot carry LOG lines. */
 export function describeLogPathFacts(facts: LogPathFacts, canaryPort: number): string[] {
-  const via = facts.source === 'file' ? `${facts.logFile} (rsyslog)` : facts.source === 'kmsg' ? '/dev/kmsg' : facts.source;
+  const via = facts.source === 'file' ? `${facts.logFile} (rsyslog)` : facts.source === 'kmsg' ? '/dev/kmsg' : `${facts.logFile} (knocktail's ulogd2)`;
   const lines = [`log path: source ${facts.source}, ${via}; setup and every daemon start send a canary (udp 127.0.0.1:${canaryPort}) and arm the guard only once its line came back`];
   if (facts.source !== 'nflog' && (facts.container !== undefined || facts.nfLogAllNetns === undefined)) lines.push(`warning: ${logPathAdvice(facts)[0]!}`);
   return lines;

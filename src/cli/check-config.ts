@@ -10,6 +10,8 @@ import { checkDoorStrength } from '../config/door-strength.js';
 import { checkKnockPortsAgainstHost } from '../config/port-warnings.js';
 import { describeHostFirewallProbe, guardHostOf } from '../firewall/host-firewall-check.js';
 import { describeRefusal } from '../firewall/refusal.js';
+import { describeForwardPlan } from '../firewall/forward-plan.js';
+import { collectDoorPorts } from '../firewall/door-ports.js';
 import { KnocktailError } from '../errors.js';
 import type { CommandAction, ExitCode } from './command-table.js';
 import { configPath, writeLine, type CliContext } from './context.js';
@@ -44,6 +46,9 @@ export async function checkConfig(ctx: CliContext, option: string | undefined): 
     writeLine(ctx.stdout, describeRefusal(guardHostOf(probe, config.firewall.refusal, []).refusal));
     const facts = await host.logPathFacts?.(config);
     if (facts) for (const line of describeLogPathFacts(facts, canaryPort(config.doors, config.logPrefix))) writeLine(ctx.stdout, line);
+    if (host.forward && config.firewall.backend !== 'dry-run') {
+      for (const line of describeForwardPlan(await host.forward(collectDoorPorts(config.doors).protectedPorts), config.firewall.backend)) writeLine(ctx.stdout, line);
+    }
     for (const door of config.doors) writeLine(ctx.stdout, `${describeDoor(door)}${config.fleet?.doors.includes(door.name) ? ' [fleet]' : ''}`);
     const fleet = config.fleet;
     if (fleet) writeLine(ctx.stdout, `fleet ${fleet.group} as ${fleet.host}: ${fleet.servers.join(', ')}; fleet doors ${fleet.doors.join(', ') || 'none'}`);

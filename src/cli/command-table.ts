@@ -73,6 +73,7 @@ export const COMMANDS: readonly CommandDef[] = [
       { flags: '--prefix <text>', description: "the log prefix of the knock lines (default: the config's logPrefix); a log written by another LOG rule is otherwise ignored" },
       { flags: '--any-dst', description: "count packets to any destination (default: DST= must be one of the config's localAddresses, when it lists any)" },
       { flags: '--commands', description: 'print every firewall command a live daemon would run (setup, opens, closes), as it would run them' },
+      { flags: '--nat <file>', description: "a host's `iptables -t nat -S` output: protected ports its DNAT rules publish (Docker's) get the forward twin, as on that host" },
       { flags: '--boot-time <iso>', description: "boot time for kernel-uptime timestamps (dmesg, /dev/kmsg); default: the capture's own (its last record at the file's modification time)" },
     ],
     load: async () => typed((await import('./replay.js')).replay),

@@ -6,6 +6,8 @@ import type { ProveLogPath } from '../canary/arm-guard.js';
 import type { LogPathFacts } from '../canary/log-path-advice.js';
 import type { BackendName, Config } from '../config/types.js';
 import type { HostFirewallProbe } from '../firewall/host-firewall-check.js';
+import type { ForwardPlan } from '../firewall/forward-plan.js';
+import type { PortSpec } from '../model/door.js';
 import type { HostPortsReader } from '../host/host-ports.js';
 import type { RandomInt } from '../install/knock-ports.js';
 import { createHostPortsReader } from './host-ports-reader.js';
@@ -25,6 +27,8 @@ export interface HostProbes {
   ulogdPluginDir?(): Promise<string | undefined>;
   /** The daemon's account (`knocktail` in /etc/passwd), when this host has one. */
   serviceUser(): Promise<ServiceUser | undefined>;
+  /** Which protected ports the host's DNAT rules publish (the DNAT probe of setup); absent: not looked at. */
+  forward?(protectedPorts: readonly PortSpec[]): Promise<ForwardPlan>;
   /** The log-path canary bound to the config's source (undefined: arm without proving, as for dry-run). */
   logPath?(config: Config): Promise<ProveLogPath | undefined>;
   /** What is known of the log path before anything runs (container, nf_log_all_netns). */
@@ -48,6 +52,14 @@ export function systemHostProbes(): HostProbes {
       return (await import('../host/ulogd-plugins.js')).findUlogdPluginDir();
     },
     serviceUser: async () => serviceUserIn(await readFile('/etc/passwd', 'utf8').catch(() => '')),
+    async forward(protectedPorts) {
+      const [{ ExecaRunner }, { CommandExecutor }, { probeForward }] = await Promise.all([
+        import('../firewall/command-runner.js'),
+        import('../firewall/command-executor.js'),
+        import('../firewall/forward-probe.js'),
+      ]);
+      return probeForward(new CommandExecutor(new ExecaRunner(), { retries: 0, sleep: () => Promise.resolve() }), protectedPorts);
+    },
     // Loaded on use, as the firewall: only setup, install --now and check-config need it.
     logPath: async (config) => (await import('./log-path-prover.js')).createLogPathProver(config),
     logPathFacts: async (config) => (await import('./log-path-prover.js')).readLogPathFacts(config),

@@ -10,7 +10,7 @@ import { LINUX_DEFAULT_EPHEMERAL, type HostPorts } from '../host/host-ports.js';
 import { buildConfigSkeleton, DEFAULT_PATHS, SKELETON_DOOR, SKELETON_OPEN, SKELETON_OPEN_FOR, skeletonSteps, type SkeletonPaths } from '../install/config-skeleton.js';
 import { formatInstallReport } from '../install/install-report.js';
 import { buildInstallPlan, type KnockHint, type SetupStep } from '../install/install-plan.js';
-import { DEFAULT_NFLOG_GROUP, DEFAULT_ULOGD_PLUGIN_DIR } from '../install/ulogd-files.js';
+import { DEFAULT_NFLOG_GROUP, DEFAULT_ULOGD_PLUGIN_DIR, ULOGD_CONFIG_NAME, ULOGD_UNIT_PATH } from '../install/ulogd-files.js';
 import { chooseKnockPorts, type KnockPortChoice } from '../install/knock-ports.js';
 import { packageRoot, readShippedAssets } from '../install/shipped-assets.js';
 import { formatPort, formatStep, type Door } from '../model/door.js';
@@ -35,8 +35,12 @@ const SHIPPED_SCHEMA = '/usr/share/knocktail/config.schema.json';
 function parseKnockPorts(text: string): KnockPortChoice {
   const ports = text.split(',').map((part) => part.trim());
   const numbers = ports.map(Number);
-  const valid = ports.length >= 2 && ports.every((part, i) => /^\d{1,5}$/.test(part) && numbers[i]! >= 1 && numbers[i]! <= 65535) && new Set(numbers).size === numbers.length;
-  if (!valid) throw new KnocktailError('USAGE', `Expected --knock-ports to be distinct ports 1-65535, the open sequence then the close port, like 26975,27878,29504,31206, got ${JSON.stringify(text)}`);
+  const valid = ports.length >= 2 && ports.every((part, i) => /^\d{1,5}$/.test(part) && numbers[i]! >= 1 && numbers[i]! <= 65535 && numbers[i] !== 22) && new Set(numbers).size === numbers.length;
+  if (!valid)
+    throw new KnocktailError(
+      'USAGE',
+      `Expected --knock-ports to be distinct ports 1-65535 other than 22 (the port the door opens), the open sequence then the close port, like 26975,27878,29504,31206, got ${JSON.stringify(text)}`,
+    );
   return { sequence: numbers.slice(0, -1), close: numbers.at(-1)! };
 }
 
@@ -120,7 +124,8 @@ export const install: CommandAction<[], InstallFlags> = async (ctx, _args, flags
   });
   if (container !== undefined)
     writeLine(ctx.stdout, `container (${container}): the new config reads knocks through NFLOG and knocktail's ulogd2 ("source": "nflog"), since LOG lines of a container reach no log`);
-  const configEntries = new Set([systemConfig, dirname(systemConfig)]);
+  // --config-only (the .deb's postinst) writes what a package cannot ship: the config and, when it reads NFLOG, knocktail's ulogd2 config and unit.
+  const configEntries = new Set([systemConfig, dirname(systemConfig), join(dirname(systemConfig), ULOGD_CONFIG_NAME), ULOGD_UNIT_PATH]);
   const plan = configOnly ? { ...planned, entries: planned.entries.filter((entry) => configEntries.has(entry.path)), nextSteps: [] } : planned;
   const applied = await applyInstallPlan(plan, { root, dryRun });
   // The daemon runs as the knocktail user and reads its config through the group.

@@ -20,8 +20,9 @@ import { sourceDialect } from '../compose.js';
 function canaryReader(config: Config): { reader: ChunkSource; name: string } {
   switch (config.source) {
     case 'file':
-    case 'nflog':
       return { reader: new FileFollower({ path: config.logFile, startAt: 'end', pollIntervalMs: 50 }), name: config.logFile };
+    case 'nflog':
+      return { reader: new FileFollower({ path: config.logFile, startAt: 'end', pollIntervalMs: 50 }), name: `${config.logFile} (ulogd2, NFLOG group ${config.nflog.group})` };
     case 'kmsg':
       return { reader: new KmsgSource(), name: '/dev/kmsg' };
   }

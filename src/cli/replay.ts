@@ -1,4 +1,4 @@
-import { open } from 'node:fs/promises';
+import { open, readFile } from 'node:fs/promises';
 import { uptime } from 'node:os';
 import { resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -29,6 +29,7 @@ interface ReplayFlags {
   commands?: boolean;
   bootTime?: string;
   anyDst?: boolean;
+  nat?: string;
 }
 
 // The human report and --audit keep the first records only, so memory stays flat in the log's length (--json streams them all).
@@ -96,6 +97,7 @@ export const replay: CommandAction<[string[]], ReplayFlags> = async (ctx, [files
     referenceTime: Math.max((await findReferenceTime(files)) ?? 0, ...placed.filter(isUptimeTimed).map((survey) => survey.last ?? 0)),
     ...(flags.commands ? { onCommand: (command: SimulatedCommand, at: number) => writeLine(ctx.stdout, json ? commandJson(command, at) : commandText(command, at)) } : {}),
     anyDestination: flags.anyDst === true,
+    ...(flags.nat === undefined ? {} : { nat: await readFile(resolve(ctx.cwd, flags.nat), 'utf8') }),
     onRecord: (record) => {
       tallies.addRecord(record);
       auditFile?.write(formatAuditLine(record, config.firewall.backend));

@@ -8,6 +8,8 @@ import type { FirewallBackend } from '../firewall/backend.js';
 import { withFirewallLock } from '../firewall/firewall-lock.js';
 import { describeHostFirewallProbe, guardHostOf } from '../firewall/host-firewall-check.js';
 import { describeRefusal } from '../firewall/refusal.js';
+import { describeForwardPlan } from '../firewall/forward-plan.js';
+import { collectDoorPorts } from '../firewall/door-ports.js';
 import { formatArgv } from '../firewall/shell-quote.js';
 import { configPath, writeLine } from './context.js';
 import type { CliContext } from './context.js';
@@ -36,6 +38,10 @@ export async function printRules(ctx: CliContext, option: string | undefined, fa
   for (const argv of factory(config, createSystemClock()).describeSetup(config.doors, host)) writeLine(ctx.stdout, formatArgv(argv));
   writeLine(ctx.stdout, `# ${describeHostFirewallProbe(probe, config.firewall.backend, config.firewall.hostFirewall ?? 'check')}`);
   writeLine(ctx.stdout, `# ${describeRefusal(host.refusal)}`);
+  // The forward twin's rules depend on the DNAT rules setup finds (docs/docker.md): said, not listed.
+  if (probes.forward && config.firewall.backend !== 'dry-run') {
+    for (const line of describeForwardPlan(await probes.forward(collectDoorPorts(config.doors).protectedPorts), config.firewall.backend)) writeLine(ctx.stdout, `# ${line}`);
+  }
   return 0;
 }
 

@@ -72,6 +72,7 @@ export const run: CommandAction<[], { config?: string }> = async (ctx, _args, fl
   const daemon = new Daemon(config, {
     clock,
     runner,
+    forward: true,
     wrapBackend,
     audit: createAuditLog(config.auditLog, { backend: config.firewall.backend, tracer }),
     tracer,

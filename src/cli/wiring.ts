@@ -16,7 +16,7 @@ import { createHostPortsReader } from './host-ports-reader.js';
 // Its setup() first checks the host's own firewall (ufw, firewalld, nftables) and refuses a backend whose grants it would drop.
 export function createFirewall(config: Config, clock: Clock): FirewallBackend {
   const runner = new ExecaRunner();
-  return buildBackend(config, { runner, now: () => clock.now(), wrap: hostChecked(config, runner) });
+  return buildBackend(config, { runner, now: () => clock.now(), forward: true, wrap: hostChecked(config, runner) });
 }
 
 /** Wraps a backend so that its setup() first checks the host's own firewall (`run` and `createFirewall` alike). */

@@ -1,7 +1,9 @@
 // The control socket speaks one JSON request and one JSON response per connection,
 // each a single line. Only root can reach the socket (mode 0600 in the state dir).
 export type ControlRequest =
-  { readonly op: 'status' } | { readonly op: 'grant'; readonly src: string; readonly door: string; readonly for?: string } | { readonly op: 'revoke'; readonly src: string; readonly door?: string; readonly endSessions?: boolean };
+  | { readonly op: 'status' }
+  | { readonly op: 'grant'; readonly src: string; readonly door: string; readonly for?: string }
+  | { readonly op: 'revoke'; readonly src: string; readonly door?: string; readonly endSessions?: boolean };
 
 export type ControlResponse = { readonly ok: true; readonly result: unknown } | { readonly ok: false; readonly code: string; readonly error: string };
 

@@ -1,5 +1,6 @@
 import type { Door } from '../model/door.js';
 import type { Grant } from '../model/grant.js';
+import type { ForwardPlan } from './forward-plan.js';
 import type { GuardHost } from './refusal.js';
 
 // The seam between grants and a real firewall. Every backend is idempotent:
@@ -27,6 +28,12 @@ export interface FirewallBackend {
    * behind a ban tool's rule added since setup (iptables, ipset). True when it changed something.
    */
   checkGuard?(): Promise<boolean>;
+  /**
+   * Re-reads the host's DNAT rules and brings the forward twin in line (a published protected
+   * port appeared or went, Docker restarted and lost the jump): the periodic check. Optional;
+   * undefined when the DNAT probe is off (tests, replay).
+   */
+  checkForward?(doors: readonly Door[]): Promise<ForwardPlan | undefined>;
   /** Ends long-lived helper processes (nftables keeps one `nft -i`); optional and idempotent. */
   stop?(): Promise<void>;
 }

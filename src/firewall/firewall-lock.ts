@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { closeSync, constants, ftruncateSync, readSync, writeSync } from 'node:fs';
+import { closeSync, constants, ftruncateSync, openSync, readSync, writeSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { KnocktailError } from '../errors.js';
@@ -88,7 +88,13 @@ export async function acquireFirewallLock(path: string, options: FirewallLockOpt
 /** The lock file, opened read-write: created 0600 (and the service user's, when root makes it), never through a symlink. */
 function openLockFile(path: string): { fd: number } {
   try {
-    return openOwnedFile(path, constants.O_RDWR, 0o600);
+    try {
+      return openOwnedFile(path, constants.O_RDWR, 0o600);
+    } catch (error) {
+      // A lock file an older root command left (root:root 0644): a read-only descriptor locks as well; only the holder line is lost.
+      if ((error as NodeJS.ErrnoException).code !== 'EACCES') throw error;
+      return { fd: openSync(path, constants.O_RDONLY | constants.O_NOFOLLOW) };
+    }
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     const why = code === 'ELOOP' || code === 'EEXIST' ? 'it is a symlink, which knocktail never follows in a directory another user can write' : (error as Error).message;

@@ -56,7 +56,7 @@ export function buildRefusalTarget(proto: 'tcp' | 'udp', family: Family, refusal
 }
 
 // Tripwire LOG lines: at most one per source per minute. The table holds up to TRIPWIRE_TABLE_MAX
-// sources (a full scan from 50,000 sources fits; about 128 bytes each, so at most ~8 MiB per
+// sources (a full scan from 50,000 sources fits; 120 bytes each in slab xt_hashlimit, so at most ~7.6 MiB per
 // family), each remembered for a minute so the burst of 1 cannot refill sooner.
 export const TRIPWIRE_TABLE_SIZE = 16384;
 export const TRIPWIRE_TABLE_MAX = 65536;

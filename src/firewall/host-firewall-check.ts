@@ -87,6 +87,7 @@ export function withHostFirewallCheck(backend: FirewallBackend, runner: CommandR
     teardown: () => backend.teardown(),
     ...(backend.checkGuard ? { checkGuard: () => backend.checkGuard!() } : {}),
     describeSetup: (doors, host) => backend.describeSetup(doors, host),
+    ...(backend.checkForward ? { checkForward: (doors) => backend.checkForward!(doors) } : {}),
     stop: async () => backend.stop?.(),
   };
 }

@@ -24,6 +24,9 @@ import { buildResizeRestore, RESIZE_SET } from './ipset-resize.js';
 import { buildGrantListArgs } from './iptables-args.js';
 import { parseSetListing, parseSetPorts } from './ipset-listing.js';
 import type { LineSession } from './line-session.js';
+import { buildForwardSetSpecs } from './forward-args.js';
+import type { ForwardPlan } from './forward-plan.js';
+import { ForwardTwin } from './forward-twin.js';
 
 const FAMILIES: readonly Family[] = [4, 6];
 
@@ -39,13 +42,17 @@ export class IpsetBackend implements FirewallBackend {
   private readonly session: LineSession | undefined;
   /** Size of each door's grant set (limits.maxGrants); undefined = the tool's default. */
   private readonly setSize: number | undefined;
+  /** The forward twin (KNOCKTAIL-FWD, matching the same sets) when the DNAT probe is on. */
+  private readonly twin: ForwardTwin | undefined;
 
-  constructor(exec: CommandExecutor, guard: GuardOptions & { readonly refusalSetting?: RefusalSetting }, now: () => number, session?: LineSession, setSize?: number) {
+  /** `forward`: probe DNAT at setup and guard published protected ports on the forward path too. */
+  constructor(exec: CommandExecutor, guard: GuardOptions & { readonly refusalSetting?: RefusalSetting }, now: () => number, session?: LineSession, setSize?: number, forward = false) {
     this.exec = exec;
     this.guard = guard;
     this.now = now;
     this.session = session;
     this.setSize = setSize;
+    this.twin = forward ? new ForwardTwin(exec, guard) : undefined;
   }
 
   async open(grant: Grant): Promise<void> {
@@ -78,6 +85,8 @@ export class IpsetBackend implements FirewallBackend {
 
   // The sets in one `ipset restore`, then per family one iptables transaction for both chains.
   async setup(doors: readonly Door[], host?: GuardHost, options: SetupOptions = {}): Promise<void> {
+    // The first phase of arming (armed: false) refuses nothing: the forward twin waits for the second.
+    const plan = options.armed === false ? undefined : await this.twin?.prepare(doors);
     if (doors.length > 0) await this.createSets(doors);
     const guard = { ...this.guardFor(doors, host), ...options };
     for (const family of FAMILIES) {
@@ -89,6 +98,13 @@ export class IpsetBackend implements FirewallBackend {
         doors.flatMap((door) => buildSetMatchSpecs(door, family)),
       );
     }
+    if (plan) await this.twin?.install(plan, doors, guard, (family) => Promise.resolve(forwardSetSpecs(doors, family)));
+  }
+
+  async checkForward(doors: readonly Door[]): Promise<ForwardPlan | undefined> {
+    if (!this.twin) return undefined;
+    await this.twin.check(doors, (family) => Promise.resolve(forwardSetSpecs(doors, family)));
+    return this.twin.current();
   }
 
   // Every set in one `ipset restore`; a set from an older config (another maxelem) fails it, and is then resized.
@@ -127,6 +143,7 @@ export class IpsetBackend implements FirewallBackend {
   }
 
   async teardown(): Promise<void> {
+    await this.twin?.teardown();
     for (const family of FAMILIES) await removeGuard(this.exec, family);
     const names = await this.exec.run(['ipset', 'list', '-n']);
     const ours = names.stdout
@@ -156,6 +173,7 @@ export class IpsetBackend implements FirewallBackend {
         guard,
         doors.flatMap((door) => buildSetMatchSpecs(door, family)),
       ),
+      ...(this.twin?.describe(doors, family, guard, forwardSetSpecs(doors, family)) ?? []),
     ]);
   }
 
@@ -163,4 +181,9 @@ export class IpsetBackend implements FirewallBackend {
   describeTeardown(doors: readonly Door[]): string[][] {
     return [...FAMILIES.flatMap((family) => buildGuardTeardownArgs(family)), ...FAMILIES.flatMap((family) => doors.map((door) => buildDestroySetArgs(setName(door.name, family))))];
   }
+}
+
+// The forward twin's grant rules: the doors' shared sets, matched against the published (original) port.
+function forwardSetSpecs(doors: readonly Door[], family: Family): string[][] {
+  return doors.flatMap((door) => buildForwardSetSpecs(setName(door.name, family), door.open));
 }

@@ -10,10 +10,14 @@ import type { GuardOptions } from './guard-args.js';
 import { planGuardFields } from './guard-plan.js';
 import type { GuardHost, RefusalSetting } from './refusal.js';
 import { installGuard, removeGuard, repairJump } from './guard-installer.js';
-import { buildGrantListArgs, buildGrantRuleText, GRANT_CHAIN, restoreBinary } from './iptables-args.js';
+import { buildGrantListArgs, buildGrantRuleText, GRANT_CHAIN, restoreBinary, tablesBinary } from './iptables-args.js';
 import { parseGrantListing, parseGrantRules } from './iptables-listing.js';
+import type { ListedGrantRule } from './iptables-listing.js';
 import type { LineSession } from './line-session.js';
 import { buildFilterTransactionText, formatRestoreLine } from './restore-text.js';
+import { buildForwardGrantSpec, FORWARD_CHAIN, forwardGrantPosition } from './forward-args.js';
+import type { ForwardPlan } from './forward-plan.js';
+import { ForwardTwin } from './forward-twin.js';
 
 const FAMILIES: readonly Family[] = [4, 6];
 
@@ -24,23 +28,32 @@ interface HeldRule {
   readonly spec?: readonly string[];
   /** The rule as restore-line text (formatRestoreLine of `spec`): built directly for a wanted rule, kept once made for a listed one. */
   text?: string;
+  /** A forward twin in KNOCKTAIL-FWD (inserted ahead of the refusals) rather than a rule of KNOCKTAIL. */
+  readonly forward?: boolean;
 }
 
 const NO_RULES: readonly HeldRule[] = [];
 
-/** The rule's restore line for `op` (`-A`, `-D`) in the grant chain. */
-function ruleLine(op: string, rule: HeldRule): string {
+/** The rule's restore line for `op` (`-A`, `-D`) in the grant chain; a forward twin's add is an insert at `forwardAt`. */
+function ruleLine(op: string, rule: HeldRule, forwardAt: number): string {
   rule.text ??= formatRestoreLine(rule.spec ?? []);
-  return rule.text === '' ? `${op} ${GRANT_CHAIN}` : `${op} ${GRANT_CHAIN} ${rule.text}`;
+  const head = rule.forward !== true ? `${op} ${GRANT_CHAIN}` : op === '-A' ? `-I ${FORWARD_CHAIN} ${forwardAt}` : `${op} ${FORWARD_CHAIN}`;
+  return rule.text === '' ? head : `${head} ${rule.text}`;
 }
 
 function identity(until: number | null, proto: string, port: number, timed: boolean): string {
   return `${until ?? 'never'}|${proto}|${port}|${timed ? 'timed' : 'untimed'}`;
 }
 
-/** The rules a grant should have, one per port. */
-function wantedRules(grant: Grant): HeldRule[] {
-  return grant.ports.map((port) => ({ identity: identity(grant.until, port.proto, port.port, grant.until !== null), text: buildGrantRuleText(grant, port) }));
+/** The rules a grant should have, one per port, and with a forward twin (KNOCKTAIL-FWD exists) one more per port. */
+function wantedRules(grant: Grant, forward: boolean): HeldRule[] {
+  const rules: HeldRule[] = grant.ports.map((port) => ({ identity: identity(grant.until, port.proto, port.port, grant.until !== null), text: buildGrantRuleText(grant, port) }));
+  if (forward) {
+    for (const port of grant.ports) {
+      rules.push({ identity: `fwd|${identity(grant.until, port.proto, port.port, grant.until !== null)}`, text: formatRestoreLine(buildForwardGrantSpec(grant, port)), forward: true });
+    }
+  }
+  return rules;
 }
 
 interface ChangePlan {
@@ -51,12 +64,12 @@ interface ChangePlan {
 }
 
 /** The transaction that makes `current` exactly `wanted`, or undefined when they already are. */
-function planChange(current: readonly HeldRule[], wanted: readonly HeldRule[]): ChangePlan | undefined {
+function planChange(current: readonly HeldRule[], wanted: readonly HeldRule[], forwardAt: number): ChangePlan | undefined {
   const { adds, deletes } = difference(current, wanted);
   if (adds.length === 0 && deletes.length === 0) return undefined;
   const lines: string[] = [];
-  for (const rule of adds) lines.push(ruleLine('-A', rule));
-  for (const rule of deletes) lines.push(ruleLine('-D', rule));
+  for (const rule of adds) lines.push(ruleLine('-A', rule, forwardAt));
+  for (const rule of deletes) lines.push(ruleLine('-D', rule, forwardAt));
   const next = deletes.length === current.length ? adds : [...current.filter((held) => !deletes.includes(held)), ...adds];
   return { transaction: buildFilterTransactionText(lines), next };
 }
@@ -97,17 +110,28 @@ export class IptablesBackend implements FirewallBackend {
   private readonly sessions: RestoreSessions | undefined;
   /** Per family, the grant rules the chain holds by grant key; absent until listed. */
   private readonly held = new Map<Family, Map<string, readonly HeldRule[]>>();
+  /** The forward twin (KNOCKTAIL-FWD) when the DNAT probe is on; undefined leaves the forward path alone. */
+  private readonly twin: ForwardTwin | undefined;
+  /** Per family, whether KNOCKTAIL-FWD exists (from the last listing): grants then get forward twins. */
+  private readonly forwardActive = new Map<Family, boolean>();
 
-  constructor(exec: CommandExecutor, guard: GuardOptions & { readonly refusalSetting?: RefusalSetting }, now: () => number, sessions?: RestoreSessions) {
+  /** `forward`: probe DNAT at setup and guard published protected ports on the forward path too. */
+  constructor(exec: CommandExecutor, guard: GuardOptions & { readonly refusalSetting?: RefusalSetting }, now: () => number, sessions?: RestoreSessions, forward = false) {
     this.exec = exec;
     this.guard = guard;
     this.now = now;
     this.sessions = sessions;
+    this.twin = forward ? new ForwardTwin(exec, guard) : undefined;
   }
 
   async open(grant: Grant): Promise<void> {
     if (grant.until !== null && grant.until <= this.now()) return this.close(grant);
-    await this.change(grant, wantedRules(grant));
+    // Whether grants get forward twins is known from the listing, so list first (a bad grant never gets that far).
+    if (this.twin && !this.held.has(grant.family)) {
+      checkGrant(grant);
+      await this.rulesOf(grant.family);
+    }
+    await this.change(grant, wantedRules(grant, this.forwardActive.get(grant.family) === true));
   }
 
   async close(grant: Grant): Promise<void> {
@@ -118,14 +142,26 @@ export class IptablesBackend implements FirewallBackend {
     const grants: Grant[] = [];
     for (const family of FAMILIES) {
       const text = await this.listing(family);
-      grants.push(...parseGrantListing(text, family, this.now()));
+      const listed = parseGrantListing(text, family, this.now());
+      grants.push(...(this.forwardActive.get(family) === true ? listed.filter((grant) => this.hasTwins(grant)) : listed));
     }
     return grants;
   }
 
   async setup(doors: readonly Door[], host?: GuardHost, options: SetupOptions = {}): Promise<void> {
+    // The first phase of arming (armed: false) refuses nothing: the forward twin waits for the second.
+    const plan = options.armed === false ? undefined : await this.twin?.prepare(doors);
     const guard = { ...this.guardFor(doors, host), ...options };
     for (const family of FAMILIES) await installGuard(this.exec, doors, family, guard);
+    if (!this.twin || !plan) return;
+    await this.twin.install(plan, doors, guard, (family) => this.forwardGrantSpecs(family));
+    this.held.clear();
+  }
+
+  async checkForward(doors: readonly Door[]): Promise<ForwardPlan | undefined> {
+    if (!this.twin) return undefined;
+    if ((await this.twin.check(doors, (family) => this.forwardGrantSpecs(family))).length > 0) this.held.clear();
+    return this.twin.current();
   }
 
   async checkGuard(): Promise<boolean> {
@@ -135,8 +171,16 @@ export class IptablesBackend implements FirewallBackend {
   }
 
   async teardown(): Promise<void> {
+    await this.twin?.teardown();
     for (const family of FAMILIES) await removeGuard(this.exec, family);
     this.held.clear();
+  }
+
+  // The forward twins of every grant rule KNOCKTAIL holds (setup rebuilds KNOCKTAIL-FWD whole).
+  private async forwardGrantSpecs(family: Family): Promise<string[][]> {
+    const result = await this.exec.run(buildGrantListArgs(family), { accept: [0, 1] });
+    const rules = parseGrantRules(result.exitCode === 0 ? result.stdout : '', family);
+    return rules.map((rule) => buildForwardGrantSpec({ door: rule.door, src: rule.src, family, until: rule.until }, rule.port));
   }
 
   stop(): Promise<void> {
@@ -146,7 +190,7 @@ export class IptablesBackend implements FirewallBackend {
 
   describeSetup(doors: readonly Door[], host?: GuardHost): string[][] {
     const guard = this.guardFor(doors, host);
-    return FAMILIES.flatMap((family) => buildGuardSetupArgs(doors, family, guard));
+    return FAMILIES.flatMap((family) => [...buildGuardSetupArgs(doors, family, guard), ...(this.twin?.describe(doors, family, guard, []) ?? [])]);
   }
 
   private guardFor(doors: readonly Door[], host?: GuardHost): GuardOptions {
@@ -166,7 +210,7 @@ export class IptablesBackend implements FirewallBackend {
     const key = grantKey(grant);
     for (let attempt = 0; ; attempt++) {
       const rules = this.held.get(grant.family) ?? (await this.rulesOf(grant.family));
-      const plan = planChange(rules.get(key) ?? NO_RULES, wanted);
+      const plan = planChange(rules.get(key) ?? NO_RULES, wanted, forwardGrantPosition(this.guard, grant.family));
       if (!plan) return;
       if (attempt < 2) {
         if ((await this.attempt(grant.family, plan.transaction)).exitCode !== 0) {
@@ -190,6 +234,13 @@ export class IptablesBackend implements FirewallBackend {
     return this.exec.run(restoreBinary(family), { input: transaction, accept: [0, 1, 2, 4] });
   }
 
+  // Drift repair of the forward twin: a grant whose twin is gone is listed as absent, so reconcile
+  // re-adds it, and that open (planChange) puts back exactly the missing twin.
+  private hasTwins(grant: Grant): boolean {
+    const rules = this.held.get(grant.family)?.get(grantKey(grant)) ?? NO_RULES;
+    return grant.ports.every((port) => rules.some((rule) => rule.forward === true && rule.identity.includes(`|${port.proto}|${port.port}|`)));
+  }
+
   private async rulesOf(family: Family): Promise<Map<string, readonly HeldRule[]>> {
     const known = this.held.get(family);
     if (known) return known;
@@ -197,15 +248,24 @@ export class IptablesBackend implements FirewallBackend {
     return this.held.get(family) ?? new Map<string, readonly HeldRule[]>();
   }
 
-  // Lists the chain (a missing chain holds nothing) and remembers its grant rules.
+  // Lists the chain (a missing chain holds nothing) and remembers its grant rules; with the
+  // forward twin on, KNOCKTAIL-FWD's grant rules too (and whether that chain exists).
   private async listing(family: Family): Promise<string> {
     const result = await this.exec.run(buildGrantListArgs(family), { accept: [0, 1] });
     const text = result.exitCode === 0 ? result.stdout : '';
     const rules = new Map<string, HeldRule[]>();
-    for (const rule of parseGrantRules(text, family)) {
+    const remember = (rule: ListedGrantRule, forward: boolean): void => {
       const list = rules.get(rule.key) ?? [];
-      list.push({ identity: identity(rule.until, rule.port.proto, rule.port.port, rule.timed), spec: rule.spec });
+      const id = identity(rule.until, rule.port.proto, rule.port.port, rule.timed);
+      list.push(forward ? { identity: `fwd|${id}`, spec: rule.spec, forward } : { identity: id, spec: rule.spec });
       rules.set(rule.key, list);
+    };
+    for (const rule of parseGrantRules(text, family)) remember(rule, false);
+    if (this.twin) {
+      const twins = await this.exec.run([...tablesBinary(family), '-S', FORWARD_CHAIN], { accept: [0, 1] });
+      const active = twins.exitCode === 0 && twins.stdout.includes(`-N ${FORWARD_CHAIN}`);
+      this.forwardActive.set(family, active);
+      if (active) for (const rule of parseGrantRules(twins.stdout, family)) remember(rule, true);
     }
     this.held.set(family, rules);
     return text;

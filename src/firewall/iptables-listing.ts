@@ -60,7 +60,8 @@ export function parseGrantRules(text: string, family: Family): ListedGrantRule[]
     const comment = parseGrantComment(valueAfter(words, '--comment') ?? '');
     const src = normaliseAddress((valueAfter(words, '-s') ?? '').replace(/\/(32|128)$/, ''));
     const proto = valueAfter(words, '-p');
-    const port = Number(valueAfter(words, '--dport'));
+    // A forward twin (forward-args.ts) names the published port as conntrack's original destination.
+    const port = Number(valueAfter(words, '--dport') ?? valueAfter(words, '--ctorigdstport'));
     if (!comment || !src || src.family !== family || (proto !== 'tcp' && proto !== 'udp') || !Number.isInteger(port)) continue;
     rules.push({
       key: grantKey({ door: comment.door, src: src.text }),

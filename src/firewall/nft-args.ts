@@ -4,6 +4,7 @@ import type { Door } from '../model/door.js';
 import { collectDoorPorts } from './door-ports.js';
 import { checkGrant } from './grant-check.js';
 import type { KnockPort } from './door-ports.js';
+import type { ForwardPort } from './forward-plan.js';
 import { buildNftLogStatement, type LogAction } from './log-action.js';
 import type { Refusal } from './refusal.js';
 
@@ -168,3 +169,41 @@ export const NFT_LIST_ARGV: readonly string[] = ['nft', '-j', 'list', 'table', '
 export function statementsAsArgv(statements: readonly string[]): string[][] {
   return statements.map((statement) => ['nft', statement]);
 }
+
+const ORIGINAL_DADDR = { 4: 'ct original ip daddr', 6: 'ct original ip6 daddr' } as const;
+
+/**
+ * The forward twin (docs/guard-rules.md, #19): base chain `forward` on the forward hook at
+ * priority filter, beside Docker's and Podman's chains (a drop here is final, an accept leaves
+ * theirs to decide). It matches conntrack's original destination, because DNAT has already
+ * rewritten the packet's: established flows, alwaysAllow sources and the doors' grant sets
+ * pass, then NEW connections DNATed from a published protected port are refused. Containers'
+ * own connections are never DNATed (`ct status dnat`), so they and their replies pass. With no
+ * guards the chain is removed; the statements are part of setup's one batch.
+ */
+export function buildNftForwardStatements(doors: readonly Door[], guards: readonly ForwardPort[], options: NftGuardOptions): string[] {
+  const chain = `${NFT_TABLE} forward`;
+  if (guards.length === 0) return [`add chain ${chain}`, `flush chain ${chain}`, `delete chain ${chain}`];
+  const out = [`add chain ${chain} { type filter hook forward priority filter; policy accept; }`, `flush chain ${chain}`, `add rule ${chain} ct state established,related accept`];
+  const dnat = (family: Family, proto: string, port: number): string => `meta nfproto ${NFPROTO[family]} ct status dnat meta l4proto ${proto} ct original proto-dst ${port}`;
+  for (const family of [4, 6] as const) {
+    const mine = guards.filter((guard) => guard.family === family);
+    if (mine.length === 0) continue;
+    const allowed = (options.alwaysAllow ?? []).filter((cidr) => cidr.family === family);
+    if (allowed.length > 0)
+      out.push(`add rule ${chain} meta nfproto ${NFPROTO[family]} ct status dnat ${SADDR[family]} { ${allowed.map((cidr) => cidr.text).join(', ')} } accept comment ${quote('knocktail alwaysAllow')}`);
+    for (const door of doors) {
+      for (const port of door.open) {
+        out.push(`add rule ${chain} ${dnat(family, port.proto, port.port)} ${SADDR[family]} @${nftSetName(door.name, family)} accept comment ${quote(`knocktail door=${door.name}`)}`);
+      }
+    }
+    for (const guard of mine) {
+      const where = guard.addresses === undefined ? '' : ` ${ORIGINAL_DADDR[family]} { ${guard.addresses.join(', ')} }`;
+      out.push(`add rule ${chain} ct state new ${dnat(family, guard.proto, guard.port)}${where} ${nftRefusal(guard.proto, options.refusal ?? 'drop')}`);
+    }
+  }
+  return out;
+}
+
+/** Lists the inet chains (no rules, no set elements): the periodic check looks for the forward chain there. */
+export const NFT_LIST_CHAINS_ARGV: readonly string[] = ['nft', '-j', 'list', 'chains', 'inet'];

@@ -7,6 +7,11 @@ import type { NftGuardOptions } from './nft-args.js';
 import { planGuardFields } from './guard-plan.js';
 import type { GuardHost, RefusalSetting } from './refusal.js';
 import { doorSetNames, parseNftListing } from './nft-listing.js';
+import { buildNftForwardStatements, NFT_LIST_CHAINS_ARGV } from './nft-args.js';
+import { collectDoorPorts } from './door-ports.js';
+import { forwardPorts, NO_FORWARD } from './forward-plan.js';
+import type { ForwardPlan, ForwardPort } from './forward-plan.js';
+import { probeForward, unguardedError } from './forward-probe.js';
 
 // Set definitions without elements: a few ms, where listing the table (or even one chain) makes nft
 // fetch every element of every set, the LOG limiter's too (50,000 sources: ~300 ms of nft, 3.6 MB).
@@ -26,14 +31,21 @@ export class NftablesBackend implements FirewallBackend {
   /** Size of each door's grant set (limits.maxGrants); undefined = the tool's default. */
   private readonly setSize: number | undefined;
   private doors = new Map<string, Door>();
+  /** Whether setup probes DNAT and guards published protected ports in chain `forward`. */
+  private readonly forward: boolean;
+  /** The last DNAT probe's plan. */
+  private plan: ForwardPlan = NO_FORWARD;
+  /** The guard options of the last setup (its resolved refusal), for the periodic check's repair. */
+  private lastGuard: NftGuardOptions | undefined;
 
   /** With a session, grant changes go to one long-lived `nft -i`; without, each is its own `nft -f -`. */
-  constructor(exec: CommandExecutor, guard: NftGuardOptions & { readonly refusalSetting?: RefusalSetting }, now: () => number, session?: LineSession, setSize?: number) {
+  constructor(exec: CommandExecutor, guard: NftGuardOptions & { readonly refusalSetting?: RefusalSetting }, now: () => number, session?: LineSession, setSize?: number, forward = false) {
     this.exec = exec;
     this.guard = guard;
     this.now = now;
     this.session = session;
     this.setSize = setSize;
+    this.forward = forward;
   }
 
   async open(grant: Grant): Promise<void> {
@@ -67,7 +79,45 @@ export class NftablesBackend implements FirewallBackend {
 
   async setup(doors: readonly Door[], host?: GuardHost, options: SetupOptions = {}): Promise<void> {
     this.doors = new Map(doors.map((door) => [door.name, door]));
-    await this.batch(buildNftSetupStatements(doors, { ...this.guardFor(doors, host), ...options }, this.setSize));
+    const guard = { ...this.guardFor(doors, host), ...options };
+    const statements = buildNftSetupStatements(doors, guard, this.setSize);
+    // The first phase of arming (armed: false) refuses nothing: the forward twin waits for the second.
+    if (this.forward && options.armed !== false) {
+      this.lastGuard = guard;
+      const plan = await probeForward(this.exec, collectDoorPorts(doors).protectedPorts);
+      const error = unguardedError(plan);
+      if (error) throw error;
+      statements.push(...buildNftForwardStatements(doors, await this.forwardPortsFor(plan, doors), guard));
+      this.plan = plan;
+    }
+    await this.batch(statements);
+  }
+
+  // The periodic check: the chain gone (a flushed ruleset) or a first published port is repaired in one batch.
+  async checkForward(doors: readonly Door[]): Promise<ForwardPlan | undefined> {
+    if (!this.forward) return undefined;
+    const plan = await probeForward(this.exec, collectDoorPorts(doors).protectedPorts);
+    const present = await this.forwardChainPresent();
+    const ports = plan.guards.length > 0 || present ? forwardPorts(collectDoorPorts(doors).protectedPorts) : [];
+    if (present !== ports.length > 0) {
+      // The table itself may be gone too: the whole setup batch recreates it without touching live set elements.
+      const guard = this.lastGuard ?? this.guardFor(doors);
+      await this.batch([...buildNftSetupStatements(doors, guard, this.setSize), ...buildNftForwardStatements(doors, ports, guard)]);
+    }
+    this.plan = plan;
+    return plan;
+  }
+
+  // Once a protected port is published the chain stays (until teardown) and refuses every protected port:
+  // Docker's DNAT is briefly gone while dockerd restarts, and a port it re-publishes must not wait for the next check.
+  private async forwardPortsFor(plan: ForwardPlan, doors: readonly Door[]): Promise<ForwardPort[]> {
+    if (plan.guards.length === 0 && !(await this.forwardChainPresent())) return [];
+    return forwardPorts(collectDoorPorts(doors).protectedPorts);
+  }
+
+  private async forwardChainPresent(): Promise<boolean> {
+    const chains = await this.exec.run(NFT_LIST_CHAINS_ARGV, { accept: [0, 1] });
+    return /"table":\s*"knocktail",\s*"name":\s*"forward"/.test(chains.stdout);
   }
 
   async teardown(): Promise<void> {
@@ -75,7 +125,9 @@ export class NftablesBackend implements FirewallBackend {
   }
 
   describeSetup(doors: readonly Door[], host?: GuardHost): string[][] {
-    return statementsAsArgv(buildNftSetupStatements(doors, this.guardFor(doors, host), this.setSize));
+    const guard = this.guardFor(doors, host);
+    const forward = this.plan.guards.length > 0 ? buildNftForwardStatements(doors, forwardPorts(collectDoorPorts(doors).protectedPorts), guard) : [];
+    return statementsAsArgv([...buildNftSetupStatements(doors, guard, this.setSize), ...forward]);
   }
 
   private guardFor(doors: readonly Door[], host?: GuardHost): NftGuardOptions {

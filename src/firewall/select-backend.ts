@@ -24,6 +24,8 @@ export interface BackendDeps {
   readonly baseDelayMs?: number;
   /** Feed grant changes to one long-lived `iptables-restore --noflush` per family / `ipset -` / `nft -i` when the runner can start one (default true). */
   readonly sessions?: boolean;
+  /** Probe DNAT at setup and in the periodic check, and guard published protected ports on the forward path (default false: tests and replay). */
+  readonly forward?: boolean;
   /** Marks each session request sent and answered for the latency trace (default: none). */
   readonly tracer?: Tracer;
 }
@@ -55,13 +57,14 @@ export function selectBackend(config: FirewallConfig & { logPrefix: string; logA
   const starter = deps.sessions !== false && isProcessStarter(deps.runner) ? deps.runner : undefined;
   const session = { timeoutMs: 5000, ...(deps.tracer ? { tracer: deps.tracer } : {}) };
   const name: string = config.backend;
+  const forward = deps.forward === true;
   switch (name) {
     case 'iptables':
-      return new IptablesBackend(exec, guard, deps.now, starter && { 4: new LineSession(starter, restoreDialect(4), session), 6: new LineSession(starter, restoreDialect(6), session) });
+      return new IptablesBackend(exec, guard, deps.now, starter && { 4: new LineSession(starter, restoreDialect(4), session), 6: new LineSession(starter, restoreDialect(6), session) }, forward);
     case 'ipset':
-      return new IpsetBackend(exec, guard, deps.now, starter && new LineSession(starter, IPSET_DIALECT, session), config.setSize);
+      return new IpsetBackend(exec, guard, deps.now, starter && new LineSession(starter, IPSET_DIALECT, session), config.setSize, forward);
     case 'nftables':
-      return new NftablesBackend(exec, guard, deps.now, starter && new LineSession(starter, NFT_DIALECT, session), config.setSize);
+      return new NftablesBackend(exec, guard, deps.now, starter && new LineSession(starter, NFT_DIALECT, session), config.setSize, forward);
     default:
       throw new KnocktailError('BACKEND_UNKNOWN', `Expected firewall.backend to be one of ${BACKEND_NAMES.join(', ')}, got ${describeValue(name)}`);
   }
@@ -78,6 +81,7 @@ function renamed(backend: FirewallBackend, name: string): FirewallBackend {
     teardown: () => backend.teardown(),
     ...(backend.checkGuard ? { checkGuard: () => backend.checkGuard!() } : {}),
     describeSetup: (doors, host) => backend.describeSetup(doors, host),
+    ...(backend.checkForward ? { checkForward: (doors) => backend.checkForward!(doors) } : {}),
     stop: async () => backend.stop?.(),
   };
 }

@@ -21,6 +21,11 @@ export interface SimulatedFirewallOptions {
   readonly onCommand?: (command: SimulatedCommand) => void;
   /** iptables/ip6tables chains that exist from the start, as on a host where `knocktail setup` ran. */
   readonly chains?: readonly string[];
+  /**
+   * The IPv4 nat table, as `iptables -t nat -S` prints it (`replay --nat`): what the DNAT probe
+   * reads, so the forward twin is set up as on that host. Docker's chains there bring DOCKER-USER.
+   */
+  readonly nat?: string;
 }
 
 // The marker lines LineSession sends after each request are bookkeeping, not commands.
@@ -34,7 +39,8 @@ export class SimulatedFirewall implements CommandRunner, ProcessStarter {
 
   constructor(options: SimulatedFirewallOptions) {
     this.options = options;
-    this.tables = { 4: new SimulatedTables(options.chains), 6: new SimulatedTables(options.chains) };
+    const docker = options.nat !== undefined && /^-N DOCKER$/m.test(options.nat) ? ['DOCKER-USER'] : [];
+    this.tables = { 4: new SimulatedTables([...(options.chains ?? []), ...docker]), 6: new SimulatedTables(options.chains) };
     this.ipset = new SimulatedIpset(options.now);
     this.nft = new SimulatedNft(options.now);
   }
@@ -120,8 +126,12 @@ export class SimulatedFirewall implements CommandRunner, ProcessStarter {
     const binary = argv[0] ?? '';
     switch (binary) {
       case 'iptables':
-      case 'ip6tables':
+      case 'ip6tables': {
+        // The nat table is only ever listed (the DNAT probe); the filter table is simulated in full.
+        const table = argv.indexOf('-t');
+        if (table !== -1 && argv[table + 1] === 'nat') return { exitCode: 0, stdout: binary === 'iptables' ? (this.options.nat ?? '') : '', stderr: '' };
         return this.tables[binary === 'iptables' ? 4 : 6].run(argv);
+      }
       case 'iptables-restore':
       case 'ip6tables-restore':
         return this.tables[binary === 'iptables-restore' ? 4 : 6].restore(input);

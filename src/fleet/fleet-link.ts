@@ -3,19 +3,17 @@ import type { Clock, TimerHandle } from '../clock.js';
 import type { AuditRecord } from '../audit/record.js';
 import type { FleetConfig } from '../config/types.js';
 import { grantKey } from '../model/grant.js';
-import type { FleetEnvelope, FleetBody, GrantBody, HeartbeatBody } from './fleet-message.js';
+import type { FleetEnvelope, FleetBody, GrantBody } from './fleet-message.js';
 import { FLEET_PROTOCOL } from './fleet-message.js';
-import { GRANT_PREFIX, grantEntryKey, memberEntryKey, parseGrantEntryKey } from './fleet-keys.js';
-import type { FleetEntry, FleetTransport, FleetUpdate } from './fleet-transport.js';
+import { GRANT_PREFIX, grantEntryKey, parseGrantEntryKey } from './fleet-keys.js';
+import type { FleetConnectionEvent, FleetEntry, FleetTransport, FleetUpdate } from './fleet-transport.js';
 import type { FleetGrantPort } from './grant-port.js';
 import type { OutboxStore, SavedChange } from './outbox-file.js';
 import { StateStore } from '../grant/state-store.js';
 import { encodeEnvelope, REJECT_REASONS, resignEnvelope, signEnvelope, verifyEnvelope, type RejectReason } from './message-signing.js';
+import { FleetHeartbeat, type FleetLogger } from './fleet-heartbeat.js';
 import { ReplayGuard } from './replay-guard.js';
 import { UsedSequenceShare, type UsedSequencePort } from './used-sequence-share.js';
-
-/** Clock readings kept; the offset in use is the one read with the shortest round trip. */
-const OFFSET_SAMPLES = 5;
 
 // Connects one member's grant engine to the group: local grant changes of fleet doors go
 // into the KV bucket (one key per door and source, so the bucket's revision orders the
@@ -23,10 +21,7 @@ const OFFSET_SAMPLES = 5;
 // engine with the same absolute `until`. It fails closed: nothing it does can keep a port
 // open longer than the local engine's own expiry, and a member whose clock is off, or that
 // cannot verify a message, applies nothing.
-export interface FleetLogger {
-  info(message: string, meta?: Record<string, unknown>): void;
-  warn(message: string, meta?: Record<string, unknown>): void;
-}
+export type { FleetLogger } from './fleet-heartbeat.js';
 
 export interface FleetLinkOptions {
   readonly config: FleetConfig;
@@ -69,10 +64,6 @@ const MAX_AUDIT_OUTBOX = 10_000;
 /** How long outbox changes gather before they are written (a crash within it loses them, as it would any unsent change). */
 const OUTBOX_BATCH_MS = 100;
 const RESYNC_INTERVAL_MS = 60_000;
-/** Own heartbeat ids remembered, to tell this member's writes of its key from a namesake's. */
-const SENT_HEARTBEATS = 8;
-/** How long a namesake's last sign keeps the duplicate-name alarm up (status, metrics). */
-const NAMESAKE_MEMORY_MS = 600_000;
 /** Own grant change ids remembered, to tell a live change signed with this member's name by another member. */
 const SENT_GRANTS = 10_000;
 /**
@@ -113,18 +104,11 @@ export class FleetLink {
     ignored: { own: 0, 'no-such-door': 0, 'not-allowed': 0, 'past-until': 0, 'clock-skew': 0, 'not-held': 0, superseded: 0 } as Record<IgnoreReason, number>,
   };
   private connected = false;
-  private clockOffset: number | null = null;
-  private offsetSamples: readonly { readonly roundTrip: number; readonly offset: number }[] = [];
-  private accepting = false;
-  /** Bucket revision of this member's last stored heartbeat, and the ids of its recent heartbeats. */
-  private heartbeatRevision: number | undefined;
-  private sentHeartbeats: readonly string[] = [];
+  /** Announces this member, measures its clock, notices a namesake. */
+  private readonly heartbeat: FleetHeartbeat;
   private readonly sentGrants = new Set<string>();
-  /** When a heartbeat of another member with this member's name was last seen (undefined: never). */
-  private namesakeSeenAt: number | undefined;
   private stopFollow: (() => void) | undefined;
   private resyncEvery: TimerHandle | undefined;
-  private heartbeatTimer: TimerHandle | undefined;
   private retryTimer: TimerHandle | undefined;
   private resyncTimer: TimerHandle | undefined;
   private flushing: Promise<void> | undefined;
@@ -141,6 +125,19 @@ export class FleetLink {
       : undefined;
     this.config = options.config;
     this.fleetDoors = new Set(options.config.doors);
+    this.heartbeat = new FleetHeartbeat({
+      config: options.config,
+      transport: options.transport,
+      clock: options.clock,
+      log: options.log,
+      version: options.version,
+      doors: () => [...this.fleetDoors].filter((door) => options.port.hasDoor(door)),
+      sign: (body, iat, exp) => this.sign(body, iat, exp),
+      // Entries refused meanwhile were not marked handled; apply them now.
+      onAccepting: () => {
+        if (this.stopFollow) void this.resync();
+      },
+    });
     const store = options.outbox;
     this.outboxStore = store
       ? new StateStore<readonly SavedChange[]>({
@@ -152,33 +149,41 @@ export class FleetLink {
           onError: (error) => this.options.log.warn(`fleet ${this.config.group}: cannot save the outbox (kept in memory, tried again): ${error instanceof Error ? error.message : String(error)}`),
         })
       : undefined;
-    options.port.onRecord((record) => this.observe(record));
-    options.transport.onConnection((event) => {
-      if (event === 'disconnect') {
-        this.connected = false;
-        this.options.log.warn(`fleet ${this.config.group}: lost the NATS servers; local knocks and expiry go on, changes wait in the outbox`);
-        return;
-      }
-      this.connected = true;
-      this.options.log.info(`fleet ${this.config.group}: reconnected; catching up from the bucket`);
-      void this.heartbeat()
-        .then(() => this.resync())
-        .then(() => this.flush());
-    });
   }
 
-  /** Measure the clock, announce this member, follow changes, then apply the group's current grants. */
+  /**
+   * Listen to the local grant engine and the connection, measure the clock, announce this
+   * member, follow changes, then apply the group's current grants. The constructor only
+   * assigns: nothing is heard before start().
+   */
   async start(): Promise<void> {
+    const { port, transport } = this.options;
+    port.onRecord((record) => this.observe(record));
+    transport.onConnection((event) => this.connectionChanged(event));
     await this.restoreOutbox();
-    await this.heartbeat();
+    await this.heartbeat.beat();
     this.connected = true;
     // Follow first, then read the bucket: a write between the two is seen at least once.
     this.stopFollow = await this.options.transport.follow(GRANT_PREFIX, (update) => this.enqueueIncoming(update));
     await this.resync();
     await this.used?.start();
-    this.scheduleHeartbeat();
+    this.heartbeat.schedule();
     this.schedulePeriodicResync();
     void this.flush();
+  }
+
+  private connectionChanged(event: FleetConnectionEvent): void {
+    if (event === 'disconnect') {
+      this.connected = false;
+      this.options.log.warn(`fleet ${this.config.group}: lost the NATS servers; local knocks and expiry go on, changes wait in the outbox`);
+      return;
+    }
+    this.connected = true;
+    this.options.log.info(`fleet ${this.config.group}: reconnected; catching up from the bucket`);
+    void this.heartbeat
+      .beat()
+      .then(() => this.resync())
+      .then(() => this.flush());
   }
 
   async stop(): Promise<void> {
@@ -186,7 +191,7 @@ export class FleetLink {
     this.stopFollow?.();
     this.used?.stop();
     const { clock } = this.options;
-    if (this.heartbeatTimer) clock.clearTimer(this.heartbeatTimer);
+    this.heartbeat.stop();
     if (this.retryTimer) clock.clearTimer(this.retryTimer);
     if (this.resyncTimer) clock.clearTimer(this.resyncTimer);
     if (this.resyncEvery) clock.clearTimer(this.resyncEvery);
@@ -207,14 +212,14 @@ export class FleetLink {
       group: this.config.group,
       host: this.config.host,
       connected: this.connected,
-      accepting: this.accepting,
-      clockOffset: this.clockOffset,
+      accepting: this.heartbeat.accepting,
+      clockOffset: this.heartbeat.clockOffset,
       published: this.counts.published,
       applied: this.counts.applied,
       rejected: { ...this.counts.rejected },
       ignored: { ...this.counts.ignored },
       outbox: this.grantOutbox.size + this.auditOutbox.length,
-      duplicateName: this.namesakeSeenAt !== undefined && this.options.clock.now() - this.namesakeSeenAt <= NAMESAKE_MEMORY_MS,
+      duplicateName: this.heartbeat.duplicateName,
     };
   }
 
@@ -313,8 +318,8 @@ export class FleetLink {
       body = { action: 'close', door: record.door, src: record.src, reason: record.reason };
     }
     if (!body) return;
-    if (!this.accepting) {
-      this.options.log.warn(`fleet ${this.config.group}: not sharing ${body.action} of ${record.door} for ${record.src}: ${this.refusalText()}`);
+    if (!this.heartbeat.accepting) {
+      this.options.log.warn(`fleet ${this.config.group}: not sharing ${body.action} of ${record.door} for ${record.src}: ${this.heartbeat.refusalText()}`);
       return;
     }
     const exp = body.action === 'open' ? body.until : now + this.options.maxOpenFor;
@@ -401,93 +406,6 @@ export class FleetLink {
     }
   }
 
-  // ---- heartbeat and clock ----
-
-  private scheduleHeartbeat(): void {
-    if (this.stopped) return;
-    const { clock } = this.options;
-    this.heartbeatTimer = clock.setTimer(clock.now() + this.config.heartbeatInterval, () => {
-      void this.heartbeat().finally(() => this.scheduleHeartbeat());
-    });
-  }
-
-  /** Announce this member and measure its clock against the time the servers stored the announcement. */
-  private async heartbeat(): Promise<void> {
-    const { transport, clock } = this.options;
-    const key = memberEntryKey(this.config.host);
-    const before = clock.now();
-    const body: HeartbeatBody = { version: this.options.version, doors: [...this.fleetDoors].filter((door) => this.options.port.hasDoor(door)), clockOffset: this.clockOffset, accepting: this.accepting };
-    try {
-      // A failed read only postpones the check; the heartbeat itself goes on.
-      await this.checkNamesake(key).catch(() => undefined);
-      const envelope = this.sign({ type: 'heartbeat', body }, before, before + 3 * this.config.heartbeatInterval);
-      this.sentHeartbeats = [...this.sentHeartbeats.slice(-(SENT_HEARTBEATS - 1)), envelope.id];
-      const revision = await transport.put(key, encodeEnvelope(envelope));
-      this.heartbeatRevision = revision;
-      // The servers stamped the entry between `before` and the acknowledgement; the read only learns the stamp.
-      const after = clock.now();
-      // A read answered by a lagging replica returns an earlier heartbeat, a whole interval older: ask again.
-      let stored = await transport.get(key);
-      for (let retry = 0; retry < 2 && stored?.revision !== revision; retry++) stored = await transport.get(key);
-      if (stored?.revision !== revision) stored = undefined;
-      // The offset is known to ±half the round trip: a reading whose error could reach a quarter of
-      // maxClockSkew (a busy or failing-over cluster, a publish buffered through a reconnect) is dropped,
-      // and of the last few readings the one with the shortest round trip is the most exact (as NTP does).
-      if (stored && after - before <= this.config.maxClockSkew / 2) {
-        this.offsetSamples = [...this.offsetSamples.slice(-(OFFSET_SAMPLES - 1)), { roundTrip: after - before, offset: Math.round((before + after) / 2 - stored.created) }];
-        const best = this.offsetSamples.reduce((a, b) => (b.roundTrip < a.roundTrip ? b : a));
-        this.setClockOffset(best.offset);
-      }
-    } catch (error) {
-      this.options.log.warn(`fleet ${this.config.group}: heartbeat failed: ${error instanceof Error ? error.message : String(error)}`);
-    }
-  }
-
-  /**
-   * Only this member writes its heartbeat key, so a validly signed heartbeat stored there after
-   * its own last one, and not one of its own, comes from another member with the same name.
-   * Such members take each other's changes for their own and drop them: say so loudly.
-   */
-  private async checkNamesake(key: string): Promise<void> {
-    if (this.heartbeatRevision === undefined) return;
-    const stored = await this.options.transport.get(key);
-    if (!stored || stored.revision <= this.heartbeatRevision) return;
-    const now = this.options.clock.now();
-    const verified = verifyEnvelope(stored.value, { key: this.config.key, group: this.config.group, now, maxSkew: this.config.maxClockSkew });
-    if (!verified.ok || verified.envelope.type !== 'heartbeat' || verified.envelope.host !== this.config.host || this.sentHeartbeats.includes(verified.envelope.id)) return;
-    this.noticeNamesake(`its heartbeat (version ${verified.envelope.body.version}) replaced this member's in the bucket`);
-  }
-
-  private noticeNamesake(evidence: string): void {
-    const known = this.status().duplicateName;
-    this.namesakeSeenAt = this.options.clock.now();
-    if (known) return;
-    this.options.log.warn(
-      `fleet ${this.config.group}: another member also calls itself "${this.config.host}" (${evidence}); ` +
-        "members that share a name take each other's grant changes for their own and skip them: give each member its own fleet.host",
-    );
-  }
-
-  private setClockOffset(offset: number): void {
-    this.clockOffset = offset;
-    const accepting = Math.abs(offset) <= this.config.maxClockSkew;
-    if (accepting === this.accepting) return;
-    this.accepting = accepting;
-    if (!accepting) {
-      this.options.log.warn(`fleet ${this.config.group}: ${this.refusalText()}`);
-    } else {
-      this.options.log.info(`fleet ${this.config.group}: clock offset ${offset} ms is within ${this.config.maxClockSkew} ms; accepting fleet grants`);
-      // Entries refused meanwhile were not marked handled; apply them now.
-      if (this.stopFollow) void this.resync();
-    }
-  }
-
-  private refusalText(): string {
-    return this.clockOffset === null
-      ? 'clock offset not measured yet; refusing fleet grants'
-      : `clock is ${this.clockOffset} ms off the NATS servers (more than fleet.maxClockSkew ${this.config.maxClockSkew} ms); refusing fleet grants`;
-  }
-
   // ---- incoming ----
 
   private enqueueIncoming(entry: FleetUpdate): void {
@@ -524,7 +442,7 @@ export class FleetLink {
         this.ignore(entry, 'own');
         return;
       }
-      this.noticeNamesake('a grant change signed with this name that this member never made arrived');
+      this.heartbeat.noticeNamesake('a grant change signed with this name that this member never made arrived');
     }
     // This member changed the grant after the stored change was made (dropSuperseded kept its
     // change) and has not published that yet: cut off, or restarted since with the change in its
@@ -538,7 +456,7 @@ export class FleetLink {
       this.reject(entry, 'replayed');
       return;
     }
-    if (!this.accepting) {
+    if (!this.heartbeat.accepting) {
       // Not marked handled: applied by the resync once the clock is back in line.
       this.counts.ignored['clock-skew'] += 1;
       return;

@@ -1,3 +1,4 @@
+import { constants } from 'node:fs';
 import { readdir, readFile, rename } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { normaliseAddress } from '../address.js';
@@ -31,7 +32,8 @@ export async function saveState(path: string, state: PersistedState): Promise<vo
 export async function loadState(path: string): Promise<PersistedState> {
   let text: string;
   try {
-    text = await readFile(path, 'utf8');
+    // Never through a symlink: the directory is the service user's, and `status` or an offline `grant` read it as root.
+    text = await readFile(path, { encoding: 'utf8', flag: constants.O_RDONLY | constants.O_NOFOLLOW });
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return { version: 1, grants: [], usedOneTime: [] };
     throw new KnocktailError('STATE_IO', `Cannot read the state file ${path}: ${(error as Error).message}`, { cause: error });

@@ -20,6 +20,7 @@ export function timeBackend(backend: FirewallBackend, observe: (action: string, 
     teardown: () => backend.teardown(),
     ...(backend.checkGuard ? { checkGuard: () => backend.checkGuard!() } : {}),
     describeSetup: (doors, host) => backend.describeSetup(doors, host),
+    ...(backend.checkForward ? { checkForward: (doors) => backend.checkForward!(doors) } : {}),
     ...(backend.stop ? { stop: () => backend.stop!() } : {}),
   };
 }
