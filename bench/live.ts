@@ -16,7 +16,7 @@ import { availableParallelism, tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { createLiveRig, type LiveRig } from '../__tests__/system/support/live-rig.js';
 import { createRig, type KnockRace, type Rig } from '../__tests__/system/support/netns.js';
-import type { BenchFunction } from './section.js';
+import { addMedianRatio, type BenchFunction } from './section.js';
 
 const FLOOD_ADDRESS = '198.51.100.3';
 const KNOCKD = '/usr/sbin/knockd';
@@ -350,8 +350,7 @@ export const bench: BenchFunction = async ({ quick }) => {
   const knockd = pick && !pick.includes('knockd') ? undefined : await measureKnockd(trials);
   if (knockd) {
     rows.push(knockd);
-    const base = Number(knockd['median ms']);
-    for (const row of rows) row['knockd ÷ this (median)'] = Number((base / Number(row['median ms'])).toFixed(1));
+    addMedianRatio(rows, knockd, 'knockd');
   }
   return {
     name: 'live latency (knock SYN sent → first SYN to 22 let through)',

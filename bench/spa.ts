@@ -15,7 +15,7 @@ import { decodeSpaKeys } from '../src/spa/spa-keys.js';
 import type { Door } from '../src/model/door.js';
 import { createLiveRig } from '../__tests__/system/support/live-rig.js';
 import { createRig } from '../__tests__/system/support/netns.js';
-import type { BenchFunction } from './section.js';
+import { addMedianRatio, type BenchFunction } from './section.js';
 
 const PORT = 62201;
 const KEY = randomBytes(32).toString('base64');
@@ -151,8 +151,7 @@ export const bench: BenchFunction = async ({ quick }) => {
   const fwknopd = await measureFwknopd(trials);
   if (fwknopd) {
     latency.push(fwknopd);
-    const base = Number(fwknopd['median ms']);
-    for (const row of latency) row['fwknopd ÷ this (median)'] = Number((base / Number(row['median ms'])).toFixed(1));
+    addMedianRatio(latency, fwknopd, 'fwknopd');
   }
   return {
     name: 'spa (single packet authorization)',

@@ -24,10 +24,10 @@ export interface SpaServiceOptions {
 export class SpaService {
   private readonly options: SpaServiceOptions;
   private config: Config;
-  private readonly captures: NflogCapture[] = [];
+  private readonly captures = new Map<number, NflogCapture>();
   private handler: SpaHandler | undefined;
-  private cache: ReplayCache | undefined;
-  private pending = new Set<Promise<unknown>>();
+  private store: { readonly cache: ReplayCache; readonly save: () => Promise<void> } | undefined;
+  private readonly pending = new Set<Promise<unknown>>();
 
   constructor(config: Config, options: SpaServiceOptions) {
     this.config = config;
@@ -44,52 +44,49 @@ export class SpaService {
     const { options } = this;
     const path = spaReplayPath(this.config);
     const now = options.now();
-    this.cache = new ReplayCache(
+    const cache = new ReplayCache(
       undefined,
       (await loadReplayEntries(path)).filter((entry) => entry.until >= now),
     );
-    const cache = this.cache;
-    const save = replaySaver(path, () => cache.snapshot(options.now()));
-    const build = (config: Config): SpaHandler =>
-      new SpaHandler({
-        ports: spaDoorsByPort(config.doors),
-        grants: options.engine,
-        cache,
-        now: options.now,
-        saveCache: save,
-        count: (name) => {
-          options.counters[name] = (options.counters[name] ?? 0) + 1;
-          options.onCount?.(name);
-        },
-        ...(options.onRefused ? { onRefused: options.onRefused } : {}),
-      });
-    this.handler = build(this.config);
-    this.rebuild = build;
+    this.store = { cache, save: replaySaver(path, () => cache.snapshot(options.now())) };
+    this.handler = this.buildHandler(this.config);
     for (const port of spaDoorsByPort(this.config.doors).keys()) {
-      const capture = new NflogCapture({
-        starter: options.starter,
-        group: port,
-        onProblem: options.onProblem,
-        onDatagram: (datagram) => this.receive(datagram),
-      });
-      this.captures.push(capture);
+      const capture = new NflogCapture({ starter: options.starter, group: port, onProblem: options.onProblem, onDatagram: (datagram) => this.receive(datagram) });
+      this.captures.set(port, capture);
       await capture.start();
     }
   }
 
-  /** New doors (keys, ports allowed); a new SPA port needs a restart. */
+  /** New doors (keys, ports allowed); a new SPA port needs a restart (said in the log). */
   reload(config: Config): void {
+    const added = [...spaDoorsByPort(config.doors).keys()].filter((port) => !this.captures.has(port));
+    if (added.length > 0) this.options.onProblem(`reload: new SPA port(s) ${added.join(', ')} are read from the next restart on`);
     this.config = config;
-    if (this.rebuild) this.handler = this.rebuild(config);
+    if (this.store) this.handler = this.buildHandler(config);
   }
 
   /** Stop the captures and wait for the packets in hand. */
   async stop(): Promise<void> {
-    for (const capture of this.captures) capture.stop();
+    for (const capture of this.captures.values()) capture.stop();
     await Promise.allSettled([...this.pending]);
   }
 
-  private rebuild: ((config: Config) => SpaHandler) | undefined;
+  private buildHandler(config: Config): SpaHandler | undefined {
+    const { options, store } = this;
+    if (!store) return undefined;
+    return new SpaHandler({
+      ports: spaDoorsByPort(config.doors),
+      grants: options.engine,
+      cache: store.cache,
+      now: options.now,
+      saveCache: store.save,
+      count: (name) => {
+        options.counters[name] = (options.counters[name] ?? 0) + 1;
+        options.onCount?.(name);
+      },
+      ...(options.onRefused ? { onRefused: options.onRefused } : {}),
+    });
+  }
 
   private receive(datagram: Parameters<SpaHandler['receive']>[0]): void {
     try {
