@@ -7,18 +7,23 @@ import { describeSystem } from './support/requirements.js';
 // revoke (the guard only refuses new ones), and `revoke --end-sessions` ends it: the
 // source's conntrack entries go, so the connection's next packet is a NEW one, refused.
 const DOOR = { name: 'app', sequence: ['tcp:31700'], open: ['tcp:2222'], openFor: '1h', closeSequence: ['tcp:31701'] };
+// A door that ends its sessions on every close, expiry included.
+const CUTTING = { name: 'cut', sequence: ['tcp:31710'], open: ['tcp:2223'], openFor: '1h', endSessions: true };
 
 describeSystem('revoke --end-sessions ends established connections, status lists them (conntrack)', ['ip', 'iptables', 'ip6tables', 'rsyslogd', 'flock', 'conntrack'], () => {
   let live: LiveRig;
   let stopEcho: (() => Promise<void>) | undefined;
+  let stopEcho2: (() => Promise<void>) | undefined;
 
   beforeAll(async () => {
-    live = await createLiveRig({ backend: 'iptables', doors: [DOOR] });
+    live = await createLiveRig({ backend: 'iptables', doors: [DOOR, CUTTING] });
     stopEcho = await live.rig.listen(live.rig.server, 2222, undefined, { echo: true });
+    stopEcho2 = await live.rig.listen(live.rig.server, 2223, undefined, { echo: true });
   }, 60_000);
 
   afterAll(async () => {
     await stopEcho?.();
+    await stopEcho2?.();
     await (live as LiveRig | undefined)?.destroy(); // unset when beforeAll failed
   }, 60_000);
 
@@ -49,5 +54,24 @@ describeSystem('revoke --end-sessions ends established connections, status lists
       .map((line) => JSON.parse(line) as { event: string; ended?: number; src: string });
     expect(records.filter((record) => record.event === 'sessions-ended')).toEqual([expect.objectContaining({ src: rig.clientV4, ended: expect.any(Number) })]);
     expect(records.find((record) => record.event === 'sessions-ended')!.ended).toBeGreaterThanOrEqual(1);
+  }, 60_000);
+
+  test('a door with endSessions: when its grant expires in the running daemon, the connection made under it ends too', async () => {
+    const { rig } = live;
+    const config = ['--config', live.configPath];
+    await live.startDaemon();
+    expect((await live.cli(['grant', rig.clientV4, '--door', 'cut', '--for', '2s', ...config])).exitCode).toBe(0);
+    const held = await rig.hold(rig.client, rig.serverV4, 2223, 2000);
+    expect(held).toBeDefined();
+    expect(await held!.probe(2000)).toBe(true);
+    // Bounded wait for the daemon's expiry and the sessions-ended record that follows it.
+    let ended = false;
+    for (let i = 0; i < 60 && !ended; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      ended = (await readFile(live.auditLog, 'utf8')).split('\n').some((line) => line.includes('"sessions-ended"') && line.includes('"cut"'));
+    }
+    expect(ended).toBe(true);
+    expect(await held!.probe(2000)).toBe(false);
+    await held!.close();
   }, 60_000);
 });
