@@ -53,9 +53,10 @@ describeSystem('knocktail next to ufw', TOOLS, () => {
     test('rules and check-config report ufw and that the jump goes ahead of it', async () => {
       const rules = await live!.cli(['rules', '--config', live!.configPath]);
       const lines = rules.stdout.trimEnd().split('\n');
-      expect(lines.at(-2)).toMatch(/^# host firewall: ufw \(table ip filter, chain INPUT, priority 0: policy drop\).*so grants open$/);
+      // The `#` lines after the commands, found by their start (other lines may follow them).
+      expect(lines.find((line) => line.startsWith('# host firewall:'))).toMatch(/^# host firewall: ufw \(table ip filter, chain INPUT, priority 0: policy drop\).*so grants open$/);
       // Next to ufw's default deny the guard refuses in silence, as ufw does for every unused port.
-      expect(lines.at(-1)).toMatch(/^# refusal: drop \(silent\), as for unused ports; auto: ufw /);
+      expect(lines.find((line) => line.startsWith('# refusal:'))).toMatch(/^# refusal: drop \(silent\), as for unused ports; auto: ufw /);
       expect(lines.filter((line) => line.includes('REJECT'))).toEqual([]);
       const check = await live!.cli(['check-config', '--config', live!.configPath]);
       expect(check.exitCode).toBe(0);
@@ -147,7 +148,7 @@ describeSystem('knocktail next to ufw', TOOLS, () => {
 
     test('rules and check-config say that setup refuses', async () => {
       const rules = await cli(['rules']);
-      expect(rules.stdout.trimEnd().split('\n').at(-2)).toMatch(/^# host firewall: ufw .* drops what the nftables backend accepts; `knocktail setup` refuses: use "firewall"/);
+      expect(rules.stdout.split('\n').find((line) => line.startsWith('# host firewall:'))).toMatch(/^# host firewall: ufw .* drops what the nftables backend accepts; `knocktail setup` refuses: use "firewall"/);
       const check = await cli(['check-config']);
       expect(check.exitCode).toBe(0);
       expect(check.stdout).toContain('`knocktail setup` refuses');
