@@ -1,5 +1,5 @@
 import { describe, expect, test } from '@jest/globals';
-import { addressInAny, normaliseKernelAddress, parseCidr } from '../src/address.js';
+import { addressInAny, normaliseKernelAddress, parseCidr } from '../src/model/address.js';
 
 describe('allowFrom families', () => {
   test('an IPv4 CIDR never matches an IPv6 address, the IPv4-mapped form of one of its addresses included', () => {

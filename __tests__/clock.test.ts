@@ -1,5 +1,5 @@
 import { describe, expect, test } from '@jest/globals';
-import { ManualClock } from '../src/clock.js';
+import { ManualClock } from '../src/model/clock.js';
 
 describe('ManualClock', () => {
   test('fires due timers in time order, each seeing its own time', () => {

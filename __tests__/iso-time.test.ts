@@ -1,6 +1,6 @@
 import { describe, expect, test } from '@jest/globals';
 import fc from 'fast-check';
-import { isoSecond, isoTime } from '../src/iso-time.js';
+import { isoSecond, isoTime } from '../src/model/iso-time.js';
 
 describe('isoTime', () => {
   test('writes what Date#toISOString writes, for any whole-ms time from 1970 to past 9999, in any order', () => {

@@ -1,7 +1,7 @@
 import { describe, expect, test } from '@jest/globals';
-import { ManualClock } from '../src/clock.js';
+import { ManualClock } from '../src/model/clock.js';
 import { printkEpoch } from '../src/cli/wiring.js';
-import { compose } from '../src/compose.js';
+import { compose } from '../src/app/compose.js';
 import { validateConfig } from '../src/config/load-config.js';
 import { SimulatedFirewall } from '../src/firewall/simulated-firewall.js';
 import { FakeSource } from './support/fake-source.js';

@@ -1,10 +1,10 @@
 import { describe, expect, test } from '@jest/globals';
 import fc from 'fast-check';
-import { LogClock, ManualClock } from '../src/clock.js';
-import { countRecord, createCounters } from '../src/counters.js';
+import { LogClock, ManualClock } from '../src/model/clock.js';
+import { countRecord, createCounters } from '../src/app/counters.js';
 import { GrantEngine } from '../src/grant/grant-engine.js';
 import { KnockTracker } from '../src/knock/tracker.js';
-import { Pipeline } from '../src/pipeline.js';
+import { Pipeline } from '../src/app/pipeline.js';
 import { makeDoor, testLimits } from './support/door.js';
 import { FakeBackend, MemoryAudit } from './support/fakes.js';
 

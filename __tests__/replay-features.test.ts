@@ -3,7 +3,7 @@ import type { AuditRecord } from '../src/audit/record.js';
 import { loadConfig } from '../src/config/load-config.js';
 import type { Step } from '../src/model/door.js';
 import { deriveSequence, windowAt } from '../src/knock/time-based.js';
-import { runReplay } from '../src/replay.js';
+import { runReplay } from '../src/app/replay.js';
 import type { ChunkSource } from '../src/source/chunk-source.js';
 
 // One-time and time-based doors of examples/advanced.json, end to end through replay.

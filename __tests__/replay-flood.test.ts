@@ -1,7 +1,7 @@
 import { describe, expect, test } from '@jest/globals';
 import type { AuditRecord } from '../src/audit/record.js';
 import { validateConfig } from '../src/config/load-config.js';
-import { runReplay } from '../src/replay.js';
+import { runReplay } from '../src/app/replay.js';
 import type { ChunkSource } from '../src/source/chunk-source.js';
 
 // A spoofed flood on a single-knock door through the whole pipeline (replay): grants stop at the

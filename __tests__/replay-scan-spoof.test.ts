@@ -8,7 +8,7 @@ import type { Config } from '../src/config/types.js';
 import { formatPort, type Step } from '../src/model/door.js';
 import { tripwirePorts } from '../src/model/tripwires.js';
 import { deriveSequence, windowAt } from '../src/knock/time-based.js';
-import { runReplay } from '../src/replay.js';
+import { runReplay } from '../src/app/replay.js';
 import type { ChunkSource } from '../src/source/chunk-source.js';
 
 // The attacks of issue #17 as recorded logs, replayed through the daemon's own composition:

@@ -3,14 +3,14 @@
 // against an oracle written apart from the parser (a strict regex of the kernel's LOG format).
 import { closeSync, openSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
-import { normaliseAddress } from '../src/address.js';
+import { normaliseAddress } from '../src/model/address.js';
 import type { Config } from '../src/config/types.js';
 import { validateConfig } from '../src/config/load-config.js';
 import { MAX_LINE_BYTES } from '../src/model/line-limit.js';
 import { AddressCache } from '../src/parse/address-cache.js';
 import { parseKernelLine, type LineResult } from '../src/parse/parse-kernel-line.js';
 import type { ParseContext } from '../src/parse/packet.js';
-import { runReplay } from '../src/replay.js';
+import { runReplay } from '../src/app/replay.js';
 import { readLogFiles } from '../src/source/file-reader.js';
 import { KNOCK_PORT, LOCAL, loadFixtureTemplates, nextLine, PREFIX, Random, type FuzzLine } from './fuzz-lines.js';
 

@@ -2,7 +2,7 @@
 // the heap still in use after a full GC (MiB), to show that what replay keeps does not grow
 // with the file (peak RSS also counts garbage V8 has not returned yet).
 import { loadConfig } from '../src/config/load-config.js';
-import { runReplay } from '../src/replay.js';
+import { runReplay } from '../src/app/replay.js';
 import { readLogFiles } from '../src/source/file-reader.js';
 import { findReferenceTime } from '../src/source/log-reference.js';
 

@@ -13,7 +13,7 @@ import { loadConfig } from '../src/config/load-config.js';
 import type { Config } from '../src/config/types.js';
 import { formatPort } from '../src/model/door.js';
 import { tripwirePorts } from '../src/model/tripwires.js';
-import { runReplay } from '../src/replay.js';
+import { runReplay } from '../src/app/replay.js';
 import type { ChunkSource } from '../src/source/chunk-source.js';
 import type { BenchFunction } from './section.js';
 

@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { normaliseAddress, type Address } from '../src/address.js';
+import { normaliseAddress, type Address } from '../src/model/address.js';
 import { ReplayCache } from '../src/spa/replay-cache.js';
 import { SpaHandler, spaDoorsByPort, type SpaGrantPort } from '../src/spa/spa-handler.js';
 import { sealSpaPacket } from '../src/spa/spa-packet.js';

@@ -5,7 +5,7 @@
 //
 // Every other command stays a dynamic import of tsc's module beside it (dist/src/cli/run.js …),
 // loaded only when it runs, so no package but commander is in the file: the build fails if one
-// would be. src/errors.ts stays tsc's module too, so that KnocktailError is one class for the
+// would be. src/model/errors.ts stays tsc's module too, so that KnocktailError is one class for the
 // entry (which reports errors by `instanceof`) and the commands that throw it.
 //
 // `replay` (the demo of `npm start`, and the command that reads the biggest inputs) is
@@ -19,7 +19,7 @@ import { fileURLToPath } from 'node:url';
 /** Command modules inlined (code parsed at start, run only when the command runs); none may import a package. */
 export const INLINED_COMMANDS = ['src/cli/status.ts'];
 /** Modules of the entry's graph that stay tsc's shared module, because their identity matters. */
-export const SHARED_MODULES = ['src/errors.ts'];
+export const SHARED_MODULES = ['src/model/errors.ts'];
 /** The one package in the file. */
 export const BUNDLED_PACKAGES = ['commander'];
 /** Commands rebuilt as one file of their own, each over tsc's module at the same path. */

@@ -2,7 +2,7 @@ import { afterEach, beforeEach, describe, expect, test } from '@jest/globals';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ManualClock } from '../../src/clock.js';
+import { ManualClock } from '../../src/model/clock.js';
 import { ControlServer } from '../../src/control/control-server.js';
 import { GrantController } from '../../src/control/controller.js';
 import { CONTROL_SOCKET_NAME } from '../../src/control/protocol.js';

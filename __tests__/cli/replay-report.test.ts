@@ -2,7 +2,7 @@ import { describe, expect, test } from '@jest/globals';
 import fc from 'fast-check';
 import type { AuditRecord } from '../../src/audit/record.js';
 import { DoorTallies, formatCount, knockEventJson, renderReport, type ReportInput } from '../../src/cli/replay-report.js';
-import { createCounters } from '../../src/counters.js';
+import { createCounters } from '../../src/app/counters.js';
 import type { Grant } from '../../src/model/grant.js';
 
 // The human replay report stays readable on a busy log: long lists are capped and counted.

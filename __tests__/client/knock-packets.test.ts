@@ -2,7 +2,7 @@ import { afterEach, describe, expect, test } from '@jest/globals';
 import { createSocket, type Socket as DgramSocket } from 'node:dgram';
 import { createServer, type Server } from 'node:net';
 import { buildPingArgs, sendEchoRequest, sendTcpSyn, sendUdpDatagram } from '../../src/client/knock-packets.js';
-import { KnocktailError } from '../../src/errors.js';
+import { KnocktailError } from '../../src/model/errors.js';
 import { RecordingRunner } from '../support/recording-runner.js';
 
 // Real packets, on loopback only: each knock must reach the listener exactly once.

@@ -3,7 +3,7 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { KnocktailError } from '../../src/errors.js';
+import { KnocktailError } from '../../src/model/errors.js';
 import { loadConfig, validateConfig } from '../../src/config/load-config.js';
 import { buildConfigSkeleton } from '../../src/install/config-skeleton.js';
 

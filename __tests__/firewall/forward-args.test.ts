@@ -1,5 +1,5 @@
 import { describe, expect, test } from '@jest/globals';
-import { parseCidr } from '../../src/address.js';
+import { parseCidr } from '../../src/model/address.js';
 import {
   buildForwardGrantSpec,
   buildForwardRestore,

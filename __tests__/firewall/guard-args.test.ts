@@ -1,6 +1,6 @@
 import { describe, expect, test } from '@jest/globals';
 import { collectDoorPorts } from '../../src/firewall/door-ports.js';
-import { parseCidr } from '../../src/address.js';
+import { parseCidr } from '../../src/model/address.js';
 import {
   buildGuardRestore,
   buildGuardRuleSpecs,

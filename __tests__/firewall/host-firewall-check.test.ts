@@ -1,7 +1,7 @@
 import { describe, expect, test } from '@jest/globals';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { KnocktailError } from '../../src/errors.js';
+import { KnocktailError } from '../../src/model/errors.js';
 import type { CommandRunner } from '../../src/firewall/backend.js';
 import { describeHostFirewallProbe, probeHostFirewall, withHostFirewallCheck } from '../../src/firewall/host-firewall-check.js';
 import { RecordingRunner } from '../support/recording-runner.js';

@@ -1,6 +1,6 @@
 import { describe, expect, test } from '@jest/globals';
 import fc from 'fast-check';
-import { normaliseAddress } from '../../src/address.js';
+import { normaliseAddress } from '../../src/model/address.js';
 import { buildGrantRuleSpec, buildGrantRuleText } from '../../src/firewall/iptables-args.js';
 import { formatRestoreLine } from '../../src/firewall/restore-text.js';
 import type { Grant } from '../../src/model/grant.js';

@@ -1,5 +1,5 @@
 import { describe, expect, test } from '@jest/globals';
-import { KnocktailError } from '../../src/errors.js';
+import { KnocktailError } from '../../src/model/errors.js';
 import { RecordingRunner } from '../support/recording-runner.js';
 import { formatDatestop } from '../../src/firewall/iptables-args.js';
 import { FakeIptables } from './fake-iptables.js';

@@ -1,5 +1,5 @@
 import { describe, expect, test } from '@jest/globals';
-import { parseCidr } from '../../src/address.js';
+import { parseCidr } from '../../src/model/address.js';
 import { buildNftSetupStatements, nftRefusal } from '../../src/firewall/nft-args.js';
 import { CommandExecutor } from '../../src/firewall/command-executor.js';
 import { NftablesBackend } from '../../src/firewall/nftables-backend.js';

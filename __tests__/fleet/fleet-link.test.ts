@@ -1,5 +1,5 @@
 import { describe, expect, test } from '@jest/globals';
-import { ManualClock, type Clock } from '../../src/clock.js';
+import { ManualClock, type Clock } from '../../src/model/clock.js';
 import { GRANT_PREFIX, grantEntryKey } from '../../src/fleet/fleet-keys.js';
 import { FleetLink } from '../../src/fleet/fleet-link.js';
 import { grantEnginePort } from '../../src/fleet/grant-engine-port.js';

@@ -3,7 +3,7 @@ import { mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promise
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { outboxFile } from '../../src/fleet/outbox-file.js';
-import { fleetOutboxPath } from '../../src/state-paths.js';
+import { fleetOutboxPath } from '../../src/app/state-paths.js';
 
 // The fleet outbox on disk: what one run of the daemon saves, the next loads, byte for byte;
 // no file is an empty outbox; a file that is not an outbox is moved aside, never used.

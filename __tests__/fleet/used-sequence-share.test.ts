@@ -1,5 +1,5 @@
 import { describe, expect, test } from '@jest/globals';
-import { ManualClock } from '../../src/clock.js';
+import { ManualClock } from '../../src/model/clock.js';
 import { FleetLink } from '../../src/fleet/fleet-link.js';
 import { grantEnginePort } from '../../src/fleet/grant-engine-port.js';
 import { encodeEnvelope, signEnvelope } from '../../src/fleet/message-signing.js';

@@ -1,5 +1,5 @@
 import { describe, expect, test } from '@jest/globals';
-import { ManualClock } from '../../src/clock.js';
+import { ManualClock } from '../../src/model/clock.js';
 import type { CommandResult, CommandRunner } from '../../src/firewall/backend.js';
 import { GrantEngine } from '../../src/grant/grant-engine.js';
 import { ConntrackSessionEnder } from '../../src/grant/session-ender.js';

@@ -1,5 +1,5 @@
 import { describe, expect, test } from '@jest/globals';
-import { ManualClock } from '../../src/clock.js';
+import { ManualClock } from '../../src/model/clock.js';
 import { FirewallQueue } from '../../src/grant/firewall-queue.js';
 import type { Grant } from '../../src/model/grant.js';
 import { FakeBackend } from '../support/fakes.js';

@@ -1,6 +1,6 @@
 import { describe, expect, test } from '@jest/globals';
-import { parseCidr } from '../../src/address.js';
-import { ManualClock } from '../../src/clock.js';
+import { parseCidr } from '../../src/model/address.js';
+import { ManualClock } from '../../src/model/clock.js';
 import { GrantEngine, type GrantChange } from '../../src/grant/grant-engine.js';
 import type { Grant } from '../../src/model/grant.js';
 import type { KnockEvent } from '../../src/knock/events.js';

@@ -1,5 +1,5 @@
 import { describe, expect, test } from '@jest/globals';
-import { ManualClock } from '../../src/clock.js';
+import { ManualClock } from '../../src/model/clock.js';
 import { GrantEngine } from '../../src/grant/grant-engine.js';
 import type { KnockEvent } from '../../src/knock/events.js';
 import { makeDoor } from '../support/door.js';

@@ -2,7 +2,7 @@ import { afterEach, beforeEach, describe, expect, test } from '@jest/globals';
 import { mkdtemp, readdir, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { KnocktailError } from '../../src/errors.js';
+import { KnocktailError } from '../../src/model/errors.js';
 import { loadState, saveState, type PersistedState } from '../../src/grant/state-file.js';
 
 const T0 = Date.UTC(2026, 10, 24, 12);

@@ -1,5 +1,5 @@
 import { describe, expect, test } from '@jest/globals';
-import { ManualClock } from '../../src/clock.js';
+import { ManualClock } from '../../src/model/clock.js';
 import type { PersistedState } from '../../src/grant/state-file.js';
 import { StateStore } from '../../src/grant/state-store.js';
 

@@ -1,5 +1,5 @@
 import { describe, expect, test } from '@jest/globals';
-import { ManualClock } from '../../src/clock.js';
+import { ManualClock } from '../../src/model/clock.js';
 import type { CommandResult, CommandRunner } from '../../src/firewall/backend.js';
 import { IP_ADDR_ARGV, parseIpAddrJson } from '../../src/host/ip-addr.js';
 import { LocalAddresses } from '../../src/host/local-addresses.js';

@@ -1,7 +1,7 @@
 import { describe, expect, test } from '@jest/globals';
 import { readFileSync } from 'node:fs';
 import { quoteRainerString, renderRsyslogDropin } from '../../src/install/rsyslog-dropin.js';
-import { KnocktailError } from '../../src/errors.js';
+import { KnocktailError } from '../../src/model/errors.js';
 
 const shipped = readFileSync(new URL('../../rsyslog/30-knocktail.conf', import.meta.url), 'utf8');
 

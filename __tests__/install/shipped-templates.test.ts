@@ -1,7 +1,7 @@
 import { describe, expect, test } from '@jest/globals';
 import { readFileSync } from 'node:fs';
 import { renderLogrotateSnippet } from '../../src/install/logrotate-snippet.js';
-import type { KnocktailError } from '../../src/errors.js';
+import type { KnocktailError } from '../../src/model/errors.js';
 import { checkUnitSandbox, renderSystemdUnit } from '../../src/install/systemd-unit.js';
 
 const unit = readFileSync(new URL('../../systemd/knocktail.service', import.meta.url), 'utf8');

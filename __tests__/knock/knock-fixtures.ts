@@ -1,5 +1,5 @@
-import type { Family } from '../../src/address.js';
-import { parseCidr, type Cidr } from '../../src/address.js';
+import type { Family } from '../../src/model/address.js';
+import { parseCidr, type Cidr } from '../../src/model/address.js';
 import type { Limits } from '../../src/config/types.js';
 import type { Door, Step } from '../../src/model/door.js';
 import type { KnockEvent } from '../../src/knock/events.js';

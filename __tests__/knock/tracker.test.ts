@@ -1,5 +1,5 @@
 import { describe, expect, test } from '@jest/globals';
-import { ManualClock } from '../../src/clock.js';
+import { ManualClock } from '../../src/model/clock.js';
 import { KnockTracker } from '../../src/knock/tracker.js';
 import { cidrs, classic, describeEvents, limits, makeDoor, ping, SECOND, ssh, steps, T0, tcp, udp } from './knock-fixtures.js';
 

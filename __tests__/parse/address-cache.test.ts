@@ -1,6 +1,6 @@
 import { describe, expect, test } from '@jest/globals';
 import fc from 'fast-check';
-import { normaliseAddress } from '../../src/address.js';
+import { normaliseAddress } from '../../src/model/address.js';
 import { AddressCache } from '../../src/parse/address-cache.js';
 
 // The kernel prints IPv6 with %pI6: eight groups of four hex digits, nothing compressed.

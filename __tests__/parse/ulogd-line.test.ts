@@ -2,8 +2,8 @@ import { describe, expect, test } from '@jest/globals';
 import { join } from 'node:path';
 import type { ParseContext } from '../../src/parse/packet.js';
 import { parseKernelLine } from '../../src/parse/parse-kernel-line.js';
-import { createCounters } from '../../src/counters.js';
-import { Pipeline } from '../../src/pipeline.js';
+import { createCounters } from '../../src/app/counters.js';
+import { Pipeline } from '../../src/app/pipeline.js';
 import { readAnnotatedFixture } from './support/annotated-fixture.js';
 
 // The lines of knocktail's own ulogd2 (source "nflog") are read only when the context says so,

@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
-import { KnocktailError } from '../../src/errors.js';
+import { KnocktailError } from '../../src/model/errors.js';
 import { readLogFiles } from '../../src/source/file-reader.js';
 import type { ChunkSource } from '../../src/source/chunk-source.js';
 

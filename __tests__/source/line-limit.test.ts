@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadConfig } from '../../src/config/load-config.js';
-import { runReplay } from '../../src/replay.js';
+import { runReplay } from '../../src/app/replay.js';
 import { readLogFiles } from '../../src/source/file-reader.js';
 import { dropOversizedLines, LineLimiter, MAX_LINE_BYTES } from '../../src/source/line-limit.js';
 import { FORGED_KNOCK, GENUINE_KNOCK, loggerLineWithForgedKnock } from './support/forged-line.js';

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { normaliseAddress, type Address } from '../../src/address.js';
+import { normaliseAddress, type Address } from '../../src/model/address.js';
 import type { Door, SpaSettings } from '../../src/model/door.js';
 import { decodeSpaKeys, type SpaKeys } from '../../src/spa/spa-keys.js';
 import type { SpaDoor } from '../../src/spa/spa-request.js';

@@ -1,5 +1,5 @@
 import { describe, expect, test } from '@jest/globals';
-import { normaliseAddress, parseCidr, type Address, type Cidr } from '../../src/address.js';
+import { normaliseAddress, parseCidr, type Address, type Cidr } from '../../src/model/address.js';
 import type { FkoFields } from '../../src/spa/fko-fields.js';
 import { decideSpaRequest, type SpaDoor } from '../../src/spa/spa-request.js';
 import { client, makeSpaDoor, NOW } from './spa-fixtures.js';

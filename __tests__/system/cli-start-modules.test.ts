@@ -57,7 +57,7 @@ async function loaded(argv: readonly string[]): Promise<{ packages: string[]; fi
 describe('what a quick command of the built CLI loads', () => {
   test.each([[['--version']], [['knock', '--help']], [['status', '-c', '<config>']], [['--help']]])('knocktail %j: the entry and errors.js, no package', async (argv) => {
     const run = await loaded(argv.map((arg) => (arg === '<config>' ? config : arg)));
-    expect(run).toEqual({ packages: [], files: ['dist/src/cli/main.js', 'dist/src/errors.js'] });
+    expect(run).toEqual({ packages: [], files: ['dist/src/cli/main.js', 'dist/src/model/errors.js'] });
   });
 
   test('replay loads its one-file bundle and, beside it, only the modules that stay shared (errors.js) or find files next to themselves (the validator)', async () => {
@@ -65,7 +65,7 @@ describe('what a quick command of the built CLI loads', () => {
     await writeFile(log, 'Nov 24 08:00:01 vm kernel: knocktail: IN=eth0 OUT= SRC=203.0.113.9 DST=198.51.100.1 PROTO=TCP SPT=40000 DPT=7000 SYN URGP=0\n');
     const run = await loaded(['replay', '-c', config, log]);
     expect(run.packages).toEqual(['ajv', 'ipaddr.js']);
-    expect(run.files.filter((file) => !file.startsWith('dist/src/config/') && file !== 'dist/src/duration.js')).toEqual(['dist/src/cli/main.js', 'dist/src/cli/replay.js', 'dist/src/errors.js']);
+    expect(run.files.filter((file) => !file.startsWith('dist/src/config/') && file !== 'dist/src/model/duration.js')).toEqual(['dist/src/cli/main.js', 'dist/src/cli/replay.js', 'dist/src/model/errors.js']);
     expect(run.files).toContain('dist/src/config/schema-validator.js');
   });
 

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import type { FirewallBackend } from '../../src/firewall/backend.js';
 import { ExecaRunner } from '../../src/firewall/command-runner.js';
 import { selectBackend } from '../../src/firewall/select-backend.js';
-import { parseCidr } from '../../src/address.js';
+import { parseCidr } from '../../src/model/address.js';
 import type { Door } from '../../src/model/door.js';
 import { firewallConfig, grantFor, sshDoor } from '../firewall/fixtures.js';
 import { makeDoor } from '../support/door.js';

@@ -3,7 +3,7 @@ import { chmod, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ExecaRunner } from '../../src/firewall/command-runner.js';
-import { KnocktailError } from '../../src/errors.js';
+import { KnocktailError } from '../../src/model/errors.js';
 import { selectBackend } from '../../src/firewall/select-backend.js';
 import { firewallConfig, grantFor, sshDoor } from '../firewall/fixtures.js';
 import { createRig, runArgv } from './support/netns.js';

@@ -1,5 +1,5 @@
-import { addressInAny, normaliseAddress, parseCidr, type Cidr } from '../address.js';
-import { KnocktailError, describeValue } from '../errors.js';
+import { addressInAny, normaliseAddress, parseCidr, type Cidr } from '../model/address.js';
+import { KnocktailError, describeValue } from '../model/errors.js';
 import type { AuditRecord } from './record.js';
 import { requireTimeBound } from './time-bound.js';
 

@@ -2,7 +2,7 @@ import { closeSync, constants, fstatSync, mkdirSync, statSync, writeSync } from 
 import { dirname } from 'node:path';
 import winston from 'winston';
 import type TransportStream from 'winston-transport';
-import { KnocktailError } from '../errors.js';
+import { KnocktailError } from '../model/errors.js';
 import { NO_TRACE, type Tracer } from '../trace/stage-trace.js';
 import type { AuditRecord, AuditSink } from './record.js';
 import { formatAuditLine } from './audit-line.js';

@@ -1,6 +1,6 @@
 import type { ChunkSource } from '../source/chunk-source.js';
 import type { AuditRecord } from './record.js';
-import { isRecord } from '../is-record.js';
+import { isRecord } from '../model/is-record.js';
 
 // Turns chunks of audit-log lines into records; a line that is not a JSON object with
 // string event/at/door/src is counted as malformed and skipped, never fatal.

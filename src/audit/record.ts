@@ -88,5 +88,5 @@ export interface AuditSink {
   close(): Promise<void>;
 }
 
-// Records' times (`at`, `until`): ISO-8601 UTC with milliseconds (src/iso-time.ts, no Date per call).
-export { isoTime } from '../iso-time.js';
+// Records' times (`at`, `until`): ISO-8601 UTC with milliseconds (src/model/iso-time.ts, no Date per call).
+export { isoTime } from '../model/iso-time.js';

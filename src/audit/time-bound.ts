@@ -1,5 +1,5 @@
-import { KnocktailError, describeValue } from '../errors.js';
-import { parseDuration } from '../duration.js';
+import { KnocktailError, describeValue } from '../model/errors.js';
+import { parseDuration } from '../model/duration.js';
 
 // `--since` / `--until` values: an ISO time, a duration ago (`2h`, `7d`, `90m ago`),
 // `now`, `today` or `yesterday` (UTC midnights). Times without a zone are taken as UTC,

@@ -1,4 +1,4 @@
-import { KnocktailError } from '../errors.js';
+import { KnocktailError } from '../model/errors.js';
 import type { FirewallBackend } from '../firewall/backend.js';
 import type { Door } from '../model/door.js';
 import type { LogPathHealth } from './log-path.js';

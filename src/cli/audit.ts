@@ -8,7 +8,7 @@ import { formatRecordLine, grantTableLines, recordTableLines, renderSummary } fr
 import { settleOpenRow, type GrantRow } from '../audit/grant-pairing.js';
 import type { AuditRecord } from '../audit/record.js';
 import { loadConfig } from '../config/load-config.js';
-import { KnocktailError } from '../errors.js';
+import { KnocktailError } from '../model/errors.js';
 import { readLogFiles } from '../source/file-reader.js';
 import { readStream } from '../source/stream-source.js';
 import { configPath, useColor, writeLine, type CliContext } from './context.js';

@@ -12,7 +12,7 @@ import { describeHostFirewallProbe, guardHostOf } from '../firewall/host-firewal
 import { describeRefusal } from '../firewall/refusal.js';
 import { describeForwardPlan } from '../firewall/forward-plan.js';
 import { collectDoorPorts } from '../firewall/door-ports.js';
-import { KnocktailError } from '../errors.js';
+import { KnocktailError } from '../model/errors.js';
 import type { CommandAction, ExitCode } from './command-table.js';
 import { configPath, writeLine, type CliContext } from './context.js';
 import { hostProbesOf } from './host-probes.js';

@@ -1,10 +1,10 @@
 import { createAuditLog } from '../audit/audit-log.js';
-import { compose } from '../compose.js';
+import { compose } from '../app/compose.js';
 import { loadConfig } from '../config/load-config.js';
 import type { Config } from '../config/types.js';
 import { GrantController } from '../control/controller.js';
 import type { ControlRequest } from '../control/protocol.js';
-import { stateFilePath } from '../state-paths.js';
+import { stateFilePath } from '../app/state-paths.js';
 import { ExecaRunner } from '../firewall/command-runner.js';
 import { StateStore } from '../grant/state-store.js';
 import { loadState, saveState, type PersistedState } from '../grant/state-file.js';

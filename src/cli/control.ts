@@ -3,7 +3,7 @@ import { requestDaemon } from '../control/control-client.js';
 import type { ControlRequest } from '../control/protocol.js';
 import { formatPort } from '../model/door.js';
 import type { Grant } from '../model/grant.js';
-import { controlSocketPath } from '../state-paths.js';
+import { controlSocketPath } from '../app/state-paths.js';
 import type { CommandAction } from './command-table.js';
 import { configPath, writeLine } from './context.js';
 

@@ -1,5 +1,5 @@
 import type { Config, FleetConfig } from '../config/types.js';
-import { KnocktailError } from '../errors.js';
+import { KnocktailError } from '../model/errors.js';
 import { fleetAuditSource, readFleetStatus, renderFleetStatus } from '../fleet/fleet-views.js';
 import { connectNats } from '../fleet/nats-transport.js';
 import type { ChunkSource } from '../source/chunk-source.js';

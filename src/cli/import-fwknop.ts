@@ -2,7 +2,7 @@ import { readFile, rm, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { validateConfig } from '../config/load-config.js';
 import { osReason } from '../config/os-reason.js';
-import { KnocktailError } from '../errors.js';
+import { KnocktailError } from '../model/errors.js';
 import { renderConfigJson } from '../import/config-json.js';
 import { importFwknopAccess } from '../import/fwknop-access.js';
 import type { ImportNote } from '../import/knockd-import.js';

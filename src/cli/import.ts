@@ -2,7 +2,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { validateConfig } from '../config/load-config.js';
 import { osReason } from '../config/os-reason.js';
-import { KnocktailError } from '../errors.js';
+import { KnocktailError } from '../model/errors.js';
 import { importKnockdConfig, oneTimeFilesOf, type ImportNote, type OneTimeFile } from '../import/knockd-import.js';
 import { renderConfigJson } from '../import/config-json.js';
 import { parseKnockdConfig } from '../import/knockd-config.js';

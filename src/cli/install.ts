@@ -1,11 +1,11 @@
 import { existsSync, realpathSync } from 'node:fs';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { loadConfig } from '../config/load-config.js';
-import { KnocktailError } from '../errors.js';
+import { KnocktailError } from '../model/errors.js';
 import { schemaPath } from '../config/schema-path.js';
 import type { Config } from '../config/types.js';
 import { applyInstallPlan, hostPath } from '../install/apply-install-plan.js';
-import { formatDuration } from '../duration.js';
+import { formatDuration } from '../model/duration.js';
 import { LINUX_DEFAULT_EPHEMERAL, type HostPorts } from '../host/host-ports.js';
 import { buildConfigSkeleton, DEFAULT_PATHS, SKELETON_DOOR, SKELETON_OPEN, SKELETON_OPEN_FOR, skeletonSteps, type SkeletonPaths } from '../install/config-skeleton.js';
 import { formatInstallReport } from '../install/install-report.js';

@@ -1,6 +1,6 @@
 import { userInfo } from 'node:os';
 import { loadConfig } from '../config/load-config.js';
-import { KnocktailError, describeValue } from '../errors.js';
+import { KnocktailError, describeValue } from '../model/errors.js';
 import { findDoor } from '../client/knock-steps.js';
 import { resolveHost } from '../client/resolve-host.js';
 import { buildSpaPacket, readSpaKeyFiles, sendSpaPacket } from '../client/spa-request.js';

@@ -1,6 +1,6 @@
-import type { Address, Family } from '../address.js';
+import type { Address, Family } from '../model/address.js';
 import { loadConfig } from '../config/load-config.js';
-import { KnocktailError, describeValue } from '../errors.js';
+import { KnocktailError, describeValue } from '../model/errors.js';
 import { ExecaRunner } from '../firewall/command-runner.js';
 import { formatStep, type Step } from '../model/door.js';
 import { clientConfigPath, loadClientProfiles, type ClientProfile } from '../client/client-profiles.js';

@@ -12,7 +12,7 @@ import type { ChunkSource } from '../source/chunk-source.js';
 import { FileFollower } from '../source/follower.js';
 import { KmsgSource } from '../source/kmsg-source.js';
 import { bootTime } from './wiring.js';
-import { sourceDialect } from '../compose.js';
+import { sourceDialect } from '../app/compose.js';
 
 // The canary bound to the configured source: a fresh reader from the source's end (never the
 // daemon's checkpoint), the real sender, and the facts for the advice. A new source adds its

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Argument, Command, CommanderError, Option } from 'commander';
 import { packageRoot } from '../install/shipped-assets.js';
-import { KnocktailError, exitCodeFor } from '../errors.js';
+import { KnocktailError, exitCodeFor } from '../model/errors.js';
 import { COMMANDS, type CommandDef, type ExitCode } from './command-table.js';
 import type { CliContext } from './context.js';
 import { writeLine } from './context.js';

@@ -1,6 +1,6 @@
 import { open, stat } from 'node:fs/promises';
 import { osReason } from '../config/os-reason.js';
-import { KnocktailError } from '../errors.js';
+import { KnocktailError } from '../model/errors.js';
 import { splitSyslogHeader } from '../parse/syslog-header.js';
 import { readLogFiles } from '../source/file-reader.js';
 

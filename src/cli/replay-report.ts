@@ -1,7 +1,7 @@
 import type { AuditRecord } from '../audit/record.js';
-import { isoTime } from '../iso-time.js';
+import { isoTime } from '../model/iso-time.js';
 import { renderColumns } from '../audit/text-table.js';
-import type { Counters } from '../counters.js';
+import type { Counters } from '../app/counters.js';
 import type { Grant } from '../model/grant.js';
 import { formatPort } from '../model/door.js';
 import type { KnockEvent } from '../knock/events.js';

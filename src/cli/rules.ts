@@ -1,5 +1,5 @@
 import { resolve } from 'node:path';
-import type { Clock } from '../clock.js';
+import type { Clock } from '../model/clock.js';
 import { loadConfig } from '../config/load-config.js';
 import type { Config } from '../config/types.js';
 import { armGuard, describeLogPath, logPathError } from '../canary/arm-guard.js';

@@ -1,6 +1,6 @@
 import { createAuditLog } from '../audit/audit-log.js';
 import { loadConfig } from '../config/load-config.js';
-import { Daemon } from '../daemon.js';
+import { Daemon } from '../app/daemon.js';
 import { ExecaRunner } from '../firewall/command-runner.js';
 import { ensurePrivateDir } from '../fs/private-dir.js';
 import { LocalAddresses } from '../host/local-addresses.js';
@@ -22,7 +22,7 @@ import type { GuardHost, RefusalChoice } from '../firewall/refusal.js';
 import { createLogger, createSystemClock, hostChecked, printkEpoch } from './wiring.js';
 import { connectNatsFleet } from '../fleet/nats-transport.js';
 import { packageVersion } from './program.js';
-import { followerCheckpointPath } from '../state-paths.js';
+import { followerCheckpointPath } from '../app/state-paths.js';
 
 // `knocktail run`: the daemon. SIGHUP reloads (validated first), SIGTERM/SIGINT stop cleanly.
 export const run: CommandAction<[], { config?: string }> = async (ctx, _args, flags) => {

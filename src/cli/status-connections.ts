@@ -1,4 +1,4 @@
-import { normaliseAddress } from '../address.js';
+import { normaliseAddress } from '../model/address.js';
 import type { StatusSnapshot } from '../audit/status-view.js';
 import type { CommandRunner } from '../firewall/backend.js';
 import { buildConntrackListArgs, parseConntrackLine, type TrackedConnection } from '../firewall/conntrack-args.js';

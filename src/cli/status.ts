@@ -1,10 +1,10 @@
-import { parseCidr } from '../address.js';
+import { parseCidr } from '../model/address.js';
 import { renderStatus, statusGrant, type StatusSnapshot } from '../audit/status-view.js';
 import { glanceConfig, type ConfigGlance } from '../config/config-glance.js';
 import { requestDaemon } from '../control/control-client.js';
 import { findCorruptCopies, loadState } from '../grant/state-file.js';
 import type { Grant } from '../model/grant.js';
-import { controlSocketPath, stateFilePath } from '../state-paths.js';
+import { controlSocketPath, stateFilePath } from '../app/state-paths.js';
 import type { CommandAction } from './command-table.js';
 import { configPath, useColor, writeLine, type CliContext } from './context.js';
 import { describeConnections, listGrantedConnections, type ConnectionListing } from './status-connections.js';

@@ -1,10 +1,10 @@
 import { uptime } from 'node:os';
 import winston from 'winston';
-import { SystemClock, type Clock } from '../clock.js';
+import { SystemClock, type Clock } from '../model/clock.js';
 import type { Config } from '../config/types.js';
-import type { Logger } from '../daemon.js';
+import type { Logger } from '../app/daemon.js';
 import { ExecaRunner } from '../firewall/command-runner.js';
-import { buildBackend } from '../compose.js';
+import { buildBackend } from '../app/compose.js';
 import type { CommandRunner, FirewallBackend } from '../firewall/backend.js';
 import { withHostFirewallCheck } from '../firewall/host-firewall-check.js';
 import type { CliContext } from './context.js';

@@ -9,9 +9,9 @@ import { describeSchemaError } from '../config/schema-messages.js';
 import { schemaPath } from '../config/schema-path.js';
 import { readSecretFile } from '../config/secret-file.js';
 import { parseStep } from '../config/steps.js';
-import { parseDuration } from '../duration.js';
-import { KnocktailError } from '../errors.js';
-import type { Family } from '../address.js';
+import { parseDuration } from '../model/duration.js';
+import { KnocktailError } from '../model/errors.js';
+import type { Family } from '../model/address.js';
 import type { Step, TimeBasedSequence } from '../model/door.js';
 
 // The client's own file (~/.config/knocktail/client.json): per server, where to knock and

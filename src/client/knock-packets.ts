@@ -1,7 +1,7 @@
 import { createSocket } from 'node:dgram';
 import { Socket } from 'node:net';
-import type { Address } from '../address.js';
-import { KnocktailError } from '../errors.js';
+import type { Address } from '../model/address.js';
+import { KnocktailError } from '../model/errors.js';
 import type { CommandRunner } from '../firewall/backend.js';
 
 // One knock = one packet. Node has no raw sockets, so a TCP knock is a non-blocking

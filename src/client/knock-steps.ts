@@ -1,5 +1,5 @@
 import { parseStep } from '../config/steps.js';
-import { KnocktailError, describeValue } from '../errors.js';
+import { KnocktailError, describeValue } from '../model/errors.js';
 import type { Door, Step } from '../model/door.js';
 import { deriveSequence, windowAt } from '../knock/time-based.js';
 import type { ClientProfile } from './client-profiles.js';

@@ -1,6 +1,6 @@
 import type { Socket } from 'node:net';
 import type { Readable, Writable } from 'node:stream';
-import { KnocktailError, describeValue } from '../errors.js';
+import { KnocktailError, describeValue } from '../model/errors.js';
 
 // `knock --connect HOST:PORT`: after the knock, the connection itself, carried between
 // standard input and output, so `knocktail knock` can be ssh's ProxyCommand.

@@ -1,6 +1,6 @@
 import { lookup as dnsLookup } from 'node:dns/promises';
-import { normaliseAddress, type Address, type Family } from '../address.js';
-import { KnocktailError } from '../errors.js';
+import { normaliseAddress, type Address, type Family } from '../model/address.js';
+import { KnocktailError } from '../model/errors.js';
 
 // The knock target: an address literal as given, or the first address node:dns finds for a
 // name (in the requested family, when -4/-6 was given).

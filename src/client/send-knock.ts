@@ -1,4 +1,4 @@
-import type { Address } from '../address.js';
+import type { Address } from '../model/address.js';
 import type { CommandRunner } from '../firewall/backend.js';
 import { formatStep, type Step } from '../model/door.js';
 import { sendEchoRequest, sendTcpSyn, sendUdpDatagram } from './knock-packets.js';

@@ -1,8 +1,8 @@
 import { randomInt } from 'node:crypto';
 import { createSocket } from 'node:dgram';
-import type { Address } from '../address.js';
+import type { Address } from '../model/address.js';
 import { readSecretFile } from '../config/secret-file.js';
-import { KnocktailError } from '../errors.js';
+import { KnocktailError } from '../model/errors.js';
 import { FKO_VERSION, MESSAGE_TYPES, type FkoFields } from '../spa/fko-fields.js';
 import { decodeSpaKeys, spaKeyProblem, type SpaKeys } from '../spa/spa-keys.js';
 import { sealSpaPacket } from '../spa/spa-packet.js';

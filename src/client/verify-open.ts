@@ -1,5 +1,5 @@
 import { Socket } from 'node:net';
-import type { Address } from '../address.js';
+import type { Address } from '../model/address.js';
 
 // `knock --verify PORT`: after the last knock, connect to the protected port. The first
 // attempt starts at once (its SYN is dropped until the door opens, and the kernel's own

@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { resolvePath } from './resolve-path.js';
-import { isRecord } from '../is-record.js';
+import { isRecord } from '../model/is-record.js';
 
 // A first, tolerant look at the config file: only what the CLI needs to find a running daemon
 // (stateDir) and to show the offline status (backend, alwaysAllow). JSON.parse and nothing else,

@@ -1,4 +1,4 @@
-import type { Cidr } from '../address.js';
+import type { Cidr } from '../model/address.js';
 import { formatStep, type Door, type Step } from '../model/door.js';
 import { formatPath } from './json-path.js';
 import { knockSpansOf } from './port-warnings.js';

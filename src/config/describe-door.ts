@@ -1,4 +1,4 @@
-import { formatDuration } from '../duration.js';
+import { formatDuration } from '../model/duration.js';
 import { formatPort, formatStep, type Door, type Step } from '../model/door.js';
 
 // One line per door for `check-config`, so an admin sees what the config means:

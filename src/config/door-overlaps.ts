@@ -1,7 +1,7 @@
 import { formatPort, formatStep, type PortSpec, type Step } from '../model/door.js';
 import { formatPath, type PathSegment } from './json-path.js';
 import type { Problems } from './problems.js';
-import { isRecord } from '../is-record.js';
+import { isRecord } from '../model/is-record.js';
 import { arrayOf } from './raw-config.js';
 import { parsePortSpec, parseStep, sameStep } from './steps.js';
 

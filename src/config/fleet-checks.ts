@@ -1,6 +1,6 @@
-import { parseDuration } from '../duration.js';
+import { parseDuration } from '../model/duration.js';
 import type { Problems } from './problems.js';
-import { isRecord } from '../is-record.js';
+import { isRecord } from '../model/is-record.js';
 import { arrayOf } from './raw-config.js';
 import { readSecretFile } from './secret-file.js';
 import { resolvePath } from './resolve-path.js';

@@ -1,13 +1,13 @@
 import { readFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
-import { KnocktailError } from '../errors.js';
+import { KnocktailError } from '../model/errors.js';
 import type { Config } from './types.js';
 import { checkDoorOverlaps } from './door-overlaps.js';
 import { checkFleet, readFleetKey } from './fleet-checks.js';
 import { parseJsonText } from './json-text.js';
 import { osReason } from './os-reason.js';
 import { Problems } from './problems.js';
-import { isRecord } from '../is-record.js';
+import { isRecord } from '../model/is-record.js';
 import { arrayOf, type RawConfig } from './raw-config.js';
 import { resolvePath } from './resolve-path.js';
 import { compileSchemaCheck, type SchemaCheck } from './schema-validator.js';

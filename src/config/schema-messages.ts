@@ -1,6 +1,6 @@
 import type { ErrorObject } from 'ajv';
-import { DURATION_PATTERN } from '../duration.js';
-import { describeValue } from '../errors.js';
+import { DURATION_PATTERN } from '../model/duration.js';
+import { describeValue } from '../model/errors.js';
 import { formatPath, pointerSegments } from './json-path.js';
 import { suggestKey } from './suggest-key.js';
 import { didYouMean, suggestDuration, suggestStep } from './suggest-value.js';

@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { KnocktailError } from '../errors.js';
+import { KnocktailError } from '../model/errors.js';
 
 // The schema ships at src/config/schema.json in the package; this module runs from src/
 // (ts-jest) or dist/src/ (after the build), so the package root is found by walking up.

@@ -1,5 +1,5 @@
-import { isRecord } from '../is-record.js';
-import { parseDuration } from '../duration.js';
+import { isRecord } from '../model/is-record.js';
+import { parseDuration } from '../model/duration.js';
 import { spaKeyProblem } from '../spa/spa-keys.js';
 import type { PathSegment } from './json-path.js';
 import type { Problems } from './problems.js';

@@ -1,4 +1,4 @@
-import { parseDuration } from '../duration.js';
+import { parseDuration } from '../model/duration.js';
 import { parseStep } from './steps.js';
 
 // What a refused value probably meant, for the "did you mean" of a config problem: durations

@@ -1,5 +1,5 @@
-import { normaliseAddress } from '../address.js';
-import { parseDuration } from '../duration.js';
+import { normaliseAddress } from '../model/address.js';
+import { parseDuration } from '../model/duration.js';
 import type { Door, PortSpec, Step } from '../model/door.js';
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';

@@ -1,4 +1,4 @@
-import type { Cidr } from '../address.js';
+import type { Cidr } from '../model/address.js';
 import type { Door } from '../model/door.js';
 
 // The validated, typed configuration every stage receives (durations already in ms).

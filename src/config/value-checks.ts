@@ -1,12 +1,12 @@
 import ipaddr from 'ipaddr.js';
-import { normaliseAddress, normaliseKernelAddress, parseCidr, type Cidr } from '../address.js';
-import { formatDuration, parseDuration } from '../duration.js';
+import { normaliseAddress, normaliseKernelAddress, parseCidr, type Cidr } from '../model/address.js';
+import { formatDuration, parseDuration } from '../model/duration.js';
 import { didYouMean, suggestDuration } from './suggest-value.js';
 import { liveWindows, MAX_LIVE_WINDOWS, MIN_PERIOD_MS } from '../knock/time-based.js';
-import { describeValue } from '../errors.js';
+import { describeValue } from '../model/errors.js';
 import type { PathSegment } from './json-path.js';
 import type { Problems } from './problems.js';
-import { isRecord } from '../is-record.js';
+import { isRecord } from '../model/is-record.js';
 import { arrayOf } from './raw-config.js';
 
 // Semantic checks of single values the schema cannot express. They read the

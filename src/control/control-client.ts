@@ -1,5 +1,5 @@
 import { lstat } from 'node:fs/promises';
-import { KnocktailError, type KnocktailErrorCode } from '../errors.js';
+import { KnocktailError, type KnocktailErrorCode } from '../model/errors.js';
 import type { ControlRequest, ControlResponse } from './protocol.js';
 
 // The CLI's side: send one request to the running daemon. Resolves undefined when no

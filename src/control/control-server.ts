@@ -1,6 +1,6 @@
 import { chmod, rm } from 'node:fs/promises';
 import { connect, createServer, type Server, type Socket } from 'node:net';
-import { KnocktailError } from '../errors.js';
+import { KnocktailError } from '../model/errors.js';
 import { checkRequest, type ControlHandler, type ControlResponse } from './protocol.js';
 
 // The daemon's side of the control socket.

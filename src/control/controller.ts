@@ -1,7 +1,7 @@
-import { normaliseAddress } from '../address.js';
+import { normaliseAddress } from '../model/address.js';
 import type { Limits } from '../config/types.js';
-import { formatDuration, parseDuration } from '../duration.js';
-import { KnocktailError, describeValue } from '../errors.js';
+import { formatDuration, parseDuration } from '../model/duration.js';
+import { KnocktailError, describeValue } from '../model/errors.js';
 import type { CloseOptions, GrantEngine } from '../grant/grant-engine.js';
 import type { Door } from '../model/door.js';
 import type { ControlHandler, ControlRequest } from './protocol.js';

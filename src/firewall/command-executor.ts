@@ -1,4 +1,4 @@
-import { KnocktailError } from '../errors.js';
+import { KnocktailError } from '../model/errors.js';
 import type { CommandResult, CommandRunner } from './backend.js';
 import { withRetry } from './retry.js';
 

@@ -1,5 +1,5 @@
 import { execa } from 'execa';
-import { KnocktailError } from '../errors.js';
+import { KnocktailError } from '../model/errors.js';
 import type { CommandResult, CommandRunner } from './backend.js';
 import type { ByteStream, InteractiveProcess, ProcessStarter, StreamStarter } from './interactive-process.js';
 

@@ -1,4 +1,4 @@
-import type { Family } from '../address.js';
+import type { Family } from '../model/address.js';
 import type { PortSpec } from '../model/door.js';
 
 // conntrack(8) as argv: the connections a source holds to an opened port. Deleting an entry

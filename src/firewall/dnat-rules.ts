@@ -1,6 +1,6 @@
-import type { Family } from '../address.js';
-import { normaliseAddress } from '../address.js';
-import { isRecord } from '../is-record.js';
+import type { Family } from '../model/address.js';
+import { normaliseAddress } from '../model/address.js';
+import { isRecord } from '../model/is-record.js';
 import { splitRuleLine } from './iptables-listing.js';
 
 // Reads the rules that publish ports by destination NAT (pure): Docker's and Podman's

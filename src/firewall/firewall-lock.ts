@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { closeSync, constants, ftruncateSync, openSync, readSync, writeSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { KnocktailError } from '../errors.js';
+import { KnocktailError } from '../model/errors.js';
 import { openOwnedFile } from '../fs/owned-file.js';
 import { missingBinaryError } from './command-runner.js';
 

@@ -1,5 +1,5 @@
-import type { Family } from '../address.js';
-import { KnocktailError } from '../errors.js';
+import type { Family } from '../model/address.js';
+import { KnocktailError } from '../model/errors.js';
 import type { PortSpec } from '../model/door.js';
 import type { CommandExecutor } from './command-executor.js';
 import { parseIptablesNat, parseNftNat } from './dnat-rules.js';

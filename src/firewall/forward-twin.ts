@@ -1,4 +1,4 @@
-import type { Family } from '../address.js';
+import type { Family } from '../model/address.js';
 import type { Door } from '../model/door.js';
 import type { CommandExecutor } from './command-executor.js';
 import { collectDoorPorts } from './door-ports.js';

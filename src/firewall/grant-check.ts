@@ -1,5 +1,5 @@
-import { normaliseAddress, type Family } from '../address.js';
-import { KnocktailError, describeValue } from '../errors.js';
+import { normaliseAddress, type Family } from '../model/address.js';
+import { KnocktailError, describeValue } from '../model/errors.js';
 import type { Grant } from '../model/grant.js';
 
 // Defence in depth: a grant's source and door end up inside argv words, ipset/nft command

@@ -1,4 +1,4 @@
-import type { Cidr, Family } from '../address.js';
+import type { Cidr, Family } from '../model/address.js';
 import type { Door } from '../model/door.js';
 import { collectDoorPorts } from './door-ports.js';
 import type { KnockPort } from './door-ports.js';

@@ -1,5 +1,5 @@
 import type { BackendName } from '../config/types.js';
-import { KnocktailError } from '../errors.js';
+import { KnocktailError } from '../model/errors.js';
 import type { PortSpec } from '../model/door.js';
 import type { CommandRunner, FirewallBackend } from './backend.js';
 import { detectHostFirewall } from './host-firewall.js';

@@ -1,5 +1,5 @@
 import type { BackendName } from '../config/types.js';
-import { KnocktailError } from '../errors.js';
+import { KnocktailError } from '../model/errors.js';
 import { formatBlockingChain } from './host-firewall.js';
 import type { BlockingChain } from './host-firewall.js';
 

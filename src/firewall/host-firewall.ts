@@ -5,7 +5,7 @@
 // catch-all drop/reject (a rule with no match) in it or in a chain it jumps to. Rules that
 // drop only some sources or ports (fail2ban's bans, an admin's `tcp dport 25 drop`) are not
 // a default deny and are left out. iptables-nft's tables (ufw's included) appear here too.
-import { isRecord } from '../is-record.js';
+import { isRecord } from '../model/is-record.js';
 
 export type HostFirewallKind = 'ufw' | 'iptables' | 'firewalld' | 'nftables';
 

@@ -1,5 +1,5 @@
-import type { Family } from '../address.js';
-import { KnocktailError } from '../errors.js';
+import type { Family } from '../model/address.js';
+import { KnocktailError } from '../model/errors.js';
 import type { Grant } from '../model/grant.js';
 import type { Door } from '../model/door.js';
 import { checkGrant } from './grant-check.js';

@@ -1,4 +1,4 @@
-import { normaliseAddress } from '../address.js';
+import { normaliseAddress } from '../model/address.js';
 import type { Grant } from '../model/grant.js';
 import type { PortSpec } from '../model/door.js';
 import { parseSetName } from './ipset-args.js';

@@ -1,9 +1,9 @@
-import type { Family } from '../address.js';
+import type { Family } from '../model/address.js';
 import type { Grant } from '../model/grant.js';
 import type { PortSpec } from '../model/door.js';
 import { formatGrantComment } from './grant-comment.js';
 import { checkGrant } from './grant-check.js';
-import { isoSecond } from '../iso-time.js';
+import { isoSecond } from '../model/iso-time.js';
 
 // Pure argv builders for the iptables backend's grant rules in chain KNOCKTAIL.
 export const GRANT_CHAIN = 'KNOCKTAIL';

@@ -1,4 +1,4 @@
-import type { Family } from '../address.js';
+import type { Family } from '../model/address.js';
 import type { Grant } from '../model/grant.js';
 import { grantKey } from '../model/grant.js';
 import type { Door } from '../model/door.js';

@@ -1,5 +1,5 @@
-import { normaliseAddress } from '../address.js';
-import type { Family } from '../address.js';
+import { normaliseAddress } from '../model/address.js';
+import type { Family } from '../model/address.js';
 import type { Grant } from '../model/grant.js';
 import type { PortSpec } from '../model/door.js';
 import { grantKey } from '../model/grant.js';

@@ -1,5 +1,5 @@
-import type { Cidr } from '../address.js';
-import { KnocktailError, describeValue } from '../errors.js';
+import type { Cidr } from '../model/address.js';
+import { KnocktailError, describeValue } from '../model/errors.js';
 import type { FirewallConfig } from '../config/types.js';
 import { BACKEND_NAMES } from '../config/types.js';
 import type { CommandRunner, FirewallBackend } from './backend.js';

@@ -1,4 +1,4 @@
-import type { Clock, TimerHandle } from '../clock.js';
+import type { Clock, TimerHandle } from '../model/clock.js';
 import type { FleetConfig } from '../config/types.js';
 import type { FleetBody, FleetEnvelope, HeartbeatBody } from './fleet-message.js';
 import { memberEntryKey } from './fleet-keys.js';

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { Clock, TimerHandle } from '../clock.js';
+import type { Clock, TimerHandle } from '../model/clock.js';
 import type { AuditRecord } from '../audit/record.js';
 import type { FleetConfig } from '../config/types.js';
 import { grantKey } from '../model/grant.js';

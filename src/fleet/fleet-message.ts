@@ -1,4 +1,4 @@
-import type { Family } from '../address.js';
+import type { Family } from '../model/address.js';
 import type { AuditRecord } from '../audit/record.js';
 
 // What members say to each other. Every message travels in a signed envelope: who sent it

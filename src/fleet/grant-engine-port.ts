@@ -1,4 +1,4 @@
-import { addressInAny, normaliseAddress, type Family } from '../address.js';
+import { addressInAny, normaliseAddress, type Family } from '../model/address.js';
 import type { AuditRecord } from '../audit/record.js';
 import type { GrantEngine } from '../grant/grant-engine.js';
 import type { Door } from '../model/door.js';

@@ -1,4 +1,4 @@
-import type { Family } from '../address.js';
+import type { Family } from '../model/address.js';
 import type { AuditRecord } from '../audit/record.js';
 
 // The grant engine as the fleet link sees it: open with an absolute end, close, look up,

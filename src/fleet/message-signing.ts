@@ -1,5 +1,5 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
-import { isRecord } from '../is-record.js';
+import { isRecord } from '../model/is-record.js';
 import { canonicalJson } from './canonical-json.js';
 import { FLEET_PROTOCOL, type FleetEnvelope, type UnsignedEnvelope } from './fleet-message.js';
 

@@ -3,7 +3,7 @@ import { connect, credsAuthenticator, nanos, type NatsConnection, type NodeConne
 import { DeliverPolicy, jetstream, jetstreamManager, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream';
 import { Kvm, type KV, type KvEntry } from '@nats-io/kv';
 import type { FleetConfig } from '../config/types.js';
-import { KnocktailError } from '../errors.js';
+import { KnocktailError } from '../model/errors.js';
 import { auditStreamName, auditSubject, bucketName } from './fleet-keys.js';
 import type { FleetConnectionEvent, FleetEntry, FleetTransport, FleetUpdate } from './fleet-transport.js';
 

@@ -1,8 +1,8 @@
 import { readFile } from 'node:fs/promises';
-import { KnocktailError } from '../errors.js';
+import { KnocktailError } from '../model/errors.js';
 import { writeFileAtomic } from '../fs/atomic-write.js';
 import { moveAsideCorrupt } from '../grant/state-file.js';
-import { isRecord } from '../is-record.js';
+import { isRecord } from '../model/is-record.js';
 
 // A member's unpublished grant changes, kept beside the state file, so that a change made while
 // the member is cut off from NATS (a revoke above all) survives a restart or a crash and still

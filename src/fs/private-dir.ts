@@ -1,5 +1,5 @@
 import { mkdir, stat } from 'node:fs/promises';
-import { KnocktailError } from '../errors.js';
+import { KnocktailError } from '../model/errors.js';
 
 // The state directory holds the grants, the log position and the control socket: whoever can
 // write it can plant a state file that reopens doors, or a symlink where one is written. So it

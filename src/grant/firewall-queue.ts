@@ -1,4 +1,4 @@
-import type { Clock, TimerHandle } from '../clock.js';
+import type { Clock, TimerHandle } from '../model/clock.js';
 import type { FirewallBackend } from '../firewall/backend.js';
 import { grantKey, type Grant } from '../model/grant.js';
 

@@ -1,8 +1,8 @@
-import { addressInAny, normaliseAddress, type Family } from '../address.js';
-import type { Clock, TimerHandle } from '../clock.js';
+import { addressInAny, normaliseAddress, type Family } from '../model/address.js';
+import type { Clock, TimerHandle } from '../model/clock.js';
 import type { AuditRecord, AuditSink, OpenRecord } from '../audit/record.js';
 import { isoTime } from '../audit/record.js';
-import { KnocktailError } from '../errors.js';
+import { KnocktailError } from '../model/errors.js';
 import type { SessionEnder } from './session-ender.js';
 import type { FirewallBackend } from '../firewall/backend.js';
 import type { KnockEvent } from '../knock/events.js';

@@ -1,4 +1,4 @@
-import type { Family } from '../address.js';
+import type { Family } from '../model/address.js';
 import { DeadlineQueue } from '../knock/deadline-queue.js';
 import type { Door } from '../model/door.js';
 import { grantKey, type Grant } from '../model/grant.js';

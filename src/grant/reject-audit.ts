@@ -1,4 +1,4 @@
-import type { Clock, TimerHandle } from '../clock.js';
+import type { Clock, TimerHandle } from '../model/clock.js';
 import type { RejectRecord, RejectSummaryRecord } from '../audit/record.js';
 import { isoTime } from '../audit/record.js';
 

@@ -1,11 +1,11 @@
 import { constants } from 'node:fs';
 import { readdir, readFile, rename } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
-import { normaliseAddress } from '../address.js';
-import { describeValue, KnocktailError } from '../errors.js';
+import { normaliseAddress } from '../model/address.js';
+import { describeValue, KnocktailError } from '../model/errors.js';
 import type { PortSpec } from '../model/door.js';
 import type { Grant } from '../model/grant.js';
-import { isRecord } from '../is-record.js';
+import { isRecord } from '../model/is-record.js';
 
 // What survives a restart: open grants (so they are closed even if their time ran out while
 // down) and the one-time sequences already used (so a replayed knock cannot reopen).

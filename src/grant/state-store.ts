@@ -1,4 +1,4 @@
-import type { Clock, TimerHandle } from '../clock.js';
+import type { Clock, TimerHandle } from '../model/clock.js';
 import type { PersistedState } from './state-file.js';
 
 // Persistence that coalesces (group commit): a change starts an atomic write (temp file, fsync,

@@ -1,5 +1,5 @@
-import { normaliseKernelAddress } from '../address.js';
-import { describeValue, KnocktailError } from '../errors.js';
+import { normaliseKernelAddress } from '../model/address.js';
+import { describeValue, KnocktailError } from '../model/errors.js';
 
 // This host's addresses from `ip -j addr show` (iproute2's JSON): every `local` of every
 // interface's addr_info, normalised as the parser normalises DST=, so the two compare as text.

@@ -1,5 +1,5 @@
 import ipaddr from 'ipaddr.js';
-import type { Family } from '../address.js';
+import type { Family } from '../model/address.js';
 
 // What local services listen on, read from the kernel's socket tables (/proc/net/tcp, tcp6,
 // udp, udp6). Pure: the caller reads the files; a malformed line is skipped, never thrown.

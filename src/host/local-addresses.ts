@@ -1,5 +1,5 @@
-import type { Clock, TimerHandle } from '../clock.js';
-import { KnocktailError } from '../errors.js';
+import type { Clock, TimerHandle } from '../model/clock.js';
+import { KnocktailError } from '../model/errors.js';
 import type { CommandRunner } from '../firewall/backend.js';
 import { IP_ADDR_ARGV, parseIpAddrJson } from './ip-addr.js';
 

@@ -1,4 +1,4 @@
-import { parseCidr } from '../address.js';
+import { parseCidr } from '../model/address.js';
 import { doorName } from './door-name.js';
 import type { ImportNote } from './knockd-import.js';
 

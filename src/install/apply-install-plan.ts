@@ -1,7 +1,7 @@
 import type { Stats } from 'node:fs';
 import { chmod, mkdir, readFile, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { KnocktailError } from '../errors.js';
+import { KnocktailError } from '../model/errors.js';
 import { writeFileAtomic } from '../fs/atomic-write.js';
 import type { InstallPlan, PlannedDir, PlannedEntry, PlannedFile } from './install-plan.js';
 

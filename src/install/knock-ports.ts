@@ -1,4 +1,4 @@
-import { KnocktailError } from '../errors.js';
+import { KnocktailError } from '../model/errors.js';
 import type { HostPorts } from '../host/host-ports.js';
 import { LINUX_DEFAULT_EPHEMERAL } from '../host/host-ports.js';
 

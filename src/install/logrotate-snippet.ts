@@ -1,4 +1,4 @@
-import { KnocktailError, describeValue } from '../errors.js';
+import { KnocktailError, describeValue } from '../model/errors.js';
 
 // The shipped logrotate snippet (logrotate/knocktail) names the default log paths; install
 // writes it with the configured knock log and audit log.

@@ -1,4 +1,4 @@
-import { KnocktailError, describeValue } from '../errors.js';
+import { KnocktailError, describeValue } from '../model/errors.js';
 
 // The shipped drop-in (rsyslog/30-knocktail.conf) names the default prefix and log file;
 // install writes it with the configured ones.

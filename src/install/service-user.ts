@@ -1,5 +1,5 @@
 import { chown, readFile, stat } from 'node:fs/promises';
-import { KnocktailError } from '../errors.js';
+import { KnocktailError } from '../model/errors.js';
 import { hostPath } from './apply-install-plan.js';
 
 // The unit runs as the `knocktail` system user (the .deb's postinst creates it); install

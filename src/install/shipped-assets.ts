@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { schemaPath } from '../config/schema-path.js';
-import { KnocktailError } from '../errors.js';
+import { KnocktailError } from '../model/errors.js';
 
 // The deployment files shipped in the package (rsyslog/, systemd/, logrotate/), read as
 // templates for the plan.

@@ -1,4 +1,4 @@
-import { KnocktailError } from '../errors.js';
+import { KnocktailError } from '../model/errors.js';
 
 // The shipped unit (systemd/knocktail.service) lets the daemon write only below the
 // default state and log directories; install adds the configured ones when they differ.

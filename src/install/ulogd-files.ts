@@ -1,4 +1,4 @@
-import { KnocktailError } from '../errors.js';
+import { KnocktailError } from '../model/errors.js';
 
 // knocktail's own ulogd2 instance for the "nflog" source: a config and a systemd unit of its
 // own, so the admin's /etc/ulogd.conf (and Debian's ulogd2.service) stay untouched. The stack

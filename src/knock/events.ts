@@ -1,4 +1,4 @@
-import type { Family } from '../address.js';
+import type { Family } from '../model/address.js';
 
 // What the knock engine tells the grant stage (and verbose replay) about one packet or timer.
 export type ResetReason = 'timeout' | 'out-of-order' | 'other-door' | 'evicted' | 'stale';

@@ -1,4 +1,4 @@
-import type { Family } from '../address.js';
+import type { Family } from '../model/address.js';
 import { IDLE, type Track } from './sequence-track.js';
 
 // Everything the tracker remembers about one source. A source with nothing to remember

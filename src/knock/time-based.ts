@@ -1,5 +1,5 @@
 import { createHmac } from 'node:crypto';
-import { KnocktailError } from '../errors.js';
+import { KnocktailError } from '../model/errors.js';
 import type { Step, TimeBasedSequence } from '../model/door.js';
 
 // Time-based sequences: daemon and knock client derive the same ports from a shared secret and

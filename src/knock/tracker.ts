@@ -1,4 +1,4 @@
-import { addressInAny } from '../address.js';
+import { addressInAny } from '../model/address.js';
 import type { Limits } from '../config/types.js';
 import type { Packet } from '../parse/packet.js';
 import { DeadlineQueue } from './deadline-queue.js';

@@ -1,7 +1,7 @@
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { normaliseAddress } from '../address.js';
-import { KnocktailError, describeValue } from '../errors.js';
+import { normaliseAddress } from '../model/address.js';
+import { KnocktailError, describeValue } from '../model/errors.js';
 import type { Metrics } from './metrics.js';
 
 // GET /metrics over plain HTTP. Metrics tell an onlooker which doors exist and how busy

@@ -1,4 +1,4 @@
-import type { Cidr } from '../address.js';
+import type { Cidr } from './address.js';
 
 // The shared vocabulary: a door as every stage sees it after config validation (the knock engine, the grant engine, the firewall).
 export type StepProto = 'tcp' | 'udp' | 'icmp';

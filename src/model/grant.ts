@@ -1,4 +1,4 @@
-import type { Family } from '../address.js';
+import type { Family } from './address.js';
 import type { PortSpec } from './door.js';
 
 // An open door for one source: what the firewall must hold, and until when.

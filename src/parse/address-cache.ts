@@ -1,4 +1,4 @@
-import { normaliseKernelAddress, type KernelAddress } from '../address.js';
+import { normaliseKernelAddress, type KernelAddress } from '../model/address.js';
 
 // A memo of raw address text → strictly normalised address. Knock floods repeat the same
 // few addresses, and ipaddr.js parsing is the most expensive step of a line, so the hot

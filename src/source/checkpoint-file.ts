@@ -1,6 +1,6 @@
 import { promises as fs } from 'node:fs';
 import { writeFileAtomic } from '../fs/atomic-write.js';
-import { KnocktailError, describeValue } from '../errors.js';
+import { KnocktailError, describeValue } from '../model/errors.js';
 
 // Where a follower stands: which file (device + inode, as names move on rotation) and how far.
 export interface Checkpoint {

@@ -1,7 +1,7 @@
 import { createReadStream, promises as fs } from 'node:fs';
 import type { Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
-import { KnocktailError } from '../errors.js';
+import { KnocktailError } from '../model/errors.js';
 import type { ChunkSource } from './chunk-source.js';
 import { LineLimiter } from './line-limit.js';
 

@@ -1,4 +1,4 @@
-import type { KnocktailError } from '../errors.js';
+import type { KnocktailError } from '../model/errors.js';
 
 // What the follower tells its owner (logs, metrics, status) about the file it follows.
 export type FollowerEvent =

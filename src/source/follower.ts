@@ -1,7 +1,7 @@
 import { promises as fs } from 'node:fs';
 import { basename, dirname } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { KnocktailError } from '../errors.js';
+import { KnocktailError } from '../model/errors.js';
 import { NO_TRACE, type Tracer } from '../trace/stage-trace.js';
 import { ChangeWaker } from './change-waker.js';
 import { readCheckpoint, writeCheckpoint, type Checkpoint } from './checkpoint-file.js';

@@ -1,5 +1,5 @@
 import { constants, promises as fs } from 'node:fs';
-import { KnocktailError } from '../errors.js';
+import { KnocktailError } from '../model/errors.js';
 import { NO_TRACE, type Tracer } from '../trace/stage-trace.js';
 import type { ChunkSource } from './chunk-source.js';
 import { recordSequence, selectRecords } from './kmsg-record.js';

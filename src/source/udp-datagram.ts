@@ -1,4 +1,4 @@
-import { normaliseAddress, type Address } from '../address.js';
+import { normaliseAddress, type Address } from '../model/address.js';
 
 // The UDP datagram in an IPv4 or IPv6 packet (as NFLOG copies it, reassembled): source
 // address, destination port and payload. Pure; undefined for anything that is not UDP.

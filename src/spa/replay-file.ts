@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { writeFileAtomic } from '../fs/atomic-write.js';
-import { isRecord } from '../is-record.js';
+import { isRecord } from '../model/is-record.js';
 import type { ReplayEntry } from './replay-cache.js';
 
 // The SPA replay cache on disk (stateDir/spa-replay.json), so a packet used before a restart

@@ -1,4 +1,4 @@
-import type { Address, Family } from '../address.js';
+import type { Address, Family } from '../model/address.js';
 import type { Door, PortSpec } from '../model/door.js';
 import { formatPort } from '../model/door.js';
 import { openSpaPacket } from './spa-packet.js';

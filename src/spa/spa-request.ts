@@ -1,4 +1,4 @@
-import { addressInAny, normaliseAddress, type Address } from '../address.js';
+import { addressInAny, normaliseAddress, type Address } from '../model/address.js';
 import type { Door, PortSpec, SpaSettings } from '../model/door.js';
 import { MESSAGE_TYPES, type FkoFields } from './fko-fields.js';
 

@@ -1,11 +1,11 @@
 import type { Counters } from './counters.js';
-import type { Config } from './config/types.js';
-import type { StreamStarter } from './firewall/interactive-process.js';
-import type { GrantEngine } from './grant/grant-engine.js';
-import { NflogCapture } from './source/nflog-capture.js';
-import { ReplayCache } from './spa/replay-cache.js';
-import { loadReplayEntries, replaySaver } from './spa/replay-file.js';
-import { SpaHandler, spaDoorsByPort, type SpaCounterName, type SpaRefusalReason } from './spa/spa-handler.js';
+import type { Config } from '../config/types.js';
+import type { StreamStarter } from '../firewall/interactive-process.js';
+import type { GrantEngine } from '../grant/grant-engine.js';
+import { NflogCapture } from '../source/nflog-capture.js';
+import { ReplayCache } from '../spa/replay-cache.js';
+import { loadReplayEntries, replaySaver } from '../spa/replay-file.js';
+import { SpaHandler, spaDoorsByPort, type SpaCounterName, type SpaRefusalReason } from '../spa/spa-handler.js';
 import { spaReplayPath } from './state-paths.js';
 
 // The daemon's SPA doors: one NFLOG capture per SPA port feeding one handler, whose grants go

@@ -1,6 +1,6 @@
 import { join } from 'node:path';
-import type { Config } from './config/types.js';
-import { CONTROL_SOCKET_NAME } from './control/protocol.js';
+import type { Config } from '../config/types.js';
+import { CONTROL_SOCKET_NAME } from '../control/protocol.js';
 
 // Where the daemon keeps its state and control socket, for the daemon and for the CLI
 // commands that must find them without loading the daemon's code.

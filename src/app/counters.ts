@@ -1,4 +1,4 @@
-import type { AuditRecord } from './audit/record.js';
+import type { AuditRecord } from '../audit/record.js';
 
 // What the daemon and replay count; the replay summary and `status` print these.
 export interface Counters {

@@ -1,13 +1,13 @@
-import type { Clock, TimerHandle } from './clock.js';
+import type { Clock, TimerHandle } from '../model/clock.js';
 import type { Counters } from './counters.js';
-import type { GrantEngine } from './grant/grant-engine.js';
-import type { KnockEvent } from './knock/events.js';
-import type { KnockTracker } from './knock/tracker.js';
-import type { Packet, ParseContext } from './parse/packet.js';
-import { AddressCache } from './parse/address-cache.js';
-import { ByteLineReader } from './parse/byte-line-reader.js';
-import { describeMalformed, parseKernelLine } from './parse/parse-kernel-line.js';
-import { scanLineBounds } from './parse/line-scanner.js';
+import type { GrantEngine } from '../grant/grant-engine.js';
+import type { KnockEvent } from '../knock/events.js';
+import type { KnockTracker } from '../knock/tracker.js';
+import type { Packet, ParseContext } from '../parse/packet.js';
+import { AddressCache } from '../parse/address-cache.js';
+import { ByteLineReader } from '../parse/byte-line-reader.js';
+import { describeMalformed, parseKernelLine } from '../parse/parse-kernel-line.js';
+import { scanLineBounds } from '../parse/line-scanner.js';
 
 // source → parse → knock → grant, the same for the daemon and replay (which differ only in
 // the parts they are built with). Each packet's time is shown to the clock: the log clock of

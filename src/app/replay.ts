@@ -1,13 +1,13 @@
-import { LogClock } from './clock.js';
-import type { AuditRecord, AuditSink } from './audit/record.js';
+import { LogClock } from '../model/clock.js';
+import type { AuditRecord, AuditSink } from '../audit/record.js';
 import { compose } from './compose.js';
-import type { Config } from './config/types.js';
+import type { Config } from '../config/types.js';
 import type { Counters } from './counters.js';
-import { SimulatedFirewall, type SimulatedCommand } from './firewall/simulated-firewall.js';
-import type { Grant } from './model/grant.js';
-import type { KnockEvent } from './knock/events.js';
-import type { TrackerStats } from './knock/tracker.js';
-import type { ChunkSource } from './source/chunk-source.js';
+import { SimulatedFirewall, type SimulatedCommand } from '../firewall/simulated-firewall.js';
+import type { Grant } from '../model/grant.js';
+import type { KnockEvent } from '../knock/events.js';
+import type { TrackerStats } from '../knock/tracker.js';
+import type { ChunkSource } from '../source/chunk-source.js';
 
 // Replay: the daemon's composition over recorded logs, with the log clock and the configured
 // backend against a simulated firewall. Used by `knocktail replay`, the demo and the bench.

@@ -1,21 +1,21 @@
-import type { AuditRecord, AuditSink } from './audit/record.js';
-import type { Clock } from './clock.js';
-import type { Config } from './config/types.js';
+import type { AuditRecord, AuditSink } from '../audit/record.js';
+import type { Clock } from '../model/clock.js';
+import type { Config } from '../config/types.js';
 import { countRecord, countReject, createCounters, type Counters } from './counters.js';
-import type { CommandRunner, FirewallBackend } from './firewall/backend.js';
-import { selectBackend } from './firewall/select-backend.js';
-import { selectLogAction } from './firewall/log-action.js';
-import { GrantEngine, type GrantStore } from './grant/grant-engine.js';
-import { ConntrackSessionEnder } from './grant/session-ender.js';
-import type { KnockEvent } from './knock/events.js';
-import { KnockTracker } from './knock/tracker.js';
-import { formatPort } from './model/door.js';
-import type { Grant } from './model/grant.js';
-import { tripwirePorts } from './model/tripwires.js';
-import type { ParseContext } from './parse/packet.js';
-import type { Tracer } from './trace/stage-trace.js';
+import type { CommandRunner, FirewallBackend } from '../firewall/backend.js';
+import { selectBackend } from '../firewall/select-backend.js';
+import { selectLogAction } from '../firewall/log-action.js';
+import { GrantEngine, type GrantStore } from '../grant/grant-engine.js';
+import { ConntrackSessionEnder } from '../grant/session-ender.js';
+import type { KnockEvent } from '../knock/events.js';
+import { KnockTracker } from '../knock/tracker.js';
+import { formatPort } from '../model/door.js';
+import type { Grant } from '../model/grant.js';
+import { tripwirePorts } from '../model/tripwires.js';
+import type { ParseContext } from '../parse/packet.js';
+import type { Tracer } from '../trace/stage-trace.js';
 import { Pipeline } from './pipeline.js';
-import type { ChunkSource } from './source/chunk-source.js';
+import type { ChunkSource } from '../source/chunk-source.js';
 
 // The one composition root: source → parse → knock → grant → firewall → audit, built from a
 // config and a set of parts. `run` gives the follower, the system clock and the real command
