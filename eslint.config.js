@@ -21,7 +21,10 @@ export default tseslint.config(
       // `(x) => resolve(x)` callbacks are the idiom; a void call returned from a block is still flagged.
       '@typescript-eslint/no-confusing-void-expression': ['error', { ignoreArrowShorthand: true }],
       // The kernel-line parser's FieldError is a deliberate stackless signal on the hot path, caught in the same module.
-      '@typescript-eslint/only-throw-error': ['error', { allow: [{ from: 'file', name: 'FieldError' }], allowThrowingAny: false, allowThrowingUnknown: false }],
+      '@typescript-eslint/only-throw-error': [
+        'error',
+        { allow: [{ from: 'file', name: 'FieldError' }], allowThrowingAny: false, allowThrowingUnknown: false },
+      ],
     },
   },
   {

@@ -11,7 +11,12 @@ const common = {
 
 export default {
   projects: [
-    { ...common, displayName: 'unit', testMatch: ['<rootDir>/__tests__/**/*.test.ts'], testPathIgnorePatterns: ['/__tests__/system/'] },
+    {
+      ...common,
+      displayName: 'unit',
+      testMatch: ['<rootDir>/__tests__/**/*.test.ts'],
+      testPathIgnorePatterns: ['/__tests__/system/'],
+    },
     { ...common, displayName: 'system', testMatch: ['<rootDir>/__tests__/system/**/*.test.ts'] },
   ],
 };

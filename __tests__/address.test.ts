@@ -15,11 +15,15 @@ describe('allowFrom families', () => {
     const outside = { text: '2001:db9::9', family: 6 } as const;
     for (let round = 0; round < 3; round++) {
       expect([addressInAny(inside, net), addressInAny(outside, net)]).toEqual([true, false]);
-      for (let i = 0; i < 5000; i++) addressInAny({ text: `2001:db${i % 2 === 0 ? 8 : 9}::${i.toString(16)}`, family: 6 }, net);
+      for (let i = 0; i < 5000; i++)
+        addressInAny({ text: `2001:db${i % 2 === 0 ? 8 : 9}::${i.toString(16)}`, family: 6 }, net);
     }
   });
 
   test('the parser never hands a mapped source on as IPv4 (it is malformed instead)', () => {
-    expect(normaliseKernelAddress('0000:0000:0000:0000:0000:ffff:cb00:7109')).toEqual({ ok: false, detail: 'IPv4-mapped' });
+    expect(normaliseKernelAddress('0000:0000:0000:0000:0000:ffff:cb00:7109')).toEqual({
+      ok: false,
+      detail: 'IPv4-mapped',
+    });
   });
 });

@@ -22,7 +22,20 @@ function knockLine(at: number, src: string, dport: number): string {
   return `${new Date(at).toISOString().replace('Z', '000+00:00')} vm kernel: knocktail: IN=eth0 OUT= MAC=52:54:00:12:34:56:52:54:00:65:43:21:08:00 SRC=${src} DST=198.51.100.1 LEN=60 TOS=0x00 PREC=0x00 TTL=64 ID=1 DF PROTO=TCP SPT=40000 DPT=${dport} WINDOW=64240 RES=0x00 SYN URGP=0`;
 }
 
-const ruleFor = (src: string, until: number | 'never', door = 'ssh') => ['-s', src, '-p', 'tcp', '--dport', '22', '-m', 'comment', '--comment', `knocktail door=${door} until=${until}`, '-j', 'ACCEPT'];
+const ruleFor = (src: string, until: number | 'never', door = 'ssh') => [
+  '-s',
+  src,
+  '-p',
+  'tcp',
+  '--dport',
+  '22',
+  '-m',
+  'comment',
+  '--comment',
+  `knocktail door=${door} until=${until}`,
+  '-j',
+  'ACCEPT',
+];
 
 describe('Daemon', () => {
   let dir: string;
@@ -37,7 +50,16 @@ describe('Daemon', () => {
 
   async function writeConfig(doors: unknown[]): Promise<Config> {
     const path = join(dir, 'config.json');
-    await writeFile(path, JSON.stringify({ stateDir: 'state', auditLog: 'audit.log', logFile: 'knock.log', firewall: { backend: 'iptables', checkInterval: 60 }, doors }));
+    await writeFile(
+      path,
+      JSON.stringify({
+        stateDir: 'state',
+        auditLog: 'audit.log',
+        logFile: 'knock.log',
+        firewall: { backend: 'iptables', checkInterval: 60 },
+        doors,
+      }),
+    );
     return loadConfig(path);
   }
 
@@ -45,12 +67,22 @@ describe('Daemon', () => {
   const webDoor = { name: 'web', sequence: ['tcp:7100'], open: ['tcp:443'], openFor: '1h' };
 
   function build(): Daemon {
-    daemon = new Daemon(config, { clock, runner, audit, source, bootTime: 0, log: { info: () => undefined, warn: (m) => void logged.push(m), error: (m) => void logged.push(m) } });
+    daemon = new Daemon(config, {
+      clock,
+      runner,
+      audit,
+      source,
+      bootTime: 0,
+      log: { info: () => undefined, warn: (m) => void logged.push(m), error: (m) => void logged.push(m) },
+    });
     return daemon;
   }
 
   const grantRules = async (): Promise<string> => (await runner.run(['iptables', '-w', '-S', 'KNOCKTAIL'])).stdout;
-  const events = (): string[] => audit.records.map((r) => `${r.event} ${r.door} ${r.src}${'reason' in r ? ` ${r.reason}` : 'action' in r ? ` ${r.action}` : ''}`.trim());
+  const events = (): string[] =>
+    audit.records.map((r) =>
+      `${r.event} ${r.door} ${r.src}${'reason' in r ? ` ${r.reason}` : 'action' in r ? ` ${r.action}` : ''}`.trim(),
+    );
 
   beforeEach(async () => {
     dir = await mkdtemp(join(tmpdir(), 'kt-daemon-'));
@@ -71,26 +103,44 @@ describe('Daemon', () => {
 
   test('start installs the guard, closes what expired while down, removes orphans, and a knock then opens', async () => {
     await mkdir(join(dir, 'state'), { recursive: true });
-    const expired = { door: 'ssh', src: '198.51.100.5', ports: [{ proto: 'tcp', port: 22 }], openedAt: T0 - 7_200_000, until: T0 - 3_600_000 };
-    await writeFile(join(dir, 'state', 'state.json'), JSON.stringify({ version: 1, grants: [expired], usedOneTime: [] }));
+    const expired = {
+      door: 'ssh',
+      src: '198.51.100.5',
+      ports: [{ proto: 'tcp', port: 22 }],
+      openedAt: T0 - 7_200_000,
+      until: T0 - 3_600_000,
+    };
+    await writeFile(
+      join(dir, 'state', 'state.json'),
+      JSON.stringify({ version: 1, grants: [expired], usedOneTime: [] }),
+    );
     await runner.run(['iptables', '-w', '-N', 'KNOCKTAIL']);
     await runner.run(['iptables', '-w', '-A', 'KNOCKTAIL', ...ruleFor('198.51.100.5', T0 - 3_600_000)]);
     await runner.run(['iptables', '-w', '-A', 'KNOCKTAIL', ...ruleFor('198.51.100.6', 'never')]);
     await build().start();
     expect((await runner.run(['iptables', '-w', '-S', 'INPUT'])).stdout).toContain('-A INPUT -j KNOCKTAIL-GUARD');
     expect(commands.length).toBeGreaterThan(0);
-    expect(events()).toEqual(['close ssh 198.51.100.5 expired-while-down', 'firewall-repair ssh 198.51.100.6 remove-orphan']);
+    expect(events()).toEqual([
+      'close ssh 198.51.100.5 expired-while-down',
+      'firewall-repair ssh 198.51.100.6 remove-orphan',
+    ]);
     expect(await grantRules()).not.toContain('198.51.100.');
     await source.push([knockLine(T0, SRC, 7000)]);
     expect(await grantRules()).toContain(`-s ${SRC} -p tcp --dport 22`);
-    expect(daemon!.status()).toMatchObject({ backend: 'iptables', backendHealthy: true, grants: [{ door: 'ssh', src: SRC }], counters: { opens: 1, knocks: 1 } });
+    expect(daemon!.status()).toMatchObject({
+      backend: 'iptables',
+      backendHealthy: true,
+      grants: [{ door: 'ssh', src: SRC }],
+      counters: { opens: 1, knocks: 1 },
+    });
   });
 
   test('changes reach the state file in one batch, shortly after, and stop flushes the rest', async () => {
     await build().start();
     await source.push([knockLine(T0, SRC, 7000), knockLine(T0, '198.51.100.7', 7100)]);
     const statePath = join(dir, 'state', 'state.json');
-    const read = async () => JSON.parse(await readFile(statePath, 'utf8').catch(() => '{"grants":[]}')) as { grants: { src: string }[] };
+    const read = async () =>
+      JSON.parse(await readFile(statePath, 'utf8').catch(() => '{"grants":[]}')) as { grants: { src: string }[] };
     expect((await read()).grants).toEqual([]);
     clock.advanceTo(T0 + 100);
     await new Promise((resolve) => setTimeout(resolve, 50));
@@ -138,7 +188,8 @@ describe('Daemon', () => {
     expect(await grantRules()).not.toContain(SRC);
     clock.advanceTo(T0 + 60_000);
     // The check first looks at the guard's jump, then reconciles: wait for its record (bounded), not a fixed time.
-    for (let waited = 0; waited < 2000 && !events().includes(`firewall-repair ssh ${SRC} re-add-missing`); waited += 10) await new Promise((resolve) => setTimeout(resolve, 10));
+    for (let waited = 0; waited < 2000 && !events().includes(`firewall-repair ssh ${SRC} re-add-missing`); waited += 10)
+      await new Promise((resolve) => setTimeout(resolve, 10));
     expect(events()).toContain(`firewall-repair ssh ${SRC} re-add-missing`);
     expect(await grantRules()).toContain(SRC);
   });
@@ -148,7 +199,10 @@ describe('Daemon', () => {
     await source.push([knockLine(T0, SRC, 7000), knockLine(T0, '198.51.100.7', 7000), knockLine(T0, SRC, 7100)]);
     expect(daemon!.status().grants).toHaveLength(3);
     await daemon!.reload(await writeConfig([{ ...sshDoor, allowFrom: ['198.51.100.0/24'] }]));
-    expect(events().filter((e) => e.startsWith('close'))).toEqual([`close ssh ${SRC} not-allowed`, `close web ${SRC} door-removed`]);
+    expect(events().filter((e) => e.startsWith('close'))).toEqual([
+      `close ssh ${SRC} not-allowed`,
+      `close web ${SRC} door-removed`,
+    ]);
     expect(daemon!.status().grants.map((g) => `${g.door} ${g.src}`)).toEqual(['ssh 198.51.100.7']);
     const rules = await grantRules();
     expect(rules).not.toContain(SRC);
@@ -188,7 +242,9 @@ describe('Daemon', () => {
       log: { info: () => undefined, warn: () => undefined, error: () => undefined },
     });
     try {
-      await expect(second.start()).rejects.toThrow(`Expected no other knocktail daemon on ${config.stateDir}, but one answers on its control socket ${join(config.stateDir, 'control.sock')}`);
+      await expect(second.start()).rejects.toThrow(
+        `Expected no other knocktail daemon on ${config.stateDir}, but one answers on its control socket ${join(config.stateDir, 'control.sock')}`,
+      );
     } finally {
       // Had it started, it must not outlive the test.
       await second.stop().catch(() => undefined);
@@ -204,7 +260,13 @@ describe('Daemon', () => {
   test('start reads the state under the firewall lock: a grant an offline command writes while it holds the lock is not missed', async () => {
     const stateDir = join(dir, 'state');
     await mkdir(stateDir, { recursive: true });
-    const grant = { door: 'ssh', src: '198.51.100.5', ports: [{ proto: 'tcp', port: 22 }], openedAt: T0, until: T0 + 3_600_000 };
+    const grant = {
+      door: 'ssh',
+      src: '198.51.100.5',
+      ports: [{ proto: 'tcp', port: 22 }],
+      openedAt: T0,
+      until: T0 + 3_600_000,
+    };
     let entered!: () => void;
     let release!: () => void;
     const inLock = new Promise<void>((resolve) => (entered = resolve));
@@ -228,7 +290,12 @@ describe('Daemon', () => {
   test('start removes the temp files a crash between write and rename left in stateDir, and nothing else', async () => {
     const stateDir = join(dir, 'state');
     await mkdir(stateDir, { recursive: true });
-    const names = ['.state.json.0123456789abcdef.tmp', '.follower.json.fedcba9876543210.tmp', '.fleet-outbox.json.00112233aabbccdd.tmp', '.notes.0123456789abcdef.tmp'];
+    const names = [
+      '.state.json.0123456789abcdef.tmp',
+      '.follower.json.fedcba9876543210.tmp',
+      '.fleet-outbox.json.00112233aabbccdd.tmp',
+      '.notes.0123456789abcdef.tmp',
+    ];
     for (const name of names) await writeFile(join(stateDir, name), '{');
     await build().start();
     const left = await readdir(stateDir);
@@ -240,7 +307,12 @@ describe('Daemon', () => {
     await mkdir(join(dir, 'state', 'state.json'), { recursive: true });
     await runner.run(['iptables', '-w', '-N', 'KNOCKTAIL']);
     await runner.run(['iptables', '-w', '-A', 'KNOCKTAIL', ...ruleFor('198.51.100.6', 'never')]);
-    await expect(build().start()).rejects.toMatchObject({ code: 'STATE_IO', message: expect.stringMatching(/Cannot read the state file .*state\.json: .*it is left as it is.*chown knocktail:/) });
+    await expect(build().start()).rejects.toMatchObject({
+      code: 'STATE_IO',
+      message: expect.stringMatching(
+        /Cannot read the state file .*state\.json: .*it is left as it is.*chown knocktail:/,
+      ),
+    });
     expect((await readdir(join(dir, 'state'))).filter((name) => name.startsWith('state.json'))).toEqual(['state.json']);
     expect(events()).toEqual([]);
     expect(await grantRules()).toContain('198.51.100.6');
@@ -249,20 +321,33 @@ describe('Daemon', () => {
   test.each([
     ['a truncated file', '{"version":1,"grants":[{"door":"ssh","src":"203.0.'],
     ['garbage', '\u0000\u0001not json at all'],
-    ['a grant with an invalid address', JSON.stringify({ version: 1, grants: [{ door: 'ssh', src: '999.1.2.3', ports: [{ proto: 'tcp', port: 22 }], openedAt: T0, until: null }], usedOneTime: [] })],
-  ])('a state file with %s fails closed: moved aside, audited, no grants, every knocktail rule removed', async (_kind, text) => {
-    await mkdir(join(dir, 'state'), { recursive: true });
-    await writeFile(join(dir, 'state', 'state.json'), text);
-    await runner.run(['iptables', '-w', '-N', 'KNOCKTAIL']);
-    await runner.run(['iptables', '-w', '-A', 'KNOCKTAIL', ...ruleFor('198.51.100.6', 'never')]);
-    await build().start();
-    const files = await readdir(join(dir, 'state'));
-    const aside = files.find((name) => name.startsWith('state.json.corrupt-'));
-    expect(aside).toBe(`state.json.corrupt-${new Date(T0).toISOString()}`);
-    expect(await readFile(join(dir, 'state', aside!), 'utf8')).toBe(text);
-    expect(events()).toEqual(['state-corrupt', 'firewall-repair ssh 198.51.100.6 remove-orphan']);
-    expect(await grantRules()).not.toContain('198.51.100.6');
-    expect(daemon!.status()).toMatchObject({ grants: [], stateRecovery: { at: new Date(T0).toISOString(), movedTo: join(dir, 'state', aside!) } });
-    expect(logged.some((line) => line.startsWith('state file unusable'))).toBe(true);
-  });
+    [
+      'a grant with an invalid address',
+      JSON.stringify({
+        version: 1,
+        grants: [{ door: 'ssh', src: '999.1.2.3', ports: [{ proto: 'tcp', port: 22 }], openedAt: T0, until: null }],
+        usedOneTime: [],
+      }),
+    ],
+  ])(
+    'a state file with %s fails closed: moved aside, audited, no grants, every knocktail rule removed',
+    async (_kind, text) => {
+      await mkdir(join(dir, 'state'), { recursive: true });
+      await writeFile(join(dir, 'state', 'state.json'), text);
+      await runner.run(['iptables', '-w', '-N', 'KNOCKTAIL']);
+      await runner.run(['iptables', '-w', '-A', 'KNOCKTAIL', ...ruleFor('198.51.100.6', 'never')]);
+      await build().start();
+      const files = await readdir(join(dir, 'state'));
+      const aside = files.find((name) => name.startsWith('state.json.corrupt-'));
+      expect(aside).toBe(`state.json.corrupt-${new Date(T0).toISOString()}`);
+      expect(await readFile(join(dir, 'state', aside!), 'utf8')).toBe(text);
+      expect(events()).toEqual(['state-corrupt', 'firewall-repair ssh 198.51.100.6 remove-orphan']);
+      expect(await grantRules()).not.toContain('198.51.100.6');
+      expect(daemon!.status()).toMatchObject({
+        grants: [],
+        stateRecovery: { at: new Date(T0).toISOString(), movedTo: join(dir, 'state', aside!) },
+      });
+      expect(logged.some((line) => line.startsWith('state file unusable'))).toBe(true);
+    },
+  );
 });

@@ -26,14 +26,23 @@ describe("the kmsg source's clock", () => {
   });
 
   test('a record is placed on the boot time of the moment it is read: after a resume (the epoch moved) a knock is now, not an hour ago (stale)', async () => {
-    const checked = validateConfig({ firewall: { backend: 'iptables' }, doors: [{ name: 'ssh', sequence: ['tcp:7000'], open: ['tcp:22'], openFor: '1h' }] });
+    const checked = validateConfig({
+      firewall: { backend: 'iptables' },
+      doors: [{ name: 'ssh', sequence: ['tcp:7000'], open: ['tcp:22'], openFor: '1h' }],
+    });
     if (!checked.ok) throw new Error(checked.errors.join('\n'));
     const clock = new ManualClock(T0);
     const source = new FakeSource();
     const audit = new MemoryAudit();
     // Before the suspend printk's zero is T0 - 1000 s; an hour asleep moves it an hour on.
     let epoch = T0 - 1_000_000;
-    const knocktail = compose(checked.config, { clock, runner: new SimulatedFirewall({ now: () => clock.now() }), audit, source, bootTime: () => epoch });
+    const knocktail = compose(checked.config, {
+      clock,
+      runner: new SimulatedFirewall({ now: () => clock.now() }),
+      audit,
+      source,
+      bootTime: () => epoch,
+    });
     await knocktail.backend.setup(checked.config.doors);
     const abort = new AbortController();
     const running = knocktail.run(abort.signal);

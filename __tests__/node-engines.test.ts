@@ -8,7 +8,9 @@ import semver from 'semver';
 // npm's own range rules (semver, a declared dev dependency).
 const root = new URL('../', import.meta.url);
 const manifest = JSON.parse(readFileSync(new URL('package.json', root), 'utf8')) as { engines: { node: string } };
-const lock = JSON.parse(readFileSync(new URL('package-lock.json', root), 'utf8')) as { packages: Record<string, { engines?: { node?: string } | string[] }> };
+const lock = JSON.parse(readFileSync(new URL('package-lock.json', root), 'utf8')) as {
+  packages: Record<string, { engines?: { node?: string } | string[] }>;
+};
 const lowest = semver.minVersion(manifest.engines.node)!.version;
 
 describe('the Node version contract', () => {
@@ -22,7 +24,9 @@ describe('the Node version contract', () => {
 
   test("the .deb depends on the same nodejs as engines, and Debian 13's nodejs 20.19 meets it", () => {
     const [major, minor] = lowest.split('.');
-    expect(readFileSync(new URL('debian/control.in', root), 'utf8')).toMatch(new RegExp(`^Depends: nodejs \\(>= ${major}\\.${minor}\\),`, 'm'));
+    expect(readFileSync(new URL('debian/control.in', root), 'utf8')).toMatch(
+      new RegExp(`^Depends: nodejs \\(>= ${major}\\.${minor}\\),`, 'm'),
+    );
     expect(semver.satisfies('20.19.2', manifest.engines.node)).toBe(true);
   });
 });

@@ -23,7 +23,13 @@ function build(options: { replay: boolean; tracker?: KnockTracker }) {
   const backend = new FakeBackend();
   const audit = new MemoryAudit();
   const counters = createCounters();
-  const grants = new GrantEngine({ doors: [classic], backend, audit, clock, onRecord: (record) => countRecord(counters, record) });
+  const grants = new GrantEngine({
+    doors: [classic],
+    backend,
+    audit,
+    clock,
+    onRecord: (record) => countRecord(counters, record),
+  });
   const problems: string[] = [];
   const pipeline = new Pipeline({
     parseContext: { prefix: PREFIX, bootTime: 0, referenceTime: NOW },
@@ -43,7 +49,10 @@ function build(options: { replay: boolean; tracker?: KnockTracker }) {
 describe('Pipeline', () => {
   test('the seed case: one knock on 31600 opens 22, a knock on 31601 closes it', async () => {
     const { feed, backend, counters } = build({ replay: true });
-    await feed([knockLine('2026-11-24T15:50:22.137638+00:00', '203.0.113.9', 31600), knockLine('2026-11-24T15:50:25.000000+00:00', '203.0.113.9', 31601, 40001)]);
+    await feed([
+      knockLine('2026-11-24T15:50:22.137638+00:00', '203.0.113.9', 31600),
+      knockLine('2026-11-24T15:50:25.000000+00:00', '203.0.113.9', 31601, 40001),
+    ]);
     expect(backend.calls).toEqual(['open classic 203.0.113.9', 'close classic 203.0.113.9']);
     expect(counters).toMatchObject({ lines: 2, packets: 2, knocks: 2, opens: 1, closes: 1 });
   });
@@ -90,7 +99,10 @@ describe('Pipeline', () => {
       },
     });
     const { feed, backend, counters, problems } = build({ replay: true, tracker: flaky });
-    await feed([knockLine('2026-11-24T15:50:22.000000+00:00', '203.0.113.8', 31600), knockLine('2026-11-24T15:50:23.000000+00:00', '203.0.113.9', 31600)]);
+    await feed([
+      knockLine('2026-11-24T15:50:22.000000+00:00', '203.0.113.8', 31600),
+      knockLine('2026-11-24T15:50:23.000000+00:00', '203.0.113.9', 31600),
+    ]);
     expect(counters.errors).toBe(1);
     expect(problems).toEqual(['processing failed: boom']);
     expect(backend.calls).toEqual(['open classic 203.0.113.9']);

@@ -28,7 +28,13 @@ function source(lines: readonly string[]): ChunkSource {
 async function replay(lines: readonly string[]): Promise<AuditRecord[]> {
   const config = await loadConfig('examples/advanced.json');
   const records: AuditRecord[] = [];
-  await runReplay({ config, source: source(lines), bootTime: 0, referenceTime: T0 + 86_400_000, onRecord: (record) => records.push(record) });
+  await runReplay({
+    config,
+    source: source(lines),
+    bootTime: 0,
+    referenceTime: T0 + 86_400_000,
+    onRecord: (record) => records.push(record),
+  });
   return records;
 }
 
@@ -48,7 +54,11 @@ describe('one-time and time-based doors through replay', () => {
       { proto: 'tcp', port: 4012 },
       { proto: 'udp', port: 4013 },
     ];
-    const records = await replay([...knocks(T0, '203.0.113.5', first, 40000), ...knocks(T0 + 60_000, '203.0.113.6', first, 41000), ...knocks(T0 + 120_000, '203.0.113.6', second, 42000)]);
+    const records = await replay([
+      ...knocks(T0, '203.0.113.5', first, 40000),
+      ...knocks(T0 + 60_000, '203.0.113.6', first, 41000),
+      ...knocks(T0 + 120_000, '203.0.113.6', second, 42000),
+    ]);
     expect(records.map((r) => [r.event, r.src, (r as { reason?: string }).reason ?? null])).toEqual([
       ['open', '203.0.113.5', null],
       ['reject', '203.0.113.6', 'one-time-reused'],
@@ -61,13 +71,24 @@ describe('one-time and time-based doors through replay', () => {
     const now = T0 + 3_600_000;
     const current = deriveSequence(spec, windowAt(spec, now));
     const stale = deriveSequence(spec, windowAt(spec, now) - 2);
-    const records = await replay([...knocks(now, '203.0.113.7', stale, 43000), ...knocks(now + 5_000, '203.0.113.8', current, 44000)]);
+    const records = await replay([
+      ...knocks(now, '203.0.113.7', stale, 43000),
+      ...knocks(now + 5_000, '203.0.113.8', current, 44000),
+    ]);
     expect(records.filter((r) => r.event === 'open').map((r) => [r.door, r.src])).toEqual([['totp', '203.0.113.8']]);
   });
 
   test('allowFrom keeps other sources out, audited as rejected', async () => {
-    const ssh: Step[] = [{ proto: 'tcp', port: 7000 }, { proto: 'udp', port: 8000 }, { proto: 'icmp' }, { proto: 'tcp', port: 9000 }];
-    const records = await replay([...knocks(T0, '203.0.113.9', ssh, 45000), ...knocks(T0 + 30_000, '198.51.100.9', ssh, 46000)]);
+    const ssh: Step[] = [
+      { proto: 'tcp', port: 7000 },
+      { proto: 'udp', port: 8000 },
+      { proto: 'icmp' },
+      { proto: 'tcp', port: 9000 },
+    ];
+    const records = await replay([
+      ...knocks(T0, '203.0.113.9', ssh, 45000),
+      ...knocks(T0 + 30_000, '198.51.100.9', ssh, 46000),
+    ]);
     expect(records.map((r) => [r.event, r.src, (r as { reason?: string }).reason ?? null])).toEqual([
       ['reject', '203.0.113.9', 'not-allowed'],
       ['open', '198.51.100.9', null],

@@ -42,13 +42,27 @@ describe('a spoofed flood through replay', () => {
     const lines: string[] = [];
     for (let i = 0; i < 20_000; i++) lines.push(syn(T0 + Math.floor(i / 10), `2001:db8:f::${i.toString(16)}`, 31600));
     // The legitimate knocker, in the middle of the flood.
-    for (const [n, port] of [7000, 8000, 9000].entries()) lines.splice(10_000 + n * 7, 0, syn(T0 + 1000, '2001:db8:2::7', port));
+    for (const [n, port] of [7000, 8000, 9000].entries())
+      lines.splice(10_000 + n * 7, 0, syn(T0 + 1000, '2001:db8:2::7', port));
     const records: AuditRecord[] = [];
-    const result = await runReplay({ config: checked.config, source: source(lines), bootTime: 0, referenceTime: T0 + 3_600_000, onRecord: (record) => records.push(record) });
+    const result = await runReplay({
+      config: checked.config,
+      source: source(lines),
+      bootTime: 0,
+      referenceTime: T0 + 3_600_000,
+      onRecord: (record) => records.push(record),
+    });
     expect(result.counters.opens).toBe(51);
     expect(result.counters.rejected).toBe(20_000 - 50);
     expect(records.find((r) => r.event === 'open' && r.door === 'ssh')).toMatchObject({ src: '2001:db8:2::7' });
     expect(records.filter((r) => r.event === 'reject')).toHaveLength(10);
-    expect(records.filter((r) => r.event === 'reject-summary')).toEqual([expect.objectContaining({ door: 'single', suppressed: 19_940, sources: 19_940, reasons: { 'grant-limit': 19_940 } })]);
+    expect(records.filter((r) => r.event === 'reject-summary')).toEqual([
+      expect.objectContaining({
+        door: 'single',
+        suppressed: 19_940,
+        sources: 19_940,
+        reasons: { 'grant-limit': 19_940 },
+      }),
+    ]);
   });
 });

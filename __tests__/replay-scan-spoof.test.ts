@@ -24,12 +24,24 @@ const CONFIG = {
   auditLog: '/var/log/knocktail/audit.log',
   firewall: { backend: 'iptables' },
   doors: [
-    { name: 'classic', sequence: ['tcp:31600'], open: ['tcp:22'], openFor: 'until-closed', closeSequence: ['tcp:31601'] },
+    {
+      name: 'classic',
+      sequence: ['tcp:31600'],
+      open: ['tcp:22'],
+      openFor: 'until-closed',
+      closeSequence: ['tcp:31601'],
+    },
     { name: 'quick', sequence: ['tcp:31700'], open: ['tcp:22'], openFor: '4s' },
     { name: 'ssh', sequence: ['tcp:7000', 'udp:8000', 'tcp:9000'], timeout: '15s', open: ['tcp:22'], openFor: '1h' },
     {
       name: 'totp',
-      timeBased: { secret: '6f1d0c8e4b2a79f35e7c1a0d9b8f6e4c3a2b1d0e9f8c7b6a5d4e3f2a1b0c9d8e', length: 4, period: '30s', portRange: [40000, 49999], proto: 'tcp' },
+      timeBased: {
+        secret: '6f1d0c8e4b2a79f35e7c1a0d9b8f6e4c3a2b1d0e9f8c7b6a5d4e3f2a1b0c9d8e',
+        length: 4,
+        period: '30s',
+        portRange: [40000, 49999],
+        proto: 'tcp',
+      },
       timeout: '20s',
       open: ['tcp:22'],
       openFor: '30m',
@@ -68,11 +80,18 @@ async function replay(lines: readonly string[]): Promise<{ records: AuditRecord[
     },
   };
   const records: AuditRecord[] = [];
-  const result = await runReplay({ config: await theConfig(), source, bootTime: 0, referenceTime: T0 + 86_400_000, onRecord: (record) => records.push(record) });
+  const result = await runReplay({
+    config: await theConfig(),
+    source,
+    bootTime: 0,
+    referenceTime: T0 + 86_400_000,
+    onRecord: (record) => records.push(record),
+  });
   return { records, stillOpen: result.openAtEnd.map((grant) => `${grant.door} ${grant.src}`) };
 }
 
-const summary = (records: readonly AuditRecord[]): string[][] => records.map((r) => [r.event, r.door, r.src, 'reason' in r ? r.reason : '']);
+const summary = (records: readonly AuditRecord[]): string[][] =>
+  records.map((r) => [r.event, r.door, r.src, 'reason' in r ? r.reason : '']);
 
 // A deterministic shuffle (mulberry32), so a failing order can be replayed.
 function shuffled<T>(items: readonly T[], seed: number): T[] {
@@ -95,7 +114,10 @@ describe('replayed attacks (issue #17)', () => {
   test('a time-based sequence replayed from another address 45 s later opens nothing', async () => {
     const spec = (await theConfig()).doors.find((door) => door.name === 'totp')!.timeBased!;
     const sequence = deriveSequence(spec, windowAt(spec, T0));
-    const { records } = await replay([...knocks(T0, owner, sequence, 40000), ...knocks(T0 + 45_000, attacker, sequence, 50000)]);
+    const { records } = await replay([
+      ...knocks(T0, owner, sequence, 40000),
+      ...knocks(T0 + 45_000, attacker, sequence, 50000),
+    ]);
     expect(summary(records)).toEqual([
       ['open', 'totp', owner, ''],
       ['reject', 'totp', attacker, 'time-based-reused'],
@@ -103,7 +125,9 @@ describe('replayed attacks (issue #17)', () => {
   });
 
   test("22 wrong knocks forged with the owner's address, then the owner's correct sequence 5 minutes later: it opens", async () => {
-    const wrong = Array.from({ length: 22 }, (_, i) => line(T0 + i * 200, owner, { proto: 'tcp', port: i % 2 ? 9000 : 7000 }, 30000 + i));
+    const wrong = Array.from({ length: 22 }, (_, i) =>
+      line(T0 + i * 200, owner, { proto: 'tcp', port: i % 2 ? 9000 : 7000 }, 30000 + i),
+    );
     const ssh: Step[] = [
       { proto: 'tcp', port: 7000 },
       { proto: 'udp', port: 8000 },
@@ -116,7 +140,8 @@ describe('replayed attacks (issue #17)', () => {
   test('50 sources knocking a single-knock door 20 times a second for 10 s leave a bounded audit log', async () => {
     const lines: string[] = [];
     for (let tick = 0; tick < 200; tick++) {
-      for (let i = 0; i < 50; i++) lines.push(line(T0 + tick * 50, `198.51.100.${i + 10}`, { proto: 'tcp', port: 31700 }, 20000 + tick * 64 + i));
+      for (let i = 0; i < 50; i++)
+        lines.push(line(T0 + tick * 50, `198.51.100.${i + 10}`, { proto: 'tcp', port: 31700 }, 20000 + tick * 64 + i));
     }
     const { records } = await replay(lines);
     const count = (event: string): number => records.filter((record) => record.event === event).length;
@@ -145,34 +170,37 @@ describe('replayed attacks (issue #17)', () => {
     expect(stillOpen).toEqual([`quick ${owner}`]);
   });
 
-  test.each([1, 2, 3, 4, 5, 6])('full random-order scan #%i from one address never leaves a door open for it; the owner opens right after', async (seed) => {
-    const cfg = await theConfig();
-    const tripwires = new Set(tripwirePorts(cfg.doors, cfg.logPrefix).map(formatPort));
-    const knockPorts = new Set(['tcp:31600', 'tcp:31601', 'tcp:31700', 'tcp:7000', 'tcp:9000']);
-    // What the guard logs of a SYN scan of every port: knock ports always, tripwires once a minute.
-    const lines: string[] = [];
-    let lastTripwire = -Infinity;
-    const ports = shuffled(
-      Array.from({ length: 65535 }, (_, i) => i + 1),
-      seed,
-    );
-    ports.forEach((port, i) => {
-      const at = T0 + Math.floor(i / 10); // ~10,000 packets a second, as nmap -T5 on a LAN
-      const key = `tcp:${port}`;
-      if (knockPorts.has(key)) lines.push(line(at, attacker, { proto: 'tcp', port }, 60000));
-      else if (tripwires.has(key) && at - lastTripwire >= 60_000) {
-        lastTripwire = at;
-        lines.push(line(at, attacker, { proto: 'tcp', port }, 60000));
-      }
-    });
-    const end = T0 + 6554;
-    lines.push(line(end + 100, owner, { proto: 'tcp', port: 31600 }, 41000));
-    const { records, stillOpen } = await replay(lines);
-    expect(stillOpen).toEqual([`classic ${owner}`]);
-    expect(records.at(-1)).toMatchObject({ event: 'open', door: 'classic', src: owner });
-    // Whatever the scanner opened before its first tripwire hit was closed at that hit or by its own close knock.
-    const opened = records.filter((record) => record.event === 'open' && record.src === attacker);
-    const closed = records.filter((record) => record.event === 'close' && record.src === attacker);
-    expect(closed).toHaveLength(opened.length);
-  });
+  test.each([1, 2, 3, 4, 5, 6])(
+    'full random-order scan #%i from one address never leaves a door open for it; the owner opens right after',
+    async (seed) => {
+      const cfg = await theConfig();
+      const tripwires = new Set(tripwirePorts(cfg.doors, cfg.logPrefix).map(formatPort));
+      const knockPorts = new Set(['tcp:31600', 'tcp:31601', 'tcp:31700', 'tcp:7000', 'tcp:9000']);
+      // What the guard logs of a SYN scan of every port: knock ports always, tripwires once a minute.
+      const lines: string[] = [];
+      let lastTripwire = -Infinity;
+      const ports = shuffled(
+        Array.from({ length: 65535 }, (_, i) => i + 1),
+        seed,
+      );
+      ports.forEach((port, i) => {
+        const at = T0 + Math.floor(i / 10); // ~10,000 packets a second, as nmap -T5 on a LAN
+        const key = `tcp:${port}`;
+        if (knockPorts.has(key)) lines.push(line(at, attacker, { proto: 'tcp', port }, 60000));
+        else if (tripwires.has(key) && at - lastTripwire >= 60_000) {
+          lastTripwire = at;
+          lines.push(line(at, attacker, { proto: 'tcp', port }, 60000));
+        }
+      });
+      const end = T0 + 6554;
+      lines.push(line(end + 100, owner, { proto: 'tcp', port: 31600 }, 41000));
+      const { records, stillOpen } = await replay(lines);
+      expect(stillOpen).toEqual([`classic ${owner}`]);
+      expect(records.at(-1)).toMatchObject({ event: 'open', door: 'classic', src: owner });
+      // Whatever the scanner opened before its first tripwire hit was closed at that hit or by its own close knock.
+      const opened = records.filter((record) => record.event === 'open' && record.src === attacker);
+      const closed = records.filter((record) => record.event === 'close' && record.src === attacker);
+      expect(closed).toHaveLength(opened.length);
+    },
+  );
 });

@@ -30,12 +30,53 @@ function* generateRecords(count: number): Generator<AuditRecord> {
     const src = `203.0.113.${i % 250}`;
     const door = ['ssh', 'classic', 'web6'][i % 3]!;
     const until = iso(at + 3_600_000);
-    const command = ['iptables', '-w', '-I', 'KNOCKTAIL', '-s', src, '-p', 'tcp', '--dport', '22', '-m', 'comment', '--comment', `knocktail ${door} exp=${Math.floor((at + 3_600_000) / 1000)}`, '-j', 'ACCEPT'];
+    const command = [
+      'iptables',
+      '-w',
+      '-I',
+      'KNOCKTAIL',
+      '-s',
+      src,
+      '-p',
+      'tcp',
+      '--dport',
+      '22',
+      '-m',
+      'comment',
+      '--comment',
+      `knocktail ${door} exp=${Math.floor((at + 3_600_000) / 1000)}`,
+      '-j',
+      'ACCEPT',
+    ];
     const batch: AuditRecord[] = [
-      { event: 'open', at: iso(at), door, src, ports: ['tcp:22'], until, by: 'knock', command, outcome: 'ok' } as AuditRecord,
+      {
+        event: 'open',
+        at: iso(at),
+        door,
+        src,
+        ports: ['tcp:22'],
+        until,
+        by: 'knock',
+        command,
+        outcome: 'ok',
+      } as AuditRecord,
       { event: 'refresh', at: iso(at + STEP), door, src, ports: ['tcp:22'], until: iso(at + STEP + 3_600_000) },
-      { event: 'close', at: iso(at + 2 * STEP), door, src, reason: i % 7 === 0 ? 'close-sequence' : 'expired', ports: ['tcp:22'], command: command.map((part) => (part === '-I' ? '-D' : part)) } as AuditRecord,
-      { event: 'reject', at: iso(at + 3 * STEP), door, src: `198.51.100.${i % 200}`, reason: i % 2 ? 'not-allowed' : 'banned' },
+      {
+        event: 'close',
+        at: iso(at + 2 * STEP),
+        door,
+        src,
+        reason: i % 7 === 0 ? 'close-sequence' : 'expired',
+        ports: ['tcp:22'],
+        command: command.map((part) => (part === '-I' ? '-D' : part)),
+      } as AuditRecord,
+      {
+        event: 'reject',
+        at: iso(at + 3 * STEP),
+        door,
+        src: `198.51.100.${i % 200}`,
+        reason: i % 2 ? 'not-allowed' : 'banned',
+      },
     ];
     for (const record of batch) {
       if (n++ >= count) return;
@@ -103,7 +144,15 @@ async function benchWriter(workDir: string, count: number): Promise<Record<strin
     else for (const record of records) await sink.write(record);
     await sink.close();
     const seconds = (performance.now() - started) / 1000;
-    rows.push({ query: `write ${mode}`, read: count, matched: '', grants: '', seconds, 'records/s': Math.round(count / seconds), 'peak RSS MiB': '' });
+    rows.push({
+      query: `write ${mode}`,
+      read: count,
+      matched: '',
+      grants: '',
+      seconds,
+      'records/s': Math.round(count / seconds),
+      'peak RSS MiB': '',
+    });
   }
   return rows;
 }
@@ -148,7 +197,15 @@ export const bench: BenchFunction = async ({ quick, workDir }) => {
     });
     builder?.result({ maxSources: 20, maxDays: 31 });
     const seconds = (performance.now() - started) / 1000;
-    rows.push({ query: name, read: stats.records, matched: records, grants, seconds, 'records/s': Math.round(stats.records / seconds), 'peak RSS MiB': Math.round(peakRss / 2 ** 20) });
+    rows.push({
+      query: name,
+      read: stats.records,
+      matched: records,
+      grants,
+      seconds,
+      'records/s': Math.round(stats.records / seconds),
+      'peak RSS MiB': Math.round(peakRss / 2 ** 20),
+    });
   }
   clearInterval(sampler);
   rows.push(...(await benchWriter(workDir, quick ? 5_000 : 20_000)));

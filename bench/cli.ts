@@ -20,9 +20,15 @@ const TARGET_RATIO = 1.5;
 
 function timeRun(argv: readonly string[], expected: number): number {
   const started = performance.now();
-  const run = spawnSync(process.execPath, argv, { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, NO_COLOR: '1' } });
+  const run = spawnSync(process.execPath, argv, {
+    stdio: ['ignore', 'ignore', 'pipe'],
+    env: { ...process.env, NO_COLOR: '1' },
+  });
   const ms = performance.now() - started;
-  if (run.status !== expected) throw new Error(`node ${argv.join(' ')} exited ${run.status ?? run.signal}, expected ${expected}: ${run.stderr.toString()}`);
+  if (run.status !== expected)
+    throw new Error(
+      `node ${argv.join(' ')} exited ${run.status ?? run.signal}, expected ${expected}: ${run.stderr.toString()}`,
+    );
   return ms;
 }
 
@@ -51,7 +57,15 @@ export const bench: BenchFunction = async ({ quick, workDir }) => {
       stateDir: join(dir, 'state'),
       auditLog: join(dir, 'audit.log'),
       firewall: { backend: 'dry-run' },
-      doors: [{ name: 'ssh', sequence: ['tcp:7000', 'udp:8000', 'tcp:9000'], timeout: '10s', open: ['tcp:22'], openFor: '30s' }],
+      doors: [
+        {
+          name: 'ssh',
+          sequence: ['tcp:7000', 'udp:8000', 'tcp:9000'],
+          timeout: '10s',
+          open: ['tcp:22'],
+          openFor: '30s',
+        },
+      ],
     }),
   );
   const cases: Case[] = [

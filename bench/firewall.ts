@@ -41,7 +41,13 @@ function preloadAddress(i: number): string {
 }
 
 // Bulk-loads `count` grants in one command, the way a restart would find them, numbered from `from`.
-async function preload(runner: ExecaRunner, variant: Variant, from: number, count: number, until: number): Promise<void> {
+async function preload(
+  runner: ExecaRunner,
+  variant: Variant,
+  from: number,
+  count: number,
+  until: number,
+): Promise<void> {
   if (count === 0) return;
   const indexes = Array.from({ length: count }, (_, k) => from + k);
   let argv: string[];
@@ -66,16 +72,28 @@ function percentile(sorted: readonly number[], p: number): number {
 }
 
 // Opens, waits for a successful connect, closes; `samples` times. Returns both latencies per sample.
-async function measure(rig: Rig, backend: FirewallBackend, samples: number): Promise<{ open: number[]; ready: number[] }> {
+async function measure(
+  rig: Rig,
+  backend: FirewallBackend,
+  samples: number,
+): Promise<{ open: number[]; ready: number[] }> {
   const open: number[] = [];
   const ready: number[] = [];
   for (let i = 0; i < samples; i++) {
-    const grant: Grant = { door: DOOR.name, src: rig.clientV6, family: 6, ports: DOOR.open, openedAt: Date.now(), until: Date.now() + 3_600_000 + i };
+    const grant: Grant = {
+      door: DOOR.name,
+      src: rig.clientV6,
+      family: 6,
+      ports: DOOR.open,
+      openedAt: Date.now(),
+      until: Date.now() + 3_600_000 + i,
+    };
     const started = performance.now();
     await backend.open(grant);
     const opened = performance.now();
     let connected = false;
-    for (let attempt = 0; attempt < 20 && !connected; attempt++) connected = await rig.connect(rig.client, rig.serverV6, 22, 250);
+    for (let attempt = 0; attempt < 20 && !connected; attempt++)
+      connected = await rig.connect(rig.client, rig.serverV6, 22, 250);
     const done = performance.now();
     if (!connected) throw new Error(`${backend.name}: no connect within 20 attempts after open()`);
     open.push(opened - started);
@@ -85,13 +103,24 @@ async function measure(rig: Rig, backend: FirewallBackend, samples: number): Pro
   return { open: open.sort((a, b) => a - b), ready: ready.sort((a, b) => a - b) };
 }
 
-async function runVariant(variant: Variant, preloads: readonly number[], samples: number): Promise<Record<string, string | number>[]> {
+async function runVariant(
+  variant: Variant,
+  preloads: readonly number[],
+  samples: number,
+): Promise<Record<string, string | number>[]> {
   const rig = await createRig('ktfwbench');
   let backend: FirewallBackend | undefined;
   const rows: Record<string, string | number>[] = [];
   try {
     const runner = new ExecaRunner({ netns: rig.server });
-    const config = { backend: variant.backend, inputPosition: 1, logRateLimit: '20/second', checkInterval: 60, retries: 0, logPrefix: 'ktfwbench: ' };
+    const config = {
+      backend: variant.backend,
+      inputPosition: 1,
+      logRateLimit: '20/second',
+      checkInterval: 60,
+      retries: 0,
+      logPrefix: 'ktfwbench: ',
+    };
     backend = selectBackend(config, { runner, now: Date.now, sessions: variant.sessions });
     await backend.setup([DOOR]);
     const stop = await rig.listen(rig.server, 22);

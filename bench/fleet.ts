@@ -9,10 +9,18 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { createInterface } from 'node:readline';
 import { repoRoot } from '../__tests__/system/support/built-cli.js';
-import { createFleetRig, MONITOR_PORTS, NATS_ADDRESS, type FleetRig, type NatsLogin } from '../__tests__/system/support/fleet-rig.js';
+import {
+  createFleetRig,
+  MONITOR_PORTS,
+  NATS_ADDRESS,
+  type FleetRig,
+  type NatsLogin,
+} from '../__tests__/system/support/fleet-rig.js';
 import type { BenchFunction } from './section.js';
 
-const DOORS = [{ name: 'ssh', sequence: ['tcp:31600'], open: ['tcp:22'], openFor: '5m', closeSequence: ['tcp:31601'], fleet: true }];
+const DOORS = [
+  { name: 'ssh', sequence: ['tcp:31600'], open: ['tcp:22'], openFor: '5m', closeSequence: ['tcp:31601'], fleet: true },
+];
 const SIMULATED = 17;
 const SIMULATED_HOSTS = Array.from({ length: SIMULATED }, (_, index) => `s${String(index + 1).padStart(2, '0')}`);
 const sleep = (ms: number): Promise<void> => new Promise((done) => setTimeout(done, ms));
@@ -105,7 +113,10 @@ async function startSimulator(fleet: FleetRig): Promise<Simulator> {
     async stop() {
       const exited = new Promise<void>((done) => child.once('exit', () => done()));
       child.stdin!.end();
-      const timer = setTimeout(() => child.pid !== undefined && child.exitCode === null && process.kill(child.pid, 'SIGKILL'), 10_000);
+      const timer = setTimeout(
+        () => child.pid !== undefined && child.exitCode === null && process.kill(child.pid, 'SIGKILL'),
+        10_000,
+      );
       await exited;
       clearTimeout(timer);
     },
@@ -140,7 +151,10 @@ async function measureFanOut(fleet: FleetRig, rounds: number, simulator?: Simula
       }
     }
     if (opened === undefined) {
-      const knocks = (await readFile(join(fleet.dir, first.host, 'knocks.log'), 'utf8').catch(() => '')).split('\n').slice(-6).join('\n');
+      const knocks = (await readFile(join(fleet.dir, first.host, 'knocks.log'), 'utf8').catch(() => ''))
+        .split('\n')
+        .slice(-6)
+        .join('\n');
       throw new Error(
         `round ${round} (knock sent ${new Date(wall0).toISOString()}): the door did not open on ${last.host} within 5 s\n${first.output().slice(-4000)}\n---last\n${last.output().slice(-4000)}\n---${first.host}'s knock log, last lines\n${knocks}`,
       );
@@ -150,12 +164,16 @@ async function measureFanOut(fleet: FleetRig, rounds: number, simulator?: Simula
       const want = SIMULATED * (round + 1);
       const deadline = Date.now() + 5000;
       while (simulator.count('open') < want && Date.now() < deadline) await sleep(2);
-      if (simulator.count('open') < want) throw new Error(`round ${round}: only ${simulator.count('open')} of ${want} simulated opens`);
+      if (simulator.count('open') < want)
+        throw new Error(`round ${round}: only ${simulator.count('open')} of ${want} simulated opens`);
       latency = Math.max(opened, simulator.last('open') - wall0);
     }
     latencies.push(latency);
     await fleet.connect(first.address, 31601, 1);
-    if (!(await fleet.waitClosed(last.address, 22, 5000))) throw new Error(`round ${round}: the door did not close on ${last.host}\n${first.output().slice(-4000)}\n---last\n${last.output().slice(-4000)}`);
+    if (!(await fleet.waitClosed(last.address, 22, 5000)))
+      throw new Error(
+        `round ${round}: the door did not close on ${last.host}\n${first.output().slice(-4000)}\n---last\n${last.output().slice(-4000)}`,
+      );
     if (simulator) {
       const deadline = Date.now() + 5000;
       while (simulator.count('close') < SIMULATED * (round + 1) && Date.now() < deadline) await sleep(2);
@@ -196,13 +214,24 @@ async function cpuAtRate(fleet: FleetRig, rate: number, seconds: number): Promis
   const elapsed = (performance.now() - t0) / 1000;
   const after = await Promise.all(pids.map(cpuTicks));
   const ticksPerSecond = 100; // USER_HZ on Linux
-  return Object.fromEntries(fleet.members.map((member, index) => [member.host, ((after[index]! - before[index]!) / ticksPerSecond / elapsed) * 100]));
+  return Object.fromEntries(
+    fleet.members.map((member, index) => [
+      member.host,
+      ((after[index]! - before[index]!) / ticksPerSecond / elapsed) * 100,
+    ]),
+  );
 }
 
 export const bench: BenchFunction = async ({ quick }) => {
   const rounds = quick ? 10 : 40;
   // ipset: the backend README recommends past a handful of grants (one session, no process per change).
-  const fleet = await createFleetRig({ members: 3, doors: DOORS, ports: [22], backend: 'ipset', extraUsers: SIMULATED_HOSTS });
+  const fleet = await createFleetRig({
+    members: 3,
+    doors: DOORS,
+    ports: [22],
+    backend: 'ipset',
+    extraUsers: SIMULATED_HOSTS,
+  });
   try {
     for (const member of fleet.members) await member.start();
     await sleep(2000);
@@ -219,7 +248,14 @@ export const bench: BenchFunction = async ({ quick }) => {
     const three = await measureFanOut(fleet, rounds);
     const seconds3 = (performance.now() - s0) / 1000;
     const perGrant3 = ((await serverMessages(fleet)) - m0 - idleRate * seconds3) / (rounds * 2);
-    rows.push({ members: '3 real', rounds, 'median ms': percentile(three, 50), 'p95 ms': percentile(three, 95), 'max ms': Math.max(...three), 'NATS msgs per change': perGrant3 });
+    rows.push({
+      members: '3 real',
+      rounds,
+      'median ms': percentile(three, 50),
+      'p95 ms': percentile(three, 95),
+      'max ms': Math.max(...three),
+      'NATS msgs per change': perGrant3,
+    });
 
     const simulator = await startSimulator(fleet);
     try {
@@ -233,7 +269,14 @@ export const bench: BenchFunction = async ({ quick }) => {
       const twenty = await measureFanOut(fleet, rounds, simulator);
       const seconds20 = (performance.now() - s1) / 1000;
       const perGrant20 = ((await serverMessages(fleet)) - m1 - idleRate20 * seconds20) / (rounds * 2);
-      rows.push({ members: '20 (3 real + 17 simulated)', rounds, 'median ms': percentile(twenty, 50), 'p95 ms': percentile(twenty, 95), 'max ms': Math.max(...twenty), 'NATS msgs per change': perGrant20 });
+      rows.push({
+        members: '20 (3 real + 17 simulated)',
+        rounds,
+        'median ms': percentile(twenty, 50),
+        'p95 ms': percentile(twenty, 95),
+        'max ms': Math.max(...twenty),
+        'NATS msgs per change': perGrant20,
+      });
     } finally {
       await simulator.stop();
     }

@@ -7,7 +7,14 @@ import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { createLiveRig, type LiveRig } from '../__tests__/system/support/live-rig.js';
-import { addFloodRoute, grantEntries, percentile, serverIpv6Packets, startFlood, timeKnock } from '../__tests__/system/support/spoofed-flood.js';
+import {
+  addFloodRoute,
+  grantEntries,
+  percentile,
+  serverIpv6Packets,
+  startFlood,
+  timeKnock,
+} from '../__tests__/system/support/spoofed-flood.js';
 import type { BenchFunction } from './section.js';
 
 const MAX_GRANTS = 1000;
@@ -28,7 +35,8 @@ async function peakRssMb(pid: number | undefined): Promise<number> {
   return kb === undefined ? NaN : Number(kb) / 1024;
 }
 
-const floodLines = async (live: LiveRig): Promise<number> => (await readFile(live.logFile, 'utf8')).split('\n').filter((line) => line.includes('DPT=31600')).length;
+const floodLines = async (live: LiveRig): Promise<number> =>
+  (await readFile(live.logFile, 'utf8')).split('\n').filter((line) => line.includes('DPT=31600')).length;
 
 // What the per-source LOG limiter remembers after the flood (hashlimit table or nft set).
 async function limiterEntries(live: LiveRig, backend: Variant['backend']): Promise<number | string> {
@@ -39,7 +47,9 @@ async function limiterEntries(live: LiveRig, backend: Variant['backend']): Promi
     return stdout.split('\n').filter((line) => line.trim() !== '').length;
   }
   const { stdout } = await rig.exec(rig.server, ['nft', '-j', 'list', 'set', 'inet', 'knocktail', 'knocklog-v6']);
-  const set = (JSON.parse(stdout) as { nftables: { set?: { elem?: unknown[] } }[] }).nftables.find((item) => item.set)?.set;
+  const set = (JSON.parse(stdout) as { nftables: { set?: { elem?: unknown[] } }[] }).nftables.find(
+    (item) => item.set,
+  )?.set;
   return set?.elem?.length ?? 0;
 }
 
@@ -49,7 +59,14 @@ async function measure(variant: Variant): Promise<Record<string, string | number
     limits: { maxGrants: MAX_GRANTS, retransmitWindow: '1ms' },
     doors: [
       { name: 'single', sequence: ['tcp:31600'], open: ['tcp:8080'], openFor: '1h' },
-      { name: 'legit', sequence: LEGIT_STEPS.map((port) => `tcp:${port}`), timeout: '5s', open: ['tcp:22'], openFor: '1h', closeSequence: ['tcp:9100'] },
+      {
+        name: 'legit',
+        sequence: LEGIT_STEPS.map((port) => `tcp:${port}`),
+        timeout: '5s',
+        open: ['tcp:22'],
+        openFor: '1h',
+        closeSequence: ['tcp:9100'],
+      },
     ],
   });
   try {
@@ -59,7 +76,13 @@ async function measure(variant: Variant): Promise<Record<string, string | number
     const floodSeconds = variant.count / variant.rate;
     const packetsBefore = await serverIpv6Packets(live);
     const started = performance.now();
-    const flood = startFlood(live, { host: rig.serverV6, port: 31600, count: variant.count, rate: variant.rate, maxSeconds: 60 });
+    const flood = startFlood(live, {
+      host: rig.serverV6,
+      port: 31600,
+      count: variant.count,
+      rate: variant.rate,
+      maxSeconds: 60,
+    });
     const times: number[] = [];
     let opened = 0;
     // Spread the legit knocks over the flood.
@@ -82,7 +105,11 @@ async function measure(variant: Variant): Promise<Record<string, string | number
     let logged = 0;
     for (let wait = 0; wait < 300; wait++) {
       logged = await floodLines(live);
-      counters = (JSON.parse((await live.cli(['status', '--json', '--config', live.configPath])).stdout) as { counters: Record<string, number> }).counters;
+      counters = (
+        JSON.parse((await live.cli(['status', '--json', '--config', live.configPath])).stdout) as {
+          counters: Record<string, number>;
+        }
+      ).counters;
       if ((counters['opens'] ?? 0) + (counters['rejected'] ?? 0) >= logged + opened) break;
       await sleep(100);
     }
@@ -123,7 +150,11 @@ async function measure(variant: Variant): Promise<Record<string, string | number
 
 export const bench: BenchFunction = async ({ quick }) => {
   const count = quick ? 10_000 : 50_000;
-  const variants: Variant[] = [{ backend: 'nftables', count, rate: 1_000 }, { backend: 'ipset', count, rate: 1_000 }, ...(quick ? [] : [{ backend: 'nftables' as const, count, rate: 5_000 }])];
+  const variants: Variant[] = [
+    { backend: 'nftables', count, rate: 1_000 },
+    { backend: 'ipset', count, rate: 1_000 },
+    ...(quick ? [] : [{ backend: 'nftables' as const, count, rate: 5_000 }]),
+  ];
   const rows: Record<string, string | number>[] = [];
   for (const variant of variants) rows.push({ rate: `${variant.rate}/s`, ...(await measure(variant)) });
   return {

@@ -15,7 +15,10 @@ interface TailInstance {
   on(event: 'error', listener: (error: unknown) => void): void;
   unwatch(): void;
 }
-type TailConstructor = new (path: string, options: { follow: boolean; fromBeginning?: boolean; useWatchFile?: boolean }) => TailInstance;
+type TailConstructor = new (
+  path: string,
+  options: { follow: boolean; fromBeginning?: boolean; useWatchFile?: boolean },
+) => TailInstance;
 const { Tail } = createRequire(import.meta.url)('tail') as { Tail: TailConstructor };
 const tailVersion = (createRequire(import.meta.url)('tail/package.json') as { version: string }).version;
 
@@ -51,7 +54,11 @@ const fileFollower: Subject = {
   name: 'FileFollower',
   start(path, counter) {
     const controller = new AbortController();
-    const follower = new FileFollower({ path, startAt: 'end', onEvent: (event) => (counter.errors += event.type === 'error' ? 1 : 0) });
+    const follower = new FileFollower({
+      path,
+      startAt: 'end',
+      onEvent: (event) => (counter.errors += event.type === 'error' ? 1 : 0),
+    });
     const done = (async () => {
       for await (const chunk of follower.chunks(controller.signal)) {
         const lines = chunk.toString('latin1').split('\n');
@@ -127,7 +134,11 @@ function freshRun(dir: string): { path: string; writer: LineWriter; counter: Cou
   return { path, writer, counter: new Counter() };
 }
 
-async function runScenario(subject: Subject, scenario: Scenario, dir: string): Promise<Record<string, string | number>> {
+async function runScenario(
+  subject: Subject,
+  scenario: Scenario,
+  dir: string,
+): Promise<Record<string, string | number>> {
   const { path, writer, counter } = freshRun(dir);
   const stop = subject.start(path, counter);
   await sleep(300);
@@ -142,10 +153,21 @@ async function runScenario(subject: Subject, scenario: Scenario, dir: string): P
     writer.close();
   }
   const lost = counter.lost(writer.written);
-  return { written: writer.written, received: counter.received, lost, duplicated: counter.duplicated, broken: counter.broken, errors: counter.errors };
+  return {
+    written: writer.written,
+    received: counter.received,
+    lost,
+    duplicated: counter.duplicated,
+    broken: counter.broken,
+    errors: counter.errors,
+  };
 }
 
-async function runThroughput(subject: Subject, lines: number, dir: string): Promise<{ received: number; linesPerSecond: number }> {
+async function runThroughput(
+  subject: Subject,
+  lines: number,
+  dir: string,
+): Promise<{ received: number; linesPerSecond: number }> {
   const { path, writer, counter } = freshRun(dir);
   const batches = Array.from({ length: lines / 1000 }, (_, batch) => formatLines(batch * 1000, 1000));
   const stop = subject.start(path, counter);
@@ -171,7 +193,12 @@ export const bench: BenchFunction = async (options: BenchOptions) => {
   const dir = join(options.workDir, 'follower');
   for (const subject of [fileFollower, tailPackage]) {
     for (const [name, scenario] of Object.entries(scenarios)) {
-      rows.push({ follower: subject.name, scenario: name, ...(await runScenario(subject, scenario, dir)), 'lines/s': '-' });
+      rows.push({
+        follower: subject.name,
+        scenario: name,
+        ...(await runScenario(subject, scenario, dir)),
+        'lines/s': '-',
+      });
     }
     // Best of three complete runs: the machine is shared, the best run is the least disturbed.
     const runs = [];

@@ -31,7 +31,16 @@ export interface FuzzReport {
   readonly lines: number;
   /** Per origin (genuine, grammar, each mutation): lines and how each was classified. */
   readonly byOrigin: Record<string, Record<Category | 'lines', number>>;
-  readonly pipeline: { lines: number; packets: number; malformed: number; ignored: number; foreign: number; oversized: number; errors: number; opens: number };
+  readonly pipeline: {
+    lines: number;
+    packets: number;
+    malformed: number;
+    ignored: number;
+    foreign: number;
+    oversized: number;
+    errors: number;
+    opens: number;
+  };
   /** Lines the parser took as packets that the oracle says are no genuine INPUT line for this host. */
   readonly acceptedNotGenuine: readonly string[];
   /** Opens for a source that no genuine line (by the oracle) knocked from. */
@@ -81,7 +90,10 @@ const IPV6_HDR = `LEN=${NUM} TC=${NUM} HOPLIMIT=${NUM} FLOWLBL=${NUM} (?:OPT \\(
 const TAIL = `(?:UID=${NUM} GID=${NUM} )?(?:MARK=[^ ]+ )?$`;
 const TCP = `PROTO=TCP SPT=(${NUM}) DPT=(${NUM}) (?:SEQ=${NUM} ACK=${NUM} )?WINDOW=${NUM} RES=[^ ]+ (?:(?:CWR|ECE|URG|ACK|PSH|RST|SYN|FIN|AE) )*URGP=${NUM} (?:OPT \\([0-9A-F]*\\) )?`;
 const UDP = `PROTO=UDP(?:LITE)? SPT=(${NUM}) DPT=(${NUM}) LEN=${NUM} `;
-const MESSAGE = new RegExp(`^IN=([^ /:]{1,15}) OUT= ${LINK}SRC=(${V4}|${V6}) DST=(${V4}|${V6}) (?:${IPV4_HDR}|${IPV6_HDR})(?:${TCP}|${UDP})${TAIL}`, 'u');
+const MESSAGE = new RegExp(
+  `^IN=([^ /:]{1,15}) OUT= ${LINK}SRC=(${V4}|${V6}) DST=(${V4}|${V6}) (?:${IPV4_HDR}|${IPV6_HDR})(?:${TCP}|${UDP})${TAIL}`,
+  'u',
+);
 
 function expandLocal(address: string): string {
   const parsed = normaliseAddress(address);
@@ -101,9 +113,19 @@ export function referenceKnock(line: string): { src: string; dport: number; prot
   const src = normaliseAddress(srcText!);
   const dst = normaliseAddress(dstText!);
   // The kernel prints a v6 source in full and never as mapped/compatible; families match.
-  if (!src || !dst || srcText!.includes(':') !== dstText!.includes(':') || src.family !== (srcText!.includes(':') ? 6 : 4)) return undefined;
+  if (
+    !src ||
+    !dst ||
+    srcText!.includes(':') !== dstText!.includes(':') ||
+    src.family !== (srcText!.includes(':') ? 6 : 4)
+  )
+    return undefined;
   // IPv4-mapped (::ffff:0:0/96) and IPv4-compatible (::/96) sources are not IPv6 hosts.
-  if (/^0000:0000:0000:0000:0000:(?:ffff|0000):/.test(srcText!) && srcText !== '0000:0000:0000:0000:0000:0000:0000:0001') return undefined;
+  if (
+    /^0000:0000:0000:0000:0000:(?:ffff|0000):/.test(srcText!) &&
+    srcText !== '0000:0000:0000:0000:0000:0000:0000:0001'
+  )
+    return undefined;
   if (!LOCAL_SET.has(dst.text)) return undefined;
   const sport = Number(tcpSport ?? udpSport);
   const dport = Number(tcpDport ?? udpDport);
@@ -119,7 +141,13 @@ export async function runFuzz(options: FuzzOptions): Promise<FuzzReport> {
   const started = Date.now();
   const random = new Random(options.seed);
   const templates = loadFixtureTemplates(options.fixturesDir);
-  const context: ParseContext = { prefix: PREFIX, referenceTime: REFERENCE_TIME, bootTime: BOOT_TIME, maxClockSkew: 300_000, localAddresses: LOCAL_SET };
+  const context: ParseContext = {
+    prefix: PREFIX,
+    referenceTime: REFERENCE_TIME,
+    bootTime: BOOT_TIME,
+    maxClockSkew: 300_000,
+    localAddresses: LOCAL_SET,
+  };
   const byOrigin: Record<string, Record<Category | 'lines', number>> = {};
   const genuineSources = new Set<string>();
   const hostileGenuineSources = new Set<string>();
@@ -132,20 +160,35 @@ export async function runFuzz(options: FuzzOptions): Promise<FuzzReport> {
   try {
     for (let i = 0; i < options.lines; i++) {
       const fuzz: FuzzLine = nextLine(random, templates);
-      const tally = (byOrigin[fuzz.origin] ??= { lines: 0, packet: 0, malformed: 0, ignored: 0, foreign: 0, oversized: 0 });
+      const tally = (byOrigin[fuzz.origin] ??= {
+        lines: 0,
+        packet: 0,
+        malformed: 0,
+        ignored: 0,
+        foreign: 0,
+        oversized: 0,
+      });
       tally.lines += 1;
       if (fuzz.bytes.length > MAX_LINE_BYTES) {
         tally.oversized += 1;
       } else {
         // What the pipeline will see: the line decoded as utf8, when it holds the prefix at all.
         const text = fuzz.bytes.toString('utf8');
-        const result: LineResult = fuzz.bytes.includes(PREFIX) ? parseKernelLine(text, context, addresses) : { kind: 'ignored' };
+        const result: LineResult = fuzz.bytes.includes(PREFIX)
+          ? parseKernelLine(text, context, addresses)
+          : { kind: 'ignored' };
         tally[categoryOf(result)] += 1;
         if (result.kind === 'packet') {
           const reference = referenceKnock(text);
-          const agrees = reference !== undefined && reference.src === result.packet.src && reference.dport === result.packet.dport && reference.proto === result.packet.proto;
+          const agrees =
+            reference !== undefined &&
+            reference.src === result.packet.src &&
+            reference.dport === result.packet.dport &&
+            reference.proto === result.packet.proto;
           // Only a packet with a destination port can be a knock on the door (ICMP, fragments, other protocols cannot).
-          const otherProto = result.packet.dport === undefined || (result.packet.proto !== 'tcp' && result.packet.proto !== 'udp' && result.packet.proto !== 'udplite');
+          const otherProto =
+            result.packet.dport === undefined ||
+            (result.packet.proto !== 'tcp' && result.packet.proto !== 'udp' && result.packet.proto !== 'udplite');
           if (!agrees && !otherProto && acceptedNotGenuine.length < 20) acceptedNotGenuine.push(text);
           if (!agrees && !otherProto && acceptedNotGenuine.length >= 20) acceptedNotGenuine.length = 20;
           if (agrees && reference.proto === 'tcp' && reference.dport === KNOCK_PORT) {
@@ -184,10 +227,12 @@ export async function runFuzz(options: FuzzOptions): Promise<FuzzReport> {
     crashed = error instanceof Error ? `${error.message}\n${error.stack ?? ''}` : String(error);
   }
   const unjustifiedOpens = opens.filter((src) => !genuineSources.has(src) && !hostileGenuineSources.has(src));
-  const sum = (category: Category): number => Object.values(byOrigin).reduce((total, tally) => total + tally[category], 0);
+  const sum = (category: Category): number =>
+    Object.values(byOrigin).reduce((total, tally) => total + tally[category], 0);
   const countersConsistent =
     counters.lines === options.lines &&
-    counters.lines === counters.packets + counters.malformed + counters.ignored + counters.foreign + counters.oversized &&
+    counters.lines ===
+      counters.packets + counters.malformed + counters.ignored + counters.foreign + counters.oversized &&
     counters.packets === sum('packet') &&
     counters.malformed === sum('malformed') &&
     counters.ignored === sum('ignored') &&

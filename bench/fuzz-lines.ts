@@ -75,25 +75,56 @@ const HEADERS: readonly ((r: Random) => string)[] = [
 ];
 
 const HOSTILE_V4 = (r: Random): string => `198.51.100.${2 + r.int(250)}`;
-const HOSTILE_V6 = (r: Random): string => `2001:0db8:0bad:0000:0000:0000:${r.int(0x10000).toString(16).padStart(4, '0')}:${(1 + r.int(0xfffe)).toString(16).padStart(4, '0')}`;
+const HOSTILE_V6 = (r: Random): string =>
+  `2001:0db8:0bad:0000:0000:0000:${r.int(0x10000).toString(16).padStart(4, '0')}:${(1 + r.int(0xfffe)).toString(16).padStart(4, '0')}`;
 
 // Field values from the grammar, valid and not: what a hostile writer or a broken kernel could put there.
 const IN_VALUES = ['eth0', 'eth0', 'ens3', '', 'lo', 'eth0-and-then-some', '../x', 'a:b', 'veth0'];
 const OUT_VALUES = ['', '', '', 'eth1', 'lo'];
-const PORTS = (r: Random): string => r.pick([String(KNOCK_PORT), String(KNOCK_PORT), '031600', '0', '65536', '-1', '99999999999', String(KNOCK_PORT + 1), '7000', '']);
-const DST_V4 = (r: Random): string => r.pick([LOCAL[0], LOCAL[0], '198.51.100.2', '8.8.8.8', '127.0.0.1', '198.51.100.001', '::ffff:198.51.100.1']);
-const SRC_V4 = (r: Random): string => r.pick([HOSTILE_V4(r), HOSTILE_V4(r), '0000:0000:0000:0000:0000:ffff:c633:6405', '198.51.100.07', '0x7f.1', '198.51.100.256', `${HOSTILE_V4(r)}%eth0`]);
-const DST_V6 = (r: Random): string => r.pick(['2001:0db8:0077:0000:0000:0000:0000:0001', '2001:0db8:0077:0000:0000:0000:0000:0002', 'fe80:0000:0000:0000:0000:0000:0000:0001%eth0']);
+const PORTS = (r: Random): string =>
+  r.pick([
+    String(KNOCK_PORT),
+    String(KNOCK_PORT),
+    '031600',
+    '0',
+    '65536',
+    '-1',
+    '99999999999',
+    String(KNOCK_PORT + 1),
+    '7000',
+    '',
+  ]);
+const DST_V4 = (r: Random): string =>
+  r.pick([LOCAL[0], LOCAL[0], '198.51.100.2', '8.8.8.8', '127.0.0.1', '198.51.100.001', '::ffff:198.51.100.1']);
+const SRC_V4 = (r: Random): string =>
+  r.pick([
+    HOSTILE_V4(r),
+    HOSTILE_V4(r),
+    '0000:0000:0000:0000:0000:ffff:c633:6405',
+    '198.51.100.07',
+    '0x7f.1',
+    '198.51.100.256',
+    `${HOSTILE_V4(r)}%eth0`,
+  ]);
+const DST_V6 = (r: Random): string =>
+  r.pick([
+    '2001:0db8:0077:0000:0000:0000:0000:0001',
+    '2001:0db8:0077:0000:0000:0000:0000:0002',
+    'fe80:0000:0000:0000:0000:0000:0000:0001%eth0',
+  ]);
 
 function grammarMessage(r: Random): string {
   const v6 = r.chance(0.3);
   const src = v6 ? r.pick([HOSTILE_V6(r), '0000:0000:0000:0000:0000:0000:c633:6405', `${HOSTILE_V6(r)}%2`]) : SRC_V4(r);
   const dst = v6 ? DST_V6(r) : DST_V4(r);
   const link = r.chance(0.5) ? 'MAC=52:54:00:12:34:56:52:54:00:65:43:21:08:00 ' : '';
-  const ip = v6 ? `LEN=${r.pick(['60', '060', '70000'])} TC=0 HOPLIMIT=64 FLOWLBL=1 ` : `LEN=${r.pick(['60', '060', '70000'])} TOS=0x00 PREC=0x00 TTL=${r.pick(['64', '256', '064'])} ID=${r.int(65536)} DF `;
+  const ip = v6
+    ? `LEN=${r.pick(['60', '060', '70000'])} TC=0 HOPLIMIT=64 FLOWLBL=1 `
+    : `LEN=${r.pick(['60', '060', '70000'])} TOS=0x00 PREC=0x00 TTL=${r.pick(['64', '256', '064'])} ID=${r.int(65536)} DF `;
   const proto = r.pick(['TCP', 'TCP', 'UDP', 'ICMP', 'GRE', '47']);
   let transport = '';
-  if (proto === 'TCP') transport = `SPT=${PORTS(r)} DPT=${PORTS(r)} WINDOW=64240 RES=0x00 ${r.pick(['SYN ', 'SYN ', 'ACK SYN ', 'RST ', ''])}URGP=0 `;
+  if (proto === 'TCP')
+    transport = `SPT=${PORTS(r)} DPT=${PORTS(r)} WINDOW=64240 RES=0x00 ${r.pick(['SYN ', 'SYN ', 'ACK SYN ', 'RST ', ''])}URGP=0 `;
   else if (proto === 'UDP') transport = `SPT=${PORTS(r)} DPT=${PORTS(r)} LEN=20 `;
   else if (proto === 'ICMP')
     transport = `TYPE=${r.pick(['8', '3'])} CODE=0 ${r.chance(0.5) ? 'ID=1 SEQ=1 ' : `[SRC=${HOSTILE_V4(r)} DST=${LOCAL[0]} LEN=60 TOS=0x00 PREC=0x00 TTL=64 ID=1 DF PROTO=TCP SPT=1 DPT=${KNOCK_PORT} WINDOW=1 RES=0x00 SYN URGP=0 ] `}`;
@@ -125,7 +156,19 @@ export function genuineLine(r: Random): { line: string; src: string } {
   };
 }
 
-export const MUTATIONS = ['bit-flip', 'truncate', 'swap-fields', 'duplicate-key', 'reorder', 'nested-brackets', 'odd-prefix', 'header-swap', 'invalid-utf8', 'oversized', 'control-bytes'] as const;
+export const MUTATIONS = [
+  'bit-flip',
+  'truncate',
+  'swap-fields',
+  'duplicate-key',
+  'reorder',
+  'nested-brackets',
+  'odd-prefix',
+  'header-swap',
+  'invalid-utf8',
+  'oversized',
+  'control-bytes',
+] as const;
 export type Mutation = (typeof MUTATIONS)[number];
 
 const NESTED = `[SRC=198.51.100.200 DST=${LOCAL[0]} LEN=60 TOS=0x00 PREC=0x00 TTL=64 ID=1 DF PROTO=TCP SPT=1 DPT=${KNOCK_PORT} WINDOW=1 RES=0x00 SYN URGP=0 ] `;
@@ -157,7 +200,9 @@ export function mutate(line: Buffer, kind: Mutation, r: Random): Buffer {
       const keyed = w.filter((word) => word.includes('='));
       const pick = keyed.length > 0 ? r.pick(keyed) : 'DPT=31600';
       // Sometimes a second, different value for the same key.
-      const copy = r.chance(0.5) ? pick : `${pick.split('=')[0]}=${r.pick([String(KNOCK_PORT), LOCAL[0], '198.51.100.9', ''])}`;
+      const copy = r.chance(0.5)
+        ? pick
+        : `${pick.split('=')[0]}=${r.pick([String(KNOCK_PORT), LOCAL[0], '198.51.100.9', ''])}`;
       w.splice(r.int(w.length + 1), 0, copy);
       return Buffer.from(w.join(' '), 'latin1');
     }
@@ -186,7 +231,9 @@ export function mutate(line: Buffer, kind: Mutation, r: Random): Buffer {
     }
     case 'invalid-utf8': {
       const at = r.int(line.length + 1);
-      const junk = Buffer.from(r.pick([[0xff], [0xc3], [0xe2, 0x82], [0xed, 0xa0, 0x80], [0xf8, 0x88, 0x80, 0x80, 0x80], [0xc0, 0xaf]]));
+      const junk = Buffer.from(
+        r.pick([[0xff], [0xc3], [0xe2, 0x82], [0xed, 0xa0, 0x80], [0xf8, 0x88, 0x80, 0x80, 0x80], [0xc0, 0xaf]]),
+      );
       return Buffer.concat([line.subarray(0, at), junk, line.subarray(at)]);
     }
     case 'oversized': {
@@ -196,7 +243,11 @@ export function mutate(line: Buffer, kind: Mutation, r: Random): Buffer {
     }
     case 'control-bytes': {
       const at = r.int(line.length + 1);
-      return Buffer.concat([line.subarray(0, at), Buffer.from([r.pick([0x00, 0x0d, 0x09, 0x1b, 0x7f, 0x0b])]), line.subarray(at)]);
+      return Buffer.concat([
+        line.subarray(0, at),
+        Buffer.from([r.pick([0x00, 0x0d, 0x09, 0x1b, 0x7f, 0x0b])]),
+        line.subarray(at),
+      ]);
     }
   }
 }

@@ -22,7 +22,10 @@ const door = (name: string, sequence: Step[], closeSequence: Step[]): Door => ({
   openFor: 3_600_000,
   allowFrom: [],
 });
-const doors = [door('ssh', tcpSteps(7000, 8000, 9000), tcpSteps(9001)), door('classic', tcpSteps(31600), tcpSteps(31601))];
+const doors = [
+  door('ssh', tcpSteps(7000, 8000, 9000), tcpSteps(9001)),
+  door('classic', tcpSteps(31600), tcpSteps(31601)),
+];
 const limits = (maxTrackedSources: number): Limits => ({
   maxGrants: 1000,
   maxTrackedSources,
@@ -36,7 +39,18 @@ const limits = (maxTrackedSources: number): Limits => ({
 const SYN = new Set(['SYN'] as const);
 
 function syn(src: string, dport: number, at: number, sport: number): Packet {
-  return { at, prefix: 'knocktail: ', in: 'eth0', family: src.includes(':') ? 6 : 4, src, dst: '198.51.100.1', proto: 'tcp', sport, dport, flags: SYN };
+  return {
+    at,
+    prefix: 'knocktail: ',
+    in: 'eth0',
+    family: src.includes(':') ? 6 : 4,
+    src,
+    dst: '198.51.100.1',
+    proto: 'tcp',
+    sport,
+    dport,
+    flags: SYN,
+  };
 }
 
 // A full collection on demand, to see what the tracker retains rather than what it has thrown away.
@@ -77,20 +91,52 @@ export const bench: BenchFunction = ({ quick }) => {
   const count = quick ? 200_000 : 2_000_000;
   const ports = [7000, 8000, 9000, 9001, 31600, 31601, 443];
   // 250 sources knocking knock ports and one other port in a scrambled order, 10 packets per ms.
-  const mixed = Array.from({ length: count }, (_, i) => syn(`203.0.113.${i % 250}`, ports[Math.floor(i / 250) % ports.length]!, T0 + Math.floor(i / 10), 1024 + (i % 60_000)));
+  const mixed = Array.from({ length: count }, (_, i) =>
+    syn(
+      `203.0.113.${i % 250}`,
+      ports[Math.floor(i / 250) % ports.length]!,
+      T0 + Math.floor(i / 10),
+      1024 + (i % 60_000),
+    ),
+  );
   // Every packet from a new IPv6 source, all knocking the first step.
-  const flood = Array.from({ length: count }, (_, i) => syn(`2001:db8:${(i >> 16) + 1}::${(i & 0xffff).toString(16)}`, 7000, T0 + Math.floor(i / 10), 40_000));
+  const flood = Array.from({ length: count }, (_, i) =>
+    syn(`2001:db8:${(i >> 16) + 1}::${(i & 0xffff).toString(16)}`, 7000, T0 + Math.floor(i / 10), 40_000),
+  );
   const gc = collector();
-  const rows = [run('mixed knocks, 250 sources', mixed, 10_000, gc), run('flood of distinct sources', flood, 10_000, gc), run('flood of distinct sources', flood, 100_000, gc)];
-  const spec = { secret: 'bench', length: 4, period: 30_000, portRange: [20_000, 29_999] as const, proto: 'udp' as const };
+  const rows = [
+    run('mixed knocks, 250 sources', mixed, 10_000, gc),
+    run('flood of distinct sources', flood, 10_000, gc),
+    run('flood of distinct sources', flood, 100_000, gc),
+  ];
+  const spec = {
+    secret: 'bench',
+    length: 4,
+    period: 30_000,
+    portRange: [20_000, 29_999] as const,
+    proto: 'udp' as const,
+  };
   const derivations = quick ? 20_000 : 200_000;
   const started = performance.now();
   for (let window = 0; window < derivations; window++) deriveSequence(spec, window);
   const seconds = (performance.now() - started) / 1000;
-  rows.push({ case: 'deriveSequence (4 steps)', packets: derivations, cap: '', seconds, 'packets/s': Math.round(derivations / seconds), events: '', tracked: '', evicted: '', 'bytes/source': '' });
+  rows.push({
+    case: 'deriveSequence (4 steps)',
+    packets: derivations,
+    cap: '',
+    seconds,
+    'packets/s': Math.round(derivations / seconds),
+    events: '',
+    tracked: '',
+    evicted: '',
+    'bytes/source': '',
+  });
   return Promise.resolve({
     name: 'knock engine (KnockTracker.observe + expire)',
     rows,
-    notes: ['packets/s for the last row is derivations/s', 'bytes/source: heap the tracker retains after a full GC, per tracked source'],
+    notes: [
+      'packets/s for the last row is derivations/s',
+      'bytes/source: heap the tracker retains after a full GC, per tracked source',
+    ],
   });
 };

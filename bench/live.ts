@@ -35,7 +35,8 @@ function percentile(values: readonly number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
 }
 
-const knockRace = (rig: Rig): Promise<KnockRace> => rig.knockRace(rig.client, rig.serverV4, 31600, 22, { everyMs: POLL_MS, attemptMs: 100, limitMs: LIMIT_MS });
+const knockRace = (rig: Rig): Promise<KnockRace> =>
+  rig.knockRace(rig.client, rig.serverV4, 31600, 22, { everyMs: POLL_MS, attemptMs: 100, limitMs: LIMIT_MS });
 
 async function closeDoor(rig: Rig, waitClosed: () => Promise<boolean>): Promise<void> {
   await rig.connect(rig.client, rig.serverV4, 31601, 1);
@@ -80,7 +81,9 @@ function stageTimes(trials: readonly KnockRace[], marks: readonly Marks[]): Map<
     const times = new Map<StageName, number>([['sent', 0]]);
     const end = trial.openAt ?? trial.sentAt + BigInt(LIMIT_MS * 1e6);
     for (const stage of STAGES) {
-      const mark = marks.find((candidate) => candidate.stage === stage && candidate.at > trial.sentAt && candidate.at <= end);
+      const mark = marks.find(
+        (candidate) => candidate.stage === stage && candidate.at > trial.sentAt && candidate.at <= end,
+      );
       if (mark) times.set(stage, ms(trial.sentAt, mark.at));
     }
     if (trial.openSentAt !== undefined) times.set('open', ms(trial.sentAt, trial.openSentAt));
@@ -113,7 +116,12 @@ function breakdownRow(name: string, times: readonly Map<StageName, number>[]): R
 // shown beside it because that is what earlier versions of this bench reported.
 // `acked`: each trial's time from the knock to the firewall tool's acknowledgement of the
 // change (the daemon's trace), when the rule or element is in the kernel: no prober step in it.
-function latencyRow(fields: Record<string, string | number>, trials: readonly KnockRace[], total: number, acked?: readonly number[]): Record<string, string | number> {
+function latencyRow(
+  fields: Record<string, string | number>,
+  trials: readonly KnockRace[],
+  total: number,
+  acked?: readonly number[],
+): Record<string, string | number> {
   const won = trials.filter((trial) => trial.openSentAt !== undefined && trial.openAt !== undefined);
   const opened = won.map((trial) => ms(trial.sentAt, trial.openSentAt!));
   const steps = won.map((trial) => ms(trial.refusedSentAt ?? trial.sentAt, trial.openSentAt!));
@@ -126,7 +134,8 @@ function latencyRow(fields: Record<string, string | number>, trials: readonly Kn
     'p95 ms': percentile(opened, 95),
     'prober step ms': percentile(steps, 50),
     'connect done median ms': percentile(connected, 50),
-    'knock → rule in kernel median / p95 ms': acked && acked.length > 0 ? `${percentile(acked, 50).toFixed(2)} / ${percentile(acked, 95).toFixed(2)}` : '',
+    'knock → rule in kernel median / p95 ms':
+      acked && acked.length > 0 ? `${percentile(acked, 50).toFixed(2)} / ${percentile(acked, 95).toFixed(2)}` : '',
   };
 }
 
@@ -173,7 +182,12 @@ async function countGrantEntries(live: LiveRig, backend: string): Promise<{ entr
     // knocklog-v4/-v6 hold the per-source LOG rate limits, not grants.
     keys = items
       .filter((item) => item.set && !item.set.name.startsWith('knocklog-'))
-      .flatMap((item) => (item.set?.elem ?? []).map((elem) => `${item.set?.name ?? ''} ${JSON.stringify((elem as { elem?: { val?: unknown } }).elem?.val ?? elem)}`));
+      .flatMap((item) =>
+        (item.set?.elem ?? []).map(
+          (elem) =>
+            `${item.set?.name ?? ''} ${JSON.stringify((elem as { elem?: { val?: unknown } }).elem?.val ?? elem)}`,
+        ),
+      );
   }
   return { entries: keys.length, duplicates: keys.length - new Set(keys).size };
 }
@@ -188,14 +202,28 @@ type Backend = 'iptables' | 'ipset' | 'nftables';
 // `nic`: the rig's hosts pinned to the two CPUs, received packets steered to the server's (RigCpus).
 type Source = 'rsyslog' | 'kmsg' | 'nflog';
 
-async function measureKnocktail(backend: Backend, source: Source, trials: number, flood: boolean, nic: boolean): Promise<Measured> {
+async function measureKnocktail(
+  backend: Backend,
+  source: Source,
+  trials: number,
+  flood: boolean,
+  nic: boolean,
+): Promise<Measured> {
   const scratch = await mkdtemp(join(tmpdir(), 'kt-live-trace-'));
   const tracePath = join(scratch, 'trace');
   // The daemon inherits the bench's environment (`ip netns exec` keeps it).
   process.env['KNOCKTAIL_TRACE'] = tracePath;
   const live = await createLiveRig({
     backend,
-    doors: [{ name: 'classic', sequence: ['tcp:31600'], open: ['tcp:22'], openFor: 'until-closed', closeSequence: ['tcp:31601'] }],
+    doors: [
+      {
+        name: 'classic',
+        sequence: ['tcp:31600'],
+        open: ['tcp:22'],
+        openFor: 'until-closed',
+        closeSequence: ['tcp:31601'],
+      },
+    ],
     limits: { retransmitWindow: '1ms' },
     ...(source === 'kmsg' ? { extra: { source: 'kmsg' } } : {}),
     ...(source === 'nflog' ? { source: 'nflog' as const } : {}),
@@ -218,7 +246,9 @@ async function measureKnocktail(backend: Backend, source: Source, trials: number
       await closeDoor(rig, waitClosed);
     }
     await sleep(400);
-    const marks = [...(await readTrace(tracePath)), ...(source === 'kmsg' ? [] : fileMarks)].sort((a, b) => (a.at < b.at ? -1 : a.at > b.at ? 1 : 0));
+    const marks = [...(await readTrace(tracePath)), ...(source === 'kmsg' ? [] : fileMarks)].sort((a, b) =>
+      a.at < b.at ? -1 : a.at > b.at ? 1 : 0,
+    );
     const label = `${backend}, ${source}${nic ? ', NIC-like' : ''}`;
     const times = stageTimes(plain, marks);
     const acked = times.flatMap((trial) => trial.get('fw-ack') ?? []);
@@ -238,7 +268,9 @@ async function measureKnocktail(backend: Backend, source: Source, trials: number
       if (flooder.pid !== undefined && flooder.exitCode === null) process.kill(flooder.pid, 'SIGTERM');
       await floodDone;
       const { entries, duplicates } = await countGrantEntries(live, backend);
-      const floodRecords = (await live.auditRecords()).filter((r) => r['src'] === FLOOD_ADDRESS && r['event'] === 'open').length;
+      const floodRecords = (await live.auditRecords()).filter(
+        (r) => r['src'] === FLOOD_ADDRESS && r['event'] === 'open',
+      ).length;
       rows.push({
         ...latencyRow({ backend, source, rig: nic ? RIG_NIC : RIG_VETH, load: 'SYN flood' }, flooded, floodTrials),
         'grant entries after': `${entries} (flooder opened ${floodRecords}×)`,
@@ -281,7 +313,18 @@ async function measureKnockd(trials: number): Promise<Record<string, string | nu
   let knockd: ReturnType<Rig['spawn']> | undefined;
   try {
     for (const port of ['22', '31600', '31601']) {
-      const result = await rig.exec(rig.server, ['iptables', '-w', '-A', 'INPUT', '-p', 'tcp', '--dport', port, '-j', 'DROP']);
+      const result = await rig.exec(rig.server, [
+        'iptables',
+        '-w',
+        '-A',
+        'INPUT',
+        '-p',
+        'tcp',
+        '--dport',
+        port,
+        '-j',
+        'DROP',
+      ]);
       if (result.exitCode !== 0) throw new Error(`iptables failed: ${result.stderr}`);
     }
     const stopListener = await rig.listen(rig.server, 22);
@@ -307,7 +350,11 @@ async function measureKnockd(trials: number): Promise<Record<string, string | nu
       await closeDoor(rig, waitClosed);
     }
     await stopListener();
-    return latencyRow({ backend: 'knockd 0.8 (iptables -I via /bin/sh)', source: 'pcap', rig: RIG_VETH, load: 'idle' }, results, trials);
+    return latencyRow(
+      { backend: 'knockd 0.8 (iptables -I via /bin/sh)', source: 'pcap', rig: RIG_VETH, load: 'idle' },
+      results,
+      trials,
+    );
   } finally {
     if (knockd?.pid !== undefined && knockd.exitCode === null) {
       const exited = new Promise<void>((done) => knockd?.once('exit', () => done()));
@@ -355,14 +402,22 @@ export const bench: BenchFunction = async ({ quick }) => {
   return {
     name: 'live latency (knock SYN sent → first SYN to 22 let through)',
     rows,
-    tables: [{ title: 'where the time goes (median ms per stage, idle trials; CLOCK_MONOTONIC marks from the daemon and the bench)', rows: breakdown }],
+    tables: [
+      {
+        title:
+          'where the time goes (median ms per stage, idle trials; CLOCK_MONOTONIC marks from the daemon and the bench)',
+        rows: breakdown,
+      },
+    ],
     notes: [
       'targets: rsyslog median ≤ 5 ms, p95 ≤ 8 ms on ipset and nftables; kmsg median ≤ 2 ms; nflog (ulogd2) median ≤ 2 ms, p95 ≤ 4 ms; 20/20 legit opens under flood, zero duplicate rules',
       '"knock → rule in kernel": from the knock SYN to the firewall tool acknowledging the change (daemon trace, same clock); the prober figure is an upper bound of it',
       'rig "veth": the knock is received on the CPU that sent it, which is busy, so the kernel wakes log readers only at its next timer tick (0–4 ms at CONFIG_HZ=250); "NIC-like": received on the server\'s CPU, idle as a server\'s is when a packet comes in from its NIC (RPS on the rig\'s veth, hosts pinned with taskset)',
       `the client starts a new connect every ${POLL_MS} ms: the port opened within "prober step" before the figure (an upper bound); "connect done" is the handshake's end, the figure before`,
       'stage medians are taken separately, so they need not add up to the total median',
-      knockd ? 'knockd: same namespaces shape, same trial; its door runs iptables -I / -D through /bin/sh' : 'knockd: not measured (not installed, or not picked in KNOCKTAIL_BENCH_LIVE)',
+      knockd
+        ? 'knockd: same namespaces shape, same trial; its door runs iptables -I / -D through /bin/sh'
+        : 'knockd: not measured (not installed, or not picked in KNOCKTAIL_BENCH_LIVE)',
     ],
   };
 };

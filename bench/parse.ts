@@ -73,7 +73,8 @@ function knockLine(next: () => number): string {
 function stamp(ms: number, traditional: boolean): string {
   const d = new Date(ms);
   const two = (n: number): string => String(n).padStart(2, '0');
-  if (traditional) return `${MONTHS[d.getUTCMonth()]} ${String(d.getUTCDate()).padStart(2, ' ')} ${two(d.getUTCHours())}:${two(d.getUTCMinutes())}:${two(d.getUTCSeconds())}`;
+  if (traditional)
+    return `${MONTHS[d.getUTCMonth()]} ${String(d.getUTCDate()).padStart(2, ' ')} ${two(d.getUTCHours())}:${two(d.getUTCMinutes())}:${two(d.getUTCSeconds())}`;
   return `${d.toISOString().slice(0, 23)}${String((ms * 7) % 1000).padStart(3, '0')}+00:00`;
 }
 
@@ -148,7 +149,12 @@ export const bench: BenchFunction = async ({ quick, workDir }) => {
   await generateKernelLog(path, lines);
   const size = (await stat(path)).size;
   const prefix = Buffer.from(PREFIX);
-  const ctx: ParseContext = { prefix: PREFIX, referenceTime: Date.UTC(2026, 10, 25), bootTime: Date.UTC(2026, 10, 24), zoneOffsetMinutes: () => 0 };
+  const ctx: ParseContext = {
+    prefix: PREFIX,
+    referenceTime: Date.UTC(2026, 10, 25),
+    bootTime: Date.UTC(2026, 10, 24),
+    zoneOffsetMinutes: () => 0,
+  };
   const rows: Record<string, string | number>[] = [];
   const measure = async (name: string, variant: Variant, parse: boolean): Promise<void> => {
     let counted = 0;
@@ -162,7 +168,15 @@ export const bench: BenchFunction = async ({ quick, workDir }) => {
       });
     });
     const seconds = (performance.now() - started) / 1000;
-    rows.push({ variant: name, lines: counted, candidates, packets: parse ? packets : '', seconds, 'lines/s': Math.round(counted / seconds), 'MiB/s': size / 2 ** 20 / seconds });
+    rows.push({
+      variant: name,
+      lines: counted,
+      candidates,
+      packets: parse ? packets : '',
+      seconds,
+      'lines/s': Math.round(counted / seconds),
+      'MiB/s': size / 2 ** 20 / seconds,
+    });
   };
   await measure('warm-up (scan + parse)', scanLines, true);
   rows.length = 0;
@@ -173,7 +187,15 @@ export const bench: BenchFunction = async ({ quick, workDir }) => {
   const grepStarted = performance.now();
   const count = execFileSync('grep', ['-c', PREFIX, path], { encoding: 'utf8' }).trim();
   const grepSeconds = (performance.now() - grepStarted) / 1000;
-  rows.push({ variant: 'grep -c (reference)', lines, candidates: Number(count), packets: '', seconds: grepSeconds, 'lines/s': Math.round(lines / grepSeconds), 'MiB/s': size / 2 ** 20 / grepSeconds });
+  rows.push({
+    variant: 'grep -c (reference)',
+    lines,
+    candidates: Number(count),
+    packets: '',
+    seconds: grepSeconds,
+    'lines/s': Math.round(lines / grepSeconds),
+    'MiB/s': size / 2 ** 20 / grepSeconds,
+  });
   return {
     name: 'parse (scan + parse, one core)',
     rows,

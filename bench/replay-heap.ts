@@ -9,9 +9,16 @@ import { findReferenceTime } from '../src/source/log-reference.js';
 const [configPath, path] = process.argv.slice(2);
 if (!configPath || !path) throw new Error('usage: replay-heap CONFIG FILE');
 const config = await loadConfig(configPath);
-const result = await runReplay({ config, source: readLogFiles([path]), bootTime: 0, referenceTime: (await findReferenceTime([path])) ?? 0 });
+const result = await runReplay({
+  config,
+  source: readLogFiles([path]),
+  bootTime: 0,
+  referenceTime: (await findReferenceTime([path])) ?? 0,
+});
 const gc = (globalThis as { gc?: () => void }).gc;
 if (!gc) throw new Error('run with --expose-gc');
 gc();
 gc();
-process.stdout.write(`${JSON.stringify({ heapMiB: process.memoryUsage().heapUsed / 2 ** 20, opens: result.counters.opens, openAtEnd: result.openAtEnd.length })}\n`);
+process.stdout.write(
+  `${JSON.stringify({ heapMiB: process.memoryUsage().heapUsed / 2 ** 20, opens: result.counters.opens, openAtEnd: result.openAtEnd.length })}\n`,
+);

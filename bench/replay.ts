@@ -60,7 +60,12 @@ function timeProcess(argv: readonly string[]): Timed {
   if (child.status !== 0) throw new Error(`${argv.join(' ')} exited ${child.status}: ${child.stderr.slice(-500)}`);
   const [kib, user, system] = withTime ? (child.stderr.trim().split('\n').at(-1) ?? '').split(' ').map(Number) : [];
   const cpu = user !== undefined && system !== undefined && Number.isFinite(user + system) ? user + system : '';
-  return { seconds, cpu, rssMiB: kib !== undefined && Number.isFinite(kib) ? Math.round(kib / 1024) : '', stdout: child.stdout };
+  return {
+    seconds,
+    cpu,
+    rssMiB: kib !== undefined && Number.isFinite(kib) ? Math.round(kib / 1024) : '',
+    stdout: child.stdout,
+  };
 }
 
 export const bench: BenchFunction = async ({ quick, workDir }) => {
@@ -91,7 +96,10 @@ export const bench: BenchFunction = async ({ quick, workDir }) => {
     const best = runs.reduce((a, b) => (b.seconds < a.seconds ? b : a));
     const small = timeProcess([process.execPath, CLI, 'replay', '--config', configPath, smallPath]);
     // What replay keeps (heap after a full GC at the end), at a tenth of the file and at all of it.
-    const kept = (file: string): string => (JSON.parse(timeProcess([process.execPath, '--expose-gc', HEAP, configPath, file]).stdout) as { heapMiB: number }).heapMiB.toFixed(1);
+    const kept = (file: string): string =>
+      (
+        JSON.parse(timeProcess([process.execPath, '--expose-gc', HEAP, configPath, file]).stdout) as { heapMiB: number }
+      ).heapMiB.toFixed(1);
     rows.push({
       run: `knocktail replay, ${label}`,
       lines,
@@ -109,7 +117,10 @@ export const bench: BenchFunction = async ({ quick, workDir }) => {
       const f2b = timeProcess([fail2ban, path, regex]);
       const matched = Number(/(\d+) matched/.exec(f2b.stdout)?.[1] ?? NaN);
       const ratio = f2b.seconds / best.seconds;
-      const cpuRatio = typeof f2b.cpu === 'number' && typeof best.cpu === 'number' && best.cpu > 0 ? ` (CPU ${(f2b.cpu / best.cpu).toFixed(1)}×)` : '';
+      const cpuRatio =
+        typeof f2b.cpu === 'number' && typeof best.cpu === 'number' && best.cpu > 0
+          ? ` (CPU ${(f2b.cpu / best.cpu).toFixed(1)}×)`
+          : '';
       rows[rows.length - 1]!['vs fail2ban-regex'] = `${ratio.toFixed(1)}× faster${cpuRatio}`;
       rows.push({
         run: `fail2ban-regex, ${label}`,

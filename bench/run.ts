@@ -36,7 +36,12 @@ function printSection(section: BenchSection): void {
 function printTable(rows: BenchSection['rows']): void {
   if (rows.length > 0) {
     const columns = [...new Set(rows.flatMap((row) => Object.keys(row)))];
-    const cell = (value: string | number | undefined): string => (typeof value === 'number' ? (Number.isInteger(value) ? value.toLocaleString('en-US') : value.toFixed(2)) : (value ?? ''));
+    const cell = (value: string | number | undefined): string =>
+      typeof value === 'number'
+        ? Number.isInteger(value)
+          ? value.toLocaleString('en-US')
+          : value.toFixed(2)
+        : (value ?? '');
     const table = [columns, ...rows.map((row) => columns.map((column) => cell(row[column])))];
     const widths = columns.map((_, i) => Math.max(...table.map((line) => (line[i] ?? '').length)));
     for (const [index, line] of table.entries()) {
@@ -46,7 +51,13 @@ function printTable(rows: BenchSection['rows']): void {
   }
 }
 
-const { values } = parseArgs({ options: { quick: { type: 'boolean', default: false }, only: { type: 'string' }, child: { type: 'boolean', default: false } } });
+const { values } = parseArgs({
+  options: {
+    quick: { type: 'boolean', default: false },
+    only: { type: 'string' },
+    child: { type: 'boolean', default: false },
+  },
+});
 const only = values.only ? new Set(values.only.split(',')) : undefined;
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const outDir = join(root, 'bench', 'out');
@@ -69,7 +80,9 @@ if (values.child) {
 } else {
   // Parent: every section in a fresh process, so one section's heap never shows in another's RSS.
   const results: BenchSection[] = [];
-  process.stdout.write(`knocktail bench — node ${process.version}, ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB${values.quick ? ', quick' : ''}\n`);
+  process.stdout.write(
+    `knocktail bench — node ${process.version}, ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB${values.quick ? ', quick' : ''}\n`,
+  );
   for (const section of SECTIONS) {
     if (only && !only.has(section.name)) continue;
     if (section.needsRoot && !isRoot) {
@@ -78,9 +91,18 @@ if (values.child) {
       printSection(skipped);
       continue;
     }
-    const args = [fileURLToPath(import.meta.url), '--child', '--only', section.name, ...(values.quick ? ['--quick'] : [])];
+    const args = [
+      fileURLToPath(import.meta.url),
+      '--child',
+      '--only',
+      section.name,
+      ...(values.quick ? ['--quick'] : []),
+    ];
     const child = spawnSync(process.execPath, args, { stdio: 'inherit' });
-    const result = child.status === 0 ? (JSON.parse(await readFile(join(outDir, `section-${section.name}.json`), 'utf8')) as BenchSection) : undefined;
+    const result =
+      child.status === 0
+        ? (JSON.parse(await readFile(join(outDir, `section-${section.name}.json`), 'utf8')) as BenchSection)
+        : undefined;
     if (result) {
       results.push(result);
     } else {
@@ -90,6 +112,9 @@ if (values.child) {
       process.exitCode = 1;
     }
   }
-  await writeFile(join(outDir, 'results.json'), `${JSON.stringify({ at: new Date().toISOString(), node: process.version, quick: values.quick, sections: results }, null, 2)}\n`);
+  await writeFile(
+    join(outDir, 'results.json'),
+    `${JSON.stringify({ at: new Date().toISOString(), node: process.version, quick: values.quick, sections: results }, null, 2)}\n`,
+  );
   process.stdout.write(`\nwrote ${join(outDir, 'results.json')}\n`);
 }

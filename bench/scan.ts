@@ -29,7 +29,14 @@ const CHUNK_MS = 10;
 const DOORS = [
   { name: 'classic', sequence: ['tcp:31600'], open: ['tcp:22'], openFor: 'until-closed', closeSequence: ['tcp:31601'] },
   { name: 'quick', sequence: ['tcp:31700'], open: ['tcp:22'], openFor: '4s' },
-  { name: 'legit', sequence: LEGIT_STEPS.map((port) => `tcp:${port}`), timeout: '5s', open: ['tcp:22'], openFor: '1h', closeSequence: ['tcp:9100'] },
+  {
+    name: 'legit',
+    sequence: LEGIT_STEPS.map((port) => `tcp:${port}`),
+    timeout: '5s',
+    open: ['tcp:22'],
+    openFor: '1h',
+    closeSequence: ['tcp:9100'],
+  },
 ];
 const sleep = (ms: number): Promise<void> => new Promise((done) => setTimeout(done, ms));
 
@@ -71,7 +78,8 @@ function loggedLines(config: Config, sources: number): Line[] {
   for (let i = 0; i < sources; i++) {
     const src = sources === 1 ? '203.0.113.66' : `2001:db8:5::${(i + 1).toString(16)}`;
     const start = T0 + 500 + next() * STAGGER_MS;
-    const hit = (port: number, at: number): void => void lines.push({ at: Math.floor(at), text: kernelLine(Math.floor(at), src, port, 40000 + (port % 20000)) });
+    const hit = (port: number, at: number): void =>
+      void lines.push({ at: Math.floor(at), text: kernelLine(Math.floor(at), src, port, 40000 + (port % 20000)) });
     for (const port of knockPorts) hit(port, start + next() * SCAN_MS);
     let first = Infinity;
     for (let k = 0; k < tripwires.length; k++) first = Math.min(first, next() * SCAN_MS);
@@ -80,7 +88,13 @@ function loggedLines(config: Config, sources: number): Line[] {
   const gap = (STAGGER_MS + SCAN_MS) / TRIALS;
   for (let trial = 0; trial < TRIALS; trial++) {
     const at = T0 + 300 + trial * gap;
-    LEGIT_STEPS.forEach((port, k) => lines.push({ at: at + k * 20, text: kernelLine(at + k * 20, LEGIT, port, 50000 + trial * 10 + k), ...(k === 2 ? { legitLast: trial } : {}) }));
+    LEGIT_STEPS.forEach((port, k) =>
+      lines.push({
+        at: at + k * 20,
+        text: kernelLine(at + k * 20, LEGIT, port, 50000 + trial * 10 + k),
+        ...(k === 2 ? { legitLast: trial } : {}),
+      }),
+    );
     lines.push({ at: at + 200, text: kernelLine(at + 200, LEGIT, 9100, 50000 + trial * 10 + 5) });
   }
   return lines.sort((a, b) => a.at - b.at);

@@ -18,7 +18,11 @@ export interface BenchOptions {
 export type BenchFunction = (options: BenchOptions) => Promise<BenchSection>;
 
 /** Adds a "`name` ÷ this (median)" column: how many times faster each row is than `baseline`. */
-export function addMedianRatio(rows: Record<string, string | number>[], baseline: Record<string, string | number>, name: string): void {
+export function addMedianRatio(
+  rows: Record<string, string | number>[],
+  baseline: Record<string, string | number>,
+  name: string,
+): void {
   const base = Number(baseline['median ms']);
   for (const row of rows) row[`${name} ÷ this (median)`] = Number((base / Number(row['median ms'])).toFixed(1));
 }

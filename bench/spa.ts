@@ -24,7 +24,10 @@ const keys = decodeSpaKeys(KEY, HMAC_KEY);
 
 function seal(address: string, timestamp = Math.floor(Date.now() / 1000)): Buffer {
   const random = String(Math.floor(Math.random() * 9e15) + 1e15);
-  return sealSpaPacket({ random, user: 'bench', timestamp, version: '3.0.0', type: 1, message: `${address},tcp/22` }, keys);
+  return sealSpaPacket(
+    { random, user: 'bench', timestamp, version: '3.0.0', type: 1, message: `${address},tcp/22` },
+    keys,
+  );
 }
 
 function quantile(sorted: readonly number[], q: number): number {
@@ -44,19 +47,41 @@ async function measureLive(backend: 'nftables' | 'ipset', trials: number): Promi
   const dir = await mkdtemp(join(tmpdir(), 'kt-spa-bench-'));
   await writeFile(join(dir, 'spa.key'), KEY, { mode: 0o600 });
   await writeFile(join(dir, 'spa-hmac.key'), HMAC_KEY, { mode: 0o600 });
-  const live = await createLiveRig({ backend, doors: [{ name: 'spa', spa: { port: PORT, keyFile: join(dir, 'spa.key'), hmacKeyFile: join(dir, 'spa-hmac.key') }, open: ['tcp:22'], openFor: '1h' }] });
+  const live = await createLiveRig({
+    backend,
+    doors: [
+      {
+        name: 'spa',
+        spa: { port: PORT, keyFile: join(dir, 'spa.key'), hmacKeyFile: join(dir, 'spa-hmac.key') },
+        open: ['tcp:22'],
+        openFor: '1h',
+      },
+    ],
+  });
   try {
     await live.startDaemon();
     const { rig } = live;
     const times: number[] = [];
     for (let trial = 0; trial < trials; trial += 1) {
-      const result = await rig.exec(rig.client, ['node', '-e', RACE, seal(rig.clientV4).toString('base64'), rig.serverV4]);
+      const result = await rig.exec(rig.client, [
+        'node',
+        '-e',
+        RACE,
+        seal(rig.clientV4).toString('base64'),
+        rig.serverV4,
+      ]);
       times.push(Number(result.stdout.trim()));
       await live.cli(['revoke', rig.clientV4, '--config', live.configPath]);
       await live.waitClosed(rig.serverV4, 22, 3000);
     }
     const opened = times.filter(Number.isFinite).sort((a, b) => a - b);
-    return { backend, trials, opened: opened.length, 'median ms': Number(quantile(opened, 0.5).toFixed(2)), 'p95 ms': Number(quantile(opened, 0.95).toFixed(2)) };
+    return {
+      backend,
+      trials,
+      opened: opened.length,
+      'median ms': Number(quantile(opened, 0.5).toFixed(2)),
+      'p95 ms': Number(quantile(opened, 0.95).toFixed(2)),
+    };
   } finally {
     await live.destroy();
     await rm(dir, { recursive: true, force: true });
@@ -71,26 +96,73 @@ async function measureFwknopd(trials: number): Promise<Record<string, string | n
   const dir = await mkdtemp(join(tmpdir(), 'kt-fwknopd-bench-'));
   let output = '';
   const fwknopd = await (async () => {
-    await writeFile(join(dir, 'access.conf'), `SOURCE ANY\nOPEN_PORTS tcp/22\nKEY_BASE64 ${KEY}\nHMAC_KEY_BASE64 ${HMAC_KEY}\nFW_ACCESS_TIMEOUT 3600\n`, { mode: 0o600 });
-    await writeFile(join(dir, 'fwknopd.conf'), `PCAP_INTF ktfws;\nENABLE_UDP_SERVER Y;\nUDPSERV_PORT ${PORT};\nFWKNOP_RUN_DIR ${dir};\n`, { mode: 0o600 });
-    await rig.exec(rig.server, ['iptables', '-A', 'INPUT', '-p', 'tcp', '--dport', '22', '-j', 'REJECT', '--reject-with', 'tcp-reset']);
-    const child = rig.spawn(rig.server, ['fwknopd', '-f', '-U', '-c', join(dir, 'fwknopd.conf'), '-a', join(dir, 'access.conf'), '-p', join(dir, 'fwknopd.pid'), '-d', join(dir, 'digest.cache'), '-r', dir]);
+    await writeFile(
+      join(dir, 'access.conf'),
+      `SOURCE ANY\nOPEN_PORTS tcp/22\nKEY_BASE64 ${KEY}\nHMAC_KEY_BASE64 ${HMAC_KEY}\nFW_ACCESS_TIMEOUT 3600\n`,
+      { mode: 0o600 },
+    );
+    await writeFile(
+      join(dir, 'fwknopd.conf'),
+      `PCAP_INTF ktfws;\nENABLE_UDP_SERVER Y;\nUDPSERV_PORT ${PORT};\nFWKNOP_RUN_DIR ${dir};\n`,
+      { mode: 0o600 },
+    );
+    await rig.exec(rig.server, [
+      'iptables',
+      '-A',
+      'INPUT',
+      '-p',
+      'tcp',
+      '--dport',
+      '22',
+      '-j',
+      'REJECT',
+      '--reject-with',
+      'tcp-reset',
+    ]);
+    const child = rig.spawn(rig.server, [
+      'fwknopd',
+      '-f',
+      '-U',
+      '-c',
+      join(dir, 'fwknopd.conf'),
+      '-a',
+      join(dir, 'access.conf'),
+      '-p',
+      join(dir, 'fwknopd.pid'),
+      '-d',
+      join(dir, 'digest.cache'),
+      '-r',
+      dir,
+    ]);
     child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
     child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
     return child;
   })();
   try {
     const stopListener = await rig.listen(rig.server, 22);
-    for (let tries = 0; tries < 50 && !output.includes('Kicking off UDP server'); tries++) await new Promise((done) => setTimeout(done, 100));
+    for (let tries = 0; tries < 50 && !output.includes('Kicking off UDP server'); tries++)
+      await new Promise((done) => setTimeout(done, 100));
     const times: number[] = [];
     for (let trial = 0; trial < trials; trial += 1) {
-      const result = await rig.exec(rig.client, ['node', '-e', RACE, seal(rig.clientV4).toString('base64'), rig.serverV4]);
+      const result = await rig.exec(rig.client, [
+        'node',
+        '-e',
+        RACE,
+        seal(rig.clientV4).toString('base64'),
+        rig.serverV4,
+      ]);
       times.push(Number(result.stdout.trim()));
       await rig.exec(rig.server, ['iptables', '-F', 'FWKNOP_INPUT']);
     }
     await stopListener();
     const opened = times.filter(Number.isFinite).sort((a, b) => a - b);
-    return { backend: 'fwknopd 2.6.10 (UDP server, iptables)', trials, opened: opened.length, 'median ms': Number(quantile(opened, 0.5).toFixed(2)), 'p95 ms': Number(quantile(opened, 0.95).toFixed(2)) };
+    return {
+      backend: 'fwknopd 2.6.10 (UDP server, iptables)',
+      trials,
+      opened: opened.length,
+      'median ms': Number(quantile(opened, 0.5).toFixed(2)),
+      'p95 ms': Number(quantile(opened, 0.95).toFixed(2)),
+    };
   } finally {
     if (fwknopd.pid !== undefined && fwknopd.exitCode === null) {
       const exited = new Promise<void>((done) => fwknopd.once('exit', () => done()));
@@ -116,7 +188,9 @@ async function measureThroughput(kind: 'valid' | 'garbage', count: number): Prom
   };
   const src = normaliseAddress('203.0.113.9') as Address;
   const garbage = randomBytes(150).toString('base64').replace(/=+$/, '');
-  const payloads = Array.from({ length: count }, () => (kind === 'valid' ? seal(src.text) : Buffer.from(garbage, 'latin1')));
+  const payloads = Array.from({ length: count }, () =>
+    kind === 'valid' ? seal(src.text) : Buffer.from(garbage, 'latin1'),
+  );
   let accepted = 0;
   let refused = 0;
   const grants: SpaGrantPort = {
@@ -130,13 +204,21 @@ async function measureThroughput(kind: 'valid' | 'garbage', count: number): Prom
       return undefined;
     },
   };
-  const handler = new SpaHandler({ ports: spaDoorsByPort([door]), grants, cache: new ReplayCache(count + 1), now: () => Date.now(), saveCache: () => Promise.resolve(), count: () => undefined });
+  const handler = new SpaHandler({
+    ports: spaDoorsByPort([door]),
+    grants,
+    cache: new ReplayCache(count + 1),
+    now: () => Date.now(),
+    saveCache: () => Promise.resolve(),
+    count: () => undefined,
+  });
   const start = process.hrtime.bigint();
   const effects = payloads.map((payload) => handler.receive({ src, dport: PORT, payload, length: payload.length }));
   await Promise.all(effects.map((effect) => effect ?? Promise.resolve()));
   const seconds = Number(process.hrtime.bigint() - start) / 1e9;
   return {
-    packets: kind === 'valid' ? `valid (${payloads[0]!.length} B)` : `garbage (${payloads[0]!.length} B, refused at the HMAC)`,
+    packets:
+      kind === 'valid' ? `valid (${payloads[0]!.length} B)` : `garbage (${payloads[0]!.length} B, refused at the HMAC)`,
     count,
     'packets/s': Math.round(count / seconds),
     'µs per packet': Number(((seconds / count) * 1e6).toFixed(1)),
@@ -145,7 +227,10 @@ async function measureThroughput(kind: 'valid' | 'garbage', count: number): Prom
 }
 
 export const bench: BenchFunction = async ({ quick }) => {
-  const throughput = [await measureThroughput('valid', quick ? 5_000 : 50_000), await measureThroughput('garbage', quick ? 20_000 : 200_000)];
+  const throughput = [
+    await measureThroughput('valid', quick ? 5_000 : 50_000),
+    await measureThroughput('garbage', quick ? 20_000 : 200_000),
+  ];
   const trials = quick ? 10 : 40;
   const latency = [await measureLive('nftables', trials), await measureLive('ipset', trials)];
   const fwknopd = await measureFwknopd(trials);
@@ -156,11 +241,15 @@ export const bench: BenchFunction = async ({ quick }) => {
   return {
     name: 'spa (single packet authorization)',
     rows: latency,
-    tables: [{ title: 'packets verified per second, one core, in process (SpaHandler, no firewall)', rows: throughput }],
+    tables: [
+      { title: 'packets verified per second, one core, in process (SpaHandler, no firewall)', rows: throughput },
+    ],
     notes: [
       'latency: from the SPA datagram sent in the client namespace to the start of the first connect to 22 that completed (a new connect every 1 ms); goal ≤ 3 ms median',
       'path: guard NFLOG copy (group = port, threshold 1) → tcpdump -i nflog:62201 -U -w - → pcap parse → HMAC → AES → replay cache saved → grant engine → firewall',
-      fwknopd ? 'fwknopd: the same rig, UDP-server mode (pcap mode not measured), the same packets (our client), its rules flushed between trials' : 'fwknopd: not installed, not measured',
+      fwknopd
+        ? 'fwknopd: the same rig, UDP-server mode (pcap mode not measured), the same packets (our client), its rules flushed between trials'
+        : 'fwknopd: not installed, not measured',
     ],
   };
 };

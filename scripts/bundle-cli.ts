@@ -52,8 +52,19 @@ function splitPlugin(root: string): Plugin {
         return lazy || shared.has(source) ? { path: distPath(root, source), external: true } : undefined;
       });
       context.onResolve({ filter: /^[^./]/ }, (args) => {
-        if (args.path.startsWith('node:') || BUNDLED_PACKAGES.includes(args.path) || args.importer.includes('/node_modules/')) return undefined;
-        return { errors: [{ text: `${relative(root, args.importer)} imports ${args.path}: the CLI entry would load it at every start; import it from a command module that is not inlined` }] };
+        if (
+          args.path.startsWith('node:') ||
+          BUNDLED_PACKAGES.includes(args.path) ||
+          args.importer.includes('/node_modules/')
+        )
+          return undefined;
+        return {
+          errors: [
+            {
+              text: `${relative(root, args.importer)} imports ${args.path}: the CLI entry would load it at every start; import it from a command module that is not inlined`,
+            },
+          ],
+        };
       });
     },
   };
@@ -80,7 +91,9 @@ const COMMON = {
   platform: 'node',
   format: 'esm',
   target: 'node20',
-  banner: { js: "import { createRequire as __knocktailRequire } from 'node:module';\nconst require = __knocktailRequire(import.meta.url);" },
+  banner: {
+    js: "import { createRequire as __knocktailRequire } from 'node:module';\nconst require = __knocktailRequire(import.meta.url);",
+  },
   sourcemap: true,
   sourcesContent: false,
   legalComments: 'inline',

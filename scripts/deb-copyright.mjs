@@ -10,12 +10,21 @@ import { URL } from 'node:url';
 
 const [libDir, prefix] = process.argv.slice(2);
 if (!libDir || !prefix) {
-  process.stderr.write('usage: deb-copyright.mjs STAGED_LIB_DIR INSTALL_PREFIX (e.g. build/deb/root/usr/lib/knocktail usr/lib/knocktail)\n');
+  process.stderr.write(
+    'usage: deb-copyright.mjs STAGED_LIB_DIR INSTALL_PREFIX (e.g. build/deb/root/usr/lib/knocktail usr/lib/knocktail)\n',
+  );
   process.exit(2);
 }
 
 // SPDX identifiers to Debian's license short names; Apache-2.0 ships in common-licenses.
-const DEBIAN_NAME = { MIT: 'Expat', 'Apache-2.0': 'Apache-2.0', 'BSD-3-Clause': 'BSD-3-clause', 'BSD-2-Clause': 'BSD-2-clause', ISC: 'ISC', Unlicense: 'Unlicense' };
+const DEBIAN_NAME = {
+  MIT: 'Expat',
+  'Apache-2.0': 'Apache-2.0',
+  'BSD-3-Clause': 'BSD-3-clause',
+  'BSD-2-Clause': 'BSD-2-clause',
+  ISC: 'ISC',
+  Unlicense: 'Unlicense',
+};
 const STANDALONE = new Set(['Expat', 'Apache-2.0']);
 
 function licenseFile(dir) {
@@ -77,7 +86,9 @@ for (const path of packages(join(libDir, 'node_modules'))) {
   const spdx = typeof manifest.license === 'string' ? manifest.license : 'UNKNOWN';
   const name = DEBIAN_NAME[spdx];
   if (name === undefined) {
-    process.stderr.write(`deb-copyright: ${manifest.name} has license ${spdx}, which this script does not know; add it to DEBIAN_NAME\n`);
+    process.stderr.write(
+      `deb-copyright: ${manifest.name} has license ${spdx}, which this script does not know; add it to DEBIAN_NAME\n`,
+    );
     process.exit(1);
   }
   const text = licenseFile(path);

@@ -11,15 +11,20 @@ function stageOf(file: string): string {
 }
 
 /** from-stage → the stages it must never import (DESIGN.md). */
-const FORBIDDEN: readonly { readonly from: string; readonly to: (stage: string) => boolean; readonly rule: string }[] = [
-  { from: 'model', to: (stage) => stage !== 'model', rule: 'model → any stage (the vocabulary imports no stage)' },
-  { from: 'parse', to: (stage) => stage !== 'parse' && stage !== 'model', rule: 'parse → anything but the model' },
-  { from: 'knock', to: (stage) => ['firewall', 'audit', 'source'].includes(stage), rule: 'knock → firewall/audit/source' },
-  { from: 'firewall', to: (stage) => ['knock', 'source'].includes(stage), rule: 'firewall → knock or source' },
-  { from: 'source', to: (stage) => stage === 'parse', rule: 'source → parse' },
-  { from: 'spa', to: (stage) => stage === 'firewall', rule: 'spa → firewall' },
-  { from: '*', to: (stage) => stage === 'cli', rule: 'anything below cli → cli' },
-];
+const FORBIDDEN: readonly { readonly from: string; readonly to: (stage: string) => boolean; readonly rule: string }[] =
+  [
+    { from: 'model', to: (stage) => stage !== 'model', rule: 'model → any stage (the vocabulary imports no stage)' },
+    { from: 'parse', to: (stage) => stage !== 'parse' && stage !== 'model', rule: 'parse → anything but the model' },
+    {
+      from: 'knock',
+      to: (stage) => ['firewall', 'audit', 'source'].includes(stage),
+      rule: 'knock → firewall/audit/source',
+    },
+    { from: 'firewall', to: (stage) => ['knock', 'source'].includes(stage), rule: 'firewall → knock or source' },
+    { from: 'source', to: (stage) => stage === 'parse', rule: 'source → parse' },
+    { from: 'spa', to: (stage) => stage === 'firewall', rule: 'spa → firewall' },
+    { from: '*', to: (stage) => stage === 'cli', rule: 'anything below cli → cli' },
+  ];
 
 /** Every import that breaks a rule, as "from → to (rule)". */
 function forbiddenArrows(graph: ImportGraph): string[] {
@@ -29,7 +34,8 @@ function forbiddenArrows(graph: ImportGraph): string[] {
     for (const { to } of edges) {
       const toStage = stageOf(to);
       for (const { from: ruled, to: forbidden, rule } of FORBIDDEN) {
-        if ((ruled === fromStage || (ruled === '*' && fromStage !== 'cli')) && forbidden(toStage)) found.push(`${from} → ${to} (${rule})`);
+        if ((ruled === fromStage || (ruled === '*' && fromStage !== 'cli')) && forbidden(toStage))
+          found.push(`${from} → ${to} (${rule})`);
       }
     }
   }
@@ -48,7 +54,11 @@ describe('the import graph of src/', () => {
   });
 
   test('builds a firewall backend in one place: only app/compose.ts (buildBackend) imports selectBackend', () => {
-    expect([...graph].filter(([, edges]) => edges.some((edge) => edge.to === 'firewall/select-backend.ts')).map(([file]) => file)).toEqual(['app/compose.ts']);
+    expect(
+      [...graph]
+        .filter(([, edges]) => edges.some((edge) => edge.to === 'firewall/select-backend.ts'))
+        .map(([file]) => file),
+    ).toEqual(['app/compose.ts']);
   });
 
   test('has no import cycle, type-only imports included', () => {
@@ -67,7 +77,15 @@ describe('the checks themselves', () => {
       "type F = import('./f.js').F;",
       "import ts from 'typescript';",
     ].join('\n');
-    expect(importsOf(text).map(({ specifier, dynamic }) => `${specifier}${dynamic ? ' (dynamic)' : ''}`)).toEqual(['./a.js', '../b.js', './c.js', './d.js', './e.js (dynamic)', './f.js', 'typescript']);
+    expect(importsOf(text).map(({ specifier, dynamic }) => `${specifier}${dynamic ? ' (dynamic)' : ''}`)).toEqual([
+      './a.js',
+      '../b.js',
+      './c.js',
+      './d.js',
+      './e.js (dynamic)',
+      './f.js',
+      'typescript',
+    ]);
   });
 
   test('find a forbidden arrow (dynamic ones too) and a cycle made only of type imports, but not a loop closed by a dynamic import', () => {
@@ -81,7 +99,10 @@ describe('the checks themselves', () => {
       ['cli/command-table.ts', edges('cli/run.ts?')],
       ['cli/run.ts', edges('cli/command-table.ts')],
     ]);
-    expect(forbiddenArrows(bad)).toEqual(['grant/engine.ts → cli/context.ts (anything below cli → cli)', 'knock/tracker.ts → firewall/backend.ts (knock → firewall/audit/source)']);
+    expect(forbiddenArrows(bad)).toEqual([
+      'grant/engine.ts → cli/context.ts (anything below cli → cli)',
+      'knock/tracker.ts → firewall/backend.ts (knock → firewall/audit/source)',
+    ]);
     expect(findCycles(bad)).toEqual([['model/door.ts', 'model/grant.ts', 'model/door.ts']]);
   });
 });

@@ -39,7 +39,15 @@ describe('followAudit', () => {
     writeFileSync(path, line(4) + 'not json\n');
     const seen: AuditRecord[] = [];
     const stats = createReadStats();
-    const running = followAudit({ path, filter: buildAuditFilter({ src: '203.0.113.0/24' }, NOW), stats, signal: controller.signal, history: true, onRecord: (record) => seen.push(record), follower: FAST });
+    const running = followAudit({
+      path,
+      filter: buildAuditFilter({ src: '203.0.113.0/24' }, NOW),
+      stats,
+      signal: controller.signal,
+      history: true,
+      onRecord: (record) => seen.push(record),
+      follower: FAST,
+    });
     await waitFor(seen, 3);
     appendFileSync(path, line(6));
     await waitFor(seen, 4);

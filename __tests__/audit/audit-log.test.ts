@@ -6,13 +6,28 @@ import { join } from 'node:path';
 import { createAuditLog } from '../../src/audit/audit-log.js';
 import type { AuditRecord } from '../../src/audit/record.js';
 
-const open: AuditRecord = { event: 'open', at: '2026-11-24T10:00:00.000Z', door: 'ssh', src: '203.0.113.9', ports: ['tcp:22'], until: '2026-11-24T11:00:00.000Z', by: 'knock' };
-const close: AuditRecord = { event: 'close', at: '2026-11-24T11:00:00.000Z', door: 'ssh', src: '203.0.113.9', reason: 'expired' };
+const open: AuditRecord = {
+  event: 'open',
+  at: '2026-11-24T10:00:00.000Z',
+  door: 'ssh',
+  src: '203.0.113.9',
+  ports: ['tcp:22'],
+  until: '2026-11-24T11:00:00.000Z',
+  by: 'knock',
+};
+const close: AuditRecord = {
+  event: 'close',
+  at: '2026-11-24T11:00:00.000Z',
+  door: 'ssh',
+  src: '203.0.113.9',
+  reason: 'expired',
+};
 
 // One audit line as its fields, failing the test if the line is not a JSON object.
 function fields(line: string): Record<string, unknown> {
   const value: unknown = JSON.parse(line);
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new Error(`Expected a JSON object line, got: ${line}`);
+  if (typeof value !== 'object' || value === null || Array.isArray(value))
+    throw new Error(`Expected a JSON object line, got: ${line}`);
   return value as Record<string, unknown>;
 }
 
@@ -73,7 +88,12 @@ describe('createAuditLog', () => {
     await sink.write(open);
     const order: string[] = [];
     const immediate = new Promise<void>((resolve) => setImmediate(() => resolve(void order.push('setImmediate'))));
-    await Promise.all([sink.write({ ...open, src: '198.51.100.77' }).then(() => order.push(readFileSync(path, 'utf8').includes('198.51.100.77') ? 'written' : 'missing')), immediate]);
+    await Promise.all([
+      sink
+        .write({ ...open, src: '198.51.100.77' })
+        .then(() => order.push(readFileSync(path, 'utf8').includes('198.51.100.77') ? 'written' : 'missing')),
+      immediate,
+    ]);
     expect(order).toEqual(['written', 'setImmediate']);
     await sink.close();
   });
@@ -82,7 +102,11 @@ describe('createAuditLog', () => {
     const path = join(dir, 'audit.log');
     const sink = createAuditLog(path);
     const long = 'x'.repeat(3000);
-    await Promise.all(Array.from({ length: 1000 }, (_, i) => sink.write({ event: 'reject', at: open.at, door: `d${i}`, src: '198.51.100.7', reason: long })));
+    await Promise.all(
+      Array.from({ length: 1000 }, (_, i) =>
+        sink.write({ event: 'reject', at: open.at, door: `d${i}`, src: '198.51.100.7', reason: long }),
+      ),
+    );
     await sink.close();
     const lines = (await readFile(path, 'utf8')).trimEnd().split('\n');
     expect(lines).toHaveLength(1000);

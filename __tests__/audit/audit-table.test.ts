@@ -1,7 +1,13 @@
 import { describe, expect, test } from '@jest/globals';
 import { readFileSync } from 'node:fs';
 import { SummaryBuilder } from '../../src/audit/audit-summary.js';
-import { formatRecordLine, renderGrantTable, renderHistogram, renderRecordTable, renderSummary } from '../../src/audit/audit-table.js';
+import {
+  formatRecordLine,
+  renderGrantTable,
+  renderHistogram,
+  renderRecordTable,
+  renderSummary,
+} from '../../src/audit/audit-table.js';
 import { formatLength } from '../../src/audit/time-text.js';
 import { GrantPairer, type GrantRow } from '../../src/audit/grant-pairing.js';
 import { FIXTURE_RECORDS, NOW } from './fixture-records.js';
@@ -64,8 +70,12 @@ describe('audit tables', () => {
 
 describe('helpers', () => {
   test('a followed record is one line with the same columns as the record table, coloured only on request', () => {
-    expect(formatRecordLine(FIXTURE_RECORDS[7]!, false)).toBe('2026-11-24 01:00:00  firewall-error  ssh  203.0.113.10  open failed (attempt 1): exit 4');
-    expect(formatRecordLine(FIXTURE_RECORDS[0]!, true)).toBe('2026-11-23 08:00:00  \u001b[32mopen           \u001b[39m ssh  203.0.113.9  tcp:22 until 2026-11-23 09:00:00');
+    expect(formatRecordLine(FIXTURE_RECORDS[7]!, false)).toBe(
+      '2026-11-24 01:00:00  firewall-error  ssh  203.0.113.10  open failed (attempt 1): exit 4',
+    );
+    expect(formatRecordLine(FIXTURE_RECORDS[0]!, true)).toBe(
+      '2026-11-23 08:00:00  \u001b[32mopen           \u001b[39m ssh  203.0.113.9  tcp:22 until 2026-11-23 09:00:00',
+    );
     expect(formatRecordLine({ ...FIXTURE_RECORDS[1]!, door: 'x\ny' }, false)).toContain('x\\x0ay');
   });
 
@@ -80,14 +90,21 @@ describe('helpers', () => {
       sources: 4990,
       reasons: { 'grant-limit': 4980, banned: 10 },
     } as const;
-    expect(formatRecordLine(summary, false)).toBe('2026-11-24 12:01:00  reject-summary  ssh    suppressed 4990 rejects from 4990 sources since 2026-11-24 12:00:00 (grant-limit 4980, banned 10)');
+    expect(formatRecordLine(summary, false)).toBe(
+      '2026-11-24 12:01:00  reject-summary  ssh    suppressed 4990 rejects from 4990 sources since 2026-11-24 12:00:00 (grant-limit 4980, banned 10)',
+    );
     const builder = new SummaryBuilder(NOW);
     builder.addRecord(summary);
     expect(renderSummary(builder.result({ maxSources: 10, maxDays: 30 }), { color: false })).toMatch(/ssh.*4990/);
   });
 
   test('lengths read at a glance with two units at most', () => {
-    expect([5_000, 330_000, 3_900_000, 2 * 86_400_000 + 3 * 3_600_000].map(formatLength)).toEqual(['5s', '5m 30s', '1h 05m', '2d 03h']);
+    expect([5_000, 330_000, 3_900_000, 2 * 86_400_000 + 3 * 3_600_000].map(formatLength)).toEqual([
+      '5s',
+      '5m 30s',
+      '1h 05m',
+      '2d 03h',
+    ]);
   });
 
   test('histogram bars scale to the busiest day and use eighth blocks', () => {

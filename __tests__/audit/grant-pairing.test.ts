@@ -2,7 +2,16 @@ import { describe, expect, test } from '@jest/globals';
 import { grantLength, settleOpenRow, type GrantRow } from '../../src/audit/grant-pairing.js';
 
 // Rows left open at the end of the scan are settled against the caller's clock.
-const open: GrantRow = { door: 'ssh', src: '203.0.113.9', ports: ['tcp:22'], opened: '2026-11-24T10:00:00.000Z', closed: null, until: '2026-11-24T11:00:00.000Z', refreshes: 0, outcome: 'still-open' };
+const open: GrantRow = {
+  door: 'ssh',
+  src: '203.0.113.9',
+  ports: ['tcp:22'],
+  opened: '2026-11-24T10:00:00.000Z',
+  closed: null,
+  until: '2026-11-24T11:00:00.000Z',
+  refreshes: 0,
+  outcome: 'still-open',
+};
 const at = (iso: string): number => Date.parse(iso);
 
 describe('settling open grant rows', () => {

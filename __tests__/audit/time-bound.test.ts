@@ -29,10 +29,13 @@ describe('parseTimeBound', () => {
   });
 
   test('anything else is not a time bound', () => {
-    for (const text of ['', 'soon', '2 hours', '-2h', '2026-13-45', '20261120', 'tomorrow']) expect(at(text)).toBeUndefined();
+    for (const text of ['', 'soon', '2 hours', '-2h', '2026-13-45', '20261120', 'tomorrow'])
+      expect(at(text)).toBeUndefined();
   });
 
   test('a bad option value is a usage error that says what was expected', () => {
-    expect(() => requireTimeBound('--since', 'soon', now)).toThrow(/Expected --since to be an ISO time .* got `"soon"` \(string\)/);
+    expect(() => requireTimeBound('--since', 'soon', now)).toThrow(
+      /Expected --since to be an ISO time .* got `"soon"` \(string\)/,
+    );
   });
 });

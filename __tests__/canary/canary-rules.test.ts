@@ -19,7 +19,11 @@ describe('the canary port', () => {
 
   test('is never a udp port a door knocks on or opens', () => {
     const port = canaryPort([sshDoor], 'knocktail: ');
-    const knocking = makeDoor({ name: 'udp', sequence: [{ proto: 'udp', port }], open: [{ proto: 'udp', port: port + 1 }] });
+    const knocking = makeDoor({
+      name: 'udp',
+      sequence: [{ proto: 'udp', port }],
+      open: [{ proto: 'udp', port: port + 1 }],
+    });
     const moved = canaryPort([knocking], 'knocktail: ');
     expect([port, port + 1]).not.toContain(moved);
   });
@@ -32,22 +36,30 @@ describe('the canary rules', () => {
       ['-i', 'lo', '-p', 'udp', '--dport', '63000', ...NEW, '-j', 'LOG', '--log-prefix', 'knocktail: '],
       ['-i', 'lo', '-p', 'udp', '--dport', '63000', ...NEW, '-j', 'DROP'],
     ]);
-    expect(buildGuardRuleSpecs([sshDoor], 6, { ...options, canary: { port: 63000 } })).toEqual(buildGuardRuleSpecs([sshDoor], 6, options));
+    expect(buildGuardRuleSpecs([sshDoor], 6, { ...options, canary: { port: 63000 } })).toEqual(
+      buildGuardRuleSpecs([sshDoor], 6, options),
+    );
   });
 
   test('iptables: the first phase (armed: false) keeps every log rule and the canary and refuses nothing else', () => {
     const armed = buildGuardRuleSpecs([sshDoor], 4, { ...options, canary: { port: 63000 } });
     const first = buildGuardRuleSpecs([sshDoor], 4, { ...options, canary: { port: 63000 }, armed: false });
     expect(first.filter((spec) => spec.includes('LOG'))).toEqual(armed.filter((spec) => spec.includes('LOG')));
-    expect(first.filter((spec) => spec.at(-1) === 'DROP')).toEqual([['-i', 'lo', '-p', 'udp', '--dport', '63000', ...NEW, '-j', 'DROP']]);
+    expect(first.filter((spec) => spec.at(-1) === 'DROP')).toEqual([
+      ['-i', 'lo', '-p', 'udp', '--dport', '63000', ...NEW, '-j', 'DROP'],
+    ]);
     expect(armed.filter((spec) => spec.at(-1) === 'DROP').length).toBeGreaterThan(1);
   });
 
   test('nftables: the canary rule comes first in the guard chain; the first phase drops nothing else', () => {
     const statements = buildNftSetupStatements([sshDoor], { ...options, canary: { port: 63000 } });
     const guard = statements.filter((s) => s.startsWith('add rule inet knocktail guard '));
-    expect(guard[0]).toBe('add rule inet knocktail guard iifname "lo" meta nfproto ipv4 udp dport 63000 ct state new log prefix "knocktail: " drop');
-    const first = buildNftSetupStatements([sshDoor], { ...options, canary: { port: 63000 }, armed: false }).filter((s) => s.endsWith(' drop'));
+    expect(guard[0]).toBe(
+      'add rule inet knocktail guard iifname "lo" meta nfproto ipv4 udp dport 63000 ct state new log prefix "knocktail: " drop',
+    );
+    const first = buildNftSetupStatements([sshDoor], { ...options, canary: { port: 63000 }, armed: false }).filter(
+      (s) => s.endsWith(' drop'),
+    );
     expect(first).toEqual([guard[0]]);
   });
 });

@@ -43,9 +43,18 @@ describe('proving the log path', () => {
   });
 
   test('an older canary (another source port), another interface, another port or a foreign sender prove nothing', async () => {
-    const health = await proveLogPath(parts((sport) => [line({ sport: sport + 1000 }), line({ sport, in: 'eth0' }), line({ sport, dport: PORT + 1 }), line({ sport }).replace(' kernel: ', ' kernel2: ')]));
+    const health = await proveLogPath(
+      parts((sport) => [
+        line({ sport: sport + 1000 }),
+        line({ sport, in: 'eth0' }),
+        line({ sport, dport: PORT + 1 }),
+        line({ sport }).replace(' kernel: ', ' kernel2: '),
+      ]),
+    );
     expect(health).toMatchObject({ ok: false, advice: ['use nflog'] });
-    expect((health as Extract<LogPathHealth, { ok: false }>).reason).toBe(`no line of the canary (udp to 127.0.0.1:${PORT}, tagged "${PREFIX}") came through /var/log/knocktail/knocks.log within 0.3s`);
+    expect((health as Extract<LogPathHealth, { ok: false }>).reason).toBe(
+      `no line of the canary (udp to 127.0.0.1:${PORT}, tagged "${PREFIX}") came through /var/log/knocktail/knocks.log within 0.3s`,
+    );
   });
 
   test('a datagram lost before the reader settled is made good by the next one', async () => {
@@ -81,7 +90,15 @@ function recordingBackend(calls: string[]): FirewallBackend {
 }
 
 const OK: LogPathHealth = { ok: true, source: 'f', port: PORT, at: 0, latencyMs: 1 };
-const SILENT: LogPathHealth = { ok: false, source: 'f', port: PORT, at: 0, waitedMs: 5000, reason: 'no line came', advice: ['use nflog'] };
+const SILENT: LogPathHealth = {
+  ok: false,
+  source: 'f',
+  port: PORT,
+  at: 0,
+  waitedMs: 5000,
+  reason: 'no line came',
+  advice: ['use nflog'],
+};
 
 describe('arming in two phases', () => {
   test('log rules and canary first; the refusals only once the canary came back', async () => {
@@ -100,7 +117,9 @@ describe('arming in two phases', () => {
     expect(calls).toEqual(['setup log+canary', 'teardown']);
     const error = logPathError(SILENT);
     expect(error.code).toBe('LOG_PATH');
-    expect(error.message).toBe('Refusing to arm the guard: no line came. Knocks could not arrive, so nothing is hidden (the protected ports stay reachable).');
+    expect(error.message).toBe(
+      'Refusing to arm the guard: no line came. Knocks could not arrive, so nothing is hidden (the protected ports stay reachable).',
+    );
     expect(error.details).toEqual(['to configure: use nflog']);
     expect(health).toBe(SILENT);
   });
@@ -114,7 +133,12 @@ describe('arming in two phases', () => {
 
 describe('advice for a silent path', () => {
   test('in a container with the LOG source: nf_log_all_netns or the nflog source first, then rsyslog', () => {
-    const advice = logPathAdvice({ source: 'file', logFile: '/var/log/knocktail/knocks.log', container: 'systemd-nspawn', nfLogAllNetns: undefined });
+    const advice = logPathAdvice({
+      source: 'file',
+      logFile: '/var/log/knocktail/knocks.log',
+      container: 'systemd-nspawn',
+      nfLogAllNetns: undefined,
+    });
     expect(advice[0]).toMatch(/^this is a container \(systemd-nspawn\): .*nf_log_all_netns=1.*set "source": "nflog"/);
     expect(advice[1]).toMatch(/^rsyslog must run and route the kernel's lines to \/var\/log\/knocktail\/knocks\.log/);
   });
@@ -127,13 +151,22 @@ describe('advice for a silent path', () => {
 
 describe('what check-config says of the path', () => {
   test('a LOG source in a container is warned about before anything runs', () => {
-    const lines = describeLogPathFacts({ source: 'file', logFile: '/var/log/knocktail/knocks.log', container: 'lxc', nfLogAllNetns: undefined }, 63000);
-    expect(lines[0]).toBe('log path: source file, /var/log/knocktail/knocks.log (rsyslog); setup and every daemon start send a canary (udp 127.0.0.1:63000) and arm the guard only once its line came back');
+    const lines = describeLogPathFacts(
+      { source: 'file', logFile: '/var/log/knocktail/knocks.log', container: 'lxc', nfLogAllNetns: undefined },
+      63000,
+    );
+    expect(lines[0]).toBe(
+      'log path: source file, /var/log/knocktail/knocks.log (rsyslog); setup and every daemon start send a canary (udp 127.0.0.1:63000) and arm the guard only once its line came back',
+    );
     expect(lines[1]).toMatch(/^warning: this is a container \(lxc\): /);
   });
 
   test('the nflog source in a container, or a LOG source on a host, gets no warning', () => {
-    expect(describeLogPathFacts({ source: 'nflog', logFile: '/k.log', container: 'lxc', nfLogAllNetns: undefined }, 63000)).toHaveLength(1);
-    expect(describeLogPathFacts({ source: 'file', logFile: '/k.log', container: undefined, nfLogAllNetns: false }, 63000)).toHaveLength(1);
+    expect(
+      describeLogPathFacts({ source: 'nflog', logFile: '/k.log', container: 'lxc', nfLogAllNetns: undefined }, 63000),
+    ).toHaveLength(1);
+    expect(
+      describeLogPathFacts({ source: 'file', logFile: '/k.log', container: undefined, nfLogAllNetns: false }, 63000),
+    ).toHaveLength(1);
   });
 });

@@ -24,7 +24,14 @@ function context(argv: string[], env: Record<string, string> = {}) {
   const stdout = new Capture();
   const stderr = new Capture();
   const stops: (() => void)[] = [];
-  const ctx: CliContext = { argv, env, cwd: '/', stdout, stderr, signals: { onStop: (fn) => stops.push(fn), onReload: () => undefined } };
+  const ctx: CliContext = {
+    argv,
+    env,
+    cwd: '/',
+    stdout,
+    stderr,
+    signals: { onStop: (fn) => stops.push(fn), onReload: () => undefined },
+  };
   return { ctx, stdout, stderr, stop: () => stops.forEach((fn) => fn()) };
 }
 
@@ -62,8 +69,12 @@ describe('knocktail audit', () => {
   test('prints the grant table over the live log and its rotations, and counts malformed lines on stderr', async () => {
     const { code, stdout, stderr } = await cli(['audit', '--file', path]);
     expect(code).toBe(0);
-    expect(stdout.split('\n')[0]).toMatch(/^SOURCE\s+DOOR\s+PORTS\s+OPENED \(UTC\)\s+CLOSED \(UTC\)\s+OPEN FOR\s+WHY CLOSED$/);
-    expect(stdout).toMatch(/203\.0\.113\.9\s+ssh\s+tcp:22\s+2026-11-23 08:00:00\s+2026-11-23 09:30:00\s+1h 30m\s+expired\n/);
+    expect(stdout.split('\n')[0]).toMatch(
+      /^SOURCE\s+DOOR\s+PORTS\s+OPENED \(UTC\)\s+CLOSED \(UTC\)\s+OPEN FOR\s+WHY CLOSED$/,
+    );
+    expect(stdout).toMatch(
+      /203\.0\.113\.9\s+ssh\s+tcp:22\s+2026-11-23 08:00:00\s+2026-11-23 09:30:00\s+1h 30m\s+expired\n/,
+    );
     expect(stdout).toMatch(/198\.51\.100\.20 .* expired while down\n/);
     expect(stdout).toContain('4 grants, 0 still open');
     expect(stdout).not.toContain('\u001b[');
@@ -71,7 +82,16 @@ describe('knocktail audit', () => {
   });
 
   test('--json prints the matching records as JSON lines in log order', async () => {
-    const { code, stdout } = await cli(['audit', '--file', path, '--json', '--src', '203.0.113.0/24', '--since', '2026-11-23T09:00Z']);
+    const { code, stdout } = await cli([
+      'audit',
+      '--file',
+      path,
+      '--json',
+      '--src',
+      '203.0.113.0/24',
+      '--since',
+      '2026-11-23T09:00Z',
+    ]);
     expect(code).toBe(0);
     expect(
       stdout
@@ -122,7 +142,13 @@ describe('knocktail audit', () => {
     const config = join(dir, 'config.json');
     writeFileSync(
       config,
-      JSON.stringify({ logFile: join(dir, 'knocks.log'), stateDir: join(dir, 'state'), auditLog: path, firewall: { backend: 'dry-run' }, doors: [{ name: 'ssh', sequence: ['tcp:7000'], open: ['tcp:22'] }] }),
+      JSON.stringify({
+        logFile: join(dir, 'knocks.log'),
+        stateDir: join(dir, 'state'),
+        auditLog: path,
+        firewall: { backend: 'dry-run' },
+        doors: [{ name: 'ssh', sequence: ['tcp:7000'], open: ['tcp:22'] }],
+      }),
     );
     const { code, stdout, stderr } = await cli(['audit', '--config', config, '--json', '--event', 'open']);
     expect(stderr).toContain('malformed');
@@ -144,7 +170,9 @@ describe('knocktail audit', () => {
     );
     const { code, stdout } = await cli(['audit', '--file', unclosed]);
     expect(code).toBe(0);
-    expect(stdout).toMatch(/203\.0\.113\.7\s+ssh\s+tcp:22\s+2020-01-01 10:00:00\s+-\s+1h 00m\s+expired \(no close record\)\n/);
+    expect(stdout).toMatch(
+      /203\.0\.113\.7\s+ssh\s+tcp:22\s+2020-01-01 10:00:00\s+-\s+1h 00m\s+expired \(no close record\)\n/,
+    );
     expect(stdout).toMatch(/203\.0\.113\.8 .* still open\n/);
     expect(stdout).toContain('2 grants, 1 still open, 1 expired with no close record');
   });
@@ -154,20 +182,35 @@ describe('knocktail audit', () => {
       .map((_, i) => line(i))
       .join('');
     const fromFile = await runCliCaptured(['audit', '--file', path, '--json', '--door', 'ssh']);
-    const fromStdin = await runCliCaptured(['audit', '--file', '-', '--json', '--door', 'ssh'], { stdin: `${records}garbage` });
-    expect(fromStdin).toMatchObject({ code: 0, stdout: fromFile.stdout, stderr: 'knocktail: skipped 1 malformed line in standard input\n' });
+    const fromStdin = await runCliCaptured(['audit', '--file', '-', '--json', '--door', 'ssh'], {
+      stdin: `${records}garbage`,
+    });
+    expect(fromStdin).toMatchObject({
+      code: 0,
+      stdout: fromFile.stdout,
+      stderr: 'knocktail: skipped 1 malformed line in standard input\n',
+    });
     expect((await runCliCaptured(['audit', '--file', '-', '--follow'], { stdin: records })).code).toBe(2);
   });
 
   test('mistakes are usage errors (exit 2) that say what was expected', async () => {
-    expect(await cli(['audit', '--file', path, '--since', 'soonish'])).toMatchObject({ code: 2, stderr: expect.stringContaining('Expected --since to be an ISO time') });
-    expect(await cli(['audit', '--file', path, '--src', 'example.com'])).toMatchObject({ code: 2, stderr: expect.stringContaining('Expected --src to be an IP address or CIDR') });
+    expect(await cli(['audit', '--file', path, '--since', 'soonish'])).toMatchObject({
+      code: 2,
+      stderr: expect.stringContaining('Expected --since to be an ISO time'),
+    });
+    expect(await cli(['audit', '--file', path, '--src', 'example.com'])).toMatchObject({
+      code: 2,
+      stderr: expect.stringContaining('Expected --src to be an IP address or CIDR'),
+    });
     expect(await cli(['audit', '--file', path, '--follow', '--summary'])).toMatchObject({ code: 2 });
   });
 
   test('a missing audit log is a runtime error naming the path', async () => {
     const missing = join(dir, 'nowhere', 'audit.log');
-    expect(await cli(['audit', '--file', missing])).toMatchObject({ code: 1, stderr: `knocktail: Expected an audit log at ${missing} (or rotated copies of it), found none\n` });
+    expect(await cli(['audit', '--file', missing])).toMatchObject({
+      code: 1,
+      stderr: `knocktail: Expected an audit log at ${missing} (or rotated copies of it), found none\n`,
+    });
   });
 
   test('--follow prints records as they are written and stops on the stop signal', async () => {

@@ -5,7 +5,12 @@ import { join } from 'node:path';
 import type { HostProbes } from '../../src/cli/host-probes.js';
 import { QUIET_HOST, runCliCaptured, type CapturedRun } from './run-cli.js';
 
-function run(argv: string[], cwd: string, env: Record<string, string> = {}, host: HostProbes = QUIET_HOST): Promise<CapturedRun> {
+function run(
+  argv: string[],
+  cwd: string,
+  env: Record<string, string> = {},
+  host: HostProbes = QUIET_HOST,
+): Promise<CapturedRun> {
   return runCliCaptured(argv, { cwd, env, host });
 }
 
@@ -23,14 +28,31 @@ const BUSY_HOST: HostProbes = {
   },
   firewall: async () => ({
     checked: true,
-    verdict: { kind: 'blocked', alongside: [], blockers: [{ kind: 'ufw', family: 'ip', table: 'filter', chain: 'INPUT', priority: 0, reason: 'policy drop' }] },
+    verdict: {
+      kind: 'blocked',
+      alongside: [],
+      blockers: [{ kind: 'ufw', family: 'ip', table: 'filter', chain: 'INPUT', priority: 0, reason: 'policy drop' }],
+    },
   }),
 };
 
 const goodConfig = {
   doors: [
-    { name: 'ssh', sequence: ['tcp:7000', 'udp:8000', 'tcp:9000'], timeout: '15s', open: ['tcp:22'], openFor: '1h', closeSequence: ['tcp:9001'] },
-    { name: 'classic', sequence: ['tcp:31600'], open: ['tcp:22'], openFor: 'until-closed', closeSequence: ['tcp:31601'] },
+    {
+      name: 'ssh',
+      sequence: ['tcp:7000', 'udp:8000', 'tcp:9000'],
+      timeout: '15s',
+      open: ['tcp:22'],
+      openFor: '1h',
+      closeSequence: ['tcp:9001'],
+    },
+    {
+      name: 'classic',
+      sequence: ['tcp:31600'],
+      open: ['tcp:22'],
+      openFor: 'until-closed',
+      closeSequence: ['tcp:31601'],
+    },
   ],
 };
 
@@ -81,21 +103,35 @@ describe('knocktail check-config', () => {
     expect(lines[1]).toBe(
       'warning: doors[0].sequence[2]: tcp:9000 is a port a local service listens on (tcp 0.0.0.0:9000, tcp6 [::]:9000); the guard drops new connections to knock ports, so that service would be cut off',
     );
-    expect(lines[2]).toMatch(/^host firewall: ufw \(table ip filter, chain INPUT, priority 0: policy drop\) drops what the iptables backend accepts; `knocktail setup` refuses/);
-    expect(lines[3]).toBe('refusal: drop (silent), as for unused ports; auto: ufw (table ip filter, chain INPUT, priority 0: policy drop) drops unused ports by default');
+    expect(lines[2]).toMatch(
+      /^host firewall: ufw \(table ip filter, chain INPUT, priority 0: policy drop\) drops what the iptables backend accepts; `knocktail setup` refuses/,
+    );
+    expect(lines[3]).toBe(
+      'refusal: drop (silent), as for unused ports; auto: ufw (table ip filter, chain INPUT, priority 0: policy drop) drops unused ports by default',
+    );
     expect(lines.slice(4)).toEqual([expect.stringMatching(/^ssh: /), expect.stringMatching(/^classic: /)]);
     expect(result.stderr).toBe('');
   });
 
   test('on a host where Docker publishes a protected port, check-config says so and how it is guarded', async () => {
-    await writeFile(join(dir, 'docker.json'), JSON.stringify({ doors: [{ name: 'web', sequence: ['tcp:7300'], open: ['tcp:8080', 'tcp:22'] }] }));
+    await writeFile(
+      join(dir, 'docker.json'),
+      JSON.stringify({ doors: [{ name: 'web', sequence: ['tcp:7300'], open: ['tcp:8080', 'tcp:22'] }] }),
+    );
     const docker: HostProbes = {
       ...QUIET_HOST,
       forward: (ports) =>
         Promise.resolve({
           guards: ports
             .filter((port) => port.port === 8080)
-            .map((port) => ({ family: 4 as const, proto: port.proto, port: port.port, origins: ['iptables nat DOCKER: ! -i docker0 -p tcp -m tcp --dport 8080 -j DNAT --to-destination 203.0.113.2:80'] })),
+            .map((port) => ({
+              family: 4 as const,
+              proto: port.proto,
+              port: port.port,
+              origins: [
+                'iptables nat DOCKER: ! -i docker0 -p tcp -m tcp --dport 8080 -j DNAT --to-destination 203.0.113.2:80',
+              ],
+            })),
           unguarded: [],
         }),
     };
@@ -104,12 +140,23 @@ describe('knocktail check-config', () => {
     expect(result.stdout).toContain(
       "forward path: tcp:8080 (IPv4) is published by DNAT (iptables nat DOCKER: ! -i docker0 -p tcp -m tcp --dport 8080 -j DNAT --to-destination 203.0.113.2:80); guarded by chain KNOCKTAIL-FWD (jumped from DOCKER-USER when it exists, else first in FORWARD), matching conntrack's original destination",
     );
-    const bare = await run(['check-config', '--config', 'docker.json'], dir, {}, { ...QUIET_HOST, forward: () => Promise.resolve({ guards: [], unguarded: [] }) });
+    const bare = await run(
+      ['check-config', '--config', 'docker.json'],
+      dir,
+      {},
+      { ...QUIET_HOST, forward: () => Promise.resolve({ guards: [], unguarded: [] }) },
+    );
     expect(bare.stdout).toContain('forward path: no protected port is published by DNAT');
   });
 
   test('warnings about the config itself (a wide alwaysAllow, a single knock on a well-known port) come first, exit 0', async () => {
-    await writeFile(join(dir, 'weak.json'), JSON.stringify({ limits: { alwaysAllow: ['0.0.0.0/0'] }, doors: [{ name: 'dns', sequence: ['udp:53'], open: ['tcp:22'] }] }));
+    await writeFile(
+      join(dir, 'weak.json'),
+      JSON.stringify({
+        limits: { alwaysAllow: ['0.0.0.0/0'] },
+        doors: [{ name: 'dns', sequence: ['udp:53'], open: ['tcp:22'] }],
+      }),
+    );
     const result = await run(['check-config', '--config', 'weak.json'], dir);
     expect(result.code).toBe(0);
     expect(result.stdout.split('\n').slice(1, 3)).toEqual([
@@ -122,7 +169,10 @@ describe('knocktail check-config', () => {
     await writeFile(join(dir, 'fleet.key'), 'k'.repeat(40));
     await writeFile(
       join(dir, 'fleet.json'),
-      JSON.stringify({ doors: [{ ...goodConfig.doors[0], fleet: true }, goodConfig.doors[1]], fleet: { servers: ['tls://198.51.100.1:4222'], group: 'bastions', host: 'b1', keyFile: 'fleet.key' } }),
+      JSON.stringify({
+        doors: [{ ...goodConfig.doors[0], fleet: true }, goodConfig.doors[1]],
+        fleet: { servers: ['tls://198.51.100.1:4222'], group: 'bastions', host: 'b1', keyFile: 'fleet.key' },
+      }),
     );
     const result = await run(['check-config', '--config', 'fleet.json'], dir);
     expect(result.stdout.split('\n')).toEqual(
@@ -139,10 +189,16 @@ describe('knocktail check-config', () => {
     await chmod(join(dir, 'open.key'), 0o644);
     await writeFile(
       join(dir, 'open.json'),
-      JSON.stringify({ doors: [{ ...goodConfig.doors[0], fleet: true }], fleet: { servers: ['tls://198.51.100.1:4222'], group: 'bastions', host: 'b1', keyFile: 'open.key' } }),
+      JSON.stringify({
+        doors: [{ ...goodConfig.doors[0], fleet: true }],
+        fleet: { servers: ['tls://198.51.100.1:4222'], group: 'bastions', host: 'b1', keyFile: 'open.key' },
+      }),
     );
     const owner = (await stat(join(dir, 'open.key'))).uid;
-    const service: HostProbes = { ...QUIET_HOST, serviceUser: () => Promise.resolve({ name: 'knocktail', uid: owner + 1 }) };
+    const service: HostProbes = {
+      ...QUIET_HOST,
+      serviceUser: () => Promise.resolve({ name: 'knocktail', uid: owner + 1 }),
+    };
     const result = await run(['check-config', '--config', 'open.json'], dir, {}, service);
     const key = join(dir, 'open.key');
     expect(result.stdout.split('\n')).toContain(
@@ -150,7 +206,12 @@ describe('knocktail check-config', () => {
         `a key must be readable by knocktail and nobody else: chown knocktail:knocktail ${key} && chmod 600 ${key}`,
     );
     await chmod(key, 0o600);
-    const fixed = await run(['check-config', '--config', 'open.json'], dir, {}, { ...QUIET_HOST, serviceUser: () => Promise.resolve({ name: 'knocktail', uid: owner }) });
+    const fixed = await run(
+      ['check-config', '--config', 'open.json'],
+      dir,
+      {},
+      { ...QUIET_HOST, serviceUser: () => Promise.resolve({ name: 'knocktail', uid: owner }) },
+    );
     expect(fixed.stdout).not.toMatch(/warning/);
   });
 
@@ -158,7 +219,9 @@ describe('knocktail check-config', () => {
     await writeFile(join(dir, 'kern.json'), JSON.stringify({ ...goodConfig, logFile: '/var/log/kern.log' }));
     const result = await run(['check-config', '--config', 'kern.json'], dir);
     expect(result.code).toBe(0);
-    expect(result.stdout).toMatch(/^warning: logFile: \/var\/log\/kern\.log is a general syslog file that other programs write to: .*\/dev\/log/m);
+    expect(result.stdout).toMatch(
+      /^warning: logFile: \/var\/log\/kern\.log is a general syslog file that other programs write to: .*\/dev\/log/m,
+    );
   });
 
   test('an invalid config prints every problem as path: message, exit 2', async () => {
@@ -183,7 +246,9 @@ describe('knocktail check-config', () => {
     const result = await run(['check-config', '--config', 'absent.json'], dir);
     expect(result.code).toBe(2);
     expect(result.stdout).toBe('');
-    expect(result.stderr).toBe(`knocktail: cannot read config ${join(dir, 'absent.json')}: ENOENT (no such file or directory)\n`);
+    expect(result.stderr).toBe(
+      `knocktail: cannot read config ${join(dir, 'absent.json')}: ENOENT (no such file or directory)\n`,
+    );
   });
 
   test('a JSON syntax error is reported with its line and column, exit 2', async () => {

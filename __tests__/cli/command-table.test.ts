@@ -28,7 +28,8 @@ function staticPackages(entry: string): Set<string> {
       else packages.add(specifier);
     }
     // A package required while the module loads (program.ts takes commander that way) counts too.
-    for (const [, specifier] of text.matchAll(/createRequire\(import\.meta\.url\)\('([^']+)'\)/g)) if (specifier) packages.add(specifier);
+    for (const [, specifier] of text.matchAll(/createRequire\(import\.meta\.url\)\('([^']+)'\)/g))
+      if (specifier) packages.add(specifier);
   };
   visit(entry);
   return packages;
@@ -41,7 +42,8 @@ describe('the command table', () => {
   });
 
   test('status, and grant/revoke until no daemon answers, load no package: no validator, no address library', () => {
-    for (const file of ['status.ts', 'control.ts']) expect([...staticPackages(join(SRC, 'cli', file))].filter((name) => !name.startsWith('node:'))).toEqual([]);
+    for (const file of ['status.ts', 'control.ts'])
+      expect([...staticPackages(join(SRC, 'cli', file))].filter((name) => !name.startsWith('node:'))).toEqual([]);
   });
 
   test('a command module does pull in its own dependencies (so the check above can fail)', () => {
@@ -50,7 +52,10 @@ describe('the command table', () => {
 
   test('every command takes -c/--config', () => {
     for (const command of COMMANDS) {
-      expect([command.name, command.options.some((option) => option.flags.startsWith('-c, --config <'))]).toEqual([command.name, true]);
+      expect([command.name, command.options.some((option) => option.flags.startsWith('-c, --config <'))]).toEqual([
+        command.name,
+        true,
+      ]);
     }
   });
 
@@ -82,7 +87,15 @@ describe('-c on the commands that refused it', () => {
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), 'kt-command-table-'));
     config = join(dir, 'config.json');
-    await writeFile(config, JSON.stringify({ stateDir: dir, auditLog: join(dir, 'audit.log'), firewall: { backend: 'dry-run' }, doors: [{ name: 'ssh', sequence: ['tcp:7000'], open: ['tcp:22'] }] }));
+    await writeFile(
+      config,
+      JSON.stringify({
+        stateDir: dir,
+        auditLog: join(dir, 'audit.log'),
+        firewall: { backend: 'dry-run' },
+        doors: [{ name: 'ssh', sequence: ['tcp:7000'], open: ['tcp:22'] }],
+      }),
+    );
   });
   afterAll(async () => {
     await rm(dir, { recursive: true, force: true });

@@ -30,16 +30,29 @@ describe('grant, revoke and status without a daemon', () => {
   });
 
   test('a grant lands in the state file and the audit log, shows in status, and revoke closes it', async () => {
-    const grant = await runCliCaptured(['grant', '2001:db8:0:0::9', '--door', 'ssh', '--for', '2h', '--config', config]);
+    const grant = await runCliCaptured([
+      'grant',
+      '2001:db8:0:0::9',
+      '--door',
+      'ssh',
+      '--for',
+      '2h',
+      '--config',
+      config,
+    ]);
     expect(grant.code).toBe(0);
-    expect(grant.stdout).toMatch(/^ssh open for 2001:db8::9: tcp:22 until .* \(no daemon running: applied directly\)\n$/);
+    expect(grant.stdout).toMatch(
+      /^ssh open for 2001:db8::9: tcp:22 until .* \(no daemon running: applied directly\)\n$/,
+    );
 
     const status = await runCliCaptured(['status', '--json', '--config', config]);
     const snapshot = JSON.parse(status.stdout) as { daemon: boolean; grants: { src: string; door: string }[] };
     expect(snapshot.daemon).toBe(false);
     expect(snapshot.grants.map((g) => [g.door, g.src])).toEqual([['ssh', '2001:db8::9']]);
 
-    expect((await runCliCaptured(['revoke', '2001:db8::9', '--config', config])).stdout).toBe('closed ssh for 2001:db8::9\n');
+    expect((await runCliCaptured(['revoke', '2001:db8::9', '--config', config])).stdout).toBe(
+      'closed ssh for 2001:db8::9\n',
+    );
     const again = await runCliCaptured(['revoke', '2001:db8::9', '--config', config]);
     expect(again.code).toBe(1);
     expect(again.stderr).toContain('holds no grant');
@@ -60,7 +73,9 @@ describe('grant, revoke and status without a daemon', () => {
     const grant = await runCliCaptured(['grant', '203.0.113.9', '--door', 'ssh', '--for', '1d', '--config', config]);
     expect(grant.code).toBe(2);
     expect(grant.stderr).toContain('at most 4h (limits.maxOpenFor)');
-    const status = JSON.parse((await runCliCaptured(['status', '--json', '--config', config])).stdout) as { grants: unknown[] };
+    const status = JSON.parse((await runCliCaptured(['status', '--json', '--config', config])).stdout) as {
+      grants: unknown[];
+    };
     expect(status.grants).toEqual([]);
   });
 
@@ -79,7 +94,9 @@ describe('grant, revoke and status without a daemon', () => {
     ]) {
       const run = await runCliCaptured([...argv, '--config', config]);
       expect(run.code).toBe(2);
-      expect(run.stderr).toBe('knocktail: Expected --door to name a door of the config ("ssh"), got `"web"` (string)\n');
+      expect(run.stderr).toBe(
+        'knocktail: Expected --door to name a door of the config ("ssh"), got `"web"` (string)\n',
+      );
     }
   });
 
@@ -91,6 +108,8 @@ describe('grant, revoke and status without a daemon', () => {
     expect(noColor.stdout).not.toContain('\u001b[');
     expect(noColor.stdout).toContain('Open grants (1)');
     // no-color.org: an empty NO_COLOR does not count.
-    expect((await runCliCaptured(['status', '--config', config], { tty: true, env: { NO_COLOR: '' } })).stdout).toContain('\u001b[');
+    expect(
+      (await runCliCaptured(['status', '--config', config], { tty: true, env: { NO_COLOR: '' } })).stdout,
+    ).toContain('\u001b[');
   });
 });

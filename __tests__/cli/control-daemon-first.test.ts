@@ -14,7 +14,13 @@ import { runCliCaptured } from './run-cli.js';
 // status / grant / revoke reach a running daemon through a glance at the config's stateDir,
 // so a config on disk that no longer validates (an edit in progress) does not get in the way;
 // the daemon validates what it is asked, and its refusals keep the CLI's exit codes.
-const BROKEN = { stateDir: 'state', firewall: { backend: 'dry-run' }, limits: { alwaysAllow: ['10.0.0.1/8'] }, doors: [{ name: 'ssh', sequence: ['tcp:70000'] }], typo: true };
+const BROKEN = {
+  stateDir: 'state',
+  firewall: { backend: 'dry-run' },
+  limits: { alwaysAllow: ['10.0.0.1/8'] },
+  doors: [{ name: 'ssh', sequence: ['tcp:70000'] }],
+  typo: true,
+};
 
 describe('status, grant and revoke with a running daemon and a broken config on disk', () => {
   let dir: string;
@@ -36,10 +42,25 @@ describe('status, grant and revoke with a running daemon and a broken config on 
   });
 
   async function startDaemon(): Promise<void> {
-    const ssh = makeDoor({ name: 'ssh', sequence: [{ proto: 'tcp', port: 7000 }], openFor: 3_600_000, closeSequence: [] });
+    const ssh = makeDoor({
+      name: 'ssh',
+      sequence: [{ proto: 'tcp', port: 7000 }],
+      openFor: 3_600_000,
+      closeSequence: [],
+    });
     backend = new FakeBackend();
-    const grants = new GrantEngine({ doors: [ssh], backend, audit: new MemoryAudit(), clock: new ManualClock(Date.parse('2026-11-24T12:00:00Z')) });
-    const controller = new GrantController({ grants, doors: () => [ssh], limits: () => testLimits, status: () => ({ startedAt: '2026-11-24T11:00:00.000Z', backend: 'fake', grants: grants.grants().length }) });
+    const grants = new GrantEngine({
+      doors: [ssh],
+      backend,
+      audit: new MemoryAudit(),
+      clock: new ManualClock(Date.parse('2026-11-24T12:00:00Z')),
+    });
+    const controller = new GrantController({
+      grants,
+      doors: () => [ssh],
+      limits: () => testLimits,
+      status: () => ({ startedAt: '2026-11-24T11:00:00.000Z', backend: 'fake', grants: grants.grants().length }),
+    });
     server = new ControlServer(join(dir, 'state', CONTROL_SOCKET_NAME), controller);
     await server.start();
   }
@@ -48,7 +69,12 @@ describe('status, grant and revoke with a running daemon and a broken config on 
     await startDaemon();
     const run = await runCliCaptured(['status', '--json', '-c', config]);
     expect(run.stderr).toBe('');
-    expect(JSON.parse(run.stdout)).toEqual({ daemon: true, startedAt: '2026-11-24T11:00:00.000Z', backend: 'fake', grants: 0 });
+    expect(JSON.parse(run.stdout)).toEqual({
+      daemon: true,
+      startedAt: '2026-11-24T11:00:00.000Z',
+      backend: 'fake',
+      grants: 0,
+    });
   });
 
   test('grant and revoke are answered by the daemon, the address normalised', async () => {
@@ -83,7 +109,12 @@ describe('status, grant and revoke with a running daemon and a broken config on 
   test("with no daemon, status shows the state file's grants and the raw config's backend, alwaysAllow normalised", async () => {
     const run = await runCliCaptured(['status', '--json', '-c', config]);
     expect(run.code).toBe(0);
-    expect(JSON.parse(run.stdout)).toMatchObject({ daemon: false, backend: 'dry-run', grants: [], alwaysAllow: ['10.0.0.1/8'] });
+    expect(JSON.parse(run.stdout)).toMatchObject({
+      daemon: false,
+      backend: 'dry-run',
+      grants: [],
+      alwaysAllow: ['10.0.0.1/8'],
+    });
   });
 
   test('a config that is not JSON is reported by the full loader, with its line (exit 2)', async () => {

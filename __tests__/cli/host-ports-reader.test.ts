@@ -30,7 +30,15 @@ describe('createHostPortsReader', () => {
     const ports = await reader.read();
     expect(asked).toEqual(Object.keys(SAMPLES));
     expect(ports.ephemeral).toEqual([32768, 60999]);
-    expect(ports.listening.map((s) => `${s.proto}${s.family === 6 ? '6' : ''}:${s.port}`)).toEqual(['tcp:8080', 'tcp:31337', 'tcp:5432', 'tcp6:22', 'tcp6:8443', 'udp:53', 'udp6:5353']);
+    expect(ports.listening.map((s) => `${s.proto}${s.family === 6 ? '6' : ''}:${s.port}`)).toEqual([
+      'tcp:8080',
+      'tcp:31337',
+      'tcp:5432',
+      'tcp6:22',
+      'tcp6:8443',
+      'udp:53',
+      'udp6:5353',
+    ]);
   });
 
   test('a table that cannot be read (no IPv6) counts as empty, an unreadable range as unknown', async () => {
@@ -42,7 +50,10 @@ describe('createHostPortsReader', () => {
 
   test('procRoot moves every path', async () => {
     const asked: string[] = [];
-    await createHostPortsReader({ procRoot: '/srv/proc', readText: (path) => (asked.push(path), Promise.resolve('')) }).read();
+    await createHostPortsReader({
+      procRoot: '/srv/proc',
+      readText: (path) => (asked.push(path), Promise.resolve('')),
+    }).read();
     expect(asked.every((path) => path.startsWith('/srv/proc/'))).toBe(true);
   });
 });

@@ -26,18 +26,34 @@ describe('knocktail import knockd', () => {
     expect(run.stdout).toBe(
       '{\n  "doors": [\n    {\n      "name": "ssh",\n      "sequence": ["tcp:7000", "tcp:8000", "tcp:9000"],\n      "timeout": "5s",\n      "open": ["tcp:22"],\n      "openFor": "until-closed",\n      "closeSequence": ["tcp:9000", "tcp:8000", "tcp:7000"],\n      "allowFrom": ["0.0.0.0/0"]\n    }\n  ]\n}\n',
     );
-    expect(run.stderr).toMatch(/^not converted:\n {2}\[openHTTPS\] line 19: custom command `\/usr\/local\/sbin\/knock_add/);
-    expect(run.stderr).toContain('converted with a difference:\n  [closeSSH] line 13: became the closeSequence of door "ssh"');
+    expect(run.stderr).toMatch(
+      /^not converted:\n {2}\[openHTTPS\] line 19: custom command `\/usr\/local\/sbin\/knock_add/,
+    );
+    expect(run.stderr).toContain(
+      'converted with a difference:\n  [closeSSH] line 13: became the closeSequence of door "ssh"',
+    );
     expect(run.stderr).toContain('knocktail: converted 1 door (ssh) from ');
-    expect(run.stderr).toContain('knocktail: 1 knockd door or part not converted (listed under "not converted"); exit status 2 (--accept-dropped makes it 0)');
-    const accepted = await runCliCaptured(['import', 'knockd', join(fixtures, 'debian-knockd.conf'), '--accept-dropped']);
+    expect(run.stderr).toContain(
+      'knocktail: 1 knockd door or part not converted (listed under "not converted"); exit status 2 (--accept-dropped makes it 0)',
+    );
+    const accepted = await runCliCaptured([
+      'import',
+      'knockd',
+      join(fixtures, 'debian-knockd.conf'),
+      '--accept-dropped',
+    ]);
     expect([accepted.code, accepted.stdout]).toEqual([0, run.stdout]);
     await writeFile(join(dir, 'config.json'), run.stdout);
-    await expect(loadConfig(join(dir, 'config.json'))).resolves.toMatchObject({ doors: [{ name: 'ssh', openFor: null }] });
+    await expect(loadConfig(join(dir, 'config.json'))).resolves.toMatchObject({
+      doors: [{ name: 'ssh', openFor: null }],
+    });
   });
 
   test('-o writes the file, a relative one_time_sequences path is read next to the knockd config, and an existing file needs --force', async () => {
-    const knockd = (await readFile(join(fixtures, 'man-example-3.conf'), 'utf8')).replace('/etc/knockd/smtp_sequences', 'smtp_sequences');
+    const knockd = (await readFile(join(fixtures, 'man-example-3.conf'), 'utf8')).replace(
+      '/etc/knockd/smtp_sequences',
+      'smtp_sequences',
+    );
     await writeFile(join(dir, 'knockd.conf'), knockd);
     await copyFile(join(fixtures, 'smtp_sequences'), join(dir, 'smtp_sequences'));
     const first = await runCliCaptured(['import', 'knockd', 'knockd.conf', '-o', 'config.json'], { cwd: dir });
@@ -48,13 +64,18 @@ describe('knocktail import knockd', () => {
     const again = await runCliCaptured(['import', 'knockd', 'knockd.conf', '-o', 'config.json'], { cwd: dir });
     expect(again.code).toBe(1);
     expect(again.stderr).toContain('use --force to overwrite');
-    expect((await runCliCaptured(['import', 'knockd', 'knockd.conf', '-o', 'config.json', '--force'], { cwd: dir })).code).toBe(0);
+    expect(
+      (await runCliCaptured(['import', 'knockd', 'knockd.conf', '-o', 'config.json', '--force'], { cwd: dir })).code,
+    ).toBe(0);
   });
 
   test('never echoes what it reads: a one_time_sequences file or a knockd config that is really a secret shows only line numbers', async () => {
     const secret = 'root:$6$s3cr3tSALT$Zm9vYmFyYmF6:19700:0:99999:7:::';
     await writeFile(join(dir, 'shadow'), `${secret}\nknocktail:!:19700::::::\n`);
-    await writeFile(join(dir, 'knockd.conf'), '[openSSH]\nsequence = 7000\none_time_sequences = shadow\ncommand = iptables -A INPUT -s %IP% -p tcp --dport 22 -j ACCEPT\n');
+    await writeFile(
+      join(dir, 'knockd.conf'),
+      '[openSSH]\nsequence = 7000\none_time_sequences = shadow\ncommand = iptables -A INPUT -s %IP% -p tcp --dport 22 -j ACCEPT\n',
+    );
     const oneTime = await runCliCaptured(['import', 'knockd', 'knockd.conf'], { cwd: dir });
     expect(oneTime.stderr).toContain('shadow line 1 left out: not a knock sequence');
     const asConfig = await runCliCaptured(['import', 'knockd', 'shadow'], { cwd: dir });
@@ -66,7 +87,9 @@ describe('knocktail import knockd', () => {
   });
 
   test('-c means the config to read, as on every command: import reads none, prints the result and says to write with -o', async () => {
-    const run = await runCliCaptured(['import', 'knockd', join(fixtures, 'man-example-2.conf'), '-c', 'config.json'], { cwd: dir });
+    const run = await runCliCaptured(['import', 'knockd', join(fixtures, 'man-example-2.conf'), '-c', 'config.json'], {
+      cwd: dir,
+    });
     expect(run.code).toBe(0);
     expect(JSON.parse(run.stdout)).toMatchObject({ doors: [{ name: 'ssh', openFor: '5s' }] });
     expect(run.stderr).toContain('import reads none and printed the result: write it with -o FILE');
@@ -74,7 +97,10 @@ describe('knocktail import knockd', () => {
   });
 
   test('a knockd config with nothing convertible exits 2 and prints no config', async () => {
-    await writeFile(join(dir, 'knockd.conf'), '[wake]\nsequence = 1,2\ncommand = /usr/bin/etherwake 00:11:22:33:44:55\n');
+    await writeFile(
+      join(dir, 'knockd.conf'),
+      '[wake]\nsequence = 1,2\ncommand = /usr/bin/etherwake 00:11:22:33:44:55\n',
+    );
     const run = await runCliCaptured(['import', 'knockd', join(dir, 'knockd.conf')]);
     expect(run.code).toBe(2);
     expect(run.stdout).toBe('');
@@ -82,7 +108,10 @@ describe('knocktail import knockd', () => {
   });
 
   test('a converted config the loader refuses (an open port that is also a knock port) exits 2 with the problems', async () => {
-    await writeFile(join(dir, 'knockd.conf'), '[ssh]\nsequence = 22\ncommand = iptables -A INPUT -s %IP% -p tcp --dport 22 -j ACCEPT\n');
+    await writeFile(
+      join(dir, 'knockd.conf'),
+      '[ssh]\nsequence = 22\ncommand = iptables -A INPUT -s %IP% -p tcp --dport 22 -j ACCEPT\n',
+    );
     const run = await runCliCaptured(['import', 'knockd', join(dir, 'knockd.conf')]);
     expect(run.code).toBe(2);
     expect(run.stdout).toBe('');

@@ -14,7 +14,14 @@ function capture(argv: readonly string[]): { ctx: CliContext; result: () => { st
   const err = new PassThrough();
   out.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
   err.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-  const ctx: CliContext = { argv, env: {}, cwd: process.cwd(), stdout: out, stderr: err, signals: { onStop: () => undefined, onReload: () => undefined } };
+  const ctx: CliContext = {
+    argv,
+    env: {},
+    cwd: process.cwd(),
+    stdout: out,
+    stderr: err,
+    signals: { onStop: () => undefined, onReload: () => undefined },
+  };
   return { ctx, result: () => ({ stdout, stderr }) };
 }
 
@@ -76,9 +83,12 @@ describe('runCli with only the invoked command defined', () => {
     expect(commandsFor([], COMMANDS)).toBe(COMMANDS);
   });
 
-  test.each(INPUTS.map((argv): [string, readonly string[]] => [argv.join(' ') || '(nothing)', argv]))('knocktail %s prints and exits as with every command defined', async (_name, argv) => {
-    expect(await narrowed(argv)).toEqual(await full(argv));
-  });
+  test.each(INPUTS.map((argv): [string, readonly string[]] => [argv.join(' ') || '(nothing)', argv]))(
+    'knocktail %s prints and exits as with every command defined',
+    async (_name, argv) => {
+      expect(await narrowed(argv)).toEqual(await full(argv));
+    },
+  );
 
   test('the comparison can tell programs apart: the top-level help lists every command', async () => {
     const help = (await full(['--help'])).stdout;

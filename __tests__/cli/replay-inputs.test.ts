@@ -18,7 +18,14 @@ describe('timestamp formats', () => {
     const lines = readFileSync(new URL('../fixtures/header-formats.log', import.meta.url), 'utf8')
       .split('\n')
       .filter((text) => text !== '' && !text.startsWith('#'));
-    expect([...new Set(lines.map(timestampFormatOf))].sort()).toEqual(['dmesg', 'kmsg', 'rfc3164', 'rfc3339', 'rfc5424', 'traditional']);
+    expect([...new Set(lines.map(timestampFormatOf))].sort()).toEqual([
+      'dmesg',
+      'kmsg',
+      'rfc3164',
+      'rfc3339',
+      'rfc5424',
+      'traditional',
+    ]);
     expect(timestampFormatOf('Nov 24 15:50:22 vm kernel: x')).toBe('traditional');
     expect(timestampFormatOf('<4>1 2026-11-24T15:50:22Z vm kernel - - - x')).toBe('rfc5424');
     expect(timestampFormatOf('<4>Nov 24 15:50:22 vm kernel: x')).toBe('rfc3164');
@@ -35,7 +42,9 @@ describe('surveying and ordering the inputs', () => {
   });
 
   test('a plain file and a gzip file report their first and last timestamps and their format', async () => {
-    const many = Array.from({ length: 3_000 }, (_, i) => line(new Date(Date.parse('2026-11-24T10:00:00Z') + i * 1000).toISOString(), 7000)).join('');
+    const many = Array.from({ length: 3_000 }, (_, i) =>
+      line(new Date(Date.parse('2026-11-24T10:00:00Z') + i * 1000).toISOString(), 7000),
+    ).join('');
     await writeFile(join(dir, 'many.log'), `garbage first\n${many}`);
     await writeFile(join(dir, 'many.log.gz'), gzipSync(many));
     for (const name of ['many.log', 'many.log.gz']) {
@@ -66,11 +75,18 @@ describe('surveying and ordering the inputs', () => {
       await writeFile(join(dir, name), text);
       await writeFile(join(dir, `${name}.gz`), gzipSync(text));
       for (const file of [name, `${name}.gz`]) {
-        expect({ file, last: (await surveyInput(join(dir, file), ctx)).last }).toEqual({ file, last: Date.parse(last) });
+        expect({ file, last: (await surveyInput(join(dir, file), ctx)).last }).toEqual({
+          file,
+          last: Date.parse(last),
+        });
       }
     }
     await writeFile(join(dir, 'none.log'), untimed);
-    expect(await surveyInput(join(dir, 'none.log'), ctx)).toMatchObject({ first: undefined, last: undefined, formats: [] });
+    expect(await surveyInput(join(dir, 'none.log'), ctx)).toMatchObject({
+      first: undefined,
+      last: undefined,
+      formats: [],
+    });
   });
 
   test('a traditional file takes its year from its modification time', async () => {
@@ -91,14 +107,30 @@ describe('surveying and ordering the inputs', () => {
   });
 
   test('files are read oldest first, files without timestamps last in their given order, and the change is said', () => {
-    const order = orderInputs([survey('knocks.log', '2026-11-24T12:00:00Z', '2026-11-24T13:00:00Z'), survey('empty.log'), survey('knocks.log.1', '2026-11-24T10:00:00Z', '2026-11-24T11:00:00Z')]);
+    const order = orderInputs([
+      survey('knocks.log', '2026-11-24T12:00:00Z', '2026-11-24T13:00:00Z'),
+      survey('empty.log'),
+      survey('knocks.log.1', '2026-11-24T10:00:00Z', '2026-11-24T11:00:00Z'),
+    ]);
     expect(order.files.map((file) => file.path)).toEqual(['knocks.log.1', 'knocks.log', 'empty.log']);
-    expect(order.warnings).toEqual(['reading the files in the order of their first timestamp: knocks.log.1, knocks.log, empty.log']);
+    expect(order.warnings).toEqual([
+      'reading the files in the order of their first timestamp: knocks.log.1, knocks.log, empty.log',
+    ]);
   });
 
   test('files in order and apart give no warning; overlapping files do', () => {
-    expect(orderInputs([survey('a.log', '2026-11-24T10:00:00Z', '2026-11-24T11:00:00Z'), survey('b.log', '2026-11-24T11:00:00Z', '2026-11-24T12:00:00Z')]).warnings).toEqual([]);
-    expect(orderInputs([survey('a.log', '2026-11-24T10:00:00Z', '2026-11-24T11:00:00Z'), survey('copy.log', '2026-11-24T10:30:00Z', '2026-11-24T10:40:00Z')]).warnings).toEqual([
+    expect(
+      orderInputs([
+        survey('a.log', '2026-11-24T10:00:00Z', '2026-11-24T11:00:00Z'),
+        survey('b.log', '2026-11-24T11:00:00Z', '2026-11-24T12:00:00Z'),
+      ]).warnings,
+    ).toEqual([]);
+    expect(
+      orderInputs([
+        survey('a.log', '2026-11-24T10:00:00Z', '2026-11-24T11:00:00Z'),
+        survey('copy.log', '2026-11-24T10:30:00Z', '2026-11-24T10:40:00Z'),
+      ]).warnings,
+    ).toEqual([
       'copy.log starts (2026-11-24 10:30:00Z) before a.log ends (2026-11-24 11:00:00Z): the files overlap, so knocks may be counted twice or out of order (replay each file alone, or drop the duplicate)',
     ]);
   });
@@ -107,13 +139,27 @@ describe('surveying and ordering the inputs', () => {
     const config = join(dir, 'config.json');
     await writeFile(
       config,
-      JSON.stringify({ stateDir: dir, auditLog: join(dir, 'audit.log'), firewall: { backend: 'dry-run' }, doors: [{ name: 'ssh', sequence: ['tcp:7000', 'tcp:8000'], timeout: '10s', open: ['tcp:22'] }] }),
+      JSON.stringify({
+        stateDir: dir,
+        auditLog: join(dir, 'audit.log'),
+        firewall: { backend: 'dry-run' },
+        doors: [{ name: 'ssh', sequence: ['tcp:7000', 'tcp:8000'], timeout: '10s', open: ['tcp:22'] }],
+      }),
     );
     await writeFile(join(dir, 'knocks.log.1'), line('2026-11-24T10:00:00Z', 7000));
     await writeFile(join(dir, 'knocks.log'), line('2026-11-24T10:00:05Z', 8000));
-    const run = await runCliCaptured(['replay', '-c', config, join(dir, 'knocks.log'), join(dir, 'knocks.log.1'), '--json']);
+    const run = await runCliCaptured([
+      'replay',
+      '-c',
+      config,
+      join(dir, 'knocks.log'),
+      join(dir, 'knocks.log.1'),
+      '--json',
+    ]);
     expect(run.code).toBe(0);
-    expect(run.stderr).toBe(`knocktail: reading the files in the order of their first timestamp: ${join(dir, 'knocks.log.1')}, ${join(dir, 'knocks.log')}\n`);
+    expect(run.stderr).toBe(
+      `knocktail: reading the files in the order of their first timestamp: ${join(dir, 'knocks.log.1')}, ${join(dir, 'knocks.log')}\n`,
+    );
     expect(run.stdout).toContain('"event":"open","door":"ssh","src":"203.0.113.9"');
   });
 });

@@ -27,8 +27,17 @@ beforeAll(async () => {
   // Knock at +0 s, close at +10 s (the capture's last record).
   await writeFile(capture, `${record(1, UP_US, 31600)}\n${record(2, UP_US + 10_000_000, 31601)}\n`);
   await utimes(capture, CAPTURED_AT / 1000, CAPTURED_AT / 1000);
-  const door = { name: 'classic', sequence: ['tcp:31600'], open: ['tcp:22'], openFor: 'until-closed', closeSequence: ['tcp:31601'] };
-  await writeFile(config, JSON.stringify({ firewall: { backend: 'dry-run' }, localAddresses: ['203.0.113.1'], doors: [door] }));
+  const door = {
+    name: 'classic',
+    sequence: ['tcp:31600'],
+    open: ['tcp:22'],
+    openFor: 'until-closed',
+    closeSequence: ['tcp:31601'],
+  };
+  await writeFile(
+    config,
+    JSON.stringify({ firewall: { backend: 'dry-run' }, localAddresses: ['203.0.113.1'], doors: [door] }),
+  );
 });
 
 afterAll(async () => {
@@ -64,14 +73,26 @@ describe('replay of a /dev/kmsg capture from another boot or machine', () => {
     expect(run.code).toBe(0);
     const events = eventsOf(run.stdout);
     const opened = Date.parse(bootTime) + UP_US / 1000;
-    expect(events.map((e) => e['at'] ?? null)).toEqual([new Date(opened).toISOString(), new Date(opened + 10_000).toISOString(), null]);
+    expect(events.map((e) => e['at'] ?? null)).toEqual([
+      new Date(opened).toISOString(),
+      new Date(opened + 10_000).toISOString(),
+      null,
+    ]);
     expect(events.at(-1)).toMatchObject({ packets: 2, malformed: 0 });
     expect(run.stderr).not.toContain('placed on the capture');
   });
 });
 
 describe('anchorBootTime', () => {
-  const survey = (over: Partial<InputSurvey>): InputSurvey => ({ path: 'f', first: 1_000, last: 5_000, formats: ['kmsg'], prefixes: new Map(), mtime: 1_000_000, ...over });
+  const survey = (over: Partial<InputSurvey>): InputSurvey => ({
+    path: 'f',
+    first: 1_000,
+    last: 5_000,
+    formats: ['kmsg'],
+    prefixes: new Map(),
+    mtime: 1_000_000,
+    ...over,
+  });
 
   test('the latest-ending uptime capture ends at its mtime; syslog files and files without times do not count', () => {
     expect(anchorBootTime([survey({}), survey({ last: 2_000, mtime: 900_000 })])).toBe(995_000);

@@ -1,7 +1,13 @@
 import { describe, expect, test } from '@jest/globals';
 import fc from 'fast-check';
 import type { AuditRecord } from '../../src/audit/record.js';
-import { DoorTallies, formatCount, knockEventJson, renderReport, type ReportInput } from '../../src/cli/replay-report.js';
+import {
+  DoorTallies,
+  formatCount,
+  knockEventJson,
+  renderReport,
+  type ReportInput,
+} from '../../src/cli/replay-report.js';
 import { createCounters } from '../../src/app/counters.js';
 import type { Grant } from '../../src/model/grant.js';
 
@@ -41,12 +47,23 @@ describe('the replay report', () => {
         ],
       }),
     );
-    expect(two).toContain('Timestamps: traditional syslog (RSYSLOG_TraditionalFileFormat: no year, local time) in a.log.1; RFC 3339 (RSYSLOG_FileFormat, journalctl -o short-iso) in a.log\n');
+    expect(two).toContain(
+      'Timestamps: traditional syslog (RSYSLOG_TraditionalFileFormat: no year, local time) in a.log.1; RFC 3339 (RSYSLOG_FileFormat, journalctl -o short-iso) in a.log\n',
+    );
   });
 
   test('caps the opens-and-closes list and the still-open list, counting the rest', () => {
     const records = Array.from({ length: 1_437 }, (_, i) => open(i));
-    const grants: Grant[] = records.slice(0, 5).map((record) => ({ door: 'ssh', src: record.src, family: 4, ports: [{ proto: 'tcp', port: 22 }], openedAt: 0, until: null }));
+    const grants: Grant[] = records
+      .slice(0, 5)
+      .map((record) => ({
+        door: 'ssh',
+        src: record.src,
+        family: 4,
+        ports: [{ proto: 'tcp', port: 22 }],
+        openedAt: 0,
+        until: null,
+      }));
     const text = renderReport(input({ grantRecords: records, openAtEnd: grants, listCap: 3 }));
     expect(text).toContain('Opens and closes (1,437):');
     expect(text).toContain('… and 1,434 more; `--json` for all');
@@ -58,16 +75,35 @@ describe('the replay report', () => {
 
 describe('formatCount', () => {
   test('groups digits as toLocaleString("en-US") does, for any integer, and falls back to it for other numbers', () => {
-    fc.assert(fc.property(fc.oneof(fc.integer(), fc.maxSafeInteger(), fc.integer({ min: 0, max: 10_000 })), (n) => expect(formatCount(n)).toBe(n.toLocaleString('en-US'))));
-    for (const n of [0, 999, 1000, 12_682, 1_000_000, -1234, 1.5, 2 ** 60]) expect(formatCount(n)).toBe(n.toLocaleString('en-US'));
+    fc.assert(
+      fc.property(fc.oneof(fc.integer(), fc.maxSafeInteger(), fc.integer({ min: 0, max: 10_000 })), (n) =>
+        expect(formatCount(n)).toBe(n.toLocaleString('en-US')),
+      ),
+    );
+    for (const n of [0, 999, 1000, 12_682, 1_000_000, -1234, 1.5, 2 ** 60])
+      expect(formatCount(n)).toBe(n.toLocaleString('en-US'));
   });
 });
 
 describe('verbose replay JSON', () => {
   test('a tripwire hit is a scanner line with the port and the end of the hold, and counts for no door', () => {
     const at = Date.parse('2026-11-24T12:00:00Z');
-    const event = { kind: 'scanner', door: '', src: '203.0.113.66', family: 4, at, port: 'tcp:40000', until: at + 120_000 } as const;
-    expect(JSON.parse(knockEventJson(event)!)).toEqual({ event: 'scanner', src: '203.0.113.66', port: 'tcp:40000', at: '2026-11-24T12:00:00.000Z', until: '2026-11-24T12:02:00.000Z' });
+    const event = {
+      kind: 'scanner',
+      door: '',
+      src: '203.0.113.66',
+      family: 4,
+      at,
+      port: 'tcp:40000',
+      until: at + 120_000,
+    } as const;
+    expect(JSON.parse(knockEventJson(event)!)).toEqual({
+      event: 'scanner',
+      src: '203.0.113.66',
+      port: 'tcp:40000',
+      at: '2026-11-24T12:00:00.000Z',
+      until: '2026-11-24T12:02:00.000Z',
+    });
     const tallies = new DoorTallies(['ssh']);
     tallies.addEvent(event);
     expect(tallies.entries().map(([door]) => door)).toEqual(['ssh']);

@@ -22,9 +22,20 @@ describe('replay --verbose lists stale and bad lines with file and line number',
   async function logs(): Promise<[string, string]> {
     const first = join(dir, 'knock.log.1');
     const second = join(dir, 'knock.log');
-    await writeFile(first, [noise('12:00:00'), packet('12:00:01', '7000'), noise('12:00:02'), packet('12:00:03', '99999')].join('\n') + '\n');
+    await writeFile(
+      first,
+      [noise('12:00:00'), packet('12:00:01', '7000'), noise('12:00:02'), packet('12:00:03', '99999')].join('\n') + '\n',
+    );
     // The third line was written long before the second: older than ssh's 10 s timeout, stale.
-    await writeFile(second, [packet('12:05:00', '7000'), noise('12:05:01'), packet('12:01:00', '7000', '203.0.113.30'), packet('12:05:02', '7000', '203.0.113.40')].join('\n') + '\n');
+    await writeFile(
+      second,
+      [
+        packet('12:05:00', '7000'),
+        noise('12:05:01'),
+        packet('12:01:00', '7000', '203.0.113.30'),
+        packet('12:05:02', '7000', '203.0.113.40'),
+      ].join('\n') + '\n',
+    );
     return [first, second];
   }
 
@@ -33,7 +44,9 @@ describe('replay --verbose lists stale and bad lines with file and line number',
     const run = await runCliCaptured(['replay', '--config', 'examples/config.json', '--verbose', second, first]);
     expect(run.code).toBe(0);
     expect(run.stdout).toContain(`\nBad lines: 1\n  ${first}:4  malformed (DPT: `);
-    expect(run.stdout).toContain(`\nStale lines (older than their door's timeout, never used): 1\n  ${second}:3  "2026-11-24T12:01:00.000000+00:00 vm kernel: knocktail: IN=eth0`);
+    expect(run.stdout).toContain(
+      `\nStale lines (older than their door's timeout, never used): 1\n  ${second}:3  "2026-11-24T12:01:00.000000+00:00 vm kernel: knocktail: IN=eth0`,
+    );
     // Without --verbose the lines are counted only.
     const quiet = await runCliCaptured(['replay', '--config', 'examples/config.json', second, first]);
     expect(quiet.stdout).not.toContain('Bad lines');
@@ -42,7 +55,15 @@ describe('replay --verbose lists stale and bad lines with file and line number',
 
   test('--json --verbose streams every one as a record with file, line and problem', async () => {
     const [first, second] = await logs();
-    const run = await runCliCaptured(['replay', '--config', 'examples/config.json', '--verbose', '--json', first, second]);
+    const run = await runCliCaptured([
+      'replay',
+      '--config',
+      'examples/config.json',
+      '--verbose',
+      '--json',
+      first,
+      second,
+    ]);
     const records = run.stdout
       .trim()
       .split('\n')
@@ -57,7 +78,10 @@ describe('replay --verbose lists stale and bad lines with file and line number',
 
   test("a long list is capped like the report's other lists, with the count of the rest", async () => {
     const path = join(dir, 'bad.log');
-    await writeFile(path, Array.from({ length: 53 }, (_, i) => packet(`12:00:${String(i).padStart(2, '0')}`, 'x')).join('\n') + '\n');
+    await writeFile(
+      path,
+      Array.from({ length: 53 }, (_, i) => packet(`12:00:${String(i).padStart(2, '0')}`, 'x')).join('\n') + '\n',
+    );
     const run = await runCliCaptured(['replay', '--config', 'examples/config.json', '--verbose', path]);
     expect(run.stdout).toContain('\nBad lines: 53\n');
     expect(run.stdout).toContain(`  ${path}:50  malformed`);

@@ -59,7 +59,21 @@ describe('knocktail replay', () => {
           .trim()
           .split('\n')
           .map((line) => JSON.parse(line) as Record<string, unknown>),
-      ).toEqual([{ event: 'summary', lines: 2, packets: 0, knocks: 0, opens: 0, closes: 0, malformed: 0, ignored: 0, foreign: 2, oversized: 0, localAddresses: ['203.0.113.1', '2001:db8::1'] }]);
+      ).toEqual([
+        {
+          event: 'summary',
+          lines: 2,
+          packets: 0,
+          knocks: 0,
+          opens: 0,
+          closes: 0,
+          malformed: 0,
+          ignored: 0,
+          foreign: 2,
+          oversized: 0,
+          localAddresses: ['203.0.113.1', '2001:db8::1'],
+        },
+      ]);
       const any = await runCliCaptured(['replay', '--config', 'examples/config.json', log, '--json', '--any-dst']);
       const records = any.stdout
         .trim()
@@ -128,11 +142,16 @@ describe('knocktail replay', () => {
       const audit = await runCliCaptured(['audit', '--file', file]);
       expect(audit.code).toBe(0);
       expect(audit.stdout).toMatch(/203\.0\.113\.20/);
-      expect((await runCliCaptured([...demo, '--json', '--audit-file', file])).stderr).toContain('replay never overwrites an audit file');
+      expect((await runCliCaptured([...demo, '--json', '--audit-file', file])).stderr).toContain(
+        'replay never overwrites an audit file',
+      );
       expect((await runCliCaptured([...demo, '--audit'])).stdout).toMatch(
         /Audit trail \(not written: a live run appends it to \/\S+\/demo-audit\.log; --audit-file FILE writes it for `knocktail audit --file FILE`\):/,
       );
-      expect(await runCliCaptured([...demo, '--audit', '--json'])).toMatchObject({ code: 2, stderr: expect.stringContaining('with --json write it with --audit-file FILE') });
+      expect(await runCliCaptured([...demo, '--audit', '--json'])).toMatchObject({
+        code: 2,
+        stderr: expect.stringContaining('with --json write it with --audit-file FILE'),
+      });
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
@@ -142,13 +161,24 @@ describe('knocktail replay', () => {
     const dir = await mkdtemp(join(tmpdir(), 'ktdt-replay-prefix-'));
     try {
       const log = join(dir, 'other.log');
-      await writeFile(log, readFileSync('examples/demo.log', 'utf8').replaceAll('kernel: knocktail: ', 'kernel: ipt-drop: '));
+      await writeFile(
+        log,
+        readFileSync('examples/demo.log', 'utf8').replaceAll('kernel: knocktail: ', 'kernel: ipt-drop: '),
+      );
       const plain = await runCliCaptured(['replay', '--config', 'examples/config.json', log]);
       expect(plain.stdout).toContain(' 0 packets,');
       expect(plain.stderr).toMatch(
         /no netfilter line among the first 2,000 of each file carries the prefix "knocktail: " \(logPrefix\), so they are ignored; they carry "ipt-drop: " \(\d+ lines\)(, "[^"]*" \(\d+ lines?\))*: replay with --prefix "ipt-drop: "/,
       );
-      const fixed = await runCliCaptured(['replay', '--config', 'examples/config.json', '--prefix', 'ipt-drop: ', '--json', log]);
+      const fixed = await runCliCaptured([
+        'replay',
+        '--config',
+        'examples/config.json',
+        '--prefix',
+        'ipt-drop: ',
+        '--json',
+        log,
+      ]);
       const original = await runCliCaptured([...demo, '--json']);
       expect(fixed.stdout).toBe(original.stdout);
       expect(fixed.stderr).not.toContain('--prefix');
@@ -172,7 +202,12 @@ describe('knocktail replay', () => {
   });
 
   test('a missing log file is a clear runtime error, exit 1', async () => {
-    const { code, stderr } = await runCliCaptured(['replay', '--config', 'examples/config.json', 'examples/no-such.log']);
+    const { code, stderr } = await runCliCaptured([
+      'replay',
+      '--config',
+      'examples/config.json',
+      'examples/no-such.log',
+    ]);
     expect(code).toBe(1);
     expect(stderr).toContain('examples/no-such.log');
   });
@@ -193,11 +228,22 @@ describe('knocktail replay', () => {
   describe('with the configured backend on the simulated firewall', () => {
     const knock = (time: string) =>
       `${time} vm kernel: knocktail: IN=eth0 OUT= MAC=52:54:00:12:34:56:52:54:00:65:43:21:08:00 SRC=203.0.113.9 DST=198.51.100.1 LEN=60 TOS=0x00 PREC=0x00 TTL=64 ID=1 DF PROTO=TCP SPT=40000 DPT=7000 WINDOW=64240 RES=0x00 SYN URGP=0\n`;
-    const withConfig = async (backend: string, log: string, run: (config: string, path: string) => Promise<void>, mtime?: Date) => {
+    const withConfig = async (
+      backend: string,
+      log: string,
+      run: (config: string, path: string) => Promise<void>,
+      mtime?: Date,
+    ) => {
       const dir = await mkdtemp(join(tmpdir(), 'kt-replay-'));
       try {
         const config = join(dir, 'config.json');
-        await writeFile(config, JSON.stringify({ firewall: { backend }, doors: [{ name: 'ssh', sequence: ['tcp:7000'], open: ['tcp:22'], openFor: '30s' }] }));
+        await writeFile(
+          config,
+          JSON.stringify({
+            firewall: { backend },
+            doors: [{ name: 'ssh', sequence: ['tcp:7000'], open: ['tcp:22'], openFor: '30s' }],
+          }),
+        );
         const path = join(dir, 'knocks.log');
         await writeFile(path, log);
         if (mtime) await utimes(path, mtime, mtime);
@@ -208,23 +254,27 @@ describe('knocktail replay', () => {
     };
 
     test('--commands prints the nft -i batches an nftables daemon would run, setup first, then the open and the expiry close', async () => {
-      await withConfig('nftables', knock('2026-11-24T12:00:00.000000+00:00') + knock('2026-11-24T12:01:00.000000+00:00'), async (config, path) => {
-        const { code, stdout } = await runCliCaptured(['replay', '--config', config, path, '--commands', '--json']);
-        expect(code).toBe(0);
-        const commands = stdout
-          .trim()
-          .split('\n')
-          .map((line) => JSON.parse(line) as { event: string; at: string | null; argv?: string[]; input?: string })
-          .filter((r) => r.event === 'command');
-        expect(commands[0]).toMatchObject({ at: null, argv: ['nft', '-f', '-'] });
-        const session = commands.filter((c) => c.argv?.join(' ') === 'nft -i');
-        expect(session.map((c) => [c.at, c.input?.split(';')[0]?.trim()])).toEqual([
-          ['2026-11-24T12:00:00.000Z', 'add element inet knocktail door-ssh-v4 { 203.0.113.9 }'],
-          ['2026-11-24T12:00:30.000Z', 'add element inet knocktail door-ssh-v4 { 203.0.113.9 }'],
-          ['2026-11-24T12:01:00.000Z', 'add element inet knocktail door-ssh-v4 { 203.0.113.9 }'],
-        ]);
-        expect(session[1]!.input).toContain('delete element inet knocktail door-ssh-v4 { 203.0.113.9 }');
-      });
+      await withConfig(
+        'nftables',
+        knock('2026-11-24T12:00:00.000000+00:00') + knock('2026-11-24T12:01:00.000000+00:00'),
+        async (config, path) => {
+          const { code, stdout } = await runCliCaptured(['replay', '--config', config, path, '--commands', '--json']);
+          expect(code).toBe(0);
+          const commands = stdout
+            .trim()
+            .split('\n')
+            .map((line) => JSON.parse(line) as { event: string; at: string | null; argv?: string[]; input?: string })
+            .filter((r) => r.event === 'command');
+          expect(commands[0]).toMatchObject({ at: null, argv: ['nft', '-f', '-'] });
+          const session = commands.filter((c) => c.argv?.join(' ') === 'nft -i');
+          expect(session.map((c) => [c.at, c.input?.split(';')[0]?.trim()])).toEqual([
+            ['2026-11-24T12:00:00.000Z', 'add element inet knocktail door-ssh-v4 { 203.0.113.9 }'],
+            ['2026-11-24T12:00:30.000Z', 'add element inet knocktail door-ssh-v4 { 203.0.113.9 }'],
+            ['2026-11-24T12:01:00.000Z', 'add element inet knocktail door-ssh-v4 { 203.0.113.9 }'],
+          ]);
+          expect(session[1]!.input).toContain('delete element inet knocktail door-ssh-v4 { 203.0.113.9 }');
+        },
+      );
     });
 
     test('a traditional-format log takes its year from the file, not from today', async () => {

@@ -20,7 +20,10 @@ export interface CapturedRun {
   readonly stderr: string;
 }
 
-export async function runCliCaptured(argv: readonly string[], options: { env?: Record<string, string>; cwd?: string; host?: HostProbes; tty?: boolean; stdin?: string } = {}): Promise<CapturedRun> {
+export async function runCliCaptured(
+  argv: readonly string[],
+  options: { env?: Record<string, string>; cwd?: string; host?: HostProbes; tty?: boolean; stdin?: string } = {},
+): Promise<CapturedRun> {
   // `tty` makes stdout look like a terminal, where colour is on unless NO_COLOR is set.
   const stdout = Object.assign(new PassThrough(), { isTTY: options.tty === true });
   const stderr = new PassThrough();

@@ -2,7 +2,12 @@ import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { chmod, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { clientConfigPath, loadClientProfiles, looseModeWarning, validateClientProfiles } from '../../src/client/client-profiles.js';
+import {
+  clientConfigPath,
+  loadClientProfiles,
+  looseModeWarning,
+  validateClientProfiles,
+} from '../../src/client/client-profiles.js';
 
 // ~/.config/knocktail/client.json: validated against the shipped client schema, every problem
 // with its JSON path, and a time-based profile's secret read from its own file.
@@ -33,8 +38,17 @@ describe('validateClientProfiles', () => {
   test('a steps profile gets its defaults; a time-based one reads its secret (relative to the file, or ~/)', () => {
     const result = validate({
       profiles: {
-        web: { host: 'server.example.org', steps: ['tcp:7000', 'udp:8000'], closeSteps: ['tcp:9001'], family: 6, verify: 22 },
-        tb: { host: '203.0.113.5', timeBased: { secretFile: 'work.secret', length: 4, period: '1m', portRange: [40000, 40999], proto: 'udp' } },
+        web: {
+          host: 'server.example.org',
+          steps: ['tcp:7000', 'udp:8000'],
+          closeSteps: ['tcp:9001'],
+          family: 6,
+          verify: 22,
+        },
+        tb: {
+          host: '203.0.113.5',
+          timeBased: { secretFile: 'work.secret', length: 4, period: '1m', portRange: [40000, 40999], proto: 'udp' },
+        },
         lab: { host: '198.51.100.7', timeBased: { secretFile: '~/keys/lab.secret' } },
       },
     });
@@ -51,12 +65,27 @@ describe('validateClientProfiles', () => {
       delayMs: 100,
       verify: 22,
     });
-    expect(result.profiles.get('tb')?.timeBased).toEqual({ secret: 's3cret', length: 4, period: 60_000, portRange: [40000, 40999], proto: 'udp' });
-    expect(result.profiles.get('lab')?.timeBased).toEqual({ secret: 'lab-secret', length: 3, period: 30_000, portRange: [10000, 60000], proto: 'tcp' });
+    expect(result.profiles.get('tb')?.timeBased).toEqual({
+      secret: 's3cret',
+      length: 4,
+      period: 60_000,
+      portRange: [40000, 40999],
+      proto: 'udp',
+    });
+    expect(result.profiles.get('lab')?.timeBased).toEqual({
+      secret: 'lab-secret',
+      length: 3,
+      period: 30_000,
+      portRange: [10000, 60000],
+      proto: 'tcp',
+    });
   });
 
   test('schema problems are all reported with their JSON paths and what was expected', () => {
-    const result = validate({ profiles: { web: { host: '', steps: ['tcp:70000'], famly: 4, family: 5, verify: 0, delay: 'soon' } }, extra: 1 });
+    const result = validate({
+      profiles: { web: { host: '', steps: ['tcp:70000'], famly: 4, family: 5, verify: 0, delay: 'soon' } },
+      extra: 1,
+    });
     expect(result.ok ? [] : result.errors).toEqual([
       'extra: unknown key; valid keys: $schema, profiles',
       'profiles.web.famly: unknown key (did you mean "family"?); valid keys: host, family, steps, closeSteps, timeBased, delay, verify',
@@ -89,8 +118,14 @@ describe('loadClientProfiles', () => {
   test('broken JSON names the line and column; a missing file is CONFIG_UNREADABLE with the cause kept', async () => {
     const path = join(dir, 'broken.json');
     await writeFile(path, '{\n  "profiles": {,\n}');
-    await expect(loadClientProfiles(path)).rejects.toMatchObject({ code: 'CONFIG_INVALID', message: `${path}: not valid JSON at line 2, column 16` });
-    await expect(loadClientProfiles(join(dir, 'nope.json'))).rejects.toMatchObject({ code: 'CONFIG_UNREADABLE', cause: expect.objectContaining({ code: 'ENOENT' }) });
+    await expect(loadClientProfiles(path)).rejects.toMatchObject({
+      code: 'CONFIG_INVALID',
+      message: `${path}: not valid JSON at line 2, column 16`,
+    });
+    await expect(loadClientProfiles(join(dir, 'nope.json'))).rejects.toMatchObject({
+      code: 'CONFIG_UNREADABLE',
+      cause: expect.objectContaining({ code: 'ENOENT' }),
+    });
   });
 });
 
@@ -100,16 +135,24 @@ describe('looseModeWarning', () => {
     await writeFile(file, 'x', { mode: 0o600 });
     expect(looseModeWarning(file)).toBeUndefined();
     await chmod(file, 0o640);
-    expect(looseModeWarning(file)).toBe(`${file} is readable by its group (mode 0640); it holds a knock or a secret: chmod 600 ${file}`);
+    expect(looseModeWarning(file)).toBe(
+      `${file} is readable by its group (mode 0640); it holds a knock or a secret: chmod 600 ${file}`,
+    );
   });
 
   test('loadClientProfiles warns about the profile file and each time-based secret file', async () => {
     const path = join(dir, 'client.json');
-    await writeFile(path, JSON.stringify({ profiles: { tb: { host: 'a', timeBased: { secretFile: 'loose.secret' } } } }), { mode: 0o600 });
+    await writeFile(
+      path,
+      JSON.stringify({ profiles: { tb: { host: 'a', timeBased: { secretFile: 'loose.secret' } } } }),
+      { mode: 0o600 },
+    );
     await writeFile(join(dir, 'loose.secret'), 'x', { mode: 0o644 });
     await chmod(join(dir, 'loose.secret'), 0o644);
     const loaded = await loadClientProfiles(path);
-    expect(loaded.warnings).toEqual([expect.stringContaining(`${join(dir, 'loose.secret')} is readable by everyone (mode 0644)`)]);
+    expect(loaded.warnings).toEqual([
+      expect.stringContaining(`${join(dir, 'loose.secret')} is readable by everyone (mode 0644)`),
+    ]);
     expect(loaded.profiles.get('tb')?.secretFile).toBe(join(dir, 'loose.secret'));
   });
 });

@@ -12,14 +12,24 @@ import { runCliCaptured } from '../cli/run-cli.js';
 
 // `knocktail knock` end to end on loopback: the command line (or a door of the config)
 // becomes datagrams on a local UDP listener.
-async function knocktail(argv: string[], env: Record<string, string> = {}): Promise<{ code: number; out: string; err: string }> {
+async function knocktail(
+  argv: string[],
+  env: Record<string, string> = {},
+): Promise<{ code: number; out: string; err: string }> {
   const stdout = new PassThrough();
   const stderr = new PassThrough();
   let out = '';
   let err = '';
   stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
   stderr.on('data', (chunk: Buffer) => (err += chunk.toString()));
-  const ctx: CliContext = { argv, env, cwd: '/', stdout, stderr, signals: { onStop: () => undefined, onReload: () => undefined } };
+  const ctx: CliContext = {
+    argv,
+    env,
+    cwd: '/',
+    stdout,
+    stderr,
+    signals: { onStop: () => undefined, onReload: () => undefined },
+  };
   const code = await runCli(
     ctx,
     COMMANDS.filter((command) => command.name === 'knock'),
@@ -55,7 +65,9 @@ describe('knocktail knock', () => {
   test('the steps on the command line are sent and reported one by one', async () => {
     const run = await knocktail(['knock', '127.0.0.1', `udp:${port}`, `udp:${port}`, '--delay', '0']);
     expect(run.code).toBe(0);
-    expect(run.out).toBe(`knocked udp:${port} on 127.0.0.1\nknocked udp:${port} on 127.0.0.1\nsent 2 knocks (udp:${port} udp:${port}) to 127.0.0.1\n`);
+    expect(run.out).toBe(
+      `knocked udp:${port} on 127.0.0.1\nknocked udp:${port} on 127.0.0.1\nsent 2 knocks (udp:${port} udp:${port}) to 127.0.0.1\n`,
+    );
     expect(await arrivals(2)).toEqual(['udp:127.0.0.1', 'udp:127.0.0.1']);
   });
 
@@ -97,10 +109,19 @@ describe('knocktail knock', () => {
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
     try {
       const { port: echo } = server.address() as AddressInfo;
-      const run = await runCliCaptured(['knock', '127.0.0.1', `udp:${port}`, '--connect', `127.0.0.1:${echo}`], { stdin: 'SSH-2.0-client\r\n' });
-      expect(run).toEqual({ code: 0, stdout: 'SSH-2.0-client\r\n', stderr: `knocked udp:${port} on 127.0.0.1\nsent 1 knock (udp:${port}) to 127.0.0.1\n` });
+      const run = await runCliCaptured(['knock', '127.0.0.1', `udp:${port}`, '--connect', `127.0.0.1:${echo}`], {
+        stdin: 'SSH-2.0-client\r\n',
+      });
+      expect(run).toEqual({
+        code: 0,
+        stdout: 'SSH-2.0-client\r\n',
+        stderr: `knocked udp:${port} on 127.0.0.1\nsent 1 knock (udp:${port}) to 127.0.0.1\n`,
+      });
       expect(seen).toEqual(['connected after 1 knock']);
-      const quiet = await runCliCaptured(['knock', '127.0.0.1', `udp:${port}`, '-q', '--connect', `[127.0.0.1]:${echo}`], { stdin: 'x' });
+      const quiet = await runCliCaptured(
+        ['knock', '127.0.0.1', `udp:${port}`, '-q', '--connect', `[127.0.0.1]:${echo}`],
+        { stdin: 'x' },
+      );
       expect(quiet).toEqual({ code: 0, stdout: 'x', stderr: '' });
     } finally {
       await new Promise((resolve) => server.close(resolve));
@@ -112,9 +133,17 @@ describe('knocktail knock', () => {
     await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', () => resolve()));
     const { port: free } = closed.address() as AddressInfo;
     await new Promise((resolve) => closed.close(resolve));
-    const run = await runCliCaptured(['knock', '127.0.0.1', `udp:${port}`, '-q', '--connect', `127.0.0.1:${free}`], { stdin: '' });
-    expect(run).toMatchObject({ code: 1, stdout: '', stderr: `knocktail: could not connect to tcp:${free} on 127.0.0.1 after the knock (attempt 1: refused; attempt 2: refused)\n` });
-    expect((await runCliCaptured(['knock', '127.0.0.1', 'udp:9', '--connect', 'server'])).stderr).toContain('Expected --connect to be HOST:PORT like server.example.net:22 (ssh: %h:%p), got `"server"`');
+    const run = await runCliCaptured(['knock', '127.0.0.1', `udp:${port}`, '-q', '--connect', `127.0.0.1:${free}`], {
+      stdin: '',
+    });
+    expect(run).toMatchObject({
+      code: 1,
+      stdout: '',
+      stderr: `knocktail: could not connect to tcp:${free} on 127.0.0.1 after the knock (attempt 1: refused; attempt 2: refused)\n`,
+    });
+    expect((await runCliCaptured(['knock', '127.0.0.1', 'udp:9', '--connect', 'server'])).stderr).toContain(
+      'Expected --connect to be HOST:PORT like server.example.net:22 (ssh: %h:%p), got `"server"`',
+    );
     expect((await runCliCaptured(['knock', '127.0.0.1', 'udp:9', '--connect', 'h:22', '--verify', '22'])).code).toBe(2);
   }, 10_000);
 

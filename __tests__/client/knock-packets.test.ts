@@ -42,7 +42,9 @@ function udpListener(): Promise<{ port: number; datagrams: () => number[]; next:
     first();
   });
   closers.push(() => new Promise((resolve) => socket.close(() => resolve())));
-  return new Promise((resolve) => socket.bind(0, '127.0.0.1', () => resolve({ port: socket.address().port, datagrams: () => [...sizes], next })));
+  return new Promise((resolve) =>
+    socket.bind(0, '127.0.0.1', () => resolve({ port: socket.address().port, datagrams: () => [...sizes], next })),
+  );
 }
 
 // Lets any further packet of the same knock arrive before counting (a settle, not a timing assertion).
@@ -78,7 +80,16 @@ describe('sendUdpDatagram', () => {
 describe('sendEchoRequest', () => {
   test('ping is asked for one echo request in the target family, as an argv', () => {
     expect(buildPingArgs(loopback)).toEqual(['ping', '-4', '-c', '1', '-W', '1', '-n', '127.0.0.1']);
-    expect(buildPingArgs({ text: '2001:db8::1', family: 6 })).toEqual(['ping', '-6', '-c', '1', '-W', '1', '-n', '2001:db8::1']);
+    expect(buildPingArgs({ text: '2001:db8::1', family: 6 })).toEqual([
+      'ping',
+      '-6',
+      '-c',
+      '1',
+      '-W',
+      '1',
+      '-n',
+      '2001:db8::1',
+    ]);
   });
 
   test('no reply (ping exit 1) is a sent knock, since the server drops knocks', async () => {
@@ -88,13 +99,19 @@ describe('sendEchoRequest', () => {
   });
 
   test('a ping failure (exit 2) is reported with its message', async () => {
-    const runner = new RecordingRunner().on(['ping'], { exitCode: 2, stderr: 'ping: connect: Network is unreachable\n' });
-    await expect(sendEchoRequest(loopback, runner)).rejects.toThrow(/ping exited 2: ping: connect: Network is unreachable/);
+    const runner = new RecordingRunner().on(['ping'], {
+      exitCode: 2,
+      stderr: 'ping: connect: Network is unreachable\n',
+    });
+    await expect(sendEchoRequest(loopback, runner)).rejects.toThrow(
+      /ping exited 2: ping: connect: Network is unreachable/,
+    );
   });
 
   test('a missing ping names the package to install', async () => {
     const runner = {
-      run: (): Promise<never> => Promise.reject(new KnocktailError('BINARY_MISSING', 'Expected the program `ping` on PATH')),
+      run: (): Promise<never> =>
+        Promise.reject(new KnocktailError('BINARY_MISSING', 'Expected the program `ping` on PATH')),
     };
     await expect(sendEchoRequest(loopback, runner)).rejects.toThrow(/iputils-ping/);
   });

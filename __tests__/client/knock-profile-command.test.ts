@@ -47,7 +47,9 @@ afterEach(async () => {
 
 describe('knocktail knock with a client profile', () => {
   test('a profile name sends its steps to its host with its delay, and its verify port is checked', async () => {
-    await writeProfiles({ lab: { host: '127.0.0.1', steps: [`udp:${udpPort}`, `udp:${udpPort}`], delay: '0ms', verify: tcpPort } });
+    await writeProfiles({
+      lab: { host: '127.0.0.1', steps: [`udp:${udpPort}`, `udp:${udpPort}`], delay: '0ms', verify: tcpPort },
+    });
     const run = await runCliCaptured(['knock', 'lab'], { env });
     expect(run.stderr).toBe('');
     expect(run.code).toBe(0);
@@ -61,7 +63,10 @@ describe('knocktail knock with a client profile', () => {
 
   test('--close sends the close steps, and --profiles names another file', async () => {
     const file = join(dir, 'other.json');
-    await writeFile(file, JSON.stringify({ profiles: { lab: { host: '127.0.0.1', steps: ['udp:9'], closeSteps: [`udp:${udpPort}`] } } }));
+    await writeFile(
+      file,
+      JSON.stringify({ profiles: { lab: { host: '127.0.0.1', steps: ['udp:9'], closeSteps: [`udp:${udpPort}`] } } }),
+    );
     const run = await runCliCaptured(['knock', 'lab', '--close', '--profiles', file], { env });
     expect(run.stdout).toContain(`sent 1 knock (udp:${udpPort}) to 127.0.0.1`);
     expect(run.code).toBe(0);
@@ -70,8 +75,13 @@ describe('knocktail knock with a client profile', () => {
   test('an unknown name lists the profiles there are; without a client.json it says where it looked', async () => {
     const none = await runCliCaptured(['knock', 'lab'], { env });
     expect(none.code).toBe(2);
-    expect(none.stderr).toContain(`got "lab" and no profiles (${join(dir, 'xdg', 'knocktail', 'client.json')} does not exist)`);
-    await writeProfiles({ work: { host: '127.0.0.1', steps: ['udp:9'] }, home: { host: '127.0.0.1', steps: ['udp:9'] } });
+    expect(none.stderr).toContain(
+      `got "lab" and no profiles (${join(dir, 'xdg', 'knocktail', 'client.json')} does not exist)`,
+    );
+    await writeProfiles({
+      work: { host: '127.0.0.1', steps: ['udp:9'] },
+      home: { host: '127.0.0.1', steps: ['udp:9'] },
+    });
     const unknown = await runCliCaptured(['knock', 'lab'], { env });
     expect(unknown.code).toBe(2);
     expect(unknown.stderr).toContain('got "lab", which is not a profile of');
@@ -84,7 +94,9 @@ describe('knocktail knock with a client profile', () => {
     await chmod(file, 0o644);
     const run = await runCliCaptured(['knock', 'lab'], { env });
     expect(run.code).toBe(0);
-    expect(run.stderr).toBe(`knocktail: warning: ${file} is readable by everyone (mode 0644); it holds a knock or a secret: chmod 600 ${file}\n`);
+    expect(run.stderr).toBe(
+      `knocktail: warning: ${file} is readable by everyone (mode 0644); it holds a knock or a secret: chmod 600 ${file}\n`,
+    );
   });
 
   test('a broken client.json is refused with every problem and its JSON path', async () => {
@@ -98,7 +110,9 @@ describe('knocktail knock with a client profile', () => {
 
 describe("knocktail knock HOST with knockd's syntax and --verify", () => {
   test('bare ports and PORT:udp are accepted; -u makes bare ports udp', async () => {
-    const run = await runCliCaptured(['knock', '127.0.0.1', `${udpPort}:udp`, '-u', String(udpPort), '--delay', '0'], { env });
+    const run = await runCliCaptured(['knock', '127.0.0.1', `${udpPort}:udp`, '-u', String(udpPort), '--delay', '0'], {
+      env,
+    });
     expect(run.code).toBe(0);
     expect(run.stdout).toContain(`sent 2 knocks (udp:${udpPort} udp:${udpPort}) to 127.0.0.1`);
     expect(await arrivals(2)).toHaveLength(2);
@@ -112,12 +126,16 @@ describe("knocktail knock HOST with knockd's syntax and --verify", () => {
     const run = await runCliCaptured(['knock', '127.0.0.1', `udp:${udpPort}`, '--verify', String(closed)], { env });
     expect(run.code).toBe(1);
     expect(run.stderr).toMatch(
-      new RegExp(`^knocktail: not verified: tcp:${closed} on 127\\.0\\.0\\.1 accepted no connection within \\d+\\.\\d\\d s of the last knock \\(attempt 1: refused; attempt 2: refused\\)\\n$`),
+      new RegExp(
+        `^knocktail: not verified: tcp:${closed} on 127\\.0\\.0\\.1 accepted no connection within \\d+\\.\\d\\d s of the last knock \\(attempt 1: refused; attempt 2: refused\\)\\n$`,
+      ),
     );
   });
 
   test('--verify takes a TCP port only, and not with --close', async () => {
-    expect((await runCliCaptured(['knock', '127.0.0.1', 'udp:9', '--verify', 'udp:22'], { env })).stderr).toContain('Expected --verify to be a TCP port like 22');
+    expect((await runCliCaptured(['knock', '127.0.0.1', 'udp:9', '--verify', 'udp:22'], { env })).stderr).toContain(
+      'Expected --verify to be a TCP port like 22',
+    );
     const both = await runCliCaptured(['knock', '127.0.0.1', '--door', 'x', '--close', '--verify', '22'], { env });
     expect(both.code).toBe(2);
     expect(both.stderr).toContain('Expected --verify without --close');

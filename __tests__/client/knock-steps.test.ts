@@ -11,12 +11,19 @@ function door(overrides: Partial<Door>): Door {
 
 describe('chooseKnockSteps', () => {
   test('steps from the command line are parsed in order', () => {
-    expect(chooseKnockSteps({ stepTexts: ['tcp:7000', 'udp:8000', 'icmp'], now: 0 })).toEqual([{ proto: 'tcp', port: 7000 }, { proto: 'udp', port: 8000 }, { proto: 'icmp' }]);
+    expect(chooseKnockSteps({ stepTexts: ['tcp:7000', 'udp:8000', 'icmp'], now: 0 })).toEqual([
+      { proto: 'tcp', port: 7000 },
+      { proto: 'udp', port: 8000 },
+      { proto: 'icmp' },
+    ]);
   });
 
   test('every invalid step is reported at once', () => {
     expect(() => chooseKnockSteps({ stepTexts: ['tcp:0', 'sctp:1', 'udp:80'], now: 0 })).toThrow(
-      expect.objectContaining({ code: 'USAGE', details: [expect.stringContaining('"tcp:0"'), expect.stringContaining('"sctp:1"')] }),
+      expect.objectContaining({
+        code: 'USAGE',
+        details: [expect.stringContaining('"tcp:0"'), expect.stringContaining('"sctp:1"')],
+      }),
     );
   });
 
@@ -26,7 +33,13 @@ describe('chooseKnockSteps', () => {
   });
 
   test("a time-based door sends the current window's sequence, the one the daemon derives", () => {
-    const timeBased = { secret: 's3cret', length: 3, period: 30_000, portRange: [20000, 20999] as const, proto: 'udp' as const };
+    const timeBased = {
+      secret: 's3cret',
+      length: 3,
+      period: 30_000,
+      portRange: [20000, 20999] as const,
+      proto: 'udp' as const,
+    };
     const now = 1_800_000_123_456;
     const steps = chooseKnockSteps({ stepTexts: [], door: door({ timeBased }), now });
     expect(steps).toEqual(deriveSequence(timeBased, windowAt(timeBased, now)));
@@ -35,13 +48,26 @@ describe('chooseKnockSteps', () => {
 
   test("--close sends the door's close sequence, and needs a door that has one", () => {
     const closeSequence = [{ proto: 'tcp' as const, port: 31601 }];
-    expect(chooseKnockSteps({ stepTexts: [], door: door({ sequence: [{ proto: 'icmp' }], closeSequence }), close: true, now: 0 })).toEqual(closeSequence);
-    expect(() => chooseKnockSteps({ stepTexts: [], door: door({ sequence: [{ proto: 'icmp' }] }), close: true, now: 0 })).toThrow(/no closeSequence/);
-    expect(() => chooseKnockSteps({ stepTexts: ['tcp:1'], close: true, now: 0 })).toThrow(/--door NAME or a profile with --close/);
+    expect(
+      chooseKnockSteps({
+        stepTexts: [],
+        door: door({ sequence: [{ proto: 'icmp' }], closeSequence }),
+        close: true,
+        now: 0,
+      }),
+    ).toEqual(closeSequence);
+    expect(() =>
+      chooseKnockSteps({ stepTexts: [], door: door({ sequence: [{ proto: 'icmp' }] }), close: true, now: 0 }),
+    ).toThrow(/no closeSequence/);
+    expect(() => chooseKnockSteps({ stepTexts: ['tcp:1'], close: true, now: 0 })).toThrow(
+      /--door NAME or a profile with --close/,
+    );
   });
 
   test('steps and --door together are refused', () => {
-    expect(() => chooseKnockSteps({ stepTexts: ['tcp:1'], door: door({ sequence: [{ proto: 'icmp' }] }), now: 0 })).toThrow(/either steps or --door/);
+    expect(() =>
+      chooseKnockSteps({ stepTexts: ['tcp:1'], door: door({ sequence: [{ proto: 'icmp' }] }), now: 0 }),
+    ).toThrow(/either steps or --door/);
   });
 
   test('neither steps nor --door is refused', () => {
@@ -49,13 +75,17 @@ describe('chooseKnockSteps', () => {
   });
 
   test('a door with only one-time sequences asks for the steps', () => {
-    expect(() => chooseKnockSteps({ stepTexts: [], door: door({ oneTimeSequences: [[{ proto: 'icmp' }]] }), now: 0 })).toThrow(/one-time/);
+    expect(() =>
+      chooseKnockSteps({ stepTexts: [], door: door({ oneTimeSequences: [[{ proto: 'icmp' }]] }), now: 0 }),
+    ).toThrow(/one-time/);
   });
 });
 
 describe('findDoor', () => {
   test('an unknown door name lists the doors there are', () => {
-    expect(() => findDoor([door({ name: 'ssh' }), door({ name: 'web' })], 'sh')).toThrow('Expected --door to name a door of the config ("ssh", "web"), got "sh"');
+    expect(() => findDoor([door({ name: 'ssh' }), door({ name: 'web' })], 'sh')).toThrow(
+      'Expected --door to name a door of the config ("ssh", "web"), got "sh"',
+    );
   });
 });
 
@@ -79,13 +109,26 @@ describe("knockd's step syntax", () => {
     ]);
   });
 
-  test.each(['0', '65536', '7000:icmp', '7000:sctp', ':7000', '7000:'])('%j is refused, naming both syntaxes', (text) => {
-    expect(() => chooseKnockSteps({ stepTexts: [text], now: 0 })).toThrow(expect.objectContaining({ details: [expect.stringContaining(`or knockd's "7000", "8000:udp"; ports 1-65535), got \`"${text}"\``)] }));
-  });
+  test.each(['0', '65536', '7000:icmp', '7000:sctp', ':7000', '7000:'])(
+    '%j is refused, naming both syntaxes',
+    (text) => {
+      expect(() => chooseKnockSteps({ stepTexts: [text], now: 0 })).toThrow(
+        expect.objectContaining({
+          details: [expect.stringContaining(`or knockd's "7000", "8000:udp"; ports 1-65535), got \`"${text}"\``)],
+        }),
+      );
+    },
+  );
 });
 
 describe('profileSteps', () => {
-  const profile: ClientProfile = { name: 'work', host: '203.0.113.5', steps: [{ proto: 'tcp', port: 7000 }], closeSteps: [{ proto: 'udp', port: 9001 }], delayMs: 100 };
+  const profile: ClientProfile = {
+    name: 'work',
+    host: '203.0.113.5',
+    steps: [{ proto: 'tcp', port: 7000 }],
+    closeSteps: [{ proto: 'udp', port: 9001 }],
+    delayMs: 100,
+  };
 
   test('a profile sends its steps, or with close its closeSteps', () => {
     expect(profileSteps(profile, false, 0)).toEqual([{ proto: 'tcp', port: 7000 }]);
@@ -94,8 +137,16 @@ describe('profileSteps', () => {
   });
 
   test("a time-based profile sends the current window's sequence, the one the daemon derives", () => {
-    const timeBased = { secret: 'shared', length: 4, period: 30_000, portRange: [30000, 30999] as const, proto: 'tcp' as const };
+    const timeBased = {
+      secret: 'shared',
+      length: 4,
+      period: 30_000,
+      portRange: [30000, 30999] as const,
+      proto: 'tcp' as const,
+    };
     const now = 1_800_000_000_000;
-    expect(profileSteps({ ...profile, steps: [], timeBased }, false, now)).toEqual(deriveSequence(timeBased, windowAt(timeBased, now)));
+    expect(profileSteps({ ...profile, steps: [], timeBased }, false, now)).toEqual(
+      deriveSequence(timeBased, windowAt(timeBased, now)),
+    );
   });
 });

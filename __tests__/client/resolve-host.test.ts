@@ -25,10 +25,14 @@ describe('resolveHost', () => {
   });
 
   test('a literal of the other family than -4/-6 asked for is refused', async () => {
-    await expect(resolveHost('203.0.113.5', 6, fakeLookup({}))).rejects.toThrow('Expected an IPv6 address for -6, got 203.0.113.5');
+    await expect(resolveHost('203.0.113.5', 6, fakeLookup({}))).rejects.toThrow(
+      'Expected an IPv6 address for -6, got 203.0.113.5',
+    );
   });
 
   test('a name that does not resolve says so with the resolver code', async () => {
-    await expect(resolveHost('nowhere.example', undefined, fakeLookup({}))).rejects.toThrow(/nowhere.example.*ENOTFOUND/);
+    await expect(resolveHost('nowhere.example', undefined, fakeLookup({}))).rejects.toThrow(
+      /nowhere.example.*ENOTFOUND/,
+    );
   });
 });

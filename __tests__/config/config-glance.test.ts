@@ -21,18 +21,36 @@ describe('glanceConfig', () => {
   });
 
   test("its defaults are the schema's", () => {
-    const properties = readSchema()['properties'] as Record<string, { default?: unknown; properties?: Record<string, { default?: unknown }> }>;
+    const properties = readSchema()['properties'] as Record<
+      string,
+      { default?: unknown; properties?: Record<string, { default?: unknown }> }
+    >;
     expect(DEFAULT_STATE_DIR).toBe(properties['stateDir']?.default);
     expect(DEFAULT_BACKEND).toBe(properties['firewall']?.properties?.['backend']?.default);
   });
 
   test('reads stateDir (relative to the config file), backend and alwaysAllow from a config that would not validate', async () => {
-    const path = await write(JSON.stringify({ stateDir: 'state', firewall: { backend: 'nftables', retries: 'many' }, limits: { alwaysAllow: ['192.0.2.1', 7] }, doors: 'none' }));
-    expect(await glanceConfig(path)).toEqual({ stateDir: join(dir, 'state'), backend: 'nftables', alwaysAllow: ['192.0.2.1'] });
+    const path = await write(
+      JSON.stringify({
+        stateDir: 'state',
+        firewall: { backend: 'nftables', retries: 'many' },
+        limits: { alwaysAllow: ['192.0.2.1', 7] },
+        doors: 'none',
+      }),
+    );
+    expect(await glanceConfig(path)).toEqual({
+      stateDir: join(dir, 'state'),
+      backend: 'nftables',
+      alwaysAllow: ['192.0.2.1'],
+    });
   });
 
   test('fills the defaults for what is missing or of the wrong type', async () => {
-    expect(await glanceConfig(await write(JSON.stringify({ firewall: [], limits: { alwaysAllow: 'x' } })))).toEqual({ stateDir: DEFAULT_STATE_DIR, backend: DEFAULT_BACKEND, alwaysAllow: [] });
+    expect(await glanceConfig(await write(JSON.stringify({ firewall: [], limits: { alwaysAllow: 'x' } })))).toEqual({
+      stateDir: DEFAULT_STATE_DIR,
+      backend: DEFAULT_BACKEND,
+      alwaysAllow: [],
+    });
   });
 
   test('gives up (for the full loader to explain) on an unreadable file, non-JSON, a non-object or a stateDir that is not a non-empty string', async () => {

@@ -14,11 +14,22 @@ const door = { name: 'ssh', sequence: ['tcp:7000', 'udp:8000', 'tcp:9000'], open
 
 describe('checkConfigWarnings', () => {
   test('a plain multi-step door on high ports and a narrow alwaysAllow get no warning', () => {
-    expect(checkConfigWarnings(load({ doors: [door], limits: { alwaysAllow: ['198.51.100.0/24', '203.0.113.7', '2001:db8:1::/48'] } }))).toEqual([]);
+    expect(
+      checkConfigWarnings(
+        load({ doors: [door], limits: { alwaysAllow: ['198.51.100.0/24', '203.0.113.7', '2001:db8:1::/48'] } }),
+      ),
+    ).toEqual([]);
   });
 
   test('alwaysAllow wider than a /16 (IPv4) or a /48 (IPv6) is named, the whole address space most plainly', () => {
-    expect(checkConfigWarnings(load({ doors: [door], limits: { alwaysAllow: ['0.0.0.0/0', '10.0.0.0/8', '172.16.0.0/16', '2001:db8::/32', '::/0'] } }))).toEqual([
+    expect(
+      checkConfigWarnings(
+        load({
+          doors: [door],
+          limits: { alwaysAllow: ['0.0.0.0/0', '10.0.0.0/8', '172.16.0.0/16', '2001:db8::/32', '::/0'] },
+        }),
+      ),
+    ).toEqual([
       'limits.alwaysAllow[0]: 0.0.0.0/0 is every IPv4 address; the guard lets these sources reach the protected ports without a knock, so for them knocktail is off (list your own networks, each a /16 or narrower)',
       expect.stringMatching(/^limits\.alwaysAllow\[1\]: 10\.0\.0\.0\/8 is more than a \/16;/),
       expect.stringMatching(/^limits\.alwaysAllow\[3\]: 2001:db8::\/32 is more than a \/48;/),
@@ -27,7 +38,9 @@ describe('checkConfigWarnings', () => {
   });
 
   test('a step repeated in a sequence is named at its second place; twice in a row also warns of the retransmit rule', () => {
-    const warnings = checkConfigWarnings(load({ doors: [{ ...door, sequence: ['tcp:7000', 'tcp:7000', 'udp:8000', 'tcp:7000'] }] }));
+    const warnings = checkConfigWarnings(
+      load({ doors: [{ ...door, sequence: ['tcp:7000', 'tcp:7000', 'udp:8000', 'tcp:7000'] }] }),
+    );
     expect(warnings).toEqual([
       'doors[0].sequence[1]: tcp:7000 is also step 1; a repeated step adds nothing a scanner has to guess, and a second SYN to the same port within seconds can be taken for a retransmit (use another port)',
       'doors[0].sequence[3]: tcp:7000 is also step 1; a repeated step adds nothing a scanner has to guess (use another port)',
@@ -58,11 +71,15 @@ describe('config problems suggest what was meant', () => {
   };
 
   test('durations in words or with long units name the valid form', () => {
-    expect(problems({ doors: [{ ...door, openFor: '1 hour', timeout: '90min' }], limits: { banFor: '2 weeks' } })).toEqual(
+    expect(
+      problems({ doors: [{ ...door, openFor: '1 hour', timeout: '90min' }], limits: { banFor: '2 weeks' } }),
+    ).toEqual(
       expect.arrayContaining([
         'doors[0].openFor: expected a duration like "30s" (units ms, s, m, h, d) or "until-closed", got `"1 hour"` (string); did you mean "1h"?',
         'doors[0].timeout: expected a duration like "30s" (units ms, s, m, h, d), got `"90min"` (string); did you mean "90m"?',
-        expect.stringMatching(/^limits\.banFor: expected a duration .*got `"2 weeks"` \(string\); did you mean "14d"\?$/),
+        expect.stringMatching(
+          /^limits\.banFor: expected a duration .*got `"2 weeks"` \(string\); did you mean "14d"\?$/,
+        ),
       ]),
     );
   });

@@ -10,12 +10,25 @@ function doorsOf(doors: unknown[]) {
 
 describe('one line per door', () => {
   test('a fixed sequence reads as knocks, timeout, opened ports, lifetime and close sequence', () => {
-    const [ssh] = doorsOf([{ name: 'ssh', sequence: ['tcp:7000', 'udp:8000', 'tcp:9000'], timeout: '15s', open: ['tcp:22'], openFor: '1h', closeSequence: ['tcp:9001'] }]);
-    expect(describeDoor(ssh!)).toBe('ssh: tcp:7000 udp:8000 tcp:9000 within 15s → opens tcp:22 for 1h, close: tcp:9001');
+    const [ssh] = doorsOf([
+      {
+        name: 'ssh',
+        sequence: ['tcp:7000', 'udp:8000', 'tcp:9000'],
+        timeout: '15s',
+        open: ['tcp:22'],
+        openFor: '1h',
+        closeSequence: ['tcp:9001'],
+      },
+    ]);
+    expect(describeDoor(ssh!)).toBe(
+      'ssh: tcp:7000 udp:8000 tcp:9000 within 15s → opens tcp:22 for 1h, close: tcp:9001',
+    );
   });
 
   test('a one-knock door has no timeout to show and may stay open until closed', () => {
-    const [classic] = doorsOf([{ name: 'classic', sequence: ['tcp:31600'], openFor: 'until-closed', closeSequence: ['tcp:31601'] }]);
+    const [classic] = doorsOf([
+      { name: 'classic', sequence: ['tcp:31600'], openFor: 'until-closed', closeSequence: ['tcp:31601'] },
+    ]);
     expect(describeDoor(classic!)).toBe('classic: tcp:31600 → opens tcp:22 until closed, close: tcp:31601');
   });
 
@@ -29,6 +42,8 @@ describe('one line per door', () => {
         allowFrom: ['2001:db8::/32'],
       },
     ]);
-    expect(describeDoor(door!)).toBe('multi: 1 one-time sequence or time-based 3 × tcp in 40000-50000 changing every 30s within 25s → opens tcp:443 udp:443 for 1h, from 2001:db8::/32');
+    expect(describeDoor(door!)).toBe(
+      'multi: 1 one-time sequence or time-based 3 × tcp in 40000-50000 changing every 30s within 25s → opens tcp:443 udp:443 for 1h, from 2001:db8::/32',
+    );
   });
 });

@@ -28,7 +28,9 @@ describe('key files', () => {
   });
 
   test('the service user comes from its passwd line', () => {
-    expect(serviceUserIn('root:x:0:0:root:/root:/bin/bash\nknocktail:x:998:998::/var/lib/knocktail:/usr/sbin/nologin\n')).toEqual(service);
+    expect(
+      serviceUserIn('root:x:0:0:root:/root:/bin/bash\nknocktail:x:998:998::/var/lib/knocktail:/usr/sbin/nologin\n'),
+    ).toEqual(service);
     expect(serviceUserIn('root:x:0:0:root:/root:/bin/bash\n')).toBeUndefined();
   });
 });
@@ -36,12 +38,21 @@ describe('key files', () => {
 describe('the knock log', () => {
   const config = (logFile: string, source: 'file' | 'kmsg' | 'nflog' = 'file') => ({ logFile, source }) as Config;
 
-  test.each(['/var/log/kern.log', '/var/log/syslog', '/var/log/messages', '/var/log/syslog.1'])('%s is a general syslog file: a warning', (file) => {
-    expect(checkLogFile(config(file))).toEqual([expect.stringMatching(new RegExp(`^logFile: ${file.replace(/\./g, '\\.')} is a general syslog file`))]);
-  });
+  test.each(['/var/log/kern.log', '/var/log/syslog', '/var/log/messages', '/var/log/syslog.1'])(
+    '%s is a general syslog file: a warning',
+    (file) => {
+      expect(checkLogFile(config(file))).toEqual([
+        expect.stringMatching(new RegExp(`^logFile: ${file.replace(/\./g, '\\.')} is a general syslog file`)),
+      ]);
+    },
+  );
 
   test('with the NFLOG source a general syslog file breaks the trust rule (ulogd its only writer): a warning that says so', () => {
-    expect(checkLogFile(config('/var/log/syslog', 'nflog'))).toEqual([expect.stringMatching(/^logFile: \/var\/log\/syslog is a general syslog file .*"source": "nflog".*ulogd2 a file of its own/)]);
+    expect(checkLogFile(config('/var/log/syslog', 'nflog'))).toEqual([
+      expect.stringMatching(
+        /^logFile: \/var\/log\/syslog is a general syslog file .*"source": "nflog".*ulogd2 a file of its own/,
+      ),
+    ]);
     expect(checkLogFile(config('/var/log/knocktail/knocks.log', 'nflog'))).toEqual([]);
   });
 

@@ -20,7 +20,12 @@ afterAll(async () => {
 });
 
 const door = (fields: Record<string, unknown> = {}) => ({ name: 'ssh', sequence: ['tcp:7000'], ...fields });
-const fleet = (fields: Record<string, unknown> = {}) => ({ servers: ['nats://198.51.100.1:4222'], group: 'bastions', keyFile: 'fleet.key', ...fields });
+const fleet = (fields: Record<string, unknown> = {}) => ({
+  servers: ['nats://198.51.100.1:4222'],
+  group: 'bastions',
+  keyFile: 'fleet.key',
+  ...fields,
+});
 
 function errorsOf(raw: unknown): string[] {
   const result = validateConfig(raw, { baseDir: dir });
@@ -36,7 +41,10 @@ function configOf(raw: unknown) {
 
 describe('a valid fleet block', () => {
   test('fills its defaults, reads the key relative to the config and lists the fleet doors', () => {
-    const config = configOf({ doors: [door({ fleet: true }), door({ name: 'local', sequence: ['tcp:7100'] })], fleet: fleet({ host: 'b1' }) });
+    const config = configOf({
+      doors: [door({ fleet: true }), door({ name: 'local', sequence: ['tcp:7100'] })],
+      fleet: fleet({ host: 'b1' }),
+    });
     expect(config.fleet).toEqual({
       servers: ['nats://198.51.100.1:4222'],
       group: 'bastions',
@@ -57,15 +65,29 @@ describe('a valid fleet block', () => {
   });
 
   test('credentials, user/password, token and tls files become typed options with resolved paths', () => {
-    expect(configOf({ doors: [door()], fleet: fleet({ credentials: 'b1.creds' }) }).fleet?.auth).toEqual({ kind: 'credentials', file: join(dir, 'b1.creds') });
-    expect(configOf({ doors: [door()], fleet: fleet({ user: 'b1', password: 'pw' }) }).fleet?.auth).toEqual({ kind: 'user', user: 'b1', password: 'pw' });
-    expect(configOf({ doors: [door()], fleet: fleet({ token: 't0k' }) }).fleet?.auth).toEqual({ kind: 'token', token: 't0k' });
-    expect(configOf({ doors: [door()], fleet: fleet({ tls: { ca: 'ca.pem', serverName: 'nats.example.net' } }) }).fleet?.tls).toEqual({ ca: join(dir, 'ca.pem'), serverName: 'nats.example.net' });
+    expect(configOf({ doors: [door()], fleet: fleet({ credentials: 'b1.creds' }) }).fleet?.auth).toEqual({
+      kind: 'credentials',
+      file: join(dir, 'b1.creds'),
+    });
+    expect(configOf({ doors: [door()], fleet: fleet({ user: 'b1', password: 'pw' }) }).fleet?.auth).toEqual({
+      kind: 'user',
+      user: 'b1',
+      password: 'pw',
+    });
+    expect(configOf({ doors: [door()], fleet: fleet({ token: 't0k' }) }).fleet?.auth).toEqual({
+      kind: 'token',
+      token: 't0k',
+    });
+    expect(
+      configOf({ doors: [door()], fleet: fleet({ tls: { ca: 'ca.pem', serverName: 'nats.example.net' } }) }).fleet?.tls,
+    ).toEqual({ ca: join(dir, 'ca.pem'), serverName: 'nats.example.net' });
   });
 
   test('the default member name is the whole host name plus the machine id, so host names that share a first label or a clone stay apart', () => {
     expect(defaultMemberName('a.eu.example.net', () => '3d1219c7')).toBe('a-eu-example-net-3d1219c7');
-    expect(defaultMemberName('a.us.example.net', () => '3d1219c7')).not.toBe(defaultMemberName('a.eu.example.net', () => '3d1219c7'));
+    expect(defaultMemberName('a.us.example.net', () => '3d1219c7')).not.toBe(
+      defaultMemberName('a.eu.example.net', () => '3d1219c7'),
+    );
     expect(defaultMemberName('bastion', () => '3d1219c7')).not.toBe(defaultMemberName('bastion', () => '9a0b1c2d'));
     expect(defaultMemberName('bastion 1.example.net', () => undefined)).toBe('bastion-1-example-net');
     expect(defaultMemberName('...', () => undefined)).toBe('knocktail');
@@ -84,11 +106,15 @@ describe('a valid fleet block', () => {
 
 describe('fleet problems name their path', () => {
   test('a fleet door without a fleet block', () => {
-    expect(errorsOf({ doors: [door({ fleet: true })] })).toEqual(['doors[0].fleet: expected a top-level "fleet" block (servers, group, keyFile) for a fleet door, got none']);
+    expect(errorsOf({ doors: [door({ fleet: true })] })).toEqual([
+      'doors[0].fleet: expected a top-level "fleet" block (servers, group, keyFile) for a fleet door, got none',
+    ]);
   });
 
   test('missing keys, bad server URLs, group and host names', () => {
-    expect(errorsOf({ doors: [door()], fleet: { servers: ['198.51.100.1'], group: 'Bad Group', host: 'b.1' } })).toEqual([
+    expect(
+      errorsOf({ doors: [door()], fleet: { servers: ['198.51.100.1'], group: 'Bad Group', host: 'b.1' } }),
+    ).toEqual([
       'fleet.keyFile: missing; this key is required',
       'fleet.servers[0]: expected a NATS server URL like "tls://nats1.example.net:4222" (nats:// or tls://, a host and a port 1-65535), got `"198.51.100.1"` (string)',
       'fleet.group: expected a group name of 1-32 lowercase letters, digits, "_" or "-", starting with a letter or digit, got `"Bad Group"` (string)',
@@ -105,11 +131,18 @@ describe('fleet problems name their path', () => {
   });
 
   test('a password of the wrong type is not echoed', () => {
-    expect(errorsOf({ doors: [door()], fleet: fleet({ user: 'u', password: 12345 }) })).toEqual(['fleet.password: expected a string, got a hidden value']);
+    expect(errorsOf({ doors: [door()], fleet: fleet({ user: 'u', password: 12345 }) })).toEqual([
+      'fleet.password: expected a string, got a hidden value',
+    ]);
   });
 
   test('timings below their minimum', () => {
-    expect(errorsOf({ doors: [door()], fleet: fleet({ maxClockSkew: '1ms', heartbeatInterval: '100ms', auditRetention: '10s' }) })).toEqual([
+    expect(
+      errorsOf({
+        doors: [door()],
+        fleet: fleet({ maxClockSkew: '1ms', heartbeatInterval: '100ms', auditRetention: '10s' }),
+      }),
+    ).toEqual([
       'fleet.maxClockSkew: expected a duration of at least 10ms, got "1ms"',
       'fleet.heartbeatInterval: expected a duration of at least 1s, got "100ms"',
       'fleet.auditRetention: expected a duration of at least 1m, got "10s"',
@@ -126,6 +159,8 @@ describe('fleet problems name their path', () => {
   });
 
   test("a door's fleet flag must be a boolean", () => {
-    expect(errorsOf({ doors: [door({ fleet: 'yes' })], fleet: fleet() })).toEqual(['doors[0].fleet: expected true or false, got `"yes"` (string)']);
+    expect(errorsOf({ doors: [door({ fleet: 'yes' })], fleet: fleet() })).toEqual([
+      'doors[0].fleet: expected true or false, got `"yes"` (string)',
+    ]);
   });
 });

@@ -11,7 +11,10 @@ const documents: unknown[] = [
   { doors: [{ name: 'ssh', sequence: ['tcp:7000', 'udp:8000'], open: ['tcp:22'] }] },
   { doors: [{ name: 'X', sequence: [] }], bogus: 1 },
   { firewall: { backend: 'pf' }, doors: 'none' },
-  { limits: { maxOpenFor: 'forever' }, doors: [{ name: 'web', sequence: ['tcp:99999'], open: ['udp:53'], openFor: 'until-closed' }] },
+  {
+    limits: { maxOpenFor: 'forever' },
+    doors: [{ name: 'web', sequence: ['tcp:99999'], open: ['udp:53'], openFor: 'until-closed' }],
+  },
   [],
 ];
 
@@ -44,13 +47,21 @@ describe('the precompiled schema validator', () => {
   test('is used when it was built from the shipped schema', async () => {
     const path = join(dir, 'marked.cjs');
     // A validator that accepts nothing shows whether the file was used at all.
-    await writeFile(path, `${source}\nmodule.exports.validate = Object.assign(() => false, { errors: [{ instancePath: '', keyword: 'marker', params: {}, message: 'precompiled' }] });\n`);
+    await writeFile(
+      path,
+      `${source}\nmodule.exports.validate = Object.assign(() => false, { errors: [{ instancePath: '', keyword: 'marker', params: {}, message: 'precompiled' }] });\n`,
+    );
     expect(compileSchemaCheck(path)({ doors: [] })).toHaveLength(1);
   });
 
   test('is ignored when the schema changed after the build', async () => {
     const path = join(dir, 'stale.cjs');
-    await writeFile(path, `${source}\nmodule.exports.validate = () => false;\nmodule.exports.schemaHash = 'built-from-an-older-schema';\n`);
-    expect(compileSchemaCheck(path)({ doors: [{ name: 'ssh', sequence: ['tcp:7000'], open: ['tcp:22'] }] })).toEqual([]);
+    await writeFile(
+      path,
+      `${source}\nmodule.exports.validate = () => false;\nmodule.exports.schemaHash = 'built-from-an-older-schema';\n`,
+    );
+    expect(compileSchemaCheck(path)({ doors: [{ name: 'ssh', sequence: ['tcp:7000'], open: ['tcp:22'] }] })).toEqual(
+      [],
+    );
   });
 });

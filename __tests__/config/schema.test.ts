@@ -12,7 +12,8 @@ function propertiesOf(node: unknown, path: string, found: [string, Node][] = [])
   if (Array.isArray(node)) node.forEach((child, index) => propertiesOf(child, `${path}[${index}]`, found));
   if (node === null || typeof node !== 'object') return found;
   for (const [key, child] of Object.entries(node as Node)) {
-    if (key === 'properties') for (const [name, property] of Object.entries(child as Node)) found.push([`${path}.${name}`, property as Node]);
+    if (key === 'properties')
+      for (const [name, property] of Object.entries(child as Node)) found.push([`${path}.${name}`, property as Node]);
     propertiesOf(child, `${path}.${key}`, found);
   }
   return found;
@@ -37,7 +38,9 @@ describe('the shipped schema', () => {
   test('every property has a description and a default', () => {
     const properties = propertiesOf(readSchema(), '#');
     expect(properties.length).toBeGreaterThan(30);
-    const lacking = properties.filter(([, property]) => typeof property['description'] !== 'string' || !('default' in property)).map(([path]) => path);
+    const lacking = properties
+      .filter(([, property]) => typeof property['description'] !== 'string' || !('default' in property))
+      .map(([path]) => path);
     expect(lacking).toEqual([]);
   });
 

@@ -10,12 +10,29 @@ const nearlyADoor = fc.record(
     name: fc.oneof(fc.constantFrom('ssh', 'web', 'SSH'), fc.string()),
     sequence: fc.array(step, { maxLength: 4 }),
     oneTimeSequences: fc.array(fc.array(step, { maxLength: 3 }), { maxLength: 2 }),
-    timeBased: fc.oneof(fc.constant(null), fc.record({ secret: fc.string(), portRange: fc.array(fc.integer(), { maxLength: 3 }) }, { requiredKeys: [] })),
+    timeBased: fc.oneof(
+      fc.constant(null),
+      fc.record({ secret: fc.string(), portRange: fc.array(fc.integer(), { maxLength: 3 }) }, { requiredKeys: [] }),
+    ),
     open: fc.array(step, { maxLength: 3 }),
     openFor: duration,
     timeout: duration,
     closeSequence: fc.array(step, { maxLength: 2 }),
-    allowFrom: fc.array(fc.oneof(fc.constantFrom('203.0.113.0/24', '203.0.113.9', '203.0.113.9/24', '2001:db8::/32', '2001:db8::1', '::ffff:203.0.113.9', '10/8'), fc.string()), { maxLength: 2 }),
+    allowFrom: fc.array(
+      fc.oneof(
+        fc.constantFrom(
+          '203.0.113.0/24',
+          '203.0.113.9',
+          '203.0.113.9/24',
+          '2001:db8::/32',
+          '2001:db8::1',
+          '::ffff:203.0.113.9',
+          '10/8',
+        ),
+        fc.string(),
+      ),
+      { maxLength: 2 },
+    ),
   },
   { requiredKeys: [] },
 );
@@ -23,7 +40,10 @@ const nearlyAConfig = fc.record(
   {
     source: fc.oneof(fc.constantFrom('file', 'kmsg'), fc.jsonValue()),
     limits: fc.oneof(fc.record({ maxOpenFor: duration, banFor: duration }, { requiredKeys: [] }), fc.jsonValue()),
-    metrics: fc.oneof(fc.record({ listen: fc.oneof(fc.constantFrom(':9469', '[::1]:80'), fc.string()) }, { requiredKeys: [] }), fc.jsonValue()),
+    metrics: fc.oneof(
+      fc.record({ listen: fc.oneof(fc.constantFrom(':9469', '[::1]:80'), fc.string()) }, { requiredKeys: [] }),
+      fc.jsonValue(),
+    ),
     doors: fc.oneof(fc.array(fc.oneof(nearlyADoor, fc.jsonValue()), { maxLength: 4 }), fc.jsonValue()),
   },
   { requiredKeys: [] },

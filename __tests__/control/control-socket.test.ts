@@ -19,7 +19,17 @@ function controller() {
   const backend = new FakeBackend();
   const audit = new MemoryAudit();
   const grants = new GrantEngine({ doors: [ssh], backend, audit, clock });
-  return { backend, audit, grants, controller: new GrantController({ grants, doors: () => [ssh], limits: () => limits, status: () => ({ grants: grants.grants().length }) }) };
+  return {
+    backend,
+    audit,
+    grants,
+    controller: new GrantController({
+      grants,
+      doors: () => [ssh],
+      limits: () => limits,
+      status: () => ({ grants: grants.grants().length }),
+    }),
+  };
 }
 
 describe('GrantController', () => {
@@ -27,17 +37,33 @@ describe('GrantController', () => {
     const { controller: c, audit, backend } = controller();
     await c.handle({ op: 'grant', src: '2001:0db8:0000:0000:0000:0000:0000:0009', door: 'ssh', for: '30m' });
     await Promise.resolve();
-    expect(audit.records[0]).toMatchObject({ event: 'open', src: '2001:db8::9', by: 'manual', until: '2026-11-24T12:30:00.000Z' });
+    expect(audit.records[0]).toMatchObject({
+      event: 'open',
+      src: '2001:db8::9',
+      by: 'manual',
+      until: '2026-11-24T12:30:00.000Z',
+    });
     expect(backend.calls).toEqual(['open ssh 2001:db8::9']);
   });
 
   test('grant refuses a bad address, an unknown door, a bad duration and a duration over the cap', async () => {
     const { controller: c } = controller();
-    await expect(c.handle({ op: 'grant', src: 'example.org', door: 'ssh' })).rejects.toThrow(/Expected an IPv4 or IPv6 address, got `"example.org"`/);
-    await expect(c.handle({ op: 'grant', src: '203.0.113.9', door: 'web' })).rejects.toMatchObject({ code: 'USAGE', message: 'Expected --door to name a door of the config ("ssh"), got `"web"` (string)' });
-    await expect(c.handle({ op: 'grant', src: '203.0.113.9', door: 'ssh', for: 'soon' })).rejects.toThrow(/duration like "30m"/);
-    await expect(c.handle({ op: 'grant', src: '203.0.113.9', door: 'ssh', for: '2d' })).rejects.toThrow(/at most 1d \(limits.maxOpenFor\)/);
-    await expect(c.handle({ op: 'grant', src: '203.0.113.9', door: 'ssh', for: 'until-closed' })).rejects.toThrow(/at most 1d/);
+    await expect(c.handle({ op: 'grant', src: 'example.org', door: 'ssh' })).rejects.toThrow(
+      /Expected an IPv4 or IPv6 address, got `"example.org"`/,
+    );
+    await expect(c.handle({ op: 'grant', src: '203.0.113.9', door: 'web' })).rejects.toMatchObject({
+      code: 'USAGE',
+      message: 'Expected --door to name a door of the config ("ssh"), got `"web"` (string)',
+    });
+    await expect(c.handle({ op: 'grant', src: '203.0.113.9', door: 'ssh', for: 'soon' })).rejects.toThrow(
+      /duration like "30m"/,
+    );
+    await expect(c.handle({ op: 'grant', src: '203.0.113.9', door: 'ssh', for: '2d' })).rejects.toThrow(
+      /at most 1d \(limits.maxOpenFor\)/,
+    );
+    await expect(c.handle({ op: 'grant', src: '203.0.113.9', door: 'ssh', for: 'until-closed' })).rejects.toThrow(
+      /at most 1d/,
+    );
   });
 
   test('without --for an until-closed door is granted for limits.maxOpenFor, never without end', async () => {
@@ -54,10 +80,19 @@ describe('GrantController', () => {
     const clock = new ManualClock(Date.parse('2026-11-24T12:00:00Z'));
     const audit = new MemoryAudit();
     const gone = makeDoor({ name: 'gone' });
-    const grants = new GrantEngine({ doors: [ssh], backend: new FakeBackend(), audit, clock, grants: [{ door: 'gone', src: '203.0.113.9', family: 4, ports: gone.open, openedAt: 0, until: null }] });
+    const grants = new GrantEngine({
+      doors: [ssh],
+      backend: new FakeBackend(),
+      audit,
+      clock,
+      grants: [{ door: 'gone', src: '203.0.113.9', family: 4, ports: gone.open, openedAt: 0, until: null }],
+    });
     const c = new GrantController({ grants, doors: () => [ssh], limits: () => testLimits, status: () => null });
     await c.handle({ op: 'grant', src: '203.0.113.9', door: 'ssh' });
-    expect(await c.handle({ op: 'revoke', src: '203.0.113.9' })).toEqual({ src: '203.0.113.9', closed: ['gone', 'ssh'] });
+    expect(await c.handle({ op: 'revoke', src: '203.0.113.9' })).toEqual({
+      src: '203.0.113.9',
+      closed: ['gone', 'ssh'],
+    });
     expect(grants.grants()).toEqual([]);
     await expect(c.handle({ op: 'revoke', src: '203.0.113.9', door: 'gone' })).rejects.toMatchObject({ code: 'USAGE' });
   });
@@ -72,7 +107,10 @@ describe('GrantController', () => {
       grants: [{ door: 'gone', src: '203.0.113.9', family: 4, ports: ssh.open, openedAt: 0, until: null }],
     });
     const c = new GrantController({ grants, doors: () => [ssh], limits: () => testLimits, status: () => null });
-    expect(await c.handle({ op: 'revoke', src: '203.0.113.9', door: 'gone' })).toEqual({ src: '203.0.113.9', closed: ['gone'] });
+    expect(await c.handle({ op: 'revoke', src: '203.0.113.9', door: 'gone' })).toEqual({
+      src: '203.0.113.9',
+      closed: ['gone'],
+    });
   });
 
   test('revoke closes every door the address holds and says which', async () => {
@@ -111,7 +149,9 @@ describe('control socket', () => {
     await server.start();
     const failure = requestDaemon(path, { op: 'grant', src: '203.0.113.9', door: 'nope' });
     await expect(failure).rejects.toBeInstanceOf(KnocktailError);
-    await expect(requestDaemon(path, { op: 'grant', src: '203.0.113.9', door: 'nope' })).rejects.toMatchObject({ code: 'USAGE' });
+    await expect(requestDaemon(path, { op: 'grant', src: '203.0.113.9', door: 'nope' })).rejects.toMatchObject({
+      code: 'USAGE',
+    });
   });
 
   test('with no daemon listening the client answers undefined, so the CLI can work offline', async () => {
@@ -126,6 +166,8 @@ describe('control socket', () => {
     await writeFile(stale, '');
     expect(await requestDaemon(stale, { op: 'status' })).toBeUndefined();
     await writeFile(join(dir, 'file'), '');
-    await expect(requestDaemon(join(dir, 'file', 'control.sock'), { op: 'status' })).rejects.toMatchObject({ code: 'CONTROL_SOCKET' });
+    await expect(requestDaemon(join(dir, 'file', 'control.sock'), { op: 'status' })).rejects.toMatchObject({
+      code: 'CONTROL_SOCKET',
+    });
   });
 });

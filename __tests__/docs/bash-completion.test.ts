@@ -27,10 +27,20 @@ afterAll(async () => {
 
 /** The candidates bash would offer for the last word of `words`. */
 function complete(...words: string[]): string[] {
-  const out = execFileSync('bash', ['-c', 'source "$1" && shift && COMP_WORDS=("$@") && COMP_CWORD=$(($# - 1)) && _knocktail && printf "%s\\n" "${COMPREPLY[@]}"', 'bash', script, ...words], {
-    cwd: join(dir, 'work'),
-    encoding: 'utf8',
-  });
+  const out = execFileSync(
+    'bash',
+    [
+      '-c',
+      'source "$1" && shift && COMP_WORDS=("$@") && COMP_CWORD=$(($# - 1)) && _knocktail && printf "%s\\n" "${COMPREPLY[@]}"',
+      'bash',
+      script,
+      ...words,
+    ],
+    {
+      cwd: join(dir, 'work'),
+      encoding: 'utf8',
+    },
+  );
   return out
     .split('\n')
     .filter((line) => line !== '')
@@ -40,13 +50,36 @@ function complete(...words: string[]): string[] {
 describe('bash completion', () => {
   test('the first word completes to the commands', () => {
     expect(complete('knocktail', 're')).toEqual(['replay', 'revoke']);
-    expect(complete('knocktail', '')).toEqual(['audit', 'check-config', 'completion', 'grant', 'import', 'install', 'knock', 'replay', 'revoke', 'rules', 'run', 'setup', 'status', 'teardown']);
+    expect(complete('knocktail', '')).toEqual([
+      'audit',
+      'check-config',
+      'completion',
+      'grant',
+      'import',
+      'install',
+      'knock',
+      'replay',
+      'revoke',
+      'rules',
+      'run',
+      'setup',
+      'status',
+      'teardown',
+    ]);
     expect(complete('knocktail', '-')).toEqual(['--help', '--version', '-V', '-h']);
   });
 
   test("a dash completes to the command's own options", () => {
     expect(complete('knocktail', 'knock', '--d')).toEqual(['--delay', '--door']);
-    expect(complete('knocktail', 'grant', '198.51.100.7', '-')).toEqual(['--config', '--door', '--for', '--help', '-c', '-d', '-h']);
+    expect(complete('knocktail', 'grant', '198.51.100.7', '-')).toEqual([
+      '--config',
+      '--door',
+      '--for',
+      '--help',
+      '-c',
+      '-d',
+      '-h',
+    ]);
   });
 
   test('file and directory values complete from the disk, choices from the definitions', () => {
@@ -78,7 +111,18 @@ describe('knocktail completion', () => {
     const zsh = join(dir, '_knocktail');
     execFileSync('sh', ['-c', 'cat > "$1"', 'sh', zsh], { input: completionScript('zsh') });
     execFileSync('zsh', ['-n', zsh]);
-    const out = execFileSync('zsh', ['-f', '-c', 'autoload -Uz compinit && compinit -u -d "$2/zcompdump" && source "$1" && print -r -- ${_comps[knocktail]}', 'zsh', zsh, dir], { encoding: 'utf8' });
+    const out = execFileSync(
+      'zsh',
+      [
+        '-f',
+        '-c',
+        'autoload -Uz compinit && compinit -u -d "$2/zcompdump" && source "$1" && print -r -- ${_comps[knocktail]}',
+        'zsh',
+        zsh,
+        dir,
+      ],
+      { encoding: 'utf8' },
+    );
     expect(out.trim()).toBe('_knocktail');
   });
 
@@ -89,7 +133,8 @@ describe('knocktail completion', () => {
       const zsh = join(dir, '_knocktail');
       execFileSync('sh', ['-c', 'cat > "$1"', 'sh', zsh], { input: completionScript('zsh') });
       const driver = fileURLToPath(new URL('./zsh-complete.zsh', import.meta.url));
-      const typed = (line: string): string => execFileSync('zsh', ['-f', driver, zsh, line, dir], { encoding: 'utf8', timeout: 15_000 });
+      const typed = (line: string): string =>
+        execFileSync('zsh', ['-f', driver, zsh, line, dir], { encoding: 'utf8', timeout: 15_000 });
       const commands = typed('knocktail re');
       expect(commands).toMatch(/replay +-- run recorded logs through the daemon's pipeline/);
       expect(commands).toMatch(/revoke +-- close a grant now/);

@@ -14,7 +14,14 @@ import { testWith } from './doc-tools.js';
 
 // knocktail(8) is generated from the commander program that parses the command line, so
 // every command, argument and option the parser knows is in the page.
-const ctx: CliContext = { argv: [], env: {}, cwd: '/', stdout: new PassThrough(), stderr: new PassThrough(), signals: { onStop: () => undefined, onReload: () => undefined } };
+const ctx: CliContext = {
+  argv: [],
+  env: {},
+  cwd: '/',
+  stdout: new PassThrough(),
+  stderr: new PassThrough(),
+  signals: { onStop: () => undefined, onReload: () => undefined },
+};
 const roffName = (name: string): string => name.replace(/-/g, '\\-');
 
 function sections(page: string): Map<string, string> {
@@ -31,8 +38,10 @@ describe('knocktail(8)', () => {
     expect([...bySection.keys()]).toEqual(program.commands.map((command) => command.name()));
     for (const command of program.commands) {
       const section = bySection.get(command.name())!;
-      for (const argument of command.registeredArguments) expect(section).toContain(`\\fI${roffName(argument.name())}\\fR`);
-      for (const option of command.options) expect(section).toContain(`\\fB${roffName(option.long ?? option.short!)}\\fR`);
+      for (const argument of command.registeredArguments)
+        expect(section).toContain(`\\fI${roffName(argument.name())}\\fR`);
+      for (const option of command.options)
+        expect(section).toContain(`\\fB${roffName(option.long ?? option.short!)}\\fR`);
     }
   });
 
@@ -55,7 +64,10 @@ describe('knocktail(8)', () => {
 
   test('no text line starts with a control character (a description beginning with "." or "\'")', () => {
     const spec = describeProgram(program);
-    const tricky = { ...spec, commands: [{ name: 'x', description: ".dangerous\n'quote", arguments: [], options: [] }] };
+    const tricky = {
+      ...spec,
+      commands: [{ name: 'x', description: ".dangerous\n'quote", arguments: [], options: [] }],
+    };
     const rendered = renderCliManPage(tricky, { date: '2026-12-01' });
     expect(rendered).toContain('\\&.dangerous');
     expect(rendered).toContain("\\&'quote");
@@ -72,10 +84,16 @@ describe('knocktail(8)', () => {
   testWith('groff', 'groff renders both pages without a warning, and the text shows the options as typed', () => {
     for (const [name, text] of docFiles('2026-12-01')) {
       if (!name.startsWith('man')) continue;
-      const rendered = execFileSync('sh', ['-c', 'groff -man -Tutf8 -ww 2>&1 >/dev/null'], { input: text, encoding: 'utf8' });
+      const rendered = execFileSync('sh', ['-c', 'groff -man -Tutf8 -ww 2>&1 >/dev/null'], {
+        input: text,
+        encoding: 'utf8',
+      });
       expect(`${name}: ${rendered}`).toBe(`${name}: `);
     }
-    const text = execFileSync('groff', ['-man', '-Tascii', '-P', '-cbou'], { input: docFiles('2026-12-01').get(join('man', 'knocktail.8')), encoding: 'utf8' });
+    const text = execFileSync('groff', ['-man', '-Tascii', '-P', '-cbou'], {
+      input: docFiles('2026-12-01').get(join('man', 'knocktail.8')),
+      encoding: 'utf8',
+    });
     expect(text.replace(/ +/g, ' ')).toContain('knocktail knock [-d name] [--close]');
     expect(text).toContain('-c, --config file');
   });
@@ -84,8 +102,16 @@ describe('knocktail(8)', () => {
     const dir = await mkdtemp(join(tmpdir(), 'ktdt-docs-'));
     try {
       const written = await writeDocFiles(dir, '2026-12-01');
-      expect(written.map((path) => path.slice(dir.length + 1)).sort()).toEqual(['completion/_knocktail', 'completion/knocktail.bash', 'man/knocktail-client.json.5', 'man/knocktail.8', 'man/knocktail.json.5']);
-      expect(await readFile(join(dir, 'man', 'knocktail.8'), 'utf8')).toBe(docFiles('2026-12-01').get(join('man', 'knocktail.8')));
+      expect(written.map((path) => path.slice(dir.length + 1)).sort()).toEqual([
+        'completion/_knocktail',
+        'completion/knocktail.bash',
+        'man/knocktail-client.json.5',
+        'man/knocktail.8',
+        'man/knocktail.json.5',
+      ]);
+      expect(await readFile(join(dir, 'man', 'knocktail.8'), 'utf8')).toBe(
+        docFiles('2026-12-01').get(join('man', 'knocktail.8')),
+      );
     } finally {
       await rm(dir, { recursive: true, force: true });
     }

@@ -29,8 +29,12 @@ describe('the documentation links', () => {
 describe('docs/architecture.md', () => {
   test('names every folder and every loose file of src/', () => {
     const map = readFileSync(join(root, 'docs', 'architecture.md'), 'utf8');
-    const entries = readdirSync(join(root, 'src'), { withFileTypes: true }).map((entry) => (entry.isDirectory() ? `src/${entry.name}/` : `src/${entry.name}`));
-    expect(entries.filter((entry) => !map.includes(`\`${entry}\``) && !map.includes(`${entry.replace(/\/$/, '')}\``))).toEqual([]);
+    const entries = readdirSync(join(root, 'src'), { withFileTypes: true }).map((entry) =>
+      entry.isDirectory() ? `src/${entry.name}/` : `src/${entry.name}`,
+    );
+    expect(
+      entries.filter((entry) => !map.includes(`\`${entry}\``) && !map.includes(`${entry.replace(/\/$/, '')}\``)),
+    ).toEqual([]);
   });
 });
 
@@ -50,7 +54,10 @@ describe('the link checker', () => {
   afterAll(() => {
     rmSync(dir, { recursive: true, force: true });
   });
-  writeFileSync(join(dir, 'other.md'), '# Next to ufw, firewalld: or `nft`\n\n## Twice\n\n## Twice\n\n```sh\n# not a heading\n```\n');
+  writeFileSync(
+    join(dir, 'other.md'),
+    '# Next to ufw, firewalld: or `nft`\n\n## Twice\n\n## Twice\n\n```sh\n# not a heading\n```\n',
+  );
   writeFileSync(
     join(dir, 'page.md'),
     [
@@ -64,10 +71,17 @@ describe('the link checker', () => {
   );
 
   test('gives headings the anchors GitHub gives them, outside code blocks only', () => {
-    expect([...headingAnchors(readFileSync(join(dir, 'other.md'), 'utf8'))]).toEqual(['next-to-ufw-firewalld-or-nft', 'twice', 'twice-1']);
+    expect([...headingAnchors(readFileSync(join(dir, 'other.md'), 'utf8'))]).toEqual([
+      'next-to-ufw-firewalld-or-nft',
+      'twice',
+      'twice-1',
+    ]);
   });
 
   test('names a missing file and a missing anchor with their line, and ignores code and web links', () => {
-    expect(brokenLinks(join(dir, 'page.md'), dir)).toEqual(['page.md:3: gone.md (no such file gone.md)', 'page.md:3: other.md#not-there (no heading makes #not-there in other.md)']);
+    expect(brokenLinks(join(dir, 'page.md'), dir)).toEqual([
+      'page.md:3: gone.md (no such file gone.md)',
+      'page.md:3: other.md#not-there (no heading makes #not-there in other.md)',
+    ]);
   });
 });

@@ -31,7 +31,8 @@ async function outputOf(command: string): Promise<string> {
   for (const filter of filters) {
     const [tool, ...args] = filter.split(' ');
     if (tool === 'head') lines = lines.slice(0, Number(args[0]!.replace('-', '')));
-    else if (tool === 'grep' && args[0] === '-v') lines = lines.filter((line) => !line.includes(args.slice(1).join(' ')));
+    else if (tool === 'grep' && args[0] === '-v')
+      lines = lines.filter((line) => !line.includes(args.slice(1).join(' ')));
     else if (tool === 'grep') lines = lines.filter((line) => line.includes(args.join(' ')));
     else throw new Error(`unknown filter ${filter}`);
   }
@@ -48,18 +49,23 @@ const examples = files.flatMap(examplesIn);
 
 describe('generated examples in the documentation', () => {
   test('the demo report in the README and the --commands example in docs/replay.md are among them', () => {
-    expect(examples.map((example) => `${example.file}: ${example.command.split(' ')[0]}`)).toEqual(expect.arrayContaining(['README.md: replay', 'docs/replay.md: replay']));
+    expect(examples.map((example) => `${example.file}: ${example.command.split(' ')[0]}`)).toEqual(
+      expect.arrayContaining(['README.md: replay', 'docs/replay.md: replay']),
+    );
   });
 
-  test.each(examples.map((example) => [`${example.file}: knocktail ${example.command}`, example] as const))('%s', async (_name, example) => {
-    const real = await outputOf(example.command);
-    if (process.env['KNOCKTAIL_UPDATE_DOCS'] === '1' && real !== example.shown) {
-      const path = join(root, example.file);
-      // The block's text is what precedes its closing fence.
-      const fresh = `${example.whole.slice(0, example.whole.length - 3 - example.shown.length)}${real}\`\`\``;
-      writeFileSync(path, readFileSync(path, 'utf8').replace(example.whole, fresh));
-      return;
-    }
-    expect(example.shown).toBe(real);
-  });
+  test.each(examples.map((example) => [`${example.file}: knocktail ${example.command}`, example] as const))(
+    '%s',
+    async (_name, example) => {
+      const real = await outputOf(example.command);
+      if (process.env['KNOCKTAIL_UPDATE_DOCS'] === '1' && real !== example.shown) {
+        const path = join(root, example.file);
+        // The block's text is what precedes its closing fence.
+        const fresh = `${example.whole.slice(0, example.whole.length - 3 - example.shown.length)}${real}\`\`\``;
+        writeFileSync(path, readFileSync(path, 'utf8').replace(example.whole, fresh));
+        return;
+      }
+      expect(example.shown).toBe(real);
+    },
+  );
 });

@@ -27,7 +27,12 @@ function proseLines(text: string): { text: string; line: number }[] {
 
 /** Every inline link `[text](target)` of a Markdown page, outside code. */
 export function markdownLinks(text: string): MarkdownLink[] {
-  return proseLines(text).flatMap(({ text: raw, line: number }) => [...raw.replace(/`+[^`]*`+/g, '').matchAll(/\]\(([^)\s]+)(?:\s+"[^"]*")?\)/g)].map((m) => ({ target: m[1] ?? '', line: number })));
+  return proseLines(text).flatMap(({ text: raw, line: number }) =>
+    [...raw.replace(/`+[^`]*`+/g, '').matchAll(/\]\(([^)\s]+)(?:\s+"[^"]*")?\)/g)].map((m) => ({
+      target: m[1] ?? '',
+      line: number,
+    })),
+  );
 }
 
 /** The anchors GitHub gives a page's headings: lower case, punctuation dropped, spaces to hyphens, repeats numbered. */
@@ -62,7 +67,11 @@ export function brokenLinks(file: string, root: string): string[] {
     const resolved = path === '' ? file : join(dirname(file), decodeURIComponent(path));
     const where = `${relative(root, file)}:${String(line)}: ${target}`;
     if (!existsSync(resolved)) problems.push(`${where} (no such file ${relative(root, resolved)})`);
-    else if (anchor !== undefined && resolved.endsWith('.md') && !headingAnchors(readFileSync(resolved, 'utf8')).has(anchor)) {
+    else if (
+      anchor !== undefined &&
+      resolved.endsWith('.md') &&
+      !headingAnchors(readFileSync(resolved, 'utf8')).has(anchor)
+    ) {
       problems.push(`${where} (no heading makes #${anchor} in ${relative(root, resolved)})`);
     }
   }

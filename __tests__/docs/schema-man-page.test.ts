@@ -10,11 +10,15 @@ type Schema = Record<string, unknown>;
 
 // Every property path the schema declares, found by a walk of its own (not the generator's).
 function propertyPaths(root: Schema, node: Schema, prefix: string): string[] {
-  const deref = (n: Schema): Schema => (typeof n['$ref'] === 'string' ? (root['definitions'] as Record<string, Schema>)[n['$ref'].split('/').at(-1)!]! : n);
+  const deref = (n: Schema): Schema =>
+    typeof n['$ref'] === 'string' ? (root['definitions'] as Record<string, Schema>)[n['$ref'].split('/').at(-1)!]! : n;
   return Object.entries((node['properties'] ?? {}) as Record<string, Schema>).flatMap(([key, child]) => {
     const value = deref(child);
     const items = value['items'] ? deref(value['items'] as Schema) : undefined;
-    const map = value['additionalProperties'] && typeof value['additionalProperties'] === 'object' ? deref(value['additionalProperties'] as Schema) : undefined;
+    const map =
+      value['additionalProperties'] && typeof value['additionalProperties'] === 'object'
+        ? deref(value['additionalProperties'] as Schema)
+        : undefined;
     const below = value['properties']
       ? propertyPaths(root, value, `${prefix}${key}.`)
       : items?.['properties']
@@ -27,7 +31,16 @@ function propertyPaths(root: Schema, node: Schema, prefix: string): string[] {
 }
 
 const roff = (text: string): string => text.replace(/-/g, '\\-');
-const meta = { name: 'x.json', summary: 's', date: '2026-12-01', version: '0', intro: [], example: '{}', files: [], seeAlso: [] };
+const meta = {
+  name: 'x.json',
+  summary: 's',
+  date: '2026-12-01',
+  version: '0',
+  intro: [],
+  example: '{}',
+  files: [],
+  seeAlso: [],
+};
 
 describe('knocktail.json(5)', () => {
   const schema = readSchema();
@@ -48,7 +61,11 @@ describe('knocktail.json(5)', () => {
 
   test('a property added to the schema appears without touching the generator', () => {
     const changed = structuredClone(schema) as Schema;
-    ((changed['properties'] as Schema)['firewall'] as { properties: Schema }).properties['newKnob'] = { type: 'integer', default: 7, description: 'a new knob' };
+    ((changed['properties'] as Schema)['firewall'] as { properties: Schema }).properties['newKnob'] = {
+      type: 'integer',
+      default: 7,
+      description: 'a new knob',
+    };
     const rendered = renderSchemaManPage(changed, meta);
     expect(rendered).toContain('.TP\n\\fBfirewall.newKnob\\fR (integer, default 7)\nA new knob.');
     expect(page).not.toContain('newKnob');
@@ -60,7 +77,9 @@ describe('knocktail-client.json(5)', () => {
     const schema = readClientSchema();
     const page = clientManPage('2026-12-01', '0.1.0');
     const paths = propertyPaths(schema, schema, '');
-    expect(paths).toEqual(expect.arrayContaining(['profiles.NAME.host', 'profiles.NAME.timeBased.secretFile', 'profiles.NAME.verify']));
+    expect(paths).toEqual(
+      expect.arrayContaining(['profiles.NAME.host', 'profiles.NAME.timeBased.secretFile', 'profiles.NAME.verify']),
+    );
     for (const path of paths) expect(page).toContain(`.TP\n\\fB${roff(path)}\\fR (`);
   });
 });

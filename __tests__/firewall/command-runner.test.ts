@@ -26,7 +26,9 @@ describe('ExecaRunner', () => {
 
 describe('RecordingRunner', () => {
   test('it records argv and input and answers from its script, first match first', async () => {
-    const runner = new RecordingRunner().on(['iptables', '-w', '-C'], { exitCode: 1 }, 1).on(['iptables'], { stdout: 'ok' });
+    const runner = new RecordingRunner()
+      .on(['iptables', '-w', '-C'], { exitCode: 1 }, 1)
+      .on(['iptables'], { stdout: 'ok' });
     expect((await runner.run(['iptables', '-w', '-C', 'X'])).exitCode).toBe(1);
     expect(await runner.run(['iptables', '-w', '-C', 'X'])).toEqual({ exitCode: 0, stdout: 'ok', stderr: '' });
     await runner.run(['nft', '-f', '-'], { input: 'flush ruleset' });

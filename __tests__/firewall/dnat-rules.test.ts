@@ -8,12 +8,19 @@ import type { DnatRule } from '../../src/firewall/dnat-rules.js';
 // Listings captured from a real Docker (docker.io 20.10, iptables-nft 1.8.9) and nftables 1.0.6.
 const here = dirname(fileURLToPath(import.meta.url));
 const listing = (name: string): string => readFileSync(join(here, 'listings', name), 'utf8');
-const withoutOrigin = (rule: DnatRule): Omit<DnatRule, 'origin'> => Object.fromEntries(Object.entries(rule).filter(([key]) => key !== 'origin')) as Omit<DnatRule, 'origin'>;
+const withoutOrigin = (rule: DnatRule): Omit<DnatRule, 'origin'> =>
+  Object.fromEntries(Object.entries(rule).filter(([key]) => key !== 'origin')) as Omit<DnatRule, 'origin'>;
 
 describe('reading DNAT rules from the iptables nat table', () => {
   test("Docker's published port is one tcp DNAT to the container, on every address", () => {
     expect(parseIptablesNat(listing('docker-nat-v4.txt'), 4)).toEqual([
-      { family: 4, proto: 'tcp', ports: [[8080, 8080]], local: false, origin: 'iptables nat DOCKER: ! -i docker0 -p tcp -m tcp --dport 8080 -j DNAT --to-destination 203.0.113.2:80' },
+      {
+        family: 4,
+        proto: 'tcp',
+        ports: [[8080, 8080]],
+        local: false,
+        origin: 'iptables nat DOCKER: ! -i docker0 -p tcp -m tcp --dport 8080 -j DNAT --to-destination 203.0.113.2:80',
+      },
     ]);
   });
 
@@ -55,7 +62,9 @@ describe('reading DNAT rules from the iptables nat table', () => {
 
   test('an empty or foreign listing holds no rule', () => {
     expect(parseIptablesNat('', 4)).toEqual([]);
-    expect(parseIptablesNat('garbage\n-A\n-A X -j DNAT', 4)).toEqual([{ family: 4, local: false, origin: 'iptables nat X: -j DNAT' }]);
+    expect(parseIptablesNat('garbage\n-A\n-A X -j DNAT', 4)).toEqual([
+      { family: 4, local: false, origin: 'iptables nat X: -j DNAT' },
+    ]);
   });
 });
 
@@ -84,7 +93,17 @@ describe('reading DNAT rules from nftables', () => {
   test('iptables-nft rules (an xt DNAT target) are left to the iptables listing; bad JSON holds none', () => {
     const xt = {
       nftables: [
-        { rule: { family: 'ip', table: 'nat', chain: 'DOCKER', expr: [{ match: { op: '==', left: { payload: { protocol: 'tcp', field: 'dport' } }, right: 8080 } }, { xt: { type: 'target', name: 'DNAT' } }] } },
+        {
+          rule: {
+            family: 'ip',
+            table: 'nat',
+            chain: 'DOCKER',
+            expr: [
+              { match: { op: '==', left: { payload: { protocol: 'tcp', field: 'dport' } }, right: 8080 } },
+              { xt: { type: 'target', name: 'DNAT' } },
+            ],
+          },
+        },
       ],
     };
     expect(parseNftNat(JSON.stringify(xt))).toEqual([]);

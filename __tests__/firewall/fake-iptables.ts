@@ -24,7 +24,12 @@ export class FakeIptables implements CommandRunner, ProcessStarter {
   private answer(argv: readonly string[], options: { input?: string }): CommandResult {
     this.commands.push(options.input === undefined ? { argv } : { argv, input: options.input });
     const family = argv[0]!.startsWith('ip6') ? '6' : '4';
-    if (argv[2] === '-S' && argv[3] === 'KNOCKTAIL') return { exitCode: 0, stdout: ['-N KNOCKTAIL', ...this.chains[family].map((rule) => `-A KNOCKTAIL ${rule}`)].join('\n') + '\n', stderr: '' };
+    if (argv[2] === '-S' && argv[3] === 'KNOCKTAIL')
+      return {
+        exitCode: 0,
+        stdout: ['-N KNOCKTAIL', ...this.chains[family].map((rule) => `-A KNOCKTAIL ${rule}`)].join('\n') + '\n',
+        stderr: '',
+      };
     if (argv[0]!.endsWith('-restore')) {
       const error = this.apply(family, options.input ?? '');
       return { exitCode: error ? 1 : 0, stdout: '', stderr: error ?? '' };
@@ -52,7 +57,8 @@ export class FakeIptables implements CommandRunner, ProcessStarter {
       if (words[0] === '-A') next.push(rule);
       if (words[0] === '-D') {
         const index = next.indexOf(rule);
-        if (index === -1) return 'iptables-restore: line 2 failed: Bad rule (does a matching rule exist in that chain?).';
+        if (index === -1)
+          return 'iptables-restore: line 2 failed: Bad rule (does a matching rule exist in that chain?).';
         next.splice(index, 1);
       }
     }

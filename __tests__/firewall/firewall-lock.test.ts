@@ -30,7 +30,10 @@ describe('the firewall lock', () => {
 
   test('a taker that times out gets FIREWALL_LOCKED naming the holder', async () => {
     const path = firewallLockPath(dir);
-    const first = await acquireFirewallLock(path, { holder: 'knocktail setup', now: () => Date.parse('2026-12-01T09:00:00Z') });
+    const first = await acquireFirewallLock(path, {
+      holder: 'knocktail setup',
+      now: () => Date.parse('2026-12-01T09:00:00Z'),
+    });
     await expect(acquireFirewallLock(path, { holder: 'knocktail teardown', timeoutMs: 200 })).rejects.toMatchObject({
       code: 'FIREWALL_LOCKED',
       message: expect.stringContaining(`held by knocktail setup (pid ${process.pid}) since 2026-12-01T09:00:00.000Z`),
@@ -39,7 +42,9 @@ describe('the firewall lock', () => {
   });
 
   test('withFirewallLock releases the lock when the work throws', async () => {
-    await expect(withFirewallLock(dir, { holder: 'a' }, async () => Promise.reject(new Error('boom')))).rejects.toThrow('boom');
+    await expect(withFirewallLock(dir, { holder: 'a' }, async () => Promise.reject(new Error('boom')))).rejects.toThrow(
+      'boom',
+    );
     const again = await acquireFirewallLock(firewallLockPath(dir), { holder: 'b', timeoutMs: 500 });
     expect(await readFile(firewallLockPath(dir), 'utf8')).toContain('b (pid');
     await again.release();

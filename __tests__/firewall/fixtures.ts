@@ -28,8 +28,19 @@ export const pingDoor: Door = makeDoor({
   closeSequence: [],
 });
 
-export function firewallConfig(backend: FirewallConfig['backend'], overrides: Partial<FirewallConfig> = {}): FirewallConfig & { logPrefix: string } {
-  return { backend, inputPosition: 1, logRateLimit: '20/second', checkInterval: 60, retries: 2, logPrefix: 'knocktail: ', ...overrides };
+export function firewallConfig(
+  backend: FirewallConfig['backend'],
+  overrides: Partial<FirewallConfig> = {},
+): FirewallConfig & { logPrefix: string } {
+  return {
+    backend,
+    inputPosition: 1,
+    logRateLimit: '20/second',
+    checkInterval: 60,
+    retries: 2,
+    logPrefix: 'knocktail: ',
+    ...overrides,
+  };
 }
 
 export function grantFor(src: string, overrides: Partial<Grant> = {}): Grant {

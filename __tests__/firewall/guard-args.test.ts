@@ -14,7 +14,16 @@ import {
 import { pingDoor, sshDoor } from './fixtures.js';
 
 const options = { logPrefix: 'knocktail: ', logRateLimit: '20/second', inputPosition: 3 };
-const limit4 = ['-m', 'hashlimit', '--hashlimit-upto', '20/second', '--hashlimit-mode', 'srcip', '--hashlimit-name', 'knocktail4'];
+const limit4 = [
+  '-m',
+  'hashlimit',
+  '--hashlimit-upto',
+  '20/second',
+  '--hashlimit-mode',
+  'srcip',
+  '--hashlimit-name',
+  'knocktail4',
+];
 const log = ['-j', 'LOG', '--log-prefix', 'knocktail: '];
 const NEW = ['-m', 'conntrack', '--ctstate', 'NEW'];
 
@@ -66,7 +75,15 @@ describe('guard rules', () => {
     ]);
     expect(ports.icmp).toBe(true);
     const v6 = buildGuardRuleSpecs([pingDoor], 6, options);
-    expect(v6).toContainEqual(['-p', 'ipv6-icmp', '--icmpv6-type', 'echo-request', ...limit4.slice(0, -1), 'knocktail6', ...log]);
+    expect(v6).toContainEqual([
+      '-p',
+      'ipv6-icmp',
+      '--icmpv6-type',
+      'echo-request',
+      ...limit4.slice(0, -1),
+      'knocktail6',
+      ...log,
+    ]);
     expect(v6).toContainEqual(['-p', 'udp', '--dport', '40000:40100', ...NEW, '-j', 'DROP']);
     expect(v6.some((spec) => spec.includes('ipv6-icmp') && spec.includes('DROP'))).toBe(false);
   });
@@ -85,7 +102,13 @@ describe('guard rules', () => {
   });
 
   test('teardown removes the jump before the chains', () => {
-    expect(buildGuardTeardownArgs(6).map((argv) => argv.slice(2).join(' '))).toEqual(['-D INPUT -j KNOCKTAIL-GUARD', '-F KNOCKTAIL-GUARD', '-X KNOCKTAIL-GUARD', '-F KNOCKTAIL', '-X KNOCKTAIL']);
+    expect(buildGuardTeardownArgs(6).map((argv) => argv.slice(2).join(' '))).toEqual([
+      '-D INPUT -j KNOCKTAIL-GUARD',
+      '-F KNOCKTAIL-GUARD',
+      '-X KNOCKTAIL-GUARD',
+      '-F KNOCKTAIL',
+      '-X KNOCKTAIL',
+    ]);
   });
 
   test('a fresh setup is one transaction that creates both chains, fills the guard and inserts the jump', () => {
@@ -100,7 +123,12 @@ describe('guard rules', () => {
   });
 
   test('a re-setup replaces the guard in the same COMMIT, keeps the grant chain and does not jump twice', () => {
-    const text = buildGuardRestore([sshDoor], 6, options, { grantChain: true, guardChain: true, jumps: 1, inputRules: 4 });
+    const text = buildGuardRestore([sshDoor], 6, options, {
+      grantChain: true,
+      guardChain: true,
+      jumps: 1,
+      inputRules: 4,
+    });
     expect(text).not.toContain(':KNOCKTAIL - ');
     expect(text).toContain(':KNOCKTAIL-GUARD - [0:0]');
     expect(text).not.toContain('-I INPUT');
@@ -108,15 +136,25 @@ describe('guard rules', () => {
   });
 
   test("ipset's match-set rules replace the grant chain in the same transaction", () => {
-    const text = buildGuardRestore([sshDoor], 4, options, { grantChain: true, guardChain: false, jumps: 0, inputRules: 0 }, [['-m', 'set', '--match-set', 'knocktail-ssh-v4', 'src', '-j', 'ACCEPT']]);
-    expect(text).toContain(':KNOCKTAIL - [0:0]\n:KNOCKTAIL-GUARD - [0:0]\n-A KNOCKTAIL -m set --match-set knocktail-ssh-v4 src -j ACCEPT\n');
+    const text = buildGuardRestore(
+      [sshDoor],
+      4,
+      options,
+      { grantChain: true, guardChain: false, jumps: 0, inputRules: 0 },
+      [['-m', 'set', '--match-set', 'knocktail-ssh-v4', 'src', '-j', 'ACCEPT']],
+    );
+    expect(text).toContain(
+      ':KNOCKTAIL - [0:0]\n:KNOCKTAIL-GUARD - [0:0]\n-A KNOCKTAIL -m set --match-set knocktail-ssh-v4 src -j ACCEPT\n',
+    );
   });
 
   test('teardown is one transaction that removes every jump before the chains and skips absent pieces', () => {
     expect(buildGuardTeardownRestore({ grantChain: true, guardChain: true, jumps: 2, inputRules: 3 })).toBe(
       '*filter\n-D INPUT -j KNOCKTAIL-GUARD\n-D INPUT -j KNOCKTAIL-GUARD\n-F KNOCKTAIL-GUARD\n-X KNOCKTAIL-GUARD\n-F KNOCKTAIL\n-X KNOCKTAIL\nCOMMIT\n',
     );
-    expect(buildGuardTeardownRestore({ grantChain: true, guardChain: false, jumps: 0, inputRules: 0 })).toBe('*filter\n-F KNOCKTAIL\n-X KNOCKTAIL\nCOMMIT\n');
+    expect(buildGuardTeardownRestore({ grantChain: true, guardChain: false, jumps: 0, inputRules: 0 })).toBe(
+      '*filter\n-F KNOCKTAIL\n-X KNOCKTAIL\nCOMMIT\n',
+    );
   });
 });
 
@@ -136,7 +174,17 @@ describe('the refusal and the tripwires', () => {
       ['-p', 'tcp', '--dport', '22', '-j', 'REJECT', '--reject-with', 'tcp-reset'],
     ]);
     const v6 = buildGuardRuleSpecs([sshDoor], 6, { ...options, refusal: 'reject' });
-    expect(v6).toContainEqual(['-p', 'udp', '--dport', '8000', ...NEW, '-j', 'REJECT', '--reject-with', 'icmp6-port-unreachable']);
+    expect(v6).toContainEqual([
+      '-p',
+      'udp',
+      '--dport',
+      '8000',
+      ...NEW,
+      '-j',
+      'REJECT',
+      '--reject-with',
+      'icmp6-port-unreachable',
+    ]);
     expect(v6.filter((spec) => spec.includes('DROP'))).toEqual([]);
   });
 
@@ -148,22 +196,59 @@ describe('the refusal and the tripwires', () => {
   test('tripwires are logged once per source per minute after the knock ports, then refused like knock ports, NEW only', () => {
     const specs = buildGuardRuleSpecs([sshDoor], 4, { ...options, refusal: 'reject', tripwires });
     const once = [
-      ...['-m', 'hashlimit', '--hashlimit-upto', '1/minute', '--hashlimit-burst', '1', '--hashlimit-mode', 'srcip', '--hashlimit-name', 'knocktailtw4'],
+      ...[
+        '-m',
+        'hashlimit',
+        '--hashlimit-upto',
+        '1/minute',
+        '--hashlimit-burst',
+        '1',
+        '--hashlimit-mode',
+        'srcip',
+        '--hashlimit-name',
+        'knocktailtw4',
+      ],
       ...['--hashlimit-htable-size', '16384', '--hashlimit-htable-max', '65536', '--hashlimit-htable-expire', '60000'],
     ];
     const logTcp = ['-p', 'tcp', '-m', 'multiport', '--dports', '31598,31599', ...NEW, ...once, ...log];
     const logUdp = ['-p', 'udp', '-m', 'multiport', '--dports', '8002', ...NEW, ...once, ...log];
     expect(specs.indexOf(specs.find((spec) => spec.join(' ') === logTcp.join(' '))!)).toBe(5);
     expect(specs[6]).toEqual(logUdp);
-    expect(specs).toContainEqual(['-p', 'tcp', '-m', 'multiport', '--dports', '31598,31599', ...NEW, '-j', 'REJECT', '--reject-with', 'tcp-reset']);
-    expect(specs).toContainEqual(['-p', 'udp', '-m', 'multiport', '--dports', '8002', ...NEW, '-j', 'REJECT', '--reject-with', 'icmp-port-unreachable']);
+    expect(specs).toContainEqual([
+      '-p',
+      'tcp',
+      '-m',
+      'multiport',
+      '--dports',
+      '31598,31599',
+      ...NEW,
+      '-j',
+      'REJECT',
+      '--reject-with',
+      'tcp-reset',
+    ]);
+    expect(specs).toContainEqual([
+      '-p',
+      'udp',
+      '-m',
+      'multiport',
+      '--dports',
+      '8002',
+      ...NEW,
+      '-j',
+      'REJECT',
+      '--reject-with',
+      'icmp-port-unreachable',
+    ]);
     // The protected port's refusal stays last.
     expect(specs.at(-1)).toEqual(['-p', 'tcp', '--dport', '22', '-j', 'REJECT', '--reject-with', 'tcp-reset']);
   });
 
   test('multiport rules hold at most 15 tripwires each', () => {
     const many = Array.from({ length: 40 }, (_, i) => ({ proto: 'tcp' as const, from: 20000 + i, to: 20000 + i }));
-    const logs = buildGuardRuleSpecs([sshDoor], 4, { ...options, tripwires: many }).filter((spec) => spec.includes('knocktailtw4'));
+    const logs = buildGuardRuleSpecs([sshDoor], 4, { ...options, tripwires: many }).filter((spec) =>
+      spec.includes('knocktailtw4'),
+    );
     expect(logs.map((spec) => spec[spec.indexOf('--dports') + 1]!.split(',').length)).toEqual([15, 15, 10]);
   });
 });
@@ -173,19 +258,51 @@ describe('the jump position', () => {
   const jumpOf = (restore: string): string[] => restore.split('\n').filter((line) => line.includes('INPUT'));
 
   test('"auto" puts a new jump right after the last ban rule, or first when there is none', () => {
-    expect(jumpOf(buildGuardRestore([sshDoor], 4, auto, { ...EMPTY_GUARD_STATE, inputRules: 5, banRule: 2 }))).toEqual(['-I INPUT 3 -j KNOCKTAIL-GUARD']);
-    expect(jumpOf(buildGuardRestore([sshDoor], 4, auto, { ...EMPTY_GUARD_STATE, inputRules: 5, banRule: 0 }))).toEqual(['-I INPUT 1 -j KNOCKTAIL-GUARD']);
+    expect(jumpOf(buildGuardRestore([sshDoor], 4, auto, { ...EMPTY_GUARD_STATE, inputRules: 5, banRule: 2 }))).toEqual([
+      '-I INPUT 3 -j KNOCKTAIL-GUARD',
+    ]);
+    expect(jumpOf(buildGuardRestore([sshDoor], 4, auto, { ...EMPTY_GUARD_STATE, inputRules: 5, banRule: 0 }))).toEqual([
+      '-I INPUT 1 -j KNOCKTAIL-GUARD',
+    ]);
   });
 
   test('"auto" moves a jump that sits ahead of a ban rule behind it in the same transaction, and leaves one behind it alone', () => {
-    const ahead = { ...EMPTY_GUARD_STATE, guardChain: true, grantChain: true, jumps: 1, jumpAt: 1, inputRules: 4, banRule: 3 };
-    expect(jumpOf(buildGuardRestore([sshDoor], 4, auto, ahead))).toEqual(['-D INPUT -j KNOCKTAIL-GUARD', '-I INPUT 3 -j KNOCKTAIL-GUARD']);
+    const ahead = {
+      ...EMPTY_GUARD_STATE,
+      guardChain: true,
+      grantChain: true,
+      jumps: 1,
+      jumpAt: 1,
+      inputRules: 4,
+      banRule: 3,
+    };
+    expect(jumpOf(buildGuardRestore([sshDoor], 4, auto, ahead))).toEqual([
+      '-D INPUT -j KNOCKTAIL-GUARD',
+      '-I INPUT 3 -j KNOCKTAIL-GUARD',
+    ]);
     expect(jumpOf(buildGuardRestore([sshDoor], 4, auto, { ...ahead, jumpAt: 4 }))).toEqual([]);
   });
 
   test('a number still wins over the ban rules', () => {
-    expect(jumpOf(buildGuardRestore([sshDoor], 4, { ...options, inputPosition: 1 }, { ...EMPTY_GUARD_STATE, inputRules: 5, banRule: 2 }))).toEqual(['-I INPUT 1 -j KNOCKTAIL-GUARD']);
-    const ahead = { ...EMPTY_GUARD_STATE, guardChain: true, grantChain: true, jumps: 1, jumpAt: 1, inputRules: 4, banRule: 3 };
+    expect(
+      jumpOf(
+        buildGuardRestore(
+          [sshDoor],
+          4,
+          { ...options, inputPosition: 1 },
+          { ...EMPTY_GUARD_STATE, inputRules: 5, banRule: 2 },
+        ),
+      ),
+    ).toEqual(['-I INPUT 1 -j KNOCKTAIL-GUARD']);
+    const ahead = {
+      ...EMPTY_GUARD_STATE,
+      guardChain: true,
+      grantChain: true,
+      jumps: 1,
+      jumpAt: 1,
+      inputRules: 4,
+      banRule: 3,
+    };
     expect(jumpOf(buildGuardRestore([sshDoor], 4, { ...options, inputPosition: 1 }, ahead))).toEqual([]);
   });
 });
@@ -195,7 +312,9 @@ describe('the periodic repair of the jump', () => {
   const held = { grantChain: true, guardChain: true, jumps: 1, jumpAt: 1, inputRules: 3, banRule: 2 };
 
   test('a jump that a ban rule added later now follows is moved behind it', () => {
-    expect(buildJumpRepairRestore(auto, held)).toBe('*filter\n-D INPUT -j KNOCKTAIL-GUARD\n-I INPUT 2 -j KNOCKTAIL-GUARD\nCOMMIT\n');
+    expect(buildJumpRepairRestore(auto, held)).toBe(
+      '*filter\n-D INPUT -j KNOCKTAIL-GUARD\n-I INPUT 2 -j KNOCKTAIL-GUARD\nCOMMIT\n',
+    );
   });
 
   test('a jump already behind every ban rule, or a numbered position, is left alone', () => {
@@ -204,7 +323,9 @@ describe('the periodic repair of the jump', () => {
   });
 
   test('a missing jump goes back in while the guard chain exists, never without it', () => {
-    expect(buildJumpRepairRestore(auto, { ...held, jumps: 0, jumpAt: 0 })).toBe('*filter\n-I INPUT 3 -j KNOCKTAIL-GUARD\nCOMMIT\n');
+    expect(buildJumpRepairRestore(auto, { ...held, jumps: 0, jumpAt: 0 })).toBe(
+      '*filter\n-I INPUT 3 -j KNOCKTAIL-GUARD\nCOMMIT\n',
+    );
     expect(buildJumpRepairRestore(auto, { ...held, guardChain: false, jumps: 0, jumpAt: 0 })).toBeUndefined();
   });
 });

@@ -7,7 +7,9 @@ import type { BlockingChain } from '../../src/firewall/host-firewall.js';
 import { describeHostFirewall, hostFirewallError, judgeHostFirewall } from '../../src/firewall/host-firewall-policy.js';
 
 function blockingOf(name: string): readonly BlockingChain[] {
-  const scan = detectHostFirewall(readFileSync(join(process.cwd(), '__tests__', 'fixtures', 'host-firewall', `${name}.json`), 'utf8'));
+  const scan = detectHostFirewall(
+    readFileSync(join(process.cwd(), '__tests__', 'fixtures', 'host-firewall', `${name}.json`), 'utf8'),
+  );
   if (!scan.ok) throw new Error(scan.reason);
   return scan.blocking;
 }
@@ -60,8 +62,14 @@ describe('describeHostFirewall', () => {
     expect(describeHostFirewall(judgeHostFirewall(blockingOf('ufw'), 'iptables'), 'iptables')).toBe(
       "host firewall: ufw (table ip filter, chain INPUT, priority 0: policy drop); ufw (table ip6 filter, chain INPUT, priority 0: policy drop); the iptables backend's jump goes into that INPUT chain ahead of it, so grants open",
     );
-    expect(describeHostFirewall(judgeHostFirewall([], 'nftables'), 'nftables')).toBe('host firewall: no other input chain drops by default; grants open as they are');
-    expect(describeHostFirewall(judgeHostFirewall(blockingOf('ufw'), 'nftables'), 'nftables')).toMatch(/drops what the nftables backend accepts; `knocktail setup` refuses: use "firewall"/);
-    expect(describeHostFirewall(judgeHostFirewall(blockingOf('ufw'), 'nftables'), 'nftables', { ignored: true })).toMatch(/firewall.hostFirewall is "ignore", so setup goes ahead/);
+    expect(describeHostFirewall(judgeHostFirewall([], 'nftables'), 'nftables')).toBe(
+      'host firewall: no other input chain drops by default; grants open as they are',
+    );
+    expect(describeHostFirewall(judgeHostFirewall(blockingOf('ufw'), 'nftables'), 'nftables')).toMatch(
+      /drops what the nftables backend accepts; `knocktail setup` refuses: use "firewall"/,
+    );
+    expect(
+      describeHostFirewall(judgeHostFirewall(blockingOf('ufw'), 'nftables'), 'nftables', { ignored: true }),
+    ).toMatch(/firewall.hostFirewall is "ignore", so setup goes ahead/);
   });
 });

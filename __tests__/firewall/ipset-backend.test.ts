@@ -18,11 +18,17 @@ describe('the ipset backend', () => {
     const backend = backendWith('ipset', runner);
     await backend.open(grantFor('2001:db8::7'));
     await backend.open(grantFor('2001:db8::7', { until: null }));
-    expect(runner.lines()).toEqual(['ipset -exist add knocktail-ssh-v6 2001:db8::7 timeout 3600', 'ipset -exist add knocktail-ssh-v6 2001:db8::7 timeout 0']);
+    expect(runner.lines()).toEqual([
+      'ipset -exist add knocktail-ssh-v6 2001:db8::7 timeout 3600',
+      'ipset -exist add knocktail-ssh-v6 2001:db8::7 timeout 0',
+    ]);
   });
 
   test('closing an absent member, or one whose set is gone, is no error', async () => {
-    const runner = new RecordingRunner().on(['ipset'], { exitCode: 1, stderr: 'ipset v7.17: The set with the given name does not exist\n' });
+    const runner = new RecordingRunner().on(['ipset'], {
+      exitCode: 1,
+      stderr: 'ipset v7.17: The set with the given name does not exist\n',
+    });
     await expect(backendWith('ipset', runner).close(grantFor('198.51.100.2'))).resolves.toBeUndefined();
     expect(runner.lines()).toEqual(['ipset -exist del knocktail-ssh-v4 198.51.100.2']);
   });
@@ -39,8 +45,12 @@ describe('the ipset backend', () => {
       .map((argv) => argv.join(' '));
     expect(lines).toContain('ipset -exist create knocktail-ssh-v4 hash:ip family inet timeout 0');
     expect(lines).toContain('ipset -exist create knocktail-ssh-v6 hash:ip family inet6 timeout 0');
-    expect(lines).toContain('iptables -w -A KNOCKTAIL -p tcp -m set --match-set knocktail-ssh-v4 src --dport 22 -j ACCEPT');
-    expect(lines).toContain('ip6tables -w -A KNOCKTAIL -p tcp -m set --match-set knocktail-ssh-v6 src --dport 22 -j ACCEPT');
+    expect(lines).toContain(
+      'iptables -w -A KNOCKTAIL -p tcp -m set --match-set knocktail-ssh-v4 src --dport 22 -j ACCEPT',
+    );
+    expect(lines).toContain(
+      'ip6tables -w -A KNOCKTAIL -p tcp -m set --match-set knocktail-ssh-v6 src --dport 22 -j ACCEPT',
+    );
   });
 
   test('timeouts are whole seconds, at least one, capped at the kernel maximum', () => {
@@ -55,25 +65,40 @@ describe('the ipset backend', () => {
   });
 
   test('the sets are sized by limits.maxGrants (maxelem)', () => {
-    const backend = selectBackend({ ...firewallConfig('ipset'), setSize: 1000 }, { runner: new RecordingRunner(), now: () => 0 });
+    const backend = selectBackend(
+      { ...firewallConfig('ipset'), setSize: 1000 },
+      { runner: new RecordingRunner(), now: () => 0 },
+    );
     const lines = backend.describeSetup([sshDoor]).map((argv) => argv.join(' '));
     expect(lines).toContain('ipset -exist create knocktail-ssh-v4 hash:ip family inet timeout 0 maxelem 1000');
     expect(lines).toContain('ipset -exist create knocktail-ssh-v6 hash:ip family inet6 timeout 0 maxelem 1000');
   });
 
   test('a set of another size is resized in place: members copied with their timeouts, swapped in, the old one dropped', async () => {
-    const saved = 'create knocktail-ssh-v4 hash:ip family inet hashsize 1024 maxelem 65536 timeout 0 bucketsize 12 initval 0x1\nadd knocktail-ssh-v4 198.51.100.2 timeout 33\n';
-    const exists = { exitCode: 1, stderr: 'ipset v7.17: Error in line 1: Set cannot be created: set with the same name already exists\n' };
+    const saved =
+      'create knocktail-ssh-v4 hash:ip family inet hashsize 1024 maxelem 65536 timeout 0 bucketsize 12 initval 0x1\nadd knocktail-ssh-v4 198.51.100.2 timeout 33\n';
+    const exists = {
+      exitCode: 1,
+      stderr: 'ipset v7.17: Error in line 1: Set cannot be created: set with the same name already exists\n',
+    };
     const runner = new RecordingRunner()
       .on(['ipset', '-exist', 'restore'], exists, 1)
       .on(['ipset', '-exist', 'create', 'knocktail-ssh-v4'], exists, 1)
       .on(['ipset', 'save', 'knocktail-ssh-v4'], { stdout: saved });
-    const backend = selectBackend({ ...firewallConfig('ipset'), setSize: 500 }, { runner, now: () => 0, sleep: async () => undefined });
+    const backend = selectBackend(
+      { ...firewallConfig('ipset'), setSize: 500 },
+      { runner, now: () => 0, sleep: async () => undefined },
+    );
     await backend.setup([sshDoor]);
     const lines = runner.lines();
     expect(runner.calls[0]?.input).toContain('create knocktail-ssh-v4 hash:ip family inet timeout 0 maxelem 500\n');
     const at = lines.indexOf('ipset save knocktail-ssh-v4');
-    expect(lines.slice(at, at + 4)).toEqual(['ipset save knocktail-ssh-v4', 'ipset destroy kt-resize-tmp', 'ipset restore', 'ipset swap kt-resize-tmp knocktail-ssh-v4']);
+    expect(lines.slice(at, at + 4)).toEqual([
+      'ipset save knocktail-ssh-v4',
+      'ipset destroy kt-resize-tmp',
+      'ipset restore',
+      'ipset swap kt-resize-tmp knocktail-ssh-v4',
+    ]);
     expect(runner.calls.find((call) => call.argv.join(' ') === 'ipset restore')?.input).toBe(
       'create kt-resize-tmp hash:ip family inet hashsize 1024 maxelem 500 timeout 0 bucketsize 12 initval 0x1\nadd kt-resize-tmp 198.51.100.2 timeout 33\n',
     );
@@ -81,6 +106,8 @@ describe('the ipset backend', () => {
   });
 
   test('a saved set without a maxelem gets one in the resize', () => {
-    expect(buildResizeRestore('create s hash:ip family inet6 timeout 0\n', 's', 't', 7)).toBe('create t hash:ip family inet6 timeout 0 maxelem 7\n');
+    expect(buildResizeRestore('create s hash:ip family inet6 timeout 0\n', 's', 't', 7)).toBe(
+      'create t hash:ip family inet6 timeout 0 maxelem 7\n',
+    );
   });
 });

@@ -17,7 +17,10 @@ describe('the iptables backend', () => {
   test('opening a grant lists the chain once, then appends its rule, with the kernel-side expiry, in one transaction', async () => {
     const fake = new FakeIptables();
     await backendWith('iptables', fake).open(grantFor('198.51.100.2'));
-    expect(fake.commands.map((call) => call.argv.join(' '))).toEqual(['iptables -w -S KNOCKTAIL', 'iptables-restore -w --noflush']);
+    expect(fake.commands.map((call) => call.argv.join(' '))).toEqual([
+      'iptables -w -S KNOCKTAIL',
+      'iptables-restore -w --noflush',
+    ]);
     expect(restores(fake)[0]!.input).toBe(`*filter\n-A KNOCKTAIL ${RULE('4600000')}\nCOMMIT\n`);
     expect(fake.chains['4']).toEqual([RULE('4600000')]);
   });
@@ -49,7 +52,9 @@ describe('the iptables backend', () => {
     const backend = backendWith('iptables', fake);
     await backend.open(grantFor('198.51.100.2'));
     await backend.open(grantFor('198.51.100.2', { until: 9_000_000 }));
-    expect(restores(fake)[1]!.input).toBe(`*filter\n-A KNOCKTAIL ${RULE('9000000').replace('01:16:39', '02:29:59')}\n-D KNOCKTAIL ${RULE('4600000')}\nCOMMIT\n`);
+    expect(restores(fake)[1]!.input).toBe(
+      `*filter\n-A KNOCKTAIL ${RULE('9000000').replace('01:16:39', '02:29:59')}\n-D KNOCKTAIL ${RULE('4600000')}\nCOMMIT\n`,
+    );
     expect(fake.chains['4']).toEqual([RULE('9000000').replace('01:16:39', '02:29:59')]);
   });
 
@@ -63,7 +68,11 @@ describe('the iptables backend', () => {
 
   test('duplicates and older expiries of the same door and source found in the chain are removed by the next refresh', async () => {
     const fake = new FakeIptables();
-    fake.chains['4'].push(RULE('4600000'), RULE('4600000'), '-s 198.51.100.2 -p tcp --dport 22 -m comment --comment "knocktail door=ssh until=3000000" -j ACCEPT');
+    fake.chains['4'].push(
+      RULE('4600000'),
+      RULE('4600000'),
+      '-s 198.51.100.2 -p tcp --dport 22 -m comment --comment "knocktail door=ssh until=3000000" -j ACCEPT',
+    );
     fake.chains['4'].push('-s 198.51.100.9 -p tcp --dport 22 -j ACCEPT');
     await backendWith('iptables', fake).open(grantFor('198.51.100.2'));
     expect(fake.chains['4']).toEqual([RULE('4600000'), '-s 198.51.100.9 -p tcp --dport 22 -j ACCEPT']);
@@ -71,7 +80,9 @@ describe('the iptables backend', () => {
 
   test('a rule written without the kernel-side expiry (an older knocktail) is replaced by one with it', async () => {
     const fake = new FakeIptables();
-    fake.chains['4'].push('-s 198.51.100.2 -p tcp --dport 22 -m comment --comment "knocktail door=ssh until=4600000" -j ACCEPT');
+    fake.chains['4'].push(
+      '-s 198.51.100.2 -p tcp --dport 22 -m comment --comment "knocktail door=ssh until=4600000" -j ACCEPT',
+    );
     await backendWith('iptables', fake).open(grantFor('198.51.100.2'));
     expect(fake.chains['4']).toEqual([RULE('4600000')]);
   });
@@ -94,7 +105,9 @@ describe('the iptables backend', () => {
     });
     await backend.open(grant);
     await backend.close(grant);
-    expect(restores(fake)[1]!.input).toBe(`*filter\n-D KNOCKTAIL ${RULE('never')}\n-D KNOCKTAIL ${RULE('never', '60001', 'udp')}\nCOMMIT\n`);
+    expect(restores(fake)[1]!.input).toBe(
+      `*filter\n-D KNOCKTAIL ${RULE('never')}\n-D KNOCKTAIL ${RULE('never', '60001', 'udp')}\nCOMMIT\n`,
+    );
     expect(fake.chains['4']).toEqual([]);
   });
 
@@ -121,7 +134,10 @@ describe('the iptables backend', () => {
     await backend.open(grantFor('198.51.100.2'));
     await backend.open(grantFor('198.51.100.2', { until: 9_000_000 }));
     await backend.open(grantFor('2001:db8::7'));
-    expect(fake.sessions.map((session) => session.argv.join(' '))).toEqual(['iptables-restore -w --noflush -v', 'ip6tables-restore -w --noflush -v']);
+    expect(fake.sessions.map((session) => session.argv.join(' '))).toEqual([
+      'iptables-restore -w --noflush -v',
+      'ip6tables-restore -w --noflush -v',
+    ]);
     expect(fake.sessions[0]!.written).toHaveLength(2);
     expect(fake.sessions[0]!.written[0]).toMatch(/^\*filter\n-A KNOCKTAIL .*\nCOMMIT\n# knocktail-sync-1\n$/);
     expect(restores(fake)).toEqual([]);
@@ -146,7 +162,9 @@ describe('the iptables backend', () => {
     const failure = backendWith('iptables', fake, { sleeps }).open(grantFor('198.51.100.2'));
     await expect(failure).rejects.toBeInstanceOf(KnocktailError);
     await expect(failure).rejects.toMatchObject({ code: 'FIREWALL_COMMAND' });
-    await expect(failure).rejects.toThrow(/iptables-restore -w --noflush` to exit with 0, got exit 1 after 3 attempt\(s\): iptables-restore: line 2 failed/);
+    await expect(failure).rejects.toThrow(
+      /iptables-restore -w --noflush` to exit with 0, got exit 1 after 3 attempt\(s\): iptables-restore: line 2 failed/,
+    );
     expect(sleeps).toEqual([100, 200]);
   });
 });
@@ -154,9 +172,13 @@ describe('the iptables backend', () => {
 describe('grant checks', () => {
   test('a source that is not a normalised address never reaches a command', async () => {
     const runner = new RecordingRunner();
-    const backends = (['iptables', 'ipset', 'nftables'] as const).map((name) => selectBackend(firewallConfig(name), { runner, now: () => 0 }));
+    const backends = (['iptables', 'ipset', 'nftables'] as const).map((name) =>
+      selectBackend(firewallConfig(name), { runner, now: () => 0 }),
+    );
     for (const backend of backends) {
-      await expect(backend.open(grantFor('198.51.100.2', { src: '198.51.100.2 }\nflush ruleset' }))).rejects.toMatchObject({ code: 'FIREWALL_COMMAND' });
+      await expect(
+        backend.open(grantFor('198.51.100.2', { src: '198.51.100.2 }\nflush ruleset' })),
+      ).rejects.toMatchObject({ code: 'FIREWALL_COMMAND' });
       await expect(backend.open(grantFor('2001:DB8::1'))).rejects.toMatchObject({ code: 'FIREWALL_COMMAND' });
     }
     expect(runner.calls).toEqual([]);

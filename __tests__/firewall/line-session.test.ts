@@ -38,7 +38,8 @@ class FakeProcess implements InteractiveProcess {
         const marker = /^create knocktail-sync (\S+)$/.exec(line);
         if (marker) out += `ipset v7.17: Syntax error: typename '${marker[1]}' is unknown\n`;
         else if (line.includes('nosuch')) out += 'ipset v7.17: The set with the given name does not exist\n';
-      } else if (line.startsWith('knocktail-sync-')) out += `Error: syntax error, unexpected newline, expecting string\n${line}\n${' '.repeat(line.length)}^\n`;
+      } else if (line.startsWith('knocktail-sync-'))
+        out += `Error: syntax error, unexpected newline, expecting string\n${line}\n${' '.repeat(line.length)}^\n`;
       else if (line.includes('nosuch')) out += `Error: No such file or directory\n${line}\n      ^^^^^^\n`;
     }
     const cut = Math.floor(out.length / 2);
@@ -67,11 +68,18 @@ describe('a line session with nft -i', () => {
   test('statements go to one process as one line, and a clean answer is exit 0', async () => {
     const nft = new FakeNft();
     const session = new LineSession(nft, NFT_DIALECT, { timeoutMs: 1000 });
-    expect(await session.run(['add element inet knocktail door-ssh-v4 { 198.51.100.2 }', 'delete element inet knocktail door-ssh-v4 { 198.51.100.2 }'])).toEqual({ exitCode: 0, stdout: '', stderr: '' });
+    expect(
+      await session.run([
+        'add element inet knocktail door-ssh-v4 { 198.51.100.2 }',
+        'delete element inet knocktail door-ssh-v4 { 198.51.100.2 }',
+      ]),
+    ).toEqual({ exitCode: 0, stdout: '', stderr: '' });
     expect(await session.run(['add table inet knocktail'])).toMatchObject({ exitCode: 0 });
     expect(nft.started).toHaveLength(1);
     expect(nft.started[0]!.argv).toEqual(['nft', '-i']);
-    expect(nft.started[0]!.written[0]).toBe('add element inet knocktail door-ssh-v4 { 198.51.100.2 }; delete element inet knocktail door-ssh-v4 { 198.51.100.2 }\nknocktail-sync-1\n');
+    expect(nft.started[0]!.written[0]).toBe(
+      'add element inet knocktail door-ssh-v4 { 198.51.100.2 }; delete element inet knocktail door-ssh-v4 { 198.51.100.2 }\nknocktail-sync-1\n',
+    );
   });
 
   test('an error nft prints for the request is its stderr, with exit 1, and the next request is clean again', async () => {
@@ -85,7 +93,11 @@ describe('a line session with nft -i', () => {
 
   test('concurrent requests are answered in order, each with its own result', async () => {
     const session = new LineSession(new FakeNft(), NFT_DIALECT, { timeoutMs: 1000 });
-    const results = await Promise.all([session.run(['add table inet knocktail']), session.run(['delete element inet knocktail nosuch { 198.51.100.9 }']), session.run(['add table inet knocktail'])]);
+    const results = await Promise.all([
+      session.run(['add table inet knocktail']),
+      session.run(['delete element inet knocktail nosuch { 198.51.100.9 }']),
+      session.run(['add table inet knocktail']),
+    ]);
     expect(results.map((r) => r.exitCode)).toEqual([0, 1, 0]);
   });
 
@@ -101,7 +113,11 @@ describe('a line session with nft -i', () => {
     expect((await first).exitCode).toBe(0);
     expect((await second).exitCode).toBe(1);
     expect((await third).exitCode).toBe(0);
-    expect(nft.started[0]!.written.map((text) => text.split('\n')[0])).toEqual(['add table inet knocktail', 'delete element inet knocktail nosuch { 198.51.100.9 }', 'add table inet knocktail']);
+    expect(nft.started[0]!.written.map((text) => text.split('\n')[0])).toEqual([
+      'add table inet knocktail',
+      'delete element inet knocktail nosuch { 198.51.100.9 }',
+      'add table inet knocktail',
+    ]);
     // Idle again: the next one goes out at once.
     void session.run(['add table inet knocktail']);
     expect(nft.started[0]!.written).toHaveLength(4);
@@ -168,11 +184,21 @@ describe('a line session with ipset -', () => {
   test('each statement is its own line, and an ipset error fails the request', async () => {
     const nft = new FakeNft();
     const session = new LineSession(nft, IPSET_DIALECT, { timeoutMs: 1000 });
-    expect(await session.run(['-exist add knocktail-ssh-v4 198.51.100.2 timeout 60'])).toEqual({ exitCode: 0, stdout: '', stderr: '' });
+    expect(await session.run(['-exist add knocktail-ssh-v4 198.51.100.2 timeout 60'])).toEqual({
+      exitCode: 0,
+      stdout: '',
+      stderr: '',
+    });
     const failed = await session.run(['-exist del nosuch 198.51.100.2']);
-    expect(failed).toEqual({ exitCode: 1, stdout: '', stderr: 'ipset v7.17: The set with the given name does not exist' });
+    expect(failed).toEqual({
+      exitCode: 1,
+      stdout: '',
+      stderr: 'ipset v7.17: The set with the given name does not exist',
+    });
     expect(nft.started[0]!.argv).toEqual(['ipset', '-']);
-    expect(nft.started[0]!.written[0]).toBe('-exist add knocktail-ssh-v4 198.51.100.2 timeout 60\ncreate knocktail-sync knocktail-sync-1\n');
+    expect(nft.started[0]!.written[0]).toBe(
+      '-exist add knocktail-ssh-v4 198.51.100.2 timeout 60\ncreate knocktail-sync knocktail-sync-1\n',
+    );
   });
 });
 
@@ -218,15 +244,37 @@ describe('a line session with iptables-restore -v', () => {
   test('the echo of the marker on stdout answers the request, however stdout is chunked, with the errors stderr carried', async () => {
     const restore = new FakeRestore();
     const session = new LineSession(restore, restoreDialect(4), { timeoutMs: 1000 });
-    expect(await session.run(['*filter\n-A KNOCKTAIL -j ACCEPT\nCOMMIT\n'])).toEqual({ exitCode: 0, stdout: '', stderr: '' });
-    expect(await session.run(['*filter\n-A nosuch\nCOMMIT\n'])).toEqual({ exitCode: 1, stdout: '', stderr: 'iptables-restore: line 2 failed: -A nosuch' });
-    expect(restore.started[0]).toEqual(['*filter\n-A KNOCKTAIL -j ACCEPT\nCOMMIT\n# knocktail-sync-1\n', '*filter\n-A nosuch\nCOMMIT\n# knocktail-sync-2\n']);
+    expect(await session.run(['*filter\n-A KNOCKTAIL -j ACCEPT\nCOMMIT\n'])).toEqual({
+      exitCode: 0,
+      stdout: '',
+      stderr: '',
+    });
+    expect(await session.run(['*filter\n-A nosuch\nCOMMIT\n'])).toEqual({
+      exitCode: 1,
+      stdout: '',
+      stderr: 'iptables-restore: line 2 failed: -A nosuch',
+    });
+    expect(restore.started[0]).toEqual([
+      '*filter\n-A KNOCKTAIL -j ACCEPT\nCOMMIT\n# knocktail-sync-1\n',
+      '*filter\n-A nosuch\nCOMMIT\n# knocktail-sync-2\n',
+    ]);
   });
 
   test('against the simulated firewall each transaction is answered at once, and a failing one ends the process', async () => {
-    const session = new LineSession(new SimulatedFirewall({ now: () => 0, chains: ['KNOCKTAIL'] }), restoreDialect(4), { timeoutMs: 1000 });
-    expect(await session.run(['*filter\n-A KNOCKTAIL -j ACCEPT\nCOMMIT\n', '*filter\n-D KNOCKTAIL -j ACCEPT\nCOMMIT\n'])).toEqual({ exitCode: 0, stdout: '', stderr: '' });
-    expect(await session.run(['*filter\n-D KNOCKTAIL -j ACCEPT\nCOMMIT\n'])).toMatchObject({ exitCode: 255, stderr: expect.stringContaining('Bad rule') });
-    expect(await session.run(['*filter\n-A KNOCKTAIL -j ACCEPT\nCOMMIT\n'])).toEqual({ exitCode: 0, stdout: '', stderr: '' });
+    const session = new LineSession(new SimulatedFirewall({ now: () => 0, chains: ['KNOCKTAIL'] }), restoreDialect(4), {
+      timeoutMs: 1000,
+    });
+    expect(
+      await session.run(['*filter\n-A KNOCKTAIL -j ACCEPT\nCOMMIT\n', '*filter\n-D KNOCKTAIL -j ACCEPT\nCOMMIT\n']),
+    ).toEqual({ exitCode: 0, stdout: '', stderr: '' });
+    expect(await session.run(['*filter\n-D KNOCKTAIL -j ACCEPT\nCOMMIT\n'])).toMatchObject({
+      exitCode: 255,
+      stderr: expect.stringContaining('Bad rule'),
+    });
+    expect(await session.run(['*filter\n-A KNOCKTAIL -j ACCEPT\nCOMMIT\n'])).toEqual({
+      exitCode: 0,
+      stdout: '',
+      stderr: '',
+    });
   });
 });

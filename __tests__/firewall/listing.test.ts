@@ -15,7 +15,14 @@ const NOW = 1_700_000_000_000;
 describe('reading grants back from the firewall', () => {
   test('iptables -S comments give door, source, ports and expiry; foreign rules are skipped and an interrupted refresh keeps the later expiry', () => {
     expect(parseGrantListing(listing('iptables-S.txt'), 4, NOW)).toEqual([
-      { door: 'ssh', src: '198.51.100.2', family: 4, ports: [{ proto: 'tcp', port: 22 }], openedAt: NOW, until: 1_790_000_060_000 },
+      {
+        door: 'ssh',
+        src: '198.51.100.2',
+        family: 4,
+        ports: [{ proto: 'tcp', port: 22 }],
+        openedAt: NOW,
+        until: 1_790_000_060_000,
+      },
       {
         door: 'web',
         src: '203.0.113.9',
@@ -31,14 +38,30 @@ describe('reading grants back from the firewall', () => {
   });
 
   test('ip6tables -S gives IPv6 grants with the prefix length stripped', () => {
-    expect(parseGrantListing(listing('ip6tables-S.txt'), 6, NOW)).toEqual([{ door: 'ssh', src: '2001:db8:1::2', family: 6, ports: [{ proto: 'tcp', port: 22 }], openedAt: NOW, until: 1_790_000_000_000 }]);
+    expect(parseGrantListing(listing('ip6tables-S.txt'), 6, NOW)).toEqual([
+      {
+        door: 'ssh',
+        src: '2001:db8:1::2',
+        family: 6,
+        ports: [{ proto: 'tcp', port: 22 }],
+        openedAt: NOW,
+        until: 1_790_000_000_000,
+      },
+    ]);
   });
 
   test('ipset save gives members with their remaining timeouts, and the match-set rules give their ports', () => {
     const ports = parseSetPorts(listing('ipset-iptables-S.txt'));
     for (const [set, list] of parseSetPorts(listing('ipset-ip6tables-S.txt'))) ports.set(set, list);
     expect(parseSetListing(listing('ipset-save.txt'), ports, NOW)).toEqual([
-      { door: 'ssh', src: '198.51.100.2', family: 4, ports: [{ proto: 'tcp', port: 22 }], openedAt: NOW, until: NOW + 3_599_000 },
+      {
+        door: 'ssh',
+        src: '198.51.100.2',
+        family: 4,
+        ports: [{ proto: 'tcp', port: 22 }],
+        openedAt: NOW,
+        until: NOW + 3_599_000,
+      },
       { door: 'ssh', src: '2001:db8:1::2', family: 6, ports: [{ proto: 'tcp', port: 22 }], openedAt: NOW, until: null },
       {
         door: 'web',
@@ -56,13 +79,29 @@ describe('reading grants back from the firewall', () => {
 
   test('nft -j list gives set elements with their expiry and the ports of the rules that use each set', () => {
     expect(parseNftListing(listing('nft-list.json'), NOW)).toEqual([
-      { door: 'ssh', src: '198.51.100.2', family: 4, ports: [{ proto: 'tcp', port: 22 }], openedAt: NOW, until: NOW + 3_599_000 },
+      {
+        door: 'ssh',
+        src: '198.51.100.2',
+        family: 4,
+        ports: [{ proto: 'tcp', port: 22 }],
+        openedAt: NOW,
+        until: NOW + 3_599_000,
+      },
       { door: 'ssh', src: '2001:db8:1::2', family: 6, ports: [{ proto: 'tcp', port: 22 }], openedAt: NOW, until: null },
     ]);
   });
 
   test('quoted comments are one word and other comments are not grants', () => {
-    expect(splitRuleLine('-A X -m comment --comment "a b \\"c\\"" -j ACCEPT')).toEqual(['-A', 'X', '-m', 'comment', '--comment', 'a b "c"', '-j', 'ACCEPT']);
+    expect(splitRuleLine('-A X -m comment --comment "a b \\"c\\"" -j ACCEPT')).toEqual([
+      '-A',
+      'X',
+      '-m',
+      'comment',
+      '--comment',
+      'a b "c"',
+      '-j',
+      'ACCEPT',
+    ]);
     expect(parseGrantComment('admin rule')).toBeUndefined();
     expect(parseGrantComment('knocktail door=ssh until=soon')).toBeUndefined();
   });

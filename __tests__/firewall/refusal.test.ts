@@ -2,11 +2,21 @@ import { describe, expect, test } from '@jest/globals';
 import type { BlockingChain } from '../../src/firewall/host-firewall.js';
 import { chooseRefusal, describeRefusal } from '../../src/firewall/refusal.js';
 
-const ufw: BlockingChain = { kind: 'ufw', family: 'ip', table: 'filter', chain: 'INPUT', priority: 0, reason: 'policy drop' };
+const ufw: BlockingChain = {
+  kind: 'ufw',
+  family: 'ip',
+  table: 'filter',
+  chain: 'INPUT',
+  priority: 0,
+  reason: 'policy drop',
+};
 
 describe('chooseRefusal', () => {
   test('"auto" drops behind a default-drop input chain, like the unused ports there', () => {
-    expect(chooseRefusal('auto', [ufw])).toEqual({ refusal: 'drop', reason: 'auto: ufw (table ip filter, chain INPUT, priority 0: policy drop) drops unused ports by default' });
+    expect(chooseRefusal('auto', [ufw])).toEqual({
+      refusal: 'drop',
+      reason: 'auto: ufw (table ip filter, chain INPUT, priority 0: policy drop) drops unused ports by default',
+    });
   });
 
   test('"auto" (and no setting) rejects on a bare host, as the kernel answers an unused port', () => {
@@ -17,7 +27,8 @@ describe('chooseRefusal', () => {
   test('"auto" with no look at the host takes the kernel default and says why', () => {
     expect(chooseRefusal('auto', undefined, 'host firewall not checked (no nft)')).toEqual({
       refusal: 'reject',
-      reason: 'auto: host firewall not checked (no nft); the kernel answers an unused port with a TCP reset or ICMP port unreachable',
+      reason:
+        'auto: host firewall not checked (no nft); the kernel answers an unused port with a TCP reset or ICMP port unreachable',
     });
   });
 
@@ -27,7 +38,11 @@ describe('chooseRefusal', () => {
   });
 
   test('the description names the answer per protocol', () => {
-    expect(describeRefusal(chooseRefusal('reject', []))).toBe('refusal: reject (TCP reset for tcp, ICMP/ICMPv6 port unreachable for udp), as for unused ports; firewall.refusal is "reject"');
-    expect(describeRefusal(chooseRefusal('drop', []))).toBe('refusal: drop (silent), as for unused ports; firewall.refusal is "drop"');
+    expect(describeRefusal(chooseRefusal('reject', []))).toBe(
+      'refusal: reject (TCP reset for tcp, ICMP/ICMPv6 port unreachable for udp), as for unused ports; firewall.refusal is "reject"',
+    );
+    expect(describeRefusal(chooseRefusal('drop', []))).toBe(
+      'refusal: drop (silent), as for unused ports; firewall.refusal is "drop"',
+    );
   });
 });

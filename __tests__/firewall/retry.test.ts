@@ -19,7 +19,11 @@ describe('withRetry', () => {
   test('it rethrows the last error once the retries are spent', async () => {
     const sleeps: number[] = [];
     let calls = 0;
-    const run = withRetry(() => Promise.reject(new Error(`failure ${++calls}`)), { retries: 2, baseDelayMs: 10, sleep: (ms) => (sleeps.push(ms), Promise.resolve()) });
+    const run = withRetry(() => Promise.reject(new Error(`failure ${++calls}`)), {
+      retries: 2,
+      baseDelayMs: 10,
+      sleep: (ms) => (sleeps.push(ms), Promise.resolve()),
+    });
     await expect(run).rejects.toThrow('failure 3');
     expect(sleeps).toEqual([10, 20]);
   });

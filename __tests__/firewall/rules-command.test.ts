@@ -18,7 +18,9 @@ import { QUIET_HOST } from '../cli/run-cli.js';
 const UFW_HOST: HostProbes = {
   ...QUIET_HOST,
   firewall: async (backend) => {
-    const scan = detectHostFirewall(readFileSync(join(process.cwd(), '__tests__', 'fixtures', 'host-firewall', 'ufw.json'), 'utf8'));
+    const scan = detectHostFirewall(
+      readFileSync(join(process.cwd(), '__tests__', 'fixtures', 'host-firewall', 'ufw.json'), 'utf8'),
+    );
     return { checked: true, verdict: judgeHostFirewall(scan.ok ? scan.blocking : [], backend) };
   },
 };
@@ -31,7 +33,16 @@ function fakeContext(cwd: string, env: Record<string, string> = {}): CliContext 
       done();
     },
   });
-  return { argv: [], env, cwd, stdout, stderr: stdout, signals: { onStop: () => undefined, onReload: () => undefined }, host: UFW_HOST, out: () => text };
+  return {
+    argv: [],
+    env,
+    cwd,
+    stdout,
+    stderr: stdout,
+    signals: { onStop: () => undefined, onReload: () => undefined },
+    host: UFW_HOST,
+    out: () => text,
+  };
 }
 
 describe('knocktail rules, setup and teardown', () => {
@@ -45,7 +56,15 @@ describe('knocktail rules, setup and teardown', () => {
       stateDir: 'state',
       auditLog: 'audit.log',
       firewall: { backend: 'iptables', inputPosition: 2 },
-      doors: [{ name: 'classic', sequence: ['tcp:31600'], open: ['tcp:22'], openFor: 'until-closed', closeSequence: ['tcp:31601'] }],
+      doors: [
+        {
+          name: 'classic',
+          sequence: ['tcp:31600'],
+          open: ['tcp:22'],
+          openFor: 'until-closed',
+          closeSequence: ['tcp:31601'],
+        },
+      ],
     };
     await writeFile(join(dir, 'config.json'), JSON.stringify(config));
   });
@@ -67,16 +86,30 @@ describe('knocktail rules, setup and teardown', () => {
 
   test('on a Docker host rules ends with a comment line per published protected port (the forward twin follows the DNAT rules)', async () => {
     const ctx = { ...fakeContext(dir) };
-    const docker = { ...ctx, host: { ...UFW_HOST, forward: () => Promise.resolve({ guards: [{ family: 4 as const, proto: 'tcp' as const, port: 22, origins: ['iptables nat DOCKER: …'] }], unguarded: [] }) } };
+    const docker = {
+      ...ctx,
+      host: {
+        ...UFW_HOST,
+        forward: () =>
+          Promise.resolve({
+            guards: [{ family: 4 as const, proto: 'tcp' as const, port: 22, origins: ['iptables nat DOCKER: …'] }],
+            unguarded: [],
+          }),
+      },
+    };
     await printRules(docker, 'config.json');
-    expect(ctx.out().trimEnd().split('\n').at(-1)).toMatch(/^# forward path: tcp:22 \(IPv4\) is published by DNAT \(iptables nat DOCKER: …\); guarded by chain KNOCKTAIL-FWD /);
+    expect(ctx.out().trimEnd().split('\n').at(-1)).toMatch(
+      /^# forward path: tcp:22 \(IPv4\) is published by DNAT \(iptables nat DOCKER: …\); guarded by chain KNOCKTAIL-FWD /,
+    );
   });
 
   test("rules ends with comment lines on the host's firewall, what it means for the backend, and the refusal it makes the guard choose", async () => {
     const ctx = fakeContext(dir);
     await printRules(ctx, 'config.json');
     const lines = ctx.out().trimEnd().split('\n');
-    expect(lines.at(-2)).toMatch(/^# host firewall: ufw \(table ip filter, chain INPUT, priority 0: policy drop\); .*the iptables backend's jump goes into that INPUT chain ahead of it, so grants open$/);
+    expect(lines.at(-2)).toMatch(
+      /^# host firewall: ufw \(table ip filter, chain INPUT, priority 0: policy drop\); .*the iptables backend's jump goes into that INPUT chain ahead of it, so grants open$/,
+    );
     expect(lines.at(-1)).toMatch(
       /^# refusal: drop \(silent\), as for unused ports; auto: ufw \(table ip filter, chain INPUT, priority 0: policy drop\); ufw \(table ip6 filter.*\) drops unused ports by default$/,
     );
@@ -91,7 +124,15 @@ describe('knocktail rules, setup and teardown', () => {
       stateDir: 'state',
       auditLog: 'audit.log',
       limits: { alwaysAllow: ['192.0.2.0/24', '2001:db8:9::/48'] },
-      doors: [{ name: 'classic', sequence: ['tcp:31600'], open: ['tcp:22'], openFor: 'until-closed', closeSequence: ['tcp:31601'] }],
+      doors: [
+        {
+          name: 'classic',
+          sequence: ['tcp:31600'],
+          open: ['tcp:22'],
+          openFor: 'until-closed',
+          closeSequence: ['tcp:31601'],
+        },
+      ],
     };
     await writeFile(join(dir, 'allow.json'), JSON.stringify(config));
     const ctx = fakeContext(dir);
@@ -112,9 +153,23 @@ describe('knocktail rules, setup and teardown', () => {
 
   test('setup and teardown apply the rule set through the configured backend', async () => {
     const runner = new SimulatedFirewall({ now: () => 0 });
-    const backend = selectBackend({ backend: 'iptables', retries: 0, logRateLimit: '20/second', inputPosition: 1, checkInterval: 60, logPrefix: 'knocktail: ' }, { runner, now: () => 0 });
+    const backend = selectBackend(
+      {
+        backend: 'iptables',
+        retries: 0,
+        logRateLimit: '20/second',
+        inputPosition: 1,
+        checkInterval: 60,
+        logPrefix: 'knocktail: ',
+      },
+      { runner, now: () => 0 },
+    );
     const chains = async (): Promise<number[]> =>
-      Promise.all(['iptables', 'ip6tables'].flatMap((bin) => ['KNOCKTAIL', 'KNOCKTAIL-GUARD'].map(async (chain) => (await runner.run([bin, '-w', '-S', chain])).exitCode)));
+      Promise.all(
+        ['iptables', 'ip6tables'].flatMap((bin) =>
+          ['KNOCKTAIL', 'KNOCKTAIL-GUARD'].map(async (chain) => (await runner.run([bin, '-w', '-S', chain])).exitCode),
+        ),
+      );
     const ctx = fakeContext(dir);
     expect(await applySetup(ctx, 'config.json', () => backend)).toBe(0);
     expect(await chains()).toEqual([0, 0, 0, 0]);
@@ -130,6 +185,8 @@ describe('knocktail rules, setup and teardown', () => {
   });
 
   test('shell quoting leaves plain words alone and single-quotes the rest', () => {
-    expect(formatArgv(['nft', 'add rule inet knocktail guard log prefix "it\'s"'])).toBe(`nft 'add rule inet knocktail guard log prefix "it'\\''s"'`);
+    expect(formatArgv(['nft', 'add rule inet knocktail guard log prefix "it\'s"'])).toBe(
+      `nft 'add rule inet knocktail guard log prefix "it'\\''s"'`,
+    );
   });
 });

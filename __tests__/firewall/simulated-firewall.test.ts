@@ -8,7 +8,12 @@ import { firewallConfig, grantFor, sshDoor } from './fixtures.js';
 function simulated(now = () => 0) {
   const commands: SimulatedCommand[] = [];
   const runner = new SimulatedFirewall({ now, onCommand: (command) => commands.push(command) });
-  return { runner, commands, lines: () => commands.map((c) => [...c.argv, ...(c.input === undefined ? [] : [`<<< ${c.input.trim()}`])].join(' ')) };
+  return {
+    runner,
+    commands,
+    lines: () =>
+      commands.map((c) => [...c.argv, ...(c.input === undefined ? [] : [`<<< ${c.input.trim()}`])].join(' ')),
+  };
 }
 
 // The grant rules added and deleted through the iptables-restore session, as "-A CHAIN comment".
@@ -17,7 +22,10 @@ function ruleChanges(commands: readonly SimulatedCommand[]): string[] {
     .filter((c) => c.argv[0] === 'iptables-restore' && c.input !== undefined)
     .flatMap((c) => c.input!.split('\n'))
     .filter((line) => /^-[AD] KNOCKTAIL -s /.test(line))
-    .map((line) => `${line.slice(0, 12)} ${/--comment "([^"]+)"/.exec(line)?.[1] ?? /--comment (\S+)/.exec(line)?.[1] ?? ''}`);
+    .map(
+      (line) =>
+        `${line.slice(0, 12)} ${/--comment "([^"]+)"/.exec(line)?.[1] ?? /--comment (\S+)/.exec(line)?.[1] ?? ''}`,
+    );
 }
 
 describe('the simulated firewall', () => {
@@ -31,7 +39,10 @@ describe('the simulated firewall', () => {
     expect(await backend.list()).toEqual([{ ...grant, openedAt: 0 }]);
     await backend.close(grant);
     expect(await backend.list()).toEqual([]);
-    expect(ruleChanges(commands)).toEqual(['-A KNOCKTAIL knocktail door=ssh until=4600000', '-D KNOCKTAIL knocktail door=ssh until=4600000']);
+    expect(ruleChanges(commands)).toEqual([
+      '-A KNOCKTAIL knocktail door=ssh until=4600000',
+      '-D KNOCKTAIL knocktail door=ssh until=4600000',
+    ]);
     await backend.stop?.();
   });
 
@@ -41,7 +52,11 @@ describe('the simulated firewall', () => {
     await backend.setup([sshDoor]);
     await backend.open(grantFor('198.51.100.2'));
     await backend.open(grantFor('198.51.100.2', { until: 5 }));
-    expect(ruleChanges(commands)).toEqual(['-A KNOCKTAIL knocktail door=ssh until=4600000', '-A KNOCKTAIL knocktail door=ssh until=5', '-D KNOCKTAIL knocktail door=ssh until=4600000']);
+    expect(ruleChanges(commands)).toEqual([
+      '-A KNOCKTAIL knocktail door=ssh until=4600000',
+      '-A KNOCKTAIL knocktail door=ssh until=5',
+      '-D KNOCKTAIL knocktail door=ssh until=4600000',
+    ]);
     await backend.stop?.();
   });
 
@@ -54,7 +69,9 @@ describe('the simulated firewall', () => {
     expect(session.map((c) => c.input)).toEqual([
       'add element inet knocktail door-ssh-v4 { 198.51.100.2 }; delete element inet knocktail door-ssh-v4 { 198.51.100.2 }; add element inet knocktail door-ssh-v4 { 198.51.100.2 }',
     ]);
-    expect(await backend.list()).toEqual([expect.objectContaining({ door: 'ssh', src: '198.51.100.2', until: null, ports: [{ proto: 'tcp', port: 22 }] })]);
+    expect(await backend.list()).toEqual([
+      expect.objectContaining({ door: 'ssh', src: '198.51.100.2', until: null, ports: [{ proto: 'tcp', port: 22 }] }),
+    ]);
     await backend.stop?.();
   });
 
@@ -64,7 +81,9 @@ describe('the simulated firewall', () => {
     const backend = selectBackend(firewallConfig('ipset'), { runner, now: () => now });
     await backend.setup([sshDoor]);
     await backend.open(grantFor('198.51.100.2', { until: 60_000 }));
-    expect(commands.filter((c) => c.argv.join(' ') === 'ipset -').map((c) => c.input)).toEqual(['-exist add knocktail-ssh-v4 198.51.100.2 timeout 60']);
+    expect(commands.filter((c) => c.argv.join(' ') === 'ipset -').map((c) => c.input)).toEqual([
+      '-exist add knocktail-ssh-v4 198.51.100.2 timeout 60',
+    ]);
     expect(await backend.list()).toEqual([expect.objectContaining({ src: '198.51.100.2', until: 60_000 })]);
     now = 61_000;
     expect(await backend.list()).toEqual([]);
@@ -75,9 +94,15 @@ describe('the simulated firewall', () => {
     const { runner } = simulated();
     const nft = new LineSession(runner, NFT_DIALECT, { timeoutMs: 1000 });
     expect(await nft.run(['add table inet knocktail'])).toMatchObject({ exitCode: 0 });
-    expect(await nft.run(['bogus statement'])).toMatchObject({ exitCode: 1, stderr: expect.stringContaining('Error: syntax error') });
+    expect(await nft.run(['bogus statement'])).toMatchObject({
+      exitCode: 1,
+      stderr: expect.stringContaining('Error: syntax error'),
+    });
     const ipset = new LineSession(runner, IPSET_DIALECT, { timeoutMs: 1000 });
-    expect(await ipset.run(['add knocktail-none-v4 198.51.100.2'])).toMatchObject({ exitCode: 1, stderr: expect.stringContaining('does not exist') });
+    expect(await ipset.run(['add knocktail-none-v4 198.51.100.2'])).toMatchObject({
+      exitCode: 1,
+      stderr: expect.stringContaining('does not exist'),
+    });
     nft.stop();
     ipset.stop();
   });
@@ -85,7 +110,10 @@ describe('the simulated firewall', () => {
   test('iptables answers like the tool: -C of a missing rule and -N of an existing chain exit 1', async () => {
     const { runner } = simulated();
     expect(await runner.run(['iptables', '-w', '-N', 'KNOCKTAIL'])).toMatchObject({ exitCode: 0 });
-    expect(await runner.run(['iptables', '-w', '-N', 'KNOCKTAIL'])).toMatchObject({ exitCode: 1, stderr: 'iptables: Chain already exists.\n' });
+    expect(await runner.run(['iptables', '-w', '-N', 'KNOCKTAIL'])).toMatchObject({
+      exitCode: 1,
+      stderr: 'iptables: Chain already exists.\n',
+    });
     expect(await runner.run(['iptables', '-w', '-C', 'KNOCKTAIL', '-j', 'ACCEPT'])).toMatchObject({ exitCode: 1 });
     expect(await runner.run(['iptables', '-w', '-S', 'NOPE'])).toMatchObject({ exitCode: 1 });
     expect(await runner.run(['ip6tables', '-w', '-S', 'KNOCKTAIL'])).toMatchObject({ exitCode: 1 });
@@ -99,13 +127,18 @@ describe('the simulated firewall', () => {
     expect(backend.name).toBe('dry-run');
     expect(await backend.list()).toEqual([expect.objectContaining({ src: '198.51.100.2' })]);
     expect(runner.calls).toEqual([]);
-    expect(backend.describeSetup([sshDoor])).toEqual(selectBackend(firewallConfig('iptables'), { runner, now: () => 0 }).describeSetup([sshDoor]));
+    expect(backend.describeSetup([sshDoor])).toEqual(
+      selectBackend(firewallConfig('iptables'), { runner, now: () => 0 }).describeSetup([sshDoor]),
+    );
   });
 
   test('an unknown backend name is BACKEND_UNKNOWN listing the valid ones', () => {
     const config = { ...firewallConfig('iptables'), backend: 'pf' as never };
     expect(() => selectBackend(config, { runner: new RecordingRunner(), now: () => 0 })).toThrow(
-      expect.objectContaining({ code: 'BACKEND_UNKNOWN', message: 'Expected firewall.backend to be one of iptables, ipset, nftables, dry-run, got `"pf"` (string)' }),
+      expect.objectContaining({
+        code: 'BACKEND_UNKNOWN',
+        message: 'Expected firewall.backend to be one of iptables, ipset, nftables, dry-run, got `"pf"` (string)',
+      }),
     );
   });
 });

@@ -16,12 +16,21 @@ const T0 = Date.parse('2026-12-01T09:00:00Z');
 const KEY = 'fleet-group-key-'.repeat(3);
 const SRC = '203.0.113.7';
 const ssh = makeDoor({ name: 'ssh', openFor: 60_000 });
-const web = makeDoor({ name: 'web', sequence: [{ proto: 'tcp', port: 31700 }], open: [{ proto: 'tcp', port: 443 }], openFor: 60_000 });
+const web = makeDoor({
+  name: 'web',
+  sequence: [{ proto: 'tcp', port: 31700 }],
+  open: [{ proto: 'tcp', port: 443 }],
+  openFor: 60_000,
+});
 const quiet = { info: () => undefined, warn: () => undefined };
 
 /** A clock `offset` ms ahead of `base`, sharing its timers. */
 function skewed(base: ManualClock, offset: number): Clock {
-  return { now: () => base.now() + offset, setTimer: (at, fn) => base.setTimer(at - offset, fn), clearTimer: (handle) => base.clearTimer(handle) };
+  return {
+    now: () => base.now() + offset,
+    setTimer: (at, fn) => base.setTimer(at - offset, fn),
+    clearTimer: (handle) => base.clearTimer(handle),
+  };
 }
 
 async function settle(): Promise<void> {
@@ -44,13 +53,26 @@ class MemoryOutbox implements OutboxStore {
 }
 
 /** One member: its own grant engine (empty, as after a restart when its state holds no grant), transport and link. */
-function member(options: { host: string; clock: Clock; bucket: MemoryBucket; doors?: Door[]; outbox?: OutboxStore; warnings?: string[] }) {
+function member(options: {
+  host: string;
+  clock: Clock;
+  bucket: MemoryBucket;
+  doors?: Door[];
+  outbox?: OutboxStore;
+  warnings?: string[];
+}) {
   const { host, clock: memberClock, bucket } = options;
   const doors = options.doors ?? [ssh, web];
   const backend = new FakeBackend();
   const audit = new MemoryAudit();
   const port = grantEnginePort({ engine: () => manager, doors: () => doors, now: () => memberClock.now() });
-  const manager: GrantEngine = new GrantEngine({ doors, backend, audit, clock: memberClock, onRecord: (record) => port.emit(record) });
+  const manager: GrantEngine = new GrantEngine({
+    doors,
+    backend,
+    audit,
+    clock: memberClock,
+    onRecord: (record) => port.emit(record),
+  });
   manager.start();
   const transport = new MemoryFleetTransport(bucket);
   const link = new FleetLink({
@@ -59,21 +81,39 @@ function member(options: { host: string; clock: Clock; bucket: MemoryBucket; doo
     port,
     transport,
     clock: memberClock,
-    log: options.warnings ? { info: () => undefined, warn: (message: string) => options.warnings?.push(message) } : quiet,
+    log: options.warnings
+      ? { info: () => undefined, warn: (message: string) => options.warnings?.push(message) }
+      : quiet,
     version: '0.1.0',
     ...(options.outbox ? { outbox: options.outbox } : {}),
   });
-  const held = () => manager.grants().map((grant) => `${grant.door} ${grant.src} until ${grant.until === null ? 'closed' : grant.until - T0}`);
+  const held = () =>
+    manager
+      .grants()
+      .map((grant) => `${grant.door} ${grant.src} until ${grant.until === null ? 'closed' : grant.until - T0}`);
   return { host, backend, audit, manager, transport, link, held };
 }
 
-function group(options: { members?: number; clockOffsets?: Record<number, number>; doors?: Record<number, Door[]>; outboxes?: Record<number, OutboxStore> } = {}) {
+function group(
+  options: {
+    members?: number;
+    clockOffsets?: Record<number, number>;
+    doors?: Record<number, Door[]>;
+    outboxes?: Record<number, OutboxStore>;
+  } = {},
+) {
   const clock = new ManualClock(T0);
   const bucket = new MemoryBucket(() => clock.now());
   const members = Array.from({ length: options.members ?? 3 }, (_, index) => {
     const doors = options.doors?.[index];
     const outbox = options.outboxes?.[index];
-    return member({ host: `b${index + 1}`, clock: skewed(clock, options.clockOffsets?.[index] ?? 0), bucket, ...(doors ? { doors } : {}), ...(outbox ? { outbox } : {}) });
+    return member({
+      host: `b${index + 1}`,
+      clock: skewed(clock, options.clockOffsets?.[index] ?? 0),
+      bucket,
+      ...(doors ? { doors } : {}),
+      ...(outbox ? { outbox } : {}),
+    });
   });
   const start = async () => {
     for (const each of members) await each.link.start();
@@ -89,7 +129,13 @@ describe('a grant fans out to the group', () => {
     await b1!.manager.open(ssh, SRC, 4, 'knock');
     await settle();
     for (const member of members) expect(member.held()).toEqual(['ssh 203.0.113.7 until 60000']);
-    expect(b2!.audit.records.at(-1)).toMatchObject({ event: 'open', door: 'ssh', src: SRC, by: 'fleet', until: new Date(T0 + 60_000).toISOString() });
+    expect(b2!.audit.records.at(-1)).toMatchObject({
+      event: 'open',
+      door: 'ssh',
+      src: SRC,
+      by: 'fleet',
+      until: new Date(T0 + 60_000).toISOString(),
+    });
     expect(b3!.backend.calls).toEqual(['open ssh 203.0.113.7']);
   });
 
@@ -122,7 +168,14 @@ describe('a grant fans out to the group', () => {
     await members[1]!.manager.handle({ kind: 'completed', sequence: 'open', door: 'ssh', src: SRC, family: 4, at: T0 });
     await settle();
     for (const member of members) expect(member.held()).toEqual(['ssh 203.0.113.7 until 60000']);
-    await members[1]!.manager.handle({ kind: 'closed', sequence: 'close', door: 'ssh', src: SRC, family: 4, at: T0 + 1000 });
+    await members[1]!.manager.handle({
+      kind: 'closed',
+      sequence: 'close',
+      door: 'ssh',
+      src: SRC,
+      family: 4,
+      at: T0 + 1000,
+    });
     await settle();
     for (const member of members) expect(member.held()).toEqual([]);
     expect(members[2]!.audit.records.at(-1)).toMatchObject({ event: 'close', reason: 'close-sequence' });
@@ -211,7 +264,10 @@ describe('fail closed', () => {
     await settle();
     for (const member of [b2, b3]) expect(member!.held()).toEqual([]);
     expect(b1!.link.status().outbox).toBe(0);
-    expect(JSON.parse(new TextDecoder().decode(bucket.entries.get(grantEntryKey('ssh', SRC))!.value))).toMatchObject({ host: 'b1', body: { action: 'close' } });
+    expect(JSON.parse(new TextDecoder().decode(bucket.entries.get(grantEntryKey('ssh', SRC))!.value))).toMatchObject({
+      host: 'b1',
+      body: { action: 'close' },
+    });
   });
 
   test('a write stored although its acknowledgement was lost is not published again over a later revoke', async () => {
@@ -237,7 +293,10 @@ describe('fail closed', () => {
     expect(b2!.held()).toEqual([]);
     expect(b2!.link.status().outbox).toBe(0);
     const stored = bucket.entries.get(grantEntryKey('ssh', SRC));
-    expect(JSON.parse(new TextDecoder().decode(stored!.value))).toMatchObject({ host: 'b1', body: { action: 'close', reason: 'revoked' } });
+    expect(JSON.parse(new TextDecoder().decode(stored!.value))).toMatchObject({
+      host: 'b1',
+      body: { action: 'close', reason: 'revoked' },
+    });
   });
 
   test('a revoke made while cut off survives a crash: restarted, the member does not reopen the grant from the bucket, and the revoke reaches the group once it is back', async () => {
@@ -292,10 +351,20 @@ describe('fail closed', () => {
     const clock = new ManualClock(T0);
     const bucket = new MemoryBucket(() => clock.now());
     const envelope = (over: { id: string; host?: string; exp?: number; key?: string; heartbeat?: boolean }) => {
-      const head = { v: 1, group: 'bastions', id: over.id, host: over.host ?? 'b2', iat: T0 - 1000, exp: over.exp ?? T0 + 60_000 } as const;
+      const head = {
+        v: 1,
+        group: 'bastions',
+        id: over.id,
+        host: over.host ?? 'b2',
+        iat: T0 - 1000,
+        exp: over.exp ?? T0 + 60_000,
+      } as const;
       const body: FleetBody = over.heartbeat
         ? { type: 'heartbeat', body: { version: '0.1.0', doors: [], clockOffset: 0, accepting: true } }
-        : { type: 'grant', body: { action: 'close', door: 'ssh', src: `203.0.113.${over.id.length}`, reason: 'revoked' } };
+        : {
+            type: 'grant',
+            body: { action: 'close', door: 'ssh', src: `203.0.113.${over.id.length}`, reason: 'revoked' },
+          };
       return signEnvelope({ ...head, ...body }, over.key ?? KEY);
     };
     const outbox = new MemoryOutbox();
@@ -361,7 +430,16 @@ describe('fail closed', () => {
     const { clock, bucket, members, start } = group();
     await start();
     const stale = signEnvelope(
-      { v: 1, group: 'bastions', id: 'stale', host: 'b9', iat: T0, exp: T0 + 1000, type: 'grant', body: { action: 'open', door: 'ssh', src: SRC, family: 4, until: T0 + 1000, by: 'knock' } },
+      {
+        v: 1,
+        group: 'bastions',
+        id: 'stale',
+        host: 'b9',
+        iat: T0,
+        exp: T0 + 1000,
+        type: 'grant',
+        body: { action: 'open', door: 'ssh', src: SRC, family: 4, until: T0 + 1000, by: 'knock' },
+      },
       KEY,
     );
     clock.advanceTo(T0 + 2000);
@@ -384,7 +462,11 @@ describe("the link's life", () => {
     b1.transport.setOnline(false);
     b1.transport.setOnline(true);
     await settle();
-    expect({ puts: bucket.puts - puts, audit: bucket.audit.filter((entry) => entry.host === 'b1').length, connected: b1.link.status().connected }).toEqual({ puts: 0, audit: 0, connected: false });
+    expect({
+      puts: bucket.puts - puts,
+      audit: bucket.audit.filter((entry) => entry.host === 'b1').length,
+      connected: b1.link.status().connected,
+    }).toEqual({ puts: 0, audit: 0, connected: false });
     await b1.link.start();
     await b1.manager.open(ssh, '203.0.113.8', 4, 'knock');
     await settle();
@@ -413,7 +495,10 @@ describe('member names', () => {
     await second.link.start();
     await beats(clock, 12);
     for (const each of [first, second]) expect(each.link.status().duplicateName).toBe(true);
-    for (const warnings of [firstWarnings, secondWarnings]) expect(warnings).toEqual([expect.stringMatching(/another member also calls itself "a" .*give each member its own fleet\.host$/)]);
+    for (const warnings of [firstWarnings, secondWarnings])
+      expect(warnings).toEqual([
+        expect.stringMatching(/another member also calls itself "a" .*give each member its own fleet\.host$/),
+      ]);
     await first.manager.open(ssh, SRC, 4, 'knock');
     await settle();
     expect(second.held()).toEqual(['ssh 203.0.113.7 until 74000']);
@@ -443,7 +528,19 @@ describe('member names', () => {
 describe('end-to-end authentication', () => {
   const forged = (key: string, id: string) =>
     encodeEnvelope(
-      signEnvelope({ v: 1, group: 'bastions', id, host: 'mallory', iat: T0, exp: T0 + 60_000, type: 'grant', body: { action: 'open', door: 'ssh', src: SRC, family: 4, until: T0 + 60_000, by: 'knock' } }, key),
+      signEnvelope(
+        {
+          v: 1,
+          group: 'bastions',
+          id,
+          host: 'mallory',
+          iat: T0,
+          exp: T0 + 60_000,
+          type: 'grant',
+          body: { action: 'open', door: 'ssh', src: SRC, family: 4, until: T0 + 60_000, by: 'knock' },
+        },
+        key,
+      ),
     );
 
   test('a message signed with a wrong key, or unsigned, opens nothing and is counted', async () => {

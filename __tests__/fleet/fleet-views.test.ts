@@ -17,10 +17,21 @@ const KEY = 'view-key-'.repeat(5);
 const fleet: FleetConfig = testFleetConfig('b1', KEY, ['ssh']);
 
 const envelope = (fields: Partial<UnsignedEnvelope> & Pick<UnsignedEnvelope, 'type' | 'body'>, key = KEY) =>
-  encodeEnvelope(signEnvelope({ v: 1, group: 'bastions', id: `id-${Math.random()}`, host: 'b1', iat: T0, exp: T0 + 60_000, ...fields }, key));
+  encodeEnvelope(
+    signEnvelope(
+      { v: 1, group: 'bastions', id: `id-${Math.random()}`, host: 'b1', iat: T0, exp: T0 + 60_000, ...fields },
+      key,
+    ),
+  );
 
 let revision = 0;
-const entry = (key: string, value: Uint8Array, created = T0) => ({ key, value, revision: ++revision, created, operation: 'PUT' as const });
+const entry = (key: string, value: Uint8Array, created = T0) => ({
+  key,
+  value,
+  revision: ++revision,
+  created,
+  operation: 'PUT' as const,
+});
 
 describe('fleet keys', () => {
   test('a grant key carries door and source (IPv6 too) and parses back', () => {
@@ -31,14 +42,34 @@ describe('fleet keys', () => {
 });
 
 describe('status --fleet', () => {
-  const heartbeat = (host: string, clockOffset: number | null, accepting = true) => envelope({ host, type: 'heartbeat', body: { version: '0.1.0', doors: ['ssh'], clockOffset, accepting } });
+  const heartbeat = (host: string, clockOffset: number | null, accepting = true) =>
+    envelope({ host, type: 'heartbeat', body: { version: '0.1.0', doors: ['ssh'], clockOffset, accepting } });
   const entries = [
     entry(memberEntryKey('b2'), heartbeat('b2', 12), T0 - 1000),
     entry(memberEntryKey('b1'), heartbeat('b1', -3), T0 - 500),
     entry(memberEntryKey('b3'), heartbeat('b3', 4000, false), T0 - 60_000),
-    entry(grantEntryKey('ssh', '203.0.113.7'), envelope({ host: 'b2', type: 'grant', body: { action: 'open', door: 'ssh', src: '203.0.113.7', family: 4, until: T0 + 30_000, by: 'knock' } })),
-    entry(grantEntryKey('ssh', '203.0.113.8'), envelope({ type: 'grant', body: { action: 'close', door: 'ssh', src: '203.0.113.8', reason: 'revoked' } })),
-    entry(grantEntryKey('ssh', '203.0.113.9'), envelope({ type: 'grant', body: { action: 'open', door: 'ssh', src: '203.0.113.9', family: 4, until: T0 + 30_000, by: 'knock' } }, 'forger-key-'.repeat(4))),
+    entry(
+      grantEntryKey('ssh', '203.0.113.7'),
+      envelope({
+        host: 'b2',
+        type: 'grant',
+        body: { action: 'open', door: 'ssh', src: '203.0.113.7', family: 4, until: T0 + 30_000, by: 'knock' },
+      }),
+    ),
+    entry(
+      grantEntryKey('ssh', '203.0.113.8'),
+      envelope({ type: 'grant', body: { action: 'close', door: 'ssh', src: '203.0.113.8', reason: 'revoked' } }),
+    ),
+    entry(
+      grantEntryKey('ssh', '203.0.113.9'),
+      envelope(
+        {
+          type: 'grant',
+          body: { action: 'open', door: 'ssh', src: '203.0.113.9', family: 4, until: T0 + 30_000, by: 'knock' },
+        },
+        'forger-key-'.repeat(4),
+      ),
+    ),
   ];
 
   test('lists verified members (alive within three heartbeats) and the open grants; counts what fails verification', () => {
@@ -48,7 +79,15 @@ describe('status --fleet', () => {
       ['b2', true, 12, true],
       ['b3', false, 4000, false],
     ]);
-    expect(view.grants).toEqual([{ door: 'ssh', src: '203.0.113.7', until: new Date(T0 + 30_000).toISOString(), origin: 'b2', at: new Date(T0).toISOString() }]);
+    expect(view.grants).toEqual([
+      {
+        door: 'ssh',
+        src: '203.0.113.7',
+        until: new Date(T0 + 30_000).toISOString(),
+        origin: 'b2',
+        at: new Date(T0).toISOString(),
+      },
+    ]);
     expect(view.unverified).toBe(1);
   });
 
@@ -86,7 +125,14 @@ describe('audit --fleet tables', () => {
 
   test('local records keep the table without a HOST column', () => {
     const pairer = new GrantPairer();
-    pairer.add({ event: 'open', at: new Date(T0).toISOString(), door: 'ssh', src: '203.0.113.7', ports: ['tcp:22'], until: null });
+    pairer.add({
+      event: 'open',
+      at: new Date(T0).toISOString(),
+      door: 'ssh',
+      src: '203.0.113.7',
+      ports: ['tcp:22'],
+      until: null,
+    });
     expect([...grantTableLines(pairer.finish(), { color: false, now: T0 })][0]).toMatch(/^SOURCE +DOOR/);
   });
 });
@@ -100,19 +146,39 @@ describe('fleet status line and metrics', () => {
     clockOffset: 4200,
     published: 3,
     applied: 5,
-    rejected: { malformed: 0, unsigned: 1, 'bad-signature': 2, 'wrong-group': 0, expired: 0, 'not-yet-valid': 0, replayed: 0 },
-    ignored: { own: 3, 'no-such-door': 0, 'not-allowed': 0, 'past-until': 0, 'clock-skew': 4, 'not-held': 0, superseded: 0 },
+    rejected: {
+      malformed: 0,
+      unsigned: 1,
+      'bad-signature': 2,
+      'wrong-group': 0,
+      expired: 0,
+      'not-yet-valid': 0,
+      replayed: 0,
+    },
+    ignored: {
+      own: 3,
+      'no-such-door': 0,
+      'not-allowed': 0,
+      'past-until': 0,
+      'clock-skew': 4,
+      'not-held': 0,
+      superseded: 0,
+    },
     outbox: 0,
     duplicateName: false,
   };
 
   test('status says when the member refuses fleet grants because of its clock', () => {
-    expect(fleetLine(status, false)).toBe('fleet bastions as b1: REFUSING fleet grants (clock off)   clock offset 4200 ms, published 3, applied 5, refused 3');
+    expect(fleetLine(status, false)).toBe(
+      'fleet bastions as b1: REFUSING fleet grants (clock off)   clock offset 4200 ms, published 3, applied 5, refused 3',
+    );
   });
 
   test('status and metrics say loudly when another member uses the same name', async () => {
     const duplicate = { ...status, accepting: true, duplicateName: true };
-    expect(fleetLine(duplicate, false)).toMatch(/^fleet bastions as b1: DUPLICATE NAME: another member is also "b1" .*fleet\.host/);
+    expect(fleetLine(duplicate, false)).toMatch(
+      /^fleet bastions as b1: DUPLICATE NAME: another member is also "b1" .*fleet\.host/,
+    );
     const metrics = new Metrics();
     metrics.trackFleet(() => duplicate);
     expect(await metrics.text()).toMatch(/^knocktail_fleet_duplicate_name 1$/m);

@@ -68,14 +68,19 @@ export class MemoryFleetTransport implements FleetTransport {
 
   entries(prefix: string): Promise<FleetEntry[]> {
     return this.call(() => {
-      return [...this.bucket.entries.values()].filter((entry) => entry.key.startsWith(prefix)).sort((a, b) => a.revision - b.revision);
+      return [...this.bucket.entries.values()]
+        .filter((entry) => entry.key.startsWith(prefix))
+        .sort((a, b) => a.revision - b.revision);
     });
   }
 
   follow(prefix: string, onUpdate: (update: FleetUpdate) => void): Promise<() => void> {
     return this.call(() => {
       // Live notifications only, lost while offline (as a core NATS subscription's are).
-      const watcher = { prefix, deliver: (entry: FleetEntry) => (this.online ? onUpdate({ key: entry.key, value: entry.value }) : undefined) };
+      const watcher = {
+        prefix,
+        deliver: (entry: FleetEntry) => (this.online ? onUpdate({ key: entry.key, value: entry.value }) : undefined),
+      };
       this.bucket.watchers.add(watcher);
       return () => this.bucket.watchers.delete(watcher);
     });

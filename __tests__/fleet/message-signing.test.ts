@@ -24,7 +24,9 @@ const bytes = (value: unknown): Uint8Array => Buffer.from(JSON.stringify(value))
 
 describe('canonical JSON', () => {
   test('sorts keys at every level and drops undefined members', () => {
-    expect(canonicalJson({ b: 1, a: { d: [true, null], c: 'x' }, u: undefined })).toBe('{"a":{"c":"x","d":[true,null]},"b":1}');
+    expect(canonicalJson({ b: 1, a: { d: [true, null], c: 'x' }, u: undefined })).toBe(
+      '{"a":{"c":"x","d":[true,null]},"b":1}',
+    );
   });
 
   test('refuses values JSON cannot carry', () => {
@@ -53,7 +55,10 @@ describe('signed fleet messages', () => {
   test('a message signed again keeps its id, body and exp and verifies with its new iat', () => {
     const again = resignEnvelope(signEnvelope(unsigned, KEY), NOW + 1000, KEY);
     expect(again).toMatchObject({ id: unsigned.id, exp: unsigned.exp, body: unsigned.body, iat: NOW + 1000 });
-    expect(verifyEnvelope(encodeEnvelope(again), { ...options, now: NOW + 1000 })).toEqual({ ok: true, envelope: again });
+    expect(verifyEnvelope(encodeEnvelope(again), { ...options, now: NOW + 1000 })).toEqual({
+      ok: true,
+      envelope: again,
+    });
   });
 
   test('an unsigned message is refused as unsigned', () => {
@@ -61,7 +66,10 @@ describe('signed fleet messages', () => {
   });
 
   test('a message signed with another key is refused as mis-signed', () => {
-    expect(verifyEnvelope(encodeEnvelope(signEnvelope(unsigned, 'another-key-'.repeat(4))), options)).toEqual({ ok: false, reason: 'bad-signature' });
+    expect(verifyEnvelope(encodeEnvelope(signEnvelope(unsigned, 'another-key-'.repeat(4))), options)).toEqual({
+      ok: false,
+      reason: 'bad-signature',
+    });
   });
 
   test('changing any signed field after signing breaks the signature', () => {
@@ -73,16 +81,28 @@ describe('signed fleet messages', () => {
   });
 
   test('an expired message, one from the future and one of another group are refused', () => {
-    expect(verifyEnvelope(encodeEnvelope(signEnvelope({ ...unsigned, exp: NOW }, KEY)), options)).toEqual({ ok: false, reason: 'expired' });
-    expect(verifyEnvelope(encodeEnvelope(signEnvelope({ ...unsigned, iat: NOW + 2001 }, KEY)), options)).toEqual({ ok: false, reason: 'not-yet-valid' });
-    expect(verifyEnvelope(encodeEnvelope(signEnvelope({ ...unsigned, group: 'web' }, KEY)), options)).toEqual({ ok: false, reason: 'wrong-group' });
+    expect(verifyEnvelope(encodeEnvelope(signEnvelope({ ...unsigned, exp: NOW }, KEY)), options)).toEqual({
+      ok: false,
+      reason: 'expired',
+    });
+    expect(verifyEnvelope(encodeEnvelope(signEnvelope({ ...unsigned, iat: NOW + 2001 }, KEY)), options)).toEqual({
+      ok: false,
+      reason: 'not-yet-valid',
+    });
+    expect(verifyEnvelope(encodeEnvelope(signEnvelope({ ...unsigned, group: 'web' }, KEY)), options)).toEqual({
+      ok: false,
+      reason: 'wrong-group',
+    });
   });
 
   test('bytes that are not an envelope are refused as malformed', () => {
     expect(verifyEnvelope(Buffer.from('{not json'), options)).toEqual({ ok: false, reason: 'malformed' });
     expect(verifyEnvelope(bytes([1, 2]), options)).toEqual({ ok: false, reason: 'malformed' });
     expect(verifyEnvelope(bytes({ ...unsigned, v: 2, sig: 'x' }), options)).toEqual({ ok: false, reason: 'malformed' });
-    expect(verifyEnvelope(bytes({ ...unsigned, iat: 'now', sig: 'x' }), options)).toEqual({ ok: false, reason: 'malformed' });
+    expect(verifyEnvelope(bytes({ ...unsigned, iat: 'now', sig: 'x' }), options)).toEqual({
+      ok: false,
+      reason: 'malformed',
+    });
   });
 });
 

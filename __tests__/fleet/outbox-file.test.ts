@@ -8,7 +8,17 @@ import { fleetOutboxPath } from '../../src/app/state-paths.js';
 // The fleet outbox on disk: what one run of the daemon saves, the next loads, byte for byte;
 // no file is an empty outbox; a file that is not an outbox is moved aside, never used.
 const T0 = Date.parse('2026-12-01T09:00:00Z');
-const envelope = (id: string) => ({ v: 1, group: 'bastions', id, host: 'b2', iat: T0, exp: T0 + 1000, type: 'grant', body: { action: 'close' }, sig: 'x' });
+const envelope = (id: string) => ({
+  v: 1,
+  group: 'bastions',
+  id,
+  host: 'b2',
+  iat: T0,
+  exp: T0 + 1000,
+  type: 'grant',
+  body: { action: 'close' },
+  sig: 'x',
+});
 
 describe('the fleet outbox file', () => {
   let dir: string;

@@ -25,7 +25,13 @@ async function settle(): Promise<void> {
 // the knock engine's used sequences for the fleet door `vault`.
 function member(host: string, clock: ManualClock, bucket: MemoryBucket, doors: Door[] = [vault, local]) {
   const port = grantEnginePort({ engine: () => engine, doors: () => doors, now: () => clock.now() });
-  const engine: GrantEngine = new GrantEngine({ doors, backend: new FakeBackend(), audit: new MemoryAudit(), clock, onRecord: (record) => port.emit(record) });
+  const engine: GrantEngine = new GrantEngine({
+    doors,
+    backend: new FakeBackend(),
+    audit: new MemoryAudit(),
+    clock,
+    onRecord: (record) => port.emit(record),
+  });
   const tracker = new KnockTracker({ doors, limits });
   const transport = new MemoryFleetTransport(bucket);
   const link = new FleetLink({
@@ -36,9 +42,13 @@ function member(host: string, clock: ManualClock, bucket: MemoryBucket, doors: D
     clock,
     log: quiet,
     version: '0.1.0',
-    sequences: { markUsed: (key) => tracker.markOneTimeUsed(key), onUsed: (listener) => tracker.onSequenceUsed(listener) },
+    sequences: {
+      markUsed: (key) => tracker.markOneTimeUsed(key),
+      onUsed: (listener) => tracker.onSequenceUsed(listener),
+    },
   });
-  const knock = (src: string, ...ports: number[]): string[] => ports.flatMap((port, i) => describeEvents(tracker.observe(udp(src, port, clock.now() + i), clock.now() + i)));
+  const knock = (src: string, ...ports: number[]): string[] =>
+    ports.flatMap((port, i) => describeEvents(tracker.observe(udp(src, port, clock.now() + i), clock.now() + i)));
   return { tracker, link, transport, knock };
 }
 
@@ -88,7 +98,19 @@ describe('used single-use sequences are group-wide on fleet doors', () => {
   test('sequences of doors that are not fleet doors stay local, and an unsigned or forged entry marks nothing', async () => {
     const { bucket, b1, b2 } = await pair();
     b1.knock('203.0.113.5', 5001, 5002);
-    const forged = signEnvelope({ v: 1, group: 'bastions', id: 'x', host: 'b9', iat: T0, exp: T0 + 60_000, type: 'used', body: { key: 'once:udp:4001,udp:4002' } }, 'not-the-group-key');
+    const forged = signEnvelope(
+      {
+        v: 1,
+        group: 'bastions',
+        id: 'x',
+        host: 'b9',
+        iat: T0,
+        exp: T0 + 60_000,
+        type: 'used',
+        body: { key: 'once:udp:4001,udp:4002' },
+      },
+      'not-the-group-key',
+    );
     bucket.write(usedEntryKey('once:udp:4001,udp:4002'), encodeEnvelope(forged));
     await settle();
     expect(b2.tracker.usedOneTimeKeys()).toEqual([]);

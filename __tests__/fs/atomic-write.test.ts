@@ -1,5 +1,15 @@
 import { afterEach, beforeEach, describe, expect, test } from '@jest/globals';
-import { lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  lstatSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { defaultTempName, removeLeftoverTemps, writeFileAtomic } from '../../src/fs/atomic-write.js';
@@ -34,7 +44,13 @@ describe('writeFileAtomic', () => {
     writeFileSync(leftover, '{"version":1');
     const linked = defaultTempName(join(dir, 'follower.json'));
     symlinkSync(victim, linked);
-    const kept = ['state.json', '.other.json.0123456789abcdef.tmp', '.state.json.0123.tmp', '.state.json.0123456789abcdef.tmp.x', 'state.json.0123456789abcdef.tmp'];
+    const kept = [
+      'state.json',
+      '.other.json.0123456789abcdef.tmp',
+      '.state.json.0123.tmp',
+      '.state.json.0123456789abcdef.tmp.x',
+      'state.json.0123456789abcdef.tmp',
+    ];
     for (const name of kept) writeFileSync(join(dir, name), 'x');
     const removed = await removeLeftoverTemps(dir, ['state.json', 'follower.json']);
     expect(removed.sort()).toEqual([leftover, linked].map((path) => path.slice(dir.length + 1)).sort());
@@ -68,7 +84,9 @@ describe('writeFileAtomic', () => {
     writeFileSync(target, 'old\n');
     const planted = join(dir, '.target.fixed.tmp');
     symlinkSync(join(dir, 'victim'), planted);
-    await expect(writeFileAtomic(target, 'new\n', { mode: 0o644, tempName: () => planted })).rejects.toMatchObject({ code: 'EEXIST' });
+    await expect(writeFileAtomic(target, 'new\n', { mode: 0o644, tempName: () => planted })).rejects.toMatchObject({
+      code: 'EEXIST',
+    });
     expect(readFileSync(target, 'utf8')).toBe('old\n');
     expect(() => lstatSync(join(dir, 'victim'))).toThrow();
   });

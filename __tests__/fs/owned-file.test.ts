@@ -40,30 +40,55 @@ describe("files root makes in the service user's directories", () => {
     expect(inheritedOwner('/', 0)).toBeUndefined();
   });
 
-  asRoot('state.json, the audit log and the firewall lock made by root belong to the directory owner, with their modes', async () => {
-    await saveState(join(serviceDir, 'state.json'), EMPTY_STATE);
-    const audit = createAuditLog(join(serviceDir, 'audit.log'));
-    await audit.write({ event: 'close', at: '2026-12-01T09:00:00.000Z', door: 'ssh', src: '203.0.113.7', reason: 'revoked' });
-    await audit.close();
-    const lock = await acquireFirewallLock(firewallLockPath(serviceDir), { holder: 'knocktail grant', timeoutMs: 2000 });
-    await lock.release();
-    expect(await owner(join(serviceDir, 'state.json'))).toEqual({ ...SERVICE, mode: 0o600 });
-    expect(await owner(join(serviceDir, 'audit.log'))).toEqual({ ...SERVICE, mode: 0o640 });
-    expect(await owner(firewallLockPath(serviceDir))).toEqual({ ...SERVICE, mode: 0o600 });
-  });
+  asRoot(
+    'state.json, the audit log and the firewall lock made by root belong to the directory owner, with their modes',
+    async () => {
+      await saveState(join(serviceDir, 'state.json'), EMPTY_STATE);
+      const audit = createAuditLog(join(serviceDir, 'audit.log'));
+      await audit.write({
+        event: 'close',
+        at: '2026-12-01T09:00:00.000Z',
+        door: 'ssh',
+        src: '203.0.113.7',
+        reason: 'revoked',
+      });
+      await audit.close();
+      const lock = await acquireFirewallLock(firewallLockPath(serviceDir), {
+        holder: 'knocktail grant',
+        timeoutMs: 2000,
+      });
+      await lock.release();
+      expect(await owner(join(serviceDir, 'state.json'))).toEqual({ ...SERVICE, mode: 0o600 });
+      expect(await owner(join(serviceDir, 'audit.log'))).toEqual({ ...SERVICE, mode: 0o640 });
+      expect(await owner(firewallLockPath(serviceDir))).toEqual({ ...SERVICE, mode: 0o600 });
+    },
+  );
 
-  asRoot('a symlink planted at the audit log or the lock is never followed: the command fails and the target is untouched', async () => {
-    await symlink(victim, join(serviceDir, 'audit.log'));
-    await symlink(victim, firewallLockPath(serviceDir));
-    const audit = createAuditLog(join(serviceDir, 'audit.log'));
-    await expect(audit.write({ event: 'close', at: '2026-12-01T09:00:00.000Z', door: 'ssh', src: '203.0.113.7', reason: 'revoked' })).rejects.toThrow(/ELOOP|EEXIST/);
-    await audit.close().catch(() => undefined);
-    await expect(acquireFirewallLock(firewallLockPath(serviceDir), { holder: 'knocktail grant', timeoutMs: 1000 })).rejects.toMatchObject({
-      code: 'FIREWALL_LOCKED',
-      message: expect.stringContaining('it is a symlink'),
-    });
-    expect(await readFile(victim, 'utf8')).toBe('root:secret\n');
-    expect(await owner(victim)).toEqual({ uid: 0, gid: 0, mode: 0o600 });
-    expect((await lstat(join(serviceDir, 'audit.log'))).isSymbolicLink()).toBe(true);
-  });
+  asRoot(
+    'a symlink planted at the audit log or the lock is never followed: the command fails and the target is untouched',
+    async () => {
+      await symlink(victim, join(serviceDir, 'audit.log'));
+      await symlink(victim, firewallLockPath(serviceDir));
+      const audit = createAuditLog(join(serviceDir, 'audit.log'));
+      await expect(
+        audit.write({
+          event: 'close',
+          at: '2026-12-01T09:00:00.000Z',
+          door: 'ssh',
+          src: '203.0.113.7',
+          reason: 'revoked',
+        }),
+      ).rejects.toThrow(/ELOOP|EEXIST/);
+      await audit.close().catch(() => undefined);
+      await expect(
+        acquireFirewallLock(firewallLockPath(serviceDir), { holder: 'knocktail grant', timeoutMs: 1000 }),
+      ).rejects.toMatchObject({
+        code: 'FIREWALL_LOCKED',
+        message: expect.stringContaining('it is a symlink'),
+      });
+      expect(await readFile(victim, 'utf8')).toBe('root:secret\n');
+      expect(await owner(victim)).toEqual({ uid: 0, gid: 0, mode: 0o600 });
+      expect((await lstat(join(serviceDir, 'audit.log'))).isSymbolicLink()).toBe(true);
+    },
+  );
 });

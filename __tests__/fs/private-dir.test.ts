@@ -24,7 +24,10 @@ describe('ensurePrivateDir (the stateDir check at start)', () => {
     const path = join(dir, 'state');
     mkdirSync(path);
     chmodSync(path, 0o777);
-    await expect(ensurePrivateDir(path, uid)).rejects.toMatchObject({ code: 'USAGE', message: expect.stringContaining(`stateDir ${path} to be writable by its owner only, got mode 0777`) });
+    await expect(ensurePrivateDir(path, uid)).rejects.toMatchObject({
+      code: 'USAGE',
+      message: expect.stringContaining(`stateDir ${path} to be writable by its owner only, got mode 0777`),
+    });
     chmodSync(path, 0o770);
     await expect(ensurePrivateDir(path, uid)).rejects.toThrow('got mode 0770');
     chmodSync(path, 0o755);
@@ -34,7 +37,9 @@ describe('ensurePrivateDir (the stateDir check at start)', () => {
   test('a stateDir owned by another user is refused, naming the uid and the mode', async () => {
     const path = join(dir, 'state');
     mkdirSync(path, { mode: 0o700 });
-    await expect(ensurePrivateDir(path, uid + 1)).rejects.toThrow(`owned by the daemon's user (uid ${uid + 1}), got uid ${uid} (mode 0700)`);
+    await expect(ensurePrivateDir(path, uid + 1)).rejects.toThrow(
+      `owned by the daemon's user (uid ${uid + 1}), got uid ${uid} (mode 0700)`,
+    );
   });
 
   test('a file where the stateDir should be is refused', async () => {

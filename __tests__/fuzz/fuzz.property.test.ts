@@ -20,7 +20,12 @@ describe('hostile lines through the replay pipeline', () => {
   test('no crash, no open from a line that is no genuine INPUT line for this host, every line in exactly one counter', async () => {
     await fc.assert(
       fc.asyncProperty(fc.integer({ min: 1, max: 2 ** 31 - 1 }), async (seed) => {
-        const report = await runFuzz({ lines: 3000, seed, workDir: dir, fixturesDir: join(process.cwd(), '__tests__', 'fixtures') });
+        const report = await runFuzz({
+          lines: 3000,
+          seed,
+          workDir: dir,
+          fixturesDir: join(process.cwd(), '__tests__', 'fixtures'),
+        });
         expect(report.crashed).toBeUndefined();
         expect(report.pipeline.errors).toBe(0);
         expect(report.unjustifiedOpens).toEqual([]);
@@ -36,6 +41,13 @@ describe('hostile lines through the replay pipeline', () => {
     expect(referenceKnock(line)).toMatchObject({ src, dport: 31600, proto: 'tcp' });
     expect(referenceKnock(line.replace('OUT= ', 'OUT=eth1 '))).toBeUndefined();
     expect(referenceKnock(line.replace('PROTO=TCP', '[SRC=198.51.100.9 ] PROTO=TCP'))).toBeUndefined();
-    expect(referenceKnock(line.replace(/SRC=\S+ DST=\S+/, 'SRC=0000:0000:0000:0000:0000:ffff:c633:6405 DST=2001:0db8:0077:0000:0000:0000:0000:0001'))).toBeUndefined();
+    expect(
+      referenceKnock(
+        line.replace(
+          /SRC=\S+ DST=\S+/,
+          'SRC=0000:0000:0000:0000:0000:ffff:c633:6405 DST=2001:0db8:0077:0000:0000:0000:0000:0001',
+        ),
+      ),
+    ).toBeUndefined();
   });
 });

@@ -25,7 +25,13 @@ function completed(door: string, src: string, family: 4 | 6 = 4): KnockEvent {
   return { kind: 'completed', sequence: 'open', door, src, family, at: T0 };
 }
 
-function setup(answer: (argv: readonly string[]) => CommandResult = () => ({ exitCode: 0, stdout: '', stderr: 'conntrack v1.4.8 (conntrack-tools): 2 flow entries have been deleted.\n' })) {
+function setup(
+  answer: (argv: readonly string[]) => CommandResult = () => ({
+    exitCode: 0,
+    stdout: '',
+    stderr: 'conntrack v1.4.8 (conntrack-tools): 2 flow entries have been deleted.\n',
+  }),
+) {
   const timeline: string[] = [];
   const commands: string[] = [];
   const runner: CommandRunner = {
@@ -37,7 +43,13 @@ function setup(answer: (argv: readonly string[]) => CommandResult = () => ({ exi
   };
   const clock = new ManualClock(T0);
   const audit = new MemoryAudit(timeline);
-  const engine = new GrantEngine({ doors: [cutting, keeping], backend: new FakeBackend(timeline), audit, clock, sessions: new ConntrackSessionEnder(runner) });
+  const engine = new GrantEngine({
+    doors: [cutting, keeping],
+    backend: new FakeBackend(timeline),
+    audit,
+    clock,
+    sessions: new ConntrackSessionEnder(runner),
+  });
   return { engine, clock, audit, timeline, commands };
 }
 
@@ -47,7 +59,12 @@ describe('ending sessions when a grant closes', () => {
     await engine.handle(completed('ssh', '203.0.113.9'));
     clock.advanceTo(T0 + 60_000);
     await engine.drain();
-    expect(timeline.slice(-4)).toEqual(['audit close ssh 203.0.113.9', 'firewall close ssh 203.0.113.9', 'run conntrack -D -f ipv4 -s 203.0.113.9 -p tcp --dport 22', 'audit sessions-ended ssh 203.0.113.9']);
+    expect(timeline.slice(-4)).toEqual([
+      'audit close ssh 203.0.113.9',
+      'firewall close ssh 203.0.113.9',
+      'run conntrack -D -f ipv4 -s 203.0.113.9 -p tcp --dport 22',
+      'audit sessions-ended ssh 203.0.113.9',
+    ]);
     expect(audit.records.at(-1)).toEqual({
       event: 'sessions-ended',
       door: 'ssh',
@@ -60,7 +77,11 @@ describe('ending sessions when a grant closes', () => {
   });
 
   test('a door without it keeps connections on close; revoke with endSessions ends them, per open port and family', async () => {
-    const { engine, audit, commands } = setup((argv) => ({ exitCode: 1, stdout: '', stderr: `conntrack v1.4.8 (conntrack-tools): 0 flow entries have been deleted.\n${argv.join(' ')}` }));
+    const { engine, audit, commands } = setup((argv) => ({
+      exitCode: 1,
+      stdout: '',
+      stderr: `conntrack v1.4.8 (conntrack-tools): 0 flow entries have been deleted.\n${argv.join(' ')}`,
+    }));
     await engine.handle(completed('web', '2001:db8::7', 6));
     await engine.handle(completed('web', '203.0.113.10'));
     await engine.close('web', '203.0.113.10', 'revoked');
@@ -68,18 +89,31 @@ describe('ending sessions when a grant closes', () => {
     expect(commands).toEqual([]);
     await engine.closeSource('2001:db8::7', 'revoked', { endSessions: true });
     await engine.drain();
-    expect(commands).toEqual(['conntrack -D -f ipv6 -s 2001:db8::7 -p tcp --dport 443', 'conntrack -D -f ipv6 -s 2001:db8::7 -p udp --dport 443']);
+    expect(commands).toEqual([
+      'conntrack -D -f ipv6 -s 2001:db8::7 -p tcp --dport 443',
+      'conntrack -D -f ipv6 -s 2001:db8::7 -p udp --dport 443',
+    ]);
     // Nothing matched: conntrack exits 1 with "0 flow entries", which is no error.
     expect(audit.records.at(-1)).toMatchObject({ event: 'sessions-ended', src: '2001:db8::7', ended: 0 });
     expect(audit.records.at(-1)).not.toHaveProperty('errors');
   });
 
   test('a conntrack that fails (missing, no permission) is audited with why, and the grant is closed all the same', async () => {
-    const { engine, audit } = setup(() => ({ exitCode: 2, stdout: '', stderr: 'conntrack v1.4.8 (conntrack-tools): Operation failed: Operation not permitted\n' }));
+    const { engine, audit } = setup(() => ({
+      exitCode: 2,
+      stdout: '',
+      stderr: 'conntrack v1.4.8 (conntrack-tools): Operation failed: Operation not permitted\n',
+    }));
     await engine.handle(completed('ssh', '203.0.113.9'));
     await engine.close('ssh', '203.0.113.9', 'revoked');
     await engine.drain();
     expect(engine.grants()).toEqual([]);
-    expect(audit.records.at(-1)).toMatchObject({ event: 'sessions-ended', ended: 0, errors: ['tcp:22: conntrack exited 2: conntrack v1.4.8 (conntrack-tools): Operation failed: Operation not permitted'] });
+    expect(audit.records.at(-1)).toMatchObject({
+      event: 'sessions-ended',
+      ended: 0,
+      errors: [
+        'tcp:22: conntrack exited 2: conntrack v1.4.8 (conntrack-tools): Operation failed: Operation not permitted',
+      ],
+    });
   });
 });

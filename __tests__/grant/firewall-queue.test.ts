@@ -4,7 +4,14 @@ import { FirewallQueue } from '../../src/grant/firewall-queue.js';
 import type { Grant } from '../../src/model/grant.js';
 import { FakeBackend } from '../support/fakes.js';
 
-const grant = (src: string): Grant => ({ door: 'ssh', src, family: 4, ports: [{ proto: 'tcp', port: 22 }], openedAt: 0, until: null });
+const grant = (src: string): Grant => ({
+  door: 'ssh',
+  src,
+  family: 4,
+  ports: [{ proto: 'tcp', port: 22 }],
+  openedAt: 0,
+  until: null,
+});
 
 function setup() {
   const clock = new ManualClock(0);

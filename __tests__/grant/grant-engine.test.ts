@@ -30,7 +30,15 @@ function setup(grants: readonly Grant[] = []) {
       return Promise.resolve();
     },
   };
-  const manager: GrantEngine = new GrantEngine({ doors: [ssh, classic], backend, audit, clock, grants, store, closeRetryDelay: () => 1000 });
+  const manager: GrantEngine = new GrantEngine({
+    doors: [ssh, classic],
+    backend,
+    audit,
+    clock,
+    grants,
+    store,
+    closeRetryDelay: () => 1000,
+  });
   return { timeline, clock, backend, audit, manager, persisted };
 }
 
@@ -40,7 +48,15 @@ describe('GrantEngine', () => {
     await manager.handle(completed('ssh', '203.0.113.9', T0));
     await manager.drain();
     expect(timeline).toEqual(['audit open ssh 203.0.113.9', 'firewall open ssh 203.0.113.9']);
-    expect(audit.records[0]).toMatchObject({ event: 'open', door: 'ssh', src: '203.0.113.9', ports: ['tcp:22'], at: '2026-11-24T12:00:00.000Z', until: '2026-11-24T12:01:00.000Z', by: 'knock' });
+    expect(audit.records[0]).toMatchObject({
+      event: 'open',
+      door: 'ssh',
+      src: '203.0.113.9',
+      ports: ['tcp:22'],
+      at: '2026-11-24T12:00:00.000Z',
+      until: '2026-11-24T12:01:00.000Z',
+      by: 'knock',
+    });
     expect(persisted).toEqual([1]);
   });
 
@@ -74,7 +90,14 @@ describe('GrantEngine', () => {
     clock.advanceTo(T0 + 86_400_000);
     await manager.drain();
     expect(manager.grants()).toHaveLength(1);
-    await manager.handle({ kind: 'closed', sequence: 'close', door: 'classic', src: '2001:db8::9', family: 6, at: clock.now() });
+    await manager.handle({
+      kind: 'closed',
+      sequence: 'close',
+      door: 'classic',
+      src: '2001:db8::9',
+      family: 6,
+      at: clock.now(),
+    });
     await manager.drain();
     expect(audit.records.map((r) => [r.event, (r as { reason?: string }).reason])).toEqual([
       ['open', undefined],
@@ -94,7 +117,9 @@ describe('GrantEngine', () => {
     await manager.handle(completed('ssh', '203.0.113.9', T0));
     backend.failures.close = 2;
     await manager.close('ssh', '203.0.113.9', 'revoked');
-    expect(manager.pendingCloses()).toMatchObject([{ door: 'ssh', src: '203.0.113.9', attempts: 1, lastError: 'close failed' }]);
+    expect(manager.pendingCloses()).toMatchObject([
+      { door: 'ssh', src: '203.0.113.9', attempts: 1, lastError: 'close failed' },
+    ]);
     clock.advanceTo(T0 + 1000);
     await manager.drain();
     expect(manager.pendingCloses()).toMatchObject([{ attempts: 2 }]);
@@ -116,16 +141,42 @@ describe('GrantEngine', () => {
   });
 
   test('reconcile at start closes grants that expired while down, removes orphans and re-adds missing rules', async () => {
-    const expired: Grant = { door: 'ssh', src: '203.0.113.1', family: 4, ports: [{ proto: 'tcp', port: 22 }], openedAt: T0 - 7_200_000, until: T0 - 3_600_000 };
-    const live: Grant = { door: 'ssh', src: '203.0.113.2', family: 4, ports: [{ proto: 'tcp', port: 22 }], openedAt: T0 - 10_000, until: T0 + 50_000 };
-    const orphan: Grant = { door: 'classic', src: '203.0.113.3', family: 4, ports: [{ proto: 'tcp', port: 22 }], openedAt: T0 - 10_000, until: null };
+    const expired: Grant = {
+      door: 'ssh',
+      src: '203.0.113.1',
+      family: 4,
+      ports: [{ proto: 'tcp', port: 22 }],
+      openedAt: T0 - 7_200_000,
+      until: T0 - 3_600_000,
+    };
+    const live: Grant = {
+      door: 'ssh',
+      src: '203.0.113.2',
+      family: 4,
+      ports: [{ proto: 'tcp', port: 22 }],
+      openedAt: T0 - 10_000,
+      until: T0 + 50_000,
+    };
+    const orphan: Grant = {
+      door: 'classic',
+      src: '203.0.113.3',
+      family: 4,
+      ports: [{ proto: 'tcp', port: 22 }],
+      openedAt: T0 - 10_000,
+      until: null,
+    };
     const { manager, backend, audit } = setup([expired, live]);
     backend.held.set('ssh/203.0.113.1', expired);
     backend.held.set('classic/203.0.113.3', orphan);
     await manager.reconcile('start');
     await manager.drain();
     expect([...backend.held.keys()].sort()).toEqual(['ssh/203.0.113.2']);
-    expect(audit.records.map((r) => [r.event, (r as { reason?: string; action?: string }).reason ?? (r as { action?: string }).action])).toEqual([
+    expect(
+      audit.records.map((r) => [
+        r.event,
+        (r as { reason?: string; action?: string }).reason ?? (r as { action?: string }).action,
+      ]),
+    ).toEqual([
       ['close', 'expired-while-down'],
       ['firewall-repair', 'remove-orphan'],
       ['firewall-repair', 're-add-missing'],
@@ -134,9 +185,30 @@ describe('GrantEngine', () => {
   });
 
   test("with adoptOrphans, a start adopts a configured door's live rule the state lost (it closes on time, audited) and closes an expired one", async () => {
-    const lost: Grant = { door: 'ssh', src: '203.0.113.4', family: 4, ports: [{ proto: 'tcp', port: 22 }], openedAt: T0 - 10_000, until: T0 + 50_000 };
-    const stale: Grant = { door: 'ssh', src: '203.0.113.5', family: 4, ports: [{ proto: 'tcp', port: 22 }], openedAt: T0 - 90_000, until: T0 - 30_000 };
-    const unknownDoor: Grant = { door: 'gone', src: '203.0.113.6', family: 4, ports: [{ proto: 'tcp', port: 22 }], openedAt: T0 - 10_000, until: T0 + 50_000 };
+    const lost: Grant = {
+      door: 'ssh',
+      src: '203.0.113.4',
+      family: 4,
+      ports: [{ proto: 'tcp', port: 22 }],
+      openedAt: T0 - 10_000,
+      until: T0 + 50_000,
+    };
+    const stale: Grant = {
+      door: 'ssh',
+      src: '203.0.113.5',
+      family: 4,
+      ports: [{ proto: 'tcp', port: 22 }],
+      openedAt: T0 - 90_000,
+      until: T0 - 30_000,
+    };
+    const unknownDoor: Grant = {
+      door: 'gone',
+      src: '203.0.113.6',
+      family: 4,
+      ports: [{ proto: 'tcp', port: 22 }],
+      openedAt: T0 - 10_000,
+      until: T0 + 50_000,
+    };
     const { manager, backend, audit, clock } = setup();
     for (const grant of [lost, stale, unknownDoor]) backend.held.set(`${grant.door}/${grant.src}`, grant);
     await manager.reconcile('start', { adoptOrphans: true });
@@ -147,7 +219,13 @@ describe('GrantEngine', () => {
     clock.advanceTo(T0 + 50_000);
     await manager.drain();
     expect(backend.held.size).toBe(0);
-    expect(audit.records.map((r) => [r.event, r.src, (r as { reason?: string; action?: string }).reason ?? (r as { action?: string }).action])).toEqual([
+    expect(
+      audit.records.map((r) => [
+        r.event,
+        r.src,
+        (r as { reason?: string; action?: string }).reason ?? (r as { action?: string }).action,
+      ]),
+    ).toEqual([
       ['firewall-repair', '203.0.113.4', 'adopt-orphan'],
       ['close', '203.0.113.5', 'expired-while-down'],
       ['firewall-repair', '203.0.113.6', 'remove-orphan'],
@@ -193,7 +271,13 @@ describe('GrantEngine', () => {
     const { manager, timeline } = setup();
     await manager.open(ssh, '203.0.113.9', 4, 'manual', 60_000);
     await manager.close('ssh', '203.0.113.9', 'revoked');
-    expect(timeline).toEqual(['audit open ssh 203.0.113.9', 'firewall open ssh 203.0.113.9', 'audit close ssh 203.0.113.9', 'state persisted', 'firewall close ssh 203.0.113.9']);
+    expect(timeline).toEqual([
+      'audit open ssh 203.0.113.9',
+      'firewall open ssh 203.0.113.9',
+      'audit close ssh 203.0.113.9',
+      'state persisted',
+      'firewall close ssh 203.0.113.9',
+    ]);
   });
 
   test('an expiry that fires before a packet is closed before that packet opens again, without anyone awaiting', async () => {
@@ -215,7 +299,8 @@ describe('GrantEngine', () => {
 
   test('thousands of grants expire in time order through one timer', async () => {
     const { manager, clock, audit } = setup();
-    for (let i = 0; i < 5000; i++) void manager.open(ssh, `198.51.${(i >> 8) & 255}.${i & 255}`, 4, 'manual', 1000 + ((i * 7919) % 5000));
+    for (let i = 0; i < 5000; i++)
+      void manager.open(ssh, `198.51.${(i >> 8) & 255}.${i & 255}`, 4, 'manual', 1000 + ((i * 7919) % 5000));
     clock.advanceTo(T0 + 10_000);
     await manager.drain();
     const closes = audit.records.filter((r) => r.event === 'close').map((r) => Date.parse(r.at));
@@ -227,7 +312,11 @@ describe('GrantEngine', () => {
   test('observers see every change: opened, refreshed, closed with its reason', async () => {
     const { manager } = setup();
     const seen: string[] = [];
-    const off = manager.onChange((change: GrantChange) => seen.push(`${change.kind} ${change.grant.src}${change.kind === 'closed' ? ` ${change.reason}` : ` ${change.by}`}`));
+    const off = manager.onChange((change: GrantChange) =>
+      seen.push(
+        `${change.kind} ${change.grant.src}${change.kind === 'closed' ? ` ${change.reason}` : ` ${change.by}`}`,
+      ),
+    );
     await manager.open(ssh, '203.0.113.9', 4, 'manual');
     await manager.handle(completed('ssh', '203.0.113.9', T0));
     await manager.close('ssh', '203.0.113.9', 'revoked');
@@ -245,7 +334,9 @@ describe('GrantEngine', () => {
     await manager.setDoors([tightened]);
     await manager.drain();
     expect(manager.grants().map((g) => `${g.door} ${g.src}`)).toEqual(['ssh 198.51.100.7']);
-    expect(audit.records.filter((r) => r.event === 'close').map((r) => [r.door, r.src, (r as { reason: string }).reason])).toEqual([
+    expect(
+      audit.records.filter((r) => r.event === 'close').map((r) => [r.door, r.src, (r as { reason: string }).reason]),
+    ).toEqual([
       ['ssh', '203.0.113.9', 'not-allowed'],
       ['classic', '203.0.113.9', 'door-removed'],
     ]);
@@ -257,12 +348,22 @@ describe('GrantEngine', () => {
     const narrow = makeDoor({ name: 'ssh', openFor: 60_000, allowFrom: [parseCidr('198.51.100.0/24')!] });
     await manager.setDoors([narrow, classic]);
     await manager.open(narrow, '203.0.113.9', 4, 'manual');
-    await manager.setDoors([makeDoor({ name: 'ssh', openFor: 60_000, allowFrom: [parseCidr('198.51.100.0/25')!] }), classic]);
+    await manager.setDoors([
+      makeDoor({ name: 'ssh', openFor: 60_000, allowFrom: [parseCidr('198.51.100.0/25')!] }),
+      classic,
+    ]);
     expect(manager.grants()).toHaveLength(1);
   });
 
   test('reconcile never re-adds a rule for a door that is not configured, and closes such grants at start', async () => {
-    const stale: Grant = { door: 'gone', src: '203.0.113.5', family: 4, ports: [{ proto: 'tcp', port: 22 }], openedAt: T0, until: null };
+    const stale: Grant = {
+      door: 'gone',
+      src: '203.0.113.5',
+      family: 4,
+      ports: [{ proto: 'tcp', port: 22 }],
+      openedAt: T0,
+      until: null,
+    };
     const { manager, backend, audit } = setup([stale]);
     await manager.reconcile('check');
     await manager.drain();

@@ -23,7 +23,16 @@ function setup(maxGrants = 6, burst = 2) {
   const backend = new FakeBackend(timeline);
   const audit = new MemoryAudit(timeline);
   const rejects: string[] = [];
-  const engine = new GrantEngine({ doors: [flood, ssh], backend, audit, clock, maxGrants, rejectBurst: burst, rejectWindowMs: 60_000, onReject: (door, reason) => void rejects.push(`${door} ${reason}`) });
+  const engine = new GrantEngine({
+    doors: [flood, ssh],
+    backend,
+    audit,
+    clock,
+    maxGrants,
+    rejectBurst: burst,
+    rejectWindowMs: 60_000,
+    onReject: (door, reason) => void rejects.push(`${door} ${reason}`),
+  });
   return { clock, backend, audit, engine, rejects };
 }
 
@@ -37,7 +46,12 @@ describe('grant limits', () => {
     expect(engine.size).toBe(3);
     expect(engine.get('flood', source(4))).toBeUndefined();
     expect([...backend.held.values()].map((grant) => grant.src).sort()).toEqual([source(1), source(2), source(3)]);
-    expect(audit.records.at(-1)).toMatchObject({ event: 'reject', door: 'flood', src: source(4), reason: 'grant-limit' });
+    expect(audit.records.at(-1)).toMatchObject({
+      event: 'reject',
+      door: 'flood',
+      src: source(4),
+      reason: 'grant-limit',
+    });
   });
 
   test('a holder of a full door still refreshes its grant', async () => {
@@ -101,7 +115,16 @@ describe('reject audit', () => {
     await engine.drain();
     const summaries = audit.records.filter((r) => r.event === 'reject-summary');
     expect(summaries).toEqual([
-      { event: 'reject-summary', at: '2026-11-24T12:01:00.000Z', from: '2026-11-24T12:00:00.000Z', door: 'flood', src: '', suppressed: 118, sources: 100, reasons: { 'grant-limit': 98, scanner: 20 } },
+      {
+        event: 'reject-summary',
+        at: '2026-11-24T12:01:00.000Z',
+        from: '2026-11-24T12:00:00.000Z',
+        door: 'flood',
+        src: '',
+        suppressed: 118,
+        sources: 100,
+        reasons: { 'grant-limit': 98, scanner: 20 },
+      },
     ]);
   });
 
@@ -113,7 +136,12 @@ describe('reject audit', () => {
     clock.advanceTo(T0 + 61_000);
     await engine.handle(scanner('flood', source(4), T0 + 61_000));
     await engine.drain();
-    expect(audit.records.map((r) => `${r.event} ${r.door} ${r.src}`)).toEqual(['reject flood 203.0.113.1', 'reject ssh 203.0.113.3', 'reject-summary flood ', 'reject flood 203.0.113.4']);
+    expect(audit.records.map((r) => `${r.event} ${r.door} ${r.src}`)).toEqual([
+      'reject flood 203.0.113.1',
+      'reject ssh 203.0.113.3',
+      'reject-summary flood ',
+      'reject flood 203.0.113.4',
+    ]);
   });
 
   test('a window with nothing suppressed writes no summary, and stop writes the open summaries', async () => {

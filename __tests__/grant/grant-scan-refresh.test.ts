@@ -12,7 +12,12 @@ const owner = '198.51.100.7';
 // The seed's doors: 31600 opens until 31601 closes, and a single-knock door that opens for 4 s.
 const classic = makeDoor();
 const quick = makeDoor({ name: 'quick', sequence: [{ proto: 'tcp', port: 31700 }], closeSequence: [], openFor: 4000 });
-const hourly = makeDoor({ name: 'hourly', sequence: [{ proto: 'tcp', port: 31800 }], closeSequence: [], openFor: 3_600_000 });
+const hourly = makeDoor({
+  name: 'hourly',
+  sequence: [{ proto: 'tcp', port: 31800 }],
+  closeSequence: [],
+  openFor: 3_600_000,
+});
 
 function completed(door: string, src: string, at: number): KnockEvent {
   return { kind: 'completed', sequence: 'open', door, src, family: 4, at };
@@ -38,11 +43,13 @@ describe('GrantEngine: a tripwire hit', () => {
     await engine.handle(tripwire(scanner, T0 + 30_000));
     await engine.drain();
     expect(engine.grants()).toEqual([]);
-    expect(audit.records.map((record) => [record.event, record.door, 'reason' in record ? record.reason : ''])).toEqual([
-      ['open', 'classic', ''],
-      ['reject', '', 'tripwire'],
-      ['close', 'classic', 'scanner'],
-    ]);
+    expect(audit.records.map((record) => [record.event, record.door, 'reason' in record ? record.reason : ''])).toEqual(
+      [
+        ['open', 'classic', ''],
+        ['reject', '', 'tripwire'],
+        ['close', 'classic', 'scanner'],
+      ],
+    );
   });
 
   test("leaves older grants, grants given by hand and other sources' grants alone", async () => {

@@ -24,7 +24,14 @@ describe('GrantTable', () => {
     const table = new GrantTable();
     expect(table.open(ssh, '203.0.113.9', 4, T0)).toEqual({
       kind: 'opened',
-      grant: { door: 'ssh', src: '203.0.113.9', family: 4, ports: [{ proto: 'tcp', port: 22 }], openedAt: T0, until: T0 + HOUR },
+      grant: {
+        door: 'ssh',
+        src: '203.0.113.9',
+        family: 4,
+        ports: [{ proto: 'tcp', port: 22 }],
+        openedAt: T0,
+        until: T0 + HOUR,
+      },
     });
     expect(table.size).toBe(1);
   });
@@ -89,7 +96,14 @@ describe('GrantTable', () => {
   });
 
   test('a table can start from persisted grants', () => {
-    const grant = { door: 'ssh', src: '203.0.113.9', family: 4 as const, ports: [{ proto: 'tcp' as const, port: 22 }], openedAt: T0, until: T0 + HOUR };
+    const grant = {
+      door: 'ssh',
+      src: '203.0.113.9',
+      family: 4 as const,
+      ports: [{ proto: 'tcp' as const, port: 22 }],
+      openedAt: T0,
+      until: T0 + HOUR,
+    };
     const table = new GrantTable([grant]);
     expect(table.get('ssh', '203.0.113.9')).toEqual(grant);
     expect(table.nextDue()).toBe(T0 + HOUR);

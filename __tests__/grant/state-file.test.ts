@@ -19,7 +19,14 @@ afterEach(async () => {
 const state: PersistedState = {
   version: 1,
   grants: [
-    { door: 'ssh', src: '203.0.113.9', family: 4, ports: [{ proto: 'tcp', port: 22 }], openedAt: T0, until: T0 + 3_600_000 },
+    {
+      door: 'ssh',
+      src: '203.0.113.9',
+      family: 4,
+      ports: [{ proto: 'tcp', port: 22 }],
+      openedAt: T0,
+      until: T0 + 3_600_000,
+    },
     {
       door: 'classic',
       src: '2001:db8::9',
@@ -118,11 +125,17 @@ describe('state file', () => {
     await writeFile(path, JSON.stringify({ ...state, grants: [state.grants[0], bad] }));
     const error = (await loadState(path).catch((caught: unknown) => caught)) as KnocktailError;
     expect(error.message).toMatch(/grants\[1\]\.src to be an IP address, got `"not-an-ip"` \(string\)/);
-    expect(error.details).toEqual(['expected grants[1].src to be an IP address, got `"not-an-ip"` (string)', 'expected grants[1].until to be epoch ms or null, got `"later"` (string)']);
+    expect(error.details).toEqual([
+      'expected grants[1].src to be an IP address, got `"not-an-ip"` (string)',
+      'expected grants[1].until to be epoch ms or null, got `"later"` (string)',
+    ]);
   });
 
   test('bad ports and used one-time keys are reported', async () => {
-    await expectCorrupt(JSON.stringify({ ...state, grants: [{ ...state.grants[0], ports: [{ proto: 'sctp', port: 22 }] }] }), /grants\[0\]\.ports/);
+    await expectCorrupt(
+      JSON.stringify({ ...state, grants: [{ ...state.grants[0], ports: [{ proto: 'sctp', port: 22 }] }] }),
+      /grants\[0\]\.ports/,
+    );
     await expectCorrupt(JSON.stringify({ ...state, usedOneTime: [1] }), /usedOneTime/);
     await expectCorrupt('[]', /expected an object/);
   });

@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import { formatListeningSocket, parseListeningSockets, parsePortRange } from '../../src/host/listening-sockets.js';
 
 // Real /proc/net tables captured in a namespace (see __tests__/fixtures/proc-net/README.md).
-const fixture = (name: string): string => readFileSync(join(process.cwd(), '__tests__', 'fixtures', 'proc-net', name), 'utf8');
+const fixture = (name: string): string =>
+  readFileSync(join(process.cwd(), '__tests__', 'fixtures', 'proc-net', name), 'utf8');
 
 describe('parseListeningSockets', () => {
   test('the tcp table gives the listening sockets with their addresses, and skips established connections', () => {
@@ -23,13 +24,26 @@ describe('parseListeningSockets', () => {
   });
 
   test('bound udp sockets are listeners and connected ones are not', () => {
-    expect(parseListeningSockets(fixture('udp'), 'udp', 4)).toEqual([{ proto: 'udp', family: 4, address: '0.0.0.0', port: 53 }]);
-    expect(parseListeningSockets(fixture('udp6'), 'udp', 6)).toEqual([{ proto: 'udp', family: 6, address: '::', port: 5353 }]);
+    expect(parseListeningSockets(fixture('udp'), 'udp', 4)).toEqual([
+      { proto: 'udp', family: 4, address: '0.0.0.0', port: 53 },
+    ]);
+    expect(parseListeningSockets(fixture('udp6'), 'udp', 6)).toEqual([
+      { proto: 'udp', family: 6, address: '::', port: 5353 },
+    ]);
   });
 
   test('malformed lines and the header are skipped, never thrown', () => {
-    const text = ['  sl  local_address rem_address   st', '   0: ZZZZ:0016 00000000:0000 0A', '   1: 00000000:XYZ 00000000:0000 0A', 'garbage', '', '   2: 0100007F:0050 00000000:0000 0A'].join('\n');
-    expect(parseListeningSockets(text, 'tcp', 4)).toEqual([{ proto: 'tcp', family: 4, address: '127.0.0.1', port: 80 }]);
+    const text = [
+      '  sl  local_address rem_address   st',
+      '   0: ZZZZ:0016 00000000:0000 0A',
+      '   1: 00000000:XYZ 00000000:0000 0A',
+      'garbage',
+      '',
+      '   2: 0100007F:0050 00000000:0000 0A',
+    ].join('\n');
+    expect(parseListeningSockets(text, 'tcp', 4)).toEqual([
+      { proto: 'tcp', family: 4, address: '127.0.0.1', port: 80 },
+    ]);
     expect(parseListeningSockets('', 'udp', 6)).toEqual([]);
   });
 });

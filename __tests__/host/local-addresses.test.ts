@@ -46,7 +46,12 @@ describe('parseIpAddrJson', () => {
   });
 
   test('output that is not the JSON list is a SOURCE_IO error that shows what came', () => {
-    expect(() => parseIpAddrJson('Object "addr" is unknown')).toThrow(expect.objectContaining({ code: 'SOURCE_IO', message: expect.stringContaining('Expected JSON from `ip -j addr show`') }));
+    expect(() => parseIpAddrJson('Object "addr" is unknown')).toThrow(
+      expect.objectContaining({
+        code: 'SOURCE_IO',
+        message: expect.stringContaining('Expected JSON from `ip -j addr show`'),
+      }),
+    );
     expect(() => parseIpAddrJson('{}')).toThrow(/Expected a list of interfaces/);
   });
 });
@@ -64,7 +69,12 @@ describe('LocalAddresses', () => {
     const clock = new ManualClock(0);
     const changes: string[][] = [];
     const runner = new ScriptedRunner([ok(IP_JSON), ok(JSON.stringify([{ addr_info: [{ local: '198.51.100.7' }] }]))]);
-    const local = new LocalAddresses({ runner, clock, refreshMs: 1000, onChange: (addresses) => changes.push([...addresses]) });
+    const local = new LocalAddresses({
+      runner,
+      clock,
+      refreshMs: 1000,
+      onChange: (addresses) => changes.push([...addresses]),
+    });
     await local.start();
     expect(runner.calls).toEqual([[...IP_ADDR_ARGV]]);
     expect(local.current().has('198.51.100.1')).toBe(true);

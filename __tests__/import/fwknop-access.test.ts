@@ -32,7 +32,12 @@ describe('import fwknop access.conf', () => {
 
   test('SOURCE, OPEN_PORTS, FW_ACCESS_TIMEOUT and REQUIRE_SOURCE_ADDRESS become SPA doors; the keys are handed back for their files', () => {
     expect(result.doors).toEqual([
-      { name: 'spa', spa: { port: 62201, keyFile: 'spa.key', hmacKeyFile: 'spa-hmac.key' }, open: ['tcp:22'], openFor: '60s' },
+      {
+        name: 'spa',
+        spa: { port: 62201, keyFile: 'spa.key', hmacKeyFile: 'spa-hmac.key' },
+        open: ['tcp:22'],
+        openFor: '60s',
+      },
       {
         name: 'spa-2',
         spa: { port: 62201, keyFile: 'spa-2.key', hmacKeyFile: 'spa-2-hmac.key', requireSourceAddress: true },

@@ -8,11 +8,19 @@ describe('parseKnockdConfig', () => {
     );
     expect(parsed.problems).toEqual([]);
     expect(parsed.options?.flags).toEqual([{ key: 'usesyslog', value: '', line: 2 }]);
-    expect(parsed.options?.directives.get('logfile')).toEqual({ key: 'logfile', value: '/var/log/knockd.log', line: 3 });
+    expect(parsed.options?.directives.get('logfile')).toEqual({
+      key: 'logfile',
+      value: '/var/log/knockd.log',
+      line: 3,
+    });
     expect(parsed.doors.map((door) => door.name)).toEqual(['openSSH']);
     expect(parsed.doors[0]!.line).toBe(6);
     expect(parsed.doors[0]!.directives.get('sequence')?.value).toBe('7000,8000 , 9000');
-    expect(parsed.doors[0]!.directives.get('command')).toEqual({ key: 'command', value: '/sbin/iptables -A INPUT -s %IP% -j ACCEPT', line: 8 });
+    expect(parsed.doors[0]!.directives.get('command')).toEqual({
+      key: 'command',
+      value: '/sbin/iptables -A INPUT -s %IP% -j ACCEPT',
+      line: 8,
+    });
   });
 
   test('lines before any section and nameless sections are reported, not thrown', () => {
@@ -32,7 +40,10 @@ describe('parseKnockdConfig', () => {
 
 describe('parseKnockdSequence', () => {
   test('bare ports are tcp and :udp/:tcp pick the protocol per port', () => {
-    expect(parseKnockdSequence('2222:udp, 3333:TCP,4444')).toEqual({ ok: true, steps: ['udp:2222', 'tcp:3333', 'tcp:4444'] });
+    expect(parseKnockdSequence('2222:udp, 3333:TCP,4444')).toEqual({
+      ok: true,
+      steps: ['udp:2222', 'tcp:3333', 'tcp:4444'],
+    });
   });
 
   test.each(['0', '65536', '7000:icmp', '7000-8000', '', 'abc'])('%j is refused with the expected form', (text) => {
@@ -45,7 +56,13 @@ describe('parseOneTimeSequences', () => {
   test('one sequence per line; lines starting with # (used ones) are skipped; bad lines name their number', () => {
     expect(parseOneTimeSequences('#1,2,3\n 4,5:udp,6\n\n7,x\n 8\n')).toEqual({
       sequences: [['tcp:4', 'udp:5', 'tcp:6'], ['tcp:8']],
-      problems: [{ line: 4, message: 'not a knock sequence: expected PORT, PORT:tcp or PORT:udp items separated by commas (ports 1-65535)' }],
+      problems: [
+        {
+          line: 4,
+          message:
+            'not a knock sequence: expected PORT, PORT:tcp or PORT:udp items separated by commas (ports 1-65535)',
+        },
+      ],
     });
   });
 });

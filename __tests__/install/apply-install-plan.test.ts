@@ -19,7 +19,14 @@ function plan(entries: InstallPlan['entries']): InstallPlan {
   return { entries, setup: { kind: 'skip', reason: 'test' }, nextSteps: [] };
 }
 
-const unit = { kind: 'file', path: '/etc/x/unit', mode: 0o644, content: 'A\n', keepExisting: false, purpose: 'unit' } as const;
+const unit = {
+  kind: 'file',
+  path: '/etc/x/unit',
+  mode: 0o644,
+  content: 'A\n',
+  keepExisting: false,
+  purpose: 'unit',
+} as const;
 
 describe('applyInstallPlan', () => {
   test('a file whose mode drifted is updated in place, content untouched', async () => {
@@ -52,14 +59,22 @@ describe('applyInstallPlan', () => {
 
   test('an existing directory keeps its own mode (it may be shared, like /var/log)', async () => {
     await mkdir(join(root, 'var/log'), { recursive: true, mode: 0o755 });
-    const [applied] = await applyInstallPlan(plan([{ kind: 'dir', path: '/var/log', mode: 0o750, purpose: 'log directory' }]), { root, dryRun: false });
+    const [applied] = await applyInstallPlan(
+      plan([{ kind: 'dir', path: '/var/log', mode: 0o750, purpose: 'log directory' }]),
+      { root, dryRun: false },
+    );
     expect(applied!.outcome).toBe('unchanged');
     expect(((await stat(join(root, 'var/log'))).mode & 0o777).toString(8)).toBe('755');
   });
 
   test('a file where a directory is planned is reported, not replaced', async () => {
     await writeFile(join(root, 'state'), 'x');
-    await expect(applyInstallPlan(plan([{ kind: 'dir', path: '/state', mode: 0o700, purpose: 'state directory' }]), { root, dryRun: false })).rejects.toThrow(/to be a directory/);
+    await expect(
+      applyInstallPlan(plan([{ kind: 'dir', path: '/state', mode: 0o700, purpose: 'state directory' }]), {
+        root,
+        dryRun: false,
+      }),
+    ).rejects.toThrow(/to be a directory/);
   });
 
   test('system paths map below the staging root, and stay as they are on /', () => {

@@ -76,14 +76,22 @@ describe('knocktail install --root', () => {
     expect(door!.openFor).toBe(3_600_000);
     expect(stdout).toContain('Door "ssh": knock tcp:1024 tcp:1035 tcp:1046 → opens tcp:22 for 1h; close: tcp:1057\n');
     expect(stdout).toContain('Client command: knocktail knock HOST tcp:1024 tcp:1035 tcp:1046\n');
-    expect(stdout).toContain('knocktail knock HOST tcp:1024 tcp:1035 tcp:1046, then log in with ssh in a second terminal');
+    expect(stdout).toContain(
+      'knocktail knock HOST tcp:1024 tcp:1035 tcp:1046, then log in with ssh in a second terminal',
+    );
   });
 
   test('two installs with different random draws get different knocks', async () => {
     const other = await mkdtemp(join(tmpdir(), 'ktdep-install-'));
     try {
-      await runCliCaptured(['install', '--root', root], { cwd: '/', host: { ...QUIET_HOST, randomInt: (bound) => 1 % bound } });
-      await runCliCaptured(['install', '--root', other], { cwd: '/', host: { ...QUIET_HOST, randomInt: (bound) => 7777 % bound } });
+      await runCliCaptured(['install', '--root', root], {
+        cwd: '/',
+        host: { ...QUIET_HOST, randomInt: (bound) => 1 % bound },
+      });
+      await runCliCaptured(['install', '--root', other], {
+        cwd: '/',
+        host: { ...QUIET_HOST, randomInt: (bound) => 7777 % bound },
+      });
       const first = await loadConfig(join(root, 'etc/knocktail/config.json'));
       const second = await loadConfig(join(other, 'etc/knocktail/config.json'));
       expect(first.doors[0]!.sequence).not.toEqual(second.doors[0]!.sequence);
@@ -122,7 +130,9 @@ describe('knocktail install --root', () => {
     const dropin = await readFile(join(root, 'etc/rsyslog.d/30-knocktail.conf'), 'utf8');
     expect(dropin).toContain('startswith "kt\\$ssh: "');
     expect(dropin).toContain('file="/srv/kt/knocks.log"');
-    expect(await readFile(join(root, 'etc/logrotate.d/knocktail'), 'utf8')).toContain('/srv/kt/knocks.log\n/srv/kt/audit.log\n');
+    expect(await readFile(join(root, 'etc/logrotate.d/knocktail'), 'utf8')).toContain(
+      '/srv/kt/knocks.log\n/srv/kt/audit.log\n',
+    );
     expect(await mode(join(root, 'srv/kt/state'))).toBe('700');
     expect(await readFile(join(root, 'etc/knocktail/config.json'), 'utf8')).toBe(text);
   });
@@ -182,7 +192,10 @@ describe('knocktail install --config-only', () => {
 
   test('an existing config is kept as it is', async () => {
     await mkdir(join(root, 'etc/knocktail'), { recursive: true });
-    const text = JSON.stringify({ firewall: { backend: 'dry-run' }, doors: [{ name: 'ssh', sequence: ['tcp:7000'], open: ['tcp:22'] }] });
+    const text = JSON.stringify({
+      firewall: { backend: 'dry-run' },
+      doors: [{ name: 'ssh', sequence: ['tcp:7000'], open: ['tcp:22'] }],
+    });
     await writeFile(join(root, 'etc/knocktail/config.json'), text);
     const run = await knocktail(['install', '--config-only', '--root', root], '/');
     expect(run.out).toMatch(/^kept +\/etc\/knocktail\/config.json/m);
@@ -191,18 +204,28 @@ describe('knocktail install --config-only', () => {
 });
 
 describe('knocktail install in a container', () => {
-  const inContainer = (kind: string | undefined) => ({ ...QUIET_HOST, container: () => Promise.resolve(kind), ulogdPluginDir: () => Promise.resolve('/usr/lib/x86_64-linux-gnu/ulogd') });
+  const inContainer = (kind: string | undefined) => ({
+    ...QUIET_HOST,
+    container: () => Promise.resolve(kind),
+    ulogdPluginDir: () => Promise.resolve('/usr/lib/x86_64-linux-gnu/ulogd'),
+  });
 
   test("a new config in a container reads NFLOG through knocktail's ulogd2; outside one it stays on rsyslog", async () => {
     // A dry run on / writes nothing; a config under /tmp would be refused (the unit's PrivateTmp= hides it).
     const config = '/etc/ktdep-container-dry-run/config.json';
-    const lxc = await runCliCaptured(['install', '--dry-run', '--config', config], { cwd: '/', host: inContainer('lxc') });
+    const lxc = await runCliCaptured(['install', '--dry-run', '--config', config], {
+      cwd: '/',
+      host: inContainer('lxc'),
+    });
     expect(lxc.stderr).toBe('');
     expect(lxc.stdout).toContain('container (lxc): the new config reads knocks through NFLOG');
     expect(lxc.stdout).toContain('would create  /etc/ktdep-container-dry-run/ulogd.conf');
     expect(lxc.stdout).toContain('would create  /etc/systemd/system/knocktail-ulogd.service');
     expect(lxc.stdout).not.toContain('30-knocktail.conf');
-    const host = await runCliCaptured(['install', '--dry-run', '--config', config], { cwd: '/', host: inContainer(undefined) });
+    const host = await runCliCaptured(['install', '--dry-run', '--config', config], {
+      cwd: '/',
+      host: inContainer(undefined),
+    });
     expect(host.stdout).not.toContain('ulogd');
     expect(host.stdout).toContain('/etc/rsyslog.d/30-knocktail.conf');
   });
@@ -210,10 +233,18 @@ describe('knocktail install in a container', () => {
   test("--config-only (the .deb's postinst) in a container also writes knocktail's ulogd2 config and unit, and nothing else", async () => {
     // A dry run on / writes nothing (a config under /tmp would be refused, as above).
     const config = '/etc/ktdep-container-dry-run/config.json';
-    const run = await runCliCaptured(['install', '--config-only', '--dry-run', '--config', config], { cwd: '/', host: inContainer('systemd-nspawn') });
+    const run = await runCliCaptured(['install', '--config-only', '--dry-run', '--config', config], {
+      cwd: '/',
+      host: inContainer('systemd-nspawn'),
+    });
     expect(run.stderr).toBe('');
     const planned = run.stdout.split('\n').filter((line) => line.startsWith('would '));
-    expect(planned.map((line) => line.split(/ +/)[2])).toEqual(['/etc/ktdep-container-dry-run', config, '/etc/ktdep-container-dry-run/ulogd.conf', '/etc/systemd/system/knocktail-ulogd.service']);
+    expect(planned.map((line) => line.split(/ +/)[2])).toEqual([
+      '/etc/ktdep-container-dry-run',
+      config,
+      '/etc/ktdep-container-dry-run/ulogd.conf',
+      '/etc/systemd/system/knocktail-ulogd.service',
+    ]);
   });
 
   test('an existing config with the NFLOG source gets the ulogd2 files, with its group and log file', async () => {
@@ -231,7 +262,9 @@ describe('knocktail install in a container', () => {
     const ulogd = await readFile(join(root, 'etc/knocktail/ulogd.conf'), 'utf8');
     expect(ulogd).toContain('group=99\n');
     expect(ulogd).toContain('file="/srv/knocks/nflog.log"');
-    expect(await readFile(join(root, 'etc/systemd/system/knocktail-ulogd.service'), 'utf8')).toContain('ReadWritePaths=-/srv/knocks\n');
+    expect(await readFile(join(root, 'etc/systemd/system/knocktail-ulogd.service'), 'utf8')).toContain(
+      'ReadWritePaths=-/srv/knocks\n',
+    );
     expect(await listTree(root)).not.toContain('/etc/rsyslog.d');
   });
 });
@@ -248,14 +281,20 @@ describe('knocktail install --dry-run', () => {
   });
 
   test('the dry run names the knock ports it drew and how to install exactly those; a real install with --knock-ports writes them', async () => {
-    const dry = await runCliCaptured(['install', '--dry-run', '--root', root], { cwd: '/', host: { ...QUIET_HOST, randomInt: (bound) => 1234 % bound } });
+    const dry = await runCliCaptured(['install', '--dry-run', '--root', root], {
+      cwd: '/',
+      host: { ...QUIET_HOST, randomInt: (bound) => 1234 % bound },
+    });
     const shown = /knocktail install --knock-ports (\d+),(\d+),(\d+),(\d+)\n/.exec(dry.stdout);
     expect(shown).not.toBeNull();
     const [a, b, c, close] = shown!.slice(1).map(Number);
     expect(dry.stdout).toContain(`Client command: knocktail knock HOST tcp:${a} tcp:${b} tcp:${c}\n`);
     expect(dry.stdout).toContain('These knock ports were drawn for this dry run; a real install draws new ones.');
     // Another random source: without --knock-ports the real install would knock elsewhere.
-    const real = await runCliCaptured(['install', '--root', root, '--knock-ports', shown!.slice(1).join(',')], { cwd: '/', host: { ...QUIET_HOST, randomInt: (bound) => 99 % bound } });
+    const real = await runCliCaptured(['install', '--root', root, '--knock-ports', shown!.slice(1).join(',')], {
+      cwd: '/',
+      host: { ...QUIET_HOST, randomInt: (bound) => 99 % bound },
+    });
     expect(real.code).toBe(0);
     expect(real.stdout).toContain(`Client command: knocktail knock HOST tcp:${a} tcp:${b} tcp:${c}\n`);
     const config = await loadConfig(join(root, 'etc/knocktail/config.json'));
@@ -266,7 +305,9 @@ describe('knocktail install --dry-run', () => {
 
   test('--knock-ports must be distinct ports other than 22, at least one to open and one to close', async () => {
     for (const bad of ['7000', '7000,7000', '7000,70000', '7000,x', '7000,22']) {
-      expect(await runCliCaptured(['install', '--dry-run', '--root', root, '--knock-ports', bad], { cwd: '/' })).toMatchObject({
+      expect(
+        await runCliCaptured(['install', '--dry-run', '--root', root, '--knock-ports', bad], { cwd: '/' }),
+      ).toMatchObject({
         code: 2,
         stderr: expect.stringContaining('Expected --knock-ports to be distinct ports 1-65535'),
       });

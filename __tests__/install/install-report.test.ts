@@ -5,7 +5,12 @@ import type { InstallPlan } from '../../src/install/install-plan.js';
 const plan: InstallPlan = {
   entries: [],
   setup: { kind: 'run' },
-  knock: { door: 'ssh', sequence: ['tcp:4711', 'tcp:15000', 'tcp:2222'], close: ['tcp:30001'], effect: 'opens tcp:22 for 1h' },
+  knock: {
+    door: 'ssh',
+    sequence: ['tcp:4711', 'tcp:15000', 'tcp:2222'],
+    close: ['tcp:30001'],
+    effect: 'opens tcp:22 for 1h',
+  },
   nextSteps: ['1. keep this ssh session open'],
 };
 

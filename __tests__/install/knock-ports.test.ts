@@ -40,18 +40,23 @@ describe('chooseKnockPorts', () => {
 
   test('every choice is four distinct ports, never listened on, outside the ephemeral range and above 1023', () => {
     fc.assert(
-      fc.property(fc.array(fc.nat(), { minLength: 4, maxLength: 4 }), fc.integer({ min: 1024, max: 65535 }), fc.integer({ min: 0, max: 30000 }), (draws, low, width) => {
-        const host: HostPorts = { ...HOST, ephemeral: [low, Math.min(65535, low + width)] };
-        const { sequence, close } = chooseKnockPorts(host, scripted(draws), { avoid: [22] });
-        const all = [...sequence, close];
-        expect(sequence).toHaveLength(3);
-        expect(new Set(all).size).toBe(4);
-        for (const port of all) {
-          expect(port).toBeGreaterThanOrEqual(1024);
-          expect(port < host.ephemeral![0] || port > host.ephemeral![1]).toBe(true);
-          expect([8080, 5353, 22]).not.toContain(port);
-        }
-      }),
+      fc.property(
+        fc.array(fc.nat(), { minLength: 4, maxLength: 4 }),
+        fc.integer({ min: 1024, max: 65535 }),
+        fc.integer({ min: 0, max: 30000 }),
+        (draws, low, width) => {
+          const host: HostPorts = { ...HOST, ephemeral: [low, Math.min(65535, low + width)] };
+          const { sequence, close } = chooseKnockPorts(host, scripted(draws), { avoid: [22] });
+          const all = [...sequence, close];
+          expect(sequence).toHaveLength(3);
+          expect(new Set(all).size).toBe(4);
+          for (const port of all) {
+            expect(port).toBeGreaterThanOrEqual(1024);
+            expect(port < host.ephemeral![0] || port > host.ephemeral![1]).toBe(true);
+            expect([8080, 5353, 22]).not.toContain(port);
+          }
+        },
+      ),
     );
   });
 
@@ -59,7 +64,10 @@ describe('chooseKnockPorts', () => {
     fc.assert(
       fc.property(fc.array(fc.nat(), { minLength: 4, maxLength: 4 }), (draws) => {
         const { sequence, close } = chooseKnockPorts(HOST, scripted(draws), { avoid: [22] });
-        const door = makeDoor({ sequence: sequence.map((port) => ({ proto: 'tcp' as const, port })), closeSequence: [{ proto: 'tcp', port: close }] });
+        const door = makeDoor({
+          sequence: sequence.map((port) => ({ proto: 'tcp' as const, port })),
+          closeSequence: [{ proto: 'tcp', port: close }],
+        });
         expect(checkKnockPortsAgainstHost([door], HOST)).toEqual([]);
       }),
     );

@@ -18,7 +18,9 @@ describe('renderRsyslogDropin', () => {
   });
 
   test('rendering with the defaults gives the shipped file back', () => {
-    expect(renderRsyslogDropin(shipped, { prefix: 'knocktail: ', logFile: '/var/log/knocktail/knocks.log' })).toBe(shipped);
+    expect(renderRsyslogDropin(shipped, { prefix: 'knocktail: ', logFile: '/var/log/knocktail/knocks.log' })).toBe(
+      shipped,
+    );
   });
 
   test('the configured prefix and log file replace the defaults', () => {
@@ -31,7 +33,9 @@ describe('renderRsyslogDropin', () => {
   test("the knock log is created with the group knocktail, the daemon's own, never adm; a test rig may name another group", () => {
     expect(shipped).toMatch(/action\(type="omfile" [^)]*fileGroup="knocktail" dirGroup="knocktail"\)/);
     expect(shipped).not.toMatch(/Group="adm"/);
-    expect(renderRsyslogDropin(shipped, { prefix: 'p', logFile: '/l', group: 'nogroup' })).toContain('fileGroup="nogroup" dirGroup="nogroup"');
+    expect(renderRsyslogDropin(shipped, { prefix: 'p', logFile: '/l', group: 'nogroup' })).toContain(
+      'fileGroup="nogroup" dirGroup="nogroup"',
+    );
   });
 
   test('a dollar sign in the prefix is escaped so rsyslog does not read it as a variable', () => {

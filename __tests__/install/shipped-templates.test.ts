@@ -14,7 +14,9 @@ describe('renderSystemdUnit', () => {
 
   test('other directories are added to ReadWritePaths once, quoted when they hold spaces', () => {
     const text = renderSystemdUnit(unit, ['/srv/kt', '/srv/kt', '/srv/my logs']);
-    expect(text).toMatch(/^ReadWritePaths=\/var\/lib\/knocktail \/var\/log\/knocktail -\/run\/xtables.lock \/srv\/kt "\/srv\/my logs"$/m);
+    expect(text).toMatch(
+      /^ReadWritePaths=\/var\/lib\/knocktail \/var\/log\/knocktail -\/run\/xtables.lock \/srv\/kt "\/srv\/my logs"$/m,
+    );
   });
 
   test('the unit runs as the knocktail user with only the two network capabilities', () => {
@@ -42,7 +44,9 @@ describe('renderSystemdUnit', () => {
     ['/home/ada/src/knocktail/dist/src/cli/main.js', '/usr/bin/node'],
     ['/usr/lib/node_modules/knocktail/dist/src/cli/main.js', '/home/ada/.nvm/versions/node/v20.19.0/bin/node'],
   ])('a CLI at %s run by %s is refused, since ProtectHome=yes hides it from the service', (cli, node) => {
-    expect(() => renderSystemdUnit(unit, [], { node, cli })).toThrow(/ProtectHome=yes, so the service could not read it/);
+    expect(() => renderSystemdUnit(unit, [], { node, cli })).toThrow(
+      /ProtectHome=yes, so the service could not read it/,
+    );
     try {
       renderSystemdUnit(unit, [], { node, cli });
     } catch (error) {
@@ -52,26 +56,42 @@ describe('renderSystemdUnit', () => {
   });
 
   test('a clone under /tmp is refused: the unit has PrivateTmp=yes, so the service sees its own empty /tmp', () => {
-    expect(() => renderSystemdUnit(unit, [], { node: '/usr/bin/node', cli: '/tmp/knocktail/dist/src/cli/main.js' })).toThrow(
+    expect(() =>
+      renderSystemdUnit(unit, [], { node: '/usr/bin/node', cli: '/tmp/knocktail/dist/src/cli/main.js' }),
+    ).toThrow(
       'Expected the knocktail CLI where the service can read it, got /tmp/knocktail/dist/src/cli/main.js: the unit has PrivateTmp=yes, so the service sees its own empty /tmp and /var/tmp, not this path',
     );
     // Read from the unit as rendered: a unit without PrivateTmp= runs it.
-    expect(renderSystemdUnit(unit.replace(/^PrivateTmp=yes\n/m, ''), [], { node: '/usr/bin/node', cli: '/tmp/knocktail/dist/src/cli/main.js' })).toMatch(/^ExecStart=\/usr\/bin\/node \/tmp\/knocktail/m);
+    expect(
+      renderSystemdUnit(unit.replace(/^PrivateTmp=yes\n/m, ''), [], {
+        node: '/usr/bin/node',
+        cli: '/tmp/knocktail/dist/src/cli/main.js',
+      }),
+    ).toMatch(/^ExecStart=\/usr\/bin\/node \/tmp\/knocktail/m);
   });
 
   test('checkUnitSandbox refuses writes ProtectSystem= or ProtectHome=read-only forbid, and allows what ReadWritePaths= opens', () => {
     const need = (path: string, write = true) => [{ what: 'the state directory', path, write, fixes: ['move it'] }];
-    expect(() => checkUnitSandbox(unit, need('/srv/knocktail'))).toThrow('the unit has ProtectSystem=strict and no ReadWritePaths= for it, so the service could not write it');
-    expect(() => checkUnitSandbox(renderSystemdUnit(unit, ['/srv/knocktail']), need('/srv/knocktail/state'))).not.toThrow();
+    expect(() => checkUnitSandbox(unit, need('/srv/knocktail'))).toThrow(
+      'the unit has ProtectSystem=strict and no ReadWritePaths= for it, so the service could not write it',
+    );
+    expect(() =>
+      checkUnitSandbox(renderSystemdUnit(unit, ['/srv/knocktail']), need('/srv/knocktail/state')),
+    ).not.toThrow();
     expect(() => checkUnitSandbox(unit, need('/srv/knocktail', false))).not.toThrow();
     const readOnlyHome = unit.replace(/^ProtectHome=yes$/m, 'ProtectHome=read-only');
     expect(() => checkUnitSandbox(readOnlyHome, need('/home/ada/kt.log', false))).not.toThrow();
-    expect(() => checkUnitSandbox(readOnlyHome, need('/home/ada/state'))).toThrow('the unit has ProtectHome=read-only, so the service could not write it');
+    expect(() => checkUnitSandbox(readOnlyHome, need('/home/ada/state'))).toThrow(
+      'the unit has ProtectHome=read-only, so the service could not write it',
+    );
   });
 
   test('a unit relaxed to ProtectHome=read-only runs a CLI from a home directory', () => {
     const relaxed = unit.replace(/^ProtectHome=yes$/m, 'ProtectHome=read-only');
-    const text = renderSystemdUnit(relaxed, [], { node: '/usr/bin/node', cli: '/home/ada/knocktail/dist/src/cli/main.js' });
+    const text = renderSystemdUnit(relaxed, [], {
+      node: '/usr/bin/node',
+      cli: '/home/ada/knocktail/dist/src/cli/main.js',
+    });
     expect(text).toMatch(/^ExecStart=\/usr\/bin\/node \/home\/ada\/knocktail\/dist\/src\/cli\/main.js run$/m);
   });
 });

@@ -14,7 +14,14 @@ describe("knocktail's ulogd2 config and unit", () => {
     expect(text).toContain('[knock]\ngroup=7\n');
     expect(text).toMatch(/^netlink_qthreshold=1$/m);
     expect(text).toContain('[emu]\nfile="/var/log/knocktail/knocks.log"\nsync=1\n');
-    for (const plugin of ['inppkt_NFLOG', 'raw2packet_BASE', 'filter_IFINDEX', 'filter_IP2STR', 'filter_PRINTPKT', 'output_LOGEMU']) {
+    for (const plugin of [
+      'inppkt_NFLOG',
+      'raw2packet_BASE',
+      'filter_IFINDEX',
+      'filter_IP2STR',
+      'filter_PRINTPKT',
+      'output_LOGEMU',
+    ]) {
       expect(text).toContain(`plugin="/usr/lib/x86_64-linux-gnu/ulogd/ulogd_${plugin}.so"\n`);
     }
     // Its own log goes to the journal, never into the knock log.
@@ -37,7 +44,9 @@ describe("knocktail's ulogd2 config and unit", () => {
   });
 
   test("the default group is the schema's", () => {
-    const schema = JSON.parse(readFileSync(join(process.cwd(), 'src', 'config', 'schema.json'), 'utf8')) as { properties: { nflog: { properties: { group: { default: number } } } } };
+    const schema = JSON.parse(readFileSync(join(process.cwd(), 'src', 'config', 'schema.json'), 'utf8')) as {
+      properties: { nflog: { properties: { group: { default: number } } } };
+    };
     expect(DEFAULT_NFLOG_GROUP).toBe(schema.properties.nflog.properties.group.default);
   });
 });
@@ -57,10 +66,14 @@ describe("detectContainer (systemd's record, else systemd-detect-virt --containe
     expect(calls).toEqual([['systemd-detect-virt', '--container']]);
     expect(await detectContainer(runner(0, 'systemd-nspawn\n'), noRecord)).toBe('systemd-nspawn');
     expect(await detectContainer(runner(1, 'none\n'), noRecord)).toBeUndefined();
-    expect(await detectContainer({ run: () => Promise.reject(new Error('spawn systemd-detect-virt ENOENT')) }, noRecord)).toBeUndefined();
+    expect(
+      await detectContainer({ run: () => Promise.reject(new Error('spawn systemd-detect-virt ENOENT')) }, noRecord),
+    ).toBeUndefined();
     // PID 1's own record wins, without running anything.
     const none: string[][] = [];
-    expect(await detectContainer(runner(1, 'none\n', none), () => Promise.resolve('systemd-nspawn\n'))).toBe('systemd-nspawn');
+    expect(await detectContainer(runner(1, 'none\n', none), () => Promise.resolve('systemd-nspawn\n'))).toBe(
+      'systemd-nspawn',
+    );
     expect(none).toEqual([]);
   });
 });

@@ -4,7 +4,10 @@ import { DeadlineQueue } from '../../src/knock/deadline-queue.js';
 
 describe('DeadlineQueue', () => {
   test('peek always shows the earliest deadline, whatever sets, moves and deletes came before', () => {
-    const operation = fc.oneof(fc.record({ kind: fc.constant('set' as const), key: fc.nat(20), at: fc.integer({ min: 0, max: 1000 }) }), fc.record({ kind: fc.constant('delete' as const), key: fc.nat(20) }));
+    const operation = fc.oneof(
+      fc.record({ kind: fc.constant('set' as const), key: fc.nat(20), at: fc.integer({ min: 0, max: 1000 }) }),
+      fc.record({ kind: fc.constant('delete' as const), key: fc.nat(20) }),
+    );
     fc.assert(
       fc.property(fc.array(operation, { maxLength: 200 }), (operations) => {
         const queue = new DeadlineQueue<number>();

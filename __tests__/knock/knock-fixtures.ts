@@ -36,8 +36,18 @@ export function makeDoor(overrides: Partial<Door> & { name: string }): Door {
   };
 }
 
-export const classic = makeDoor({ name: 'classic', sequence: steps('tcp:31600'), openFor: null, closeSequence: steps('tcp:31601') });
-export const ssh = makeDoor({ name: 'ssh', sequence: steps('tcp:7000', 'udp:8000', 'tcp:9000'), timeout: 15 * SECOND, closeSequence: steps('tcp:9001') });
+export const classic = makeDoor({
+  name: 'classic',
+  sequence: steps('tcp:31600'),
+  openFor: null,
+  closeSequence: steps('tcp:31601'),
+});
+export const ssh = makeDoor({
+  name: 'ssh',
+  sequence: steps('tcp:7000', 'udp:8000', 'tcp:9000'),
+  timeout: 15 * SECOND,
+  closeSequence: steps('tcp:9001'),
+});
 
 export const limits: Limits = {
   maxGrants: 1000,
@@ -68,7 +78,13 @@ function base(src: string, at: number): Omit<Packet, 'proto' | 'flags'> {
 
 /** A TCP packet; a bare SYN from a fresh source port unless told otherwise. */
 export function tcp(src: string, dport: number, at: number, options: PacketOptions = {}): Packet {
-  return { ...base(src, at), proto: 'tcp', sport: options.sport ?? nextSport++, dport, flags: new Set(options.flags ?? ['SYN']) };
+  return {
+    ...base(src, at),
+    proto: 'tcp',
+    sport: options.sport ?? nextSport++,
+    dport,
+    flags: new Set(options.flags ?? ['SYN']),
+  };
 }
 
 export function udp(src: string, dport: number, at: number): Packet {
@@ -78,7 +94,13 @@ export function udp(src: string, dport: number, at: number): Packet {
 /** An echo request (ICMP type 8, or ICMPv6 type 128 for an IPv6 source). */
 export function ping(src: string, at: number, type?: number): Packet {
   const v6 = familyOf(src) === 6;
-  return { ...base(src, at), proto: v6 ? 'icmpv6' : 'icmp', icmpType: type ?? (v6 ? 128 : 8), icmpCode: 0, flags: new Set() };
+  return {
+    ...base(src, at),
+    proto: v6 ? 'icmpv6' : 'icmp',
+    icmpType: type ?? (v6 ? 128 : 8),
+    icmpCode: 0,
+    flags: new Set(),
+  };
 }
 
 /** A packet for a step, e.g. knock('203.0.113.9', 'udp:8000', at). */

@@ -12,15 +12,21 @@ const keysOf = (window: number): string[] => [0, 1, 2].map((i) => `tcp:${((windo
 describe('LiveWindowKeys', () => {
   test('answers exactly as a scan of every window in the range would, as the range moves in any direction', () => {
     fc.assert(
-      fc.property(fc.array(fc.tuple(fc.integer({ min: 0, max: 40 }), fc.integer({ min: 0, max: 6 }), fc.integer({ min: 1, max: 50 })), { minLength: 1, maxLength: 40 }), (queries) => {
-        const live = new LiveWindowKeys(keysOf);
-        for (const [from, span, port] of queries) {
-          const key = `tcp:${port}`;
-          let expected = false;
-          for (let window = from; window <= from + span; window++) expected ||= keysOf(window).includes(key);
-          expect(live.has(key, from, from + span)).toBe(expected);
-        }
-      }),
+      fc.property(
+        fc.array(
+          fc.tuple(fc.integer({ min: 0, max: 40 }), fc.integer({ min: 0, max: 6 }), fc.integer({ min: 1, max: 50 })),
+          { minLength: 1, maxLength: 40 },
+        ),
+        (queries) => {
+          const live = new LiveWindowKeys(keysOf);
+          for (const [from, span, port] of queries) {
+            const key = `tcp:${port}`;
+            let expected = false;
+            for (let window = from; window <= from + span; window++) expected ||= keysOf(window).includes(key);
+            expect(live.has(key, from, from + span)).toBe(expected);
+          }
+        },
+      ),
       { numRuns: 500 },
     );
   });
@@ -45,7 +51,13 @@ describe('LiveWindowKeys', () => {
 
 describe('a time-based door plan', () => {
   test('a door that skipped validation (period 1s, timeout 30d) still answers from a bounded set of windows: the current one counts, one from an hour ago not', () => {
-    const timeBased = { secret: 's', length: 3, period: 1000, portRange: [20000, 29999] as const, proto: 'tcp' as const };
+    const timeBased = {
+      secret: 's',
+      length: 3,
+      period: 1000,
+      portRange: [20000, 29999] as const,
+      proto: 'tcp' as const,
+    };
     const plan = planDoor(makeDoor({ name: 'tb', timeout: 30 * 86_400_000, timeBased }));
     const at = Date.parse('2026-11-24T12:00:00Z');
     const current = deriveSequence(timeBased, windowAt(timeBased, at)).map(formatStep);

@@ -6,7 +6,13 @@ import { deriveSequence, windowAt } from '../../src/knock/time-based.js';
 import { KnockTracker } from '../../src/knock/tracker.js';
 import { describeEvents, knock, limits, makeDoor, SECOND, T0 } from './knock-fixtures.js';
 
-const spec: TimeBasedSequence = { secret: 'correct horse battery staple', length: 4, period: 60 * SECOND, portRange: [20_000, 29_999], proto: 'udp' };
+const spec: TimeBasedSequence = {
+  secret: 'correct horse battery staple',
+  length: 4,
+  period: 60 * SECOND,
+  portRange: [20_000, 29_999],
+  proto: 'udp',
+};
 
 describe('deriveSequence', () => {
   test('the first port is HMAC-SHA256 of the secret over the 8-byte big-endian window, mapped into the range', () => {
@@ -32,16 +38,23 @@ describe('deriveSequence', () => {
 
   test('every port lies in the range and no port repeats back to back, for any secret, length and range', () => {
     fc.assert(
-      fc.property(fc.string(), fc.integer({ min: 1, max: 40 }), fc.integer({ min: 1, max: 65_000 }), fc.integer({ min: 1, max: 500 }), fc.nat(10_000_000), (secret, length, low, width, window) => {
-        const high = Math.min(65_535, low + width);
-        const derived = deriveSequence({ ...spec, secret, length, portRange: [low, high] }, window);
-        expect(derived).toHaveLength(length);
-        derived.forEach((step, i) => {
-          expect(step.port).toBeGreaterThanOrEqual(low);
-          expect(step.port).toBeLessThanOrEqual(high);
-          if (i > 0) expect(step.port).not.toBe(derived[i - 1]!.port);
-        });
-      }),
+      fc.property(
+        fc.string(),
+        fc.integer({ min: 1, max: 40 }),
+        fc.integer({ min: 1, max: 65_000 }),
+        fc.integer({ min: 1, max: 500 }),
+        fc.nat(10_000_000),
+        (secret, length, low, width, window) => {
+          const high = Math.min(65_535, low + width);
+          const derived = deriveSequence({ ...spec, secret, length, portRange: [low, high] }, window);
+          expect(derived).toHaveLength(length);
+          derived.forEach((step, i) => {
+            expect(step.port).toBeGreaterThanOrEqual(low);
+            expect(step.port).toBeLessThanOrEqual(high);
+            if (i > 0) expect(step.port).not.toBe(derived[i - 1]!.port);
+          });
+        },
+      ),
     );
   });
 
@@ -77,7 +90,9 @@ describe('KnockTracker with a time-based door', () => {
   test('a sequence started just before the window changes completes after it', () => {
     const engine = new KnockTracker({ doors: [door], limits });
     const start = (windowAt(spec, T0) + 1) * spec.period - 2 * SECOND;
-    const events = sequenceKeys(windowAt(spec, start)).flatMap((step, i) => describeEvents(engine.observe(knock(src, step, start + i * SECOND), start + i * SECOND)));
+    const events = sequenceKeys(windowAt(spec, start)).flatMap((step, i) =>
+      describeEvents(engine.observe(knock(src, step, start + i * SECOND), start + i * SECOND)),
+    );
     expect(events.at(-1)).toBe(`completed rolling ${src}`);
   });
 });
@@ -96,14 +111,21 @@ describe('KnockTracker: a derived sequence is single-use', () => {
   test('the same knocks replayed from another address 45 s later open nothing', () => {
     const engine = new KnockTracker({ doors: [door], limits });
     expect(knockAll(engine, owner, T0)).toContain(`completed rolling ${owner}`);
-    expect(knockAll(engine, replayer, T0 + 45 * SECOND)).toEqual([...[1, 2, 3].map((step) => `advanced open ${step}/4 rolling ${replayer}`), `rejected time-based-reused rolling ${replayer}`]);
+    expect(knockAll(engine, replayer, T0 + 45 * SECOND)).toEqual([
+      ...[1, 2, 3].map((step) => `advanced open ${step}/4 rolling ${replayer}`),
+      `rejected time-based-reused rolling ${replayer}`,
+    ]);
   });
 
   test('nor from the same address, nor after a restart that kept the used keys', () => {
     const engine = new KnockTracker({ doors: [door], limits });
     knockAll(engine, owner, T0);
     expect(knockAll(engine, owner, T0 + SECOND)).toContain(`rejected time-based-reused rolling ${owner}`);
-    const restarted = new KnockTracker({ doors: [{ ...door, name: 'renamed' }], limits, usedOneTime: new Set(engine.usedOneTimeKeys(T0 + 2 * SECOND)) });
+    const restarted = new KnockTracker({
+      doors: [{ ...door, name: 'renamed' }],
+      limits,
+      usedOneTime: new Set(engine.usedOneTimeKeys(T0 + 2 * SECOND)),
+    });
     expect(knockAll(restarted, replayer, T0 + 3 * SECOND)).toContain(`rejected time-based-reused renamed ${replayer}`);
   });
 
@@ -111,7 +133,9 @@ describe('KnockTracker: a derived sequence is single-use', () => {
     const engine = new KnockTracker({ doors: [door], limits });
     knockAll(engine, owner, T0);
     const next = (window + 1) * spec.period;
-    const events = deriveSequence(spec, window + 1).flatMap((step, i) => describeEvents(engine.observe(knock(owner, `udp:${step.port}`, next + i), next + i)));
+    const events = deriveSequence(spec, window + 1).flatMap((step, i) =>
+      describeEvents(engine.observe(knock(owner, `udp:${step.port}`, next + i), next + i)),
+    );
     expect(events).toContain(`completed rolling ${owner}`);
   });
 

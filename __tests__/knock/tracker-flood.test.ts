@@ -12,7 +12,11 @@ function stranger(i: number): string {
   return `2001:db8:${(i >> 16) + 1}::${(i & 0xffff).toString(16)}`;
 }
 
-function flood(legit: ReadonlyMap<number, (at: number) => ReturnType<typeof tcp>>): { aliceEvents: string[]; maxTracked: number; engine: KnockTracker } {
+function flood(legit: ReadonlyMap<number, (at: number) => ReturnType<typeof tcp>>): {
+  aliceEvents: string[];
+  maxTracked: number;
+  engine: KnockTracker;
+} {
   const engine = new KnockTracker({ doors: [ssh], limits: { ...limits, maxTrackedSources: CAP } });
   const aliceEvents: string[] = [];
   let maxTracked = 0;
@@ -37,7 +41,11 @@ describe('KnockTracker under a flood of distinct sources', () => {
     ]);
     const { aliceEvents, maxTracked, engine } = flood(knocks);
     expect(maxTracked).toBeLessThanOrEqual(CAP);
-    expect(aliceEvents).toEqual([`advanced open 1/3 ssh ${alice}`, `advanced open 2/3 ssh ${alice}`, `completed ssh ${alice}`]);
+    expect(aliceEvents).toEqual([
+      `advanced open 1/3 ssh ${alice}`,
+      `advanced open 2/3 ssh ${alice}`,
+      `completed ssh ${alice}`,
+    ]);
     expect(engine.stats().evicted).toBeGreaterThanOrEqual(FLOOD - CAP);
   });
 
@@ -56,8 +64,15 @@ describe('KnockTracker under a flood of distinct sources', () => {
     const events = engine.observe(tcp(alice, 7000, T0), T0);
     // Their SYNs to the last step are remembered (as possible retransmits), but never first in progress.
     for (let i = 0; i < 1000; i++) events.push(...engine.observe(tcp(stranger(i), 9000, T0 + 1), T0 + 1));
-    events.push(...engine.observe(udp(alice, 8000, T0 + 2), T0 + 2), ...engine.observe(tcp(alice, 9000, T0 + 3), T0 + 3));
-    expect(describeEvents(events)).toEqual([`advanced open 1/3 ssh ${alice}`, `advanced open 2/3 ssh ${alice}`, `completed ssh ${alice}`]);
+    events.push(
+      ...engine.observe(udp(alice, 8000, T0 + 2), T0 + 2),
+      ...engine.observe(tcp(alice, 9000, T0 + 3), T0 + 3),
+    );
+    expect(describeEvents(events)).toEqual([
+      `advanced open 1/3 ssh ${alice}`,
+      `advanced open 2/3 ssh ${alice}`,
+      `completed ssh ${alice}`,
+    ]);
     expect(engine.stats()).toMatchObject({ trackedSources: 10, evicted: 991 });
   });
 });

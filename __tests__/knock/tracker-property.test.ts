@@ -5,7 +5,17 @@ import { KnockTracker } from '../../src/knock/tracker.js';
 import type { Packet } from '../../src/parse/packet.js';
 import { classic, describeEvents, knock, limits, SECOND, ssh, T0, tcp } from './knock-fixtures.js';
 
-const KNOCKS = ['tcp:7000', 'udp:8000', 'tcp:9000', 'tcp:9001', 'tcp:31600', 'tcp:31601', 'udp:7000', 'tcp:8000', 'tcp:443'];
+const KNOCKS = [
+  'tcp:7000',
+  'udp:8000',
+  'tcp:9000',
+  'tcp:9001',
+  'tcp:31600',
+  'tcp:31601',
+  'udp:7000',
+  'tcp:8000',
+  'tcp:443',
+];
 const SOURCES = ['203.0.113.9', '203.0.113.10', '2001:db8::7', '198.51.100.3'];
 const subject = SOURCES[0]!;
 
@@ -14,7 +24,13 @@ type Action = { kind: 'packet'; who: number; step: string; gap: number; sport: n
 const action: fc.Arbitrary<Action> = fc.oneof(
   {
     weight: 6,
-    arbitrary: fc.record({ kind: fc.constant('packet' as const), who: fc.nat(SOURCES.length - 1), step: fc.constantFrom(...KNOCKS), gap: fc.nat(6 * SECOND), sport: fc.constantFrom(50_000, 50_001, 50_002) }),
+    arbitrary: fc.record({
+      kind: fc.constant('packet' as const),
+      who: fc.nat(SOURCES.length - 1),
+      step: fc.constantFrom(...KNOCKS),
+      gap: fc.nat(6 * SECOND),
+      sport: fc.constantFrom(50_000, 50_001, 50_002),
+    }),
   },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('tick' as const), gap: fc.nat(20 * SECOND) }) },
 );
@@ -54,7 +70,9 @@ describe('KnockTracker properties', () => {
   });
 
   test('ssh completes exactly when the last three knocks are its sequence, in order, within the timeout', () => {
-    const steps = fc.array(fc.record({ step: fc.constantFrom(...KNOCKS.slice(0, 6)), gap: fc.nat(8 * SECOND) }), { maxLength: 60 });
+    const steps = fc.array(fc.record({ step: fc.constantFrom(...KNOCKS.slice(0, 6)), gap: fc.nat(8 * SECOND) }), {
+      maxLength: 60,
+    });
     fc.assert(
       fc.property(steps, (knocks) => {
         // A fresh source port per SYN: every packet is a knock.
@@ -64,9 +82,14 @@ describe('KnockTracker properties', () => {
         for (const { step, gap } of knocks) {
           at += gap;
           history.push({ step, at });
-          const completed = engine.observe(knock(subject, step, at), at).some((event) => event.kind === 'completed' && event.door === 'ssh');
+          const completed = engine
+            .observe(knock(subject, step, at), at)
+            .some((event) => event.kind === 'completed' && event.door === 'ssh');
           const last = history.slice(-3);
-          const expected = last.length === 3 && last.map((k) => k.step).join() === 'tcp:7000,udp:8000,tcp:9000' && last[2]!.at - last[0]!.at <= ssh.timeout;
+          const expected =
+            last.length === 3 &&
+            last.map((k) => k.step).join() === 'tcp:7000,udp:8000,tcp:9000' &&
+            last[2]!.at - last[0]!.at <= ssh.timeout;
           expect(completed).toBe(expected);
         }
       }),

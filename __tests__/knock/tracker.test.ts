@@ -1,7 +1,20 @@
 import { describe, expect, test } from '@jest/globals';
 import { ManualClock } from '../../src/model/clock.js';
 import { KnockTracker } from '../../src/knock/tracker.js';
-import { cidrs, classic, describeEvents, limits, makeDoor, ping, SECOND, ssh, steps, T0, tcp, udp } from './knock-fixtures.js';
+import {
+  cidrs,
+  classic,
+  describeEvents,
+  limits,
+  makeDoor,
+  ping,
+  SECOND,
+  ssh,
+  steps,
+  T0,
+  tcp,
+  udp,
+} from './knock-fixtures.js';
 
 const alice = '203.0.113.9';
 const mallory = '203.0.113.66';
@@ -24,23 +37,38 @@ describe('KnockTracker: sequences', () => {
 
   test('a three-step sequence reports each step and completes on the last', () => {
     const engine = tracker();
-    expect(feed(engine, tcp(alice, 7000, T0), udp(alice, 8000, T0 + SECOND), tcp(alice, 9000, T0 + 2 * SECOND))).toEqual([
-      `advanced open 1/3 ssh ${alice}`,
-      `advanced open 2/3 ssh ${alice}`,
-      `completed ssh ${alice}`,
-    ]);
+    expect(
+      feed(engine, tcp(alice, 7000, T0), udp(alice, 8000, T0 + SECOND), tcp(alice, 9000, T0 + 2 * SECOND)),
+    ).toEqual([`advanced open 1/3 ssh ${alice}`, `advanced open 2/3 ssh ${alice}`, `completed ssh ${alice}`]);
     expect(engine.stats().trackedSources).toBe(1); // its SYN sightings are still fresh
   });
 
   test('a knock out of order resets progress and may start a new attempt', () => {
     const engine = tracker();
-    expect(feed(engine, tcp(alice, 7000, T0), tcp(alice, 9000, T0 + SECOND))).toEqual([`advanced open 1/3 ssh ${alice}`, `reset open out-of-order ssh ${alice}`]);
-    expect(feed(engine, tcp(alice, 7000, T0 + 2 * SECOND), udp(alice, 8000, T0 + 3 * SECOND), tcp(alice, 9000, T0 + 4 * SECOND))).toContain(`completed ssh ${alice}`);
+    expect(feed(engine, tcp(alice, 7000, T0), tcp(alice, 9000, T0 + SECOND))).toEqual([
+      `advanced open 1/3 ssh ${alice}`,
+      `reset open out-of-order ssh ${alice}`,
+    ]);
+    expect(
+      feed(
+        engine,
+        tcp(alice, 7000, T0 + 2 * SECOND),
+        udp(alice, 8000, T0 + 3 * SECOND),
+        tcp(alice, 9000, T0 + 4 * SECOND),
+      ),
+    ).toContain(`completed ssh ${alice}`);
   });
 
   test('the wrong step that is a first step starts over from it', () => {
     const engine = tracker();
-    const events = feed(engine, tcp(alice, 7000, T0), udp(alice, 8000, T0 + 1), tcp(alice, 7000, T0 + 2), udp(alice, 8000, T0 + 3), tcp(alice, 9000, T0 + 4));
+    const events = feed(
+      engine,
+      tcp(alice, 7000, T0),
+      udp(alice, 8000, T0 + 1),
+      tcp(alice, 7000, T0 + 2),
+      udp(alice, 8000, T0 + 3),
+      tcp(alice, 9000, T0 + 4),
+    );
     expect(events).toEqual([
       `advanced open 1/3 ssh ${alice}`,
       `advanced open 2/3 ssh ${alice}`,
@@ -54,16 +82,16 @@ describe('KnockTracker: sequences', () => {
   // Events come in door order (classic is configured first).
   test("a knock on another door's port resets this door's progress", () => {
     const engine = tracker();
-    expect(feed(engine, tcp(alice, 7000, T0), tcp(alice, 31601, T0 + SECOND), udp(alice, 8000, T0 + 2 * SECOND))).toEqual([
-      `advanced open 1/3 ssh ${alice}`,
-      `closed classic ${alice}`,
-      `reset open other-door ssh ${alice}`,
-    ]);
+    expect(
+      feed(engine, tcp(alice, 7000, T0), tcp(alice, 31601, T0 + SECOND), udp(alice, 8000, T0 + 2 * SECOND)),
+    ).toEqual([`advanced open 1/3 ssh ${alice}`, `closed classic ${alice}`, `reset open other-door ssh ${alice}`]);
   });
 
   test('packets to ports that are no knock port are ignored and leave nothing behind', () => {
     const engine = tracker();
-    expect(feed(engine, tcp(alice, 7000, T0), tcp(alice, 443, T0 + 1), udp(alice, 53, T0 + 2), udp(alice, 8000, T0 + 3))).toEqual([`advanced open 1/3 ssh ${alice}`, `advanced open 2/3 ssh ${alice}`]);
+    expect(
+      feed(engine, tcp(alice, 7000, T0), tcp(alice, 443, T0 + 1), udp(alice, 53, T0 + 2), udp(alice, 8000, T0 + 3)),
+    ).toEqual([`advanced open 1/3 ssh ${alice}`, `advanced open 2/3 ssh ${alice}`]);
     expect(feed(tracker(), tcp(mallory, 443, T0), udp(mallory, 8001, T0))).toEqual([]);
   });
 
@@ -75,7 +103,11 @@ describe('KnockTracker: sequences', () => {
   });
 
   test('a door with two tracks follows its open and close sequences independently', () => {
-    const door = makeDoor({ name: 'pair', sequence: steps('udp:5000', 'udp:5001'), closeSequence: steps('udp:5000', 'udp:5002') });
+    const door = makeDoor({
+      name: 'pair',
+      sequence: steps('udp:5000', 'udp:5001'),
+      closeSequence: steps('udp:5000', 'udp:5002'),
+    });
     const engine = tracker([door]);
     expect(feed(engine, udp(alice, 5000, T0), udp(alice, 5002, T0 + 1))).toEqual([
       `advanced open 1/2 pair ${alice}`,
@@ -89,7 +121,15 @@ describe('KnockTracker: sequences', () => {
 describe('KnockTracker: what counts as a knock', () => {
   test('ACK, RST, FIN and SYN-ACK packets never knock', () => {
     const engine = tracker();
-    for (const flags of [['ACK'], ['RST'], ['RST', 'ACK'], ['FIN', 'ACK'], ['SYN', 'ACK'], ['SYN', 'FIN'], ['PSH', 'ACK']] as const) {
+    for (const flags of [
+      ['ACK'],
+      ['RST'],
+      ['RST', 'ACK'],
+      ['FIN', 'ACK'],
+      ['SYN', 'ACK'],
+      ['SYN', 'FIN'],
+      ['PSH', 'ACK'],
+    ] as const) {
       expect(feed(engine, tcp(alice, 31600, T0, { flags }))).toEqual([]);
     }
     expect(engine.stats().trackedSources).toBe(0);
@@ -106,19 +146,26 @@ describe('KnockTracker: what counts as a knock', () => {
     const door = makeDoor({ name: 'ping', sequence: steps('icmp', 'udp:6000') });
     for (const src of [alice, '2001:db8::9']) {
       const engine = tracker([door]);
-      expect(feed(engine, ping(src, T0), udp(src, 6000, T0 + 1))).toEqual([`advanced open 1/2 ping ${src}`, `completed ping ${src}`]);
+      expect(feed(engine, ping(src, T0), udp(src, 6000, T0 + 1))).toEqual([
+        `advanced open 1/2 ping ${src}`,
+        `completed ping ${src}`,
+      ]);
     }
   });
 
   test('echo replies and other ICMP types never knock', () => {
     const engine = tracker([makeDoor({ name: 'ping', sequence: steps('icmp') })]);
-    expect(feed(engine, ping(alice, T0, 0), ping(alice, T0, 3), ping('2001:db8::9', T0, 129), ping('2001:db8::9', T0, 8))).toEqual([]);
+    expect(
+      feed(engine, ping(alice, T0, 0), ping(alice, T0, 3), ping('2001:db8::9', T0, 129), ping('2001:db8::9', T0, 8)),
+    ).toEqual([]);
   });
 
   test('IPv6 sources knock like IPv4 ones and carry their family', () => {
     const engine = tracker();
     const src = '2001:db8::42';
-    const events = [tcp(src, 7000, T0), udp(src, 8000, T0 + 1), tcp(src, 9000, T0 + 2)].flatMap((packet) => engine.observe(packet, packet.at));
+    const events = [tcp(src, 7000, T0), udp(src, 8000, T0 + 1), tcp(src, 9000, T0 + 2)].flatMap((packet) =>
+      engine.observe(packet, packet.at),
+    );
     expect(events.at(-1)).toEqual({ kind: 'completed', sequence: 'open', door: 'ssh', src, family: 6, at: T0 + 2 });
   });
 });
@@ -129,11 +176,9 @@ describe('KnockTracker: retransmits', () => {
     const first = tcp(alice, 7000, T0, { sport: 50_000 });
     const again = tcp(alice, 7000, T0 + SECOND, { sport: 50_000 });
     const againLater = tcp(alice, 7000, T0 + 3 * SECOND, { sport: 50_000 });
-    expect(feed(engine, first, again, againLater, udp(alice, 8000, T0 + 4 * SECOND), tcp(alice, 9000, T0 + 5 * SECOND))).toEqual([
-      `advanced open 1/3 ssh ${alice}`,
-      `advanced open 2/3 ssh ${alice}`,
-      `completed ssh ${alice}`,
-    ]);
+    expect(
+      feed(engine, first, again, againLater, udp(alice, 8000, T0 + 4 * SECOND), tcp(alice, 9000, T0 + 5 * SECOND)),
+    ).toEqual([`advanced open 1/3 ssh ${alice}`, `advanced open 2/3 ssh ${alice}`, `completed ssh ${alice}`]);
     expect(engine.stats().retransmits).toBe(2);
   });
 
@@ -146,12 +191,16 @@ describe('KnockTracker: retransmits', () => {
 
   test('the same source port after the window is a new knock', () => {
     const engine = tracker([makeDoor({ name: 'two', sequence: steps('tcp:7000', 'tcp:7000') })]);
-    expect(feed(engine, tcp(alice, 7000, T0, { sport: 50_003 }), tcp(alice, 7000, T0 + 4 * SECOND, { sport: 50_003 }))).toEqual([`advanced open 1/2 two ${alice}`, `completed two ${alice}`]);
+    expect(
+      feed(engine, tcp(alice, 7000, T0, { sport: 50_003 }), tcp(alice, 7000, T0 + 4 * SECOND, { sport: 50_003 })),
+    ).toEqual([`advanced open 1/2 two ${alice}`, `completed two ${alice}`]);
   });
 
   test('a retransmit of a single-step knock does not open twice', () => {
     const engine = tracker();
-    expect(feed(engine, tcp(alice, 31600, T0, { sport: 50_004 }), tcp(alice, 31600, T0 + SECOND, { sport: 50_004 }))).toEqual([`completed classic ${alice}`]);
+    expect(
+      feed(engine, tcp(alice, 31600, T0, { sport: 50_004 }), tcp(alice, 31600, T0 + SECOND, { sport: 50_004 })),
+    ).toEqual([`completed classic ${alice}`]);
   });
 });
 
@@ -160,7 +209,11 @@ describe('KnockTracker: time', () => {
     const engine = tracker();
     // The clock lags far behind the packets: only packet times decide.
     const late = [tcp(alice, 7000, T0), udp(alice, 8000, T0 + 10 * SECOND), tcp(alice, 9000, T0 + 15 * SECOND + 1)];
-    expect(late.flatMap((packet) => describeEvents(engine.observe(packet, T0)))).toEqual([`advanced open 1/3 ssh ${alice}`, `advanced open 2/3 ssh ${alice}`, `reset open timeout ssh ${alice}`]);
+    expect(late.flatMap((packet) => describeEvents(engine.observe(packet, T0)))).toEqual([
+      `advanced open 1/3 ssh ${alice}`,
+      `advanced open 2/3 ssh ${alice}`,
+      `reset open timeout ssh ${alice}`,
+    ]);
     const inTime = tracker();
     const exact = [tcp(alice, 7000, T0), udp(alice, 8000, T0 + 10 * SECOND), tcp(alice, 9000, T0 + 15 * SECOND)];
     expect(exact.flatMap((packet) => describeEvents(inTime.observe(packet, T0)))).toContain(`completed ssh ${alice}`);
@@ -168,7 +221,9 @@ describe('KnockTracker: time', () => {
 
   test('a knock after the timeout resets and is taken as a possible first knock', () => {
     const engine = tracker();
-    expect(feed(engine, tcp(alice, 7000, T0), udp(alice, 8000, T0 + SECOND), tcp(alice, 7000, T0 + 20 * SECOND))).toEqual([
+    expect(
+      feed(engine, tcp(alice, 7000, T0), udp(alice, 8000, T0 + SECOND), tcp(alice, 7000, T0 + 20 * SECOND)),
+    ).toEqual([
       `advanced open 1/3 ssh ${alice}`,
       `advanced open 2/3 ssh ${alice}`,
       `reset open timeout ssh ${alice}`,
@@ -209,7 +264,12 @@ describe('KnockTracker: time', () => {
   test('old lines read after a restart never advance or complete anything', () => {
     const engine = tracker();
     const now = T0 + 60 * SECOND;
-    const events = [tcp(alice, 31600, T0), tcp(alice, 7000, T0 + 1), udp(alice, 8000, T0 + 2), tcp(alice, 9000, T0 + 3)].flatMap((packet) => engine.observe(packet, now));
+    const events = [
+      tcp(alice, 31600, T0),
+      tcp(alice, 7000, T0 + 1),
+      udp(alice, 8000, T0 + 2),
+      tcp(alice, 9000, T0 + 3),
+    ].flatMap((packet) => engine.observe(packet, now));
     expect(events).toEqual([]);
     expect(engine.stats()).toMatchObject({ stale: 4, trackedSources: 0 });
   });
@@ -217,12 +277,18 @@ describe('KnockTracker: time', () => {
 
 describe('KnockTracker: who may knock', () => {
   test('a source outside allowFrom is rejected once per timeout window and never progresses', () => {
-    const door = makeDoor({ name: 'office', sequence: steps('tcp:7100', 'tcp:7200'), allowFrom: cidrs('198.51.100.0/24') });
+    const door = makeDoor({
+      name: 'office',
+      sequence: steps('tcp:7100', 'tcp:7200'),
+      allowFrom: cidrs('198.51.100.0/24'),
+    });
     const engine = tracker([door]);
     const flood = [0, 1, 2, 3].map((s) => tcp(mallory, s % 2 ? 7200 : 7100, T0 + s * SECOND));
     expect(feed(engine, ...flood)).toEqual([`rejected not-allowed office ${mallory}`]);
     expect(feed(engine, tcp(mallory, 7100, T0 + 27 * SECOND))).toEqual([`rejected not-allowed office ${mallory}`]);
-    expect(feed(engine, tcp('198.51.100.7', 7100, T0), tcp('198.51.100.7', 7200, T0 + 1))).toContain('completed office 198.51.100.7');
+    expect(feed(engine, tcp('198.51.100.7', 7100, T0), tcp('198.51.100.7', 7200, T0 + 1))).toContain(
+      'completed office 198.51.100.7',
+    );
   });
 
   test("wrong knocks, however many, never stop the source's correct sequence (a forged address cannot lock the owner out)", () => {
@@ -231,14 +297,19 @@ describe('KnockTracker: who may knock', () => {
     const spoofed = Array.from({ length: 22 }, (_, i) => tcp(alice, i % 2 ? 9000 : 7000, T0 + i * 100));
     feed(engine, ...spoofed);
     const later = T0 + 5 * 60 * SECOND;
-    expect(feed(engine, tcp(alice, 7000, later), udp(alice, 8000, later + SECOND), tcp(alice, 9000, later + 2 * SECOND))).toContain(`completed ssh ${alice}`);
+    expect(
+      feed(engine, tcp(alice, 7000, later), udp(alice, 8000, later + SECOND), tcp(alice, 9000, later + 2 * SECOND)),
+    ).toContain(`completed ssh ${alice}`);
   });
 
   test('a wrong knock still resets the progress of its own source, and only that', () => {
     const engine = tracker([classic, ssh]);
     feed(engine, tcp(alice, 7000, T0), tcp(mallory, 7000, T0 + 1));
     expect(feed(engine, tcp(mallory, 9000, T0 + 2))).toEqual([`reset open out-of-order ssh ${mallory}`]);
-    expect(feed(engine, udp(alice, 8000, T0 + 3), tcp(alice, 9000, T0 + 4))).toEqual([`advanced open 2/3 ssh ${alice}`, `completed ssh ${alice}`]);
+    expect(feed(engine, udp(alice, 8000, T0 + 3), tcp(alice, 9000, T0 + 4))).toEqual([
+      `advanced open 2/3 ssh ${alice}`,
+      `completed ssh ${alice}`,
+    ]);
   });
 });
 
@@ -247,14 +318,25 @@ describe('KnockTracker: scanners (tripwire ports)', () => {
   const hold = 120 * SECOND;
 
   function guarded(overrides: Partial<typeof limits> = {}): KnockTracker {
-    return new KnockTracker({ doors: [classic, ssh], limits: { ...limits, scannerHold: hold, ...overrides }, tripwires });
+    return new KnockTracker({
+      doors: [classic, ssh],
+      limits: { ...limits, scannerHold: hold, ...overrides },
+      tripwires,
+    });
   }
 
   test('a tripwire hit marks its source: it completes no door, single-knock doors included, until the hold is over', () => {
     const engine = guarded();
     expect(feed(engine, tcp(mallory, 40000, T0))).toEqual([`scanner tcp:40000 ${mallory}`]);
     expect(feed(engine, tcp(mallory, 31600, T0 + SECOND))).toEqual([`rejected scanner classic ${mallory}`]);
-    expect(feed(engine, tcp(mallory, 7000, T0 + 2 * SECOND), udp(mallory, 8000, T0 + 3 * SECOND), tcp(mallory, 9000, T0 + 4 * SECOND))).toContain(`rejected scanner ssh ${mallory}`);
+    expect(
+      feed(
+        engine,
+        tcp(mallory, 7000, T0 + 2 * SECOND),
+        udp(mallory, 8000, T0 + 3 * SECOND),
+        tcp(mallory, 9000, T0 + 4 * SECOND),
+      ),
+    ).toContain(`rejected scanner ssh ${mallory}`);
     expect(engine.isScanner(mallory, T0 + hold - 1)).toBe(true);
     expect(feed(engine, tcp(mallory, 31600, T0 + hold))).toEqual([`completed classic ${mallory}`]);
   });
@@ -288,7 +370,12 @@ describe('KnockTracker: scanners (tripwire ports)', () => {
 
   test('marks are capped, least recently hit out first, and expire on the clock', () => {
     const engine = guarded({ maxScanners: 2 });
-    feed(engine, tcp('198.51.100.1', 40000, T0), tcp('198.51.100.2', 40000, T0 + 1), tcp('198.51.100.3', 40000, T0 + 2));
+    feed(
+      engine,
+      tcp('198.51.100.1', 40000, T0),
+      tcp('198.51.100.2', 40000, T0 + 1),
+      tcp('198.51.100.3', 40000, T0 + 2),
+    );
     expect(engine.stats().scanners).toBe(2);
     expect(engine.isScanner('198.51.100.1', T0 + 3)).toBe(false);
     expect(engine.isScanner('198.51.100.3', T0 + 3)).toBe(true);
@@ -300,28 +387,47 @@ describe('KnockTracker: scanners (tripwire ports)', () => {
 });
 
 describe('KnockTracker: one-time sequences', () => {
-  const vault = makeDoor({ name: 'vault', oneTimeSequences: [steps('udp:4001', 'udp:4002'), steps('udp:4003', 'udp:4004')] });
+  const vault = makeDoor({
+    name: 'vault',
+    oneTimeSequences: [steps('udp:4001', 'udp:4002'), steps('udp:4003', 'udp:4004')],
+  });
 
   test('each one-time sequence opens once, and a second use is rejected', () => {
     const engine = tracker([vault]);
-    expect(feed(engine, udp(alice, 4001, T0), udp(alice, 4002, T0 + 1))).toEqual([`advanced open 1/2 vault ${alice}`, `completed vault ${alice}`]);
+    expect(feed(engine, udp(alice, 4001, T0), udp(alice, 4002, T0 + 1))).toEqual([
+      `advanced open 1/2 vault ${alice}`,
+      `completed vault ${alice}`,
+    ]);
     expect(engine.usedOneTimeKeys()).toEqual(['once:udp:4001,udp:4002']);
-    expect(feed(engine, udp(alice, 4001, T0 + 2), udp(alice, 4002, T0 + 3))).toEqual([`advanced open 1/2 vault ${alice}`, `rejected one-time-reused vault ${alice}`]);
+    expect(feed(engine, udp(alice, 4001, T0 + 2), udp(alice, 4002, T0 + 3))).toEqual([
+      `advanced open 1/2 vault ${alice}`,
+      `rejected one-time-reused vault ${alice}`,
+    ]);
     expect(feed(engine, udp(alice, 4003, T0 + 4), udp(alice, 4004, T0 + 5))).toContain(`completed vault ${alice}`);
   });
 
   test('sequences used before a restart stay used, in the old door-named keys too', () => {
     const engine = new KnockTracker({ doors: [vault], limits, usedOneTime: new Set(['vault:udp:4003,udp:4004']) });
-    expect(feed(engine, udp(alice, 4003, T0), udp(alice, 4004, T0 + 1))).toContain(`rejected one-time-reused vault ${alice}`);
+    expect(feed(engine, udp(alice, 4003, T0), udp(alice, 4004, T0 + 1))).toContain(
+      `rejected one-time-reused vault ${alice}`,
+    );
     engine.markOneTimeUsed('once:udp:4001,udp:4002');
-    expect(feed(engine, udp(alice, 4001, T0 + 2), udp(alice, 4002, T0 + 3))).toContain(`rejected one-time-reused vault ${alice}`);
+    expect(feed(engine, udp(alice, 4001, T0 + 2), udp(alice, 4002, T0 + 3))).toContain(
+      `rejected one-time-reused vault ${alice}`,
+    );
   });
 
   test('a used sequence is keyed by its knocks, not the door: a renamed door keeps it used', () => {
     const first = tracker([vault]);
     feed(first, udp(alice, 4001, T0), udp(alice, 4002, T0 + 1));
-    const renamed = new KnockTracker({ doors: [{ ...vault, name: 'strongroom' }], limits, usedOneTime: new Set(first.usedOneTimeKeys()) });
-    expect(feed(renamed, udp(mallory, 4001, T0 + 2), udp(mallory, 4002, T0 + 3))).toContain(`rejected one-time-reused strongroom ${mallory}`);
+    const renamed = new KnockTracker({
+      doors: [{ ...vault, name: 'strongroom' }],
+      limits,
+      usedOneTime: new Set(first.usedOneTimeKeys()),
+    });
+    expect(feed(renamed, udp(mallory, 4001, T0 + 2), udp(mallory, 4002, T0 + 3))).toContain(
+      `rejected one-time-reused strongroom ${mallory}`,
+    );
   });
 
   test('listeners hear of each sequence used here once, and not of those a peer used', () => {
@@ -339,7 +445,13 @@ describe('KnockTracker: sources mid-sequence', () => {
   test('lists who is part-way through which door, newest first, capped, with the total', () => {
     const engine = tracker();
     const bob = '203.0.113.10';
-    feed(engine, tcp(alice, 7000, T0), udp(alice, 8000, T0 + SECOND), tcp(bob, 7000, T0 + 2 * SECOND), tcp(mallory, 31600, T0 + 3 * SECOND));
+    feed(
+      engine,
+      tcp(alice, 7000, T0),
+      udp(alice, 8000, T0 + SECOND),
+      tcp(bob, 7000, T0 + 2 * SECOND),
+      tcp(mallory, 31600, T0 + 3 * SECOND),
+    );
     expect(engine.inProgress(10)).toEqual({
       total: 2,
       sources: [

@@ -13,7 +13,9 @@ function get(port: number, path: string, method = 'GET'): Promise<{ status: numb
     const req = request({ host: '127.0.0.1', port, path, method }, (response) => {
       let body = '';
       response.on('data', (data: Buffer) => (body += data.toString()));
-      response.on('end', () => resolve({ status: response.statusCode ?? 0, type: String(response.headers['content-type']), body }));
+      response.on('end', () =>
+        resolve({ status: response.statusCode ?? 0, type: String(response.headers['content-type']), body }),
+      );
     });
     req.on('error', reject);
     req.end();
@@ -114,9 +116,15 @@ describe('serveMetrics', () => {
   });
 
   test('refuses a non-loopback address unless allowed, and warns when allowed', async () => {
-    await expect(serveMetrics(new Metrics(), '0.0.0.0:0')).rejects.toMatchObject({ code: 'CONFIG_INVALID', message: expect.stringContaining('loopback') });
+    await expect(serveMetrics(new Metrics(), '0.0.0.0:0')).rejects.toMatchObject({
+      code: 'CONFIG_INVALID',
+      message: expect.stringContaining('loopback'),
+    });
     const warnings: string[] = [];
-    const server = await serveMetrics(new Metrics(), '0.0.0.0:0', { allowRemote: true, warn: (message) => warnings.push(message) });
+    const server = await serveMetrics(new Metrics(), '0.0.0.0:0', {
+      allowRemote: true,
+      warn: (message) => warnings.push(message),
+    });
     await server.close();
     expect(warnings).toEqual(['metrics are served on 0.0.0.0:0, reachable from other hosts']);
   });
@@ -125,7 +133,9 @@ describe('serveMetrics', () => {
     const server = await serveMetrics(new Metrics(), ':0');
     expect((await get(server.port, '/metrics')).status).toBe(200);
     await server.close();
-    await expect(serveMetrics(new Metrics(), 'localhost:http')).rejects.toThrow(/Expected metrics.listen to be host:port/);
+    await expect(serveMetrics(new Metrics(), 'localhost:http')).rejects.toThrow(
+      /Expected metrics.listen to be host:port/,
+    );
     await expect(serveMetrics(new Metrics(), '127.0.0.1:70000')).rejects.toMatchObject({ code: 'CONFIG_INVALID' });
   });
 

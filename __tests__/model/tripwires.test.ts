@@ -25,7 +25,18 @@ describe('tripwirePorts', () => {
   test('a time-based range gets neighbours at both ends and no tripwire inside it; one-time steps get neighbours', () => {
     const ports = tripwirePorts([timed], 'x');
     const names = ports.map((p) => `${p.proto}:${p.port}`);
-    expect(names).toEqual(expect.arrayContaining(['udp:39998', 'udp:39999', 'udp:40101', 'udp:40102', 'udp:7198', 'udp:7199', 'udp:7201', 'udp:7202']));
+    expect(names).toEqual(
+      expect.arrayContaining([
+        'udp:39998',
+        'udp:39999',
+        'udp:40101',
+        'udp:40102',
+        'udp:7198',
+        'udp:7199',
+        'udp:7201',
+        'udp:7202',
+      ]),
+    );
     expect(ports.filter((p) => p.proto === 'udp' && p.port >= 40000 && p.port <= 40100)).toEqual([]);
     expect(names).not.toContain('tcp:443');
   });
@@ -51,7 +62,11 @@ describe('tripwirePorts', () => {
 
   test('no port any door uses is a tripwire, even when a far port would land on it', () => {
     const far = tripwirePorts([], 'seed').filter((p) => p.proto === 'tcp')[5]!;
-    const door = makeDoor({ sequence: [{ proto: 'tcp', port: far.port }], closeSequence: [], open: [{ proto: 'tcp', port: far.port + 10 }] });
+    const door = makeDoor({
+      sequence: [{ proto: 'tcp', port: far.port }],
+      closeSequence: [],
+      open: [{ proto: 'tcp', port: far.port + 10 }],
+    });
     const names = tripwirePorts([door], 'seed').map((p) => `${p.proto}:${p.port}`);
     expect(names).not.toContain(`tcp:${far.port}`);
     expect(names).toContain(`tcp:${far.port + 1}`);
@@ -69,7 +84,8 @@ describe('tripwirePorts', () => {
     expect(new Set(names).size).toBe(names.length);
     const tcpCount = ports.filter((p) => p.proto === 'tcp').length;
     expect(ports.slice(0, tcpCount).every((p) => p.proto === 'tcp')).toBe(true);
-    for (let i = 1; i < ports.length; i++) if (ports[i]!.proto === ports[i - 1]!.proto) expect(ports[i]!.port).toBeGreaterThan(ports[i - 1]!.port);
+    for (let i = 1; i < ports.length; i++)
+      if (ports[i]!.proto === ports[i - 1]!.proto) expect(ports[i]!.port).toBeGreaterThan(ports[i - 1]!.port);
   });
 });
 

@@ -14,7 +14,16 @@ describe('AddressCache', () => {
     const address = fc.oneof(
       fc.tuple(fc.nat(255), fc.nat(255)).map(([a, b]) => `203.0.${a}.${b}`),
       fc.array(fc.nat(0xffff), { minLength: 8, maxLength: 8 }).map(kernelForm),
-      fc.constantFrom('01.2.3.4', '::ffff:1.2.3.4', 'fe80::1%eth0', '2001:DB8::1', 'x', '', '1'.repeat(45), '1'.repeat(46)),
+      fc.constantFrom(
+        '01.2.3.4',
+        '::ffff:1.2.3.4',
+        'fe80::1%eth0',
+        '2001:DB8::1',
+        'x',
+        '',
+        '1'.repeat(45),
+        '1'.repeat(46),
+      ),
     );
     fc.assert(
       fc.property(fc.array(address, { minLength: 1, maxLength: 3000 }), (texts) => {
@@ -29,8 +38,14 @@ describe('AddressCache', () => {
 
   test("maps the kernel's expanded IPv6 form to RFC 5952 short form", () => {
     const cache = new AddressCache();
-    expect(cache.normalise('2001:0db8:0077:0000:0000:0000:0000:0009')).toEqual({ ok: true, address: { text: '2001:db8:77::9', family: 6 } });
-    expect(cache.normalise('2001:0db8:0000:0000:0001:0000:0000:0001')).toEqual({ ok: true, address: { text: '2001:db8::1:0:0:1', family: 6 } });
+    expect(cache.normalise('2001:0db8:0077:0000:0000:0000:0000:0009')).toEqual({
+      ok: true,
+      address: { text: '2001:db8:77::9', family: 6 },
+    });
+    expect(cache.normalise('2001:0db8:0000:0000:0001:0000:0000:0001')).toEqual({
+      ok: true,
+      address: { text: '2001:db8::1:0:0:1', family: 6 },
+    });
     expect(cache.normalise('203.0.113.9')).toEqual({ ok: true, address: { text: '203.0.113.9', family: 4 } });
     expect(cache.normalise('203.0.113.256')).toEqual({ ok: false, detail: 'not an address' });
     expect(cache.normalise('203.0.113.256')).toEqual({ ok: false, detail: 'not an address' });
@@ -42,10 +57,16 @@ describe('AddressCache', () => {
     expect(cache.normalise('fe80::1%2')).toEqual({ ok: false, detail: 'zone id' });
     expect(cache.normalise('0000:0000:0000:0000:0000:ffff:cb00:7109')).toEqual({ ok: false, detail: 'IPv4-mapped' });
     expect(cache.normalise('::ffff:203.0.113.9')).toEqual({ ok: false, detail: 'IPv4-mapped' });
-    expect(cache.normalise('0000:0000:0000:0000:0000:0000:cb00:7109')).toEqual({ ok: false, detail: 'IPv4-compatible' });
+    expect(cache.normalise('0000:0000:0000:0000:0000:0000:cb00:7109')).toEqual({
+      ok: false,
+      detail: 'IPv4-compatible',
+    });
     expect(cache.normalise('::203.0.113.9')).toEqual({ ok: false, detail: 'IPv4-compatible' });
     expect(cache.normalise('203.000.113.9')).toEqual({ ok: false, detail: 'not an address' });
-    expect(cache.normalise('0000:0000:0000:0000:0000:0000:0000:0001')).toEqual({ ok: true, address: { text: '::1', family: 6 } });
+    expect(cache.normalise('0000:0000:0000:0000:0000:0000:0000:0001')).toEqual({
+      ok: true,
+      address: { text: '::1', family: 6 },
+    });
   });
 
   test('normalising a normalised address changes nothing (IPv4 and IPv6)', () => {

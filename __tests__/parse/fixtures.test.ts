@@ -27,16 +27,32 @@ function describeResult(result: LineResult, expected: Record<string, unknown>): 
 
 describe('annotated fixture logs', () => {
   test('there are real captures and hand-made negative cases to check', () => {
-    expect(files).toEqual(expect.arrayContaining(['rsyslog-file-format.log', 'rsyslog-traditional.log', 'rsyslog-rfc5424.log', 'kmsg.log', 'dmesg.log', 'negative.log', 'header-formats.log']));
+    expect(files).toEqual(
+      expect.arrayContaining([
+        'rsyslog-file-format.log',
+        'rsyslog-traditional.log',
+        'rsyslog-rfc5424.log',
+        'kmsg.log',
+        'dmesg.log',
+        'negative.log',
+        'header-formats.log',
+      ]),
+    );
   });
 
   describe.each(files)('%s', (file) => {
     const cases = readAnnotatedFixture(join(FIXTURES, file));
-    test.each(cases.map((c) => [`line ${c.lineNumber}`, c] as const))('%s gives exactly its expectation', (_name, c) => {
-      const expected = { ...c.expect };
-      if (Array.isArray(expected['flags'])) expected['flags'] = [...(expected['flags'] as string[])].sort();
-      const result = parseKernelLine(c.line, c.context);
-      expect({ file: basename(c.file), ...describeResult(result, expected) }).toEqual({ file: basename(c.file), ...expected });
-    });
+    test.each(cases.map((c) => [`line ${c.lineNumber}`, c] as const))(
+      '%s gives exactly its expectation',
+      (_name, c) => {
+        const expected = { ...c.expect };
+        if (Array.isArray(expected['flags'])) expected['flags'] = [...(expected['flags'] as string[])].sort();
+        const result = parseKernelLine(c.line, c.context);
+        expect({ file: basename(c.file), ...describeResult(result, expected) }).toEqual({
+          file: basename(c.file),
+          ...expected,
+        });
+      },
+    );
   });
 });

@@ -15,16 +15,25 @@ describe('scanLines', () => {
     const chunk = Buffer.from('a\nb knocktail: x\n\nknocktail: ü\nc\n', 'utf8');
     const bounds: [number, number][] = [];
     expect(scanLineBounds(chunk, PREFIX, (start, end) => bounds.push([start, end]))).toBe(5);
-    expect(bounds.map(([start, end]) => chunk.toString('utf8', start, end))).toEqual(['b knocktail: x', 'knocktail: ü']);
+    expect(bounds.map(([start, end]) => chunk.toString('utf8', start, end))).toEqual([
+      'b knocktail: x',
+      'knocktail: ü',
+    ]);
   });
 
   test('hands over the lines holding the prefix, whole and in order', () => {
     const text = 'a kernel: hello\nb kernel: knocktail: IN=x\nknocktail: at start\nc\nend knocktail: \n';
-    expect(scan(text)).toEqual({ count: 5, candidates: ['b kernel: knocktail: IN=x', 'knocktail: at start', 'end knocktail: '] });
+    expect(scan(text)).toEqual({
+      count: 5,
+      candidates: ['b kernel: knocktail: IN=x', 'knocktail: at start', 'end knocktail: '],
+    });
   });
 
   test('hands over a line once however often the prefix occurs in it', () => {
-    expect(scan('knocktail: knocktail: knocktail: \nx\n')).toEqual({ count: 2, candidates: ['knocktail: knocktail: knocktail: '] });
+    expect(scan('knocktail: knocktail: knocktail: \nx\n')).toEqual({
+      count: 2,
+      candidates: ['knocktail: knocktail: knocktail: '],
+    });
   });
 
   test('decodes multi-byte utf8 and counts empty lines', () => {
@@ -38,7 +47,10 @@ describe('scanLines', () => {
 
   test('counts lines exactly and hands over every prefix line and only those', () => {
     const line = fc.oneof(
-      fc.string({ unit: fc.constantFrom('a', ' ', 'k', 'n', ':', 'ü', 'knocktail', 'knocktail: ', 'knock'), maxLength: 12 }),
+      fc.string({
+        unit: fc.constantFrom('a', ' ', 'k', 'n', ':', 'ü', 'knocktail', 'knocktail: ', 'knock'),
+        maxLength: 12,
+      }),
       fc.string({ unit: 'grapheme', maxLength: 30 }).map((s) => s.replace(/\n/g, ' ')),
     );
     fc.assert(

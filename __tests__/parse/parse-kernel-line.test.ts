@@ -7,10 +7,21 @@ import type { ParseContext } from '../../src/parse/packet.js';
 import { MAX_LINE_LENGTH, parseKernelLine, type LineResult } from '../../src/parse/parse-kernel-line.js';
 import { readAnnotatedFixture } from './support/annotated-fixture.js';
 
-const ctx: ParseContext = { prefix: 'knocktail: ', referenceTime: Date.UTC(2026, 10, 25), bootTime: Date.UTC(2026, 10, 24), zoneOffsetMinutes: () => 0 };
+const ctx: ParseContext = {
+  prefix: 'knocktail: ',
+  referenceTime: Date.UTC(2026, 10, 25),
+  bootTime: Date.UTC(2026, 10, 24),
+  zoneOffsetMinutes: () => 0,
+};
 const HEAD = '2026-11-24T15:50:22.137638+00:00 vm kernel: ';
 const FIXTURES = join(process.cwd(), '__tests__', 'fixtures');
-const realPackets = ['rsyslog-file-format.log', 'rsyslog-traditional.log', 'rsyslog-rfc5424.log', 'kmsg.log', 'dmesg.log']
+const realPackets = [
+  'rsyslog-file-format.log',
+  'rsyslog-traditional.log',
+  'rsyslog-rfc5424.log',
+  'kmsg.log',
+  'dmesg.log',
+]
   .flatMap((file) => readAnnotatedFixture(join(FIXTURES, file)))
   .filter((c) => c.expect['kind'] === 'packet');
 
@@ -24,7 +35,11 @@ describe('parseKernelLine', () => {
     const asked: string[] = [];
     const reader = { normalise: (raw: string) => (asked.push(raw), readKernelAddress(raw)) };
     const line = `${HEAD}knocktail: IN=eth0 OUT= SRC=203.0.113.5 DST=198.51.100.1 LEN=60 TOS=0x00 PREC=0x00 TTL=64 ID=1 DF PROTO=TCP SPT=40000 DPT=7000 WINDOW=64240 RES=0x00 SYN URGP=0 `;
-    expect(packetOf(parseKernelLine(line, ctx, reader))).toMatchObject({ src: '203.0.113.5', dst: '198.51.100.1', dport: 7000 });
+    expect(packetOf(parseKernelLine(line, ctx, reader))).toMatchObject({
+      src: '203.0.113.5',
+      dst: '198.51.100.1',
+      dport: 7000,
+    });
     expect(packetOf(parseKernelLine(line, ctx))).toMatchObject({ src: '203.0.113.5' });
     expect(asked).toEqual(['203.0.113.5', '198.51.100.1']);
   });
@@ -44,12 +59,20 @@ describe('parseKernelLine', () => {
         ctx,
       ),
     );
-    expect(v6).toMatchObject({ src: '2001:db8::5', dst: '2001:db8::1', proto: 'icmpv6', icmpType: 1, icmpCode: 4, family: 6 });
+    expect(v6).toMatchObject({
+      src: '2001:db8::5',
+      dst: '2001:db8::1',
+      proto: 'icmpv6',
+      icmpType: 1,
+      icmpCode: 4,
+      family: 6,
+    });
     expect(v6.dport).toBeUndefined();
   });
 
   test('ignores the prefix anywhere but at the start of the kernel message', () => {
-    const fields = 'IN=eth0 OUT= SRC=203.0.113.9 DST=198.51.100.1 LEN=60 TOS=0x00 PREC=0x00 TTL=64 ID=1 PROTO=TCP SPT=1 DPT=7000 WINDOW=1 RES=0x00 SYN URGP=0 ';
+    const fields =
+      'IN=eth0 OUT= SRC=203.0.113.9 DST=198.51.100.1 LEN=60 TOS=0x00 PREC=0x00 TTL=64 ID=1 PROTO=TCP SPT=1 DPT=7000 WINDOW=1 RES=0x00 SYN URGP=0 ';
     expect(parseKernelLine(`${HEAD}knocktail: ${fields}`, ctx).kind).toBe('packet');
     expect(parseKernelLine(`${HEAD}x knocktail: ${fields}`, ctx)).toEqual({ kind: 'ignored' });
     expect(parseKernelLine(`${HEAD}[  1.000000] usb 1-1: knocktail: ${fields}`, ctx)).toEqual({ kind: 'ignored' });
@@ -61,12 +84,24 @@ describe('parseKernelLine', () => {
       .split('\n')
       .filter((line) => line !== '');
     const results = lines.map((line) => parseKernelLine(line, ctx));
-    const kinds = results.map((r) => (r.kind === 'ignored' && r.reason ? `ignored:${r.reason}` : r.kind === 'malformed' ? `malformed:${r.reason}` : r.kind));
+    const kinds = results.map((r) =>
+      r.kind === 'ignored' && r.reason
+        ? `ignored:${r.reason}`
+        : r.kind === 'malformed'
+          ? `malformed:${r.reason}`
+          : r.kind,
+    );
     expect(kinds.slice(-2)).toEqual(['ignored:not-kernel', 'malformed:truncated']);
     const packets = results.flatMap((r) => (r.kind === 'packet' ? [r.packet] : []));
     expect(packets.length).toBe(lines.filter((line) => line.includes(' kernel: knocktail: ')).length - 1);
-    expect(new Set(packets.map((p) => p.src))).toEqual(new Set(['203.0.113.10', '203.0.113.20', '203.0.113.30', '203.0.113.40', '2001:db8::40']));
-    expect(packets.find((p) => p.proto === 'icmpv6')).toMatchObject({ icmpType: 128, src: '2001:db8::40', dst: '2001:db8::1' });
+    expect(new Set(packets.map((p) => p.src))).toEqual(
+      new Set(['203.0.113.10', '203.0.113.20', '203.0.113.30', '203.0.113.40', '2001:db8::40']),
+    );
+    expect(packets.find((p) => p.proto === 'icmpv6')).toMatchObject({
+      icmpType: 128,
+      src: '2001:db8::40',
+      dst: '2001:db8::1',
+    });
   });
 
   test('never throws, whatever the string', () => {
@@ -109,7 +144,12 @@ describe('parseKernelLine', () => {
     fc.assert(
       fc.property(fc.string({ maxLength: 300 }), (message) => {
         fc.pre(!message.startsWith('knocktail: ') && !message.startsWith('['));
-        for (const line of [`${HEAD}${message}`, `4,1,1,-;${message}`, `[    1.000000] ${message}`, `<4>1 2026-11-24T15:50:22Z vm kernel - - - ${message}`]) {
+        for (const line of [
+          `${HEAD}${message}`,
+          `4,1,1,-;${message}`,
+          `[    1.000000] ${message}`,
+          `<4>1 2026-11-24T15:50:22Z vm kernel - - - ${message}`,
+        ]) {
           expect(parseKernelLine(line, ctx).kind).not.toBe('packet');
         }
       }),

@@ -12,12 +12,22 @@ const MESSAGE = 'knocktail: IN=eth0 OUT=';
 
 function header(line: string, context: ParseContext = ctx) {
   const found = splitSyslogHeader(line, context);
-  return found && { at: Number.isNaN(found.at) ? 'NaN' : new Date(found.at).toISOString(), kernel: found.kernel, message: line.slice(found.messageStart) };
+  return (
+    found && {
+      at: Number.isNaN(found.at) ? 'NaN' : new Date(found.at).toISOString(),
+      kernel: found.kernel,
+      message: line.slice(found.messageStart),
+    }
+  );
 }
 
 describe('splitSyslogHeader', () => {
   test('reads RSYSLOG_FileFormat and skips the kernel uptime kept in the message', () => {
-    expect(header(`2026-11-24T15:50:22.137638+00:00 vm kernel: [  103.854386] ${MESSAGE}`)).toEqual({ at: '2026-11-24T15:50:22.137Z', kernel: true, message: MESSAGE });
+    expect(header(`2026-11-24T15:50:22.137638+00:00 vm kernel: [  103.854386] ${MESSAGE}`)).toEqual({
+      at: '2026-11-24T15:50:22.137Z',
+      kernel: true,
+      message: MESSAGE,
+    });
   });
 
   test('reads journalctl short-iso-precise offsets without a colon', () => {
@@ -48,8 +58,16 @@ describe('splitSyslogHeader', () => {
   });
 
   test('turns /dev/kmsg and dmesg uptimes into wall time from the boot time', () => {
-    expect(header(`4,341,103854386,-;${MESSAGE}`)).toEqual({ at: '2026-11-24T15:50:21.854Z', kernel: true, message: MESSAGE });
-    expect(header(`[  103.854386] ${MESSAGE}`)).toEqual({ at: '2026-11-24T15:50:21.854Z', kernel: true, message: MESSAGE });
+    expect(header(`4,341,103854386,-;${MESSAGE}`)).toEqual({
+      at: '2026-11-24T15:50:21.854Z',
+      kernel: true,
+      message: MESSAGE,
+    });
+    expect(header(`[  103.854386] ${MESSAGE}`)).toEqual({
+      at: '2026-11-24T15:50:21.854Z',
+      kernel: true,
+      message: MESSAGE,
+    });
   });
 
   test('tells the kernel from userspace by tag, app name and facility', () => {
@@ -64,7 +82,12 @@ describe('splitSyslogHeader', () => {
   test('refuses a priority with a leading zero, which no syslog daemon and not the kernel writes', () => {
     expect(header(`<3>Nov 24 15:50:22 vm kernel: ${MESSAGE}`)?.kernel).toBe(true);
     expect(header(`<0>Nov 24 15:50:22 vm kernel: ${MESSAGE}`)?.kernel).toBe(true);
-    for (const line of [`<03>Nov 24 15:50:22 vm kernel: ${MESSAGE}`, `<004>1 2026-11-24T15:50:22Z vm kernel - - - ${MESSAGE}`, `<00>Nov 24 15:50:22 vm kernel: ${MESSAGE}`, `04,341,103854386,-;${MESSAGE}`]) {
+    for (const line of [
+      `<03>Nov 24 15:50:22 vm kernel: ${MESSAGE}`,
+      `<004>1 2026-11-24T15:50:22Z vm kernel - - - ${MESSAGE}`,
+      `<00>Nov 24 15:50:22 vm kernel: ${MESSAGE}`,
+      `04,341,103854386,-;${MESSAGE}`,
+    ]) {
       expect({ line, header: splitSyslogHeader(line, ctx) }).toEqual({ line, header: undefined });
     }
   });
@@ -74,7 +97,16 @@ describe('splitSyslogHeader', () => {
   });
 
   test('rejects headers it does not know', () => {
-    for (const line of ['', 'hello', '2026-13-01T00:00:00Z vm kernel: x', 'Foo 24 15:50:22 vm kernel: x', '<999>1 x', '[abc] x', '4,5;x', 'Nov 24 15:50:22 vm kernel x']) {
+    for (const line of [
+      '',
+      'hello',
+      '2026-13-01T00:00:00Z vm kernel: x',
+      'Foo 24 15:50:22 vm kernel: x',
+      '<999>1 x',
+      '[abc] x',
+      '4,5;x',
+      'Nov 24 15:50:22 vm kernel x',
+    ]) {
       expect(splitSyslogHeader(line, ctx)).toBeUndefined();
     }
   });

@@ -30,7 +30,10 @@ describe('checkpoint file', () => {
     const path = join(dir, 'follower.json');
     for (const offset of [-1, 1.5, '12']) {
       writeFileSync(path, JSON.stringify({ device: 1, inode: 2, offset }));
-      await expect(readCheckpoint(path)).rejects.toMatchObject({ code: 'STATE_CORRUPT', message: expect.stringContaining('Expected {device, inode, offset}') });
+      await expect(readCheckpoint(path)).rejects.toMatchObject({
+        code: 'STATE_CORRUPT',
+        message: expect.stringContaining('Expected {device, inode, offset}'),
+      });
     }
   });
 

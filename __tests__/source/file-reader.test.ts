@@ -87,7 +87,9 @@ describe('readLogFiles', () => {
     writeFileSync(older, compressed);
     writeFileSync(newer, numbered(300, 300));
     const progress: Array<[number, number]> = [];
-    const chunks = await collect(readLogFiles([older, newer], { chunkSize: 256, onProgress: (read, total) => progress.push([read, total]) }));
+    const chunks = await collect(
+      readLogFiles([older, newer], { chunkSize: 256, onProgress: (read, total) => progress.push([read, total]) }),
+    );
     expect(Buffer.concat(chunks).toString()).toBe(numbered(600));
     const total = compressed.length + Buffer.byteLength(numbered(300, 300));
     expect(progress.at(-1)).toEqual([total, total]);
@@ -106,7 +108,10 @@ describe('readLogFiles', () => {
   test('a missing file is a SOURCE_IO error that names it', async () => {
     const path = join(dir, 'nope.log');
     await expect(collect(readLogFiles([path]))).rejects.toThrow(KnocktailError);
-    await expect(collect(readLogFiles([path]))).rejects.toMatchObject({ code: 'SOURCE_IO', message: expect.stringContaining(path) });
+    await expect(collect(readLogFiles([path]))).rejects.toMatchObject({
+      code: 'SOURCE_IO',
+      message: expect.stringContaining(path),
+    });
   });
 
   test('a corrupt gzip file is a SOURCE_IO error', async () => {

@@ -33,7 +33,14 @@ describe('FileFollower under rotation torture', () => {
   });
 
   function start(options: Partial<FileFollowerOptions> = {}): ChunkCollector {
-    const follower = new FileFollower({ path, startAt: 'start', checkpointPath: join(dir, 'position.json'), ...OPTIONS, onEvent: (event) => events.push(event), ...options });
+    const follower = new FileFollower({
+      path,
+      startAt: 'start',
+      checkpointPath: join(dir, 'position.json'),
+      ...OPTIONS,
+      onEvent: (event) => events.push(event),
+      ...options,
+    });
     const collector = new ChunkCollector(follower);
     collectors.push(collector);
     return collector;
@@ -47,7 +54,12 @@ describe('FileFollower under rotation torture', () => {
       collected.flatMap((collector) => collector.chunks),
       writer.written,
     );
-    expect({ lost: tally.lost.length, duplicated: tally.duplicated, broken: tally.broken.length, chunksWithoutNewline: tally.chunksWithoutNewline }).toEqual({
+    expect({
+      lost: tally.lost.length,
+      duplicated: tally.duplicated,
+      broken: tally.broken.length,
+      chunksWithoutNewline: tally.chunksWithoutNewline,
+    }).toEqual({
       lost: 0,
       duplicated: 0,
       broken: 0,
@@ -147,6 +159,8 @@ describe('FileFollower under rotation torture', () => {
     const second = start({ startAt: 'end' });
     await writing;
     await expectEveryLineOnce([first, second], 5000);
-    expect(events.filter((event) => event.type === 'resumed')).toMatchObject([{ from: 'rotated-file', path: `${path}.1` }]);
+    expect(events.filter((event) => event.type === 'resumed')).toMatchObject([
+      { from: 'rotated-file', path: `${path}.1` },
+    ]);
   });
 });

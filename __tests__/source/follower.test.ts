@@ -1,5 +1,15 @@
 import { describe, expect, test, beforeEach, afterEach } from '@jest/globals';
-import { appendFileSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, truncateSync, unlinkSync, writeFileSync } from 'node:fs';
+import {
+  appendFileSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  truncateSync,
+  unlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { FileFollower, type FollowerEvent } from '../../src/source/follower.js';
@@ -47,9 +57,19 @@ describe('FileFollower', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  function follow(options: Partial<ConstructorParameters<typeof FileFollower>[0]> = {}): { iterator: AsyncIterator<Buffer>; events: FollowerEvent[]; follower: FileFollower } {
+  function follow(options: Partial<ConstructorParameters<typeof FileFollower>[0]> = {}): {
+    iterator: AsyncIterator<Buffer>;
+    events: FollowerEvent[];
+    follower: FileFollower;
+  } {
     const events: FollowerEvent[] = [];
-    const follower = new FileFollower({ path, checkpointPath, ...FAST, onEvent: (event) => events.push(event), ...options });
+    const follower = new FileFollower({
+      path,
+      checkpointPath,
+      ...FAST,
+      onEvent: (event) => events.push(event),
+      ...options,
+    });
     const iterator = follower.chunks(controller.signal)[Symbol.asyncIterator]();
     iterators.push(iterator);
     return { iterator, events, follower };
@@ -270,7 +290,10 @@ describe('FileFollower', () => {
   test('a checkpoint that cannot be saved is reported once and the lines keep coming', async () => {
     writeFileSync(path, 'one\n');
     writeFileSync(join(dir, 'not-a-directory'), '');
-    const { iterator, events } = follow({ startAt: 'start', checkpointPath: join(dir, 'not-a-directory', 'position.json') });
+    const { iterator, events } = follow({
+      startAt: 'start',
+      checkpointPath: join(dir, 'not-a-directory', 'position.json'),
+    });
     expect(await pull(iterator)).toBe('one\n');
     const next = pull(iterator);
     await sleep(30);
@@ -278,7 +301,9 @@ describe('FileFollower', () => {
     expect(await next).toBe('two\n');
     const saveErrors = events.filter((event) => event.type === 'error' && event.error.message.includes('save'));
     expect(saveErrors).toHaveLength(1);
-    expect(saveErrors[0]).toMatchObject({ error: { code: 'SOURCE_IO', message: expect.stringContaining('position.json') } });
+    expect(saveErrors[0]).toMatchObject({
+      error: { code: 'SOURCE_IO', message: expect.stringContaining('position.json') },
+    });
   });
 
   test('aborting the signal ends the iteration while it waits', async () => {

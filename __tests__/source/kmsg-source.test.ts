@@ -12,7 +12,8 @@ const OLD = '6,100,1000,-;old record\n SUBSYSTEM=net\n4,101,2000,-;knocktail: IN
 // The skip of old records is done once the source counted them and had a moment to see the end.
 async function afterStartSkip(source: KmsgSource, records: number): Promise<void> {
   const deadline = Date.now() + 2000;
-  while (source.stats().skippedAtStart < records && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 5));
+  while (source.stats().skippedAtStart < records && Date.now() < deadline)
+    await new Promise((resolve) => setTimeout(resolve, 5));
   await new Promise((resolve) => setTimeout(resolve, 30));
 }
 
@@ -80,8 +81,13 @@ describe('KmsgSource', () => {
     const iterator = source.chunks(controller.signal)[Symbol.asyncIterator]();
     const next = iterator.next();
     await afterStartSkip(source, 2);
-    appendFileSync(path, '4,102,3000,-;knocktail: IN=eth0 SRC=203.0.113.9\n SUBSYSTEM=net\n DEVICE=n2\n4,103,3001,-;knocktail: second\n');
-    expect(chunkText(await next)).toBe('4,102,3000,-;knocktail: IN=eth0 SRC=203.0.113.9\n4,103,3001,-;knocktail: second\n');
+    appendFileSync(
+      path,
+      '4,102,3000,-;knocktail: IN=eth0 SRC=203.0.113.9\n SUBSYSTEM=net\n DEVICE=n2\n4,103,3001,-;knocktail: second\n',
+    );
+    expect(chunkText(await next)).toBe(
+      '4,102,3000,-;knocktail: IN=eth0 SRC=203.0.113.9\n4,103,3001,-;knocktail: second\n',
+    );
     expect(source.stats()).toEqual({ records: 2, overwritten: 0, skippedAtStart: 2 });
     await iterator.return?.();
   });
@@ -123,7 +129,11 @@ describe('KmsgSource', () => {
     device.queue.push(`4,2,5,-;${'A'.repeat(MAX_LINE_BYTES)}${FORGED_KNOCK}\n`, '4,3,6,-;knocktail: short\n');
     expect(chunkText(await first)).toBe('4,3,6,-;knocktail: short\n');
     expect(source.takeOversized()).toBe(1);
-    device.queue.push(`4,4,7,-;${'A'.repeat(MAX_LINE_BYTES)}`, `${'B'.repeat(100)}\n${FORGED_KNOCK}`, `${'C'.repeat(MAX_LINE_BYTES)}\n4,5,8,-;knocktail: ok\n`);
+    device.queue.push(
+      `4,4,7,-;${'A'.repeat(MAX_LINE_BYTES)}`,
+      `${'B'.repeat(100)}\n${FORGED_KNOCK}`,
+      `${'C'.repeat(MAX_LINE_BYTES)}\n4,5,8,-;knocktail: ok\n`,
+    );
     let seen = '';
     while (!seen.includes('ok')) seen += chunkText(await iterator.next()) ?? '';
     expect(seen).toBe('4,5,8,-;knocktail: ok\n');
@@ -162,7 +172,10 @@ describe('KmsgSource', () => {
     const { device, fed, wake, source, iterator, next } = await helperFedSource();
     device.queue.push('4,2,5,-;knocktail: only on the device\n');
     // A helper starts at the oldest record in the ring buffer: record 1 again, then the new one.
-    fed.push([Buffer.from('6,1,1,-;old\n 4,1,1,-;not a record\n'), Buffer.from('4,2,5,-;knocktail: from the helper\n')]);
+    fed.push([
+      Buffer.from('6,1,1,-;old\n 4,1,1,-;not a record\n'),
+      Buffer.from('4,2,5,-;knocktail: from the helper\n'),
+    ]);
     wake();
     expect(chunkText(await next)).toBe('4,2,5,-;knocktail: from the helper\n');
     expect(device.queue).toEqual(['4,2,5,-;knocktail: only on the device\n']);
@@ -192,7 +205,10 @@ describe('KmsgSource', () => {
 
   test('a device that cannot be opened is a SOURCE_IO error naming it', async () => {
     const source = new KmsgSource({ path: join(dir, 'no-such-device') });
-    await expect(source.chunks()[Symbol.asyncIterator]().next()).rejects.toMatchObject({ code: 'SOURCE_IO', message: expect.stringContaining('no-such-device') });
+    await expect(source.chunks()[Symbol.asyncIterator]().next()).rejects.toMatchObject({
+      code: 'SOURCE_IO',
+      message: expect.stringContaining('no-such-device'),
+    });
   });
 
   test('selectRecords keeps an unterminated tail for the next read', () => {

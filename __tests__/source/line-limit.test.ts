@@ -23,14 +23,18 @@ describe('dropOversizedLines', () => {
 
   test('keeps exactly the lines of at most `limit` bytes, whatever the lines', () => {
     fc.assert(
-      fc.property(fc.array(fc.string({ unit: fc.constantFrom('a', 'b', 'é'), maxLength: 40 }), { maxLength: 30 }), fc.integer({ min: 0, max: 30 }), (lines, limit) => {
-        const input = Buffer.from(lines.map((line) => `${line}\n`).join(''));
-        const kept = lines.filter((line) => Buffer.byteLength(line) <= limit);
-        const checked = dropOversizedLines(input, limit);
-        expect(split(checked.lines.toString())).toEqual(kept);
-        expect(checked.dropped).toBe(lines.length - kept.length);
-        if (kept.length === lines.length) expect(checked.lines).toBe(input);
-      }),
+      fc.property(
+        fc.array(fc.string({ unit: fc.constantFrom('a', 'b', 'é'), maxLength: 40 }), { maxLength: 30 }),
+        fc.integer({ min: 0, max: 30 }),
+        (lines, limit) => {
+          const input = Buffer.from(lines.map((line) => `${line}\n`).join(''));
+          const kept = lines.filter((line) => Buffer.byteLength(line) <= limit);
+          const checked = dropOversizedLines(input, limit);
+          expect(split(checked.lines.toString())).toEqual(kept);
+          expect(checked.dropped).toBe(lines.length - kept.length);
+          if (kept.length === lines.length) expect(checked.lines).toBe(input);
+        },
+      ),
       { numRuns: 2000 },
     );
   });
@@ -39,39 +43,47 @@ describe('dropOversizedLines', () => {
 describe('LineLimiter', () => {
   test('however the stream is cut into pieces, the lines out are the short lines in, and the rest is counted', () => {
     fc.assert(
-      fc.property(fc.array(fc.string({ unit: fc.constantFrom('a', 'b', '\n'), maxLength: 60 }), { maxLength: 12 }), fc.integer({ min: 1, max: 20 }), (pieces, limit) => {
-        const text = pieces.join('');
-        const limiter = new LineLimiter(limit);
-        let out = '';
-        for (const piece of pieces) out += limiter.push(Buffer.from(piece)).toString();
-        out += limiter.end()?.toString() ?? '';
-        const all = text.split('\n');
-        if (all.at(-1) === '') all.pop();
-        const kept = all.filter((line) => line.length <= limit);
-        expect(split(out)).toEqual(kept);
-        expect(limiter.takeDropped()).toBe(all.length - kept.length);
-      }),
+      fc.property(
+        fc.array(fc.string({ unit: fc.constantFrom('a', 'b', '\n'), maxLength: 60 }), { maxLength: 12 }),
+        fc.integer({ min: 1, max: 20 }),
+        (pieces, limit) => {
+          const text = pieces.join('');
+          const limiter = new LineLimiter(limit);
+          let out = '';
+          for (const piece of pieces) out += limiter.push(Buffer.from(piece)).toString();
+          out += limiter.end()?.toString() ?? '';
+          const all = text.split('\n');
+          if (all.at(-1) === '') all.pop();
+          const kept = all.filter((line) => line.length <= limit);
+          expect(split(out)).toEqual(kept);
+          expect(limiter.takeDropped()).toBe(all.length - kept.length);
+        },
+      ),
       { numRuns: 1000 },
     );
   });
 
   test('pushParts gives the same lines as push, in at most two non-empty parts, and never copies the piece', () => {
     fc.assert(
-      fc.property(fc.array(fc.string({ unit: fc.constantFrom('a', 'b', '\n'), maxLength: 60 }), { maxLength: 12 }), fc.integer({ min: 1, max: 20 }), (pieces, limit) => {
-        const whole = new LineLimiter(limit);
-        const parted = new LineLimiter(limit);
-        for (const piece of pieces) {
-          const bytes = Buffer.from(piece);
-          const parts = parted.pushParts(bytes);
-          expect(parts.length).toBeLessThanOrEqual(2);
-          expect(parts.every((part) => part.length > 0 && part.at(-1) === 0x0a)).toBe(true);
-          // The last part, when it is the piece's own lines, is a view of the piece.
-          const last = parts.at(-1);
-          if (last && parts.length === 2) expect(last.buffer).toBe(bytes.buffer);
-          expect(Buffer.concat(parts).toString()).toBe(whole.push(bytes).toString());
-        }
-        expect(parted.takeDropped()).toBe(whole.takeDropped());
-      }),
+      fc.property(
+        fc.array(fc.string({ unit: fc.constantFrom('a', 'b', '\n'), maxLength: 60 }), { maxLength: 12 }),
+        fc.integer({ min: 1, max: 20 }),
+        (pieces, limit) => {
+          const whole = new LineLimiter(limit);
+          const parted = new LineLimiter(limit);
+          for (const piece of pieces) {
+            const bytes = Buffer.from(piece);
+            const parts = parted.pushParts(bytes);
+            expect(parts.length).toBeLessThanOrEqual(2);
+            expect(parts.every((part) => part.length > 0 && part.at(-1) === 0x0a)).toBe(true);
+            // The last part, when it is the piece's own lines, is a view of the piece.
+            const last = parts.at(-1);
+            if (last && parts.length === 2) expect(last.buffer).toBe(bytes.buffer);
+            expect(Buffer.concat(parts).toString()).toBe(whole.push(bytes).toString());
+          }
+          expect(parted.takeDropped()).toBe(whole.takeDropped());
+        },
+      ),
       { numRuns: 500 },
     );
   });

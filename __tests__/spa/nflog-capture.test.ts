@@ -27,21 +27,32 @@ describe('the SPA capture path: pcap stream → NFLOG frame → UDP datagram', (
     for (const size of [1, 7, 24, 100, recordedCapture.length]) {
       const parser = new PcapStreamParser();
       const records = [];
-      for (let at = 0; at < recordedCapture.length; at += size) records.push(...parser.push(recordedCapture.subarray(at, at + size)));
+      for (let at = 0; at < recordedCapture.length; at += size)
+        records.push(...parser.push(recordedCapture.subarray(at, at + size)));
       expect(records).toHaveLength(1);
       const record = records[0]!;
       expect(record.linkType).toBe(LINKTYPE_NFLOG);
       const frame = readNflogFrame(record.data, record.littleEndian);
       expect(frame?.family).toBe(4);
       const datagram = readUdpDatagram(frame!.packet);
-      expect(datagram).toMatchObject({ src: { text: '127.0.0.1', family: 4 }, dport: 62201, truncated: false, length: 9 });
+      expect(datagram).toMatchObject({
+        src: { text: '127.0.0.1', family: 4 },
+        dport: 62201,
+        truncated: false,
+        length: 9,
+      });
       expect(datagram?.payload.toString()).toBe('hello-spa');
     }
   });
 
   test('an IPv6 datagram gives its source in RFC 5952 form; a cut one says so', () => {
     const packet = udp6(Buffer.from('x'.repeat(200)));
-    expect(readUdpDatagram(packet)).toMatchObject({ src: { text: '2001:db8:1::2', family: 6 }, dport: 62201, length: 200, truncated: false });
+    expect(readUdpDatagram(packet)).toMatchObject({
+      src: { text: '2001:db8:1::2', family: 6 },
+      dport: 62201,
+      length: 200,
+      truncated: false,
+    });
     expect(readUdpDatagram(packet.subarray(0, 100))).toMatchObject({ length: 200, truncated: true });
   });
 

@@ -11,13 +11,21 @@ const NOW = 1_800_000_000_123;
 describe('knock --spa: the packet', () => {
   test('an access request for "the address it comes from", as fwknop -s -A tcp/22 sends it', () => {
     const fields = spaFields({ access: 'tcp/22', allow: '0.0.0.0', user: 'alice', now: NOW });
-    expect(fields).toMatchObject({ user: 'alice', timestamp: 1_800_000_000, version: '3.0.0', type: 1, message: '0.0.0.0,tcp/22' });
+    expect(fields).toMatchObject({
+      user: 'alice',
+      timestamp: 1_800_000_000,
+      version: '3.0.0',
+      type: 1,
+      message: '0.0.0.0,tcp/22',
+    });
     expect(fields.random).toMatch(/^[1-9][0-9]{15}$/);
     expect(fields.clientTimeout).toBeUndefined();
   });
 
   test('a timeout makes it a client-timeout request (type 3), as fwknop -f does', () => {
-    expect(spaFields({ access: 'tcp/22,udp/53', allow: '198.51.100.2', user: 'bob', timeout: 45, now: NOW })).toMatchObject({ type: 3, clientTimeout: 45, message: '198.51.100.2,tcp/22,udp/53' });
+    expect(
+      spaFields({ access: 'tcp/22,udp/53', allow: '198.51.100.2', user: 'bob', timeout: 45, now: NOW }),
+    ).toMatchObject({ type: 3, clientTimeout: 45, message: '198.51.100.2,tcp/22,udp/53' });
   });
 
   test('the sealed packet opens with the door’s keys, read from files written like fwknop --key-gen output', async () => {
@@ -30,7 +38,9 @@ describe('knock --spa: the packet', () => {
       const packet = buildSpaPacket({ access: 'tcp/22', allow: '0.0.0.0', user: 'alice', now: NOW }, keys);
       const opened = openSpaPacket(packet, [{ keys: recordedKeys }]);
       expect(opened.kind === 'opened' && opened.fields.message).toBe('0.0.0.0,tcp/22');
-      expect(() => readSpaKeyFiles(join(dir, 'bad'), join(dir, 'hmac'))).toThrow(/expected at least 16 bytes once decoded/);
+      expect(() => readSpaKeyFiles(join(dir, 'bad'), join(dir, 'hmac'))).toThrow(
+        /expected at least 16 bytes once decoded/,
+      );
       expect(() => readSpaKeyFiles(join(dir, 'missing'), join(dir, 'hmac'))).toThrow(/Expected a readable key file/);
     } finally {
       await rm(dir, { recursive: true, force: true });

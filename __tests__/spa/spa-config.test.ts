@@ -45,20 +45,39 @@ describe('SPA doors in the config', () => {
       name: 'spa',
       sequence: [],
       openFor: 30_000,
-      spa: { port: 62201, key: recorded.key, hmacKey: recorded.hmacKey, maxAge: 120_000, allowNat: false, requireSourceAddress: false },
+      spa: {
+        port: 62201,
+        key: recorded.key,
+        hmacKey: recorded.hmacKey,
+        maxAge: 120_000,
+        allowNat: false,
+        requireSourceAddress: false,
+      },
     });
   });
 
   test('key files are checked like the fleet key, and as fwknop keys, with JSON paths', () => {
-    expect(errors(spaDoor({ keyFile: 'missing.key' }))[0]).toMatch(/^doors\[0\]\.spa\.keyFile: cannot read the key from ".*missing\.key": /);
-    expect(errors(spaDoor({ keyFile: 'bad.key' }))).toEqual([expect.stringMatching(/^doors\[0\]\.spa\.keyFile: expected a KEY_BASE64 value/)]);
-    expect(errors(spaDoor({ keyFile: 'long.key' }))).toEqual([expect.stringMatching(/^doors\[0\]\.spa\.keyFile: expected at most 32 bytes once decoded, got 48/)]);
-    expect(errors(spaDoor({ hmacKeyFile: dir }))).toEqual([expect.stringMatching(/^doors\[0\]\.spa\.hmacKeyFile: cannot read the HMAC key .*not a regular file/)]);
+    expect(errors(spaDoor({ keyFile: 'missing.key' }))[0]).toMatch(
+      /^doors\[0\]\.spa\.keyFile: cannot read the key from ".*missing\.key": /,
+    );
+    expect(errors(spaDoor({ keyFile: 'bad.key' }))).toEqual([
+      expect.stringMatching(/^doors\[0\]\.spa\.keyFile: expected a KEY_BASE64 value/),
+    ]);
+    expect(errors(spaDoor({ keyFile: 'long.key' }))).toEqual([
+      expect.stringMatching(/^doors\[0\]\.spa\.keyFile: expected at most 32 bytes once decoded, got 48/),
+    ]);
+    expect(errors(spaDoor({ hmacKeyFile: dir }))).toEqual([
+      expect.stringMatching(/^doors\[0\]\.spa\.hmacKeyFile: cannot read the HMAC key .*not a regular file/),
+    ]);
   });
 
   test('an SPA door has no sequences, a real openFor, is no fleet door, and its port is its own', () => {
-    expect(errors(spaDoor({}, { sequence: ['tcp:7000'] }))).toEqual(['doors[0].sequence: expected none on an SPA door (the packet is the knock), got a sequence']);
-    expect(errors(spaDoor({}, { openFor: 'until-closed' }))).toContainEqual(expect.stringMatching(/^doors\[0\]\.openFor: /));
+    expect(errors(spaDoor({}, { sequence: ['tcp:7000'] }))).toEqual([
+      'doors[0].sequence: expected none on an SPA door (the packet is the knock), got a sequence',
+    ]);
+    expect(errors(spaDoor({}, { openFor: 'until-closed' }))).toContainEqual(
+      expect.stringMatching(/^doors\[0\]\.openFor: /),
+    );
     expect(errors(spaDoor({ port: 8000 }), { name: 'knock', sequence: ['udp:8000'], open: ['tcp:22'] })).toEqual([
       'doors[0].spa.port: udp:8000 is a knock or open port of doors[1]; an SPA port must be used by SPA doors only',
     ]);

@@ -24,7 +24,9 @@ interface Fixtures {
   readonly packets: readonly RecordedPacket[];
 }
 
-export const recorded = JSON.parse(readFileSync(new URL('../fixtures/spa/packets.json', import.meta.url), 'utf8')) as Fixtures;
+export const recorded = JSON.parse(
+  readFileSync(new URL('../fixtures/spa/packets.json', import.meta.url), 'utf8'),
+) as Fixtures;
 
 export const recordedKeys: SpaKeys = decodeSpaKeys(recorded.key, recorded.hmacKey);
 
@@ -46,7 +48,15 @@ export function makeSpaDoor(overrides: Partial<Door> = {}, spa: Partial<SpaSetti
     sequence: [],
     closeSequence: [],
     openFor: 30_000,
-    spa: { port: 62201, key: recorded.key, hmacKey: recorded.hmacKey, maxAge: 120_000, allowNat: false, requireSourceAddress: false, ...spa },
+    spa: {
+      port: 62201,
+      key: recorded.key,
+      hmacKey: recorded.hmacKey,
+      maxAge: 120_000,
+      allowNat: false,
+      requireSourceAddress: false,
+      ...spa,
+    },
     ...overrides,
   }) as SpaDoor;
 }

@@ -42,7 +42,10 @@ describe('SPA guard rules', () => {
   });
 
   test('nftables: log group = port with queue-threshold 1 for each family, then the refusal', () => {
-    const rules = buildNftSetupStatements([spa('a'), spa('b', 62202)], { logPrefix: 'knocktail: ', logRateLimit: '20/second' }).filter((line) => /6220[12]/.test(line) && line.includes('guard'));
+    const rules = buildNftSetupStatements([spa('a'), spa('b', 62202)], {
+      logPrefix: 'knocktail: ',
+      logRateLimit: '20/second',
+    }).filter((line) => /6220[12]/.test(line) && line.includes('guard'));
     expect(rules).toEqual([
       'add rule inet knocktail guard meta nfproto ipv4 udp dport 62201 ct state new update @knocklog-v4 { ip saddr limit rate 20/second } log group 62201 queue-threshold 1',
       'add rule inet knocktail guard meta nfproto ipv4 udp dport 62202 ct state new update @knocklog-v4 { ip saddr limit rate 20/second } log group 62202 queue-threshold 1',

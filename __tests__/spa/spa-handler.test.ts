@@ -8,7 +8,18 @@ import { client, makeSpaDoor, NOW, recordedKeys } from './spa-fixtures.js';
 const spaDoor = makeSpaDoor();
 
 function packet(overrides: { timestamp?: number; message?: string } = {}): Buffer {
-  return sealSpaPacket({ random: '1234567890123456', user: 'alice', timestamp: NOW / 1000, version: '3.0.0', type: 1, message: '203.0.113.9,tcp/22', ...overrides }, recordedKeys);
+  return sealSpaPacket(
+    {
+      random: '1234567890123456',
+      user: 'alice',
+      timestamp: NOW / 1000,
+      version: '3.0.0',
+      type: 1,
+      message: '203.0.113.9,tcp/22',
+      ...overrides,
+    },
+    recordedKeys,
+  );
 }
 
 function rig() {
@@ -36,7 +47,8 @@ function rig() {
     },
     count: (name: SpaCounterName) => counts.set(name, (counts.get(name) ?? 0) + 1),
   });
-  const receive = (payload: Buffer, dport = 62201, length = payload.length) => handler.receive({ src: client, dport, payload, length });
+  const receive = (payload: Buffer, dport = 62201, length = payload.length) =>
+    handler.receive({ src: client, dport, payload, length });
   return { calls, counts, receive };
 }
 
@@ -66,7 +78,11 @@ describe('SpaHandler', () => {
     const wrongPort = packet({ message: '203.0.113.9,tcp/2222' });
     await receive(wrongPort);
     await receive(wrongPort);
-    expect(calls.slice(2)).toEqual(['save', 'refuse spa 203.0.113.9 port-not-allowed', 'refuse spa 203.0.113.9 replayed']);
+    expect(calls.slice(2)).toEqual([
+      'save',
+      'refuse spa 203.0.113.9 port-not-allowed',
+      'refuse spa 203.0.113.9 replayed',
+    ]);
   });
 
   test('garbage is refused at the HMAC and counted; a cut capture counts as oversized; other ports are not SPA', async () => {

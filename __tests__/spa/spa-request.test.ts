@@ -12,10 +12,19 @@ const door = makeSpaDoor({
 });
 
 function fields(overrides: Partial<FkoFields> = {}): FkoFields {
-  return { random: '1234567890123456', user: 'alice', timestamp: NOW / 1000, version: '3.0.0', type: 1, message: '203.0.113.9,tcp/22', ...overrides };
+  return {
+    random: '1234567890123456',
+    user: 'alice',
+    timestamp: NOW / 1000,
+    version: '3.0.0',
+    type: 1,
+    message: '203.0.113.9,tcp/22',
+    ...overrides,
+  };
 }
 
-const decide = (f: Partial<FkoFields>, d: SpaDoor = door, src: Address = client) => decideSpaRequest(d, fields(f), src, NOW);
+const decide = (f: Partial<FkoFields>, d: SpaDoor = door, src: Address = client) =>
+  decideSpaRequest(d, fields(f), src, NOW);
 const reason = (f: Partial<FkoFields>, d?: SpaDoor, src?: Address) => {
   const decision = decide(f, d, src);
   return decision.kind === 'refuse' ? decision.reason : 'grant';
@@ -23,7 +32,12 @@ const reason = (f: Partial<FkoFields>, d?: SpaDoor, src?: Address) => {
 
 describe('decideSpaRequest', () => {
   test('an access request for a door port from its own address is granted for the door’s openFor', () => {
-    expect(decide({})).toEqual({ kind: 'grant', address: client, requested: [{ proto: 'tcp', port: 22 }], openFor: 30_000 });
+    expect(decide({})).toEqual({
+      kind: 'grant',
+      address: client,
+      requested: [{ proto: 'tcp', port: 22 }],
+      openFor: 30_000,
+    });
   });
 
   test('packets older or newer than maxAge are stale; within it they pass', () => {
@@ -48,14 +62,19 @@ describe('decideSpaRequest', () => {
   test('the named address must be the source, unless the door allows NAT', () => {
     expect(reason({ message: '198.51.100.7,tcp/22' })).toBe('address-mismatch');
     const nat = { ...door, spa: { ...door.spa, allowNat: true } };
-    expect(decide({ message: '198.51.100.7,tcp/22' }, nat)).toMatchObject({ kind: 'grant', address: { text: '198.51.100.7', family: 4 } });
+    expect(decide({ message: '198.51.100.7,tcp/22' }, nat)).toMatchObject({
+      kind: 'grant',
+      address: { text: '198.51.100.7', family: 4 },
+    });
     expect(reason({ message: 'not-an-address,tcp/22' }, nat)).toBe('malformed');
   });
 
   test('0.0.0.0 (fwknop -s) opens for the source, IPv6 included, unless the door requires an explicit address', () => {
     const v6 = normaliseAddress('2001:db8:1::2') as Address;
     expect(decide({ message: '0.0.0.0,tcp/22' }, door, v6)).toMatchObject({ kind: 'grant', address: v6 });
-    expect(reason({ message: '0.0.0.0,tcp/22' }, { ...door, spa: { ...door.spa, requireSourceAddress: true } })).toBe('source-required');
+    expect(reason({ message: '0.0.0.0,tcp/22' }, { ...door, spa: { ...door.spa, requireSourceAddress: true } })).toBe(
+      'source-required',
+    );
   });
 
   test('the client’s timeout shortens the grant but never lengthens it', () => {

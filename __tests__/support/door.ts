@@ -16,4 +16,13 @@ export function makeDoor(overrides: Partial<Door> = {}): Door {
   };
 }
 
-export const testLimits: Limits = { maxGrants: 1000, maxTrackedSources: 1000, maxFailures: 10, failWindow: 600_000, banFor: 3_600_000, maxOpenFor: 86_400_000, retransmitWindow: 35_000, alwaysAllow: [] };
+export const testLimits: Limits = {
+  maxGrants: 1000,
+  maxTrackedSources: 1000,
+  maxFailures: 10,
+  failWindow: 600_000,
+  banFor: 3_600_000,
+  maxOpenFor: 86_400_000,
+  retransmitWindow: 35_000,
+  alwaysAllow: [],
+};

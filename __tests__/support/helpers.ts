@@ -23,7 +23,11 @@ export interface BackendWithOptions {
 }
 
 /** The `backend` as selectBackend builds it, on `runner`, with a fixed clock and no real backoff. */
-export function backendWith(backend: FirewallConfig['backend'], runner: CommandRunner, options: BackendWithOptions = {}): FirewallBackend {
+export function backendWith(
+  backend: FirewallConfig['backend'],
+  runner: CommandRunner,
+  options: BackendWithOptions = {},
+): FirewallBackend {
   const now = options.now ?? 1_000_000;
   return selectBackend(firewallConfig(backend, options.config), {
     runner,

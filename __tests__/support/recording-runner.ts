@@ -7,7 +7,8 @@ export interface RecordedCommand {
   readonly input?: string;
 }
 
-export type ScriptedAnswer = Partial<CommandResult> | ((argv: readonly string[], input: string | undefined) => Partial<CommandResult>);
+export type ScriptedAnswer =
+  Partial<CommandResult> | ((argv: readonly string[], input: string | undefined) => Partial<CommandResult>);
 
 interface ScriptRule {
   readonly match: (argv: readonly string[]) => boolean;
@@ -21,8 +22,13 @@ export class RecordingRunner implements CommandRunner {
   private readonly rules: ScriptRule[] = [];
 
   /** Answer commands whose argv starts with `prefix` (or satisfies the predicate), `times` times. */
-  on(prefix: readonly string[] | ((argv: readonly string[]) => boolean), answer: ScriptedAnswer, times = Infinity): this {
-    const match = typeof prefix === 'function' ? prefix : (argv: readonly string[]) => prefix.every((part, i) => argv[i] === part);
+  on(
+    prefix: readonly string[] | ((argv: readonly string[]) => boolean),
+    answer: ScriptedAnswer,
+    times = Infinity,
+  ): this {
+    const match =
+      typeof prefix === 'function' ? prefix : (argv: readonly string[]) => prefix.every((part, i) => argv[i] === part);
     this.rules.push({ match, answer, remaining: times });
     return this;
   }

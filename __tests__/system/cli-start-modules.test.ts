@@ -35,8 +35,23 @@ beforeAll(async () => {
   await writeFile(join(dir, 'hooks.mjs'), HOOKS);
   await writeFile(join(dir, 'preload.mjs'), PRELOAD);
   config = join(dir, 'config.json');
-  const door = { name: 'ssh', sequence: ['tcp:7000', 'udp:8000', 'tcp:9000'], timeout: '10s', open: ['tcp:22'], openFor: '30s' };
-  await writeFile(config, JSON.stringify({ logFile: join(dir, 'knock.log'), stateDir: join(dir, 'state'), auditLog: join(dir, 'audit.log'), firewall: { backend: 'dry-run' }, doors: [door] }));
+  const door = {
+    name: 'ssh',
+    sequence: ['tcp:7000', 'udp:8000', 'tcp:9000'],
+    timeout: '10s',
+    open: ['tcp:22'],
+    openFor: '30s',
+  };
+  await writeFile(
+    config,
+    JSON.stringify({
+      logFile: join(dir, 'knock.log'),
+      stateDir: join(dir, 'state'),
+      auditLog: join(dir, 'audit.log'),
+      firewall: { backend: 'dry-run' },
+      doors: [door],
+    }),
+  );
 });
 
 afterAll(async () => {
@@ -47,31 +62,53 @@ let runs = 0;
 /** The modules a run of the built CLI loaded: package names from node_modules, and the repository's own files. */
 async function loaded(argv: readonly string[]): Promise<{ packages: string[]; files: string[] }> {
   const log = join(dir, `run-${++runs}.log`);
-  execFileSync(process.execPath, ['--import', join(dir, 'preload.mjs'), builtCli(), ...argv], { env: { ...process.env, KT_PROBE_LOG: log, NO_COLOR: '1' }, stdio: ['ignore', 'ignore', 'pipe'] });
-  const paths = [...new Set((await readFile(log, 'utf8')).split('\n'))].filter((url) => url.startsWith('file:')).map((url) => fileURLToPath(url));
-  const packages = paths.map((path) => /\/node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(path)?.[1]).filter((name) => name !== undefined);
-  const files = paths.filter((path) => path.startsWith(repoRoot) && !path.includes('/node_modules/')).map((path) => relative(repoRoot, path));
-  return { packages: [...new Set(packages)].sort(), files: files.filter((file) => !file.startsWith(relative(repoRoot, dir))).sort() };
+  execFileSync(process.execPath, ['--import', join(dir, 'preload.mjs'), builtCli(), ...argv], {
+    env: { ...process.env, KT_PROBE_LOG: log, NO_COLOR: '1' },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  const paths = [...new Set((await readFile(log, 'utf8')).split('\n'))]
+    .filter((url) => url.startsWith('file:'))
+    .map((url) => fileURLToPath(url));
+  const packages = paths
+    .map((path) => /\/node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(path)?.[1])
+    .filter((name) => name !== undefined);
+  const files = paths
+    .filter((path) => path.startsWith(repoRoot) && !path.includes('/node_modules/'))
+    .map((path) => relative(repoRoot, path));
+  return {
+    packages: [...new Set(packages)].sort(),
+    files: files.filter((file) => !file.startsWith(relative(repoRoot, dir))).sort(),
+  };
 }
 
 describe('what a quick command of the built CLI loads', () => {
-  test.each([[['--version']], [['knock', '--help']], [['status', '-c', '<config>']], [['--help']]])('knocktail %j: the entry and errors.js, no package', async (argv) => {
-    const run = await loaded(argv.map((arg) => (arg === '<config>' ? config : arg)));
-    expect(run).toEqual({ packages: [], files: ['dist/src/cli/main.js', 'dist/src/model/errors.js'] });
-  });
+  test.each([[['--version']], [['knock', '--help']], [['status', '-c', '<config>']], [['--help']]])(
+    'knocktail %j: the entry and errors.js, no package',
+    async (argv) => {
+      const run = await loaded(argv.map((arg) => (arg === '<config>' ? config : arg)));
+      expect(run).toEqual({ packages: [], files: ['dist/src/cli/main.js', 'dist/src/model/errors.js'] });
+    },
+  );
 
   test('replay loads its one-file bundle and, beside it, only the modules that stay shared (errors.js) or find files next to themselves (the validator)', async () => {
     const log = join(dir, 'knock.log');
-    await writeFile(log, 'Nov 24 08:00:01 vm kernel: knocktail: IN=eth0 OUT= SRC=203.0.113.9 DST=198.51.100.1 PROTO=TCP SPT=40000 DPT=7000 SYN URGP=0\n');
+    await writeFile(
+      log,
+      'Nov 24 08:00:01 vm kernel: knocktail: IN=eth0 OUT= SRC=203.0.113.9 DST=198.51.100.1 PROTO=TCP SPT=40000 DPT=7000 SYN URGP=0\n',
+    );
     const run = await loaded(['replay', '-c', config, log]);
     expect(run.packages).toEqual(['ajv', 'ipaddr.js']);
-    expect(run.files.filter((file) => !file.startsWith('dist/src/config/') && file !== 'dist/src/model/duration.js')).toEqual(['dist/src/cli/main.js', 'dist/src/cli/replay.js', 'dist/src/model/errors.js']);
+    expect(
+      run.files.filter((file) => !file.startsWith('dist/src/config/') && file !== 'dist/src/model/duration.js'),
+    ).toEqual(['dist/src/cli/main.js', 'dist/src/cli/replay.js', 'dist/src/model/errors.js']);
     expect(run.files).toContain('dist/src/config/schema-validator.js');
   });
 
   test('check-config does load the validator and its own modules (so the probe sees both kinds of module)', async () => {
     const run = await loaded(['check-config', '-c', config]);
     expect(run.packages).toEqual(expect.arrayContaining(['ajv']));
-    expect(run.files).toEqual(expect.arrayContaining(['dist/src/cli/check-config.js', 'dist/src/config/load-config.js']));
+    expect(run.files).toEqual(
+      expect.arrayContaining(['dist/src/cli/check-config.js', 'dist/src/config/load-config.js']),
+    );
   });
 });

@@ -58,11 +58,16 @@ describeSystem('a fail2ban ban wins over a grant', TOOLS, () => {
     if (backend !== 'nftables') {
       test("the daemon's periodic check moves the jump behind a ban rule appended after setup", async () => {
         const { rig } = live!;
-        const inputRules = async (): Promise<string[]> => (await rig.exec(rig.server, ['iptables', '-w', '-S', 'INPUT'])).stdout.split('\n').filter((line) => line.startsWith('-A INPUT'));
+        const inputRules = async (): Promise<string[]> =>
+          (await rig.exec(rig.server, ['iptables', '-w', '-S', 'INPUT'])).stdout
+            .split('\n')
+            .filter((line) => line.startsWith('-A INPUT'));
         // A ban tool that appends (as CrowdSec's bouncer may) lands behind knocktail's jump.
         await rig.exec(rig.server, ['iptables', '-w', '-N', 'f2b-late']);
         await rig.exec(rig.server, ['iptables', '-w', '-A', 'INPUT', '-j', 'f2b-late']);
-        const behind = (rules: string[]): boolean => rules.findIndex((line) => line.includes('-j KNOCKTAIL-GUARD')) > rules.findIndex((line) => line.includes('-j f2b-late'));
+        const behind = (rules: string[]): boolean =>
+          rules.findIndex((line) => line.includes('-j KNOCKTAIL-GUARD')) >
+          rules.findIndex((line) => line.includes('-j f2b-late'));
         expect(behind(await inputRules())).toBe(false);
         const deadline = Date.now() + 15_000; // checkInterval is 5 s in the live rig
         while (!behind(await inputRules()) && Date.now() < deadline) await new Promise((done) => setTimeout(done, 250));
@@ -77,10 +82,15 @@ describeSystem('a fail2ban ban wins over a grant', TOOLS, () => {
       const { rig } = live!;
       await rig.connect(rig.client, rig.serverV4, 31600, 200);
       const deadline = Date.now() + 5000;
-      while (!(await live!.auditRecords()).some((record) => record['event'] === 'open' && record['src'] === rig.clientV4) && Date.now() < deadline) {
+      while (
+        !(await live!.auditRecords()).some((record) => record['event'] === 'open' && record['src'] === rig.clientV4) &&
+        Date.now() < deadline
+      ) {
         await new Promise((done) => setTimeout(done, 100));
       }
-      expect((await live!.auditRecords()).filter((record) => record['event'] === 'open').map((record) => record['src'])).toEqual([rig.clientV4]);
+      expect(
+        (await live!.auditRecords()).filter((record) => record['event'] === 'open').map((record) => record['src']),
+      ).toEqual([rig.clientV4]);
       expect(await rig.connect(rig.client, rig.serverV4, 22, 500)).toBe(false);
       expect(await rig.connect(rig.client, rig.serverV4, 22, 500)).toBe(false);
       await fail2ban!.unban(rig.clientV4);

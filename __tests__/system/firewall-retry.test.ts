@@ -27,7 +27,10 @@ describeSystem('firewall commands under a failing iptables', ['ip', 'iptables', 
     ].join('\n');
     await writeFile(join(dir, 'iptables'), `${script}\n`);
     await chmod(join(dir, 'iptables'), 0o755);
-    return new ExecaRunner({ netns: rig.server, env: { PATH: `${dir}:${process.env['PATH'] ?? '/usr/sbin:/usr/bin:/sbin:/bin'}` } });
+    return new ExecaRunner({
+      netns: rig.server,
+      env: { PATH: `${dir}:${process.env['PATH'] ?? '/usr/sbin:/usr/bin:/sbin:/bin'}` },
+    });
   }
 
   beforeAll(async () => {
@@ -43,9 +46,16 @@ describeSystem('firewall commands under a failing iptables', ['ip', 'iptables', 
 
   test('a command that fails twice is retried and the grant is applied', async () => {
     const stop = await rig.listen(rig.server, 22);
-    const setupBackend = selectBackend(firewallConfig('iptables'), { runner: new ExecaRunner({ netns: rig.server }), now: Date.now });
+    const setupBackend = selectBackend(firewallConfig('iptables'), {
+      runner: new ExecaRunner({ netns: rig.server }),
+      now: Date.now,
+    });
     await setupBackend.setup([sshDoor]);
-    const backend = selectBackend(firewallConfig('iptables', { retries: 3 }), { runner: await flakyRunner(2), now: Date.now, baseDelayMs: 5 });
+    const backend = selectBackend(firewallConfig('iptables', { retries: 3 }), {
+      runner: await flakyRunner(2),
+      now: Date.now,
+      baseDelayMs: 5,
+    });
     await backend.open(grantFor(rig.clientV4, { until: Date.now() + 60_000 }));
     expect(await readFile(join(dir, 'count'), 'utf8')).toBe('2\n');
     expect(await rig.connect(rig.client, rig.serverV4, 22, 2000)).toBe(true);
@@ -53,10 +63,17 @@ describeSystem('firewall commands under a failing iptables', ['ip', 'iptables', 
   });
 
   test('a command that keeps failing past the retries is reported with its argv and stderr', async () => {
-    const backend = selectBackend(firewallConfig('iptables', { retries: 2 }), { runner: await flakyRunner(10), now: Date.now, baseDelayMs: 5 });
+    const backend = selectBackend(firewallConfig('iptables', { retries: 2 }), {
+      runner: await flakyRunner(10),
+      now: Date.now,
+      baseDelayMs: 5,
+    });
     const failure = backend.open(grantFor('198.51.100.77'));
     await expect(failure).rejects.toBeInstanceOf(KnocktailError);
-    await expect(failure).rejects.toMatchObject({ code: 'FIREWALL_COMMAND', message: expect.stringContaining('iptables -w -S KNOCKTAIL') });
+    await expect(failure).rejects.toMatchObject({
+      code: 'FIREWALL_COMMAND',
+      message: expect.stringContaining('iptables -w -S KNOCKTAIL'),
+    });
     await expect(failure).rejects.toMatchObject({ message: expect.stringContaining('simulated failure') });
     expect(await readFile(join(dir, 'count'), 'utf8')).toBe('3\n');
   });

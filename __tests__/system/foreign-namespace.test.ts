@@ -23,7 +23,24 @@ describeSystem('lines from another network namespace (nf_log_all_netns=1)', ['ip
       ['ip', '-n', foreign, 'link', 'set', 'lo', 'up'],
       ['ip', '-n', foreign, 'addr', 'add', `${FOREIGN_SRC}/32`, 'dev', 'lo'],
       ['ip', '-n', foreign, 'addr', 'add', `${FOREIGN_DST}/32`, 'dev', 'lo'],
-      ['ip', 'netns', 'exec', foreign, 'iptables', '-A', 'INPUT', '-p', 'tcp', '--dport', '31600', '--syn', '-j', 'LOG', '--log-prefix', live.prefix],
+      [
+        'ip',
+        'netns',
+        'exec',
+        foreign,
+        'iptables',
+        '-A',
+        'INPUT',
+        '-p',
+        'tcp',
+        '--dport',
+        '31600',
+        '--syn',
+        '-j',
+        'LOG',
+        '--log-prefix',
+        live.prefix,
+      ],
     ]) {
       const result = await runArgv(argv);
       if (result.exitCode !== 0) throw new Error(`${argv.join(' ')}: ${result.stderr}`);
@@ -54,7 +71,9 @@ for (const host of ['${FOREIGN_DST}', '127.0.0.1']) {
     const deadline = Date.now() + 10_000;
     let logged: string[] = [];
     while (logged.length < 2 && Date.now() < deadline) {
-      logged = (await readFile(live.logFile, 'utf8').catch(() => '')).split('\n').filter((line) => line.includes(`SRC=${FOREIGN_SRC}`));
+      logged = (await readFile(live.logFile, 'utf8').catch(() => ''))
+        .split('\n')
+        .filter((line) => line.includes(`SRC=${FOREIGN_SRC}`));
       if (logged.length < 2) await sleep(100);
     }
     expect(logged).toHaveLength(2);

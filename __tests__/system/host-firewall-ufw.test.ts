@@ -18,7 +18,19 @@ import { createUfwSandbox, type UfwSandbox } from './support/ufw.js';
 // it, and teardown leaves ufw's rules exactly as they were. nftables: a grant in knocktail's
 // own table cannot open what ufw's INPUT drops, so setup refuses and names the backends
 // that work. (firewalld is not installed here: its table is covered by the unit tests only.)
-const TOOLS = ['ip', 'iptables', 'ip6tables', 'iptables-save', 'ip6tables-save', 'ipset', 'nft', 'ufw', 'unshare', 'mount', 'rsyslogd'];
+const TOOLS = [
+  'ip',
+  'iptables',
+  'ip6tables',
+  'iptables-save',
+  'ip6tables-save',
+  'ipset',
+  'nft',
+  'ufw',
+  'unshare',
+  'mount',
+  'rsyslogd',
+];
 
 describeSystem('knocktail next to ufw', TOOLS, () => {
   describe.each(['iptables', 'ipset'] as const)('the %s backend', (backend) => {
@@ -54,9 +66,13 @@ describeSystem('knocktail next to ufw', TOOLS, () => {
       const rules = await live!.cli(['rules', '--config', live!.configPath]);
       const lines = rules.stdout.trimEnd().split('\n');
       // The `#` lines after the commands, found by their start (other lines may follow them).
-      expect(lines.find((line) => line.startsWith('# host firewall:'))).toMatch(/^# host firewall: ufw \(table ip filter, chain INPUT, priority 0: policy drop\).*so grants open$/);
+      expect(lines.find((line) => line.startsWith('# host firewall:'))).toMatch(
+        /^# host firewall: ufw \(table ip filter, chain INPUT, priority 0: policy drop\).*so grants open$/,
+      );
       // Next to ufw's default deny the guard refuses in silence, as ufw does for every unused port.
-      expect(lines.find((line) => line.startsWith('# refusal:'))).toMatch(/^# refusal: drop \(silent\), as for unused ports; auto: ufw /);
+      expect(lines.find((line) => line.startsWith('# refusal:'))).toMatch(
+        /^# refusal: drop \(silent\), as for unused ports; auto: ufw /,
+      );
       expect(lines.filter((line) => line.includes('REJECT'))).toEqual([]);
       const check = await live!.cli(['check-config', '--config', live!.configPath]);
       expect(check.exitCode).toBe(0);
@@ -65,8 +81,12 @@ describeSystem('knocktail next to ufw', TOOLS, () => {
 
     test('status says the guard refuses in silence, as ufw does with unused ports, and why', async () => {
       const status = await live!.cli(['status', '--config', live!.configPath]);
-      expect(status.stdout).toMatch(/^Guard refusal: drop \(silent\), as for unused ports; auto: ufw \(table ip filter, chain INPUT, priority 0: policy drop\)/m);
-      const json = JSON.parse((await live!.cli(['status', '--json', '--config', live!.configPath])).stdout) as { refusal?: { refusal: string } };
+      expect(status.stdout).toMatch(
+        /^Guard refusal: drop \(silent\), as for unused ports; auto: ufw \(table ip filter, chain INPUT, priority 0: policy drop\)/m,
+      );
+      const json = JSON.parse((await live!.cli(['status', '--json', '--config', live!.configPath])).stdout) as {
+        refusal?: { refusal: string };
+      };
       expect(json.refusal?.refusal).toBe('drop');
     });
 
@@ -96,13 +116,20 @@ describeSystem('knocktail next to ufw', TOOLS, () => {
     let dir = '';
     let ufwOnly = '';
     let stopListener: (() => Promise<void>) | undefined;
-    const cli = (args: readonly string[]) => rig!.exec(rig!.server, [process.execPath, builtCli(), ...args, '--config', join(dir, 'config.json')]);
+    const cli = (args: readonly string[]) =>
+      rig!.exec(rig!.server, [process.execPath, builtCli(), ...args, '--config', join(dir, 'config.json')]);
 
     beforeAll(async () => {
       dir = await mkdtemp(join(tmpdir(), 'kt-ufw-nft-'));
       await writeFile(
         join(dir, 'config.json'),
-        JSON.stringify({ stateDir: join(dir, 'state'), logFile: join(dir, 'knocks.log'), auditLog: join(dir, 'audit.log'), firewall: { backend: 'nftables' }, doors: [CLASSIC_DOOR] }),
+        JSON.stringify({
+          stateDir: join(dir, 'state'),
+          logFile: join(dir, 'knocks.log'),
+          auditLog: join(dir, 'audit.log'),
+          firewall: { backend: 'nftables' },
+          doors: [CLASSIC_DOOR],
+        }),
       );
       rig = await createRig('ktufwnft');
       sandbox = await createUfwSandbox(rig);
@@ -119,7 +146,11 @@ describeSystem('knocktail next to ufw', TOOLS, () => {
     }, 30_000);
 
     test("a grant in knocktail's own nft table does not open 22 through ufw's deny (why setup refuses)", async () => {
-      const backend = selectBackend(firewallConfig('nftables'), { runner: new ExecaRunner({ netns: rig!.server }), now: Date.now, sessions: false });
+      const backend = selectBackend(firewallConfig('nftables'), {
+        runner: new ExecaRunner({ netns: rig!.server }),
+        now: Date.now,
+        sessions: false,
+      });
       await backend.setup([sshDoor]);
       try {
         await backend.open(grantFor(rig!.clientV4, { until: Date.now() + 60_000 }));
@@ -140,7 +171,11 @@ describeSystem('knocktail next to ufw', TOOLS, () => {
     });
 
     test('the daemon refuses to start for the same reason', async () => {
-      const result = await rig!.exec(rig!.server, [process.execPath, builtCli(), 'run', '--config', join(dir, 'config.json')], { timeoutMs: 15_000 });
+      const result = await rig!.exec(
+        rig!.server,
+        [process.execPath, builtCli(), 'run', '--config', join(dir, 'config.json')],
+        { timeoutMs: 15_000 },
+      );
       expect(result.exitCode).toBe(1);
       expect(result.stderr).toContain('Refusing to set up the nftables backend');
       expect(await firewallSnapshot(rig!)).toEqual(ufwOnly);
@@ -148,7 +183,9 @@ describeSystem('knocktail next to ufw', TOOLS, () => {
 
     test('rules and check-config say that setup refuses', async () => {
       const rules = await cli(['rules']);
-      expect(rules.stdout.split('\n').find((line) => line.startsWith('# host firewall:'))).toMatch(/^# host firewall: ufw .* drops what the nftables backend accepts; `knocktail setup` refuses: use "firewall"/);
+      expect(rules.stdout.split('\n').find((line) => line.startsWith('# host firewall:'))).toMatch(
+        /^# host firewall: ufw .* drops what the nftables backend accepts; `knocktail setup` refuses: use "firewall"/,
+      );
       const check = await cli(['check-config']);
       expect(check.exitCode).toBe(0);
       expect(check.stdout).toContain('`knocktail setup` refuses');

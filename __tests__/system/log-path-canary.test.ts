@@ -30,7 +30,9 @@ describeSystem('the log-path canary', ['ip', 'iptables', 'rsyslogd'], () => {
     try {
       // The line is written before the control socket opens; the pipe may hand it over a moment later.
       for (let i = 0; i < 50 && !live.daemonOutput().includes('log path: OK'); i++) await sleep(100);
-      expect(live.daemonOutput()).toMatch(/log path: OK, the canary \(udp 127\.0\.0\.1:\d+\) came back through \S+knocks\.log in \d+\.\d ms/);
+      expect(live.daemonOutput()).toMatch(
+        /log path: OK, the canary \(udp 127\.0\.0\.1:\d+\) came back through \S+knocks\.log in \d+\.\d ms/,
+      );
       expect((await live.cli(['status', '--config', live.configPath])).stdout).toMatch(/log path: OK/);
       expect(await live.waitClosed(live.rig.serverV4, 22, 3000)).toBe(true);
       const { opened } = await live.knockOpenAndClose(live.rig.serverV4);
@@ -45,7 +47,9 @@ describeSystem('the log-path canary', ['ip', 'iptables', 'rsyslogd'], () => {
     await writeFile(LOG_ALL_NETNS, '0');
     const setup = await live.cli(['setup', '--config', live.configPath]);
     expect(setup.exitCode).toBe(1);
-    expect(setup.stderr).toMatch(/Refusing to arm the guard: no line of the canary \(udp to 127\.0\.0\.1:\d+, tagged "kt[0-9a-f]+: "\) came through \S+knocks\.log within 5s/);
+    expect(setup.stderr).toMatch(
+      /Refusing to arm the guard: no line of the canary \(udp to 127\.0\.0\.1:\d+, tagged "kt[0-9a-f]+: "\) came through \S+knocks\.log within 5s/,
+    );
     expect(`${setup.stdout}${setup.stderr}`).toMatch(/nf_log_all_netns=1.*"source": "nflog"/s);
     const rules = await live.rig.exec(live.rig.server, ['iptables-save']);
     expect(rules.stdout).not.toContain('KNOCKTAIL');

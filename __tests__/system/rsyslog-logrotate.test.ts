@@ -49,7 +49,10 @@ describeSystem('the logrotate snippet', ['logrotate'], () => {
   test('a forced rotation renames the logs, creates fresh 0640 ones, delays compression a cycle and runs the postrotate once', async () => {
     const marker = join(dir, 'hupped');
     const conf = join(dir, 'real.conf');
-    const rendered = renderLogrotateSnippet(shipped, { logFile: knocks, auditLog: audit }).replace(HUP, `echo hup >> ${marker}`);
+    const rendered = renderLogrotateSnippet(shipped, { logFile: knocks, auditLog: audit }).replace(
+      HUP,
+      `echo hup >> ${marker}`,
+    );
     await writeFile(conf, rendered);
     const state = join(dir, 'real.state');
     const first = await runArgv(['logrotate', '-f', '-s', state, conf]);

@@ -43,7 +43,20 @@ function parseGrepable(text: string): ScanView {
 
 async function nmap(rig: Rig, args: readonly string[], target: string, family: 4 | 6): Promise<ScanView> {
   // Bounded: one retry, a host timeout, and a timeout on the process itself.
-  const argv = ['nmap', '-n', '-Pn', ...(family === 6 ? ['-6'] : []), '--max-retries', '1', '--host-timeout', '90s', '-oG', '-', ...args, target];
+  const argv = [
+    'nmap',
+    '-n',
+    '-Pn',
+    ...(family === 6 ? ['-6'] : []),
+    '--max-retries',
+    '1',
+    '--host-timeout',
+    '90s',
+    '-oG',
+    '-',
+    ...args,
+    target,
+  ];
   // A scan that reports no port state at all (seen once on a loaded machine) is run once more;
   // a scan that reports states is never repeated, so a port that stands out always fails the test.
   let text = '';
@@ -59,14 +72,24 @@ async function nmap(rig: Rig, args: readonly string[], target: string, family: 4
 
 // A full SYN scan: -T5 and a minimum rate keep it to seconds inside the veth pair, filtered ports included.
 function synScan(rig: Rig, family: 4 | 6): Promise<ScanView> {
-  return nmap(rig, ['-sS', '-p', '1-65535', '-T5', '--min-rate', '20000', '--max-rtt-timeout', '200ms'], family === 4 ? rig.serverV4 : rig.serverV6, family);
+  return nmap(
+    rig,
+    ['-sS', '-p', '1-65535', '-T5', '--min-rate', '20000', '--max-rtt-timeout', '200ms'],
+    family === 4 ? rig.serverV4 : rig.serverV6,
+    family,
+  );
 }
 
 // Slow where answers come: the kernel sends at most about one port unreachable per second per
 // peer after a small burst (REJECT's answers count against the same limit). Behind a default
 // drop nothing answers, and the delay would only add time.
 function udpScan(rig: Rig, family: 4 | 6, slow: boolean): Promise<ScanView> {
-  return nmap(rig, ['-sU', '-p', UDP_PORTS, ...(slow ? ['--scan-delay', '1100ms'] : []), '--max-rtt-timeout', '400ms'], family === 4 ? rig.serverV4 : rig.serverV6, family);
+  return nmap(
+    rig,
+    ['-sU', '-p', UDP_PORTS, ...(slow ? ['--scan-delay', '1100ms'] : []), '--max-rtt-timeout', '400ms'],
+    family === 4 ? rig.serverV4 : rig.serverV6,
+    family,
+  );
 }
 
 /** Every port in one state: collapsed, or all six udp ports listed with the same state. */
@@ -76,9 +99,21 @@ function states(view: ScanView): string[] {
 
 describeSystem('what a port scanner sees', TOOLS, () => {
   describe.each([
-    { host: 'bare', tcp: 'closed (65535)', udp: 'closed', refusal: 'reject', backends: ['iptables', 'ipset', 'nftables'] as const },
+    {
+      host: 'bare',
+      tcp: 'closed (65535)',
+      udp: 'closed',
+      refusal: 'reject',
+      backends: ['iptables', 'ipset', 'nftables'] as const,
+    },
     // Next to ufw the nftables backend refuses to set up (host-firewall-ufw.test.ts): its grants could not pass ufw's INPUT.
-    { host: 'ufw', tcp: 'filtered (65535)', udp: 'open|filtered', refusal: 'drop', backends: ['iptables', 'ipset'] as const },
+    {
+      host: 'ufw',
+      tcp: 'filtered (65535)',
+      udp: 'open|filtered',
+      refusal: 'drop',
+      backends: ['iptables', 'ipset'] as const,
+    },
   ])('on a $host host', ({ host, tcp, udp, refusal, backends }) => {
     let rig: Rig | undefined;
     let sandbox: UfwSandbox | undefined;
@@ -92,7 +127,8 @@ describeSystem('what a port scanner sees', TOOLS, () => {
         await sandbox.enable();
       }
       stopListener = await rig.listen(rig.server, 22);
-      for (const family of [4, 6] as const) before.set(family, { syn: await synScan(rig, family), udp: await udpScan(rig, family, host === 'bare') });
+      for (const family of [4, 6] as const)
+        before.set(family, { syn: await synScan(rig, family), udp: await udpScan(rig, family, host === 'bare') });
     }, 240_000);
 
     afterAll(async () => {
@@ -114,9 +150,17 @@ describeSystem('what a port scanner sees', TOOLS, () => {
       async (backend) => {
         const runner = new ExecaRunner({ netns: rig!.server });
         const logPrefix = `kt-scan-${randomBytes(3).toString('hex')}: `;
-        const inner = selectBackend({ ...firewallConfig(backend), logPrefix }, { runner, now: Date.now, sessions: false, baseDelayMs: 10 });
+        const inner = selectBackend(
+          { ...firewallConfig(backend), logPrefix },
+          { runner, now: Date.now, sessions: false, baseDelayMs: 10 },
+        );
         const hosts: GuardHost[] = [];
-        const guarded = withHostFirewallCheck(inner, runner, { backend, mode: 'check', listening: () => Promise.resolve([{ proto: 'tcp', port: 22 }]), onHost: (h) => hosts.push(h) });
+        const guarded = withHostFirewallCheck(inner, runner, {
+          backend,
+          mode: 'check',
+          listening: () => Promise.resolve([{ proto: 'tcp', port: 22 }]),
+          onHost: (h) => hosts.push(h),
+        });
         await guarded.setup(DOORS);
         try {
           expect(hosts.map((h) => h.refusal.refusal)).toEqual([refusal]);

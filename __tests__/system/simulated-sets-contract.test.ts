@@ -23,15 +23,18 @@ for (const { backend, tools } of CASES) {
     let real: Side;
     let simulated: Side;
     const now = Date.now();
-    const apply = (change: (backend: FirewallBackend) => Promise<void>): Promise<void> => applyBoth(real, simulated, change);
+    const apply = (change: (backend: FirewallBackend) => Promise<void>): Promise<void> =>
+      applyBoth(real, simulated, change);
     // Sets hold no order (nft lists its elements its own way), and the kernel counts a
     // timeout down in real time while both backends read it back against the test's fixed
     // `now`: the real side's `until` may be up to a few seconds early, never late.
     const sameGrants = async (): Promise<Grant[]> => {
-      const sorted = (grants: readonly Grant[]): Grant[] => [...grants].sort((a, b) => `${a.door} ${a.src}`.localeCompare(`${b.door} ${b.src}`));
+      const sorted = (grants: readonly Grant[]): Grant[] =>
+        [...grants].sort((a, b) => `${a.door} ${a.src}`.localeCompare(`${b.door} ${b.src}`));
       const fromReal = sorted(await real.backend.list());
       const fromSimulated = sorted(await simulated.backend.list());
-      const withoutUntil = (grants: readonly Grant[]): Omit<Grant, 'until'>[] => grants.map((grant) => ({ ...grant, until: undefined }));
+      const withoutUntil = (grants: readonly Grant[]): Omit<Grant, 'until'>[] =>
+        grants.map((grant) => ({ ...grant, until: undefined }));
       expect(withoutUntil(fromSimulated)).toEqual(withoutUntil(fromReal));
       fromReal.forEach((grant, index) => {
         const expected = fromSimulated[index]!.until;

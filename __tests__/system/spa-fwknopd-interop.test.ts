@@ -24,7 +24,18 @@ describeSystem('knocktail knock --spa against fwknopd (netns)', ['ip', 'iptables
   }
 
   async function knock(...extra: string[]): Promise<void> {
-    const result = await rig.exec(rig.client, ['node', builtCli(), 'knock', rig.serverV4, '--spa', '--key-file', join(dir, 'key'), '--hmac-key-file', join(dir, 'hmac'), ...extra]);
+    const result = await rig.exec(rig.client, [
+      'node',
+      builtCli(),
+      'knock',
+      rig.serverV4,
+      '--spa',
+      '--key-file',
+      join(dir, 'key'),
+      '--hmac-key-file',
+      join(dir, 'hmac'),
+      ...extra,
+    ]);
     expect(result.exitCode).toBe(0);
   }
 
@@ -45,9 +56,31 @@ describeSystem('knocktail knock --spa against fwknopd (netns)', ['ip', 'iptables
     const hmac = randomBytes(64).toString('base64');
     await writeFile(join(dir, 'key'), `KEY_BASE64: ${key}\n`, { mode: 0o600 });
     await writeFile(join(dir, 'hmac'), `${hmac}\n`, { mode: 0o600 });
-    await writeFile(join(dir, 'access.conf'), `SOURCE ANY\nOPEN_PORTS tcp/22, tcp/2222\nKEY_BASE64 ${key}\nHMAC_KEY_BASE64 ${hmac}\nFW_ACCESS_TIMEOUT 30\n`, { mode: 0o600 });
-    await writeFile(join(dir, 'fwknopd.conf'), `PCAP_INTF ktfws;\nENABLE_UDP_SERVER Y;\nUDPSERV_PORT 62201;\nFWKNOP_RUN_DIR ${join(dir, 'run')};\n`, { mode: 0o600 });
-    const argv = ['fwknopd', '-f', '-U', '-c', join(dir, 'fwknopd.conf'), '-a', join(dir, 'access.conf'), '-p', join(dir, 'run', 'fwknopd.pid'), '-d', join(dir, 'run', 'digest.cache'), '-r', join(dir, 'run')];
+    await writeFile(
+      join(dir, 'access.conf'),
+      `SOURCE ANY\nOPEN_PORTS tcp/22, tcp/2222\nKEY_BASE64 ${key}\nHMAC_KEY_BASE64 ${hmac}\nFW_ACCESS_TIMEOUT 30\n`,
+      { mode: 0o600 },
+    );
+    await writeFile(
+      join(dir, 'fwknopd.conf'),
+      `PCAP_INTF ktfws;\nENABLE_UDP_SERVER Y;\nUDPSERV_PORT 62201;\nFWKNOP_RUN_DIR ${join(dir, 'run')};\n`,
+      { mode: 0o600 },
+    );
+    const argv = [
+      'fwknopd',
+      '-f',
+      '-U',
+      '-c',
+      join(dir, 'fwknopd.conf'),
+      '-a',
+      join(dir, 'access.conf'),
+      '-p',
+      join(dir, 'run', 'fwknopd.pid'),
+      '-d',
+      join(dir, 'run', 'digest.cache'),
+      '-r',
+      join(dir, 'run'),
+    ];
     // `ip netns exec` execs fwknopd, so the child's PID is fwknopd's own.
     fwknopd = rig.spawn(rig.server, argv);
     fwknopd.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
@@ -71,14 +104,18 @@ describeSystem('knocktail knock --spa against fwknopd (netns)', ['ip', 'iptables
 
   test('a packet for "the address it comes from" makes fwknopd open 22 for the client', async () => {
     await knock();
-    expect(await waitForRule(new RegExp(`-s ${rig.clientV4}/32 .*--dport 22 `))).toMatch(new RegExp(`-s ${rig.clientV4}/32 -p tcp -m tcp --dport 22 .*-j ACCEPT`));
+    expect(await waitForRule(new RegExp(`-s ${rig.clientV4}/32 .*--dport 22 `))).toMatch(
+      new RegExp(`-s ${rig.clientV4}/32 -p tcp -m tcp --dport 22 .*-j ACCEPT`),
+    );
   }, 30_000);
 
   test('a packet naming the address, another port and a timeout (fwknop -a, -A, -f) opens that port for that time', async () => {
     const before = Math.floor(Date.now() / 1000);
     await knock('--allow', rig.clientV4, '--access', 'tcp/2222', '--fw-timeout', '20');
     const rules = await waitForRule(/--dport 2222 /);
-    const expiry = Number(new RegExp(`-s ${rig.clientV4}/32 -p tcp -m tcp --dport 2222 -m comment --comment _exp_(\\d+)`).exec(rules)?.[1]);
+    const expiry = Number(
+      new RegExp(`-s ${rig.clientV4}/32 -p tcp -m tcp --dport 2222 -m comment --comment _exp_(\\d+)`).exec(rules)?.[1],
+    );
     expect(expiry - before).toBeGreaterThanOrEqual(19);
     expect(expiry - before).toBeLessThanOrEqual(22);
   }, 30_000);

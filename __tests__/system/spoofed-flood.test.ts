@@ -20,81 +20,104 @@ const SOURCES = [
 ] as const;
 
 for (const { source, title, tools } of SOURCES)
-  describeSystem(`a legitimate knock survives a spoofed flood (nftables, ${title}, netns)`, ['ip', 'nft', ...tools], () => {
-    let live: LiveRig;
+  describeSystem(
+    `a legitimate knock survives a spoofed flood (nftables, ${title}, netns)`,
+    ['ip', 'nft', ...tools],
+    () => {
+      let live: LiveRig;
 
-    beforeAll(async () => {
-      live = await createLiveRig({
-        backend: 'nftables',
-        source,
-        // No door sets maxGrants: each gets the default equal share (500 of limits.maxGrants 1000).
-        limits: { maxGrants: MAX_GRANTS, retransmitWindow: '1ms' },
-        doors: [
-          { name: 'single', sequence: ['tcp:31600'], open: ['tcp:8080'], openFor: '1h' },
-          { name: 'legit', sequence: LEGIT_STEPS.map((port) => `tcp:${port}`), timeout: '5s', open: ['tcp:22'], openFor: '1h', closeSequence: ['tcp:9100'] },
-        ],
-      });
-      await addFloodRoute(live);
-      await live.startDaemon();
-    }, 60_000);
+      beforeAll(async () => {
+        live = await createLiveRig({
+          backend: 'nftables',
+          source,
+          // No door sets maxGrants: each gets the default equal share (500 of limits.maxGrants 1000).
+          limits: { maxGrants: MAX_GRANTS, retransmitWindow: '1ms' },
+          doors: [
+            { name: 'single', sequence: ['tcp:31600'], open: ['tcp:8080'], openFor: '1h' },
+            {
+              name: 'legit',
+              sequence: LEGIT_STEPS.map((port) => `tcp:${port}`),
+              timeout: '5s',
+              open: ['tcp:22'],
+              openFor: '1h',
+              closeSequence: ['tcp:9100'],
+            },
+          ],
+        });
+        await addFloodRoute(live);
+        await live.startDaemon();
+      }, 60_000);
 
-    afterAll(async () => {
-      await (live as LiveRig | undefined)?.destroy();
-    }, 60_000);
+      afterAll(async () => {
+        await (live as LiveRig | undefined)?.destroy();
+      }, 60_000);
 
-    test('20/20 legit knocks open during the flood, grants stay bounded, the audit log stays small', async () => {
-      const { rig } = live;
-      const flood = startFlood(live, { host: rig.serverV6, port: 31600, ...FLOOD });
-      const results: boolean[] = [];
-      try {
-        await new Promise((done) => setTimeout(done, 1000));
-        for (let trial = 0; trial < 20; trial++) {
-          const { opened } = await timeKnock(live, rig.serverV4, LEGIT_STEPS, 22, 3000);
-          results.push(opened);
-          await rig.connect(rig.client, rig.serverV4, 9100, 1);
-          await live.waitClosed(rig.serverV4, 22, 3000);
-          await new Promise((done) => setTimeout(done, 250));
+      test('20/20 legit knocks open during the flood, grants stay bounded, the audit log stays small', async () => {
+        const { rig } = live;
+        const flood = startFlood(live, { host: rig.serverV6, port: 31600, ...FLOOD });
+        const results: boolean[] = [];
+        try {
+          await new Promise((done) => setTimeout(done, 1000));
+          for (let trial = 0; trial < 20; trial++) {
+            const { opened } = await timeKnock(live, rig.serverV4, LEGIT_STEPS, 22, 3000);
+            results.push(opened);
+            await rig.connect(rig.client, rig.serverV4, 9100, 1);
+            await live.waitClosed(rig.serverV4, 22, 3000);
+            await new Promise((done) => setTimeout(done, 250));
+          }
+        } finally {
+          flood.stop();
         }
-      } finally {
-        flood.stop();
-      }
-      const sent = await flood.done;
-      expect(results).toEqual(Array(20).fill(true));
-      expect(sent).toMatchObject({ sent: FLOOD.count, errors: 0 });
+        const sent = await flood.done;
+        expect(results).toEqual(Array(20).fill(true));
+        expect(sent).toMatchObject({ sent: FLOOD.count, errors: 0 });
 
-      // The daemon has read every flood line it will get.
-      let status: { counters: Record<string, number>; grants: unknown[] } = { counters: {}, grants: [] };
-      for (let wait = 0; wait < 100; wait++) {
-        status = JSON.parse((await live.cli(['status', '--json', '--config', live.configPath])).stdout) as typeof status;
-        const logged = (await readFile(live.logFile, 'utf8')).split('\n').filter((line) => line.includes('DPT=31600')).length;
-        if ((status.counters['opens'] ?? 0) + (status.counters['rejected'] ?? 0) >= logged + 20 && logged > 0) break;
-        await new Promise((done) => setTimeout(done, 100));
-      }
-      // The kernel writes IPv6 sources in full (2001:0db8:f100:0000:...), ulogd in short form (2001:db8:f100::...).
-      const floodLines = (await readFile(live.logFile, 'utf8')).split('\n').filter((line) => /SRC=2001:0?db8:f100:/.test(line) && line.includes('DPT=31600')).length;
-      // Most SYNs reach the log (a shortfall is the kernel's, reported by the bench), and each is an open or a reject.
-      expect(floodLines).toBeGreaterThan(FLOOD.count * 0.9);
+        // The daemon has read every flood line it will get.
+        let status: { counters: Record<string, number>; grants: unknown[] } = { counters: {}, grants: [] };
+        for (let wait = 0; wait < 100; wait++) {
+          status = JSON.parse(
+            (await live.cli(['status', '--json', '--config', live.configPath])).stdout,
+          ) as typeof status;
+          const logged = (await readFile(live.logFile, 'utf8'))
+            .split('\n')
+            .filter((line) => line.includes('DPT=31600')).length;
+          if ((status.counters['opens'] ?? 0) + (status.counters['rejected'] ?? 0) >= logged + 20 && logged > 0) break;
+          await new Promise((done) => setTimeout(done, 100));
+        }
+        // The kernel writes IPv6 sources in full (2001:0db8:f100:0000:...), ulogd in short form (2001:db8:f100::...).
+        const floodLines = (await readFile(live.logFile, 'utf8'))
+          .split('\n')
+          .filter((line) => /SRC=2001:0?db8:f100:/.test(line) && line.includes('DPT=31600')).length;
+        // Most SYNs reach the log (a shortfall is the kernel's, reported by the bench), and each is an open or a reject.
+        expect(floodLines).toBeGreaterThan(FLOOD.count * 0.9);
 
-      const entries = await grantEntries(live, 'nftables');
-      expect(entries.duplicates).toBe(0);
-      expect(entries.bySet['door-single-v6']).toBe(MAX_GRANTS / 2);
-      expect(status.grants.length).toBe(MAX_GRANTS / 2);
-      expect(status.counters['rejected']).toBe(floodLines - MAX_GRANTS / 2);
+        const entries = await grantEntries(live, 'nftables');
+        expect(entries.duplicates).toBe(0);
+        expect(entries.bySet['door-single-v6']).toBe(MAX_GRANTS / 2);
+        expect(status.grants.length).toBe(MAX_GRANTS / 2);
+        expect(status.counters['rejected']).toBe(floodLines - MAX_GRANTS / 2);
 
-      const records = await live.auditRecords();
-      const rejects = records.filter((r) => r['event'] === 'reject');
-      const summaries = records.filter((r) => r['event'] === 'reject-summary');
-      expect(rejects.length).toBeLessThanOrEqual(10 * 2);
-      expect(summaries.reduce((sum, r) => sum + (r['suppressed'] as number), 0) + rejects.length).toBeLessThanOrEqual(floodLines - MAX_GRANTS / 2);
-      expect(records.filter((r) => r['event'] === 'open' && r['door'] === 'single')).toHaveLength(MAX_GRANTS / 2);
-      expect(records.filter((r) => r['event'] === 'open' && r['door'] === 'legit')).toHaveLength(20);
-      expect(records.length).toBeLessThan(MAX_GRANTS / 2 + 40 + 25);
+        const records = await live.auditRecords();
+        const rejects = records.filter((r) => r['event'] === 'reject');
+        const summaries = records.filter((r) => r['event'] === 'reject-summary');
+        expect(rejects.length).toBeLessThanOrEqual(10 * 2);
+        expect(summaries.reduce((sum, r) => sum + (r['suppressed'] as number), 0) + rejects.length).toBeLessThanOrEqual(
+          floodLines - MAX_GRANTS / 2,
+        );
+        expect(records.filter((r) => r['event'] === 'open' && r['door'] === 'single')).toHaveLength(MAX_GRANTS / 2);
+        expect(records.filter((r) => r['event'] === 'open' && r['door'] === 'legit')).toHaveLength(20);
+        expect(records.length).toBeLessThan(MAX_GRANTS / 2 + 40 + 25);
 
-      await live.stopDaemon();
-      const written = (await live.auditRecords()).filter((r) => r['event'] === 'reject-summary');
-      expect(written.reduce((sum, r) => sum + (r['suppressed'] as number), 0) + rejects.length).toBe(floodLines - MAX_GRANTS / 2);
-      const state = JSON.parse(await readFile(join(live.dir, 'state', 'state.json'), 'utf8')) as { grants: unknown[] };
-      expect(state.grants.length).toBe(MAX_GRANTS / 2);
-      expect((await stat(live.auditLog)).size).toBeLessThan(200_000);
-    }, 110_000);
-  });
+        await live.stopDaemon();
+        const written = (await live.auditRecords()).filter((r) => r['event'] === 'reject-summary');
+        expect(written.reduce((sum, r) => sum + (r['suppressed'] as number), 0) + rejects.length).toBe(
+          floodLines - MAX_GRANTS / 2,
+        );
+        const state = JSON.parse(await readFile(join(live.dir, 'state', 'state.json'), 'utf8')) as {
+          grants: unknown[];
+        };
+        expect(state.grants.length).toBe(MAX_GRANTS / 2);
+        expect((await stat(live.auditLog)).size).toBeLessThan(200_000);
+      }, 110_000);
+    },
+  );

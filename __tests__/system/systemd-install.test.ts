@@ -69,12 +69,33 @@ describeSystem('knocktail install on a real root', ['ip', 'iptables', 'unshare',
   }, 30_000);
 
   const install = (...flags: string[]): Promise<{ exitCode: number; stdout: string; stderr: string }> =>
-    rig!.exec(rig!.server, ['unshare', '--mount', '--propagation', 'private', 'sh', '-c', OVERLAID, 'overlaid', upper, process.execPath, builtCli(), 'install', '--config', CONFIG, ...flags], {
-      timeoutMs: 30_000,
-    });
+    rig!.exec(
+      rig!.server,
+      [
+        'unshare',
+        '--mount',
+        '--propagation',
+        'private',
+        'sh',
+        '-c',
+        OVERLAID,
+        'overlaid',
+        upper,
+        process.execPath,
+        builtCli(),
+        'install',
+        '--config',
+        CONFIG,
+        ...flags,
+      ],
+      {
+        timeoutMs: 30_000,
+      },
+    );
   const installedConfig = async (): Promise<InstalledConfig> => {
     const parsed: unknown = JSON.parse(await readFile(join(upper, 'etc-up', CONFIG.replace(/^\/etc\//, '')), 'utf8'));
-    if (!isInstalledConfig(parsed)) throw new Error('Expected the installed config to have doors with sequence, closeSequence and openFor');
+    if (!isInstalledConfig(parsed))
+      throw new Error('Expected the installed config to have doors with sequence, closeSequence and openFor');
     return parsed;
   };
 
@@ -123,7 +144,8 @@ describeSystem('knocktail install on a real root', ['ip', 'iptables', 'unshare',
     const [door] = (await installedConfig()).doors;
     const rules = (await rig!.exec(rig!.server, ['iptables', '-w', '-S'])).stdout;
     expect(rules).toContain('-A INPUT -j KNOCKTAIL-GUARD');
-    for (const step of door!.sequence) expect(rules).toMatch(new RegExp(`--dport ${step.replace(/^tcp:/, '')} .*-j LOG --log-prefix "knocktail: "`));
+    for (const step of door!.sequence)
+      expect(rules).toMatch(new RegExp(`--dport ${step.replace(/^tcp:/, '')} .*-j LOG --log-prefix "knocktail: "`));
   });
 
   test('a second install --now leaves one copy of each rule', async () => {

@@ -39,52 +39,70 @@ ok nft add chain inet knocktail_sandbox input '{ type filter hook input priority
 if command -v iptables-legacy >/dev/null; then ok iptables-legacy -w -A INPUT -p udp --dport 7001 -j DROP; fi
 `;
 
-describeSystem('the systemd sandbox, rebuilt by hand', ['ip', 'iptables', 'ip6tables', 'ipset', 'nft', 'unshare', 'setpriv', 'mount', 'mountpoint'], () => {
-  let rig: Rig | undefined;
+describeSystem(
+  'the systemd sandbox, rebuilt by hand',
+  ['ip', 'iptables', 'ip6tables', 'ipset', 'nft', 'unshare', 'setpriv', 'mount', 'mountpoint'],
+  () => {
+    let rig: Rig | undefined;
 
-  beforeAll(async () => {
-    rig = await createRig('ktdep');
-  }, 30_000);
+    beforeAll(async () => {
+      rig = await createRig('ktdep');
+    }, 30_000);
 
-  afterAll(async () => {
-    await rig?.destroy();
-  }, 30_000);
+    afterAll(async () => {
+      await rig?.destroy();
+    }, 30_000);
 
-  const sandboxed = (argv: string[]): Promise<{ exitCode: number; stdout: string; stderr: string }> =>
-    rig!.exec(rig!.server, ['unshare', '--mount', '--propagation', 'private', 'sh', '-c', SANDBOX, 'sandbox', ...argv], { timeoutMs: 20_000 });
+    const sandboxed = (argv: string[]): Promise<{ exitCode: number; stdout: string; stderr: string }> =>
+      rig!.exec(
+        rig!.server,
+        ['unshare', '--mount', '--propagation', 'private', 'sh', '-c', SANDBOX, 'sandbox', ...argv],
+        { timeoutMs: 20_000 },
+      );
 
-  test('iptables, ip6tables, ipset and nft work with two capabilities, a read-only system and read-only /proc/sys', async () => {
-    const result = await sandboxed(['sh', '-c', TOOLS, 'tools', 'ktdep-sbx: ']);
-    expect(result.stderr).toBe('');
-    expect(result.stdout).not.toContain('FAILED');
-    expect(result.stdout).toContain('ok read-only /etc');
-    expect(result.stdout).toContain('ok read-only /proc/sys');
-    expect(result.stdout.split('\n').filter((line) => line.startsWith('ok '))).toEqual(expect.arrayContaining(['ok iptables', 'ok ip6tables', 'ok ipset', 'ok nft']));
-    expect(result.stdout.match(/^ok nft$/gm)).toHaveLength(2);
-    const listed = await rig!.exec(rig!.server, ['iptables', '-w', '-S', 'INPUT']);
-    expect(listed.stdout).toContain('--log-prefix "ktdep-sbx: "');
-  });
+    test('iptables, ip6tables, ipset and nft work with two capabilities, a read-only system and read-only /proc/sys', async () => {
+      const result = await sandboxed(['sh', '-c', TOOLS, 'tools', 'ktdep-sbx: ']);
+      expect(result.stderr).toBe('');
+      expect(result.stdout).not.toContain('FAILED');
+      expect(result.stdout).toContain('ok read-only /etc');
+      expect(result.stdout).toContain('ok read-only /proc/sys');
+      expect(result.stdout.split('\n').filter((line) => line.startsWith('ok '))).toEqual(
+        expect.arrayContaining(['ok iptables', 'ok ip6tables', 'ok ipset', 'ok nft']),
+      );
+      expect(result.stdout.match(/^ok nft$/gm)).toHaveLength(2);
+      const listed = await rig!.exec(rig!.server, ['iptables', '-w', '-S', 'INPUT']);
+      expect(listed.stdout).toContain('--log-prefix "ktdep-sbx: "');
+    });
 
-  test('the sandboxed tools run as nobody without any other capability', async () => {
-    const result = await sandboxed(['grep', '-E', '^(Uid|CapEff)', '/proc/self/status']);
-    // Bits 12 and 13: CAP_NET_ADMIN and CAP_NET_RAW.
-    expect(result.stdout.trim()).toBe('Uid:\t65534\t65534\t65534\t65534\nCapEff:\t0000000000003000');
-  });
+    test('the sandboxed tools run as nobody without any other capability', async () => {
+      const result = await sandboxed(['grep', '-E', '^(Uid|CapEff)', '/proc/self/status']);
+      // Bits 12 and 13: CAP_NET_ADMIN and CAP_NET_RAW.
+      expect(result.stdout.trim()).toBe('Uid:\t65534\t65534\t65534\t65534\nCapEff:\t0000000000003000');
+    });
 
-  test("iptables-legacy as that user cannot open root's 0600 lock, which is why the unit gives it to the knocktail group", async () => {
-    if ((await runArgv(['sh', '-c', 'command -v iptables-legacy'])).exitCode !== 0) return;
-    const script = String.raw`mount -t tmpfs -o mode=0755 none /run && touch /run/xtables.lock && chmod 0600 /run/xtables.lock &&
+    test("iptables-legacy as that user cannot open root's 0600 lock, which is why the unit gives it to the knocktail group", async () => {
+      if ((await runArgv(['sh', '-c', 'command -v iptables-legacy'])).exitCode !== 0) return;
+      const script = String.raw`mount -t tmpfs -o mode=0755 none /run && touch /run/xtables.lock && chmod 0600 /run/xtables.lock &&
       exec setpriv --reuid=nobody --regid=nogroup --init-groups --inh-caps=-all,+net_admin,+net_raw --ambient-caps=-all,+net_admin,+net_raw iptables-legacy -w -A INPUT -p udp --dport 7003 -j DROP`;
-    const result = await rig!.exec(rig!.server, ['unshare', '--mount', '--propagation', 'private', 'sh', '-c', script], { timeoutMs: 20_000 });
-    expect(result.exitCode).not.toBe(0);
-    expect(result.stderr).toContain("can't open lock file /run/xtables.lock: Permission denied");
-  });
+      const result = await rig!.exec(
+        rig!.server,
+        ['unshare', '--mount', '--propagation', 'private', 'sh', '-c', script],
+        { timeoutMs: 20_000 },
+      );
+      expect(result.exitCode).not.toBe(0);
+      expect(result.stderr).toContain("can't open lock file /run/xtables.lock: Permission denied");
+    });
 
-  test('iptables-legacy cannot create its lock on a read-only /run, which is why the unit creates it before the sandbox', async () => {
-    if ((await runArgv(['sh', '-c', 'command -v iptables-legacy'])).exitCode !== 0) return;
-    const script = 'mount -t tmpfs -o ro none /run && exec iptables-legacy -w -A INPUT -p udp --dport 7002 -j DROP';
-    const result = await rig!.exec(rig!.server, ['unshare', '--mount', '--propagation', 'private', 'sh', '-c', script], { timeoutMs: 20_000 });
-    expect(result.exitCode).not.toBe(0);
-    expect(result.stderr).toContain("can't open lock file /run/xtables.lock");
-  });
-});
+    test('iptables-legacy cannot create its lock on a read-only /run, which is why the unit creates it before the sandbox', async () => {
+      if ((await runArgv(['sh', '-c', 'command -v iptables-legacy'])).exitCode !== 0) return;
+      const script = 'mount -t tmpfs -o ro none /run && exec iptables-legacy -w -A INPUT -p udp --dport 7002 -j DROP';
+      const result = await rig!.exec(
+        rig!.server,
+        ['unshare', '--mount', '--propagation', 'private', 'sh', '-c', script],
+        { timeoutMs: 20_000 },
+      );
+      expect(result.exitCode).not.toBe(0);
+      expect(result.stderr).toContain("can't open lock file /run/xtables.lock");
+    });
+  },
+);

@@ -35,7 +35,10 @@ describeSystem('the systemd unit', ['systemd-analyze'], () => {
     const result = await runArgv(['systemd-analyze', 'security', '--offline=true', '--no-pager', unitPath]);
     expect(exposure(`${result.stdout}${result.stderr}`)).toBeLessThanOrEqual(2.0);
     // The threshold is on systemd's 0-100 scale: 20 is 2.0.
-    expect((await runArgv(['systemd-analyze', 'security', '--offline=true', '--threshold=20', '--no-pager', unitPath])).exitCode).toBe(0);
+    expect(
+      (await runArgv(['systemd-analyze', 'security', '--offline=true', '--threshold=20', '--no-pager', unitPath]))
+        .exitCode,
+    ).toBe(0);
   });
 
   // --man=no: the unit's Documentation=man:knocktail(8) is installed by the .deb (whose suite
@@ -86,7 +89,10 @@ describeSystem('the systemd unit', ['systemd-analyze'], () => {
   test('node aborts under a deny-write-execute policy, which is why the unit leaves MemoryDenyWriteExecute out', async () => {
     if (process.arch !== 'x64') return;
     const script = 'syscall(157, 65, 1, 0, 0, 0) == 0 or do { print "unsupported"; exit 0 }; exec @ARGV';
-    const result = await runArgv(['perl', '-e', script, process.execPath, '-e', 'console.log([1, 2, 3].map((n) => n * 2).join())'], { timeoutMs: 20_000 });
+    const result = await runArgv(
+      ['perl', '-e', script, process.execPath, '-e', 'console.log([1, 2, 3].map((n) => n * 2).join())'],
+      { timeoutMs: 20_000 },
+    );
     if (result.stdout.includes('unsupported')) return;
     expect(result.exitCode).not.toBe(0);
     expect(result.stdout).not.toContain('2,4,6');

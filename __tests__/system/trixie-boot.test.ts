@@ -17,7 +17,10 @@ const deb = process.env['KNOCKTAIL_DEB'];
 const CONFIG = '/etc/knocktail/config.json';
 
 const describeDeb = deb === undefined ? describe.skip : describe;
-if (deb === undefined) process.stderr.write('skipping the Debian 13 boot suite: set KNOCKTAIL_DEB=build/deb/knocktail_VERSION_all.deb (.ci/run does)\n');
+if (deb === undefined)
+  process.stderr.write(
+    'skipping the Debian 13 boot suite: set KNOCKTAIL_DEB=build/deb/knocktail_VERSION_all.deb (.ci/run does)\n',
+  );
 
 describeDeb('the .deb on a booted Debian 13', () => {
   let container: Container;
@@ -25,7 +28,8 @@ describeDeb('the .deb on a booted Debian 13', () => {
 
   const must = async (argv: readonly string[], timeoutMs?: number): Promise<ExecResult> => {
     const result = await container.exec(argv, timeoutMs);
-    if (result.exitCode !== 0) throw new Error(`${argv.join(' ')} → ${result.exitCode}\n${result.stdout}${result.stderr}`);
+    if (result.exitCode !== 0)
+      throw new Error(`${argv.join(' ')} → ${result.exitCode}\n${result.stdout}${result.stderr}`);
     return result;
   };
   // A new TCP connection from the host side to the container's sshd.
@@ -42,7 +46,19 @@ describeDeb('the .deb on a booted Debian 13', () => {
     }
   };
   const unit = async (): Promise<Record<string, string>> => {
-    const shown = await container.exec(['systemctl', 'show', 'knocktail', '-p', 'ActiveState', '-p', 'SubState', '-p', 'NRestarts', '-p', 'ExecMainStatus']);
+    const shown = await container.exec([
+      'systemctl',
+      'show',
+      'knocktail',
+      '-p',
+      'ActiveState',
+      '-p',
+      'SubState',
+      '-p',
+      'NRestarts',
+      '-p',
+      'ExecMainStatus',
+    ]);
     return Object.fromEntries(
       shown.stdout
         .split('\n')
@@ -50,11 +66,15 @@ describeDeb('the .deb on a booted Debian 13', () => {
         .map((line) => [line.slice(0, line.indexOf('=')), line.slice(line.indexOf('=') + 1)]),
     );
   };
-  const journal = async (): Promise<string> => (await container.exec(['journalctl', '-u', 'knocktail', '--no-pager', '-o', 'cat'])).stdout;
+  const journal = async (): Promise<string> =>
+    (await container.exec(['journalctl', '-u', 'knocktail', '--no-pager', '-o', 'cat'])).stdout;
 
   beforeAll(async () => {
     const missing = missingRequirements(['debootstrap', 'systemd-nspawn', 'nsenter', 'tar', 'ip']);
-    if (missing.length > 0) throw new Error(`the Debian 13 boot suite needs ${missing.join(', ')}${systemTestsRequired ? '' : ' (install debootstrap and systemd-container)'}`);
+    if (missing.length > 0)
+      throw new Error(
+        `the Debian 13 boot suite needs ${missing.join(', ')}${systemTestsRequired ? '' : ' (install debootstrap and systemd-container)'}`,
+      );
     await ensureImage();
     container = await bootContainer();
     await copyFile(deb!, join(container.root, 'root', 'knocktail.deb'));
@@ -66,9 +86,13 @@ describeDeb('the .deb on a booted Debian 13', () => {
 
   test('dpkg -i installs the package under /usr/lib, writes a config that reads NFLOG in a container, and arms nothing', async () => {
     const installed = await must(['dpkg', '-i', '/root/knocktail.deb']);
-    expect(installed.stdout).toContain(`knocktail: wrote ${CONFIG}; the firewall guard is not armed and the daemon is not started.`);
+    expect(installed.stdout).toContain(
+      `knocktail: wrote ${CONFIG}; the firewall guard is not armed and the daemon is not started.`,
+    );
     files = (await must(['dpkg', '-L', 'knocktail'])).stdout.split('\n').filter((path) => path !== '' && path !== '/.');
-    expect(files).toEqual(expect.arrayContaining(['/usr/lib/systemd/system/knocktail.service', '/usr/lib/tmpfiles.d/knocktail.conf']));
+    expect(files).toEqual(
+      expect.arrayContaining(['/usr/lib/systemd/system/knocktail.service', '/usr/lib/tmpfiles.d/knocktail.conf']),
+    );
     expect((await must(['stat', '-c', '%U %G %a', '/run/xtables.lock'])).stdout).toBe('root knocktail 640\n');
     const config = JSON.parse(await readInContainer(container, CONFIG)) as { source?: string };
     expect(config.source).toBe('nflog');
@@ -87,7 +111,9 @@ describeDeb('the .deb on a booted Debian 13', () => {
       const log = await journal();
       // The unit ran: no namespace failure, and the daemon's own words.
       expect(log).not.toMatch(/226\/NAMESPACE|Failed to set up mount namespacing/);
-      expect(log).toMatch(/Refusing to arm the guard: no line of the canary \(udp to 127\.0\.0\.1:\d+, tagged "knocktail: "\) came through \/var\/log\/knocktail\/knocks\.log within 5s/);
+      expect(log).toMatch(
+        /Refusing to arm the guard: no line of the canary \(udp to 127\.0\.0\.1:\d+, tagged "knocktail: "\) came through \/var\/log\/knocktail\/knocks\.log within 5s/,
+      );
       expect(log).toMatch(/this is a container \(systemd-nspawn\).*"source": "nflog"/);
       expect(await sshReachable()).toBe(true);
       expect((await container.exec(['iptables-save'])).stdout).not.toContain('KNOCKTAIL-GUARD');
@@ -109,10 +135,21 @@ describeDeb('the .deb on a booted Debian 13', () => {
     expect({ hidden, journal: hidden ? '' : await journal() }).toEqual({ hidden: true, journal: '' });
     expect(await unit()).toMatchObject({ ActiveState: 'active', SubState: 'running', NRestarts: '0' });
     // ulogd writes the knock log as the rsyslog drop-in would: root:knocktail 0640, which the daemon (in no other group) reads.
-    expect((await must(['stat', '-c', '%U %G %a', '/var/log/knocktail/knocks.log'])).stdout).toBe('root knocktail 640\n');
-    expect(await journal()).toMatch(/log path: OK, the canary \(udp 127\.0\.0\.1:\d+\) came back through \/var\/log\/knocktail\/knocks\.log \(ulogd2, NFLOG group 7\)/);
-    const door = (JSON.parse(await readInContainer(container, CONFIG)) as { doors: { sequence: string[] }[] }).doors[0]!;
-    const knock = await container.hostExec([process.execPath, builtCli(), 'knock', CONTAINER_ADDRESS, ...door.sequence]);
+    expect((await must(['stat', '-c', '%U %G %a', '/var/log/knocktail/knocks.log'])).stdout).toBe(
+      'root knocktail 640\n',
+    );
+    expect(await journal()).toMatch(
+      /log path: OK, the canary \(udp 127\.0\.0\.1:\d+\) came back through \/var\/log\/knocktail\/knocks\.log \(ulogd2, NFLOG group 7\)/,
+    );
+    const door = (JSON.parse(await readInContainer(container, CONFIG)) as { doors: { sequence: string[] }[] })
+      .doors[0]!;
+    const knock = await container.hostExec([
+      process.execPath,
+      builtCli(),
+      'knock',
+      CONTAINER_ADDRESS,
+      ...door.sequence,
+    ]);
     expect(knock.exitCode).toBe(0);
     expect(await waitSsh(true, 10_000)).toBe(true);
   }, 180_000);
@@ -132,9 +169,22 @@ describeDeb('the .deb on a booted Debian 13', () => {
     }
     const shared =
       /^\/(etc|usr|usr\/share|usr\/lib|usr\/bin)(\/[^/]+)?$|^\/usr\/share\/(doc|man|man\/man\d|bash-completion|bash-completion\/completions|zsh|zsh\/vendor-completions|fish|fish\/vendor_completions\.d)$|^\/usr\/lib\/(systemd|systemd\/system|tmpfiles\.d)$/;
-    const candidates = [...files.filter((path) => !shared.test(path)), '/etc/knocktail', '/var/lib/knocktail', '/var/log/knocktail', '/run/knocktail', '/etc/systemd/system/knocktail-ulogd.service'];
+    const candidates = [
+      ...files.filter((path) => !shared.test(path)),
+      '/etc/knocktail',
+      '/var/lib/knocktail',
+      '/var/log/knocktail',
+      '/run/knocktail',
+      '/etc/systemd/system/knocktail-ulogd.service',
+    ];
     // One look inside for all of them (a few thousand paths: node_modules).
-    const left = await container.exec(['sh', '-c', 'for path in "$@"; do [ -e "$path" ] || [ -L "$path" ] && echo "$path"; done; true', 'sh', ...candidates]);
+    const left = await container.exec([
+      'sh',
+      '-c',
+      'for path in "$@"; do [ -e "$path" ] || [ -L "$path" ] && echo "$path"; done; true',
+      'sh',
+      ...candidates,
+    ]);
     expect(left.stdout).toBe('');
     expect(await sshReachable()).toBe(true);
   }, 240_000);

@@ -27,8 +27,20 @@ describe('stage trace', () => {
         createAuditLog(join(dir, 'b.log'), { tracer: sinkTracer({ mark: (stage) => untraced.push(stage) }) }),
         createAuditLog(join(dir, 'c.log')),
       ];
-      await logs[0]!.write({ event: 'close', at: '2026-12-01T09:00:00.000Z', door: 'ssh', src: '203.0.113.7', reason: 'revoked' });
-      await logs[2]!.write({ event: 'close', at: '2026-12-01T09:00:00.000Z', door: 'ssh', src: '203.0.113.8', reason: 'revoked' });
+      await logs[0]!.write({
+        event: 'close',
+        at: '2026-12-01T09:00:00.000Z',
+        door: 'ssh',
+        src: '203.0.113.7',
+        reason: 'revoked',
+      });
+      await logs[2]!.write({
+        event: 'close',
+        at: '2026-12-01T09:00:00.000Z',
+        door: 'ssh',
+        src: '203.0.113.8',
+        reason: 'revoked',
+      });
       for (const log of logs) await log.close();
       expect(traced).toEqual(['audit-call', 'audit-written']);
       expect(untraced).toEqual([]);

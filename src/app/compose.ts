@@ -89,8 +89,20 @@ export interface BackendParts {
 /** The configured firewall backend: the one place one is built, for compose() and for the commands that need only a backend (rules, setup, teardown, install). */
 export function buildBackend(config: Config, parts: BackendParts): FirewallBackend {
   const selected = selectBackend(
-    { ...config.firewall, logPrefix: config.logPrefix, logAction: selectLogAction(config), alwaysAllow: config.limits.alwaysAllow, setSize: config.limits.maxGrants },
-    { runner: parts.runner, now: parts.now, forward: parts.forward === true, ...(parts.sleep ? { sleep: parts.sleep } : {}), ...(parts.tracer ? { tracer: parts.tracer } : {}) },
+    {
+      ...config.firewall,
+      logPrefix: config.logPrefix,
+      logAction: selectLogAction(config),
+      alwaysAllow: config.limits.alwaysAllow,
+      setSize: config.limits.maxGrants,
+    },
+    {
+      runner: parts.runner,
+      now: parts.now,
+      forward: parts.forward === true,
+      ...(parts.sleep ? { sleep: parts.sleep } : {}),
+      ...(parts.tracer ? { tracer: parts.tracer } : {}),
+    },
   );
   return parts.wrap ? parts.wrap(selected) : selected;
 }
@@ -154,7 +166,12 @@ export function compose(config: Config, parts: Parts): Knocktail {
     // Every tripwire the rules may log (ports with a local listener are left out of the rules, so they never show up here).
     const tripwires = new Set(tripwirePorts(doors, config.logPrefix).map(formatPort));
     // SPA doors have no knocks: their packets go to the SPA service, not the tracker.
-    const tracker = new KnockTracker({ doors: doors.filter((door) => !door.spa), limits, usedOneTime: new Set(usedOneTime), tripwires });
+    const tracker = new KnockTracker({
+      doors: doors.filter((door) => !door.spa),
+      limits,
+      usedOneTime: new Set(usedOneTime),
+      tripwires,
+    });
     if (parts.onSequenceUsed) tracker.onSequenceUsed(parts.onSequenceUsed);
     const pipeline = new Pipeline({
       parseContext,
@@ -180,7 +197,8 @@ export function compose(config: Config, parts: Parts): Knocktail {
     },
     async run(signal) {
       if (!parts.source) throw new Error('compose(): run() needs a source');
-      for await (const chunk of parts.source.chunks(signal)) await knocks.pipeline.processChunk(chunk, parts.source.takeOversized?.() ?? 0);
+      for await (const chunk of parts.source.chunks(signal))
+        await knocks.pipeline.processChunk(chunk, parts.source.takeOversized?.() ?? 0);
     },
     async reload(next) {
       knocks.pipeline.stop();

@@ -25,7 +25,22 @@ export interface Counters {
 }
 
 export function createCounters(): Counters {
-  return { lines: 0, packets: 0, knocks: 0, opens: 0, refreshes: 0, closes: 0, rejected: 0, malformed: 0, ignored: 0, forged: 0, foreign: 0, oversized: 0, errors: 0, firewallFailures: 0 };
+  return {
+    lines: 0,
+    packets: 0,
+    knocks: 0,
+    opens: 0,
+    refreshes: 0,
+    closes: 0,
+    rejected: 0,
+    malformed: 0,
+    ignored: 0,
+    forged: 0,
+    foreign: 0,
+    oversized: 0,
+    errors: 0,
+    firewallFailures: 0,
+  };
 }
 
 /** Count one audit record (the grant engine reports every record it writes); rejects are counted one by one through countReject, since the audit log summarises them. */

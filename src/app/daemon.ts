@@ -112,9 +112,21 @@ export class Daemon {
     }
     // Under the firewall lock from the state read to the reconcile, so a concurrent offline
     // `grant`/`revoke` or `setup` is either wholly before (its state write read here) or wholly after.
-    const knocktail = await withFirewallLock(config.stateDir, { holder: `knocktail run (start, pid ${process.pid})` }, () => this.prepare());
+    const knocktail = await withFirewallLock(
+      config.stateDir,
+      { holder: `knocktail run (start, pid ${process.pid})` },
+      () => this.prepare(),
+    );
     knocktail.engine.start();
-    this.control = new ControlServer(controlSocketPath(config), new GrantController({ grants: knocktail.engine, doors: () => this.config.doors, limits: () => this.config.limits, status: () => this.status() }));
+    this.control = new ControlServer(
+      controlSocketPath(config),
+      new GrantController({
+        grants: knocktail.engine,
+        doors: () => this.config.doors,
+        limits: () => this.config.limits,
+        status: () => this.status(),
+      }),
+    );
     await this.control.start();
     await this.startSpa(knocktail);
     this.fleetStarting = this.startFleet();
@@ -158,13 +170,21 @@ export class Daemon {
   private async prepare(): Promise<Knocktail> {
     const { config, parts } = this;
     const leftovers = await removeLeftoverTemps(config.stateDir, ATOMIC_STATE_FILES);
-    if (leftovers.length > 0) parts.log.info(`removed ${leftovers.length} temp file(s) a crash left in ${config.stateDir}: ${leftovers.join(', ')}`);
+    if (leftovers.length > 0)
+      parts.log.info(
+        `removed ${leftovers.length} temp file(s) a crash left in ${config.stateDir}: ${leftovers.join(', ')}`,
+      );
     const state = await this.loadSavedState();
     const store = new StateStore<PersistedState>({
       clock: parts.clock,
-      snapshot: () => ({ version: 1, grants: knocktail.engine.grants(), usedOneTime: knocktail.tracker.usedOneTimeKeys(knocktail.clock.now()) }),
+      snapshot: () => ({
+        version: 1,
+        grants: knocktail.engine.grants(),
+        usedOneTime: knocktail.tracker.usedOneTimeKeys(knocktail.clock.now()),
+      }),
       save: (snapshot) => saveState(stateFilePath(this.config), snapshot),
-      onError: (error) => parts.log.error(`cannot save state: ${error instanceof Error ? error.message : String(error)}`),
+      onError: (error) =>
+        parts.log.error(`cannot save state: ${error instanceof Error ? error.message : String(error)}`),
     });
     const knocktail = compose(config, {
       clock: parts.clock,
@@ -193,7 +213,16 @@ export class Daemon {
     });
     this.knocktail = knocktail;
     this.store = store;
-    if (this.recovery) await knocktail.audit.write({ event: 'state-corrupt', at: this.recovery.at, door: '', src: '', file: stateFilePath(config), movedTo: this.recovery.movedTo, error: this.recovery.error });
+    if (this.recovery)
+      await knocktail.audit.write({
+        event: 'state-corrupt',
+        at: this.recovery.at,
+        door: '',
+        src: '',
+        file: stateFilePath(config),
+        movedTo: this.recovery.movedTo,
+        error: this.recovery.error,
+      });
     parts.metrics?.trackCounters(() => knocktail.counters);
     if (config.fleet) parts.metrics?.trackFleet(() => this.fleet?.status());
     parts.metrics?.trackGauges(() => ({
@@ -218,13 +247,30 @@ export class Daemon {
   }
 
   async reload(config: Config): Promise<void> {
-    const restartOnly = ['logFile', 'source', 'nflog', 'stateDir', 'auditLog', 'logPrefix', 'firewall', 'metrics', 'localAddresses', 'fleet'] as const;
+    const restartOnly = [
+      'logFile',
+      'source',
+      'nflog',
+      'stateDir',
+      'auditLog',
+      'logPrefix',
+      'firewall',
+      'metrics',
+      'localAddresses',
+      'fleet',
+    ] as const;
     const changed = restartOnly.filter((key) => JSON.stringify(config[key]) !== JSON.stringify(this.config[key]));
-    if (changed.length > 0) this.parts.log.warn(`reload: ${changed.join(', ')} changed; these take effect on restart only`);
-    if (config.limits.maxGrants > this.config.limits.maxGrants) this.parts.log.warn('reload: limits.maxGrants raised; the firewall sets are sized at start, so the higher limit takes effect on restart only');
+    if (changed.length > 0)
+      this.parts.log.warn(`reload: ${changed.join(', ')} changed; these take effect on restart only`);
+    if (config.limits.maxGrants > this.config.limits.maxGrants)
+      this.parts.log.warn(
+        'reload: limits.maxGrants raised; the firewall sets are sized at start, so the higher limit takes effect on restart only',
+      );
     const knocktail = this.knocktail;
     if (!knocktail) throw new KnocktailError('USAGE', 'reload() before start()');
-    await withFirewallLock(this.config.stateDir, { holder: `knocktail run (reload, pid ${process.pid})` }, () => knocktail.backend.setup(config.doors));
+    await withFirewallLock(this.config.stateDir, { holder: `knocktail run (reload, pid ${process.pid})` }, () =>
+      knocktail.backend.setup(config.doors),
+    );
     this.config = { ...this.config, doors: config.doors, limits: config.limits };
     await knocktail.reload(this.config);
     this.spa?.reload(this.config);
@@ -285,7 +331,11 @@ export class Daemon {
     const { config, parts } = this;
     if (!config.fleet || !parts.connectFleet) return;
     const fleet = config.fleet;
-    this.fleetPort = grantEnginePort({ engine: () => this.knocktail?.engine, doors: () => this.config.doors, now: () => parts.clock.now() });
+    this.fleetPort = grantEnginePort({
+      engine: () => this.knocktail?.engine,
+      doors: () => this.config.doors,
+      now: () => parts.clock.now(),
+    });
     // Joining is retried in the background: NATS being down must never stop local doors.
     for (let attempt = 1; !this.abort.signal.aborted; attempt++) {
       let transport: FleetTransport | undefined;
@@ -324,7 +374,9 @@ export class Daemon {
       } catch (error) {
         // A link that failed to start stops: no retry timers on a closed transport, its outbox saved for the next attempt's.
         await (link ? link.stop() : transport?.close())?.catch(() => undefined);
-        parts.log.error(`fleet ${fleet.group}: cannot join (attempt ${attempt}; local doors keep working): ${error instanceof Error ? error.message : String(error)}`);
+        parts.log.error(
+          `fleet ${fleet.group}: cannot join (attempt ${attempt}; local doors keep working): ${error instanceof Error ? error.message : String(error)}`,
+        );
       }
       await abortableDelay(Math.min(30_000, 1000 * 2 ** Math.min(attempt, 5)), this.abort.signal);
     }
@@ -371,14 +423,23 @@ export class Daemon {
   private async checkFirewall(): Promise<void> {
     const knocktail = this.knocktail;
     if (!knocktail) return;
-    if (await knocktail.backend.checkGuard?.()) this.parts.log.warn("firewall check: moved INPUT's jump to knocktail's guard back behind the ban rules (or put a missing one back)");
-    await this.checkForward(knocktail.backend).catch((error: unknown) => this.parts.log.error(`forward path check failed: ${String(error)}`));
+    if (await knocktail.backend.checkGuard?.())
+      this.parts.log.warn(
+        "firewall check: moved INPUT's jump to knocktail's guard back behind the ban rules (or put a missing one back)",
+      );
+    await this.checkForward(knocktail.backend).catch((error: unknown) =>
+      this.parts.log.error(`forward path check failed: ${String(error)}`),
+    );
     await knocktail.engine.reconcile('check');
   }
 
   private async checkForward(backend: FirewallBackend): Promise<void> {
     if (!backend.checkForward) return;
-    this.forwardPlan = await withFirewallLock(this.config.stateDir, { holder: `knocktail run (check, pid ${process.pid})` }, () => backend.checkForward!(this.config.doors));
+    this.forwardPlan = await withFirewallLock(
+      this.config.stateDir,
+      { holder: `knocktail run (check, pid ${process.pid})` },
+      () => backend.checkForward!(this.config.doors),
+    );
   }
 
   private scheduleCheck(): void {

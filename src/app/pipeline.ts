@@ -65,7 +65,10 @@ export class Pipeline {
       const end = bounds[k + 1]!;
       try {
         const effect = this.processCandidate(chunk, start, end);
-        if (effect) (effects ??= []).push(effect.catch((error: unknown) => this.failed(chunk.toString('utf8', start, end), error)));
+        if (effect)
+          (effects ??= []).push(
+            effect.catch((error: unknown) => this.failed(chunk.toString('utf8', start, end), error)),
+          );
       } catch (error) {
         this.failed(chunk.toString('utf8', start, end), error);
       }
@@ -88,18 +91,26 @@ export class Pipeline {
   private processCandidate(chunk: Buffer, start: number, end: number): Promise<unknown> | undefined {
     const { counters } = this.options;
     // The line is decoded only for the strict parser and the callbacks that show it.
-    const result = this.fastPath.read(chunk, start, end) ?? parseKernelLine(chunk.toString('utf8', start, end), this.options.parseContext, this.addresses);
+    const result =
+      this.fastPath.read(chunk, start, end) ??
+      parseKernelLine(chunk.toString('utf8', start, end), this.options.parseContext, this.addresses);
     if (result.kind === 'ignored') {
       if (result.reason === 'not-kernel') {
         counters.forged += 1;
-        this.options.onBadLine?.(chunk.toString('utf8', start, end), 'prefix from a userspace program (not the kernel): ignored');
+        this.options.onBadLine?.(
+          chunk.toString('utf8', start, end),
+          'prefix from a userspace program (not the kernel): ignored',
+        );
       }
       counters.ignored += 1;
       return undefined;
     }
     if (result.kind === 'foreign') {
       counters.foreign += 1;
-      this.options.onBadLine?.(chunk.toString('utf8', start, end), `foreign (${result.reason}): not an INPUT packet for this host`);
+      this.options.onBadLine?.(
+        chunk.toString('utf8', start, end),
+        `foreign (${result.reason}): not an INPUT packet for this host`,
+      );
       return undefined;
     }
     if (result.kind === 'malformed') {
@@ -128,7 +139,13 @@ export class Pipeline {
     for (const event of events) {
       this.options.onKnockEvent?.(event);
       if (event.kind === 'advanced' || event.kind === 'completed' || event.kind === 'closed') knock = true;
-      if (event.kind === 'completed' || event.kind === 'closed' || event.kind === 'rejected' || event.kind === 'scanner') effects = true;
+      if (
+        event.kind === 'completed' ||
+        event.kind === 'closed' ||
+        event.kind === 'rejected' ||
+        event.kind === 'scanner'
+      )
+        effects = true;
     }
     if (knock) counters.knocks += 1;
     return effects ? this.dispatch(events) : undefined;

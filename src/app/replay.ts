@@ -54,7 +54,10 @@ export async function runReplay(options: ReplayOptions): Promise<ReplayResult> {
     ...(onCommand ? { onCommand: (command: SimulatedCommand) => onCommand(command, now()) } : {}),
     ...(options.nat === undefined ? {} : { nat: options.nat }),
   });
-  const local = options.anyDestination || options.config.localAddresses.length === 0 ? undefined : new Set(options.config.localAddresses);
+  const local =
+    options.anyDestination || options.config.localAddresses.length === 0
+      ? undefined
+      : new Set(options.config.localAddresses);
   const knocktail = compose(options.config, {
     clock,
     runner,
@@ -78,5 +81,10 @@ export async function runReplay(options: ReplayOptions): Promise<ReplayResult> {
   knocktail.stop();
   await knocktail.engine.drain();
   await knocktail.backend.stop?.();
-  return { counters: knocktail.counters, openAtEnd: knocktail.engine.grants(), tracker: knocktail.tracker.stats(), localAddresses: local ? [...local] : 'any' };
+  return {
+    counters: knocktail.counters,
+    openAtEnd: knocktail.engine.grants(),
+    tracker: knocktail.tracker.stats(),
+    localAddresses: local ? [...local] : 'any',
+  };
 }

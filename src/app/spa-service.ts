@@ -51,7 +51,12 @@ export class SpaService {
     this.store = { cache, save: replaySaver(path, () => cache.snapshot(options.now())) };
     this.handler = this.buildHandler(this.config);
     for (const port of spaDoorsByPort(this.config.doors).keys()) {
-      const capture = new NflogCapture({ starter: options.starter, group: port, onProblem: options.onProblem, onDatagram: (datagram) => this.receive(datagram) });
+      const capture = new NflogCapture({
+        starter: options.starter,
+        group: port,
+        onProblem: options.onProblem,
+        onDatagram: (datagram) => this.receive(datagram),
+      });
       this.captures.set(port, capture);
       await capture.start();
     }
@@ -60,7 +65,8 @@ export class SpaService {
   /** New doors (keys, ports allowed); a new SPA port needs a restart (said in the log). */
   reload(config: Config): void {
     const added = [...spaDoorsByPort(config.doors).keys()].filter((port) => !this.captures.has(port));
-    if (added.length > 0) this.options.onProblem(`reload: new SPA port(s) ${added.join(', ')} are read from the next restart on`);
+    if (added.length > 0)
+      this.options.onProblem(`reload: new SPA port(s) ${added.join(', ')} are read from the next restart on`);
     this.config = config;
     if (this.store) this.handler = this.buildHandler(config);
   }
@@ -92,7 +98,11 @@ export class SpaService {
     try {
       const effect = this.handler?.receive(datagram);
       if (!effect) return;
-      const tracked = effect.catch((error: unknown) => this.options.onProblem(`SPA grant failed: ${error instanceof Error ? error.message : String(error)}`)).finally(() => this.pending.delete(tracked));
+      const tracked = effect
+        .catch((error: unknown) =>
+          this.options.onProblem(`SPA grant failed: ${error instanceof Error ? error.message : String(error)}`),
+        )
+        .finally(() => this.pending.delete(tracked));
       this.pending.add(tracked);
     } catch (error) {
       this.options.counters.errors += 1;

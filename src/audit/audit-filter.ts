@@ -21,25 +21,48 @@ export interface AuditFilterOptions {
   readonly event?: string;
 }
 
-export const AUDIT_EVENTS = ['open', 'refresh', 'close', 'reject', 'reject-summary', 'refresh-summary', 'firewall-error', 'firewall-repair', 'state-corrupt', 'sessions-ended'] as const;
+export const AUDIT_EVENTS = [
+  'open',
+  'refresh',
+  'close',
+  'reject',
+  'reject-summary',
+  'refresh-summary',
+  'firewall-error',
+  'firewall-repair',
+  'state-corrupt',
+  'sessions-ended',
+] as const;
 
 /** Validates the command-line filters; every mistake is a USAGE error saying what was expected. */
 export function buildAuditFilter(options: AuditFilterOptions, now: number): AuditFilter {
   const filter: { -readonly [K in keyof AuditFilter]: AuditFilter[K] } = {};
-  if (options.since !== undefined) filter.since = new Date(requireTimeBound('--since', options.since, now)).toISOString();
-  if (options.until !== undefined) filter.until = new Date(requireTimeBound('--until', options.until, now)).toISOString();
+  if (options.since !== undefined)
+    filter.since = new Date(requireTimeBound('--since', options.since, now)).toISOString();
+  if (options.until !== undefined)
+    filter.until = new Date(requireTimeBound('--until', options.until, now)).toISOString();
   if (filter.since !== undefined && filter.until !== undefined && filter.since > filter.until) {
-    throw new KnocktailError('USAGE', `Expected --since (${filter.since}) to be no later than --until (${filter.until})`);
+    throw new KnocktailError(
+      'USAGE',
+      `Expected --since (${filter.since}) to be no later than --until (${filter.until})`,
+    );
   }
   if (options.src !== undefined) {
     const cidr = parseCidr(options.src);
-    if (!cidr) throw new KnocktailError('USAGE', `Expected --src to be an IP address or CIDR like 203.0.113.0/24, got ${describeValue(options.src)}`);
+    if (!cidr)
+      throw new KnocktailError(
+        'USAGE',
+        `Expected --src to be an IP address or CIDR like 203.0.113.0/24, got ${describeValue(options.src)}`,
+      );
     filter.src = cidr;
   }
   if (options.door !== undefined) filter.door = options.door;
   if (options.event !== undefined) {
     if (!(AUDIT_EVENTS as readonly string[]).includes(options.event)) {
-      throw new KnocktailError('USAGE', `Expected --event to be one of ${AUDIT_EVENTS.join(', ')}, got ${describeValue(options.event)}`);
+      throw new KnocktailError(
+        'USAGE',
+        `Expected --event to be one of ${AUDIT_EVENTS.join(', ')}, got ${describeValue(options.event)}`,
+      );
     }
     filter.event = options.event;
   }
@@ -72,5 +95,6 @@ export function inWindow(filter: AuditFilter, at: string): boolean {
 
 export function createRecordMatcher(filter: AuditFilter): (record: AuditRecord) => boolean {
   const key = createKeyMatcher(filter);
-  return (record) => (filter.event === undefined || record.event === filter.event) && inWindow(filter, record.at) && key(record);
+  return (record) =>
+    (filter.event === undefined || record.event === filter.event) && inWindow(filter, record.at) && key(record);
 }

@@ -32,6 +32,10 @@ export async function followAudit(options: FollowAuditOptions): Promise<void> {
     const rotated = (await listAuditFiles(options.path)).filter((path) => path !== options.path);
     for await (const batch of readAuditRecords(readLogFiles(rotated), options.stats, options.signal)) emit(batch);
   }
-  const follower = new FileFollower({ ...options.follower, path: options.path, startAt: options.history ? 'start' : 'end' });
+  const follower = new FileFollower({
+    ...options.follower,
+    path: options.path,
+    startAt: options.history ? 'start' : 'end',
+  });
   for await (const batch of readAuditRecords(follower, options.stats, options.signal)) emit(batch);
 }

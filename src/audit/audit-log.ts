@@ -108,13 +108,23 @@ export function createAuditLog(path: string, options: { backend?: string; tracer
   return {
     write(record: AuditRecord): Promise<void> {
       tracer.mark('audit-call');
-      if (closing) return Promise.reject(new KnocktailError('SOURCE_IO', `audit log ${path} is closed; cannot write a ${record.event} record`));
+      if (closing)
+        return Promise.reject(
+          new KnocktailError('SOURCE_IO', `audit log ${path} is closed; cannot write a ${record.event} record`),
+        );
       const written = new Promise<void>((resolve, reject) => {
         const info: AuditInfo = {
           level: 'info',
           message: '',
           [RECORD]: record,
-          [SETTLE]: (error) => (error ? reject(new KnocktailError('SOURCE_IO', `cannot append to audit log ${path}: ${error.message}`, { cause: error })) : resolve()),
+          [SETTLE]: (error) =>
+            error
+              ? reject(
+                  new KnocktailError('SOURCE_IO', `cannot append to audit log ${path}: ${error.message}`, {
+                    cause: error,
+                  }),
+                )
+              : resolve(),
         };
         logger.log(info as unknown as winston.LogEntry);
       });

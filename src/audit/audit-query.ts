@@ -16,7 +16,13 @@ export interface AuditHandlers {
   chunkDone?(): Promise<void> | void;
 }
 
-export async function scanAudit(source: ChunkSource, filter: AuditFilter, stats: ReadStats, handlers: AuditHandlers, signal?: AbortSignal): Promise<void> {
+export async function scanAudit(
+  source: ChunkSource,
+  filter: AuditFilter,
+  stats: ReadStats,
+  handlers: AuditHandlers,
+  signal?: AbortSignal,
+): Promise<void> {
   const matchRecord = createRecordMatcher(filter);
   const matchKey = createKeyMatcher(filter);
   const pairer = handlers.grant ? new GrantPairer() : undefined;

@@ -21,7 +21,11 @@ export interface AuditBatch {
 }
 
 /** Records chunk by chunk (one batch per chunk: per-record async steps would cost more than parsing). */
-export async function* readAuditRecords(source: ChunkSource, stats: ReadStats, signal?: AbortSignal): AsyncGenerator<AuditBatch> {
+export async function* readAuditRecords(
+  source: ChunkSource,
+  stats: ReadStats,
+  signal?: AbortSignal,
+): AsyncGenerator<AuditBatch> {
   for await (const chunk of source.chunks(signal)) yield parseAuditChunk(chunk, stats);
 }
 
@@ -57,6 +61,12 @@ export function parseAuditLine(line: string): AuditRecord | undefined {
     return undefined;
   }
   if (!isRecord(value)) return undefined;
-  if (typeof value['event'] !== 'string' || typeof value['at'] !== 'string' || typeof value['door'] !== 'string' || typeof value['src'] !== 'string') return undefined;
+  if (
+    typeof value['event'] !== 'string' ||
+    typeof value['at'] !== 'string' ||
+    typeof value['door'] !== 'string' ||
+    typeof value['src'] !== 'string'
+  )
+    return undefined;
   return value as unknown as AuditRecord;
 }

@@ -67,7 +67,9 @@ export class SummaryBuilder {
   result(options: { maxSources: number; maxDays: number }): AuditSummary {
     const sources = [...this.sources.entries()].map(([name, entry]) => line(name, entry));
     sources.sort((a, b) => b.opens - a.opens || b.rejected - a.rejected || (a.name < b.name ? -1 : 1));
-    const doors = [...this.doors.entries()].map(([name, entry]) => line(name, entry)).sort((a, b) => (a.name < b.name ? -1 : 1));
+    const doors = [...this.doors.entries()]
+      .map(([name, entry]) => line(name, entry))
+      .sort((a, b) => (a.name < b.name ? -1 : 1));
     return {
       doors,
       sources: sources.slice(0, options.maxSources),

@@ -85,17 +85,37 @@ export function renderRecordTable(records: readonly AuditRecord[], options: Pick
   return `${[...recordTableLines(records, options)].join('\n')}\n`;
 }
 
-const RECORD_COLUMNS: readonly Column[] = [{ header: 'AT (UTC)' }, { header: 'EVENT' }, { header: 'DOOR' }, { header: 'SOURCE' }, { header: 'DETAIL' }];
+const RECORD_COLUMNS: readonly Column[] = [
+  { header: 'AT (UTC)' },
+  { header: 'EVENT' },
+  { header: 'DOOR' },
+  { header: 'SOURCE' },
+  { header: 'DETAIL' },
+];
 
 /** The record table line by line. */
-export function* recordTableLines(records: readonly AuditRecord[], options: Pick<TableOptions, 'color'>): Generator<string> {
+export function* recordTableLines(
+  records: readonly AuditRecord[],
+  options: Pick<TableOptions, 'color'>,
+): Generator<string> {
   if (records.length === 0) {
     yield 'No records match.';
     return;
   }
   const fleet = records.some((record) => record.host !== undefined);
-  const cells = (record: AuditRecord): Cell[] => [{ text: formatTime(record.at) }, { text: record.event, ...toneOf(record) }, { text: record.door }, { text: record.src }, { text: detailOf(record) }];
-  yield* columnLines(fleet ? [{ header: 'HOST' }, ...RECORD_COLUMNS] : RECORD_COLUMNS, records, (record) => (fleet ? [{ text: record.host ?? '-' }, ...cells(record)] : cells(record)), options.color);
+  const cells = (record: AuditRecord): Cell[] => [
+    { text: formatTime(record.at) },
+    { text: record.event, ...toneOf(record) },
+    { text: record.door },
+    { text: record.src },
+    { text: detailOf(record) },
+  ];
+  yield* columnLines(
+    fleet ? [{ header: 'HOST' }, ...RECORD_COLUMNS] : RECORD_COLUMNS,
+    records,
+    (record) => (fleet ? [{ text: record.host ?? '-' }, ...cells(record)] : cells(record)),
+    options.color,
+  );
   yield '';
   yield `${records.length} record${records.length === 1 ? '' : 's'}`;
 }
@@ -103,12 +123,20 @@ export function* recordTableLines(records: readonly AuditRecord[], options: Pick
 /** One record on one line, for --follow, where later widths are unknown. */
 export function formatRecordLine(record: AuditRecord, color: boolean): string {
   const event = paint(record.event.padEnd(15), toneOf(record).tone, color);
-  return escapeCell(`${formatTime(record.at)}  `) + event + escapeCell(` ${record.door}  ${record.src}  ${detailOf(record)}`);
+  return (
+    escapeCell(`${formatTime(record.at)}  `) + event + escapeCell(` ${record.door}  ${record.src}  ${detailOf(record)}`)
+  );
 }
 
 function toneOf(record: AuditRecord): { tone?: Tone } {
   if (record.event === 'open') return { tone: 'green' };
-  if (record.event === 'reject' || record.event === 'reject-summary' || record.event === 'firewall-error' || record.event === 'state-corrupt') return { tone: 'red' };
+  if (
+    record.event === 'reject' ||
+    record.event === 'reject-summary' ||
+    record.event === 'firewall-error' ||
+    record.event === 'state-corrupt'
+  )
+    return { tone: 'red' };
   return {};
 }
 
@@ -149,7 +177,8 @@ export function renderSummary(summary: AuditSummary, options: Pick<TableOptions,
   out.push(...summaryColumns('DOOR', 'SOURCES', summary.doors, options.color), '');
   out.push(paint('Sources', 'bold', options.color));
   out.push(...summaryColumns('SOURCE', 'DOORS', summary.sources, options.color));
-  if (summary.moreSources > 0) out.push(`… and ${summary.moreSources} more source${summary.moreSources === 1 ? '' : 's'}`);
+  if (summary.moreSources > 0)
+    out.push(`… and ${summary.moreSources} more source${summary.moreSources === 1 ? '' : 's'}`);
   out.push('', paint('Opens per day (UTC)', 'bold', options.color));
   out.push(...renderHistogram(summary.days));
   out.push('', `${summary.stillOpen} grant${summary.stillOpen === 1 ? '' : 's'} still open`);
@@ -159,7 +188,13 @@ export function renderSummary(summary: AuditSummary, options: Pick<TableOptions,
 function summaryColumns(name: string, distinct: string, lines: readonly SummaryLine[], color: boolean): string[] {
   if (lines.length === 0) return ['(none)'];
   return renderColumns(
-    [{ header: name }, { header: 'OPENS', align: 'right' }, { header: distinct, align: 'right' }, { header: 'LONGEST', align: 'right' }, { header: 'REJECTED', align: 'right' }],
+    [
+      { header: name },
+      { header: 'OPENS', align: 'right' },
+      { header: distinct, align: 'right' },
+      { header: 'LONGEST', align: 'right' },
+      { header: 'REJECTED', align: 'right' },
+    ],
     lines.map((line): Cell[] => [
       { text: line.name },
       { text: String(line.opens) },

@@ -48,7 +48,16 @@ export class GrantPairer {
     switch (record.event) {
       case 'open': {
         const done: GrantRow[] = held ? [finish(held, record.at, 'reopened')] : [];
-        this.open.set(key, { door: record.door, src: record.src, ports: record.ports, opened: record.at, until: record.until, refreshes: 0, ...(record.by ? { by: record.by } : {}), ...hostOf(record) });
+        this.open.set(key, {
+          door: record.door,
+          src: record.src,
+          ports: record.ports,
+          opened: record.at,
+          until: record.until,
+          refreshes: 0,
+          ...(record.by ? { by: record.by } : {}),
+          ...hostOf(record),
+        });
         return done;
       }
       case 'refresh': {
@@ -57,13 +66,29 @@ export class GrantPairer {
           held.refreshes++;
         } else {
           // The open is in a log that is gone; the grant is known from here on.
-          this.open.set(key, { door: record.door, src: record.src, ports: record.ports, opened: null, until: record.until, refreshes: 1, ...hostOf(record) });
+          this.open.set(key, {
+            door: record.door,
+            src: record.src,
+            ports: record.ports,
+            opened: null,
+            until: record.until,
+            refreshes: 1,
+            ...hostOf(record),
+          });
         }
         return [];
       }
       case 'close': {
         this.open.delete(key);
-        const pending = held ?? { door: record.door, src: record.src, ports: record.ports ?? [], opened: null, until: null, refreshes: 0, ...hostOf(record) };
+        const pending = held ?? {
+          door: record.door,
+          src: record.src,
+          ports: record.ports ?? [],
+          opened: null,
+          until: null,
+          refreshes: 0,
+          ...hostOf(record),
+        };
         return [finish(pending, record.at, record.reason)];
       }
       default:
@@ -108,7 +133,12 @@ export function settleOpenRow(row: GrantRow, now: number): GrantRow {
 /** Milliseconds a grant was (or, while open, has been) open; undefined when its start is unknown. An unclosed expired grant counts to its end. */
 export function grantLength(row: GrantRow, now: number): number | undefined {
   if (row.opened === null) return undefined;
-  const end = row.closed !== null ? Date.parse(row.closed) : row.outcome === 'expired-unclosed' && row.until !== null ? Date.parse(row.until) : now;
+  const end =
+    row.closed !== null
+      ? Date.parse(row.closed)
+      : row.outcome === 'expired-unclosed' && row.until !== null
+        ? Date.parse(row.until)
+        : now;
   const length = end - Date.parse(row.opened);
   return Number.isFinite(length) ? Math.max(0, length) : undefined;
 }

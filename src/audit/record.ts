@@ -81,7 +81,8 @@ export interface SessionsRecord extends Base {
   readonly errors?: readonly string[];
 }
 
-export type AuditRecord = OpenRecord | CloseRecord | RejectRecord | RejectSummaryRecord | FirewallRecord | StateCorruptRecord | SessionsRecord;
+export type AuditRecord =
+  OpenRecord | CloseRecord | RejectRecord | RejectSummaryRecord | FirewallRecord | StateCorruptRecord | SessionsRecord;
 
 export interface AuditSink {
   write(record: AuditRecord): Promise<void>;

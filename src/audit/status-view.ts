@@ -46,7 +46,20 @@ export function statusGrant(grant: Grant): StatusSnapshot['grants'][number] {
   };
 }
 
-const COUNTER_ORDER = ['lines', 'packets', 'malformed', 'ignored', 'foreign', 'oversized', 'knocks', 'opens', 'refreshes', 'closes', 'rejected', 'firewallFailures'];
+const COUNTER_ORDER = [
+  'lines',
+  'packets',
+  'malformed',
+  'ignored',
+  'foreign',
+  'oversized',
+  'knocks',
+  'opens',
+  'refreshes',
+  'closes',
+  'rejected',
+  'firewallFailures',
+];
 
 /** The status as lines of text (no trailing newline); failing closes come first and loud. */
 export function renderStatus(snapshot: StatusSnapshot, options: { color: boolean; now: number }): string {
@@ -85,30 +98,56 @@ export function renderStatus(snapshot: StatusSnapshot, options: { color: boolean
     out.push('Open grants: none');
   } else {
     out.push(paint(`Open grants (${snapshot.grants.length})`, 'bold', color));
-    const grants = [...snapshot.grants].sort((a, b) => (a.openedAt < b.openedAt ? -1 : a.openedAt > b.openedAt ? 1 : 0));
+    const grants = [...snapshot.grants].sort((a, b) =>
+      a.openedAt < b.openedAt ? -1 : a.openedAt > b.openedAt ? 1 : 0,
+    );
     out.push(
       ...renderColumns(
-        [{ header: 'SOURCE' }, { header: 'DOOR' }, { header: 'PORTS' }, { header: 'OPENED (UTC)' }, { header: 'UNTIL (UTC)' }],
-        grants.map((grant): Cell[] => [{ text: grant.src }, { text: grant.door }, { text: grant.ports.join(',') }, { text: formatTime(grant.openedAt) }, untilCell(grant.until, now)]),
+        [
+          { header: 'SOURCE' },
+          { header: 'DOOR' },
+          { header: 'PORTS' },
+          { header: 'OPENED (UTC)' },
+          { header: 'UNTIL (UTC)' },
+        ],
+        grants.map((grant): Cell[] => [
+          { text: grant.src },
+          { text: grant.door },
+          { text: grant.ports.join(',') },
+          { text: formatTime(grant.openedAt) },
+          untilCell(grant.until, now),
+        ]),
         color,
       ),
     );
   }
   if (snapshot.alwaysAllow !== undefined) {
-    out.push('', `Always allowed (limits.alwaysAllow, never blocked on protected ports): ${snapshot.alwaysAllow.length === 0 ? 'none' : snapshot.alwaysAllow.map(escapeCell).join(' ')}`);
+    out.push(
+      '',
+      `Always allowed (limits.alwaysAllow, never blocked on protected ports): ${snapshot.alwaysAllow.length === 0 ? 'none' : snapshot.alwaysAllow.map(escapeCell).join(' ')}`,
+    );
   }
   if (snapshot.refusal) out.push('', `Guard ${describeRefusal(snapshot.refusal)}`);
   if (snapshot.forward) out.push('', ...snapshot.forward.map((line) => `Guard ${escapeCell(line)}`));
-  out.push('', `Tracked sources: ${snapshot.trackedSources}${snapshot.scanners === undefined ? '' : `, scanners marked: ${snapshot.scanners}`}`);
+  out.push(
+    '',
+    `Tracked sources: ${snapshot.trackedSources}${snapshot.scanners === undefined ? '' : `, scanners marked: ${snapshot.scanners}`}`,
+  );
   const names = [
     ...COUNTER_ORDER.filter((name) => name in snapshot.counters),
     ...Object.keys(snapshot.counters)
       .filter((name) => !COUNTER_ORDER.includes(name))
       .sort(),
   ];
-  out.push(`Counters: ${names.length === 0 ? '(none)' : names.map((name) => `${name} ${snapshot.counters[name]}`).join('  ')}`);
+  out.push(
+    `Counters: ${names.length === 0 ? '(none)' : names.map((name) => `${name} ${snapshot.counters[name]}`).join('  ')}`,
+  );
   const follower = snapshot.follower;
-  out.push(follower ? `Follower: ${escapeCell(follower.path)} at offset ${follower.offset} (${follower.lagBytes} bytes behind)` : 'Follower: none');
+  out.push(
+    follower
+      ? `Follower: ${escapeCell(follower.path)} at offset ${follower.offset} (${follower.lagBytes} bytes behind)`
+      : 'Follower: none',
+  );
   out.push(...progressLines(snapshot, { color, now }));
   return out.join('\n');
 }
@@ -117,7 +156,9 @@ function untilCell(until: string | null, now: number): Cell {
   if (until === null) return { text: 'until closed' };
   const left = Date.parse(until) - now;
   if (Number.isNaN(left)) return { text: until };
-  return left >= 0 ? { text: `${formatTime(until)} (in ${formatLength(left)})` } : { text: `${formatTime(until)} (overdue ${formatLength(-left)})`, tone: 'red' };
+  return left >= 0
+    ? { text: `${formatTime(until)} (in ${formatLength(left)})` }
+    : { text: `${formatTime(until)} (overdue ${formatLength(-left)})`, tone: 'red' };
 }
 
 /** A source part-way through a door's open (or close) sequence; `since` is the ISO time of its first knock. */
@@ -131,8 +172,14 @@ export interface ProgressRow {
 }
 
 /** The tracker's mid-sequence sources (epoch-ms times) as the snapshot carries them. */
-export function progressSnapshot(progress: { total: number; sources: readonly (Omit<ProgressRow, 'since'> & { since: number })[] }): { total: number; sources: ProgressRow[] } {
-  return { total: progress.total, sources: progress.sources.map((source) => ({ ...source, since: new Date(source.since).toISOString() })) };
+export function progressSnapshot(progress: {
+  total: number;
+  sources: readonly (Omit<ProgressRow, 'since'> & { since: number })[];
+}): { total: number; sources: ProgressRow[] } {
+  return {
+    total: progress.total,
+    sources: progress.sources.map((source) => ({ ...source, since: new Date(source.since).toISOString() })),
+  };
 }
 
 /** How many mid-sequence sources the daemon puts in a status snapshot. */
@@ -151,8 +198,14 @@ function progressLines(snapshot: StatusSnapshot, options: { color: boolean; now:
   return [
     '',
     paint(`Mid-sequence (${progress.total})`, 'bold', options.color),
-    ...renderColumns([{ header: 'SOURCE' }, { header: 'DOOR' }, { header: 'STEP' }, { header: 'SINCE (UTC)' }], rows, options.color),
-    ...(more > 0 ? [`… and ${more.toLocaleString('en-US')} more; \`--json\` for the first ${progress.sources.length}`] : []),
+    ...renderColumns(
+      [{ header: 'SOURCE' }, { header: 'DOOR' }, { header: 'STEP' }, { header: 'SINCE (UTC)' }],
+      rows,
+      options.color,
+    ),
+    ...(more > 0
+      ? [`… and ${more.toLocaleString('en-US')} more; \`--json\` for the first ${progress.sources.length}`]
+      : []),
   ];
 }
 
@@ -161,12 +214,22 @@ export function fleetLine(fleet: FleetLinkStatus, color: boolean): string {
   const refused = Object.values(fleet.rejected).reduce((sum, count) => sum + count, 0);
   const offset = fleet.clockOffset === null ? 'not measured' : `${fleet.clockOffset} ms`;
   const state = fleet.duplicateName
-    ? paint(`DUPLICATE NAME: another member is also "${escapeCell(fleet.host)}" and the two ignore each other's changes; give each its own fleet.host`, 'red', color)
+    ? paint(
+        `DUPLICATE NAME: another member is also "${escapeCell(fleet.host)}" and the two ignore each other's changes; give each its own fleet.host`,
+        'red',
+        color,
+      )
     : !fleet.connected
       ? paint('DISCONNECTED (local doors and expiry go on)', 'yellow', color)
       : fleet.accepting
         ? paint('connected', 'green', color)
         : paint('REFUSING fleet grants (clock off)', 'red', color);
-  const details = [`clock offset ${offset}`, `published ${fleet.published}`, `applied ${fleet.applied}`, `refused ${refused}`, ...(fleet.outbox > 0 ? [`waiting ${fleet.outbox}`] : [])];
+  const details = [
+    `clock offset ${offset}`,
+    `published ${fleet.published}`,
+    `applied ${fleet.applied}`,
+    `refused ${refused}`,
+    ...(fleet.outbox > 0 ? [`waiting ${fleet.outbox}`] : []),
+  ];
   return `fleet ${escapeCell(fleet.group)} as ${escapeCell(fleet.host)}: ${state}   ${details.join(', ')}`;
 }

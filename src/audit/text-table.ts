@@ -31,7 +31,11 @@ export function escapeCell(text: string): string {
   return text.replace(/[\u0000-\u001f\u007f-\u009f]/g, (ch) => `\\x${ch.charCodeAt(0).toString(16).padStart(2, '0')}`);
 }
 
-export function renderColumns(columns: readonly Column[], rows: readonly (readonly (Cell | string)[])[], color: boolean): string[] {
+export function renderColumns(
+  columns: readonly Column[],
+  rows: readonly (readonly (Cell | string)[])[],
+  color: boolean,
+): string[] {
   return [...columnLines(columns, rows, (row) => row, color)];
 }
 
@@ -39,14 +43,20 @@ export function renderColumns(columns: readonly Column[], rows: readonly (readon
  * The same table for many rows without holding it all: one pass over `items` for the
  * widths, a second that yields line by line (cells are built twice, never kept).
  */
-export function* columnLines<T>(columns: readonly Column[], items: readonly T[], cellsOf: (item: T) => readonly (Cell | string)[], color: boolean): Generator<string> {
+export function* columnLines<T>(
+  columns: readonly Column[],
+  items: readonly T[],
+  cellsOf: (item: T) => readonly (Cell | string)[],
+  color: boolean,
+): Generator<string> {
   const widths = columns.map((column) => column.header.length);
   for (const item of items) {
     const row = cellsOf(item);
     for (let i = 0; i < widths.length; i++) widths[i] = Math.max(widths[i]!, escapeCell(textOf(row[i])).length);
   }
   const last = columns.length - 1;
-  const pad = (text: string, i: number): string => (columns[i]?.align === 'right' ? text.padStart(widths[i]!) : i === last ? text : text.padEnd(widths[i]!));
+  const pad = (text: string, i: number): string =>
+    columns[i]?.align === 'right' ? text.padStart(widths[i]!) : i === last ? text : text.padEnd(widths[i]!);
   yield columns
     .map((column, i) => paint(pad(column.header, i), 'bold', color))
     .join('  ')

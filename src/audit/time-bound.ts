@@ -27,7 +27,10 @@ export function parseTimeBound(text: string, now: number): number | undefined {
 export function requireTimeBound(option: string, text: string, now: number): number {
   const ms = parseTimeBound(text, now);
   if (ms === undefined) {
-    throw new KnocktailError('USAGE', `Expected ${option} to be an ISO time (2026-11-24T10:00Z, UTC if no zone), a duration ago (2h, 7d) or today/yesterday, got ${describeValue(text)}`);
+    throw new KnocktailError(
+      'USAGE',
+      `Expected ${option} to be an ISO time (2026-11-24T10:00Z, UTC if no zone), a duration ago (2h, 7d) or today/yesterday, got ${describeValue(text)}`,
+    );
   }
   return ms;
 }

@@ -12,7 +12,11 @@ import type { LogPathHealth } from './log-path.js';
 export type ProveLogPath = () => Promise<LogPathHealth>;
 
 /** Sets the guard up; with a prover only once the path is proven. Resolves to the health (undefined without a prover). */
-export async function armGuard(backend: FirewallBackend, doors: readonly Door[], prove: ProveLogPath | undefined): Promise<LogPathHealth | undefined> {
+export async function armGuard(
+  backend: FirewallBackend,
+  doors: readonly Door[],
+  prove: ProveLogPath | undefined,
+): Promise<LogPathHealth | undefined> {
   if (prove === undefined) {
     await backend.setup(doors);
     return undefined;
@@ -26,12 +30,18 @@ export async function armGuard(backend: FirewallBackend, doors: readonly Door[],
 
 /** The error for a silent path: what happened, that nothing is hidden, and what to configure. */
 export function logPathError(health: Extract<LogPathHealth, { ok: false }>): KnocktailError {
-  return new KnocktailError('LOG_PATH', `Refusing to arm the guard: ${health.reason}. Knocks could not arrive, so nothing is hidden (the protected ports stay reachable).`, {
-    details: health.advice.map((line) => `to configure: ${line}`),
-  });
+  return new KnocktailError(
+    'LOG_PATH',
+    `Refusing to arm the guard: ${health.reason}. Knocks could not arrive, so nothing is hidden (the protected ports stay reachable).`,
+    {
+      details: health.advice.map((line) => `to configure: ${line}`),
+    },
+  );
 }
 
 /** One line for status and logs. */
 export function describeLogPath(health: LogPathHealth): string {
-  return health.ok ? `log path: OK, the canary (udp 127.0.0.1:${health.port}) came back through ${health.source} in ${health.latencyMs.toFixed(1)} ms` : `log path: BROKEN, ${health.reason}`;
+  return health.ok
+    ? `log path: OK, the canary (udp 127.0.0.1:${health.port}) came back through ${health.source} in ${health.latencyMs.toFixed(1)} ms`
+    : `log path: BROKEN, ${health.reason}`;
 }

@@ -9,8 +9,22 @@ import type { ParseContext } from '../parse/packet.js';
 
 /** The health of the path from the kernel to the daemon, as status and check-config show it. */
 export type LogPathHealth =
-  | { readonly ok: true; readonly source: string; readonly port: number; readonly at: number; readonly latencyMs: number }
-  | { readonly ok: false; readonly source: string; readonly port: number; readonly at: number; readonly waitedMs: number; readonly reason: string; readonly advice: readonly string[] };
+  | {
+      readonly ok: true;
+      readonly source: string;
+      readonly port: number;
+      readonly at: number;
+      readonly latencyMs: number;
+    }
+  | {
+      readonly ok: false;
+      readonly source: string;
+      readonly port: number;
+      readonly at: number;
+      readonly waitedMs: number;
+      readonly reason: string;
+      readonly advice: readonly string[];
+    };
 
 export interface CanaryParts {
   /** A fresh reader of the configured source, from its end: only lines written from now on. */
@@ -37,11 +51,27 @@ export interface CanaryParts {
 }
 
 /** Whether `line` is the canary's: a kernel line with the prefix, udp from one of `sports` to `port`, in on lo. */
-export function isCanaryLine(line: string, parts: Pick<CanaryParts, 'logPrefix' | 'port' | 'bootTime' | 'dialect'>, sports: ReadonlySet<number>, now: number): boolean {
-  const result = parseKernelLine(line, { prefix: parts.logPrefix, referenceTime: now, bootTime: parts.bootTime, ...parts.dialect });
+export function isCanaryLine(
+  line: string,
+  parts: Pick<CanaryParts, 'logPrefix' | 'port' | 'bootTime' | 'dialect'>,
+  sports: ReadonlySet<number>,
+  now: number,
+): boolean {
+  const result = parseKernelLine(line, {
+    prefix: parts.logPrefix,
+    referenceTime: now,
+    bootTime: parts.bootTime,
+    ...parts.dialect,
+  });
   if (result.kind !== 'packet') return false;
   const { packet } = result;
-  return packet.in === 'lo' && packet.proto === 'udp' && packet.dport === parts.port && packet.sport !== undefined && sports.has(packet.sport);
+  return (
+    packet.in === 'lo' &&
+    packet.proto === 'udp' &&
+    packet.dport === parts.port &&
+    packet.sport !== undefined &&
+    sports.has(packet.sport)
+  );
 }
 
 /** Sends the canary and waits for its line; never throws for a silent path (the health says why). */
@@ -65,21 +95,44 @@ export async function proveLogPath(parts: CanaryParts): Promise<LogPathHealth> {
     for await (const chunk of parts.reader.chunks(abort.signal)) {
       for (const line of chunk.toString('utf8').split('\n')) {
         if (line !== '' && isCanaryLine(line, parts, sports, parts.wallClock())) {
-          return { ok: true, source: parts.source, port: parts.port, at: parts.wallClock(), latencyMs: parts.now() - started };
+          return {
+            ok: true,
+            source: parts.source,
+            port: parts.port,
+            at: parts.wallClock(),
+            latencyMs: parts.now() - started,
+          };
         }
       }
     }
   } catch (error) {
-    if (!abort.signal.aborted) return await silent(parts, started, `reading ${parts.source} failed: ${error instanceof Error ? error.message : String(error)}`);
+    if (!abort.signal.aborted)
+      return await silent(
+        parts,
+        started,
+        `reading ${parts.source} failed: ${error instanceof Error ? error.message : String(error)}`,
+      );
   } finally {
     clearTimeout(timer);
     clearInterval(resend);
     abort.abort();
   }
   const why = sendError === undefined ? '' : ` (sending it failed: ${sendError.message})`;
-  return silent(parts, started, `no line of the canary (udp to 127.0.0.1:${parts.port}, tagged "${parts.logPrefix}") came through ${parts.source} within ${Math.round(timeoutMs / 100) / 10}s${why}`);
+  return silent(
+    parts,
+    started,
+    `no line of the canary (udp to 127.0.0.1:${parts.port}, tagged "${parts.logPrefix}") came through ${parts.source} within ${Math.round(timeoutMs / 100) / 10}s${why}`,
+  );
 }
 
 async function silent(parts: CanaryParts, started: number, reason: string): Promise<LogPathHealth> {
-  return { ok: false, source: parts.source, port: parts.port, at: parts.wallClock(), waitedMs: parts.now() - started, reason, advice: await parts.advise() };
+  return {
+    ok: false,
+    source: parts.source,
+    port: parts.port,
+    at: parts.wallClock(),
+    waitedMs: parts.now() - started,
+    reason,
+    advice: await parts.advise(),
+  };
 }

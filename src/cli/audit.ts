@@ -34,33 +34,58 @@ interface AuditFlags {
 export const audit: CommandAction<[], AuditFlags> = async (ctx, _args, flags) => {
   const now = Date.now();
   const filter = buildAuditFilter(flags, now);
-  if (flags.follow && flags.summary) throw new KnocktailError('USAGE', 'Expected either --follow or --summary, got both: a summary needs an end');
+  if (flags.follow && flags.summary)
+    throw new KnocktailError('USAGE', 'Expected either --follow or --summary, got both: a summary needs an end');
   if (flags.fleet) {
-    if (flags.follow || flags.file) throw new KnocktailError('USAGE', `Expected --fleet without ${flags.follow ? '--follow' : '--file'}: the fleet stream is read from NATS, once`);
+    if (flags.follow || flags.file)
+      throw new KnocktailError(
+        'USAGE',
+        `Expected --fleet without ${flags.follow ? '--follow' : '--file'}: the fleet stream is read from NATS, once`,
+      );
     const config = await loadConfig(configPath(ctx, flags.config));
     const stats = createReadStats();
     const unverified = await withFleetAudit(config, (source) => runQuery(ctx, source, filter, flags, stats, now));
-    if (unverified > 0) writeLine(ctx.stderr, `knocktail: skipped ${unverified} fleet record${unverified === 1 ? '' : 's'} that failed verification with the group key`);
+    if (unverified > 0)
+      writeLine(
+        ctx.stderr,
+        `knocktail: skipped ${unverified} fleet record${unverified === 1 ? '' : 's'} that failed verification with the group key`,
+      );
     return 0;
   }
   const path = flags.file ?? (await loadConfig(configPath(ctx, flags.config))).auditLog;
   const stats = createReadStats();
   if (path === '-') {
-    if (flags.follow) throw new KnocktailError('USAGE', 'Expected --follow with a file: standard input (--file -) is read once, to its end');
+    if (flags.follow)
+      throw new KnocktailError(
+        'USAGE',
+        'Expected --follow with a file: standard input (--file -) is read once, to its end',
+      );
     if (!ctx.stdin) throw new KnocktailError('USAGE', 'Expected standard input for --file -, got none');
     await runQuery(ctx, readStream(ctx.stdin), filter, flags, stats, now);
   } else if (flags.follow) {
     await runFollow(ctx, path, filter, flags, stats);
   } else {
     const files = await listAuditFiles(path);
-    if (files.length === 0) throw new KnocktailError('NOT_FOUND', `Expected an audit log at ${path} (or rotated copies of it), found none`);
+    if (files.length === 0)
+      throw new KnocktailError('NOT_FOUND', `Expected an audit log at ${path} (or rotated copies of it), found none`);
     await runQuery(ctx, readLogFiles(files), filter, flags, stats, now);
   }
-  if (stats.malformed > 0) writeLine(ctx.stderr, `knocktail: skipped ${stats.malformed} malformed line${stats.malformed === 1 ? '' : 's'} in ${path === '-' ? 'standard input' : path}`);
+  if (stats.malformed > 0)
+    writeLine(
+      ctx.stderr,
+      `knocktail: skipped ${stats.malformed} malformed line${stats.malformed === 1 ? '' : 's'} in ${path === '-' ? 'standard input' : path}`,
+    );
   return 0;
 };
 
-async function runQuery(ctx: CliContext, source: ChunkSource, filter: AuditFilter, flags: AuditFlags, stats: ReadStats, now: number): Promise<void> {
+async function runQuery(
+  ctx: CliContext,
+  source: ChunkSource,
+  filter: AuditFilter,
+  flags: AuditFlags,
+  stats: ReadStats,
+  now: number,
+): Promise<void> {
   const color = useColor(ctx);
   const summary = flags.summary ? new SummaryBuilder(now) : undefined;
   const records: AuditRecord[] = [];
@@ -78,7 +103,12 @@ async function runQuery(ctx: CliContext, source: ChunkSource, filter: AuditFilte
         else if (json) out.line(line);
         else if (recordTable) records.push(record);
       },
-      ...(summary || (!json && !recordTable) ? { grant: (row: GrantRow) => (summary ? summary.addRow(settleOpenRow(row, now)) : rows.push(settleOpenRow(row, now))) } : {}),
+      ...(summary || (!json && !recordTable)
+        ? {
+            grant: (row: GrantRow) =>
+              summary ? summary.addRow(settleOpenRow(row, now)) : rows.push(settleOpenRow(row, now)),
+          }
+        : {}),
       chunkDone: () => out.flush(),
     },
     out.signal,
@@ -88,7 +118,9 @@ async function runQuery(ctx: CliContext, source: ChunkSource, filter: AuditFilte
     const result = summary.result({ maxSources: 20, maxDays: 31 });
     ctx.stdout.write(flags.json ? `${JSON.stringify(result)}\n` : renderSummary(result, { color }));
   } else if (!flags.json) {
-    const lines = recordTable ? recordTableLines(records, { color }) : grantTableLines(sortGrantRows(rows), { color, now });
+    const lines = recordTable
+      ? recordTableLines(records, { color })
+      : grantTableLines(sortGrantRows(rows), { color, now });
     for (const line of lines) {
       out.line(line);
       if (out.size() >= 1 << 16) await out.flush();
@@ -97,7 +129,13 @@ async function runQuery(ctx: CliContext, source: ChunkSource, filter: AuditFilte
   }
 }
 
-async function runFollow(ctx: CliContext, path: string, filter: AuditFilter, flags: AuditFlags, stats: ReadStats): Promise<void> {
+async function runFollow(
+  ctx: CliContext,
+  path: string,
+  filter: AuditFilter,
+  flags: AuditFlags,
+  stats: ReadStats,
+): Promise<void> {
   const color = useColor(ctx);
   const stop = new AbortController();
   ctx.signals.onStop(() => stop.abort());
@@ -118,7 +156,12 @@ async function runFollow(ctx: CliContext, path: string, filter: AuditFilter, fla
 
 // Lines gathered per chunk and written in one go, waiting for drain (a pager reads slowly);
 // a reader that went away (EPIPE from `| head`) ends the scan quietly.
-function createOutput(ctx: CliContext): { line(text: string): void; size(): number; flush(): Promise<void>; signal: AbortSignal } {
+function createOutput(ctx: CliContext): {
+  line(text: string): void;
+  size(): number;
+  flush(): Promise<void>;
+  signal: AbortSignal;
+} {
   const gone = new AbortController();
   ctx.stdout.once('error', () => gone.abort());
   let pending = '';

@@ -39,19 +39,37 @@ export async function checkConfig(ctx: CliContext, option: string | undefined): 
     const host = hostProbesOf(ctx);
     for (const warning of checkConfigWarnings(config)) writeLine(ctx.stdout, `warning: ${warning}`);
     for (const warning of checkDoorStrength(config.doors).warnings) writeLine(ctx.stdout, `warning: ${warning}`);
-    const warnings = [...checkKnockPortsAgainstHost(config.doors, await host.ports.read()), ...checkLogFile(config), ...checkKeyFiles(keyFilesOf(config), ownerOf, await host.serviceUser())];
+    const warnings = [
+      ...checkKnockPortsAgainstHost(config.doors, await host.ports.read()),
+      ...checkLogFile(config),
+      ...checkKeyFiles(keyFilesOf(config), ownerOf, await host.serviceUser()),
+    ];
     for (const warning of warnings) writeLine(ctx.stdout, `warning: ${warning}`);
     const probe = await host.firewall(config.firewall.backend);
-    writeLine(ctx.stdout, describeHostFirewallProbe(probe, config.firewall.backend, config.firewall.hostFirewall ?? 'check'));
+    writeLine(
+      ctx.stdout,
+      describeHostFirewallProbe(probe, config.firewall.backend, config.firewall.hostFirewall ?? 'check'),
+    );
     writeLine(ctx.stdout, describeRefusal(guardHostOf(probe, config.firewall.refusal, []).refusal));
     const facts = await host.logPathFacts?.(config);
-    if (facts) for (const line of describeLogPathFacts(facts, canaryPort(config.doors, config.logPrefix))) writeLine(ctx.stdout, line);
+    if (facts)
+      for (const line of describeLogPathFacts(facts, canaryPort(config.doors, config.logPrefix)))
+        writeLine(ctx.stdout, line);
     if (host.forward && config.firewall.backend !== 'dry-run') {
-      for (const line of describeForwardPlan(await host.forward(collectDoorPorts(config.doors).protectedPorts), config.firewall.backend)) writeLine(ctx.stdout, line);
+      for (const line of describeForwardPlan(
+        await host.forward(collectDoorPorts(config.doors).protectedPorts),
+        config.firewall.backend,
+      ))
+        writeLine(ctx.stdout, line);
     }
-    for (const door of config.doors) writeLine(ctx.stdout, `${describeDoor(door)}${config.fleet?.doors.includes(door.name) ? ' [fleet]' : ''}`);
+    for (const door of config.doors)
+      writeLine(ctx.stdout, `${describeDoor(door)}${config.fleet?.doors.includes(door.name) ? ' [fleet]' : ''}`);
     const fleet = config.fleet;
-    if (fleet) writeLine(ctx.stdout, `fleet ${fleet.group} as ${fleet.host}: ${fleet.servers.join(', ')}; fleet doors ${fleet.doors.join(', ') || 'none'}`);
+    if (fleet)
+      writeLine(
+        ctx.stdout,
+        `fleet ${fleet.group} as ${fleet.host}: ${fleet.servers.join(', ')}; fleet doors ${fleet.doors.join(', ') || 'none'}`,
+      );
     return 0;
   } catch (error) {
     if (!(error instanceof KnocktailError) || error.code !== 'CONFIG_INVALID') throw error;
@@ -61,4 +79,5 @@ export async function checkConfig(ctx: CliContext, option: string | undefined): 
   }
 }
 
-export const checkConfigCommand: CommandAction<[], { config?: string }> = (ctx, _args, flags) => checkConfig(ctx, flags.config);
+export const checkConfigCommand: CommandAction<[], { config?: string }> = (ctx, _args, flags) =>
+  checkConfig(ctx, flags.config);

@@ -24,12 +24,30 @@ async function offline(config: Config, request: ControlRequest): Promise<unknown
   const clock = createSystemClock();
   const audit = createAuditLog(config.auditLog, { backend: config.firewall.backend });
   let snapshot: () => PersistedState = () => state;
-  const store = new StateStore<PersistedState>({ clock, snapshot: () => snapshot(), save: (next) => saveState(stateFilePath(config), next), onError: () => undefined });
+  const store = new StateStore<PersistedState>({
+    clock,
+    snapshot: () => snapshot(),
+    save: (next) => saveState(stateFilePath(config), next),
+    onError: () => undefined,
+  });
   // The same composition as the daemon, without a source: one change, then the state is written once.
-  const knocktail = compose(config, { clock, runner: new ExecaRunner(), forward: true, audit, bootTime: bootTime(), saved: state, store });
+  const knocktail = compose(config, {
+    clock,
+    runner: new ExecaRunner(),
+    forward: true,
+    audit,
+    bootTime: bootTime(),
+    saved: state,
+    store,
+  });
   snapshot = () => ({ version: 1, grants: knocktail.engine.grants(), usedOneTime: state.usedOneTime });
   try {
-    const controller = new GrantController({ grants: knocktail.engine, doors: () => config.doors, limits: () => config.limits, status: () => undefined });
+    const controller = new GrantController({
+      grants: knocktail.engine,
+      doors: () => config.doors,
+      limits: () => config.limits,
+      status: () => undefined,
+    });
     const result = await controller.handle(request);
     await knocktail.engine.drain();
     return result;

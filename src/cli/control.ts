@@ -25,14 +25,32 @@ function describeGrant(grant: Grant): string {
   return `${grant.door} open for ${grant.src}: ${grant.ports.map(formatPort).join(' ')} ${until}`;
 }
 
-export const grant: CommandAction<[string], { door: string; for?: string; config?: string }> = async (ctx, [src], flags) => {
-  const { result, daemon } = await ask(configPath(ctx, flags.config), { op: 'grant', src, door: flags.door, ...(flags.for ? { for: flags.for } : {}) });
+export const grant: CommandAction<[string], { door: string; for?: string; config?: string }> = async (
+  ctx,
+  [src],
+  flags,
+) => {
+  const { result, daemon } = await ask(configPath(ctx, flags.config), {
+    op: 'grant',
+    src,
+    door: flags.door,
+    ...(flags.for ? { for: flags.for } : {}),
+  });
   writeLine(ctx.stdout, `${describeGrant(result as Grant)}${daemon ? '' : ' (no daemon running: applied directly)'}`);
   return 0;
 };
 
-export const revoke: CommandAction<[string], { door?: string; config?: string; endSessions?: boolean }> = async (ctx, [src], flags) => {
-  const { result } = await ask(configPath(ctx, flags.config), { op: 'revoke', src, ...(flags.door ? { door: flags.door } : {}), ...(flags.endSessions ? { endSessions: true } : {}) });
+export const revoke: CommandAction<[string], { door?: string; config?: string; endSessions?: boolean }> = async (
+  ctx,
+  [src],
+  flags,
+) => {
+  const { result } = await ask(configPath(ctx, flags.config), {
+    op: 'revoke',
+    src,
+    ...(flags.door ? { door: flags.door } : {}),
+    ...(flags.endSessions ? { endSessions: true } : {}),
+  });
   // The daemon answers with the address normalised ("2001:DB8::0:1" → "2001:db8::1").
   const { closed, src: address = src } = result as { closed: string[]; src?: string };
   if (closed.length === 0) {

@@ -55,7 +55,10 @@ export function configManPage(date: string, version: string): string {
     example: CONFIG_EXAMPLE,
     files: [
       ['/etc/knocktail/config.json', 'the default location'],
-      ['/usr/share/knocktail/config.schema.json', 'the JSON Schema this page is generated from, for "$schema" and editors (installed by the Debian package)'],
+      [
+        '/usr/share/knocktail/config.schema.json',
+        'the JSON Schema this page is generated from, for "$schema" and editors (installed by the Debian package)',
+      ],
     ],
     seeAlso: ['knocktail(8)', 'knocktail-client.json(5)', 'knockd(1)'],
   });
@@ -84,7 +87,10 @@ export function clientManPage(date: string, version: string): string {
     files: [
       ['$XDG_CONFIG_HOME/knocktail/client.json', 'where profiles are read from (`--profiles FILE` elsewhere)'],
       ['~/.config/knocktail/client.json', 'the same, when XDG_CONFIG_HOME is not set'],
-      ['/usr/share/knocktail/client.schema.json', 'the JSON Schema this page is generated from, for "$schema" and editors (installed by the Debian package)'],
+      [
+        '/usr/share/knocktail/client.schema.json',
+        'the JSON Schema this page is generated from, for "$schema" and editors (installed by the Debian package)',
+      ],
     ],
     seeAlso: ['knocktail(8)', 'knocktail.json(5)', 'knock(1)'],
   });

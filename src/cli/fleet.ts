@@ -16,7 +16,15 @@ export async function runFleetStatus(ctx: CliContext, config: Config, json: bool
   const nc = await connectNats(fleet, `knocktail status ${fleet.group}/${fleet.host}`);
   try {
     const view = await readFleetStatus(nc, fleet, Date.now);
-    writeLine(ctx.stdout, json ? JSON.stringify(view) : renderFleetStatus(view, { color: ctx.stdout.isTTY === true && ctx.env['NO_COLOR'] === undefined, now: Date.now() }));
+    writeLine(
+      ctx.stdout,
+      json
+        ? JSON.stringify(view)
+        : renderFleetStatus(view, {
+            color: ctx.stdout.isTTY === true && ctx.env['NO_COLOR'] === undefined,
+            now: Date.now(),
+          }),
+    );
   } finally {
     await nc.close();
   }

@@ -40,12 +40,18 @@ export function systemHostProbes(): HostProbes {
     ports: createHostPortsReader(),
     // Loaded on use: `install` without --now never needs the firewall code.
     async firewall(backend) {
-      const [{ ExecaRunner }, { probeHostFirewall }] = await Promise.all([import('../firewall/command-runner.js'), import('../firewall/host-firewall-check.js')]);
+      const [{ ExecaRunner }, { probeHostFirewall }] = await Promise.all([
+        import('../firewall/command-runner.js'),
+        import('../firewall/host-firewall-check.js'),
+      ]);
       return probeHostFirewall(new ExecaRunner(), backend);
     },
     randomInt: (bound) => randomInt(bound),
     async container() {
-      const [{ ExecaRunner }, { detectContainer }] = await Promise.all([import('../firewall/command-runner.js'), import('../host/detect-container.js')]);
+      const [{ ExecaRunner }, { detectContainer }] = await Promise.all([
+        import('../firewall/command-runner.js'),
+        import('../host/detect-container.js'),
+      ]);
       return detectContainer(new ExecaRunner({ timeoutMs: 5000 }));
     },
     async ulogdPluginDir() {
@@ -58,7 +64,10 @@ export function systemHostProbes(): HostProbes {
         import('../firewall/command-executor.js'),
         import('../firewall/forward-probe.js'),
       ]);
-      return probeForward(new CommandExecutor(new ExecaRunner(), { retries: 0, sleep: () => Promise.resolve() }), protectedPorts);
+      return probeForward(
+        new CommandExecutor(new ExecaRunner(), { retries: 0, sleep: () => Promise.resolve() }),
+        protectedPorts,
+      );
     },
     // Loaded on use, as the firewall: only setup, install --now and check-config need it.
     logPath: async (config) => (await import('./log-path-prover.js')).createLogPathProver(config),

@@ -52,16 +52,22 @@ export async function importConfig(ctx: CliContext, file: string, flags: ImportF
   try {
     text = await readFile(path, 'utf8');
   } catch (error) {
-    throw new KnocktailError('CONFIG_UNREADABLE', `cannot read knockd config ${path}: ${osReason(error)}`, { cause: error });
+    throw new KnocktailError('CONFIG_UNREADABLE', `cannot read knockd config ${path}: ${osReason(error)}`, {
+      cause: error,
+    });
   }
   const knockd = parseKnockdConfig(text);
   const result = importKnockdConfig(knockd, await readOneTimeFiles(oneTimeFilesOf(knockd), dirname(path)));
   reportNotes(ctx, result.notes);
   const doors = result.config.doors;
-  if (doors.length === 0) throw new KnocktailError('CONFIG_INVALID', `${path}: no knockd door could be converted (see above)`);
+  if (doors.length === 0)
+    throw new KnocktailError('CONFIG_INVALID', `${path}: no knockd door could be converted (see above)`);
   const output = flags.output === undefined ? undefined : resolve(ctx.cwd, flags.output);
   const checked = validateConfig(result.config, { baseDir: dirname(output ?? path) });
-  if (!checked.ok) throw new KnocktailError('CONFIG_INVALID', 'the converted config does not pass check-config', { details: checked.errors });
+  if (!checked.ok)
+    throw new KnocktailError('CONFIG_INVALID', 'the converted config does not pass check-config', {
+      details: checked.errors,
+    });
   const json = renderConfigJson(result.config);
   if (output === undefined) ctx.stdout.write(json);
   else {
@@ -73,8 +79,15 @@ export async function importConfig(ctx: CliContext, file: string, flags: ImportF
     }
   }
   const names = doors.map((door) => door.name).join(', ');
-  writeLine(ctx.stderr, `knocktail: converted ${doors.length} door${doors.length === 1 ? '' : 's'} (${names}) from ${path}${output ? ` to ${output}` : ''}; check-config passes`);
-  if (flags.config !== undefined && output === undefined) writeLine(ctx.stderr, 'knocktail: -c names the config a command reads; import reads none and printed the result: write it with -o FILE');
+  writeLine(
+    ctx.stderr,
+    `knocktail: converted ${doors.length} door${doors.length === 1 ? '' : 's'} (${names}) from ${path}${output ? ` to ${output}` : ''}; check-config passes`,
+  );
+  if (flags.config !== undefined && output === undefined)
+    writeLine(
+      ctx.stderr,
+      'knocktail: -c names the config a command reads; import reads none and printed the result: write it with -o FILE',
+    );
   // A door left out is a door the knockers lose: a script must not take that for success.
   const dropped = result.notes.filter((note) => note.kind === 'skipped').length;
   if (dropped === 0 || flags.acceptDropped) return 0;
@@ -89,5 +102,11 @@ export const importCommand: CommandAction<[string, string], ImportFlags> = async
   if (format !== 'fwknop') return importConfig(ctx, file, flags);
   const { importFwknop } = await import('./import-fwknop.js');
   const output = flags.output === undefined ? undefined : resolve(ctx.cwd, flags.output);
-  return importFwknop(ctx, file, output, { force: flags.force === true, acceptDropped: flags.acceptDropped === true }, (notes) => reportNotes(ctx, notes));
+  return importFwknop(
+    ctx,
+    file,
+    output,
+    { force: flags.force === true, acceptDropped: flags.acceptDropped === true },
+    (notes) => reportNotes(ctx, notes),
+  );
 };

@@ -7,10 +7,23 @@ import type { Config } from '../config/types.js';
 import { applyInstallPlan, hostPath } from '../install/apply-install-plan.js';
 import { formatDuration } from '../model/duration.js';
 import { LINUX_DEFAULT_EPHEMERAL, type HostPorts } from '../host/host-ports.js';
-import { buildConfigSkeleton, DEFAULT_PATHS, SKELETON_DOOR, SKELETON_OPEN, SKELETON_OPEN_FOR, skeletonSteps, type SkeletonPaths } from '../install/config-skeleton.js';
+import {
+  buildConfigSkeleton,
+  DEFAULT_PATHS,
+  SKELETON_DOOR,
+  SKELETON_OPEN,
+  SKELETON_OPEN_FOR,
+  skeletonSteps,
+  type SkeletonPaths,
+} from '../install/config-skeleton.js';
 import { formatInstallReport } from '../install/install-report.js';
 import { buildInstallPlan, type KnockHint, type SetupStep } from '../install/install-plan.js';
-import { DEFAULT_NFLOG_GROUP, DEFAULT_ULOGD_PLUGIN_DIR, ULOGD_CONFIG_NAME, ULOGD_UNIT_PATH } from '../install/ulogd-files.js';
+import {
+  DEFAULT_NFLOG_GROUP,
+  DEFAULT_ULOGD_PLUGIN_DIR,
+  ULOGD_CONFIG_NAME,
+  ULOGD_UNIT_PATH,
+} from '../install/ulogd-files.js';
 import { chooseKnockPorts, type KnockPortChoice } from '../install/knock-ports.js';
 import { packageRoot, readShippedAssets } from '../install/shipped-assets.js';
 import { formatPort, formatStep, type Door } from '../model/door.js';
@@ -35,7 +48,10 @@ const SHIPPED_SCHEMA = '/usr/share/knocktail/config.schema.json';
 function parseKnockPorts(text: string): KnockPortChoice {
   const ports = text.split(',').map((part) => part.trim());
   const numbers = ports.map(Number);
-  const valid = ports.length >= 2 && ports.every((part, i) => /^\d{1,5}$/.test(part) && numbers[i]! >= 1 && numbers[i]! <= 65535 && numbers[i] !== 22) && new Set(numbers).size === numbers.length;
+  const valid =
+    ports.length >= 2 &&
+    ports.every((part, i) => /^\d{1,5}$/.test(part) && numbers[i]! >= 1 && numbers[i]! <= 65535 && numbers[i] !== 22) &&
+    new Set(numbers).size === numbers.length;
   if (!valid)
     throw new KnocktailError(
       'USAGE',
@@ -47,7 +63,12 @@ function parseKnockPorts(text: string): KnockPortChoice {
 // What the first door does, as the report and the first-run steps show it.
 function hintOf(door: Door): KnockHint {
   const lifetime = door.openFor === null ? 'until closed' : `for ${formatDuration(door.openFor)}`;
-  return { door: door.name, sequence: door.sequence.map(formatStep), close: door.closeSequence.map(formatStep), effect: `opens ${door.open.map(formatPort).join(' ')} ${lifetime}` };
+  return {
+    door: door.name,
+    sequence: door.sequence.map(formatStep),
+    close: door.closeSequence.map(formatStep),
+    effect: `opens ${door.open.map(formatPort).join(' ')} ${lifetime}`,
+  };
 }
 
 // A path the loaded config holds, seen from the target system: the loader resolves relative
@@ -91,26 +112,58 @@ export const install: CommandAction<[], InstallFlags> = async (ctx, _args, flags
   const setup: SetupStep = configOnly
     ? { kind: 'skip', reason: '--config-only' }
     : dryRun
-      ? { kind: 'skip', reason: flags.now === true ? 'dry run (`knocktail setup` would run next)' : 'dry run (and without --now the guard is not armed)' }
+      ? {
+          kind: 'skip',
+          reason:
+            flags.now === true
+              ? 'dry run (`knocktail setup` would run next)'
+              : 'dry run (and without --now the guard is not armed)',
+        }
       : root !== '/'
         ? { kind: 'skip', reason: `staging root ${root}; run \`knocktail setup\` on the target` }
         : flags.now === true
           ? { kind: 'run' }
-          : { kind: 'skip', reason: 'not armed yet, so ssh stays open (run `knocktail setup`, `install --now`, or start the service when ready)' };
+          : {
+              kind: 'skip',
+              reason:
+                'not armed yet, so ssh stays open (run `knocktail setup`, `install --now`, or start the service when ready)',
+            };
   // A staging tree's target is another machine: its listeners are unknown, its ephemeral range likely the default.
-  const host: HostPorts = root === '/' ? await hostProbesOf(ctx).ports.read() : { listening: [], ephemeral: LINUX_DEFAULT_EPHEMERAL };
+  const host: HostPorts =
+    root === '/' ? await hostProbesOf(ctx).ports.read() : { listening: [], ephemeral: LINUX_DEFAULT_EPHEMERAL };
   const probes = hostProbesOf(ctx);
-  const knock = flags.knockPorts === undefined ? chooseKnockPorts(host, probes.randomInt, { avoid: [22] }) : parseKnockPorts(flags.knockPorts);
+  const knock =
+    flags.knockPorts === undefined
+      ? chooseKnockPorts(host, probes.randomInt, { avoid: [22] })
+      : parseKnockPorts(flags.knockPorts);
   // In a container LOG lines reach no log: a new config reads NFLOG through knocktail's ulogd2.
   const container = existing === undefined && root === '/' ? await probes.container?.() : undefined;
-  const nflogGroup = existing ? (existing.source === 'nflog' ? existing.nflog.group : undefined) : container === undefined ? undefined : DEFAULT_NFLOG_GROUP;
+  const nflogGroup = existing
+    ? existing.source === 'nflog'
+      ? existing.nflog.group
+      : undefined
+    : container === undefined
+      ? undefined
+      : DEFAULT_NFLOG_GROUP;
   const pluginDir = nflogGroup === undefined ? undefined : await probes.ulogdPluginDir?.();
   const steps = skeletonSteps(knock);
-  const hint: KnockHint = existing?.doors[0] ? hintOf(existing.doors[0]) : { door: SKELETON_DOOR, sequence: steps.sequence, close: steps.close, effect: `opens ${SKELETON_OPEN} for ${SKELETON_OPEN_FOR}` };
+  const hint: KnockHint = existing?.doors[0]
+    ? hintOf(existing.doors[0])
+    : {
+        door: SKELETON_DOOR,
+        sequence: steps.sequence,
+        close: steps.close,
+        effect: `opens ${SKELETON_OPEN} for ${SKELETON_OPEN_FOR}`,
+      };
   const planned = buildInstallPlan({
     configPath: systemConfig,
     // A staged tree is for another machine: it names the .deb's schema and /usr/bin/knocktail, not this checkout.
-    configSkeleton: buildConfigSkeleton(root === '/' ? schemaPath() : SHIPPED_SCHEMA, knock, DEFAULT_PATHS, container === undefined ? undefined : { group: DEFAULT_NFLOG_GROUP }),
+    configSkeleton: buildConfigSkeleton(
+      root === '/' ? schemaPath() : SHIPPED_SCHEMA,
+      knock,
+      DEFAULT_PATHS,
+      container === undefined ? undefined : { group: DEFAULT_NFLOG_GROUP },
+    ),
     configExists: existing !== undefined,
     paths: existing ? pathsOf(existing, root) : DEFAULT_PATHS,
     assets: await readShippedAssets(),
@@ -118,18 +171,46 @@ export const install: CommandAction<[], InstallFlags> = async (ctx, _args, flags
     knock: hint,
     ...(root === '/' ? {} : { stagingRoot: root }),
     // The unit runs this very node and CLI, symlinks resolved (npm -g links into the clone).
-    ...(root === '/' ? { program: { node: realPath(process.execPath), cli: realPath(join(packageRoot(), 'dist', 'src', 'cli', 'main.js')) } } : {}),
+    ...(root === '/'
+      ? {
+          program: {
+            node: realPath(process.execPath),
+            cli: realPath(join(packageRoot(), 'dist', 'src', 'cli', 'main.js')),
+          },
+        }
+      : {}),
     serviceUserExists: serviceGroup !== undefined,
-    ...(nflogGroup === undefined ? {} : { nflog: { group: nflogGroup, pluginDir: pluginDir ?? DEFAULT_ULOGD_PLUGIN_DIR, ulogdInstalled: pluginDir !== undefined } }),
+    ...(nflogGroup === undefined
+      ? {}
+      : {
+          nflog: {
+            group: nflogGroup,
+            pluginDir: pluginDir ?? DEFAULT_ULOGD_PLUGIN_DIR,
+            ulogdInstalled: pluginDir !== undefined,
+          },
+        }),
   });
   if (container !== undefined)
-    writeLine(ctx.stdout, `container (${container}): the new config reads knocks through NFLOG and knocktail's ulogd2 ("source": "nflog"), since LOG lines of a container reach no log`);
+    writeLine(
+      ctx.stdout,
+      `container (${container}): the new config reads knocks through NFLOG and knocktail's ulogd2 ("source": "nflog"), since LOG lines of a container reach no log`,
+    );
   // --config-only (the .deb's postinst) writes what a package cannot ship: the config and, when it reads NFLOG, knocktail's ulogd2 config and unit.
-  const configEntries = new Set([systemConfig, dirname(systemConfig), join(dirname(systemConfig), ULOGD_CONFIG_NAME), ULOGD_UNIT_PATH]);
-  const plan = configOnly ? { ...planned, entries: planned.entries.filter((entry) => configEntries.has(entry.path)), nextSteps: [] } : planned;
+  const configEntries = new Set([
+    systemConfig,
+    dirname(systemConfig),
+    join(dirname(systemConfig), ULOGD_CONFIG_NAME),
+    ULOGD_UNIT_PATH,
+  ]);
+  const plan = configOnly
+    ? { ...planned, entries: planned.entries.filter((entry) => configEntries.has(entry.path)), nextSteps: [] }
+    : planned;
   const applied = await applyInstallPlan(plan, { root, dryRun });
   // The daemon runs as the knocktail user and reads its config through the group.
-  const shared = dryRun || serviceGroup === undefined ? [] : await shareConfigWithGroup([dirname(hostConfig), hostConfig], serviceGroup);
+  const shared =
+    dryRun || serviceGroup === undefined
+      ? []
+      : await shareConfigWithGroup([dirname(hostConfig), hostConfig], serviceGroup);
   let setupDone = false;
   let setupError: Error | undefined;
   if (plan.setup.kind === 'run') {
@@ -146,7 +227,8 @@ export const install: CommandAction<[], InstallFlags> = async (ctx, _args, flags
   }
   for (const path of shared) writeLine(ctx.stdout, `group knocktail: ${path}`);
   // The files are in place either way: the admin gets the report (and the knock) before a refused setup's error.
-  for (const line of formatInstallReport(plan, applied, { dryRun, setupDone, setupFailed: setupError !== undefined })) writeLine(ctx.stdout, line);
+  for (const line of formatInstallReport(plan, applied, { dryRun, setupDone, setupFailed: setupError !== undefined }))
+    writeLine(ctx.stdout, line);
   // The skeleton's knock ports are drawn afresh by every run: a dry run says how to keep the ones it showed.
   if (dryRun && existing === undefined && !configOnly && flags.knockPorts === undefined) {
     writeLine(ctx.stdout);

@@ -43,7 +43,10 @@ const VERIFY_RETRY_PAUSE_MS = 1_000;
 function parseDelay(text: string): number {
   const ms = Number(text);
   if (!/^\d+$/.test(text) || !Number.isSafeInteger(ms)) {
-    throw new KnocktailError('USAGE', `Expected --delay to be a whole number of milliseconds, got ${describeValue(text)}`);
+    throw new KnocktailError(
+      'USAGE',
+      `Expected --delay to be a whole number of milliseconds, got ${describeValue(text)}`,
+    );
   }
   return ms;
 }
@@ -52,7 +55,10 @@ function parseVerify(text: string | undefined): number | undefined {
   if (text === undefined) return undefined;
   const port = Number(text.replace(/^tcp:/, ''));
   if (!/^(tcp:)?\d{1,5}$/.test(text) || port < 1 || port > 65535) {
-    throw new KnocktailError('USAGE', `Expected --verify to be a TCP port like 22 (1-65535), got ${describeValue(text)}`);
+    throw new KnocktailError(
+      'USAGE',
+      `Expected --verify to be a TCP port like 22 (1-65535), got ${describeValue(text)}`,
+    );
   }
   return port;
 }
@@ -60,7 +66,8 @@ function parseVerify(text: string | undefined): number | undefined {
 async function findProfile(ctx: CliContext, name: string, option: string | undefined): Promise<ClientProfile> {
   const path = option ?? clientConfigPath(ctx.env);
   const expected = `Expected knock steps after the host (e.g. tcp:7000 or 7000), --door NAME, or the name of a client profile`;
-  if (path === undefined) throw new KnocktailError('USAGE', `${expected}; no profiles: neither XDG_CONFIG_HOME nor HOME is set`);
+  if (path === undefined)
+    throw new KnocktailError('USAGE', `${expected}; no profiles: neither XDG_CONFIG_HOME nor HOME is set`);
   let profiles;
   try {
     const loaded = await loadClientProfiles(path, ctx.env['HOME']);
@@ -68,7 +75,8 @@ async function findProfile(ctx: CliContext, name: string, option: string | undef
     profiles = loaded.profiles;
   } catch (error) {
     const missing = (error as { cause?: NodeJS.ErrnoException }).cause?.code === 'ENOENT';
-    if (error instanceof KnocktailError && missing) throw new KnocktailError('USAGE', `${expected}; got "${name}" and no profiles (${path} does not exist)`);
+    if (error instanceof KnocktailError && missing)
+      throw new KnocktailError('USAGE', `${expected}; got "${name}" and no profiles (${path} does not exist)`);
     throw error;
   }
   const profile = profiles.get(name);
@@ -77,10 +85,16 @@ async function findProfile(ctx: CliContext, name: string, option: string | undef
   throw new KnocktailError('USAGE', `${expected}; got "${name}", which is not a profile of ${path} (${names})`);
 }
 
-async function planKnock(ctx: CliContext, first: string, stepTexts: readonly string[], flags: KnockFlags): Promise<KnockPlan> {
+async function planKnock(
+  ctx: CliContext,
+  first: string,
+  stepTexts: readonly string[],
+  flags: KnockFlags,
+): Promise<KnockPlan> {
   const close = flags.close === true;
   const verify = parseVerify(flags.verify);
-  if (close && verify !== undefined) throw new KnocktailError('USAGE', 'Expected --verify without --close: it checks that a door opened');
+  if (close && verify !== undefined)
+    throw new KnocktailError('USAGE', 'Expected --verify without --close: it checks that a door opened');
   const delayMs = flags.delay === undefined ? undefined : parseDelay(flags.delay);
   if (flags.door === undefined && stepTexts.length === 0) {
     const profile = await findProfile(ctx, first, flags.profiles);
@@ -93,8 +107,17 @@ async function planKnock(ctx: CliContext, first: string, stepTexts: readonly str
       ...(verifyPort === undefined ? {} : { verify: verifyPort }),
     };
   }
-  const door = flags.door === undefined ? undefined : findDoor((await loadConfig(configPath(ctx, flags.config))).doors, flags.door);
-  const steps = chooseKnockSteps({ stepTexts, ...(door ? { door } : {}), close, now: Date.now(), udp: flags.udp === true });
+  const door =
+    flags.door === undefined
+      ? undefined
+      : findDoor((await loadConfig(configPath(ctx, flags.config))).doors, flags.door);
+  const steps = chooseKnockSteps({
+    stepTexts,
+    ...(door ? { door } : {}),
+    close,
+    now: Date.now(),
+    udp: flags.udp === true,
+  });
   return { host: first, steps, delayMs: delayMs ?? DEFAULT_DELAY_MS, ...(verify === undefined ? {} : { verify }) };
 }
 
@@ -102,13 +125,17 @@ async function planKnock(ctx: CliContext, first: string, stepTexts: readonly str
 // step, in order; with --verify (or a profile's `verify`), a connection to the port after.
 export const knock: CommandAction<[string, string[]], KnockFlags> = async (ctx, [first, stepTexts], flags) => {
   if (flags.spa) {
-    if (stepTexts.length > 0) throw new KnocktailError('USAGE', `Expected no knock steps with --spa, got ${stepTexts.join(' ')}`);
+    if (stepTexts.length > 0)
+      throw new KnocktailError('USAGE', `Expected no knock steps with --spa, got ${stepTexts.join(' ')}`);
     return knockSpa(ctx, first, flags);
   }
   if (flags.ipv4 && flags.ipv6) throw new KnocktailError('USAGE', 'Expected at most one of -4 and -6, got both');
   const connectTo = flags.connect === undefined ? undefined : parseHostPort(flags.connect);
   if (connectTo && (flags.close || flags.verify !== undefined))
-    throw new KnocktailError('USAGE', `Expected --connect without ${flags.close ? '--close' : '--verify'}: the connection itself shows that the door opened`);
+    throw new KnocktailError(
+      'USAGE',
+      `Expected --connect without ${flags.close ? '--close' : '--verify'}: the connection itself shows that the door opened`,
+    );
   const plan = await planKnock(ctx, first, stepTexts, flags);
   const family = flags.ipv4 ? 4 : flags.ipv6 ? 6 : plan.family;
   const target = await resolveHost(plan.host, family);
@@ -135,10 +162,15 @@ export const knock: CommandAction<[string, string[]], KnockFlags> = async (ctx, 
   const port = `tcp:${plan.verify} on ${target.text}`;
   const seconds = (result.elapsedMs / 1000).toFixed(2);
   if (result.ok) {
-    say(`verified: ${port} accepted a connection ${seconds} s after the last knock (attempt ${result.attempt} of ${VERIFY_ATTEMPTS})`);
+    say(
+      `verified: ${port} accepted a connection ${seconds} s after the last knock (attempt ${result.attempt} of ${VERIFY_ATTEMPTS})`,
+    );
     return 0;
   }
-  writeLine(ctx.stderr, `knocktail: not verified: ${port} accepted no connection within ${seconds} s of the last knock (${result.failures.join('; ')})`);
+  writeLine(
+    ctx.stderr,
+    `knocktail: not verified: ${port} accepted no connection within ${seconds} s of the last knock (${result.failures.join('; ')})`,
+  );
   return 1;
 };
 
@@ -153,7 +185,10 @@ async function connectAfterKnock(ctx: CliContext, target: Address, port: number)
     now: () => performance.now(),
   });
   if (!result.ok || !result.socket) {
-    writeLine(ctx.stderr, `knocktail: could not connect to tcp:${port} on ${target.text} after the knock (${result.ok ? 'no connection' : result.failures.join('; ')})`);
+    writeLine(
+      ctx.stderr,
+      `knocktail: could not connect to tcp:${port} on ${target.text} after the knock (${result.ok ? 'no connection' : result.failures.join('; ')})`,
+    );
     return 1;
   }
   await pipeConnection(result.socket, ctx.stdin, ctx.stdout);

@@ -20,9 +20,15 @@ import { sourceDialect } from '../app/compose.js';
 function canaryReader(config: Config): { reader: ChunkSource; name: string } {
   switch (config.source) {
     case 'file':
-      return { reader: new FileFollower({ path: config.logFile, startAt: 'end', pollIntervalMs: 50 }), name: config.logFile };
+      return {
+        reader: new FileFollower({ path: config.logFile, startAt: 'end', pollIntervalMs: 50 }),
+        name: config.logFile,
+      };
     case 'nflog':
-      return { reader: new FileFollower({ path: config.logFile, startAt: 'end', pollIntervalMs: 50 }), name: `${config.logFile} (ulogd2, NFLOG group ${config.nflog.group})` };
+      return {
+        reader: new FileFollower({ path: config.logFile, startAt: 'end', pollIntervalMs: 50 }),
+        name: `${config.logFile} (ulogd2, NFLOG group ${config.nflog.group})`,
+      };
     case 'kmsg':
       return { reader: new KmsgSource(), name: '/dev/kmsg' };
   }
@@ -30,7 +36,12 @@ function canaryReader(config: Config): { reader: ChunkSource; name: string } {
 
 /** The facts the advice rests on: the source, whether this is a container, nf_log_all_netns. */
 export async function readLogPathFacts(config: Config): Promise<LogPathFacts> {
-  return { source: config.source, logFile: config.logFile, container: await detectContainer(new ExecaRunner()), nfLogAllNetns: await readNfLogAllNetns() };
+  return {
+    source: config.source,
+    logFile: config.logFile,
+    container: await detectContainer(new ExecaRunner()),
+    nfLogAllNetns: await readNfLogAllNetns(),
+  };
 }
 
 /** The prover for this config; undefined for the dry-run backend, whose rules no packet ever meets. */

@@ -12,7 +12,11 @@ import { writeLine } from './context.js';
 // entry has both inlined, see scripts/bundle-cli.ts, so commander is a static import here.)
 export type { ExitCode } from './command-table.js';
 
-export function buildProgram(ctx: CliContext, setCode: (code: ExitCode) => void, commands: readonly CommandDef[] = COMMANDS): Command {
+export function buildProgram(
+  ctx: CliContext,
+  setCode: (code: ExitCode) => void,
+  commands: readonly CommandDef[] = COMMANDS,
+): Command {
   const program = new Command('knocktail')
     .description('Port knocking from kernel firewall log lines.')
     .version(packageVersion(), '-V, --version')

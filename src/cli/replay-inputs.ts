@@ -32,14 +32,22 @@ export function isUptimeTimed(survey: Pick<InputSurvey, 'formats'>): boolean {
  * whatever this machine's uptime; undefined when no input is uptime-timed.
  */
 export function anchorBootTime(surveys: readonly InputSurvey[]): number | undefined {
-  const anchors = surveys.flatMap((survey) => (isUptimeTimed(survey) && survey.last !== undefined && survey.mtime !== undefined ? [survey.mtime - survey.last] : []));
+  const anchors = surveys.flatMap((survey) =>
+    isUptimeTimed(survey) && survey.last !== undefined && survey.mtime !== undefined
+      ? [survey.mtime - survey.last]
+      : [],
+  );
   return anchors.length === 0 ? undefined : Math.max(...anchors);
 }
 
 /** The survey of an uptime-timed file surveyed with boot time 0, moved onto `bootTime`; other surveys as they are. */
 export function placeOnBoot(survey: InputSurvey, bootTime: number): InputSurvey {
   if (!isUptimeTimed(survey)) return survey;
-  return { ...survey, first: survey.first === undefined ? undefined : survey.first + bootTime, last: survey.last === undefined ? undefined : survey.last + bootTime };
+  return {
+    ...survey,
+    first: survey.first === undefined ? undefined : survey.first + bootTime,
+    last: survey.last === undefined ? undefined : survey.last + bootTime,
+  };
 }
 
 export type TimestampFormat = 'rfc3339' | 'traditional' | 'rfc5424' | 'rfc3164' | 'dmesg' | 'kmsg';
@@ -78,7 +86,9 @@ interface SurveyContext {
 /** Surveys one file. Traditional timestamps get their year from the file's modification time. */
 export async function surveyInput(path: string, ctx: SurveyContext): Promise<InputSurvey> {
   const info = await stat(path).catch((error: unknown) => {
-    throw new KnocktailError('SOURCE_IO', `Expected a readable log file at ${path}, got: ${osReason(error)}`, { cause: error });
+    throw new KnocktailError('SOURCE_IO', `Expected a readable log file at ${path}, got: ${osReason(error)}`, {
+      cause: error,
+    });
   });
   const parse = { prefix: ctx.prefix, bootTime: ctx.bootTime, referenceTime: info.mtimeMs };
   const timeOf = (line: string): number | undefined => {
@@ -119,7 +129,11 @@ const LOG_FIELDS = /IN=\S*\s+OUT=/;
 const MAX_PREFIXES = 20;
 
 // A kernel line with netfilter LOG fields: whatever precedes IN= is the rule's --log-prefix.
-function tallyPrefix(prefixes: Map<string, number>, line: string, parse: Parameters<typeof splitSyslogHeader>[1]): void {
+function tallyPrefix(
+  prefixes: Map<string, number>,
+  line: string,
+  parse: Parameters<typeof splitSyslogHeader>[1],
+): void {
   const header = splitSyslogHeader(line, parse);
   if (!header?.kernel) return;
   const fields = line.indexOf('IN=', header.messageStart);
@@ -134,10 +148,13 @@ function tallyPrefix(prefixes: Map<string, number>, line: string, parse: Paramet
  */
 export function prefixHint(surveys: readonly InputSurvey[], prefix: string): string | undefined {
   const seen = new Map<string, number>();
-  for (const survey of surveys) for (const [text, count] of survey.prefixes) seen.set(text, (seen.get(text) ?? 0) + count);
+  for (const survey of surveys)
+    for (const [text, count] of survey.prefixes) seen.set(text, (seen.get(text) ?? 0) + count);
   if (seen.size === 0 || seen.has(prefix)) return undefined;
   const ranked = [...seen].sort((a, b) => b[1] - a[1]);
-  const listed = ranked.map(([text, count]) => `${JSON.stringify(text)} (${count} line${count === 1 ? '' : 's'})`).join(', ');
+  const listed = ranked
+    .map(([text, count]) => `${JSON.stringify(text)} (${count} line${count === 1 ? '' : 's'})`)
+    .join(', ');
   return `no netfilter line among the first ${HEAD_LINES.toLocaleString('en-US')} of each file carries the prefix ${JSON.stringify(prefix)} (logPrefix), so they are ignored; they carry ${listed}: replay with --prefix ${JSON.stringify(ranked[0]![0])}`;
 }
 
@@ -196,7 +213,9 @@ export function orderInputs(surveys: readonly InputSurvey[]): InputOrder {
     .map(({ survey }) => survey);
   const warnings: string[] = [];
   if (files.some((survey, index) => survey !== surveys[index])) {
-    warnings.push(`reading the files in the order of their first timestamp: ${files.map((survey) => survey.path).join(', ')}`);
+    warnings.push(
+      `reading the files in the order of their first timestamp: ${files.map((survey) => survey.path).join(', ')}`,
+    );
   }
   for (let i = 1; i < files.length; i++) {
     const before = files[i - 1]!;

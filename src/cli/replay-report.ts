@@ -15,13 +15,43 @@ import { TIMESTAMP_FORMATS, type InputSurvey, type TimestampFormat } from './rep
 export function replayJson(record: AuditRecord, verbose: boolean): string | undefined {
   switch (record.event) {
     case 'open':
-      return JSON.stringify({ event: 'open', door: record.door, src: record.src, ports: record.ports, at: record.at, until: record.until });
+      return JSON.stringify({
+        event: 'open',
+        door: record.door,
+        src: record.src,
+        ports: record.ports,
+        at: record.at,
+        until: record.until,
+      });
     case 'close':
-      return JSON.stringify({ event: 'close', door: record.door, src: record.src, reason: record.reason, at: record.at });
+      return JSON.stringify({
+        event: 'close',
+        door: record.door,
+        src: record.src,
+        reason: record.reason,
+        at: record.at,
+      });
     case 'refresh':
-      return verbose ? JSON.stringify({ event: 'refresh', door: record.door, src: record.src, ports: record.ports, at: record.at, until: record.until }) : undefined;
+      return verbose
+        ? JSON.stringify({
+            event: 'refresh',
+            door: record.door,
+            src: record.src,
+            ports: record.ports,
+            at: record.at,
+            until: record.until,
+          })
+        : undefined;
     case 'reject':
-      return verbose ? JSON.stringify({ event: 'rejected', door: record.door, src: record.src, reason: record.reason, at: record.at }) : undefined;
+      return verbose
+        ? JSON.stringify({
+            event: 'rejected',
+            door: record.door,
+            src: record.src,
+            reason: record.reason,
+            at: record.at,
+          })
+        : undefined;
     default:
       return undefined;
   }
@@ -30,16 +60,46 @@ export function replayJson(record: AuditRecord, verbose: boolean): string | unde
 /** Verbose replay: progress, resets and scanner marks (tripwire hits) as JSON lines. */
 export function knockEventJson(event: KnockEvent): string | undefined {
   const at = isoTime(event.at);
-  if (event.kind === 'advanced') return JSON.stringify({ event: 'progress', door: event.door, src: event.src, sequence: event.sequence, step: event.step, of: event.of, at });
-  if (event.kind === 'reset') return JSON.stringify({ event: 'reset', door: event.door, src: event.src, sequence: event.sequence, reason: event.reason, at });
-  if (event.kind === 'scanner') return JSON.stringify({ event: 'scanner', src: event.src, port: event.port, at, until: isoTime(event.until) });
+  if (event.kind === 'advanced')
+    return JSON.stringify({
+      event: 'progress',
+      door: event.door,
+      src: event.src,
+      sequence: event.sequence,
+      step: event.step,
+      of: event.of,
+      at,
+    });
+  if (event.kind === 'reset')
+    return JSON.stringify({
+      event: 'reset',
+      door: event.door,
+      src: event.src,
+      sequence: event.sequence,
+      reason: event.reason,
+      at,
+    });
+  if (event.kind === 'scanner')
+    return JSON.stringify({ event: 'scanner', src: event.src, port: event.port, at, until: isoTime(event.until) });
   return undefined;
 }
 
 /** `localAddresses`: what DST= had to be ('any' when not checked). Every line is in exactly one of packets, malformed, ignored, foreign, oversized. */
 export function summaryJson(counters: Counters, localAddresses: readonly string[] | 'any' = 'any'): string {
   const { lines, packets, knocks, opens, closes, malformed, ignored, foreign, oversized } = counters;
-  return JSON.stringify({ event: 'summary', lines, packets, knocks, opens, closes, malformed, ignored, foreign, oversized, localAddresses });
+  return JSON.stringify({
+    event: 'summary',
+    lines,
+    packets,
+    knocks,
+    opens,
+    closes,
+    malformed,
+    ignored,
+    foreign,
+    oversized,
+    localAddresses,
+  });
 }
 
 export interface DoorTally {
@@ -170,7 +230,8 @@ function capped<T>(items: readonly T[], cap: number, beyond = 0): { shown: reado
 // "Timestamps: RFC 3339 (…) in a.log, b.log; dmesg (…) in c.log" — one entry per format.
 function describeFormats(files: readonly InputSurvey[]): string {
   const byFormat = new Map<TimestampFormat, string[]>();
-  for (const file of files) for (const format of file.formats) byFormat.set(format, [...(byFormat.get(format) ?? []), file.path]);
+  for (const file of files)
+    for (const format of file.formats) byFormat.set(format, [...(byFormat.get(format) ?? []), file.path]);
   if (byFormat.size === 0) return 'Timestamps: none readable in the first lines';
   const onlyOne = files.length === 1;
   return `Timestamps: ${[...byFormat].map(([format, paths]) => `${TIMESTAMP_FORMATS[format]}${onlyOne ? '' : ` in ${paths.join(', ')}`}`).join('; ')}`;
@@ -180,19 +241,30 @@ export function renderReport(input: ReportInput): string {
   const { counters: c } = input;
   const out: string[] = [];
   const cap = input.listCap ?? LIST_CAP;
-  out.push(`Replay of ${input.files.map((file) => file.path).join(', ')} with ${input.configPath} (simulated firewall, clock from the log)`);
+  out.push(
+    `Replay of ${input.files.map((file) => file.path).join(', ')} with ${input.configPath} (simulated firewall, clock from the log)`,
+  );
   out.push(describeFormats(input.files));
   out.push('');
   out.push(
     `Lines:   ${c.lines} read, ${c.packets} packets, ${c.malformed} malformed, ${c.ignored} ignored${c.forged ? ` (${c.forged} forged userspace line${c.forged === 1 ? '' : 's'})` : ''}${c.errors ? `, ${c.errors} failed` : ''}`,
   );
-  const hostile = [c.foreign ? `${c.foreign} foreign (not INPUT packets for this host)` : '', c.oversized ? `${c.oversized} oversized (dropped whole)` : ''].filter(Boolean);
+  const hostile = [
+    c.foreign ? `${c.foreign} foreign (not INPUT packets for this host)` : '',
+    c.oversized ? `${c.oversized} oversized (dropped whole)` : '',
+  ].filter(Boolean);
   if (hostile.length > 0) out.push(`         ${hostile.join(', ')}`);
   const local = input.localAddresses ?? 'any';
-  out.push(`Dest:    ${local === 'any' ? 'any DST= counted (no localAddresses in the config, or --any-dst)' : `DST= must be one of ${local.join(', ')}`}`);
-  out.push(`Knocks:  ${c.knocks} knocks, ${c.opens} opens, ${c.refreshes} refreshes, ${c.closes} closes, ${c.rejected} rejected`);
+  out.push(
+    `Dest:    ${local === 'any' ? 'any DST= counted (no localAddresses in the config, or --any-dst)' : `DST= must be one of ${local.join(', ')}`}`,
+  );
+  out.push(
+    `Knocks:  ${c.knocks} knocks, ${c.opens} opens, ${c.refreshes} refreshes, ${c.closes} closes, ${c.rejected} rejected`,
+  );
   const t = input.tracker;
-  out.push(`Noise:   ${t.retransmits} SYN retransmits ignored, ${t.stale} stale packets, ${t.evicted} sources evicted, ${t.tripwireHits} tripwire hits, ${t.scanners} scanners marked`);
+  out.push(
+    `Noise:   ${t.retransmits} SYN retransmits ignored, ${t.stale} stale packets, ${t.evicted} sources evicted, ${t.tripwireHits} tripwire hits, ${t.scanners} scanners marked`,
+  );
   out.push('');
   out.push(
     renderTable(
@@ -206,7 +278,10 @@ export function renderReport(input: ReportInput): string {
   } else {
     const { shown, more } = capped(input.grantRecords, cap, input.droppedRecords);
     out.push(`Opens and closes (${formatCount(input.grantRecords.length + (input.droppedRecords ?? 0))}):`);
-    out.push(renderTable(['time (UTC)', 'event', 'door', 'source', 'ports / reason', 'until'], shown.map(describeGrantRecord)), ...more);
+    out.push(
+      renderTable(['time (UTC)', 'event', 'door', 'source', 'ports / reason', 'until'], shown.map(describeGrantRecord)),
+      ...more,
+    );
   }
   if (input.openAtEnd.length > 0) {
     const { shown, more } = capped(input.openAtEnd, cap);
@@ -225,7 +300,8 @@ export function renderReport(input: ReportInput): string {
   listLines(out, "Stale lines (older than their door's timeout, never used)", input.staleLines);
   out.push('');
   // A rate over a few dozen lines measures start-up, not throughput.
-  const rate = c.lines >= 100_000 ? ` (${formatCount(Math.round(c.lines / Math.max(input.seconds, 1e-6)))} lines/s)` : '';
+  const rate =
+    c.lines >= 100_000 ? ` (${formatCount(Math.round(c.lines / Math.max(input.seconds, 1e-6)))} lines/s)` : '';
   out.push(`Replayed in ${input.seconds.toFixed(3)} s${rate}.`);
   return out.join('\n');
 }
@@ -234,8 +310,10 @@ function listLines(out: string[], title: string, samples: LineSamples | undefine
   if (!samples || samples.total === 0) return;
   out.push('');
   out.push(`${title}: ${formatCount(samples.total)}`);
-  for (const { file, line, note } of samples.kept) out.push(`  ${line === undefined ? file : `${file}:${line}`}  ${note}`);
-  if (samples.total > samples.kept.length) out.push(`  … and ${formatCount(samples.total - samples.kept.length)} more; \`--json --verbose\` for all`);
+  for (const { file, line, note } of samples.kept)
+    out.push(`  ${line === undefined ? file : `${file}:${line}`}  ${note}`);
+  if (samples.total > samples.kept.length)
+    out.push(`  … and ${formatCount(samples.total - samples.kept.length)} more; \`--json --verbose\` for all`);
 }
 
 function listKnockEvents(out: string[], samples: LineSamples<KnockEvent> | undefined): void {
@@ -243,12 +321,14 @@ function listKnockEvents(out: string[], samples: LineSamples<KnockEvent> | undef
   out.push('');
   out.push(`Progress and resets (${formatCount(samples.total)}):`);
   out.push(renderTable(['time (UTC)', 'event', 'door', 'source', 'sequence'], samples.kept.map(describeKnockEvent)));
-  if (samples.total > samples.kept.length) out.push(`… and ${formatCount(samples.total - samples.kept.length)} more; \`--json --verbose\` for all`);
+  if (samples.total > samples.kept.length)
+    out.push(`… and ${formatCount(samples.total - samples.kept.length)} more; \`--json --verbose\` for all`);
 }
 
 function describeKnockEvent(event: KnockEvent): string[] {
   const time = isoTime(event.at).replace('T', ' ').replace('Z', '');
-  if (event.kind === 'advanced') return [time, 'progress', event.door, event.src, `${event.sequence} step ${event.step} of ${event.of}`];
+  if (event.kind === 'advanced')
+    return [time, 'progress', event.door, event.src, `${event.sequence} step ${event.step} of ${event.of}`];
   if (event.kind === 'reset') return [time, 'reset', event.door, event.src, `${event.sequence}: ${event.reason}`];
   return [time, event.kind, event.door, event.src, ''];
 }
@@ -256,11 +336,25 @@ function describeKnockEvent(event: KnockEvent): string[] {
 function describeGrantRecord(record: AuditRecord): string[] {
   const time = record.at.replace('T', ' ').replace('Z', '');
   if (record.event === 'open' || record.event === 'refresh') {
-    return [time, record.event, record.door, record.src, record.ports.join(' '), record.until === null ? 'until closed' : record.until.replace('T', ' ').replace('Z', '')];
+    return [
+      time,
+      record.event,
+      record.door,
+      record.src,
+      record.ports.join(' '),
+      record.until === null ? 'until closed' : record.until.replace('T', ' ').replace('Z', ''),
+    ];
   }
   if (record.event === 'close') return [time, 'close', record.door, record.src, record.reason, ''];
   if (record.event === 'reject') return [time, 'reject', record.door, record.src, record.reason, ''];
   if (record.event === 'reject-summary' || record.event === 'refresh-summary')
-    return [time, record.event, record.door, `${record.sources} sources`, `${record.suppressed} ${record.event === 'reject-summary' ? 'suppressed' : 'coalesced'}`, ''];
+    return [
+      time,
+      record.event,
+      record.door,
+      `${record.sources} sources`,
+      `${record.suppressed} ${record.event === 'reject-summary' ? 'suppressed' : 'coalesced'}`,
+      '',
+    ];
   return [time, record.event, record.door, record.src, '', ''];
 }

@@ -17,7 +17,16 @@ import { configPath, writeLine } from './context.js';
 import type { CommandAction } from './command-table.js';
 import { anchorBootTime, isUptimeTimed, orderInputs, placeOnBoot, prefixHint, surveyInput } from './replay-inputs.js';
 import { LineLocator } from './line-locator.js';
-import { DoorTallies, LineSamples, knockEventJson, quoteLine, renderReport, replayJson, summaryJson, type LocatedLine } from './replay-report.js';
+import {
+  DoorTallies,
+  LineSamples,
+  knockEventJson,
+  quoteLine,
+  renderReport,
+  replayJson,
+  summaryJson,
+  type LocatedLine,
+} from './replay-report.js';
 
 interface ReplayFlags {
   config?: string;
@@ -39,12 +48,24 @@ const REPLAY_CHUNK_BYTES = 4 << 20;
 // `knocktail replay FILE...`: dry-run the daemon's pipeline over recorded logs.
 export const replay: CommandAction<[string[]], ReplayFlags> = async (ctx, [files], flags) => {
   const path = configPath(ctx, flags.config);
-  if (flags.audit && flags.json) throw new KnocktailError('USAGE', 'Expected --audit without --json: --audit prints the audit trail after the human report; with --json write it with --audit-file FILE');
-  if (flags.prefix === '') throw new KnocktailError('USAGE', 'Expected --prefix to be the log prefix of the lines, like "knocktail: ", got an empty string');
+  if (flags.audit && flags.json)
+    throw new KnocktailError(
+      'USAGE',
+      'Expected --audit without --json: --audit prints the audit trail after the human report; with --json write it with --audit-file FILE',
+    );
+  if (flags.prefix === '')
+    throw new KnocktailError(
+      'USAGE',
+      'Expected --prefix to be the log prefix of the lines, like "knocktail: ", got an empty string',
+    );
   const loaded = await loadConfig(path);
   const config = flags.prefix === undefined ? loaded : { ...loaded, logPrefix: flags.prefix };
   const given = flags.bootTime === undefined ? undefined : Date.parse(flags.bootTime);
-  if (given !== undefined && Number.isNaN(given)) throw new KnocktailError('USAGE', `Expected --boot-time to be an ISO time like "2026-11-24T08:00:00Z", got "${flags.bootTime}"`);
+  if (given !== undefined && Number.isNaN(given))
+    throw new KnocktailError(
+      'USAGE',
+      `Expected --boot-time to be an ISO time like "2026-11-24T08:00:00Z", got "${flags.bootTime}"`,
+    );
   const json = flags.json === true;
   const verbose = flags.verbose === true;
   // Uptime-timed captures (/dev/kmsg, dmesg) are surveyed on boot time 0, then placed on
@@ -79,8 +100,17 @@ export const replay: CommandAction<[string[]], ReplayFlags> = async (ctx, [files
   const knockEvents = new LineSamples<KnockEvent>();
   const note = (samples: LineSamples, event: 'bad-line' | 'stale', text: string, problem?: string): void => {
     const { file, line } = locator?.locate(text) ?? { file: '', line: undefined };
-    if (json) writeLine(ctx.stdout, JSON.stringify({ event, file, line: line ?? null, ...(problem === undefined ? {} : { problem }), text }));
-    else samples.add({ file, line, note: problem === undefined ? quoteLine(text) : `${problem}: ${quoteLine(text)}` } satisfies LocatedLine);
+    if (json)
+      writeLine(
+        ctx.stdout,
+        JSON.stringify({ event, file, line: line ?? null, ...(problem === undefined ? {} : { problem }), text }),
+      );
+    else
+      samples.add({
+        file,
+        line,
+        note: problem === undefined ? quoteLine(text) : `${problem}: ${quoteLine(text)}`,
+      } satisfies LocatedLine);
   };
   const started = performance.now();
   const result = await runReplay({
@@ -90,12 +120,22 @@ export const replay: CommandAction<[string[]], ReplayFlags> = async (ctx, [files
       chunkSize: REPLAY_CHUNK_BYTES,
       reuseBuffers: true,
       onProgress: progress.update,
-      ...(locator ? { onChunk: (file: string, chunk: Buffer, dropped: number) => locator.chunkRead(file, chunk, dropped) } : {}),
+      ...(locator
+        ? { onChunk: (file: string, chunk: Buffer, dropped: number) => locator.chunkRead(file, chunk, dropped) }
+        : {}),
     }),
     bootTime,
     // From the log (first year-bearing timestamp, the files' mtime, an uptime capture's last record), never the wall clock.
-    referenceTime: Math.max((await findReferenceTime(files)) ?? 0, ...placed.filter(isUptimeTimed).map((survey) => survey.last ?? 0)),
-    ...(flags.commands ? { onCommand: (command: SimulatedCommand, at: number) => writeLine(ctx.stdout, json ? commandJson(command, at) : commandText(command, at)) } : {}),
+    referenceTime: Math.max(
+      (await findReferenceTime(files)) ?? 0,
+      ...placed.filter(isUptimeTimed).map((survey) => survey.last ?? 0),
+    ),
+    ...(flags.commands
+      ? {
+          onCommand: (command: SimulatedCommand, at: number) =>
+            writeLine(ctx.stdout, json ? commandJson(command, at) : commandText(command, at)),
+        }
+      : {}),
     anyDestination: flags.anyDst === true,
     ...(flags.nat === undefined ? {} : { nat: await readFile(resolve(ctx.cwd, flags.nat), 'utf8') }),
     onRecord: (record) => {
@@ -153,10 +193,16 @@ export const replay: CommandAction<[string[]], ReplayFlags> = async (ctx, [files
     );
     if (flags.audit) {
       writeLine(ctx.stdout);
-      const where = auditFile ? `written to ${resolve(ctx.cwd, flags.auditFile!)}` : `not written: a live run appends it to ${config.auditLog}; --audit-file FILE writes it for \`knocktail audit --file FILE\``;
+      const where = auditFile
+        ? `written to ${resolve(ctx.cwd, flags.auditFile!)}`
+        : `not written: a live run appends it to ${config.auditLog}; --audit-file FILE writes it for \`knocktail audit --file FILE\``;
       writeLine(ctx.stdout, `Audit trail (${where}):`);
       for (const record of records) ctx.stdout.write(formatAuditLine(record, config.firewall.backend));
-      if (droppedAll > 0) writeLine(ctx.stdout, `… and ${droppedAll.toLocaleString('en-US')} more records (a live run and --audit-file write them all)`);
+      if (droppedAll > 0)
+        writeLine(
+          ctx.stdout,
+          `… and ${droppedAll.toLocaleString('en-US')} more records (a live run and --audit-file write them all)`,
+        );
     }
   }
   return 0;
@@ -165,8 +211,11 @@ export const replay: CommandAction<[string[]], ReplayFlags> = async (ctx, [files
 // --audit-file: the records as the daemon writes them, every one, in log order. Never overwrites.
 async function openAuditFile(path: string): Promise<{ write: (line: string) => void; close: () => Promise<void> }> {
   const handle = await open(path, 'wx', 0o640).catch((error: unknown) => {
-    const hint = (error as NodeJS.ErrnoException).code === 'EEXIST' ? ' (it exists; replay never overwrites an audit file)' : '';
-    throw new KnocktailError('STATE_IO', `cannot write --audit-file ${path}: ${osReason(error)}${hint}`, { cause: error });
+    const hint =
+      (error as NodeJS.ErrnoException).code === 'EEXIST' ? ' (it exists; replay never overwrites an audit file)' : '';
+    throw new KnocktailError('STATE_IO', `cannot write --audit-file ${path}: ${osReason(error)}${hint}`, {
+      cause: error,
+    });
   });
   const stream = handle.createWriteStream();
   return {
@@ -182,11 +231,19 @@ function commandText(command: SimulatedCommand, at: number): string {
 }
 
 function commandJson(command: SimulatedCommand, at: number): string {
-  return JSON.stringify({ event: 'command', at: at === 0 ? null : new Date(at).toISOString(), argv: command.argv, ...(command.input === undefined ? {} : { input: command.input }) });
+  return JSON.stringify({
+    event: 'command',
+    at: at === 0 ? null : new Date(at).toISOString(),
+    argv: command.argv,
+    ...(command.input === undefined ? {} : { input: command.input }),
+  });
 }
 
 // A one-line progress indicator on a TTY for inputs large enough to wait for.
-function createProgress(stream: NodeJS.WritableStream & { isTTY?: boolean }, enabled: boolean): { update: (read: number, total: number) => void; done: () => void } {
+function createProgress(
+  stream: NodeJS.WritableStream & { isTTY?: boolean },
+  enabled: boolean,
+): { update: (read: number, total: number) => void; done: () => void } {
   let shown = false;
   let last = 0;
   return {
@@ -196,7 +253,9 @@ function createProgress(stream: NodeJS.WritableStream & { isTTY?: boolean }, ena
       if (now - last < 200) return;
       last = now;
       shown = true;
-      stream.write(`\rreplaying… ${((100 * read) / total).toFixed(0)} % (${(read / 1048576).toFixed(0)} of ${(total / 1048576).toFixed(0)} MiB)`);
+      stream.write(
+        `\rreplaying… ${((100 * read) / total).toFixed(0)} % (${(read / 1048576).toFixed(0)} of ${(total / 1048576).toFixed(0)} MiB)`,
+      );
     },
     done: () => {
       if (shown) stream.write('\r\x1b[K');

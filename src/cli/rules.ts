@@ -30,17 +30,29 @@ async function load(ctx: CliContext, option: string | undefined): Promise<Config
  * host (the refusal and tripwires follow its firewall and listeners), then `#` lines on the
  * host's firewall and the refusal; nothing is run.
  */
-export async function printRules(ctx: CliContext, option: string | undefined, factory: BackendFactory = createFirewall): Promise<ExitCode> {
+export async function printRules(
+  ctx: CliContext,
+  option: string | undefined,
+  factory: BackendFactory = createFirewall,
+): Promise<ExitCode> {
   const config = await load(ctx, option);
   const probes = hostProbesOf(ctx);
   const probe = await probes.firewall(config.firewall.backend);
   const host = guardHostOf(probe, config.firewall.refusal, listeningPorts((await probes.ports.read()).listening));
-  for (const argv of factory(config, createSystemClock()).describeSetup(config.doors, host)) writeLine(ctx.stdout, formatArgv(argv));
-  writeLine(ctx.stdout, `# ${describeHostFirewallProbe(probe, config.firewall.backend, config.firewall.hostFirewall ?? 'check')}`);
+  for (const argv of factory(config, createSystemClock()).describeSetup(config.doors, host))
+    writeLine(ctx.stdout, formatArgv(argv));
+  writeLine(
+    ctx.stdout,
+    `# ${describeHostFirewallProbe(probe, config.firewall.backend, config.firewall.hostFirewall ?? 'check')}`,
+  );
   writeLine(ctx.stdout, `# ${describeRefusal(host.refusal)}`);
   // The forward twin's rules depend on the DNAT rules setup finds (docs/docker.md): said, not listed.
   if (probes.forward && config.firewall.backend !== 'dry-run') {
-    for (const line of describeForwardPlan(await probes.forward(collectDoorPorts(config.doors).protectedPorts), config.firewall.backend)) writeLine(ctx.stdout, `# ${line}`);
+    for (const line of describeForwardPlan(
+      await probes.forward(collectDoorPorts(config.doors).protectedPorts),
+      config.firewall.backend,
+    ))
+      writeLine(ctx.stdout, `# ${line}`);
   }
   return 0;
 }
@@ -49,7 +61,12 @@ export async function printRules(ctx: CliContext, option: string | undefined, fa
  * Arms the guard under the firewall lock, in two phases when the host can prove the log path
  * (the canary, src/canary/arm-guard.ts); a silent path removes the guard and throws LOG_PATH.
  */
-export async function armConfiguredGuard(ctx: CliContext, config: Config, backend: FirewallBackend, holder: string): Promise<LogPathHealth | undefined> {
+export async function armConfiguredGuard(
+  ctx: CliContext,
+  config: Config,
+  backend: FirewallBackend,
+  holder: string,
+): Promise<LogPathHealth | undefined> {
   const prove = await hostProbesOf(ctx).logPath?.(config);
   const health = await withFirewallLock(config.stateDir, { holder }, async () => {
     try {
@@ -63,17 +80,28 @@ export async function armConfiguredGuard(ctx: CliContext, config: Config, backen
 }
 
 /** Creates or refreshes knocktail's chains, sets and guard rules (idempotent), once the canary came back. */
-export async function applySetup(ctx: CliContext, option: string | undefined, factory: BackendFactory = createFirewall): Promise<ExitCode> {
+export async function applySetup(
+  ctx: CliContext,
+  option: string | undefined,
+  factory: BackendFactory = createFirewall,
+): Promise<ExitCode> {
   const config = await load(ctx, option);
   const backend = factory(config, createSystemClock());
   const health = await armConfiguredGuard(ctx, config, backend, 'knocktail setup');
-  writeLine(ctx.stdout, `knocktail: firewall rules for ${config.doors.length} door(s) in place (backend ${backend.name})`);
+  writeLine(
+    ctx.stdout,
+    `knocktail: firewall rules for ${config.doors.length} door(s) in place (backend ${backend.name})`,
+  );
   if (health) writeLine(ctx.stdout, describeLogPath(health));
   return 0;
 }
 
 /** Removes everything knocktail added to the firewall, open grants included. */
-export async function applyTeardown(ctx: CliContext, option: string | undefined, factory: BackendFactory = createFirewall): Promise<ExitCode> {
+export async function applyTeardown(
+  ctx: CliContext,
+  option: string | undefined,
+  factory: BackendFactory = createFirewall,
+): Promise<ExitCode> {
   const config = await load(ctx, option);
   const backend = factory(config, createSystemClock());
   await withFirewallLock(config.stateDir, { holder: 'knocktail teardown' }, async () => {

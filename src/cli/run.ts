@@ -4,7 +4,11 @@ import { Daemon } from '../app/daemon.js';
 import { ExecaRunner } from '../firewall/command-runner.js';
 import { ensurePrivateDir } from '../fs/private-dir.js';
 import { LocalAddresses } from '../host/local-addresses.js';
-import { NF_LOG_ALL_NETNS_UNREADABLE_WARNING, NF_LOG_ALL_NETNS_WARNING, readNfLogAllNetns } from '../host/nf-log-all-netns.js';
+import {
+  NF_LOG_ALL_NETNS_UNREADABLE_WARNING,
+  NF_LOG_ALL_NETNS_WARNING,
+  readNfLogAllNetns,
+} from '../host/nf-log-all-netns.js';
 import { Metrics } from '../metrics/metrics.js';
 import { serveMetrics } from '../metrics/metrics-server.js';
 import { writeTextfile } from '../metrics/metrics-textfile.js';
@@ -44,7 +48,9 @@ export const run: CommandAction<[], { config?: string }> = async (ctx, _args, fl
     onError: (error) => log.warn(`could not refresh this host's addresses, keeping the last ones: ${String(error)}`),
   });
   await localAddresses.start();
-  log.info(`knocks count only when DST= is one of: ${[...localAddresses.current()].join(' ')}${config.localAddresses.length > 0 ? ' (from the config)' : ' (ip -j addr, refreshed every 30s)'}`);
+  log.info(
+    `knocks count only when DST= is one of: ${[...localAddresses.current()].join(' ')}${config.localAddresses.length > 0 ? ' (from the config)' : ' (ip -j addr, refreshed every 30s)'}`,
+  );
   const metrics = config.metrics.listen || config.metrics.textfile ? new Metrics() : undefined;
   metrics?.collectProcessMetrics();
   // "file" and "nflog" both follow logFile (rsyslog's or knocktail's ulogd2's); the parser tells their lines apart.
@@ -63,11 +69,15 @@ export const run: CommandAction<[], { config?: string }> = async (ctx, _args, fl
   let refusal: RefusalChoice | undefined;
   const onHost = (host: GuardHost): void => {
     refusal = host.refusal;
-    log.info(`guard ${describeRefusal(host.refusal)}; ${host.listening.length} listening port(s) kept out of the tripwires`);
+    log.info(
+      `guard ${describeRefusal(host.refusal)}; ${host.listening.length} listening port(s) kept out of the tripwires`,
+    );
   };
   const wrapBackend = (backend: FirewallBackend): FirewallBackend => {
     const checked = hostChecked(config, runner, onHost)(backend);
-    return metrics ? timeBackend(checked, (action, seconds) => metrics.observeFirewallLatency(action, seconds)) : checked;
+    return metrics
+      ? timeBackend(checked, (action, seconds) => metrics.observeFirewallLatency(action, seconds))
+      : checked;
   };
   const daemon = new Daemon(config, {
     clock,
@@ -101,7 +111,9 @@ export const run: CommandAction<[], { config?: string }> = async (ctx, _args, fl
   const textfileTimer =
     metrics && config.metrics.textfile
       ? setInterval(() => {
-          void writeTextfile(metrics, config.metrics.textfile!).catch((error: unknown) => log.warn(`metrics textfile: ${String(error)}`));
+          void writeTextfile(metrics, config.metrics.textfile!).catch((error: unknown) =>
+            log.warn(`metrics textfile: ${String(error)}`),
+          );
         }, 15_000)
       : undefined;
   ctx.signals.onStop(() => {
@@ -111,7 +123,12 @@ export const run: CommandAction<[], { config?: string }> = async (ctx, _args, fl
   ctx.signals.onReload(() => {
     loadConfig(path)
       .then((next) => daemon.reload(next))
-      .catch((error: unknown) => log.error(`reload refused, keeping the running config: ${error instanceof Error ? error.message : String(error)}`, { details: (error as { details?: unknown }).details }));
+      .catch((error: unknown) =>
+        log.error(
+          `reload refused, keeping the running config: ${error instanceof Error ? error.message : String(error)}`,
+          { details: (error as { details?: unknown }).details },
+        ),
+      );
   });
   try {
     await daemon.done();

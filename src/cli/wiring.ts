@@ -20,12 +20,19 @@ export function createFirewall(config: Config, clock: Clock): FirewallBackend {
 }
 
 /** Wraps a backend so that its setup() first checks the host's own firewall (`run` and `createFirewall` alike). */
-export function hostChecked(config: Config, runner: CommandRunner, onHost?: HostFirewallCheckOptions['onHost']): (backend: FirewallBackend) => FirewallBackend {
+export function hostChecked(
+  config: Config,
+  runner: CommandRunner,
+  onHost?: HostFirewallCheckOptions['onHost'],
+): (backend: FirewallBackend) => FirewallBackend {
   return (backend) => withHostFirewallCheck(backend, runner, hostCheckOptions(config, onHost));
 }
 
 /** How setup looks at this host: the firewall check, the refusal setting, the listening ports (/proc). */
-export function hostCheckOptions(config: Config, onHost?: HostFirewallCheckOptions['onHost']): HostFirewallCheckOptions {
+export function hostCheckOptions(
+  config: Config,
+  onHost?: HostFirewallCheckOptions['onHost'],
+): HostFirewallCheckOptions {
   const reader = createHostPortsReader();
   return {
     backend: config.firewall.backend,

@@ -101,10 +101,17 @@ function expandHome(path: string, home: string | undefined, baseDir: string): st
   return resolve(baseDir, path);
 }
 
-function toProfile(name: string, raw: RawProfile, problems: Problems, options: { baseDir: string; home?: string }): ClientProfile | undefined {
+function toProfile(
+  name: string,
+  raw: RawProfile,
+  problems: Problems,
+  options: { baseDir: string; home?: string },
+): ClientProfile | undefined {
   const at = ['profiles', name];
-  if (raw.steps.length === 0 && raw.timeBased === null) problems.add(at, 'expected `steps` or `timeBased`, got neither');
-  if (raw.steps.length > 0 && raw.timeBased !== null) problems.add(at, 'expected either `steps` or `timeBased`, got both');
+  if (raw.steps.length === 0 && raw.timeBased === null)
+    problems.add(at, 'expected `steps` or `timeBased`, got neither');
+  if (raw.steps.length > 0 && raw.timeBased !== null)
+    problems.add(at, 'expected either `steps` or `timeBased`, got both');
   let timeBased: TimeBasedSequence | undefined;
   let secretFile: string | undefined;
   if (raw.timeBased) {
@@ -112,12 +119,19 @@ function toProfile(name: string, raw: RawProfile, problems: Problems, options: {
     const period = parseDuration(spec.period) ?? 0;
     if (period < 1000) problems.add([...at, 'timeBased', 'period'], `expected at least 1s, got "${spec.period}"`);
     if (spec.portRange[0] > spec.portRange[1] || (spec.length > 1 && spec.portRange[0] === spec.portRange[1])) {
-      problems.add([...at, 'timeBased', 'portRange'], `expected [low, high] with at least 2 ports, got [${spec.portRange.join(', ')}]`);
+      problems.add(
+        [...at, 'timeBased', 'portRange'],
+        `expected [low, high] with at least 2 ports, got [${spec.portRange.join(', ')}]`,
+      );
     }
     const file = expandHome(spec.secretFile, options.home, options.baseDir);
     secretFile = file;
     const read = readSecretFile(file);
-    if (!read.ok) problems.add([...at, 'timeBased', 'secretFile'], `cannot read the secret from ${JSON.stringify(file)}: ${read.reason}`);
+    if (!read.ok)
+      problems.add(
+        [...at, 'timeBased', 'secretFile'],
+        `cannot read the secret from ${JSON.stringify(file)}: ${read.reason}`,
+      );
     else timeBased = { secret: read.secret, length: spec.length, period, portRange: spec.portRange, proto: spec.proto };
   }
   if (problems.count > 0) return undefined;
@@ -134,7 +148,10 @@ function toProfile(name: string, raw: RawProfile, problems: Problems, options: {
 }
 
 /** Validates a parsed client.json; every problem as "path: message". */
-export function validateClientProfiles(raw: unknown, options: { baseDir: string; home?: string }): { ok: true; profiles: ClientProfiles } | { ok: false; errors: string[] } {
+export function validateClientProfiles(
+  raw: unknown,
+  options: { baseDir: string; home?: string },
+): { ok: true; profiles: ClientProfiles } | { ok: false; errors: string[] } {
   const data = structuredClone(raw);
   validate ??= compile();
   const problems = new Problems();
@@ -159,10 +176,17 @@ export async function loadClientProfiles(path: string, home?: string): Promise<L
   try {
     text = await readFile(path, 'utf8');
   } catch (error) {
-    throw new KnocktailError('CONFIG_UNREADABLE', `cannot read client profiles ${path}: ${osReason(error)}`, { cause: error });
+    throw new KnocktailError('CONFIG_UNREADABLE', `cannot read client profiles ${path}: ${osReason(error)}`, {
+      cause: error,
+    });
   }
   const parsed = parseJsonText(text);
-  if (!parsed.ok) throw new KnocktailError('CONFIG_INVALID', `${path}: not valid JSON at line ${parsed.line}, column ${parsed.column}`, { details: [parsed.message] });
+  if (!parsed.ok)
+    throw new KnocktailError(
+      'CONFIG_INVALID',
+      `${path}: not valid JSON at line ${parsed.line}, column ${parsed.column}`,
+      { details: [parsed.message] },
+    );
   const result = validateClientProfiles(parsed.value, { baseDir: dirname(resolve(path)), ...(home ? { home } : {}) });
   if (result.ok) {
     const secretFiles = [...result.profiles.values()].flatMap((profile) => profile.secretFile ?? []);
@@ -170,5 +194,7 @@ export async function loadClientProfiles(path: string, home?: string): Promise<L
     return { profiles: result.profiles, warnings };
   }
   const count = result.errors.length;
-  throw new KnocktailError('CONFIG_INVALID', `${path}: ${count} problem${count === 1 ? '' : 's'}`, { details: result.errors });
+  throw new KnocktailError('CONFIG_INVALID', `${path}: ${count} problem${count === 1 ? '' : 's'}`, {
+    details: result.errors,
+  });
 }

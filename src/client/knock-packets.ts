@@ -13,7 +13,9 @@ import type { CommandRunner } from '../firewall/backend.js';
 const NOT_SENT = new Set(['ENETUNREACH', 'EHOSTUNREACH', 'EADDRNOTAVAIL', 'EAFNOSUPPORT', 'EINVAL', 'EACCES', 'EPERM']);
 
 function notSent(what: string, target: Address, error: NodeJS.ErrnoException): KnocktailError {
-  return new KnocktailError('SOURCE_IO', `Could not send ${what} to ${target.text}: ${error.code ?? error.message}`, { cause: error });
+  return new KnocktailError('SOURCE_IO', `Could not send ${what} to ${target.text}: ${error.code ?? error.message}`, {
+    cause: error,
+  });
 }
 
 /** Sends one TCP SYN to `port`; resolves once connect(2) has been issued. */
@@ -28,7 +30,9 @@ export function sendTcpSyn(target: Address, port: number): Promise<void> {
       if (error) reject(error);
       else resolve();
     };
-    socket.on('error', (error: NodeJS.ErrnoException) => settle(NOT_SENT.has(error.code ?? '') ? notSent(`tcp:${port}`, target, error) : undefined));
+    socket.on('error', (error: NodeJS.ErrnoException) =>
+      settle(NOT_SENT.has(error.code ?? '') ? notSent(`tcp:${port}`, target, error) : undefined),
+    );
     // Node emits connectionAttempt just before it calls connect(2); one turn later the SYN is out.
     socket.once('connectionAttempt', () => setImmediate(() => settle()));
     // Node before 20.12 has no connectionAttempt; well before the first retransmit (1 s) is late enough.
@@ -65,11 +69,18 @@ export async function sendEchoRequest(target: Address, runner: CommandRunner): P
     result = await runner.run(buildPingArgs(target));
   } catch (error) {
     if (error instanceof KnocktailError && error.code === 'BINARY_MISSING') {
-      throw new KnocktailError('BINARY_MISSING', 'Expected `ping` on PATH for an icmp knock; install the Debian package `iputils-ping`', { cause: error });
+      throw new KnocktailError(
+        'BINARY_MISSING',
+        'Expected `ping` on PATH for an icmp knock; install the Debian package `iputils-ping`',
+        { cause: error },
+      );
     }
     throw error;
   }
   if (result.exitCode !== 0 && result.exitCode !== 1) {
-    throw new KnocktailError('SOURCE_IO', `Could not send icmp to ${target.text}: ping exited ${result.exitCode}: ${result.stderr.trim()}`);
+    throw new KnocktailError(
+      'SOURCE_IO',
+      `Could not send icmp to ${target.text}: ping exited ${result.exitCode}: ${result.stderr.trim()}`,
+    );
   }
 }

@@ -28,9 +28,13 @@ export function parseClientStep(text: string, bareProto: 'tcp' | 'udp' = 'tcp'):
 export function chooseKnockSteps(choice: StepChoice): Step[] {
   const { door, stepTexts } = choice;
   if (door && stepTexts.length > 0) {
-    throw new KnocktailError('USAGE', `Expected either steps or --door, got both (--door ${door.name} and ${stepTexts.join(' ')})`);
+    throw new KnocktailError(
+      'USAGE',
+      `Expected either steps or --door, got both (--door ${door.name} and ${stepTexts.join(' ')})`,
+    );
   }
-  if (choice.close && !door) throw new KnocktailError('USAGE', 'Expected --door NAME or a profile with --close, got neither');
+  if (choice.close && !door)
+    throw new KnocktailError('USAGE', 'Expected --door NAME or a profile with --close, got neither');
   if (door && choice.close) {
     if (door.closeSequence.length > 0) return [...door.closeSequence];
     throw new KnocktailError('USAGE', `Door "${door.name}" has no closeSequence; its grants close when they expire`);
@@ -38,9 +42,13 @@ export function chooseKnockSteps(choice: StepChoice): Step[] {
   if (door) {
     if (door.timeBased) return deriveSequence(door.timeBased, windowAt(door.timeBased, choice.now));
     if (door.sequence.length > 0) return [...door.sequence];
-    throw new KnocktailError('USAGE', `Door "${door.name}" has only one-time sequences; give the steps of an unused one on the command line`);
+    throw new KnocktailError(
+      'USAGE',
+      `Door "${door.name}" has only one-time sequences; give the steps of an unused one on the command line`,
+    );
   }
-  if (stepTexts.length === 0) throw new KnocktailError('USAGE', 'Expected knock steps (tcp:PORT, udp:PORT, icmp) or --door NAME, got neither');
+  if (stepTexts.length === 0)
+    throw new KnocktailError('USAGE', 'Expected knock steps (tcp:PORT, udp:PORT, icmp) or --door NAME, got neither');
   return parseStepTexts(stepTexts, choice.udp ? 'udp' : 'tcp');
 }
 
@@ -51,9 +59,15 @@ export function parseStepTexts(stepTexts: readonly string[], bareProto: 'tcp' | 
   for (const text of stepTexts) {
     const step = parseClientStep(text, bareProto);
     if (step) steps.push(step);
-    else problems.push(`Expected a knock step like "tcp:7000", "udp:8000" or "icmp" (or knockd's "7000", "8000:udp"; ports 1-65535), got ${describeValue(text)}`);
+    else
+      problems.push(
+        `Expected a knock step like "tcp:7000", "udp:8000" or "icmp" (or knockd's "7000", "8000:udp"; ports 1-65535), got ${describeValue(text)}`,
+      );
   }
-  if (problems.length > 0) throw new KnocktailError('USAGE', `${problems.length} invalid knock ${problems.length === 1 ? 'step' : 'steps'}`, { details: problems });
+  if (problems.length > 0)
+    throw new KnocktailError('USAGE', `${problems.length} invalid knock ${problems.length === 1 ? 'step' : 'steps'}`, {
+      details: problems,
+    });
   return steps;
 }
 
@@ -61,7 +75,10 @@ export function parseStepTexts(stepTexts: readonly string[], bareProto: 'tcp' | 
 export function profileSteps(profile: ClientProfile, close: boolean, now: number): Step[] {
   if (close) {
     if (profile.closeSteps.length > 0) return [...profile.closeSteps];
-    throw new KnocktailError('USAGE', `Profile "${profile.name}" has no closeSteps; add them to the profile, or let the grant expire`);
+    throw new KnocktailError(
+      'USAGE',
+      `Profile "${profile.name}" has no closeSteps; add them to the profile, or let the grant expire`,
+    );
   }
   return profile.timeBased ? deriveSequence(profile.timeBased, windowAt(profile.timeBased, now)) : [...profile.steps];
 }

@@ -9,7 +9,11 @@ import { KnocktailError, describeValue } from '../model/errors.js';
 export function parseHostPort(text: string): { host: string; port: number } {
   const match = /^\[([^\]]+)\]:(\d{1,5})$/.exec(text) ?? /^(.+):(\d{1,5})$/.exec(text);
   const port = Number(match?.[2]);
-  if (!match || port < 1 || port > 65535) throw new KnocktailError('USAGE', `Expected --connect to be HOST:PORT like server.example.net:22 (ssh: %h:%p), got ${describeValue(text)}`);
+  if (!match || port < 1 || port > 65535)
+    throw new KnocktailError(
+      'USAGE',
+      `Expected --connect to be HOST:PORT like server.example.net:22 (ssh: %h:%p), got ${describeValue(text)}`,
+    );
   return { host: match[1]!, port };
 }
 
@@ -18,7 +22,13 @@ export function pipeConnection(socket: Socket, input: Readable, output: Writable
   return new Promise((resolve, reject) => {
     socket.once('error', (error) => {
       input.unpipe(socket);
-      reject(new KnocktailError('SOURCE_IO', `The connection ended with ${(error as NodeJS.ErrnoException).code ?? error.message}`, { cause: error }));
+      reject(
+        new KnocktailError(
+          'SOURCE_IO',
+          `The connection ended with ${(error as NodeJS.ErrnoException).code ?? error.message}`,
+          { cause: error },
+        ),
+      );
     });
     socket.once('close', () => {
       input.unpipe(socket);

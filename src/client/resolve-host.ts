@@ -8,7 +8,11 @@ export type Lookup = (host: string, options: { family: 0 | Family }) => Promise<
 
 const defaultLookup: Lookup = (host, options) => dnsLookup(host, { family: options.family });
 
-export async function resolveHost(host: string, family: Family | undefined, lookup: Lookup = defaultLookup): Promise<Address> {
+export async function resolveHost(
+  host: string,
+  family: Family | undefined,
+  lookup: Lookup = defaultLookup,
+): Promise<Address> {
   const literal = normaliseAddress(host);
   if (literal) {
     if (family !== undefined && literal.family !== family) {
@@ -21,9 +25,14 @@ export async function resolveHost(host: string, family: Family | undefined, look
     found = await lookup(host, { family: family ?? 0 });
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code ?? 'error';
-    throw new KnocktailError('NOT_FOUND', `Expected \`${host}\` to resolve to an IP${family ? `v${family}` : ''} address, got ${code}`, { cause: error });
+    throw new KnocktailError(
+      'NOT_FOUND',
+      `Expected \`${host}\` to resolve to an IP${family ? `v${family}` : ''} address, got ${code}`,
+      { cause: error },
+    );
   }
   const address = normaliseAddress(found.address);
-  if (!address) throw new KnocktailError('NOT_FOUND', `Expected \`${host}\` to resolve to an IP address, got \`${found.address}\``);
+  if (!address)
+    throw new KnocktailError('NOT_FOUND', `Expected \`${host}\` to resolve to an IP address, got \`${found.address}\``);
   return address;
 }

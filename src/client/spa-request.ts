@@ -38,7 +38,11 @@ export function spaFields(request: SpaRequest): FkoFields {
 export function readSpaKeyFiles(keyFile: string, hmacKeyFile: string): SpaKeys {
   const read = (path: string, kind: 'encryption' | 'hmac'): string => {
     const secret = readSecretFile(path);
-    if (!secret.ok) throw new KnocktailError('USAGE', `Expected a readable ${kind === 'hmac' ? 'HMAC ' : ''}key file at ${path}: ${secret.reason}`);
+    if (!secret.ok)
+      throw new KnocktailError(
+        'USAGE',
+        `Expected a readable ${kind === 'hmac' ? 'HMAC ' : ''}key file at ${path}: ${secret.reason}`,
+      );
     const value = secret.secret.replace(/^(HMAC_)?KEY_BASE64[:\s]\s*/, '');
     const problem = spaKeyProblem(value, kind);
     if (problem) throw new KnocktailError('USAGE', `${path}: ${problem}`);

@@ -4,7 +4,8 @@ import type { Address } from '../model/address.js';
 // `knock --verify PORT`: after the last knock, connect to the protected port. The first
 // attempt starts at once (its SYN is dropped until the door opens, and the kernel's own
 // retransmit a second later gets through); a failed attempt is retried once after a pause.
-export type ConnectOutcome = { readonly ok: true; readonly socket?: Socket } | { readonly ok: false; readonly reason: string };
+export type ConnectOutcome =
+  { readonly ok: true; readonly socket?: Socket } | { readonly ok: false; readonly reason: string };
 /** With `keep`, the connected socket is handed back open (`knock --connect`) instead of closed. */
 export type Connect = (target: Address, port: number, timeoutMs: number, keep?: boolean) => Promise<ConnectOutcome>;
 
@@ -22,7 +23,8 @@ export interface VerifyOptions {
 }
 
 export type VerifyResult =
-  { readonly ok: true; readonly attempt: number; readonly elapsedMs: number; readonly socket?: Socket } | { readonly ok: false; readonly failures: readonly string[]; readonly elapsedMs: number };
+  | { readonly ok: true; readonly attempt: number; readonly elapsedMs: number; readonly socket?: Socket }
+  | { readonly ok: false; readonly failures: readonly string[]; readonly elapsedMs: number };
 
 export const VERIFY_ATTEMPTS = 2;
 
@@ -44,18 +46,31 @@ export const tcpConnect: Connect = (target, port, timeoutMs, keep = false) =>
       socket.removeAllListeners('error');
       resolve({ ok: true, socket });
     });
-    socket.once('error', (error: NodeJS.ErrnoException) => done({ ok: false, reason: error.code === 'ECONNREFUSED' ? 'refused' : (error.code ?? error.message) }));
+    socket.once('error', (error: NodeJS.ErrnoException) =>
+      done({ ok: false, reason: error.code === 'ECONNREFUSED' ? 'refused' : (error.code ?? error.message) }),
+    );
     socket.connect({ host: target.text, port, family: target.family });
   });
 
 /** Connects to `port` (retrying once); the time is counted from `startedAt` (the last knock). */
-export async function verifyOpen(target: Address, port: number, startedAt: number, options: VerifyOptions): Promise<VerifyResult> {
+export async function verifyOpen(
+  target: Address,
+  port: number,
+  startedAt: number,
+  options: VerifyOptions,
+): Promise<VerifyResult> {
   const connect = options.connect ?? tcpConnect;
   const failures: string[] = [];
   for (let attempt = 1; attempt <= VERIFY_ATTEMPTS; attempt++) {
     if (attempt > 1) await options.sleep(options.retryPauseMs);
     const outcome = await connect(target, port, options.attemptTimeoutMs, options.keep === true);
-    if (outcome.ok) return { ok: true, attempt, elapsedMs: options.now() - startedAt, ...(outcome.socket ? { socket: outcome.socket } : {}) };
+    if (outcome.ok)
+      return {
+        ok: true,
+        attempt,
+        elapsedMs: options.now() - startedAt,
+        ...(outcome.socket ? { socket: outcome.socket } : {}),
+      };
     failures.push(`attempt ${attempt}: ${outcome.reason}`);
   }
   return { ok: false, failures, elapsedMs: options.now() - startedAt };

@@ -72,12 +72,22 @@ function wellKnownPortWarnings(door: Door, index: number): string[] {
     const service = WELL_KNOWN[span.from];
     if (service === undefined) return [];
     const single = span.path[2] === 'sequence' && door.sequence.length === 1;
-    const risk = single ? 'every scan and stray packet to it opens the door' : 'scanners and stray traffic hit it all day, so it tells a knock from noise poorly';
-    return [`${formatPath(span.path)}: ${span.proto}:${span.from} is a well-known service port (${service}); ${risk} (pick an unremarkable high port)`];
+    const risk = single
+      ? 'every scan and stray packet to it opens the door'
+      : 'scanners and stray traffic hit it all day, so it tells a knock from noise poorly';
+    return [
+      `${formatPath(span.path)}: ${span.proto}:${span.from} is a well-known service port (${service}); ${risk} (pick an unremarkable high port)`,
+    ];
   });
 }
 
 /** Every config warning, limits first, then door by door. */
 export function checkConfigWarnings(config: Config): string[] {
-  return [...alwaysAllowWarnings(config.limits.alwaysAllow), ...config.doors.flatMap((door, index) => [...repeatedStepWarnings(door, index), ...wellKnownPortWarnings(door, index)])];
+  return [
+    ...alwaysAllowWarnings(config.limits.alwaysAllow),
+    ...config.doors.flatMap((door, index) => [
+      ...repeatedStepWarnings(door, index),
+      ...wellKnownPortWarnings(door, index),
+    ]),
+  ];
 }

@@ -13,10 +13,17 @@ export function describeDoor(door: Door): string {
   const timeBased = door.timeBased;
   if (timeBased) {
     const [low, high] = timeBased.portRange;
-    knocks.push(`time-based ${timeBased.length} × ${timeBased.proto} in ${low}-${high} changing every ${formatDuration(timeBased.period)}`);
+    knocks.push(
+      `time-based ${timeBased.length} × ${timeBased.proto} in ${low}-${high} changing every ${formatDuration(timeBased.period)}`,
+    );
   }
-  if (door.spa) knocks.push(`an SPA packet (fwknop) on udp:${door.spa.port}, at most ${formatDuration(door.spa.maxAge)} old`);
-  const longest = Math.max(door.sequence.length, ...door.oneTimeSequences.map((sequence) => sequence.length), timeBased?.length ?? 0);
+  if (door.spa)
+    knocks.push(`an SPA packet (fwknop) on udp:${door.spa.port}, at most ${formatDuration(door.spa.maxAge)} old`);
+  const longest = Math.max(
+    door.sequence.length,
+    ...door.oneTimeSequences.map((sequence) => sequence.length),
+    timeBased?.length ?? 0,
+  );
   const within = longest > 1 ? ` within ${formatDuration(door.timeout)}` : '';
   const lifetime = door.openFor === null ? 'until closed' : `for ${formatDuration(door.openFor)}`;
   let line = `${door.name}: ${knocks.join(' or ')}${within} → opens ${door.open.map(formatPort).join(' ')} ${door.spa ? `${lifetime} at most (the client may ask for less)` : lifetime}`;

@@ -26,10 +26,16 @@ function located<T>(door: number, name: string, path: PathSegment[], value: T | 
   return value === undefined ? [] : [{ door, name, path, value }];
 }
 
-function sequencesOf(door: Record<string, unknown>): { path: PathSegment[]; kind: 'open' | 'close'; steps: readonly unknown[] }[] {
+function sequencesOf(
+  door: Record<string, unknown>,
+): { path: PathSegment[]; kind: 'open' | 'close'; steps: readonly unknown[] }[] {
   return [
     { path: ['sequence'], kind: 'open' as const, steps: arrayOf(door['sequence']) },
-    ...arrayOf(door['oneTimeSequences']).map((steps, index) => ({ path: ['oneTimeSequences', index], kind: 'open' as const, steps: arrayOf(steps) })),
+    ...arrayOf(door['oneTimeSequences']).map((steps, index) => ({
+      path: ['oneTimeSequences', index],
+      kind: 'open' as const,
+      steps: arrayOf(steps),
+    })),
     { path: ['closeSequence'], kind: 'close' as const, steps: arrayOf(door['closeSequence']) },
   ];
 }
@@ -41,16 +47,24 @@ function checkNames(problems: Problems, doors: readonly Record<string, unknown>[
     if (typeof name !== 'string') return;
     const first = firstByName.get(name);
     if (first === undefined) firstByName.set(name, index);
-    else problems.add(['doors', index, 'name'], `duplicate door name "${name}" (doors[${first}] has it too); names must be unique`);
+    else
+      problems.add(
+        ['doors', index, 'name'],
+        `duplicate door name "${name}" (doors[${first}] has it too); names must be unique`,
+      );
   });
 }
 
 function checkKnockPorts(problems: Problems, doors: readonly Record<string, unknown>[]): void {
   const opened: Located<PortSpec>[] = doors.flatMap((door, index) =>
-    arrayOf(door['open']).flatMap((text, portIndex) => located(index, doorName(door, index), ['doors', index, 'open', portIndex], parsePortSpec(text))),
+    arrayOf(door['open']).flatMap((text, portIndex) =>
+      located(index, doorName(door, index), ['doors', index, 'open', portIndex], parsePortSpec(text)),
+    ),
   );
-  const openedBy = (proto: string, inRange: (port: number) => boolean): Located<PortSpec> | undefined => opened.find((entry) => entry.value.proto === proto && inRange(entry.value.port));
-  const conflict = (entry: Located<PortSpec>): string => `opened by door "${entry.name}" (${formatPath(entry.path)}); a knock port must stay closed`;
+  const openedBy = (proto: string, inRange: (port: number) => boolean): Located<PortSpec> | undefined =>
+    opened.find((entry) => entry.value.proto === proto && inRange(entry.value.port));
+  const conflict = (entry: Located<PortSpec>): string =>
+    `opened by door "${entry.name}" (${formatPath(entry.path)}); a knock port must stay closed`;
   doors.forEach((door, index) => {
     for (const sequence of sequencesOf(door)) {
       sequence.steps.forEach((text, stepIndex) => {
@@ -66,25 +80,37 @@ function checkKnockPorts(problems: Problems, doors: readonly Record<string, unkn
     const [low, high] = [range[0], range[1]];
     if (typeof low !== 'number' || typeof high !== 'number' || typeof timeBased['proto'] !== 'string') return;
     const hit = openedBy(timeBased['proto'], (port) => port >= low && port <= high);
-    if (hit) problems.add(['doors', index, 'timeBased', 'portRange'], `${low}-${high} includes ${formatPort(hit.value)}, ${conflict(hit)}`);
+    if (hit)
+      problems.add(
+        ['doors', index, 'timeBased', 'portRange'],
+        `${low}-${high} includes ${formatPort(hit.value)}, ${conflict(hit)}`,
+      );
   });
 }
 
 function conflictReason(a: Start, b: Start): string | undefined {
-  if (a.kind === 'open' && b.kind === 'open') return a.door === b.door ? undefined : 'each door must start with its own first knock';
+  if (a.kind === 'open' && b.kind === 'open')
+    return a.door === b.door ? undefined : 'each door must start with its own first knock';
   if (a.kind === 'close' && b.kind === 'close') return undefined;
   return 'a close sequence must not start like an open sequence';
 }
 
 function checkFirstSteps(problems: Problems, doors: readonly Record<string, unknown>[]): void {
   const starts: Start[] = doors.flatMap((door, index) =>
-    sequencesOf(door).flatMap((sequence) => located(index, doorName(door, index), ['doors', index, ...sequence.path], parseStep(sequence.steps[0])).map((entry) => ({ ...entry, kind: sequence.kind }))),
+    sequencesOf(door).flatMap((sequence) =>
+      located(index, doorName(door, index), ['doors', index, ...sequence.path], parseStep(sequence.steps[0])).map(
+        (entry) => ({ ...entry, kind: sequence.kind }),
+      ),
+    ),
   );
   starts.forEach((later, laterIndex) => {
     for (const earlier of starts.slice(0, laterIndex)) {
       const reason = sameStep(earlier.value, later.value) ? conflictReason(earlier, later) : undefined;
       if (reason === undefined) continue;
-      problems.add([...later.path, 0], `${formatStep(later.value)} also starts ${formatPath(earlier.path)} (door "${earlier.name}"); ${reason}`);
+      problems.add(
+        [...later.path, 0],
+        `${formatStep(later.value)} also starts ${formatPath(earlier.path)} (door "${earlier.name}"); ${reason}`,
+      );
       return;
     }
   });

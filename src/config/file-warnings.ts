@@ -39,7 +39,11 @@ const octal = (mode: number): string => `0${(mode & 0o777).toString(8).padStart(
  * A key must be readable by the service user and nobody else: owned by it, mode 0600 (or 0400).
  * A key others can read leaks the group's secret; one owned by root with 0600 stops the daemon.
  */
-export function checkKeyFiles(files: readonly { readonly path: string; readonly file: string }[], ownerOf: FileOwnerOf, service: ServiceUser | undefined): string[] {
+export function checkKeyFiles(
+  files: readonly { readonly path: string; readonly file: string }[],
+  ownerOf: FileOwnerOf,
+  service: ServiceUser | undefined,
+): string[] {
   const warnings: string[] = [];
   for (const { path, file } of files) {
     const seen = ownerOf(file);
@@ -48,12 +52,21 @@ export function checkKeyFiles(files: readonly { readonly path: string; readonly 
     const foreign = service !== undefined && seen.uid !== service.uid;
     if (!open && !foreign) continue;
     const owner = service?.name ?? 'the user the daemon runs as';
-    const readers = [(seen.mode & 0o070) !== 0 ? 'its group' : undefined, (seen.mode & 0o007) !== 0 ? 'everyone' : undefined].filter((who) => who !== undefined).join(' and ');
+    const readers = [
+      (seen.mode & 0o070) !== 0 ? 'its group' : undefined,
+      (seen.mode & 0o007) !== 0 ? 'everyone' : undefined,
+    ]
+      .filter((who) => who !== undefined)
+      .join(' and ');
     const problem = [
       ...(open ? [`is open to ${readers} (mode ${octal(seen.mode)})`] : []),
-      ...(foreign ? [`is owned by uid ${String(seen.uid)}, not by ${owner} (uid ${String(service.uid)}) whom the daemon runs as`] : []),
+      ...(foreign
+        ? [`is owned by uid ${String(seen.uid)}, not by ${owner} (uid ${String(service.uid)}) whom the daemon runs as`]
+        : []),
     ].join(' and ');
-    const fix = service ? `chown ${service.name}:${service.name} ${file} && chmod 600 ${file}` : `chmod 600 ${file}, owned by ${owner}`;
+    const fix = service
+      ? `chown ${service.name}:${service.name} ${file} && chmod 600 ${file}`
+      : `chmod 600 ${file}, owned by ${owner}`;
     warnings.push(`${path}: ${file} ${problem}; a key must be readable by ${owner} and nobody else: ${fix}`);
   }
   return warnings;

@@ -1,6 +1,8 @@
 // JSON.parse with an error that names the line and column (V8 only gives an offset,
 // and not even that for text that ends too early).
-export type JsonText = { readonly ok: true; readonly value: unknown } | { readonly ok: false; readonly line: number; readonly column: number; readonly message: string };
+export type JsonText =
+  | { readonly ok: true; readonly value: unknown }
+  | { readonly ok: false; readonly line: number; readonly column: number; readonly message: string };
 
 function lineAndColumn(text: string, offset: number): { line: number; column: number } {
   const before = text.slice(0, offset);
@@ -43,7 +45,11 @@ export function parseJsonText(input: string): JsonText {
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
     const position = /at position (\d+)/.exec(message);
-    const offset = position ? Number(position[1]) : message.startsWith(ENDED_EARLY) ? text.length : firstBadOffset(text);
+    const offset = position
+      ? Number(position[1])
+      : message.startsWith(ENDED_EARLY)
+        ? text.length
+        : firstBadOffset(text);
     const reason = message
       .replace(/,? ?"[^]*" is not valid JSON$/, '')
       .replace(/ in JSON at position \d+.*$/, '')

@@ -94,5 +94,7 @@ export async function loadConfig(path: string): Promise<Config> {
   const result = validateConfig(parsed.value, { baseDir: dirname(resolve(path)) });
   if (result.ok) return result.config;
   const count = result.errors.length;
-  throw new KnocktailError('CONFIG_INVALID', `${path}: ${count} problem${count === 1 ? '' : 's'}`, { details: result.errors });
+  throw new KnocktailError('CONFIG_INVALID', `${path}: ${count} problem${count === 1 ? '' : 's'}`, {
+    details: result.errors,
+  });
 }

@@ -24,7 +24,8 @@ export function knockSpansOf(door: Door, index: number): KnockSpan[] {
   const spans: KnockSpan[] = [];
   const add = (steps: readonly Step[], path: readonly PathSegment[]): void =>
     steps.forEach((step, position) => {
-      if (step.proto !== 'icmp' && step.port !== undefined) spans.push({ path: [...path, position], proto: step.proto, from: step.port, to: step.port });
+      if (step.proto !== 'icmp' && step.port !== undefined)
+        spans.push({ path: [...path, position], proto: step.proto, from: step.port, to: step.port });
     });
   add(door.sequence, ['doors', index, 'sequence']);
   door.oneTimeSequences.forEach((steps, k) => add(steps, ['doors', index, 'oneTimeSequences', k]));
@@ -55,8 +56,12 @@ export function checkKnockPortsAgainstHost(doors: readonly Door[], host: HostPor
       const single = span.from === span.to;
       const hits = host.listening.filter((s) => s.proto === span.proto && s.port >= span.from && s.port <= span.to);
       if (hits.length > 0) {
-        const subject = single ? `${what} is a port a local service listens on (${listing(hits)})` : `${what} covers ports local services listen on (${listing(hits)})`;
-        warnings.push(`${where}: ${subject}; the guard drops new connections to knock ports, so that service would be cut off`);
+        const subject = single
+          ? `${what} is a port a local service listens on (${listing(hits)})`
+          : `${what} covers ports local services listen on (${listing(hits)})`;
+        warnings.push(
+          `${where}: ${subject}; the guard drops new connections to knock ports, so that service would be cut off`,
+        );
       }
       const size = span.to - span.from + 1;
       if (size > MAX_RANGE_PORTS) {

@@ -43,7 +43,12 @@ export interface RawFleet {
   readonly user: string | null;
   readonly password: string | null;
   readonly token: string | null;
-  readonly tls: { readonly ca: string | null; readonly cert: string | null; readonly key: string | null; readonly serverName: string | null } | null;
+  readonly tls: {
+    readonly ca: string | null;
+    readonly cert: string | null;
+    readonly key: string | null;
+    readonly serverName: string | null;
+  } | null;
   readonly maxClockSkew: string;
   readonly heartbeatInterval: string;
   readonly replicas: number;

@@ -15,13 +15,31 @@ const PATTERN_MEANINGS: readonly [test: (pattern: string) => boolean, expected: 
   [(p) => p.includes('until-closed'), 'a duration like "30s" (units ms, s, m, h, d) or "until-closed"'],
   [(p) => p.startsWith('^(icmp|'), `a knock step like "tcp:7000", "udp:8000" or "icmp" (${PORT_RANGE_TEXT})`],
   [(p) => p.startsWith('^(tcp|udp):'), `a port like "tcp:22" or "udp:53" (${PORT_RANGE_TEXT})`],
-  [(p) => p.includes('{0,31}'), 'a group name of 1-32 lowercase letters, digits, "_" or "-", starting with a letter or digit'],
-  [(p) => p.startsWith('^[A-Za-z0-9]'), 'a host name of 1-63 letters, digits, "_" or "-", starting with a letter or digit'],
-  [(p) => p.startsWith('^(nats|tls)://'), 'a NATS server URL like "tls://nats1.example.net:4222" (nats:// or tls://, a host and a port 1-65535)'],
-  [(p) => p.startsWith('^[a-z0-9]'), 'a door name of 1-16 lowercase letters, digits, "_" or "-", starting with a letter or digit'],
-  [(p) => p.startsWith('^[ !#'), '1-28 printable ASCII characters other than `"` and `\\` (the kernel LOG prefix limit)'],
+  [
+    (p) => p.includes('{0,31}'),
+    'a group name of 1-32 lowercase letters, digits, "_" or "-", starting with a letter or digit',
+  ],
+  [
+    (p) => p.startsWith('^[A-Za-z0-9]'),
+    'a host name of 1-63 letters, digits, "_" or "-", starting with a letter or digit',
+  ],
+  [
+    (p) => p.startsWith('^(nats|tls)://'),
+    'a NATS server URL like "tls://nats1.example.net:4222" (nats:// or tls://, a host and a port 1-65535)',
+  ],
+  [
+    (p) => p.startsWith('^[a-z0-9]'),
+    'a door name of 1-16 lowercase letters, digits, "_" or "-", starting with a letter or digit',
+  ],
+  [
+    (p) => p.startsWith('^[ !#'),
+    '1-28 printable ASCII characters other than `"` and `\\` (the kernel LOG prefix limit)',
+  ],
   [(p) => p.includes('(second|minute|hour|day)'), 'a rate like "20/second" (per second, minute, hour or day)'],
-  [(p) => p.startsWith('^[^\\u0000'), 'a path without control characters, quotes, backslashes, "%", "*", "?", "[" or "]" (the systemd unit, rsyslog drop-in and logrotate snippet would misread them)'],
+  [
+    (p) => p.startsWith('^[^\\u0000'),
+    'a path without control characters, quotes, backslashes, "%", "*", "?", "[" or "]" (the systemd unit, rsyslog drop-in and logrotate snippet would misread them)',
+  ],
   [(p) => p === '^auto$', 'a position 1 or more, or "auto"'],
   [(p) => p.includes('localhost'), 'HOST:PORT like "127.0.0.1:9469" or "[::1]:9469", or a bare port for loopback'],
 ];
@@ -93,14 +111,23 @@ export function describeSchemaError(error: ErrorObject): SchemaProblem {
     const valid = Object.keys((error.parentSchema?.['properties'] as object | undefined) ?? {});
     const hint = suggestKey(key, valid);
     const suggestion = hint === undefined ? '' : ` (did you mean "${hint}"?)`;
-    return { path: formatPath([...segments, key]), message: `unknown key${suggestion}; valid keys: ${valid.join(', ')}` };
+    return {
+      path: formatPath([...segments, key]),
+      message: `unknown key${suggestion}; valid keys: ${valid.join(', ')}`,
+    };
   }
   if (error.keyword === 'required') {
-    return { path: formatPath([...segments, String(params['missingProperty'])]), message: 'missing; this key is required' };
+    return {
+      path: formatPath([...segments, String(params['missingProperty'])]),
+      message: 'missing; this key is required',
+    };
   }
   // A secret of the wrong type is still a secret: do not echo it into terminals and journals.
   const got = HIDDEN_KEYS.has(String(segments.at(-1))) ? 'a hidden value' : describeValue(error.data);
-  return { path: formatPath(segments), message: `expected ${expectation(error)}, got ${got}${error.keyword === 'pattern' ? didYouMean(suggestFor(String(params['pattern']), error.data)) : ''}` };
+  return {
+    path: formatPath(segments),
+    message: `expected ${expectation(error)}, got ${got}${error.keyword === 'pattern' ? didYouMean(suggestFor(String(params['pattern']), error.data)) : ''}`,
+  };
 }
 
 // A likely meaning for a value its pattern refused: durations and knock steps only.

@@ -23,7 +23,11 @@ export function schemaPath(): string {
   for (;;) {
     if (isPackageRoot(dir)) return join(dir, SCHEMA_IN_PACKAGE);
     const parent = dirname(dir);
-    if (parent === dir) throw new KnocktailError('NOT_FOUND', `schema.json not found: no knocktail package root above ${fileURLToPath(import.meta.url)}`);
+    if (parent === dir)
+      throw new KnocktailError(
+        'NOT_FOUND',
+        `schema.json not found: no knocktail package root above ${fileURLToPath(import.meta.url)}`,
+      );
     dir = parent;
   }
 }

@@ -11,7 +11,13 @@ export type SchemaCheck = (data: unknown) => SchemaProblem[];
 /** The built validator, written next to this module by `npm run build` (scripts/precompile-schema.ts). */
 export const PRECOMPILED_FILE = 'schema-check.generated.cjs';
 
-export const AJV_OPTIONS: Options = { allErrors: true, useDefaults: true, verbose: true, allowUnionTypes: true, strict: true };
+export const AJV_OPTIONS: Options = {
+  allErrors: true,
+  useDefaults: true,
+  verbose: true,
+  allowUnionTypes: true,
+  strict: true,
+};
 
 // The module shapes are CommonJS: loaded with require so that validateConfig stays synchronous.
 const require = createRequire(import.meta.url);

@@ -27,9 +27,11 @@ export function checkSpaDoors(problems: Problems, data: unknown): void {
   const used = new Map<string, number>();
   doors.forEach((door, index) => {
     if (!isRecord(door)) return;
-    for (const text of arrayOf(door['open'])) if (typeof text === 'string' && parsePortSpec(text)) used.set(text, index);
+    for (const text of arrayOf(door['open']))
+      if (typeof text === 'string' && parsePortSpec(text)) used.set(text, index);
     for (const list of [door['sequence'], door['closeSequence'], ...arrayOf(door['oneTimeSequences'])]) {
-      for (const text of arrayOf(list)) if (typeof text === 'string' && parseStep(text)?.port !== undefined) used.set(text, index);
+      for (const text of arrayOf(list))
+        if (typeof text === 'string' && parseStep(text)?.port !== undefined) used.set(text, index);
     }
   });
   doors.forEach((door, index) => {
@@ -37,17 +39,29 @@ export function checkSpaDoors(problems: Problems, data: unknown): void {
     if (!spa || !isRecord(door)) return;
     const at = (...rest: PathSegment[]): PathSegment[] => ['doors', index, ...rest];
     for (const key of ['sequence', 'oneTimeSequences', 'closeSequence'] as const) {
-      if (arrayOf(door[key]).length > 0) problems.add(at(key), 'expected none on an SPA door (the packet is the knock), got a sequence');
+      if (arrayOf(door[key]).length > 0)
+        problems.add(at(key), 'expected none on an SPA door (the packet is the knock), got a sequence');
     }
-    if (isRecord(door['timeBased'])) problems.add(at('timeBased'), 'expected null on an SPA door (the packet is the knock)');
-    if (door['openFor'] === 'until-closed') problems.add(at('openFor'), 'expected a duration on an SPA door ("until-closed" needs a close sequence, which SPA has not)');
-    if (door['fleet'] === true) problems.add(at('fleet'), 'expected false: SPA doors are not fleet doors yet (their replay cache is per host)');
+    if (isRecord(door['timeBased']))
+      problems.add(at('timeBased'), 'expected null on an SPA door (the packet is the knock)');
+    if (door['openFor'] === 'until-closed')
+      problems.add(
+        at('openFor'),
+        'expected a duration on an SPA door ("until-closed" needs a close sequence, which SPA has not)',
+      );
+    if (door['fleet'] === true)
+      problems.add(at('fleet'), 'expected false: SPA doors are not fleet doors yet (their replay cache is per host)');
     const maxAge = typeof spa['maxAge'] === 'string' ? parseDuration(spa['maxAge']) : undefined;
-    if (maxAge !== undefined && (maxAge < 1000 || maxAge > MAX_AGE_LIMIT_MS)) problems.add(at('spa', 'maxAge'), `expected 1s to 1d, got ${JSON.stringify(spa['maxAge'])}`);
+    if (maxAge !== undefined && (maxAge < 1000 || maxAge > MAX_AGE_LIMIT_MS))
+      problems.add(at('spa', 'maxAge'), `expected 1s to 1d, got ${JSON.stringify(spa['maxAge'])}`);
     const port = spa['port'];
     if (typeof port !== 'number') return;
     const owner = used.get(`udp:${port}`);
-    if (owner !== undefined) problems.add(at('spa', 'port'), `udp:${port} is a knock or open port of doors[${owner}]; an SPA port must be used by SPA doors only`);
+    if (owner !== undefined)
+      problems.add(
+        at('spa', 'port'),
+        `udp:${port} is a knock or open port of doors[${owner}]; an SPA port must be used by SPA doors only`,
+      );
   });
 }
 
@@ -65,7 +79,10 @@ export function readSpaKeys(problems: Problems, data: unknown, baseDir: string |
       const resolved = resolvePath(baseDir, file);
       const secret = readSecretFile(resolved);
       if (!secret.ok) {
-        problems.add(path, `cannot read the ${kind === 'hmac' ? 'HMAC ' : ''}key from ${JSON.stringify(resolved)}: ${secret.reason}`);
+        problems.add(
+          path,
+          `cannot read the ${kind === 'hmac' ? 'HMAC ' : ''}key from ${JSON.stringify(resolved)}: ${secret.reason}`,
+        );
         return undefined;
       }
       // A line copied whole from access.conf or `fwknop --key-gen` output is accepted too.

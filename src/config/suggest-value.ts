@@ -36,8 +36,14 @@ export function suggestDuration(value: unknown): string | undefined {
   if (!match) return undefined;
   const word = match[2]!.toLowerCase();
   const weeks = word === 'w' || word === 'week' || word === 'weeks';
-  const candidate = weeks ? `${Number(match[1]) * 7}d` : UNIT_WORDS[word] === undefined ? undefined : `${match[1]}${UNIT_WORDS[word]}`;
-  return candidate !== undefined && candidate !== value && parseDuration(candidate) !== undefined ? candidate : undefined;
+  const candidate = weeks
+    ? `${Number(match[1]) * 7}d`
+    : UNIT_WORDS[word] === undefined
+      ? undefined
+      : `${match[1]}${UNIT_WORDS[word]}`;
+  return candidate !== undefined && candidate !== value && parseDuration(candidate) !== undefined
+    ? candidate
+    : undefined;
 }
 
 /** "7000:tcp" (knockd) → "tcp:7000", "7000/udp" → "udp:7000", "TCP:22" → "tcp:22", "7000" → "tcp:7000". */
@@ -46,7 +52,13 @@ export function suggestStep(value: unknown): string | undefined {
   const text = value.trim().toLowerCase();
   const swapped = /^(\d{1,5})[:/](tcp|udp)$/.exec(text);
   const slashed = /^(tcp|udp)\/(\d{1,5})$/.exec(text);
-  const candidate = swapped ? `${swapped[2]}:${swapped[1]}` : slashed ? `${slashed[1]}:${slashed[2]}` : /^\d{1,5}$/.test(text) ? `tcp:${text}` : text;
+  const candidate = swapped
+    ? `${swapped[2]}:${swapped[1]}`
+    : slashed
+      ? `${slashed[1]}:${slashed[2]}`
+      : /^\d{1,5}$/.test(text)
+        ? `tcp:${text}`
+        : text;
   return candidate !== value && parseStep(candidate) !== undefined ? candidate : undefined;
 }
 

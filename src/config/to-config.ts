@@ -18,10 +18,17 @@ function must<T>(value: T | undefined, what: string): T {
 }
 
 const ms = (text: string): number => must(parseDuration(text), `duration ${JSON.stringify(text)}`);
-const steps = (texts: readonly string[]): Step[] => texts.map((text) => must(parseStep(text), `step ${JSON.stringify(text)}`));
-const ports = (texts: readonly string[]): PortSpec[] => texts.map((text) => must(parsePortSpec(text), `port ${JSON.stringify(text)}`));
+const steps = (texts: readonly string[]): Step[] =>
+  texts.map((text) => must(parseStep(text), `step ${JSON.stringify(text)}`));
+const ports = (texts: readonly string[]): PortSpec[] =>
+  texts.map((text) => must(parsePortSpec(text), `port ${JSON.stringify(text)}`));
 
-function toDoor(raw: RawDoor, secret: string | undefined, shareOfGrants: number, spaKeys: SpaKeyTexts | undefined): Door {
+function toDoor(
+  raw: RawDoor,
+  secret: string | undefined,
+  shareOfGrants: number,
+  spaKeys: SpaKeyTexts | undefined,
+): Door {
   const timeBased = raw.timeBased;
   return {
     name: raw.name,
@@ -69,7 +76,9 @@ function listenAddress(text: string): string {
 }
 
 /** The first 8 hex digits of the machine id (systemd's /etc/machine-id, else D-Bus's copy), when there is one. */
-export function readMachineId(files: readonly string[] = ['/etc/machine-id', '/var/lib/dbus/machine-id']): string | undefined {
+export function readMachineId(
+  files: readonly string[] = ['/etc/machine-id', '/var/lib/dbus/machine-id'],
+): string | undefined {
   for (const file of files) {
     try {
       const id = readFileSync(file, 'utf8').trim();
@@ -132,7 +141,13 @@ function toFleet(raw: RawFleet, doors: readonly RawDoor[], key: string, path: (t
 }
 
 /** `secrets[i]` is door i's secret read from its secretFile, when it has one; `spaKeys[i]` an SPA door's keys. */
-export function toConfig(raw: RawConfig, baseDir: string | undefined, secrets: ReadonlyMap<number, string>, fleetKey?: string, spaKeys: ReadonlyMap<number, SpaKeyTexts> = new Map()): Config {
+export function toConfig(
+  raw: RawConfig,
+  baseDir: string | undefined,
+  secrets: ReadonlyMap<number, string>,
+  fleetKey?: string,
+  spaKeys: ReadonlyMap<number, SpaKeyTexts> = new Map(),
+): Config {
   const path = (text: string): string => resolvePath(baseDir, text);
   const { listen, textfile } = raw.metrics;
   return {
@@ -142,7 +157,9 @@ export function toConfig(raw: RawConfig, baseDir: string | undefined, secrets: R
     logPrefix: raw.logPrefix,
     stateDir: path(raw.stateDir),
     auditLog: path(raw.auditLog),
-    localAddresses: raw.localAddresses.map((text) => must(normaliseAddress(text), `address ${JSON.stringify(text)}`).text),
+    localAddresses: raw.localAddresses.map(
+      (text) => must(normaliseAddress(text), `address ${JSON.stringify(text)}`).text,
+    ),
     firewall: { ...raw.firewall },
     limits: {
       maxGrants: raw.limits.maxGrants,
@@ -165,7 +182,14 @@ export function toConfig(raw: RawConfig, baseDir: string | undefined, secrets: R
       ...(textfile === null ? {} : { textfile: path(textfile) }),
     },
     // A door without its own maxGrants gets an equal share, so one flooded door cannot starve the others.
-    doors: raw.doors.map((door, index) => toDoor(door, secrets.get(index), Math.max(1, Math.floor(raw.limits.maxGrants / raw.doors.length)), spaKeys.get(index))),
+    doors: raw.doors.map((door, index) =>
+      toDoor(
+        door,
+        secrets.get(index),
+        Math.max(1, Math.floor(raw.limits.maxGrants / raw.doors.length)),
+        spaKeys.get(index),
+      ),
+    ),
     ...(raw.fleet === null ? {} : { fleet: toFleet(raw.fleet, raw.doors, must(fleetKey, 'fleet key'), path) }),
   };
 }

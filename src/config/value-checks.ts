@@ -12,17 +12,36 @@ import { arrayOf } from './raw-config.js';
 // Semantic checks of single values the schema cannot express. They read the
 // defaults-filled document defensively: a part of the wrong shape was already reported.
 const MAX_DURATION_MS = 3650 * 86_400_000; // beyond this, `until` times stop being valid dates
-const LIMIT_DURATIONS = ['failWindow', 'banFor', 'maxOpenFor', 'retransmitWindow', 'maxClockSkew', 'scannerHold'] as const;
+const LIMIT_DURATIONS = [
+  'failWindow',
+  'banFor',
+  'maxOpenFor',
+  'retransmitWindow',
+  'maxClockSkew',
+  'scannerHold',
+] as const;
 
-function checkDuration(problems: Problems, path: PathSegment[], value: unknown, minimumMs = 1, minimumText = 'above 0'): void {
+function checkDuration(
+  problems: Problems,
+  path: PathSegment[],
+  value: unknown,
+  minimumMs = 1,
+  minimumText = 'above 0',
+): void {
   if (typeof value !== 'string' || problems.has(path) || value === 'until-closed') return;
   const ms = parseDuration(value);
-  if (ms === undefined) problems.add(path, `expected a duration like "30s" (units ms, s, m, h, d), got ${describeValue(value)}${didYouMean(suggestDuration(value))}`);
+  if (ms === undefined)
+    problems.add(
+      path,
+      `expected a duration like "30s" (units ms, s, m, h, d), got ${describeValue(value)}${didYouMean(suggestDuration(value))}`,
+    );
   else if (ms < minimumMs) problems.add(path, `expected a duration ${minimumText}, got ${describeValue(value)}`);
-  else if (ms > MAX_DURATION_MS) problems.add(path, `expected a duration of at most 3650d, got ${describeValue(value)}`);
+  else if (ms > MAX_DURATION_MS)
+    problems.add(path, `expected a duration of at most 3650d, got ${describeValue(value)}`);
 }
 
-export type AllowedSource = { readonly ok: true; readonly cidr: Cidr } | { readonly ok: false; readonly expected: string };
+export type AllowedSource =
+  { readonly ok: true; readonly cidr: Cidr } | { readonly ok: false; readonly expected: string };
 
 const EXPECTED_CIDR = 'an IPv4/IPv6 address or CIDR like "203.0.113.0/24" or "2001:db8::/32"';
 
@@ -36,9 +55,13 @@ export function parseAllowedSource(text: string): AllowedSource {
   if (address.family !== cidr.family) return { ok: false, expected: `${EXPECTED_CIDR}, IPv4 written as IPv4` };
   // Host bits set usually means a mistyped prefix length, which would widen or narrow the ACL.
   const [base, length] = cidr.range;
-  const network = base.kind() === 'ipv4' ? ipaddr.IPv4.networkAddressFromCIDR(cidr.text) : ipaddr.IPv6.networkAddressFromCIDR(cidr.text);
+  const network =
+    base.kind() === 'ipv4'
+      ? ipaddr.IPv4.networkAddressFromCIDR(cidr.text)
+      : ipaddr.IPv6.networkAddressFromCIDR(cidr.text);
   const networkText = network.kind() === 'ipv4' ? network.toString() : (network as ipaddr.IPv6).toRFC5952String();
-  if (networkText !== cidr.text.split('/')[0]) return { ok: false, expected: `a network address, e.g. "${networkText}/${length}"` };
+  if (networkText !== cidr.text.split('/')[0])
+    return { ok: false, expected: `a network address, e.g. "${networkText}/${length}"` };
   return { ok: true, cidr };
 }
 
@@ -57,7 +80,10 @@ export function parseListen(text: string): { host: string; port: number } | unde
 // refuses other hosts, so the config check does too, before the daemon starts.
 function isLoopback(host: string): boolean {
   const address = normaliseAddress(host);
-  return host === 'localhost' || (address !== undefined && (address.family === 4 ? address.text.startsWith('127.') : address.text === '::1'));
+  return (
+    host === 'localhost' ||
+    (address !== undefined && (address.family === 4 ? address.text.startsWith('127.') : address.text === '::1'))
+  );
 }
 
 function checkListen(problems: Problems, listen: unknown): void {
@@ -65,9 +91,15 @@ function checkListen(problems: Problems, listen: unknown): void {
   if (typeof listen !== 'string' || problems.has(path)) return;
   const parsed = parseListen(listen);
   if (parsed === undefined) {
-    problems.add(path, `expected HOST:PORT with HOST an IP address or "localhost" and PORT 1-65535, got ${describeValue(listen)}`);
+    problems.add(
+      path,
+      `expected HOST:PORT with HOST an IP address or "localhost" and PORT 1-65535, got ${describeValue(listen)}`,
+    );
   } else if (!isLoopback(parsed.host)) {
-    problems.add(path, `expected a loopback host (127.0.0.1, [::1] or localhost; metrics reveal which doors exist), got ${describeValue(listen)}`);
+    problems.add(
+      path,
+      `expected a loopback host (127.0.0.1, [::1] or localhost; metrics reveal which doors exist), got ${describeValue(listen)}`,
+    );
   }
 }
 
@@ -89,16 +121,38 @@ function checkDoor(problems: Problems, door: Record<string, unknown>, index: num
     problems.add(at('openFor'), '"until-closed" needs a closeSequence, or the door would never close');
   }
   const timeBased = door['timeBased'];
-  const hasAny = arrayOf(door['sequence']).length > 0 || arrayOf(door['oneTimeSequences']).length > 0 || isRecord(timeBased) || isRecord(door['spa']);
+  const hasAny =
+    arrayOf(door['sequence']).length > 0 ||
+    arrayOf(door['oneTimeSequences']).length > 0 ||
+    isRecord(timeBased) ||
+    isRecord(door['spa']);
   if (!hasAny) problems.add(at(), 'expected at least one of sequence, oneTimeSequences, timeBased or spa, got none');
   checkSources(problems, at('allowFrom'), door['allowFrom']);
   if (!isRecord(timeBased)) return;
-  checkDuration(problems, at('timeBased', 'period'), timeBased['period'], MIN_PERIOD_MS, `of at least ${formatDuration(MIN_PERIOD_MS)}`);
+  checkDuration(
+    problems,
+    at('timeBased', 'period'),
+    timeBased['period'],
+    MIN_PERIOD_MS,
+    `of at least ${formatDuration(MIN_PERIOD_MS)}`,
+  );
   // A present but malformed secret counts as given: the schema already said what is wrong with it.
-  const secrets = [timeBased['secret'], timeBased['secretFile']].filter((value) => value !== null && value !== undefined).length;
-  if (secrets !== 1) problems.add(at('timeBased'), `expected exactly one of secret or secretFile, got ${secrets === 0 ? 'neither' : 'both'}`);
+  const secrets = [timeBased['secret'], timeBased['secretFile']].filter(
+    (value) => value !== null && value !== undefined,
+  ).length;
+  if (secrets !== 1)
+    problems.add(
+      at('timeBased'),
+      `expected exactly one of secret or secretFile, got ${secrets === 0 ? 'neither' : 'both'}`,
+    );
   const range = timeBased['portRange'];
-  if (!Array.isArray(range) || typeof range[0] !== 'number' || typeof range[1] !== 'number' || problems.has(at('timeBased', 'portRange'))) return;
+  if (
+    !Array.isArray(range) ||
+    typeof range[0] !== 'number' ||
+    typeof range[1] !== 'number' ||
+    problems.has(at('timeBased', 'portRange'))
+  )
+    return;
   // Consecutive derived knocks never repeat a port, so a multi-knock sequence needs two ports.
   const needed = typeof timeBased['length'] === 'number' && timeBased['length'] > 1 ? 2 : 1;
   if (range[1] - range[0] + 1 < needed) {
@@ -111,9 +165,16 @@ function checkDoor(problems: Problems, door: Record<string, unknown>, index: num
 
 // period, timeout, length and portRange together: how many windows of derived knocks are live
 // at once (the work and memory per door), and how much of the port range they cover.
-function checkTimeBasedCost(problems: Problems, door: Record<string, unknown>, timeBased: Record<string, unknown>, index: number, ports: number): void {
+function checkTimeBasedCost(
+  problems: Problems,
+  door: Record<string, unknown>,
+  timeBased: Record<string, unknown>,
+  index: number,
+  ports: number,
+): void {
   const at = (...rest: PathSegment[]): PathSegment[] => ['doors', index, ...rest];
-  if (problems.has(at('timeout')) || problems.has(at('timeBased', 'period')) || typeof timeBased['length'] !== 'number') return;
+  if (problems.has(at('timeout')) || problems.has(at('timeBased', 'period')) || typeof timeBased['length'] !== 'number')
+    return;
   const timeout = typeof door['timeout'] === 'string' ? parseDuration(door['timeout']) : undefined;
   const period = typeof timeBased['period'] === 'string' ? parseDuration(timeBased['period']) : undefined;
   if (timeout === undefined || period === undefined) return;
@@ -144,7 +205,14 @@ export function checkValues(problems: Problems, data: unknown): void {
     for (const key of LIMIT_DURATIONS) {
       if (key === 'maxOpenFor') checkDuration(problems, ['limits', key], limits[key], 1000, 'of at least 1s');
       // The guard logs a source's tripwire hits once a minute: a shorter hold would let a scan go unmarked between them.
-      else if (key === 'scannerHold') checkDuration(problems, ['limits', key], limits[key], 60_000, 'of at least 1m (the guard logs tripwire hits once a minute per source)');
+      else if (key === 'scannerHold')
+        checkDuration(
+          problems,
+          ['limits', key],
+          limits[key],
+          60_000,
+          'of at least 1m (the guard logs tripwire hits once a minute per source)',
+        );
       else checkDuration(problems, ['limits', key], limits[key]);
     }
     checkSources(problems, ['limits', 'alwaysAllow'], limits['alwaysAllow']);
@@ -155,7 +223,11 @@ export function checkValues(problems: Problems, data: unknown): void {
     if (typeof entry !== 'string' || problems.has(['localAddresses', index])) return;
     // Compared with the kernel's DST=, which is never IPv4-mapped and never has a zone id.
     const address = normaliseKernelAddress(entry);
-    if (!address.ok) problems.add(['localAddresses', index], `expected an IPv4 or IPv6 address of this host (no zone id, no IPv4-mapped form), got ${describeValue(entry)}`);
+    if (!address.ok)
+      problems.add(
+        ['localAddresses', index],
+        `expected an IPv4 or IPv6 address of this host (no zone id, no IPv4-mapped form), got ${describeValue(entry)}`,
+      );
   });
   arrayOf(data['doors']).forEach((door, index) => {
     if (isRecord(door)) checkDoor(problems, door, index);
@@ -171,6 +243,9 @@ function checkDoorGrantLimits(problems: Problems, data: Record<string, unknown>)
   arrayOf(data['doors']).forEach((door, index) => {
     const own = isRecord(door) ? door['maxGrants'] : undefined;
     if (typeof own !== 'number' || problems.has(['doors', index, 'maxGrants']) || own <= global) return;
-    problems.add(['doors', index, 'maxGrants'], `expected at most limits.maxGrants (${global}), got ${describeValue(own)}`);
+    problems.add(
+      ['doors', index, 'maxGrants'],
+      `expected at most limits.maxGrants (${global}), got ${describeValue(own)}`,
+    );
   });
 }

@@ -29,7 +29,12 @@ export async function requestDaemon(path: string, request: ControlRequest, timeo
     });
     socket.on('error', (error: NodeJS.ErrnoException) => {
       if (error.code === 'ENOENT' || error.code === 'ECONNREFUSED') resolve(undefined);
-      else reject(new KnocktailError('CONTROL_SOCKET', `Cannot talk to the daemon on ${path}: ${error.message}`, { cause: error }));
+      else
+        reject(
+          new KnocktailError('CONTROL_SOCKET', `Cannot talk to the daemon on ${path}: ${error.message}`, {
+            cause: error,
+          }),
+        );
     });
   });
   if (response === undefined) return undefined;

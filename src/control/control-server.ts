@@ -39,7 +39,13 @@ export class ControlServer {
     await rm(this.path, { force: true });
     const server = createServer((socket) => this.serve(socket));
     await new Promise<void>((resolve, reject) => {
-      server.once('error', (error) => reject(new KnocktailError('CONTROL_SOCKET', `Cannot listen on control socket ${this.path}: ${error.message}`, { cause: error })));
+      server.once('error', (error) =>
+        reject(
+          new KnocktailError('CONTROL_SOCKET', `Cannot listen on control socket ${this.path}: ${error.message}`, {
+            cause: error,
+          }),
+        ),
+      );
       server.listen(this.path, () => resolve());
     });
     await chmod(this.path, 0o600);

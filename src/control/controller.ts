@@ -44,18 +44,30 @@ export class GrantController implements ControlHandler {
       return this.deps.grants.open(door, src.text, src.family, 'manual', openFor);
     }
     const openFor = forText === 'until-closed' ? null : parseDuration(forText);
-    if (openFor === undefined) throw new KnocktailError('USAGE', `Expected --for to be a duration like "30m" or "2h", got ${describeValue(forText)}`);
+    if (openFor === undefined)
+      throw new KnocktailError(
+        'USAGE',
+        `Expected --for to be a duration like "30m" or "2h", got ${describeValue(forText)}`,
+      );
     if (openFor === null || openFor > maxOpenFor) {
-      throw new KnocktailError('USAGE', `A manual grant may last at most ${formatDuration(maxOpenFor)} (limits.maxOpenFor), asked for ${forText}`);
+      throw new KnocktailError(
+        'USAGE',
+        `A manual grant may last at most ${formatDuration(maxOpenFor)} (limits.maxOpenFor), asked for ${forText}`,
+      );
     }
     return this.deps.grants.open(door, src.text, src.family, 'manual', openFor);
   }
 
   /** `src` is the address as knocktail writes it (normalised), whatever form the caller typed. */
-  private async revoke(srcText: string, doorName: string | undefined, options: CloseOptions): Promise<{ src: string; closed: string[] }> {
+  private async revoke(
+    srcText: string,
+    doorName: string | undefined,
+    options: CloseOptions,
+  ): Promise<{ src: string; closed: string[] }> {
     const src = this.address(srcText);
     // Without --door every grant of the source closes, also one of a door the config no longer has.
-    if (doorName === undefined) return { src: src.text, closed: await this.deps.grants.closeSource(src.text, 'revoked', options) };
+    if (doorName === undefined)
+      return { src: src.text, closed: await this.deps.grants.closeSource(src.text, 'revoked', options) };
     const held = this.deps.grants.get(doorName, src.text);
     const name = held ? held.door : this.door(doorName).name;
     return { src: src.text, closed: (await this.deps.grants.close(name, src.text, 'revoked', options)) ? [name] : [] };

@@ -5,7 +5,9 @@ export type ControlRequest =
   | { readonly op: 'grant'; readonly src: string; readonly door: string; readonly for?: string }
   | { readonly op: 'revoke'; readonly src: string; readonly door?: string; readonly endSessions?: boolean };
 
-export type ControlResponse = { readonly ok: true; readonly result: unknown } | { readonly ok: false; readonly code: string; readonly error: string };
+export type ControlResponse =
+  | { readonly ok: true; readonly result: unknown }
+  | { readonly ok: false; readonly code: string; readonly error: string };
 
 export const CONTROL_SOCKET_NAME = 'control.sock';
 
@@ -23,10 +25,15 @@ export function checkRequest(value: unknown): ControlRequest | string {
     case 'status':
       return { op: 'status' };
     case 'grant':
-      if (!text('src') || !text('door') || (request['for'] !== undefined && !text('for'))) return 'grant needs string fields src, door and optionally for';
+      if (!text('src') || !text('door') || (request['for'] !== undefined && !text('for')))
+        return 'grant needs string fields src, door and optionally for';
       return request as ControlRequest;
     case 'revoke':
-      if (!text('src') || (request['door'] !== undefined && !text('door')) || (request['endSessions'] !== undefined && typeof request['endSessions'] !== 'boolean')) {
+      if (
+        !text('src') ||
+        (request['door'] !== undefined && !text('door')) ||
+        (request['endSessions'] !== undefined && typeof request['endSessions'] !== 'boolean')
+      ) {
         return 'revoke needs a string src and optionally door and a boolean endSessions';
       }
       return request as ControlRequest;

@@ -21,24 +21,41 @@ function argumentSynopsis(argument: ArgumentSpec): string {
 
 function commandSynopsis(program: ProgramSpec, command: CommandSpec): string {
   const options = command.options.filter((option) => option.long !== '--help');
-  return [`\\fB${program.name} ${roffText(command.name)}\\fR`, ...options.map(optionSynopsis), ...command.arguments.map(argumentSynopsis)].join(' ');
+  return [
+    `\\fB${program.name} ${roffText(command.name)}\\fR`,
+    ...options.map(optionSynopsis),
+    ...command.arguments.map(argumentSynopsis),
+  ].join(' ');
 }
 
 function optionItem(option: OptionSpec): string[] {
-  const names = [option.short, option.long].filter((name): name is string => name !== undefined).map((name) => `\\fB${roffText(name)}\\fR`);
+  const names = [option.short, option.long]
+    .filter((name): name is string => name !== undefined)
+    .map((name) => `\\fB${roffText(name)}\\fR`);
   const value = option.value ? ` \\fI${roffText(option.value)}\\fR` : '';
-  const choices = option.choices ? ` One of: ${option.choices.map((choice) => `\\fB${roffText(choice)}\\fR`).join(', ')}.` : '';
+  const choices = option.choices
+    ? ` One of: ${option.choices.map((choice) => `\\fB${roffText(choice)}\\fR`).join(', ')}.`
+    : '';
   const required = option.mandatory ? ' Required.' : '';
   return ['.TP', `${names.join(', ')}${value}`, `${roffText(sentence(option.description))}${choices}${required}`];
 }
 
 function argumentItem(argument: ArgumentSpec): string[] {
-  const choices = argument.choices ? ` One of: ${argument.choices.map((choice) => `\\fB${roffText(choice)}\\fR`).join(', ')}.` : '';
+  const choices = argument.choices
+    ? ` One of: ${argument.choices.map((choice) => `\\fB${roffText(choice)}\\fR`).join(', ')}.`
+    : '';
   return ['.TP', `\\fI${roffText(argument.name)}\\fR`, `${roffText(sentence(argument.description))}${choices}`];
 }
 
 function commandSection(program: ProgramSpec, command: CommandSpec): string[] {
-  return [roffRequest('SS', command.name), commandSynopsis(program, command), '.PP', roffText(sentence(command.description)), ...command.arguments.flatMap(argumentItem), ...command.options.flatMap(optionItem)];
+  return [
+    roffRequest('SS', command.name),
+    commandSynopsis(program, command),
+    '.PP',
+    roffText(sentence(command.description)),
+    ...command.arguments.flatMap(argumentItem),
+    ...command.options.flatMap(optionItem),
+  ];
 }
 
 const PROSE_DESCRIPTION = [
@@ -133,7 +150,14 @@ const TAIL = [
 export function renderCliManPage(program: ProgramSpec, meta: ManPageMeta): string {
   const lines = [
     `.\\" Generated from knocktail's command definitions by \`npm run build\`; do not edit.`,
-    roffRequest('TH', program.name.toUpperCase(), '8', meta.date, `${program.name} ${program.version}`, 'System Administration'),
+    roffRequest(
+      'TH',
+      program.name.toUpperCase(),
+      '8',
+      meta.date,
+      `${program.name} ${program.version}`,
+      'System Administration',
+    ),
     '.nh',
     '.SH NAME',
     `${program.name} \\- ${roffText(program.description.replace(/\.$/, '').replace(/^./, (c) => c.toLowerCase()))}`,

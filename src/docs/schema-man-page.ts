@@ -47,7 +47,9 @@ function keyItem(root: Schema, path: string, node: Schema, required: boolean): s
   const facts = [typeOf(root, node)];
   if (required) facts.push('required');
   else if ('default' in resolved) facts.push(`default ${JSON.stringify(resolved['default'])}`);
-  const enumValues = Array.isArray(resolved['enum']) ? ` One of: ${resolved['enum'].map((value) => `\\fB${roffText(JSON.stringify(value))}\\fR`).join(', ')}.` : '';
+  const enumValues = Array.isArray(resolved['enum'])
+    ? ` One of: ${resolved['enum'].map((value) => `\\fB${roffText(JSON.stringify(value))}\\fR`).join(', ')}.`
+    : '';
   const description = typeof resolved['description'] === 'string' ? sentence(resolved['description']) : '';
   return ['.TP', `\\fB${roffText(path)}\\fR (${roffText(facts.join(', '))})`, `${roffText(description)}${enumValues}`];
 }
@@ -62,7 +64,13 @@ function keyItems(root: Schema, prefix: string, node: Schema): string[] {
     const items = resolved['items'] ? resolveRef(root, resolved['items'] as Schema) : undefined;
     const additional = resolved['additionalProperties'];
     const map = additional && typeof additional === 'object' ? resolveRef(root, additional as Schema) : undefined;
-    const nested = resolved['properties'] ? keyItems(root, `${path}.`, resolved) : items?.['properties'] ? keyItems(root, `${path}[].`, items) : map?.['properties'] ? keyItems(root, `${path}.NAME.`, map) : [];
+    const nested = resolved['properties']
+      ? keyItems(root, `${path}.`, resolved)
+      : items?.['properties']
+        ? keyItems(root, `${path}[].`, items)
+        : map?.['properties']
+          ? keyItems(root, `${path}.NAME.`, map)
+          : [];
     return [...keyItem(root, path, child, required.has(key)), ...nested];
   });
 }

@@ -2,7 +2,9 @@ import type { ArgumentSpec, OptionSpec } from './cli-spec.js';
 
 // What a shell should offer for an option value or an argument, judged from the names the
 // definitions give them (`<file>`, `<dir>`, `<host>`) and their declared choices.
-export type ValueKind = { readonly kind: 'file' | 'directory' | 'host' | 'none' } | { readonly kind: 'choices'; readonly choices: readonly string[] };
+export type ValueKind =
+  | { readonly kind: 'file' | 'directory' | 'host' | 'none' }
+  | { readonly kind: 'choices'; readonly choices: readonly string[] };
 
 function kindOfName(name: string): ValueKind {
   if (/^(file|files|path|paths)$/.test(name)) return { kind: 'file' };

@@ -33,7 +33,9 @@ function optionSpec(option: OptionSpec): string {
   const kind = optionValueKind(option);
   const value = kind ? `:${specText(option.value ?? 'value')}:${action(kind)}` : '';
   const body = `[${specText(option.description)}]${value}`;
-  return names.length > 1 ? `${quote(exclusive)}{${names.join(',')}}${quote(body)}` : quote(`${names[0] ?? option.flags}${body}`);
+  return names.length > 1
+    ? `${quote(exclusive)}{${names.join(',')}}${quote(body)}`
+    : quote(`${names[0] ?? option.flags}${body}`);
 }
 
 function argumentSpec(argument: ArgumentSpec, index: number): string {
@@ -49,7 +51,9 @@ function commandCase(command: CommandSpec): string {
 
 export function renderZshCompletion(program: ProgramSpec): string {
   const fn = `_${program.name.replace(/[^A-Za-z0-9_]/g, '_')}`;
-  const commands = program.commands.map((command) => `    ${quote(`${command.name.replace(/:/g, '\\:')}:${command.description}`)}`);
+  const commands = program.commands.map(
+    (command) => `    ${quote(`${command.name.replace(/:/g, '\\:')}:${command.description}`)}`,
+  );
   return `#compdef ${program.name}
 # zsh completion for ${program.name}; generated from its command definitions by \`npm run build\`.
 # Install as /usr/share/zsh/vendor-completions/_${program.name}, or: source <(${program.name} completion zsh)

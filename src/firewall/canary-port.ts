@@ -18,7 +18,9 @@ function hash(text: string): number {
 /** The canary's udp port for these doors and this log prefix. */
 export function canaryPort(doors: readonly Door[], logPrefix: string): number {
   const { protectedPorts, knockPorts } = collectDoorPorts(doors);
-  const used = (port: number): boolean => protectedPorts.some((p) => p.proto === 'udp' && p.port === port) || knockPorts.some((p) => p.proto === 'udp' && p.from <= port && port <= p.to);
+  const used = (port: number): boolean =>
+    protectedPorts.some((p) => p.proto === 'udp' && p.port === port) ||
+    knockPorts.some((p) => p.proto === 'udp' && p.from <= port && port <= p.to);
   const span = LAST - FIRST + 1;
   const start = hash(logPrefix) % span;
   for (let i = 0; i < span; i++) {

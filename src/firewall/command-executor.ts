@@ -20,7 +20,10 @@ export class CommandExecutor {
   }
 
   /** The result once the exit status is one of `accept` (default [0]). */
-  async run(argv: readonly string[], options: { input?: string; accept?: readonly number[] } = {}): Promise<CommandResult> {
+  async run(
+    argv: readonly string[],
+    options: { input?: string; accept?: readonly number[] } = {},
+  ): Promise<CommandResult> {
     const accept = options.accept ?? [0];
     let last: CommandResult | undefined;
     try {

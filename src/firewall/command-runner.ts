@@ -24,7 +24,11 @@ const PACKAGES: Record<string, string> = {
 export function missingBinaryError(binary: string, cause?: unknown): KnocktailError {
   const pkg = PACKAGES[binary];
   const hint = pkg ? `install the Debian package \`${pkg}\` (apt-get install ${pkg})` : 'install it or fix PATH';
-  return new KnocktailError('BINARY_MISSING', `Expected the program \`${binary}\` on PATH, but it was not found; ${hint}`, { cause });
+  return new KnocktailError(
+    'BINARY_MISSING',
+    `Expected the program \`${binary}\` on PATH, but it was not found; ${hint}`,
+    { cause },
+  );
 }
 
 // execa types captured output as string, but a process that failed to spawn (EACCES, ENOTDIR…) leaves it undefined.
@@ -73,9 +77,21 @@ export class ExecaRunner implements CommandRunner, ProcessStarter, StreamStarter
   /** Starts a long-lived reader (the SPA capture, `tcpdump -w -`): binary stdout, stdin closed. */
   stream(argv: readonly string[]): ByteStream {
     const full = this.options.netns === undefined ? [...argv] : ['ip', 'netns', 'exec', this.options.netns, ...argv];
-    const child = execa(full[0]!, full.slice(1), { reject: false, shell: false, stdin: 'ignore', stdout: 'pipe', stderr: 'pipe', buffer: false, encoding: 'buffer', env: { ...this.options.env, LC_ALL: 'C' } });
+    const child = execa(full[0]!, full.slice(1), {
+      reject: false,
+      shell: false,
+      stdin: 'ignore',
+      stdout: 'pipe',
+      stderr: 'pipe',
+      buffer: false,
+      encoding: 'buffer',
+      env: { ...this.options.env, LC_ALL: 'C' },
+    });
     const exited = child.then(
-      (result) => ((result.cause as NodeJS.ErrnoException | undefined)?.code === 'ENOENT' ? missingBinaryError(full[0]!).message : `exit ${result.exitCode ?? result.signal ?? '?'}`),
+      (result) =>
+        (result.cause as NodeJS.ErrnoException | undefined)?.code === 'ENOENT'
+          ? missingBinaryError(full[0]!).message
+          : `exit ${result.exitCode ?? result.signal ?? '?'}`,
       (error: unknown) => String(error),
     );
     return {

@@ -6,7 +6,18 @@ import type { PortSpec } from '../model/door.js';
 // gone; with DNAT the original destination port is the published one, so one match serves
 // INPUT and the forward path.
 export function buildConntrackDeleteArgs(src: string, family: Family, port: PortSpec): string[] {
-  return ['conntrack', '-D', '-f', family === 6 ? 'ipv6' : 'ipv4', '-s', src, '-p', port.proto, '--dport', String(port.port)];
+  return [
+    'conntrack',
+    '-D',
+    '-f',
+    family === 6 ? 'ipv6' : 'ipv4',
+    '-s',
+    src,
+    '-p',
+    port.proto,
+    '--dport',
+    String(port.port),
+  ];
 }
 
 /** How many entries `conntrack -D` deleted, from its summary line on stderr ("2 flow entries have been deleted."). */
@@ -36,7 +47,8 @@ export function parseConntrackLine(line: string): TrackedConnection | undefined 
   const words = line.trim().split(/\s+/);
   const proto = words[0];
   if (proto === undefined || words.length < 4) return undefined;
-  const field = (key: string): string | undefined => words.find((word) => word.startsWith(`${key}=`))?.slice(key.length + 1);
+  const field = (key: string): string | undefined =>
+    words.find((word) => word.startsWith(`${key}=`))?.slice(key.length + 1);
   const [src, dst, sport, dport] = [field('src'), field('dst'), Number(field('sport')), Number(field('dport'))];
   if (src === undefined || dst === undefined || !Number.isInteger(sport) || !Number.isInteger(dport)) return undefined;
   const state = /^[A-Z_]+$/.test(words[3] ?? '') ? words[3]! : '';

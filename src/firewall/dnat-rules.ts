@@ -44,7 +44,11 @@ function parseRange(text: string): [number, number] | undefined {
 
 function isLoopback(target: string | undefined): boolean {
   if (target === undefined) return false;
-  const host = target.startsWith('[') ? target.slice(1, target.indexOf(']')) : target.split(':').length > 2 ? target : target.split(':')[0]!;
+  const host = target.startsWith('[')
+    ? target.slice(1, target.indexOf(']'))
+    : target.split(':').length > 2
+      ? target
+      : target.split(':')[0]!;
   const parsed = normaliseAddress(host.split('-')[0]!);
   return parsed !== undefined && (parsed.family === 4 ? parsed.text.startsWith('127.') : parsed.text === '::1');
 }
@@ -123,7 +127,12 @@ function readNftRule(exprs: readonly unknown[]): NftRuleFacts {
         const ports = nftPorts(match['right']);
         if (ports) facts.ports = ports;
         if (op === '!=') facts.negated = true;
-      } else if (payload && payload['field'] === 'daddr' && (payload['protocol'] === 'ip' || payload['protocol'] === 'ip6') && op !== '!=') {
+      } else if (
+        payload &&
+        payload['field'] === 'daddr' &&
+        (payload['protocol'] === 'ip' || payload['protocol'] === 'ip6') &&
+        op !== '!='
+      ) {
         facts.family = payload['protocol'] === 'ip' ? 4 : 6;
         const address = typeof match['right'] === 'string' ? normaliseAddress(match['right']) : undefined;
         if (address) facts.addresses = [address.text];
@@ -154,7 +163,8 @@ export function parseNftNat(json: string): DnatRule[] {
   const outputChains = new Set<string>();
   for (const item of items) {
     const chain = isRecord(item) ? item['chain'] : undefined;
-    if (isRecord(chain) && chain['type'] === 'nat' && chain['hook'] === 'output') outputChains.add(`${String(chain['family'])} ${String(chain['table'])} ${String(chain['name'])}`);
+    if (isRecord(chain) && chain['type'] === 'nat' && chain['hook'] === 'output')
+      outputChains.add(`${String(chain['family'])} ${String(chain['table'])} ${String(chain['name'])}`);
   }
   const rules: DnatRule[] = [];
   for (const item of items) {

@@ -30,10 +30,12 @@ export function collectDoorPorts(doors: readonly Door[]): DoorPorts {
   const spaPorts = new Set<number>();
   for (const door of doors) {
     if (door.spa) spaPorts.add(door.spa.port);
-    for (const port of door.open) protectedPorts.set(`${port.proto}:${port.port}`, { proto: port.proto, port: port.port });
+    for (const port of door.open)
+      protectedPorts.set(`${port.proto}:${port.port}`, { proto: port.proto, port: port.port });
     for (const step of stepsOf(door)) {
       if (step.proto === 'icmp') icmp = true;
-      else if (step.port !== undefined) knockPorts.set(`${step.proto}:${step.port}`, { proto: step.proto, from: step.port, to: step.port });
+      else if (step.port !== undefined)
+        knockPorts.set(`${step.proto}:${step.port}`, { proto: step.proto, from: step.port, to: step.port });
     }
     const timed = door.timeBased;
     if (timed) {
@@ -41,5 +43,10 @@ export function collectDoorPorts(doors: readonly Door[]): DoorPorts {
       knockPorts.set(`${timed.proto}:${from}-${to}`, { proto: timed.proto, from, to });
     }
   }
-  return { protectedPorts: [...protectedPorts.values()], knockPorts: [...knockPorts.values()], icmp, spaPorts: [...spaPorts] };
+  return {
+    protectedPorts: [...protectedPorts.values()],
+    knockPorts: [...knockPorts.values()],
+    icmp,
+    spaPorts: [...spaPorts],
+  };
 }

@@ -44,10 +44,14 @@ export async function acquireFirewallLock(path: string, options: FirewallLockOpt
   const { fd } = openLockFile(path);
   let outcome: { code: number | null; error?: NodeJS.ErrnoException; stderr: string };
   try {
-    const child = spawn('flock', ['--exclusive', '--wait', String(timeoutMs / 1000), '--conflict-exit-code', String(TIMED_OUT), '3'], {
-      stdio: ['ignore', 'ignore', 'pipe', fd],
-      shell: false,
-    });
+    const child = spawn(
+      'flock',
+      ['--exclusive', '--wait', String(timeoutMs / 1000), '--conflict-exit-code', String(TIMED_OUT), '3'],
+      {
+        stdio: ['ignore', 'ignore', 'pipe', fd],
+        shell: false,
+      },
+    );
     let stderr = '';
     child.stderr?.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
     outcome = await new Promise((resolve) => {
@@ -68,7 +72,10 @@ export async function acquireFirewallLock(path: string, options: FirewallLockOpt
         `Expected the firewall lock ${path} within ${timeoutMs / 1000} s for ${options.holder}, but ${holder ? `it is held by ${holder}` : 'another knocktail command holds it'}; try again when it has finished`,
       );
     }
-    throw new KnocktailError('FIREWALL_LOCKED', `Expected flock to take the firewall lock ${path}, got exit ${outcome.code}: ${outcome.stderr.trim() || '(no stderr)'}`);
+    throw new KnocktailError(
+      'FIREWALL_LOCKED',
+      `Expected flock to take the firewall lock ${path}, got exit ${outcome.code}: ${outcome.stderr.trim() || '(no stderr)'}`,
+    );
   }
   const now = options.now ?? Date.now;
   writeHolder(fd, `${options.holder} (pid ${process.pid}) since ${new Date(now()).toISOString()}\n`);
@@ -97,7 +104,10 @@ function openLockFile(path: string): { fd: number } {
     }
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
-    const why = code === 'ELOOP' || code === 'EEXIST' ? 'it is a symlink, which knocktail never follows in a directory another user can write' : (error as Error).message;
+    const why =
+      code === 'ELOOP' || code === 'EEXIST'
+        ? 'it is a symlink, which knocktail never follows in a directory another user can write'
+        : (error as Error).message;
     throw new KnocktailError('FIREWALL_LOCKED', `Cannot open the firewall lock ${path}: ${why}`, { cause: error });
   }
 }
@@ -126,7 +136,11 @@ function writeHolder(fd: number, text: string): void {
 }
 
 /** Runs `fn` while holding the firewall lock of `stateDir`. */
-export async function withFirewallLock<T>(stateDir: string, options: FirewallLockOptions, fn: () => Promise<T>): Promise<T> {
+export async function withFirewallLock<T>(
+  stateDir: string,
+  options: FirewallLockOptions,
+  fn: () => Promise<T>,
+): Promise<T> {
   const lock = await acquireFirewallLock(firewallLockPath(stateDir), options);
   try {
     return await fn();

@@ -31,7 +31,12 @@ export function forwardGrantPosition(options: GuardOptions, family: Family): num
 }
 
 /** The rule specs of KNOCKTAIL-FWD for one family's guards, `grantSpecs` (each ending in `-j RETURN`) in the grants' place. */
-export function buildForwardRuleSpecs(guards: readonly ForwardPort[], family: Family, options: GuardOptions, grantSpecs: readonly string[][] = []): string[][] {
+export function buildForwardRuleSpecs(
+  guards: readonly ForwardPort[],
+  family: Family,
+  options: GuardOptions,
+  grantSpecs: readonly string[][] = [],
+): string[][] {
   const specs: string[][] = [['-m', 'conntrack', '--ctstate', 'ESTABLISHED,RELATED', '-j', 'RETURN']];
   for (const cidr of allowedOf(options, family)) specs.push(['-s', cidr, '-j', 'RETURN']);
   specs.push(...grantSpecs);
@@ -46,15 +51,48 @@ export function buildForwardRuleSpecs(guards: readonly ForwardPort[], family: Fa
 }
 
 /** The forward rule that lets one grant's source through to one published port: the twin of buildGrantRuleSpec(), with RETURN. */
-export function buildForwardGrantSpec(grant: Pick<Grant, 'src' | 'family' | 'door' | 'until'>, port: PortSpec): string[] {
+export function buildForwardGrantSpec(
+  grant: Pick<Grant, 'src' | 'family' | 'door' | 'until'>,
+  port: PortSpec,
+): string[] {
   checkGrant(grant);
   const expiry = grant.until === null ? [] : ['-m', 'time', '--datestop', formatDatestop(grant.until)];
-  return ['-s', grant.src, '-p', port.proto, '-m', 'conntrack', '--ctorigdstport', String(port.port), ...expiry, '-m', 'comment', '--comment', formatGrantComment(grant.door, grant.until), '-j', 'RETURN'];
+  return [
+    '-s',
+    grant.src,
+    '-p',
+    port.proto,
+    '-m',
+    'conntrack',
+    '--ctorigdstport',
+    String(port.port),
+    ...expiry,
+    '-m',
+    'comment',
+    '--comment',
+    formatGrantComment(grant.door, grant.until),
+    '-j',
+    'RETURN',
+  ];
 }
 
 /** The ipset backend's grant specs for the forward chain: the door's shared set, one rule per door and port. */
 export function buildForwardSetSpecs(setName: string, ports: readonly PortSpec[]): string[][] {
-  return ports.map((port) => ['-p', port.proto, '-m', 'set', '--match-set', setName, 'src', '-m', 'conntrack', '--ctorigdstport', String(port.port), '-j', 'RETURN']);
+  return ports.map((port) => [
+    '-p',
+    port.proto,
+    '-m',
+    'set',
+    '--match-set',
+    setName,
+    'src',
+    '-m',
+    'conntrack',
+    '--ctorigdstport',
+    String(port.port),
+    '-j',
+    'RETURN',
+  ]);
 }
 
 /** What the family's filter table holds of the forward twin. */
@@ -69,7 +107,12 @@ export interface ForwardState {
   readonly forwardJumpFirst?: boolean;
 }
 
-export const EMPTY_FORWARD_STATE: ForwardState = { dockerUser: false, chain: false, dockerUserJumps: 0, forwardJumps: 0 };
+export const EMPTY_FORWARD_STATE: ForwardState = {
+  dockerUser: false,
+  chain: false,
+  dockerUserJumps: 0,
+  forwardJumps: 0,
+};
 
 /** The chain the jump belongs in: DOCKER-USER, which Docker keeps ahead of its own rules and never flushes; else FORWARD. */
 export function forwardJumpChain(state: ForwardState): string {
@@ -79,7 +122,12 @@ export function forwardJumpChain(state: ForwardState): string {
 /** Whether the forward twin is in place as `guards` need it: the chain exists and only the right chain jumps to it. */
 export function forwardInPlace(state: ForwardState, wanted: boolean): boolean {
   if (!wanted) return !state.chain && state.dockerUserJumps === 0 && state.forwardJumps === 0;
-  return state.chain && (state.dockerUser ? state.dockerUserJumps === 1 && state.forwardJumps === 0 : state.forwardJumps === 1 && state.forwardJumpFirst === true);
+  return (
+    state.chain &&
+    (state.dockerUser
+      ? state.dockerUserJumps === 1 && state.forwardJumps === 0
+      : state.forwardJumps === 1 && state.forwardJumpFirst === true)
+  );
 }
 
 const JUMP = ['-j', FORWARD_CHAIN];
@@ -95,12 +143,19 @@ function jumpDeletes(chain: string, count: number): string[] {
  * (position 1) and removed from the other one, in the same COMMIT. With no guards it removes
  * the jumps and the chain; undefined when there is nothing to do.
  */
-export function buildForwardRestore(guards: readonly ForwardPort[], family: Family, options: GuardOptions, state: ForwardState, grantSpecs: readonly string[][] = []): string | undefined {
+export function buildForwardRestore(
+  guards: readonly ForwardPort[],
+  family: Family,
+  options: GuardOptions,
+  state: ForwardState,
+  grantSpecs: readonly string[][] = [],
+): string | undefined {
   const mine = guards.filter((guard) => guard.family === family);
   if (mine.length === 0) return buildForwardTeardownRestore(state);
   const target = forwardJumpChain(state);
   const lines = ['*filter', `:${FORWARD_CHAIN} - [0:0]`];
-  for (const spec of buildForwardRuleSpecs(mine, family, options, grantSpecs)) lines.push(formatRestoreLine(['-A', FORWARD_CHAIN, ...spec]));
+  for (const spec of buildForwardRuleSpecs(mine, family, options, grantSpecs))
+    lines.push(formatRestoreLine(['-A', FORWARD_CHAIN, ...spec]));
   if (target === DOCKER_USER_CHAIN) {
     if (state.dockerUserJumps === 0) lines.push(formatRestoreLine(['-I', DOCKER_USER_CHAIN, '1', ...JUMP]));
     lines.push(...jumpDeletes('FORWARD', state.forwardJumps));
@@ -115,14 +170,24 @@ export function buildForwardRestore(guards: readonly ForwardPort[], family: Fami
 /** Removes the jumps and the chain in one transaction; undefined when none is there. */
 export function buildForwardTeardownRestore(state: ForwardState): string | undefined {
   if (!state.chain && state.dockerUserJumps === 0 && state.forwardJumps === 0) return undefined;
-  const lines = ['*filter', ...(state.dockerUser ? jumpDeletes(DOCKER_USER_CHAIN, state.dockerUserJumps) : []), ...jumpDeletes('FORWARD', state.forwardJumps)];
+  const lines = [
+    '*filter',
+    ...(state.dockerUser ? jumpDeletes(DOCKER_USER_CHAIN, state.dockerUserJumps) : []),
+    ...jumpDeletes('FORWARD', state.forwardJumps),
+  ];
   if (state.chain) lines.push(`-F ${FORWARD_CHAIN}`, `-X ${FORWARD_CHAIN}`);
   lines.push('COMMIT');
   return `${lines.join('\n')}\n`;
 }
 
 // The forward twin as `knocktail rules` prints it, for one family (empty without guards).
-export function buildForwardSetupArgs(guards: readonly ForwardPort[], family: Family, options: GuardOptions, state: ForwardState, grantSpecs: readonly string[][] = []): string[][] {
+export function buildForwardSetupArgs(
+  guards: readonly ForwardPort[],
+  family: Family,
+  options: GuardOptions,
+  state: ForwardState,
+  grantSpecs: readonly string[][] = [],
+): string[][] {
   const mine = guards.filter((guard) => guard.family === family);
   if (mine.length === 0) return [];
   const bin = tablesBinary(family);

@@ -46,7 +46,10 @@ function publishes(rule: DnatRule, port: PortSpec): boolean {
 
 /** The forward guards the protected ports need, given the host's DNAT rules, in protected-port order. */
 export function planForward(rules: readonly DnatRule[], protectedPorts: readonly PortSpec[]): ForwardPlan {
-  const guards = new Map<string, { family: Family; proto: 'tcp' | 'udp'; port: number; addresses: Set<string> | undefined; origins: string[] }>();
+  const guards = new Map<
+    string,
+    { family: Family; proto: 'tcp' | 'udp'; port: number; addresses: Set<string> | undefined; origins: string[] }
+  >();
   const unguarded: UnguardedPort[] = [];
   for (const port of protectedPorts) {
     for (const rule of rules) {
@@ -56,7 +59,13 @@ export function planForward(rules: readonly DnatRule[], protectedPorts: readonly
         continue;
       }
       const key = `${rule.family}|${port.proto}|${port.port}`;
-      const held = guards.get(key) ?? { family: rule.family, proto: port.proto, port: port.port, addresses: new Set<string>(), origins: [] };
+      const held = guards.get(key) ?? {
+        family: rule.family,
+        proto: port.proto,
+        port: port.port,
+        addresses: new Set<string>(),
+        origins: [],
+      };
       // One rule without an address publishes the port on every address.
       if (rule.addresses === undefined) held.addresses = undefined;
       else for (const address of rule.addresses) held.addresses?.add(address);
@@ -65,7 +74,9 @@ export function planForward(rules: readonly DnatRule[], protectedPorts: readonly
     }
   }
   return {
-    guards: [...guards.values()].map(({ addresses, ...guard }) => (addresses === undefined ? guard : { ...guard, addresses: [...addresses] })),
+    guards: [...guards.values()].map(({ addresses, ...guard }) =>
+      addresses === undefined ? guard : { ...guard, addresses: [...addresses] },
+    ),
     unguarded,
   };
 }
@@ -77,7 +88,9 @@ export function planForward(rules: readonly DnatRule[], protectedPorts: readonly
  * restart, when its DNAT was briefly gone) is guarded from its first packet, not from the next check.
  */
 export function forwardPorts(protectedPorts: readonly PortSpec[]): ForwardPort[] {
-  return ([4, 6] as const).flatMap((family) => protectedPorts.map((port) => ({ family, proto: port.proto, port: port.port })));
+  return ([4, 6] as const).flatMap((family) =>
+    protectedPorts.map((port) => ({ family, proto: port.proto, port: port.port })),
+  );
 }
 
 /** The guards of one family. */
@@ -87,19 +100,24 @@ export function guardsOf(plan: ForwardPlan, family: Family): ForwardGuard[] {
 
 /** How a backend guards the forward path, for check-config and status. */
 export function forwardGuardText(backend: string): string {
-  if (backend === 'nftables') return 'by chain forward of table inet knocktail (hook forward, priority filter), matching ct original proto-dst';
+  if (backend === 'nftables')
+    return 'by chain forward of table inet knocktail (hook forward, priority filter), matching ct original proto-dst';
   return "by chain KNOCKTAIL-FWD (jumped from DOCKER-USER when it exists, else first in FORWARD), matching conntrack's original destination";
 }
 
 /** One line per published protected port, for check-config and status; one line when none is published. */
 export function describeForwardPlan(plan: ForwardPlan, backend: string): string[] {
   const unread = plan.unread && plan.unread.length > 0 ? ` (not read: ${plan.unread.join('; ')})` : '';
-  if (plan.guards.length === 0 && plan.unguarded.length === 0) return [`forward path: no protected port is published by DNAT${unread}`];
+  if (plan.guards.length === 0 && plan.unguarded.length === 0)
+    return [`forward path: no protected port is published by DNAT${unread}`];
   const lines = plan.guards.map((guard) => {
     const where = guard.addresses ? ` on ${guard.addresses.join(', ')}` : '';
     return `forward path: ${guard.proto}:${guard.port} (IPv${guard.family}${where}) is published by DNAT (${guard.origins.join('; ')}); guarded ${forwardGuardText(backend)}`;
   });
-  for (const port of plan.unguarded) lines.push(`forward path: ${port.proto}:${port.port} is redirected to this host (${port.origin}): knocktail cannot guard it; setup refuses`);
+  for (const port of plan.unguarded)
+    lines.push(
+      `forward path: ${port.proto}:${port.port} is redirected to this host (${port.origin}): knocktail cannot guard it; setup refuses`,
+    );
   if (unread) lines.push(`forward path:${unread}`);
   return lines;
 }

@@ -19,7 +19,8 @@ const ANY_EXIT = [0, 1, 2, 3, 4, 111];
 async function listing(exec: CommandExecutor, argv: readonly string[], unread: string[]): Promise<string> {
   try {
     const result = await exec.run(argv, { accept: ANY_EXIT });
-    if (result.exitCode !== 0) unread.push(`\`${argv.join(' ')}\`: ${result.stderr.trim().split('\n')[0] || `exit ${result.exitCode}`}`);
+    if (result.exitCode !== 0)
+      unread.push(`\`${argv.join(' ')}\`: ${result.stderr.trim().split('\n')[0] || `exit ${result.exitCode}`}`);
     return result.exitCode === 0 ? result.stdout : '';
   } catch (error) {
     if (error instanceof KnocktailError && error.code === 'BINARY_MISSING') return '';
@@ -30,7 +31,8 @@ async function listing(exec: CommandExecutor, argv: readonly string[], unread: s
 /** Every DNAT/REDIRECT rule the host holds: iptables' and ip6tables' nat tables, and nft's nat chains. */
 export async function readDnatRules(exec: CommandExecutor, unread: string[] = []): Promise<DnatRule[]> {
   const rules: DnatRule[] = [];
-  for (const family of [4, 6] as const) rules.push(...parseIptablesNat(await listing(exec, [...tablesBinary(family), '-t', 'nat', '-S'], unread), family));
+  for (const family of [4, 6] as const)
+    rules.push(...parseIptablesNat(await listing(exec, [...tablesBinary(family), '-t', 'nat', '-S'], unread), family));
   rules.push(...parseNftNat(await listing(exec, ['nft', '-j', 'list', 'ruleset'], unread)));
   return rules;
 }

@@ -2,7 +2,13 @@ import type { Family } from '../model/address.js';
 import type { Door } from '../model/door.js';
 import type { CommandExecutor } from './command-executor.js';
 import { collectDoorPorts } from './door-ports.js';
-import { buildForwardRestore, buildForwardSetupArgs, buildForwardTeardownRestore, EMPTY_FORWARD_STATE, forwardInPlace } from './forward-args.js';
+import {
+  buildForwardRestore,
+  buildForwardSetupArgs,
+  buildForwardTeardownRestore,
+  EMPTY_FORWARD_STATE,
+  forwardInPlace,
+} from './forward-args.js';
 import type { ForwardState } from './forward-args.js';
 import { forwardPorts, NO_FORWARD } from './forward-plan.js';
 import type { ForwardPlan, ForwardPort } from './forward-plan.js';
@@ -47,7 +53,12 @@ export class ForwardTwin {
   }
 
   /** Setup's last step: installs the twin in both families when a protected port is published or the twin is there already. */
-  async install(plan: ForwardPlan, doors: readonly Door[], options: GuardOptions, grantSpecs: ForwardGrantSpecs): Promise<void> {
+  async install(
+    plan: ForwardPlan,
+    doors: readonly Door[],
+    options: GuardOptions,
+    grantSpecs: ForwardGrantSpecs,
+  ): Promise<void> {
     this.options = options;
     await this.bring(plan, doors, grantSpecs, true);
   }
@@ -70,10 +81,21 @@ export class ForwardTwin {
   /** The commands for `knocktail rules`, from the last probe (none before one, or when nothing is published). */
   describe(doors: readonly Door[], family: Family, options: GuardOptions, grantSpecs: readonly string[][]): string[][] {
     if (this.plan.guards.length === 0) return [];
-    return buildForwardSetupArgs(forwardPorts(collectDoorPorts(doors).protectedPorts), family, options, EMPTY_FORWARD_STATE, grantSpecs);
+    return buildForwardSetupArgs(
+      forwardPorts(collectDoorPorts(doors).protectedPorts),
+      family,
+      options,
+      EMPTY_FORWARD_STATE,
+      grantSpecs,
+    );
   }
 
-  private async bring(plan: ForwardPlan, doors: readonly Door[], grantSpecs: ForwardGrantSpecs, force: boolean): Promise<Family[]> {
+  private async bring(
+    plan: ForwardPlan,
+    doors: readonly Door[],
+    grantSpecs: ForwardGrantSpecs,
+    force: boolean,
+  ): Promise<Family[]> {
     const states = new Map<Family, ForwardState>();
     for (const family of FAMILIES) states.set(family, await readForwardState(this.exec, family));
     const active = plan.guards.length > 0 || [...states.values()].some((state) => state.chain);
@@ -83,7 +105,13 @@ export class ForwardTwin {
     for (const family of FAMILIES) {
       const state = states.get(family)!;
       if (!changed && forwardInPlace(state, ports.length > 0)) continue;
-      const input = buildForwardRestore(ports, family, this.options, state, ports.length > 0 ? await grantSpecs(family) : []);
+      const input = buildForwardRestore(
+        ports,
+        family,
+        this.options,
+        state,
+        ports.length > 0 ? await grantSpecs(family) : [],
+      );
       if (input === undefined) continue;
       await this.exec.run(restoreBinary(family), { input });
       rewritten.push(family);

@@ -19,7 +19,10 @@ export function checkGrant(grant: Pick<Grant, 'src' | 'family' | 'door'>): void 
   if (passed.get(grant.src) !== grant.family) {
     const address = normaliseAddress(grant.src);
     if (!address || address.text !== grant.src || address.family !== grant.family) {
-      throw new KnocktailError('FIREWALL_COMMAND', `Expected a grant source in normalised IPv${grant.family} form, got ${describeValue(grant.src)}`);
+      throw new KnocktailError(
+        'FIREWALL_COMMAND',
+        `Expected a grant source in normalised IPv${grant.family} form, got ${describeValue(grant.src)}`,
+      );
     }
     if (passed.size >= PASSED_MAX) passed.clear();
     passed.set(grant.src, grant.family);
@@ -29,7 +32,10 @@ export function checkGrant(grant: Pick<Grant, 'src' | 'family' | 'door'>): void 
 
 function checkDoor(door: string): void {
   if (!DOOR_NAME.test(door)) {
-    throw new KnocktailError('FIREWALL_COMMAND', `Expected a door name of lowercase letters, digits, "_" and "-", got ${describeValue(door)}`);
+    throw new KnocktailError(
+      'FIREWALL_COMMAND',
+      `Expected a door name of lowercase letters, digits, "_" and "-", got ${describeValue(door)}`,
+    );
   }
   lastDoor = door;
 }

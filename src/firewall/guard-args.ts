@@ -39,7 +39,16 @@ function dport(port: KnockPort): string {
 
 // Per-source rate limit on LOG lines, so a flood cannot fill the log or starve the parser; one table per family.
 function hashlimit(family: Family, rate: string): string[] {
-  return ['-m', 'hashlimit', '--hashlimit-upto', rate, '--hashlimit-mode', 'srcip', '--hashlimit-name', `knocktail${family}`];
+  return [
+    '-m',
+    'hashlimit',
+    '--hashlimit-upto',
+    rate,
+    '--hashlimit-mode',
+    'srcip',
+    '--hashlimit-name',
+    `knocktail${family}`,
+  ];
 }
 
 const NEW = ['-m', 'conntrack', '--ctstate', 'NEW'];
@@ -62,8 +71,26 @@ export const TRIPWIRE_TABLE_SIZE = 16384;
 export const TRIPWIRE_TABLE_MAX = 65536;
 function tripwireLimit(family: Family): string[] {
   return [
-    ...['-m', 'hashlimit', '--hashlimit-upto', '1/minute', '--hashlimit-burst', '1', '--hashlimit-mode', 'srcip', '--hashlimit-name', `knocktailtw${family}`],
-    ...['--hashlimit-htable-size', String(TRIPWIRE_TABLE_SIZE), '--hashlimit-htable-max', String(TRIPWIRE_TABLE_MAX), '--hashlimit-htable-expire', '60000'],
+    ...[
+      '-m',
+      'hashlimit',
+      '--hashlimit-upto',
+      '1/minute',
+      '--hashlimit-burst',
+      '1',
+      '--hashlimit-mode',
+      'srcip',
+      '--hashlimit-name',
+      `knocktailtw${family}`,
+    ],
+    ...[
+      '--hashlimit-htable-size',
+      String(TRIPWIRE_TABLE_SIZE),
+      '--hashlimit-htable-max',
+      String(TRIPWIRE_TABLE_MAX),
+      '--hashlimit-htable-expire',
+      '60000',
+    ],
   ];
 }
 
@@ -93,10 +120,22 @@ export function buildGuardRuleSpecs(doors: readonly Door[], family: Family, opti
     specs.push([...canary, ...log], [...canary, ...buildRefusalTarget('udp', family, refusal)]);
   }
   for (const port of protectedPorts) {
-    specs.push(['-p', port.proto, '--dport', String(port.port), '-m', 'conntrack', '--ctstate', 'ESTABLISHED,RELATED', '-j', 'ACCEPT']);
+    specs.push([
+      '-p',
+      port.proto,
+      '--dport',
+      String(port.port),
+      '-m',
+      'conntrack',
+      '--ctstate',
+      'ESTABLISHED,RELATED',
+      '-j',
+      'ACCEPT',
+    ]);
   }
   for (const cidr of (options.alwaysAllow ?? []).filter((c) => c.family === family)) {
-    for (const port of protectedPorts) specs.push(['-s', cidr.text, '-p', port.proto, '--dport', String(port.port), '-j', 'ACCEPT']);
+    for (const port of protectedPorts)
+      specs.push(['-s', cidr.text, '-p', port.proto, '--dport', String(port.port), '-j', 'ACCEPT']);
   }
   specs.push(['-j', GRANT_CHAIN]);
   for (const port of knockPorts) {
@@ -104,19 +143,40 @@ export function buildGuardRuleSpecs(doors: readonly Door[], family: Family, opti
   }
   // SPA packets whole to NFLOG group = port, read by the daemon's capture (docs/spa.md); threshold 1
   // sends each at once (the kernel's default batches them for up to a second).
-  for (const port of spaPorts) specs.push(['-p', 'udp', '--dport', String(port), ...NEW, ...hashlimit(family, options.logRateLimit), '-j', 'NFLOG', '--nflog-group', String(port), '--nflog-threshold', '1']);
+  for (const port of spaPorts)
+    specs.push([
+      '-p',
+      'udp',
+      '--dport',
+      String(port),
+      ...NEW,
+      ...hashlimit(family, options.logRateLimit),
+      '-j',
+      'NFLOG',
+      '--nflog-group',
+      String(port),
+      '--nflog-threshold',
+      '1',
+    ]);
   for (const match of tripwires) specs.push([...match, ...NEW, ...tripwireLimit(family), ...log]);
   if (icmp) {
     // Echo requests are logged but not dropped: ping keeps working, and a ping knock still counts.
-    const echo = family === 4 ? ['-p', 'icmp', '--icmp-type', 'echo-request'] : ['-p', 'ipv6-icmp', '--icmpv6-type', 'echo-request'];
+    const echo =
+      family === 4
+        ? ['-p', 'icmp', '--icmp-type', 'echo-request']
+        : ['-p', 'ipv6-icmp', '--icmpv6-type', 'echo-request'];
     specs.push([...echo, ...hashlimit(family, options.logRateLimit), ...log]);
   }
   if (options.armed === false) return specs;
   // Only NEW: a reply to the host's own connection from a local port in a knock range is ESTABLISHED.
-  for (const port of knockPorts) specs.push(['-p', port.proto, '--dport', dport(port), ...NEW, ...buildRefusalTarget(port.proto, family, refusal)]);
-  for (const port of spaPorts) specs.push(['-p', 'udp', '--dport', String(port), ...NEW, ...buildRefusalTarget('udp', family, refusal)]);
-  for (const match of tripwires) specs.push([...match, ...NEW, ...buildRefusalTarget(match[1] as 'tcp' | 'udp', family, refusal)]);
-  for (const port of protectedPorts) specs.push(['-p', port.proto, '--dport', String(port.port), ...buildRefusalTarget(port.proto, family, refusal)]);
+  for (const port of knockPorts)
+    specs.push(['-p', port.proto, '--dport', dport(port), ...NEW, ...buildRefusalTarget(port.proto, family, refusal)]);
+  for (const port of spaPorts)
+    specs.push(['-p', 'udp', '--dport', String(port), ...NEW, ...buildRefusalTarget('udp', family, refusal)]);
+  for (const match of tripwires)
+    specs.push([...match, ...NEW, ...buildRefusalTarget(match[1] as 'tcp' | 'udp', family, refusal)]);
+  for (const port of protectedPorts)
+    specs.push(['-p', port.proto, '--dport', String(port.port), ...buildRefusalTarget(port.proto, family, refusal)]);
   return specs;
 }
 
@@ -154,7 +214,10 @@ function jumpLines(options: GuardOptions, state: GuardState): string[] {
   }
   if (options.inputPosition !== 'auto' || state.jumps !== 1 || (state.jumpAt ?? 0) > banRule) return [];
   // Deleting the jump moves the ban rule up one: inserting at its old number lands right after it.
-  return [formatRestoreLine(['-D', 'INPUT', ...buildJumpSpec()]), formatRestoreLine(['-I', 'INPUT', String(banRule), ...buildJumpSpec()])];
+  return [
+    formatRestoreLine(['-D', 'INPUT', ...buildJumpSpec()]),
+    formatRestoreLine(['-I', 'INPUT', String(banRule), ...buildJumpSpec()]),
+  ];
 }
 
 /**
@@ -164,12 +227,19 @@ function jumpLines(options: GuardOptions, state: GuardState): string[] {
  * is missing or `grantChainSpecs` replaces its rules (ipset); in the iptables backend it holds
  * the live grants and is left alone.
  */
-export function buildGuardRestore(doors: readonly Door[], family: Family, options: GuardOptions, state: GuardState, grantChainSpecs?: readonly string[][]): string {
+export function buildGuardRestore(
+  doors: readonly Door[],
+  family: Family,
+  options: GuardOptions,
+  state: GuardState,
+  grantChainSpecs?: readonly string[][],
+): string {
   const lines = ['*filter'];
   if (!state.grantChain || grantChainSpecs) lines.push(`:${GRANT_CHAIN} - [0:0]`);
   lines.push(`:${GUARD_CHAIN} - [0:0]`);
   for (const spec of grantChainSpecs ?? []) lines.push(formatRestoreLine(['-A', GRANT_CHAIN, ...spec]));
-  for (const spec of buildGuardRuleSpecs(doors, family, options)) lines.push(formatRestoreLine(['-A', GUARD_CHAIN, ...spec]));
+  for (const spec of buildGuardRuleSpecs(doors, family, options))
+    lines.push(formatRestoreLine(['-A', GUARD_CHAIN, ...spec]));
   lines.push(...jumpLines(options, state));
   lines.push('COMMIT');
   return `${lines.join('\n')}\n`;
@@ -200,7 +270,12 @@ export function buildGuardTeardownRestore(state: GuardState): string {
 }
 
 // A fresh setup for one family, as `knocktail rules` prints it (setup() applies the same rules as one transaction).
-export function buildGuardSetupArgs(doors: readonly Door[], family: Family, options: GuardOptions, grantChainSpecs: readonly string[][] = []): string[][] {
+export function buildGuardSetupArgs(
+  doors: readonly Door[],
+  family: Family,
+  options: GuardOptions,
+  grantChainSpecs: readonly string[][] = [],
+): string[][] {
   const bin = tablesBinary(family);
   return [
     [...bin, '-N', GRANT_CHAIN],

@@ -35,7 +35,13 @@ export async function readGuardState(exec: CommandExecutor, family: Family): Pro
  * the guard from INPUT. `grantChainSpecs` replaces KNOCKTAIL's rules (ipset's match-set rules);
  * undefined leaves KNOCKTAIL alone, because in the iptables backend it holds the live grants.
  */
-export async function installGuard(exec: CommandExecutor, doors: readonly Door[], family: Family, options: GuardOptions, grantChainSpecs?: readonly string[][]): Promise<void> {
+export async function installGuard(
+  exec: CommandExecutor,
+  doors: readonly Door[],
+  family: Family,
+  options: GuardOptions,
+  grantChainSpecs?: readonly string[][],
+): Promise<void> {
   const state = await readGuardState(exec, family);
   await exec.run(restoreBinary(family), { input: buildGuardRestore(doors, family, options, state, grantChainSpecs) });
 }

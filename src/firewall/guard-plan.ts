@@ -16,8 +16,17 @@ export interface GuardFields {
   readonly canary: { readonly port: number };
 }
 
-export function planGuardFields(doors: readonly Door[], seed: string, setting: RefusalSetting | undefined, host?: GuardHost): GuardFields {
+export function planGuardFields(
+  doors: readonly Door[],
+  seed: string,
+  setting: RefusalSetting | undefined,
+  host?: GuardHost,
+): GuardFields {
   const refusal = host?.refusal.refusal ?? chooseRefusal(setting, undefined).refusal;
   const tripwires = withoutPorts(tripwirePorts(doors, seed), host?.listening ?? []);
-  return { refusal, tripwires: tripwires.map((port) => ({ proto: port.proto, from: port.port, to: port.port })), canary: { port: canaryPort(doors, seed) } };
+  return {
+    refusal,
+    tripwires: tripwires.map((port) => ({ proto: port.proto, from: port.port, to: port.port })),
+    canary: { port: canaryPort(doors, seed) },
+  };
 }

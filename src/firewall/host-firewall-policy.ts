@@ -12,7 +12,11 @@ import type { BlockingChain } from './host-firewall.js';
 export type HostFirewallVerdict =
   | { readonly kind: 'clear' }
   | { readonly kind: 'integrated'; readonly alongside: readonly BlockingChain[] }
-  | { readonly kind: 'blocked'; readonly alongside: readonly BlockingChain[]; readonly blockers: readonly BlockingChain[] };
+  | {
+      readonly kind: 'blocked';
+      readonly alongside: readonly BlockingChain[];
+      readonly blockers: readonly BlockingChain[];
+    };
 
 function sharesIptablesInput(chain: BlockingChain): boolean {
   return chain.kind === 'ufw' || chain.kind === 'iptables';
@@ -29,7 +33,8 @@ export function judgeHostFirewall(blocking: readonly BlockingChain[], backend: B
 // What the admin can do instead, for a refusal.
 function advice(verdict: Extract<HostFirewallVerdict, { kind: 'blocked' }>, backend: BackendName): string {
   const onlyIptables = verdict.blockers.every(sharesIptablesInput);
-  const allow = 'or make that firewall accept the protected ports and the knock ports (knocktail\'s guard still hides them from everyone without a grant) and set "firewall": { "hostFirewall": "ignore" }';
+  const allow =
+    'or make that firewall accept the protected ports and the knock ports (knocktail\'s guard still hides them from everyone without a grant) and set "firewall": { "hostFirewall": "ignore" }';
   if (backend === 'nftables' && onlyIptables) {
     const name = verdict.blockers.some((chain) => chain.kind === 'ufw') ? 'ufw' : 'iptables';
     return `use "firewall": { "backend": "iptables" } or "ipset", whose jump goes into that INPUT chain ahead of ${name}'s rules, ${allow}`;
@@ -38,7 +43,10 @@ function advice(verdict: Extract<HostFirewallVerdict, { kind: 'blocked' }>, back
 }
 
 /** The refusal setup throws for a blocked verdict. */
-export function hostFirewallError(verdict: Extract<HostFirewallVerdict, { kind: 'blocked' }>, backend: BackendName): KnocktailError {
+export function hostFirewallError(
+  verdict: Extract<HostFirewallVerdict, { kind: 'blocked' }>,
+  backend: BackendName,
+): KnocktailError {
   const names = verdict.blockers.map(formatBlockingChain).join('; ');
   return new KnocktailError(
     'HOST_FIREWALL',
@@ -47,7 +55,11 @@ export function hostFirewallError(verdict: Extract<HostFirewallVerdict, { kind: 
 }
 
 /** One line for `check-config` and `rules`: what was found and what it means for this backend. */
-export function describeHostFirewall(verdict: HostFirewallVerdict, backend: BackendName, options: { ignored?: boolean } = {}): string {
+export function describeHostFirewall(
+  verdict: HostFirewallVerdict,
+  backend: BackendName,
+  options: { ignored?: boolean } = {},
+): string {
   switch (verdict.kind) {
     case 'clear':
       return 'host firewall: no other input chain drops by default; grants open as they are';

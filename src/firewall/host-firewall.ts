@@ -20,7 +20,8 @@ export interface BlockingChain {
   readonly reason: string;
 }
 
-export type HostFirewallScan = { readonly ok: true; readonly blocking: readonly BlockingChain[] } | { readonly ok: false; readonly reason: string };
+export type HostFirewallScan =
+  { readonly ok: true; readonly blocking: readonly BlockingChain[] } | { readonly ok: false; readonly reason: string };
 
 /** knocktail's own nftables table, never counted as the host's firewall. */
 export const OWN_TABLE = { family: 'inet', name: 'knocktail' } as const;
@@ -92,10 +93,21 @@ export function detectHostFirewall(json: string): HostFirewallScan {
     if (!isRecord(item)) continue;
     const chain = item['chain'];
     const rule = item['rule'];
-    if (isRecord(chain) && typeof chain['family'] === 'string' && typeof chain['table'] === 'string' && typeof chain['name'] === 'string') {
+    if (
+      isRecord(chain) &&
+      typeof chain['family'] === 'string' &&
+      typeof chain['table'] === 'string' &&
+      typeof chain['name'] === 'string'
+    ) {
       chains.push(chain as unknown as ChainObject);
     }
-    if (isRecord(rule) && typeof rule['family'] === 'string' && typeof rule['table'] === 'string' && typeof rule['chain'] === 'string' && Array.isArray(rule['expr'])) {
+    if (
+      isRecord(rule) &&
+      typeof rule['family'] === 'string' &&
+      typeof rule['table'] === 'string' &&
+      typeof rule['chain'] === 'string' &&
+      Array.isArray(rule['expr'])
+    ) {
       const parsed = { ...(rule as unknown as RuleObject), expr: (rule['expr'] as unknown[]).filter(isRecord) };
       const key = keyOf(parsed.family, parsed.table, parsed.chain);
       rules.set(key, [...(rules.get(key) ?? []), parsed]);
@@ -108,7 +120,14 @@ export function detectHostFirewall(json: string): HostFirewallScan {
     const reason = chain.policy === 'drop' ? 'policy drop' : findCatchAll(chain, rules);
     if (reason === undefined) continue;
     const tableChains = chains.filter((c) => c.family === chain.family && c.table === chain.table).map((c) => c.name);
-    blocking.push({ kind: classify(chain, tableChains), family: chain.family, table: chain.table, chain: chain.name, priority: typeof chain.prio === 'number' ? chain.prio : 0, reason });
+    blocking.push({
+      kind: classify(chain, tableChains),
+      family: chain.family,
+      table: chain.table,
+      chain: chain.name,
+      priority: typeof chain.prio === 'number' ? chain.prio : 0,
+      reason,
+    });
   }
   blocking.sort((a, b) => a.priority - b.priority);
   return { ok: true, blocking };

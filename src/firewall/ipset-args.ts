@@ -15,7 +15,10 @@ export const MAX_SET_TIMEOUT = 2_147_483;
 export function setName(door: string, family: Family): string {
   const name = `${SET_PREFIX}${door}-v${family}`;
   if (name.length > MAX_SET_NAME) {
-    throw new KnocktailError('CONFIG_INVALID', `Expected door names of at most ${MAX_SET_NAME - 13} characters for the ipset backend (set \`${name}\` is too long), got \`${door}\``);
+    throw new KnocktailError(
+      'CONFIG_INVALID',
+      `Expected door names of at most ${MAX_SET_NAME - 13} characters for the ipset backend (set \`${name}\` is too long), got \`${door}\``,
+    );
   }
   return name;
 }
@@ -30,12 +33,35 @@ export function parseSetName(name: string): { door: string; family: Family } | u
 // `maxelem` is limits.maxGrants (no set needs more); absent = ipset's default (65536).
 export function buildCreateSetArgs(door: string, family: Family, maxelem?: number): string[] {
   const size = maxelem === undefined ? [] : ['maxelem', String(maxelem)];
-  return ['ipset', '-exist', 'create', setName(door, family), 'hash:ip', 'family', family === 4 ? 'inet' : 'inet6', 'timeout', '0', ...size];
+  return [
+    'ipset',
+    '-exist',
+    'create',
+    setName(door, family),
+    'hash:ip',
+    'family',
+    family === 4 ? 'inet' : 'inet6',
+    'timeout',
+    '0',
+    ...size,
+  ];
 }
 
 // The KNOCKTAIL rule specs that admit a door's set members to its ports.
 export function buildSetMatchSpecs(door: Door, family: Family): string[][] {
-  return door.open.map((port) => ['-p', port.proto, '-m', 'set', '--match-set', setName(door.name, family), 'src', '--dport', String(port.port), '-j', 'ACCEPT']);
+  return door.open.map((port) => [
+    '-p',
+    port.proto,
+    '-m',
+    'set',
+    '--match-set',
+    setName(door.name, family),
+    'src',
+    '--dport',
+    String(port.port),
+    '-j',
+    'ACCEPT',
+  ]);
 }
 
 /** Seconds left until `until` for a member timeout: 0 (permanent) for until-closed, at least 1 otherwise. */
@@ -47,7 +73,15 @@ export function memberTimeout(until: number | null, now: number): number {
 // Adds or refreshes the member: with `-exist` an existing member just gets the new timeout.
 export function buildAddMemberArgs(grant: Grant, now: number): string[] {
   checkGrant(grant);
-  return ['ipset', '-exist', 'add', setName(grant.door, grant.family), grant.src, 'timeout', String(memberTimeout(grant.until, now))];
+  return [
+    'ipset',
+    '-exist',
+    'add',
+    setName(grant.door, grant.family),
+    grant.src,
+    'timeout',
+    String(memberTimeout(grant.until, now)),
+  ];
 }
 
 // Removes the member; `-exist` makes removing an absent member a success.
@@ -65,7 +99,9 @@ export const IPSET_RESTORE_ARGV: readonly string[] = ['ipset', '-exist', 'restor
 
 /** Every door's sets, both families, as one `ipset restore` input (existing sets and members stay). */
 export function buildSetsRestore(doors: readonly Door[], maxelem?: number): string {
-  const lines = ([4, 6] as const).flatMap((family) => doors.map((door) => buildCreateSetArgs(door.name, family, maxelem).slice(2).join(' ')));
+  const lines = ([4, 6] as const).flatMap((family) =>
+    doors.map((door) => buildCreateSetArgs(door.name, family, maxelem).slice(2).join(' ')),
+  );
   return lines.map((line) => `${line}\n`).join('');
 }
 

@@ -46,7 +46,14 @@ export class IpsetBackend implements FirewallBackend {
   private readonly twin: ForwardTwin | undefined;
 
   /** `forward`: probe DNAT at setup and guard published protected ports on the forward path too. */
-  constructor(exec: CommandExecutor, guard: GuardOptions & { readonly refusalSetting?: RefusalSetting }, now: () => number, session?: LineSession, setSize?: number, forward = false) {
+  constructor(
+    exec: CommandExecutor,
+    guard: GuardOptions & { readonly refusalSetting?: RefusalSetting },
+    now: () => number,
+    session?: LineSession,
+    setSize?: number,
+    forward = false,
+  ) {
     this.exec = exec;
     this.guard = guard;
     this.now = now;
@@ -131,7 +138,9 @@ export class IpsetBackend implements FirewallBackend {
     const name = setName(door, family);
     const saved = await this.exec.run(['ipset', 'save', name]);
     await this.exec.run(['ipset', 'destroy', RESIZE_SET], { accept: [0, 1] });
-    await this.exec.run(['ipset', 'restore'], { input: buildResizeRestore(saved.stdout, name, RESIZE_SET, this.setSize) });
+    await this.exec.run(['ipset', 'restore'], {
+      input: buildResizeRestore(saved.stdout, name, RESIZE_SET, this.setSize),
+    });
     await this.exec.run(['ipset', 'swap', RESIZE_SET, name]);
     await this.exec.run(['ipset', 'destroy', RESIZE_SET]);
   }
@@ -179,7 +188,10 @@ export class IpsetBackend implements FirewallBackend {
 
   /** The commands teardown() runs when everything for these doors is in place. */
   describeTeardown(doors: readonly Door[]): string[][] {
-    return [...FAMILIES.flatMap((family) => buildGuardTeardownArgs(family)), ...FAMILIES.flatMap((family) => doors.map((door) => buildDestroySetArgs(setName(door.name, family))))];
+    return [
+      ...FAMILIES.flatMap((family) => buildGuardTeardownArgs(family)),
+      ...FAMILIES.flatMap((family) => doors.map((door) => buildDestroySetArgs(setName(door.name, family)))),
+    ];
   }
 }
 

@@ -15,7 +15,14 @@ export function parseSetPorts(text: string): Map<string, PortSpec[]> {
     const set = words[words.indexOf('--match-set') + 1];
     const proto = words[words.indexOf('-p') + 1];
     const port = Number(words[words.indexOf('--dport') + 1]);
-    if (!line.startsWith('-A ') || !words.includes('--match-set') || !set || (proto !== 'tcp' && proto !== 'udp') || !Number.isInteger(port)) continue;
+    if (
+      !line.startsWith('-A ') ||
+      !words.includes('--match-set') ||
+      !set ||
+      (proto !== 'tcp' && proto !== 'udp') ||
+      !Number.isInteger(port)
+    )
+      continue;
     const list = ports.get(set) ?? [];
     if (!list.some((p) => p.proto === proto && p.port === port)) list.push({ proto, port });
     ports.set(set, list);

@@ -41,7 +41,21 @@ export function buildGrantRuleSpec(grant: Grant, port: PortSpec): string[] {
   checkGrant(grant);
   const comment = formatGrantComment(grant.door, grant.until);
   const expiry = grant.until === null ? [] : ['-m', 'time', '--datestop', formatDatestop(grant.until)];
-  return ['-s', grant.src, '-p', port.proto, '--dport', String(port.port), ...expiry, '-m', 'comment', '--comment', comment, '-j', 'ACCEPT'];
+  return [
+    '-s',
+    grant.src,
+    '-p',
+    port.proto,
+    '--dport',
+    String(port.port),
+    ...expiry,
+    '-m',
+    'comment',
+    '--comment',
+    comment,
+    '-j',
+    'ACCEPT',
+  ];
 }
 
 /**
@@ -53,7 +67,18 @@ export function buildGrantRuleText(grant: Grant, port: PortSpec): string {
   checkGrant(grant);
   const comment = formatGrantComment(grant.door, grant.until);
   const expiry = grant.until === null ? '' : ` -m time --datestop ${formatDatestop(grant.until)}`;
-  return ['-s ', grant.src, ' -p ', port.proto, ' --dport ', String(port.port), expiry, ' -m comment --comment "', comment, '" -j ACCEPT'].join('');
+  return [
+    '-s ',
+    grant.src,
+    ' -p ',
+    port.proto,
+    ' --dport ',
+    String(port.port),
+    expiry,
+    ' -m comment --comment "',
+    comment,
+    '" -j ACCEPT',
+  ].join('');
 }
 
 // Lists the grant chain in rule-spec form; the comments carry door and expiry back.

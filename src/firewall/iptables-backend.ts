@@ -37,7 +37,12 @@ const NO_RULES: readonly HeldRule[] = [];
 /** The rule's restore line for `op` (`-A`, `-D`) in the grant chain; a forward twin's add is an insert at `forwardAt`. */
 function ruleLine(op: string, rule: HeldRule, forwardAt: number): string {
   rule.text ??= formatRestoreLine(rule.spec ?? []);
-  const head = rule.forward !== true ? `${op} ${GRANT_CHAIN}` : op === '-A' ? `-I ${FORWARD_CHAIN} ${forwardAt}` : `${op} ${FORWARD_CHAIN}`;
+  const head =
+    rule.forward !== true
+      ? `${op} ${GRANT_CHAIN}`
+      : op === '-A'
+        ? `-I ${FORWARD_CHAIN} ${forwardAt}`
+        : `${op} ${FORWARD_CHAIN}`;
   return rule.text === '' ? head : `${head} ${rule.text}`;
 }
 
@@ -47,10 +52,17 @@ function identity(until: number | null, proto: string, port: number, timed: bool
 
 /** The rules a grant should have, one per port, and with a forward twin (KNOCKTAIL-FWD exists) one more per port. */
 function wantedRules(grant: Grant, forward: boolean): HeldRule[] {
-  const rules: HeldRule[] = grant.ports.map((port) => ({ identity: identity(grant.until, port.proto, port.port, grant.until !== null), text: buildGrantRuleText(grant, port) }));
+  const rules: HeldRule[] = grant.ports.map((port) => ({
+    identity: identity(grant.until, port.proto, port.port, grant.until !== null),
+    text: buildGrantRuleText(grant, port),
+  }));
   if (forward) {
     for (const port of grant.ports) {
-      rules.push({ identity: `fwd|${identity(grant.until, port.proto, port.port, grant.until !== null)}`, text: formatRestoreLine(buildForwardGrantSpec(grant, port)), forward: true });
+      rules.push({
+        identity: `fwd|${identity(grant.until, port.proto, port.port, grant.until !== null)}`,
+        text: formatRestoreLine(buildForwardGrantSpec(grant, port)),
+        forward: true,
+      });
     }
   }
   return rules;
@@ -64,13 +76,18 @@ interface ChangePlan {
 }
 
 /** The transaction that makes `current` exactly `wanted`, or undefined when they already are. */
-function planChange(current: readonly HeldRule[], wanted: readonly HeldRule[], forwardAt: number): ChangePlan | undefined {
+function planChange(
+  current: readonly HeldRule[],
+  wanted: readonly HeldRule[],
+  forwardAt: number,
+): ChangePlan | undefined {
   const { adds, deletes } = difference(current, wanted);
   if (adds.length === 0 && deletes.length === 0) return undefined;
   const lines: string[] = [];
   for (const rule of adds) lines.push(ruleLine('-A', rule, forwardAt));
   for (const rule of deletes) lines.push(ruleLine('-D', rule, forwardAt));
-  const next = deletes.length === current.length ? adds : [...current.filter((held) => !deletes.includes(held)), ...adds];
+  const next =
+    deletes.length === current.length ? adds : [...current.filter((held) => !deletes.includes(held)), ...adds];
   return { transaction: buildFilterTransactionText(lines), next };
 }
 
@@ -79,7 +96,10 @@ function planChange(current: readonly HeldRule[], wanted: readonly HeldRule[], f
  * rule per identity survives: a duplicate left by an older version goes too). An open with
  * nothing held and a close skip the comparison.
  */
-function difference(current: readonly HeldRule[], wanted: readonly HeldRule[]): { adds: readonly HeldRule[]; deletes: readonly HeldRule[] } {
+function difference(
+  current: readonly HeldRule[],
+  wanted: readonly HeldRule[],
+): { adds: readonly HeldRule[]; deletes: readonly HeldRule[] } {
   if (current.length === 0 || wanted.length === 0) return { adds: wanted, deletes: current };
   const adds = wanted.filter((rule) => !current.some((held) => held.identity === rule.identity));
   const kept = new Set<string>();
@@ -116,7 +136,13 @@ export class IptablesBackend implements FirewallBackend {
   private readonly forwardActive = new Map<Family, boolean>();
 
   /** `forward`: probe DNAT at setup and guard published protected ports on the forward path too. */
-  constructor(exec: CommandExecutor, guard: GuardOptions & { readonly refusalSetting?: RefusalSetting }, now: () => number, sessions?: RestoreSessions, forward = false) {
+  constructor(
+    exec: CommandExecutor,
+    guard: GuardOptions & { readonly refusalSetting?: RefusalSetting },
+    now: () => number,
+    sessions?: RestoreSessions,
+    forward = false,
+  ) {
     this.exec = exec;
     this.guard = guard;
     this.now = now;
@@ -143,7 +169,9 @@ export class IptablesBackend implements FirewallBackend {
     for (const family of FAMILIES) {
       const text = await this.listing(family);
       const listed = parseGrantListing(text, family, this.now());
-      grants.push(...(this.forwardActive.get(family) === true ? listed.filter((grant) => this.hasTwins(grant)) : listed));
+      grants.push(
+        ...(this.forwardActive.get(family) === true ? listed.filter((grant) => this.hasTwins(grant)) : listed),
+      );
     }
     return grants;
   }
@@ -180,7 +208,9 @@ export class IptablesBackend implements FirewallBackend {
   private async forwardGrantSpecs(family: Family): Promise<string[][]> {
     const result = await this.exec.run(buildGrantListArgs(family), { accept: [0, 1] });
     const rules = parseGrantRules(result.exitCode === 0 ? result.stdout : '', family);
-    return rules.map((rule) => buildForwardGrantSpec({ door: rule.door, src: rule.src, family, until: rule.until }, rule.port));
+    return rules.map((rule) =>
+      buildForwardGrantSpec({ door: rule.door, src: rule.src, family, until: rule.until }, rule.port),
+    );
   }
 
   stop(): Promise<void> {
@@ -190,7 +220,10 @@ export class IptablesBackend implements FirewallBackend {
 
   describeSetup(doors: readonly Door[], host?: GuardHost): string[][] {
     const guard = this.guardFor(doors, host);
-    return FAMILIES.flatMap((family) => [...buildGuardSetupArgs(doors, family, guard), ...(this.twin?.describe(doors, family, guard, []) ?? [])]);
+    return FAMILIES.flatMap((family) => [
+      ...buildGuardSetupArgs(doors, family, guard),
+      ...(this.twin?.describe(doors, family, guard, []) ?? []),
+    ]);
   }
 
   private guardFor(doors: readonly Door[], host?: GuardHost): GuardOptions {
@@ -238,7 +271,9 @@ export class IptablesBackend implements FirewallBackend {
   // re-adds it, and that open (planChange) puts back exactly the missing twin.
   private hasTwins(grant: Grant): boolean {
     const rules = this.held.get(grant.family)?.get(grantKey(grant)) ?? NO_RULES;
-    return grant.ports.every((port) => rules.some((rule) => rule.forward === true && rule.identity.includes(`|${port.proto}|${port.port}|`)));
+    return grant.ports.every((port) =>
+      rules.some((rule) => rule.forward === true && rule.identity.includes(`|${port.proto}|${port.port}|`)),
+    );
   }
 
   private async rulesOf(family: Family): Promise<Map<string, readonly HeldRule[]>> {

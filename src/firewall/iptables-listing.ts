@@ -30,12 +30,20 @@ export function parseGrantListing(text: string, family: Family, now: number): Gr
     const held = grants.get(key);
     // Two expiries for one grant means a refresh was interrupted; the later one is the live one.
     if (held && (held.until === null || (until !== null && until <= held.until))) {
-      if (held.until === until && !held.ports.some((p) => p.proto === port.proto && p.port === port.port)) held.ports.push(port);
+      if (held.until === until && !held.ports.some((p) => p.proto === port.proto && p.port === port.port))
+        held.ports.push(port);
       continue;
     }
     grants.set(key, { door, src, until, ports: [port] });
   }
-  return [...grants.values()].map((g) => ({ door: g.door, src: g.src, family, ports: g.ports, openedAt: now, until: g.until }));
+  return [...grants.values()].map((g) => ({
+    door: g.door,
+    src: g.src,
+    family,
+    ports: g.ports,
+    openedAt: now,
+    until: g.until,
+  }));
 }
 
 /** One knocktail grant rule as the chain holds it, with the words that delete exactly it. */
@@ -62,7 +70,8 @@ export function parseGrantRules(text: string, family: Family): ListedGrantRule[]
     const proto = valueAfter(words, '-p');
     // A forward twin (forward-args.ts) names the published port as conntrack's original destination.
     const port = Number(valueAfter(words, '--dport') ?? valueAfter(words, '--ctorigdstport'));
-    if (!comment || !src || src.family !== family || (proto !== 'tcp' && proto !== 'udp') || !Number.isInteger(port)) continue;
+    if (!comment || !src || src.family !== family || (proto !== 'tcp' && proto !== 'udp') || !Number.isInteger(port))
+      continue;
     rules.push({
       key: grantKey({ door: comment.door, src: src.text }),
       door: comment.door,

@@ -146,7 +146,11 @@ export class LineSession {
       if (this.pending === pending) {
         pending.timer = setTimeout(() => {
           this.process = undefined;
-          this.finish({ exitCode: 255, stdout: '', stderr: `${this.dialect.argv.join(' ')} gave no answer within ${this.options.timeoutMs} ms` });
+          this.finish({
+            exitCode: 255,
+            stdout: '',
+            stderr: `${this.dialect.argv.join(' ')} gave no answer within ${this.options.timeoutMs} ms`,
+          });
           process.kill();
         }, this.options.timeoutMs);
       }
@@ -171,7 +175,11 @@ export class LineSession {
     process.onExit(() => {
       if (this.process !== process) return;
       this.process = undefined;
-      this.finish({ exitCode: 255, stdout: '', stderr: `${this.dialect.argv.join(' ')} exited: ${this.lines.join('\n')}` });
+      this.finish({
+        exitCode: 255,
+        stdout: '',
+        stderr: `${this.dialect.argv.join(' ')} exited: ${this.lines.join('\n')}`,
+      });
     });
     return process;
   }

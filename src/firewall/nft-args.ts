@@ -34,7 +34,9 @@ function portList(ports: readonly KnockPort[]): string {
 }
 
 function byProto<T extends { proto: 'tcp' | 'udp' }>(items: readonly T[]): [proto: 'tcp' | 'udp', items: T[]][] {
-  return (['tcp', 'udp'] as const).map((proto) => [proto, items.filter((i) => i.proto === proto)] as [typeof proto, T[]]).filter(([, list]) => list.length > 0);
+  return (['tcp', 'udp'] as const)
+    .map((proto) => [proto, items.filter((i) => i.proto === proto)] as [typeof proto, T[]])
+    .filter(([, list]) => list.length > 0);
 }
 
 export interface NftGuardOptions {
@@ -84,33 +86,57 @@ export function buildNftSetupStatements(doors: readonly Door[], options: NftGuar
   const out = [`add table ${NFT_TABLE}`];
   const size = setSize === undefined ? '' : ` size ${setSize};`;
   for (const door of doors) {
-    for (const family of [4, 6] as const) out.push(`add set ${NFT_TABLE} ${nftSetName(door.name, family)} { type ${ADDR_TYPE[family]}; flags timeout;${size} }`);
+    for (const family of [4, 6] as const)
+      out.push(
+        `add set ${NFT_TABLE} ${nftSetName(door.name, family)} { type ${ADDR_TYPE[family]}; flags timeout;${size} }`,
+      );
   }
   // Bounded like the tripwire sets: a flood from more sources than this goes unlogged (and refused), never grows memory.
-  for (const family of [4, 6] as const) out.push(`add set ${NFT_TABLE} knocklog-v${family} { type ${ADDR_TYPE[family]}; flags dynamic,timeout; timeout 1m; size ${TRIPWIRE_SET_SIZE}; }`);
+  for (const family of [4, 6] as const)
+    out.push(
+      `add set ${NFT_TABLE} knocklog-v${family} { type ${ADDR_TYPE[family]}; flags dynamic,timeout; timeout 1m; size ${TRIPWIRE_SET_SIZE}; }`,
+    );
   if (tripwires.length > 0) {
-    for (const family of [4, 6] as const) out.push(`add set ${NFT_TABLE} tripwire-v${family} { type ${ADDR_TYPE[family]}; flags dynamic,timeout; timeout 1m; size ${TRIPWIRE_SET_SIZE}; }`);
+    for (const family of [4, 6] as const)
+      out.push(
+        `add set ${NFT_TABLE} tripwire-v${family} { type ${ADDR_TYPE[family]}; flags dynamic,timeout; timeout 1m; size ${TRIPWIRE_SET_SIZE}; }`,
+      );
   }
   out.push(`add chain ${NFT_TABLE} grants`, `flush chain ${NFT_TABLE} grants`);
   for (const door of doors) {
     for (const family of [4, 6] as const) {
       for (const port of door.open) {
-        out.push(`add rule ${NFT_TABLE} grants ${SADDR[family]} @${nftSetName(door.name, family)} ${port.proto} dport ${port.port} accept comment ${quote(`knocktail door=${door.name}`)}`);
+        out.push(
+          `add rule ${NFT_TABLE} grants ${SADDR[family]} @${nftSetName(door.name, family)} ${port.proto} dport ${port.port} accept comment ${quote(`knocktail door=${door.name}`)}`,
+        );
       }
     }
   }
-  out.push(`add chain ${NFT_TABLE} guard { type filter hook input priority filter; policy accept; }`, `flush chain ${NFT_TABLE} guard`);
+  out.push(
+    `add chain ${NFT_TABLE} guard { type filter hook input priority filter; policy accept; }`,
+    `flush chain ${NFT_TABLE} guard`,
+  );
   const rule = (text: string): string => `add rule ${NFT_TABLE} guard ${text}`;
   const action = options.logAction ?? { kind: 'log', prefix: options.logPrefix };
   const log = buildNftLogStatement(action, quote(action.prefix));
-  if (options.canary) out.push(rule(`iifname "lo" meta nfproto ipv4 udp dport ${options.canary.port} ct state new ${log} ${nftRefusal('udp', refusal)}`));
+  if (options.canary)
+    out.push(
+      rule(
+        `iifname "lo" meta nfproto ipv4 udp dport ${options.canary.port} ct state new ${log} ${nftRefusal('udp', refusal)}`,
+      ),
+    );
   const protectedAsKnock = protectedPorts.map((p) => ({ proto: p.proto, from: p.port, to: p.port }));
-  for (const [proto, ports] of byProto(protectedAsKnock)) out.push(rule(`${proto} dport ${portList(ports)} ct state established,related accept`));
+  for (const [proto, ports] of byProto(protectedAsKnock))
+    out.push(rule(`${proto} dport ${portList(ports)} ct state established,related accept`));
   for (const family of [4, 6] as const) {
     const allowed = (options.alwaysAllow ?? []).filter((cidr) => cidr.family === family);
     if (allowed.length === 0) continue;
     for (const [proto, ports] of byProto(protectedAsKnock)) {
-      out.push(rule(`${SADDR[family]} { ${allowed.map((cidr) => cidr.text).join(', ')} } ${proto} dport ${portList(ports)} accept comment ${quote('knocktail alwaysAllow')}`));
+      out.push(
+        rule(
+          `${SADDR[family]} { ${allowed.map((cidr) => cidr.text).join(', ')} } ${proto} dport ${portList(ports)} accept comment ${quote('knocktail alwaysAllow')}`,
+        ),
+      );
     }
   }
   out.push(rule('jump grants'));
@@ -120,7 +146,12 @@ export function buildNftSetupStatements(doors: readonly Door[], options: NftGuar
       out.push(rule(`meta nfproto ${NFPROTO[family]} ${proto} dport ${portList(ports)} ct state new ${limit} ${log}`));
     }
     // SPA packets whole to NFLOG group = port, read by the daemon's capture (docs/spa.md), each sent at once.
-    for (const port of spaPorts) out.push(rule(`meta nfproto ${NFPROTO[family]} udp dport ${port} ct state new ${limit} log group ${port} queue-threshold 1`));
+    for (const port of spaPorts)
+      out.push(
+        rule(
+          `meta nfproto ${NFPROTO[family]} udp dport ${port} ct state new ${limit} log group ${port} queue-threshold 1`,
+        ),
+      );
     const once = `update @tripwire-v${family} { ${SADDR[family]} limit rate 1/minute burst 1 packets }`;
     for (const [proto, ports] of byProto(tripwires)) {
       out.push(rule(`meta nfproto ${NFPROTO[family]} ${proto} dport ${portList(ports)} ct state new ${once} ${log}`));
@@ -131,9 +162,12 @@ export function buildNftSetupStatements(doors: readonly Door[], options: NftGuar
   if (options.armed === false) return out;
   // Only new flows: a reply to the host's own connection from a local port in a knock range is established.
   const refused = [...knockPorts, ...spaPorts.map((port) => ({ proto: 'udp' as const, from: port, to: port }))];
-  for (const [proto, ports] of byProto(refused)) out.push(rule(`${proto} dport ${portList(ports)} ct state new ${nftRefusal(proto, refusal)}`));
-  for (const [proto, ports] of byProto(tripwires)) out.push(rule(`${proto} dport ${portList(ports)} ct state new ${nftRefusal(proto, refusal)}`));
-  for (const [proto, ports] of byProto(protectedAsKnock)) out.push(rule(`${proto} dport ${portList(ports)} ${nftRefusal(proto, refusal)}`));
+  for (const [proto, ports] of byProto(refused))
+    out.push(rule(`${proto} dport ${portList(ports)} ct state new ${nftRefusal(proto, refusal)}`));
+  for (const [proto, ports] of byProto(tripwires))
+    out.push(rule(`${proto} dport ${portList(ports)} ct state new ${nftRefusal(proto, refusal)}`));
+  for (const [proto, ports] of byProto(protectedAsKnock))
+    out.push(rule(`${proto} dport ${portList(ports)} ${nftRefusal(proto, refusal)}`));
   return out;
 }
 
@@ -152,7 +186,11 @@ function element(grant: Grant, timeoutMs?: number): string {
 export function buildNftOpenStatements(grant: Grant, now: number): string[] {
   const set = `${NFT_TABLE} ${nftSetName(grant.door, grant.family)}`;
   const timeout = grant.until === null ? undefined : Math.max(1, grant.until - now);
-  return [`add element ${set} ${element(grant)}`, `delete element ${set} ${element(grant)}`, `add element ${set} ${element(grant, timeout)}`];
+  return [
+    `add element ${set} ${element(grant)}`,
+    `delete element ${set} ${element(grant)}`,
+    `add element ${set} ${element(grant, timeout)}`,
+  ];
 }
 
 // Removes the element; the leading `add` makes removing an absent element a success.
@@ -181,25 +219,40 @@ const ORIGINAL_DADDR = { 4: 'ct original ip daddr', 6: 'ct original ip6 daddr' }
  * own connections are never DNATed (`ct status dnat`), so they and their replies pass. With no
  * guards the chain is removed; the statements are part of setup's one batch.
  */
-export function buildNftForwardStatements(doors: readonly Door[], guards: readonly ForwardPort[], options: NftGuardOptions): string[] {
+export function buildNftForwardStatements(
+  doors: readonly Door[],
+  guards: readonly ForwardPort[],
+  options: NftGuardOptions,
+): string[] {
   const chain = `${NFT_TABLE} forward`;
   if (guards.length === 0) return [`add chain ${chain}`, `flush chain ${chain}`, `delete chain ${chain}`];
-  const out = [`add chain ${chain} { type filter hook forward priority filter; policy accept; }`, `flush chain ${chain}`, `add rule ${chain} ct state established,related accept`];
-  const dnat = (family: Family, proto: string, port: number): string => `meta nfproto ${NFPROTO[family]} ct status dnat meta l4proto ${proto} ct original proto-dst ${port}`;
+  const out = [
+    `add chain ${chain} { type filter hook forward priority filter; policy accept; }`,
+    `flush chain ${chain}`,
+    `add rule ${chain} ct state established,related accept`,
+  ];
+  const dnat = (family: Family, proto: string, port: number): string =>
+    `meta nfproto ${NFPROTO[family]} ct status dnat meta l4proto ${proto} ct original proto-dst ${port}`;
   for (const family of [4, 6] as const) {
     const mine = guards.filter((guard) => guard.family === family);
     if (mine.length === 0) continue;
     const allowed = (options.alwaysAllow ?? []).filter((cidr) => cidr.family === family);
     if (allowed.length > 0)
-      out.push(`add rule ${chain} meta nfproto ${NFPROTO[family]} ct status dnat ${SADDR[family]} { ${allowed.map((cidr) => cidr.text).join(', ')} } accept comment ${quote('knocktail alwaysAllow')}`);
+      out.push(
+        `add rule ${chain} meta nfproto ${NFPROTO[family]} ct status dnat ${SADDR[family]} { ${allowed.map((cidr) => cidr.text).join(', ')} } accept comment ${quote('knocktail alwaysAllow')}`,
+      );
     for (const door of doors) {
       for (const port of door.open) {
-        out.push(`add rule ${chain} ${dnat(family, port.proto, port.port)} ${SADDR[family]} @${nftSetName(door.name, family)} accept comment ${quote(`knocktail door=${door.name}`)}`);
+        out.push(
+          `add rule ${chain} ${dnat(family, port.proto, port.port)} ${SADDR[family]} @${nftSetName(door.name, family)} accept comment ${quote(`knocktail door=${door.name}`)}`,
+        );
       }
     }
     for (const guard of mine) {
       const where = guard.addresses === undefined ? '' : ` ${ORIGINAL_DADDR[family]} { ${guard.addresses.join(', ')} }`;
-      out.push(`add rule ${chain} ct state new ${dnat(family, guard.proto, guard.port)}${where} ${nftRefusal(guard.proto, options.refusal ?? 'drop')}`);
+      out.push(
+        `add rule ${chain} ct state new ${dnat(family, guard.proto, guard.port)}${where} ${nftRefusal(guard.proto, options.refusal ?? 'drop')}`,
+      );
     }
   }
   return out;

@@ -38,12 +38,20 @@ function portsBySet(objects: readonly NftObject[]): Map<string, PortSpec[]> {
 /** The door sets named in a listing (`nft -j -t list sets inet`). */
 export function doorSetNames(json: string): string[] {
   const objects = (JSON.parse(json) as { nftables?: NftObject[] }).nftables ?? [];
-  return objects.flatMap(({ set }) => (set?.name !== undefined && set.table === 'knocktail' && parseNftSetName(set.name) ? [set.name] : []));
+  return objects.flatMap(({ set }) =>
+    set?.name !== undefined && set.table === 'knocktail' && parseNftSetName(set.name) ? [set.name] : [],
+  );
 }
 
 /** Grants in nft JSON listings; `until` is now + the element's remaining seconds, null without a timeout. */
-export function parseNftListing(json: string | readonly string[], now: number, portsOf?: (door: string) => readonly PortSpec[]): Grant[] {
-  const objects = (typeof json === 'string' ? [json] : json).flatMap((text) => (JSON.parse(text) as { nftables?: NftObject[] }).nftables ?? []);
+export function parseNftListing(
+  json: string | readonly string[],
+  now: number,
+  portsOf?: (door: string) => readonly PortSpec[],
+): Grant[] {
+  const objects = (typeof json === 'string' ? [json] : json).flatMap(
+    (text) => (JSON.parse(text) as { nftables?: NftObject[] }).nftables ?? [],
+  );
   const ports = portsBySet(objects);
   const grants: Grant[] = [];
   for (const { set } of objects) {

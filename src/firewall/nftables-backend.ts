@@ -2,7 +2,14 @@ import type { Grant } from '../model/grant.js';
 import type { Door } from '../model/door.js';
 import type { CommandResult, FirewallBackend, SetupOptions } from './backend.js';
 import type { CommandExecutor } from './command-executor.js';
-import { buildNftCloseStatements, buildNftOpenStatements, buildNftSetupStatements, buildNftTeardownStatements, NFT_BATCH_ARGV, statementsAsArgv } from './nft-args.js';
+import {
+  buildNftCloseStatements,
+  buildNftOpenStatements,
+  buildNftSetupStatements,
+  buildNftTeardownStatements,
+  NFT_BATCH_ARGV,
+  statementsAsArgv,
+} from './nft-args.js';
 import type { NftGuardOptions } from './nft-args.js';
 import { planGuardFields } from './guard-plan.js';
 import type { GuardHost, RefusalSetting } from './refusal.js';
@@ -39,7 +46,14 @@ export class NftablesBackend implements FirewallBackend {
   private lastGuard: NftGuardOptions | undefined;
 
   /** With a session, grant changes go to one long-lived `nft -i`; without, each is its own `nft -f -`. */
-  constructor(exec: CommandExecutor, guard: NftGuardOptions & { readonly refusalSetting?: RefusalSetting }, now: () => number, session?: LineSession, setSize?: number, forward = false) {
+  constructor(
+    exec: CommandExecutor,
+    guard: NftGuardOptions & { readonly refusalSetting?: RefusalSetting },
+    now: () => number,
+    session?: LineSession,
+    setSize?: number,
+    forward = false,
+  ) {
     this.exec = exec;
     this.guard = guard;
     this.now = now;
@@ -72,7 +86,9 @@ export class NftablesBackend implements FirewallBackend {
   async list(): Promise<Grant[]> {
     const result = await this.exec.run(NFT_LIST_SETS_ARGV, { accept: [0, 1] });
     if (result.exitCode !== 0) return [];
-    const sets = await Promise.all(doorSetNames(result.stdout).map((name) => this.exec.run([...NFT_LIST_SET_ARGV, name], { accept: [0, 1] })));
+    const sets = await Promise.all(
+      doorSetNames(result.stdout).map((name) => this.exec.run([...NFT_LIST_SET_ARGV, name], { accept: [0, 1] })),
+    );
     const listings = sets.filter((set) => set.exitCode === 0).map((set) => set.stdout);
     return parseNftListing(listings, this.now(), (door) => this.doors.get(door)?.open ?? []);
   }
@@ -102,7 +118,10 @@ export class NftablesBackend implements FirewallBackend {
     if (present !== ports.length > 0) {
       // The table itself may be gone too: the whole setup batch recreates it without touching live set elements.
       const guard = this.lastGuard ?? this.guardFor(doors);
-      await this.batch([...buildNftSetupStatements(doors, guard, this.setSize), ...buildNftForwardStatements(doors, ports, guard)]);
+      await this.batch([
+        ...buildNftSetupStatements(doors, guard, this.setSize),
+        ...buildNftForwardStatements(doors, ports, guard),
+      ]);
     }
     this.plan = plan;
     return plan;
@@ -126,7 +145,10 @@ export class NftablesBackend implements FirewallBackend {
 
   describeSetup(doors: readonly Door[], host?: GuardHost): string[][] {
     const guard = this.guardFor(doors, host);
-    const forward = this.plan.guards.length > 0 ? buildNftForwardStatements(doors, forwardPorts(collectDoorPorts(doors).protectedPorts), guard) : [];
+    const forward =
+      this.plan.guards.length > 0
+        ? buildNftForwardStatements(doors, forwardPorts(collectDoorPorts(doors).protectedPorts), guard)
+        : [];
     return statementsAsArgv([...buildNftSetupStatements(doors, guard, this.setSize), ...forward]);
   }
 

@@ -23,16 +23,34 @@ export interface RefusalChoice {
  * other input chains that drop by default, or undefined when nothing could be looked at (then
  * "auto" takes the kernel's own answer, reject).
  */
-export function chooseRefusal(setting: RefusalSetting | undefined, blocking: readonly BlockingChain[] | undefined, notLooked = 'the host firewall was not looked at'): RefusalChoice {
-  if (setting === 'reject' || setting === 'drop') return { refusal: setting, reason: `firewall.refusal is "${setting}"` };
-  if (blocking === undefined) return { refusal: 'reject', reason: `auto: ${notLooked}; the kernel answers an unused port with a TCP reset or ICMP port unreachable` };
-  if (blocking.length > 0) return { refusal: 'drop', reason: `auto: ${blocking.map(formatBlockingChain).join('; ')} drops unused ports by default` };
-  return { refusal: 'reject', reason: 'auto: no input chain drops by default, so the kernel answers an unused port with a TCP reset or ICMP port unreachable' };
+export function chooseRefusal(
+  setting: RefusalSetting | undefined,
+  blocking: readonly BlockingChain[] | undefined,
+  notLooked = 'the host firewall was not looked at',
+): RefusalChoice {
+  if (setting === 'reject' || setting === 'drop')
+    return { refusal: setting, reason: `firewall.refusal is "${setting}"` };
+  if (blocking === undefined)
+    return {
+      refusal: 'reject',
+      reason: `auto: ${notLooked}; the kernel answers an unused port with a TCP reset or ICMP port unreachable`,
+    };
+  if (blocking.length > 0)
+    return {
+      refusal: 'drop',
+      reason: `auto: ${blocking.map(formatBlockingChain).join('; ')} drops unused ports by default`,
+    };
+  return {
+    refusal: 'reject',
+    reason:
+      'auto: no input chain drops by default, so the kernel answers an unused port with a TCP reset or ICMP port unreachable',
+  };
 }
 
 /** "refusal: reject (TCP reset for tcp, ICMP port unreachable for udp), because auto: …". */
 export function describeRefusal(choice: RefusalChoice): string {
-  const what = choice.refusal === 'reject' ? 'reject (TCP reset for tcp, ICMP/ICMPv6 port unreachable for udp)' : 'drop (silent)';
+  const what =
+    choice.refusal === 'reject' ? 'reject (TCP reset for tcp, ICMP/ICMPv6 port unreachable for udp)' : 'drop (silent)';
   return `refusal: ${what}, as for unused ports; ${choice.reason}`;
 }
 

@@ -35,10 +35,21 @@ export interface BackendDeps {
 // `logAction` (selectLogAction) says LOG or NFLOG, by the config's source.
 // `dry-run` is the iptables backend against a simulated firewall: it runs nothing, whatever runner is given.
 /** `setSize`: limits.maxGrants, the size of each door's ipset/nft set (absent: the tool's default). */
-export function selectBackend(config: FirewallConfig & { logPrefix: string; logAction?: LogAction; alwaysAllow?: readonly Cidr[]; setSize?: number }, deps: BackendDeps): FirewallBackend {
+export function selectBackend(
+  config: FirewallConfig & {
+    logPrefix: string;
+    logAction?: LogAction;
+    alwaysAllow?: readonly Cidr[];
+    setSize?: number;
+  },
+  deps: BackendDeps,
+): FirewallBackend {
   if (config.backend === 'dry-run') {
     // A host where setup ran: grant and revoke work in a fresh process (offline commands) too.
-    const simulated = deps.runner instanceof SimulatedFirewall ? deps.runner : new SimulatedFirewall({ now: deps.now, chains: [GRANT_CHAIN, GUARD_CHAIN] });
+    const simulated =
+      deps.runner instanceof SimulatedFirewall
+        ? deps.runner
+        : new SimulatedFirewall({ now: deps.now, chains: [GRANT_CHAIN, GUARD_CHAIN] });
     return renamed(selectBackend({ ...config, backend: 'iptables' }, { ...deps, runner: simulated }), 'dry-run');
   }
   const exec = new CommandExecutor(deps.runner, {
@@ -60,13 +71,39 @@ export function selectBackend(config: FirewallConfig & { logPrefix: string; logA
   const forward = deps.forward === true;
   switch (name) {
     case 'iptables':
-      return new IptablesBackend(exec, guard, deps.now, starter && { 4: new LineSession(starter, restoreDialect(4), session), 6: new LineSession(starter, restoreDialect(6), session) }, forward);
+      return new IptablesBackend(
+        exec,
+        guard,
+        deps.now,
+        starter && {
+          4: new LineSession(starter, restoreDialect(4), session),
+          6: new LineSession(starter, restoreDialect(6), session),
+        },
+        forward,
+      );
     case 'ipset':
-      return new IpsetBackend(exec, guard, deps.now, starter && new LineSession(starter, IPSET_DIALECT, session), config.setSize, forward);
+      return new IpsetBackend(
+        exec,
+        guard,
+        deps.now,
+        starter && new LineSession(starter, IPSET_DIALECT, session),
+        config.setSize,
+        forward,
+      );
     case 'nftables':
-      return new NftablesBackend(exec, guard, deps.now, starter && new LineSession(starter, NFT_DIALECT, session), config.setSize, forward);
+      return new NftablesBackend(
+        exec,
+        guard,
+        deps.now,
+        starter && new LineSession(starter, NFT_DIALECT, session),
+        config.setSize,
+        forward,
+      );
     default:
-      throw new KnocktailError('BACKEND_UNKNOWN', `Expected firewall.backend to be one of ${BACKEND_NAMES.join(', ')}, got ${describeValue(name)}`);
+      throw new KnocktailError(
+        'BACKEND_UNKNOWN',
+        `Expected firewall.backend to be one of ${BACKEND_NAMES.join(', ')}, got ${describeValue(name)}`,
+      );
   }
 }
 

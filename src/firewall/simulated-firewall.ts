@@ -40,20 +40,33 @@ export class SimulatedFirewall implements CommandRunner, ProcessStarter {
   constructor(options: SimulatedFirewallOptions) {
     this.options = options;
     const docker = options.nat !== undefined && /^-N DOCKER$/m.test(options.nat) ? ['DOCKER-USER'] : [];
-    this.tables = { 4: new SimulatedTables([...(options.chains ?? []), ...docker]), 6: new SimulatedTables(options.chains) };
+    this.tables = {
+      4: new SimulatedTables([...(options.chains ?? []), ...docker]),
+      6: new SimulatedTables(options.chains),
+    };
     this.ipset = new SimulatedIpset(options.now);
     this.nft = new SimulatedNft(options.now);
   }
 
   run(argv: readonly string[], options: { input?: string } = {}): Promise<CommandResult> {
-    this.options.onCommand?.(options.input === undefined || options.input === '' ? { argv } : { argv, input: options.input });
+    this.options.onCommand?.(
+      options.input === undefined || options.input === '' ? { argv } : { argv, input: options.input },
+    );
     return Promise.resolve(this.answer(argv, options.input ?? ''));
   }
 
   start(argv: readonly string[]): InteractiveProcess {
     const session = argv.join(' ');
-    const restore = argv[0] === 'iptables-restore' || argv[0] === 'ip6tables-restore' ? this.tables[argv[0] === 'iptables-restore' ? 4 : 6] : undefined;
-    const line = session === 'nft -i' ? (text: string) => this.nftLine(text) : session === 'ipset -' ? (text: string) => this.ipsetLine(text) : undefined;
+    const restore =
+      argv[0] === 'iptables-restore' || argv[0] === 'ip6tables-restore'
+        ? this.tables[argv[0] === 'iptables-restore' ? 4 : 6]
+        : undefined;
+    const line =
+      session === 'nft -i'
+        ? (text: string) => this.nftLine(text)
+        : session === 'ipset -'
+          ? (text: string) => this.ipsetLine(text)
+          : undefined;
     let stderr: ((chunk: string) => void) | undefined;
     let stdout: ((chunk: string) => void) | undefined;
     let exited: (() => void) | undefined;
@@ -129,7 +142,8 @@ export class SimulatedFirewall implements CommandRunner, ProcessStarter {
       case 'ip6tables': {
         // The nat table is only ever listed (the DNAT probe); the filter table is simulated in full.
         const table = argv.indexOf('-t');
-        if (table !== -1 && argv[table + 1] === 'nat') return { exitCode: 0, stdout: binary === 'iptables' ? (this.options.nat ?? '') : '', stderr: '' };
+        if (table !== -1 && argv[table + 1] === 'nat')
+          return { exitCode: 0, stdout: binary === 'iptables' ? (this.options.nat ?? '') : '', stderr: '' };
         return this.tables[binary === 'iptables' ? 4 : 6].run(argv);
       }
       case 'iptables-restore':
@@ -147,7 +161,12 @@ export class SimulatedFirewall implements CommandRunner, ProcessStarter {
       }
       case 'nft':
         if (argv[1] === '-f') return this.nft.batch(input.split('\n'));
-        if (argv.includes('list')) return this.nft.list({ terse: argv.includes('-t'), setsOnly: argv.includes('sets'), ...(argv.includes('set') ? { set: argv.at(-1)! } : {}) });
+        if (argv.includes('list'))
+          return this.nft.list({
+            terse: argv.includes('-t'),
+            setsOnly: argv.includes('sets'),
+            ...(argv.includes('set') ? { set: argv.at(-1)! } : {}),
+          });
         return this.nft.batch([argv.slice(1).join(' ')]);
       default:
         return { exitCode: 0, stdout: '', stderr: '' };
@@ -165,7 +184,9 @@ export class SimulatedFirewall implements CommandRunner, ProcessStarter {
   // One line of an `nft -i` session: nft reports an error (and underlines the line) on stderr, success is silent.
   private nftLine(text: string): string {
     const result = this.nft.batch(text.split(';'));
-    return result.exitCode === 0 ? '' : result.stderr.replace(/\n[^\n]*\n[^\n]*\n$/, `\n${text}\n${'^'.repeat(text.length)}\n`);
+    return result.exitCode === 0
+      ? ''
+      : result.stderr.replace(/\n[^\n]*\n[^\n]*\n$/, `\n${text}\n${'^'.repeat(text.length)}\n`);
   }
 
   private ipsetLine(text: string): string {

@@ -56,7 +56,8 @@ export class SimulatedIpset {
       case 'del': {
         if (!set) return fail('The set with the given name does not exist');
         const member = rest[0] ?? '';
-        if (!this.live(set, member)) return exist ? ok() : fail("Element cannot be deleted from the set: it's not added");
+        if (!this.live(set, member))
+          return exist ? ok() : fail("Element cannot be deleted from the set: it's not added");
         set.members.delete(member);
         return ok();
       }

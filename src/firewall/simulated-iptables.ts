@@ -13,7 +13,8 @@ const NO_CHAIN = 'iptables: No chain/target/match by that name.';
 const BAD_RULE = 'iptables: Bad rule (does a matching rule exist in that chain?).';
 
 const ok = (stdout = ''): CommandResult => (stdout === '' ? OK : { exitCode: 0, stdout, stderr: '' });
-const fail = (stderr: string): CommandResult => (stderr === BAD_RULE ? BAD_RULE_RESULT : { exitCode: 1, stdout: '', stderr: `${stderr}\n` });
+const fail = (stderr: string): CommandResult =>
+  stderr === BAD_RULE ? BAD_RULE_RESULT : { exitCode: 1, stdout: '', stderr: `${stderr}\n` };
 // The answers of nearly every grant command, shared (results are never mutated).
 const OK: CommandResult = Object.freeze({ exitCode: 0, stdout: '', stderr: '' });
 const BAD_RULE_RESULT: CommandResult = Object.freeze({ exitCode: 1, stdout: '', stderr: `${BAD_RULE}\n` });
@@ -313,7 +314,12 @@ export class SimulatedTables {
     const rules = this.chains.get(chain);
     if (!rules) return fail(NO_CHAIN);
     const head = BUILTIN.includes(chain) ? `-P ${chain} ACCEPT` : `-N ${chain}`;
-    return ok([head, ...[...rules].map(([key, spec]) => `-A ${chain} ${(spec ?? splitRuleLine(key)).map(quoteWord).join(' ')}`)].join('\n') + '\n');
+    return ok(
+      [
+        head,
+        ...[...rules].map(([key, spec]) => `-A ${chain} ${(spec ?? splitRuleLine(key)).map(quoteWord).join(' ')}`),
+      ].join('\n') + '\n',
+    );
   }
 
   private save(): string {

@@ -31,7 +31,12 @@ export class SimulatedNft {
     for (const text of statements) {
       const statement = text.trim();
       if (statement === '') continue;
-      if (!VERBS.test(statement)) return { exitCode: 1, stdout: '', stderr: `Error: syntax error, unexpected string\n${statement}\n${'^'.repeat(statement.length)}\n` };
+      if (!VERBS.test(statement))
+        return {
+          exitCode: 1,
+          stdout: '',
+          stderr: `Error: syntax error, unexpected string\n${statement}\n${'^'.repeat(statement.length)}\n`,
+        };
       this.apply(statement);
     }
     return ok();
@@ -39,18 +44,27 @@ export class SimulatedNft {
 
   /** `nft -j [-t] list table inet knocktail` (terse: sets without elements), `nft -j -t list sets inet`, or `nft -j list set inet knocktail NAME`. */
   list(options: { terse?: boolean; set?: string; setsOnly?: boolean } = {}): CommandResult {
-    if (!this.table || (options.set !== undefined && !this.sets.has(options.set))) return { exitCode: 1, stdout: '', stderr: 'Error: No such file or directory\nlist table inet knocktail\n' };
+    if (!this.table || (options.set !== undefined && !this.sets.has(options.set)))
+      return { exitCode: 1, stdout: '', stderr: 'Error: No such file or directory\nlist table inet knocktail\n' };
     const now = this.now();
     const objects: unknown[] = [{ metainfo: { json_schema_version: 1 } }];
     if (options.set === undefined && !options.setsOnly) objects.push({ table: { family: 'inet', name: 'knocktail' } });
     for (const [name, elements] of this.sets) {
       if (options.set !== undefined && name !== options.set) continue;
-      const elem = [...elements].filter(([, deadline]) => deadline === 0 || deadline > now).map(([val, deadline]) => (deadline === 0 ? val : { elem: { val, expires: Math.ceil((deadline - now) / 1000) } }));
+      const elem = [...elements]
+        .filter(([, deadline]) => deadline === 0 || deadline > now)
+        .map(([val, deadline]) =>
+          deadline === 0 ? val : { elem: { val, expires: Math.ceil((deadline - now) / 1000) } },
+        );
       objects.push({ set: { family: 'inet', name, table: 'knocktail', ...(options.terse ? {} : { elem }) } });
     }
-    if (options.set !== undefined || options.setsOnly) return { exitCode: 0, stdout: JSON.stringify({ nftables: objects }), stderr: '' };
+    if (options.set !== undefined || options.setsOnly)
+      return { exitCode: 0, stdout: JSON.stringify({ nftables: objects }), stderr: '' };
     for (const { set, proto, port } of this.ports) {
-      const expr = [{ match: { left: { payload: { field: 'saddr' } }, right: `@${set}` } }, { match: { left: { payload: { protocol: proto, field: 'dport' } }, right: port } }];
+      const expr = [
+        { match: { left: { payload: { field: 'saddr' } }, right: `@${set}` } },
+        { match: { left: { payload: { protocol: proto, field: 'dport' } }, right: port } },
+      ];
       objects.push({ rule: { family: 'inet', table: 'knocktail', chain: 'grants', expr } });
     }
     return { exitCode: 0, stdout: JSON.stringify({ nftables: objects }), stderr: '' };
@@ -71,7 +85,8 @@ export class SimulatedNft {
       if (element) {
         const members = this.sets.get(element[2]!);
         if (element[1] === 'delete') members?.delete(element[3]!);
-        else if (!members?.has(element[3]!)) members?.set(element[3]!, element[4] === undefined ? 0 : this.now() + Number(element[4]));
+        else if (!members?.has(element[3]!))
+          members?.set(element[3]!, element[4] === undefined ? 0 : this.now() + Number(element[4]));
         return;
       }
       const rule = GRANT_RULE.exec(statement);

@@ -86,7 +86,12 @@ export class FleetHeartbeat {
     const { transport, clock, config } = this.options;
     const key = memberEntryKey(config.host);
     const before = clock.now();
-    const body: HeartbeatBody = { version: this.options.version, doors: [...this.options.doors()], clockOffset: this.clockOffsetMs, accepting: this.acceptingNow };
+    const body: HeartbeatBody = {
+      version: this.options.version,
+      doors: [...this.options.doors()],
+      clockOffset: this.clockOffsetMs,
+      accepting: this.acceptingNow,
+    };
     try {
       // A failed read only postpones the check; the heartbeat itself goes on.
       await this.checkNamesake(key).catch(() => undefined);
@@ -104,12 +109,17 @@ export class FleetHeartbeat {
       // maxClockSkew (a busy or failing-over cluster, a publish buffered through a reconnect) is dropped,
       // and of the last few readings the one with the shortest round trip is the most exact (as NTP does).
       if (stored && after - before <= config.maxClockSkew / 2) {
-        this.offsetSamples = [...this.offsetSamples.slice(-(OFFSET_SAMPLES - 1)), { roundTrip: after - before, offset: Math.round((before + after) / 2 - stored.created) }];
+        this.offsetSamples = [
+          ...this.offsetSamples.slice(-(OFFSET_SAMPLES - 1)),
+          { roundTrip: after - before, offset: Math.round((before + after) / 2 - stored.created) },
+        ];
         const best = this.offsetSamples.reduce((a, b) => (b.roundTrip < a.roundTrip ? b : a));
         this.setClockOffset(best.offset);
       }
     } catch (error) {
-      this.options.log.warn(`fleet ${config.group}: heartbeat failed: ${error instanceof Error ? error.message : String(error)}`);
+      this.options.log.warn(
+        `fleet ${config.group}: heartbeat failed: ${error instanceof Error ? error.message : String(error)}`,
+      );
     }
   }
 
@@ -130,7 +140,8 @@ export class FleetHeartbeat {
     if (known) return;
     const { group, host } = this.options.config;
     this.options.log.warn(
-      `fleet ${group}: another member also calls itself "${host}" (${evidence}); ` + "members that share a name take each other's grant changes for their own and skip them: give each member its own fleet.host",
+      `fleet ${group}: another member also calls itself "${host}" (${evidence}); ` +
+        "members that share a name take each other's grant changes for their own and skip them: give each member its own fleet.host",
     );
   }
 
@@ -143,9 +154,22 @@ export class FleetHeartbeat {
     const stored = await this.options.transport.get(key);
     if (!stored || stored.revision <= this.revision) return;
     const { config, clock } = this.options;
-    const verified = verifyEnvelope(stored.value, { key: config.key, group: config.group, now: clock.now(), maxSkew: config.maxClockSkew });
-    if (!verified.ok || verified.envelope.type !== 'heartbeat' || verified.envelope.host !== config.host || this.sent.includes(verified.envelope.id)) return;
-    this.noticeNamesake(`its heartbeat (version ${verified.envelope.body.version}) replaced this member's in the bucket`);
+    const verified = verifyEnvelope(stored.value, {
+      key: config.key,
+      group: config.group,
+      now: clock.now(),
+      maxSkew: config.maxClockSkew,
+    });
+    if (
+      !verified.ok ||
+      verified.envelope.type !== 'heartbeat' ||
+      verified.envelope.host !== config.host ||
+      this.sent.includes(verified.envelope.id)
+    )
+      return;
+    this.noticeNamesake(
+      `its heartbeat (version ${verified.envelope.body.version}) replaced this member's in the bucket`,
+    );
   }
 
   private setClockOffset(offset: number): void {
@@ -157,7 +181,9 @@ export class FleetHeartbeat {
     if (!accepting) {
       log.warn(`fleet ${config.group}: ${this.refusalText()}`);
     } else {
-      log.info(`fleet ${config.group}: clock offset ${offset} ms is within ${config.maxClockSkew} ms; accepting fleet grants`);
+      log.info(
+        `fleet ${config.group}: clock offset ${offset} ms is within ${config.maxClockSkew} ms; accepting fleet grants`,
+      );
       this.options.onAccepting();
     }
   }

@@ -10,7 +10,14 @@ import type { FleetConnectionEvent, FleetEntry, FleetTransport, FleetUpdate } fr
 import type { FleetGrantPort } from './grant-port.js';
 import type { OutboxStore, SavedChange } from './outbox-file.js';
 import { StateStore } from '../grant/state-store.js';
-import { encodeEnvelope, REJECT_REASONS, resignEnvelope, signEnvelope, verifyEnvelope, type RejectReason } from './message-signing.js';
+import {
+  encodeEnvelope,
+  REJECT_REASONS,
+  resignEnvelope,
+  signEnvelope,
+  verifyEnvelope,
+  type RejectReason,
+} from './message-signing.js';
 import { FleetHeartbeat, type FleetLogger } from './fleet-heartbeat.js';
 import { ReplayGuard } from './replay-guard.js';
 import { UsedSequenceShare, type UsedSequencePort } from './used-sequence-share.js';
@@ -40,7 +47,8 @@ export interface FleetLinkOptions {
   readonly sequences?: UsedSequencePort;
 }
 
-export type IgnoreReason = 'own' | 'no-such-door' | 'not-allowed' | 'past-until' | 'clock-skew' | 'not-held' | 'superseded';
+export type IgnoreReason =
+  'own' | 'no-such-door' | 'not-allowed' | 'past-until' | 'clock-skew' | 'not-held' | 'superseded';
 
 export interface FleetLinkStatus {
   readonly group: string;
@@ -101,7 +109,15 @@ export class FleetLink {
     published: 0,
     applied: 0,
     rejected: Object.fromEntries(REJECT_REASONS.map((reason) => [reason, 0])) as Record<RejectReason, number>,
-    ignored: { own: 0, 'no-such-door': 0, 'not-allowed': 0, 'past-until': 0, 'clock-skew': 0, 'not-held': 0, superseded: 0 } as Record<IgnoreReason, number>,
+    ignored: {
+      own: 0,
+      'no-such-door': 0,
+      'not-allowed': 0,
+      'past-until': 0,
+      'clock-skew': 0,
+      'not-held': 0,
+      superseded: 0,
+    } as Record<IgnoreReason, number>,
   };
   private connected = false;
   /** Announces this member, measures its clock, notices a namesake. */
@@ -121,7 +137,13 @@ export class FleetLink {
   constructor(options: FleetLinkOptions) {
     this.options = options;
     this.used = options.sequences
-      ? new UsedSequenceShare({ config: options.config, transport: options.transport, port: options.sequences, now: () => options.clock.now(), warn: (message) => options.log.warn(message) })
+      ? new UsedSequenceShare({
+          config: options.config,
+          transport: options.transport,
+          port: options.sequences,
+          now: () => options.clock.now(),
+          warn: (message) => options.log.warn(message),
+        })
       : undefined;
     this.config = options.config;
     this.fleetDoors = new Set(options.config.doors);
@@ -142,11 +164,18 @@ export class FleetLink {
     this.outboxStore = store
       ? new StateStore<readonly SavedChange[]>({
           clock: options.clock,
-          snapshot: () => [...this.grantOutbox.values()].map(({ envelope, after }) => ({ envelope, ...(after === undefined ? {} : { after }) })),
+          snapshot: () =>
+            [...this.grantOutbox.values()].map(({ envelope, after }) => ({
+              envelope,
+              ...(after === undefined ? {} : { after }),
+            })),
           save: (changes) => store.save(changes),
           // A burst of changes (a flood of knocks on a fleet door while cut off) costs a write per batch, not one per change.
           batchMs: OUTBOX_BATCH_MS,
-          onError: (error) => this.options.log.warn(`fleet ${this.config.group}: cannot save the outbox (kept in memory, tried again): ${error instanceof Error ? error.message : String(error)}`),
+          onError: (error) =>
+            this.options.log.warn(
+              `fleet ${this.config.group}: cannot save the outbox (kept in memory, tried again): ${error instanceof Error ? error.message : String(error)}`,
+            ),
         })
       : undefined;
   }
@@ -175,7 +204,9 @@ export class FleetLink {
   private connectionChanged(event: FleetConnectionEvent): void {
     if (event === 'disconnect') {
       this.connected = false;
-      this.options.log.warn(`fleet ${this.config.group}: lost the NATS servers; local knocks and expiry go on, changes wait in the outbox`);
+      this.options.log.warn(
+        `fleet ${this.config.group}: lost the NATS servers; local knocks and expiry go on, changes wait in the outbox`,
+      );
       return;
     }
     this.connected = true;
@@ -229,7 +260,9 @@ export class FleetLink {
     try {
       entries = await this.options.transport.entries(GRANT_PREFIX);
     } catch (error) {
-      this.options.log.warn(`fleet ${this.config.group}: catch-up failed, trying again: ${error instanceof Error ? error.message : String(error)}`);
+      this.options.log.warn(
+        `fleet ${this.config.group}: catch-up failed, trying again: ${error instanceof Error ? error.message : String(error)}`,
+      );
       this.scheduleResync();
       return;
     }
@@ -270,14 +303,21 @@ export class FleetLink {
     try {
       saved = await outbox.load();
     } catch (error) {
-      log.warn(`fleet ${this.config.group}: cannot read the outbox, starting without it: ${error instanceof Error ? error.message : String(error)}`);
+      log.warn(
+        `fleet ${this.config.group}: cannot read the outbox, starting without it: ${error instanceof Error ? error.message : String(error)}`,
+      );
       return;
     }
     const now = clock.now();
     const restored = new Map<string, Outgoing>();
     let dropped = 0;
     for (const { envelope: read, after } of saved) {
-      const verified = verifyEnvelope(Buffer.from(JSON.stringify(read), 'utf8'), { key: this.config.key, group: this.config.group, now, maxSkew: this.config.maxClockSkew });
+      const verified = verifyEnvelope(Buffer.from(JSON.stringify(read), 'utf8'), {
+        key: this.config.key,
+        group: this.config.group,
+        now,
+        maxSkew: this.config.maxClockSkew,
+      });
       const envelope = verified.ok ? verified.envelope : undefined;
       if (!envelope || envelope.type !== 'grant' || envelope.host !== this.config.host) {
         dropped += 1;
@@ -294,7 +334,9 @@ export class FleetLink {
     }
     this.grantOutbox = restored;
     if (saved.length > 0) {
-      log.info(`fleet ${this.config.group}: ${restored.size} unpublished grant change(s) from before the restart wait in the outbox${dropped > 0 ? `; ${dropped} expired or no longer valid, dropped` : ''}`);
+      log.info(
+        `fleet ${this.config.group}: ${restored.size} unpublished grant change(s) from before the restart wait in the outbox${dropped > 0 ? `; ${dropped} expired or no longer valid, dropped` : ''}`,
+      );
       this.outboxStore?.changed();
     }
   }
@@ -313,13 +355,25 @@ export class FleetLink {
     if ((record.event === 'open' || record.event === 'refresh') && (record.by === 'knock' || record.by === 'manual')) {
       // An until-closed door still ends in bounded time elsewhere: fail closed on members that miss the close.
       const until = record.until === null ? now + this.options.maxOpenFor : Date.parse(record.until);
-      body = { action: 'open', door: record.door, src: record.src, family: record.src.includes(':') ? 6 : 4, until, by: record.by };
-    } else if (record.event === 'close' && (record.reason === 'revoked' || record.reason === 'close-sequence' || record.reason === 'scanner')) {
+      body = {
+        action: 'open',
+        door: record.door,
+        src: record.src,
+        family: record.src.includes(':') ? 6 : 4,
+        until,
+        by: record.by,
+      };
+    } else if (
+      record.event === 'close' &&
+      (record.reason === 'revoked' || record.reason === 'close-sequence' || record.reason === 'scanner')
+    ) {
       body = { action: 'close', door: record.door, src: record.src, reason: record.reason };
     }
     if (!body) return;
     if (!this.heartbeat.accepting) {
-      this.options.log.warn(`fleet ${this.config.group}: not sharing ${body.action} of ${record.door} for ${record.src}: ${this.heartbeat.refusalText()}`);
+      this.options.log.warn(
+        `fleet ${this.config.group}: not sharing ${body.action} of ${record.door} for ${record.src}: ${this.heartbeat.refusalText()}`,
+      );
       return;
     }
     const exp = body.action === 'open' ? body.until : now + this.options.maxOpenFor;
@@ -344,7 +398,10 @@ export class FleetLink {
   }
 
   private sign(body: FleetBody, now: number, exp: number): FleetEnvelope {
-    return signEnvelope({ v: FLEET_PROTOCOL, group: this.config.group, id: randomUUID(), host: this.config.host, iat: now, exp, ...body }, this.config.key);
+    return signEnvelope(
+      { v: FLEET_PROTOCOL, group: this.config.group, id: randomUUID(), host: this.config.host, iat: now, exp, ...body },
+      this.config.key,
+    );
   }
 
   // One publishing round at a time; a change queued during a round gets another round right after it.
@@ -420,7 +477,12 @@ export class FleetLink {
     if (this.stopped) return;
     if (entry.revision !== undefined && (this.handled.get(entry.key) ?? 0) >= entry.revision) return;
     const now = this.options.clock.now();
-    const verified = verifyEnvelope(entry.value, { key: this.config.key, group: this.config.group, now, maxSkew: this.config.maxClockSkew });
+    const verified = verifyEnvelope(entry.value, {
+      key: this.config.key,
+      group: this.config.group,
+      now,
+      maxSkew: this.config.maxClockSkew,
+    });
     if (!verified.ok) {
       this.reject(entry, verified.reason);
       return;
@@ -480,7 +542,13 @@ export class FleetLink {
           this.ignore(entry, 'past-until');
           return;
         }
-        const result = await this.options.port.open(body.door, body.src, body.family, Math.min(body.until, now + this.options.maxOpenFor), envelope.host);
+        const result = await this.options.port.open(
+          body.door,
+          body.src,
+          body.family,
+          Math.min(body.until, now + this.options.maxOpenFor),
+          envelope.host,
+        );
         if (result === 'no-such-door' || result === 'not-allowed') {
           this.ignore(entry, result);
           return;
@@ -506,20 +574,26 @@ export class FleetLink {
   private dropSuperseded(key: string, stored: FleetEnvelope): void {
     const pending = this.grantOutbox.get(key);
     if (!pending) return;
-    if (pending.envelope.id === stored.id || (stored.host !== this.config.host && stored.id !== pending.after && pending.envelope.iat <= stored.iat)) {
+    if (
+      pending.envelope.id === stored.id ||
+      (stored.host !== this.config.host && stored.id !== pending.after && pending.envelope.iat <= stored.iat)
+    ) {
       this.grantOutbox.delete(key);
       this.outboxStore?.changed();
     }
   }
 
   private markHandled(entry: FleetUpdate): void {
-    if (entry.revision !== undefined) this.handled.set(entry.key, Math.max(entry.revision, this.handled.get(entry.key) ?? 0));
+    if (entry.revision !== undefined)
+      this.handled.set(entry.key, Math.max(entry.revision, this.handled.get(entry.key) ?? 0));
   }
 
   private reject(entry: FleetUpdate, reason: RejectReason): void {
     this.markHandled(entry);
     this.counts.rejected[reason] += 1;
-    this.options.log.warn(`fleet ${this.config.group}: refused ${entry.key}${entry.revision === undefined ? '' : ` (revision ${entry.revision})`}: ${reason}`);
+    this.options.log.warn(
+      `fleet ${this.config.group}: refused ${entry.key}${entry.revision === undefined ? '' : ` (revision ${entry.revision})`}: ${reason}`,
+    );
   }
 
   private ignore(entry: FleetUpdate, reason: IgnoreReason): void {

@@ -49,13 +49,23 @@ export function buildFleetStatus(fleet: FleetConfig, entries: readonly FleetEntr
   let unverified = 0;
   for (const entry of entries) {
     if (entry.operation !== 'PUT') continue;
-    const verified = verifyEnvelope(entry.value, { key: fleet.key, group: fleet.group, now, maxSkew: fleet.maxClockSkew, ignoreExpiry: true });
+    const verified = verifyEnvelope(entry.value, {
+      key: fleet.key,
+      group: fleet.group,
+      now,
+      maxSkew: fleet.maxClockSkew,
+      ignoreExpiry: true,
+    });
     if (!verified.ok) {
       unverified += 1;
       continue;
     }
     const { envelope } = verified;
-    if (entry.key.startsWith(MEMBER_PREFIX) && envelope.type === 'heartbeat' && entry.key === `${MEMBER_PREFIX}${envelope.host}`) {
+    if (
+      entry.key.startsWith(MEMBER_PREFIX) &&
+      envelope.type === 'heartbeat' &&
+      entry.key === `${MEMBER_PREFIX}${envelope.host}`
+    ) {
       members.push({
         host: envelope.host,
         version: envelope.body.version,
@@ -65,13 +75,24 @@ export function buildFleetStatus(fleet: FleetConfig, entries: readonly FleetEntr
         accepting: envelope.body.accepting,
         doors: envelope.body.doors,
       });
-    } else if (entry.key.startsWith(GRANT_PREFIX) && envelope.type === 'grant' && envelope.body.action === 'open' && envelope.body.until > now) {
+    } else if (
+      entry.key.startsWith(GRANT_PREFIX) &&
+      envelope.type === 'grant' &&
+      envelope.body.action === 'open' &&
+      envelope.body.until > now
+    ) {
       const named = parseGrantEntryKey(entry.key);
       if (named?.door !== envelope.body.door || named.src !== envelope.body.src) {
         unverified += 1;
         continue;
       }
-      grants.push({ door: envelope.body.door, src: envelope.body.src, until: new Date(envelope.body.until).toISOString(), origin: envelope.host, at: new Date(envelope.iat).toISOString() });
+      grants.push({
+        door: envelope.body.door,
+        src: envelope.body.src,
+        until: new Date(envelope.body.until).toISOString(),
+        origin: envelope.host,
+        at: new Date(envelope.iat).toISOString(),
+      });
     }
   }
   members.sort((a, b) => (a.host < b.host ? -1 : 1));
@@ -79,23 +100,47 @@ export function buildFleetStatus(fleet: FleetConfig, entries: readonly FleetEntr
   return { group: fleet.group, members, grants, unverified };
 }
 
-export async function readFleetStatus(nc: NatsConnection, fleet: FleetConfig, now: () => number): Promise<FleetStatusView> {
+export async function readFleetStatus(
+  nc: NatsConnection,
+  fleet: FleetConfig,
+  now: () => number,
+): Promise<FleetStatusView> {
   const kv = await openFleetBucket(nc, fleet);
   const entries: FleetEntry[] = [];
   const keys = await listKeys(await jetstreamManager(nc, { timeout: 10_000 }), fleet.group, '');
   for (const key of keys) {
     const entry = await kv.get(key);
-    if (entry) entries.push({ key: entry.key, value: entry.value, revision: entry.revision, created: entry.created.getTime(), operation: entry.operation });
+    if (entry)
+      entries.push({
+        key: entry.key,
+        value: entry.value,
+        revision: entry.revision,
+        created: entry.created.getTime(),
+        operation: entry.operation,
+      });
   }
   return buildFleetStatus(fleet, entries, now());
 }
 
 export function renderFleetStatus(view: FleetStatusView, options: { color: boolean; now: number }): string {
   const { color, now } = options;
-  const out: string[] = [paint(`Fleet ${escapeCell(view.group)}: ${view.members.length} member${view.members.length === 1 ? '' : 's'}`, 'bold', color)];
+  const out: string[] = [
+    paint(
+      `Fleet ${escapeCell(view.group)}: ${view.members.length} member${view.members.length === 1 ? '' : 's'}`,
+      'bold',
+      color,
+    ),
+  ];
   out.push(
     ...renderColumns(
-      [{ header: 'HOST' }, { header: 'STATE' }, { header: 'LAST SEEN (UTC)' }, { header: 'VERSION' }, { header: 'CLOCK OFFSET', align: 'right' }, { header: 'FLEET DOORS' }],
+      [
+        { header: 'HOST' },
+        { header: 'STATE' },
+        { header: 'LAST SEEN (UTC)' },
+        { header: 'VERSION' },
+        { header: 'CLOCK OFFSET', align: 'right' },
+        { header: 'FLEET DOORS' },
+      ],
       view.members.map((member): Cell[] => [
         { text: member.host },
         member.alive
@@ -117,23 +162,54 @@ export function renderFleetStatus(view: FleetStatusView, options: { color: boole
     out.push(paint(`Open fleet grants (${view.grants.length})`, 'bold', color));
     out.push(
       ...renderColumns(
-        [{ header: 'SOURCE' }, { header: 'DOOR' }, { header: 'FROM' }, { header: 'SINCE (UTC)' }, { header: 'UNTIL (UTC)' }],
-        view.grants.map((grant): Cell[] => [{ text: grant.src }, { text: grant.door }, { text: grant.origin }, { text: formatTime(grant.at) }, { text: formatTime(grant.until) }]),
+        [
+          { header: 'SOURCE' },
+          { header: 'DOOR' },
+          { header: 'FROM' },
+          { header: 'SINCE (UTC)' },
+          { header: 'UNTIL (UTC)' },
+        ],
+        view.grants.map((grant): Cell[] => [
+          { text: grant.src },
+          { text: grant.door },
+          { text: grant.origin },
+          { text: formatTime(grant.at) },
+          { text: formatTime(grant.until) },
+        ]),
         color,
       ),
     );
   }
-  if (view.unverified > 0) out.push('', paint(`!!! ${view.unverified} bucket entr${view.unverified === 1 ? 'y' : 'ies'} failed verification with the group key (forged or from another key)`, 'red', color));
+  if (view.unverified > 0)
+    out.push(
+      '',
+      paint(
+        `!!! ${view.unverified} bucket entr${view.unverified === 1 ? 'y' : 'ies'} failed verification with the group key (forged or from another key)`,
+        'red',
+        color,
+      ),
+    );
   return out.join('\n');
 }
 
 /** The group's audit stream as audit-log lines (each record with its `host`), verified; counts what fails. */
-export function fleetAuditSource(nc: NatsConnection, fleet: FleetConfig, since: number | undefined, stats: { unverified: number }): ChunkSource {
+export function fleetAuditSource(
+  nc: NatsConnection,
+  fleet: FleetConfig,
+  since: number | undefined,
+  stats: { unverified: number },
+): ChunkSource {
   return {
     async *chunks() {
       let lines: string[] = [];
       for await (const data of readAuditStream(nc, fleet, since)) {
-        const verified = verifyEnvelope(data, { key: fleet.key, group: fleet.group, now: Date.now(), maxSkew: Number.MAX_SAFE_INTEGER, ignoreExpiry: true });
+        const verified = verifyEnvelope(data, {
+          key: fleet.key,
+          group: fleet.group,
+          now: Date.now(),
+          maxSkew: Number.MAX_SAFE_INTEGER,
+          ignoreExpiry: true,
+        });
         if (!verified.ok || verified.envelope.type !== 'audit') {
           stats.unverified += 1;
           continue;

@@ -12,7 +12,11 @@ export interface GrantEnginePort extends FleetGrantPort {
   emit(record: AuditRecord): void;
 }
 
-export function grantEnginePort(deps: { engine: () => GrantEngine | undefined; doors: () => readonly Door[]; now: () => number }): GrantEnginePort {
+export function grantEnginePort(deps: {
+  engine: () => GrantEngine | undefined;
+  doors: () => readonly Door[];
+  now: () => number;
+}): GrantEnginePort {
   // One listener: a link that failed to start is replaced by the next attempt's.
   let listener: ((record: AuditRecord) => void) | undefined;
   const door = (name: string): Door | undefined => deps.doors().find((entry) => entry.name === name);

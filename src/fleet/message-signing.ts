@@ -8,11 +8,21 @@ import { FLEET_PROTOCOL, type FleetEnvelope, type UnsignedEnvelope } from './fle
 // Pure: the caller supplies the time and remembers ids (ReplayGuard).
 const DOMAIN = 'knocktail-fleet/1\n';
 
-export type RejectReason = 'malformed' | 'unsigned' | 'bad-signature' | 'wrong-group' | 'expired' | 'not-yet-valid' | 'replayed';
+export type RejectReason =
+  'malformed' | 'unsigned' | 'bad-signature' | 'wrong-group' | 'expired' | 'not-yet-valid' | 'replayed';
 
-export const REJECT_REASONS: readonly RejectReason[] = ['malformed', 'unsigned', 'bad-signature', 'wrong-group', 'expired', 'not-yet-valid', 'replayed'];
+export const REJECT_REASONS: readonly RejectReason[] = [
+  'malformed',
+  'unsigned',
+  'bad-signature',
+  'wrong-group',
+  'expired',
+  'not-yet-valid',
+  'replayed',
+];
 
-export type Verified = { readonly ok: true; readonly envelope: FleetEnvelope } | { readonly ok: false; readonly reason: RejectReason };
+export type Verified =
+  { readonly ok: true; readonly envelope: FleetEnvelope } | { readonly ok: false; readonly reason: RejectReason };
 
 function mac(key: string, unsigned: UnsignedEnvelope): Buffer {
   return createHmac('sha256', key).update(DOMAIN).update(canonicalJson(unsigned)).digest();
@@ -42,7 +52,10 @@ function wellFormed(value: Record<string, unknown>): boolean {
     typeof value['host'] === 'string' &&
     Number.isFinite(value['iat']) &&
     Number.isFinite(value['exp']) &&
-    (value['type'] === 'grant' || value['type'] === 'heartbeat' || value['type'] === 'audit' || value['type'] === 'used') &&
+    (value['type'] === 'grant' ||
+      value['type'] === 'heartbeat' ||
+      value['type'] === 'audit' ||
+      value['type'] === 'used') &&
     isRecord(value['body']) &&
     (value['type'] !== 'used' || typeof value['body']['key'] === 'string')
   );
@@ -78,7 +91,8 @@ export function verifyEnvelope(bytes: Uint8Array, options: VerifyOptions): Verif
     return { ok: false, reason: 'malformed' };
   }
   const given = Buffer.from(sig, 'base64url');
-  if (given.length !== expected.length || !timingSafeEqual(given, expected)) return { ok: false, reason: 'bad-signature' };
+  if (given.length !== expected.length || !timingSafeEqual(given, expected))
+    return { ok: false, reason: 'bad-signature' };
   const envelope = parsed as unknown as FleetEnvelope;
   if (envelope.group !== options.group) return { ok: false, reason: 'wrong-group' };
   if (envelope.exp <= options.now && options.ignoreExpiry !== true) return { ok: false, reason: 'expired' };

@@ -1,6 +1,18 @@
 import { readFile } from 'node:fs/promises';
-import { connect, credsAuthenticator, nanos, type NatsConnection, type NodeConnectionOptions } from '@nats-io/transport-node';
-import { DeliverPolicy, jetstream, jetstreamManager, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream';
+import {
+  connect,
+  credsAuthenticator,
+  nanos,
+  type NatsConnection,
+  type NodeConnectionOptions,
+} from '@nats-io/transport-node';
+import {
+  DeliverPolicy,
+  jetstream,
+  jetstreamManager,
+  type JetStreamClient,
+  type JetStreamManager,
+} from '@nats-io/jetstream';
 import { Kvm, type KV, type KvEntry } from '@nats-io/kv';
 import type { FleetConfig } from '../config/types.js';
 import { KnocktailError } from '../model/errors.js';
@@ -21,7 +33,11 @@ export interface NatsFleetOptions {
   readonly timeout?: number;
 }
 
-export async function natsConnectionOptions(fleet: FleetConfig, name: string, timeout: number): Promise<NodeConnectionOptions> {
+export async function natsConnectionOptions(
+  fleet: FleetConfig,
+  name: string,
+  timeout: number,
+): Promise<NodeConnectionOptions> {
   const auth = fleet.auth;
   const wantsTls = fleet.tls !== undefined || fleet.servers.some((server) => server.startsWith('tls://'));
   const options: NodeConnectionOptions = {
@@ -51,7 +67,11 @@ export async function natsConnectionOptions(fleet: FleetConfig, name: string, ti
     try {
       creds = await readFile(auth.file);
     } catch (error) {
-      throw new KnocktailError('CONFIG_UNREADABLE', `cannot read the NATS credentials ${auth.file}: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+      throw new KnocktailError(
+        'CONFIG_UNREADABLE',
+        `cannot read the NATS credentials ${auth.file}: ${error instanceof Error ? error.message : String(error)}`,
+        { cause: error },
+      );
     }
     options.authenticator = credsAuthenticator(creds);
   }
@@ -59,7 +79,13 @@ export async function natsConnectionOptions(fleet: FleetConfig, name: string, ti
 }
 
 function toEntry(entry: KvEntry): FleetEntry {
-  return { key: entry.key, value: entry.value, revision: entry.revision, created: entry.created.getTime(), operation: entry.operation };
+  return {
+    key: entry.key,
+    value: entry.value,
+    revision: entry.revision,
+    created: entry.created.getTime(),
+    operation: entry.operation,
+  };
 }
 
 /**
@@ -79,15 +105,28 @@ export async function connectNats(fleet: FleetConfig, name: string, timeout = 50
     return await connect({ ...(await natsConnectionOptions(fleet, name, timeout)), maxReconnectAttempts: 0 });
   } catch (error) {
     if (error instanceof KnocktailError) throw error;
-    throw new KnocktailError('SOURCE_IO', `cannot reach the fleet's NATS servers ${fleet.servers.join(', ')}: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+    throw new KnocktailError(
+      'SOURCE_IO',
+      `cannot reach the fleet's NATS servers ${fleet.servers.join(', ')}: ${error instanceof Error ? error.message : String(error)}`,
+      { cause: error },
+    );
   }
 }
 
 /** Opens the group's bucket and audit stream, creating them when missing (first member to start). */
-export async function openFleetStores(nc: NatsConnection, fleet: FleetConfig, options: NatsFleetOptions): Promise<{ js: JetStreamClient; jsm: JetStreamManager; kv: KV }> {
+export async function openFleetStores(
+  nc: NatsConnection,
+  fleet: FleetConfig,
+  options: NatsFleetOptions,
+): Promise<{ js: JetStreamClient; jsm: JetStreamManager; kv: KV }> {
   const js = jetstream(nc, { timeout: options.timeout ?? 5000 });
   const jsm = await jetstreamManager(nc, { timeout: options.timeout ?? 5000 });
-  const kv = await new Kvm(js).create(bucketName(fleet.group), { history: 1, replicas: fleet.replicas, ttl: options.bucketTtl, description: `knocktail fleet ${fleet.group}: grants and members` });
+  const kv = await new Kvm(js).create(bucketName(fleet.group), {
+    history: 1,
+    replicas: fleet.replicas,
+    ttl: options.bucketTtl,
+    description: `knocktail fleet ${fleet.group}: grants and members`,
+  });
   const stream = auditStreamName(fleet.group);
   try {
     await jsm.streams.info(stream);
@@ -106,7 +145,9 @@ export async function openFleetStores(nc: NatsConnection, fleet: FleetConfig, op
 
 export async function connectNatsFleet(fleet: FleetConfig, options: NatsFleetOptions): Promise<FleetTransport> {
   const timeout = options.timeout ?? 5000;
-  const nc = await connect(await natsConnectionOptions(fleet, options.name ?? `knocktail ${fleet.group}/${fleet.host}`, timeout));
+  const nc = await connect(
+    await natsConnectionOptions(fleet, options.name ?? `knocktail ${fleet.group}/${fleet.host}`, timeout),
+  );
   try {
     const { js, jsm, kv } = await openFleetStores(nc, fleet, options);
     return new NatsFleetTransport(nc, js, jsm, kv, fleet);
@@ -132,7 +173,8 @@ class NatsFleetTransport implements FleetTransport {
 
   private async followStatus(): Promise<void> {
     for await (const status of this.nc.status()) {
-      if (status.type === 'disconnect' || status.type === 'reconnect') for (const listener of this.listeners) listener(status.type);
+      if (status.type === 'disconnect' || status.type === 'reconnect')
+        for (const listener of this.listeners) listener(status.type);
     }
   }
 
@@ -187,16 +229,26 @@ class NatsFleetTransport implements FleetTransport {
 }
 
 /** Every audit envelope in the group stream from `since` (epoch ms) on, oldest first. */
-export async function* readAuditStream(nc: NatsConnection, fleet: FleetConfig, since?: number): AsyncGenerator<Uint8Array> {
+export async function* readAuditStream(
+  nc: NatsConnection,
+  fleet: FleetConfig,
+  since?: number,
+): AsyncGenerator<Uint8Array> {
   // Creating a consumer takes milliseconds when it works; a try placed on a dead peer only times out.
   const js = jetstream(nc, { timeout: 1000 });
   const jsm = await jetstreamManager(nc, { timeout: 10_000 });
   const stream = auditStreamName(fleet.group);
   const info = await jsm.streams.info(stream).catch((error: unknown) => {
-    throw new KnocktailError('NOT_FOUND', `Expected the fleet audit stream ${stream} on ${fleet.servers.join(', ')}: ${error instanceof Error ? error.message : String(error)}`);
+    throw new KnocktailError(
+      'NOT_FOUND',
+      `Expected the fleet audit stream ${stream} on ${fleet.servers.join(', ')}: ${error instanceof Error ? error.message : String(error)}`,
+    );
   });
   if (info.state.messages === 0) return;
-  const options = since === undefined ? {} : { deliver_policy: DeliverPolicy.StartTime, opt_start_time: new Date(since).toISOString() };
+  const options =
+    since === undefined
+      ? {}
+      : { deliver_policy: DeliverPolicy.StartTime, opt_start_time: new Date(since).toISOString() };
   // nats-server 2.9 may place the ephemeral consumer on a peer that is down: a few quick tries,
   // then read message by message from the stream leader (slower, needs no consumer).
   let consumer: Awaited<ReturnType<typeof js.consumers.get>> | undefined;

@@ -28,7 +28,10 @@ interface OutboxFile {
   readonly grants: readonly SavedChange[];
 }
 
-const isSaved = (value: unknown): value is OutboxFile['grants'][number] => isRecord(value) && isRecord(value['envelope']) && (value['after'] === undefined || typeof value['after'] === 'string');
+const isSaved = (value: unknown): value is OutboxFile['grants'][number] =>
+  isRecord(value) &&
+  isRecord(value['envelope']) &&
+  (value['after'] === undefined || typeof value['after'] === 'string');
 
 /** The outbox in `path` (0600, written atomically and durably); an unreadable or corrupt one is moved aside and counts as empty. */
 export function outboxFile(path: string, now: () => number, warn: (message: string) => void): OutboxStore {
@@ -39,18 +42,23 @@ export function outboxFile(path: string, now: () => number, warn: (message: stri
         text = await readFile(path, 'utf8');
       } catch (error) {
         if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
-        throw new KnocktailError('STATE_IO', `Cannot read the fleet outbox ${path}: ${(error as Error).message}`, { cause: error });
+        throw new KnocktailError('STATE_IO', `Cannot read the fleet outbox ${path}: ${(error as Error).message}`, {
+          cause: error,
+        });
       }
       let grants: OutboxFile['grants'] | undefined;
       try {
         const data = JSON.parse(text) as unknown;
-        if (isRecord(data) && data['version'] === 1 && Array.isArray(data['grants']) && data['grants'].every(isSaved)) grants = data['grants'];
+        if (isRecord(data) && data['version'] === 1 && Array.isArray(data['grants']) && data['grants'].every(isSaved))
+          grants = data['grants'];
       } catch {
         grants = undefined;
       }
       if (grants === undefined) {
         const movedTo = await moveAsideCorrupt(path, now());
-        warn(`fleet outbox ${path} is not an outbox file (expected {"version":1,"grants":[{"envelope":{…}},…]}); moved aside to ${movedTo || '(could not move it)'}, starting with an empty outbox`);
+        warn(
+          `fleet outbox ${path} is not an outbox file (expected {"version":1,"grants":[{"envelope":{…}},…]}); moved aside to ${movedTo || '(could not move it)'}, starting with an empty outbox`,
+        );
         return [];
       }
       return grants;
@@ -61,7 +69,9 @@ export function outboxFile(path: string, now: () => number, warn: (message: stri
       try {
         await writeFileAtomic(path, `${JSON.stringify(file)}\n`, { mode: 0o600, durable: true, createDirMode: 0o700 });
       } catch (error) {
-        throw new KnocktailError('STATE_IO', `Cannot write the fleet outbox ${path}: ${(error as Error).message}`, { cause: error });
+        throw new KnocktailError('STATE_IO', `Cannot write the fleet outbox ${path}: ${(error as Error).message}`, {
+          cause: error,
+        });
       }
     },
   };

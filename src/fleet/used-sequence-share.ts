@@ -72,7 +72,9 @@ export class UsedSequenceShare {
     try {
       for (const entry of await this.options.transport.entries(USED_PREFIX)) this.apply(entry);
     } catch (error) {
-      this.options.warn(`fleet ${this.options.config.group}: cannot read used sequences: ${error instanceof Error ? error.message : String(error)}`);
+      this.options.warn(
+        `fleet ${this.options.config.group}: cannot read used sequences: ${error instanceof Error ? error.message : String(error)}`,
+      );
     }
   }
 
@@ -85,7 +87,19 @@ export class UsedSequenceShare {
     const iat = now();
     const relevant = keyRelevantUntil(key);
     const exp = Number.isFinite(relevant) ? relevant + TIME_BASED_SLACK_MS : iat + ONE_TIME_LIFE_MS;
-    const envelope = signEnvelope({ v: FLEET_PROTOCOL, group: config.group, id: randomUUID(), host: config.host, iat, exp, type: 'used', body: { key } }, config.key);
+    const envelope = signEnvelope(
+      {
+        v: FLEET_PROTOCOL,
+        group: config.group,
+        id: randomUUID(),
+        host: config.host,
+        iat,
+        exp,
+        type: 'used',
+        body: { key },
+      },
+      config.key,
+    );
     const entry = usedEntryKey(key);
     const value = encodeEnvelope(envelope);
     try {
@@ -98,10 +112,16 @@ export class UsedSequenceShare {
 
   private apply(update: FleetUpdate): void {
     const { config, now } = this.options;
-    const verified = verifyEnvelope(update.value, { key: config.key, group: config.group, now: now(), maxSkew: config.maxClockSkew });
+    const verified = verifyEnvelope(update.value, {
+      key: config.key,
+      group: config.group,
+      now: now(),
+      maxSkew: config.maxClockSkew,
+    });
     if (!verified.ok) return;
     const { envelope } = verified;
-    if (envelope.type !== 'used' || envelope.host === config.host || update.key !== usedEntryKey(envelope.body.key)) return;
+    if (envelope.type !== 'used' || envelope.host === config.host || update.key !== usedEntryKey(envelope.body.key))
+      return;
     this.options.port.markUsed(envelope.body.key);
     this.applied += 1;
   }

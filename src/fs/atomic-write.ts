@@ -63,7 +63,11 @@ export async function removeLeftoverTemps(dir: string, targets: readonly string[
  * follow it) and removed on any failure. Throws the underlying fs error; callers wrap it in
  * their own KnocktailError code.
  */
-export async function writeFileAtomic(target: string, data: string | Uint8Array, options: AtomicWriteOptions): Promise<void> {
+export async function writeFileAtomic(
+  target: string,
+  data: string | Uint8Array,
+  options: AtomicWriteOptions,
+): Promise<void> {
   const dir = dirname(target);
   if (options.createDirMode !== undefined) await mkdir(dir, { recursive: true, mode: options.createDirMode });
   const nameFor = options.tempName ?? defaultTempName;

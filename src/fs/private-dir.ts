@@ -12,12 +12,21 @@ export async function ensurePrivateDir(path: string, uid: number): Promise<void>
   const found = await stat(path);
   const mode = `0${(found.mode & 0o7777).toString(8)}`;
   if (!found.isDirectory()) {
-    throw new KnocktailError('USAGE', `Expected stateDir ${path} to be a directory, got another kind of file (mode ${mode})`);
+    throw new KnocktailError(
+      'USAGE',
+      `Expected stateDir ${path} to be a directory, got another kind of file (mode ${mode})`,
+    );
   }
   if (found.uid !== uid) {
-    throw new KnocktailError('USAGE', `Expected stateDir ${path} to be owned by the daemon's user (uid ${uid}), got uid ${found.uid} (mode ${mode}); chown it or choose another stateDir`);
+    throw new KnocktailError(
+      'USAGE',
+      `Expected stateDir ${path} to be owned by the daemon's user (uid ${uid}), got uid ${found.uid} (mode ${mode}); chown it or choose another stateDir`,
+    );
   }
   if ((found.mode & 0o022) !== 0) {
-    throw new KnocktailError('USAGE', `Expected stateDir ${path} to be writable by its owner only, got mode ${mode}; run chmod go-w ${JSON.stringify(path)}`);
+    throw new KnocktailError(
+      'USAGE',
+      `Expected stateDir ${path} to be writable by its owner only, got mode ${mode}; run chmod go-w ${JSON.stringify(path)}`,
+    );
   }
 }

@@ -56,7 +56,12 @@ export class FirewallQueue {
   }
 
   /** Any other change (reconcile's repairs): reported once on failure. */
-  apply(grant: Grant | undefined, action: string, change: () => Promise<void>, before?: Promise<unknown>): Promise<void> {
+  apply(
+    grant: Grant | undefined,
+    action: string,
+    change: () => Promise<void>,
+    before?: Promise<unknown>,
+  ): Promise<void> {
     return this.enqueue(before, () => this.attempt(grant, action, change));
   }
 
@@ -66,7 +71,12 @@ export class FirewallQueue {
   }
 
   pending(): PendingClose[] {
-    return [...this.retries.values()].map(({ grant, attempts, lastError }) => ({ door: grant.door, src: grant.src, attempts, lastError }));
+    return [...this.retries.values()].map(({ grant, attempts, lastError }) => ({
+      door: grant.door,
+      src: grant.src,
+      attempts,
+      lastError,
+    }));
   }
 
   /**
@@ -136,10 +146,13 @@ export class FirewallQueue {
       await this.options.onFailure(retry.grant, 'close', error, retry.attempts);
       if (this.stopped || this.retries.get(key) !== retry) return;
       const { clock } = this.options;
-      retry.timer = clock.setTimer(clock.now() + (this.options.closeRetryDelay ?? defaultRetryDelay)(retry.attempts), () => {
-        retry.timer = undefined;
-        if (this.retries.get(key) === retry) void this.enqueue(undefined, () => this.applyClose(retry));
-      });
+      retry.timer = clock.setTimer(
+        clock.now() + (this.options.closeRetryDelay ?? defaultRetryDelay)(retry.attempts),
+        () => {
+          retry.timer = undefined;
+          if (this.retries.get(key) === retry) void this.enqueue(undefined, () => this.applyClose(retry));
+        },
+      );
     }
   }
 

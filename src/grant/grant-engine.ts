@@ -21,7 +21,9 @@ import { RejectAudit } from './reject-audit.js';
 // StateStore (coalesced persistence, given as `store`).
 export type GrantOrigin = NonNullable<OpenRecord['by']>;
 
-export type GrantChange = { readonly kind: 'opened' | 'refreshed'; readonly grant: Grant; readonly by: GrantOrigin } | { readonly kind: 'closed'; readonly grant: Grant; readonly reason: CloseReason };
+export type GrantChange =
+  | { readonly kind: 'opened' | 'refreshed'; readonly grant: Grant; readonly by: GrantOrigin }
+  | { readonly kind: 'closed'; readonly grant: Grant; readonly reason: CloseReason };
 
 /** What an SPA grant adds to its open record. */
 export type GrantDetail = Pick<OpenRecord, 'requested' | 'clientTimeout'>;
@@ -91,7 +93,13 @@ function portTexts(ports: readonly PortSpec[]): readonly string[] {
 /** Grants this close to expiry are left to the expiry timer by the drift check. */
 const EXPIRY_SLACK_MS = 2000;
 /** Closes whose loss in a crash would reopen the port at the next start: persisted before the firewall is touched. */
-const EARLY: ReadonlySet<CloseReason> = new Set<CloseReason>(['close-sequence', 'revoked', 'door-removed', 'not-allowed', 'scanner']);
+const EARLY: ReadonlySet<CloseReason> = new Set<CloseReason>([
+  'close-sequence',
+  'revoked',
+  'door-removed',
+  'not-allowed',
+  'scanner',
+]);
 
 export class GrantEngine {
   private readonly options: GrantEngineOptions;
@@ -119,7 +127,12 @@ export class GrantEngine {
       ...(options.rejectWindowMs === undefined ? {} : { windowMs: options.rejectWindowMs }),
       ...(options.rejectBurst === undefined ? {} : { burst: options.rejectBurst }),
     });
-    this.refreshes = new RejectAudit({ clock: options.clock, write: (record) => this.record(record), burst: 0, summaryEvent: 'refresh-summary' });
+    this.refreshes = new RejectAudit({
+      clock: options.clock,
+      write: (record) => this.record(record),
+      burst: 0,
+      summaryEvent: 'refresh-summary',
+    });
     this.firewall = new FirewallQueue({
       backend: options.backend,
       clock: options.clock,
@@ -161,7 +174,8 @@ export class GrantEngine {
       const door = this.doors.get(event.door);
       if (!door) return undefined;
       // Fail closed: a full door (or a full host) refuses new sources; a holder's knock still refreshes.
-      if (!this.table.get(door.name, event.src) && this.full(door)) return this.reject(event.door, event.src, event.at, 'grant-limit');
+      if (!this.table.get(door.name, event.src) && this.full(door))
+        return this.reject(event.door, event.src, event.at, 'grant-limit');
       return this.openGrant(door, event.src, event.family, 'knock');
     }
     if (event.kind === 'closed') {
@@ -181,18 +195,29 @@ export class GrantEngine {
     const noted = this.reject('', src, at, 'tripwire');
     if (noted) effects.push(noted);
     for (const grant of this.table.all()) {
-      if (grant.src === src && grant.openedAt >= since && this.applied.has(grantKey(grant))) effects.push(this.closeGrant(grant, 'scanner'));
+      if (grant.src === src && grant.openedAt >= since && this.applied.has(grantKey(grant)))
+        effects.push(this.closeGrant(grant, 'scanner'));
     }
     return Promise.all(effects);
   }
 
   /** Whether `door` takes no new source now: its own maxGrants, or the global one, is reached. */
   full(door: Door): boolean {
-    return this.table.size >= this.maxGrants || (door.maxGrants !== undefined && this.table.countFor(door.name) >= door.maxGrants);
+    return (
+      this.table.size >= this.maxGrants ||
+      (door.maxGrants !== undefined && this.table.countFor(door.name) >= door.maxGrants)
+    );
   }
 
   /** Open (or refresh) `door` for `src`; `openFor` overrides the door's lifetime (manual, fleet and SPA grants); `detail` goes into the record. */
-  open(door: Door, src: string, family: Family, by: GrantOrigin, openFor?: number | null, detail?: GrantDetail): Promise<Grant> {
+  open(
+    door: Door,
+    src: string,
+    family: Family,
+    by: GrantOrigin,
+    openFor?: number | null,
+    detail?: GrantDetail,
+  ): Promise<Grant> {
     const address = normal(src, family);
     // An operator's grant may pass the door's share, never the global cap (the firewall sets' size).
     if (!this.table.get(door.name, address.text) && this.table.size >= this.maxGrants) {
@@ -216,7 +241,14 @@ export class GrantEngine {
     return this.reject(door, src, this.options.clock.now(), reason);
   }
 
-  private openGrant(door: Door, src: string, family: Family, by: GrantOrigin, openFor?: number | null, detail?: GrantDetail): Promise<Grant> {
+  private openGrant(
+    door: Door,
+    src: string,
+    family: Family,
+    by: GrantOrigin,
+    openFor?: number | null,
+    detail?: GrantDetail,
+  ): Promise<Grant> {
     const now = this.options.clock.now();
     const key = grantKey({ door: door.name, src });
     if (by === 'knock') {
@@ -272,7 +304,8 @@ export class GrantEngine {
     for (const grant of this.table.all()) {
       const door = this.doors.get(grant.door);
       if (!door) effects.push(this.closeGrant(grant, 'door-removed'));
-      else if (!admits(door, grant) && admits(before.get(grant.door), grant)) effects.push(this.closeGrant(grant, 'not-allowed'));
+      else if (!admits(door, grant) && admits(before.get(grant.door), grant))
+        effects.push(this.closeGrant(grant, 'not-allowed'));
     }
     return Promise.all(effects).then(() => undefined);
   }
@@ -281,7 +314,8 @@ export class GrantEngine {
   expireDue(): Promise<void> {
     const now = this.options.clock.now();
     const effects: Promise<void>[] = [];
-    for (let grant = this.table.firstDue(now); grant; grant = this.table.firstDue(now)) effects.push(this.closeGrant(grant, 'expired'));
+    for (let grant = this.table.firstDue(now); grant; grant = this.table.firstDue(now))
+      effects.push(this.closeGrant(grant, 'expired'));
     this.scheduleExpiry();
     // Grants mostly fall due one per timer: then its close is the whole effect.
     return effects.length === 1 ? effects[0]! : Promise.all(effects).then(() => undefined);
@@ -296,8 +330,10 @@ export class GrantEngine {
     if (reason === 'start') {
       const now = this.options.clock.now();
       const closing: Promise<void>[] = [];
-      for (let grant = this.table.firstDue(now); grant; grant = this.table.firstDue(now)) closing.push(this.closeGrant(grant, 'expired-while-down'));
-      for (const grant of this.table.all()) if (!this.doors.has(grant.door)) closing.push(this.closeGrant(grant, 'door-removed'));
+      for (let grant = this.table.firstDue(now); grant; grant = this.table.firstDue(now))
+        closing.push(this.closeGrant(grant, 'expired-while-down'));
+      for (const grant of this.table.all())
+        if (!this.doors.has(grant.door)) closing.push(this.closeGrant(grant, 'door-removed'));
       await Promise.all(closing);
     }
     await this.firewall.drain();
@@ -322,7 +358,12 @@ export class GrantEngine {
     }
     for (const grant of wanted.values()) {
       // A set backend's kernel timeout may drop an element just before our expiry timer fires; that grant is closing, not missing.
-      if (heldKeys.has(grantKey(grant)) || !this.doors.has(grant.door) || (grant.until !== null && grant.until <= now + EXPIRY_SLACK_MS)) continue;
+      if (
+        heldKeys.has(grantKey(grant)) ||
+        !this.doors.has(grant.door) ||
+        (grant.until !== null && grant.until <= now + EXPIRY_SLACK_MS)
+      )
+        continue;
       repairs.push(this.repair(grant, 're-add-missing', () => this.options.backend.open(grant)));
     }
     await Promise.all(repairs);
@@ -360,13 +401,22 @@ export class GrantEngine {
   private closeGrant(grant: Grant, reason: CloseReason, options: CloseOptions = {}): Promise<void> {
     this.table.close(grant.door, grant.src);
     this.applied.delete(grantKey(grant));
-    const intent = this.record({ event: 'close', door: grant.door, src: grant.src, reason, ports: portTexts(grant.ports), at: isoTime(this.options.clock.now()) });
+    const intent = this.record({
+      event: 'close',
+      door: grant.door,
+      src: grant.src,
+      reason,
+      ports: portTexts(grant.ports),
+      at: isoTime(this.options.clock.now()),
+    });
     this.changed({ kind: 'closed', grant, reason });
     const store = this.options.store;
     const before = store && EARLY.has(reason) ? Promise.all([intent, store.persisted()]) : intent;
     const closed = this.firewall.close(grant, before);
     const endSessions = options.endSessions ?? this.doors.get(grant.door)?.endSessions === true;
-    return endSessions && this.options.sessions ? closed.then(() => this.endSessions(grant, this.options.sessions!)) : closed;
+    return endSessions && this.options.sessions
+      ? closed.then(() => this.endSessions(grant, this.options.sessions!))
+      : closed;
   }
 
   // After the rule is gone: the connections' next packets are then NEW ones, which the guard refuses.
@@ -396,11 +446,23 @@ export class GrantEngine {
     // Persisted and timed like any grant; not announced to observers (nothing changed for the group).
     this.options.store?.changed();
     this.scheduleExpiry();
-    return this.record({ event: 'firewall-repair', at: isoTime(now), door: grant.door, src: grant.src, action: 'adopt-orphan' });
+    return this.record({
+      event: 'firewall-repair',
+      at: isoTime(now),
+      door: grant.door,
+      src: grant.src,
+      action: 'adopt-orphan',
+    });
   }
 
   private repair(grant: Grant, action: string, apply: () => Promise<void>): Promise<void> {
-    const intent = this.record({ event: 'firewall-repair', at: isoTime(this.options.clock.now()), door: grant.door, src: grant.src, action });
+    const intent = this.record({
+      event: 'firewall-repair',
+      at: isoTime(this.options.clock.now()),
+      door: grant.door,
+      src: grant.src,
+      action,
+    });
     return this.firewall.apply(grant, action, apply, intent);
   }
 
@@ -453,9 +515,18 @@ function normal(src: string, family?: Family): { text: string; family: Family } 
 // Only a bounded rule that the door could have given (its lifetime at most the door's) is adopted; an
 // until-closed or over-long one is removed instead (fail closed).
 function adoptable(door: Door | undefined, grant: Grant, now: number): boolean {
-  return door !== undefined && admits(door, grant) && grant.until !== null && door.openFor !== null && grant.until <= now + door.openFor + EXPIRY_SLACK_MS;
+  return (
+    door !== undefined &&
+    admits(door, grant) &&
+    grant.until !== null &&
+    door.openFor !== null &&
+    grant.until <= now + door.openFor + EXPIRY_SLACK_MS
+  );
 }
 
 function admits(door: Door | undefined, grant: Grant): boolean {
-  return door !== undefined && (door.allowFrom.length === 0 || addressInAny({ text: grant.src, family: grant.family }, door.allowFrom));
+  return (
+    door !== undefined &&
+    (door.allowFrom.length === 0 || addressInAny({ text: grant.src, family: grant.family }, door.allowFrom))
+  );
 }

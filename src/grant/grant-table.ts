@@ -43,7 +43,10 @@ export class GrantTable {
       const until = held.until === null || wanted === null ? null : Math.max(held.until, wanted);
       return { kind: 'refreshed', grant: this.put({ ...held, ports: door.open, until }) };
     }
-    return { kind: 'opened', grant: this.put({ door: door.name, src, family, ports: door.open, openedAt: now, until: wanted }) };
+    return {
+      kind: 'opened',
+      grant: this.put({ door: door.name, src, family, ports: door.open, openedAt: now, until: wanted }),
+    };
   }
 
   /** Put a grant as it is (a persisted one, or one a fleet peer opened), replacing any held for its door and source. */

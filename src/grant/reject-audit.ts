@@ -86,7 +86,15 @@ export class RejectAudit {
     let window = this.windows.get(door);
     if (!window) {
       const now = this.options.clock.now();
-      const opened: Window = { from: now, written: 0, suppressed: 0, sources: new Set(), capped: false, reasons: new Map(), timer: undefined };
+      const opened: Window = {
+        from: now,
+        written: 0,
+        suppressed: 0,
+        sources: new Set(),
+        capped: false,
+        reasons: new Map(),
+        timer: undefined,
+      };
       this.windows.set(door, opened);
       opened.timer = this.options.clock.setTimer(now + this.windowMs, () => {
         opened.timer = undefined;

@@ -22,9 +22,15 @@ export async function saveState(path: string, state: PersistedState): Promise<vo
   try {
     // Loaded on the first write: readers (`status` without a daemon) never load it and node:crypto.
     const { writeFileAtomic } = await import('../fs/atomic-write.js');
-    await writeFileAtomic(path, `${JSON.stringify(state, null, 2)}\n`, { mode: 0o600, durable: true, createDirMode: 0o700 });
+    await writeFileAtomic(path, `${JSON.stringify(state, null, 2)}\n`, {
+      mode: 0o600,
+      durable: true,
+      createDirMode: 0o700,
+    });
   } catch (error) {
-    throw new KnocktailError('STATE_IO', `Cannot write the state file ${path}: ${(error as Error).message}`, { cause: error });
+    throw new KnocktailError('STATE_IO', `Cannot write the state file ${path}: ${(error as Error).message}`, {
+      cause: error,
+    });
   }
 }
 
@@ -36,7 +42,9 @@ export async function loadState(path: string): Promise<PersistedState> {
     text = await readFile(path, { encoding: 'utf8', flag: constants.O_RDONLY | constants.O_NOFOLLOW });
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return { version: 1, grants: [], usedOneTime: [] };
-    throw new KnocktailError('STATE_IO', `Cannot read the state file ${path}: ${(error as Error).message}`, { cause: error });
+    throw new KnocktailError('STATE_IO', `Cannot read the state file ${path}: ${(error as Error).message}`, {
+      cause: error,
+    });
   }
   let data: unknown;
   try {
@@ -53,10 +61,14 @@ export async function loadState(path: string): Promise<PersistedState> {
 function corrupt(path: string, problems: readonly string[], cause?: unknown): KnocktailError {
   const first = problems[0] ?? 'unknown problem';
   const more = problems.length > 1 ? ` (and ${problems.length - 1} more)` : '';
-  return new KnocktailError('STATE_CORRUPT', `State file ${path} is corrupt: ${first}${more}; move it aside to start without saved grants`, {
-    cause,
-    details: problems,
-  });
+  return new KnocktailError(
+    'STATE_CORRUPT',
+    `State file ${path} is corrupt: ${first}${more}; move it aside to start without saved grants`,
+    {
+      cause,
+      details: problems,
+    },
+  );
 }
 
 const isTime = (value: unknown): value is number => typeof value === 'number' && Number.isFinite(value) && value >= 0;
@@ -68,7 +80,8 @@ function validateState(data: unknown, problems: string[]): PersistedState | unde
   }
   if (data['version'] !== 1) problems.push(`expected version to be 1, got ${describeValue(data['version'])}`);
   const grants: Grant[] = [];
-  if (!Array.isArray(data['grants'])) problems.push(`expected grants to be an array, got ${describeValue(data['grants'])}`);
+  if (!Array.isArray(data['grants']))
+    problems.push(`expected grants to be an array, got ${describeValue(data['grants'])}`);
   else
     data['grants'].forEach((item, i) => {
       const grant = validateGrant(item, `grants[${i}]`, problems);
@@ -88,13 +101,18 @@ function validateGrant(item: unknown, at: string, problems: string[]): Grant | u
   }
   const before = problems.length;
   const { door, src, ports, openedAt, until } = item;
-  if (typeof door !== 'string' || door === '') problems.push(`expected ${at}.door to be a door name, got ${describeValue(door)}`);
+  if (typeof door !== 'string' || door === '')
+    problems.push(`expected ${at}.door to be a door name, got ${describeValue(door)}`);
   const address = typeof src === 'string' ? normaliseAddress(src) : undefined;
   if (!address) problems.push(`expected ${at}.src to be an IP address, got ${describeValue(src)}`);
   const validPorts = Array.isArray(ports) && ports.every(isPortSpec);
-  if (!validPorts) problems.push(`expected ${at}.ports to be a list of {"proto":"tcp"|"udp","port":1-65535}, got ${describeValue(ports)}`);
+  if (!validPorts)
+    problems.push(
+      `expected ${at}.ports to be a list of {"proto":"tcp"|"udp","port":1-65535}, got ${describeValue(ports)}`,
+    );
   if (!isTime(openedAt)) problems.push(`expected ${at}.openedAt to be epoch ms, got ${describeValue(openedAt)}`);
-  if (until !== null && !isTime(until)) problems.push(`expected ${at}.until to be epoch ms or null, got ${describeValue(until)}`);
+  if (until !== null && !isTime(until))
+    problems.push(`expected ${at}.until to be epoch ms or null, got ${describeValue(until)}`);
   if (problems.length > before || !address) return undefined;
   return {
     door: door as string,
@@ -109,7 +127,13 @@ function validateGrant(item: unknown, at: string, problems: string[]): Grant | u
 function isPortSpec(value: unknown): value is PortSpec {
   if (!isRecord(value)) return false;
   const { proto, port } = value;
-  return (proto === 'tcp' || proto === 'udp') && typeof port === 'number' && Number.isInteger(port) && port >= 1 && port <= 65535;
+  return (
+    (proto === 'tcp' || proto === 'udp') &&
+    typeof port === 'number' &&
+    Number.isInteger(port) &&
+    port >= 1 &&
+    port <= 65535
+  );
 }
 
 /** Moves an unusable state file aside as `<path>.corrupt-<ISO time>`; resolves to the new path, or '' when it could not be moved. */

@@ -82,7 +82,8 @@ export class StateStore<T = PersistedState> {
         this.waiters = this.waiters.filter((waiter) => waiter.until > until);
         for (const waiter of ready) waiter.resolve();
         if (this.waiters.length > 0) void this.write();
-        else if (this.covered < this.changes) this.schedule(failed ? RETRY_AFTER_FAILURE_MS : (this.options.batchMs ?? 0));
+        else if (this.covered < this.changes)
+          this.schedule(failed ? RETRY_AFTER_FAILURE_MS : (this.options.batchMs ?? 0));
       });
     return this.writing;
   }

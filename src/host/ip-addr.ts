@@ -15,9 +15,15 @@ export function parseIpAddrJson(text: string): string[] {
   try {
     data = JSON.parse(text);
   } catch (error) {
-    throw new KnocktailError('SOURCE_IO', `Expected JSON from \`ip -j addr show\`, got ${describeValue(text)}`, { cause: error });
+    throw new KnocktailError('SOURCE_IO', `Expected JSON from \`ip -j addr show\`, got ${describeValue(text)}`, {
+      cause: error,
+    });
   }
-  if (!Array.isArray(data)) throw new KnocktailError('SOURCE_IO', `Expected a list of interfaces from \`ip -j addr show\`, got ${describeValue(data)}`);
+  if (!Array.isArray(data))
+    throw new KnocktailError(
+      'SOURCE_IO',
+      `Expected a list of interfaces from \`ip -j addr show\`, got ${describeValue(data)}`,
+    );
   const addresses = new Set<string>();
   for (const link of data) {
     const infos = typeof link === 'object' && link !== null ? (link as { addr_info?: unknown }).addr_info : undefined;

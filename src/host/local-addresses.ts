@@ -38,7 +38,11 @@ export class LocalAddresses {
       return;
     }
     this.addresses = new Set(await this.read());
-    if (this.addresses.size === 0) throw new KnocktailError('SOURCE_IO', 'Expected `ip -j addr show` to list at least one address of this host, got none; set localAddresses in the config');
+    if (this.addresses.size === 0)
+      throw new KnocktailError(
+        'SOURCE_IO',
+        'Expected `ip -j addr show` to list at least one address of this host, got none; set localAddresses in the config',
+      );
     this.schedule();
   }
 
@@ -51,7 +55,10 @@ export class LocalAddresses {
   private async read(): Promise<string[]> {
     const result = await this.options.runner.run(IP_ADDR_ARGV);
     if (result.exitCode !== 0) {
-      throw new KnocktailError('SOURCE_IO', `Expected \`${IP_ADDR_ARGV.join(' ')}\` to list this host's addresses, it exited ${result.exitCode}: ${result.stderr.trim()}`);
+      throw new KnocktailError(
+        'SOURCE_IO',
+        `Expected \`${IP_ADDR_ARGV.join(' ')}\` to list this host's addresses, it exited ${result.exitCode}: ${result.stderr.trim()}`,
+      );
     }
     return parseIpAddrJson(result.stdout);
   }
@@ -62,7 +69,8 @@ export class LocalAddresses {
     this.timer = clock.setTimer(clock.now() + (this.options.refreshMs ?? 30_000), () => {
       this.read()
         .then((addresses) => {
-          const changed = addresses.length !== this.addresses.size || addresses.some((address) => !this.addresses.has(address));
+          const changed =
+            addresses.length !== this.addresses.size || addresses.some((address) => !this.addresses.has(address));
           // An empty answer is a glitch, not a host without addresses: keep the last set.
           if (changed && addresses.length > 0) {
             this.addresses = new Set(addresses);

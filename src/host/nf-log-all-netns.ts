@@ -19,7 +19,9 @@ export const NF_LOG_ALL_NETNS_UNREADABLE_WARNING =
   NF_LOG_ALL_NETNS_WARNING.slice(NF_LOG_ALL_NETNS_WARNING.indexOf('every network namespace'));
 
 /** Whether the sysctl is 1; undefined when it cannot be read (it exists in the initial network namespace only). */
-export async function readNfLogAllNetns(read: (path: string) => Promise<string> = (path) => readFile(path, 'utf8')): Promise<boolean | undefined> {
+export async function readNfLogAllNetns(
+  read: (path: string) => Promise<string> = (path) => readFile(path, 'utf8'),
+): Promise<boolean | undefined> {
   try {
     return (await read(SYSCTL)).trim() === '1';
   } catch {

@@ -10,4 +10,5 @@ export interface AcceptRule {
   readonly ports: readonly number[];
 }
 
-export type AcceptParse = { readonly ok: true; readonly rule: AcceptRule } | { readonly ok: false; readonly reason: string };
+export type AcceptParse =
+  { readonly ok: true; readonly rule: AcceptRule } | { readonly ok: false; readonly reason: string };

@@ -1,6 +1,16 @@
 // Renders an imported config the way the shipped examples are written: two-space JSON
 // with each list of steps or ports on one line.
-const KEY_ORDER = ['name', 'spa', 'sequence', 'oneTimeSequences', 'timeout', 'open', 'openFor', 'closeSequence', 'allowFrom'];
+const KEY_ORDER = [
+  'name',
+  'spa',
+  'sequence',
+  'oneTimeSequences',
+  'timeout',
+  'open',
+  'openFor',
+  'closeSequence',
+  'allowFrom',
+];
 
 function ordered(door: object): Record<string, unknown> {
   const entries = Object.entries(door).sort(([a], [b]) => KEY_ORDER.indexOf(a) - KEY_ORDER.indexOf(b));

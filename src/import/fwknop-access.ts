@@ -25,7 +25,14 @@ interface Stanza {
   readonly values: Map<string, { value: string; line: number }>;
 }
 
-const CONVERTED = new Set(['SOURCE', 'OPEN_PORTS', 'KEY_BASE64', 'HMAC_KEY_BASE64', 'FW_ACCESS_TIMEOUT', 'REQUIRE_SOURCE_ADDRESS']);
+const CONVERTED = new Set([
+  'SOURCE',
+  'OPEN_PORTS',
+  'KEY_BASE64',
+  'HMAC_KEY_BASE64',
+  'FW_ACCESS_TIMEOUT',
+  'REQUIRE_SOURCE_ADDRESS',
+]);
 /** fwknopd's default UDP port; access.conf does not say which port the server listens on. */
 const FWKNOP_PORT = 62201;
 
@@ -56,7 +63,9 @@ export function importFwknopAccess(text: string): FwknopImport {
     const hmacKey = get('HMAC_KEY_BASE64');
     const ports = get('OPEN_PORTS');
     if (key === undefined) {
-      skip(`no KEY_BASE64 (${get('GPG_REMOTE_ID') ? 'GPG' : get('KEY') ? 'a KEY passphrase' : 'no key'}): knocktail reads base64 Rijndael keys only`);
+      skip(
+        `no KEY_BASE64 (${get('GPG_REMOTE_ID') ? 'GPG' : get('KEY') ? 'a KEY passphrase' : 'no key'}): knocktail reads base64 Rijndael keys only`,
+      );
       continue;
     }
     if (hmacKey === undefined) {
@@ -69,7 +78,11 @@ export function importFwknopAccess(text: string): FwknopImport {
     }
     const open = ports.split(',').map((item) => item.trim().replace('/', ':'));
     const name = doorName(taken.size === 0 ? 'spa' : `spa-${taken.size + 1}`, taken);
-    const door: ImportedSpaDoor = { name, spa: { port: FWKNOP_PORT, keyFile: `${name}.key`, hmacKeyFile: `${name}-hmac.key` }, open };
+    const door: ImportedSpaDoor = {
+      name,
+      spa: { port: FWKNOP_PORT, keyFile: `${name}.key`, hmacKeyFile: `${name}-hmac.key` },
+      open,
+    };
     const source = get('SOURCE') ?? 'ANY';
     if (source.toUpperCase() !== 'ANY') {
       const cidrs = source.split(',').map((item) => item.trim());
@@ -82,7 +95,12 @@ export function importFwknopAccess(text: string): FwknopImport {
     }
     const timeout = get('FW_ACCESS_TIMEOUT');
     if (timeout !== undefined && /^\d+$/.test(timeout) && Number(timeout) > 0) door.openFor = `${timeout}s`;
-    else notes.push({ where, kind: 'changed', message: `FW_ACCESS_TIMEOUT ${timeout === undefined ? 'not set' : JSON.stringify(timeout)}: the door opens for 30s (fwknopd's default)` });
+    else
+      notes.push({
+        where,
+        kind: 'changed',
+        message: `FW_ACCESS_TIMEOUT ${timeout === undefined ? 'not set' : JSON.stringify(timeout)}: the door opens for 30s (fwknopd's default)`,
+      });
     door.openFor ??= '30s';
     if (/^y/i.test(get('REQUIRE_SOURCE_ADDRESS') ?? '')) door.spa.requireSourceAddress = true;
     notes.push({
@@ -91,7 +109,8 @@ export function importFwknopAccess(text: string): FwknopImport {
       message: `door "${name}" on udp/${FWKNOP_PORT} (fwknopd's default port; set spa.port if yours differs); it opens only the address a packet comes from (fwknopd opens the address the packet names: set spa.allowNat for that)`,
     });
     for (const [other, { line }] of stanza.values) {
-      if (!CONVERTED.has(other)) notes.push({ where: `${where} line ${line}`, kind: 'ignored', message: `${other} is not converted` });
+      if (!CONVERTED.has(other))
+        notes.push({ where: `${where} line ${line}`, kind: 'ignored', message: `${other} is not converted` });
     }
     doors.push(door);
     keys.set(name, { key, hmacKey });

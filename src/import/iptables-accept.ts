@@ -18,12 +18,16 @@ function fail(reason: string): AcceptParse {
 function parsePorts(text: string | undefined): number[] | undefined {
   if (text === undefined) return undefined;
   const ports = text.split(',').map(Number);
-  return ports.every((port, i) => /^\d{1,5}$/.test(text.split(',')[i]!) && port >= 1 && port <= 65535) ? ports : undefined;
+  return ports.every((port, i) => /^\d{1,5}$/.test(text.split(',')[i]!) && port >= 1 && port <= 65535)
+    ? ports
+    : undefined;
 }
 
 function isNewState(value: string | undefined): boolean {
   const states = (value ?? '').split(',');
-  return states.includes('NEW') && states.every((state) => state === 'NEW' || state === 'ESTABLISHED' || state === 'RELATED');
+  return (
+    states.includes('NEW') && states.every((state) => state === 'NEW' || state === 'ESTABLISHED' || state === 'RELATED')
+  );
 }
 
 interface Draft {
@@ -65,8 +69,10 @@ function takeOption(tokens: readonly string[], i: number, draft: Draft): number 
     case '--dports':
     case '--destination-ports': {
       const ports = parsePorts(value);
-      if (!ports) return `\`${option} ${value ?? ''}\` is not a port or a comma-separated list of ports (ranges cannot be converted)`;
-      if (ports.length > 1 && !option.endsWith('s')) return `\`${option} ${value}\` lists several ports without -m multiport`;
+      if (!ports)
+        return `\`${option} ${value ?? ''}\` is not a port or a comma-separated list of ports (ranges cannot be converted)`;
+      if (ports.length > 1 && !option.endsWith('s'))
+        return `\`${option} ${value}\` lists several ports without -m multiport`;
       draft.ports = ports;
       return 2;
     }
@@ -76,11 +82,15 @@ function takeOption(tokens: readonly string[], i: number, draft: Draft): number 
       return 2;
     case '-m':
     case '--match':
-      return value !== undefined && HARMLESS_MATCHES.has(value) ? 2 : `the match \`-m ${value ?? ''}\` changes what the rule accepts`;
+      return value !== undefined && HARMLESS_MATCHES.has(value)
+        ? 2
+        : `the match \`-m ${value ?? ''}\` changes what the rule accepts`;
     case '--state':
     case '--ctstate':
       // NEW, alone or with ESTABLISHED/RELATED: what the door lets in is still the new connection.
-      return isNewState(value) ? 2 : `\`${option} ${value ?? ''}\` does not accept NEW connections only (with ESTABLISHED/RELATED at most)`;
+      return isNewState(value)
+        ? 2
+        : `\`${option} ${value ?? ''}\` does not accept NEW connections only (with ESTABLISHED/RELATED at most)`;
     case '--comment':
       return 2;
     case '--syn':
@@ -98,7 +108,8 @@ export function parseAcceptCommand(command: string): AcceptParse {
   const tokens = command.trim().split(/\s+/);
   const tool = tokens[0]?.split('/').at(-1);
   if (tool === 'ufw') return parseUfwAllow(tokens);
-  if (tool !== 'iptables' && tool !== 'ip6tables') return fail(`it runs \`${tokens[0] ?? ''}\`, not iptables, ip6tables or ufw`);
+  if (tool !== 'iptables' && tool !== 'ip6tables')
+    return fail(`it runs \`${tokens[0] ?? ''}\`, not iptables, ip6tables or ufw`);
   const draft: Draft = {};
   for (let i = 1; i < tokens.length;) {
     const taken = takeOption(tokens, i, draft);
@@ -107,9 +118,11 @@ export function parseAcceptCommand(command: string): AcceptParse {
   }
   if (!draft.action) return fail('it neither adds (-A/-I) nor deletes (-D) a rule');
   if (draft.chain !== 'INPUT') return fail(`it changes the chain ${draft.chain ?? '(none)'}, not INPUT`);
-  if (draft.source !== '%IP%' && draft.source !== '%IP%/32' && draft.source !== '%IP%/128') return fail('its source is not `-s %IP%` (the knocker)');
+  if (draft.source !== '%IP%' && draft.source !== '%IP%/32' && draft.source !== '%IP%/128')
+    return fail('its source is not `-s %IP%` (the knocker)');
   if (draft.target !== 'ACCEPT') return fail(`its target is ${draft.target ?? '(none)'}, not ACCEPT`);
-  if (draft.proto !== undefined && draft.proto !== 'tcp' && draft.proto !== 'udp') return fail(`its protocol ${draft.proto} is neither tcp nor udp`);
+  if (draft.proto !== undefined && draft.proto !== 'tcp' && draft.proto !== 'udp')
+    return fail(`its protocol ${draft.proto} is neither tcp nor udp`);
   return {
     ok: true,
     rule: { action: draft.action, tool, ...(draft.proto ? { proto: draft.proto } : {}), ports: draft.ports ?? [] },

@@ -98,7 +98,11 @@ export function parseOneTimeSequences(text: string): { sequences: string[][]; pr
     const parsed = parseKnockdSequence(trimmed);
     // The line itself is never quoted: the file may be anything (under sudo, /etc/shadow).
     if (parsed.ok) sequences.push(parsed.steps);
-    else problems.push({ line: index + 1, message: 'not a knock sequence: expected PORT, PORT:tcp or PORT:udp items separated by commas (ports 1-65535)' });
+    else
+      problems.push({
+        line: index + 1,
+        message: 'not a knock sequence: expected PORT, PORT:tcp or PORT:udp items separated by commas (ports 1-65535)',
+      });
   });
   return { sequences, problems };
 }

@@ -1,12 +1,19 @@
 import { parseAcceptCommand, sameAccept, type AcceptRule } from './iptables-accept.js';
-import { parseKnockdSequence, parseOneTimeSequences, type KnockdConfig, type KnockdDirective, type KnockdSection } from './knockd-config.js';
+import {
+  parseKnockdSequence,
+  parseOneTimeSequences,
+  type KnockdConfig,
+  type KnockdDirective,
+  type KnockdSection,
+} from './knockd-config.js';
 import { doorName } from './door-name.js';
 
 // knockd.conf → knocktail config. Pure: the one_time_sequences files are read by the
 // caller and handed in. What cannot be carried over is reported, never guessed wider:
 // a door whose command is not a plain iptables ACCEPT is left out, since knocktail would
 // otherwise open a port the knockd door never opened.
-export type OneTimeFile = { readonly ok: true; readonly text: string } | { readonly ok: false; readonly reason: string };
+export type OneTimeFile =
+  { readonly ok: true; readonly text: string } | { readonly ok: false; readonly reason: string };
 
 export interface ImportNote {
   /** "[openSSH] line 4" or "[options]". */
@@ -34,7 +41,20 @@ export interface KnockdImport {
 
 // knockd's defaults: seq_timeout 25 s (the same as knocktail's), cmd_timeout 10 s.
 const KNOCKD_CMD_TIMEOUT_S = 10;
-const DOOR_KEYS = new Set(['sequence', 'one_time_sequences', 'seq_timeout', 'tcpflags', 'start_command', 'command', 'start_command_6', 'command_6', 'stop_command', 'stop_command_6', 'cmd_timeout', 'target']);
+const DOOR_KEYS = new Set([
+  'sequence',
+  'one_time_sequences',
+  'seq_timeout',
+  'tcpflags',
+  'start_command',
+  'command',
+  'start_command_6',
+  'command_6',
+  'stop_command',
+  'stop_command_6',
+  'cmd_timeout',
+  'target',
+]);
 
 /** The one_time_sequences files a config names, for the caller to read. */
 export function oneTimeFilesOf(config: KnockdConfig): string[] {
@@ -71,7 +91,10 @@ function get(section: KnockdSection, ...keys: string[]): KnockdDirective | undef
 function convertOptions(section: KnockdSection, notes: Notes): void {
   const where = (d: KnockdDirective): ImportNote['where'] => `[options] line ${d.line}`;
   for (const flag of section.flags) {
-    const message = flag.key === 'usesyslog' ? 'UseSyslog: knocktail logs to the journal and writes its own audit trail (`auditLog`)' : `${flag.key}: not a knockd option knocktail knows`;
+    const message =
+      flag.key === 'usesyslog'
+        ? 'UseSyslog: knocktail logs to the journal and writes its own audit trail (`auditLog`)'
+        : `${flag.key}: not a knockd option knocktail knows`;
     notes.list.push({ where: where(flag), kind: 'ignored', message });
   }
   for (const d of section.directives.values()) {
@@ -87,18 +110,34 @@ function convertOptions(section: KnockdSection, notes: Notes): void {
   }
 }
 
-function sequenceOf(section: KnockdSection, files: ReadonlyMap<string, OneTimeFile>, notes: Notes): Pick<ImportedDoor, 'sequence' | 'oneTimeSequences'> | undefined {
+function sequenceOf(
+  section: KnockdSection,
+  files: ReadonlyMap<string, OneTimeFile>,
+  notes: Notes,
+): Pick<ImportedDoor, 'sequence' | 'oneTimeSequences'> | undefined {
   const oneTime = section.directives.get('one_time_sequences');
   const fixed = section.directives.get('sequence');
   if (oneTime) {
-    if (fixed) notes.add(section, fixed, 'changed', 'both sequence and one_time_sequences: knockd uses the one-time file, and so does the converted door');
+    if (fixed)
+      notes.add(
+        section,
+        fixed,
+        'changed',
+        'both sequence and one_time_sequences: knockd uses the one-time file, and so does the converted door',
+      );
     const file = files.get(oneTime.value);
     if (!file || !file.ok) {
-      notes.add(section, oneTime, 'skipped', `cannot read one_time_sequences ${oneTime.value}: ${file ? file.reason : 'not read'}`);
+      notes.add(
+        section,
+        oneTime,
+        'skipped',
+        `cannot read one_time_sequences ${oneTime.value}: ${file ? file.reason : 'not read'}`,
+      );
       return undefined;
     }
     const parsed = parseOneTimeSequences(file.text);
-    for (const problem of parsed.problems) notes.add(section, oneTime, 'changed', `${oneTime.value} line ${problem.line} left out: ${problem.message}`);
+    for (const problem of parsed.problems)
+      notes.add(section, oneTime, 'changed', `${oneTime.value} line ${problem.line} left out: ${problem.message}`);
     if (parsed.sequences.length === 0) {
       notes.add(section, oneTime, 'skipped', `${oneTime.value} holds no unused sequence (used ones start with #)`);
       return undefined;
@@ -142,10 +181,20 @@ function openPorts(section: KnockdSection, at: KnockdDirective, rule: AcceptRule
   }
   if (rule.ports.length > 0) return rule.ports.map((port) => `${proto}:${port}`);
   if (proto === 'udp') {
-    notes.add(section, at, 'skipped', 'the command accepts every udp port from the knocker; knocktail opens named ports only');
+    notes.add(
+      section,
+      at,
+      'skipped',
+      'the command accepts every udp port from the knocker; knocktail opens named ports only',
+    );
     return undefined;
   }
-  notes.add(section, at, 'changed', 'the command accepts every tcp port from the knocker (no --dport); knocktail opens named ports only: narrowed to tcp:22, edit `open` if the door served another port');
+  notes.add(
+    section,
+    at,
+    'changed',
+    'the command accepts every tcp port from the knocker (no --dport); knocktail opens named ports only: narrowed to tcp:22, edit `open` if the door served another port',
+  );
   return ['tcp:22'];
 }
 
@@ -162,11 +211,21 @@ function familyOf(section: KnockdSection, start: AcceptRule, notes: Notes): 'ipv
   else if (start6 !== undefined) {
     const parsed = parseAcceptCommand(start6.value);
     ipv6 = parsed.ok && parsed.rule.tool !== 'iptables' && sameAccept({ ...parsed.rule, tool: start.tool }, start);
-    if (!ipv6) notes.add(section, start6, 'skipped', 'start_command_6 does not open the same ports as start_command: its IPv6 door is not converted (a knocktail door opens the same ports for both families)');
+    if (!ipv6)
+      notes.add(
+        section,
+        start6,
+        'skipped',
+        'start_command_6 does not open the same ports as start_command: its IPv6 door is not converted (a knocktail door opens the same ports for both families)',
+      );
   }
   if (ipv4 && ipv6) return undefined;
   const family = ipv4 ? 'ipv4' : 'ipv6';
-  const why = ipv4 ? (start6?.value === '' ? 'start_command_6 is empty' : 'iptables takes IPv4 knockers only') : 'ip6tables takes IPv6 knockers only';
+  const why = ipv4
+    ? start6?.value === ''
+      ? 'start_command_6 is empty'
+      : 'iptables takes IPv4 knockers only'
+    : 'ip6tables takes IPv6 knockers only';
   notes.add(
     section,
     start6 ?? get(section, 'start_command', 'command'),
@@ -176,12 +235,22 @@ function familyOf(section: KnockdSection, start: AcceptRule, notes: Notes): 'ipv
   return family;
 }
 
-function convertSection(section: KnockdSection, files: ReadonlyMap<string, OneTimeFile>, notes: Notes): Candidate | undefined {
-  for (const d of section.directives.values()) if (!DOOR_KEYS.has(d.key)) notes.add(section, d, 'ignored', `${d.key}: not a knockd door directive`);
+function convertSection(
+  section: KnockdSection,
+  files: ReadonlyMap<string, OneTimeFile>,
+  notes: Notes,
+): Candidate | undefined {
+  for (const d of section.directives.values())
+    if (!DOOR_KEYS.has(d.key)) notes.add(section, d, 'ignored', `${d.key}: not a knockd door directive`);
   for (const flag of section.flags) notes.add(section, flag, 'ignored', 'a line without "=" (not a knockd directive)');
   const target = section.directives.get('target');
   if (target) {
-    notes.add(section, target, 'skipped', `target = ${target.value}: knocktail counts knocks to this host's own addresses only`);
+    notes.add(
+      section,
+      target,
+      'skipped',
+      `target = ${target.value}: knocktail counts knocks to this host's own addresses only`,
+    );
     return undefined;
   }
   const start = get(section, 'start_command', 'command');
@@ -191,7 +260,12 @@ function convertSection(section: KnockdSection, files: ReadonlyMap<string, OneTi
   }
   const parsed = parseAcceptCommand(start.value);
   if (!parsed.ok) {
-    notes.add(section, start, 'skipped', `custom command \`${start.value}\` is not a plain iptables ACCEPT or ufw allow for %IP% (${parsed.reason}); knocktail opens ports itself and runs no commands`);
+    notes.add(
+      section,
+      start,
+      'skipped',
+      `custom command \`${start.value}\` is not a plain iptables ACCEPT or ufw allow for %IP% (${parsed.reason}); knocktail opens ports itself and runs no commands`,
+    );
     return undefined;
   }
   const knocks = sequenceOf(section, files, notes);
@@ -201,7 +275,13 @@ function convertSection(section: KnockdSection, files: ReadonlyMap<string, OneTi
   const timeout = section.directives.get('seq_timeout');
   if (timeout) {
     const s = seconds(timeout.value);
-    if (s === undefined) notes.add(section, timeout, 'changed', `seq_timeout = ${timeout.value} is not a whole number of seconds; knocktail's default 25s is used`);
+    if (s === undefined)
+      notes.add(
+        section,
+        timeout,
+        'changed',
+        `seq_timeout = ${timeout.value} is not a whole number of seconds; knocktail's default 25s is used`,
+      );
     else door.timeout = `${s}s`;
   }
   const stop = get(section, 'stop_command');
@@ -214,11 +294,22 @@ function convertSection(section: KnockdSection, files: ReadonlyMap<string, OneTi
     if (stop) {
       const stopRule = parseAcceptCommand(stop.value);
       if (!stopRule.ok || stopRule.rule.action !== 'delete' || !sameAccept(stopRule.rule, parsed.rule)) {
-        notes.add(section, stop, 'changed', 'stop_command does not delete the rule start_command added; knocktail closes the grant itself when openFor ends');
+        notes.add(
+          section,
+          stop,
+          'changed',
+          'stop_command does not delete the rule start_command added; knocktail closes the grant itself when openFor ends',
+        );
       }
       const cmdTimeout = section.directives.get('cmd_timeout');
       const s = cmdTimeout ? seconds(cmdTimeout.value) : KNOCKD_CMD_TIMEOUT_S;
-      if (s === undefined) notes.add(section, cmdTimeout, 'changed', `cmd_timeout = ${cmdTimeout?.value ?? ''} is not a whole number of seconds; knockd's default 10s is used`);
+      if (s === undefined)
+        notes.add(
+          section,
+          cmdTimeout,
+          'changed',
+          `cmd_timeout = ${cmdTimeout?.value ?? ''} is not a whole number of seconds; knockd's default 10s is used`,
+        );
       door.openFor = `${s ?? KNOCKD_CMD_TIMEOUT_S}s`;
     }
   }
@@ -234,16 +325,31 @@ function pairCloseDoors(candidates: readonly Candidate[], notes: Notes): Importe
     if (!match) {
       notes.add(close.section, start, 'skipped', 'its command deletes a rule that no converted door adds');
     } else if (!close.door.sequence) {
-      notes.add(close.section, start, 'skipped', `it would close [${match.section.name}], but a closeSequence is one fixed sequence, not one-time sequences`);
+      notes.add(
+        close.section,
+        start,
+        'skipped',
+        `it would close [${match.section.name}], but a closeSequence is one fixed sequence, not one-time sequences`,
+      );
     } else {
       match.door.closeSequence = close.door.sequence;
       if (!match.hasStop) match.door.openFor = 'until-closed';
-      notes.add(close.section, start, 'changed', `became the closeSequence of door "${match.door.name}" (from [${match.section.name}])`);
+      notes.add(
+        close.section,
+        start,
+        'changed',
+        `became the closeSequence of door "${match.door.name}" (from [${match.section.name}])`,
+      );
     }
   }
   for (const open of opens) {
     if (open.door.openFor === undefined) {
-      notes.add(open.section, get(open.section, 'start_command', 'command'), 'changed', 'knockd never closed this rule (no stop_command, no close door); knocktail grants always end: openFor is the default 1h');
+      notes.add(
+        open.section,
+        get(open.section, 'start_command', 'command'),
+        'changed',
+        'knockd never closed this rule (no stop_command, no close door); knocktail grants always end: openFor is the default 1h',
+      );
     }
   }
   return opens.map((open) => open.door);
@@ -251,11 +357,13 @@ function pairCloseDoors(candidates: readonly Candidate[], notes: Notes): Importe
 
 export function importKnockdConfig(config: KnockdConfig, oneTimeFiles: ReadonlyMap<string, OneTimeFile>): KnockdImport {
   const notes = new Notes();
-  for (const problem of config.problems) notes.list.push({ where: `line ${problem.line}`, kind: 'ignored', message: problem.message });
+  for (const problem of config.problems)
+    notes.list.push({ where: `line ${problem.line}`, kind: 'ignored', message: problem.message });
   if (config.options) convertOptions(config.options, notes);
   const candidates = config.doors.flatMap((section) => convertSection(section, oneTimeFiles, notes) ?? []);
   // Only opening sections become doors, so only they take names ("openSSH" → "ssh").
   const taken = new Set<string>();
-  for (const candidate of candidates) if (candidate.rule.action === 'add') candidate.door.name = doorName(candidate.section.name, taken);
+  for (const candidate of candidates)
+    if (candidate.rule.action === 'add') candidate.door.name = doorName(candidate.section.name, taken);
   return { config: { doors: pairCloseDoors(candidates, notes) }, notes: notes.list };
 }

@@ -26,7 +26,14 @@ export function parseUfwAllow(tokens: readonly string[]): AcceptParse {
     const value = words.shift();
     if (word === 'from') source = value;
     else if (word === 'to') destination = value;
-    else if (word === 'port' && value !== undefined && /^\d{1,5}$/.test(value) && Number(value) >= 1 && Number(value) <= 65535) port = Number(value);
+    else if (
+      word === 'port' &&
+      value !== undefined &&
+      /^\d{1,5}$/.test(value) &&
+      Number(value) >= 1 &&
+      Number(value) <= 65535
+    )
+      port = Number(value);
     else if (word === 'proto' && (value === 'tcp' || value === 'udp')) proto = value;
     else return fail(`\`${word} ${value ?? ''}\` is not part of a plain \`ufw allow from %IP% to any port N\``);
   }

@@ -30,7 +30,10 @@ export async function applyInstallPlan(plan: InstallPlan, options: ApplyOptions)
   const applied: AppliedEntry[] = [];
   for (const entry of plan.entries) {
     const target = hostPath(options.root, entry.path);
-    const outcome = entry.kind === 'dir' ? await applyDir(entry, target, options.dryRun) : await applyFile(entry, target, options.dryRun);
+    const outcome =
+      entry.kind === 'dir'
+        ? await applyDir(entry, target, options.dryRun)
+        : await applyFile(entry, target, options.dryRun);
     applied.push({ entry, outcome });
   }
   return applied;
@@ -49,7 +52,11 @@ async function statOrUndefined(path: string): Promise<Stats | undefined> {
 async function applyDir(entry: PlannedDir, target: string, dryRun: boolean): Promise<EntryOutcome> {
   const found = await statOrUndefined(target);
   if (found) {
-    if (!found.isDirectory()) throw new KnocktailError('USAGE', `Expected ${target} (${entry.purpose}) to be a directory, found another kind of file`);
+    if (!found.isDirectory())
+      throw new KnocktailError(
+        'USAGE',
+        `Expected ${target} (${entry.purpose}) to be a directory, found another kind of file`,
+      );
     return 'unchanged';
   }
   if (!dryRun) {
@@ -62,7 +69,11 @@ async function applyDir(entry: PlannedDir, target: string, dryRun: boolean): Pro
 
 async function applyFile(entry: PlannedFile, target: string, dryRun: boolean): Promise<EntryOutcome> {
   const found = await statOrUndefined(target);
-  if (found && !found.isFile()) throw new KnocktailError('USAGE', `Expected ${target} (${entry.purpose}) to be a regular file, found another kind of file`);
+  if (found && !found.isFile())
+    throw new KnocktailError(
+      'USAGE',
+      `Expected ${target} (${entry.purpose}) to be a regular file, found another kind of file`,
+    );
   if (found && entry.keepExisting) return 'kept';
   if (found) {
     const sameContent = (await readFile(target, 'utf8')) === entry.content;
@@ -87,6 +98,8 @@ async function replaceFile(target: string, entry: PlannedFile): Promise<void> {
   try {
     await writeFileAtomic(target, entry.content, { mode: entry.mode, durable: true });
   } catch (error) {
-    throw new KnocktailError('SOURCE_IO', `Could not write ${target} (${entry.purpose}): ${(error as Error).message}`, { cause: error });
+    throw new KnocktailError('SOURCE_IO', `Could not write ${target} (${entry.purpose}): ${(error as Error).message}`, {
+      cause: error,
+    });
   }
 }

@@ -28,7 +28,12 @@ export function skeletonSteps(knock: KnockPortChoice): { sequence: string[]; clo
 }
 
 /** The skeleton config text (pretty JSON, trailing newline); `nflog`: the NFLOG source (install picks it in a container). */
-export function buildConfigSkeleton(schemaPath: string, knock: KnockPortChoice, paths: SkeletonPaths = DEFAULT_PATHS, nflog?: { readonly group: number }): string {
+export function buildConfigSkeleton(
+  schemaPath: string,
+  knock: KnockPortChoice,
+  paths: SkeletonPaths = DEFAULT_PATHS,
+  nflog?: { readonly group: number },
+): string {
   const steps = skeletonSteps(knock);
   const config = {
     $schema: schemaPath,

@@ -4,7 +4,13 @@ import { renderLogrotateSnippet } from './logrotate-snippet.js';
 import { renderRsyslogDropin } from './rsyslog-dropin.js';
 import type { ShippedAssets } from './shipped-assets.js';
 import { checkUnitSandbox, renderSystemdUnit, type SandboxNeed, type UnitProgram } from './systemd-unit.js';
-import { renderUlogdConfig, renderUlogdUnit, ULOGD_CONFIG_NAME, ULOGD_UNIT_NAME, ULOGD_UNIT_PATH } from './ulogd-files.js';
+import {
+  renderUlogdConfig,
+  renderUlogdUnit,
+  ULOGD_CONFIG_NAME,
+  ULOGD_UNIT_NAME,
+  ULOGD_UNIT_PATH,
+} from './ulogd-files.js';
 
 // What `knocktail install` does, as data: directories and files (with modes and content)
 // in system paths, whether to run the firewall setup, and what the admin does next.
@@ -76,12 +82,24 @@ export const LOGROTATE_PATH = '/etc/logrotate.d/knocktail';
 
 // What the daemon reads and writes, which the unit's sandbox must leave visible.
 function configNeeds(input: InstallInput): SandboxNeed[] {
-  const move = (key: string): string[] => [`move it out of /tmp and the home directories (${key}), e.g. to the default under /etc/knocktail, /var/lib/knocktail or /var/log/knocktail`];
+  const move = (key: string): string[] => [
+    `move it out of /tmp and the home directories (${key}), e.g. to the default under /etc/knocktail, /var/lib/knocktail or /var/log/knocktail`,
+  ];
   return [
     { what: 'the config file', path: input.configPath, fixes: move('--config') },
     { what: 'the knock log (logFile)', path: input.paths.logFile, fixes: move('logFile in the config') },
-    { what: 'the state directory (stateDir)', path: input.paths.stateDir, write: true, fixes: move('stateDir in the config') },
-    { what: 'the audit log (auditLog)', path: input.paths.auditLog, write: true, fixes: move('auditLog in the config') },
+    {
+      what: 'the state directory (stateDir)',
+      path: input.paths.stateDir,
+      write: true,
+      fixes: move('stateDir in the config'),
+    },
+    {
+      what: 'the audit log (auditLog)',
+      path: input.paths.auditLog,
+      write: true,
+      fixes: move('auditLog in the config'),
+    },
   ];
 }
 
@@ -90,9 +108,18 @@ export function buildInstallPlan(input: InstallInput): InstallPlan {
   const logDirs = [...new Set([dirname(paths.logFile), dirname(paths.auditLog)])];
   const unit = renderSystemdUnit(input.assets.systemdUnit, [paths.stateDir, ...logDirs], input.program);
   checkUnitSandbox(unit, configNeeds(input));
-  const entries: PlannedEntry[] = [{ kind: 'dir', path: dirname(input.configPath), mode: 0o750, purpose: 'config directory' }];
+  const entries: PlannedEntry[] = [
+    { kind: 'dir', path: dirname(input.configPath), mode: 0o750, purpose: 'config directory' },
+  ];
   entries.push(
-    { kind: 'file', path: input.configPath, mode: 0o640, content: input.configSkeleton, keepExisting: true, purpose: 'config skeleton' },
+    {
+      kind: 'file',
+      path: input.configPath,
+      mode: 0o640,
+      content: input.configSkeleton,
+      keepExisting: true,
+      purpose: 'config skeleton',
+    },
     { kind: 'dir', path: paths.stateDir, mode: 0o700, purpose: 'state directory' },
     ...logDirs.map((path): PlannedDir => ({ kind: 'dir', path, mode: 0o750, purpose: 'log directory' })),
     ...logWriterFiles(input, dirname(paths.logFile)),
@@ -120,8 +147,20 @@ export function buildInstallPlan(input: InstallInput): InstallPlan {
 function logWriterFiles(input: InstallInput, logDir: string): PlannedFile[] {
   const { paths, nflog } = input;
   if (!nflog) {
-    const content = renderRsyslogDropin(input.assets.rsyslogDropin, { prefix: paths.logPrefix, logFile: paths.logFile });
-    return [{ kind: 'file', path: RSYSLOG_DROPIN_PATH, mode: 0o644, content, keepExisting: false, purpose: 'rsyslog drop-in' }];
+    const content = renderRsyslogDropin(input.assets.rsyslogDropin, {
+      prefix: paths.logPrefix,
+      logFile: paths.logFile,
+    });
+    return [
+      {
+        kind: 'file',
+        path: RSYSLOG_DROPIN_PATH,
+        mode: 0o644,
+        content,
+        keepExisting: false,
+        purpose: 'rsyslog drop-in',
+      },
+    ];
   }
   const configPath = join(dirname(input.configPath), ULOGD_CONFIG_NAME);
   return [
@@ -133,38 +172,64 @@ function logWriterFiles(input: InstallInput, logDir: string): PlannedFile[] {
       keepExisting: false,
       purpose: 'ulogd2 config (NFLOG)',
     },
-    { kind: 'file', path: ULOGD_UNIT_PATH, mode: 0o644, content: renderUlogdUnit(configPath, logDir), keepExisting: false, purpose: 'ulogd2 unit (NFLOG)' },
+    {
+      kind: 'file',
+      path: ULOGD_UNIT_PATH,
+      mode: 0o644,
+      content: renderUlogdUnit(configPath, logDir),
+      keepExisting: false,
+      purpose: 'ulogd2 unit (NFLOG)',
+    },
   ];
 }
 
 /** The client command that opens the door from the admin's own machine. */
 export function knockCommand(knock: KnockHint): string {
-  return knock.sequence.length > 0 ? `knocktail knock HOST ${knock.sequence.join(' ')}` : `knocktail knock HOST --door ${knock.door} --config <a copy of this config>`;
+  return knock.sequence.length > 0
+    ? `knocktail knock HOST ${knock.sequence.join(' ')}`
+    : `knocktail knock HOST --door ${knock.door} --config <a copy of this config>`;
 }
 
 // The first run never locks the admin out: the guard is armed with the ssh session still
 // open, and that session is only closed once a second login through the knock worked.
 function nextSteps(input: InstallInput): string[] {
   const steps: string[] = [];
-  if (input.stagingRoot !== undefined) steps.push(`copy the staged tree under ${input.stagingRoot} onto the target machine, then follow these steps there`);
-  const check = input.configExists ? `check ${input.configPath}` : `read ${input.configPath} (its knock ports were chosen at random for this host; keep them secret)`;
+  if (input.stagingRoot !== undefined)
+    steps.push(
+      `copy the staged tree under ${input.stagingRoot} onto the target machine, then follow these steps there`,
+    );
+  const check = input.configExists
+    ? `check ${input.configPath}`
+    : `read ${input.configPath} (its knock ports were chosen at random for this host; keep them secret)`;
   steps.push(`${check}, then run \`knocktail check-config\``);
   if (input.serviceUserExists === false) {
-    steps.push('adduser --system --group --home /var/lib/knocktail --no-create-home knocktail   (the unit runs as this user; its group reads the knock log)');
-    steps.push(`chgrp knocktail ${dirname(input.configPath)} ${input.configPath}   (the daemon reads its config as that user)`);
+    steps.push(
+      'adduser --system --group --home /var/lib/knocktail --no-create-home knocktail   (the unit runs as this user; its group reads the knock log)',
+    );
+    steps.push(
+      `chgrp knocktail ${dirname(input.configPath)} ${input.configPath}   (the daemon reads its config as that user)`,
+    );
   }
   if (!input.nflog) steps.push('systemctl restart rsyslog   (loads the drop-in that writes the knock log)');
   else {
-    if (!input.nflog.ulogdInstalled) steps.push('apt-get install ulogd2   (the NFLOG source reads the knocks through it)');
-    steps.push(`systemctl daemon-reload && systemctl enable --now ${ULOGD_UNIT_NAME}   (knocktail's own ulogd2: writes the knock log from NFLOG group ${input.nflog.group})`);
+    if (!input.nflog.ulogdInstalled)
+      steps.push('apt-get install ulogd2   (the NFLOG source reads the knocks through it)');
+    steps.push(
+      `systemctl daemon-reload && systemctl enable --now ${ULOGD_UNIT_NAME}   (knocktail's own ulogd2: writes the knock log from NFLOG group ${input.nflog.group})`,
+    );
   }
   // Numbered below; the knock step's number depends on the steps before it.
   const keepOpen = steps.push('') - 1;
-  if (input.setup.kind !== 'run') steps.push('systemctl daemon-reload && systemctl enable --now knocktail   (arms the guard: new ssh connections now need the knock)');
+  if (input.setup.kind !== 'run')
+    steps.push(
+      'systemctl daemon-reload && systemctl enable --now knocktail   (arms the guard: new ssh connections now need the knock)',
+    );
   else steps.push('systemctl daemon-reload && systemctl enable --now knocktail   (the guard is armed already)');
   const knock = input.knock ? knockCommand(input.knock) : 'knocktail knock HOST STEP...';
   const knockStep = steps.push(`from your own machine: ${knock}, then log in with ssh in a second terminal`);
   steps[keepOpen] = `keep this ssh session open until step ${knockStep} worked`;
-  steps.push('only when that second login works, close the first session (if it does not, run `knocktail teardown` in the open session)');
+  steps.push(
+    'only when that second login works, close the first session (if it does not, run `knocktail teardown` in the open session)',
+  );
   return steps.map((step, index) => `${index + 1}. ${step}`);
 }

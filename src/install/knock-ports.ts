@@ -32,13 +32,22 @@ export function knockPortPool(host: HostPorts, avoid: readonly number[] = []): n
 }
 
 /** `length` open ports and one close port, all distinct (a partial Fisher-Yates shuffle of the pool). */
-export function chooseKnockPorts(host: HostPorts, random: RandomInt, options: { length?: number; avoid?: readonly number[] } = {}): KnockPortChoice {
+export function chooseKnockPorts(
+  host: HostPorts,
+  random: RandomInt,
+  options: { length?: number; avoid?: readonly number[] } = {},
+): KnockPortChoice {
   const length = options.length ?? 3;
   const pool = knockPortPool(host, options.avoid);
-  if (pool.length < length + 1) throw new KnocktailError('USAGE', `Expected at least ${length + 1} free ports outside the ephemeral range for the knock, found ${pool.length}`);
+  if (pool.length < length + 1)
+    throw new KnocktailError(
+      'USAGE',
+      `Expected at least ${length + 1} free ports outside the ephemeral range for the knock, found ${pool.length}`,
+    );
   for (let i = 0; i <= length; i++) {
     const j = i + random(pool.length - i);
-    if (!Number.isInteger(j) || j < i || j >= pool.length) throw new Error(`random source returned ${j - i} for a bound of ${pool.length - i}`);
+    if (!Number.isInteger(j) || j < i || j >= pool.length)
+      throw new Error(`random source returned ${j - i} for a bound of ${pool.length - i}`);
     [pool[i], pool[j]] = [pool[j]!, pool[i]!];
   }
   return { sequence: pool.slice(0, length), close: pool[length]! };

@@ -14,7 +14,10 @@ function logrotatePath(path: string): string {
 /** The snippet rotating `logFile` and `auditLog`. */
 export function renderLogrotateSnippet(template: string, options: { logFile: string; auditLog: string }): string {
   if (!template.includes(DEFAULT_PATHS)) {
-    throw new KnocktailError('NOT_FOUND', 'Expected the shipped logrotate snippet to list the default log paths; the package is damaged');
+    throw new KnocktailError(
+      'NOT_FOUND',
+      'Expected the shipped logrotate snippet to list the default log paths; the package is damaged',
+    );
   }
   const paths = [...new Set([options.logFile, options.auditLog])].map(logrotatePath);
   return template.replace(DEFAULT_PATHS, () => `${paths.join('\n')}\n`);

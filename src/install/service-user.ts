@@ -13,7 +13,11 @@ export async function findServiceGroup(root: string): Promise<number | undefined
     text = await readFile(hostPath(root, '/etc/group'), 'utf8');
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw new KnocktailError('SOURCE_IO', `Could not read ${hostPath(root, '/etc/group')}: ${(error as Error).message}`, { cause: error });
+    throw new KnocktailError(
+      'SOURCE_IO',
+      `Could not read ${hostPath(root, '/etc/group')}: ${(error as Error).message}`,
+      { cause: error },
+    );
   }
   for (const line of text.split('\n')) {
     const [name, , gid] = line.split(':');

@@ -20,7 +20,9 @@ async function readAsset(root: string, path: string): Promise<string> {
   try {
     return await readFile(join(root, path), 'utf8');
   } catch (error) {
-    throw new KnocktailError('NOT_FOUND', `Expected the package to ship ${path} below ${root}; it could not be read`, { cause: error });
+    throw new KnocktailError('NOT_FOUND', `Expected the package to ship ${path} below ${root}; it could not be read`, {
+      cause: error,
+    });
   }
 }
 

@@ -16,7 +16,8 @@ export interface UnitProgram {
 }
 
 function unitWord(path: string): string {
-  if (/["\\\u0000-\u001f\u007f]/.test(path)) throw new KnocktailError('USAGE', `Expected a path systemd can name in the unit, got ${JSON.stringify(path)}`);
+  if (/["\\\u0000-\u001f\u007f]/.test(path))
+    throw new KnocktailError('USAGE', `Expected a path systemd can name in the unit, got ${JSON.stringify(path)}`);
   // systemd splits on whitespace; a quoted path keeps its spaces. `%` starts a specifier.
   const escaped = path.replace(/%/g, '%%');
   return /\s/.test(escaped) ? `"${escaped}"` : escaped;
@@ -36,7 +37,12 @@ export interface SandboxNeed {
 }
 
 const HIDDEN_BY_PRIVATE_TMP = ['/tmp', '/var/tmp'];
-const READ_ONLY_BY_PROTECT_SYSTEM: Readonly<Record<string, readonly string[]>> = { yes: ['/usr', '/boot', '/efi'], true: ['/usr', '/boot', '/efi'], full: ['/usr', '/boot', '/efi', '/etc'], strict: ['/'] };
+const READ_ONLY_BY_PROTECT_SYSTEM: Readonly<Record<string, readonly string[]>> = {
+  yes: ['/usr', '/boot', '/efi'],
+  true: ['/usr', '/boot', '/efi'],
+  full: ['/usr', '/boot', '/efi', '/etc'],
+  strict: ['/'],
+};
 
 function setting(unit: string, key: string): string | undefined {
   return new RegExp(`^${key}=(\\S+)\\s*$`, 'm').exec(unit)?.[1];
@@ -50,14 +56,20 @@ function sandboxHides(unit: string, need: SandboxNeed): string | undefined {
   }
   const home = setting(unit, 'ProtectHome');
   const hiddenHome = home === 'yes' || home === 'true' || home === 'tmpfs';
-  if ((hiddenHome || (home === 'read-only' && need.write)) && HIDDEN_BY_PROTECT_HOME.some((dir) => isBelow(need.path, dir))) {
+  if (
+    (hiddenHome || (home === 'read-only' && need.write)) &&
+    HIDDEN_BY_PROTECT_HOME.some((dir) => isBelow(need.path, dir))
+  ) {
     return `the unit has ProtectHome=${home}, so the service could not ${need.write ? 'write' : 'read'} it`;
   }
   const system = setting(unit, 'ProtectSystem');
   const readOnly = system === undefined ? undefined : READ_ONLY_BY_PROTECT_SYSTEM[system];
   if (need.write && readOnly?.some((dir) => isBelow(need.path, dir))) {
-    const writable = (WRITABLE.exec(unit)?.[1] ?? '').split(/\s+/).map((path) => path.replace(/^-/, '').replace(/^"(.*)"$/, '$1'));
-    if (!writable.some((dir) => dir !== '' && isBelow(need.path, dir))) return `the unit has ProtectSystem=${system} and no ReadWritePaths= for it, so the service could not write it`;
+    const writable = (WRITABLE.exec(unit)?.[1] ?? '')
+      .split(/\s+/)
+      .map((path) => path.replace(/^-/, '').replace(/^"(.*)"$/, '$1'));
+    if (!writable.some((dir) => dir !== '' && isBelow(need.path, dir)))
+      return `the unit has ProtectSystem=${system} and no ReadWritePaths= for it, so the service could not write it`;
   }
   return undefined;
 }
@@ -67,15 +79,28 @@ export function checkUnitSandbox(unit: string, needs: readonly SandboxNeed[]): v
   for (const need of needs) {
     const why = sandboxHides(unit, need);
     if (why === undefined) continue;
-    throw new KnocktailError('USAGE', `Expected ${need.what} where the service can ${need.write ? 'write' : 'read'} it, got ${need.path}: ${why}`, {
-      details: [...need.fixes, 'or keep it there and relax the sandbox in a drop-in (`systemctl edit knocktail`), knowing what that gives up'],
-    });
+    throw new KnocktailError(
+      'USAGE',
+      `Expected ${need.what} where the service can ${need.write ? 'write' : 'read'} it, got ${need.path}: ${why}`,
+      {
+        details: [
+          ...need.fixes,
+          'or keep it there and relax the sandbox in a drop-in (`systemctl edit knocktail`), knowing what that gives up',
+        ],
+      },
+    );
   }
 }
 
 function programNeeds(program: UnitProgram): SandboxNeed[] {
   return [
-    { what: 'node', path: program.node, fixes: ['install node system-wide (Debian: apt-get install nodejs, version 20 or later), then run `knocktail install` again'] },
+    {
+      what: 'node',
+      path: program.node,
+      fixes: [
+        'install node system-wide (Debian: apt-get install nodejs, version 20 or later), then run `knocktail install` again',
+      ],
+    },
     {
       what: 'the knocktail CLI',
       path: program.cli,
@@ -93,7 +118,11 @@ function programNeeds(program: UnitProgram): SandboxNeed[] {
  */
 export function renderSystemdUnit(template: string, writablePaths: readonly string[], program?: UnitProgram): string {
   const match = WRITABLE.exec(template);
-  if (!match) throw new KnocktailError('NOT_FOUND', 'Expected the shipped systemd unit to have a ReadWritePaths= line; the package is damaged');
+  if (!match)
+    throw new KnocktailError(
+      'NOT_FOUND',
+      'Expected the shipped systemd unit to have a ReadWritePaths= line; the package is damaged',
+    );
   const present = match[1]!.split(/\s+/).filter((path) => path !== '');
   const known = new Set(present.map((path) => path.replace(/^-/, '')));
   const unique = [...new Set(writablePaths.filter((path) => !known.has(path)))].map(unitWord);
@@ -101,8 +130,14 @@ export function renderSystemdUnit(template: string, writablePaths: readonly stri
   if (program === undefined) return rendered;
   checkUnitSandbox(rendered, programNeeds(program));
   if (!/^ExecStart=\/usr\/bin\/knocktail /m.test(template)) {
-    throw new KnocktailError('NOT_FOUND', `Expected the shipped systemd unit to run ${SHIPPED_COMMAND}; the package is damaged`);
+    throw new KnocktailError(
+      'NOT_FOUND',
+      `Expected the shipped systemd unit to run ${SHIPPED_COMMAND}; the package is damaged`,
+    );
   }
   const command = `${unitWord(program.node)} ${unitWord(program.cli)}`;
-  return rendered.replace(/^(Exec\w+=[+!@:-]*)\/usr\/bin\/knocktail(?= |$)/gm, (_whole, head: string) => `${head}${command}`);
+  return rendered.replace(
+    /^(Exec\w+=[+!@:-]*)\/usr\/bin\/knocktail(?= |$)/gm,
+    (_whole, head: string) => `${head}${command}`,
+  );
 }

@@ -14,7 +14,14 @@ export const DEFAULT_NFLOG_GROUP = 7;
 /** Debian's plugin directory on amd64; install looks for the host's own (HostProbes.ulogdPluginDir). */
 export const DEFAULT_ULOGD_PLUGIN_DIR = '/usr/lib/x86_64-linux-gnu/ulogd';
 
-const PLUGINS = ['inppkt_NFLOG', 'raw2packet_BASE', 'filter_IFINDEX', 'filter_IP2STR', 'filter_PRINTPKT', 'output_LOGEMU'];
+const PLUGINS = [
+  'inppkt_NFLOG',
+  'raw2packet_BASE',
+  'filter_IFINDEX',
+  'filter_IP2STR',
+  'filter_PRINTPKT',
+  'output_LOGEMU',
+];
 
 export interface UlogdOptions {
   /** The NFLOG group of the guard's rules (config nflog.group). */
@@ -26,21 +33,30 @@ export interface UlogdOptions {
 
 // ulogd's config parser takes a quoted value up to the next quote, with no escapes.
 function quoted(what: string, value: string): string {
-  if (/["\u0000-\u001f\u007f]/.test(value)) throw new KnocktailError('USAGE', `Expected ${what} without quotes or control characters for the ulogd2 config, got ${JSON.stringify(value)}`);
+  if (/["\u0000-\u001f\u007f]/.test(value))
+    throw new KnocktailError(
+      'USAGE',
+      `Expected ${what} without quotes or control characters for the ulogd2 config, got ${JSON.stringify(value)}`,
+    );
   return `"${value}"`;
 }
 
 /** The ulogd2 config knocktail's unit runs with. */
 export function renderUlogdConfig(options: UlogdOptions): string {
-  if (!Number.isInteger(options.group) || options.group < 0 || options.group > 65535) throw new KnocktailError('USAGE', `Expected nflog.group to be 0-65535, got ${options.group}`);
+  if (!Number.isInteger(options.group) || options.group < 0 || options.group > 65535)
+    throw new KnocktailError('USAGE', `Expected nflog.group to be 0-65535, got ${options.group}`);
   return [
     '# knocktail: its own ulogd2 instance (source "nflog"); written by `knocktail install`, rewritten on every install.',
-    '# Reads NFLOG group ' + String(options.group) + ' only and writes the lines knocktail follows. /etc/ulogd.conf is not used.',
+    '# Reads NFLOG group ' +
+      String(options.group) +
+      ' only and writes the lines knocktail follows. /etc/ulogd.conf is not used.',
     '[global]',
     'logfile="stdout"',
     '# 3: its start ("initialization finished") and errors, in the journal; nothing per packet.',
     'loglevel=3',
-    ...PLUGINS.map((plugin) => `plugin=${quoted('the ulogd2 plugin directory', `${options.pluginDir}/ulogd_${plugin}.so`)}`),
+    ...PLUGINS.map(
+      (plugin) => `plugin=${quoted('the ulogd2 plugin directory', `${options.pluginDir}/ulogd_${plugin}.so`)}`,
+    ),
     'stack=knock:NFLOG,base:BASE,ifindex:IFINDEX,ip2str:IP2STR,print:PRINTPKT,emu:LOGEMU',
     '',
     '[knock]',
@@ -61,7 +77,11 @@ export function renderUlogdUnit(configPath: string, logDir: string): string {
     ['the ulogd2 config path', configPath],
     ['the log directory', logDir],
   ] as const) {
-    if (/[\s"\\%\u0000-\u001f\u007f]/.test(path)) throw new KnocktailError('USAGE', `Expected ${what} without spaces, quotes, backslashes or %, got ${JSON.stringify(path)}`);
+    if (/[\s"\\%\u0000-\u001f\u007f]/.test(path))
+      throw new KnocktailError(
+        'USAGE',
+        `Expected ${what} without spaces, quotes, backslashes or %, got ${JSON.stringify(path)}`,
+      );
   }
   return [
     '# knocktail: its own ulogd2 instance for `"source": "nflog"` (docs/nflog.md); written by `knocktail install`.',

@@ -53,7 +53,8 @@ export function planDoor(door: Door): DoorPlan {
   for (const steps of door.oneTimeSequences) {
     if (steps.length > 0) fixed.push({ keys: keysOf(steps), origin: { kind: 'one-time', key: oneTimeKey(steps) } });
   }
-  const closeCandidates: Candidate[] = door.closeSequence.length > 0 ? [{ keys: keysOf(door.closeSequence), origin: { kind: 'close' } }] : [];
+  const closeCandidates: Candidate[] =
+    door.closeSequence.length > 0 ? [{ keys: keysOf(door.closeSequence), origin: { kind: 'close' } }] : [];
   const fixedKeys = new Set([...fixed, ...closeCandidates].flatMap((candidate) => candidate.keys));
 
   const derived = new Map<number, Candidate>();
@@ -66,7 +67,10 @@ export function planDoor(door: Door): DoorPlan {
     let candidate = derived.get(window);
     if (!candidate) {
       const derivedSteps = deriveSequence(spec, window);
-      candidate = { keys: keysOf(derivedSteps), origin: { kind: 'time-based', window, key: timeBasedKey(window, spec.period, derivedSteps) } };
+      candidate = {
+        keys: keysOf(derivedSteps),
+        origin: { kind: 'time-based', window, key: timeBasedKey(window, spec.period, derivedSteps) },
+      };
       derived.set(window, candidate);
       if (derived.size > cachedWindows) derived.delete(derived.keys().next().value as number);
     }

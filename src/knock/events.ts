@@ -16,7 +16,12 @@ interface Base {
 }
 
 export type KnockEvent =
-  | (Base & { readonly kind: 'advanced'; readonly sequence: 'open' | 'close'; readonly step: number; readonly of: number })
+  | (Base & {
+      readonly kind: 'advanced';
+      readonly sequence: 'open' | 'close';
+      readonly step: number;
+      readonly of: number;
+    })
   | (Base & { readonly kind: 'reset'; readonly sequence: 'open' | 'close'; readonly reason: ResetReason })
   | (Base & { readonly kind: 'completed'; readonly sequence: 'open' })
   | (Base & { readonly kind: 'closed'; readonly sequence: 'close' })

@@ -46,7 +46,8 @@ export class ScannerMarks {
 
   /** Forget marks that ended by `now` (oldest hits first: they end first, as the hold is one length). */
   expire(now: number): void {
-    for (let oldest = this.marks.oldest(); oldest !== undefined && oldest <= now; oldest = this.marks.oldest()) this.drop();
+    for (let oldest = this.marks.oldest(); oldest !== undefined && oldest <= now; oldest = this.marks.oldest())
+      this.drop();
   }
 
   /** When the oldest mark ends (for the expiry timer). */

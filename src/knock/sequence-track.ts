@@ -4,7 +4,10 @@
 
 /** `key`: single-use sequences (one-time and time-based) are remembered under it once used. */
 export type CandidateOrigin =
-  { readonly kind: 'fixed' } | { readonly kind: 'close' } | { readonly kind: 'one-time'; readonly key: string } | { readonly kind: 'time-based'; readonly window: number; readonly key: string };
+  | { readonly kind: 'fixed' }
+  | { readonly kind: 'close' }
+  | { readonly kind: 'one-time'; readonly key: string }
+  | { readonly kind: 'time-based'; readonly window: number; readonly key: string };
 
 /** A sequence a track may be following, its steps spelled as knockStepOf() spells packets. */
 export interface Candidate {
@@ -54,7 +57,12 @@ type Follow = { readonly track: Track; readonly outcome: TrackOutcome };
 
 const NONE: TrackOutcome = { kind: 'none' };
 
-function follow(candidates: readonly Candidate[], matched: number, input: TrackInput, startedAt: number): Follow | undefined {
+function follow(
+  candidates: readonly Candidate[],
+  matched: number,
+  input: TrackInput,
+  startedAt: number,
+): Follow | undefined {
   const consistent = candidates.filter((candidate) => candidate.keys[matched] === input.key);
   if (consistent.length === 0) return undefined;
   const step = matched + 1;
@@ -65,7 +73,10 @@ function follow(candidates: readonly Candidate[], matched: number, input: TrackI
   const going = consistent.filter((candidate) => candidate.keys.length > step);
   if (going.length === 0) return { track: IDLE, outcome: { kind: 'finished', winner: done[0]! } };
   const of = Math.min(...going.map((candidate) => candidate.keys.length));
-  return { track: { phase: 'knocking', startedAt, matched: step, candidates: going }, outcome: { kind: 'advanced', step, of } };
+  return {
+    track: { phase: 'knocking', startedAt, matched: step, candidates: going },
+    outcome: { kind: 'advanced', step, of },
+  };
 }
 
 /** Feed one knock on one of this door's ports to a track. */

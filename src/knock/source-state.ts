@@ -48,7 +48,13 @@ export function setTracks(state: SourceState, door: string, tracks: DoorTracks):
 }
 
 /** Record a SYN sighting, returning the previous one for the same ports. Past `max` sightings the older half is forgotten. */
-export function noteSighting(state: SourceState, sport: number, dport: number, at: number, max: number): number | undefined {
+export function noteSighting(
+  state: SourceState,
+  sport: number,
+  dport: number,
+  at: number,
+  max: number,
+): number | undefined {
   const key = sport * 65_536 + dport;
   let sightings = (state.sightings ??= new Map<number, number>());
   const previous = sightings.get(key);
@@ -72,7 +78,8 @@ export function pruneState(state: SourceState, now: number, windows: Windows): v
     state.lastSighting = -Infinity;
   }
   if (state.notices) {
-    for (const [door, noticed] of state.notices) if (now - noticed > windows.timeoutOf(door)) state.notices.delete(door);
+    for (const [door, noticed] of state.notices)
+      if (now - noticed > windows.timeoutOf(door)) state.notices.delete(door);
     if (state.notices.size === 0) state.notices = undefined;
   }
 }
@@ -88,6 +95,7 @@ export function deadlineOf(state: SourceState, windows: Windows): number {
     }
   }
   if (state.sightings) at = Math.min(at, state.lastSighting + windows.retransmitWindow + 1);
-  if (state.notices) for (const [door, noticed] of state.notices) at = Math.min(at, noticed + windows.timeoutOf(door) + 1);
+  if (state.notices)
+    for (const [door, noticed] of state.notices) at = Math.min(at, noticed + windows.timeoutOf(door) + 1);
   return at;
 }

@@ -27,7 +27,10 @@ export function deriveSequence(spec: TimeBasedSequence, window: number): Step[] 
   const [low, high] = spec.portRange;
   const size = high - low + 1;
   if (!Number.isInteger(low) || !Number.isInteger(high) || size < 1 || (size < 2 && spec.length > 1)) {
-    throw new KnocktailError('CONFIG_INVALID', `Expected a time-based portRange with at least 2 ports, got [${low}, ${high}]`);
+    throw new KnocktailError(
+      'CONFIG_INVALID',
+      `Expected a time-based portRange with at least 2 ports, got [${low}, ${high}]`,
+    );
   }
   const steps: Step[] = [];
   const values = twoByteValues(spec.secret, window);

@@ -4,12 +4,31 @@ import type { Packet } from '../parse/packet.js';
 import { DeadlineQueue } from './deadline-queue.js';
 import type { Door } from '../model/door.js';
 import { planDoor, type DoorPlan } from './door-plan.js';
-import { advancedEvent, closedEvent, completedEvent, rejectedEvent, resetEvent, scannerEvent, type EventBase } from './event-builders.js';
+import {
+  advancedEvent,
+  closedEvent,
+  completedEvent,
+  rejectedEvent,
+  resetEvent,
+  scannerEvent,
+  type EventBase,
+} from './event-builders.js';
 import type { KnockEvent } from './events.js';
 import { knockStepOf } from './knock-step.js';
 import { stepTrack, type Candidate, type TrackResult } from './sequence-track.js';
 import { ScannerMarks } from './scanner-marks.js';
-import { deadlineOf, IDLE_TRACKS, isIdle, newSource, noteSighting, pruneState, setTracks, tracksOf, type SourceState, type Windows } from './source-state.js';
+import {
+  deadlineOf,
+  IDLE_TRACKS,
+  isIdle,
+  newSource,
+  noteSighting,
+  pruneState,
+  setTracks,
+  tracksOf,
+  type SourceState,
+  type Windows,
+} from './source-state.js';
 import { SourceTable } from './source-table.js';
 import { usedKeysFrom, UsedSequences } from './used-sequences.js';
 
@@ -95,7 +114,10 @@ export class KnockTracker {
     this.limits = options.limits;
     this.used = new UsedSequences(usedKeysFrom(options.doors, options.usedOneTime ?? new Set()));
     this.tripwires = options.tripwires ?? new Set();
-    this.scanners = new ScannerMarks(options.limits.scannerHold ?? DEFAULT_SCANNER_HOLD, options.limits.maxScanners ?? DEFAULT_MAX_SCANNERS);
+    this.scanners = new ScannerMarks(
+      options.limits.scannerHold ?? DEFAULT_SCANNER_HOLD,
+      options.limits.maxScanners ?? DEFAULT_MAX_SCANNERS,
+    );
     this.windows = {
       retransmitWindow: options.limits.retransmitWindow,
       timeoutOf: (door) => this.plansByName.get(door)?.door.timeout ?? 0,
@@ -153,7 +175,14 @@ export class KnockTracker {
   }
 
   stats(): TrackerStats {
-    return { trackedSources: this.sources.size, evicted: this.evicted, retransmits: this.retransmits, scanners: this.scanners.size, tripwireHits: this.tripwireHits, stale: this.stale };
+    return {
+      trackedSources: this.sources.size,
+      evicted: this.evicted,
+      retransmits: this.retransmits,
+      scanners: this.scanners.size,
+      tripwireHits: this.tripwireHits,
+      stale: this.stale,
+    };
   }
 
   /** Sources mid-sequence, most recently started first: at most `limit` of them, and how many there are. */
@@ -226,7 +255,14 @@ export class KnockTracker {
     return previous !== undefined && Math.abs(packet.at - previous) <= this.limits.retransmitWindow;
   }
 
-  private knock(state: SourceState, key: string, knocked: readonly DoorPlan[], at: number, now: number, events: KnockEvent[]): void {
+  private knock(
+    state: SourceState,
+    key: string,
+    knocked: readonly DoorPlan[],
+    at: number,
+    now: number,
+    events: KnockEvent[],
+  ): void {
     for (const plan of this.plans) {
       const door = plan.door.name;
       const base: EventBase = { door, src: state.src, family: state.family, at };
@@ -244,19 +280,38 @@ export class KnockTracker {
         continue;
       }
       const { timeout } = plan.door;
-      const open = stepTrack(tracks.open, { key, at, timeout, usable: this.usable, fresh: () => plan.openCandidates(at) });
+      const open = stepTrack(tracks.open, {
+        key,
+        at,
+        timeout,
+        usable: this.usable,
+        fresh: () => plan.openCandidates(at),
+      });
       this.report(state, 'open', open, base, events);
-      const close = stepTrack(tracks.close, { key, at, timeout, usable: this.usable, fresh: () => plan.closeCandidates });
+      const close = stepTrack(tracks.close, {
+        key,
+        at,
+        timeout,
+        usable: this.usable,
+        fresh: () => plan.closeCandidates,
+      });
       this.report(state, 'close', close, base, events);
       setTracks(state, door, { open: open.track, close: close.track });
     }
   }
 
-  private readonly usable = (candidate: Candidate): boolean => !('key' in candidate.origin) || !this.used.has(candidate.origin.key);
+  private readonly usable = (candidate: Candidate): boolean =>
+    !('key' in candidate.origin) || !this.used.has(candidate.origin.key);
 
   // Turn a track step into events. A marked scanner completes nothing (and uses up no sequence);
   // a wrong knock resets only this source's own progress.
-  private report(state: SourceState, sequence: Sequence, result: TrackResult, base: EventBase, events: KnockEvent[]): void {
+  private report(
+    state: SourceState,
+    sequence: Sequence,
+    result: TrackResult,
+    base: EventBase,
+    events: KnockEvent[],
+  ): void {
     if (result.reset) events.push(resetEvent(base, sequence, result.reset === 'timeout' ? 'timeout' : 'out-of-order'));
     const { outcome } = result;
     if (outcome.kind === 'advanced') events.push(advancedEvent(base, sequence, outcome.step, outcome.of));
@@ -264,9 +319,11 @@ export class KnockTracker {
     const { origin } = outcome.winner;
     if (sequence === 'close') events.push(closedEvent(base));
     else if (this.scanners.marked(state.src, base.at)) events.push(rejectedEvent(base, 'scanner'));
-    else if ('key' in origin && this.used.has(origin.key)) events.push(rejectedEvent(base, origin.kind === 'one-time' ? 'one-time-reused' : 'time-based-reused'));
+    else if ('key' in origin && this.used.has(origin.key))
+      events.push(rejectedEvent(base, origin.kind === 'one-time' ? 'one-time-reused' : 'time-based-reused'));
     else {
-      if ('key' in origin && this.used.add(origin.key)) for (const listener of this.usedListeners) listener(origin.key, base.door);
+      if ('key' in origin && this.used.add(origin.key))
+        for (const listener of this.usedListeners) listener(origin.key, base.door);
       events.push(completedEvent(base));
     }
   }
@@ -306,7 +363,8 @@ export class KnockTracker {
       if (existed) this.forget(state.src);
       return;
     }
-    if (!existed) while (this.sources.size >= this.limits.maxTrackedSources && this.sources.size > 0) this.evictOldest(now, events);
+    if (!existed)
+      while (this.sources.size >= this.limits.maxTrackedSources && this.sources.size > 0) this.evictOldest(now, events);
     this.sources.put(state);
     this.deadlines.set(state.src, deadlineOf(state, this.windows));
   }
@@ -315,7 +373,8 @@ export class KnockTracker {
     const oldest = this.sources.victim()!;
     for (const [door, tracks] of oldest.tracks ?? []) {
       for (const sequence of ['open', 'close'] as const) {
-        if (tracks[sequence].phase === 'knocking') events.push(resetEvent({ door, src: oldest.src, family: oldest.family, at: now }, sequence, 'evicted'));
+        if (tracks[sequence].phase === 'knocking')
+          events.push(resetEvent({ door, src: oldest.src, family: oldest.family, at: now }, sequence, 'evicted'));
       }
     }
     this.forget(oldest.src);

@@ -35,7 +35,8 @@ export class UsedSequences {
 export function usedKeysFrom(doors: readonly Door[], saved: ReadonlySet<string>): Set<string> {
   const keys = new Set(saved);
   for (const door of doors) {
-    for (const steps of door.oneTimeSequences) if (saved.has(legacyOneTimeKey(door.name, steps))) keys.add(oneTimeKey(steps));
+    for (const steps of door.oneTimeSequences)
+      if (saved.has(legacyOneTimeKey(door.name, steps))) keys.add(oneTimeKey(steps));
   }
   return keys;
 }

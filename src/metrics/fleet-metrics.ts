@@ -15,11 +15,29 @@ export function registerFleetMetrics(registry: Registry, read: () => FleetLinkSt
         if (status) this.set(value(status));
       },
     });
-  gauge('knocktail_fleet_connected', '1 while the fleet link reaches the NATS servers.', (status) => (status.connected ? 1 : 0));
-  gauge('knocktail_fleet_accepting', '1 while fleet grants are applied; 0 while the clock is off by more than fleet.maxClockSkew (or not measured yet).', (status) => (status.accepting ? 1 : 0));
-  gauge('knocktail_fleet_clock_offset_seconds', "This member's clock minus the NATS servers', as last measured.", (status) => (status.clockOffset ?? 0) / 1000);
-  gauge('knocktail_fleet_duplicate_name', "1 while another member heartbeats under this member's name (fleet.host): the two ignore each other's grant changes.", (status) => (status.duplicateName ? 1 : 0));
-  gauge('knocktail_fleet_outbox', 'Grant changes and audit records waiting for the NATS servers.', (status) => status.outbox);
+  gauge('knocktail_fleet_connected', '1 while the fleet link reaches the NATS servers.', (status) =>
+    status.connected ? 1 : 0,
+  );
+  gauge(
+    'knocktail_fleet_accepting',
+    '1 while fleet grants are applied; 0 while the clock is off by more than fleet.maxClockSkew (or not measured yet).',
+    (status) => (status.accepting ? 1 : 0),
+  );
+  gauge(
+    'knocktail_fleet_clock_offset_seconds',
+    "This member's clock minus the NATS servers', as last measured.",
+    (status) => (status.clockOffset ?? 0) / 1000,
+  );
+  gauge(
+    'knocktail_fleet_duplicate_name',
+    "1 while another member heartbeats under this member's name (fleet.host): the two ignore each other's grant changes.",
+    (status) => (status.duplicateName ? 1 : 0),
+  );
+  gauge(
+    'knocktail_fleet_outbox',
+    'Grant changes and audit records waiting for the NATS servers.',
+    (status) => status.outbox,
+  );
   // Totals kept by the link, exposed as counters that advance by the difference.
   const seen = new Map<string, number>();
   const advance = (counter: Counter, key: string, total: number, labels?: Record<string, string>): void => {
@@ -53,7 +71,9 @@ export function registerFleetMetrics(registry: Registry, read: () => FleetLinkSt
     registers,
     collect() {
       const status = read();
-      if (status) for (const [reason, total] of Object.entries(status.rejected)) advance(this, `rejected:${reason}`, total, { reason });
+      if (status)
+        for (const [reason, total] of Object.entries(status.rejected))
+          advance(this, `rejected:${reason}`, total, { reason });
     },
   });
   new Counter({
@@ -63,7 +83,9 @@ export function registerFleetMetrics(registry: Registry, read: () => FleetLinkSt
     registers,
     collect() {
       const status = read();
-      if (status) for (const [reason, total] of Object.entries(status.ignored)) advance(this, `ignored:${reason}`, total, { reason });
+      if (status)
+        for (const [reason, total] of Object.entries(status.ignored))
+          advance(this, `ignored:${reason}`, total, { reason });
     },
   });
 }

@@ -28,12 +28,19 @@ function parseListen(listen: string): { host: string; port: number } {
   const match = /^(?:(?:\[([^\]]+)\]|([^:[\]]*)):)?(\d{1,5})$/.exec(listen.trim());
   const port = match ? Number(match[3]) : NaN;
   if (!match || port > 65535) {
-    throw new KnocktailError('CONFIG_INVALID', `Expected metrics.listen to be host:port like "127.0.0.1:9469" or "[::1]:9469", got ${describeValue(listen)}`);
+    throw new KnocktailError(
+      'CONFIG_INVALID',
+      `Expected metrics.listen to be host:port like "127.0.0.1:9469" or "[::1]:9469", got ${describeValue(listen)}`,
+    );
   }
   return { host: match[1] ?? (match[2] || '127.0.0.1'), port };
 }
 
-export async function serveMetrics(metrics: Metrics, listen: string, options: ServeMetricsOptions = {}): Promise<MetricsServer> {
+export async function serveMetrics(
+  metrics: Metrics,
+  listen: string,
+  options: ServeMetricsOptions = {},
+): Promise<MetricsServer> {
   const { host, port } = parseListen(listen);
   if (!isLoopbackHost(host)) {
     if (!options.allowRemote) {
@@ -55,12 +62,18 @@ export async function serveMetrics(metrics: Metrics, listen: string, options: Se
       return;
     }
     metrics.text().then(
-      (text) => response.writeHead(200, { 'content-type': metrics.contentType }).end(request.method === 'HEAD' ? undefined : text),
-      (error: unknown) => response.writeHead(500, { 'content-type': 'text/plain' }).end(`metrics failed: ${String(error)}\n`),
+      (text) =>
+        response
+          .writeHead(200, { 'content-type': metrics.contentType })
+          .end(request.method === 'HEAD' ? undefined : text),
+      (error: unknown) =>
+        response.writeHead(500, { 'content-type': 'text/plain' }).end(`metrics failed: ${String(error)}\n`),
     );
   });
   await new Promise<void>((resolve, reject) => {
-    server.once('error', (error) => reject(new KnocktailError('SOURCE_IO', `cannot serve metrics on ${listen}: ${error.message}`, { cause: error })));
+    server.once('error', (error) =>
+      reject(new KnocktailError('SOURCE_IO', `cannot serve metrics on ${listen}: ${error.message}`, { cause: error })),
+    );
     server.listen(port, host, () => resolve());
   });
   return {

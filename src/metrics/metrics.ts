@@ -5,7 +5,8 @@ import { registerFleetMetrics } from './fleet-metrics.js';
 
 // Prometheus metrics on knocktail's own registry (never prom-client's global one, so two
 // daemons in one test process, or a library user, never share counts).
-export type PipelineCounter = 'lines' | 'packets' | 'malformed' | 'ignored' | 'knocks' | 'forged' | 'foreign' | 'oversized' | 'errors';
+export type PipelineCounter =
+  'lines' | 'packets' | 'malformed' | 'ignored' | 'knocks' | 'forged' | 'foreign' | 'oversized' | 'errors';
 
 export interface MetricsGauges {
   readonly openGrants?: number;
@@ -29,7 +30,10 @@ export class Metrics {
   private readonly scanners: Gauge;
   private readonly lagBytes: Gauge;
   private spaPackets: Counter<'outcome'> | undefined;
-  private readonly sources: { counters?: () => Partial<Record<PipelineCounter, number>>; gauges?: () => MetricsGauges } = {};
+  private readonly sources: {
+    counters?: () => Partial<Record<PipelineCounter, number>>;
+    gauges?: () => MetricsGauges;
+  } = {};
 
   constructor() {
     const registers = [this.registry];
@@ -42,14 +46,45 @@ export class Metrics {
       knocks: counter('knocktail_knocks_total', 'Packets that counted as a knock step.'),
       forged: counter('knocktail_forged_lines_total', 'Lines with the prefix that did not come from the kernel.'),
       errors: counter('knocktail_line_errors_total', 'Lines whose processing failed unexpectedly.'),
-      foreign: counter('knocktail_foreign_packets_total', 'Kernel LOG lines that are not INPUT packets for this host (OUT= set, no IN=, or DST= not one of its addresses).'),
-      oversized: counter('knocktail_oversized_lines_total', 'Lines longer than the line limit, dropped whole by the reader.'),
+      foreign: counter(
+        'knocktail_foreign_packets_total',
+        'Kernel LOG lines that are not INPUT packets for this host (OUT= set, no IN=, or DST= not one of its addresses).',
+      ),
+      oversized: counter(
+        'knocktail_oversized_lines_total',
+        'Lines longer than the line limit, dropped whole by the reader.',
+      ),
     };
-    this.opens = new Counter({ name: 'knocktail_opens_total', help: 'Grants opened, by door.', labelNames: ['door'], registers });
-    this.refreshes = new Counter({ name: 'knocktail_refreshes_total', help: 'Grants refreshed by a repeated knock, by door.', labelNames: ['door'], registers });
-    this.closes = new Counter({ name: 'knocktail_closes_total', help: 'Grants closed, by door and reason.', labelNames: ['door', 'reason'], registers });
-    this.rejected = new Counter({ name: 'knocktail_rejected_total', help: 'Completed knocks refused, by door and reason.', labelNames: ['door', 'reason'], registers });
-    this.firewallFailures = new Counter({ name: 'knocktail_firewall_failures_total', help: 'Firewall commands that failed, by action.', labelNames: ['action'], registers });
+    this.opens = new Counter({
+      name: 'knocktail_opens_total',
+      help: 'Grants opened, by door.',
+      labelNames: ['door'],
+      registers,
+    });
+    this.refreshes = new Counter({
+      name: 'knocktail_refreshes_total',
+      help: 'Grants refreshed by a repeated knock, by door.',
+      labelNames: ['door'],
+      registers,
+    });
+    this.closes = new Counter({
+      name: 'knocktail_closes_total',
+      help: 'Grants closed, by door and reason.',
+      labelNames: ['door', 'reason'],
+      registers,
+    });
+    this.rejected = new Counter({
+      name: 'knocktail_rejected_total',
+      help: 'Completed knocks refused, by door and reason.',
+      labelNames: ['door', 'reason'],
+      registers,
+    });
+    this.firewallFailures = new Counter({
+      name: 'knocktail_firewall_failures_total',
+      help: 'Firewall commands that failed, by action.',
+      labelNames: ['action'],
+      registers,
+    });
     this.firewallSeconds = new Histogram({
       name: 'knocktail_firewall_command_seconds',
       help: 'Time a firewall change took, by action.',
@@ -58,9 +93,21 @@ export class Metrics {
       registers,
     });
     this.openGrants = new Gauge({ name: 'knocktail_open_grants', help: 'Grants open now.', registers });
-    this.trackedSources = new Gauge({ name: 'knocktail_tracked_sources', help: 'Sources tracked mid-sequence.', registers });
-    this.scanners = new Gauge({ name: 'knocktail_scanners_marked', help: 'Sources marked as scanners (a tripwire hit within limits.scannerHold).', registers });
-    this.lagBytes = new Gauge({ name: 'knocktail_follower_lag_bytes', help: 'Bytes of the knock log not read yet.', registers });
+    this.trackedSources = new Gauge({
+      name: 'knocktail_tracked_sources',
+      help: 'Sources tracked mid-sequence.',
+      registers,
+    });
+    this.scanners = new Gauge({
+      name: 'knocktail_scanners_marked',
+      help: 'Sources marked as scanners (a tripwire hit within limits.scannerHold).',
+      registers,
+    });
+    this.lagBytes = new Gauge({
+      name: 'knocktail_follower_lag_bytes',
+      help: 'Bytes of the knock log not read yet.',
+      registers,
+    });
   }
 
   /** Count one pipeline event (lines read, packets parsed, ...). */

@@ -2,7 +2,10 @@ import type { FirewallBackend } from '../firewall/backend.js';
 import type { Grant } from '../model/grant.js';
 
 // Wraps a backend so every open/close/list reports its duration (firewall latency histogram).
-export function timeBackend(backend: FirewallBackend, observe: (action: string, seconds: number) => void): FirewallBackend {
+export function timeBackend(
+  backend: FirewallBackend,
+  observe: (action: string, seconds: number) => void,
+): FirewallBackend {
   const timed = async <T>(action: string, call: () => Promise<T>): Promise<T> => {
     const started = process.hrtime.bigint();
     try {

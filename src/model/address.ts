@@ -86,7 +86,8 @@ export function addressInAny(address: Address, cidrs: readonly Cidr[]): boolean 
 }
 
 /** What the parser makes of an address field: the address, or why a kernel never prints it. */
-export type KernelAddress = { readonly ok: true; readonly address: Address } | { readonly ok: false; readonly detail: string };
+export type KernelAddress =
+  { readonly ok: true; readonly address: Address } | { readonly ok: false; readonly detail: string };
 
 /**
  * An address as the kernel's LOG target prints it (dotted quad, or IPv6 of an IPv6 header),
@@ -108,7 +109,9 @@ export function normaliseKernelAddress(text: string): KernelAddress {
   const parts = v6.parts;
   const zeroTo = (n: number): boolean => parts.slice(0, n).every((part) => part === 0);
   // ipaddr.js reads "::1.2.3.4" as mapped too; the text tells the two embedded forms apart.
-  if (zeroTo(5) && parts[5] === 0xffff && (!text.includes('.') || /ffff:[\d.]+$/i.test(text))) return { ok: false, detail: 'IPv4-mapped' };
-  if (text.includes('.') || (zeroTo(6) && (parts[6] !== 0 || parts[7]! > 1))) return { ok: false, detail: 'IPv4-compatible' };
+  if (zeroTo(5) && parts[5] === 0xffff && (!text.includes('.') || /ffff:[\d.]+$/i.test(text)))
+    return { ok: false, detail: 'IPv4-mapped' };
+  if (text.includes('.') || (zeroTo(6) && (parts[6] !== 0 || parts[7]! > 1)))
+    return { ok: false, detail: 'IPv4-compatible' };
   return { ok: true, address: { text: v6.toRFC5952String(), family: 6 } };
 }

@@ -19,7 +19,9 @@ export type KnocktailErrorCode =
 
 // Exit status by code: 2 for usage and configuration mistakes, 1 for runtime failures.
 export function exitCodeFor(code: KnocktailErrorCode): 1 | 2 {
-  return code === 'CONFIG_INVALID' || code === 'CONFIG_UNREADABLE' || code === 'USAGE' || code === 'BACKEND_UNKNOWN' ? 2 : 1;
+  return code === 'CONFIG_INVALID' || code === 'CONFIG_UNREADABLE' || code === 'USAGE' || code === 'BACKEND_UNKNOWN'
+    ? 2
+    : 1;
 }
 
 export class KnocktailError extends Error {
@@ -27,7 +29,11 @@ export class KnocktailError extends Error {
   /** Extra lines (one problem each), e.g. every config error found. */
   readonly details: readonly string[];
 
-  constructor(code: KnocktailErrorCode, message: string, options: { cause?: unknown; details?: readonly string[] } = {}) {
+  constructor(
+    code: KnocktailErrorCode,
+    message: string,
+    options: { cause?: unknown; details?: readonly string[] } = {},
+  ) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'KnocktailError';
     this.code = code;

@@ -16,7 +16,8 @@ export interface Grant {
  * Why a grant closed: its time ran out (live or while knocktail was down), the close sequence, `revoke`, a reload that removed its
  * door or excluded its source (allowFrom), or its source hit a tripwire port shortly after it was opened (`scanner`).
  */
-export type CloseReason = 'expired' | 'close-sequence' | 'revoked' | 'expired-while-down' | 'door-removed' | 'not-allowed' | 'scanner';
+export type CloseReason =
+  'expired' | 'close-sequence' | 'revoked' | 'expired-while-down' | 'door-removed' | 'not-allowed' | 'scanner';
 
 export function grantKey(grant: { src: string; door: string }): string {
   return `${grant.door}\u0000${grant.src}`;

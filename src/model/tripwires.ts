@@ -90,7 +90,9 @@ export function withoutPorts(tripwires: readonly PortSpec[], ports: readonly Por
 }
 
 /** A lookup for the daemon: is a logged packet to (proto, port) a tripwire hit? */
-export function buildTripwireMatcher(tripwires: readonly PortSpec[]): (proto: string, port: number | undefined) => boolean {
+export function buildTripwireMatcher(
+  tripwires: readonly PortSpec[],
+): (proto: string, port: number | undefined) => boolean {
   const set = new Set(tripwires.map((port) => key(port.proto, port.port)));
   return (proto, port) => port !== undefined && (proto === 'tcp' || proto === 'udp') && set.has(key(proto, port));
 }

@@ -30,7 +30,9 @@ export class AddressCache implements AddressReader {
   private readonly entries = new Map<string, KernelAddress>();
   private readonly slotKeys = new Uint8Array(SLOTS * KEY_BYTES);
   private readonly slotLengths = new Uint8Array(SLOTS);
-  private readonly slotValues: (KernelAddress | undefined)[] = new Array<KernelAddress | undefined>(SLOTS).fill(undefined);
+  private readonly slotValues: (KernelAddress | undefined)[] = new Array<KernelAddress | undefined>(SLOTS).fill(
+    undefined,
+  );
 
   constructor(private readonly capacity = 4096) {}
 

@@ -93,14 +93,23 @@ export class ByteLineReader {
   private readHeader(): number {
     const b = this.buf;
     const s = this.at;
-    if (s + 20 > this.end || b[s + 4] !== 0x2d || b[s + 7] !== 0x2d || b[s + 10] !== 0x54 || b[s + 13] !== COLON || b[s + 16] !== COLON) return NaN;
+    if (
+      s + 20 > this.end ||
+      b[s + 4] !== 0x2d ||
+      b[s + 7] !== 0x2d ||
+      b[s + 10] !== 0x54 ||
+      b[s + 13] !== COLON ||
+      b[s + 16] !== COLON
+    )
+      return NaN;
     const year = digits(b, s, 4);
     const month = digits(b, s + 5, 2);
     const day = digits(b, s + 8, 2);
     const hour = digits(b, s + 11, 2);
     const minute = digits(b, s + 14, 2);
     const second = digits(b, s + 17, 2);
-    if (year < 0 || month < 0 || day < 0 || hour < 0 || minute < 0 || minute > 59 || second < 0 || second > 60) return NaN;
+    if (year < 0 || month < 0 || day < 0 || hour < 0 || minute < 0 || minute > 59 || second < 0 || second > 60)
+      return NaN;
     // Date.UTC is linear within an hour: one call per distinct hour of the log.
     const key = year * 1_000_000 + month * 10_000 + day * 100 + hour;
     if (key !== this.hourKey) {
@@ -203,7 +212,14 @@ export class ByteLineReader {
     return { kind: 'packet', packet };
   }
 
-  private readTransport(at: number, inName: string, src: Address, dst: Address, len: number, ttl: number): Packet | undefined {
+  private readTransport(
+    at: number,
+    inName: string,
+    src: Address,
+    dst: Address,
+    len: number,
+    ttl: number,
+  ): Packet | undefined {
     const b = this.buf;
     const p = this.at;
     const prefix = this.ctx.prefix;
@@ -212,10 +228,31 @@ export class ByteLineReader {
       this.at = p + 4;
       const sport = this.number(SPT, MAX_U16);
       const dport = this.number(DPT, MAX_U16);
-      if (sport < 0 || dport < 0 || this.startsWith(SEQ) || this.number(WINDOW, MAX_U16) < 0 || !this.key(RES) || !this.skipWord()) return undefined;
+      if (
+        sport < 0 ||
+        dport < 0 ||
+        this.startsWith(SEQ) ||
+        this.number(WINDOW, MAX_U16) < 0 ||
+        !this.key(RES) ||
+        !this.skipWord()
+      )
+        return undefined;
       const flags = this.readTcpFlags();
       if (this.number(URGP, MAX_U16) < 0) return undefined;
-      return { at, prefix, in: inName, family, src: src.text, dst: dst.text, proto: 'tcp', len, ttl, sport, dport, flags };
+      return {
+        at,
+        prefix,
+        in: inName,
+        family,
+        src: src.text,
+        dst: dst.text,
+        proto: 'tcp',
+        len,
+        ttl,
+        sport,
+        dport,
+        flags,
+      };
     }
     if (b[p] === 0x55 && b[p + 1] === 0x44 && b[p + 2] === 0x50) {
       const lite = b[p + 3] === 0x4c && b[p + 4] === 0x49 && b[p + 5] === 0x54 && b[p + 6] === 0x45;
@@ -225,7 +262,20 @@ export class ByteLineReader {
       const sport = this.number(SPT, MAX_U16);
       const dport = this.number(DPT, MAX_U16);
       if (sport < 0 || dport < 0 || this.number(LEN, MAX_U16) < 0) return undefined;
-      return { at, prefix, in: inName, family, src: src.text, dst: dst.text, proto: lite ? 'udplite' : 'udp', len, ttl, sport, dport, flags: NO_FLAGS };
+      return {
+        at,
+        prefix,
+        in: inName,
+        family,
+        src: src.text,
+        dst: dst.text,
+        proto: lite ? 'udplite' : 'udp',
+        len,
+        ttl,
+        sport,
+        dport,
+        flags: NO_FLAGS,
+      };
     }
     if (b[p] === 0x49 && b[p + 1] === 0x43 && b[p + 2] === 0x4d && b[p + 3] === 0x50) {
       const v6 = b[p + 4] === 0x76 && b[p + 5] === 0x36;
@@ -237,7 +287,20 @@ export class ByteLineReader {
       // Only echo request and reply: every other type carries words left to the strict parser.
       const echo = v6 ? icmpType === 128 || icmpType === 129 : icmpType === 0 || icmpType === 8;
       if (icmpCode < 0 || !echo || this.number(ID, MAX_U16) < 0 || this.number(SEQ, MAX_U16) < 0) return undefined;
-      return { at, prefix, in: inName, family, src: src.text, dst: dst.text, proto: v6 ? 'icmpv6' : 'icmp', len, ttl, icmpType, icmpCode, flags: NO_FLAGS };
+      return {
+        at,
+        prefix,
+        in: inName,
+        family,
+        src: src.text,
+        dst: dst.text,
+        proto: v6 ? 'icmpv6' : 'icmp',
+        len,
+        ttl,
+        icmpType,
+        icmpCode,
+        flags: NO_FLAGS,
+      };
     }
     return undefined;
   }
@@ -301,7 +364,8 @@ export class ByteLineReader {
     const length = i - start;
     this.at = i + 1;
     if (length === 0) return '';
-    if (length > 15 || (b[start] === 0x2e && (length === 1 || (length === 2 && b[start + 1] === 0x2e)))) return undefined;
+    if (length > 15 || (b[start] === 0x2e && (length === 1 || (length === 2 && b[start + 1] === 0x2e))))
+      return undefined;
     const last = this.lastInterfaceBytes;
     if (last.length === length && matchesAt(b, start, last, i)) return this.lastInterface;
     this.lastInterfaceBytes = Uint8Array.prototype.slice.call(b, start, i);
@@ -370,7 +434,8 @@ export class ByteLineReader {
     if (!this.key(key)) return false;
     const b = this.buf;
     const p = this.at;
-    if (b[p] !== 48 || b[p + 1] !== 0x78 || !isUpperHex(b[p + 2]!) || !isUpperHex(b[p + 3]!) || !this.wordEndsAt(p + 4)) return false;
+    if (b[p] !== 48 || b[p + 1] !== 0x78 || !isUpperHex(b[p + 2]!) || !isUpperHex(b[p + 3]!) || !this.wordEndsAt(p + 4))
+      return false;
     this.at = p + 5;
     return true;
   }

@@ -105,7 +105,12 @@ export class Words {
     const end = this.wordEnd();
     const t = this.text;
     const digits = bare ? start : start + 2;
-    if (end - digits !== 2 || (!bare && (t.charCodeAt(start) !== 48 || t.charCodeAt(start + 1) !== 120)) || !isUpperHex(t.charCodeAt(digits)) || !isUpperHex(t.charCodeAt(digits + 1))) {
+    if (
+      end - digits !== 2 ||
+      (!bare && (t.charCodeAt(start) !== 48 || t.charCodeAt(start + 1) !== 120)) ||
+      !isUpperHex(t.charCodeAt(digits)) ||
+      !isUpperHex(t.charCodeAt(digits + 1))
+    ) {
       throw new FieldError(word, bare ? 'not HH' : 'not 0xHH');
     }
     this.at = end + 1;

@@ -14,7 +14,11 @@ export function scanLines(chunk: Buffer, prefix: Buffer, onCandidate: (line: str
 }
 
 /** As scanLines, but hands over where each candidate line starts and ends in `chunk` (its newline excluded), decoding nothing. */
-export function scanLineBounds(chunk: Buffer, prefix: Buffer, onCandidate: (start: number, end: number) => void): number {
+export function scanLineBounds(
+  chunk: Buffer,
+  prefix: Buffer,
+  onCandidate: (start: number, end: number) => void,
+): number {
   // No line holds a "\n", so a prefix with one is in none of them.
   if (prefix.length > 0 && !prefix.includes(NEWLINE)) handOverCandidates(chunk, prefix, onCandidate);
   return countLines(chunk);

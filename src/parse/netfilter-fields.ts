@@ -11,13 +11,19 @@ export type FieldsResult =
   /** `out`: the OUT= interface ("" on the INPUT path). */
   | { readonly ok: true; readonly fields: NetfilterFields; readonly out: string }
   /** `field` and `detail` when known: `DPT` and `leading zero`. */
-  | { readonly ok: false; readonly reason: 'bad-field' | 'truncated'; readonly field?: string; readonly detail?: string };
+  | {
+      readonly ok: false;
+      readonly reason: 'bad-field' | 'truncated';
+      readonly field?: string;
+      readonly detail?: string;
+    };
 
 const LINK_KEYS = new Set(['PHYSIN', 'PHYSOUT', 'MAC', 'MACSRC', 'MACDST', 'VPROTO', 'VID', 'MACPROTO', 'TUNNEL']);
 const TCP_FLAGS = new Set<string>(['CWR', 'ECE', 'URG', 'ACK', 'PSH', 'RST', 'SYN', 'FIN']);
 const ECHO_TYPES: Record<string, readonly number[]> = { ICMP: [0, 8], ICMPv6: [128, 129] };
 const MAX_U32 = 4_294_967_295;
-const EXTENSION_WORD = /^(?:OPT|\(|\)|FRAG:\d{1,5}|INCOMPLETE|ID:[0-9a-f]{8}|AH|ESP|SPI=0x[0-9a-f]{1,8}|\[\d{1,5}|bytes\]|\))$/;
+const EXTENSION_WORD =
+  /^(?:OPT|\(|\)|FRAG:\d{1,5}|INCOMPLETE|ID:[0-9a-f]{8}|AH|ESP|SPI=0x[0-9a-f]{1,8}|\[\d{1,5}|bytes\]|\))$/;
 
 /**
  * Who printed the fields: the kernel's LOG target (nf_log_syslog.c), or ulogd2's PRINTPKT for
@@ -27,7 +33,12 @@ const EXTENSION_WORD = /^(?:OPT|\(|\)|FRAG:\d{1,5}|INCOMPLETE|ID:[0-9a-f]{8}|AH|
 export type FieldsDialect = 'kernel' | 'ulogd';
 
 /** Read the fields starting at `start` ("IN=…") up to the end of `text`. Never throws. */
-export function readNetfilterFields(text: string, start: number, addresses: AddressReader, dialect: FieldsDialect = 'kernel'): FieldsResult {
+export function readNetfilterFields(
+  text: string,
+  start: number,
+  addresses: AddressReader,
+  dialect: FieldsDialect = 'kernel',
+): FieldsResult {
   let end = text.length;
   while (end > start && text.charCodeAt(end - 1) === 32) end--;
   const words = new Words(text, start, end);
@@ -52,7 +63,8 @@ const INTERFACE = /^(?!\.\.?$)[^/:\s]{1,15}$/;
 function walk(words: Words, addresses: AddressReader, ulogd: boolean): { fields: NetfilterFields; out: string } {
   const inAt = words.position;
   const inName = words.value('IN');
-  if (inName !== '' && (!INTERFACE.test(inName) || Buffer.byteLength(inName) > 15)) throw new FieldError(inAt, 'not an interface name');
+  if (inName !== '' && (!INTERFACE.test(inName) || Buffer.byteLength(inName) > 15))
+    throw new FieldError(inAt, 'not an interface name');
   const out = words.value('OUT');
   while (!words.done() && !words.startsWith('SRC=')) {
     const word = words.peek() ?? '';
@@ -125,7 +137,8 @@ function readIpv6Header(words: Words): IpHeader {
     const wordAt = words.position;
     const word = words.take();
     // dump_ipv6_packet's own words (OPT ( FRAG:… INCOMPLETE ID:… AH ESP SPI=0x… [N bytes] ) ) and nothing else.
-    if (!EXTENSION_WORD.test(word)) throw new FieldError(wordAt, word.includes('=') ? 'repeated field' : 'not an extension header');
+    if (!EXTENSION_WORD.test(word))
+      throw new FieldError(wordAt, word.includes('=') ? 'repeated field' : 'not an extension header');
     const next: typeof group | undefined =
       word === 'OPT'
         ? group === 'none'
@@ -214,7 +227,8 @@ function readIcmp(words: Words, proto: 'ICMP' | 'ICMPv6'): Transport {
     words.number('SEQ', 65535);
   }
   // At most one of these follows; each is consumed only when present.
-  if (words.optionalValue('PARAMETER') === undefined && words.optionalValue('POINTER') === undefined) words.optionalValue('GATEWAY');
+  if (words.optionalValue('PARAMETER') === undefined && words.optionalValue('POINTER') === undefined)
+    words.optionalValue('GATEWAY');
   if (words.startsWith('[')) {
     // The quoted packet is skipped whole, never read: its addresses and ports are not ours.
     const quote = words.take();

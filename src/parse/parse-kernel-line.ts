@@ -1,7 +1,13 @@
 import { UNCACHED, type AddressReader } from './address-cache.js';
 import { readNetfilterFields } from './netfilter-fields.js';
 import { MAX_LINE_BYTES } from '../model/line-limit.js';
-import { DEFAULT_MAX_CLOCK_SKEW, type ForeignReason, type Packet, type ParseContext, type RejectReason } from './packet.js';
+import {
+  DEFAULT_MAX_CLOCK_SKEW,
+  type ForeignReason,
+  type Packet,
+  type ParseContext,
+  type RejectReason,
+} from './packet.js';
 import { splitSyslogHeader, splitUlogdHeader } from './syslog-header.js';
 
 // What one log line is to knocktail: a packet, not ours at all, or ours but unusable.
@@ -47,7 +53,8 @@ function classify(line: string, ctx: ParseContext, addresses: AddressReader): Li
   if (line.length > MAX_LINE_LENGTH) return line.includes(prefix) ? { kind: 'malformed', reason: 'too-long' } : IGNORED;
   const ulogd = ctx.header === 'ulogd';
   const header = ulogd ? splitUlogdHeader(line, ctx) : splitSyslogHeader(line, ctx);
-  if (!header) return startsWithPrefixSomewhere(line, prefix, ulogd) ? { kind: 'malformed', reason: 'no-timestamp' } : IGNORED;
+  if (!header)
+    return startsWithPrefixSomewhere(line, prefix, ulogd) ? { kind: 'malformed', reason: 'no-timestamp' } : IGNORED;
   if (!line.startsWith(prefix, header.messageStart)) return IGNORED;
   if (!header.kernel) return NOT_KERNEL;
   // ulogd's PRINTPKT puts a space between the prefix and "IN=".
@@ -60,18 +67,32 @@ function classify(line: string, ctx: ParseContext, addresses: AddressReader): Li
   const read = readNetfilterFields(line, fieldsStart, addresses, ulogd ? 'ulogd' : 'kernel');
   if (!read.ok) {
     const { reason, field, detail } = read;
-    return { kind: 'malformed', reason, ...(field === undefined ? {} : { field }), ...(detail === undefined ? {} : { detail }) };
+    return {
+      kind: 'malformed',
+      reason,
+      ...(field === undefined ? {} : { field }),
+      ...(detail === undefined ? {} : { detail }),
+    };
   }
   const foreign = foreignReason(read.fields, read.out, ctx.localAddresses);
   if (foreign) return { kind: 'foreign', reason: foreign };
   return { kind: 'packet', packet: { at: header.at, prefix, ...read.fields } };
 }
 
-const FUTURE: LineResult = Object.freeze({ kind: 'malformed', reason: 'bad-field', field: 'timestamp', detail: 'in the future' });
+const FUTURE: LineResult = Object.freeze({
+  kind: 'malformed',
+  reason: 'bad-field',
+  field: 'timestamp',
+  detail: 'in the future',
+});
 
 // Only a packet that arrived on an interface (IN= set), is not being routed on (OUT=
 // empty) and is addressed to this host is a knock on this host.
-function foreignReason(fields: { in: string; dst: string }, out: string, local: ReadonlySet<string> | undefined): ForeignReason | undefined {
+function foreignReason(
+  fields: { in: string; dst: string },
+  out: string,
+  local: ReadonlySet<string> | undefined,
+): ForeignReason | undefined {
   if (fields.in === '') return 'no-in';
   if (out !== '') return 'out-set';
   if (local !== undefined && !local.has(fields.dst)) return 'dst-not-local';

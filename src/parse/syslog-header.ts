@@ -63,7 +63,10 @@ function splitPriHeader(line: string, ctx: ParseContext): SyslogHeader | undefin
   const kernFacility = pri >> 3 === 0;
   if (!line.startsWith('1 ', close + 1)) {
     const at = close + 1;
-    const time = readDigits(line, at, 1) >= 0 ? readIsoTime(line, at) : readTraditionalTime(line, at, ctx.referenceTime, ctx.zoneOffsetMinutes);
+    const time =
+      readDigits(line, at, 1) >= 0
+        ? readIsoTime(line, at)
+        : readTraditionalTime(line, at, ctx.referenceTime, ctx.zoneOffsetMinutes);
     return splitTagged(line, time, kernFacility);
   }
   const words: number[] = [close + 3]; // start of TIME, HOST, APP, PROCID, MSGID, SD

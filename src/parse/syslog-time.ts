@@ -39,9 +39,17 @@ export interface TimeRead {
 
 /** `2026-11-24T15:50:22.137638+00:00` (rsyslog, RFC 5424) or `…+0000` (journalctl) or `…Z`. */
 export function readIsoTime(text: string, at: number): TimeRead | undefined {
-  if (text.charCodeAt(at + 4) !== 45 || text.charCodeAt(at + 7) !== 45 || text.charCodeAt(at + 10) !== 84) return undefined;
+  if (text.charCodeAt(at + 4) !== 45 || text.charCodeAt(at + 7) !== 45 || text.charCodeAt(at + 10) !== 84)
+    return undefined;
   if (text.charCodeAt(at + 13) !== 58 || text.charCodeAt(at + 16) !== 58) return undefined;
-  const base = wallTime(readDigits(text, at, 4), readDigits(text, at + 5, 2), readDigits(text, at + 8, 2), readDigits(text, at + 11, 2), readDigits(text, at + 14, 2), readDigits(text, at + 17, 2));
+  const base = wallTime(
+    readDigits(text, at, 4),
+    readDigits(text, at + 5, 2),
+    readDigits(text, at + 8, 2),
+    readDigits(text, at + 11, 2),
+    readDigits(text, at + 14, 2),
+    readDigits(text, at + 17, 2),
+  );
   if (Number.isNaN(base)) return undefined;
   let i = at + 19;
   let ms = 0;
@@ -77,11 +85,17 @@ function processZoneOffset(epochMs: number): number {
  * the one that puts the time no more than a day after `referenceTime` (so a December line
  * read in January belongs to last year).
  */
-export function readTraditionalTime(text: string, at: number, referenceTime: number, zoneOffsetMinutes: (epochMs: number) => number = processZoneOffset): TimeRead | undefined {
+export function readTraditionalTime(
+  text: string,
+  at: number,
+  referenceTime: number,
+  zoneOffsetMinutes: (epochMs: number) => number = processZoneOffset,
+): TimeRead | undefined {
   const month = MONTHS.indexOf(text.slice(at, at + 3)) + 1;
   if (month === 0 || text.charCodeAt(at + 3) !== 32) return undefined;
   const day = text.charCodeAt(at + 4) === 32 ? readDigits(text, at + 5, 1) : readDigits(text, at + 4, 2);
-  if (text.charCodeAt(at + 6) !== 32 || text.charCodeAt(at + 9) !== 58 || text.charCodeAt(at + 12) !== 58) return undefined;
+  if (text.charCodeAt(at + 6) !== 32 || text.charCodeAt(at + 9) !== 58 || text.charCodeAt(at + 12) !== 58)
+    return undefined;
   const hour = readDigits(text, at + 7, 2);
   const minute = readDigits(text, at + 10, 2);
   const second = readDigits(text, at + 13, 2);

@@ -18,16 +18,27 @@ export async function readCheckpoint(path: string): Promise<Checkpoint | undefin
     text = await fs.readFile(path, 'utf8');
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw new KnocktailError('SOURCE_IO', `Expected a readable checkpoint file at ${path}, got: ${(error as Error).message}`, { cause: error });
+    throw new KnocktailError(
+      'SOURCE_IO',
+      `Expected a readable checkpoint file at ${path}, got: ${(error as Error).message}`,
+      { cause: error },
+    );
   }
   let value: unknown;
   try {
     value = JSON.parse(text);
   } catch (error) {
-    throw new KnocktailError('STATE_CORRUPT', `Expected JSON {device, inode, offset} in ${path}, got ${describeValue(text)}`, { cause: error });
+    throw new KnocktailError(
+      'STATE_CORRUPT',
+      `Expected JSON {device, inode, offset} in ${path}, got ${describeValue(text)}`,
+      { cause: error },
+    );
   }
   if (!isCheckpoint(value)) {
-    throw new KnocktailError('STATE_CORRUPT', `Expected {device, inode, offset} as non-negative integers in ${path}, got ${describeValue(value)}`);
+    throw new KnocktailError(
+      'STATE_CORRUPT',
+      `Expected {device, inode, offset} as non-negative integers in ${path}, got ${describeValue(value)}`,
+    );
   }
   return value;
 }
@@ -42,12 +53,21 @@ export async function writeCheckpoint(path: string, checkpoint: Checkpoint): Pro
 }
 
 function wrapWriteError(path: string, error: unknown): KnocktailError {
-  return new KnocktailError('SOURCE_IO', `Expected to save the follower checkpoint at ${path}, got: ${(error as Error).message}`, { cause: error });
+  return new KnocktailError(
+    'SOURCE_IO',
+    `Expected to save the follower checkpoint at ${path}, got: ${(error as Error).message}`,
+    { cause: error },
+  );
 }
 
 function isCheckpoint(value: unknown): value is Checkpoint {
   if (typeof value !== 'object' || value === null) return false;
   const record = value as Record<string, unknown>;
   const whole = (field: unknown): boolean => typeof field === 'number' && Number.isSafeInteger(field) && field >= 0;
-  return whole(record['device']) && whole(record['inode']) && whole(record['offset']) && (record['anchor'] === undefined || typeof record['anchor'] === 'string');
+  return (
+    whole(record['device']) &&
+    whole(record['inode']) &&
+    whole(record['offset']) &&
+    (record['anchor'] === undefined || typeof record['anchor'] === 'string')
+  );
 }

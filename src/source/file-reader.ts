@@ -57,7 +57,11 @@ export function readLogFiles(paths: readonly string[], options: ReadLogFilesOpti
         } catch (error) {
           if (error instanceof KnocktailError) throw error;
           const kind = gzip ? 'gzip' : 'plain';
-          throw new KnocktailError('SOURCE_IO', `Expected a readable ${kind} log file at ${path}, got: ${(error as Error).message}`, { cause: error });
+          throw new KnocktailError(
+            'SOURCE_IO',
+            `Expected a readable ${kind} log file at ${path}, got: ${(error as Error).message}`,
+            { cause: error },
+          );
         } finally {
           for (const stream of streams) stream.destroy();
         }
@@ -104,7 +108,11 @@ async function* counted(stream: AsyncIterable<Buffer>, count: (data: Buffer) => 
 // Re-cut a byte stream into chunks that end on '\n', over-long lines dropped whole (the
 // limiter copies only the tail of a piece, never the piece), and a last line without '\n'
 // at the end of the file gets one.
-async function* splitLines(pieces: AsyncIterable<Buffer>, limiter: LineLimiter, signal?: AbortSignal): AsyncGenerator<Buffer> {
+async function* splitLines(
+  pieces: AsyncIterable<Buffer>,
+  limiter: LineLimiter,
+  signal?: AbortSignal,
+): AsyncGenerator<Buffer> {
   for await (const piece of pieces) {
     if (signal?.aborted) return;
     // The line a piece finishes and the rest come apart: the piece is never copied.
@@ -123,7 +131,11 @@ async function sumSizes(paths: readonly string[]): Promise<number> {
     try {
       total += (await fs.stat(path)).size;
     } catch (error) {
-      throw new KnocktailError('SOURCE_IO', `Expected a readable log file at ${path}, got: ${(error as Error).message}`, { cause: error });
+      throw new KnocktailError(
+        'SOURCE_IO',
+        `Expected a readable log file at ${path}, got: ${(error as Error).message}`,
+        { cause: error },
+      );
     }
   }
   return total;

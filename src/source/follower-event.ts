@@ -3,9 +3,21 @@ import type { KnocktailError } from '../model/errors.js';
 // What the follower tells its owner (logs, metrics, status) about the file it follows.
 export type FollowerEvent =
   /** A file was opened without a checkpoint: at its start, at its end, or because it appeared. */
-  | { readonly type: 'opened'; readonly path: string; readonly inode: number; readonly offset: number; readonly reason: 'start' | 'end' | 'created' }
+  | {
+      readonly type: 'opened';
+      readonly path: string;
+      readonly inode: number;
+      readonly offset: number;
+      readonly reason: 'start' | 'end' | 'created';
+    }
   /** Reading goes on from a checkpoint: in the same file, in the rotated file found by inode, or (the checkpointed file is gone) at the start of the current one. */
-  | { readonly type: 'resumed'; readonly path: string; readonly inode: number; readonly offset: number; readonly from: 'checkpointed-file' | 'rotated-file' | 'start-of-current' }
+  | {
+      readonly type: 'resumed';
+      readonly path: string;
+      readonly inode: number;
+      readonly offset: number;
+      readonly from: 'checkpointed-file' | 'rotated-file' | 'start-of-current';
+    }
   /** The old file was drained (grace period over) and the follower moved on to the file now at the path. */
   | { readonly type: 'rotated'; readonly path: string; readonly fromInode: number; readonly toInode: number }
   /** The file shrank below the read offset or was rewritten under it (copytruncate): reading restarts at 0. */

@@ -36,7 +36,9 @@ export interface FileFollowerOptions {
 // rotation within the grace period cannot skip it); or none while the path does not exist.
 // Deadlines are on the monotonic clock: a wall-clock step must not end or stretch a grace period.
 type Phase =
-  { readonly kind: 'following'; readonly file: LogFile } | { readonly kind: 'draining'; readonly file: LogFile; readonly until: number; readonly next: LogFile | undefined } | { readonly kind: 'missing' };
+  | { readonly kind: 'following'; readonly file: LogFile }
+  | { readonly kind: 'draining'; readonly file: LogFile; readonly until: number; readonly next: LogFile | undefined }
+  | { readonly kind: 'missing' };
 
 type Step = { readonly phase: Phase; readonly chunk?: Buffer; readonly idle?: number };
 
@@ -146,7 +148,8 @@ export class FileFollower implements ChunkSource {
       const here = await statOrUndefined(this.path);
       if (here && here.ino === checkpoint.inode && here.dev === checkpoint.device) {
         const file = await LogFile.open(this.path, at);
-        if (file.inode === checkpoint.inode) return this.resumed(file, 'checkpointed-file', { kind: 'following', file });
+        if (file.inode === checkpoint.inode)
+          return this.resumed(file, 'checkpointed-file', { kind: 'following', file });
         await file.close();
       }
       const rotated = await findFileByInode(this.path, checkpoint.device, checkpoint.inode);
@@ -154,7 +157,12 @@ export class FileFollower implements ChunkSource {
         const file = await LogFile.open(rotated, at);
         // A checkpoint from before the rotation: the writer may have moved on only just now.
         const next = await openOrUndefined(this.path, 'start');
-        return this.resumed(file, 'rotated-file', { kind: 'draining', file, until: performance.now() + this.rotateGraceMs, next });
+        return this.resumed(file, 'rotated-file', {
+          kind: 'draining',
+          file,
+          until: performance.now() + this.rotateGraceMs,
+          next,
+        });
       }
       const file = await openOrUndefined(this.path, 'start');
       if (file) return this.resumed(file, 'start-of-current', { kind: 'following', file });
@@ -221,7 +229,12 @@ export class FileFollower implements ChunkSource {
     const { file } = phase;
     const latest = this.wanted ?? this.saved;
     if (latest && latest.inode === file.inode && latest.device === file.device && latest.offset === file.offset) return;
-    this.wanted = { device: file.device, inode: file.inode, offset: file.offset, anchor: file.anchor.toString('base64') };
+    this.wanted = {
+      device: file.device,
+      inode: file.inode,
+      offset: file.offset,
+      anchor: file.anchor.toString('base64'),
+    };
     const first = this.saved === undefined && this.saving === undefined;
     this.saving ??= this.saveWanted(this.checkpointPath);
     if (first) await this.saving;
@@ -254,12 +267,23 @@ export class FileFollower implements ChunkSource {
   private track(phase: Phase): void {
     if (phase.kind === 'missing') return;
     const { file } = phase;
-    this.current = { path: file.path, device: file.device, inode: file.inode, offset: file.offset, lagBytes: file.lagBytes };
+    this.current = {
+      path: file.path,
+      device: file.device,
+      inode: file.inode,
+      offset: file.offset,
+      lagBytes: file.lagBytes,
+    };
   }
 
   // The same failure on every poll is reported once, until that kind of work succeeds again.
   private report(error: unknown, kind: 'read' | 'save'): void {
-    const wrapped = error instanceof KnocktailError ? error : new KnocktailError('SOURCE_IO', `Expected to read ${this.path}, got: ${(error as Error).message}`, { cause: error });
+    const wrapped =
+      error instanceof KnocktailError
+        ? error
+        : new KnocktailError('SOURCE_IO', `Expected to read ${this.path}, got: ${(error as Error).message}`, {
+            cause: error,
+          });
     if (this.lastErrors.get(kind) === wrapped.message) return;
     this.lastErrors.set(kind, wrapped.message);
     this.emit({ type: 'error', error: wrapped });

@@ -15,7 +15,10 @@ export function recordSequence(line: Buffer): number | undefined {
  * The record lines in `bytes` (each with its '\n') whose sequence number is above `after`,
  * without dictionary lines; `rest` is an unterminated tail to prepend to the next read.
  */
-export function selectRecords(bytes: Buffer, after: number): { lines: Buffer[]; lastSequence: number; rest: Buffer | undefined } {
+export function selectRecords(
+  bytes: Buffer,
+  after: number,
+): { lines: Buffer[]; lastSequence: number; rest: Buffer | undefined } {
   const lines: Buffer[] = [];
   let lastSequence = after;
   let start = 0;

@@ -75,7 +75,11 @@ export class KmsgSource implements ChunkSource {
     try {
       handle = await this.open(this.path);
     } catch (error) {
-      throw new KnocktailError('SOURCE_IO', `Expected to read kernel records from ${this.path} (root or CAP_SYSLOG), got: ${(error as Error).message}`, { cause: error });
+      throw new KnocktailError(
+        'SOURCE_IO',
+        `Expected to read kernel records from ${this.path} (root or CAP_SYSLOG), got: ${(error as Error).message}`,
+        { cause: error },
+      );
     }
     try {
       const buffer = Buffer.allocUnsafe(RECORD_BUFFER);
@@ -148,7 +152,11 @@ export class KmsgSource implements ChunkSource {
           this.counts.overwritten += 1;
           continue;
         }
-        throw new KnocktailError('SOURCE_IO', `Expected to read a kernel record from ${this.path}, got: ${(error as Error).message}`, { cause: error });
+        throw new KnocktailError(
+          'SOURCE_IO',
+          `Expected to read a kernel record from ${this.path}, got: ${(error as Error).message}`,
+          { cause: error },
+        );
       }
     }
   }

@@ -37,7 +37,13 @@ export class LogFile {
   private skipFrom: number | undefined;
   private droppedLines = 0;
 
-  constructor(handle: fs.FileHandle, path: string, identity: { device: number; inode: number; size: number }, offset: number, anchor: Buffer) {
+  constructor(
+    handle: fs.FileHandle,
+    path: string,
+    identity: { device: number; inode: number; size: number },
+    offset: number,
+    anchor: Buffer,
+  ) {
     this.handle = handle;
     this.path = path;
     this.device = identity.device;
@@ -58,7 +64,14 @@ export class LogFile {
       const identity = { device: stat.dev, inode: stat.ino, size: stat.size };
       if (at === 'start') return new LogFile(handle, path, identity, 0, Buffer.alloc(0));
       // An anchor cannot reach before the start of the file (a hand-edited checkpoint might).
-      if (at !== 'end') return new LogFile(handle, path, identity, at.offset, at.anchor.subarray(Math.max(0, at.anchor.length - at.offset)));
+      if (at !== 'end')
+        return new LogFile(
+          handle,
+          path,
+          identity,
+          at.offset,
+          at.anchor.subarray(Math.max(0, at.anchor.length - at.offset)),
+        );
       const from = Math.max(0, stat.size - END_SEARCH_BYTES);
       const tail = Buffer.allocUnsafe(stat.size - from);
       const { bytesRead } = await handle.read(tail, 0, tail.length, from);
@@ -101,7 +114,10 @@ export class LogFile {
     const want = Math.min(size - this.position, Math.max(max, MAX_LINE_BYTES + 1));
     const bytes = Buffer.allocUnsafe(anchorLength + want);
     const from = this.position - anchorLength;
-    const bytesRead = bytes.length <= SYNC_READ_BYTES ? readSync(this.handle.fd, bytes, 0, bytes.length, from) : (await this.handle.read(bytes, 0, bytes.length, from)).bytesRead;
+    const bytesRead =
+      bytes.length <= SYNC_READ_BYTES
+        ? readSync(this.handle.fd, bytes, 0, bytes.length, from)
+        : (await this.handle.read(bytes, 0, bytes.length, from)).bytesRead;
     if (bytesRead < anchorLength || !bytes.subarray(0, anchorLength).equals(this.anchorBytes)) return this.restart();
     const data = bytes.subarray(anchorLength, bytesRead);
     const end = endOfCompleteLines(data);
@@ -180,7 +196,8 @@ export class LogFile {
     this.position += end;
     const keep = Math.min(ANCHOR_BYTES, end);
     const fresh = data.subarray(end - keep, end);
-    this.anchorBytes = keep === ANCHOR_BYTES ? Buffer.from(fresh) : Buffer.concat([this.anchorBytes, fresh]).subarray(-ANCHOR_BYTES);
+    this.anchorBytes =
+      keep === ANCHOR_BYTES ? Buffer.from(fresh) : Buffer.concat([this.anchorBytes, fresh]).subarray(-ANCHOR_BYTES);
   }
 
   private restart(): ReadOutcome {

@@ -33,7 +33,8 @@ export class PcapStreamParser {
     const u32 = (at: number): number => (littleEndian ? this.pending.readUInt32LE(at) : this.pending.readUInt32BE(at));
     while (this.pending.length - offset >= 16) {
       const captured = u32(offset + 8);
-      if (captured > MAX_RECORD_BYTES) throw new Error(`pcap record of ${captured} bytes, more than ${MAX_RECORD_BYTES}`);
+      if (captured > MAX_RECORD_BYTES)
+        throw new Error(`pcap record of ${captured} bytes, more than ${MAX_RECORD_BYTES}`);
       if (this.pending.length - offset - 16 < captured) break;
       const at = u32(offset) * 1000 + Math.floor(u32(offset + 4) / (nanos ? 1_000_000 : 1000));
       const data = Buffer.from(this.pending.subarray(offset + 16, offset + 16 + captured));

@@ -52,5 +52,11 @@ export function readUdpDatagram(packet: Buffer): UdpDatagram | undefined {
   const length = packet.readUInt16BE(offset + 4) - 8;
   if (length < 0) return undefined;
   const available = packet.length - offset - 8;
-  return { src, dport: packet.readUInt16BE(offset + 2), payload: packet.subarray(offset + 8, offset + 8 + Math.min(length, available)), truncated: available < length, length };
+  return {
+    src,
+    dport: packet.readUInt16BE(offset + 2),
+    payload: packet.subarray(offset + 8, offset + 8 + Math.min(length, available)),
+    truncated: available < length,
+    length,
+  };
 }

@@ -47,7 +47,8 @@ export function sameText(a: string, b: string): boolean {
 /** Decrypts the base64 ciphertext (prefix stripped); undefined when it is not a salted AES-256-CBC message for this key. */
 export function decryptSpa(key: Buffer, ciphertextB64: string): Buffer | undefined {
   const raw = decodeBase64(SALTED_PREFIX_B64 + ciphertextB64);
-  if (!raw || raw.length < 32 || (raw.length - 16) % 16 !== 0 || !raw.subarray(0, 8).equals(SALTED_MAGIC)) return undefined;
+  if (!raw || raw.length < 32 || (raw.length - 16) % 16 !== 0 || !raw.subarray(0, 8).equals(SALTED_MAGIC))
+    return undefined;
   const derived = deriveKeyIv(key, raw.subarray(8, 16));
   try {
     const decipher = createDecipheriv('aes-256-cbc', derived.key, derived.iv);

@@ -31,7 +31,8 @@ export interface FkoFields {
   readonly clientTimeout?: number;
 }
 
-export type FieldsResult = { readonly ok: true; readonly fields: FkoFields } | { readonly ok: false; readonly problem: string };
+export type FieldsResult =
+  { readonly ok: true; readonly fields: FkoFields } | { readonly ok: false; readonly problem: string };
 
 // fwknop's own limits (lib/fko_limits.h), so what it would refuse is refused here too.
 const MAX_USER = 64;
@@ -56,8 +57,17 @@ export function parseFkoFields(plaintext: string): FieldsResult {
   // The digest is checked after the HMAC, so it only catches a client bug or a wrong key that still padded right.
   if (sha256Base64(body) !== plaintext.slice(cut + 1)) return fail('inner SHA-256 digest does not match');
   const parts = body.split(':');
-  if (parts.length < 6 || parts.length > 8) return fail(`expected 6 to 8 fields before the digest, got ${parts.length}`);
-  const [random, userB64, stamp, version, typeText, messageB64, ...rest] = parts as [string, string, string, string, string, string, ...string[]];
+  if (parts.length < 6 || parts.length > 8)
+    return fail(`expected 6 to 8 fields before the digest, got ${parts.length}`);
+  const [random, userB64, stamp, version, typeText, messageB64, ...rest] = parts as [
+    string,
+    string,
+    string,
+    string,
+    string,
+    string,
+    ...string[],
+  ];
   if (!/^[0-9]{16}$/.test(random)) return fail('random value is not 16 digits');
   const user = text(userB64, MAX_USER);
   if (user === undefined) return fail('user is not base64 of printable text');
@@ -67,7 +77,14 @@ export function parseFkoFields(plaintext: string): FieldsResult {
   const type = Number(typeText);
   const message = text(messageB64, MAX_MESSAGE);
   if (message === undefined) return fail('message is not base64 of printable text');
-  const fields: { -readonly [K in keyof FkoFields]: FkoFields[K] } = { random, user, timestamp: Number(stamp), version, type, message };
+  const fields: { -readonly [K in keyof FkoFields]: FkoFields[K] } = {
+    random,
+    user,
+    timestamp: Number(stamp),
+    version,
+    type,
+    message,
+  };
   const extra = [...rest];
   if (NAT_TYPES.has(type)) {
     const nat = text(extra.shift() ?? '', MAX_MESSAGE);
@@ -87,7 +104,14 @@ export function parseFkoFields(plaintext: string): FieldsResult {
 /** The plaintext fwknop's client encrypts for these fields (the digest appended). */
 export function formatFkoFields(fields: FkoFields): string {
   const b64 = (value: string): string => unpaddedBase64(Buffer.from(value, 'latin1'));
-  const parts = [fields.random, b64(fields.user), String(fields.timestamp), fields.version, String(fields.type), b64(fields.message)];
+  const parts = [
+    fields.random,
+    b64(fields.user),
+    String(fields.timestamp),
+    fields.version,
+    String(fields.type),
+    b64(fields.message),
+  ];
   if (fields.natAccess !== undefined) parts.push(b64(fields.natAccess));
   if (fields.clientTimeout !== undefined) parts.push(String(fields.clientTimeout));
   const body = parts.join(':');

@@ -18,7 +18,12 @@ export async function loadReplayEntries(path: string): Promise<ReplayEntry[]> {
   return list.flatMap((item): ReplayEntry[] => {
     if (!Array.isArray(item)) return [];
     const [digest, until] = item as unknown[];
-    return typeof digest === 'string' && /^[0-9a-f]{64}$/.test(digest) && typeof until === 'number' && Number.isFinite(until) ? [{ digest, until }] : [];
+    return typeof digest === 'string' &&
+      /^[0-9a-f]{64}$/.test(digest) &&
+      typeof until === 'number' &&
+      Number.isFinite(until)
+      ? [{ digest, until }]
+      : [];
   });
 }
 
@@ -26,7 +31,11 @@ export async function loadReplayEntries(path: string): Promise<ReplayEntry[]> {
 export function replaySaver(path: string, snapshot: () => readonly ReplayEntry[]): () => Promise<void> {
   let running: Promise<void> | undefined;
   let next: Promise<void> | undefined;
-  const write = (): Promise<void> => writeFileAtomic(path, `${JSON.stringify({ version: 1, digests: snapshot().map((e) => [e.digest, e.until]) })}\n`, { mode: 0o600, createDirMode: 0o700 });
+  const write = (): Promise<void> =>
+    writeFileAtomic(path, `${JSON.stringify({ version: 1, digests: snapshot().map((e) => [e.digest, e.until]) })}\n`, {
+      mode: 0o600,
+      createDirMode: 0o700,
+    });
   return () => {
     if (next) return next;
     if (!running) {

@@ -14,7 +14,14 @@ export type SpaRefusalReason = 'bad-hmac' | 'oversized' | 'replayed' | 'replay-c
 
 export interface SpaGrantPort {
   full(door: Door): boolean;
-  open(door: Door, src: string, family: Family, by: 'spa', openFor: number, detail: { requested: readonly string[]; clientTimeout?: number }): Promise<unknown>;
+  open(
+    door: Door,
+    src: string,
+    family: Family,
+    by: 'spa',
+    openFor: number,
+    detail: { requested: readonly string[]; clientTimeout?: number },
+  ): Promise<unknown>;
   refuse(door: string, src: string, reason: string): Promise<void> | undefined;
 }
 
@@ -72,26 +79,48 @@ export class SpaHandler {
     const { count, cache, now: clock } = this.options;
     count('spaPackets');
     const first = candidates[0]!.door.name;
-    if (datagram.length > datagram.payload.length) return this.refuse(first, datagram.src, 'oversized', `${datagram.length} bytes`);
+    if (datagram.length > datagram.payload.length)
+      return this.refuse(first, datagram.src, 'oversized', `${datagram.length} bytes`);
     const opened = openSpaPacket(datagram.payload, candidates);
     if (opened.kind !== 'opened') {
       const door = opened.kind === 'malformed' ? (opened.candidate?.door.name ?? first) : first;
-      const detail = opened.kind === 'malformed' ? opened.problem : opened.kind === 'oversized' ? `${opened.bytes} bytes` : 'no door on this port has the HMAC key';
+      const detail =
+        opened.kind === 'malformed'
+          ? opened.problem
+          : opened.kind === 'oversized'
+            ? `${opened.bytes} bytes`
+            : 'no door on this port has the HMAC key';
       return this.refuse(door, datagram.src, opened.kind, detail);
     }
     const { door } = opened.candidate;
     const now = clock();
     const decision = decideSpaRequest(door, opened.fields, datagram.src, now);
     // A stale packet is never remembered: it could not be accepted later either.
-    if (decision.kind === 'refuse' && decision.reason === 'stale') return this.refuse(door.name, datagram.src, 'stale', decision.detail);
-    if (cache.seen(opened.digest, now)) return this.refuse(door.name, datagram.src, 'replayed', 'this packet was used before');
-    if (!cache.add(opened.digest, opened.fields.timestamp * 1000 + door.spa.maxAge, now)) return this.refuse(door.name, datagram.src, 'replay-cache-full', 'the replay cache is full');
-    if (decision.kind === 'refuse') return this.options.saveCache().then(() => this.refuse(door.name, datagram.src, decision.reason, decision.detail));
-    if (this.options.grants.full(door)) return this.options.saveCache().then(() => this.refuse(door.name, datagram.src, 'grant-limit', 'maxGrants reached'));
+    if (decision.kind === 'refuse' && decision.reason === 'stale')
+      return this.refuse(door.name, datagram.src, 'stale', decision.detail);
+    if (cache.seen(opened.digest, now))
+      return this.refuse(door.name, datagram.src, 'replayed', 'this packet was used before');
+    if (!cache.add(opened.digest, opened.fields.timestamp * 1000 + door.spa.maxAge, now))
+      return this.refuse(door.name, datagram.src, 'replay-cache-full', 'the replay cache is full');
+    if (decision.kind === 'refuse')
+      return this.options
+        .saveCache()
+        .then(() => this.refuse(door.name, datagram.src, decision.reason, decision.detail));
+    if (this.options.grants.full(door))
+      return this.options
+        .saveCache()
+        .then(() => this.refuse(door.name, datagram.src, 'grant-limit', 'maxGrants reached'));
     count('spaAccepted');
     const requested = decision.requested.map((port: PortSpec) => formatPort(port));
-    const detail = { requested, ...(decision.clientTimeout === undefined ? {} : { clientTimeout: decision.clientTimeout }) };
-    return this.options.saveCache().then(() => this.options.grants.open(door, decision.address.text, decision.address.family, 'spa', decision.openFor, detail));
+    const detail = {
+      requested,
+      ...(decision.clientTimeout === undefined ? {} : { clientTimeout: decision.clientTimeout }),
+    };
+    return this.options
+      .saveCache()
+      .then(() =>
+        this.options.grants.open(door, decision.address.text, decision.address.family, 'spa', decision.openFor, detail),
+      );
   }
 
   private refuse(door: string, src: Address, reason: SpaRefusalReason, detail: string): Promise<unknown> | undefined {

@@ -19,11 +19,15 @@ export function spaKeyProblem(text: string, kind: 'encryption' | 'hmac'): string
   const name = kind === 'encryption' ? 'KEY_BASE64' : 'HMAC_KEY_BASE64';
   if (!bytes || bytes.length === 0) return `expected a ${name} value (base64, as \`fwknop --key-gen\` prints it)`;
   if (bytes.length > max) return `expected at most ${max} bytes once decoded, got ${bytes.length}`;
-  if (bytes.length < MIN_KEY_BYTES) return `expected at least ${MIN_KEY_BYTES} bytes once decoded (128 bits; \`fwknop --key-gen\` makes 32 and 64), got ${bytes.length}`;
+  if (bytes.length < MIN_KEY_BYTES)
+    return `expected at least ${MIN_KEY_BYTES} bytes once decoded (128 bits; \`fwknop --key-gen\` makes 32 and 64), got ${bytes.length}`;
   return undefined;
 }
 
 /** Decodes keys that passed spaKeyProblem. */
 export function decodeSpaKeys(encryptionB64: string, hmacB64: string): SpaKeys {
-  return { encryption: decodeBase64(encryptionB64.trim()) ?? Buffer.alloc(0), hmac: decodeBase64(hmacB64.trim()) ?? Buffer.alloc(0) };
+  return {
+    encryption: decodeBase64(encryptionB64.trim()) ?? Buffer.alloc(0),
+    hmac: decodeBase64(hmacB64.trim()) ?? Buffer.alloc(0),
+  };
 }

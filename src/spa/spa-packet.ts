@@ -24,9 +24,13 @@ export type OpenedPacket<T> =
 
 const BASE64_BODY = /^[A-Za-z0-9+/]+$/;
 
-export function openSpaPacket<T extends { readonly keys: SpaKeys }>(payload: Buffer, candidates: readonly T[]): OpenedPacket<T> {
+export function openSpaPacket<T extends { readonly keys: SpaKeys }>(
+  payload: Buffer,
+  candidates: readonly T[],
+): OpenedPacket<T> {
   if (payload.length > MAX_SPA_BYTES) return { kind: 'oversized', bytes: payload.length };
-  if (payload.length < MIN_SPA_BYTES) return { kind: 'malformed', problem: `${payload.length} bytes, fewer than ${MIN_SPA_BYTES}` };
+  if (payload.length < MIN_SPA_BYTES)
+    return { kind: 'malformed', problem: `${payload.length} bytes, fewer than ${MIN_SPA_BYTES}` };
   const data = payload.toString('latin1');
   // fwknopd refuses a payload that starts with the prefix: it could be an old packet with a prefix tacked on.
   if (data.startsWith(SALTED_PREFIX_B64)) return { kind: 'malformed', problem: 'starts with the Rijndael prefix' };
@@ -35,13 +39,19 @@ export function openSpaPacket<T extends { readonly keys: SpaKeys }>(payload: Buf
   const hmac = data.slice(-SHA256_B64_LENGTH);
   // Every candidate is tried, so the time taken does not tell which door's key matched.
   let match: T | undefined;
-  for (const candidate of candidates) if (sameText(spaHmac(candidate.keys.hmac, ciphertext), hmac) && match === undefined) match = candidate;
+  for (const candidate of candidates)
+    if (sameText(spaHmac(candidate.keys.hmac, ciphertext), hmac) && match === undefined) match = candidate;
   if (match === undefined) return { kind: 'bad-hmac' };
   const plaintext = decryptSpa(match.keys.encryption, ciphertext);
   if (!plaintext) return { kind: 'malformed', problem: 'does not decrypt with the door key', candidate: match };
   const parsed = parseFkoFields(plaintext.toString('latin1'));
   if (!parsed.ok) return { kind: 'malformed', problem: parsed.problem, candidate: match };
-  return { kind: 'opened', candidate: match, fields: parsed.fields, digest: createHash('sha256').update(ciphertext, 'latin1').digest('hex') };
+  return {
+    kind: 'opened',
+    candidate: match,
+    fields: parsed.fields,
+    digest: createHash('sha256').update(ciphertext, 'latin1').digest('hex'),
+  };
 }
 
 /** The datagram fwknop's client would send for these fields and keys. */

@@ -26,7 +26,9 @@ export function readAnnotatedFixture(path: string): FixtureCase[] {
   if (lines.at(-1) === '') lines.pop();
   lines.forEach((line, index) => {
     if (line.startsWith('# context: ')) {
-      const given = JSON.parse(line.slice(11)) as Partial<Omit<ParseContext, 'localAddresses'>> & { localAddresses?: string[] };
+      const given = JSON.parse(line.slice(11)) as Partial<Omit<ParseContext, 'localAddresses'>> & {
+        localAddresses?: string[];
+      };
       const { localAddresses, ...rest } = given;
       context = { ...DEFAULT_CONTEXT, ...rest, ...(localAddresses ? { localAddresses: new Set(localAddresses) } : {}) };
     } else if (line.startsWith('# expect: ')) {

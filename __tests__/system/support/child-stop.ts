@@ -16,7 +16,10 @@ export function stoppable(child: ChildProcess, graceMs = 3000): StoppableChild {
     stop: async () => {
       if (!state.alive || child.pid === undefined) return;
       process.kill(child.pid, 'SIGTERM');
-      const timer = setTimeout(() => state.alive && child.pid !== undefined && process.kill(child.pid, 'SIGKILL'), graceMs);
+      const timer = setTimeout(
+        () => state.alive && child.pid !== undefined && process.kill(child.pid, 'SIGKILL'),
+        graceMs,
+      );
       await exited;
       clearTimeout(timer);
     },

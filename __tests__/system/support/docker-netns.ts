@@ -69,7 +69,18 @@ export async function startDocker(netns: string): Promise<DockerInNetns> {
   let dockerd: ChildProcess | undefined;
 
   const startContainerd = async (): Promise<void> => {
-    const argv = [...nsenter, 'containerd', '--config', join(dir, 'containerd.toml'), '--root', join(dir, 'containerd-root'), '--state', join(dir, 'containerd-state'), '--address', containerdSock];
+    const argv = [
+      ...nsenter,
+      'containerd',
+      '--config',
+      join(dir, 'containerd.toml'),
+      '--root',
+      join(dir, 'containerd-root'),
+      '--state',
+      join(dir, 'containerd-state'),
+      '--address',
+      containerdSock,
+    ];
     containerd = spawn(argv[0]!, argv.slice(1), { stdio: 'ignore' });
     await until('containerd', async () => (await runArgv(['test', '-S', containerdSock])).exitCode === 0, 15_000);
   };
@@ -89,12 +100,20 @@ export async function startDocker(netns: string): Promise<DockerInNetns> {
       '--exec-opt', 'native.cgroupdriver=cgroupfs',
     ]; // prettier-ignore
     dockerd = spawn(argv[0]!, argv.slice(1), { stdio: 'ignore' });
-    await until('dockerd', async () => (await runArgv([...cliBase, 'version'], { timeoutMs: 5000 })).exitCode === 0, 30_000);
+    await until(
+      'dockerd',
+      async () => (await runArgv([...cliBase, 'version'], { timeoutMs: 5000 })).exitCode === 0,
+      30_000,
+    );
   };
-  const cli = (args: readonly string[], opts: { timeoutMs?: number } = {}): Promise<ExecResult> => runArgv([...cliBase, ...args], { timeoutMs: opts.timeoutMs ?? 60_000 });
+  const cli = (args: readonly string[], opts: { timeoutMs?: number } = {}): Promise<ExecResult> =>
+    runArgv([...cliBase, ...args], { timeoutMs: opts.timeoutMs ?? 60_000 });
 
   const stop = async (): Promise<void> => {
-    if (dockerd && dockerd.exitCode === null) await cli(['rm', '-f', '-v', ...(await cli(['ps', '-aq'])).stdout.split('\n').filter(Boolean)], { timeoutMs: 30_000 });
+    if (dockerd && dockerd.exitCode === null)
+      await cli(['rm', '-f', '-v', ...(await cli(['ps', '-aq'])).stdout.split('\n').filter(Boolean)], {
+        timeoutMs: 30_000,
+      });
     await stopChild(dockerd, 15_000);
     await stopChild(containerd, 10_000);
     await rm(dir, { recursive: true, force: true }).catch(() => undefined);

@@ -19,7 +19,10 @@ export interface Fail2ban {
   stop(): Promise<void>;
 }
 
-export async function startFail2ban(rig: Rig, banaction: 'iptables-multiport' | 'nftables-multiport'): Promise<Fail2ban> {
+export async function startFail2ban(
+  rig: Rig,
+  banaction: 'iptables-multiport' | 'nftables-multiport',
+): Promise<Fail2ban> {
   const dir = await mkdtemp(join(tmpdir(), 'kt-f2b-'));
   const conf = join(dir, 'etc');
   await cp('/etc/fail2ban', conf, { recursive: true });
@@ -29,19 +32,52 @@ export async function startFail2ban(rig: Rig, banaction: 'iptables-multiport' | 
   await writeFile(join(dir, 'auth.log'), '');
   await writeFile(
     join(conf, 'fail2ban.local'),
-    ['[Definition]', 'loglevel = INFO', `logtarget = ${join(dir, 'fail2ban.log')}`, `socket = ${socket}`, `pidfile = ${join(dir, 'fail2ban.pid')}`, 'dbfile = :memory:', ''].join('\n'),
+    [
+      '[Definition]',
+      'loglevel = INFO',
+      `logtarget = ${join(dir, 'fail2ban.log')}`,
+      `socket = ${socket}`,
+      `pidfile = ${join(dir, 'fail2ban.pid')}`,
+      'dbfile = :memory:',
+      '',
+    ].join('\n'),
   );
   await writeFile(
     join(conf, 'jail.local'),
-    ['[DEFAULT]', `banaction = ${banaction}`, 'bantime = 1h', '', '[sshd]', 'enabled = true', 'port = 22', 'backend = polling', `logpath = ${join(dir, 'auth.log')}`, ''].join('\n'),
+    [
+      '[DEFAULT]',
+      `banaction = ${banaction}`,
+      'bantime = 1h',
+      '',
+      '[sshd]',
+      'enabled = true',
+      'port = 22',
+      'backend = polling',
+      `logpath = ${join(dir, 'auth.log')}`,
+      '',
+    ].join('\n'),
   );
-  const server: ChildProcess = rig.spawn(rig.server, ['fail2ban-server', '-c', conf, '-s', socket, '-p', join(dir, 'fail2ban.pid'), '-f', '-x']);
-  const client = (args: readonly string[]): Promise<ExecResult> => rig.exec(rig.server, ['fail2ban-client', '-c', conf, '-s', socket, ...args], { timeoutMs: 20_000 });
+  const server: ChildProcess = rig.spawn(rig.server, [
+    'fail2ban-server',
+    '-c',
+    conf,
+    '-s',
+    socket,
+    '-p',
+    join(dir, 'fail2ban.pid'),
+    '-f',
+    '-x',
+  ]);
+  const client = (args: readonly string[]): Promise<ExecResult> =>
+    rig.exec(rig.server, ['fail2ban-client', '-c', conf, '-s', socket, ...args], { timeoutMs: 20_000 });
   const stop = async (): Promise<void> => {
     await client(['stop']).catch(() => undefined);
     if (server.pid !== undefined && server.exitCode === null) {
       const exited = new Promise<void>((done) => server.once('exit', () => done()));
-      const timer = setTimeout(() => server.pid !== undefined && server.exitCode === null && process.kill(server.pid, 'SIGKILL'), 5000);
+      const timer = setTimeout(
+        () => server.pid !== undefined && server.exitCode === null && process.kill(server.pid, 'SIGKILL'),
+        5000,
+      );
       await Promise.race([exited, sleep(6000)]);
       clearTimeout(timer);
     }
@@ -50,7 +86,8 @@ export async function startFail2ban(rig: Rig, banaction: 'iptables-multiport' | 
   try {
     const deadline = Date.now() + 20_000;
     while ((await client(['ping'])).exitCode !== 0) {
-      if (server.exitCode !== null || Date.now() > deadline) throw new Error('fail2ban-server did not answer on its socket');
+      if (server.exitCode !== null || Date.now() > deadline)
+        throw new Error('fail2ban-server did not answer on its socket');
       await sleep(200);
     }
   } catch (error) {
@@ -59,7 +96,8 @@ export async function startFail2ban(rig: Rig, banaction: 'iptables-multiport' | 
   }
   const must = async (args: readonly string[]): Promise<void> => {
     const result = await client(args);
-    if (result.exitCode !== 0) throw new Error(`fail2ban-client ${args.join(' ')} failed: ${result.stderr}${result.stdout}`);
+    if (result.exitCode !== 0)
+      throw new Error(`fail2ban-client ${args.join(' ')} failed: ${result.stderr}${result.stdout}`);
   };
   return {
     client,

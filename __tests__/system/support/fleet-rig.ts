@@ -88,9 +88,51 @@ async function makeCertificates(dir: string): Promise<{ ca: string; cert: string
   const cert = join(dir, 'nats.pem');
   const key = join(dir, 'nats.key');
   const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
-  await must(['openssl', 'req', '-x509', ...ec, '-keyout', join(dir, 'ca.key'), '-out', ca, '-days', '2', '-subj', '/CN=knocktail fleet test CA']);
-  await must(['openssl', 'req', ...ec, '-keyout', key, '-out', join(dir, 'nats.csr'), '-subj', '/CN=nats', '-addext', `subjectAltName=DNS:${NATS_TLS_NAME},IP:${NATS_ADDRESS}`]);
-  await must(['openssl', 'x509', '-req', '-in', join(dir, 'nats.csr'), '-CA', ca, '-CAkey', join(dir, 'ca.key'), '-CAcreateserial', '-out', cert, '-days', '2', '-copy_extensions', 'copy']);
+  await must([
+    'openssl',
+    'req',
+    '-x509',
+    ...ec,
+    '-keyout',
+    join(dir, 'ca.key'),
+    '-out',
+    ca,
+    '-days',
+    '2',
+    '-subj',
+    '/CN=knocktail fleet test CA',
+  ]);
+  await must([
+    'openssl',
+    'req',
+    ...ec,
+    '-keyout',
+    key,
+    '-out',
+    join(dir, 'nats.csr'),
+    '-subj',
+    '/CN=nats',
+    '-addext',
+    `subjectAltName=DNS:${NATS_TLS_NAME},IP:${NATS_ADDRESS}`,
+  ]);
+  await must([
+    'openssl',
+    'x509',
+    '-req',
+    '-in',
+    join(dir, 'nats.csr'),
+    '-CA',
+    ca,
+    '-CAkey',
+    join(dir, 'ca.key'),
+    '-CAcreateserial',
+    '-out',
+    cert,
+    '-days',
+    '2',
+    '-copy_extensions',
+    'copy',
+  ]);
   return { ca, cert, key };
 }
 
@@ -99,8 +141,15 @@ function memberUser(user: string, password: string): string {
   return `{ user: ${user}, password: "${password}", permissions: { publish: { allow: ["$JS.API.>", "$KV.knocktail_bastions.>", "knocktail.bastions.audit.${user}"] }, subscribe: { allow: ["_INBOX.>", "$KV.knocktail_bastions.>"] } } }`;
 }
 
-function natsConfig(dir: string, index: number, tls: { ca: string; cert: string; key: string }, users: readonly string[]): string {
-  const routes = CLUSTER_PORTS.filter((_, other) => other !== index).map((port) => `nats-route://${NATS_ADDRESS}:${port}`);
+function natsConfig(
+  dir: string,
+  index: number,
+  tls: { ca: string; cert: string; key: string },
+  users: readonly string[],
+): string {
+  const routes = CLUSTER_PORTS.filter((_, other) => other !== index).map(
+    (port) => `nats-route://${NATS_ADDRESS}:${port}`,
+  );
   const tlsBlock = `tls { cert_file: "${tls.cert}", key_file: "${tls.key}", ca_file: "${tls.ca}" }`;
   return [
     `server_name: kt-n${index + 1}`,
@@ -151,7 +200,9 @@ export async function createFleetRig(options: FleetRigOptions): Promise<FleetRig
     // The NATS cluster: TLS (clients and routes) and one user per member, as docs/fleet.md sets it up.
     const certificates = await makeCertificates(dir);
     const hosts = memberNs.map((_, index) => `b${index + 1}`);
-    const passwords = new Map([...hosts, ...(options.extraUsers ?? [])].map((user) => [user, randomBytes(12).toString('hex')]));
+    const passwords = new Map(
+      [...hosts, ...(options.extraUsers ?? [])].map((user) => [user, randomBytes(12).toString('hex')]),
+    );
     const users = [...passwords].map(([user, password]) => memberUser(user, password));
     const servers = NATS_PORTS.map((port) => `tls://${NATS_ADDRESS}:${port}`);
     const login = (user: string): NatsLogin => {
@@ -164,7 +215,9 @@ export async function createFleetRig(options: FleetRigOptions): Promise<FleetRig
     for (const index of [0, 1, 2]) {
       const conf = join(dir, `n${index + 1}.conf`);
       await writeFile(conf, natsConfig(dir, index, certificates, users));
-      const child = spawn('ip', ['netns', 'exec', names.nats, 'nats-server', '-c', conf], { stdio: ['ignore', 'pipe', 'pipe'] });
+      const child = spawn('ip', ['netns', 'exec', names.nats, 'nats-server', '-c', conf], {
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
       child.stdout.on('data', (chunk: Buffer) => (natsOutput[index] = `${natsOutput[index] ?? ''}${chunk.toString()}`));
       child.stderr.on('data', (chunk: Buffer) => (natsOutput[index] = `${natsOutput[index] ?? ''}${chunk.toString()}`));
       natsPids[index] = child.pid;
@@ -172,13 +225,19 @@ export async function createFleetRig(options: FleetRigOptions): Promise<FleetRig
       undo.push(async () => {
         if (child.exitCode !== null || child.pid === undefined) return;
         process.kill(child.pid, 'SIGTERM');
-        const timer = setTimeout(() => child.exitCode === null && child.pid !== undefined && process.kill(child.pid, 'SIGKILL'), 5000);
+        const timer = setTimeout(
+          () => child.exitCode === null && child.pid !== undefined && process.kill(child.pid, 'SIGKILL'),
+          5000,
+        );
         await exited;
         clearTimeout(timer);
       });
     }
     const ready = Date.now() + 20_000;
-    while (!natsOutput.every((text) => /JetStream cluster new metadata leader|Server is ready/.test(text)) || !natsOutput.some((text) => /metadata leader/.test(text))) {
+    while (
+      !natsOutput.every((text) => /JetStream cluster new metadata leader|Server is ready/.test(text)) ||
+      !natsOutput.some((text) => /metadata leader/.test(text))
+    ) {
       if (Date.now() > ready) throw new Error(`the NATS cluster did not come up:\n${natsOutput.join('\n---\n')}`);
       await sleep(100);
     }
@@ -187,8 +246,16 @@ export async function createFleetRig(options: FleetRigOptions): Promise<FleetRig
     const keyFile = join(dir, 'fleet.key');
     await writeFile(keyFile, randomBytes(48).toString('base64'), { mode: 0o600 });
     const template = await readFile(join(repoRoot, 'rsyslog', '30-knocktail.conf'), 'utf8');
-    const layout = memberNs.map((ns, index) => ({ ns, host: `b${index + 1}`, prefix: `kt${tag}b${index + 1}: `, logFile: join(dir, `b${index + 1}`, 'knocks.log') }));
-    const rsyslog = await startRsyslog(join(dir, 'rsyslog'), layout.map((entry) => renderRsyslogDropin(template, { ...entry, group: 'root' })).join('\n'));
+    const layout = memberNs.map((ns, index) => ({
+      ns,
+      host: `b${index + 1}`,
+      prefix: `kt${tag}b${index + 1}: `,
+      logFile: join(dir, `b${index + 1}`, 'knocks.log'),
+    }));
+    const rsyslog = await startRsyslog(
+      join(dir, 'rsyslog'),
+      layout.map((entry) => renderRsyslogDropin(template, { ...entry, group: 'root' })).join('\n'),
+    );
     undo.push(() => rsyslog.stop());
 
     const members: FleetMember[] = [];
@@ -206,7 +273,15 @@ export async function createFleetRig(options: FleetRigOptions): Promise<FleetRig
           auditLog,
           firewall: { backend: options.backend ?? 'iptables', checkInterval: 5 },
           doors: options.doors,
-          fleet: { ...login(host), group: 'bastions', host, keyFile, heartbeatInterval: '1s', replicas: 3, ...options.fleet },
+          fleet: {
+            ...login(host),
+            group: 'bastions',
+            host,
+            keyFile,
+            heartbeatInterval: '1s',
+            replicas: 3,
+            ...options.fleet,
+          },
         }),
       );
       const cli = (args: readonly string[]): Promise<ExecResult> => rig.exec(ns, ['node', cliPath, ...args]);
@@ -222,7 +297,10 @@ export async function createFleetRig(options: FleetRigOptions): Promise<FleetRig
         if (!child || child.exitCode !== null || child.pid === undefined) return;
         const exited = new Promise<void>((done) => child.once('exit', () => done()));
         process.kill(child.pid, 'SIGTERM');
-        const timer = setTimeout(() => child.exitCode === null && child.pid !== undefined && process.kill(child.pid, 'SIGKILL'), 5000);
+        const timer = setTimeout(
+          () => child.exitCode === null && child.pid !== undefined && process.kill(child.pid, 'SIGKILL'),
+          5000,
+        );
         await exited;
         clearTimeout(timer);
       };
@@ -241,13 +319,16 @@ export async function createFleetRig(options: FleetRigOptions): Promise<FleetRig
         async start() {
           const socket = join(home, 'state', 'control.sock');
           await rm(socket, { force: true });
-          const child = spawn('ip', ['netns', 'exec', ns, 'node', cliPath, 'run', '--config', configPath], { stdio: ['ignore', 'pipe', 'pipe'] });
+          const child = spawn('ip', ['netns', 'exec', ns, 'node', cliPath, 'run', '--config', configPath], {
+            stdio: ['ignore', 'pipe', 'pipe'],
+          });
           child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
           child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
           daemon = child;
           const deadline = Date.now() + 20_000;
           while (!existsSync(socket) || !output.includes(`member ${host}`)) {
-            if (child.exitCode !== null || Date.now() > deadline) throw new Error(`daemon ${host} did not join the fleet:\n${output}`);
+            if (child.exitCode !== null || Date.now() > deadline)
+              throw new Error(`daemon ${host} did not join the fleet:\n${output}`);
             await sleep(50);
           }
         },
@@ -262,14 +343,44 @@ export async function createFleetRig(options: FleetRigOptions): Promise<FleetRig
         async blockNats(blocked) {
           // Both ways: data the servers already sent would otherwise still be read.
           const position = blocked ? ['-I'] : ['-D'];
-          await must(['ip', 'netns', 'exec', ns, 'iptables', '-w', ...position, 'OUTPUT', ...(blocked ? ['1'] : []), '-d', NATS_ADDRESS, '-j', 'DROP']);
-          await must(['ip', 'netns', 'exec', ns, 'iptables', '-w', ...position, 'INPUT', ...(blocked ? ['1'] : []), '-s', NATS_ADDRESS, '-j', 'DROP']);
+          await must([
+            'ip',
+            'netns',
+            'exec',
+            ns,
+            'iptables',
+            '-w',
+            ...position,
+            'OUTPUT',
+            ...(blocked ? ['1'] : []),
+            '-d',
+            NATS_ADDRESS,
+            '-j',
+            'DROP',
+          ]);
+          await must([
+            'ip',
+            'netns',
+            'exec',
+            ns,
+            'iptables',
+            '-w',
+            ...position,
+            'INPUT',
+            ...(blocked ? ['1'] : []),
+            '-s',
+            NATS_ADDRESS,
+            '-j',
+            'DROP',
+          ]);
         },
       });
     }
 
-    const connect = (address: string, port: number, timeoutMs = 300): Promise<boolean> => rig.connect(names.client, address, port, timeoutMs);
-    const poll = (address: string, port: number, want: boolean, timeoutMs: number): Promise<boolean> => pollConnect(rig, names.client, address, port, want, timeoutMs);
+    const connect = (address: string, port: number, timeoutMs = 300): Promise<boolean> =>
+      rig.connect(names.client, address, port, timeoutMs);
+    const poll = (address: string, port: number, want: boolean, timeoutMs: number): Promise<boolean> =>
+      pollConnect(rig, names.client, address, port, want, timeoutMs);
     return {
       rig,
       dir,

@@ -6,7 +6,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { renderRsyslogDropin } from '../../../src/install/rsyslog-dropin.js';
 import { builtCli, repoRoot } from './built-cli.js';
-import { createRig, enableLogAllNetns, pinned, pollConnect, runArgv, type ExecResult, type Rig, type RigCpus } from './netns.js';
+import {
+  createRig,
+  enableLogAllNetns,
+  pinned,
+  pollConnect,
+  runArgv,
+  type ExecResult,
+  type Rig,
+  type RigCpus,
+} from './netns.js';
 import { startRsyslog, type PrivateRsyslog } from './rsyslog.js';
 import { sleep } from '../../support/helpers.js';
 import { startUlogd } from './ulogd.js';
@@ -17,7 +26,13 @@ import { startUlogd } from './ulogd.js';
 // at 0), the built CLI running `knocktail run` inside the server namespace, and a listener on port 22.
 
 /** The seed's door: one knock on 31600 opens 22 until a knock on 31601. */
-export const CLASSIC_DOOR = { name: 'classic', sequence: ['tcp:31600'], open: ['tcp:22'], openFor: 'until-closed', closeSequence: ['tcp:31601'] } as const;
+export const CLASSIC_DOOR = {
+  name: 'classic',
+  sequence: ['tcp:31600'],
+  open: ['tcp:22'],
+  openFor: 'until-closed',
+  closeSequence: ['tcp:31601'],
+} as const;
 
 export interface LiveRigOptions {
   readonly backend: 'iptables' | 'ipset' | 'nftables';
@@ -44,7 +59,15 @@ export interface LiveRigOptions {
 export function asServiceUser(user: string): string[] {
   const caps = '-all,+net_admin,+net_raw';
   const { gid } = userIds(user);
-  return ['setpriv', `--reuid=${user}`, `--regid=${gid}`, '--init-groups', `--inh-caps=${caps}`, `--ambient-caps=${caps}`, `--bounding-set=${caps}`];
+  return [
+    'setpriv',
+    `--reuid=${user}`,
+    `--regid=${gid}`,
+    '--init-groups',
+    `--inh-caps=${caps}`,
+    `--ambient-caps=${caps}`,
+    `--bounding-set=${caps}`,
+  ];
 }
 
 export interface LiveRig {
@@ -91,7 +114,10 @@ function userIds(user: string): { uid: number; gid: number } {
 }
 
 export async function createLiveRig(options: LiveRigOptions): Promise<LiveRig> {
-  const command = [...(options.runAs === undefined ? [] : asServiceUser(options.runAs)), ...(options.command ?? ['node', builtCli()])];
+  const command = [
+    ...(options.runAs === undefined ? [] : asServiceUser(options.runAs)),
+    ...(options.command ?? ['node', builtCli()]),
+  ];
   const dir = await mkdtemp(join(tmpdir(), 'kt-live-'));
   const prefix = `kt${randomBytes(4).toString('hex')}: `;
   const logFile = join(dir, 'knocks.log');
@@ -121,8 +147,12 @@ export async function createLiveRig(options: LiveRigOptions): Promise<LiveRig> {
     }
     const group = options.runAs === undefined ? 'root' : (await runArgv(['id', '-gn', options.runAs])).stdout.trim();
     const nflogGroup = 1000 + randomInt(60_000);
-    const rsyslog = source === 'file' ? await startRsyslog(join(dir, 'rsyslog'), renderRsyslogDropin(template, { prefix, logFile, group })) : undefined;
-    const ulogd = source === 'nflog' ? await startUlogd(join(dir, 'ulogd'), rig.server, { group: nflogGroup, logFile }) : undefined;
+    const rsyslog =
+      source === 'file'
+        ? await startRsyslog(join(dir, 'rsyslog'), renderRsyslogDropin(template, { prefix, logFile, group }))
+        : undefined;
+    const ulogd =
+      source === 'nflog' ? await startUlogd(join(dir, 'ulogd'), rig.server, { group: nflogGroup, logFile }) : undefined;
     const writer = (rsyslog ?? ulogd)!;
     cleanups.push(() => writer.stop());
     await writeFile(
@@ -152,13 +182,17 @@ export async function createLiveRig(options: LiveRigOptions): Promise<LiveRig> {
       if (!child || child.exitCode !== null || child.pid === undefined) return;
       const exited = new Promise<void>((done) => child.once('exit', () => done()));
       process.kill(child.pid, signal);
-      const timer = setTimeout(() => child.pid !== undefined && child.exitCode === null && process.kill(child.pid, 'SIGKILL'), 5000);
+      const timer = setTimeout(
+        () => child.pid !== undefined && child.exitCode === null && process.kill(child.pid, 'SIGKILL'),
+        5000,
+      );
       await exited;
       clearTimeout(timer);
     };
     cleanups.push(() => stopDaemon('SIGTERM'));
 
-    const connectLoop = (host: string, port: number, want: boolean, timeoutMs: number): Promise<boolean> => pollConnect(rig, rig.client, host, port, want, timeoutMs, 200);
+    const connectLoop = (host: string, port: number, want: boolean, timeoutMs: number): Promise<boolean> =>
+      pollConnect(rig, rig.client, host, port, want, timeoutMs, 200);
 
     return {
       rig,
@@ -175,7 +209,16 @@ export async function createLiveRig(options: LiveRigOptions): Promise<LiveRig> {
         const socket = join(dir, 'state', 'control.sock');
         await rm(socket, { force: true });
         // `ip netns exec` (and taskset) exec the command, so the child's PID is the daemon's own.
-        const argv = pinned(options.cpus?.server, ['ip', 'netns', 'exec', rig.server, ...command, 'run', '--config', configPath]);
+        const argv = pinned(options.cpus?.server, [
+          'ip',
+          'netns',
+          'exec',
+          rig.server,
+          ...command,
+          'run',
+          '--config',
+          configPath,
+        ]);
         const child = spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] });
         child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
         child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));

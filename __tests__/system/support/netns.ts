@@ -49,7 +49,13 @@ export interface Rig {
    * One knock SYN to `knockPort`, then a new connect to `port` every `everyMs` until one completes
    * (bounded by `limitMs`): CLOCK_MONOTONIC ns (process.hrtime) of the knock, the winning SYN and its handshake.
    */
-  knockRace(ns: string, host: string, knockPort: number, port: number, opts: { everyMs: number; attemptMs: number; limitMs: number }): Promise<KnockRace>;
+  knockRace(
+    ns: string,
+    host: string,
+    knockPort: number,
+    port: number,
+    opts: { everyMs: number; attemptMs: number; limitMs: number },
+  ): Promise<KnockRace>;
   /** A UDP echo server in `ns` (dual stack); resolves to its stopper. */
   listenUdp(ns: string, port: number): Promise<() => Promise<void>>;
   /** One datagram from `ns`'s local port `localPort` to host:port; true when an answer came back in time. */
@@ -260,7 +266,8 @@ export function runArgv(argv: readonly string[], opts: ExecOptions = {}): Promis
 /** runArgv that throws, naming the command, its exit status and its output, unless it exits 0. */
 export async function must(argv: readonly string[], options: { timeoutMs?: number } = {}): Promise<ExecResult> {
   const result = await runArgv(argv, options);
-  if (result.exitCode !== 0) throw new Error(`${argv.join(' ')} → ${result.exitCode}: ${result.stdout}${result.stderr}`.trim());
+  if (result.exitCode !== 0)
+    throw new Error(`${argv.join(' ')} → ${result.exitCode}: ${result.stdout}${result.stderr}`.trim());
   return result;
 }
 
@@ -290,7 +297,15 @@ export function pinned(cpu: number | undefined, argv: readonly string[]): string
  * Connects from `ns` every 50 ms until the result is `want` (true: the port accepts, false: it
  * does not) or `timeoutMs` has passed; bounded in attempts too. Each try waits up to 300 ms.
  */
-export async function pollConnect(rig: Pick<Rig, 'connect'>, ns: string, host: string, port: number, want: boolean, timeoutMs: number, maxAttempts = 400): Promise<boolean> {
+export async function pollConnect(
+  rig: Pick<Rig, 'connect'>,
+  ns: string,
+  host: string,
+  port: number,
+  want: boolean,
+  timeoutMs: number,
+  maxAttempts = 400,
+): Promise<boolean> {
   const deadline = Date.now() + timeoutMs;
   for (let attempt = 0; attempt < maxAttempts; attempt += 1) {
     if ((await rig.connect(ns, host, port, 300)) === want) return true;
@@ -332,7 +347,21 @@ export async function createRig(name: string, options: RigOptions = {}): Promise
     await must(['ip', 'netns', 'add', server]);
     await must(['ip', 'netns', 'add', client]);
     // Created directly inside the namespaces, so the names never meet the host's interfaces.
-    await must(['ip', 'link', 'add', 'ktfws', 'netns', server, 'type', 'veth', 'peer', 'name', 'ktfwc', 'netns', client]);
+    await must([
+      'ip',
+      'link',
+      'add',
+      'ktfws',
+      'netns',
+      server,
+      'type',
+      'veth',
+      'peer',
+      'name',
+      'ktfwc',
+      'netns',
+      client,
+    ]);
     for (const [ns, dev, v4, v6] of [
       [server, 'ktfws', SERVER_V4, SERVER_V6],
       [client, 'ktfwc', CLIENT_V4, CLIENT_V6],
@@ -343,7 +372,16 @@ export async function createRig(name: string, options: RigOptions = {}): Promise
       await must(['ip', '-n', ns, 'link', 'set', dev, 'up']);
     }
     // The namespace's own /sys (ip netns exec mounts it), so only the rig's device changes.
-    if (cpus) await must(['ip', 'netns', 'exec', server, 'sh', '-c', `echo ${(1 << cpus.server).toString(16)} > /sys/class/net/ktfws/queues/rx-0/rps_cpus`]);
+    if (cpus)
+      await must([
+        'ip',
+        'netns',
+        'exec',
+        server,
+        'sh',
+        '-c',
+        `echo ${(1 << cpus.server).toString(16)} > /sys/class/net/ktfws/queues/rx-0/rps_cpus`,
+      ]);
   } catch (error) {
     await destroy();
     throw error;
@@ -367,7 +405,13 @@ export async function createRig(name: string, options: RigOptions = {}): Promise
       };
     },
     async connect(ns, host, port, timeoutMs, opts = {}) {
-      const reply = await agentFor(ns).request({ op: 'connect', host, port, timeoutMs, ...(opts.localPort ? { localPort: opts.localPort } : {}) });
+      const reply = await agentFor(ns).request({
+        op: 'connect',
+        host,
+        port,
+        timeoutMs,
+        ...(opts.localPort ? { localPort: opts.localPort } : {}),
+      });
       return reply.ok;
     },
     async knockRace(ns, host, knockPort, port, opts) {
@@ -375,7 +419,11 @@ export async function createRig(name: string, options: RigOptions = {}): Promise
       return {
         sentAt: BigInt(reply.sentAt ?? '0'),
         ...(reply.openSentAt !== undefined && reply.openAt !== undefined
-          ? { refusedSentAt: BigInt(reply.refusedSentAt ?? reply.sentAt ?? '0'), openSentAt: BigInt(reply.openSentAt), openAt: BigInt(reply.openAt) }
+          ? {
+              refusedSentAt: BigInt(reply.refusedSentAt ?? reply.sentAt ?? '0'),
+              openSentAt: BigInt(reply.openSentAt),
+              openAt: BigInt(reply.openAt),
+            }
           : {}),
         attempts: reply.attempts ?? 0,
       };
@@ -396,7 +444,8 @@ export async function createRig(name: string, options: RigOptions = {}): Promise
       const reply = await agent.request({ op: 'hold', host, port, timeoutMs });
       if (!reply.ok) return undefined;
       return {
-        probe: async (probeTimeoutMs) => (await agent.request({ op: 'probe', handle: reply.handle, timeoutMs: probeTimeoutMs })).ok,
+        probe: async (probeTimeoutMs) =>
+          (await agent.request({ op: 'probe', handle: reply.handle, timeoutMs: probeTimeoutMs })).ok,
         close: async () => {
           await agent.request({ op: 'close', handle: reply.handle });
         },

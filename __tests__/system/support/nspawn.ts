@@ -21,7 +21,12 @@ const IMAGE_LOCK = '/var/cache/knocktail-test.lock';
 
 /** The Debian mirror this machine's apt uses (deb822 `URIs:` or a one-line `deb` entry), else deb.debian.org. */
 export function aptMirror(): string {
-  const files = ['/etc/apt/sources.list', ...(existsSync('/etc/apt/sources.list.d') ? readdirSync('/etc/apt/sources.list.d').map((name) => join('/etc/apt/sources.list.d', name)) : [])];
+  const files = [
+    '/etc/apt/sources.list',
+    ...(existsSync('/etc/apt/sources.list.d')
+      ? readdirSync('/etc/apt/sources.list.d').map((name) => join('/etc/apt/sources.list.d', name))
+      : []),
+  ];
   for (const file of files) {
     const text = existsSync(file) ? readFileSync(file, 'utf8') : '';
     for (const match of text.matchAll(/^(?:URIs:\s*|deb\s+(?:\[[^\]]*\]\s+)?)(\S+)/gm)) {
@@ -79,7 +84,10 @@ export async function bootContainer(): Promise<Container> {
     if (child?.pid !== undefined && child.exitCode === null) {
       const exited = new Promise<void>((done) => child!.once('exit', () => done()));
       process.kill(child.pid, 'SIGTERM');
-      const timer = setTimeout(() => child?.exitCode === null && child.pid !== undefined && process.kill(child.pid, 'SIGKILL'), 60_000);
+      const timer = setTimeout(
+        () => child?.exitCode === null && child.pid !== undefined && process.kill(child.pid, 'SIGKILL'),
+        60_000,
+      );
       await exited;
       clearTimeout(timer);
     }
@@ -87,13 +95,35 @@ export async function bootContainer(): Promise<Container> {
     await rm(root, { recursive: true, force: true });
   };
   const exec = (argv: readonly string[], timeoutMs = 120_000): Promise<ExecResult> =>
-    runArgv(['nsenter', '-t', String(init), '-m', '-u', '-i', '-n', '-p', '--', 'env', '-i', 'PATH=/usr/sbin:/usr/bin:/sbin:/bin', 'LANG=C.UTF-8', 'TERM=dumb', ...argv], { timeoutMs });
+    runArgv(
+      [
+        'nsenter',
+        '-t',
+        String(init),
+        '-m',
+        '-u',
+        '-i',
+        '-n',
+        '-p',
+        '--',
+        'env',
+        '-i',
+        'PATH=/usr/sbin:/usr/bin:/sbin:/bin',
+        'LANG=C.UTF-8',
+        'TERM=dumb',
+        ...argv,
+      ],
+      { timeoutMs },
+    );
   try {
     const unpacked = await runArgv(['tar', '-C', root, '-xf', IMAGE], { timeoutMs: 300_000 });
     if (unpacked.exitCode !== 0) throw new Error(`unpacking ${IMAGE}: ${unpacked.stderr}`);
     // The image's 80-container-host0.network would wait for DHCP; 10- sorts first.
     await mkdir(join(root, 'etc/systemd/network'), { recursive: true });
-    await writeFile(join(root, 'etc/systemd/network/10-host0.network'), `[Match]\nName=host0\n\n[Network]\nAddress=${CONTAINER_ADDRESS}/24\nLinkLocalAddressing=no\nIPv6AcceptRA=no\n`);
+    await writeFile(
+      join(root, 'etc/systemd/network/10-host0.network'),
+      `[Match]\nName=host0\n\n[Network]\nAddress=${CONTAINER_ADDRESS}/24\nLinkLocalAddressing=no\nIPv6AcceptRA=no\n`,
+    );
     await writeFile(join(root, 'etc/hostname'), `${machine}\n`);
     for (const argv of [
       ['ip', 'netns', 'add', netns],
@@ -103,15 +133,32 @@ export async function bootContainer(): Promise<Container> {
       if (result.exitCode !== 0) throw new Error(`${argv.join(' ')}: ${result.stderr}`);
     }
     // This machine's PID 1 is not systemd: nspawn gives the container a cgroup2 hierarchy of its own.
-    child = spawn('nsenter', [`--net=/run/netns/${netns}`, 'systemd-nspawn', '-D', root, '-b', '--network-veth', '--register=no', '--keep-unit', '-M', machine, '--console=read-only'], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-      env: { ...process.env, SYSTEMD_NSPAWN_UNIFIED_HIERARCHY: '1' },
-    });
+    child = spawn(
+      'nsenter',
+      [
+        `--net=/run/netns/${netns}`,
+        'systemd-nspawn',
+        '-D',
+        root,
+        '-b',
+        '--network-veth',
+        '--register=no',
+        '--keep-unit',
+        '-M',
+        machine,
+        '--console=read-only',
+      ],
+      {
+        stdio: ['ignore', 'pipe', 'pipe'],
+        env: { ...process.env, SYSTEMD_NSPAWN_UNIFIED_HIERARCHY: '1' },
+      },
+    );
     child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
     child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
     const deadline = Date.now() + 60_000;
     while (init === 0) {
-      if (child.exitCode !== null || Date.now() > deadline) throw new Error(`systemd-nspawn did not start the container:\n${output}`);
+      if (child.exitCode !== null || Date.now() > deadline)
+        throw new Error(`systemd-nspawn did not start the container:\n${output}`);
       init = childrenOf(child.pid!).find((pid) => readFileSync(`/proc/${pid}/comm`, 'utf8').trim() === 'systemd') ?? 0;
       if (init === 0) await sleep(100);
     }
@@ -119,7 +166,8 @@ export async function bootContainer(): Promise<Container> {
     for (;;) {
       const state = (await exec(['systemctl', 'is-system-running', '--wait'], 90_000)).stdout;
       if (/^(running|degraded)$/m.test(state)) break;
-      if (Date.now() > deadline + 60_000) throw new Error(`the container did not finish booting (${state.trim()}):\n${output}`);
+      if (Date.now() > deadline + 60_000)
+        throw new Error(`the container did not finish booting (${state.trim()}):\n${output}`);
       await sleep(200);
     }
     const veth = `ve-${machine}`;

@@ -21,9 +21,14 @@ export interface PrivateRsyslog {
 
 /** The config head every private instance uses; `rules` follow it. */
 export function privateRsyslogConf(dir: string, rules: string): string {
-  return [`global(workDirectory="${dir}/work")`, 'module(load="imkmsg")', 'module(load="imuxsock" SysSock.Use="off")', `input(type="imuxsock" Socket="${dir}/log.sock" RateLimit.Interval="0")`, rules, ''].join(
-    '\n',
-  );
+  return [
+    `global(workDirectory="${dir}/work")`,
+    'module(load="imkmsg")',
+    'module(load="imuxsock" SysSock.Use="off")',
+    `input(type="imuxsock" Socket="${dir}/log.sock" RateLimit.Interval="0")`,
+    rules,
+    '',
+  ].join('\n');
 }
 
 /** Starts `rsyslogd -n` on `dir/rsyslog.conf` and waits (bounded) for its socket. */
@@ -31,7 +36,9 @@ export async function startRsyslog(dir: string, rules: string, timeoutMs = 10_00
   await mkdir(join(dir, 'work'), { recursive: true });
   const conf = join(dir, 'rsyslog.conf');
   await writeFile(conf, privateRsyslogConf(dir, rules));
-  const child: ChildProcess = spawn('rsyslogd', ['-n', '-f', conf, '-i', join(dir, 'rsyslog.pid')], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const child: ChildProcess = spawn('rsyslogd', ['-n', '-f', conf, '-i', join(dir, 'rsyslog.pid')], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
   let stderr = '';
   child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
   const { alive, stop } = stoppable(child);
@@ -54,7 +61,11 @@ export async function readLines(path: string): Promise<string[]> {
 }
 
 /** Polls `path` until `enough(lines)` holds or the time is up; returns the lines either way. */
-export async function waitForLines(path: string, enough: (lines: string[]) => boolean, timeoutMs = 10_000): Promise<string[]> {
+export async function waitForLines(
+  path: string,
+  enough: (lines: string[]) => boolean,
+  timeoutMs = 10_000,
+): Promise<string[]> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const lines = await readLines(path);
@@ -86,7 +97,12 @@ export interface LoggingRig {
   stop(): Promise<void>;
 }
 
-export async function startLoggingRig(dir: string, rules: string, prefix: string, portMatches: readonly (readonly string[])[]): Promise<LoggingRig> {
+export async function startLoggingRig(
+  dir: string,
+  rules: string,
+  prefix: string,
+  portMatches: readonly (readonly string[])[],
+): Promise<LoggingRig> {
   const undo: (() => Promise<void>)[] = [];
   const stop = async (): Promise<void> => {
     for (const step of undo.splice(0).reverse()) await step().catch(() => undefined);

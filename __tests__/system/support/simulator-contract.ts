@@ -45,11 +45,22 @@ function recording(inner: Runner, log: string[]): Runner {
 export function contractSide(backend: FirewallConfig['backend'], inner: Runner, now: number): Side {
   const log: string[] = [];
   const runner = recording(inner, log);
-  return { runner, log, backend: selectBackend({ ...firewallConfig(backend), logPrefix: `ktsim-${process.pid}: ` }, { runner, now: () => now, baseDelayMs: 10 }) };
+  return {
+    runner,
+    log,
+    backend: selectBackend(
+      { ...firewallConfig(backend), logPrefix: `ktsim-${process.pid}: ` },
+      { runner, now: () => now, baseDelayMs: 10 },
+    ),
+  };
 }
 
 /** The same change on the real side, then on the simulated one. */
-export async function applyBoth(real: Side, simulated: Side, change: (backend: FirewallBackend) => Promise<void>): Promise<void> {
+export async function applyBoth(
+  real: Side,
+  simulated: Side,
+  change: (backend: FirewallBackend) => Promise<void>,
+): Promise<void> {
   await change(real.backend);
   await change(simulated.backend);
 }
@@ -58,11 +69,16 @@ export async function applyBoth(real: Side, simulated: Side, change: (backend: F
  * The calls of a daemon's life, on both sides: setup, opens over IPv4 and IPv6 and an
  * until-closed one, a refresh, the same refresh again, a close and a reopen. Returns the grants.
  */
-export async function everydayChanges(real: Side, simulated: Side, now: number): Promise<{ v4: Grant; v6: Grant; untilClosed: Grant }> {
+export async function everydayChanges(
+  real: Side,
+  simulated: Side,
+  now: number,
+): Promise<{ v4: Grant; v6: Grant; untilClosed: Grant }> {
   const v4 = grantFor('198.51.100.7', { until: now + 60_000 });
   const v6 = grantFor('2001:db8::7', { door: 'web', ports: pingDoor.open, until: now + 60_000 });
   const untilClosed = grantFor('198.51.100.8', { until: null });
-  const apply = (change: (backend: FirewallBackend) => Promise<void>): Promise<void> => applyBoth(real, simulated, change);
+  const apply = (change: (backend: FirewallBackend) => Promise<void>): Promise<void> =>
+    applyBoth(real, simulated, change);
   await apply((backend) => backend.setup([sshDoor, pingDoor]));
   await apply((backend) => backend.open(v4));
   await apply((backend) => backend.open(v6));

@@ -90,11 +90,24 @@ export interface RunningFlood {
 /** Starts the sender in the client namespace; `done` resolves with what it sent. */
 export function startFlood(live: LiveRig, options: FloodOptions): RunningFlood {
   const { rig } = live;
-  const child: ChildProcess = rig.spawn(rig.client, ['node', '-e', SENDER, options.host, String(options.port), String(options.count), String(options.rate), String(options.maxSeconds), FLOOD_PREFIX]);
+  const child: ChildProcess = rig.spawn(rig.client, [
+    'node',
+    '-e',
+    SENDER,
+    options.host,
+    String(options.port),
+    String(options.count),
+    String(options.rate),
+    String(options.maxSeconds),
+    FLOOD_PREFIX,
+  ]);
   let output = '';
   child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
   child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  const killer = setTimeout(() => child.pid !== undefined && child.exitCode === null && process.kill(child.pid, 'SIGKILL'), (options.maxSeconds + 10) * 1000);
+  const killer = setTimeout(
+    () => child.pid !== undefined && child.exitCode === null && process.kill(child.pid, 'SIGKILL'),
+    (options.maxSeconds + 10) * 1000,
+  );
   const done = new Promise<FloodResult>((resolve, reject) => {
     child.once('exit', () => {
       clearTimeout(killer);
@@ -120,7 +133,13 @@ export interface KnockTrial {
 }
 
 /** Knock `steps` (one SYN each, no wait), then poll new connects to `port` (3 ms attempts) up to `limitMs`. */
-export async function timeKnock(live: LiveRig, host: string, steps: readonly number[], port: number, limitMs: number): Promise<KnockTrial> {
+export async function timeKnock(
+  live: LiveRig,
+  host: string,
+  steps: readonly number[],
+  port: number,
+  limitMs: number,
+): Promise<KnockTrial> {
   const { rig } = live;
   for (const step of steps.slice(0, -1)) await rig.connect(rig.client, host, step, 1);
   const t0 = performance.now();
@@ -132,7 +151,10 @@ export async function timeKnock(live: LiveRig, host: string, steps: readonly num
 }
 
 /** Grant entries the firewall holds for `backend`, and how many repeat one already held. */
-export async function grantEntries(live: LiveRig, backend: 'ipset' | 'nftables'): Promise<{ entries: number; duplicates: number; bySet: Record<string, number> }> {
+export async function grantEntries(
+  live: LiveRig,
+  backend: 'ipset' | 'nftables',
+): Promise<{ entries: number; duplicates: number; bySet: Record<string, number> }> {
   const { rig } = live;
   let keys: string[];
   if (backend === 'ipset') {
@@ -147,7 +169,11 @@ export async function grantEntries(live: LiveRig, backend: 'ipset' | 'nftables')
     // knocklog-v4/-v6 hold the per-source LOG rate limits, not grants.
     keys = items
       .filter((item) => item.set && !item.set.name.startsWith('knocklog-'))
-      .flatMap((item) => (item.set?.elem ?? []).map((elem) => `${item.set!.name} ${JSON.stringify((elem as { elem?: { val?: unknown } }).elem?.val ?? elem)}`));
+      .flatMap((item) =>
+        (item.set?.elem ?? []).map(
+          (elem) => `${item.set!.name} ${JSON.stringify((elem as { elem?: { val?: unknown } }).elem?.val ?? elem)}`,
+        ),
+      );
   }
   const bySet: Record<string, number> = {};
   for (const key of keys) bySet[key.split(' ')[0]!] = (bySet[key.split(' ')[0]!] ?? 0) + 1;

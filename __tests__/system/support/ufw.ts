@@ -36,7 +36,13 @@ async function snapshotTree(root: string): Promise<Map<string, Entry>> {
       entries.set(relative, { kind: 'dir', mode: info.mode & 0o7777, uid: info.uid, gid: info.gid });
       for (const name of (await readdir(path)).sort()) await walk(join(relative, name));
     } else {
-      entries.set(relative, { kind: 'file', mode: info.mode & 0o7777, uid: info.uid, gid: info.gid, content: await readFile(path) });
+      entries.set(relative, {
+        kind: 'file',
+        mode: info.mode & 0o7777,
+        uid: info.uid,
+        gid: info.gid,
+        content: await readFile(path),
+      });
     }
   };
   await walk('.');
@@ -45,7 +51,13 @@ async function snapshotTree(root: string): Promise<Map<string, Entry>> {
 
 function sameEntry(a: Entry | undefined, b: Entry | undefined): boolean {
   if (!a || !b) return a === b;
-  return a.kind === b.kind && a.mode === b.mode && a.uid === b.uid && a.gid === b.gid && (a.content === undefined ? b.content === undefined : b.content !== undefined && a.content.equals(b.content));
+  return (
+    a.kind === b.kind &&
+    a.mode === b.mode &&
+    a.uid === b.uid &&
+    a.gid === b.gid &&
+    (a.content === undefined ? b.content === undefined : b.content !== undefined && a.content.equals(b.content))
+  );
 }
 
 export interface UfwSandbox {
@@ -65,10 +77,28 @@ export async function createUfwSandbox(rig: Rig): Promise<UfwSandbox> {
   const copy = join(work, 'ufw');
   await cp(ETC_UFW, copy, { recursive: true, preserveTimestamps: true });
   const ufw = (args: readonly string[]): Promise<ExecResult> =>
-    rig.exec(rig.server, ['unshare', '--mount', '--propagation', 'private', 'sh', '-c', IN_PRIVATE_ETC, 'ufw-sandbox', copy, 'ufw', ...args], { timeoutMs: 30_000 });
+    rig.exec(
+      rig.server,
+      [
+        'unshare',
+        '--mount',
+        '--propagation',
+        'private',
+        'sh',
+        '-c',
+        IN_PRIVATE_ETC,
+        'ufw-sandbox',
+        copy,
+        'ufw',
+        ...args,
+      ],
+      { timeoutMs: 30_000 },
+    );
   const hostChanges = async (): Promise<string[]> => {
     const now = await snapshotTree(ETC_UFW).catch(() => new Map<string, Entry>());
-    return [...new Set([...before.keys(), ...now.keys()])].filter((path) => !sameEntry(before.get(path), now.get(path))).sort();
+    return [...new Set([...before.keys(), ...now.keys()])]
+      .filter((path) => !sameEntry(before.get(path), now.get(path)))
+      .sort();
   };
   return {
     ufw,
@@ -79,7 +109,8 @@ export async function createUfwSandbox(rig: Rig): Promise<UfwSandbox> {
         ['--force', 'enable'],
       ]) {
         const result = await ufw(args);
-        if (result.exitCode !== 0) throw new Error(`ufw ${args.join(' ')} failed (${result.exitCode}): ${result.stderr}${result.stdout}`);
+        if (result.exitCode !== 0)
+          throw new Error(`ufw ${args.join(' ')} failed (${result.exitCode}): ${result.stderr}${result.stdout}`);
       }
     },
     hostChanges,

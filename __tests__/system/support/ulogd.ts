@@ -17,14 +17,22 @@ export interface PrivateUlogd {
 }
 
 /** Starts ulogd on NFLOG `group` in namespace `ns`, writing `logFile`; resolves once it listens. */
-export async function startUlogd(dir: string, ns: string, options: { group: number; logFile: string }, timeoutMs = 10_000): Promise<PrivateUlogd> {
+export async function startUlogd(
+  dir: string,
+  ns: string,
+  options: { group: number; logFile: string },
+  timeoutMs = 10_000,
+): Promise<PrivateUlogd> {
   const pluginDir = await findUlogdPluginDir();
   if (pluginDir === undefined) throw new Error('ulogd2 plugins (ulogd_inppkt_NFLOG.so) not found below /usr/lib');
   await mkdir(dir, { recursive: true });
   const conf = join(dir, 'ulogd.conf');
   await writeFile(conf, renderUlogdConfig({ ...options, pluginDir }));
   // `ip netns exec` execs ulogd: the child's PID is ulogd's own.
-  const child: ChildProcess = spawn('ip', ['netns', 'exec', ns, 'ulogd', '-c', conf, '-p', join(dir, 'ulogd.pid')], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, TZ: 'UTC' } });
+  const child: ChildProcess = spawn('ip', ['netns', 'exec', ns, 'ulogd', '-c', conf, '-p', join(dir, 'ulogd.pid')], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, TZ: 'UTC' },
+  });
   let text = '';
   child.stdout!.on('data', (chunk: Buffer) => (text += chunk.toString()));
   child.stderr!.on('data', (chunk: Buffer) => (text += chunk.toString()));
