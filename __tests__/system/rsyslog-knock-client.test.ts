@@ -152,6 +152,8 @@ describeSystem(
       expect(await live!.waitClosed(live!.rig.serverV4, 22, 5000)).toBe(true);
     }, 30_000);
 
+    // The guard refuses 22 as the host refuses an unused port (a bare host: a TCP reset), so each
+    // try is refused at once rather than left unanswered.
     test("a wrong knock in knockd's syntax leaves the door shut: --verify tries twice and exits 1", async () => {
       const run = await client([live!.rig.serverV4, '7301', '7302', '7303', '--verify', '22']);
       expect(run.stdout).toContain(`sent 3 knocks (tcp:7301 tcp:7302 tcp:7303) to ${live!.rig.serverV4}`);
