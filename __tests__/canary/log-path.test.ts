@@ -129,6 +129,24 @@ describe('arming in two phases', () => {
     expect(await armGuard(recordingBackend(calls), [sshDoor], undefined)).toBeUndefined();
     expect(calls).toEqual(['setup armed']);
   });
+
+  test('an armed guard (a reload, a second setup) is replaced armed, never through the unarmed phase; the path is still proven', async () => {
+    const calls: string[] = [];
+    const armed = { ...recordingBackend(calls), isArmed: () => Promise.resolve(true) };
+    const health = await armGuard(armed, [sshDoor], () => {
+      calls.push('canary');
+      return Promise.resolve(OK);
+    });
+    expect(calls).toEqual(['setup armed', 'canary']);
+    expect(health).toBe(OK);
+  });
+
+  test('an armed guard whose path went silent is disarmed', async () => {
+    const calls: string[] = [];
+    const armed = { ...recordingBackend(calls), isArmed: () => Promise.resolve(true) };
+    expect(await armGuard(armed, [sshDoor], () => Promise.resolve(SILENT))).toBe(SILENT);
+    expect(calls).toEqual(['setup armed', 'teardown']);
+  });
 });
 
 describe('advice for a silent path', () => {

@@ -21,10 +21,14 @@ export async function armGuard(
     await backend.setup(doors);
     return undefined;
   }
-  await backend.setup(doors, undefined, { armed: false });
+  // An armed guard (a reload, a second setup) is replaced armed: passing through the unarmed
+  // first phase would open the protected ports for the canary's round trip. The path is proven
+  // all the same, and a silent one disarms.
+  const rearm = (await backend.isArmed?.()) ?? false;
+  await backend.setup(doors, undefined, rearm ? {} : { armed: false });
   const health = await prove();
-  if (health.ok) await backend.setup(doors);
-  else await backend.teardown();
+  if (!health.ok) await backend.teardown();
+  else if (!rearm) await backend.setup(doors);
   return health;
 }
 

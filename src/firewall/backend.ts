@@ -21,6 +21,12 @@ export interface FirewallBackend {
   setup(doors: readonly Door[], host?: GuardHost, options?: SetupOptions): Promise<void>;
   /** Remove everything knocktail added, and nothing else. */
   teardown(): Promise<void>;
+  /**
+   * Whether an armed guard is in place now (jumped to, refusing more than the canary): a re-arm
+   * (a reload, a second `setup`) then replaces it armed, never passing through the unarmed first
+   * phase, which would open the protected ports for a moment. Optional: absent, always false.
+   */
+  isArmed?(): Promise<boolean>;
   /** The commands `setup` would run, one argv per line, for `knocktail rules`. */
   describeSetup(doors: readonly Door[], host?: GuardHost): string[][];
   /**

@@ -30,6 +30,14 @@ export async function readGuardState(exec: CommandExecutor, family: Family): Pro
   };
 }
 
+/** Whether INPUT jumps to KNOCKTAIL-GUARD and the guard refuses more than the canary (an armed guard). */
+export async function guardArmed(exec: CommandExecutor, family: Family): Promise<boolean> {
+  const state = await readGuardState(exec, family);
+  if (state.jumps === 0 || !state.guardChain) return false;
+  const guard = await exec.run([...tablesBinary(family), '-S', GUARD_CHAIN], { accept: [0, 1] });
+  return guard.stdout.split('\n').some((line) => / -j (REJECT|DROP)\b/.test(line) && !line.includes(' -i lo '));
+}
+
 /**
  * Creates or replaces KNOCKTAIL-GUARD (and KNOCKTAIL if missing) for one family and jumps to
  * the guard from INPUT. `grantChainSpecs` replaces KNOCKTAIL's rules (ipset's match-set rules);

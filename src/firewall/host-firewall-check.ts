@@ -115,6 +115,7 @@ export function withHostFirewallCheck(
       await backend.setup(doors, host, setupOptions);
     },
     teardown: () => backend.teardown(),
+    ...(backend.isArmed ? { isArmed: () => backend.isArmed!() } : {}),
     ...(backend.checkGuard ? { checkGuard: () => backend.checkGuard!() } : {}),
     describeSetup: (doors, host) => backend.describeSetup(doors, host),
     ...(backend.checkForward ? { checkForward: (doors) => backend.checkForward!(doors) } : {}),

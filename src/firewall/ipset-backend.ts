@@ -7,7 +7,7 @@ import { buildGuardSetupArgs, buildGuardTeardownArgs } from './guard-args.js';
 import type { GuardOptions } from './guard-args.js';
 import { planGuardFields } from './guard-plan.js';
 import type { GuardHost, RefusalSetting } from './refusal.js';
-import { installGuard, removeGuard, repairJump } from './guard-installer.js';
+import { guardArmed, installGuard, removeGuard, repairJump } from './guard-installer.js';
 import {
   buildAddMemberArgs,
   buildCreateSetArgs,
@@ -149,6 +149,10 @@ export class IpsetBackend implements FirewallBackend {
     let changed = false;
     for (const family of FAMILIES) changed = (await repairJump(this.exec, family, this.guard)) || changed;
     return changed;
+  }
+
+  isArmed(): Promise<boolean> {
+    return guardArmed(this.exec, 4);
   }
 
   async teardown(): Promise<void> {

@@ -9,7 +9,7 @@ import { buildGuardSetupArgs, buildGuardTeardownArgs } from './guard-args.js';
 import type { GuardOptions } from './guard-args.js';
 import { planGuardFields } from './guard-plan.js';
 import type { GuardHost, RefusalSetting } from './refusal.js';
-import { installGuard, removeGuard, repairJump } from './guard-installer.js';
+import { guardArmed, installGuard, removeGuard, repairJump } from './guard-installer.js';
 import { buildGrantListArgs, buildGrantRuleText, GRANT_CHAIN, restoreBinary, tablesBinary } from './iptables-args.js';
 import { parseGrantListing, parseGrantRules } from './iptables-listing.js';
 import type { ListedGrantRule } from './iptables-listing.js';
@@ -196,6 +196,10 @@ export class IptablesBackend implements FirewallBackend {
     let changed = false;
     for (const family of FAMILIES) changed = (await repairJump(this.exec, family, this.guard)) || changed;
     return changed;
+  }
+
+  isArmed(): Promise<boolean> {
+    return guardArmed(this.exec, 4);
   }
 
   async teardown(): Promise<void> {

@@ -260,3 +260,4 @@ export function buildNftForwardStatements(
 
 /** Lists the inet chains (no rules, no set elements): the periodic check looks for the forward chain there. */
 export const NFT_LIST_CHAINS_ARGV: readonly string[] = ['nft', '-j', 'list', 'chains', 'inet'];
+export const NFT_LIST_GUARD_ARGV: readonly string[] = ['nft', 'list', 'chain', 'inet', 'knocktail', 'guard'];

@@ -14,7 +14,7 @@ import type { NftGuardOptions } from './nft-args.js';
 import { planGuardFields } from './guard-plan.js';
 import type { GuardHost, RefusalSetting } from './refusal.js';
 import { doorSetNames, parseNftListing } from './nft-listing.js';
-import { buildNftForwardStatements, NFT_LIST_CHAINS_ARGV } from './nft-args.js';
+import { buildNftForwardStatements, NFT_LIST_CHAINS_ARGV, NFT_LIST_GUARD_ARGV } from './nft-args.js';
 import { collectDoorPorts } from './door-ports.js';
 import { forwardPorts, NO_FORWARD } from './forward-plan.js';
 import type { ForwardPlan, ForwardPort } from './forward-plan.js';
@@ -137,6 +137,12 @@ export class NftablesBackend implements FirewallBackend {
   private async forwardChainPresent(): Promise<boolean> {
     const chains = await this.exec.run(NFT_LIST_CHAINS_ARGV, { accept: [0, 1] });
     return /"table":\s*"knocktail",\s*"name":\s*"forward"/.test(chains.stdout);
+  }
+
+  // Armed: the guard chain refuses more than the canary (its one `iifname "lo"` rule).
+  async isArmed(): Promise<boolean> {
+    const guard = await this.exec.run(NFT_LIST_GUARD_ARGV, { accept: [0, 1] });
+    return guard.stdout.split('\n').some((line) => /\b(reject|drop)\b/.test(line) && !line.includes('iifname "lo"'));
   }
 
   async teardown(): Promise<void> {

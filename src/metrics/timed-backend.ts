@@ -21,6 +21,7 @@ export function timeBackend(
     list: () => timed('list', () => backend.list()),
     setup: (doors, host, options) => backend.setup(doors, host, options),
     teardown: () => backend.teardown(),
+    ...(backend.isArmed ? { isArmed: () => backend.isArmed!() } : {}),
     ...(backend.checkGuard ? { checkGuard: () => backend.checkGuard!() } : {}),
     describeSetup: (doors, host) => backend.describeSetup(doors, host),
     ...(backend.checkForward ? { checkForward: (doors) => backend.checkForward!(doors) } : {}),
