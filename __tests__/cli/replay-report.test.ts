@@ -54,16 +54,14 @@ describe('the replay report', () => {
 
   test('caps the opens-and-closes list and the still-open list, counting the rest', () => {
     const records = Array.from({ length: 1_437 }, (_, i) => open(i));
-    const grants: Grant[] = records
-      .slice(0, 5)
-      .map((record) => ({
-        door: 'ssh',
-        src: record.src,
-        family: 4,
-        ports: [{ proto: 'tcp', port: 22 }],
-        openedAt: 0,
-        until: null,
-      }));
+    const grants: Grant[] = records.slice(0, 5).map((record) => ({
+      door: 'ssh',
+      src: record.src,
+      family: 4,
+      ports: [{ proto: 'tcp', port: 22 }],
+      openedAt: 0,
+      until: null,
+    }));
     const text = renderReport(input({ grantRecords: records, openAtEnd: grants, listCap: 3 }));
     expect(text).toContain('Opens and closes (1,437):');
     expect(text).toContain('… and 1,434 more; `--json` for all');
