@@ -2,6 +2,7 @@ import type { BackendName } from '../config/types.js';
 import { KnocktailError } from '../model/errors.js';
 import type { PortSpec } from '../model/door.js';
 import type { CommandRunner, FirewallBackend } from './backend.js';
+import { delegateBackend } from './delegate-backend.js';
 import { detectHostFirewall } from './host-firewall.js';
 import type { BlockingChain } from './host-firewall.js';
 import { chooseRefusal } from './refusal.js';
@@ -97,11 +98,7 @@ export function withHostFirewallCheck(
   options: HostFirewallCheckOptions,
 ): FirewallBackend {
   if (options.backend === 'dry-run') return backend;
-  return {
-    name: backend.name,
-    open: (grant) => backend.open(grant),
-    close: (grant) => backend.close(grant),
-    list: () => backend.list(),
+  return delegateBackend(backend, {
     async setup(doors, given, setupOptions) {
       // "ignore" with a fixed refusal needs no look at all.
       const look = options.mode !== 'ignore' || (options.refusal ?? 'auto') === 'auto';
@@ -114,11 +111,6 @@ export function withHostFirewallCheck(
       options.onHost?.(host);
       await backend.setup(doors, host, setupOptions);
     },
-    teardown: () => backend.teardown(),
-    ...(backend.isArmed ? { isArmed: () => backend.isArmed!() } : {}),
-    ...(backend.checkGuard ? { checkGuard: () => backend.checkGuard!() } : {}),
-    describeSetup: (doors, host) => backend.describeSetup(doors, host),
-    ...(backend.checkForward ? { checkForward: (doors) => backend.checkForward!(doors) } : {}),
     stop: async () => backend.stop?.(),
-  };
+  });
 }

@@ -1,3 +1,4 @@
+import { delegateBackend } from './delegate-backend.js';
 import type { Cidr } from '../model/address.js';
 import { KnocktailError, describeValue } from '../model/errors.js';
 import type { FirewallConfig } from '../config/types.js';
@@ -109,16 +110,5 @@ export function selectBackend(
 
 // The same backend under another name (status and audit show `dry-run`).
 function renamed(backend: FirewallBackend, name: string): FirewallBackend {
-  return {
-    name,
-    open: (grant) => backend.open(grant),
-    close: (grant) => backend.close(grant),
-    list: () => backend.list(),
-    setup: (doors, host, options) => backend.setup(doors, host, options),
-    teardown: () => backend.teardown(),
-    ...(backend.checkGuard ? { checkGuard: () => backend.checkGuard!() } : {}),
-    describeSetup: (doors, host) => backend.describeSetup(doors, host),
-    ...(backend.checkForward ? { checkForward: (doors) => backend.checkForward!(doors) } : {}),
-    stop: async () => backend.stop?.(),
-  };
+  return delegateBackend(backend, { name, stop: async () => backend.stop?.() });
 }

@@ -1,4 +1,5 @@
 import type { FirewallBackend } from '../firewall/backend.js';
+import { delegateBackend } from '../firewall/delegate-backend.js';
 import type { Grant } from '../model/grant.js';
 
 // Wraps a backend so every open/close/list reports its duration (firewall latency histogram).
@@ -14,17 +15,9 @@ export function timeBackend(
       observe(action, Number(process.hrtime.bigint() - started) / 1e9);
     }
   };
-  return {
-    name: backend.name,
+  return delegateBackend(backend, {
     open: (grant: Grant) => timed('open', () => backend.open(grant)),
     close: (grant: Grant) => timed('close', () => backend.close(grant)),
     list: () => timed('list', () => backend.list()),
-    setup: (doors, host, options) => backend.setup(doors, host, options),
-    teardown: () => backend.teardown(),
-    ...(backend.isArmed ? { isArmed: () => backend.isArmed!() } : {}),
-    ...(backend.checkGuard ? { checkGuard: () => backend.checkGuard!() } : {}),
-    describeSetup: (doors, host) => backend.describeSetup(doors, host),
-    ...(backend.checkForward ? { checkForward: (doors) => backend.checkForward!(doors) } : {}),
-    ...(backend.stop ? { stop: () => backend.stop!() } : {}),
-  };
+  });
 }
