@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { createLiveRig, type LiveRig } from './support/live-rig.js';
-import { BUSYBOX_IMAGE, startDocker } from './support/docker-netns.js';
+import { runPublishedWeb, startDocker } from './support/docker-netns.js';
 import type { DockerInNetns } from './support/docker-netns.js';
 import { describeSystem } from './support/requirements.js';
 
@@ -31,24 +31,7 @@ describeSystem(
           doors: [WEB_DOOR],
           prepare: async (rig) => {
             docker = await startDocker(rig.server);
-            const run = await docker.cli([
-              'run',
-              '-d',
-              '--name',
-              'web',
-              '--stop-timeout',
-              '1',
-              '-p',
-              '8080:80',
-              BUSYBOX_IMAGE,
-              '/bin/httpd',
-              '-f',
-              '-p',
-              '80',
-              '-h',
-              '/www',
-            ]);
-            if (run.exitCode !== 0) throw new Error(`docker run failed: ${run.stderr}`);
+            await runPublishedWeb(docker);
           },
         });
         await live.startDaemon();

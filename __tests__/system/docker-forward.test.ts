@@ -6,7 +6,7 @@ import { makeDoor } from '../support/door.js';
 import { firewallConfig, grantFor } from '../firewall/fixtures.js';
 import { createRig, pollConnect, runArgv } from './support/netns.js';
 import type { Rig } from './support/netns.js';
-import { BUSYBOX_IMAGE, startDocker } from './support/docker-netns.js';
+import { runPublishedWeb, startDocker } from './support/docker-netns.js';
 import type { DockerInNetns } from './support/docker-netns.js';
 import { describeSystem } from './support/requirements.js';
 
@@ -55,26 +55,7 @@ describeSystem(
       hostBefore = await hostTables();
       rig = await createRig('ktdk');
       docker = await startDocker(rig.server);
-      const run = await docker.cli([
-        'run',
-        '-d',
-        '--name',
-        'web',
-        '--restart',
-        'always',
-        '--stop-timeout',
-        '1',
-        '-p',
-        '8080:80',
-        BUSYBOX_IMAGE,
-        '/bin/httpd',
-        '-f',
-        '-p',
-        '80',
-        '-h',
-        '/www',
-      ]);
-      if (run.exitCode !== 0) throw new Error(`docker run failed: ${run.stderr}`);
+      await runPublishedWeb(docker, { restart: 'always' });
       // A service of the client's on 8080: the container connecting out to it must pass.
       stops.push(await rig.listen(rig.client, 8080));
     }, 120_000);

@@ -146,3 +146,14 @@ export async function startDocker(netns: string): Promise<DockerInNetns> {
     stop,
   };
 }
+
+/**
+ * `docker run -d` of the test's web container: busybox httpd on 80, published as 8080 (the
+ * protected port of the Docker tests); `restart: always` survives a dockerd restart.
+ */
+export async function runPublishedWeb(docker: DockerInNetns, options: { restart?: 'always' } = {}): Promise<void> {
+  const restart = options.restart ? ['--restart', options.restart] : [];
+  const argv = ['run', '-d', '--name', 'web', ...restart, '--stop-timeout', '1', '-p', '8080:80', BUSYBOX_IMAGE];
+  const run = await docker.cli([...argv, '/bin/httpd', '-f', '-p', '80', '-h', '/www']);
+  if (run.exitCode !== 0) throw new Error(`docker run failed: ${run.stderr}`);
+}
