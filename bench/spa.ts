@@ -209,7 +209,7 @@ async function measureThroughput(kind: 'valid' | 'garbage', count: number): Prom
     grants,
     cache: new ReplayCache(count + 1),
     now: () => Date.now(),
-    saveCache: () => Promise.resolve(),
+    remember: () => Promise.resolve(),
     count: () => undefined,
   });
   const start = process.hrtime.bigint();
