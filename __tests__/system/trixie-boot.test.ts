@@ -114,9 +114,10 @@ describeDeb('the .deb on a booted Debian 13', () => {
     const config = JSON.parse(original) as Record<string, unknown>;
     await writeFile(join(container.root, CONFIG), `${JSON.stringify({ ...config, source: 'file' }, null, 2)}\n`);
     try {
-      await must(['systemctl', 'start', 'knocktail']);
-      const deadline = Date.now() + 30_000;
-      while (!(await journal()).includes('Refusing to arm the guard') && Date.now() < deadline) await sleep(500);
+      // Type=notify: the start itself fails, as the daemon exits before it is ready.
+      const started = await container.exec(['systemctl', 'start', 'knocktail'], 60_000);
+      expect(started.exitCode).not.toBe(0);
+      expect(started.stderr).toMatch(/Job for knocktail\.service failed/);
       const log = await journal();
       // The unit ran: no namespace failure, and the daemon's own words.
       expect(log).not.toMatch(/226\/NAMESPACE|Failed to set up mount namespacing/);
@@ -198,12 +199,9 @@ describeDeb('the .deb on a booted Debian 13', () => {
       expect((await must(['knocktail', 'check-config'])).stdout).not.toMatch(/spa\.(hmacK|k)eyFile/);
       // A new SPA port is read from the next start on.
       await must(['systemctl', 'restart', 'knocktail']);
-      // The daemon answers status once its captures listen (until then status reads the state file: "daemon": false).
-      const daemonUp = async (): Promise<boolean> =>
-        /"daemon":true/.test((await container.exec(['knocktail', 'status', '--json'])).stdout);
-      const deadline = Date.now() + 20_000;
-      while (!(await daemonUp()) && Date.now() < deadline) await sleep(250);
-      expect(await daemonUp()).toBe(true);
+      // Type=notify: restart returns once the daemon is ready (guard armed, captures listening), so
+      // status is the daemon's own at once (not the state file's: "daemon": false) and a packet sent now counts.
+      expect((await must(['knocktail', 'status', '--json'])).stdout).toContain('"daemon":true');
       expect(await sshReachable()).toBe(false);
       const knock = await container.hostExec([
         process.execPath,
