@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { ManualClock } from '../src/model/clock.js';
 import { loadConfig } from '../src/config/load-config.js';
 import type { Config } from '../src/config/types.js';
-import { Daemon } from '../src/app/daemon.js';
+import { Daemon, type DaemonParts } from '../src/app/daemon.js';
 import { withFirewallLock } from '../src/firewall/firewall-lock.js';
 import { splitRuleLine } from '../src/firewall/iptables-listing.js';
 import { SimulatedFirewall } from '../src/firewall/simulated-firewall.js';
@@ -69,7 +69,7 @@ describe('Daemon', () => {
   const sshDoor = { name: 'ssh', sequence: ['tcp:7000'], open: ['tcp:22'], openFor: '1h' };
   const webDoor = { name: 'web', sequence: ['tcp:7100'], open: ['tcp:443'], openFor: '1h' };
 
-  function build(): Daemon {
+  function build(parts: Partial<DaemonParts> = {}): Daemon {
     daemon = new Daemon(config, {
       clock,
       runner,
@@ -77,6 +77,7 @@ describe('Daemon', () => {
       source,
       bootTime: 0,
       log: { info: () => undefined, warn: (m) => void logged.push(m), error: (m) => void logged.push(m) },
+      ...parts,
     });
     return daemon;
   }
@@ -201,13 +202,7 @@ describe('Daemon', () => {
     let listening: PortSpec[] = [];
     const [tripwire] = tripwirePorts(config.doors, config.logPrefix);
     const port = formatPort(tripwire!);
-    daemon = new Daemon(config, {
-      clock,
-      runner,
-      audit,
-      source,
-      bootTime: 0,
-      log: { info: () => undefined, warn: (m) => void logged.push(m), error: (m) => void logged.push(m) },
+    build({
       wrapBackend: (backend) =>
         withHostFirewallCheck(backend, runner, {
           backend: 'iptables',
@@ -221,7 +216,7 @@ describe('Daemon', () => {
       (await runner.run(['iptables', '-w', '-S', 'KNOCKTAIL-GUARD'])).stdout;
     const hasTripwire = async (): Promise<boolean> =>
       new RegExp(`--dports? (\\S+,)?${tripwire!.port}\\b`).test(await guardNames());
-    await daemon.start();
+    await daemon!.start();
     expect(await hasTripwire()).toBe(true);
     listening = [tripwire!];
     const until = async (want: boolean): Promise<void> => {
