@@ -23,6 +23,7 @@ import type { Metrics } from '../metrics/metrics.js';
 import type { ChunkSource } from '../source/chunk-source.js';
 import type { StreamStarter } from '../firewall/interactive-process.js';
 import { SpaService } from './spa-service.js';
+import { SPA_USED_PREFIX } from '../spa/replay-share.js';
 import { ATOMIC_STATE_FILES, controlSocketPath, fleetOutboxPath, stateFilePath } from './state-paths.js';
 import type { RefusalChoice } from '../firewall/refusal.js';
 import { describeForwardPlan } from '../firewall/forward-plan.js';
@@ -86,7 +87,7 @@ export class Daemon {
   /** What the last DNAT probe found (setup and the periodic check), for status. */
   private forwardPlan: ForwardPlan | undefined;
   private fleetPort: GrantEnginePort | undefined;
-  /** The fleet link's listener for single-use sequences used here (set once it has joined). */
+  /** The fleet link's listener for single-use sequences and SPA packets used here (set once it has joined). */
   private sequenceListener: ((key: string, door: string) => void) | undefined;
   private fleet: FleetLink | undefined;
   private fleetStarting: Promise<void> | undefined;
@@ -153,6 +154,8 @@ export class Daemon {
       onRefused: (door, src, reason, detail) => parts.log.info(`spa refused ${door} ${src}: ${reason} (${detail})`),
       onProblem: (message) => parts.log.error(`spa: ${message}`),
       onCount: (name) => parts.metrics?.incSpa(name),
+      // Shared with the group on fleet doors, like single-use sequences.
+      onUsed: (key, door) => this.sequenceListener?.(key, door),
     });
     await this.spa.start();
   }
@@ -347,7 +350,9 @@ export class Daemon {
           maxOpenFor: config.limits.maxOpenFor,
           port: this.fleetPort,
           sequences: {
-            markUsed: (key) => this.knocktail?.tracker.markOneTimeUsed(key),
+            // Used SPA packets (spa:…) go to the SPA replay cache, single-use sequences to the knock engine.
+            markUsed: (key) =>
+              key.startsWith(SPA_USED_PREFIX) ? this.spa?.markUsed(key) : this.knocktail?.tracker.markOneTimeUsed(key),
             onUsed: (listener) => {
               this.sequenceListener = listener;
             },

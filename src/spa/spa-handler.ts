@@ -46,6 +46,8 @@ export interface SpaHandlerOptions {
   readonly count: (name: SpaCounterName) => void;
   /** Every refusal with its detail (the operational log). */
   readonly onRefused?: (door: string, src: string, reason: SpaRefusalReason, detail: string) => void;
+  /** Every digest added to the cache, with the door it came to and when its packet turns stale (the fleet shares these). */
+  readonly onRecorded?: (door: string, digest: string, until: number) => void;
 }
 
 export interface SpaCandidate {
@@ -100,8 +102,10 @@ export class SpaHandler {
       return this.refuse(door.name, datagram.src, 'stale', decision.detail);
     if (cache.seen(opened.digest, now))
       return this.refuse(door.name, datagram.src, 'replayed', 'this packet was used before');
-    if (!cache.add(opened.digest, opened.fields.timestamp * 1000 + door.spa.maxAge, now))
+    const until = opened.fields.timestamp * 1000 + door.spa.maxAge;
+    if (!cache.add(opened.digest, until, now))
       return this.refuse(door.name, datagram.src, 'replay-cache-full', 'the replay cache is full');
+    this.options.onRecorded?.(door.name, opened.digest, until);
     if (decision.kind === 'refuse')
       return this.options
         .saveCache()
