@@ -52,7 +52,7 @@ function member(host: string, clock: ManualClock, bucket: MemoryBucket, capacity
     grants: engine,
     cache,
     now: () => clock.now(),
-    saveCache: () => Promise.resolve(),
+    remember: () => Promise.resolve(),
     count: (name) => counts.set(name, (counts.get(name) ?? 0) + 1),
     onRecorded: (door, digest, until) => listener?.(spaUsedKey(digest, until), door),
   });

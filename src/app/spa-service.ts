@@ -4,13 +4,13 @@ import type { StreamStarter } from '../firewall/interactive-process.js';
 import type { GrantEngine } from '../grant/grant-engine.js';
 import { NflogCapture } from '../source/nflog-capture.js';
 import { ReplayCache } from '../spa/replay-cache.js';
-import { loadReplayEntries, replaySaver } from '../spa/replay-file.js';
-import { rememberSharedPacket, spaUsedKey } from '../spa/replay-share.js';
+import { ReplayJournal } from '../spa/replay-file.js';
+import { parseSpaUsedKey, rememberSharedPacket, spaUsedKey } from '../spa/replay-share.js';
 import { SpaHandler, spaDoorsByPort, type SpaCounterName, type SpaRefusalReason } from '../spa/spa-handler.js';
 import { spaReplayPath } from './state-paths.js';
 
 // The daemon's SPA doors: one NFLOG capture per SPA port feeding one handler, whose grants go
-// through the same engine as knocks and whose used packets survive restarts (the replay file).
+// through the same engine as knocks and whose used packets survive restarts (the replay journal).
 // On fleet doors, the packets used here go to the group and those used elsewhere come into the
 // cache (onUsed / markUsed, through the fleet link's used-sequence share).
 export interface SpaServiceOptions {
@@ -31,7 +31,7 @@ export class SpaService {
   private config: Config;
   private readonly captures = new Map<number, NflogCapture>();
   private handler: SpaHandler | undefined;
-  private store: { readonly cache: ReplayCache; readonly save: () => Promise<void> } | undefined;
+  private store: { readonly cache: ReplayCache; readonly journal: ReplayJournal } | undefined;
   private readonly pending = new Set<Promise<unknown>>();
 
   constructor(config: Config, options: SpaServiceOptions) {
@@ -44,16 +44,17 @@ export class SpaService {
     return config.doors.some((door) => door.spa !== undefined);
   }
 
-  /** Load the replay file, start one capture per SPA port; resolves when all listen. */
+  /** Load the replay journal, start one capture per SPA port; resolves when all listen. */
   async start(): Promise<void> {
     const { options } = this;
     const path = spaReplayPath(this.config);
     const now = options.now();
     const cache = new ReplayCache(
       undefined,
-      (await loadReplayEntries(path)).filter((entry) => entry.until >= now),
+      (await ReplayJournal.load(path)).filter((entry) => entry.until >= now),
     );
-    this.store = { cache, save: replaySaver(path, () => cache.snapshot(options.now())) };
+    const journal = await ReplayJournal.open(path, () => cache.snapshot(options.now()));
+    this.store = { cache, journal };
     this.handler = this.buildHandler(this.config);
     for (const port of spaDoorsByPort(this.config.doors).keys()) {
       const capture = new NflogCapture({
@@ -77,7 +78,7 @@ export class SpaService {
   }
 
   /**
-   * A packet another member of the fleet used (its spaUsedKey): remembered and saved like one
+   * A packet another member of the fleet used (its spaUsedKey): remembered and journaled like one
    * used here, so the same bytes are refused here too (rememberSharedPacket says when not).
    */
   markUsed(key: string): ReturnType<typeof rememberSharedPacket> {
@@ -85,8 +86,8 @@ export class SpaService {
     if (!store) return 'refused';
     const result = rememberSharedPacket(store.cache, key, this.options.now());
     if (result !== 'added') return result;
-    const saved = store
-      .save()
+    const saved = store.journal
+      .append(parseSpaUsedKey(key)!)
       .catch((error: unknown) =>
         this.options.onProblem(
           `cannot save the replay cache: ${error instanceof Error ? error.message : String(error)}`,
@@ -101,6 +102,7 @@ export class SpaService {
   async stop(): Promise<void> {
     for (const capture of this.captures.values()) capture.stop();
     await Promise.allSettled([...this.pending]);
+    await this.store?.journal.close();
   }
 
   private buildHandler(config: Config): SpaHandler | undefined {
@@ -111,7 +113,7 @@ export class SpaService {
       grants: options.engine,
       cache: store.cache,
       now: options.now,
-      saveCache: store.save,
+      remember: (entry) => store.journal.append(entry),
       count: (name) => {
         options.counters[name] = (options.counters[name] ?? 0) + 1;
         options.onCount?.(name);
