@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { checkConfigWarnings } from '../../src/config/config-warnings.js';
 import { validateConfig } from '../../src/config/load-config.js';
 import { recorded } from './spa-fixtures.js';
 
@@ -92,6 +93,18 @@ describe('SPA doors in the config', () => {
     expect(result.ok ? result.config.fleet?.doors : result.errors).toEqual(['spa']);
     expect(errors(spaDoor({}, { fleet: true }))).toEqual([
       'doors[0].fleet: expected a top-level "fleet" block (servers, group, keyFile) for a fleet door, got none',
+    ]);
+  });
+
+  test('check-config warns when a fleet SPA door’s packets may outlive their entries in the group’s bucket', () => {
+    const fleet = { servers: ['nats://198.51.100.1:4222'], group: 'bastions', keyFile: 'fleet.key', host: 'b1' };
+    const warnings = (maxAge: string) => {
+      const result = validateConfig({ doors: [spaDoor({ maxAge }, { fleet: true })], fleet }, { baseDir: dir });
+      return result.ok ? checkConfigWarnings(result.config) : result.errors;
+    };
+    expect(warnings('120s')).toEqual([]);
+    expect(warnings('1d')).toEqual([
+      "doors[0].spa.maxAge: a packet may stay fresh for 2 × maxAge (2d) but the fleet's bucket keeps used packets for limits.maxOpenFor + 1h (25h); a member that joins later may miss older ones (lower maxAge or raise limits.maxOpenFor)",
     ]);
   });
 
