@@ -1,17 +1,21 @@
 import { describe, expect, test } from '@jest/globals';
 import { ManualClock } from '../../src/model/clock.js';
 import { FleetLink } from '../../src/fleet/fleet-link.js';
-import { grantEnginePort } from '../../src/fleet/grant-engine-port.js';
 import { encodeEnvelope, signEnvelope } from '../../src/fleet/message-signing.js';
 import { usedEntryKey } from '../../src/fleet/used-sequence-share.js';
-import { GrantEngine } from '../../src/grant/grant-engine.js';
 import { ReplayCache } from '../../src/spa/replay-cache.js';
 import { rememberSharedPacket, spaUsedKey } from '../../src/spa/replay-share.js';
 import { SpaHandler, spaDoorsByPort } from '../../src/spa/spa-handler.js';
 import { sealSpaPacket } from '../../src/spa/spa-packet.js';
-import { FakeBackend, MemoryAudit } from '../support/fakes.js';
 import { client, makeSpaDoor, NOW, recordedKeys } from '../spa/spa-fixtures.js';
-import { MemoryBucket, MemoryFleetTransport, testFleetConfig } from './memory-transport.js';
+import {
+  joinedPair,
+  MemoryBucket,
+  memberEngine,
+  MemoryFleetTransport,
+  settle,
+  testFleetConfig,
+} from './memory-transport.js';
 
 // A fleet SPA door's replay cache is group-wide: a packet used on one member is refused as
 // `replayed` on the others, through the same signed used-sequence entries as single-use knocks.
@@ -20,10 +24,6 @@ const shared = makeSpaDoor();
 const local = makeSpaDoor({ name: 'spa-local' }, { port: 62202 });
 const quiet = { info: () => undefined, warn: () => undefined };
 const MAX_AGE = 120_000;
-
-async function settle(): Promise<void> {
-  for (let i = 0; i < 20; i++) await new Promise((resolve) => setImmediate(resolve));
-}
 
 function packet(random = '1234567890123456'): Buffer {
   return sealSpaPacket(
@@ -36,14 +36,7 @@ function packet(random = '1234567890123456'): Buffer {
 // handler's used packets (fleet door `spa` only) and puts the group's into this member's cache.
 function member(host: string, clock: ManualClock, bucket: MemoryBucket, capacity?: number) {
   const doors = [shared, local];
-  const port = grantEnginePort({ engine: () => engine, doors: () => doors, now: () => clock.now() });
-  const engine: GrantEngine = new GrantEngine({
-    doors,
-    backend: new FakeBackend(),
-    audit: new MemoryAudit(),
-    clock,
-    onRecord: (record) => port.emit(record),
-  });
+  const { engine, port } = memberEngine(doors, clock);
   const cache = new ReplayCache(capacity);
   const counts = new Map<string, number>();
   let listener: ((key: string, door: string) => void) | undefined;
@@ -76,21 +69,11 @@ function member(host: string, clock: ManualClock, bucket: MemoryBucket, capacity
   return { engine, cache, counts, link, receive };
 }
 
-async function pair() {
-  const clock = new ManualClock(NOW);
-  const bucket = new MemoryBucket(() => clock.now());
-  const b1 = member('b1', clock, bucket);
-  const b2 = member('b2', clock, bucket);
-  await b1.link.start();
-  await b2.link.start();
-  return { clock, bucket, b1, b2 };
-}
-
 const usedEntries = (bucket: MemoryBucket) => [...bucket.entries.keys()].filter((key) => key.startsWith('u.'));
 
 describe('the replay cache of a fleet SPA door is group-wide', () => {
   test('a packet accepted on b1 opens the door on b1 and b2; the same bytes on b2 are refused as replayed', async () => {
-    const { b1, b2 } = await pair();
+    const { b1, b2 } = await joinedPair(NOW, member);
     const bytes = packet();
     await b1.receive(bytes);
     await settle();
@@ -103,7 +86,7 @@ describe('the replay cache of a fleet SPA door is group-wide', () => {
   });
 
   test('the group entry expires when the packet turns stale, and a member that joins later still learns it before then', async () => {
-    const { clock, bucket, b1 } = await pair();
+    const { clock, bucket, b1 } = await joinedPair(NOW, member);
     const bytes = packet();
     await b1.receive(bytes);
     await settle();
@@ -121,7 +104,7 @@ describe('the replay cache of a fleet SPA door is group-wide', () => {
   });
 
   test('an unsigned or forged entry puts nothing into the cache', async () => {
-    const { bucket, b2 } = await pair();
+    const { bucket, b2 } = await joinedPair(NOW, member);
     const digest = 'ab'.repeat(32);
     const key = spaUsedKey(digest, NOW + MAX_AGE);
     const body = { v: 1 as const, group: 'bastions', id: 'x', host: 'b9', iat: NOW, exp: NOW + MAX_AGE };
@@ -136,7 +119,7 @@ describe('the replay cache of a fleet SPA door is group-wide', () => {
   });
 
   test('a packet on an SPA door that is not a fleet door publishes nothing', async () => {
-    const { bucket, b1, b2 } = await pair();
+    const { bucket, b1, b2 } = await joinedPair(NOW, member);
     await b1.receive(packet(), 62202);
     await settle();
     expect(b1.counts.get('spaAccepted')).toBe(1);

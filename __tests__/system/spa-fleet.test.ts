@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, expect, test } from '@jest/globals';
-import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CLIENT_ADDRESS, createFleetRig, type FleetMember, type FleetRig } from './support/fleet-rig.js';
+import { fwknopArgs, fwknopKeyGen } from './support/fwknop.js';
 import { describeSystem } from './support/requirements.js';
 import { sleep } from '../support/helpers.js';
 
@@ -12,14 +12,6 @@ import { sleep } from '../support/helpers.js';
 // revoke are refused as replayed (the replay cache is group-wide).
 const PORT = 62201;
 const home = mkdtempSync(join(tmpdir(), 'kt-spa-fleet-'));
-
-function keyGen(): { key: string; hmac: string } {
-  const out = execFileSync('fwknop', ['--key-gen', '--use-hmac'], {
-    env: { ...process.env, HOME: home },
-    encoding: 'utf8',
-  });
-  return { key: /KEY_BASE64: (\S+)/.exec(out)![1]!, hmac: /HMAC_KEY_BASE64: (\S+)/.exec(out)![1]! };
-}
 
 // One datagram from the client namespace, payload as a base64 argument.
 const SEND = `const s=require('dgram').createSocket('udp4');s.send(Buffer.from(process.argv[1],'base64'),${PORT},process.argv[2],(e)=>{if(e)throw e;s.close()});`;
@@ -31,7 +23,7 @@ describeSystem(
     let fleet: FleetRig;
     let b1: FleetMember;
     let b2: FleetMember;
-    const keys = keyGen();
+    const keys = fwknopKeyGen(home);
 
     const counters = async (member: FleetMember): Promise<Record<string, number>> =>
       (
@@ -67,23 +59,7 @@ describeSystem(
       const sent = await fleet.rig.exec(fleet.client, [
         'env',
         `HOME=${home}`,
-        'fwknop',
-        '-A',
-        'tcp/22',
-        '-a',
-        CLIENT_ADDRESS,
-        '-D',
-        b1.address,
-        '-p',
-        String(PORT),
-        '--use-hmac',
-        '--key-base64-rijndael',
-        keys.key,
-        '--key-base64-hmac',
-        keys.hmac,
-        '--no-save-args',
-        '--save-packet',
-        saved,
+        ...fwknopArgs(b1.address, PORT, keys, ['-A', 'tcp/22', '-a', CLIENT_ADDRESS, '--save-packet', saved]),
       ]);
       expect(sent.exitCode).toBe(0);
       const opened = await Promise.all([fleet.waitOpen(b1.address, 22, 5000), fleet.waitOpen(b2.address, 22, 5000)]);
