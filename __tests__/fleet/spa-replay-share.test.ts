@@ -3,6 +3,7 @@ import { ManualClock } from '../../src/model/clock.js';
 import { FleetLink } from '../../src/fleet/fleet-link.js';
 import { encodeEnvelope, signEnvelope } from '../../src/fleet/message-signing.js';
 import { usedEntryKey } from '../../src/fleet/used-sequence-share.js';
+import { UsedKeyRelay } from '../../src/app/used-key-relay.js';
 import { ReplayCache } from '../../src/spa/replay-cache.js';
 import { rememberSharedPacket, spaUsedKey } from '../../src/spa/replay-share.js';
 import { SpaHandler, spaDoorsByPort } from '../../src/spa/spa-handler.js';
@@ -33,13 +34,14 @@ function packet(random = '1234567890123456'): Buffer {
 }
 
 // One member as the daemon wires it: SPA handler → grant engine, and a fleet link that shares the
-// handler's used packets (fleet door `spa` only) and puts the group's into this member's cache.
+// handler's used packets (fleet door `spa` only, held until the link joins) and puts the group's
+// into this member's cache.
 function member(host: string, clock: ManualClock, bucket: MemoryBucket, capacity?: number) {
   const doors = [shared, local];
   const { engine, port } = memberEngine(doors, clock);
   const cache = new ReplayCache(capacity);
   const counts = new Map<string, number>();
-  let listener: ((key: string, door: string) => void) | undefined;
+  const relay = new UsedKeyRelay((door) => door === 'spa');
   const handler = new SpaHandler({
     ports: spaDoorsByPort(doors),
     grants: engine,
@@ -47,7 +49,7 @@ function member(host: string, clock: ManualClock, bucket: MemoryBucket, capacity
     now: () => clock.now(),
     remember: () => Promise.resolve(),
     count: (name) => counts.set(name, (counts.get(name) ?? 0) + 1),
-    onRecorded: (door, digest, until) => listener?.(spaUsedKey(digest, until), door),
+    onRecorded: (door, digest, until) => relay.emit(spaUsedKey(digest, until), door),
   });
   const link = new FleetLink({
     config: testFleetConfig(host, KEY, ['spa']),
@@ -59,9 +61,7 @@ function member(host: string, clock: ManualClock, bucket: MemoryBucket, capacity
     version: '0.1.0',
     sequences: {
       markUsed: (key) => rememberSharedPacket(cache, key, clock.now()),
-      onUsed: (next) => {
-        listener = next;
-      },
+      onUsed: (listener) => relay.listen(listener),
     },
   });
   const receive = (payload: Buffer, dport = 62201) =>
@@ -101,6 +101,22 @@ describe('the replay cache of a fleet SPA door is group-wide', () => {
     const late = member('b4', clock, bucket);
     await late.link.start();
     expect(late.cache.size).toBe(0);
+  });
+
+  test('a packet used before the member joined the group (NATS down at its start) reaches the group once it joins', async () => {
+    const clock = new ManualClock(NOW);
+    const bucket = new MemoryBucket(() => clock.now());
+    const b1 = member('b1', clock, bucket);
+    const b2 = member('b2', clock, bucket);
+    await b2.link.start();
+    const bytes = packet();
+    await b1.receive(bytes);
+    await b1.receive(packet('6543210987654321'), 62202);
+    await b1.link.start();
+    await settle();
+    expect(usedEntries(bucket)).toHaveLength(1);
+    await b2.receive(bytes);
+    expect(b2.counts.get('spaRefused.replayed')).toBe(1);
   });
 
   test('an unsigned or forged entry puts nothing into the cache', async () => {
