@@ -9,11 +9,12 @@ import { encodeEnvelope, signEnvelope, verifyEnvelope } from './message-signing.
 
 // Single-use sequences (one-time and time-based) used on a fleet door, shared with the group:
 // one bucket entry per sequence (keyed by a hash of the sequence, not the door), signed like
-// every message. Used SPA packets on fleet SPA doors travel the same way (`spa:<until>:<digest>`,
-// src/spa/replay-share.ts), so the SPA replay cache is group-wide. Marking a sequence used only ever refuses knocks, so an entry needs no
+// every message. Marking a sequence used only ever refuses knocks, so an entry needs no
 // ordering or replay check beyond its signature: applying one twice, late or from a replayed
 // write changes nothing. What is left: two members that take the same sequence within the
 // time a write needs to reach the other (milliseconds on a healthy cluster) both open.
+// Used SPA packets on fleet SPA doors travel the same way (`spa:<until>:<digest>`,
+// src/spa/replay-share.ts), so the SPA replay cache is group-wide.
 export interface UsedSequencePort {
   /** Mark `key` used here (a peer used it). */
   markUsed(key: string): void;
