@@ -23,6 +23,8 @@ import type { Metrics } from '../metrics/metrics.js';
 import type { ChunkSource } from '../source/chunk-source.js';
 import type { StreamStarter } from '../firewall/interactive-process.js';
 import { SpaService } from './spa-service.js';
+import { UsedKeyRelay } from './used-key-relay.js';
+import { SPA_USED_PREFIX } from '../spa/replay-share.js';
 import { ATOMIC_STATE_FILES, controlSocketPath, fleetOutboxPath, stateFilePath } from './state-paths.js';
 import type { RefusalChoice } from '../firewall/refusal.js';
 import { describeForwardPlan } from '../firewall/forward-plan.js';
@@ -93,8 +95,8 @@ export class Daemon {
   /** What the last DNAT probe found (setup and the periodic check), for status. */
   private forwardPlan: ForwardPlan | undefined;
   private fleetPort: GrantEnginePort | undefined;
-  /** The fleet link's listener for single-use sequences used here (set once it has joined). */
-  private sequenceListener: ((key: string, door: string) => void) | undefined;
+  /** Single-use sequences and SPA packets used here, to the fleet link (held until one has joined). */
+  private readonly usedKeys = new UsedKeyRelay((door) => this.config.fleet?.doors.includes(door) === true);
   private fleet: FleetLink | undefined;
   private fleetStarting: Promise<void> | undefined;
   private spa: SpaService | undefined;
@@ -163,6 +165,8 @@ export class Daemon {
       onRefused: (door, src, reason, detail) => parts.log.info(`spa refused ${door} ${src}: ${reason} (${detail})`),
       onProblem: (message) => parts.log.error(`spa: ${message}`),
       onCount: (name) => parts.metrics?.incSpa(name),
+      // Shared with the group on fleet doors, like single-use sequences.
+      onUsed: (key, door) => this.usedKeys.emit(key, door),
     });
     await this.spa.start();
   }
@@ -217,7 +221,7 @@ export class Daemon {
         setImmediate(() => parts.log.info(`${record.event} ${record.door} ${record.src}`, { ...record }));
         this.fleetPort?.emit(record);
       },
-      onSequenceUsed: (key, door) => this.sequenceListener?.(key, door),
+      onSequenceUsed: (key, door) => this.usedKeys.emit(key, door),
       onBadLine: (line, problem) => parts.log.warn(`skipped line: ${problem}`, { line: line.slice(0, 512) }),
       onError: (error) => parts.log.error(`grant engine: ${error instanceof Error ? error.message : String(error)}`),
     });
@@ -358,10 +362,10 @@ export class Daemon {
           maxOpenFor: config.limits.maxOpenFor,
           port: this.fleetPort,
           sequences: {
-            markUsed: (key) => this.knocktail?.tracker.markOneTimeUsed(key),
-            onUsed: (listener) => {
-              this.sequenceListener = listener;
-            },
+            // Used SPA packets (spa:…) go to the SPA replay cache, single-use sequences to the knock engine.
+            markUsed: (key) =>
+              key.startsWith(SPA_USED_PREFIX) ? this.spa?.markUsed(key) : this.knocktail?.tracker.markOneTimeUsed(key),
+            onUsed: (listener) => this.usedKeys.listen(listener),
           },
           transport,
           clock: parts.clock,
@@ -384,6 +388,7 @@ export class Daemon {
         return;
       } catch (error) {
         // A link that failed to start stops: no retry timers on a closed transport, its outbox saved for the next attempt's.
+        this.usedKeys.detach();
         await (link ? link.stop() : transport?.close())?.catch(() => undefined);
         parts.log.error(
           `fleet ${fleet.group}: cannot join (attempt ${attempt}; local doors keep working): ${error instanceof Error ? error.message : String(error)}`,

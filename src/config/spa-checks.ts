@@ -49,8 +49,6 @@ export function checkSpaDoors(problems: Problems, data: unknown): void {
         at('openFor'),
         'expected a duration on an SPA door ("until-closed" needs a close sequence, which SPA has not)',
       );
-    if (door['fleet'] === true)
-      problems.add(at('fleet'), 'expected false: SPA doors are not fleet doors yet (their replay cache is per host)');
     const maxAge = typeof spa['maxAge'] === 'string' ? parseDuration(spa['maxAge']) : undefined;
     if (maxAge !== undefined && (maxAge < 1000 || maxAge > MAX_AGE_LIMIT_MS))
       problems.add(at('spa', 'maxAge'), `expected 1s to 1d, got ${JSON.stringify(spa['maxAge'])}`);

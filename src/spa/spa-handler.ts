@@ -46,6 +46,8 @@ export interface SpaHandlerOptions {
   readonly count: (name: SpaCounterName) => void;
   /** Every refusal with its detail (the operational log). */
   readonly onRefused?: (door: string, src: string, reason: SpaRefusalReason, detail: string) => void;
+  /** Every digest added to the cache, with the door it came to and when its packet turns stale (the fleet shares these). */
+  readonly onRecorded?: (door: string, digest: string, until: number) => void;
 }
 
 export interface SpaCandidate {
@@ -104,6 +106,7 @@ export class SpaHandler {
     if (!cache.add(used.digest, used.until, now))
       return this.refuse(door.name, datagram.src, 'replay-cache-full', 'the replay cache is full');
     const remembered = this.options.remember(used);
+    this.options.onRecorded?.(door.name, used.digest, used.until);
     if (decision.kind === 'refuse')
       return remembered.then(() => this.refuse(door.name, datagram.src, decision.reason, decision.detail));
     if (this.options.grants.full(door))
