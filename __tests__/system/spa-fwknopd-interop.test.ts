@@ -58,7 +58,7 @@ describeSystem('knocktail knock --spa against fwknopd (netns)', ['ip', 'iptables
     await writeFile(join(dir, 'hmac'), `${hmac}\n`, { mode: 0o600 });
     await writeFile(
       join(dir, 'access.conf'),
-      `SOURCE ANY\nOPEN_PORTS tcp/22, tcp/2222\nKEY_BASE64 ${key}\nHMAC_KEY_BASE64 ${hmac}\nFW_ACCESS_TIMEOUT 30\n`,
+      `SOURCE ANY\nOPEN_PORTS tcp/22, tcp/2222, tcp/2223\nKEY_BASE64 ${key}\nHMAC_KEY_BASE64 ${hmac}\nFW_ACCESS_TIMEOUT 30\n`,
       { mode: 0o600 },
     );
     await writeFile(
@@ -118,5 +118,33 @@ describeSystem('knocktail knock --spa against fwknopd (netns)', ['ip', 'iptables
     );
     expect(expiry - before).toBeGreaterThanOrEqual(19);
     expect(expiry - before).toBeLessThanOrEqual(22);
+  }, 30_000);
+
+  test('`knocktail knock PROFILE` with an SPA profile (keys beside client.json) makes fwknopd open what it asks for', async () => {
+    const profiles = join(dir, 'client.json');
+    await writeFile(
+      profiles,
+      JSON.stringify({
+        profiles: {
+          office: {
+            host: rig.serverV4,
+            spa: { port: 62201, keyFile: 'key', hmacKeyFile: 'hmac' },
+            access: ['tcp/2223'],
+            fwTimeout: 25,
+          },
+        },
+      }),
+      { mode: 0o600 },
+    );
+    const before = Math.floor(Date.now() / 1000);
+    const result = await rig.exec(rig.client, ['node', builtCli(), 'knock', 'office', '--profiles', profiles]);
+    expect(result.stderr).toBe('');
+    expect(result.exitCode).toBe(0);
+    const rules = await waitForRule(/--dport 2223 /);
+    const expiry = Number(
+      new RegExp(`-s ${rig.clientV4}/32 -p tcp -m tcp --dport 2223 -m comment --comment _exp_(\\d+)`).exec(rules)?.[1],
+    );
+    expect(expiry - before).toBeGreaterThanOrEqual(24);
+    expect(expiry - before).toBeLessThanOrEqual(27);
   }, 30_000);
 });
