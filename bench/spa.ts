@@ -184,7 +184,16 @@ async function measureThroughput(kind: 'valid' | 'garbage', count: number): Prom
     openFor: 30_000,
     closeSequence: [],
     allowFrom: [],
-    spa: { port: PORT, key: KEY, hmacKey: HMAC_KEY, maxAge: 120_000, allowNat: false, requireSourceAddress: false },
+    spa: {
+      port: PORT,
+      key: KEY,
+      hmacKey: HMAC_KEY,
+      keyFile: 'spa.key',
+      hmacKeyFile: 'spa-hmac.key',
+      maxAge: 120_000,
+      allowNat: false,
+      requireSourceAddress: false,
+    },
   };
   const src = normaliseAddress('203.0.113.9') as Address;
   const garbage = randomBytes(150).toString('base64').replace(/=+$/, '');
@@ -209,7 +218,7 @@ async function measureThroughput(kind: 'valid' | 'garbage', count: number): Prom
     grants,
     cache: new ReplayCache(count + 1),
     now: () => Date.now(),
-    saveCache: () => Promise.resolve(),
+    remember: () => Promise.resolve(),
     count: () => undefined,
   });
   const start = process.hrtime.bigint();

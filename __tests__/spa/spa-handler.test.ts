@@ -1,5 +1,5 @@
 import { describe, expect, test } from '@jest/globals';
-import { ReplayCache } from '../../src/spa/replay-cache.js';
+import { ReplayCache, type ReplayEntry } from '../../src/spa/replay-cache.js';
 import { SpaHandler, spaDoorsByPort, type SpaCounterName, type SpaGrantPort } from '../../src/spa/spa-handler.js';
 import { sealSpaPacket } from '../../src/spa/spa-packet.js';
 import { makeDoor } from '../support/door.js';
@@ -41,8 +41,8 @@ function rig() {
     grants,
     cache: new ReplayCache(),
     now: () => NOW,
-    saveCache: () => {
-      calls.push('save');
+    remember: (entry: ReplayEntry) => {
+      calls.push(`remember ${entry.until}`);
       return Promise.resolve();
     },
     count: (name: SpaCounterName) => counts.set(name, (counts.get(name) ?? 0) + 1),
@@ -53,10 +53,10 @@ function rig() {
 }
 
 describe('SpaHandler', () => {
-  test('a valid packet saves the replay cache, then opens the door for the door’s time', async () => {
+  test('a valid packet is remembered until it would be stale, then opens the door for the door’s time', async () => {
     const { calls, counts, receive } = rig();
     await receive(packet());
-    expect(calls).toEqual(['save', 'open spa 203.0.113.9 30000 tcp:22']);
+    expect(calls).toEqual([`remember ${NOW + 120_000}`, 'open spa 203.0.113.9 30000 tcp:22']);
     expect(Object.fromEntries(counts)).toEqual({ spaPackets: 1, spaAccepted: 1 });
   });
 
@@ -79,7 +79,7 @@ describe('SpaHandler', () => {
     await receive(wrongPort);
     await receive(wrongPort);
     expect(calls.slice(2)).toEqual([
-      'save',
+      `remember ${NOW + 120_000}`,
       'refuse spa 203.0.113.9 port-not-allowed',
       'refuse spa 203.0.113.9 replayed',
     ]);

@@ -4,7 +4,7 @@ import { formatPort } from '../model/door.js';
 import { openSpaPacket } from './spa-packet.js';
 import { decideSpaRequest, type SpaDoor, type SpaRefusal } from './spa-request.js';
 import { decodeSpaKeys, type SpaKeys } from './spa-keys.js';
-import type { ReplayCache } from './replay-cache.js';
+import type { ReplayCache, ReplayEntry } from './replay-cache.js';
 
 // One SPA datagram → one grant or one counted refusal. The packet is checked in this order:
 // size, shape, HMAC (every door on the port, constant time), decryption and the inner digest,
@@ -41,8 +41,8 @@ export interface SpaHandlerOptions {
   readonly grants: SpaGrantPort;
   readonly cache: ReplayCache;
   readonly now: () => number;
-  /** Persist the cache before a grant is opened, so a restart still knows the packet. */
-  readonly saveCache: () => Promise<void>;
+  /** Persist a packet the cache took, before its grant is opened, so a restart still knows it. */
+  readonly remember: (entry: ReplayEntry) => Promise<void>;
   readonly count: (name: SpaCounterName) => void;
   /** Every refusal with its detail (the operational log). */
   readonly onRefused?: (door: string, src: string, reason: SpaRefusalReason, detail: string) => void;
@@ -100,27 +100,23 @@ export class SpaHandler {
       return this.refuse(door.name, datagram.src, 'stale', decision.detail);
     if (cache.seen(opened.digest, now))
       return this.refuse(door.name, datagram.src, 'replayed', 'this packet was used before');
-    if (!cache.add(opened.digest, opened.fields.timestamp * 1000 + door.spa.maxAge, now))
+    const used = { digest: opened.digest, until: opened.fields.timestamp * 1000 + door.spa.maxAge };
+    if (!cache.add(used.digest, used.until, now))
       return this.refuse(door.name, datagram.src, 'replay-cache-full', 'the replay cache is full');
+    const remembered = this.options.remember(used);
     if (decision.kind === 'refuse')
-      return this.options
-        .saveCache()
-        .then(() => this.refuse(door.name, datagram.src, decision.reason, decision.detail));
+      return remembered.then(() => this.refuse(door.name, datagram.src, decision.reason, decision.detail));
     if (this.options.grants.full(door))
-      return this.options
-        .saveCache()
-        .then(() => this.refuse(door.name, datagram.src, 'grant-limit', 'maxGrants reached'));
+      return remembered.then(() => this.refuse(door.name, datagram.src, 'grant-limit', 'maxGrants reached'));
     count('spaAccepted');
     const requested = decision.requested.map((port: PortSpec) => formatPort(port));
     const detail = {
       requested,
       ...(decision.clientTimeout === undefined ? {} : { clientTimeout: decision.clientTimeout }),
     };
-    return this.options
-      .saveCache()
-      .then(() =>
-        this.options.grants.open(door, decision.address.text, decision.address.family, 'spa', decision.openFor, detail),
-      );
+    return remembered.then(() =>
+      this.options.grants.open(door, decision.address.text, decision.address.family, 'spa', decision.openFor, detail),
+    );
   }
 
   private refuse(door: string, src: Address, reason: SpaRefusalReason, detail: string): Promise<unknown> | undefined {
