@@ -340,10 +340,13 @@ export const COMMANDS: readonly CommandDef[] = [
       {
         name: '<format>',
         description:
-          "the format of FILE: knockd (knockd.conf), or fwknop (fwknopd's access.conf, to SPA doors; needs -o, the keys go beside it)",
-        choices: ['knockd', 'fwknop'],
+          "the format of FILE: knockd (knockd.conf), fwknop (fwknopd's access.conf, to SPA doors), or fwknoprc (the fwknop client's ~/.fwknoprc, to SPA client profiles); fwknop and fwknoprc need -o, the keys go beside it",
+        choices: ['knockd', 'fwknop', 'fwknoprc'],
       },
-      { name: '<file>', description: 'the config to convert, e.g. /etc/knockd.conf or /etc/fwknop/access.conf' },
+      {
+        name: '<file>',
+        description: 'the config to convert, e.g. /etc/knockd.conf, /etc/fwknop/access.conf or ~/.fwknoprc',
+      },
     ],
     options: [
       {

@@ -1,42 +1,124 @@
 import { readFile, rm, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
+import { validateClientProfiles } from '../client/client-profiles.js';
 import { validateConfig } from '../config/load-config.js';
 import { osReason } from '../config/os-reason.js';
 import { KnocktailError } from '../model/errors.js';
 import { renderConfigJson } from '../import/config-json.js';
 import { importFwknopAccess } from '../import/fwknop-access.js';
+import { importFwknoprc } from '../import/fwknoprc.js';
 import type { ImportNote } from '../import/knockd-import.js';
 import type { ExitCode } from './command-table.js';
 import { writeLine, type CliContext } from './context.js';
 
-// `knocktail import fwknop /etc/fwknop/access.conf -o config.json`: SPA doors, their keys
-// written beside the config (mode 0600, never overwritten), checked by the config loader.
+// `knocktail import fwknop /etc/fwknop/access.conf -o config.json` (SPA doors) and
+// `knocktail import fwknoprc ~/.fwknoprc -o client.json` (SPA client profiles): the keys are
+// written beside the output (mode 0600, never overwritten), the result checked by its own loader.
+interface Converted {
+  /** What was made, for the summary: "SPA door(s) (spa, spa-2)". */
+  readonly made: string;
+  readonly count: number;
+  /** Key file base name ("spa" → spa.key, spa-hmac.key) → the two base64 keys. */
+  readonly keys: ReadonlyMap<string, { readonly key: string; readonly hmacKey: string }>;
+  readonly notes: readonly ImportNote[];
+  /** The problems of the result read from beside `dir`, or none. */
+  readonly check: (dir: string) => readonly string[];
+  readonly json: string;
+  readonly mode: number;
+}
+
+interface Format {
+  /** "fwknop access.conf". */
+  readonly input: string;
+  /** "access.conf stanza". */
+  readonly stanza: string;
+  /** "the doors' keys". */
+  readonly keysOf: string;
+  /** "check-config passes". */
+  readonly passes: string;
+  /** "the converted config does not pass check-config". */
+  readonly fails: string;
+  readonly convert: (text: string) => Converted;
+}
+
+const FORMATS: Record<'fwknop' | 'fwknoprc', Format> = {
+  fwknop: {
+    input: 'fwknop access.conf',
+    stanza: 'access.conf stanza',
+    keysOf: "the doors' keys",
+    passes: 'check-config passes',
+    fails: 'the converted config does not pass check-config',
+    convert: (text) => {
+      const result = importFwknopAccess(text);
+      const config = { doors: result.doors };
+      return {
+        made: `SPA door(s) (${result.doors.map((door) => door.name).join(', ')})`,
+        count: result.doors.length,
+        keys: result.keys,
+        notes: result.notes,
+        check: (dir) => {
+          const checked = validateConfig(config, { baseDir: dir });
+          return checked.ok ? [] : checked.errors;
+        },
+        json: renderConfigJson(config),
+        mode: 0o640,
+      };
+    },
+  },
+  fwknoprc: {
+    input: 'fwknop client file',
+    stanza: '~/.fwknoprc stanza',
+    keysOf: "the profiles' keys",
+    passes: 'the profiles load',
+    fails: 'the converted profiles do not load',
+    convert: (text) => {
+      const result = importFwknoprc(text);
+      const client = { profiles: result.profiles };
+      const names = Object.keys(result.profiles);
+      return {
+        made: `SPA client profile(s) (${names.join(', ')})`,
+        count: names.length,
+        keys: result.keys,
+        notes: result.notes,
+        check: (dir) => {
+          const checked = validateClientProfiles(client, { baseDir: dir });
+          return checked.ok ? [] : checked.errors;
+        },
+        json: `${JSON.stringify(client, null, 2)}\n`,
+        // It holds where and how to knock: for its owner only, as ~/.fwknoprc.
+        mode: 0o600,
+      };
+    },
+  },
+};
+
 export async function importFwknop(
   ctx: CliContext,
   file: string,
   output: string | undefined,
-  options: { force: boolean; acceptDropped: boolean },
+  options: { force: boolean; acceptDropped: boolean; format: 'fwknop' | 'fwknoprc' },
   report: (notes: readonly ImportNote[]) => void,
 ): Promise<ExitCode> {
+  const format = FORMATS[options.format];
   if (output === undefined)
     throw new KnocktailError(
       'USAGE',
-      "Expected -o FILE with import fwknop: the doors' keys are written to files beside it",
+      `Expected -o FILE with import ${options.format}: ${format.keysOf} are written to files beside it`,
     );
   const path = resolve(ctx.cwd, file);
   let text: string;
   try {
     text = await readFile(path, 'utf8');
   } catch (error) {
-    throw new KnocktailError('CONFIG_UNREADABLE', `cannot read fwknop access.conf ${path}: ${osReason(error)}`, {
+    throw new KnocktailError('CONFIG_UNREADABLE', `cannot read ${format.input} ${path}: ${osReason(error)}`, {
       cause: error,
     });
   }
   const dir = dirname(output);
-  const result = importFwknopAccess(text);
+  const result = format.convert(text);
   report(result.notes);
-  if (result.doors.length === 0)
-    throw new KnocktailError('CONFIG_INVALID', `${path}: no access.conf stanza could be converted (see above)`);
+  if (result.count === 0)
+    throw new KnocktailError('CONFIG_INVALID', `${path}: no ${format.stanza} could be converted (see above)`);
   const written: string[] = [];
   try {
     for (const [name, keys] of result.keys) {
@@ -48,32 +130,26 @@ export async function importFwknop(
         written.push(target);
       }
     }
-    const checked = validateConfig({ doors: result.doors }, { baseDir: dir });
-    if (!checked.ok)
-      throw new KnocktailError('CONFIG_INVALID', 'the converted config does not pass check-config', {
-        details: checked.errors,
-      });
-    await writeFile(output, renderConfigJson({ doors: result.doors }), {
-      flag: options.force ? 'w' : 'wx',
-      mode: 0o640,
-    });
+    const problems = result.check(dir);
+    if (problems.length > 0) throw new KnocktailError('CONFIG_INVALID', format.fails, { details: problems });
+    await writeFile(output, result.json, { flag: options.force ? 'w' : 'wx', mode: result.mode });
   } catch (error) {
     for (const target of written) await rm(target, { force: true });
     if (error instanceof KnocktailError) throw error;
-    throw new KnocktailError('STATE_IO', `cannot write the converted config or its keys: ${osReason(error)}`, {
+    throw new KnocktailError('STATE_IO', `cannot write the converted file or its keys: ${osReason(error)}`, {
       cause: error,
     });
   }
   writeLine(
     ctx.stderr,
-    `knocktail: converted ${result.doors.length} SPA door(s) (${result.doors.map((door) => door.name).join(', ')}) from ${path} to ${output}, keys in ${written.join(', ')}; check-config passes`,
+    `knocktail: converted ${result.count} ${result.made} from ${path} to ${output}, keys in ${written.join(', ')}; ${format.passes}`,
   );
   // A stanza left out is a key its users lose: a script must not take that for success (as import knockd).
   const dropped = result.notes.filter((note) => note.kind === 'skipped').length;
   if (dropped === 0 || options.acceptDropped) return 0;
   writeLine(
     ctx.stderr,
-    `knocktail: ${dropped} access.conf stanza${dropped === 1 ? '' : 's'} not converted (listed under "not converted"); exit status 2 (--accept-dropped makes it 0)`,
+    `knocktail: ${dropped} ${format.stanza}${dropped === 1 ? '' : 's'} not converted (listed under "not converted"); exit status 2 (--accept-dropped makes it 0)`,
   );
   return 2;
 }
