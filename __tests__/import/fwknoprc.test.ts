@@ -21,7 +21,7 @@ FW_TIMEOUT          45
 [office]
 SPA_SERVER          127.0.0.1
 SPA_SERVER_PORT     ${port}
-ACCESS              tcp/22, udp/53
+ACCESS              tcp/22,udp/53
 ALLOW_IP            source
 KEY_BASE64          ${KEY}
 HMAC_KEY_BASE64     ${HMAC}

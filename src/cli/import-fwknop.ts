@@ -14,17 +14,15 @@ import { writeLine, type CliContext } from './context.js';
 // `knocktail import fwknop /etc/fwknop/access.conf -o config.json` (SPA doors) and
 // `knocktail import fwknoprc ~/.fwknoprc -o client.json` (SPA client profiles): the keys are
 // written beside the output (mode 0600, never overwritten), the result checked by its own loader.
+/** What an importer made: the names of the doors or profiles, the file's content, the keys, the notes. */
 interface Converted {
-  /** What was made, for the summary: "SPA door(s) (spa, spa-2)". */
-  readonly made: string;
-  readonly count: number;
+  readonly names: readonly string[];
+  readonly json: string;
   /** Key file base name ("spa" → spa.key, spa-hmac.key) → the two base64 keys. */
   readonly keys: ReadonlyMap<string, { readonly key: string; readonly hmacKey: string }>;
   readonly notes: readonly ImportNote[];
-  /** The problems of the result read from beside `dir`, or none. */
+  /** The problems of the result, its key files read beside it in `dir`. */
   readonly check: (dir: string) => readonly string[];
-  readonly json: string;
-  readonly mode: number;
 }
 
 interface Format {
@@ -32,61 +30,57 @@ interface Format {
   readonly input: string;
   /** "access.conf stanza". */
   readonly stanza: string;
+  /** "SPA door(s)". */
+  readonly made: string;
   /** "the doors' keys". */
   readonly keysOf: string;
   /** "check-config passes". */
   readonly passes: string;
   /** "the converted config does not pass check-config". */
   readonly fails: string;
+  readonly mode: number;
   readonly convert: (text: string) => Converted;
 }
+
+const errorsOf = (result: { ok: true } | { ok: false; errors: string[] }): string[] => (result.ok ? [] : result.errors);
 
 const FORMATS: Record<'fwknop' | 'fwknoprc', Format> = {
   fwknop: {
     input: 'fwknop access.conf',
     stanza: 'access.conf stanza',
+    made: 'SPA door(s)',
     keysOf: "the doors' keys",
     passes: 'check-config passes',
     fails: 'the converted config does not pass check-config',
+    mode: 0o640,
     convert: (text) => {
-      const result = importFwknopAccess(text);
-      const config = { doors: result.doors };
+      const { doors, keys, notes } = importFwknopAccess(text);
       return {
-        made: `SPA door(s) (${result.doors.map((door) => door.name).join(', ')})`,
-        count: result.doors.length,
-        keys: result.keys,
-        notes: result.notes,
-        check: (dir) => {
-          const checked = validateConfig(config, { baseDir: dir });
-          return checked.ok ? [] : checked.errors;
-        },
-        json: renderConfigJson(config),
-        mode: 0o640,
+        names: doors.map((door) => door.name),
+        json: renderConfigJson({ doors }),
+        keys,
+        notes,
+        check: (dir) => errorsOf(validateConfig({ doors }, { baseDir: dir })),
       };
     },
   },
   fwknoprc: {
     input: 'fwknop client file',
     stanza: '~/.fwknoprc stanza',
+    made: 'SPA client profile(s)',
     keysOf: "the profiles' keys",
     passes: 'the profiles load',
     fails: 'the converted profiles do not load',
+    // It says where and how to knock: for its owner only, as ~/.fwknoprc.
+    mode: 0o600,
     convert: (text) => {
-      const result = importFwknoprc(text);
-      const client = { profiles: result.profiles };
-      const names = Object.keys(result.profiles);
+      const { profiles, keys, notes } = importFwknoprc(text);
       return {
-        made: `SPA client profile(s) (${names.join(', ')})`,
-        count: names.length,
-        keys: result.keys,
-        notes: result.notes,
-        check: (dir) => {
-          const checked = validateClientProfiles(client, { baseDir: dir });
-          return checked.ok ? [] : checked.errors;
-        },
-        json: `${JSON.stringify(client, null, 2)}\n`,
-        // It holds where and how to knock: for its owner only, as ~/.fwknoprc.
-        mode: 0o600,
+        names: Object.keys(profiles),
+        json: `${JSON.stringify({ profiles }, null, 2)}\n`,
+        keys,
+        notes,
+        check: (dir) => errorsOf(validateClientProfiles({ profiles }, { baseDir: dir })),
       };
     },
   },
@@ -117,7 +111,7 @@ export async function importFwknop(
   const dir = dirname(output);
   const result = format.convert(text);
   report(result.notes);
-  if (result.count === 0)
+  if (result.names.length === 0)
     throw new KnocktailError('CONFIG_INVALID', `${path}: no ${format.stanza} could be converted (see above)`);
   const written: string[] = [];
   try {
@@ -132,7 +126,7 @@ export async function importFwknop(
     }
     const problems = result.check(dir);
     if (problems.length > 0) throw new KnocktailError('CONFIG_INVALID', format.fails, { details: problems });
-    await writeFile(output, result.json, { flag: options.force ? 'w' : 'wx', mode: result.mode });
+    await writeFile(output, result.json, { flag: options.force ? 'w' : 'wx', mode: format.mode });
   } catch (error) {
     for (const target of written) await rm(target, { force: true });
     if (error instanceof KnocktailError) throw error;
@@ -142,7 +136,7 @@ export async function importFwknop(
   }
   writeLine(
     ctx.stderr,
-    `knocktail: converted ${result.count} ${result.made} from ${path} to ${output}, keys in ${written.join(', ')}; ${format.passes}`,
+    `knocktail: converted ${result.names.length} ${format.made} (${result.names.join(', ')}) from ${path} to ${output}, keys in ${written.join(', ')}; ${format.passes}`,
   );
   // A stanza left out is a key its users lose: a script must not take that for success (as import knockd).
   const dropped = result.notes.filter((note) => note.kind === 'skipped').length;
