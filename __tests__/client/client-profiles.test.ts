@@ -171,6 +171,8 @@ describe('validateClientProfiles: SPA profiles', () => {
           spa: { keyFile: 'spa.key', hmacKeyFile: '~/keys/spa-hmac.key' },
         },
         stray: { host: 'b', steps: ['tcp:7000'], access: ['tcp/22'], fwTimeout: 30 },
+        // null is "none of this kind": still a plain knock profile.
+        nulls: { host: 'c', steps: ['tcp:7000'], spa: null, fwTimeout: null },
       },
     });
     expect(result.ok ? [] : result.errors).toEqual([

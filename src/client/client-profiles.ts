@@ -264,9 +264,12 @@ export function validateClientProfiles(
     return { ok: false, errors: problems.lines() };
   }
   const profiles = new Map<string, ClientProfile>();
-  const written = (raw as { profiles?: Record<string, object> }).profiles ?? {};
+  // The keys written with a value: `"spa": null` or `"verify": null` says "not this kind's".
+  const written = (raw as { profiles?: Record<string, Record<string, unknown>> }).profiles ?? {};
+  const given = (name: string): string[] =>
+    Object.entries(written[name] ?? {}).flatMap(([key, value]) => (value === null ? [] : [key]));
   for (const [name, profile] of Object.entries((data as { profiles: Record<string, RawProfile> }).profiles)) {
-    const converted = toProfile(name, profile, Object.keys(written[name] ?? {}), problems, options);
+    const converted = toProfile(name, profile, given(name), problems, options);
     if (converted) profiles.set(name, converted);
   }
   return problems.count > 0 ? { ok: false, errors: problems.lines() } : { ok: true, profiles };
