@@ -134,6 +134,7 @@ describe('validateClientProfiles: SPA profiles', () => {
           access: ['tcp/22', 'udp/53'],
           allow: '198.51.100.2',
           fwTimeout: 45,
+          verify: 22,
         },
         plain: { host: '203.0.113.5', spa: { keyFile: 'spa.key', hmacKeyFile: '~/keys/spa-hmac.key' } },
       },
@@ -151,6 +152,7 @@ describe('validateClientProfiles: SPA profiles', () => {
       access: 'tcp/22,udp/53',
       allow: '198.51.100.2',
       fwTimeout: 45,
+      verify: 22,
     });
     expect(result.profiles.get('plain')).toMatchObject({
       kind: 'spa',
@@ -167,6 +169,7 @@ describe('validateClientProfiles: SPA profiles', () => {
         mixed: {
           host: 'a',
           steps: ['tcp:7000'],
+          delay: '0ms',
           verify: 22,
           spa: { keyFile: 'spa.key', hmacKeyFile: '~/keys/spa-hmac.key' },
         },
@@ -176,7 +179,7 @@ describe('validateClientProfiles: SPA profiles', () => {
       },
     });
     expect(result.ok ? [] : result.errors).toEqual([
-      'profiles.mixed: expected either an SPA profile (`spa`) or a knock profile (`steps`, `verify`), got both',
+      'profiles.mixed: expected either an SPA profile (`spa`) or a knock profile (`steps`, `delay`), got both',
       'profiles.stray: expected `access`, `fwTimeout` only with `spa` (an SPA profile), got no `spa`',
     ]);
   });

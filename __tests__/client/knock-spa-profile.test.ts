@@ -2,6 +2,7 @@ import { afterEach, beforeEach, describe, expect, test } from '@jest/globals';
 import { randomBytes } from 'node:crypto';
 import { createSocket, type Socket } from 'node:dgram';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { decodeSpaKeys, type SpaKeys } from '../../src/spa/spa-keys.js';
@@ -125,6 +126,34 @@ describe('knocktail knock with an SPA profile', () => {
     const close = await runCliCaptured(['knock', 'office', '--close'], { env });
     expect(close.code).toBe(2);
     expect(close.stderr).toContain('Expected no --close with --spa or an SPA profile');
+  });
+
+  test("an SPA profile's verify port is checked after the packet; --connect carries a connection with messages on stderr", async () => {
+    const echo = createServer((socket) => socket.pipe(socket));
+    await new Promise<void>((resolve) => echo.listen(0, '127.0.0.1', () => resolve()));
+    try {
+      const { port: tcpPort } = echo.address() as AddressInfo;
+      await writeProfiles({ office: { ...office(udpPort), verify: tcpPort } });
+      const verified = await runCliCaptured(['knock', 'office'], { env });
+      expect(verified.code).toBe(0);
+      expect(verified.stdout).toMatch(
+        new RegExp(
+          `\\nverified: tcp:${tcpPort} on 127\\.0\\.0\\.1 accepted a connection [\\d.]+ s after the last knock`,
+        ),
+      );
+      const connected = await runCliCaptured(['knock', 'office', '--connect', `127.0.0.1:${tcpPort}`], {
+        env,
+        stdin: 'SSH-2.0-client\r\n',
+      });
+      expect(connected).toEqual({
+        code: 0,
+        stdout: 'SSH-2.0-client\r\n',
+        stderr: `sent an SPA packet (tcp/22,udp/53 for the address it comes from) to 127.0.0.1 udp/${udpPort}\n`,
+      });
+      expect(packets).toHaveLength(2);
+    } finally {
+      await new Promise((resolve) => echo.close(resolve));
+    }
   });
 
   test('--spa without keys and without a profile of that name says what it expected', async () => {

@@ -1,14 +1,13 @@
 import { userInfo } from 'node:os';
 import { loadConfig } from '../config/load-config.js';
 import { KnocktailError, describeValue } from '../model/errors.js';
-import type { Family } from '../model/address.js';
+import type { Address, Family } from '../model/address.js';
 import type { SpaProfile } from '../client/client-profiles.js';
 import { findDoor } from '../client/knock-steps.js';
 import { resolveHost } from '../client/resolve-host.js';
 import { buildSpaPacket, readSpaKeyFiles, sendSpaPacket } from '../client/spa-request.js';
 import { decodeSpaKeys, type SpaKeys } from '../spa/spa-keys.js';
-import { configPath, writeLine, type CliContext } from './context.js';
-import type { ExitCode } from './command-table.js';
+import { configPath, type CliContext } from './context.js';
 
 // `knocktail knock HOST --spa` or `knocktail knock PROFILE` (an SPA profile): one SPA packet,
 // to a knocktail SPA door or to fwknopd. The keys and port come from --key-file/--hmac-key-file/
@@ -24,7 +23,6 @@ export interface SpaKnockFlags {
   access?: string;
   allow?: string;
   fwTimeout?: string;
-  quiet?: boolean;
 }
 
 /** What a door of the config or a profile says; each flag given on the command line wins over it. */
@@ -38,7 +36,7 @@ interface SpaDefaults {
 }
 
 /** Everything one packet needs, after flags, door or profile, and defaults. */
-export interface SpaPlan {
+interface SpaPlan {
   readonly keys: SpaKeys;
   readonly port: number;
   readonly access: string;
@@ -76,8 +74,7 @@ async function doorSettings(ctx: CliContext, flags: SpaKnockFlags): Promise<SpaD
 }
 
 /** The packet's settings: each flag given wins over the door or profile, which wins over fwknop's defaults. */
-export function planSpaKnock(flags: SpaKnockFlags, defaults: SpaDefaults | undefined): SpaPlan {
-  if (flags.ipv4 && flags.ipv6) throw new KnocktailError('USAGE', 'Expected at most one of -4 and -6, got both');
+function planSpaKnock(flags: SpaKnockFlags, defaults: SpaDefaults | undefined): SpaPlan {
   const keys = chooseKeys(flags, defaults?.keys);
   const access = flags.access ?? defaults?.access ?? 'tcp/22';
   if (!/^(tcp|udp)\/\d{1,5}(,(tcp|udp)\/\d{1,5})*$/.test(access))
@@ -103,12 +100,14 @@ function chooseKeys(flags: SpaKnockFlags, fallback: SpaKeys | undefined): SpaKey
   return readSpaKeyFiles(flags.keyFile, flags.hmacKeyFile, fallback);
 }
 
+/** Sends the one packet; says what it sent through `say` (stdout, or stderr under --connect). */
 export async function knockSpa(
   ctx: CliContext,
   host: string,
   flags: SpaKnockFlags,
-  profile?: SpaProfile,
-): Promise<ExitCode> {
+  options: { readonly profile?: SpaProfile; readonly say: (text: string) => void },
+): Promise<{ target: Address; family?: Family; verify?: number }> {
+  const { profile } = options;
   const plan = planSpaKnock(flags, profile ?? (await doorSettings(ctx, flags)));
   const target = await resolveHost(profile?.host ?? host, plan.family);
   const packet = buildSpaPacket(
@@ -122,10 +121,12 @@ export async function knockSpa(
     plan.keys,
   );
   await sendSpaPacket(target, plan.port, packet);
-  if (flags.quiet) return 0;
-  writeLine(
-    ctx.stdout,
+  options.say(
     `sent an SPA packet (${plan.access} for ${plan.allow === '0.0.0.0' ? 'the address it comes from' : plan.allow}) to ${target.text} udp/${plan.port}`,
   );
-  return 0;
+  return {
+    target,
+    ...(plan.family === undefined ? {} : { family: plan.family }),
+    ...(profile?.verify === undefined ? {} : { verify: profile.verify }),
+  };
 }

@@ -30,6 +30,7 @@ interface KnockFlags extends SpaKnockFlags {
   profiles?: string;
   spa?: boolean;
   connect?: string;
+  quiet?: boolean;
 }
 
 /** Where to knock and what to send, from the command line, a door of the config, or a profile. */
@@ -132,9 +133,44 @@ async function planKnock(
   return { host: first, steps, delayMs: delayMs ?? DEFAULT_DELAY_MS, ...(verify === undefined ? {} : { verify }) };
 }
 
+/** Where the packets went, for --connect and --verify. */
+interface Sent {
+  readonly target: Address;
+  readonly family?: Family;
+  readonly verify?: number;
+}
+
+// The steps of the command line, a door or a knock profile, one packet per step.
+async function knockSteps(
+  ctx: CliContext,
+  first: string,
+  stepTexts: readonly string[],
+  flags: KnockFlags,
+  profile: KnockProfile | undefined,
+  say: (text: string) => void,
+): Promise<Sent> {
+  const plan = await planKnock(ctx, first, stepTexts, flags, profile);
+  const family = flags.ipv4 ? 4 : flags.ipv6 ? 6 : plan.family;
+  const target = await resolveHost(plan.host, family);
+  await sendKnock(target, plan.steps, {
+    delayMs: plan.delayMs,
+    runner: new ExecaRunner({ timeoutMs: 5_000 }),
+    sleep: sleepFor,
+    onSent: (step) => say(`knocked ${formatStep(step)} on ${target.text}`),
+  });
+  const count = plan.steps.length;
+  say(`sent ${count} ${count === 1 ? 'knock' : 'knocks'} (${describeSteps(plan.steps)}) to ${target.text}`);
+  return {
+    target,
+    ...(family === undefined ? {} : { family }),
+    ...(plan.verify === undefined ? {} : { verify: plan.verify }),
+  };
+}
+
 // `knocktail knock HOST [STEP...]` or `knocktail knock PROFILE`: the client. One packet per
-// step, in order; with --verify (or a profile's `verify`), a connection to the port after.
-// An SPA profile sends what `knock HOST --spa` would, with the profile's settings under the flags.
+// step, in order, or one SPA packet (--spa, or an SPA profile: what `knock HOST --spa` would
+// send, with the profile's settings under the flags); with --verify (or a profile's
+// `verify`), a connection to the port after; with --connect, a connection carried over stdio.
 export const knock: CommandAction<[string, string[]], KnockFlags> = async (ctx, [first, stepTexts], flags) => {
   if (flags.spa && stepTexts.length > 0)
     throw new KnocktailError('USAGE', `Expected no knock steps with --spa, got ${stepTexts.join(' ')}`);
@@ -144,19 +180,16 @@ export const knock: CommandAction<[string, string[]], KnockFlags> = async (ctx, 
     flags.door === undefined && stepTexts.length === 0 && !(flags.spa && keyFlags)
       ? await findProfile(ctx, first, flags.profiles, flags.spa ? EXPECTED_SPA_KEYS : EXPECTED_KNOCK)
       : undefined;
-  if (named?.kind === 'spa' || flags.spa) {
-    // One packet, no sequence: nothing to close, and no connection check (yet).
-    const unsupported = (['close', 'verify', 'connect', 'delay'] as const).find((flag) => flags[flag] !== undefined);
+  const spa = named?.kind === 'spa' || flags.spa === true;
+  if (spa) {
+    // One packet, no sequence: no close sequence, no pause between knocks.
+    const unsupported = (['close', 'delay'] as const).find((flag) => flags[flag] !== undefined);
     if (unsupported) throw new KnocktailError('USAGE', `Expected no --${unsupported} with --spa or an SPA profile`);
-  }
-  if (named?.kind === 'spa') return knockSpa(ctx, first, flags, named);
-  if (flags.spa) {
-    if (named)
+    if (named?.kind === 'knock')
       throw new KnocktailError(
         'USAGE',
         `Expected --spa with an SPA profile (one with "spa"), got "${named.name}", a knock profile`,
       );
-    return knockSpa(ctx, first, flags);
   }
   if (flags.ipv4 && flags.ipv6) throw new KnocktailError('USAGE', 'Expected at most one of -4 and -6, got both');
   const connectTo = flags.connect === undefined ? undefined : parseHostPort(flags.connect);
@@ -165,30 +198,24 @@ export const knock: CommandAction<[string, string[]], KnockFlags> = async (ctx, 
       'USAGE',
       `Expected --connect without ${flags.close ? '--close' : '--verify'}: the connection itself shows that the door opened`,
     );
-  const plan = await planKnock(ctx, first, stepTexts, flags, named);
-  const family = flags.ipv4 ? 4 : flags.ipv6 ? 6 : plan.family;
-  const target = await resolveHost(plan.host, family);
   // With --connect, stdout carries the connection: what knock says goes to stderr; --quiet says nothing.
   const say = (text: string): void => {
     if (!flags.quiet) writeLine(connectTo ? ctx.stderr : ctx.stdout, text);
   };
-  await sendKnock(target, plan.steps, {
-    delayMs: plan.delayMs,
-    runner: new ExecaRunner({ timeoutMs: 5_000 }),
-    sleep: sleepFor,
-    onSent: (step) => say(`knocked ${formatStep(step)} on ${target.text}`),
-  });
-  const count = plan.steps.length;
-  say(`sent ${count} ${count === 1 ? 'knock' : 'knocks'} (${describeSteps(plan.steps)}) to ${target.text}`);
+  const sent = spa
+    ? await knockSpa(ctx, first, flags, { ...(named?.kind === 'spa' ? { profile: named } : {}), say })
+    : await knockSteps(ctx, first, stepTexts, flags, named, say);
+  const { target, family } = sent;
+  const verify = spa ? (parseVerify(flags.verify) ?? sent.verify) : sent.verify;
   if (connectTo) return connectAfterKnock(ctx, await resolveHost(connectTo.host, family), connectTo.port);
-  if (plan.verify === undefined) return 0;
-  const result = await verifyOpen(target, plan.verify, performance.now(), {
+  if (verify === undefined) return 0;
+  const result = await verifyOpen(target, verify, performance.now(), {
     attemptTimeoutMs: VERIFY_TIMEOUT_MS,
     retryPauseMs: VERIFY_RETRY_PAUSE_MS,
     sleep: sleepFor,
     now: () => performance.now(),
   });
-  const port = `tcp:${plan.verify} on ${target.text}`;
+  const port = `tcp:${verify} on ${target.text}`;
   const seconds = (result.elapsedMs / 1000).toFixed(2);
   if (result.ok) {
     say(

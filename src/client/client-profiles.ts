@@ -53,6 +53,7 @@ export interface SpaProfile {
   readonly allow: string;
   /** Seconds (fwknop -f); absent = the server's own. */
   readonly fwTimeout?: number;
+  readonly verify?: number;
 }
 
 export type ClientProfiles = ReadonlyMap<string, ClientProfile>;
@@ -99,7 +100,7 @@ interface RawProfile {
 }
 
 /** The keys only one kind of profile may have (as written, before the schema's defaults). */
-const KNOCK_KEYS = ['steps', 'closeSteps', 'timeBased', 'delay', 'verify'] as const;
+const KNOCK_KEYS = ['steps', 'closeSteps', 'timeBased', 'delay'] as const;
 const SPA_KEYS = ['spa', 'access', 'allow', 'fwTimeout'] as const;
 
 /** $XDG_CONFIG_HOME/knocktail/client.json, else ~/.config/knocktail/client.json. */
@@ -198,6 +199,7 @@ function toSpaProfile(
     access: raw.access.join(','),
     allow: raw.allow,
     ...(raw.fwTimeout === null ? {} : { fwTimeout: raw.fwTimeout }),
+    ...(raw.verify === null ? {} : { verify: raw.verify }),
   };
 }
 
