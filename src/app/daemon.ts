@@ -28,6 +28,8 @@ import type { RefusalChoice } from '../firewall/refusal.js';
 import { describeForwardPlan } from '../firewall/forward-plan.js';
 import type { ForwardPlan } from '../firewall/forward-plan.js';
 import type { Tracer } from '../trace/stage-trace.js';
+import { formatPort, type PortSpec } from '../model/door.js';
+import { tripwirePorts } from '../model/tripwires.js';
 
 // The daemon: the composition (compose.ts) plus what only a long-lived process has: the state
 // file, the control socket, the periodic drift check, reload and an orderly stop.
@@ -67,6 +69,11 @@ export interface DaemonParts {
   readonly refusal?: () => RefusalChoice | undefined;
   /** Proves the log path with the canary before the guard is armed (src/canary/arm-guard.ts); absent: armed at once. */
   readonly proveLogPath?: ProveLogPath;
+  /**
+   * The ports local services listen on now (setup keeps them out of the tripwires): the periodic
+   * check sets the guard up again when a tripwire port gains or loses a listener. Absent: not followed.
+   */
+  readonly listening?: () => Promise<readonly PortSpec[]>;
 }
 
 export { controlSocketPath, stateFilePath };
@@ -92,6 +99,8 @@ export class Daemon {
   private fleetStarting: Promise<void> | undefined;
   private spa: SpaService | undefined;
   private logPath: LogPathHealth | undefined;
+  /** The tripwire ports a service listened on when the guard was last set up ("tcp:8080 udp:5353"). */
+  private listenedTripwires: string | undefined;
 
   constructor(config: Config, parts: DaemonParts) {
     this.config = config;
@@ -118,6 +127,7 @@ export class Daemon {
       () => this.prepare(),
     );
     knocktail.engine.start();
+    this.listenedTripwires = await this.listeningTripwires();
     this.control = new ControlServer(
       controlSocketPath(config),
       new GrantController({
@@ -272,6 +282,7 @@ export class Daemon {
       knocktail.backend.setup(config.doors),
     );
     this.config = { ...this.config, doors: config.doors, limits: config.limits };
+    this.listenedTripwires = await this.listeningTripwires();
     await knocktail.reload(this.config);
     this.spa?.reload(this.config);
     this.parts.log.info(`reloaded config: ${config.doors.length} doors`);
@@ -430,7 +441,37 @@ export class Daemon {
     await this.checkForward(knocktail.backend).catch((error: unknown) =>
       this.parts.log.error(`forward path check failed: ${String(error)}`),
     );
+    await this.checkTripwireListeners(knocktail.backend);
     await knocktail.engine.reconcile('check');
+  }
+
+  // A service that starts listening on a tripwire port after setup would stay refused (and its
+  // clients marked as scanners) until the next start or reload; one that stopped leaves a gap.
+  private async checkTripwireListeners(backend: FirewallBackend): Promise<void> {
+    const now = await this.listeningTripwires();
+    const before = this.listenedTripwires;
+    if (now === undefined || before === undefined || now === before) return;
+    this.parts.log.warn(
+      `firewall check: listeners on tripwire ports changed (${before || 'none'} → ${now || 'none'}); the guard is set up again, so a service's port is never a tripwire`,
+    );
+    await withFirewallLock(this.config.stateDir, { holder: `knocktail run (check, pid ${process.pid})` }, () =>
+      backend.setup(this.config.doors),
+    );
+    this.listenedTripwires = now;
+  }
+
+  /** The tripwire ports local services listen on now, as one comparable text; undefined when unknown. */
+  private async listeningTripwires(): Promise<string | undefined> {
+    const { listening, log } = this.parts;
+    if (!listening) return undefined;
+    try {
+      const tripwires = new Set(tripwirePorts(this.config.doors, this.config.logPrefix).map(formatPort));
+      const ports = (await listening()).map(formatPort).filter((port) => tripwires.has(port));
+      return [...new Set(ports)].sort().join(' ');
+    } catch (error) {
+      log.warn(`cannot read the listening ports: ${error instanceof Error ? error.message : String(error)}`);
+      return undefined;
+    }
   }
 
   private async checkForward(backend: FirewallBackend): Promise<void> {

@@ -24,7 +24,7 @@ import type { CommandAction } from './command-table.js';
 import type { FirewallBackend } from '../firewall/backend.js';
 import { describeRefusal } from '../firewall/refusal.js';
 import type { GuardHost, RefusalChoice } from '../firewall/refusal.js';
-import { createLogger, createSystemClock, hostChecked, printkEpoch } from './wiring.js';
+import { createLogger, createSystemClock, hostChecked, listeningNow, printkEpoch } from './wiring.js';
 import { connectNatsFleet } from '../fleet/nats-transport.js';
 import { packageVersion } from './program.js';
 import { followerCheckpointPath } from '../app/state-paths.js';
@@ -99,6 +99,7 @@ export const run: CommandAction<[], { config?: string }> = async (ctx, _args, fl
     version: packageVersion(),
     refusal: () => refusal,
     proveLogPath: createLogPathProver(config),
+    listening: listeningNow(),
   });
   try {
     await daemon.start();
