@@ -2,6 +2,8 @@ import { afterAll, beforeAll, expect, test } from '@jest/globals';
 import { execFileSync } from 'node:child_process';
 import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
+import { loadConfig } from '../../src/config/load-config.js';
+import { tripwirePorts } from '../../src/model/tripwires.js';
 import { describeSystem } from './support/requirements.js';
 import { CLASSIC_DOOR, createLiveRig, type LiveRig } from './support/live-rig.js';
 
@@ -208,5 +210,26 @@ for (const { source, title, tools } of SOURCES)
         };
         expect(status.stateRecovery?.movedTo).toContain('state.json.corrupt-');
       }, 40_000);
+
+      // Last: the connects below hit a tripwire, which marks the client as a scanner for a while.
+      test('a service started on a tripwire port after setup is reachable after the next check (every 5 s here)', async () => {
+        const { rig } = live;
+        const config = await loadConfig(live.configPath);
+        const { port } = tripwirePorts(config.doors, config.logPrefix).find((p) => p.proto === 'tcp')!;
+        const guard = (): string =>
+          execFileSync('ip', ['netns', 'exec', rig.server, 'iptables', '-w', '-S', 'KNOCKTAIL-GUARD'], {
+            encoding: 'utf8',
+          });
+        const listed = new RegExp(`--dports (\\S+,)?${port}(,|\\s)`);
+        expect(guard()).toMatch(listed);
+        const stop = await rig.listen(rig.server, port);
+        try {
+          expect(await live.waitOpen(rig.serverV4, port, 8000)).toBe(true);
+          expect(guard()).not.toMatch(listed);
+          expect(live.daemonOutput()).toContain(`listeners on tripwire ports changed (none → tcp:${port})`);
+        } finally {
+          await stop();
+        }
+      }, 30_000);
     },
   );
