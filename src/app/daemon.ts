@@ -153,6 +153,7 @@ export class Daemon {
       onRefused: (door, src, reason, detail) => parts.log.info(`spa refused ${door} ${src}: ${reason} (${detail})`),
       onProblem: (message) => parts.log.error(`spa: ${message}`),
       onCount: (name) => parts.metrics?.incSpa(name),
+      ...(parts.tracer ? { tracer: parts.tracer } : {}),
     });
     await this.spa.start();
   }

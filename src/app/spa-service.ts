@@ -7,6 +7,7 @@ import { ReplayCache } from '../spa/replay-cache.js';
 import { loadReplayEntries, replaySaver } from '../spa/replay-file.js';
 import { SpaHandler, spaDoorsByPort, type SpaCounterName, type SpaRefusalReason } from '../spa/spa-handler.js';
 import { spaReplayPath } from './state-paths.js';
+import { NO_TRACE, type Tracer } from '../trace/stage-trace.js';
 
 // The daemon's SPA doors: one NFLOG capture per SPA port feeding one handler, whose grants go
 // through the same engine as knocks and whose used packets survive restarts (the replay file).
@@ -19,6 +20,8 @@ export interface SpaServiceOptions {
   readonly onProblem: (message: string) => void;
   /** Every counted SPA outcome (metrics). */
   readonly onCount?: (name: SpaCounterName) => void;
+  /** Marks the SPA stages (KNOCKTAIL_TRACE, the SPA bench); NO_TRACE when absent. */
+  readonly tracer?: Tracer;
 }
 
 export class SpaService {
@@ -91,10 +94,12 @@ export class SpaService {
         options.onCount?.(name);
       },
       ...(options.onRefused ? { onRefused: options.onRefused } : {}),
+      ...(options.tracer ? { tracer: options.tracer } : {}),
     });
   }
 
   private receive(datagram: Parameters<SpaHandler['receive']>[0]): void {
+    (this.options.tracer ?? NO_TRACE).mark('spa-read');
     try {
       const effect = this.handler?.receive(datagram);
       if (!effect) return;

@@ -5,6 +5,7 @@ import { openSpaPacket } from './spa-packet.js';
 import { decideSpaRequest, type SpaDoor, type SpaRefusal } from './spa-request.js';
 import { decodeSpaKeys, type SpaKeys } from './spa-keys.js';
 import type { ReplayCache } from './replay-cache.js';
+import { NO_TRACE, type Tracer } from '../trace/stage-trace.js';
 
 // One SPA datagram → one grant or one counted refusal. The packet is checked in this order:
 // size, shape, HMAC (every door on the port, constant time), decryption and the inner digest,
@@ -46,6 +47,8 @@ export interface SpaHandlerOptions {
   readonly count: (name: SpaCounterName) => void;
   /** Every refusal with its detail (the operational log). */
   readonly onRefused?: (door: string, src: string, reason: SpaRefusalReason, detail: string) => void;
+  /** Marks `spa-decided` and `spa-saved` on the accept path (the SPA bench's breakdown). */
+  readonly tracer?: Tracer;
 }
 
 export interface SpaCandidate {
@@ -111,16 +114,24 @@ export class SpaHandler {
         .saveCache()
         .then(() => this.refuse(door.name, datagram.src, 'grant-limit', 'maxGrants reached'));
     count('spaAccepted');
+    const tracer = this.options.tracer ?? NO_TRACE;
+    tracer.mark('spa-decided');
     const requested = decision.requested.map((port: PortSpec) => formatPort(port));
     const detail = {
       requested,
       ...(decision.clientTimeout === undefined ? {} : { clientTimeout: decision.clientTimeout }),
     };
-    return this.options
-      .saveCache()
-      .then(() =>
-        this.options.grants.open(door, decision.address.text, decision.address.family, 'spa', decision.openFor, detail),
+    return this.options.saveCache().then(() => {
+      tracer.mark('spa-saved');
+      return this.options.grants.open(
+        door,
+        decision.address.text,
+        decision.address.family,
+        'spa',
+        decision.openFor,
+        detail,
       );
+    });
   }
 
   private refuse(door: string, src: Address, reason: SpaRefusalReason, detail: string): Promise<unknown> | undefined {
