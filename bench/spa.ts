@@ -36,8 +36,8 @@ const STAGES = ['spa-read', 'spa-decided', 'spa-saved', 'audit-call', 'audit-wri
 type StageName = 'sent' | (typeof STAGES)[number] | 'open';
 const STEPS: readonly { label: string; from: StageName; to: StageName }[] = [
   { label: 'sent → datagram parsed (NFLOG, tcpdump, pcap reader)', from: 'sent', to: 'spa-read' },
-  { label: 'parsed → decided (HMAC, AES, request)', from: 'spa-read', to: 'spa-decided' },
-  { label: 'decided → replay cache saved', from: 'spa-decided', to: 'spa-saved' },
+  { label: 'parsed → decided (HMAC, AES, request, replay check)', from: 'spa-read', to: 'spa-decided' },
+  { label: 'decided → replay journal written', from: 'spa-decided', to: 'spa-saved' },
   { label: 'saved → audit intent (grant engine)', from: 'spa-saved', to: 'audit-call' },
   { label: 'audit write', from: 'audit-call', to: 'audit-written' },
   { label: 'audit → firewall request', from: 'audit-written', to: 'fw-send' },
@@ -152,7 +152,16 @@ async function measureThroughput(kind: 'valid' | 'garbage', count: number): Prom
     openFor: 30_000,
     closeSequence: [],
     allowFrom: [],
-    spa: { port: SPA_PORT, key: KEY, hmacKey: HMAC_KEY, maxAge: 120_000, allowNat: false, requireSourceAddress: false },
+    spa: {
+      port: SPA_PORT,
+      key: KEY,
+      hmacKey: HMAC_KEY,
+      keyFile: 'spa.key',
+      hmacKeyFile: 'spa-hmac.key',
+      maxAge: 120_000,
+      allowNat: false,
+      requireSourceAddress: false,
+    },
   };
   const src = normaliseAddress('203.0.113.9') as Address;
   const garbage = randomBytes(150).toString('base64').replace(/=+$/, '');
@@ -177,7 +186,7 @@ async function measureThroughput(kind: 'valid' | 'garbage', count: number): Prom
     grants,
     cache: new ReplayCache(count + 1),
     now: () => Date.now(),
-    saveCache: () => Promise.resolve(),
+    remember: () => Promise.resolve(),
     count: () => undefined,
   });
   const start = process.hrtime.bigint();
@@ -223,7 +232,7 @@ export const bench: BenchFunction = async ({ quick }) => {
     ],
     notes: [
       "latency: from the SPA datagram sent in the client namespace to the start of the first connect to 22 that completed (a new connect every 1 ms, Node's timer floor); goal ≤ 3 ms median",
-      'path: guard NFLOG copy (group = port, threshold 1) → tcpdump -i nflog:62201 -U -w - → pcap parse → HMAC → AES → decision → replay cache saved → grant engine → audit → firewall',
+      'path: guard NFLOG copy (group = port, threshold 1) → tcpdump -i nflog:62201 -U -w - → pcap parse → HMAC → AES → decision → replay journal append → grant engine → audit → firewall',
       `load average (1, 5, 15 min) at the start: ${loadBefore.join(', ')}; at the end: ${loadavg()
         .map((value) => value.toFixed(2))
         .join(', ')}; "load 1m" in each row is at the start of its trials`,

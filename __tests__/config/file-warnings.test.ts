@@ -1,11 +1,42 @@
 import { describe, expect, test } from '@jest/globals';
-import { checkKeyFiles, checkLogFile, serviceUserIn } from '../../src/config/file-warnings.js';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { checkKeyFiles, checkLogFile, keyFilesOf, serviceUserIn } from '../../src/config/file-warnings.js';
+import { validateConfig } from '../../src/config/load-config.js';
+import { recorded } from '../spa/spa-fixtures.js';
 import type { Config } from '../../src/config/types.js';
 
 const service = { name: 'knocktail', uid: 998 };
 const key = [{ path: 'fleet.keyFile', file: '/etc/knocktail/fleet.key' }];
 
 describe('key files', () => {
+  test('every secret a config reads from a file is checked: time-based secrets and SPA keys too, by JSON path', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'kt-keys-'));
+    try {
+      await writeFile(join(dir, 'lab.secret'), 'a'.repeat(40));
+      await writeFile(join(dir, 'spa.key'), recorded.key);
+      await writeFile(join(dir, 'spa-hmac.key'), recorded.hmacKey);
+      const checked = validateConfig(
+        {
+          doors: [
+            { name: 'lab', timeBased: { secretFile: 'lab.secret', length: 3 }, open: ['tcp:22'] },
+            { name: 'spa', spa: { keyFile: 'spa.key', hmacKeyFile: 'spa-hmac.key' }, open: ['tcp:22'], openFor: '30s' },
+          ],
+        },
+        { baseDir: dir },
+      );
+      if (!checked.ok) throw new Error(checked.errors.join('\n'));
+      expect(keyFilesOf(checked.config)).toEqual([
+        { path: 'doors[0].timeBased.secretFile', file: join(dir, 'lab.secret') },
+        { path: 'doors[1].spa.keyFile', file: join(dir, 'spa.key') },
+        { path: 'doors[1].spa.hmacKeyFile', file: join(dir, 'spa-hmac.key') },
+      ]);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
   test('owned by the service user with mode 0600 or 0400: nothing to say', () => {
     expect(checkKeyFiles(key, () => ({ uid: 998, mode: 0o100600 }), service)).toEqual([]);
     expect(checkKeyFiles(key, () => ({ uid: 998, mode: 0o100400 }), service)).toEqual([]);

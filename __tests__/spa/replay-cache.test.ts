@@ -1,9 +1,9 @@
 import { describe, expect, test } from '@jest/globals';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ReplayCache } from '../../src/spa/replay-cache.js';
-import { loadReplayEntries, replaySaver } from '../../src/spa/replay-file.js';
+import { ReplayJournal } from '../../src/spa/replay-file.js';
 
 const digest = (n: number): string => n.toString(16).padStart(64, '0');
 
@@ -26,22 +26,43 @@ describe('ReplayCache', () => {
   });
 });
 
-describe('replay file', () => {
-  test('what one daemon saves the next one loads; a broken file loads as empty', async () => {
+describe('replay journal', () => {
+  async function inDir(body: (path: string) => Promise<void>): Promise<void> {
     const dir = await mkdtemp(join(tmpdir(), 'kt-replay-'));
     try {
-      const path = join(dir, 'spa-replay.json');
-      const cache = new ReplayCache();
-      cache.add(digest(7), 5000, 0);
-      const save = replaySaver(path, () => cache.snapshot(0));
-      await Promise.all([save(), save(), save()]);
-      expect(await loadReplayEntries(path)).toEqual([{ digest: digest(7), until: 5000 }]);
-      expect(JSON.parse(await readFile(path, 'utf8'))).toEqual({ version: 1, digests: [[digest(7), 5000]] });
-      await writeFile(path, '{"digests":[["zz",1],[1,2],"x"]}');
-      expect(await loadReplayEntries(path)).toEqual([]);
-      expect(await loadReplayEntries(join(dir, 'missing.json'))).toEqual([]);
+      await body(join(dir, 'state', 'spa-replay.journal'));
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
+  }
+
+  test('what one daemon appends the next one loads, in order; lines a crash tore are skipped', async () => {
+    await inDir(async (path) => {
+      const cache = new ReplayCache();
+      const journal = await ReplayJournal.open(path, () => cache.snapshot(0));
+      await Promise.all([1, 2, 3].map((n) => journal.append({ digest: digest(n), until: n * 1000 })));
+      await journal.close();
+      expect(await ReplayJournal.load(path)).toEqual([1, 2, 3].map((n) => ({ digest: digest(n), until: n * 1000 })));
+      expect((await stat(path)).mode & 0o777).toBe(0o600);
+      await writeFile(path, `${digest(4)} 4000\n${digest(5).slice(0, 30)}\nzz 1\n${digest(6)}`);
+      expect(await ReplayJournal.load(path)).toEqual([{ digest: digest(4), until: 4000 }]);
+      expect(await ReplayJournal.load(join(path, '..', 'missing'))).toEqual([]);
+    });
+  });
+
+  test('opening rewrites it with the live entries only; so does a journal grown far past them', async () => {
+    await inDir(async (path) => {
+      const cache = new ReplayCache();
+      cache.add(digest(1), 5000, 0);
+      const journal = await ReplayJournal.open(path, () => cache.snapshot(0));
+      expect(await readFile(path, 'utf8')).toBe(`${digest(1)} 5000\n`);
+      // 5,000 appends of entries that are not live (a cache that keeps none): the journal is compacted.
+      for (let n = 0; n < 5000; n++) await journal.append({ digest: digest(n + 10), until: 1 });
+      const lines = (await readFile(path, 'utf8')).split('\n').length - 1;
+      expect(lines).toBeLessThan(5000);
+      expect(await ReplayJournal.load(path)).toContainEqual({ digest: digest(1), until: 5000 });
+      await journal.close();
+      await expect(journal.append({ digest: digest(2), until: 1 })).rejects.toThrow(/closed/);
+    });
   });
 });

@@ -52,6 +52,8 @@ export function makeSpaDoor(overrides: Partial<Door> = {}, spa: Partial<SpaSetti
       port: 62201,
       key: recorded.key,
       hmacKey: recorded.hmacKey,
+      keyFile: '/etc/knocktail/spa.key',
+      hmacKeyFile: '/etc/knocktail/spa-hmac.key',
       maxAge: 120_000,
       allowNat: false,
       requireSourceAddress: false,

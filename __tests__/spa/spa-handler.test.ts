@@ -1,5 +1,5 @@
 import { describe, expect, test } from '@jest/globals';
-import { ReplayCache } from '../../src/spa/replay-cache.js';
+import { ReplayCache, type ReplayEntry } from '../../src/spa/replay-cache.js';
 import { SpaHandler, spaDoorsByPort, type SpaCounterName, type SpaGrantPort } from '../../src/spa/spa-handler.js';
 import { sealSpaPacket } from '../../src/spa/spa-packet.js';
 import type { Stage } from '../../src/trace/stage-trace.js';
@@ -42,8 +42,8 @@ function rig(options: { traced?: boolean } = {}) {
     grants,
     cache: new ReplayCache(),
     now: () => NOW,
-    saveCache: () => {
-      calls.push('save');
+    remember: (entry: ReplayEntry) => {
+      calls.push(`remember ${entry.until}`);
       return Promise.resolve();
     },
     count: (name: SpaCounterName) => counts.set(name, (counts.get(name) ?? 0) + 1),
@@ -55,24 +55,25 @@ function rig(options: { traced?: boolean } = {}) {
 }
 
 describe('SpaHandler', () => {
-  test('a valid packet saves the replay cache, then opens the door for the door’s time', async () => {
+  test('a valid packet is remembered until it would be stale, then opens the door for the door’s time', async () => {
     const { calls, counts, receive } = rig();
     await receive(packet());
-    expect(calls).toEqual(['save', 'open spa 203.0.113.9 30000 tcp:22']);
+    expect(calls).toEqual([`remember ${NOW + 120_000}`, 'open spa 203.0.113.9 30000 tcp:22']);
     expect(Object.fromEntries(counts)).toEqual({ spaPackets: 1, spaAccepted: 1 });
   });
 
-  test('with a tracer, an accepted packet marks the decision before the save and the save before the grant; refusals mark nothing', async () => {
+  test('with a tracer, a checked packet marks its decision before it is remembered, and an accepted one marks the save before the grant', async () => {
     const { calls, receive } = rig({ traced: true });
     await receive(packet());
     await receive(packet({ message: '203.0.113.9,tcp/2222' }));
     await receive(Buffer.alloc(300, 0x41));
     expect(calls).toEqual([
       'mark spa-decided',
-      'save',
+      `remember ${NOW + 120_000}`,
       'mark spa-saved',
       'open spa 203.0.113.9 30000 tcp:22',
-      'save',
+      'mark spa-decided',
+      `remember ${NOW + 120_000}`,
       'refuse spa 203.0.113.9 port-not-allowed',
       'refuse spa 203.0.113.9 bad-hmac',
     ]);
@@ -97,7 +98,7 @@ describe('SpaHandler', () => {
     await receive(wrongPort);
     await receive(wrongPort);
     expect(calls.slice(2)).toEqual([
-      'save',
+      `remember ${NOW + 120_000}`,
       'refuse spa 203.0.113.9 port-not-allowed',
       'refuse spa 203.0.113.9 replayed',
     ]);

@@ -4,13 +4,13 @@ import type { StreamStarter } from '../firewall/interactive-process.js';
 import type { GrantEngine } from '../grant/grant-engine.js';
 import { NflogCapture } from '../source/nflog-capture.js';
 import { ReplayCache } from '../spa/replay-cache.js';
-import { loadReplayEntries, replaySaver } from '../spa/replay-file.js';
+import { ReplayJournal } from '../spa/replay-file.js';
 import { SpaHandler, spaDoorsByPort, type SpaCounterName, type SpaRefusalReason } from '../spa/spa-handler.js';
 import { spaReplayPath } from './state-paths.js';
 import { NO_TRACE, type Tracer } from '../trace/stage-trace.js';
 
 // The daemon's SPA doors: one NFLOG capture per SPA port feeding one handler, whose grants go
-// through the same engine as knocks and whose used packets survive restarts (the replay file).
+// through the same engine as knocks and whose used packets survive restarts (the replay journal).
 export interface SpaServiceOptions {
   readonly starter: StreamStarter;
   readonly engine: GrantEngine;
@@ -29,7 +29,7 @@ export class SpaService {
   private config: Config;
   private readonly captures = new Map<number, NflogCapture>();
   private handler: SpaHandler | undefined;
-  private store: { readonly cache: ReplayCache; readonly save: () => Promise<void> } | undefined;
+  private store: { readonly cache: ReplayCache; readonly journal: ReplayJournal } | undefined;
   private readonly pending = new Set<Promise<unknown>>();
 
   constructor(config: Config, options: SpaServiceOptions) {
@@ -42,16 +42,17 @@ export class SpaService {
     return config.doors.some((door) => door.spa !== undefined);
   }
 
-  /** Load the replay file, start one capture per SPA port; resolves when all listen. */
+  /** Load the replay journal, start one capture per SPA port; resolves when all listen. */
   async start(): Promise<void> {
     const { options } = this;
     const path = spaReplayPath(this.config);
     const now = options.now();
     const cache = new ReplayCache(
       undefined,
-      (await loadReplayEntries(path)).filter((entry) => entry.until >= now),
+      (await ReplayJournal.load(path)).filter((entry) => entry.until >= now),
     );
-    this.store = { cache, save: replaySaver(path, () => cache.snapshot(options.now())) };
+    const journal = await ReplayJournal.open(path, () => cache.snapshot(options.now()));
+    this.store = { cache, journal };
     this.handler = this.buildHandler(this.config);
     for (const port of spaDoorsByPort(this.config.doors).keys()) {
       const capture = new NflogCapture({
@@ -78,6 +79,7 @@ export class SpaService {
   async stop(): Promise<void> {
     for (const capture of this.captures.values()) capture.stop();
     await Promise.allSettled([...this.pending]);
+    await this.store?.journal.close();
   }
 
   private buildHandler(config: Config): SpaHandler | undefined {
@@ -88,7 +90,7 @@ export class SpaService {
       grants: options.engine,
       cache: store.cache,
       now: options.now,
-      saveCache: store.save,
+      remember: (entry) => store.journal.append(entry),
       count: (name) => {
         options.counters[name] = (options.counters[name] ?? 0) + 1;
         options.onCount?.(name);

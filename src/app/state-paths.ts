@@ -7,7 +7,7 @@ import { CONTROL_SOCKET_NAME } from '../control/protocol.js';
 const STATE_FILE = 'state.json';
 const FOLLOWER_FILE = 'follower.json';
 const FLEET_OUTBOX_FILE = 'fleet-outbox.json';
-const SPA_REPLAY_FILE = 'spa-replay.json';
+const SPA_REPLAY_FILE = 'spa-replay.journal';
 
 /** The files the daemon replaces atomically in stateDir; the temp files a crash left of them are removed at start. */
 export const ATOMIC_STATE_FILES: readonly string[] = [STATE_FILE, FOLLOWER_FILE, FLEET_OUTBOX_FILE, SPA_REPLAY_FILE];

@@ -1,4 +1,5 @@
 import { basename } from 'node:path';
+import { formatPath } from './json-path.js';
 import type { Config } from './types.js';
 
 // What `check-config` says about the files a valid config names: key files that others can
@@ -24,9 +25,21 @@ export function serviceUserIn(passwd: string, name = 'knocktail'): ServiceUser |
 
 /** The secrets a config reads from files, each with its JSON path. */
 export function keyFilesOf(config: Config): { readonly path: string; readonly file: string }[] {
+  const doors = config.doors.flatMap((door, index) => [
+    ...(door.timeBased?.secretFile === undefined
+      ? []
+      : [{ path: formatPath(['doors', index, 'timeBased', 'secretFile']), file: door.timeBased.secretFile }]),
+    ...(door.spa === undefined
+      ? []
+      : [
+          { path: formatPath(['doors', index, 'spa', 'keyFile']), file: door.spa.keyFile },
+          { path: formatPath(['doors', index, 'spa', 'hmacKeyFile']), file: door.spa.hmacKeyFile },
+        ]),
+  ]);
   const fleet = config.fleet;
-  if (!fleet) return [];
+  if (!fleet) return doors;
   return [
+    ...doors,
     { path: 'fleet.keyFile', file: fleet.keyFile },
     ...(fleet.auth.kind === 'credentials' ? [{ path: 'fleet.credentials', file: fleet.auth.file }] : []),
     ...(fleet.tls?.key === undefined ? [] : [{ path: 'fleet.tls.key', file: fleet.tls.key }]),

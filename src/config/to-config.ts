@@ -28,6 +28,7 @@ function toDoor(
   secret: string | undefined,
   shareOfGrants: number,
   spaKeys: SpaKeyTexts | undefined,
+  path: (text: string) => string,
 ): Door {
   const timeBased = raw.timeBased;
   return {
@@ -39,6 +40,9 @@ function toDoor(
       : {
           timeBased: {
             secret: must(secret ?? timeBased.secret ?? undefined, 'time-based secret'),
+            ...(secret === undefined || timeBased.secretFile === null
+              ? {}
+              : { secretFile: path(timeBased.secretFile) }),
             length: timeBased.length,
             period: ms(timeBased.period),
             portRange: [timeBased.portRange[0], timeBased.portRange[1]] as const,
@@ -52,6 +56,8 @@ function toDoor(
             port: raw.spa.port,
             key: must(spaKeys?.key, 'SPA key'),
             hmacKey: must(spaKeys?.hmacKey, 'SPA HMAC key'),
+            keyFile: path(raw.spa.keyFile),
+            hmacKeyFile: path(raw.spa.hmacKeyFile),
             maxAge: ms(raw.spa.maxAge),
             allowNat: raw.spa.allowNat,
             requireSourceAddress: raw.spa.requireSourceAddress,
@@ -188,6 +194,7 @@ export function toConfig(
         secrets.get(index),
         Math.max(1, Math.floor(raw.limits.maxGrants / raw.doors.length)),
         spaKeys.get(index),
+        path,
       ),
     ),
     ...(raw.fleet === null ? {} : { fleet: toFleet(raw.fleet, raw.doors, must(fleetKey, 'fleet key'), path) }),

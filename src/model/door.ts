@@ -19,6 +19,8 @@ export interface PortSpec {
 export interface TimeBasedSequence {
   /** Shared secret (from the config or a file); both ends derive the same ports from it. */
   readonly secret: string;
+  /** The file the secret was read from, when it came from one (check-config checks who can read it). */
+  readonly secretFile?: string;
   /** How many knocks a derived sequence has. */
   readonly length: number;
   /** Time window in ms; the sequence changes every window (the previous window is accepted too). */
@@ -32,9 +34,11 @@ export interface TimeBasedSequence {
 export interface SpaSettings {
   /** The UDP port SPA packets are sent to; several doors may share it (their keys tell them apart). */
   readonly port: number;
-  /** KEY_BASE64 and HMAC_KEY_BASE64, as read from keyFile and hmacKeyFile. */
+  /** KEY_BASE64 and HMAC_KEY_BASE64, as read from keyFile and hmacKeyFile (absolute paths). */
   readonly key: string;
   readonly hmacKey: string;
+  readonly keyFile: string;
+  readonly hmacKeyFile: string;
   /** Oldest (or most future) packet timestamp accepted, ms (fwknop's MAX_SPA_PACKET_AGE). */
   readonly maxAge: number;
   /** Open the address the packet names even when it is not the packet's source (a client behind NAT, `fwknop -R`). */

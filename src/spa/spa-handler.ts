@@ -4,7 +4,7 @@ import { formatPort } from '../model/door.js';
 import { openSpaPacket } from './spa-packet.js';
 import { decideSpaRequest, type SpaDoor, type SpaRefusal } from './spa-request.js';
 import { decodeSpaKeys, type SpaKeys } from './spa-keys.js';
-import type { ReplayCache } from './replay-cache.js';
+import type { ReplayCache, ReplayEntry } from './replay-cache.js';
 import { NO_TRACE, type Tracer } from '../trace/stage-trace.js';
 
 // One SPA datagram → one grant or one counted refusal. The packet is checked in this order:
@@ -42,12 +42,12 @@ export interface SpaHandlerOptions {
   readonly grants: SpaGrantPort;
   readonly cache: ReplayCache;
   readonly now: () => number;
-  /** Persist the cache before a grant is opened, so a restart still knows the packet. */
-  readonly saveCache: () => Promise<void>;
+  /** Persist a packet the cache took, before its grant is opened, so a restart still knows it. */
+  readonly remember: (entry: ReplayEntry) => Promise<void>;
   readonly count: (name: SpaCounterName) => void;
   /** Every refusal with its detail (the operational log). */
   readonly onRefused?: (door: string, src: string, reason: SpaRefusalReason, detail: string) => void;
-  /** Marks `spa-decided` and `spa-saved` on the accept path (the SPA bench's breakdown). */
+  /** Marks `spa-decided` before a packet is remembered and `spa-saved` before its grant (the SPA bench's breakdown). */
   readonly tracer?: Tracer;
 }
 
@@ -103,25 +103,23 @@ export class SpaHandler {
       return this.refuse(door.name, datagram.src, 'stale', decision.detail);
     if (cache.seen(opened.digest, now))
       return this.refuse(door.name, datagram.src, 'replayed', 'this packet was used before');
-    if (!cache.add(opened.digest, opened.fields.timestamp * 1000 + door.spa.maxAge, now))
+    const used = { digest: opened.digest, until: opened.fields.timestamp * 1000 + door.spa.maxAge };
+    if (!cache.add(used.digest, used.until, now))
       return this.refuse(door.name, datagram.src, 'replay-cache-full', 'the replay cache is full');
-    if (decision.kind === 'refuse')
-      return this.options
-        .saveCache()
-        .then(() => this.refuse(door.name, datagram.src, decision.reason, decision.detail));
-    if (this.options.grants.full(door))
-      return this.options
-        .saveCache()
-        .then(() => this.refuse(door.name, datagram.src, 'grant-limit', 'maxGrants reached'));
-    count('spaAccepted');
     const tracer = this.options.tracer ?? NO_TRACE;
     tracer.mark('spa-decided');
+    const remembered = this.options.remember(used);
+    if (decision.kind === 'refuse')
+      return remembered.then(() => this.refuse(door.name, datagram.src, decision.reason, decision.detail));
+    if (this.options.grants.full(door))
+      return remembered.then(() => this.refuse(door.name, datagram.src, 'grant-limit', 'maxGrants reached'));
+    count('spaAccepted');
     const requested = decision.requested.map((port: PortSpec) => formatPort(port));
     const detail = {
       requested,
       ...(decision.clientTimeout === undefined ? {} : { clientTimeout: decision.clientTimeout }),
     };
-    return this.options.saveCache().then(() => {
+    return remembered.then(() => {
       tracer.mark('spa-saved');
       return this.options.grants.open(
         door,

@@ -1,7 +1,7 @@
 import { appendFile } from 'node:fs/promises';
 
 // Per-stage timestamps of the knock → open path (follower wake-up, chunk read, audit call and
-// write, firewall request and ack; for SPA: datagram parsed, decision made, replay cache saved),
+// write, firewall request and ack; for SPA: datagram parsed, decision made, replay journal written),
 // for `npm run bench -- --only live` and `--only spa`: `knocktail run` with
 // KNOCKTAIL_TRACE=FILE appends `stage ns` lines there. Off by default, and then each trace point
 // is a call of NO_TRACE's empty mark(). Times are process.hrtime (CLOCK_MONOTONIC, one clock for
