@@ -41,8 +41,8 @@ const STEPS: readonly { label: string; from: StageName; to: StageName }[] = [
   { label: 'saved → audit intent (grant engine)', from: 'spa-saved', to: 'audit-call' },
   { label: 'audit write', from: 'audit-call', to: 'audit-written' },
   { label: 'audit → firewall request', from: 'audit-written', to: 'fw-send' },
-  { label: 'firewall request → ack', from: 'fw-send', to: 'fw-ack' },
-  { label: 'ack → winning connect (1 ms polling)', from: 'fw-ack', to: 'open' },
+  { label: 'firewall request → ack read', from: 'fw-send', to: 'fw-ack' },
+  { label: 'firewall request → winning connect (rule live; 1 ms polling)', from: 'fw-send', to: 'open' },
 ];
 
 interface Mark {
@@ -61,18 +61,24 @@ async function readTrace(path: string): Promise<Mark[]> {
     });
 }
 
-/** Each opened trial's stage times in ms after the send: the first mark of each stage inside the trial. */
+/**
+ * Each opened trial's stage times in ms after the send: the first mark of each stage between
+ * this trial's send and the next one's (the revoke between them marks only firewall stages,
+ * after the grant's own). The connect's start is taken just before its SYN, so a stage may
+ * end a little after it.
+ */
 function stageTimes(races: readonly SpaRace[], marks: readonly Mark[]): Map<StageName, number>[] {
-  return races.flatMap((race) => {
+  return races.flatMap((race, index) => {
     const { openAt } = race;
     if (openAt === undefined) return [];
+    const end = races[index + 1]?.sentAt ?? race.sentAt + 10_000_000_000n;
     const times = new Map<StageName, number>([
       ['sent', 0],
       ['open', Number(openAt - race.sentAt) / 1e6],
     ]);
     for (const stage of STAGES) {
       const mark = marks.find(
-        (candidate) => candidate.stage === stage && candidate.at > race.sentAt && candidate.at <= openAt,
+        (candidate) => candidate.stage === stage && candidate.at > race.sentAt && candidate.at < end,
       );
       if (mark) times.set(stage, Number(mark.at - race.sentAt) / 1e6);
     }
