@@ -222,8 +222,9 @@ export const bench: BenchFunction = async ({ quick }) => {
   if (fwknopd) {
     for (const mode of FWKNOPD_MODES)
       latency.push(await measureFwknopd(mode, { key: KEY, hmacKey: HMAC_KEY }, (address) => seal(address), trials));
-    // The ratio against fwknopd's quickest mode (UDP server), the one an admin after latency would pick.
+    // Ratios against fwknopd's quickest mode (UDP server) and its default one (pcap, shipped settings).
     addMedianRatio(latency, latency[knocktail.length]!, 'fwknopd UDP server');
+    addMedianRatio(latency, latency[knocktail.length + 1]!, 'fwknopd pcap default');
   }
   return {
     name: 'spa (single packet authorization)',
