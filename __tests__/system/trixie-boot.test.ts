@@ -1,9 +1,18 @@
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
-import { copyFile, writeFile } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { copyFile, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { sleep } from '../support/helpers.js';
 import { builtCli } from './support/built-cli.js';
-import { bootContainer, CONTAINER_ADDRESS, ensureImage, readInContainer, type Container } from './support/nspawn.js';
+import {
+  bootContainer,
+  CONTAINER_ADDRESS,
+  ensureImage,
+  HOST_ADDRESS,
+  readInContainer,
+  type Container,
+} from './support/nspawn.js';
 import { missingRequirements, systemTestsRequired } from './support/requirements.js';
 import type { ExecResult } from './support/netns.js';
 
@@ -105,9 +114,10 @@ describeDeb('the .deb on a booted Debian 13', () => {
     const config = JSON.parse(original) as Record<string, unknown>;
     await writeFile(join(container.root, CONFIG), `${JSON.stringify({ ...config, source: 'file' }, null, 2)}\n`);
     try {
-      await must(['systemctl', 'start', 'knocktail']);
-      const deadline = Date.now() + 30_000;
-      while (!(await journal()).includes('Refusing to arm the guard') && Date.now() < deadline) await sleep(500);
+      // Type=notify: the start itself fails, as the daemon exits before it is ready.
+      const started = await container.exec(['systemctl', 'start', 'knocktail'], 60_000);
+      expect(started.exitCode).not.toBe(0);
+      expect(started.stderr).toMatch(/Job for knocktail\.service failed/);
       const log = await journal();
       // The unit ran: no namespace failure, and the daemon's own words.
       expect(log).not.toMatch(/226\/NAMESPACE|Failed to set up mount namespacing/);
@@ -159,6 +169,70 @@ describeDeb('the .deb on a booted Debian 13', () => {
     await sleep(2000);
     expect(await unit()).toMatchObject({ ActiveState: 'active', NRestarts: '0' });
     expect(await sshReachable()).toBe(true);
+  }, 120_000);
+
+  test('an SPA door under the hardened unit: one knocktail knock --spa packet from the host opens sshd', async () => {
+    // Close the knock's grant first, so only the SPA packet can open sshd again.
+    await must(['knocktail', 'revoke', HOST_ADDRESS]);
+    expect(await waitSsh(false, 10_000)).toBe(true);
+    const key = randomBytes(32).toString('base64');
+    const hmacKey = randomBytes(64).toString('base64');
+    const keys = await mkdtemp(join(tmpdir(), 'kt-spa-keys-'));
+    try {
+      for (const [name, value] of [
+        ['spa.key', key],
+        ['spa-hmac.key', hmacKey],
+      ] as const) {
+        await writeFile(join(keys, name), `${value}\n`, { mode: 0o600 });
+        await writeFile(join(container.root, 'etc', 'knocktail', name), `${value}\n`, { mode: 0o600 });
+        await must(['chown', 'knocktail:knocktail', `/etc/knocktail/${name}`]);
+      }
+      const config = JSON.parse(await readInContainer(container, CONFIG)) as { doors: unknown[] };
+      config.doors.push({
+        name: 'spa',
+        spa: { port: 62201, keyFile: '/etc/knocktail/spa.key', hmacKeyFile: '/etc/knocktail/spa-hmac.key' },
+        open: ['tcp:22'],
+        openFor: '5m',
+      });
+      await writeFile(join(container.root, CONFIG.slice(1)), `${JSON.stringify(config, null, 2)}\n`);
+      // check-config as root: the keys pass, and nothing is said about their owner or mode.
+      expect((await must(['knocktail', 'check-config'])).stdout).not.toMatch(/spa\.(hmacK|k)eyFile/);
+      // A new SPA port is read from the next start on.
+      await must(['systemctl', 'restart', 'knocktail']);
+      // Type=notify: restart returns once the daemon is ready (guard armed, captures listening), so
+      // status is the daemon's own at once (not the state file's: "daemon": false) and a packet sent now counts.
+      expect((await must(['knocktail', 'status', '--json'])).stdout).toContain('"daemon":true');
+      expect(await sshReachable()).toBe(false);
+      const knock = await container.hostExec([
+        process.execPath,
+        builtCli(),
+        'knock',
+        CONTAINER_ADDRESS,
+        '--spa',
+        '--key-file',
+        join(keys, 'spa.key'),
+        '--hmac-key-file',
+        join(keys, 'spa-hmac.key'),
+      ]);
+      expect(knock.exitCode).toBe(0);
+      const opened = await waitSsh(true, 10_000);
+      const why = async (): Promise<string> =>
+        [
+          await journal(),
+          (await container.exec(['ps', '-eo', 'pid,user,args'])).stdout,
+          (await container.exec(['iptables-save'])).stdout,
+          (await container.exec(['knocktail', 'status', '--json'])).stdout,
+          knock.stdout + knock.stderr,
+        ].join('\n');
+      expect({ opened, why: opened ? '' : await why() }).toEqual({ opened: true, why: '' });
+      expect(await unit()).toMatchObject({ ActiveState: 'active', SubState: 'running', NRestarts: '0' });
+      const status = JSON.parse((await must(['knocktail', 'status', '--json'])).stdout) as {
+        counters: Record<string, number>;
+      };
+      expect(status.counters).toMatchObject({ spaPackets: 1, spaAccepted: 1 });
+    } finally {
+      await rm(keys, { recursive: true, force: true });
+    }
   }, 120_000);
 
   test('apt-get purge leaves no rule, set, table or file of knocktail, and dpkg finds no directory "not empty"', async () => {

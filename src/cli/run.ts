@@ -2,6 +2,7 @@ import { createAuditLog } from '../audit/audit-log.js';
 import { loadConfig } from '../config/load-config.js';
 import { Daemon } from '../app/daemon.js';
 import { ExecaRunner } from '../firewall/command-runner.js';
+import { notifyServiceManager, type ServiceState } from '../host/service-manager.js';
 import { ensurePrivateDir } from '../fs/private-dir.js';
 import { LocalAddresses } from '../host/local-addresses.js';
 import {
@@ -108,6 +109,11 @@ export const run: CommandAction<[], { config?: string }> = async (ctx, _args, fl
     throw error;
   }
   const server = metrics && config.metrics.listen ? await serveMetrics(metrics, config.metrics.listen) : undefined;
+  const notify = (state: ServiceState): Promise<void> =>
+    notifyServiceManager(runner, ctx.env, state).then((problem) => {
+      if (problem) log.warn(problem);
+    });
+  await notify({ ready: true, status: `running: ${config.doors.length} doors, backend ${daemon.status().backend}` });
   const textfileTimer =
     metrics && config.metrics.textfile
       ? setInterval(() => {
@@ -118,6 +124,7 @@ export const run: CommandAction<[], { config?: string }> = async (ctx, _args, fl
       : undefined;
   ctx.signals.onStop(() => {
     log.info('stopping');
+    void notify({ stopping: true });
     void daemon.stop();
   });
   ctx.signals.onReload(() => {

@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -14,7 +14,11 @@ import { runArgv, type ExecResult } from './netns.js';
 // `ip netns exec` would remount /sys without them); the host end of its veth gets HOST_ADDRESS.
 // Commands run inside through nsenter into the container's PID 1.
 
-export const IMAGE = process.env['KNOCKTAIL_TRIXIE_IMAGE'] ?? '/var/cache/knocktail-test/trixie.tar';
+const IMAGE_SCRIPT = join(repoRoot, '__tests__', 'system', 'support', 'trixie-image.sh');
+/** Named after the script that builds it: a changed package list builds a new image. */
+export const IMAGE =
+  process.env['KNOCKTAIL_TRIXIE_IMAGE'] ??
+  `/var/cache/knocktail-test/trixie-${createHash('sha256').update(readFileSync(IMAGE_SCRIPT)).digest('hex').slice(0, 12)}.tar`;
 export const CONTAINER_ADDRESS = '203.0.113.2';
 export const HOST_ADDRESS = '203.0.113.1';
 const IMAGE_LOCK = '/var/cache/knocktail-test.lock';
@@ -41,8 +45,7 @@ export function aptMirror(): string {
 export async function ensureImage(): Promise<void> {
   if (existsSync(IMAGE)) return;
   await mkdir('/var/cache/knocktail-test', { recursive: true });
-  const script = join(repoRoot, '__tests__', 'system', 'support', 'trixie-image.sh');
-  const built = await runArgv(['flock', IMAGE_LOCK, script, IMAGE, aptMirror()], { timeoutMs: 20 * 60_000 });
+  const built = await runArgv(['flock', IMAGE_LOCK, IMAGE_SCRIPT, IMAGE, aptMirror()], { timeoutMs: 20 * 60_000 });
   if (built.exitCode !== 0) throw new Error(`building the Debian 13 image failed:\n${built.stdout}${built.stderr}`);
 }
 

@@ -2,11 +2,12 @@
 # The Debian 13 image the booted-systemd test (__tests__/system/trixie-boot.test.ts) starts
 # with systemd-nspawn: `debootstrap --variant=minbase trixie` with what a bastion runs, packed
 # into one tar. Built once and kept (CI builds it at most once per run); every test run
-# unpacks a fresh copy. Usage: trixie-image.sh TAR [MIRROR]
+# unpacks a fresh copy; the test names the tar after a hash of this script, so a change here
+# builds a new image. Usage: trixie-image.sh TAR [MIRROR]
 set -euo pipefail
 tar_path=$1
 mirror=${2:-http://deb.debian.org/debian}
-packages=systemd,systemd-sysv,dbus,rsyslog,ulogd2,nftables,iptables,ipset,iproute2,nodejs,adduser,logrotate,openssh-server
+packages=systemd,systemd-sysv,dbus,rsyslog,ulogd2,nftables,iptables,ipset,iproute2,nodejs,adduser,logrotate,openssh-server,tcpdump
 [ -s "$tar_path" ] && exit 0
 mkdir -p "$(dirname "$tar_path")"
 work=$(mktemp -d "$(dirname "$tar_path")/build.XXXXXX")
