@@ -75,19 +75,7 @@ export async function measureFwknopd(
     ['PCAP_INTF ktfws;', `FWKNOP_RUN_DIR ${dir};`, ...mode.conf, ''].join('\n'),
     { mode: 0o600 },
   );
-  await rig.exec(rig.server, [
-    'iptables',
-    '-A',
-    'INPUT',
-    '-p',
-    'tcp',
-    '--dport',
-    '22',
-    '-j',
-    'REJECT',
-    '--reject-with',
-    'tcp-reset',
-  ]);
+  await rig.exec(rig.server, 'iptables -A INPUT -p tcp --dport 22 -j REJECT --reject-with tcp-reset'.split(' '));
   const fwknopd = rig.spawn(rig.server, [
     'fwknopd',
     '-f',

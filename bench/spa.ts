@@ -5,7 +5,7 @@
 // In process: packets verified per second on one core, valid ones (HMAC, decryption, digest,
 // request, replay cache) and garbage (refused at the HMAC).
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { normaliseAddress, type Address } from '../src/model/address.js';
@@ -16,6 +16,7 @@ import { decodeSpaKeys } from '../src/spa/spa-keys.js';
 import type { Door } from '../src/model/door.js';
 import { createLiveRig } from '../__tests__/system/support/live-rig.js';
 import { addMedianRatio, type BenchFunction } from './section.js';
+import { readTrace, type Mark } from './trace-marks.js';
 import { FWKNOPD_MODES, hasFwknopd, measureFwknopd } from './spa-fwknopd.js';
 import { latencyFields, quantile, raceSpa, SPA_PORT, type SpaRace } from './spa-race.js';
 
@@ -44,22 +45,6 @@ const STEPS: readonly { label: string; from: StageName; to: StageName }[] = [
   { label: 'firewall request → ack read', from: 'fw-send', to: 'fw-ack' },
   { label: 'firewall request → winning connect (rule live; 1 ms polling)', from: 'fw-send', to: 'open' },
 ];
-
-interface Mark {
-  readonly stage: string;
-  readonly at: bigint;
-}
-
-async function readTrace(path: string): Promise<Mark[]> {
-  const text = await readFile(path, 'utf8').catch(() => '');
-  return text
-    .split('\n')
-    .filter((line) => line !== '')
-    .map((line) => {
-      const [stage = '', at = '0'] = line.split(' ');
-      return { stage, at: BigInt(at) };
-    });
-}
 
 /**
  * Each opened trial's stage times in ms after the send: the first mark of each stage between
