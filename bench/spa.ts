@@ -224,12 +224,13 @@ export const bench: BenchFunction = async ({ quick }) => {
     ],
     notes: [
       "latency: from the SPA datagram sent in the client namespace to the start of the first connect to 22 that completed (a new connect every 1 ms, Node's timer floor); goal ≤ 3 ms median",
+      'breakdown: each step is the median (and p95) of its own durations, so the steps need not add up to the median total; "rule live" is the winning connect, which may begin before the daemon reads the firewall tool\'s ack',
       'path: guard NFLOG copy (group = port, threshold 1) → tcpdump -i nflog:62201 -U -w - → pcap parse → HMAC → AES → decision → replay journal append → grant engine → audit → firewall',
       `load average (1, 5, 15 min) at the start: ${loadBefore.join(', ')}; at the end: ${loadavg()
         .map((value) => value.toFixed(2))
         .join(', ')}; "load 1m" in each row is at the start of its trials`,
       fwknopd
-        ? 'fwknopd: the same rig and packets, its own config, run dir and digest cache, its rules flushed between trials; UDP server = -U (a socket and select()); pcap = libpcap on the server interface, polled (pcap_dispatch non-blocking, then usleep(PCAP_LOOP_SLEEP)), PCAP_FILTER "udp dst port 62201", PCAP_DISPATCH_COUNT 100'
+        ? 'fwknopd: the same rig and packets, its own config, run dir and digest cache, its rules flushed between trials; UDP server = -U (a socket and select()); pcap = libpcap on the server interface, polled (pcap_dispatch non-blocking, then usleep(PCAP_LOOP_SLEEP)), PCAP_FILTER "udp dst port 62201", PCAP_DISPATCH_COUNT 100, RULES_CHECK_THRESHOLD scaled with the loop sleep (its iptables -L every 2 s); libpcap delivers to it a TPACKET_V3 block at a time, with the 100 ms timeout fwknopd passes to pcap_open_live'
         : 'fwknopd: not installed, not measured',
     ],
   };
