@@ -5,10 +5,13 @@ import { join } from 'node:path';
 import { ManualClock } from '../src/model/clock.js';
 import { loadConfig } from '../src/config/load-config.js';
 import type { Config } from '../src/config/types.js';
-import { Daemon } from '../src/app/daemon.js';
+import { Daemon, type DaemonParts } from '../src/app/daemon.js';
 import { withFirewallLock } from '../src/firewall/firewall-lock.js';
 import { splitRuleLine } from '../src/firewall/iptables-listing.js';
 import { SimulatedFirewall } from '../src/firewall/simulated-firewall.js';
+import { withHostFirewallCheck } from '../src/firewall/host-firewall-check.js';
+import { formatPort, type PortSpec } from '../src/model/door.js';
+import { tripwirePorts } from '../src/model/tripwires.js';
 import { FakeSource } from './support/fake-source.js';
 import { MemoryAudit } from './support/fakes.js';
 
@@ -66,7 +69,7 @@ describe('Daemon', () => {
   const sshDoor = { name: 'ssh', sequence: ['tcp:7000'], open: ['tcp:22'], openFor: '1h' };
   const webDoor = { name: 'web', sequence: ['tcp:7100'], open: ['tcp:443'], openFor: '1h' };
 
-  function build(): Daemon {
+  function build(parts: Partial<DaemonParts> = {}): Daemon {
     daemon = new Daemon(config, {
       clock,
       runner,
@@ -74,6 +77,7 @@ describe('Daemon', () => {
       source,
       bootTime: 0,
       log: { info: () => undefined, warn: (m) => void logged.push(m), error: (m) => void logged.push(m) },
+      ...parts,
     });
     return daemon;
   }
@@ -192,6 +196,41 @@ describe('Daemon', () => {
       await new Promise((resolve) => setTimeout(resolve, 10));
     expect(events()).toContain(`firewall-repair ssh ${SRC} re-add-missing`);
     expect(await grantRules()).toContain(SRC);
+  });
+
+  test('a service that starts (or stops) listening on a tripwire port after setup: the periodic check sets the guard up again', async () => {
+    let listening: PortSpec[] = [];
+    const [tripwire] = tripwirePorts(config.doors, config.logPrefix);
+    const port = formatPort(tripwire!);
+    build({
+      wrapBackend: (backend) =>
+        withHostFirewallCheck(backend, runner, {
+          backend: 'iptables',
+          mode: 'ignore',
+          refusal: 'reject',
+          listening: () => Promise.resolve(listening),
+        }),
+      listening: () => Promise.resolve(listening),
+    });
+    const guardNames = async (): Promise<string> =>
+      (await runner.run(['iptables', '-w', '-S', 'KNOCKTAIL-GUARD'])).stdout;
+    const hasTripwire = async (): Promise<boolean> =>
+      new RegExp(`--dports? (\\S+,)?${tripwire!.port}\\b`).test(await guardNames());
+    await daemon!.start();
+    expect(await hasTripwire()).toBe(true);
+    listening = [tripwire!];
+    const until = async (want: boolean): Promise<void> => {
+      for (let waited = 0; waited < 2000 && (await hasTripwire()) !== want; waited += 10)
+        await new Promise((resolve) => setTimeout(resolve, 10));
+    };
+    clock.advanceTo(T0 + 60_000);
+    await until(false);
+    expect(await hasTripwire()).toBe(false);
+    expect(logged).toContainEqual(expect.stringContaining(`listeners on tripwire ports changed (none → ${port})`));
+    listening = [];
+    clock.advanceTo(T0 + 120_000);
+    await until(true);
+    expect(await hasTripwire()).toBe(true);
   });
 
   test('reload closes the grants of a removed door and of sources the new allowFrom excludes, and keeps the rest', async () => {

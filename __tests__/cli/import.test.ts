@@ -121,6 +121,6 @@ describe('knocktail import knockd', () => {
   test('an unknown format is a usage error that names the choices', async () => {
     const run = await runCliCaptured(['import', 'ufw', '/etc/ufw/user.rules']);
     expect(run.code).toBe(2);
-    expect(run.stderr).toContain('Allowed choices are knockd, fwknop');
+    expect(run.stderr).toContain('Allowed choices are knockd, fwknop, fwknoprc');
   });
 });

@@ -8,6 +8,7 @@ import {
   looseModeWarning,
   validateClientProfiles,
 } from '../../src/client/client-profiles.js';
+import { recorded, recordedKeys } from '../spa/spa-fixtures.js';
 
 // ~/.config/knocktail/client.json: validated against the shipped client schema, every problem
 // with its JSON path, and a time-based profile's secret read from its own file.
@@ -19,6 +20,9 @@ beforeAll(async () => {
   await chmod(join(dir, 'work.secret'), 0o600);
   await mkdir(join(dir, 'home', 'keys'), { recursive: true });
   await writeFile(join(dir, 'home', 'keys', 'lab.secret'), 'lab-secret');
+  await writeFile(join(dir, 'spa.key'), `KEY_BASE64: ${recorded.key}\n`, { mode: 0o600 });
+  await writeFile(join(dir, 'home', 'keys', 'spa-hmac.key'), `${recorded.hmacKey}\n`, { mode: 0o600 });
+  await writeFile(join(dir, 'short.key'), 'YWJj\n');
 });
 afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
@@ -54,6 +58,7 @@ describe('validateClientProfiles', () => {
     });
     if (!result.ok) throw new Error(result.errors.join('\n'));
     expect(result.profiles.get('web')).toEqual({
+      kind: 'knock',
       name: 'web',
       host: 'server.example.org',
       family: 6,
@@ -65,19 +70,23 @@ describe('validateClientProfiles', () => {
       delayMs: 100,
       verify: 22,
     });
-    expect(result.profiles.get('tb')?.timeBased).toEqual({
-      secret: 's3cret',
-      length: 4,
-      period: 60_000,
-      portRange: [40000, 40999],
-      proto: 'udp',
+    expect(result.profiles.get('tb')).toMatchObject({
+      timeBased: {
+        secret: 's3cret',
+        length: 4,
+        period: 60_000,
+        portRange: [40000, 40999],
+        proto: 'udp',
+      },
     });
-    expect(result.profiles.get('lab')?.timeBased).toEqual({
-      secret: 'lab-secret',
-      length: 3,
-      period: 30_000,
-      portRange: [10000, 60000],
-      proto: 'tcp',
+    expect(result.profiles.get('lab')).toMatchObject({
+      timeBased: {
+        secret: 'lab-secret',
+        length: 3,
+        period: 30_000,
+        portRange: [10000, 60000],
+        proto: 'tcp',
+      },
     });
   });
 
@@ -88,7 +97,7 @@ describe('validateClientProfiles', () => {
     });
     expect(result.ok ? [] : result.errors).toEqual([
       'extra: unknown key; valid keys: $schema, profiles',
-      'profiles.web.famly: unknown key (did you mean "family"?); valid keys: host, family, steps, closeSteps, timeBased, delay, verify',
+      'profiles.web.famly: unknown key (did you mean "family"?); valid keys: host, family, steps, closeSteps, timeBased, delay, verify, spa, access, allow, fwTimeout',
       'profiles.web.host: expected at least 1 character, got `""` (string)',
       'profiles.web.family: expected one of 4, 6, null, got `5` (number)',
       'profiles.web.steps[0]: expected a knock step like "tcp:7000", "udp:8000" or "icmp" (a port 1-65535), got `"tcp:70000"` (string)',
@@ -106,10 +115,104 @@ describe('validateClientProfiles', () => {
       },
     });
     expect(result.ok ? [] : result.errors).toEqual([
-      'profiles.none: expected `steps` or `timeBased`, got neither',
+      'profiles.none: expected `steps`, `timeBased` or `spa`, got none',
       'profiles.both: expected either `steps` or `timeBased`, got both',
       'profiles.lost.timeBased.period: expected at least 1s, got "10ms"',
       `profiles.lost.timeBased.secretFile: cannot read the secret from ${JSON.stringify(join(dir, 'missing.secret'))}: ENOENT (no such file or directory)`,
+    ]);
+  });
+});
+
+describe('validateClientProfiles: SPA profiles', () => {
+  test('an SPA profile reads its two key files as --key-file does (relative to the file, or ~/) and gets fwknop defaults', () => {
+    const result = validate({
+      profiles: {
+        office: {
+          host: 'server.example.net',
+          family: 4,
+          spa: { port: 62202, keyFile: 'spa.key', hmacKeyFile: '~/keys/spa-hmac.key' },
+          access: ['tcp/22', 'udp/53'],
+          allow: '198.51.100.2',
+          fwTimeout: 45,
+          verify: 22,
+        },
+        plain: { host: '203.0.113.5', spa: { keyFile: 'spa.key', hmacKeyFile: '~/keys/spa-hmac.key' } },
+      },
+    });
+    if (!result.ok) throw new Error(result.errors.join('\n'));
+    expect(result.profiles.get('office')).toEqual({
+      kind: 'spa',
+      name: 'office',
+      host: 'server.example.net',
+      family: 4,
+      port: 62202,
+      keys: recordedKeys,
+      keyFile: join(dir, 'spa.key'),
+      hmacKeyFile: join(dir, 'home', 'keys', 'spa-hmac.key'),
+      access: 'tcp/22,udp/53',
+      allow: '198.51.100.2',
+      fwTimeout: 45,
+      verify: 22,
+    });
+    expect(result.profiles.get('plain')).toMatchObject({
+      kind: 'spa',
+      port: 62201,
+      access: 'tcp/22',
+      allow: '0.0.0.0',
+    });
+    expect(result.profiles.get('plain')).not.toHaveProperty('fwTimeout');
+  });
+
+  test('a profile with both SPA and knock keys, or SPA settings without `spa`, is refused with its path', () => {
+    const result = validate({
+      profiles: {
+        mixed: {
+          host: 'a',
+          steps: ['tcp:7000'],
+          delay: '0ms',
+          verify: 22,
+          spa: { keyFile: 'spa.key', hmacKeyFile: '~/keys/spa-hmac.key' },
+        },
+        stray: { host: 'b', steps: ['tcp:7000'], access: ['tcp/22'], fwTimeout: 30 },
+        // null is "none of this kind": still a plain knock profile.
+        nulls: { host: 'c', steps: ['tcp:7000'], spa: null, fwTimeout: null },
+      },
+    });
+    expect(result.ok ? [] : result.errors).toEqual([
+      'profiles.mixed: expected either an SPA profile (`spa`) or a knock profile (`steps`, `delay`), got both',
+      'profiles.stray: expected `access`, `fwTimeout` only with `spa` (an SPA profile), got no `spa`',
+    ]);
+  });
+
+  test('missing keys, a bad port, access, timeout or address, and unreadable or bad key files are all named by path', () => {
+    const result = validate({
+      profiles: {
+        nokeys: { host: 'a', spa: { port: 62201 } },
+        bad: {
+          host: 'b',
+          spa: { port: 70000, keyFile: 'missing.key', hmacKeyFile: 'short.key' },
+          access: ['tcp:22'],
+          fwTimeout: 0,
+        },
+      },
+    });
+    expect(result.ok ? [] : result.errors).toEqual([
+      'profiles.nokeys.spa.keyFile: missing; this key is required',
+      'profiles.nokeys.spa.hmacKeyFile: missing; this key is required',
+      'profiles.bad.spa.port: expected a number ≤ 65535, got `70000` (number)',
+      'profiles.bad.access[0]: expected fwknop\'s form of a port, like "tcp/22" or "udp/53" (a port 1-65535), got `"tcp:22"` (string)',
+      'profiles.bad.fwTimeout: expected a number ≥ 1, got `0` (number)',
+    ]);
+    const files = validate({
+      profiles: {
+        bad: { host: 'b', spa: { keyFile: 'missing.key', hmacKeyFile: 'short.key' } },
+        where: { host: 'c', spa: { keyFile: 'spa.key', hmacKeyFile: 'spa.key' }, allow: 'my-laptop' },
+      },
+    });
+    expect(files.ok ? [] : files.errors).toEqual([
+      `profiles.bad.spa.keyFile: cannot read the key from ${JSON.stringify(join(dir, 'missing.key'))}: ENOENT (no such file or directory)`,
+      `profiles.bad.spa.hmacKeyFile: expected at least 16 bytes once decoded (128 bits; \`fwknop --key-gen\` makes 32 and 64), got 3 in ${JSON.stringify(join(dir, 'short.key'))}`,
+      'profiles.where.allow: expected an IPv4 or IPv6 address (0.0.0.0: the one the packet comes from), got "my-laptop"',
     ]);
   });
 });
@@ -153,6 +256,6 @@ describe('looseModeWarning', () => {
     expect(loaded.warnings).toEqual([
       expect.stringContaining(`${join(dir, 'loose.secret')} is readable by everyone (mode 0644)`),
     ]);
-    expect(loaded.profiles.get('tb')?.secretFile).toBe(join(dir, 'loose.secret'));
+    expect(loaded.profiles.get('tb')).toMatchObject({ secretFile: join(dir, 'loose.secret') });
   });
 });

@@ -1,5 +1,5 @@
 import { describe, expect, test } from '@jest/globals';
-import type { ClientProfile } from '../../src/client/client-profiles.js';
+import type { KnockProfile } from '../../src/client/client-profiles.js';
 import { chooseKnockSteps, findDoor, parseClientStep, profileSteps } from '../../src/client/knock-steps.js';
 import type { Door } from '../../src/model/door.js';
 import { deriveSequence, windowAt } from '../../src/knock/time-based.js';
@@ -122,7 +122,8 @@ describe("knockd's step syntax", () => {
 });
 
 describe('profileSteps', () => {
-  const profile: ClientProfile = {
+  const profile: KnockProfile = {
+    kind: 'knock',
     name: 'work',
     host: '203.0.113.5',
     steps: [{ proto: 'tcp', port: 7000 }],

@@ -86,13 +86,13 @@ describe('bash completion', () => {
     expect(complete('knocktail', 'run', '-c', '')).toEqual(['conf.d', 'config.json', 'knockd.conf']);
     expect(complete('knocktail', 'install', '--root', '')).toEqual(['conf.d']);
     expect(complete('knocktail', 'completion', '')).toEqual(['bash', 'zsh']);
-    expect(complete('knocktail', 'import', '')).toEqual(['fwknop', 'knockd']);
+    expect(complete('knocktail', 'import', '')).toEqual(['fwknop', 'fwknoprc', 'knockd']);
     expect(complete('knocktail', 'import', 'knockd', 'kn')).toEqual(['knockd.conf']);
   });
 
   test("an option's value is not counted as a positional argument; a flag is", () => {
-    expect(complete('knocktail', 'import', '-o', 'out.json', '')).toEqual(['fwknop', 'knockd']);
-    expect(complete('knocktail', 'import', '--force', '')).toEqual(['fwknop', 'knockd']);
+    expect(complete('knocktail', 'import', '-o', 'out.json', '')).toEqual(['fwknop', 'fwknoprc', 'knockd']);
+    expect(complete('knocktail', 'import', '--force', '')).toEqual(['fwknop', 'fwknoprc', 'knockd']);
     expect(complete('knocktail', 'grant', '--door', '')).toEqual([]);
   });
 });

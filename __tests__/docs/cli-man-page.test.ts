@@ -56,7 +56,7 @@ describe('knocktail(8)', () => {
 
   test('choices and mandatory options are stated; the version is in the header', () => {
     const bySection = sections(page);
-    expect(bySection.get('import')).toContain('One of: \\fBknockd\\fR, \\fBfwknop\\fR.');
+    expect(bySection.get('import')).toContain('One of: \\fBknockd\\fR, \\fBfwknop\\fR, \\fBfwknoprc\\fR.');
     expect(bySection.get('completion')).toContain('One of: \\fBbash\\fR, \\fBzsh\\fR.');
     expect(bySection.get('grant')).toMatch(/\\fB\\-d\\fR, \\fB\\-\\-door\\fR \\fIname\\fR\n.*Required\./);
     expect(page).toContain(`.TH KNOCKTAIL 8 2026-12-01 "knocktail ${programSpec().version}" "System Administration"`);

@@ -10,7 +10,7 @@ import { GrantEngine } from '../../src/grant/grant-engine.js';
 import type { Door } from '../../src/model/door.js';
 import { makeDoor } from '../support/door.js';
 import { FakeBackend, MemoryAudit } from '../support/fakes.js';
-import { MemoryBucket, MemoryFleetTransport, testFleetConfig } from './memory-transport.js';
+import { MemoryBucket, MemoryFleetTransport, settle, testFleetConfig } from './memory-transport.js';
 
 const T0 = Date.parse('2026-12-01T09:00:00Z');
 const KEY = 'fleet-group-key-'.repeat(3);
@@ -31,10 +31,6 @@ function skewed(base: ManualClock, offset: number): Clock {
     setTimer: (at, fn) => base.setTimer(at - offset, fn),
     clearTimer: (handle) => base.clearTimer(handle),
   };
-}
-
-async function settle(): Promise<void> {
-  for (let i = 0; i < 20; i++) await new Promise((resolve) => setImmediate(resolve));
 }
 
 /** An outbox kept in memory, as the daemon keeps it in its state directory: it outlives the member. */

@@ -1,4 +1,9 @@
 import type { FleetConfig } from '../../src/config/types.js';
+import { grantEnginePort, type GrantEnginePort } from '../../src/fleet/grant-engine-port.js';
+import { GrantEngine } from '../../src/grant/grant-engine.js';
+import { ManualClock } from '../../src/model/clock.js';
+import type { Door } from '../../src/model/door.js';
+import { FakeBackend, MemoryAudit } from '../support/fakes.js';
 import type { FleetConnectionEvent, FleetEntry, FleetTransport, FleetUpdate } from '../../src/fleet/fleet-transport.js';
 
 // An in-memory stand-in for the group's JetStream bucket and audit stream: revisions,
@@ -117,4 +122,39 @@ export function testFleetConfig(host: string, key: string, doors: readonly strin
     auditRetention: 86_400_000,
     doors,
   };
+}
+
+/** Lets every promise and setImmediate queued by fake transports and links run. */
+export async function settle(): Promise<void> {
+  for (let i = 0; i < 20; i++) await new Promise((resolve) => setImmediate(resolve));
+}
+
+/** A clock at `t0`, a bucket, and members b1, b2 built by `member` that have joined. */
+export async function joinedPair<M extends { readonly link: { start(): Promise<void> } }>(
+  t0: number,
+  member: (host: string, clock: ManualClock, bucket: MemoryBucket) => M,
+): Promise<{ clock: ManualClock; bucket: MemoryBucket; b1: M; b2: M }> {
+  const clock = new ManualClock(t0);
+  const bucket = new MemoryBucket(() => clock.now());
+  const b1 = member('b1', clock, bucket);
+  const b2 = member('b2', clock, bucket);
+  await b1.link.start();
+  await b2.link.start();
+  return { clock, bucket, b1, b2 };
+}
+
+/** A member's grant engine on a fake backend, and the fleet link's port onto it (fed every record). */
+export function memberEngine(
+  doors: readonly Door[],
+  clock: ManualClock,
+): { engine: GrantEngine; port: GrantEnginePort } {
+  const port = grantEnginePort({ engine: () => engine, doors: () => doors, now: () => clock.now() });
+  const engine: GrantEngine = new GrantEngine({
+    doors,
+    backend: new FakeBackend(),
+    audit: new MemoryAudit(),
+    clock,
+    onRecord: (record) => port.emit(record),
+  });
+  return { engine, port };
 }

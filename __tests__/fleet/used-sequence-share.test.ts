@@ -1,15 +1,19 @@
 import { describe, expect, test } from '@jest/globals';
 import { ManualClock } from '../../src/model/clock.js';
 import { FleetLink } from '../../src/fleet/fleet-link.js';
-import { grantEnginePort } from '../../src/fleet/grant-engine-port.js';
 import { encodeEnvelope, signEnvelope } from '../../src/fleet/message-signing.js';
 import { usedEntryKey } from '../../src/fleet/used-sequence-share.js';
-import { GrantEngine } from '../../src/grant/grant-engine.js';
 import { KnockTracker } from '../../src/knock/tracker.js';
 import type { Door } from '../../src/model/door.js';
 import { describeEvents, limits, makeDoor, steps, udp } from '../knock/knock-fixtures.js';
-import { FakeBackend, MemoryAudit } from '../support/fakes.js';
-import { MemoryBucket, MemoryFleetTransport, testFleetConfig } from './memory-transport.js';
+import {
+  joinedPair,
+  MemoryBucket,
+  memberEngine,
+  MemoryFleetTransport,
+  settle,
+  testFleetConfig,
+} from './memory-transport.js';
 
 const T0 = Date.parse('2026-12-01T09:00:00Z');
 const KEY = 'fleet-group-key-'.repeat(3);
@@ -17,21 +21,10 @@ const vault = makeDoor({ name: 'vault', oneTimeSequences: [steps('udp:4001', 'ud
 const local = makeDoor({ name: 'local', oneTimeSequences: [steps('udp:5001', 'udp:5002')] });
 const quiet = { info: () => undefined, warn: () => undefined };
 
-async function settle(): Promise<void> {
-  for (let i = 0; i < 20; i++) await new Promise((resolve) => setImmediate(resolve));
-}
-
 // One member as the daemon wires it: knock engine → grant engine, and a fleet link that shares
 // the knock engine's used sequences for the fleet door `vault`.
 function member(host: string, clock: ManualClock, bucket: MemoryBucket, doors: Door[] = [vault, local]) {
-  const port = grantEnginePort({ engine: () => engine, doors: () => doors, now: () => clock.now() });
-  const engine: GrantEngine = new GrantEngine({
-    doors,
-    backend: new FakeBackend(),
-    audit: new MemoryAudit(),
-    clock,
-    onRecord: (record) => port.emit(record),
-  });
+  const { port } = memberEngine(doors, clock);
   const tracker = new KnockTracker({ doors, limits });
   const transport = new MemoryFleetTransport(bucket);
   const link = new FleetLink({
@@ -52,20 +45,9 @@ function member(host: string, clock: ManualClock, bucket: MemoryBucket, doors: D
   return { tracker, link, transport, knock };
 }
 
-/** A clock, a bucket and members b1, b2 that have joined. */
-async function pair() {
-  const clock = new ManualClock(T0);
-  const bucket = new MemoryBucket(() => clock.now());
-  const b1 = member('b1', clock, bucket);
-  const b2 = member('b2', clock, bucket);
-  await b1.link.start();
-  await b2.link.start();
-  return { clock, bucket, b1, b2 };
-}
-
 describe('used single-use sequences are group-wide on fleet doors', () => {
   test('a one-time sequence used on b1 and replayed on b2 opens nothing on b2', async () => {
-    const { b1, b2 } = await pair();
+    const { b1, b2 } = await joinedPair(T0, member);
     expect(b1.knock('203.0.113.5', 4001, 4002)).toContain('completed vault 203.0.113.5');
     await settle();
     expect(b2.knock('203.0.113.66', 4001, 4002)).toContain('rejected one-time-reused vault 203.0.113.66');
@@ -84,7 +66,7 @@ describe('used single-use sequences are group-wide on fleet doors', () => {
   });
 
   test('a sequence used while cut off reaches the group once the member is back', async () => {
-    const { b1, b2 } = await pair();
+    const { b1, b2 } = await joinedPair(T0, member);
     b1.transport.setOnline(false);
     b1.knock('203.0.113.5', 4001, 4002);
     await settle();
@@ -96,7 +78,7 @@ describe('used single-use sequences are group-wide on fleet doors', () => {
   });
 
   test('sequences of doors that are not fleet doors stay local, and an unsigned or forged entry marks nothing', async () => {
-    const { bucket, b1, b2 } = await pair();
+    const { bucket, b1, b2 } = await joinedPair(T0, member);
     b1.knock('203.0.113.5', 5001, 5002);
     const forged = signEnvelope(
       {

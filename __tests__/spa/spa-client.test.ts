@@ -41,7 +41,9 @@ describe('knock --spa: the packet', () => {
       expect(() => readSpaKeyFiles(join(dir, 'bad'), join(dir, 'hmac'))).toThrow(
         /expected at least 16 bytes once decoded/,
       );
-      expect(() => readSpaKeyFiles(join(dir, 'missing'), join(dir, 'hmac'))).toThrow(/Expected a readable key file/);
+      expect(() => readSpaKeyFiles(join(dir, 'missing'), join(dir, 'hmac'))).toThrow(
+        /^--key-file: cannot read the key from ".*missing": ENOENT/,
+      );
     } finally {
       await rm(dir, { recursive: true, force: true });
     }

@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { checkConfigWarnings } from '../../src/config/config-warnings.js';
 import { validateConfig } from '../../src/config/load-config.js';
 import { recorded } from './spa-fixtures.js';
 
@@ -13,6 +14,7 @@ beforeAll(async () => {
   await writeFile(join(dir, 'spa-hmac.key'), `HMAC_KEY_BASE64: ${recorded.hmacKey}\n`);
   await writeFile(join(dir, 'bad.key'), 'not base64 at all!\n');
   await writeFile(join(dir, 'long.key'), `${Buffer.alloc(48, 1).toString('base64')}\n`);
+  await writeFile(join(dir, 'fleet.key'), `${'k'.repeat(48)}\n`);
 });
 
 afterAll(async () => {
@@ -71,7 +73,7 @@ describe('SPA doors in the config', () => {
     ]);
   });
 
-  test('an SPA door has no sequences, a real openFor, is no fleet door, and its port is its own', () => {
+  test('an SPA door has no sequences, a real openFor, and its port is its own', () => {
     expect(errors(spaDoor({}, { sequence: ['tcp:7000'] }))).toEqual([
       'doors[0].sequence: expected none on an SPA door (the packet is the knock), got a sequence',
     ]);
@@ -83,6 +85,27 @@ describe('SPA doors in the config', () => {
     ]);
     expect(errors(spaDoor({ maxAge: '2d' }))).toEqual(['doors[0].spa.maxAge: expected 1s to 1d, got "2d"']);
     expect(errors(spaDoor({ prot: 1 }))[0]).toMatch(/^doors\[0\]\.spa/);
+  });
+
+  test('an SPA door may be a fleet door (its replay cache is then group-wide), given a fleet block', () => {
+    const fleet = { servers: ['nats://198.51.100.1:4222'], group: 'bastions', keyFile: 'fleet.key', host: 'b1' };
+    const result = validateConfig({ doors: [spaDoor({}, { fleet: true })], fleet }, { baseDir: dir });
+    expect(result.ok ? result.config.fleet?.doors : result.errors).toEqual(['spa']);
+    expect(errors(spaDoor({}, { fleet: true }))).toEqual([
+      'doors[0].fleet: expected a top-level "fleet" block (servers, group, keyFile) for a fleet door, got none',
+    ]);
+  });
+
+  test('check-config warns when a fleet SPA door’s packets may outlive their entries in the group’s bucket', () => {
+    const fleet = { servers: ['nats://198.51.100.1:4222'], group: 'bastions', keyFile: 'fleet.key', host: 'b1' };
+    const warnings = (maxAge: string) => {
+      const result = validateConfig({ doors: [spaDoor({ maxAge }, { fleet: true })], fleet }, { baseDir: dir });
+      return result.ok ? checkConfigWarnings(result.config) : result.errors;
+    };
+    expect(warnings('120s')).toEqual([]);
+    expect(warnings('1d')).toEqual([
+      "doors[0].spa.maxAge: a packet may stay fresh for 2 × maxAge (2d) but the fleet's bucket keeps used packets for limits.maxOpenFor + 1h (25h); a member that joins later may miss older ones (lower maxAge or raise limits.maxOpenFor)",
+    ]);
   });
 
   test('several SPA doors may share a port', () => {

@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describeSystem } from './support/requirements.js';
 import { createLiveRig, type LiveRig } from './support/live-rig.js';
+import { fwknopArgs, fwknopKeyGen, type SpaKeyPair } from './support/fwknop.js';
 
 // SPA doors end to end with Debian's fwknop client: the guard copies packets to the SPA port
 // to NFLOG, the daemon reads them through tcpdump, and a valid packet opens 22. Everything
@@ -15,42 +16,13 @@ const PORT = 62201;
 const EXTRA_V4 = '198.51.100.77';
 const KNOCK_PORT = 40000;
 
-interface KeyPair {
-  readonly key: string;
-  readonly hmac: string;
-}
-
 const home = mkdtempSync(join(tmpdir(), 'kt-fwknop-'));
-
-function keyGen(): KeyPair {
-  const out = execFileSync('fwknop', ['--key-gen', '--use-hmac'], {
-    env: { ...process.env, HOME: home },
-    encoding: 'utf8',
-  });
-  return { key: /KEY_BASE64: (\S+)/.exec(out)![1]!, hmac: /HMAC_KEY_BASE64: (\S+)/.exec(out)![1]! };
-}
-
-function fwknopArgs(server: string, keys: KeyPair, extra: readonly string[]): string[] {
-  return [
-    'fwknop',
-    ...extra,
-    '-D',
-    server,
-    '-p',
-    String(PORT),
-    '--use-hmac',
-    '--key-base64-rijndael',
-    keys.key,
-    '--key-base64-hmac',
-    keys.hmac,
-    '--no-save-args',
-  ];
-}
+const keyGen = (): SpaKeyPair => fwknopKeyGen(home);
 
 /** The packet the real client builds (not sent). */
-function buildPacket(keys: KeyPair, extra: readonly string[]): string {
+function buildPacket(keys: SpaKeyPair, extra: readonly string[]): string {
   const file = join(home, 'packet');
-  const [command, ...args] = fwknopArgs('127.0.0.1', keys, [...extra, '--test', '--save-packet', file]);
+  const [command, ...args] = fwknopArgs('127.0.0.1', PORT, keys, [...extra, '--test', '--save-packet', file]);
   execFileSync(command!, args, { env: { ...process.env, HOME: home }, stdio: 'ignore' });
   return readFileSync(file, 'utf8').trim();
 }
@@ -142,7 +114,14 @@ describeSystem(
       const sent = await rig.exec(rig.client, [
         'env',
         `HOME=${home}`,
-        ...fwknopArgs(rig.serverV4, keys, ['-A', 'tcp/22', '-a', rig.clientV4, '--save-packet', join(home, 'sent')]),
+        ...fwknopArgs(rig.serverV4, PORT, keys, [
+          '-A',
+          'tcp/22',
+          '-a',
+          rig.clientV4,
+          '--save-packet',
+          join(home, 'sent'),
+        ]),
       ]);
       expect(sent.exitCode).toBe(0);
       expect(await live.waitOpen(rig.serverV4, 22, 1000)).toBe(true);

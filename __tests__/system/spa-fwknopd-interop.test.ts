@@ -18,6 +18,8 @@ describeSystem('knocktail knock --spa against fwknopd (netns)', ['ip', 'iptables
   let dir: string;
   let fwknopd: ChildProcess | undefined;
   let output = '';
+  let key: string;
+  let hmac: string;
 
   async function fwknopRules(): Promise<string> {
     return (await rig.exec(rig.server, ['iptables', '-S', 'FWKNOP_INPUT'])).stdout;
@@ -48,17 +50,26 @@ describeSystem('knocktail knock --spa against fwknopd (netns)', ['ip', 'iptables
     return fwknopRules();
   }
 
+  /** Seconds from `before` to the expiry fwknopd stamped on the client's rule for tcp/PORT. */
+  async function grantedFor(port: number, before: number): Promise<number> {
+    const rules = await waitForRule(new RegExp(`--dport ${port} `));
+    const expiry = new RegExp(
+      `-s ${rig.clientV4}/32 -p tcp -m tcp --dport ${port} -m comment --comment _exp_(\\d+)`,
+    ).exec(rules)?.[1];
+    return Number(expiry) - before;
+  }
+
   beforeAll(async () => {
     rig = await createRig('ktfwk');
     dir = await mkdtemp(join(tmpdir(), 'kt-fwknopd-'));
     await mkdir(join(dir, 'run'), { mode: 0o700 });
-    const key = randomBytes(32).toString('base64');
-    const hmac = randomBytes(64).toString('base64');
+    key = randomBytes(32).toString('base64');
+    hmac = randomBytes(64).toString('base64');
     await writeFile(join(dir, 'key'), `KEY_BASE64: ${key}\n`, { mode: 0o600 });
     await writeFile(join(dir, 'hmac'), `${hmac}\n`, { mode: 0o600 });
     await writeFile(
       join(dir, 'access.conf'),
-      `SOURCE ANY\nOPEN_PORTS tcp/22, tcp/2222\nKEY_BASE64 ${key}\nHMAC_KEY_BASE64 ${hmac}\nFW_ACCESS_TIMEOUT 30\n`,
+      `SOURCE ANY\nOPEN_PORTS tcp/22, tcp/2222, tcp/2223, tcp/2224\nKEY_BASE64 ${key}\nHMAC_KEY_BASE64 ${hmac}\nFW_ACCESS_TIMEOUT 30\n`,
       { mode: 0o600 },
     );
     await writeFile(
@@ -112,11 +123,71 @@ describeSystem('knocktail knock --spa against fwknopd (netns)', ['ip', 'iptables
   test('a packet naming the address, another port and a timeout (fwknop -a, -A, -f) opens that port for that time', async () => {
     const before = Math.floor(Date.now() / 1000);
     await knock('--allow', rig.clientV4, '--access', 'tcp/2222', '--fw-timeout', '20');
-    const rules = await waitForRule(/--dport 2222 /);
-    const expiry = Number(
-      new RegExp(`-s ${rig.clientV4}/32 -p tcp -m tcp --dport 2222 -m comment --comment _exp_(\\d+)`).exec(rules)?.[1],
+    const granted = await grantedFor(2222, before);
+    expect(granted).toBeGreaterThanOrEqual(19);
+    expect(granted).toBeLessThanOrEqual(22);
+  }, 30_000);
+
+  test('`knocktail knock PROFILE` with an SPA profile (keys beside client.json) makes fwknopd open what it asks for', async () => {
+    const profiles = join(dir, 'client.json');
+    await writeFile(
+      profiles,
+      JSON.stringify({
+        profiles: {
+          office: {
+            host: rig.serverV4,
+            spa: { port: 62201, keyFile: 'key', hmacKeyFile: 'hmac' },
+            access: ['tcp/2223'],
+            fwTimeout: 25,
+          },
+        },
+      }),
+      { mode: 0o600 },
     );
-    expect(expiry - before).toBeGreaterThanOrEqual(19);
-    expect(expiry - before).toBeLessThanOrEqual(22);
+    const before = Math.floor(Date.now() / 1000);
+    const result = await rig.exec(rig.client, ['node', builtCli(), 'knock', 'office', '--profiles', profiles]);
+    expect(result.stderr).toBe('');
+    expect(result.exitCode).toBe(0);
+    const granted = await grantedFor(2223, before);
+    expect(granted).toBeGreaterThanOrEqual(24);
+    expect(granted).toBeLessThanOrEqual(27);
+  }, 30_000);
+
+  test('a ~/.fwknoprc stanza, through `knocktail import fwknoprc`, becomes a profile that asks what fwknop would and that fwknopd accepts', async () => {
+    await mkdir(join(dir, 'imported'));
+    await writeFile(
+      join(dir, 'fwknoprc'),
+      `[default]\nUSE_HMAC Y\n\n[office]\nSPA_SERVER ${rig.serverV4}\nACCESS tcp/2224\nALLOW_IP source\nFW_TIMEOUT 15\nKEY_BASE64 ${key}\nHMAC_KEY_BASE64 ${hmac}\n`,
+      { mode: 0o600 },
+    );
+    const profiles = join(dir, 'imported', 'client.json');
+    const converted = await rig.exec(rig.client, [
+      'node',
+      builtCli(),
+      'import',
+      'fwknoprc',
+      join(dir, 'fwknoprc'),
+      '-o',
+      profiles,
+    ]);
+    expect(converted.exitCode).toBe(0);
+    // fwknop itself reads the stanza as the import does: the same request and timeout.
+    const fwknop = await rig.exec(rig.client, [
+      'fwknop',
+      '--rc-file',
+      join(dir, 'fwknoprc'),
+      '-n',
+      'office',
+      '--test',
+      '--no-save-args',
+    ]);
+    expect(fwknop.stdout).toMatch(/Message String: 0\.0\.0\.0,tcp\/2224\n/);
+    expect(fwknop.stdout).toMatch(/Client Timeout: 15\n/);
+    const before = Math.floor(Date.now() / 1000);
+    const result = await rig.exec(rig.client, ['node', builtCli(), 'knock', 'office', '--profiles', profiles]);
+    expect(result.exitCode).toBe(0);
+    const granted = await grantedFor(2224, before);
+    expect(granted).toBeGreaterThanOrEqual(14);
+    expect(granted).toBeLessThanOrEqual(17);
   }, 30_000);
 });

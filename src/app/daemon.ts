@@ -23,11 +23,15 @@ import type { Metrics } from '../metrics/metrics.js';
 import type { ChunkSource } from '../source/chunk-source.js';
 import type { StreamStarter } from '../firewall/interactive-process.js';
 import { SpaService } from './spa-service.js';
+import { UsedKeyRelay } from './used-key-relay.js';
+import { SPA_USED_PREFIX } from '../spa/replay-share.js';
 import { ATOMIC_STATE_FILES, controlSocketPath, fleetOutboxPath, stateFilePath } from './state-paths.js';
 import type { RefusalChoice } from '../firewall/refusal.js';
 import { describeForwardPlan } from '../firewall/forward-plan.js';
 import type { ForwardPlan } from '../firewall/forward-plan.js';
 import type { Tracer } from '../trace/stage-trace.js';
+import { formatPort, type PortSpec } from '../model/door.js';
+import { tripwirePorts } from '../model/tripwires.js';
 
 // The daemon: the composition (compose.ts) plus what only a long-lived process has: the state
 // file, the control socket, the periodic drift check, reload and an orderly stop.
@@ -67,6 +71,11 @@ export interface DaemonParts {
   readonly refusal?: () => RefusalChoice | undefined;
   /** Proves the log path with the canary before the guard is armed (src/canary/arm-guard.ts); absent: armed at once. */
   readonly proveLogPath?: ProveLogPath;
+  /**
+   * The ports local services listen on now (setup keeps them out of the tripwires): the periodic
+   * check sets the guard up again when a tripwire port gains or loses a listener. Absent: not followed.
+   */
+  readonly listening?: () => Promise<readonly PortSpec[]>;
 }
 
 export { controlSocketPath, stateFilePath };
@@ -86,12 +95,14 @@ export class Daemon {
   /** What the last DNAT probe found (setup and the periodic check), for status. */
   private forwardPlan: ForwardPlan | undefined;
   private fleetPort: GrantEnginePort | undefined;
-  /** The fleet link's listener for single-use sequences used here (set once it has joined). */
-  private sequenceListener: ((key: string, door: string) => void) | undefined;
+  /** Single-use sequences and SPA packets used here, to the fleet link (held until one has joined). */
+  private readonly usedKeys = new UsedKeyRelay((door) => this.config.fleet?.doors.includes(door) === true);
   private fleet: FleetLink | undefined;
   private fleetStarting: Promise<void> | undefined;
   private spa: SpaService | undefined;
   private logPath: LogPathHealth | undefined;
+  /** The tripwire ports a service listened on when the guard was last set up ("tcp:8080 udp:5353"). */
+  private listenedTripwires: string | undefined;
 
   constructor(config: Config, parts: DaemonParts) {
     this.config = config;
@@ -118,6 +129,7 @@ export class Daemon {
       () => this.prepare(),
     );
     knocktail.engine.start();
+    this.listenedTripwires = await this.listeningTripwires();
     this.control = new ControlServer(
       controlSocketPath(config),
       new GrantController({
@@ -154,6 +166,8 @@ export class Daemon {
       onProblem: (message) => parts.log.error(`spa: ${message}`),
       onCount: (name) => parts.metrics?.incSpa(name),
       ...(parts.tracer ? { tracer: parts.tracer } : {}),
+      // Shared with the group on fleet doors, like single-use sequences.
+      onUsed: (key, door) => this.usedKeys.emit(key, door),
     });
     await this.spa.start();
   }
@@ -208,7 +222,7 @@ export class Daemon {
         setImmediate(() => parts.log.info(`${record.event} ${record.door} ${record.src}`, { ...record }));
         this.fleetPort?.emit(record);
       },
-      onSequenceUsed: (key, door) => this.sequenceListener?.(key, door),
+      onSequenceUsed: (key, door) => this.usedKeys.emit(key, door),
       onBadLine: (line, problem) => parts.log.warn(`skipped line: ${problem}`, { line: line.slice(0, 512) }),
       onError: (error) => parts.log.error(`grant engine: ${error instanceof Error ? error.message : String(error)}`),
     });
@@ -273,6 +287,7 @@ export class Daemon {
       knocktail.backend.setup(config.doors),
     );
     this.config = { ...this.config, doors: config.doors, limits: config.limits };
+    this.listenedTripwires = await this.listeningTripwires();
     await knocktail.reload(this.config);
     this.spa?.reload(this.config);
     this.parts.log.info(`reloaded config: ${config.doors.length} doors`);
@@ -348,10 +363,10 @@ export class Daemon {
           maxOpenFor: config.limits.maxOpenFor,
           port: this.fleetPort,
           sequences: {
-            markUsed: (key) => this.knocktail?.tracker.markOneTimeUsed(key),
-            onUsed: (listener) => {
-              this.sequenceListener = listener;
-            },
+            // Used SPA packets (spa:…) go to the SPA replay cache, single-use sequences to the knock engine.
+            markUsed: (key) =>
+              key.startsWith(SPA_USED_PREFIX) ? this.spa?.markUsed(key) : this.knocktail?.tracker.markOneTimeUsed(key),
+            onUsed: (listener) => this.usedKeys.listen(listener),
           },
           transport,
           clock: parts.clock,
@@ -374,6 +389,7 @@ export class Daemon {
         return;
       } catch (error) {
         // A link that failed to start stops: no retry timers on a closed transport, its outbox saved for the next attempt's.
+        this.usedKeys.detach();
         await (link ? link.stop() : transport?.close())?.catch(() => undefined);
         parts.log.error(
           `fleet ${fleet.group}: cannot join (attempt ${attempt}; local doors keep working): ${error instanceof Error ? error.message : String(error)}`,
@@ -431,7 +447,37 @@ export class Daemon {
     await this.checkForward(knocktail.backend).catch((error: unknown) =>
       this.parts.log.error(`forward path check failed: ${String(error)}`),
     );
+    await this.checkTripwireListeners(knocktail.backend);
     await knocktail.engine.reconcile('check');
+  }
+
+  // A service that starts listening on a tripwire port after setup would stay refused (and its
+  // clients marked as scanners) until the next start or reload; one that stopped leaves a gap.
+  private async checkTripwireListeners(backend: FirewallBackend): Promise<void> {
+    const now = await this.listeningTripwires();
+    const before = this.listenedTripwires;
+    if (now === undefined || before === undefined || now === before) return;
+    this.parts.log.warn(
+      `firewall check: listeners on tripwire ports changed (${before || 'none'} → ${now || 'none'}); the guard is set up again, so a service's port is never a tripwire`,
+    );
+    await withFirewallLock(this.config.stateDir, { holder: `knocktail run (check, pid ${process.pid})` }, () =>
+      backend.setup(this.config.doors),
+    );
+    this.listenedTripwires = now;
+  }
+
+  /** The tripwire ports local services listen on now, as one comparable text; undefined when unknown. */
+  private async listeningTripwires(): Promise<string | undefined> {
+    const { listening, log } = this.parts;
+    if (!listening) return undefined;
+    try {
+      const tripwires = new Set(tripwirePorts(this.config.doors, this.config.logPrefix).map(formatPort));
+      const ports = (await listening()).map(formatPort).filter((port) => tripwires.has(port));
+      return [...new Set(ports)].sort().join(' ');
+    } catch (error) {
+      log.warn(`cannot read the listening ports: ${error instanceof Error ? error.message : String(error)}`);
+      return undefined;
+    }
   }
 
   private async checkForward(backend: FirewallBackend): Promise<void> {

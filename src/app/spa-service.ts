@@ -5,12 +5,15 @@ import type { GrantEngine } from '../grant/grant-engine.js';
 import { NflogCapture } from '../source/nflog-capture.js';
 import { ReplayCache } from '../spa/replay-cache.js';
 import { ReplayJournal } from '../spa/replay-file.js';
+import { parseSpaUsedKey, rememberSharedPacket, spaUsedKey } from '../spa/replay-share.js';
 import { SpaHandler, spaDoorsByPort, type SpaCounterName, type SpaRefusalReason } from '../spa/spa-handler.js';
 import { spaReplayPath } from './state-paths.js';
 import { NO_TRACE, type Tracer } from '../trace/stage-trace.js';
 
 // The daemon's SPA doors: one NFLOG capture per SPA port feeding one handler, whose grants go
 // through the same engine as knocks and whose used packets survive restarts (the replay journal).
+// On fleet doors, the packets used here go to the group and those used elsewhere come into the
+// cache (onUsed / markUsed, through the fleet link's used-sequence share).
 export interface SpaServiceOptions {
   readonly starter: StreamStarter;
   readonly engine: GrantEngine;
@@ -22,6 +25,8 @@ export interface SpaServiceOptions {
   readonly onCount?: (name: SpaCounterName) => void;
   /** Marks the SPA stages (KNOCKTAIL_TRACE, the SPA bench); NO_TRACE when absent. */
   readonly tracer?: Tracer;
+  /** Every packet remembered here, as a used-sequence key (spaUsedKey) with its door: the fleet link shares those of fleet doors. */
+  readonly onUsed?: (key: string, door: string) => void;
 }
 
 export class SpaService {
@@ -75,6 +80,27 @@ export class SpaService {
     if (this.store) this.handler = this.buildHandler(config);
   }
 
+  /**
+   * A packet another member of the fleet used (its spaUsedKey): remembered and journaled like one
+   * used here, so the same bytes are refused here too (rememberSharedPacket says when not).
+   */
+  markUsed(key: string): ReturnType<typeof rememberSharedPacket> {
+    const store = this.store;
+    if (!store) return 'refused';
+    const result = rememberSharedPacket(store.cache, key, this.options.now());
+    if (result !== 'added') return result;
+    const saved = store.journal
+      .append(parseSpaUsedKey(key)!)
+      .catch((error: unknown) =>
+        this.options.onProblem(
+          `cannot save the replay cache: ${error instanceof Error ? error.message : String(error)}`,
+        ),
+      );
+    const tracked = saved.finally(() => this.pending.delete(tracked));
+    this.pending.add(tracked);
+    return result;
+  }
+
   /** Stop the captures and wait for the packets in hand. */
   async stop(): Promise<void> {
     for (const capture of this.captures.values()) capture.stop();
@@ -97,6 +123,7 @@ export class SpaService {
       },
       ...(options.onRefused ? { onRefused: options.onRefused } : {}),
       ...(options.tracer ? { tracer: options.tracer } : {}),
+      onRecorded: (door, digest, until) => options.onUsed?.(spaUsedKey(digest, until), door),
     });
   }
 

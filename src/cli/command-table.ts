@@ -269,18 +269,22 @@ export const COMMANDS: readonly CommandDef[] = [
       {
         flags: '--spa',
         description:
-          'send one single packet authorization packet instead (fwknop FKO 3.0.0, Rijndael + HMAC-SHA256), accepted by SPA doors and by fwknopd',
+          'send one single packet authorization packet instead (fwknop FKO 3.0.0, Rijndael + HMAC-SHA256), accepted by SPA doors and by fwknopd; a profile with "spa" sends one without this flag',
       },
       {
         flags: '--key-file <file>',
-        description: 'with --spa: file holding KEY_BASE64 (or --door of an SPA door)',
+        description: 'with --spa: file holding KEY_BASE64 (or --door of an SPA door, or an SPA profile)',
         value: 'file',
       },
       { flags: '--hmac-key-file <file>', description: 'with --spa: file holding HMAC_KEY_BASE64', value: 'file' },
-      { flags: '--spa-port <port>', description: "with --spa: the server's UDP port (default 62201, or the door's)" },
+      {
+        flags: '--spa-port <port>',
+        description: "with --spa: the server's UDP port (default 62201, or the door's or SPA profile's)",
+      },
       {
         flags: '--access <ports>',
-        description: "with --spa: what to open, fwknop's -A form (default tcp/22, or the door's open ports)",
+        description:
+          "with --spa: what to open, fwknop's -A form (default tcp/22, or the door's open ports, or the SPA profile's access)",
       },
       {
         flags: '--allow <address>',
@@ -336,10 +340,13 @@ export const COMMANDS: readonly CommandDef[] = [
       {
         name: '<format>',
         description:
-          "the format of FILE: knockd (knockd.conf), or fwknop (fwknopd's access.conf, to SPA doors; needs -o, the keys go beside it)",
-        choices: ['knockd', 'fwknop'],
+          "the format of FILE: knockd (knockd.conf), fwknop (fwknopd's access.conf, to SPA doors), or fwknoprc (the fwknop client's ~/.fwknoprc, to SPA client profiles); fwknop and fwknoprc need -o, the keys go beside it",
+        choices: ['knockd', 'fwknop', 'fwknoprc'],
       },
-      { name: '<file>', description: 'the config to convert, e.g. /etc/knockd.conf or /etc/fwknop/access.conf' },
+      {
+        name: '<file>',
+        description: 'the config to convert, e.g. /etc/knockd.conf, /etc/fwknop/access.conf or ~/.fwknoprc',
+      },
     ],
     options: [
       {

@@ -69,7 +69,10 @@ const CLIENT_EXAMPLE = `{
     "work": { "host": "server.example.org", "steps": ["tcp:7000", "udp:8000", "tcp:9000"],
               "closeSteps": ["tcp:9001"], "verify": 22 },
     "lab":  { "host": "2001:db8::5", "family": 6,
-              "timeBased": { "secretFile": "~/.config/knocktail/lab.secret", "period": "30s" } }
+              "timeBased": { "secretFile": "~/.config/knocktail/lab.secret", "period": "30s" } },
+    "office": { "host": "server.example.net",
+                "spa": { "port": 62201, "keyFile": "office.key", "hmacKeyFile": "office-hmac.key" },
+                "access": ["tcp/22"], "fwTimeout": 30 }
   }
 }`;
 
@@ -80,8 +83,8 @@ export function clientManPage(date: string, version: string): string {
     date,
     version,
     intro: [
-      "Profiles for `knocktail knock NAME`, like fwknop's ~/.fwknoprc: per server, the host and the knock to send, so that a client never needs the server's config (which holds every door and secret).",
-      "`knocktail knock NAME` sends the profile's steps, `--close` its closeSteps, and checks its verify port; options on the command line (`-4`, `-6`, `--delay`, `--verify`) win over the profile. The file is validated as a whole, every problem reported with its JSON path.",
+      "Profiles for `knocktail knock NAME`, like fwknop's ~/.fwknoprc: per server, the host and the knock to send (steps, a time-based door's secret file, or an SPA door's two key files), so that a client never needs the server's config (which holds every door and secret).",
+      "`knocktail knock NAME` sends the profile's steps, `--close` its closeSteps, and checks its verify port; options on the command line (`-4`, `-6`, `--delay`, `--verify`) win over the profile. A profile with `spa` sends one SPA packet instead, as `knocktail knock HOST --spa` would (then checks its verify port, or `--connect`s), and `--spa-port`, `--key-file`, `--hmac-key-file`, `--access`, `--allow` and `--fw-timeout` win over it; a profile is one kind or the other, never both. The file is validated as a whole, every problem reported with its JSON path.",
     ],
     example: CLIENT_EXAMPLE,
     files: [

@@ -99,14 +99,14 @@ export async function importConfig(ctx: CliContext, file: string, flags: ImportF
 }
 
 export const importCommand: CommandAction<[string, string], ImportFlags> = async (ctx, [format, file], flags) => {
-  if (format !== 'fwknop') return importConfig(ctx, file, flags);
+  if (format !== 'fwknop' && format !== 'fwknoprc') return importConfig(ctx, file, flags);
   const { importFwknop } = await import('./import-fwknop.js');
   const output = flags.output === undefined ? undefined : resolve(ctx.cwd, flags.output);
   return importFwknop(
     ctx,
     file,
     output,
-    { force: flags.force === true, acceptDropped: flags.acceptDropped === true },
+    { force: flags.force === true, acceptDropped: flags.acceptDropped === true, format },
     (notes) => reportNotes(ctx, notes),
   );
 };

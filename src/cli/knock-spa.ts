@@ -1,15 +1,17 @@
 import { userInfo } from 'node:os';
 import { loadConfig } from '../config/load-config.js';
 import { KnocktailError, describeValue } from '../model/errors.js';
+import type { Address, Family } from '../model/address.js';
+import type { SpaProfile } from '../client/client-profiles.js';
 import { findDoor } from '../client/knock-steps.js';
 import { resolveHost } from '../client/resolve-host.js';
 import { buildSpaPacket, readSpaKeyFiles, sendSpaPacket } from '../client/spa-request.js';
 import { decodeSpaKeys, type SpaKeys } from '../spa/spa-keys.js';
-import { configPath, writeLine, type CliContext } from './context.js';
-import type { ExitCode } from './command-table.js';
+import { configPath, type CliContext } from './context.js';
 
-// `knocktail knock HOST --spa`: one SPA packet, to a knocktail SPA door or to fwknopd. The keys
-// and port come from --key-file/--hmac-key-file/--spa-port, or from a door of the config (--door).
+// `knocktail knock HOST --spa` or `knocktail knock PROFILE` (an SPA profile): one SPA packet,
+// to a knocktail SPA door or to fwknopd. The keys and port come from --key-file/--hmac-key-file/
+// --spa-port, from a door of the config (--door), or from the profile; flags win.
 export interface SpaKnockFlags {
   door?: string;
   config?: string;
@@ -23,7 +25,30 @@ export interface SpaKnockFlags {
   fwTimeout?: string;
 }
 
+/** What a door of the config or a profile says; each flag given on the command line wins over it. */
+interface SpaDefaults {
+  readonly keys: SpaKeys;
+  readonly port: number;
+  readonly access: string;
+  readonly allow?: string;
+  readonly fwTimeout?: number;
+  readonly family?: Family;
+}
+
+/** Everything one packet needs, after flags, door or profile, and defaults. */
+interface SpaPlan {
+  readonly keys: SpaKeys;
+  readonly port: number;
+  readonly access: string;
+  readonly allow: string;
+  readonly timeout?: number;
+  readonly family?: Family;
+}
+
 const DEFAULT_SPA_PORT = 62201;
+
+export const EXPECTED_SPA_KEYS =
+  'Expected --key-file and --hmac-key-file (KEY_BASE64 and HMAC_KEY_BASE64, as `fwknop --key-gen` prints them), --door NAME of an SPA door, or the name of an SPA client profile';
 
 function numberFlag(name: string, text: string | undefined, min: number, max: number): number | undefined {
   if (text === undefined) return undefined;
@@ -36,10 +61,7 @@ function numberFlag(name: string, text: string | undefined, min: number, max: nu
   return value;
 }
 
-async function doorSettings(
-  ctx: CliContext,
-  flags: SpaKnockFlags,
-): Promise<{ keys: SpaKeys; port: number; access: string } | undefined> {
+async function doorSettings(ctx: CliContext, flags: SpaKnockFlags): Promise<SpaDefaults | undefined> {
   if (flags.door === undefined) return undefined;
   const door = findDoor((await loadConfig(configPath(ctx, flags.config))).doors, flags.door);
   if (!door.spa)
@@ -51,33 +73,60 @@ async function doorSettings(
   };
 }
 
-export async function knockSpa(ctx: CliContext, host: string, flags: SpaKnockFlags): Promise<ExitCode> {
-  if (flags.ipv4 && flags.ipv6) throw new KnocktailError('USAGE', 'Expected at most one of -4 and -6, got both');
-  const fromDoor = await doorSettings(ctx, flags);
-  let keys = fromDoor?.keys;
-  if (!keys) {
-    if (flags.keyFile === undefined || flags.hmacKeyFile === undefined)
-      throw new KnocktailError(
-        'USAGE',
-        'Expected --key-file and --hmac-key-file (KEY_BASE64 and HMAC_KEY_BASE64, as `fwknop --key-gen` prints them), or --door NAME of an SPA door',
-      );
-    keys = readSpaKeyFiles(flags.keyFile, flags.hmacKeyFile);
-  }
-  const access = flags.access ?? fromDoor?.access ?? 'tcp/22';
+/** The packet's settings: each flag given wins over the door or profile, which wins over fwknop's defaults. */
+function planSpaKnock(flags: SpaKnockFlags, defaults: SpaDefaults | undefined): SpaPlan {
+  const keys = chooseKeys(flags, defaults?.keys);
+  const access = flags.access ?? defaults?.access ?? 'tcp/22';
   if (!/^(tcp|udp)\/\d{1,5}(,(tcp|udp)\/\d{1,5})*$/.test(access))
     throw new KnocktailError('USAGE', `Expected --access like tcp/22 or tcp/22,udp/53, got ${describeValue(access)}`);
-  const port = numberFlag('--spa-port', flags.spaPort, 1, 65535) ?? fromDoor?.port ?? DEFAULT_SPA_PORT;
-  const timeout = numberFlag('--fw-timeout', flags.fwTimeout, 1, 86_400);
-  const allow = flags.allow ?? '0.0.0.0';
-  const target = await resolveHost(host, flags.ipv4 ? 4 : flags.ipv6 ? 6 : undefined);
-  const packet = buildSpaPacket(
-    { access, allow, user: userInfo().username, now: Date.now(), ...(timeout === undefined ? {} : { timeout }) },
+  const port = numberFlag('--spa-port', flags.spaPort, 1, 65535) ?? defaults?.port ?? DEFAULT_SPA_PORT;
+  const timeout = numberFlag('--fw-timeout', flags.fwTimeout, 1, 86_400) ?? defaults?.fwTimeout;
+  const family = flags.ipv4 ? 4 : flags.ipv6 ? 6 : defaults?.family;
+  return {
     keys,
+    port,
+    access,
+    allow: flags.allow ?? defaults?.allow ?? '0.0.0.0',
+    ...(timeout === undefined ? {} : { timeout }),
+    ...(family === undefined ? {} : { family }),
+  };
+}
+
+// --key-file and --hmac-key-file each replace the door's or profile's key; without either, both flags are needed.
+function chooseKeys(flags: SpaKnockFlags, fallback: SpaKeys | undefined): SpaKeys {
+  if (flags.keyFile === undefined && flags.hmacKeyFile === undefined && fallback) return fallback;
+  if (fallback === undefined && (flags.keyFile === undefined || flags.hmacKeyFile === undefined))
+    throw new KnocktailError('USAGE', EXPECTED_SPA_KEYS);
+  return readSpaKeyFiles(flags.keyFile, flags.hmacKeyFile, fallback);
+}
+
+/** Sends the one packet; says what it sent through `say` (stdout, or stderr under --connect). */
+export async function knockSpa(
+  ctx: CliContext,
+  host: string,
+  flags: SpaKnockFlags,
+  options: { readonly profile?: SpaProfile; readonly say: (text: string) => void },
+): Promise<{ target: Address; family?: Family; verify?: number }> {
+  const { profile } = options;
+  const plan = planSpaKnock(flags, profile ?? (await doorSettings(ctx, flags)));
+  const target = await resolveHost(profile?.host ?? host, plan.family);
+  const packet = buildSpaPacket(
+    {
+      access: plan.access,
+      allow: plan.allow,
+      user: userInfo().username,
+      now: Date.now(),
+      ...(plan.timeout === undefined ? {} : { timeout: plan.timeout }),
+    },
+    plan.keys,
   );
-  await sendSpaPacket(target, port, packet);
-  writeLine(
-    ctx.stdout,
-    `sent an SPA packet (${access} for ${allow === '0.0.0.0' ? 'the address it comes from' : allow}) to ${target.text} udp/${port}`,
+  await sendSpaPacket(target, plan.port, packet);
+  options.say(
+    `sent an SPA packet (${plan.access} for ${plan.allow === '0.0.0.0' ? 'the address it comes from' : plan.allow}) to ${target.text} udp/${plan.port}`,
   );
-  return 0;
+  return {
+    target,
+    ...(plan.family === undefined ? {} : { family: plan.family }),
+    ...(profile?.verify === undefined ? {} : { verify: profile.verify }),
+  };
 }

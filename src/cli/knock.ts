@@ -3,7 +3,12 @@ import { loadConfig } from '../config/load-config.js';
 import { KnocktailError, describeValue } from '../model/errors.js';
 import { ExecaRunner } from '../firewall/command-runner.js';
 import { formatStep, type Step } from '../model/door.js';
-import { clientConfigPath, loadClientProfiles, type ClientProfile } from '../client/client-profiles.js';
+import {
+  clientConfigPath,
+  loadClientProfiles,
+  type ClientProfile,
+  type KnockProfile,
+} from '../client/client-profiles.js';
 import { chooseKnockSteps, findDoor, profileSteps } from '../client/knock-steps.js';
 import { resolveHost } from '../client/resolve-host.js';
 import { DEFAULT_DELAY_MS, describeSteps, sendKnock, sleepFor } from '../client/send-knock.js';
@@ -11,7 +16,7 @@ import { VERIFY_ATTEMPTS, verifyOpen } from '../client/verify-open.js';
 import { parseHostPort, pipeConnection } from '../client/pipe-connection.js';
 import { configPath, writeLine, type CliContext } from './context.js';
 import type { CommandAction, ExitCode } from './command-table.js';
-import { knockSpa, type SpaKnockFlags } from './knock-spa.js';
+import { EXPECTED_SPA_KEYS, knockSpa, type SpaKnockFlags } from './knock-spa.js';
 
 interface KnockFlags extends SpaKnockFlags {
   door?: string;
@@ -24,8 +29,8 @@ interface KnockFlags extends SpaKnockFlags {
   verify?: string;
   profiles?: string;
   spa?: boolean;
-  quiet?: boolean;
   connect?: string;
+  quiet?: boolean;
 }
 
 /** Where to knock and what to send, from the command line, a door of the config, or a profile. */
@@ -63,9 +68,16 @@ function parseVerify(text: string | undefined): number | undefined {
   return port;
 }
 
-async function findProfile(ctx: CliContext, name: string, option: string | undefined): Promise<ClientProfile> {
+const EXPECTED_KNOCK =
+  'Expected knock steps after the host (e.g. tcp:7000 or 7000), --door NAME, or the name of a client profile';
+
+async function findProfile(
+  ctx: CliContext,
+  name: string,
+  option: string | undefined,
+  expected: string,
+): Promise<ClientProfile> {
   const path = option ?? clientConfigPath(ctx.env);
-  const expected = `Expected knock steps after the host (e.g. tcp:7000 or 7000), --door NAME, or the name of a client profile`;
   if (path === undefined)
     throw new KnocktailError('USAGE', `${expected}; no profiles: neither XDG_CONFIG_HOME nor HOME is set`);
   let profiles;
@@ -90,14 +102,14 @@ async function planKnock(
   first: string,
   stepTexts: readonly string[],
   flags: KnockFlags,
+  profile: KnockProfile | undefined,
 ): Promise<KnockPlan> {
   const close = flags.close === true;
   const verify = parseVerify(flags.verify);
   if (close && verify !== undefined)
     throw new KnocktailError('USAGE', 'Expected --verify without --close: it checks that a door opened');
   const delayMs = flags.delay === undefined ? undefined : parseDelay(flags.delay);
-  if (flags.door === undefined && stepTexts.length === 0) {
-    const profile = await findProfile(ctx, first, flags.profiles);
+  if (profile) {
     const verifyPort = verify ?? (close ? undefined : profile.verify);
     return {
       host: profile.host,
@@ -121,28 +133,25 @@ async function planKnock(
   return { host: first, steps, delayMs: delayMs ?? DEFAULT_DELAY_MS, ...(verify === undefined ? {} : { verify }) };
 }
 
-// `knocktail knock HOST [STEP...]` or `knocktail knock PROFILE`: the client. One packet per
-// step, in order; with --verify (or a profile's `verify`), a connection to the port after.
-export const knock: CommandAction<[string, string[]], KnockFlags> = async (ctx, [first, stepTexts], flags) => {
-  if (flags.spa) {
-    if (stepTexts.length > 0)
-      throw new KnocktailError('USAGE', `Expected no knock steps with --spa, got ${stepTexts.join(' ')}`);
-    return knockSpa(ctx, first, flags);
-  }
-  if (flags.ipv4 && flags.ipv6) throw new KnocktailError('USAGE', 'Expected at most one of -4 and -6, got both');
-  const connectTo = flags.connect === undefined ? undefined : parseHostPort(flags.connect);
-  if (connectTo && (flags.close || flags.verify !== undefined))
-    throw new KnocktailError(
-      'USAGE',
-      `Expected --connect without ${flags.close ? '--close' : '--verify'}: the connection itself shows that the door opened`,
-    );
-  const plan = await planKnock(ctx, first, stepTexts, flags);
+/** Where the packets went, for --connect and --verify. */
+interface Sent {
+  readonly target: Address;
+  readonly family?: Family;
+  readonly verify?: number;
+}
+
+// The steps of the command line, a door or a knock profile, one packet per step.
+async function knockSteps(
+  ctx: CliContext,
+  first: string,
+  stepTexts: readonly string[],
+  flags: KnockFlags,
+  profile: KnockProfile | undefined,
+  say: (text: string) => void,
+): Promise<Sent> {
+  const plan = await planKnock(ctx, first, stepTexts, flags, profile);
   const family = flags.ipv4 ? 4 : flags.ipv6 ? 6 : plan.family;
   const target = await resolveHost(plan.host, family);
-  // With --connect, stdout carries the connection: what knock says goes to stderr; --quiet says nothing.
-  const say = (text: string): void => {
-    if (!flags.quiet) writeLine(connectTo ? ctx.stderr : ctx.stdout, text);
-  };
   await sendKnock(target, plan.steps, {
     delayMs: plan.delayMs,
     runner: new ExecaRunner({ timeoutMs: 5_000 }),
@@ -151,15 +160,62 @@ export const knock: CommandAction<[string, string[]], KnockFlags> = async (ctx, 
   });
   const count = plan.steps.length;
   say(`sent ${count} ${count === 1 ? 'knock' : 'knocks'} (${describeSteps(plan.steps)}) to ${target.text}`);
+  return {
+    target,
+    ...(family === undefined ? {} : { family }),
+    ...(plan.verify === undefined ? {} : { verify: plan.verify }),
+  };
+}
+
+// `knocktail knock HOST [STEP...]` or `knocktail knock PROFILE`: the client. One packet per
+// step, in order, or one SPA packet (--spa, or an SPA profile: what `knock HOST --spa` would
+// send, with the profile's settings under the flags); with --verify (or a profile's
+// `verify`), a connection to the port after; with --connect, a connection carried over stdio.
+export const knock: CommandAction<[string, string[]], KnockFlags> = async (ctx, [first, stepTexts], flags) => {
+  if (flags.spa && stepTexts.length > 0)
+    throw new KnocktailError('USAGE', `Expected no knock steps with --spa, got ${stepTexts.join(' ')}`);
+  // The first argument names a profile unless steps, --door or (with --spa) key files say it is a host.
+  const keyFlags = flags.keyFile !== undefined || flags.hmacKeyFile !== undefined;
+  const named =
+    flags.door === undefined && stepTexts.length === 0 && !(flags.spa && keyFlags)
+      ? await findProfile(ctx, first, flags.profiles, flags.spa ? EXPECTED_SPA_KEYS : EXPECTED_KNOCK)
+      : undefined;
+  const spa = named?.kind === 'spa' || flags.spa === true;
+  if (spa) {
+    // One packet, no sequence: no close sequence, no pause between knocks.
+    const unsupported = (['close', 'delay'] as const).find((flag) => flags[flag] !== undefined);
+    if (unsupported) throw new KnocktailError('USAGE', `Expected no --${unsupported} with --spa or an SPA profile`);
+    if (named?.kind === 'knock')
+      throw new KnocktailError(
+        'USAGE',
+        `Expected --spa with an SPA profile (one with "spa"), got "${named.name}", a knock profile`,
+      );
+  }
+  if (flags.ipv4 && flags.ipv6) throw new KnocktailError('USAGE', 'Expected at most one of -4 and -6, got both');
+  const connectTo = flags.connect === undefined ? undefined : parseHostPort(flags.connect);
+  if (connectTo && (flags.close || flags.verify !== undefined))
+    throw new KnocktailError(
+      'USAGE',
+      `Expected --connect without ${flags.close ? '--close' : '--verify'}: the connection itself shows that the door opened`,
+    );
+  // With --connect, stdout carries the connection: what knock says goes to stderr; --quiet says nothing.
+  const say = (text: string): void => {
+    if (!flags.quiet) writeLine(connectTo ? ctx.stderr : ctx.stdout, text);
+  };
+  const sent = spa
+    ? await knockSpa(ctx, first, flags, { ...(named?.kind === 'spa' ? { profile: named } : {}), say })
+    : await knockSteps(ctx, first, stepTexts, flags, named, say);
+  const { target, family } = sent;
+  const verify = spa ? (parseVerify(flags.verify) ?? sent.verify) : sent.verify;
   if (connectTo) return connectAfterKnock(ctx, await resolveHost(connectTo.host, family), connectTo.port);
-  if (plan.verify === undefined) return 0;
-  const result = await verifyOpen(target, plan.verify, performance.now(), {
+  if (verify === undefined) return 0;
+  const result = await verifyOpen(target, verify, performance.now(), {
     attemptTimeoutMs: VERIFY_TIMEOUT_MS,
     retryPauseMs: VERIFY_RETRY_PAUSE_MS,
     sleep: sleepFor,
     now: () => performance.now(),
   });
-  const port = `tcp:${plan.verify} on ${target.text}`;
+  const port = `tcp:${verify} on ${target.text}`;
   const seconds = (result.elapsedMs / 1000).toFixed(2);
   if (result.ok) {
     say(

@@ -24,7 +24,8 @@ import type { CommandAction } from './command-table.js';
 import type { FirewallBackend } from '../firewall/backend.js';
 import { describeRefusal } from '../firewall/refusal.js';
 import type { GuardHost, RefusalChoice } from '../firewall/refusal.js';
-import { createLogger, createSystemClock, hostChecked, printkEpoch } from './wiring.js';
+import { createLogger, createSystemClock, hostChecked, listeningNow, printkEpoch } from './wiring.js';
+import { bucketTtl } from '../fleet/fleet-keys.js';
 import { connectNatsFleet } from '../fleet/nats-transport.js';
 import { packageVersion } from './program.js';
 import { followerCheckpointPath } from '../app/state-paths.js';
@@ -95,10 +96,11 @@ export const run: CommandAction<[], { config?: string }> = async (ctx, _args, fl
     ...(metrics ? { metrics } : {}),
     // A revoke stays in the bucket longer than any grant it may have to close.
     spaStarter: runner,
-    connectFleet: (fleet) => connectNatsFleet(fleet, { bucketTtl: config.limits.maxOpenFor + 3_600_000 }),
+    connectFleet: (fleet) => connectNatsFleet(fleet, { bucketTtl: bucketTtl(config.limits.maxOpenFor) }),
     version: packageVersion(),
     refusal: () => refusal,
     proveLogPath: createLogPathProver(config),
+    listening: listeningNow(),
   });
   try {
     await daemon.start();

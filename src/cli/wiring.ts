@@ -33,14 +33,19 @@ export function hostCheckOptions(
   config: Config,
   onHost?: HostFirewallCheckOptions['onHost'],
 ): HostFirewallCheckOptions {
-  const reader = createHostPortsReader();
   return {
     backend: config.firewall.backend,
     mode: config.firewall.hostFirewall ?? 'check',
     ...(config.firewall.refusal === undefined ? {} : { refusal: config.firewall.refusal }),
-    listening: async () => listeningPorts((await reader.read()).listening),
+    listening: listeningNow(),
     ...(onHost ? { onHost } : {}),
   };
+}
+
+/** Reads the ports local services listen on (/proc), each time it is called. */
+export function listeningNow(): () => Promise<PortSpec[]> {
+  const reader = createHostPortsReader();
+  return async () => listeningPorts((await reader.read()).listening);
 }
 
 /** The distinct (proto, port) pairs of listening sockets, whatever their address and family. */

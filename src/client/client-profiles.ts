@@ -8,17 +8,22 @@ import { Problems } from '../config/problems.js';
 import { describeSchemaError } from '../config/schema-messages.js';
 import { schemaPath } from '../config/schema-path.js';
 import { readSecretFile } from '../config/secret-file.js';
+import { readSpaKeyFile } from '../config/spa-key-file.js';
 import { parseStep } from '../config/steps.js';
 import { parseDuration } from '../model/duration.js';
 import { KnocktailError } from '../model/errors.js';
-import type { Family } from '../model/address.js';
+import { normaliseAddress, type Family } from '../model/address.js';
+import { decodeSpaKeys, type SpaKeys } from '../spa/spa-keys.js';
 import type { Step, TimeBasedSequence } from '../model/door.js';
 
 // The client's own file (~/.config/knocktail/client.json): per server, where to knock and
 // what to send. Validated like the server config (ajv against the shipped schema, every
 // problem with its JSON path, then the checks across values), and it holds nothing of the
-// server's config: steps, or the file with a time-based door's secret.
-export interface ClientProfile {
+// server's config: steps, the file with a time-based door's secret, or an SPA door's key files.
+export type ClientProfile = KnockProfile | SpaProfile;
+
+export interface KnockProfile {
+  readonly kind: 'knock';
   readonly name: string;
   readonly host: string;
   readonly family?: Family;
@@ -29,6 +34,25 @@ export interface ClientProfile {
   readonly secretFile?: string;
   /** ms between two knocks. */
   readonly delayMs: number;
+  readonly verify?: number;
+}
+
+/** A profile that sends one SPA packet, as `knocktail knock HOST --spa` with these flags would. */
+export interface SpaProfile {
+  readonly kind: 'spa';
+  readonly name: string;
+  readonly host: string;
+  readonly family?: Family;
+  readonly port: number;
+  /** Decoded from the two files, which were read as `--key-file` and `--hmac-key-file` read them. */
+  readonly keys: SpaKeys;
+  readonly keyFile: string;
+  readonly hmacKeyFile: string;
+  /** fwknop's -A form: "tcp/22,udp/53". */
+  readonly access: string;
+  readonly allow: string;
+  /** Seconds (fwknop -f); absent = the server's own. */
+  readonly fwTimeout?: number;
   readonly verify?: number;
 }
 
@@ -69,7 +93,15 @@ interface RawProfile {
   timeBased: RawTimeBased | null;
   delay: string;
   verify: number | null;
+  spa: { port: number; keyFile: string; hmacKeyFile: string } | null;
+  access: string[];
+  allow: string;
+  fwTimeout: number | null;
 }
+
+/** The keys only one kind of profile may have (as written, before the schema's defaults). */
+const KNOCK_KEYS = ['steps', 'closeSteps', 'timeBased', 'delay'] as const;
+const SPA_KEYS = ['spa', 'access', 'allow', 'fwTimeout'] as const;
 
 /** $XDG_CONFIG_HOME/knocktail/client.json, else ~/.config/knocktail/client.json. */
 export function clientConfigPath(env: Readonly<Record<string, string | undefined>>): string | undefined {
@@ -101,15 +133,85 @@ function expandHome(path: string, home: string | undefined, baseDir: string): st
   return resolve(baseDir, path);
 }
 
+interface ProfileOptions {
+  readonly baseDir: string;
+  readonly home?: string;
+}
+
+// A profile is a knock profile or an SPA profile, never both: its keys say which.
 function toProfile(
   name: string,
   raw: RawProfile,
+  given: readonly string[],
   problems: Problems,
-  options: { baseDir: string; home?: string },
+  options: ProfileOptions,
 ): ClientProfile | undefined {
   const at = ['profiles', name];
+  const knockKeys = KNOCK_KEYS.filter((key) => given.includes(key));
+  const spaKeys = SPA_KEYS.filter((key) => given.includes(key));
+  if (raw.spa === null && spaKeys.length > 0) {
+    problems.add(at, `expected \`${spaKeys.join('`, `')}\` only with \`spa\` (an SPA profile), got no \`spa\``);
+    return undefined;
+  }
+  if (raw.spa !== null && knockKeys.length > 0) {
+    problems.add(
+      at,
+      `expected either an SPA profile (\`spa\`) or a knock profile (\`${knockKeys.join('`, `')}\`), got both`,
+    );
+    return undefined;
+  }
+  return raw.spa === null
+    ? toKnockProfile(name, raw, problems, options)
+    : toSpaProfile(name, raw, raw.spa, problems, options);
+}
+
+function toSpaProfile(
+  name: string,
+  raw: RawProfile,
+  spa: NonNullable<RawProfile['spa']>,
+  problems: Problems,
+  options: ProfileOptions,
+): SpaProfile | undefined {
+  const at = ['profiles', name];
+  if (!normaliseAddress(raw.allow))
+    problems.add(
+      [...at, 'allow'],
+      `expected an IPv4 or IPv6 address (0.0.0.0: the one the packet comes from), got ${JSON.stringify(raw.allow)}`,
+    );
+  const read = (field: 'keyFile' | 'hmacKeyFile', kind: 'encryption' | 'hmac'): { file: string; value?: string } => {
+    const file = expandHome(spa[field], options.home, options.baseDir);
+    const result = readSpaKeyFile(file, kind);
+    if (!result.ok) problems.add([...at, 'spa', field], result.problem);
+    return result.ok ? { file, value: result.value } : { file };
+  };
+  const key = read('keyFile', 'encryption');
+  const hmacKey = read('hmacKeyFile', 'hmac');
+  if (key.value === undefined || hmacKey.value === undefined || problems.count > 0) return undefined;
+  return {
+    kind: 'spa',
+    name,
+    host: raw.host,
+    ...(raw.family === null ? {} : { family: raw.family }),
+    port: spa.port,
+    keys: decodeSpaKeys(key.value, hmacKey.value),
+    keyFile: key.file,
+    hmacKeyFile: hmacKey.file,
+    access: raw.access.join(','),
+    allow: raw.allow,
+    ...(raw.fwTimeout === null ? {} : { fwTimeout: raw.fwTimeout }),
+    ...(raw.verify === null ? {} : { verify: raw.verify }),
+  };
+}
+
+function toKnockProfile(
+  name: string,
+  raw: RawProfile,
+  problems: Problems,
+  options: ProfileOptions,
+): KnockProfile | undefined {
+  const at = ['profiles', name];
   if (raw.steps.length === 0 && raw.timeBased === null)
-    problems.add(at, 'expected `steps` or `timeBased`, got neither');
+    problems.add(at, 'expected `steps`, `timeBased` or `spa`, got none');
   if (raw.steps.length > 0 && raw.timeBased !== null)
     problems.add(at, 'expected either `steps` or `timeBased`, got both');
   let timeBased: TimeBasedSequence | undefined;
@@ -136,6 +238,7 @@ function toProfile(
   }
   if (problems.count > 0) return undefined;
   return {
+    kind: 'knock',
     name,
     host: raw.host,
     ...(raw.family === null ? {} : { family: raw.family }),
@@ -150,7 +253,7 @@ function toProfile(
 /** Validates a parsed client.json; every problem as "path: message". */
 export function validateClientProfiles(
   raw: unknown,
-  options: { baseDir: string; home?: string },
+  options: ProfileOptions,
 ): { ok: true; profiles: ClientProfiles } | { ok: false; errors: string[] } {
   const data = structuredClone(raw);
   validate ??= compile();
@@ -163,8 +266,12 @@ export function validateClientProfiles(
     return { ok: false, errors: problems.lines() };
   }
   const profiles = new Map<string, ClientProfile>();
+  // The keys written with a value: `"spa": null` or `"verify": null` says "not this kind's".
+  const written = (raw as { profiles?: Record<string, Record<string, unknown>> }).profiles ?? {};
+  const given = (name: string): string[] =>
+    Object.entries(written[name] ?? {}).flatMap(([key, value]) => (value === null ? [] : [key]));
   for (const [name, profile] of Object.entries((data as { profiles: Record<string, RawProfile> }).profiles)) {
-    const converted = toProfile(name, profile, problems, options);
+    const converted = toProfile(name, profile, given(name), problems, options);
     if (converted) profiles.set(name, converted);
   }
   return problems.count > 0 ? { ok: false, errors: problems.lines() } : { ok: true, profiles };
@@ -189,7 +296,9 @@ export async function loadClientProfiles(path: string, home?: string): Promise<L
     );
   const result = validateClientProfiles(parsed.value, { baseDir: dirname(resolve(path)), ...(home ? { home } : {}) });
   if (result.ok) {
-    const secretFiles = [...result.profiles.values()].flatMap((profile) => profile.secretFile ?? []);
+    const secretFiles = [...result.profiles.values()].flatMap((profile) =>
+      profile.kind === 'spa' ? [profile.keyFile, profile.hmacKeyFile] : (profile.secretFile ?? []),
+    );
     const warnings = [path, ...secretFiles].flatMap((file) => looseModeWarning(file) ?? []);
     return { profiles: result.profiles, warnings };
   }

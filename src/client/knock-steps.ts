@@ -2,7 +2,7 @@ import { parseStep } from '../config/steps.js';
 import { KnocktailError, describeValue } from '../model/errors.js';
 import type { Door, Step } from '../model/door.js';
 import { deriveSequence, windowAt } from '../knock/time-based.js';
-import type { ClientProfile } from './client-profiles.js';
+import type { KnockProfile } from './client-profiles.js';
 
 // Which packets `knocktail knock` sends: the steps on the command line, or a door's
 // sequence from the config (for a time-based door, the one for the current window).
@@ -72,7 +72,7 @@ export function parseStepTexts(stepTexts: readonly string[], bareProto: 'tcp' | 
 }
 
 /** What a client profile sends: its steps (or the current window's time-based ones), or its close steps. */
-export function profileSteps(profile: ClientProfile, close: boolean, now: number): Step[] {
+export function profileSteps(profile: KnockProfile, close: boolean, now: number): Step[] {
   if (close) {
     if (profile.closeSteps.length > 0) return [...profile.closeSteps];
     throw new KnocktailError(

@@ -1,10 +1,11 @@
 import { randomInt } from 'node:crypto';
 import { createSocket } from 'node:dgram';
 import type { Address } from '../model/address.js';
-import { readSecretFile } from '../config/secret-file.js';
+import { readSpaKeyFile } from '../config/spa-key-file.js';
 import { KnocktailError } from '../model/errors.js';
 import { FKO_VERSION, MESSAGE_TYPES, type FkoFields } from '../spa/fko-fields.js';
-import { decodeSpaKeys, spaKeyProblem, type SpaKeys } from '../spa/spa-keys.js';
+import { decodeBase64 } from '../spa/fko-crypto.js';
+import type { SpaKeys } from '../spa/spa-keys.js';
 import { sealSpaPacket } from '../spa/spa-packet.js';
 
 // `knocktail knock HOST --spa`: one SPA packet as fwknop's client builds it (FKO 3.0.0,
@@ -34,21 +35,24 @@ export function spaFields(request: SpaRequest): FkoFields {
   };
 }
 
-/** Reads KEY_BASE64 / HMAC_KEY_BASE64 from two files (whole `fwknop --key-gen` lines accepted). */
-export function readSpaKeyFiles(keyFile: string, hmacKeyFile: string): SpaKeys {
-  const read = (path: string, kind: 'encryption' | 'hmac'): string => {
-    const secret = readSecretFile(path);
-    if (!secret.ok)
-      throw new KnocktailError(
-        'USAGE',
-        `Expected a readable ${kind === 'hmac' ? 'HMAC ' : ''}key file at ${path}: ${secret.reason}`,
-      );
-    const value = secret.secret.replace(/^(HMAC_)?KEY_BASE64[:\s]\s*/, '');
-    const problem = spaKeyProblem(value, kind);
-    if (problem) throw new KnocktailError('USAGE', `${path}: ${problem}`);
-    return value;
+/**
+ * Reads KEY_BASE64 / HMAC_KEY_BASE64 from two files (whole `fwknop --key-gen` lines accepted);
+ * a file not given keeps the fallback's key (a door's or a profile's).
+ */
+export function readSpaKeyFiles(
+  keyFile: string | undefined,
+  hmacKeyFile: string | undefined,
+  fallback?: SpaKeys,
+): SpaKeys {
+  const read = (path: string | undefined, kind: 'encryption' | 'hmac', flag: string): Buffer => {
+    const kept = kind === 'hmac' ? fallback?.hmac : fallback?.encryption;
+    if (path === undefined && kept) return kept;
+    if (path === undefined) throw new KnocktailError('USAGE', `Expected ${flag} FILE, got none`);
+    const result = readSpaKeyFile(path, kind);
+    if (!result.ok) throw new KnocktailError('USAGE', `${flag}: ${result.problem}`);
+    return decodeBase64(result.value) ?? Buffer.alloc(0);
   };
-  return decodeSpaKeys(read(keyFile, 'encryption'), read(hmacKeyFile, 'hmac'));
+  return { encryption: read(keyFile, 'encryption', '--key-file'), hmac: read(hmacKeyFile, 'hmac', '--hmac-key-file') };
 }
 
 /** Sends one datagram to target:port. */

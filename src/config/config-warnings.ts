@@ -1,5 +1,7 @@
 import type { Cidr } from '../model/address.js';
 import { formatStep, type Door, type Step } from '../model/door.js';
+import { bucketTtl } from '../fleet/fleet-keys.js';
+import { formatDuration } from '../model/duration.js';
 import { formatPath } from './json-path.js';
 import { knockSpansOf } from './port-warnings.js';
 import type { Config } from './types.js';
@@ -81,6 +83,18 @@ function wellKnownPortWarnings(door: Door, index: number): string[] {
   });
 }
 
+// A fleet SPA door's used packets stay in the group's bucket for its TTL; a packet can be fresh
+// for up to 2 × maxAge after it is written (stamped maxAge ahead), and a member that joins later
+// must still find it.
+function fleetSpaWarnings(config: Config, door: Door, index: number): string[] {
+  if (!door.spa || !config.fleet?.doors.includes(door.name)) return [];
+  const ttl = bucketTtl(config.limits.maxOpenFor);
+  if (2 * door.spa.maxAge <= ttl) return [];
+  return [
+    `${formatPath(['doors', index, 'spa', 'maxAge'])}: a packet may stay fresh for 2 × maxAge (${formatDuration(2 * door.spa.maxAge)}) but the fleet's bucket keeps used packets for limits.maxOpenFor + 1h (${formatDuration(ttl)}); a member that joins later may miss older ones (lower maxAge or raise limits.maxOpenFor)`,
+  ];
+}
+
 /** Every config warning, limits first, then door by door. */
 export function checkConfigWarnings(config: Config): string[] {
   return [
@@ -88,6 +102,7 @@ export function checkConfigWarnings(config: Config): string[] {
     ...config.doors.flatMap((door, index) => [
       ...repeatedStepWarnings(door, index),
       ...wellKnownPortWarnings(door, index),
+      ...fleetSpaWarnings(config, door, index),
     ]),
   ];
 }

@@ -15,6 +15,7 @@ const PATTERN_MEANINGS: readonly [test: (pattern: string) => boolean, expected: 
   [(p) => p.includes('until-closed'), 'a duration like "30s" (units ms, s, m, h, d) or "until-closed"'],
   [(p) => p.startsWith('^(icmp|'), `a knock step like "tcp:7000", "udp:8000" or "icmp" (${PORT_RANGE_TEXT})`],
   [(p) => p.startsWith('^(tcp|udp):'), `a port like "tcp:22" or "udp:53" (${PORT_RANGE_TEXT})`],
+  [(p) => p.startsWith('^(tcp|udp)/'), `fwknop's form of a port, like "tcp/22" or "udp/53" (${PORT_RANGE_TEXT})`],
   [
     (p) => p.includes('{0,31}'),
     'a group name of 1-32 lowercase letters, digits, "_" or "-", starting with a letter or digit',

@@ -1,11 +1,10 @@
 import { isRecord } from '../model/is-record.js';
 import { parseDuration } from '../model/duration.js';
-import { spaKeyProblem } from '../spa/spa-keys.js';
 import type { PathSegment } from './json-path.js';
 import type { Problems } from './problems.js';
 import { arrayOf } from './raw-config.js';
 import { resolvePath } from './resolve-path.js';
-import { readSecretFile } from './secret-file.js';
+import { readSpaKeyFile } from './spa-key-file.js';
 import { parsePortSpec, parseStep } from './steps.js';
 
 // SPA doors (docs/spa.md): what the schema cannot say, and the two key files, read like the
@@ -49,8 +48,6 @@ export function checkSpaDoors(problems: Problems, data: unknown): void {
         at('openFor'),
         'expected a duration on an SPA door ("until-closed" needs a close sequence, which SPA has not)',
       );
-    if (door['fleet'] === true)
-      problems.add(at('fleet'), 'expected false: SPA doors are not fleet doors yet (their replay cache is per host)');
     const maxAge = typeof spa['maxAge'] === 'string' ? parseDuration(spa['maxAge']) : undefined;
     if (maxAge !== undefined && (maxAge < 1000 || maxAge > MAX_AGE_LIMIT_MS))
       problems.add(at('spa', 'maxAge'), `expected 1s to 1d, got ${JSON.stringify(spa['maxAge'])}`);
@@ -76,20 +73,9 @@ export function readSpaKeys(problems: Problems, data: unknown, baseDir: string |
       const path = ['doors', index, 'spa', field];
       const file = spa[field];
       if (typeof file !== 'string' || problems.has(path)) return undefined;
-      const resolved = resolvePath(baseDir, file);
-      const secret = readSecretFile(resolved);
-      if (!secret.ok) {
-        problems.add(
-          path,
-          `cannot read the ${kind === 'hmac' ? 'HMAC ' : ''}key from ${JSON.stringify(resolved)}: ${secret.reason}`,
-        );
-        return undefined;
-      }
-      // A line copied whole from access.conf or `fwknop --key-gen` output is accepted too.
-      const value = secret.secret.replace(/^(HMAC_)?KEY_BASE64[:\s]\s*/, '');
-      const problem = spaKeyProblem(value, kind);
-      if (problem) problems.add(path, `${problem} in ${JSON.stringify(resolved)}`);
-      return problem ? undefined : value;
+      const result = readSpaKeyFile(resolvePath(baseDir, file), kind);
+      if (!result.ok) problems.add(path, result.problem);
+      return result.ok ? result.value : undefined;
     };
     const key = read('keyFile', 'encryption');
     const hmacKey = read('hmacKeyFile', 'hmac');

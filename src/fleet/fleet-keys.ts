@@ -5,6 +5,11 @@ export const MEMBER_PREFIX = 'm.';
 /** Used single-use sequences: `u.` and a hash of the sequence (see used-sequence-share.ts). */
 export const USED_PREFIX = 'u.';
 
+/** How long the bucket keeps an entry (set when the first member creates it): the longest fleet grant and an hour. */
+export function bucketTtl(maxOpenFor: number): number {
+  return maxOpenFor + 3_600_000;
+}
+
 export function bucketName(group: string): string {
   return `knocktail_${group}`;
 }

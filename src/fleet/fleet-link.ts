@@ -352,7 +352,10 @@ export class FleetLink {
   private queueGrantChange(record: AuditRecord, now: number): void {
     if (!this.fleetDoors.has(record.door) || this.applying.has(grantKey(record))) return;
     let body: GrantBody | undefined;
-    if ((record.event === 'open' || record.event === 'refresh') && (record.by === 'knock' || record.by === 'manual')) {
+    if (
+      (record.event === 'open' || record.event === 'refresh') &&
+      (record.by === 'knock' || record.by === 'manual' || record.by === 'spa')
+    ) {
       // An until-closed door still ends in bounded time elsewhere: fail closed on members that miss the close.
       const until = record.until === null ? now + this.options.maxOpenFor : Date.parse(record.until);
       body = {

@@ -12,7 +12,7 @@ export interface GrantOpenBody {
   readonly family: Family;
   /** Absolute end of the grant, epoch ms: every member closes at this instant. */
   readonly until: number;
-  readonly by: 'knock' | 'manual';
+  readonly by: 'knock' | 'manual' | 'spa';
 }
 
 export interface GrantCloseBody {
@@ -38,7 +38,7 @@ export interface AuditBody {
   readonly record: AuditRecord;
 }
 
-/** A single-use sequence (its oneTimeKey or timeBasedKey) a member used on a fleet door. */
+/** A single-use sequence (its oneTimeKey or timeBasedKey) or an SPA packet (spaUsedKey) a member used on a fleet door. */
 export interface UsedBody {
   readonly key: string;
 }

@@ -1,6 +1,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import type { FleetConfig } from '../config/types.js';
 import { keyRelevantUntil } from '../knock/door-plan.js';
+import { SPA_USED_PREFIX } from '../spa/replay-share.js';
 import { USED_PREFIX } from './fleet-keys.js';
 import { FLEET_PROTOCOL } from './fleet-message.js';
 import type { FleetTransport, FleetUpdate } from './fleet-transport.js';
@@ -12,6 +13,8 @@ import { encodeEnvelope, signEnvelope, verifyEnvelope } from './message-signing.
 // ordering or replay check beyond its signature: applying one twice, late or from a replayed
 // write changes nothing. What is left: two members that take the same sequence within the
 // time a write needs to reach the other (milliseconds on a healthy cluster) both open.
+// Used SPA packets on fleet SPA doors travel the same way (`spa:<until>:<digest>`,
+// src/spa/replay-share.ts), so the SPA replay cache is group-wide.
 export interface UsedSequencePort {
   /** Mark `key` used here (a peer used it). */
   markUsed(key: string): void;
@@ -86,7 +89,9 @@ export class UsedSequenceShare {
     const { config, now } = this.options;
     const iat = now();
     const relevant = keyRelevantUntil(key);
-    const exp = Number.isFinite(relevant) ? relevant + TIME_BASED_SLACK_MS : iat + ONE_TIME_LIFE_MS;
+    // A used SPA packet's entry ends when the packet turns stale; a time-based one a timeout later.
+    const slack = key.startsWith(SPA_USED_PREFIX) ? 0 : TIME_BASED_SLACK_MS;
+    const exp = Number.isFinite(relevant) ? relevant + slack : iat + ONE_TIME_LIFE_MS;
     const envelope = signEnvelope(
       {
         v: FLEET_PROTOCOL,

@@ -1,5 +1,6 @@
 import { parseCidr } from '../model/address.js';
 import { doorName } from './door-name.js';
+import { readFwknopLines } from './fwknop-lines.js';
 import type { ImportNote } from './knockd-import.js';
 
 // fwknopd's access.conf → knocktail SPA doors. Pure: the caller writes the keys to files and
@@ -38,14 +39,11 @@ const FWKNOP_PORT = 62201;
 
 function parseStanzas(text: string): Stanza[] {
   const stanzas: Stanza[] = [];
-  text.split('\n').forEach((raw, index) => {
-    const line = raw.replace(/#.*$/, '').trim();
-    const match = /^([A-Z0-9_]+)\s+(.+?);?$/.exec(line);
-    if (!match) return;
-    const [, key, value] = match as unknown as [string, string, string];
-    if (key === 'SOURCE') stanzas.push({ line: index + 1, values: new Map() });
-    stanzas.at(-1)?.values.set(key, { value: value.trim(), line: index + 1 });
-  });
+  for (const entry of readFwknopLines(text)) {
+    if (entry.kind !== 'variable') continue;
+    if (entry.key === 'SOURCE') stanzas.push({ line: entry.line, values: new Map() });
+    stanzas.at(-1)?.values.set(entry.key, { value: entry.value, line: entry.line });
+  }
   return stanzas;
 }
 

@@ -1,6 +1,7 @@
 import { formatStep, type Door, type Step } from '../model/door.js';
 import type { Candidate } from './sequence-track.js';
 import { LiveWindowKeys } from './live-window-keys.js';
+import { SPA_USED_PREFIX } from '../spa/replay-share.js';
 import { deriveSequence, liveWindows, windowAt } from './time-based.js';
 
 // What the tracker needs to know about one door, worked out once: its candidate sequences and
@@ -29,10 +30,15 @@ export function timeBasedKey(window: number, period: number, steps: readonly Ste
   return `time:${(window + 2) * period}:${steps.map(formatStep).join(',')}`;
 }
 
-/** Until when a used-sequence key matters (epoch ms, before adding a timeout); Infinity for one-time keys. */
+/**
+ * Until when a used-sequence key matters (epoch ms, before adding a timeout); Infinity for one-time keys.
+ * Used SPA packets share the form (`spa:<until>:<digest>`, src/spa/replay-share.ts): their `until` is
+ * when the packet turns stale, no timeout added.
+ */
 export function keyRelevantUntil(key: string): number {
-  if (!key.startsWith('time:')) return Infinity;
-  const end = Number(key.slice(5, key.indexOf(':', 5)));
+  const start = key.startsWith('time:') ? 5 : key.startsWith(SPA_USED_PREFIX) ? SPA_USED_PREFIX.length : 0;
+  if (start === 0) return Infinity;
+  const end = Number(key.slice(start, key.indexOf(':', start)));
   return Number.isFinite(end) ? end : Infinity;
 }
 

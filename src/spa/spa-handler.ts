@@ -49,6 +49,8 @@ export interface SpaHandlerOptions {
   readonly onRefused?: (door: string, src: string, reason: SpaRefusalReason, detail: string) => void;
   /** Marks `spa-decided` before a packet is remembered and `spa-saved` before its grant (the SPA bench's breakdown). */
   readonly tracer?: Tracer;
+  /** Every digest added to the cache, with the door it came to and when its packet turns stale (the fleet shares these). */
+  readonly onRecorded?: (door: string, digest: string, until: number) => void;
 }
 
 export interface SpaCandidate {
@@ -109,6 +111,7 @@ export class SpaHandler {
     const tracer = this.options.tracer ?? NO_TRACE;
     tracer.mark('spa-decided');
     const remembered = this.options.remember(used);
+    this.options.onRecorded?.(door.name, used.digest, used.until);
     if (decision.kind === 'refuse')
       return remembered.then(() => this.refuse(door.name, datagram.src, decision.reason, decision.detail));
     if (this.options.grants.full(door))
