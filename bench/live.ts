@@ -17,6 +17,7 @@ import { basename, dirname, join } from 'node:path';
 import { createLiveRig, type LiveRig } from '../__tests__/system/support/live-rig.js';
 import { createRig, type KnockRace, type Rig } from '../__tests__/system/support/netns.js';
 import { addMedianRatio, type BenchFunction } from './section.js';
+import { readTrace, type Mark } from './trace-marks.js';
 
 const FLOOD_ADDRESS = '198.51.100.3';
 const KNOCKD = '/usr/sbin/knockd';
@@ -58,25 +59,8 @@ const STEPS: readonly { label: string; from: StageName; to: StageName }[] = [
   { label: 'ack → winning connect SYN (polling)', from: 'fw-ack', to: 'open' },
 ];
 
-interface Marks {
-  readonly stage: string;
-  readonly at: bigint;
-}
-
-async function readTrace(path: string): Promise<Marks[]> {
-  const text = await readFile(path, 'utf8').catch(() => '');
-  return text
-    .split('\n')
-    .filter((line) => line !== '')
-    .map((line) => {
-      const [stage = '', at = '0'] = line.split(' ');
-      return { stage: stage.startsWith('wake-') ? 'wake' : stage, at: BigInt(at) };
-    })
-    .sort((a, b) => (a.at < b.at ? -1 : a.at > b.at ? 1 : 0));
-}
-
 /** Every trial's stage times (ms after the knock was sent), from the daemon's trace and the bench's own watch on the log. */
-function stageTimes(trials: readonly KnockRace[], marks: readonly Marks[]): Map<StageName, number>[] {
+function stageTimes(trials: readonly KnockRace[], marks: readonly Mark[]): Map<StageName, number>[] {
   return trials.map((trial) => {
     const times = new Map<StageName, number>([['sent', 0]]);
     const end = trial.openAt ?? trial.sentAt + BigInt(LIMIT_MS * 1e6);
@@ -230,7 +214,7 @@ async function measureKnocktail(
     ...(nic ? { cpus: NIC_CPUS } : {}),
   });
   // When rsyslog's (or ulogd's) line lands in the file, seen from outside the daemon (the bench's own inotify watch).
-  const fileMarks: Marks[] = [];
+  const fileMarks: Mark[] = [];
   const name = basename(live.logFile);
   const watcher = watch(dirname(live.logFile), (_event, changed) => {
     if (changed === name) fileMarks.push({ stage: 'file', at: process.hrtime.bigint() });
@@ -246,9 +230,10 @@ async function measureKnocktail(
       await closeDoor(rig, waitClosed);
     }
     await sleep(400);
-    const marks = [...(await readTrace(tracePath)), ...(source === 'kmsg' ? [] : fileMarks)].sort((a, b) =>
-      a.at < b.at ? -1 : a.at > b.at ? 1 : 0,
-    );
+    const marks = [
+      ...(await readTrace(tracePath, (stage) => (stage.startsWith('wake-') ? 'wake' : stage))),
+      ...(source === 'kmsg' ? [] : fileMarks),
+    ].sort((a, b) => (a.at < b.at ? -1 : a.at > b.at ? 1 : 0));
     const label = `${backend}, ${source}${nic ? ', NIC-like' : ''}`;
     const times = stageTimes(plain, marks);
     const acked = times.flatMap((trial) => trial.get('fw-ack') ?? []);

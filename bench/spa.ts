@@ -1,11 +1,12 @@
 // `npm run bench -- --only spa`: single packet authorization. Live: SPA packet sent → first
-// SYN to 22 let through, on nftables and ipset, in the namespace rig with the real daemon
-// (NFLOG → tcpdump → daemon → firewall). In process: packets verified per second on one core,
-// valid ones (HMAC, decryption, digest, request, replay cache) and garbage (refused at the HMAC).
-import { spawnSync } from 'node:child_process';
+// connect to 22 that completed, on nftables and ipset, in the namespace rig with the real daemon
+// (NFLOG → tcpdump → daemon → firewall), with a per-stage breakdown from the daemon's trace
+// (KNOCKTAIL_TRACE); next to Debian's fwknopd in UDP-server and pcap mode (spa-fwknopd.ts).
+// In process: packets verified per second on one core, valid ones (HMAC, decryption, digest,
+// request, replay cache) and garbage (refused at the HMAC).
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { normaliseAddress, type Address } from '../src/model/address.js';
 import { ReplayCache } from '../src/spa/replay-cache.js';
@@ -14,10 +15,11 @@ import { sealSpaPacket } from '../src/spa/spa-packet.js';
 import { decodeSpaKeys } from '../src/spa/spa-keys.js';
 import type { Door } from '../src/model/door.js';
 import { createLiveRig } from '../__tests__/system/support/live-rig.js';
-import { createRig } from '../__tests__/system/support/netns.js';
 import { addMedianRatio, type BenchFunction } from './section.js';
+import { readTrace, type Mark } from './trace-marks.js';
+import { FWKNOPD_MODES, hasFwknopd, measureFwknopd } from './spa-fwknopd.js';
+import { latencyFields, quantile, raceSpa, SPA_PORT, type SpaRace } from './spa-race.js';
 
-const PORT = 62201;
 const KEY = randomBytes(32).toString('base64');
 const HMAC_KEY = randomBytes(64).toString('base64');
 const keys = decodeSpaKeys(KEY, HMAC_KEY);
@@ -30,29 +32,78 @@ function seal(address: string, timestamp = Math.floor(Date.now() / 1000)): Buffe
   );
 }
 
-function quantile(sorted: readonly number[], q: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? Number.NaN;
+// The SPA path's stages in order: the bench's send, the daemon's marks (src/trace/stage-trace.ts), the winning connect.
+const STAGES = ['spa-read', 'spa-decided', 'spa-saved', 'audit-call', 'audit-written', 'fw-send', 'fw-ack'] as const;
+type StageName = 'sent' | (typeof STAGES)[number] | 'open';
+const STEPS: readonly { label: string; from: StageName; to: StageName }[] = [
+  { label: 'sent → datagram parsed (NFLOG, tcpdump, pcap reader)', from: 'sent', to: 'spa-read' },
+  { label: 'parsed → decided (HMAC, AES, request, replay check)', from: 'spa-read', to: 'spa-decided' },
+  { label: 'decided → replay journal written', from: 'spa-decided', to: 'spa-saved' },
+  { label: 'saved → audit intent (grant engine)', from: 'spa-saved', to: 'audit-call' },
+  { label: 'audit write', from: 'audit-call', to: 'audit-written' },
+  { label: 'audit → firewall request', from: 'audit-written', to: 'fw-send' },
+  { label: 'firewall request → ack read', from: 'fw-send', to: 'fw-ack' },
+  { label: 'firewall request → winning connect (rule live; 1 ms polling)', from: 'fw-send', to: 'open' },
+];
+
+/**
+ * Each opened trial's stage times in ms after the send: the first mark of each stage between
+ * this trial's send and the next one's (the revoke between them marks only firewall stages,
+ * after the grant's own). The connect's start is taken just before its SYN, so a stage may
+ * end a little after it.
+ */
+function stageTimes(races: readonly SpaRace[], marks: readonly Mark[]): Map<StageName, number>[] {
+  return races.flatMap((race, index) => {
+    const { openAt } = race;
+    if (openAt === undefined) return [];
+    const end = races[index + 1]?.sentAt ?? race.sentAt + 10_000_000_000n;
+    const times = new Map<StageName, number>([
+      ['sent', 0],
+      ['open', Number(openAt - race.sentAt) / 1e6],
+    ]);
+    for (const stage of STAGES) {
+      const mark = marks.find(
+        (candidate) => candidate.stage === stage && candidate.at > race.sentAt && candidate.at < end,
+      );
+      if (mark) times.set(stage, Number(mark.at - race.sentAt) / 1e6);
+    }
+    return [times];
+  });
 }
 
-// In the client namespace: send the packet, then a new connect to 22 every 1 ms until one completes; prints ms from send to the winning connect's start.
-const RACE = `
-const dgram=require('dgram'),net=require('net');const [,payload,host]=process.argv;
-const s=dgram.createSocket('udp4');const t0=process.hrtime.bigint();let done=false,n=0;
-s.send(Buffer.from(payload,'base64'),${PORT},host,()=>s.close());
-const tick=setInterval(()=>{if(done||n++>3000)return;const start=process.hrtime.bigint();const c=net.connect({host,port:22});
-c.setTimeout(200,()=>c.destroy());c.on('error',()=>{});c.on('connect',()=>{if(done)return c.destroy();done=true;clearInterval(tick);
-console.log(Number(start-t0)/1e6);c.destroy();process.exit(0)})},1);setTimeout(()=>{console.log('NaN');process.exit(1)},4000);`;
+function breakdownRow(backend: string, times: readonly Map<StageName, number>[]): Record<string, string | number> {
+  const row: Record<string, string | number> = { backend };
+  for (const step of STEPS) {
+    const deltas = times
+      .flatMap((trial) => {
+        const from = trial.get(step.from);
+        const to = trial.get(step.to);
+        return from === undefined || to === undefined ? [] : [to - from];
+      })
+      .sort((a, b) => a - b);
+    row[`${step.label} median / p95 ms`] =
+      deltas.length === 0 ? '' : `${quantile(deltas, 0.5).toFixed(2)} / ${quantile(deltas, 0.95).toFixed(2)}`;
+  }
+  return row;
+}
 
-async function measureLive(backend: 'nftables' | 'ipset', trials: number): Promise<Record<string, string | number>> {
+// knocktail run in the namespace rig with KNOCKTAIL_TRACE: the latency row and its breakdown.
+async function measureLive(
+  backend: 'nftables' | 'ipset',
+  trials: number,
+): Promise<{ row: Record<string, string | number>; breakdown: Record<string, string | number> }> {
   const dir = await mkdtemp(join(tmpdir(), 'kt-spa-bench-'));
   await writeFile(join(dir, 'spa.key'), KEY, { mode: 0o600 });
   await writeFile(join(dir, 'spa-hmac.key'), HMAC_KEY, { mode: 0o600 });
+  const tracePath = join(dir, 'trace');
+  // The daemon inherits the bench's environment (`ip netns exec` keeps it).
+  process.env['KNOCKTAIL_TRACE'] = tracePath;
   const live = await createLiveRig({
     backend,
     doors: [
       {
         name: 'spa',
-        spa: { port: PORT, keyFile: join(dir, 'spa.key'), hmacKeyFile: join(dir, 'spa-hmac.key') },
+        spa: { port: SPA_PORT, keyFile: join(dir, 'spa.key'), hmacKeyFile: join(dir, 'spa-hmac.key') },
         open: ['tcp:22'],
         openFor: '1h',
       },
@@ -61,115 +112,23 @@ async function measureLive(backend: 'nftables' | 'ipset', trials: number): Promi
   try {
     await live.startDaemon();
     const { rig } = live;
-    const times: number[] = [];
+    const load = loadavg()[0] ?? 0;
+    const races: SpaRace[] = [];
     for (let trial = 0; trial < trials; trial += 1) {
-      const result = await rig.exec(rig.client, [
-        'node',
-        '-e',
-        RACE,
-        seal(rig.clientV4).toString('base64'),
-        rig.serverV4,
-      ]);
-      times.push(Number(result.stdout.trim()));
+      races.push(await raceSpa(rig, seal(rig.clientV4)));
       await live.cli(['revoke', rig.clientV4, '--config', live.configPath]);
       await live.waitClosed(rig.serverV4, 22, 3000);
     }
-    const opened = times.filter(Number.isFinite).sort((a, b) => a - b);
+    // The trace is written 200 ms after its first unwritten mark.
+    await new Promise((done) => setTimeout(done, 400));
+    const times = stageTimes(races, await readTrace(tracePath));
     return {
-      backend,
-      trials,
-      opened: opened.length,
-      'median ms': Number(quantile(opened, 0.5).toFixed(2)),
-      'p95 ms': Number(quantile(opened, 0.95).toFixed(2)),
+      row: { backend: `knocktail, ${backend}`, 'load 1m': Number(load.toFixed(2)), ...latencyFields(races) },
+      breakdown: breakdownRow(`knocktail, ${backend}`, times),
     };
   } finally {
+    delete process.env['KNOCKTAIL_TRACE'];
     await live.destroy();
-    await rm(dir, { recursive: true, force: true });
-  }
-}
-
-// Debian's fwknopd 2.6.10 in UDP-server mode in the same rig shape: its own config, run dir and
-// digest cache, 22 refused by a plain REJECT after fwknopd's FWKNOP_INPUT jump; stopped by PID.
-async function measureFwknopd(trials: number): Promise<Record<string, string | number> | undefined> {
-  if (spawnSync('sh', ['-c', 'command -v fwknopd']).status !== 0) return undefined;
-  const rig = await createRig('ktfwkb');
-  const dir = await mkdtemp(join(tmpdir(), 'kt-fwknopd-bench-'));
-  let output = '';
-  const fwknopd = await (async () => {
-    await writeFile(
-      join(dir, 'access.conf'),
-      `SOURCE ANY\nOPEN_PORTS tcp/22\nKEY_BASE64 ${KEY}\nHMAC_KEY_BASE64 ${HMAC_KEY}\nFW_ACCESS_TIMEOUT 3600\n`,
-      { mode: 0o600 },
-    );
-    await writeFile(
-      join(dir, 'fwknopd.conf'),
-      `PCAP_INTF ktfws;\nENABLE_UDP_SERVER Y;\nUDPSERV_PORT ${PORT};\nFWKNOP_RUN_DIR ${dir};\n`,
-      { mode: 0o600 },
-    );
-    await rig.exec(rig.server, [
-      'iptables',
-      '-A',
-      'INPUT',
-      '-p',
-      'tcp',
-      '--dport',
-      '22',
-      '-j',
-      'REJECT',
-      '--reject-with',
-      'tcp-reset',
-    ]);
-    const child = rig.spawn(rig.server, [
-      'fwknopd',
-      '-f',
-      '-U',
-      '-c',
-      join(dir, 'fwknopd.conf'),
-      '-a',
-      join(dir, 'access.conf'),
-      '-p',
-      join(dir, 'fwknopd.pid'),
-      '-d',
-      join(dir, 'digest.cache'),
-      '-r',
-      dir,
-    ]);
-    child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    return child;
-  })();
-  try {
-    const stopListener = await rig.listen(rig.server, 22);
-    for (let tries = 0; tries < 50 && !output.includes('Kicking off UDP server'); tries++)
-      await new Promise((done) => setTimeout(done, 100));
-    const times: number[] = [];
-    for (let trial = 0; trial < trials; trial += 1) {
-      const result = await rig.exec(rig.client, [
-        'node',
-        '-e',
-        RACE,
-        seal(rig.clientV4).toString('base64'),
-        rig.serverV4,
-      ]);
-      times.push(Number(result.stdout.trim()));
-      await rig.exec(rig.server, ['iptables', '-F', 'FWKNOP_INPUT']);
-    }
-    await stopListener();
-    const opened = times.filter(Number.isFinite).sort((a, b) => a - b);
-    return {
-      backend: 'fwknopd 2.6.10 (UDP server, iptables)',
-      trials,
-      opened: opened.length,
-      'median ms': Number(quantile(opened, 0.5).toFixed(2)),
-      'p95 ms': Number(quantile(opened, 0.95).toFixed(2)),
-    };
-  } finally {
-    if (fwknopd.pid !== undefined && fwknopd.exitCode === null) {
-      const exited = new Promise<void>((done) => fwknopd.once('exit', () => done()));
-      process.kill(fwknopd.pid, 'SIGTERM');
-      await exited;
-    }
-    await rig.destroy();
     await rm(dir, { recursive: true, force: true });
   }
 }
@@ -185,7 +144,7 @@ async function measureThroughput(kind: 'valid' | 'garbage', count: number): Prom
     closeSequence: [],
     allowFrom: [],
     spa: {
-      port: PORT,
+      port: SPA_PORT,
       key: KEY,
       hmacKey: HMAC_KEY,
       keyFile: 'spa.key',
@@ -222,7 +181,7 @@ async function measureThroughput(kind: 'valid' | 'garbage', count: number): Prom
     count: () => undefined,
   });
   const start = process.hrtime.bigint();
-  const effects = payloads.map((payload) => handler.receive({ src, dport: PORT, payload, length: payload.length }));
+  const effects = payloads.map((payload) => handler.receive({ src, dport: SPA_PORT, payload, length: payload.length }));
   await Promise.all(effects.map((effect) => effect ?? Promise.resolve()));
   const seconds = Number(process.hrtime.bigint() - start) / 1e9;
   return {
@@ -236,28 +195,42 @@ async function measureThroughput(kind: 'valid' | 'garbage', count: number): Prom
 }
 
 export const bench: BenchFunction = async ({ quick }) => {
+  const loadBefore = loadavg().map((value) => value.toFixed(2));
   const throughput = [
     await measureThroughput('valid', quick ? 5_000 : 50_000),
     await measureThroughput('garbage', quick ? 20_000 : 200_000),
   ];
   const trials = quick ? 10 : 40;
-  const latency = [await measureLive('nftables', trials), await measureLive('ipset', trials)];
-  const fwknopd = await measureFwknopd(trials);
+  const knocktail = [await measureLive('nftables', trials), await measureLive('ipset', trials)];
+  const latency = knocktail.map((measured) => measured.row);
+  const fwknopd = hasFwknopd();
   if (fwknopd) {
-    latency.push(fwknopd);
-    addMedianRatio(latency, fwknopd, 'fwknopd');
+    for (const mode of FWKNOPD_MODES)
+      latency.push(await measureFwknopd(mode, { key: KEY, hmacKey: HMAC_KEY }, (address) => seal(address), trials));
+    // Ratios against fwknopd's quickest mode (UDP server) and its default one (pcap, shipped settings).
+    addMedianRatio(latency, latency[knocktail.length]!, 'fwknopd UDP server');
+    addMedianRatio(latency, latency[knocktail.length + 1]!, 'fwknopd pcap default');
   }
   return {
     name: 'spa (single packet authorization)',
     rows: latency,
     tables: [
+      {
+        title:
+          'knocktail SPA→open breakdown (daemon trace, CLOCK_MONOTONIC; median / p95 of each step over the trials)',
+        rows: knocktail.map((measured) => measured.breakdown),
+      },
       { title: 'packets verified per second, one core, in process (SpaHandler, no firewall)', rows: throughput },
     ],
     notes: [
-      'latency: from the SPA datagram sent in the client namespace to the start of the first connect to 22 that completed (a new connect every 1 ms); goal ≤ 3 ms median',
-      'path: guard NFLOG copy (group = port, threshold 1) → tcpdump -i nflog:62201 -U -w - → pcap parse → HMAC → AES → replay cache saved → grant engine → firewall',
+      "latency: from the SPA datagram sent in the client namespace to the start of the first connect to 22 that completed (a new connect every 1 ms, Node's timer floor); goal ≤ 3 ms median",
+      'breakdown: each step is the median (and p95) of its own durations, so the steps need not add up to the median total; "rule live" is the winning connect, which may begin before the daemon reads the firewall tool\'s ack',
+      'path: guard NFLOG copy (group = port, threshold 1) → tcpdump -i nflog:62201 -U -w - → pcap parse → HMAC → AES → decision → replay journal append → grant engine → audit → firewall',
+      `load average (1, 5, 15 min) at the start: ${loadBefore.join(', ')}; at the end: ${loadavg()
+        .map((value) => value.toFixed(2))
+        .join(', ')}; "load 1m" in each row is at the start of its trials`,
       fwknopd
-        ? 'fwknopd: the same rig, UDP-server mode (pcap mode not measured), the same packets (our client), its rules flushed between trials'
+        ? 'fwknopd: the same rig and packets, its own config, run dir and digest cache, its rules flushed between trials; UDP server = -U (a socket and select()); pcap = libpcap on the server interface, polled (pcap_dispatch non-blocking, then usleep(PCAP_LOOP_SLEEP)), PCAP_FILTER "udp dst port 62201", PCAP_DISPATCH_COUNT 100, RULES_CHECK_THRESHOLD scaled with the loop sleep (its iptables -L every 2 s); libpcap delivers to it a TPACKET_V3 block at a time, with the 100 ms timeout fwknopd passes to pcap_open_live'
         : 'fwknopd: not installed, not measured',
     ],
   };

@@ -2,6 +2,7 @@ import { describe, expect, test } from '@jest/globals';
 import { ReplayCache, type ReplayEntry } from '../../src/spa/replay-cache.js';
 import { SpaHandler, spaDoorsByPort, type SpaCounterName, type SpaGrantPort } from '../../src/spa/spa-handler.js';
 import { sealSpaPacket } from '../../src/spa/spa-packet.js';
+import type { Stage } from '../../src/trace/stage-trace.js';
 import { makeDoor } from '../support/door.js';
 import { client, makeSpaDoor, NOW, recordedKeys } from './spa-fixtures.js';
 
@@ -22,7 +23,7 @@ function packet(overrides: { timestamp?: number; message?: string } = {}): Buffe
   );
 }
 
-function rig() {
+function rig(options: { traced?: boolean } = {}) {
   const calls: string[] = [];
   const counts = new Map<string, number>();
   const grants: SpaGrantPort = {
@@ -46,6 +47,7 @@ function rig() {
       return Promise.resolve();
     },
     count: (name: SpaCounterName) => counts.set(name, (counts.get(name) ?? 0) + 1),
+    ...(options.traced ? { tracer: { mark: (stage: Stage) => calls.push(`mark ${stage}`) } } : {}),
   });
   const receive = (payload: Buffer, dport = 62201, length = payload.length) =>
     handler.receive({ src: client, dport, payload, length });
@@ -58,6 +60,23 @@ describe('SpaHandler', () => {
     await receive(packet());
     expect(calls).toEqual([`remember ${NOW + 120_000}`, 'open spa 203.0.113.9 30000 tcp:22']);
     expect(Object.fromEntries(counts)).toEqual({ spaPackets: 1, spaAccepted: 1 });
+  });
+
+  test('with a tracer, a checked packet marks its decision before it is remembered, and an accepted one marks the save before the grant', async () => {
+    const { calls, receive } = rig({ traced: true });
+    await receive(packet());
+    await receive(packet({ message: '203.0.113.9,tcp/2222' }));
+    await receive(Buffer.alloc(300, 0x41));
+    expect(calls).toEqual([
+      'mark spa-decided',
+      `remember ${NOW + 120_000}`,
+      'mark spa-saved',
+      'open spa 203.0.113.9 30000 tcp:22',
+      'mark spa-decided',
+      `remember ${NOW + 120_000}`,
+      'refuse spa 203.0.113.9 port-not-allowed',
+      'refuse spa 203.0.113.9 bad-hmac',
+    ]);
   });
 
   test('the same bytes again are refused as replayed', async () => {

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
+import { readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -9,6 +10,7 @@ import type { ByteStream, StreamStarter } from '../../src/firewall/interactive-p
 import { GrantEngine } from '../../src/grant/grant-engine.js';
 import { ManualClock } from '../../src/model/clock.js';
 import { spaUsedKey } from '../../src/spa/replay-share.js';
+import type { Stage } from '../../src/trace/stage-trace.js';
 import { FakeBackend, MemoryAudit } from '../support/fakes.js';
 import { makeSpaDoor, NOW } from './spa-fixtures.js';
 
@@ -24,29 +26,32 @@ afterAll(async () => {
   await rm(stateDir, { recursive: true, force: true });
 });
 
-/** A capture that is listening at once and never delivers a packet. */
-const starter: StreamStarter = {
-  stream: (): ByteStream => ({
-    onData: () => undefined,
-    onStderr: (fn) => queueMicrotask(() => fn('listening on nflog:62201, link-type NFLOG\n')),
-    onExit: () => undefined,
-    kill: () => undefined,
-  }),
-};
+/** A capture that is listening at once and then delivers `capture` (nothing by default). */
+function starterOf(capture?: Buffer): StreamStarter {
+  return {
+    stream: (): ByteStream => ({
+      onData: (fn) => setTimeout(() => capture && fn(capture), 0),
+      onStderr: (fn) => queueMicrotask(() => fn('listening on nflog:62201, link-type NFLOG\n')),
+      onExit: () => undefined,
+      kill: () => undefined,
+    }),
+  };
+}
 
-async function startService(): Promise<SpaService> {
+async function startService(options: { capture?: Buffer; marks?: Stage[] } = {}): Promise<SpaService> {
   const doors = [makeSpaDoor()];
   const clock = new ManualClock(NOW);
   const config = { stateDir, doors } as unknown as Config;
   const engine = new GrantEngine({ doors, backend: new FakeBackend(), audit: new MemoryAudit(), clock });
   const service = new SpaService(config, {
-    starter,
+    starter: starterOf(options.capture),
     engine,
     counters: createCounters(),
     now: () => clock.now(),
     onProblem: (message) => {
       throw new Error(message);
     },
+    ...(options.marks ? { tracer: { mark: (stage: Stage) => options.marks?.push(stage) } } : {}),
   });
   await service.start();
   return service;
@@ -63,5 +68,17 @@ describe('SpaService and the group’s used packets', () => {
     expect(second.markUsed(key)).toBe('known');
     expect(second.markUsed('once:udp:4001')).toBe('refused');
     await second.stop();
+  });
+});
+
+describe('SpaService with a tracer (KNOCKTAIL_TRACE)', () => {
+  test('marks spa-read for a datagram parsed from the capture, and nothing more for a refused one', async () => {
+    // nflog-hello.pcap: tcpdump's capture of one "hello-spa" datagram to 62201 (refused as malformed: no later marks).
+    const capture = readFileSync(new URL('../fixtures/spa/nflog-hello.pcap', import.meta.url));
+    const marks: Stage[] = [];
+    const service = await startService({ capture, marks });
+    for (let tries = 0; tries < 50 && marks.length === 0; tries++) await new Promise((done) => setTimeout(done, 10));
+    await service.stop();
+    expect(marks).toEqual(['spa-read']);
   });
 });

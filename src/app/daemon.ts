@@ -165,6 +165,7 @@ export class Daemon {
       onRefused: (door, src, reason, detail) => parts.log.info(`spa refused ${door} ${src}: ${reason} (${detail})`),
       onProblem: (message) => parts.log.error(`spa: ${message}`),
       onCount: (name) => parts.metrics?.incSpa(name),
+      ...(parts.tracer ? { tracer: parts.tracer } : {}),
       // Shared with the group on fleet doors, like single-use sequences.
       onUsed: (key, door) => this.usedKeys.emit(key, door),
     });

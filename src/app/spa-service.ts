@@ -8,6 +8,7 @@ import { ReplayJournal } from '../spa/replay-file.js';
 import { parseSpaUsedKey, rememberSharedPacket, spaUsedKey } from '../spa/replay-share.js';
 import { SpaHandler, spaDoorsByPort, type SpaCounterName, type SpaRefusalReason } from '../spa/spa-handler.js';
 import { spaReplayPath } from './state-paths.js';
+import { NO_TRACE, type Tracer } from '../trace/stage-trace.js';
 
 // The daemon's SPA doors: one NFLOG capture per SPA port feeding one handler, whose grants go
 // through the same engine as knocks and whose used packets survive restarts (the replay journal).
@@ -22,6 +23,8 @@ export interface SpaServiceOptions {
   readonly onProblem: (message: string) => void;
   /** Every counted SPA outcome (metrics). */
   readonly onCount?: (name: SpaCounterName) => void;
+  /** Marks the SPA stages (KNOCKTAIL_TRACE, the SPA bench); NO_TRACE when absent. */
+  readonly tracer?: Tracer;
   /** Every packet remembered here, as a used-sequence key (spaUsedKey) with its door: the fleet link shares those of fleet doors. */
   readonly onUsed?: (key: string, door: string) => void;
 }
@@ -119,11 +122,13 @@ export class SpaService {
         options.onCount?.(name);
       },
       ...(options.onRefused ? { onRefused: options.onRefused } : {}),
+      ...(options.tracer ? { tracer: options.tracer } : {}),
       onRecorded: (door, digest, until) => options.onUsed?.(spaUsedKey(digest, until), door),
     });
   }
 
   private receive(datagram: Parameters<SpaHandler['receive']>[0]): void {
+    (this.options.tracer ?? NO_TRACE).mark('spa-read');
     try {
       const effect = this.handler?.receive(datagram);
       if (!effect) return;

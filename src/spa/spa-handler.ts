@@ -5,6 +5,7 @@ import { openSpaPacket } from './spa-packet.js';
 import { decideSpaRequest, type SpaDoor, type SpaRefusal } from './spa-request.js';
 import { decodeSpaKeys, type SpaKeys } from './spa-keys.js';
 import type { ReplayCache, ReplayEntry } from './replay-cache.js';
+import { NO_TRACE, type Tracer } from '../trace/stage-trace.js';
 
 // One SPA datagram → one grant or one counted refusal. The packet is checked in this order:
 // size, shape, HMAC (every door on the port, constant time), decryption and the inner digest,
@@ -46,6 +47,8 @@ export interface SpaHandlerOptions {
   readonly count: (name: SpaCounterName) => void;
   /** Every refusal with its detail (the operational log). */
   readonly onRefused?: (door: string, src: string, reason: SpaRefusalReason, detail: string) => void;
+  /** Marks `spa-decided` before a packet is remembered and `spa-saved` before its grant (the SPA bench's breakdown). */
+  readonly tracer?: Tracer;
   /** Every digest added to the cache, with the door it came to and when its packet turns stale (the fleet shares these). */
   readonly onRecorded?: (door: string, digest: string, until: number) => void;
 }
@@ -105,6 +108,8 @@ export class SpaHandler {
     const used = { digest: opened.digest, until: opened.fields.timestamp * 1000 + door.spa.maxAge };
     if (!cache.add(used.digest, used.until, now))
       return this.refuse(door.name, datagram.src, 'replay-cache-full', 'the replay cache is full');
+    const tracer = this.options.tracer ?? NO_TRACE;
+    tracer.mark('spa-decided');
     const remembered = this.options.remember(used);
     this.options.onRecorded?.(door.name, used.digest, used.until);
     if (decision.kind === 'refuse')
@@ -117,9 +122,17 @@ export class SpaHandler {
       requested,
       ...(decision.clientTimeout === undefined ? {} : { clientTimeout: decision.clientTimeout }),
     };
-    return remembered.then(() =>
-      this.options.grants.open(door, decision.address.text, decision.address.family, 'spa', decision.openFor, detail),
-    );
+    return remembered.then(() => {
+      tracer.mark('spa-saved');
+      return this.options.grants.open(
+        door,
+        decision.address.text,
+        decision.address.family,
+        'spa',
+        decision.openFor,
+        detail,
+      );
+    });
   }
 
   private refuse(door: string, src: Address, reason: SpaRefusalReason, detail: string): Promise<unknown> | undefined {

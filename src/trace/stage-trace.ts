@@ -1,12 +1,23 @@
 import { appendFile } from 'node:fs/promises';
 
 // Per-stage timestamps of the knock → open path (follower wake-up, chunk read, audit call and
-// write, firewall request and ack), for `npm run bench -- --only live`: `knocktail run` with
+// write, firewall request and ack; for SPA: datagram parsed, decision made, replay journal written),
+// for `npm run bench -- --only live` and `--only spa`: `knocktail run` with
 // KNOCKTAIL_TRACE=FILE appends `stage ns` lines there. Off by default, and then each trace point
 // is a call of NO_TRACE's empty mark(). Times are process.hrtime (CLOCK_MONOTONIC, one clock for
 // every process on the host), so the bench lines them up with its own send and connect times.
 // Lines are buffered and written after the path is done, never by the path being measured.
-export type Stage = 'wake-watch' | 'wake-poll' | 'read' | 'audit-call' | 'audit-written' | 'fw-send' | 'fw-ack';
+export type Stage =
+  | 'wake-watch'
+  | 'wake-poll'
+  | 'read'
+  | 'spa-read'
+  | 'spa-decided'
+  | 'spa-saved'
+  | 'audit-call'
+  | 'audit-written'
+  | 'fw-send'
+  | 'fw-ack';
 
 export interface TraceSink {
   mark(stage: Stage, at: bigint): void;
