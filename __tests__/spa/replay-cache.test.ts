@@ -61,6 +61,11 @@ describe('replay journal', () => {
       const lines = (await readFile(path, 'utf8')).split('\n').length - 1;
       expect(lines).toBeLessThan(5000);
       expect(await ReplayJournal.load(path)).toContainEqual({ digest: digest(1), until: 5000 });
+      // An append made while a rewrite runs lands in the new file, not in the one it replaces.
+      const rewrite = journal.compact();
+      const appended = journal.append({ digest: digest(3), until: 7000 });
+      await Promise.all([rewrite, appended]);
+      expect(await ReplayJournal.load(path)).toContainEqual({ digest: digest(3), until: 7000 });
       await journal.close();
       await expect(journal.append({ digest: digest(2), until: 1 })).rejects.toThrow(/closed/);
     });
