@@ -456,6 +456,8 @@ export class Daemon {
   private async checkTripwireListeners(backend: FirewallBackend): Promise<void> {
     const now = await this.listeningTripwires();
     const before = this.listenedTripwires;
+    // Unknown at the last setup (unreadable then): what is read now is the baseline.
+    if (before === undefined) this.listenedTripwires = now;
     if (now === undefined || before === undefined || now === before) return;
     this.parts.log.warn(
       `firewall check: listeners on tripwire ports changed (${before || 'none'} → ${now || 'none'}); the guard is set up again, so a service's port is never a tripwire`,
