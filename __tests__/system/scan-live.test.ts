@@ -100,7 +100,13 @@ describe.each(['iptables', 'nftables', 'ipset'] as const)('%s backend', (backend
           expect(closed).toBe(opened);
           expect(mine.some((record) => record['event'] === 'reject' && record['reason'] === 'tripwire')).toBe(true);
           // The owner, at the client's own address, knocks the classic door and gets in at once.
-          expect(await live.knockOpenAndClose(rig.serverV4, 31600, 5000)).toEqual({ opened: true, closed: true });
+          const owner = await live.knockOpenAndClose(rig.serverV4, 31600, 5000);
+          // On failure, the daemon's last words say why (a rule command, a mark, a re-setup).
+          expect({ ...owner, log: owner.opened && owner.closed ? '' : live.daemonOutput().slice(-6000) }).toEqual({
+            opened: true,
+            closed: true,
+            log: '',
+          });
         },
         240_000,
       );
