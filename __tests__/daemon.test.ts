@@ -12,6 +12,8 @@ import { SimulatedFirewall } from '../src/firewall/simulated-firewall.js';
 import { withHostFirewallCheck } from '../src/firewall/host-firewall-check.js';
 import { formatPort, type PortSpec } from '../src/model/door.js';
 import { tripwirePorts } from '../src/model/tripwires.js';
+import type { ByteStream, StreamStarter } from '../src/firewall/interactive-process.js';
+import { recorded } from './spa/spa-fixtures.js';
 import { FakeSource } from './support/fake-source.js';
 import { MemoryAudit } from './support/fakes.js';
 
@@ -231,6 +233,37 @@ describe('Daemon', () => {
     clock.advanceTo(T0 + 120_000);
     await until(true);
     expect(await hasTripwire()).toBe(true);
+  });
+
+  test('SPA packets that cannot be captured (tcpdump missing): the start fails and an armed guard is removed', async () => {
+    await writeFile(join(dir, 'spa.key'), recorded.key, { mode: 0o600 });
+    await writeFile(join(dir, 'spa-hmac.key'), recorded.hmacKey, { mode: 0o600 });
+    const spaDoor = {
+      name: 'spa',
+      spa: { keyFile: 'spa.key', hmacKeyFile: 'spa-hmac.key' },
+      open: ['tcp:22'],
+      openFor: '30s',
+    };
+    config = await writeConfig([sshDoor, spaDoor]);
+    // An earlier run armed the guard (without SPA captures: "SPA doors stay shut").
+    await build().start();
+    await daemon!.stop();
+    const guarded = async (): Promise<boolean> =>
+      (await runner.run(['iptables', '-w', '-S', 'INPUT'])).stdout.includes('KNOCKTAIL-GUARD');
+    expect(await guarded()).toBe(true);
+    const missing: StreamStarter = {
+      stream: (): ByteStream => ({
+        onData: () => undefined,
+        onStderr: () => undefined,
+        onExit: (fn) => queueMicrotask(() => fn('Expected the program `tcpdump` on PATH, but it was not found')),
+        kill: () => undefined,
+      }),
+    };
+    await expect(build({ spaStarter: missing }).start()).rejects.toThrow(
+      /^Refusing to arm the guard: the SPA door\(s\) spa cannot read their packets on udp\/62201: tcpdump on nflog:62201 exited \(Expected the program `tcpdump` on PATH/,
+    );
+    expect(await guarded()).toBe(false);
+    expect(logged).toContainEqual(expect.stringMatching(/^Refusing to arm the guard: the SPA door/));
   });
 
   test('reload closes the grants of a removed door and of sources the new allowFrom excludes, and keeps the rest', async () => {

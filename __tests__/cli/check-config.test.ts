@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { HostProbes } from '../../src/cli/host-probes.js';
 import { QUIET_HOST, runCliCaptured, type CapturedRun } from './run-cli.js';
+import { recorded } from '../spa/spa-fixtures.js';
 
 function run(
   argv: string[],
@@ -213,6 +214,41 @@ describe('knocktail check-config', () => {
       { ...QUIET_HOST, serviceUser: () => Promise.resolve({ name: 'knocktail', uid: owner }) },
     );
     expect(fixed.stdout).not.toMatch(/warning/);
+  });
+
+  test('SPA doors on a host without tcpdump: a warning that the daemon will refuse to arm, with the package', async () => {
+    await writeFile(join(dir, 'spa.key'), recorded.key, { mode: 0o600 });
+    await writeFile(join(dir, 'spa-hmac.key'), recorded.hmacKey, { mode: 0o600 });
+    await writeFile(
+      join(dir, 'spa.json'),
+      JSON.stringify({
+        doors: [
+          { name: 'spa', spa: { keyFile: 'spa.key', hmacKeyFile: 'spa-hmac.key' }, open: ['tcp:22'], openFor: '30s' },
+        ],
+      }),
+    );
+    const asked: string[] = [];
+    const host = (answer: string | undefined): HostProbes => ({
+      ...QUIET_HOST,
+      missingProgram: (program) => {
+        asked.push(program);
+        return Promise.resolve(answer);
+      },
+    });
+    const missing =
+      'Expected the program `tcpdump` on PATH, but it was not found; install the Debian package `tcpdump`';
+    const result = await run(['check-config', '--config', 'spa.json'], dir, {}, host(missing));
+    expect(result.code).toBe(0);
+    expect(result.stdout.split('\n')).toContain(
+      `warning: SPA door(s) spa read their packets through tcpdump: ${missing}; without it \`knocktail run\` refuses to arm the guard`,
+    );
+    expect(asked).toEqual(['tcpdump']);
+    expect((await run(['check-config', '--config', 'spa.json'], dir, {}, host(undefined))).stdout).not.toMatch(
+      /tcpdump/,
+    );
+    // No SPA door: nothing asked.
+    await run(['check-config', '--config', 'good.json'], dir, {}, host(missing));
+    expect(asked).toEqual(['tcpdump', 'tcpdump']);
   });
 
   test('a general syslog file as logFile is a warning: any local user can write kernel-looking lines there', async () => {

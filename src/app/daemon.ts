@@ -246,6 +246,19 @@ export class Daemon {
       scanners: knocktail.tracker.stats().scanners,
       lagBytes: this.parts.source.position?.().lagBytes ?? 0,
     }));
+    // SPA packets are read through tcpdump: when it cannot capture, those knocks cannot arrive
+    // either, so the guard is removed (if an earlier run left it armed) and the start fails.
+    const spaProblem =
+      parts.spaStarter && SpaService.needed(config) ? await SpaService.preflight(config, parts.spaStarter) : undefined;
+    if (spaProblem !== undefined) {
+      await knocktail.backend.teardown();
+      const error = new KnocktailError(
+        'LOG_PATH',
+        `Refusing to arm the guard: ${spaProblem}. SPA knocks could not arrive, so nothing is hidden (the protected ports stay reachable).`,
+      );
+      parts.log.error(error.message);
+      throw error;
+    }
     // The guard (LOG + DROP) may be gone after a reboot or a firewall reload; setup is idempotent.
     // It is armed only once the canary proved that knocks can arrive; else it is removed and the start fails.
     this.logPath = await armGuard(knocktail.backend, config.doors, parts.proveLogPath);

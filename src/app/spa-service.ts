@@ -47,6 +47,32 @@ export class SpaService {
     return config.doors.some((door) => door.spa !== undefined);
   }
 
+  /**
+   * Whether the SPA ports can be captured here: one tcpdump per port is started until it listens,
+   * then stopped. Resolves to what failed (tcpdump missing, no capability, the NFLOG group taken),
+   * or undefined. The daemon asks before it arms the guard: SPA packets that cannot be read are
+   * knocks that cannot arrive.
+   */
+  static async preflight(config: Config, starter: StreamStarter): Promise<string | undefined> {
+    for (const [port, candidates] of spaDoorsByPort(config.doors)) {
+      const capture = new NflogCapture({
+        starter,
+        group: port,
+        onDatagram: () => undefined,
+        onProblem: () => undefined,
+      });
+      try {
+        await capture.start();
+      } catch (error) {
+        const doors = candidates.map((candidate) => candidate.door.name).join(', ');
+        return `the SPA door(s) ${doors} cannot read their packets on udp/${port}: ${error instanceof Error ? error.message : String(error)}`;
+      } finally {
+        await capture.stopAndWait();
+      }
+    }
+    return undefined;
+  }
+
   /** Load the replay journal, start one capture per SPA port; resolves when all listen. */
   async start(): Promise<void> {
     const { options } = this;

@@ -5,6 +5,7 @@ import { canaryPort } from '../firewall/canary-port.js';
 import { checkKeyFiles, checkLogFile, keyFilesOf, type FileOwnerOf } from '../config/file-warnings.js';
 import { describeDoor } from '../config/describe-door.js';
 import { loadConfig } from '../config/load-config.js';
+import type { Config } from '../config/types.js';
 import { checkConfigWarnings } from '../config/config-warnings.js';
 import { checkDoorStrength } from '../config/door-strength.js';
 import { checkKnockPortsAgainstHost } from '../config/port-warnings.js';
@@ -15,7 +16,7 @@ import { collectDoorPorts } from '../firewall/door-ports.js';
 import { KnocktailError } from '../model/errors.js';
 import type { CommandAction, ExitCode } from './command-table.js';
 import { configPath, writeLine, type CliContext } from './context.js';
-import { hostProbesOf } from './host-probes.js';
+import { hostProbesOf, type HostProbes } from './host-probes.js';
 
 // `knocktail check-config`: the daemon's own loader, run without starting anything. The
 // problems go to stdout one per line ("path: message") so scripts can read them. A valid
@@ -31,6 +32,17 @@ const ownerOf: FileOwnerOf = (path) => {
   }
 };
 
+// SPA doors read their packets through tcpdump; without it the daemon refuses to arm the guard.
+async function spaCaptureWarnings(config: Config, host: HostProbes): Promise<string[]> {
+  const doors = config.doors.filter((door) => door.spa !== undefined).map((door) => door.name);
+  const missing = doors.length > 0 ? await host.missingProgram?.('tcpdump') : undefined;
+  return missing === undefined
+    ? []
+    : [
+        `SPA door(s) ${doors.join(', ')} read their packets through tcpdump: ${missing}; without it \`knocktail run\` refuses to arm the guard`,
+      ];
+}
+
 export async function checkConfig(ctx: CliContext, option: string | undefined): Promise<ExitCode> {
   const path = resolve(ctx.cwd, configPath(ctx, option));
   try {
@@ -43,6 +55,7 @@ export async function checkConfig(ctx: CliContext, option: string | undefined): 
       ...checkKnockPortsAgainstHost(config.doors, await host.ports.read()),
       ...checkLogFile(config),
       ...checkKeyFiles(keyFilesOf(config), ownerOf, await host.serviceUser()),
+      ...(await spaCaptureWarnings(config, host)),
     ];
     for (const warning of warnings) writeLine(ctx.stdout, `warning: ${warning}`);
     const probe = await host.firewall(config.firewall.backend);

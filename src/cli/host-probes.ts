@@ -27,6 +27,8 @@ export interface HostProbes {
   ulogdPluginDir?(): Promise<string | undefined>;
   /** The daemon's account (`knocktail` in /etc/passwd), when this host has one. */
   serviceUser(): Promise<ServiceUser | undefined>;
+  /** Why `program` cannot be run here (not on PATH, with the package to install), or undefined; absent: not looked at. */
+  missingProgram?(program: string): Promise<string | undefined>;
   /** Which protected ports the host's DNAT rules publish (the DNAT probe of setup); absent: not looked at. */
   forward?(protectedPorts: readonly PortSpec[]): Promise<ForwardPlan>;
   /** The log-path canary bound to the config's source (undefined: arm without proving, as for dry-run). */
@@ -58,6 +60,15 @@ export function systemHostProbes(): HostProbes {
       return (await import('../host/ulogd-plugins.js')).findUlogdPluginDir();
     },
     serviceUser: async () => serviceUserIn(await readFile('/etc/passwd', 'utf8').catch(() => '')),
+    async missingProgram(program) {
+      const { ExecaRunner } = await import('../firewall/command-runner.js');
+      try {
+        await new ExecaRunner({ timeoutMs: 5000 }).run([program, '--version']);
+        return undefined;
+      } catch (error) {
+        return error instanceof Error ? error.message : String(error);
+      }
+    },
     async forward(protectedPorts) {
       const [{ ExecaRunner }, { CommandExecutor }, { probeForward }] = await Promise.all([
         import('../firewall/command-runner.js'),

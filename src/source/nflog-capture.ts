@@ -65,7 +65,8 @@ export class NflogCapture {
       });
       child.onExit((detail) => {
         this.process = undefined;
-        const message = `tcpdump on nflog:${options.group} exited (${detail}): ${stderr.trim().split('\n').slice(-2).join(' / ')}`;
+        const said = stderr.trim().split('\n').slice(-2).join(' / ');
+        const message = `tcpdump on nflog:${options.group} exited (${detail})${said === '' ? '' : `: ${said}`}`;
         if (!listening) {
           reject(new Error(message));
           return;
@@ -83,5 +84,20 @@ export class NflogCapture {
     this.stopped = true;
     if (this.restartTimer) clearTimeout(this.restartTimer);
     this.process?.kill();
+  }
+
+  /** Stops the capture and resolves once tcpdump has exited (its NFLOG group is free for another), or after `limitMs`. */
+  async stopAndWait(limitMs = 2000): Promise<void> {
+    const running = this.process;
+    this.stop();
+    if (!running) return;
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, limitMs);
+      timer.unref();
+      running.onExit(() => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
   }
 }
