@@ -74,7 +74,12 @@ describeSystem('a fail2ban ban wins over a grant', TOOLS, () => {
         const rules = await inputRules();
         expect(behind(rules)).toBe(true);
         expect(rules.filter((line) => line.includes('-j KNOCKTAIL-GUARD'))).toHaveLength(1);
-        expect(live!.daemonOutput()).toContain("moved INPUT's jump to knocktail's guard back behind the ban rules");
+        // The move is visible in the firewall a moment before its log line has come through the daemon's stdout.
+        const said = "moved INPUT's jump to knocktail's guard back behind the ban rules";
+        const logDeadline = Date.now() + 2000;
+        while (!live!.daemonOutput().includes(said) && Date.now() < logDeadline)
+          await new Promise((done) => setTimeout(done, 50));
+        expect(live!.daemonOutput()).toContain(said);
       }, 30_000);
     }
 
