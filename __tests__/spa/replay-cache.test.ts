@@ -39,7 +39,7 @@ describe('replay journal', () => {
   test('what one daemon appends the next one loads, in order; lines a crash tore are skipped', async () => {
     await inDir(async (path) => {
       const cache = new ReplayCache();
-      const journal = await ReplayJournal.open(path, () => cache.snapshot(0));
+      const journal = await ReplayJournal.open(path, { entries: () => cache.snapshot(0), count: () => cache.size });
       await Promise.all([1, 2, 3].map((n) => journal.append({ digest: digest(n), until: n * 1000 })));
       await journal.close();
       expect(await ReplayJournal.load(path)).toEqual([1, 2, 3].map((n) => ({ digest: digest(n), until: n * 1000 })));
@@ -54,7 +54,7 @@ describe('replay journal', () => {
     await inDir(async (path) => {
       const cache = new ReplayCache();
       cache.add(digest(1), 5000, 0);
-      const journal = await ReplayJournal.open(path, () => cache.snapshot(0));
+      const journal = await ReplayJournal.open(path, { entries: () => cache.snapshot(0), count: () => cache.size });
       expect(await readFile(path, 'utf8')).toBe(`${digest(1)} 5000\n`);
       // 5,000 appends of entries that are not live (a cache that keeps none): the journal is compacted.
       for (let n = 0; n < 5000; n++) await journal.append({ digest: digest(n + 10), until: 1 });

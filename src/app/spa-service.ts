@@ -82,7 +82,10 @@ export class SpaService {
       undefined,
       (await ReplayJournal.load(path)).filter((entry) => entry.until >= now),
     );
-    const journal = await ReplayJournal.open(path, () => cache.snapshot(options.now()));
+    const journal = await ReplayJournal.open(path, {
+      entries: () => cache.snapshot(options.now()),
+      count: () => cache.size,
+    });
     this.store = { cache, journal };
     this.handler = this.buildHandler(this.config);
     for (const port of spaDoorsByPort(this.config.doors).keys()) {

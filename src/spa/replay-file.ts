@@ -29,6 +29,14 @@ export function parseReplayJournal(text: string): ReplayEntry[] {
 
 const lineOf = (entry: ReplayEntry): string => `${entry.digest} ${entry.until}\n`;
 
+/** What the journal mirrors: the replay cache. */
+export interface JournalSource {
+  /** The live entries: what a rewrite keeps. */
+  entries(): readonly ReplayEntry[];
+  /** How many entries are held (expired ones not yet pruned included): decides when to rewrite, in O(1) per append. */
+  count(): number;
+}
+
 export class ReplayJournal {
   private file: FileHandle | undefined;
   private lines = 0;
@@ -37,8 +45,7 @@ export class ReplayJournal {
 
   private constructor(
     private readonly path: string,
-    /** The cache's live entries, for a compaction. */
-    private readonly live: () => readonly ReplayEntry[],
+    private readonly source: JournalSource,
   ) {}
 
   /** The entries saved in `path` (none when it is missing or unreadable). */
@@ -51,8 +58,8 @@ export class ReplayJournal {
   }
 
   /** Rewrite `path` with the live entries and keep it open for appending. */
-  static async open(path: string, live: () => readonly ReplayEntry[]): Promise<ReplayJournal> {
-    const journal = new ReplayJournal(path, live);
+  static async open(path: string, source: JournalSource): Promise<ReplayJournal> {
+    const journal = new ReplayJournal(path, source);
     await journal.compact();
     return journal;
   }
@@ -67,7 +74,7 @@ export class ReplayJournal {
       return Promise.reject(error instanceof Error ? error : new Error(String(error)));
     }
     this.lines += 1;
-    const live = this.live().length;
+    const live = this.source.count();
     // The entry is in the cache already, so the rewrite keeps it.
     if (this.lines > live + SLACK_LINES && this.lines > live * SLACK_FACTOR) void this.compact().catch(() => undefined);
     return Promise.resolve();
@@ -92,7 +99,7 @@ export class ReplayJournal {
   }
 
   private async rewrite(): Promise<void> {
-    const entries = this.live();
+    const entries = this.source.entries();
     await writeFileAtomic(this.path, entries.map(lineOf).join(''), { mode: 0o600, createDirMode: 0o700 });
     const previous = this.file;
     // O_NOFOLLOW: the name was just renamed into place by us; a link planted since is not followed.
