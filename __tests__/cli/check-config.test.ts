@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import type { HostProbes } from '../../src/cli/host-probes.js';
 import { QUIET_HOST, runCliCaptured, type CapturedRun } from './run-cli.js';
 import { recorded } from '../spa/spa-fixtures.js';
+import { RAW_CLASSIC_DOOR, RAW_SSH_DOOR } from '../support/door.js';
 
 function run(
   argv: string[],
@@ -37,25 +38,7 @@ const BUSY_HOST: HostProbes = {
   }),
 };
 
-const goodConfig = {
-  doors: [
-    {
-      name: 'ssh',
-      sequence: ['tcp:7000', 'udp:8000', 'tcp:9000'],
-      timeout: '15s',
-      open: ['tcp:22'],
-      openFor: '1h',
-      closeSequence: ['tcp:9001'],
-    },
-    {
-      name: 'classic',
-      sequence: ['tcp:31600'],
-      open: ['tcp:22'],
-      openFor: 'until-closed',
-      closeSequence: ['tcp:31601'],
-    },
-  ],
-};
+const goodConfig = { doors: [RAW_SSH_DOOR, RAW_CLASSIC_DOOR] };
 
 describe('knocktail check-config', () => {
   let dir: string;

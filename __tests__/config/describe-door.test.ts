@@ -1,6 +1,7 @@
 import { describe, expect, test } from '@jest/globals';
 import { describeDoor } from '../../src/config/describe-door.js';
 import { validateConfig } from '../../src/config/load-config.js';
+import { RAW_SSH_DOOR } from '../support/door.js';
 
 function doorsOf(doors: unknown[]) {
   const result = validateConfig({ doors });
@@ -10,16 +11,7 @@ function doorsOf(doors: unknown[]) {
 
 describe('one line per door', () => {
   test('a fixed sequence reads as knocks, timeout, opened ports, lifetime and close sequence', () => {
-    const [ssh] = doorsOf([
-      {
-        name: 'ssh',
-        sequence: ['tcp:7000', 'udp:8000', 'tcp:9000'],
-        timeout: '15s',
-        open: ['tcp:22'],
-        openFor: '1h',
-        closeSequence: ['tcp:9001'],
-      },
-    ]);
+    const [ssh] = doorsOf([RAW_SSH_DOOR]);
     expect(describeDoor(ssh!)).toBe(
       'ssh: tcp:7000 udp:8000 tcp:9000 within 15s → opens tcp:22 for 1h, close: tcp:9001',
     );

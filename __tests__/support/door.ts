@@ -26,3 +26,21 @@ export const testLimits: Limits = {
   retransmitWindow: 35_000,
   alwaysAllow: [],
 };
+
+// The example doors of the README and DESIGN.md, as written in a config file.
+export const RAW_SSH_DOOR = {
+  name: 'ssh',
+  sequence: ['tcp:7000', 'udp:8000', 'tcp:9000'],
+  timeout: '15s',
+  open: ['tcp:22'],
+  openFor: '1h',
+  closeSequence: ['tcp:9001'],
+} as const;
+
+export const RAW_CLASSIC_DOOR = {
+  name: 'classic',
+  sequence: ['tcp:31600'],
+  open: ['tcp:22'],
+  openFor: 'until-closed',
+  closeSequence: ['tcp:31601'],
+} as const;

@@ -1,3 +1,4 @@
+import { RAW_CLASSIC_DOOR } from '../../support/door.js';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes, randomInt } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
@@ -26,13 +27,7 @@ import { startUlogd } from './ulogd.js';
 // at 0), the built CLI running `knocktail run` inside the server namespace, and a listener on port 22.
 
 /** The seed's door: one knock on 31600 opens 22 until a knock on 31601. */
-export const CLASSIC_DOOR = {
-  name: 'classic',
-  sequence: ['tcp:31600'],
-  open: ['tcp:22'],
-  openFor: 'until-closed',
-  closeSequence: ['tcp:31601'],
-} as const;
+export const CLASSIC_DOOR = RAW_CLASSIC_DOOR;
 
 export interface LiveRigOptions {
   readonly backend: 'iptables' | 'ipset' | 'nftables';
