@@ -17,13 +17,13 @@ import {
   type NatsLogin,
 } from '../__tests__/system/support/fleet-rig.js';
 import type { BenchFunction } from './section.js';
+import { sleep } from '../__tests__/support/helpers.js';
 
 const DOORS = [
   { name: 'ssh', sequence: ['tcp:31600'], open: ['tcp:22'], openFor: '5m', closeSequence: ['tcp:31601'], fleet: true },
 ];
 const SIMULATED = 17;
 const SIMULATED_HOSTS = Array.from({ length: SIMULATED }, (_, index) => `s${String(index + 1).padStart(2, '0')}`);
-const sleep = (ms: number): Promise<void> => new Promise((done) => setTimeout(done, ms));
 
 function percentile(values: readonly number[], p: number): number {
   const sorted = [...values].sort((a, b) => a - b);

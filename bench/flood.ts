@@ -10,17 +10,19 @@ import { createLiveRig, type LiveRig } from '../__tests__/system/support/live-ri
 import {
   addFloodRoute,
   grantEntries,
+  LEGIT_DOOR,
+  LEGIT_STEPS,
   percentile,
   serverIpv6Packets,
+  SINGLE_DOOR,
   startFlood,
   timeKnock,
 } from '../__tests__/system/support/spoofed-flood.js';
 import type { BenchFunction } from './section.js';
+import { sleep } from '../__tests__/support/helpers.js';
 
 const MAX_GRANTS = 1000;
-const LEGIT_STEPS = [7000, 8000, 9000];
 const TRIALS = 20;
-const sleep = (ms: number): Promise<void> => new Promise((done) => setTimeout(done, ms));
 
 interface Variant {
   readonly backend: 'ipset' | 'nftables';
@@ -57,17 +59,7 @@ async function measure(variant: Variant): Promise<Record<string, string | number
   const live = await createLiveRig({
     backend: variant.backend,
     limits: { maxGrants: MAX_GRANTS, retransmitWindow: '1ms' },
-    doors: [
-      { name: 'single', sequence: ['tcp:31600'], open: ['tcp:8080'], openFor: '1h' },
-      {
-        name: 'legit',
-        sequence: LEGIT_STEPS.map((port) => `tcp:${port}`),
-        timeout: '5s',
-        open: ['tcp:22'],
-        openFor: '1h',
-        closeSequence: ['tcp:9100'],
-      },
-    ],
+    doors: [SINGLE_DOOR, LEGIT_DOOR],
   });
   try {
     await addFloodRoute(live);

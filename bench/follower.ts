@@ -3,7 +3,8 @@ import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { FileFollower } from '../src/source/follower.js';
-import { LINE, LineWriter, formatLines, sleep } from '../__tests__/source/support/line-writer.js';
+import { LINE, LineWriter, formatLines } from '../__tests__/source/support/line-writer.js';
+import { sleep } from '../__tests__/support/helpers.js';
 import type { BenchFunction, BenchOptions } from './section.js';
 
 // The same rotation torture against the `tail` package (2.2.6, the usual npm choice) and

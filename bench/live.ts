@@ -18,6 +18,7 @@ import { createLiveRig, type LiveRig } from '../__tests__/system/support/live-ri
 import { createRig, type KnockRace, type Rig } from '../__tests__/system/support/netns.js';
 import { addMedianRatio, type BenchFunction } from './section.js';
 import { readTrace, type Mark } from './trace-marks.js';
+import { sleep } from '../__tests__/support/helpers.js';
 
 const FLOOD_ADDRESS = '198.51.100.3';
 const KNOCKD = '/usr/sbin/knockd';
@@ -28,7 +29,6 @@ const LIMIT_MS = 2000;
 const NIC_CPUS = { server: 0, client: 1 } as const;
 const RIG_VETH = "veth (packet received on the sender's CPU)";
 const RIG_NIC = "NIC-like (RPS to the server's CPU, client on the other)";
-const sleep = (ms: number): Promise<void> => new Promise((done) => setTimeout(done, ms));
 const ms = (from: bigint, to: bigint): number => Number(to - from) / 1e6;
 
 function percentile(values: readonly number[], p: number): number {

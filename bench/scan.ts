@@ -15,11 +15,13 @@ import { formatPort } from '../src/model/door.js';
 import { tripwirePorts } from '../src/model/tripwires.js';
 import { runReplay } from '../src/app/replay.js';
 import type { ChunkSource } from '../src/source/chunk-source.js';
+import { LEGIT_DOOR, LEGIT_STEPS } from '../__tests__/system/support/spoofed-flood.js';
 import type { BenchFunction } from './section.js';
+import { sleep } from '../__tests__/support/helpers.js';
+import { RAW_CLASSIC_DOOR } from '../__tests__/support/door.js';
 
 const T0 = Date.parse('2026-11-24T12:00:00Z');
 const LEGIT = '198.51.100.2';
-const LEGIT_STEPS = [7000, 8000, 9000];
 const TRIALS = 20;
 /** One full scan takes this long (nmap -T5 over a LAN: about 10,000 SYNs a second). */
 const SCAN_MS = 6_500;
@@ -27,18 +29,10 @@ const SCAN_MS = 6_500;
 const STAGGER_MS = 2_000;
 const CHUNK_MS = 10;
 const DOORS = [
-  { name: 'classic', sequence: ['tcp:31600'], open: ['tcp:22'], openFor: 'until-closed', closeSequence: ['tcp:31601'] },
+  RAW_CLASSIC_DOOR,
   { name: 'quick', sequence: ['tcp:31700'], open: ['tcp:22'], openFor: '4s' },
-  {
-    name: 'legit',
-    sequence: LEGIT_STEPS.map((port) => `tcp:${port}`),
-    timeout: '5s',
-    open: ['tcp:22'],
-    openFor: '1h',
-    closeSequence: ['tcp:9100'],
-  },
+  LEGIT_DOOR,
 ];
-const sleep = (ms: number): Promise<void> => new Promise((done) => setTimeout(done, ms));
 
 interface Line {
   readonly at: number;

@@ -4,7 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { FileFollower, type FileFollowerOptions, type FollowerEvent } from '../../src/source/follower.js';
 import { ChunkCollector } from './support/chunk-collector.js';
-import { LineWriter, sleep, tallyLines } from './support/line-writer.js';
+import { LineWriter, tallyLines } from './support/line-writer.js';
+import { sleep } from '../support/helpers.js';
 
 // Real files, a real writer on timers, real rotations; every line carries a sequence number
 // and must arrive exactly once and whole. Each case is bounded by the waits below.

@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import { FileFollower, type FollowerEvent } from '../../src/source/follower.js';
 import { MAX_LINE_BYTES } from '../../src/model/line-limit.js';
 import { FORGED_KNOCK, loggerLineWithForgedKnock } from './support/forged-line.js';
-import { sleep } from './support/line-writer.js';
+import { sleep } from '../support/helpers.js';
 
 const FAST = { pollIntervalMs: 20, rotateGraceMs: 100 };
 

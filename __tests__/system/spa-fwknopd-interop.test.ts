@@ -7,11 +7,11 @@ import { join } from 'node:path';
 import { builtCli } from './support/built-cli.js';
 import { describeSystem } from './support/requirements.js';
 import { createRig, type Rig } from './support/netns.js';
+import { sleep } from '../support/helpers.js';
 
 // Interop the other way: `knocktail knock --spa` against Debian's fwknopd (fwknop-server
 // 2.6.10) in UDP-server mode in the server namespace, with its own config, access.conf, run
 // directory and digest cache; fwknopd's rule in FWKNOP_INPUT is the proof. Stopped by PID.
-const sleep = (ms: number): Promise<void> => new Promise((done) => setTimeout(done, ms));
 
 describeSystem('knocktail knock --spa against fwknopd (netns)', ['ip', 'iptables', 'fwknopd'], () => {
   let rig: Rig;

@@ -3,7 +3,15 @@ import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describeSystem } from './support/requirements.js';
 import { createLiveRig, type LiveRig } from './support/live-rig.js';
-import { addFloodRoute, grantEntries, startFlood, timeKnock } from './support/spoofed-flood.js';
+import {
+  addFloodRoute,
+  grantEntries,
+  LEGIT_DOOR,
+  LEGIT_STEPS,
+  SINGLE_DOOR,
+  startFlood,
+  timeKnock,
+} from './support/spoofed-flood.js';
 
 // A legitimate knock survives a spoofed flood: 10,000 distinct IPv6 sources (AnyIP /64 in the
 // client namespace) each complete a single-knock door while the client knocks a three-step door
@@ -12,7 +20,6 @@ import { addFloodRoute, grantEntries, startFlood, timeKnock } from './support/sp
 // (The full 50,000-source figures are `npm run bench -- --only flood`.)
 const FLOOD = { count: 10_000, rate: 1_000, maxSeconds: 30 };
 const MAX_GRANTS = 1000;
-const LEGIT_STEPS = [7000, 8000, 9000];
 
 const SOURCES = [
   { source: 'file', title: 'rsyslog', tools: ['rsyslogd'] },
@@ -32,17 +39,7 @@ for (const { source, title, tools } of SOURCES)
           source,
           // No door sets maxGrants: each gets the default equal share (500 of limits.maxGrants 1000).
           limits: { maxGrants: MAX_GRANTS, retransmitWindow: '1ms' },
-          doors: [
-            { name: 'single', sequence: ['tcp:31600'], open: ['tcp:8080'], openFor: '1h' },
-            {
-              name: 'legit',
-              sequence: LEGIT_STEPS.map((port) => `tcp:${port}`),
-              timeout: '5s',
-              open: ['tcp:22'],
-              openFor: '1h',
-              closeSequence: ['tcp:9100'],
-            },
-          ],
+          doors: [SINGLE_DOOR, LEGIT_DOOR],
         });
         await addFloodRoute(live);
         await live.startDaemon();

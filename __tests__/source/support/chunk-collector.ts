@@ -1,5 +1,5 @@
 import type { ChunkSource } from '../../../src/source/chunk-source.js';
-import { sleep } from './line-writer.js';
+import { sleep } from '../../support/helpers.js';
 
 // Pulls every chunk of a source in the background, as the pipeline would, until stopped.
 export class ChunkCollector {

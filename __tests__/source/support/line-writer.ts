@@ -1,4 +1,5 @@
 import { closeSync, openSync, writeSync } from 'node:fs';
+import { sleep } from '../../support/helpers.js';
 
 // A log writer like rsyslog: appends numbered lines through an O_APPEND descriptor it keeps
 // until told to reopen (its HUP), so it goes on writing to a file renamed away or deleted.
@@ -98,8 +99,4 @@ export function tallyLines(chunks: readonly Buffer[], written: number): LineTall
   const lost: number[] = [];
   for (let seq = 0; seq < written; seq += 1) if (!seen[seq]) lost.push(seq);
   return { received, lost, duplicated, broken, chunksWithoutNewline };
-}
-
-export function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }

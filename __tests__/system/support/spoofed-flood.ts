@@ -9,6 +9,18 @@ import type { LiveRig } from './live-rig.js';
 // Bounded in count and in time. Shared by the system test and the flood bench.
 
 export const FLOOD_PREFIX = '2001:db8:f100::';
+
+/** The flood's targets: a single-knock door anybody hits, and the legitimate client's three-step door. */
+export const LEGIT_STEPS = [7000, 8000, 9000];
+export const SINGLE_DOOR = { name: 'single', sequence: ['tcp:31600'], open: ['tcp:8080'], openFor: '1h' } as const;
+export const LEGIT_DOOR = {
+  name: 'legit',
+  sequence: LEGIT_STEPS.map((port) => `tcp:${port}`),
+  timeout: '5s',
+  open: ['tcp:22'],
+  openFor: '1h',
+  closeSequence: ['tcp:9100'],
+} as const;
 export const FLOOD_NET = `${FLOOD_PREFIX}/64`;
 
 export interface FloodOptions {
