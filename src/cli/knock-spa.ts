@@ -1,3 +1,4 @@
+import { parseFwknopPort } from '../model/door.js';
 import { userInfo } from 'node:os';
 import { loadConfig } from '../config/load-config.js';
 import { KnocktailError, describeValue } from '../model/errors.js';
@@ -77,7 +78,7 @@ async function doorSettings(ctx: CliContext, flags: SpaKnockFlags): Promise<SpaD
 function planSpaKnock(flags: SpaKnockFlags, defaults: SpaDefaults | undefined): SpaPlan {
   const keys = chooseKeys(flags, defaults?.keys);
   const access = flags.access ?? defaults?.access ?? 'tcp/22';
-  if (!/^(tcp|udp)\/\d{1,5}(,(tcp|udp)\/\d{1,5})*$/.test(access))
+  if (!access.split(',').every((item) => parseFwknopPort(item)))
     throw new KnocktailError('USAGE', `Expected --access like tcp/22 or tcp/22,udp/53, got ${describeValue(access)}`);
   const port = numberFlag('--spa-port', flags.spaPort, 1, 65535) ?? defaults?.port ?? DEFAULT_SPA_PORT;
   const timeout = numberFlag('--fw-timeout', flags.fwTimeout, 1, 86_400) ?? defaults?.fwTimeout;

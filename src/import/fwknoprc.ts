@@ -1,3 +1,4 @@
+import { parseFwknopPort } from '../model/door.js';
 import { normaliseAddress } from '../model/address.js';
 import { readFwknopLines } from './fwknop-lines.js';
 import type { ImportNote } from './knockd-import.js';
@@ -45,8 +46,6 @@ const MUST_BE: Readonly<Record<string, RegExp>> = {
 
 /** Variables that would make the packet another kind of request: the stanza is not converted. */
 const REQUEST_KINDS = ['NAT_ACCESS', 'NAT_LOCAL', 'SERVER_COMMAND'];
-
-const ACCESS_ITEM = /^(tcp|udp)\/([0-9]{1,5})$/;
 
 function readStanzas(text: string): { name: string; line: number; values: Values }[] {
   const stanzas: { name: string; line: number; values: Values }[] = [];
@@ -129,7 +128,7 @@ function convert(
   const access = get('ACCESS');
   if (access !== undefined) {
     const items = access.split(',').map((item) => item.trim().toLowerCase());
-    const bad = items.find((item) => !ACCESS_ITEM.test(item) || Number(item.split('/')[1]) > 65535);
+    const bad = items.find((item) => !parseFwknopPort(item));
     if (bad !== undefined) return `ACCESS ${JSON.stringify(bad)} is not tcp/PORT or udp/PORT`;
     profile.access = items;
   }

@@ -70,6 +70,13 @@ export interface Door {
   readonly endSessions?: boolean;
 }
 
+/** fwknop's form of a port, "tcp/22" (`fwknop -A`, OPEN_PORTS, ACCESS, SPA access messages); undefined for anything else. */
+export function parseFwknopPort(text: string): PortSpec | undefined {
+  const match = /^(tcp|udp)\/(\d{1,5})$/.exec(text);
+  const port = Number(match?.[2]);
+  return match && port >= 1 && port <= 65535 ? { proto: match[1] as PortSpec['proto'], port } : undefined;
+}
+
 export function formatStep(step: Step): string {
   return step.proto === 'icmp' ? 'icmp' : `${step.proto}:${step.port}`;
 }

@@ -1,5 +1,5 @@
 import { addressInAny, normaliseAddress, type Address } from '../model/address.js';
-import type { Door, PortSpec, SpaSettings } from '../model/door.js';
+import { parseFwknopPort, type Door, type PortSpec, type SpaSettings } from '../model/door.js';
 import { MESSAGE_TYPES, type FkoFields } from './fko-fields.js';
 
 // What an authenticated SPA message may open, decided against its door (pure; time passed in).
@@ -28,10 +28,9 @@ const USE_SOURCE = '0.0.0.0';
 function parsePorts(items: readonly string[]): PortSpec[] | undefined {
   const ports: PortSpec[] = [];
   for (const item of items) {
-    const match = /^(tcp|udp)\/([0-9]{1,5})$/.exec(item);
-    const port = Number(match?.[2]);
-    if (!match || port < 1 || port > 65535) return undefined;
-    ports.push({ proto: match[1] as 'tcp' | 'udp', port });
+    const port = parseFwknopPort(item);
+    if (!port) return undefined;
+    ports.push(port);
   }
   return ports.length === 0 ? undefined : ports;
 }
