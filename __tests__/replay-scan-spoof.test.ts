@@ -10,6 +10,7 @@ import { tripwirePorts } from '../src/model/tripwires.js';
 import { deriveSequence, windowAt } from '../src/knock/time-based.js';
 import { runReplay } from '../src/app/replay.js';
 import type { ChunkSource } from '../src/source/chunk-source.js';
+import { RAW_CLASSIC_DOOR } from './support/door.js';
 
 // The attacks of issue #17 as recorded logs, replayed through the daemon's own composition:
 // a time-based sequence replayed from another address, the owner's address forged on wrong
@@ -24,13 +25,7 @@ const CONFIG = {
   auditLog: '/var/log/knocktail/audit.log',
   firewall: { backend: 'iptables' },
   doors: [
-    {
-      name: 'classic',
-      sequence: ['tcp:31600'],
-      open: ['tcp:22'],
-      openFor: 'until-closed',
-      closeSequence: ['tcp:31601'],
-    },
+    RAW_CLASSIC_DOOR,
     { name: 'quick', sequence: ['tcp:31700'], open: ['tcp:22'], openFor: '4s' },
     { name: 'ssh', sequence: ['tcp:7000', 'udp:8000', 'tcp:9000'], timeout: '15s', open: ['tcp:22'], openFor: '1h' },
     {

@@ -19,6 +19,7 @@ import { createRig, type KnockRace, type Rig } from '../__tests__/system/support
 import { addMedianRatio, type BenchFunction } from './section.js';
 import { readTrace, type Mark } from './trace-marks.js';
 import { sleep } from '../__tests__/support/helpers.js';
+import { RAW_CLASSIC_DOOR } from '../__tests__/support/door.js';
 
 const FLOOD_ADDRESS = '198.51.100.3';
 const KNOCKD = '/usr/sbin/knockd';
@@ -199,15 +200,7 @@ async function measureKnocktail(
   process.env['KNOCKTAIL_TRACE'] = tracePath;
   const live = await createLiveRig({
     backend,
-    doors: [
-      {
-        name: 'classic',
-        sequence: ['tcp:31600'],
-        open: ['tcp:22'],
-        openFor: 'until-closed',
-        closeSequence: ['tcp:31601'],
-      },
-    ],
+    doors: [RAW_CLASSIC_DOOR],
     limits: { retransmitWindow: '1ms' },
     ...(source === 'kmsg' ? { extra: { source: 'kmsg' } } : {}),
     ...(source === 'nflog' ? { source: 'nflog' as const } : {}),

@@ -4,6 +4,7 @@ import { tmpdir, uptime } from 'node:os';
 import { join } from 'node:path';
 import { anchorBootTime, placeOnBoot, type InputSurvey } from '../../src/cli/replay-inputs.js';
 import { runCliCaptured } from './run-cli.js';
+import { RAW_CLASSIC_DOOR } from '../support/door.js';
 
 // A /dev/kmsg capture made on a machine that had been up for 400 days (or before a reboot):
 // its records are microseconds since *that* boot. Replayed here, they must not be placed on
@@ -27,13 +28,7 @@ beforeAll(async () => {
   // Knock at +0 s, close at +10 s (the capture's last record).
   await writeFile(capture, `${record(1, UP_US, 31600)}\n${record(2, UP_US + 10_000_000, 31601)}\n`);
   await utimes(capture, CAPTURED_AT / 1000, CAPTURED_AT / 1000);
-  const door = {
-    name: 'classic',
-    sequence: ['tcp:31600'],
-    open: ['tcp:22'],
-    openFor: 'until-closed',
-    closeSequence: ['tcp:31601'],
-  };
+  const door = RAW_CLASSIC_DOOR;
   await writeFile(
     config,
     JSON.stringify({ firewall: { backend: 'dry-run' }, localAddresses: ['203.0.113.1'], doors: [door] }),

@@ -13,6 +13,7 @@ import type { HostProbes } from '../../src/cli/host-probes.js';
 import { detectHostFirewall } from '../../src/firewall/host-firewall.js';
 import { judgeHostFirewall } from '../../src/firewall/host-firewall-policy.js';
 import { QUIET_HOST } from '../cli/run-cli.js';
+import { RAW_CLASSIC_DOOR } from '../support/door.js';
 
 // A host running ufw (the captured ruleset), judged for the configured backend.
 const UFW_HOST: HostProbes = {
@@ -56,15 +57,7 @@ describe('knocktail rules, setup and teardown', () => {
       stateDir: 'state',
       auditLog: 'audit.log',
       firewall: { backend: 'iptables', inputPosition: 2 },
-      doors: [
-        {
-          name: 'classic',
-          sequence: ['tcp:31600'],
-          open: ['tcp:22'],
-          openFor: 'until-closed',
-          closeSequence: ['tcp:31601'],
-        },
-      ],
+      doors: [RAW_CLASSIC_DOOR],
     };
     await writeFile(join(dir, 'config.json'), JSON.stringify(config));
   });
@@ -124,15 +117,7 @@ describe('knocktail rules, setup and teardown', () => {
       stateDir: 'state',
       auditLog: 'audit.log',
       limits: { alwaysAllow: ['192.0.2.0/24', '2001:db8:9::/48'] },
-      doors: [
-        {
-          name: 'classic',
-          sequence: ['tcp:31600'],
-          open: ['tcp:22'],
-          openFor: 'until-closed',
-          closeSequence: ['tcp:31601'],
-        },
-      ],
+      doors: [RAW_CLASSIC_DOOR],
     };
     await writeFile(join(dir, 'allow.json'), JSON.stringify(config));
     const ctx = fakeContext(dir);
