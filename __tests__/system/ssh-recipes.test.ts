@@ -92,7 +92,7 @@ describeSystem(
       expect(seen).toEqual(['connected after 1 knock(s)', 'client banner SSH-2.0-OpenSSH']);
       expect(run.stderr).not.toContain('knocked');
       expect(run.stderr).not.toContain('Bad packet length');
-    });
+    }, 30_000);
 
     test('Match exec "knocktail knock --quiet --verify PORT …": the block applies when the door verified open, and not when it did not', async () => {
       const closed = createServer();

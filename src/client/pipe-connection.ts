@@ -20,8 +20,16 @@ export function parseHostPort(text: string): { host: string; port: number } {
 /** Pipes `input` into the connection and the connection into `output` until the peer closes it; `input` ending half-closes it. */
 export function pipeConnection(socket: Socket, input: Readable, output: Writable): Promise<void> {
   return new Promise((resolve, reject) => {
-    socket.once('error', (error) => {
+    // Once the connection is gone, standard input is of no more use: it is let go, so the process
+    // can exit. Paused is not enough: ssh hands a ProxyCommand a socket as stdin, whose handle
+    // keeps the process alive, and ssh waits for that exit before it closes its end (a deadlock).
+    const release = (): void => {
       input.unpipe(socket);
+      input.pause();
+      input.destroy();
+    };
+    socket.once('error', (error) => {
+      release();
       reject(
         new KnocktailError(
           'SOURCE_IO',
@@ -31,9 +39,7 @@ export function pipeConnection(socket: Socket, input: Readable, output: Writable
       );
     });
     socket.once('close', () => {
-      input.unpipe(socket);
-      // A stdin still being read would keep the process alive after the connection is gone.
-      input.pause();
+      release();
       resolve();
     });
     socket.pipe(output, { end: false });
