@@ -295,6 +295,95 @@ describe('fail closed', () => {
     });
   });
 
+  test('a change left in the outbox is not published over a revoke made meanwhile when the catch-up after the reconnect fails', async () => {
+    const { clock, bucket, members, start } = group();
+    await start();
+    const [b1, b2, b3] = members;
+    await b1!.manager.open(ssh, SRC, 4, 'knock');
+    await settle();
+    expect(b2!.held()).toEqual(['ssh 203.0.113.7 until 60000']);
+    // Cut off (as by a NATS node killed under it), b2 hears a knock again: the refresh waits in its outbox.
+    b2!.transport.setOnline(false);
+    clock.advanceTo(T0 + 1_000);
+    await b2!.manager.open(ssh, SRC, 4, 'knock');
+    expect(b2!.link.status().outbox).toBeGreaterThan(0);
+    // Meanwhile the grant is revoked on b1.
+    clock.advanceTo(T0 + 2_000);
+    await b1!.manager.close('ssh', SRC, 'revoked');
+    await settle();
+    expect(b3!.held()).toEqual([]);
+    // Back, b2's catch-up times out; its outbox is flushed all the same.
+    b2!.transport.failEntries = 1;
+    b2!.transport.setOnline(true);
+    await settle();
+    await b2!.link.idle();
+    expect(b2!.held()).toEqual([]);
+    expect(b2!.link.status().outbox).toBe(0);
+    expect(JSON.parse(new TextDecoder().decode(bucket.entries.get(grantEntryKey('ssh', SRC))!.value))).toMatchObject({
+      host: 'b1',
+      body: { action: 'close', reason: 'revoked' },
+    });
+    clock.advanceTo(T0 + 5_000);
+    await settle();
+    for (const each of members) expect(each.held()).toEqual([]);
+  });
+
+  test('a publish that loses a race with a write of the same grant elsewhere is retried after applying it', async () => {
+    const { clock, bucket, members, start } = group();
+    await start();
+    const [b1, b2] = members;
+    // Between b2's read of the entry and its put, b1's revoke lands: the compare-and-set fails.
+    await b1!.manager.open(ssh, SRC, 4, 'knock');
+    await settle();
+    const read = b2!.transport.get.bind(b2!.transport);
+    let raced = false;
+    b2!.transport.get = async (key) => {
+      const entry = await read(key);
+      if (!raced && key === grantEntryKey('ssh', SRC)) {
+        raced = true;
+        await b1!.manager.close('ssh', SRC, 'revoked');
+      }
+      return entry;
+    };
+    b2!.transport.setOnline(false);
+    clock.advanceTo(T0 + 1_000);
+    await b2!.manager.open(ssh, SRC, 4, 'knock'); // a refresh
+    b2!.transport.setOnline(true);
+    await settle();
+    await b2!.link.idle();
+    expect(raced).toBe(true);
+    clock.advanceTo(T0 + 3_000);
+    await settle();
+    await b2!.link.idle();
+    expect(JSON.parse(new TextDecoder().decode(bucket.entries.get(grantEntryKey('ssh', SRC))!.value))).toMatchObject({
+      host: 'b1',
+      body: { action: 'close' },
+    });
+    expect(b2!.held()).toEqual([]);
+  });
+
+  test('a publish that every member hears but the stream never stores (its leader died) is published again: its own echo is no proof', async () => {
+    const { clock, bucket, members, start } = group();
+    await start();
+    const [b1, b2, b3] = members;
+    b2!.transport.loseNextPut = true;
+    await b2!.manager.open(ssh, SRC, 4, 'knock');
+    await settle();
+    // b1 and b3 heard it live; the bucket does not have it, so a member that missed it never would.
+    expect(b3!.held()).toEqual(['ssh 203.0.113.7 until 60000']);
+    expect(bucket.entries.get(grantEntryKey('ssh', SRC))).toBeUndefined();
+    expect(b2!.link.status().outbox).toBe(2); // the grant change and its audit record
+    clock.advanceTo(T0 + 1_000);
+    await settle();
+    await b2!.link.idle();
+    expect(b2!.link.status()).toMatchObject({ outbox: 0, published: 1 });
+    expect(JSON.parse(new TextDecoder().decode(bucket.entries.get(grantEntryKey('ssh', SRC))!.value))).toMatchObject({
+      host: 'b2',
+      body: { action: 'open' },
+    });
+    expect(b1!.held()).toEqual(['ssh 203.0.113.7 until 60000']);
+  });
+
   test('a revoke made while cut off survives a crash: restarted, the member does not reopen the grant from the bucket, and the revoke reaches the group once it is back', async () => {
     const outbox = new MemoryOutbox();
     const { clock, bucket, members, start } = group({ outboxes: { 1: outbox } });

@@ -27,6 +27,12 @@ export class MemoryBucket {
     return this.revision;
   }
 
+  /** Subscribers hear a publish the stream never stores (its leader died under it). */
+  deliverUnstored(key: string, value: Uint8Array): void {
+    const entry: FleetEntry = { key, value, revision: this.revision + 1, created: this.serverNow(), operation: 'PUT' };
+    for (const watcher of this.watchers) if (key.startsWith(watcher.prefix)) watcher.deliver(entry);
+  }
+
   appendAudit(host: string, id: string, value: Uint8Array): void {
     if (!this.audit.some((entry) => entry.id === id)) this.audit.push({ host, id, value });
   }
@@ -52,8 +58,21 @@ export class MemoryFleetTransport implements FleetTransport {
   /** Runs after each stored put, before its answer (a test's slow or lost acknowledgement). */
   afterPut: (() => void) | undefined;
 
-  put(key: string, value: Uint8Array): Promise<number> {
+  /** Fails the next `entries()` calls (a catch-up that times out). */
+  failEntries = 0;
+  /** The next put is heard by every subscriber, its sender included, but never stored, and times out. */
+  loseNextPut = false;
+
+  put(key: string, value: Uint8Array, expectedRevision?: number): Promise<number> {
     return this.call(() => {
+      const latest = this.bucket.entries.get(key)?.revision ?? 0;
+      if (expectedRevision !== undefined && expectedRevision !== latest)
+        throw new Error(`wrong last sequence: ${latest}`);
+      if (this.loseNextPut) {
+        this.loseNextPut = false;
+        this.bucket.deliverUnstored(key, value);
+        throw new Error('timeout');
+      }
       this.previous.set(key, this.bucket.entries.get(key));
       const revision = this.bucket.write(key, value);
       this.afterPut?.();
@@ -73,6 +92,10 @@ export class MemoryFleetTransport implements FleetTransport {
 
   entries(prefix: string): Promise<FleetEntry[]> {
     return this.call(() => {
+      if (this.failEntries > 0) {
+        this.failEntries -= 1;
+        throw new Error('timeout');
+      }
       return [...this.bucket.entries.values()]
         .filter((entry) => entry.key.startsWith(prefix))
         .sort((a, b) => a.revision - b.revision);

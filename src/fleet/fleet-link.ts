@@ -434,8 +434,22 @@ export class FleetLink {
         continue;
       }
       try {
+        // A compare-and-set on the entry as it stands now. Whatever another member stored since this
+        // member last read the key (a revoke made while it was cut off, its catch-up not yet done or
+        // failed) is applied first and may supersede this change (dropSuperseded); a write landing
+        // between the read and the put fails the put, which is retried.
+        const current = await transport.get(key);
+        if (current?.operation === 'PUT' && (this.handled.get(key) ?? 0) < current.revision) {
+          this.enqueueIncoming(current);
+          await this.incoming;
+          if (this.grantOutbox.get(key) !== outgoing) continue;
+        }
         // Signed now: its age when stored says it is fresh (the id stays, so a copy already stored counts once).
-        await transport.put(key, encodeEnvelope(resignEnvelope(outgoing.envelope, clock.now(), this.config.key)));
+        await transport.put(
+          key,
+          encodeEnvelope(resignEnvelope(outgoing.envelope, clock.now(), this.config.key)),
+          current?.revision ?? 0,
+        );
         if (this.grantOutbox.get(key) === outgoing) {
           this.grantOutbox.delete(key);
           this.outboxStore?.changed();
@@ -491,7 +505,7 @@ export class FleetLink {
       return;
     }
     const { envelope } = verified;
-    this.dropSuperseded(entry.key, envelope);
+    this.dropSuperseded(entry, envelope);
     if (this.lastId.get(entry.key) === envelope.id) {
       this.markHandled(entry);
       return;
@@ -568,17 +582,20 @@ export class FleetLink {
   }
 
   // An unpublished change of this grant is stale when the bucket holds it already (stored although
-  // its acknowledgement was lost) or holds another member's change that reached the servers after
+  // its acknowledgement was lost: read from the bucket, with a revision; its live echo proves
+  // nothing, as the subject's subscribers hear a publish the stream may never store when its
+  // leader dies under it) or holds another member's change that reached the servers after
   // ours was made (a revoke made elsewhere while this member was cut off): publishing it would
   // undo that. A publish is signed when sent, so another member's `iat` is when it reached them.
   // The change ours replaced (`after`: we had applied it) is older whatever the clocks say, so
   // a revoke made within the clocks' skew of the open it ends is never taken for the older one.
   // This member's own earlier writes are older than its outbox by construction.
-  private dropSuperseded(key: string, stored: FleetEnvelope): void {
+  private dropSuperseded(entry: FleetUpdate, stored: FleetEnvelope): void {
+    const key = entry.key;
     const pending = this.grantOutbox.get(key);
     if (!pending) return;
     if (
-      pending.envelope.id === stored.id ||
+      (pending.envelope.id === stored.id && entry.revision !== undefined) ||
       (stored.host !== this.config.host && stored.id !== pending.after && pending.envelope.iat <= stored.iat)
     ) {
       this.grantOutbox.delete(key);

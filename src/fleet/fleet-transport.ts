@@ -21,8 +21,12 @@ export interface FleetUpdate {
 export type FleetConnectionEvent = 'disconnect' | 'reconnect';
 
 export interface FleetTransport {
-  /** Store `value` under `key`; resolves with the revision once the cluster has it. */
-  put(key: string, value: Uint8Array): Promise<number>;
+  /**
+   * Store `value` under `key`; resolves with the revision once the cluster has it. With
+   * `expectedRevision`, stored only while the key's latest revision is that one (0: none),
+   * else rejected: a compare-and-set.
+   */
+  put(key: string, value: Uint8Array, expectedRevision?: number): Promise<number>;
   get(key: string): Promise<FleetEntry | undefined>;
   /** The current entry of every key starting with `prefix`. */
   entries(prefix: string): Promise<FleetEntry[]>;

@@ -178,8 +178,8 @@ class NatsFleetTransport implements FleetTransport {
     }
   }
 
-  put(key: string, value: Uint8Array): Promise<number> {
-    return this.kv.put(key, value);
+  put(key: string, value: Uint8Array, expectedRevision?: number): Promise<number> {
+    return this.kv.put(key, value, expectedRevision === undefined ? {} : { previousSeq: expectedRevision });
   }
 
   async get(key: string): Promise<FleetEntry | undefined> {

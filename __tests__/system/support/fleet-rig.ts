@@ -54,6 +54,8 @@ export interface FleetRig {
   login(user: string): NatsLogin;
   /** SIGKILL one NATS node (0-2) by its PID. */
   killNats(index: number): Promise<void>;
+  /** What the NATS nodes printed (leader elections), for a failure's report. */
+  natsOutput(): string;
   /** A real TCP connect from the client namespace. */
   connect(address: string, port: number, timeoutMs?: number): Promise<boolean>;
   waitOpen(address: string, port: number, timeoutMs: number): Promise<boolean>;
@@ -395,6 +397,7 @@ export async function createFleetRig(options: FleetRigOptions): Promise<FleetRig
         if (pid !== undefined) process.kill(pid, 'SIGKILL');
         return Promise.resolve();
       },
+      natsOutput: () => natsOutput.map((text, index) => `--- n${index + 1}\n${text.slice(-3000)}`).join('\n'),
       connect,
       waitOpen: (address, port, timeoutMs) => poll(address, port, true, timeoutMs),
       waitClosed: (address, port, timeoutMs) => poll(address, port, false, timeoutMs),
