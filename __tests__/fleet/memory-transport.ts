@@ -62,12 +62,18 @@ export class MemoryFleetTransport implements FleetTransport {
   failEntries = 0;
   /** The next put is heard by every subscriber, its sender included, but never stored, and times out. */
   loseNextPut = false;
+  /** Fails the next puts while connected (no stream leader: nobody hears them). */
+  failPuts = 0;
 
   put(key: string, value: Uint8Array, expectedRevision?: number): Promise<number> {
     return this.call(() => {
       const latest = this.bucket.entries.get(key)?.revision ?? 0;
       if (expectedRevision !== undefined && expectedRevision !== latest)
         throw new Error(`wrong last sequence: ${latest}`);
+      if (this.failPuts > 0) {
+        this.failPuts -= 1;
+        throw new Error('jetstream is not enabled');
+      }
       if (this.loseNextPut) {
         this.loseNextPut = false;
         this.bucket.deliverUnstored(key, value);

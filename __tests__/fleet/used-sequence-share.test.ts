@@ -77,6 +77,21 @@ describe('used single-use sequences are group-wide on fleet doors', () => {
     expect(b2.tracker.usedOneTimeKeys()).toEqual(['once:udp:4001,udp:4002']);
   });
 
+  test('a sequence whose entry the cluster could not store (no stream leader, still connected) reaches the group within a second, without waiting for a catch-up', async () => {
+    const { clock, b1, b2 } = await joinedPair(T0, member);
+    b1.transport.failPuts = 2;
+    b1.knock('203.0.113.5', 4001, 4002);
+    await settle();
+    expect(b2.tracker.usedOneTimeKeys()).toEqual([]);
+    clock.advanceTo(T0 + 1_000); // the first retry fails too
+    await settle();
+    expect(b2.tracker.usedOneTimeKeys()).toEqual([]);
+    clock.advanceTo(T0 + 2_000);
+    await settle();
+    expect(b2.tracker.usedOneTimeKeys()).toEqual(['once:udp:4001,udp:4002']);
+    expect(b2.knock('203.0.113.6', 4001, 4002)).toContain('rejected one-time-reused vault 203.0.113.6');
+  });
+
   test('sequences of doors that are not fleet doors stay local, and an unsigned or forged entry marks nothing', async () => {
     const { bucket, b1, b2 } = await joinedPair(T0, member);
     b1.knock('203.0.113.5', 5001, 5002);

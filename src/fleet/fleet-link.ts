@@ -141,7 +141,8 @@ export class FleetLink {
           config: options.config,
           transport: options.transport,
           port: options.sequences,
-          now: () => options.clock.now(),
+          clock: options.clock,
+          ...(options.retryDelay === undefined ? {} : { retryDelay: options.retryDelay }),
           warn: (message) => options.log.warn(message),
         })
       : undefined;

@@ -1,5 +1,6 @@
 import { createHash, randomUUID } from 'node:crypto';
 import type { FleetConfig } from '../config/types.js';
+import type { Clock, TimerHandle } from '../model/clock.js';
 import { keyRelevantUntil } from '../knock/door-plan.js';
 import { SPA_USED_PREFIX } from '../spa/replay-share.js';
 import { USED_PREFIX } from './fleet-keys.js';
@@ -32,8 +33,10 @@ export function usedEntryKey(sequenceKey: string): string {
 }
 
 export class UsedSequenceShare {
-  /** Entries not yet stored (the servers were unreachable): tried again at each catch-up. */
+  /** Entries not yet stored (the servers were unreachable or had no stream leader): tried again after retryDelay and at each catch-up. */
   private readonly pending = new Map<string, Uint8Array>();
+  private retryTimer: TimerHandle | undefined;
+  private stopped = false;
   private stopFollow: (() => void) | undefined;
   private shared = 0;
   private applied = 0;
@@ -43,7 +46,9 @@ export class UsedSequenceShare {
       readonly config: FleetConfig;
       readonly transport: FleetTransport;
       readonly port: UsedSequencePort;
-      readonly now: () => number;
+      readonly clock: Clock;
+      /** Before an entry that could not be stored is tried again, ms (1000). */
+      readonly retryDelay?: number;
       readonly warn: (message: string) => void;
     },
   ) {}
@@ -59,19 +64,14 @@ export class UsedSequenceShare {
   }
 
   stop(): void {
+    this.stopped = true;
     this.stopFollow?.();
+    if (this.retryTimer) this.options.clock.clearTimer(this.retryTimer);
   }
 
-  /** Read every entry again and retry unsent ones (the link calls this on reconnect and once a minute). */
+  /** Retry unsent entries, then read every entry again (the link calls this on reconnect and once a minute). */
   async resync(): Promise<void> {
-    for (const [entry, value] of [...this.pending]) {
-      try {
-        await this.options.transport.put(entry, value);
-        this.pending.delete(entry);
-      } catch {
-        break;
-      }
-    }
+    await this.publishPending();
     try {
       for (const entry of await this.options.transport.entries(USED_PREFIX)) this.apply(entry);
     } catch (error) {
@@ -85,9 +85,36 @@ export class UsedSequenceShare {
     return { shared: this.shared, applied: this.applied, pending: this.pending.size };
   }
 
+  /**
+   * A one-time sequence left unshared can be replayed on another member, so an entry that could
+   * not be stored (a cluster electing a leader answers for seconds without a disconnect) is
+   * tried again within a second, not only at the next catch-up.
+   */
+  private async publishPending(): Promise<void> {
+    for (const [entry, value] of [...this.pending]) {
+      try {
+        await this.options.transport.put(entry, value);
+        this.pending.delete(entry);
+        this.shared += 1;
+      } catch {
+        this.scheduleRetry();
+        return;
+      }
+    }
+  }
+
+  private scheduleRetry(): void {
+    const { clock } = this.options;
+    if (this.stopped || this.retryTimer) return;
+    this.retryTimer = clock.setTimer(clock.now() + (this.options.retryDelay ?? 1000), () => {
+      this.retryTimer = undefined;
+      void this.publishPending();
+    });
+  }
+
   private async publish(key: string): Promise<void> {
-    const { config, now } = this.options;
-    const iat = now();
+    const { config, clock } = this.options;
+    const iat = clock.now();
     const relevant = keyRelevantUntil(key);
     // A used SPA packet's entry ends when the packet turns stale; a time-based one a timeout later.
     const slack = key.startsWith(SPA_USED_PREFIX) ? 0 : TIME_BASED_SLACK_MS;
@@ -112,15 +139,16 @@ export class UsedSequenceShare {
       this.shared += 1;
     } catch {
       this.pending.set(entry, value);
+      this.scheduleRetry();
     }
   }
 
   private apply(update: FleetUpdate): void {
-    const { config, now } = this.options;
+    const { config, clock } = this.options;
     const verified = verifyEnvelope(update.value, {
       key: config.key,
       group: config.group,
-      now: now(),
+      now: clock.now(),
       maxSkew: config.maxClockSkew,
     });
     if (!verified.ok) return;
