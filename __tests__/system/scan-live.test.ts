@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { describeSystem } from './support/requirements.js';
 import { CLASSIC_DOOR, createLiveRig, type LiveRig } from './support/live-rig.js';
+import { readLines } from './support/rsyslog.js';
 
 // Issue #17: a full random-order SYN scan (Debian's nmap, -T5) from one address against the live
 // daemon (rsyslog, iptables, the guard's tripwires) never leaves 22 open for the scanner, while
@@ -101,8 +102,14 @@ describe.each(['iptables', 'nftables', 'ipset'] as const)('%s backend', (backend
           expect(mine.some((record) => record['event'] === 'reject' && record['reason'] === 'tripwire')).toBe(true);
           // The owner, at the client's own address, knocks the classic door and gets in at once.
           const owner = await live.knockOpenAndClose(rig.serverV4, 31600, 5000);
-          // On failure, the daemon's last words say why (a rule command, a mark, a re-setup).
-          expect({ ...owner, log: owner.opened && owner.closed ? '' : live.daemonOutput().slice(-6000) }).toEqual({
+          // On failure, the daemon's last words say why (a rule command, a mark, a re-setup), and the
+          // owner's last lines in the knock log whether the kernel and rsyslog passed the knock on.
+          const why = async () =>
+            `${live.daemonOutput().slice(-6000)}\nthe owner's last knock log lines:\n${(await readLines(live.logFile))
+              .filter((line) => line.includes(`SRC=${rig.clientV4} `))
+              .slice(-6)
+              .join('\n')}`;
+          expect({ ...owner, log: owner.opened && owner.closed ? '' : await why() }).toEqual({
             opened: true,
             closed: true,
             log: '',
