@@ -39,7 +39,7 @@ function simulatorScript(keyFile: string, logins: Record<string, NatsLogin>): st
     import { readFileSync } from 'node:fs';
     import { FleetLink } from ${dist('fleet/fleet-link.js')};
     import { connectNatsFleet } from ${dist('fleet/nats-transport.js')};
-    import { SystemClock } from ${dist('clock.js')};
+    import { SystemClock } from ${dist('model/clock.js')};
     const key = readFileSync(${JSON.stringify(keyFile)}, 'utf8').trim();
     const links = [];
     for (let i = 1; i <= ${SIMULATED}; i++) {
