@@ -17,7 +17,7 @@ import { basename, dirname, join } from 'node:path';
 import { createLiveRig, type LiveRig } from '../__tests__/system/support/live-rig.js';
 import { createRig, type KnockRace, type Rig } from '../__tests__/system/support/netns.js';
 import { addMedianRatio, type BenchFunction } from './section.js';
-import { readTrace, type Mark } from './trace-marks.js';
+import { readTrace, stageTimesAfter, stepDurations, type Mark, type TraceStep } from './trace-marks.js';
 import { sleep } from '../__tests__/support/helpers.js';
 import { RAW_CLASSIC_DOOR } from '../__tests__/support/door.js';
 
@@ -48,7 +48,7 @@ async function closeDoor(rig: Rig, waitClosed: () => Promise<boolean>): Promise<
 // Stages in path order; each trial's time of a stage is its first mark after the knock was sent.
 const STAGES = ['file', 'wake', 'read', 'audit-call', 'audit-written', 'fw-send', 'fw-ack'] as const;
 type StageName = 'sent' | (typeof STAGES)[number] | 'open';
-const STEPS: readonly { label: string; from: StageName; to: StageName }[] = [
+const STEPS: readonly TraceStep<StageName>[] = [
   { label: 'kernel → line in file', from: 'sent', to: 'file' },
   { label: 'file → follower awake', from: 'file', to: 'wake' },
   { label: 'kernel → reader awake', from: 'sent', to: 'wake' },
@@ -63,14 +63,9 @@ const STEPS: readonly { label: string; from: StageName; to: StageName }[] = [
 /** Every trial's stage times (ms after the knock was sent), from the daemon's trace and the bench's own watch on the log. */
 function stageTimes(trials: readonly KnockRace[], marks: readonly Mark[]): Map<StageName, number>[] {
   return trials.map((trial) => {
-    const times = new Map<StageName, number>([['sent', 0]]);
     const end = trial.openAt ?? trial.sentAt + BigInt(LIMIT_MS * 1e6);
-    for (const stage of STAGES) {
-      const mark = marks.find(
-        (candidate) => candidate.stage === stage && candidate.at > trial.sentAt && candidate.at <= end,
-      );
-      if (mark) times.set(stage, ms(trial.sentAt, mark.at));
-    }
+    const times: Map<StageName, number> = stageTimesAfter(STAGES, marks, trial.sentAt, end);
+    times.set('sent', 0);
     if (trial.openSentAt !== undefined) times.set('open', ms(trial.sentAt, trial.openSentAt));
     return times;
   });
@@ -79,11 +74,7 @@ function stageTimes(trials: readonly KnockRace[], marks: readonly Mark[]): Map<S
 function breakdownRow(name: string, times: readonly Map<StageName, number>[]): Record<string, string | number> {
   const row: Record<string, string | number> = { run: name };
   for (const step of STEPS) {
-    const deltas = times.flatMap((trial) => {
-      const from = trial.get(step.from);
-      const to = trial.get(step.to);
-      return from === undefined || to === undefined ? [] : [to - from];
-    });
+    const deltas = stepDurations(times, step);
     row[step.label] = deltas.length === 0 ? '' : percentile(deltas, 50);
   }
   const own = times.flatMap((trial) => {

@@ -17,7 +17,7 @@ import { decodeSpaKeys } from '../src/spa/spa-keys.js';
 import type { Door } from '../src/model/door.js';
 import { createLiveRig } from '../__tests__/system/support/live-rig.js';
 import { addMedianRatio, type BenchFunction } from './section.js';
-import { readTrace, type Mark } from './trace-marks.js';
+import { readTrace, stageTimesAfter, stepDurations, type Mark, type TraceStep } from './trace-marks.js';
 import { FWKNOPD_MODES, hasFwknopd, measureFwknopd } from './spa-fwknopd.js';
 import { latencyFields, quantile, raceSpa, SPA_PORT, type SpaRace } from './spa-race.js';
 
@@ -36,7 +36,7 @@ function seal(address: string, timestamp = Math.floor(Date.now() / 1000)): Buffe
 // The SPA path's stages in order: the bench's send, the daemon's marks (src/trace/stage-trace.ts), the winning connect.
 const STAGES = ['spa-read', 'spa-decided', 'spa-saved', 'audit-call', 'audit-written', 'fw-send', 'fw-ack'] as const;
 type StageName = 'sent' | (typeof STAGES)[number] | 'open';
-const STEPS: readonly { label: string; from: StageName; to: StageName }[] = [
+const STEPS: readonly TraceStep<StageName>[] = [
   { label: 'sent → datagram parsed (NFLOG, tcpdump, pcap reader)', from: 'sent', to: 'spa-read' },
   { label: 'parsed → decided (HMAC, AES, request, replay check)', from: 'spa-read', to: 'spa-decided' },
   { label: 'decided → replay journal written', from: 'spa-decided', to: 'spa-saved' },
@@ -57,17 +57,11 @@ function stageTimes(races: readonly SpaRace[], marks: readonly Mark[]): Map<Stag
   return races.flatMap((race, index) => {
     const { openAt } = race;
     if (openAt === undefined) return [];
-    const end = races[index + 1]?.sentAt ?? race.sentAt + 10_000_000_000n;
-    const times = new Map<StageName, number>([
-      ['sent', 0],
-      ['open', Number(openAt - race.sentAt) / 1e6],
-    ]);
-    for (const stage of STAGES) {
-      const mark = marks.find(
-        (candidate) => candidate.stage === stage && candidate.at > race.sentAt && candidate.at < end,
-      );
-      if (mark) times.set(stage, Number(mark.at - race.sentAt) / 1e6);
-    }
+    // Up to, not including, the next trial's send.
+    const end = (races[index + 1]?.sentAt ?? race.sentAt + 10_000_000_000n) - 1n;
+    const times: Map<StageName, number> = stageTimesAfter(STAGES, marks, race.sentAt, end);
+    times.set('sent', 0);
+    times.set('open', Number(openAt - race.sentAt) / 1e6);
     return [times];
   });
 }
@@ -75,13 +69,7 @@ function stageTimes(races: readonly SpaRace[], marks: readonly Mark[]): Map<Stag
 function breakdownRow(backend: string, times: readonly Map<StageName, number>[]): Record<string, string | number> {
   const row: Record<string, string | number> = { backend };
   for (const step of STEPS) {
-    const deltas = times
-      .flatMap((trial) => {
-        const from = trial.get(step.from);
-        const to = trial.get(step.to);
-        return from === undefined || to === undefined ? [] : [to - from];
-      })
-      .sort((a, b) => a - b);
+    const deltas = stepDurations(times, step).sort((a, b) => a - b);
     row[`${step.label} median / p95 ms`] =
       deltas.length === 0 ? '' : `${quantile(deltas, 0.5).toFixed(2)} / ${quantile(deltas, 0.95).toFixed(2)}`;
   }
